@@ -1,0 +1,137 @@
+// Starts and stops a local collector: `wrangler dev` on 127.0.0.1 with local D1 and R2.
+// Used by `npm start`, the browser tests and the benchmarks, so all three run the same thing.
+import { spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+const root = new URL("../..", import.meta.url).pathname;
+const wranglerBin = join(root, "node_modules/wrangler/bin/wrangler.js");
+
+/** Environment that keeps wrangler offline, quiet and out of ~/.config. */
+export function wranglerEnv(extra = {}) {
+  return {
+    ...process.env,
+    WRANGLER_SEND_METRICS: "false",
+    CLOUDFLARE_CF_FETCH_ENABLED: "false",
+    WRANGLER_LOG_SANITIZE: "true",
+    XDG_CONFIG_HOME: join(root, ".wrangler/config"),
+    CI: "true",
+    ...extra,
+  };
+}
+
+/** Resolves to a TCP port on 127.0.0.1 that nothing listens on right now. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = /** @type {import("node:net").AddressInfo} */ (server.address());
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Runs `wrangler <args>` to completion; rejects with its output when it fails.
+ * @param {string[]} args
+ * @param {{ quiet?: boolean }} [options]
+ */
+export function runWrangler(args, { quiet = true } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [wranglerBin, ...args], {
+      cwd: root,
+      env: wranglerEnv(),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (d) => {
+      output += d;
+      if (!quiet) process.stdout.write(d);
+    });
+    child.stderr.on("data", (d) => {
+      output += d;
+      if (!quiet) process.stderr.write(d);
+    });
+    child.on("error", reject);
+    child.on("exit", (code) => (code === 0 ? resolve(output) : reject(new Error(`wrangler ${args.join(" ")} exited ${code}:\n${output}`))));
+  });
+}
+
+/**
+ * Applies the D1 migrations to the local database kept under `persistTo`.
+ * @param {string} persistTo
+ */
+export function applyLocalMigrations(persistTo) {
+  return runWrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo]);
+}
+
+/**
+ * Polls `url` until it answers 200 or `timeoutMs` passes.
+ * @param {string} url
+ * @param {number} timeoutMs
+ * @param {() => string | undefined} [failed] returns a reason when the server died meanwhile
+ */
+export async function waitForHttp(url, timeoutMs, failed = () => undefined) {
+  const deadline = Date.now() + timeoutMs;
+  let last = "no answer";
+  while (Date.now() < deadline) {
+    const reason = failed();
+    if (reason) throw new Error(reason);
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+      last = `HTTP ${res.status}`;
+    } catch (err) {
+      last = err instanceof Error ? err.message : String(err);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${url} did not answer 200 within ${timeoutMs} ms (last: ${last})`);
+}
+
+/**
+ * Starts a local collector and resolves once `GET /healthz` answers 200.
+ * @param {{ port?: number, adminKey: string, persistTo: string, logFile?: import("node:stream").Writable, inheritOutput?: boolean, vars?: Record<string,string> }} options
+ * @returns {Promise<{ url: string, port: number, stop: () => Promise<void>, exited: Promise<number | null> }>}
+ */
+export async function startCollector({ port, adminKey, persistTo, logFile, inheritOutput = false, vars = {} }) {
+  mkdirSync(persistTo, { recursive: true });
+  await applyLocalMigrations(persistTo);
+  const chosenPort = port ?? (await freePort());
+  const varArgs = Object.entries({ ADMIN_TOKEN: adminKey, ...vars }).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
+  const child = spawn(
+    process.execPath,
+    [wranglerBin, "dev", "--local", "--ip", "127.0.0.1", "--port", String(chosenPort), "--persist-to", persistTo,
+      "--inspector-port", "0", "--show-interactive-dev-session=false", ...varArgs],
+    { cwd: root, env: wranglerEnv(), stdio: ["ignore", inheritOutput ? "inherit" : "pipe", inheritOutput ? "inherit" : "pipe"], detached: true },
+  );
+  let output = "";
+  if (!inheritOutput) {
+    const sink = (/** @type {Buffer} */ d) => {
+      output = (output + d).slice(-20_000);
+      logFile?.write(d);
+    };
+    child.stdout?.on("data", sink);
+    child.stderr?.on("data", sink);
+  }
+  /** @type {number | null | undefined} */
+  let exitCode;
+  const exited = new Promise((resolve) => child.on("exit", (code) => { exitCode = code; resolve(code); }));
+  const stop = async () => {
+    if (exitCode !== undefined) return;
+    try { process.kill(-/** @type {number} */ (child.pid), "SIGTERM"); } catch { /* already gone */ }
+    const timer = setTimeout(() => { try { process.kill(-/** @type {number} */ (child.pid), "SIGKILL"); } catch { /* gone */ } }, 5000);
+    await exited;
+    clearTimeout(timer);
+  };
+  const url = `http://127.0.0.1:${chosenPort}`;
+  try {
+    await waitForHttp(`${url}/healthz`, 60_000, () => (exitCode !== undefined ? `wrangler dev exited ${exitCode}:\n${output}` : undefined));
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url, port: chosenPort, stop, exited };
+}

@@ -1,0 +1,75 @@
+// `npm start`: the local collector on 127.0.0.1 with local D1 and R2, no Cloudflare account needed.
+// Honours PORT (default 8787) and DRIFTLINE_ADMIN_KEY (the bootstrap admin token; generated into
+// .dev.vars and printed when not given). Ctrl-C stops every process it started.
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { startCollector } from "./lib/collector-process.mjs";
+
+const root = new URL("..", import.meta.url).pathname;
+const devVarsPath = join(root, ".dev.vars");
+
+/** Reads KEY=VALUE lines of .dev.vars. */
+function readDevVars() {
+  if (!existsSync(devVarsPath)) return {};
+  return Object.fromEntries(
+    readFileSync(devVarsPath, "utf8")
+      .split("\n")
+      .map((line) => line.match(/^\s*([A-Z0-9_]+)\s*=\s*"?([^"]*)"?\s*$/))
+      .filter((m) => m !== null)
+      .map((m) => [m[1], m[2]]),
+  );
+}
+
+/** The admin key: DRIFTLINE_ADMIN_KEY, else the one in .dev.vars, else a new one; always written back. */
+function resolveAdminKey() {
+  const vars = readDevVars();
+  const given = process.env.DRIFTLINE_ADMIN_KEY;
+  const key = given || vars.ADMIN_TOKEN || `adm_${randomBytes(24).toString("base64url")}`;
+  const source = given ? "from DRIFTLINE_ADMIN_KEY" : vars.ADMIN_TOKEN ? "from .dev.vars" : "generated into .dev.vars";
+  vars.ADMIN_TOKEN = key;
+  writeFileSync(devVarsPath, Object.entries(vars).map(([k, v]) => `${k}=${v}`).join("\n") + "\n", { mode: 0o600 });
+  return { key, source };
+}
+
+const port = Number(process.env.PORT ?? 8787);
+if (!Number.isInteger(port) || port < 1 || port > 65535) {
+  console.error(`PORT must be a TCP port number, got "${process.env.PORT}"`);
+  process.exit(2);
+}
+
+const { key, source } = resolveAdminKey();
+console.log(`driftline: applying D1 migrations and starting the collector on 127.0.0.1:${port} …`);
+/** @type {Array<() => Promise<void>>} */
+const stops = [];
+let stopping = false;
+async function shutdown(code = 0) {
+  if (stopping) return;
+  stopping = true;
+  console.log("\ndriftline: stopping …");
+  for (const stop of stops.reverse()) await stop().catch(() => {});
+  process.exit(code);
+}
+process.on("SIGINT", () => void shutdown(0));
+process.on("SIGTERM", () => void shutdown(0));
+
+try {
+  const collector = await startCollector({ port, adminKey: key, persistTo: join(root, ".wrangler/state"), inheritOutput: true });
+  stops.push(collector.stop);
+  collector.exited.then((code) => {
+    if (!stopping) {
+      console.error(`driftline: the collector exited (${code})`);
+      void shutdown(1);
+    }
+  });
+  console.log(`
+  Driftline collector  ${collector.url}
+  health               ${collector.url}/healthz
+  admin key            ${key}  (${source})
+
+  Ctrl-C stops everything.
+`);
+} catch (err) {
+  console.error(`driftline: could not start: ${err instanceof Error ? err.message : err}`);
+  await shutdown(1);
+}

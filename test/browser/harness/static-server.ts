@@ -1,0 +1,72 @@
+// A static file server for the browser tests: 127.0.0.1 only, cross-origin isolated (COOP/COEP),
+// so pages get precise performance.now() and onnxruntime-web may use threads.
+import { createServer, type Server } from "node:http";
+import { readFile } from "node:fs/promises";
+import { extname, join, normalize } from "node:path";
+import type { AddressInfo } from "node:net";
+
+const TYPES: Record<string, string> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".json": "application/json",
+  ".wasm": "application/wasm",
+  ".onnx": "application/octet-stream",
+  ".css": "text/css",
+};
+
+/** Extra routes answered from memory, by exact path. */
+export type MemoryRoutes = Record<string, { body: Uint8Array | string; type?: string }>;
+
+/** A running server; `stop()` closes it and every open connection. */
+export interface StaticServer {
+  url: string;
+  /** Adds or replaces an in-memory route. */
+  set(path: string, body: Uint8Array | string, type?: string): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * Serves `mounts` (URL prefix → directory) and in-memory routes on 127.0.0.1.
+ * @example startStaticServer({ "/ort/": "node_modules/onnxruntime-web/dist" })
+ */
+export async function startStaticServer(mounts: Record<string, string>, memory: MemoryRoutes = {}): Promise<StaticServer> {
+  const routes = new Map(Object.entries(memory));
+  const server: Server = createServer(async (req, res) => {
+    res.setHeader("Cross-Origin-Opener-Policy", "same-origin");
+    res.setHeader("Cross-Origin-Embedder-Policy", "require-corp");
+    res.setHeader("Cross-Origin-Resource-Policy", "cross-origin");
+    res.setHeader("Cache-Control", "no-store");
+    const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
+    const fromMemory = routes.get(path);
+    if (fromMemory) {
+      res.writeHead(200, { "Content-Type": fromMemory.type ?? TYPES[extname(path)] ?? "application/octet-stream" });
+      res.end(fromMemory.body);
+      return;
+    }
+    const mount = Object.keys(mounts).find((prefix) => path.startsWith(prefix));
+    const file = mount && normalize(join(mounts[mount]!, path.slice(mount.length)));
+    if (!mount || !file || !file.startsWith(normalize(mounts[mount]!))) {
+      res.writeHead(404).end("not found");
+      return;
+    }
+    try {
+      const body = await readFile(file);
+      res.writeHead(200, { "Content-Type": TYPES[extname(file)] ?? "application/octet-stream" });
+      res.end(body);
+    } catch {
+      res.writeHead(404).end("not found");
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    set: (path, body, type) => routes.set(path, type === undefined ? { body } : { body, type }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

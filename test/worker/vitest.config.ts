@@ -1,0 +1,27 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { defineProject } from "vitest/config";
+
+const root = new URL("../..", import.meta.url).pathname;
+
+/** Worker tests run inside workerd with the real D1 and R2 bindings of wrangler.toml, migrations applied. */
+export default defineProject(async () => {
+  const migrations = await readD1Migrations(`${root}collector/db/migrations`);
+  return {
+    plugins: [
+      cloudflareTest({
+        main: `${root}collector/index.ts`,
+        wrangler: { configPath: `${root}wrangler.toml` },
+        miniflare: {
+          bindings: { TEST_MIGRATIONS: migrations, ADMIN_TOKEN: "test-admin-token" },
+        },
+      }),
+    ],
+    test: {
+      name: "worker",
+      root,
+      include: ["test/worker/**/*.test.ts"],
+      setupFiles: ["test/worker/apply-migrations.ts"],
+      testTimeout: 60_000,
+    },
+  };
+});
