@@ -1,11 +1,36 @@
-// `npm run build`: the runtime as dist/driftline.js (ESM) and dist/driftline.iife.js (sets
-// window.Driftline), minified by esbuild; prints each file's raw and gzipped size.
-// onnxruntime-web is not bundled: the runtime loads it at run time from the collector's /sdk/.
+// `npm run build`:
+// - dist/driftline.js (ESM) and dist/driftline.iife.js (sets window.Driftline): the runtime, minified
+//   by esbuild, printing each file's raw and gzipped size. onnxruntime-web is not bundled: the runtime
+//   loads it at run time from the collector's /sdk/ort/.
+// - dist/site/: the collector's static assets (Workers static assets, see wrangler.toml [assets]):
+//   /sdk/driftline*.js, /sdk/ort/* (the onnxruntime-web files the runtime loads), with CORS and CORP
+//   headers so any page, cross-origin isolated or not, can load them.
 import { build } from "esbuild";
-import { readFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 
 const root = new URL("..", import.meta.url).pathname;
+const site = `${root}dist/site`;
+const ortDist = `${root}node_modules/onnxruntime-web/dist`;
+
+/** The onnxruntime-web files the runtime may load: the WASM-only build, and the JSPI build with WebGPU. */
+const ORT_FILES = [
+  "ort.wasm.min.mjs",
+  "ort-wasm-simd-threaded.mjs",
+  "ort-wasm-simd-threaded.wasm",
+  "ort.jspi.min.mjs",
+  "ort-wasm-simd-threaded.jspi.mjs",
+  "ort-wasm-simd-threaded.jspi.wasm",
+];
+
+const HEADERS = `/sdk/*
+  Access-Control-Allow-Origin: *
+  Cross-Origin-Resource-Policy: cross-origin
+  Cache-Control: public, max-age=300
+/sdk/ort/*
+  Cache-Control: public, max-age=86400
+`;
+
 /** @type {import("esbuild").BuildOptions} */
 const common = {
   entryPoints: [`${root}runtime/index.ts`],
@@ -23,9 +48,26 @@ const outputs = [
   { ...common, format: "iife", globalName: "Driftline", outfile: `${root}dist/driftline.iife.js` },
 ];
 
+/** Copies `from` to `to` unless an identical-looking file (same size, not older) is already there. */
+function copyIfChanged(from, to) {
+  const source = statSync(from);
+  if (existsSync(to)) {
+    const target = statSync(to);
+    if (target.size === source.size && target.mtimeMs >= source.mtimeMs) return;
+  }
+  copyFileSync(from, to);
+}
+
+mkdirSync(`${site}/sdk/ort`, { recursive: true });
 for (const options of outputs) {
   await build(options);
   const bytes = readFileSync(options.outfile);
   const gz = gzipSync(bytes, { level: 9 }).length;
-  console.log(`${options.outfile.slice(root.length).padEnd(24)} ${String(bytes.length).padStart(7)} B   ${String(gz).padStart(6)} B gzipped`);
+  const name = options.outfile.slice(`${root}dist/`.length);
+  copyFileSync(options.outfile, `${site}/sdk/${name}`);
+  copyFileSync(`${options.outfile}.map`, `${site}/sdk/${name}.map`);
+  console.log(`dist/${name.padEnd(20)} ${String(bytes.length).padStart(7)} B   ${String(gz).padStart(6)} B gzipped`);
 }
+for (const file of ORT_FILES) copyIfChanged(`${ortDist}/${file}`, `${site}/sdk/ort/${file}`);
+writeFileSync(`${site}/_headers`, HEADERS);
+console.log(`dist/site/             the collector's static assets (/sdk/, /sdk/ort/: ${ORT_FILES.length} onnxruntime-web files)`);

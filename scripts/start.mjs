@@ -4,6 +4,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
+import { execFileSync } from "node:child_process";
 import { startCollector } from "./lib/collector-process.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -39,6 +40,8 @@ if (!Number.isInteger(port) || port < 1 || port > 65535) {
 }
 
 const { key, source } = resolveAdminKey();
+console.log("driftline: building the runtime and the collector's static assets …");
+execFileSync(process.execPath, [join(root, "scripts/build.mjs")], { cwd: root, stdio: "inherit" });
 console.log(`driftline: applying D1 migrations and starting the collector on 127.0.0.1:${port} …`);
 /** @type {Array<() => Promise<void>>} */
 const stops = [];

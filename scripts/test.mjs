@@ -11,6 +11,12 @@ const root = new URL("..", import.meta.url).pathname;
 const args = process.argv.slice(2);
 const runsBrowser = !args.includes("--project") || args.some((a, i) => args[i - 1] === "--project" && a === "browser");
 if (runsBrowser) ensureChromium();
+// The collector serves the runtime build and onnxruntime-web files as static assets from dist/site/.
+const built = spawnSync(process.execPath, [join(root, "scripts/build.mjs")], { cwd: root, stdio: "inherit" });
+if (built.status !== 0) {
+  console.log("0 passed, 1 failed");
+  process.exit(built.status ?? 1);
+}
 
 const outDir = mkdtempSync(join(tmpdir(), "driftline-test-"));
 const jsonFile = join(outDir, "results.json");
