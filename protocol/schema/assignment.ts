@@ -1,0 +1,30 @@
+import { z } from "zod";
+import { manifestSchema } from "./manifest.ts";
+import { modelNameSchema, rateSchema, versionSchema } from "./common.ts";
+
+const artifactUrl = z.string().min(1).max(2048);
+
+/**
+ * What a client should run: the live version and its manifest, an optional shadow, and how
+ * to sample and report. `configVersion` changes whenever any of it does.
+ */
+export const assignmentSchema = z.object({
+  model: modelNameSchema,
+  version: versionSchema,
+  manifest: manifestSchema,
+  /** Where to fetch the model bytes. @defaultValue `/v1/artifacts/{sha256}` */
+  artifactUrl: artifactUrl.optional(),
+  shadow: z
+    .object({ version: versionSchema, manifest: manifestSchema, sampleRate: rateSchema, artifactUrl: artifactUrl.optional() })
+    .optional(),
+  /** Fraction of rows to sketch. */
+  sampleRate: rateSchema,
+  configVersion: z.int().min(0),
+  /** Send a report at least this often. */
+  reportIntervalMs: z.int().min(1000).optional(),
+  /** Send a report after this many rows. */
+  reportRows: z.int().min(1).optional(),
+});
+
+/** An assignment. */
+export type Assignment = z.infer<typeof assignmentSchema>;

@@ -1,0 +1,134 @@
+import { z } from "zod";
+import { LIMITS } from "../limits.ts";
+import { boundedRecord, findDuplicate, modelNameSchema, nameSchema, rateSchema, versionSchema } from "./common.ts";
+import { featureKindSchema, referenceProfileSchema } from "./profile.ts";
+
+/** ONNX tensor element types Driftline feeds. */
+export const dtypeSchema = z.enum(["float32", "float16", "float64", "int8", "uint8", "int16", "int32", "int64", "bool", "string"]);
+
+/** A model input tensor; dimensions are sizes, or -1 / a name when dynamic. */
+export const inputSchema = z.object({
+  name: nameSchema,
+  dtype: dtypeSchema,
+  shape: z.array(z.union([z.int().min(-1), nameSchema])).max(8),
+});
+
+/**
+ * A named feature and where it goes: column `index` of input `input` (a one-hot
+ * categorical occupies `index … index + categories.length - 1`).
+ */
+export const featureSchema = z.object({
+  name: nameSchema,
+  kind: featureKindSchema,
+  input: nameSchema,
+  index: z.int().min(0),
+  dtype: dtypeSchema.optional(),
+  range: z.object({ min: z.number(), max: z.number() }).refine((r) => r.min <= r.max, "min above max").optional(),
+  categories: z.array(nameSchema).max(LIMITS.categories).optional(),
+  encoding: z.enum(["index", "onehot"]).optional(),
+  /** What to do with a missing or invalid value: reject the row, clamp to range, or impute. */
+  policy: z.enum(["reject", "clamp", "impute"]),
+  impute: z.union([z.number(), z.string()]).optional(),
+  nullable: z.boolean().optional(),
+});
+
+/** A model output and how to read it. */
+export const outputSchema = z.object({
+  name: nameSchema,
+  kind: z.enum(["probabilities", "label", "score", "regression"]),
+  labels: z.array(nameSchema).max(LIMITS.categories).optional(),
+});
+
+/** Drift tests. */
+export const driftTestSchema = z.enum(["ks", "chi2", "psi", "js", "wasserstein"]);
+
+/** Override of the drift test and/or threshold. */
+export const driftRuleSchema = z.object({ test: driftTestSchema.optional(), threshold: z.number().min(0).optional() });
+
+/** Per-model drift settings; anything left out uses the defaults (see DESIGN.md "Drift"). */
+export const driftConfigSchema = z.object({
+  /** Equal-mass bins of the reference for PSI, JS and chi-squared. @defaultValue 10 */
+  bins: z.int().min(2).max(100).optional(),
+  /** Share of drifted features at which the dataset drifts. @defaultValue 0.5 */
+  share: rateSchema.optional(),
+  numeric: driftRuleSchema.optional(),
+  categorical: driftRuleSchema.optional(),
+  prediction: driftRuleSchema.optional(),
+  features: boundedRecord(nameSchema, driftRuleSchema, LIMITS.features).optional(),
+});
+
+/**
+ * The model manifest: what the runtime needs to feed the model and what the collector needs
+ * to judge its traffic.
+ */
+export const manifestSchema = z
+  .object({
+    format: z.literal(1),
+    model: modelNameSchema,
+    version: versionSchema.optional(),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, "sha256 must be 64 lowercase hex characters"),
+    size: z.int().min(1),
+    inputs: z.array(inputSchema).min(1).max(LIMITS.tensors),
+    features: z.array(featureSchema).max(LIMITS.features),
+    outputs: z.array(outputSchema).min(1).max(LIMITS.tensors),
+    profile: referenceProfileSchema,
+    preferredBackend: z.enum(["webgpu", "wasm"]).optional(),
+    drift: driftConfigSchema.optional(),
+    meta: boundedRecord(nameSchema, z.string().max(1024), LIMITS.metaKeys).optional(),
+  })
+  .check((ctx) => {
+    const m = ctx.value;
+    const problem = (path: PropertyKey[], message: string) =>
+      ctx.issues.push({ code: "custom", path, message, input: m });
+    for (const [list, what] of [
+      [m.inputs, "input"],
+      [m.features, "feature"],
+      [m.outputs, "output"],
+    ] as const) {
+      const dup = findDuplicate<{ name: string }>(list, (x) => x.name, what);
+      if (dup) problem([], dup);
+    }
+    const inputs = new Map(m.inputs.map((i) => [i.name, i]));
+    const used = new Map<string, string>();
+    m.features.forEach((f, i) => {
+      const at = (key: string) => ["features", i, key];
+      const input = inputs.get(f.input);
+      if (!input) return problem(at("input"), `no input named "${f.input}"`);
+      if (f.kind === "categorical" && !f.categories?.length) problem(at("categories"), "categorical feature needs categories");
+      if (f.kind === "numeric" && (f.categories || f.encoding)) problem(at("kind"), "numeric feature with categories");
+      if (f.categories) {
+        const dup = findDuplicate(f.categories, (c) => c, "category");
+        if (dup) problem(at("categories"), dup);
+      }
+      if (f.policy === "impute" && f.impute === undefined) problem(at("impute"), "policy impute needs an impute value");
+      const width = f.encoding === "onehot" ? (f.categories?.length ?? 1) : 1;
+      const columns = input.shape[input.shape.length - 1];
+      if (typeof columns === "number" && columns > 0 && f.index + width > columns) {
+        problem(at("index"), `columns ${f.index}..${f.index + width - 1} outside input "${f.input}" (${columns} columns)`);
+      }
+      for (let c = f.index; c < f.index + width; c++) {
+        const other = used.get(`${f.input}:${c}`);
+        if (other) return problem(at("index"), `column ${c} of "${f.input}" also used by "${other}"`);
+        used.set(`${f.input}:${c}`, f.name);
+      }
+    });
+    m.outputs.forEach((o, i) => {
+      const dup = o.labels && findDuplicate(o.labels, (l) => l, "label");
+      if (dup) problem(["outputs", i, "labels"], dup);
+    });
+    const kinds = new Map(m.features.map((f) => [f.name, f.kind]));
+    for (const [name, p] of Object.entries(m.profile.features)) {
+      if (kinds.get(name) !== p.kind) problem(["profile", "features", name], `profile feature "${name}" is not a ${p.kind} feature of the manifest`);
+    }
+  });
+
+/** A model manifest. */
+export type Manifest = z.infer<typeof manifestSchema>;
+/** A feature of a manifest. */
+export type Feature = z.infer<typeof featureSchema>;
+/** An input tensor of a manifest. */
+export type Input = z.infer<typeof inputSchema>;
+/** An output of a manifest. */
+export type Output = z.infer<typeof outputSchema>;
+/** Drift settings of a manifest. */
+export type DriftConfig = z.infer<typeof driftConfigSchema>;

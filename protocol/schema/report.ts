@@ -1,0 +1,86 @@
+import { z } from "zod";
+import { LIMITS } from "../limits.ts";
+import { boundedRecord, modelNameSchema, nameSchema, rateSchema, sketchSchema, versionSchema } from "./common.ts";
+
+const epochMs = z.int().min(0);
+
+/** Agreement of a shadow version with the live one over the same sampled rows. */
+export const shadowReportSchema = z
+  .object({
+    version: versionSchema,
+    /** Rows both versions ran on. */
+    rows: z.int().min(0),
+    /** Rows where both predicted the same label (classification). */
+    agree: z.int().min(0).optional(),
+    /** The shadow's predictions (ClassificationSketch or NumericSketch). */
+    prediction: sketchSchema.optional(),
+    /** NumericSketch of shadow score (or value) minus live score. */
+    delta: sketchSchema.optional(),
+    /** LatencySketch of the shadow runs. */
+    latency: sketchSchema.optional(),
+  })
+  .refine((s) => (s.agree ?? 0) <= s.rows, { message: "agree above rows", path: ["agree"] });
+
+/**
+ * One client report: the sketches of one period, one model version, one segment. Sketches
+ * are base64 of protocol/sketch encodings.
+ */
+export const reportSchema = z
+  .object({
+    /** Client-generated idempotency key. */
+    id: z.string().regex(/^[A-Za-z0-9_-]+$/, "id: letters, digits, _ and -").max(LIMITS.reportIdLength),
+    model: modelNameSchema,
+    version: versionSchema,
+    role: z.enum(["live", "shadow"]),
+    client: z.string().min(1).max(LIMITS.clientLength),
+    /** Start of the period covered, epoch ms. */
+    start: epochMs,
+    /** End of the period covered, epoch ms. */
+    end: epochMs,
+    /** e.g. backend, appVersion, country. */
+    segment: boundedRecord(
+      z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, "segment key: 1-32 of letters, digits, _ . -"),
+      z.string().max(LIMITS.segmentValueLength),
+      LIMITS.segmentKeys,
+    ),
+    /** Rows predicted in the period (before sampling). */
+    rows: z.int().min(0),
+    /** Fraction of rows that were sketched. */
+    sampleRate: rateSchema,
+    /** Per feature: NumericSketch or CategoricalSketch. */
+    features: boundedRecord(nameSchema, sketchSchema, LIMITS.features),
+    /** ClassificationSketch or NumericSketch. */
+    prediction: sketchSchema.optional(),
+    /** LatencySketch. */
+    latency: sketchSchema.optional(),
+    /** ErrorCounts. */
+    errors: sketchSchema.optional(),
+    /** ConfusionMatrix of labels given with `feedback()`. */
+    confusion: sketchSchema.optional(),
+    shadow: shadowReportSchema.optional(),
+  })
+  .check((ctx) => {
+    const r = ctx.value;
+    if (r.end < r.start) ctx.issues.push({ code: "custom", path: ["end"], message: "end before start", input: r });
+    const sketches = [r.prediction, r.latency, r.errors, r.confusion, r.shadow?.prediction, r.shadow?.delta, r.shadow?.latency];
+    const bytes = [...Object.values(r.features), ...sketches].reduce((n, s) => n + (s?.length ?? 0), 0);
+    if (bytes > LIMITS.reportBytes) {
+      ctx.issues.push({
+        code: "too_big",
+        origin: "report",
+        maximum: LIMITS.reportBytes,
+        message: `sketches take ${bytes} bytes, limit ${LIMITS.reportBytes}`,
+        input: r,
+      });
+    }
+  });
+
+/** A batch of reports, as `POST /v1/reports` takes it. */
+export const reportBatchSchema = z.object({ reports: z.array(reportSchema).min(1).max(LIMITS.reportsPerBatch) });
+
+/** One client report. */
+export type Report = z.infer<typeof reportSchema>;
+/** Shadow agreement of a report. */
+export type ShadowReport = z.infer<typeof shadowReportSchema>;
+/** A batch of reports. */
+export type ReportBatch = z.infer<typeof reportBatchSchema>;

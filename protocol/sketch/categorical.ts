@@ -1,0 +1,150 @@
+import { DriftlineError } from "../errors.ts";
+import { LIMITS } from "../limits.ts";
+import { type Reader, TAG, type Writer, decodeWith, encodeWith, expectSame, fail, readMap, sameList, writeMap } from "./codec.ts";
+
+const VERSION = 1;
+
+/**
+ * A categorical feature: exact counts of the schema's categories, counts of missing and of
+ * unseen (`other`) values, and a Misra–Gries heavy-hitters summary of the unseen values:
+ * any unseen value's true count is at most `other / (capacity + 1)` above its estimate.
+ * Unseen values are cut to {@link LIMITS.heavyHitterLength} characters.
+ *
+ * @example
+ * const s = new CategoricalSketch(["basic", "pro"]);
+ * s.update("pro"); s.update("enterprise"); s.other; // 1
+ */
+export class CategoricalSketch {
+  /** The schema's categories, in order. */
+  readonly categories: readonly string[];
+  /** How many unseen values the heavy-hitters summary tracks. */
+  readonly capacity: number;
+  /** Count of each category, by position in `categories`. */
+  readonly counts: number[];
+  /** Values not in `categories`. */
+  other = 0;
+  /** Missing values (null or undefined). */
+  missing = 0;
+  /** Estimated counts of frequent unseen values (lower bounds). */
+  readonly heavy = new Map<string, number>();
+  private readonly index = new Map<string, number>();
+
+  /**
+   * @param categories - the schema's categories (unique)
+   * @param capacity - heavy-hitters entries kept
+   * @defaultValue capacity {@link LIMITS.heavyHitters}
+   */
+  constructor(categories: readonly string[], capacity: number = LIMITS.heavyHitters) {
+    if (!(Number.isInteger(capacity) && capacity >= 0 && capacity <= LIMITS.heavyHittersMax)) {
+      throw new DriftlineError("limit_exceeded", `heavy-hitters capacity ${capacity} out of 0..${LIMITS.heavyHittersMax}`);
+    }
+    if (categories.length > LIMITS.categories) {
+      throw new DriftlineError("limit_exceeded", `${categories.length} categories, limit ${LIMITS.categories}`);
+    }
+    this.categories = [...categories];
+    this.capacity = capacity;
+    this.counts = categories.map(() => 0);
+    categories.forEach((c, i) => this.index.set(c, i));
+    if (this.index.size !== categories.length) throw new DriftlineError("validation", "duplicate categories");
+  }
+
+  /** Values seen, missing ones included. */
+  get total(): number {
+    return this.counts.reduce((a, b) => a + b, this.other + this.missing);
+  }
+
+  /**
+   * Counts one value (numbers and booleans count as their string form).
+   *
+   * @param value - the value, or null/undefined when missing
+   */
+  update(value: string | number | boolean | null | undefined): void {
+    if (value == null) {
+      this.missing++;
+      return;
+    }
+    const key = String(value);
+    const i = this.index.get(key);
+    if (i !== undefined) this.counts[i]!++;
+    else {
+      this.other++;
+      this.addHeavy(key.slice(0, LIMITS.heavyHitterLength), 1);
+      if (this.heavy.size > this.capacity) this.shrink();
+    }
+  }
+
+  /**
+   * Folds `other` into this sketch.
+   *
+   * @param other - a sketch with the same categories and capacity
+   * @returns this
+   */
+  merge(other: CategoricalSketch): this {
+    expectSame(sameList(this.categories, other.categories), "categories");
+    expectSame(this.capacity === other.capacity, "heavy-hitters capacity");
+    other.counts.forEach((c, i) => (this.counts[i]! += c));
+    this.other += other.other;
+    this.missing += other.missing;
+    for (const [key, c] of other.heavy) this.addHeavy(key, c);
+    this.shrink();
+    return this;
+  }
+
+  /** Compact versioned bytes (heavy hitters sorted by value, so equal sketches encode equally). */
+  encode(): Uint8Array {
+    return encodeWith(TAG.categorical, VERSION, (w) => this.write(w));
+  }
+
+  /**
+   * Reads {@link CategoricalSketch.encode} bytes; malformed input throws DriftlineError `decode`.
+   *
+   * @param bytes - encoded sketch
+   */
+  static decode(bytes: Uint8Array): CategoricalSketch {
+    return decodeWith(bytes, TAG.categorical, VERSION, read);
+  }
+
+  private addHeavy(key: string, c: number): void {
+    this.heavy.set(key, (this.heavy.get(key) ?? 0) + c);
+  }
+
+  /**
+   * Misra–Gries reduction (Agarwal et al. 2012, mergeable summaries): subtract the
+   * (capacity+1)-th largest count from all and drop what is not positive. It depends only on
+   * the counts, so merge order does not matter.
+   */
+  private shrink(): void {
+    if (this.heavy.size <= this.capacity) return;
+    const cut = [...this.heavy.values()].sort((a, b) => b - a)[this.capacity]!;
+    for (const [key, c] of this.heavy) {
+      if (c <= cut) this.heavy.delete(key);
+      else this.heavy.set(key, c - cut);
+    }
+  }
+
+  private write(w: Writer): void {
+    w.strs(this.categories);
+    w.varint(this.capacity);
+    for (const c of this.counts) w.varint(c);
+    w.varint(this.other);
+    w.varint(this.missing);
+    writeMap(w, this.heavy, (c) => w.varint(c));
+  }
+}
+
+function read(r: Reader): CategoricalSketch {
+  const categories = r.strs(LIMITS.categories, LIMITS.nameLength);
+  const capacity = r.varint(LIMITS.heavyHittersMax);
+  const s = new CategoricalSketch(categories, capacity);
+  s.counts.forEach((_, i) => (s.counts[i] = r.varint()));
+  s.other = r.varint();
+  s.missing = r.varint();
+  let sum = 0;
+  for (const [key, c] of readMap(r, capacity, LIMITS.heavyHitterLength, () => r.varint())) {
+    if (c < 1) fail("bad heavy hitter");
+    s.heavy.set(key, c);
+    sum += c;
+  }
+  if (sum > s.other) fail("heavy hitters exceed other");
+  return s;
+}

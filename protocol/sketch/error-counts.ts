@@ -1,0 +1,63 @@
+import { DriftlineError } from "../errors.ts";
+import { LIMITS } from "../limits.ts";
+import { type Reader, TAG, decodeWith, encodeWith, readMap, writeMap } from "./codec.ts";
+
+const VERSION = 1;
+
+/**
+ * Error counts by error code (up to {@link LIMITS.sketchKeys} codes).
+ *
+ * @example
+ * const s = new ErrorCounts();
+ * s.update("validation"); s.counts.get("validation"); // 1
+ */
+export class ErrorCounts {
+  /** Count per code. */
+  readonly counts = new Map<string, number>();
+
+  /**
+   * Counts `n` errors of `code`.
+   *
+   * @param code - the error code
+   * @param n - how many
+   * @defaultValue n 1
+   */
+  update(code: string, n = 1): void {
+    const c = this.counts.get(code);
+    if (c === undefined && this.counts.size >= LIMITS.sketchKeys) {
+      throw new DriftlineError("limit_exceeded", `more than ${LIMITS.sketchKeys} error codes`);
+    }
+    this.counts.set(code, (c ?? 0) + n);
+  }
+
+  /**
+   * Folds `other` into this sketch.
+   *
+   * @param other - another error count
+   * @returns this
+   */
+  merge(other: ErrorCounts): this {
+    for (const [code, n] of other.counts) this.update(code, n);
+    return this;
+  }
+
+  /** Compact versioned bytes. */
+  encode(): Uint8Array {
+    return encodeWith(TAG.errors, VERSION, (w) => writeMap(w, this.counts, (n) => w.varint(n)));
+  }
+
+  /**
+   * Reads {@link ErrorCounts.encode} bytes; malformed input throws DriftlineError `decode`.
+   *
+   * @param bytes - encoded sketch
+   */
+  static decode(bytes: Uint8Array): ErrorCounts {
+    return decodeWith(bytes, TAG.errors, VERSION, read);
+  }
+}
+
+function read(r: Reader): ErrorCounts {
+  const s = new ErrorCounts();
+  for (const [code, n] of readMap(r, LIMITS.sketchKeys, LIMITS.nameLength, () => r.varint())) s.counts.set(code, n);
+  return s;
+}

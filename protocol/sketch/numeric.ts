@@ -1,0 +1,153 @@
+import { DriftlineError } from "../errors.ts";
+import { type Reader, TAG, type Writer, decodeWith, encodeWith, expectSame, fail } from "./codec.ts";
+import { DEFAULT_K, QuantileSketch } from "./quantiles.ts";
+
+const VERSION = 1;
+
+/** Options of a {@link NumericSketch}. */
+export interface NumericOptions {
+  /**
+   * Schema range: values outside it are counted in `outOfRange` (and still sketched).
+   * @defaultValue no range
+   */
+  range?: { min: number; max: number } | undefined;
+  /**
+   * KLL size parameter of the quantile sketch.
+   * @defaultValue {@link DEFAULT_K}
+   */
+  k?: number;
+}
+
+/**
+ * A numeric feature (or a regression prediction): missing, non-finite and out-of-range
+ * counts, mean and M2 (Welford; merged with Chan's formula), and a KLL quantile sketch.
+ * Out-of-range values are what the model saw, so they stay in the moments and quantiles;
+ * missing and non-finite values are only counted.
+ *
+ * @example
+ * const s = new NumericSketch({ range: { min: 0, max: 120 } });
+ * s.update(42); s.update(null); s.quantiles.quantile(0.5);
+ */
+export class NumericSketch {
+  /** Missing values (null or undefined). */
+  missing = 0;
+  /** NaN and ±Infinity. */
+  nonFinite = 0;
+  /** Finite values outside the schema range. */
+  outOfRange = 0;
+  /** Mean of the finite values. */
+  mean = 0;
+  /** Sum of squared deviations from the mean. */
+  m2 = 0;
+  /** Quantiles (and min, max, count) of the finite values. */
+  readonly quantiles: QuantileSketch;
+  /** The schema range, if any. */
+  readonly range: { readonly min: number; readonly max: number } | undefined;
+  private readonly lo: number;
+  private readonly hi: number;
+
+  /** @param options - range and sketch size */
+  constructor(options: NumericOptions = {}) {
+    const { range, k = DEFAULT_K } = options;
+    if (range && !(range.min <= range.max)) throw new DriftlineError("validation", "range min above max");
+    this.range = range && { min: range.min, max: range.max };
+    this.lo = range?.min ?? -Infinity;
+    this.hi = range?.max ?? Infinity;
+    this.quantiles = new QuantileSketch(k);
+  }
+
+  /** Finite values seen. */
+  get count(): number {
+    return this.quantiles.n;
+  }
+
+  /** Sample variance of the finite values (NaN below 2 values). */
+  get variance(): number {
+    return this.count > 1 ? this.m2 / (this.count - 1) : NaN;
+  }
+
+  /**
+   * Counts one value.
+   *
+   * @param value - a number, or null/undefined when missing
+   */
+  update(value: number | null | undefined): void {
+    if (value == null) this.missing++;
+    else if (value - value !== 0) this.nonFinite++;
+    else {
+      if (value < this.lo || value > this.hi) this.outOfRange++;
+      const d = value - this.mean;
+      this.mean += d / (this.count + 1);
+      this.m2 += d * (value - this.mean);
+      this.quantiles.update(value);
+    }
+  }
+
+  /**
+   * Folds `other` into this sketch.
+   *
+   * @param other - a sketch with the same range and `k`
+   * @returns this
+   */
+  merge(other: NumericSketch): this {
+    expectSame(this.lo === other.lo && this.hi === other.hi, "range");
+    const na = this.count;
+    const nb = other.count;
+    if (nb > 0) {
+      const n = na + nb;
+      const d = other.mean - this.mean;
+      // symmetric in a and b, so merge order never changes the bits
+      this.mean = (na * this.mean + nb * other.mean) / n;
+      this.m2 = this.m2 + other.m2 + ((d * d * na) / n) * nb;
+    }
+    this.quantiles.merge(other.quantiles);
+    this.missing += other.missing;
+    this.nonFinite += other.nonFinite;
+    this.outOfRange += other.outOfRange;
+    return this;
+  }
+
+  /** Compact versioned bytes. */
+  encode(): Uint8Array {
+    return encodeWith(TAG.numeric, VERSION, (w) => this.write(w));
+  }
+
+  /**
+   * Reads {@link NumericSketch.encode} bytes; malformed input throws DriftlineError `decode`.
+   *
+   * @param bytes - encoded sketch
+   */
+  static decode(bytes: Uint8Array): NumericSketch {
+    return decodeWith(bytes, TAG.numeric, VERSION, read);
+  }
+
+  private write(w: Writer): void {
+    w.varint(this.range ? 1 : 0);
+    if (this.range) {
+      w.f64(this.range.min);
+      w.f64(this.range.max);
+    }
+    w.varint(this.missing);
+    w.varint(this.nonFinite);
+    w.varint(this.outOfRange);
+    w.f64(this.mean);
+    w.f64(this.m2);
+    this.quantiles.write(w);
+  }
+}
+
+function read(r: Reader): NumericSketch {
+  const hasRange = r.varint(1) === 1;
+  const range = hasRange ? { min: r.f64(false), max: r.f64(false) } : undefined;
+  if (range && !(range.min <= range.max)) fail("bad range");
+  const missing = r.varint();
+  const nonFinite = r.varint();
+  const outOfRange = r.varint();
+  const mean = r.f64();
+  const m2 = r.f64();
+  const quantiles = QuantileSketch.read(r);
+  if (m2 < 0 || outOfRange > quantiles.n) fail("inconsistent moments");
+  const s = new NumericSketch({ range, k: quantiles.k });
+  Object.assign(s, { missing, nonFinite, outOfRange, mean, m2, quantiles });
+  return s;
+}
