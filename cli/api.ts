@@ -1,0 +1,74 @@
+import { CliError } from "./args.ts";
+
+/** Where the collector is and as whom to call it. */
+export interface Connection {
+  url: string;
+  key: string;
+}
+
+/** The collector a local `npm start` runs. */
+export const DEFAULT_URL = "http://127.0.0.1:8787";
+
+/**
+ * The connection from flags, else DRIFTLINE_URL and DRIFTLINE_ADMIN_KEY.
+ *
+ * @param flags - parsed `--url` and `--key`
+ */
+export function connection(flags: { url?: string | undefined; key?: string | undefined }): Connection {
+  const url = (flags.url ?? process.env.DRIFTLINE_URL ?? DEFAULT_URL).replace(/\/+$/, "");
+  const key = flags.key ?? process.env.DRIFTLINE_ADMIN_KEY;
+  if (!key) throw new CliError("no key: set DRIFTLINE_ADMIN_KEY or pass --key (npm start prints the local admin key)");
+  try {
+    new URL(url);
+  } catch {
+    throw new CliError(`"${url}" is not a URL (DRIFTLINE_URL or --url)`);
+  }
+  return { url, key };
+}
+
+/** Options of one {@link request}. */
+export interface RequestOptions {
+  method?: string;
+  json?: unknown;
+  body?: BodyInit;
+  headers?: Record<string, string>;
+}
+
+/**
+ * Calls the collector and returns the parsed JSON answer. Every failure becomes one readable
+ * CliError: a collector that does not answer, a refused key, or the API's error envelope.
+ *
+ * @param conn - where and as whom
+ * @param path - e.g. "/v1/models/churn"
+ * @param options - method, JSON body or raw body, headers
+ */
+export async function request<T = unknown>(conn: Connection, path: string, options: RequestOptions = {}): Promise<T> {
+  const headers: Record<string, string> = { authorization: `Bearer ${conn.key}`, ...options.headers };
+  let body = options.body;
+  if (options.json !== undefined) {
+    headers["content-type"] = "application/json";
+    body = JSON.stringify(options.json);
+  }
+  let res: Response;
+  try {
+    res = await fetch(`${conn.url}${path}`, { method: options.method ?? "GET", headers, body, ...(body instanceof ReadableStream ? { duplex: "half" } : {}) } as RequestInit);
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    throw new CliError(`the collector at ${conn.url} does not answer (${cause?.code ?? cause?.message ?? (err as Error).message})`);
+  }
+  const text = await res.text();
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  if (!res.ok) {
+    const envelope = (parsed as { error?: { code?: string; message?: string } } | undefined)?.error;
+    const detail = envelope ? `${envelope.code}: ${envelope.message}` : text.slice(0, 200) || res.statusText;
+    if (res.status === 401) throw new CliError(`the collector refused the key (401 ${detail}); check DRIFTLINE_ADMIN_KEY or --key`);
+    if (res.status === 403) throw new CliError(`this key may not do that (403 ${detail})`);
+    throw new CliError(`${options.method ?? "GET"} ${path} failed: ${res.status} ${detail}`);
+  }
+  return parsed as T;
+}

@@ -1,0 +1,79 @@
+import { parseArgs, type ParseArgsConfig } from "node:util";
+
+/** A mistake in how the command was called: printed with the command's usage, exit code 2. */
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+/** A failure to report as one line, exit code 1. */
+export class CliError extends Error {
+  override readonly name = "CliError";
+}
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+/** Flags every command that talks to the collector takes. */
+export const CONNECTION_OPTIONS = {
+  url: { type: "string" },
+  key: { type: "string" },
+} as const satisfies Options;
+
+/**
+ * Parses `argv` with node's parseArgs; unknown flags and missing values become UsageErrors.
+ *
+ * @param argv - the command's arguments (after the command name)
+ * @param options - parseArgs option declarations
+ * @example parse(["churn", "--percent", "10"], { percent: { type: "string" } })
+ */
+export function parse<O extends Options>(argv: string[], options: O) {
+  try {
+    return parseArgs({ args: argv, options: { ...options, help: { type: "boolean", short: "h" } }, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+/**
+ * The one positional argument a command needs.
+ *
+ * @param positionals - parsed positionals
+ * @param what - its name, for the error
+ */
+export function onePositional(positionals: string[], what: string): string {
+  if (positionals.length === 0) throw new UsageError(`missing ${what}`);
+  if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
+  return positionals[0]!;
+}
+
+/**
+ * A flag value that must be a whole number in [min, max].
+ *
+ * @param value - the flag's text
+ * @param flag - its name, for the error
+ */
+export function intFlag(value: string, flag: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${flag} must be a whole number from ${min} to ${max}, got "${value}"`);
+  return n;
+}
+
+/**
+ * A flag value that must be a number in [min, max].
+ *
+ * @param value - the flag's text
+ * @param flag - its name, for the error
+ */
+export function numberFlag(value: string, flag: string, min: number, max: number): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n < min || n > max) throw new UsageError(`--${flag} must be a number from ${min} to ${max}, got "${value}"`);
+  return n;
+}
+
+/**
+ * Splits a comma-separated list flag, dropping empty items.
+ *
+ * @param value - e.g. "a,b,c"
+ */
+export function listFlag(value: string | undefined): string[] {
+  return value ? value.split(",").map((s) => s.trim()).filter(Boolean) : [];
+}

@@ -1,0 +1,81 @@
+import { request, connection } from "../api.ts";
+import { CONNECTION_OPTIONS, UsageError, intFlag, onePositional, parse } from "../args.ts";
+import { table } from "../format.ts";
+import type { Command } from "./command.ts";
+
+interface DriftEntry {
+  kind: string;
+  count: number;
+  test: string;
+  drifted: boolean;
+  metrics: Record<string, number | null | undefined>;
+}
+
+interface DriftAnswer {
+  model: string;
+  version: number;
+  from: string;
+  to: string;
+  count: number;
+  features: Record<string, DriftEntry>;
+  prediction?: DriftEntry | null;
+  dataset: { drifted_share: number; drifted: boolean };
+}
+
+/** The metric each test decides on. */
+const TEST_METRIC: Record<string, string> = {
+  ks: "ks_pvalue",
+  chi2: "chi2_pvalue",
+  wasserstein: "wasserstein_normed",
+  js: "js",
+  psi: "psi",
+};
+
+const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/**
+ * Milliseconds of a duration like "90m", "1h", "7d".
+ *
+ * @param text - the duration
+ */
+export function parseDuration(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)([mhd])$/.exec(text.trim());
+  if (!match) throw new UsageError(`--since takes a duration like 30m, 1h or 7d, got "${text}"`);
+  return Number(match[1]) * UNITS[match[2]!]!;
+}
+
+/** `driftline drift`: GET /v1/drift as a table (or JSON). */
+export const drift: Command = {
+  name: "drift",
+  summary: "per-feature and prediction drift of a model version",
+  usage: `driftline drift <model> [--version V] [--since 1h] [--segment key:value,…] [--json] [--url URL --key KEY]
+
+  --version V     the version (default: the stable one)
+  --since D       how far back: 30m, 1h, 7d (default 1h)
+  --segment S     only traffic of this segment, e.g. backend:wasm,appVersion:4.2
+  --json          the API's answer as is`,
+  async run(argv) {
+    const { values, positionals } = parse(argv, { ...CONNECTION_OPTIONS, version: { type: "string" }, since: { type: "string" }, segment: { type: "string" }, json: { type: "boolean" } });
+    const model = onePositional(positionals, "the model name");
+    const to = Date.now();
+    const from = to - parseDuration(values.since ?? "1h");
+    const query = new URLSearchParams({ model, from: new Date(from).toISOString(), to: new Date(to).toISOString() });
+    if (values.version) query.set("version", String(intFlag(values.version, "version", 1, 1e9)));
+    if (values.segment) query.set("segment", values.segment);
+    const answer = await request<DriftAnswer>(connection(values), `/v1/drift?${query}`);
+    if (values.json) return void console.log(JSON.stringify(answer, null, 2));
+    console.log(`${answer.model} v${answer.version}, ${answer.from} → ${answer.to}: ${answer.count} rows`);
+    if (answer.count === 0) return void console.log("no traffic in that range");
+    const entries = Object.entries(answer.features);
+    if (answer.prediction) entries.push(["(prediction)", answer.prediction]);
+    console.log(table(
+      ["feature", "kind", "rows", "test", "score", "psi", "js", "drift"],
+      entries.map(([name, e]) => [name, e.kind, String(e.count), e.test, fmt(e.metrics[TEST_METRIC[e.test] ?? e.test]), fmt(e.metrics.psi), fmt(e.metrics.js), e.drifted ? "DRIFT" : "ok"]),
+    ));
+    console.log(`\ndataset: ${(answer.dataset.drifted_share * 100).toFixed(0)}% of features drifted${answer.dataset.drifted ? " — DATASET DRIFT" : ""}`);
+  },
+};
+
+function fmt(value: number | null | undefined): string {
+  return value === null || value === undefined || Number.isNaN(value) ? "-" : value < 0.001 && value > 0 ? value.toExponential(1) : value.toFixed(3);
+}

@@ -1,0 +1,104 @@
+import { writeFileSync } from "node:fs";
+import { inputColumns } from "../../protocol/row-encoding.ts";
+import { CliError, UsageError, listFlag, onePositional, parse } from "../args.ts";
+import { describeOutputs, loadModel } from "../onnx-model.ts";
+import { type ProfileFile, type ProfileOptions, PredictionProfiler, TableProfiler } from "../profiler.ts";
+import { formatBytes, progress } from "../progress.ts";
+import { openTable, type RowBatch, type Table } from "../table-reader.ts";
+import type { Command } from "./command.ts";
+
+const USAGE = `driftline profile <train.csv|train.ndjson> -o profile.json [options]
+
+Profiles training (or any reference) data into the reference profile that drift is measured
+against: the same sketches clients send, plus the feature schema publish needs.
+
+  -o, --out FILE          where to write the profile (required)
+  --categorical a,b       columns that are categories (default: columns whose first value is not a number)
+  --exclude id,target     columns to leave out
+  --input NAME            the model input the features feed (default: the model's only input, else "features")
+  --encoding index|onehot how categories become tensor columns (default: index)
+  --model model.onnx      also run the model over every row and sketch its predictions
+  --labels no,yes         class labels of the model's output (with --model)`;
+
+const OPTIONS = {
+  out: { type: "string", short: "o" },
+  categorical: { type: "string" },
+  exclude: { type: "string" },
+  input: { type: "string" },
+  encoding: { type: "string" },
+  model: { type: "string" },
+  labels: { type: "string" },
+} as const;
+
+/** `driftline profile`: a CSV or NDJSON table → profile.json (schema + reference sketches). */
+export const profile: Command = {
+  name: "profile",
+  summary: "profile training data into a reference profile",
+  usage: USAGE,
+  async run(argv) {
+    const { values, positionals } = parse(argv, OPTIONS);
+    const path = onePositional(positionals, "the data file");
+    if (!values.out) throw new UsageError("missing -o/--out FILE");
+    const encoding = values.encoding ?? "index";
+    if (encoding !== "index" && encoding !== "onehot") throw new UsageError(`--encoding must be index or onehot, got "${encoding}"`);
+    const labels = listFlag(values.labels);
+    if (labels.length && !values.model) throw new UsageError("--labels goes with --model");
+    const started = Date.now();
+
+    const model = values.model ? await loadModel(values.model) : undefined;
+    const input = values.input ?? (model?.inputs.length === 1 ? model.inputs[0]!.name : "features");
+    const options: ProfileOptions = { categorical: listFlag(values.categorical), exclude: listFlag(values.exclude), input, encoding };
+
+    const table = await openTable(path);
+    const batches = table.batches();
+    const first = await batches.next();
+    const profiler = new TableProfiler(table, path, options, first.done ? undefined : first.value.rows[0]);
+    await readAll(table, first.done ? undefined : first.value, batches, `profiling ${path}`, (b) => profiler.add(b.rows, b.lines));
+    const features = profiler.features(options);
+
+    const file: ProfileFile = {
+      format: 1,
+      input,
+      features,
+      profile: { format: 1, rows: profiler.rows, features: profiler.featureSketches(features), createdAt: new Date().toISOString() },
+    };
+
+    if (model) {
+      const modelInput = model.inputs.find((i) => i.name === input);
+      if (!modelInput) throw new CliError(`the model has no input "${input}" (inputs: ${model.inputs.map((i) => i.name).join(", ")}); pass --input`);
+      const width = modelInput.shape[modelInput.shape.length - 1];
+      const columns = inputColumns(features).get(input)!;
+      if (typeof width === "number" && width > 0 && width !== columns) {
+        throw new CliError(`the model's input "${input}" has ${width} columns but the profile's ${features.length} features make ${columns} (encoding ${encoding}); check --exclude, --categorical and --encoding`);
+      }
+      const outputs = describeOutputs(model, labels);
+      const sketched = outputs.find((o) => o.kind === "probabilities") ?? outputs.find((o) => o.kind === "regression" || o.kind === "score");
+      if (!sketched) throw new CliError("the model has no float output to sketch predictions from");
+      const predictor = new PredictionProfiler(model.session, features, profiler.columns.map((c) => c.at), sketched);
+      const again = await openTable(path);
+      await readAll(again, undefined, again.batches(), `running ${values.model}`, (b) => predictor.add(b.rows));
+      file.outputs = outputs;
+      file.profile.prediction = predictor.prediction;
+    }
+
+    writeFileSync(values.out, JSON.stringify(file, null, 2) + "\n");
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    console.log(`${values.out}: ${profiler.rows} rows, ${features.length} features${model ? ", predictions sketched" : ""} (${seconds} s)`);
+  },
+};
+
+/** Feeds every batch of `table` to `each`, showing progress by bytes read. */
+async function readAll(table: Table, first: RowBatch | undefined, rest: AsyncGenerator<RowBatch>, label: string, each: (batch: RowBatch) => unknown) {
+  const bar = progress(label, table.bytes, (n) => formatBytes(n));
+  let rows = 0;
+  if (first) {
+    await each(first);
+    rows += first.rows.length;
+  }
+  for await (const batch of rest) {
+    await each(batch);
+    rows += batch.rows.length;
+    bar.update(table.bytesRead);
+  }
+  bar.done(`${rows} rows`);
+}

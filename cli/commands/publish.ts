@@ -1,0 +1,151 @@
+import { readFileSync } from "node:fs";
+import { sha256Hex } from "../../protocol/hash.ts";
+import { inputColumns } from "../../protocol/row-encoding.ts";
+import type { Manifest } from "../../protocol/schema/manifest.ts";
+import { parseManifest } from "../../protocol/schema/parse.ts";
+import { DriftlineError } from "../../protocol/errors.ts";
+import { request, connection, type Connection } from "../api.ts";
+import { CONNECTION_OPTIONS, CliError, UsageError, listFlag, onePositional, parse } from "../args.ts";
+import { describeOutputs, loadModel, type LoadedModel } from "../onnx-model.ts";
+import type { ProfileFile } from "../profiler.ts";
+import { formatBytes, progress } from "../progress.ts";
+import type { Command } from "./command.ts";
+
+const USAGE = `driftline publish <model.onnx> --model NAME --profile profile.json [options]
+
+Uploads the model (by its SHA-256) and registers it as the model's next version, with the
+feature schema and reference profile from \`driftline profile\`. The first version of a model
+becomes its stable version; later ones wait for \`driftline rollout\`.
+
+  --model NAME            the model's name, e.g. churn (required)
+  --profile FILE          the profile from \`driftline profile\` (required)
+  --labels no,yes         class labels of the model's output (when the profile has none)
+  --backend webgpu|wasm   the backend clients should prefer (default: timed on each device)
+  --meta k=v              metadata to keep with the version (repeatable)
+  --app APP               the app a new model belongs to (bootstrap admin key only)
+  --url URL --key KEY     the collector and an admin key (default: DRIFTLINE_URL, DRIFTLINE_ADMIN_KEY)`;
+
+const OPTIONS = {
+  ...CONNECTION_OPTIONS,
+  model: { type: "string" },
+  profile: { type: "string" },
+  labels: { type: "string" },
+  backend: { type: "string" },
+  meta: { type: "string", multiple: true },
+  app: { type: "string" },
+} as const;
+
+/** `driftline publish`: upload the artifact, register the version, print its number. */
+export const publish: Command = {
+  name: "publish",
+  summary: "upload a model and register it as a new version",
+  usage: USAGE,
+  async run(argv) {
+    const { values, positionals } = parse(argv, OPTIONS);
+    const path = onePositional(positionals, "the model file");
+    if (!values.model) throw new UsageError("missing --model NAME");
+    if (!values.profile) throw new UsageError("missing --profile FILE (make one with driftline profile)");
+    if (values.backend && values.backend !== "webgpu" && values.backend !== "wasm") throw new UsageError(`--backend must be webgpu or wasm, got "${values.backend}"`);
+    const conn = connection(values);
+    const profileFile = readProfileFile(values.profile);
+    const model = await loadModel(path);
+    const manifest = buildManifest(values.model, model, profileFile, {
+      labels: listFlag(values.labels),
+      backend: values.backend as "webgpu" | "wasm" | undefined,
+      meta: parseMeta(values.meta ?? []),
+      sha256: await sha256Hex(model.bytes),
+    });
+    await upload(conn, manifest.sha256, model.bytes);
+    const body = { manifest, ...(values.app ? { app: values.app } : {}) };
+    const version = await request<{ version: number; sha256: string }>(conn, `/v1/models/${encodeURIComponent(values.model)}/versions`, { method: "POST", json: body });
+    console.log(`${values.model} version ${version.version} (sha256 ${version.sha256.slice(0, 12)}…, ${formatBytes(model.bytes.length)})`);
+    if (version.version > 1) console.log(`roll it out: driftline rollout ${values.model} --canary ${version.version} --percent 10`);
+  },
+};
+
+function readProfileFile(path: string): ProfileFile {
+  let parsed: ProfileFile;
+  try {
+    parsed = JSON.parse(readFileSync(path, "utf8")) as ProfileFile;
+  } catch (err) {
+    throw new CliError(`cannot read the profile ${path}: ${err instanceof SyntaxError ? "not valid JSON" : "no such file"}`);
+  }
+  if (parsed?.format !== 1 || !Array.isArray(parsed.features) || !parsed.profile) {
+    throw new CliError(`${path} is not a profile from driftline profile (format 1 with features and profile)`);
+  }
+  return parsed;
+}
+
+function parseMeta(pairs: string[]): Record<string, string> {
+  return Object.fromEntries(
+    pairs.map((pair) => {
+      const eq = pair.indexOf("=");
+      if (eq <= 0) throw new UsageError(`--meta takes key=value, got "${pair}"`);
+      return [pair.slice(0, eq), pair.slice(eq + 1)];
+    }),
+  );
+}
+
+/**
+ * The manifest of a model + profile; checks that the model's inputs and the profile's features
+ * agree, then validates it with protocol's schema, so mistakes surface before any upload.
+ */
+function buildManifest(
+  name: string,
+  model: LoadedModel,
+  file: ProfileFile,
+  extra: { labels: string[]; backend: "webgpu" | "wasm" | undefined; meta: Record<string, string>; sha256: string },
+): Manifest {
+  const columns = inputColumns(file.features);
+  for (const [input, width] of columns) {
+    const tensor = model.inputs.find((i) => i.name === input);
+    if (!tensor) throw new CliError(`the profile's features feed input "${input}" but the model's inputs are ${model.inputs.map((i) => `"${i.name}"`).join(", ")}`);
+    const modelWidth = tensor.shape[tensor.shape.length - 1];
+    if (typeof modelWidth === "number" && modelWidth > 0 && modelWidth !== width) {
+      throw new CliError(`the model's input "${input}" has ${modelWidth} columns but the profile's features make ${width}`);
+    }
+  }
+  const outputs = file.outputs ?? describeOutputs(model, extra.labels);
+  const manifest = {
+    format: 1 as const,
+    model: name,
+    sha256: extra.sha256,
+    size: model.bytes.length,
+    inputs: model.inputs,
+    features: file.features,
+    outputs,
+    profile: file.profile,
+    ...(extra.backend ? { preferredBackend: extra.backend } : {}),
+    ...(Object.keys(extra.meta).length ? { meta: extra.meta } : {}),
+  };
+  try {
+    return parseManifest(manifest);
+  } catch (err) {
+    throw new CliError(err instanceof DriftlineError ? `the profile and model do not make a valid manifest: ${err.message}` : String(err));
+  }
+}
+
+/** PUT /v1/artifacts/:sha256 with a progress bar; the collector checks the hash. */
+async function upload(conn: Connection, sha256: string, bytes: Uint8Array): Promise<void> {
+  const bar = progress(`uploading ${formatBytes(bytes.length)}`, bytes.length, formatBytes);
+  const chunk = 256 * 1024;
+  let sent = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent >= bytes.length) {
+        controller.close();
+        return;
+      }
+      const part = bytes.subarray(sent, sent + chunk);
+      sent += part.length;
+      bar.update(sent);
+      controller.enqueue(part);
+    },
+  });
+  await request(conn, `/v1/artifacts/${sha256}`, {
+    method: "PUT",
+    body,
+    headers: { "content-type": "application/octet-stream", "content-length": String(bytes.length) },
+  });
+  bar.done(`uploaded, sha256 ${sha256.slice(0, 12)}…`);
+}

@@ -1,0 +1,91 @@
+import { request, connection } from "../api.ts";
+import { CONNECTION_OPTIONS, UsageError, intFlag, numberFlag, onePositional, parse } from "../args.ts";
+import { describeRollout, type RolloutView } from "../format.ts";
+import type { Command } from "./command.ts";
+
+const USAGE = `driftline rollout <model> [--stable V] [--canary V --percent P] [--shadow V [--shadow-rate R]] [--no-canary] [--no-shadow] [--sample-rate R]
+
+Changes who runs which version. Each change is audited and reaches clients on their next report.
+
+  --stable V        make version V the stable one (promotes a canary of V)
+  --canary V        run version V on --percent P of clients (sticky per client)
+  --percent P       canary share, 0–100 (raising it only adds clients)
+  --shadow V        run version V beside the live one on sampled rows, outputs never shown
+  --shadow-rate R   share of rows the shadow sees, (0, 1] (default 0.1)
+  --no-canary       end the canary
+  --no-shadow       end the shadow
+  --sample-rate R   share of rows clients sketch and report, (0, 1]
+  --url URL --key KEY`;
+
+const OPTIONS = {
+  ...CONNECTION_OPTIONS,
+  stable: { type: "string" },
+  canary: { type: "string" },
+  percent: { type: "string" },
+  shadow: { type: "string" },
+  "shadow-rate": { type: "string" },
+  "no-canary": { type: "boolean" },
+  "no-shadow": { type: "boolean" },
+  "sample-rate": { type: "string" },
+} as const;
+
+/** `driftline rollout`: PUT /v1/models/:model/rollout. */
+export const rollout: Command = {
+  name: "rollout",
+  summary: "set the stable version, a canary with a percent, or a shadow",
+  usage: USAGE,
+  async run(argv) {
+    const { values, positionals } = parse(argv, OPTIONS);
+    const model = onePositional(positionals, "the model name");
+    const change: Record<string, unknown> = {};
+    if (values.stable) change.stable = intFlag(values.stable, "stable", 1, 1e9);
+    if (values.canary) {
+      if (!values.percent) throw new UsageError("--canary needs --percent");
+      change.canary = { version: intFlag(values.canary, "canary", 1, 1e9), percent: numberFlag(values.percent, "percent", 0, 100) };
+    } else if (values.percent) throw new UsageError("--percent goes with --canary");
+    if (values["no-canary"]) {
+      if (values.canary) throw new UsageError("--canary and --no-canary contradict each other");
+      change.canary = null;
+    }
+    if (values.shadow) {
+      change.shadow = { version: intFlag(values.shadow, "shadow", 1, 1e9), sampleRate: numberFlag(values["shadow-rate"] ?? "0.1", "shadow-rate", 1e-6, 1) };
+    } else if (values["shadow-rate"]) throw new UsageError("--shadow-rate goes with --shadow");
+    if (values["no-shadow"]) {
+      if (values.shadow) throw new UsageError("--shadow and --no-shadow contradict each other");
+      change.shadow = null;
+    }
+    if (values["sample-rate"]) change.sampleRate = numberFlag(values["sample-rate"], "sample-rate", 1e-6, 1);
+    if (Object.keys(change).length === 0) throw new UsageError("say what to change: --stable, --canary/--percent, --shadow, --no-canary, --no-shadow or --sample-rate");
+    const result = await request<{ changed: boolean; rollout: RolloutView }>(connection(values), `/v1/models/${encodeURIComponent(model)}/rollout`, { method: "PUT", json: change });
+    console.log(`${model}: ${result.changed ? "" : "unchanged, "}${describeRollout(result.rollout)}`);
+  },
+};
+
+/** `driftline promote`: make the running canary the stable version. */
+export const promote: Command = {
+  name: "promote",
+  summary: "make the current canary the stable version",
+  usage: `driftline promote <model> [--url URL --key KEY]\n\nSets the stable version to the running canary's version and ends the canary.`,
+  async run(argv) {
+    const { values, positionals } = parse(argv, CONNECTION_OPTIONS);
+    const model = onePositional(positionals, "the model name");
+    const conn = connection(values);
+    const current = await request<RolloutView>(conn, `/v1/models/${encodeURIComponent(model)}/rollout`);
+    if (!current.canary) throw new UsageError(`${model} has no canary to promote (stable is version ${current.stable})`);
+    const result = await request<{ rollout: RolloutView }>(conn, `/v1/models/${encodeURIComponent(model)}/rollout`, { method: "PUT", json: { stable: current.canary.version } });
+    console.log(`${model}: promoted version ${current.canary.version}; ${describeRollout(result.rollout)}`);
+  },
+};
+
+/** `driftline rollback`: POST /v1/models/:model/rollback. */
+export const rollback: Command = {
+  name: "rollback",
+  summary: "end the canary, or return to the previous stable version",
+  usage: `driftline rollback <model> [--url URL --key KEY]\n\nWith a canary running, ends it; otherwise returns stable to the previous stable version.\nClients learn it on their next report.`,
+  async run(argv) {
+    const { values, positionals } = parse(argv, CONNECTION_OPTIONS);
+    const model = onePositional(positionals, "the model name");
+    const result = await request<{ action: string; rollout: RolloutView }>(connection(values), `/v1/models/${encodeURIComponent(model)}/rollback`, { method: "POST" });
+    console.log(`${model}: ${result.action}; ${describeRollout(result.rollout)}`);
+  },
+};

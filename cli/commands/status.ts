@@ -1,0 +1,48 @@
+import { request, connection } from "../api.ts";
+import { CONNECTION_OPTIONS, UsageError, parse } from "../args.ts";
+import { describeRollout, table, type RolloutView } from "../format.ts";
+import { formatBytes } from "../progress.ts";
+import type { Command } from "./command.ts";
+
+interface ModelDetail {
+  name: string;
+  app: string;
+  rollout: RolloutView | null;
+  versions: Array<{ version: number; sha256: string; size: number; profileRows: number; publisher: string | null; createdAt: string }>;
+  audit: Array<{ at: string; action: string; keyId: string }>;
+}
+
+interface ModelList {
+  models: Array<{ name: string; app: string; latestVersion: number | null; rollout: RolloutView | null }>;
+}
+
+/** `driftline status [model]`: one model's versions, rollout and recent changes, or every model. */
+export const status: Command = {
+  name: "status",
+  summary: "a model's versions, rollout and recent changes (or all models)",
+  usage: `driftline status [model] [--json] [--url URL --key KEY]\n\nWithout a model, lists every model the key can see.`,
+  async run(argv) {
+    const { values, positionals } = parse(argv, { ...CONNECTION_OPTIONS, json: { type: "boolean" } });
+    if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
+    const conn = connection(values);
+    const model = positionals[0];
+    if (!model) {
+      const list = await request<ModelList>(conn, "/v1/models");
+      if (values.json) return void console.log(JSON.stringify(list, null, 2));
+      if (list.models.length === 0) return void console.log("no models yet: driftline publish model.onnx --model NAME --profile profile.json");
+      console.log(table(["model", "app", "latest", "rollout"], list.models.map((m) => [m.name, m.app, m.latestVersion ? `v${m.latestVersion}` : "-", m.rollout ? describeRollout(m.rollout) : "-"])));
+      return;
+    }
+    const detail = await request<ModelDetail>(conn, `/v1/models/${encodeURIComponent(model)}`);
+    if (values.json) return void console.log(JSON.stringify(detail, null, 2));
+    console.log(`${detail.name} (app ${detail.app}): ${detail.rollout ? describeRollout(detail.rollout) : "no rollout"}\n`);
+    console.log(table(
+      ["version", "sha256", "size", "profile rows", "publisher", "published"],
+      detail.versions.map((v) => [`v${v.version}`, v.sha256.slice(0, 12), formatBytes(v.size), String(v.profileRows), v.publisher ?? "-", v.createdAt]),
+    ));
+    if (detail.audit.length) {
+      console.log("\nrecent changes");
+      console.log(table(["at", "action", "key"], detail.audit.slice(0, 10).map((a) => [a.at, a.action, a.keyId])));
+    }
+  },
+};

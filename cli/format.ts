@@ -1,0 +1,34 @@
+/** A model's rollout as the collector shows it. */
+export interface RolloutView {
+  configVersion: number;
+  stable: number;
+  canary: { version: number; percent: number } | null;
+  shadow: { version: number; sampleRate: number } | null;
+  sampleRate: number;
+  updatedAt: string;
+}
+
+/**
+ * One line: "stable v3, canary v4 at 10%, shadow v5 on 10% of rows (config 7)".
+ *
+ * @param r - the rollout
+ */
+export function describeRollout(r: RolloutView): string {
+  const parts = [`stable v${r.stable}`];
+  if (r.canary) parts.push(`canary v${r.canary.version} at ${r.canary.percent}%`);
+  if (r.shadow) parts.push(`shadow v${r.shadow.version} on ${+(r.shadow.sampleRate * 100).toFixed(2)}% of rows`);
+  if (r.sampleRate !== 1) parts.push(`reporting ${+(r.sampleRate * 100).toFixed(2)}% of rows`);
+  return `${parts.join(", ")} (config ${r.configVersion})`;
+}
+
+/**
+ * Plain-text table with left-aligned columns.
+ *
+ * @param header - column titles
+ * @param rows - cells
+ */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  return [line(header), ...rows.map(line)].join("\n");
+}

@@ -1,0 +1,65 @@
+import { readFileSync } from "node:fs";
+import * as ort from "onnxruntime-web";
+import type { Input, Output } from "../protocol/schema/manifest.ts";
+import { CliError } from "./args.ts";
+
+/** An ONNX model file, loaded with onnxruntime-web (WASM, in Node as is). */
+export interface LoadedModel {
+  bytes: Uint8Array;
+  session: ort.InferenceSession;
+  /** The graph's inputs in manifest form. */
+  inputs: Input[];
+  /** The graph's outputs: name, element type, shape. */
+  outputs: Array<{ name: string; dtype: string; shape: Array<number | string> }>;
+}
+
+/**
+ * Reads and loads an ONNX model; an unreadable or invalid file is a one-line CliError.
+ *
+ * @param path - the .onnx file
+ */
+export async function loadModel(path: string): Promise<LoadedModel> {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(path));
+  } catch {
+    throw new CliError(`cannot read the model ${path}`);
+  }
+  let session: ort.InferenceSession;
+  try {
+    ort.env.logLevel = "error";
+    session = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
+  } catch (err) {
+    throw new CliError(`${path} is not a model onnxruntime can load: ${err instanceof Error ? err.message.split("\n")[0] : err}`);
+  }
+  const describe = (meta: ort.InferenceSession.ValueMetadata) =>
+    meta.isTensor
+      ? { name: meta.name, dtype: String(meta.type), shape: meta.shape.map((d) => (typeof d === "number" && d >= 0 ? d : typeof d === "string" ? d : -1)) }
+      : { name: meta.name, dtype: "non-tensor", shape: [] };
+  const inputs = session.inputMetadata.map(describe).map((i) => ({ ...i, dtype: i.dtype as Input["dtype"] }));
+  return { bytes, session, inputs, outputs: session.outputMetadata.map(describe) };
+}
+
+/**
+ * The manifest outputs of a model: a float `[batch, C ≥ 2]` tensor is class probabilities
+ * (labelled by `labels`, else "0"…"C-1"); a float `[batch]` or `[batch, 1]` is a score when two
+ * labels are given (the probability of the second) and a regression otherwise; an integer tensor
+ * is a predicted label.
+ *
+ * @param model - the loaded model
+ * @param labels - class labels from `--labels`, if any
+ */
+export function describeOutputs(model: LoadedModel, labels: string[]): Output[] {
+  return model.outputs.map((o) => {
+    const classes = o.shape.length >= 2 ? o.shape[o.shape.length - 1] : 1;
+    const isFloat = o.dtype.startsWith("float");
+    if (isFloat && typeof classes === "number" && classes >= 2) {
+      if (labels.length > 0 && labels.length !== classes) {
+        throw new CliError(`--labels has ${labels.length} labels but output "${o.name}" has ${classes} classes`);
+      }
+      return { name: o.name, kind: "probabilities", labels: labels.length ? labels : Array.from({ length: classes }, (_, i) => String(i)) };
+    }
+    if (isFloat) return labels.length === 2 ? { name: o.name, kind: "score", labels } : { name: o.name, kind: "regression" };
+    return labels.length ? { name: o.name, kind: "label", labels } : { name: o.name, kind: "label" };
+  });
+}

@@ -1,0 +1,238 @@
+import * as ort from "onnxruntime-web";
+import type { Feature, Output } from "../protocol/schema/manifest.ts";
+import type { ReferenceProfile } from "../protocol/schema/profile.ts";
+import { LIMITS } from "../protocol/limits.ts";
+import { featureWidth, inputColumns, writeFeature } from "../protocol/row-encoding.ts";
+import { CategoricalSketch, ClassificationSketch, NumericSketch, quantile, toBase64 } from "../protocol/sketch/index.ts";
+import { CliError } from "./args.ts";
+import type { Cell, Table } from "./table-reader.ts";
+
+/**
+ * What `driftline profile` writes and `driftline publish` reads: the feature schema (tensor
+ * positions, ranges, categories, policies — edit it before publishing if the defaults do not fit),
+ * the outputs when a model was run, and the reference profile itself.
+ */
+export interface ProfileFile {
+  format: 1;
+  /** The model input the features feed. */
+  input: string;
+  features: Feature[];
+  outputs?: Output[];
+  profile: ReferenceProfile;
+}
+
+/** How to read the table's columns. */
+export interface ProfileOptions {
+  /** Columns that are categories; when empty, a column whose first value is not a number is one. */
+  categorical: string[];
+  /** Columns to leave out (ids, the target…). */
+  exclude: string[];
+  /** The model input the features feed. @defaultValue "features" */
+  input: string;
+  /** How categories become tensor columns. @defaultValue "index" */
+  encoding: "index" | "onehot";
+}
+
+/** Distinct values one categorical column may have before it is surely not a category. */
+const MAX_DISTINCT = 100_000;
+
+type Column =
+  | { name: string; at: number; kind: "numeric"; sketch: NumericSketch }
+  | { name: string; at: number; kind: "categorical"; counts: Map<string, number>; missing: number };
+
+/**
+ * Pass one over a table: exact category counts and numeric sketches per column.
+ * Errors name the file, line and column.
+ */
+export class TableProfiler {
+  readonly columns: Column[];
+  rows = 0;
+
+  /**
+   * @param table - the open table (its header)
+   * @param options - which columns are categorical or excluded
+   * @param firstRow - the first data row, to infer kinds when no column is named categorical
+   */
+  constructor(
+    private readonly table: Table,
+    private readonly path: string,
+    options: ProfileOptions,
+    firstRow: Cell[] | undefined,
+  ) {
+    for (const name of [...options.categorical, ...options.exclude]) {
+      if (!table.columns.includes(name)) throw new CliError(`${path} has no column "${name}" (columns: ${table.columns.join(", ")})`);
+    }
+    this.columns = [];
+    table.columns.forEach((name, at) => {
+      if (options.exclude.includes(name)) return;
+      const categorical = options.categorical.length > 0 ? options.categorical.includes(name) : looksCategorical(firstRow?.[at]);
+      this.columns.push(categorical ? { name, at, kind: "categorical", counts: new Map(), missing: 0 } : { name, at, kind: "numeric", sketch: new NumericSketch() });
+    });
+    if (this.columns.length === 0) throw new CliError(`${path}: every column is excluded`);
+    if (this.columns.length > LIMITS.features) throw new CliError(`${path} has ${this.columns.length} features; at most ${LIMITS.features} are allowed`);
+  }
+
+  /**
+   * Adds a batch of rows.
+   *
+   * @param rows - the cells
+   * @param lines - each row's line in the file, for errors
+   */
+  add(rows: Cell[][], lines: number[]): void {
+    for (const column of this.columns) {
+      const at = column.at;
+      if (column.kind === "numeric") {
+        const sketch = column.sketch;
+        for (let r = 0; r < rows.length; r++) {
+          const cell = rows[r]![at]!;
+          const value = toNumber(cell);
+          if (value === undefined) {
+            throw new CliError(`${this.path}:${lines[r]}: column "${column.name}": ${JSON.stringify(cell)} is not a number (name it in --categorical if it is a category)`);
+          }
+          sketch.update(value);
+        }
+      } else {
+        for (let r = 0; r < rows.length; r++) {
+          const cell = rows[r]![at];
+          if (cell === "" || cell === null || cell === undefined) column.missing++;
+          else {
+            const key = String(cell);
+            column.counts.set(key, (column.counts.get(key) ?? 0) + 1);
+          }
+        }
+        if (column.counts.size > MAX_DISTINCT) {
+          throw new CliError(`${this.path}: column "${column.name}" has over ${MAX_DISTINCT} distinct values, so it is not a category (an id? leave it out with --exclude)`);
+        }
+      }
+    }
+    this.rows += rows.length;
+  }
+
+  /**
+   * The feature schema: columns in table order; numeric range = the observed min and max;
+   * categories = the most frequent (up to the limit) in alphabetical order, as scikit-learn's
+   * encoders order them; missing values imputed with the median or the most frequent category.
+   *
+   * @param options - input name and categorical encoding
+   */
+  features(options: ProfileOptions): Feature[] {
+    let index = 0;
+    return this.columns.map((column) => {
+      let feature: Feature;
+      if (column.kind === "numeric") {
+        const q = column.sketch.quantiles;
+        const median = q.n > 0 ? quantile(q, 0.5) : 0;
+        feature = { name: column.name, kind: "numeric", input: options.input, index, dtype: "float32", policy: "impute", impute: median, ...(q.n > 0 ? { range: { min: q.min, max: q.max } } : {}) };
+      } else {
+        const byCount = [...column.counts].sort((a, b) => b[1] - a[1]);
+        const categories = byCount.slice(0, LIMITS.categories).map(([value]) => value.slice(0, LIMITS.nameLength)).sort();
+        if (categories.length === 0) throw new CliError(`${this.path}: column "${column.name}" has no values`);
+        feature = { name: column.name, kind: "categorical", input: options.input, index, dtype: "float32", categories, encoding: options.encoding, policy: "impute", impute: byCount[0]![0] };
+      }
+      index += featureWidth(feature);
+      return feature;
+    });
+  }
+
+  /**
+   * The reference profile's feature sketches, created with the final schema so they equal what
+   * clients will send.
+   *
+   * @param features - from {@link features}
+   */
+  featureSketches(features: Feature[]): ReferenceProfile["features"] {
+    const out: ReferenceProfile["features"] = {};
+    this.columns.forEach((column, i) => {
+      const feature = features[i]!;
+      if (column.kind === "numeric") {
+        out[column.name] = { kind: "numeric", sketch: toBase64(column.sketch.encode()) };
+        return;
+      }
+      const sketch = new CategoricalSketch(feature.categories!);
+      for (let m = 0; m < column.missing; m++) sketch.update(null);
+      for (const [value, count] of column.counts) for (let c = 0; c < count; c++) sketch.update(value);
+      out[column.name] = { kind: "categorical", sketch: toBase64(sketch.encode()) };
+    });
+    return out;
+  }
+}
+
+/**
+ * Pass two: runs the model over every row, encoded exactly as the runtime encodes it, and
+ * sketches its predictions (class probabilities, or the regression value).
+ */
+export class PredictionProfiler {
+  private readonly classification: ClassificationSketch | undefined;
+  private readonly regression: NumericSketch | undefined;
+  private readonly columns: number;
+  private readonly lookup: Array<Map<string, number> | undefined>;
+
+  /**
+   * @param session - the model
+   * @param features - the feature schema
+   * @param at - each feature's column in the table
+   * @param output - the output to sketch
+   */
+  constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly features: Feature[],
+    private readonly at: number[],
+    private readonly output: Output,
+  ) {
+    this.columns = inputColumns(features).get(features[0]!.input) ?? 0;
+    this.lookup = features.map((f) => (f.categories ? new Map(f.categories.map((c, i) => [c, i])) : undefined));
+    if (output.kind === "probabilities") this.classification = new ClassificationSketch(output.labels!);
+    else this.regression = new NumericSketch();
+  }
+
+  /** The profile's prediction entry. */
+  get prediction(): NonNullable<ReferenceProfile["prediction"]> {
+    return this.classification
+      ? { kind: "classification", sketch: toBase64(this.classification.encode()) }
+      : { kind: "regression", sketch: toBase64(this.regression!.encode()) };
+  }
+
+  /**
+   * Runs the model on a batch of rows.
+   *
+   * @param rows - table rows
+   */
+  async add(rows: Cell[][]): Promise<void> {
+    const data = new Float32Array(rows.length * this.columns);
+    this.features.forEach((f, i) => {
+      const at = this.at[i]!;
+      const lookup = this.lookup[i];
+      for (let r = 0; r < rows.length; r++) {
+        const cell = rows[r]![at]!;
+        let value: number;
+        if (lookup) value = lookup.get(String(cell)) ?? lookup.get(String(f.impute))!;
+        else {
+          const n = toNumber(cell);
+          value = n === null || n === undefined || !Number.isFinite(n) ? (f.impute as number) : n;
+        }
+        writeFeature(f, value, data, this.columns, r);
+      }
+    });
+    const feeds = { [this.features[0]!.input]: new ort.Tensor("float32", data, [rows.length, this.columns]) };
+    const result = await this.session.run(feeds, [this.output.name]);
+    const values = result[this.output.name]!.data as Float32Array;
+    const width = values.length / rows.length;
+    for (let r = 0; r < rows.length; r++) {
+      if (this.classification) this.classification.updateProbabilities(values.subarray(r * width, (r + 1) * width));
+      else this.regression!.update(values[r * width]!);
+    }
+  }
+}
+
+/** A cell as a number: null when missing, undefined when it is not a number at all. */
+function toNumber(cell: Cell | undefined): number | null | undefined {
+  if (cell === null || cell === "" || cell === undefined) return null;
+  if (typeof cell === "number") return cell;
+  if (typeof cell === "boolean") return undefined;
+  const n = +cell;
+  return n === n || cell.trim() === "NaN" ? n : undefined;
+}
+
+function looksCategorical(cell: Cell | undefined): boolean {
+  return typeof cell === "boolean" || (typeof cell === "string" && cell !== "" && toNumber(cell) === undefined);
+}

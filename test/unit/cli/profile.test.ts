@@ -1,0 +1,117 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { main } from "../../../cli/main.ts";
+import type { ProfileFile } from "../../../cli/profiler.ts";
+import { CategoricalSketch, ClassificationSketch, NumericSketch, fromBase64, quantile } from "../../../protocol/sketch/index.ts";
+import { parseReferenceProfile } from "../../../protocol/schema/parse.ts";
+import { SMOKE_CLASSIFIER, buildDenseClassifier, denseClassifierReference } from "../../fixtures/onnx-models.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "driftline-profile-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const PLANS = ["basic", "pro", "team"];
+/** 500 deterministic rows: id, tenure, spend, visits, plan, churned (the target); a few missing. */
+const rows = Array.from({ length: 500 }, (_, i) => ({
+  id: `u${i}`,
+  tenure: i % 97 === 0 ? "" : String((i * 7) % 60),
+  spend: ((i * 13) % 200 + 0.5).toFixed(2),
+  visits: String(i % 11),
+  plan: PLANS[(i * 5) % 3]!,
+  churned: String(i % 2),
+}));
+const header = Object.keys(rows[0]!);
+const csvPath = join(dir, "train.csv");
+writeFileSync(csvPath, [header.join(","), ...rows.map((r) => header.map((h) => r[h as keyof typeof r]).join(","))].join("\n") + "\n");
+
+async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  const out = vi.spyOn(console, "log").mockImplementation((...a) => void (stdout += a.join(" ") + "\n"));
+  const err = vi.spyOn(console, "error").mockImplementation((...a) => void (stderr += a.join(" ") + "\n"));
+  const write = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+  try {
+    return { code: await main(argv), stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+    write.mockRestore();
+  }
+}
+
+describe("driftline profile", () => {
+  let file: ProfileFile;
+
+  beforeAll(async () => {
+    const result = await run("profile", csvPath, "--exclude", "id,churned", "-o", join(dir, "profile.json"));
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    file = JSON.parse(readFileSync(join(dir, "profile.json"), "utf8"));
+  });
+
+  it("writes a valid reference profile with the row count and one sketch per feature", () => {
+    expect(parseReferenceProfile(file.profile).rows).toBe(500);
+    expect(Object.keys(file.profile.features)).toEqual(["tenure", "spend", "visits", "plan"]);
+  });
+
+  it("infers kinds, tensor columns, ranges, categories and imputation", () => {
+    expect(file.features.map((f) => [f.name, f.kind, f.index])).toEqual([
+      ["tenure", "numeric", 0],
+      ["spend", "numeric", 1],
+      ["visits", "numeric", 2],
+      ["plan", "categorical", 3],
+    ]);
+    expect(file.features[2]).toMatchObject({ range: { min: 0, max: 10 }, policy: "impute" });
+    expect(file.features[3]).toMatchObject({ categories: PLANS, encoding: "index", policy: "impute" });
+  });
+
+  it("sketches exactly what the rows hold", () => {
+    const tenure = NumericSketch.decode(fromBase64(file.profile.features.tenure!.sketch));
+    const missing = rows.filter((r) => r.tenure === "").length;
+    expect(tenure.missing).toBe(missing);
+    expect(tenure.count).toBe(500 - missing);
+    const values = rows.filter((r) => r.tenure !== "").map((r) => Number(r.tenure));
+    expect(tenure.mean).toBeCloseTo(values.reduce((a, b) => a + b, 0) / values.length, 9);
+    expect(file.features[0]!.impute).toBe(quantile(tenure.quantiles, 0.5));
+    const plan = CategoricalSketch.decode(fromBase64(file.profile.features.plan!.sketch));
+    expect(plan.counts).toEqual(PLANS.map((p) => rows.filter((r) => r.plan === p).length));
+  });
+
+  it("runs the model over every row and sketches its predictions as the runtime would feed them", async () => {
+    const modelPath = join(dir, "model.onnx");
+    writeFileSync(modelPath, buildDenseClassifier(SMOKE_CLASSIFIER));
+    const out = join(dir, "with-model.json");
+    const result = await run("profile", csvPath, "--exclude", "id,churned", "--model", modelPath, "--labels", "a,b,c", "-o", out);
+    expect(result.code).toBe(0);
+    const withModel: ProfileFile = JSON.parse(readFileSync(out, "utf8"));
+    expect(withModel.outputs).toEqual([{ name: "probabilities", kind: "probabilities", labels: ["a", "b", "c"] }]);
+    const predictions = ClassificationSketch.decode(fromBase64(withModel.profile.prediction!.sketch));
+    const impute = withModel.features[0]!.impute as number;
+    const encoded = rows.map((r) => [r.tenure === "" ? impute : Number(r.tenure), Number(r.spend), Number(r.visits), PLANS.indexOf(r.plan)]);
+    const expected = [0, 0, 0];
+    for (const p of denseClassifierReference(SMOKE_CLASSIFIER, encoded)) expected[p.indexOf(Math.max(...p))]!++;
+    expect(predictions.counts).toEqual(expected);
+  });
+
+  it("names the file, line and column of a value that is not a number", async () => {
+    const bad = join(dir, "bad.csv");
+    writeFileSync(bad, "a,b\n1,2\n3,oops\n");
+    const result = await run("profile", bad, "--categorical", "a", "-o", join(dir, "x.json"));
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim()).toBe(`driftline profile: ${bad}:3: column "b": "oops" is not a number (name it in --categorical if it is a category)`);
+  });
+
+  it("says when the model's input width and the features disagree", async () => {
+    const modelPath = join(dir, "model.onnx");
+    const result = await run("profile", csvPath, "--exclude", "id", "--model", modelPath, "-o", join(dir, "y.json"));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/the model's input "features" has 4 columns but the profile's 5 features make 5/);
+  });
+
+  it("reports usage mistakes with exit code 2", async () => {
+    expect((await run("profile", csvPath)).code).toBe(2);
+    expect((await run("profile", csvPath, "-o", "x", "--encoding", "binary")).stderr).toMatch(/--encoding must be index or onehot/);
+    expect((await run("profile", csvPath, "-o", "x", "--exclude", "nope")).stderr).toMatch(/has no column "nope"/);
+  });
+});
