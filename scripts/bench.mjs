@@ -1,0 +1,33 @@
+// `npm run bench -- <name>`: runs test/bench/<name>/ (index.ts is bundled with esbuild first,
+// index.mjs runs as is), prints its JSON and keeps it in test/bench/results/<name>.json.
+// Without a name, lists the benchmarks.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { build } from "esbuild";
+
+const root = new URL("..", import.meta.url).pathname;
+const benchDir = join(root, "test/bench");
+const names = readdirSync(benchDir, { withFileTypes: true })
+  .filter((d) => d.isDirectory() && d.name !== "results")
+  .map((d) => d.name);
+const name = process.argv[2];
+if (!name || !names.includes(name)) {
+  console.error(`usage: npm run bench -- <${names.join("|")}>`);
+  process.exit(name ? 2 : 0);
+}
+
+// Bundles live inside the project so that ESM resolves their npm packages from node_modules.
+const tmp = join(root, "node_modules/.cache/driftline-bench");
+mkdirSync(tmp, { recursive: true });
+let entry = join(benchDir, name, "index.mjs");
+if (!existsSync(entry)) {
+  entry = join(tmp, `${name}.mjs`);
+  await build({ entryPoints: [join(benchDir, name, "index.ts")], outfile: entry, bundle: true, platform: "node", format: "esm", packages: "external", logLevel: "warning" });
+}
+const run = spawnSync(process.execPath, [entry, ...process.argv.slice(3)], { cwd: root, stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
+if (run.status !== 0) process.exit(run.status ?? 1);
+const json = JSON.parse(run.stdout);
+mkdirSync(join(benchDir, "results"), { recursive: true });
+writeFileSync(join(benchDir, "results", `${name}.json`), JSON.stringify(json, null, 2) + "\n");
+console.log(JSON.stringify(json, null, 2));
