@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import * as ort from "onnxruntime-web";
+import type * as ort from "onnxruntime-web";
 import type { Input, Output } from "../protocol/schema/manifest.ts";
 import { CliError } from "./args.ts";
 
@@ -7,6 +7,8 @@ import { CliError } from "./args.ts";
 export interface LoadedModel {
   bytes: Uint8Array;
   session: ort.InferenceSession;
+  /** onnxruntime's Tensor class, to build feeds for `session`. */
+  Tensor: typeof ort.Tensor;
   /** The graph's inputs in manifest form. */
   inputs: Input[];
   /** The graph's outputs: name, element type, shape. */
@@ -15,6 +17,7 @@ export interface LoadedModel {
 
 /**
  * Reads and loads an ONNX model; an unreadable or invalid file is a one-line CliError.
+ * onnxruntime-web is imported here, on first use, so commands that need no model start fast.
  *
  * @param path - the .onnx file
  */
@@ -25,6 +28,7 @@ export async function loadModel(path: string): Promise<LoadedModel> {
   } catch {
     throw new CliError(`cannot read the model ${path}`);
   }
+  const ort = await import("onnxruntime-web");
   let session: ort.InferenceSession;
   try {
     ort.env.logLevel = "error";
@@ -37,7 +41,7 @@ export async function loadModel(path: string): Promise<LoadedModel> {
       ? { name: meta.name, dtype: String(meta.type), shape: meta.shape.map((d) => (typeof d === "number" && d >= 0 ? d : typeof d === "string" ? d : -1)) }
       : { name: meta.name, dtype: "non-tensor", shape: [] };
   const inputs = session.inputMetadata.map(describe).map((i) => ({ ...i, dtype: i.dtype as Input["dtype"] }));
-  return { bytes, session, inputs, outputs: session.outputMetadata.map(describe) };
+  return { bytes, session, Tensor: ort.Tensor, inputs, outputs: session.outputMetadata.map(describe) };
 }
 
 /**

@@ -1,10 +1,10 @@
-import * as ort from "onnxruntime-web";
 import type { Feature, Output } from "../protocol/schema/manifest.ts";
 import type { ReferenceProfile } from "../protocol/schema/profile.ts";
 import { LIMITS } from "../protocol/limits.ts";
 import { featureWidth, inputColumns, writeFeature } from "../protocol/row-encoding.ts";
 import { CategoricalSketch, ClassificationSketch, NumericSketch, quantile, toBase64 } from "../protocol/sketch/index.ts";
 import { CliError } from "./args.ts";
+import type { LoadedModel } from "./onnx-model.ts";
 import type { Cell, Table } from "./table-reader.ts";
 
 /**
@@ -168,13 +168,13 @@ export class PredictionProfiler {
   private readonly lookup: Array<Map<string, number> | undefined>;
 
   /**
-   * @param session - the model
+   * @param model - the loaded model
    * @param features - the feature schema
    * @param at - each feature's column in the table
    * @param output - the output to sketch
    */
   constructor(
-    private readonly session: ort.InferenceSession,
+    private readonly model: LoadedModel,
     private readonly features: Feature[],
     private readonly at: number[],
     private readonly output: Output,
@@ -213,8 +213,8 @@ export class PredictionProfiler {
         writeFeature(f, value, data, this.columns, r);
       }
     });
-    const feeds = { [this.features[0]!.input]: new ort.Tensor("float32", data, [rows.length, this.columns]) };
-    const result = await this.session.run(feeds, [this.output.name]);
+    const feeds = { [this.features[0]!.input]: new this.model.Tensor("float32", data, [rows.length, this.columns]) };
+    const result = await this.model.session.run(feeds, [this.output.name]);
     const values = result[this.output.name]!.data as Float32Array;
     const width = values.length / rows.length;
     for (let r = 0; r < rows.length; r++) {

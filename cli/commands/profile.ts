@@ -74,7 +74,7 @@ export const profile: Command = {
       const outputs = describeOutputs(model, labels);
       const sketched = outputs.find((o) => o.kind === "probabilities") ?? outputs.find((o) => o.kind === "regression" || o.kind === "score");
       if (!sketched) throw new CliError("the model has no float output to sketch predictions from");
-      const predictor = new PredictionProfiler(model.session, features, profiler.columns.map((c) => c.at), sketched);
+      const predictor = new PredictionProfiler(model, features, profiler.columns.map((c) => c.at), sketched);
       const again = await openTable(path);
       await readAll(again, undefined, again.batches(), `running ${values.model}`, (b) => predictor.add(b.rows));
       file.outputs = outputs;

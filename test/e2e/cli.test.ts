@@ -1,0 +1,108 @@
+// The real `driftline` CLI against a real local collector: the ML engineer's whole path from a
+// trained model to a rollout, and the one-line failures along the way.
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort, startCollector } from "../../scripts/lib/collector-process.mjs";
+
+const root = new URL("../..", import.meta.url).pathname;
+const ADMIN = "adm_cli_e2e_bootstrap";
+const run = promisify(execFile);
+
+describe("driftline CLI against a local collector", () => {
+  const dir = mkdtempSync(join(tmpdir(), "driftline-cli-e2e-"));
+  let collector: Awaited<ReturnType<typeof startCollector>>;
+
+  /** Runs the CLI; resolves to its exit code and output (never rejects). */
+  async function cli(args: string[], env: Record<string, string> = {}) {
+    try {
+      const { stdout, stderr } = await run(process.execPath, [join(root, "cli/bin.js"), ...args], {
+        cwd: root,
+        env: { ...process.env, DRIFTLINE_URL: collector.url, DRIFTLINE_ADMIN_KEY: ADMIN, ...env },
+      });
+      return { code: 0, stdout, stderr };
+    } catch (err) {
+      const e = err as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  }
+
+  beforeAll(async () => {
+    collector = await startCollector({ adminKey: ADMIN, persistTo: join(dir, "state") });
+    for (const v of ["v1", "v2"]) {
+      const profiled = await cli(["profile", "demo/data/train.csv", "--exclude", "diagnosis", "--model", `demo/model/cancer-${v}.onnx`, "--labels", "malignant,benign", "-o", join(dir, `${v}.json`)]);
+      expect(profiled.code, profiled.stderr).toBe(0);
+    }
+  });
+
+  afterAll(async () => {
+    await collector?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("publishes v1 as stable and v2 as a candidate, printing each version", async () => {
+    const first = await cli(["publish", "demo/model/cancer-v1.onnx", "--model", "cancer", "--profile", join(dir, "v1.json"), "--app", "demo", "--meta", "trainer=sklearn"]);
+    expect(first.stderr).toMatch(/uploaded, sha256/);
+    expect(first.stdout).toMatch(/^cancer version 1 \(sha256 [0-9a-f]{12}…, 817 B\)$/m);
+    const second = await cli(["publish", "demo/model/cancer-v2.onnx", "--model", "cancer", "--profile", join(dir, "v2.json")]);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).toMatch(/^cancer version 2 /m);
+    expect(second.stdout).toMatch(/driftline rollout cancer --canary 2 --percent 10/);
+  });
+
+  it("canaries, promotes and rolls back, each change audited and shown by status", async () => {
+    expect((await cli(["rollout", "cancer", "--canary", "2", "--percent", "10"])).stdout).toMatch(/cancer: stable v1, canary v2 at 10% \(config 2\)/);
+    expect((await cli(["promote", "cancer"])).stdout).toMatch(/promoted version 2; stable v2 \(config 3\)/);
+    expect((await cli(["rollback", "cancer"])).stdout).toMatch(/stable v1 \(config 4\)/);
+    const status = await cli(["status", "cancer"]);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/cancer \(app demo\): stable v1 \(config 4\)/);
+    expect(status.stdout).toMatch(/^v1 +[0-9a-f]{12} +817 B +398 /m);
+    expect(status.stdout).toMatch(/^v2 /m);
+    expect(status.stdout.match(/^\d{4}-\d\d-\d\dT.*(rollout|rollback|promote|canary|stable)/gm)?.length).toBeGreaterThanOrEqual(3);
+    const json = JSON.parse((await cli(["status", "cancer", "--json"])).stdout);
+    expect(json.rollout).toMatchObject({ stable: 1, canary: null, configVersion: 4 });
+  });
+
+  it("creates, lists and revokes keys; the token is printed once and only its prefix listed", async () => {
+    const created = await cli(["keys", "create", "--app", "demo", "--role", "ingest", "--label", "web"]);
+    expect(created.code, created.stderr).toBe(0);
+    const token = created.stdout.trim();
+    expect(token).toMatch(/^ing_[A-Za-z0-9_-]{20,}$/);
+    const listed = await cli(["keys", "list", "--app", "demo"]);
+    expect(listed.stdout).toContain("ingest");
+    expect(listed.stdout).not.toContain(token);
+    const id = listed.stdout.split("\n").find((l) => l.includes(" web "))!.split(/\s+/)[0]!;
+    expect((await cli(["keys", "revoke", id])).stdout).toMatch(new RegExp(`revoked ingest key ${id}`));
+    expect((await cli(["keys", "list", "--app", "demo"])).stdout).toMatch(/revoked/);
+  });
+
+  it("says in one line when the key is wrong, the collector is down, or the profile does not fit the model", async () => {
+    const wrongKey = await cli(["status", "cancer"], { DRIFTLINE_ADMIN_KEY: "adm_wrong" });
+    expect(wrongKey.code).toBe(1);
+    expect(wrongKey.stderr.trim().split("\n")).toHaveLength(1);
+    expect(wrongKey.stderr).toMatch(/refused the key \(401/);
+
+    const down = await cli(["status"], { DRIFTLINE_URL: `http://127.0.0.1:${await freePort()}` });
+    expect(down.code).toBe(1);
+    expect(down.stderr).toMatch(/^driftline status: the collector at http:\/\/127\.0\.0\.1:\d+ does not answer \(ECONNREFUSED\)\n$/);
+
+    const profile = JSON.parse(readFileSync(join(dir, "v1.json"), "utf8"));
+    profile.features = profile.features.slice(0, 29);
+    delete profile.profile.features[Object.keys(profile.profile.features)[29]!];
+    writeFileSync(join(dir, "short.json"), JSON.stringify(profile));
+    const mismatch = await cli(["publish", "demo/model/cancer-v1.onnx", "--model", "cancer", "--profile", join(dir, "short.json")]);
+    expect(mismatch.code).toBe(1);
+    expect(mismatch.stderr.trim()).toBe("driftline publish: the model's input \"features\" has 30 columns but the profile's features make 29");
+  });
+
+  it("explains usage mistakes with exit code 2", async () => {
+    const result = await cli(["rollout", "cancer", "--canary", "2"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--canary needs --percent/);
+    expect((await cli(["nope"])).code).toBe(2);
+  });
+});
