@@ -5,7 +5,9 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
+import { createWriteStream } from "node:fs";
 import { startCollector } from "./lib/collector-process.mjs";
+import { DEMO, bootstrapDemo } from "./lib/demo.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const devVarsPath = join(root, ".dev.vars");
@@ -57,7 +59,8 @@ process.on("SIGINT", () => void shutdown(0));
 process.on("SIGTERM", () => void shutdown(0));
 
 try {
-  const collector = await startCollector({ port, adminKey: key, persistTo: join(root, ".wrangler/state"), inheritOutput: true });
+  const logPath = join(root, ".wrangler/collector.log");
+  const collector = await startCollector({ port, adminKey: key, persistTo: join(root, ".wrangler/state"), logFile: createWriteStream(logPath, { flags: "a" }) });
   stops.push(collector.stop);
   collector.exited.then((code) => {
     if (!stopping) {
@@ -65,10 +68,20 @@ try {
       void shutdown(1);
     }
   });
+  console.log(`driftline: collector up at ${collector.url} (its log: .wrangler/collector.log)`);
+  const conn = { url: collector.url, adminKey: key };
+  const demo = await bootstrapDemo(conn, (text) => text.split("\n").forEach((line) => console.log(`driftline: ${line}`)));
   console.log(`
   Driftline collector  ${collector.url}
   health               ${collector.url}/healthz
   admin key            ${key}  (${source})
+  demo app keys        ingest ${demo.ingestKey}
+                       read   ${demo.readKey}
+  demo model           ${DEMO.model}  (driftline status ${DEMO.model})
+
+  Try:  export DRIFTLINE_URL=${collector.url} DRIFTLINE_ADMIN_KEY=${key}
+        npx driftline status ${DEMO.model}
+        npx driftline rollout ${DEMO.model} --canary 2 --percent 10
 
   Ctrl-C stops everything.
 `);
