@@ -4,7 +4,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { build } from "esbuild";
+import { bundleForNode } from "./lib/bundle-node.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const benchDir = join(root, "test/bench");
@@ -17,14 +17,8 @@ if (!name || !names.includes(name)) {
   process.exit(name ? 2 : 0);
 }
 
-// Bundles live inside the project so that ESM resolves their npm packages from node_modules.
-const tmp = join(root, "node_modules/.cache/driftline-bench");
-mkdirSync(tmp, { recursive: true });
-let entry = join(benchDir, name, "index.mjs");
-if (!existsSync(entry)) {
-  entry = join(tmp, `${name}.mjs`);
-  await build({ entryPoints: [join(benchDir, name, "index.ts")], outfile: entry, bundle: true, platform: "node", format: "esm", packages: "external", logLevel: "warning" });
-}
+const script = join(benchDir, name, "index.mjs");
+const entry = existsSync(script) ? script : await bundleForNode(`test/bench/${name}/index.ts`);
 const run = spawnSync(process.execPath, [entry, ...process.argv.slice(3)], { cwd: root, stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
 if (run.status !== 0) process.exit(run.status ?? 1);
 const json = JSON.parse(run.stdout);

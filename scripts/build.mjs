@@ -48,7 +48,11 @@ const outputs = [
   { ...common, format: "iife", globalName: "Driftline", outfile: `${root}dist/driftline.iife.js` },
 ];
 
-/** Copies `from` to `to` unless an identical-looking file (same size, not older) is already there. */
+/**
+ * Copies `from` to `to` unless an identical-looking file (same size, not older) is already there.
+ * @param {string} from
+ * @param {string} to
+ */
 function copyIfChanged(from, to) {
   const source = statSync(from);
   if (existsSync(to)) {

@@ -4,10 +4,11 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { startCollector } from "./lib/collector-process.mjs";
 import { DEMO, bootstrapDemo } from "./lib/demo.mjs";
+import { bundleForNode } from "./lib/bundle-node.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const devVarsPath = join(root, ".dev.vars");
@@ -71,6 +72,12 @@ try {
   console.log(`driftline: collector up at ${collector.url} (its log: .wrangler/collector.log)`);
   const conn = { url: collector.url, adminKey: key };
   const demo = await bootstrapDemo(conn, (text) => text.split("\n").forEach((line) => console.log(`driftline: ${line}`)));
+  const simulator = spawn(process.execPath, [await bundleForNode("demo/simulator.ts"), "--url", collector.url, "--key", demo.ingestKey], { cwd: root, stdio: "inherit" });
+  stops.push(async () => {
+    if (simulator.exitCode !== null) return;
+    simulator.kill("SIGTERM");
+    await new Promise((resolve) => simulator.once("exit", resolve));
+  });
   console.log(`
   Driftline collector  ${collector.url}
   health               ${collector.url}/healthz
@@ -78,6 +85,7 @@ try {
   demo app keys        ingest ${demo.ingestKey}
                        read   ${demo.readKey}
   demo model           ${DEMO.model}  (driftline status ${DEMO.model})
+  fleet simulator      12 clients reporting every 5 s; app version 4.3 drifts (npm run simulate -- --help)
 
   Try:  export DRIFTLINE_URL=${collector.url} DRIFTLINE_ADMIN_KEY=${key}
         npx driftline status ${DEMO.model}

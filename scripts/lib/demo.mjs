@@ -40,7 +40,12 @@ async function api({ url, adminKey }, path, init = {}) {
   return { status: res.status, body };
 }
 
-/** Profiles a demo model version into `dir`, unless a profile newer than the model is there. */
+/**
+ * Profiles a demo model version into `dir`, unless a profile newer than the model is there.
+ * @param {string} version
+ * @param {string} dir
+ * @param {{ url: string, adminKey: string }} conn
+ */
 async function profile(version, dir, conn) {
   const out = join(dir, `cancer-${version}.profile.json`);
   const model = join(root, `demo/model/cancer-${version}.onnx`);
