@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { manifestSchema } from "./manifest.ts";
+import { clientManifestSchema } from "./manifest.ts";
 import { modelNameSchema, rateSchema, versionSchema } from "./common.ts";
 
 const artifactUrl = z.string().min(1).max(2048);
@@ -11,11 +11,14 @@ const artifactUrl = z.string().min(1).max(2048);
 export const assignmentSchema = z.object({
   model: modelNameSchema,
   version: versionSchema,
-  manifest: manifestSchema,
+  /** Whether this client is on the stable version or in the canary. */
+  role: z.enum(["stable", "canary"]).optional(),
+  /** The live version's manifest, without the reference profile. */
+  manifest: clientManifestSchema,
   /** Where to fetch the model bytes. @defaultValue `/v1/artifacts/{sha256}` */
   artifactUrl: artifactUrl.optional(),
   shadow: z
-    .object({ version: versionSchema, manifest: manifestSchema, sampleRate: rateSchema, artifactUrl: artifactUrl.optional() })
+    .object({ version: versionSchema, manifest: clientManifestSchema, sampleRate: rateSchema, artifactUrl: artifactUrl.optional() })
     .optional(),
   /** Fraction of rows to sketch. */
   sampleRate: rateSchema,

@@ -57,73 +57,90 @@ export const driftConfigSchema = z.object({
   features: boundedRecord(nameSchema, driftRuleSchema, LIMITS.features).optional(),
 });
 
-/**
- * The model manifest: what the runtime needs to feed the model and what the collector needs
- * to judge its traffic.
- */
-export const manifestSchema = z
-  .object({
-    format: z.literal(1),
-    model: modelNameSchema,
-    version: versionSchema.optional(),
-    sha256: z.string().regex(/^[0-9a-f]{64}$/, "sha256 must be 64 lowercase hex characters"),
-    size: z.int().min(1),
-    inputs: z.array(inputSchema).min(1).max(LIMITS.tensors),
-    features: z.array(featureSchema).max(LIMITS.features),
-    outputs: z.array(outputSchema).min(1).max(LIMITS.tensors),
-    profile: referenceProfileSchema,
-    preferredBackend: z.enum(["webgpu", "wasm"]).optional(),
-    drift: driftConfigSchema.optional(),
-    meta: boundedRecord(nameSchema, z.string().max(1024), LIMITS.metaKeys).optional(),
-  })
-  .check((ctx) => {
-    const m = ctx.value;
-    const problem = (path: PropertyKey[], message: string) =>
-      ctx.issues.push({ code: "custom", path, message, input: m });
-    for (const [list, what] of [
-      [m.inputs, "input"],
-      [m.features, "feature"],
-      [m.outputs, "output"],
-    ] as const) {
-      const dup = findDuplicate<{ name: string }>(list, (x) => x.name, what);
-      if (dup) problem([], dup);
+/** Everything a manifest holds but the reference profile: what clients need. */
+const clientManifestShape = {
+  format: z.literal(1),
+  model: modelNameSchema,
+  version: versionSchema.optional(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, "sha256 must be 64 lowercase hex characters"),
+  size: z.int().min(1),
+  inputs: z.array(inputSchema).min(1).max(LIMITS.tensors),
+  features: z.array(featureSchema).max(LIMITS.features),
+  outputs: z.array(outputSchema).min(1).max(LIMITS.tensors),
+  preferredBackend: z.enum(["webgpu", "wasm"]).optional(),
+  drift: driftConfigSchema.optional(),
+  meta: boundedRecord(nameSchema, z.string().max(1024), LIMITS.metaKeys).optional(),
+};
+
+type Issues = { value: z.infer<z.ZodObject<typeof clientManifestShape>>; issues: z.core.$ZodRawIssue[] };
+
+/** Names unique; every feature inside its input, columns not shared; categories and labels unique. */
+function checkStructure(ctx: Issues): void {
+  const m = ctx.value;
+  const problem = (path: PropertyKey[], message: string) => ctx.issues.push({ code: "custom", path, message, input: m });
+  for (const [list, what] of [
+    [m.inputs, "input"],
+    [m.features, "feature"],
+    [m.outputs, "output"],
+  ] as const) {
+    const dup = findDuplicate<{ name: string }>(list, (x) => x.name, what);
+    if (dup) problem([], dup);
+  }
+  const inputs = new Map(m.inputs.map((i) => [i.name, i]));
+  const used = new Map<string, string>();
+  m.features.forEach((f, i) => {
+    const at = (key: string) => ["features", i, key];
+    const input = inputs.get(f.input);
+    if (!input) return problem(at("input"), `no input named "${f.input}"`);
+    if (f.kind === "categorical" && !f.categories?.length) problem(at("categories"), "categorical feature needs categories");
+    if (f.kind === "numeric" && (f.categories || f.encoding)) problem(at("kind"), "numeric feature with categories");
+    if (f.categories) {
+      const dup = findDuplicate(f.categories, (c) => c, "category");
+      if (dup) problem(at("categories"), dup);
     }
-    const inputs = new Map(m.inputs.map((i) => [i.name, i]));
-    const used = new Map<string, string>();
-    m.features.forEach((f, i) => {
-      const at = (key: string) => ["features", i, key];
-      const input = inputs.get(f.input);
-      if (!input) return problem(at("input"), `no input named "${f.input}"`);
-      if (f.kind === "categorical" && !f.categories?.length) problem(at("categories"), "categorical feature needs categories");
-      if (f.kind === "numeric" && (f.categories || f.encoding)) problem(at("kind"), "numeric feature with categories");
-      if (f.categories) {
-        const dup = findDuplicate(f.categories, (c) => c, "category");
-        if (dup) problem(at("categories"), dup);
-      }
-      if (f.policy === "impute" && f.impute === undefined) problem(at("impute"), "policy impute needs an impute value");
-      const width = f.encoding === "onehot" ? (f.categories?.length ?? 1) : 1;
-      const columns = input.shape[input.shape.length - 1];
-      if (typeof columns === "number" && columns > 0 && f.index + width > columns) {
-        problem(at("index"), `columns ${f.index}..${f.index + width - 1} outside input "${f.input}" (${columns} columns)`);
-      }
-      for (let c = f.index; c < f.index + width; c++) {
-        const other = used.get(`${f.input}:${c}`);
-        if (other) return problem(at("index"), `column ${c} of "${f.input}" also used by "${other}"`);
-        used.set(`${f.input}:${c}`, f.name);
-      }
-    });
-    m.outputs.forEach((o, i) => {
-      const dup = o.labels && findDuplicate(o.labels, (l) => l, "label");
-      if (dup) problem(["outputs", i, "labels"], dup);
-    });
-    const kinds = new Map(m.features.map((f) => [f.name, f.kind]));
-    for (const [name, p] of Object.entries(m.profile.features)) {
-      if (kinds.get(name) !== p.kind) problem(["profile", "features", name], `profile feature "${name}" is not a ${p.kind} feature of the manifest`);
+    if (f.policy === "impute" && f.impute === undefined) problem(at("impute"), "policy impute needs an impute value");
+    const width = f.encoding === "onehot" ? (f.categories?.length ?? 1) : 1;
+    const columns = input.shape[input.shape.length - 1];
+    if (typeof columns === "number" && columns > 0 && f.index + width > columns) {
+      problem(at("index"), `columns ${f.index}..${f.index + width - 1} outside input "${f.input}" (${columns} columns)`);
+    }
+    for (let c = f.index; c < f.index + width; c++) {
+      const other = used.get(`${f.input}:${c}`);
+      if (other) return problem(at("index"), `column ${c} of "${f.input}" also used by "${other}"`);
+      used.set(`${f.input}:${c}`, f.name);
     }
   });
+  m.outputs.forEach((o, i) => {
+    const dup = o.labels && findDuplicate(o.labels, (l) => l, "label");
+    if (dup) problem(["outputs", i, "labels"], dup);
+  });
+}
+
+/**
+ * The manifest clients get (in the assignment): the model's tensors, features and outputs,
+ * without the reference profile, which only the collector needs. Unknown fields are rejected.
+ */
+export const clientManifestSchema = z.strictObject(clientManifestShape).check(checkStructure);
+
+/**
+ * The model manifest: what the runtime needs to feed the model and what the collector needs
+ * to judge its traffic (the reference profile). Unknown fields are rejected, so a typo never
+ * passes silently.
+ */
+export const manifestSchema = z.strictObject({ ...clientManifestShape, profile: referenceProfileSchema }).check((ctx) => {
+  checkStructure(ctx);
+  const kinds = new Map(ctx.value.features.map((f) => [f.name, f.kind]));
+  for (const [name, p] of Object.entries(ctx.value.profile.features)) {
+    if (kinds.get(name) !== p.kind) {
+      ctx.issues.push({ code: "custom", path: ["profile", "features", name], message: `profile feature "${name}" is not a ${p.kind} feature of the manifest`, input: ctx.value });
+    }
+  }
+});
 
 /** A model manifest. */
 export type Manifest = z.infer<typeof manifestSchema>;
+/** A manifest without its reference profile, as clients get it. */
+export type ClientManifest = z.infer<typeof clientManifestSchema>;
 /** A feature of a manifest. */
 export type Feature = z.infer<typeof featureSchema>;
 /** An input tensor of a manifest. */

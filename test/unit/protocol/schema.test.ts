@@ -123,10 +123,16 @@ describe("report batch", () => {
 });
 
 describe("assignment, error envelope, JSON", () => {
-  test("assignment with a shadow parses", () => {
-    const a = { model: "churn", version: 3, manifest: manifest(), sampleRate: 0.5, configVersion: 7, shadow: { version: 4, manifest: manifest(), sampleRate: 0.1 } };
+  test("assignment with a shadow parses; its manifests carry no reference profile", () => {
+    const { profile: _profile, ...clientManifest } = manifest();
+    const a = { model: "churn", version: 3, role: "canary", manifest: clientManifest, sampleRate: 0.5, configVersion: 7, shadow: { version: 4, manifest: clientManifest, sampleRate: 0.1 } };
     expect(parseAssignment(a).shadow?.version).toBe(4);
     expect(codeOf(() => parseAssignment({ ...a, sampleRate: 2 }))).toMatch(/^validation: assignment: sampleRate/);
+    expect(codeOf(() => parseAssignment({ ...a, manifest: manifest() }))).toMatch(/^validation: assignment: manifest: Unrecognized key: "profile"/);
+  });
+
+  test("manifests reject unknown fields, so a typo never passes silently", () => {
+    expect(codeOf(() => parseManifest({ ...manifest(), preferedBackend: "wasm" }))).toMatch(/^validation: manifest: \(root\): Unrecognized key: "preferedBackend"/);
   });
 
   test("error envelope", () => {

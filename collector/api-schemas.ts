@@ -1,0 +1,65 @@
+import { z } from "zod";
+import { LIMITS } from "../protocol/limits.ts";
+import { modelNameSchema, rateSchema, versionSchema } from "../protocol/schema/common.ts";
+import { manifestSchema } from "../protocol/schema/manifest.ts";
+import { ROLES } from "./tokens.ts";
+
+/**
+ * Request shapes of the collector's registry API (keys, versions, rollout, assignment).
+ * Bodies are strict: an unknown field is a 400, so a typo never passes silently.
+ */
+
+/** An app id: letters, digits, `.`, `_`, `-`; starts with a letter or digit; ≤ 64 chars. */
+export const appIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "invalid app id");
+
+/** `POST /v1/keys`. */
+export const createKeySchema = z.strictObject({
+  app: appIdSchema,
+  role: z.enum(ROLES),
+  label: z.string().min(1).max(128).optional(),
+});
+
+/** `GET /v1/keys?app=` and `GET /v1/models?app=`. */
+export const appQuerySchema = z.object({ app: appIdSchema.optional() });
+
+/** A model name in the path. */
+export const modelParamSchema = z.object({ model: modelNameSchema });
+
+/** `POST /v1/models/:model/versions`. */
+export const publishSchema = z.strictObject({
+  manifest: manifestSchema,
+  /** The app a new model goes to; only the bootstrap key may name another than its own. */
+  app: appIdSchema.optional(),
+  /** Who publishes, e.g. a person or CI job; defaults to the key's label. */
+  publisher: z.string().min(1).max(128).optional(),
+});
+
+/** A canary percent: 0–100 in steps of 0.01. */
+export const percentSchema = z
+  .number()
+  .min(0)
+  .max(100)
+  .refine((p) => Math.abs(p * 100 - Math.round(p * 100)) < 1e-9, "percent has at most two decimals");
+
+/** `PUT /v1/models/:model/rollout`: every field optional; `null` clears canary or shadow. */
+export const rolloutChangeSchema = z
+  .strictObject({
+    stable: versionSchema.optional(),
+    canary: z.strictObject({ version: versionSchema, percent: percentSchema }).nullable().optional(),
+    shadow: z.strictObject({ version: versionSchema, sampleRate: rateSchema }).nullable().optional(),
+    sampleRate: rateSchema.optional(),
+  })
+  .refine((b) => Object.values(b).some((v) => v !== undefined), "give at least one of stable, canary, shadow, sampleRate");
+
+/** `GET /v1/assignment?model=&client=`. */
+export const assignmentQuerySchema = z.object({
+  model: modelNameSchema,
+  client: z.string().min(1).max(LIMITS.clientLength),
+});
+
+/** A key of `POST /v1/keys`. */
+export type CreateKey = z.infer<typeof createKeySchema>;
+/** A body of `POST /v1/models/:model/versions`. */
+export type PublishBody = z.infer<typeof publishSchema>;
+/** A body of `PUT /v1/models/:model/rollout`. */
+export type RolloutChange = z.infer<typeof rolloutChangeSchema>;

@@ -1,0 +1,84 @@
+import type { MiddlewareHandler } from "hono";
+import { openDb } from "./db/client.ts";
+import { findActiveKeyByHash } from "./db/keys.ts";
+import type { AppEnv } from "./env.ts";
+import { ApiError } from "./errors.ts";
+import { hashToken, timingSafeEqual, type Role } from "./tokens.ts";
+
+/**
+ * Who is calling: the key's app and role. The bootstrap key (`ADMIN_TOKEN`) is an admin of
+ * every app: `app` is null and `bootstrap` true.
+ */
+export interface Caller {
+  app: string | null;
+  role: Role;
+  /** The key id, or `"bootstrap"`; recorded in the audit log. */
+  keyId: string;
+  /** The key's label, if it has one. */
+  label: string | null;
+  bootstrap: boolean;
+}
+
+/** Id the bootstrap key is recorded under in the audit log. */
+export const BOOTSTRAP_KEY_ID = "bootstrap";
+
+// Longer is not a token we issued; refusing early keeps hashing bounded.
+const MAX_TOKEN_LENGTH = 512;
+
+function bearerToken(header: string | undefined): string {
+  const match = header?.match(/^Bearer[ ]+(\S+)\s*$/i);
+  if (!match) throw new ApiError(401, "unauthorized", "missing bearer token: send Authorization: Bearer <key>");
+  return match[1]!;
+}
+
+async function authenticate(env: Env, token: string): Promise<Caller> {
+  if (token.length > MAX_TOKEN_LENGTH) throw new ApiError(401, "unauthorized", "unknown or revoked key");
+  const hash = await hashToken(token);
+  if (env.ADMIN_TOKEN && timingSafeEqual(hash, await hashToken(env.ADMIN_TOKEN))) {
+    return { app: null, role: "admin", keyId: BOOTSTRAP_KEY_ID, label: BOOTSTRAP_KEY_ID, bootstrap: true };
+  }
+  const key = await findActiveKeyByHash(openDb(env), hash);
+  if (!key) throw new ApiError(401, "unauthorized", "unknown or revoked key");
+  return { app: key.app, role: key.role, keyId: key.id, label: key.label, bootstrap: false };
+}
+
+/**
+ * Middleware: authenticates the bearer token (401 `unauthorized` when missing, unknown or
+ * revoked) and requires `role` or `admin` (403 `forbidden` otherwise); sets `c.var.caller`.
+ * Which app a route's resource belongs to is checked later with {@link assertApp}.
+ *
+ * @param role - the least role the route needs
+ * @example
+ * reports.post("/", requireRole("ingest"), async (c) => { assertApp(c.var.caller, model.app); … });
+ */
+export function requireRole(role: Role): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const caller = await authenticate(c.env, bearerToken(c.req.header("Authorization")));
+    if (caller.role !== role && caller.role !== "admin") {
+      throw new ApiError(403, "forbidden", `this route needs a ${role} key; this is a ${caller.role} key`);
+    }
+    c.set("caller", caller);
+    await next();
+  };
+}
+
+/**
+ * Whether `caller` may act on resources of `app`.
+ *
+ * @param caller - the authenticated caller
+ * @param app - the resource's app
+ */
+export function canAccessApp(caller: Caller, app: string): boolean {
+  return caller.bootstrap || caller.app === app;
+}
+
+/**
+ * Throws 403 `forbidden` unless `caller` may act on resources of `app`.
+ *
+ * @param caller - the authenticated caller
+ * @param app - the resource's app
+ * @param what - the resource, for the message
+ */
+export function assertApp(caller: Caller, app: string, what = "this resource"): void {
+  if (!canAccessApp(caller, app)) throw new ApiError(403, "forbidden", `${what} belongs to another app`);
+}

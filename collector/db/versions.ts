@@ -1,0 +1,110 @@
+import { and, asc, eq, inArray, max } from "drizzle-orm";
+import type { Db } from "./client.ts";
+import { models, versions } from "./schema.ts";
+
+/** A stored version row; `manifest` is the client manifest as JSON text. */
+export type VersionRow = typeof versions.$inferSelect;
+
+/**
+ * One version of a model.
+ *
+ * @param db - drizzle handle
+ * @param model - the model name
+ * @param number - the version number
+ */
+export async function findVersion(db: Db, model: string, number: number): Promise<VersionRow | undefined> {
+  return db
+    .select()
+    .from(versions)
+    .where(and(eq(versions.model, model), eq(versions.number, number)))
+    .get();
+}
+
+/**
+ * Several versions of a model at once (those that exist).
+ *
+ * @param db - drizzle handle
+ * @param model - the model name
+ * @param numbers - the version numbers
+ */
+export async function findVersions(db: Db, model: string, numbers: number[]): Promise<VersionRow[]> {
+  return db
+    .select()
+    .from(versions)
+    .where(and(eq(versions.model, model), inArray(versions.number, numbers)))
+    .all();
+}
+
+/**
+ * The version of a model whose artifact is `sha256`, if it was registered.
+ *
+ * @param db - drizzle handle
+ * @param model - the model name
+ * @param sha256 - the artifact hash
+ */
+export async function findVersionBySha(db: Db, model: string, sha256: string): Promise<VersionRow | undefined> {
+  return db
+    .select()
+    .from(versions)
+    .where(and(eq(versions.model, model), eq(versions.sha256, sha256)))
+    .get();
+}
+
+/**
+ * The highest version number of a model, 0 when it has none. Versions are never deleted,
+ * so every number from 1 to this exists.
+ *
+ * @param db - drizzle handle
+ * @param model - the model name
+ */
+export async function latestVersion(db: Db, model: string): Promise<number> {
+  const row = await db.select({ n: max(versions.number) }).from(versions).where(eq(versions.model, model)).get();
+  return row?.n ?? 0;
+}
+
+/**
+ * All versions of a model, oldest first.
+ *
+ * @param db - drizzle handle
+ * @param model - the model name
+ */
+export async function listVersions(db: Db, model: string): Promise<VersionRow[]> {
+  return db.select().from(versions).where(eq(versions.model, model)).orderBy(asc(versions.number)).all();
+}
+
+/**
+ * Stores a version; throws on a duplicate number or sha256 (the UNIQUE constraints decide races).
+ *
+ * @param db - drizzle handle
+ * @param row - the version
+ */
+export async function insertVersion(db: Db, row: VersionRow): Promise<void> {
+  await db.insert(versions).values(row);
+}
+
+/**
+ * Deletes a version: only to undo an insert whose manifest could not be stored.
+ *
+ * @param db - drizzle handle
+ * @param model - the model name
+ * @param number - the version number
+ */
+export async function deleteVersion(db: Db, model: string, number: number): Promise<void> {
+  await db.delete(versions).where(and(eq(versions.model, model), eq(versions.number, number)));
+}
+
+/**
+ * The apps whose models have a version with artifact `sha256`.
+ *
+ * @param db - drizzle handle
+ * @param sha256 - the artifact hash
+ */
+export async function appsUsingArtifact(db: Db, sha256: string): Promise<string[]> {
+  const rows = await db
+    .selectDistinct({ app: models.app })
+    .from(versions)
+    .innerJoin(models, eq(models.name, versions.model))
+    .where(eq(versions.sha256, sha256))
+    .all();
+  return rows.map((r) => r.app);
+}

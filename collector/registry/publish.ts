@@ -1,0 +1,158 @@
+import type { Manifest } from "../../protocol/schema/manifest.ts";
+import type { PublishBody } from "../api-schemas.ts";
+import { assertApp, type Caller } from "../auth.ts";
+import { insertAudit } from "../db/audit.ts";
+import type { Db } from "../db/client.ts";
+import { ensureApp } from "../db/keys.ts";
+import { ensureModel, findModel, type ModelRow } from "../db/models.ts";
+import { getRollout, saveRollout } from "../db/rollouts.ts";
+import { deleteVersion, findVersionBySha, insertVersion, latestVersion, type VersionRow } from "../db/versions.ts";
+import { ApiError } from "../errors.ts";
+import { randomBase64Url } from "../random.ts";
+import { DEFAULT_SAMPLE_RATE } from "../rollout/state.ts";
+import { checkProfile } from "./check-profile.ts";
+import { MAX_CLIENT_MANIFEST_BYTES, toClientManifest } from "./client-manifest.ts";
+
+/** The app a new model goes to when the bootstrap key does not say. */
+export const DEFAULT_APP = "default";
+
+// Concurrent publishes of one model race for the next number; the loser retries.
+const INSERT_ATTEMPTS = 3;
+
+/** What publishing did: the version, and whether it is new (201) or was already there (200). */
+export interface Published {
+  version: VersionRow;
+  created: boolean;
+}
+
+/**
+ * R2 key of the full manifest (reference profile included) of a version.
+ *
+ * @param model - the model name
+ * @param version - the version number
+ */
+export function manifestKey(model: string, version: number): string {
+  return `manifests/${model}/${version}.json`;
+}
+
+/** The model's stored row, or the app a new model would go to (nothing is written). */
+async function owner(db: Db, caller: Caller, name: string, app: string | undefined): Promise<ModelRow | string> {
+  const existing = await findModel(db, name);
+  if (!existing) {
+    const target = app ?? caller.app ?? DEFAULT_APP;
+    assertApp(caller, target, `app "${target}"`);
+    return target;
+  }
+  assertApp(caller, existing.app, `model "${name}"`);
+  if (app !== undefined && app !== existing.app) {
+    throw new ApiError(400, "validation", `app: model "${name}" belongs to app "${existing.app}", not "${app}"`);
+  }
+  return existing;
+}
+
+async function createModel(db: Db, caller: Caller, name: string, app: string, now: number): Promise<ModelRow> {
+  await ensureApp(db, app, now);
+  const created = await ensureModel(db, { name, app, createdAt: now });
+  assertApp(caller, created.app, `model "${name}"`); // someone else's publish may have created it first
+  return created;
+}
+
+function checkClientSize(manifest: Manifest): void {
+  const bytes = new TextEncoder().encode(JSON.stringify(toClientManifest(manifest, 0))).length;
+  if (bytes > MAX_CLIENT_MANIFEST_BYTES) {
+    throw new ApiError(400, "limit_exceeded", `manifest without its profile is ${bytes} bytes, over ${MAX_CLIENT_MANIFEST_BYTES}`);
+  }
+}
+
+async function checkArtifact(bucket: R2Bucket, sha256: string, size: number): Promise<void> {
+  const object = await bucket.head(sha256);
+  if (!object) {
+    throw new ApiError(409, "not_found", `artifact ${sha256} is not uploaded: upload the artifact first (PUT /v1/artifacts/${sha256})`);
+  }
+  if (object.size !== size) {
+    throw new ApiError(409, "conflict", `manifest size ${size} differs from the artifact's ${object.size} bytes`);
+  }
+}
+
+type NewVersion = Omit<VersionRow, "number" | "manifest" | "manifestKey">;
+
+async function insertNext(db: Db, row: NewVersion, manifest: Manifest): Promise<Published> {
+  for (let attempt = 1; ; attempt++) {
+    const number = (await latestVersion(db, row.model)) + 1;
+    const client = JSON.stringify(toClientManifest(manifest, number));
+    const version = { ...row, number, manifest: client, manifestKey: manifestKey(row.model, number) };
+    try {
+      await insertVersion(db, version);
+      return { version, created: true };
+    } catch (err) {
+      const existing = await findVersionBySha(db, row.model, row.sha256);
+      if (existing) return { version: existing, created: false };
+      if (attempt === INSERT_ATTEMPTS) throw err;
+    }
+  }
+}
+
+async function storeFullManifest(bucket: R2Bucket, db: Db, version: VersionRow, manifest: Manifest): Promise<void> {
+  try {
+    await bucket.put(version.manifestKey, JSON.stringify({ ...manifest, version: version.number }), {
+      httpMetadata: { contentType: "application/json" },
+    });
+  } catch (err) {
+    await deleteVersion(db, version.model, version.number);
+    throw err;
+  }
+}
+
+/** Audits the publish and, for a model without a rollout yet, makes version 1 stable. */
+async function announce(db: Db, caller: Caller, version: VersionRow, now: number): Promise<void> {
+  const { model } = version;
+  const after = { version: version.number, sha256: version.sha256, size: version.size, publisher: version.publisher };
+  await insertAudit(db, { model, keyId: caller.keyId, at: now, action: "publish", before: null, after });
+  if (await getRollout(db, model)) return;
+  const initial = { configVersion: 1, stable: 1, canary: null, shadow: null, sampleRate: DEFAULT_SAMPLE_RATE, salt: randomBase64Url(12), updatedAt: now };
+  await saveRollout(db, model, null, initial, { keyId: caller.keyId, action: "rollout" });
+}
+
+/**
+ * Registers a version of `name`: the manifest's model must be `name`, its profile must fit
+ * (see {@link checkProfile}), its artifact must be in R2 with the manifest's size. The first
+ * publish creates the model (in the caller's app, or `body.app` for the bootstrap key) and
+ * makes version 1 stable. Publishing a sha256 the model already has returns that version.
+ *
+ * @param env - the Worker's bindings
+ * @param db - drizzle handle
+ * @param caller - who publishes (an admin)
+ * @param name - the model name from the path
+ * @param body - the validated body
+ * @param now - epoch ms
+ */
+export async function publishVersion(env: Env, db: Db, caller: Caller, name: string, body: PublishBody, now: number): Promise<Published> {
+  const { manifest } = body;
+  if (manifest.model !== name) throw new ApiError(400, "validation", `manifest.model: "${manifest.model}" is not the model in the path, "${name}"`);
+  checkProfile(manifest);
+  checkClientSize(manifest);
+  const found = await owner(db, caller, name, body.app);
+  const existing = typeof found === "string" ? undefined : await findVersionBySha(db, name, manifest.sha256);
+  if (existing) return { version: existing, created: false };
+  await checkArtifact(env.ARTIFACTS, manifest.sha256, manifest.size);
+  const model = typeof found === "string" ? await createModel(db, caller, name, found, now) : found;
+
+  const published = await insertNext(
+    db,
+    {
+      model: model.name,
+      sha256: manifest.sha256,
+      size: manifest.size,
+      profileRows: manifest.profile.rows,
+      publisherKey: caller.keyId,
+      publisher: body.publisher ?? caller.label ?? caller.keyId,
+      createdAt: now,
+    },
+    manifest,
+  );
+  if (published.created) {
+    await storeFullManifest(env.ARTIFACTS, db, published.version, manifest);
+    await announce(db, caller, published.version, now);
+  }
+  return published;
+}

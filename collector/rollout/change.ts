@@ -1,0 +1,88 @@
+import type { RolloutChange } from "../api-schemas.ts";
+import { ApiError } from "../errors.ts";
+import type { AuditAction } from "../db/audit.ts";
+import type { RolloutState } from "./state.ts";
+
+/** A computed rollout change: the next state and how the audit log calls it. */
+export interface PlannedChange {
+  next: RolloutState;
+  action: AuditAction;
+}
+
+/** What a change needs besides the current state. */
+export interface ChangeContext {
+  /** The highest version number of the model (all of 1..latest exist). */
+  latest: number;
+  /** Epoch ms of the change. */
+  now: number;
+  /** A new random salt. */
+  newSalt: () => string;
+}
+
+/**
+ * Throws 400 `validation` unless the state is consistent: every version exists, the canary
+ * and the shadow differ from stable.
+ *
+ * @param s - the proposed state
+ * @param latest - the highest version number
+ */
+export function checkRollout(s: RolloutState, latest: number): void {
+  const missing = [s.stable, s.canary?.version, s.shadow?.version].find((v) => v !== undefined && v > latest);
+  if (missing !== undefined) {
+    throw new ApiError(400, "validation", `version ${missing} does not exist (latest is ${latest})`);
+  }
+  if (s.canary?.version === s.stable) throw new ApiError(400, "validation", `canary version ${s.stable} is already stable`);
+  if (s.shadow?.version === s.stable) throw new ApiError(400, "validation", `shadow version ${s.stable} is already stable`);
+}
+
+/**
+ * The rollout after a `PUT /rollout` body, or undefined when the body changes nothing.
+ * Setting `stable` to the current canary (without naming a canary) is a promote: the canary
+ * is cleared. A new canary version gets a new salt; a new percent keeps it, so raising the
+ * percent only adds clients.
+ *
+ * @param current - the stored state
+ * @param change - the validated body
+ * @param ctx - latest version, time and salt source
+ * @example
+ * planChange(state, { canary: { version: 4, percent: 10 } }, ctx)?.action // "rollout"
+ */
+export function planChange(current: RolloutState, change: RolloutChange, ctx: ChangeContext): PlannedChange | undefined {
+  const promote = change.stable !== undefined && change.canary === undefined && change.stable === current.canary?.version;
+  const proposed = {
+    stable: change.stable ?? current.stable,
+    canary: promote ? null : change.canary === undefined ? current.canary : change.canary,
+    shadow: change.shadow === undefined ? current.shadow : change.shadow,
+    sampleRate: change.sampleRate ?? current.sampleRate,
+  };
+  if (sameRollout(current, proposed)) return undefined;
+  const canaryMoved = proposed.canary?.version !== current.canary?.version;
+  const next: RolloutState = {
+    ...proposed,
+    configVersion: current.configVersion + 1,
+    salt: canaryMoved ? ctx.newSalt() : current.salt,
+    updatedAt: ctx.now,
+  };
+  checkRollout(next, ctx.latest);
+  return { next, action: promote ? "promote" : "rollout" };
+}
+
+/**
+ * Whether two rollouts assign the same versions at the same rates.
+ *
+ * @param a - one rollout
+ * @param b - another
+ */
+export function sameRollout(
+  a: Pick<RolloutState, "stable" | "canary" | "shadow" | "sampleRate">,
+  b: Pick<RolloutState, "stable" | "canary" | "shadow" | "sampleRate">,
+): boolean {
+  return (
+    a.stable === b.stable &&
+    a.sampleRate === b.sampleRate &&
+    a.canary?.version === b.canary?.version &&
+    a.canary?.percent === b.canary?.percent &&
+    a.shadow?.version === b.shadow?.version &&
+    a.shadow?.sampleRate === b.shadow?.sampleRate
+  );
+}

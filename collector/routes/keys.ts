@@ -1,0 +1,67 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import { appQuerySchema, createKeySchema } from "../api-schemas.ts";
+import { assertApp, requireRole } from "../auth.ts";
+import { openDb } from "../db/client.ts";
+import { ensureApp, findKey, insertKey, listKeys, revokeKey, type KeyRow } from "../db/keys.ts";
+import type { AppEnv } from "../env.ts";
+import { ApiError } from "../errors.ts";
+import { randomBase64Url } from "../random.ts";
+import { iso } from "../time.ts";
+import { newToken } from "../tokens.ts";
+import { jsonBody, validate } from "../validate.ts";
+
+const MAX_BODY = 4 * 1024;
+
+/** A key as the API shows it: never the token or its hash. */
+function keyView(key: KeyRow) {
+  return {
+    id: key.id,
+    app: key.app,
+    role: key.role,
+    prefix: key.prefix,
+    label: key.label,
+    createdAt: iso(key.createdAt),
+    revokedAt: iso(key.revokedAt),
+  };
+}
+
+/**
+ * `/v1/keys` (admin): create a key (its token is in this answer only), list keys, revoke one.
+ * An app admin manages its own app's keys; the bootstrap key any app's, creating the app.
+ */
+export const keys = new Hono<AppEnv>()
+  .use(requireRole("admin"))
+  .post("/", jsonBody(MAX_BODY), validate("json", createKeySchema), async (c) => {
+    const body = c.req.valid("json");
+    assertApp(c.var.caller, body.app, `app "${body.app}"`);
+    const db = openDb(c.env);
+    const now = Date.now();
+    await ensureApp(db, body.app, now);
+    const { token, prefix, hash } = await newToken(body.role);
+    const key = await insertKey(db, {
+      id: `key_${randomBase64Url(9)}`,
+      app: body.app,
+      role: body.role,
+      hash,
+      prefix,
+      label: body.label ?? null,
+      createdAt: now,
+    });
+    return c.json({ ...keyView(key), token }, 201);
+  })
+  .get("/", validate("query", appQuerySchema), async (c) => {
+    const caller = c.var.caller;
+    const app = c.req.valid("query").app ?? caller.app ?? undefined;
+    if (app !== undefined) assertApp(caller, app, `app "${app}"`);
+    const rows = await listKeys(openDb(c.env), app);
+    return c.json({ keys: rows.map(keyView) });
+  })
+  .delete("/:id", validate("param", z.object({ id: z.string().max(64) })), async (c) => {
+    const db = openDb(c.env);
+    const { id } = c.req.valid("param");
+    const key = await findKey(db, id);
+    if (!key) throw new ApiError(404, "not_found", `no key "${id}"`);
+    assertApp(c.var.caller, key.app, `key "${id}"`);
+    return c.json(keyView((await revokeKey(db, id, Date.now()))!));
+  });

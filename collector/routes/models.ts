@@ -1,0 +1,52 @@
+import { Hono } from "hono";
+import { appQuerySchema, modelParamSchema } from "../api-schemas.ts";
+import { assertApp, requireRole } from "../auth.ts";
+import { listAudit } from "../db/audit.ts";
+import { openDb } from "../db/client.ts";
+import { listModels } from "../db/models.ts";
+import { getRollout, listRollouts } from "../db/rollouts.ts";
+import { listVersions } from "../db/versions.ts";
+import type { AppEnv } from "../env.ts";
+import { accessModel } from "../registry/model-access.ts";
+import { auditView, versionView } from "../registry/views.ts";
+import { rolloutView } from "../rollout/state.ts";
+import { iso } from "../time.ts";
+import { validate } from "../validate.ts";
+
+/** Audit entries `GET /v1/models/:model` shows, newest first. */
+export const AUDIT_SHOWN = 100;
+
+/**
+ * `/v1/models` (read): the caller's app's models with their latest version and rollout, and
+ * one model with all its versions, its rollout and its audit log (newest first).
+ */
+export const models = new Hono<AppEnv>()
+  .get("/", requireRole("read"), validate("query", appQuerySchema), async (c) => {
+    const caller = c.var.caller;
+    const app = c.req.valid("query").app ?? caller.app ?? undefined;
+    if (app !== undefined) assertApp(caller, app, `app "${app}"`);
+    const db = openDb(c.env);
+    const [rows, rollouts] = await Promise.all([listModels(db, app), listRollouts(db, app)]);
+    const listed = rows.map((m) => {
+      const rollout = rollouts.get(m.name);
+      return { name: m.name, app: m.app, createdAt: iso(m.createdAt), latestVersion: m.latestVersion, rollout: rollout ? rolloutView(rollout) : null };
+    });
+    return c.json({ models: listed });
+  })
+  .get("/:model", requireRole("read"), validate("param", modelParamSchema), async (c) => {
+    const db = openDb(c.env);
+    const model = await accessModel(db, c.var.caller, c.req.valid("param").model);
+    const [rollout, versions, audit] = await Promise.all([
+      getRollout(db, model.name),
+      listVersions(db, model.name),
+      listAudit(db, model.name, { newestFirst: true, limit: AUDIT_SHOWN }),
+    ]);
+    return c.json({
+      name: model.name,
+      app: model.app,
+      createdAt: iso(model.createdAt),
+      rollout: rollout ? rolloutView(rollout) : null,
+      versions: versions.map(versionView),
+      audit: audit.map(auditView),
+    });
+  });

@@ -1,0 +1,48 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import { LIMITS } from "../../protocol/limits.ts";
+import { modelNameSchema } from "../../protocol/schema/common.ts";
+import { modelParamSchema, publishSchema } from "../api-schemas.ts";
+import { requireRole } from "../auth.ts";
+import { openDb } from "../db/client.ts";
+import { findVersion, listVersions } from "../db/versions.ts";
+import type { AppEnv } from "../env.ts";
+import { ApiError } from "../errors.ts";
+import { accessModel } from "../registry/model-access.ts";
+import { publishVersion } from "../registry/publish.ts";
+import { versionView } from "../registry/views.ts";
+import { jsonBody, validate } from "../validate.ts";
+
+/** Largest publish body: the manifest limit plus room for the envelope. */
+export const MAX_PUBLISH_BYTES = LIMITS.manifestBytes + 64 * 1024;
+
+const versionParamSchema = z.object({
+  model: modelNameSchema,
+  version: z.string().regex(/^[1-9]\d{0,8}$/, "version must be a positive integer").transform(Number),
+});
+
+/**
+ * `/v1/models/:model/versions`: publish a version (admin; 201 new, 200 when the sha256 was
+ * already published), list versions (read), get one with its full manifest (read).
+ */
+export const versions = new Hono<AppEnv>()
+  .post("/", requireRole("admin"), jsonBody(MAX_PUBLISH_BYTES), validate("param", modelParamSchema), validate("json", publishSchema), async (c) => {
+    const { model } = c.req.valid("param");
+    const published = await publishVersion(c.env, openDb(c.env), c.var.caller, model, c.req.valid("json"), Date.now());
+    return c.json(versionView(published.version), published.created ? 201 : 200);
+  })
+  .get("/", requireRole("read"), validate("param", modelParamSchema), async (c) => {
+    const db = openDb(c.env);
+    const model = await accessModel(db, c.var.caller, c.req.valid("param").model);
+    return c.json({ versions: (await listVersions(db, model.name)).map(versionView) });
+  })
+  .get("/:version", requireRole("read"), validate("param", versionParamSchema), async (c) => {
+    const db = openDb(c.env);
+    const { model: name, version: number } = c.req.valid("param");
+    const model = await accessModel(db, c.var.caller, name);
+    const version = await findVersion(db, model.name, number);
+    if (!version) throw new ApiError(404, "not_found", `model "${name}" has no version ${number}`);
+    const stored = await c.env.ARTIFACTS.get(version.manifestKey);
+    if (!stored) throw new ApiError(503, "unavailable", `the manifest of ${name} v${number} is not readable right now`);
+    return c.json({ ...versionView(version), manifest: await stored.json() });
+  });

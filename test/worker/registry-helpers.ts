@@ -1,0 +1,161 @@
+import { env, exports } from "cloudflare:workers";
+import { expect } from "vitest";
+import { sha256Hex } from "../../protocol/hash.ts";
+import type { Manifest } from "../../protocol/schema/manifest.ts";
+import { CategoricalSketch, ClassificationSketch, NumericSketch, toBase64 } from "../../protocol/sketch/index.ts";
+
+/** The bootstrap admin token the Worker runs with in tests. */
+export const BOOTSTRAP = env.ADMIN_TOKEN;
+
+/** Options of {@link call}. */
+export interface CallOptions {
+  token?: string | undefined;
+  json?: unknown;
+  body?: BodyInit;
+  headers?: Record<string, string>;
+}
+
+/**
+ * One request to the collector through its real fetch handler.
+ *
+ * @param method - HTTP method
+ * @param path - path and query
+ * @param options - bearer token, JSON body or raw body, extra headers
+ */
+export function call(method: string, path: string, options: CallOptions = {}): Promise<Response> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token !== undefined) headers.Authorization = `Bearer ${options.token}`;
+  let body = options.body;
+  if (options.json !== undefined) {
+    headers["Content-Type"] ??= "application/json";
+    body = JSON.stringify(options.json);
+  }
+  return exports.default.fetch(new Request(`http://collector${path}`, { method, headers, body }));
+}
+
+/**
+ * Asserts an error answer: the status and the `{error: {code, message}}` envelope.
+ *
+ * @param res - the answer
+ * @param status - expected status
+ * @param code - expected code
+ * @returns the message
+ */
+export async function expectError(res: Response, status: number, code: string): Promise<string> {
+  const body = (await res.json()) as { error: { code: string; message: string } };
+  expect({ status: res.status, code: body.error?.code }).toEqual({ status, code });
+  expect(typeof body.error.message).toBe("string");
+  return body.error.message;
+}
+
+let counter = 0;
+
+/**
+ * A name unique within the test run (models and apps are global).
+ *
+ * @param prefix - readable part
+ */
+export function unique(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${(counter++).toString(36)}`;
+}
+
+/**
+ * A new key of `app` with `role`, made by the bootstrap key.
+ *
+ * @param app - the app
+ * @param role - the role
+ */
+export async function createKey(app: string, role: "ingest" | "read" | "admin"): Promise<{ id: string; token: string }> {
+  const res = await call("POST", "/v1/keys", { token: BOOTSTRAP, json: { app, role, label: `${role} of ${app}` } });
+  expect(res.status).toBe(201);
+  return (await res.json()) as { id: string; token: string };
+}
+
+/** Random model bytes (distinct every call, so every version has its own artifact). */
+export function modelBytes(size = 256): Uint8Array {
+  return crypto.getRandomValues(new Uint8Array(size));
+}
+
+/**
+ * Uploads `bytes` as an artifact.
+ *
+ * @param bytes - the model bytes
+ * @param token - an admin token
+ * @returns the artifact's sha256
+ */
+export async function upload(bytes: Uint8Array, token = BOOTSTRAP): Promise<string> {
+  const sha = await sha256Hex(bytes);
+  const res = await call("PUT", `/v1/artifacts/${sha}`, { token, body: bytes });
+  expect(res.status).toBe(201);
+  return sha;
+}
+
+/**
+ * A valid manifest of a two-feature churn-like classifier (tenure numeric, plan categorical)
+ * with a real reference profile.
+ *
+ * @param model - the model name
+ * @param sha256 - artifact hash
+ * @param size - artifact size
+ */
+export function manifestFor(model: string, sha256: string, size: number): Manifest {
+  const tenure = new NumericSketch({ range: { min: 0, max: 120 } });
+  const plan = new CategoricalSketch(["basic", "pro"]);
+  const prediction = new ClassificationSketch(["no", "yes"]);
+  for (let i = 0; i < 200; i++) {
+    tenure.update(i % 72);
+    plan.update(i % 3 ? "basic" : "pro");
+    prediction.updateProbabilities([1 - (i % 10) / 10, (i % 10) / 10]);
+  }
+  return {
+    format: 1,
+    model,
+    sha256,
+    size,
+    inputs: [{ name: "features", dtype: "float32", shape: [-1, 2] }],
+    features: [
+      { name: "tenure", kind: "numeric", input: "features", index: 0, range: { min: 0, max: 120 }, policy: "reject" },
+      { name: "plan", kind: "categorical", input: "features", index: 1, categories: ["basic", "pro"], encoding: "index", policy: "reject" },
+    ],
+    outputs: [{ name: "probabilities", kind: "probabilities", labels: ["no", "yes"] }],
+    profile: {
+      format: 1,
+      rows: 200,
+      createdAt: "2026-01-01T00:00:00Z",
+      features: {
+        tenure: { kind: "numeric", sketch: toBase64(tenure.encode()) },
+        plan: { kind: "categorical", sketch: toBase64(plan.encode()) },
+      },
+      prediction: { kind: "classification", sketch: toBase64(prediction.encode()) },
+    },
+  };
+}
+
+/**
+ * Uploads fresh bytes and publishes them as the next version of `model`.
+ *
+ * @param model - the model name
+ * @param token - an admin token
+ * @param extra - more body fields (`app`, `publisher`)
+ * @returns the answer's JSON (the version)
+ */
+export async function publish(model: string, token = BOOTSTRAP, extra: Record<string, unknown> = {}): Promise<{ version: number; sha256: string }> {
+  const bytes = modelBytes();
+  const sha = await upload(bytes);
+  const res = await call("POST", `/v1/models/${model}/versions`, { token, json: { manifest: manifestFor(model, sha, bytes.length), ...extra } });
+  expect(res.status, await res.clone().text()).toBe(201);
+  return (await res.json()) as { version: number; sha256: string };
+}
+
+/**
+ * Sets the rollout of `model` and returns the answer's JSON.
+ *
+ * @param model - the model name
+ * @param change - the PUT body
+ * @param token - an admin token
+ */
+export async function rollout(model: string, change: unknown, token = BOOTSTRAP) {
+  const res = await call("PUT", `/v1/models/${model}/rollout`, { token, json: change });
+  expect(res.status, await res.clone().text()).toBe(200);
+  return (await res.json()) as { changed: boolean; action: string | null; rollout: Record<string, unknown> & { configVersion: number } };
+}
