@@ -1,0 +1,69 @@
+import { DriftlineError, type ErrorCode } from "../protocol/errors.ts";
+import type { Assignment, Report, Transport } from "./types.ts";
+
+/** A collector error; `retryAfter` (ms) when the collector asked for a pause. */
+export type ApiError = DriftlineError & { status?: number; retryAfter?: number };
+
+/** What `POST /v1/reports` answers. */
+export interface ReportsAnswer {
+  accepted?: unknown[] | number;
+  rejected?: Array<string | { id?: string }>;
+  /** A hint: enough to tell whether the assignment moved (`configVersion`), no manifests. */
+  assignment?: Pick<Assignment, "version" | "configVersion" | "sampleRate"> | null;
+}
+
+/** The collector's HTTP API as the runtime uses it. */
+export interface Api {
+  assignment(model: string, client: string): Promise<Assignment>;
+  artifact(url: string): Promise<Uint8Array>;
+  reports(reports: Report[]): Promise<ReportsAnswer>;
+  /** Queues `reports` while the page goes away; false when the platform refused. */
+  beacon(reports: Report[]): boolean;
+}
+
+/**
+ * Builds the {@link Api} over a {@link Transport}. Failures throw coded errors: `network`
+ * (no answer), `rate_limited` (429), `unavailable` (5xx) or the collector's own code.
+ *
+ * @param base - collector base URL
+ * @param key - ingest key
+ * @param transport - how to talk HTTP
+ * @param timeoutMs - per request
+ */
+export function createApi(base: string, key: string, transport: Transport, timeoutMs: number): Api {
+  const root = base.replace(/\/+$/, "");
+  const headers = { authorization: `Bearer ${key}` };
+  const call = async (path: string, init: RequestInit = {}) => {
+    let res: Response;
+    try {
+      res = await transport.fetch(path.startsWith("http") ? path : root + path, {
+        ...init,
+        headers: { ...headers, ...init.headers },
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (err) {
+      throw new DriftlineError("network", `${path}: ${err}`, err);
+    }
+    if (res.ok) return res;
+    const body = (await res.json().catch(() => ({}))) as { error?: { code?: ErrorCode; message?: string } };
+    const code: ErrorCode = res.status === 429 ? "rate_limited" : res.status >= 500 ? "unavailable" : (body.error?.code ?? "network");
+    const err: ApiError = new DriftlineError(code, `${path}: ${res.status} ${body.error?.message ?? ""}`);
+    err.status = res.status;
+    const after = res.headers.get("retry-after");
+    if (after) err.retryAfter = Number(after) * 1000 || Math.max(0, Date.parse(after) - Date.now()) || 0;
+    throw err;
+  };
+  const body = (reports: Report[]) => JSON.stringify({ reports });
+  return {
+    assignment: async (model, client) =>
+      (await call(`/v1/assignment?model=${encodeURIComponent(model)}&client=${encodeURIComponent(client)}`)).json(),
+    artifact: async (url) => new Uint8Array(await (await call(url)).arrayBuffer()),
+    reports: async (reports) => {
+      const text = body(reports);
+      // keepalive requests share a 64 KiB budget; bigger ones would be refused outright
+      const init = { method: "POST", body: text, keepalive: text.length < 60_000, headers: { "content-type": "application/json" } };
+      return (await call("/v1/reports", init)).json();
+    },
+    beacon: (reports) => transport.beacon(`${root}/v1/reports?key=${encodeURIComponent(key)}`, body(reports)),
+  };
+}

@@ -1,0 +1,89 @@
+import { DriftlineError, isDriftlineError } from "../protocol/errors.ts";
+import { sha256Hex } from "../protocol/hash.ts";
+import { openSession, type BackendChoice } from "./backend.ts";
+import { compileChecks, type Check } from "./validate.ts";
+import { zeroFeeds } from "./tensors.ts";
+import type { Api } from "./api.ts";
+import type { Backend, Manifest, ModelStore } from "./types.ts";
+
+/** A loaded model version, ready to run. */
+export interface Model extends BackendChoice {
+  version: number;
+  manifest: Manifest;
+  checks: Check[];
+  /** Runs in flight; a retired model is released when it reaches 0. */
+  inflight: number;
+  retired?: boolean;
+}
+
+/** What {@link loadModel} needs besides the manifest. */
+export interface LoaderContext {
+  api: Api;
+  store: ModelStore;
+  backend: Backend | "auto";
+  ortUrl: string;
+  warmupRuns: number;
+}
+
+/**
+ * The model bytes of `manifest`: from the store when they are there and still hash right,
+ * else downloaded, verified and stored. Throws `download` or `integrity`.
+ *
+ * @param ctx - api and store
+ * @param manifest - says which bytes (sha256)
+ * @param url - where to download them
+ */
+export async function modelBytes(ctx: LoaderContext, manifest: Manifest, url: string): Promise<Uint8Array> {
+  const { sha256 } = manifest;
+  const cached = await ctx.store.get<Uint8Array>("models", sha256).catch(() => undefined);
+  if (cached && (await sha256Hex(cached)) === sha256) return cached;
+  if (cached) await ctx.store.delete("models", sha256).catch(() => {});
+  let bytes: Uint8Array;
+  try {
+    bytes = await ctx.api.artifact(url);
+  } catch (err) {
+    throw new DriftlineError("download", `model ${sha256.slice(0, 12)}: ${(err as Error).message}`, err);
+  }
+  if ((await sha256Hex(bytes)) !== sha256) throw new DriftlineError("integrity", `model bytes do not hash to ${sha256}`);
+  await ctx.store.put("models", sha256, bytes).catch((err) => console.warn("driftline: model not cached", err));
+  return bytes;
+}
+
+/**
+ * Loads one version: bytes (cached or downloaded, SHA-256 verified before storing and again
+ * before use), session on the chosen backend, warm-up.
+ *
+ * @param ctx - seams and backend wish
+ * @param version - the version number
+ * @param manifest - its manifest
+ * @param url - artifact URL
+ * @defaultValue url `/v1/artifacts/{sha256}`
+ */
+export async function loadModel(ctx: LoaderContext, version: number, manifest: Manifest, url = `/v1/artifacts/${manifest.sha256}`): Promise<Model> {
+  const bytes = await modelBytes(ctx, manifest, url);
+  const checks = compileChecks(manifest);
+  try {
+    const choice = await openSession({
+      bytes,
+      sha256: manifest.sha256,
+      requested: ctx.backend,
+      preferred: manifest.preferredBackend,
+      ortUrl: ctx.ortUrl,
+      store: ctx.store,
+      warmupRuns: ctx.warmupRuns,
+      warmup: (ort) => zeroFeeds(ort, manifest, checks),
+    });
+    return { ...choice, version, manifest, checks, inflight: 0 };
+  } catch (err) {
+    throw isDriftlineError(err) ? err : new DriftlineError("session", String(err), err);
+  }
+}
+
+/**
+ * Releases a retired model's session once nothing runs on it any more.
+ *
+ * @param m - the model
+ */
+export function releaseIfIdle(m: Model): void {
+  if (m.retired && !m.inflight) void m.session.release().catch(() => {});
+}

@@ -1,0 +1,143 @@
+import { DriftlineError } from "../protocol/errors.ts";
+import { mergeReports } from "./report-builder.ts";
+import type { Api, ApiError, ReportsAnswer } from "./api.ts";
+import type { Clock, ModelStore, Report } from "./types.ts";
+
+/** A queued report; `sent` once it may have reached the collector (its content is then frozen). */
+export interface QueueEntry {
+  report: Report;
+  sent: boolean;
+}
+
+/** Reports of the same stream and hour merge while unsent. */
+const streamKey = (r: Report) =>
+  [r.model, r.version, r.role, r.client, r.sampleRate, Math.floor(r.start / 3_600_000), JSON.stringify(r.segment)].join("|");
+
+const BATCH_CHARS = 3_000_000;
+
+/** Options of a {@link ReportQueue}. */
+export interface QueueOptions {
+  store: ModelStore;
+  api: Api;
+  clock: Clock;
+  /** Called with each answer of the collector (it carries the assignment). */
+  onAnswer(answer: ReportsAnswer): void;
+  /** Called when reports were dropped or could not be sent. */
+  onError(err: ApiError): void;
+  /** @defaultValue 1000 */
+  minBackoffMs?: number;
+  /** @defaultValue 300000 */
+  maxBackoffMs?: number;
+}
+
+/**
+ * Reports waiting for the collector, persisted in the store. Unsent reports of one stream
+ * merge, so the queue stays bounded while offline; a report that may have reached the
+ * collector keeps its id and content, so resending it is idempotent. Failures back off
+ * exponentially with jitter and honour Retry-After.
+ */
+export class ReportQueue {
+  readonly entries: QueueEntry[] = [];
+  private attempts = 0;
+  private notBefore = 0;
+  private timer: unknown;
+  private sending: Promise<void> | undefined;
+
+  constructor(private readonly o: QueueOptions) {}
+
+  /** Loads the reports a previous page left in the store. */
+  async load(): Promise<void> {
+    for (const id of await this.o.store.keys("queue")) {
+      const e = await this.o.store.get<QueueEntry>("queue", id);
+      if (e && !this.entries.some((x) => x.report.id === id)) this.entries.push(e);
+    }
+  }
+
+  /**
+   * Queues a report, folding it into an unsent one of the same stream when there is one.
+   *
+   * @param report - a freshly cut report
+   */
+  add(report: Report): Promise<void> {
+    const key = streamKey(report);
+    const open = this.entries.find((e) => !e.sent && streamKey(e.report) === key);
+    const entry = open ? (mergeReports(open.report, report), open) : { report, sent: false };
+    if (!open) this.entries.push(entry);
+    return this.save(entry);
+  }
+
+  private save(e: QueueEntry): Promise<void> {
+    return this.o.store.put("queue", e.report.id, e).catch(() => {});
+  }
+
+  private async done(batch: QueueEntry[]): Promise<void> {
+    for (const e of batch) {
+      this.entries.splice(this.entries.indexOf(e), 1);
+      await this.o.store.delete("queue", e.report.id).catch(() => {});
+    }
+  }
+
+  private take(): QueueEntry[] {
+    const batch: QueueEntry[] = [];
+    let chars = 0;
+    for (const e of this.entries) {
+      chars += JSON.stringify(e.report).length;
+      if (batch.length && (batch.length >= 100 || chars > BATCH_CHARS)) break;
+      batch.push(e);
+    }
+    return batch;
+  }
+
+  /**
+   * Sends what is queued, one batch after another, unless offline or backing off.
+   *
+   * @param force - ignore the backoff (an explicit `flush()`)
+   */
+  flush(force = false): Promise<void> {
+    if (force) this.notBefore = 0;
+    return (this.sending ??= this.send().finally(() => (this.sending = undefined)));
+  }
+
+  private async send(): Promise<void> {
+    const { clock, api } = this.o;
+    while (this.entries.length && clock.now() >= this.notBefore && globalThis.navigator?.onLine !== false) {
+      const batch = this.take();
+      for (const e of batch) if (!e.sent) (e.sent = true), await this.save(e);
+      try {
+        const answer = await api.reports(batch.map((e) => e.report));
+        this.attempts = 0;
+        await this.done(batch);
+        if (answer.rejected?.length) this.o.onError(new DriftlineError("validation", `collector rejected ${answer.rejected.length} reports`));
+        this.o.onAnswer(answer);
+      } catch (e) {
+        const err = e as ApiError;
+        if (err.status && err.status < 500 && err.status !== 429 && err.status !== 408) {
+          // the collector will never take these: keeping them would block the queue forever
+          await this.done(batch);
+          this.o.onError(err);
+          continue;
+        }
+        // a 429 proves the batch was not taken, so its reports may merge again
+        if (err.status === 429) for (const e of batch) e.sent = false;
+        const backoff = Math.min(this.o.maxBackoffMs ?? 300_000, (this.o.minBackoffMs ?? 1000) * 2 ** this.attempts++);
+        const wait = Math.max(err.retryAfter ?? 0, backoff * (0.5 + Math.random()));
+        this.notBefore = clock.now() + wait;
+        clock.clearTimeout(this.timer);
+        this.timer = clock.setTimeout(() => void this.flush(), wait);
+        return;
+      }
+    }
+  }
+
+  /** Hands everything to `sendBeacon` as the page goes away; the reports stay queued until answered. */
+  beacon(): void {
+    const batch = this.take();
+    if (!batch.length || globalThis.navigator?.onLine === false || !this.o.api.beacon(batch.map((e) => e.report))) return;
+    for (const e of batch) if (!e.sent) (e.sent = true), void this.save(e);
+  }
+
+  /** Stops the retry timer. */
+  stop(): void {
+    this.o.clock.clearTimeout(this.timer);
+  }
+}

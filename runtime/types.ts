@@ -1,0 +1,186 @@
+import type { DriftlineError } from "../protocol/errors.ts";
+import type { Assignment } from "../protocol/schema/assignment.ts";
+import type { Report } from "../protocol/schema/report.ts";
+import type { Tensor } from "onnxruntime-web";
+
+/** The manifest as clients get it (no reference profile). */
+export type Manifest = Assignment["manifest"];
+
+export type { Assignment, Report, Tensor };
+
+/** An execution backend of onnxruntime-web. */
+export type Backend = "webgpu" | "wasm";
+
+/** One input row by feature name, as the manifest names the features. */
+export type Row = Record<string, number | string | boolean | null | undefined>;
+
+/** Raw feeds for {@link Runtime.run}: ORT tensors, or `{ type, data, dims }` objects. */
+export type Feeds = Record<string, Tensor | { type: Tensor.Type; data: Tensor.DataType; dims: readonly number[] }>;
+
+/** What `predict()` answers per row. */
+export interface Prediction {
+  /** Pass it to `feedback()` with the true label. */
+  id: string;
+  /** This row's slice of every model output, by output name. */
+  outputs: Record<string, ArrayLike<unknown>>;
+  /** Top class (classification with labels). */
+  label?: string;
+  /** Top-class score (classification) or the predicted value (regression). */
+  score?: number;
+  /** The model version that answered. */
+  version: string;
+}
+
+/** What `run()` answers: the model's output tensors. */
+export interface RunResult {
+  id: string;
+  outputs: Record<string, Tensor>;
+  version: string;
+}
+
+/** Payload of the `update` and `rollback` events. */
+export interface VersionChange {
+  from: string;
+  to: string;
+}
+
+/** Events and their payloads. */
+export interface RuntimeEvents {
+  update: VersionChange;
+  rollback: VersionChange;
+  error: DriftlineError;
+}
+
+/**
+ * Persistent storage of models (by sha256), the last assignment, the report queue and the
+ * feedback store. The default is IndexedDB; without it (Node, or blocked) an in-memory one.
+ */
+export interface ModelStore {
+  get<T>(area: StoreArea, key: string): Promise<T | undefined>;
+  put(area: StoreArea, key: string, value: unknown): Promise<void>;
+  delete(area: StoreArea, key: string): Promise<void>;
+  keys(area: StoreArea): Promise<string[]>;
+}
+
+/** The object stores of a {@link ModelStore}. */
+export type StoreArea = "models" | "meta" | "queue";
+
+/** How the runtime talks HTTP. The default is `fetch` (keepalive for reports) and `navigator.sendBeacon`. */
+export interface Transport {
+  fetch(url: string, init: RequestInit): Promise<Response>;
+  /** Fire-and-forget POST of `body` while the page goes away; false when not queued. */
+  beacon(url: string, body: string): boolean;
+}
+
+/** Time, for tests and simulators. */
+export interface Clock {
+  /** Epoch milliseconds. */
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** Options of {@link createRuntime}. */
+export interface RuntimeOptions {
+  /** Base URL of the collector, e.g. `https://collector.example.com`. */
+  collector: string;
+  /** Ingest key (`ing_…`); public, it only reports and fetches this app's models. */
+  key: string;
+  /** Model name. */
+  model: string;
+  /**
+   * Stable client id: picks the rollout bucket.
+   * @defaultValue a random id kept in the store
+   */
+  client?: string;
+  /**
+   * Segment keys added to every report (e.g. `{ appVersion: "4.2" }`); `backend` and
+   * `backendReason` are set by the runtime.
+   * @defaultValue `{}`
+   */
+  segment?: Record<string, string>;
+  /**
+   * `auto` keeps what is fastest for this model on this device.
+   * @defaultValue `"auto"`
+   */
+  backend?: Backend | "auto";
+  /**
+   * Where onnxruntime-web's files are (`ort.*.min.mjs` and the wasm).
+   * @defaultValue `${collector}/sdk/ort/`
+   */
+  ortUrl?: string;
+  /**
+   * Keep models, the assignment and unsent reports in IndexedDB.
+   * @defaultValue `true` (falls back to memory where IndexedDB is missing or blocked)
+   */
+  cache?: boolean;
+  /**
+   * Send a report at least this often (the assignment may override it).
+   * @defaultValue `30000`
+   */
+  reportIntervalMs?: number;
+  /**
+   * Send a report after this many rows (the assignment may override it).
+   * @defaultValue `100000`
+   */
+  reportRows?: number;
+  /**
+   * Ask for the assignment this often when no report answered it.
+   * @defaultValue `300000`
+   */
+  pollIntervalMs?: number;
+  /**
+   * Timed runs per backend during warm-up.
+   * @defaultValue `5`
+   */
+  warmupRuns?: number;
+  /**
+   * Predictions kept on the device for `feedback()`.
+   * @defaultValue `1000`
+   */
+  feedbackCapacity?: number;
+  /**
+   * Timeout of one HTTP request in milliseconds.
+   * @defaultValue `15000`
+   */
+  timeoutMs?: number;
+  /**
+   * Storage seam.
+   * @defaultValue IndexedDB when `cache` and available, else memory
+   */
+  store?: ModelStore;
+  /**
+   * HTTP seam.
+   * @defaultValue `fetch` + `navigator.sendBeacon`
+   */
+  transport?: Transport;
+  /**
+   * Time seam.
+   * @defaultValue `Date.now` and the global timers
+   */
+  clock?: Clock;
+}
+
+/** A running model: predict, run, feedback, events. */
+export interface Runtime {
+  /** Validates one row (or a batch), runs the model, decodes and sketches the outputs. */
+  predict(row: Row): Promise<Prediction>;
+  predict(rows: Row[]): Promise<Prediction[]>;
+  /** Runs raw feeds (non-tabular models); outputs are sketched when the manifest says how. */
+  run(feeds: Feeds): Promise<RunResult>;
+  /**
+   * Joins the true label with prediction `id` on the device.
+   * @returns whether the prediction was still known
+   */
+  feedback(id: string, label: string | number): Promise<boolean>;
+  /** Subscribes to an event; returns the unsubscribe function. */
+  on<E extends keyof RuntimeEvents>(event: E, handler: (payload: RuntimeEvents[E]) => void): () => void;
+  /** Sends everything accumulated so far (or queues it when that fails). */
+  flush(): Promise<void>;
+  /** Flushes, stops the timers and releases the sessions. */
+  close(): Promise<void>;
+  /** The version serving now. */
+  readonly version: string;
+  /** The backend serving now and why it was chosen. */
+  readonly backend: { name: Backend; reason: string };
+}

@@ -1,0 +1,112 @@
+// A real local collector for the runtime tests (wrangler dev, local D1 + R2), with helpers to
+// publish models built in code, mint ingest keys and change the rollout through the HTTP API.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { build } from "esbuild";
+import { startCollector } from "../../../scripts/lib/collector-process.mjs";
+import type { Manifest } from "../../../protocol/schema/manifest.ts";
+
+const root = new URL("../../..", import.meta.url).pathname;
+
+/** A running collector and its admin helpers. */
+export interface TestCollector {
+  url: string;
+  adminKey: string;
+  /** An admin call; throws with the error body unless 2xx. */
+  admin<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
+  /** Uploads the artifact and registers the version; resolves to its number. */
+  publish(bytes: Uint8Array, manifest: Manifest, app?: string): Promise<number>;
+  /** A new ingest key's token for `app`. */
+  ingestKey(app?: string): Promise<string>;
+  /** `PUT /v1/models/:model/rollout`. */
+  rollout(model: string, change: Record<string, unknown>): Promise<unknown>;
+  /**
+   * Rows the collector counted for a version and role (flushes ingest to D1 first, then reads
+   * `GET /v1/drift`'s `count`).
+   */
+  countRows(model: string, version: number, role?: "live" | "shadow"): Promise<number>;
+  /** `GET /v1/drift` of a version (after a flush). */
+  drift(model: string, version: number, role?: "live" | "shadow"): Promise<Record<string, unknown>>;
+  /** Stops the collector, keeping its data, so a test can see clients go offline. */
+  pause(): Promise<void>;
+  /** Starts it again on the same port with the same data. */
+  resume(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a collector on a free port with a fresh persist directory. Stop it in `afterAll`.
+ *
+ * @param persistTo - reuse a directory (to restart the same collector); a temp dir by default
+ */
+export async function startTestCollector(persistTo?: string): Promise<TestCollector> {
+  const dir = persistTo ?? mkdtempSync(join(tmpdir(), "driftline-collector-"));
+  const adminKey = `adm_test_${Math.random().toString(36).slice(2)}`;
+  let proc = await startCollector({ adminKey, persistTo: dir });
+  let paused = false;
+  const url = proc.url;
+  const admin = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const isBytes = body instanceof Uint8Array;
+    const res = await fetch(url + path, {
+      method,
+      headers: {
+        authorization: `Bearer ${adminKey}`,
+        ...(body !== undefined && { "content-type": isBytes ? "application/octet-stream" : "application/json" }),
+      },
+      body: body === undefined ? undefined : isBytes ? (body as Uint8Array<ArrayBuffer>) : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+    return (text ? JSON.parse(text) : undefined) as T;
+  };
+  const drift = async (model: string, version: number, role = "live") => {
+    await admin("POST", `/v1/reports/flush?model=${model}`);
+    return admin<Record<string, unknown>>("GET", `/v1/drift?model=${model}&version=${version}&role=${role}`);
+  };
+  return {
+    url: proc.url,
+    adminKey,
+    admin,
+    async publish(bytes, manifest, app = "test") {
+      await admin("PUT", `/v1/artifacts/${manifest.sha256}`, bytes);
+      const v = await admin<{ version?: number; number?: number }>("POST", `/v1/models/${manifest.model}/versions`, { manifest, app });
+      return (v.version ?? v.number)!;
+    },
+    async ingestKey(app = "test") {
+      return (await admin<{ token: string }>("POST", "/v1/keys", { app, role: "ingest" })).token;
+    },
+    rollout: (model, change) => admin("PUT", `/v1/models/${model}/rollout`, change),
+    drift,
+    async countRows(model, version, role = "live") {
+      return ((await drift(model, version, role)) as { count: number }).count;
+    },
+    async pause() {
+      paused = true;
+      await proc.stop();
+    },
+    async resume() {
+      proc = await startCollector({ adminKey, persistTo: dir, port: proc.port });
+      paused = false;
+    },
+    async stop() {
+      if (!paused) await proc.stop();
+      if (!persistTo) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The runtime (runtime/index.ts) bundled as one ESM file, built from the current code. */
+export async function bundleRuntime(): Promise<string> {
+  const out = await build({
+    entryPoints: [`${root}runtime/index.ts`],
+    bundle: true,
+    format: "esm",
+    target: "es2022",
+    platform: "browser",
+    external: ["onnxruntime-web"],
+    write: false,
+    logLevel: "error",
+  });
+  return out.outputFiles[0]!.text;
+}

@@ -1,0 +1,35 @@
+// A page that loads the current runtime build (bundled at test time) and onnxruntime-web from
+// the static server, so tests call `window.Driftline.createRuntime` from `page.evaluate`.
+import type { Page } from "playwright-core";
+import { startStaticServer, type StaticServer } from "./static-server.ts";
+import { bundleRuntime } from "./collector.ts";
+
+const root = new URL("../../..", import.meta.url).pathname;
+
+const PAGE = `<!doctype html><meta charset="utf-8"><title>driftline runtime test</title>
+<script type="module">
+  import * as Driftline from "/driftline.js";
+  window.Driftline = Driftline;
+  window.importModule = (url) => import(url);
+  window.keep = {};
+  window.ready = true;
+</script>`;
+
+/** Serves `/runtime.html`, `/driftline.js` (fresh bundle) and `/ort/` (onnxruntime-web's dist). */
+export async function startRuntimeServer(): Promise<StaticServer> {
+  return startStaticServer(
+    { "/ort/": `${root}node_modules/onnxruntime-web/dist/` },
+    { "/runtime.html": { body: PAGE }, "/driftline.js": { body: await bundleRuntime() } },
+  );
+}
+
+/**
+ * Opens (or reloads) the runtime page and waits until `window.Driftline` is there.
+ *
+ * @param page - a page of the test browser
+ * @param server - the runtime server
+ */
+export async function openRuntimePage(page: Page, server: StaticServer): Promise<void> {
+  await page.goto(`${server.url}/runtime.html`);
+  await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true);
+}

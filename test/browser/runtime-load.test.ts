@@ -1,0 +1,175 @@
+// Items 1 and 2 of the runtime: load (assignment, IndexedDB cache, SHA-256, session, backend),
+// predict (validation policies, tensors, outputs equal to bare onnxruntime-web), run, offline start.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
+import "./harness/page-globals.ts";
+import { launchBrowser, type TestBrowser } from "./harness/browser.ts";
+import { startTestCollector, type TestCollector } from "./harness/collector.ts";
+import { openRuntimePage, startRuntimeServer } from "./harness/runtime-page.ts";
+import type { StaticServer } from "./harness/static-server.ts";
+import { CHURN_LABELS, churnColumns, churnModel, churnRows } from "../fixtures/runtime-models.ts";
+
+describe("runtime: load and predict against a local collector", () => {
+  let collector: TestCollector;
+  let server: StaticServer;
+  let browser: TestBrowser;
+  let page: Page;
+  let key: string;
+  const model = churnModel("churn");
+  const opts = () => ({ collector: collector.url, key, model: "churn", ortUrl: `${server.url}/ort/`, client: "client-1", segment: { appVersion: "4.2" } });
+
+  beforeAll(async () => {
+    [collector, server, browser] = await Promise.all([startTestCollector(), startRuntimeServer(), launchBrowser()]);
+    await collector.publish(model.bytes, model.manifest);
+    key = await collector.ingestKey();
+    page = await browser.context.newPage();
+    await openRuntimePage(page, server);
+    await page.evaluate(async (o) => {
+      window.rt = await window.Driftline.createRuntime(o);
+    }, opts());
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    await collector?.stop();
+  });
+
+  /** Bare onnxruntime-web on the same bytes and columns, in the same page. */
+  const bare = (columns: number[][]) =>
+    page.evaluate(
+      async ([url, cols]) => {
+        const ort = (await window.importModule(`${url}ort.wasm.min.mjs`)) as typeof import("onnxruntime-web");
+        const bytes = new Uint8Array(await (await fetch(`${url}../model.onnx`)).arrayBuffer());
+        const session = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
+        const out = await session.run({ features: new ort.Tensor("float32", Float32Array.from(cols.flat()), [cols.length, 6]) });
+        return Array.from(out.probabilities!.data as Float32Array);
+      },
+      [`${server.url}/ort/`, columns] as const,
+    );
+
+  it("loads the assigned version, caches it in IndexedDB by sha256, and reports the backend choice", async () => {
+    const info = await page.evaluate(async (sha) => {
+      const db = await new Promise<IDBDatabase>((resolve, reject) => {
+        const req = indexedDB.open("driftline");
+        req.onsuccess = () => resolve(req.result);
+        req.onerror = () => reject(req.error);
+      });
+      const cached = await new Promise<unknown>((resolve) => {
+        const req = db.transaction("models").objectStore("models").get(sha);
+        req.onsuccess = () => resolve(req.result);
+      });
+      db.close();
+      return { version: window.rt.version, backend: window.rt.backend, cachedBytes: (cached as Uint8Array | undefined)?.length };
+    }, model.manifest.sha256);
+    expect(info.version).toBe("1");
+    expect(info.backend).toEqual({ name: "wasm", reason: "only-wasm" });
+    expect(info.cachedBytes).toBe(model.bytes.length);
+  });
+
+  it("predicts one row and a batch of 64 exactly as bare onnxruntime-web does", async () => {
+    server.set("/model.onnx", model.bytes);
+    const rows = churnRows(64, 3);
+    const got = await page.evaluate(async (r) => {
+      const one = await window.rt.predict(r[0]!);
+      const many = await window.rt.predict(r);
+      const flat = (p: { outputs: Record<string, ArrayLike<unknown>> }) => Array.from(p.outputs.probabilities as Float32Array);
+      return { one: { ...one, outputs: flat(one) }, many: many.map((p) => ({ ...p, outputs: flat(p) })) };
+    }, rows);
+    const expected = await bare(rows.map(churnColumns));
+    expect(got.one.outputs).toEqual(expected.slice(0, 3));
+    expect(got.many.flatMap((p) => p.outputs)).toEqual(expected);
+    for (const [i, p] of got.many.entries()) {
+      const probs = expected.slice(i * 3, i * 3 + 3);
+      const best = probs.indexOf(Math.max(...probs));
+      expect(p.label).toBe(CHURN_LABELS[best]);
+      expect(p.score).toBe(probs[best]);
+      expect(p.version).toBe("1");
+    }
+    expect(new Set(got.many.map((p) => p.id)).size).toBe(64);
+  });
+
+  it("applies each feature's policy: clamp, impute, reject with a coded error", async () => {
+    server.set("/model.onnx", model.bytes);
+    const results = await page.evaluate(async () => {
+      const attempt = async (row: Record<string, unknown>) => {
+        try {
+          const p = await window.rt.predict(row as never);
+          return { ok: Array.from(p.outputs.probabilities as Float32Array) };
+        } catch (err) {
+          return { code: (err as { code?: string }).code, name: (err as Error).name, message: (err as Error).message };
+        }
+      };
+      return {
+        clamped: await attempt({ tenure: 500, charges: 30, age: 40, plan: "pro" }),
+        imputedMissing: await attempt({ tenure: 10, age: 40, plan: "pro" }),
+        imputedNaN: await attempt({ tenure: 10, charges: NaN, age: 40, plan: "pro" }),
+        imputedType: await attempt({ tenure: 10, charges: "lots", age: 40, plan: "pro" }),
+        rejectRange: await attempt({ tenure: 10, charges: 30, age: 12, plan: "pro" }),
+        rejectMissing: await attempt({ tenure: 10, charges: 30, plan: "pro" }),
+        rejectCategory: await attempt({ tenure: 10, charges: 30, age: 40, plan: "gold" }),
+        clampNaN: await attempt({ tenure: NaN, charges: 30, age: 40, plan: "pro" }),
+      };
+    });
+    const expected = await bare([
+      churnColumns({ tenure: 100, charges: 30, age: 40, plan: "pro" }),
+      churnColumns({ tenure: 10, charges: 50, age: 40, plan: "pro" }),
+    ]);
+    expect(results.clamped).toEqual({ ok: expected.slice(0, 3) });
+    expect(results.imputedMissing).toEqual({ ok: expected.slice(3, 6) });
+    expect(results.imputedNaN).toEqual({ ok: expected.slice(3, 6) });
+    expect(results.imputedType).toEqual({ ok: expected.slice(3, 6) });
+    for (const r of [results.rejectRange, results.rejectMissing, results.rejectCategory, results.clampNaN]) {
+      expect(r).toMatchObject({ code: "validation", name: "DriftlineError" });
+    }
+    expect(results.rejectCategory).toMatchObject({ message: expect.stringContaining("plan") });
+  });
+
+  it("runs raw feeds for non-tabular use exactly as bare onnxruntime-web does", async () => {
+    server.set("/model.onnx", model.bytes);
+    const cols = churnRows(5).map(churnColumns);
+    const got = await page.evaluate(async (c) => {
+      const r = await window.rt.run({ features: { type: "float32", data: Float32Array.from(c.flat()), dims: [c.length, 6] } });
+      return { data: Array.from(r.outputs.probabilities!.data as Float32Array), dims: r.outputs.probabilities!.dims, version: r.version, id: r.id };
+    }, cols);
+    expect(got.data).toEqual(await bare(cols));
+    expect(got.dims).toEqual([5, 3]);
+    expect(got.version).toBe("1");
+  });
+
+  it("re-downloads a cached model whose bytes no longer hash right", async () => {
+    await page.evaluate(async (sha) => {
+      await window.rt.close();
+      const db = await new Promise<IDBDatabase>((resolve) => {
+        const req = indexedDB.open("driftline");
+        req.onsuccess = () => resolve(req.result);
+      });
+      await new Promise((resolve) => {
+        const tx = db.transaction("models", "readwrite");
+        tx.objectStore("models").put(new Uint8Array([1, 2, 3]), sha);
+        tx.oncomplete = resolve;
+      });
+      db.close();
+    }, model.manifest.sha256);
+    await openRuntimePage(page, server);
+    const out = await page.evaluate(async (o) => {
+      window.rt = await window.Driftline.createRuntime(o);
+      const p = await window.rt.predict({ tenure: 1, charges: 30, age: 30, plan: "basic" });
+      return Array.from(p.outputs.probabilities as Float32Array);
+    }, opts());
+    expect(out).toEqual(await bare([churnColumns({ tenure: 1, charges: 30, age: 30, plan: "basic" })]));
+  });
+
+  it("starts from the cache and predicts after a reload with the collector down", async () => {
+    await page.evaluate(() => window.rt.close());
+    await collector.stop();
+    await openRuntimePage(page, server);
+    const out = await page.evaluate(async (o) => {
+      window.rt = await window.Driftline.createRuntime(o);
+      const p = await window.rt.predict({ tenure: 5, charges: 40, age: 50, plan: "enterprise" });
+      return { probs: Array.from(p.outputs.probabilities as Float32Array), version: p.version };
+    }, opts());
+    expect(out.version).toBe("1");
+    expect(out.probs).toEqual(await bare([churnColumns({ tenure: 5, charges: 40, age: 50, plan: "enterprise" })]));
+  });
+});

@@ -1,0 +1,91 @@
+// Item 3: reports of merged sketches, queued in IndexedDB while offline (merged, so the queue
+// stays bounded), kept across a reload, retried when the collector is back, counted once.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
+import "./harness/page-globals.ts";
+import { launchBrowser, type TestBrowser } from "./harness/browser.ts";
+import { startTestCollector, type TestCollector } from "./harness/collector.ts";
+import { openRuntimePage, startRuntimeServer } from "./harness/runtime-page.ts";
+import type { StaticServer } from "./harness/static-server.ts";
+import { churnModel, churnRows } from "../fixtures/runtime-models.ts";
+
+/** Reports waiting in the page's IndexedDB queue. */
+const queued = (page: Page) =>
+  page.evaluate(
+    () =>
+      new Promise<number>((resolve, reject) => {
+        const req = indexedDB.open("driftline");
+        req.onerror = () => reject(req.error);
+        req.onsuccess = () => {
+          const count = req.result.transaction("queue").objectStore("queue").count();
+          count.onsuccess = () => {
+            req.result.close();
+            resolve(count.result);
+          };
+        };
+      }),
+  );
+
+describe("runtime: reporting through an outage and a reload", () => {
+  let collector: TestCollector;
+  let server: StaticServer;
+  let browser: TestBrowser;
+  let page: Page;
+  let options: Record<string, unknown>;
+  const model = churnModel("fleet");
+
+  beforeAll(async () => {
+    [collector, server, browser] = await Promise.all([startTestCollector(), startRuntimeServer(), launchBrowser()]);
+    await collector.publish(model.bytes, model.manifest);
+    options = { collector: collector.url, key: await collector.ingestKey(), model: "fleet", ortUrl: `${server.url}/ort/`, reportRows: 50, reportIntervalMs: 300 };
+    page = await browser.context.newPage();
+    await openRuntimePage(page, server);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    await collector?.stop();
+  });
+
+  const start = () =>
+    page.evaluate(async (o) => {
+      window.rt = await window.Driftline.createRuntime(o as never);
+    }, options);
+  const predictEach = (rows: unknown[]) =>
+    page.evaluate(async (r) => {
+      for (const row of r) await window.rt.predict(row as never);
+    }, rows);
+
+  it("reports online: rows counted by the collector, with the backend segment", async () => {
+    await start();
+    await predictEach(churnRows(30));
+    await page.evaluate(() => window.rt.flush());
+    expect(await queued(page)).toBe(0);
+    expect(await collector.countRows("fleet", 1)).toBe(30);
+    const wasm = await collector.admin<{ count: number }>("GET", "/v1/drift?model=fleet&version=1&segment=backend:wasm");
+    expect(wasm.count).toBe(30);
+  });
+
+  it("keeps 1,000 predictions made offline and across a reload, and the collector counts each once", async () => {
+    await collector.pause();
+    await browser.context.setOffline(true);
+    await predictEach(churnRows(250, 0));
+    await page.waitForTimeout(700);
+    await browser.context.setOffline(false);
+    await predictEach(churnRows(250, 250));
+    await page.waitForTimeout(1500); // the collector is down: sends fail and back off
+    await page.reload();
+    await page.waitForFunction(() => window.ready === true);
+    await start();
+    await predictEach(churnRows(500, 500));
+    await page.waitForTimeout(700);
+    const waiting = await queued(page);
+    expect(waiting).toBeGreaterThan(0);
+    expect(waiting).toBeLessThan(20); // 20 reports were cut (50 rows each); unsent ones merged
+    await collector.resume();
+    await page.evaluate(() => window.rt.flush());
+    expect(await queued(page)).toBe(0);
+    expect(await collector.countRows("fleet", 1)).toBe(1030);
+  });
+});

@@ -1,0 +1,52 @@
+// The runtime under Node (simulators, CLIs): cache off, onnxruntime-web from the npm package,
+// the collector's HTTP API answered by an in-memory Transport.
+import { describe, expect, it } from "vitest";
+import { createRuntime, DriftlineError, type Transport } from "../../../runtime/index.ts";
+import type { Report } from "../../../protocol/schema/report.ts";
+import { churnColumns, churnModel, churnRows } from "../../fixtures/runtime-models.ts";
+import { denseClassifierReference } from "../../fixtures/onnx-models.ts";
+
+function memoryCollector(model = churnModel("churn")) {
+  const { profile: _p, ...clientManifest } = model.manifest;
+  const assignment = { model: "churn", version: 1, manifest: { ...clientManifest, version: 1 }, sampleRate: 1, configVersion: 1 };
+  const reports: Report[] = [];
+  const json = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+  const transport: Transport = {
+    fetch: async (url, init) => {
+      const path = new URL(url).pathname;
+      if (path === "/v1/assignment") return json(assignment);
+      if (path === `/v1/artifacts/${model.manifest.sha256}`) return new Response(model.bytes as Uint8Array<ArrayBuffer>);
+      if (path === "/v1/reports") {
+        reports.push(...(JSON.parse(String(init.body)) as { reports: Report[] }).reports);
+        return json({ accepted: 1, rejected: [], assignment });
+      }
+      return json({ error: { code: "not_found", message: path } }, 404);
+    },
+    beacon: () => false,
+  };
+  return { transport, reports, model };
+}
+
+describe("runtime under Node", () => {
+  it("loads with cache off, predicts like the reference, and reports", async () => {
+    const { transport, reports, model } = memoryCollector();
+    const rt = await createRuntime({ collector: "http://collector.test", key: "ing_x", model: "churn", cache: false, transport, client: "node-1" });
+    expect(rt.backend).toEqual({ name: "wasm", reason: "only-wasm" });
+    const rows = churnRows(8);
+    const out = await rt.predict(rows);
+    const expected = denseClassifierReference(model.classifier, rows.map(churnColumns));
+    out.forEach((p, i) => Array.from(p.outputs.probabilities as Float32Array).forEach((x, j) => expect(x).toBeCloseTo(expected[i]![j]!, 5)));
+    await expect(rt.predict({ tenure: 1 })).rejects.toBeInstanceOf(DriftlineError);
+    expect(await rt.feedback(out[0]!.id, "churn")).toBe(true);
+    await rt.close();
+    expect(reports).toHaveLength(1);
+    expect(reports[0]).toMatchObject({ rows: 8, client: "node-1", role: "live", segment: { backend: "wasm", backendReason: "only-wasm" } });
+    expect(reports[0]!.confusion).toBeDefined();
+    await expect(rt.predict(rows[0]!)).rejects.toMatchObject({ code: "closed" });
+  });
+
+  it("fails with a coded error when the model bytes do not match the manifest", async () => {
+    const { transport } = memoryCollector({ ...churnModel("churn"), bytes: new Uint8Array([1, 2, 3]) });
+    await expect(createRuntime({ collector: "http://c.test", key: "k", model: "churn", cache: false, transport })).rejects.toMatchObject({ code: "integrity" });
+  });
+});

@@ -1,0 +1,136 @@
+import { describe, expect, it } from "vitest";
+import { Accumulator, mergeReports } from "../../../runtime/report-builder.ts";
+import { ReportQueue } from "../../../runtime/report-queue.ts";
+import { memoryStore } from "../../../runtime/model-store.ts";
+import type { Api } from "../../../runtime/api.ts";
+import { DriftlineError } from "../../../protocol/errors.ts";
+import { reportSchema, type Report } from "../../../protocol/schema/report.ts";
+import { ClassificationSketch, ConfusionMatrix, ErrorCounts, NumericSketch, CategoricalSketch, fromBase64 } from "../../../protocol/sketch/index.ts";
+import { churnModel, churnRows } from "../../fixtures/runtime-models.ts";
+
+const { manifest } = churnModel("churn");
+let n = 0;
+const head = () => ({ id: `r${++n}`, model: "churn", version: 1, role: "live" as const, client: "c", segment: { backend: "wasm" }, sampleRate: 1 });
+
+function filled(rows: number, offset = 0): Report {
+  const acc = new Accumulator(manifest, 1000);
+  for (const r of churnRows(rows, offset)) {
+    acc.rows++;
+    acc.sample(r, { outputs: {}, cls: r.tenure % 3, score: 0.5 });
+  }
+  acc.error("validation");
+  acc.latency.update("wasm", 0.1);
+  return acc.cut(head(), 2000)!;
+}
+
+describe("report accumulation", () => {
+  it("cuts a schema-valid report of every sketch and resets", () => {
+    const acc = new Accumulator(manifest, 1000);
+    acc.rows = 2;
+    acc.sample({ tenure: 500, charges: null, age: 30, plan: "gold" }, { outputs: {}, cls: 1, score: 0.9 });
+    acc.sample({ tenure: 5, charges: NaN, age: 30, plan: "pro" }, { outputs: {}, cls: 0, score: 0.6 });
+    acc.error("validation");
+    acc.label(1, 1);
+    const report = acc.cut(head(), 5000)!;
+    expect(reportSchema.safeParse(report).success).toBe(true);
+    const tenure = NumericSketch.decode(fromBase64(report.features.tenure!));
+    const charges = NumericSketch.decode(fromBase64(report.features.charges!));
+    const plan = CategoricalSketch.decode(fromBase64(report.features.plan!));
+    expect([tenure.outOfRange, charges.missing, charges.nonFinite, plan.other]).toEqual([1, 1, 1, 1]);
+    expect(ClassificationSketch.decode(fromBase64(report.prediction!)).counts).toEqual([1, 1, 0]);
+    expect(ErrorCounts.decode(fromBase64(report.errors!)).counts.get("validation")).toBe(1);
+    expect(ConfusionMatrix.decode(fromBase64(report.confusion!)).count(1, 1)).toBe(1);
+    expect(acc.cut(head(), 6000)).toBeUndefined();
+  });
+
+  it("merges reports: rows add, period widens, sketches merge", () => {
+    const a = filled(30);
+    const b = filled(20, 30);
+    const merged = mergeReports(structuredClone(a), b);
+    expect(merged.id).toBe(a.id);
+    expect(merged.rows).toBe(50);
+    expect(NumericSketch.decode(fromBase64(merged.features.tenure!)).count).toBe(50);
+    expect(ErrorCounts.decode(fromBase64(merged.errors!)).counts.get("validation")).toBe(2);
+    expect(reportSchema.safeParse(merged).success).toBe(true);
+  });
+});
+
+function fakeApi(answers: Array<() => unknown>) {
+  const sent: Report[][] = [];
+  const api: Api = {
+    assignment: async () => {
+      throw new Error("unused");
+    },
+    artifact: async () => new Uint8Array(),
+    reports: async (reports) => {
+      sent.push(structuredClone(reports));
+      const next = answers.shift()!();
+      if (next instanceof Error) throw next;
+      return next as never;
+    },
+    beacon: () => true,
+  };
+  return { api, sent };
+}
+
+const manualClock = () => {
+  let t = 0;
+  return { now: () => t, setTimeout: () => 0, clearTimeout: () => {}, advance: (ms: number) => (t += ms) };
+};
+
+describe("report queue", () => {
+  it("merges unsent reports of one stream, keeps sent ones frozen, and resends them with the same id", async () => {
+    const down = Object.assign(new DriftlineError("network", "down"), {});
+    const { api, sent } = fakeApi([() => down, () => ({ accepted: 2, rejected: [] })]);
+    const clock = manualClock();
+    const q = new ReportQueue({ store: memoryStore(), api, clock, onAnswer: () => {}, onError: () => {} });
+    await q.add(filled(10));
+    await q.add(filled(10));
+    expect(q.entries).toHaveLength(1);
+    await q.flush();
+    expect(sent[0]!.map((r) => r.rows)).toEqual([20]);
+    await q.add(filled(5));
+    expect(q.entries.map((e) => [e.sent, e.report.rows])).toEqual([
+      [true, 20],
+      [false, 5],
+    ]);
+    await q.flush();
+    expect(sent).toHaveLength(1);
+    clock.advance(10 * 60_000);
+    await q.flush();
+    expect(sent[1]![0]!.id).toBe(sent[0]![0]!.id);
+    expect(sent[1]!.map((r) => r.rows)).toEqual([20, 5]);
+    expect(q.entries).toHaveLength(0);
+  });
+
+  it("honours Retry-After, lets 429ed reports merge again, and drops what the collector refuses for good", async () => {
+    const limited = Object.assign(new DriftlineError("rate_limited", "slow down"), { status: 429, retryAfter: 120_000 });
+    const refused = Object.assign(new DriftlineError("validation", "bad"), { status: 400 });
+    const { api, sent } = fakeApi([() => limited, () => refused]);
+    const clock = manualClock();
+    const errors: string[] = [];
+    const q = new ReportQueue({ store: memoryStore(), api, clock, onAnswer: () => {}, onError: (e) => errors.push(e.code) });
+    await q.add(filled(3));
+    await q.flush();
+    await q.add(filled(4));
+    expect(q.entries.map((e) => e.report.rows)).toEqual([7]);
+    clock.advance(60_000);
+    await q.flush();
+    expect(sent).toHaveLength(1);
+    clock.advance(61_000);
+    await q.flush();
+    expect(sent).toHaveLength(2);
+    expect(q.entries).toHaveLength(0);
+    expect(errors).toEqual(["validation"]);
+  });
+
+  it("persists entries so a new page picks them up", async () => {
+    const store = memoryStore();
+    const { api } = fakeApi([]);
+    const q1 = new ReportQueue({ store, api, clock: manualClock(), onAnswer: () => {}, onError: () => {} });
+    await q1.add(filled(8));
+    const q2 = new ReportQueue({ store, api, clock: manualClock(), onAnswer: () => {}, onError: () => {} });
+    await q2.load();
+    expect(q2.entries.map((e) => e.report.rows)).toEqual([8]);
+  });
+});
