@@ -55,14 +55,16 @@ export const reportSchema = z
     latency: sketchSchema.optional(),
     /** ErrorCounts. */
     errors: sketchSchema.optional(),
-    /** ConfusionMatrix of labels given with `feedback()`. */
+    /** ConfusionMatrix of labels given with `feedback()` (classification). */
     confusion: sketchSchema.optional(),
+    /** NumericSketch of label minus prediction for labels given with `feedback()` (regression). */
+    residual: sketchSchema.optional(),
     shadow: shadowReportSchema.optional(),
   })
   .check((ctx) => {
     const r = ctx.value;
     if (r.end < r.start) ctx.issues.push({ code: "custom", path: ["end"], message: "end before start", input: r });
-    const sketches = [r.prediction, r.latency, r.errors, r.confusion, r.shadow?.prediction, r.shadow?.delta, r.shadow?.latency];
+    const sketches = [r.prediction, r.latency, r.errors, r.confusion, r.residual, r.shadow?.prediction, r.shadow?.delta, r.shadow?.latency];
     const bytes = [...Object.values(r.features), ...sketches].reduce((n, s) => n + (s?.length ?? 0), 0);
     if (bytes > LIMITS.reportBytes) {
       ctx.issues.push({
