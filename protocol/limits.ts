@@ -1,3 +1,19 @@
+// The limits the sketch code reads are also plain constants: esbuild inlines those and drops
+// the LIMITS object from bundles that only hold sketches (the browser runtime).
+
+/** Categories per categorical feature, and labels per output ({@link LIMITS}`.categories`). */
+export const MAX_CATEGORIES = 1000;
+/** Characters of a feature, category, label, segment or backend name ({@link LIMITS}`.nameLength`). */
+export const MAX_NAME_LENGTH = 128;
+/** Default heavy-hitters capacity of a categorical sketch ({@link LIMITS}`.heavyHitters`). */
+export const HEAVY_HITTERS = 64;
+/** Largest heavy-hitters capacity ({@link LIMITS}`.heavyHittersMax`). */
+export const MAX_HEAVY_HITTERS = 1024;
+/** Characters kept of an unseen categorical value ({@link LIMITS}`.heavyHitterLength`). */
+export const HEAVY_HITTER_LENGTH = 64;
+/** Entries of a latency or error-count sketch ({@link LIMITS}`.sketchKeys`). */
+export const MAX_SKETCH_KEYS = 64;
+
 /**
  * Hard limits of the wire format. The zod schemas and the sketch decoders both enforce them;
  * input over a limit gets a `limit_exceeded` error. They live outside `schema/` so the sketch
@@ -7,15 +23,15 @@ export const LIMITS = {
   /** Features per model. */
   features: 512,
   /** Categories per categorical feature, and labels per output. */
-  categories: 1000,
+  categories: MAX_CATEGORIES,
   /** Characters of a feature, category, label, segment or backend name. */
-  nameLength: 128,
+  nameLength: MAX_NAME_LENGTH,
   /** Default number of heavy hitters a categorical sketch keeps of unseen values. */
-  heavyHitters: 64,
+  heavyHitters: HEAVY_HITTERS,
   /** Largest heavy-hitters capacity a sketch may be created or decoded with. */
-  heavyHittersMax: 1024,
+  heavyHittersMax: MAX_HEAVY_HITTERS,
   /** Characters kept of an unseen categorical value (longer ones are cut). */
-  heavyHitterLength: 64,
+  heavyHitterLength: HEAVY_HITTER_LENGTH,
   /** Model inputs and outputs. */
   tensors: 64,
   /** Segment keys per report. */
@@ -35,7 +51,7 @@ export const LIMITS = {
   /** Bytes of a manifest, reference profile included. */
   manifestBytes: 8 * 1024 * 1024,
   /** Entries of a latency (backends) or error-count (codes) sketch. */
-  sketchKeys: 64,
+  sketchKeys: MAX_SKETCH_KEYS,
   /** Entries of a manifest's `meta`. */
   metaKeys: 32,
 } as const;

@@ -40,6 +40,8 @@ const common = {
   target: "es2022",
   platform: "browser",
   external: ["onnxruntime-web", "onnxruntime-web/*"],
+  // Private members end in "_" (protocol/sketch, runtime): safe to shorten, never on the wire.
+  mangleProps: /_$/,
   logLevel: "warning",
 };
 /** @type {Array<import("esbuild").BuildOptions & { outfile: string }>} */

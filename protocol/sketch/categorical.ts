@@ -1,6 +1,6 @@
 import { DriftlineError } from "../errors.ts";
-import { LIMITS } from "../limits.ts";
-import { type Reader, TAG, type Writer, decodeWith, encodeWith, expectSame, fail, readMap, sameList, writeMap } from "./codec.ts";
+import { HEAVY_HITTERS, HEAVY_HITTER_LENGTH, type LIMITS, MAX_CATEGORIES, MAX_HEAVY_HITTERS, MAX_NAME_LENGTH } from "../limits.ts";
+import { type Reader, TAG, type Writer, addCounts, checkLimit, decodeWith, encodeWith, expectSame, fail, readCounts, readMap, sameList, writeCounts, writeMap } from "./codec.ts";
 
 const VERSION = 1;
 
@@ -27,25 +27,22 @@ export class CategoricalSketch {
   missing = 0;
   /** Estimated counts of frequent unseen values (lower bounds). */
   readonly heavy = new Map<string, number>();
-  private readonly index = new Map<string, number>();
+  private readonly index_ = new Map<string, number>();
 
   /**
    * @param categories - the schema's categories (unique)
    * @param capacity - heavy-hitters entries kept
    * @defaultValue capacity {@link LIMITS.heavyHitters}
    */
-  constructor(categories: readonly string[], capacity: number = LIMITS.heavyHitters) {
-    if (!(Number.isInteger(capacity) && capacity >= 0 && capacity <= LIMITS.heavyHittersMax)) {
-      throw new DriftlineError("limit_exceeded", `heavy-hitters capacity ${capacity} out of 0..${LIMITS.heavyHittersMax}`);
-    }
-    if (categories.length > LIMITS.categories) {
-      throw new DriftlineError("limit_exceeded", `${categories.length} categories, limit ${LIMITS.categories}`);
-    }
+  constructor(categories: readonly string[], capacity: number = HEAVY_HITTERS) {
+    const ok = Number.isInteger(capacity) && capacity >= 0 && capacity <= MAX_HEAVY_HITTERS;
+    checkLimit("heavy hitters", capacity, MAX_HEAVY_HITTERS, ok);
+    checkLimit("categories", categories.length, MAX_CATEGORIES);
     this.categories = [...categories];
     this.capacity = capacity;
     this.counts = categories.map(() => 0);
-    categories.forEach((c, i) => this.index.set(c, i));
-    if (this.index.size !== categories.length) throw new DriftlineError("validation", "duplicate categories");
+    categories.forEach((c, i) => this.index_.set(c, i));
+    if (this.index_.size !== categories.length) throw new DriftlineError("validation", "duplicate categories");
   }
 
   /** Values seen, missing ones included. */
@@ -64,12 +61,12 @@ export class CategoricalSketch {
       return;
     }
     const key = String(value);
-    const i = this.index.get(key);
+    const i = this.index_.get(key);
     if (i !== undefined) this.counts[i]!++;
     else {
       this.other++;
-      this.addHeavy(key.slice(0, LIMITS.heavyHitterLength), 1);
-      if (this.heavy.size > this.capacity) this.shrink();
+      this.add_(key.slice(0, HEAVY_HITTER_LENGTH), 1);
+      if (this.heavy.size > this.capacity) this.shrink_();
     }
   }
 
@@ -81,18 +78,18 @@ export class CategoricalSketch {
    */
   merge(other: CategoricalSketch): this {
     expectSame(sameList(this.categories, other.categories), "categories");
-    expectSame(this.capacity === other.capacity, "heavy-hitters capacity");
-    other.counts.forEach((c, i) => (this.counts[i]! += c));
+    expectSame(this.capacity === other.capacity, "capacity");
+    addCounts(this.counts, other.counts);
     this.other += other.other;
     this.missing += other.missing;
-    for (const [key, c] of other.heavy) this.addHeavy(key, c);
-    this.shrink();
+    for (const [key, c] of other.heavy) this.add_(key, c);
+    this.shrink_();
     return this;
   }
 
   /** Compact versioned bytes (heavy hitters sorted by value, so equal sketches encode equally). */
   encode(): Uint8Array {
-    return encodeWith(TAG.categorical, VERSION, (w) => this.write(w));
+    return encodeWith(TAG.categorical, VERSION, (w) => this.write_(w));
   }
 
   /**
@@ -104,7 +101,7 @@ export class CategoricalSketch {
     return decodeWith(bytes, TAG.categorical, VERSION, read);
   }
 
-  private addHeavy(key: string, c: number): void {
+  private add_(key: string, c: number): void {
     this.heavy.set(key, (this.heavy.get(key) ?? 0) + c);
   }
 
@@ -113,7 +110,7 @@ export class CategoricalSketch {
    * (capacity+1)-th largest count from all and drop what is not positive. It depends only on
    * the counts, so merge order does not matter.
    */
-  private shrink(): void {
+  private shrink_(): void {
     if (this.heavy.size <= this.capacity) return;
     const cut = [...this.heavy.values()].sort((a, b) => b - a)[this.capacity]!;
     for (const [key, c] of this.heavy) {
@@ -122,10 +119,10 @@ export class CategoricalSketch {
     }
   }
 
-  private write(w: Writer): void {
+  private write_(w: Writer): void {
     w.strs(this.categories);
     w.varint(this.capacity);
-    for (const c of this.counts) w.varint(c);
+    writeCounts(w, this.counts);
     w.varint(this.other);
     w.varint(this.missing);
     writeMap(w, this.heavy, (c) => w.varint(c));
@@ -133,18 +130,17 @@ export class CategoricalSketch {
 }
 
 function read(r: Reader): CategoricalSketch {
-  const categories = r.strs(LIMITS.categories, LIMITS.nameLength);
-  const capacity = r.varint(LIMITS.heavyHittersMax);
-  const s = new CategoricalSketch(categories, capacity);
-  s.counts.forEach((_, i) => (s.counts[i] = r.varint()));
+  const categories = r.strs(MAX_CATEGORIES, MAX_NAME_LENGTH);
+  const s = new CategoricalSketch(categories, r.varint(MAX_HEAVY_HITTERS));
+  readCounts(r, s.counts);
   s.other = r.varint();
   s.missing = r.varint();
   let sum = 0;
-  for (const [key, c] of readMap(r, capacity, LIMITS.heavyHitterLength, () => r.varint())) {
-    if (c < 1) fail("bad heavy hitter");
+  for (const [key, c] of readMap(r, s.capacity, HEAVY_HITTER_LENGTH, () => r.varint())) {
+    if (c < 1) fail("heavy hitters");
     s.heavy.set(key, c);
     sum += c;
   }
-  if (sum > s.other) fail("heavy hitters exceed other");
+  if (sum > s.other) fail("heavy hitters");
   return s;
 }

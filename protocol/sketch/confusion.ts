@@ -1,7 +1,6 @@
-import { DriftlineError } from "../errors.ts";
-import { LIMITS } from "../limits.ts";
-import { type Reader, TAG, decodeWith, encodeWith, expectSame, sameList } from "./codec.ts";
-import { checkLabels } from "./prediction.ts";
+import { MAX_NAME_LENGTH } from "../limits.ts";
+import { type Reader, TAG, addCounts, decodeWith, encodeWith, expectSame, readCounts, sameList, writeCounts } from "./codec.ts";
+import { checkIndex, checkLabels } from "./prediction.ts";
 
 const VERSION = 1;
 /** Largest label count of a confusion matrix: k×k cells must stay small. */
@@ -22,10 +21,7 @@ export class ConfusionMatrix {
 
   /** @param labels - class labels, at most 64 */
   constructor(labels: readonly string[]) {
-    if (labels.length > MAX_LABELS) {
-      throw new DriftlineError("limit_exceeded", `${labels.length} labels, confusion matrix limit ${MAX_LABELS}`);
-    }
-    this.labels = checkLabels(labels);
+    this.labels = checkLabels(labels, MAX_LABELS);
     this.cells = new Array<number>(labels.length * labels.length).fill(0);
   }
 
@@ -37,9 +33,8 @@ export class ConfusionMatrix {
    */
   update(actual: number, predicted: number): void {
     const k = this.labels.length;
-    if (!(actual >= 0 && actual < k && predicted >= 0 && predicted < k)) {
-      throw new DriftlineError("validation", `class index out of 0..${k - 1}`);
-    }
+    checkIndex(actual, k);
+    checkIndex(predicted, k);
     this.cells[(actual | 0) * k + (predicted | 0)]!++;
   }
 
@@ -61,7 +56,7 @@ export class ConfusionMatrix {
    */
   merge(other: ConfusionMatrix): this {
     expectSame(sameList(this.labels, other.labels), "labels");
-    other.cells.forEach((c, i) => (this.cells[i]! += c));
+    addCounts(this.cells, other.cells);
     return this;
   }
 
@@ -69,7 +64,7 @@ export class ConfusionMatrix {
   encode(): Uint8Array {
     return encodeWith(TAG.confusion, VERSION, (w) => {
       w.strs(this.labels);
-      for (const c of this.cells) w.varint(c);
+      writeCounts(w, this.cells);
     });
   }
 
@@ -84,7 +79,7 @@ export class ConfusionMatrix {
 }
 
 function read(r: Reader): ConfusionMatrix {
-  const m = new ConfusionMatrix(r.strs(MAX_LABELS, LIMITS.nameLength));
-  m.cells.forEach((_, i) => (m.cells[i] = r.varint()));
+  const m = new ConfusionMatrix(r.strs(MAX_LABELS, MAX_NAME_LENGTH));
+  readCounts(r, m.cells);
   return m;
 }

@@ -1,6 +1,5 @@
-import { DriftlineError } from "../errors.ts";
-import { LIMITS } from "../limits.ts";
-import { type Reader, TAG, decodeWith, encodeWith, readMap, writeMap } from "./codec.ts";
+import { type LIMITS, MAX_NAME_LENGTH, MAX_SKETCH_KEYS } from "../limits.ts";
+import { type Reader, TAG, checkLimit, decodeWith, encodeWith, readMap, writeMap } from "./codec.ts";
 
 const VERSION = 1;
 
@@ -24,9 +23,7 @@ export class ErrorCounts {
    */
   update(code: string, n = 1): void {
     const c = this.counts.get(code);
-    if (c === undefined && this.counts.size >= LIMITS.sketchKeys) {
-      throw new DriftlineError("limit_exceeded", `more than ${LIMITS.sketchKeys} error codes`);
-    }
+    if (c === undefined) checkLimit("error codes", this.counts.size + 1, MAX_SKETCH_KEYS);
     this.counts.set(code, (c ?? 0) + n);
   }
 
@@ -58,6 +55,6 @@ export class ErrorCounts {
 
 function read(r: Reader): ErrorCounts {
   const s = new ErrorCounts();
-  for (const [code, n] of readMap(r, LIMITS.sketchKeys, LIMITS.nameLength, () => r.varint())) s.counts.set(code, n);
+  for (const [code, n] of readMap(r, MAX_SKETCH_KEYS, MAX_NAME_LENGTH, () => r.varint())) s.counts.set(code, n);
   return s;
 }

@@ -1,6 +1,5 @@
-import { DriftlineError } from "../errors.ts";
-import { LIMITS } from "../limits.ts";
-import { type Reader, TAG, decodeWith, encodeWith, expectSame, readMap, writeMap } from "./codec.ts";
+import { MAX_NAME_LENGTH, MAX_SKETCH_KEYS } from "../limits.ts";
+import { type Reader, TAG, checkLimit, decodeWith, encodeWith, expectSame, readMap, writeMap } from "./codec.ts";
 import { DEFAULT_K, QuantileSketch } from "./quantiles.ts";
 
 const VERSION = 1;
@@ -33,7 +32,7 @@ export class LatencySketch {
    * @param ms - how long it took
    */
   update(backend: string, ms: number): void {
-    this.sketch(backend).update(ms);
+    this.sketch_(backend).update(ms);
   }
 
   /**
@@ -44,7 +43,7 @@ export class LatencySketch {
    */
   merge(other: LatencySketch): this {
     expectSame(this.k === other.k, "k");
-    for (const [backend, s] of other.backends) this.sketch(backend).merge(s);
+    for (const [backend, s] of other.backends) this.sketch_(backend).merge(s);
     return this;
   }
 
@@ -65,12 +64,10 @@ export class LatencySketch {
     return decodeWith(bytes, TAG.latency, VERSION, read);
   }
 
-  private sketch(backend: string): QuantileSketch {
+  private sketch_(backend: string): QuantileSketch {
     let s = this.backends.get(backend);
     if (!s) {
-      if (this.backends.size >= LIMITS.sketchKeys) {
-        throw new DriftlineError("limit_exceeded", `more than ${LIMITS.sketchKeys} backends`);
-      }
+      checkLimit("backends", this.backends.size + 1, MAX_SKETCH_KEYS);
       this.backends.set(backend, (s = new QuantileSketch(this.k)));
     }
     return s;
@@ -78,8 +75,8 @@ export class LatencySketch {
 }
 
 function read(r: Reader): LatencySketch {
-  const s = new LatencySketch(r.varint(4096));
-  for (const [backend, q] of readMap(r, LIMITS.sketchKeys, LIMITS.nameLength, () => QuantileSketch.read(r))) {
+  const s = new LatencySketch(r.varint());
+  for (const [backend, q] of readMap(r, MAX_SKETCH_KEYS, MAX_NAME_LENGTH, () => QuantileSketch.read(r))) {
     expectSame(q.k === s.k, "k");
     s.backends.set(backend, q);
   }

@@ -43,16 +43,17 @@ export class NumericSketch {
   readonly quantiles: QuantileSketch;
   /** The schema range, if any. */
   readonly range: { readonly min: number; readonly max: number } | undefined;
-  private readonly lo: number;
-  private readonly hi: number;
+  /** The range clamped to finite numbers: `lo_ <= x && x <= hi_` also rules out ±Infinity and NaN. */
+  private readonly lo_: number;
+  private readonly hi_: number;
 
   /** @param options - range and sketch size */
   constructor(options: NumericOptions = {}) {
     const { range, k = DEFAULT_K } = options;
-    if (range && !(range.min <= range.max)) throw new DriftlineError("validation", "range min above max");
+    if (range && !(range.min <= range.max)) throw new DriftlineError("validation", "bad range");
     this.range = range && { min: range.min, max: range.max };
-    this.lo = range?.min ?? -Infinity;
-    this.hi = range?.max ?? Infinity;
+    this.lo_ = Math.max(range?.min ?? -Infinity, -Number.MAX_VALUE);
+    this.hi_ = Math.min(range?.max ?? Infinity, Number.MAX_VALUE);
     this.quantiles = new QuantileSketch(k);
   }
 
@@ -73,14 +74,23 @@ export class NumericSketch {
    */
   update(value: number | null | undefined): void {
     if (value == null) this.missing++;
+    else if (value >= this.lo_ && value <= this.hi_) this.add_(value);
     else if (value - value !== 0) this.nonFinite++;
     else {
-      if (value < this.lo || value > this.hi) this.outOfRange++;
-      const d = value - this.mean;
-      this.mean += d / (this.count + 1);
-      this.m2 += d * (value - this.mean);
-      this.quantiles.update(value);
+      this.outOfRange++;
+      this.add_(value);
     }
+  }
+
+  private add_(x: number): void {
+    const q = this.quantiles;
+    // the reciprocal does not depend on `mean`, so the division stays off the update-to-update
+    // dependency chain through `mean`
+    const w = 1 / (q.n + 1);
+    const d = x - this.mean;
+    this.mean += d * w;
+    this.m2 += d * (x - this.mean);
+    q.update(x);
   }
 
   /**
@@ -90,7 +100,7 @@ export class NumericSketch {
    * @returns this
    */
   merge(other: NumericSketch): this {
-    expectSame(this.lo === other.lo && this.hi === other.hi, "range");
+    expectSame(this.lo_ === other.lo_ && this.hi_ === other.hi_, "range");
     const na = this.count;
     const nb = other.count;
     if (nb > 0) {
@@ -109,7 +119,7 @@ export class NumericSketch {
 
   /** Compact versioned bytes. */
   encode(): Uint8Array {
-    return encodeWith(TAG.numeric, VERSION, (w) => this.write(w));
+    return encodeWith(TAG.numeric, VERSION, (w) => this.write_(w));
   }
 
   /**
@@ -121,7 +131,7 @@ export class NumericSketch {
     return decodeWith(bytes, TAG.numeric, VERSION, read);
   }
 
-  private write(w: Writer): void {
+  private write_(w: Writer): void {
     w.varint(this.range ? 1 : 0);
     if (this.range) {
       w.f64(this.range.min);
@@ -146,8 +156,6 @@ function read(r: Reader): NumericSketch {
   const mean = r.f64();
   const m2 = r.f64();
   const quantiles = QuantileSketch.read(r);
-  if (m2 < 0 || outOfRange > quantiles.n) fail("inconsistent moments");
-  const s = new NumericSketch({ range, k: quantiles.k });
-  Object.assign(s, { missing, nonFinite, outOfRange, mean, m2, quantiles });
-  return s;
+  if (m2 < 0 || outOfRange > quantiles.n) fail("moments");
+  return Object.assign(new NumericSketch({ range }), { missing, nonFinite, outOfRange, mean, m2, quantiles });
 }

@@ -1,6 +1,6 @@
 import { DriftlineError } from "../errors.ts";
-import { LIMITS } from "../limits.ts";
-import { type Reader, TAG, type Writer, decodeWith, encodeWith, expectSame, sameList } from "./codec.ts";
+import { type LIMITS, MAX_CATEGORIES, MAX_NAME_LENGTH } from "../limits.ts";
+import { type Reader, TAG, type Writer, addCounts, checkLimit, decodeWith, encodeWith, expectSame, readCounts, sameList, writeCounts } from "./codec.ts";
 import { DEFAULT_K, QuantileSketch } from "./quantiles.ts";
 
 const VERSION = 1;
@@ -39,9 +39,7 @@ export class ClassificationSketch {
    * @param score - its score (skipped when not finite)
    */
   update(label: number, score = NaN): void {
-    if (!(label >= 0 && label < this.counts.length)) {
-      throw new DriftlineError("validation", `class index ${label} out of 0..${this.counts.length - 1}`);
-    }
+    checkIndex(label, this.counts.length);
     this.counts[label | 0]!++;
     this.scores.update(score);
   }
@@ -65,14 +63,14 @@ export class ClassificationSketch {
    */
   merge(other: ClassificationSketch): this {
     expectSame(sameList(this.labels, other.labels), "labels");
-    other.counts.forEach((c, i) => (this.counts[i]! += c));
+    addCounts(this.counts, other.counts);
     this.scores.merge(other.scores);
     return this;
   }
 
   /** Compact versioned bytes. */
   encode(): Uint8Array {
-    return encodeWith(TAG.classification, VERSION, (w) => this.write(w));
+    return encodeWith(TAG.classification, VERSION, (w) => this.write_(w));
   }
 
   /**
@@ -84,32 +82,38 @@ export class ClassificationSketch {
     return decodeWith(bytes, TAG.classification, VERSION, read);
   }
 
-  private write(w: Writer): void {
+  private write_(w: Writer): void {
     w.strs(this.labels);
-    for (const c of this.counts) w.varint(c);
+    writeCounts(w, this.counts);
     this.scores.write(w);
   }
 }
 
 function read(r: Reader): ClassificationSketch {
-  const labels = r.strs(LIMITS.categories, LIMITS.nameLength);
-  const counts = labels.map(() => r.varint());
-  const scores = QuantileSketch.read(r);
-  const s = new ClassificationSketch(labels, scores.k);
-  counts.forEach((c, i) => (s.counts[i] = c));
-  Object.assign(s, { scores });
-  return s;
+  const s = new ClassificationSketch(r.strs(MAX_CATEGORIES, MAX_NAME_LENGTH));
+  readCounts(r, s.counts);
+  return Object.assign(s, { scores: QuantileSketch.read(r) });
 }
 
 /**
- * Checks a label list (unique, within {@link LIMITS.categories}) and copies it.
+ * Checks a label list (unique, at most `max`) and copies it.
  *
  * @param labels - class labels
+ * @param max - most labels
+ * @defaultValue max {@link LIMITS.categories}
  */
-export function checkLabels(labels: readonly string[]): string[] {
-  if (labels.length > LIMITS.categories) {
-    throw new DriftlineError("limit_exceeded", `${labels.length} labels, limit ${LIMITS.categories}`);
-  }
+export function checkLabels(labels: readonly string[], max: number = MAX_CATEGORIES): string[] {
+  checkLimit("labels", labels.length, max);
   if (new Set(labels).size !== labels.length) throw new DriftlineError("validation", "duplicate labels");
   return [...labels];
+}
+
+/**
+ * Throws DriftlineError `validation` unless `i` is a class index below `k`.
+ *
+ * @param i - the index
+ * @param k - the number of classes
+ */
+export function checkIndex(i: number, k: number): void {
+  if (!(i >= 0 && i < k)) throw new DriftlineError("validation", `class index ${i} out of 0..${k - 1}`);
 }

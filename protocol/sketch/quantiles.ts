@@ -1,5 +1,5 @@
 import { finalMix } from "../hash.ts";
-import { Reader, TAG, Writer, decodeWith, encodeWith, expectSame, f32Key, fail, fromF32Key } from "./codec.ts";
+import { type Reader, TAG, type Writer, decodeWith, encodeWith, expectSame, f32Key, fail } from "./codec.ts";
 
 const VERSION = 1;
 /** Smallest level capacity (KLL's m). */
@@ -7,8 +7,18 @@ const MIN_CAPACITY = 8;
 /** Capacity ratio between consecutive levels (KLL's c). */
 const RATIO = 2 / 3;
 const MAX_LEVELS = 60;
-const bits = /* @__PURE__ */ new Uint32Array(/* @__PURE__ */ new Float64Array(1).buffer);
+/**
+ * Levels of capacity below 2 × EAGER are compacted as soon as they hold max(capacity, EAGER)
+ * items, room or not; the others wait until the sketch is full (lazy compaction). Sorting level
+ * 0 and merging into the low levels are most of the update cost, and grow with those levels'
+ * lengths. The low levels weigh little (at most 2^7 at k = 200 and 1e6 values, against 2^12 at
+ * the top), so the extra compactions cost no measurable accuracy (see protocol/README.md).
+ */
+const EAGER = 2 * MIN_CAPACITY;
+const MAX_K = 4096;
+const bits = /* @__PURE__ */ new Uint32Array(2);
 const asFloat = /* @__PURE__ */ new Float64Array(bits.buffer);
+const EMPTY: Float64Array = /* @__PURE__ */ new Float64Array(0);
 
 /** Default KLL size parameter: ≤ 1% normalised rank error (see protocol/README.md). */
 export const DEFAULT_K = 200;
@@ -41,23 +51,37 @@ export class QuantileSketch {
   min = Infinity;
   /** Largest value added (`-Infinity` when empty). */
   max = -Infinity;
-  private levels: Float64Array[] = [];
-  private lens: number[] = [];
+  // Level 0 lives in its own fields so `update` is one compare and a store. It is an unsorted
+  // bag whose first `sorted_` items are ascending; its array holds at least `fill_` items.
+  private buf_: Float64Array = EMPTY;
+  private len_ = 0;
+  private sorted_ = 0;
+  /** Level 0 length at which the sketch is full: `capacity_` minus the items above level 0. */
+  private room_ = 0;
+  /** Level 0 length at which `update` settles: `room_`, or less when level 0 is eager. */
+  private fill_ = 0;
+  /** Levels (index 0 unused: level 0 is `buf_`), each ascending. */
+  private levels_: Float64Array[] = [];
+  private lens_: number[] = [];
   /** Per level: the next compaction's coin (0 or 1), or 2 before the first compaction. */
-  private coins: number[] = [];
-  private caps: number[] = [];
-  private capacity = 0;
-  private size = 0;
-  private view: CdfPoints | null = null;
+  private coins_: number[] = [];
+  private caps_: number[] = [];
+  /** Per level: the length at which it is compacted even when the sketch has room. */
+  private eager_: number[] = [];
+  private capacity_ = 0;
+  private view_: CdfPoints | null = null;
+  /** `n` when `view_` was built: any change to the items changes `n`. */
+  private viewN_ = 0;
 
   /**
    * @param k - the size parameter, 8 to 4096
    * @defaultValue k {@link DEFAULT_K}
    */
   constructor(k = DEFAULT_K) {
-    if (!(Number.isInteger(k) && k >= MIN_CAPACITY && k <= 4096)) fail(`k ${k} out of range 8..4096`);
+    if (!(Number.isInteger(k) && k >= MIN_CAPACITY && k <= MAX_K)) fail(`bad k ${k}`);
     this.k = k;
-    this.addLevel();
+    // level 0 is sized when the first update settles
+    this.height_(1);
   }
 
   /**
@@ -67,14 +91,13 @@ export class QuantileSketch {
    */
   update(x: number): void {
     if (x - x !== 0) return;
-    // +0 for -0, so float32 order keys of sorted levels never decrease
+    // +0 for -0: the compaction coin hashes an item's bits, and merge order must not change it
     x += 0;
     if (x < this.min) this.min = x;
     if (x > this.max) this.max = x;
-    this.levels[0]![this.lens[0]!++] = x;
     this.n++;
-    this.view = null;
-    if (++this.size >= this.capacity) this.compactLevel(this.lens.findIndex((len, h) => len >= this.caps[h]!));
+    if (this.len_ >= this.fill_) this.settle_();
+    this.buf_[this.len_++] = x;
   }
 
   /**
@@ -86,37 +109,53 @@ export class QuantileSketch {
   merge(other: QuantileSketch): this {
     expectSame(other.k === this.k, "k");
     if (other.n === 0) return this;
-    while (this.levels.length < other.levels.length) this.addLevel();
-    for (let h = 0; h < other.levels.length; h++) {
-      const len = other.lens[h]!;
-      if (len > 0) this.insert(h, other.levels[h]!, 0, 1, len, h > 0);
-      this.coins[h] = mergeCoins(this.coins[h]!, other.coins[h]!);
+    this.height_(other.lens_.length);
+    const len = this.len_;
+    const add = other.len_;
+    this.buf_ = grown(this.buf_, len, len + add);
+    if (this.sorted_ === len && other.sorted_ === add) {
+      mergeBack(this.buf_, len, other.buf_, 0, 1, add);
+      this.sorted_ += add;
+    } else this.buf_.set(other.buf_.subarray(0, add), len);
+    this.len_ += add;
+    for (let h = 0; h < other.lens_.length; h++) {
+      if (h > 0) this.push_(h, other.levels_[h]!, 0, 1, other.lens_[h]!);
+      this.coins_[h] = mergeCoins(this.coins_[h]!, other.coins_[h]!);
     }
     this.n += other.n;
     this.min = Math.min(this.min, other.min);
     this.max = Math.max(this.max, other.max);
-    this.size += other.size;
-    this.settle();
+    this.settle_();
     return this;
   }
 
   /** The retained values in ascending order with the CDF at each (cached until changed). */
   points(): CdfPoints {
-    if (this.view) return this.view;
-    const all: number[] = [];
-    for (let h = 0; h < this.levels.length; h++) {
-      const level = this.levels[h]!;
-      for (let i = 0; i < this.lens[h]!; i++) all.push(level[i]!, 2 ** h);
-    }
-    const order = Array.from({ length: all.length / 2 }, (_, i) => i).sort((a, b) => all[2 * a]! - all[2 * b]!);
-    const values = new Float64Array(order.length);
-    const cdf = new Float64Array(order.length);
+    if (this.view_ && this.viewN_ === this.n) return this.view_;
+    this.sort_();
+    // k-way merge of the ascending levels, weight 2^h each
+    const height = this.lens_.length;
+    const at = new Array<number>(height).fill(0);
+    let total = 0;
+    for (let h = 0; h < height; h++) total += this.count_(h);
+    const values = new Float64Array(total);
+    const cdf = new Float64Array(total);
     let sum = 0;
-    order.forEach((o, i) => {
-      values[i] = all[2 * o]!;
-      cdf[i] = (sum += all[2 * o + 1]!) / this.n;
-    });
-    return (this.view = { values, cdf });
+    for (let i = 0; i < total; i++) {
+      let best = 0;
+      let x = Infinity;
+      for (let h = 0; h < height; h++) {
+        if (at[h]! < this.count_(h) && this.level_(h)[at[h]!]! < x) {
+          x = this.level_(h)[at[h]!]!;
+          best = h;
+        }
+      }
+      at[best]!++;
+      values[i] = x;
+      cdf[i] = (sum += 2 ** best) / this.n;
+    }
+    this.viewN_ = this.n;
+    return (this.view_ = { values, cdf });
   }
 
   /** Compact versioned bytes; see {@link QuantileSketch.decode}. */
@@ -139,22 +178,24 @@ export class QuantileSketch {
    * @param w - the writer
    */
   write(w: Writer): void {
+    const height = this.lens_.length;
     w.varint(this.k);
-    w.varint(this.levels.length);
-    this.lens.forEach((len, h) => w.varint(len * 3 + this.coins[h]!));
+    w.varint(height);
+    for (let h = 0; h < height; h++) w.varint(this.count_(h) * 3 + this.coins_[h]!);
     if (this.n === 0) return;
     w.f64(this.min);
     w.f64(this.max);
-    // level 0 is an unordered bag: sorting it in place changes nothing but makes deltas small
-    sort(this.levels[0]!, 0, this.lens[0]! - 1);
-    this.levels.forEach((level, h) => {
+    // level 0 is an unordered bag: sorting it changes nothing but makes the deltas small
+    this.sort_();
+    for (let h = 0; h < height; h++) {
+      const level = this.level_(h);
       let prev = 0;
-      for (let i = 0; i < this.lens[h]!; i++) {
+      for (let i = 0; i < this.count_(h); i++) {
         const key = f32Key(level[i]!);
         w.varint(key - prev);
         prev = key;
       }
-    });
+    }
   }
 
   /**
@@ -163,63 +204,82 @@ export class QuantileSketch {
    * @param r - the reader
    */
   static read(r: Reader): QuantileSketch {
-    const s = new QuantileSketch(r.varint(4096));
+    const s = new QuantileSketch(r.varint(MAX_K));
     const height = r.varint(MAX_LEVELS);
     if (height < 1) fail("no levels");
-    while (s.levels.length < height) s.addLevel();
-    const lens: number[] = [];
+    s.height_(height);
+    let total = 0;
     for (let h = 0; h < height; h++) {
       const v = r.varint(r.left * 3 + 2);
-      s.coins[h] = v % 3;
-      lens.push((v - s.coins[h]!) / 3);
-      s.n += lens[h]! * 2 ** h;
+      const len = (v - (s.coins_[h] = v % 3)) / 3;
+      if (h) {
+        s.lens_[h] = len;
+        s.room_ -= len;
+      } else s.len_ = s.sorted_ = len;
+      s.n += len * 2 ** h;
+      total += len;
+    }
+    // every item takes a byte or more; checked before allocating for hostile lengths
+    if (total > r.left) fail("truncated");
+    // one allocation for all levels: a decoded sketch is mostly merged and dropped
+    const items = new Float64Array(total);
+    for (let h = 0, at = 0; h < height; at += s.count_(h++)) {
+      const level = items.subarray(at, at + s.count_(h));
+      if (h) s.levels_[h] = level;
+      else s.buf_ = level;
     }
     if (s.n > Number.MAX_SAFE_INTEGER) fail("count too large");
-    if (s.n === 0) return s;
-    s.min = r.f64();
-    s.max = r.f64();
-    if (s.min > s.max) fail("min above max");
-    lens.forEach((len, h) => {
-      const level = new Float64Array(len);
-      let key = 0;
-      for (let i = 0; i < len; i++) {
-        key += r.varint(0xffffffff - key);
-        const x = fromF32Key(key);
-        if (x !== x) fail("NaN item");
-        level[i] = Math.min(s.max, Math.max(s.min, x)) + 0;
-      }
-      s.insert(h, level, 0, 1, len, true);
-      s.size += len;
-    });
-    s.settle();
+    if (s.n > 0) {
+      s.min = r.f64();
+      s.max = r.f64();
+      if (s.min > s.max) fail("min above max");
+      // keys are delta-coded, so every level decodes ascending
+      for (let h = 0; h < height; h++) r.f32s_(s.level_(h), s.count_(h), s.min, s.max);
+    }
+    s.settle_();
     return s;
   }
 
-  private addLevel(): void {
-    const height = this.levels.length + 1;
-    this.caps = Array.from({ length: height }, (_, h) =>
-      Math.max(MIN_CAPACITY, Math.round(this.k * RATIO ** (height - 1 - h))),
-    );
-    this.capacity = this.caps.reduce((a, b) => a + b, 0);
-    this.levels.push(new Float64Array(this.caps[height - 1]!));
-    this.lens.push(0);
-    this.coins.push(2);
-    // level 0 grows past its own capacity when higher levels have room (lazy compaction)
-    this.grow(0, this.capacity);
+  private level_(h: number): Float64Array {
+    return h ? this.levels_[h]! : this.buf_;
   }
 
-  private grow(h: number, need: number): void {
-    const level = this.levels[h]!;
-    if (level.length >= need) return;
-    const next = new Float64Array(Math.max(need, level.length * 2));
-    next.set(level.subarray(0, this.lens[h]));
-    this.levels[h] = next;
+  private count_(h: number): number {
+    return h ? this.lens_[h]! : this.len_;
   }
 
-  /** Compacts the lowest full level until the sketch fits its capacity. */
-  private settle(): void {
-    this.view = null;
-    while (this.size >= this.capacity) this.compactLevel(this.lens.findIndex((len, h) => len >= this.caps[h]!));
+  /** Grows the sketch to `height` levels (at least), recomputing the level capacities. */
+  private height_(height: number): void {
+    const levels = this.lens_.length;
+    if (levels >= height) return;
+    for (let h = levels; h < height; h++) {
+      this.levels_.push(EMPTY);
+      this.lens_.push(0);
+      this.coins_.push(2);
+    }
+    this.caps_ = this.lens_.map((_, h) => Math.max(MIN_CAPACITY, Math.round(this.k * RATIO ** (height - 1 - h))));
+    this.eager_ = this.caps_.map((cap) => (cap < 2 * EAGER ? Math.max(cap, EAGER) : Infinity));
+    const capacity = this.caps_.reduce((a, b) => a + b);
+    this.room_ += capacity - this.capacity_;
+    this.capacity_ = capacity;
+  }
+
+  /** Compacts the lowest full level until the sketch is below capacity, then the eager levels. */
+  private settle_(): void {
+    while (this.len_ >= this.room_) {
+      let h = 0;
+      if (this.len_ < this.caps_[0]!) for (h = 1; this.lens_[h]! < this.caps_[h]!; h++);
+      this.compact_(h);
+    }
+    for (let h = 0; this.count_(h) >= this.eager_[h]!; h++) this.compact_(h);
+    this.fill_ = Math.min(this.room_, this.eager_[0]!);
+    this.buf_ = grown(this.buf_, this.len_, this.fill_);
+  }
+
+  /** Sorts level 0 (once: `sorted_` remembers). */
+  private sort_(): void {
+    if (this.sorted_ < this.len_) sort(this.buf_, this.len_);
+    this.sorted_ = this.len_;
   }
 
   /**
@@ -227,45 +287,51 @@ export class QuantileSketch {
    * every other item starting at offset `coin`. The first coin of a level is hashed from the
    * data; later ones alternate, so consecutive compaction errors cancel instead of adding up.
    */
-  private compactLevel(h: number): void {
-    if (h === this.levels.length - 1) this.addLevel();
-    const level = this.levels[h]!;
-    const len = this.lens[h]!;
-    if (h === 0) sort(level, 0, len - 1);
+  private compact_(h: number): void {
+    if (h === this.lens_.length - 1) this.height_(h + 2);
+    if (h === 0) this.sort_();
+    const level = this.level_(h);
+    const len = this.count_(h);
     const odd = len & 1;
     asFloat[0] = level[odd]!;
-    const coin = this.coins[h] === 2 ? finalMix(bits[0]! ^ bits[1]! ^ this.n ^ (h << 24)) & 1 : this.coins[h]!;
-    this.coins[h] = 1 - coin;
-    const half = len >>> 1;
-    this.insert(h + 1, level, odd + coin, 2, half, true);
-    this.lens[h] = odd;
-    this.size -= half;
+    const coin = this.coins_[h] === 2 ? finalMix(bits[0]! ^ bits[1]! ^ this.n ^ (h << 24)) & 1 : this.coins_[h]!;
+    this.coins_[h] = 1 - coin;
+    this.push_(h + 1, level, odd + coin, 2, len >>> 1);
+    if (h) {
+      this.lens_[h] = odd;
+      this.room_ += len - odd;
+    } else this.len_ = this.sorted_ = odd;
   }
 
-  /**
-   * Adds `count` items `src[from + i * step]` to level `h`, keeping levels above 0 sorted
-   * (`sorted` says the source is ascending) by merging from the back in place.
-   */
-  private insert(h: number, src: Float64Array, from: number, step: number, count: number, sorted: boolean): void {
-    const len = this.lens[h]!;
-    this.grow(h, len + count);
-    const dst = this.levels[h]!;
-    this.lens[h] = len + count;
-    if (h === 0) {
-      for (let i = 0; i < count; i++) dst[len + i] = src[from + i * step]!;
-      return;
-    }
-    if (!sorted) fail("unsorted level");
-    let i = len - 1;
-    let j = count - 1;
-    for (let out = len + count - 1; j >= 0; out--) {
-      const x = src[from + j * step]!;
-      if (i >= 0 && dst[i]! > x) dst[out] = dst[i--]!;
-      else {
-        dst[out] = x;
-        j--;
-      }
-    }
+  /** Merges the ascending items `src[from + i * step]`, i < count, into level `h` ≥ 1. */
+  private push_(h: number, src: Float64Array, from: number, step: number, count: number): void {
+    const len = this.lens_[h]!;
+    const dst = (this.levels_[h] = grown(this.levels_[h]!, len, len + count));
+    mergeBack(dst, len, src, from, step, count);
+    this.lens_[h] = len + count;
+    this.room_ -= count;
+  }
+}
+
+/** `a` if it holds `need` items, else a copy of its first `len` items with room for `need`. */
+function grown(a: Float64Array, len: number, need: number): Float64Array {
+  if (a.length >= need) return a;
+  const next = new Float64Array(Math.max(need, a.length * 2));
+  next.set(a.subarray(0, len));
+  return next;
+}
+
+/**
+ * Merges ascending `src[from + j * step]`, j < count, into ascending `dst[0..len)` in place,
+ * from the back (`dst` has room for `len + count`).
+ */
+function mergeBack(dst: Float64Array, len: number, src: Float64Array, from: number, step: number, count: number): void {
+  let i = len - 1;
+  let out = len + count - 1;
+  for (let j = from + (count - 1) * step; j >= from; j -= step) {
+    const x = src[j]!;
+    while (i >= 0 && dst[i]! > x) dst[out--] = dst[i--]!;
+    dst[out--] = x;
   }
 }
 
@@ -275,42 +341,17 @@ function mergeCoins(a: number, b: number): number {
 }
 
 /**
- * Sorts `a[lo..hi]` ascending in place: quicksort with median-of-three pivots and insertion
- * sort for short runs. V8's TypedArray#sort costs ~70 ns per item at these sizes; this ~10.
+ * Sorts `a[0..len)` ascending in place. Eager compaction keeps level 0 short, and insertion
+ * sort beats a call into the engine's sort there.
  */
-function sort(a: Float64Array, lo: number, hi: number): void {
-  while (hi - lo > 16) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid]! < a[lo]!) swap(a, mid, lo);
-    if (a[hi]! < a[lo]!) swap(a, hi, lo);
-    if (a[hi]! < a[mid]!) swap(a, hi, mid);
-    const pivot = a[mid]!;
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (a[i]! < pivot) i++;
-      while (a[j]! > pivot) j--;
-      if (i <= j) swap(a, i++, j--);
-    }
-    // recurse into the smaller side, loop on the larger: stack depth stays logarithmic
-    if (j - lo < hi - i) {
-      sort(a, lo, j);
-      lo = i;
-    } else {
-      sort(a, i, hi);
-      hi = j;
+function sort(a: Float64Array, len: number): void {
+  if (len > EAGER) a.subarray(0, len).sort();
+  else {
+    for (let i = 1; i < len; i++) {
+      const x = a[i]!;
+      let j = i - 1;
+      while (j >= 0 && a[j]! > x) a[j + 1] = a[j--]!;
+      a[j + 1] = x;
     }
   }
-  for (let i = lo + 1; i <= hi; i++) {
-    const x = a[i]!;
-    let j = i - 1;
-    while (j >= lo && a[j]! > x) a[j + 1] = a[j--]!;
-    a[j + 1] = x;
-  }
-}
-
-function swap(a: Float64Array, i: number, j: number): void {
-  const t = a[i]!;
-  a[i] = a[j]!;
-  a[j] = t;
 }
