@@ -1,15 +1,26 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { ErrorCode } from "../protocol/errors.ts";
 
 /**
- * An error the API answers with: an HTTP status, a stable string code and a message.
- * `expose: false` hides the message from the client (it is logged instead).
+ * An error the API answers with: an HTTP status, a stable code from protocol/errors.ts and a
+ * message. `expose: false` hides the message from the client (it is logged instead).
+ *
+ * @example
+ * throw new ApiError(404, "not_found", `no model "${name}"`);
  */
 export class ApiError extends Error {
+  /**
+   * @param status - the HTTP status
+   * @param code - the stable code clients branch on
+   * @param message - what went wrong, for people
+   * @param expose - whether the message may be sent to the client
+   * @defaultValue expose true
+   */
   constructor(
     readonly status: ContentfulStatusCode,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly expose = true,
   ) {
@@ -18,14 +29,35 @@ export class ApiError extends Error {
   }
 }
 
-/** The error envelope every non-2xx JSON answer uses. */
+/**
+ * The error envelope every non-2xx JSON answer uses.
+ *
+ * @param code - the stable code
+ * @param message - what went wrong
+ */
 export function errorBody(code: string, message: string) {
   return { error: { code, message } };
 }
 
+// Codes for the HTTPExceptions hono's own middleware throws (malformed JSON is a 400).
+const HTTP_CODES: Partial<Record<number, ErrorCode>> = {
+  400: "validation",
+  401: "unauthorized",
+  403: "forbidden",
+  404: "not_found",
+  405: "method_not_allowed",
+  409: "conflict",
+  413: "payload_too_large",
+  415: "unsupported",
+};
+
 /**
- * The one `app.onError`: ApiErrors keep their status and code; anything else is logged and
- * answered as a 500 `internal` without internal details.
+ * The one `app.onError`: ApiErrors keep their status and code; hono's HTTPExceptions keep
+ * their status with the matching code; anything else is logged and answered as a 500
+ * `internal` without internal details.
+ *
+ * @param err - what was thrown
+ * @param c - the request context
  */
 export function handleError(err: Error, c: Context): Response {
   if (err instanceof ApiError) {
@@ -34,7 +66,7 @@ export function handleError(err: Error, c: Context): Response {
   }
   if (err instanceof HTTPException) {
     const status = err.status as ContentfulStatusCode;
-    return c.json(errorBody(status === 413 ? "payload_too_large" : "http_error", err.message || "request failed"), status);
+    return c.json(errorBody(HTTP_CODES[status] ?? "internal", err.message || "request failed"), status);
   }
   console.error(err);
   return c.json(errorBody("internal", "internal error"), 500);

@@ -1,16 +1,50 @@
 import { Hono } from "hono";
+import { runAlerts } from "./alerts/evaluate.ts";
+import { browserCors } from "./cors.ts";
 import type { AppEnv } from "./env.ts";
 import { errorBody, handleError } from "./errors.ts";
+import { alerts, modelAlerts } from "./routes/alerts.ts";
+import { artifacts } from "./routes/artifacts.ts";
+import { assignment } from "./routes/assignment.ts";
+import { drift } from "./routes/drift.ts";
 import { health } from "./routes/health.ts";
+import { keys } from "./routes/keys.ts";
+import { metrics } from "./routes/metrics.ts";
+import { models } from "./routes/models.ts";
+import { reports } from "./routes/reports.ts";
+import { rollout } from "./routes/rollout.ts";
+import { stats } from "./routes/stats.ts";
+import { versions } from "./routes/versions.ts";
 
 /** The collector's HTTP app: every route is a sub-app mounted here. */
 export const app = new Hono<AppEnv>();
 
+// Before the routes, so preflights are answered without a key and errors carry CORS headers.
+for (const path of ["/v1/assignment", "/v1/artifacts/*", "/v1/reports", "/v1/reports/*"]) app.use(path, browserCors);
+
 app.route("/healthz", health);
+app.route("/v1/keys", keys);
+app.route("/v1/artifacts", artifacts);
+app.route("/v1/models", models);
+app.route("/v1/models/:model/versions", versions);
+app.route("/v1/models/:model", rollout);
+app.route("/v1/assignment", assignment);
+app.route("/v1/reports", reports);
+app.route("/v1/drift", drift);
+app.route("/v1/stats", stats);
+app.route("/v1/models/:model", modelAlerts);
+app.route("/v1/alerts", alerts);
+app.route("/metrics", metrics);
 
 app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404));
 app.onError(handleError);
 
+export { ModelAggregator } from "./ingest/model-aggregator.ts";
+
 export default {
   fetch: app.fetch,
+  /** The minute cron (wrangler.toml `[triggers]`): alerts and the canary guardrail. */
+  async scheduled(controller, env) {
+    await runAlerts(env, controller.scheduledTime);
+  },
 } satisfies ExportedHandler<Env>;

@@ -12,7 +12,9 @@ export default defineProject(async () => {
         main: `${root}collector/index.ts`,
         wrangler: { configPath: `${root}wrangler.toml` },
         miniflare: {
-          bindings: { TEST_MIGRATIONS: migrations, ADMIN_TOKEN: "test-admin-token" },
+          // three aggregator shards, so worker tests merge across shards as production does, and a
+          // small segment cap, so tests reach it
+          bindings: { TEST_MIGRATIONS: migrations, ADMIN_TOKEN: "test-admin-token", INGEST_SHARDS: "3", SEGMENT_MAX_VALUES: "3" },
         },
       }),
     ],

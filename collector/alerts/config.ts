@@ -1,0 +1,81 @@
+import { eq } from "drizzle-orm";
+import { z } from "zod";
+import { nameSchema, rateSchema } from "../../protocol/schema/common.ts";
+import { LIMITS } from "../../protocol/limits.ts";
+import type { Db } from "../db/client.ts";
+import { alertConfigs } from "../db/schema.ts";
+
+/** Every feature, in `featureDrift`. */
+export const ALL_FEATURES = "*";
+
+/** `PUT /v1/models/:model/alerts`: where to post and what to watch (a field left out is not watched). */
+export const alertConfigSchema = z.strictObject({
+  /** Receives `{ text, alert }` (Slack-compatible `text`) on every state change. */
+  webhook: z.url({ protocol: /^https?$/ }).max(2048),
+  /** Fires when the share of drifted features reaches this. */
+  datasetDrift: rateSchema.optional(),
+  /** Features whose drift verdict fires an alert each; `["*"]` for all. */
+  featureDrift: z.array(nameSchema).min(1).max(LIMITS.features).optional(),
+  /** Fires when errors / (rows + errors) reaches this. */
+  errorRate: rateSchema.optional(),
+  /** Fires when the p95 latency over all backends exceeds this many milliseconds. */
+  latencyP95Ms: z.number().positive().max(3_600_000).optional(),
+  /** Length of the trailing window each evaluation judges, in minutes. @defaultValue 60 */
+  windowMinutes: z.int().min(1).max(1440).default(60),
+  /** Rows a window needs before it is judged at all. @defaultValue 100 */
+  minRows: z.int().min(1).max(1e9).default(100),
+  /** Roll a canary back when any watched condition fires on it. @defaultValue true */
+  autoRollback: z.boolean().default(true),
+});
+
+/** An alert configuration. */
+export type AlertConfig = z.infer<typeof alertConfigSchema>;
+
+/**
+ * Stores the alert configuration of a model (replacing any previous one).
+ *
+ * @param db - drizzle handle
+ * @param model - the model
+ * @param config - the configuration
+ * @param now - epoch ms
+ */
+export async function putAlertConfig(db: Db, model: string, config: AlertConfig, now: number): Promise<void> {
+  const row = {
+    model,
+    webhook: config.webhook,
+    datasetDrift: config.datasetDrift ?? null,
+    featureDrift: config.featureDrift ? JSON.stringify(config.featureDrift) : null,
+    errorRate: config.errorRate ?? null,
+    latencyP95Ms: config.latencyP95Ms ?? null,
+    windowMinutes: config.windowMinutes,
+    minRows: config.minRows,
+    autoRollback: config.autoRollback,
+    updatedAt: now,
+  };
+  await db.insert(alertConfigs).values(row).onConflictDoUpdate({ target: alertConfigs.model, set: row });
+}
+
+function toConfig(row: typeof alertConfigs.$inferSelect): AlertConfig & { model: string } {
+  return {
+    model: row.model,
+    webhook: row.webhook,
+    ...(row.datasetDrift !== null && { datasetDrift: row.datasetDrift }),
+    ...(row.featureDrift !== null && { featureDrift: JSON.parse(row.featureDrift) as string[] }),
+    ...(row.errorRate !== null && { errorRate: row.errorRate }),
+    ...(row.latencyP95Ms !== null && { latencyP95Ms: row.latencyP95Ms }),
+    windowMinutes: row.windowMinutes,
+    minRows: row.minRows,
+    autoRollback: row.autoRollback,
+  };
+}
+
+/**
+ * The alert configuration of one model, or of every model.
+ *
+ * @param db - drizzle handle
+ * @param model - one model, or undefined for all
+ */
+export async function listAlertConfigs(db: Db, model?: string): Promise<(AlertConfig & { model: string })[]> {
+  const rows = await db.select().from(alertConfigs).where(model === undefined ? undefined : eq(alertConfigs.model, model)).all();
+  return rows.map(toConfig);
+}

@@ -1,0 +1,98 @@
+import { listAudit } from "../db/audit.ts";
+import { type Db, openDb } from "../db/client.ts";
+import { getRollout, saveRollout } from "../db/rollouts.ts";
+import { alerts } from "../db/schema.ts";
+import { windowDrift } from "../drift/window-drift.ts";
+import { closedUntil } from "../ingest/model-aggregator.ts";
+import { pruneAggregates } from "../ingest/retention.ts";
+import { planRollback } from "../rollout/rollback.ts";
+import type { RolloutState } from "../rollout/state.ts";
+import { iso } from "../time.ts";
+import { type AlertConfig, listAlertConfigs } from "./config.ts";
+import { type Condition, evaluateConditions } from "./conditions.ts";
+import { type AlertRow, type Judged, recordChanges, recordDelivery, undelivered } from "./store.ts";
+import { postWebhook } from "./webhook.ts";
+
+/** Audit-log key id of rollbacks the guardrail makes. */
+export const GUARDRAIL_KEY_ID = "guardrail";
+
+const fmt = (x: number | null) => (x === null ? "n/a" : Math.abs(x) >= 100 ? x.toFixed(0) : x.toPrecision(3));
+
+/** The Slack-readable sentence of an alert. */
+function describe(where: Judged, c: Condition): string {
+  const head = `[driftline] ${where.model} v${where.version}`;
+  const span = `${iso(where.windowFrom)} – ${iso(where.windowTo)}`;
+  const state = c.firing ? "FIRING" : "resolved";
+  switch (c.kind) {
+    case "dataset_drift":
+      return `${head}: dataset drift ${state}: ${fmt(c.value)} of features drifted (threshold ${fmt(c.threshold)}) over ${span}`;
+    case "feature_drift":
+      return `${head}: drift of feature "${c.subject}" ${state} (test value ${fmt(c.value)}) over ${span}`;
+    case "error_rate":
+      return `${head}: error rate ${state}: ${fmt(c.value)} (threshold ${fmt(c.threshold)}) over ${span}`;
+    case "latency_p95":
+      return `${head}: p95 latency ${state}: ${fmt(c.value)} ms (SLA ${fmt(c.threshold)} ms) over ${span}`;
+    case "rollback":
+      return `${head}: canary rolled back automatically by the guardrail over ${span}`;
+  }
+}
+
+/** Rolls the canary back (the registry's own plan and write); false if the rollout changed meanwhile. */
+async function rollBackCanary(db: Db, model: string, current: RolloutState, now: number): Promise<boolean> {
+  const plan = planRollback(current, await listAudit(db, model), now);
+  return saveRollout(db, model, current, plan.next, { keyId: GUARDRAIL_KEY_ID, action: plan.action });
+}
+
+/** Judges the stable and canary versions of one model and stores what changed. */
+async function evaluateModel(env: Env, db: Db, config: AlertConfig & { model: string }, now: number): Promise<void> {
+  const rollout = await getRollout(db, config.model);
+  if (!rollout) return;
+  const windowTo = closedUntil(env, now);
+  const windowFrom = windowTo - config.windowMinutes * 60_000;
+  const versions = [{ version: rollout.stable, canary: false }, ...(rollout.canary ? [{ version: rollout.canary.version, canary: true }] : [])];
+  for (const { version, canary } of versions) {
+    const where: Judged = { model: config.model, version, windowFrom, windowTo };
+    const drift = await windowDrift(env, db, { model: config.model, version, role: "live", from: windowFrom, to: windowTo, segment: "" });
+    if (!drift) continue;
+    const conditions = evaluateConditions(config, drift, drift.aggregate);
+    await recordChanges(db, where, conditions, (c) => describe(where, c), now);
+    if (canary && config.autoRollback && conditions.some((c) => c.firing) && (await rollBackCanary(db, config.model, rollout, now))) {
+      const rollback: Condition = { kind: "rollback", subject: "", firing: true, value: null, threshold: null };
+      // a rollback is an event, not a state: every one is its own alert
+      await db.insert(alerts).values({ ...where, kind: "rollback", subject: "", state: "firing", value: null, threshold: null, message: describe(where, rollback), at: now, attempts: 0 });
+    }
+  }
+}
+
+/** Posts every undelivered alert of a model, oldest first, recording each attempt. */
+async function deliver(db: Db, config: AlertConfig & { model: string }, now: number): Promise<void> {
+  const pending: AlertRow[] = await undelivered(db, config.model);
+  for (const alert of pending) {
+    const error = await postWebhook(config.webhook, alert);
+    await recordDelivery(db, alert.id, alert.attempts + 1, error, now);
+  }
+}
+
+/**
+ * The cron job: once an hour prunes expired windows; for every model with an alert configuration, judges the trailing window of
+ * closed minutes of its stable and canary versions, stores state changes as alerts, rolls a
+ * canary back when one of its conditions fires (if configured), and posts every undelivered
+ * alert to the model's webhook (each change once; failed posts are retried on later runs).
+ * One model's failure does not stop the others.
+ *
+ * @param env - the Worker's bindings
+ * @param now - epoch ms of the run
+ */
+export async function runAlerts(env: Env, now: number): Promise<void> {
+  const db = openDb(env);
+  // once an hour: drop minute and hour windows past their retention
+  if (now % 3_600_000 < 60_000) await pruneAggregates(db, env, now).catch((err) => console.error("pruning aggregates failed", err));
+  for (const config of await listAlertConfigs(db)) {
+    try {
+      await evaluateModel(env, db, config, now);
+      await deliver(db, config, now);
+    } catch (err) {
+      console.error(`alerts of ${config.model} failed`, err);
+    }
+  }
+}

@@ -1,0 +1,52 @@
+import { iso } from "../time.ts";
+import type { AlertRow } from "./store.ts";
+
+/** A webhook receiver gets this long to answer. */
+const TIMEOUT_MS = 10_000;
+
+/**
+ * The public view of an alert, as the API lists it and webhooks carry it.
+ *
+ * @param a - the stored alert
+ */
+export function alertView(a: AlertRow) {
+  return {
+    id: a.id,
+    model: a.model,
+    version: a.version,
+    kind: a.kind,
+    subject: a.subject || null,
+    state: a.state,
+    value: a.value,
+    threshold: a.threshold,
+    window: { from: iso(a.windowFrom), to: iso(a.windowTo) },
+    message: a.message,
+    at: iso(a.at),
+    deliveredAt: iso(a.deliveredAt),
+    attempts: a.attempts,
+    lastError: a.lastError,
+  };
+}
+
+/**
+ * Posts an alert to a webhook as `{ text, alert }`; `text` makes it a valid Slack incoming
+ * webhook message. Resolves to undefined when the receiver answered 2xx, else to why not.
+ *
+ * @param url - the webhook
+ * @param alert - the alert
+ */
+export async function postWebhook(url: string, alert: AlertRow): Promise<string | undefined> {
+  const icon = alert.state === "firing" ? ":rotating_light:" : ":white_check_mark:";
+  try {
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "User-Agent": "driftline-collector" },
+      body: JSON.stringify({ text: `${icon} ${alert.message}`, alert: alertView(alert) }),
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+    });
+    await res.body?.cancel();
+    return res.ok ? undefined : `HTTP ${res.status}`;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}

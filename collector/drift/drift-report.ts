@@ -1,0 +1,101 @@
+import type { DriftConfig } from "../../protocol/schema/index.ts";
+import { CategoricalSketch, ClassificationSketch, NumericSketch } from "../../protocol/sketch/index.ts";
+import {
+  type DriftMetrics,
+  categoricalMetrics,
+  classificationMetrics,
+  emptyMetrics,
+  isDiscrete,
+  numericMetrics,
+} from "./metrics.ts";
+import type { Reference, Sketches } from "./reference.ts";
+import { type DriftTest, chooseTest, isDrifted, testValue } from "./test-choice.ts";
+
+/** Default number of equal-mass reference bins (deciles). */
+export const DEFAULT_BINS = 10;
+/** Default share of drifted features at which the dataset drifts. */
+export const DEFAULT_DATASET_SHARE = 0.5;
+
+/** Drift of one feature or of the prediction, as `GET /v1/drift` sends it. */
+export interface FeatureDrift {
+  kind: "numeric" | "categorical" | "classification" | "regression";
+  /** Values compared on the current side (missing ones left out). */
+  count: number;
+  test: DriftTest;
+  drifted: boolean;
+  metrics: DriftMetrics;
+}
+
+/** Per-feature, prediction and dataset drift. */
+export interface DriftResult {
+  features: Record<string, FeatureDrift>;
+  prediction: FeatureDrift | null;
+  dataset: { drifted_share: number; drifted: boolean };
+}
+
+/**
+ * Drift of the current sketches against the reference: per feature and for the prediction,
+ * every metric, the test chosen as Evidently does (or as the manifest's drift settings say)
+ * and its verdict, and dataset drift (share of drifted features among those with current
+ * data, at or above the configured share). The prediction does not count towards the share.
+ *
+ * @param reference - decoded reference profile
+ * @param current - merged current sketches
+ * @param config - the manifest's drift settings
+ * @example
+ * const result = computeDrift(decodeReference(manifest.profile), merged, manifest.drift);
+ */
+export function computeDrift(reference: Reference, current: Sketches, config: DriftConfig = {}): DriftResult {
+  const bins = config.bins ?? DEFAULT_BINS;
+  const features: Record<string, FeatureDrift> = {};
+  let tested = 0;
+  let drifted = 0;
+  for (const [name, ref] of reference.features) {
+    const cur = current.features.get(name);
+    const kindRule = ref instanceof NumericSketch ? config.numeric : config.categorical;
+    const result = judge(reference.rows, ref, cur, bins, [config.features?.[name], kindRule], "numeric");
+    features[name] = result;
+    if (result.count > 0) {
+      tested++;
+      if (result.drifted) drifted++;
+    }
+  }
+  const prediction = reference.prediction
+    ? judge(reference.rows, reference.prediction, current.prediction, bins, [config.prediction], "regression")
+    : null;
+  const share = tested > 0 ? drifted / tested : 0;
+  return { features, prediction, dataset: { drifted_share: share, drifted: tested > 0 && share >= (config.share ?? DEFAULT_DATASET_SHARE) } };
+}
+
+type AnySketch = NumericSketch | CategoricalSketch | ClassificationSketch;
+
+/** Metrics, test and verdict of one reference sketch against its current counterpart. */
+function judge(
+  referenceRows: number,
+  ref: AnySketch,
+  cur: AnySketch | undefined,
+  bins: number,
+  rules: Parameters<typeof chooseTest>[3],
+  numericKind: "numeric" | "regression",
+): FeatureDrift {
+  if (ref instanceof NumericSketch) {
+    const discrete = isDiscrete(ref);
+    const choice = chooseTest("numeric", referenceRows, discrete, rules);
+    const same = cur instanceof NumericSketch ? cur : undefined;
+    const metrics = same ? numericMetrics(ref, same, bins) : emptyMetrics(false);
+    return verdict(numericKind, same?.count ?? 0, choice, metrics);
+  }
+  const choice = chooseTest("categorical", referenceRows, false, rules);
+  if (ref instanceof CategoricalSketch) {
+    const same = cur instanceof CategoricalSketch ? cur : undefined;
+    const count = same ? same.total - same.missing : 0;
+    return verdict("categorical", count, choice, same ? categoricalMetrics(ref, same) : emptyMetrics(true));
+  }
+  const same = cur instanceof ClassificationSketch ? cur : undefined;
+  const count = same ? same.counts.reduce((a, b) => a + b, 0) : 0;
+  return verdict("classification", count, choice, same ? classificationMetrics(ref, same, bins) : emptyMetrics(false));
+}
+
+function verdict(kind: FeatureDrift["kind"], count: number, choice: ReturnType<typeof chooseTest>, metrics: DriftMetrics): FeatureDrift {
+  return { kind, count, test: choice.test, drifted: count > 0 && isDrifted(choice, testValue(choice.test, metrics)), metrics };
+}

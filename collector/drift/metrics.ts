@@ -1,0 +1,145 @@
+import {
+  type CategoricalSketch,
+  type ClassificationSketch,
+  type NumericSketch,
+  type QuantileSketch,
+  binEdges,
+  ksStatistic,
+  pmf,
+} from "../../protocol/sketch/index.ts";
+import { chiSquaredPValue, jensenShannon, psi } from "./binned.ts";
+import { ksPValue } from "./kolmogorov.ts";
+import { sketchStd, wasserstein1 } from "./wasserstein.ts";
+
+/**
+ * Drift metrics of one feature (or the prediction) against the reference, as the API sends
+ * them; `null` where a metric does not apply or there is no data.
+ */
+export interface DriftMetrics {
+  /** Two-sample Kolmogorov–Smirnov statistic. */
+  ks: number | null;
+  /** Its asymptotic p-value. */
+  ks_pvalue: number | null;
+  /** Population stability index over the reference bins. */
+  psi: number | null;
+  /** Jensen–Shannon distance (natural log) over the reference bins. */
+  js: number | null;
+  /** Wasserstein-1 distance divided by the reference standard deviation. */
+  wasserstein_normed: number | null;
+  /** Chi-squared goodness-of-fit p-value over the reference bins (or categories). */
+  chi2_pvalue?: number | null;
+  /** Share of current values outside the schema's categories. */
+  unseen_share?: number | null;
+}
+
+/** A standard deviation below this is treated as this, as Evidently does, so constants do not divide by 0. */
+const MIN_STD = 0.001;
+/** A numeric reference with at most this many distinct values is tested as discrete (Evidently). */
+const DISCRETE_VALUES = 5;
+
+/** JSON has no NaN or Infinity: they become null. */
+function finite(x: number): number | null {
+  return Number.isFinite(x) ? x : null;
+}
+
+/**
+ * Metrics of two quantile sketches: KS and its p-value, PSI, JS and chi-squared over the
+ * reference's equal-mass bins, and Wasserstein-1 over `std`.
+ */
+function quantileMetrics(ref: QuantileSketch, cur: QuantileSketch, bins: number, std: number): DriftMetrics {
+  const edges = binEdges(ref, bins);
+  const refShares = pmf(ref, edges);
+  const curShares = pmf(cur, edges);
+  const d = ksStatistic(ref, cur);
+  return {
+    ks: finite(d),
+    ks_pvalue: finite(ksPValue(d, ref.n, cur.n)),
+    psi: finite(psi(refShares, curShares)),
+    js: finite(jensenShannon(refShares, curShares)),
+    wasserstein_normed: finite(wasserstein1(ref, cur) / Math.max(std, MIN_STD)),
+    chi2_pvalue: finite(chiSquaredPValue(refShares, curShares.map((s) => s * cur.n))),
+  };
+}
+
+/**
+ * Drift metrics of a numeric feature (or regression prediction), normalising Wasserstein by the
+ * reference's population std from its exact moments (numpy's `np.std`, as Evidently).
+ *
+ * @param ref - reference sketch
+ * @param cur - current sketch
+ * @param bins - number of reference bins
+ */
+export function numericMetrics(ref: NumericSketch, cur: NumericSketch, bins: number): DriftMetrics {
+  if (ref.count === 0 || cur.count === 0) return emptyMetrics(false);
+  return quantileMetrics(ref.quantiles, cur.quantiles, bins, Math.sqrt(ref.m2 / ref.count));
+}
+
+/**
+ * Whether a numeric reference has so few distinct values that Evidently would test it as
+ * categorical (≤ 5 distinct values).
+ *
+ * @param ref - the reference sketch
+ */
+export function isDiscrete(ref: NumericSketch): boolean {
+  const { values } = ref.quantiles.points();
+  let distinct = 0;
+  for (let i = 0; i < values.length && distinct <= DISCRETE_VALUES; i++) if (i === 0 || values[i] !== values[i - 1]) distinct++;
+  return ref.count > 0 && distinct <= DISCRETE_VALUES;
+}
+
+/**
+ * Metrics of category counts: chi-squared of current counts against reference shares, PSI and
+ * JS over the categories, unseen share. The last entry of each list may be an `other` bucket.
+ */
+function countMetrics(refCounts: readonly number[], curCounts: readonly number[], unseen: number | null): DriftMetrics {
+  const refTotal = refCounts.reduce((a, b) => a + b, 0);
+  const curTotal = curCounts.reduce((a, b) => a + b, 0);
+  if (refTotal === 0 || curTotal === 0) return emptyMetrics(unseen !== null);
+  const refShares = refCounts.map((c) => c / refTotal);
+  const curShares = curCounts.map((c) => c / curTotal);
+  return {
+    ks: null,
+    ks_pvalue: null,
+    psi: finite(psi(refShares, curShares)),
+    js: finite(jensenShannon(refShares, curShares)),
+    wasserstein_normed: null,
+    chi2_pvalue: finite(chiSquaredPValue(refShares, curCounts)),
+    ...(unseen === null ? {} : { unseen_share: finite(unseen / curTotal) }),
+  };
+}
+
+/**
+ * Drift metrics of a categorical feature; unseen values are one extra `other` category, and
+ * missing values are left out (Evidently drops NaN).
+ *
+ * @param ref - reference sketch
+ * @param cur - current sketch
+ */
+export function categoricalMetrics(ref: CategoricalSketch, cur: CategoricalSketch): DriftMetrics {
+  return countMetrics([...ref.counts, ref.other], [...cur.counts, cur.other], cur.other);
+}
+
+/**
+ * Drift metrics of a classification prediction: chi-squared, PSI and JS of the predicted class
+ * counts; KS and normalised Wasserstein of the top-class scores.
+ *
+ * @param ref - reference prediction sketch
+ * @param cur - current prediction sketch
+ * @param bins - number of reference bins for the score metrics
+ */
+export function classificationMetrics(ref: ClassificationSketch, cur: ClassificationSketch, bins: number): DriftMetrics {
+  const counts = countMetrics(ref.counts, cur.counts, null);
+  if (ref.scores.n === 0 || cur.scores.n === 0) return counts;
+  const scores = quantileMetrics(ref.scores, cur.scores, bins, sketchStd(ref.scores));
+  return { ...counts, ks: scores.ks, ks_pvalue: scores.ks_pvalue, wasserstein_normed: scores.wasserstein_normed };
+}
+
+/**
+ * Metrics when a side has no data: every metric null.
+ *
+ * @param categorical - whether the feature is categorical (it then also has an unseen share)
+ */
+export function emptyMetrics(categorical: boolean): DriftMetrics {
+  const none = { ks: null, ks_pvalue: null, psi: null, js: null, wasserstein_normed: null, chi2_pvalue: null };
+  return categorical ? { ...none, unseen_share: null } : none;
+}

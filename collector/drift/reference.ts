@@ -1,0 +1,45 @@
+import type { ReferenceProfile } from "../../protocol/schema/index.ts";
+import {
+  CategoricalSketch,
+  ClassificationSketch,
+  NumericSketch,
+  fromBase64,
+} from "../../protocol/sketch/index.ts";
+
+/** A feature's sketch: numeric or categorical. */
+export type FeatureSketch = NumericSketch | CategoricalSketch;
+/** A prediction's sketch: classification or regression. */
+export type PredictionSketch = ClassificationSketch | NumericSketch;
+
+/** Decoded sketches of one side of a drift comparison. */
+export interface Sketches {
+  /** Per feature name. */
+  features: ReadonlyMap<string, FeatureSketch>;
+  prediction?: PredictionSketch | undefined;
+}
+
+/** The decoded reference profile: its sketches and the row count the test choice depends on. */
+export interface Reference extends Sketches {
+  rows: number;
+}
+
+/**
+ * Decodes a reference profile's sketches (the profile was validated when the version was
+ * registered; a sketch that fails to decode throws DriftlineError `decode`).
+ *
+ * @param profile - the manifest's reference profile
+ */
+export function decodeReference(profile: ReferenceProfile): Reference {
+  const features = new Map<string, FeatureSketch>();
+  for (const [name, f] of Object.entries(profile.features)) {
+    const bytes = fromBase64(f.sketch);
+    features.set(name, f.kind === "numeric" ? NumericSketch.decode(bytes) : CategoricalSketch.decode(bytes));
+  }
+  const p = profile.prediction;
+  const prediction = p
+    ? p.kind === "classification"
+      ? ClassificationSketch.decode(fromBase64(p.sketch))
+      : NumericSketch.decode(fromBase64(p.sketch))
+    : undefined;
+  return { rows: profile.rows, features, prediction };
+}

@@ -1,0 +1,123 @@
+import type { ErrorCode } from "../../protocol/errors.ts";
+import { LIMITS } from "../../protocol/limits.ts";
+import type { Manifest } from "../../protocol/schema/manifest.ts";
+import {
+  CategoricalSketch,
+  ClassificationSketch,
+  ConfusionMatrix,
+  DEFAULT_K,
+  ErrorCounts,
+  LatencySketch,
+  NumericSketch,
+} from "../../protocol/sketch/index.ts";
+import { sameList } from "../../protocol/sketch/codec.ts";
+import type { Aggregate } from "./aggregate.ts";
+import type { AnySketch } from "./sketches.ts";
+
+/**
+ * What the sketches of one version's reports must look like: the parameters the runtime
+ * builds them with from the manifest (see docs/ingest.md), so every report of the version
+ * merges with every other.
+ */
+export interface VersionSchema {
+  version: number;
+  features: ReadonlyMap<string, { kind: "numeric" | "categorical"; range?: { min: number; max: number } | undefined; categories?: readonly string[] | undefined }>;
+  /** Class labels of the classifier output; undefined for a regression (numeric) prediction. */
+  labels: readonly string[] | undefined;
+}
+
+/** A reason to refuse one report. */
+export interface Refusal {
+  code: ErrorCode;
+  message: string;
+}
+
+/**
+ * The schema of a version from its manifest (the client manifest suffices: no profile needed).
+ *
+ * @param manifest - features and outputs of the version
+ * @param version - the version number
+ */
+export function versionSchema(manifest: Pick<Manifest, "features" | "outputs">, version: number): VersionSchema {
+  const labels = manifest.outputs.find((o) => o.labels && (o.kind === "probabilities" || o.kind === "label"))?.labels;
+  return {
+    version,
+    features: new Map(manifest.features.map((f) => [f.name, { kind: f.kind, range: f.range, categories: f.categories }])),
+    labels,
+  };
+}
+
+const sameRange = (a: { min: number; max: number } | undefined, b: { min: number; max: number } | undefined) =>
+  a === b || (a !== undefined && b !== undefined && a.min === b.min && a.max === b.max);
+
+function mismatch(what: string, why: string): Refusal {
+  return { code: "sketch_mismatch", message: `${what}: ${why}` };
+}
+
+/** Why a prediction-like sketch does not fit the version, or undefined when it does. */
+function checkPrediction(what: string, s: AnySketch, labels: readonly string[] | undefined): Refusal | undefined {
+  if (labels) {
+    if (!(s instanceof ClassificationSketch)) return mismatch(what, "expected a classification sketch");
+    if (!sameList(s.labels, labels)) return mismatch(what, "labels differ from the manifest's output labels");
+    if (s.scores.k !== DEFAULT_K) return mismatch(what, `k ${s.scores.k}, expected ${DEFAULT_K}`);
+    return undefined;
+  }
+  if (!(s instanceof NumericSketch)) return mismatch(what, "expected a numeric sketch (the model has no class labels)");
+  if (s.range !== undefined || s.quantiles.k !== DEFAULT_K) return mismatch(what, `expected no range and k ${DEFAULT_K}`);
+  return undefined;
+}
+
+function checkLatency(what: string, s: AnySketch | undefined): Refusal | undefined {
+  if (s === undefined) return undefined;
+  if (!(s instanceof LatencySketch)) return mismatch(what, "expected a latency sketch");
+  return s.k === DEFAULT_K ? undefined : mismatch(what, `k ${s.k}, expected ${DEFAULT_K}`);
+}
+
+/**
+ * Why a decoded report does not fit its version (and of its shadow version), or undefined:
+ * `unknown_feature` for a feature the manifest lacks, `sketch_mismatch` for a sketch of the
+ * wrong type or with other parameters than the manifest implies.
+ *
+ * @param report - the report's aggregate
+ * @param schema - its version's schema
+ * @param shadowSchema - the schema of its shadow version, if it has a shadow part
+ */
+export function checkReport(report: Aggregate, schema: VersionSchema, shadowSchema?: VersionSchema): Refusal | undefined {
+  for (const [name, s] of report.features) {
+    const f = schema.features.get(name);
+    if (!f) return { code: "unknown_feature", message: `features.${name}: version ${schema.version} has no feature "${name}"` };
+    const what = `features.${name}`;
+    if (f.kind === "numeric") {
+      if (!(s instanceof NumericSketch)) return mismatch(what, "expected a numeric sketch");
+      if (!sameRange(s.range, f.range)) return mismatch(what, "range differs from the manifest's");
+      if (s.quantiles.k !== DEFAULT_K) return mismatch(what, `k ${s.quantiles.k}, expected ${DEFAULT_K}`);
+    } else {
+      if (!(s instanceof CategoricalSketch)) return mismatch(what, "expected a categorical sketch");
+      if (!sameList(s.categories, f.categories ?? [])) return mismatch(what, "categories differ from the manifest's");
+      if (s.capacity !== LIMITS.heavyHitters) return mismatch(what, `heavy-hitters capacity ${s.capacity}, expected ${LIMITS.heavyHitters}`);
+    }
+  }
+  const problem =
+    (report.prediction && checkPrediction("prediction", report.prediction, schema.labels)) ||
+    checkLatency("latency", report.latency) ||
+    (report.errors && !(report.errors instanceof ErrorCounts) ? mismatch("errors", "expected error counts") : undefined) ||
+    (report.confusion && checkConfusion(report.confusion, schema.labels));
+  if (problem) return problem;
+  for (const [, s] of report.shadow) {
+    if (!shadowSchema) return { code: "not_found", message: "shadow: unknown shadow version" };
+    const shadowProblem =
+      (s.prediction && checkPrediction("shadow.prediction", s.prediction, shadowSchema.labels)) ||
+      (s.delta && (!(s.delta instanceof NumericSketch) || s.delta.range !== undefined || s.delta.quantiles.k !== DEFAULT_K)
+        ? mismatch("shadow.delta", `expected a numeric sketch with no range and k ${DEFAULT_K}`)
+        : undefined) ||
+      checkLatency("shadow.latency", s.latency);
+    if (shadowProblem) return shadowProblem;
+  }
+  return undefined;
+}
+
+function checkConfusion(s: AnySketch, labels: readonly string[] | undefined): Refusal | undefined {
+  if (!(s instanceof ConfusionMatrix)) return mismatch("confusion", "expected a confusion matrix");
+  if (!labels || !sameList(s.labels, labels)) return mismatch("confusion", "labels differ from the manifest's output labels");
+  return undefined;
+}

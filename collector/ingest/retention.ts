@@ -1,0 +1,47 @@
+import { and, eq, lt } from "drizzle-orm";
+import type { Db } from "../db/client.ts";
+import { listModels } from "../db/models.ts";
+import { aggregates } from "../db/schema.ts";
+import { type Retention, windowStart } from "./windows.ts";
+
+function intVar(text: string | undefined, fallback: number): number {
+  const n = Number(text);
+  return Number.isInteger(n) && n > 0 ? n : fallback;
+}
+
+/**
+ * Which windows exist at `now`: minute rows for `MINUTE_RETENTION_HOURS` (default 48), hour
+ * rows for `HOUR_RETENTION_DAYS` (default 90), day rows for ever. Boundaries are aligned to the
+ * next coarser size, so reads of older ranges round out to it without overlap.
+ *
+ * @param env - the Worker's bindings
+ * @param now - epoch ms
+ */
+export function retentionOf(env: Env, now: number): Retention {
+  return {
+    minutesSince: windowStart(now - intVar(env.MINUTE_RETENTION_HOURS, 48) * 3_600_000, "hour"),
+    hoursSince: windowStart(now - intVar(env.HOUR_RETENTION_DAYS, 90) * 86_400_000, "day"),
+  };
+}
+
+/**
+ * Deletes minute and hour aggregates past their retention, model by model (each delete is a
+ * range of the primary key). Reads never use them: they read coarser windows there.
+ *
+ * @param db - drizzle handle
+ * @param env - the Worker's bindings
+ * @param now - epoch ms
+ * @returns rows deleted
+ */
+export async function pruneAggregates(db: Db, env: Env, now: number): Promise<number> {
+  const { minutesSince, hoursSince } = retentionOf(env, now);
+  let deleted = 0;
+  for (const m of await listModels(db)) {
+    const results = await db.batch([
+      db.delete(aggregates).where(and(eq(aggregates.model, m.name), eq(aggregates.granularity, "minute"), lt(aggregates.windowStart, minutesSince))),
+      db.delete(aggregates).where(and(eq(aggregates.model, m.name), eq(aggregates.granularity, "hour"), lt(aggregates.windowStart, hoursSince))),
+    ]);
+    for (const r of results) deleted += (r as { meta?: { changes?: number } }).meta?.changes ?? 0;
+  }
+  return deleted;
+}

@@ -1,0 +1,47 @@
+import { hash32 } from "../../protocol/hash.ts";
+import type { ModelAggregator } from "./model-aggregator.ts";
+
+/**
+ * Aggregator shards per model (`INGEST_SHARDS`): one object takes on the order of a thousand
+ * requests a second; more shards spread a model's clients over more objects.
+ *
+ * @param env - the Worker's bindings
+ * @defaultValue 1
+ */
+export function shardCount(env: Env): number {
+  const n = Number(env.INGEST_SHARDS);
+  return Number.isInteger(n) && n >= 1 && n <= 1024 ? n : 1;
+}
+
+/**
+ * The shard of a client: sticky, so a client's retried batch meets its own dedupe log.
+ *
+ * @param client - the client id
+ * @param shards - shard count
+ */
+export function shardOf(client: string, shards: number): number {
+  return hash32(client) % shards;
+}
+
+/**
+ * The aggregator object of one model shard, named `model:shard`.
+ *
+ * @param env - the Worker's bindings
+ * @param model - the model
+ * @param shard - the shard
+ */
+export function aggregator(env: Env, model: string, shard: number): DurableObjectStub<ModelAggregator> {
+  // wrangler types cannot name the class of a binding, so the namespace is typed here
+  const ns = env.AGGREGATOR as unknown as DurableObjectNamespace<ModelAggregator>;
+  return ns.get(ns.idFromName(`${model}:${shard}`));
+}
+
+/**
+ * Flushes every shard of a model to D1 now.
+ *
+ * @param env - the Worker's bindings
+ * @param model - the model
+ */
+export async function flushModel(env: Env, model: string): Promise<void> {
+  await Promise.all(Array.from({ length: shardCount(env) }, (_, s) => aggregator(env, model, s).flush()));
+}

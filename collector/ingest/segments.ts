@@ -1,0 +1,56 @@
+/** The segment of every report: unsliced totals. */
+export const ALL_SEGMENT = "";
+
+/** What a segment value over the cardinality cap becomes. */
+export const OTHER_VALUE = "other";
+
+/**
+ * The canonical form of a segment map: `key:value` pairs sorted by key and joined by `,`, with
+ * `%`, `,` and `:` percent-encoded in keys and values (the form `?segment=` takes).
+ *
+ * @param segment - segment keys and values
+ * @example
+ * canonicalSegment({ backend: "wasm", appVersion: "4.2" }) // "appVersion:4.2,backend:wasm"
+ */
+export function canonicalSegment(segment: Readonly<Record<string, string>>): string {
+  return Object.keys(segment)
+    .sort()
+    .map((k) => `${escape(k)}:${escape(segment[k]!)}`)
+    .join(",");
+}
+
+function escape(s: string): string {
+  return s.replace(/[%,:]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/**
+ * Parses a `?segment=` value (`key:value,key:value`) into its canonical form; an empty value
+ * is the unsliced total. Throws a message for a malformed pair.
+ *
+ * @param text - the query value
+ */
+export function parseSegment(text: string): string {
+  if (text === "" || text === "all") return ALL_SEGMENT;
+  const map: Record<string, string> = {};
+  for (const pair of text.split(",")) {
+    const at = pair.indexOf(":");
+    if (at <= 0) throw new Error(`segment pair "${pair}" is not key:value`);
+    const key = pair.slice(0, at);
+    if (key in map) throw new Error(`segment key "${key}" given twice`);
+    map[key] = pair.slice(at + 1);
+  }
+  return canonicalSegment(map);
+}
+
+/**
+ * The segment rows one report's canonical segment contributes to: the unsliced total, one row
+ * per `key:value` pair, and the full combination when it has two or more pairs. Every report
+ * lands exactly once in each kind, so readers never double count.
+ *
+ * @param canonical - a canonical segment
+ */
+export function segmentSlices(canonical: string): string[] {
+  if (canonical === ALL_SEGMENT) return [ALL_SEGMENT];
+  const pairs = canonical.split(",");
+  return pairs.length === 1 ? [ALL_SEGMENT, canonical] : [ALL_SEGMENT, ...pairs, canonical];
+}

@@ -1,0 +1,51 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import { modelNameSchema } from "../../protocol/schema/common.ts";
+import { requireRole } from "../auth.ts";
+import { type AlertConfig, alertConfigSchema, listAlertConfigs, putAlertConfig } from "../alerts/config.ts";
+import { listAlerts } from "../alerts/store.ts";
+import { alertView } from "../alerts/webhook.ts";
+import { openDb } from "../db/client.ts";
+import { listModels } from "../db/models.ts";
+import type { AppEnv } from "../env.ts";
+import { accessModel } from "../registry/model-access.ts";
+import { jsonBody, validate } from "../validate.ts";
+
+const modelParam = z.object({ model: modelNameSchema });
+const listQuery = z.object({ model: modelNameSchema.optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) });
+
+/**
+ * `PUT /v1/models/:model/alerts` (admin): sets the model's alert thresholds and webhook;
+ * `GET /v1/models/:model/alerts` (read) shows them.
+ */
+export const modelAlerts = new Hono<AppEnv>()
+  .put("/alerts", requireRole("admin"), jsonBody(16 * 1024), validate("param", modelParam), validate("json", alertConfigSchema), async (c) => {
+    const db = openDb(c.env);
+    const model = await accessModel(db, c.var.caller, c.req.valid("param").model);
+    const config: AlertConfig = c.req.valid("json");
+    await putAlertConfig(db, model.name, config, Date.now());
+    return c.json({ model: model.name, ...config });
+  })
+  .get("/alerts", requireRole("read"), validate("param", modelParam), async (c) => {
+    const db = openDb(c.env);
+    const model = await accessModel(db, c.var.caller, c.req.valid("param").model);
+    const [config] = await listAlertConfigs(db, model.name);
+    return c.json(config ?? { model: model.name, webhook: null });
+  });
+
+/**
+ * `GET /v1/alerts?model=&limit=` (read): alert state changes, newest first, of one model or of
+ * every model of the caller's app.
+ */
+export const alerts = new Hono<AppEnv>().get("/", requireRole("read"), validate("query", listQuery), async (c) => {
+  const db = openDb(c.env);
+  const { model, limit } = c.req.valid("query");
+  if (model !== undefined) {
+    await accessModel(db, c.var.caller, model);
+    return c.json({ alerts: (await listAlerts(db, model, limit)).map(alertView) });
+  }
+  const caller = c.var.caller;
+  const mine = caller.bootstrap ? undefined : new Set((await listModels(db, caller.app ?? undefined)).map((m) => m.name));
+  const rows = await listAlerts(db, undefined, mine ? 1000 : limit);
+  return c.json({ alerts: rows.filter((a) => !mine || mine.has(a.model)).slice(0, limit).map(alertView) });
+});

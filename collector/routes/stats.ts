@@ -1,0 +1,45 @@
+import { Hono } from "hono";
+import { quantile } from "../../protocol/sketch/index.ts";
+import { errorRate, latencyP95 } from "../alerts/conditions.ts";
+import { requireRole } from "../auth.ts";
+import { openDb } from "../db/client.ts";
+import type { AppEnv } from "../env.ts";
+import { Aggregate } from "../ingest/aggregate.ts";
+import { retentionOf } from "../ingest/retention.ts";
+import { readAggregates } from "../ingest/store.ts";
+import { resolveWindowQuery, windowQuerySchema } from "../ingest/window-query.ts";
+import { cover } from "../ingest/windows.ts";
+import { iso } from "../time.ts";
+import { validate } from "../validate.ts";
+
+/**
+ * `GET /v1/stats?model=&version=&from=&to=&window=&segment=&role=` (read): traffic, errors by
+ * code, error rate, latency quantiles per backend and shadow agreement (per shadow version) of
+ * one version over a range, in one segment — the same windows and segments as `GET /v1/drift`.
+ */
+export const stats = new Hono<AppEnv>().get("/", requireRole("read"), validate("query", windowQuerySchema), async (c) => {
+  const db = openDb(c.env);
+  const q = await resolveWindowQuery(db, c.var.caller, c.req.valid("query"));
+  const range = cover(q.from, q.to, q.window, retentionOf(c.env, Date.now()));
+  const merged = await readAggregates(db, { model: q.model, versions: [q.version], role: q.role, segment: q.segment, ranges: range.ranges }, ["errors", "latency", "shadow"]);
+  const a = merged.get(q.version) ?? new Aggregate();
+  const latency = Object.fromEntries(
+    [...(a.latency?.backends ?? [])].map(([backend, s]) => [backend, { count: s.n, p50: quantile(s, 0.5), p90: quantile(s, 0.9), p95: quantile(s, 0.95), p99: quantile(s, 0.99) }]),
+  );
+  const p95 = latencyP95(a);
+  return c.json({
+    model: q.model,
+    version: q.version,
+    role: q.role,
+    segment: q.segment,
+    from: iso(range.from),
+    to: iso(range.to),
+    reports: a.reports,
+    rows: a.rows,
+    errors: Object.fromEntries(a.errors?.counts ?? []),
+    error_rate: errorRate(a),
+    latency_p95_ms: Number.isNaN(p95) ? null : p95,
+    latency,
+    shadow: Object.fromEntries([...a.shadow].map(([v, s]) => [v, { rows: s.rows, agree: s.agree, agreement: s.rows > 0 ? s.agree / s.rows : null }])),
+  });
+});

@@ -1,0 +1,129 @@
+import { expect } from "vitest";
+import type { Manifest } from "../../protocol/schema/manifest.ts";
+import type { Report } from "../../protocol/schema/report.ts";
+import {
+  CategoricalSketch,
+  ClassificationSketch,
+  ErrorCounts,
+  LatencySketch,
+  NumericSketch,
+  toBase64,
+} from "../../protocol/sketch/index.ts";
+import { BOOTSTRAP, call, modelBytes, upload } from "./registry-helpers.ts";
+
+export { rng } from "../unit/protocol/datasets.ts";
+
+let counter = 0;
+
+/** Options of {@link makeReport}. */
+export interface ReportOptions {
+  client?: string;
+  start?: number;
+  segment?: Record<string, string>;
+  /** Tenure values (numeric feature, range 0..120). */
+  tenure?: number[];
+  /** Plan values (categorical feature over basic, pro). */
+  plan?: (string | null)[];
+  errors?: Record<string, number>;
+  latencyMs?: number[];
+  backend?: string;
+}
+
+/**
+ * A report of the two-feature model of `manifestFor` (registry-helpers): one row per tenure
+ * value, with prediction, latency and errors sketched the way the runtime does.
+ *
+ * @param model - the model
+ * @param version - its version
+ * @param options - rows, segment, client, time
+ */
+export function makeReport(model: string, version: number, options: ReportOptions = {}): Report {
+  const tenure = options.tenure ?? [1, 2, 3];
+  const t = new NumericSketch({ range: { min: 0, max: 120 } });
+  const p = new CategoricalSketch(["basic", "pro"]);
+  const prediction = new ClassificationSketch(["no", "yes"]);
+  const latency = new LatencySketch();
+  tenure.forEach((x, i) => {
+    t.update(x);
+    p.update(options.plan ? options.plan[i % options.plan.length] : i % 2 ? "pro" : "basic");
+    prediction.updateProbabilities([0.7, 0.3]);
+    latency.update(options.backend ?? "wasm", options.latencyMs?.[i % options.latencyMs.length] ?? 1);
+  });
+  const errors = new ErrorCounts();
+  for (const [code, n] of Object.entries(options.errors ?? {})) errors.update(code, n);
+  const start = options.start ?? Date.now();
+  return {
+    id: `r-${Date.now().toString(36)}-${(counter++).toString(36)}`,
+    model,
+    version,
+    role: "live",
+    client: options.client ?? `client-${counter}`,
+    start,
+    end: start + 1000,
+    segment: options.segment ?? {},
+    rows: tenure.length,
+    sampleRate: 1,
+    features: { tenure: toBase64(t.encode()), plan: toBase64(p.encode()) },
+    prediction: toBase64(prediction.encode()),
+    latency: toBase64(latency.encode()),
+    ...(errors.counts.size > 0 && { errors: toBase64(errors.encode()) }),
+  };
+}
+
+/** The answer of `POST /v1/reports`. */
+export interface ReportAnswer {
+  accepted: string[];
+  duplicates: string[];
+  rejected: { id: string | null; code: string; message: string }[];
+  assignment: { model: string; version: number; configVersion: number; role: string } | null;
+}
+
+/**
+ * Posts a batch and returns the 200 answer.
+ *
+ * @param token - an ingest key
+ * @param reports - the batch
+ */
+export async function postReports(token: string, reports: unknown[]): Promise<ReportAnswer> {
+  const res = await call("POST", "/v1/reports", { token, json: { reports } });
+  expect(res.status, await res.clone().text()).toBe(200);
+  return (await res.json()) as ReportAnswer;
+}
+
+/**
+ * Flushes every aggregator shard of `model` to D1.
+ *
+ * @param model - the model
+ */
+export async function flush(model: string): Promise<void> {
+  const res = await call("POST", `/v1/reports/flush?model=${model}`, { token: BOOTSTRAP });
+  expect(res.status, await res.clone().text()).toBe(200);
+}
+
+/**
+ * Uploads fresh bytes and publishes a version whose manifest `build` makes from their hash
+ * and size; makes it the stable version.
+ *
+ * @param model - the model
+ * @param build - the manifest for (sha256, size)
+ * @returns the version number
+ */
+export async function publishManifest(model: string, build: (sha256: string, size: number) => Manifest): Promise<number> {
+  const bytes = modelBytes();
+  const sha = await upload(bytes);
+  const res = await call("POST", `/v1/models/${model}/versions`, { token: BOOTSTRAP, json: { manifest: build(sha, bytes.length) } });
+  expect(res.status, await res.clone().text()).toBe(201);
+  const { version } = (await res.json()) as { version: number };
+  const set = await call("PUT", `/v1/models/${model}/rollout`, { token: BOOTSTRAP, json: { stable: version } });
+  expect(set.status, await set.clone().text()).toBe(200);
+  return version;
+}
+
+/**
+ * A standard normal draw (Box–Muller).
+ *
+ * @param r - a uniform generator
+ */
+export function normal(r: () => number): number {
+  return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+}
