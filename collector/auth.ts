@@ -25,10 +25,11 @@ export const BOOTSTRAP_KEY_ID = "bootstrap";
 // Longer is not a token we issued; refusing early keeps hashing bounded.
 const MAX_TOKEN_LENGTH = 512;
 
-function bearerToken(header: string | undefined): string {
+function bearerToken(header: string | undefined, queryKey: string | undefined): string {
   const match = header?.match(/^Bearer[ ]+(\S+)\s*$/i);
-  if (!match) throw new ApiError(401, "unauthorized", "missing bearer token: send Authorization: Bearer <key>");
-  return match[1]!;
+  if (match) return match[1]!;
+  if (!header && queryKey) return queryKey;
+  throw new ApiError(401, "unauthorized", "missing bearer token: send Authorization: Bearer <key>");
 }
 
 async function authenticate(env: Env, token: string): Promise<Caller> {
@@ -48,12 +49,14 @@ async function authenticate(env: Env, token: string): Promise<Caller> {
  * Which app a route's resource belongs to is checked later with {@link assertApp}.
  *
  * @param role - the least role the route needs
+ * @param options.queryKey - also take the key from `?key=` when there is no Authorization
+ *   header: only for `navigator.sendBeacon`, which cannot set headers, on the ingest route
  * @example
  * reports.post("/", requireRole("ingest"), async (c) => { assertApp(c.var.caller, model.app); … });
  */
-export function requireRole(role: Role): MiddlewareHandler<AppEnv> {
+export function requireRole(role: Role, options: { queryKey?: boolean } = {}): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const caller = await authenticate(c.env, bearerToken(c.req.header("Authorization")));
+    const caller = await authenticate(c.env, bearerToken(c.req.header("Authorization"), options.queryKey ? c.req.query("key") : undefined));
     if (caller.role !== role && caller.role !== "admin") {
       throw new ApiError(403, "forbidden", `this route needs a ${role} key; this is a ${caller.role} key`);
     }

@@ -9,7 +9,8 @@ export const browserCors = cors({
   origin: "*",
   allowMethods: ["GET", "HEAD", "POST", "OPTIONS"],
   allowHeaders: ["Authorization", "Content-Type", "If-None-Match", "Range"],
-  exposeHeaders: ["ETag", "Content-Length", "Content-Range", "Accept-Ranges"],
+  // Retry-After: clients honour it when backing off from a 429 or 503.
+  exposeHeaders: ["ETag", "Content-Length", "Content-Range", "Accept-Ranges", "Retry-After"],
   maxAge: 86_400,
   credentials: false,
 });

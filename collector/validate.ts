@@ -31,6 +31,7 @@ export function validate<T extends z.ZodType, Target extends keyof ValidationTar
 }
 
 const JSON_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
+const TEXT_TYPE = /^text\/plain\s*(;|$)/i;
 
 /**
  * Middleware for JSON bodies: 415 `unsupported` unless Content-Type is JSON, 413
@@ -38,8 +39,10 @@ const JSON_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
  * Malformed JSON becomes 400 `validation` in the JSON validator.
  *
  * @param maxBytes - the largest body accepted
+ * @param options.textPlain - also accept `text/plain` bodies (JSON text): what
+ *   `navigator.sendBeacon` sends, since a JSON content type would need a CORS preflight
  */
-export function jsonBody(maxBytes: number): MiddlewareHandler {
+export function jsonBody(maxBytes: number, options: { textPlain?: boolean } = {}): MiddlewareHandler {
   const limit = bodyLimit({
     maxSize: maxBytes,
     onError: () => {
@@ -47,7 +50,8 @@ export function jsonBody(maxBytes: number): MiddlewareHandler {
     },
   });
   return async (c, next) => {
-    if (!JSON_TYPE.test(c.req.header("Content-Type") ?? "")) {
+    const type = c.req.header("Content-Type") ?? "";
+    if (!JSON_TYPE.test(type) && !(options.textPlain && TEXT_TYPE.test(type))) {
       throw new ApiError(415, "unsupported", "send the body as JSON with Content-Type: application/json");
     }
     return limit(c, next);

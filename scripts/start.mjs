@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { execFileSync, spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
-import { startCollector } from "./lib/collector-process.mjs";
+import { runScheduled, startCollector } from "./lib/collector-process.mjs";
 import { DEMO, bootstrapDemo } from "./lib/demo.mjs";
 import { bundleForNode } from "./lib/bundle-node.mjs";
 
@@ -72,6 +72,9 @@ try {
   console.log(`driftline: collector up at ${collector.url} (its log: .wrangler/collector.log)`);
   const conn = { url: collector.url, adminKey: key };
   const demo = await bootstrapDemo(conn, (text) => text.split("\n").forEach((line) => console.log(`driftline: ${line}`)));
+  // wrangler dev has no cron: run the Worker's scheduled handler every minute, as Cloudflare would.
+  const cron = setInterval(() => runScheduled(collector.url).catch((err) => console.error(`driftline: cron: ${err.message}`)), 60_000);
+  stops.push(async () => clearInterval(cron));
   const simulator = spawn(process.execPath, [await bundleForNode("demo/simulator.ts"), "--url", collector.url, "--key", demo.ingestKey], { cwd: root, stdio: "inherit" });
   stops.push(async () => {
     if (simulator.exitCode !== null) return;

@@ -20,9 +20,9 @@ export interface ShadowAggregate {
 }
 
 /** Parts of an aggregate a reader may decode; the others are skipped. */
-export type AggregatePart = "features" | "prediction" | "latency" | "errors" | "confusion" | "shadow";
+export type AggregatePart = "features" | "prediction" | "latency" | "errors" | "confusion" | "residual" | "shadow";
 
-const ALL_PARTS: readonly AggregatePart[] = ["features", "prediction", "latency", "errors", "confusion", "shadow"];
+const ALL_PARTS: readonly AggregatePart[] = ["features", "prediction", "latency", "errors", "confusion", "residual", "shadow"];
 const FORMAT = 1;
 
 /** The stored JSON form: counts and base64 sketches. */
@@ -35,6 +35,7 @@ interface Stored {
   latency?: string;
   errors?: string;
   confusion?: string;
+  residual?: string;
   shadow?: Record<string, { rows: number; agree: number; prediction?: string; delta?: string; latency?: string }>;
 }
 
@@ -46,8 +47,8 @@ function fold<T extends AnySketch>(into: T | undefined, from: T | undefined, tak
 
 /**
  * Everything known about one (model, version, role, window, segment): report and row counts
- * and the merged sketches of features, prediction, latency, errors, confusion and shadow
- * agreement. Merging is associative and commutative, so aggregates roll up in any order.
+ * and the merged sketches of features, prediction, latency, errors, performance (confusion
+ * matrix or residuals, from labels joined on the devices) and shadow agreement. Merging is associative and commutative, so aggregates roll up in any order.
  *
  * @example
  * const a = Aggregate.fromReport(report); a.merge(Aggregate.decode(row.data));
@@ -63,6 +64,8 @@ export class Aggregate {
   latency: LatencySketch | undefined;
   errors: ErrorCounts | undefined;
   confusion: ConfusionMatrix | undefined;
+  /** Label minus prediction, for regression models. */
+  residual: NumericSketch | undefined;
   /** Agreement per shadow version. */
   readonly shadow = new Map<number, ShadowAggregate>();
 
@@ -81,6 +84,7 @@ export class Aggregate {
     a.latency = report.latency === undefined ? undefined : (decodeSketch(report.latency) as LatencySketch);
     a.errors = report.errors === undefined ? undefined : (decodeSketch(report.errors) as ErrorCounts);
     a.confusion = report.confusion === undefined ? undefined : (decodeSketch(report.confusion) as ConfusionMatrix);
+    a.residual = report.residual === undefined ? undefined : (decodeSketch(report.residual) as NumericSketch);
     const s = report.shadow;
     if (s) {
       a.shadow.set(s.version, {
@@ -122,6 +126,7 @@ export class Aggregate {
     this.latency = fold(this.latency, other.latency, take);
     this.errors = fold(this.errors, other.errors, take);
     this.confusion = fold(this.confusion, other.confusion, take);
+    this.residual = fold(this.residual, other.residual, take);
     for (const [version, s] of other.shadow) {
       const mine = this.shadow.get(version) ?? { rows: 0, agree: 0 };
       this.shadow.set(version, {
@@ -154,6 +159,7 @@ export class Aggregate {
       latency: b64(this.latency),
       errors: b64(this.errors),
       confusion: b64(this.confusion),
+      residual: b64(this.residual),
       shadow: Object.fromEntries(
         [...this.shadow].map(([v, s]) => [v, { rows: s.rows, agree: s.agree, prediction: b64(s.prediction), delta: b64(s.delta), latency: b64(s.latency) }]),
       ),
@@ -180,6 +186,7 @@ export class Aggregate {
     a.latency = read("latency", stored.latency);
     a.errors = read("errors", stored.errors);
     a.confusion = read("confusion", stored.confusion);
+    a.residual = read("residual", stored.residual);
     if (want.has("shadow")) {
       for (const [v, s] of Object.entries(stored.shadow ?? {})) {
         a.shadow.set(Number(v), {

@@ -101,7 +101,8 @@ export function checkReport(report: Aggregate, schema: VersionSchema, shadowSche
     (report.prediction && checkPrediction("prediction", report.prediction, schema.labels)) ||
     checkLatency("latency", report.latency) ||
     (report.errors && !(report.errors instanceof ErrorCounts) ? mismatch("errors", "expected error counts") : undefined) ||
-    (report.confusion && checkConfusion(report.confusion, schema.labels));
+    (report.confusion && checkConfusion(report.confusion, schema.labels)) ||
+    (report.residual && checkResidual(report.residual, schema.labels));
   if (problem) return problem;
   for (const [, s] of report.shadow) {
     if (!shadowSchema) return { code: "not_found", message: "shadow: unknown shadow version" };
@@ -114,6 +115,12 @@ export function checkReport(report: Aggregate, schema: VersionSchema, shadowSche
     if (shadowProblem) return shadowProblem;
   }
   return undefined;
+}
+
+/** Residuals (label − prediction) are sketched like a regression prediction. */
+function checkResidual(s: AnySketch, labels: readonly string[] | undefined): Refusal | undefined {
+  if (labels) return mismatch("residual", "a classification model reports a confusion matrix, not residuals");
+  return checkPrediction("residual", s, undefined);
 }
 
 function checkConfusion(s: AnySketch, labels: readonly string[] | undefined): Refusal | undefined {

@@ -81,10 +81,11 @@ async function route(db: Db, env: Env, caller: Caller, reports: Report[], reject
  * wire schema, model of the key's app, version, features and sketch parameters of its manifest
  * — and deduplicated by id; the answer lists accepted, duplicate and rejected ids (with codes)
  * and the client's current assignment, so every report is also an update check. A body that is
- * not a batch is a 400, one over the batch limit a 413.
+ * not a batch is a 400, one over the batch limit a 413. Pages going away send the batch with
+ * `navigator.sendBeacon`: then the key may come as `?key=` and the body as `text/plain`.
  */
 export const reports = new Hono<AppEnv>()
-  .post("/", requireRole("ingest"), jsonBody(LIMITS.batchBytes), async (c) => {
+  .post("/", requireRole("ingest", { queryKey: true }), jsonBody(LIMITS.batchBytes, { textPlain: true }), async (c) => {
   let body: unknown;
   try {
     body = await c.req.json();

@@ -93,6 +93,8 @@ export async function waitForHttp(url, timeoutMs, failed = () => undefined) {
 
 /**
  * Starts a local collector and resolves once `GET /healthz` answers 200.
+ * `--test-scheduled` exposes `GET /__scheduled`, which runs the cron handler: wrangler dev has
+ * no cron of its own, so `npm start` calls it every minute (see {@link runScheduled}).
  * @param {{ port?: number, adminKey: string, persistTo: string, logFile?: import("node:stream").Writable, inheritOutput?: boolean, vars?: Record<string,string> }} options
  * @returns {Promise<{ url: string, port: number, stop: () => Promise<void>, exited: Promise<number | null> }>}
  */
@@ -104,7 +106,7 @@ export async function startCollector({ port, adminKey, persistTo, logFile, inher
   const child = spawn(
     process.execPath,
     [wranglerBin, "dev", "--local", "--ip", "127.0.0.1", "--port", String(chosenPort), "--persist-to", persistTo,
-      "--inspector-port", "0", "--show-interactive-dev-session=false", ...varArgs],
+      "--inspector-port", "0", "--show-interactive-dev-session=false", "--test-scheduled", ...varArgs],
     { cwd: root, env: wranglerEnv(), stdio: ["ignore", inheritOutput ? "inherit" : "pipe", inheritOutput ? "inherit" : "pipe"], detached: true },
   );
   let output = "";
@@ -134,4 +136,15 @@ export async function startCollector({ port, adminKey, persistTo, logFile, inher
     throw err;
   }
   return { url, port: chosenPort, stop, exited };
+}
+
+/**
+ * Runs the collector's cron handler once (alerts, auto-rollback, retention), as Cloudflare's
+ * cron trigger does every minute in production.
+ * @param {string} url the collector
+ */
+export async function runScheduled(url) {
+  const res = await fetch(`${url}/__scheduled?cron=${encodeURIComponent("* * * * *")}`);
+  await res.text();
+  if (!res.ok) throw new Error(`the scheduled handler answered ${res.status}`);
 }

@@ -105,7 +105,8 @@ describe("POST /v1/reports", () => {
     await expectError(await post(JSON.stringify([1, 2])), 400, "validation");
     await expectError(await post(JSON.stringify({ reports: Array(LIMITS.reportsPerBatch + 1).fill(makeReport(model, version)) })), 400, "limit_exceeded");
     await expectError(await post("x".repeat(LIMITS.batchBytes + 1)), 413, "payload_too_large");
-    await expectError(await post("{}", { "Content-Type": "text/plain" }), 415, "unsupported");
+    // text/plain is what sendBeacon sends (see reports-beacon.test.ts); other types are refused
+    await expectError(await post("{}", { "Content-Type": "application/x-www-form-urlencoded" }), 415, "unsupported");
     await expectError(await call("POST", "/v1/reports", { json: { reports: [makeReport(model, version)] } }), 401, "unauthorized");
     const { token: read } = await createKey("default", "read");
     await expectError(await post(JSON.stringify({ reports: [makeReport(model, version)] }), undefined, read), 403, "forbidden");
