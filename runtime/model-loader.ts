@@ -1,7 +1,7 @@
 import { DriftlineError, isDriftlineError } from "../protocol/errors.ts";
 import { sha256Hex } from "../protocol/hash.ts";
 import { openSession, type BackendChoice } from "./backend.ts";
-import { compileChecks, type Check } from "./validate.ts";
+import { compile, type Plan } from "./validate.ts";
 import { zeroFeeds } from "./tensors.ts";
 import type { Api } from "./api.ts";
 import type { Backend, Manifest, ModelStore } from "./types.ts";
@@ -10,7 +10,7 @@ import type { Backend, Manifest, ModelStore } from "./types.ts";
 export interface Model extends BackendChoice {
   version: number;
   manifest: Manifest;
-  checks: Check[];
+  plan: Plan;
   /** Runs in flight; a retired model is released when it reaches 0. */
   inflight: number;
   retired?: boolean;
@@ -61,7 +61,7 @@ export async function modelBytes(ctx: LoaderContext, manifest: Manifest, url: st
  */
 export async function loadModel(ctx: LoaderContext, version: number, manifest: Manifest, url = `/v1/artifacts/${manifest.sha256}`): Promise<Model> {
   const bytes = await modelBytes(ctx, manifest, url);
-  const checks = compileChecks(manifest);
+  const plan = compile(manifest);
   try {
     const choice = await openSession({
       bytes,
@@ -71,9 +71,9 @@ export async function loadModel(ctx: LoaderContext, version: number, manifest: M
       ortUrl: ctx.ortUrl,
       store: ctx.store,
       warmupRuns: ctx.warmupRuns,
-      warmup: (ort) => zeroFeeds(ort, manifest, checks),
+      warmup: (ort) => zeroFeeds(ort, manifest, plan),
     });
-    return { ...choice, version, manifest, checks, inflight: 0 };
+    return { ...choice, version, manifest, plan, inflight: 0 };
   } catch (err) {
     throw isDriftlineError(err) ? err : new DriftlineError("session", String(err), err);
   }

@@ -5,8 +5,112 @@ import { LatencySketch } from "../protocol/sketch/latency.ts";
 import { ErrorCounts } from "../protocol/sketch/error-counts.ts";
 import { ConfusionMatrix } from "../protocol/sketch/confusion.ts";
 import { TAG, fromBase64, toBase64 } from "../protocol/sketch/codec.ts";
-import { classLabels, type Decoded } from "./outputs.ts";
-import type { Manifest, Report, Row } from "./types.ts";
+import { classLabels } from "./outputs.ts";
+import type { Manifest, Report } from "./types.ts";
+
+type PredictionSketch = ClassificationSketch | NumericSketch;
+
+/** One predict() (or run()) call waiting to be sketched: see `Encoded` in tensors.ts. */
+export interface Staged {
+  acc: Accumulator;
+  /** Rows. */
+  n: number;
+  /** From `base` on: `width` feature columns (none for `run()`), then class and score columns. */
+  staged: Float64Array;
+  base: number;
+  width: number;
+  misses: unknown[] | undefined;
+  backend: string;
+  /** Latency of the session run. */
+  ms: number;
+}
+
+/** Staged values beyond which calls are sketched at once rather than in idle time (1 MB). */
+const CAP = 1 << 17;
+
+/**
+ * Calls waiting to be sketched in idle time, their values in one reused buffer: a call takes a
+ * region before it builds its tensors and stages it once it has its outputs. Too much waiting
+ * is sketched at once, so memory stays bounded.
+ */
+export class Staging {
+  /** The buffer regions are taken from. */
+  values = new Float64Array(1024);
+  private used_ = 0;
+  /** Regions taken but neither staged nor dropped (calls in flight). */
+  private open_ = 0;
+  private batches_: Staged[] = [];
+  private scheduled_ = false;
+
+  /**
+   * @param idle_ - runs a function when the thread is idle
+   * @param rate_ - the sample rate now
+   */
+  constructor(
+    private readonly idle_: (fn: () => void) => void,
+    private readonly rate_: () => number,
+  ) {}
+
+  /**
+   * Takes a region of `len` values of {@link values} (read it after this call).
+   *
+   * @param len - values needed
+   * @returns where the region starts
+   */
+  take(len: number): number {
+    const v = this.values;
+    if (this.used_ + len > v.length) {
+      if (v.length >= CAP) this.fold();
+      // regions in flight keep the old buffer alive; it is dropped once they are sketched
+      if (this.used_ + len > v.length) (this.values = new Float64Array(Math.max(len, Math.min(CAP, 2 * v.length)))), (this.used_ = 0);
+    }
+    this.open_++;
+    return (this.used_ += len) - len;
+  }
+
+  /** Gives a region up: its call failed. */
+  drop(): void {
+    this.open_--;
+  }
+
+  /**
+   * Stages a call's region for idle time.
+   *
+   * @param b - the call
+   */
+  add(b: Staged): void {
+    this.open_--;
+    this.batches_.push(b);
+    if (!this.scheduled_) {
+      this.scheduled_ = true;
+      this.idle_(() => this.fold());
+    }
+  }
+
+  /** Sketches everything staged (idle time, or before a report is cut). */
+  fold(): void {
+    this.scheduled_ = false;
+    for (const b of this.batches_.splice(0)) b.acc.fold(b, this.rate_());
+    if (!this.open_) this.used_ = 0;
+  }
+}
+
+/**
+ * A manifest's prediction sketch (classes, or a value), and how one row's class (-1: none)
+ * and score (NaN: none) are added to it.
+ *
+ * @param manifest - the model manifest
+ */
+export function predictionSketch(manifest: Manifest): [PredictionSketch, (cls: number, score: number) => void] {
+  const labels = classLabels(manifest);
+  if (labels) {
+    const s = new ClassificationSketch(labels);
+    return [s, (cls, score) => cls >= 0 && cls < labels.length && s.update(cls, score)];
+  }
+  const s = new NumericSketch();
+  const scored = manifest.outputs.some((o) => o.kind !== "label");
+  return [s, (_, score) => s.update(scored ? score : undefined)];
+}
 
 type Sketch = { encode(): Uint8Array; merge(other: never): unknown };
 const DECODERS: Record<number, { decode(b: Uint8Array): Sketch }> = {
@@ -65,14 +169,17 @@ export function mergeReports(a: Report, b: Report): Report {
 export class Accumulator {
   rows = 0;
   start: number;
-  readonly features: Array<[string, NumericSketch | CategoricalSketch]>;
-  readonly prediction: ClassificationSketch | NumericSketch;
+  /** One sketch per manifest feature, in manifest order. */
+  readonly features: Array<NumericSketch | CategoricalSketch>;
+  readonly prediction: PredictionSketch;
+  /** Adds one row's class and score to `prediction`. */
+  readonly add: (cls: number, score: number) => void;
   readonly latency = new LatencySketch();
   readonly errors = new ErrorCounts();
   readonly labels: string[] | undefined;
   confusion?: ConfusionMatrix;
   residual?: NumericSketch;
-  private dirty = false;
+  private dirty_ = false;
 
   /**
    * @param manifest - the version's manifest
@@ -80,32 +187,37 @@ export class Accumulator {
    */
   constructor(readonly manifest: Manifest, now: number) {
     this.start = now;
-    this.features = manifest.features.map((f) => [
-      f.name,
-      f.kind === "numeric" ? new NumericSketch({ range: f.range }) : new CategoricalSketch(f.categories ?? []),
-    ]);
+    this.features = manifest.features.map((f) => (f.kind === "numeric" ? new NumericSketch({ range: f.range }) : new CategoricalSketch(f.categories ?? [])));
     this.labels = classLabels(manifest);
-    this.prediction = this.labels ? new ClassificationSketch(this.labels) : new NumericSketch();
+    [this.prediction, this.add] = predictionSketch(manifest);
   }
 
   /**
-   * Sketches one row as the app sent it and what the model answered.
+   * Sketches one staged call: its features column by column (as the app sent them), then
+   * what the model answered, and its latency.
    *
-   * @param row - the raw row (undefined for raw feeds)
-   * @param out - its decoded outputs
+   * @param b - the staged call
+   * @param rate - sample rate: the fraction of rows sketched
    */
-  sample(row: Row | undefined, out: Decoded): void {
-    this.dirty = true;
-    if (row) {
-      for (const [name, s] of this.features) {
-        const v = row[name];
-        if (s instanceof NumericSketch) s.update(typeof v === "number" || v == null ? v : NaN);
-        else s.update(v);
+  fold(b: Staged, rate: number): void {
+    const { n, staged, base, width, misses } = b;
+    const keep = rate < 1 ? Array.from({ length: n }, () => Math.random() < rate) : undefined;
+    this.dirty_ = true;
+    this.latency.update(b.backend, b.ms);
+    for (let f = 0, m = 0; f < width; f++) {
+      const s = this.features[f]!;
+      const cats = s instanceof CategoricalSketch ? s.categories : undefined;
+      for (let r = 0, i = base + f * n; r < n; r++, i++) {
+        let v: unknown;
+        if (misses?.[m] === f && misses[m + 1] === r) {
+          v = misses[m + 2];
+          m += 3;
+          if (!cats && typeof v !== "number" && v != null) v = NaN;
+        } else v = cats ? cats[staged[i]!] : staged[i];
+        if (!keep || keep[r]) s.update(v as never);
       }
     }
-    if (this.prediction instanceof ClassificationSketch) {
-      if (out.cls! >= 0 && out.cls! < this.labels!.length) this.prediction.update(out.cls!, out.score);
-    } else this.prediction.update(out.score);
+    for (let r = 0, i = base + width * n; r < n; r++, i++) if (!keep || keep[r]) this.add(staged[i]!, staged[i + n]!);
   }
 
   /**
@@ -114,7 +226,7 @@ export class Accumulator {
    * @param code - its code
    */
   error(code: string): void {
-    this.dirty = true;
+    this.dirty_ = true;
     this.errors.update(code);
   }
 
@@ -125,7 +237,7 @@ export class Accumulator {
    * @param predicted - the predicted class index, or the predicted value
    */
   label(actual: number, predicted: number): void {
-    this.dirty = true;
+    this.dirty_ = true;
     if (this.labels) (this.confusion ??= new ConfusionMatrix(this.labels)).update(actual, predicted);
     else (this.residual ??= new NumericSketch()).update(actual - predicted);
   }
@@ -137,14 +249,14 @@ export class Accumulator {
    * @param now - end of the period, epoch ms
    */
   cut(head: Pick<Report, "id" | "model" | "version" | "role" | "client" | "segment" | "sampleRate">, now: number): Report | undefined {
-    if (!this.dirty && !this.rows) return undefined;
+    if (!this.dirty_ && !this.rows) return undefined;
     const hasLatency = this.latency.backends.size > 0;
     const report: Report & SketchHolder = {
       ...head,
       start: this.start,
       end: Math.max(now, this.start),
       rows: this.rows,
-      features: Object.fromEntries(this.features.map(([name, s]) => [name, enc(s)])),
+      features: Object.fromEntries(this.features.map((s, i) => [this.manifest.features[i]!.name, enc(s)])),
       prediction: enc(this.prediction),
       ...(hasLatency && { latency: enc(this.latency) }),
       ...(this.errors.counts.size && { errors: enc(this.errors) }),

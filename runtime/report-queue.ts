@@ -38,17 +38,17 @@ export interface QueueOptions {
  */
 export class ReportQueue {
   readonly entries: QueueEntry[] = [];
-  private attempts = 0;
-  private notBefore = 0;
-  private timer: unknown;
-  private sending: Promise<void> | undefined;
+  private attempts_ = 0;
+  private notBefore_ = 0;
+  private timer_: unknown;
+  private sending_: Promise<void> | undefined;
 
-  constructor(private readonly o: QueueOptions) {}
+  constructor(private readonly o_: QueueOptions) {}
 
   /** Loads the reports a previous page left in the store. */
   async load(): Promise<void> {
-    for (const id of await this.o.store.keys("queue")) {
-      const e = await this.o.store.get<QueueEntry>("queue", id);
+    for (const id of await this.o_.store.keys("queue")) {
+      const e = await this.o_.store.get<QueueEntry>("queue", id);
       if (e && !this.entries.some((x) => x.report.id === id)) this.entries.push(e);
     }
   }
@@ -63,21 +63,21 @@ export class ReportQueue {
     const open = this.entries.find((e) => !e.sent && streamKey(e.report) === key);
     const entry = open ? (mergeReports(open.report, report), open) : { report, sent: false };
     if (!open) this.entries.push(entry);
-    return this.save(entry);
+    return this.save_(entry);
   }
 
-  private save(e: QueueEntry): Promise<void> {
-    return this.o.store.put("queue", e.report.id, e).catch(() => {});
+  private save_(e: QueueEntry): Promise<void> {
+    return this.o_.store.put("queue", e.report.id, e).catch(() => {});
   }
 
-  private async done(batch: QueueEntry[]): Promise<void> {
+  private async done_(batch: QueueEntry[]): Promise<void> {
     for (const e of batch) {
       this.entries.splice(this.entries.indexOf(e), 1);
-      await this.o.store.delete("queue", e.report.id).catch(() => {});
+      await this.o_.store.delete("queue", e.report.id).catch(() => {});
     }
   }
 
-  private take(): QueueEntry[] {
+  private take_(): QueueEntry[] {
     const batch: QueueEntry[] = [];
     let chars = 0;
     for (const e of this.entries) {
@@ -94,36 +94,36 @@ export class ReportQueue {
    * @param force - ignore the backoff (an explicit `flush()`)
    */
   flush(force = false): Promise<void> {
-    if (force) this.notBefore = 0;
-    return (this.sending ??= this.send().finally(() => (this.sending = undefined)));
+    if (force) this.notBefore_ = 0;
+    return (this.sending_ ??= this.send_().finally(() => (this.sending_ = undefined)));
   }
 
-  private async send(): Promise<void> {
-    const { clock, api } = this.o;
-    while (this.entries.length && clock.now() >= this.notBefore && globalThis.navigator?.onLine !== false) {
-      const batch = this.take();
-      for (const e of batch) if (!e.sent) (e.sent = true), await this.save(e);
+  private async send_(): Promise<void> {
+    const { clock, api } = this.o_;
+    while (this.entries.length && clock.now() >= this.notBefore_ && globalThis.navigator?.onLine !== false) {
+      const batch = this.take_();
+      for (const e of batch) if (!e.sent) (e.sent = true), await this.save_(e);
       try {
         const answer = await api.reports(batch.map((e) => e.report));
-        this.attempts = 0;
-        await this.done(batch);
-        if (answer.rejected?.length) this.o.onError(new DriftlineError("validation", `collector rejected ${answer.rejected.length} reports`));
-        this.o.onAnswer(answer);
+        this.attempts_ = 0;
+        await this.done_(batch);
+        if (answer.rejected?.length) this.o_.onError(new DriftlineError("validation", `collector rejected ${answer.rejected.length} reports`));
+        this.o_.onAnswer(answer);
       } catch (e) {
         const err = e as ApiError;
         if (err.status && err.status < 500 && err.status !== 429 && err.status !== 408) {
           // the collector will never take these: keeping them would block the queue forever
-          await this.done(batch);
-          this.o.onError(err);
+          await this.done_(batch);
+          this.o_.onError(err);
           continue;
         }
         // a 429 proves the batch was not taken, so its reports may merge again
         if (err.status === 429) for (const e of batch) e.sent = false;
-        const backoff = Math.min(this.o.maxBackoffMs ?? 300_000, (this.o.minBackoffMs ?? 1000) * 2 ** this.attempts++);
+        const backoff = Math.min(this.o_.maxBackoffMs ?? 300_000, (this.o_.minBackoffMs ?? 1000) * 2 ** this.attempts_++);
         const wait = Math.max(err.retryAfter ?? 0, backoff * (0.5 + Math.random()));
-        this.notBefore = clock.now() + wait;
-        clock.clearTimeout(this.timer);
-        this.timer = clock.setTimeout(() => void this.flush(), wait);
+        this.notBefore_ = clock.now() + wait;
+        clock.clearTimeout(this.timer_);
+        this.timer_ = clock.setTimeout(() => void this.flush(), wait);
         return;
       }
     }
@@ -131,13 +131,13 @@ export class ReportQueue {
 
   /** Hands everything to `sendBeacon` as the page goes away; the reports stay queued until answered. */
   beacon(): void {
-    const batch = this.take();
-    if (!batch.length || globalThis.navigator?.onLine === false || !this.o.api.beacon(batch.map((e) => e.report))) return;
-    for (const e of batch) if (!e.sent) (e.sent = true), void this.save(e);
+    const batch = this.take_();
+    if (!batch.length || globalThis.navigator?.onLine === false || !this.o_.api.beacon(batch.map((e) => e.report))) return;
+    for (const e of batch) if (!e.sent) (e.sent = true), void this.save_(e);
   }
 
   /** Stops the retry timer. */
   stop(): void {
-    this.o.clock.clearTimeout(this.timer);
+    this.o_.clock.clearTimeout(this.timer_);
   }
 }

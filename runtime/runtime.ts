@@ -3,13 +3,13 @@ import { createApi } from "./api.ts";
 import { defaultStore } from "./model-store.ts";
 import { defaultClock, defaultTransport } from "./transport.ts";
 import { loadModel, releaseIfIdle, type LoaderContext, type Model } from "./model-loader.ts";
-import { buildFeeds } from "./tensors.ts";
-import { decodeOutputs, type Decoded } from "./outputs.ts";
-import { Accumulator } from "./report-builder.ts";
+import { buildFeeds, reuse, type Encoded } from "./tensors.ts";
+import { decodeOutputs } from "./outputs.ts";
+import { Accumulator, Staging } from "./report-builder.ts";
 import { ReportQueue } from "./report-queue.ts";
 import { FeedbackStore } from "./feedback.ts";
 import { Shadow } from "./shadow.ts";
-import type { Assignment, Feeds, Prediction, Report, Row, Runtime, RuntimeEvents, RuntimeOptions, Tensor } from "./types.ts";
+import type { Assignment, Feeds, Prediction, Report, Row, RunResult, Runtime, RuntimeEvents, RuntimeOptions, Tensor } from "./types.ts";
 
 const DEFAULTS = {
   backend: "auto",
@@ -71,7 +71,9 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
 
   const accs = new Map<Model, Accumulator>([[live, new Accumulator(live.manifest, clock.now())]]);
   const accOf = (m: Model) => accs.get(m) ?? accs.set(m, new Accumulator(m.manifest, clock.now())).get(m)!;
-  const feedback = new FeedbackStore(store, `feedback:${name}`, o.feedbackCapacity, randomId().slice(0, 10));
+  // 64 random bits per runtime, then a counter: cheap, and unique across the fleet
+  const feedback = new FeedbackStore(store, `ring:${name}`, o.feedbackCapacity, randomId().slice(0, 16));
+  const idle = clock.idle?.bind(clock) ?? ((fn: () => void) => clock.setTimeout(fn, 0));
   await feedback.load();
   let shadow: Shadow | undefined;
   let closed = false;
@@ -108,17 +110,11 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     sampleRate: current.sampleRate,
   });
 
-  // Sketching waits for the next task, so predict() costs little more than session.run.
-  const pending: Array<[Accumulator, Array<Row | undefined>, Decoded[]]> = [];
-  const sketchPending = () => {
-    const rate = current.sampleRate;
-    for (const [acc, rows, decoded] of pending.splice(0)) {
-      decoded.forEach((d, i) => (rate >= 1 || Math.random() < rate) && acc.sample(rows[i], d));
-    }
-  };
+  // Sketching waits for idle time, so predict() costs little more than session.run.
+  const staging = new Staging(idle, () => current.sampleRate);
   /** Cuts every accumulator into the queue (synchronously, so it also works in `pagehide`). */
   const cutAll = () => {
-    sketchPending();
+    staging.fold();
     const now = clock.now();
     const adds: Array<Promise<void>> = [];
     for (const [m, acc] of accs) {
@@ -195,7 +191,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
         if (old) void cutAll();
         const next = want && (old?.model.version === want.version ? old.model : await load(want.version, want.manifest, want.artifactUrl));
         if (want && !next) return;
-        shadow = next ? new Shadow(next, want!.sampleRate, clock.now()) : undefined;
+        shadow = next ? new Shadow(next, want!.sampleRate, clock.now(), idle) : undefined;
         if (old && old.model !== next) retire(old.model);
       }
       const interval = current.reportIntervalMs;
@@ -205,71 +201,70 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       await prune();
     }));
 
-  const exec = async (m: Model, feeds: Record<string, Tensor>) => {
+  const guard = () => {
+    if (closed) throw new DriftlineError("closed", "runtime closed");
+    return live;
+  };
+
+  /**
+   * One call, in one async function (each extra one costs microtask turns): builds the feeds
+   * from named rows (or takes raw ones), runs, names the predictions, stages the call.
+   */
+  const exec = async (input: Row | Row[], raw?: Feeds): Promise<Prediction | Prediction[] | RunResult> => {
+    const m = guard();
+    const acc = accOf(m);
+    const many = Array.isArray(input);
+    const rows = raw ? undefined : many ? input : [input];
+    let feeds: Record<string, Tensor> = {};
+    let enc: Encoded | undefined;
+    if (rows) {
+      const base = staging.take((m.plan.checks.length + 2) * rows.length);
+      try {
+        enc = buildFeeds(m.ort, m.manifest, m.plan, rows, () => acc.error("validation"), staging.values, base);
+      } catch (err) {
+        staging.drop();
+        throw err;
+      }
+      feeds = enc.feeds;
+    } else for (const k in raw) {
+      const t = raw[k]!;
+      feeds[k] = t instanceof m.ort.Tensor ? t : new m.ort.Tensor(t.type as "float32", t.data as Float32Array, t.dims);
+    }
     m.inflight++;
     const t = performance.now();
+    let out;
     try {
-      return await m.session.run(feeds);
+      out = await m.session.run(feeds);
     } catch (err) {
-      throw new DriftlineError("session", `run failed: ${(err as Error).message ?? err}`, err);
+      if (enc) staging.drop();
+      const e = new DriftlineError("session", `run: ${(err as Error).message ?? err}`, err);
+      fail(e, m);
+      throw e;
     } finally {
-      accOf(m).latency.update(m.backend, performance.now() - t);
       m.inflight--;
       releaseIfIdle(m);
     }
-  };
-
-  const account = (m: Model, rows: Array<Row | undefined>, decoded: Decoded[]) => {
-    const acc = accOf(m);
-    acc.rows += decoded.length;
-    if (pending.push([acc, rows, decoded]) === 1) clock.setTimeout(sketchPending, 0);
-    else if (pending.length > 256) sketchPending();
-    if (acc.rows >= (current.reportRows ?? o.reportRows)) void report();
-    return decoded.map((d) => feedback.remember(m.version, d.cls ?? -1, d.score ?? NaN));
-  };
-
-  const guard = (m: Model) => {
-    if (closed) throw new DriftlineError("closed", "runtime closed");
-    return m;
-  };
-
-  async function predict(row: Row): Promise<Prediction>;
-  async function predict(rows: Row[]): Promise<Prediction[]>;
-  async function predict(input: Row | Row[]): Promise<Prediction | Prediction[]> {
-    const m = guard(live);
-    const rows = Array.isArray(input) ? input : [input];
-    let out;
-    try {
-      const feeds = buildFeeds(m.ort, m.manifest, m.checks, rows, () => accOf(m).error("validation"));
-      out = await exec(m, feeds);
-    } catch (err) {
-      if ((err as DriftlineError).code !== "validation") fail(err, m);
-      throw err;
-    }
-    const decoded = decodeOutputs(m.manifest, out, rows.length);
-    const ids = account(m, rows, decoded);
-    shadow?.offer(rows, decoded);
+    const ms = performance.now() - t;
+    if (enc) reuse(m.plan, enc);
+    // raw feeds: as many rows as the first output has
+    const n = rows?.length ?? (Number(out[m.manifest.outputs[0]!.name]?.dims[0] ?? 1) || 1);
+    const base = enc?.base ?? staging.take(2 * n);
+    const values = enc?.staged ?? staging.values;
+    const width = enc ? m.plan.checks.length : 0;
+    const at = base + width * n;
     const version = String(m.version);
-    const preds = decoded.map((d, i): Prediction => ({ id: ids[i]!, outputs: d.outputs, label: d.label, score: d.score, version }));
-    return Array.isArray(input) ? preds : preds[0]!;
-  }
+    const preds = decodeOutputs(m.manifest, out, n, values, at, version);
+    feedback.name(preds, m.version, values, at);
+    acc.rows += n;
+    staging.add({ acc, n, staged: values, base, width, misses: enc?.misses, backend: m.backend, ms });
+    if (rows) shadow?.offer(rows, values, at);
+    if (acc.rows >= (current.reportRows ?? o.reportRows)) void report();
+    return !rows ? { id: preds[0]!.id, outputs: out, version } : many ? preds : preds[0]!;
+  };
 
   const runtime: Runtime = {
-    predict,
-    async run(feeds: Feeds) {
-      const m = guard(live);
-      const tensors = Object.fromEntries(
-        Object.entries(feeds).map(([k, t]) => [k, t instanceof m.ort.Tensor ? t : new m.ort.Tensor(t.type as "float32", t.data as Float32Array, t.dims)]),
-      );
-      const out = await exec(m, tensors).catch((err) => {
-        fail(err, m);
-        throw err;
-      });
-      const first = out[m.manifest.outputs[0]!.name];
-      const n = Number(first?.dims[0] ?? 1) || 1;
-      const ids = account(m, [], decodeOutputs(m.manifest, out, n));
-      return { id: ids[0]!, outputs: out, version: String(m.version) };
-    },
+    predict: exec as Runtime["predict"],
+    run: (feeds) => exec([], feeds) as Promise<RunResult>,
     async feedback(id, label) {
       const e = feedback.take(id);
       const m = e && [...accs.keys()].find((x) => x.version === e[0]);

@@ -1,15 +1,12 @@
-import { ClassificationSketch } from "../protocol/sketch/prediction.ts";
 import { NumericSketch } from "../protocol/sketch/numeric.ts";
 import { LatencySketch } from "../protocol/sketch/latency.ts";
 import { buildFeeds } from "./tensors.ts";
-import { decodeOutputs, classLabels, type Decoded } from "./outputs.ts";
-import { encodeSketch } from "./report-builder.ts";
+import { decodeOutputs } from "./outputs.ts";
+import { encodeSketch, predictionSketch } from "./report-builder.ts";
 import { releaseIfIdle, type Model } from "./model-loader.ts";
 import type { Report, Row } from "./types.ts";
 
 const MAX_PENDING = 256;
-const idle = (fn: () => void) =>
-  (globalThis as { requestIdleCallback?: (fn: () => void, o: object) => void }).requestIdleCallback?.(fn, { timeout: 2000 }) ?? setTimeout(fn, 0);
 
 /**
  * A shadow version: runs on a sample of the live rows in idle time, never answers the app,
@@ -17,66 +14,76 @@ const idle = (fn: () => void) =>
  * latency) for a report with role `shadow`.
  */
 export class Shadow {
-  private pending: Array<[Row, Decoded]> = [];
-  private scheduled = false;
-  private rows = 0;
-  private agree = 0;
-  private prediction: ClassificationSketch | NumericSketch;
-  private delta = new NumericSketch();
-  private latency = new LatencySketch();
+  /** Sampled rows and the live class and score of each. */
+  private pending_: Array<[Row, number, number]> = [];
+  private scheduled_ = false;
+  private rows_ = 0;
+  private agree_ = 0;
+  private sketches_: ReturnType<Shadow["fresh_"]>;
   start: number;
 
   /**
    * @param model - the shadow version, loaded
    * @param sampleRate - fraction of live rows it runs on
    * @param now - start of the first period
+   * @param idle_ - runs a function when the thread is idle
    */
   constructor(
     readonly model: Model,
     readonly sampleRate: number,
     now: number,
+    private readonly idle_: (fn: () => void) => void,
   ) {
-    const labels = classLabels(model.manifest);
-    this.prediction = labels ? new ClassificationSketch(labels) : new NumericSketch();
     this.start = now;
+    this.sketches_ = this.fresh_();
+  }
+
+  private fresh_() {
+    return { prediction: predictionSketch(this.model.manifest), delta: new NumericSketch(), latency: new LatencySketch() };
   }
 
   /**
    * Offers live rows and their answers; a sample of them is queued for idle time.
    *
    * @param rows - rows the live version ran on
-   * @param live - its decoded answers
+   * @param staged - the live classes from `staged[at]` on, then the scores
+   * @param at - where in `staged`
    */
-  offer(rows: Row[], live: Decoded[]): void {
-    for (let i = 0; i < rows.length; i++) {
-      if (this.pending.length < MAX_PENDING && Math.random() < this.sampleRate) this.pending.push([rows[i]!, live[i]!]);
+  offer(rows: Row[], staged: Float64Array, at: number): void {
+    const n = rows.length;
+    for (let r = 0; r < n; r++) {
+      if (this.pending_.length < MAX_PENDING && Math.random() < this.sampleRate) this.pending_.push([rows[r]!, staged[at + r]!, staged[at + n + r]!]);
     }
-    if (this.pending.length && !this.scheduled) {
-      this.scheduled = true;
-      idle(() => void this.drain());
+    if (this.pending_.length && !this.scheduled_) {
+      this.scheduled_ = true;
+      this.idle_(() => void this.drain());
     }
   }
 
   /** Runs what is pending (also called by tests and `flush()`). */
   async drain(): Promise<void> {
-    const batch = this.pending.splice(0);
-    this.scheduled = false;
+    const batch = this.pending_.splice(0);
+    this.scheduled_ = false;
     const m = this.model;
-    if (!batch.length || m.retired) return;
+    const n = batch.length;
+    if (!n || m.retired) return;
     m.inflight++;
     try {
-      const rows = batch.map((b) => b[0]);
-      const feeds = buildFeeds(m.ort, m.manifest, m.checks, rows, () => {});
+      const { feeds, staged } = buildFeeds(m.ort, m.manifest, m.plan, batch.map((b) => b[0]), () => {});
+      const at = staged.length - 2 * n;
       const t = performance.now();
       const out = await m.session.run(feeds);
-      this.latency.update(m.backend, (performance.now() - t) / rows.length);
-      decodeOutputs(m.manifest, out, rows.length).forEach((d, i) => {
-        const live = batch[i]![1];
-        this.rows++;
-        if (d.cls !== undefined && d.cls === live.cls) this.agree++;
-        if (d.score !== undefined && live.score !== undefined) this.delta.update(d.score - live.score);
-        if (this.prediction instanceof ClassificationSketch) d.cls! >= 0 && this.prediction.update(d.cls!, d.score);
-        else this.prediction.update(d.score);
+      const { prediction, delta, latency } = this.sketches_;
+      latency.update(m.backend, (performance.now() - t) / n);
+      decodeOutputs(m.manifest, out, n, staged, at, "");
+      batch.forEach(([, cls, score], r) => {
+        const c = staged[at + r]!;
+        const s = staged[at + n + r]!;
+        this.rows_++;
+        if (c >= 0 && c === cls) this.agree_++;
+        // NaN: one of the two versions has no score
+        if (s === s && score === score) delta.update(s - score);
+        prediction[1](c, s);
       });
     } catch {
       // a row the shadow's schema rejects, or a shadow that fails, must never touch the app
@@ -93,7 +100,8 @@ export class Shadow {
    * @param now - end of the period
    */
   cut(head: Pick<Report, "id" | "model" | "version" | "client" | "segment">, now: number): Report | undefined {
-    if (!this.rows) return undefined;
+    if (!this.rows_) return undefined;
+    const { prediction, delta, latency } = this.sketches_;
     const report: Report = {
       ...head,
       role: "shadow",
@@ -104,15 +112,14 @@ export class Shadow {
       features: {},
       shadow: {
         version: this.model.version,
-        rows: this.rows,
-        agree: this.agree,
-        prediction: encodeSketch(this.prediction),
-        delta: encodeSketch(this.delta),
-        latency: encodeSketch(this.latency),
+        rows: this.rows_,
+        agree: this.agree_,
+        prediction: encodeSketch(prediction[0]),
+        delta: encodeSketch(delta),
+        latency: encodeSketch(latency),
       },
     };
-    const fresh = new Shadow(this.model, this.sampleRate, now);
-    Object.assign(this, { rows: 0, agree: 0, start: now, prediction: fresh.prediction, delta: fresh.delta, latency: fresh.latency });
+    Object.assign(this, { rows_: 0, agree_: 0, start: now, sketches_: this.fresh_() });
     return report;
   }
 }

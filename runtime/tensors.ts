@@ -1,10 +1,8 @@
 import { DriftlineError } from "../protocol/errors.ts";
-import type { Check } from "./validate.ts";
+import type { Column, Plan } from "./validate.ts";
 import type { Manifest, Row, Tensor } from "./types.ts";
 import type { Ort } from "./ort-loader.ts";
 
-type Input = Manifest["inputs"][number];
-type Column = { [i: number]: unknown; length: number; fill(v: never): unknown };
 
 const ARRAYS: Record<string, new (n: number) => Column> = {
   float32: Float32Array,
@@ -18,69 +16,100 @@ const ARRAYS: Record<string, new (n: number) => Column> = {
   string: Array,
 };
 
-/** A tensor-shaped buffer for `rows` rows of `input`, zero-filled, and its dims. */
-function alloc(input: Input, rows: number, columns: number): { data: Column; dims: number[] } {
-  const Ctor = ARRAYS[input.dtype];
-  if (!Ctor) throw new DriftlineError("unsupported", `input "${input.name}": dtype ${input.dtype}`);
-  const dims = input.shape.map((d, i) => (i === 0 ? rows : typeof d === "number" && d > 0 ? d : columns));
-  const data = new Ctor(dims.reduce((a, b) => a * b, 1));
-  if (input.dtype === "string") data.fill("" as never);
-  return { data, dims };
+/** Named rows as tensors, and a copy of the values for the sketches. */
+export interface Encoded {
+  feeds: Record<string, Tensor>;
+  /** The tensors' buffers: hand them back with {@link reuse} once the run is over. */
+  data: Column[];
+  /**
+   * From `base` on, `(features + 2) × n` values, column-major: each feature's value as sent
+   * (numbers) or its category index, then two columns the outputs fill (class, score).
+   */
+  staged: Float64Array;
+  base: number;
+  /** Values that missed the fast path as flat `[feature, row, raw value]` triples, in order. */
+  misses: unknown[] | undefined;
 }
 
-const layouts = new WeakMap<Check[], Map<string, number>>();
-/** Columns per input, computed once per model version. */
-const widths = (manifest: Manifest, checks: Check[]) => {
-  let w = layouts.get(checks);
-  if (!w) {
-    layouts.set(checks, (w = new Map()));
-    for (const c of checks) w.set(c.feature.input, Math.max(w.get(c.feature.input) ?? 1, c.col + c.width));
-  }
-  return w;
-};
+const zero = (d: Column) => d.fill((d instanceof BigInt64Array ? 0n : Array.isArray(d) ? "" : 0) as never);
+
+/** Zero-filled buffers of `n` rows for every input: the last run's when they fit. */
+function alloc(manifest: Manifest, plan: Plan, n: number): Column[] {
+  const spare = plan.spare;
+  plan.spare = undefined;
+  // ORT may have detached them (length 0)
+  if (spare && spare.every((d, k) => d.length === plan.sizes[k]! * n)) return spare.map(zero);
+  return manifest.inputs.map(({ name, dtype }, k) => {
+    const Ctor = ARRAYS[dtype];
+    if (!Ctor) throw new DriftlineError("unsupported", `${name}: ${dtype}`);
+    return zero(new Ctor(plan.sizes[k]! * n));
+  });
+}
 
 /**
- * Builds the feeds of a tabular model from named rows: each feature's cleaned value goes to
- * its column (one-hot: a 1 in its category's column).
+ * Hands a finished run's input buffers back for the next call: allocating them is most of
+ * what building a small batch costs.
+ *
+ * @param plan - the model's plan
+ * @param enc - the call's feeds, whose run is over
+ */
+export const reuse = (plan: Plan, enc: Encoded) => void (plan.spare = enc.data);
+
+/** The buffers as tensors, by input name. */
+function tensors(ort: Ort, manifest: Manifest, plan: Plan, data: Column[], n: number): Record<string, Tensor> {
+  const feeds: Record<string, Tensor> = {};
+  manifest.inputs.forEach(({ name, dtype }, k) => (feeds[name] = new ort.Tensor(dtype as "float32", data[k] as Float32Array, [n, ...plan.dims[k]!])));
+  return feeds;
+}
+
+/**
+ * Builds the feeds of a tabular model from named rows, validating as it writes: per feature, a
+ * tight loop over the rows in which a finite in-range number (or a known category text) is
+ * written at once; anything else takes the feature's slow path (policies, violations).
  *
  * @param ort - onnxruntime-web
  * @param manifest - the model manifest
- * @param checks - its compiled features
+ * @param plan - its compiled features
  * @param rows - the rows
  * @param onViolation - called once per violation
+ * @param staged - where to copy the values for the sketches (default: a new array)
+ * @param base - from where in `staged`
  */
-export function buildFeeds(ort: Ort, manifest: Manifest, checks: Check[], rows: Row[], onViolation: () => void): Record<string, Tensor> {
+export function buildFeeds(ort: Ort, manifest: Manifest, plan: Plan, rows: Row[], onViolation: () => void, staged?: Float64Array, base = 0): Encoded {
   const n = rows.length;
-  const w = widths(manifest, checks);
-  const buffers = new Map(manifest.inputs.map((i) => [i.name, { input: i, ...alloc(i, n, w.get(i.name) ?? 1) }]));
-  for (const c of checks) {
-    const { input, data, dims } = buffers.get(c.feature.input)!;
-    const stride = dims.length > 1 ? dims[dims.length - 1]! : 1;
-    const big = input.dtype === "int64";
-    for (let r = 0; r < n; r++) {
-      const v = c.clean(rows[r]![c.feature.name], onViolation);
-      const at = r * stride + c.col;
-      if (c.width > 1) {
-        if ((v as number) >= 0) data[at + (v as number)] = big ? 1n : 1;
-      } else data[at] = big ? BigInt(Math.trunc((v as number) || 0)) : v;
+  const { checks } = plan;
+  const data = alloc(manifest, plan, n);
+  staged ??= new Float64Array((checks.length + 2) * n);
+  let misses: unknown[] | undefined;
+  for (let f = 0; f < checks.length; f++) {
+    const c = checks[f]!;
+    const { name, index, lo, hi, width, text } = c;
+    const d = data[c.input]!;
+    const stride = d.length / n;
+    const big = d instanceof BigInt64Array;
+    const plain = !big && !text && width < 2;
+    for (let r = 0, at = c.col, s = base + f * n; r < n; r++, at += stride, s++) {
+      const v = rows[r]![name];
+      let x: number | undefined = index ? (typeof v === "string" ? index.get(v) : undefined) : typeof v === "number" && v >= lo && v <= hi ? v : undefined;
+      if (x === undefined) {
+        (misses ??= []).push(f, r, v);
+        x = c.fix(v, onViolation);
+      }
+      staged[s] = x;
+      if (plain) d[at] = x;
+      else if (text) d[at] = c.categories[x] ?? "";
+      else if (width > 1) x >= 0 && (d[at + x] = big ? 1n : 1);
+      else d[at] = big ? BigInt(Math.trunc(x) || 0) : x;
     }
   }
-  return Object.fromEntries([...buffers].map(([name, b]) => [name, new ort.Tensor(b.input.dtype as "float32", b.data as Float32Array, b.dims)]));
+  return { feeds: tensors(ort, manifest, plan, data, n), data, staged, base, misses };
 }
 
 /**
- * Zero feeds of one row for every input (dynamic dimensions as 1): for warm-up runs.
+ * Zero feeds of one row for every input: for warm-up runs.
  *
  * @param ort - onnxruntime-web
  * @param manifest - the model manifest
- * @param checks - its compiled features
+ * @param plan - its compiled features
  */
-export function zeroFeeds(ort: Ort, manifest: Manifest, checks: Check[]): Record<string, Tensor> {
-  const w = widths(manifest, checks);
-  return Object.fromEntries(
-    manifest.inputs.map((i) => {
-      const { data, dims } = alloc(i, 1, w.get(i.name) ?? 1);
-      return [i.name, new ort.Tensor(i.dtype as "float32", data as Float32Array, dims)];
-    }),
-  );
-}
+export const zeroFeeds = (ort: Ort, manifest: Manifest, plan: Plan): Record<string, Tensor> => tensors(ort, manifest, plan, alloc(manifest, plan, 1), 1);

@@ -12,7 +12,7 @@ export const defaultTransport: Transport = {
   },
 };
 
-/** The default {@link Clock}: `Date.now` and global timers that never keep Node alive. */
+/** The default {@link Clock}: `Date.now`, global timers that never keep Node alive, `requestIdleCallback`. */
 export const defaultClock: Clock = {
   now: () => Date.now(),
   setTimeout: (fn, ms) => {
@@ -21,4 +21,9 @@ export const defaultClock: Clock = {
     return t;
   },
   clearTimeout: (t) => clearTimeout(t as number),
+  idle: (fn) => {
+    const ric = globalThis.requestIdleCallback;
+    if (ric) ric(() => fn(), { timeout: 1000 });
+    else defaultClock.setTimeout(fn, 0);
+  },
 };

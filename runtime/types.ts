@@ -78,6 +78,11 @@ export interface Clock {
   now(): number;
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
+  /**
+   * Runs `fn` once the thread is idle: where sketching and shadow runs happen.
+   * @defaultValue `requestIdleCallback` (1 s timeout) where it exists, else `setTimeout(fn, 0)`
+   */
+  idle?(fn: () => void): void;
 }
 
 /** Options of {@link createRuntime}. */

@@ -2,8 +2,15 @@
 // model in the same page (headless Chromium, wasm backend, sample rate 1), batch 1 and 64.
 //
 // Run:   npx tsx test/bench/runtime/predict-overhead.ts
-// Prints one JSON object: per batch size the median milliseconds per call of each (medians of
-// blocks of calls, blocks interleaved) and the overhead ratio predict / session.run (target ≤ 1.03).
+// Prints one JSON object; per batch size the median milliseconds per call of each loop (medians
+// of blocks of calls; blocks interleaved, their order rotating) and three ratios:
+// - latencyRatio = predict / bare: time until predict() resolves against session.run with a
+//   prebuilt tensor (the issue's definition; target ≤ 1.03). Sketching is deferred to idle time,
+//   which comes between blocks (untimed, like a page between bursts of predictions).
+// - throughputRatio = predict+drain / bare: the same loop, but each block ends by sketching
+//   everything it deferred, so the deferred CPU is counted too.
+// - vsHandWritten = predict / hand: against what an app does without Driftline: build a
+//   Float32Array from the same named rows, session.run, read each row's class and score.
 // Not a test: never run by vitest. The collector's HTTP API is answered in the page from memory
 // (the benchmark measures predict(), not start-up).
 import "../../browser/harness/page-globals.ts";
@@ -13,6 +20,7 @@ import { churnColumns, churnModel, churnRows } from "../../fixtures/runtime-mode
 
 const BLOCKS = Number(process.env.BLOCKS ?? 41);
 const CALLS = Number(process.env.CALLS ?? 200);
+const WARMUP_MS = Number(process.env.WARMUP_MS ?? 3000);
 
 const model = churnModel("bench");
 const server = await startRuntimeServer();
@@ -27,7 +35,7 @@ try {
   await openRuntimePage(page, server);
   const batches = [1, 64].map((n) => ({ n, rows: churnRows(n), columns: churnRows(n).flatMap(churnColumns) }));
   const result = await page.evaluate(
-    async ({ batches, blocks, calls, sha }) => {
+    async ({ batches, blocks, calls, sha, warmup: WARMUP_MS }) => {
       const transport = {
         fetch: (url: string, init: RequestInit) =>
           fetch(url.includes("/v1/assignment") ? "/assignment.json" : url.includes(`/v1/artifacts/${sha}`) ? "/model.onnx" : url, { ...init, method: url.includes("/v1/reports") ? "GET" : init.method, body: undefined }).then((r) =>
@@ -35,39 +43,84 @@ try {
           ),
         beacon: () => true,
       };
-      const rt = await window.Driftline.createRuntime({ collector: location.origin, key: "k", model: "bench", ortUrl: "/ort/", backend: "wasm", transport, cache: false });
+      // idle time under the benchmark's control: it comes between blocks, or when a block drains
+      const idle = new Set<() => void>();
+      const drain = () => {
+        for (const fn of idle) fn();
+        idle.clear();
+      };
+      const clock = { now: Date.now, setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms), clearTimeout: (t: unknown) => clearTimeout(t as number), idle: (fn: () => void) => void idle.add(fn) };
+      const rt = await window.Driftline.createRuntime({ collector: location.origin, key: "k", model: "bench", ortUrl: "/ort/", backend: "wasm", transport, cache: false, clock });
       const ort = (await import("/ort/ort.wasm.min.mjs" as string)) as typeof import("onnxruntime-web");
       const bytes = new Uint8Array(await (await fetch("/model.onnx")).arrayBuffer());
       const session = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
       const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+      const plans = ["basic", "pro", "enterprise"];
       const out: Record<string, unknown> = { crossOriginIsolated, userAgent: navigator.userAgent };
+      let sink = 0;
       for (const { n, rows, columns } of batches) {
         const flat = Float32Array.from(columns);
-        const bare = async () => {
-          for (let i = 0; i < calls; i++) await session.run({ features: new ort.Tensor("float32", flat, [n, 6]) });
+        const loops = {
+          bare: async () => {
+            for (let i = 0; i < calls; i++) await session.run({ features: new ort.Tensor("float32", flat, [n, 6]) });
+          },
+          predict: async () => {
+            if (n === 1) for (let i = 0; i < calls; i++) await rt.predict(rows[0]!);
+            else for (let i = 0; i < calls; i++) await rt.predict(rows);
+          },
+          drained: async () => {
+            await loops.predict();
+            drain();
+          },
+          hand: async () => {
+            for (let i = 0; i < calls; i++) {
+              const data = new Float32Array(n * 6);
+              for (let r = 0; r < n; r++) {
+                const row = rows[r]!;
+                const at = r * 6;
+                data[at] = row.tenure;
+                data[at + 1] = row.charges;
+                data[at + 2] = row.age;
+                data[at + 3 + plans.indexOf(row.plan)] = 1;
+              }
+              const p = (await session.run({ features: new ort.Tensor("float32", data, [n, 6]) })).probabilities!.data as Float32Array;
+              for (let r = 0; r < n; r++) {
+                const a = p[r * 3]!, b = p[r * 3 + 1]!, c = p[r * 3 + 2]!;
+                sink += a >= b && a >= c ? a : b >= c ? 1 + b : 2 + c;
+              }
+            }
+          },
         };
-        const ours = async () => {
-          if (n === 1) for (let i = 0; i < calls; i++) await rt.predict(rows[0]!);
-          else for (let i = 0; i < calls; i++) await rt.predict(rows);
-        };
-        const times = { bare: [] as number[], predict: [] as number[] };
-        await bare();
-        await ours();
+        const names = Object.keys(loops) as Array<keyof typeof loops>;
+        const times = Object.fromEntries(names.map((k) => [k, [] as number[]])) as Record<keyof typeof loops, number[]>;
+        // steady state: the engine tiers ORT's wasm up in the background for seconds after load
+        for (const end = performance.now() + WARMUP_MS; performance.now() < end; ) for (const k of names) await loops[k]();
         for (let b = 0; b < blocks; b++) {
-          for (const [name, fn] of b % 2 ? ([["bare", bare], ["predict", ours]] as const) : ([["predict", ours], ["bare", bare]] as const)) {
+          for (let j = 0; j < names.length; j++) {
+            const name = names[(b + j) % names.length]!;
+            drain(); // the idle time between blocks
+            await new Promise((resolve) => setTimeout(resolve, 0));
             const t = performance.now();
-            await fn();
+            await loops[name]();
             times[name].push((performance.now() - t) / calls);
           }
         }
-        const mb = median(times.bare);
-        const mp = median(times.predict);
-        out[`batch${n}`] = { bareMs: +mb.toFixed(5), predictMs: +mp.toFixed(5), ratio: +(mp / mb).toFixed(3) };
+        const m = Object.fromEntries(names.map((k) => [k, median(times[k])])) as Record<keyof typeof loops, number>;
+        out[`batch${n}`] = {
+          bareMs: +m.bare.toFixed(5),
+          predictMs: +m.predict.toFixed(5),
+          predictDrainedMs: +m.drained.toFixed(5),
+          handWrittenMs: +m.hand.toFixed(5),
+          latencyRatio: +(m.predict / m.bare).toFixed(3),
+          throughputRatio: +(m.drained / m.bare).toFixed(3),
+          vsHandWritten: +(m.predict / m.hand).toFixed(3),
+        };
       }
+      out.sink = sink > 0;
       await rt.close();
       return out;
     },
-    { batches, blocks: BLOCKS, calls: CALLS, sha: model.manifest.sha256 },
+    { batches, blocks: BLOCKS, calls: CALLS, sha: model.manifest.sha256, warmup: WARMUP_MS },
   );
   console.log(JSON.stringify({ bench: "runtime predict() vs bare session.run", backend: "wasm", sampleRate: 1, blocks: BLOCKS, callsPerBlock: CALLS, ...result }));
 } finally {

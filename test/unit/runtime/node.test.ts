@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { createRuntime, DriftlineError, type Transport } from "../../../runtime/index.ts";
 import type { Report } from "../../../protocol/schema/report.ts";
+import { ClassificationSketch, LatencySketch, NumericSketch, fromBase64 } from "../../../protocol/sketch/index.ts";
 import { churnColumns, churnModel, churnRows } from "../../fixtures/runtime-models.ts";
 import { denseClassifierReference } from "../../fixtures/onnx-models.ts";
 
@@ -43,6 +44,28 @@ describe("runtime under Node", () => {
     expect(reports[0]).toMatchObject({ rows: 8, client: "node-1", role: "live", segment: { backend: "wasm", backendReason: "only-wasm" } });
     expect(reports[0]!.confusion).toBeDefined();
     await expect(rt.predict(rows[0]!)).rejects.toMatchObject({ code: "closed" });
+  });
+
+  it("sketches every staged row by flush(), whether idle time came or not", async () => {
+    const { transport, reports } = memoryCollector();
+    const idle: Array<() => void> = [];
+    const clock = { now: () => Date.now(), setTimeout: () => 0, clearTimeout: () => {}, idle: (fn: () => void) => void idle.push(fn) };
+    const rt = await createRuntime({ collector: "http://collector.test", key: "ing_x", model: "churn", cache: false, transport, clock });
+    for (let i = 0; i < 10; i++) await rt.predict(churnRows(50, i * 50));
+    await rt.predict({ tenure: 500, charges: "x", age: 30, plan: "pro" });
+    expect(idle).toHaveLength(1); // one idle callback for everything staged since the last fold
+    idle.shift()!();
+    for (let i = 0; i < 4; i++) await rt.predict(churnRows(25));
+    expect(idle).toHaveLength(1); // never run: flush() must fold what it staged
+    await rt.flush();
+    expect(reports).toHaveLength(1);
+    expect(reports[0]!.rows).toBe(601);
+    const tenure = NumericSketch.decode(fromBase64(reports[0]!.features.tenure!));
+    const charges = NumericSketch.decode(fromBase64(reports[0]!.features.charges!));
+    expect([tenure.count, tenure.outOfRange, charges.count, charges.nonFinite]).toEqual([601, 1, 600, 1]);
+    expect(ClassificationSketch.decode(fromBase64(reports[0]!.prediction!)).counts.reduce((a, b) => a + b)).toBe(601);
+    expect(LatencySketch.decode(fromBase64(reports[0]!.latency!)).backends.get("wasm")!.n).toBe(15);
+    await rt.close();
   });
 
   it("fails with a coded error when the model bytes do not match the manifest", async () => {

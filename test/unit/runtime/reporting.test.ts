@@ -12,23 +12,33 @@ const { manifest } = churnModel("churn");
 let n = 0;
 const head = () => ({ id: `r${++n}`, model: "churn", version: 1, role: "live" as const, client: "c", segment: { backend: "wasm" }, sampleRate: 1 });
 
+/** Folds `rows` into `acc` as staged raw values (every value a miss), each with class `cls` and `score`. */
+function fold(acc: Accumulator, rows: Array<Record<string, unknown>>, cls: (r: number) => number, score: number) {
+  const n = rows.length;
+  const width = manifest.features.length;
+  const staged = new Float64Array((width + 2) * n);
+  const misses = manifest.features.flatMap((f, i) => rows.flatMap((row, r) => [i, r, row[f.name]]));
+  for (let r = 0; r < n; r++) {
+    staged[width * n + r] = cls(r);
+    staged[width * n + n + r] = score;
+  }
+  acc.rows += n;
+  acc.fold({ acc, n, staged, base: 0, width, misses, backend: "wasm", ms: 0.1 }, 1);
+}
+
 function filled(rows: number, offset = 0): Report {
   const acc = new Accumulator(manifest, 1000);
-  for (const r of churnRows(rows, offset)) {
-    acc.rows++;
-    acc.sample(r, { outputs: {}, cls: r.tenure % 3, score: 0.5 });
-  }
+  const data = churnRows(rows, offset);
+  fold(acc, data, (r) => data[r]!.tenure % 3, 0.5);
   acc.error("validation");
-  acc.latency.update("wasm", 0.1);
   return acc.cut(head(), 2000)!;
 }
 
 describe("report accumulation", () => {
   it("cuts a schema-valid report of every sketch and resets", () => {
     const acc = new Accumulator(manifest, 1000);
-    acc.rows = 2;
-    acc.sample({ tenure: 500, charges: null, age: 30, plan: "gold" }, { outputs: {}, cls: 1, score: 0.9 });
-    acc.sample({ tenure: 5, charges: NaN, age: 30, plan: "pro" }, { outputs: {}, cls: 0, score: 0.6 });
+    fold(acc, [{ tenure: 500, charges: null, age: 30, plan: "gold" }], () => 1, 0.9);
+    fold(acc, [{ tenure: 5, charges: NaN, age: 30, plan: "pro" }], () => 0, 0.6);
     acc.error("validation");
     acc.label(1, 1);
     const report = acc.cut(head(), 5000)!;

@@ -1,16 +1,18 @@
 import { describe, expect, it } from "vitest";
 import * as ort from "onnxruntime-web";
-import { compileChecks } from "../../../runtime/validate.ts";
+import { compile } from "../../../runtime/validate.ts";
 import { buildFeeds, zeroFeeds } from "../../../runtime/tensors.ts";
 import { decodeOutputs } from "../../../runtime/outputs.ts";
+import { Accumulator } from "../../../runtime/report-builder.ts";
 import type { Manifest } from "../../../protocol/schema/manifest.ts";
+import { CategoricalSketch, NumericSketch } from "../../../protocol/sketch/index.ts";
 import { churnColumns, churnModel } from "../../fixtures/runtime-models.ts";
 
 const { manifest } = churnModel("churn");
-const checks = compileChecks(manifest);
+const plan = compile(manifest);
 const feeds = (rows: Record<string, unknown>[]) => {
   let violations = 0;
-  const f = buildFeeds(ort, manifest, checks, rows as never, () => violations++);
+  const f = buildFeeds(ort, manifest, plan, rows as never, () => violations++).feeds;
   return { data: Array.from(f.features!.data as Float32Array), dims: f.features!.dims, violations };
 };
 
@@ -62,22 +64,50 @@ describe("validation and tensor building", () => {
         { name: "d", kind: "numeric", input: "big", index: 0, policy: "reject" },
       ],
     };
-    const f = buildFeeds(ort, m, compileChecks(m), [{ a: null, b: "y", c: "zzz", d: 7 }], () => {});
+    const f = buildFeeds(ort, m, compile(m), [{ a: null, b: "y", c: "zzz", d: 7 }], () => {}).feeds;
     expect(Array.from(f.num!.data as Float32Array)).toEqual([NaN, 1]);
     expect(f.txt!.data).toEqual(["x"]);
     expect(f.big!.data).toEqual(BigInt64Array.from([7n]));
-    expect(zeroFeeds(ort, m, compileChecks(m)).num!.dims).toEqual([1, 2]);
+    expect(zeroFeeds(ort, m, compile(m)).num!.dims).toEqual([1, 2]);
+  });
+
+  it("stages what the app sent, so folding the staged call sketches the raw values", () => {
+    const rows = [
+      { tenure: 3, charges: 20.1, age: 30, plan: "basic" },
+      { tenure: 500, charges: null, age: 31, plan: "pro" },
+      { tenure: -1, charges: Infinity, age: 32, plan: "enterprise" },
+      { tenure: 7, charges: "x", age: 33, plan: "pro" },
+    ];
+    const enc = buildFeeds(ort, manifest, plan, rows as never, () => {});
+    expect(enc.misses).toEqual([0, 1, 500, 0, 2, -1, 1, 1, null, 1, 2, Infinity, 1, 3, "x"]);
+    const n = rows.length;
+    const at = enc.staged.length - 2 * n;
+    enc.staged.set([1, 0, 2, 1], at);
+    enc.staged.set([0.5, 0.6, 0.7, 0.8], at + n);
+    const acc = new Accumulator(manifest, 0);
+    acc.fold({ acc, n, staged: enc.staged, base: 0, width: 4, misses: enc.misses, backend: "wasm", ms: 1 }, 1);
+    const expected = manifest.features.map((f) => (f.kind === "numeric" ? new NumericSketch({ range: f.range }) : new CategoricalSketch(f.categories!)));
+    for (const row of rows) {
+      manifest.features.forEach((f, i) => {
+        const v = row[f.name as keyof typeof row];
+        expected[i]!.update((f.kind === "numeric" && typeof v === "string" ? NaN : v) as never);
+      });
+    }
+    expect(acc.features.map((s) => s.encode())).toEqual(expected.map((s) => s.encode()));
+    expect(acc.prediction.encode()).not.toEqual(new Accumulator(manifest, 0).prediction.encode());
   });
 });
 
 describe("output decoding", () => {
   it("splits rows and reads argmax label and score", () => {
     const probs = new ort.Tensor("float32", Float32Array.from([0.1, 0.7, 0.2, 0.5, 0.3, 0.2]), [2, 3]);
-    const rows = decodeOutputs(manifest, { probabilities: probs }, 2);
-    expect(rows.map((r) => [r.label, r.cls, r.score])).toEqual([
-      ["churn", 1, Math.fround(0.7)],
-      ["stay", 0, Math.fround(0.5)],
+    const staged = new Float64Array(4);
+    const rows = decodeOutputs(manifest, { probabilities: probs }, 2, staged, 0, "3");
+    expect(rows.map((r) => [r.label, r.score, r.version])).toEqual([
+      ["churn", Math.fround(0.7), "3"],
+      ["stay", Math.fround(0.5), "3"],
     ]);
+    expect(Array.from(staged)).toEqual([1, 0, Math.fround(0.7), Math.fround(0.5)]);
     expect(Array.from(rows[1]!.outputs.probabilities as Float32Array)).toEqual([0.5, 0.3, 0.2].map(Math.fround));
   });
 
@@ -89,10 +119,13 @@ describe("output decoding", () => {
         { name: "value", kind: "regression" },
       ],
     };
-    const rows = decodeOutputs(m, { label: new ort.Tensor("int64", BigInt64Array.from([1n, 0n]), [2]), value: new ort.Tensor("float32", Float32Array.from([2.5, -1]), [2, 1]) }, 2);
-    expect(rows.map((r) => [r.label, r.cls, r.score])).toEqual([
-      ["yes", 1, 2.5],
-      ["no", 0, -1],
+    const staged = new Float64Array(5);
+    const out = { label: new ort.Tensor("int64", BigInt64Array.from([1n, 0n]), [2]), value: new ort.Tensor("float32", Float32Array.from([2.5, -1]), [2, 1]) };
+    const rows = decodeOutputs(m, out, 2, staged, 1, "1");
+    expect(rows.map((r) => [r.label, r.score])).toEqual([
+      ["yes", 2.5],
+      ["no", -1],
     ]);
+    expect(Array.from(staged)).toEqual([0, 1, 0, 2.5, -1]);
   });
 });
