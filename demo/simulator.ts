@@ -9,8 +9,15 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { createRuntime } from "../runtime/index.ts";
 
+const USAGE = `npm run simulate -- --key ing_… [--url URL] [--model cancer] [--clients 12] [--rate 4] [--report-seconds 5] [--data demo/data/live.csv]
+
+A fleet of real runtimes (Node, cache off) replaying held-out patients. Every third client runs
+app version 4.3, whose "bug" feeds mean_radius in other units and shifts texture: drift shows
+in that segment within a minute. 30% of predictions get their true label through feedback().`;
+
 const { values } = parseArgs({
   options: {
+    help: { type: "boolean", short: "h" },
     url: { type: "string", default: process.env.DRIFTLINE_URL ?? "http://127.0.0.1:8787" },
     key: { type: "string", default: process.env.DRIFTLINE_INGEST_KEY },
     model: { type: "string", default: "cancer" },
@@ -20,6 +27,10 @@ const { values } = parseArgs({
     data: { type: "string", default: "demo/data/live.csv" },
   },
 });
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 if (!values.key) {
   console.error("simulator: pass --key with an ingest key (npm start prints one) or set DRIFTLINE_INGEST_KEY");
   process.exit(2);

@@ -4,7 +4,7 @@
 //   loads it at run time from the collector's /sdk/ort/.
 // - dist/site/: the collector's static assets (Workers static assets, see wrangler.toml [assets]):
 //   /sdk/driftline*.js, /sdk/ort/* (the onnxruntime-web files the runtime loads), with CORS and CORP
-//   headers so any page, cross-origin isolated or not, can load them.
+//   headers so any page, cross-origin isolated or not, can load them; and the demo page /demo/.
 import { build } from "esbuild";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
@@ -76,4 +76,9 @@ for (const options of outputs) {
 }
 for (const file of ORT_FILES) copyIfChanged(`${ortDist}/${file}`, `${site}/sdk/ort/${file}`);
 writeFileSync(`${site}/_headers`, HEADERS);
+// The demo page (/demo/): embeds the runtime from /sdk/ and replays held-out patients.
+mkdirSync(`${site}/demo`, { recursive: true });
+for (const [from, to] of [["demo/page/index.html", "index.html"], ["demo/page/app.js", "app.js"], ["demo/data/live.csv", "live.csv"]]) {
+  copyFileSync(`${root}${from}`, `${site}/demo/${to}`);
+}
 console.log(`dist/site/             the collector's static assets (/sdk/, /sdk/ort/: ${ORT_FILES.length} onnxruntime-web files)`);

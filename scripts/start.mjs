@@ -87,6 +87,7 @@ try {
   admin key            ${key}  (${source})
   demo app keys        ingest ${demo.ingestKey}
                        read   ${demo.readKey}
+  demo page            ${collector.url}/demo/?key=${demo.ingestKey}
   demo model           ${DEMO.model}  (driftline status ${DEMO.model})
   fleet simulator      12 clients reporting every 5 s; app version 4.3 drifts (npm run simulate -- --help)
 
