@@ -13,6 +13,7 @@ import { metrics } from "./routes/metrics.ts";
 import { models } from "./routes/models.ts";
 import { reports } from "./routes/reports.ts";
 import { rollout } from "./routes/rollout.ts";
+import { segments } from "./routes/segments.ts";
 import { stats } from "./routes/stats.ts";
 import { versions } from "./routes/versions.ts";
 
@@ -32,6 +33,7 @@ app.route("/v1/assignment", assignment);
 app.route("/v1/reports", reports);
 app.route("/v1/drift", drift);
 app.route("/v1/stats", stats);
+app.route("/v1/segments", segments);
 app.route("/v1/models/:model", modelAlerts);
 app.route("/v1/alerts", alerts);
 app.route("/metrics", metrics);

@@ -29,6 +29,11 @@ const HEADERS = `/sdk/*
   Cache-Control: public, max-age=300
 /sdk/ort/*
   Cache-Control: public, max-age=86400
+/dashboard/*
+  Cache-Control: no-cache
+  Content-Security-Policy: default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'
+  Referrer-Policy: no-referrer
+  X-Content-Type-Options: nosniff
 `;
 
 /** @type {import("esbuild").BuildOptions} */
@@ -75,10 +80,17 @@ for (const options of outputs) {
   console.log(`dist/${name.padEnd(20)} ${String(bytes.length).padStart(7)} B   ${String(gz).padStart(6)} B gzipped`);
 }
 for (const file of ORT_FILES) copyIfChanged(`${ortDist}/${file}`, `${site}/sdk/ort/${file}`);
+// The dashboard: one minified script beside its page and stylesheet, served at /dashboard/.
+mkdirSync(`${site}/dashboard`, { recursive: true });
+await build({ entryPoints: [`${root}dashboard/app.ts`], bundle: true, minify: true, format: "esm", target: "es2022", platform: "browser", outfile: `${site}/dashboard/app.js`, logLevel: "warning" });
+for (const file of ["index.html", "styles.css"]) copyFileSync(`${root}dashboard/${file}`, `${site}/dashboard/${file}`);
+const dashboardGz = ["app.js", "index.html", "styles.css"].reduce((sum, file) => sum + gzipSync(readFileSync(`${site}/dashboard/${file}`), { level: 9 }).length, 0);
+console.log(`dist/site/dashboard/    app.js + index.html + styles.css: ${dashboardGz} B gzipped`);
 writeFileSync(`${site}/_headers`, HEADERS);
 // The demo page (/demo/): embeds the runtime from /sdk/ and replays held-out patients.
 mkdirSync(`${site}/demo`, { recursive: true });
-for (const [from, to] of [["demo/page/index.html", "index.html"], ["demo/page/app.js", "app.js"], ["demo/data/live.csv", "live.csv"]]) {
+await build({ entryPoints: [`${root}demo/page/app.ts`], outfile: `${site}/demo/app.js`, bundle: true, minify: true, target: "es2022", format: "iife", logLevel: "warning" });
+for (const [from, to] of [["demo/page/index.html", "index.html"], ["demo/data/live.csv", "live.csv"]]) {
   copyFileSync(`${root}${from}`, `${site}/demo/${to}`);
 }
 console.log(`dist/site/             the collector's static assets (/sdk/, /sdk/ort/: ${ORT_FILES.length} onnxruntime-web files)`);

@@ -5,13 +5,14 @@ import { retentionOf } from "../ingest/retention.ts";
 import type { WindowQuery } from "../ingest/window-query.ts";
 import { cover } from "../ingest/windows.ts";
 import { type DriftResult, computeDrift } from "./drift-report.ts";
-import { loadReference } from "./stored-reference.ts";
+import { type VersionReference, loadReference } from "./stored-reference.ts";
 
-/** Drift of a range, with the rounded range and the merged aggregate it came from. */
+/** Drift of a range, with the rounded range, the merged aggregate and the reference it came from. */
 export interface WindowDrift extends DriftResult {
   from: number;
   to: number;
   aggregate: Aggregate;
+  reference: VersionReference;
 }
 
 /**
@@ -29,5 +30,5 @@ export async function windowDrift(env: Env, db: Db, q: WindowQuery): Promise<Win
   const range = cover(q.from, q.to, q.window, retentionOf(env, Date.now()));
   const merged = await readAggregates(db, { model: q.model, versions: [q.version], role: q.role, segment: q.segment, ranges: range.ranges }, ["features", "prediction", "errors", "latency"]);
   const aggregate = merged.get(q.version) ?? new Aggregate();
-  return { ...computeDrift(ref.reference, aggregate, ref.drift), from: range.from, to: range.to, aggregate };
+  return { ...computeDrift(ref.reference, aggregate, ref.drift), from: range.from, to: range.to, aggregate, reference: ref };
 }

@@ -1,32 +1,54 @@
 import { Hono } from "hono";
+import { z } from "zod";
 import { requireRole } from "../auth.ts";
 import { openDb } from "../db/client.ts";
-import { windowDrift } from "../drift/window-drift.ts";
+import { distributionBins } from "../drift/bins.ts";
+import { DEFAULT_BINS } from "../drift/drift-report.ts";
+import { type WindowDrift, windowDrift } from "../drift/window-drift.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
 import { resolveWindowQuery, windowQuerySchema } from "../ingest/window-query.ts";
 import { iso } from "../time.ts";
 import { validate } from "../validate.ts";
 
+/** The drift query, plus the opt-in `detail=bins` (distributions for the dashboard). */
+const driftQuerySchema = windowQuerySchema.extend({ detail: z.enum(["bins"]).optional() });
+
 /**
- * `GET /v1/drift?model=&version=&from=&to=&window=&segment=&role=` (read): per-feature and
- * prediction drift metrics, tests and verdicts, and dataset drift of one version (default: the
- * stable one) over a range (default: the last hour; rounded out to whole minutes, or to
- * `window` when given) in one segment (default: all traffic). See docs/drift.md.
+ * The features and prediction of a drift result with each one's reference and current shares
+ * (`bins`) added.
  */
-export const drift = new Hono<AppEnv>().get("/", requireRole("read"), validate("query", windowQuerySchema), async (c) => {
+function withBins(result: WindowDrift): Pick<WindowDrift, "features" | "prediction"> {
+  const { reference, drift } = result.reference;
+  const bins = distributionBins(reference, result.aggregate, drift.bins ?? DEFAULT_BINS);
+  const features = Object.fromEntries(Object.entries(result.features).map(([name, f]) => [name, { ...f, bins: bins.features[name] }]));
+  const prediction = result.prediction && bins.prediction ? { ...result.prediction, bins: bins.prediction } : result.prediction;
+  return { features, prediction };
+}
+
+/**
+ * `GET /v1/drift?model=&version=&from=&to=&window=&segment=&role=[&detail=bins]` (read):
+ * per-feature and prediction drift metrics, tests and verdicts, and dataset drift of one version
+ * (default: the stable one) over a range (default: the last hour; rounded out to whole minutes,
+ * or to `window` when given) in one segment (default: all traffic). `detail=bins` adds each
+ * feature's (and the prediction's) reference and current shares over the metric bins. See
+ * docs/drift.md.
+ */
+export const drift = new Hono<AppEnv>().get("/", requireRole("read"), validate("query", driftQuerySchema), async (c) => {
   const db = openDb(c.env);
-  const q = await resolveWindowQuery(db, c.var.caller, c.req.valid("query"));
+  const query = c.req.valid("query");
+  const q = await resolveWindowQuery(db, c.var.caller, query);
   const result = await windowDrift(c.env, db, q);
   if (!result) throw new ApiError(404, "not_found", `model "${q.model}" has no version ${q.version}`);
+  const { features, prediction } = query.detail === "bins" ? withBins(result) : result;
   return c.json({
     model: q.model,
     version: q.version,
     from: iso(result.from),
     to: iso(result.to),
     count: result.aggregate.rows,
-    features: result.features,
-    prediction: result.prediction,
+    features,
+    prediction,
     dataset: result.dataset,
   });
 });

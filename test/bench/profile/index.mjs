@@ -50,6 +50,10 @@ async function writeModel() {
   spawnSync(process.execPath, [script, join(dir, "model.onnx")], { cwd: root, stdio: "inherit" });
 }
 
+/**
+ * Runs `driftline profile` on the CSV and answers its wall time in seconds.
+ * @param {string[]} args
+ */
 function timeCli(args) {
   const started = process.hrtime.bigint();
   const run = spawnSync(process.execPath, [join(root, "cli/bin.js"), "profile", csv, ...args], { cwd: root, encoding: "utf8" });

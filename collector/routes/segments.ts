@@ -1,0 +1,31 @@
+import { asc, eq } from "drizzle-orm";
+import { Hono } from "hono";
+import { z } from "zod";
+import { modelNameSchema } from "../../protocol/schema/common.ts";
+import { requireRole } from "../auth.ts";
+import { openDb } from "../db/client.ts";
+import { segmentValues } from "../db/schema.ts";
+import type { AppEnv } from "../env.ts";
+import { accessModel } from "../registry/model-access.ts";
+import { validate } from "../validate.ts";
+
+const segmentsQuery = z.object({ model: modelNameSchema });
+
+/**
+ * `GET /v1/segments?model=` (read): the segment keys of a model's reports and their admitted
+ * values (`{ model, segments: { backend: ["wasm", "webgpu"], … } }`), what `?segment=` of
+ * `/v1/drift` and `/v1/stats` can slice by. Values past the cardinality cap report as `other`.
+ */
+export const segments = new Hono<AppEnv>().get("/", requireRole("read"), validate("query", segmentsQuery), async (c) => {
+  const db = openDb(c.env);
+  const model = await accessModel(db, c.var.caller, c.req.valid("query").model);
+  const rows = await db
+    .select({ key: segmentValues.key, value: segmentValues.value })
+    .from(segmentValues)
+    .where(eq(segmentValues.model, model.name))
+    .orderBy(asc(segmentValues.key), asc(segmentValues.value))
+    .all();
+  const byKey: Record<string, string[]> = {};
+  for (const { key, value } of rows) (byKey[key] ??= []).push(value);
+  return c.json({ model: model.name, segments: byKey });
+});

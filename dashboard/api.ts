@@ -1,0 +1,114 @@
+import type { ErrorEnvelope } from "../protocol/schema/error-envelope.ts";
+import type { Alert, DriftAnswer, ModelDetail, ModelSummary, RolloutChange, Segments, StatsAnswer, WindowQuery } from "./types.ts";
+
+/** Which key a call needs: reads take the read key, rollout changes the admin key. */
+export type Role = "read" | "admin";
+
+/**
+ * A non-2xx answer (or no answer): the status (0 when the network failed), code and message,
+ * and which key the call used (a refused read key means signing in again).
+ */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly role: Role,
+  ) {
+    super(message);
+  }
+}
+
+/** `?model=&version=…` of a window query, leaving out what is not set. */
+function windowParams(q: WindowQuery): Record<string, string> {
+  const params: Record<string, string> = { model: q.model, from: String(q.from), to: String(q.to) };
+  if (q.version !== undefined) params.version = String(q.version);
+  if (q.role) params.role = q.role;
+  if (q.segment) params.segment = q.segment;
+  return params;
+}
+
+/**
+ * The collector's HTTP API, same origin, with `Authorization: Bearer` from the read key or,
+ * for rollout changes, the admin key.
+ */
+export class Api {
+  /**
+   * @param readKey - a read (or admin) key
+   * @param adminKey - an admin key, when the user unlocked the rollout buttons
+   */
+  constructor(
+    private readonly readKey: string,
+    private readonly adminKey: string | null,
+  ) {}
+
+  /** Whether rollout changes are possible. */
+  get canAdmin(): boolean {
+    return this.adminKey !== null;
+  }
+
+  private async call<T>(role: Role, method: string, path: string, query: Record<string, string> = {}, body?: unknown): Promise<T> {
+    const key = role === "admin" ? this.adminKey : this.readKey;
+    if (!key) throw new ApiError(401, "unauthorized", "an admin key is needed for this", role);
+    const search = new URLSearchParams(query).toString();
+    let res: Response;
+    try {
+      res = await fetch(path + (search ? `?${search}` : ""), {
+        method,
+        headers: { Authorization: `Bearer ${key}`, ...(body !== undefined && { "Content-Type": "application/json" }) },
+        body: body === undefined ? null : JSON.stringify(body),
+      });
+    } catch (err) {
+      throw new ApiError(0, "network", `the collector did not answer (${(err as Error).message})`, role);
+    }
+    const text = await res.text();
+    if (res.ok) return JSON.parse(text) as T;
+    let error = { code: "http", message: `${method} ${path}: HTTP ${res.status}` };
+    try {
+      error = (JSON.parse(text) as ErrorEnvelope).error ?? error;
+    } catch {
+      // not JSON (a proxy's page): keep the status line
+    }
+    throw new ApiError(res.status, error.code, error.message, role);
+  }
+
+  /** Every model of the key's app with its latest version and rollout. */
+  async models(): Promise<ModelSummary[]> {
+    return (await this.call<{ models: ModelSummary[] }>("read", "GET", "/v1/models")).models;
+  }
+
+  /** One model: rollout, versions, audit log (newest first). */
+  model(name: string): Promise<ModelDetail> {
+    return this.call("read", "GET", `/v1/models/${encodeURIComponent(name)}`);
+  }
+
+  /** Segment keys and values the model's reports carried. */
+  async segments(model: string): Promise<Segments> {
+    return (await this.call<{ segments: Segments }>("read", "GET", "/v1/segments", { model })).segments;
+  }
+
+  /** Drift of a version over a range; `bins` adds the distributions. */
+  drift(q: WindowQuery, bins = false): Promise<DriftAnswer> {
+    return this.call("read", "GET", "/v1/drift", { ...windowParams(q), ...(bins && { detail: "bins" }) });
+  }
+
+  /** Traffic, errors and latency of a version over a range. */
+  stats(q: WindowQuery): Promise<StatsAnswer> {
+    return this.call("read", "GET", "/v1/stats", windowParams(q));
+  }
+
+  /** Alert state changes, newest first. */
+  async alerts(limit = 500): Promise<Alert[]> {
+    return (await this.call<{ alerts: Alert[] }>("read", "GET", "/v1/alerts", { limit: String(limit) })).alerts;
+  }
+
+  /** `PUT /v1/models/:model/rollout` (admin). */
+  setRollout(model: string, change: RolloutChange): Promise<unknown> {
+    return this.call("admin", "PUT", `/v1/models/${encodeURIComponent(model)}/rollout`, {}, change);
+  }
+
+  /** `POST /v1/models/:model/rollback` (admin). */
+  rollback(model: string): Promise<unknown> {
+    return this.call("admin", "POST", `/v1/models/${encodeURIComponent(model)}/rollback`);
+  }
+}

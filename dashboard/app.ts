@@ -1,0 +1,146 @@
+// The dashboard: asks for a key, then shows the fleet (#/) or one model (#/model/<name>),
+// refreshing every 15 s unless paused.
+import { Api, ApiError } from "./api.ts";
+import { h, replace } from "./dom.ts";
+import { clock } from "./format.ts";
+import { clearKeys, loadKeys, saveAdminKey, saveKeys } from "./keys.ts";
+import type { View, ViewContext } from "./views/context.ts";
+import { select } from "./views/context.ts";
+import { ask } from "./views/dialog.ts";
+import { fleetView } from "./views/fleet.ts";
+import { modelView } from "./views/model.ts";
+import { signinView } from "./views/signin.ts";
+import { PRESETS } from "./windows.ts";
+
+const REFRESH_MS = 15_000;
+
+const main = document.getElementById("main")!;
+const banner = document.getElementById("banner")!;
+const toolbar = document.getElementById("toolbar")!;
+
+let api: Api | null = null;
+let view: View | null = null;
+let preset = PRESETS[0]!;
+let paused = false;
+let busy = false;
+/** A refresh was asked for while one ran: run another after it, so nothing shown is stale. */
+let again = false;
+let updated = h("span", { class: "muted", "aria-live": "polite" });
+/** What the banner shows: a failed refresh (cleared by the next good one) or a failed action (kept until dismissed). */
+let bannerFrom: "refresh" | "action" | null = null;
+
+function showBanner(text: string | null, from: "refresh" | "action" = "refresh"): void {
+  bannerFrom = text === null ? null : from;
+  banner.hidden = text === null;
+  banner.title = from === "action" ? "click to dismiss" : "";
+  banner.textContent = text ?? "";
+}
+banner.addEventListener("click", () => bannerFrom === "action" && showBanner(null));
+
+/** Forgets the keys and asks again, saying why when a key was refused. */
+function signOut(message?: string): void {
+  clearKeys();
+  api = null;
+  view = null;
+  toolbar.hidden = true;
+  showBanner(null);
+  replace(main, signinView(signIn, message));
+  document.getElementById("read-key")?.focus();
+}
+
+function fail(err: unknown): void {
+  if (err instanceof ApiError && err.status === 401 && err.role === "read") return signOut(`The collector refused the key: ${err.message}. Enter a read key.`);
+  const action = err instanceof ApiError && err.role === "admin";
+  // A refresh still running when an action fails must not wipe the action's error when it ends.
+  showBanner((action ? "Rollout change failed: " : "") + (err instanceof Error ? err.message : String(err)), action ? "action" : "refresh");
+}
+
+async function refresh(): Promise<void> {
+  if (!view) return;
+  if (busy) {
+    again = true;
+    return;
+  }
+  busy = true;
+  main.setAttribute("aria-busy", "true");
+  try {
+    await view.refresh();
+    if (bannerFrom === "refresh") showBanner(null);
+    updated.textContent = `updated ${clock(Date.now())}`;
+  } catch (err) {
+    fail(err);
+  } finally {
+    busy = false;
+    main.removeAttribute("aria-busy");
+    if (again) {
+      again = false;
+      void refresh();
+    }
+  }
+}
+
+const ctx: ViewContext = {
+  get api() {
+    return api!;
+  },
+  preset: () => preset,
+  fail,
+  refresh,
+};
+
+/** Shows the view the URL names. */
+function route(): void {
+  if (!api) return;
+  const model = /^#\/model\/(.+)$/.exec(location.hash)?.[1];
+  view = model ? modelView(ctx, decodeURIComponent(model)) : fleetView(ctx);
+  replace(main, view.element);
+  void refresh();
+}
+
+async function unlock(): Promise<void> {
+  const input = h("input", { type: "password", name: "admin", autocomplete: "off", required: true });
+  const form = await ask("Unlock rollout", "An admin key enables canary, promote, shadow and rollback. It is kept in this browser until you sign out.", "Unlock", [h("label", { class: "field" }, h("span", {}, "admin key"), input)]);
+  if (!form) return;
+  saveAdminKey(String(form.get("admin")).trim());
+  start();
+}
+
+function renderToolbar(): void {
+  const pause = h("button", { type: "button", "aria-pressed": String(paused), onclick: () => {
+    paused = !paused;
+    renderToolbar();
+  } }, paused ? "Resume auto-refresh" : "Pause auto-refresh");
+  updated = h("span", { class: "muted", "aria-live": "polite" }, updated.textContent);
+  replace(
+    toolbar,
+    select("range", PRESETS.map((p) => [p.id, p.label]), preset.id, (id) => {
+      preset = PRESETS.find((p) => p.id === id)!;
+      void refresh();
+    }),
+    pause,
+    h("button", { type: "button", onclick: () => void refresh() }, "Refresh"),
+    updated,
+    api?.canAdmin ? h("span", { class: "badge badge-admin" }, "admin") : h("button", { type: "button", onclick: () => void unlock() }, "Unlock rollout"),
+    h("button", { type: "button", onclick: () => signOut() }, "Sign out"),
+  );
+  toolbar.hidden = false;
+}
+
+function start(): void {
+  const keys = loadKeys();
+  if (!keys.read) return signOut();
+  api = new Api(keys.read, keys.admin);
+  renderToolbar();
+  route();
+}
+
+function signIn(read: string, admin: string): void {
+  saveKeys(read, admin);
+  start();
+}
+
+window.addEventListener("hashchange", route);
+setInterval(() => {
+  if (!paused && !document.hidden && !document.querySelector("dialog[open]")) void refresh();
+}, REFRESH_MS);
+start();

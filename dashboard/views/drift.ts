@@ -1,0 +1,71 @@
+import { barChart } from "../charts/bar-chart.ts";
+import { type HeatCell, type HeatRow, heatmap } from "../charts/heatmap.ts";
+import { h, note, replace } from "../dom.ts";
+import { shortScore, testLabel, testScore } from "../drift-score.ts";
+import { count, num, percent } from "../format.ts";
+import type { DriftAnswer, FeatureDrift } from "../types.ts";
+import { pooled } from "../windows.ts";
+import type { ViewContext } from "./context.ts";
+import { type Selection, windowLabels, windowQuery } from "./selection.ts";
+
+/** The dataset drifts when this share of features does (the collector's default). */
+const DATASET_SHARE = 0.5;
+
+function cell(name: string, f: FeatureDrift | null | undefined, label: string): HeatCell {
+  const score = f ? testScore(f) : null;
+  if (!f || score === null) return { text: "", title: `${name} ${label}: no data`, state: "none", attrs: { "data-feature": name, "data-drifted": "none" } };
+  const verdict = f.drifted ? "drifted" : "no drift";
+  return {
+    text: shortScore(f.test, score),
+    title: `${name} ${label}: ${testLabel(f.test)} ${num(score)} — ${verdict} (${count(f.count)} values)`,
+    state: f.drifted ? "drifted" : "ok",
+    attrs: { "data-feature": name, "data-drifted": String(f.drifted) },
+  };
+}
+
+function row(name: string, answers: readonly DriftAnswer[], labels: readonly string[], pick: (a: DriftAnswer) => FeatureDrift | null | undefined): HeatRow {
+  const test = answers.map(pick).find((f) => f)?.test;
+  return { label: name, sub: test ? testLabel(test) : "", cells: answers.map((a, i) => cell(name, pick(a), labels[i]!)) };
+}
+
+/** Features drifted in the newest window with traffic. */
+function driftedNow(answers: readonly DriftAnswer[]): string[] {
+  const latest = [...answers].reverse().find((a) => a.count > 0);
+  return latest ? Object.entries(latest.features).filter(([, f]) => f.drifted).map(([name]) => name) : [];
+}
+
+/**
+ * Drift per feature × window as a heatmap of each feature's test score (coloured by verdict),
+ * the dataset's drifted share per window, and prediction drift — for one version, role and
+ * segment, one `GET /v1/drift` per window.
+ *
+ * @param ctx - the app's context
+ * @param body - where to render
+ * @param sel - version, role, segment and windows
+ */
+export async function renderDrift(ctx: ViewContext, body: HTMLElement, sel: Selection): Promise<void> {
+  const answers = await pooled(sel.windows, (w) => ctx.api.drift(windowQuery(sel, w)));
+  if (answers.every((a) => a.count === 0)) return replace(body, note("No traffic in this range."));
+  const labels = windowLabels(sel.windows);
+  const names = Object.keys(answers[0]!.features).sort();
+  const now = driftedNow(answers);
+  replace(
+    body,
+    h("p", { class: now.length ? "summary summary-bad" : "summary" }, now.length ? `Drifted in the latest window: ${now.join(", ")}` : "No feature drifted in the latest window.", h("span", { class: "muted" }, ` · ${count(answers.reduce((a, x) => a + x.count, 0))} rows`)),
+    heatmap(
+      "Test score per feature and window; red cells drifted",
+      labels,
+      names.map((name) => row(name, answers, labels, (a) => a.features[name])),
+    ),
+    answers[0]!.prediction ? heatmap("Prediction drift per window", labels, [row("prediction", answers, labels, (a) => a.prediction)]) : null,
+    barChart({
+      title: `Share of drifted features per window (dataset drift at ${percent(DATASET_SHARE, 0)})`,
+      labels,
+      series: [{ name: "drifted share", values: answers.map((a) => (a.count > 0 ? a.dataset.drifted_share : null)), className: "s-share" }],
+      format: (x) => percent(x, 0),
+      threshold: DATASET_SHARE,
+      max: 1,
+      barClass: (_, i) => (answers[i]!.dataset.drifted ? "bar-drifted" : ""),
+    }),
+  );
+}

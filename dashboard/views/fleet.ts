@@ -1,0 +1,103 @@
+import { h, note, replace } from "../dom.ts";
+import { count, percent, when } from "../format.ts";
+import type { Alert, ModelSummary, StatsAnswer } from "../types.ts";
+import { pooled } from "../windows.ts";
+import { type View, type ViewContext, panel } from "./context.ts";
+import { canaryText, shadowText } from "./rollout-text.ts";
+
+const HOUR = 3_600_000;
+
+/** A model's last hour: live rows and errors over its stable and canary, and dataset drift of the stable. */
+interface Health {
+  rows: number;
+  errors: number;
+  drifted: boolean | null;
+}
+
+/** The alerts still firing: the newest state change of each condition, when it is "firing". */
+function firing(alerts: readonly Alert[]): Alert[] {
+  const seen = new Set<string>();
+  return alerts.filter((a) => {
+    const key = `${a.model}|${a.version}|${a.kind}|${a.subject ?? ""}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return a.state === "firing" && a.kind !== "rollback";
+  });
+}
+
+async function health(ctx: ViewContext, m: ModelSummary, now: number): Promise<Health> {
+  if (!m.rollout) return { rows: 0, errors: 0, drifted: null };
+  const range = { model: m.name, from: now - HOUR, to: now };
+  const versions = [m.rollout.stable, ...(m.rollout.canary ? [m.rollout.canary.version] : [])];
+  const [drift, ...stats] = await Promise.all([ctx.api.drift({ ...range, version: m.rollout.stable }), ...versions.map((version) => ctx.api.stats({ ...range, version }))]);
+  const errors = (s: StatsAnswer) => Object.values(s.errors).reduce((a, b) => a + b, 0);
+  return {
+    rows: stats.reduce((a, s) => a + s.rows, 0),
+    errors: stats.reduce((a, s) => a + errors(s), 0),
+    drifted: drift.count > 0 ? drift.dataset.drifted : null,
+  };
+}
+
+function verdict(drifted: boolean | null): HTMLElement {
+  if (drifted === null) return h("span", { class: "muted" }, "no traffic");
+  return h("span", { class: drifted ? "badge badge-bad" : "badge badge-good" }, drifted ? "drifted" : "no drift");
+}
+
+function modelRow(m: ModelSummary, x: Health): HTMLElement {
+  const r = m.rollout;
+  const total = x.rows + x.errors;
+  return h(
+    "tr",
+    { "data-model": m.name },
+    h("th", { scope: "row" }, h("a", { href: `#/model/${encodeURIComponent(m.name)}` }, m.name)),
+    h("td", {}, m.app),
+    h("td", {}, r ? `v${r.stable}` : "–"),
+    h("td", {}, canaryText(r)),
+    h("td", {}, shadowText(r)),
+    h("td", { class: "num" }, r?.configVersion ?? "–"),
+    h("td", { class: "num" }, `v${m.latestVersion}`),
+    h("td", { class: "num" }, count(x.rows)),
+    h("td", { class: "num" }, total > 0 ? percent(x.errors / total, 2) : "–"),
+    h("td", {}, verdict(x.drifted)),
+  );
+}
+
+function alertList(alerts: readonly Alert[]): HTMLElement {
+  if (alerts.length === 0) return note("No alerts firing.");
+  return h(
+    "ul",
+    { class: "alerts" },
+    alerts.map((a) => h("li", { class: "alert" }, h("strong", {}, a.kind.replace("_", " ")), " ", h("a", { href: `#/model/${encodeURIComponent(a.model)}` }, `${a.model} v${a.version}`), a.subject ? ` · ${a.subject}` : "", h("span", { class: "muted" }, ` since ${when(a.at)}`), h("div", {}, a.message))),
+  );
+}
+
+/**
+ * The fleet at a glance: every model with its rollout, config and latest version, live rows
+ * and error rate over the last hour (stable + canary), the stable version's dataset drift
+ * verdict over the last hour; and the alerts firing.
+ */
+export function fleetView(ctx: ViewContext): View {
+  const alerts = panel("Alerts firing");
+  const models = panel("Models");
+  replace(models.body, note("Loading…", "loading"));
+  const element = h("div", { class: "page" }, h("h1", {}, "Fleet"), alerts.element, models.element);
+  return {
+    element,
+    async refresh() {
+      const now = Date.now();
+      const [list, history] = await Promise.all([ctx.api.models(), ctx.api.alerts()]);
+      const healths = await pooled(list, (m) => health(ctx, m, now));
+      replace(alerts.body, alertList(firing(history)));
+      if (list.length === 0) return replace(models.body, note("No models yet: publish one with `driftline publish`."));
+      const head = ["model", "app", "stable", "canary", "shadow", "config", "latest", "rows (1 h)", "error rate (1 h)", "dataset drift (1 h)"];
+      replace(
+        models.body,
+        h(
+          "div",
+          { class: "table-wrap" },
+          h("table", { class: "table" }, h("thead", {}, h("tr", {}, head.map((x) => h("th", { scope: "col" }, x)))), h("tbody", {}, list.map((m, i) => modelRow(m, healths[i]!)))),
+        ),
+      );
+    },
+  };
+}

@@ -1,0 +1,62 @@
+import { h, note, replace } from "../dom.ts";
+import { count, when } from "../format.ts";
+import type { AuditEntry, ModelDetail, Rollout } from "../types.ts";
+import { rolloutText } from "./rollout-text.ts";
+
+function table(head: readonly string[], rows: HTMLElement[]): HTMLElement {
+  return h("div", { class: "table-wrap" }, h("table", { class: "table" }, h("thead", {}, h("tr", {}, head.map((x) => h("th", { scope: "col" }, x)))), h("tbody", {}, rows)));
+}
+
+/** What a version does in the rollout now. */
+function roleOf(r: Rollout | null, version: number): string {
+  if (!r) return "";
+  if (r.stable === version) return "stable";
+  if (r.canary?.version === version) return "canary";
+  return r.shadow?.version === version ? "shadow" : "";
+}
+
+/** An audit row's before → after: rollouts as text, a publish as its version. */
+function change(a: AuditEntry): string {
+  const text = (x: unknown) => (x && typeof x === "object" && "stable" in x ? rolloutText(x as Rollout) : x && typeof x === "object" && "version" in x ? `v${(x as { version: number }).version}` : "–");
+  return a.before ? `${text(a.before)} → ${text(a.after)}` : text(a.after);
+}
+
+/**
+ * The versions table (newest first: number, role, published, publisher, size, reference rows,
+ * sha256) and the audit log (newest first: when, action, key, before → after).
+ *
+ * @param versionsBody - where the versions go
+ * @param auditBody - where the audit log goes
+ * @param model - the model as `GET /v1/models/:model` answers
+ */
+export function renderHistory(versionsBody: HTMLElement, auditBody: HTMLElement, model: ModelDetail): void {
+  replace(
+    versionsBody,
+    table(
+      ["version", "role", "published", "publisher", "size", "reference rows", "sha256"],
+      [...model.versions].reverse().map((v) => {
+        const role = roleOf(model.rollout, v.version);
+        return h(
+          "tr",
+          {},
+          h("th", { scope: "row" }, `v${v.version}`),
+          h("td", {}, role ? h("span", { class: `badge badge-${role}` }, role) : ""),
+          h("td", {}, when(v.createdAt)),
+          h("td", {}, v.publisher),
+          h("td", { class: "num" }, `${count(v.size)} B`),
+          h("td", { class: "num" }, count(v.profileRows)),
+          h("td", { class: "mono", title: v.sha256 }, v.sha256.slice(0, 12)),
+        );
+      }),
+    ),
+  );
+  replace(
+    auditBody,
+    model.audit.length === 0
+      ? note("No changes yet.")
+      : table(
+          ["when", "action", "key", "change"],
+          model.audit.map((a) => h("tr", {}, h("td", {}, when(a.at)), h("td", {}, a.action), h("td", { class: "mono" }, a.keyId), h("td", {}, change(a)))),
+        ),
+  );
+}

@@ -1,0 +1,84 @@
+import { barChart } from "../charts/bar-chart.ts";
+import { lineChart } from "../charts/line-chart.ts";
+import { h, note, replace } from "../dom.ts";
+import { count, ms } from "../format.ts";
+import type { LatencyQuantiles, Rollout, Segments, StatsAnswer } from "../types.ts";
+import { type Window, pooled } from "../windows.ts";
+import type { ViewContext } from "./context.ts";
+import { windowLabels } from "./selection.ts";
+
+/** Error codes get these colours in turn (styles.css `.s-err0` …). */
+const ERROR_COLOURS = 4;
+
+/** One column of the section: a live version and what it is. */
+interface Column {
+  version: number;
+  title: string;
+}
+
+/** The quantiles of `backend`, or of the busiest backend when the reports are not sliced by backend. */
+function latencyOf(s: StatsAnswer, backend: string | null): LatencyQuantiles | undefined {
+  if (backend !== null) return s.latency[backend];
+  return Object.values(s.latency).sort((a, b) => b.count - a.count)[0];
+}
+
+function backendCharts(name: string, stats: readonly StatsAnswer[], backend: string | null, labels: readonly string[]): HTMLElement {
+  const lat = stats.map((s) => latencyOf(s, backend));
+  const codes = [...new Set(stats.flatMap((s) => Object.keys(s.errors)))].sort();
+  const rows = stats.reduce((a, s) => a + s.rows, 0);
+  const errors = stats.reduce((a, s) => a + Object.values(s.errors).reduce((x, y) => x + y, 0), 0);
+  return h(
+    "div",
+    { class: "backend", "data-backend": backend ?? "all" },
+    h("h4", {}, name, h("span", { class: "muted" }, ` · ${count(rows)} rows · ${count(errors)} errors`)),
+    rows + errors === 0
+      ? note("No traffic in this range.")
+      : [
+          lineChart({
+            title: `${name}: latency per call (ms), p50 / p95 / p99`,
+            labels,
+            series: (["p50", "p95", "p99"] as const).map((q) => ({ name: q, values: lat.map((l) => l?.[q] ?? null), className: `s-${q}` })),
+            format: ms,
+          }),
+          codes.length === 0
+            ? note("No errors.")
+            : barChart({
+                title: `${name}: errors by code`,
+                labels,
+                series: codes.map((code, i) => ({ name: code, values: stats.map((s) => s.errors[code] ?? 0), className: `s-err${i % ERROR_COLOURS}` })),
+                format: (x) => count(x),
+                stacked: true,
+              }),
+        ],
+  );
+}
+
+async function column(ctx: ViewContext, model: string, col: Column, backends: readonly (string | null)[], windows: readonly Window[], labels: readonly string[]): Promise<HTMLElement> {
+  const charts = await pooled(backends, async (backend) => {
+    const segment = backend === null ? "" : `backend:${backend}`;
+    const stats = await pooled(windows, (w) => ctx.api.stats({ model, version: col.version, segment, from: w.from, to: w.to }));
+    return backendCharts(backend ?? "all backends", stats, backend, labels);
+  });
+  return h("div", { class: "column", "data-version": col.version }, h("h3", {}, col.title), charts);
+}
+
+/**
+ * Latency (p50/p95/p99) and errors by code per backend and window, from `GET /v1/stats` with
+ * `segment=backend:…`; the canary beside the stable version when one runs.
+ *
+ * @param ctx - the app's context
+ * @param body - where to render
+ * @param model - the model
+ * @param rollout - its rollout (which versions are live)
+ * @param segments - its segment values (the backends)
+ * @param windows - the windows
+ */
+export async function renderLatency(ctx: ViewContext, body: HTMLElement, model: string, rollout: Rollout | null, segments: Segments, windows: readonly Window[]): Promise<void> {
+  if (!rollout) return replace(body, note("No rollout yet."));
+  const columns: Column[] = [{ version: rollout.stable, title: `stable v${rollout.stable}` }];
+  if (rollout.canary) columns.push({ version: rollout.canary.version, title: `canary v${rollout.canary.version} · ${rollout.canary.percent}%` });
+  const backends = segments.backend?.length ? segments.backend : [null];
+  const labels = windowLabels(windows);
+  const rendered = await Promise.all(columns.map((c) => column(ctx, model, c, backends, windows, labels)));
+  replace(body, h("div", { class: columns.length > 1 ? "columns two" : "columns" }, rendered));
+}

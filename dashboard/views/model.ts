@@ -1,0 +1,82 @@
+import { h, note, replace } from "../dom.ts";
+import type { ModelDetail, Segments } from "../types.ts";
+import { windowsOf } from "../windows.ts";
+import { type View, type ViewContext, panel, select } from "./context.ts";
+import { distributionSection } from "./distribution.ts";
+import { renderDrift } from "./drift.ts";
+import { renderHistory } from "./history.ts";
+import { renderLatency } from "./latency.ts";
+import { renderRollout } from "./rollout.ts";
+import type { Selection } from "./selection.ts";
+
+/** The drift selection: a version ("" = whatever is stable), role and segment. */
+interface Choice {
+  version: string;
+  role: "live" | "shadow";
+  segment: string;
+}
+
+function selectors(detail: ModelDetail, segments: Segments, choice: Choice, changed: () => void): HTMLElement[] {
+  const stable = detail.rollout?.stable;
+  const versions: [string, string][] = [["", `stable${stable ? ` (v${stable})` : ""}`], ...[...detail.versions].reverse().map((v): [string, string] => [String(v.version), `v${v.version}`])];
+  const slices: [string, string][] = [["", "all traffic"], ...Object.entries(segments).flatMap(([key, values]) => values.map((v): [string, string] => [`${key}:${v}`, `${key} = ${v}`]))];
+  const set = (field: keyof Choice) => (value: string) => {
+    (choice as unknown as Record<string, string>)[field] = value;
+    changed();
+  };
+  return [
+    select("version", versions, choice.version, set("version")),
+    select("role", [["live", "live"], ["shadow", "shadow"]], choice.role, set("role")),
+    select("segment", slices, choice.segment, set("segment")),
+  ];
+}
+
+/**
+ * One model: rollout state and buttons; drift per feature × window, dataset and prediction drift;
+ * the distribution of a chosen feature against the reference; latency and errors per backend;
+ * versions and audit log. Version, role and segment pick what the drift sections show.
+ *
+ * @param ctx - the app's context
+ * @param name - the model
+ */
+export function modelView(ctx: ViewContext, name: string): View {
+  const choice: Choice = { version: "", role: "live", segment: "" };
+  const controls = h("div", { class: "controls", role: "group", "aria-label": "drift selection" });
+  const rollout = panel("Rollout");
+  const drift = panel("Drift", controls);
+  const dist = distributionSection(ctx);
+  const distribution = panel("Distribution against the reference", dist.tools);
+  const latency = panel("Latency and errors per backend");
+  const versions = panel("Versions");
+  const audit = panel("Audit log");
+  for (const p of [rollout, drift, distribution, latency, versions, audit]) replace(p.body, note("Loading…", "loading"));
+  let shownControls = "";
+  const refresh = async () => {
+    const [detail, segments] = await Promise.all([ctx.api.model(name), ctx.api.segments(name)]);
+    // Rebuilt only when the options change, so a refresh never closes an open picker.
+    const key = JSON.stringify([detail.versions.length, detail.rollout?.stable, segments, choice]);
+    if (key !== shownControls) {
+      shownControls = key;
+      replace(controls, selectors(detail, segments, choice, () => void refresh().catch(ctx.fail)));
+    }
+    renderRollout(ctx, rollout.body, detail);
+    renderHistory(versions.body, audit.body, detail);
+    const version = choice.version ? Number(choice.version) : detail.rollout?.stable;
+    if (version === undefined) return;
+    const windows = windowsOf(ctx.preset(), Date.now());
+    const sel: Selection = { model: name, version, role: choice.role, segment: choice.segment, windows };
+    await Promise.all([renderDrift(ctx, drift.body, sel), dist.render(distribution.body, sel), renderLatency(ctx, latency.body, name, detail.rollout, segments, windows)]);
+  };
+  const element = h(
+    "div",
+    { class: "page" },
+    h("p", { class: "crumbs" }, h("a", { href: "#/" }, "Fleet"), " / "),
+    h("h1", {}, name),
+    h("div", { class: "grid" }, rollout.element, versions.element),
+    drift.element,
+    distribution.element,
+    latency.element,
+    audit.element,
+  );
+  return { element, refresh };
+}

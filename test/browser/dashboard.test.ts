@@ -1,0 +1,182 @@
+// The dashboard in headless Chromium against a real local collector: a key prompt, the fleet, a
+// model's rollout, drift verdicts, a distribution, latency per backend, and a rollback click.
+import { execFileSync } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
+import type { Report } from "../../protocol/schema/report.ts";
+import { CategoricalSketch, ClassificationSketch, ErrorCounts, LatencySketch, NumericSketch, toBase64 } from "../../protocol/sketch/index.ts";
+import { launchBrowser, type TestBrowser } from "./harness/browser.ts";
+import { startTestCollector, type TestCollector } from "./harness/collector.ts";
+import { CHURN_LABELS, PLANS, churnModel, churnRows } from "../fixtures/runtime-models.ts";
+
+const root = new URL("../..", import.meta.url).pathname;
+const MODEL = "dash";
+const b64 = (s: { encode(): Uint8Array }) => toBase64(s.encode());
+let counter = 0;
+
+/**
+ * A report of the churn model sketched like the runtime does: 100 rows in the reference's
+ * distribution, except `tenure` pushed to the top of its range when `drifted`.
+ */
+function report(version: number, backend: "wasm" | "webgpu", minutesAgo: number, drifted: boolean): Report {
+  const tenure = new NumericSketch({ range: { min: 0, max: 100 } });
+  const charges = new NumericSketch();
+  const age = new NumericSketch({ range: { min: 18, max: 99 } });
+  const plan = new CategoricalSketch(PLANS);
+  const prediction = new ClassificationSketch(CHURN_LABELS);
+  const latency = new LatencySketch();
+  const errors = new ErrorCounts();
+  const rows = churnRows(100, counter * 37);
+  rows.forEach((r, i) => {
+    tenure.update(drifted ? 70 + (r.tenure % 30) : r.tenure);
+    charges.update(r.charges);
+    age.update(r.age);
+    plan.update(r.plan);
+    prediction.updateProbabilities(i % 4 ? [0.7, 0.2, 0.1] : [0.2, 0.7, 0.1]);
+    latency.update(backend, backend === "wasm" ? 1 + (i % 5) * 0.3 : 6 + (i % 7));
+  });
+  if (backend === "wasm") errors.update("validation", 2);
+  const start = Date.now() - minutesAgo * 60_000;
+  return {
+    id: `dash-${counter++}`,
+    model: MODEL,
+    version,
+    role: "live",
+    client: `client-${counter % 7}`,
+    start,
+    end: start + 5_000,
+    segment: { backend, appVersion: drifted ? "4.3" : "4.2" },
+    rows: rows.length,
+    sampleRate: 1,
+    features: { tenure: b64(tenure), charges: b64(charges), age: b64(age), plan: b64(plan) },
+    prediction: b64(prediction),
+    latency: b64(latency),
+    ...(errors.counts.size > 0 && { errors: b64(errors) }),
+  };
+}
+
+describe("dashboard", () => {
+  let collector: TestCollector;
+  let browser: TestBrowser;
+  let page: Page;
+  let readKey: string;
+  let adminKey: string;
+
+  beforeAll(async () => {
+    execFileSync(process.execPath, [`${root}scripts/build.mjs`], { cwd: root, stdio: "ignore" });
+    [collector, browser] = await Promise.all([startTestCollector(), launchBrowser()]);
+    const v1 = churnModel(MODEL);
+    const v2 = churnModel(MODEL, 1);
+    await collector.publish(v1.bytes, v1.manifest);
+    await collector.publish(v2.bytes, v2.manifest);
+    await collector.rollout(MODEL, { canary: { version: 2, percent: 10 } });
+    const key = async (role: string) => (await collector.admin<{ token: string }>("POST", "/v1/keys", { app: "test", role })).token;
+    [readKey, adminKey] = [await key("read"), await key("admin")];
+    // Drifted tenure (the 4.3 clients) outweighs the undrifted reports: 3 of every 4 drifted.
+    const reports = [0, 1, 2, 3].flatMap((m) => [report(1, "wasm", m, true), report(1, "webgpu", m, true), report(1, "wasm", m, true), report(1, "webgpu", m, false), report(2, "wasm", m, false)]);
+    const res = await fetch(`${collector.url}/v1/reports`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${await collector.ingestKey()}`, "content-type": "application/json" },
+      body: JSON.stringify({ reports }),
+    });
+    expect(((await res.json()) as { accepted: string[] }).accepted).toHaveLength(reports.length);
+    await collector.admin("POST", `/v1/reports/flush?model=${MODEL}`);
+    page = await browser.context.newPage();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await collector?.stop();
+  });
+
+  const signIn = async (read: string, admin = "") => {
+    await page.goto(`${collector.url}/dashboard`);
+    await page.fill("#read-key", read);
+    await page.fill("#admin-key", admin);
+    await page.click("form.signin button[type=submit]");
+  };
+
+  it("serves the page at /dashboard and asks for a key", async () => {
+    const res = await page.goto(`${collector.url}/dashboard`);
+    expect(res?.ok()).toBe(true);
+    expect(await page.isVisible("#read-key")).toBe(true);
+    expect(await page.isVisible("#toolbar")).toBe(false);
+  });
+
+  it("asks again when the key is refused", async () => {
+    await signIn("read_not_a_key");
+    await page.waitForSelector(".signin [role=alert]");
+    expect(await page.textContent(".signin [role=alert]")).toContain("refused");
+  });
+
+  it("shows the fleet with the model's rollout", async () => {
+    await signIn(readKey);
+    const row = page.locator(`tr[data-model="${MODEL}"]`);
+    await row.waitFor();
+    const cells = await row.locator("td").allTextContents();
+    expect(cells.slice(1, 3)).toEqual(["v1", "v2 · 10%"]);
+    expect(cells[6]).toBe("2K"); // 20 reports of 100 rows over stable and canary
+    expect(cells.at(-1)).toBe("no drift"); // one feature of four drifted: under the dataset share
+  });
+
+  it("shows a model: rollout, drift verdicts, a distribution and latency per backend, read-only", async () => {
+    await page.click(`a[href="#/model/${MODEL}"]`);
+    await page.waitForSelector('td[data-feature="tenure"][data-drifted="true"]');
+    for (const stable of ["charges", "age", "plan"]) {
+      expect(await page.locator(`td[data-feature="${stable}"][data-drifted="false"]`).count(), stable).toBeGreaterThan(0);
+      expect(await page.locator(`td[data-feature="${stable}"][data-drifted="true"]`).count(), stable).toBe(0);
+    }
+    expect(await page.textContent('[data-rollout="stable"]')).toBe("v1");
+    expect(await page.textContent('[data-rollout="canary"]')).toBe("v2 · 10%");
+    await page.waitForSelector('[data-distribution="age"] rect.s-current');
+    expect(await page.locator('[data-distribution="age"] rect.s-reference').count()).toBe(10);
+    await page.selectOption("select:near(:text('feature'))", "tenure");
+    await page.waitForSelector('[data-distribution="tenure"] .badge-bad');
+    for (const backend of ["wasm", "webgpu"]) await page.waitForSelector(`[data-version="1"] [data-backend="${backend}"] .line path`, { state: "attached" });
+    expect(await page.locator('[data-version="2"] [data-backend="wasm"] .line path').count()).toBe(3);
+    expect(await page.locator('[data-version="1"] [data-backend="wasm"] rect.s-err0').count()).toBeGreaterThan(0);
+    const buttons = page.locator(".actions button");
+    expect(await buttons.count()).toBe(5);
+    expect(await page.locator(".actions button:enabled").count()).toBe(0);
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.screenshot({ path: `${process.env.DASHBOARD_SCREENSHOT_DIR ?? "/tmp"}/dashboard-model.png`, fullPage: true });
+  });
+
+  it("rolls the canary back with an admin key", async () => {
+    await page.click("text=Unlock rollout");
+    await page.fill("dialog input[name=admin]", adminKey);
+    await page.click("dialog button[value=confirm]");
+    await page.waitForSelector(".actions button:enabled");
+    await page.click(".actions button:text('Roll back')");
+    expect(await page.textContent("dialog")).toContain("Abort the canary of v2");
+    await page.click("dialog button[value=confirm]");
+    await page.waitForFunction(() => document.querySelector('[data-rollout="canary"]')?.textContent === "–");
+    const rollout = await collector.admin<{ canary: unknown; stable: number }>("GET", `/v1/models/${MODEL}/rollout`);
+    expect(rollout).toMatchObject({ canary: null, stable: 1 });
+  });
+
+  it("shows the API's error when a change is refused", async () => {
+    await collector.rollout(MODEL, { stable: 2 });
+    await page.click("button:text-is('Refresh')");
+    await page.waitForFunction(() => document.querySelector('[data-rollout="stable"]')?.textContent === "v2");
+    await page.click(".actions button:text('Roll back')");
+    await page.click("dialog button[value=confirm]");
+    await page.waitForFunction(() => document.querySelector('[data-rollout="stable"]')?.textContent === "v1");
+    await page.click(".actions button:text('Roll back')");
+    await page.click("dialog button[value=confirm]");
+    await page.waitForSelector("#banner:not([hidden])");
+    expect(await page.textContent("#banner")).toMatch(/Rollout change failed: .*roll back/i);
+    // a refresh that succeeds afterwards keeps the action's error; a click dismisses it
+    await page.click("button:text-is('Refresh')");
+    await page.waitForFunction(() => !document.getElementById("main")!.hasAttribute("aria-busy"));
+    expect(await page.isVisible("#banner")).toBe(true);
+    await page.click("#banner");
+    expect(await page.isVisible("#banner")).toBe(false);
+  });
+
+  it("signs out", async () => {
+    await page.click("text=Sign out");
+    expect(await page.isVisible("#read-key")).toBe(true);
+    expect(await page.evaluate(() => localStorage.length)).toBe(0);
+  });
+});
