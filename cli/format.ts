@@ -1,12 +1,4 @@
-/** A model's rollout as the collector shows it. */
-export interface RolloutView {
-  configVersion: number;
-  stable: number;
-  canary: { version: number; percent: number } | null;
-  shadow: { version: number; sampleRate: number } | null;
-  sampleRate: number;
-  updatedAt: string;
-}
+import type { RolloutView } from "../protocol/api.ts";
 
 /**
  * One line: "stable v3, canary v4 at 10%, shadow v5 on 10% of rows (config 7)".

@@ -5,7 +5,7 @@ import { featureWidth, inputColumns, writeFeature } from "../protocol/row-encodi
 import { CategoricalSketch, ClassificationSketch, NumericSketch, quantile, toBase64 } from "../protocol/sketch/index.ts";
 import { CliError } from "./args.ts";
 import type { LoadedModel } from "./onnx-model.ts";
-import type { Cell, Table } from "./table-reader.ts";
+import type { Cell } from "./table-reader.ts";
 
 /**
  * What `driftline profile` writes and `driftline publish` reads: the feature schema (tensor
@@ -49,21 +49,22 @@ export class TableProfiler {
   rows = 0;
 
   /**
-   * @param table - the open table (its header)
+   * @param columns - the table's column names (its header)
+   * @param path - the file, for errors
    * @param options - which columns are categorical or excluded
    * @param firstRow - the first data row, to infer kinds when no column is named categorical
    */
   constructor(
-    private readonly table: Table,
+    columnNames: readonly string[],
     private readonly path: string,
     options: ProfileOptions,
     firstRow: Cell[] | undefined,
   ) {
     for (const name of [...options.categorical, ...options.exclude]) {
-      if (!table.columns.includes(name)) throw new CliError(`${path} has no column "${name}" (columns: ${table.columns.join(", ")})`);
+      if (!columnNames.includes(name)) throw new CliError(`${path} has no column "${name}" (columns: ${columnNames.join(", ")})`);
     }
     this.columns = [];
-    table.columns.forEach((name, at) => {
+    columnNames.forEach((name, at) => {
       if (options.exclude.includes(name)) return;
       const categorical = options.categorical.length > 0 ? options.categorical.includes(name) : looksCategorical(firstRow?.[at]);
       this.columns.push(categorical ? { name, at, kind: "categorical", counts: new Map(), missing: 0 } : { name, at, kind: "numeric", sketch: new NumericSketch() });

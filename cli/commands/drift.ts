@@ -1,29 +1,11 @@
+import type { DriftAnswer, DriftMetrics, DriftTest } from "../../protocol/api.ts";
 import { request, connection } from "../api.ts";
 import { CONNECTION_OPTIONS, UsageError, intFlag, onePositional, parse } from "../args.ts";
 import { table } from "../format.ts";
 import type { Command } from "./command.ts";
 
-interface DriftEntry {
-  kind: string;
-  count: number;
-  test: string;
-  drifted: boolean;
-  metrics: Record<string, number | null | undefined>;
-}
-
-interface DriftAnswer {
-  model: string;
-  version: number;
-  from: string;
-  to: string;
-  count: number;
-  features: Record<string, DriftEntry>;
-  prediction?: DriftEntry | null;
-  dataset: { drifted_share: number; drifted: boolean };
-}
-
 /** The metric each test decides on. */
-const TEST_METRIC: Record<string, string> = {
+const TEST_METRIC: Record<DriftTest, keyof DriftMetrics> = {
   ks: "ks_pvalue",
   chi2: "chi2_pvalue",
   wasserstein: "wasserstein_normed",
@@ -70,7 +52,7 @@ export const drift: Command = {
     if (answer.prediction) entries.push(["(prediction)", answer.prediction]);
     console.log(table(
       ["feature", "kind", "rows", "test", "score", "psi", "js", "drift"],
-      entries.map(([name, e]) => [name, e.kind, String(e.count), e.test, fmt(e.metrics[TEST_METRIC[e.test] ?? e.test]), fmt(e.metrics.psi), fmt(e.metrics.js), e.drifted ? "DRIFT" : "ok"]),
+      entries.map(([name, e]) => [name, e.kind, String(e.count), e.test, fmt(e.metrics[TEST_METRIC[e.test]]), fmt(e.metrics.psi), fmt(e.metrics.js), e.drifted ? "DRIFT" : "ok"]),
     ));
     console.log(`\ndataset: ${(answer.dataset.drifted_share * 100).toFixed(0)}% of features drifted${answer.dataset.drifted ? " — DATASET DRIFT" : ""}`);
   },

@@ -1,17 +1,9 @@
+import type { KeyView } from "../../protocol/api.ts";
 import { request, connection } from "../api.ts";
 import { CONNECTION_OPTIONS, UsageError, onePositional, parse } from "../args.ts";
 import { table } from "../format.ts";
 import type { Command } from "./command.ts";
 
-interface KeyView {
-  id: string;
-  app: string;
-  role: string;
-  prefix: string;
-  label: string | null;
-  createdAt: string;
-  revokedAt: string | null;
-}
 
 const USAGE = `driftline keys create --app APP --role ingest|read|admin [--label TEXT]
 driftline keys list [--app APP]

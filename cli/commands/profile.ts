@@ -52,7 +52,7 @@ export const profile: Command = {
     const table = await openTable(path);
     const batches = table.batches();
     const first = await batches.next();
-    const profiler = new TableProfiler(table, path, options, first.done ? undefined : first.value.rows[0]);
+    const profiler = new TableProfiler(table.columns, path, options, first.done ? undefined : first.value.rows[0]);
     await readAll(table, first.done ? undefined : first.value, batches, `profiling ${path}`, (b) => profiler.add(b.rows, b.lines));
     const features = profiler.features(options);
 

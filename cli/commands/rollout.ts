@@ -1,6 +1,7 @@
 import { request, connection } from "../api.ts";
 import { CONNECTION_OPTIONS, UsageError, intFlag, numberFlag, onePositional, parse } from "../args.ts";
-import { describeRollout, type RolloutView } from "../format.ts";
+import type { RolloutAnswer, RolloutView } from "../../protocol/api.ts";
+import { describeRollout } from "../format.ts";
 import type { Command } from "./command.ts";
 
 const USAGE = `driftline rollout <model> [--stable V] [--canary V --percent P] [--shadow V [--shadow-rate R]] [--no-canary] [--no-shadow] [--sample-rate R]
@@ -56,7 +57,7 @@ export const rollout: Command = {
     }
     if (values["sample-rate"]) change.sampleRate = numberFlag(values["sample-rate"], "sample-rate", 1e-6, 1);
     if (Object.keys(change).length === 0) throw new UsageError("say what to change: --stable, --canary/--percent, --shadow, --no-canary, --no-shadow or --sample-rate");
-    const result = await request<{ changed: boolean; rollout: RolloutView }>(connection(values), `/v1/models/${encodeURIComponent(model)}/rollout`, { method: "PUT", json: change });
+    const result = await request<RolloutAnswer>(connection(values), `/v1/models/${encodeURIComponent(model)}/rollout`, { method: "PUT", json: change });
     console.log(`${model}: ${result.changed ? "" : "unchanged, "}${describeRollout(result.rollout)}`);
   },
 };
@@ -72,7 +73,7 @@ export const promote: Command = {
     const conn = connection(values);
     const current = await request<RolloutView>(conn, `/v1/models/${encodeURIComponent(model)}/rollout`);
     if (!current.canary) throw new UsageError(`${model} has no canary to promote (stable is version ${current.stable})`);
-    const result = await request<{ rollout: RolloutView }>(conn, `/v1/models/${encodeURIComponent(model)}/rollout`, { method: "PUT", json: { stable: current.canary.version } });
+    const result = await request<RolloutAnswer>(conn, `/v1/models/${encodeURIComponent(model)}/rollout`, { method: "PUT", json: { stable: current.canary.version } });
     console.log(`${model}: promoted version ${current.canary.version}; ${describeRollout(result.rollout)}`);
   },
 };
@@ -85,7 +86,7 @@ export const rollback: Command = {
   async run(argv) {
     const { values, positionals } = parse(argv, CONNECTION_OPTIONS);
     const model = onePositional(positionals, "the model name");
-    const result = await request<{ action: string; rollout: RolloutView }>(connection(values), `/v1/models/${encodeURIComponent(model)}/rollback`, { method: "POST" });
+    const result = await request<RolloutAnswer>(connection(values), `/v1/models/${encodeURIComponent(model)}/rollback`, { method: "POST" });
     console.log(`${model}: ${result.action}; ${describeRollout(result.rollout)}`);
   },
 };

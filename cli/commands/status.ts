@@ -1,19 +1,12 @@
 import { request, connection } from "../api.ts";
 import { CONNECTION_OPTIONS, UsageError, parse } from "../args.ts";
-import { describeRollout, table, type RolloutView } from "../format.ts";
+import type { ModelDetail, ModelSummary } from "../../protocol/api.ts";
+import { describeRollout, table } from "../format.ts";
 import { formatBytes } from "../progress.ts";
 import type { Command } from "./command.ts";
 
-interface ModelDetail {
-  name: string;
-  app: string;
-  rollout: RolloutView | null;
-  versions: Array<{ version: number; sha256: string; size: number; profileRows: number; publisher: string | null; createdAt: string }>;
-  audit: Array<{ at: string; action: string; keyId: string }>;
-}
-
 interface ModelList {
-  models: Array<{ name: string; app: string; latestVersion: number | null; rollout: RolloutView | null }>;
+  models: ModelSummary[];
 }
 
 /** `driftline status [model]`: one model's versions, rollout and recent changes, or every model. */

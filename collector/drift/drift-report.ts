@@ -1,7 +1,6 @@
 import type { DriftConfig } from "../../protocol/schema/index.ts";
 import { CategoricalSketch, ClassificationSketch, NumericSketch } from "../../protocol/sketch/index.ts";
 import {
-  type DriftMetrics,
   categoricalMetrics,
   classificationMetrics,
   emptyMetrics,
@@ -9,22 +8,13 @@ import {
   numericMetrics,
 } from "./metrics.ts";
 import type { Reference, Sketches } from "./reference.ts";
-import { type DriftTest, chooseTest, isDrifted, testValue } from "./test-choice.ts";
+import { chooseTest, isDrifted, testValue } from "./test-choice.ts";
+import type { DriftMetrics, FeatureDrift } from "../../protocol/api.ts";
 
 /** Default number of equal-mass reference bins (deciles). */
 export const DEFAULT_BINS = 10;
 /** Default share of drifted features at which the dataset drifts. */
 export const DEFAULT_DATASET_SHARE = 0.5;
-
-/** Drift of one feature or of the prediction, as `GET /v1/drift` sends it. */
-export interface FeatureDrift {
-  kind: "numeric" | "categorical" | "classification" | "regression";
-  /** Values compared on the current side (missing ones left out). */
-  count: number;
-  test: DriftTest;
-  drifted: boolean;
-  metrics: DriftMetrics;
-}
 
 /** Per-feature, prediction and dataset drift. */
 export interface DriftResult {

@@ -2,7 +2,6 @@
  * Drift mathematics of the collector: pure functions from reference and current sketches to
  * metrics, tests and verdicts (see docs/drift.md).
  */
-export { computeDrift, DEFAULT_BINS, DEFAULT_DATASET_SHARE, type DriftResult, type FeatureDrift } from "./drift-report.ts";
+export { computeDrift, DEFAULT_BINS, DEFAULT_DATASET_SHARE, type DriftResult } from "./drift-report.ts";
 export { decodeReference, type FeatureSketch, type PredictionSketch, type Reference, type Sketches } from "./reference.ts";
-export type { DriftMetrics } from "./metrics.ts";
-export { DEFAULT_THRESHOLDS, SMALL_REFERENCE_ROWS, type DriftTest } from "./test-choice.ts";
+export { DEFAULT_THRESHOLDS, SMALL_REFERENCE_ROWS } from "./test-choice.ts";

@@ -7,30 +7,10 @@ import {
   ksStatistic,
   pmf,
 } from "../../protocol/sketch/index.ts";
+import type { DriftMetrics } from "../../protocol/api.ts";
 import { chiSquaredPValue, jensenShannon, psi } from "./binned.ts";
 import { ksPValue } from "./kolmogorov.ts";
 import { sketchStd, wasserstein1 } from "./wasserstein.ts";
-
-/**
- * Drift metrics of one feature (or the prediction) against the reference, as the API sends
- * them; `null` where a metric does not apply or there is no data.
- */
-export interface DriftMetrics {
-  /** Two-sample Kolmogorov–Smirnov statistic. */
-  ks: number | null;
-  /** Its asymptotic p-value. */
-  ks_pvalue: number | null;
-  /** Population stability index over the reference bins. */
-  psi: number | null;
-  /** Jensen–Shannon distance (natural log) over the reference bins. */
-  js: number | null;
-  /** Wasserstein-1 distance divided by the reference standard deviation. */
-  wasserstein_normed: number | null;
-  /** Chi-squared goodness-of-fit p-value over the reference bins (or categories). */
-  chi2_pvalue?: number | null;
-  /** Share of current values outside the schema's categories. */
-  unseen_share?: number | null;
-}
 
 /** A standard deviation below this is treated as this, as Evidently does, so constants do not divide by 0. */
 const MIN_STD = 0.001;

@@ -1,8 +1,5 @@
 import type { DriftConfig } from "../../protocol/schema/index.ts";
-import type { DriftMetrics } from "./metrics.ts";
-
-/** A drift test: a p-value test (`ks`, `chi2`) or a distance with a threshold. */
-export type DriftTest = "ks" | "chi2" | "psi" | "js" | "wasserstein";
+import type { DriftMetrics, DriftTest } from "../../protocol/api.ts";
 
 /** How a feature is tested: numeric values, or counts of categories / predicted classes. */
 export type TestedAs = "numeric" | "categorical";

@@ -1,3 +1,4 @@
+import type { AuditEntry, VersionView } from "../../protocol/api.ts";
 import type { AuditRecord } from "../db/audit.ts";
 import type { VersionRow } from "../db/versions.ts";
 import { iso } from "../time.ts";
@@ -7,7 +8,7 @@ import { iso } from "../time.ts";
  *
  * @param v - the stored version
  */
-export function versionView(v: VersionRow) {
+export function versionView(v: VersionRow): VersionView {
   return {
     model: v.model,
     version: v.number,
@@ -25,6 +26,6 @@ export function versionView(v: VersionRow) {
  *
  * @param a - the stored entry
  */
-export function auditView(a: AuditRecord) {
+export function auditView(a: AuditRecord): AuditEntry {
   return { id: a.id, model: a.model, keyId: a.keyId, at: iso(a.at), action: a.action, before: a.before, after: a.after };
 }

@@ -1,3 +1,5 @@
+import type { RolloutView } from "../../protocol/api.ts";
+
 /**
  * The rollout state of one model. Clients on the canary are those whose sticky bucket (from
  * `salt`) falls under `percent`; everyone runs the shadow (if any) on sampled rows.
@@ -17,7 +19,7 @@ export interface RolloutState {
 }
 
 /** The rollout as the API and the audit log show it: no salt, ISO time. */
-export type RolloutView = Omit<RolloutState, "salt" | "updatedAt"> & { updatedAt: string };
+export type { RolloutView };
 
 /**
  * The public view of a rollout state.

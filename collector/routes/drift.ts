@@ -1,3 +1,4 @@
+import type { DriftAnswer } from "../../protocol/api.ts";
 import { Hono } from "hono";
 import { z } from "zod";
 import { requireRole } from "../auth.ts";
@@ -50,5 +51,5 @@ export const drift = new Hono<AppEnv>().get("/", requireRole("read"), validate("
     features,
     prediction,
     dataset: result.dataset,
-  });
+  } satisfies DriftAnswer);
 });

@@ -1,3 +1,4 @@
+import type { KeyView } from "../../protocol/api.ts";
 import { Hono } from "hono";
 import { z } from "zod";
 import { appQuerySchema, createKeySchema } from "../api-schemas.ts";
@@ -14,7 +15,7 @@ import { jsonBody, validate } from "../validate.ts";
 const MAX_BODY = 4 * 1024;
 
 /** A key as the API shows it: never the token or its hash. */
-function keyView(key: KeyRow) {
+function keyView(key: KeyRow): KeyView {
   return {
     id: key.id,
     app: key.app,

@@ -1,3 +1,4 @@
+import type { Performance, StatsAnswer } from "../../protocol/api.ts";
 import { Hono } from "hono";
 import { quantile } from "../../protocol/sketch/index.ts";
 import { errorRate, latencyP95 } from "../alerts/conditions.ts";
@@ -18,7 +19,7 @@ import { validate } from "../validate.ts";
  *
  * @param a - the merged aggregate
  */
-function performance(a: Aggregate) {
+function performance(a: Aggregate): Performance | null {
   const m = a.confusion;
   if (m) {
     const k = m.labels.length;
@@ -73,5 +74,5 @@ export const stats = new Hono<AppEnv>().get("/", requireRole("read"), validate("
     latency,
     performance: performance(a),
     shadow: Object.fromEntries([...a.shadow].map(([v, s]) => [v, { rows: s.rows, agree: s.agree, agreement: s.rows > 0 ? s.agree / s.rows : null }])),
-  });
+  } satisfies StatsAnswer);
 });

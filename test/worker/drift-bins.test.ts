@@ -5,7 +5,7 @@ import type { Manifest } from "../../protocol/schema/manifest.ts";
 import type { Report } from "../../protocol/schema/report.ts";
 import { CategoricalSketch, ClassificationSketch, NumericSketch, binEdges, pmf, toBase64 } from "../../protocol/sketch/index.ts";
 import { flush, normal, postReports, publishManifest, rng } from "./ingest-helpers.ts";
-import { call, createKey, expectError, unique } from "./registry-helpers.ts";
+import { call, createKey, expectError, twoFeatureManifest, unique } from "./registry-helpers.ts";
 
 const CATEGORIES = ["a", "b", "c"];
 const LABELS = ["no", "yes"];
@@ -30,25 +30,7 @@ function sketches(seed: number, rows: number, shift: number, unseen: number) {
 
 function manifest(model: string, sha256: string, size: number): Manifest {
   const ref = sketches(7, 1500, 0, 0);
-  return {
-    format: 1,
-    model,
-    sha256,
-    size,
-    inputs: [{ name: "features", dtype: "float32", shape: [-1, 2] }],
-    features: [
-      { name: "x", kind: "numeric", input: "features", index: 0, policy: "reject" },
-      { name: "c", kind: "categorical", input: "features", index: 1, categories: CATEGORIES, encoding: "index", policy: "reject" },
-    ],
-    outputs: [{ name: "probabilities", kind: "probabilities", labels: LABELS }],
-    profile: {
-      format: 1,
-      rows: 1500,
-      createdAt: "2026-01-01T00:00:00Z",
-      features: { x: { kind: "numeric", sketch: b64(ref.x) }, c: { kind: "categorical", sketch: b64(ref.c) } },
-      prediction: { kind: "classification", sketch: b64(ref.p) },
-    },
-  };
+  return twoFeatureManifest({ model, sha256, size }, { name: "x", sketch: ref.x }, { name: "c", sketch: ref.c }, { rows: 1500, prediction: ref.p });
 }
 
 interface Bins {

@@ -5,7 +5,7 @@ import { CategoricalSketch, NumericSketch, fromBase64, toBase64 } from "../../pr
 import { type DriftResult, computeDrift } from "../../collector/drift/index.ts";
 import type { FeatureSketch } from "../../collector/drift/reference.ts";
 import { flush, normal, postReports, publishManifest, rng } from "./ingest-helpers.ts";
-import { BOOTSTRAP, call, createKey, expectError, unique } from "./registry-helpers.ts";
+import { BOOTSTRAP, call, createKey, expectError, twoFeatureManifest, unique } from "./registry-helpers.ts";
 
 const CATEGORIES = ["a", "b", "c"];
 const REFERENCE_ROWS = 2000;
@@ -26,25 +26,7 @@ function manifest(model: string, sha256: string, size: number): Manifest {
     c.update(pickCategory(r, [0.5, 0.3, 0.2]));
     p.update(0.5 + 0.1 * normal(r));
   }
-  return {
-    format: 1,
-    model,
-    sha256,
-    size,
-    inputs: [{ name: "features", dtype: "float32", shape: [-1, 2] }],
-    features: [
-      { name: "x", kind: "numeric", input: "features", index: 0, policy: "reject" },
-      { name: "c", kind: "categorical", input: "features", index: 1, categories: CATEGORIES, encoding: "index", policy: "reject" },
-    ],
-    outputs: [{ name: "score", kind: "regression" }],
-    profile: {
-      format: 1,
-      rows: REFERENCE_ROWS,
-      createdAt: "2026-01-01T00:00:00Z",
-      features: { x: { kind: "numeric", sketch: toBase64(x.encode()) }, c: { kind: "categorical", sketch: toBase64(c.encode()) } },
-      prediction: { kind: "regression", sketch: toBase64(p.encode()) },
-    },
-  };
+  return twoFeatureManifest({ model, sha256, size }, { name: "x", sketch: x }, { name: "c", sketch: c }, { rows: REFERENCE_ROWS, prediction: p });
 }
 
 /** A report of 50 rows; `shifted` moves x by one std and changes the category shares. */

@@ -107,26 +107,46 @@ export function manifestFor(model: string, sha256: string, size: number): Manife
     plan.update(i % 3 ? "basic" : "pro");
     prediction.updateProbabilities([1 - (i % 10) / 10, (i % 10) / 10]);
   }
+  return twoFeatureManifest({ model, sha256, size }, { name: "tenure", sketch: tenure }, { name: "plan", sketch: plan }, { rows: 200, prediction });
+}
+
+/**
+ * A manifest of a model with one numeric and one categorical feature (columns 0 and 1 of input
+ * `features`, policy reject) whose reference profile holds the given sketches; the output is class
+ * probabilities over the prediction sketch's labels, or a regression for a numeric prediction.
+ *
+ * @param artifact - model name, artifact hash and size
+ * @param numeric - the numeric feature and its reference sketch (its range becomes the schema's)
+ * @param categorical - the categorical feature and its reference sketch (its categories become the schema's)
+ * @param reference - reference rows and prediction sketch
+ */
+export function twoFeatureManifest(
+  artifact: { model: string; sha256: string; size: number },
+  numeric: { name: string; sketch: NumericSketch },
+  categorical: { name: string; sketch: CategoricalSketch },
+  reference: { rows: number; prediction: ClassificationSketch | NumericSketch },
+): Manifest {
+  const { prediction } = reference;
+  const range = numeric.sketch.range;
+  const categories = [...categorical.sketch.categories];
   return {
     format: 1,
-    model,
-    sha256,
-    size,
+    ...artifact,
     inputs: [{ name: "features", dtype: "float32", shape: [-1, 2] }],
     features: [
-      { name: "tenure", kind: "numeric", input: "features", index: 0, range: { min: 0, max: 120 }, policy: "reject" },
-      { name: "plan", kind: "categorical", input: "features", index: 1, categories: ["basic", "pro"], encoding: "index", policy: "reject" },
+      { name: numeric.name, kind: "numeric", input: "features", index: 0, ...(range && { range: { ...range } }), policy: "reject" },
+      { name: categorical.name, kind: "categorical", input: "features", index: 1, categories, encoding: "index", policy: "reject" },
     ],
-    outputs: [{ name: "probabilities", kind: "probabilities", labels: ["no", "yes"] }],
+    outputs: [prediction instanceof ClassificationSketch ? { name: "probabilities", kind: "probabilities", labels: [...prediction.labels] } : { name: "score", kind: "regression" }],
     profile: {
       format: 1,
-      rows: 200,
+      rows: reference.rows,
       createdAt: "2026-01-01T00:00:00Z",
       features: {
-        tenure: { kind: "numeric", sketch: toBase64(tenure.encode()) },
-        plan: { kind: "categorical", sketch: toBase64(plan.encode()) },
+        [numeric.name]: { kind: "numeric", sketch: toBase64(numeric.sketch.encode()) },
+        [categorical.name]: { kind: "categorical", sketch: toBase64(categorical.sketch.encode()) },
       },
-      prediction: { kind: "classification", sketch: toBase64(prediction.encode()) },
+      prediction: { kind: prediction instanceof ClassificationSketch ? "classification" : "regression", sketch: toBase64(prediction.encode()) },
     },
   };
 }

@@ -1,7 +1,8 @@
 // Drift metrics from sketches against scipy/numpy on the raw rows (test/fixtures/drift/make-fixtures.py).
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { computeDrift, type FeatureDrift } from "../../../collector/drift/index.ts";
+import type { FeatureDrift } from "../../../protocol/api.ts";
+import { computeDrift } from "../../../collector/drift/index.ts";
 import type { FeatureSketch } from "../../../collector/drift/reference.ts";
 import { CategoricalSketch, NumericSketch } from "../../../protocol/sketch/index.ts";
 
