@@ -32,15 +32,44 @@ function bearerToken(header: string | undefined, queryKey: string | undefined): 
   throw new ApiError(401, "unauthorized", "missing bearer token: send Authorization: Bearer <key>");
 }
 
+/**
+ * Ingest keys come with every report of every page, so each isolate remembers them briefly
+ * instead of reading D1 per request. A revoked ingest key stops working at once in the isolate
+ * that revoked it and within this long everywhere else; other roles are always read from D1.
+ */
+export const INGEST_KEY_CACHE_MS = 10_000;
+const INGEST_KEY_CACHE_SIZE = 10_000;
+const ingestKeys = new Map<string, { caller: Caller; until: number }>();
+let bootstrapHash: { token: string; hash: Promise<string> } | undefined;
+
+/**
+ * Forgets a cached ingest key (called when a key is revoked).
+ *
+ * @param keyId - the revoked key's id
+ */
+export function forgetKey(keyId: string): void {
+  for (const [hash, entry] of ingestKeys) if (entry.caller.keyId === keyId) ingestKeys.delete(hash);
+}
+
 async function authenticate(env: Env, token: string): Promise<Caller> {
   if (token.length > MAX_TOKEN_LENGTH) throw new ApiError(401, "unauthorized", "unknown or revoked key");
   const hash = await hashToken(token);
-  if (env.ADMIN_TOKEN && timingSafeEqual(hash, await hashToken(env.ADMIN_TOKEN))) {
-    return { app: null, role: "admin", keyId: BOOTSTRAP_KEY_ID, label: BOOTSTRAP_KEY_ID, bootstrap: true };
+  if (env.ADMIN_TOKEN) {
+    if (bootstrapHash?.token !== env.ADMIN_TOKEN) bootstrapHash = { token: env.ADMIN_TOKEN, hash: hashToken(env.ADMIN_TOKEN) };
+    if (timingSafeEqual(hash, await bootstrapHash.hash)) {
+      return { app: null, role: "admin", keyId: BOOTSTRAP_KEY_ID, label: BOOTSTRAP_KEY_ID, bootstrap: true };
+    }
   }
+  const cached = ingestKeys.get(hash);
+  if (cached && cached.until > Date.now()) return cached.caller;
   const key = await findActiveKeyByHash(openDb(env), hash);
   if (!key) throw new ApiError(401, "unauthorized", "unknown or revoked key");
-  return { app: key.app, role: key.role, keyId: key.id, label: key.label, bootstrap: false };
+  const caller: Caller = { app: key.app, role: key.role, keyId: key.id, label: key.label, bootstrap: false };
+  if (caller.role === "ingest") {
+    if (ingestKeys.size >= INGEST_KEY_CACHE_SIZE) ingestKeys.clear();
+    ingestKeys.set(hash, { caller, until: Date.now() + INGEST_KEY_CACHE_MS });
+  }
+  return caller;
 }
 
 /**

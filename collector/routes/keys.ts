@@ -2,7 +2,7 @@ import type { KeyView } from "../../protocol/api.ts";
 import { Hono } from "hono";
 import { z } from "zod";
 import { appQuerySchema, createKeySchema } from "../api-schemas.ts";
-import { assertApp, requireRole } from "../auth.ts";
+import { assertApp, forgetKey, requireRole } from "../auth.ts";
 import { openDb } from "../db/client.ts";
 import { ensureApp, findKey, insertKey, listKeys, revokeKey, type KeyRow } from "../db/keys.ts";
 import type { AppEnv } from "../env.ts";
@@ -64,5 +64,7 @@ export const keys = new Hono<AppEnv>()
     const key = await findKey(db, id);
     if (!key) throw new ApiError(404, "not_found", `no key "${id}"`);
     assertApp(c.var.caller, key.app, `key "${id}"`);
-    return c.json(keyView((await revokeKey(db, id, Date.now()))!));
+    const revoked = (await revokeKey(db, id, Date.now()))!;
+    forgetKey(id);
+    return c.json(keyView(revoked));
   });

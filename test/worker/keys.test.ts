@@ -53,6 +53,15 @@ describe("/v1/keys", () => {
     expect(again.revokedAt).toBe(revoked.revokedAt);
   });
 
+  it("refuses a revoked ingest key at once, though ingest keys are cached", async () => {
+    const app = unique("revoke-ingest");
+    const ingest = await createKey(app, "ingest");
+    const assignment = () => call("GET", "/v1/assignment?model=none&client=c", { token: ingest.token });
+    expect((await assignment()).status).toBe(404); // authenticated (and now cached); no such model
+    expect((await call("DELETE", `/v1/keys/${ingest.id}`, { token: BOOTSTRAP })).status).toBe(200);
+    await expectError(await assignment(), 401, "unauthorized");
+  });
+
   it("lets an app admin manage its own app's keys only", async () => {
     const app = unique("own");
     const other = unique("other");
