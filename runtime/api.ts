@@ -32,38 +32,36 @@ export interface Api {
  */
 export function createApi(base: string, key: string, transport: Transport, timeoutMs: number): Api {
   const root = base.replace(/\/+$/, "");
-  const headers = { authorization: `Bearer ${key}` };
-  const call = async (path: string, init: RequestInit = {}) => {
+  const call = async (path: string, init?: RequestInit) => {
     let res: Response;
     try {
       res = await transport.fetch(path.startsWith("http") ? path : root + path, {
         ...init,
-        headers: { ...headers, ...init.headers },
+        headers: { authorization: `Bearer ${key}`, ...init?.headers },
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
       throw new DriftlineError("network", `${path}: ${err}`, err);
     }
     if (res.ok) return res;
-    const body = (await res.json().catch(() => ({}))) as { error?: { code?: ErrorCode; message?: string } };
-    const code: ErrorCode = res.status === 429 ? "rate_limited" : res.status >= 500 ? "unavailable" : (body.error?.code ?? "network");
-    const err: ApiError = new DriftlineError(code, `${path}: ${res.status} ${body.error?.message ?? ""}`);
-    err.status = res.status;
+    const { status } = res;
+    const e = ((await res.json().catch(() => 0)) as { error?: { code?: ErrorCode; message?: string } })?.error;
+    const err: ApiError = new DriftlineError(status === 429 ? "rate_limited" : status >= 500 ? "unavailable" : (e?.code ?? "network"), `${path}: ${status} ${e?.message ?? ""}`);
+    err.status = status;
     const after = res.headers.get("retry-after");
     if (after) err.retryAfter = Number(after) * 1000 || Math.max(0, Date.parse(after) - Date.now()) || 0;
     throw err;
   };
   const body = (reports: Report[]) => JSON.stringify({ reports });
+  const q = encodeURIComponent;
   return {
-    assignment: async (model, client) =>
-      (await call(`/v1/assignment?model=${encodeURIComponent(model)}&client=${encodeURIComponent(client)}`)).json(),
+    assignment: async (model, client) => (await call(`/v1/assignment?model=${q(model)}&client=${q(client)}`)).json(),
     artifact: async (url) => new Uint8Array(await (await call(url)).arrayBuffer()),
     reports: async (reports) => {
       const text = body(reports);
       // keepalive requests share a 64 KiB budget; bigger ones would be refused outright
-      const init = { method: "POST", body: text, keepalive: text.length < 60_000, headers: { "content-type": "application/json" } };
-      return (await call("/v1/reports", init)).json();
+      return (await call("/v1/reports", { method: "POST", body: text, keepalive: text.length < 60_000, headers: { "content-type": "application/json" } })).json();
     },
-    beacon: (reports) => transport.beacon(`${root}/v1/reports?key=${encodeURIComponent(key)}`, body(reports)),
+    beacon: (reports) => transport.beacon(`${root}/v1/reports?key=${q(key)}`, body(reports)),
   };
 }

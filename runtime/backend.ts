@@ -1,6 +1,7 @@
 import { DriftlineError } from "../protocol/errors.ts";
 import { canWebGpu, loadOrt, type Ort } from "./ort-loader.ts";
-import type { Backend, ModelStore, Tensor } from "./types.ts";
+import type { LoaderContext } from "./model-loader.ts";
+import type { Backend, Manifest, Tensor } from "./types.ts";
 import type { InferenceSession } from "onnxruntime-web";
 
 /** A session on its backend, and why that backend. */
@@ -12,20 +13,6 @@ export interface BackendChoice {
   reason: string;
 }
 
-/** What {@link openSession} needs. */
-export interface SessionRequest {
-  bytes: Uint8Array;
-  sha256: string;
-  requested: Backend | "auto";
-  preferred: Backend | undefined;
-  ortUrl: string;
-  store: ModelStore;
-  warmupRuns: number;
-  /** Feeds for the warm-up runs. */
-  warmup(ort: Ort): Record<string, Tensor>;
-}
-
-const median = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1]!;
 const other = (b: Backend): Backend => (b === "wasm" ? "webgpu" : "wasm");
 
 async function adapter(): Promise<boolean> {
@@ -42,48 +29,49 @@ async function adapter(): Promise<boolean> {
  * this device, else times both (when a WebGPU adapter exists) and keeps the faster. Every
  * failed try is collected into one DriftlineError `backend`.
  *
- * @param req - model bytes, wishes and seams
+ * @param ctx - the backend wished, ORT's URL, store, warm-up runs
+ * @param manifest - the model's manifest (sha256, preferred backend)
+ * @param bytes - the model
+ * @param warmup - feeds for the warm-up runs
  */
-export async function openSession(req: SessionRequest): Promise<BackendChoice> {
-  const memoKey = `backend:${req.sha256}`;
-  const remembered = req.requested === "auto" ? await req.store.get<Backend>("meta", memoKey).catch(() => undefined) : undefined;
-  let reason: string;
-  let order: Backend[];
-  let timed = false;
-  if (req.requested !== "auto") [reason, order] = ["option", [req.requested]];
-  else {
-    const gpu = await adapter();
-    const first = req.preferred ?? remembered;
-    if (!gpu) [reason, order] = ["only-wasm", ["wasm"]];
-    else if (first) [reason, order] = [req.preferred ? "manifest" : "remembered", [first, other(first)]];
-    else [reason, order, timed] = ["timed", ["wasm", "webgpu"], true];
-  }
-  const ort = await loadOrt(req.ortUrl, order.includes("webgpu")).catch((err) => {
-    throw new DriftlineError("backend", `onnxruntime-web did not load from ${req.ortUrl}`, err);
+export async function openSession(ctx: LoaderContext, manifest: Manifest, bytes: Uint8Array, warmup: (ort: Ort) => Record<string, Tensor>): Promise<BackendChoice> {
+  const { backend: requested, store, ortUrl } = ctx;
+  const preferred = manifest.preferredBackend;
+  const memoKey = `backend:${manifest.sha256}`;
+  const auto = requested === "auto";
+  const remembered = auto ? await store.get<Backend>("meta", memoKey).catch(() => undefined) : undefined;
+  const gpu = auto && (await adapter());
+  const first = preferred ?? remembered;
+  const timed = gpu && !first;
+  let reason = !auto ? "option" : !gpu ? "only-wasm" : preferred ? "manifest" : first ? "remembered" : "timed";
+  const order: Backend[] = !auto ? [requested] : !gpu ? ["wasm"] : first ? [first, other(first)] : ["wasm", "webgpu"];
+  const ort = await loadOrt(ortUrl, order.includes("webgpu")).catch((err) => {
+    throw new DriftlineError("backend", `cannot load ${ortUrl}`, err);
   });
   const failures: string[] = [];
-  const tried: Array<{ backend: Backend; session: InferenceSession; ms: number }> = [];
+  let best: { backend: Backend; session: InferenceSession; ms: number } | undefined;
   for (const backend of order) {
     try {
-      const session = await ort.InferenceSession.create(req.bytes, { executionProviders: [backend] });
-      const feeds = req.warmup(ort);
+      const session = await ort.InferenceSession.create(bytes, { executionProviders: [backend] });
+      const feeds = warmup(ort);
       const times: number[] = [];
-      for (let i = 0; i <= req.warmupRuns; i++) {
+      for (let i = 0; i <= ctx.warmupRuns; i++) {
         const t = performance.now();
         await session.run(feeds);
-        if (i) times.push(performance.now() - t);
+        times.push(performance.now() - t);
       }
-      tried.push({ backend, session, ms: median(times.length ? times : [0]) });
+      // the first run is not timed; the median of the others (0 when none), the first tried wins ties
+      times.shift();
+      const ms = times.sort((a, b) => a - b)[times.length >> 1] ?? 0;
+      if (!best || ms < best.ms) void best?.session.release(), (best = { backend, session, ms });
+      else void session.release();
       if (!timed) break;
     } catch (err) {
-      failures.push(`${backend}: ${err instanceof Error ? err.message : err}`);
+      failures.push(`${backend}: ${(err as Error)?.message ?? err}`);
     }
   }
-  if (!tried.length) throw new DriftlineError("backend", `no backend could run the model (${failures.join("; ")})`);
-  tried.sort((a, b) => a.ms - b.ms);
-  for (const t of tried.slice(1)) void t.session.release();
-  const best = tried[0]!;
+  if (!best) throw new DriftlineError("backend", `no backend (${failures.join("; ")})`);
   if (failures.length) reason = "fallback";
-  else if (timed) await req.store.put("meta", memoKey, best.backend).catch(() => {});
+  else if (timed) await store.put("meta", memoKey, best.backend).catch(() => {});
   return { ort, session: best.session, backend: best.backend, reason };
 }

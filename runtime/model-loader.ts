@@ -1,10 +1,10 @@
-import { DriftlineError, isDriftlineError } from "../protocol/errors.ts";
+import { DriftlineError } from "../protocol/errors.ts";
 import { sha256Hex } from "../protocol/hash.ts";
 import { openSession, type BackendChoice } from "./backend.ts";
 import { compile, type Plan } from "./validate.ts";
 import { zeroFeeds } from "./tensors.ts";
 import type { Api } from "./api.ts";
-import type { Backend, Manifest, ModelStore } from "./types.ts";
+import type { Assignment, Backend, Manifest, ModelStore } from "./types.ts";
 
 /** A loaded model version, ready to run. */
 export interface Model extends BackendChoice {
@@ -44,8 +44,8 @@ export async function modelBytes(ctx: LoaderContext, manifest: Manifest, url: st
   } catch (err) {
     throw new DriftlineError("download", `model ${sha256.slice(0, 12)}: ${(err as Error).message}`, err);
   }
-  if ((await sha256Hex(bytes)) !== sha256) throw new DriftlineError("integrity", `model bytes do not hash to ${sha256}`);
-  await ctx.store.put("models", sha256, bytes).catch((err) => console.warn("driftline: model not cached", err));
+  if ((await sha256Hex(bytes)) !== sha256) throw new DriftlineError("integrity", `not ${sha256}`);
+  await ctx.store.put("models", sha256, bytes).catch((err) => console.warn("driftline: not cached", err));
   return bytes;
 }
 
@@ -54,29 +54,14 @@ export async function modelBytes(ctx: LoaderContext, manifest: Manifest, url: st
  * before use), session on the chosen backend, warm-up.
  *
  * @param ctx - seams and backend wish
- * @param version - the version number
- * @param manifest - its manifest
- * @param url - artifact URL
- * @defaultValue url `/v1/artifacts/{sha256}`
+ * @param a - the version number, its manifest and artifact URL (default `/v1/artifacts/{sha256}`)
  */
-export async function loadModel(ctx: LoaderContext, version: number, manifest: Manifest, url = `/v1/artifacts/${manifest.sha256}`): Promise<Model> {
-  const bytes = await modelBytes(ctx, manifest, url);
+export async function loadModel(ctx: LoaderContext, a: Pick<Assignment, "version" | "manifest" | "artifactUrl">): Promise<Model> {
+  const { version, manifest } = a;
+  const bytes = await modelBytes(ctx, manifest, a.artifactUrl ?? `/v1/artifacts/${manifest.sha256}`);
   const plan = compile(manifest);
-  try {
-    const choice = await openSession({
-      bytes,
-      sha256: manifest.sha256,
-      requested: ctx.backend,
-      preferred: manifest.preferredBackend,
-      ortUrl: ctx.ortUrl,
-      store: ctx.store,
-      warmupRuns: ctx.warmupRuns,
-      warmup: (ort) => zeroFeeds(ort, manifest, plan),
-    });
-    return { ...choice, version, manifest, plan, inflight: 0 };
-  } catch (err) {
-    throw isDriftlineError(err) ? err : new DriftlineError("session", String(err), err);
-  }
+  // openSession throws DriftlineError `backend` only
+  return { ...(await openSession(ctx, manifest, bytes, (ort) => zeroFeeds(ort, manifest, plan))), version, manifest, plan, inflight: 0 };
 }
 
 /**

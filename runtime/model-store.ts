@@ -1,11 +1,9 @@
 import type { ModelStore, StoreArea } from "./types.ts";
 
-const AREAS: StoreArea[] = ["models", "meta", "queue"];
-
 /** A {@link ModelStore} in memory: for Node, tests, and when IndexedDB is unusable. */
 export function memoryStore(): ModelStore {
-  const maps = new Map<string, Map<string, unknown>>(AREAS.map((a) => [a, new Map()]));
-  const m = (area: StoreArea) => maps.get(area)!;
+  const maps: Record<string, Map<string, unknown>> = {};
+  const m = (area: StoreArea) => (maps[area] ??= new Map());
   return {
     get: async <T>(area: StoreArea, key: string) => m(area).get(key) as T | undefined,
     put: async (area, key, value) => void m(area).set(key, value),
@@ -32,22 +30,23 @@ export async function idbStore(name = "driftline"): Promise<ModelStore> {
   let db: IDBDatabase;
   try {
     const req = indexedDB.open(name, 1);
-    req.onupgradeneeded = () => AREAS.forEach((a) => req.result.createObjectStore(a));
+    req.onupgradeneeded = () => ["models", "meta", "queue"].forEach((a) => req.result.createObjectStore(a));
     db = await new Promise<IDBDatabase>((resolve, reject) => {
-      req.onblocked = () => reject(new Error("IndexedDB blocked"));
+      req.onblocked = reject;
       promised(req).then(resolve, reject);
     });
   } catch (err) {
-    console.warn("driftline: IndexedDB unusable, keeping models in memory", err);
+    console.warn("driftline: no IndexedDB", err);
     return memoryStore();
   }
-  const run = <T>(area: StoreArea, write: boolean, op: (s: IDBObjectStore) => IDBRequest<T>) =>
+  const run = <T>(area: StoreArea, op: (s: IDBObjectStore) => IDBRequest<T>, write?: 1) =>
     promised(op(db.transaction(area, write ? "readwrite" : "readonly", { durability: "relaxed" }).objectStore(area)));
   return {
-    get: (area, key) => run(area, false, (s) => s.get(key)),
-    put: async (area, key, value) => void (await run(area, true, (s) => s.put(value, key))),
-    delete: async (area, key) => void (await run(area, true, (s) => s.delete(key))),
-    keys: async (area) => (await run(area, false, (s) => s.getAllKeys())) as string[],
+    // async: a closed database throws synchronously, and callers only `.catch` rejections
+    get: async (area, key) => run(area, (s) => s.get(key)),
+    put: async (area, key, value) => void (await run(area, (s) => s.put(value, key), 1)),
+    delete: async (area, key) => void (await run(area, (s) => s.delete(key), 1)),
+    keys: async (area) => (await run(area, (s) => s.getAllKeys())) as string[],
   };
 }
 

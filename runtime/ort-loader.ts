@@ -18,14 +18,17 @@ export const canWebGpu = () => !isNode() && !!(globalThis.navigator as { gpu?: u
  * @param webgpu - whether the WebGPU execution provider is needed
  */
 export function loadOrt(base: string, webgpu: boolean): Promise<Ort> {
-  const url = isNode() ? "onnxruntime-web" : `${base.replace(/\/?$/, "/")}ort.${webgpu ? "jspi" : "wasm"}.min.mjs`;
+  const node = isNode();
+  const url = node ? "onnxruntime-web" : `${base.replace(/\/?$/, "/")}ort.${webgpu ? "jspi" : "wasm"}.min.mjs`;
   let ort = loading.get(url);
   if (!ort) {
-    ort = (import(/* @vite-ignore */ url) as Promise<Ort>).then((m) => {
-      if (!isNode()) m.env.wasm.wasmPaths = url.slice(0, url.lastIndexOf("/") + 1);
-      return m;
-    });
-    loading.set(url, ort);
+    loading.set(
+      url,
+      (ort = (import(/* @vite-ignore */ url) as Promise<Ort>).then((m) => {
+        if (!node) m.env.wasm.wasmPaths = url.slice(0, url.lastIndexOf("/") + 1);
+        return m;
+      })),
+    );
     ort.catch(() => loading.delete(url));
   }
   return ort;

@@ -39,8 +39,8 @@ export class Staging {
   private used_ = 0;
   /** Regions taken but neither staged nor dropped (calls in flight). */
   private open_ = 0;
+  /** Staged calls; the first one schedules a fold (a stale extra fold is harmless). */
   private batches_: Staged[] = [];
-  private scheduled_ = false;
 
   /**
    * @param idle_ - runs a function when the thread is idle
@@ -80,36 +80,14 @@ export class Staging {
    */
   add(b: Staged): void {
     this.open_--;
-    this.batches_.push(b);
-    if (!this.scheduled_) {
-      this.scheduled_ = true;
-      this.idle_(() => this.fold());
-    }
+    if (this.batches_.push(b) < 2) this.idle_(() => this.fold());
   }
 
   /** Sketches everything staged (idle time, or before a report is cut). */
   fold(): void {
-    this.scheduled_ = false;
     for (const b of this.batches_.splice(0)) b.acc.fold(b, this.rate_());
     if (!this.open_) this.used_ = 0;
   }
-}
-
-/**
- * A manifest's prediction sketch (classes, or a value), and how one row's class (-1: none)
- * and score (NaN: none) are added to it.
- *
- * @param manifest - the model manifest
- */
-export function predictionSketch(manifest: Manifest): [PredictionSketch, (cls: number, score: number) => void] {
-  const labels = classLabels(manifest);
-  if (labels) {
-    const s = new ClassificationSketch(labels);
-    return [s, (cls, score) => cls >= 0 && cls < labels.length && s.update(cls, score)];
-  }
-  const s = new NumericSketch();
-  const scored = manifest.outputs.some((o) => o.kind !== "label");
-  return [s, (_, score) => s.update(scored ? score : undefined)];
 }
 
 type Sketch = { encode(): Uint8Array; merge(other: never): unknown };
@@ -188,8 +166,17 @@ export class Accumulator {
   constructor(readonly manifest: Manifest, now: number) {
     this.start = now;
     this.features = manifest.features.map((f) => (f.kind === "numeric" ? new NumericSketch({ range: f.range }) : new CategoricalSketch(f.categories ?? [])));
-    this.labels = classLabels(manifest);
-    [this.prediction, this.add] = predictionSketch(manifest);
+    // the prediction sketch (classes, or a value), and how one row's class (-1: none) and
+    // score (NaN: none) are added to it
+    const labels = (this.labels = classLabels(manifest));
+    if (labels) {
+      const p = (this.prediction = new ClassificationSketch(labels));
+      this.add = (cls, score) => cls >= 0 && cls < labels.length && p.update(cls, score);
+    } else {
+      const p = (this.prediction = new NumericSketch());
+      const scored = manifest.outputs.some((o) => o.kind !== "label");
+      this.add = (_, score) => p.update(scored ? score : undefined);
+    }
   }
 
   /**

@@ -24,10 +24,6 @@ export interface QueueOptions {
   onAnswer(answer: ReportsAnswer): void;
   /** Called when reports were dropped or could not be sent. */
   onError(err: ApiError): void;
-  /** @defaultValue 1000 */
-  minBackoffMs?: number;
-  /** @defaultValue 300000 */
-  maxBackoffMs?: number;
 }
 
 /**
@@ -71,10 +67,7 @@ export class ReportQueue {
   }
 
   private async done_(batch: QueueEntry[]): Promise<void> {
-    for (const e of batch) {
-      this.entries.splice(this.entries.indexOf(e), 1);
-      await this.o_.store.delete("queue", e.report.id).catch(() => {});
-    }
+    for (const e of batch) this.entries.splice(this.entries.indexOf(e), 1), await this.o_.store.delete("queue", e.report.id).catch(() => {});
   }
 
   private take_(): QueueEntry[] {
@@ -102,12 +95,12 @@ export class ReportQueue {
     const { clock, api } = this.o_;
     while (this.entries.length && clock.now() >= this.notBefore_ && globalThis.navigator?.onLine !== false) {
       const batch = this.take_();
-      for (const e of batch) if (!e.sent) (e.sent = true), await this.save_(e);
+      await this.sent_(batch);
       try {
         const answer = await api.reports(batch.map((e) => e.report));
         this.attempts_ = 0;
         await this.done_(batch);
-        if (answer.rejected?.length) this.o_.onError(new DriftlineError("validation", `collector rejected ${answer.rejected.length} reports`));
+        if (answer.rejected?.length) this.o_.onError(new DriftlineError("validation", `${answer.rejected.length} rejected`));
         this.o_.onAnswer(answer);
       } catch (e) {
         const err = e as ApiError;
@@ -119,7 +112,8 @@ export class ReportQueue {
         }
         // a 429 proves the batch was not taken, so its reports may merge again
         if (err.status === 429) for (const e of batch) e.sent = false;
-        const backoff = Math.min(this.o_.maxBackoffMs ?? 300_000, (this.o_.minBackoffMs ?? 1000) * 2 ** this.attempts_++);
+        // 1 s, doubling, at most 5 min
+        const backoff = Math.min(300_000, 1000 * 2 ** this.attempts_++);
         const wait = Math.max(err.retryAfter ?? 0, backoff * (0.5 + Math.random()));
         this.notBefore_ = clock.now() + wait;
         clock.clearTimeout(this.timer_);
@@ -132,8 +126,12 @@ export class ReportQueue {
   /** Hands everything to `sendBeacon` as the page goes away; the reports stay queued until answered. */
   beacon(): void {
     const batch = this.take_();
-    if (!batch.length || globalThis.navigator?.onLine === false || !this.o_.api.beacon(batch.map((e) => e.report))) return;
-    for (const e of batch) if (!e.sent) (e.sent = true), void this.save_(e);
+    if (batch.length && globalThis.navigator?.onLine !== false && this.o_.api.beacon(batch.map((e) => e.report))) this.sent_(batch);
+  }
+
+  /** Marks a batch as possibly received: its reports no longer merge. */
+  private sent_(batch: QueueEntry[]): Promise<unknown> {
+    return Promise.all(batch.map((e) => !e.sent && ((e.sent = true), this.save_(e))));
   }
 
   /** Stops the retry timer. */

@@ -41,9 +41,10 @@ const randomId = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b
 export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const o = { ...DEFAULTS, ortUrl: `${options.collector.replace(/\/+$/, "")}/sdk/ort/`, ...options } satisfies RuntimeOptions;
   const { clock, model: name } = o;
-  const store = o.store ?? (await defaultStore(o.cache));
+  const store = (o.store ??= await defaultStore(o.cache));
   const api = createApi(o.collector, o.key, o.transport, o.timeoutMs);
-  const ctx: LoaderContext = { api, store, backend: o.backend, ortUrl: o.ortUrl, warmupRuns: o.warmupRuns };
+  // the options are this call's own copy: they double as the loader's context
+  const ctx: LoaderContext = Object.assign(o, { api, store });
   const client = o.client ?? (await store.get<string>("meta", "client").catch(() => undefined)) ?? randomId();
   void store.put("meta", "client", client).catch(() => {});
   const handlers = new Map<string, Set<(p: never) => void>>();
@@ -57,15 +58,14 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     if (!cached) throw err;
   });
   let current = fresh ?? cached!;
-  const deferred: DriftlineError[] = [];
+  let deferred: unknown;
   let live: Model;
   try {
-    live = await loadModel(ctx, current.version, current.manifest, current.artifactUrl);
+    live = await loadModel(ctx, current);
   } catch (err) {
     if (!cached || current === cached) throw err;
-    deferred.push(err as DriftlineError);
-    current = cached;
-    live = await loadModel(ctx, current.version, current.manifest, current.artifactUrl);
+    deferred = err;
+    live = await loadModel(ctx, (current = cached));
   }
   void store.put("meta", assignmentKey, current).catch(() => {});
 
@@ -143,11 +143,11 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     }, current.reportIntervalMs ?? o.reportIntervalMs);
   };
 
-  const load = async (version: number, manifest: Assignment["manifest"], url?: string) => {
-    const key = manifest.sha256;
+  const load = async (a: Pick<Assignment, "version" | "manifest" | "artifactUrl">) => {
+    const key = a.manifest.sha256;
     if ((failedUntil.get(key) ?? 0) > clock.now()) return undefined;
     try {
-      return await loadModel(ctx, version, manifest, url);
+      return await loadModel(ctx, a);
     } catch (err) {
       failedUntil.set(key, clock.now() + 60_000);
       fail(err);
@@ -177,7 +177,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     (applying = applying.then(async () => {
       if (closed) return;
       if (a.version !== live.version) {
-        const next = await load(a.version, a.manifest, a.artifactUrl);
+        const next = await load(a);
         if (!next) return;
         const old = live;
         accOf(next);
@@ -189,7 +189,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       if (want?.version !== shadow?.model.version || want?.sampleRate !== shadow?.sampleRate) {
         const old = shadow;
         if (old) void cutAll();
-        const next = want && (old?.model.version === want.version ? old.model : await load(want.version, want.manifest, want.artifactUrl));
+        const next = want && (old?.model.version === want.version ? old.model : await load(want));
         if (want && !next) return;
         shadow = next ? new Shadow(next, want!.sampleRate, clock.now(), idle) : undefined;
         if (old && old.model !== next) retire(old.model);
@@ -201,17 +201,13 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       await prune();
     }));
 
-  const guard = () => {
-    if (closed) throw new DriftlineError("closed", "runtime closed");
-    return live;
-  };
-
   /**
    * One call, in one async function (each extra one costs microtask turns): builds the feeds
    * from named rows (or takes raw ones), runs, names the predictions, stages the call.
    */
   const exec = async (input: Row | Row[], raw?: Feeds): Promise<Prediction | Prediction[] | RunResult> => {
-    const m = guard();
+    if (closed) throw new DriftlineError("closed", "closed");
+    const m = live;
     const acc = accOf(m);
     const many = Array.isArray(input);
     const rows = raw ? undefined : many ? input : [input];
@@ -317,7 +313,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   addEventListener?.("online", onOnline);
   schedule();
   clock.setTimeout(() => {
-    deferred.forEach((e) => fail(e));
+    if (deferred) fail(deferred);
     void queue.flush();
   }, 0);
   return runtime;

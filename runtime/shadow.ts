@@ -1,8 +1,7 @@
 import { NumericSketch } from "../protocol/sketch/numeric.ts";
-import { LatencySketch } from "../protocol/sketch/latency.ts";
 import { buildFeeds } from "./tensors.ts";
 import { decodeOutputs } from "./outputs.ts";
-import { encodeSketch, predictionSketch } from "./report-builder.ts";
+import { Accumulator, encodeSketch } from "./report-builder.ts";
 import { releaseIfIdle, type Model } from "./model-loader.ts";
 import type { Report, Row } from "./types.ts";
 
@@ -11,16 +10,14 @@ const MAX_PENDING = 256;
 /**
  * A shadow version: runs on a sample of the live rows in idle time, never answers the app,
  * and sketches how it agrees with the live version (class agreement, score difference,
- * latency) for a report with role `shadow`.
+ * latency) for a report with role `shadow`. Its sketches live in an {@link Accumulator}:
+ * `prediction`, `latency`, and the score difference in `residual`.
  */
 export class Shadow {
   /** Sampled rows and the live class and score of each. */
   private pending_: Array<[Row, number, number]> = [];
-  private scheduled_ = false;
-  private rows_ = 0;
   private agree_ = 0;
-  private sketches_: ReturnType<Shadow["fresh_"]>;
-  start: number;
+  private acc_!: Accumulator;
 
   /**
    * @param model - the shadow version, loaded
@@ -34,12 +31,12 @@ export class Shadow {
     now: number,
     private readonly idle_: (fn: () => void) => void,
   ) {
-    this.start = now;
-    this.sketches_ = this.fresh_();
+    this.reset_(now);
   }
 
-  private fresh_() {
-    return { prediction: predictionSketch(this.model.manifest), delta: new NumericSketch(), latency: new LatencySketch() };
+  private reset_(now: number): void {
+    this.agree_ = 0;
+    (this.acc_ = new Accumulator(this.model.manifest, now)).residual = new NumericSketch();
   }
 
   /**
@@ -51,19 +48,15 @@ export class Shadow {
    */
   offer(rows: Row[], staged: Float64Array, at: number): void {
     const n = rows.length;
-    for (let r = 0; r < n; r++) {
-      if (this.pending_.length < MAX_PENDING && Math.random() < this.sampleRate) this.pending_.push([rows[r]!, staged[at + r]!, staged[at + n + r]!]);
-    }
-    if (this.pending_.length && !this.scheduled_) {
-      this.scheduled_ = true;
-      this.idle_(() => void this.drain());
-    }
+    const p = this.pending_;
+    const was = p.length;
+    for (let r = 0; r < n; r++) if (p.length < MAX_PENDING && Math.random() < this.sampleRate) p.push([rows[r]!, staged[at + r]!, staged[at + n + r]!]);
+    if (!was && p.length) this.idle_(() => void this.drain());
   }
 
   /** Runs what is pending (also called by tests and `flush()`). */
   async drain(): Promise<void> {
     const batch = this.pending_.splice(0);
-    this.scheduled_ = false;
     const m = this.model;
     const n = batch.length;
     if (!n || m.retired) return;
@@ -73,17 +66,17 @@ export class Shadow {
       const at = staged.length - 2 * n;
       const t = performance.now();
       const out = await m.session.run(feeds);
-      const { prediction, delta, latency } = this.sketches_;
-      latency.update(m.backend, (performance.now() - t) / n);
+      const acc = this.acc_;
+      acc.latency.update(m.backend, (performance.now() - t) / n);
       decodeOutputs(m.manifest, out, n, staged, at, "");
       batch.forEach(([, cls, score], r) => {
         const c = staged[at + r]!;
         const s = staged[at + n + r]!;
-        this.rows_++;
+        acc.rows++;
         if (c >= 0 && c === cls) this.agree_++;
         // NaN: one of the two versions has no score
-        if (s === s && score === score) delta.update(s - score);
-        prediction[1](c, s);
+        if (s === s && score === score) acc.residual!.update(s - score);
+        acc.add(c, s);
       });
     } catch {
       // a row the shadow's schema rejects, or a shadow that fails, must never touch the app
@@ -100,26 +93,26 @@ export class Shadow {
    * @param now - end of the period
    */
   cut(head: Pick<Report, "id" | "model" | "version" | "client" | "segment">, now: number): Report | undefined {
-    if (!this.rows_) return undefined;
-    const { prediction, delta, latency } = this.sketches_;
+    const { rows, start, prediction, residual, latency } = this.acc_;
+    if (!rows) return undefined;
     const report: Report = {
       ...head,
       role: "shadow",
-      start: this.start,
+      start,
       end: now,
       rows: 0,
       sampleRate: this.sampleRate,
       features: {},
       shadow: {
         version: this.model.version,
-        rows: this.rows_,
+        rows,
         agree: this.agree_,
-        prediction: encodeSketch(prediction[0]),
-        delta: encodeSketch(delta),
+        prediction: encodeSketch(prediction),
+        delta: encodeSketch(residual!),
         latency: encodeSketch(latency),
       },
     };
-    Object.assign(this, { rows_: 0, agree_: 0, start: now, sketches_: this.fresh_() });
+    this.reset_(now);
     return report;
   }
 }

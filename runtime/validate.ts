@@ -78,6 +78,9 @@ export function compile(manifest: Manifest): Plan {
         const v = encode(value);
         // numbers and booleans may name a category: valid, just off the fast path
         if (v !== undefined && v >= min && v <= max) return v;
+        // Out of range is unusual, not invalid: under "impute" the model gets the value as sent
+        // (the feature sketch counts it as out of range); "clamp" clamps it, "reject" refuses it.
+        if (v !== undefined && numeric && f.policy === "impute") return v;
         onViolation();
         if (v !== undefined && f.policy === "clamp") return Math.min(max, Math.max(min, v));
         if (f.policy === "reject" || fallback === undefined) throw new DriftlineError("validation", `feature "${f.name}": ${value == null ? "missing" : String(value).slice(0, 64)}`);

@@ -2,7 +2,6 @@ import { DriftlineError } from "../errors.ts";
 import { HEAVY_HITTERS, HEAVY_HITTER_LENGTH, type LIMITS, MAX_CATEGORIES, MAX_HEAVY_HITTERS, MAX_NAME_LENGTH } from "../limits.ts";
 import { type Reader, TAG, type Writer, addCounts, checkLimit, decodeWith, encodeWith, expectSame, fail, readCounts, readMap, sameList, writeCounts, writeMap } from "./codec.ts";
 
-const VERSION = 1;
 
 /**
  * A categorical feature: exact counts of the schema's categories, counts of missing and of
@@ -89,7 +88,7 @@ export class CategoricalSketch {
 
   /** Compact versioned bytes (heavy hitters sorted by value, so equal sketches encode equally). */
   encode(): Uint8Array {
-    return encodeWith(TAG.categorical, VERSION, (w) => this.write_(w));
+    return encodeWith(TAG.categorical, 1, (w) => this.write_(w));
   }
 
   /**
@@ -97,9 +96,7 @@ export class CategoricalSketch {
    *
    * @param bytes - encoded sketch
    */
-  static decode(bytes: Uint8Array): CategoricalSketch {
-    return decodeWith(bytes, TAG.categorical, VERSION, read);
-  }
+  static decode: (bytes: Uint8Array) => CategoricalSketch = (bytes) => decodeWith(bytes, TAG.categorical, 1, read);
 
   private add_(key: string, c: number): void {
     this.heavy.set(key, (this.heavy.get(key) ?? 0) + c);

@@ -25,55 +25,36 @@ export const TAG = {
  * const w = new Writer(); w.varint(300); w.f64(0.5); w.bytes();
  */
 export class Writer {
-  private buf_ = new Uint8Array(256);
-  private pos_ = 0;
+  private buf_: number[] = [];
 
   /** Bytes written so far (a copy). */
   bytes(): Uint8Array {
-    return this.buf_.slice(0, this.pos_);
-  }
-
-  /** Makes room for `n` more bytes. */
-  private room_(n: number): void {
-    if (this.pos_ + n <= this.buf_.length) return;
-    const next = new Uint8Array(Math.max(this.buf_.length * 2, this.pos_ + n));
-    next.set(this.buf_);
-    this.buf_ = next;
+    return new Uint8Array(this.buf_);
   }
 
   /** @param n - a non-negative safe integer */
   varint(n: number): void {
-    this.room_(8);
-    while (n >= 0x80) {
-      this.buf_[this.pos_++] = (n % 0x80) | 0x80;
-      n = Math.floor(n / 0x80);
-    }
-    this.buf_[this.pos_++] = n;
+    for (; n > 127; n = Math.floor(n / 128)) this.buf_.push((n % 128) | 128);
+    this.buf_.push(n);
   }
 
   /** @param x - any float64, stored exactly */
   f64(x: number): void {
     f64[0] = x;
-    this.raw_(f64Bytes);
+    this.buf_.push(...f64Bytes);
   }
 
   /** @param s - a string, written as varint length + UTF-8 */
   str(s: string): void {
     const utf8 = encoder.encode(s);
     this.varint(utf8.length);
-    this.raw_(utf8);
+    this.buf_.push(...utf8);
   }
 
   /** @param list - strings, written as varint count + each string */
   strs(list: readonly string[]): void {
     this.varint(list.length);
-    for (const s of list) this.str(s);
-  }
-
-  private raw_(bytes: Uint8Array): void {
-    this.room_(bytes.length);
-    this.buf_.set(bytes, this.pos_);
-    this.pos_ += bytes.length;
+    list.forEach((s) => this.str(s));
   }
 }
 
@@ -223,7 +204,7 @@ export function decodeWith<T>(bytes: Uint8Array, tag: number, version: number, r
   if (!(bytes instanceof Uint8Array)) fail("not bytes");
   const r = new Reader(bytes);
   const got = r.varint();
-  if (got !== tag) throw new DriftlineError("sketch_mismatch", `sketch type ${got}, not ${tag}`);
+  if (got !== tag) throw new DriftlineError("sketch_mismatch", `type ${got} for ${tag}`);
   if (r.varint() !== version) fail("version");
   const out = read(r);
   r.end();
@@ -236,7 +217,7 @@ export function decodeWith<T>(bytes: Uint8Array, tag: number, version: number, r
  * @param why - what is wrong with the bytes
  */
 export function fail(why: string): never {
-  throw new DriftlineError("decode", `bad sketch: ${why}`);
+  throw new DriftlineError("decode", `sketch: ${why}`);
 }
 
 /**
@@ -249,7 +230,7 @@ export function fail(why: string): never {
  * @defaultValue ok `n <= max`
  */
 export function checkLimit(what: string, n: number, max: number, ok = n <= max): void {
-  if (!ok) throw new DriftlineError("limit_exceeded", `${what}: ${n} (max ${max})`);
+  if (!ok) throw new DriftlineError("limit_exceeded", `${what} ${n} > ${max}`);
 }
 
 /**
@@ -309,7 +290,7 @@ export function sameList(a: readonly string[], b: readonly string[]): boolean {
  */
 export function toBase64(bytes: Uint8Array): string {
   let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  for (const b of bytes) s += String.fromCharCode(b);
   return btoa(s);
 }
 
@@ -319,15 +300,11 @@ export function toBase64(bytes: Uint8Array): string {
  * @param text - standard base64 (padding optional)
  */
 export function fromBase64(text: string): Uint8Array {
-  let s: string;
   try {
-    s = atob(text);
+    return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
   } catch {
     return fail("base64");
   }
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
 }
 
 /**

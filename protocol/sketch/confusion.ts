@@ -2,7 +2,6 @@ import { MAX_NAME_LENGTH } from "../limits.ts";
 import { type Reader, TAG, addCounts, decodeWith, encodeWith, expectSame, readCounts, sameList, writeCounts } from "./codec.ts";
 import { checkIndex, checkLabels } from "./prediction.ts";
 
-const VERSION = 1;
 /** Largest label count of a confusion matrix: k×k cells must stay small. */
 const MAX_LABELS = 64;
 
@@ -62,7 +61,7 @@ export class ConfusionMatrix {
 
   /** Compact versioned bytes. */
   encode(): Uint8Array {
-    return encodeWith(TAG.confusion, VERSION, (w) => {
+    return encodeWith(TAG.confusion, 1, (w) => {
       w.strs(this.labels);
       writeCounts(w, this.cells);
     });
@@ -73,9 +72,7 @@ export class ConfusionMatrix {
    *
    * @param bytes - encoded matrix
    */
-  static decode(bytes: Uint8Array): ConfusionMatrix {
-    return decodeWith(bytes, TAG.confusion, VERSION, read);
-  }
+  static decode: (bytes: Uint8Array) => ConfusionMatrix = (bytes) => decodeWith(bytes, TAG.confusion, 1, read);
 }
 
 function read(r: Reader): ConfusionMatrix {

@@ -1,7 +1,6 @@
 import { type LIMITS, MAX_NAME_LENGTH, MAX_SKETCH_KEYS } from "../limits.ts";
 import { type Reader, TAG, checkLimit, decodeWith, encodeWith, readMap, writeMap } from "./codec.ts";
 
-const VERSION = 1;
 
 /**
  * Error counts by error code (up to {@link LIMITS.sketchKeys} codes).
@@ -40,7 +39,7 @@ export class ErrorCounts {
 
   /** Compact versioned bytes. */
   encode(): Uint8Array {
-    return encodeWith(TAG.errors, VERSION, (w) => writeMap(w, this.counts, (n) => w.varint(n)));
+    return encodeWith(TAG.errors, 1, (w) => writeMap(w, this.counts, (n) => w.varint(n)));
   }
 
   /**
@@ -48,9 +47,7 @@ export class ErrorCounts {
    *
    * @param bytes - encoded sketch
    */
-  static decode(bytes: Uint8Array): ErrorCounts {
-    return decodeWith(bytes, TAG.errors, VERSION, read);
-  }
+  static decode: (bytes: Uint8Array) => ErrorCounts = (bytes) => decodeWith(bytes, TAG.errors, 1, read);
 }
 
 function read(r: Reader): ErrorCounts {

@@ -2,7 +2,6 @@ import { MAX_NAME_LENGTH, MAX_SKETCH_KEYS } from "../limits.ts";
 import { type Reader, TAG, checkLimit, decodeWith, encodeWith, expectSame, readMap, writeMap } from "./codec.ts";
 import { DEFAULT_K, QuantileSketch } from "./quantiles.ts";
 
-const VERSION = 1;
 
 /**
  * Latency in milliseconds per backend (e.g. `wasm`, `webgpu`): one quantile sketch each.
@@ -49,7 +48,7 @@ export class LatencySketch {
 
   /** Compact versioned bytes. */
   encode(): Uint8Array {
-    return encodeWith(TAG.latency, VERSION, (w) => {
+    return encodeWith(TAG.latency, 1, (w) => {
       w.varint(this.k);
       writeMap(w, this.backends, (s) => s.write(w));
     });
@@ -60,9 +59,7 @@ export class LatencySketch {
    *
    * @param bytes - encoded sketch
    */
-  static decode(bytes: Uint8Array): LatencySketch {
-    return decodeWith(bytes, TAG.latency, VERSION, read);
-  }
+  static decode: (bytes: Uint8Array) => LatencySketch = (bytes) => decodeWith(bytes, TAG.latency, 1, read);
 
   private sketch_(backend: string): QuantileSketch {
     let s = this.backends.get(backend);

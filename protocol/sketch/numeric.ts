@@ -2,7 +2,6 @@ import { DriftlineError } from "../errors.ts";
 import { type Reader, TAG, type Writer, decodeWith, encodeWith, expectSame, fail } from "./codec.ts";
 import { DEFAULT_K, QuantileSketch } from "./quantiles.ts";
 
-const VERSION = 1;
 
 /** Options of a {@link NumericSketch}. */
 export interface NumericOptions {
@@ -119,7 +118,7 @@ export class NumericSketch {
 
   /** Compact versioned bytes. */
   encode(): Uint8Array {
-    return encodeWith(TAG.numeric, VERSION, (w) => this.write_(w));
+    return encodeWith(TAG.numeric, 1, (w) => this.write_(w));
   }
 
   /**
@@ -127,9 +126,7 @@ export class NumericSketch {
    *
    * @param bytes - encoded sketch
    */
-  static decode(bytes: Uint8Array): NumericSketch {
-    return decodeWith(bytes, TAG.numeric, VERSION, read);
-  }
+  static decode: (bytes: Uint8Array) => NumericSketch = (bytes) => decodeWith(bytes, TAG.numeric, 1, read);
 
   private write_(w: Writer): void {
     w.varint(this.range ? 1 : 0);

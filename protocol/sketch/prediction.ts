@@ -3,7 +3,6 @@ import { type LIMITS, MAX_CATEGORIES, MAX_NAME_LENGTH } from "../limits.ts";
 import { type Reader, TAG, type Writer, addCounts, checkLimit, decodeWith, encodeWith, expectSame, readCounts, sameList, writeCounts } from "./codec.ts";
 import { DEFAULT_K, QuantileSketch } from "./quantiles.ts";
 
-const VERSION = 1;
 
 /**
  * Classification predictions: count per predicted class and a quantile sketch of the
@@ -70,7 +69,7 @@ export class ClassificationSketch {
 
   /** Compact versioned bytes. */
   encode(): Uint8Array {
-    return encodeWith(TAG.classification, VERSION, (w) => this.write_(w));
+    return encodeWith(TAG.classification, 1, (w) => this.write_(w));
   }
 
   /**
@@ -78,9 +77,7 @@ export class ClassificationSketch {
    *
    * @param bytes - encoded sketch
    */
-  static decode(bytes: Uint8Array): ClassificationSketch {
-    return decodeWith(bytes, TAG.classification, VERSION, read);
-  }
+  static decode: (bytes: Uint8Array) => ClassificationSketch = (bytes) => decodeWith(bytes, TAG.classification, 1, read);
 
   private write_(w: Writer): void {
     w.strs(this.labels);
@@ -115,5 +112,5 @@ export function checkLabels(labels: readonly string[], max: number = MAX_CATEGOR
  * @param k - the number of classes
  */
 export function checkIndex(i: number, k: number): void {
-  if (!(i >= 0 && i < k)) throw new DriftlineError("validation", `class index ${i} out of 0..${k - 1}`);
+  if (!(i >= 0 && i < k)) throw new DriftlineError("validation", `class ${i} of ${k}`);
 }

@@ -133,27 +133,17 @@ export class QuantileSketch {
   points(): CdfPoints {
     if (this.view_ && this.viewN_ === this.n) return this.view_;
     this.sort_();
-    // k-way merge of the ascending levels, weight 2^h each
-    const height = this.lens_.length;
-    const at = new Array<number>(height).fill(0);
-    let total = 0;
-    for (let h = 0; h < height; h++) total += this.count_(h);
-    const values = new Float64Array(total);
-    const cdf = new Float64Array(total);
+    // every item with its weight 2^h; a stable sort keeps the lower level first among ties
+    const items: number[][] = [];
+    this.lens_.forEach((_, h) => this.level_(h).subarray(0, this.count_(h)).forEach((x) => items.push([x, 2 ** h])));
+    items.sort((a, b) => a[0]! - b[0]!);
+    const values = new Float64Array(items.length);
+    const cdf = new Float64Array(items.length);
     let sum = 0;
-    for (let i = 0; i < total; i++) {
-      let best = 0;
-      let x = Infinity;
-      for (let h = 0; h < height; h++) {
-        if (at[h]! < this.count_(h) && this.level_(h)[at[h]!]! < x) {
-          x = this.level_(h)[at[h]!]!;
-          best = h;
-        }
-      }
-      at[best]!++;
-      values[i] = x;
-      cdf[i] = (sum += 2 ** best) / this.n;
-    }
+    items.forEach(([x, w], i) => {
+      values[i] = x!;
+      cdf[i] = (sum += w!) / this.n;
+    });
     this.viewN_ = this.n;
     return (this.view_ = { values, cdf });
   }

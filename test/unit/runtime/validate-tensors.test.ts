@@ -39,6 +39,14 @@ describe("validation and tensor building", () => {
     expect(out.violations).toBe(5);
   });
 
+  it("feeds an out-of-range value as it is under policy impute, counting no violation", () => {
+    const m: Manifest = { ...manifest, features: manifest.features.map((f) => (f.name === "charges" ? { ...f, range: { min: 0, max: 100 } } : f)) };
+    let violations = 0;
+    const f = buildFeeds(ort, m, compile(m), [{ tenure: 5, charges: 250, age: 30, plan: "pro" }], () => violations++).feeds;
+    expect(Array.from(f.features!.data as Float32Array)).toEqual(churnColumns({ tenure: 5, charges: 250, age: 30, plan: "pro" }));
+    expect(violations).toBe(0);
+  });
+
   it.each([
     ["out of range", { tenure: 1, charges: 1, age: 100, plan: "pro" }],
     ["missing", { tenure: 1, charges: 1, plan: "pro" }],
