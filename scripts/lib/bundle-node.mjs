@@ -3,8 +3,9 @@
 import { build } from "esbuild";
 import { mkdirSync } from "node:fs";
 import { basename, join } from "node:path";
+import { projectRoot } from "./root.mjs";
 
-const root = new URL("../..", import.meta.url).pathname;
+const root = projectRoot(import.meta.url);
 
 /**
  * Bundles `entry` (a path relative to the project root) for Node; npm packages stay external.

@@ -4,8 +4,9 @@ import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { projectRoot } from "./root.mjs";
 
-const root = new URL("../..", import.meta.url).pathname;
+const root = projectRoot(import.meta.url);
 const wranglerBin = join(root, "node_modules/wrangler/bin/wrangler.js");
 
 /** Environment that keeps wrangler offline, quiet and out of ~/.config. */

@@ -4,8 +4,9 @@ import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { projectRoot } from "./root.mjs";
 
-const root = new URL("../..", import.meta.url).pathname;
+const root = projectRoot(import.meta.url);
 const run = promisify(execFile);
 
 /** The demo model's name and app. */

@@ -6,8 +6,9 @@ import { join } from "node:path";
 import { build } from "esbuild";
 import { startCollector } from "../../../scripts/lib/collector-process.mjs";
 import type { Manifest } from "../../../protocol/schema/manifest.ts";
+import { projectRoot } from "../../../scripts/lib/root.mjs";
 
-const root = new URL("../../..", import.meta.url).pathname;
+const root = projectRoot(import.meta.url);
 
 /** A running collector and its admin helpers. */
 export interface TestCollector {

@@ -3,8 +3,9 @@
 import type { Page } from "playwright-core";
 import { startStaticServer, type StaticServer } from "./static-server.ts";
 import { bundleRuntime } from "./collector.ts";
+import { projectRoot } from "../../../scripts/lib/root.mjs";
 
-const root = new URL("../../..", import.meta.url).pathname;
+const root = projectRoot(import.meta.url);
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>driftline runtime test</title>
 <script type="module">

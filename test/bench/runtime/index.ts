@@ -1,7 +1,7 @@
 // Benchmark: the runtime's predict() against bare onnxruntime-web session.run on the same tabular
 // model in the same page (headless Chromium, wasm backend, sample rate 1), batch 1 and 64.
 //
-// Run:   npx tsx test/bench/runtime/predict-overhead.ts
+// Run:   npm run bench -- runtime
 // Prints one JSON object; per batch size the median milliseconds per call of each loop (medians
 // of blocks of calls; blocks interleaved, their order rotating) and three ratios:
 // - latencyRatio = predict / bare: time until predict() resolves against session.run with a
@@ -30,7 +30,7 @@ server.set("/assignment.json", JSON.stringify({ model: "bench", version: 1, mani
 const browser = await launchBrowser();
 try {
   const page = await browser.context.newPage();
-  // tsx compiles with keepNames: functions sent to the page call its `__name` helper
+  // bundlers that keep names (esbuild keepNames, tsx) make functions sent to the page call `__name`
   await page.addInitScript({ content: "window.__name = (f) => f;" });
   await openRuntimePage(page, server);
   const batches = [1, 64].map((n) => ({ n, rows: churnRows(n), columns: churnRows(n).flatMap(churnColumns) }));
@@ -51,7 +51,7 @@ try {
       };
       const clock = { now: Date.now, setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms), clearTimeout: (t: unknown) => clearTimeout(t as number), idle: (fn: () => void) => void idle.add(fn) };
       const rt = await window.Driftline.createRuntime({ collector: location.origin, key: "k", model: "bench", ortUrl: "/ort/", backend: "wasm", transport, cache: false, clock });
-      const ort = (await import("/ort/ort.wasm.min.mjs" as string)) as typeof import("onnxruntime-web");
+      const ort = (await window.importModule("/ort/ort.wasm.min.mjs")) as typeof import("onnxruntime-web");
       const bytes = new Uint8Array(await (await fetch("/model.onnx")).arrayBuffer());
       const session = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
       const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
