@@ -3,13 +3,12 @@
 import { describe, expect, it } from "vitest";
 import type { Manifest } from "../../protocol/schema/manifest.ts";
 import type { Report } from "../../protocol/schema/report.ts";
-import { CategoricalSketch, ClassificationSketch, NumericSketch, binEdges, pmf, toBase64 } from "../../protocol/sketch/index.ts";
-import { flush, normal, postReports, publishManifest, rng } from "./ingest-helpers.ts";
+import { CategoricalSketch, ClassificationSketch, NumericSketch, binEdges, pmf } from "../../protocol/sketch/index.ts";
+import { flush, normal, postReports, publishManifest, rng, sketchReport } from "./ingest-helpers.ts";
 import { call, createKey, expectError, twoFeatureManifest, unique } from "./registry-helpers.ts";
 
 const CATEGORIES = ["a", "b", "c"];
 const LABELS = ["no", "yes"];
-const b64 = (s: { encode(): Uint8Array }) => toBase64(s.encode());
 
 /** One side's sketches: x ~ N(shift, 1), c over a/b/c plus `unseen` share of "zzz", scores. */
 function sketches(seed: number, rows: number, shift: number, unseen: number) {
@@ -68,20 +67,9 @@ describe("GET /v1/drift?detail=bins", async () => {
   const { token: read } = await createKey("default", "read");
   const start = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
   const sides = Array.from({ length: 12 }, (_, i) => sketches(100 + i, 80, 1, 0.1));
-  const reports: Report[] = sides.map((s, i) => ({
-    id: `${model}-${i}`,
-    model,
-    version,
-    role: "live",
-    client: `client-${i}`,
-    start,
-    end: start + 30_000,
-    segment: { backend: i % 2 ? "wasm" : "webgpu" },
-    rows: 80,
-    sampleRate: 1,
-    features: { x: b64(s.x), c: b64(s.c) },
-    prediction: b64(s.p),
-  }));
+  const reports: Report[] = sides.map((s, i) =>
+    sketchReport(model, version, i, { start, segment: { backend: i % 2 ? "wasm" : "webgpu" }, rows: 80, features: { x: s.x, c: s.c }, prediction: s.p }),
+  );
   expect((await postReports(ingest, reports)).accepted).toHaveLength(12);
   await flush(model);
   const range = `from=${start}&to=${start + 60_000}`;

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import type { Manifest } from "../../protocol/schema/manifest.ts";
 import type { Report } from "../../protocol/schema/report.ts";
-import { CategoricalSketch, NumericSketch, fromBase64, toBase64 } from "../../protocol/sketch/index.ts";
+import { CategoricalSketch, NumericSketch, fromBase64 } from "../../protocol/sketch/index.ts";
 import { type DriftResult, computeDrift } from "../../collector/drift/index.ts";
 import type { FeatureSketch } from "../../collector/drift/reference.ts";
-import { flush, normal, postReports, publishManifest, rng } from "./ingest-helpers.ts";
+import { flush, normal, postReports, publishManifest, rng, sketchReport } from "./ingest-helpers.ts";
 import { BOOTSTRAP, call, createKey, expectError, twoFeatureManifest, unique } from "./registry-helpers.ts";
 
 const CATEGORIES = ["a", "b", "c"];
@@ -40,20 +40,7 @@ function report(model: string, version: number, i: number, backend: string, shif
     c.update(pickCategory(r, shifted ? [0.2, 0.3, 0.5] : [0.5, 0.3, 0.2]));
     p.update(0.5 + 0.1 * normal(r));
   }
-  return {
-    id: `${model}-${i}`,
-    model,
-    version,
-    role: "live",
-    client: `client-${i}`,
-    start,
-    end: start + 30_000,
-    segment: { backend, appVersion: i % 2 ? "4.2" : "4.3" },
-    rows: 50,
-    sampleRate: 1,
-    features: { x: toBase64(x.encode()), c: toBase64(c.encode()) },
-    prediction: toBase64(p.encode()),
-  };
+  return sketchReport(model, version, i, { start, segment: { backend, appVersion: i % 2 ? "4.2" : "4.3" }, rows: 50, features: { x, c }, prediction: p });
 }
 
 /** Drift computed in the test from the same report sketches, merged directly. */

@@ -70,6 +70,36 @@ export function makeReport(model: string, version: number, options: ReportOption
   };
 }
 
+/**
+ * A live report of client `client-${i}` over 30 s from `start`, holding the given sketches.
+ *
+ * @param model - the model
+ * @param version - its version
+ * @param i - client number (also in the report id)
+ * @param parts - period start, segment, rows, feature sketches by name, prediction sketch
+ */
+export function sketchReport(
+  model: string,
+  version: number,
+  i: number,
+  parts: { start: number; segment: Record<string, string>; rows: number; features: Record<string, { encode(): Uint8Array }>; prediction: { encode(): Uint8Array } },
+): Report {
+  return {
+    id: `${model}-${i}`,
+    model,
+    version,
+    role: "live",
+    client: `client-${i}`,
+    start: parts.start,
+    end: parts.start + 30_000,
+    segment: parts.segment,
+    rows: parts.rows,
+    sampleRate: 1,
+    features: Object.fromEntries(Object.entries(parts.features).map(([name, s]) => [name, toBase64(s.encode())])),
+    prediction: toBase64(parts.prediction.encode()),
+  };
+}
+
 /** The answer of `POST /v1/reports`. */
 export interface ReportAnswer {
   accepted: string[];
