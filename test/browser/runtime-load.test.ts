@@ -3,13 +3,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
 import "./harness/page-globals.ts";
-import { launchBrowser, type TestBrowser } from "./harness/browser.ts";
-import { startTestCollector, type TestCollector } from "./harness/collector.ts";
-import { openRuntimePage, startRuntimeServer } from "./harness/runtime-page.ts";
+import type { TestBrowser } from "./harness/browser.ts";
+import type { TestCollector } from "./harness/collector.ts";
+import { openRuntimePage } from "./harness/runtime-page.ts";
+import { startRuntimeRig, type RuntimeRig } from "./harness/runtime-rig.ts";
 import type { StaticServer } from "./harness/static-server.ts";
 import { CHURN_LABELS, churnColumns, churnModel, churnRows } from "../fixtures/runtime-models.ts";
 
 describe("runtime: load and predict against a local collector", () => {
+  let rig: RuntimeRig | undefined;
   let collector: TestCollector;
   let server: StaticServer;
   let browser: TestBrowser;
@@ -19,7 +21,7 @@ describe("runtime: load and predict against a local collector", () => {
   const opts = () => ({ collector: collector.url, key, model: "churn", ortUrl: `${server.url}/ort/`, client: "client-1", segment: { appVersion: "4.2" } });
 
   beforeAll(async () => {
-    [collector, server, browser] = await Promise.all([startTestCollector(), startRuntimeServer(), launchBrowser()]);
+    ({ collector, server, browser } = rig = await startRuntimeRig());
     await collector.publish(model.bytes, model.manifest);
     key = await collector.ingestKey();
     page = await browser.context.newPage();
@@ -29,11 +31,7 @@ describe("runtime: load and predict against a local collector", () => {
     }, opts());
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-    await collector?.stop();
-  });
+  afterAll(() => rig?.stop());
 
   /** Bare onnxruntime-web on the same bytes and columns, in the same page. */
   const bare = (columns: number[][]) =>

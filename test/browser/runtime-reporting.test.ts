@@ -3,9 +3,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
 import "./harness/page-globals.ts";
-import { launchBrowser, type TestBrowser } from "./harness/browser.ts";
-import { startTestCollector, type TestCollector } from "./harness/collector.ts";
-import { openRuntimePage, startRuntimeServer } from "./harness/runtime-page.ts";
+import type { TestBrowser } from "./harness/browser.ts";
+import type { TestCollector } from "./harness/collector.ts";
+import { openRuntimePage } from "./harness/runtime-page.ts";
+import { startRuntimeRig, type RuntimeRig } from "./harness/runtime-rig.ts";
 import type { StaticServer } from "./harness/static-server.ts";
 import { churnModel, churnRows } from "../fixtures/runtime-models.ts";
 
@@ -27,6 +28,7 @@ const queued = (page: Page) =>
   );
 
 describe("runtime: reporting through an outage and a reload", () => {
+  let rig: RuntimeRig | undefined;
   let collector: TestCollector;
   let server: StaticServer;
   let browser: TestBrowser;
@@ -35,18 +37,14 @@ describe("runtime: reporting through an outage and a reload", () => {
   const model = churnModel("fleet");
 
   beforeAll(async () => {
-    [collector, server, browser] = await Promise.all([startTestCollector(), startRuntimeServer(), launchBrowser()]);
+    ({ collector, server, browser } = rig = await startRuntimeRig());
     await collector.publish(model.bytes, model.manifest);
     options = { collector: collector.url, key: await collector.ingestKey(), model: "fleet", ortUrl: `${server.url}/ort/`, reportRows: 50, reportIntervalMs: 300 };
     page = await browser.context.newPage();
     await openRuntimePage(page, server);
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-    await collector?.stop();
-  });
+  afterAll(() => rig?.stop());
 
   const start = () =>
     page.evaluate(async (o) => {

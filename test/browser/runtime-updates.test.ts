@@ -3,9 +3,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
 import "./harness/page-globals.ts";
-import { launchBrowser, type TestBrowser } from "./harness/browser.ts";
-import { startTestCollector, type TestCollector } from "./harness/collector.ts";
-import { openRuntimePage, startRuntimeServer } from "./harness/runtime-page.ts";
+import type { TestBrowser } from "./harness/browser.ts";
+import type { TestCollector } from "./harness/collector.ts";
+import { openRuntimePage } from "./harness/runtime-page.ts";
+import { startRuntimeRig, type RuntimeRig } from "./harness/runtime-rig.ts";
 import type { StaticServer } from "./harness/static-server.ts";
 import { churnColumns, churnModel, churnRows, sha256 } from "../fixtures/runtime-models.ts";
 import { denseClassifierReference } from "../fixtures/onnx-models.ts";
@@ -18,6 +19,7 @@ const v2 = churnModel("upd", 1);
 const expected = (m: typeof v1) => denseClassifierReference(m.classifier, [churnColumns(ROW)])[0]!;
 
 describe("runtime: updates, rollback, shadow and feedback", () => {
+  let rig: RuntimeRig | undefined;
   let collector: TestCollector;
   let server: StaticServer;
   let browser: TestBrowser;
@@ -25,7 +27,7 @@ describe("runtime: updates, rollback, shadow and feedback", () => {
   const sent: Array<{ reports: Report[]; answer: { accepted?: string[] } }> = [];
 
   beforeAll(async () => {
-    [collector, server, browser] = await Promise.all([startTestCollector(), startRuntimeServer(), launchBrowser()]);
+    ({ collector, server, browser } = rig = await startRuntimeRig());
     await collector.publish(v1.bytes, v1.manifest);
     await collector.publish(v2.bytes, v2.manifest);
     const options = { collector: collector.url, key: await collector.ingestKey(), model: "upd", ortUrl: `${server.url}/ort/`, reportIntervalMs: 250, reportRows: 20 };
@@ -43,11 +45,7 @@ describe("runtime: updates, rollback, shadow and feedback", () => {
     }, options);
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-    await collector?.stop();
-  });
+  afterAll(() => rig?.stop());
 
   /** Predicts ROW in a loop until `until` holds in the page; returns [version, probabilities | error code]. */
   const predictUntil = async (until: string) => {

@@ -4,14 +4,16 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
 import "./harness/page-globals.ts";
-import { launchBrowser, type TestBrowser } from "./harness/browser.ts";
-import { startTestCollector, type TestCollector } from "./harness/collector.ts";
-import { openRuntimePage, startRuntimeServer } from "./harness/runtime-page.ts";
+import type { TestBrowser } from "./harness/browser.ts";
+import type { TestCollector } from "./harness/collector.ts";
+import { openRuntimePage } from "./harness/runtime-page.ts";
+import { startRuntimeRig, type RuntimeRig } from "./harness/runtime-rig.ts";
 import type { StaticServer } from "./harness/static-server.ts";
 import { churnColumns, churnModel, churnRows } from "../fixtures/runtime-models.ts";
 import { denseClassifierReference } from "../fixtures/onnx-models.ts";
 
 describe("runtime: WebGPU in headless Chromium (software adapter)", () => {
+  let rig: RuntimeRig | undefined;
   let collector: TestCollector;
   let server: StaticServer;
   let browser: TestBrowser;
@@ -22,7 +24,7 @@ describe("runtime: WebGPU in headless Chromium (software adapter)", () => {
   const rows = churnRows(16);
 
   beforeAll(async () => {
-    [collector, server, browser] = await Promise.all([startTestCollector(), startRuntimeServer(), launchBrowser({ webgpu: true })]);
+    ({ collector, server, browser } = rig = await startRuntimeRig({ webgpu: true }));
     await collector.publish(model.bytes, model.manifest);
     await collector.publish(preferring.bytes, { ...preferring.manifest, model: "gpu-pref" });
     base = { collector: collector.url, key: await collector.ingestKey(), ortUrl: `${server.url}/ort/` };
@@ -30,11 +32,7 @@ describe("runtime: WebGPU in headless Chromium (software adapter)", () => {
     await openRuntimePage(page, server);
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-    await collector?.stop();
-  });
+  afterAll(() => rig?.stop());
 
   /** Starts a runtime with `extra` options, predicts `rows`, closes it. */
   const predictWith = (extra: Record<string, unknown>) =>
