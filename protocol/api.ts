@@ -7,11 +7,14 @@
 
 /** A model's rollout: stable, optional canary with a percent, optional shadow. */
 export interface RolloutView {
+  /** Rises by one on every change; clients compare it to know whether to refetch. */
   configVersion: number;
   stable: number;
   canary: { version: number; percent: number } | null;
   shadow: { version: number; sampleRate: number } | null;
+  /** Fraction of rows clients sketch and report. */
   sampleRate: number;
+  /** Time of the last change, ISO 8601. */
   updatedAt: string;
 }
 

@@ -1,4 +1,4 @@
-import type { QuantileSketch } from "../../protocol/sketch/index.ts";
+import { type QuantileSketch, cdfGaps } from "../../protocol/sketch/index.ts";
 
 /**
  * Wasserstein-1 (earth mover's) distance between two sketched distributions: the area between
@@ -11,21 +11,15 @@ import type { QuantileSketch } from "../../protocol/sketch/index.ts";
  */
 export function wasserstein1(a: QuantileSketch, b: QuantileSketch): number {
   if (a.n === 0 || b.n === 0) return NaN;
-  const pa = a.points();
-  const pb = b.points();
-  let i = 0;
-  let j = 0;
   let area = 0;
   let prev = NaN;
-  let gap = 0;
-  while (i < pa.values.length || j < pb.values.length) {
-    const x = Math.min(pa.values[i] ?? Infinity, pb.values[j] ?? Infinity);
-    if (!Number.isNaN(prev)) area += gap * (x - prev);
-    while (i < pa.values.length && pa.values[i]! <= x) i++;
-    while (j < pb.values.length && pb.values[j]! <= x) j++;
-    gap = Math.abs((pa.cdf[i - 1] ?? 0) - (pb.cdf[j - 1] ?? 0));
+  let last = 0;
+  // the gap found at one value holds up to the next
+  cdfGaps(a, b, (x, gap) => {
+    if (!Number.isNaN(prev)) area += last * (x - prev);
+    last = gap;
     prev = x;
-  }
+  });
   return area;
 }
 

@@ -4,14 +4,7 @@ import type { RolloutView } from "../../protocol/api.ts";
  * The rollout state of one model. Clients on the canary are those whose sticky bucket (from
  * `salt`) falls under `percent`; everyone runs the shadow (if any) on sampled rows.
  */
-export interface RolloutState {
-  /** Rises by one on every change; clients compare it to know whether to refetch. */
-  configVersion: number;
-  stable: number;
-  canary: { version: number; percent: number } | null;
-  shadow: { version: number; sampleRate: number } | null;
-  /** Fraction of rows clients sketch and report. */
-  sampleRate: number;
+export interface RolloutState extends Omit<RolloutView, "updatedAt"> {
   /** Per-canary random salt of the bucket hash; changes only when the canary version does. */
   salt: string;
   /** Epoch ms of the last change. */

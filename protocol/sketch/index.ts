@@ -2,7 +2,7 @@
  * The sketches only (no zod): what the browser runtime imports.
  */
 export { DEFAULT_K, QuantileSketch, type CdfPoints } from "./quantiles.ts";
-export { binEdges, cdf, ksStatistic, pmf, quantile } from "./query.ts";
+export { binEdges, cdf, cdfGaps, ksStatistic, pmf, quantile } from "./query.ts";
 export { NumericSketch, type NumericOptions } from "./numeric.ts";
 export { CategoricalSketch } from "./categorical.ts";
 export { ClassificationSketch } from "./prediction.ts";

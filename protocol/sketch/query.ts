@@ -93,16 +93,29 @@ export function pmf(s: QuantileSketch, edges: readonly number[]): number[] {
  */
 export function ksStatistic(a: QuantileSketch, b: QuantileSketch): number {
   if (a.n === 0 || b.n === 0) return NaN;
+  let d = 0;
+  cdfGaps(a, b, (_x, gap) => (d = Math.max(d, gap)));
+  return d;
+}
+
+/**
+ * Walks both sketches' step CDFs in value order: at every retained value `x` of either (once
+ * per distinct value, ascending) calls `visit(x, |F_a(x) − F_b(x)|)`. KS is the largest gap;
+ * the Wasserstein distance is the area under the gaps.
+ *
+ * @param a - one sketch
+ * @param b - the other
+ * @param visit - called per distinct value with the CDF gap there
+ */
+export function cdfGaps(a: QuantileSketch, b: QuantileSketch, visit: (x: number, gap: number) => void): void {
   const pa = a.points();
   const pb = b.points();
   let i = 0;
   let j = 0;
-  let d = 0;
   while (i < pa.values.length || j < pb.values.length) {
     const x = Math.min(pa.values[i] ?? Infinity, pb.values[j] ?? Infinity);
     while (i < pa.values.length && pa.values[i]! <= x) i++;
     while (j < pb.values.length && pb.values[j]! <= x) j++;
-    d = Math.max(d, Math.abs((pa.cdf[i - 1] ?? 0) - (pb.cdf[j - 1] ?? 0)));
+    visit(x, Math.abs((pa.cdf[i - 1] ?? 0) - (pb.cdf[j - 1] ?? 0)));
   }
-  return d;
 }
