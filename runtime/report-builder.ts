@@ -4,8 +4,8 @@ import { ClassificationSketch } from "../protocol/sketch/prediction.ts";
 import { LatencySketch } from "../protocol/sketch/latency.ts";
 import { ErrorCounts } from "../protocol/sketch/error-counts.ts";
 import { ConfusionMatrix } from "../protocol/sketch/confusion.ts";
-import { TAG, fromBase64, toBase64 } from "../protocol/sketch/codec.ts";
 import { classLabels } from "./outputs.ts";
+import type { Draft } from "./draft.ts";
 import type { Manifest, Report } from "./types.ts";
 
 type PredictionSketch = ClassificationSketch | NumericSketch;
@@ -88,59 +88,6 @@ export class Staging {
     for (const b of this.batches_.splice(0)) b.acc.fold(b, this.rate_());
     if (!this.open_) this.used_ = 0;
   }
-}
-
-type Sketch = { encode(): Uint8Array; merge(other: never): unknown };
-const DECODERS: Record<number, { decode(b: Uint8Array): Sketch }> = {
-  [TAG.numeric]: NumericSketch,
-  [TAG.categorical]: CategoricalSketch,
-  [TAG.classification]: ClassificationSketch,
-  [TAG.latency]: LatencySketch,
-  [TAG.errors]: ErrorCounts,
-  [TAG.confusion]: ConfusionMatrix,
-};
-
-const enc = (s: Sketch) => toBase64(s.encode());
-const dec = (b64: string) => {
-  const bytes = fromBase64(b64);
-  return DECODERS[bytes[0]!]!.decode(bytes);
-};
-
-/** Fields of a report (or its `shadow` part) that hold one sketch each. */
-const SKETCH_FIELDS = ["prediction", "latency", "errors", "confusion", "residual", "delta"] as const;
-type SketchHolder = Partial<Record<(typeof SKETCH_FIELDS)[number], string>>;
-
-function mergeFields(into: SketchHolder & Record<string, unknown>, from: SketchHolder & Record<string, unknown>, keys: readonly string[]) {
-  for (const k of keys) {
-    const a = into[k] as string | undefined;
-    const b = from[k] as string | undefined;
-    if (b) into[k] = a ? enc((dec(a) as Sketch).merge(dec(b) as never) as Sketch) : b;
-  }
-}
-
-/**
- * Folds report `b` into report `a` (same model, version, role, client, segment and sample
- * rate): rows add, the period widens, every sketch merges. `a` keeps its id.
- *
- * @param a - the report kept
- * @param b - the report folded in
- * @returns a
- */
-export function mergeReports(a: Report, b: Report): Report {
-  a.rows += b.rows;
-  a.start = Math.min(a.start, b.start);
-  a.end = Math.max(a.end, b.end);
-  mergeFields(a, b, SKETCH_FIELDS);
-  mergeFields(a.features, b.features, Object.keys(b.features));
-  if (b.shadow) {
-    if (!a.shadow) a.shadow = b.shadow;
-    else {
-      a.shadow.rows += b.shadow.rows;
-      a.shadow.agree = (a.shadow.agree ?? 0) + (b.shadow.agree ?? 0);
-      mergeFields(a.shadow, b.shadow, SKETCH_FIELDS);
-    }
-  }
-  return a;
 }
 
 /** The sketches one model version accumulates between two reports. */
@@ -230,29 +177,27 @@ export class Accumulator {
   }
 
   /**
-   * The report of everything since the last cut (undefined when nothing happened); resets.
+   * The report (a draft: sketches as objects) of everything since the last cut (undefined
+   * when nothing happened); resets.
    *
    * @param head - id, model, version, role, client, segment and sample rate
    * @param now - end of the period, epoch ms
    */
-  cut(head: Pick<Report, "id" | "model" | "version" | "role" | "client" | "segment" | "sampleRate">, now: number): Report | undefined {
+  cut(head: Pick<Report, "id" | "model" | "version" | "role" | "client" | "segment" | "sampleRate">, now: number): Draft | undefined {
     if (!this.dirty_ && !this.rows) return undefined;
-    const hasLatency = this.latency.backends.size > 0;
-    const report: Report & SketchHolder = {
+    const report: Draft = {
       ...head,
       start: this.start,
       end: Math.max(now, this.start),
       rows: this.rows,
-      features: Object.fromEntries(this.features.map((s, i) => [this.manifest.features[i]!.name, enc(s)])),
-      prediction: enc(this.prediction),
-      ...(hasLatency && { latency: enc(this.latency) }),
-      ...(this.errors.counts.size && { errors: enc(this.errors) }),
-      ...(this.confusion && { confusion: enc(this.confusion) }),
-      ...(this.residual && { residual: enc(this.residual) }),
+      features: Object.fromEntries(this.features.map((s, i) => [this.manifest.features[i]!.name, s])),
+      prediction: this.prediction,
+      ...(this.latency.backends.size && { latency: this.latency }),
+      ...(this.errors.counts.size && { errors: this.errors }),
+      ...(this.confusion && { confusion: this.confusion }),
+      ...(this.residual && { residual: this.residual }),
     };
     Object.assign(this, new Accumulator(this.manifest, now));
     return report;
   }
 }
-
-export { enc as encodeSketch };

@@ -1,16 +1,31 @@
 import { DriftlineError } from "../protocol/errors.ts";
-import { mergeReports } from "./report-builder.ts";
+import { mergeDrafts, reviveDraft, toWire, type Draft } from "./draft.ts";
 import type { Api, ApiError, ReportsAnswer } from "./api.ts";
 import type { Clock, ModelStore, Report } from "./types.ts";
 
-/** A queued report; `sent` once it may have reached the collector (its content is then frozen). */
+declare const __DRIFTLINE_STATE__: string | undefined;
+/**
+ * The layout of stored drafts: set per build by scripts/build.mjs (a hash of the sources, as
+ * the minifier renames private fields), "dev" unbundled. A draft stored by another build is
+ * not revived: its report is sent as stored, unmerged.
+ */
+const STATE = typeof __DRIFTLINE_STATE__ === "string" ? __DRIFTLINE_STATE__ : "dev";
+
+/**
+ * A queued report: `report` as it will be sent; while unsent, `draft` (the same report with
+ * its sketches as objects) for merging. `sent` once it may have reached the collector (its
+ * content is then frozen). Stored whole: IndexedDB keeps the draft as a structured clone.
+ */
 export interface QueueEntry {
   report: Report;
+  draft?: Draft | undefined;
+  /** The build that stored `draft`. */
+  state?: string;
   sent: boolean;
 }
 
 /** Reports of the same stream and hour merge while unsent. */
-const streamKey = (r: Report) =>
+const streamKey = (r: Report | Draft) =>
   [r.model, r.version, r.role, r.client, r.sampleRate, Math.floor(r.start / 3_600_000), JSON.stringify(r.segment)].join("|");
 
 const BATCH_CHARS = 3_000_000;
@@ -45,20 +60,24 @@ export class ReportQueue {
   async load(): Promise<void> {
     for (const id of await this.o_.store.keys("queue")) {
       const e = await this.o_.store.get<QueueEntry>("queue", id);
-      if (e && !this.entries.some((x) => x.report.id === id)) this.entries.push(e);
+      if (!e || this.entries.some((x) => x.report.id === id)) continue;
+      if (e.draft && e.state === STATE) reviveDraft(e.draft);
+      else e.draft = undefined;
+      this.entries.push(e);
     }
   }
 
   /**
    * Queues a report, folding it into an unsent one of the same stream when there is one.
    *
-   * @param report - a freshly cut report
+   * @param draft - a freshly cut report (its sketches now belong to the queue)
    */
-  add(report: Report): Promise<void> {
-    const key = streamKey(report);
-    const open = this.entries.find((e) => !e.sent && streamKey(e.report) === key);
-    const entry = open ? (mergeReports(open.report, report), open) : { report, sent: false };
-    if (!open) this.entries.push(entry);
+  add(draft: Draft): Promise<void> {
+    const key = streamKey(draft);
+    const open = this.entries.find((e) => !e.sent && e.draft && streamKey(e.draft) === key);
+    const entry: QueueEntry = open ?? { report: toWire(draft), draft, state: STATE, sent: false };
+    if (open) open.report = toWire(mergeDrafts(open.draft!, draft));
+    else this.entries.push(entry);
     return this.save_(entry);
   }
 

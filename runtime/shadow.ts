@@ -1,7 +1,8 @@
 import { NumericSketch } from "../protocol/sketch/numeric.ts";
 import { buildFeeds } from "./tensors.ts";
 import { decodeOutputs } from "./outputs.ts";
-import { Accumulator, encodeSketch } from "./report-builder.ts";
+import { Accumulator } from "./report-builder.ts";
+import type { Draft } from "./draft.ts";
 import { releaseIfIdle, type Model } from "./model-loader.ts";
 import type { Report, Row } from "./types.ts";
 
@@ -92,10 +93,10 @@ export class Shadow {
    * @param head - id, model, live version, client, segment
    * @param now - end of the period
    */
-  cut(head: Pick<Report, "id" | "model" | "version" | "client" | "segment">, now: number): Report | undefined {
+  cut(head: Pick<Report, "id" | "model" | "version" | "client" | "segment">, now: number): Draft | undefined {
     const { rows, start, prediction, residual, latency } = this.acc_;
     if (!rows) return undefined;
-    const report: Report = {
+    const report: Draft = {
       ...head,
       role: "shadow",
       start,
@@ -107,9 +108,9 @@ export class Shadow {
         version: this.model.version,
         rows,
         agree: this.agree_,
-        prediction: encodeSketch(prediction),
-        delta: encodeSketch(residual!),
-        latency: encodeSketch(latency),
+        prediction,
+        delta: residual!,
+        latency,
       },
     };
     this.reset_(now);

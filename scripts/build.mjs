@@ -1,13 +1,15 @@
 // `npm run build`:
-// - dist/driftline.js (ESM) and dist/driftline.iife.js (sets window.Driftline): the runtime, minified
-//   by esbuild, printing each file's raw and gzipped size. onnxruntime-web is not bundled: the runtime
-//   loads it at run time from the collector's /sdk/ort/.
+// - dist/driftline.js (ESM) and dist/driftline.iife.js (sets window.Driftline): the runtime, bundled
+//   by esbuild and minified by esbuild and terser, printing each file's raw and gzipped size.
+//   onnxruntime-web is not bundled: the runtime loads it at run time from the collector's /sdk/ort/.
 // - dist/site/: the collector's static assets (Workers static assets, see wrangler.toml [assets]):
 //   /sdk/driftline*.js, /sdk/ort/* (the onnxruntime-web files the runtime loads), with CORS and CORP
 //   headers so any page, cross-origin isolated or not, can load them; and the demo page /demo/.
-import { build } from "esbuild";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { build, version as esbuildVersion } from "esbuild";
+import { createHash } from "node:crypto";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
+import { minify } from "terser";
 
 const root = new URL("..", import.meta.url).pathname;
 const site = `${root}dist/site`;
@@ -36,6 +38,22 @@ const HEADERS = `/sdk/*
   X-Content-Type-Options: nosniff
 `;
 
+/**
+ * Names this build's layout of the runtime's stored state (queued reports keep their sketches
+ * as structured clones, private fields under their minified names): a hash of every source the
+ * runtime bundles and of the bundler, so another build never revives them (runtime/report-queue.ts).
+ * @param {string} format
+ */
+function stateStamp(format) {
+  const hash = createHash("sha256").update(`${esbuildVersion} ${format}`);
+  for (const dir of ["runtime", "protocol"]) {
+    for (const file of readdirSync(`${root}${dir}`, { recursive: true, encoding: "utf8" }).sort()) {
+      if (file.endsWith(".ts")) hash.update(file).update(readFileSync(`${root}${dir}/${file}`));
+    }
+  }
+  return hash.digest("hex").slice(0, 16);
+}
+
 /** @type {import("esbuild").BuildOptions} */
 const common = {
   entryPoints: [`${root}runtime/index.ts`],
@@ -51,8 +69,8 @@ const common = {
 };
 /** @type {Array<import("esbuild").BuildOptions & { outfile: string }>} */
 const outputs = [
-  { ...common, format: "esm", outfile: `${root}dist/driftline.js` },
-  { ...common, format: "iife", globalName: "Driftline", outfile: `${root}dist/driftline.iife.js` },
+  { ...common, format: "esm", outfile: `${root}dist/driftline.js`, define: { __DRIFTLINE_STATE__: JSON.stringify(stateStamp("esm")) } },
+  { ...common, format: "iife", globalName: "Driftline", outfile: `${root}dist/driftline.iife.js`, define: { __DRIFTLINE_STATE__: JSON.stringify(stateStamp("iife")) } },
 ];
 
 /**
@@ -69,9 +87,27 @@ function copyIfChanged(from, to) {
   copyFileSync(from, to);
 }
 
+/**
+ * Bundles with esbuild, then minifies again with terser, whose compressor finds more than
+ * esbuild's (about 4% of the gzipped runtime); the source map runs through both.
+ * @param {import("esbuild").BuildOptions & { outfile: string }} options
+ */
+async function buildRuntime(options) {
+  const result = await build({ ...options, write: false });
+  const text = (/** @type {string} */ ext) => result.outputFiles.find((f) => f.path.endsWith(ext))?.text ?? "";
+  const file = options.outfile.slice(options.outfile.lastIndexOf("/") + 1);
+  const min = await minify(text(".js"), {
+    module: options.format === "esm",
+    compress: { passes: 2 },
+    sourceMap: { content: text(".js.map"), url: `${file}.map` },
+  });
+  writeFileSync(options.outfile, /** @type {string} */ (min.code));
+  writeFileSync(`${options.outfile}.map`, /** @type {string} */ (min.map));
+}
+
 mkdirSync(`${site}/sdk/ort`, { recursive: true });
 for (const options of outputs) {
-  await build(options);
+  await buildRuntime(options);
   const bytes = readFileSync(options.outfile);
   const gz = gzipSync(bytes, { level: 9 }).length;
   const name = options.outfile.slice(`${root}dist/`.length);

@@ -4,6 +4,7 @@ import {
   type NumericSketch,
   type QuantileSketch,
   binEdges,
+  cdfPoints,
   ksStatistic,
   pmf,
 } from "../../protocol/sketch/index.ts";
@@ -61,7 +62,7 @@ export function numericMetrics(ref: NumericSketch, cur: NumericSketch, bins: num
  * @param ref - the reference sketch
  */
 export function isDiscrete(ref: NumericSketch): boolean {
-  const { values } = ref.quantiles.points();
+  const { values } = cdfPoints(ref.quantiles);
   let distinct = 0;
   for (let i = 0; i < values.length && distinct <= DISCRETE_VALUES; i++) if (i === 0 || values[i] !== values[i - 1]) distinct++;
   return ref.count > 0 && distinct <= DISCRETE_VALUES;

@@ -4,6 +4,9 @@ import {
   ClassificationSketch,
   NumericSketch,
   fromBase64,
+  decodeCategorical,
+  decodeClassification,
+  decodeNumeric,
 } from "../../protocol/sketch/index.ts";
 
 /** A feature's sketch: numeric or categorical. */
@@ -33,13 +36,13 @@ export function decodeReference(profile: ReferenceProfile): Reference {
   const features = new Map<string, FeatureSketch>();
   for (const [name, f] of Object.entries(profile.features)) {
     const bytes = fromBase64(f.sketch);
-    features.set(name, f.kind === "numeric" ? NumericSketch.decode(bytes) : CategoricalSketch.decode(bytes));
+    features.set(name, f.kind === "numeric" ? decodeNumeric(bytes) : decodeCategorical(bytes));
   }
   const p = profile.prediction;
   const prediction = p
     ? p.kind === "classification"
-      ? ClassificationSketch.decode(fromBase64(p.sketch))
-      : NumericSketch.decode(fromBase64(p.sketch))
+      ? decodeClassification(fromBase64(p.sketch))
+      : decodeNumeric(fromBase64(p.sketch))
     : undefined;
   return { rows: profile.rows, features, prediction };
 }

@@ -1,4 +1,4 @@
-import { type QuantileSketch, cdfGaps } from "../../protocol/sketch/index.ts";
+import { type QuantileSketch, cdfGaps, cdfPoints } from "../../protocol/sketch/index.ts";
 
 /**
  * Wasserstein-1 (earth mover's) distance between two sketched distributions: the area between
@@ -31,7 +31,7 @@ export function wasserstein1(a: QuantileSketch, b: QuantileSketch): number {
  */
 export function sketchStd(s: QuantileSketch): number {
   if (s.n === 0) return NaN;
-  const { values, cdf } = s.points();
+  const { values, cdf } = cdfPoints(s);
   let mean = 0;
   let prev = 0;
   values.forEach((v, i) => {

@@ -10,6 +10,12 @@ import {
   QuantileSketch,
   fromBase64,
   toBase64,
+  decodeCategorical,
+  decodeClassification,
+  decodeLatency,
+  decodeErrorCounts,
+  decodeConfusion,
+  decodeNumeric,
 } from "../../protocol/sketch/index.ts";
 import { TAG } from "../../protocol/sketch/codec.ts";
 
@@ -17,12 +23,12 @@ import { TAG } from "../../protocol/sketch/codec.ts";
 export type AnySketch = NumericSketch | CategoricalSketch | ClassificationSketch | LatencySketch | ErrorCounts | ConfusionMatrix;
 
 const DECODERS: Record<number, (bytes: Uint8Array) => AnySketch> = {
-  [TAG.numeric]: (b) => NumericSketch.decode(b),
-  [TAG.categorical]: (b) => CategoricalSketch.decode(b),
-  [TAG.classification]: (b) => ClassificationSketch.decode(b),
-  [TAG.latency]: (b) => LatencySketch.decode(b),
-  [TAG.errors]: (b) => ErrorCounts.decode(b),
-  [TAG.confusion]: (b) => ConfusionMatrix.decode(b),
+  [TAG.numeric]: (b) => decodeNumeric(b),
+  [TAG.categorical]: (b) => decodeCategorical(b),
+  [TAG.classification]: (b) => decodeClassification(b),
+  [TAG.latency]: (b) => decodeLatency(b),
+  [TAG.errors]: (b) => decodeErrorCounts(b),
+  [TAG.confusion]: (b) => decodeConfusion(b),
 };
 
 /**

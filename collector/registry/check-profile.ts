@@ -1,7 +1,7 @@
 import { isDriftlineError } from "../../protocol/errors.ts";
 import type { Manifest } from "../../protocol/schema/manifest.ts";
 import { sameList } from "../../protocol/sketch/codec.ts";
-import { CategoricalSketch, ClassificationSketch, NumericSketch, fromBase64 } from "../../protocol/sketch/index.ts";
+import { fromBase64, decodeCategorical, decodeClassification, decodeNumeric } from "../../protocol/sketch/index.ts";
 import { ApiError } from "../errors.ts";
 
 const CLASSIFICATION_OUTPUTS = new Set(["probabilities", "label"]);
@@ -32,10 +32,10 @@ export function checkProfile(manifest: Manifest): void {
     const entry = profile.features[feature.name];
     if (!entry) throw new ApiError(400, "validation", `${path}: the reference profile has no sketch of feature "${feature.name}"`);
     if (feature.kind === "numeric") {
-      decode(path, () => NumericSketch.decode(fromBase64(entry.sketch)));
+      decode(path, () => decodeNumeric(fromBase64(entry.sketch)));
       continue;
     }
-    const sketch = decode(path, () => CategoricalSketch.decode(fromBase64(entry.sketch)));
+    const sketch = decode(path, () => decodeCategorical(fromBase64(entry.sketch)));
     if (!sameList(sketch.categories, feature.categories ?? [])) {
       throw new ApiError(400, "validation", `${path}: sketch categories differ from the feature's categories`);
     }
@@ -47,12 +47,12 @@ export function checkProfile(manifest: Manifest): void {
     if (!manifest.outputs.some((o) => REGRESSION_OUTPUTS.has(o.kind))) {
       throw new ApiError(400, "validation", `${path}: a regression profile needs a regression or score output`);
     }
-    decode(path, () => NumericSketch.decode(fromBase64(prediction.sketch)));
+    decode(path, () => decodeNumeric(fromBase64(prediction.sketch)));
     return;
   }
   const output = manifest.outputs.find((o) => CLASSIFICATION_OUTPUTS.has(o.kind));
   if (!output) throw new ApiError(400, "validation", `${path}: a classification profile needs a probabilities or label output`);
-  const sketch = decode(path, () => ClassificationSketch.decode(fromBase64(prediction.sketch)));
+  const sketch = decode(path, () => decodeClassification(fromBase64(prediction.sketch)));
   if (output.labels && !sameList(sketch.labels, output.labels)) {
     throw new ApiError(400, "validation", `${path}: sketch labels differ from output "${output.name}" labels`);
   }

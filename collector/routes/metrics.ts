@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { type QuantileSketch, quantile } from "../../protocol/sketch/index.ts";
+import { type QuantileSketch, cdfPoints, quantile } from "../../protocol/sketch/index.ts";
 import { requireRole } from "../auth.ts";
 import { type Db, openDb } from "../db/client.ts";
 import { listModels } from "../db/models.ts";
@@ -19,7 +19,7 @@ const DRIFT_METRICS = ["ks", "ks_pvalue", "psi", "js", "wasserstein_normed", "ch
 
 /** Estimated sum of a sketch's values (weight × retained value). */
 function sketchSum(s: QuantileSketch): number {
-  const { values, cdf } = s.points();
+  const { values, cdf } = cdfPoints(s);
   let sum = 0;
   let prev = 0;
   values.forEach((v, i) => {

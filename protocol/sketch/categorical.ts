@@ -1,6 +1,21 @@
 import { DriftlineError } from "../errors.ts";
 import { HEAVY_HITTERS, HEAVY_HITTER_LENGTH, type LIMITS, MAX_CATEGORIES, MAX_HEAVY_HITTERS, MAX_NAME_LENGTH } from "../limits.ts";
-import { type Reader, TAG, type Writer, addCounts, checkLimit, decodeWith, encodeWith, expectSame, fail, readCounts, readMap, sameList, writeCounts, writeMap } from "./codec.ts";
+import {
+  type Reader,
+  TAG,
+  type Writer,
+  addCounts,
+  checkLimit,
+  decodeWith,
+  encodeWith,
+  expectSame,
+  fail,
+  readCounts,
+  readMap,
+  sameList,
+  writeCounts,
+  writeMap,
+} from "./codec.ts";
 
 
 /**
@@ -91,13 +106,6 @@ export class CategoricalSketch {
     return encodeWith(TAG.categorical, 1, (w) => this.write_(w));
   }
 
-  /**
-   * Reads {@link CategoricalSketch.encode} bytes; malformed input throws DriftlineError `decode`.
-   *
-   * @param bytes - encoded sketch
-   */
-  static decode: (bytes: Uint8Array) => CategoricalSketch = (bytes) => decodeWith(bytes, TAG.categorical, 1, read);
-
   private add_(key: string, c: number): void {
     this.heavy.set(key, (this.heavy.get(key) ?? 0) + c);
   }
@@ -124,6 +132,17 @@ export class CategoricalSketch {
     w.varint(this.missing);
     writeMap(w, this.heavy, (c) => w.varint(c));
   }
+}
+
+/**
+ * Reads {@link CategoricalSketch.encode} bytes; malformed input throws DriftlineError `decode`. A
+ * function, not a static method, so bundles that never decode (the browser runtime) leave
+ * the reader out.
+ *
+ * @param bytes - encoded sketch
+ */
+export function decodeCategorical(bytes: Uint8Array): CategoricalSketch {
+  return decodeWith(bytes, TAG.categorical, 1, read);
 }
 
 function read(r: Reader): CategoricalSketch {

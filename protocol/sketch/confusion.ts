@@ -66,13 +66,17 @@ export class ConfusionMatrix {
       writeCounts(w, this.cells);
     });
   }
+}
 
-  /**
-   * Reads {@link ConfusionMatrix.encode} bytes; malformed input throws DriftlineError `decode`.
-   *
-   * @param bytes - encoded matrix
-   */
-  static decode: (bytes: Uint8Array) => ConfusionMatrix = (bytes) => decodeWith(bytes, TAG.confusion, 1, read);
+/**
+ * Reads {@link ConfusionMatrix.encode} bytes; malformed input throws DriftlineError `decode`. A
+ * function, not a static method, so bundles that never decode (the browser runtime) leave
+ * the reader out.
+ *
+ * @param bytes - encoded matrix
+ */
+export function decodeConfusion(bytes: Uint8Array): ConfusionMatrix {
+  return decodeWith(bytes, TAG.confusion, 1, read);
 }
 
 function read(r: Reader): ConfusionMatrix {

@@ -41,13 +41,17 @@ export class ErrorCounts {
   encode(): Uint8Array {
     return encodeWith(TAG.errors, 1, (w) => writeMap(w, this.counts, (n) => w.varint(n)));
   }
+}
 
-  /**
-   * Reads {@link ErrorCounts.encode} bytes; malformed input throws DriftlineError `decode`.
-   *
-   * @param bytes - encoded sketch
-   */
-  static decode: (bytes: Uint8Array) => ErrorCounts = (bytes) => decodeWith(bytes, TAG.errors, 1, read);
+/**
+ * Reads {@link ErrorCounts.encode} bytes; malformed input throws DriftlineError `decode`. A
+ * function, not a static method, so bundles that never decode (the browser runtime) leave
+ * the reader out.
+ *
+ * @param bytes - encoded sketch
+ */
+export function decodeErrorCounts(bytes: Uint8Array): ErrorCounts {
+  return decodeWith(bytes, TAG.errors, 1, read);
 }
 
 function read(r: Reader): ErrorCounts {

@@ -1,6 +1,6 @@
 import { MAX_NAME_LENGTH, MAX_SKETCH_KEYS } from "../limits.ts";
 import { type Reader, TAG, checkLimit, decodeWith, encodeWith, expectSame, readMap, writeMap } from "./codec.ts";
-import { DEFAULT_K, QuantileSketch } from "./quantiles.ts";
+import { DEFAULT_K, QuantileSketch, readQuantiles } from "./quantiles.ts";
 
 
 /**
@@ -54,13 +54,6 @@ export class LatencySketch {
     });
   }
 
-  /**
-   * Reads {@link LatencySketch.encode} bytes; malformed input throws DriftlineError `decode`.
-   *
-   * @param bytes - encoded sketch
-   */
-  static decode: (bytes: Uint8Array) => LatencySketch = (bytes) => decodeWith(bytes, TAG.latency, 1, read);
-
   private sketch_(backend: string): QuantileSketch {
     let s = this.backends.get(backend);
     if (!s) {
@@ -71,9 +64,20 @@ export class LatencySketch {
   }
 }
 
+/**
+ * Reads {@link LatencySketch.encode} bytes; malformed input throws DriftlineError `decode`. A
+ * function, not a static method, so bundles that never decode (the browser runtime) leave
+ * the reader out.
+ *
+ * @param bytes - encoded sketch
+ */
+export function decodeLatency(bytes: Uint8Array): LatencySketch {
+  return decodeWith(bytes, TAG.latency, 1, read);
+}
+
 function read(r: Reader): LatencySketch {
   const s = new LatencySketch(r.varint());
-  for (const [backend, q] of readMap(r, MAX_SKETCH_KEYS, MAX_NAME_LENGTH, () => QuantileSketch.read(r))) {
+  for (const [backend, q] of readMap(r, MAX_SKETCH_KEYS, MAX_NAME_LENGTH, () => readQuantiles(r))) {
     expectSame(q.k === s.k, "k");
     s.backends.set(backend, q);
   }

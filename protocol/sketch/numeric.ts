@@ -1,6 +1,6 @@
 import { DriftlineError } from "../errors.ts";
 import { type Reader, TAG, type Writer, decodeWith, encodeWith, expectSame, fail } from "./codec.ts";
-import { DEFAULT_K, QuantileSketch } from "./quantiles.ts";
+import { DEFAULT_K, QuantileSketch, readQuantiles } from "./quantiles.ts";
 
 
 /** Options of a {@link NumericSketch}. */
@@ -121,13 +121,6 @@ export class NumericSketch {
     return encodeWith(TAG.numeric, 1, (w) => this.write_(w));
   }
 
-  /**
-   * Reads {@link NumericSketch.encode} bytes; malformed input throws DriftlineError `decode`.
-   *
-   * @param bytes - encoded sketch
-   */
-  static decode: (bytes: Uint8Array) => NumericSketch = (bytes) => decodeWith(bytes, TAG.numeric, 1, read);
-
   private write_(w: Writer): void {
     w.varint(this.range ? 1 : 0);
     if (this.range) {
@@ -143,6 +136,17 @@ export class NumericSketch {
   }
 }
 
+/**
+ * Reads {@link NumericSketch.encode} bytes; malformed input throws DriftlineError `decode`. A
+ * function, not a static method, so bundles that never decode (the browser runtime) leave
+ * the reader out.
+ *
+ * @param bytes - encoded sketch
+ */
+export function decodeNumeric(bytes: Uint8Array): NumericSketch {
+  return decodeWith(bytes, TAG.numeric, 1, read);
+}
+
 function read(r: Reader): NumericSketch {
   const hasRange = r.varint(1) === 1;
   const range = hasRange ? { min: r.f64(false), max: r.f64(false) } : undefined;
@@ -152,7 +156,7 @@ function read(r: Reader): NumericSketch {
   const outOfRange = r.varint();
   const mean = r.f64();
   const m2 = r.f64();
-  const quantiles = QuantileSketch.read(r);
+  const quantiles = readQuantiles(r);
   if (m2 < 0 || outOfRange > quantiles.n) fail("moments");
   return Object.assign(new NumericSketch({ range }), { missing, nonFinite, outOfRange, mean, m2, quantiles });
 }

@@ -1,7 +1,7 @@
 import { DriftlineError } from "../errors.ts";
 import { type LIMITS, MAX_CATEGORIES, MAX_NAME_LENGTH } from "../limits.ts";
 import { type Reader, TAG, type Writer, addCounts, checkLimit, decodeWith, encodeWith, expectSame, readCounts, sameList, writeCounts } from "./codec.ts";
-import { DEFAULT_K, QuantileSketch } from "./quantiles.ts";
+import { DEFAULT_K, QuantileSketch, readQuantiles } from "./quantiles.ts";
 
 
 /**
@@ -72,13 +72,6 @@ export class ClassificationSketch {
     return encodeWith(TAG.classification, 1, (w) => this.write_(w));
   }
 
-  /**
-   * Reads {@link ClassificationSketch.encode} bytes; malformed input throws DriftlineError `decode`.
-   *
-   * @param bytes - encoded sketch
-   */
-  static decode: (bytes: Uint8Array) => ClassificationSketch = (bytes) => decodeWith(bytes, TAG.classification, 1, read);
-
   private write_(w: Writer): void {
     w.strs(this.labels);
     writeCounts(w, this.counts);
@@ -86,10 +79,21 @@ export class ClassificationSketch {
   }
 }
 
+/**
+ * Reads {@link ClassificationSketch.encode} bytes; malformed input throws DriftlineError `decode`. A
+ * function, not a static method, so bundles that never decode (the browser runtime) leave
+ * the reader out.
+ *
+ * @param bytes - encoded sketch
+ */
+export function decodeClassification(bytes: Uint8Array): ClassificationSketch {
+  return decodeWith(bytes, TAG.classification, 1, read);
+}
+
 function read(r: Reader): ClassificationSketch {
   const s = new ClassificationSketch(r.strs(MAX_CATEGORIES, MAX_NAME_LENGTH));
   readCounts(r, s.counts);
-  return Object.assign(s, { scores: QuantileSketch.read(r) });
+  return Object.assign(s, { scores: readQuantiles(r) });
 }
 
 /**

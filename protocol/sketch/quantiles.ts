@@ -64,27 +64,27 @@ export class QuantileSketch {
   min = Infinity;
   /** Largest value added (`-Infinity` when empty). */
   max = -Infinity;
+  // Members ending in "_" are internal; those not marked private are also used by
+  // readQuantiles and cdfPoints (below), which stay outside the class so that bundles that
+  // never decode or query (the browser runtime) drop them.
   // Level 0 lives in its own fields so `update` is one compare and a store. It is an unsorted
   // bag whose first `sorted_` items are ascending; its array holds at least `fill_` items.
-  private buf_: Float64Array = EMPTY;
-  private len_ = 0;
-  private sorted_ = 0;
+  buf_: Float64Array = EMPTY;
+  len_ = 0;
+  sorted_ = 0;
   /** Level 0 length at which the sketch is full: `capacity_` minus the items above level 0. */
-  private room_ = 0;
+  room_ = 0;
   /** Level 0 length at which `update` settles: `room_`, or less when level 0 is eager. */
   private fill_ = 0;
   /** Levels (index 0 unused: level 0 is `buf_`), each ascending. */
-  private levels_: Float64Array[] = [];
-  private lens_: number[] = [];
+  levels_: Float64Array[] = [];
+  lens_: number[] = [];
   /** Per level: the next compaction's coin (0 or 1), or 2 before the first compaction. */
-  private coins_: number[] = [];
+  coins_: number[] = [];
   private caps_: number[] = [];
   /** Per level: the length at which it is compacted even when the sketch has room. */
   private eager_: number[] = [];
   private capacity_ = 0;
-  private view_: CdfPoints | null = null;
-  /** `n` when `view_` was built: any change to the items changes `n`. */
-  private viewN_ = 0;
 
   /**
    * @param k - the size parameter, 8 to 4096
@@ -142,37 +142,9 @@ export class QuantileSketch {
     return this;
   }
 
-  /** The retained values in ascending order with the CDF at each (cached until changed). */
-  points(): CdfPoints {
-    if (this.view_ && this.viewN_ === this.n) return this.view_;
-    this.sort_();
-    // every item with its weight 2^h; a stable sort keeps the lower level first among ties
-    const items: number[][] = [];
-    this.lens_.forEach((_, h) => this.level_(h).subarray(0, this.count_(h)).forEach((x) => items.push([x, 2 ** h])));
-    items.sort((a, b) => a[0]! - b[0]!);
-    const values = new Float64Array(items.length);
-    const cdf = new Float64Array(items.length);
-    let sum = 0;
-    items.forEach(([x, w], i) => {
-      values[i] = x!;
-      cdf[i] = (sum += w!) / this.n;
-    });
-    this.viewN_ = this.n;
-    return (this.view_ = { values, cdf });
-  }
-
-  /** Compact versioned bytes; see {@link QuantileSketch.decode}. */
+  /** Compact versioned bytes; see {@link decodeQuantiles}. */
   encode(): Uint8Array {
     return encodeWith(TAG.quantiles, VERSION, (w) => this.write(w));
-  }
-
-  /**
-   * Reads {@link QuantileSketch.encode} bytes; malformed input throws DriftlineError `decode`.
-   *
-   * @param bytes - encoded sketch
-   */
-  static decode(bytes: Uint8Array): QuantileSketch {
-    return decodeWith(bytes, TAG.quantiles, VERSION, QuantileSketch.read);
   }
 
   /**
@@ -201,58 +173,16 @@ export class QuantileSketch {
     }
   }
 
-  /**
-   * Reads a body written by {@link QuantileSketch.write}.
-   *
-   * @param r - the reader
-   */
-  static read(r: Reader): QuantileSketch {
-    const s = new QuantileSketch(r.varint(MAX_K));
-    const height = r.varint(MAX_LEVELS);
-    if (height < 1) fail("no levels");
-    s.height_(height);
-    let total = 0;
-    for (let h = 0; h < height; h++) {
-      const v = r.varint(r.left * 3 + 2);
-      const len = (v - (s.coins_[h] = v % 3)) / 3;
-      if (h) {
-        s.lens_[h] = len;
-        s.room_ -= len;
-      } else s.len_ = s.sorted_ = len;
-      s.n += len * 2 ** h;
-      total += len;
-    }
-    // every item takes a byte or more; checked before allocating for hostile lengths
-    if (total > r.left) fail("truncated");
-    // one allocation for all levels: a decoded sketch is mostly merged and dropped
-    const items = new Float64Array(total);
-    for (let h = 0, at = 0; h < height; at += s.count_(h++)) {
-      const level = items.subarray(at, at + s.count_(h));
-      if (h) s.levels_[h] = level;
-      else s.buf_ = level;
-    }
-    if (s.n > Number.MAX_SAFE_INTEGER) fail("count too large");
-    if (s.n > 0) {
-      s.min = r.f64();
-      s.max = r.f64();
-      if (s.min > s.max) fail("min above max");
-      // keys are delta-coded, so every level decodes ascending
-      for (let h = 0; h < height; h++) r.f32s_(s.level_(h), s.count_(h), s.min, s.max);
-    }
-    s.settle_();
-    return s;
-  }
-
-  private level_(h: number): Float64Array {
+  level_(h: number): Float64Array {
     return h ? this.levels_[h]! : this.buf_;
   }
 
-  private count_(h: number): number {
+  count_(h: number): number {
     return h ? this.lens_[h]! : this.len_;
   }
 
   /** Grows the sketch to `height` levels (at least), recomputing the level capacities. */
-  private height_(height: number): void {
+  height_(height: number): void {
     const levels = this.lens_.length;
     if (levels >= height) return;
     for (let h = levels; h < height; h++) {
@@ -268,7 +198,7 @@ export class QuantileSketch {
   }
 
   /** Compacts the lowest full level until the sketch is below capacity, then the eager levels. */
-  private settle_(): void {
+  settle_(): void {
     while (this.len_ >= this.room_) {
       let h = 0;
       if (this.len_ < this.caps_[0]!) for (h = 1; this.lens_[h]! < this.caps_[h]!; h++);
@@ -314,6 +244,89 @@ export class QuantileSketch {
     this.lens_[h] = len + count;
     this.room_ -= count;
   }
+}
+
+
+/** Each sketch's points and its `n` when they were computed: any change to the items changes `n`. */
+const pointsCache = /* @__PURE__ */ new WeakMap<QuantileSketch, { n: number; points: CdfPoints }>();
+
+/**
+ * The retained values of `s` in ascending order with the CDF at each (cached until `s`
+ * changes). A function, not a method, so bundles that never query (the browser runtime)
+ * leave it out.
+ *
+ * @param s - the sketch
+ */
+export function cdfPoints(s: QuantileSketch): CdfPoints {
+  const cached = pointsCache.get(s);
+  if (cached?.n === s.n) return cached.points;
+  // every item with its weight 2^h; a stable sort keeps the lower level first among ties
+  const items: number[][] = [];
+  s.lens_.forEach((_, h) => s.level_(h).subarray(0, s.count_(h)).forEach((x) => items.push([x, 2 ** h])));
+  items.sort((a, b) => a[0]! - b[0]!);
+  const values = new Float64Array(items.length);
+  const cdf = new Float64Array(items.length);
+  let sum = 0;
+  items.forEach(([x, w], i) => {
+    values[i] = x!;
+    cdf[i] = (sum += w!) / s.n;
+  });
+  const points = { values, cdf };
+  pointsCache.set(s, { n: s.n, points });
+  return points;
+}
+
+/**
+ * Reads {@link QuantileSketch.encode} bytes; malformed input throws DriftlineError `decode`. A
+ * function, not a static method, so bundles that never decode (the browser runtime) leave
+ * the reader out.
+ *
+ * @param bytes - encoded sketch
+ */
+export function decodeQuantiles(bytes: Uint8Array): QuantileSketch {
+  return decodeWith(bytes, TAG.quantiles, VERSION, readQuantiles);
+}
+
+/**
+ * Reads a body written by {@link QuantileSketch.write} (for sketches that embed one).
+ *
+ * @param r - the reader
+ */
+export function readQuantiles(r: Reader): QuantileSketch {
+  const s = new QuantileSketch(r.varint(MAX_K));
+  const height = r.varint(MAX_LEVELS);
+  if (height < 1) fail("no levels");
+  s.height_(height);
+  let total = 0;
+  for (let h = 0; h < height; h++) {
+    const v = r.varint(r.left * 3 + 2);
+    const len = (v - (s.coins_[h] = v % 3)) / 3;
+    if (h) {
+      s.lens_[h] = len;
+      s.room_ -= len;
+    } else s.len_ = s.sorted_ = len;
+    s.n += len * 2 ** h;
+    total += len;
+  }
+  // every item takes a byte or more; checked before allocating for hostile lengths
+  if (total > r.left) fail("truncated");
+  // one allocation for all levels: a decoded sketch is mostly merged and dropped
+  const items = new Float64Array(total);
+  for (let h = 0, at = 0; h < height; at += s.count_(h++)) {
+    const level = items.subarray(at, at + s.count_(h));
+    if (h) s.levels_[h] = level;
+    else s.buf_ = level;
+  }
+  if (s.n > Number.MAX_SAFE_INTEGER) fail("count too large");
+  if (s.n > 0) {
+    s.min = r.f64();
+    s.max = r.f64();
+    if (s.min > s.max) fail("min above max");
+    // keys are delta-coded, so every level decodes ascending
+    for (let h = 0; h < height; h++) r.f32s_(s.level_(h), s.count_(h), s.min, s.max);
+  }
+  s.settle_();
+  return s;
 }
 
 /** `a` if it holds `need` items, else a copy of its first `len` items with room for `need`. */

@@ -1,4 +1,4 @@
-import type { QuantileSketch } from "./quantiles.ts";
+import { type QuantileSketch, cdfPoints } from "./quantiles.ts";
 
 /**
  * The fraction of a sketch's values ≤ `x` (NaN when empty).
@@ -12,7 +12,7 @@ export function cdf(s: QuantileSketch, x: number): number {
   if (s.n === 0) return NaN;
   if (x < s.min) return 0;
   if (x >= s.max) return 1;
-  const { values, cdf } = s.points();
+  const { values, cdf } = cdfPoints(s);
   let lo = 0;
   let hi = values.length;
   while (lo < hi) {
@@ -36,7 +36,7 @@ export function quantile(s: QuantileSketch, q: number): number {
   if (s.n === 0) return NaN;
   if (q <= 0) return s.min;
   if (q >= 1) return s.max;
-  const { values, cdf } = s.points();
+  const { values, cdf } = cdfPoints(s);
   let lo = 0;
   let hi = cdf.length - 1;
   while (lo < hi) {
@@ -108,8 +108,8 @@ export function ksStatistic(a: QuantileSketch, b: QuantileSketch): number {
  * @param visit - called per distinct value with the CDF gap there
  */
 export function cdfGaps(a: QuantileSketch, b: QuantileSketch, visit: (x: number, gap: number) => void): void {
-  const pa = a.points();
-  const pb = b.points();
+  const pa = cdfPoints(a);
+  const pb = cdfPoints(b);
   let i = 0;
   let j = 0;
   while (i < pa.values.length || j < pb.values.length) {

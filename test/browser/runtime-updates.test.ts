@@ -11,7 +11,7 @@ import type { StaticServer } from "./harness/static-server.ts";
 import { churnColumns, churnModel, churnRows, sha256 } from "../fixtures/runtime-models.ts";
 import { denseClassifierReference } from "../fixtures/onnx-models.ts";
 import type { Report } from "../../protocol/schema/report.ts";
-import { ConfusionMatrix, NumericSketch, fromBase64 } from "../../protocol/sketch/index.ts";
+import { fromBase64, decodeConfusion, decodeNumeric } from "../../protocol/sketch/index.ts";
 
 const ROW = churnRows(1, 7)[0]!;
 const v1 = churnModel("upd", 0);
@@ -130,7 +130,7 @@ describe("runtime: updates, rollback, shadow and feedback", () => {
     // v1 and v2 answer ROW with the same class or not: agreement is all or nothing here
     const sameClass = expected(v1).indexOf(Math.max(...expected(v1))) === expected(v2).indexOf(Math.max(...expected(v2)));
     expect(agree).toBe(sameClass ? rows : 0);
-    const delta = NumericSketch.decode(fromBase64(shadowReports[0]!.r.shadow!.delta!));
+    const delta = decodeNumeric(fromBase64(shadowReports[0]!.r.shadow!.delta!));
     expect(delta.mean).toBeCloseTo(Math.max(...expected(v2)) - Math.max(...expected(v1)), 4);
     await collector.rollout("upd", { shadow: null });
   });
@@ -151,7 +151,7 @@ describe("runtime: updates, rollback, shadow and feedback", () => {
     const withConfusion = sent.flatMap((s) => s.reports).filter((r) => r.confusion);
     expect(withConfusion).toHaveLength(1);
     expect(sent.find((s) => s.reports.includes(withConfusion[0]!))!.answer.accepted).toContain(withConfusion[0]!.id);
-    const m = ConfusionMatrix.decode(fromBase64(withConfusion[0]!.confusion!));
+    const m = decodeConfusion(fromBase64(withConfusion[0]!.confusion!));
     const cls = (label: string | undefined) => m.labels.indexOf(label!);
     expect(m.count(1, cls(ids.labels[0]))).toBe(1);
     expect(m.count(0, cls(ids.labels[1]))).toBe(1);

@@ -3,7 +3,16 @@
 import { describe, expect, it } from "vitest";
 import type { Manifest } from "../../protocol/schema/manifest.ts";
 import type { Report } from "../../protocol/schema/report.ts";
-import { CategoricalSketch, ClassificationSketch, NumericSketch, binEdges, pmf } from "../../protocol/sketch/index.ts";
+import {
+  CategoricalSketch,
+  ClassificationSketch,
+  NumericSketch,
+  binEdges,
+  pmf,
+  decodeCategorical,
+  decodeClassification,
+  decodeNumeric,
+} from "../../protocol/sketch/index.ts";
 import { flush, normal, postReports, publishManifest, rng, sketchReport } from "./ingest-helpers.ts";
 import { call, createKey, expectError, twoFeatureManifest, unique } from "./registry-helpers.ts";
 
@@ -81,9 +90,9 @@ describe("GET /v1/drift?detail=bins", async () => {
 
   // The same sketches as the collector holds them (encoded: float32 values), merged here.
   const decoded = (s: ReturnType<typeof sketches>) => ({
-    x: NumericSketch.decode(s.x.encode()),
-    c: CategoricalSketch.decode(s.c.encode()),
-    p: ClassificationSketch.decode(s.p.encode()),
+    x: decodeNumeric(s.x.encode()),
+    c: decodeCategorical(s.c.encode()),
+    p: decodeClassification(s.p.encode()),
   });
   const ref = decoded(sketches(7, 1500, 0, 0));
   const cur = sides.map(decoded).reduce((a, s) => ({ x: a.x.merge(s.x), c: a.c.merge(s.c), p: a.p.merge(s.p) }));

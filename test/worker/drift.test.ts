@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Manifest } from "../../protocol/schema/manifest.ts";
 import type { Report } from "../../protocol/schema/report.ts";
-import { CategoricalSketch, NumericSketch, fromBase64 } from "../../protocol/sketch/index.ts";
+import { CategoricalSketch, NumericSketch, fromBase64, decodeCategorical, decodeNumeric } from "../../protocol/sketch/index.ts";
 import { type DriftResult, computeDrift } from "../../collector/drift/index.ts";
 import type { FeatureSketch } from "../../collector/drift/reference.ts";
 import { flush, normal, postReports, publishManifest, rng, sketchReport } from "./ingest-helpers.ts";
@@ -48,7 +48,7 @@ function expectedDrift(reports: Report[]): DriftResult {
   const ref = manifest("m", "0".repeat(64), 1).profile;
   const decode = (b64: string) => {
     const bytes = fromBase64(b64);
-    return bytes[0] === 2 ? NumericSketch.decode(bytes) : CategoricalSketch.decode(bytes);
+    return bytes[0] === 2 ? decodeNumeric(bytes) : decodeCategorical(bytes);
   };
   const merged = new Map<string, FeatureSketch>();
   let prediction: NumericSketch | undefined;
@@ -59,13 +59,13 @@ function expectedDrift(reports: Report[]): DriftResult {
       if (mine) (mine as { merge(o: unknown): unknown }).merge(s);
       else merged.set(name, s);
     }
-    const p = NumericSketch.decode(fromBase64(rep.prediction!));
+    const p = decodeNumeric(fromBase64(rep.prediction!));
     prediction = prediction ? prediction.merge(p) : p;
   }
   const reference = {
     rows: ref.rows,
     features: new Map(Object.entries(ref.features).map(([k, v]) => [k, decode(v.sketch)])),
-    prediction: NumericSketch.decode(fromBase64(ref.prediction!.sketch)),
+    prediction: decodeNumeric(fromBase64(ref.prediction!.sketch)),
   };
   return computeDrift(reference, { features: merged, prediction });
 }

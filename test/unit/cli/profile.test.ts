@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { main } from "../../../cli/main.ts";
 import type { ProfileFile } from "../../../cli/profiler.ts";
-import { CategoricalSketch, ClassificationSketch, NumericSketch, fromBase64, quantile } from "../../../protocol/sketch/index.ts";
+import { fromBase64, quantile, decodeCategorical, decodeClassification, decodeNumeric } from "../../../protocol/sketch/index.ts";
 import { parseReferenceProfile } from "../../../protocol/schema/parse.ts";
 import { SMOKE_CLASSIFIER, buildDenseClassifier, denseClassifierReference } from "../../fixtures/onnx-models.ts";
 
@@ -67,14 +67,14 @@ describe("driftline profile", () => {
   });
 
   it("sketches exactly what the rows hold", () => {
-    const tenure = NumericSketch.decode(fromBase64(file.profile.features.tenure!.sketch));
+    const tenure = decodeNumeric(fromBase64(file.profile.features.tenure!.sketch));
     const missing = rows.filter((r) => r.tenure === "").length;
     expect(tenure.missing).toBe(missing);
     expect(tenure.count).toBe(500 - missing);
     const values = rows.filter((r) => r.tenure !== "").map((r) => Number(r.tenure));
     expect(tenure.mean).toBeCloseTo(values.reduce((a, b) => a + b, 0) / values.length, 9);
     expect(file.features[0]!.impute).toBe(quantile(tenure.quantiles, 0.5));
-    const plan = CategoricalSketch.decode(fromBase64(file.profile.features.plan!.sketch));
+    const plan = decodeCategorical(fromBase64(file.profile.features.plan!.sketch));
     expect(plan.counts).toEqual(PLANS.map((p) => rows.filter((r) => r.plan === p).length));
   });
 
@@ -86,7 +86,7 @@ describe("driftline profile", () => {
     expect(result.code).toBe(0);
     const withModel: ProfileFile = JSON.parse(readFileSync(out, "utf8"));
     expect(withModel.outputs).toEqual([{ name: "probabilities", kind: "probabilities", labels: ["a", "b", "c"] }]);
-    const predictions = ClassificationSketch.decode(fromBase64(withModel.profile.prediction!.sketch));
+    const predictions = decodeClassification(fromBase64(withModel.profile.prediction!.sketch));
     const impute = withModel.features[0]!.impute as number;
     const encoded = rows.map((r) => [r.tenure === "" ? impute : Number(r.tenure), Number(r.spend), Number(r.visits), PLANS.indexOf(r.plan)]);
     const expected = [0, 0, 0];

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { FeatureDrift } from "../../../protocol/api.ts";
 import { computeDrift } from "../../../collector/drift/index.ts";
 import type { FeatureSketch } from "../../../collector/drift/reference.ts";
-import { CategoricalSketch, NumericSketch } from "../../../protocol/sketch/index.ts";
+import { CategoricalSketch, NumericSketch, decodeCategorical, decodeNumeric } from "../../../protocol/sketch/index.ts";
 
 interface Expected {
   metrics: Record<string, number>;
@@ -33,9 +33,9 @@ function numericSketch(rows: Float32Array, parts: number): NumericSketch {
   for (let p = 0; p < parts; p++) {
     const s = new NumericSketch();
     for (let i = p * size; i < Math.min(rows.length, (p + 1) * size); i++) s.update(rows[i]!);
-    total.merge(NumericSketch.decode(s.encode()));
+    total.merge(decodeNumeric(s.encode()));
   }
-  return NumericSketch.decode(total.encode());
+  return decodeNumeric(total.encode());
 }
 
 function categoricalSketch(categories: string[], counts: Record<string, number>, parts: number): CategoricalSketch {
@@ -45,7 +45,7 @@ function categoricalSketch(categories: string[], counts: Record<string, number>,
   for (let p = 0; p < parts; p++) {
     const s = new CategoricalSketch(categories);
     for (const v of rows.slice(p * size, (p + 1) * size)) s.update(v);
-    total.merge(CategoricalSketch.decode(s.encode()));
+    total.merge(decodeCategorical(s.encode()));
   }
   return total;
 }

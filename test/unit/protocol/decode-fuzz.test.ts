@@ -1,14 +1,14 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { DriftlineError } from "../../../protocol/errors.ts";
-import { CategoricalSketch } from "../../../protocol/sketch/categorical.ts";
+import { CategoricalSketch, decodeCategorical } from "../../../protocol/sketch/categorical.ts";
 import { fromBase64, toBase64 } from "../../../protocol/sketch/codec.ts";
-import { ConfusionMatrix } from "../../../protocol/sketch/confusion.ts";
-import { ErrorCounts } from "../../../protocol/sketch/error-counts.ts";
-import { LatencySketch } from "../../../protocol/sketch/latency.ts";
-import { NumericSketch } from "../../../protocol/sketch/numeric.ts";
-import { ClassificationSketch } from "../../../protocol/sketch/prediction.ts";
-import { QuantileSketch } from "../../../protocol/sketch/quantiles.ts";
+import { ConfusionMatrix, decodeConfusion } from "../../../protocol/sketch/confusion.ts";
+import { ErrorCounts, decodeErrorCounts } from "../../../protocol/sketch/error-counts.ts";
+import { LatencySketch, decodeLatency } from "../../../protocol/sketch/latency.ts";
+import { NumericSketch, decodeNumeric } from "../../../protocol/sketch/numeric.ts";
+import { ClassificationSketch, decodeClassification } from "../../../protocol/sketch/prediction.ts";
+import { QuantileSketch, decodeQuantiles } from "../../../protocol/sketch/quantiles.ts";
 
 function filled() {
   const numeric = new NumericSketch({ range: { min: 0, max: 10 } });
@@ -29,13 +29,13 @@ function filled() {
 }
 
 const decoders: Record<string, (b: Uint8Array) => { encode(): Uint8Array }> = {
-  numeric: NumericSketch.decode,
-  categorical: CategoricalSketch.decode,
-  classification: ClassificationSketch.decode,
-  latency: LatencySketch.decode,
-  errors: ErrorCounts.decode,
-  confusion: ConfusionMatrix.decode,
-  quantiles: QuantileSketch.decode,
+  numeric: decodeNumeric,
+  categorical: decodeCategorical,
+  classification: decodeClassification,
+  latency: decodeLatency,
+  errors: decodeErrorCounts,
+  confusion: decodeConfusion,
+  quantiles: decodeQuantiles,
 };
 
 /** Decoding either succeeds or throws a coded DriftlineError — never anything else. */
@@ -57,7 +57,7 @@ describe("encode / decode", () => {
       const again = decoders[name]!(fromBase64(toBase64(bytes))).encode();
       expect(again, name).toEqual(decoders[name]!(again).encode());
     }
-    expect(NumericSketch.decode(sketches.numeric.encode()).outOfRange).toBe(sketches.numeric.outOfRange);
+    expect(decodeNumeric(sketches.numeric.encode()).outOfRange).toBe(sketches.numeric.outOfRange);
   });
 
   test("every truncation is a decode error", () => {
@@ -71,12 +71,12 @@ describe("encode / decode", () => {
   });
 
   test("another sketch type, or other parameters, is sketch_mismatch", () => {
-    expect(() => NumericSketch.decode(sketches.categorical.encode())).toThrow(expect.objectContaining({ code: "sketch_mismatch" }));
+    expect(() => decodeNumeric(sketches.categorical.encode())).toThrow(expect.objectContaining({ code: "sketch_mismatch" }));
     expect(() => new NumericSketch().merge(sketches.numeric)).toThrow(expect.objectContaining({ code: "sketch_mismatch" }));
     expect(() => new QuantileSketch(100).merge(new QuantileSketch(200))).toThrow(expect.objectContaining({ code: "sketch_mismatch" }));
     expect(() => new CategoricalSketch(["a"]).merge(new CategoricalSketch(["b"]))).toThrow(expect.objectContaining({ code: "sketch_mismatch" }));
     expect(() => new ConfusionMatrix(["a", "b"]).merge(new ConfusionMatrix(["b", "a"]))).toThrow(expect.objectContaining({ code: "sketch_mismatch" }));
-    expect(() => QuantileSketch.decode(new Uint8Array([1, 9]))).toThrow(expect.objectContaining({ code: "decode" }));
+    expect(() => decodeQuantiles(new Uint8Array([1, 9]))).toThrow(expect.objectContaining({ code: "decode" }));
     expect(() => fromBase64("not base64!")).toThrow(expect.objectContaining({ code: "decode" }));
   });
 

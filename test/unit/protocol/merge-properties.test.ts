@@ -1,12 +1,12 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { CategoricalSketch } from "../../../protocol/sketch/categorical.ts";
-import { ConfusionMatrix } from "../../../protocol/sketch/confusion.ts";
-import { ErrorCounts } from "../../../protocol/sketch/error-counts.ts";
-import { LatencySketch } from "../../../protocol/sketch/latency.ts";
-import { NumericSketch } from "../../../protocol/sketch/numeric.ts";
-import { ClassificationSketch } from "../../../protocol/sketch/prediction.ts";
-import { QuantileSketch } from "../../../protocol/sketch/quantiles.ts";
+import { CategoricalSketch, decodeCategorical } from "../../../protocol/sketch/categorical.ts";
+import { ConfusionMatrix, decodeConfusion } from "../../../protocol/sketch/confusion.ts";
+import { ErrorCounts, decodeErrorCounts } from "../../../protocol/sketch/error-counts.ts";
+import { LatencySketch, decodeLatency } from "../../../protocol/sketch/latency.ts";
+import { NumericSketch, decodeNumeric } from "../../../protocol/sketch/numeric.ts";
+import { ClassificationSketch, decodeClassification } from "../../../protocol/sketch/prediction.ts";
+import { QuantileSketch, decodeQuantiles } from "../../../protocol/sketch/quantiles.ts";
 import { cdf } from "../../../protocol/sketch/query.ts";
 import { countAtMost } from "./datasets.ts";
 
@@ -60,8 +60,8 @@ describe("merge is associative and commutative (random partitions, random merge 
     fc.assert(
       fc.property(fc.array(value, { maxLength: 3000 }), split, split, (rows, s1, s2) => {
         const make = () => new NumericSketch({ range: { min: -1000, max: 1000 } });
-        const a = sketchParts(rows, s1.cuts, s1.seed, make, (s, v) => s.update(v), NumericSketch.decode);
-        const b = sketchParts(rows, s2.cuts, s2.seed, make, (s, v) => s.update(v), NumericSketch.decode);
+        const a = sketchParts(rows, s1.cuts, s1.seed, make, (s, v) => s.update(v), decodeNumeric);
+        const b = sketchParts(rows, s2.cuts, s2.seed, make, (s, v) => s.update(v), decodeNumeric);
         const finite = rows.filter((v): v is number => typeof v === "number" && Number.isFinite(v));
         for (const s of [a, b]) {
           expect(s.count).toBe(finite.length);
@@ -96,8 +96,8 @@ describe("merge is associative and commutative (random partitions, random merge 
         const b = new QuantileSketch();
         xs.slice(0, at).forEach((x) => a.update(x));
         xs.slice(at).forEach((x) => b.update(x));
-        const ab = QuantileSketch.decode(a.encode()).merge(QuantileSketch.decode(b.encode()));
-        const ba = QuantileSketch.decode(b.encode()).merge(QuantileSketch.decode(a.encode()));
+        const ab = decodeQuantiles(a.encode()).merge(decodeQuantiles(b.encode()));
+        const ba = decodeQuantiles(b.encode()).merge(decodeQuantiles(a.encode()));
         expect(ab.encode()).toEqual(ba.encode());
         expect(ab.n).toBe(xs.length);
       }),
@@ -112,7 +112,7 @@ describe("merge is associative and commutative (random partitions, random merge 
       fc.property(fc.array(value, { maxLength: 2000 }), split, split, (rows, s1, s2) => {
         const make = () => new CategoricalSketch(categories, 4);
         const results = [s1, s2].map((sp) =>
-          sketchParts(rows, sp.cuts, sp.seed, make, (s, v) => s.update(v), CategoricalSketch.decode),
+          sketchParts(rows, sp.cuts, sp.seed, make, (s, v) => s.update(v), decodeCategorical),
         );
         const unseen = rows.filter((v): v is string => v !== null && !categories.includes(v));
         for (const s of results) {
@@ -136,14 +136,14 @@ describe("merge is associative and commutative (random partitions, random merge 
     fc.assert(
       fc.property(fc.array(row, { maxLength: 1500 }), split, (rows, sp) => {
         const labels = ["no", "yes", "maybe"];
-        const cls = sketchParts(rows, sp.cuts, sp.seed, () => new ClassificationSketch(labels), (s, r) => s.update(r.label, r.score), ClassificationSketch.decode);
+        const cls = sketchParts(rows, sp.cuts, sp.seed, () => new ClassificationSketch(labels), (s, r) => s.update(r.label, r.score), decodeClassification);
         expect(cls.counts).toEqual([0, 1, 2].map((l) => rows.filter((r) => r.label === l).length));
         expect(cls.scores.n).toBe(rows.length);
-        const lat = sketchParts(rows, sp.cuts, sp.seed, () => new LatencySketch(), (s, r) => s.update(r.backend, r.score * 10), LatencySketch.decode);
+        const lat = sketchParts(rows, sp.cuts, sp.seed, () => new LatencySketch(), (s, r) => s.update(r.backend, r.score * 10), decodeLatency);
         for (const b of ["wasm", "webgpu"]) expect(lat.backends.get(b)?.n ?? 0).toBe(rows.filter((r) => r.backend === b).length);
-        const errs = sketchParts(rows, sp.cuts, sp.seed, () => new ErrorCounts(), (s, r) => s.update(r.code), ErrorCounts.decode);
+        const errs = sketchParts(rows, sp.cuts, sp.seed, () => new ErrorCounts(), (s, r) => s.update(r.code), decodeErrorCounts);
         for (const c of ["validation", "backend", "session"]) expect(errs.counts.get(c) ?? 0).toBe(rows.filter((r) => r.code === c).length);
-        const cm = sketchParts(rows, sp.cuts, sp.seed, () => new ConfusionMatrix(labels), (s, r) => s.update(r.actual, r.label), ConfusionMatrix.decode);
+        const cm = sketchParts(rows, sp.cuts, sp.seed, () => new ConfusionMatrix(labels), (s, r) => s.update(r.actual, r.label), decodeConfusion);
         for (let a = 0; a < 3; a++) for (let p = 0; p < 3; p++) expect(cm.count(a, p)).toBe(rows.filter((r) => r.actual === a && r.label === p).length);
       }),
       runs,

@@ -1,7 +1,7 @@
 import { DDSketch } from "@datadog/sketches-js";
 import { describe, expect, test } from "vitest";
 import { NumericSketch } from "../../../protocol/sketch/numeric.ts";
-import { QuantileSketch } from "../../../protocol/sketch/quantiles.ts";
+import { QuantileSketch, decodeQuantiles } from "../../../protocol/sketch/quantiles.ts";
 import { cdf, ksStatistic, quantile } from "../../../protocol/sketch/query.ts";
 import { DATASETS, countAtMost, exactKs, generate } from "./datasets.ts";
 
@@ -15,9 +15,9 @@ function sketchInParts(data: Float64Array, parts: number): QuantileSketch {
   for (let p = 0; p < parts; p++) {
     const s = new QuantileSketch();
     for (let i = p * size; i < Math.min(data.length, (p + 1) * size); i++) s.update(data[i]!);
-    total.merge(QuantileSketch.decode(s.encode()));
+    total.merge(decodeQuantiles(s.encode()));
   }
-  return QuantileSketch.decode(total.encode());
+  return decodeQuantiles(total.encode());
 }
 
 /**

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { createRuntime, DriftlineError, type Transport } from "../../../runtime/index.ts";
 import type { Report } from "../../../protocol/schema/report.ts";
-import { ClassificationSketch, LatencySketch, NumericSketch, fromBase64 } from "../../../protocol/sketch/index.ts";
+import { fromBase64, decodeClassification, decodeLatency, decodeNumeric } from "../../../protocol/sketch/index.ts";
 import { churnColumns, churnModel, churnRows } from "../../fixtures/runtime-models.ts";
 import { denseClassifierReference } from "../../fixtures/onnx-models.ts";
 
@@ -60,11 +60,11 @@ describe("runtime under Node", () => {
     await rt.flush();
     expect(reports).toHaveLength(1);
     expect(reports[0]!.rows).toBe(601);
-    const tenure = NumericSketch.decode(fromBase64(reports[0]!.features.tenure!));
-    const charges = NumericSketch.decode(fromBase64(reports[0]!.features.charges!));
+    const tenure = decodeNumeric(fromBase64(reports[0]!.features.tenure!));
+    const charges = decodeNumeric(fromBase64(reports[0]!.features.charges!));
     expect([tenure.count, tenure.outOfRange, charges.count, charges.nonFinite]).toEqual([601, 1, 600, 1]);
-    expect(ClassificationSketch.decode(fromBase64(reports[0]!.prediction!)).counts.reduce((a, b) => a + b)).toBe(601);
-    expect(LatencySketch.decode(fromBase64(reports[0]!.latency!)).backends.get("wasm")!.n).toBe(15);
+    expect(decodeClassification(fromBase64(reports[0]!.prediction!)).counts.reduce((a, b) => a + b)).toBe(601);
+    expect(decodeLatency(fromBase64(reports[0]!.latency!)).backends.get("wasm")!.n).toBe(15);
     await rt.close();
   });
 

@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { Accumulator, mergeReports } from "../../../runtime/report-builder.ts";
+import { Accumulator } from "../../../runtime/report-builder.ts";
+import { mergeDrafts, reviveDraft, toWire, type Draft } from "../../../runtime/draft.ts";
 import { ReportQueue } from "../../../runtime/report-queue.ts";
 import { memoryStore } from "../../../runtime/model-store.ts";
 import type { Api } from "../../../runtime/api.ts";
 import { DriftlineError } from "../../../protocol/errors.ts";
 import { reportSchema, type Report } from "../../../protocol/schema/report.ts";
-import { ClassificationSketch, ConfusionMatrix, ErrorCounts, NumericSketch, CategoricalSketch, fromBase64 } from "../../../protocol/sketch/index.ts";
+import { fromBase64, decodeCategorical, decodeClassification, decodeErrorCounts, decodeConfusion, decodeNumeric } from "../../../protocol/sketch/index.ts";
 import { churnModel, churnRows } from "../../fixtures/runtime-models.ts";
 
 const { manifest } = churnModel("churn");
@@ -26,7 +27,7 @@ function fold(acc: Accumulator, rows: Array<Record<string, unknown>>, cls: (r: n
   acc.fold({ acc, n, staged, base: 0, width, misses, backend: "wasm", ms: 0.1 }, 1);
 }
 
-function filled(rows: number, offset = 0): Report {
+function filled(rows: number, offset = 0): Draft {
   const acc = new Accumulator(manifest, 1000);
   const data = churnRows(rows, offset);
   fold(acc, data, (r) => data[r]!.tenure % 3, 0.5);
@@ -41,26 +42,27 @@ describe("report accumulation", () => {
     fold(acc, [{ tenure: 5, charges: NaN, age: 30, plan: "pro" }], () => 0, 0.6);
     acc.error("validation");
     acc.label(1, 1);
-    const report = acc.cut(head(), 5000)!;
+    const report = toWire(acc.cut(head(), 5000)!);
     expect(reportSchema.safeParse(report).success).toBe(true);
-    const tenure = NumericSketch.decode(fromBase64(report.features.tenure!));
-    const charges = NumericSketch.decode(fromBase64(report.features.charges!));
-    const plan = CategoricalSketch.decode(fromBase64(report.features.plan!));
+    const tenure = decodeNumeric(fromBase64(report.features.tenure!));
+    const charges = decodeNumeric(fromBase64(report.features.charges!));
+    const plan = decodeCategorical(fromBase64(report.features.plan!));
     expect([tenure.outOfRange, charges.missing, charges.nonFinite, plan.other]).toEqual([1, 1, 1, 1]);
-    expect(ClassificationSketch.decode(fromBase64(report.prediction!)).counts).toEqual([1, 1, 0]);
-    expect(ErrorCounts.decode(fromBase64(report.errors!)).counts.get("validation")).toBe(1);
-    expect(ConfusionMatrix.decode(fromBase64(report.confusion!)).count(1, 1)).toBe(1);
+    expect(decodeClassification(fromBase64(report.prediction!)).counts).toEqual([1, 1, 0]);
+    expect(decodeErrorCounts(fromBase64(report.errors!)).counts.get("validation")).toBe(1);
+    expect(decodeConfusion(fromBase64(report.confusion!)).count(1, 1)).toBe(1);
     expect(acc.cut(head(), 6000)).toBeUndefined();
   });
 
-  it("merges reports: rows add, period widens, sketches merge", () => {
+  it("merges drafts, revived from a structured clone (as IndexedDB stores them): rows add, period widens, sketches merge", () => {
     const a = filled(30);
     const b = filled(20, 30);
-    const merged = mergeReports(structuredClone(a), b);
+    const merged = toWire(mergeDrafts(reviveDraft(structuredClone(a)), b));
+    expect(merged).toEqual(toWire(mergeDrafts(a, filled(20, 30))));
     expect(merged.id).toBe(a.id);
     expect(merged.rows).toBe(50);
-    expect(NumericSketch.decode(fromBase64(merged.features.tenure!)).count).toBe(50);
-    expect(ErrorCounts.decode(fromBase64(merged.errors!)).counts.get("validation")).toBe(2);
+    expect(decodeNumeric(fromBase64(merged.features.tenure!)).count).toBe(50);
+    expect(decodeErrorCounts(fromBase64(merged.errors!)).counts.get("validation")).toBe(2);
     expect(reportSchema.safeParse(merged).success).toBe(true);
   });
 });

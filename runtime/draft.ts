@@ -1,0 +1,110 @@
+import { NumericSketch } from "../protocol/sketch/numeric.ts";
+import { QuantileSketch } from "../protocol/sketch/quantiles.ts";
+import { CategoricalSketch } from "../protocol/sketch/categorical.ts";
+import { ClassificationSketch } from "../protocol/sketch/prediction.ts";
+import { LatencySketch } from "../protocol/sketch/latency.ts";
+import { ErrorCounts } from "../protocol/sketch/error-counts.ts";
+import { ConfusionMatrix } from "../protocol/sketch/confusion.ts";
+import { toBase64 } from "../protocol/sketch/codec.ts";
+import type { Report } from "./types.ts";
+
+/** Any sketch a report carries. */
+export type Sketch = NumericSketch | CategoricalSketch | ClassificationSketch | LatencySketch | ErrorCounts | ConfusionMatrix;
+
+/** Fields of a report (or of its `shadow` part) that hold one sketch each. */
+const SKETCH_FIELDS = ["prediction", "latency", "errors", "confusion", "residual", "delta"] as const;
+type SketchField = (typeof SKETCH_FIELDS)[number];
+type Sketches = Partial<Record<SketchField, Sketch>>;
+
+/**
+ * A report whose sketches are still objects. Queued reports merge as drafts and are encoded
+ * (see {@link toWire}) for the collector: the device never decodes a sketch, so the runtime
+ * ships no decoder.
+ */
+export type Draft = Omit<Report, "features" | "shadow" | SketchField> &
+  Sketches & {
+    features: Record<string, Sketch>;
+    shadow?: Omit<NonNullable<Report["shadow"]>, SketchField> & Sketches;
+  };
+
+type Holder = Sketches & Record<string, unknown>;
+
+/** `a.merge(b)`, for two sketches of one field (so of one class). */
+const mergeSketch = (a: Sketch, b: Sketch) => (a as { merge(b: Sketch): Sketch }).merge(b);
+
+function mergeFields(into: Holder, from: Holder, keys: readonly string[]) {
+  for (const k of keys) {
+    const b = from[k] as Sketch | undefined;
+    if (b) into[k] = into[k] ? mergeSketch(into[k] as Sketch, b) : b;
+  }
+}
+
+/**
+ * Folds draft `b` into draft `a` (same model, version, role, client, segment and sample
+ * rate): rows add, the period widens, every sketch merges. `a` keeps its id.
+ *
+ * @param a - the draft kept
+ * @param b - the draft folded in (its sketches may end up in `a`: drop it)
+ * @returns a
+ */
+export function mergeDrafts(a: Draft, b: Draft): Draft {
+  a.rows += b.rows;
+  a.start = Math.min(a.start, b.start);
+  a.end = Math.max(a.end, b.end);
+  mergeFields(a, b, SKETCH_FIELDS);
+  mergeFields(a.features, b.features, Object.keys(b.features));
+  if (b.shadow) {
+    if (!a.shadow) a.shadow = b.shadow;
+    else {
+      a.shadow.rows += b.shadow.rows;
+      a.shadow.agree = (a.shadow.agree ?? 0) + (b.shadow.agree ?? 0);
+      mergeFields(a.shadow, b.shadow, SKETCH_FIELDS);
+    }
+  }
+  return a;
+}
+
+const encode = (s: Sketch) => toBase64(s.encode());
+
+function encodeFields<T extends Holder>(from: T): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...from };
+  for (const k of SKETCH_FIELDS) if (from[k]) out[k] = encode(from[k]);
+  return out;
+}
+
+/**
+ * The report as the collector takes it: every sketch encoded (base64).
+ *
+ * @param d - the draft
+ */
+export function toWire(d: Draft): Report {
+  const features: Record<string, string> = {};
+  for (const k in d.features) features[k] = encode(d.features[k]!);
+  return { ...encodeFields(d), features, ...(d.shadow && { shadow: encodeFields(d.shadow) }) } as Report;
+}
+
+const as = <T>(o: object, C: { prototype: T }): T => Object.setPrototypeOf(o, C.prototype as object) as T;
+const quantiles = (o: object) => as(o, QuantileSketch);
+
+/** Gives a structured clone of a sketch its class back, by the public fields each class has. */
+function reviveSketch(o: Record<string, unknown>): void {
+  if (o.quantiles) quantiles(o.quantiles as object), as(o, NumericSketch);
+  else if (o.scores) quantiles(o.scores as object), as(o, ClassificationSketch);
+  else if (o.backends) (o.backends as Map<string, object>).forEach(quantiles), as(o, LatencySketch);
+  else if (o.categories) as(o, CategoricalSketch);
+  else if (o.cells) as(o, ConfusionMatrix);
+  else as(o, ErrorCounts);
+}
+
+/**
+ * Gives a draft read back from IndexedDB (a structured clone: plain objects) its sketch
+ * classes back, in place. Only for drafts stored by this same build (see `STATE` in
+ * report-queue.ts): private fields are stored under the names this build gave them.
+ *
+ * @param d - the stored draft
+ */
+export function reviveDraft(d: Draft): Draft {
+  for (const holder of [d, d.shadow ?? {}] as Holder[]) for (const k of SKETCH_FIELDS) if (holder[k]) reviveSketch(holder[k] as never);
+  for (const k in d.features) reviveSketch(d.features[k] as never);
+  return d;
+}
