@@ -136,6 +136,32 @@ describe("report queue", () => {
     expect(errors).toEqual(["validation"]);
   });
 
+  it("revives stored drafts so a new page merges into them, but sends a draft of another build as stored, unmerged", async () => {
+    const { api, sent } = fakeApi([() => ({ accepted: 2, rejected: [] })]);
+    const q1 = new ReportQueue({ store: memoryStore(), api, clock: manualClock(), onAnswer: () => {}, onError: () => {} });
+    await q1.add(filled(8));
+    await q1.add(filled(2));
+    // what IndexedDB hands back: structured clones; the same stream once more, stored by another build
+    const a = structuredClone(q1.entries[0]!);
+    const foreign = { ...structuredClone(a), report: { ...a.report, id: "foreign" }, state: "another-build" };
+    const store2 = memoryStore();
+    for (const e of [a, foreign]) await store2.put("queue", e.report.id, e);
+    const q2 = new ReportQueue({ store: store2, api, clock: manualClock(), onAnswer: () => {}, onError: () => {} });
+    await q2.load();
+    expect(q2.entries.map((e) => [e.report.id, e.report.rows, !!e.draft])).toEqual([
+      [a.report.id, 10, true],
+      ["foreign", 10, false],
+    ]);
+    await q2.add(filled(5));
+    expect(q2.entries.map((e) => e.report.rows)).toEqual([15, 10]);
+    expect(decodeNumeric(fromBase64(q2.entries[0]!.report.features.tenure!)).count).toBe(15);
+    await q2.flush();
+    expect(sent[0]!.map((r) => [r.id, r.rows])).toEqual([
+      [a.report.id, 15],
+      ["foreign", 10],
+    ]);
+  });
+
   it("persists entries so a new page picks them up", async () => {
     const store = memoryStore();
     const { api } = fakeApi([]);
