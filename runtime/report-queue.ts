@@ -75,9 +75,12 @@ export class ReportQueue {
   add(draft: Draft): Promise<void> {
     const key = streamKey(draft);
     const open = this.entries.find((e) => !e.sent && e.draft && streamKey(e.draft) === key);
-    const entry: QueueEntry = open ?? { report: toWire(draft), draft, state: STATE, sent: false };
-    if (open) open.report = toWire(mergeDrafts(open.draft!, draft));
-    else this.entries.push(entry);
+    if (open) {
+      open.report = toWire(mergeDrafts(open.draft!, draft));
+      return this.save_(open);
+    }
+    const entry: QueueEntry = { report: toWire(draft), draft, state: STATE, sent: false };
+    this.entries.push(entry);
     return this.save_(entry);
   }
 

@@ -38,21 +38,22 @@ const HEADERS = `/sdk/*
   X-Content-Type-Options: nosniff
 `;
 
+/** Every source the runtime bundles may come from, and the bundler, hashed once. */
+const sourceHash = createHash("sha256").update(esbuildVersion);
+for (const dir of ["runtime", "protocol"]) {
+  for (const file of readdirSync(`${root}${dir}`, { recursive: true, encoding: "utf8" }).sort()) {
+    if (file.endsWith(".ts")) sourceHash.update(file).update(readFileSync(`${root}${dir}/${file}`));
+  }
+}
+const sources = sourceHash.digest("hex");
+
 /**
  * Names this build's layout of the runtime's stored state (queued reports keep their sketches
- * as structured clones, private fields under their minified names): a hash of every source the
- * runtime bundles and of the bundler, so another build never revives them (runtime/report-queue.ts).
+ * as structured clones, private fields under their minified names): the sources and the
+ * output format, so another build never revives them (runtime/report-queue.ts).
  * @param {string} format
  */
-function stateStamp(format) {
-  const hash = createHash("sha256").update(`${esbuildVersion} ${format}`);
-  for (const dir of ["runtime", "protocol"]) {
-    for (const file of readdirSync(`${root}${dir}`, { recursive: true, encoding: "utf8" }).sort()) {
-      if (file.endsWith(".ts")) hash.update(file).update(readFileSync(`${root}${dir}/${file}`));
-    }
-  }
-  return hash.digest("hex").slice(0, 16);
-}
+const stateStamp = (format) => createHash("sha256").update(`${sources} ${format}`).digest("hex").slice(0, 16);
 
 /** @type {import("esbuild").BuildOptions} */
 const common = {

@@ -8,14 +8,14 @@ import {
   LatencySketch,
   NumericSketch,
   QuantileSketch,
-  fromBase64,
-  toBase64,
   decodeCategorical,
   decodeClassification,
-  decodeLatency,
-  decodeErrorCounts,
   decodeConfusion,
+  decodeErrorCounts,
+  decodeLatency,
   decodeNumeric,
+  fromBase64,
+  toBase64,
 } from "../../protocol/sketch/index.ts";
 import { TAG } from "../../protocol/sketch/codec.ts";
 
@@ -23,12 +23,12 @@ import { TAG } from "../../protocol/sketch/codec.ts";
 export type AnySketch = NumericSketch | CategoricalSketch | ClassificationSketch | LatencySketch | ErrorCounts | ConfusionMatrix;
 
 const DECODERS: Record<number, (bytes: Uint8Array) => AnySketch> = {
-  [TAG.numeric]: (b) => decodeNumeric(b),
-  [TAG.categorical]: (b) => decodeCategorical(b),
-  [TAG.classification]: (b) => decodeClassification(b),
-  [TAG.latency]: (b) => decodeLatency(b),
-  [TAG.errors]: (b) => decodeErrorCounts(b),
-  [TAG.confusion]: (b) => decodeConfusion(b),
+  [TAG.numeric]: decodeNumeric,
+  [TAG.categorical]: decodeCategorical,
+  [TAG.classification]: decodeClassification,
+  [TAG.latency]: decodeLatency,
+  [TAG.errors]: decodeErrorCounts,
+  [TAG.confusion]: decodeConfusion,
 };
 
 /**
