@@ -5,6 +5,7 @@ import type { FeatureDrift } from "../../../protocol/api.ts";
 import { computeDrift } from "../../../collector/drift/index.ts";
 import type { FeatureSketch } from "../../../collector/drift/reference.ts";
 import { CategoricalSketch, NumericSketch, decodeCategorical, decodeNumeric } from "../../../protocol/sketch/index.ts";
+import { sketchInParts } from "../../fixtures/sketch-parts.ts";
 
 interface Expected {
   metrics: Record<string, number>;
@@ -28,26 +29,12 @@ function float32Rows(base64: string): Float32Array {
 }
 
 function numericSketch(rows: Float32Array, parts: number): NumericSketch {
-  const total = new NumericSketch();
-  const size = Math.ceil(rows.length / parts);
-  for (let p = 0; p < parts; p++) {
-    const s = new NumericSketch();
-    for (let i = p * size; i < Math.min(rows.length, (p + 1) * size); i++) s.update(rows[i]!);
-    total.merge(decodeNumeric(s.encode()));
-  }
-  return decodeNumeric(total.encode());
+  return decodeNumeric(sketchInParts(rows, parts, () => new NumericSketch(), decodeNumeric).encode());
 }
 
 function categoricalSketch(categories: string[], counts: Record<string, number>, parts: number): CategoricalSketch {
   const rows = Object.entries(counts).flatMap(([value, n]) => Array<string>(n).fill(value));
-  const total = new CategoricalSketch(categories);
-  const size = Math.ceil(rows.length / parts);
-  for (let p = 0; p < parts; p++) {
-    const s = new CategoricalSketch(categories);
-    for (const v of rows.slice(p * size, (p + 1) * size)) s.update(v);
-    total.merge(decodeCategorical(s.encode()));
-  }
-  return total;
+  return sketchInParts(rows, parts, () => new CategoricalSketch(categories), decodeCategorical);
 }
 
 function driftOf(c: Case): FeatureDrift {

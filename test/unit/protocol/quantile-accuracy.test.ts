@@ -4,20 +4,14 @@ import { NumericSketch } from "../../../protocol/sketch/numeric.ts";
 import { QuantileSketch, decodeQuantiles } from "../../../protocol/sketch/quantiles.ts";
 import { cdf, ksStatistic, quantile } from "../../../protocol/sketch/query.ts";
 import { DATASETS, countAtMost, exactKs, generate } from "./datasets.ts";
+import { sketchInParts } from "../../fixtures/sketch-parts.ts";
 
 /** Probe ranks 0.01 … 0.99. */
 const PROBES = Array.from({ length: 99 }, (_, i) => (i + 1) / 100);
 
-/** Sketch `data` in `parts` contiguous parts, each encoded, decoded and merged in. */
-function sketchInParts(data: Float64Array, parts: number): QuantileSketch {
-  const total = new QuantileSketch();
-  const size = Math.ceil(data.length / parts);
-  for (let p = 0; p < parts; p++) {
-    const s = new QuantileSketch();
-    for (let i = p * size; i < Math.min(data.length, (p + 1) * size); i++) s.update(data[i]!);
-    total.merge(decodeQuantiles(s.encode()));
-  }
-  return decodeQuantiles(total.encode());
+/** Sketch `data` in `parts` contiguous parts, each encoded, decoded and merged in; the total round-trips too. */
+function sketchQuantiles(data: Float64Array, parts: number): QuantileSketch {
+  return decodeQuantiles(sketchInParts(data, parts, () => new QuantileSketch(), decodeQuantiles).encode());
 }
 
 /**
@@ -50,7 +44,7 @@ describe("KLL accuracy: datasets × sizes × parts", () => {
         const data = generate(name, n, 7);
         const sorted = data.slice().sort();
         for (const parts of PARTS) {
-          const s = sketchInParts(data, parts);
+          const s = sketchQuantiles(data, parts);
           const err = rankError(sorted, { cdf: (x) => cdf(s, x), quantile: (q) => quantile(s, q) });
           const numeric = new NumericSketch();
           numeric.quantiles.merge(s);
@@ -76,7 +70,7 @@ describe("KLL accuracy: datasets × sizes × parts", () => {
         const da = generate(a, n, seedA);
         const db = generate(b, n, seedB).map((x) => x * 1.02 + 0.5);
         const exact = exactKs(da.slice().sort(), db.slice().sort());
-        const est = ksStatistic(sketchInParts(da, 10), sketchInParts(db, 100));
+        const est = ksStatistic(sketchQuantiles(da, 10), sketchQuantiles(db, 100));
         results.push({ ks: `${a}~${b}`, n, exact, sketch: est, error: Math.abs(est - exact) });
         expect(Math.abs(est - exact), `${a} vs ${b} n=${n}`).toBeLessThanOrEqual(0.015);
       }
@@ -92,7 +86,7 @@ describe("KLL accuracy: datasets × sizes × parts", () => {
       const ddErr = rankError(sorted, {
         quantile: (q) => dd.getValueAtQuantile(q),
       });
-      const kll = sketchInParts(data, 1);
+      const kll = sketchQuantiles(data, 1);
       results.push({
         compare: name,
         n: 1e5,
