@@ -8,7 +8,7 @@ import type { TestCollector } from "./harness/collector.ts";
 import { openRuntimePage } from "./harness/runtime-page.ts";
 import { startRuntimeRig, type RuntimeRig } from "./harness/runtime-rig.ts";
 import type { StaticServer } from "./harness/static-server.ts";
-import { CHURN_LABELS, churnColumns, churnModel, churnRows } from "../fixtures/runtime-models.ts";
+import { CHURN_LABELS, churnColumns, churnModel, churnRows, churnTreeModel } from "../fixtures/runtime-models.ts";
 
 describe("runtime: load and predict against a local collector", () => {
   let rig: RuntimeRig | undefined;
@@ -33,17 +33,20 @@ describe("runtime: load and predict against a local collector", () => {
 
   afterAll(() => rig?.stop());
 
-  /** Bare onnxruntime-web on the same bytes and columns, in the same page. */
-  const bare = (columns: number[][]) =>
+  /**
+   * Bare onnxruntime-web on the same bytes and columns, in the same page: one output's values
+   * (as numbers).
+   */
+  const bare = (columns: number[][], file = "model.onnx", output = "probabilities") =>
     page.evaluate(
-      async ([url, cols]) => {
+      async ([url, cols, file, output]) => {
         const ort = (await window.importModule(`${url}ort.wasm.min.mjs`)) as typeof import("onnxruntime-web");
-        const bytes = new Uint8Array(await (await fetch(`${url}../model.onnx`)).arrayBuffer());
+        const bytes = new Uint8Array(await (await fetch(`${url}../${file}`)).arrayBuffer());
         const session = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
         const out = await session.run({ features: new ort.Tensor("float32", Float32Array.from(cols.flat()), [cols.length, 6]) });
-        return Array.from(out.probabilities!.data as Float32Array);
+        return Array.from(out[output]!.data as ArrayLike<number | bigint>, Number);
       },
-      [`${server.url}/ort/`, columns] as const,
+      [`${server.url}/ort/`, columns, file, output] as const,
     );
 
   it("loads the assigned version, caches it in IndexedDB by sha256, and reports the backend choice", async () => {
@@ -85,6 +88,29 @@ describe("runtime: load and predict against a local collector", () => {
       expect(p.version).toBe("1");
     }
     expect(new Set(got.many.map((p) => p.id)).size).toBe(64);
+  });
+
+  it("predicts with a gradient-boosted tree ensemble (int64 class and probabilities) exactly as bare onnxruntime-web does", async () => {
+    const trees = churnTreeModel("trees", 20, 4);
+    await collector.publish(trees.bytes, trees.manifest);
+    server.set("/trees.onnx", trees.bytes);
+    const rows = churnRows(64, 5);
+    const got = await page.evaluate(async ([o, r]) => {
+      const rt = await window.Driftline.createRuntime({ ...o, model: "trees" });
+      const many = await rt.predict(r);
+      await rt.close();
+      return many.map((p) => ({ label: p.label, score: p.score, cls: Number((p.outputs.label as BigInt64Array)[0]), probs: Array.from(p.outputs.probabilities as Float32Array) }));
+    }, [opts(), rows] as const);
+    const probabilities = await bare(rows.map(churnColumns), "trees.onnx");
+    const classes = await bare(rows.map(churnColumns), "trees.onnx", "label");
+    expect(got.flatMap((p) => p.probs)).toEqual(probabilities);
+    expect(got.map((p) => p.cls)).toEqual(classes);
+    // the label output names the class; the score is that class's probability
+    expect(new Set(classes).size).toBeGreaterThan(1);
+    for (const [i, p] of got.entries()) {
+      expect(p.label).toBe(CHURN_LABELS[classes[i]!]);
+      expect(p.score).toBe(Math.max(...probabilities.slice(i * 3, i * 3 + 3)));
+    }
   });
 
   it("applies each feature's policy: clamp, impute, reject with a coded error", async () => {

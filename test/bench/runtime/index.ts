@@ -1,8 +1,9 @@
 // Benchmark: the runtime's predict() against bare onnxruntime-web session.run on the same tabular
-// model in the same page (headless Chromium, wasm backend, sample rate 1), batch 1 and 64, for two
+// model in the same page (headless Chromium, wasm backend, sample rate 1), batch 1 and 64, for three
 // models of the churn schema (6 columns, 3 classes): `linear` (one MatMul, Add, Softmax: about the
-// smallest model there is, so the runtime's share is the largest) and `mlp` (two ReLU layers of
-// 128: a small tabular network).
+// smallest model there is, so the runtime's share is the largest), `mlp` (two ReLU layers of 128:
+// a small tabular network) and `trees` (a gradient-boosted tree ensemble of 100 rounds × 3 classes
+// of depth 6, XGBoost's defaults: the usual production tabular model).
 //
 // Run:   npm run bench -- runtime
 // Prints one JSON object; per model and batch size the median milliseconds per call of each loop (medians
@@ -14,21 +15,23 @@
 //   everything it deferred, so the deferred CPU is counted too.
 // - vsHandWritten = predict / hand: against what an app does without Driftline: build a
 //   Float32Array from the same named rows, session.run, read each row's class and score.
+// - noiseRatio = bare again / bare: the same bare loop timed twice, so how far apart two equal
+//   loops land in this run (the benchmark's resolution, against a target of 3%).
 // Not a test: never run by vitest. The collector's HTTP API is answered in the page from memory
 // (the benchmark measures predict(), not start-up).
 import "../../browser/harness/page-globals.ts";
 import { launchBrowser } from "../../browser/harness/browser.ts";
 import { openRuntimePage, startRuntimeServer } from "../../browser/harness/runtime-page.ts";
-import { churnColumns, churnModel, churnRows } from "../../fixtures/runtime-models.ts";
+import { churnColumns, churnModel, churnRows, churnTreeModel } from "../../fixtures/runtime-models.ts";
 
 const BLOCKS = Number(process.env.BLOCKS ?? 41);
 const CALLS = Number(process.env.CALLS ?? 200);
 const WARMUP_MS = Number(process.env.WARMUP_MS ?? 3000);
 
-const MODELS = { linear: [], mlp: [128, 128] };
+const MODELS = { linear: () => churnModel("linear"), mlp: () => churnModel("mlp", 0, {}, [128, 128]), trees: () => churnTreeModel("trees") };
 const server = await startRuntimeServer();
-const models = Object.entries(MODELS).map(([name, hidden]) => {
-  const model = churnModel(name, 0, {}, hidden);
+const models = Object.entries(MODELS).map(([name, build]) => {
+  const model = build();
   const { profile: _profile, ...clientManifest } = model.manifest;
   server.set(`/${model.manifest.sha256}.onnx`, model.bytes);
   server.set(`/${name}.json`, JSON.stringify({ model: name, version: 1, manifest: { ...clientManifest, version: 1 }, sampleRate: 1, configVersion: 1 }));
@@ -75,6 +78,7 @@ try {
             bare: async () => {
               for (let i = 0; i < calls; i++) await session.run({ features: new ort.Tensor("float32", flat, [n, 6]) });
             },
+            bareAgain: () => loops.bare(),
             predict: async () => {
               if (n === 1) for (let i = 0; i < calls; i++) await rt.predict(rows[0]!);
               else for (let i = 0; i < calls; i++) await rt.predict(rows);
@@ -125,6 +129,7 @@ try {
             latencyRatio: +(m.predict / m.bare).toFixed(3),
             throughputRatio: +(m.drained / m.bare).toFixed(3),
             vsHandWritten: +(m.predict / m.hand).toFixed(3),
+            noiseRatio: +(m.bareAgain / m.bare).toFixed(3),
           };
         }
         out[model.name] = results;
