@@ -70,6 +70,18 @@ export function numberFlag(value: string, flag: string, min: number, max: number
 }
 
 /**
+ * A flag value that must be one of `choices`.
+ *
+ * @param value - the flag's text
+ * @param flag - its name, for the error
+ * @param choices - the values allowed
+ */
+export function choiceFlag<C extends string>(value: string, flag: string, choices: readonly C[]): C {
+  if (!choices.includes(value as C)) throw new UsageError(`--${flag} must be ${choices.join(" or ")}, got "${value}"`);
+  return value as C;
+}
+
+/**
  * Splits a comma-separated list flag, dropping empty items.
  *
  * @param value - e.g. "a,b,c"

@@ -1,6 +1,6 @@
 import { writeFileSync } from "node:fs";
 import { inputColumns } from "../../protocol/row-encoding.ts";
-import { CliError, UsageError, listFlag, onePositional, parse } from "../args.ts";
+import { CliError, UsageError, choiceFlag, listFlag, onePositional, parse } from "../args.ts";
 import { describeOutputs, loadModel } from "../onnx-model.ts";
 import { type ProfileFile, type ProfileOptions, PredictionProfiler, TableProfiler } from "../profiler.ts";
 import { formatBytes, progress } from "../progress.ts";
@@ -39,8 +39,7 @@ export const profile: Command = {
     const { values, positionals } = parse(argv, OPTIONS);
     const path = onePositional(positionals, "the data file");
     if (!values.out) throw new UsageError("missing -o/--out FILE");
-    const encoding = values.encoding ?? "index";
-    if (encoding !== "index" && encoding !== "onehot") throw new UsageError(`--encoding must be index or onehot, got "${encoding}"`);
+    const encoding = choiceFlag(values.encoding ?? "index", "encoding", ["index", "onehot"]);
     const labels = listFlag(values.labels);
     if (labels.length && !values.model) throw new UsageError("--labels goes with --model");
     const started = Date.now();

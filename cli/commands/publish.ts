@@ -5,7 +5,7 @@ import type { Manifest } from "../../protocol/schema/manifest.ts";
 import { parseManifest } from "../../protocol/schema/parse.ts";
 import { DriftlineError } from "../../protocol/errors.ts";
 import { request, connection, type Connection } from "../api.ts";
-import { CONNECTION_OPTIONS, CliError, UsageError, listFlag, onePositional, parse } from "../args.ts";
+import { CONNECTION_OPTIONS, CliError, UsageError, choiceFlag, listFlag, onePositional, parse } from "../args.ts";
 import { describeOutputs, loadModel, type LoadedModel } from "../onnx-model.ts";
 import type { ProfileFile } from "../profiler.ts";
 import { formatBytes, progress } from "../progress.ts";
@@ -45,13 +45,13 @@ export const publish: Command = {
     const path = onePositional(positionals, "the model file");
     if (!values.model) throw new UsageError("missing --model NAME");
     if (!values.profile) throw new UsageError("missing --profile FILE (make one with driftline profile)");
-    if (values.backend && values.backend !== "webgpu" && values.backend !== "wasm") throw new UsageError(`--backend must be webgpu or wasm, got "${values.backend}"`);
+    const backend = values.backend === undefined ? undefined : choiceFlag(values.backend, "backend", ["webgpu", "wasm"]);
     const conn = connection(values);
     const profileFile = readProfileFile(values.profile);
     const model = await loadModel(path);
     const manifest = buildManifest(values.model, model, profileFile, {
       labels: listFlag(values.labels),
-      backend: values.backend as "webgpu" | "wasm" | undefined,
+      backend,
       meta: parseMeta(values.meta ?? []),
       sha256: await sha256Hex(model.bytes),
     });
