@@ -3,8 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ModelAggregator } from "../../collector/ingest/model-aggregator.ts";
 import { aggregator, shardCount, shardOf } from "../../collector/ingest/routing.ts";
-import { makeReport, postReports } from "./ingest-helpers.ts";
-import { createKey, publish, rollout, unique } from "./registry-helpers.ts";
+import { liveModel, makeReport, postReports } from "./ingest-helpers.ts";
 
 async function reportsInD1(model: string): Promise<number> {
   const row = await env.DB.prepare("select coalesce(sum(reports), 0) as n from aggregates where model = ? and granularity = 'minute' and segment = ''").bind(model).first<{ n: number }>();
@@ -12,10 +11,7 @@ async function reportsInD1(model: string): Promise<number> {
 }
 
 async function setup() {
-  const model = unique("recover");
-  const { version } = await publish(model);
-  await rollout(model, { stable: version });
-  const { token } = await createKey("default", "ingest");
+  const { model, version, token } = await liveModel("recover");
   const client = "one-client";
   return { model, version, token, client, stub: aggregator(env, model, shardOf(client, shardCount(env))) };
 }

@@ -9,7 +9,7 @@ import {
   NumericSketch,
   toBase64,
 } from "../../protocol/sketch/index.ts";
-import { BOOTSTRAP, call, modelBytes, upload } from "./registry-helpers.ts";
+import { BOOTSTRAP, call, createKey, modelBytes, publish, rollout, unique, upload } from "./registry-helpers.ts";
 
 export { rng } from "../unit/protocol/datasets.ts";
 
@@ -128,6 +128,19 @@ export async function postReports(token: string, reports: unknown[]): Promise<Re
 export async function flush(model: string): Promise<void> {
   const res = await call("POST", `/v1/reports/flush?model=${model}`, { token: BOOTSTRAP });
   expect(res.status, await res.clone().text()).toBe(200);
+}
+
+/**
+ * What most ingest tests start from: a fresh model with one version, stable, and an ingest key.
+ *
+ * @param prefix - the model name's prefix
+ */
+export async function liveModel(prefix: string): Promise<{ model: string; version: number; token: string }> {
+  const model = unique(prefix);
+  const { version } = await publish(model);
+  await rollout(model, { stable: version });
+  const { token } = await createKey("default", "ingest");
+  return { model, version, token };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { flush, makeReport, postReports } from "./ingest-helpers.ts";
-import { call, createKey, expectError, publish, rollout, unique } from "./registry-helpers.ts";
+import { flush, liveModel, makeReport, postReports } from "./ingest-helpers.ts";
+import { call, createKey, expectError } from "./registry-helpers.ts";
 
 // The text exposition format 0.0.4 (prometheus/common expfmt): names, labels, values, comments.
 const NAME = "[a-zA-Z_:][a-zA-Z0-9_:]*";
@@ -47,10 +47,7 @@ function formatProblems(text: string): string[] {
 
 describe("GET /metrics", () => {
   it("speaks the Prometheus text format, with counters, latency summaries and drift scores", async () => {
-    const model = unique("metrics");
-    const { version } = await publish(model);
-    await rollout(model, { stable: version });
-    const { token: ingest } = await createKey("default", "ingest");
+    const { model, version, token: ingest } = await liveModel("metrics");
     const start = Math.floor(Date.now() / 60_000) * 60_000 - 5 * 60_000;
     await postReports(ingest, [
       makeReport(model, version, { start, errors: { validation: 3 }, latencyMs: [2, 4] }),

@@ -2,15 +2,12 @@
 // or a residual sketch (regression); /v1/stats turns them into accuracy and recall.
 import { describe, expect, it } from "vitest";
 import { ConfusionMatrix, NumericSketch, toBase64 } from "../../protocol/sketch/index.ts";
-import { flush, makeReport, postReports } from "./ingest-helpers.ts";
-import { BOOTSTRAP, call, createKey, publish, rollout, unique } from "./registry-helpers.ts";
+import { flush, liveModel, makeReport, postReports } from "./ingest-helpers.ts";
+import { BOOTSTRAP, call } from "./registry-helpers.ts";
 
 describe("performance from on-device labels", () => {
   it("merges confusion matrices across reports into accuracy and per-class recall", async () => {
-    const model = unique("perf");
-    const { version } = await publish(model);
-    await rollout(model, { stable: version });
-    const { token } = await createKey("default", "ingest");
+    const { model, version, token } = await liveModel("perf");
     const matrices = [
       [["no", "no", 6], ["yes", "yes", 2], ["yes", "no", 2]],
       [["no", "no", 3], ["no", "yes", 1], ["yes", "yes", 6]],
@@ -29,10 +26,7 @@ describe("performance from on-device labels", () => {
   });
 
   it("refuses residuals from a classification model", async () => {
-    const model = unique("perf-res");
-    const { version } = await publish(model);
-    await rollout(model, { stable: version });
-    const { token } = await createKey("default", "ingest");
+    const { model, version, token } = await liveModel("perf-res");
     const residual = new NumericSketch();
     residual.update(0.5);
     const answer = await postReports(token, [{ ...makeReport(model, version), residual: toBase64(residual.encode()) }]);

@@ -2,8 +2,8 @@
 // so POST /v1/reports also takes the ingest key as ?key= and the batch as text/plain — only there.
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { makeReport } from "./ingest-helpers.ts";
-import { createKey, expectError, publish, rollout, unique } from "./registry-helpers.ts";
+import { liveModel, makeReport } from "./ingest-helpers.ts";
+import { createKey, expectError } from "./registry-helpers.ts";
 
 function beacon(query: string, body: string, headers: Record<string, string> = {}) {
   return exports.default.fetch(`http://collector/v1/reports${query}`, { method: "POST", headers: { "content-type": "text/plain;charset=UTF-8", ...headers }, body });
@@ -11,10 +11,7 @@ function beacon(query: string, body: string, headers: Record<string, string> = {
 
 describe("beaconed reports", () => {
   it("accepts a text/plain batch with the ingest key in ?key=", async () => {
-    const model = unique("beacon");
-    const { version } = await publish(model);
-    await rollout(model, { stable: version });
-    const { token } = await createKey("default", "ingest");
+    const { model, version, token } = await liveModel("beacon");
     const report = makeReport(model, version, { client: "page-1" });
     const res = await beacon(`?key=${encodeURIComponent(token)}`, JSON.stringify({ reports: [report] }));
     expect(res.status).toBe(200);

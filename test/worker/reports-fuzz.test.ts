@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { makeReport } from "./ingest-helpers.ts";
-import { call, createKey, publish, rollout, unique } from "./registry-helpers.ts";
+import { liveModel, makeReport } from "./ingest-helpers.ts";
+import { call } from "./registry-helpers.ts";
 
 /** A valid report with one field replaced by anything (or removed). */
 function mutated(valid: Record<string, unknown>) {
@@ -14,10 +14,7 @@ function mutated(valid: Record<string, unknown>) {
 }
 
 describe("POST /v1/reports with hostile input", async () => {
-  const model = unique("fuzz");
-  const { version } = await publish(model);
-  await rollout(model, { stable: version });
-  const { token } = await createKey("default", "ingest");
+  const { model, version, token } = await liveModel("fuzz");
   const valid = makeReport(model, version) as unknown as Record<string, unknown>;
 
   it("never answers 5xx and always uses the envelope or the batch answer", async () => {

@@ -3,8 +3,8 @@ import { describe, expect, it } from "vitest";
 import { LIMITS } from "../../protocol/limits.ts";
 import { CategoricalSketch, NumericSketch, toBase64 } from "../../protocol/sketch/index.ts";
 import { Aggregate } from "../../collector/ingest/aggregate.ts";
-import { flush, makeReport, postReports } from "./ingest-helpers.ts";
-import { BOOTSTRAP, call, createKey, expectError, publish, rollout, unique } from "./registry-helpers.ts";
+import { flush, liveModel, makeReport, postReports } from "./ingest-helpers.ts";
+import { BOOTSTRAP, call, createKey, expectError, unique } from "./registry-helpers.ts";
 
 /** The merged unsliced minute aggregate of a model version, read straight from D1 over all shards. */
 async function minuteTotal(model: string, version: number): Promise<Aggregate> {
@@ -14,17 +14,9 @@ async function minuteTotal(model: string, version: number): Promise<Aggregate> {
   return rows.results.reduce((a, r) => a.absorb(Aggregate.decode(r.data)), new Aggregate());
 }
 
-async function setup() {
-  const model = unique("ingest");
-  const { version } = await publish(model);
-  await rollout(model, { stable: version });
-  const { token } = await createKey("default", "ingest");
-  return { model, version, token };
-}
-
 describe("POST /v1/reports", () => {
   it("merges 200 concurrent reports into one window with exact counts", async () => {
-    const { model, version, token } = await setup();
+    const { model, version, token } = await liveModel("ingest");
     const start = Math.floor(Date.now() / 60_000) * 60_000 + 5_000;
     const reports = Array.from({ length: 200 }, (_, i) =>
       makeReport(model, version, { client: `c-${i}`, start, tenure: [i % 120, (i * 7) % 120], plan: [i % 3 ? "basic" : "pro", null], errors: i % 10 === 0 ? { validation: 2 } : {} }),
@@ -51,7 +43,7 @@ describe("POST /v1/reports", () => {
   });
 
   it("counts a retried batch once and answers with the client's assignment", async () => {
-    const { model, version, token } = await setup();
+    const { model, version, token } = await liveModel("ingest");
     const batch = [makeReport(model, version, { client: "c-1" }), makeReport(model, version, { client: "c-2" })];
     const first = await postReports(token, batch);
     const again = await postReports(token, batch);
@@ -67,7 +59,7 @@ describe("POST /v1/reports", () => {
   });
 
   it("refuses bad reports with codes and accepts the rest of the batch", async () => {
-    const { model, version, token } = await setup();
+    const { model, version, token } = await liveModel("ingest");
     const good = makeReport(model, version);
     const unknownFeature = makeReport(model, version);
     unknownFeature.features.colour = unknownFeature.features.plan!;
@@ -97,7 +89,7 @@ describe("POST /v1/reports", () => {
   });
 
   it("answers whole-batch problems with the error envelope, never a 500", async () => {
-    const { model, version, token } = await setup();
+    const { model, version, token } = await liveModel("ingest");
     const post = (body: BodyInit, headers: Record<string, string> = { "Content-Type": "application/json" }, key = token) =>
       call("POST", "/v1/reports", { token: key, body, headers });
     await expectError(await post("{not json"), 400, "validation");
@@ -113,7 +105,7 @@ describe("POST /v1/reports", () => {
   });
 
   it("writes D1 rows per flush, not per report: ≤ 0.01 rows per report at sustained load", async () => {
-    const { model, version, token } = await setup();
+    const { model, version, token } = await liveModel("ingest");
     const start = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
     let n = 0;
     const send = async (batches: number) => {
@@ -136,7 +128,7 @@ describe("POST /v1/reports", () => {
   });
 
   it("refuses reports of another app's model", async () => {
-    const { model, version } = await setup();
+    const { model, version } = await liveModel("ingest");
     const { token } = await createKey(unique("app"), "ingest");
     const answer = await postReports(token, [makeReport(model, version)]);
     expect(answer.rejected).toEqual([expect.objectContaining({ code: "forbidden" })]);

@@ -3,15 +3,11 @@ import { describe, expect, it } from "vitest";
 import { openDb } from "../../collector/db/client.ts";
 import { windowDrift } from "../../collector/drift/window-drift.ts";
 import { pruneAggregates } from "../../collector/ingest/retention.ts";
-import { flush, makeReport, postReports } from "./ingest-helpers.ts";
-import { createKey, publish, rollout, unique } from "./registry-helpers.ts";
+import { flush, liveModel, makeReport, postReports } from "./ingest-helpers.ts";
 
 describe("retention", () => {
   it("drops minute rows past their retention and still answers from hour rows", async () => {
-    const model = unique("retention");
-    const { version } = await publish(model);
-    await rollout(model, { stable: version });
-    const { token } = await createKey("default", "ingest");
+    const { model, version, token } = await liveModel("retention");
     const start = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3 * 3_600_000 + 17 * 60_000;
     await postReports(token, [makeReport(model, version, { start }), makeReport(model, version, { start: start + 60_000 })]);
     await flush(model);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { flush, makeReport, postReports } from "./ingest-helpers.ts";
-import { call, createKey, expectError, publish, rollout, unique } from "./registry-helpers.ts";
+import { flush, liveModel, makeReport, postReports } from "./ingest-helpers.ts";
+import { call, createKey, expectError } from "./registry-helpers.ts";
 
 interface Stats {
   reports: number;
@@ -12,10 +12,7 @@ interface Stats {
 }
 
 describe("segments", async () => {
-  const model = unique("segments");
-  const { version } = await publish(model);
-  await rollout(model, { stable: version });
-  const { token } = await createKey("default", "ingest");
+  const { model, version, token } = await liveModel("segments");
   const { token: read } = await createKey("default", "read");
   const start = Math.floor(Date.now() / 60_000) * 60_000 - 120_000;
   // five app versions (the tests cap values at 3 per key), two backends; errors and latency differ by both
