@@ -12,6 +12,8 @@ declare namespace Cloudflare {
 		INGEST_SHARDS: "1";
 		FLUSH_INTERVAL_MS: "10000";
 		FLUSH_MAX_REPORTS: "20000";
+		FLUSH_MAX_BYTES: "8388608";
+		FLUSH_MAX_KEYS: "256";
 		SEGMENT_MAX_VALUES: "50";
 		SEGMENT_MAX_KEYS: "16";
 		MINUTE_RETENTION_HOURS: "48";
@@ -25,5 +27,5 @@ type StringifyValues<EnvType extends Record<string, unknown>> = {
 	[Binding in keyof EnvType]: EnvType[Binding] extends string ? EnvType[Binding] : string;
 };
 declare namespace NodeJS {
-	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "MAX_ARTIFACT_BYTES" | "INGEST_SHARDS" | "FLUSH_INTERVAL_MS" | "FLUSH_MAX_REPORTS" | "SEGMENT_MAX_VALUES" | "SEGMENT_MAX_KEYS" | "MINUTE_RETENTION_HOURS" | "HOUR_RETENTION_DAYS" | "ADMIN_TOKEN">> {}
+	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "MAX_ARTIFACT_BYTES" | "INGEST_SHARDS" | "FLUSH_INTERVAL_MS" | "FLUSH_MAX_REPORTS" | "FLUSH_MAX_BYTES" | "FLUSH_MAX_KEYS" | "SEGMENT_MAX_VALUES" | "SEGMENT_MAX_KEYS" | "MINUTE_RETENTION_HOURS" | "HOUR_RETENTION_DAYS" | "ADMIN_TOKEN">> {}
 }

@@ -106,6 +106,8 @@ export interface DriftAnswer {
   features: Record<string, FeatureDrift>;
   prediction: FeatureDrift | null;
   dataset: { drifted_share: number; drifted: boolean };
+  /** Stored window rows left out because they could not be read (they are quarantined at the next flush). */
+  skipped: number;
 }
 
 /** Latency quantiles of one backend, in milliseconds. */
@@ -124,6 +126,8 @@ export type Performance =
 
 /** `GET /v1/stats`. */
 export interface StatsAnswer {
+  /** Stored window rows left out because they could not be read. */
+  skipped: number;
   model: string;
   version: number;
   role: "live" | "shadow";

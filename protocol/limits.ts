@@ -42,6 +42,12 @@ export const LIMITS = {
   reportIdLength: 64,
   /** Characters of a client id. */
   clientLength: 128,
+  /**
+   * Rows one report may cover (and so the most values any of its sketches may hold). The runtime
+   * reports after 100,000 rows; the margin takes the batch that crossed that mark. It bounds every
+   * count the collector merges, so sums of accepted reports stay exact far below 2^53.
+   */
+  reportRows: 1_000_000,
   /** Reports per batch. */
   reportsPerBatch: 100,
   /** Bytes of one report's sketches, base64 included (also the largest single sketch). */

@@ -95,8 +95,8 @@ export const auditLog = sqliteTable(
 
 /**
  * Window aggregates: one row per (model, window size, window start, version, role, segment,
- * shard) holding every merged sketch of that key (`data`, JSON with base64 sketches; see
- * collector/ingest/aggregate.ts) plus the counts /metrics reads without decoding. Each row
+ * shard) holding every merged sketch of that key (`data`: base64 of the deflated binary form,
+ * collector/ingest/stored-aggregate.ts) plus the counts /metrics reads without decoding. Each row
  * has exactly one writer, the ModelAggregator object of its shard; readers merge shards.
  */
 export const aggregates = sqliteTable(
@@ -134,6 +134,26 @@ export const aggregateFlushes = sqliteTable("aggregate_flushes", {
   rowsWritten: integer("rows_written").notNull(),
   updatedAt: integer("updated_at").notNull(),
 });
+
+/**
+ * Stored aggregates a flush could not read or merge: set aside with the reason (the window
+ * goes on from the reports after it), never deleted by the collector. See docs/ingest.md.
+ */
+export const quarantine = sqliteTable(
+  "quarantine",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    model: text("model").notNull(),
+    /** The aggregator object that set it aside, `model:shard`. */
+    object: text("object").notNull(),
+    /** The row's key, as `granularity|windowStart|version|role|segment`. */
+    key: text("key").notNull(),
+    reason: text("reason").notNull(),
+    data: text("data").notNull(),
+    at: integer("at").notNull(),
+  },
+  (t) => [index("quarantine_model").on(t.model, t.id)],
+);
 
 /** Segment values admitted per model and key (the cardinality cap); later ones become `other`. */
 export const segmentValues = sqliteTable(

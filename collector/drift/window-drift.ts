@@ -1,9 +1,7 @@
 import type { Db } from "../db/client.ts";
 import { Aggregate } from "../ingest/aggregate.ts";
-import { readAggregates } from "../ingest/store.ts";
-import { retentionOf } from "../ingest/retention.ts";
+import { readWindow } from "../ingest/store.ts";
 import type { WindowQuery } from "../ingest/window-query.ts";
-import { cover } from "../ingest/windows.ts";
 import { type DriftResult, computeDrift } from "./drift-report.ts";
 import { type VersionReference, loadReference } from "./stored-reference.ts";
 
@@ -13,6 +11,8 @@ export interface WindowDrift extends DriftResult {
   to: number;
   aggregate: Aggregate;
   reference: VersionReference;
+  /** Stored rows that could not be read and were left out. */
+  skipped: number;
 }
 
 /**
@@ -27,8 +27,7 @@ export interface WindowDrift extends DriftResult {
 export async function windowDrift(env: Env, db: Db, q: WindowQuery): Promise<WindowDrift | undefined> {
   const ref = await loadReference(env, db, q.model, q.version);
   if (!ref) return undefined;
-  const range = cover(q.from, q.to, q.window, retentionOf(env, Date.now()));
-  const merged = await readAggregates(db, { model: q.model, versions: [q.version], role: q.role, segment: q.segment, ranges: range.ranges }, ["features", "prediction", "errors", "latency"]);
-  const aggregate = merged.get(q.version) ?? new Aggregate();
-  return { ...computeDrift(ref.reference, aggregate, ref.drift), from: range.from, to: range.to, aggregate, reference: ref };
+  const read = await readWindow(env, db, { ...q, versions: [q.version] }, ["features", "prediction", "errors", "latency"]);
+  const aggregate = read.byVersion.get(q.version) ?? new Aggregate();
+  return { ...computeDrift(ref.reference, aggregate, ref.drift), from: read.from, to: read.to, aggregate, reference: ref, skipped: read.skipped };
 }

@@ -1,14 +1,10 @@
+import { DriftlineError } from "../../protocol/errors.ts";
+import { LIMITS } from "../../protocol/limits.ts";
 import type { Report } from "../../protocol/schema/report.ts";
-import {
-  CategoricalSketch,
-  ClassificationSketch,
-  type ConfusionMatrix,
-  type ErrorCounts,
-  type LatencySketch,
-  NumericSketch,
-} from "../../protocol/sketch/index.ts";
+import type { ConfusionMatrix, ErrorCounts, LatencySketch, NumericSketch } from "../../protocol/sketch/index.ts";
+import { Reader, Writer } from "../../protocol/sketch/codec.ts";
 import type { FeatureSketch, PredictionSketch } from "../drift/reference.ts";
-import { type AnySketch, cloneSketch, decodeSketch, encodeSketch, mergeSketch } from "./sketches.ts";
+import { type AnySketch, cloneSketch, decodeSketch, decodeSketchBytes, mergeSketch, sketchBytes } from "./sketches.ts";
 
 /** Agreement of one shadow version with the live one. */
 export interface ShadowAggregate {
@@ -23,10 +19,22 @@ export interface ShadowAggregate {
 export type AggregatePart = "features" | "prediction" | "latency" | "errors" | "confusion" | "residual" | "shadow";
 
 const ALL_PARTS: readonly AggregatePart[] = ["features", "prediction", "latency", "errors", "confusion", "residual", "shadow"];
-const FORMAT = 1;
+/** The optional single sketches, in their order in the binary form. */
+const SINGLE_PARTS = ["prediction", "latency", "errors", "confusion", "residual"] as const;
+/** Format of {@link Aggregate.toBytes}; 1 was JSON with base64 sketches (still read). */
+const FORMAT = 2;
 
-/** The stored JSON form: counts and base64 sketches. */
-interface Stored {
+/**
+ * Rows an aggregate may hold. Reports are capped at `LIMITS.reportRows` rows and every sketch
+ * weighs at most its report's rows (or that cap), so holding both sums below these keeps every
+ * count of every sketch an exact integer (below 2^53); a merge past them is refused.
+ */
+export const MAX_AGGREGATE_ROWS = 2 ** 50;
+/** Reports an aggregate may hold (see {@link MAX_AGGREGATE_ROWS}). */
+export const MAX_AGGREGATE_REPORTS = 2 ** 32;
+
+/** The JSON form of format 1. */
+interface StoredV1 {
   v: number;
   reports: number;
   rows: number;
@@ -51,7 +59,7 @@ function fold<T extends AnySketch>(into: T | undefined, from: T | undefined, tak
  * matrix or residuals, from labels joined on the devices) and shadow agreement. Merging is associative and commutative, so aggregates roll up in any order.
  *
  * @example
- * const a = Aggregate.fromReport(report); a.merge(Aggregate.decode(row.data));
+ * const a = Aggregate.fromReport(report); a.merge(Aggregate.fromBytes(bytes));
  */
 export class Aggregate {
   /** Reports merged in. */
@@ -119,6 +127,9 @@ export class Aggregate {
   }
 
   private fold(other: Aggregate, take: boolean): this {
+    if (this.rows + other.rows > MAX_AGGREGATE_ROWS || this.reports + other.reports > MAX_AGGREGATE_REPORTS) {
+      throw new DriftlineError("limit_exceeded", `aggregate: ${this.rows + other.rows} rows of ${this.reports + other.reports} reports is past the bound`);
+    }
     this.reports += other.reports;
     this.rows += other.rows;
     for (const [name, s] of other.features) this.features.set(name, fold(this.features.get(name), s, take)!);
@@ -147,76 +158,129 @@ export class Aggregate {
     return n;
   }
 
-  /** The stored form: JSON with base64 sketches. */
-  encode(): string {
-    const b64 = (s: AnySketch | undefined) => (s ? encodeSketch(s) : undefined);
-    const stored: Stored = {
-      v: FORMAT,
-      reports: this.reports,
-      rows: this.rows,
-      features: Object.fromEntries([...this.features].map(([k, s]) => [k, encodeSketch(s)])),
-      prediction: b64(this.prediction),
-      latency: b64(this.latency),
-      errors: b64(this.errors),
-      confusion: b64(this.confusion),
-      residual: b64(this.residual),
-      shadow: Object.fromEntries(
-        [...this.shadow].map(([v, s]) => [v, { rows: s.rows, agree: s.agree, prediction: b64(s.prediction), delta: b64(s.delta), latency: b64(s.latency) }]),
-      ),
-    };
-    return JSON.stringify(stored);
+  /**
+   * An estimate of the heap this aggregate holds (see {@link sketchBytes}): what bounds an
+   * aggregator's memory.
+   */
+  memoryBytes(): number {
+    let n = 0;
+    const add = (sk: AnySketch | undefined) => (n += sk ? sketchBytes(sk) : 0);
+    this.features.forEach(add);
+    [this.prediction, this.latency, this.errors, this.confusion, this.residual].forEach(add);
+    this.shadow.forEach((sh) => [sh.prediction, sh.delta, sh.latency].forEach(add));
+    return n;
+  }
+
+  /** The binary form: counts, then each sketch's protocol encoding behind its length. */
+  toBytes(): Uint8Array {
+    const out = new ChunkWriter();
+    out.varint(FORMAT).varint(this.reports).varint(this.rows).varint(this.features.size);
+    for (const [name, sk] of this.features) out.str(name).sketch(sk);
+    for (const part of SINGLE_PARTS) out.sketch(this[part]);
+    out.varint(this.shadow.size);
+    for (const [v, sh] of this.shadow) out.varint(v).varint(sh.rows).varint(sh.agree).sketch(sh.prediction).sketch(sh.delta).sketch(sh.latency);
+    return out.bytes();
   }
 
   /**
-   * Reads {@link Aggregate.encode} text, decoding only the parts asked for.
+   * Reads {@link Aggregate.toBytes}, decoding only the parts asked for (the others are skipped
+   * by their lengths). Malformed bytes throw DriftlineError `decode`.
    *
-   * @param text - the stored form
+   * @param bytes - the binary form
    * @param parts - which sketches to decode
    * @defaultValue parts all
    */
-  static decode(text: string, parts: readonly AggregatePart[] = ALL_PARTS): Aggregate {
-    const stored = JSON.parse(text) as Stored;
+  static fromBytes(bytes: Uint8Array, parts: readonly AggregatePart[] = ALL_PARTS): Aggregate {
+    const r = new Reader(bytes);
+    if (r.varint() !== FORMAT) throw new DriftlineError("decode", "aggregate: unknown format");
+    const want = new Set(parts);
+    const a = new Aggregate();
+    a.reports = r.varint(MAX_AGGREGATE_REPORTS);
+    a.rows = r.varint(MAX_AGGREGATE_ROWS);
+    const sketch = <T extends AnySketch>(part: AggregatePart): T | undefined => {
+      const body = r.take(r.varint());
+      return want.has(part) && body.length > 0 ? (decodeSketchBytes(body) as T) : undefined;
+    };
+    const features = r.count(LIMITS.features);
+    for (let i = 0; i < features; i++) {
+      const name = r.str(LIMITS.nameLength);
+      const s = sketch<FeatureSketch>("features");
+      if (s) a.features.set(name, s);
+    }
+    for (const part of SINGLE_PARTS) a[part] = sketch(part) as never;
+    const shadows = r.count(LIMITS.features);
+    for (let i = 0; i < shadows; i++) {
+      const version = r.varint();
+      const rows = r.varint(MAX_AGGREGATE_ROWS);
+      const agree = r.varint(rows);
+      const entry = { rows, agree, prediction: sketch<PredictionSketch>("shadow"), delta: sketch<NumericSketch>("shadow"), latency: sketch<LatencySketch>("shadow") };
+      if (want.has("shadow")) a.shadow.set(version, entry);
+    }
+    r.end();
+    return a;
+  }
+
+  /**
+   * Reads the JSON form of format 1 (rows written before format 2), decoding only `parts`.
+   *
+   * @param text - the JSON text
+   * @param parts - which sketches to decode
+   */
+  static fromJson(text: string, parts: readonly AggregatePart[] = ALL_PARTS): Aggregate {
+    const stored = JSON.parse(text) as StoredV1;
     const want = new Set(parts);
     const a = new Aggregate();
     a.reports = stored.reports;
     a.rows = stored.rows;
     const read = <T>(part: AggregatePart, b64: string | undefined) => (want.has(part) && b64 !== undefined ? (decodeSketch(b64) as T) : undefined);
     if (want.has("features")) for (const [name, b64] of Object.entries(stored.features ?? {})) a.features.set(name, decodeSketch(b64) as FeatureSketch);
-    a.prediction = read("prediction", stored.prediction);
-    a.latency = read("latency", stored.latency);
-    a.errors = read("errors", stored.errors);
-    a.confusion = read("confusion", stored.confusion);
-    a.residual = read("residual", stored.residual);
+    for (const part of SINGLE_PARTS) a[part] = read(part, stored[part]) as never;
     if (want.has("shadow")) {
       for (const [v, s] of Object.entries(stored.shadow ?? {})) {
-        a.shadow.set(Number(v), {
-          rows: s.rows,
-          agree: s.agree,
-          prediction: read("shadow", s.prediction),
-          delta: read("shadow", s.delta),
-          latency: read("shadow", s.latency),
-        });
+        a.shadow.set(Number(v), { rows: s.rows, agree: s.agree, prediction: read("shadow", s.prediction), delta: read("shadow", s.delta), latency: read("shadow", s.latency) });
       }
     }
     return a;
   }
 }
 
-/**
- * Whether a sketch is of the kind a feature needs.
- *
- * @param kind - the feature kind
- * @param s - a decoded sketch
- */
-export function isFeatureSketch(kind: "numeric" | "categorical", s: AnySketch): s is FeatureSketch {
-  return kind === "numeric" ? s instanceof NumericSketch : s instanceof CategoricalSketch;
-}
+/** Collects encoded pieces and joins them once. */
+class ChunkWriter {
+  private readonly chunks: Uint8Array[] = [];
+  private size = 0;
 
-/**
- * Whether a sketch can be a prediction sketch (classification or regression).
- *
- * @param s - a decoded sketch
- */
-export function isPredictionSketch(s: AnySketch): s is PredictionSketch {
-  return s instanceof ClassificationSketch || s instanceof NumericSketch;
+  private push(bytes: Uint8Array): this {
+    this.chunks.push(bytes);
+    this.size += bytes.length;
+    return this;
+  }
+
+  varint(n: number): this {
+    const w = new Writer();
+    w.varint(n);
+    return this.push(w.bytes());
+  }
+
+  str(s: string): this {
+    const w = new Writer();
+    w.str(s);
+    return this.push(w.bytes());
+  }
+
+  /** A sketch's encoding behind its length; an absent sketch is length 0. */
+  sketch(s: AnySketch | undefined): this {
+    if (!s) return this.varint(0);
+    const body = s.encode();
+    return this.varint(body.length).push(body);
+  }
+
+  bytes(): Uint8Array {
+    const out = new Uint8Array(this.size);
+    let at = 0;
+    for (const c of this.chunks) {
+      out.set(c, at);
+      at += c.length;
+    }
+    return out;
+  }
 }

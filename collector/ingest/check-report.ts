@@ -12,7 +12,7 @@ import {
 } from "../../protocol/sketch/index.ts";
 import { sameList } from "../../protocol/sketch/codec.ts";
 import type { Aggregate } from "./aggregate.ts";
-import type { AnySketch } from "./sketches.ts";
+import { type AnySketch, sketchWeight } from "./sketches.ts";
 
 /**
  * What the sketches of one version's reports must look like: the parameters the runtime
@@ -73,8 +73,49 @@ function checkLatency(what: string, s: AnySketch | undefined): Refusal | undefin
   return s.k === DEFAULT_K ? undefined : mismatch(what, `k ${s.k}, expected ${DEFAULT_K}`);
 }
 
+/** Why a sketch claims more values than `most`, or undefined. */
+function overweight(what: string, s: AnySketch | undefined, most: number, of: string): Refusal | undefined {
+  const weight = s === undefined ? 0 : sketchWeight(s);
+  return weight > most ? { code: "limit_exceeded", message: `${what}: ${weight} values, more than ${of} (${most})` } : undefined;
+}
+
+/**
+ * Why a decoded report claims more than it covers, or undefined: a feature, prediction or
+ * shadow sketch may hold at most the report's `rows` values (shadow parts: the shadow's
+ * `rows`), latency at most one call per row or error, and error counts, confusion and
+ * residuals (labels may come for rows of earlier reports) at most `LIMITS.reportRows`. With
+ * `rows` capped by the wire schema, any sum of accepted reports stays an exact integer.
+ *
+ * @param report - the report's aggregate
+ */
+export function checkWeights(report: Aggregate): Refusal | undefined {
+  const rows = report.rows;
+  const most = LIMITS.reportRows;
+  for (const [name, s] of report.features) {
+    const problem = overweight(`features.${name}`, s, rows, "its rows");
+    if (problem) return problem;
+  }
+  const problem =
+    overweight("prediction", report.prediction, rows, "its rows") ||
+    overweight("errors", report.errors, most, "the report row limit") ||
+    overweight("latency", report.latency, rows + report.errorTotal, "its rows and errors") ||
+    overweight("confusion", report.confusion, most, "the report row limit") ||
+    overweight("residual", report.residual, most, "the report row limit");
+  if (problem) return problem;
+  for (const [, s] of report.shadow) {
+    const shadowProblem =
+      (s.rows > rows ? { code: "limit_exceeded" as const, message: `shadow.rows: ${s.rows}, more than its rows (${rows})` } : undefined) ||
+      overweight("shadow.prediction", s.prediction, s.rows, "shadow.rows") ||
+      overweight("shadow.delta", s.delta, s.rows, "shadow.rows") ||
+      overweight("shadow.latency", s.latency, s.rows, "shadow.rows");
+    if (shadowProblem) return shadowProblem;
+  }
+  return undefined;
+}
+
 /**
  * Why a decoded report does not fit its version (and of its shadow version), or undefined:
+ * `limit_exceeded` when it claims more values than it covers ({@link checkWeights}),
  * `unknown_feature` for a feature the manifest lacks, `sketch_mismatch` for a sketch of the
  * wrong type or with other parameters than the manifest implies.
  *
@@ -83,6 +124,8 @@ function checkLatency(what: string, s: AnySketch | undefined): Refusal | undefin
  * @param shadowSchema - the schema of its shadow version, if it has a shadow part
  */
 export function checkReport(report: Aggregate, schema: VersionSchema, shadowSchema?: VersionSchema): Refusal | undefined {
+  const weight = checkWeights(report);
+  if (weight) return weight;
   for (const [name, s] of report.features) {
     const f = schema.features.get(name);
     if (!f) return { code: "unknown_feature", message: `features.${name}: version ${schema.version} has no feature "${name}"` };

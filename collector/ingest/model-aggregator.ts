@@ -1,15 +1,16 @@
 import { DurableObject } from "cloudflare:workers";
 import { type ErrorCode, isDriftlineError } from "../../protocol/errors.ts";
 import type { Report } from "../../protocol/schema/report.ts";
-import { openDb } from "../db/client.ts";
+import { type Db, openDb } from "../db/client.ts";
 import { findVersion } from "../db/versions.ts";
 import { Aggregate } from "./aggregate.ts";
 import { type VersionSchema, checkReport, versionSchema } from "./check-report.ts";
-import { type RowDelta, type RowKey, rollUp, rowId } from "./rows.ts";
+import { PendingChunk } from "./pending-chunk.ts";
+import { type RowKey, filingWindow, planRollUp, rowId } from "./rows.ts";
 import { SegmentCap } from "./segment-cap.ts";
 import { canonicalSegment } from "./segments.ts";
-import { flushedSeq, readOwnRows, writeFlush } from "./store.ts";
-import { windowStart } from "./windows.ts";
+import { type PackedRow, type QuarantinedRow, flushedSeq, readOwnRows, writeFlush } from "./store.ts";
+import { packAggregate, unpackAggregate } from "./stored-aggregate.ts";
 
 /** What became of one report of a batch. */
 export type IngestOutcome =
@@ -29,6 +30,10 @@ export interface AggregatorStats {
   rowsWritten: number;
   /** Reports accepted but not yet in D1. */
   pending: number;
+  /** Stored rows and logged reports set aside because they could not be read or merged, by reason. */
+  quarantined: Record<string, number>;
+  /** The most the object's pending aggregates were estimated to hold in memory, bytes (see docs/ingest.md). */
+  peakPendingBytes: number;
 }
 
 /** Report ids are remembered this long for deduplication. @defaultValue 7 days */
@@ -39,22 +44,42 @@ const MAX_FUTURE_MS = 86_400_000;
 const MISSING_VERSION_RETRY_MS = 10_000;
 /** A failed flush is retried after this long. */
 const RETRY_MS = 30_000;
+/** Log entries read at a time when draining the log. */
+const LOG_PAGE = 64;
 
 const COUNTERS = ["accepted", "duplicates", "rejected", "flushes", "upserts", "rowsWritten"] as const;
 type Counter = (typeof COUNTERS)[number];
 
+/** A row of the pending log. */
+type LoggedReport = {
+  seq: number;
+  version: number;
+  role: string;
+  granularity: RowKey["granularity"];
+  minute: number;
+  segment: string;
+  report: string;
+};
+
 /**
- * The aggregator of one model shard (`model:shard`): it deduplicates reports by id, checks
- * them against their version's manifest, merges them in memory into minute aggregates, logs
- * each accepted report in its own SQLite storage before answering (so an acknowledged report
- * survives eviction), and flushes the merged aggregates to D1 from an alarm — minute, hour and
- * day rows in one batch together with the sequence number they include, so a flush is applied
- * exactly once. It is the only writer of its D1 rows, so read-modify-write needs no locking.
+ * The aggregator of one model shard (`model:shard`). Per report it deduplicates by id, checks
+ * the report against its version's manifest and its own row count, and logs it in its SQLite
+ * storage before answering (so an acknowledged report survives eviction). The log is the
+ * truth; merged aggregates in memory are a bounded cache of it ({@link PendingChunk}). A flush
+ * stores one chunk — minute, hour and day rows and the log position they include — in one D1
+ * batch, so it applies exactly once. When the cache is over its budget, lost in a failed
+ * flush, or absent after a restart, flushes drain the log in bounded chunks instead: memory
+ * stays bounded whatever the backlog (docs/ingest.md). The object is the only writer of its
+ * D1 rows, so read-modify-write needs no locking.
  */
 export class ModelAggregator extends DurableObject<Env> {
   private readonly sql: SqlStorage;
-  private pending = new Map<string, RowDelta>();
+  /** Log entries after the last flush, merged; undefined while the log must be drained instead. */
+  private memory: PendingChunk | undefined = new PendingChunk();
+  /** The chunk a flush is writing, if any. */
+  private writing: PendingChunk | undefined;
   private pendingReports = 0;
+  private peakBytes = 0;
   private seq = 0;
   private object: { name: string; model: string; shard: number } | undefined;
   private readonly schemas = new Map<number, { schema: VersionSchema | null; at: number }>();
@@ -73,12 +98,16 @@ export class ModelAggregator extends DurableObject<Env> {
       create table if not exists seen (id text primary key, at integer not null);
       create index if not exists seen_at on seen (at);
       create table if not exists pending (seq integer primary key, version integer not null, role text not null,
-        minute integer not null, segment text not null, report text not null);`);
-    void ctx.blockConcurrencyWhile(() => this.recover());
+        minute integer not null, segment text not null, report text not null);
+      create table if not exists quarantine (seq integer primary key, reason text not null, report text not null, at integer not null);`);
+    // the filing window's size (reports spanning more than two minutes are filed by hour or day)
+    const columns = this.sql.exec<{ name: string }>("pragma table_info(pending)").toArray();
+    if (!columns.some((c) => c.name === "granularity")) this.sql.exec("alter table pending add column granularity text not null default 'minute'");
+    void ctx.blockConcurrencyWhile(() => this.start());
   }
 
   /**
-   * Deduplicates, checks and merges a batch of one model's reports routed to this shard.
+   * Deduplicates, checks and logs a batch of one model's reports routed to this shard.
    * Every outcome is durable when this resolves.
    *
    * @param model - the model (all reports are of it)
@@ -111,6 +140,10 @@ export class ModelAggregator extends DurableObject<Env> {
       return { id: report.id, status: "accepted" };
     });
     for (const [counter, n] of Object.entries(tally)) if (n > 0) this.count(counter as Counter, n);
+    if (this.memory && this.flushing && this.memory.full(chunkLimits(this.env))) {
+      // a flush is still writing the previous chunk: let go of this one, the log has it
+      this.memory = undefined;
+    }
     await this.scheduleFlush();
     return outcomes;
   }
@@ -119,15 +152,19 @@ export class ModelAggregator extends DurableObject<Env> {
   async flush(): Promise<void> {
     // one flush at a time: each flush reads the rows the previous one wrote
     while (this.flushing) await this.flushing.catch(() => undefined);
-    if (this.pending.size === 0) return;
-    this.flushing = this.flushPending().finally(() => (this.flushing = undefined));
+    if (this.pendingReports === 0) return;
+    this.flushing = this.flushOnce().finally(() => (this.flushing = undefined));
     return this.flushing;
   }
 
   /** The object's counters. */
   stats(): AggregatorStats {
     const counters = Object.fromEntries(COUNTERS.map((c) => [c, Number(this.meta(c) ?? 0)])) as Record<Counter, number>;
-    return { object: this.object?.name ?? "", ...counters, pending: this.pendingReports };
+    const quarantined = Object.fromEntries(
+      this.sql.exec<{ key: string; value: string }>("select key, value from meta where key like 'quarantine:%'").toArray().map((r) => [r.key.slice("quarantine:".length), Number(r.value)]),
+    );
+    const peakPendingBytes = Math.max(this.peakBytes, Number(this.meta("peakPendingBytes") ?? 0));
+    return { object: this.object?.name ?? "", ...counters, pending: this.pendingReports, quarantined, peakPendingBytes };
   }
 
   /** Flushes, forgets expired report ids, and comes back while anything is pending. */
@@ -136,12 +173,12 @@ export class ModelAggregator extends DurableObject<Env> {
     try {
       await this.flush();
     } catch (err) {
-      console.error("aggregator flush failed; retrying", err);
+      console.error("aggregator flush failed; retrying from the log", err);
       await this.setAlarm(Date.now() + RETRY_MS);
       return;
     }
     this.sql.exec("delete from seen where at < ?", Date.now() - DEDUPE_MS);
-    if (this.pending.size > 0) await this.scheduleFlush();
+    if (this.pendingReports > 0) await this.scheduleFlush();
   }
 
   private accept(report: Report, segment: string, now: number): { code: ErrorCode; message: string } | undefined {
@@ -158,71 +195,164 @@ export class ModelAggregator extends DurableObject<Env> {
     const shadow = report.shadow ? (this.schemas.get(report.shadow.version)?.schema ?? undefined) : undefined;
     const refusal = checkReport(aggregate, schema, shadow);
     if (refusal) return refusal;
-    const key: RowKey = { granularity: "minute", windowStart: windowStart(report.start, "minute"), version: report.version, role: report.role, segment };
+    const key: RowKey = { ...filingWindow(report.start, report.end), version: report.version, role: report.role, segment };
     const seq = ++this.seq;
     this.sql.exec("insert into seen (id, at) values (?, ?)", report.id, now);
-    this.sql.exec("insert into pending (seq, version, role, minute, segment, report) values (?, ?, ?, ?, ?, ?)", seq, key.version, key.role, key.windowStart, segment, JSON.stringify(report));
-    this.addPending(key, aggregate);
+    this.sql.exec(
+      "insert into pending (seq, version, role, granularity, minute, segment, report) values (?, ?, ?, ?, ?, ?, ?)",
+      seq,
+      key.version,
+      key.role,
+      key.granularity,
+      key.windowStart,
+      segment,
+      JSON.stringify(report),
+    );
+    this.pendingReports++;
+    this.remember(key, aggregate, seq);
     return undefined;
   }
 
-  private addPending(key: RowKey, aggregate: Aggregate): void {
-    const id = rowId(key);
-    const mine = this.pending.get(id);
-    if (mine) mine.aggregate.absorb(aggregate);
-    else this.pending.set(id, { key, aggregate });
-    this.pendingReports += aggregate.reports;
+  /** Merges a logged report into the in-memory chunk, if there is one to keep current. */
+  private remember(key: RowKey, aggregate: Aggregate, seq: number): void {
+    if (!this.memory) return;
+    try {
+      this.memory.add(key, aggregate, seq);
+    } catch (err) {
+      // a merge failed half-way: the chunk no longer mirrors the log, which stays the truth
+      console.error("pending merge failed; draining the log instead", err);
+      this.memory = undefined;
+    }
+    this.notePeak();
   }
 
-  private async flushPending(): Promise<void> {
-    const { name, model, shard } = this.object!;
-    const batch = this.pending;
-    const reports = this.pendingReports;
-    const upto = this.seq;
-    this.pending = new Map();
-    this.pendingReports = 0;
+  private notePeak(extra = 0): void {
+    const holding = (this.memory?.bytes ?? 0) + (this.writing?.bytes ?? 0) + extra;
+    if (holding > this.peakBytes) this.peakBytes = holding;
+  }
+
+  /** Writes the in-memory chunk, or drains the log when there is none to trust. */
+  private async flushOnce(): Promise<void> {
+    const chunk = this.memory;
+    if (!chunk) return this.drainLog();
+    if (chunk.empty) return;
+    this.memory = new PendingChunk();
     try {
-      const db = openDb(this.env);
-      if ((await flushedSeq(db, name)) >= upto) {
-        // another instance of this object already stored these reports (only ever a stale twin)
-        this.sql.exec("delete from pending where seq <= ?", upto);
-        return;
-      }
-      const targets = [...rollUp(batch.values(), () => new Aggregate()).values()];
-      const stored = await readOwnRows(db, model, shard, targets.map((t) => t.key));
-      const merged = targets.map(({ key, aggregate }) => {
-        const before = stored.get(rowId(key));
-        return { key, aggregate: before === undefined ? aggregate : Aggregate.decode(before).absorb(aggregate) };
-      });
-      const written = await writeFlush(db, name, model, shard, merged, upto, reports, Date.now());
-      this.sql.exec("delete from pending where seq <= ?", upto);
-      this.count("flushes", 1);
-      this.count("upserts", written.upserts);
-      this.count("rowsWritten", written.rowsWritten);
+      await this.writeChunk(chunk);
     } catch (err) {
-      // nothing of this batch is in D1 (one transaction): put it back for the next try
-      for (const delta of batch.values()) this.addPending(delta.key, delta.aggregate);
+      // whatever D1 did, the log still holds the chunk: the next flush drains it from there
+      this.memory = undefined;
       throw err;
     }
   }
 
-  /** Rebuilds the pending aggregates from the log, dropping what a flush already stored. */
-  private async recover(): Promise<void> {
+  /**
+   * Flushes the log in order, in chunks of at most the chunk limits, then trusts memory again.
+   * A logged report that cannot be read any more is quarantined, not retried for ever.
+   */
+  private async drainLog(): Promise<void> {
+    const flushed = await flushedSeq(openDb(this.env), this.object!.name);
+    this.forget(flushed);
+    const limits = chunkLimits(this.env);
+    let chunk = new PendingChunk();
+    let after = flushed;
+    for (;;) {
+      const page = this.sql.exec<LoggedReport>("select * from pending where seq > ? order by seq limit ?", after, LOG_PAGE).toArray();
+      if (page.length === 0) {
+        if (chunk.empty) break;
+        await this.writeChunk(chunk);
+        chunk = new PendingChunk();
+        continue;
+      }
+      for (const row of page) {
+        after = row.seq;
+        const aggregate = this.revive(row);
+        if (aggregate) chunk.add(loggedKey(row), aggregate, row.seq);
+        this.notePeak(chunk.bytes);
+        if (chunk.full(limits)) {
+          await this.writeChunk(chunk);
+          chunk = new PendingChunk();
+        }
+      }
+    }
+    // no await since the last read of the log: memory mirrors it (empty) from here on
+    this.memory = new PendingChunk();
+  }
+
+  /** The aggregate of a logged report, or undefined when it can no longer be read (then it is quarantined). */
+  private revive(row: LoggedReport): Aggregate | undefined {
+    try {
+      return Aggregate.fromReport(JSON.parse(row.report) as Report);
+    } catch (err) {
+      console.error(`aggregator ${this.object?.name}: logged report ${row.seq} unreadable; quarantined`, err);
+      this.sql.exec("insert or replace into quarantine (seq, reason, report, at) values (?, ?, ?, ?)", row.seq, reasonOf(err), row.report, Date.now());
+      this.sql.exec("delete from pending where seq = ?", row.seq);
+      this.pendingReports--;
+      this.countQuarantine(`report ${reasonOf(err)}`, 1);
+      return undefined;
+    }
+  }
+
+  /**
+   * Stores one chunk: every row it touches is read, merged and written back with the chunk's
+   * log position in one D1 batch. A stored row that cannot be read or merged is set aside in
+   * the `quarantine` table (same batch) and the window goes on from this chunk.
+   */
+  private async writeChunk(chunk: PendingChunk): Promise<void> {
+    const { name, model, shard } = this.object!;
+    const db = openDb(this.env);
+    this.writing = chunk;
+    try {
+      if ((await flushedSeq(db, name)) >= chunk.lastSeq) {
+        // already stored (by a twin of this object, or before a crash that kept the log)
+        this.forget(chunk.lastSeq);
+        return;
+      }
+      const targets = planRollUp(chunk.deltas.values());
+      const stored = await readOwnRows(db, model, shard, targets.map((t) => t.key));
+      const rows: PackedRow[] = [];
+      const quarantined: QuarantinedRow[] = [];
+      for (const { key, sources } of targets) {
+        const aggregate = await mergeStored(key, stored.get(rowId(key)), sources, quarantined);
+        rows.push({ key, reports: aggregate.reports, rows: aggregate.rows, errors: aggregate.errorTotal, data: await packAggregate(aggregate) });
+      }
+      const owed = Number(this.meta("rowsWrittenOwed") ?? 0);
+      const written = await writeFlush(db, { object: name, model, shard, rows, quarantined, seq: chunk.lastSeq, reports: chunk.reports, rowsWrittenOwed: owed, now: Date.now() });
+      this.setMeta("rowsWrittenOwed", String(written));
+      this.forget(chunk.lastSeq);
+      this.count("flushes", 1);
+      this.count("upserts", rows.length);
+      this.count("rowsWritten", written);
+      for (const q of quarantined) {
+        console.error(`aggregator ${name}: stored row ${rowId(q.key)} unreadable (${q.reason}); quarantined`);
+        this.countQuarantine(`aggregate ${q.reason}`, 1);
+      }
+    } finally {
+      this.writing = undefined;
+      this.setMeta("peakPendingBytes", String(Math.max(this.peakBytes, Number(this.meta("peakPendingBytes") ?? 0))));
+    }
+  }
+
+  /** Drops log entries up to `seq` (they are in D1) and remembers that position. */
+  private forget(seq: number): void {
+    this.sql.exec("delete from pending where seq <= ?", seq);
+    if (seq > Number(this.meta("flushedSeq") ?? 0)) this.setMeta("flushedSeq", String(seq));
+    this.pendingReports = this.sql.exec<{ n: number }>("select count(*) as n from pending").one().n;
+  }
+
+  /** Picks up after a restart: the log is drained by the next flush, never rebuilt in memory at once. */
+  private async start(): Promise<void> {
     const name = this.meta("object");
     if (!name) return;
     const [model, shard] = [this.meta("model")!, Number(this.meta("shard"))];
     this.object = { name, model, shard };
     this.cap = new SegmentCap(this.env.DB, model, segmentLimits(this.env));
-    const flushed = await flushedSeq(openDb(this.env), name);
-    this.sql.exec("delete from pending where seq <= ?", flushed);
-    this.seq = flushed;
-    for (const row of this.sql.exec<{ seq: number; version: number; role: string; minute: number; segment: string; report: string }>("select * from pending order by seq")) {
-      const key: RowKey = { granularity: "minute", windowStart: row.minute, version: row.version, role: row.role as RowKey["role"], segment: row.segment };
-      this.addPending(key, Aggregate.fromReport(JSON.parse(row.report) as Report));
-      this.seq = row.seq;
-    }
+    const logged = this.sql.exec<{ n: number; last: number | null }>("select count(*) as n, max(seq) as last from pending").one();
+    this.seq = Math.max(Number(this.meta("flushedSeq") ?? 0), logged.last ?? 0);
+    this.pendingReports = logged.n;
+    if (logged.n > 0) this.memory = undefined;
     this.alarmAt = await this.ctx.storage.getAlarm();
-    if (this.pending.size > 0 && this.alarmAt === null) await this.setAlarm(Date.now());
+    if (logged.n > 0 && this.alarmAt === null) await this.setAlarm(Date.now());
   }
 
   private identify(model: string, shard: number): void {
@@ -244,7 +374,9 @@ export class ModelAggregator extends DurableObject<Env> {
   }
 
   private async scheduleFlush(): Promise<void> {
-    const due = this.pendingReports >= flushMaxReports(this.env) ? Date.now() : Date.now() + flushIntervalMs(this.env);
+    if (this.pendingReports === 0) return;
+    const now = this.pendingReports >= flushMaxReports(this.env) || !this.memory || this.memory.full(chunkLimits(this.env));
+    const due = now ? Date.now() : Date.now() + flushIntervalMs(this.env);
     if (this.alarmAt !== null && this.alarmAt <= due) return;
     await this.setAlarm(due);
   }
@@ -263,7 +395,42 @@ export class ModelAggregator extends DurableObject<Env> {
   }
 
   private count(counter: Counter, n: number): void {
-    this.sql.exec("insert into meta (key, value) values (?, ?) on conflict (key) do update set value = cast(value as integer) + ?", counter, String(n), n);
+    this.addMeta(counter, n);
+  }
+
+  private countQuarantine(reason: string, n: number): void {
+    this.addMeta(`quarantine:${reason}`, n);
+  }
+
+  private addMeta(key: string, n: number): void {
+    this.sql.exec("insert into meta (key, value) values (?, ?) on conflict (key) do update set value = cast(value as integer) + ?", key, String(n), n);
+  }
+}
+
+/** The filing-window key of a logged report. */
+function loggedKey(row: LoggedReport): RowKey {
+  return { granularity: row.granularity, windowStart: row.minute, version: row.version, role: row.role as RowKey["role"], segment: row.segment };
+}
+
+/** A short reason for a failure: the error code, else the error's name. */
+function reasonOf(err: unknown): string {
+  return isDriftlineError(err) ? err.code : err instanceof Error ? err.name : "unknown";
+}
+
+/**
+ * A stored row with a chunk's aggregates merged in. When the stored text cannot be read, or
+ * merging into it fails, it is set aside in `quarantined` and the row starts over from the
+ * chunk alone.
+ */
+async function mergeStored(key: RowKey, before: string | undefined, sources: readonly Aggregate[], quarantined: QuarantinedRow[]): Promise<Aggregate> {
+  const fresh = () => sources.reduce((a, s) => a.merge(s), new Aggregate());
+  if (before === undefined) return fresh();
+  try {
+    const base = await unpackAggregate(before);
+    return sources.reduce((a, s) => a.merge(s), base);
+  } catch (err) {
+    quarantined.push({ key, reason: reasonOf(err), data: before });
+    return fresh();
   }
 }
 
@@ -276,6 +443,12 @@ function intVar(text: string | undefined, fallback: number): number {
 export const flushIntervalMs = (env: Env) => intVar(env.FLUSH_INTERVAL_MS, 10_000);
 /** Pending reports that trigger a flush at once (`FLUSH_MAX_REPORTS`). @defaultValue 20000 */
 export const flushMaxReports = (env: Env) => intVar(env.FLUSH_MAX_REPORTS, 20_000);
+/**
+ * When a pending chunk is flushed at once (`FLUSH_MAX_BYTES`, `FLUSH_MAX_KEYS`): 8 MiB of
+ * estimated aggregates, 256 filing-window keys. The object holds at most about two chunks plus
+ * one flush's rows (docs/ingest.md "Memory").
+ */
+export const chunkLimits = (env: Env) => ({ bytes: intVar(env.FLUSH_MAX_BYTES, 8 * 1024 * 1024), keys: intVar(env.FLUSH_MAX_KEYS, 256) });
 /** Cardinality cap (`SEGMENT_MAX_VALUES`, `SEGMENT_MAX_KEYS`). */
 const segmentLimits = (env: Env) => ({ values: intVar(env.SEGMENT_MAX_VALUES, 50), keys: intVar(env.SEGMENT_MAX_KEYS, 16) });
 

@@ -2,6 +2,7 @@ import { and, eq, lt } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { listModels } from "../db/models.ts";
 import { aggregates } from "../db/schema.ts";
+import { ALL_SEGMENT } from "./segments.ts";
 import { type Retention, windowStart } from "./windows.ts";
 
 function intVar(text: string | undefined, fallback: number): number {
@@ -14,12 +15,17 @@ function intVar(text: string | undefined, fallback: number): number {
  * rows for `HOUR_RETENTION_DAYS` (default 90), day rows for ever. Boundaries are aligned to the
  * next coarser size, so reads of older ranges round out to it without overlap.
  *
+ * Segment slices have no minute rows at all (see `planRollUp`): for a segment other than ""
+ * the minute retention is empty, so reads round out to hours.
+ *
  * @param env - the Worker's bindings
  * @param now - epoch ms
+ * @param segment - the canonical segment read
+ * @defaultValue segment "" (all traffic)
  */
-export function retentionOf(env: Env, now: number): Retention {
+export function retentionOf(env: Env, now: number, segment = ALL_SEGMENT): Retention {
   return {
-    minutesSince: windowStart(now - intVar(env.MINUTE_RETENTION_HOURS, 48) * 3_600_000, "hour"),
+    minutesSince: segment === ALL_SEGMENT ? windowStart(now - intVar(env.MINUTE_RETENTION_HOURS, 48) * 3_600_000, "hour") : Infinity,
     hoursSince: windowStart(now - intVar(env.HOUR_RETENTION_DAYS, 90) * 86_400_000, "day"),
   };
 }

@@ -1,7 +1,7 @@
 import type { Report } from "../../protocol/schema/report.ts";
 import type { Aggregate } from "./aggregate.ts";
-import { segmentSlices } from "./segments.ts";
-import { GRANULARITIES, type Granularity, windowStart } from "./windows.ts";
+import { ALL_SEGMENT, segmentSlices } from "./segments.ts";
+import { GRANULARITIES, type Granularity, WINDOW_MS, windowStart } from "./windows.ts";
 
 /** What identifies an aggregate row within one aggregator object (model and shard are the object's). */
 export interface RowKey {
@@ -28,26 +28,50 @@ export interface RowDelta {
 }
 
 /**
- * Rolls minute-level pending aggregates (one per version, role, minute and full segment) up to
- * the rows one flush updates: minute, hour and day windows × the segment slices (all, each
- * pair, the full combination). The pending aggregates are copied, never changed, so a failed
- * flush can put them back.
+ * The window a report is filed under: the minute of its `start` when it covers at most two
+ * minutes (the runtime reports every 30 s); otherwise, the hour of its midpoint when it covers
+ * at most two hours, else the day of its midpoint. A report merged over an offline hour so
+ * lands in an hour row only, and minute windows do not spike when the device comes back.
  *
- * @param pending - aggregates keyed by their minute row (segment = the full combination)
- * @param empty - makes an empty aggregate
+ * @param start - the report's start, epoch ms
+ * @param end - the report's end, epoch ms
  */
-export function rollUp(pending: Iterable<RowDelta>, empty: () => Aggregate): Map<string, RowDelta> {
-  const out = new Map<string, RowDelta>();
+export function filingWindow(start: number, end: number): { granularity: Granularity; windowStart: number } {
+  const span = end - start;
+  if (span <= 2 * WINDOW_MS.minute) return { granularity: "minute", windowStart: windowStart(start, "minute") };
+  const granularity: Granularity = span <= 2 * WINDOW_MS.hour ? "hour" : "day";
+  return { granularity, windowStart: windowStart(start + Math.floor(span / 2), granularity) };
+}
+
+/** One stored row a flush updates, and the pending aggregates that go into it. */
+export interface RollUpTarget {
+  key: RowKey;
+  sources: Aggregate[];
+}
+
+/**
+ * The rows one flush updates, each with the pending aggregates that go into it. A pending
+ * aggregate (keyed by its filing window and full segment) goes into its own window and every
+ * coarser one: minute rows hold all traffic only (segment ""), hour and day rows also each
+ * segment pair and the full combination. Segment slices at minute grain would multiply the
+ * minute rows, the bulk of storage, by the number of slices (docs/scale.md). Nothing is copied:
+ * targets refer to the pending aggregates.
+ *
+ * @param pending - aggregates keyed by their filing window (segment = the full combination)
+ */
+export function planRollUp(pending: Iterable<RowDelta>): RollUpTarget[] {
+  const out = new Map<string, RollUpTarget>();
   for (const { key, aggregate } of pending) {
-    for (const granularity of GRANULARITIES) {
-      for (const segment of segmentSlices(key.segment)) {
+    for (const granularity of GRANULARITIES.slice(GRANULARITIES.indexOf(key.granularity))) {
+      const segments = granularity === "minute" ? [ALL_SEGMENT] : segmentSlices(key.segment);
+      for (const segment of segments) {
         const target: RowKey = { ...key, granularity, windowStart: windowStart(key.windowStart, granularity), segment };
         const id = rowId(target);
-        let delta = out.get(id);
-        if (!delta) out.set(id, (delta = { key: target, aggregate: empty() }));
-        delta.aggregate.merge(aggregate);
+        const found = out.get(id);
+        if (found) found.sources.push(aggregate);
+        else out.set(id, { key: target, sources: [aggregate] });
       }
     }
   }
-  return out;
+  return [...out.values()];
 }

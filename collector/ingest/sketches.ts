@@ -38,7 +38,15 @@ const DECODERS: Record<number, (bytes: Uint8Array) => AnySketch> = {
  * @param base64 - a protocol sketch encoding in base64
  */
 export function decodeSketch(base64: string): AnySketch {
-  const bytes = fromBase64(base64);
+  return decodeSketchBytes(fromBase64(base64));
+}
+
+/**
+ * Decodes a sketch of any type by its tag byte (see {@link decodeSketch}).
+ *
+ * @param bytes - a protocol sketch encoding
+ */
+export function decodeSketchBytes(bytes: Uint8Array): AnySketch {
   const decode = DECODERS[bytes[0] ?? -1];
   if (!decode) throw new DriftlineError("decode", `malformed sketch: unknown sketch type ${bytes[0]}`);
   return decode(bytes);
@@ -51,6 +59,54 @@ export function decodeSketch(base64: string): AnySketch {
  */
 export function encodeSketch(s: AnySketch): string {
   return toBase64(s.encode());
+}
+
+const sum = (xs: Iterable<number>) => {
+  let n = 0;
+  for (const x of xs) n += x;
+  return n;
+};
+
+/**
+ * How many values a sketch claims to hold: what a report's `rows` must cover. A numeric
+ * sketch counts its missing, non-finite and finite values; a classification sketch the larger
+ * of its class counts and its score count.
+ *
+ * @param s - any sketch
+ */
+export function sketchWeight(s: AnySketch): number {
+  if (s instanceof NumericSketch) return s.missing + s.nonFinite + s.quantiles.n;
+  if (s instanceof CategoricalSketch) return s.total;
+  if (s instanceof ClassificationSketch) return Math.max(sum(s.counts), s.scores.n);
+  if (s instanceof LatencySketch) return sum([...s.backends.values()].map((q) => q.n));
+  if (s instanceof ErrorCounts) return sum(s.counts.values());
+  return sum(s.cells);
+}
+
+/** Bytes of a sketch object and its fixed fields, before any array. */
+const SKETCH_BYTES = 400;
+
+function quantileBytes(q: QuantileSketch): number {
+  let floats = q.buf_.length;
+  for (let h = 1; h < q.levels_.length; h++) floats += q.levels_[h]!.length;
+  return SKETCH_BYTES + floats * 8;
+}
+
+/**
+ * An estimate of the heap a sketch holds: its quantile arrays as allocated (8 bytes a float64,
+ * growth slack included), 16 bytes a category count, 160 a heavy-hitter or error-code entry,
+ * and a fixed 400 bytes per object. `test/unit/collector/memory-estimate.test.ts` checks it
+ * against V8's heap. It bounds what an aggregator holds in memory.
+ *
+ * @param s - any sketch
+ */
+export function sketchBytes(s: AnySketch): number {
+  if (s instanceof NumericSketch) return SKETCH_BYTES + quantileBytes(s.quantiles);
+  if (s instanceof CategoricalSketch) return SKETCH_BYTES + s.counts.length * 16 + s.heavy.size * 160;
+  if (s instanceof ClassificationSketch) return SKETCH_BYTES + s.counts.length * 16 + quantileBytes(s.scores);
+  if (s instanceof LatencySketch) return SKETCH_BYTES + sum([...s.backends.values()].map(quantileBytes));
+  if (s instanceof ErrorCounts) return SKETCH_BYTES + s.counts.size * 160;
+  return SKETCH_BYTES + s.cells.length * 16;
 }
 
 /** Backend or error-code entries past the wire limit fold into this one. */

@@ -1,10 +1,12 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
-import { aggregateFlushes, aggregates } from "../db/schema.ts";
-import { Aggregate, type AggregatePart } from "./aggregate.ts";
-import { type RowDelta, type RowKey, rowId } from "./rows.ts";
+import { aggregateFlushes, aggregates, quarantine } from "../db/schema.ts";
+import type { Aggregate, AggregatePart } from "./aggregate.ts";
+import { retentionOf } from "./retention.ts";
+import { type RowKey, rowId } from "./rows.ts";
 import { ALL_SEGMENT } from "./segments.ts";
-import type { WindowRange } from "./windows.ts";
+import { unpackAggregate } from "./stored-aggregate.ts";
+import { type Granularity, type WindowRange, cover } from "./windows.ts";
 
 /**
  * The stored aggregates of one object (model, shard) for `keys`, by {@link rowId}.
@@ -37,30 +39,54 @@ export async function readOwnRows(db: Db, model: string, shard: number, keys: re
   return found;
 }
 
-/** What one flush wrote. */
-export interface FlushWrite {
-  /** Aggregate rows inserted or updated. */
-  upserts: number;
-  /** D1's own count of rows written (table and index rows), from the statements' meta. */
-  rowsWritten: number;
+/** One row a flush stores: its key, counts kept beside the data, and the stored form. */
+export interface PackedRow {
+  key: RowKey;
+  reports: number;
+  rows: number;
+  errors: number;
+  data: string;
+}
+
+/** A stored row a flush set aside instead of merging into it. */
+export interface QuarantinedRow {
+  key: RowKey;
+  reason: string;
+  data: string;
+}
+
+/** What one flush is: the object, its rows, and the log position they include. */
+export interface FlushBatch {
+  /** The object's name, `model:shard`. */
+  object: string;
+  model: string;
+  shard: number;
+  rows: readonly PackedRow[];
+  quarantined: readonly QuarantinedRow[];
+  /** The last report sequence number these rows include. */
+  seq: number;
+  /** Reports in this flush. */
+  reports: number;
+  /** D1 rows written by earlier flushes and not yet added to the flush record. */
+  rowsWrittenOwed: number;
+  now: number;
 }
 
 /**
- * Writes merged rows and the object's flush record in one D1 batch (one transaction): either
- * all of it lands, with the new sequence number, or none of it.
+ * Writes a flush in one D1 batch (one transaction): the merged rows, the rows set aside, and
+ * the object's flush record with the new sequence number and its tallies. Either all of it
+ * lands or none of it. D1 counts the rows a batch wrote only once it ran, so each record adds
+ * what the previous flushes wrote (`rowsWrittenOwed`): the tally lags one flush and is never
+ * counted twice.
  *
  * @param db - drizzle handle
- * @param object - the object's name, `model:shard`
- * @param model - the model
- * @param shard - the object's shard
- * @param rows - the merged aggregates to store
- * @param seq - the last report sequence number these rows include
- * @param reports - reports in this flush
- * @param now - epoch ms
+ * @param batch - what to write
+ * @returns the D1 rows this batch wrote
  */
-export async function writeFlush(db: Db, object: string, model: string, shard: number, rows: readonly RowDelta[], seq: number, reports: number, now: number): Promise<FlushWrite> {
-  const upserts = rows.map(({ key, aggregate }) => {
-    const values = { model, shard, ...key, reports: aggregate.reports, rows: aggregate.rows, errors: aggregate.errorTotal, data: aggregate.encode(), updatedAt: now };
+export async function writeFlush(db: Db, batch: FlushBatch): Promise<number> {
+  const { object, model, shard, seq, reports, now } = batch;
+  const upserts = batch.rows.map(({ key, ...counts }) => {
+    const values = { model, shard, ...key, ...counts, updatedAt: now };
     return db
       .insert(aggregates)
       .values(values)
@@ -69,26 +95,22 @@ export async function writeFlush(db: Db, object: string, model: string, shard: n
         set: { reports: values.reports, rows: values.rows, errors: values.errors, data: values.data, updatedAt: now },
       });
   });
+  const asides = batch.quarantined.map((q) => db.insert(quarantine).values({ model, object, key: rowId(q.key), reason: q.reason, data: q.data, at: now }));
   const record = db
     .insert(aggregateFlushes)
-    .values({ object, model, seq, flushes: 1, reports, rowsWritten: 0, updatedAt: now })
+    .values({ object, model, seq, flushes: 1, reports, rowsWritten: batch.rowsWrittenOwed, updatedAt: now })
     .onConflictDoUpdate({
       target: aggregateFlushes.object,
       set: {
         seq,
         flushes: sql`${aggregateFlushes.flushes} + 1`,
         reports: sql`${aggregateFlushes.reports} + ${reports}`,
+        rowsWritten: sql`${aggregateFlushes.rowsWritten} + ${batch.rowsWrittenOwed}`,
         updatedAt: now,
       },
     });
-  const results = await db.batch([record, ...upserts]);
-  const rowsWritten = results.reduce((n, r) => n + ((r as { meta?: { rows_written?: number } }).meta?.rows_written ?? 0), 0);
-  // the physical row count is known only now; adding it is one more row write, counted too
-  const tally = await db
-    .update(aggregateFlushes)
-    .set({ rowsWritten: sql`${aggregateFlushes.rowsWritten} + ${rowsWritten + 1}` })
-    .where(eq(aggregateFlushes.object, object));
-  return { upserts: upserts.length, rowsWritten: rowsWritten + ((tally as { meta?: { rows_written?: number } }).meta?.rows_written ?? 1) };
+  const results = await db.batch([record, ...asides, ...upserts]);
+  return results.reduce((n, r) => n + ((r as { meta?: { rows_written?: number } }).meta?.rows_written ?? 0), 0);
 }
 
 /**
@@ -178,22 +200,73 @@ function likeLiteral(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
+/** The merged aggregates of a query, and how many stored rows could not be read. */
+export interface ReadResult {
+  /** Merged aggregate per version. */
+  byVersion: Map<number, Aggregate>;
+  /** Stored rows skipped because they could not be decoded or merged (see the quarantine). */
+  skipped: number;
+}
+
 /**
- * The merged aggregate per version of the rows of `q`, decoding only `parts`.
+ * The merged aggregate per version of the rows of `q`, decoding only `parts`. A row that
+ * cannot be read or merged is skipped and counted, never thrown: one bad row must not take a
+ * query (or /metrics) down with it.
  *
  * @param db - drizzle handle
  * @param q - what to read
  * @param parts - which sketches to decode
  */
-export async function readAggregates(db: Db, q: AggregateQuery, parts?: readonly AggregatePart[]): Promise<Map<number, Aggregate>> {
-  const out = new Map<number, Aggregate>();
-  for (const row of await readRows(db, q)) {
-    const a = Aggregate.decode(row.data, parts);
-    const mine = out.get(row.version);
-    if (mine) mine.absorb(a);
-    else out.set(row.version, a);
-  }
-  return out;
+export async function readAggregates(db: Db, q: AggregateQuery, parts?: readonly AggregatePart[]): Promise<ReadResult> {
+  const byVersion = new Map<number, Aggregate>();
+  let skipped = 0;
+  const rows = await readRows(db, q);
+  const decoded = await Promise.all(rows.map((row) => unpackAggregate(row.data, parts).catch(() => undefined)));
+  rows.forEach((row, i) => {
+    const a = decoded[i];
+    if (!a) {
+      skipped++;
+      return;
+    }
+    const mine = byVersion.get(row.version);
+    try {
+      if (mine) mine.absorb(a);
+      else byVersion.set(row.version, a);
+    } catch {
+      skipped++;
+    }
+  });
+  return { byVersion, skipped };
+}
+
+/** A window read: the merged aggregates, the rounded range they cover, and what was skipped. */
+export interface WindowRead extends ReadResult {
+  from: number;
+  to: number;
+}
+
+/**
+ * Reads [from, to) of a query with the fewest stored windows that still exist ({@link cover}
+ * under the retention at `now`; segment slices have no minute rows, so a segment query rounds
+ * out to whole hours).
+ *
+ * @param env - the Worker's bindings (retention)
+ * @param db - drizzle handle
+ * @param q - model, versions, role, segment, range and optional window size
+ * @param parts - which sketches to decode
+ * @param now - epoch ms
+ */
+export async function readWindow(
+  env: Env,
+  db: Db,
+  q: Omit<AggregateQuery, "ranges"> & { from: number; to: number; window?: Granularity | undefined },
+  parts: readonly AggregatePart[],
+  now = Date.now(),
+): Promise<WindowRead> {
+  const window = q.segment !== ALL_SEGMENT && q.window === "minute" ? "hour" : q.window;
+  const range = cover(q.from, q.to, window, retentionOf(env, now, q.segment));
+  const read = await readAggregates(db, { model: q.model, versions: q.versions, role: q.role, segment: q.segment, ranges: range.ranges }, parts);
+  return { ...read, from: range.from, to: range.to };
 }
 
 /** All-time totals of one version and role, from the unsliced day rows. */
@@ -225,8 +298,11 @@ export async function readTotals(db: Db, model: string): Promise<Totals[]> {
     if (!t) out.set(id, (t = { version: r.version, role: r.role, reports: 0, rows: 0, errors: new Map() }));
     t.reports += r.reports;
     t.rows += r.rows;
-    // only rows with errors are parsed for their codes
-    if (r.errors > 0) for (const [code, n] of Aggregate.decode(r.data, ["errors"]).errors?.counts ?? []) t.errors.set(code, (t.errors.get(code) ?? 0) + n);
+    // only rows with errors are read for their codes; an unreadable one keeps its total only
+    if (r.errors > 0) {
+      const counts = (await unpackAggregate(r.data, ["errors"]).catch(() => undefined))?.errors?.counts;
+      for (const [code, n] of counts ?? []) t.errors.set(code, (t.errors.get(code) ?? 0) + n);
+    }
   }
   return [...out.values()];
 }

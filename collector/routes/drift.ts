@@ -51,5 +51,6 @@ export const drift = new Hono<AppEnv>().get("/", requireRole("read"), validate("
     features,
     prediction,
     dataset: result.dataset,
+    skipped: result.skipped,
   } satisfies DriftAnswer);
 });

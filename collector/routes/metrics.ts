@@ -7,9 +7,7 @@ import { computeDrift } from "../drift/drift-report.ts";
 import { loadReference } from "../drift/stored-reference.ts";
 import type { AppEnv } from "../env.ts";
 import { closedUntil } from "../ingest/model-aggregator.ts";
-import { retentionOf } from "../ingest/retention.ts";
-import { ingestTotals, readAggregates, readTotals } from "../ingest/store.ts";
-import { cover } from "../ingest/windows.ts";
+import { ingestTotals, readTotals, readWindow } from "../ingest/store.ts";
 import { PROMETHEUS_CONTENT_TYPE, PrometheusText } from "./prometheus-text.ts";
 
 /** Latency quantiles and drift scores cover this trailing span of closed minutes. */
@@ -45,8 +43,8 @@ async function writeTotals(w: PrometheusText, db: Db, model: string): Promise<vo
 /** Latency summaries and drift scores of one model over the trailing hour. */
 async function writeRecent(w: PrometheusText, env: Env, db: Db, model: string, now: number): Promise<void> {
   const to = closedUntil(env, now);
-  const { ranges } = cover(to - RECENT_MS, to, undefined, retentionOf(env, now));
-  const byVersion = await readAggregates(db, { model, role: "live", segment: "", ranges }, ["features", "prediction", "latency"]);
+  const { byVersion, skipped } = await readWindow(env, db, { model, role: "live", segment: "", from: to - RECENT_MS, to }, ["features", "prediction", "latency"], now);
+  w.sample("driftline_aggregates_skipped", "gauge", "Stored window rows of the last hour that could not be read (quarantined at the next flush).", { model }, skipped);
   for (const [version, a] of byVersion) {
     for (const [backend, s] of a.latency?.backends ?? []) {
       const labels = { model, version, backend };

@@ -6,10 +6,8 @@ import { requireRole } from "../auth.ts";
 import { openDb } from "../db/client.ts";
 import type { AppEnv } from "../env.ts";
 import { Aggregate } from "../ingest/aggregate.ts";
-import { retentionOf } from "../ingest/retention.ts";
-import { readAggregates } from "../ingest/store.ts";
+import { readWindow } from "../ingest/store.ts";
 import { resolveWindowQuery, windowQuerySchema } from "../ingest/window-query.ts";
-import { cover } from "../ingest/windows.ts";
 import { iso } from "../time.ts";
 import { validate } from "../validate.ts";
 
@@ -52,9 +50,8 @@ function performance(a: Aggregate): Performance | null {
 export const stats = new Hono<AppEnv>().get("/", requireRole("read"), validate("query", windowQuerySchema), async (c) => {
   const db = openDb(c.env);
   const q = await resolveWindowQuery(db, c.var.caller, c.req.valid("query"));
-  const range = cover(q.from, q.to, q.window, retentionOf(c.env, Date.now()));
-  const merged = await readAggregates(db, { model: q.model, versions: [q.version], role: q.role, segment: q.segment, ranges: range.ranges }, ["errors", "latency", "confusion", "residual", "shadow"]);
-  const a = merged.get(q.version) ?? new Aggregate();
+  const read = await readWindow(c.env, db, { ...q, versions: [q.version] }, ["errors", "latency", "confusion", "residual", "shadow"]);
+  const a = read.byVersion.get(q.version) ?? new Aggregate();
   const latency = Object.fromEntries(
     [...(a.latency?.backends ?? [])].map(([backend, s]) => [backend, { count: s.n, p50: quantile(s, 0.5), p90: quantile(s, 0.9), p95: quantile(s, 0.95), p99: quantile(s, 0.99) }]),
   );
@@ -64,8 +61,8 @@ export const stats = new Hono<AppEnv>().get("/", requireRole("read"), validate("
     version: q.version,
     role: q.role,
     segment: q.segment,
-    from: iso(range.from),
-    to: iso(range.to),
+    from: iso(read.from),
+    to: iso(read.to),
     reports: a.reports,
     rows: a.rows,
     errors: Object.fromEntries(a.errors?.counts ?? []),
@@ -74,5 +71,6 @@ export const stats = new Hono<AppEnv>().get("/", requireRole("read"), validate("
     latency,
     performance: performance(a),
     shadow: Object.fromEntries([...a.shadow].map(([v, s]) => [v, { rows: s.rows, agree: s.agree, agreement: s.rows > 0 ? s.agree / s.rows : null }])),
+    skipped: read.skipped,
   } satisfies StatsAnswer);
 });

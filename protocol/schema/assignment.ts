@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { LIMITS } from "../limits.ts";
 import { clientManifestSchema } from "./manifest.ts";
 import { modelNameSchema, rateSchema, versionSchema } from "./common.ts";
 
@@ -26,7 +27,7 @@ export const assignmentSchema = z.object({
   /** Send a report at least this often. */
   reportIntervalMs: z.int().min(1000).optional(),
   /** Send a report after this many rows. */
-  reportRows: z.int().min(1).optional(),
+  reportRows: z.int().min(1).max(LIMITS.reportRows).optional(),
 });
 
 /** An assignment. */

@@ -9,7 +9,7 @@ export const shadowReportSchema = z
   .object({
     version: versionSchema,
     /** Rows both versions ran on. */
-    rows: z.int().min(0),
+    rows: z.int().min(0).max(LIMITS.reportRows),
     /** Rows where both predicted the same label (classification). */
     agree: z.int().min(0).optional(),
     /** The shadow's predictions (ClassificationSketch or NumericSketch). */
@@ -43,8 +43,8 @@ export const reportSchema = z
       z.string().max(LIMITS.segmentValueLength),
       LIMITS.segmentKeys,
     ),
-    /** Rows predicted in the period (before sampling). */
-    rows: z.int().min(0),
+    /** Rows predicted in the period (before sampling); every sketch holds at most this many values. */
+    rows: z.int().min(0).max(LIMITS.reportRows),
     /** Fraction of rows that were sketched. */
     sampleRate: rateSchema,
     /** Per feature: NumericSketch or CategoricalSketch. */

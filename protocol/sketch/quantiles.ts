@@ -74,7 +74,7 @@ export class QuantileSketch {
   sorted_ = 0;
   /** Level 0 length at which the sketch is full: `capacity_` minus the items above level 0. */
   room_ = 0;
-  /** Level 0 length at which `update` settles: `room_`, or less when level 0 is eager. */
+  /** Level 0 length at which `update` settles: `room_`, less when level 0 is eager or its array is full. */
   private fill_ = 0;
   /** Levels (index 0 unused: level 0 is `buf_`), each ascending. */
   levels_: Float64Array[] = [];
@@ -205,8 +205,11 @@ export class QuantileSketch {
       this.compact_(h);
     }
     for (let h = 0; this.count_(h) >= this.eager_[h]!; h++) this.compact_(h);
-    this.fill_ = Math.min(this.room_, this.eager_[0]!);
-    this.buf_ = grown(this.buf_, this.len_, this.fill_);
+    const settleAt = Math.min(this.room_, this.eager_[0]!);
+    // level 0 grows by doubling as items arrive, not to its full room at once: the collector
+    // holds thousands of decoded sketches that never take an update
+    if (this.len_ >= this.buf_.length && settleAt > this.len_) this.buf_ = grown(this.buf_, this.len_, Math.min(settleAt, Math.max(this.len_ + 1, EAGER)));
+    this.fill_ = Math.min(settleAt, this.buf_.length);
   }
 
   /** Sorts level 0 (once: `sorted_` remembers). */

@@ -28,8 +28,9 @@ function sketches(seed: number, rows: number, shift: number, unseen: number) {
   for (let i = 0; i < rows; i++) {
     x.update(normal(r) + shift);
     const u = r();
-    c.update(u < unseen ? "zzz" : CATEGORIES[Math.floor(r() * (shift > 0 ? 2 : 3))]!);
-    if (i % 10 === 0) c.update(null);
+    const value = u < unseen ? "zzz" : CATEGORIES[Math.floor(r() * (shift > 0 ? 2 : 3))]!;
+    // every tenth row's value is missing: a sketch holds one value per row
+    c.update(i % 10 === 0 ? null : value);
     const yes = Math.min(1, Math.max(0, 0.3 + shift * 0.3 + 0.1 * normal(r)));
     p.updateProbabilities([1 - yes, yes]);
   }

@@ -55,6 +55,10 @@ describe("GET /metrics", () => {
       makeReport(model, version, { start, errors: { session: 1 }, latencyMs: [8], backend: "webgpu" }),
     ]);
     await flush(model);
+    // D1 counts a batch's rows only once it ran, so each flush record adds the previous flush's:
+    // one more flush makes the first one's count visible
+    await postReports(ingest, [makeReport(model, version, { start, client: "late" })]);
+    await flush(model);
     const { token: read } = await createKey("default", "read");
     const res = await call("GET", "/metrics", { token: read });
     expect(res.status).toBe(200);
@@ -62,10 +66,10 @@ describe("GET /metrics", () => {
     const text = await res.text();
     expect(formatProblems(text)).toEqual([]);
     const labels = `model="${model}",version="${version}"`;
-    expect(text).toContain(`driftline_reports_total{${labels},role="live"} 3\n`);
-    expect(text).toContain(`driftline_rows_total{${labels},role="live"} 7\n`);
+    expect(text).toContain(`driftline_reports_total{${labels},role="live"} 4\n`);
+    expect(text).toContain(`driftline_rows_total{${labels},role="live"} 10\n`);
     expect(text).toContain(`driftline_errors_total{${labels},role="live",code="validation"} 3\n`);
-    expect(text).toContain(`driftline_latency_ms_count{${labels},backend="wasm"} 3\n`);
+    expect(text).toContain(`driftline_latency_ms_count{${labels},backend="wasm"} 6\n`);
     expect(text).toContain(`driftline_latency_ms_count{${labels},backend="we\\"ird\\\\\\nname"} 1\n`);
     expect(text).toMatch(new RegExp(`driftline_latency_ms\\{${labels},backend="webgpu",quantile="0.95"\\} 8\\n`));
     expect(text).toMatch(new RegExp(`driftline_feature_drift\\{${labels},feature="tenure",metric="ks"\\} `));

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { LIMITS } from "../../protocol/limits.ts";
 import { CategoricalSketch, NumericSketch, toBase64 } from "../../protocol/sketch/index.ts";
 import { Aggregate } from "../../collector/ingest/aggregate.ts";
+import { unpackAggregate } from "../../collector/ingest/stored-aggregate.ts";
 import { flush, liveModel, makeReport, postReports } from "./ingest-helpers.ts";
 import { BOOTSTRAP, call, createKey, expectError, unique } from "./registry-helpers.ts";
 
@@ -11,7 +12,8 @@ async function minuteTotal(model: string, version: number): Promise<Aggregate> {
   const rows = await env.DB.prepare("select data from aggregates where model = ? and version = ? and granularity = 'minute' and segment = ''")
     .bind(model, version)
     .all<{ data: string }>();
-  return rows.results.reduce((a, r) => a.absorb(Aggregate.decode(r.data)), new Aggregate());
+  const decoded = await Promise.all(rows.results.map((r) => unpackAggregate(r.data)));
+  return decoded.reduce((a, d) => a.absorb(d), new Aggregate());
 }
 
 describe("POST /v1/reports", () => {
