@@ -196,18 +196,22 @@ export class ModelAggregator extends DurableObject<Env> {
     const refusal = checkReport(aggregate, schema, shadow);
     if (refusal) return refusal;
     const key: RowKey = { ...filingWindow(report.start, report.end), version: report.version, role: report.role, segment };
-    const seq = ++this.seq;
-    this.sql.exec("insert into seen (id, at) values (?, ?)", report.id, now);
-    this.sql.exec(
-      "insert into pending (seq, version, role, granularity, minute, segment, report) values (?, ?, ?, ?, ?, ?, ?)",
-      seq,
-      key.version,
-      key.role,
-      key.granularity,
-      key.windowStart,
-      segment,
-      JSON.stringify(report),
-    );
+    const seq = this.seq + 1;
+    // both or neither: a report seen but not logged would be lost to its retry
+    this.ctx.storage.transactionSync(() => {
+      this.sql.exec("insert into seen (id, at) values (?, ?)", report.id, now);
+      this.sql.exec(
+        "insert into pending (seq, version, role, granularity, minute, segment, report) values (?, ?, ?, ?, ?, ?, ?)",
+        seq,
+        key.version,
+        key.role,
+        key.granularity,
+        key.windowStart,
+        segment,
+        JSON.stringify(report),
+      );
+    });
+    this.seq = seq;
     this.pendingReports++;
     this.remember(key, aggregate, seq);
     return undefined;
