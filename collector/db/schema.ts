@@ -121,9 +121,9 @@ export const aggregates = sqliteTable(
 );
 
 /**
- * Per aggregator object (`model:shard`): the last report sequence number flushed to D1,
- * written in the same batch as the aggregates, so a flush applies exactly once even if the
- * object dies between writing D1 and clearing its own pending log. Also the ingest counters.
+ * Per aggregator object (`model:shard`): `seq` is the id of the last chunk of its log it
+ * stored, written in the same batch as the aggregates, so a flush applies exactly once even if
+ * the object dies between writing D1 and clearing its own log. Also the ingest counters.
  */
 export const aggregateFlushes = sqliteTable("aggregate_flushes", {
   object: text("object").primaryKey(),

@@ -5,11 +5,11 @@ import { type Db, openDb } from "../db/client.ts";
 import { findVersion } from "../db/versions.ts";
 import { Aggregate } from "./aggregate.ts";
 import { type VersionSchema, checkReport, versionSchema } from "./check-report.ts";
-import { PendingChunk } from "./pending-chunk.ts";
+import { PendingChunk, type PendingSource, sourceAggregate } from "./pending-chunk.ts";
 import { type RowKey, filingWindow, planRollUp, rowId } from "./rows.ts";
 import { SegmentCap } from "./segment-cap.ts";
 import { canonicalSegment } from "./segments.ts";
-import { type PackedRow, type QuarantinedRow, flushedSeq, readOwnRows, writeFlush } from "./store.ts";
+import { type PackedRow, type QuarantinedRow, lastStoredChunk, readOwnRows, writeFlush } from "./store.ts";
 import { packAggregate, unpackAggregate } from "./stored-aggregate.ts";
 
 /** What became of one report of a batch. */
@@ -44,6 +44,8 @@ const MAX_FUTURE_MS = 86_400_000;
 const MISSING_VERSION_RETRY_MS = 10_000;
 /** A failed flush is retried after this long. */
 const RETRY_MS = 30_000;
+/** The mark of log entries taken into the chunk being built, before it has its id. */
+const DRAFT_CHUNK = -1;
 /** Log entries read at a time when draining the log. */
 const LOG_PAGE = 64;
 
@@ -66,11 +68,13 @@ type LoggedReport = {
  * the report against its version's manifest and its own row count, and logs it in its SQLite
  * storage before answering (so an acknowledged report survives eviction). The log is the
  * truth; merged aggregates in memory are a bounded cache of it ({@link PendingChunk}). A flush
- * stores one chunk — minute, hour and day rows and the log position they include — in one D1
- * batch, so it applies exactly once. When the cache is over its budget, lost in a failed
- * flush, or absent after a restart, flushes drain the log in bounded chunks instead: memory
- * stays bounded whatever the backlog (docs/ingest.md). The object is the only writer of its
- * D1 rows, so read-modify-write needs no locking.
+ * stores one chunk of log entries: it marks them with the chunk's id, then writes the minute,
+ * hour and day rows and that id in one D1 batch, then deletes them; flushes run one at a time,
+ * so after any failure the id in D1 tells whether the marked entries are stored. When the cache
+ * is over its budget, lost in a failed flush, or absent after a restart, flushes drain the log
+ * in bounded chunks, oldest windows first (a backfill rewrites each hour row about once):
+ * memory stays bounded whatever the backlog (docs/ingest.md). The object is the only writer of
+ * its D1 rows, so read-modify-write needs no locking.
  */
 export class ModelAggregator extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -100,9 +104,12 @@ export class ModelAggregator extends DurableObject<Env> {
       create table if not exists pending (seq integer primary key, version integer not null, role text not null,
         minute integer not null, segment text not null, report text not null);
       create table if not exists quarantine (seq integer primary key, reason text not null, report text not null, at integer not null);`);
-    // the filing window's size (reports spanning more than two minutes are filed by hour or day)
+    // added columns: the filing window's size (reports spanning over two minutes are filed by
+    // hour or day) and the id of the chunk a flush is storing the entry in
     const columns = this.sql.exec<{ name: string }>("pragma table_info(pending)").toArray();
     if (!columns.some((c) => c.name === "granularity")) this.sql.exec("alter table pending add column granularity text not null default 'minute'");
+    if (!columns.some((c) => c.name === "chunk")) this.sql.exec("alter table pending add column chunk integer");
+    this.sql.exec("create index if not exists pending_window on pending (chunk, minute, seq)");
     void ctx.blockConcurrencyWhile(() => this.start());
   }
 
@@ -140,9 +147,11 @@ export class ModelAggregator extends DurableObject<Env> {
       return { id: report.id, status: "accepted" };
     });
     for (const [counter, n] of Object.entries(tally)) if (n > 0) this.count(counter as Counter, n);
-    if (this.memory && this.flushing && this.memory.full(chunkLimits(this.env))) {
-      // a flush is still writing the previous chunk: let go of this one, the log has it
-      this.memory = undefined;
+    if (this.memory?.full(chunkLimits(this.env))) {
+      // flush the full chunk now; if a flush is still writing the previous one, let go of this
+      // one instead (the log has it): memory never holds more than two chunks
+      if (this.flushing) this.memory = undefined;
+      else this.ctx.waitUntil(this.flush().catch((err) => console.error("aggregator flush failed; retrying from the log", err)));
     }
     await this.scheduleFlush();
     return outcomes;
@@ -197,9 +206,11 @@ export class ModelAggregator extends DurableObject<Env> {
     if (refusal) return refusal;
     const key: RowKey = { ...filingWindow(report.start, report.end), version: report.version, role: report.role, segment };
     const seq = this.seq + 1;
-    // both or neither: a report seen but not logged would be lost to its retry
+    const json = JSON.stringify(report);
+    // all or nothing: a report seen but not logged would be lost to its retry
     this.ctx.storage.transactionSync(() => {
       this.sql.exec("insert into seen (id, at) values (?, ?)", report.id, now);
+      this.setMeta("seq", String(seq));
       this.sql.exec(
         "insert into pending (seq, version, role, granularity, minute, segment, report) values (?, ?, ?, ?, ?, ?, ?)",
         seq,
@@ -208,20 +219,20 @@ export class ModelAggregator extends DurableObject<Env> {
         key.granularity,
         key.windowStart,
         segment,
-        JSON.stringify(report),
+        json,
       );
     });
     this.seq = seq;
     this.pendingReports++;
-    this.remember(key, aggregate, seq);
+    this.remember(key, json, aggregate, seq);
     return undefined;
   }
 
   /** Merges a logged report into the in-memory chunk, if there is one to keep current. */
-  private remember(key: RowKey, aggregate: Aggregate, seq: number): void {
+  private remember(key: RowKey, json: string, aggregate: Aggregate, seq: number): void {
     if (!this.memory) return;
     try {
-      this.memory.add(key, aggregate, seq);
+      this.memory.add(key, json, aggregate, seq);
     } catch (err) {
       // a merge failed half-way: the chunk no longer mirrors the log, which stays the truth
       console.error("pending merge failed; draining the log instead", err);
@@ -241,6 +252,8 @@ export class ModelAggregator extends DurableObject<Env> {
     if (!chunk) return this.drainLog();
     if (chunk.empty) return;
     this.memory = new PendingChunk();
+    // the chunk mirrors exactly the entries not yet in any chunk, up to its last one
+    this.sql.exec("update pending set chunk = ? where seq <= ? and chunk is null", chunk.id, chunk.id);
     try {
       await this.writeChunk(chunk);
     } catch (err) {
@@ -251,36 +264,45 @@ export class ModelAggregator extends DurableObject<Env> {
   }
 
   /**
-   * Flushes the log in order, in chunks of at most the chunk limits, then trusts memory again.
-   * A logged report that cannot be read any more is quarantined, not retried for ever.
+   * Flushes the whole log in chunks of at most the chunk limits, oldest filing windows first,
+   * then trusts memory again. First it settles the chunk a failed or interrupted flush left
+   * marked: D1's flush record names the last chunk stored, so its entries go; any other mark is
+   * undone. A logged report that cannot be read any more is quarantined, not retried for ever.
    */
   private async drainLog(): Promise<void> {
-    const flushed = await flushedSeq(openDb(this.env), this.object!.name);
-    this.forget(flushed);
+    const stored = await lastStoredChunk(openDb(this.env), this.object!.name);
+    this.forget(stored);
+    this.sql.exec("update pending set chunk = null where chunk is not null");
     const limits = chunkLimits(this.env);
     let chunk = new PendingChunk();
-    let after = flushed;
     for (;;) {
-      const page = this.sql.exec<LoggedReport>("select * from pending where seq > ? order by seq limit ?", after, LOG_PAGE).toArray();
+      const page = this.sql.exec<LoggedReport>("select * from pending where chunk is null order by minute, seq limit ?", LOG_PAGE).toArray();
       if (page.length === 0) {
         if (chunk.empty) break;
-        await this.writeChunk(chunk);
+        await this.writeDraft(chunk);
         chunk = new PendingChunk();
         continue;
       }
       for (const row of page) {
-        after = row.seq;
-        const aggregate = this.revive(row);
-        if (aggregate) chunk.add(loggedKey(row), aggregate, row.seq);
+        if (!this.revive(row)) continue;
+        chunk.add(loggedKey(row), row.report, undefined, row.seq);
+        this.sql.exec("update pending set chunk = ? where seq = ?", DRAFT_CHUNK, row.seq);
         this.notePeak(chunk.bytes);
-        if (chunk.full(limits)) {
-          await this.writeChunk(chunk);
-          chunk = new PendingChunk();
-        }
+        if (chunk.full(limits)) break;
+      }
+      if (chunk.full(limits)) {
+        await this.writeDraft(chunk);
+        chunk = new PendingChunk();
       }
     }
     // no await since the last read of the log: memory mirrors it (empty) from here on
     this.memory = new PendingChunk();
+  }
+
+  /** Gives the entries of a chunk built by {@link drainLog} the chunk's id, then writes it. */
+  private async writeDraft(chunk: PendingChunk): Promise<void> {
+    this.sql.exec("update pending set chunk = ? where chunk = ?", chunk.id, DRAFT_CHUNK);
+    await this.writeChunk(chunk);
   }
 
   /** The aggregate of a logged report, or undefined when it can no longer be read (then it is quarantined). */
@@ -307,11 +329,6 @@ export class ModelAggregator extends DurableObject<Env> {
     const db = openDb(this.env);
     this.writing = chunk;
     try {
-      if ((await flushedSeq(db, name)) >= chunk.lastSeq) {
-        // already stored (by a twin of this object, or before a crash that kept the log)
-        this.forget(chunk.lastSeq);
-        return;
-      }
       const targets = planRollUp(chunk.deltas.values());
       const stored = await readOwnRows(db, model, shard, targets.map((t) => t.key));
       const rows: PackedRow[] = [];
@@ -321,9 +338,9 @@ export class ModelAggregator extends DurableObject<Env> {
         rows.push({ key, reports: aggregate.reports, rows: aggregate.rows, errors: aggregate.errorTotal, data: await packAggregate(aggregate) });
       }
       const owed = Number(this.meta("rowsWrittenOwed") ?? 0);
-      const written = await writeFlush(db, { object: name, model, shard, rows, quarantined, seq: chunk.lastSeq, reports: chunk.reports, rowsWrittenOwed: owed, now: Date.now() });
+      const written = await writeFlush(db, { object: name, model, shard, rows, quarantined, chunk: chunk.id, reports: chunk.reports, rowsWrittenOwed: owed, now: Date.now() });
       this.setMeta("rowsWrittenOwed", String(written));
-      this.forget(chunk.lastSeq);
+      this.forget(chunk.id);
       this.count("flushes", 1);
       this.count("upserts", rows.length);
       this.count("rowsWritten", written);
@@ -337,10 +354,9 @@ export class ModelAggregator extends DurableObject<Env> {
     }
   }
 
-  /** Drops log entries up to `seq` (they are in D1) and remembers that position. */
-  private forget(seq: number): void {
-    this.sql.exec("delete from pending where seq <= ?", seq);
-    if (seq > Number(this.meta("flushedSeq") ?? 0)) this.setMeta("flushedSeq", String(seq));
+  /** Drops the log entries of a stored chunk. */
+  private forget(chunk: number): void {
+    this.sql.exec("delete from pending where chunk = ?", chunk);
     this.pendingReports = this.sql.exec<{ n: number }>("select count(*) as n from pending").one().n;
   }
 
@@ -352,7 +368,7 @@ export class ModelAggregator extends DurableObject<Env> {
     this.object = { name, model, shard };
     this.cap = new SegmentCap(this.env.DB, model, segmentLimits(this.env));
     const logged = this.sql.exec<{ n: number; last: number | null }>("select count(*) as n, max(seq) as last from pending").one();
-    this.seq = Math.max(Number(this.meta("flushedSeq") ?? 0), logged.last ?? 0);
+    this.seq = Math.max(Number(this.meta("seq") ?? 0), logged.last ?? 0);
     this.pendingReports = logged.n;
     if (logged.n > 0) this.memory = undefined;
     this.alarmAt = await this.ctx.storage.getAlarm();
@@ -426,15 +442,16 @@ function reasonOf(err: unknown): string {
  * merging into it fails, it is set aside in `quarantined` and the row starts over from the
  * chunk alone.
  */
-async function mergeStored(key: RowKey, before: string | undefined, sources: readonly Aggregate[], quarantined: QuarantinedRow[]): Promise<Aggregate> {
-  const fresh = () => sources.reduce((a, s) => a.merge(s), new Aggregate());
-  if (before === undefined) return fresh();
+async function mergeStored(key: RowKey, before: string | undefined, sources: readonly PendingSource[], quarantined: QuarantinedRow[]): Promise<Aggregate> {
+  // a report's JSON decodes into a new aggregate that can be absorbed; merged ones are shared
+  // by the targets of their key and must be copied
+  const into = (a: Aggregate) => sources.reduce<Aggregate>((sum, s) => (typeof s === "string" ? sum.absorb(sourceAggregate(s)) : sum.merge(s)), a);
+  if (before === undefined) return into(new Aggregate());
   try {
-    const base = await unpackAggregate(before);
-    return sources.reduce((a, s) => a.merge(s), base);
+    return into(await unpackAggregate(before));
   } catch (err) {
     quarantined.push({ key, reason: reasonOf(err), data: before });
-    return fresh();
+    return into(new Aggregate());
   }
 }
 
@@ -448,11 +465,11 @@ export const flushIntervalMs = (env: Env) => intVar(env.FLUSH_INTERVAL_MS, 10_00
 /** Pending reports that trigger a flush at once (`FLUSH_MAX_REPORTS`). @defaultValue 20000 */
 export const flushMaxReports = (env: Env) => intVar(env.FLUSH_MAX_REPORTS, 20_000);
 /**
- * When a pending chunk is flushed at once (`FLUSH_MAX_BYTES`, `FLUSH_MAX_KEYS`): 8 MiB of
+ * When a pending chunk is flushed at once (`FLUSH_MAX_BYTES`, `FLUSH_MAX_KEYS`): 16 MiB of
  * estimated aggregates, 256 filing-window keys. The object holds at most about two chunks plus
  * one flush's rows (docs/ingest.md "Memory").
  */
-export const chunkLimits = (env: Env) => ({ bytes: intVar(env.FLUSH_MAX_BYTES, 8 * 1024 * 1024), keys: intVar(env.FLUSH_MAX_KEYS, 256) });
+export const chunkLimits = (env: Env) => ({ bytes: intVar(env.FLUSH_MAX_BYTES, 16 * 1024 * 1024), keys: intVar(env.FLUSH_MAX_KEYS, 256) });
 /** Cardinality cap (`SEGMENT_MAX_VALUES`, `SEGMENT_MAX_KEYS`). */
 const segmentLimits = (env: Env) => ({ values: intVar(env.SEGMENT_MAX_VALUES, 50), keys: intVar(env.SEGMENT_MAX_KEYS, 16) });
 

@@ -1,5 +1,6 @@
 import type { Report } from "../../protocol/schema/report.ts";
 import type { Aggregate } from "./aggregate.ts";
+import type { PendingSource } from "./pending-chunk.ts";
 import { ALL_SEGMENT, segmentSlices } from "./segments.ts";
 import { GRANULARITIES, type Granularity, WINDOW_MS, windowStart } from "./windows.ts";
 
@@ -43,33 +44,33 @@ export function filingWindow(start: number, end: number): { granularity: Granula
   return { granularity, windowStart: windowStart(start + Math.floor(span / 2), granularity) };
 }
 
-/** One stored row a flush updates, and the pending aggregates that go into it. */
+/** One stored row a flush updates, and the pending sources that go into it. */
 export interface RollUpTarget {
   key: RowKey;
-  sources: Aggregate[];
+  sources: PendingSource[];
 }
 
 /**
- * The rows one flush updates, each with the pending aggregates that go into it. A pending
- * aggregate (keyed by its filing window and full segment) goes into its own window and every
+ * The rows one flush updates, each with the pending sources that go into it. A pending
+ * source (keyed by its filing window and full segment) goes into its own window and every
  * coarser one: minute rows hold all traffic only (segment ""), hour and day rows also each
  * segment pair and the full combination. Segment slices at minute grain would multiply the
  * minute rows, the bulk of storage, by the number of slices (docs/scale.md). Nothing is copied:
  * targets refer to the pending aggregates.
  *
- * @param pending - aggregates keyed by their filing window (segment = the full combination)
+ * @param pending - sources keyed by their filing window (segment = the full combination)
  */
-export function planRollUp(pending: Iterable<RowDelta>): RollUpTarget[] {
+export function planRollUp(pending: Iterable<{ key: RowKey; source: PendingSource }>): RollUpTarget[] {
   const out = new Map<string, RollUpTarget>();
-  for (const { key, aggregate } of pending) {
+  for (const { key, source } of pending) {
     for (const granularity of GRANULARITIES.slice(GRANULARITIES.indexOf(key.granularity))) {
       const segments = granularity === "minute" ? [ALL_SEGMENT] : segmentSlices(key.segment);
       for (const segment of segments) {
         const target: RowKey = { ...key, granularity, windowStart: windowStart(key.windowStart, granularity), segment };
         const id = rowId(target);
         const found = out.get(id);
-        if (found) found.sources.push(aggregate);
-        else out.set(id, { key: target, sources: [aggregate] });
+        if (found) found.sources.push(source);
+        else out.set(id, { key: target, sources: [source] });
       }
     }
   }

@@ -63,8 +63,8 @@ export interface FlushBatch {
   shard: number;
   rows: readonly PackedRow[];
   quarantined: readonly QuarantinedRow[];
-  /** The last report sequence number these rows include. */
-  seq: number;
+  /** The id of the chunk of log entries these rows include. */
+  chunk: number;
   /** Reports in this flush. */
   reports: number;
   /** D1 rows written by earlier flushes and not yet added to the flush record. */
@@ -74,7 +74,7 @@ export interface FlushBatch {
 
 /**
  * Writes a flush in one D1 batch (one transaction): the merged rows, the rows set aside, and
- * the object's flush record with the new sequence number and its tallies. Either all of it
+ * the object's flush record with the chunk's id (in `seq`) and its tallies. Either all of it
  * lands or none of it. D1 counts the rows a batch wrote only once it ran, so each record adds
  * what the previous flushes wrote (`rowsWrittenOwed`): the tally lags one flush and is never
  * counted twice.
@@ -84,7 +84,7 @@ export interface FlushBatch {
  * @returns the D1 rows this batch wrote
  */
 export async function writeFlush(db: Db, batch: FlushBatch): Promise<number> {
-  const { object, model, shard, seq, reports, now } = batch;
+  const { object, model, shard, chunk: seq, reports, now } = batch;
   const upserts = batch.rows.map(({ key, ...counts }) => {
     const values = { model, shard, ...key, ...counts, updatedAt: now };
     return db
@@ -114,12 +114,12 @@ export async function writeFlush(db: Db, batch: FlushBatch): Promise<number> {
 }
 
 /**
- * The last report sequence number an object flushed, 0 when it never did.
+ * The id of the last chunk an object stored, 0 when it never did.
  *
  * @param db - drizzle handle
  * @param object - the object's name
  */
-export async function flushedSeq(db: Db, object: string): Promise<number> {
+export async function lastStoredChunk(db: Db, object: string): Promise<number> {
   const row = await db.select({ seq: aggregateFlushes.seq }).from(aggregateFlushes).where(eq(aggregateFlushes.object, object)).get();
   return row?.seq ?? 0;
 }

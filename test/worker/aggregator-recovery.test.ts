@@ -39,9 +39,10 @@ describe("ModelAggregator durability", () => {
     await stub.flush();
     expect(await reportsInD1(model)).toBe(1);
     await runInDurableObject(stub, async (_old: ModelAggregator, state) => {
-      // the log entry a crash between the D1 write and the log delete would leave behind
+      // the log entry a crash between the D1 write and the log delete would leave behind: still
+      // marked with the id of its chunk (its seq, 1), which D1's flush record names as stored
       const minute = Math.floor(report.start / 60_000) * 60_000;
-      state.storage.sql.exec("insert into pending (seq, version, role, minute, segment, report) values (1, ?, 'live', ?, '', ?)", version, minute, JSON.stringify(report));
+      state.storage.sql.exec("insert into pending (seq, version, role, minute, segment, report, chunk) values (1, ?, 'live', ?, '', ?, 1)", version, minute, JSON.stringify(report));
       // the object starts without asking D1, so the entry looks pending until a flush drains the
       // log: that drain reads D1's flush record and drops it instead of storing it again
       const fresh = new ModelAggregator(state, env);
