@@ -76,6 +76,23 @@ export const rollouts = sqliteTable("rollouts", {
   updatedAt: integer("updated_at").notNull(),
 });
 
+/**
+ * Rollout states replaced by a change, kept for a day: clients learn of a change late (report
+ * answers, polls, offline queues), so reports of what a recent state assigned are still
+ * accepted within a grace period (collector/rollout/assignable.ts). `state` is the JSON of the
+ * replaced state, salt included; `endedAt` is when the change replaced it.
+ */
+export const rolloutHistory = sqliteTable(
+  "rollout_history",
+  {
+    model: text("model").notNull(),
+    configVersion: integer("config_version").notNull(),
+    state: text("state").notNull(),
+    endedAt: integer("ended_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.model, t.configVersion] })],
+);
+
 /** Every registry change (publish, rollout, promote, rollback): who, when, before and after (JSON). */
 export const auditLog = sqliteTable(
   "audit_log",
