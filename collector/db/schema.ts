@@ -152,7 +152,12 @@ export const aggregateFlushes = sqliteTable("aggregate_flushes", {
   updatedAt: integer("updated_at").notNull(),
 });
 
-/** Segment values admitted per model and key (the cardinality cap); later ones become `other`. */
+/**
+ * Segment values admitted per model and key (the cardinality cap); other values report as
+ * `other`. Each keeps its report count of the current hour (`hits`, epoch = hour number) and of
+ * the hour before (`prevHits`): a value seen more often than the least-seen admitted one over
+ * the last hour or two displaces it (collector/ingest/segment-cap.ts).
+ */
 export const segmentValues = sqliteTable(
   "segment_values",
   {
@@ -160,6 +165,12 @@ export const segmentValues = sqliteTable(
     key: text("key").notNull(),
     value: text("value").notNull(),
     createdAt: integer("created_at").notNull(),
+    /** Hour (epoch ms / 3,600,000) that `hits` counts. */
+    epoch: integer("epoch").notNull().default(0),
+    /** Reports with this value in hour `epoch`. */
+    hits: integer("hits").notNull().default(0),
+    /** Reports with this value in the hour before `epoch`. */
+    prevHits: integer("prev_hits").notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.model, t.key, t.value] })],
 );
