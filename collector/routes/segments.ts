@@ -16,7 +16,8 @@ const resetQuery = z.object({ model: modelNameSchema, key: segmentKeySchema.opti
 /**
  * `GET /v1/segments?model=` (read): the segment keys of a model's reports and their admitted
  * values (`{ model, segments: { backend: ["wasm", "webgpu"], … } }`), what `?segment=` of
- * `/v1/drift` and `/v1/stats` can slice by. Values past the cardinality cap report as `other`.
+ * `/v1/drift` and `/v1/stats` can slice by. Values past the cardinality cap report as `other`;
+ * frequent values displace rare ones (collector/ingest/segment-cap.ts), so the list changes.
  */
 export const segments = new Hono<AppEnv>()
   .get("/", requireRole("read"), validate("query", segmentsQuery), async (c) => {
