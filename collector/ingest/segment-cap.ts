@@ -204,10 +204,11 @@ export class SegmentCap {
     return results.slice(0, -1).reduce((n, r) => n + (r.meta.rows_written ?? 0), 0);
   }
 
-  /** The score a candidate must beat to displace a value of `key`: 0 while the key has room. */
+  /** The score a candidate must beat to displace a value of `key`: 0 while the key has room, never for a key over the key cap. */
   private floor(key: string): number {
     const values = this.admitted.get(key);
-    if (!values || values.size < this.limits.values) return 0;
+    if (!values) return this.admitted.size >= this.limits.keys ? Infinity : 0;
+    if (values.size < this.limits.values) return 0;
     return Math.min(...values.values());
   }
 

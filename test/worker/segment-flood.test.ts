@@ -53,6 +53,20 @@ describe("segments cannot be flooded", () => {
     expect((await admitted(model)).appVersion).toHaveLength(3);
   });
 
+  it("lets junk seen once lose its place two hours later to a value seen once", async () => {
+    const { model, version, token } = await liveModel("seg-decay");
+    for (let i = 0; i < 5; i++) await postReports(token, [makeReport(model, version, { client: "c-1", segment: { appVersion: `junk-${i}` } })]);
+    // two hours pass (explicit timestamps: the counts' hour moves back by two)
+    await env.DB.prepare("update segment_values set epoch = epoch - 2 where model = ?").bind(model).run();
+    await refresh();
+    await postReports(token, [makeReport(model, version, { client: "c-1", segment: { appVersion: "1.0" } })]);
+    await refresh();
+    await postReports(token, [makeReport(model, version, { client: "c-1", segment: { backend: "wasm" } })]);
+    const values = (await admitted(model)).appVersion!;
+    expect(values).toContain("1.0");
+    expect(values).toHaveLength(3);
+  });
+
   it("resets a polluted key with an admin key; later values are admitted afresh", async () => {
     const { model, version, token } = await liveModel("seg-reset");
     for (let i = 0; i < 5; i++) await postReports(token, [makeReport(model, version, { client: "c-1", segment: { appVersion: `junk-${i}`, backend: "wasm" } })]);
