@@ -33,6 +33,8 @@ export const ERROR_CODES = [
   "conflict",
   "method_not_allowed",
   "unsupported",
+  // a report of a version the rollout did not give its client (now or within the grace period)
+  "not_assigned",
   // lifecycle and fallback
   "closed",
   "internal",

@@ -1,8 +1,8 @@
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, gt, lt, sql, type SQL } from "drizzle-orm";
 import { rolloutView, type RolloutState } from "../rollout/state.ts";
 import { insertAuditWhen, type AuditAction } from "./audit.ts";
 import type { Db } from "./client.ts";
-import { models, rollouts } from "./schema.ts";
+import { models, rolloutHistory, rollouts } from "./schema.ts";
 
 type RolloutRow = typeof rollouts.$inferSelect;
 
@@ -51,7 +51,7 @@ export interface ChangeBy {
 
 /**
  * Writes `next` over `previous` (null: the model has no rollout yet) together with its audit
- * row, in one transaction, only if the stored state is still `previous` (optimistic
+ * row and `previous` into the rollout history (states older than a day leave it), in one transaction, only if the stored state is still `previous` (optimistic
  * concurrency on the config version).
  *
  * @param db - drizzle handle
@@ -77,17 +77,49 @@ export async function saveRollout(
     { model, keyId: by.keyId, at: next.updatedAt, action: by.action, before: previous && rolloutView(previous), after: rolloutView(next) },
     unchanged,
   );
-  const write = previous
-    ? db
-        .update(rollouts)
-        .set(toColumns(next))
-        .where(and(eq(rollouts.model, model), eq(rollouts.configVersion, previous.configVersion)))
-    : db
-        .insert(rollouts)
-        .values({ model, ...toColumns(next) })
-        .onConflictDoNothing();
-  const [, result] = await db.batch([audit, write]);
-  return result.meta.changes === 1;
+  let written: D1Result;
+  if (previous) {
+    // The replaced state goes to the history, before the update: its condition reads the row the update replaces.
+    const update = db
+      .update(rollouts)
+      .set(toColumns(next))
+      .where(and(eq(rollouts.model, model), eq(rollouts.configVersion, previous.configVersion)));
+    const expired = db.delete(rolloutHistory).where(and(eq(rolloutHistory.model, model), lt(rolloutHistory.endedAt, next.updatedAt - HISTORY_KEEP_MS)));
+    [, , , written] = await db.batch([audit, rememberWhen(db, model, previous, next.updatedAt, unchanged), expired, update]);
+  } else {
+    [, written] = await db.batch([audit, db.insert(rollouts).values({ model, ...toColumns(next) }).onConflictDoNothing()]);
+  }
+  forgetRollout(model);
+  return written.meta.changes === 1;
+}
+
+/** Replaced rollout states are kept this long (longer than any grace period needs). */
+const HISTORY_KEEP_MS = 86_400_000;
+
+/** Writes `state` (replaced at `endedAt`) to the history when `condition` holds. */
+function rememberWhen(db: Db, model: string, state: RolloutState, endedAt: number, condition: SQL) {
+  return db
+    .insert(rolloutHistory)
+    .select(sql`select ${model}, ${state.configVersion}, ${JSON.stringify(state)}, ${endedAt} where ${condition}`)
+    .onConflictDoNothing();
+}
+
+/**
+ * The rollout states of a model that a change replaced after `since` (epoch ms), salts
+ * included, newest first.
+ *
+ * @param db - drizzle handle
+ * @param model - the model name
+ * @param since - epoch ms; states replaced at or before it are left out
+ */
+export async function recentRollouts(db: Db, model: string, since: number): Promise<RolloutState[]> {
+  const rows = await db
+    .select({ state: rolloutHistory.state })
+    .from(rolloutHistory)
+    .where(and(eq(rolloutHistory.model, model), gt(rolloutHistory.endedAt, since)))
+    .orderBy(sql`${rolloutHistory.configVersion} desc`)
+    .all();
+  return rows.map((r) => JSON.parse(r.state) as RolloutState);
 }
 
 /**
@@ -104,4 +136,47 @@ export async function listRollouts(db: Db, app?: string): Promise<Map<string, Ro
     .where(app === undefined ? undefined : eq(models.app, app))
     .all();
   return new Map(rows.map(({ rollout }) => [rollout.model, toState(rollout)]));
+}
+
+/** A model's rollout now and the states a change replaced within the grace period. */
+export interface RolloutWithRecent {
+  /** The current state; undefined when the model has no rollout yet. */
+  current: RolloutState | undefined;
+  /** States replaced within the grace period, newest first. */
+  recent: RolloutState[];
+}
+
+/** A rollout read is reused this long: at a thousand reports a second, one read instead of hundreds. */
+const ROLLOUT_TTL_MS = 1000;
+/** Models cached at most; past it the cache starts over. */
+const MAX_MODELS = 1000;
+const cache = new Map<string, { at: number; value: Promise<RolloutWithRecent> }>();
+
+/**
+ * The rollout of `model` and the states it replaced less than `graceMs` ago, read from D1 at
+ * most once a second per model and isolate (a failed read is not kept). A change saved in this
+ * isolate is seen at once ({@link forgetRollout}); one saved elsewhere within a second.
+ *
+ * @param db - drizzle handle
+ * @param model - the model name
+ * @param graceMs - how far back replaced states count
+ */
+export function cachedRollout(db: Db, model: string, graceMs: number): Promise<RolloutWithRecent> {
+  const now = Date.now();
+  const hit = cache.get(model);
+  if (hit && now - hit.at < ROLLOUT_TTL_MS) return hit.value;
+  const value = Promise.all([getRollout(db, model), recentRollouts(db, model, now - graceMs)]).then(([current, recent]) => ({ current, recent }));
+  if (cache.size >= MAX_MODELS) cache.clear();
+  cache.set(model, { at: now, value });
+  value.catch(() => cache.delete(model));
+  return value;
+}
+
+/**
+ * Drops the cached rollout of `model`, so the next read sees a change just saved.
+ *
+ * @param model - the model name
+ */
+export function forgetRollout(model: string): void {
+  cache.delete(model);
 }

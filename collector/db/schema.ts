@@ -76,6 +76,23 @@ export const rollouts = sqliteTable("rollouts", {
   updatedAt: integer("updated_at").notNull(),
 });
 
+/**
+ * Rollout states replaced by a change, kept for a day: clients learn of a change late (report
+ * answers, polls, offline queues), so reports of what a recent state assigned are still
+ * accepted within a grace period (collector/rollout/assignable.ts). `state` is the JSON of the
+ * replaced state, salt included; `endedAt` is when the change replaced it.
+ */
+export const rolloutHistory = sqliteTable(
+  "rollout_history",
+  {
+    model: text("model").notNull(),
+    configVersion: integer("config_version").notNull(),
+    state: text("state").notNull(),
+    endedAt: integer("ended_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.model, t.configVersion] })],
+);
+
 /** Every registry change (publish, rollout, promote, rollback): who, when, before and after (JSON). */
 export const auditLog = sqliteTable(
   "audit_log",
@@ -155,7 +172,12 @@ export const quarantine = sqliteTable(
   (t) => [index("quarantine_model").on(t.model, t.id)],
 );
 
-/** Segment values admitted per model and key (the cardinality cap); later ones become `other`. */
+/**
+ * Segment values admitted per model and key (the cardinality cap); other values report as
+ * `other`. Each keeps its report count of the current hour (`hits`, epoch = hour number) and of
+ * the hour before (`prevHits`): a value seen more often than the least-seen admitted one over
+ * the last hour or two displaces it (collector/ingest/segment-cap.ts).
+ */
 export const segmentValues = sqliteTable(
   "segment_values",
   {
@@ -163,6 +185,12 @@ export const segmentValues = sqliteTable(
     key: text("key").notNull(),
     value: text("value").notNull(),
     createdAt: integer("created_at").notNull(),
+    /** Hour (epoch ms / 3,600,000) that `hits` counts. */
+    epoch: integer("epoch").notNull().default(0),
+    /** Reports with this value in hour `epoch`. */
+    hits: integer("hits").notNull().default(0),
+    /** Reports with this value in the hour before `epoch`. */
+    prevHits: integer("prev_hits").notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.model, t.key, t.value] })],
 );

@@ -1,5 +1,3 @@
-import type { Db } from "../db/client.ts";
-import { getRollout } from "../db/rollouts.ts";
 import { assign } from "../rollout/assign.ts";
 import type { RolloutState } from "../rollout/state.ts";
 
@@ -18,32 +16,15 @@ export interface AssignmentHint {
   shadow?: { version: number; sampleRate: number };
 }
 
-/** A rollout read is reused this long: at a thousand reports a second, one read instead of hundreds. */
-const ROLLOUT_TTL_MS = 1000;
-const rollouts = new Map<string, { at: number; state: Promise<RolloutState | undefined> }>();
-
-function cachedRollout(db: Db, model: string): Promise<RolloutState | undefined> {
-  const now = Date.now();
-  const hit = rollouts.get(model);
-  if (hit && now - hit.at < ROLLOUT_TTL_MS) return hit.state;
-  const state = getRollout(db, model);
-  if (rollouts.size > 1000) rollouts.clear();
-  rollouts.set(model, { at: now, state });
-  // a failed read is not kept
-  state.catch(() => rollouts.delete(model));
-  return state;
-}
-
 /**
- * The current assignment of `client` for `model` (the registry's sticky {@link assign}), or
- * null when the model has no rollout yet. The rollout is at most a second old.
+ * The assignment of `client` for `model` under `rollout` (the registry's sticky
+ * {@link assign}), or null when the model has no rollout yet.
  *
- * @param db - drizzle handle
+ * @param rollout - the model's current rollout (the report route's cached read)
  * @param model - the model
  * @param client - the client id
  */
-export async function assignmentHint(db: Db, model: string, client: string): Promise<AssignmentHint | null> {
-  const rollout = await cachedRollout(db, model);
+export function assignmentHint(rollout: RolloutState | undefined, model: string, client: string): AssignmentHint | null {
   if (!rollout) return null;
   const choice = assign(client, model, rollout);
   const shadow = rollout.shadow && rollout.shadow.version !== choice.version ? rollout.shadow : null;

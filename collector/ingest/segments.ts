@@ -5,6 +5,13 @@ export const ALL_SEGMENT = "";
 export const OTHER_VALUE = "other";
 
 /**
+ * The row of full segment combinations over the per-window combination cap
+ * (collector/ingest/combination-cap.ts); `?segment=other` reads it. No canonical segment equals
+ * it: those are `key:value` pairs.
+ */
+export const OTHER_COMBINATION = "other";
+
+/**
  * The canonical form of a segment map: `key:value` pairs sorted by key and joined by `,`, with
  * `%`, `,` and `:` percent-encoded in keys and values (the form `?segment=` takes).
  *
@@ -25,12 +32,14 @@ function escape(s: string): string {
 
 /**
  * Parses a `?segment=` value (`key:value,key:value`) into its canonical form; an empty value
- * is the unsliced total. Throws a message for a malformed pair.
+ * is the unsliced total, `other` the combinations folded by the combination cap. Throws a
+ * message for a malformed pair.
  *
  * @param text - the query value
  */
 export function parseSegment(text: string): string {
   if (text === "" || text === "all") return ALL_SEGMENT;
+  if (text === OTHER_COMBINATION) return OTHER_COMBINATION;
   const map: Record<string, string> = {};
   for (const pair of text.split(",")) {
     const at = pair.indexOf(":");

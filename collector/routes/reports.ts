@@ -8,12 +8,14 @@ import { type Report, reportSchema } from "../../protocol/schema/report.ts";
 import { type Caller, canAccessApp, requireRole } from "../auth.ts";
 import { type Db, openDb } from "../db/client.ts";
 import { findModel } from "../db/models.ts";
+import { type RolloutWithRecent, cachedRollout } from "../db/rollouts.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
 import { assignmentHint } from "../ingest/assignment-hint.ts";
 import type { IngestOutcome } from "../ingest/model-aggregator.ts";
 import { aggregator, flushModel, shardCount, shardOf } from "../ingest/routing.ts";
 import { accessModel } from "../registry/model-access.ts";
+import { assignableVersions, notAssigned, rolloutGraceMs } from "../rollout/assignable.ts";
 import { jsonBody, validate } from "../validate.ts";
 
 const modelQuerySchema = z.object({ model: modelNameSchema });
@@ -55,16 +57,33 @@ function checkEach(raws: unknown[]): { valid: Report[]; rejected: Rejection[] } 
   return { valid, rejected };
 }
 
-/** Reports of models the caller may report for, grouped by aggregator object; the others refused. */
-async function route(db: Db, env: Env, caller: Caller, reports: Report[], rejected: Rejection[]): Promise<Map<string, { model: string; shard: number; reports: Report[] }>> {
+/** Reports grouped by aggregator object, and the current rollout of each model reported for. */
+interface Routed {
+  groups: Map<string, { model: string; shard: number; reports: Report[] }>;
+  rollouts: Map<string, RolloutWithRecent>;
+}
+
+/**
+ * Reports of models the caller may report for and versions their clients may run, grouped by
+ * aggregator object; the others refused.
+ */
+async function route(db: Db, env: Env, caller: Caller, reports: Report[], rejected: Rejection[]): Promise<Routed> {
   const shards = shardCount(env);
-  const groups = new Map<string, { model: string; shard: number; reports: Report[] }>();
+  const groups: Routed["groups"] = new Map();
+  const rollouts: Routed["rollouts"] = new Map();
   const apps = new Map<string, string | undefined>();
-  for (const name of new Set(reports.map((r) => r.model))) apps.set(name, await modelApp(db, name));
+  for (const name of new Set(reports.map((r) => r.model))) {
+    const app = await modelApp(db, name);
+    apps.set(name, app);
+    if (app !== undefined && canAccessApp(caller, app)) rollouts.set(name, await cachedRollout(db, name, rolloutGraceMs(env)));
+  }
   for (const r of reports) {
     const app = apps.get(r.model);
+    const rollout = rollouts.get(r.model);
+    const unassigned = rollout && notAssigned(r, assignableVersions(r.client, r.model, rollout.current ? [rollout.current, ...rollout.recent] : rollout.recent));
     if (app === undefined) rejected.push({ id: r.id, status: "rejected", code: "not_found", message: `no model "${r.model}"` });
     else if (!canAccessApp(caller, app)) rejected.push({ id: r.id, status: "rejected", code: "forbidden", message: `model "${r.model}" belongs to another app` });
+    else if (unassigned) rejected.push({ id: r.id, status: "rejected", code: "not_assigned", message: unassigned });
     else {
       const shard = shardOf(r.client, shards);
       const key = `${r.model}:${shard}`;
@@ -73,12 +92,13 @@ async function route(db: Db, env: Env, caller: Caller, reports: Report[], reject
       group.reports.push(r);
     }
   }
-  return groups;
+  return { groups, rollouts };
 }
 
 /**
  * `POST /v1/reports` (ingest): a batch of client reports. Each report is checked on its own —
- * wire schema, model of the key's app, version, features and sketch parameters of its manifest
+ * wire schema, model of the key's app, a version its client may run (`not_assigned`, see
+ * collector/rollout/assignable.ts), features and sketch parameters of its manifest
  * — and deduplicated by id; the answer lists accepted, duplicate and rejected ids (with codes)
  * and the client's current assignment, so every report is also an update check. A body that is
  * not a batch is a 400, one over the batch limit a 413. Pages going away send the batch with
@@ -101,7 +121,7 @@ export const reports = new Hono<AppEnv>()
   }
   const { valid, rejected } = checkEach(batch.reports);
   const db = openDb(c.env);
-  const groups = await route(db, c.env, c.var.caller, valid, rejected);
+  const { groups, rollouts } = await route(db, c.env, c.var.caller, valid, rejected);
   let outcomes: IngestOutcome[][];
   try {
     outcomes = await Promise.all([...groups.values()].map((g) => aggregator(c.env, g.model, g.shard).ingest(g.model, g.shard, g.reports)));
@@ -111,8 +131,9 @@ export const reports = new Hono<AppEnv>()
     throw new ApiError(503, "unavailable", "ingest is unavailable; retry the batch (report ids make retries safe)");
   }
   const all = outcomes.flat();
-  const first = [...groups.values()][0]?.reports[0];
-  const assignment = first ? await assignmentHint(db, first.model, first.client) : null;
+  // also when the first report was refused as not assigned: the answer tells the client what to run
+  const first = valid.find((r) => rollouts.has(r.model));
+  const assignment = first ? assignmentHint(rollouts.get(first.model)!.current, first.model, first.client) : null;
   return c.json({
     accepted: all.filter((o) => o.status === "accepted").map((o) => o.id),
     duplicates: all.filter((o) => o.status === "duplicate").map((o) => o.id),

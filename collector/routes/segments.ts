@@ -1,7 +1,8 @@
-import { asc, eq } from "drizzle-orm";
+import { and, asc, eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import { modelNameSchema } from "../../protocol/schema/common.ts";
+import { segmentKeySchema } from "../../protocol/schema/report.ts";
 import { requireRole } from "../auth.ts";
 import { openDb } from "../db/client.ts";
 import { segmentValues } from "../db/schema.ts";
@@ -10,22 +11,40 @@ import { accessModel } from "../registry/model-access.ts";
 import { validate } from "../validate.ts";
 
 const segmentsQuery = z.object({ model: modelNameSchema });
+const resetQuery = z.object({ model: modelNameSchema, key: segmentKeySchema.optional() });
 
 /**
  * `GET /v1/segments?model=` (read): the segment keys of a model's reports and their admitted
  * values (`{ model, segments: { backend: ["wasm", "webgpu"], … } }`), what `?segment=` of
- * `/v1/drift` and `/v1/stats` can slice by. Values past the cardinality cap report as `other`.
+ * `/v1/drift` and `/v1/stats` can slice by. Values past the cardinality cap report as `other`;
+ * frequent values displace rare ones (collector/ingest/segment-cap.ts), so the list changes.
  */
-export const segments = new Hono<AppEnv>().get("/", requireRole("read"), validate("query", segmentsQuery), async (c) => {
-  const db = openDb(c.env);
-  const model = await accessModel(db, c.var.caller, c.req.valid("query").model);
-  const rows = await db
-    .select({ key: segmentValues.key, value: segmentValues.value })
-    .from(segmentValues)
-    .where(eq(segmentValues.model, model.name))
-    .orderBy(asc(segmentValues.key), asc(segmentValues.value))
-    .all();
-  const byKey: Record<string, string[]> = {};
-  for (const { key, value } of rows) (byKey[key] ??= []).push(value);
-  return c.json({ model: model.name, segments: byKey });
-});
+export const segments = new Hono<AppEnv>()
+  .get("/", requireRole("read"), validate("query", segmentsQuery), async (c) => {
+    const db = openDb(c.env);
+    const model = await accessModel(db, c.var.caller, c.req.valid("query").model);
+    const rows = await db
+      .select({ key: segmentValues.key, value: segmentValues.value })
+      .from(segmentValues)
+      .where(eq(segmentValues.model, model.name))
+      .orderBy(asc(segmentValues.key), asc(segmentValues.value))
+      .all();
+    const byKey: Record<string, string[]> = {};
+    for (const { key, value } of rows) (byKey[key] ??= []).push(value);
+    return c.json({ model: model.name, segments: byKey });
+  })
+  /**
+   * `DELETE /v1/segments?model=&key=` (admin): forgets the admitted values of one segment key
+   * (or of every key), e.g. after junk filled it. Aggregators read the admitted values again
+   * within 2 s; later values are admitted afresh. Stored aggregates keep their slices.
+   */
+  .delete("/", requireRole("admin"), validate("query", resetQuery), async (c) => {
+    const db = openDb(c.env);
+    const { model: name, key } = c.req.valid("query");
+    const model = await accessModel(db, c.var.caller, name);
+    const result = await db
+      .delete(segmentValues)
+      .where(and(eq(segmentValues.model, model.name), key === undefined ? undefined : eq(segmentValues.key, key)))
+      .run();
+    return c.json({ model: model.name, key: key ?? null, deleted: result.meta.changes });
+  });

@@ -4,6 +4,9 @@ import { boundedRecord, modelNameSchema, nameSchema, rateSchema, sketchSchema, v
 
 const epochMs = z.int().min(0);
 
+/** A segment key: 1–32 letters, digits, `_`, `.` or `-`. */
+export const segmentKeySchema = z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, "segment key: 1-32 of letters, digits, _ . -");
+
 /** Agreement of a shadow version with the live one over the same sampled rows. */
 export const shadowReportSchema = z
   .object({
@@ -39,7 +42,7 @@ export const reportSchema = z
     end: epochMs,
     /** e.g. backend, appVersion, country. */
     segment: boundedRecord(
-      z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, "segment key: 1-32 of letters, digits, _ . -"),
+      segmentKeySchema,
       z.string().max(LIMITS.segmentValueLength),
       LIMITS.segmentKeys,
     ),

@@ -80,6 +80,17 @@ describe("driftline CLI against a local collector", () => {
     expect((await cli(["keys", "list", "--app", "demo"])).stdout).toMatch(/revoked/);
   });
 
+  it("lists segment values and resets a segment key", async () => {
+    const listed = await cli(["segments", "list", "cancer"]);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout.trim()).toBe("key  values");
+    const reset = await cli(["segments", "reset", "cancer", "--segment", "appVersion"]);
+    expect(reset.code, reset.stderr).toBe(0);
+    expect(reset.stdout.trim()).toBe("cancer: forgot 0 admitted values of segment key appVersion");
+    expect((await cli(["segments", "reset", "cancer"])).stdout.trim()).toBe("cancer: forgot 0 admitted values of every segment key");
+    expect((await cli(["segments", "reset"])).code).toBe(2);
+  });
+
   it("says in one line when the key is wrong, the collector is down, or the profile does not fit the model", async () => {
     const wrongKey = await cli(["status", "cancer"], { DRIFTLINE_ADMIN_KEY: "adm_wrong" });
     expect(wrongKey.code).toBe(1);

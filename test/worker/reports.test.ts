@@ -83,7 +83,8 @@ describe("POST /v1/reports", () => {
       [wrongRange.id]: "sketch_mismatch",
       [wrongType.id]: "sketch_mismatch",
       [wrongCategories.id]: "sketch_mismatch",
-      [noVersion.id]: "not_found",
+      // a version that does not exist is assigned to nobody
+      [noVersion.id]: "not_assigned",
       [garbage.id]: "decode",
       [invalid.id]: "validation",
       [otherModel.id]: "not_found",

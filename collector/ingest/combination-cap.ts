@@ -1,0 +1,67 @@
+import { OTHER_COMBINATION, segmentSlices } from "./segments.ts";
+
+/**
+ * Full segment combinations kept per model, aggregator object and window (`SEGMENT_MAX_COMBINATIONS`).
+ * @defaultValue 100
+ */
+export const DEFAULT_MAX_COMBINATIONS = 100;
+
+/** Windows remembered at most; the oldest is forgotten first. */
+const MAX_WINDOWS = 512;
+
+/**
+ * The cap on full segment combinations (two or more `key:value` pairs) stored per window. The
+ * first `limit` combinations seen in a window keep their own row; later ones fold into
+ * {@link OTHER_COMBINATION}. Unsliced totals and single pairs are never folded (the value and key
+ * caps bound them). Held in memory by one aggregator object: across `INGEST_SHARDS` objects a
+ * window holds at most shards × limit combinations; a window forgotten (past the 512 most
+ * recent, or after the object restarts) starts counting again.
+ *
+ * @example
+ * const cap = new CombinationCap(2);
+ * cap.slices("a:1,b:1", "minute|0") // ["", "a:1", "b:1", "a:1,b:1"]
+ * cap.slices("a:2,b:2", "minute|0") // ["", "a:2", "b:2", "a:2,b:2"]
+ * cap.slices("a:3,b:3", "minute|0") // ["", "a:3", "b:3", "other"]
+ */
+export class CombinationCap {
+  private readonly windows = new Map<string, Set<string>>();
+
+  /**
+   * @param limit - combinations kept per window
+   */
+  constructor(private readonly limit: number = DEFAULT_MAX_COMBINATIONS) {}
+
+  /**
+   * `canonical` when its window still has room for it (or it is not a combination), else
+   * {@link OTHER_COMBINATION}.
+   *
+   * @param canonical - a canonical segment (the full combination of a report)
+   * @param windowKey - the window the row goes to, e.g. `${granularity}|${windowStart}`
+   */
+  capCombination(canonical: string, windowKey: string): string {
+    if (!canonical.includes(",")) return canonical;
+    let kept = this.windows.get(windowKey);
+    if (!kept) {
+      if (this.windows.size >= MAX_WINDOWS) this.windows.delete(this.windows.keys().next().value!);
+      this.windows.set(windowKey, (kept = new Set()));
+    }
+    if (kept.has(canonical)) return canonical;
+    if (kept.size >= this.limit) return OTHER_COMBINATION;
+    kept.add(canonical);
+    return canonical;
+  }
+
+  /**
+   * The segment rows a report's canonical segment contributes to in one window: the unsliced
+   * total, each pair, and the full combination — or {@link OTHER_COMBINATION} in its place when
+   * the window is full. {@link segmentSlices} for a known window.
+   *
+   * @param canonical - a canonical segment
+   * @param windowKey - the window, e.g. `${granularity}|${windowStart}`
+   */
+  slices(canonical: string, windowKey: string): string[] {
+    const slices = segmentSlices(canonical);
+    if (slices.length > 2) slices[slices.length - 1] = this.capCombination(canonical, windowKey);
+    return slices;
+  }
+}
