@@ -16,6 +16,7 @@ declare namespace Cloudflare {
 		FLUSH_MAX_KEYS: "256";
 		SEGMENT_MAX_VALUES: "50";
 		SEGMENT_MAX_KEYS: "16";
+		SEGMENT_MAX_COMBINATIONS: "100";
 		ROLLOUT_GRACE_MS: "4200000";
 		MINUTE_RETENTION_HOURS: "48";
 		HOUR_RETENTION_DAYS: "90";
@@ -28,5 +29,5 @@ type StringifyValues<EnvType extends Record<string, unknown>> = {
 	[Binding in keyof EnvType]: EnvType[Binding] extends string ? EnvType[Binding] : string;
 };
 declare namespace NodeJS {
-	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "MAX_ARTIFACT_BYTES" | "INGEST_SHARDS" | "FLUSH_INTERVAL_MS" | "FLUSH_MAX_REPORTS" | "FLUSH_MAX_BYTES" | "FLUSH_MAX_KEYS" | "SEGMENT_MAX_VALUES" | "SEGMENT_MAX_KEYS" | "ROLLOUT_GRACE_MS" | "MINUTE_RETENTION_HOURS" | "HOUR_RETENTION_DAYS" | "ADMIN_TOKEN">> {}
+	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "MAX_ARTIFACT_BYTES" | "INGEST_SHARDS" | "FLUSH_INTERVAL_MS" | "FLUSH_MAX_REPORTS" | "FLUSH_MAX_BYTES" | "FLUSH_MAX_KEYS" | "SEGMENT_MAX_VALUES" | "SEGMENT_MAX_KEYS" | "SEGMENT_MAX_COMBINATIONS" | "ROLLOUT_GRACE_MS" | "MINUTE_RETENTION_HOURS" | "HOUR_RETENTION_DAYS" | "ADMIN_TOKEN">> {}
 }

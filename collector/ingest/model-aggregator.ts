@@ -4,9 +4,10 @@ import type { Report } from "../../protocol/schema/report.ts";
 import { type Db, openDb } from "../db/client.ts";
 import { findVersion } from "../db/versions.ts";
 import { Aggregate } from "./aggregate.ts";
-import { type VersionSchema, checkReport, versionSchema } from "./check-report.ts";
+import { type Refusal, type VersionSchema, checkReport, versionSchema } from "./check-report.ts";
 import { PendingChunk, type PendingSource, sourceAggregate } from "./pending-chunk.ts";
 import { type RowKey, filingWindow, planRollUp, rowId } from "./rows.ts";
+import { CombinationCap, DEFAULT_MAX_COMBINATIONS } from "./combination-cap.ts";
 import { SegmentCap } from "./segment-cap.ts";
 import { canonicalSegment } from "./segments.ts";
 import { type PackedRow, type QuarantinedRow, lastStoredChunk, readOwnRows, writeFlush } from "./store.ts";
@@ -88,6 +89,7 @@ export class ModelAggregator extends DurableObject<Env> {
   private object: { name: string; model: string; shard: number } | undefined;
   private readonly schemas = new Map<number, { schema: VersionSchema | null; at: number }>();
   private cap: SegmentCap | undefined;
+  private readonly combinations: CombinationCap;
   private flushing: Promise<void> | undefined;
   private alarmAt: number | null = null;
 
@@ -98,6 +100,7 @@ export class ModelAggregator extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
+    this.combinations = new CombinationCap(intVar(env.SEGMENT_MAX_COMBINATIONS, DEFAULT_MAX_COMBINATIONS));
     this.sql.exec(`create table if not exists meta (key text primary key, value text not null);
       create table if not exists seen (id text primary key, at integer not null);
       create index if not exists seen_at on seen (at);
@@ -125,23 +128,26 @@ export class ModelAggregator extends DurableObject<Env> {
     this.identify(model, shard);
     const versions = new Set(reports.flatMap((r) => (r.shadow ? [r.version, r.shadow.version] : [r.version])));
     await Promise.all([...versions].map((v) => this.schemaOf(v)));
-    const capped = await Promise.all(reports.map((r) => this.cap!.admit(r.segment)));
-    const capWrites = capped.reduce((n, c) => n + c.rowsWritten, 0);
+    const now = Date.now();
+    // only reports that will be accepted count towards the segment caps
+    const examined = reports.map((report) => (this.seenBefore(report.id) ? undefined : this.examine(report, now)));
+    const capped = await Promise.all(examined.map((e, i) => (e && "aggregate" in e ? this.cap!.admit(reports[i]!.segment) : undefined)));
+    const capWrites = capped.reduce((n, c) => n + (c?.rowsWritten ?? 0), 0);
     if (capWrites) this.count("rowsWritten", capWrites);
     // From here on nothing awaits: the seen-check and the log insert of a report are atomic.
-    const now = Date.now();
     const inBatch = new Set<string>();
     const tally = { accepted: 0, duplicates: 0, rejected: 0 };
     const outcomes = reports.map((report, i): IngestOutcome => {
-      if (inBatch.has(report.id) || this.sql.exec("select 1 from seen where id = ?", report.id).toArray().length > 0) {
+      const e = examined[i];
+      if (!e || inBatch.has(report.id) || this.seenBefore(report.id)) {
         tally.duplicates++;
         return { id: report.id, status: "duplicate" };
       }
-      const refusal = this.accept(report, canonicalSegment(capped[i]!.segment), now);
-      if (refusal) {
+      if ("refusal" in e) {
         tally.rejected++;
-        return { id: report.id, status: "rejected", ...refusal };
+        return { id: report.id, status: "rejected", ...e.refusal };
       }
+      this.log(report, e.aggregate, canonicalSegment(capped[i]!.segment), now);
       inBatch.add(report.id);
       tally.accepted++;
       return { id: report.id, status: "accepted" };
@@ -190,20 +196,29 @@ export class ModelAggregator extends DurableObject<Env> {
     if (this.pendingReports > 0) await this.scheduleFlush();
   }
 
-  private accept(report: Report, segment: string, now: number): { code: ErrorCode; message: string } | undefined {
+  private seenBefore(id: string): boolean {
+    return this.sql.exec("select 1 from seen where id = ?", id).toArray().length > 0;
+  }
+
+  /** A report's aggregate if it fits its version, else why not (no storage written). */
+  private examine(report: Report, now: number): { aggregate: Aggregate } | { refusal: Refusal } {
     const schema = this.schemas.get(report.version)?.schema;
-    if (!schema) return { code: "not_found", message: `model "${report.model}" has no version ${report.version}` };
-    if (report.start > now + MAX_FUTURE_MS) return { code: "validation", message: "start: more than a day in the future" };
+    if (!schema) return { refusal: { code: "not_found", message: `model "${report.model}" has no version ${report.version}` } };
+    if (report.start > now + MAX_FUTURE_MS) return { refusal: { code: "validation", message: "start: more than a day in the future" } };
     let aggregate: Aggregate;
     try {
       aggregate = Aggregate.fromReport(report);
     } catch (err) {
-      if (isDriftlineError(err)) return { code: err.code, message: err.message };
+      if (isDriftlineError(err)) return { refusal: { code: err.code, message: err.message } };
       throw err;
     }
     const shadow = report.shadow ? (this.schemas.get(report.shadow.version)?.schema ?? undefined) : undefined;
     const refusal = checkReport(aggregate, schema, shadow);
-    if (refusal) return refusal;
+    return refusal ? { refusal } : { aggregate };
+  }
+
+  /** Logs an examined report (seen + pending, one transaction) and merges it into memory. */
+  private log(report: Report, aggregate: Aggregate, segment: string, now: number): void {
     const key: RowKey = { ...filingWindow(report.start, report.end), version: report.version, role: report.role, segment };
     const seq = this.seq + 1;
     const json = JSON.stringify(report);
@@ -225,7 +240,6 @@ export class ModelAggregator extends DurableObject<Env> {
     this.seq = seq;
     this.pendingReports++;
     this.remember(key, json, aggregate, seq);
-    return undefined;
   }
 
   /** Merges a logged report into the in-memory chunk, if there is one to keep current. */
@@ -329,7 +343,7 @@ export class ModelAggregator extends DurableObject<Env> {
     const db = openDb(this.env);
     this.writing = chunk;
     try {
-      const targets = planRollUp(chunk.deltas.values());
+      const targets = planRollUp(chunk.deltas.values(), this.combinations);
       const stored = await readOwnRows(db, model, shard, targets.map((t) => t.key));
       const rows: PackedRow[] = [];
       const quarantined: QuarantinedRow[] = [];

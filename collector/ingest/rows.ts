@@ -1,7 +1,8 @@
 import type { Report } from "../../protocol/schema/report.ts";
 import type { Aggregate } from "./aggregate.ts";
 import type { PendingSource } from "./pending-chunk.ts";
-import { ALL_SEGMENT, segmentSlices } from "./segments.ts";
+import type { CombinationCap } from "./combination-cap.ts";
+import { ALL_SEGMENT } from "./segments.ts";
 import { GRANULARITIES, type Granularity, WINDOW_MS, windowStart } from "./windows.ts";
 
 /** What identifies an aggregate row within one aggregator object (model and shard are the object's). */
@@ -59,14 +60,16 @@ export interface RollUpTarget {
  * targets refer to the pending aggregates.
  *
  * @param pending - sources keyed by their filing window (segment = the full combination)
+ * @param combinations - the cap on full combinations per window (past it they fold into `other`)
  */
-export function planRollUp(pending: Iterable<{ key: RowKey; source: PendingSource }>): RollUpTarget[] {
+export function planRollUp(pending: Iterable<{ key: RowKey; source: PendingSource }>, combinations: CombinationCap): RollUpTarget[] {
   const out = new Map<string, RollUpTarget>();
   for (const { key, source } of pending) {
     for (const granularity of GRANULARITIES.slice(GRANULARITIES.indexOf(key.granularity))) {
-      const segments = granularity === "minute" ? [ALL_SEGMENT] : segmentSlices(key.segment);
+      const start = windowStart(key.windowStart, granularity);
+      const segments = granularity === "minute" ? [ALL_SEGMENT] : combinations.slices(key.segment, `${granularity}|${start}`);
       for (const segment of segments) {
-        const target: RowKey = { ...key, granularity, windowStart: windowStart(key.windowStart, granularity), segment };
+        const target: RowKey = { ...key, granularity, windowStart: start, segment };
         const id = rowId(target);
         const found = out.get(id);
         if (found) found.sources.push(source);
