@@ -5,9 +5,11 @@ import { requireRole } from "../auth.ts";
 import { type AlertConfig, alertConfigSchema, listAlertConfigs, putAlertConfig } from "../alerts/config.ts";
 import { listAlerts } from "../alerts/store.ts";
 import { alertView } from "../alerts/webhook.ts";
+import { allowPrivateWebhooks, maskWebhook, webhookRefusal } from "../alerts/webhook-url.ts";
 import { openDb } from "../db/client.ts";
 import { listModels } from "../db/models.ts";
 import type { AppEnv } from "../env.ts";
+import { ApiError } from "../errors.ts";
 import { accessModel } from "../registry/model-access.ts";
 import { jsonBody, validate } from "../validate.ts";
 
@@ -15,14 +17,18 @@ const modelParam = z.object({ model: modelNameSchema });
 const listQuery = z.object({ model: modelNameSchema.optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) });
 
 /**
- * `PUT /v1/models/:model/alerts` (admin): sets the model's alert thresholds and webhook;
- * `GET /v1/models/:model/alerts` (read) shows them.
+ * `PUT /v1/models/:model/alerts` (admin): sets the model's alert thresholds and webhook, which
+ * must be a public http(s) URL (400 `validation` otherwise, see {@link webhookRefusal});
+ * `GET /v1/models/:model/alerts` (read) shows them, the webhook's path and query masked unless
+ * the caller is an admin.
  */
 export const modelAlerts = new Hono<AppEnv>()
   .put("/alerts", requireRole("admin"), jsonBody(16 * 1024), validate("param", modelParam), validate("json", alertConfigSchema), async (c) => {
     const db = openDb(c.env);
     const model = await accessModel(db, c.var.caller, c.req.valid("param").model);
     const config: AlertConfig = c.req.valid("json");
+    const refusal = webhookRefusal(config.webhook, allowPrivateWebhooks(c.env));
+    if (refusal) throw new ApiError(400, "validation", `webhook: ${refusal}`);
     await putAlertConfig(db, model.name, config, Date.now());
     return c.json({ model: model.name, ...config });
   })
@@ -30,7 +36,9 @@ export const modelAlerts = new Hono<AppEnv>()
     const db = openDb(c.env);
     const model = await accessModel(db, c.var.caller, c.req.valid("param").model);
     const [config] = await listAlertConfigs(db, model.name);
-    return c.json(config ?? { model: model.name, webhook: null });
+    if (!config) return c.json({ model: model.name, webhook: null });
+    // webhook URLs are secrets (a Slack one posts to the channel): only admins see them whole
+    return c.json(c.var.caller.role === "admin" ? config : { ...config, webhook: maskWebhook(config.webhook) });
   });
 
 /**
