@@ -120,7 +120,7 @@ describe("alert webhooks", () => {
 
   describe("delivery", () => {
     const alert = { id: 1, model: "m", version: 1, kind: "error_rate", subject: "", state: "firing" as const, value: 0.5, threshold: 0.2, windowFrom: 0, windowTo: 60_000, message: "m v1 firing", at: 0, deliveredAt: null, attempts: 0, lastError: null };
-    const seen: { url: string; redirect: RequestRedirect | undefined }[] = [];
+    const seen: { url: string; redirect: RequestInit["redirect"] }[] = [];
     const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
       seen.push({ url: String(input), redirect: init?.redirect });
       return new Response(null, { status: 302, headers: { Location: "http://169.254.169.254/latest/meta-data/" } });
