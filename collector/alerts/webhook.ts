@@ -1,3 +1,4 @@
+import { modelName } from "../registry/model-key.ts";
 import { iso } from "../time.ts";
 import type { AlertRow } from "./store.ts";
 import { webhookRefusal } from "./webhook-url.ts";
@@ -13,7 +14,7 @@ const TIMEOUT_MS = 10_000;
 export function alertView(a: AlertRow) {
   return {
     id: a.id,
-    model: a.model,
+    model: modelName(a.model),
     version: a.version,
     kind: a.kind,
     subject: a.subject || null,

@@ -1,5 +1,6 @@
 import type { Db } from "../db/client.ts";
 import { getRollout } from "../db/rollouts.ts";
+import { modelName } from "../registry/model-key.ts";
 import { assign } from "../rollout/assign.ts";
 import type { RolloutState } from "../rollout/state.ts";
 
@@ -39,7 +40,7 @@ function cachedRollout(db: Db, model: string): Promise<RolloutState | undefined>
  * null when the model has no rollout yet. The rollout is at most a second old.
  *
  * @param db - drizzle handle
- * @param model - the model
+ * @param model - the model's key (the hint names the model by its name)
  * @param client - the client id
  */
 export async function assignmentHint(db: Db, model: string, client: string): Promise<AssignmentHint | null> {
@@ -48,7 +49,7 @@ export async function assignmentHint(db: Db, model: string, client: string): Pro
   const choice = assign(client, model, rollout);
   const shadow = rollout.shadow && rollout.shadow.version !== choice.version ? rollout.shadow : null;
   return {
-    model,
+    model: modelName(model),
     client,
     version: choice.version,
     role: choice.role,

@@ -5,9 +5,9 @@ import { LIMITS } from "../../protocol/limits.ts";
 import { modelNameSchema } from "../../protocol/schema/common.ts";
 import { parse } from "../../protocol/schema/parse.ts";
 import { type Report, reportSchema } from "../../protocol/schema/report.ts";
-import { type Caller, canAccessApp, requireRole } from "../auth.ts";
+import { appIdSchema, appQuerySchema } from "../api-schemas.ts";
+import { type Caller, requireRole } from "../auth.ts";
 import { type Db, openDb } from "../db/client.ts";
-import { findModel } from "../db/models.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
 import { assignmentHint } from "../ingest/assignment-hint.ts";
@@ -16,7 +16,7 @@ import { aggregator, flushModel, shardCount, shardOf } from "../ingest/routing.t
 import { accessModel } from "../registry/model-access.ts";
 import { jsonBody, validate } from "../validate.ts";
 
-const modelQuerySchema = z.object({ model: modelNameSchema });
+const modelQuerySchema = z.object({ model: modelNameSchema, app: appIdSchema.optional() });
 
 /** The batch envelope; each report is checked on its own so one bad report does not sink the rest. */
 const batchSchema = z.object({ reports: z.array(z.unknown()).min(1).max(LIMITS.reportsPerBatch) });
@@ -24,15 +24,26 @@ const batchSchema = z.object({ reports: z.array(z.unknown()).min(1).max(LIMITS.r
 /** A refused report; `id` is null when the report had no readable id. */
 type Rejection = { id: string | null; status: "rejected"; code: ErrorCode; message: string };
 
-/** A model's owning app, cached: a model never changes app. */
-const modelApps = new Map<string, string>();
+/** Model keys by app and name, cached for app keys: a model's key never changes. */
+const MODEL_KEY_CACHE_SIZE = 10_000;
+const modelKeys = new Map<string, string>();
 
-async function modelApp(db: Db, name: string): Promise<string | undefined> {
-  const cached = modelApps.get(name);
+/** The key of the caller's model `name` (see {@link accessModel}), or why reports of it are refused. */
+async function modelKeyOf(db: Db, caller: Caller, name: string, app: string | undefined): Promise<string | ApiError> {
+  const cacheKey = caller.bootstrap ? undefined : `${caller.app}\n${app ?? ""}\n${name}`;
+  const cached = cacheKey === undefined ? undefined : modelKeys.get(cacheKey);
   if (cached !== undefined) return cached;
-  const row = await findModel(db, name);
-  if (row) modelApps.set(name, row.app);
-  return row?.app;
+  try {
+    const { id } = await accessModel(db, caller, name, app);
+    if (cacheKey !== undefined) {
+      if (modelKeys.size >= MODEL_KEY_CACHE_SIZE) modelKeys.clear();
+      modelKeys.set(cacheKey, id);
+    }
+    return id;
+  } catch (err) {
+    if (err instanceof ApiError) return err;
+    throw err;
+  }
 }
 
 function rawId(raw: unknown): string | null {
@@ -55,22 +66,32 @@ function checkEach(raws: unknown[]): { valid: Report[]; rejected: Rejection[] } 
   return { valid, rejected };
 }
 
-/** Reports of models the caller may report for, grouped by aggregator object; the others refused. */
-async function route(db: Db, env: Env, caller: Caller, reports: Report[], rejected: Rejection[]): Promise<Map<string, { model: string; shard: number; reports: Report[] }>> {
+/** A batch's reports of one aggregator object: the model's key, the shard and its reports. */
+interface Group {
+  model: string;
+  shard: number;
+  reports: Report[];
+}
+
+/**
+ * Reports of models of the caller's app, grouped by aggregator object, each carrying its model's
+ * key instead of the name from here on (the aggregator treats the model as an opaque string);
+ * reports of models the caller cannot see are refused as `not_found`.
+ */
+async function route(db: Db, env: Env, caller: Caller, app: string | undefined, reports: Report[], rejected: Rejection[]): Promise<Map<string, Group>> {
   const shards = shardCount(env);
-  const groups = new Map<string, { model: string; shard: number; reports: Report[] }>();
-  const apps = new Map<string, string | undefined>();
-  for (const name of new Set(reports.map((r) => r.model))) apps.set(name, await modelApp(db, name));
+  const groups = new Map<string, Group>();
+  const keys = new Map<string, string | ApiError>();
+  for (const name of new Set(reports.map((r) => r.model))) keys.set(name, await modelKeyOf(db, caller, name, app));
   for (const r of reports) {
-    const app = apps.get(r.model);
-    if (app === undefined) rejected.push({ id: r.id, status: "rejected", code: "not_found", message: `no model "${r.model}"` });
-    else if (!canAccessApp(caller, app)) rejected.push({ id: r.id, status: "rejected", code: "forbidden", message: `model "${r.model}" belongs to another app` });
+    const key = keys.get(r.model)!;
+    if (key instanceof ApiError) rejected.push({ id: r.id, status: "rejected", code: key.code, message: key.message });
     else {
       const shard = shardOf(r.client, shards);
-      const key = `${r.model}:${shard}`;
-      let group = groups.get(key);
-      if (!group) groups.set(key, (group = { model: r.model, shard, reports: [] }));
-      group.reports.push(r);
+      const object = `${key}:${shard}`;
+      let group = groups.get(object);
+      if (!group) groups.set(object, (group = { model: key, shard, reports: [] }));
+      group.reports.push({ ...r, model: key });
     }
   }
   return groups;
@@ -85,7 +106,7 @@ async function route(db: Db, env: Env, caller: Caller, reports: Report[], reject
  * `navigator.sendBeacon`: then the key may come as `?key=` and the body as `text/plain`.
  */
 export const reports = new Hono<AppEnv>()
-  .post("/", requireRole("ingest", { queryKey: true }), jsonBody(LIMITS.batchBytes, { textPlain: true }), async (c) => {
+  .post("/", requireRole("ingest", { queryKey: true }), validate("query", appQuerySchema), jsonBody(LIMITS.batchBytes, { textPlain: true }), async (c) => {
   let body: unknown;
   try {
     body = await c.req.json();
@@ -101,7 +122,7 @@ export const reports = new Hono<AppEnv>()
   }
   const { valid, rejected } = checkEach(batch.reports);
   const db = openDb(c.env);
-  const groups = await route(db, c.env, c.var.caller, valid, rejected);
+  const groups = await route(db, c.env, c.var.caller, c.req.valid("query").app, valid, rejected);
   let outcomes: IngestOutcome[][];
   try {
     outcomes = await Promise.all([...groups.values()].map((g) => aggregator(c.env, g.model, g.shard).ingest(g.model, g.shard, g.reports)));
@@ -122,9 +143,10 @@ export const reports = new Hono<AppEnv>()
 })
   /** `POST /v1/reports/flush?model=` (admin): writes every shard's pending aggregates to D1 now. */
   .post("/flush", requireRole("admin"), validate("query", modelQuerySchema), async (c) => {
-    const model = await accessModel(openDb(c.env), c.var.caller, c.req.valid("query").model);
+    const { model: name, app } = c.req.valid("query");
+    const model = await accessModel(openDb(c.env), c.var.caller, name, app);
     try {
-      await flushModel(c.env, model.name);
+      await flushModel(c.env, model.id);
     } catch (err) {
       console.error("flush failed", err);
       throw new ApiError(503, "unavailable", "flush failed; the reports stay pending and the next flush retries them");
@@ -136,8 +158,9 @@ export const reports = new Hono<AppEnv>()
    * duplicates, rejected, pending, flushes, D1 rows written) and their sum.
    */
   .get("/stats", requireRole("read"), validate("query", modelQuerySchema), async (c) => {
-    const model = await accessModel(openDb(c.env), c.var.caller, c.req.valid("query").model);
-    const shards = await Promise.all(Array.from({ length: shardCount(c.env) }, (_, s) => aggregator(c.env, model.name, s).stats()));
+    const { model: name, app } = c.req.valid("query");
+    const model = await accessModel(openDb(c.env), c.var.caller, name, app);
+    const shards = await Promise.all(Array.from({ length: shardCount(c.env) }, (_, s) => aggregator(c.env, model.id, s).stats()));
     const total = { accepted: 0, duplicates: 0, rejected: 0, pending: 0, flushes: 0, upserts: 0, rowsWritten: 0 };
     for (const s of shards) for (const k of Object.keys(total) as (keyof typeof total)[]) total[k] += s[k];
     const rowsPerReport = total.accepted > 0 ? total.rowsWritten / total.accepted : 0;

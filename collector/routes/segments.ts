@@ -2,6 +2,7 @@ import { asc, eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import { modelNameSchema } from "../../protocol/schema/common.ts";
+import { appIdSchema } from "../api-schemas.ts";
 import { requireRole } from "../auth.ts";
 import { openDb } from "../db/client.ts";
 import { segmentValues } from "../db/schema.ts";
@@ -9,7 +10,7 @@ import type { AppEnv } from "../env.ts";
 import { accessModel } from "../registry/model-access.ts";
 import { validate } from "../validate.ts";
 
-const segmentsQuery = z.object({ model: modelNameSchema });
+const segmentsQuery = z.object({ model: modelNameSchema, app: appIdSchema.optional() });
 
 /**
  * `GET /v1/segments?model=` (read): the segment keys of a model's reports and their admitted
@@ -18,11 +19,12 @@ const segmentsQuery = z.object({ model: modelNameSchema });
  */
 export const segments = new Hono<AppEnv>().get("/", requireRole("read"), validate("query", segmentsQuery), async (c) => {
   const db = openDb(c.env);
-  const model = await accessModel(db, c.var.caller, c.req.valid("query").model);
+  const { model: name, app } = c.req.valid("query");
+  const model = await accessModel(db, c.var.caller, name, app);
   const rows = await db
     .select({ key: segmentValues.key, value: segmentValues.value })
     .from(segmentValues)
-    .where(eq(segmentValues.model, model.name))
+    .where(eq(segmentValues.model, model.id))
     .orderBy(asc(segmentValues.key), asc(segmentValues.value))
     .all();
   const byKey: Record<string, string[]> = {};
