@@ -31,12 +31,14 @@ async function seen(res: Response, name: string): Promise<string> {
   return `${res.status} ${(await res.text()).replaceAll(name, "NAME")}`;
 }
 
+// two apps, each with an admin, a read and an ingest key; every test names its own models
+let a: Keys;
+let b: Keys;
+beforeAll(async () => {
+  [a, b] = await Promise.all([appWithKeys("app-a"), appWithKeys("app-b")]);
+});
+
 describe("model names are scoped by app", () => {
-  let a: Keys;
-  let b: Keys;
-  beforeAll(async () => {
-    [a, b] = await Promise.all([appWithKeys("app-a"), appWithKeys("app-b")]);
-  });
 
   it("another app's model is the same 404 as a model that does not exist, on every route and role", async () => {
     const mine = unique("secret");
@@ -123,11 +125,6 @@ describe("model names are scoped by app", () => {
 });
 
 describe("artifacts belong to the apps that uploaded or use them", () => {
-  let a: Keys;
-  let b: Keys;
-  beforeAll(async () => {
-    [a, b] = await Promise.all([appWithKeys("art-a"), appWithKeys("art-b")]);
-  });
 
   it("app B can neither download app A's artifact nor register a version pointing at its sha256", async () => {
     const name = unique("model");

@@ -26,6 +26,10 @@ const REFUSED = [
   "http://100.64.0.1/hook",
   "http://0.0.0.0/hook",
   "http://0/hook",
+  // multicast, broadcast, reserved
+  "http://224.0.0.1/hook",
+  "http://255.255.255.255/hook",
+  "http://240.0.0.1/hook",
   // IPv6 link-local, unique-local, unspecified, and IPv4-mapped private addresses
   "http://[fe80::1]/hook",
   "http://[fc00::1]/hook",
