@@ -30,11 +30,11 @@ function sketchSum(s: QuantileSketch): number {
 }
 
 /**
- * A sample writer for one model: every sample also carries the model's `app` (two apps may each
- * have a model of one name, and the bootstrap key sees both).
+ * A sample writer for one model: every sample's labels start with the model's name and `app`
+ * (two apps may each have a model of one name, and the bootstrap key sees both).
  */
 function modelSamples(w: PrometheusText, m: ModelRow): PrometheusText["sample"] {
-  return (family, type, help, labels, value, suffix) => w.sample(family, type, help, { ...labels, app: m.app }, value, suffix);
+  return (family, type, help, labels, value, suffix) => w.sample(family, type, help, { model: m.name, app: m.app, ...labels }, value, suffix);
 }
 
 /** All-time counters of one model. */

@@ -111,7 +111,7 @@ describe("model names are scoped by app", () => {
     const named = (await (await call("GET", `/v1/stats?model=${name}&app=${b.app}${range}`, { token: BOOTSTRAP })).json()) as { reports: number };
     expect(named.reports).toBe(3);
     const metrics = await (await call("GET", "/metrics", { token: a.read })).text();
-    expect(metrics).toContain(`driftline_reports_total{model="${name}",version="${va.version}",role="live",app="${a.app}"} 5`);
+    expect(metrics).toContain(`driftline_reports_total{model="${name}",app="${a.app}",version="${va.version}",role="live"} 5`);
     expect(metrics).not.toContain(b.app);
   });
 
