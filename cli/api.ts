@@ -1,20 +1,22 @@
 import { CliError } from "./args.ts";
 
-/** Where the collector is and as whom to call it. */
+/** Where the collector is, as whom to call it, and which app's models a bootstrap key means. */
 export interface Connection {
   url: string;
   key: string;
+  /** Sent as `?app=` with every request: names the app for the bootstrap key, which has none. */
+  app?: string | undefined;
 }
 
 /** The collector a local `npm start` runs. */
 export const DEFAULT_URL = "http://127.0.0.1:8787";
 
 /**
- * The connection from flags, else DRIFTLINE_URL and DRIFTLINE_ADMIN_KEY.
+ * The connection from flags, else DRIFTLINE_URL, DRIFTLINE_ADMIN_KEY and DRIFTLINE_APP.
  *
- * @param flags - parsed `--url` and `--key`
+ * @param flags - parsed `--url`, `--key` and `--app`
  */
-export function connection(flags: { url?: string | undefined; key?: string | undefined }): Connection {
+export function connection(flags: { url?: string | undefined; key?: string | undefined; app?: string | undefined }): Connection {
   const url = (flags.url ?? process.env.DRIFTLINE_URL ?? DEFAULT_URL).replace(/\/+$/, "");
   const key = flags.key ?? process.env.DRIFTLINE_ADMIN_KEY;
   if (!key) throw new CliError("no key: set DRIFTLINE_ADMIN_KEY or pass --key (npm start prints the local admin key)");
@@ -23,7 +25,8 @@ export function connection(flags: { url?: string | undefined; key?: string | und
   } catch {
     throw new CliError(`"${url}" is not a URL (DRIFTLINE_URL or --url)`);
   }
-  return { url, key };
+  const app = flags.app ?? process.env.DRIFTLINE_APP;
+  return { url, key, ...(app ? { app } : {}) };
 }
 
 /** Options of one {@link request}. */
@@ -51,7 +54,9 @@ export async function request<T = unknown>(conn: Connection, path: string, optio
   }
   let res: Response;
   try {
-    res = await fetch(`${conn.url}${path}`, { method: options.method ?? "GET", headers, body, ...(body instanceof ReadableStream ? { duplex: "half" } : {}) } as RequestInit);
+    const url = new URL(`${conn.url}${path}`);
+    if (conn.app) url.searchParams.set("app", conn.app);
+    res = await fetch(url, { method: options.method ?? "GET", headers, body, ...(body instanceof ReadableStream ? { duplex: "half" } : {}) } as RequestInit);
   } catch (err) {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     throw new CliError(`the collector at ${conn.url} does not answer (${cause?.code ?? cause?.message ?? (err as Error).message})`);

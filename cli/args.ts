@@ -12,10 +12,11 @@ export class CliError extends Error {
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
-/** Flags every command that talks to the collector takes. */
+/** Flags every command that talks to the collector takes (`--app`: see cli/api.ts `connection`). */
 export const CONNECTION_OPTIONS = {
   url: { type: "string" },
   key: { type: "string" },
+  app: { type: "string" },
 } as const satisfies Options;
 
 /**

@@ -18,7 +18,8 @@ usage: driftline <command> [options]     (driftline <command> --help for details
 ${COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join("\n")}
 
 The collector and key come from --url/--key or DRIFTLINE_URL and DRIFTLINE_ADMIN_KEY
-(default URL http://127.0.0.1:8787, the one npm start runs).`;
+(default URL http://127.0.0.1:8787, the one npm start runs). Model names are per app: with
+the bootstrap admin key, --app APP or DRIFTLINE_APP says which app's model a command means.`;
 
 /**
  * Runs the CLI; resolves to the process exit code (0 ok, 1 failure, 2 usage). Every failure is

@@ -19,7 +19,10 @@ export const createKeySchema = z.strictObject({
   label: z.string().min(1).max(128).optional(),
 });
 
-/** `GET /v1/keys?app=` and `GET /v1/models?app=`. */
+/**
+ * `?app=`: which app's resources (`GET /v1/keys`, `GET /v1/models`), or which app's model a
+ * model route means — the bootstrap key belongs to no app and names one this way.
+ */
 export const appQuerySchema = z.object({ app: appIdSchema.optional() });
 
 /** A model name in the path. */
@@ -54,6 +57,8 @@ export const rolloutChangeSchema = z
 /** `GET /v1/assignment?model=&client=`. */
 export const assignmentQuerySchema = z.object({
   model: modelNameSchema,
+  /** The bootstrap key's way to name the model's app (app keys: their own, or a 404). */
+  app: appIdSchema.optional(),
   client: z.string().min(1).max(LIMITS.clientLength),
 });
 

@@ -75,13 +75,14 @@ async function authenticate(env: Env, token: string): Promise<Caller> {
 /**
  * Middleware: authenticates the bearer token (401 `unauthorized` when missing, unknown or
  * revoked) and requires `role` or `admin` (403 `forbidden` otherwise); sets `c.var.caller`.
- * Which app a route's resource belongs to is checked later with {@link assertApp}.
+ * Which app a route's resource belongs to is checked later: {@link assertApp} for apps and keys,
+ * `accessModel` (registry/model-access.ts) for models.
  *
  * @param role - the least role the route needs
  * @param options.queryKey - also take the key from `?key=` when there is no Authorization
  *   header: only for `navigator.sendBeacon`, which cannot set headers, on the ingest route
  * @example
- * reports.post("/", requireRole("ingest"), async (c) => { assertApp(c.var.caller, model.app); … });
+ * keys.delete("/:id", requireRole("admin"), async (c) => { assertApp(c.var.caller, key.app); … });
  */
 export function requireRole(role: Role, options: { queryKey?: boolean } = {}): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -95,22 +96,13 @@ export function requireRole(role: Role, options: { queryKey?: boolean } = {}): M
 }
 
 /**
- * Whether `caller` may act on resources of `app`.
- *
- * @param caller - the authenticated caller
- * @param app - the resource's app
- */
-export function canAccessApp(caller: Caller, app: string): boolean {
-  return caller.bootstrap || caller.app === app;
-}
-
-/**
- * Throws 403 `forbidden` unless `caller` may act on resources of `app`.
+ * Throws 403 `forbidden` unless `caller` may act on resources of `app` (keys, listings, a new
+ * model's app). A model of another app is not a 403 but a 404: see registry/model-access.ts.
  *
  * @param caller - the authenticated caller
  * @param app - the resource's app
  * @param what - the resource, for the message
  */
 export function assertApp(caller: Caller, app: string, what = "this resource"): void {
-  if (!canAccessApp(caller, app)) throw new ApiError(403, "forbidden", `${what} belongs to another app`);
+  if (!caller.bootstrap && caller.app !== app) throw new ApiError(403, "forbidden", `${what} belongs to another app`);
 }

@@ -8,9 +8,19 @@ const encoder = /* @__PURE__ */ new TextEncoder();
  * const sha = await sha256Hex(new Uint8Array(await res.arrayBuffer()));
  */
 export async function sha256Hex(bytes: Uint8Array | ArrayBuffer): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as BufferSource));
+  return toHex(await crypto.subtle.digest("SHA-256", bytes as BufferSource));
+}
+
+/**
+ * Bytes as lowercase hex, two characters each (a digest as it is written in manifests).
+ *
+ * @param bytes - the bytes
+ * @example
+ * toHex(new Uint8Array([0, 255])) // "00ff"
+ */
+export function toHex(bytes: ArrayBuffer | Uint8Array): string {
   let hex = "";
-  for (const byte of digest) hex += byte.toString(16).padStart(2, "0");
+  for (const byte of new Uint8Array(bytes)) hex += byte.toString(16).padStart(2, "0");
   return hex;
 }
 

@@ -22,7 +22,7 @@ export const keys: Command = {
   usage: USAGE,
   async run(argv) {
     const [action, ...rest] = argv;
-    const { values, positionals } = parse(rest, { ...CONNECTION_OPTIONS, app: { type: "string" }, role: { type: "string" }, label: { type: "string" } });
+    const { values, positionals } = parse(rest, { ...CONNECTION_OPTIONS, role: { type: "string" }, label: { type: "string" } });
     if (action === "create") {
       if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
       if (!values.app) throw new UsageError("missing --app APP");
@@ -33,8 +33,8 @@ export const keys: Command = {
       console.log(created.token);
     } else if (action === "list") {
       if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-      const query = values.app ? `?app=${encodeURIComponent(values.app)}` : "";
-      const list = await request<{ keys: KeyView[] }>(connection(values), `/v1/keys${query}`);
+      // --app goes out as ?app= (see connection)
+      const list = await request<{ keys: KeyView[] }>(connection(values), "/v1/keys");
       console.log(table(["id", "app", "role", "prefix", "label", "created", "state"], list.keys.map((k) => [k.id, k.app, k.role, k.prefix, k.label ?? "", k.createdAt, k.revokedAt ? `revoked ${k.revokedAt}` : "active"])));
     } else if (action === "revoke") {
       const id = onePositional(positionals, "the key id");

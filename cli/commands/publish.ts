@@ -22,7 +22,8 @@ becomes its stable version; later ones wait for \`driftline rollout\`.
   --labels no,yes         class labels of the model's output (when the profile has none)
   --backend webgpu|wasm   the backend clients should prefer (default: timed on each device)
   --meta k=v              metadata to keep with the version (repeatable)
-  --app APP               the app a new model belongs to (bootstrap admin key only)
+  --app APP               the model's app (bootstrap admin key only; default: the only model of
+                          that name, else a new one in app "default")
   --url URL --key KEY     the collector and an admin key (default: DRIFTLINE_URL, DRIFTLINE_ADMIN_KEY)`;
 
 const OPTIONS = {
@@ -32,7 +33,6 @@ const OPTIONS = {
   labels: { type: "string" },
   backend: { type: "string" },
   meta: { type: "string", multiple: true },
-  app: { type: "string" },
 } as const;
 
 /** `driftline publish`: upload the artifact, register the version, print its number. */

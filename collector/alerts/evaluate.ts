@@ -12,6 +12,7 @@ import { type AlertConfig, listAlertConfigs } from "./config.ts";
 import { type Condition, evaluateConditions } from "./conditions.ts";
 import { type AlertRow, type Judged, recordChanges, recordDelivery, undelivered } from "./store.ts";
 import { postWebhook } from "./webhook.ts";
+import { allowPrivateWebhooks } from "./webhook-url.ts";
 
 /** Audit-log key id of rollbacks the guardrail makes. */
 export const GUARDRAIL_KEY_ID = "guardrail";
@@ -65,10 +66,10 @@ async function evaluateModel(env: Env, db: Db, config: AlertConfig & { model: st
 }
 
 /** Posts every undelivered alert of a model, oldest first, recording each attempt. */
-async function deliver(db: Db, config: AlertConfig & { model: string }, now: number): Promise<void> {
+async function deliver(env: Env, db: Db, config: AlertConfig & { model: string }, now: number): Promise<void> {
   const pending: AlertRow[] = await undelivered(db, config.model);
   for (const alert of pending) {
-    const error = await postWebhook(config.webhook, alert);
+    const error = await postWebhook(config.webhook, alert, allowPrivateWebhooks(env));
     await recordDelivery(db, alert.id, alert.attempts + 1, error, now);
   }
 }
@@ -90,7 +91,7 @@ export async function runAlerts(env: Env, now: number): Promise<void> {
   for (const config of await listAlertConfigs(db)) {
     try {
       await evaluateModel(env, db, config, now);
-      await deliver(db, config, now);
+      await deliver(env, db, config, now);
     } catch (err) {
       console.error(`alerts of ${config.model} failed`, err);
     }

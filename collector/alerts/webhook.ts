@@ -1,5 +1,7 @@
+import { modelName } from "../registry/model-key.ts";
 import { iso } from "../time.ts";
 import type { AlertRow } from "./store.ts";
+import { webhookRefusal } from "./webhook-url.ts";
 
 /** A webhook receiver gets this long to answer. */
 const TIMEOUT_MS = 10_000;
@@ -12,7 +14,7 @@ const TIMEOUT_MS = 10_000;
 export function alertView(a: AlertRow) {
   return {
     id: a.id,
-    model: a.model,
+    model: modelName(a.model),
     version: a.version,
     kind: a.kind,
     subject: a.subject || null,
@@ -31,20 +33,28 @@ export function alertView(a: AlertRow) {
 /**
  * Posts an alert to a webhook as `{ text, alert }`; `text` makes it a valid Slack incoming
  * webhook message. Resolves to undefined when the receiver answered 2xx, else to why not.
+ * The URL is checked again first (a configuration may predate the rule, or the deployment's
+ * `WEBHOOK_ALLOW_PRIVATE` may have changed), and redirects are not followed: a public host
+ * could otherwise send the POST on to a private one.
  *
  * @param url - the webhook
  * @param alert - the alert
+ * @param allowPrivate - accept private and loopback hosts (see {@link webhookRefusal})
  */
-export async function postWebhook(url: string, alert: AlertRow): Promise<string | undefined> {
+export async function postWebhook(url: string, alert: AlertRow, allowPrivate: boolean): Promise<string | undefined> {
+  const refusal = webhookRefusal(url, allowPrivate);
+  if (refusal) return `not sent: ${refusal}`;
   const icon = alert.state === "firing" ? ":rotating_light:" : ":white_check_mark:";
   try {
     const res = await fetch(url, {
       method: "POST",
       headers: { "Content-Type": "application/json", "User-Agent": "driftline-collector" },
       body: JSON.stringify({ text: `${icon} ${alert.message}`, alert: alertView(alert) }),
+      redirect: "manual",
       signal: AbortSignal.timeout(TIMEOUT_MS),
     });
     await res.body?.cancel();
+    if (res.status >= 300 && res.status < 400) return `HTTP ${res.status}: redirects are not followed`;
     return res.ok ? undefined : `HTTP ${res.status}`;
   } catch (err) {
     return err instanceof Error ? err.message : String(err);

@@ -1,34 +1,48 @@
-import { asc, eq, sql } from "drizzle-orm";
+import { and, asc, eq, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { models } from "./schema.ts";
 
-/** A stored model row. */
+/** A stored model row; `id` is its internal key (collector/registry/model-key.ts). */
 export type ModelRow = typeof models.$inferSelect;
 
 /**
- * A model by name.
+ * The model `name` of `app`.
+ *
+ * @param db - drizzle handle
+ * @param app - the app
+ * @param name - the model name
+ */
+export async function findModel(db: Db, app: string, name: string): Promise<ModelRow | undefined> {
+  return db
+    .select()
+    .from(models)
+    .where(and(eq(models.app, app), eq(models.name, name)))
+    .get();
+}
+
+/**
+ * Every app's model called `name` (for the bootstrap key, which belongs to no app).
  *
  * @param db - drizzle handle
  * @param name - the model name
  */
-export async function findModel(db: Db, name: string): Promise<ModelRow | undefined> {
-  return db.select().from(models).where(eq(models.name, name)).get();
+export async function findModelsNamed(db: Db, name: string): Promise<ModelRow[]> {
+  return db.select().from(models).where(eq(models.name, name)).orderBy(asc(models.app)).all();
 }
 
 /**
- * Creates the model unless it exists, and returns the stored row (whose app may differ from
- * `row.app` when someone else created it first).
+ * Creates the model unless its app already has one of that name, and returns the stored row.
  *
  * @param db - drizzle handle
  * @param row - the model to create
  */
 export async function ensureModel(db: Db, row: ModelRow): Promise<ModelRow> {
   await db.insert(models).values(row).onConflictDoNothing();
-  return (await findModel(db, row.name))!;
+  return (await findModel(db, row.app, row.name))!;
 }
 
 /**
- * Models by name with their latest version number; all apps when `app` is undefined.
+ * Models by app and name with their latest version number; all apps when `app` is undefined.
  *
  * @param db - drizzle handle
  * @param app - only this app's models
@@ -36,13 +50,14 @@ export async function ensureModel(db: Db, row: ModelRow): Promise<ModelRow> {
 export async function listModels(db: Db, app?: string): Promise<(ModelRow & { latestVersion: number })[]> {
   return db
     .select({
-      name: models.name,
+      id: models.id,
       app: models.app,
+      name: models.name,
       createdAt: models.createdAt,
-      latestVersion: sql<number>`coalesce((select max(number) from versions where versions.model = ${models.name}), 0)`,
+      latestVersion: sql<number>`coalesce((select max(number) from versions where versions.model = ${models.id}), 0)`,
     })
     .from(models)
     .where(app === undefined ? undefined : eq(models.app, app))
-    .orderBy(asc(models.name))
+    .orderBy(asc(models.app), asc(models.name))
     .all();
 }

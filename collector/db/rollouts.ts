@@ -123,7 +123,7 @@ export async function recentRollouts(db: Db, model: string, since: number): Prom
 }
 
 /**
- * The rollout states of all models (of one app when `app` is given), by model name.
+ * The rollout states of all models (of one app when `app` is given), by model key.
  *
  * @param db - drizzle handle
  * @param app - only this app's models
@@ -132,7 +132,7 @@ export async function listRollouts(db: Db, app?: string): Promise<Map<string, Ro
   const rows = await db
     .select({ rollout: rollouts })
     .from(rollouts)
-    .innerJoin(models, eq(models.name, rollouts.model))
+    .innerJoin(models, eq(models.id, rollouts.model))
     .where(app === undefined ? undefined : eq(models.app, app))
     .all();
   return new Map(rows.map(({ rollout }) => [rollout.model, toState(rollout)]));

@@ -22,15 +22,35 @@ export const apiKeys = sqliteTable(
   (t) => [index("api_keys_app").on(t.app)],
 );
 
-/** A model: a name (global) owned by one app. Created by its first published version. */
+/**
+ * A model: a name unique within its app, created by its first published version. Every other
+ * table refers to a model by `id`, its internal key (collector/registry/model-key.ts): `app/name`,
+ * or the bare name for models created before names were scoped by app. Clients never see it.
+ */
 export const models = sqliteTable(
   "models",
   {
-    name: text("name").primaryKey(),
+    id: text("id").primaryKey(),
     app: text("app").notNull(),
+    name: text("name").notNull(),
     createdAt: integer("created_at").notNull(),
   },
-  (t) => [index("models_app").on(t.app)],
+  (t) => [uniqueIndex("models_app_name").on(t.app, t.name)],
+);
+
+/**
+ * Which app uploaded which artifact (after the collector checked the bytes' SHA-256). An app may
+ * register a version of, and read, only an artifact it uploaded or one of its versions names.
+ */
+export const artifactUploads = sqliteTable(
+  "artifact_uploads",
+  {
+    sha256: text("sha256").notNull(),
+    app: text("app").notNull(),
+    keyId: text("key_id").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.sha256, t.app] })],
 );
 
 /**

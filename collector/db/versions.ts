@@ -1,6 +1,6 @@
 import { and, asc, eq, inArray, max } from "drizzle-orm";
 import type { Db } from "./client.ts";
-import { models, versions } from "./schema.ts";
+import { versions } from "./schema.ts";
 
 /** A stored version row; `manifest` is the client manifest as JSON text. */
 export type VersionRow = typeof versions.$inferSelect;
@@ -9,7 +9,7 @@ export type VersionRow = typeof versions.$inferSelect;
  * One version of a model.
  *
  * @param db - drizzle handle
- * @param model - the model name
+ * @param model - the model's key
  * @param number - the version number
  */
 export async function findVersion(db: Db, model: string, number: number): Promise<VersionRow | undefined> {
@@ -24,7 +24,7 @@ export async function findVersion(db: Db, model: string, number: number): Promis
  * Several versions of a model at once (those that exist).
  *
  * @param db - drizzle handle
- * @param model - the model name
+ * @param model - the model's key
  * @param numbers - the version numbers
  */
 export async function findVersions(db: Db, model: string, numbers: number[]): Promise<VersionRow[]> {
@@ -39,7 +39,7 @@ export async function findVersions(db: Db, model: string, numbers: number[]): Pr
  * The version of a model whose artifact is `sha256`, if it was registered.
  *
  * @param db - drizzle handle
- * @param model - the model name
+ * @param model - the model's key
  * @param sha256 - the artifact hash
  */
 export async function findVersionBySha(db: Db, model: string, sha256: string): Promise<VersionRow | undefined> {
@@ -55,7 +55,7 @@ export async function findVersionBySha(db: Db, model: string, sha256: string): P
  * so every number from 1 to this exists.
  *
  * @param db - drizzle handle
- * @param model - the model name
+ * @param model - the model's key
  */
 export async function latestVersion(db: Db, model: string): Promise<number> {
   const row = await db.select({ n: max(versions.number) }).from(versions).where(eq(versions.model, model)).get();
@@ -66,7 +66,7 @@ export async function latestVersion(db: Db, model: string): Promise<number> {
  * All versions of a model, oldest first.
  *
  * @param db - drizzle handle
- * @param model - the model name
+ * @param model - the model's key
  */
 export async function listVersions(db: Db, model: string): Promise<VersionRow[]> {
   return db.select().from(versions).where(eq(versions.model, model)).orderBy(asc(versions.number)).all();
@@ -86,25 +86,9 @@ export async function insertVersion(db: Db, row: VersionRow): Promise<void> {
  * Deletes a version: only to undo an insert whose manifest could not be stored.
  *
  * @param db - drizzle handle
- * @param model - the model name
+ * @param model - the model's key
  * @param number - the version number
  */
 export async function deleteVersion(db: Db, model: string, number: number): Promise<void> {
   await db.delete(versions).where(and(eq(versions.model, model), eq(versions.number, number)));
-}
-
-/**
- * The apps whose models have a version with artifact `sha256`.
- *
- * @param db - drizzle handle
- * @param sha256 - the artifact hash
- */
-export async function appsUsingArtifact(db: Db, sha256: string): Promise<string[]> {
-  const rows = await db
-    .selectDistinct({ app: models.app })
-    .from(versions)
-    .innerJoin(models, eq(models.name, versions.model))
-    .where(eq(versions.sha256, sha256))
-    .all();
-  return rows.map((r) => r.app);
 }

@@ -1,3 +1,4 @@
+import { modelName } from "../registry/model-key.ts";
 import { assign } from "../rollout/assign.ts";
 import type { RolloutState } from "../rollout/state.ts";
 
@@ -21,7 +22,7 @@ export interface AssignmentHint {
  * {@link assign}), or null when the model has no rollout yet.
  *
  * @param rollout - the model's current rollout (the report route's cached read)
- * @param model - the model
+ * @param model - the model's key (the hint names the model by its name)
  * @param client - the client id
  */
 export function assignmentHint(rollout: RolloutState | undefined, model: string, client: string): AssignmentHint | null {
@@ -29,7 +30,7 @@ export function assignmentHint(rollout: RolloutState | undefined, model: string,
   const choice = assign(client, model, rollout);
   const shadow = rollout.shadow && rollout.shadow.version !== choice.version ? rollout.shadow : null;
   return {
-    model,
+    model: modelName(model),
     client,
     version: choice.version,
     role: choice.role,

@@ -44,8 +44,8 @@ export async function pruneAggregates(db: Db, env: Env, now: number): Promise<nu
   let deleted = 0;
   for (const m of await listModels(db)) {
     const results = await db.batch([
-      db.delete(aggregates).where(and(eq(aggregates.model, m.name), eq(aggregates.granularity, "minute"), lt(aggregates.windowStart, minutesSince))),
-      db.delete(aggregates).where(and(eq(aggregates.model, m.name), eq(aggregates.granularity, "hour"), lt(aggregates.windowStart, hoursSince))),
+      db.delete(aggregates).where(and(eq(aggregates.model, m.id), eq(aggregates.granularity, "minute"), lt(aggregates.windowStart, minutesSince))),
+      db.delete(aggregates).where(and(eq(aggregates.model, m.id), eq(aggregates.granularity, "hour"), lt(aggregates.windowStart, hoursSince))),
     ]);
     for (const r of results) deleted += (r as { meta?: { changes?: number } }).meta?.changes ?? 0;
   }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { modelNameSchema, versionSchema } from "../../protocol/schema/common.ts";
+import { appIdSchema } from "../api-schemas.ts";
 import type { Caller } from "../auth.ts";
 import type { Db } from "../db/client.ts";
 import { getRollout } from "../db/rollouts.ts";
@@ -39,6 +40,7 @@ const segmentSchema = z
 /** `?model=&version=&from=&to=&window=&segment=&role=` of the routes that read aggregates. */
 export const windowQuerySchema = z.object({
   model: modelNameSchema,
+  app: appIdSchema.optional(),
   version: z.coerce.number().pipe(versionSchema).optional(),
   role: z.enum(["live", "shadow"]).default("live"),
   from: timeSchema.optional(),
@@ -52,6 +54,7 @@ export type WindowQueryInput = z.infer<typeof windowQuerySchema>;
 
 /** A window query with its defaults filled in. */
 export interface WindowQuery {
+  /** The model's key, what the aggregates are stored under. */
   model: string;
   version: number;
   role: "live" | "shadow";
@@ -62,18 +65,19 @@ export interface WindowQuery {
 }
 
 /**
- * Fills in a window query: the model must be the caller's (404/403), the version defaults to
+ * Fills in a window query: the model must be the caller's (404 otherwise, see {@link accessModel}), the version defaults to
  * the stable one (else the latest), the range to the last hour; `from` must be before `to`.
  *
  * @param db - drizzle handle
  * @param caller - the authenticated caller
  * @param q - the parsed query
+ * @returns the query, and the model's name (what answers call it)
  */
-export async function resolveWindowQuery(db: Db, caller: Caller, q: WindowQueryInput): Promise<WindowQuery> {
-  const model = await accessModel(db, caller, q.model);
-  const version = q.version ?? (await getRollout(db, model.name))?.stable ?? (await latestVersion(db, model.name));
+export async function resolveWindowQuery(db: Db, caller: Caller, q: WindowQueryInput): Promise<WindowQuery & { name: string }> {
+  const model = await accessModel(db, caller, q.model, q.app);
+  const version = q.version ?? (await getRollout(db, model.id))?.stable ?? (await latestVersion(db, model.id));
   const to = q.to ?? Date.now();
   const from = q.from ?? to - DEFAULT_RANGE_MS;
   if (!(from < to)) throw new ApiError(400, "validation", "from: must be before to");
-  return { model: model.name, version, role: q.role, from, to, segment: q.segment, window: q.window };
+  return { model: model.id, name: model.name, version, role: q.role, from, to, segment: q.segment, window: q.window };
 }

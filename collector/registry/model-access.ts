@@ -1,19 +1,32 @@
-import { assertApp, type Caller } from "../auth.ts";
+import type { Caller } from "../auth.ts";
 import type { Db } from "../db/client.ts";
-import { findModel, type ModelRow } from "../db/models.ts";
+import { findModel, findModelsNamed, type ModelRow } from "../db/models.ts";
 import { ApiError } from "../errors.ts";
 
 /**
- * The model `name` if `caller` may see it: 404 `not_found` when there is none, 403
- * `forbidden` when it belongs to another app.
+ * The model `name` of the caller's app: the one place a name from a request becomes a model
+ * (whose `id` is the key everything behind the route uses). A key of an app sees only its app's
+ * models: another app's model, or naming another app in `app`, is the same 404 as a model that
+ * does not exist, so names do not leak between apps. The bootstrap key belongs to no app: it
+ * names one with `app` (`?app=`), or else gets the only model of that name (400 `validation`
+ * listing the apps when several have one).
  *
  * @param db - drizzle handle
  * @param caller - the authenticated caller
  * @param name - the model name
+ * @param app - the app the request names (`?app=`), if any
  */
-export async function accessModel(db: Db, caller: Caller, name: string): Promise<ModelRow> {
-  const model = await findModel(db, name);
+export async function accessModel(db: Db, caller: Caller, name: string, app?: string): Promise<ModelRow> {
+  let model: ModelRow | undefined;
+  if (!caller.bootstrap) model = app === undefined || app === caller.app ? await findModel(db, caller.app!, name) : undefined;
+  else if (app !== undefined) model = await findModel(db, app, name);
+  else {
+    const named = await findModelsNamed(db, name);
+    if (named.length > 1) {
+      throw new ApiError(400, "validation", `model "${name}" exists in apps ${named.map((m) => `"${m.app}"`).join(", ")}: name one with ?app=`);
+    }
+    model = named[0];
+  }
   if (!model) throw new ApiError(404, "not_found", `no model "${name}"`);
-  assertApp(caller, model.app, `model "${name}"`);
   return model;
 }

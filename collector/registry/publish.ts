@@ -2,9 +2,10 @@ import type { Manifest } from "../../protocol/schema/manifest.ts";
 import type { PublishBody } from "../api-schemas.ts";
 import { assertApp, type Caller } from "../auth.ts";
 import { insertAudit } from "../db/audit.ts";
+import { appMayUseArtifact } from "../db/artifacts.ts";
 import type { Db } from "../db/client.ts";
 import { ensureApp } from "../db/keys.ts";
-import { ensureModel, findModel, type ModelRow } from "../db/models.ts";
+import { ensureModel, type ModelRow } from "../db/models.ts";
 import { getRollout, saveRollout } from "../db/rollouts.ts";
 import { deleteVersion, findVersionBySha, insertVersion, latestVersion, type VersionRow } from "../db/versions.ts";
 import { ApiError } from "../errors.ts";
@@ -12,6 +13,8 @@ import { randomBase64Url } from "../random.ts";
 import { DEFAULT_SAMPLE_RATE } from "../rollout/state.ts";
 import { checkProfile } from "./check-profile.ts";
 import { MAX_CLIENT_MANIFEST_BYTES, toClientManifest } from "./client-manifest.ts";
+import { accessModel } from "./model-access.ts";
+import { modelKey } from "./model-key.ts";
 
 /** The app a new model goes to when the bootstrap key does not say. */
 export const DEFAULT_APP = "default";
@@ -28,33 +31,32 @@ export interface Published {
 /**
  * R2 key of the full manifest (reference profile included) of a version.
  *
- * @param model - the model name
+ * @param model - the model's key
  * @param version - the version number
  */
 export function manifestKey(model: string, version: number): string {
   return `manifests/${model}/${version}.json`;
 }
 
-/** The model's stored row, or the app a new model would go to (nothing is written). */
+/**
+ * The model the publish goes to: the caller's app's model `name`, or for the bootstrap key that of
+ * `app` (else the only one of that name); when there is none yet, the app a new one goes to
+ * (nothing is written). A key may not name another app than its own (403).
+ */
 async function owner(db: Db, caller: Caller, name: string, app: string | undefined): Promise<ModelRow | string> {
-  const existing = await findModel(db, name);
-  if (!existing) {
-    const target = app ?? caller.app ?? DEFAULT_APP;
-    assertApp(caller, target, `app "${target}"`);
-    return target;
+  if (app !== undefined) assertApp(caller, app, `app "${app}"`);
+  try {
+    return await accessModel(db, caller, name, app);
+  } catch (err) {
+    if (!(err instanceof ApiError && err.status === 404)) throw err;
+    return app ?? caller.app ?? DEFAULT_APP;
   }
-  assertApp(caller, existing.app, `model "${name}"`);
-  if (app !== undefined && app !== existing.app) {
-    throw new ApiError(400, "validation", `app: model "${name}" belongs to app "${existing.app}", not "${app}"`);
-  }
-  return existing;
 }
 
-async function createModel(db: Db, caller: Caller, name: string, app: string, now: number): Promise<ModelRow> {
+async function createModel(db: Db, name: string, app: string, now: number): Promise<ModelRow> {
   await ensureApp(db, app, now);
-  const created = await ensureModel(db, { name, app, createdAt: now });
-  assertApp(caller, created.app, `model "${name}"`); // someone else's publish may have created it first
-  return created;
+  // a concurrent first publish of the same name in the same app may have created it: that one is ours too
+  return ensureModel(db, { id: modelKey(app, name), app, name, createdAt: now });
 }
 
 function checkClientSize(manifest: Manifest): void {
@@ -64,10 +66,16 @@ function checkClientSize(manifest: Manifest): void {
   }
 }
 
-async function checkArtifact(bucket: R2Bucket, sha256: string, size: number): Promise<void> {
-  const object = await bucket.head(sha256);
+/**
+ * The artifact must be one the app may use (it uploaded it, or one of its versions names it; the
+ * bootstrap key may use any) and be in R2 with the manifest's size. An artifact of another app
+ * answers exactly as a missing one, so its existence does not leak.
+ */
+async function checkArtifact(env: Env, db: Db, caller: Caller, app: string, sha256: string, size: number): Promise<void> {
+  const usable = caller.bootstrap || (await appMayUseArtifact(db, app, sha256));
+  const object = usable ? await env.ARTIFACTS.head(sha256) : null;
   if (!object) {
-    throw new ApiError(409, "not_found", `artifact ${sha256} is not uploaded: upload the artifact first (PUT /v1/artifacts/${sha256})`);
+    throw new ApiError(409, "not_found", `artifact ${sha256} is not uploaded by app "${app}": upload the artifact first (PUT /v1/artifacts/${sha256})`);
   }
   if (object.size !== size) {
     throw new ApiError(409, "conflict", `manifest size ${size} differs from the artifact's ${object.size} bytes`);
@@ -115,9 +123,11 @@ async function announce(db: Db, caller: Caller, version: VersionRow, now: number
 
 /**
  * Registers a version of `name`: the manifest's model must be `name`, its profile must fit
- * (see {@link checkProfile}), its artifact must be in R2 with the manifest's size. The first
- * publish creates the model (in the caller's app, or `body.app` for the bootstrap key) and
- * makes version 1 stable. Publishing a sha256 the model already has returns that version.
+ * (see {@link checkProfile}), its artifact must be one the app uploaded (see
+ * {@link appMayUseArtifact}) and be in R2 with the manifest's size. The first publish creates the
+ * model in the caller's app (the bootstrap key: `app`, else the only model of that name, else
+ * {@link DEFAULT_APP}) and makes version 1 stable. Publishing a sha256 the model already has
+ * returns that version.
  *
  * @param env - the Worker's bindings
  * @param db - drizzle handle
@@ -132,15 +142,16 @@ export async function publishVersion(env: Env, db: Db, caller: Caller, name: str
   checkProfile(manifest);
   checkClientSize(manifest);
   const found = await owner(db, caller, name, body.app);
-  const existing = typeof found === "string" ? undefined : await findVersionBySha(db, name, manifest.sha256);
+  const existing = typeof found === "string" ? undefined : await findVersionBySha(db, found.id, manifest.sha256);
   if (existing) return { version: existing, created: false };
-  await checkArtifact(env.ARTIFACTS, manifest.sha256, manifest.size);
-  const model = typeof found === "string" ? await createModel(db, caller, name, found, now) : found;
+  const app = typeof found === "string" ? found : found.app;
+  await checkArtifact(env, db, caller, app, manifest.sha256, manifest.size);
+  const model = typeof found === "string" ? await createModel(db, name, found, now) : found;
 
   const published = await insertNext(
     db,
     {
-      model: model.name,
+      model: model.id,
       sha256: manifest.sha256,
       size: manifest.size,
       profileRows: manifest.profile.rows,

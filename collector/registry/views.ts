@@ -2,6 +2,7 @@ import type { AuditEntry, VersionView } from "../../protocol/api.ts";
 import type { AuditRecord } from "../db/audit.ts";
 import type { VersionRow } from "../db/versions.ts";
 import { iso } from "../time.ts";
+import { modelName } from "./model-key.ts";
 
 /**
  * A version as the API lists it (without manifest).
@@ -10,7 +11,7 @@ import { iso } from "../time.ts";
  */
 export function versionView(v: VersionRow): VersionView {
   return {
-    model: v.model,
+    model: modelName(v.model),
     version: v.number,
     sha256: v.sha256,
     size: v.size,
@@ -27,5 +28,5 @@ export function versionView(v: VersionRow): VersionView {
  * @param a - the stored entry
  */
 export function auditView(a: AuditRecord): AuditEntry {
-  return { id: a.id, model: a.model, keyId: a.keyId, at: iso(a.at), action: a.action, before: a.before, after: a.after };
+  return { id: a.id, model: modelName(a.model), keyId: a.keyId, at: iso(a.at), action: a.action, before: a.before, after: a.after };
 }

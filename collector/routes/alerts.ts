@@ -1,36 +1,46 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { modelNameSchema } from "../../protocol/schema/common.ts";
+import { appIdSchema, appQuerySchema } from "../api-schemas.ts";
 import { requireRole } from "../auth.ts";
 import { type AlertConfig, alertConfigSchema, listAlertConfigs, putAlertConfig } from "../alerts/config.ts";
 import { listAlerts } from "../alerts/store.ts";
 import { alertView } from "../alerts/webhook.ts";
+import { allowPrivateWebhooks, maskWebhook, webhookRefusal } from "../alerts/webhook-url.ts";
 import { openDb } from "../db/client.ts";
 import { listModels } from "../db/models.ts";
 import type { AppEnv } from "../env.ts";
+import { ApiError } from "../errors.ts";
 import { accessModel } from "../registry/model-access.ts";
 import { jsonBody, validate } from "../validate.ts";
 
 const modelParam = z.object({ model: modelNameSchema });
-const listQuery = z.object({ model: modelNameSchema.optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) });
+const listQuery = z.object({ model: modelNameSchema.optional(), app: appIdSchema.optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) });
 
 /**
- * `PUT /v1/models/:model/alerts` (admin): sets the model's alert thresholds and webhook;
- * `GET /v1/models/:model/alerts` (read) shows them.
+ * `PUT /v1/models/:model/alerts` (admin): sets the model's alert thresholds and webhook, which
+ * must be a public http(s) URL (400 `validation` otherwise, see {@link webhookRefusal});
+ * `GET /v1/models/:model/alerts` (read) shows them, the webhook's path and query masked unless
+ * the caller is an admin.
  */
 export const modelAlerts = new Hono<AppEnv>()
-  .put("/alerts", requireRole("admin"), jsonBody(16 * 1024), validate("param", modelParam), validate("json", alertConfigSchema), async (c) => {
+  .put("/alerts", requireRole("admin"), jsonBody(16 * 1024), validate("param", modelParam), validate("query", appQuerySchema), validate("json", alertConfigSchema), async (c) => {
     const db = openDb(c.env);
-    const model = await accessModel(db, c.var.caller, c.req.valid("param").model);
+    const model = await accessModel(db, c.var.caller, c.req.valid("param").model, c.req.valid("query").app);
     const config: AlertConfig = c.req.valid("json");
-    await putAlertConfig(db, model.name, config, Date.now());
+    const refusal = webhookRefusal(config.webhook, allowPrivateWebhooks(c.env));
+    if (refusal) throw new ApiError(400, "validation", `webhook: ${refusal}`);
+    await putAlertConfig(db, model.id, config, Date.now());
     return c.json({ model: model.name, ...config });
   })
-  .get("/alerts", requireRole("read"), validate("param", modelParam), async (c) => {
+  .get("/alerts", requireRole("read"), validate("param", modelParam), validate("query", appQuerySchema), async (c) => {
     const db = openDb(c.env);
-    const model = await accessModel(db, c.var.caller, c.req.valid("param").model);
-    const [config] = await listAlertConfigs(db, model.name);
-    return c.json(config ?? { model: model.name, webhook: null });
+    const model = await accessModel(db, c.var.caller, c.req.valid("param").model, c.req.valid("query").app);
+    const [stored] = await listAlertConfigs(db, model.id);
+    if (!stored) return c.json({ model: model.name, webhook: null });
+    const config = { ...stored, model: model.name };
+    // webhook URLs are secrets (a Slack one posts to the channel): only admins see them whole
+    return c.json(c.var.caller.role === "admin" ? config : { ...config, webhook: maskWebhook(config.webhook) });
   });
 
 /**
@@ -39,13 +49,13 @@ export const modelAlerts = new Hono<AppEnv>()
  */
 export const alerts = new Hono<AppEnv>().get("/", requireRole("read"), validate("query", listQuery), async (c) => {
   const db = openDb(c.env);
-  const { model, limit } = c.req.valid("query");
+  const { model, app, limit } = c.req.valid("query");
   if (model !== undefined) {
-    await accessModel(db, c.var.caller, model);
-    return c.json({ alerts: (await listAlerts(db, model, limit)).map(alertView) });
+    const { id } = await accessModel(db, c.var.caller, model, app);
+    return c.json({ alerts: (await listAlerts(db, id, limit)).map(alertView) });
   }
   const caller = c.var.caller;
-  const mine = caller.bootstrap ? undefined : new Set((await listModels(db, caller.app ?? undefined)).map((m) => m.name));
+  const mine = caller.bootstrap ? undefined : new Set((await listModels(db, caller.app ?? undefined)).map((m) => m.id));
   const rows = await listAlerts(db, undefined, mine ? 1000 : limit);
   return c.json({ alerts: rows.filter((a) => !mine || mine.has(a.model)).slice(0, limit).map(alertView) });
 });

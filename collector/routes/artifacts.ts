@@ -1,8 +1,10 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import { requireRole } from "../auth.ts";
+import { toHex } from "../../protocol/hash.ts";
+import { appQuerySchema } from "../api-schemas.ts";
+import { assertApp, type Caller, requireRole } from "../auth.ts";
+import { appMayUseArtifact, recordUpload } from "../db/artifacts.ts";
 import { openDb } from "../db/client.ts";
-import { appsUsingArtifact } from "../db/versions.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError, errorBody } from "../errors.ts";
 import { matchesEtag, parseRange } from "../http/range.ts";
@@ -38,26 +40,51 @@ function isChecksumMismatch(err: unknown): boolean {
   return err instanceof Error && /checksum|\(10037\)/i.test(err.message);
 }
 
+/** SHA-256 of a streamed body, as hex, without holding it in memory. */
+async function streamedSha256(body: ReadableStream<Uint8Array>): Promise<string> {
+  const digest = new crypto.DigestStream("SHA-256");
+  await body.pipeTo(digest);
+  return toHex(await digest.digest);
+}
+
+/** The app an upload is recorded for: the key's own, or for the bootstrap key `?app=` (or none). */
+function uploaderApp(caller: Caller, app: string | undefined): string | undefined {
+  if (app !== undefined) assertApp(caller, app, `app "${app}"`);
+  return caller.bootstrap ? app : caller.app!;
+}
+
 /**
- * `/v1/artifacts/:sha256`: model bytes in R2, stored under their SHA-256.
- * PUT (admin) streams the body into R2 with the hash as a checksum, so R2 itself refuses a
- * body whose hash differs (400 `hash_mismatch`) and nothing unverified is ever stored.
- * GET (ingest; only artifacts of the caller's app's models) serves them immutable, with ETag,
- * If-None-Match (304) and single byte ranges (206) for resumed downloads.
+ * `/v1/artifacts/:sha256`: model bytes in R2, stored under their SHA-256, and which app uploaded
+ * them. PUT (admin) streams the body into R2 with the hash as a checksum, so R2 itself refuses a
+ * body whose hash differs (400 `hash_mismatch`) and nothing unverified is stored; when the bytes
+ * are there already (another app's upload), the body is hashed and must match all the same
+ * before the upload counts for the caller's app (200). GET (ingest) serves an artifact only to
+ * keys of an app that uploaded it or has a version with it (any other is the 404 of a missing
+ * one), immutable, with ETag, If-None-Match (304) and single byte ranges (206).
  */
 export const artifacts = new Hono<AppEnv>()
-  .put("/:sha256", requireRole("admin"), validate("param", shaParamSchema), async (c) => {
+  .put("/:sha256", requireRole("admin"), validate("param", shaParamSchema), validate("query", appQuerySchema), async (c) => {
     const { sha256 } = c.req.valid("param");
+    const app = uploaderApp(c.var.caller, c.req.valid("query").app);
     const length = declaredLength(c.req.header("Content-Length"), maxArtifactBytes(c.env));
-    const existing = await c.env.ARTIFACTS.head(sha256);
-    if (existing) return c.json({ sha256, size: existing.size, created: false }, 200);
     const body = c.req.raw.body;
     if (!body) throw new ApiError(400, "validation", "artifact is empty");
+    const db = openDb(c.env);
+    const record = async () => {
+      if (app !== undefined) await recordUpload(db, { sha256, app, keyId: c.var.caller.keyId, createdAt: Date.now() });
+    };
+    const existing = await c.env.ARTIFACTS.head(sha256);
+    if (existing) {
+      if ((await streamedSha256(body)) !== sha256) throw new ApiError(400, "hash_mismatch", `the body's SHA-256 is not ${sha256}`);
+      await record();
+      return c.json({ sha256, size: existing.size, created: false }, 200);
+    }
     try {
       const stored = await c.env.ARTIFACTS.put(sha256, body, {
         sha256,
         httpMetadata: { contentType: "application/octet-stream", cacheControl: IMMUTABLE },
       });
+      await record();
       return c.json({ sha256, size: stored?.size ?? length, created: true }, 201);
     } catch (err) {
       if (isChecksumMismatch(err)) throw new ApiError(400, "hash_mismatch", `the body's SHA-256 is not ${sha256}`);
@@ -67,11 +94,7 @@ export const artifacts = new Hono<AppEnv>()
   .get("/:sha256", requireRole("ingest"), validate("param", shaParamSchema), async (c) => {
     const { sha256 } = c.req.valid("param");
     const caller = c.var.caller;
-    if (!caller.bootstrap) {
-      const apps = await appsUsingArtifact(openDb(c.env), sha256);
-      if (apps.length === 0) throw new ApiError(404, "not_found", `no artifact ${sha256}`);
-      if (!apps.includes(caller.app!)) throw new ApiError(403, "forbidden", `artifact ${sha256} belongs to another app`);
-    }
+    if (!caller.bootstrap && !(await appMayUseArtifact(openDb(c.env), caller.app!, sha256))) throw new ApiError(404, "not_found", `no artifact ${sha256}`);
     const etag = `"${sha256}"`;
     const headers = { ETag: etag, "Cache-Control": IMMUTABLE, "Accept-Ranges": "bytes" };
     const head = await c.env.ARTIFACTS.head(sha256);

@@ -27,14 +27,14 @@ export type AssignmentAnswer = Omit<Assignment, "manifest" | "shadow"> & {
  * config version. Never cached: it changes with every rollout change.
  */
 export const assignment = new Hono<AppEnv>().get("/", requireRole("ingest"), validate("query", assignmentQuerySchema), async (c) => {
-  const { model: name, client } = c.req.valid("query");
+  const { model: name, client, app } = c.req.valid("query");
   const db = openDb(c.env);
-  const model = await accessModel(db, c.var.caller, name);
-  const rollout = await getRollout(db, model.name);
+  const model = await accessModel(db, c.var.caller, name, app);
+  const rollout = await getRollout(db, model.id);
   if (!rollout) throw new ApiError(404, "not_found", `model "${name}" has no rollout yet`);
-  const choice = assign(client, model.name, rollout);
+  const choice = assign(client, model.id, rollout);
   const shadow = rollout.shadow && rollout.shadow.version !== choice.version ? rollout.shadow : null;
-  const rows = await findVersions(db, model.name, shadow ? [choice.version, shadow.version] : [choice.version]);
+  const rows = await findVersions(db, model.id, shadow ? [choice.version, shadow.version] : [choice.version]);
   const manifests = new Map(rows.map((r) => [r.number, JSON.parse(r.manifest) as ClientManifest]));
   c.header("Cache-Control", "no-store");
   return c.json({

@@ -40,10 +40,10 @@ export const drift = new Hono<AppEnv>().get("/", requireRole("read"), validate("
   const query = c.req.valid("query");
   const q = await resolveWindowQuery(db, c.var.caller, query);
   const result = await windowDrift(c.env, db, q);
-  if (!result) throw new ApiError(404, "not_found", `model "${q.model}" has no version ${q.version}`);
+  if (!result) throw new ApiError(404, "not_found", `model "${q.name}" has no version ${q.version}`);
   const { features, prediction } = query.detail === "bins" ? withBins(result) : result;
   return c.json({
-    model: q.model,
+    model: q.name,
     version: q.version,
     from: iso(result.from),
     to: iso(result.to),

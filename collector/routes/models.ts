@@ -28,18 +28,18 @@ export const models = new Hono<AppEnv>()
     const db = openDb(c.env);
     const [rows, rollouts] = await Promise.all([listModels(db, app), listRollouts(db, app)]);
     const listed = rows.map((m) => {
-      const rollout = rollouts.get(m.name);
+      const rollout = rollouts.get(m.id);
       return { name: m.name, app: m.app, createdAt: iso(m.createdAt), latestVersion: m.latestVersion, rollout: rollout ? rolloutView(rollout) : null };
     });
     return c.json({ models: listed });
   })
-  .get("/:model", requireRole("read"), validate("param", modelParamSchema), async (c) => {
+  .get("/:model", requireRole("read"), validate("param", modelParamSchema), validate("query", appQuerySchema), async (c) => {
     const db = openDb(c.env);
-    const model = await accessModel(db, c.var.caller, c.req.valid("param").model);
+    const model = await accessModel(db, c.var.caller, c.req.valid("param").model, c.req.valid("query").app);
     const [rollout, versions, audit] = await Promise.all([
-      getRollout(db, model.name),
-      listVersions(db, model.name),
-      listAudit(db, model.name, { newestFirst: true, limit: AUDIT_SHOWN }),
+      getRollout(db, model.id),
+      listVersions(db, model.id),
+      listAudit(db, model.id, { newestFirst: true, limit: AUDIT_SHOWN }),
     ]);
     return c.json({
       name: model.name,

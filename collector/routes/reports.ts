@@ -5,9 +5,9 @@ import { LIMITS } from "../../protocol/limits.ts";
 import { modelNameSchema } from "../../protocol/schema/common.ts";
 import { parse } from "../../protocol/schema/parse.ts";
 import { type Report, reportSchema } from "../../protocol/schema/report.ts";
-import { type Caller, canAccessApp, requireRole } from "../auth.ts";
+import { appIdSchema, appQuerySchema } from "../api-schemas.ts";
+import { type Caller, requireRole } from "../auth.ts";
 import { type Db, openDb } from "../db/client.ts";
-import { findModel } from "../db/models.ts";
 import { type RolloutWithRecent, cachedRollout } from "../db/rollouts.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
@@ -18,7 +18,7 @@ import { accessModel } from "../registry/model-access.ts";
 import { assignableVersions, notAssigned, rolloutGraceMs } from "../rollout/assignable.ts";
 import { jsonBody, validate } from "../validate.ts";
 
-const modelQuerySchema = z.object({ model: modelNameSchema });
+const modelQuerySchema = z.object({ model: modelNameSchema, app: appIdSchema.optional() });
 
 /** The batch envelope; each report is checked on its own so one bad report does not sink the rest. */
 const batchSchema = z.object({ reports: z.array(z.unknown()).min(1).max(LIMITS.reportsPerBatch) });
@@ -26,15 +26,26 @@ const batchSchema = z.object({ reports: z.array(z.unknown()).min(1).max(LIMITS.r
 /** A refused report; `id` is null when the report had no readable id. */
 type Rejection = { id: string | null; status: "rejected"; code: ErrorCode; message: string };
 
-/** A model's owning app, cached: a model never changes app. */
-const modelApps = new Map<string, string>();
+/** Model keys by app and name, cached for app keys: a model's key never changes. */
+const MODEL_KEY_CACHE_SIZE = 10_000;
+const modelKeys = new Map<string, string>();
 
-async function modelApp(db: Db, name: string): Promise<string | undefined> {
-  const cached = modelApps.get(name);
+/** The key of the caller's model `name` (see {@link accessModel}), or why reports of it are refused. */
+async function modelKeyOf(db: Db, caller: Caller, name: string, app: string | undefined): Promise<string | ApiError> {
+  const cacheKey = caller.bootstrap ? undefined : `${caller.app}\n${app ?? ""}\n${name}`;
+  const cached = cacheKey === undefined ? undefined : modelKeys.get(cacheKey);
   if (cached !== undefined) return cached;
-  const row = await findModel(db, name);
-  if (row) modelApps.set(name, row.app);
-  return row?.app;
+  try {
+    const { id } = await accessModel(db, caller, name, app);
+    if (cacheKey !== undefined) {
+      if (modelKeys.size >= MODEL_KEY_CACHE_SIZE) modelKeys.clear();
+      modelKeys.set(cacheKey, id);
+    }
+    return id;
+  } catch (err) {
+    if (err instanceof ApiError) return err;
+    throw err;
+  }
 }
 
 function rawId(raw: unknown): string | null {
@@ -57,42 +68,54 @@ function checkEach(raws: unknown[]): { valid: Report[]; rejected: Rejection[] } 
   return { valid, rejected };
 }
 
-/** Reports grouped by aggregator object, and the current rollout of each model reported for. */
+/** A batch's reports of one aggregator object: the model's key, the shard and its reports. */
+interface Group {
+  model: string;
+  shard: number;
+  reports: Report[];
+}
+
+/** Reports grouped by aggregator object, the rollout of each model (by key) reported for, and whose assignment the answer carries. */
 interface Routed {
-  groups: Map<string, { model: string; shard: number; reports: Report[] }>;
+  groups: Map<string, Group>;
   rollouts: Map<string, RolloutWithRecent>;
+  /** The model key and client of the first report of a model the caller may see. */
+  hint: { model: string; client: string } | undefined;
 }
 
 /**
- * Reports of models the caller may report for and versions their clients may run, grouped by
- * aggregator object; the others refused.
+ * Reports of models of the caller's app and of versions their clients may run, grouped by
+ * aggregator object, each carrying its model's key instead of the name from here on (the
+ * aggregator treats the model as an opaque string); reports of models the caller cannot see are
+ * refused as `not_found`, of versions the rollout does not give their client as `not_assigned`.
  */
-async function route(db: Db, env: Env, caller: Caller, reports: Report[], rejected: Rejection[]): Promise<Routed> {
+async function route(db: Db, env: Env, caller: Caller, app: string | undefined, reports: Report[], rejected: Rejection[]): Promise<Routed> {
   const shards = shardCount(env);
-  const groups: Routed["groups"] = new Map();
+  const groups = new Map<string, Group>();
   const rollouts: Routed["rollouts"] = new Map();
-  const apps = new Map<string, string | undefined>();
+  let hint: Routed["hint"];
+  const keys = new Map<string, string | ApiError>();
   for (const name of new Set(reports.map((r) => r.model))) {
-    const app = await modelApp(db, name);
-    apps.set(name, app);
-    if (app !== undefined && canAccessApp(caller, app)) rollouts.set(name, await cachedRollout(db, name, rolloutGraceMs(env)));
+    const key = await modelKeyOf(db, caller, name, app);
+    keys.set(name, key);
+    if (!(key instanceof ApiError)) rollouts.set(key, await cachedRollout(db, key, rolloutGraceMs(env)));
   }
   for (const r of reports) {
-    const app = apps.get(r.model);
-    const rollout = rollouts.get(r.model);
-    const unassigned = rollout && notAssigned(r, assignableVersions(r.client, r.model, rollout.current ? [rollout.current, ...rollout.recent] : rollout.recent));
-    if (app === undefined) rejected.push({ id: r.id, status: "rejected", code: "not_found", message: `no model "${r.model}"` });
-    else if (!canAccessApp(caller, app)) rejected.push({ id: r.id, status: "rejected", code: "forbidden", message: `model "${r.model}" belongs to another app` });
+    const key = keys.get(r.model)!;
+    const rollout = key instanceof ApiError ? undefined : rollouts.get(key);
+    const unassigned = rollout && notAssigned(r, assignableVersions(r.client, key as string, rollout.current ? [rollout.current, ...rollout.recent] : rollout.recent));
+    if (!(key instanceof ApiError)) hint ??= { model: key, client: r.client };
+    if (key instanceof ApiError) rejected.push({ id: r.id, status: "rejected", code: key.code, message: key.message });
     else if (unassigned) rejected.push({ id: r.id, status: "rejected", code: "not_assigned", message: unassigned });
     else {
       const shard = shardOf(r.client, shards);
-      const key = `${r.model}:${shard}`;
-      let group = groups.get(key);
-      if (!group) groups.set(key, (group = { model: r.model, shard, reports: [] }));
-      group.reports.push(r);
+      const object = `${key}:${shard}`;
+      let group = groups.get(object);
+      if (!group) groups.set(object, (group = { model: key, shard, reports: [] }));
+      group.reports.push({ ...r, model: key });
     }
   }
-  return { groups, rollouts };
+  return { groups, rollouts, hint };
 }
 
 /**
@@ -105,7 +128,7 @@ async function route(db: Db, env: Env, caller: Caller, reports: Report[], reject
  * `navigator.sendBeacon`: then the key may come as `?key=` and the body as `text/plain`.
  */
 export const reports = new Hono<AppEnv>()
-  .post("/", requireRole("ingest", { queryKey: true }), jsonBody(LIMITS.batchBytes, { textPlain: true }), async (c) => {
+  .post("/", requireRole("ingest", { queryKey: true }), validate("query", appQuerySchema), jsonBody(LIMITS.batchBytes, { textPlain: true }), async (c) => {
   let body: unknown;
   try {
     body = await c.req.json();
@@ -121,7 +144,7 @@ export const reports = new Hono<AppEnv>()
   }
   const { valid, rejected } = checkEach(batch.reports);
   const db = openDb(c.env);
-  const { groups, rollouts } = await route(db, c.env, c.var.caller, valid, rejected);
+  const { groups, rollouts, hint } = await route(db, c.env, c.var.caller, c.req.valid("query").app, valid, rejected);
   let outcomes: IngestOutcome[][];
   try {
     outcomes = await Promise.all([...groups.values()].map((g) => aggregator(c.env, g.model, g.shard).ingest(g.model, g.shard, g.reports)));
@@ -132,8 +155,7 @@ export const reports = new Hono<AppEnv>()
   }
   const all = outcomes.flat();
   // also when the first report was refused as not assigned: the answer tells the client what to run
-  const first = valid.find((r) => rollouts.has(r.model));
-  const assignment = first ? assignmentHint(rollouts.get(first.model)!.current, first.model, first.client) : null;
+  const assignment = hint ? assignmentHint(rollouts.get(hint.model)?.current, hint.model, hint.client) : null;
   return c.json({
     accepted: all.filter((o) => o.status === "accepted").map((o) => o.id),
     duplicates: all.filter((o) => o.status === "duplicate").map((o) => o.id),
@@ -143,9 +165,10 @@ export const reports = new Hono<AppEnv>()
 })
   /** `POST /v1/reports/flush?model=` (admin): writes every shard's pending aggregates to D1 now. */
   .post("/flush", requireRole("admin"), validate("query", modelQuerySchema), async (c) => {
-    const model = await accessModel(openDb(c.env), c.var.caller, c.req.valid("query").model);
+    const { model: name, app } = c.req.valid("query");
+    const model = await accessModel(openDb(c.env), c.var.caller, name, app);
     try {
-      await flushModel(c.env, model.name);
+      await flushModel(c.env, model.id);
     } catch (err) {
       console.error("flush failed", err);
       throw new ApiError(503, "unavailable", "flush failed; the reports stay pending and the next flush retries them");
@@ -157,8 +180,9 @@ export const reports = new Hono<AppEnv>()
    * duplicates, rejected, pending, flushes, D1 rows written) and their sum.
    */
   .get("/stats", requireRole("read"), validate("query", modelQuerySchema), async (c) => {
-    const model = await accessModel(openDb(c.env), c.var.caller, c.req.valid("query").model);
-    const shards = await Promise.all(Array.from({ length: shardCount(c.env) }, (_, s) => aggregator(c.env, model.name, s).stats()));
+    const { model: name, app } = c.req.valid("query");
+    const model = await accessModel(openDb(c.env), c.var.caller, name, app);
+    const shards = await Promise.all(Array.from({ length: shardCount(c.env) }, (_, s) => aggregator(c.env, model.id, s).stats()));
     const total = { accepted: 0, duplicates: 0, rejected: 0, pending: 0, flushes: 0, upserts: 0, rowsWritten: 0 };
     for (const s of shards) for (const k of Object.keys(total) as (keyof typeof total)[]) total[k] += s[k];
     const rowsPerReport = total.accepted > 0 ? total.rowsWritten / total.accepted : 0;

@@ -1,8 +1,9 @@
 import { Hono } from "hono";
-import { modelParamSchema, rolloutChangeSchema } from "../api-schemas.ts";
+import { appQuerySchema, modelParamSchema, rolloutChangeSchema } from "../api-schemas.ts";
 import { requireRole } from "../auth.ts";
 import { listAudit } from "../db/audit.ts";
 import { openDb, type Db } from "../db/client.ts";
+import type { ModelRow } from "../db/models.ts";
 import { getRollout, saveRollout } from "../db/rollouts.ts";
 import { latestVersion } from "../db/versions.ts";
 import type { AppEnv } from "../env.ts";
@@ -16,15 +17,15 @@ import { jsonBody, validate } from "../validate.ts";
 
 const MAX_BODY = 4 * 1024;
 
-async function currentRollout(db: Db, model: string): Promise<RolloutState> {
-  const state = await getRollout(db, model);
-  if (!state) throw new ApiError(404, "not_found", `model "${model}" has no rollout yet`);
+async function currentRollout(db: Db, model: ModelRow): Promise<RolloutState> {
+  const state = await getRollout(db, model.id);
+  if (!state) throw new ApiError(404, "not_found", `model "${model.name}" has no rollout yet`);
   return state;
 }
 
-async function commit(db: Db, model: string, current: RolloutState, plan: PlannedChange, keyId: string) {
-  const saved = await saveRollout(db, model, current, plan.next, { keyId, action: plan.action });
-  if (!saved) throw new ApiError(409, "conflict", `the rollout of "${model}" changed meanwhile; read it again and retry`);
+async function commit(db: Db, model: ModelRow, current: RolloutState, plan: PlannedChange, keyId: string) {
+  const saved = await saveRollout(db, model.id, current, plan.next, { keyId, action: plan.action });
+  if (!saved) throw new ApiError(409, "conflict", `the rollout of "${model.name}" changed meanwhile; read it again and retry`);
   return { action: plan.action, changed: true, rollout: rolloutView(plan.next) };
 }
 
@@ -34,24 +35,24 @@ async function commit(db: Db, model: string, current: RolloutState, plan: Planne
  * `changed: false` and writes nothing.
  */
 export const rollout = new Hono<AppEnv>()
-  .get("/rollout", requireRole("read"), validate("param", modelParamSchema), async (c) => {
+  .get("/rollout", requireRole("read"), validate("param", modelParamSchema), validate("query", appQuerySchema), async (c) => {
     const db = openDb(c.env);
-    const model = await accessModel(db, c.var.caller, c.req.valid("param").model);
-    return c.json(rolloutView(await currentRollout(db, model.name)));
+    const model = await accessModel(db, c.var.caller, c.req.valid("param").model, c.req.valid("query").app);
+    return c.json(rolloutView(await currentRollout(db, model)));
   })
-  .put("/rollout", requireRole("admin"), jsonBody(MAX_BODY), validate("param", modelParamSchema), validate("json", rolloutChangeSchema), async (c) => {
+  .put("/rollout", requireRole("admin"), jsonBody(MAX_BODY), validate("param", modelParamSchema), validate("query", appQuerySchema), validate("json", rolloutChangeSchema), async (c) => {
     const db = openDb(c.env);
-    const model = await accessModel(db, c.var.caller, c.req.valid("param").model);
-    const current = await currentRollout(db, model.name);
-    const ctx = { latest: await latestVersion(db, model.name), now: Date.now(), newSalt: () => randomBase64Url(12) };
+    const model = await accessModel(db, c.var.caller, c.req.valid("param").model, c.req.valid("query").app);
+    const current = await currentRollout(db, model);
+    const ctx = { latest: await latestVersion(db, model.id), now: Date.now(), newSalt: () => randomBase64Url(12) };
     const plan = planChange(current, c.req.valid("json"), ctx);
     if (!plan) return c.json({ action: null, changed: false, rollout: rolloutView(current) });
-    return c.json(await commit(db, model.name, current, plan, c.var.caller.keyId));
+    return c.json(await commit(db, model, current, plan, c.var.caller.keyId));
   })
-  .post("/rollback", requireRole("admin"), validate("param", modelParamSchema), async (c) => {
+  .post("/rollback", requireRole("admin"), validate("param", modelParamSchema), validate("query", appQuerySchema), async (c) => {
     const db = openDb(c.env);
-    const model = await accessModel(db, c.var.caller, c.req.valid("param").model);
-    const current = await currentRollout(db, model.name);
-    const plan = planRollback(current, await listAudit(db, model.name), Date.now());
-    return c.json(await commit(db, model.name, current, plan, c.var.caller.keyId));
+    const model = await accessModel(db, c.var.caller, c.req.valid("param").model, c.req.valid("query").app);
+    const current = await currentRollout(db, model);
+    const plan = planRollback(current, await listAudit(db, model.id), Date.now());
+    return c.json(await commit(db, model, current, plan, c.var.caller.keyId));
   });

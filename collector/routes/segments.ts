@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { modelNameSchema } from "../../protocol/schema/common.ts";
 import { segmentKeySchema } from "../../protocol/schema/report.ts";
+import { appIdSchema } from "../api-schemas.ts";
 import { requireRole } from "../auth.ts";
 import { openDb } from "../db/client.ts";
 import { segmentValues } from "../db/schema.ts";
@@ -10,8 +11,8 @@ import type { AppEnv } from "../env.ts";
 import { accessModel } from "../registry/model-access.ts";
 import { validate } from "../validate.ts";
 
-const segmentsQuery = z.object({ model: modelNameSchema });
-const resetQuery = z.object({ model: modelNameSchema, key: segmentKeySchema.optional() });
+const segmentsQuery = z.object({ model: modelNameSchema, app: appIdSchema.optional() });
+const resetQuery = segmentsQuery.extend({ key: segmentKeySchema.optional() });
 
 /**
  * `GET /v1/segments?model=` (read): the segment keys of a model's reports and their admitted
@@ -22,11 +23,12 @@ const resetQuery = z.object({ model: modelNameSchema, key: segmentKeySchema.opti
 export const segments = new Hono<AppEnv>()
   .get("/", requireRole("read"), validate("query", segmentsQuery), async (c) => {
     const db = openDb(c.env);
-    const model = await accessModel(db, c.var.caller, c.req.valid("query").model);
+    const { model: name, app } = c.req.valid("query");
+    const model = await accessModel(db, c.var.caller, name, app);
     const rows = await db
       .select({ key: segmentValues.key, value: segmentValues.value })
       .from(segmentValues)
-      .where(eq(segmentValues.model, model.name))
+      .where(eq(segmentValues.model, model.id))
       .orderBy(asc(segmentValues.key), asc(segmentValues.value))
       .all();
     const byKey: Record<string, string[]> = {};
@@ -40,11 +42,11 @@ export const segments = new Hono<AppEnv>()
    */
   .delete("/", requireRole("admin"), validate("query", resetQuery), async (c) => {
     const db = openDb(c.env);
-    const { model: name, key } = c.req.valid("query");
-    const model = await accessModel(db, c.var.caller, name);
+    const { model: name, app, key } = c.req.valid("query");
+    const model = await accessModel(db, c.var.caller, name, app);
     const result = await db
       .delete(segmentValues)
-      .where(and(eq(segmentValues.model, model.name), key === undefined ? undefined : eq(segmentValues.key, key)))
+      .where(and(eq(segmentValues.model, model.id), key === undefined ? undefined : eq(segmentValues.key, key)))
       .run();
     return c.json({ model: model.name, key: key ?? null, deleted: result.meta.changes });
   });

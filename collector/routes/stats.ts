@@ -57,7 +57,7 @@ export const stats = new Hono<AppEnv>().get("/", requireRole("read"), validate("
   );
   const p95 = latencyP95(a);
   return c.json({
-    model: q.model,
+    model: q.name,
     version: q.version,
     role: q.role,
     segment: q.segment,

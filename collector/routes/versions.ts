@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { LIMITS } from "../../protocol/limits.ts";
 import { modelNameSchema } from "../../protocol/schema/common.ts";
-import { modelParamSchema, publishSchema } from "../api-schemas.ts";
+import { appQuerySchema, modelParamSchema, publishSchema } from "../api-schemas.ts";
 import { requireRole } from "../auth.ts";
 import { openDb } from "../db/client.ts";
 import { findVersion, listVersions } from "../db/versions.ts";
@@ -31,16 +31,16 @@ export const versions = new Hono<AppEnv>()
     const published = await publishVersion(c.env, openDb(c.env), c.var.caller, model, c.req.valid("json"), Date.now());
     return c.json(versionView(published.version), published.created ? 201 : 200);
   })
-  .get("/", requireRole("read"), validate("param", modelParamSchema), async (c) => {
+  .get("/", requireRole("read"), validate("param", modelParamSchema), validate("query", appQuerySchema), async (c) => {
     const db = openDb(c.env);
-    const model = await accessModel(db, c.var.caller, c.req.valid("param").model);
-    return c.json({ versions: (await listVersions(db, model.name)).map(versionView) });
+    const model = await accessModel(db, c.var.caller, c.req.valid("param").model, c.req.valid("query").app);
+    return c.json({ versions: (await listVersions(db, model.id)).map(versionView) });
   })
-  .get("/:version", requireRole("read"), validate("param", versionParamSchema), async (c) => {
+  .get("/:version", requireRole("read"), validate("param", versionParamSchema), validate("query", appQuerySchema), async (c) => {
     const db = openDb(c.env);
     const { model: name, version: number } = c.req.valid("param");
-    const model = await accessModel(db, c.var.caller, name);
-    const version = await findVersion(db, model.name, number);
+    const model = await accessModel(db, c.var.caller, name, c.req.valid("query").app);
+    const version = await findVersion(db, model.id, number);
     if (!version) throw new ApiError(404, "not_found", `model "${name}" has no version ${number}`);
     const stored = await c.env.ARTIFACTS.get(version.manifestKey);
     if (!stored) throw new ApiError(503, "unavailable", `the manifest of ${name} v${number} is not readable right now`);

@@ -91,6 +91,20 @@ describe("driftline CLI against a local collector", () => {
     expect((await cli(["segments", "reset"])).code).toBe(2);
   });
 
+  it("lets another app publish its own \"cancer\"; the bootstrap key then names the app with --app or DRIFTLINE_APP", async () => {
+    const rival = (await cli(["keys", "create", "--app", "rival", "--role", "admin"])).stdout.trim();
+    const theirs = await cli(["publish", "demo/model/cancer-v2.onnx", "--model", "cancer", "--profile", join(dir, "v2.json")], { DRIFTLINE_ADMIN_KEY: rival });
+    expect(theirs.code, theirs.stderr).toBe(0);
+    expect(theirs.stdout).toMatch(/^cancer version 1 /m);
+    const ambiguous = await cli(["status", "cancer"]);
+    expect(ambiguous.code).toBe(1);
+    expect(ambiguous.stderr).toMatch(/model "cancer" exists in apps "demo", "rival": name one with \?app=/);
+    expect((await cli(["status", "cancer", "--app", "rival"])).stdout).toMatch(/cancer \(app rival\): stable v1 \(config 1\)/);
+    expect((await cli(["status", "cancer"], { DRIFTLINE_APP: "demo" })).stdout).toMatch(/cancer \(app demo\): stable v1 \(config 4\)/);
+    // the rival's own key sees only its model
+    expect((await cli(["status", "cancer"], { DRIFTLINE_ADMIN_KEY: rival })).stdout).toMatch(/cancer \(app rival\)/);
+  });
+
   it("says in one line when the key is wrong, the collector is down, or the profile does not fit the model", async () => {
     const wrongKey = await cli(["status", "cancer"], { DRIFTLINE_ADMIN_KEY: "adm_wrong" });
     expect(wrongKey.code).toBe(1);

@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ModelAggregator, chunkLimits } from "../../collector/ingest/model-aggregator.ts";
 import { aggregator } from "../../collector/ingest/routing.ts";
+import { modelKey } from "../../collector/registry/model-key.ts";
 import type { Manifest } from "../../protocol/schema/manifest.ts";
 import type { Report } from "../../protocol/schema/report.ts";
 import { CategoricalSketch, ClassificationSketch, NumericSketch, toBase64 } from "../../protocol/sketch/index.ts";
@@ -104,6 +105,7 @@ describe("a day's backlog of a 220-feature model", () => {
   it("is taken in with bounded memory, live and after a restart with a large log, and counted exactly", { timeout: 600_000 }, async () => {
     const model = unique("backfill");
     const version = await publishManifest(model, (sha, size) => wideManifest(model, sha, size));
+    const key = modelKey("default", model);
     const { token } = await createKey("default", "ingest");
     // INGEST_SHARDS is 3 in tests: one client per report spreads the day over every shard
     const live = backfill(model, version, 3_000, 1);
@@ -114,9 +116,9 @@ describe("a day's backlog of a 220-feature model", () => {
       expect(res.status).toBe(200);
       expect(((await res.json()) as { accepted: string[] }).accepted).toHaveLength(Math.min(50, live.length - i));
     }
-    const shards = [0, 1, 2].map((s) => aggregator(env, model, s));
+    const shards = [0, 1, 2].map((s) => aggregator(env, key, s));
     for (const stub of shards) await stub.flush();
-    expect(await storedReports(model)).toEqual({ minute: 3_000, hour: 3_000, day: 3_000 });
+    expect(await storedReports(key)).toEqual({ minute: 3_000, hour: 3_000, day: 3_000 });
     const peaks = await Promise.all(shards.map(async (stub) => (await stub.stats()).peakPendingBytes));
     expect(Math.max(...peaks)).toBeLessThanOrEqual(PEAK_BOUND);
 
@@ -145,7 +147,7 @@ describe("a day's backlog of a 220-feature model", () => {
       });
     }
     expect(logged).toBe(1_000);
-    expect(await storedReports(model)).toEqual({ minute: 4_000, hour: 4_000, day: 4_000 });
+    expect(await storedReports(key)).toEqual({ minute: 4_000, hour: 4_000, day: 4_000 });
   });
 });
 

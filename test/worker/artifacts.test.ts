@@ -77,13 +77,13 @@ describe("GET /v1/artifacts/:sha256", () => {
     expect(bad.headers.get("Content-Range")).toBe(`bytes */${full.length}`);
   });
 
-  it("hides artifacts no model of the caller's app uses: 404 unpublished, 403 another app's", async () => {
+  it("hides artifacts the caller's app neither uploaded nor names in a version: 404, as if missing", async () => {
     const appId = unique("hide");
     const ingest = await createKey(appId, "ingest");
     const unpublished = await upload(modelBytes());
     await expectError(await call("GET", `/v1/artifacts/${unpublished}`, { token: ingest.token }), 404, "not_found");
     const { sha256 } = await publish(unique("elsewhere"));
-    await expectError(await call("GET", `/v1/artifacts/${sha256}`, { token: ingest.token }), 403, "forbidden");
+    await expectError(await call("GET", `/v1/artifacts/${sha256}`, { token: ingest.token }), 404, "not_found");
     await expectError(await call("GET", `/v1/artifacts/${"0".repeat(64)}`, { token: BOOTSTRAP }), 404, "not_found");
   });
 

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { sha256Hex } from "../../protocol/hash.ts";
-import { BOOTSTRAP, call, createKey, manifestFor, modelBytes, publish, rollout, unique, upload, type CallOptions } from "./registry-helpers.ts";
+import { BOOTSTRAP, call, createKey, manifestFor, modelBytes, publish, rollout, unique, type CallOptions } from "./registry-helpers.ts";
 
 type Who = "none" | "ingest" | "read" | "admin" | "otherAdmin" | "bootstrap";
 const WHO: Who[] = ["none", "ingest", "read", "admin", "otherAdmin", "bootstrap"];
@@ -18,7 +18,8 @@ let app = "";
 let model = "";
 let sha = "";
 
-const ok = (status: number, otherAdmin = 403): Record<Who, number> => ({
+// another app's admin: 404 where the resource is this app's model or artifact (names do not leak)
+const ok = (status: number, otherAdmin = 404): Record<Who, number> => ({
   none: 401,
   ingest: 403,
   read: 403,
@@ -28,12 +29,13 @@ const ok = (status: number, otherAdmin = 403): Record<Who, number> => ({
 });
 
 const ENDPOINTS: Endpoint[] = [
-  { name: "POST /v1/keys", request: async () => ["POST", "/v1/keys", { json: { app, role: "ingest" } }], expect: ok(201) },
-  { name: "GET /v1/keys?app=", request: async () => ["GET", `/v1/keys?app=${app}`], expect: ok(200) },
+  // keys name their app: another app's admin is refused that app (403), which says nothing of models
+  { name: "POST /v1/keys", request: async () => ["POST", "/v1/keys", { json: { app, role: "ingest" } }], expect: ok(201, 403) },
+  { name: "GET /v1/keys?app=", request: async () => ["GET", `/v1/keys?app=${app}`], expect: ok(200, 403) },
   {
     name: "DELETE /v1/keys/:id",
     request: async () => ["DELETE", `/v1/keys/${(await createKey(app, "ingest")).id}`],
-    expect: ok(200),
+    expect: ok(200, 403),
   },
   {
     name: "PUT /v1/artifacts/:sha256",
@@ -41,7 +43,7 @@ const ENDPOINTS: Endpoint[] = [
       const bytes = modelBytes();
       return ["PUT", `/v1/artifacts/${await sha256Hex(bytes)}`, { body: bytes }];
     },
-    // artifacts are content-addressed and belong to no app until a version names them
+    // fresh bytes: any admin may upload them (the upload is recorded for its app)
     expect: ok(201, 201),
   },
   {
@@ -52,10 +54,14 @@ const ENDPOINTS: Endpoint[] = [
   {
     name: "POST /v1/models/:model/versions",
     request: async () => {
+      // bytes this app uploaded (the bootstrap key uploads for it with ?app=)
       const bytes = modelBytes();
-      return ["POST", `/v1/models/${model}/versions`, { json: { manifest: manifestFor(model, await upload(bytes), bytes.length) } }];
+      const sha = await sha256Hex(bytes);
+      expect((await call("PUT", `/v1/artifacts/${sha}?app=${app}`, { token: BOOTSTRAP, body: bytes })).status).toBe(201);
+      return ["POST", `/v1/models/${model}/versions`, { json: { manifest: manifestFor(model, sha, bytes.length) } }];
     },
-    expect: ok(201),
+    // another app's admin would create its own model of that name, but may not use this app's bytes
+    expect: ok(201, 409),
   },
   // another app's admin lists its own app's models: allowed, and the model is not in it (asserted below)
   { name: "GET /v1/models", request: async () => ["GET", "/v1/models"], expect: { ...ok(200, 200), read: 200 } },
@@ -101,7 +107,7 @@ describe.each(ENDPOINTS)("$name", (endpoint) => {
     const text = await res.text();
     expect(res.status, text).toBe(endpoint.expect[who]);
     if (res.status >= 400) {
-      const code = { 401: "unauthorized", 403: "forbidden" }[res.status];
+      const code = { 401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "not_found" }[res.status];
       expect(JSON.parse(text)).toEqual({ error: { code, message: expect.any(String) } });
     }
   });

@@ -59,13 +59,13 @@ async function storedReports(model: string): Promise<Record<string, number>> {
 
 /** Posts three reports of one client (so one shard), with segments; returns its object and a fourth report. */
 async function threeReports(prefix: string) {
-  const { model, version, token } = await liveModel(prefix);
+  const { model, key, version, token } = await liveModel(prefix);
   const client = `${prefix}-client`;
   const start = Math.floor(Date.now() / 60_000) * 60_000 - 2 * 60_000;
   const reports = [1, 2, 3].map((i) => makeReport(model, version, { client, start, segment: { appVersion: `4.${i}`, backend: "wasm" } }));
   expect((await postReports(token, reports)).accepted).toHaveLength(3);
   const late = makeReport(model, version, { client, start, segment: { appVersion: "4.1", backend: "wasm" } });
-  return { model, token, late, stub: aggregator(env, model, shardOf(client, shardCount(env))) };
+  return { model: key, token, late: { ...late, model: key }, stub: aggregator(env, key, shardOf(client, shardCount(env))) };
 }
 
 /** A fault: the n-th D1 statement of a flush, or the first storage call of the object matching. */
@@ -124,9 +124,9 @@ describe("exactly once under storage faults", () => {
   });
 
   it("answers 503 when logging a report fails, and counts the retried batch once", async () => {
-    const { model, version, token } = await liveModel("log-fault");
+    const { model, key, version, token } = await liveModel("log-fault");
     const client = "log-fault-client";
-    const stub = aggregator(env, model, shardOf(client, shardCount(env)));
+    const stub = aggregator(env, key, shardOf(client, shardCount(env)));
     const reports = [1, 2].map(() => makeReport(model, version, { client }));
     expect((await postReports(token, [reports[0]!])).accepted).toHaveLength(1);
     let realSql: SqlStorage | undefined;
@@ -143,6 +143,6 @@ describe("exactly once under storage faults", () => {
     const retried = await postReports(token, reports);
     expect(retried).toMatchObject({ accepted: [reports[1]!.id], duplicates: [reports[0]!.id] });
     await stub.flush();
-    expect(await storedReports(model)).toEqual({ minute: 2, hour: 2, day: 2 });
+    expect(await storedReports(key)).toEqual({ minute: 2, hour: 2, day: 2 });
   });
 });

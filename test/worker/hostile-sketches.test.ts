@@ -62,7 +62,7 @@ describe("hostile sketch counts", () => {
     expect(body.count).toBe(6);
     expect(body.features.tenure.count).toBe(6);
     expect(metrics.status).toBe(200);
-    expect(await metrics.text()).toContain(`driftline_reports_total{model="${model}",version="${version}",role="live"} 3\n`);
+    expect(await metrics.text()).toContain(`driftline_reports_total{model="${model}",app="default",version="${version}",role="live"} 3\n`);
   });
 
   it("refuses a report whose sketches claim more values than its rows", async () => {

@@ -9,6 +9,7 @@ import {
   NumericSketch,
   toBase64,
 } from "../../protocol/sketch/index.ts";
+import { modelKey } from "../../collector/registry/model-key.ts";
 import { BOOTSTRAP, call, createKey, modelBytes, publish, rollout, unique, upload } from "./registry-helpers.ts";
 
 export { rng } from "../unit/protocol/datasets.ts";
@@ -124,23 +125,25 @@ export async function postReports(token: string, reports: unknown[]): Promise<Re
  * Flushes every aggregator shard of `model` to D1.
  *
  * @param model - the model
+ * @param token - an admin key of the model's app
  */
-export async function flush(model: string): Promise<void> {
-  const res = await call("POST", `/v1/reports/flush?model=${model}`, { token: BOOTSTRAP });
+export async function flush(model: string, token = BOOTSTRAP): Promise<void> {
+  const res = await call("POST", `/v1/reports/flush?model=${model}`, { token });
   expect(res.status, await res.clone().text()).toBe(200);
 }
 
 /**
- * What most ingest tests start from: a fresh model with one version, stable, and an ingest key.
+ * What most ingest tests start from: a fresh model with one version, stable, and an ingest key;
+ * `key` is the model's internal key (what D1 rows and aggregator objects are stored under).
  *
  * @param prefix - the model name's prefix
  */
-export async function liveModel(prefix: string): Promise<{ model: string; version: number; token: string }> {
+export async function liveModel(prefix: string): Promise<{ model: string; key: string; version: number; token: string }> {
   const model = unique(prefix);
   const { version } = await publish(model);
   await rollout(model, { stable: version });
   const { token } = await createKey("default", "ingest");
-  return { model, version, token };
+  return { model, key: modelKey("default", model), version, token };
 }
 
 /**

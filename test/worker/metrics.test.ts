@@ -65,7 +65,7 @@ describe("GET /metrics", () => {
     expect(res.headers.get("Content-Type")).toBe("text/plain; version=0.0.4; charset=utf-8");
     const text = await res.text();
     expect(formatProblems(text)).toEqual([]);
-    const labels = `model="${model}",version="${version}"`;
+    const labels = `model="${model}",app="default",version="${version}"`;
     expect(text).toContain(`driftline_reports_total{${labels},role="live"} 4\n`);
     expect(text).toContain(`driftline_rows_total{${labels},role="live"} 10\n`);
     expect(text).toContain(`driftline_errors_total{${labels},role="live",code="validation"} 3\n`);
@@ -74,7 +74,7 @@ describe("GET /metrics", () => {
     expect(text).toMatch(new RegExp(`driftline_latency_ms\\{${labels},backend="webgpu",quantile="0.95"\\} 8\\n`));
     expect(text).toMatch(new RegExp(`driftline_feature_drift\\{${labels},feature="tenure",metric="ks"\\} `));
     expect(text).toMatch(new RegExp(`driftline_dataset_drift_share\\{${labels}\\} `));
-    expect(text).toMatch(new RegExp(`driftline_ingest_d1_rows_written_total\\{model="${model}"\\} [1-9]`));
+    expect(text).toMatch(new RegExp(`driftline_ingest_d1_rows_written_total\\{model="${model}",app="default"\\} [1-9]`));
   });
 
   it("needs a read key", async () => {

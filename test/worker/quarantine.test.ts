@@ -19,13 +19,13 @@ async function ingestStats(model: string): Promise<ShardStats[]> {
 
 describe("unreadable stored data", () => {
   it("skips a corrupt aggregate row in reads, quarantines it at the next flush, and goes on counting", async () => {
-    const { model, version, token } = await liveModel("corrupt");
+    const { model, key, version, token } = await liveModel("corrupt");
     const start = Math.floor(Date.now() / 60_000) * 60_000 - 3 * 60_000;
     const client = "steady-client";
     await postReports(token, [makeReport(model, version, { start, client })]);
     await flush(model);
     // one stored row is damaged behind the collector's back (a bad disk, a bad migration, a bug)
-    const damaged = await env.DB.prepare("update aggregates set data = 'AAAA-not-an-aggregate' where model = ? and granularity = 'minute'").bind(model).run();
+    const damaged = await env.DB.prepare("update aggregates set data = 'AAAA-not-an-aggregate' where model = ? and granularity = 'minute'").bind(key).run();
     expect(damaged.meta.changes).toBe(1);
 
     const { token: read } = await createKey("default", "read");
@@ -43,7 +43,7 @@ describe("unreadable stored data", () => {
     const shards = await ingestStats(model);
     expect(shards.reduce((n, s) => n + (s.quarantined["aggregate decode"] ?? 0), 0)).toBe(1);
     expect(shards.every((s) => s.pending === 0)).toBe(true);
-    const aside = await env.DB.prepare("select reason, data from quarantine where model = ?").bind(model).all<{ reason: string; data: string }>();
+    const aside = await env.DB.prepare("select reason, data from quarantine where model = ?").bind(key).all<{ reason: string; data: string }>();
     expect(aside.results).toEqual([{ reason: "decode", data: "AAAA-not-an-aggregate" }]);
     const after = await call("GET", `/v1/drift?model=${model}&version=${version}&from=${start}&to=${start + 60_000}`, { token: read });
     const body = (await after.json()) as { skipped: number; count: number };
@@ -51,11 +51,11 @@ describe("unreadable stored data", () => {
   });
 
   it("quarantines a logged report it can no longer read and flushes the rest", async () => {
-    const { model, version, token } = await liveModel("bad-log");
+    const { model, key, version, token } = await liveModel("bad-log");
     const client = "logging-client";
     const start = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
     await postReports(token, [1, 2, 3].map(() => makeReport(model, version, { client, start })));
-    const stub = aggregator(env, model, shardOf(client, shardCount(env)));
+    const stub = aggregator(env, key, shardOf(client, shardCount(env)));
     await runInDurableObject(stub, async (_: ModelAggregator, state) => {
       state.storage.sql.exec("update pending set report = '{\"truncated' where seq = (select min(seq) from pending)");
     });
@@ -67,7 +67,7 @@ describe("unreadable stored data", () => {
       await fresh.flush();
       expect(fresh.stats()).toMatchObject({ pending: 0, quarantined: { "report SyntaxError": 1 } });
     });
-    const rows = await env.DB.prepare("select sum(reports) as n from aggregates where model = ? and granularity = 'minute'").bind(model).first<{ n: number }>();
+    const rows = await env.DB.prepare("select sum(reports) as n from aggregates where model = ? and granularity = 'minute'").bind(key).first<{ n: number }>();
     expect(rows!.n).toBe(2);
   });
 });

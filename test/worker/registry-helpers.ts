@@ -51,7 +51,7 @@ export async function expectError(res: Response, status: number, code: string): 
 let counter = 0;
 
 /**
- * A name unique within the test run (models and apps are global).
+ * A name unique within the test run (apps are global, and tests share the bootstrap key's "default" app).
  *
  * @param prefix - readable part
  */
@@ -152,7 +152,8 @@ export function twoFeatureManifest(
 }
 
 /**
- * Uploads fresh bytes and publishes them as the next version of `model`.
+ * Uploads fresh bytes and publishes them as the next version of `model`, both with `token`
+ * (an app may only publish bytes it uploaded).
  *
  * @param model - the model name
  * @param token - an admin token
@@ -161,7 +162,7 @@ export function twoFeatureManifest(
  */
 export async function publish(model: string, token = BOOTSTRAP, extra: Record<string, unknown> = {}): Promise<{ version: number; sha256: string }> {
   const bytes = modelBytes();
-  const sha = await upload(bytes);
+  const sha = await upload(bytes, token);
   const res = await call("POST", `/v1/models/${model}/versions`, { token, json: { manifest: manifestFor(model, sha, bytes.length), ...extra } });
   expect(res.status, await res.clone().text()).toBe(201);
   return (await res.json()) as { version: number; sha256: string };

@@ -8,9 +8,9 @@ import { flush, liveModel, makeReport, postReports } from "./ingest-helpers.ts";
 import { BOOTSTRAP, call, createKey, expectError, unique } from "./registry-helpers.ts";
 
 /** The merged unsliced minute aggregate of a model version, read straight from D1 over all shards. */
-async function minuteTotal(model: string, version: number): Promise<Aggregate> {
+async function minuteTotal(key: string, version: number): Promise<Aggregate> {
   const rows = await env.DB.prepare("select data from aggregates where model = ? and version = ? and granularity = 'minute' and segment = ''")
-    .bind(model, version)
+    .bind(key, version)
     .all<{ data: string }>();
   const decoded = await Promise.all(rows.results.map((r) => unpackAggregate(r.data)));
   return decoded.reduce((a, d) => a.absorb(d), new Aggregate());
@@ -18,7 +18,7 @@ async function minuteTotal(model: string, version: number): Promise<Aggregate> {
 
 describe("POST /v1/reports", () => {
   it("merges 200 concurrent reports into one window with exact counts", async () => {
-    const { model, version, token } = await liveModel("ingest");
+    const { model, key, version, token } = await liveModel("ingest");
     const start = Math.floor(Date.now() / 60_000) * 60_000 + 5_000;
     const reports = Array.from({ length: 200 }, (_, i) =>
       makeReport(model, version, { client: `c-${i}`, start, tenure: [i % 120, (i * 7) % 120], plan: [i % 3 ? "basic" : "pro", null], errors: i % 10 === 0 ? { validation: 2 } : {} }),
@@ -27,7 +27,7 @@ describe("POST /v1/reports", () => {
     expect(answers.flatMap((a) => a.accepted).sort()).toEqual(reports.map((r) => r.id).sort());
     await flush(model);
 
-    const total = await minuteTotal(model, version);
+    const total = await minuteTotal(key, version);
     expect(total.reports).toBe(200);
     expect(total.rows).toBe(400);
     const tenure = total.features.get("tenure") as NumericSketch;
@@ -40,12 +40,12 @@ describe("POST /v1/reports", () => {
     expect(total.latency?.backends.get("wasm")?.n).toBe(400);
 
     // the hour and day rows hold the same totals
-    const rolled = await env.DB.prepare("select granularity, sum(reports) as reports from aggregates where model = ? and segment = '' group by granularity").bind(model).all<{ granularity: string; reports: number }>();
+    const rolled = await env.DB.prepare("select granularity, sum(reports) as reports from aggregates where model = ? and segment = '' group by granularity").bind(key).all<{ granularity: string; reports: number }>();
     expect(Object.fromEntries(rolled.results.map((r) => [r.granularity, r.reports]))).toEqual({ minute: 200, hour: 200, day: 200 });
   });
 
   it("counts a retried batch once and answers with the client's assignment", async () => {
-    const { model, version, token } = await liveModel("ingest");
+    const { model, key, version, token } = await liveModel("ingest");
     const batch = [makeReport(model, version, { client: "c-1" }), makeReport(model, version, { client: "c-2" })];
     const first = await postReports(token, batch);
     const again = await postReports(token, batch);
@@ -53,7 +53,7 @@ describe("POST /v1/reports", () => {
     expect(again).toMatchObject({ accepted: [], duplicates: batch.map((r) => r.id), rejected: [] });
     expect(first.assignment).toMatchObject({ model, version, role: "stable", configVersion: expect.any(Number) });
     await flush(model);
-    expect((await minuteTotal(model, version)).reports).toBe(2);
+    expect((await minuteTotal(key, version)).reports).toBe(2);
     const stats = await call("GET", `/v1/reports/stats?model=${model}`, { token: BOOTSTRAP });
     const counters = (await stats.json()) as { shards: unknown[]; total: Record<string, number> };
     expect(counters.shards).toHaveLength(3);
@@ -108,7 +108,7 @@ describe("POST /v1/reports", () => {
   });
 
   it("writes D1 rows per flush, not per report: ≤ 0.01 rows per report at sustained load", async () => {
-    const { model, version, token } = await liveModel("ingest");
+    const { model, key, version, token } = await liveModel("ingest");
     const start = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
     let n = 0;
     const send = async (batches: number) => {
@@ -127,14 +127,14 @@ describe("POST /v1/reports", () => {
     expect(load.accepted - warm.accepted).toBe(2000);
     expect(rowsPerReport).toBeGreaterThan(0);
     expect(rowsPerReport).toBeLessThanOrEqual(0.01);
-    expect((await minuteTotal(model, version)).reports).toBe(2100);
+    expect((await minuteTotal(key, version)).reports).toBe(2100);
   });
 
   it("refuses reports of another app's model", async () => {
     const { model, version } = await liveModel("ingest");
     const { token } = await createKey(unique("app"), "ingest");
     const answer = await postReports(token, [makeReport(model, version)]);
-    expect(answer.rejected).toEqual([expect.objectContaining({ code: "forbidden" })]);
+    expect(answer.rejected).toEqual([expect.objectContaining({ code: "not_found", message: `no model "${model}"` })]);
     expect(answer.assignment).toBeNull();
   });
 });

@@ -24,7 +24,7 @@ describe("GET /v1/segments", async () => {
   it("needs a read key of the model's app", async () => {
     await expectError(await call("GET", `/v1/segments?model=${model}`), 401, "unauthorized");
     const { token: other } = await createKey(unique("app"), "read");
-    await expectError(await call("GET", `/v1/segments?model=${model}`, { token: other }), 403, "forbidden");
+    await expectError(await call("GET", `/v1/segments?model=${model}`, { token: other }), 404, "not_found"); // another app's model: as if missing
     expect((await call("GET", `/v1/segments?model=${model}`, { token: BOOTSTRAP })).status).toBe(200);
   });
 });

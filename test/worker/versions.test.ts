@@ -8,9 +8,9 @@ async function publishBody(model: string, body: unknown, token = BOOTSTRAP) {
   return call("POST", `/v1/models/${model}/versions`, { token, json: body });
 }
 
-async function freshManifest(model: string) {
+async function freshManifest(model: string, token = BOOTSTRAP) {
   const bytes = modelBytes();
-  return manifestFor(model, await upload(bytes), bytes.length);
+  return manifestFor(model, await upload(bytes, token), bytes.length);
 }
 
 describe("POST /v1/models/:model/versions", () => {
@@ -31,7 +31,7 @@ describe("POST /v1/models/:model/versions", () => {
     const appId = unique("pub");
     const admin = await createKey(appId, "admin");
     const model = unique("m");
-    const manifest = await freshManifest(model);
+    const manifest = await freshManifest(model, admin.token);
     const res = await publishBody(model, { manifest: { ...manifest, version: 42 }, publisher: "alice" }, admin.token);
     expect(res.status).toBe(201);
     const version = (await res.json()) as Record<string, unknown>;
@@ -39,8 +39,9 @@ describe("POST /v1/models/:model/versions", () => {
     expect(Date.parse(version.createdAt as string)).toBeGreaterThan(Date.now() - 60_000);
     const full = (await (await call("GET", `/v1/models/${model}/versions/1`, { token: admin.token })).json()) as { manifest: Record<string, unknown> };
     expect(full.manifest).toEqual({ ...manifest, version: 1 });
-    expect(await env.ARTIFACTS.head(`manifests/${model}/1.json`)).not.toBeNull();
-    const row = await env.DB.prepare("select manifest from versions where model = ?").bind(model).first<{ manifest: string }>();
+    // stored under the model's key, app/name
+    expect(await env.ARTIFACTS.head(`manifests/${appId}/${model}/1.json`)).not.toBeNull();
+    const row = await env.DB.prepare("select manifest from versions where model = ?").bind(`${appId}/${model}`).first<{ manifest: string }>();
     expect(JSON.parse(row!.manifest)).not.toHaveProperty("profile");
   });
 
@@ -51,7 +52,7 @@ describe("POST /v1/models/:model/versions", () => {
     const again = await publishBody(model, { manifest });
     expect(again.status).toBe(200);
     expect(((await again.json()) as { version: number }).version).toBe(1);
-    const count = await env.DB.prepare("select count(*) as n from versions where model = ?").bind(model).first<{ n: number }>();
+    const count = await env.DB.prepare("select count(*) as n from versions where model = ?").bind(`default/${model}`).first<{ n: number }>();
     expect(count!.n).toBe(1);
   });
 
@@ -90,7 +91,8 @@ describe("POST /v1/models/:model/versions", () => {
     const other = await createKey(unique("rival"), "admin");
     const model = unique("owned");
     await publish(model, admin.token);
-    await expectError(await publishBody(model, { manifest: await freshManifest(model) }, other.token), 403, "forbidden");
+    // the same name in another app is another model (per-app-models.test.ts has more)
+    expect((await publish(model, other.token)).version).toBe(1);
     await expectError(await publishBody(unique("x"), { manifest: await freshManifest("x"), app: "elsewhere" }, admin.token), 400, "validation");
     const chosen = unique("chosen");
     const byBootstrap = unique("boot");

@@ -124,7 +124,7 @@ try {
   await api("POST", `/v1/reports/flush?model=${MODEL}`);
   const stats = await api("GET", `/v1/reports/stats?model=${MODEL}`);
   const metrics = await (await fetch(`${collector.url}/metrics`, { headers: { Authorization: `Bearer ${adminKey}` } })).text();
-  const counter = (/** @type {string} */ name) => Number(metrics.match(new RegExp(`^${name}\\{model="${MODEL}",version="${version}",role="live"\\} (\\S+)$`, "m"))?.[1] ?? 0);
+  const counter = (/** @type {string} */ name) => Number(metrics.match(new RegExp(`^${name}\\{model="${MODEL}",app="default",version="${version}",role="live"\\} (\\S+)$`, "m"))?.[1] ?? 0);
   const mergedReports = counter("driftline_reports_total");
   const mergedRows = counter("driftline_rows_total");
   latencies.sort((a, b) => a - b);

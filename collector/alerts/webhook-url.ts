@@ -1,0 +1,70 @@
+import ipaddr from "ipaddr.js";
+
+/**
+ * Domain names that never name a public host: `localhost` (RFC 6761), mDNS `.local`, the
+ * private-use `.internal` and `home.arpa` (RFC 8375). A name equal to one or ending in
+ * `.<name>` is refused.
+ */
+const PRIVATE_DOMAINS = ["localhost", "local", "internal", "home.arpa"];
+
+/**
+ * Why `url` may not be a webhook, or undefined when it may: it must be an absolute http(s) URL
+ * without credentials whose host is a public unicast IP address or a dotted domain name outside
+ * {@link PRIVATE_DOMAINS}. The WHATWG URL parser has already turned every IPv4 spelling
+ * (`2130706433`, `0x7f000001`, `0177.0.0.1`, `127.1`) into a dotted quad, so one ipaddr.js range
+ * check covers them; every range but `unicast` (loopback, private, link-local, CGNAT,
+ * unique-local, unspecified, IPv4-mapped, 6to4, NAT64, multicast, reserved…) is refused.
+ * A domain name is not resolved here (a Worker cannot): see docs/security.md for what guards
+ * names that resolve to private addresses.
+ *
+ * @param url - the webhook as configured
+ * @param allowPrivate - accept private and loopback hosts too (`WEBHOOK_ALLOW_PRIVATE`, local development only)
+ * @example
+ * webhookRefusal("http://169.254.169.254/latest", false) // "its host 169.254.169.254 is a linkLocal address, not a public one"
+ */
+export function webhookRefusal(url: string, allowPrivate: boolean): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return "it is not an absolute URL";
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") return `its scheme ${parsed.protocol} is not http: or https:`;
+  if (parsed.username || parsed.password) return "it carries credentials (user:password@); put a secret in the path or query instead";
+  if (allowPrivate) return undefined;
+  const host = parsed.hostname.replace(/\.$/, "");
+  const literal = host.startsWith("[") ? host.slice(1, -1) : host;
+  if (ipaddr.isValid(literal)) {
+    const range = ipaddr.parse(literal).range();
+    return range === "unicast" ? undefined : `its host ${host} is a ${range} address, not a public one`;
+  }
+  if (!host.includes(".")) return `its host "${host}" is not a public domain name (no dot)`;
+  const domain = PRIVATE_DOMAINS.find((d) => host === d || host.endsWith(`.${d}`));
+  return domain ? `its host "${host}" is in the private domain "${domain}"` : undefined;
+}
+
+/**
+ * Whether this deployment accepts private and loopback webhooks (`WEBHOOK_ALLOW_PRIVATE = "true"`;
+ * unset or anything else: no).
+ *
+ * @param env - the Worker's bindings
+ */
+export function allowPrivateWebhooks(env: { WEBHOOK_ALLOW_PRIVATE?: string }): boolean {
+  return env.WEBHOOK_ALLOW_PRIVATE === "true";
+}
+
+/**
+ * The webhook as a read key sees it: scheme, host and port kept, path and query replaced by
+ * `…` (Slack and most receivers keep their secret there).
+ *
+ * @param url - the stored webhook
+ * @example
+ * maskWebhook("https://hooks.slack.com/services/T0/B0/xyz") // "https://hooks.slack.com/…"
+ */
+export function maskWebhook(url: string): string {
+  try {
+    return `${new URL(url).origin}/…`;
+  } catch {
+    return "…";
+  }
+}
