@@ -84,7 +84,7 @@ export function sketchWeight(s: AnySketch): number {
 }
 
 /** Bytes of a sketch object and its fixed fields, before any array. */
-const SKETCH_BYTES = 700;
+const SKETCH_BYTES = 1_000;
 
 function quantileBytes(q: QuantileSketch): number {
   let floats = q.buf_.length;
@@ -95,7 +95,7 @@ function quantileBytes(q: QuantileSketch): number {
 /**
  * An estimate of the heap a sketch holds: its quantile arrays as allocated (8 bytes a float64,
  * growth slack included), 16 bytes a category count, 160 a heavy-hitter or error-code entry,
- * and a fixed 700 bytes per object (its fields, small arrays, map entry; a numeric sketch is two). `test/unit/collector/memory-estimate.test.ts` checks it
+ * and a fixed 1,000 bytes per object (its fields, small arrays, map entry; a numeric sketch is two). `test/unit/collector/memory-estimate.test.ts` checks it
  * against V8's heap. It bounds what an aggregator holds in memory.
  *
  * @param s - any sketch
