@@ -80,9 +80,9 @@ function overweight(what: string, s: AnySketch | undefined, most: number, of: st
 }
 
 /**
- * Why a decoded report claims more than it covers, or undefined: a feature, prediction or
- * shadow sketch may hold at most the report's `rows` values (shadow parts: the shadow's
- * `rows`), latency at most one call per row or error, and error counts, confusion and
+ * Why a decoded report claims more than it covers, or undefined: a feature or prediction
+ * sketch may hold at most the report's `rows` values, a shadow sketch at most the shadow's
+ * `rows` (a shadow report has `rows` 0 and its own count, capped by the wire schema too), latency at most one call per row or error, and error counts, confusion and
  * residuals (labels may come for rows of earlier reports) at most `LIMITS.reportRows`. With
  * `rows` capped by the wire schema, any sum of accepted reports stays an exact integer.
  *
@@ -104,7 +104,6 @@ export function checkWeights(report: Aggregate): Refusal | undefined {
   if (problem) return problem;
   for (const [, s] of report.shadow) {
     const shadowProblem =
-      (s.rows > rows ? { code: "limit_exceeded" as const, message: `shadow.rows: ${s.rows}, more than its rows (${rows})` } : undefined) ||
       overweight("shadow.prediction", s.prediction, s.rows, "shadow.rows") ||
       overweight("shadow.delta", s.delta, s.rows, "shadow.rows") ||
       overweight("shadow.latency", s.latency, s.rows, "shadow.rows");

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Report } from "../../protocol/schema/report.ts";
+import { modelKey } from "../../collector/registry/model-key.ts";
 import { flush, makeReport, postReports } from "./ingest-helpers.ts";
 import { BOOTSTRAP, call, createKey, publish, rollout, unique } from "./registry-helpers.ts";
 
@@ -49,7 +50,7 @@ async function counted(model: string, version: number): Promise<{ reports: numbe
 /** Moves the model's replaced rollout states back past the grace period, and lets the one-second rollout cache expire. */
 async function pastGrace(model: string): Promise<void> {
   const grace = Number(env.ROLLOUT_GRACE_MS);
-  await env.DB.prepare("update rollout_history set ended_at = ended_at - ? where model = ?").bind(grace + 1, model).run();
+  await env.DB.prepare("update rollout_history set ended_at = ended_at - ? where model = ?").bind(grace + 1, modelKey("default", model)).run();
   await new Promise((r) => setTimeout(r, 1100));
 }
 

@@ -2,6 +2,7 @@
 // values at 3 per key (SEGMENT_MAX_VALUES in test/worker/vitest.config.ts) and keys at 16.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { modelKey } from "../../collector/registry/model-key.ts";
 import { flush, liveModel, makeReport, postReports } from "./ingest-helpers.ts";
 import { BOOTSTRAP, call, createKey, expectError } from "./registry-helpers.ts";
 
@@ -57,7 +58,7 @@ describe("segments cannot be flooded", () => {
     const { model, version, token } = await liveModel("seg-decay");
     for (let i = 0; i < 5; i++) await postReports(token, [makeReport(model, version, { client: "c-1", segment: { appVersion: `junk-${i}` } })]);
     // two hours pass (explicit timestamps: the counts' hour moves back by two)
-    await env.DB.prepare("update segment_values set epoch = epoch - 2 where model = ?").bind(model).run();
+    await env.DB.prepare("update segment_values set epoch = epoch - 2 where model = ?").bind(modelKey("default", model)).run();
     await refresh();
     await postReports(token, [makeReport(model, version, { client: "c-1", segment: { appVersion: "1.0" } })]);
     await refresh();
@@ -101,7 +102,7 @@ describe("segments cannot be flooded", () => {
     const second = await totals(model);
     const steady = (second.rowsWritten - first.rowsWritten) / 300;
     console.log(`300-combination flood: first ${first.rowsWritten} D1 rows (${(first.rowsWritten / 300).toFixed(3)} per report), then ${second.rowsWritten - first.rowsWritten} rows (${steady.toFixed(3)} per report)`);
-    const values = await env.DB.prepare("select count(*) as n from segment_values where model = ?").bind(model).first<{ n: number }>();
+    const values = await env.DB.prepare("select count(*) as n from segment_values where model = ?").bind(modelKey("default", model)).first<{ n: number }>();
     expect(values!.n).toBe(6);
     expect(second.accepted).toBe(600);
   });
