@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { LIMITS } from "../protocol/limits.ts";
+import { normalizeOrigin } from "../protocol/origin.ts";
 import { modelNameSchema, rateSchema, versionSchema } from "../protocol/schema/common.ts";
 import { manifestSchema } from "../protocol/schema/manifest.ts";
 import { ROLES } from "./tokens.ts";
@@ -12,12 +13,28 @@ import { ROLES } from "./tokens.ts";
 /** An app id: letters, digits, `.`, `_`, `-`; starts with a letter or digit; ≤ 64 chars. */
 export const appIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "invalid app id");
 
-/** `POST /v1/keys`. */
-export const createKeySchema = z.strictObject({
-  app: appIdSchema,
-  role: z.enum(ROLES),
-  label: z.string().min(1).max(128).optional(),
-});
+/** Most origins one ingest key may name. */
+export const MAX_KEY_ORIGINS = 32;
+
+/** A web origin, `scheme://host[:port]`, normalised as browsers send it. */
+const originSchema = z
+  .string()
+  .max(256)
+  .transform((text, ctx) => {
+    const origin = normalizeOrigin(text);
+    if (origin === undefined) ctx.addIssue({ code: "custom", message: `"${text}" is not an origin: give scheme://host[:port]` });
+    return origin ?? z.NEVER;
+  });
+
+/** `POST /v1/keys`; `origins` binds an ingest key to the pages of those origins. */
+export const createKeySchema = z
+  .strictObject({
+    app: appIdSchema,
+    role: z.enum(ROLES),
+    label: z.string().min(1).max(128).optional(),
+    origins: z.array(originSchema).min(1).max(MAX_KEY_ORIGINS).optional(),
+  })
+  .refine((key) => key.origins === undefined || key.role === "ingest", { path: ["origins"], message: "only ingest keys are bound to origins" });
 
 /**
  * `?app=`: which app's resources (`GET /v1/keys`, `GET /v1/models`), or which app's model a

@@ -16,6 +16,8 @@ export interface Caller {
   keyId: string;
   /** The key's label, if it has one. */
   label: string | null;
+  /** Ingest keys bound to origins: the only origins whose pages may use the key; else null. */
+  origins: string[] | null;
   bootstrap: boolean;
 }
 
@@ -57,14 +59,15 @@ async function authenticate(env: Env, token: string): Promise<Caller> {
   if (env.ADMIN_TOKEN) {
     if (bootstrapHash?.token !== env.ADMIN_TOKEN) bootstrapHash = { token: env.ADMIN_TOKEN, hash: hashToken(env.ADMIN_TOKEN) };
     if (timingSafeEqual(hash, await bootstrapHash.hash)) {
-      return { app: null, role: "admin", keyId: BOOTSTRAP_KEY_ID, label: BOOTSTRAP_KEY_ID, bootstrap: true };
+      return { app: null, role: "admin", keyId: BOOTSTRAP_KEY_ID, label: BOOTSTRAP_KEY_ID, origins: null, bootstrap: true };
     }
   }
   const cached = ingestKeys.get(hash);
   if (cached && cached.until > Date.now()) return cached.caller;
   const key = await findActiveKeyByHash(openDb(env), hash);
   if (!key) throw new ApiError(401, "unauthorized", "unknown or revoked key");
-  const caller: Caller = { app: key.app, role: key.role, keyId: key.id, label: key.label, bootstrap: false };
+  // a key's origins never change after creation, so a cached caller stays true until revoked
+  const caller: Caller = { app: key.app, role: key.role, keyId: key.id, label: key.label, origins: key.origins, bootstrap: false };
   if (caller.role === "ingest") {
     if (ingestKeys.size >= INGEST_KEY_CACHE_SIZE) ingestKeys.clear();
     ingestKeys.set(hash, { caller, until: Date.now() + INGEST_KEY_CACHE_MS });
@@ -73,8 +76,22 @@ async function authenticate(env: Env, token: string): Promise<Caller> {
 }
 
 /**
+ * Whether a request with this `Origin` header may use the caller's key. A key without origins
+ * allows every origin. A request without an Origin header is allowed: browsers send one with
+ * every cross-origin request and every POST, so only non-browser clients (Node, servers, curl)
+ * and same-origin GETs lack it, and those could send any Origin they like anyway.
+ *
+ * @param caller - the authenticated caller
+ * @param origin - the request's Origin header, if any
+ */
+export function keyAllowsOrigin(caller: Pick<Caller, "origins">, origin: string | undefined): boolean {
+  return origin === undefined || caller.origins === null || caller.origins.includes(origin);
+}
+
+/**
  * Middleware: authenticates the bearer token (401 `unauthorized` when missing, unknown or
- * revoked) and requires `role` or `admin` (403 `forbidden` otherwise); sets `c.var.caller`.
+ * revoked), requires `role` or `admin` and, for an ingest key bound to origins, a request from
+ * one of them ({@link keyAllowsOrigin}) (403 `forbidden` otherwise); sets `c.var.caller`.
  * Which app a route's resource belongs to is checked later: {@link assertApp} for apps and keys,
  * `accessModel` (registry/model-access.ts) for models.
  *
@@ -91,6 +108,8 @@ export function requireRole(role: Role, options: { queryKey?: boolean } = {}): M
       throw new ApiError(403, "forbidden", `this route needs a ${role} key; this is a ${caller.role} key`);
     }
     c.set("caller", caller);
+    const origin = c.req.header("Origin");
+    if (!keyAllowsOrigin(caller, origin)) throw new ApiError(403, "forbidden", `this ingest key may not be used from pages of ${origin}`);
     await next();
   };
 }

@@ -3,6 +3,7 @@ import { runAlerts } from "./alerts/evaluate.ts";
 import { browserCors } from "./cors.ts";
 import type { AppEnv } from "./env.ts";
 import { errorBody, handleError } from "./errors.ts";
+import { limitClientIp } from "./http/rate-limit.ts";
 import { alerts, modelAlerts } from "./routes/alerts.ts";
 import { artifacts } from "./routes/artifacts.ts";
 import { assignment } from "./routes/assignment.ts";
@@ -22,6 +23,10 @@ export const app = new Hono<AppEnv>();
 
 // Before the routes, so preflights are answered without a key and errors carry CORS headers.
 for (const path of ["/v1/assignment", "/v1/artifacts/*", "/v1/reports", "/v1/reports/*"]) app.use(path, browserCors);
+// What pages call with ingest keys is limited per client address before anything else runs.
+app.get("/v1/assignment", limitClientIp);
+app.get("/v1/artifacts/:sha256", limitClientIp);
+app.post("/v1/reports", limitClientIp);
 
 app.route("/healthz", health);
 app.route("/v1/keys", keys);

@@ -168,6 +168,8 @@ export interface KeyView {
   /** The token's first characters, to recognise it. */
   prefix: string;
   label: string | null;
+  /** Ingest keys: the only origins whose pages may use the key; null = any origin. */
+  origins: string[] | null;
   createdAt: string;
   revokedAt: string | null;
 }

@@ -1,19 +1,35 @@
 import type { KeyView } from "../../protocol/api.ts";
+import { normalizeOrigin } from "../../protocol/origin.ts";
 import { request, connection } from "../api.ts";
 import { CONNECTION_OPTIONS, UsageError, onePositional, parse } from "../args.ts";
 import { table } from "../format.ts";
 import type { Command } from "./command.ts";
 
-
-const USAGE = `driftline keys create --app APP --role ingest|read|admin [--label TEXT]
+const USAGE = `driftline keys create --app APP --role ingest|read|admin [--label TEXT] [--origin ORIGIN]...
 driftline keys list [--app APP]
 driftline keys revoke <id>
 
   create   prints a new key once (only its hash is stored): ingest keys go into web pages,
            read keys into dashboards and Prometheus, admin keys into CI
-  list     keys with their prefix, role and state (never the key itself)
+  --origin only pages of this origin (scheme://host[:port]) may use the ingest key; repeat it
+           or give a comma list; without it any origin may (docs/security.md)
+  list     keys with their prefix, role, origins and state (never the key itself)
   revoke   the key stops working at once
   --url URL --key KEY   the collector and an admin key (default: DRIFTLINE_URL, DRIFTLINE_ADMIN_KEY)`;
+
+/**
+ * The origins of `--origin` flags (repeated or comma lists), normalised; a UsageError names the
+ * first one that is not `scheme://host[:port]`.
+ *
+ * @param flags - the flag values
+ */
+function originFlags(flags: string[]): string[] {
+  return flags.flatMap((flag) => flag.split(",")).map((text) => {
+    const origin = normalizeOrigin(text.trim());
+    if (!origin) throw new UsageError(`--origin must be scheme://host[:port], e.g. https://app.example.com; got "${text.trim()}"`);
+    return origin;
+  });
+}
 
 /** `driftline keys create | list | revoke`. */
 export const keys: Command = {
@@ -22,12 +38,14 @@ export const keys: Command = {
   usage: USAGE,
   async run(argv) {
     const [action, ...rest] = argv;
-    const { values, positionals } = parse(rest, { ...CONNECTION_OPTIONS, role: { type: "string" }, label: { type: "string" } });
+    const { values, positionals } = parse(rest, { ...CONNECTION_OPTIONS, role: { type: "string" }, label: { type: "string" }, origin: { type: "string", multiple: true } });
     if (action === "create") {
       if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
       if (!values.app) throw new UsageError("missing --app APP");
       if (!values.role || !["ingest", "read", "admin"].includes(values.role)) throw new UsageError("--role must be ingest, read or admin");
-      const body = { app: values.app, role: values.role, ...(values.label ? { label: values.label } : {}) };
+      const origins = originFlags(values.origin ?? []);
+      if (origins.length && values.role !== "ingest") throw new UsageError("--origin binds ingest keys only");
+      const body = { app: values.app, role: values.role, ...(values.label ? { label: values.label } : {}), ...(origins.length ? { origins } : {}) };
       const created = await request<KeyView & { token: string }>(connection(values), "/v1/keys", { method: "POST", json: body });
       console.error(`${created.role} key ${created.id} for app ${created.app} (shown once; store it now):`);
       console.log(created.token);
@@ -35,7 +53,8 @@ export const keys: Command = {
       if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
       // --app goes out as ?app= (see connection)
       const list = await request<{ keys: KeyView[] }>(connection(values), "/v1/keys");
-      console.log(table(["id", "app", "role", "prefix", "label", "created", "state"], list.keys.map((k) => [k.id, k.app, k.role, k.prefix, k.label ?? "", k.createdAt, k.revokedAt ? `revoked ${k.revokedAt}` : "active"])));
+      const origins = (k: KeyView) => (k.role !== "ingest" ? "" : (k.origins?.join(",") ?? "any"));
+      console.log(table(["id", "app", "role", "prefix", "label", "origins", "created", "state"], list.keys.map((k) => [k.id, k.app, k.role, k.prefix, k.label ?? "", origins(k), k.createdAt, k.revokedAt ? `revoked ${k.revokedAt}` : "active"])));
     } else if (action === "revoke") {
       const id = onePositional(positionals, "the key id");
       const revoked = await request<KeyView>(connection(values), `/v1/keys/${encodeURIComponent(id)}`, { method: "DELETE" });

@@ -38,6 +38,21 @@ export async function findActiveKeyByHash(db: Db, hash: string): Promise<KeyRow 
 }
 
 /**
+ * What the unrevoked ingest keys allow browsers: `any` when one of them names no origins,
+ * else the union of the origins they name.
+ *
+ * @param db - drizzle handle
+ */
+export async function activeIngestOrigins(db: Db): Promise<{ any: boolean; origins: Set<string> }> {
+  const rows = await db
+    .select({ origins: apiKeys.origins })
+    .from(apiKeys)
+    .where(and(eq(apiKeys.role, "ingest"), isNull(apiKeys.revokedAt)))
+    .all();
+  return { any: rows.some((r) => r.origins === null), origins: new Set(rows.flatMap((r) => r.origins ?? [])) };
+}
+
+/**
  * A key by id, revoked or not.
  *
  * @param db - drizzle handle

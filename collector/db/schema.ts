@@ -16,6 +16,8 @@ export const apiKeys = sqliteTable(
     hash: text("hash").notNull().unique(),
     prefix: text("prefix").notNull(),
     label: text("label"),
+    /** Ingest keys only: the origins (JSON array) pages may use the key from; null = any origin. */
+    origins: text("origins", { mode: "json" }).$type<string[]>(),
     createdAt: integer("created_at").notNull(),
     revokedAt: integer("revoked_at"),
   },

@@ -8,6 +8,7 @@ import { openDb } from "../db/client.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError, errorBody } from "../errors.ts";
 import { matchesEtag, parseRange } from "../http/range.ts";
+import { limitIngestKey } from "../http/rate-limit.ts";
 import { validate } from "../validate.ts";
 
 /** Artifact size limit when `MAX_ARTIFACT_BYTES` is unset or not a positive integer: 100 MiB. */
@@ -91,7 +92,7 @@ export const artifacts = new Hono<AppEnv>()
       throw err;
     }
   })
-  .get("/:sha256", requireRole("ingest"), validate("param", shaParamSchema), async (c) => {
+  .get("/:sha256", requireRole("ingest"), limitIngestKey, validate("param", shaParamSchema), async (c) => {
     const { sha256 } = c.req.valid("param");
     const caller = c.var.caller;
     if (!caller.bootstrap && !(await appMayUseArtifact(openDb(c.env), caller.app!, sha256))) throw new ApiError(404, "not_found", `no artifact ${sha256}`);

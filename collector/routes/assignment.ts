@@ -7,6 +7,7 @@ import { getRollout } from "../db/rollouts.ts";
 import { findVersions } from "../db/versions.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
+import { limitIngestKey } from "../http/rate-limit.ts";
 import type { ClientManifest } from "../registry/client-manifest.ts";
 import { accessModel } from "../registry/model-access.ts";
 import { assign, type VersionChoice } from "../rollout/assign.ts";
@@ -26,7 +27,7 @@ export type AssignmentAnswer = Omit<Assignment, "manifest" | "shadow"> & {
  * client manifest (no reference profile), the shadow if any, the report sample rate and the
  * config version. Never cached: it changes with every rollout change.
  */
-export const assignment = new Hono<AppEnv>().get("/", requireRole("ingest"), validate("query", assignmentQuerySchema), async (c) => {
+export const assignment = new Hono<AppEnv>().get("/", requireRole("ingest"), limitIngestKey, validate("query", assignmentQuerySchema), async (c) => {
   const { model: name, client, app } = c.req.valid("query");
   const db = openDb(c.env);
   const model = await accessModel(db, c.var.caller, name, app);

@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { appQuerySchema, createKeySchema } from "../api-schemas.ts";
 import { assertApp, forgetKey, requireRole } from "../auth.ts";
+import { forgetKeyOrigins } from "../cors.ts";
 import { openDb } from "../db/client.ts";
 import { ensureApp, findKey, insertKey, listKeys, revokeKey, type KeyRow } from "../db/keys.ts";
 import type { AppEnv } from "../env.ts";
@@ -22,6 +23,7 @@ function keyView(key: KeyRow): KeyView {
     role: key.role,
     prefix: key.prefix,
     label: key.label,
+    origins: key.origins,
     createdAt: iso(key.createdAt),
     revokedAt: iso(key.revokedAt),
   };
@@ -29,7 +31,9 @@ function keyView(key: KeyRow): KeyView {
 
 /**
  * `/v1/keys` (admin): create a key (its token is in this answer only), list keys, revoke one.
- * An app admin manages its own app's keys; the bootstrap key any app's, creating the app.
+ * An app admin manages its own app's keys; the bootstrap key any app's, creating the app. An
+ * ingest key may be bound to `origins` when created; they cannot change later (create a new key
+ * and revoke the old one), so the ingest keys each isolate caches stay true.
  */
 export const keys = new Hono<AppEnv>()
   .use(requireRole("admin"))
@@ -47,8 +51,10 @@ export const keys = new Hono<AppEnv>()
       hash,
       prefix,
       label: body.label ?? null,
+      origins: body.origins ? [...new Set(body.origins)] : null,
       createdAt: now,
     });
+    if (key.role === "ingest") forgetKeyOrigins();
     return c.json({ ...keyView(key), token }, 201);
   })
   .get("/", validate("query", appQuerySchema), async (c) => {
@@ -66,5 +72,6 @@ export const keys = new Hono<AppEnv>()
     assertApp(c.var.caller, key.app, `key "${id}"`);
     const revoked = (await revokeKey(db, id, Date.now()))!;
     forgetKey(id);
+    forgetKeyOrigins();
     return c.json(keyView(revoked));
   });

@@ -11,6 +11,7 @@ import { type Db, openDb } from "../db/client.ts";
 import { type RolloutWithRecent, cachedRollout } from "../db/rollouts.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
+import { limitIngestKey } from "../http/rate-limit.ts";
 import { assignmentHint } from "../ingest/assignment-hint.ts";
 import type { IngestOutcome } from "../ingest/model-aggregator.ts";
 import { aggregator, flushModel, shardCount, shardOf } from "../ingest/routing.ts";
@@ -124,11 +125,13 @@ async function route(db: Db, env: Env, caller: Caller, app: string | undefined, 
  * collector/rollout/assignable.ts), features and sketch parameters of its manifest
  * — and deduplicated by id; the answer lists accepted, duplicate and rejected ids (with codes)
  * and the client's current assignment, so every report is also an update check. A body that is
- * not a batch is a 400, one over the batch limit a 413. Pages going away send the batch with
+ * not a batch is a 400, one over the batch limit a 413 (by its Content-Length, before the key is
+ * checked or the body read); too many requests from one address or key a 429 (docs/security.md). Pages going away send the batch with
  * `navigator.sendBeacon`: then the key may come as `?key=` and the body as `text/plain`.
  */
 export const reports = new Hono<AppEnv>()
-  .post("/", requireRole("ingest", { queryKey: true }), validate("query", appQuerySchema), jsonBody(LIMITS.batchBytes, { textPlain: true }), async (c) => {
+  // cheap checks first: content type and declared length, then the key and its limit, then the body
+  .post("/", jsonBody(LIMITS.batchBytes, { textPlain: true }), requireRole("ingest", { queryKey: true }), limitIngestKey, validate("query", appQuerySchema), async (c) => {
   let body: unknown;
   try {
     body = await c.req.json();

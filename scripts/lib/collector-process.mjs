@@ -96,10 +96,12 @@ export async function waitForHttp(url, timeoutMs, failed = () => undefined) {
  * Starts a local collector and resolves once `GET /healthz` answers 200.
  * `--test-scheduled` exposes `GET /__scheduled`, which runs the cron handler: wrangler dev has
  * no cron of its own, so `npm start` calls it every minute (see {@link runScheduled}).
- * @param {{ port?: number, adminKey: string, persistTo: string, logFile?: import("node:stream").Writable, inheritOutput?: boolean, vars?: Record<string,string> }} options
+ * `config` runs another wrangler config than wrangler.toml (in the project root, so its relative
+ * paths hold): for settings `--var` cannot change, such as `[[ratelimits]]` limits.
+ * @param {{ port?: number, adminKey: string, persistTo: string, logFile?: import("node:stream").Writable, inheritOutput?: boolean, vars?: Record<string,string>, config?: string }} options
  * @returns {Promise<{ url: string, port: number, stop: () => Promise<void>, exited: Promise<number | null> }>}
  */
-export async function startCollector({ port, adminKey, persistTo, logFile, inheritOutput = false, vars = {} }) {
+export async function startCollector({ port, adminKey, persistTo, logFile, inheritOutput = false, vars = {}, config }) {
   mkdirSync(persistTo, { recursive: true });
   await applyLocalMigrations(persistTo);
   const chosenPort = port ?? (await freePort());
@@ -107,7 +109,7 @@ export async function startCollector({ port, adminKey, persistTo, logFile, inher
   const child = spawn(
     process.execPath,
     [wranglerBin, "dev", "--local", "--ip", "127.0.0.1", "--port", String(chosenPort), "--persist-to", persistTo,
-      "--inspector-port", "0", "--show-interactive-dev-session=false", "--test-scheduled", ...varArgs],
+      "--inspector-port", "0", "--show-interactive-dev-session=false", "--test-scheduled", ...(config ? ["--config", config] : []), ...varArgs],
     { cwd: root, env: wranglerEnv(), stdio: ["ignore", inheritOutput ? "inherit" : "pipe", inheritOutput ? "inherit" : "pipe"], detached: true },
   );
   let output = "";

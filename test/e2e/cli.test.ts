@@ -105,6 +105,28 @@ describe("driftline CLI against a local collector", () => {
     expect((await cli(["status", "cancer"], { DRIFTLINE_ADMIN_KEY: rival })).stdout).toMatch(/cancer \(app rival\)/);
   });
 
+  it("binds an ingest key to origins: listed, served to those origins' pages, refused to others", async () => {
+    const created = await cli(["keys", "create", "--app", "demo", "--role", "ingest", "--label", "shop", "--origin", "https://App.Example.com", "--origin", "https://shop.example.com:8443,http://localhost:5173"]);
+    expect(created.code, created.stderr).toBe(0);
+    const token = created.stdout.trim();
+    const row = (await cli(["keys", "list", "--app", "demo"])).stdout.split("\n").find((l) => l.includes(" shop "))!;
+    expect(row).toContain("https://app.example.com,https://shop.example.com:8443,http://localhost:5173");
+    const assignment = (origin: string) => fetch(`${collector.url}/v1/assignment?model=cancer&client=c1`, { headers: { Authorization: `Bearer ${token}`, Origin: origin } });
+    const allowed = await assignment("https://app.example.com");
+    expect(allowed.status).toBe(200);
+    expect(allowed.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
+    const refused = await assignment("https://evil.example.net");
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get("access-control-allow-origin")).toBeNull();
+
+    const bad = await cli(["keys", "create", "--app", "demo", "--role", "ingest", "--origin", "https://app.example.com/path"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--origin must be scheme:\/\/host\[:port\]/);
+    const notIngest = await cli(["keys", "create", "--app", "demo", "--role", "read", "--origin", "https://app.example.com"]);
+    expect(notIngest.code).toBe(2);
+    expect(notIngest.stderr).toMatch(/--origin binds ingest keys only/);
+  });
+
   it("says in one line when the key is wrong, the collector is down, or the profile does not fit the model", async () => {
     const wrongKey = await cli(["status", "cancer"], { DRIFTLINE_ADMIN_KEY: "adm_wrong" });
     expect(wrongKey.code).toBe(1);

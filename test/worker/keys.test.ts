@@ -29,7 +29,7 @@ describe("/v1/keys", () => {
     expect(apps.results).toHaveLength(1);
 
     const list = (await (await call("GET", `/v1/keys?app=${app}`, { token: BOOTSTRAP })).json()) as { keys: Key[] };
-    expect(list.keys).toEqual([{ id: key.id, app, role: "ingest", prefix: key.prefix, label: "web", createdAt: key.createdAt, revokedAt: null }]);
+    expect(list.keys).toEqual([{ id: key.id, app, role: "ingest", prefix: key.prefix, label: "web", origins: null, createdAt: key.createdAt, revokedAt: null }]);
     expect(JSON.stringify(list)).not.toContain(key.token);
   });
 

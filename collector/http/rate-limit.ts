@@ -1,0 +1,54 @@
+import type { Context, MiddlewareHandler } from "hono";
+import type { AppEnv } from "../env.ts";
+import { errorBody } from "../errors.ts";
+import { clientIp, clientNetwork } from "./client-ip.ts";
+
+/**
+ * Seconds a limited client is told to wait (`Retry-After`): the `period` of both
+ * `[[ratelimits]]` bindings in wrangler.toml, whose windows are fixed, so a new window has
+ * begun by then. Change it with the bindings' period (Cloudflare allows 10 or 60).
+ */
+export const RETRY_AFTER_SECONDS = 10;
+
+/**
+ * Counts one request against `key`. Fails open: when the binding itself fails (it is a
+ * Cloudflare service), the request goes on and the failure is logged, so an outage of the
+ * limiter never becomes an outage of ingest.
+ */
+async function withinLimit(limiter: RateLimit, key: string): Promise<boolean> {
+  try {
+    return (await limiter.limit({ key })).success;
+  } catch (err) {
+    console.error("rate limiter failed; letting the request through", err);
+    return true;
+  }
+}
+
+function tooMany(c: Context<AppEnv>, who: string): Response {
+  const message = `too many requests from this ${who}; retry after ${RETRY_AFTER_SECONDS} s`;
+  return c.json(errorBody("rate_limited", message), 429, { "Retry-After": String(RETRY_AFTER_SECONDS) });
+}
+
+/**
+ * Middleware: at most `CLIENT_IP_RATE_LIMIT`'s limit of requests per client network
+ * ({@link clientNetwork}: an IPv4 address or an IPv6 /64) per window, else 429 `rate_limited`
+ * with `Retry-After`. It runs before authentication and before the body is read, so a flood
+ * with junk keys or junk bodies costs one counter call per request. A request without a
+ * client address (see {@link clientIp}) is not counted here.
+ */
+export const limitClientIp: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const ip = clientIp(c.req.raw.headers);
+  if (ip !== null && !(await withinLimit(c.env.CLIENT_IP_RATE_LIMIT, `ip:${clientNetwork(ip)}`))) return tooMany(c, "address");
+  await next();
+};
+
+/**
+ * Middleware (after `requireRole`): at most `INGEST_KEY_RATE_LIMIT`'s limit of requests per
+ * ingest key per window, else 429 `rate_limited` with `Retry-After`. Read and admin keys are
+ * not counted: they are not public.
+ */
+export const limitIngestKey: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const caller = c.var.caller;
+  if (caller.role === "ingest" && !(await withinLimit(c.env.INGEST_KEY_RATE_LIMIT, `key:${caller.keyId}`))) return tooMany(c, "ingest key");
+  await next();
+};
