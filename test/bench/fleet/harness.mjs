@@ -102,7 +102,8 @@ export function watchWorkerd(everyMs = 500) {
 }
 
 /**
- * Starts a collector on a fresh local state directory, with its output in a log file.
+ * Starts a collector on a fresh local state directory, with its output in a log file. `restart()`
+ * starts it again on the same state (after a crash: D1 keeps what was flushed).
  * @param {string} name the bench (log file name)
  * @param {Record<string, string>} [vars]
  */
@@ -110,10 +111,18 @@ export async function startBenchCollector(name, vars = {}) {
   const adminKey = `bench-${randomBytes(12).toString("hex")}`;
   const persistTo = mkdtempSync(join(tmpdir(), `driftline-bench-${name}-`));
   const logPath = join(tmpdir(), `driftline-bench-${name}.log`);
-  const collector = await startCollector({ adminKey, persistTo, logFile: createWriteStream(logPath), vars });
+  const log = createWriteStream(logPath);
   /** @type {number | null | undefined} */
   let exitCode;
-  collector.exited.then((code) => (exitCode = code));
+  const start = async () => {
+    const collector = await startCollector({ adminKey, persistTo, logFile: log, vars });
+    exitCode = undefined;
+    collector.exited.then((code) => (exitCode = code));
+    return collector;
+  };
+  let collector = await start();
+  /** @type {{ at: number, crash: string | undefined }} */
+  let checked = { at: 0, crash: undefined };
   /**
    * One API call with a time limit; answers status, text and JSON (when it parses).
    * @param {string} method
@@ -143,20 +152,63 @@ export async function startBenchCollector(name, vars = {}) {
     return r.json;
   };
   return {
-    url: collector.url,
+    get url() {
+      return collector.url;
+    },
     adminKey,
     persistTo,
     logPath,
     call,
     api,
-    /** The exit code once `wrangler dev` has exited (undefined while it runs). */
-    exitCode: () => exitCode,
+    /**
+     * Why the collector is down, or undefined while it runs: `wrangler dev` exited, or its log
+     * shows a crash (a workerd that crashed answers every request 503 from then on).
+     */
+    down() {
+      if (exitCode !== undefined) return `wrangler dev exited (${exitCode})`;
+      // the log is read at most once a second (senders ask before every request)
+      if (Date.now() - checked.at > 1000) checked = { at: Date.now(), crash: crashLines(logPath).find((l) => CRASH.test(l)) };
+      return checked.crash ? `collector crashed: ${checked.crash.trim()}` : undefined;
+    },
+    /** Stops the collector and starts it again on the same state; the log goes on. */
+    async restart() {
+      await collector.stop();
+      log.write("\n=== bench: collector restarted on the same state ===\n");
+      checked = { at: 0, crash: undefined };
+      collector = await start();
+    },
     /** Stops the collector and deletes its state. */
     async close() {
       await collector.stop();
+      log.end();
       rmSync(persistTo, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Flushes the model after its feed. A collector that is down is restarted on its state first (its
+ * aggregator then rebuilds its pending log, which may crash it again): at most `attempts` flushes.
+ * Leaves the collector up. Answers whether a flush went through, and what happened.
+ * @param {Awaited<ReturnType<typeof startBenchCollector>>} c
+ * @param {string} model
+ * @param {number} [attempts]
+ */
+export async function flushAfterFeed(c, model, attempts = 2) {
+  /** @type {string[]} */
+  const events = [];
+  const t0 = Date.now();
+  let ok = false;
+  for (let i = 0; i < attempts && !ok; i++) {
+    const down = c.down();
+    if (down) events.push(`restarted after: ${down}`), await c.restart();
+    const r = await c.call("POST", `/v1/reports/flush?model=${model}`, { timeoutMs: 600_000 }).catch((err) => ({ status: 0, text: String(err) }));
+    ok = r.status === 200;
+    if (!ok) events.push(`flush: HTTP ${r.status} ${r.text.slice(0, 200)}`);
+  }
+  const down = c.down();
+  if (down) events.push(`restarted after: ${down}`), await c.restart();
+  return { flushed: ok, flushSeconds: (Date.now() - t0) / 1000, restarts: events.filter((e) => e.startsWith("restarted")).length, events };
 }
 
 /**
@@ -177,9 +229,9 @@ export async function publishFleetModel(c, feed) {
 /**
  * Sends every batch once (retrying a 5xx or a network error up to `retries` times, with backoff,
  * as the runtime's queue does) with `senders` concurrent senders, as fast as the collector answers.
- * Stops early when `dead()` names a reason or `seconds` pass. Counts every response ≥ 500 by
- * status, including the retried ones.
- * @param {{ url: string, token: string, batches: { reports: number, body: Buffer<ArrayBuffer> }[], senders: number, seconds: number, retries: number, requestTimeoutMs: number, dead: () => string | undefined }} o
+ * Stops early when `dead()` names a reason, `seconds` pass, or no request was accepted for
+ * `stallSeconds`. Counts every response ≥ 500 by status, including the retried ones.
+ * @param {{ url: string, token: string, batches: { reports: number, body: Buffer<ArrayBuffer> }[], senders: number, seconds: number, stallSeconds?: number, retries: number, requestTimeoutMs: number, dead: () => string | undefined }} o
  */
 export async function sendFeed(o) {
   const deadline = Date.now() + o.seconds * 1000;
@@ -195,14 +247,20 @@ export async function sendFeed(o) {
   const note = (/** @type {string} */ e) => firstErrors.length < 5 && firstErrors.push(e);
   let next = 0;
   const start = Date.now();
+  let lastAccepted = start;
+  const stall = (o.stallSeconds ?? 180) * 1000;
+  const why = () =>
+    o.dead() ??
+    (Date.now() > deadline ? `time limit of ${o.seconds} s reached` : undefined) ??
+    (Date.now() - lastAccepted > stall ? `no request accepted for ${stall / 1000} s` : undefined);
   const sender = async () => {
     while (next < o.batches.length) {
-      if ((stopped ??= o.dead() ?? (Date.now() > deadline ? `time limit of ${o.seconds} s reached` : undefined))) return;
+      if ((stopped ??= why())) return;
       const batch = /** @type {(typeof o.batches)[number]} */ (o.batches[next++]);
       let taken = false;
       for (let attempt = 0; attempt <= o.retries && !taken; attempt++) {
         if (attempt) await new Promise((r) => setTimeout(r, 250 * 2 ** attempt * (0.5 + Math.random())));
-        if ((stopped ??= o.dead())) break;
+        if ((stopped ??= why())) break;
         const t0 = performance.now();
         counts.requests++;
         try {
@@ -221,6 +279,7 @@ export async function sendFeed(o) {
             counts.rejected += answer.rejected.length;
             if (answer.rejected.length) note(`rejected: ${JSON.stringify(answer.rejected[0]).slice(0, 200)}`);
             taken = true;
+            lastAccepted = Date.now();
           } else if (res.status >= 500) {
             serverErrors[res.status] = (serverErrors[res.status] ?? 0) + 1;
             note(`HTTP ${res.status} ${text.slice(0, 200)}`);
@@ -242,6 +301,8 @@ export async function sendFeed(o) {
   latencies.sort((a, b) => a - b);
   return {
     seconds: (Date.now() - start) / 1000,
+    /** When the last request was accepted, seconds after the start. */
+    lastAcceptedSeconds: (lastAccepted - start) / 1000,
     ...counts,
     batchesSent: Math.min(next, o.batches.length),
     batchesTotal: o.batches.length,
@@ -310,9 +371,12 @@ export function d1Usage(persistTo) {
   return dbs.find((d) => d.tables?.aggregates) ?? dbs[0] ?? { error: "no D1 database file" };
 }
 
+/** Log lines of a workerd that died: heap exhaustion or a fatal signal. */
+const CRASH = /out of memory|heap limit|Received signal|segmentation fault|fatal error/i;
+
 /**
- * Lines of the collector log that tell of a crash or a restart (heap exhaustion, workerd
- * restarting an object, uncaught errors).
+ * Lines of the collector log that tell of a crash or a restart (heap exhaustion, fatal signals,
+ * workerd restarting an object, uncaught errors), since the last restart by the bench.
  * @param {string} logPath
  */
 export function crashLines(logPath) {
@@ -322,7 +386,8 @@ export function crashLines(logPath) {
   } catch {
     return [];
   }
-  return text.split("\n").filter((l) => /out of memory|heap limit|restarted|uncaught|fatal|segmentation|terminated|exceeded/i.test(l)).slice(0, 10);
+  const sinceRestart = text.slice(text.lastIndexOf("=== bench: collector restarted") + 1);
+  return sinceRestart.split("\n").filter((l) => CRASH.test(l) || /restarted mid-request|uncaught|exceeded/i.test(l)).slice(0, 10);
 }
 
 /**

@@ -3,14 +3,15 @@
 // concurrent senders each POSTing one client's own reports per request. Then a flush, and one
 // JSON object: reports/s, request latency, responses ≥ 500 by status, reports lost (accepted
 // minus counted), D1 bytes and rows, D1 rows written per report, peak RSS of workerd. A collector
-// that dies is detected (its exit, new workerd processes, crash lines of its log) and reported.
+// that dies is detected (its exit, crash lines of its log, no request accepted for 180 s):
+// sending stops, it is restarted on the same state, flushed, and counted.
 //
 //   npm run bench -- fleet [--feed hour|day] [--senders 8] [--batch 12] [--seconds 900] [--retries 3]
 //
 // hour: 1,000 clients × a report every 5 minutes over the last hour (12,000 reports);
 // day: 5 reports a minute over the last 24 h (7,200 reports), backfilled.
 import { randomBytes } from "node:crypto";
-import { countedReports, crashLines, d1Usage, loadFeed, parseArgs, publishFleetModel, sendFeed, startBenchCollector, watchWorkerd } from "./harness.mjs";
+import { countedReports, crashLines, d1Usage, flushAfterFeed, loadFeed, parseArgs, publishFleetModel, sendFeed, startBenchCollector, watchWorkerd } from "./harness.mjs";
 
 const args = parseArgs(process.argv.slice(2));
 const FEED = /** @type {"hour" | "day"} */ (String(args.feed ?? "hour"));
@@ -33,14 +34,12 @@ const result = { bench: `fleet-${FEED}`, reports: feed.reports, rows: feed.rows,
 try {
   const { version, ingestKey } = await publishFleetModel(c, feed);
   const memory = watchWorkerd();
-  const dead = () => {
-    const code = c.exitCode();
-    return code === undefined ? undefined : `wrangler dev exited (${code})`;
-  };
-  const sent = await sendFeed({ url: c.url, token: ingestKey, batches: feed.batches, senders: SENDERS, seconds: SECONDS, retries: RETRIES, requestTimeoutMs: 120_000, dead });
+  const sent = await sendFeed({ url: c.url, token: ingestKey, batches: feed.batches, senders: SENDERS, seconds: SECONDS, retries: RETRIES, requestTimeoutMs: 120_000, dead: c.down });
+  const crashedWhileSending = c.down() ?? null;
   Object.assign(result, {
     seconds: sent.seconds,
     reportsPerSecond: Math.round(sent.accepted / sent.seconds),
+    reportsPerSecondUntilLastAccepted: Math.round(sent.accepted / Math.max(sent.lastAcceptedSeconds, 0.001)),
     latencyMs: sent.latencyMs,
     requests: sent.requests,
     responsesAtLeast500: sent.serverErrors,
@@ -49,31 +48,28 @@ try {
     reportsAccepted: sent.accepted,
     reportsRejected: sent.rejected,
     reportsNotTaken: sent.reportsNotTaken,
+    batchesNotSent: sent.batchesTotal - sent.batchesSent,
     stoppedEarly: sent.stoppedEarly,
+    crashedWhileSending,
+    crashLog: crashLines(c.logPath),
     firstErrors: sent.firstErrors,
+    ...memory.stop(),
   });
-  let flushSeconds = null;
-  if (!dead()) {
-    const t0 = Date.now();
-    const flush = await c.call("POST", `/v1/reports/flush?model=${MODEL}`, { timeoutMs: 600_000 }).catch((err) => ({ status: 0, text: String(err) }));
-    flushSeconds = (Date.now() - t0) / 1000;
-    if (flush.status !== 200) result.flushError = `HTTP ${flush.status} ${flush.text.slice(0, 300)}`;
-  }
-  Object.assign(result, { flushSeconds, ...memory.stop() });
-  if (!dead()) {
-    const counted = await countedReports(c, MODEL, version).catch((err) => ({ error: String(err) }));
-    if ("error" in counted) result.countError = counted.error;
-    else {
-      Object.assign(result, {
-        reportsCounted: counted.reports,
-        rowsCounted: counted.rows,
-        reportsLost: sent.accepted - counted.reports,
-        d1RowsWritten: counted.stats.rowsWritten,
-        d1RowsWrittenPerReport: +(counted.stats.rowsWritten / Math.max(1, counted.stats.accepted)).toFixed(3),
-        flushes: counted.stats.flushes,
-        pendingAfterFlush: counted.stats.pending,
-      });
-    }
+  // after a crash: restart on the same state, flush (the aggregator rebuilds its pending log)
+  const flush = await flushAfterFeed(c, MODEL);
+  Object.assign(result, flush);
+  const counted = await countedReports(c, MODEL, version).catch((err) => ({ error: String(err) }));
+  if ("error" in counted) result.countError = counted.error;
+  else {
+    Object.assign(result, {
+      reportsCounted: counted.reports,
+      rowsCounted: counted.rows,
+      reportsLost: sent.accepted - counted.reports,
+      d1RowsWritten: counted.stats.rowsWritten,
+      d1RowsWrittenPerReport: +(counted.stats.rowsWritten / Math.max(1, counted.stats.accepted)).toFixed(3),
+      flushes: counted.stats.flushes,
+      pendingAfterFlush: counted.stats.pending,
+    });
   }
   const d1 = d1Usage(c.persistTo);
   result.d1 = d1;
@@ -81,8 +77,7 @@ try {
 } catch (err) {
   result.error = err instanceof Error ? err.message : String(err);
 } finally {
-  result.collectorExited = c.exitCode() ?? null;
-  result.crashLog = crashLines(c.logPath);
+  result.collectorDownAtEnd = c.down() ?? null;
   result.log = c.logPath;
   await c.close();
 }
