@@ -98,7 +98,10 @@ try {
   result.collector = collector;
 
   process.stderr.write(`numpy/scipy on the raw rows (${RAW_RUNS} runs per query) …\n`);
-  const rawQueries = queries.filter((q) => q.raw && (RAW === "all" || q.name === "hour")).map((q) => ({ name: q.name, ...q.raw }));
+  // when not all of the feed went in, numpy reads the rows of the clients the collector acknowledged
+  const clients = result.ingest.complete ? undefined : sent.clientsComplete;
+  result.ingest.rawClients = clients ? `the ${clients.length} clients whose every report was acknowledged` : "all";
+  const rawQueries = queries.filter((q) => q.raw && (RAW === "all" || q.name === "hour")).map((q) => ({ name: q.name, ...q.raw, clients }));
   const py = spawnSync(PYTHON, [join(root, "test/bench/drift/raw_metrics.py"), rawDir, JSON.stringify(rawQueries), String(RAW_RUNS)], {
     encoding: "utf8",
     maxBuffer: 64 << 20,

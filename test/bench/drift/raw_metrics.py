@@ -5,8 +5,10 @@ from the raw rows test/bench/fleet/feed.ts wrote, timed per query.
 Run with Debian's python (python3-numpy, python3-scipy), not a pyenv one:
   /usr/bin/python3 test/bench/drift/raw_metrics.py RAW_DIR QUERIES_JSON RUNS
 
-QUERIES_JSON is a list of {"name", "from", "to", "appVersion"?}: epoch-ms, minute-aligned bounds
-of the report start minutes to keep, and optionally one app version (the segment). Prints one
+QUERIES_JSON is a list of {"name", "from", "to", "appVersion"?, "clients"?}: epoch-ms,
+minute-aligned bounds of the report start minutes to keep, optionally one app version (the
+segment), and optionally the clients to keep (those whose reports the collector acknowledged,
+when not all of the feed went in). Prints one
 JSON object: per query the rows compared and the seconds of each run (row selection and every
 metric of every feature and the prediction), the seconds to load the files, and the metrics of
 the first query (for the accuracy check against the collector).
@@ -94,8 +96,10 @@ def all_metrics(meta, ref, cur):
     return out
 
 
-def select(live, minute, segment, query, countries):
+def select(live, minute, segment, client, query, countries):
     keep = (minute >= query["from"] // 60000) & (minute < query["to"] // 60000)
+    if query.get("clients") is not None:
+        keep &= np.isin(client, np.asarray(query["clients"], dtype=np.uint16))
     if query.get("appVersion") is not None:
         keep &= segment // countries == query["appVersion"]
     return {"num": live["num"][:, keep], "cat": live["cat"][:, keep], "cls": live["cls"][keep], "score": live["score"][keep]}
@@ -110,6 +114,7 @@ def main():
     live = load(raw, "live", meta, meta["liveRows"])
     minute = np.fromfile(os.path.join(raw, "live.minute.i32"), dtype="<i4")
     segment = np.fromfile(os.path.join(raw, "live.segment.u8"), dtype=np.uint8)
+    client = np.fromfile(os.path.join(raw, "live.client.u16"), dtype="<u2")
     load_seconds = time.perf_counter() - t0
     answers = []
     first_metrics = None
@@ -117,7 +122,7 @@ def main():
         seconds = []
         for _ in range(runs):
             t = time.perf_counter()
-            cur = select(live, minute, segment, query, len(meta["countries"]))
+            cur = select(live, minute, segment, client, query, len(meta["countries"]))
             metrics = all_metrics(meta, ref, cur)
             seconds.append(time.perf_counter() - t)
         if first_metrics is None:

@@ -174,7 +174,8 @@ export class FleetModel {
 
 /** One request's worth of reports of one client, already serialised. */
 export interface Batch {
-  client: string;
+  /** The client's index in the fleet (its id is `client-<index>`). */
+  client: number;
   reports: number;
   rows: number;
   /** `{"reports":[…]}`, the body of `POST /v1/reports`. */
@@ -216,8 +217,9 @@ export interface FeedOptions {
  * Raw rows of the reference and of the live feed, for numpy: `<side>.num.f32` (rows × 200,
  * row-major float32), `<side>.cat.u8` (rows × 20 category indexes), `<side>.class.u8` and
  * `<side>.score.f32` (the prediction), and for the live side `live.minute.i32` (the row's
- * report's start minute, epoch minutes) and `live.segment.u8` (appVersion index × 5 + country
- * index). `meta.json` names features, categories and segments.
+ * report's start minute, epoch minutes), `live.segment.u8` (appVersion index × 5 + country
+ * index) and `live.client.u16` (the row's client). `meta.json` names features, categories and
+ * segments.
  */
 class RawWriter {
   private readonly fds = new Map<string, number>();
@@ -225,7 +227,7 @@ class RawWriter {
     mkdirSync(dir, { recursive: true });
   }
 
-  private write(file: string, bytes: Uint8Array | Float32Array | Int32Array): void {
+  private write(file: string, bytes: Uint8Array | Uint16Array | Float32Array | Int32Array): void {
     let fd = this.fds.get(file);
     if (fd === undefined) this.fds.set(file, (fd = openSync(join(this.dir, file), "w")));
     writeSync(fd, bytes);
@@ -246,10 +248,11 @@ class RawWriter {
     this.write(`${side}.score.f32`, Float32Array.from(staged.subarray((width + 1) * n, (width + 2) * n)));
   }
 
-  /** Writes the start minute and segment of `n` live rows. */
-  keys(n: number, minute: number, segment: number): void {
+  /** Writes the start minute, segment and client of `n` live rows. */
+  keys(n: number, minute: number, segment: number, client: number): void {
     this.write("live.minute.i32", new Int32Array(n).fill(minute));
     this.write("live.segment.u8", new Uint8Array(n).fill(segment));
+    this.write("live.client.u16", new Uint16Array(n).fill(client));
   }
 
   close(meta: object): void {
@@ -348,7 +351,7 @@ export function buildFeed(o: FeedOptions): Feed {
     model.predict(s, count);
     fold(acc, s, count);
     raw?.rows("live", s, count);
-    raw?.keys(count, Math.floor(slot.start / MINUTE), APP_VERSIONS.indexOf(segment.appVersion) * COUNTRIES.length + COUNTRIES.indexOf(segment.country));
+    raw?.keys(count, Math.floor(slot.start / MINUTE), APP_VERSIONS.indexOf(segment.appVersion) * COUNTRIES.length + COUNTRIES.indexOf(segment.country), slot.client);
     const head = { id: `${o.tag}-${o.name}-${n}`, model: o.model, version: o.version, role: "live" as const, client: `client-${slot.client}`, segment, sampleRate: 1 };
     const report = toWire(acc.cut(head, Math.min(slot.start + FIVE_MINUTES, o.now))!);
     const list = byClient.get(slot.client) ?? [];
@@ -363,7 +366,7 @@ export function buildFeed(o: FeedOptions): Feed {
       const part = reports.slice(i, i + o.batch);
       const body = Buffer.from(JSON.stringify({ reports: part }));
       bytes += body.length;
-      batches.push({ client: `client-${client}`, reports: part.length, rows: part.reduce((a, p) => a + p.rows, 0), body });
+      batches.push({ client, reports: part.length, rows: part.reduce((a, p) => a + p.rows, 0), body });
     }
   }
   raw?.close({

@@ -230,8 +230,9 @@ export async function publishFleetModel(c, feed) {
  * Sends every batch once (retrying a 5xx or a network error up to `retries` times, with backoff,
  * as the runtime's queue does) with `senders` concurrent senders, as fast as the collector answers.
  * Stops early when `dead()` names a reason, `seconds` pass, or no request was accepted for
- * `stallSeconds`. Counts every response ≥ 500 by status, including the retried ones.
- * @param {{ url: string, token: string, batches: { reports: number, body: Buffer<ArrayBuffer> }[], senders: number, seconds: number, stallSeconds?: number, retries: number, requestTimeoutMs: number, dead: () => string | undefined }} o
+ * `stallSeconds`. Counts every response ≥ 500 by status, including the retried ones, and answers
+ * the clients whose every report was acknowledged (`clientsComplete`).
+ * @param {{ url: string, token: string, batches: { client: number, reports: number, body: Buffer<ArrayBuffer> }[], senders: number, seconds: number, stallSeconds?: number, retries: number, requestTimeoutMs: number, dead: () => string | undefined }} o
  */
 export async function sendFeed(o) {
   const deadline = Date.now() + o.seconds * 1000;
@@ -245,6 +246,8 @@ export async function sendFeed(o) {
   /** @type {string[]} */
   const firstErrors = [];
   const note = (/** @type {string} */ e) => firstErrors.length < 5 && firstErrors.push(e);
+  /** @type {Set<number>} */
+  const incomplete = new Set();
   let next = 0;
   const start = Date.now();
   let lastAccepted = start;
@@ -277,6 +280,7 @@ export async function sendFeed(o) {
             counts.accepted += answer.accepted.length;
             counts.duplicates += answer.duplicates.length;
             counts.rejected += answer.rejected.length;
+            if (answer.accepted.length + answer.duplicates.length < batch.reports) incomplete.add(batch.client);
             if (answer.rejected.length) note(`rejected: ${JSON.stringify(answer.rejected[0]).slice(0, 200)}`);
             taken = true;
             lastAccepted = Date.now();
@@ -295,11 +299,15 @@ export async function sendFeed(o) {
       }
       counts.reportsSent += batch.reports;
       if (!taken) counts.reportsNotTaken += batch.reports;
+      if (!taken) incomplete.add(batch.client);
     }
   };
   await Promise.all(Array.from({ length: o.senders }, sender));
   latencies.sort((a, b) => a - b);
+  const sentClients = new Set(o.batches.slice(0, next).map((b) => b.client));
+  const unsent = new Set(o.batches.slice(next).map((b) => b.client));
   return {
+    clientsComplete: [...sentClients].filter((cl) => !incomplete.has(cl) && !unsent.has(cl)),
     seconds: (Date.now() - start) / 1000,
     /** When the last request was accepted, seconds after the start. */
     lastAcceptedSeconds: (lastAccepted - start) / 1000,

@@ -47,6 +47,7 @@ try {
     reportsSent: sent.reportsSent,
     reportsAccepted: sent.accepted,
     reportsRejected: sent.rejected,
+    reportsDuplicate: sent.duplicates,
     reportsNotTaken: sent.reportsNotTaken,
     batchesNotSent: sent.batchesTotal - sent.batchesSent,
     stoppedEarly: sent.stoppedEarly,
