@@ -1,5 +1,6 @@
 // `npm run bench -- <name>`: runs test/bench/<name>/ (index.ts is bundled with esbuild first,
-// index.mjs runs as is), prints its JSON and keeps it in test/bench/results/<name>.json.
+// index.mjs runs as is), prints its JSON and keeps it in test/bench/results/<name>.json (or
+// <name>-<variant>.json when the JSON's `bench` field names a variant, e.g. fleet-day).
 // Without a name, lists the benchmarks.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
@@ -23,5 +24,6 @@ const run = spawnSync(process.execPath, [entry, ...process.argv.slice(3)], { cwd
 if (run.status !== 0) process.exit(run.status ?? 1);
 const json = JSON.parse(run.stdout);
 mkdirSync(join(benchDir, "results"), { recursive: true });
-writeFileSync(join(benchDir, "results", `${name}.json`), JSON.stringify(json, null, 2) + "\n");
+const file = typeof json.bench === "string" && json.bench.startsWith(`${name}-`) ? json.bench : name;
+writeFileSync(join(benchDir, "results", `${file}.json`), JSON.stringify(json, null, 2) + "\n");
 console.log(JSON.stringify(json, null, 2));

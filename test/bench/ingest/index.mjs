@@ -5,11 +5,12 @@
 //
 //   npm run bench -- ingest [--seconds 20] [--senders 8] [--batch 50] [--rows 20] [--flush-ms 10000]
 import { randomBytes } from "node:crypto";
-import { createWriteStream, readFileSync, readdirSync, rmSync, mkdtempSync } from "node:fs";
+import { createWriteStream, rmSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bundleForNode } from "../../../scripts/lib/bundle-node.mjs";
 import { startCollector } from "../../../scripts/lib/collector-process.mjs";
+import { descendantProcesses, percentile } from "../fleet/harness.mjs";
 
 const args = Object.fromEntries(
   process.argv.slice(2).flatMap((a, i, all) => (a.startsWith("--") ? [[a.slice(2), Number(all[i + 1])]] : [])),
@@ -24,30 +25,7 @@ const MODEL = "bench-ingest";
 const { benchManifest, reportBodies, stamp, sha256Hex, FEATURES } = await import(await bundleForNode("test/bench/ingest/payloads.ts"));
 
 /** CPU seconds (user + system) of the processes descending from this one whose name starts with `prefix`. */
-function childCpuSeconds(prefix = "workerd") {
-  const tick = 100; // USER_HZ on Linux
-  /** @type {Map<number, { comm: string, ppid: number, cpu: number }>} */
-  const procs = new Map();
-  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      procs.set(Number(pid), { comm, ppid: Number(fields[1]), cpu: (Number(fields[11]) + Number(fields[12])) / tick });
-    } catch {
-      /* exited meanwhile */
-    }
-  }
-  const mine = (/** @type {number} */ pid) => {
-    for (let p = procs.get(pid); p; p = procs.get(p.ppid)) if (p.ppid === process.pid) return true;
-    return false;
-  };
-  let cpu = 0;
-  for (const [pid, p] of procs) if (p.comm.startsWith(prefix) && mine(pid)) cpu += p.cpu;
-  return cpu;
-}
-
-const percentile = (/** @type {number[]} */ sorted, /** @type {number} */ q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+const childCpuSeconds = (prefix = "workerd") => descendantProcesses(prefix).reduce((a, p) => a + p.cpu, 0);
 
 const adminKey = `bench-${randomBytes(12).toString("hex")}`;
 const persistTo = mkdtempSync(join(tmpdir(), "driftline-bench-"));
