@@ -13,6 +13,8 @@ const root = new URL("../..", import.meta.url).pathname;
 const MODEL = "dash";
 const b64 = (s: { encode(): Uint8Array }) => toBase64(s.encode());
 let counter = 0;
+/** Clients of the canary share (version 2), found through the collector's own assignment. */
+let canaryClients: string[] = [];
 
 /**
  * A report of the churn model sketched like the runtime does: 100 rows in the reference's
@@ -42,7 +44,8 @@ function report(version: number, backend: "wasm" | "webgpu", minutesAgo: number,
     model: MODEL,
     version,
     role: "live",
-    client: `client-${counter % 7}`,
+    // a report's version must be one the rollout gives its client (not_assigned otherwise)
+    client: version === 2 ? canaryClients[counter % canaryClients.length]! : `client-${counter % 7}`,
     start,
     end: start + 5_000,
     segment: { backend, appVersion: drifted ? "4.3" : "4.2" },
@@ -72,11 +75,16 @@ describe("dashboard", () => {
     await collector.rollout(MODEL, { canary: { version: 2, percent: 10 } });
     const key = async (role: string) => (await collector.admin<{ token: string }>("POST", "/v1/keys", { app: "test", role })).token;
     [readKey, adminKey] = [await key("read"), await key("admin")];
+    const ingest = await collector.ingestKey();
+    for (let i = 0; canaryClients.length < 3 && i < 500; i++) {
+      const res = await fetch(`${collector.url}/v1/assignment?model=${MODEL}&client=canary-${i}`, { headers: { authorization: `Bearer ${ingest}` } });
+      if (((await res.json()) as { version: number }).version === 2) canaryClients.push(`canary-${i}`);
+    }
     // Drifted tenure (the 4.3 clients) outweighs the undrifted reports: 3 of every 4 drifted.
     const reports = [0, 1, 2, 3].flatMap((m) => [report(1, "wasm", m, true), report(1, "webgpu", m, true), report(1, "wasm", m, true), report(1, "webgpu", m, false), report(2, "wasm", m, false)]);
     const res = await fetch(`${collector.url}/v1/reports`, {
       method: "POST",
-      headers: { authorization: `Bearer ${await collector.ingestKey()}`, "content-type": "application/json" },
+      headers: { authorization: `Bearer ${ingest}`, "content-type": "application/json" },
       body: JSON.stringify({ reports }),
     });
     expect(((await res.json()) as { accepted: string[] }).accepted).toHaveLength(reports.length);
