@@ -15,7 +15,6 @@ import {
   decodeLatency,
   decodeNumeric,
   fromBase64,
-  toBase64,
 } from "../../protocol/sketch/index.ts";
 import { TAG } from "../../protocol/sketch/codec.ts";
 
@@ -50,15 +49,6 @@ export function decodeSketchBytes(bytes: Uint8Array): AnySketch {
   const decode = DECODERS[bytes[0] ?? -1];
   if (!decode) throw new DriftlineError("decode", `malformed sketch: unknown sketch type ${bytes[0]}`);
   return decode(bytes);
-}
-
-/**
- * Base64 of a sketch's encoding.
- *
- * @param s - any sketch
- */
-export function encodeSketch(s: AnySketch): string {
-  return toBase64(s.encode());
 }
 
 const sum = (xs: Iterable<number>) => {
