@@ -15,6 +15,7 @@ declare namespace Cloudflare {
 		FLUSH_INTERVAL_MS: "10000";
 		FLUSH_MAX_REPORTS: "20000";
 		FLUSH_MAX_BYTES: "16777216";
+		SENDER_BUDGET_PER_MINUTE: "1000";
 		FLUSH_MAX_KEYS: "256";
 		SEGMENT_MAX_VALUES: "50";
 		SEGMENT_MAX_KEYS: "16";
@@ -32,5 +33,5 @@ type StringifyValues<EnvType extends Record<string, unknown>> = {
 	[Binding in keyof EnvType]: EnvType[Binding] extends string ? EnvType[Binding] : string;
 };
 declare namespace NodeJS {
-	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "MAX_ARTIFACT_BYTES" | "INGEST_SHARDS" | "FLUSH_INTERVAL_MS" | "FLUSH_MAX_REPORTS" | "FLUSH_MAX_BYTES" | "FLUSH_MAX_KEYS" | "SEGMENT_MAX_VALUES" | "SEGMENT_MAX_KEYS" | "SEGMENT_MAX_COMBINATIONS" | "ROLLOUT_GRACE_MS" | "MINUTE_RETENTION_HOURS" | "HOUR_RETENTION_DAYS" | "WEBHOOK_ALLOW_PRIVATE" | "ADMIN_TOKEN">> {}
+	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "MAX_ARTIFACT_BYTES" | "INGEST_SHARDS" | "FLUSH_INTERVAL_MS" | "FLUSH_MAX_REPORTS" | "FLUSH_MAX_BYTES" | "FLUSH_MAX_KEYS" | "SENDER_BUDGET_PER_MINUTE" | "SEGMENT_MAX_VALUES" | "SEGMENT_MAX_KEYS" | "SEGMENT_MAX_COMBINATIONS" | "ROLLOUT_GRACE_MS" | "MINUTE_RETENTION_HOURS" | "HOUR_RETENTION_DAYS" | "WEBHOOK_ALLOW_PRIVATE" | "ADMIN_TOKEN">> {}
 }

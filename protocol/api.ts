@@ -92,6 +92,16 @@ export interface FeatureDrift {
   count: number;
   test: DriftTest;
   drifted: boolean;
+  /**
+   * The test's value the verdict was taken on: its metric with `sender_share` of the current
+   * values trimmed off (equal to the metric when that share is 0; null without a verdict).
+   */
+  value: number | null;
+  /**
+   * The largest share of the current values one sender (client network) may have given; the
+   * verdict does not count it (docs/security.md, "One sender cannot steer a verdict").
+   */
+  sender_share: number;
   metrics: DriftMetrics;
   bins?: Bins;
 }

@@ -1,5 +1,4 @@
 import type { DriftResult } from "../drift/drift-report.ts";
-import { testValue } from "../drift/test-choice.ts";
 import type { Aggregate } from "../ingest/aggregate.ts";
 import { QuantileSketch, quantile } from "../../protocol/sketch/index.ts";
 import { ALL_FEATURES, type AlertConfig } from "./config.ts";
@@ -18,29 +17,40 @@ export interface Condition {
 }
 
 /**
- * p95 latency over every backend of an aggregate (NaN without latency data).
+ * p95 latency over every backend of an aggregate (NaN without latency data). With `trimmed`,
+ * a lower bound of the p95 of all senders but the heaviest: the quantile 0.95·(1 − t), with t
+ * the share of the latencies that sender may have given (all of them: NaN).
  *
  * @param a - the aggregate
+ * @param trimmed - leave the heaviest sender out
  */
-export function latencyP95(a: Aggregate): number {
+export function latencyP95(a: Aggregate, trimmed = false): number {
   const all = new QuantileSketch();
   for (const s of a.latency?.backends.values() ?? []) all.merge(s);
-  return quantile(all, 0.95);
+  const share = trimmed && all.n > 0 ? Math.min(1, a.senders.heaviest() / all.n) : 0;
+  return share < 1 ? quantile(all, 0.95 * (1 - share)) : NaN;
 }
 
 /**
- * Error rate of an aggregate: errors / (rows predicted + errors), 0 without traffic.
+ * Error rate of an aggregate: errors / (rows predicted + errors), 0 without traffic. With
+ * `trimmed`, a lower bound of the rate of all senders but the heaviest (who may have given up
+ * to its mass in errors): (errors − h) / (rows + errors − h), at least 0.
  *
  * @param a - the aggregate
+ * @param trimmed - leave the heaviest sender out
  */
-export function errorRate(a: Aggregate): number {
+export function errorRate(a: Aggregate, trimmed = false): number {
   const errors = a.errorTotal;
-  return a.rows + errors > 0 ? errors / (a.rows + errors) : 0;
+  const heaviest = trimmed ? Math.min(errors, a.senders.heaviest()) : 0;
+  const total = a.rows + errors - heaviest;
+  return total > 0 ? (errors - heaviest) / total : 0;
 }
 
 /**
  * The watched conditions of one version over one window. A window with fewer than `minRows`
- * rows is not judged (empty list), so quiet hours neither fire nor resolve alerts.
+ * rows is not judged (empty list), so quiet hours neither fire nor resolve alerts. Every
+ * condition leaves the heaviest sender out (drift verdicts, error rate, p95), so one client
+ * network cannot fire an alert or the guardrail (docs/security.md).
  *
  * @param config - the model's alert configuration
  * @param drift - drift of the window
@@ -58,15 +68,15 @@ export function evaluateConditions(config: AlertConfig, drift: DriftResult, aggr
     for (const name of watched) {
       const f = drift.features[name];
       if (!f || f.count === 0) continue;
-      out.push({ kind: "feature_drift", subject: name, firing: f.drifted, value: testValue(f.test, f.metrics), threshold: null });
+      out.push({ kind: "feature_drift", subject: name, firing: f.drifted, value: f.value, threshold: null });
     }
   }
   if (config.errorRate !== undefined) {
-    const rate = errorRate(aggregate);
+    const rate = errorRate(aggregate, true);
     out.push({ kind: "error_rate", subject: "", firing: rate >= config.errorRate, value: rate, threshold: config.errorRate });
   }
   if (config.latencyP95Ms !== undefined) {
-    const p95 = latencyP95(aggregate);
+    const p95 = latencyP95(aggregate, true);
     if (!Number.isNaN(p95)) out.push({ kind: "latency_p95", subject: "", firing: p95 > config.latencyP95Ms, value: p95, threshold: config.latencyP95Ms });
   }
   return out;

@@ -28,6 +28,9 @@ export interface DriftResult {
  * every metric, the test chosen as Evidently does (or as the manifest's drift settings say)
  * and its verdict, and dataset drift (share of drifted features among those with current
  * data, at or above the configured share). The prediction does not count towards the share.
+ * When the current side tallies its senders, each verdict is taken on its test's value with
+ * the heaviest sender's share of the feature's values trimmed off (./sender-trim.ts), so no
+ * one sender can make a feature drift; `metrics` stay those of all the data.
  *
  * @param reference - decoded reference profile
  * @param current - merged current sketches
@@ -37,13 +40,14 @@ export interface DriftResult {
  */
 export function computeDrift(reference: Reference, current: Sketches, config: DriftConfig = {}): DriftResult {
   const bins = config.bins ?? DEFAULT_BINS;
+  const heaviest = current.senders?.heaviest() ?? 0;
   const features: Record<string, FeatureDrift> = {};
   let tested = 0;
   let drifted = 0;
   for (const [name, ref] of reference.features) {
     const cur = current.features.get(name);
     const kindRule = ref instanceof NumericSketch ? config.numeric : config.categorical;
-    const result = judge(reference.rows, ref, cur, bins, [config.features?.[name], kindRule], "numeric");
+    const result = judge({ referenceRows: reference.rows, bins, heaviest }, ref, cur, [config.features?.[name], kindRule], "numeric");
     features[name] = result;
     if (result.count > 0) {
       tested++;
@@ -51,7 +55,7 @@ export function computeDrift(reference: Reference, current: Sketches, config: Dr
     }
   }
   const prediction = reference.prediction
-    ? judge(reference.rows, reference.prediction, current.prediction, bins, [config.prediction], "regression")
+    ? judge({ referenceRows: reference.rows, bins, heaviest }, reference.prediction, current.prediction, [config.prediction], "regression")
     : null;
   const share = tested > 0 ? drifted / tested : 0;
   return { features, prediction, dataset: { drifted_share: share, drifted: tested > 0 && share >= (config.share ?? DEFAULT_DATASET_SHARE) } };
@@ -59,33 +63,48 @@ export function computeDrift(reference: Reference, current: Sketches, config: Dr
 
 type AnySketch = NumericSketch | CategoricalSketch | ClassificationSketch;
 
+/** What every feature is judged with: reference rows, bins, the heaviest sender's mass. */
+interface Judging {
+  referenceRows: number;
+  bins: number;
+  heaviest: number;
+}
+
 /** Metrics, test and verdict of one reference sketch against its current counterpart. */
-function judge(
-  referenceRows: number,
-  ref: AnySketch,
-  cur: AnySketch | undefined,
-  bins: number,
-  rules: Parameters<typeof chooseTest>[3],
-  numericKind: "numeric" | "regression",
-): FeatureDrift {
+function judge(how: Judging, ref: AnySketch, cur: AnySketch | undefined, rules: Parameters<typeof chooseTest>[3], numericKind: "numeric" | "regression"): FeatureDrift {
+  const { referenceRows, bins } = how;
   if (ref instanceof NumericSketch) {
     const discrete = isDiscrete(ref);
     const choice = chooseTest("numeric", referenceRows, discrete, rules);
     const same = cur instanceof NumericSketch ? cur : undefined;
-    const metrics = same ? numericMetrics(ref, same, bins) : emptyMetrics(false);
-    return verdict(numericKind, same?.count ?? 0, choice, metrics);
+    const metrics = (trim: number) => (same ? numericMetrics(ref, same, bins, trim) : emptyMetrics(false));
+    return verdict(numericKind, same?.count ?? 0, choice, metrics, how.heaviest);
   }
   const choice = chooseTest("categorical", referenceRows, false, rules);
   if (ref instanceof CategoricalSketch) {
     const same = cur instanceof CategoricalSketch ? cur : undefined;
     const count = same ? same.total - same.missing : 0;
-    return verdict("categorical", count, choice, same ? categoricalMetrics(ref, same) : emptyMetrics(true));
+    return verdict("categorical", count, choice, (trim) => (same ? categoricalMetrics(ref, same, trim) : emptyMetrics(true)), how.heaviest);
   }
   const same = cur instanceof ClassificationSketch ? cur : undefined;
   const count = same ? same.counts.reduce((a, b) => a + b, 0) : 0;
-  return verdict("classification", count, choice, same ? classificationMetrics(ref, same, bins) : emptyMetrics(false));
+  return verdict("classification", count, choice, (trim) => (same ? classificationMetrics(ref, same, bins, trim) : emptyMetrics(false)), how.heaviest);
 }
 
-function verdict(kind: FeatureDrift["kind"], count: number, choice: ReturnType<typeof chooseTest>, metrics: DriftMetrics): FeatureDrift {
-  return { kind, count, test: choice.test, drifted: count > 0 && isDrifted(choice, testValue(choice.test, metrics)), metrics };
+/**
+ * The verdict on the test's value with the heaviest sender's share of the `count` values
+ * trimmed off; no verdict when one sender may have given them all.
+ */
+function verdict(
+  kind: FeatureDrift["kind"],
+  count: number,
+  choice: ReturnType<typeof chooseTest>,
+  metricsWith: (trim: number) => DriftMetrics,
+  heaviest: number,
+): FeatureDrift {
+  const metrics = metricsWith(0);
+  const senderShare = count > 0 ? Math.min(1, heaviest / count) : 0;
+  const judged = senderShare === 0 ? metrics : senderShare < 1 ? metricsWith(senderShare) : null;
+  const value = judged ? testValue(choice.test, judged) : null;
+  return { kind, count, test: choice.test, drifted: count > 0 && isDrifted(choice, value), value, sender_share: senderShare, metrics };
 }

@@ -11,6 +11,7 @@ import {
 import type { DriftMetrics } from "../../protocol/api.ts";
 import { chiSquaredPValue, jensenShannon, psi } from "./binned.ts";
 import { ksPValue } from "./kolmogorov.ts";
+import { trimGap, trimShares } from "./sender-trim.ts";
 import { sketchStd, wasserstein1 } from "./wasserstein.ts";
 
 /** A standard deviation below this is treated as this, as Evidently does, so constants do not divide by 0. */
@@ -25,20 +26,22 @@ function finite(x: number): number | null {
 
 /**
  * Metrics of two quantile sketches: KS and its p-value, PSI, JS and chi-squared over the
- * reference's equal-mass bins, and Wasserstein-1 over `std`.
+ * reference's equal-mass bins, and Wasserstein-1 over `std`; with `trim`, of the current side
+ * with that share trimmed off (./sender-trim.ts: gaps and shares trimmed, counts scaled).
  */
-function quantileMetrics(ref: QuantileSketch, cur: QuantileSketch, bins: number, std: number): DriftMetrics {
+function quantileMetrics(ref: QuantileSketch, cur: QuantileSketch, bins: number, std: number, trim: number): DriftMetrics {
   const edges = binEdges(ref, bins);
   const refShares = pmf(ref, edges);
-  const curShares = pmf(cur, edges);
-  const d = ksStatistic(ref, cur);
+  const curShares = trimShares(refShares, pmf(cur, edges), trim);
+  const kept = cur.n * (1 - trim);
+  const d = trimGap(ksStatistic(ref, cur), trim);
   return {
     ks: finite(d),
-    ks_pvalue: finite(ksPValue(d, ref.n, cur.n)),
+    ks_pvalue: finite(ksPValue(d, ref.n, kept)),
     psi: finite(psi(refShares, curShares)),
     js: finite(jensenShannon(refShares, curShares)),
-    wasserstein_normed: finite(wasserstein1(ref, cur) / Math.max(std, MIN_STD)),
-    chi2_pvalue: finite(chiSquaredPValue(refShares, curShares.map((s) => s * cur.n))),
+    wasserstein_normed: finite(wasserstein1(ref, cur, trim) / Math.max(std, MIN_STD)),
+    chi2_pvalue: finite(chiSquaredPValue(refShares, curShares.map((s) => s * kept))),
   };
 }
 
@@ -49,10 +52,11 @@ function quantileMetrics(ref: QuantileSketch, cur: QuantileSketch, bins: number,
  * @param ref - reference sketch
  * @param cur - current sketch
  * @param bins - number of reference bins
+ * @param trim - share of the current values trimmed off as one sender's (./sender-trim.ts)
  */
-export function numericMetrics(ref: NumericSketch, cur: NumericSketch, bins: number): DriftMetrics {
+export function numericMetrics(ref: NumericSketch, cur: NumericSketch, bins: number, trim = 0): DriftMetrics {
   if (ref.count === 0 || cur.count === 0) return emptyMetrics(false);
-  return quantileMetrics(ref.quantiles, cur.quantiles, bins, Math.sqrt(ref.m2 / ref.count));
+  return quantileMetrics(ref.quantiles, cur.quantiles, bins, Math.sqrt(ref.m2 / ref.count), trim);
 }
 
 /**
@@ -70,21 +74,23 @@ export function isDiscrete(ref: NumericSketch): boolean {
 
 /**
  * Metrics of category counts: chi-squared of current counts against reference shares, PSI and
- * JS over the categories, unseen share. The last entry of each list may be an `other` bucket.
+ * JS over the categories, unseen share (untrimmed). The last entry of each list may be an
+ * `other` bucket. With `trim`, of the current shares with that share trimmed off.
  */
-function countMetrics(refCounts: readonly number[], curCounts: readonly number[], unseen: number | null): DriftMetrics {
+function countMetrics(refCounts: readonly number[], curCounts: readonly number[], unseen: number | null, trim: number): DriftMetrics {
   const refTotal = refCounts.reduce((a, b) => a + b, 0);
   const curTotal = curCounts.reduce((a, b) => a + b, 0);
   if (refTotal === 0 || curTotal === 0) return emptyMetrics(unseen !== null);
   const refShares = refCounts.map((c) => c / refTotal);
-  const curShares = curCounts.map((c) => c / curTotal);
+  const curShares = trimShares(refShares, curCounts.map((c) => c / curTotal), trim);
+  const kept = curTotal * (1 - trim);
   return {
     ks: null,
     ks_pvalue: null,
     psi: finite(psi(refShares, curShares)),
     js: finite(jensenShannon(refShares, curShares)),
     wasserstein_normed: null,
-    chi2_pvalue: finite(chiSquaredPValue(refShares, curCounts)),
+    chi2_pvalue: finite(chiSquaredPValue(refShares, trim > 0 ? curShares.map((s) => s * kept) : curCounts)),
     ...(unseen === null ? {} : { unseen_share: finite(unseen / curTotal) }),
   };
 }
@@ -95,9 +101,10 @@ function countMetrics(refCounts: readonly number[], curCounts: readonly number[]
  *
  * @param ref - reference sketch
  * @param cur - current sketch
+ * @param trim - share of the current values trimmed off as one sender's (./sender-trim.ts)
  */
-export function categoricalMetrics(ref: CategoricalSketch, cur: CategoricalSketch): DriftMetrics {
-  return countMetrics([...ref.counts, ref.other], [...cur.counts, cur.other], cur.other);
+export function categoricalMetrics(ref: CategoricalSketch, cur: CategoricalSketch, trim = 0): DriftMetrics {
+  return countMetrics([...ref.counts, ref.other], [...cur.counts, cur.other], cur.other, trim);
 }
 
 /**
@@ -107,11 +114,12 @@ export function categoricalMetrics(ref: CategoricalSketch, cur: CategoricalSketc
  * @param ref - reference prediction sketch
  * @param cur - current prediction sketch
  * @param bins - number of reference bins for the score metrics
+ * @param trim - share of the current values trimmed off as one sender's (./sender-trim.ts)
  */
-export function classificationMetrics(ref: ClassificationSketch, cur: ClassificationSketch, bins: number): DriftMetrics {
-  const counts = countMetrics(ref.counts, cur.counts, null);
+export function classificationMetrics(ref: ClassificationSketch, cur: ClassificationSketch, bins: number, trim = 0): DriftMetrics {
+  const counts = countMetrics(ref.counts, cur.counts, null, trim);
   if (ref.scores.n === 0 || cur.scores.n === 0) return counts;
-  const scores = quantileMetrics(ref.scores, cur.scores, bins, sketchStd(ref.scores));
+  const scores = quantileMetrics(ref.scores, cur.scores, bins, sketchStd(ref.scores), trim);
   return { ...counts, ks: scores.ks, ks_pvalue: scores.ks_pvalue, wasserstein_normed: scores.wasserstein_normed };
 }
 

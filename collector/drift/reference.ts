@@ -19,6 +19,8 @@ export interface Sketches {
   /** Per feature name. */
   features: ReadonlyMap<string, FeatureSketch>;
   prediction?: PredictionSketch | undefined;
+  /** How much each sender gave (an aggregate's `SenderTally`); absent on the reference. */
+  senders?: { heaviest(): number };
 }
 
 /** The decoded reference profile: its sketches and the row count the test choice depends on. */

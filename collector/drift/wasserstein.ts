@@ -1,15 +1,18 @@
 import { type QuantileSketch, cdfGaps, cdfPoints } from "../../protocol/sketch/index.ts";
+import { trimGap } from "./sender-trim.ts";
 
 /**
  * Wasserstein-1 (earth mover's) distance between two sketched distributions: the area between
  * their CDFs, ∫ |F_a(x) − F_b(x)| dx, with each CDF the step function of its retained items.
  * Equals scipy's `wasserstein_distance` of the raw samples within the sketches' rank error.
+ * With `trim`, every gap is trimmed by that share of `b` ({@link trimGap}).
  *
- * @param a - one sketch
- * @param b - the other
+ * @param a - one sketch (the reference)
+ * @param b - the other (the current side)
+ * @param trim - share of `b` one sender may have given
  * @returns the distance, NaN when either is empty
  */
-export function wasserstein1(a: QuantileSketch, b: QuantileSketch): number {
+export function wasserstein1(a: QuantileSketch, b: QuantileSketch, trim = 0): number {
   if (a.n === 0 || b.n === 0) return NaN;
   let area = 0;
   let prev = NaN;
@@ -17,7 +20,7 @@ export function wasserstein1(a: QuantileSketch, b: QuantileSketch): number {
   // the gap found at one value holds up to the next
   cdfGaps(a, b, (x, gap) => {
     if (!Number.isNaN(prev)) area += last * (x - prev);
-    last = gap;
+    last = trimGap(gap, trim);
     prev = x;
   });
   return area;

@@ -33,6 +33,17 @@ export function clientNetwork(ip: string): string {
   return `${groups.slice(0, 4).map((g) => g.toString(16)).join(":")}::/64`;
 }
 
+/**
+ * The network ({@link clientNetwork}) of the request's address ({@link clientIp}), or null when
+ * no address is known.
+ *
+ * @param headers - the request's headers
+ */
+export function requestNetwork(headers: Headers): string | null {
+  const ip = clientIp(headers);
+  return ip === null ? null : clientNetwork(ip);
+}
+
 function isIpv4(text: string): boolean {
   const parts = text.split(".");
   return parts.length === 4 && parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255);

@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env.ts";
 import { errorBody } from "../errors.ts";
-import { clientIp, clientNetwork } from "./client-ip.ts";
+import { requestNetwork } from "./client-ip.ts";
 
 /**
  * Seconds a limited client is told to wait (`Retry-After`): the `period` of both
@@ -31,14 +31,14 @@ function tooMany(c: Context<AppEnv>, who: string): Response {
 
 /**
  * Middleware: at most `CLIENT_IP_RATE_LIMIT`'s limit of requests per client network
- * ({@link clientNetwork}: an IPv4 address or an IPv6 /64) per window, else 429 `rate_limited`
+ * (an IPv4 address or an IPv6 /64, see client-ip.ts) per window, else 429 `rate_limited`
  * with `Retry-After`. It runs before authentication and before the body is read, so a flood
  * with junk keys or junk bodies costs one counter call per request. A request without a
- * client address (see {@link clientIp}) is not counted here.
+ * client address is not counted here.
  */
 export const limitClientIp: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const ip = clientIp(c.req.raw.headers);
-  if (ip !== null && !(await withinLimit(c.env.CLIENT_IP_RATE_LIMIT, `ip:${clientNetwork(ip)}`))) return tooMany(c, "address");
+  const network = requestNetwork(c.req.raw.headers);
+  if (network !== null && !(await withinLimit(c.env.CLIENT_IP_RATE_LIMIT, `ip:${network}`))) return tooMany(c, "address");
   await next();
 };
 

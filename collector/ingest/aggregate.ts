@@ -1,10 +1,11 @@
 import { DriftlineError } from "../../protocol/errors.ts";
 import { LIMITS } from "../../protocol/limits.ts";
-import type { Report } from "../../protocol/schema/report.ts";
 import type { ConfusionMatrix, ErrorCounts, LatencySketch, NumericSketch } from "../../protocol/sketch/index.ts";
 import { Reader, Writer } from "../../protocol/sketch/codec.ts";
 import type { FeatureSketch, PredictionSketch } from "../drift/reference.ts";
-import { type AnySketch, cloneSketch, decodeSketch, decodeSketchBytes, mergeSketch, sketchBytes } from "./sketches.ts";
+import { scaleSketch } from "./scale-sketch.ts";
+import { type AttributedReport, SenderTally } from "./sender-tally.ts";
+import { type AnySketch, cloneSketch, decodeSketch, decodeSketchBytes, mergeSketch, sketchBytes, sketchWeight } from "./sketches.ts";
 
 /** Agreement of one shadow version with the live one. */
 export interface ShadowAggregate {
@@ -21,8 +22,15 @@ export type AggregatePart = "features" | "prediction" | "latency" | "errors" | "
 const ALL_PARTS: readonly AggregatePart[] = ["features", "prediction", "latency", "errors", "confusion", "residual", "shadow"];
 /** The optional single sketches, in their order in the binary form. */
 const SINGLE_PARTS = ["prediction", "latency", "errors", "confusion", "residual"] as const;
-/** Format of {@link Aggregate.toBytes}; 1 was JSON with base64 sketches (still read). */
-const FORMAT = 2;
+/**
+ * Format of {@link Aggregate.toBytes}: 3 ends with the sender tally; 2 (no tally) and 1 (JSON
+ * with base64 sketches) are still read, with an empty tally.
+ */
+const FORMAT = 3;
+/** Heap of one sender tally entry (a map entry of two numbers), for {@link Aggregate.memoryBytes}. */
+const SENDER_ENTRY_BYTES = 100;
+/** The binary format before the sender tally. */
+const FORMAT_WITHOUT_SENDERS = 2;
 
 /**
  * Rows an aggregate may hold. Reports are capped at `LIMITS.reportRows` rows and every sketch
@@ -76,14 +84,19 @@ export class Aggregate {
   residual: NumericSketch | undefined;
   /** Agreement per shadow version. */
   readonly shadow = new Map<number, ShadowAggregate>();
+  /** How much each sender gave (see {@link SenderTally}). */
+  readonly senders = new SenderTally();
 
   /**
    * The aggregate of one report, decoding its sketches by their type tags (no checks against
-   * a manifest: see `checkReport`). Malformed sketches throw DriftlineError `decode`.
+   * a manifest: see `checkReport`). Malformed sketches throw DriftlineError `decode`. A report
+   * past its sender's budget has its features, prediction, latency and errors scaled by its
+   * `scale` (./sender-budget.ts); one with a sender is then tallied under it with its
+   * {@link Aggregate.mass}.
    *
-   * @param report - a report that passed the wire schema
+   * @param report - a report that passed the wire schema, with the sender it came from
    */
-  static fromReport(report: Report): Aggregate {
+  static fromReport(report: AttributedReport): Aggregate {
     const a = new Aggregate();
     a.reports = 1;
     a.rows = report.rows;
@@ -103,7 +116,18 @@ export class Aggregate {
         latency: s.latency === undefined ? undefined : (decodeSketch(s.latency) as LatencySketch),
       });
     }
+    if (report.scale !== undefined && report.scale < 1) a.scaleDown(report.scale);
+    if (report.sender !== undefined) a.senders.add(report.sender, a.mass());
     return a;
+  }
+
+  /** The weight of the heaviest sketch, shadow ones aside: what a report weighs against its sender's budget. */
+  mass(): number {
+    let most = 0;
+    const weigh = (sk: AnySketch | undefined) => (most = sk ? Math.max(most, sketchWeight(sk)) : most);
+    this.features.forEach(weigh);
+    [this.prediction, this.latency, this.errors, this.confusion, this.residual].forEach(weigh);
+    return most;
   }
 
   /**
@@ -148,7 +172,16 @@ export class Aggregate {
         latency: fold(mine.latency, s.latency, take),
       });
     }
+    this.senders.merge(other.senders);
     return this;
+  }
+
+  /** Scales the sketches drift and alert conditions read by `factor` (./scale-sketch.ts). */
+  private scaleDown(factor: number): void {
+    for (const [name, sk] of this.features) this.features.set(name, scaleSketch(sk, factor));
+    this.prediction = this.prediction && scaleSketch(this.prediction, factor);
+    this.latency = this.latency && scaleSketch(this.latency, factor);
+    this.errors = this.errors && scaleSketch(this.errors, factor);
   }
 
   /** Errors of every code. */
@@ -168,10 +201,10 @@ export class Aggregate {
     this.features.forEach(add);
     [this.prediction, this.latency, this.errors, this.confusion, this.residual].forEach(add);
     this.shadow.forEach((sh) => [sh.prediction, sh.delta, sh.latency].forEach(add));
-    return n;
+    return n + this.senders.weights.size * SENDER_ENTRY_BYTES;
   }
 
-  /** The binary form: counts, then each sketch's protocol encoding behind its length. */
+  /** The binary form: counts, then each sketch's protocol encoding behind its length, then the sender tally. */
   toBytes(): Uint8Array {
     const out = new ChunkWriter();
     out.varint(FORMAT).varint(this.reports).varint(this.rows).varint(this.features.size);
@@ -179,7 +212,7 @@ export class Aggregate {
     for (const part of SINGLE_PARTS) out.sketch(this[part]);
     out.varint(this.shadow.size);
     for (const [v, sh] of this.shadow) out.varint(v).varint(sh.rows).varint(sh.agree).sketch(sh.prediction).sketch(sh.delta).sketch(sh.latency);
-    return out.bytes();
+    return out.senders(this.senders).bytes();
   }
 
   /**
@@ -192,7 +225,8 @@ export class Aggregate {
    */
   static fromBytes(bytes: Uint8Array, parts: readonly AggregatePart[] = ALL_PARTS): Aggregate {
     const r = new Reader(bytes);
-    if (r.varint() !== FORMAT) throw new DriftlineError("decode", "aggregate: unknown format");
+    const format = r.varint();
+    if (format !== FORMAT && format !== FORMAT_WITHOUT_SENDERS) throw new DriftlineError("decode", "aggregate: unknown format");
     const want = new Set(parts);
     const a = new Aggregate();
     a.reports = r.varint(MAX_AGGREGATE_REPORTS);
@@ -216,6 +250,7 @@ export class Aggregate {
       const entry = { rows, agree, prediction: sketch<PredictionSketch>("shadow"), delta: sketch<NumericSketch>("shadow"), latency: sketch<LatencySketch>("shadow") };
       if (want.has("shadow")) a.shadow.set(version, entry);
     }
+    if (format === FORMAT) a.senders.merge(SenderTally.read(r));
     r.end();
     return a;
   }
@@ -264,6 +299,13 @@ class ChunkWriter {
   str(s: string): this {
     const w = new Writer();
     w.str(s);
+    return this.push(w.bytes());
+  }
+
+  /** A sender tally, as {@link SenderTally.write} writes it. */
+  senders(tally: SenderTally): this {
+    const w = new Writer();
+    tally.write(w);
     return this.push(w.bytes());
   }
 

@@ -9,6 +9,8 @@ import { PendingChunk, type PendingSource, sourceAggregate } from "./pending-chu
 import { type RowKey, filingWindow, planRollUp, rowId } from "./rows.ts";
 import { CombinationCap, DEFAULT_MAX_COMBINATIONS } from "./combination-cap.ts";
 import { SegmentCap } from "./segment-cap.ts";
+import { DEFAULT_SENDER_BUDGET_PER_MINUTE, SenderBudget } from "./sender-budget.ts";
+import type { AttributedReport } from "./sender-tally.ts";
 import { canonicalSegment } from "./segments.ts";
 import { type PackedRow, type QuarantinedRow, lastStoredChunk, readOwnRows, writeFlush } from "./store.ts";
 import { packAggregate, unpackAggregate } from "./stored-aggregate.ts";
@@ -90,6 +92,7 @@ export class ModelAggregator extends DurableObject<Env> {
   private readonly schemas = new Map<number, { schema: VersionSchema | null; at: number }>();
   private cap: SegmentCap | undefined;
   private readonly combinations: CombinationCap;
+  private readonly budget: SenderBudget;
   private flushing: Promise<void> | undefined;
   private alarmAt: number | null = null;
 
@@ -113,6 +116,7 @@ export class ModelAggregator extends DurableObject<Env> {
     if (!columns.some((c) => c.name === "granularity")) this.sql.exec("alter table pending add column granularity text not null default 'minute'");
     if (!columns.some((c) => c.name === "chunk")) this.sql.exec("alter table pending add column chunk integer");
     this.sql.exec("create index if not exists pending_window on pending (chunk, minute, seq)");
+    this.budget = new SenderBudget(this.sql, intVar(env.SENDER_BUDGET_PER_MINUTE, DEFAULT_SENDER_BUDGET_PER_MINUTE));
     void ctx.blockConcurrencyWhile(() => this.start());
   }
 
@@ -122,9 +126,9 @@ export class ModelAggregator extends DurableObject<Env> {
    *
    * @param model - the model (all reports are of it)
    * @param shard - this object's shard
-   * @param reports - reports that passed the wire schema
+   * @param reports - reports that passed the wire schema, each with its sender
    */
-  async ingest(model: string, shard: number, reports: Report[]): Promise<IngestOutcome[]> {
+  async ingest(model: string, shard: number, reports: AttributedReport[]): Promise<IngestOutcome[]> {
     this.identify(model, shard);
     const versions = new Set(reports.flatMap((r) => (r.shadow ? [r.version, r.shadow.version] : [r.version])));
     await Promise.all([...versions].map((v) => this.schemaOf(v)));
@@ -193,6 +197,7 @@ export class ModelAggregator extends DurableObject<Env> {
       return;
     }
     this.sql.exec("delete from seen where at < ?", Date.now() - DEDUPE_MS);
+    this.budget.prune(Date.now());
     if (this.pendingReports > 0) await this.scheduleFlush();
   }
 
@@ -217,13 +222,22 @@ export class ModelAggregator extends DurableObject<Env> {
     return refusal ? { refusal } : { aggregate };
   }
 
-  /** Logs an examined report (seen + pending, one transaction) and merges it into memory. */
-  private log(report: Report, aggregate: Aggregate, segment: string, now: number): void {
+  /**
+   * Logs an examined report (seen + pending + its sender's spending, one transaction) and
+   * merges it into memory. Past its sender's budget for the window, it is logged with the
+   * factor its weight is scaled by.
+   */
+  private log(report: AttributedReport, examined: Aggregate, segment: string, now: number): void {
     const key: RowKey = { ...filingWindow(report.start, report.end), version: report.version, role: report.role, segment };
+    const { sender } = report;
+    const factor = sender === undefined ? 1 : this.budget.factor(key, sender, examined.mass());
+    const logged: AttributedReport = factor < 1 ? { ...report, scale: factor } : report;
+    const aggregate = factor < 1 ? Aggregate.fromReport(logged) : examined;
     const seq = this.seq + 1;
-    const json = JSON.stringify(report);
+    const json = JSON.stringify(logged);
     // all or nothing: a report seen but not logged would be lost to its retry
     this.ctx.storage.transactionSync(() => {
+      if (sender !== undefined) this.budget.spend(key, sender, aggregate.mass());
       this.sql.exec("insert into seen (id, at) values (?, ?)", report.id, now);
       this.setMeta("seq", String(seq));
       this.sql.exec(

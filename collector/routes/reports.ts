@@ -11,9 +11,11 @@ import { type Db, openDb } from "../db/client.ts";
 import { type RolloutWithRecent, cachedRollout } from "../db/rollouts.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
+import { requestNetwork } from "../http/client-ip.ts";
 import { limitIngestKey } from "../http/rate-limit.ts";
 import { assignmentHint } from "../ingest/assignment-hint.ts";
 import type { IngestOutcome } from "../ingest/model-aggregator.ts";
+import { type AttributedReport, senderId } from "../ingest/sender-tally.ts";
 import { aggregator, flushModel, shardCount, shardOf } from "../ingest/routing.ts";
 import { accessModel } from "../registry/model-access.ts";
 import { assignableVersions, notAssigned, rolloutGraceMs } from "../rollout/assignable.ts";
@@ -73,7 +75,7 @@ function checkEach(raws: unknown[]): { valid: Report[]; rejected: Rejection[] } 
 interface Group {
   model: string;
   shard: number;
-  reports: Report[];
+  reports: AttributedReport[];
 }
 
 /** Reports grouped by aggregator object, the rollout of each model (by key) reported for, and whose assignment the answer carries. */
@@ -89,8 +91,10 @@ interface Routed {
  * aggregator object, each carrying its model's key instead of the name from here on (the
  * aggregator treats the model as an opaque string); reports of models the caller cannot see are
  * refused as `not_found`, of versions the rollout does not give their client as `not_assigned`.
+ * Each report is attributed to its sender: the network the request came from, else (no address
+ * known: not through Cloudflare or `wrangler dev`) its client id.
  */
-async function route(db: Db, env: Env, caller: Caller, app: string | undefined, reports: Report[], rejected: Rejection[]): Promise<Routed> {
+async function route(db: Db, env: Env, caller: Caller, app: string | undefined, reports: Report[], rejected: Rejection[], network: string | null): Promise<Routed> {
   const shards = shardCount(env);
   const groups = new Map<string, Group>();
   const rollouts: Routed["rollouts"] = new Map();
@@ -113,7 +117,7 @@ async function route(db: Db, env: Env, caller: Caller, app: string | undefined, 
       const object = `${key}:${shard}`;
       let group = groups.get(object);
       if (!group) groups.set(object, (group = { model: key, shard, reports: [] }));
-      group.reports.push({ ...r, model: key });
+      group.reports.push({ ...r, model: key, sender: senderId(network ?? `client:${r.client}`) });
     }
   }
   return { groups, rollouts, hint };
@@ -147,7 +151,7 @@ export const reports = new Hono<AppEnv>()
   }
   const { valid, rejected } = checkEach(batch.reports);
   const db = openDb(c.env);
-  const { groups, rollouts, hint } = await route(db, c.env, c.var.caller, c.req.valid("query").app, valid, rejected);
+  const { groups, rollouts, hint } = await route(db, c.env, c.var.caller, c.req.valid("query").app, valid, rejected, requestNetwork(c.req.raw.headers));
   let outcomes: IngestOutcome[][];
   try {
     outcomes = await Promise.all([...groups.values()].map((g) => aggregator(c.env, g.model, g.shard).ingest(g.model, g.shard, g.reports)));

@@ -2,7 +2,7 @@ import { createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import worker from "../../collector/index.ts";
-import { flush, makeReport, postReports } from "./ingest-helpers.ts";
+import { clientsGiven, flush, makeReport, postReports } from "./ingest-helpers.ts";
 import { BOOTSTRAP, call, createKey, expectError, publish, rollout, unique } from "./registry-helpers.ts";
 
 const HOOK = "https://hooks.example.test/driftline";
@@ -40,9 +40,11 @@ describe("alerts", () => {
 
     const base = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
     const a = base + 60_000;
+    const stableClients = await clientsGiven(model, token, v1, 5, "s");
+    const canaryClients = await clientsGiven(model, token, v2, 5, "c");
     await postReports(token, [
-      ...Array.from({ length: 5 }, (_, i) => makeReport(model, v1, { client: `s${i}`, start: a, ...rows(true) })),
-      ...Array.from({ length: 5 }, (_, i) => makeReport(model, v2, { client: `c${i}`, start: a, ...rows(false), errors: { session: 10 }, latencyMs: [120] })),
+      ...stableClients.map((client) => makeReport(model, v1, { client, start: a, ...rows(true) })),
+      ...canaryClients.map((client) => makeReport(model, v2, { client, start: a, ...rows(false), errors: { session: 10 }, latencyMs: [120] })),
     ]);
     await flush(model);
     const firstRun = base + 3 * 60_000 + 25_000;
@@ -69,7 +71,7 @@ describe("alerts", () => {
 
     // healthy traffic later resolves the stable's drift
     const b = base + 10 * 60_000;
-    await postReports(token, Array.from({ length: 5 }, (_, i) => makeReport(model, v1, { client: `s${i}`, start: b, ...rows(false) })));
+    await postReports(token, stableClients.map((client) => makeReport(model, v1, { client, start: b, ...rows(false) })));
     await flush(model);
     await cron(base + 12 * 60_000 + 25_000);
     expect(posted.slice(6).map((p) => `${p.alert.kind}:${p.alert.subject ?? ""}:${p.alert.state}`).sort()).toEqual(

@@ -166,6 +166,27 @@ export async function publishManifest(model: string, build: (sha256: string, siz
 }
 
 /**
+ * `n` client ids (`prefix` and a number) the model's rollout gives `version` now, found through
+ * `GET /v1/assignment` as any client (or attacker) could.
+ *
+ * @param model - the model
+ * @param token - an ingest key (each lookup counts against its rate limit)
+ * @param version - the version wanted
+ * @param n - how many ids
+ * @param prefix - the ids' prefix
+ */
+export async function clientsGiven(model: string, token: string, version: number, n: number, prefix: string): Promise<string[]> {
+  const found: string[] = [];
+  for (let i = 0; found.length < n; i++) {
+    const res = await call("GET", `/v1/assignment?model=${model}&client=${prefix}${i}`, { token });
+    expect(res.status, await res.clone().text()).toBe(200);
+    const { version: given } = (await res.json()) as { version: number };
+    if (given === version) found.push(`${prefix}${i}`);
+  }
+  return found;
+}
+
+/**
  * A standard normal draw (Box–Muller).
  *
  * @param r - a uniform generator

@@ -1,0 +1,87 @@
+import type { RowKey } from "./rows.ts";
+
+/**
+ * What one sender may weigh in a filing window, per minute the window spans
+ * (`SENDER_BUDGET_PER_MINUTE`): 1,000 values a minute, 60,000 an hour, 1.44 M a day, in each
+ * aggregator shard. A client reporting every 30 s sends tens of rows a minute; a network of a
+ * hundred busy clients behind one address may reach it.
+ */
+export const DEFAULT_SENDER_BUDGET_PER_MINUTE = 1_000;
+
+const MINUTES: Readonly<Record<RowKey["granularity"], number>> = { minute: 1, hour: 60, day: 1_440 };
+
+/** Budgets are kept this long after their window began, then forgotten. */
+const KEEP_MS = 3 * 86_400_000;
+
+/**
+ * How much each sender has weighed in each filing window, in an aggregator's SQLite storage,
+ * and the factor by which a report past its sender's budget is scaled down. A sender's data
+ * keeps its shape but weighs at most the budget, so no sender can outweigh the fleet by
+ * sending more (or heavier) reports, and a window's sketches keep the resolution of everyone
+ * else's data (a quantile sketch's error grows with its total weight). Spending is written in
+ * the transaction that logs the report, so a replay after a restart scales it the same way.
+ */
+export class SenderBudget {
+  /**
+   * @param sql - the aggregator's storage
+   * @param perMinute - the budget per minute of a window
+   */
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly perMinute: number,
+  ) {
+    sql.exec(`create table if not exists sender_mass (window text not null, sender integer not null, mass real not null,
+      at integer not null, primary key (window, sender));
+      create index if not exists sender_mass_at on sender_mass (at);`);
+  }
+
+  /**
+   * The factor a report's weight is scaled by: 1 within its sender's budget, else what is left
+   * of the budget over its weight (0 once spent).
+   *
+   * @param window - the report's filing window
+   * @param sender - its sender
+   * @param mass - its weight
+   */
+  factor(window: Pick<RowKey, "granularity" | "windowStart">, sender: number, mass: number): number {
+    if (mass <= 0) return 1;
+    const left = this.perMinute * MINUTES[window.granularity] - this.spent(window, sender);
+    return left >= mass ? 1 : Math.max(0, left) / mass;
+  }
+
+  /**
+   * Records what a logged report weighed after scaling (call inside the logging transaction).
+   *
+   * @param window - the report's filing window
+   * @param sender - its sender
+   * @param mass - its weight after scaling
+   */
+  spend(window: Pick<RowKey, "granularity" | "windowStart">, sender: number, mass: number): void {
+    if (mass <= 0) return;
+    this.sql.exec(
+      "insert into sender_mass (window, sender, mass, at) values (?, ?, ?, ?) on conflict (window, sender) do update set mass = mass + excluded.mass",
+      windowId(window),
+      sender,
+      mass,
+      window.windowStart,
+    );
+  }
+
+  /**
+   * Forgets budgets of windows that began long enough before `now`.
+   *
+   * @param now - epoch ms
+   */
+  prune(now: number): void {
+    this.sql.exec("delete from sender_mass where at < ?", now - KEEP_MS);
+  }
+
+  private spent(window: Pick<RowKey, "granularity" | "windowStart">, sender: number): number {
+    const row = this.sql.exec<{ mass: number }>("select mass from sender_mass where window = ? and sender = ?", windowId(window), sender).toArray()[0];
+    return row?.mass ?? 0;
+  }
+}
+
+function windowId(window: Pick<RowKey, "granularity" | "windowStart">): string {
+  return `${window.granularity}:${window.windowStart}`;
+}
