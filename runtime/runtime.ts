@@ -9,6 +9,7 @@ import { Accumulator, Staging } from "./report-builder.ts";
 import { ReportQueue } from "./report-queue.ts";
 import { FeedbackStore } from "./feedback.ts";
 import { Shadow } from "./shadow.ts";
+import { runInTurn } from "./session-queue.ts";
 import type { Assignment, Feeds, Prediction, Report, Row, RunResult, Runtime, RuntimeEvents, RuntimeOptions, Tensor } from "./types.ts";
 
 const DEFAULTS = {
@@ -227,10 +228,10 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       feeds[k] = t instanceof m.ort.Tensor ? t : new m.ort.Tensor(t.type as "float32", t.data as Float32Array, t.dims);
     }
     m.inflight++;
-    const t = performance.now();
     let out;
+    let ms;
     try {
-      out = await m.session.run(feeds);
+      ({ out, ms } = await runInTurn(m.ort, m.session, feeds));
     } catch (err) {
       if (enc) staging.drop();
       const e = new DriftlineError("session", `run: ${(err as Error).message ?? err}`, err);
@@ -240,7 +241,6 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       m.inflight--;
       releaseIfIdle(m);
     }
-    const ms = performance.now() - t;
     if (enc) reuse(m.plan, enc);
     // raw feeds: as many rows as the first output has
     const n = rows?.length ?? (Number(out[m.manifest.outputs[0]!.name]?.dims[0] ?? 1) || 1);
