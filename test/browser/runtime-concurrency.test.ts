@@ -44,11 +44,11 @@ describe("runtime: concurrent calls take turns on the session", () => {
           rt.on("error", (e: { code: string; message: string }) => errors.push(`${e.code}: ${e.message}`));
           const probs = (p: { outputs: Record<string, unknown> }) => Array.from(p.outputs.probabilities as Float32Array);
           // the shadow version loads after the live one: give it time to be running too
-          await rt.predict(r[0]);
+          await rt.predict(r[0]!);
           await new Promise((done) => setTimeout(done, 2_000));
           const oneByOne: number[][] = [];
           for (const row of r) oneByOne.push(probs(await rt.predict(row)));
-          const settled = await Promise.allSettled(r.map((row) => rt.predict(row)));
+          const settled = await Promise.allSettled(r.map((row) => rt.predict(row as never)));
           const concurrent = settled.map((s) => (s.status === "fulfilled" ? probs(s.value) : String(s.reason)));
           await rt.flush();
           const backendName = rt.backend.name;

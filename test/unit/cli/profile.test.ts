@@ -115,3 +115,23 @@ describe("driftline profile", () => {
     expect((await run("profile", csvPath, "-o", "x", "--exclude", "nope")).stderr).toMatch(/has no column "nope"/);
   });
 });
+
+describe("driftline profile imputes as scikit-learn's SimpleImputer", () => {
+  it("takes the mean of the two middle values of an even count, the smallest of tied categories, and the flags", async () => {
+    const path = join(dir, "impute.csv");
+    // x: 1, 2, 3, 10 and a missing one (median 2.5); k: b, a, b, a and a missing one (tie: a)
+    writeFileSync(path, "x,k\n1,b\n10,a\n,\n2,b\n3,a\n");
+    const result = await run("profile", path, "--categorical", "k", "--nullable", "x", "--unknown", "ignore", "-o", join(dir, "impute.json"));
+    expect(result.code, result.stderr).toBe(0);
+    const { features } = JSON.parse(readFileSync(join(dir, "impute.json"), "utf8")) as ProfileFile;
+    expect(features[0]).toMatchObject({ name: "x", impute: 2.5, nullable: true, policy: "impute" });
+    expect(features[1]).toMatchObject({ name: "k", impute: "a", policy: "ignore", categories: ["a", "b"] });
+    expect(features[1]!.nullable).toBeUndefined();
+  });
+
+  it("refuses a nullable column the data does not have", async () => {
+    const result = await run("profile", csvPath, "--nullable", "nope", "-o", join(dir, "x.json"));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/no column "nope"/);
+  });
+});
