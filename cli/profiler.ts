@@ -1,5 +1,6 @@
 import type { Feature, Output } from "../protocol/schema/manifest.ts";
 import type { ReferenceProfile } from "../protocol/schema/profile.ts";
+import { blurValue } from "../protocol/blur.ts";
 import { LIMITS } from "../protocol/limits.ts";
 import { type ValueOf, featureValue, featureWidth, inputColumns, writeFeature } from "../protocol/row-encoding.ts";
 import { CategoricalSketch, ClassificationSketch, NumericSketch, quantile, toBase64 } from "../protocol/sketch/index.ts";
@@ -50,7 +51,7 @@ export const EXACT_MEDIAN_VALUES = 20_000_000;
 const MAX_DISTINCT = 100_000;
 
 type Column =
-  | { name: string; at: number; kind: "numeric"; sketch: NumericSketch; values: number[] | undefined }
+  | { name: string; at: number; kind: "numeric"; sketch: NumericSketch; values: number[] | undefined; min: number; max: number }
   | { name: string; at: number; kind: "categorical"; counts: Map<string, number>; missing: number };
 
 /**
@@ -80,7 +81,7 @@ export class TableProfiler {
     columnNames.forEach((name, at) => {
       if (options.exclude.includes(name)) return;
       const categorical = options.categorical.length > 0 ? options.categorical.includes(name) : looksCategorical(firstRow?.[at]);
-      this.columns.push(categorical ? { name, at, kind: "categorical", counts: new Map(), missing: 0 } : { name, at, kind: "numeric", sketch: new NumericSketch(), values: [] });
+      this.columns.push(categorical ? { name, at, kind: "categorical", counts: new Map(), missing: 0 } : { name, at, kind: "numeric", sketch: new NumericSketch(), values: [], min: Infinity, max: -Infinity });
     });
     if (this.columns.length === 0) throw new CliError(`${path}: every column is excluded`);
     if (this.columns.length > LIMITS.features) throw new CliError(`${path} has ${this.columns.length} features; at most ${LIMITS.features} are allowed`);
@@ -103,8 +104,12 @@ export class TableProfiler {
           if (value === undefined) {
             throw new CliError(`${this.path}:${lines[r]}: column "${column.name}": ${JSON.stringify(cell)} is not a number (name it in --categorical if it is a category)`);
           }
-          sketch.update(value);
-          if (value !== null && Number.isFinite(value)) column.values?.push(value);
+          // recorded as clients record it (protocol/blur.ts), so blurring adds no drift
+          sketch.update(value, value === null ? value : blurValue(value));
+          if (value === null || !Number.isFinite(value)) continue;
+          column.values?.push(value);
+          if (value < column.min) column.min = value;
+          if (value > column.max) column.max = value;
         }
       } else {
         for (let r = 0; r < rows.length; r++) {
@@ -154,7 +159,7 @@ export class TableProfiler {
       if (column.kind === "numeric") {
         const q = column.sketch.quantiles;
         const median = column.values ? exactMedian(column.values) : q.n > 0 ? quantile(q, 0.5) : 0;
-        feature = { name: column.name, kind: "numeric", input: options.input, index, dtype: "float32", policy: "impute", impute: median, ...(q.n > 0 ? { range: { min: q.min, max: q.max } } : {}) };
+        feature = { name: column.name, kind: "numeric", input: options.input, index, dtype: "float32", policy: "impute", impute: median, ...(q.n > 0 ? { range: { min: column.min, max: column.max } } : {}) };
       } else {
         const byCount = [...column.counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
         const categories = byCount.slice(0, LIMITS.categories).map(([value]) => value.slice(0, LIMITS.nameLength)).sort();

@@ -21,6 +21,7 @@ const DEFAULTS = {
   pollIntervalMs: 300_000,
   warmupRuns: 5,
   feedbackCapacity: 1000,
+  shareUnseenCategories: false,
   timeoutMs: 15_000,
   transport: defaultTransport,
   clock: defaultClock,
@@ -70,8 +71,9 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   }
   void store.put("meta", assignmentKey, current).catch(() => {});
 
-  const accs = new Map<Model, Accumulator>([[live, new Accumulator(live.manifest, clock.now())]]);
-  const accOf = (m: Model) => accs.get(m) ?? accs.set(m, new Accumulator(m.manifest, clock.now())).get(m)!;
+  const accumulator = (m: Model) => new Accumulator(m.manifest, clock.now(), o.shareUnseenCategories);
+  const accs = new Map<Model, Accumulator>([[live, accumulator(live)]]);
+  const accOf = (m: Model) => accs.get(m) ?? accs.set(m, accumulator(m)).get(m)!;
   // 64 random bits per runtime, then a counter: cheap, and unique across the fleet
   const feedback = new FeedbackStore(store, `ring:${name}`, o.feedbackCapacity, randomId().slice(0, 16));
   const idle = clock.idle?.bind(clock) ?? ((fn: () => void) => clock.setTimeout(fn, 0));

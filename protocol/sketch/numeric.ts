@@ -67,17 +67,21 @@ export class NumericSketch {
   }
 
   /**
-   * Counts one value.
+   * Counts one value: missing, non-finite, out of range or not by `value` itself; what the
+   * moments and quantiles record is `recorded` (protocol/blur.ts `blurValue(value)` where
+   * values must not leave a device exactly).
    *
    * @param value - a number, or null/undefined when missing
+   * @param recorded - what to record of a finite value
+   * @defaultValue recorded `value`
    */
-  update(value: number | null | undefined): void {
+  update(value: number | null | undefined, recorded = value): void {
     if (value == null) this.missing++;
-    else if (value >= this.lo_ && value <= this.hi_) this.add_(value);
+    else if (value >= this.lo_ && value <= this.hi_) this.add_(recorded as number);
     else if (value - value !== 0) this.nonFinite++;
     else {
       this.outOfRange++;
-      this.add_(value);
+      this.add_(recorded as number);
     }
   }
 
