@@ -49,7 +49,7 @@ export const driftTestSchema = z.enum(["ks", "chi2", "psi", "js", "wasserstein"]
 /** Override of the drift test and/or threshold. */
 export const driftRuleSchema = z.object({ test: driftTestSchema.optional(), threshold: z.number().min(0).optional() });
 
-/** Per-model drift settings; anything left out uses the defaults (see DESIGN.md "Drift"). */
+/** Per-model drift settings; anything left out uses the defaults (docs/drift.md). */
 export const driftConfigSchema = z.object({
   /** Equal-mass bins of the reference for PSI, JS and chi-squared. @defaultValue 10 */
   bins: z.int().min(2).max(100).optional(),

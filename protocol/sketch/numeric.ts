@@ -25,7 +25,7 @@ export interface NumericOptions {
  *
  * @example
  * const s = new NumericSketch({ range: { min: 0, max: 120 } });
- * s.update(42); s.update(null); s.quantiles.quantile(0.5);
+ * s.update(42); s.update(null); quantile(s.quantiles, 0.5); // quantile from ./query.ts
  */
 export class NumericSketch {
   /** Missing values (null or undefined). */
@@ -109,7 +109,8 @@ export class NumericSketch {
     if (nb > 0) {
       const n = na + nb;
       const d = other.mean - this.mean;
-      // symmetric in a and b, so merge order never changes the bits
+      // the mean is symmetric in a and b; M2 (and anything summed over three or more merges) may
+      // differ in its last bits with merge order — far below what any statistic reads
       this.mean = (na * this.mean + nb * other.mean) / n;
       this.m2 = this.m2 + other.m2 + ((d * d * na) / n) * nb;
     }
