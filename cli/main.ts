@@ -7,9 +7,10 @@ import { profile } from "./commands/profile.ts";
 import { publish } from "./commands/publish.ts";
 import { promote, rollback, rollout } from "./commands/rollout.ts";
 import { segments } from "./commands/segments.ts";
+import { signing } from "./commands/signing.ts";
 import { status } from "./commands/status.ts";
 
-const COMMANDS: Command[] = [profile, publish, rollout, promote, rollback, status, drift, segments, keys];
+const COMMANDS: Command[] = [profile, publish, signing, rollout, promote, rollback, status, drift, segments, keys];
 
 const HELP = `driftline — publish models to browsers and watch them drift
 

@@ -1,3 +1,4 @@
+import { signatureProblem } from "../protocol/signature.ts";
 import { DriftlineError } from "../protocol/errors.ts";
 import { sha256Hex } from "../protocol/hash.ts";
 import { openSession, type BackendChoice } from "./backend.ts";
@@ -23,6 +24,8 @@ export interface LoaderContext {
   backend: Backend | "auto";
   ortUrl: string;
   warmupRuns: number;
+  /** Publishers' public keys; when given, only manifests one of them signed are run. */
+  trust?: readonly string[] | undefined;
 }
 
 /**
@@ -50,14 +53,20 @@ export async function modelBytes(ctx: LoaderContext, manifest: Manifest, url: st
 }
 
 /**
- * Loads one version: bytes (cached or downloaded, SHA-256 verified before storing and again
- * before use), session on the chosen backend, warm-up.
+ * Loads one version: the manifest's signature checked against `trust` (when given), bytes
+ * (cached or downloaded, SHA-256 verified before storing and again before use), session on the
+ * chosen backend, warm-up. Throws DriftlineError `integrity` for a signature or hash that does
+ * not hold: such a version never runs.
  *
  * @param ctx - seams and backend wish
  * @param a - the version number, its manifest and artifact URL (default `/v1/artifacts/{sha256}`)
  */
 export async function loadModel(ctx: LoaderContext, a: Pick<Assignment, "version" | "manifest" | "artifactUrl">): Promise<Model> {
   const { version, manifest } = a;
+  if (ctx.trust) {
+    const problem = await signatureProblem(manifest, ctx.trust);
+    if (problem) throw new DriftlineError("integrity", `version ${version}: ${problem}`);
+  }
   const bytes = await modelBytes(ctx, manifest, a.artifactUrl ?? `/v1/artifacts/${manifest.sha256}`);
   const plan = compile(manifest);
   // openSession throws DriftlineError `backend` only

@@ -120,6 +120,13 @@ export interface RuntimeOptions {
    */
   cache?: boolean;
   /**
+   * Publishers' Ed25519 public keys (base64url, from `driftline signing create`). When given,
+   * only versions whose manifest one of them signed ever run: an unsigned, foreign or altered
+   * manifest is an `integrity` error, and the version serving keeps serving.
+   * @defaultValue none: manifests are not checked (the model bytes' SHA-256 always is)
+   */
+  trust?: string[];
+  /**
    * Send the text of category values the manifest does not list (the most frequent 64, up to 64
    * characters each). Off by default: reports then count them as `other` only, so what users
    * type never leaves the device (docs/privacy.md).

@@ -10,6 +10,8 @@ import { describeOutputs, loadModel, type LoadedModel } from "../onnx-model.ts";
 import type { ProfileFile } from "../profiler.ts";
 import { formatBytes, progress } from "../progress.ts";
 import type { Command } from "./command.ts";
+import { readSigningKey } from "./signing.ts";
+import { signManifest } from "../../protocol/signature.ts";
 
 const USAGE = `driftline publish <model.onnx> --model NAME --profile profile.json [options]
 
@@ -22,6 +24,9 @@ becomes its stable version; later ones wait for \`driftline rollout\`.
   --labels no,yes         class labels of the model's output (when the profile has none)
   --backend webgpu|wasm   the backend clients should prefer (default: timed on each device)
   --meta k=v              metadata to keep with the version (repeatable)
+  --sign KEY              sign the manifest (the model's SHA-256 included) with a key from
+                          \`driftline signing create\`; runtimes given its public key as \`trust\`
+                          run only signed versions
   --app APP               the model's app (bootstrap admin key only; default: the only model of
                           that name, else a new one in app "default")
   --url URL --key KEY     the collector and an admin key (default: DRIFTLINE_URL, DRIFTLINE_ADMIN_KEY)`;
@@ -33,6 +38,7 @@ const OPTIONS = {
   labels: { type: "string" },
   backend: { type: "string" },
   meta: { type: "string", multiple: true },
+  sign: { type: "string" },
 } as const;
 
 /** `driftline publish`: upload the artifact, register the version, print its number. */
@@ -55,10 +61,14 @@ export const publish: Command = {
       meta: parseMeta(values.meta ?? []),
       sha256: await sha256Hex(model.bytes),
     });
+    if (values.sign) {
+      const { privateKey, publicKey } = await readSigningKey(values.sign);
+      manifest.signature = await signManifest(manifest, privateKey, publicKey);
+    }
     await upload(conn, manifest.sha256, model.bytes);
     const body = { manifest, ...(values.app ? { app: values.app } : {}) };
     const version = await request<{ version: number; sha256: string }>(conn, `/v1/models/${encodeURIComponent(values.model)}/versions`, { method: "POST", json: body });
-    console.log(`${values.model} version ${version.version} (sha256 ${version.sha256.slice(0, 12)}…, ${formatBytes(model.bytes.length)})`);
+    console.log(`${values.model} version ${version.version} (sha256 ${version.sha256.slice(0, 12)}…, ${formatBytes(model.bytes.length)}${values.sign ? ", signed" : ""})`);
     if (version.version > 1) console.log(`roll it out: driftline rollout ${values.model} --canary ${version.version} --percent 10`);
   },
 };

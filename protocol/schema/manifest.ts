@@ -74,6 +74,8 @@ const clientManifestShape = {
   preferredBackend: z.enum(["webgpu", "wasm"]).optional(),
   drift: driftConfigSchema.optional(),
   meta: boundedRecord(nameSchema, z.string().max(1024), LIMITS.metaKeys).optional(),
+  /** The publisher's Ed25519 signature of the manifest (protocol/signature.ts). */
+  signature: z.strictObject({ key: z.string().regex(/^[A-Za-z0-9_-]{43}$/, "key: 32 bytes, base64url"), value: z.string().regex(/^[A-Za-z0-9_-]{86}$/, "value: 64 bytes, base64url") }).optional(),
 };
 
 type Issues = { value: z.infer<z.ZodObject<typeof clientManifestShape>>; issues: z.core.$ZodRawIssue[] };

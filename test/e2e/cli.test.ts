@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, startCollector } from "../../scripts/lib/collector-process.mjs";
+import { signatureProblem } from "../../protocol/signature.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 const ADMIN = "adm_cli_e2e_bootstrap";
@@ -144,6 +145,23 @@ describe("driftline CLI against a local collector", () => {
     const mismatch = await cli(["publish", "demo/model/cancer-v1.onnx", "--model", "cancer", "--profile", join(dir, "short.json")]);
     expect(mismatch.code).toBe(1);
     expect(mismatch.stderr.trim()).toBe("driftline publish: the model's input \"features\" has 30 columns but the profile's features make 29");
+  });
+
+  it("makes a signing key and publishes a signed version whose signature the protocol verifies", async () => {
+    const keyFile = join(dir, "publisher.key");
+    const created = await cli(["signing", "create", "-o", keyFile]);
+    expect(created.code, created.stderr).toBe(0);
+    const publicKey = created.stdout.trim();
+    expect(publicKey).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(readFileSync(`${keyFile}.pub`, "utf8").trim()).toBe(publicKey);
+    expect((await cli(["signing", "create", "-o", keyFile])).stderr).toMatch(/exists; a signing key is never overwritten/);
+    const signed = await cli(["publish", "demo/model/cancer-v2.onnx", "--model", "signed-cancer", "--profile", join(dir, "v2.json"), "--app", "demo", "--sign", keyFile]);
+    expect(signed.code, signed.stderr).toBe(0);
+    expect(signed.stdout).toMatch(/^signed-cancer version 1 .*, signed\)$/m);
+    const res = await fetch(`${collector.url}/v1/models/signed-cancer/versions/1?app=demo`, { headers: { authorization: `Bearer ${ADMIN}` } });
+    const { manifest } = (await res.json()) as { manifest: Parameters<typeof signatureProblem>[0] };
+    expect(await signatureProblem(manifest, [publicKey])).toBeUndefined();
+    expect(await signatureProblem({ ...manifest, size: 1 } as never, [publicKey])).toBe("the signature does not match the manifest");
   });
 
   it("explains usage mistakes with exit code 2", async () => {

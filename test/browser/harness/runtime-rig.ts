@@ -16,9 +16,10 @@ export interface RuntimeRig {
  * Starts them side by side; when one fails to start, the others are stopped before rejecting.
  *
  * @param options.webgpu - Chromium with a (software) WebGPU adapter
+ * @param options.persistTo - the collector's state directory (kept on stop; a temp one by default)
  */
-export async function startRuntimeRig(options: { webgpu?: boolean } = {}): Promise<RuntimeRig> {
-  const started = await Promise.allSettled([startTestCollector(), startRuntimeServer(), launchBrowser(options)] as const);
+export async function startRuntimeRig(options: { webgpu?: boolean; persistTo?: string } = {}): Promise<RuntimeRig> {
+  const started = await Promise.allSettled([startTestCollector(options.persistTo), startRuntimeServer(), launchBrowser(options)] as const);
   const stop = async () => {
     const [collector, server, browser] = started;
     if (browser.status === "fulfilled") await browser.value.close();
