@@ -5,7 +5,7 @@ import { Reader, Writer } from "../../protocol/sketch/codec.ts";
 import type { FeatureSketch, PredictionSketch } from "../drift/reference.ts";
 import { scaleSketch } from "./scale-sketch.ts";
 import { type AttributedReport, SenderTally } from "./sender-tally.ts";
-import { type AnySketch, cloneSketch, decodeSketch, decodeSketchBytes, mergeSketch, sketchBytes, sketchWeight } from "./sketches.ts";
+import { type AnySketch, cloneSketch, decodeSketch, decodeSketchBytes, mergeSketch, shrinkSketch, sketchBytes, sketchWeight } from "./sketches.ts";
 
 /** Agreement of one shadow version with the live one. */
 export interface ShadowAggregate {
@@ -202,6 +202,14 @@ export class Aggregate {
     [this.prediction, this.latency, this.errors, this.confusion, this.residual].forEach(add);
     this.shadow.forEach((sh) => [sh.prediction, sh.delta, sh.latency].forEach(add));
     return n + this.senders.weights.size * SENDER_ENTRY_BYTES;
+  }
+
+  /** Lets go of the growth slack of every sketch's arrays ({@link shrinkSketch}): same contents, smaller {@link memoryBytes}. */
+  shrink(): void {
+    const shrink = (sk: AnySketch | undefined) => sk && shrinkSketch(sk);
+    this.features.forEach(shrink);
+    [this.prediction, this.latency, this.residual].forEach(shrink);
+    this.shadow.forEach((sh) => [sh.prediction, sh.delta, sh.latency].forEach(shrink));
   }
 
   /** The binary form: counts, then each sketch's protocol encoding behind its length, then the sender tally. */

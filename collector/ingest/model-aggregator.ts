@@ -31,6 +31,10 @@ export interface AggregatorStats {
   upserts: number;
   /** D1's count of rows written (aggregates, flush records, segment values). */
   rowsWritten: number;
+  /** Bytes of aggregate data (the stored text) written to D1 by flushes. */
+  bytesWritten: number;
+  /** Milliseconds spent storing chunks (read, merge, encode, write; wall clock, as the runtime's clock advances). */
+  flushMs: number;
   /** Reports accepted but not yet in D1. */
   pending: number;
   /** Stored rows and logged reports set aside because they could not be read or merged, by reason. */
@@ -52,7 +56,7 @@ const DRAFT_CHUNK = -1;
 /** Log entries read at a time when draining the log. */
 const LOG_PAGE = 64;
 
-const COUNTERS = ["accepted", "duplicates", "rejected", "flushes", "upserts", "rowsWritten"] as const;
+const COUNTERS = ["accepted", "duplicates", "rejected", "flushes", "upserts", "rowsWritten", "bytesWritten", "flushMs"] as const;
 type Counter = (typeof COUNTERS)[number];
 
 /** A row of the pending log. */
@@ -356,6 +360,7 @@ export class ModelAggregator extends DurableObject<Env> {
     const { name, model, shard } = this.object!;
     const db = openDb(this.env);
     this.writing = chunk;
+    const began = Date.now();
     try {
       const targets = planRollUp(chunk.deltas.values(), this.combinations);
       const stored = await readOwnRows(db, model, shard, targets.map((t) => t.key));
@@ -372,6 +377,8 @@ export class ModelAggregator extends DurableObject<Env> {
       this.count("flushes", 1);
       this.count("upserts", rows.length);
       this.count("rowsWritten", written);
+      this.count("bytesWritten", rows.reduce((n, r) => n + r.data.length, 0));
+      this.count("flushMs", Date.now() - began);
       for (const q of quarantined) {
         console.error(`aggregator ${name}: stored row ${rowId(q.key)} unreadable (${q.reason}); quarantined`);
         this.countQuarantine(`aggregate ${q.reason}`, 1);

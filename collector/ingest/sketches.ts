@@ -99,6 +99,18 @@ export function sketchBytes(s: AnySketch): number {
   return SKETCH_BYTES + s.cells.length * 16;
 }
 
+/**
+ * Lets go of the growth slack of a sketch's quantile arrays ({@link QuantileSketch.shrink}); its
+ * contents stay the same, and {@link sketchBytes} drops to about what it retains.
+ *
+ * @param s - any sketch
+ */
+export function shrinkSketch(s: AnySketch): void {
+  if (s instanceof NumericSketch) s.quantiles.shrink();
+  else if (s instanceof ClassificationSketch) s.scores.shrink();
+  else if (s instanceof LatencySketch) for (const q of s.backends.values()) q.shrink();
+}
+
 /** Backend or error-code entries past the wire limit fold into this one. */
 export const OVERFLOW_KEY = "other";
 

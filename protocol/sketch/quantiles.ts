@@ -142,6 +142,19 @@ export class QuantileSketch {
     return this;
   }
 
+  /**
+   * Lets go of the growth slack of its arrays (they grow by doubling, so a sketch merged many
+   * times holds several times the items it retains): the items stay as they are, later updates
+   * and merges grow the arrays again. For holders of many decoded sketches (the collector).
+   */
+  shrink(): void {
+    if (this.buf_.length > this.len_) {
+      this.buf_ = this.buf_.slice(0, this.len_);
+      this.fill_ = Math.min(this.fill_, this.len_);
+    }
+    for (let h = 1; h < this.levels_.length; h++) if (this.levels_[h]!.length > this.lens_[h]!) this.levels_[h] = this.levels_[h]!.slice(0, this.lens_[h]!);
+  }
+
   /** Compact versioned bytes; see {@link decodeQuantiles}. */
   encode(): Uint8Array {
     return encodeWith(TAG.quantiles, VERSION, (w) => this.write(w));

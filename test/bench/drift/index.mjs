@@ -1,17 +1,24 @@
 // Drift bench (issue 12): the fleet's hour feed (test/bench/fleet/feed.ts: 200 numeric + 20
-// categorical features, 1,000 clients, 15 segment combinations, one hour of minute windows) goes
-// into a local `wrangler dev` collector; then `GET /v1/drift` is timed for the hour, one segment,
-// the last 10 minutes, `detail=bins` and 24 h (the same hour feed queried over the 24 h ending
-// with it, with the default tiling and with minute windows), and Debian's numpy/scipy compute the
-// same metrics from the raw rows of the same hour (test/bench/drift/raw_metrics.py), timed the
-// same way. Prints one JSON object with the median and max of each, the ratio collector / raw,
-// and how far the collector's metrics are from scipy's.
+// categorical features, 1,000 clients, 15 segment combinations, one hour) goes into a local
+// `wrangler dev` collector, and the day feed before it (5 reports a minute over the 23 hours
+// that end where the hour's first clock hour starts), so a 24 h query reads a day of traffic.
+// Then `GET /v1/drift` is timed for the hour, one segment, the last 10 minutes, `detail=bins`
+// and 24 h, and Debian's numpy/scipy compute the same metrics from the raw rows of the same hour
+// (test/bench/drift/raw_metrics.py), timed the same way. Prints one JSON object with the median
+// and max of each, the ratio collector / raw, and how far the collector's metrics are from
+// scipy's.
+//
+// The feed's reports each cover 5 minutes, so the collector files them by hour (docs/ingest.md
+// "Windows and roll-up"): the hour, segment, bins and 24 h queries use `window=hour` (the range
+// rounded out to the two clock hours the feed's hour touches, which hold exactly its reports:
+// `count` equals the feed's rows); `hourMinuteTiling` is the hour with the default tiling (minute
+// rows at ragged ends: it sees only the reports filed by minute, see `count`).
 //
 //   npm run bench -- drift [--runs 5] [--raw-runs 5] [--raw hour|all] [--senders 8] [--seconds 3600]
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { PYTHON, crashLines, flushAfterFeed, loadFeed, parseArgs, publishFleetModel, sendFeed, startBenchCollector } from "../fleet/harness.mjs";
 
@@ -39,15 +46,18 @@ const rawDir = mkdtempSync(join(tmpdir(), "driftline-bench-drift-rows-"));
 process.stderr.write(`building the hour feed and its raw rows in ${rawDir} …\n`);
 const feed = buildFeed({ name: "hour", model: MODEL, version: 1, now: Date.now(), batch: 12, tag: randomBytes(4).toString("hex"), rawDir });
 const { from, to } = feed;
+// the day feed ends where the hour's first clock hour starts, so none of its reports is filed in
+// the hour's windows
+const dayFeed = buildFeed({ name: "day", model: MODEL, version: 1, now: from - (from % (60 * MINUTE)) - 60 * MINUTE, batch: 12, tag: randomBytes(4).toString("hex") });
 
 /** The timed queries: name, query string, and the raw rows that answer the same question. */
 const queries = [
-  { name: "hour", query: `from=${from}&to=${to}`, raw: { from, to } },
-  { name: "segment", query: `from=${from}&to=${to}&segment=appVersion:${SHIFTED_APP_VERSION}`, raw: { from, to, appVersion: APP_VERSIONS.indexOf(SHIFTED_APP_VERSION) } },
+  { name: "hour", query: `from=${from}&to=${to}&window=hour`, raw: { from, to } },
+  { name: "segment", query: `from=${from}&to=${to}&window=hour&segment=appVersion:${SHIFTED_APP_VERSION}`, raw: { from, to, appVersion: APP_VERSIONS.indexOf(SHIFTED_APP_VERSION) } },
   { name: "last10min", query: `from=${to - 10 * MINUTE}&to=${to}`, raw: { from: to - 10 * MINUTE, to } },
-  { name: "bins", query: `from=${from}&to=${to}&detail=bins`, raw: undefined },
-  { name: "day", query: `from=${to - 24 * 60 * MINUTE}&to=${to}`, raw: undefined },
-  { name: "dayMinuteWindows", query: `from=${to - 24 * 60 * MINUTE}&to=${to}&window=minute`, raw: undefined },
+  { name: "bins", query: `from=${from}&to=${to}&window=hour&detail=bins`, raw: undefined },
+  { name: "day", query: `from=${to - 24 * 60 * MINUTE}&to=${to}&window=hour`, raw: undefined },
+  { name: "hourMinuteTiling", query: `from=${from}&to=${to}`, raw: undefined },
 ];
 
 const c = await startBenchCollector("drift");
@@ -58,10 +68,15 @@ const result = {
   reports: feed.reports,
   rows: feed.rows,
   range: { from: new Date(from).toISOString(), to: new Date(to).toISOString() },
-  dayQuery: "the hour feed queried over the 24 h ending with it (no other traffic in the day)",
+  dayFeed: { reports: dayFeed.reports, rows: dayFeed.rows, range: { from: new Date(dayFeed.from).toISOString(), to: new Date(dayFeed.to).toISOString() } },
+  dayQuery: "the 24 h ending with the hour, in hour windows: the hour feed and the day feed before it",
+  loadAverage: { start: loadavg() },
 };
 try {
   const { ingestKey } = await publishFleetModel(c, feed);
+  const sentDay = await sendFeed({ url: c.url, token: ingestKey, batches: dayFeed.batches, senders: SENDERS, seconds: SEND_SECONDS, retries: 3, requestTimeoutMs: 120_000, dead: c.down });
+  result.dayFeed.accepted = sentDay.accepted;
+  result.dayFeed.responsesAtLeast500 = sentDay.serverErrors;
   const sent = await sendFeed({ url: c.url, token: ingestKey, batches: feed.batches, senders: SENDERS, seconds: SEND_SECONDS, retries: 3, requestTimeoutMs: 120_000, dead: c.down });
   result.ingest = {
     complete: sent.accepted === feed.reports,
@@ -76,6 +91,7 @@ try {
   // a crashed collector is restarted on its state; the queries then read what reached D1
   Object.assign(result.ingest, await flushAfterFeed(c, MODEL));
 
+  result.loadAverage.queries = loadavg();
   process.stderr.write("timing GET /v1/drift …\n");
   /** @type {Record<string, any>} */
   const collector = {};
@@ -97,6 +113,7 @@ try {
   }
   result.collector = collector;
 
+  result.loadAverage.raw = loadavg();
   process.stderr.write(`numpy/scipy on the raw rows (${RAW_RUNS} runs per query) …\n`);
   // when not all of the feed went in, numpy reads the rows of the clients the collector acknowledged
   const clients = result.ingest.complete ? undefined : sent.clientsComplete;
@@ -122,6 +139,7 @@ try {
 } catch (err) {
   result.error = err instanceof Error ? err.message : String(err);
 } finally {
+  result.loadAverage.end = loadavg();
   result.collectorDownAtEnd = c.down() ?? null;
   result.crashLogAtEnd = crashLines(c.logPath);
   await c.close();

@@ -5,7 +5,7 @@
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createWriteStream, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { bundleForNode } from "../../../scripts/lib/bundle-node.mjs";
 import { startCollector } from "../../../scripts/lib/collector-process.mjs";
@@ -77,22 +77,34 @@ export function descendantProcesses(prefix) {
 export function watchWorkerd(everyMs = 500) {
   /** @type {Map<number, number>} */
   const hwm = new Map();
+  /** CPU seconds of each process when first and last seen (a process that exits keeps its last sample). */
+  /** @type {Map<number, { first: number, last: number }>} */
+  const cpu = new Map();
   let peakSum = 0;
+  let started = false;
   const sample = () => {
     const procs = descendantProcesses("workerd");
     peakSum = Math.max(peakSum, procs.reduce((a, p) => a + p.rss, 0));
-    for (const p of procs) hwm.set(p.pid, Math.max(hwm.get(p.pid) ?? 0, p.hwm));
+    for (const p of procs) {
+      hwm.set(p.pid, Math.max(hwm.get(p.pid) ?? 0, p.hwm));
+      // processes running at the start count from there, later ones from their start
+      cpu.set(p.pid, { first: cpu.get(p.pid)?.first ?? (started ? 0 : p.cpu), last: p.cpu });
+    }
   };
   sample();
+  started = true;
   const first = new Set(hwm.keys());
+  const loadBefore = loadavg();
   const timer = setInterval(sample, everyMs);
   const mb = (/** @type {number} */ b) => Math.round(b / 2 ** 20);
   return {
-    /** Stops sampling; answers the figures. */
+    /** Stops sampling; answers the figures (CPU: of every workerd process seen, up to its last sample). */
     stop() {
       sample();
       clearInterval(timer);
       return {
+        workerdCpuSeconds: +[...cpu.values()].reduce((a, c) => a + c.last - c.first, 0).toFixed(2),
+        loadAverage: { start: loadBefore, end: loadavg() },
         peakRssMb: mb(peakSum),
         peakRssMbByProcess: Object.fromEntries([...hwm].map(([pid, b]) => [pid, mb(b)])),
         workerdProcessesStarted: [...hwm.keys()].filter((p) => !first.has(p)).length,
@@ -408,6 +420,7 @@ export function crashLines(logPath) {
 export async function countedReports(c, model, version) {
   const stats = await c.api("GET", `/v1/reports/stats?model=${model}`);
   const metrics = await c.call("GET", "/metrics", { timeoutMs: 300_000 });
-  const counter = (/** @type {string} */ name) => Number(metrics.text.match(new RegExp(`^${name}\\{model="${model}",version="${version}",role="live"\\} (\\S+)$`, "m"))?.[1] ?? NaN);
+  // every sample's labels start with model and app (docs/ingest.md "/metrics")
+  const counter = (/** @type {string} */ name) => Number(metrics.text.match(new RegExp(`^${name}\\{model="${model}",app="[^"]*",version="${version}",role="live"\\} (\\S+)$`, "m"))?.[1] ?? NaN);
   return { stats: stats.total, reports: counter("driftline_reports_total"), rows: counter("driftline_rows_total") };
 }

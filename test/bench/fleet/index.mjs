@@ -56,6 +56,7 @@ try {
     firstErrors: sent.firstErrors,
     ...memory.stop(),
   });
+  result.workerdCpuMsPerReport = +((/** @type {number} */ (result.workerdCpuSeconds) * 1000) / Math.max(1, sent.accepted)).toFixed(2);
   // after a crash: restart on the same state, flush (the aggregator rebuilds its pending log)
   const flush = await flushAfterFeed(c, MODEL);
   Object.assign(result, flush);
@@ -68,6 +69,9 @@ try {
       reportsLost: sent.accepted - counted.reports,
       d1RowsWritten: counted.stats.rowsWritten,
       d1RowsWrittenPerReport: +(counted.stats.rowsWritten / Math.max(1, counted.stats.accepted)).toFixed(3),
+      d1BytesWritten: counted.stats.bytesWritten,
+      flushSecondsTotal: +(counted.stats.flushMs / 1000).toFixed(1),
+      d1BytesWrittenPerReport: Math.round(counted.stats.bytesWritten / Math.max(1, counted.stats.accepted)),
       flushes: counted.stats.flushes,
       pendingAfterFlush: counted.stats.pending,
     });

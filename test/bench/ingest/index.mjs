@@ -6,7 +6,7 @@
 //   npm run bench -- ingest [--seconds 20] [--senders 8] [--batch 50] [--rows 20] [--flush-ms 10000]
 import { randomBytes } from "node:crypto";
 import { createWriteStream, rmSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { bundleForNode } from "../../../scripts/lib/bundle-node.mjs";
 import { startCollector } from "../../../scripts/lib/collector-process.mjs";
@@ -67,6 +67,7 @@ try {
   let sent = 0;
   let acceptedReports = 0;
   let failures = 0;
+  const loadBefore = loadavg();
   const cpuBefore = childCpuSeconds();
   const nodeBefore = childCpuSeconds("node");
   const selfBefore = process.cpuUsage();
@@ -119,6 +120,7 @@ try {
         senders: SENDERS,
         batch: BATCH,
         flushIntervalMs: FLUSH_MS,
+        loadAverage: { start: loadBefore, end: loadavg() },
         seconds: elapsed,
         requests: latencies.length,
         reportsSent: sent,
@@ -130,6 +132,7 @@ try {
         cpuCoresUsed: { workerd: +(cpu / elapsed).toFixed(2), wranglerNode: +(wranglerCpu / elapsed).toFixed(2), senders: +((self.user + self.system) / 1e6 / elapsed).toFixed(2) },
         d1RowsWrittenPerReport: +(stats.total.rowsWritten / Math.max(1, stats.total.accepted)).toFixed(5),
         d1RowsWritten: stats.total.rowsWritten,
+        d1BytesWrittenPerReport: Math.round(stats.total.bytesWritten / Math.max(1, stats.total.accepted)),
         flushes: stats.total.flushes,
         mergedReports,
         mergedRows,
