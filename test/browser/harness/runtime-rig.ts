@@ -16,9 +16,10 @@ export interface RuntimeRig {
  * Starts them side by side; when one fails to start, the others are stopped before rejecting.
  *
  * @param options.webgpu - Chromium with a (software) WebGPU adapter
+ * @param options.vars - the collector's `[vars]` to override
  */
-export async function startRuntimeRig(options: { webgpu?: boolean } = {}): Promise<RuntimeRig> {
-  const started = await Promise.allSettled([startTestCollector(), startRuntimeServer(), launchBrowser(options)] as const);
+export async function startRuntimeRig(options: { webgpu?: boolean; vars?: Record<string, string> } = {}): Promise<RuntimeRig> {
+  const started = await Promise.allSettled([startTestCollector(undefined, options.vars), startRuntimeServer(), launchBrowser(options)] as const);
   const stop = async () => {
     const [collector, server, browser] = started;
     if (browser.status === "fulfilled") await browser.value.close();
