@@ -58,7 +58,7 @@ export const LIMITS = {
    * Bytes of one report's sketches, base64 included (also the largest single sketch). The
    * runtime splits a bigger report by features (`part`); the largest single sketch a manifest
    * allows (a categorical feature of {@link MAX_CATEGORIES} names of {@link MAX_NAME_LENGTH}
-   * characters, ~175 KB) fits alone.
+   * characters, 179 KB with its heavy hitters full) fits alone.
    */
   reportBytes: MAX_REPORT_BYTES,
   /** Bytes of a report batch body. */

@@ -29,7 +29,7 @@ export interface QueueEntry {
   size?: number;
 }
 
-/** The bounds of the queue when the options give none (docs/runtime.md "Queue"). */
+/** The bounds of the queue when the options give none (docs/runtime.md "Bounds"). */
 export const QUEUE_BOUNDS: QueueBounds = { maxEntries: 64, maxBytes: 8_000_000, maxAgeMs: 86_400_000 };
 
 /** A stream: reports of one model version, role, client, segment and sample rate. */
@@ -128,8 +128,12 @@ export class ReportQueue {
     return this.o_.store.put("queue", e.report.id, e).catch(() => {});
   }
 
-  private async remove_(batch: QueueEntry[]): Promise<void> {
-    for (const e of batch) this.entries.splice(this.entries.indexOf(e), 1), await this.o_.store.delete("queue", e.report.id).catch(() => {});
+  /** Takes entries out (at once, so concurrent trims never drop one twice); false when none was in. */
+  private remove_(batch: QueueEntry[]): Promise<boolean> {
+    // (an entry in flight may have been dropped by age meanwhile)
+    const gone = batch.filter((e) => this.entries.includes(e));
+    this.entries.splice(0, Infinity, ...this.entries.filter((e) => !gone.includes(e)));
+    return Promise.all(gone.map((e) => this.o_.store.delete("queue", e.report.id).catch(() => {}))).then(() => gone.length > 0);
   }
 
   /**
@@ -149,8 +153,8 @@ export class ReportQueue {
    * error counts kept, in an unsent report of its stream, else in a new bare one of its period.
    */
   private async drop_(e: QueueEntry): Promise<void> {
-    await this.remove_([e]);
-    const { id, model, version, role, client, segment, sampleRate, start, end, part, rows } = e.report;
+    if (!(await this.remove_([e]))) return;
+    const { model, version, role, client, segment, sampleRate, start, end, part, rows } = e.report;
     const errors = (e.draft?.errors as ErrorCounts | undefined) ?? new ErrorCounts();
     if (!part && rows) errors.update("dropped", rows);
     if (!errors.counts.size) return;

@@ -56,7 +56,7 @@ describe("runtime: the report queue is bounded while the collector fails", () =>
         const timers = new Map<number, { at: number; fn: () => void }>();
         const clock = {
           now: () => t,
-          setTimeout: (fn: () => void, ms: number) => (timers.set(++seq, { at: t + Math.max(0, ms), fn }), seq),
+          setTimeout: (fn: () => void, ms: number) => (timers.set(++seq, { at: t + Math.max(0, Math.ceil(ms)), fn }), seq),
           clearTimeout: (id: unknown) => void timers.delete(id as number),
         };
         const settle = () => new Promise((r) => setTimeout(r, 5));
@@ -75,6 +75,7 @@ describe("runtime: the report queue is bounded while the collector fails", () =>
           t = end;
         };
         k.mode = "up";
+        const rejected: string[] = [];
         const down = () => k.mode !== "up";
         const transport = {
           fetch: (url: string, init: RequestInit) =>
@@ -82,7 +83,11 @@ describe("runtime: the report queue is bounded while the collector fails", () =>
               ? Promise.reject(new TypeError("Failed to fetch"))
               : down() && url.includes("/v1/reports")
                 ? Promise.resolve(new Response('{"error":{"code":"unavailable","message":"down"}}', { status: 503, headers: { "content-type": "application/json" } }))
-                : fetch(url, init),
+                : fetch(url, init).then(async (res) => {
+                    // what the collector refused, with its reasons
+                    if (url.includes("/v1/reports") && res.ok) rejected.push(...((await res.clone().json()) as { rejected: unknown[] }).rejected.map((r) => JSON.stringify(r)));
+                    return res;
+                  }),
           beacon: () => false,
         };
         const queued = () =>
@@ -122,7 +127,7 @@ describe("runtime: the report queue is bounded while the collector fails", () =>
         const left = await queued();
         if (left.entries) throw new Error(`${left.entries} reports still queued after the collector came back`);
         await rt.close();
-        return { maxEntries, maxChars, predicted, errors: errs };
+        return { maxEntries, maxChars, predicted, errors: [...errs, ...rejected] };
       },
       { options, start, mode, intervals: INTERVALS, rows: churnRows(3 * ROWS_PER_INTERVAL * 100), per: ROWS_PER_INTERVAL },
     );
