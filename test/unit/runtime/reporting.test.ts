@@ -3,6 +3,7 @@ import { Accumulator } from "../../../runtime/report-builder.ts";
 import { mergeDrafts, reviveDraft, toWire, type Draft } from "../../../runtime/draft.ts";
 import { QUEUE_BOUNDS, ReportQueue } from "../../../runtime/report-queue.ts";
 import { memoryStore } from "../../../runtime/model-store.ts";
+import { splitReport } from "../../../runtime/split-report.ts";
 import type { Api } from "../../../runtime/api.ts";
 import { DriftlineError } from "../../../protocol/errors.ts";
 import { reportSchema, type Report } from "../../../protocol/schema/report.ts";
@@ -171,5 +172,24 @@ describe("report queue", () => {
     const q2 = new ReportQueue({ store, api, clock: manualClock(), bounds: QUEUE_BOUNDS, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} });
     await q2.load();
     expect(q2.entries.map((e) => e.report.rows)).toEqual([8]);
+  });
+});
+
+describe("report splitting", () => {
+  it("splits by features within the byte limit, the first part keeping every other sketch, the same parts each time", () => {
+    const report = toWire(filled(50));
+    const sketchBytes = (r: Report) => [...Object.values(r.features), r.prediction, r.latency, r.errors].reduce((n, s) => n + (s?.length ?? 0), 0);
+    expect(splitReport(report)).toEqual([report]);
+    const max = Math.max(...Object.values(report.features).map((f) => f.length)) + (report.prediction!.length + report.latency!.length + report.errors!.length);
+    const parts = splitReport(report, max);
+    expect(parts.length).toBeGreaterThan(1);
+    expect(parts.map((p) => [p.id, p.part, p.rows])).toEqual(parts.map((_, i) => [i ? `${report.id}-${i}` : report.id, i || undefined, 50]));
+    expect(parts.slice(1).every((p) => !p.prediction && !p.latency && !p.errors)).toBe(true);
+    expect(Object.assign({}, ...parts.map((p) => p.features))).toEqual(report.features);
+    for (const p of parts) {
+      expect(sketchBytes(p)).toBeLessThanOrEqual(max);
+      expect(reportSchema.safeParse(p).success).toBe(true);
+    }
+    expect(splitReport(report, max)).toEqual(parts);
   });
 });
