@@ -1,7 +1,8 @@
 import type { Feature, Output } from "../protocol/schema/manifest.ts";
 import type { ReferenceProfile } from "../protocol/schema/profile.ts";
+import { blurValue } from "../protocol/blur.ts";
 import { LIMITS } from "../protocol/limits.ts";
-import { featureWidth, inputColumns, writeFeature } from "../protocol/row-encoding.ts";
+import { type ValueOf, featureValue, featureWidth, inputColumns, writeFeature } from "../protocol/row-encoding.ts";
 import { CategoricalSketch, ClassificationSketch, NumericSketch, quantile, toBase64 } from "../protocol/sketch/index.ts";
 import { CliError } from "./args.ts";
 import type { LoadedModel } from "./onnx-model.ts";
@@ -31,13 +32,26 @@ export interface ProfileOptions {
   input: string;
   /** How categories become tensor columns. @defaultValue "index" */
   encoding: "index" | "onehot";
+  /** Columns whose missing values the model takes as they are (NaN, or no category). @defaultValue [] */
+  nullable: string[];
+  /**
+   * How a category the profile did not see is fed: the most frequent one (`impute`) or none
+   * (`ignore`, scikit-learn's `OneHotEncoder(handle_unknown="ignore")`). @defaultValue "impute"
+   */
+  unknown: "impute" | "ignore";
 }
+
+/**
+ * Numeric values kept to take exact medians (as scikit-learn's `SimpleImputer` does), over all
+ * numeric columns; past it medians come from the sketches (within their rank error).
+ */
+export const EXACT_MEDIAN_VALUES = 20_000_000;
 
 /** Distinct values one categorical column may have before it is surely not a category. */
 const MAX_DISTINCT = 100_000;
 
 type Column =
-  | { name: string; at: number; kind: "numeric"; sketch: NumericSketch }
+  | { name: string; at: number; kind: "numeric"; sketch: NumericSketch; values: number[] | undefined; min: number; max: number }
   | { name: string; at: number; kind: "categorical"; counts: Map<string, number>; missing: number };
 
 /**
@@ -60,14 +74,14 @@ export class TableProfiler {
     options: ProfileOptions,
     firstRow: Cell[] | undefined,
   ) {
-    for (const name of [...options.categorical, ...options.exclude]) {
+    for (const name of [...options.categorical, ...options.exclude, ...options.nullable]) {
       if (!columnNames.includes(name)) throw new CliError(`${path} has no column "${name}" (columns: ${columnNames.join(", ")})`);
     }
     this.columns = [];
     columnNames.forEach((name, at) => {
       if (options.exclude.includes(name)) return;
       const categorical = options.categorical.length > 0 ? options.categorical.includes(name) : looksCategorical(firstRow?.[at]);
-      this.columns.push(categorical ? { name, at, kind: "categorical", counts: new Map(), missing: 0 } : { name, at, kind: "numeric", sketch: new NumericSketch() });
+      this.columns.push(categorical ? { name, at, kind: "categorical", counts: new Map(), missing: 0 } : { name, at, kind: "numeric", sketch: new NumericSketch(), values: [], min: Infinity, max: -Infinity });
     });
     if (this.columns.length === 0) throw new CliError(`${path}: every column is excluded`);
     if (this.columns.length > LIMITS.features) throw new CliError(`${path} has ${this.columns.length} features; at most ${LIMITS.features} are allowed`);
@@ -90,7 +104,12 @@ export class TableProfiler {
           if (value === undefined) {
             throw new CliError(`${this.path}:${lines[r]}: column "${column.name}": ${JSON.stringify(cell)} is not a number (name it in --categorical if it is a category)`);
           }
-          sketch.update(value);
+          // recorded as clients record it (protocol/blur.ts), so blurring adds no drift
+          sketch.update(value, value === null ? value : blurValue(value));
+          if (value === null || !Number.isFinite(value)) continue;
+          column.values?.push(value);
+          if (value < column.min) column.min = value;
+          if (value > column.max) column.max = value;
         }
       } else {
         for (let r = 0; r < rows.length; r++) {
@@ -107,14 +126,31 @@ export class TableProfiler {
       }
     }
     this.rows += rows.length;
+    this.keepValuesWithinBudget();
+  }
+
+  /** Whether every numeric column's median is exact (see {@link EXACT_MEDIAN_VALUES}). */
+  get exactMedians(): boolean {
+    return this.columns.every((c) => c.kind !== "numeric" || c.values !== undefined);
+  }
+
+  /** Lets go of the kept values once they pass the budget: medians then come from the sketches. */
+  private keepValuesWithinBudget(): void {
+    let kept = 0;
+    for (const c of this.columns) if (c.kind === "numeric") kept += c.values?.length ?? 0;
+    if (kept <= EXACT_MEDIAN_VALUES) return;
+    for (const c of this.columns) if (c.kind === "numeric") c.values = undefined;
   }
 
   /**
    * The feature schema: columns in table order; numeric range = the observed min and max;
    * categories = the most frequent (up to the limit) in alphabetical order, as scikit-learn's
-   * encoders order them; missing values imputed with the median or the most frequent category.
+   * encoders order them; missing values imputed as scikit-learn's `SimpleImputer` does: the
+   * median (of an even count, the mean of the two middle values) or the most frequent category
+   * (of tied ones, the smallest); `nullable` columns and the policy for unknown categories as
+   * the options say.
    *
-   * @param options - input name and categorical encoding
+   * @param options - input name, categorical encoding, nullable columns, unknown categories
    */
   features(options: ProfileOptions): Feature[] {
     let index = 0;
@@ -122,14 +158,16 @@ export class TableProfiler {
       let feature: Feature;
       if (column.kind === "numeric") {
         const q = column.sketch.quantiles;
-        const median = q.n > 0 ? quantile(q, 0.5) : 0;
-        feature = { name: column.name, kind: "numeric", input: options.input, index, dtype: "float32", policy: "impute", impute: median, ...(q.n > 0 ? { range: { min: q.min, max: q.max } } : {}) };
+        const median = column.values ? exactMedian(column.values) : q.n > 0 ? quantile(q, 0.5) : 0;
+        feature = { name: column.name, kind: "numeric", input: options.input, index, dtype: "float32", policy: "impute", impute: median, ...(q.n > 0 ? { range: { min: column.min, max: column.max } } : {}) };
       } else {
-        const byCount = [...column.counts].sort((a, b) => b[1] - a[1]);
+        const byCount = [...column.counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
         const categories = byCount.slice(0, LIMITS.categories).map(([value]) => value.slice(0, LIMITS.nameLength)).sort();
         if (categories.length === 0) throw new CliError(`${this.path}: column "${column.name}" has no values`);
-        feature = { name: column.name, kind: "categorical", input: options.input, index, dtype: "float32", categories, encoding: options.encoding, policy: "impute", impute: byCount[0]![0] };
+        const policy = options.unknown === "ignore" ? "ignore" : "impute";
+        feature = { name: column.name, kind: "categorical", input: options.input, index, dtype: "float32", categories, encoding: options.encoding, policy, impute: byCount[0]![0] };
       }
+      if (options.nullable.includes(column.name)) feature.nullable = true;
       index += featureWidth(feature);
       return feature;
     });
@@ -166,7 +204,7 @@ export class PredictionProfiler {
   private readonly classification: ClassificationSketch | undefined;
   private readonly regression: NumericSketch | undefined;
   private readonly columns: number;
-  private readonly lookup: Array<Map<string, number> | undefined>;
+  private readonly valueOf: ValueOf[];
 
   /**
    * @param model - the loaded model
@@ -181,7 +219,7 @@ export class PredictionProfiler {
     private readonly output: Output,
   ) {
     this.columns = inputColumns(features).get(features[0]!.input) ?? 0;
-    this.lookup = features.map((f) => (f.categories ? new Map(f.categories.map((c, i) => [c, i])) : undefined));
+    this.valueOf = features.map(featureValue);
     if (output.kind === "probabilities") this.classification = new ClassificationSketch(output.labels!);
     else this.regression = new NumericSketch();
   }
@@ -202,16 +240,12 @@ export class PredictionProfiler {
     const data = new Float32Array(rows.length * this.columns);
     this.features.forEach((f, i) => {
       const at = this.at[i]!;
-      const lookup = this.lookup[i];
+      const valueOf = this.valueOf[i]!;
       for (let r = 0; r < rows.length; r++) {
-        const cell = rows[r]![at]!;
-        let value: number;
-        if (lookup) value = lookup.get(String(cell)) ?? lookup.get(String(f.impute))!;
-        else {
-          const n = toNumber(cell);
-          value = n === null || n === undefined || !Number.isFinite(n) ? (f.impute as number) : n;
-        }
-        writeFeature(f, value, data, this.columns, r);
+        const cell = rows[r]![at];
+        // a cell as the runtime gets it in a named row: a number, a category's text, or missing
+        const raw = cell === "" || cell == null ? null : f.kind === "numeric" ? toNumber(cell) : String(cell);
+        writeFeature(f, valueOf(raw, ignore), data, this.columns, r);
       }
     });
     const feeds = { [this.features[0]!.input]: new this.model.Tensor("float32", data, [rows.length, this.columns]) };
@@ -223,6 +257,17 @@ export class PredictionProfiler {
       else this.regression!.update(values[r * width]!);
     }
   }
+}
+
+/** Violations count nowhere while profiling: the reference rows are what they are. */
+const ignore = () => {};
+
+/** The median as numpy takes it: of an even count, the mean of the two middle values. */
+function exactMedian(values: number[]): number {
+  if (values.length === 0) return 0;
+  const sorted = Float64Array.from(values).sort();
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /** A cell as a number: null when missing, undefined when it is not a number at all. */

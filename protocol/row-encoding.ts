@@ -1,3 +1,4 @@
+import { DriftlineError } from "./errors.ts";
 import type { Feature } from "./schema/manifest.ts";
 
 /**
@@ -14,6 +15,57 @@ import type { Feature } from "./schema/manifest.ts";
  */
 export function featureWidth(f: Pick<Feature, "encoding" | "categories">): number {
   return f.encoding === "onehot" ? (f.categories?.length ?? 1) : 1;
+}
+
+/** Turns one raw value of a feature into what its tensor column gets (see {@link featureValue}). */
+export type ValueOf = (value: unknown, onViolation: () => void) => number;
+
+/**
+ * How a raw value of feature `f` becomes the number its column gets — the number itself, or
+ * the category's index (-1: no category, fed as all zeros one-hot) — as the manifest's policy
+ * says. The runtime (predict) and the CLI's profiler (the reference predictions) both use it,
+ * so a model sees the same values in both.
+ *
+ * - A missing value (null or undefined) of a `nullable` feature is NaN (numeric) or no category.
+ * - A value in the schema: itself (numbers and booleans may name a category).
+ * - Out of range under `impute`: the value as sent (the sketch counts it out of range);
+ *   under `clamp`: clamped; under `reject`: refused.
+ * - A category the schema does not know under `ignore`: no category, as scikit-learn's
+ *   `OneHotEncoder(handle_unknown="ignore")` encodes it (not a violation); missing under `ignore`
+ *   is the impute value, else no category.
+ * - Anything else is a violation (`onViolation` is called): the impute value under `impute` and
+ *   `clamp`, a DriftlineError `validation` under `reject` or without an impute value.
+ *
+ * @param f - the feature
+ * @example
+ * featureValue(age)(null, count) // the impute value, or NaN when age is nullable
+ */
+export function featureValue(f: Pick<Feature, "name" | "kind" | "range" | "categories" | "policy" | "impute" | "nullable">): ValueOf {
+  const numeric = f.kind === "numeric";
+  const index = new Map((f.categories ?? []).map((c, i) => [c, i]));
+  const { min = -Infinity, max = Infinity } = f.range ?? {};
+  const encode = (v: unknown) =>
+    numeric
+      ? typeof v === "number" && v - v === 0
+        ? v
+        : undefined
+      : typeof v === "string" || typeof v === "number" || typeof v === "boolean"
+        ? index.get(String(v))
+        : undefined;
+  const fallback = f.impute === undefined ? undefined : encode(f.impute);
+  return (value, onViolation) => {
+    if (value == null && f.nullable) return numeric ? NaN : -1;
+    const v = encode(value);
+    if (v !== undefined && v >= min && v <= max) return v;
+    // Out of range is unusual, not invalid: under "impute" the model gets the value as sent
+    // (the feature sketch counts it as out of range); "clamp" clamps it, "reject" refuses it.
+    if (v !== undefined && numeric && f.policy === "impute") return v;
+    if (f.policy === "ignore" && !numeric) return value == null ? (fallback ?? -1) : -1;
+    onViolation();
+    if (v !== undefined && f.policy === "clamp") return Math.min(max, Math.max(min, v));
+    if (f.policy === "reject" || fallback === undefined) throw new DriftlineError("validation", `feature "${f.name}": ${value == null ? "missing" : String(value).slice(0, 64)}`);
+    return fallback;
+  };
 }
 
 /**

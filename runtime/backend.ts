@@ -1,6 +1,7 @@
 import { DriftlineError } from "../protocol/errors.ts";
 import { canWebGpu, loadOrt, type Ort } from "./ort-loader.ts";
 import type { LoaderContext } from "./model-loader.ts";
+import { runInTurn } from "./session-queue.ts";
 import type { Backend, Manifest, Tensor } from "./types.ts";
 import type { InferenceSession } from "onnxruntime-web";
 
@@ -55,11 +56,7 @@ export async function openSession(ctx: LoaderContext, manifest: Manifest, bytes:
       const session = await ort.InferenceSession.create(bytes, { executionProviders: [backend] });
       const feeds = warmup(ort);
       const times: number[] = [];
-      for (let i = 0; i <= ctx.warmupRuns; i++) {
-        const t = performance.now();
-        await session.run(feeds);
-        times.push(performance.now() - t);
-      }
+      for (let i = 0; i <= ctx.warmupRuns; i++) times.push((await runInTurn(ort, session, feeds)).ms);
       // the first run is not timed; the median of the others (0 when none), the first tried wins ties
       times.shift();
       const ms = times.sort((a, b) => a - b)[times.length >> 1] ?? 0;

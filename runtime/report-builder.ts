@@ -1,3 +1,4 @@
+import { blurValue } from "../protocol/blur.ts";
 import { NumericSketch } from "../protocol/sketch/numeric.ts";
 import { CategoricalSketch } from "../protocol/sketch/categorical.ts";
 import { ClassificationSketch } from "../protocol/sketch/prediction.ts";
@@ -109,8 +110,13 @@ export class Accumulator {
   /**
    * @param manifest - the version's manifest
    * @param now - start of the period, epoch ms
+   * @param shareUnseen - send unseen category values as text (else only their count)
    */
-  constructor(readonly manifest: Manifest, now: number) {
+  constructor(
+    readonly manifest: Manifest,
+    now: number,
+    private readonly shareUnseen = false,
+  ) {
     this.start = now;
     this.features = manifest.features.map((f) => (f.kind === "numeric" ? new NumericSketch({ range: f.range }) : new CategoricalSketch(f.categories ?? [])));
     // the prediction sketch (classes, or a value), and how one row's class (-1: none) and
@@ -127,8 +133,8 @@ export class Accumulator {
   }
 
   /**
-   * Sketches one staged call: its features column by column (as the app sent them), then
-   * what the model answered, and its latency.
+   * Sketches one staged call: its features column by column (as the app sent them, numbers
+   * blurred by {@link blurValue}), then what the model answered, and its latency.
    *
    * @param b - the staged call
    * @param rate - sample rate: the fraction of rows sketched
@@ -148,7 +154,7 @@ export class Accumulator {
           m += 3;
           if (!cats && typeof v !== "number" && v != null) v = NaN;
         } else v = cats ? cats[staged[i]!] : staged[i];
-        if (!keep || keep[r]) s.update(v as never);
+        if (!keep || keep[r]) cats ? (s as CategoricalSketch).update(v as string) : (s as NumericSketch).update(v as number, typeof v === "number" ? blurValue(v) : undefined);
       }
     }
     for (let r = 0, i = base + width * n; r < n; r++, i++) if (!keep || keep[r]) this.add(staged[i]!, staged[i + n]!);
@@ -185,6 +191,8 @@ export class Accumulator {
    */
   cut(head: Pick<Report, "id" | "model" | "version" | "role" | "client" | "segment" | "sampleRate">, now: number): Draft | undefined {
     if (!this.dirty_ && !this.rows) return undefined;
+    // unseen category values stay on the device unless the app opts in: only their count goes
+    if (!this.shareUnseen) for (const s of this.features) if (s instanceof CategoricalSketch) s.heavy.clear();
     const report: Draft = {
       ...head,
       start: this.start,
@@ -197,7 +205,7 @@ export class Accumulator {
       ...(this.confusion && { confusion: this.confusion }),
       ...(this.residual && { residual: this.residual }),
     };
-    Object.assign(this, new Accumulator(this.manifest, now));
+    Object.assign(this, new Accumulator(this.manifest, now, this.shareUnseen));
     return report;
   }
 }

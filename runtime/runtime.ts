@@ -9,6 +9,7 @@ import { Accumulator, Staging } from "./report-builder.ts";
 import { QUEUE_BOUNDS, ReportQueue } from "./report-queue.ts";
 import { FeedbackStore } from "./feedback.ts";
 import { Shadow } from "./shadow.ts";
+import { runInTurn } from "./session-queue.ts";
 import type { Assignment, Feeds, Prediction, Report, Row, RunResult, Runtime, RuntimeEvents, RuntimeOptions, Tensor } from "./types.ts";
 
 const DEFAULTS = {
@@ -20,6 +21,7 @@ const DEFAULTS = {
   pollIntervalMs: 300_000,
   warmupRuns: 5,
   feedbackCapacity: 1000,
+  shareUnseenCategories: false,
   timeoutMs: 15_000,
   transport: defaultTransport,
   clock: defaultClock,
@@ -69,8 +71,9 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   }
   void store.put("meta", assignmentKey, current).catch(() => {});
 
-  const accs = new Map<Model, Accumulator>([[live, new Accumulator(live.manifest, clock.now())]]);
-  const accOf = (m: Model) => accs.get(m) ?? accs.set(m, new Accumulator(m.manifest, clock.now())).get(m)!;
+  const accumulator = (m: Model) => new Accumulator(m.manifest, clock.now(), o.shareUnseenCategories);
+  const accs = new Map<Model, Accumulator>([[live, accumulator(live)]]);
+  const accOf = (m: Model) => accs.get(m) ?? accs.set(m, accumulator(m)).get(m)!;
   // 64 random bits per runtime, then a counter: cheap, and unique across the fleet
   const feedback = new FeedbackStore(store, `ring:${name}`, o.feedbackCapacity, randomId().slice(0, 16));
   const idle = clock.idle?.bind(clock) ?? ((fn: () => void) => clock.setTimeout(fn, 0));
@@ -229,10 +232,10 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       feeds[k] = t instanceof m.ort.Tensor ? t : new m.ort.Tensor(t.type as "float32", t.data as Float32Array, t.dims);
     }
     m.inflight++;
-    const t = performance.now();
     let out;
+    let ms;
     try {
-      out = await m.session.run(feeds);
+      ({ out, ms } = await runInTurn(m.ort, m.session, feeds));
     } catch (err) {
       if (enc) staging.drop();
       const e = new DriftlineError("session", `run: ${(err as Error).message ?? err}`, err);
@@ -242,7 +245,6 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       m.inflight--;
       releaseIfIdle(m);
     }
-    const ms = performance.now() - t;
     if (enc) reuse(m.plan, enc);
     // raw feeds: as many rows as the first output has
     const n = rows?.length ?? (Number(out[m.manifest.outputs[0]!.name]?.dims[0] ?? 1) || 1);

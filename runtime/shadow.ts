@@ -4,6 +4,7 @@ import { decodeOutputs } from "./outputs.ts";
 import { Accumulator } from "./report-builder.ts";
 import type { Draft } from "./draft.ts";
 import { releaseIfIdle, type Model } from "./model-loader.ts";
+import { runInTurn } from "./session-queue.ts";
 import type { Report, Row } from "./types.ts";
 
 const MAX_PENDING = 256;
@@ -65,10 +66,9 @@ export class Shadow {
     try {
       const { feeds, staged } = buildFeeds(m.ort, m.manifest, m.plan, batch.map((b) => b[0]), () => {});
       const at = staged.length - 2 * n;
-      const t = performance.now();
-      const out = await m.session.run(feeds);
+      const { out, ms } = await runInTurn(m.ort, m.session, feeds);
       const acc = this.acc_;
-      acc.latency.update(m.backend, (performance.now() - t) / n);
+      acc.latency.update(m.backend, ms / n);
       decodeOutputs(m.manifest, out, n, staged, at, "");
       batch.forEach(([, cls, score], r) => {
         const c = staged[at + r]!;

@@ -139,6 +139,13 @@ export interface RuntimeOptions {
    */
   cache?: boolean;
   /**
+   * Send the text of category values the manifest does not list (the most frequent 64, up to 64
+   * characters each). Off by default: reports then count them as `other` only, so what users
+   * type never leaves the device (docs/privacy.md).
+   * @defaultValue `false`
+   */
+  shareUnseenCategories?: boolean;
+  /**
    * Send a report at least this often (the assignment may override it).
    * @defaultValue `30000`
    */

@@ -17,6 +17,15 @@ against: the same sketches clients send, plus the feature schema publish needs.
   --exclude id,target     columns to leave out
   --input NAME            the model input the features feed (default: the model's only input, else "features")
   --encoding index|onehot how categories become tensor columns (default: index)
+  --nullable a,b          columns whose missing values the model takes as they are (NaN, or no
+                          category) instead of imputed, e.g. for gradient-boosted trees
+  --unknown impute|ignore a category the data did not have is fed as the most frequent one
+                          (impute, the default) or as none (ignore: scikit-learn's
+                          OneHotEncoder(handle_unknown="ignore"))
+
+Missing values are imputed as scikit-learn's SimpleImputer does: the median (exact up to 20
+million numeric values, from the sketches beyond) or the most frequent category (of tied ones,
+the smallest).
   --model model.onnx      also run the model over every row and sketch its predictions
   --labels no,yes         class labels of the model's output (with --model)`;
 
@@ -26,6 +35,8 @@ const OPTIONS = {
   exclude: { type: "string" },
   input: { type: "string" },
   encoding: { type: "string" },
+  nullable: { type: "string" },
+  unknown: { type: "string" },
   model: { type: "string" },
   labels: { type: "string" },
 } as const;
@@ -46,7 +57,8 @@ export const profile: Command = {
 
     const model = values.model ? await loadModel(values.model) : undefined;
     const input = values.input ?? (model?.inputs.length === 1 ? model.inputs[0]!.name : "features");
-    const options: ProfileOptions = { categorical: listFlag(values.categorical), exclude: listFlag(values.exclude), input, encoding };
+    const unknown = choiceFlag(values.unknown ?? "impute", "unknown", ["impute", "ignore"]);
+    const options: ProfileOptions = { categorical: listFlag(values.categorical), exclude: listFlag(values.exclude), input, encoding, nullable: listFlag(values.nullable), unknown };
 
     const table = await openTable(path);
     const batches = table.batches();
@@ -82,7 +94,8 @@ export const profile: Command = {
 
     writeFileSync(values.out, JSON.stringify(file, null, 2) + "\n");
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
-    console.log(`${values.out}: ${profiler.rows} rows, ${features.length} features${model ? ", predictions sketched" : ""} (${seconds} s)`);
+    const medians = profiler.exactMedians ? "" : ", medians from sketches";
+    console.log(`${values.out}: ${profiler.rows} rows, ${features.length} features${model ? ", predictions sketched" : ""}${medians} (${seconds} s)`);
   },
 };
 

@@ -92,6 +92,8 @@ function overweight(what: string, s: AnySketch | undefined, most: number, of: st
  */
 export function checkWeights(report: Aggregate, rows: number): Refusal | undefined {
   const most = LIMITS.reportRows;
+  // not report.errorTotal: the errors slot may hold any kind of sketch until checkReport's type checks
+  const errors = report.errors === undefined ? 0 : sketchWeight(report.errors);
   for (const [name, s] of report.features) {
     const problem = overweight(`features.${name}`, s, rows, "its rows");
     if (problem) return problem;
@@ -99,7 +101,7 @@ export function checkWeights(report: Aggregate, rows: number): Refusal | undefin
   const problem =
     overweight("prediction", report.prediction, rows, "its rows") ||
     overweight("errors", report.errors, most, "the report row limit") ||
-    overweight("latency", report.latency, rows + report.errorTotal, "its rows and errors") ||
+    overweight("latency", report.latency, rows + errors, "its rows and errors") ||
     overweight("confusion", report.confusion, most, "the report row limit") ||
     overweight("residual", report.residual, most, "the report row limit");
   if (problem) return problem;

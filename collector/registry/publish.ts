@@ -1,3 +1,4 @@
+import { ONNX_HEADER_BYTES, onnxHeaderProblem } from "./onnx-header.ts";
 import type { Manifest } from "../../protocol/schema/manifest.ts";
 import type { PublishBody } from "../api-schemas.ts";
 import { assertApp, type Caller } from "../auth.ts";
@@ -68,7 +69,8 @@ function checkClientSize(manifest: Manifest): void {
 
 /**
  * The artifact must be one the app may use (it uploaded it, or one of its versions names it; the
- * bootstrap key may use any) and be in R2 with the manifest's size. An artifact of another app
+ * bootstrap key may use any), be in R2 with the manifest's size, and read as an ONNX model
+ * (./onnx-header.ts). An artifact of another app
  * answers exactly as a missing one, so its existence does not leak.
  */
 async function checkArtifact(env: Env, db: Db, caller: Caller, app: string, sha256: string, size: number): Promise<void> {
@@ -80,6 +82,9 @@ async function checkArtifact(env: Env, db: Db, caller: Caller, app: string, sha2
   if (object.size !== size) {
     throw new ApiError(409, "conflict", `manifest size ${size} differs from the artifact's ${object.size} bytes`);
   }
+  const head = await env.ARTIFACTS.get(sha256, { range: { offset: 0, length: Math.min(size, ONNX_HEADER_BYTES) } });
+  const problem = onnxHeaderProblem(new Uint8Array((await head?.arrayBuffer()) ?? new ArrayBuffer(0)), size <= ONNX_HEADER_BYTES);
+  if (problem) throw new ApiError(400, "validation", `artifact ${sha256.slice(0, 12)} is not an ONNX model (${problem})`);
 }
 
 type NewVersion = Omit<VersionRow, "number" | "manifest" | "manifestKey">;

@@ -26,8 +26,12 @@ export const featureSchema = z.object({
   range: z.object({ min: z.number(), max: z.number() }).refine((r) => r.min <= r.max, "min above max").optional(),
   categories: z.array(nameSchema).max(LIMITS.categories).optional(),
   encoding: z.enum(["index", "onehot"]).optional(),
-  /** What to do with a missing or invalid value: reject the row, clamp to range, or impute. */
-  policy: z.enum(["reject", "clamp", "impute"]),
+  /**
+   * What to do with a missing or invalid value: reject the row, clamp to range, impute, or
+   * (categorical only) feed an unknown category as none, as scikit-learn's
+   * `OneHotEncoder(handle_unknown="ignore")` does (protocol/row-encoding.ts `featureValue`).
+   */
+  policy: z.enum(["reject", "clamp", "impute", "ignore"]),
   impute: z.union([z.number(), z.string()]).optional(),
   nullable: z.boolean().optional(),
 });
@@ -45,7 +49,7 @@ export const driftTestSchema = z.enum(["ks", "chi2", "psi", "js", "wasserstein"]
 /** Override of the drift test and/or threshold. */
 export const driftRuleSchema = z.object({ test: driftTestSchema.optional(), threshold: z.number().min(0).optional() });
 
-/** Per-model drift settings; anything left out uses the defaults (see DESIGN.md "Drift"). */
+/** Per-model drift settings; anything left out uses the defaults (docs/drift.md). */
 export const driftConfigSchema = z.object({
   /** Equal-mass bins of the reference for PSI, JS and chi-squared. @defaultValue 10 */
   bins: z.int().min(2).max(100).optional(),
@@ -99,6 +103,7 @@ function checkStructure(ctx: Issues): void {
       if (dup) problem(at("categories"), dup);
     }
     if (f.policy === "impute" && f.impute === undefined) problem(at("impute"), "policy impute needs an impute value");
+    if (f.policy === "ignore" && f.kind !== "categorical") problem(at("policy"), "policy ignore is for categorical features");
     const width = f.encoding === "onehot" ? (f.categories?.length ?? 1) : 1;
     const columns = input.shape[input.shape.length - 1];
     if (typeof columns === "number" && columns > 0 && f.index + width > columns) {

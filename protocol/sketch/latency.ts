@@ -8,7 +8,7 @@ import { DEFAULT_K, QuantileSketch, readQuantiles } from "./quantiles.ts";
  *
  * @example
  * const s = new LatencySketch();
- * s.update("wasm", 0.02); s.backends.get("wasm")?.quantile(0.95);
+ * s.update("wasm", 0.02); quantile(s.backends.get("wasm")!, 0.95); // quantile from ./query.ts
  */
 export class LatencySketch {
   /** KLL size parameter of every backend's sketch. */

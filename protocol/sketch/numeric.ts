@@ -25,7 +25,7 @@ export interface NumericOptions {
  *
  * @example
  * const s = new NumericSketch({ range: { min: 0, max: 120 } });
- * s.update(42); s.update(null); s.quantiles.quantile(0.5);
+ * s.update(42); s.update(null); quantile(s.quantiles, 0.5); // quantile from ./query.ts
  */
 export class NumericSketch {
   /** Missing values (null or undefined). */
@@ -67,17 +67,21 @@ export class NumericSketch {
   }
 
   /**
-   * Counts one value.
+   * Counts one value: missing, non-finite, out of range or not by `value` itself; what the
+   * moments and quantiles record is `recorded` (protocol/blur.ts `blurValue(value)` where
+   * values must not leave a device exactly).
    *
    * @param value - a number, or null/undefined when missing
+   * @param recorded - what to record of a finite value
+   * @defaultValue recorded `value`
    */
-  update(value: number | null | undefined): void {
+  update(value: number | null | undefined, recorded = value): void {
     if (value == null) this.missing++;
-    else if (value >= this.lo_ && value <= this.hi_) this.add_(value);
+    else if (value >= this.lo_ && value <= this.hi_) this.add_(recorded as number);
     else if (value - value !== 0) this.nonFinite++;
     else {
       this.outOfRange++;
-      this.add_(value);
+      this.add_(recorded as number);
     }
   }
 
@@ -105,7 +109,8 @@ export class NumericSketch {
     if (nb > 0) {
       const n = na + nb;
       const d = other.mean - this.mean;
-      // symmetric in a and b, so merge order never changes the bits
+      // the mean is symmetric in a and b; M2 (and anything summed over three or more merges) may
+      // differ in its last bits with merge order — far below what any statistic reads
       this.mean = (na * this.mean + nb * other.mean) / n;
       this.m2 = this.m2 + other.m2 + ((d * d * na) / n) * nb;
     }

@@ -101,7 +101,8 @@ describe("runtime: updates, rollback, shadow and feedback", () => {
   });
 
   it("keeps serving the previous version when the new one fails to load, with a coded error", async () => {
-    const broken = new TextEncoder().encode("this is not an onnx model");
+    // reads as an ONNX model (the collector checks that) but its graph is two junk bytes
+    const broken = new Uint8Array([0x08, 0x08, 0x3a, 0x02, 0xff, 0xff]);
     const v3 = { ...v2.manifest, sha256: sha256(broken), size: broken.length };
     await collector.publish(broken, v3);
     await collector.rollout("upd", { stable: 3 });

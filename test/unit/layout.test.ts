@@ -1,4 +1,4 @@
-// The layout rule of DESIGN.md: protocol/ imports nothing of ours; runtime/, collector/, dashboard/
+// The layout rule (docs/architecture.md): protocol/ imports nothing of ours; runtime/, collector/, dashboard/
 // and cli/ import protocol/ (and npm packages) but never each other.
 import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

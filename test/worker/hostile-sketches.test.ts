@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { LIMITS } from "../../protocol/limits.ts";
 import { Writer } from "../../protocol/sketch/codec.ts";
-import { NumericSketch, toBase64 } from "../../protocol/sketch/index.ts";
+import { ConfusionMatrix, LatencySketch, NumericSketch, toBase64 } from "../../protocol/sketch/index.ts";
 import { flush, liveModel, makeReport, postReports } from "./ingest-helpers.ts";
 import { call, createKey } from "./registry-helpers.ts";
 
@@ -75,6 +75,17 @@ describe("hostile sketch counts", () => {
       ["limit_exceeded", "features.tenure"],
       ["limit_exceeded", "features.tenure"],
     ]);
+  });
+
+  it("refuses a report with another kind of sketch in its errors slot, and takes the rest of its batch", async () => {
+    // found by test/worker/ingest-fuzz.test.ts: the latency allowance read the error counts
+    // before the slot's type was checked, so these threw in the aggregator and the batch got 503
+    const { model, version, token } = await liveModel("errors-slot");
+    const wrong = [new NumericSketch(), new LatencySketch(), new ConfusionMatrix(["no", "yes"])].map((s) => ({ ...makeReport(model, version), errors: toBase64(s.encode()) }));
+    const honest = makeReport(model, version);
+    const answer = await postReports(token, [...wrong, honest]);
+    expect(answer.rejected.map((r) => [r.code, r.message])).toEqual(wrong.map(() => ["sketch_mismatch", "errors: expected error counts"]));
+    expect(answer.accepted).toEqual([honest.id]);
   });
 
   it("caps the rows a report may claim", async () => {

@@ -71,9 +71,17 @@ export async function createKey(app: string, role: "ingest" | "read" | "admin"):
   return (await res.json()) as { id: string; token: string };
 }
 
-/** Random model bytes (distinct every call, so every version has its own artifact). */
+/**
+ * Model bytes that read as an ONNX model — `ir_version` 8, then a random `doc_string` — and are
+ * distinct every call, so every version has its own artifact.
+ *
+ * @param size - total bytes, at least 8
+ */
 export function modelBytes(size = 256): Uint8Array {
-  return crypto.getRandomValues(new Uint8Array(size));
+  const bytes = crypto.getRandomValues(new Uint8Array(size));
+  const body = size - 5; // ir_version (2 bytes), doc_string tag (1) and its length (2)
+  bytes.set([0x08, 0x08, 0x32, (body & 0x7f) | 0x80, body >> 7]);
+  return bytes;
 }
 
 /**

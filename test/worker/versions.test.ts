@@ -67,6 +67,17 @@ describe("POST /v1/models/:model/versions", () => {
     expect((await call("GET", `/v1/models/${model}`, { token: BOOTSTRAP })).status).toBe(404);
   });
 
+  it("refuses an artifact that is not an ONNX model (400 validation), and takes one that is", async () => {
+    const model = unique("not-onnx");
+    for (const text of ["this is not an onnx model", "{\"model\": true}", "PK\u0003\u0004 a zip file"]) {
+      const bytes = new TextEncoder().encode(text);
+      const sha = await upload(bytes);
+      const msg = await expectError(await publishBody(model, { manifest: manifestFor(model, sha, bytes.length) }), 400, "validation");
+      expect(msg).toMatch(/is not an ONNX model/);
+    }
+    expect((await publish(model)).version).toBe(1);
+  });
+
   it("refuses a manifest for another model, or whose profile does not fit the features", async () => {
     const model = unique("fit");
     const manifest = await freshManifest(model);

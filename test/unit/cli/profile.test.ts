@@ -6,6 +6,7 @@ import { main } from "../../../cli/main.ts";
 import type { ProfileFile } from "../../../cli/profiler.ts";
 import { fromBase64, quantile, decodeCategorical, decodeClassification, decodeNumeric } from "../../../protocol/sketch/index.ts";
 import { parseReferenceProfile } from "../../../protocol/schema/parse.ts";
+import { blurValue } from "../../../protocol/blur.ts";
 import { SMOKE_CLASSIFIER, buildDenseClassifier, denseClassifierReference } from "../../fixtures/onnx-models.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "driftline-profile-"));
@@ -66,14 +67,16 @@ describe("driftline profile", () => {
     expect(file.features[3]).toMatchObject({ categories: PLANS, encoding: "index", policy: "impute" });
   });
 
-  it("sketches exactly what the rows hold", () => {
+  it("sketches what the rows hold, each value recorded as clients record it (blurred)", () => {
     const tenure = decodeNumeric(fromBase64(file.profile.features.tenure!.sketch));
     const missing = rows.filter((r) => r.tenure === "").length;
     expect(tenure.missing).toBe(missing);
     expect(tenure.count).toBe(500 - missing);
     const values = rows.filter((r) => r.tenure !== "").map((r) => Number(r.tenure));
-    expect(tenure.mean).toBeCloseTo(values.reduce((a, b) => a + b, 0) / values.length, 9);
-    expect(file.features[0]!.impute).toBe(quantile(tenure.quantiles, 0.5));
+    expect(tenure.mean).toBeCloseTo(values.map(blurValue).reduce((a, b) => a + b, 0) / values.length, 9);
+    // the impute value is the exact median of the raw values, as SimpleImputer takes it
+    const sorted = values.sort((a, b) => a - b);
+    expect(file.features[0]!.impute).toBe((sorted[(sorted.length >> 1) - 1]! + sorted[sorted.length >> 1]!) / 2);
     const plan = decodeCategorical(fromBase64(file.profile.features.plan!.sketch));
     expect(plan.counts).toEqual(PLANS.map((p) => rows.filter((r) => r.plan === p).length));
   });
@@ -113,5 +116,25 @@ describe("driftline profile", () => {
     expect((await run("profile", csvPath)).code).toBe(2);
     expect((await run("profile", csvPath, "-o", "x", "--encoding", "binary")).stderr).toMatch(/--encoding must be index or onehot/);
     expect((await run("profile", csvPath, "-o", "x", "--exclude", "nope")).stderr).toMatch(/has no column "nope"/);
+  });
+});
+
+describe("driftline profile imputes as scikit-learn's SimpleImputer", () => {
+  it("takes the mean of the two middle values of an even count, the smallest of tied categories, and the flags", async () => {
+    const path = join(dir, "impute.csv");
+    // x: 1, 2, 3, 10 and a missing one (median 2.5); k: b, a, b, a and a missing one (tie: a)
+    writeFileSync(path, "x,k\n1,b\n10,a\n,\n2,b\n3,a\n");
+    const result = await run("profile", path, "--categorical", "k", "--nullable", "x", "--unknown", "ignore", "-o", join(dir, "impute.json"));
+    expect(result.code, result.stderr).toBe(0);
+    const { features } = JSON.parse(readFileSync(join(dir, "impute.json"), "utf8")) as ProfileFile;
+    expect(features[0]).toMatchObject({ name: "x", impute: 2.5, nullable: true, policy: "impute" });
+    expect(features[1]).toMatchObject({ name: "k", impute: "a", policy: "ignore", categories: ["a", "b"] });
+    expect(features[1]!.nullable).toBeUndefined();
+  });
+
+  it("refuses a nullable column the data does not have", async () => {
+    const result = await run("profile", csvPath, "--nullable", "nope", "-o", join(dir, "x.json"));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/no column "nope"/);
   });
 });

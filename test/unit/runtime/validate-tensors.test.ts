@@ -3,6 +3,7 @@ import * as ort from "onnxruntime-web";
 import { compile } from "../../../runtime/validate.ts";
 import { buildFeeds, zeroFeeds } from "../../../runtime/tensors.ts";
 import { decodeOutputs } from "../../../runtime/outputs.ts";
+import { blurValue } from "../../../protocol/blur.ts";
 import { Accumulator } from "../../../runtime/report-builder.ts";
 import type { Manifest } from "../../../protocol/schema/manifest.ts";
 import { CategoricalSketch, NumericSketch } from "../../../protocol/sketch/index.ts";
@@ -79,7 +80,7 @@ describe("validation and tensor building", () => {
     expect(zeroFeeds(ort, m, compile(m)).num!.dims).toEqual([1, 2]);
   });
 
-  it("stages what the app sent, so folding the staged call sketches the raw values", () => {
+  it("stages what the app sent, so folding the staged call sketches the values sent (numbers blurred)", () => {
     const rows = [
       { tenure: 3, charges: 20.1, age: 30, plan: "basic" },
       { tenure: 500, charges: null, age: 31, plan: "pro" },
@@ -98,7 +99,9 @@ describe("validation and tensor building", () => {
     for (const row of rows) {
       manifest.features.forEach((f, i) => {
         const v = row[f.name as keyof typeof row];
-        expected[i]!.update((f.kind === "numeric" && typeof v === "string" ? NaN : v) as never);
+        const sent = f.kind === "numeric" && typeof v === "string" ? NaN : v;
+        if (f.kind === "numeric") (expected[i] as NumericSketch).update(sent as number, typeof sent === "number" ? blurValue(sent) : undefined);
+        else expected[i]!.update(sent as never);
       });
     }
     expect(acc.features.map((s) => s.encode())).toEqual(expected.map((s) => s.encode()));

@@ -1,0 +1,96 @@
+// Issue 13 item 1: no raw value leaves by default. The real runtime predicts 1, 10 and 100 rows
+// (whole numbers, as ages and counts are, and unseen plan names that look like what users type);
+// every report it sends is decoded and searched for the inputs: no sketch item (after the
+// float32 rounding of encoding), min, max or mean equals an input, and no unseen category text
+// is in any body. With `shareUnseenCategories` the app opts in to sending that text.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
+import "./harness/page-globals.ts";
+import type { TestBrowser } from "./harness/browser.ts";
+import type { TestCollector } from "./harness/collector.ts";
+import { openRuntimePage } from "./harness/runtime-page.ts";
+import { startRuntimeRig, type RuntimeRig } from "./harness/runtime-rig.ts";
+import type { StaticServer } from "./harness/static-server.ts";
+import { churnModel, churnRows } from "../fixtures/runtime-models.ts";
+import type { Report } from "../../protocol/schema/report.ts";
+import { cdfPoints, decodeCategorical, decodeNumeric, fromBase64 } from "../../protocol/sketch/index.ts";
+
+const SECRETS = ["alice@example.com", "bob.smith 555-0199", "my password is hunter2"];
+
+describe("runtime: no raw value leaves the device by default", () => {
+  let rig: RuntimeRig | undefined;
+  let collector: TestCollector;
+  let server: StaticServer;
+  let browser: TestBrowser;
+  let page: Page;
+  let base: Record<string, unknown>;
+  const sent: Report[] = [];
+  const bodies: string[] = [];
+  // unseen plans are fed as no plan (scikit-learn's handle_unknown="ignore"), not refused
+  const model = churnModel("private");
+  model.manifest.features = model.manifest.features.map((f) => (f.name === "plan" ? { ...f, policy: "ignore" as const } : f));
+
+  beforeAll(async () => {
+    ({ collector, server, browser } = rig = await startRuntimeRig());
+    await collector.publish(model.bytes, model.manifest);
+    base = { collector: collector.url, key: await collector.ingestKey(), model: "private", ortUrl: `${server.url}/ort/`, reportIntervalMs: 3_600_000 };
+    page = await browser.context.newPage();
+    page.on("request", (req) => {
+      if (!req.url().includes("/v1/reports") || req.method() !== "POST") return;
+      const body = req.postData() ?? "";
+      bodies.push(body);
+      sent.push(...(JSON.parse(body) as { reports: Report[] }).reports);
+    });
+    await openRuntimePage(page, server);
+  });
+
+  afterAll(() => rig?.stop());
+
+  /** Predicts `rows` in one runtime, flushes, closes; resolves once the collector has them. */
+  const predict = async (rows: unknown[], extra: Record<string, unknown> = {}) => {
+    await page.evaluate(
+      async ({ o, r }) => {
+        const rt = await window.Driftline.createRuntime(o as never);
+        await rt.predict(r as never[]);
+        await rt.flush();
+        await rt.close();
+      },
+      { o: { ...base, ...extra }, r: rows },
+    );
+  };
+
+  for (const n of [1, 10, 100]) {
+    it(`sends none of the inputs of ${n} prediction${n > 1 ? "s" : ""}`, async () => {
+      sent.length = 0;
+      bodies.length = 0;
+      const rows = churnRows(n, n * 7).map((r, i) => (i % 3 === 0 ? { ...r, plan: SECRETS[i % SECRETS.length]! } : r));
+      await predict(rows);
+      const reports = sent.filter((r) => r.rows > 0);
+      expect(reports.reduce((total, r) => total + r.rows, 0)).toBe(n);
+      for (const name of ["tenure", "charges", "age"] as const) {
+        const inputs = new Set(rows.map((r) => Math.fround(r[name])));
+        for (const r of reports) {
+          const s = decodeNumeric(fromBase64(r.features[name]!));
+          const items = Array.from(cdfPoints(s.quantiles).values, Math.fround);
+          const leaked = [...items, s.quantiles.min, s.quantiles.max, s.mean].filter((x) => inputs.has(Math.fround(x)) || rows.some((row) => row[name] === x));
+          expect(leaked, `${name}: values equal to inputs`).toEqual([]);
+          // and what is sent is close: within 0.1 % of an input
+          expect(items.every((x) => rows.some((row) => Math.abs(x - row[name]) <= Math.abs(row[name]) * 2 ** -10 + 1e-9))).toBe(true);
+        }
+      }
+      for (const r of reports) expect([...decodeCategorical(fromBase64(r.features.plan!)).heavy.keys()]).toEqual([]);
+      // nor anywhere else in the bodies, sketches decoded or not
+      for (const secret of SECRETS) expect(bodies.join("\n")).not.toContain(secret);
+      const unseen = rows.filter((r) => SECRETS.includes(r.plan)).length;
+      expect(reports.reduce((total, r) => total + decodeCategorical(fromBase64(r.features.plan!)).other, 0)).toBe(unseen);
+    });
+  }
+
+  it("sends unseen category text only when the app opts in", async () => {
+    sent.length = 0;
+    bodies.length = 0;
+    await predict([{ ...churnRows(1)[0]!, plan: SECRETS[0]! }], { shareUnseenCategories: true });
+    const heavy = sent.filter((r) => r.rows > 0).flatMap((r) => [...decodeCategorical(fromBase64(r.features.plan!)).heavy.keys()]);
+    expect(heavy).toEqual([SECRETS[0]]);
+  });
+});
