@@ -37,6 +37,8 @@ export const ERROR_CODES = [
   "not_assigned",
   // lifecycle and fallback
   "closed",
+  // rows a client predicted but whose report it had to drop (a bounded queue; counted in `errors`)
+  "dropped",
   "internal",
 ] as const;
 

@@ -13,6 +13,10 @@ export const MAX_HEAVY_HITTERS = 1024;
 export const HEAVY_HITTER_LENGTH = 64;
 /** Entries of a latency or error-count sketch ({@link LIMITS}`.sketchKeys`). */
 export const MAX_SKETCH_KEYS = 64;
+/** Rows one report may cover ({@link LIMITS}`.reportRows`). */
+export const MAX_REPORT_ROWS = 1_000_000;
+/** Bytes of one report's sketches, base64 included ({@link LIMITS}`.reportBytes`). */
+export const MAX_REPORT_BYTES = 256 * 1024;
 
 /**
  * Hard limits of the wire format. The zod schemas and the sketch decoders both enforce them;
@@ -47,11 +51,16 @@ export const LIMITS = {
    * reports after 100,000 rows; the margin takes the batch that crossed that mark. It bounds every
    * count the collector merges, so sums of accepted reports stay exact far below 2^53.
    */
-  reportRows: 1_000_000,
+  reportRows: MAX_REPORT_ROWS,
   /** Reports per batch. */
   reportsPerBatch: 100,
-  /** Bytes of one report's sketches, base64 included (also the largest single sketch). */
-  reportBytes: 256 * 1024,
+  /**
+   * Bytes of one report's sketches, base64 included (also the largest single sketch). The
+   * runtime splits a bigger report by features (`part`); the largest single sketch a manifest
+   * allows (a categorical feature of {@link MAX_CATEGORIES} names of {@link MAX_NAME_LENGTH}
+   * characters, 179 KB with its heavy hitters full) fits alone.
+   */
+  reportBytes: MAX_REPORT_BYTES,
   /** Bytes of a report batch body. */
   batchBytes: 4 * 1024 * 1024,
   /** Bytes of a manifest, reference profile included. */

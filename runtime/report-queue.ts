@@ -1,7 +1,10 @@
 import { DriftlineError } from "../protocol/errors.ts";
+import { MAX_REPORT_ROWS } from "../protocol/limits.ts";
+import { ErrorCounts } from "../protocol/sketch/error-counts.ts";
 import { mergeDrafts, reviveDraft, toWire, type Draft } from "./draft.ts";
+import { splitReport } from "./split-report.ts";
 import type { Api, ApiError, ReportsAnswer } from "./api.ts";
-import type { Clock, ModelStore, Report } from "./types.ts";
+import type { Clock, ModelStore, QueueBounds, Report } from "./types.ts";
 
 declare const __DRIFTLINE_STATE__: string | undefined;
 /**
@@ -22,19 +25,32 @@ export interface QueueEntry {
   /** The build that stored `draft`. */
   state?: string;
   sent: boolean;
+  /** Characters of `report` as JSON: what the byte bound counts. */
+  size?: number;
 }
 
-/** Reports of the same stream and hour merge while unsent. */
-const streamKey = (r: Report | Draft) =>
-  [r.model, r.version, r.role, r.client, r.sampleRate, Math.floor(r.start / 3_600_000), JSON.stringify(r.segment)].join("|");
+/** The bounds of the queue when the options give none (docs/runtime.md "Bounds"). */
+export const QUEUE_BOUNDS: QueueBounds = { maxEntries: 64, maxBytes: 8_000_000, maxAgeMs: 86_400_000 };
+
+/** A stream: reports of one model version, role, client, segment and sample rate. */
+const streamOf = (r: Report | Draft) => [r.model, r.version, r.role, r.client, r.sampleRate, JSON.stringify(r.segment)].join("|");
+const hourOf = (r: Report | Draft) => Math.floor(r.start / 3_600_000);
+/** Errors of every code a draft counts. */
+const errorsOf = (d: Draft) => [...((d.errors as ErrorCounts | undefined)?.counts.values() ?? [])].reduce((a, b) => a + b, 0);
+/** An entry that only carries error counts (of dropped rows): never dropped itself. */
+const bare = ({ report: r }: QueueEntry) => !r.rows && !r.shadow && !r.prediction && !r.latency && !r.confusion && !r.residual && !Object.keys(r.features).length;
 
 const BATCH_CHARS = 3_000_000;
+const BATCH_REPORTS = 100;
 
 /** Options of a {@link ReportQueue}. */
 export interface QueueOptions {
   store: ModelStore;
   api: Api;
   clock: Clock;
+  bounds: QueueBounds;
+  /** A new report id. */
+  newId(): string;
   /** Called with each answer of the collector (it carries the assignment). */
   onAnswer(answer: ReportsAnswer): void;
   /** Called when reports were dropped or could not be sent. */
@@ -42,10 +58,13 @@ export interface QueueOptions {
 }
 
 /**
- * Reports waiting for the collector, persisted in the store. Unsent reports of one stream
- * merge, so the queue stays bounded while offline; a report that may have reached the
- * collector keeps its id and content, so resending it is idempotent. Failures back off
- * exponentially with jitter and honour Retry-After.
+ * Reports waiting for the collector, persisted in the store and bounded whatever fails.
+ * Unsent reports of one stream and hour merge; at most one batch is in flight (sent and not
+ * yet answered: its reports keep their ids and content, so resending is idempotent) and no
+ * more is frozen until it is answered. Past `maxAgeMs`, `maxEntries` or `maxBytes` the oldest
+ * reports are dropped and their rows counted as `dropped` errors in a report of their stream
+ * that is still to be sent. Failures back off exponentially with jitter and honour
+ * Retry-After. Reports over the collector's size limit are split by features when frozen.
  */
 export class ReportQueue {
   readonly entries: QueueEntry[] = [];
@@ -63,41 +82,130 @@ export class ReportQueue {
       if (!e || this.entries.some((x) => x.report.id === id)) continue;
       if (e.draft && e.state === STATE) reviveDraft(e.draft);
       else e.draft = undefined;
+      e.size ??= JSON.stringify(e.report).length;
       this.entries.push(e);
     }
+    this.entries.sort((a, b) => a.report.start - b.report.start);
+    await this.trim_();
   }
 
   /**
-   * Queues a report, folding it into an unsent one of the same stream when there is one.
+   * Queues a report, folding it into an unsent one of the same stream and hour when there is
+   * one (and their rows stay within a report's), then drops what is past the bounds.
    *
    * @param draft - a freshly cut report (its sketches now belong to the queue)
    */
-  add(draft: Draft): Promise<void> {
-    const key = streamKey(draft);
-    const open = this.entries.find((e) => !e.sent && e.draft && streamKey(e.draft) === key);
-    if (open) {
-      open.report = toWire(mergeDrafts(open.draft!, draft));
-      return this.save_(open);
+  async add(draft: Draft): Promise<void> {
+    const open = this.open_(draft, (d) => hourOf(d) === hourOf(draft) && d.rows + draft.rows <= MAX_REPORT_ROWS && errorsOf(d) + errorsOf(draft) <= MAX_REPORT_ROWS);
+    if (open) await this.set_(open, mergeDrafts(open.draft!, draft));
+    else await this.push_(draft);
+    await this.trim_();
+  }
+
+  /** The newest unsent, mergeable entry of `d`'s stream that `fits`. */
+  private open_(d: Draft, fits: (open: Draft) => boolean): QueueEntry | undefined {
+    const stream = streamOf(d);
+    for (let i = this.entries.length; i--; ) {
+      const e = this.entries[i]!;
+      if (!e.sent && e.draft && streamOf(e.draft) === stream && fits(e.draft)) return e;
     }
-    const entry: QueueEntry = { report: toWire(draft), draft, state: STATE, sent: false };
-    this.entries.push(entry);
-    return this.save_(entry);
+    return undefined;
+  }
+
+  private push_(draft: Draft): Promise<void> {
+    const e: QueueEntry = { report: draft as never, draft, state: STATE, sent: false };
+    this.entries.push(e);
+    return this.set_(e, draft);
+  }
+
+  private set_(e: QueueEntry, draft: Draft): Promise<void> {
+    e.report = toWire(draft);
+    e.size = JSON.stringify(e.report).length;
+    return this.save_(e);
   }
 
   private save_(e: QueueEntry): Promise<void> {
     return this.o_.store.put("queue", e.report.id, e).catch(() => {});
   }
 
-  private async done_(batch: QueueEntry[]): Promise<void> {
-    for (const e of batch) this.entries.splice(this.entries.indexOf(e), 1), await this.o_.store.delete("queue", e.report.id).catch(() => {});
+  /** Takes entries out (at once, so concurrent trims never drop one twice); false when none was in. */
+  private remove_(batch: QueueEntry[]): Promise<boolean> {
+    // (an entry in flight may have been dropped by age meanwhile)
+    const gone = batch.filter((e) => this.entries.includes(e));
+    this.entries.splice(0, Infinity, ...this.entries.filter((e) => !gone.includes(e)));
+    return Promise.all(gone.map((e) => this.o_.store.delete("queue", e.report.id).catch(() => {}))).then(() => gone.length > 0);
   }
 
-  private take_(): QueueEntry[] {
+  /**
+   * Drops entries past the age limit (all but bare ones), then the oldest unsent ones while
+   * the queue holds more than `maxEntries` entries or `maxBytes` characters.
+   */
+  private async trim_(): Promise<void> {
+    const { maxEntries, maxBytes, maxAgeMs } = this.o_.bounds;
+    const old = this.o_.clock.now() - maxAgeMs;
+    for (const e of this.entries.filter((e) => e.report.end < old && !bare(e))) await this.drop_(e);
+    const over = () => this.entries.length > maxEntries || this.entries.reduce((n, e) => n + e.size!, 0) > maxBytes;
+    for (const e of this.entries.filter((e) => !e.sent && !bare(e))) if (over()) await this.drop_(e);
+  }
+
+  /**
+   * Drops an entry: its rows (none for a continuation part) are counted as `dropped` and its
+   * error counts kept, in an unsent report of its stream, else in a new bare one of its period.
+   */
+  private async drop_(e: QueueEntry): Promise<void> {
+    if (!(await this.remove_([e]))) return;
+    const { model, version, role, client, segment, sampleRate, start, end, part, rows } = e.report;
+    const errors = (e.draft?.errors as ErrorCounts | undefined) ?? new ErrorCounts();
+    if (!part && rows) errors.update("dropped", rows);
+    if (!errors.counts.size) return;
+    const carrier: Draft = { id: this.o_.newId(), model, version, role, client, segment, sampleRate, start, end, rows: 0, features: {}, errors };
+    const into = this.open_(carrier, (d) => errorsOf(d) + errorsOf(carrier) <= MAX_REPORT_ROWS);
+    if (!into) return this.push_(carrier);
+    // only the counts move: the report keeps its own period
+    const d = into.draft!;
+    d.errors = d.errors ? (d.errors as ErrorCounts).merge(errors) : errors;
+    await this.set_(into, d);
+  }
+
+  /**
+   * Freezes the next batch when none is in flight: unsent entries, oldest first, at most a
+   * quarter of `maxEntries` (at least one) and one batch's characters; a report over the
+   * collector's size limit becomes its parts (see {@link splitReport}).
+   */
+  private freeze_(): Promise<unknown> {
+    if (this.entries.some((e) => e.sent)) return Promise.resolve();
+    const most = Math.max(1, this.o_.bounds.maxEntries >> 2);
+    const saves: Array<Promise<void>> = [];
+    let chars = 0;
+    let n = 0;
+    for (const e of this.entries.filter((e) => !e.sent)) {
+      if (n && (n >= most || chars + e.size! > BATCH_CHARS)) break;
+      const [first, ...rest] = splitReport(e.report);
+      n += 1 + rest.length;
+      chars += e.size!;
+      e.sent = true;
+      if (rest.length) {
+        // parts cannot merge again: the entry keeps no draft
+        e.report = first!;
+        e.draft = undefined;
+        const parts = rest.map((report) => ({ report, sent: true, size: JSON.stringify(report).length }));
+        this.entries.splice(this.entries.indexOf(e) + 1, 0, ...parts);
+        saves.push(...parts.map((p) => this.save_(p)));
+        e.size = JSON.stringify(first).length;
+      }
+      saves.push(this.save_(e));
+    }
+    return Promise.all(saves);
+  }
+
+  /** The frozen entries to send next: at most one request's worth. */
+  private batch_(): QueueEntry[] {
     const batch: QueueEntry[] = [];
     let chars = 0;
     for (const e of this.entries) {
-      chars += JSON.stringify(e.report).length;
-      if (batch.length && (batch.length >= 100 || chars > BATCH_CHARS)) break;
+      if (!e.sent) continue;
+      chars += e.size!;
+      if (batch.length && (batch.length >= BATCH_REPORTS || chars > BATCH_CHARS)) break;
       batch.push(e);
     }
     return batch;
@@ -116,24 +224,25 @@ export class ReportQueue {
   private async send_(): Promise<void> {
     const { clock, api } = this.o_;
     while (this.entries.length && clock.now() >= this.notBefore_ && globalThis.navigator?.onLine !== false) {
-      const batch = this.take_();
-      await this.sent_(batch);
+      await this.freeze_();
+      const batch = this.batch_();
+      if (!batch.length) return;
       try {
         const answer = await api.reports(batch.map((e) => e.report));
         this.attempts_ = 0;
-        await this.done_(batch);
+        await this.remove_(batch);
         if (answer.rejected?.length) this.o_.onError(new DriftlineError("validation", `${answer.rejected.length} rejected`));
         this.o_.onAnswer(answer);
       } catch (e) {
         const err = e as ApiError;
         if (err.status && err.status < 500 && err.status !== 429 && err.status !== 408) {
           // the collector will never take these: keeping them would block the queue forever
-          await this.done_(batch);
+          await this.remove_(batch);
           this.o_.onError(err);
           continue;
         }
-        // a 429 proves the batch was not taken, so its reports may merge again
-        if (err.status === 429) for (const e of batch) e.sent = false;
+        // a 429 proves the batch was not taken, so its whole reports may merge again
+        if (err.status === 429) for (const e of batch) e.sent = !e.draft;
         // 1 s, doubling, at most 5 min
         const backoff = Math.min(300_000, 1000 * 2 ** this.attempts_++);
         const wait = Math.max(err.retryAfter ?? 0, backoff * (0.5 + Math.random()));
@@ -145,15 +254,12 @@ export class ReportQueue {
     }
   }
 
-  /** Hands everything to `sendBeacon` as the page goes away; the reports stay queued until answered. */
+  /** Hands the next batch to `sendBeacon` as the page goes away; its reports stay queued until answered. */
   beacon(): void {
-    const batch = this.take_();
-    if (batch.length && globalThis.navigator?.onLine !== false && this.o_.api.beacon(batch.map((e) => e.report))) this.sent_(batch);
-  }
-
-  /** Marks a batch as possibly received: its reports no longer merge. */
-  private sent_(batch: QueueEntry[]): Promise<unknown> {
-    return Promise.all(batch.map((e) => !e.sent && ((e.sent = true), this.save_(e))));
+    if (globalThis.navigator?.onLine === false) return;
+    void this.freeze_();
+    const batch = this.batch_();
+    if (batch.length) this.o_.api.beacon(batch.map((e) => e.report));
   }
 
   /** Stops the retry timer. */

@@ -6,7 +6,7 @@ import { loadModel, releaseIfIdle, type LoaderContext, type Model } from "./mode
 import { buildFeeds, reuse, type Encoded } from "./tensors.ts";
 import { decodeOutputs } from "./outputs.ts";
 import { Accumulator, Staging } from "./report-builder.ts";
-import { ReportQueue } from "./report-queue.ts";
+import { QUEUE_BOUNDS, ReportQueue } from "./report-queue.ts";
 import { FeedbackStore } from "./feedback.ts";
 import { Shadow } from "./shadow.ts";
 import { runInTurn } from "./session-queue.ts";
@@ -94,6 +94,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     store,
     api,
     clock,
+    bounds: { ...QUEUE_BOUNDS, ...o.queue },
+    newId: randomId,
     onAnswer: (answer) => {
       lastAnswer = clock.now();
       // answers carry a hint (no manifests): the full assignment is fetched when it moved

@@ -85,6 +85,25 @@ export interface Clock {
   idle?(fn: () => void): void;
 }
 
+/** Bounds of the report queue (what waits in IndexedDB for the collector). */
+export interface QueueBounds {
+  /**
+   * Reports queued at most (a report split to fit the collector's size limit counts per part).
+   * @defaultValue `64`
+   */
+  maxEntries: number;
+  /**
+   * Characters of queued reports as sent (JSON) at most; the stored drafts add about as much.
+   * @defaultValue `8000000`
+   */
+  maxBytes: number;
+  /**
+   * Reports whose period ended longer ago than this are dropped.
+   * @defaultValue `86400000` (24 h)
+   */
+  maxAgeMs: number;
+}
+
 /** Options of {@link createRuntime}. */
 export interface RuntimeOptions {
   /** Base URL of the collector, e.g. `https://collector.example.com`. */
@@ -143,6 +162,12 @@ export interface RuntimeOptions {
    * @defaultValue `100000`
    */
   reportRows?: number;
+  /**
+   * Bounds of the queue of reports waiting for the collector: past them the oldest reports are
+   * dropped and their rows reported as `dropped` errors once the collector answers.
+   * @defaultValue `{ maxEntries: 64, maxBytes: 8000000, maxAgeMs: 86400000 }`
+   */
+  queue?: Partial<QueueBounds>;
   /**
    * Ask for the assignment this often when no report answered it.
    * @defaultValue `300000`

@@ -32,7 +32,8 @@ export function latencyP95(a: Aggregate, trimmed = false): number {
 }
 
 /**
- * Error rate of an aggregate: errors / (rows predicted + errors), 0 without traffic. With
+ * Error rate of an aggregate: errors / (rows predicted + errors), 0 without traffic. Rows a
+ * client `dropped` from its full queue (the collector was down) are not errors of the model. With
  * `trimmed`, a lower bound of the rate of all senders but the heaviest (who may have given up
  * to its mass in errors): (errors − h) / (rows + errors − h), at least 0.
  *
@@ -40,7 +41,7 @@ export function latencyP95(a: Aggregate, trimmed = false): number {
  * @param trimmed - leave the heaviest sender out
  */
 export function errorRate(a: Aggregate, trimmed = false): number {
-  const errors = a.errorTotal;
+  const errors = a.errorTotal - (a.errors?.counts.get("dropped") ?? 0);
   const heaviest = trimmed ? Math.min(errors, a.senders.heaviest()) : 0;
   const total = a.rows + errors - heaviest;
   return total > 0 ? (errors - heaviest) / total : 0;

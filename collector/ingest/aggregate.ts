@@ -99,7 +99,8 @@ export class Aggregate {
   static fromReport(report: AttributedReport): Aggregate {
     const a = new Aggregate();
     a.reports = 1;
-    a.rows = report.rows;
+    // a continuation of a split report: its rows are the first part's
+    a.rows = report.part ? 0 : report.rows;
     for (const [name, b64] of Object.entries(report.features)) a.features.set(name, decodeSketch(b64) as FeatureSketch);
     a.prediction = report.prediction === undefined ? undefined : (decodeSketch(report.prediction) as PredictionSketch);
     a.latency = report.latency === undefined ? undefined : (decodeSketch(report.latency) as LatencySketch);

@@ -87,9 +87,10 @@ function overweight(what: string, s: AnySketch | undefined, most: number, of: st
  * `rows` capped by the wire schema, any sum of accepted reports stays an exact integer.
  *
  * @param report - the report's aggregate
+ * @param rows - the rows the report covers: its `rows`, also on a continuation of a split
+ *   report (whose aggregate counts none)
  */
-export function checkWeights(report: Aggregate): Refusal | undefined {
-  const rows = report.rows;
+export function checkWeights(report: Aggregate, rows: number): Refusal | undefined {
   const most = LIMITS.reportRows;
   // not report.errorTotal: the errors slot may hold any kind of sketch until checkReport's type checks
   const errors = report.errors === undefined ? 0 : sketchWeight(report.errors);
@@ -121,11 +122,12 @@ export function checkWeights(report: Aggregate): Refusal | undefined {
  * wrong type or with other parameters than the manifest implies.
  *
  * @param report - the report's aggregate
+ * @param rows - the rows it covers (its wire `rows`, see {@link checkWeights})
  * @param schema - its version's schema
  * @param shadowSchema - the schema of its shadow version, if it has a shadow part
  */
-export function checkReport(report: Aggregate, schema: VersionSchema, shadowSchema?: VersionSchema): Refusal | undefined {
-  const weight = checkWeights(report);
+export function checkReport(report: Aggregate, rows: number, schema: VersionSchema, shadowSchema?: VersionSchema): Refusal | undefined {
+  const weight = checkWeights(report, rows);
   if (weight) return weight;
   for (const [name, s] of report.features) {
     const f = schema.features.get(name);

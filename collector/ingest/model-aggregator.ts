@@ -222,7 +222,7 @@ export class ModelAggregator extends DurableObject<Env> {
       throw err;
     }
     const shadow = report.shadow ? (this.schemas.get(report.shadow.version)?.schema ?? undefined) : undefined;
-    const refusal = checkReport(aggregate, schema, shadow);
+    const refusal = checkReport(aggregate, report.rows, schema, shadow);
     return refusal ? { refusal } : { aggregate };
   }
 

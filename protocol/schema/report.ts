@@ -48,6 +48,12 @@ export const reportSchema = z
     ),
     /** Rows predicted in the period (before sampling); every sketch holds at most this many values. */
     rows: z.int().min(0).max(LIMITS.reportRows),
+    /**
+     * Set on the continuations of a report split by features (1, 2, …): the same period and
+     * `rows`, other features. Its sketches are checked against `rows`, but its rows are not
+     * counted again (the part without `part` counts them).
+     */
+    part: z.int().min(1).max(LIMITS.features).optional(),
     /** Fraction of rows that were sketched. */
     sampleRate: rateSchema,
     /** Per feature: NumericSketch or CategoricalSketch. */

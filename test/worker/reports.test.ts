@@ -44,6 +44,30 @@ describe("POST /v1/reports", () => {
     expect(Object.fromEntries(rolled.results.map((r) => [r.granularity, r.reports]))).toEqual({ minute: 200, hour: 200, day: 200 });
   });
 
+  it("counts the rows of a report split by features once, and caps each part's sketches at its rows", async () => {
+    const { model, key, version, token } = await liveModel("ingest");
+    const start = Math.floor(Date.now() / 60_000) * 60_000 + 5_000;
+    const whole = makeReport(model, version, { start, tenure: [10, 20, 30], plan: ["basic", "pro", null], errors: { dropped: 4 } });
+    const { prediction, latency, errors, ...head } = whole;
+    const first = { ...whole, features: { tenure: whole.features.tenure! } };
+    const second = { ...head, id: `${whole.id}-1`, part: 1, features: { plan: whole.features.plan! } };
+    // a continuation claims the rows of its report: its sketches may not hold more
+    const heavy = { ...head, id: `${whole.id}-2`, part: 2, rows: 2, features: { plan: whole.features.plan! } };
+    const answer = await postReports(token, [first, second, heavy]);
+    expect(answer.accepted).toEqual([first.id, second.id]);
+    expect(answer.rejected.map((r) => [r.id, r.code])).toEqual([[heavy.id, "limit_exceeded"]]);
+    await flush(model);
+    const total = await minuteTotal(key, version);
+    expect([total.reports, total.rows]).toEqual([2, 3]);
+    expect((total.features.get("tenure") as NumericSketch).count).toBe(3);
+    expect((total.features.get("plan") as CategoricalSketch).missing).toBe(1);
+    expect(total.errors?.counts.get("dropped")).toBe(4);
+    // rows a client dropped from its queue are not errors of the model
+    const stats = (await (await call("GET", `/v1/stats?model=${model}&version=${version}&from=${start - 60_000}&to=${start + 120_000}`, { token: BOOTSTRAP })).json()) as { errors: Record<string, number>; error_rate: number };
+    expect(stats.errors).toEqual({ dropped: 4 });
+    expect(stats.error_rate).toBe(0);
+  });
+
   it("counts a retried batch once and answers with the client's assignment", async () => {
     const { model, key, version, token } = await liveModel("ingest");
     const batch = [makeReport(model, version, { client: "c-1" }), makeReport(model, version, { client: "c-2" })];

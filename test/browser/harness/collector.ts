@@ -40,11 +40,12 @@ export interface TestCollector {
  * Starts a collector on a free port with a fresh persist directory. Stop it in `afterAll`.
  *
  * @param persistTo - reuse a directory (to restart the same collector); a temp dir by default
+ * @param vars - `[vars]` to override (e.g. `SENDER_BUDGET_PER_MINUTE`)
  */
-export async function startTestCollector(persistTo?: string): Promise<TestCollector> {
+export async function startTestCollector(persistTo?: string, vars: Record<string, string> = {}): Promise<TestCollector> {
   const dir = persistTo ?? mkdtempSync(join(tmpdir(), "driftline-collector-"));
   const adminKey = `adm_test_${Math.random().toString(36).slice(2)}`;
-  let proc = await startCollector({ adminKey, persistTo: dir });
+  let proc = await startCollector({ adminKey, persistTo: dir, vars });
   let paused = false;
   const url = proc.url;
   const admin = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
@@ -87,7 +88,7 @@ export async function startTestCollector(persistTo?: string): Promise<TestCollec
       await proc.stop();
     },
     async resume() {
-      proc = await startCollector({ adminKey, persistTo: dir, port: proc.port });
+      proc = await startCollector({ adminKey, persistTo: dir, port: proc.port, vars });
       paused = false;
     },
     async stop() {

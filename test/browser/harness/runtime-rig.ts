@@ -17,9 +17,10 @@ export interface RuntimeRig {
  *
  * @param options.webgpu - Chromium with a (software) WebGPU adapter
  * @param options.persistTo - the collector's state directory (kept on stop; a temp one by default)
+ * @param options.vars - the collector's `[vars]` to override
  */
-export async function startRuntimeRig(options: { webgpu?: boolean; persistTo?: string } = {}): Promise<RuntimeRig> {
-  const started = await Promise.allSettled([startTestCollector(options.persistTo), startRuntimeServer(), launchBrowser(options)] as const);
+export async function startRuntimeRig(options: { webgpu?: boolean; persistTo?: string; vars?: Record<string, string> } = {}): Promise<RuntimeRig> {
+  const started = await Promise.allSettled([startTestCollector(options.persistTo, options.vars), startRuntimeServer(), launchBrowser(options)] as const);
   const stop = async () => {
     const [collector, server, browser] = started;
     if (browser.status === "fulfilled") await browser.value.close();

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { Accumulator } from "../../../runtime/report-builder.ts";
 import { mergeDrafts, reviveDraft, toWire, type Draft } from "../../../runtime/draft.ts";
-import { ReportQueue } from "../../../runtime/report-queue.ts";
+import { QUEUE_BOUNDS, ReportQueue } from "../../../runtime/report-queue.ts";
 import { memoryStore } from "../../../runtime/model-store.ts";
+import { splitReport } from "../../../runtime/split-report.ts";
 import type { Api } from "../../../runtime/api.ts";
 import { DriftlineError } from "../../../protocol/errors.ts";
 import { reportSchema, type Report } from "../../../protocol/schema/report.ts";
@@ -93,9 +94,9 @@ const manualClock = () => {
 describe("report queue", () => {
   it("merges unsent reports of one stream, keeps sent ones frozen, and resends them with the same id", async () => {
     const down = Object.assign(new DriftlineError("network", "down"), {});
-    const { api, sent } = fakeApi([() => down, () => ({ accepted: 2, rejected: [] })]);
+    const { api, sent } = fakeApi([() => down, () => ({ accepted: 1, rejected: [] }), () => ({ accepted: 1, rejected: [] })]);
     const clock = manualClock();
-    const q = new ReportQueue({ store: memoryStore(), api, clock, onAnswer: () => {}, onError: () => {} });
+    const q = new ReportQueue({ store: memoryStore(), api, clock, bounds: QUEUE_BOUNDS, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} });
     await q.add(filled(10));
     await q.add(filled(10));
     expect(q.entries).toHaveLength(1);
@@ -110,8 +111,9 @@ describe("report queue", () => {
     expect(sent).toHaveLength(1);
     clock.advance(10 * 60_000);
     await q.flush();
+    // the batch in flight goes again alone, then what was queued meanwhile
     expect(sent[1]![0]!.id).toBe(sent[0]![0]!.id);
-    expect(sent[1]!.map((r) => r.rows)).toEqual([20, 5]);
+    expect(sent.slice(1).map((b) => b.map((r) => r.rows))).toEqual([[20], [5]]);
     expect(q.entries).toHaveLength(0);
   });
 
@@ -121,7 +123,7 @@ describe("report queue", () => {
     const { api, sent } = fakeApi([() => limited, () => refused]);
     const clock = manualClock();
     const errors: string[] = [];
-    const q = new ReportQueue({ store: memoryStore(), api, clock, onAnswer: () => {}, onError: (e) => errors.push(e.code) });
+    const q = new ReportQueue({ store: memoryStore(), api, clock, bounds: QUEUE_BOUNDS, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: (e) => errors.push(e.code) });
     await q.add(filled(3));
     await q.flush();
     await q.add(filled(4));
@@ -138,7 +140,7 @@ describe("report queue", () => {
 
   it("revives stored drafts so a new page merges into them, but sends a draft of another build as stored, unmerged", async () => {
     const { api, sent } = fakeApi([() => ({ accepted: 2, rejected: [] })]);
-    const q1 = new ReportQueue({ store: memoryStore(), api, clock: manualClock(), onAnswer: () => {}, onError: () => {} });
+    const q1 = new ReportQueue({ store: memoryStore(), api, clock: manualClock(), bounds: QUEUE_BOUNDS, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} });
     await q1.add(filled(8));
     await q1.add(filled(2));
     // what IndexedDB hands back: structured clones; the same stream once more, stored by another build
@@ -146,7 +148,7 @@ describe("report queue", () => {
     const foreign = { ...structuredClone(a), report: { ...a.report, id: "foreign" }, state: "another-build" };
     const store2 = memoryStore();
     for (const e of [a, foreign]) await store2.put("queue", e.report.id, e);
-    const q2 = new ReportQueue({ store: store2, api, clock: manualClock(), onAnswer: () => {}, onError: () => {} });
+    const q2 = new ReportQueue({ store: store2, api, clock: manualClock(), bounds: QUEUE_BOUNDS, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} });
     await q2.load();
     expect(q2.entries.map((e) => [e.report.id, e.report.rows, !!e.draft])).toEqual([
       [a.report.id, 10, true],
@@ -165,10 +167,29 @@ describe("report queue", () => {
   it("persists entries so a new page picks them up", async () => {
     const store = memoryStore();
     const { api } = fakeApi([]);
-    const q1 = new ReportQueue({ store, api, clock: manualClock(), onAnswer: () => {}, onError: () => {} });
+    const q1 = new ReportQueue({ store, api, clock: manualClock(), bounds: QUEUE_BOUNDS, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} });
     await q1.add(filled(8));
-    const q2 = new ReportQueue({ store, api, clock: manualClock(), onAnswer: () => {}, onError: () => {} });
+    const q2 = new ReportQueue({ store, api, clock: manualClock(), bounds: QUEUE_BOUNDS, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} });
     await q2.load();
     expect(q2.entries.map((e) => e.report.rows)).toEqual([8]);
+  });
+});
+
+describe("report splitting", () => {
+  it("splits by features within the byte limit, the first part keeping every other sketch, the same parts each time", () => {
+    const report = toWire(filled(50));
+    const sketchBytes = (r: Report) => [...Object.values(r.features), r.prediction, r.latency, r.errors].reduce((n, s) => n + (s?.length ?? 0), 0);
+    expect(splitReport(report)).toEqual([report]);
+    const max = Math.max(...Object.values(report.features).map((f) => f.length)) + (report.prediction!.length + report.latency!.length + report.errors!.length);
+    const parts = splitReport(report, max);
+    expect(parts.length).toBeGreaterThan(1);
+    expect(parts.map((p) => [p.id, p.part, p.rows])).toEqual(parts.map((_, i) => [i ? `${report.id}-${i}` : report.id, i || undefined, 50]));
+    expect(parts.slice(1).every((p) => !p.prediction && !p.latency && !p.errors)).toBe(true);
+    expect(Object.assign({}, ...parts.map((p) => p.features))).toEqual(report.features);
+    for (const p of parts) {
+      expect(sketchBytes(p)).toBeLessThanOrEqual(max);
+      expect(reportSchema.safeParse(p).success).toBe(true);
+    }
+    expect(splitReport(report, max)).toEqual(parts);
   });
 });
