@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { KEPT_BITS, blurValue } from "../../../protocol/blur.ts";
 import { NumericSketch, ksStatistic } from "../../../protocol/sketch/index.ts";
-import { exactKs, generate } from "./datasets.ts";
+import { KS_PAIRS, exactKs, generate } from "./datasets.ts";
 
 describe("blurValue: what sketches record instead of an input", () => {
   // within float32's range: sketch items are float32, so larger values are ±Infinity there anyway
@@ -23,19 +23,12 @@ describe("blurValue: what sketches record instead of an input", () => {
   });
 
   it("keeps the sketches' KS within 0.015 of the exact KS of the raw data (the accuracy promise), ties included", () => {
-    const pairs: [string, number, string, number][] = [
-      ["normal", 1, "normal", 2],
-      ["normal", 1, "uniform", 3],
-      ["lognormal", 4, "heavy-tailed", 5],
-      ["bimodal", 6, "normal", 7],
-      ["duplicates", 8, "duplicates", 9],
-    ];
     const sketch = (xs: Float64Array) => {
       const s = new NumericSketch();
       for (const x of xs) s.update(x, blurValue(x));
       return s.quantiles;
     };
-    for (const [a, seedA, b, seedB] of pairs) {
+    for (const [a, seedA, b, seedB] of KS_PAIRS) {
       for (const n of [1e3, 1e5]) {
         const da = generate(a, n, seedA);
         const db = generate(b, n, seedB).map((x) => x * 1.02 + 0.5);

@@ -25,6 +25,15 @@ export const DATASETS: Record<string, (r: () => number) => number> = {
   duplicates: (r) => Math.floor(r() * 25) * 0.5,
 };
 
+/** Pairs of datasets (and seeds) whose KS the accuracy tests compare: [a, seed a, b, seed b]. */
+export const KS_PAIRS: readonly [string, number, string, number][] = [
+  ["normal", 1, "normal", 2],
+  ["normal", 1, "uniform", 3],
+  ["lognormal", 4, "heavy-tailed", 5],
+  ["bimodal", 6, "normal", 7],
+  ["duplicates", 8, "duplicates", 9],
+];
+
 /**
  * `n` values of a dataset.
  *

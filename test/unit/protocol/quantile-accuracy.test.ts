@@ -3,7 +3,7 @@ import { describe, expect, test } from "vitest";
 import { NumericSketch } from "../../../protocol/sketch/numeric.ts";
 import { QuantileSketch, decodeQuantiles } from "../../../protocol/sketch/quantiles.ts";
 import { cdf, ksStatistic, quantile } from "../../../protocol/sketch/query.ts";
-import { DATASETS, countAtMost, exactKs, generate } from "./datasets.ts";
+import { DATASETS, KS_PAIRS, countAtMost, exactKs, generate } from "./datasets.ts";
 import { sketchInParts } from "../../fixtures/sketch-parts.ts";
 
 /** Probe ranks 0.01 … 0.99. */
@@ -58,14 +58,7 @@ describe("KLL accuracy: datasets × sizes × parts", () => {
   }
 
   test("KS from two sketches is within 0.015 of the exact KS", () => {
-    const pairs: [string, number, string, number][] = [
-      ["normal", 1, "normal", 2],
-      ["normal", 1, "uniform", 3],
-      ["lognormal", 4, "heavy-tailed", 5],
-      ["bimodal", 6, "normal", 7],
-      ["duplicates", 8, "duplicates", 9],
-    ];
-    for (const [a, seedA, b, seedB] of pairs) {
+    for (const [a, seedA, b, seedB] of KS_PAIRS) {
       for (const n of [1e3, 1e5]) {
         const da = generate(a, n, seedA);
         const db = generate(b, n, seedB).map((x) => x * 1.02 + 0.5);
