@@ -5,7 +5,6 @@
 // and workerd) carries ~30-40 requests/s, too few to pass 300 per 10 s reliably. wrangler dev sets
 // CF-Connecting-IP to 127.0.0.1 but keeps a value the client sent, so the honest clients send their
 // own addresses as pages elsewhere would have (on Cloudflare the edge sets it; it cannot be forged).
-import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -84,7 +83,7 @@ describe("rate limits against a local collector", () => {
     expect(lowered).not.toBe(shipped);
     writeFileSync(config, lowered);
     collector = await startCollector({ adminKey: ADMIN, persistTo: state, config });
-    const bytes = new Uint8Array(randomBytes(1024));
+    const bytes = payloads.onnxLikeBytes();
     const sha = await payloads.sha256Hex(bytes);
     await admin("PUT", `/v1/artifacts/${sha}`, undefined, bytes);
     ({ version } = await admin("POST", `/v1/models/${MODEL}/versions`, { manifest: payloads.benchManifest(MODEL, sha, bytes.length) }));

@@ -1,3 +1,4 @@
+import { onnxLikeBytes } from "../fixtures/onnx-like-bytes.ts";
 import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
 import { sha256Hex } from "../../protocol/hash.ts";
@@ -72,16 +73,13 @@ export async function createKey(app: string, role: "ingest" | "read" | "admin"):
 }
 
 /**
- * Model bytes that read as an ONNX model — `ir_version` 8, then a random `doc_string` — and are
- * distinct every call, so every version has its own artifact.
+ * Model bytes that read as an ONNX model and are distinct every call, so every version has its
+ * own artifact.
  *
- * @param size - total bytes, at least 8
+ * @param size - total bytes, 8 to 16,389
  */
 export function modelBytes(size = 256): Uint8Array {
-  const bytes = crypto.getRandomValues(new Uint8Array(size));
-  const body = size - 5; // ir_version (2 bytes), doc_string tag (1) and its length (2)
-  bytes.set([0x08, 0x08, 0x32, (body & 0x7f) | 0x80, body >> 7]);
-  return bytes;
+  return onnxLikeBytes(size);
 }
 
 /**

@@ -22,7 +22,7 @@ const ROWS = args.rows ?? 20;
 const FLUSH_MS = args["flush-ms"] ?? 10_000;
 const MODEL = "bench-ingest";
 
-const { benchManifest, reportBodies, stamp, sha256Hex, FEATURES } = await import(await bundleForNode("test/bench/ingest/payloads.ts"));
+const { benchManifest, reportBodies, stamp, sha256Hex, onnxLikeBytes, FEATURES } = await import(await bundleForNode("test/bench/ingest/payloads.ts"));
 
 /** CPU seconds (user + system) of the processes descending from this one whose name starts with `prefix`. */
 const childCpuSeconds = (prefix = "workerd") => descendantProcesses(prefix).reduce((a, p) => a + p.cpu, 0);
@@ -49,7 +49,7 @@ try {
     if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${text}`);
     return JSON.parse(text);
   };
-  const bytes = randomBytes(1024);
+  const bytes = onnxLikeBytes();
   const sha = await sha256Hex(bytes);
   await api("PUT", `/v1/artifacts/${sha}`, { body: bytes, type: "application/octet-stream" });
   const { version } = await api("POST", `/v1/models/${MODEL}/versions`, { json: { manifest: benchManifest(MODEL, sha, bytes.length) } });

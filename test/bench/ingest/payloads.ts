@@ -1,6 +1,7 @@
 // Manifest and report bodies of the ingest bench: a 30-feature regression model and reports
 // sketched with protocol/'s sketches the way the runtime builds them.
 import { sha256Hex } from "../../../protocol/hash.ts";
+import { onnxLikeBytes } from "../../fixtures/onnx-like-bytes.ts";
 import type { Manifest } from "../../../protocol/schema/manifest.ts";
 import type { Report } from "../../../protocol/schema/report.ts";
 import { LatencySketch, NumericSketch, toBase64 } from "../../../protocol/sketch/index.ts";
@@ -106,4 +107,4 @@ export function stamp(model: string, version: number, body: ReportBody, n: numbe
   };
 }
 
-export { sha256Hex };
+export { sha256Hex, onnxLikeBytes };
