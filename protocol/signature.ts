@@ -5,6 +5,8 @@
  * the model runs. Works alike in browsers, Node and Workers.
  */
 
+import { fromBase64, toBase64 } from "./sketch/codec.ts";
+
 /** A manifest's signature: the signer's public key and the signature, both base64url. */
 export interface ManifestSignature {
   /** The raw 32-byte Ed25519 public key, base64url. */
@@ -76,17 +78,10 @@ export async function signatureProblem(manifest: { signature?: ManifestSignature
  * @param bytes - the bytes
  */
 export function toBase64Url(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return toBase64(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
-/**
- * Base64url (padded or not) as bytes.
- *
- * @param text - the text
- */
-export function fromBase64Url(text: string): Uint8Array<ArrayBuffer> {
-  const s = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-  return Uint8Array.from(s, (c) => c.charCodeAt(0));
+/** Base64url (padded or not) as bytes; anything else throws DriftlineError `decode`. */
+function fromBase64Url(text: string): Uint8Array<ArrayBuffer> {
+  return fromBase64(text.replace(/-/g, "+").replace(/_/g, "/")) as Uint8Array<ArrayBuffer>;
 }

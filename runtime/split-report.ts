@@ -1,4 +1,5 @@
 import { MAX_REPORT_BYTES } from "../protocol/limits.ts";
+import { otherSketchChars } from "../protocol/report-size.ts";
 import type { Report } from "./types.ts";
 
 /**
@@ -15,7 +16,7 @@ import type { Report } from "./types.ts";
 export function splitReport(report: Report, max = MAX_REPORT_BYTES): Report[] {
   const { prediction, latency, errors, confusion, residual, shadow, ...head } = report;
   const groups: Array<Record<string, string>> = [{}];
-  let bytes = [prediction, latency, errors, confusion, residual, shadow?.prediction, shadow?.delta, shadow?.latency].reduce((n, s) => n + (s?.length ?? 0), 0);
+  let bytes = otherSketchChars(report);
   for (const [name, sketch] of Object.entries(report.features)) {
     if (bytes + sketch.length > max && bytes > 0) groups.push({}), (bytes = 0);
     groups[groups.length - 1]![name] = sketch;

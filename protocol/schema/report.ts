@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { LIMITS } from "../limits.ts";
+import { otherSketchChars } from "../report-size.ts";
 import { boundedRecord, modelNameSchema, nameSchema, rateSchema, sketchSchema, versionSchema } from "./common.ts";
 
 const epochMs = z.int().min(0);
@@ -73,8 +74,7 @@ export const reportSchema = z
   .check((ctx) => {
     const r = ctx.value;
     if (r.end < r.start) ctx.issues.push({ code: "custom", path: ["end"], message: "end before start", input: r });
-    const sketches = [r.prediction, r.latency, r.errors, r.confusion, r.residual, r.shadow?.prediction, r.shadow?.delta, r.shadow?.latency];
-    const bytes = [...Object.values(r.features), ...sketches].reduce((n, s) => n + (s?.length ?? 0), 0);
+    const bytes = Object.values(r.features).reduce((n, s) => n + s.length, otherSketchChars(r));
     if (bytes > LIMITS.reportBytes) {
       ctx.issues.push({
         code: "too_big",
