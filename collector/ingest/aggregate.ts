@@ -122,12 +122,18 @@ export class Aggregate {
     return a;
   }
 
-  /** The weight of the heaviest sketch, shadow ones aside: what a report weighs against its sender's budget. */
+  /**
+   * The weight of the heaviest sketch that verdicts read and a sender's budget scales —
+   * features, prediction, latency, errors — what a report weighs against its sender's budget
+   * and in the sender tally. Labels (confusion, residual) and shadow parts do not count: were
+   * they to, a sender could claim a large share with label counts alone and have every verdict
+   * trimmed away.
+   */
   mass(): number {
     let most = 0;
     const weigh = (sk: AnySketch | undefined) => (most = sk ? Math.max(most, sketchWeight(sk)) : most);
     this.features.forEach(weigh);
-    [this.prediction, this.latency, this.errors, this.confusion, this.residual].forEach(weigh);
+    [this.prediction, this.latency, this.errors].forEach(weigh);
     return most;
   }
 

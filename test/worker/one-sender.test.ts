@@ -5,7 +5,7 @@ import worker from "../../collector/index.ts";
 import type { DriftAnswer } from "../../protocol/api.ts";
 import type { Manifest } from "../../protocol/schema/index.ts";
 import type { Report } from "../../protocol/schema/report.ts";
-import { ClassificationSketch, ErrorCounts, LatencySketch, NumericSketch, toBase64 } from "../../protocol/sketch/index.ts";
+import { ClassificationSketch, ConfusionMatrix, ErrorCounts, LatencySketch, NumericSketch, toBase64 } from "../../protocol/sketch/index.ts";
 import { clientsGiven, flush, normal, publishManifest, rng } from "./ingest-helpers.ts";
 import { BOOTSTRAP, call, createKey, unique } from "./registry-helpers.ts";
 
@@ -154,6 +154,30 @@ describe("one sender cannot steer a verdict", () => {
     await flush(model);
     const { drifted, answer } = await driftedFeatures(model, v1, later, read);
     expect(answer.features.f0!.sender_share).toBeCloseTo(0.05, 2);
+    expect(drifted.length).toBeGreaterThanOrEqual(28);
+  });
+
+  it("cannot hide a real shift behind label counts: what verdicts trim is what they read", async () => {
+    const model = unique("one-sender-labels");
+    const version = await publishManifest(model, (sha, size) => manifest(model, sha, size));
+    const { token } = await createKey("default", "ingest");
+    const { token: read } = await createKey("default", "read");
+    const { token: scout } = await createKey("default", "ingest");
+    const window = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
+    const clients = await clientsGiven(model, scout, version, 20, "moved-");
+    for (const [i, client] of clients.entries()) {
+      const r = rng(7000 + i);
+      await post(token, `198.51.100.${i + 1}`, [report(model, version, client, window, { rows: 20, value: () => normal(r) + 1, latencyMs: 5, errors: 0 })]);
+    }
+    // one address: ten reports of one row each, with a confusion matrix of a million labels
+    const labels = new ConfusionMatrix(["no", "yes"]);
+    labels.cells[0] = 1_000_000;
+    const light = report(model, version, "x", window, { rows: 1, value: () => 0, latencyMs: 5, errors: 0 });
+    const ids = await clientsGiven(model, scout, version, 10, "labels-");
+    await post(token, "203.0.113.67", ids.map((client, i) => ({ ...light, id: `labels-${i}`, client, confusion: toBase64(labels.encode()) })));
+    await flush(model);
+    const { drifted, answer } = await driftedFeatures(model, version, window, read);
+    expect(answer.features.f0!.sender_share).toBeLessThan(0.1);
     expect(drifted.length).toBeGreaterThanOrEqual(28);
   });
 });
