@@ -1,3 +1,4 @@
+import { KEPT_BITS } from "../blur.ts";
 import { DriftlineError } from "../errors.ts";
 
 const encoder = /* @__PURE__ */ new TextEncoder();
@@ -6,6 +7,11 @@ const f64 = /* @__PURE__ */ new Float64Array(1);
 const f64Bytes = /* @__PURE__ */ new Uint8Array(f64.buffer);
 const f32 = /* @__PURE__ */ new Float32Array(1);
 const f32Bits = /* @__PURE__ */ new Uint32Array(f32.buffer);
+/**
+ * Float32 order keys between neighbouring cells of the privacy grid (protocol/blur.ts) within
+ * one binade: blurred values sit on the grid, so most deltas of sorted keys are multiples of it.
+ */
+const GRID_STEP = 2 ** (23 - KEPT_BITS);
 
 /** Sketch type tags: the first byte of every encoded sketch. */
 export const TAG = {
@@ -25,30 +31,56 @@ export const TAG = {
  * const w = new Writer(); w.varint(300); w.f64(0.5); w.bytes();
  */
 export class Writer {
-  private buf_: number[] = [];
+  private buf_ = new Uint8Array(64);
+  private len_ = 0;
 
   /** Bytes written so far (a copy). */
   bytes(): Uint8Array {
-    return new Uint8Array(this.buf_);
+    return this.buf_.slice(0, this.len_);
+  }
+
+  /** Makes room for `n` more bytes, doubling the buffer as needed. */
+  private room_(n: number): void {
+    if (this.len_ + n <= this.buf_.length) return;
+    const grown = new Uint8Array(Math.max(2 * this.buf_.length, this.len_ + n));
+    grown.set(this.buf_);
+    this.buf_ = grown;
   }
 
   /** @param n - a non-negative safe integer */
   varint(n: number): void {
-    for (; n > 127; n = Math.floor(n / 128)) this.buf_.push((n % 128) | 128);
-    this.buf_.push(n);
+    this.room_(8);
+    for (; n > 127; n = Math.floor(n / 128)) this.buf_[this.len_++] = (n % 128) | 128;
+    this.buf_[this.len_++] = n;
   }
 
   /** @param x - any float64, stored exactly */
   f64(x: number): void {
     f64[0] = x;
-    this.buf_.push(...f64Bytes);
+    this.raw_(f64Bytes);
   }
 
   /** @param s - a string, written as varint length + UTF-8 */
   str(s: string): void {
     const utf8 = encoder.encode(s);
     this.varint(utf8.length);
-    this.buf_.push(...utf8);
+    this.raw_(utf8);
+  }
+
+  private raw_(bytes: Uint8Array): void {
+    this.room_(bytes.length);
+    this.buf_.set(bytes, this.len_);
+    this.len_ += bytes.length;
+  }
+
+  /**
+   * A non-negative delta of float32 order keys, grid-coded: a multiple of the privacy grid's
+   * step as `2 × delta / step`, any other as `2 × delta + 1` (see {@link Reader.f32s_}).
+   *
+   * @param delta - the difference of two ascending {@link f32Key}s
+   */
+  keyDelta(delta: number): void {
+    this.varint(delta % GRID_STEP === 0 ? (delta / GRID_STEP) * 2 : delta * 2 + 1);
   }
 
   /** @param list - strings, written as varint count + each string */
@@ -145,17 +177,19 @@ export class Reader {
 
   /**
    * Reads `count` ascending float32 order keys, delta-coded as varints (see {@link f32Key}),
-   * into `out` as numbers clamped to `[lo, hi]`. One loop over the bytes: this is most of a
-   * quantile sketch's decode time.
+   * into `out` as numbers clamped to `[lo, hi]`; `gridded` deltas were written by
+   * {@link Writer.keyDelta}, others as plain varints. One loop over the bytes: this is most of
+   * a quantile sketch's decode time.
    */
-  f32s_(out: Float64Array, count: number, lo: number, hi: number): void {
+  f32s_(out: Float64Array, count: number, lo: number, hi: number, gridded: boolean): void {
     const buf = this.buf_;
     let key = 0;
     for (let i = 0; i < count; i++) {
       const b = buf[this.pos_]!;
       // one-byte deltas inline; longer ones, and the end of the bytes (undefined), via varint
       if (b < 0x80) this.pos_++;
-      if ((key += b < 0x80 ? b : this.varint()) > 0xffffffff) fail("value too large");
+      const v = b < 0x80 ? b : this.varint();
+      if ((key += !gridded ? v : v % 2 ? (v - 1) / 2 : (v / 2) * GRID_STEP) > 0xffffffff) fail("value too large");
       const x = fromF32Key(key);
       if (x !== x) fail("NaN item");
       out[i] = Math.min(hi, Math.max(lo, x)) + 0;

@@ -8,6 +8,11 @@ const MIN_CAPACITY = 8;
 const RATIO = 2 / 3;
 const MAX_LEVELS = 60;
 /**
+ * Added to the level count of an encoded body whose item deltas are grid-coded
+ * ({@link Writer.keyDelta}); bodies written before that have at most MAX_LEVELS levels.
+ */
+const GRID_CODED = 64;
+/**
  * Levels of capacity below 2 × EAGER are compacted as soon as they hold max(capacity, EAGER)
  * items, room or not; the others wait until the sketch is full (lazy compaction). Sorting level
  * 0 and merging into the low levels are most of the update cost, and grow with those levels'
@@ -168,7 +173,7 @@ export class QuantileSketch {
   write(w: Writer): void {
     const height = this.lens_.length;
     w.varint(this.k);
-    w.varint(height);
+    w.varint(height + GRID_CODED);
     for (let h = 0; h < height; h++) w.varint(this.count_(h) * 3 + this.coins_[h]!);
     if (this.n === 0) return;
     w.f64(this.min);
@@ -180,7 +185,7 @@ export class QuantileSketch {
       let prev = 0;
       for (let i = 0; i < this.count_(h); i++) {
         const key = f32Key(level[i]!);
-        w.varint(key - prev);
+        w.keyDelta(key - prev);
         prev = key;
       }
     }
@@ -310,8 +315,10 @@ export function decodeQuantiles(bytes: Uint8Array): QuantileSketch {
  */
 export function readQuantiles(r: Reader): QuantileSketch {
   const s = new QuantileSketch(r.varint(MAX_K));
-  const height = r.varint(MAX_LEVELS);
-  if (height < 1) fail("no levels");
+  const field = r.varint(GRID_CODED + MAX_LEVELS);
+  const gridded = field >= GRID_CODED;
+  const height = gridded ? field - GRID_CODED : field;
+  if (height < 1 || height > MAX_LEVELS) fail("level count");
   s.height_(height);
   let total = 0;
   for (let h = 0; h < height; h++) {
@@ -339,7 +346,7 @@ export function readQuantiles(r: Reader): QuantileSketch {
     s.max = r.f64();
     if (s.min > s.max) fail("min above max");
     // keys are delta-coded, so every level decodes ascending
-    for (let h = 0; h < height; h++) r.f32s_(s.level_(h), s.count_(h), s.min, s.max);
+    for (let h = 0; h < height; h++) r.f32s_(s.level_(h), s.count_(h), s.min, s.max, gridded);
   }
   s.settle_();
   return s;
