@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { sqliteTable, text, integer, real, index, uniqueIndex, primaryKey } from "drizzle-orm/sqlite-core";
 
 /** An application: the unit that owns models and keys. */
@@ -154,9 +155,20 @@ export const aggregates = sqliteTable(
     /** Total errors (all codes); the codes are in `data`. */
     errors: integer("errors").notNull(),
     data: text("data").notNull(),
+    /**
+     * For hour rows: 1 once the row's contents are in its day row, 0 while not yet (the hour
+     * is rolled up one hour after it ends; readers of a day add its hour rows still at 0).
+     * Always 1 for minute and day rows.
+     */
+    rolled: integer("rolled").notNull().default(1),
     updatedAt: integer("updated_at").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.model, t.granularity, t.windowStart, t.version, t.role, t.segment, t.shard] })],
+  (t) => [
+    primaryKey({ columns: [t.model, t.granularity, t.windowStart, t.version, t.role, t.segment, t.shard] }),
+    index("aggregates_unrolled")
+      .on(t.model, t.shard, t.windowStart)
+      .where(sql`${t.rolled} = 0`),
+  ],
 );
 
 /**

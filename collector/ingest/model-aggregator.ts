@@ -6,13 +6,13 @@ import { findVersion } from "../db/versions.ts";
 import { Aggregate } from "./aggregate.ts";
 import { type Refusal, type VersionSchema, checkReport, versionSchema } from "./check-report.ts";
 import { PendingChunk, type PendingSource, sourceAggregate } from "./pending-chunk.ts";
-import { type RowKey, filingWindow, planRollUp, rowId } from "./rows.ts";
+import { HOUR_ROLLS_AFTER_MS, type RollUpTarget, type RowKey, dayTargets, filingWindow, hourRollsBy, joinTargets, planRollUp, rowId } from "./rows.ts";
 import { CombinationCap, DEFAULT_MAX_COMBINATIONS } from "./combination-cap.ts";
 import { SegmentCap } from "./segment-cap.ts";
 import { DEFAULT_SENDER_BUDGET_PER_MINUTE, SenderBudget } from "./sender-budget.ts";
 import type { AttributedReport } from "./sender-tally.ts";
 import { canonicalSegment } from "./segments.ts";
-import { type PackedRow, type QuarantinedRow, lastStoredChunk, readOwnRows, writeFlush } from "./store.ts";
+import { type PackedRow, type QuarantinedRow, lastStoredChunk, oldestUnrolledHour, readOwnRows, unrolledHours, writeFlush, writeRollUp } from "./store.ts";
 import { packAggregate, unpackAggregate } from "./stored-aggregate.ts";
 
 /** What became of one report of a batch. */
@@ -55,6 +55,8 @@ const RETRY_MS = 30_000;
 const DRAFT_CHUNK = -1;
 /** Log entries read at a time when draining the log. */
 const LOG_PAGE = 64;
+/** Hour rows rolled into their days per D1 batch (each decoded in memory with its day row). */
+const ROLL_UP_PAGE = 8;
 
 const COUNTERS = ["accepted", "duplicates", "rejected", "flushes", "upserts", "rowsWritten", "bytesWritten", "flushMs"] as const;
 type Counter = (typeof COUNTERS)[number];
@@ -99,6 +101,8 @@ export class ModelAggregator extends DurableObject<Env> {
   private readonly budget: SenderBudget;
   private flushing: Promise<void> | undefined;
   private alarmAt: number | null = null;
+  /** When the oldest hour row this object wrote unrolled is due to roll into its day; undefined: none. */
+  private rollAt: number | undefined;
 
   /**
    * @param ctx - the object's state
@@ -167,17 +171,30 @@ export class ModelAggregator extends DurableObject<Env> {
       if (this.flushing) this.memory = undefined;
       else this.ctx.waitUntil(this.flush().catch((err) => console.error("aggregator flush failed; retrying from the log", err)));
     }
-    await this.scheduleFlush();
+    await this.scheduleAlarm();
     return outcomes;
   }
 
-  /** Flushes what is pending to D1 now (also used by the admin flush route and tests). */
+  /**
+   * Flushes what is pending to D1 now, then rolls the hours that are due into their days (also
+   * used by the admin flush route and tests).
+   */
   async flush(): Promise<void> {
     // one flush at a time: each flush reads the rows the previous one wrote
     while (this.flushing) await this.flushing.catch(() => undefined);
-    if (this.pendingReports === 0) return;
-    this.flushing = this.flushOnce().finally(() => (this.flushing = undefined));
+    if (this.pendingReports === 0 && !this.rollUpDue()) return;
+    this.flushing = this.flushAndRollUp().finally(() => (this.flushing = undefined));
     return this.flushing;
+  }
+
+  private async flushAndRollUp(): Promise<void> {
+    if (this.pendingReports > 0) await this.flushOnce();
+    if (this.rollUpDue()) await this.rollUpHours();
+    await this.scheduleAlarm();
+  }
+
+  private rollUpDue(): boolean {
+    return this.rollAt !== undefined && this.rollAt <= Date.now();
   }
 
   /** The object's counters. */
@@ -202,7 +219,7 @@ export class ModelAggregator extends DurableObject<Env> {
     }
     this.sql.exec("delete from seen where at < ?", Date.now() - DEDUPE_MS);
     this.budget.prune(Date.now());
-    if (this.pendingReports > 0) await this.scheduleFlush();
+    await this.scheduleAlarm();
   }
 
   private seenBefore(id: string): boolean {
@@ -362,14 +379,22 @@ export class ModelAggregator extends DurableObject<Env> {
     this.writing = chunk;
     const began = Date.now();
     try {
+      const now = Date.now();
       const targets = planRollUp(chunk.deltas.values(), this.combinations);
       const stored = await readOwnRows(db, model, shard, targets.map((t) => t.key));
+      // an hour row already rolled into its day (or due to be, and new) takes the day along:
+      // late reports reach the day row at once; other hours join it when they roll up
+      const rolled = (t: RollUpTarget) => t.key.granularity !== "hour" || (stored.get(rowId(t.key))?.rolled ?? hourRollsBy(t.key.windowStart, now));
+      const days = dayTargets(targets.filter((t) => t.key.granularity === "hour" && rolled(t)), this.combinations);
+      const storedDays = await readOwnRows(db, model, shard, days.map((t) => t.key));
       const rows: PackedRow[] = [];
       const quarantined: QuarantinedRow[] = [];
-      for (const { key, sources } of targets) {
-        const aggregate = await mergeStored(key, stored.get(rowId(key)), sources, quarantined);
-        rows.push({ key, reports: aggregate.reports, rows: aggregate.rows, errors: aggregate.errorTotal, data: await packAggregate(aggregate) });
+      for (const target of joinTargets(targets, days)) {
+        const { key, sources } = target;
+        const aggregate = await mergeStored(key, (stored.get(rowId(key)) ?? storedDays.get(rowId(key)))?.data, sources, quarantined);
+        rows.push({ key, reports: aggregate.reports, rows: aggregate.rows, errors: aggregate.errorTotal, data: await packAggregate(aggregate), rolled: rolled(target) });
       }
+      if (rows.some((r) => !r.rolled)) this.noteUnrolled(Math.min(...rows.filter((r) => !r.rolled).map((r) => r.key.windowStart)));
       const owed = Number(this.meta("rowsWrittenOwed") ?? 0);
       const written = await writeFlush(db, { object: name, model, shard, rows, quarantined, chunk: chunk.id, reports: chunk.reports, rowsWrittenOwed: owed, now: Date.now() });
       this.setMeta("rowsWrittenOwed", String(written));
@@ -406,8 +431,11 @@ export class ModelAggregator extends DurableObject<Env> {
     this.seq = Math.max(Number(this.meta("seq") ?? 0), logged.last ?? 0);
     this.pendingReports = logged.n;
     if (logged.n > 0) this.memory = undefined;
+    const rollAt = this.meta("rollAt");
+    this.rollAt = rollAt === undefined ? undefined : Number(rollAt);
     this.alarmAt = await this.ctx.storage.getAlarm();
     if (logged.n > 0 && this.alarmAt === null) await this.setAlarm(Date.now());
+    else if (this.alarmAt === null) await this.scheduleAlarm();
   }
 
   private identify(model: string, shard: number): void {
@@ -428,12 +456,66 @@ export class ModelAggregator extends DurableObject<Env> {
     this.schemas.set(version, { schema, at: Date.now() });
   }
 
-  private async scheduleFlush(): Promise<void> {
-    if (this.pendingReports === 0) return;
-    const now = this.pendingReports >= flushMaxReports(this.env) || !this.memory || this.memory.full(chunkLimits(this.env));
-    const due = now ? Date.now() : Date.now() + flushIntervalMs(this.env);
-    if (this.alarmAt !== null && this.alarmAt <= due) return;
+  /** Sets the alarm for the next flush or roll-up, whichever is due first (if any). */
+  private async scheduleAlarm(): Promise<void> {
+    let due = this.rollAt ?? Infinity;
+    if (this.pendingReports > 0) {
+      const now = this.pendingReports >= flushMaxReports(this.env) || !this.memory || this.memory.full(chunkLimits(this.env));
+      due = Math.min(due, now ? Date.now() : Date.now() + flushIntervalMs(this.env));
+    }
+    if (due === Infinity || (this.alarmAt !== null && this.alarmAt <= due)) return;
     await this.setAlarm(due);
+  }
+
+  /** Notes that an hour row starting at `hourStart` was written unrolled: it rolls up in time. */
+  private noteUnrolled(hourStart: number): void {
+    const at = hourStart + HOUR_ROLLS_AFTER_MS;
+    if (this.rollAt !== undefined && this.rollAt <= at) return;
+    this.rollAt = at;
+    this.setMeta("rollAt", String(at));
+  }
+
+  /**
+   * Rolls every hour row that is due into its day row, a page of hours at a time (bounded
+   * memory): each page's day rows are read, merged and written with the hours marked rolled in
+   * one D1 batch. An hour row that cannot be read any more is marked rolled without being
+   * added (counted in the quarantine stats); a day row that cannot be read is set aside.
+   */
+  private async rollUpHours(): Promise<void> {
+    const { name, model, shard } = this.object!;
+    const db = openDb(this.env);
+    const before = Date.now() - HOUR_ROLLS_AFTER_MS + 1;
+    for (;;) {
+      const hours = await unrolledHours(db, model, shard, before, ROLL_UP_PAGE);
+      if (hours.length === 0) break;
+      const readable = await Promise.all(
+        hours.map(async (h) => {
+          const aggregate = await unpackAggregate(h.data).catch(() => undefined);
+          if (!aggregate) {
+            console.error(`aggregator ${name}: hour row ${rowId(h.key)} unreadable; not rolled into its day`);
+            this.countQuarantine("aggregate unrolled", 1);
+          }
+          return { key: h.key, sources: aggregate ? [aggregate] : [] };
+        }),
+      );
+      const days = dayTargets(readable, this.combinations);
+      const stored = await readOwnRows(db, model, shard, days.map((d) => d.key));
+      const rows: PackedRow[] = [];
+      const quarantined: QuarantinedRow[] = [];
+      for (const { key, sources } of days) {
+        const aggregate = await mergeStored(key, stored.get(rowId(key))?.data, sources, quarantined);
+        rows.push({ key, reports: aggregate.reports, rows: aggregate.rows, errors: aggregate.errorTotal, data: await packAggregate(aggregate), rolled: true });
+      }
+      const written = await writeRollUp(db, model, shard, rows, hours.map((h) => h.key), quarantined, Date.now());
+      this.count("rowsWritten", written);
+      this.count("bytesWritten", rows.reduce((n, r) => n + r.data.length, 0));
+      for (const q of quarantined) this.countQuarantine(`aggregate ${q.reason}`, 1);
+      if (hours.length < ROLL_UP_PAGE) break;
+    }
+    const oldest = await oldestUnrolledHour(db, model, shard);
+    this.rollAt = oldest === undefined ? undefined : oldest + HOUR_ROLLS_AFTER_MS;
+    if (this.rollAt === undefined) this.sql.exec("delete from meta where key = 'rollAt'");
+    else this.setMeta("rollAt", String(this.rollAt));
   }
 
   private async setAlarm(at: number): Promise<void> {

@@ -1,4 +1,4 @@
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray, lt, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { aggregateFlushes, aggregates, quarantine } from "../db/schema.ts";
 import type { Aggregate, AggregatePart } from "./aggregate.ts";
@@ -8,6 +8,13 @@ import { ALL_SEGMENT } from "./segments.ts";
 import { unpackAggregate } from "./stored-aggregate.ts";
 import { type Granularity, type WindowRange, cover } from "./windows.ts";
 
+/** A stored row as its writer reads it back. */
+export interface OwnRow {
+  data: string;
+  /** For an hour row: whether its contents are in its day row. */
+  rolled: boolean;
+}
+
 /**
  * The stored aggregates of one object (model, shard) for `keys`, by {@link rowId}.
  *
@@ -16,10 +23,10 @@ import { type Granularity, type WindowRange, cover } from "./windows.ts";
  * @param shard - the object's shard
  * @param keys - the rows wanted
  */
-export async function readOwnRows(db: Db, model: string, shard: number, keys: readonly RowKey[]): Promise<Map<string, string>> {
+export async function readOwnRows(db: Db, model: string, shard: number, keys: readonly RowKey[]): Promise<Map<string, OwnRow>> {
   const wanted = new Set(keys.map(rowId));
   const windows = [...new Set(keys.map((k) => `${k.granularity}|${k.windowStart}`))];
-  const found = new Map<string, string>();
+  const found = new Map<string, OwnRow>();
   // one query per window (few per flush) instead of one per row; other rows of the window are skipped
   const queries = windows.map((w) => {
     const [granularity, start] = w.split("|") as [RowKey["granularity"], string];
@@ -33,7 +40,7 @@ export async function readOwnRows(db: Db, model: string, shard: number, keys: re
   for (const rows of results) {
     for (const r of rows) {
       const id = rowId(r);
-      if (wanted.has(id)) found.set(id, r.data);
+      if (wanted.has(id)) found.set(id, { data: r.data, rolled: r.rolled === 1 });
     }
   }
   return found;
@@ -46,6 +53,8 @@ export interface PackedRow {
   rows: number;
   errors: number;
   data: string;
+  /** See {@link OwnRow.rolled}; true for minute and day rows. */
+  rolled: boolean;
 }
 
 /** A stored row a flush set aside instead of merging into it. */
@@ -85,16 +94,7 @@ export interface FlushBatch {
  */
 export async function writeFlush(db: Db, batch: FlushBatch): Promise<number> {
   const { object, model, shard, chunk: seq, reports, now } = batch;
-  const upserts = batch.rows.map(({ key, ...counts }) => {
-    const values = { model, shard, ...key, ...counts, updatedAt: now };
-    return db
-      .insert(aggregates)
-      .values(values)
-      .onConflictDoUpdate({
-        target: [aggregates.model, aggregates.granularity, aggregates.windowStart, aggregates.version, aggregates.role, aggregates.segment, aggregates.shard],
-        set: { reports: values.reports, rows: values.rows, errors: values.errors, data: values.data, updatedAt: now },
-      });
-  });
+  const upserts = batch.rows.map((row) => upsertRow(db, model, shard, row, now));
   const asides = batch.quarantined.map((q) => db.insert(quarantine).values({ model, object, key: rowId(q.key), reason: q.reason, data: q.data, at: now }));
   const record = db
     .insert(aggregateFlushes)
@@ -110,6 +110,97 @@ export async function writeFlush(db: Db, batch: FlushBatch): Promise<number> {
       },
     });
   const results = await db.batch([record, ...asides, ...upserts]);
+  return results.reduce((n, r) => n + ((r as { meta?: { rows_written?: number } }).meta?.rows_written ?? 0), 0);
+}
+
+const AGGREGATE_KEY = [aggregates.model, aggregates.granularity, aggregates.windowStart, aggregates.version, aggregates.role, aggregates.segment, aggregates.shard];
+
+function upsertRow(db: Db, model: string, shard: number, { key, rolled, ...counts }: PackedRow, now: number) {
+  const values = { model, shard, ...key, ...counts, rolled: rolled ? 1 : 0, updatedAt: now };
+  return db
+    .insert(aggregates)
+    .values(values)
+    .onConflictDoUpdate({ target: AGGREGATE_KEY, set: { reports: values.reports, rows: values.rows, errors: values.errors, data: values.data, rolled: values.rolled, updatedAt: now } });
+}
+
+/** An hour row not yet rolled into its day row. */
+export interface UnrolledHour {
+  key: RowKey;
+  data: string;
+}
+
+/**
+ * Up to `limit` of an object's hour rows that are not yet in their day rows and whose hour
+ * started before `before`, oldest first.
+ *
+ * @param db - drizzle handle
+ * @param model - the model
+ * @param shard - the object's shard
+ * @param before - epoch ms
+ * @param limit - rows at most
+ */
+export async function unrolledHours(db: Db, model: string, shard: number, before: number, limit: number): Promise<UnrolledHour[]> {
+  const rows = await db
+    .select()
+    .from(aggregates)
+    // `rolled = 0` as a literal, so SQLite can use the partial index aggregates_unrolled
+    .where(and(eq(aggregates.model, model), eq(aggregates.shard, shard), sql`${aggregates.rolled} = 0`, lt(aggregates.windowStart, before)))
+    .orderBy(aggregates.windowStart)
+    .limit(limit)
+    .all();
+  return rows.map((r) => ({ key: { granularity: "hour", windowStart: r.windowStart, version: r.version, role: r.role, segment: r.segment }, data: r.data }));
+}
+
+/**
+ * The start of an object's oldest hour row not yet rolled into its day row, if any.
+ *
+ * @param db - drizzle handle
+ * @param model - the model
+ * @param shard - the object's shard
+ */
+export async function oldestUnrolledHour(db: Db, model: string, shard: number): Promise<number | undefined> {
+  const row = await db
+    .select({ start: sql<number | null>`min(${aggregates.windowStart})` })
+    .from(aggregates)
+    .where(and(eq(aggregates.model, model), eq(aggregates.shard, shard), sql`${aggregates.rolled} = 0`))
+    .get();
+  return row?.start ?? undefined;
+}
+
+/**
+ * Writes one roll-up step in one D1 batch: the day rows with the hours merged in, and those
+ * hour rows marked rolled. Either both land or neither, so no hour is counted twice in a day.
+ *
+ * @param db - drizzle handle
+ * @param model - the model
+ * @param shard - the object's shard
+ * @param days - the day rows, merged
+ * @param hours - the hour rows now in them
+ * @param quarantined - stored day rows set aside because they could not be read
+ * @param now - epoch ms
+ * @returns the D1 rows written
+ */
+export async function writeRollUp(db: Db, model: string, shard: number, days: readonly PackedRow[], hours: readonly RowKey[], quarantined: readonly QuarantinedRow[], now: number): Promise<number> {
+  const marks = hours.map((k) =>
+    db
+      .update(aggregates)
+      .set({ rolled: 1 })
+      .where(
+        and(
+          eq(aggregates.model, model),
+          eq(aggregates.granularity, "hour"),
+          eq(aggregates.windowStart, k.windowStart),
+          eq(aggregates.version, k.version),
+          eq(aggregates.role, k.role),
+          eq(aggregates.segment, k.segment),
+          eq(aggregates.shard, shard),
+        ),
+      ),
+  );
+  const asides = quarantined.map((q) => db.insert(quarantine).values({ model, object: `${model}:${shard}`, key: rowId(q.key), reason: q.reason, data: q.data, at: now }));
+  const [first, ...rest] = marks;
+  if (!first) return 0;
+  const results = await db.batch([first, ...rest, ...days.map((row) => upsertRow(db, model, shard, row, now)), ...asides]);
   return results.reduce((n, r) => n + ((r as { meta?: { rows_written?: number } }).meta?.rows_written ?? 0), 0);
 }
 
@@ -184,8 +275,12 @@ export async function readRows(db: Db, q: AggregateQuery): Promise<StoredRow[]> 
           sql`instr(${aggregates.segment}, ',') > 0`,
           ...pairs.map((p) => sql`(',' || ${aggregates.segment} || ',') like ${`%,${likeLiteral(p)},%`} escape '\\'`),
         );
+  // a day is its day row and its hour rows not yet rolled into it
   const windows = sql.join(
-    q.ranges.map((r) => sql`(${aggregates.granularity} = ${r.granularity} and ${aggregates.windowStart} >= ${r.from} and ${aggregates.windowStart} < ${r.to})`),
+    q.ranges.map(
+      (r) =>
+        sql`(${r.granularity === "day" ? DAY_AND_UNROLLED : sql`${aggregates.granularity} = ${r.granularity}`} and ${aggregates.windowStart} >= ${r.from} and ${aggregates.windowStart} < ${r.to})`,
+    ),
     sql` or `,
   );
   return db
@@ -194,6 +289,9 @@ export async function readRows(db: Db, q: AggregateQuery): Promise<StoredRow[]> 
     .where(and(eq(aggregates.model, q.model), q.versions && inArray(aggregates.version, [...q.versions]), eq(aggregates.role, q.role), segment, sql`(${windows})`))
     .all();
 }
+
+/** Day rows and the hour rows not yet rolled into theirs: together, whole days. */
+const DAY_AND_UNROLLED = sql`(${aggregates.granularity} = 'day' or (${aggregates.granularity} = 'hour' and ${aggregates.rolled} = 0))`;
 
 /** `text` with LIKE's wildcards escaped (the canonical form percent-encodes, so `%` occurs). */
 function likeLiteral(text: string): string {
@@ -269,7 +367,7 @@ export async function readWindow(
   return { ...read, from: range.from, to: range.to };
 }
 
-/** All-time totals of one version and role, from the unsliced day rows. */
+/** All-time totals of one version and role, from the unsliced day rows (and hours not yet in them). */
 export interface Totals {
   version: number;
   role: RowKey["role"];
@@ -280,7 +378,8 @@ export interface Totals {
 }
 
 /**
- * All-time report, row and error totals per version and role of a model (day rows, all shards).
+ * All-time report, row and error totals per version and role of a model (day rows and the hour
+ * rows not yet rolled into them, all shards).
  *
  * @param db - drizzle handle
  * @param model - the model
@@ -289,7 +388,7 @@ export async function readTotals(db: Db, model: string): Promise<Totals[]> {
   const rows = await db
     .select({ version: aggregates.version, role: aggregates.role, reports: aggregates.reports, rows: aggregates.rows, errors: aggregates.errors, data: aggregates.data })
     .from(aggregates)
-    .where(and(eq(aggregates.model, model), eq(aggregates.granularity, "day"), eq(aggregates.segment, ALL_SEGMENT)))
+    .where(and(eq(aggregates.model, model), DAY_AND_UNROLLED, eq(aggregates.segment, ALL_SEGMENT)))
     .all();
   const out = new Map<string, Totals>();
   for (const r of rows) {

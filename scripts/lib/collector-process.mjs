@@ -18,6 +18,9 @@ export function wranglerEnv(extra = {}) {
     WRANGLER_LOG_SANITIZE: "true",
     XDG_CONFIG_HOME: join(root, ".wrangler/config"),
     CI: "true",
+    // wrangler's DevTools inspector proxy answers busy requests "503 worker restarted
+    // mid-request" under load (docs/scale.md); this variable is how wrangler's CLI turns it off
+    VSCODE_INSPECTOR_OPTIONS: "1",
     ...extra,
   };
 }

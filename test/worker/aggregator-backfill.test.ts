@@ -7,7 +7,7 @@ import { modelKey } from "../../collector/registry/model-key.ts";
 import type { Manifest } from "../../protocol/schema/manifest.ts";
 import type { Report } from "../../protocol/schema/report.ts";
 import { CategoricalSketch, ClassificationSketch, NumericSketch, toBase64 } from "../../protocol/sketch/index.ts";
-import { publishManifest, rng } from "./ingest-helpers.ts";
+import { publishManifest, rng, TOTALS_BY_GRANULARITY } from "./ingest-helpers.ts";
 import { call, createKey, unique } from "./registry-helpers.ts";
 
 // The fleet of docs/scale.md: 200 numeric and 20 categorical features, segments appVersion (3)
@@ -94,8 +94,8 @@ function backfill(model: string, version: number, count: number, seed: number): 
 }
 
 async function storedReports(model: string): Promise<Record<string, number>> {
-  const rows = await env.DB.prepare("select granularity, sum(reports) as n from aggregates where model = ? and segment = '' group by granularity").bind(model).all<{ granularity: string; n: number }>();
-  return Object.fromEntries(rows.results.map((x) => [x.granularity, x.n]));
+  const rows = await env.DB.prepare(TOTALS_BY_GRANULARITY).bind(model, model).all<{ granularity: string; reports: number }>();
+  return Object.fromEntries(rows.results.map((x) => [x.granularity, x.reports]));
 }
 
 /** Two chunks (one filling, one being written) and one report's aggregate over a chunk's limit. */

@@ -1,10 +1,10 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { ModelAggregator } from "../../collector/ingest/model-aggregator.ts";
 import type { Report } from "../../protocol/schema/report.ts";
 import { aggregator, shardCount, shardOf } from "../../collector/ingest/routing.ts";
-import { liveModel, makeReport, postReports } from "./ingest-helpers.ts";
+import { liveModel, makeReport, postReports, TOTALS_BY_GRANULARITY } from "./ingest-helpers.ts";
 import { call } from "./registry-helpers.ts";
 
 /** The parts of an aggregator a test swaps (private in the class). */
@@ -53,8 +53,14 @@ function faultySql(real: SqlStorage, match: RegExp) {
 
 /** Reports stored per window size (all shards, all traffic). */
 async function storedReports(model: string): Promise<Record<string, number>> {
-  const rows = await env.DB.prepare("select granularity, sum(reports) as n from aggregates where model = ? and segment = '' group by granularity").bind(model).all<{ granularity: string; n: number }>();
-  return Object.fromEntries(rows.results.map((r) => [r.granularity, r.n]));
+  const rows = await env.DB.prepare(TOTALS_BY_GRANULARITY).bind(model, model).all<{ granularity: string; reports: number }>();
+  return Object.fromEntries(rows.results.map((r) => [r.granularity, r.reports]));
+}
+
+/** Hour rows of a model not yet rolled into their day rows. */
+async function unrolledHours(model: string): Promise<number> {
+  const row = await env.DB.prepare("select count(*) as n from aggregates where model = ? and granularity = 'hour' and rolled = 0").bind(model).first<{ n: number }>();
+  return row!.n;
 }
 
 /** Posts three reports of one client (so one shard), with segments; returns its object and a fourth report. */
@@ -112,9 +118,35 @@ describe("exactly once under storage faults", () => {
       if (!struck) break;
       statement++;
     }
-    // the stored-rows reads (one per window size), then the write batch: the flush record,
-    // minute "", hour and day × ("", appVersion:4.1…4.3, backend:wasm, 3 combinations)
-    expect(statement - 1).toBe(3 + 1 + 1 + 2 * 8);
+    // the stored-rows reads (minute and hour windows), then the write batch: the flush record,
+    // minute "", hour × ("", appVersion:4.1…4.3, backend:wasm, 3 combinations); the open
+    // hour's day rows come when it rolls up
+    expect(statement - 1).toBe(2 + 1 + 1 + 8);
+  });
+
+  it("fails at each D1 statement of an hour's roll-up in turn (reads, day rows, marks): 0 lost, 0 doubled", async () => {
+    let statement = 1;
+    for (;;) {
+      const { model, stub, late } = await threeReports(`roll${statement}`);
+      await runInDurableObject(stub, (instance: ModelAggregator) => instance.flush());
+      expect(await unrolledHours(model)).toBe(8);
+      // three hours later the hour is due: the next flush rolls it up
+      vi.useFakeTimers({ toFake: ["Date"] });
+      try {
+        vi.setSystemTime(Date.now() + 3 * 3_600_000);
+        const struck = await flushThroughFault(stub, { d1Statement: statement }, late);
+        expect(await storedReports(model), `fault at statement ${statement}`).toEqual({ minute: 4, hour: 4, day: 4 });
+        expect(await unrolledHours(model)).toBe(0);
+        if (!struck) break;
+      } finally {
+        vi.useRealTimers();
+      }
+      statement++;
+    }
+    // nothing is pending, so the flush is the roll-up: the page of unrolled hours, the day
+    // rows' read, the batch (8 marks, 8 day rows), the next page (the first was full, 8 rows),
+    // the oldest unrolled hour left
+    expect(statement - 1).toBe(1 + 1 + 16 + 1 + 1);
   });
 
   it("fails at the log delete after D1 committed (a crash before the object cleared its log): counts stay exact", async () => {

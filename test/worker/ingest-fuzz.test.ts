@@ -91,7 +91,8 @@ interface Totals {
 
 /** The model's stored totals over every day window, role and shard (segment "" holds all traffic). */
 async function storedTotals(key: string): Promise<Totals> {
-  const rows = await env.DB.prepare("select reports, rows, data from aggregates where model = ? and granularity = 'day' and segment = ''")
+  // a day: its day row and its hour rows not yet rolled into it
+  const rows = await env.DB.prepare("select reports, rows, data from aggregates where model = ? and segment = '' and (granularity = 'day' or (granularity = 'hour' and rolled = 0))")
     .bind(key)
     .all<{ reports: number; rows: number; data: string }>();
   const totals = { reports: 0, rows: 0, tenure: 0, plan: 0 };

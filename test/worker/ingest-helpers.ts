@@ -194,3 +194,12 @@ export async function clientsGiven(model: string, token: string, version: number
 export function normal(r: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
 }
+
+/**
+ * SQL (bind the model twice): unsliced reports stored per window size, where a day counts its
+ * day rows and its hour rows not yet rolled into them (as readers do).
+ */
+export const TOTALS_BY_GRANULARITY = `select granularity, sum(reports) as reports from (
+    select granularity, reports from aggregates where model = ?1 and segment = ''
+    union all select 'day', reports from aggregates where model = ?2 and segment = '' and granularity = 'hour' and rolled = 0
+  ) group by granularity`;

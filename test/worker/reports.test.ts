@@ -4,7 +4,7 @@ import { LIMITS } from "../../protocol/limits.ts";
 import { CategoricalSketch, NumericSketch, toBase64 } from "../../protocol/sketch/index.ts";
 import { Aggregate } from "../../collector/ingest/aggregate.ts";
 import { unpackAggregate } from "../../collector/ingest/stored-aggregate.ts";
-import { flush, liveModel, makeReport, postReports } from "./ingest-helpers.ts";
+import { flush, liveModel, makeReport, postReports, TOTALS_BY_GRANULARITY } from "./ingest-helpers.ts";
 import { BOOTSTRAP, call, createKey, expectError, unique } from "./registry-helpers.ts";
 
 /** The merged unsliced minute aggregate of a model version, read straight from D1 over all shards. */
@@ -39,8 +39,8 @@ describe("POST /v1/reports", () => {
     expect(total.errors?.counts.get("validation")).toBe(40);
     expect(total.latency?.backends.get("wasm")?.n).toBe(400);
 
-    // the hour and day rows hold the same totals
-    const rolled = await env.DB.prepare("select granularity, sum(reports) as reports from aggregates where model = ? and segment = '' group by granularity").bind(key).all<{ granularity: string; reports: number }>();
+    // the hour and day rows hold the same totals (a day: its day row and its hours not yet rolled into it)
+    const rolled = await env.DB.prepare(TOTALS_BY_GRANULARITY).bind(key, key).all<{ granularity: string; reports: number }>();
     expect(Object.fromEntries(rolled.results.map((r) => [r.granularity, r.reports]))).toEqual({ minute: 200, hour: 200, day: 200 });
   });
 

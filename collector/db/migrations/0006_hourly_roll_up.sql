@@ -1,0 +1,2 @@
+ALTER TABLE `aggregates` ADD `rolled` integer DEFAULT 1 NOT NULL;--> statement-breakpoint
+CREATE INDEX `aggregates_unrolled` ON `aggregates` (`model`,`shard`,`window_start`) WHERE "aggregates"."rolled" = 0;
