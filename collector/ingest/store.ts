@@ -115,12 +115,17 @@ export async function writeFlush(db: Db, batch: FlushBatch): Promise<number> {
 
 const AGGREGATE_KEY = [aggregates.model, aggregates.granularity, aggregates.windowStart, aggregates.version, aggregates.role, aggregates.segment, aggregates.shard];
 
+/**
+ * An upsert of one row. `rolled` is only inserted: a stored row keeps its flag (a flush reads
+ * it; only a roll-up changes it), and an update that sets no indexed column leaves the partial
+ * index alone — D1 counts every index entry written as a row written.
+ */
 function upsertRow(db: Db, model: string, shard: number, { key, rolled, ...counts }: PackedRow, now: number) {
   const values = { model, shard, ...key, ...counts, rolled: rolled ? 1 : 0, updatedAt: now };
   return db
     .insert(aggregates)
     .values(values)
-    .onConflictDoUpdate({ target: AGGREGATE_KEY, set: { reports: values.reports, rows: values.rows, errors: values.errors, data: values.data, rolled: values.rolled, updatedAt: now } });
+    .onConflictDoUpdate({ target: AGGREGATE_KEY, set: { reports: values.reports, rows: values.rows, errors: values.errors, data: values.data, updatedAt: now } });
 }
 
 /** An hour row not yet rolled into its day row. */
