@@ -6,10 +6,8 @@ import { LatencySketch } from "../protocol/sketch/latency.ts";
 import { ErrorCounts } from "../protocol/sketch/error-counts.ts";
 import { ConfusionMatrix } from "../protocol/sketch/confusion.ts";
 import { toBase64 } from "../protocol/sketch/codec.ts";
+import type { AnySketch as Sketch } from "../protocol/sketch/kinds.ts";
 import type { Report } from "./types.ts";
-
-/** Any sketch a report carries. */
-export type Sketch = NumericSketch | CategoricalSketch | ClassificationSketch | LatencySketch | ErrorCounts | ConfusionMatrix;
 
 /** Fields of a report (or of its `shadow` part) that hold one sketch each. */
 const SKETCH_FIELDS = ["prediction", "latency", "errors", "confusion", "residual", "delta"] as const;

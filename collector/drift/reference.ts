@@ -1,18 +1,12 @@
 import type { ReferenceProfile } from "../../protocol/schema/index.ts";
 import {
-  CategoricalSketch,
-  ClassificationSketch,
-  NumericSketch,
+  type FeatureSketch,
+  type PredictionSketch,
   fromBase64,
   decodeCategorical,
   decodeClassification,
   decodeNumeric,
 } from "../../protocol/sketch/index.ts";
-
-/** A feature's sketch: numeric or categorical. */
-export type FeatureSketch = NumericSketch | CategoricalSketch;
-/** A prediction's sketch: classification or regression. */
-export type PredictionSketch = ClassificationSketch | NumericSketch;
 
 /** Decoded sketches of one side of a drift comparison. */
 export interface Sketches {
