@@ -22,12 +22,13 @@ const kind = <S>(k: Kind<S>): Kind<S> => k;
 /**
  * The registry of the sketch kinds a report carries, by name; each name is also the key of the
  * kind's wire tag in {@link TAG} (`TAG.quantiles` tags a part of other sketches, not a kind).
- * Adding a kind here makes the compiler ask for it at every {@link matchSketch} dispatch.
+ * A kind added to `TAG` must be added here (and the other way round), and then the compiler
+ * asks for it at every {@link matchSketch} dispatch over any sketch.
  *
  * Past a key limit: a latency or error-count sketch holds at most `LIMITS.sketchKeys` keys
- * (backends, error codes). `update` and `merge` count what would take it past that under
- * {@link OVERFLOW_KEY} instead of throwing, on the device and in the collector alike, so any
- * merge of accepted sketches is itself a sketch that decodes; counts are never lost, and only
+ * (backends, error codes). `update`, `merge` and the decoders count what would take it past that
+ * under {@link OVERFLOW_KEY} instead of throwing, on the device and in the collector alike, so
+ * any merge of accepted sketches is itself a sketch that decodes; counts are never lost, and only
  * which keys keep their own name depends on merge order (see `keyWithinLimit`).
  */
 export const SKETCH_KINDS = {
