@@ -1,25 +1,9 @@
 import type { MiddlewareHandler } from "hono";
 import { openDb } from "./db/client.ts";
 import { findActiveKeyByHash } from "./db/keys.ts";
-import type { AppEnv } from "./env.ts";
+import type { AppEnv, Caller } from "./env.ts";
 import { ApiError } from "./errors.ts";
 import { hashToken, timingSafeEqual, type Role } from "./tokens.ts";
-
-/**
- * Who is calling: the key's app and role. The bootstrap key (`ADMIN_TOKEN`) is an admin of
- * every app: `app` is null and `bootstrap` true.
- */
-export interface Caller {
-  app: string | null;
-  role: Role;
-  /** The key id, or `"bootstrap"`; recorded in the audit log. */
-  keyId: string;
-  /** The key's label, if it has one. */
-  label: string | null;
-  /** Ingest keys bound to origins: the only origins whose pages may use the key; else null. */
-  origins: string[] | null;
-  bootstrap: boolean;
-}
 
 /** Id the bootstrap key is recorded under in the audit log. */
 export const BOOTSTRAP_KEY_ID = "bootstrap";

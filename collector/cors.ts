@@ -1,8 +1,8 @@
 import type { MiddlewareHandler } from "hono";
-import { INGEST_KEY_CACHE_MS, keyAllowsOrigin, type Caller } from "./auth.ts";
+import { INGEST_KEY_CACHE_MS, keyAllowsOrigin } from "./auth.ts";
 import { openDb } from "./db/client.ts";
 import { activeIngestOrigins } from "./db/keys.ts";
-import type { AppEnv } from "./env.ts";
+import type { AppEnv, Caller } from "./env.ts";
 import { ApiError } from "./errors.ts";
 
 const PREFLIGHT_HEADERS = {

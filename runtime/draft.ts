@@ -6,15 +6,13 @@ import { LatencySketch } from "../protocol/sketch/latency.ts";
 import { ErrorCounts } from "../protocol/sketch/error-counts.ts";
 import { ConfusionMatrix } from "../protocol/sketch/confusion.ts";
 import { toBase64 } from "../protocol/sketch/codec.ts";
+import type { AnySketch } from "../protocol/sketch/kinds.ts";
 import type { Report } from "./types.ts";
-
-/** Any sketch a report carries. */
-export type Sketch = NumericSketch | CategoricalSketch | ClassificationSketch | LatencySketch | ErrorCounts | ConfusionMatrix;
 
 /** Fields of a report (or of its `shadow` part) that hold one sketch each. */
 const SKETCH_FIELDS = ["prediction", "latency", "errors", "confusion", "residual", "delta"] as const;
 type SketchField = (typeof SKETCH_FIELDS)[number];
-type Sketches = Partial<Record<SketchField, Sketch>>;
+type Sketches = Partial<Record<SketchField, AnySketch>>;
 
 /**
  * A report whose sketches are still objects. Queued reports merge as drafts and are encoded
@@ -23,19 +21,22 @@ type Sketches = Partial<Record<SketchField, Sketch>>;
  */
 export type Draft = Omit<Report, "features" | "shadow" | SketchField> &
   Sketches & {
-    features: Record<string, Sketch>;
+    features: Record<string, AnySketch>;
     shadow?: Omit<NonNullable<Report["shadow"]>, SketchField> & Sketches;
   };
 
 type Holder = Sketches & Record<string, unknown>;
 
-/** `a.merge(b)`, for two sketches of one field (so of one class). */
-const mergeSketch = (a: Sketch, b: Sketch) => (a as { merge(b: Sketch): Sketch }).merge(b);
+/**
+ * `a.merge(b)`, for two sketches of one field, so of one kind (the registry's `mergeSketch`
+ * checks the kinds too; here the field does, and the bundle stays without it).
+ */
+const mergeSameKind = (a: AnySketch, b: AnySketch) => (a as { merge(b: AnySketch): AnySketch }).merge(b);
 
 function mergeFields(into: Holder, from: Holder, keys: readonly string[]) {
   for (const k of keys) {
-    const b = from[k] as Sketch | undefined;
-    if (b) into[k] = into[k] ? mergeSketch(into[k] as Sketch, b) : b;
+    const b = from[k] as AnySketch | undefined;
+    if (b) into[k] = into[k] ? mergeSameKind(into[k] as AnySketch, b) : b;
   }
 }
 
@@ -64,7 +65,7 @@ export function mergeDrafts(a: Draft, b: Draft): Draft {
   return a;
 }
 
-const encode = (s: Sketch) => toBase64(s.encode());
+const encode = (s: AnySketch) => toBase64(s.encode());
 
 function encodeFields<T extends Holder>(from: T): Record<string, unknown> {
   const out: Record<string, unknown> = { ...from };

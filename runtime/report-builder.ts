@@ -6,10 +6,9 @@ import { LatencySketch } from "../protocol/sketch/latency.ts";
 import { ErrorCounts } from "../protocol/sketch/error-counts.ts";
 import { ConfusionMatrix } from "../protocol/sketch/confusion.ts";
 import { classLabels } from "./outputs.ts";
+import type { FeatureSketch, PredictionSketch } from "../protocol/sketch/kinds.ts";
 import type { Draft } from "./draft.ts";
 import type { Manifest, Report } from "./types.ts";
-
-type PredictionSketch = ClassificationSketch | NumericSketch;
 
 /** One predict() (or run()) call waiting to be sketched: see `Encoded` in tensors.ts. */
 export interface Staged {
@@ -96,7 +95,7 @@ export class Accumulator {
   rows = 0;
   start: number;
   /** One sketch per manifest feature, in manifest order. */
-  readonly features: Array<NumericSketch | CategoricalSketch>;
+  readonly features: FeatureSketch[];
   readonly prediction: PredictionSketch;
   /** Adds one row's class and score to `prediction`. */
   readonly add: (cls: number, score: number) => void;

@@ -1,5 +1,5 @@
-import { CategoricalSketch, ClassificationSketch, NumericSketch, binEdges, pmf } from "../../protocol/sketch/index.ts";
-import type { FeatureSketch, PredictionSketch, Reference, Sketches } from "./reference.ts";
+import { CategoricalSketch, ClassificationSketch, type FeatureSketch, NumericSketch, type PredictionSketch, binEdges, pmf } from "../../protocol/sketch/index.ts";
+import type { Reference, Sketches } from "./reference.ts";
 
 /**
  * The distributions a drift metric compares, as shares: over the reference's equal-mass bins

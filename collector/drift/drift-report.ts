@@ -1,5 +1,5 @@
 import type { DriftConfig } from "../../protocol/schema/index.ts";
-import { CategoricalSketch, ClassificationSketch, NumericSketch } from "../../protocol/sketch/index.ts";
+import { CategoricalSketch, ClassificationSketch, type FeatureSketch, NumericSketch, type PredictionSketch } from "../../protocol/sketch/index.ts";
 import {
   categoricalMetrics,
   classificationMetrics,
@@ -61,8 +61,6 @@ export function computeDrift(reference: Reference, current: Sketches, config: Dr
   return { features, prediction, dataset: { drifted_share: share, drifted: tested > 0 && share >= (config.share ?? DEFAULT_DATASET_SHARE) } };
 }
 
-type AnySketch = NumericSketch | CategoricalSketch | ClassificationSketch;
-
 /** What every feature is judged with: reference rows, bins, the heaviest sender's mass. */
 interface Judging {
   referenceRows: number;
@@ -71,7 +69,7 @@ interface Judging {
 }
 
 /** Metrics, test and verdict of one reference sketch against its current counterpart. */
-function judge(how: Judging, ref: AnySketch, cur: AnySketch | undefined, rules: Parameters<typeof chooseTest>[3], numericKind: "numeric" | "regression"): FeatureDrift {
+function judge(how: Judging, ref: FeatureSketch | PredictionSketch, cur: FeatureSketch | PredictionSketch | undefined, rules: Parameters<typeof chooseTest>[3], numericKind: "numeric" | "regression"): FeatureDrift {
   const { referenceRows, bins } = how;
   if (ref instanceof NumericSketch) {
     const discrete = isDiscrete(ref);

@@ -1,18 +1,5 @@
 import type { ReferenceProfile } from "../../protocol/schema/index.ts";
-import {
-  CategoricalSketch,
-  ClassificationSketch,
-  NumericSketch,
-  fromBase64,
-  decodeCategorical,
-  decodeClassification,
-  decodeNumeric,
-} from "../../protocol/sketch/index.ts";
-
-/** A feature's sketch: numeric or categorical. */
-export type FeatureSketch = NumericSketch | CategoricalSketch;
-/** A prediction's sketch: classification or regression. */
-export type PredictionSketch = ClassificationSketch | NumericSketch;
+import { type FeatureSketch, type PredictionSketch, SKETCH_KINDS, fromBase64 } from "../../protocol/sketch/index.ts";
 
 /** Decoded sketches of one side of a drift comparison. */
 export interface Sketches {
@@ -36,15 +23,9 @@ export interface Reference extends Sketches {
  */
 export function decodeReference(profile: ReferenceProfile): Reference {
   const features = new Map<string, FeatureSketch>();
-  for (const [name, f] of Object.entries(profile.features)) {
-    const bytes = fromBase64(f.sketch);
-    features.set(name, f.kind === "numeric" ? decodeNumeric(bytes) : decodeCategorical(bytes));
-  }
+  // a feature's kind names its sketch kind; a regression prediction is a numeric sketch
+  for (const [name, f] of Object.entries(profile.features)) features.set(name, SKETCH_KINDS[f.kind].decode(fromBase64(f.sketch)));
   const p = profile.prediction;
-  const prediction = p
-    ? p.kind === "classification"
-      ? decodeClassification(fromBase64(p.sketch))
-      : decodeNumeric(fromBase64(p.sketch))
-    : undefined;
+  const prediction = p && SKETCH_KINDS[p.kind === "regression" ? "numeric" : p.kind].decode(fromBase64(p.sketch));
   return { rows: profile.rows, features, prediction };
 }

@@ -1,11 +1,22 @@
 import { DriftlineError } from "../../protocol/errors.ts";
 import { LIMITS } from "../../protocol/limits.ts";
-import type { ConfusionMatrix, ErrorCounts, LatencySketch, NumericSketch } from "../../protocol/sketch/index.ts";
+import {
+  type AnySketch,
+  type ConfusionMatrix,
+  type ErrorCounts,
+  type FeatureSketch,
+  type LatencySketch,
+  type NumericSketch,
+  type PredictionSketch,
+  cloneSketch,
+  decodeSketch,
+  fromBase64,
+  mergeSketch,
+} from "../../protocol/sketch/index.ts";
 import { Reader, Writer } from "../../protocol/sketch/codec.ts";
-import type { FeatureSketch, PredictionSketch } from "../drift/reference.ts";
 import { scaleSketch } from "./scale-sketch.ts";
 import { type AttributedReport, SenderTally } from "./sender-tally.ts";
-import { type AnySketch, cloneSketch, decodeSketch, decodeSketchBytes, mergeSketch, shrinkSketch, sketchBytes, sketchWeight } from "./sketches.ts";
+import { shrinkSketch, sketchBytes, sketchWeight } from "./sketches.ts";
 
 /** Agreement of one shadow version with the live one. */
 export interface ShadowAggregate {
@@ -55,6 +66,9 @@ interface StoredV1 {
   shadow?: Record<string, { rows: number; agree: number; prediction?: string; delta?: string; latency?: string }>;
 }
 
+/** Decodes a base64 sketch of any kind (see `decodeSketch`). */
+const decodeBase64 = (b64: string) => decodeSketch(fromBase64(b64));
+
 function fold<T extends AnySketch>(into: T | undefined, from: T | undefined, take: boolean): T | undefined {
   if (!from) return into;
   if (into) return mergeSketch(into, from);
@@ -101,20 +115,20 @@ export class Aggregate {
     a.reports = 1;
     // a continuation of a split report: its rows are the first part's
     a.rows = report.part ? 0 : report.rows;
-    for (const [name, b64] of Object.entries(report.features)) a.features.set(name, decodeSketch(b64) as FeatureSketch);
-    a.prediction = report.prediction === undefined ? undefined : (decodeSketch(report.prediction) as PredictionSketch);
-    a.latency = report.latency === undefined ? undefined : (decodeSketch(report.latency) as LatencySketch);
-    a.errors = report.errors === undefined ? undefined : (decodeSketch(report.errors) as ErrorCounts);
-    a.confusion = report.confusion === undefined ? undefined : (decodeSketch(report.confusion) as ConfusionMatrix);
-    a.residual = report.residual === undefined ? undefined : (decodeSketch(report.residual) as NumericSketch);
+    for (const [name, b64] of Object.entries(report.features)) a.features.set(name, decodeBase64(b64) as FeatureSketch);
+    a.prediction = report.prediction === undefined ? undefined : (decodeBase64(report.prediction) as PredictionSketch);
+    a.latency = report.latency === undefined ? undefined : (decodeBase64(report.latency) as LatencySketch);
+    a.errors = report.errors === undefined ? undefined : (decodeBase64(report.errors) as ErrorCounts);
+    a.confusion = report.confusion === undefined ? undefined : (decodeBase64(report.confusion) as ConfusionMatrix);
+    a.residual = report.residual === undefined ? undefined : (decodeBase64(report.residual) as NumericSketch);
     const s = report.shadow;
     if (s) {
       a.shadow.set(s.version, {
         rows: s.rows,
         agree: s.agree ?? 0,
-        prediction: s.prediction === undefined ? undefined : (decodeSketch(s.prediction) as PredictionSketch),
-        delta: s.delta === undefined ? undefined : (decodeSketch(s.delta) as NumericSketch),
-        latency: s.latency === undefined ? undefined : (decodeSketch(s.latency) as LatencySketch),
+        prediction: s.prediction === undefined ? undefined : (decodeBase64(s.prediction) as PredictionSketch),
+        delta: s.delta === undefined ? undefined : (decodeBase64(s.delta) as NumericSketch),
+        latency: s.latency === undefined ? undefined : (decodeBase64(s.latency) as LatencySketch),
       });
     }
     if (report.scale !== undefined && report.scale < 1) a.scaleDown(report.scale);
@@ -248,7 +262,7 @@ export class Aggregate {
     a.rows = r.varint(MAX_AGGREGATE_ROWS);
     const sketch = <T extends AnySketch>(part: AggregatePart): T | undefined => {
       const body = r.take(r.varint());
-      return want.has(part) && body.length > 0 ? (decodeSketchBytes(body) as T) : undefined;
+      return want.has(part) && body.length > 0 ? (decodeSketch(body) as T) : undefined;
     };
     const features = r.count(LIMITS.features);
     for (let i = 0; i < features; i++) {
@@ -282,8 +296,8 @@ export class Aggregate {
     const a = new Aggregate();
     a.reports = stored.reports;
     a.rows = stored.rows;
-    const read = <T>(part: AggregatePart, b64: string | undefined) => (want.has(part) && b64 !== undefined ? (decodeSketch(b64) as T) : undefined);
-    if (want.has("features")) for (const [name, b64] of Object.entries(stored.features ?? {})) a.features.set(name, decodeSketch(b64) as FeatureSketch);
+    const read = <T>(part: AggregatePart, b64: string | undefined) => (want.has(part) && b64 !== undefined ? (decodeBase64(b64) as T) : undefined);
+    if (want.has("features")) for (const [name, b64] of Object.entries(stored.features ?? {})) a.features.set(name, decodeBase64(b64) as FeatureSketch);
     for (const part of SINGLE_PARTS) a[part] = read(part, stored[part]) as never;
     if (want.has("shadow")) {
       for (const [v, s] of Object.entries(stored.shadow ?? {})) {

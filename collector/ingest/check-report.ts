@@ -2,6 +2,7 @@ import type { ErrorCode } from "../../protocol/errors.ts";
 import { LIMITS } from "../../protocol/limits.ts";
 import type { Manifest } from "../../protocol/schema/manifest.ts";
 import {
+  type AnySketch,
   CategoricalSketch,
   ClassificationSketch,
   ConfusionMatrix,
@@ -12,7 +13,7 @@ import {
 } from "../../protocol/sketch/index.ts";
 import { sameList } from "../../protocol/sketch/codec.ts";
 import type { Aggregate } from "./aggregate.ts";
-import { type AnySketch, sketchWeight } from "./sketches.ts";
+import { sketchWeight } from "./sketches.ts";
 
 /**
  * What the sketches of one version's reports must look like: the parameters the runtime

@@ -1,15 +1,7 @@
-import {
-  CategoricalSketch,
-  ClassificationSketch,
-  ErrorCounts,
-  LatencySketch,
-  NumericSketch,
-  QuantileSketch,
-  cdfPoints,
-} from "../../protocol/sketch/index.ts";
+import { type QuantileSketch, type SketchKind, type SketchOf, cdfPoints, emptyLike, matchSketch } from "../../protocol/sketch/index.ts";
 
 /** The sketches a sender's budget scales: what drift and the guardrail's conditions read. */
-export type ScaledSketch = NumericSketch | CategoricalSketch | ClassificationSketch | LatencySketch | ErrorCounts;
+export type ScaledSketch = SketchOf<Exclude<SketchKind, "confusion">>;
 
 /** `n` scaled by `factor`, rounded to a whole count. */
 const scaled = (n: number, factor: number) => Math.round(n * factor);
@@ -25,34 +17,39 @@ const scaled = (n: number, factor: number) => Math.round(n * factor);
  * scaleSketch(numeric, 0.01).count // numeric.count / 100, rounded
  */
 export function scaleSketch<T extends ScaledSketch>(s: T, factor: number): T {
-  if (s instanceof NumericSketch) {
-    const out = new NumericSketch({ ...(s.range && { range: s.range }), k: s.quantiles.k });
-    for (const x of thinned(s.quantiles, factor)) out.update(x);
-    out.missing = scaled(s.missing, factor);
-    out.nonFinite = scaled(s.nonFinite, factor);
-    return out as T;
-  }
-  if (s instanceof CategoricalSketch) {
-    const out = new CategoricalSketch(s.categories, s.capacity);
-    s.counts.forEach((c, i) => (out.counts[i] = scaled(c, factor)));
-    out.other = scaled(s.other, factor);
-    out.missing = scaled(s.missing, factor);
-    for (const [value, c] of s.heavy) if (scaled(c, factor) > 0) out.heavy.set(value, scaled(c, factor));
-    return out as T;
-  }
-  if (s instanceof ClassificationSketch) {
-    const out = new ClassificationSketch(s.labels, s.scores.k);
-    s.counts.forEach((c, i) => (out.counts[i] = scaled(c, factor)));
-    for (const x of thinned(s.scores, factor)) out.scores.update(x);
-    return out as T;
-  }
-  if (s instanceof LatencySketch) {
-    const out = new LatencySketch(s.k);
-    for (const [backend, q] of s.backends) for (const x of thinned(q, factor)) out.update(backend, x);
-    return out as T;
-  }
-  const out = new ErrorCounts();
-  for (const [code, c] of (s as ErrorCounts).counts) if (scaled(c, factor) > 0) out.update(code, scaled(c, factor));
+  const out = matchSketch<Exclude<SketchKind, "confusion">, ScaledSketch>(s, {
+    numeric: (n) => {
+      const o = emptyLike(n);
+      for (const x of thinned(n.quantiles, factor)) o.update(x);
+      o.missing = scaled(n.missing, factor);
+      o.nonFinite = scaled(n.nonFinite, factor);
+      return o;
+    },
+    categorical: (c) => {
+      const o = emptyLike(c);
+      c.counts.forEach((n, i) => (o.counts[i] = scaled(n, factor)));
+      o.other = scaled(c.other, factor);
+      o.missing = scaled(c.missing, factor);
+      for (const [value, n] of c.heavy) if (scaled(n, factor) > 0) o.heavy.set(value, scaled(n, factor));
+      return o;
+    },
+    classification: (c) => {
+      const o = emptyLike(c);
+      c.counts.forEach((n, i) => (o.counts[i] = scaled(n, factor)));
+      for (const x of thinned(c.scores, factor)) o.scores.update(x);
+      return o;
+    },
+    latency: (l) => {
+      const o = emptyLike(l);
+      for (const [backend, q] of l.backends) for (const x of thinned(q, factor)) o.update(backend, x);
+      return o;
+    },
+    errors: (e) => {
+      const o = emptyLike(e);
+      for (const [code, n] of e.counts) if (scaled(n, factor) > 0) o.update(code, scaled(n, factor));
+      return o;
+    },
+  });
   return out as T;
 }
 

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { modelNameSchema, versionSchema } from "../../protocol/schema/common.ts";
 import { appIdSchema } from "../api-schemas.ts";
-import type { Caller } from "../auth.ts";
+import type { Caller } from "../env.ts";
 import type { Db } from "../db/client.ts";
 import { getRollout } from "../db/rollouts.ts";
 import { latestVersion } from "../db/versions.ts";

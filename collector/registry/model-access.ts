@@ -1,4 +1,4 @@
-import type { Caller } from "../auth.ts";
+import type { Caller } from "../env.ts";
 import type { Db } from "../db/client.ts";
 import { findModel, findModelsNamed, type ModelRow } from "../db/models.ts";
 import { ApiError } from "../errors.ts";

@@ -1,7 +1,8 @@
 import { ONNX_HEADER_BYTES, onnxHeaderProblem } from "./onnx-header.ts";
 import type { Manifest } from "../../protocol/schema/manifest.ts";
 import type { PublishBody } from "../api-schemas.ts";
-import { assertApp, type Caller } from "../auth.ts";
+import { assertApp } from "../auth.ts";
+import type { Caller } from "../env.ts";
 import { insertAudit } from "../db/audit.ts";
 import { appMayUseArtifact } from "../db/artifacts.ts";
 import type { Db } from "../db/client.ts";

@@ -1,9 +1,11 @@
 import { type LIMITS, MAX_NAME_LENGTH, MAX_SKETCH_KEYS } from "../limits.ts";
-import { type Reader, TAG, checkLimit, decodeWith, encodeWith, readMap, writeMap } from "./codec.ts";
+import { type Reader, TAG, decodeWith, encodeWith, readMap, writeMap } from "./codec.ts";
+import { keyWithinLimit } from "./key-limit.ts";
 
 
 /**
- * Error counts by error code (up to {@link LIMITS.sketchKeys} codes).
+ * Error counts by error code, for at most {@link LIMITS.sketchKeys} codes (past that, errors
+ * count under `other`: see `keyWithinLimit` in ./key-limit.ts).
  *
  * @example
  * const s = new ErrorCounts();
@@ -21,9 +23,8 @@ export class ErrorCounts {
    * @defaultValue n 1
    */
   update(code: string, n = 1): void {
-    const c = this.counts.get(code);
-    if (c === undefined) checkLimit("error codes", this.counts.size + 1, MAX_SKETCH_KEYS);
-    this.counts.set(code, (c ?? 0) + n);
+    const key = keyWithinLimit(this.counts, code);
+    this.counts.set(key, (this.counts.get(key) ?? 0) + n);
   }
 
   /**
@@ -56,6 +57,7 @@ export function decodeErrorCounts(bytes: Uint8Array): ErrorCounts {
 
 function read(r: Reader): ErrorCounts {
   const s = new ErrorCounts();
-  for (const [code, n] of readMap(r, MAX_SKETCH_KEYS, MAX_NAME_LENGTH, () => r.varint())) s.counts.set(code, n);
+  // through update: the key limit as updates apply it (see LatencySketch's reader)
+  for (const [code, n] of readMap(r, MAX_SKETCH_KEYS, MAX_NAME_LENGTH, () => r.varint())) s.update(code, n);
   return s;
 }

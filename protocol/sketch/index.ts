@@ -10,3 +10,17 @@ export { LatencySketch, decodeLatency } from "./latency.ts";
 export { ErrorCounts, decodeErrorCounts } from "./error-counts.ts";
 export { ConfusionMatrix, decodeConfusion } from "./confusion.ts";
 export { toBase64, fromBase64 } from "./codec.ts";
+export {
+  SKETCH_KINDS,
+  OVERFLOW_KEY,
+  cloneSketch,
+  decodeSketch,
+  emptyLike,
+  matchSketch,
+  mergeSketch,
+  type AnySketch,
+  type FeatureSketch,
+  type PredictionSketch,
+  type SketchKind,
+  type SketchOf,
+} from "./kinds.ts";

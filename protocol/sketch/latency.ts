@@ -1,10 +1,13 @@
-import { MAX_NAME_LENGTH, MAX_SKETCH_KEYS } from "../limits.ts";
-import { type Reader, TAG, checkLimit, decodeWith, encodeWith, expectSame, readMap, writeMap } from "./codec.ts";
+import { type LIMITS, MAX_NAME_LENGTH, MAX_SKETCH_KEYS } from "../limits.ts";
+import { type Reader, TAG, decodeWith, encodeWith, expectSame, readMap, writeMap } from "./codec.ts";
+import { keyWithinLimit } from "./key-limit.ts";
 import { DEFAULT_K, QuantileSketch, readQuantiles } from "./quantiles.ts";
 
 
 /**
- * Latency in milliseconds per backend (e.g. `wasm`, `webgpu`): one quantile sketch each.
+ * Latency in milliseconds per backend (e.g. `wasm`, `webgpu`): one quantile sketch each, for
+ * at most {@link LIMITS.sketchKeys} backends (past that, calls count under `other`: see
+ * `keyWithinLimit` in ./key-limit.ts).
  *
  * @example
  * const s = new LatencySketch();
@@ -57,8 +60,10 @@ export class LatencySketch {
   private sketch_(backend: string): QuantileSketch {
     let s = this.backends.get(backend);
     if (!s) {
-      checkLimit("backends", this.backends.size + 1, MAX_SKETCH_KEYS);
-      this.backends.set(backend, (s = new QuantileSketch(this.k)));
+      // a new backend: its own sketch, or `other`'s past the key limit
+      const key = keyWithinLimit(this.backends, backend);
+      s = this.backends.get(key);
+      if (!s) this.backends.set(key, (s = new QuantileSketch(this.k)));
     }
     return s;
   }
@@ -79,7 +84,12 @@ function read(r: Reader): LatencySketch {
   const s = new LatencySketch(r.varint());
   for (const [backend, q] of readMap(r, MAX_SKETCH_KEYS, MAX_NAME_LENGTH, () => readQuantiles(r))) {
     expectSame(q.k === s.k, "k");
-    s.backends.set(backend, q);
+    // the key limit as updates apply it: the last of as many keys as the limit, `other` absent,
+    // counts under `other`
+    const key = keyWithinLimit(s.backends, backend);
+    const mine = s.backends.get(key);
+    if (mine) mine.merge(q);
+    else s.backends.set(key, q);
   }
   return s;
 }

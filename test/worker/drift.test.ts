@@ -3,7 +3,7 @@ import type { Manifest } from "../../protocol/schema/manifest.ts";
 import type { Report } from "../../protocol/schema/report.ts";
 import { CategoricalSketch, NumericSketch, fromBase64, decodeCategorical, decodeNumeric } from "../../protocol/sketch/index.ts";
 import { type DriftResult, computeDrift } from "../../collector/drift/index.ts";
-import type { FeatureSketch } from "../../collector/drift/reference.ts";
+import type { FeatureSketch } from "../../protocol/sketch/index.ts";
 import { flush, normal, postReports, publishManifest, rng, sketchReport } from "./ingest-helpers.ts";
 import { BOOTSTRAP, call, createKey, expectError, twoFeatureManifest, unique } from "./registry-helpers.ts";
 

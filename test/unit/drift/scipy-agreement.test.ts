@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { FeatureDrift } from "../../../protocol/api.ts";
 import { computeDrift } from "../../../collector/drift/index.ts";
-import type { FeatureSketch } from "../../../collector/drift/reference.ts";
+import type { FeatureSketch } from "../../../protocol/sketch/index.ts";
 import { CategoricalSketch, NumericSketch, decodeCategorical, decodeNumeric } from "../../../protocol/sketch/index.ts";
 import { sketchInParts } from "../../fixtures/sketch-parts.ts";
 
