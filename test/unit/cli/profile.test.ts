@@ -138,3 +138,46 @@ describe("driftline profile imputes as scikit-learn's SimpleImputer", () => {
     expect(result.stderr).toMatch(/no column "nope"/);
   });
 });
+
+describe("driftline profile of one table in three formats", () => {
+  // One table written as CSV, NDJSON and Parquet by DuckDB: test/fixtures/tables/write-with-duckdb.mjs
+  const fixtures = new URL("../../fixtures/tables/", import.meta.url).pathname;
+
+  async function profileOf(file: string, ...options: string[]): Promise<ProfileFile> {
+    const out = join(dir, `${file}.json`);
+    // the first row has no plan, so kinds are named rather than guessed from it
+    const result = await run("profile", join(fixtures, file), "--exclude", "id", "--categorical", "plan,active", "-o", out, ...options);
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    const profile: ProfileFile = JSON.parse(readFileSync(out, "utf8"));
+    profile.profile.createdAt = "";
+    return profile;
+  }
+
+  it("gets identical profiles from CSV, NDJSON and Parquet (Snappy, ZSTD, gzip)", async () => {
+    const csv = await profileOf("rows.csv");
+    expect(csv.profile.rows).toBe(600);
+    expect(csv.features.map((f) => `${f.name}:${f.kind}`)).toEqual(["tenure:numeric", "spend:numeric", "visits:numeric", "plan:categorical", "active:categorical", "score:numeric", "ratio:numeric", "half:numeric"]);
+    expect(csv.features[3]).toMatchObject({ categories: ["basic", "pro", "team"] });
+    expect(csv.features[4]).toMatchObject({ categories: ["false", "true"] });
+    for (const file of ["rows.ndjson", "rows-snappy.parquet", "rows-zstd.parquet", "rows-gzip.parquet"]) {
+      expect(await profileOf(file), file).toEqual(csv);
+    }
+  });
+
+  it("takes --format over the extension, and says in one line when a file is not what it claims", async () => {
+    const copy = join(dir, "table.bin");
+    writeFileSync(copy, readFileSync(join(fixtures, "rows-zstd.parquet")));
+    const out = join(dir, "format.json");
+    expect((await run("profile", copy, "--format", "parquet", "--exclude", "id", "--categorical", "plan,active", "-o", out)).code).toBe(0);
+    expect(JSON.parse(readFileSync(out, "utf8")).profile.rows).toBe(600);
+    const wrong = await run("profile", copy, "--format", "xlsx", "-o", out);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/--format must be csv or ndjson or parquet, got "xlsx"/);
+    const fake = join(dir, "fake.parquet");
+    writeFileSync(fake, "a,b\n1,2\n");
+    const result = await run("profile", fake, "-o", out);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim()).toBe(`driftline profile: ${fake} cannot be read as Parquet: parquet file invalid (footer != PAR1)`);
+  });
+});
