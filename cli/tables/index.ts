@@ -23,7 +23,7 @@ export interface OpenOptions {
 }
 
 /**
- * Opens a table file to read in batches: CSV (csv-parse), NDJSON, or Parquet (hyparquet). Errors
+ * Opens a table file to read in batches: CSV (Papa Parse), NDJSON, or Parquet (hyparquet). Errors
  * are CliErrors that name the file and, for a bad row, its line or row number.
  *
  * @param path - the file

@@ -1,7 +1,7 @@
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import { CliError } from "../args.ts";
-import { type Cell, type PlacedRow, type Table, checkColumns, streamedTable } from "./table.ts";
+import { type Cell, type PlacedRow, type Table, batched, checkColumns, streamedTable } from "./table.ts";
 
 /**
  * Opens an NDJSON file: one JSON object per line (blank lines skipped), columns named by the first
@@ -24,7 +24,7 @@ export async function openNdjson(path: string, bytes: number): Promise<Table> {
     yield row(head); // the first line is data too
     for await (const line of lines) yield row(line);
   }
-  return streamedTable(path, columns, bytes, file, rows());
+  return streamedTable(path, columns, bytes, file, () => batched(rows()));
 }
 
 /** A line of the file and its number. */

@@ -60,9 +60,9 @@ export interface PlacedRow {
  * @param columns - its column names
  * @param bytes - its size
  * @param file - the stream the rows come from
- * @param rows - the data rows, each with the line it starts on
+ * @param batches - the data rows in batches, placed by the line each starts on
  */
-export function streamedTable(path: string, columns: string[], bytes: number, file: ReadStream, rows: AsyncIterable<PlacedRow>): Table {
+export function streamedTable(path: string, columns: string[], bytes: number, file: ReadStream, batches: () => AsyncGenerator<RowBatch>): Table {
   return {
     path,
     columns,
@@ -71,11 +71,16 @@ export function streamedTable(path: string, columns: string[], bytes: number, fi
       return file.bytesRead;
     },
     where: (line) => `${path}:${line}`,
-    batches: () => batched(rows),
+    batches,
   };
 }
 
-async function* batched(rows: AsyncIterable<PlacedRow>): AsyncGenerator<RowBatch> {
+/**
+ * Groups rows into batches of {@link BATCH_ROWS}.
+ *
+ * @param rows - each row with its position
+ */
+export async function* batched(rows: AsyncIterable<PlacedRow>): AsyncGenerator<RowBatch> {
   let batch: RowBatch = { rows: [], positions: [] };
   for await (const { cells, position } of rows) {
     batch.rows.push(cells);

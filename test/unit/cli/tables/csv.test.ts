@@ -14,7 +14,7 @@ function file(name: string, text: string | Buffer): string {
   return path;
 }
 
-describe("CSV (csv-parse)", () => {
+describe("CSV (Papa Parse)", () => {
   it("splits quoted fields with commas, doubled quotes and empty fields", async () => {
     const { rows } = await readAll(file("quotes.csv", 'a,b,c,d,e\na,"b,c","say ""hi""",,e\n'));
     expect(rows).toEqual([["a", "b,c", 'say "hi"', "", "e"]]);
@@ -28,21 +28,28 @@ describe("CSV (csv-parse)", () => {
     expect(positions).toEqual([2, 3, 5]);
   });
 
-  it("skips empty lines, mixes line ends, drops a byte order mark, and still counts lines", async () => {
+  it("skips empty lines, drops a byte order mark, and counts lines across quoted line ends", async () => {
     const bom = Buffer.from([0xef, 0xbb, 0xbf]);
-    const path = file("mixed.csv", Buffer.concat([bom, Buffer.from('a,b\n1,2\r\n\n\n3,"x\ny"\n4,5')]));
+    const path = file("crlf.csv", Buffer.concat([bom, Buffer.from('a,b\r\n1,2\r\n\r\n\r\n3,"x\r\ny"\r\n4,5')]));
     const { columns, rows, positions } = await readAll(path);
     expect(columns).toEqual(["a", "b"]);
-    expect(rows).toEqual([["1", "2"], ["3", "x\ny"], ["4", "5"]]);
+    expect(rows).toEqual([["1", "2"], ["3", "x\r\ny"], ["4", "5"]]);
     expect(positions).toEqual([2, 5, 7]);
   });
 
-  it("reads a file larger than one read chunk with a record across the boundary", async () => {
-    const body = Array.from({ length: 60_000 }, (_, i) => `${i},"v ${i}",${i * 2}`).join("\n");
+  it("reads a file of several parse chunks, in batches, with lines counted across them", async () => {
+    // every 1,000th record spans two lines
+    const body = Array.from({ length: 60_000 }, (_, i) => `${i},"v${i % 1000 ? " " : "\n"}${i}",${i * 2}`).join("\n");
+    const table = await openTable(file("big.csv", `a,b,c\n${body}\n`));
+    const sizes: number[] = [];
+    for await (const batch of table.batches()) sizes.push(batch.rows.length);
+    expect(Math.max(...sizes)).toBe(4096);
     const { rows, positions } = await readAll(file("big.csv", `a,b,c\n${body}\n`));
     expect(rows.length).toBe(60_000);
     expect(rows[59_999]).toEqual(["59999", "v 59999", "119998"]);
-    expect(positions[59_999]).toBe(60_001);
+    expect(rows[59_000]).toEqual(["59000", "v\n59000", "118000"]);
+    expect(positions[59_000]).toBe(59_002 + 59);
+    expect(positions[59_999]).toBe(60_001 + 60);
   });
 
   it("names the line of a row with the wrong number of fields", async () => {
@@ -50,8 +57,9 @@ describe("CSV (csv-parse)", () => {
     await expect(readAll(file("after-quote.csv", 'a,b\n"1\n2",3\n4,5,6\n'))).rejects.toThrow(/after-quote\.csv:4: 3 fields, the header has 2/);
   });
 
-  it("says where a quote does not close", async () => {
-    await expect(readAll(file("open.csv", 'a,b\n1,2\n3,"four\n5,6\n'))).rejects.toThrow(/open\.csv: Quote Not Closed: .* at line 4/);
+  it("says where a quote does not close or is followed by more than a comma", async () => {
+    await expect(readAll(file("open.csv", 'a,b\n1,2\n3,"four\n5,6\n'))).rejects.toThrow(/open\.csv:3: Quoted field unterminated/);
+    await expect(readAll(file("stray.csv", 'a,b\n1,2\n3,"x"y\n5,6\n'))).rejects.toThrow(/stray\.csv:3: Trailing quote on quoted field is malformed/);
   });
 
   it("rejects an empty file, a directory, and empty or duplicate header names", async () => {
