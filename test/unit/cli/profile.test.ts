@@ -144,7 +144,7 @@ describe("driftline profile of one table in three formats", () => {
   const fixtures = new URL("../../fixtures/tables/", import.meta.url).pathname;
 
   async function profileOf(file: string, ...options: string[]): Promise<ProfileFile> {
-    const out = join(dir, `${file}.json`);
+    const out = join(dir, `${file}${options.length}.json`);
     // the first row has no plan, so kinds are named rather than guessed from it
     const result = await run("profile", join(fixtures, file), "--exclude", "id", "--categorical", "plan,active", "-o", out, ...options);
     expect(result.stderr).toBe("");
@@ -163,6 +163,16 @@ describe("driftline profile of one table in three formats", () => {
     for (const file of ["rows.ndjson", "rows-snappy.parquet", "rows-zstd.parquet", "rows-gzip.parquet"]) {
       expect(await profileOf(file), file).toEqual(csv);
     }
+  });
+
+  it("sketches identical predictions from CSV and Parquet (the model reads the file a second time)", async () => {
+    const modelPath = join(dir, "eight-inputs.onnx");
+    const weights = Array.from({ length: 8 }, (_, i) => [Math.sin(i + 1) * 0.05, Math.cos(i + 1) * 0.05]);
+    writeFileSync(modelPath, buildDenseClassifier({ weights, bias: [0, 0.1] }));
+    const withModel = ["--model", modelPath, "--labels", "no,yes"];
+    const csv = await profileOf("rows.csv", ...withModel);
+    expect(decodeClassification(fromBase64(csv.profile.prediction!.sketch)).counts.reduce((a, b) => a + b)).toBe(600);
+    expect(await profileOf("rows-zstd.parquet", ...withModel)).toEqual(csv);
   });
 
   it("takes --format over the extension, and says in one line when a file is not what it claims", async () => {
