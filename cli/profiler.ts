@@ -6,7 +6,7 @@ import { type ValueOf, featureValue, featureWidth, inputColumns, writeFeature } 
 import { CategoricalSketch, ClassificationSketch, NumericSketch, quantile, toBase64 } from "../protocol/sketch/index.ts";
 import { CliError } from "./args.ts";
 import type { LoadedModel } from "./onnx-model.ts";
-import type { Cell } from "./table-reader.ts";
+import type { Cell, Table } from "./tables/index.ts";
 
 /**
  * What `driftline profile` writes and `driftline publish` reads: the feature schema (tensor
@@ -62,18 +62,20 @@ export class TableProfiler {
   readonly columns: Column[];
   rows = 0;
 
+  private readonly path: string;
+
   /**
-   * @param columns - the table's column names (its header)
-   * @param path - the file, for errors
+   * @param table - the table's column names, and its file and row places for errors
    * @param options - which columns are categorical or excluded
    * @param firstRow - the first data row, to infer kinds when no column is named categorical
    */
   constructor(
-    columnNames: readonly string[],
-    private readonly path: string,
+    private readonly table: Pick<Table, "path" | "columns" | "where">,
     options: ProfileOptions,
     firstRow: Cell[] | undefined,
   ) {
+    const { path, columns: columnNames } = table;
+    this.path = path;
     for (const name of [...options.categorical, ...options.exclude, ...options.nullable]) {
       if (!columnNames.includes(name)) throw new CliError(`${path} has no column "${name}" (columns: ${columnNames.join(", ")})`);
     }
@@ -91,9 +93,9 @@ export class TableProfiler {
    * Adds a batch of rows.
    *
    * @param rows - the cells
-   * @param lines - each row's line in the file, for errors
+   * @param positions - each row's place in the file, for errors (see {@link Table.where})
    */
-  add(rows: Cell[][], lines: number[]): void {
+  add(rows: Cell[][], positions: number[]): void {
     for (const column of this.columns) {
       const at = column.at;
       if (column.kind === "numeric") {
@@ -102,7 +104,7 @@ export class TableProfiler {
           const cell = rows[r]![at]!;
           const value = toNumber(cell);
           if (value === undefined) {
-            throw new CliError(`${this.path}:${lines[r]}: column "${column.name}": ${JSON.stringify(cell)} is not a number (name it in --categorical if it is a category)`);
+            throw new CliError(`${this.table.where(positions[r]!)}: column "${column.name}": ${JSON.stringify(cell)} is not a number (name it in --categorical if it is a category)`);
           }
           // recorded as clients record it (protocol/blur.ts), so blurring adds no drift
           sketch.update(value, value === null ? value : blurValue(value));

@@ -4,15 +4,18 @@ import { CliError, UsageError, choiceFlag, listFlag, onePositional, parse } from
 import { describeOutputs, loadModel } from "../onnx-model.ts";
 import { type ProfileFile, type ProfileOptions, PredictionProfiler, TableProfiler } from "../profiler.ts";
 import { formatBytes, progress } from "../progress.ts";
-import { openTable, type RowBatch, type Table } from "../table-reader.ts";
+import { TABLE_FORMATS, type RowBatch, type Table, openTable } from "../tables/index.ts";
 import type { Command } from "./command.ts";
 
-const USAGE = `driftline profile <train.csv|train.ndjson> -o profile.json [options]
+const USAGE = `driftline profile <train.csv|train.ndjson|train.parquet> -o profile.json [options]
 
 Profiles training (or any reference) data into the reference profile that drift is measured
 against: the same sketches clients send, plus the feature schema publish needs.
 
   -o, --out FILE          where to write the profile (required)
+  --format csv|ndjson|parquet
+                          the file's format (default: by extension: .parquet or .pq is Parquet,
+                          .ndjson or .jsonl NDJSON, anything else CSV)
   --categorical a,b       columns that are categories (default: columns whose first value is not a number)
   --exclude id,target     columns to leave out
   --input NAME            the model input the features feed (default: the model's only input, else "features")
@@ -39,9 +42,10 @@ const OPTIONS = {
   unknown: { type: "string" },
   model: { type: "string" },
   labels: { type: "string" },
+  format: { type: "string" },
 } as const;
 
-/** `driftline profile`: a CSV or NDJSON table → profile.json (schema + reference sketches). */
+/** `driftline profile`: a CSV, NDJSON or Parquet table → profile.json (schema + reference sketches). */
 export const profile: Command = {
   name: "profile",
   summary: "profile training data into a reference profile",
@@ -60,11 +64,12 @@ export const profile: Command = {
     const unknown = choiceFlag(values.unknown ?? "impute", "unknown", ["impute", "ignore"]);
     const options: ProfileOptions = { categorical: listFlag(values.categorical), exclude: listFlag(values.exclude), input, encoding, nullable: listFlag(values.nullable), unknown };
 
-    const table = await openTable(path);
+    const format = values.format === undefined ? undefined : choiceFlag(values.format, "format", TABLE_FORMATS);
+    const table = await openTable(path, { format, skip: options.exclude });
     const batches = table.batches();
     const first = await batches.next();
-    const profiler = new TableProfiler(table.columns, path, options, first.done ? undefined : first.value.rows[0]);
-    await readAll(table, first.done ? undefined : first.value, batches, `profiling ${path}`, (b) => profiler.add(b.rows, b.lines));
+    const profiler = new TableProfiler(table, options, first.done ? undefined : first.value.rows[0]);
+    await readAll(table, first.done ? undefined : first.value, batches, `profiling ${path}`, (b) => profiler.add(b.rows, b.positions));
     const features = profiler.features(options);
 
     const file: ProfileFile = {
@@ -86,7 +91,7 @@ export const profile: Command = {
       const sketched = outputs.find((o) => o.kind === "probabilities") ?? outputs.find((o) => o.kind === "regression" || o.kind === "score");
       if (!sketched) throw new CliError("the model has no float output to sketch predictions from");
       const predictor = new PredictionProfiler(model, features, profiler.columns.map((c) => c.at), sketched);
-      const again = await openTable(path);
+      const again = await openTable(path, { format, skip: options.exclude });
       await readAll(again, undefined, again.batches(), `running ${values.model}`, (b) => predictor.add(b.rows));
       file.outputs = outputs;
       file.profile.prediction = predictor.prediction;

@@ -138,3 +138,56 @@ describe("driftline profile imputes as scikit-learn's SimpleImputer", () => {
     expect(result.stderr).toMatch(/no column "nope"/);
   });
 });
+
+describe("driftline profile of one table in three formats", () => {
+  // One table written as CSV, NDJSON and Parquet by DuckDB: test/fixtures/tables/write-with-duckdb.mjs
+  const fixtures = new URL("../../fixtures/tables/", import.meta.url).pathname;
+
+  async function profileOf(file: string, ...options: string[]): Promise<ProfileFile> {
+    const out = join(dir, `${file}${options.length}.json`);
+    // the first row has no plan, so kinds are named rather than guessed from it
+    const result = await run("profile", join(fixtures, file), "--exclude", "id", "--categorical", "plan,active", "-o", out, ...options);
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    const profile: ProfileFile = JSON.parse(readFileSync(out, "utf8"));
+    profile.profile.createdAt = "";
+    return profile;
+  }
+
+  it("gets identical profiles from CSV, NDJSON and Parquet (Snappy, ZSTD, gzip)", async () => {
+    const csv = await profileOf("rows.csv");
+    expect(csv.profile.rows).toBe(600);
+    expect(csv.features.map((f) => `${f.name}:${f.kind}`)).toEqual(["tenure:numeric", "spend:numeric", "visits:numeric", "plan:categorical", "active:categorical", "score:numeric", "ratio:numeric", "half:numeric"]);
+    expect(csv.features[3]).toMatchObject({ categories: ["basic", "pro", "team"] });
+    expect(csv.features[4]).toMatchObject({ categories: ["false", "true"] });
+    for (const file of ["rows.ndjson", "rows-snappy.parquet", "rows-zstd.parquet", "rows-gzip.parquet"]) {
+      expect(await profileOf(file), file).toEqual(csv);
+    }
+  });
+
+  it("sketches identical predictions from CSV and Parquet (the model reads the file a second time)", async () => {
+    const modelPath = join(dir, "eight-inputs.onnx");
+    const weights = Array.from({ length: 8 }, (_, i) => [Math.sin(i + 1) * 0.05, Math.cos(i + 1) * 0.05]);
+    writeFileSync(modelPath, buildDenseClassifier({ weights, bias: [0, 0.1] }));
+    const withModel = ["--model", modelPath, "--labels", "no,yes"];
+    const csv = await profileOf("rows.csv", ...withModel);
+    expect(decodeClassification(fromBase64(csv.profile.prediction!.sketch)).counts.reduce((a, b) => a + b)).toBe(600);
+    expect(await profileOf("rows-zstd.parquet", ...withModel)).toEqual(csv);
+  });
+
+  it("takes --format over the extension, and says in one line when a file is not what it claims", async () => {
+    const copy = join(dir, "table.bin");
+    writeFileSync(copy, readFileSync(join(fixtures, "rows-zstd.parquet")));
+    const out = join(dir, "format.json");
+    expect((await run("profile", copy, "--format", "parquet", "--exclude", "id", "--categorical", "plan,active", "-o", out)).code).toBe(0);
+    expect(JSON.parse(readFileSync(out, "utf8")).profile.rows).toBe(600);
+    const wrong = await run("profile", copy, "--format", "xlsx", "-o", out);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/--format must be csv or ndjson or parquet, got "xlsx"/);
+    const fake = join(dir, "fake.parquet");
+    writeFileSync(fake, "a,b\n1,2\n");
+    const result = await run("profile", fake, "-o", out);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim()).toBe(`driftline profile: ${fake} cannot be read as Parquet: parquet file invalid (footer != PAR1)`);
+  });
+});
