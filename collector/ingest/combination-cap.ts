@@ -1,4 +1,4 @@
-import { OTHER_COMBINATION, segmentSlices } from "./segments.ts";
+import { ALL_SEGMENT, OTHER_COMBINATION, segmentSlices } from "./segments.ts";
 
 /**
  * Full segment combinations kept per model, aggregator object and window (`SEGMENT_MAX_COMBINATIONS`).
@@ -19,9 +19,9 @@ const MAX_WINDOWS = 512;
  *
  * @example
  * const cap = new CombinationCap(2);
- * cap.slices("a:1,b:1", "minute|0") // ["", "a:1", "b:1", "a:1,b:1"]
- * cap.slices("a:2,b:2", "minute|0") // ["", "a:2", "b:2", "a:2,b:2"]
- * cap.slices("a:3,b:3", "minute|0") // ["", "a:3", "b:3", "other"]
+ * cap.slices("a:1,b:1", "hour|0") // ["", "a:1,b:1"]
+ * cap.slices("a:2,b:2", "hour|0") // ["", "a:2,b:2"]
+ * cap.slices("a:3,b:3", "hour|0") // ["", "a:3", "b:3", "other"]
  */
 export class CombinationCap {
   private readonly windows = new Map<string, Set<string>>();
@@ -53,15 +53,18 @@ export class CombinationCap {
 
   /**
    * The segment rows a report's canonical segment contributes to in one window: the unsliced
-   * total, each pair, and the full combination — or {@link OTHER_COMBINATION} in its place when
-   * the window is full. {@link segmentSlices} for a known window.
+   * total, and its full combination while the window has room for it — or, past the cap, each
+   * of its pairs and {@link OTHER_COMBINATION}. A pair's slice is so the combinations that
+   * contain it plus its own row, which holds only folded traffic (and reports of that one pair):
+   * no report is in both, and no pair row repeats what the combinations hold.
    *
    * @param canonical - a canonical segment
    * @param windowKey - the window, e.g. `${granularity}|${windowStart}`
    */
   slices(canonical: string, windowKey: string): string[] {
     const slices = segmentSlices(canonical);
-    if (slices.length > 2) slices[slices.length - 1] = this.capCombination(canonical, windowKey);
-    return slices;
+    if (slices.length <= 2) return slices;
+    const kept = this.capCombination(canonical, windowKey);
+    return kept === canonical ? [ALL_SEGMENT, canonical] : slices.slice(0, -1).concat(kept);
   }
 }

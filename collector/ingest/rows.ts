@@ -68,7 +68,8 @@ export function hourRollsBy(hourStart: number, now: number): boolean {
  * The minute and hour rows one flush updates, each with the pending sources that go into it.
  * A pending source (keyed by its filing window and full segment) goes into its own window and
  * the coarser ones up to the hour: minute rows hold all traffic only (segment ""), hour rows
- * also each segment pair and the full combination. Segment slices at minute grain would
+ * also its segment slices ({@link CombinationCap.slices}: the full combination, or its pairs and
+ * `other` past the cap). Segment slices at minute grain would
  * multiply the minute rows, the bulk of storage, by the number of slices (docs/scale.md). Day
  * rows are filled from hour rows when an hour rolls up ({@link dayTargets}); only reports filed
  * by day go to day rows here. Nothing is copied: targets refer to the pending aggregates.
@@ -92,7 +93,7 @@ export function planRollUp(pending: Iterable<{ key: RowKey; source: PendingSourc
 /**
  * The day rows that hour rows roll into, each with the hour rows' sources: the same version,
  * role and segment slice, except that a full combination takes the day window's combination
- * cap (it may fold into `other` there).
+ * cap (past it, it goes to `other` and to each of its pairs' rows there).
  *
  * @param hours - hour rows (keys) and what goes into their day row
  * @param combinations - the cap on full combinations per window
@@ -101,8 +102,9 @@ export function dayTargets<T>(hours: Iterable<{ key: RowKey; sources: T[] }>, co
   const out = new Map<string, { key: RowKey; sources: T[] }>();
   for (const { key, sources } of hours) {
     const start = windowStart(key.windowStart, "day");
-    const segment = combinations.capCombination(key.segment, `day|${start}`);
-    addSources(out, { ...key, granularity: "day", windowStart: start, segment }, sources);
+    // a slice's own rows in the day window: slices() without the unsliced total it leads with
+    const segments = key.segment === ALL_SEGMENT ? [ALL_SEGMENT] : combinations.slices(key.segment, `day|${start}`).slice(1);
+    for (const segment of segments) addSources(out, { ...key, granularity: "day", windowStart: start, segment }, sources);
   }
   return [...out.values()];
 }

@@ -52,9 +52,9 @@ export function parseSegment(text: string): string {
 }
 
 /**
- * The segment rows one report's canonical segment contributes to: the unsliced total, one row
- * per `key:value` pair, and the full combination when it has two or more pairs. Every report
- * lands exactly once in each kind, so readers never double count.
+ * Every slice one report's canonical segment belongs to: the unsliced total, each `key:value`
+ * pair, and the full combination when it has two or more pairs. Which of them get rows of their
+ * own is the combination cap's call (`CombinationCap.slices`).
  *
  * @param canonical - a canonical segment
  */

@@ -1,10 +1,10 @@
-import { and, eq, inArray, lt, sql } from "drizzle-orm";
+import { and, eq, inArray, lt, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { aggregateFlushes, aggregates, quarantine } from "../db/schema.ts";
 import type { Aggregate, AggregatePart } from "./aggregate.ts";
 import { retentionOf } from "./retention.ts";
 import { type RowKey, rowId } from "./rows.ts";
-import { ALL_SEGMENT } from "./segments.ts";
+import { ALL_SEGMENT, OTHER_COMBINATION } from "./segments.ts";
 import { unpackAggregate } from "./stored-aggregate.ts";
 import { type Granularity, type WindowRange, cover } from "./windows.ts";
 
@@ -263,23 +263,24 @@ export interface StoredRow {
 }
 
 /**
- * The stored rows covering `q` over every shard. A segment of one pair or none reads its own
- * rows; a segment of several pairs reads the full-combination rows that contain all of them
- * (each report is in exactly one such row).
+ * The stored rows covering `q` over every shard. No segment, or `other`, reads its own rows; one
+ * pair reads its own rows (reports of that pair alone, and traffic past the combination cap)
+ * and the full-combination rows that contain it; several pairs read the full-combination rows
+ * that contain all of them (traffic folded past the cap is not there). Each report is in at
+ * most one of the rows read.
  *
  * @param db - drizzle handle
  * @param q - model, versions, role, segment and window ranges
  */
 export async function readRows(db: Db, q: AggregateQuery): Promise<StoredRow[]> {
   if (q.ranges.length === 0 || q.versions?.length === 0) return [];
-  const pairs = q.segment === ALL_SEGMENT ? [] : q.segment.split(",");
-  const segment =
-    pairs.length <= 1
-      ? eq(aggregates.segment, q.segment)
-      : and(
-          sql`instr(${aggregates.segment}, ',') > 0`,
-          ...pairs.map((p) => sql`(',' || ${aggregates.segment} || ',') like ${`%,${likeLiteral(p)},%`} escape '\\'`),
-        );
+  const pairs = q.segment === ALL_SEGMENT || q.segment === OTHER_COMBINATION ? [] : q.segment.split(",");
+  const combinations = and(
+    sql`instr(${aggregates.segment}, ',') > 0`,
+    ...pairs.map((p) => sql`(',' || ${aggregates.segment} || ',') like ${`%,${likeLiteral(p)},%`} escape '\\'`),
+  );
+  const own = eq(aggregates.segment, q.segment);
+  const segment = pairs.length === 0 ? own : pairs.length === 1 ? or(own, combinations) : combinations;
   // a day is its day row and its hour rows not yet rolled into it
   const windows = sql.join(
     q.ranges.map(
