@@ -1,4 +1,4 @@
-import { DriftlineError } from "../protocol/errors.ts";
+import { DriftlineError, isDriftlineError } from "../protocol/errors.ts";
 import { canWebGpu, loadOrt, type Ort } from "./ort-loader.ts";
 import type { LoaderContext } from "./model-loader.ts";
 import { runInTurn } from "./session-queue.ts";
@@ -28,7 +28,8 @@ async function adapter(): Promise<boolean> {
  * Creates the session on the right backend and warms it up. An explicit backend is tried
  * alone; `auto` takes the manifest's preference, else the choice remembered for this model on
  * this device, else times both (when a WebGPU adapter exists) and keeps the faster. Every
- * failed try is collected into one DriftlineError `backend`.
+ * failed try is collected into one DriftlineError `backend`; onnxruntime-web's files not being the
+ * build's is DriftlineError `integrity`.
  *
  * @param ctx - the backend wished, ORT's URL, store, warm-up runs
  * @param manifest - the model's manifest (sha256, preferred backend)
@@ -46,8 +47,9 @@ export async function openSession(ctx: LoaderContext, manifest: Manifest, bytes:
   const timed = gpu && !first;
   let reason = !auto ? "option" : !gpu ? "only-wasm" : preferred ? "manifest" : first ? "remembered" : "timed";
   const order: Backend[] = !auto ? [requested] : !gpu ? ["wasm"] : first ? [first, other(first)] : ["wasm", "webgpu"];
+  // an `integrity` error (onnxruntime-web's bytes not the build's) stays one
   const ort = await loadOrt(ortUrl, order.includes("webgpu")).catch((err) => {
-    throw new DriftlineError("backend", `cannot load ${ortUrl}`, err);
+    throw isDriftlineError(err) ? err : new DriftlineError("backend", `cannot load ${ortUrl}: ${(err as Error)?.message ?? err}`, err);
   });
   const failures: string[] = [];
   let best: { backend: Backend; session: InferenceSession; ms: number } | undefined;
