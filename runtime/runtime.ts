@@ -3,14 +3,15 @@ import { createApi } from "./api.ts";
 import { defaultStore } from "./model-store.ts";
 import { defaultClock, defaultTransport } from "./transport.ts";
 import { loadModel, releaseIfIdle, type LoaderContext, type Model } from "./model-loader.ts";
-import { buildFeeds, reuse, type Encoded } from "./tensors.ts";
-import { decodeOutputs } from "./outputs.ts";
+import { buildFeeds, reuse, rowCount, type Encoded } from "./tensors.ts";
+import { classLabels, decodeOutputs } from "./outputs.ts";
 import { Accumulator, Staging } from "./report-builder.ts";
 import { QUEUE_BOUNDS, ReportQueue } from "./report-queue.ts";
 import { FeedbackStore } from "./feedback.ts";
 import { Shadow } from "./shadow.ts";
 import { runInTurn } from "./session-queue.ts";
-import type { Assignment, Feeds, Prediction, Report, Row, RunResult, Runtime, RuntimeEvents, RuntimeOptions, Tensor } from "./types.ts";
+import { canWebGpu, loadOrt } from "./ort-loader.ts";
+import type { Assignment, BatchPrediction, Columns, Feeds, Prediction, Report, Row, RunResult, Runtime, RuntimeEvents, RuntimeOptions, Tensor } from "./types.ts";
 
 const DEFAULTS = {
   backend: "auto",
@@ -26,6 +27,9 @@ const DEFAULTS = {
   transport: defaultTransport,
   clock: defaultClock,
 } satisfies Partial<RuntimeOptions>;
+
+/** Row `r` of a columnar batch, named (for the few rows a shadow samples). */
+const rowOf = (columns: Columns, r: number): Row => Object.fromEntries(Object.entries(columns).map(([k, c]) => [k, c[r]]));
 
 /** 128 random bits as hex: report ids must never collide across the fleet. */
 const randomId = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => (b + 256).toString(16).slice(1)).join("");
@@ -43,6 +47,8 @@ const randomId = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b
 export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const o = { ...DEFAULTS, ortUrl: `${options.collector.replace(/\/+$/, "")}/sdk/ort/`, ...options } satisfies RuntimeOptions;
   const { clock, model: name } = o;
+  // onnxruntime-web's checked download overlaps the start-up below when its build is known
+  if (o.backend === "wasm" || (o.backend === "auto" && !canWebGpu())) loadOrt(o.ortUrl, false).catch(() => {});
   const store = (o.store ??= await defaultStore(o.cache));
   const api = createApi(o.collector, o.key, o.transport, o.timeoutMs);
   // the options are this call's own copy: they double as the loader's context
@@ -208,18 +214,21 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
 
   /**
    * One call, in one async function (each extra one costs microtask turns): builds the feeds
-   * from named rows (or takes raw ones), runs, names the predictions, stages the call.
+   * from named rows or columns (or takes raw ones), runs, names the predictions, stages the call.
+   * `columns`: the input is {@link Columns}, answered as a {@link BatchPrediction}.
    */
-  const exec = async (input: Row | Row[], raw?: Feeds): Promise<Prediction | Prediction[] | RunResult> => {
+  const exec = async (input: Row | Row[] | Columns, raw?: Feeds, columns?: boolean): Promise<Prediction | Prediction[] | RunResult | BatchPrediction> => {
     if (closed) throw new DriftlineError("closed", "closed");
     const m = live;
     const acc = accOf(m);
     const many = Array.isArray(input);
-    const rows = raw ? undefined : many ? input : [input];
+    const rows = raw ? undefined : columns ? (input as Columns) : many ? input : [input as Row];
     let feeds: Record<string, Tensor> = {};
     let enc: Encoded | undefined;
+    let n = 0;
     if (rows) {
-      const base = staging.take((m.plan.checks.length + 2) * rows.length);
+      n = rowCount(m.plan, rows);
+      const base = staging.take((m.plan.checks.length + 2) * n);
       try {
         enc = buildFeeds(m.ort, m.manifest, m.plan, rows, () => acc.error("validation"), staging.values, base);
       } catch (err) {
@@ -247,23 +256,28 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     }
     if (enc) reuse(m.plan, enc);
     // raw feeds: as many rows as the first output has
-    const n = rows?.length ?? (Number(out[m.manifest.outputs[0]!.name]?.dims[0] ?? 1) || 1);
+    if (!rows) n = Number(out[m.manifest.outputs[0]!.name]?.dims[0] ?? 1) || 1;
     const base = enc?.base ?? staging.take(2 * n);
     const values = enc?.staged ?? staging.values;
     const width = enc ? m.plan.checks.length : 0;
     const at = base + width * n;
     const version = String(m.version);
-    const preds = decodeOutputs(m.manifest, out, n, values, at, version);
-    feedback.name(preds, m.version, values, at);
+    const preds = decodeOutputs(m.manifest, out, n, values, at, version, !columns);
+    const id = feedback.name(preds, n, m.version, values, at);
     acc.rows += n;
     staging.add({ acc, n, staged: values, base, width, misses: enc?.misses, backend: m.backend, ms });
-    if (rows) shadow?.offer(rows, values, at);
+    if (rows && shadow) shadow.offer(n, columns ? (r) => rowOf(input as Columns, r) : (r) => (rows as Row[])[r]!, values, at);
     if (acc.rows >= (current.reportRows ?? o.reportRows)) void report();
+    if (columns) {
+      const classes = Int32Array.from(values.subarray(at, at + n));
+      return { id, rows: n, classes, scores: values.slice(at + n, at + 2 * n), labels: classLabels(m.manifest), outputs: out, version };
+    }
     return !rows ? { id: preds[0]!.id, outputs: out, version } : many ? preds : preds[0]!;
   };
 
   const runtime: Runtime = {
     predict: exec as Runtime["predict"],
+    predictColumns: (columns) => exec(columns, undefined, true) as Promise<BatchPrediction>,
     run: (feeds) => exec([], feeds) as Promise<RunResult>,
     async feedback(id, label) {
       const e = feedback.take(id);

@@ -67,7 +67,7 @@ const common = {
 const outputs = [
   { ...common, format: "esm", outfile: `${root}dist/driftline.js`, define: { ...common.define, __DRIFTLINE_STATE__: JSON.stringify(stateStamp("esm")) } },
   // the <script> entry: the same exports, and the tag's data-trust keys (runtime/script-tag.ts)
-  { ...common, entryPoints: [`${root}runtime/script-tag.ts`], format: "iife", globalName: "Driftline", outfile: `${root}dist/driftline.iife.js`, define: { ...common.define, __DRIFTLINE_STATE__: JSON.stringify(stateStamp("iife")) } },
+  { ...common, entryPoints: [`${root}runtime/script-tag.ts`], format: "iife", outfile: `${root}dist/driftline.iife.js`, define: { ...common.define, __DRIFTLINE_STATE__: JSON.stringify(stateStamp("iife")) } },
 ];
 
 /**
@@ -95,7 +95,7 @@ async function buildRuntime(options) {
   const file = options.outfile.slice(options.outfile.lastIndexOf("/") + 1);
   const min = await minify(text(".js"), {
     module: options.format === "esm",
-    compress: { passes: 2 },
+    compress: { passes: 3 },
     sourceMap: { content: text(".js.map"), url: `${file}.map` },
   });
   writeFileSync(options.outfile, /** @type {string} */ (min.code));
