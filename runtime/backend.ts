@@ -1,9 +1,16 @@
 import { DriftlineError, isDriftlineError } from "../protocol/errors.ts";
 import { canWebGpu, loadOrt, type Ort } from "./ort-loader.ts";
-import type { LoaderContext } from "./model-loader.ts";
 import { runInTurn } from "./session-queue.ts";
-import type { Backend, Manifest, Tensor } from "./types.ts";
+import type { Backend, Manifest, ModelStore, Tensor } from "./types.ts";
 import type { InferenceSession } from "onnxruntime-web";
+
+/** What {@link openSession} needs: the backend wished, where ORT is, warm-up runs, the store. */
+export interface SessionContext {
+  store: ModelStore;
+  backend: Backend | "auto";
+  ortUrl: string;
+  warmupRuns: number;
+}
 
 /** A session on its backend, and why that backend. */
 export interface BackendChoice {
@@ -36,7 +43,7 @@ async function adapter(): Promise<boolean> {
  * @param bytes - the model
  * @param warmup - feeds for the warm-up runs
  */
-export async function openSession(ctx: LoaderContext, manifest: Manifest, bytes: Uint8Array, warmup: (ort: Ort) => Record<string, Tensor>): Promise<BackendChoice> {
+export async function openSession(ctx: SessionContext, manifest: Manifest, bytes: Uint8Array, warmup: (ort: Ort) => Record<string, Tensor>): Promise<BackendChoice> {
   const { backend: requested, store, ortUrl } = ctx;
   const preferred = manifest.preferredBackend;
   const memoKey = `backend:${manifest.sha256}`;
