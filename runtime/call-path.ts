@@ -76,7 +76,9 @@ export function callPath(s: RuntimeState, onRows: () => void): Call {
     if (rows && s.shadow) s.shadow.offer(n, columns ? (r) => rowOf(input as Columns, r) : (r) => (rows as Row[])[r]!, values, at);
     if (acc.rows >= (s.current.reportRows ?? s.o.reportRows)) onRows();
     if (columns) {
-      const classes = Int32Array.from(values.subarray(at, at + n));
+      // a plain loop: `Int32Array.from` walks an iterator
+      const classes = new Int32Array(n);
+      for (let r = 0; r < n; r++) classes[r] = values[at + r]!;
       return { id, rows: n, classes, scores: values.slice(at + n, at + 2 * n), labels: classLabels(m.manifest), outputs: out, version };
     }
     return !rows ? { id: preds[0]!.id, outputs: out, version } : many ? preds : preds[0]!;
