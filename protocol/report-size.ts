@@ -1,4 +1,12 @@
-import type { Report } from "./schema/report.ts";
+/** The base64 sketches of a report besides its features' (the fields of protocol/schema/report.ts, named here so the schema can import this file). */
+interface OtherSketches {
+  prediction?: string | undefined;
+  latency?: string | undefined;
+  errors?: string | undefined;
+  confusion?: string | undefined;
+  residual?: string | undefined;
+  shadow?: { prediction?: string | undefined; delta?: string | undefined; latency?: string | undefined } | undefined;
+}
 
 /**
  * Characters of a report's base64 sketches that are not features' (prediction, latency, errors,
@@ -7,7 +15,7 @@ import type { Report } from "./schema/report.ts";
  *
  * @param r - a report
  */
-export function otherSketchChars(r: Pick<Report, "prediction" | "latency" | "errors" | "confusion" | "residual" | "shadow">): number {
+export function otherSketchChars(r: OtherSketches): number {
   const sketches = [r.prediction, r.latency, r.errors, r.confusion, r.residual, r.shadow?.prediction, r.shadow?.delta, r.shadow?.latency];
   return sketches.reduce((n, s) => n + (s?.length ?? 0), 0);
 }

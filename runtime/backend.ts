@@ -1,9 +1,16 @@
-import { DriftlineError } from "../protocol/errors.ts";
+import { DriftlineError, isDriftlineError } from "../protocol/errors.ts";
 import { canWebGpu, loadOrt, type Ort } from "./ort-loader.ts";
-import type { LoaderContext } from "./model-loader.ts";
 import { runInTurn } from "./session-queue.ts";
-import type { Backend, Manifest, Tensor } from "./types.ts";
+import type { Backend, Manifest, ModelStore, Tensor } from "./types.ts";
 import type { InferenceSession } from "onnxruntime-web";
+
+/** What {@link openSession} needs: the backend wished, where ORT is, warm-up runs, the store. */
+export interface SessionContext {
+  store: ModelStore;
+  backend: Backend | "auto";
+  ortUrl: string;
+  warmupRuns: number;
+}
 
 /** A session on its backend, and why that backend. */
 export interface BackendChoice {
@@ -28,14 +35,15 @@ async function adapter(): Promise<boolean> {
  * Creates the session on the right backend and warms it up. An explicit backend is tried
  * alone; `auto` takes the manifest's preference, else the choice remembered for this model on
  * this device, else times both (when a WebGPU adapter exists) and keeps the faster. Every
- * failed try is collected into one DriftlineError `backend`.
+ * failed try is collected into one DriftlineError `backend`; onnxruntime-web's files not being the
+ * build's is DriftlineError `integrity`.
  *
  * @param ctx - the backend wished, ORT's URL, store, warm-up runs
  * @param manifest - the model's manifest (sha256, preferred backend)
  * @param bytes - the model
  * @param warmup - feeds for the warm-up runs
  */
-export async function openSession(ctx: LoaderContext, manifest: Manifest, bytes: Uint8Array, warmup: (ort: Ort) => Record<string, Tensor>): Promise<BackendChoice> {
+export async function openSession(ctx: SessionContext, manifest: Manifest, bytes: Uint8Array, warmup: (ort: Ort) => Record<string, Tensor>): Promise<BackendChoice> {
   const { backend: requested, store, ortUrl } = ctx;
   const preferred = manifest.preferredBackend;
   const memoKey = `backend:${manifest.sha256}`;
@@ -46,8 +54,9 @@ export async function openSession(ctx: LoaderContext, manifest: Manifest, bytes:
   const timed = gpu && !first;
   let reason = !auto ? "option" : !gpu ? "only-wasm" : preferred ? "manifest" : first ? "remembered" : "timed";
   const order: Backend[] = !auto ? [requested] : !gpu ? ["wasm"] : first ? [first, other(first)] : ["wasm", "webgpu"];
+  // an `integrity` error (onnxruntime-web's bytes not the build's) stays one
   const ort = await loadOrt(ortUrl, order.includes("webgpu")).catch((err) => {
-    throw new DriftlineError("backend", `cannot load ${ortUrl}`, err);
+    throw isDriftlineError(err) ? err : new DriftlineError("backend", `cannot load ${ortUrl}: ${(err as Error)?.message ?? err}`, err);
   });
   const failures: string[] = [];
   let best: { backend: Backend; session: InferenceSession; ms: number } | undefined;

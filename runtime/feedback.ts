@@ -38,16 +38,17 @@ export class FeedbackStore {
   }
 
   /**
-   * Remembers one call's predictions and names them: `prefix + start + "." + row`, which costs
-   * one number-to-text conversion per call, not per row.
+   * Remembers one call's `n` predictions and names them: row `r` is `prefix + start + "." + r`,
+   * which costs one number-to-text conversion per call, not per row.
    *
-   * @param preds - the predictions, `id` to be set
+   * @param preds - the predictions, `id` to be set (none for a columnar batch)
+   * @param n - rows in the call
    * @param version - model version
    * @param staged - their classes (or -1) from `at` on, then their scores or values
    * @param at - where in `staged`
+   * @returns the call's id prefix: row `r`'s id is it followed by `r`
    */
-  name(preds: Prediction[], version: number, staged: Float64Array, at: number): void {
-    const n = preds.length;
+  name(preds: Prediction[], n: number, version: number, staged: Float64Array, at: number): string {
     const start = this.seq_ + 1;
     const base = `${this.ring_.prefix}${start}.`;
     const d = this.ring_.data;
@@ -58,8 +59,9 @@ export class FeedbackStore {
       d[i + 1] = version;
       d[i + 2] = staged[at + r]!;
       d[i + 3] = staged[at + n + r]!;
-      preds[r]!.id = base + r;
+      if (preds.length) preds[r]!.id = base + r;
     }
+    return base;
   }
 
   /**

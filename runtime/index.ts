@@ -12,6 +12,8 @@ export { DriftlineError } from "../protocol/errors.ts";
 export type { ErrorCode } from "../protocol/errors.ts";
 export type {
   Backend,
+  BatchPrediction,
+  Columns,
   Clock,
   Feeds,
   ModelStore,

@@ -1,11 +1,11 @@
 import { signatureProblem } from "../protocol/signature.ts";
 import { DriftlineError } from "../protocol/errors.ts";
 import { sha256Hex } from "../protocol/hash.ts";
-import { openSession, type BackendChoice } from "./backend.ts";
+import { openSession, type BackendChoice, type SessionContext } from "./backend.ts";
 import { compile, type Plan } from "./validate.ts";
 import { zeroFeeds } from "./tensors.ts";
 import type { Api } from "./api.ts";
-import type { Assignment, Backend, Manifest, ModelStore } from "./types.ts";
+import type { Assignment, Manifest } from "./types.ts";
 
 /** A loaded model version, ready to run. */
 export interface Model extends BackendChoice {
@@ -18,12 +18,8 @@ export interface Model extends BackendChoice {
 }
 
 /** What {@link loadModel} needs besides the manifest. */
-export interface LoaderContext {
+export interface LoaderContext extends SessionContext {
   api: Api;
-  store: ModelStore;
-  backend: Backend | "auto";
-  ortUrl: string;
-  warmupRuns: number;
   /** Publishers' public keys; when given, only manifests one of them signed are run. */
   trust?: readonly string[] | undefined;
 }

@@ -5,8 +5,8 @@ export const classLabels = (manifest: Manifest): string[] | undefined =>
   manifest.outputs.find((o) => o.labels && (o.kind === "probabilities" || o.kind === "label"))?.labels;
 
 /**
- * Splits output tensors into per-row predictions (`id` left empty) and reads label, class and
- * score as the manifest says: `probabilities` → argmax and its score, `label` → class (index or
+ * Splits output tensors into per-row predictions (`id` left empty; none when `named` is false)
+ * and reads label, class and score as the manifest says: `probabilities` → argmax and its score, `label` → class (index or
  * text), `score` and `regression` → the value. Each row's class (-1: none) goes to
  * `staged[at + r]` and its score (NaN: none) to `staged[at + n + r]`.
  *
@@ -16,11 +16,12 @@ export const classLabels = (manifest: Manifest): string[] | undefined =>
  * @param staged - receives classes and scores
  * @param at - where in `staged`
  * @param version - the version that answered
+ * @param named - whether to build the per-row predictions
  */
-export function decodeOutputs(manifest: Manifest, result: Record<string, Tensor>, n: number, staged: Float64Array, at: number, version: string): Prediction[] {
+export function decodeOutputs(manifest: Manifest, result: Record<string, Tensor>, n: number, staged: Float64Array, at: number, version: string, named = true): Prediction[] {
   const preds: Prediction[] = [];
   for (let r = 0; r < n; r++) {
-    preds.push({ id: "", outputs: {}, label: undefined, score: undefined, version });
+    if (named) preds.push({ id: "", outputs: {}, label: undefined, score: undefined, version });
     staged[at + r] = -1;
     staged[at + n + r] = NaN;
   }
@@ -33,22 +34,26 @@ export function decodeOutputs(manifest: Manifest, result: Record<string, Tensor>
     const View = data.constructor as Float32ArrayConstructor;
     const bytes = data.BYTES_PER_ELEMENT;
     for (let r = 0, i = 0; r < n; r++, i += w) {
-      const p = preds[r]!;
+      const p = preds[r];
       // a batch of one is the whole tensor: no view to allocate
-      p.outputs[name] = n < 2 ? data : bytes ? new View(data.buffer, data.byteOffset + i * bytes, w) : data.slice(i, i + w);
+      if (p) p.outputs[name] = n < 2 ? data : bytes ? new View(data.buffer, data.byteOffset + i * bytes, w) : data.slice(i, i + w);
       let cls = staged[at + r]!;
       if (kind === "probabilities") {
         let best = 0;
         for (let j = 1; j < w; j++) if (data[i + j]! > data[i + best]!) best = j;
-        staged[at + n + r] = p.score = data[i + best]!;
+        staged[at + n + r] = data[i + best]!;
         if (cls < 0) cls = best;
       } else if (kind === "label") {
         const v = data[i];
-        if (typeof v === "string") cls = labels?.indexOf((p.label = v)) ?? -1;
-        else cls = Number(v);
-      } else if (p.score === undefined) staged[at + n + r] = p.score = Number(data[i]);
+        cls = typeof v === "string" ? (labels?.indexOf(v) ?? -1) : Number(v);
+        if (p && typeof v === "string") p.label = v;
+      } else if (staged[at + n + r] !== staged[at + n + r]) staged[at + n + r] = Number(data[i]);
       staged[at + r] = cls;
-      if (labels && cls >= 0) p.label ??= labels[cls];
+      if (p) {
+        const score = staged[at + n + r]!;
+        if (score === score) p.score = score;
+        if (labels && cls >= 0) p.label ??= labels[cls];
+      }
     }
   }
   return preds;

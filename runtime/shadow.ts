@@ -44,15 +44,15 @@ export class Shadow {
   /**
    * Offers live rows and their answers; a sample of them is queued for idle time.
    *
-   * @param rows - rows the live version ran on
+   * @param n - rows the live version ran on
+   * @param row - row `r` of them, named
    * @param staged - the live classes from `staged[at]` on, then the scores
    * @param at - where in `staged`
    */
-  offer(rows: Row[], staged: Float64Array, at: number): void {
-    const n = rows.length;
+  offer(n: number, row: (r: number) => Row, staged: Float64Array, at: number): void {
     const p = this.pending_;
     const was = p.length;
-    for (let r = 0; r < n; r++) if (p.length < MAX_PENDING && Math.random() < this.sampleRate) p.push([rows[r]!, staged[at + r]!, staged[at + n + r]!]);
+    for (let r = 0; r < n; r++) if (p.length < MAX_PENDING && Math.random() < this.sampleRate) p.push([row(r), staged[at + r]!, staged[at + n + r]!]);
     if (!was && p.length) this.idle_(() => void this.drain());
   }
 
@@ -69,7 +69,7 @@ export class Shadow {
       const { out, ms } = await runInTurn(m.ort, m.session, feeds);
       const acc = this.acc_;
       acc.latency.update(m.backend, ms / n);
-      decodeOutputs(m.manifest, out, n, staged, at, "");
+      decodeOutputs(m.manifest, out, n, staged, at, "", false);
       batch.forEach(([, cls, score], r) => {
         const c = staged[at + r]!;
         const s = staged[at + n + r]!;

@@ -1,6 +1,6 @@
 import { DriftlineError } from "../protocol/errors.ts";
 import type { Column, Plan } from "./validate.ts";
-import type { Manifest, Row, Tensor } from "./types.ts";
+import type { Columns, Manifest, Row, Tensor } from "./types.ts";
 import type { Ort } from "./ort-loader.ts";
 
 
@@ -63,20 +63,32 @@ function tensors(ort: Ort, manifest: Manifest, plan: Plan, data: Column[], n: nu
 }
 
 /**
- * Builds the feeds of a tabular model from named rows, validating as it writes: per feature, a
- * tight loop over the rows in which a finite in-range number (or a known category text) is
- * written at once; anything else takes the feature's slow path (policies, violations).
+ * Rows in a batch of named rows or of columns: the longest column of a feature the manifest
+ * names (a shorter one reads as missing values).
+ *
+ * @param plan - the model's plan
+ * @param input - named rows, or one array per feature
+ */
+export const rowCount = (plan: Plan, input: Row[] | Columns): number =>
+  Array.isArray(input) ? input.length : plan.checks.reduce((n, c) => Math.max(n, input[c.name]?.length ?? 0), 0);
+
+/**
+ * Builds the feeds of a tabular model from named rows (or from columns), validating as it
+ * writes: per feature, a tight loop over the rows in which a finite in-range number (or a known
+ * category text) is written at once; anything else takes the feature's slow path (policies,
+ * violations).
  *
  * @param ort - onnxruntime-web
  * @param manifest - the model manifest
  * @param plan - its compiled features
- * @param rows - the rows
+ * @param input - named rows, or one array of values per feature name ({@link Columns})
  * @param onViolation - called once per violation
  * @param staged - where to copy the values for the sketches (default: a new array)
  * @param base - from where in `staged`
  */
-export function buildFeeds(ort: Ort, manifest: Manifest, plan: Plan, rows: Row[], onViolation: () => void, staged?: Float64Array, base = 0): Encoded {
-  const n = rows.length;
+export function buildFeeds(ort: Ort, manifest: Manifest, plan: Plan, input: Row[] | Columns, onViolation: () => void, staged?: Float64Array, base = 0): Encoded {
+  const rows = Array.isArray(input) ? input : undefined;
+  const n = rowCount(plan, input);
   const { checks } = plan;
   const data = alloc(manifest, plan, n);
   staged ??= new Float64Array((checks.length + 2) * n);
@@ -88,8 +100,9 @@ export function buildFeeds(ort: Ort, manifest: Manifest, plan: Plan, rows: Row[]
     const stride = d.length / n;
     const big = d instanceof BigInt64Array;
     const plain = !big && !text && width < 2;
+    const column = rows ? undefined : ((input as Columns)[name] ?? []);
     for (let r = 0, at = c.col, s = base + f * n; r < n; r++, at += stride, s++) {
-      const v = rows[r]![name];
+      const v = column ? column[r] : rows![r]![name];
       let x: number | undefined = index ? (typeof v === "string" ? index.get(v) : undefined) : typeof v === "number" && v >= lo && v <= hi ? v : undefined;
       if (x === undefined) {
         (misses ??= []).push(f, r, v);

@@ -14,6 +14,30 @@ export type Backend = "webgpu" | "wasm";
 /** One input row by feature name, as the manifest names the features. */
 export type Row = Record<string, number | string | boolean | null | undefined>;
 
+/**
+ * A batch as columns: per feature name, one array of its values (a typed array for numbers),
+ * all of the same length; a column that is shorter or missing reads as missing values.
+ */
+export type Columns = Record<string, ArrayLike<Row[string]>>;
+
+/** What `predictColumns()` answers: the batch's outputs, and per row its class and score. */
+export interface BatchPrediction {
+  /** Row `r`'s id for `feedback()` is `${id}${r}`. */
+  id: string;
+  /** Rows in the batch. */
+  rows: number;
+  /** Per row: the index of its class in `labels` (-1: none). */
+  classes: Int32Array;
+  /** Per row: the top-class score (classification) or the predicted value (regression); NaN: none. */
+  scores: Float64Array;
+  /** The class names `classes` index (classification with labels). */
+  labels: readonly string[] | undefined;
+  /** The model's output tensors, rows in batch order. */
+  outputs: Record<string, Tensor>;
+  /** The model version that answered. */
+  version: string;
+}
+
 /** Raw feeds for {@link Runtime.run}: ORT tensors, or `{ type, data, dims }` objects. */
 export type Feeds = Record<string, Tensor | { type: Tensor.Type; data: Tensor.DataType; dims: readonly number[] }>;
 
@@ -210,6 +234,11 @@ export interface Runtime {
   /** Validates one row (or a batch), runs the model, decodes and sketches the outputs. */
   predict(row: Row): Promise<Prediction>;
   predict(rows: Row[]): Promise<Prediction[]>;
+  /**
+   * The same for a batch given as columns ({@link Columns}), answered as arrays: no object per
+   * row on either side, for batches where that cost counts.
+   */
+  predictColumns(columns: Columns): Promise<BatchPrediction>;
   /** Runs raw feeds (non-tabular models); outputs are sketched when the manifest says how. */
   run(feeds: Feeds): Promise<RunResult>;
   /**

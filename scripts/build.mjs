@@ -1,6 +1,7 @@
 // `npm run build`:
 // - dist/driftline.js (ESM) and dist/driftline.iife.js (sets window.Driftline): the runtime, bundled
-//   by esbuild and minified by esbuild and terser, printing each file's raw and gzipped size.
+//   by esbuild and minified by esbuild and terser, printing each file's raw and gzipped size (and
+//   writing them to dist/sizes.json).
 //   onnxruntime-web is not bundled: the runtime loads it at run time from the collector's /sdk/ort/.
 // - dist/site/: the collector's static assets (Workers static assets, see wrangler.toml [assets]):
 //   /sdk/driftline*.js, /sdk/ort/* (the onnxruntime-web files the runtime loads), with CORS and CORP
@@ -10,20 +11,12 @@ import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { minify } from "terser";
+import { ORT_BUILDS, ORT_DIST, ortHashesDefine } from "./lib/ort-files.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const site = `${root}dist/site`;
-const ortDist = `${root}node_modules/onnxruntime-web/dist`;
-
 /** The onnxruntime-web files the runtime may load: the WASM-only build, and the JSPI build with WebGPU. */
-const ORT_FILES = [
-  "ort.wasm.min.mjs",
-  "ort-wasm-simd-threaded.mjs",
-  "ort-wasm-simd-threaded.wasm",
-  "ort.jspi.min.mjs",
-  "ort-wasm-simd-threaded.jspi.mjs",
-  "ort-wasm-simd-threaded.jspi.wasm",
-];
+const ORT_FILES = Object.values(ORT_BUILDS).flat();
 
 const HEADERS = `/sdk/*
   Access-Control-Allow-Origin: *
@@ -64,14 +57,17 @@ const common = {
   target: "es2022",
   platform: "browser",
   external: ["onnxruntime-web", "onnxruntime-web/*"],
+  // the SHA-256 of every onnxruntime-web file this build serves from /sdk/ort/: no other bytes run
+  define: { __DRIFTLINE_ORT__: ortHashesDefine() },
   // Private members end in "_" (protocol/sketch, runtime): safe to shorten, never on the wire.
   mangleProps: /_$/,
   logLevel: "warning",
 };
 /** @type {Array<import("esbuild").BuildOptions & { outfile: string }>} */
 const outputs = [
-  { ...common, format: "esm", outfile: `${root}dist/driftline.js`, define: { __DRIFTLINE_STATE__: JSON.stringify(stateStamp("esm")) } },
-  { ...common, format: "iife", globalName: "Driftline", outfile: `${root}dist/driftline.iife.js`, define: { __DRIFTLINE_STATE__: JSON.stringify(stateStamp("iife")) } },
+  { ...common, format: "esm", outfile: `${root}dist/driftline.js`, define: { ...common.define, __DRIFTLINE_STATE__: JSON.stringify(stateStamp("esm")) } },
+  // the <script> entry: the same exports, and the tag's data-trust keys (runtime/script-tag.ts)
+  { ...common, entryPoints: [`${root}runtime/script-tag.ts`], format: "iife", outfile: `${root}dist/driftline.iife.js`, define: { ...common.define, __DRIFTLINE_STATE__: JSON.stringify(stateStamp("iife")) } },
 ];
 
 /**
@@ -99,7 +95,7 @@ async function buildRuntime(options) {
   const file = options.outfile.slice(options.outfile.lastIndexOf("/") + 1);
   const min = await minify(text(".js"), {
     module: options.format === "esm",
-    compress: { passes: 2 },
+    compress: { passes: 3 },
     sourceMap: { content: text(".js.map"), url: `${file}.map` },
   });
   writeFileSync(options.outfile, /** @type {string} */ (min.code));
@@ -107,6 +103,8 @@ async function buildRuntime(options) {
 }
 
 mkdirSync(`${site}/sdk/ort`, { recursive: true });
+/** @type {Record<string, { bytes: number, gzipped: number }>} */
+const sizes = {};
 for (const options of outputs) {
   await buildRuntime(options);
   const bytes = readFileSync(options.outfile);
@@ -115,8 +113,11 @@ for (const options of outputs) {
   copyFileSync(options.outfile, `${site}/sdk/${name}`);
   copyFileSync(`${options.outfile}.map`, `${site}/sdk/${name}.map`);
   console.log(`dist/${name.padEnd(20)} ${String(bytes.length).padStart(7)} B   ${String(gz).padStart(6)} B gzipped`);
+  sizes[name] = { bytes: bytes.length, gzipped: gz };
 }
-for (const file of ORT_FILES) copyIfChanged(`${ortDist}/${file}`, `${site}/sdk/ort/${file}`);
+// the same figures for the runtime bench (test/bench/runtime)
+writeFileSync(`${root}dist/sizes.json`, JSON.stringify(sizes));
+for (const file of ORT_FILES) copyIfChanged(`${ORT_DIST}/${file}`, `${site}/sdk/ort/${file}`);
 // The dashboard: one minified script beside its page and stylesheet, served at /dashboard/.
 mkdirSync(`${site}/dashboard`, { recursive: true });
 await build({ entryPoints: [`${root}dashboard/app.ts`], bundle: true, minify: true, format: "esm", target: "es2022", platform: "browser", outfile: `${site}/dashboard/app.js`, logLevel: "warning" });

@@ -42,11 +42,57 @@ function findLayoutViolations(root: string): string[] {
   return violations;
 }
 
+/** Import cycles among the files under `dirs` (type-only imports included), each as "a -> b -> a". */
+function findCycles(root: string, dirs: string[]): string[] {
+  const edges = new Map<string, string[]>();
+  for (const dir of dirs) {
+    for (const file of sourceFiles(join(root, dir))) {
+      const targets: string[] = [];
+      for (const match of readFileSync(file, "utf8").matchAll(SPECIFIER)) {
+        const specifier = match[1] ?? match[2] ?? match[3] ?? match[4]!;
+        if (specifier.startsWith(".")) targets.push(relative(root, resolve(dirname(file), specifier)));
+      }
+      edges.set(relative(root, file), targets);
+    }
+  }
+  const cycles: string[] = [];
+  const state = new Map<string, "open" | "done">();
+  const visit = (file: string, path: string[]) => {
+    if (state.get(file) === "done") return;
+    if (state.get(file) === "open") {
+      cycles.push([...path.slice(path.indexOf(file)), file].join(" -> "));
+      return;
+    }
+    state.set(file, "open");
+    for (const next of edges.get(file) ?? []) if (edges.has(next)) visit(next, [...path, file]);
+    state.set(file, "done");
+  };
+  for (const file of edges.keys()) visit(file, []);
+  return cycles;
+}
+
 describe("layout rule", () => {
   const root = new URL("../..", import.meta.url).pathname;
 
   it("holds in this repository", () => {
     expect(findLayoutViolations(root)).toEqual([]);
+  });
+
+  it("has no import cycles in runtime/ and protocol/, type-only imports included", () => {
+    expect(findCycles(root, ["runtime", "protocol"])).toEqual([]);
+  });
+
+  it("catches an import cycle", () => {
+    const fake = mkdtempSync(join(tmpdir(), "layout-"));
+    try {
+      mkdirSync(join(fake, "runtime"));
+      writeFileSync(join(fake, "runtime/a.ts"), `import type { B } from "./b.ts";`);
+      writeFileSync(join(fake, "runtime/b.ts"), `import { a } from "./a.ts";`);
+      writeFileSync(join(fake, "runtime/c.ts"), `import { a } from "./a.ts";`);
+      expect(findCycles(fake, ["runtime"])).toEqual(["runtime/a.ts -> runtime/b.ts -> runtime/a.ts"]);
+    } finally {
+      rmSync(fake, { recursive: true, force: true });
+    }
   });
 
   it("catches protocol/ importing a part and parts importing each other", () => {

@@ -7,6 +7,7 @@ import { build } from "esbuild";
 import { startCollector } from "../../../scripts/lib/collector-process.mjs";
 import type { Manifest } from "../../../protocol/schema/manifest.ts";
 import { projectRoot } from "../../../scripts/lib/root.mjs";
+import { ortHashesDefine } from "../../../scripts/lib/ort-files.mjs";
 
 const root = projectRoot(import.meta.url);
 
@@ -98,10 +99,14 @@ export async function startTestCollector(persistTo?: string, vars: Record<string
   };
 }
 
-/** The runtime (runtime/index.ts) bundled as one ESM file, built from the current code. */
+/**
+ * The runtime (runtime/index.ts) bundled as one ESM file, built from the current code, with the
+ * SHA-256 of the installed onnxruntime-web files (those the runtime page serves at /ort/).
+ */
 export async function bundleRuntime(): Promise<string> {
   const out = await build({
     entryPoints: [`${root}runtime/index.ts`],
+    define: { __DRIFTLINE_ORT__: ortHashesDefine() },
     bundle: true,
     format: "esm",
     target: "es2022",

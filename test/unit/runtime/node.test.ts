@@ -46,6 +46,40 @@ describe("runtime under Node", () => {
     await expect(rt.predict(rows[0]!)).rejects.toMatchObject({ code: "closed" });
   });
 
+  it("answers a columnar batch as predict() answers the same rows, and reports it the same", async () => {
+    const runs = await Promise.all(
+      ["rows", "columns"].map(async (kind) => {
+        const { transport, reports } = memoryCollector();
+        const rt = await createRuntime({ collector: "http://collector.test", key: "ing_x", model: "churn", cache: false, transport });
+        // a missing charges value (imputed) and an out-of-range tenure (clamped) take the slow path
+        const rows = [...churnRows(40), { tenure: 500, charges: undefined, age: 30, plan: "pro" }] as Array<Record<string, number | string | undefined>>;
+        let answer: { classes: number[]; scores: number[]; id: string };
+        if (kind === "rows") {
+          const out = await rt.predict(rows);
+          answer = { classes: out.map((p) => ["stay", "churn", "upgrade"].indexOf(p.label!)), scores: out.map((p) => p.score!), id: out[3]!.id };
+        } else {
+          const columns = {
+            tenure: Float64Array.from(rows, (r) => r.tenure as number),
+            charges: rows.map((r) => r.charges),
+            age: new Float64Array(rows.map((r) => r.age as number)),
+            plan: rows.map((r) => r.plan as string),
+          };
+          const out = await rt.predictColumns(columns);
+          expect(out.rows).toBe(41);
+          expect(out.labels).toEqual(["stay", "churn", "upgrade"]);
+          expect((out.outputs.probabilities!.data as Float32Array).length).toBe(41 * 3);
+          answer = { classes: Array.from(out.classes), scores: Array.from(out.scores), id: `${out.id}3` };
+        }
+        expect(await rt.feedback(answer.id, "churn")).toBe(true);
+        await rt.close();
+        const { id: _id, client: _client, start: _start, end: _end, latency: _latency, ...report } = reports[0]!;
+        return { answer: { classes: answer.classes, scores: answer.scores }, report };
+      }),
+    );
+    expect(runs[1]).toEqual(runs[0]);
+    expect(runs[0]!.report.rows).toBe(41);
+  });
+
   it("sketches every staged row by flush(), whether idle time came or not", async () => {
     const { transport, reports } = memoryCollector();
     const idle: Array<() => void> = [];

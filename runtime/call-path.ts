@@ -1,0 +1,86 @@
+import { DriftlineError } from "../protocol/errors.ts";
+import { releaseIfIdle } from "./model-loader.ts";
+import { buildFeeds, reuse, rowCount, type Encoded } from "./tensors.ts";
+import { classLabels, decodeOutputs } from "./outputs.ts";
+import { runInTurn } from "./session-queue.ts";
+import { accOf, fail, type RuntimeState } from "./runtime-state.ts";
+import type { BatchPrediction, Columns, Feeds, Prediction, Row, RunResult, Tensor } from "./types.ts";
+
+/** Row `r` of a columnar batch, named (for the few rows a shadow samples). */
+const rowOf = (columns: Columns, r: number): Row => Object.fromEntries(Object.entries(columns).map(([k, c]) => [k, c[r]]));
+
+/** One call: named rows (one or a batch), columns, or raw feeds. */
+export type Call = (input: Row | Row[] | Columns, raw?: Feeds, columns?: boolean) => Promise<Prediction | Prediction[] | RunResult | BatchPrediction>;
+
+/**
+ * The call path of `predict()`, `predictColumns()` and `run()`: builds the feeds from named rows
+ * or columns (or takes raw ones), runs the live version in its turn, names the predictions,
+ * remembers them for feedback, stages the call for sketching in idle time and offers its rows to
+ * the shadow. One async function per call (each extra one costs microtask turns).
+ *
+ * @param s - the runtime's state
+ * @param onRows - called when the live version's rows since the last report reach `reportRows`
+ * @returns the call; `columns`: the input is {@link Columns}, answered as a {@link BatchPrediction}
+ */
+export function callPath(s: RuntimeState, onRows: () => void): Call {
+  const { staging, feedback } = s;
+  return async (input, raw, columns) => {
+    if (s.closed) throw new DriftlineError("closed", "closed");
+    const m = s.live;
+    const acc = accOf(s, m);
+    const many = Array.isArray(input);
+    const rows = raw ? undefined : columns ? (input as Columns) : many ? input : [input as Row];
+    let feeds: Record<string, Tensor> = {};
+    let enc: Encoded | undefined;
+    let n = 0;
+    if (rows) {
+      n = rowCount(m.plan, rows);
+      const base = staging.take((m.plan.checks.length + 2) * n);
+      try {
+        enc = buildFeeds(m.ort, m.manifest, m.plan, rows, () => acc.error("validation"), staging.values, base);
+      } catch (err) {
+        staging.drop();
+        throw err;
+      }
+      feeds = enc.feeds;
+    } else for (const k in raw) {
+      const t = raw[k]!;
+      feeds[k] = t instanceof m.ort.Tensor ? t : new m.ort.Tensor(t.type as "float32", t.data as Float32Array, t.dims);
+    }
+    m.inflight++;
+    let out;
+    let ms;
+    try {
+      ({ out, ms } = await runInTurn(m.ort, m.session, feeds));
+    } catch (err) {
+      if (enc) staging.drop();
+      const e = new DriftlineError("session", `run: ${(err as Error).message ?? err}`, err);
+      fail(s, e, m);
+      throw e;
+    } finally {
+      m.inflight--;
+      releaseIfIdle(m);
+    }
+    if (enc) reuse(m.plan, enc);
+    // raw feeds: as many rows as the first output has
+    if (!rows) n = Number(out[m.manifest.outputs[0]!.name]?.dims[0] ?? 1) || 1;
+    const base = enc?.base ?? staging.take(2 * n);
+    const values = enc?.staged ?? staging.values;
+    const width = enc ? m.plan.checks.length : 0;
+    const at = base + width * n;
+    const version = String(m.version);
+    const preds = decodeOutputs(m.manifest, out, n, values, at, version, !columns);
+    const id = feedback.name(preds, n, m.version, values, at);
+    acc.rows += n;
+    staging.add({ acc, n, staged: values, base, width, misses: enc?.misses, backend: m.backend, ms });
+    if (rows && s.shadow) s.shadow.offer(n, columns ? (r) => rowOf(input as Columns, r) : (r) => (rows as Row[])[r]!, values, at);
+    if (acc.rows >= (s.current.reportRows ?? s.o.reportRows)) onRows();
+    if (columns) {
+      // a plain loop: `Int32Array.from` walks an iterator
+      const classes = new Int32Array(n);
+      for (let r = 0; r < n; r++) classes[r] = values[at + r]!;
+      return { id, rows: n, classes, scores: values.slice(at + n, at + 2 * n), labels: classLabels(m.manifest), outputs: out, version };
+    }
+    return !rows ? { id: preds[0]!.id, outputs: out, version } : many ? preds : preds[0]!;
+  };
+}

@@ -1,0 +1,67 @@
+import type { Report } from "./types.ts";
+import type { Model } from "./model-loader.ts";
+import type { ReportQueue } from "./report-queue.ts";
+import type { RuntimeState } from "./runtime-state.ts";
+
+/**
+ * When and what the runtime reports: every report interval (the assignment's, else the
+ * option's) it cuts every accumulator and the shadow into the queue and flushes it, and asks
+ * for the assignment when no answer brought one for `pollIntervalMs`.
+ */
+export class ReportSchedule {
+  private timer_: unknown;
+
+  /**
+   * @param s_ - the runtime's state
+   * @param queue_ - where cut reports go
+   * @param newId_ - a new report id
+   * @param poll_ - asks the collector for the assignment
+   */
+  constructor(
+    private readonly s_: RuntimeState,
+    private readonly queue_: ReportQueue,
+    private readonly newId_: () => string,
+    private readonly poll_: () => Promise<void>,
+  ) {}
+
+  /** A report's head for version `m` in `role`. */
+  private head_(m: Model, role: Report["role"]) {
+    const { o, client, current } = this.s_;
+    return { id: this.newId_(), model: o.model, version: m.version, role, client, segment: { ...o.segment, backend: m.backend, backendReason: m.reason }, sampleRate: current.sampleRate };
+  }
+
+  /** Cuts every accumulator and the shadow into the queue (synchronously, so it also works in `pagehide`), and saves the feedback ring. */
+  cutAll(): Promise<unknown> {
+    const s = this.s_;
+    s.staging.fold();
+    const now = s.o.clock.now();
+    const adds: Array<Promise<void>> = [];
+    for (const [m, acc] of s.accs) {
+      const r = acc.cut(this.head_(m, "live"), now);
+      if (r) adds.push(this.queue_.add(r));
+      if (m.retired && !m.inflight) s.accs.delete(m);
+    }
+    const shadowReport = s.shadow?.cut(this.head_(s.live, "shadow"), now);
+    if (shadowReport) adds.push(this.queue_.add(shadowReport));
+    adds.push(s.feedback.save());
+    return Promise.all(adds);
+  }
+
+  /** Cuts and sends. */
+  async report(): Promise<void> {
+    await this.cutAll();
+    await this.queue_.flush();
+  }
+
+  /** (Re)starts the timer for the next report; after closing, stops it. */
+  schedule(): void {
+    const { o, closed, current } = this.s_;
+    o.clock.clearTimeout(this.timer_);
+    if (closed) return;
+    this.timer_ = o.clock.setTimeout(async () => {
+      await this.report();
+      if (o.clock.now() - this.s_.lastAnswer >= o.pollIntervalMs) await this.poll_();
+      this.schedule();
+    }, current.reportIntervalMs ?? o.reportIntervalMs);
+  }
+}

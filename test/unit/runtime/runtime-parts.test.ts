@@ -1,0 +1,124 @@
+// The parts of createRuntime on their own (issue 14 item 5): updates and swaps (runtime/updates.ts)
+// and the report schedule (runtime/report-schedule.ts), on a runtime state with stub versions
+// (no session runs here: the call path is covered by node.test.ts and the browser tests).
+import { describe, expect, it } from "vitest";
+import { DriftlineError } from "../../../protocol/errors.ts";
+import { FeedbackStore } from "../../../runtime/feedback.ts";
+import { memoryStore } from "../../../runtime/model-store.ts";
+import type { Model } from "../../../runtime/model-loader.ts";
+import { Staging } from "../../../runtime/report-builder.ts";
+import type { ReportQueue } from "../../../runtime/report-queue.ts";
+import { ReportSchedule } from "../../../runtime/report-schedule.ts";
+import { accOf, type RuntimeState, type Settings } from "../../../runtime/runtime-state.ts";
+import { Updates } from "../../../runtime/updates.ts";
+import { compile } from "../../../runtime/validate.ts";
+import type { Assignment, Clock } from "../../../runtime/types.ts";
+import { churnModel } from "../../fixtures/runtime-models.ts";
+
+/** A clock whose time and timers move only when the test says. */
+function manualClock() {
+  let now = 1_000_000;
+  const timers = new Map<number, { at: number; fn: () => void }>();
+  let next = 1;
+  const clock: Clock = {
+    now: () => now,
+    setTimeout: (fn, ms) => (timers.set(next, { at: now + ms, fn }), next++),
+    clearTimeout: (t) => void timers.delete(t as number),
+    idle: () => {},
+  };
+  const advance = async (ms: number) => {
+    now += ms;
+    for (const [t, { at, fn }] of [...timers]) if (at <= now) timers.delete(t), fn();
+    await new Promise((r) => setTimeout(r, 0));
+  };
+  return { clock, advance, pending: () => timers.size };
+}
+
+const { profile: _p, ...manifest } = churnModel("parts").manifest;
+const assignment = (version: number, extra: Partial<Assignment> = {}): Assignment => ({ model: "parts", version, manifest: { ...manifest, version }, sampleRate: 1, configVersion: version, ...extra }) as Assignment;
+
+function stubModel(version: number, released: number[]): Model {
+  return { version, manifest, plan: compile(manifest), inflight: 0, backend: "wasm", reason: "option", ort: {} as never, session: { release: async () => void released.push(version) } as never };
+}
+
+function state(clock: Clock, events: string[]) {
+  const store = memoryStore();
+  const released: number[] = [];
+  const s: RuntimeState = {
+    o: { collector: "http://c", key: "k", model: "parts", clock, store, api: { assignment: async () => assignment(2) } as never, backend: "wasm", ortUrl: "", warmupRuns: 0, segment: {}, reportIntervalMs: 30_000, reportRows: 100_000, pollIntervalMs: 300_000, feedbackCapacity: 10, shareUnseenCategories: false } as Settings,
+    client: "c1",
+    live: stubModel(1, released),
+    shadow: undefined,
+    current: assignment(1),
+    closed: false,
+    lastAnswer: clock.now(),
+    accs: new Map(),
+    staging: new Staging(() => {}, () => 1),
+    feedback: new FeedbackStore(store, "ring", 10, "p"),
+    idle: () => {},
+    emit: (event, payload) => events.push(`${event} ${payload instanceof DriftlineError ? payload.code : JSON.stringify(payload)}`),
+  };
+  accOf(s, s.live);
+  return { s, released, store };
+}
+
+describe("runtime/updates.ts", () => {
+  it("swaps in a new version once loaded and releases the old one, with an update event", async () => {
+    const { clock } = manualClock();
+    const events: string[] = [];
+    const { s, released, store } = state(clock, events);
+    const updates = new Updates(s, { reschedule: () => {}, cutAll: async () => {} }, async (_, a) => stubModel(a.version, released));
+    await updates.apply(assignment(2));
+    expect(s.live.version).toBe(2);
+    expect(released).toEqual([1]);
+    expect(events).toEqual(['update {"from":"1","to":"2"}']);
+    expect(((await store.get<Assignment>("meta", "assignment:parts")) as Assignment).version).toBe(2);
+  });
+
+  it("keeps serving when a version fails to load, counts the error, and tries it again only after a minute", async () => {
+    const { clock, advance } = manualClock();
+    const events: string[] = [];
+    const { s } = state(clock, events);
+    let loads = 0;
+    const updates = new Updates(s, { reschedule: () => {}, cutAll: async () => {} }, async () => {
+      loads++;
+      throw new DriftlineError("integrity", "not signed");
+    });
+    await updates.apply(assignment(2));
+    await updates.apply(assignment(2));
+    expect([s.live.version, loads, events]).toEqual([1, 1, ["error integrity"]]);
+    expect(accOf(s, s.live).errors.counts.get("integrity")).toBe(1);
+    await advance(60_001);
+    await updates.apply(assignment(2));
+    expect(loads).toBe(2);
+  });
+});
+
+describe("runtime/report-schedule.ts", () => {
+  it("cuts and sends every report interval, follows the assignment's interval, and polls when no answer came", async () => {
+    const { clock, advance } = manualClock();
+    const { s } = state(clock, []);
+    const added: unknown[] = [];
+    let flushes = 0;
+    let polls = 0;
+    const queue = { add: async (r: unknown) => void added.push(r), flush: async () => void flushes++ } as unknown as ReportQueue;
+    const schedule = new ReportSchedule(s, queue, () => "id", async () => void polls++);
+    accOf(s, s.live).rows = 3;
+    schedule.schedule();
+    await advance(29_999);
+    expect(flushes).toBe(0);
+    await advance(1);
+    expect([added.length, flushes, polls]).toEqual([1, 1, 0]);
+    expect(added[0]).toMatchObject({ id: "id", model: "parts", version: 1, role: "live", client: "c1", rows: 3 });
+    s.current = assignment(1, { reportIntervalMs: 5_000 });
+    schedule.schedule();
+    await advance(5_000);
+    expect(flushes).toBe(2);
+    await advance(300_000);
+    expect(polls).toBe(1);
+    s.closed = true;
+    schedule.schedule();
+    await advance(60_000);
+    expect(flushes).toBe(3);
+  });
+});
