@@ -88,12 +88,48 @@ describe("alerts", () => {
     expect(await shown.json()).toMatchObject({ model, webhook: "https://hooks.example.test/…", errorRate: 0.2, autoRollback: true });
   });
 
+  it("fires only when a condition held in k of the last m evaluations, and resolves when it holds in fewer", async () => {
+    const model = unique("alerts");
+    const { version } = await publish(model);
+    await rollout(model, { stable: version });
+    const { token } = await createKey("default", "ingest");
+    const config = { webhook: HOOK, datasetDrift: 0.5, errorRate: 0.5, windowMinutes: 2, minRows: 10, confirm: { k: 2, m: 3 } };
+    const put = await call("PUT", `/v1/models/${model}/alerts`, { token: BOOTSTRAP, json: config });
+    expect(put.status, await put.clone().text()).toBe(200);
+    const states = () => env.DB.prepare("select kind, state, recent from alert_states where model = ? order by kind").bind(`default/${model}`).all();
+    const mine = () => posted.filter((p) => p.text.includes(model)).map((p) => `${p.alert.kind}:${p.alert.state}`);
+
+    const base = Math.floor(Date.now() / 60_000) * 60_000 - 7_200_000;
+    const clients = await clientsGiven(model, token, version, 5, "k");
+    await postReports(token, clients.map((client) => makeReport(model, version, { client, start: base + 60_000, ...rows(true) })));
+    await flush(model);
+    const drifted = base + 3 * 60_000 + 25_000;
+    await cron(drifted);
+    expect(mine()).toEqual([]);
+    await cron(drifted + 1000);
+    expect(mine()).toEqual(["dataset_drift:firing"]);
+
+    await postReports(token, clients.map((client) => makeReport(model, version, { client, start: base + 10 * 60_000, ...rows(false) })));
+    await flush(model);
+    const healthy = base + 12 * 60_000 + 25_000;
+    await cron(healthy);
+    expect(mine()).toEqual(["dataset_drift:firing"]);
+    await cron(healthy + 1000);
+    expect(mine()).toEqual(["dataset_drift:firing", "dataset_drift:resolved"]);
+    // the error rate never held: no state row was written for it
+    expect((await states()).results).toEqual([{ kind: "dataset_drift", state: "resolved", recent: "100" }]);
+    const shown = await call("GET", `/v1/models/${model}/alerts`, { token: BOOTSTRAP });
+    expect(await shown.json()).toMatchObject({ confirm: { k: 2, m: 3 } });
+  });
+
   it("validates the configuration", async () => {
     const model = unique("alerts");
     await publish(model);
     await expectError(await call("PUT", `/v1/models/${model}/alerts`, { token: BOOTSTRAP, json: { webhook: "ftp://x" } }), 400, "validation");
     await expectError(await call("PUT", `/v1/models/${model}/alerts`, { token: BOOTSTRAP, json: { webhook: HOOK, errorRate: 2 } }), 400, "validation");
     await expectError(await call("PUT", `/v1/models/${model}/alerts`, { token: BOOTSTRAP, json: { webhook: HOOK, extra: 1 } }), 400, "validation");
+    await expectError(await call("PUT", `/v1/models/${model}/alerts`, { token: BOOTSTRAP, json: { webhook: HOOK, confirm: { k: 3, m: 2 } } }), 400, "validation");
+    await expectError(await call("PUT", `/v1/models/${model}/alerts`, { token: BOOTSTRAP, json: { webhook: HOOK, confirm: { k: 1, m: 61 } } }), 400, "validation");
     const { token: read } = await createKey("default", "read");
     await expectError(await call("PUT", `/v1/models/${model}/alerts`, { token: read, json: { webhook: HOOK } }), 403, "forbidden");
   });
