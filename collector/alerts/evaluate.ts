@@ -4,7 +4,7 @@ import { getRollout, saveRollout } from "../db/rollouts.ts";
 import { alerts } from "../db/schema.ts";
 import { windowDrift } from "../drift/window-drift.ts";
 import { closedUntil } from "../ingest/model-aggregator.ts";
-import { pruneAggregates } from "../ingest/retention.ts";
+import { pruneAggregates } from "../aggregates/retention.ts";
 import { planRollback } from "../rollout/rollback.ts";
 import type { RolloutState } from "../rollout/state.ts";
 import { iso } from "../time.ts";

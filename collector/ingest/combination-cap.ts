@@ -1,4 +1,4 @@
-import { ALL_SEGMENT, OTHER_COMBINATION, segmentSlices } from "./segments.ts";
+import { ALL_SEGMENT, OTHER_COMBINATION, segmentSlices } from "../aggregates/segments.ts";
 
 /**
  * Full segment combinations kept per model, aggregator object and window (`SEGMENT_MAX_COMBINATIONS`).

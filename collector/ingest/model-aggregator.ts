@@ -3,17 +3,18 @@ import { type ErrorCode, isDriftlineError } from "../../protocol/errors.ts";
 import type { Report } from "../../protocol/schema/report.ts";
 import { type Db, openDb } from "../db/client.ts";
 import { findVersion } from "../db/versions.ts";
-import { Aggregate } from "./aggregate.ts";
+import { Aggregate } from "../aggregates/aggregate.ts";
 import { type Refusal, type VersionSchema, checkReport, versionSchema } from "./check-report.ts";
 import { PendingChunk, type PendingSource, sourceAggregate } from "./pending-chunk.ts";
-import { HOUR_ROLLS_AFTER_MS, type RollUpTarget, type RowKey, dayTargets, filingWindow, hourRollsBy, joinTargets, planRollUp, rowId } from "./rows.ts";
+import { HOUR_ROLLS_AFTER_MS, type RollUpTarget, dayTargets, hourRollsBy, joinTargets, planRollUp } from "./roll-up.ts";
+import { type RowKey, filingWindow, rowId } from "../aggregates/rows.ts";
 import { CombinationCap, DEFAULT_MAX_COMBINATIONS } from "./combination-cap.ts";
 import { SegmentCap } from "./segment-cap.ts";
 import { DEFAULT_SENDER_BUDGET_PER_MINUTE, SenderBudget } from "./sender-budget.ts";
-import type { AttributedReport } from "./sender-tally.ts";
-import { canonicalSegment } from "./segments.ts";
-import { type PackedRow, type QuarantinedRow, lastStoredChunk, oldestUnrolledHour, readOwnRows, unrolledHours, writeFlush, writeRollUp } from "./store.ts";
-import { packAggregate, unpackAggregate } from "./stored-aggregate.ts";
+import type { AttributedReport } from "../aggregates/sender-tally.ts";
+import { canonicalSegment } from "../aggregates/segments.ts";
+import { type PackedRow, type QuarantinedRow, lastStoredChunk, oldestUnrolledHour, readOwnRows, unrolledHours, writeFlush, writeRollUp } from "../aggregates/store.ts";
+import { packAggregate, unpackAggregate } from "../aggregates/stored-aggregate.ts";
 
 /** What became of one report of a batch. */
 export type IngestOutcome =

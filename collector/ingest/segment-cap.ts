@@ -1,5 +1,5 @@
 import { FrequentValues } from "./frequent-values.ts";
-import { OTHER_VALUE } from "./segments.ts";
+import { OTHER_VALUE } from "../aggregates/segments.ts";
 
 /** Limits of the segment cardinality cap. */
 export interface SegmentLimits {

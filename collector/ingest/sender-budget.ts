@@ -1,4 +1,4 @@
-import type { RowKey } from "./rows.ts";
+import type { RowKey } from "../aggregates/rows.ts";
 
 /**
  * What one sender may weigh in a filing window, per minute the window spans

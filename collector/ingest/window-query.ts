@@ -7,8 +7,8 @@ import { getRollout } from "../db/rollouts.ts";
 import { latestVersion } from "../db/versions.ts";
 import { ApiError } from "../errors.ts";
 import { accessModel } from "../registry/model-access.ts";
-import { parseSegment } from "./segments.ts";
-import { GRANULARITIES, type Granularity } from "./windows.ts";
+import { parseSegment } from "../aggregates/segments.ts";
+import { GRANULARITIES, type Granularity } from "../aggregates/windows.ts";
 
 /** Default range of a window query: the last hour. */
 const DEFAULT_RANGE_MS = 3_600_000;

@@ -15,7 +15,7 @@ import { requestNetwork } from "../http/client-ip.ts";
 import { limitIngestKey } from "../http/rate-limit.ts";
 import { assignmentHint } from "../ingest/assignment-hint.ts";
 import type { IngestOutcome } from "../ingest/model-aggregator.ts";
-import { type AttributedReport, senderId } from "../ingest/sender-tally.ts";
+import { type AttributedReport, senderId } from "../aggregates/sender-tally.ts";
 import { aggregator, flushModel, shardCount, shardOf } from "../ingest/routing.ts";
 import { accessModel } from "../registry/model-access.ts";
 import { assignableVersions, notAssigned, rolloutGraceMs } from "../rollout/assignable.ts";
