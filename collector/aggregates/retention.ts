@@ -1,14 +1,10 @@
 import { and, eq, lt } from "drizzle-orm";
+import { retentionSettings } from "../config.ts";
 import type { Db } from "../db/client.ts";
 import { listModels } from "../db/models.ts";
 import { aggregates } from "../db/schema.ts";
 import { ALL_SEGMENT } from "./segments.ts";
 import { type Retention, windowStart } from "./windows.ts";
-
-function intVar(text: string | undefined, fallback: number): number {
-  const n = Number(text);
-  return Number.isInteger(n) && n > 0 ? n : fallback;
-}
 
 /**
  * Which windows exist at `now`: minute rows for `MINUTE_RETENTION_HOURS` (default 48), hour
@@ -24,9 +20,10 @@ function intVar(text: string | undefined, fallback: number): number {
  * @defaultValue segment "" (all traffic)
  */
 export function retentionOf(env: Env, now: number, segment = ALL_SEGMENT): Retention {
+  const { minuteHours, hourDays } = retentionSettings(env);
   return {
-    minutesSince: segment === ALL_SEGMENT ? windowStart(now - intVar(env.MINUTE_RETENTION_HOURS, 48) * 3_600_000, "hour") : Infinity,
-    hoursSince: windowStart(now - intVar(env.HOUR_RETENTION_DAYS, 90) * 86_400_000, "day"),
+    minutesSince: segment === ALL_SEGMENT ? windowStart(now - minuteHours * 3_600_000, "hour") : Infinity,
+    hoursSince: windowStart(now - hourDays * 86_400_000, "day"),
   };
 }
 

@@ -1,3 +1,5 @@
+import { CLOSE_GRACE_MS, flushIntervalMs } from "../config.ts";
+
 /** Window sizes aggregates are kept at. */
 export const GRANULARITIES = ["minute", "hour", "day"] as const;
 
@@ -95,4 +97,16 @@ function tile(from: number, to: number, g: Granularity, out: WindowRange[]): voi
   tile(from, first, finer, out);
   out.push({ granularity: g, from: first, to: last });
   tile(last, to, finer, out);
+}
+
+/**
+ * End of the closed minutes at `now`: minutes before it have ended and been flushed (one
+ * flush interval plus a grace period ago), so judging them sees all their reports.
+ *
+ * @param env - the Worker's bindings
+ * @param now - epoch ms
+ */
+export function closedUntil(env: { FLUSH_INTERVAL_MS?: string }, now: number): number {
+  const t = now - flushIntervalMs(env) - CLOSE_GRACE_MS;
+  return t - (((t % 60_000) + 60_000) % 60_000);
 }

@@ -2,16 +2,14 @@ import type { CombinationCap } from "./combination-cap.ts";
 import type { PendingSource } from "./pending-chunk.ts";
 import { type RowKey, rowId } from "../aggregates/rows.ts";
 import { ALL_SEGMENT } from "../aggregates/segments.ts";
-import { GRANULARITIES, WINDOW_MS, windowStart } from "../aggregates/windows.ts";
+import { GRANULARITIES, windowStart } from "../aggregates/windows.ts";
+import { HOUR_ROLLS_AFTER_MS } from "../config.ts";
 
 /** One stored row a flush updates, and the pending sources that go into it. */
 export interface RollUpTarget {
   key: RowKey;
   sources: PendingSource[];
 }
-
-/** An hour row is rolled into its day row this long after the hour starts: an hour after it ends. */
-export const HOUR_ROLLS_AFTER_MS = 2 * WINDOW_MS.hour;
 
 /**
  * Whether the hour starting at `hourStart` is rolled up into its day by `now`.

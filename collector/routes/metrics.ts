@@ -6,7 +6,7 @@ import { listModels, type ModelRow } from "../db/models.ts";
 import { computeDrift } from "../drift/drift-report.ts";
 import { loadReference } from "../drift/stored-reference.ts";
 import type { AppEnv } from "../env.ts";
-import { closedUntil } from "../ingest/model-aggregator.ts";
+import { closedUntil } from "../aggregates/windows.ts";
 import { ingestTotals, readTotals, readWindow } from "../aggregates/store.ts";
 import { PROMETHEUS_CONTENT_TYPE, PrometheusText } from "./prometheus-text.ts";
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { assign } from "../../../../collector/rollout/assign.ts";
-import { DEFAULT_ROLLOUT_GRACE_MS, assignableVersions, notAssigned, rolloutGraceMs } from "../../../../collector/rollout/assignable.ts";
+import { DEFAULT_ROLLOUT_GRACE_MS, rolloutGraceMs } from "../../../../collector/config.ts";
+import { assignableVersions, notAssigned } from "../../../../collector/rollout/assignable.ts";
 import type { RolloutState } from "../../../../collector/rollout/state.ts";
 
 const base: RolloutState = { configVersion: 1, stable: 1, canary: null, shadow: null, sampleRate: 1, salt: "s1", updatedAt: 0 };

@@ -1,7 +1,8 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ModelAggregator, chunkLimits } from "../../../../collector/ingest/model-aggregator.ts";
+import { chunkLimits } from "../../../../collector/config.ts";
+import { ModelAggregator } from "../../../../collector/ingest/model-aggregator.ts";
 import { aggregator } from "../../../../collector/ingest/routing.ts";
 import { modelKey } from "../../../../collector/registry/model-key.ts";
 import type { Manifest } from "../../../../protocol/schema/manifest.ts";

@@ -2,7 +2,8 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ModelAggregator } from "../../../../collector/ingest/model-aggregator.ts";
-import { aggregator, shardCount, shardOf } from "../../../../collector/ingest/routing.ts";
+import { shardCount } from "../../../../collector/config.ts";
+import { aggregator, shardOf } from "../../../../collector/ingest/routing.ts";
 import { liveModel, makeReport, postReports } from "../../ingest-helpers.ts";
 
 async function reportsInD1(key: string): Promise<number> {

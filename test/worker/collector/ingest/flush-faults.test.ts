@@ -3,7 +3,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import type { ModelAggregator } from "../../../../collector/ingest/model-aggregator.ts";
 import type { Report } from "../../../../protocol/schema/report.ts";
-import { aggregator, shardCount, shardOf } from "../../../../collector/ingest/routing.ts";
+import { shardCount } from "../../../../collector/config.ts";
+import { aggregator, shardOf } from "../../../../collector/ingest/routing.ts";
 import { liveModel, makeReport, postReports, TOTALS_BY_GRANULARITY } from "../../ingest-helpers.ts";
 import { call } from "../../registry-helpers.ts";
 

@@ -2,7 +2,8 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ModelAggregator } from "../../../../collector/ingest/model-aggregator.ts";
-import { aggregator, shardCount, shardOf } from "../../../../collector/ingest/routing.ts";
+import { shardCount } from "../../../../collector/config.ts";
+import { aggregator, shardOf } from "../../../../collector/ingest/routing.ts";
 import { flush, liveModel, makeReport, postReports } from "../../ingest-helpers.ts";
 import { BOOTSTRAP, call, createKey } from "../../registry-helpers.ts";
 
