@@ -110,3 +110,15 @@ export function closedUntil(env: { FLUSH_INTERVAL_MS?: string }, now: number): n
   const t = now - flushIntervalMs(env) - CLOSE_GRACE_MS;
   return t - (((t % 60_000) + 60_000) % 60_000);
 }
+
+/** A query of one model version's stored windows, its defaults filled in (routes/window-query.ts parses and resolves it). */
+export interface WindowQuery {
+  /** The model's key, what the aggregates are stored under. */
+  model: string;
+  version: number;
+  role: "live" | "shadow";
+  from: number;
+  to: number;
+  segment: string;
+  window?: Granularity | undefined;
+}

@@ -13,7 +13,7 @@ import type { AppEnv, Caller } from "../env.ts";
 import { ApiError } from "../errors.ts";
 import { requestNetwork } from "../http/client-ip.ts";
 import { limitIngestKey } from "../http/rate-limit.ts";
-import { assignmentHint } from "../ingest/assignment-hint.ts";
+import { assignmentHint } from "../rollout/assignment-hint.ts";
 import type { IngestOutcome } from "../ingest/model-aggregator.ts";
 import { type AttributedReport, senderId } from "../aggregates/sender-tally.ts";
 import { rolloutGraceMs, shardCount } from "../config.ts";

@@ -7,7 +7,7 @@ import { openDb } from "../db/client.ts";
 import type { AppEnv } from "../env.ts";
 import { Aggregate } from "../aggregates/aggregate.ts";
 import { readWindow } from "../aggregates/store.ts";
-import { resolveWindowQuery, windowQuerySchema } from "../ingest/window-query.ts";
+import { resolveWindowQuery, windowQuerySchema } from "./window-query.ts";
 import { iso } from "../time.ts";
 import { validate } from "../validate.ts";
 

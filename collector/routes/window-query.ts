@@ -8,7 +8,7 @@ import { latestVersion } from "../db/versions.ts";
 import { ApiError } from "../errors.ts";
 import { accessModel } from "../registry/model-access.ts";
 import { parseSegment } from "../aggregates/segments.ts";
-import { GRANULARITIES, type Granularity } from "../aggregates/windows.ts";
+import { GRANULARITIES, type WindowQuery } from "../aggregates/windows.ts";
 
 /** Default range of a window query: the last hour. */
 const DEFAULT_RANGE_MS = 3_600_000;
@@ -51,18 +51,6 @@ export const windowQuerySchema = z.object({
 
 /** A parsed window query. */
 export type WindowQueryInput = z.infer<typeof windowQuerySchema>;
-
-/** A window query with its defaults filled in. */
-export interface WindowQuery {
-  /** The model's key, what the aggregates are stored under. */
-  model: string;
-  version: number;
-  role: "live" | "shadow";
-  from: number;
-  to: number;
-  segment: string;
-  window?: Granularity | undefined;
-}
 
 /**
  * Fills in a window query: the model must be the caller's (404 otherwise, see {@link accessModel}), the version defaults to

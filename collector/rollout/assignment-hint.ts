@@ -1,6 +1,6 @@
 import { modelName } from "../registry/model-key.ts";
-import { assign } from "../rollout/assign.ts";
-import type { RolloutState } from "../rollout/state.ts";
+import { assign } from "./assign.ts";
+import type { RolloutState } from "./state.ts";
 
 /**
  * The part of a client's assignment a report answer carries: enough to tell whether anything
