@@ -5,6 +5,26 @@
 // Bindings (DB, ARTIFACTS, AGGREGATOR, the rate limiters) and the ADMIN_TOKEN secret are not
 // settings: code uses them where it needs them.
 
+/** Names of the `[vars]` settings (wrangler.toml). */
+type SettingName =
+  | "MAX_ARTIFACT_BYTES"
+  | "INGEST_SHARDS"
+  | "FLUSH_INTERVAL_MS"
+  | "FLUSH_MAX_REPORTS"
+  | "FLUSH_MAX_BYTES"
+  | "FLUSH_MAX_KEYS"
+  | "SENDER_BUDGET_PER_MINUTE"
+  | "SEGMENT_MAX_VALUES"
+  | "SEGMENT_MAX_KEYS"
+  | "SEGMENT_MAX_COMBINATIONS"
+  | "ROLLOUT_GRACE_MS"
+  | "MINUTE_RETENTION_HOURS"
+  | "HOUR_RETENTION_DAYS"
+  | "WEBHOOK_ALLOW_PRIVATE";
+
+/** The `[vars]` settings as the Worker's bindings carry them (strings; unset ones fall back to defaults). */
+export type Settings = Partial<Record<SettingName, string>>;
+
 /** A whole number above zero, or `fallback`. */
 function positiveInt(text: string | undefined, fallback: number): number {
   const n = Number(text);
@@ -19,7 +39,7 @@ export const DEFAULT_MAX_ARTIFACT_BYTES = 100 * 1024 * 1024;
  *
  * @param env - the Worker's bindings
  */
-export function maxArtifactBytes(env: { MAX_ARTIFACT_BYTES?: string }): number {
+export function maxArtifactBytes(env: Settings): number {
   const limit = Number(env.MAX_ARTIFACT_BYTES);
   return Number.isSafeInteger(limit) && limit > 0 ? limit : DEFAULT_MAX_ARTIFACT_BYTES;
 }
@@ -31,7 +51,7 @@ export function maxArtifactBytes(env: { MAX_ARTIFACT_BYTES?: string }): number {
  * @param env - the Worker's bindings
  * @defaultValue 1
  */
-export function shardCount(env: { INGEST_SHARDS?: string }): number {
+export function shardCount(env: Settings): number {
   const n = Number(env.INGEST_SHARDS);
   return Number.isInteger(n) && n >= 1 && n <= 1024 ? n : 1;
 }
@@ -42,7 +62,7 @@ export function shardCount(env: { INGEST_SHARDS?: string }): number {
  * @param env - the Worker's bindings
  * @defaultValue 10000
  */
-export const flushIntervalMs = (env: { FLUSH_INTERVAL_MS?: string }) => positiveInt(env.FLUSH_INTERVAL_MS, 10_000);
+export const flushIntervalMs = (env: Settings) => positiveInt(env.FLUSH_INTERVAL_MS, 10_000);
 
 /**
  * Pending reports that trigger a flush at once (`FLUSH_MAX_REPORTS`).
@@ -50,7 +70,7 @@ export const flushIntervalMs = (env: { FLUSH_INTERVAL_MS?: string }) => positive
  * @param env - the Worker's bindings
  * @defaultValue 20000
  */
-export const flushMaxReports = (env: { FLUSH_MAX_REPORTS?: string }) => positiveInt(env.FLUSH_MAX_REPORTS, 20_000);
+export const flushMaxReports = (env: Settings) => positiveInt(env.FLUSH_MAX_REPORTS, 20_000);
 
 /**
  * When a pending chunk is flushed at once (`FLUSH_MAX_BYTES`, `FLUSH_MAX_KEYS`): 16 MiB of
@@ -59,7 +79,7 @@ export const flushMaxReports = (env: { FLUSH_MAX_REPORTS?: string }) => positive
  *
  * @param env - the Worker's bindings
  */
-export const chunkLimits = (env: { FLUSH_MAX_BYTES?: string; FLUSH_MAX_KEYS?: string }) => ({
+export const chunkLimits = (env: Settings) => ({
   bytes: positiveInt(env.FLUSH_MAX_BYTES, 16 * 1024 * 1024),
   keys: positiveInt(env.FLUSH_MAX_KEYS, 256),
 });
@@ -83,7 +103,7 @@ export const DEFAULT_SENDER_BUDGET_PER_MINUTE = 1_000;
  *
  * @param env - the Worker's bindings
  */
-export const senderBudgetPerMinute = (env: { SENDER_BUDGET_PER_MINUTE?: string }) => positiveInt(env.SENDER_BUDGET_PER_MINUTE, DEFAULT_SENDER_BUDGET_PER_MINUTE);
+export const senderBudgetPerMinute = (env: Settings) => positiveInt(env.SENDER_BUDGET_PER_MINUTE, DEFAULT_SENDER_BUDGET_PER_MINUTE);
 
 /** Distinct values admitted per segment key and model (`SEGMENT_MAX_VALUES`). */
 export const DEFAULT_SEGMENT_MAX_VALUES = 50;
@@ -96,7 +116,7 @@ export const DEFAULT_SEGMENT_MAX_KEYS = 16;
  *
  * @param env - the Worker's bindings
  */
-export const segmentLimits = (env: { SEGMENT_MAX_VALUES?: string; SEGMENT_MAX_KEYS?: string }) => ({
+export const segmentLimits = (env: Settings) => ({
   values: positiveInt(env.SEGMENT_MAX_VALUES, DEFAULT_SEGMENT_MAX_VALUES),
   keys: positiveInt(env.SEGMENT_MAX_KEYS, DEFAULT_SEGMENT_MAX_KEYS),
 });
@@ -112,7 +132,7 @@ export const DEFAULT_MAX_COMBINATIONS = 100;
  *
  * @param env - the Worker's bindings
  */
-export const maxCombinations = (env: { SEGMENT_MAX_COMBINATIONS?: string }) => positiveInt(env.SEGMENT_MAX_COMBINATIONS, DEFAULT_MAX_COMBINATIONS);
+export const maxCombinations = (env: Settings) => positiveInt(env.SEGMENT_MAX_COMBINATIONS, DEFAULT_MAX_COMBINATIONS);
 
 /**
  * How long after a rollout change reports of what the replaced state assigned are still
@@ -130,7 +150,7 @@ export const DEFAULT_ROLLOUT_GRACE_MS = 70 * 60_000;
  *
  * @param env - the Worker's bindings
  */
-export function rolloutGraceMs(env: { ROLLOUT_GRACE_MS?: string }): number {
+export function rolloutGraceMs(env: Settings): number {
   const text = env.ROLLOUT_GRACE_MS?.trim();
   const n = Number(text);
   return text && Number.isInteger(n) && n >= 0 ? n : DEFAULT_ROLLOUT_GRACE_MS;
@@ -143,7 +163,7 @@ export function rolloutGraceMs(env: { ROLLOUT_GRACE_MS?: string }): number {
  * @param env - the Worker's bindings
  * @defaultValue 48 hours, 90 days
  */
-export const retentionSettings = (env: { MINUTE_RETENTION_HOURS?: string; HOUR_RETENTION_DAYS?: string }) => ({
+export const retentionSettings = (env: Settings) => ({
   minuteHours: positiveInt(env.MINUTE_RETENTION_HOURS, 48),
   hourDays: positiveInt(env.HOUR_RETENTION_DAYS, 90),
 });
@@ -154,6 +174,6 @@ export const retentionSettings = (env: { MINUTE_RETENTION_HOURS?: string; HOUR_R
  *
  * @param env - the Worker's bindings
  */
-export function allowPrivateWebhooks(env: { WEBHOOK_ALLOW_PRIVATE?: string }): boolean {
+export function allowPrivateWebhooks(env: Settings): boolean {
   return env.WEBHOOK_ALLOW_PRIVATE === "true";
 }

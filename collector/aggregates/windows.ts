@@ -1,4 +1,4 @@
-import { CLOSE_GRACE_MS, flushIntervalMs } from "../config.ts";
+import { CLOSE_GRACE_MS, type Settings, flushIntervalMs } from "../config.ts";
 
 /** Window sizes aggregates are kept at. */
 export const GRANULARITIES = ["minute", "hour", "day"] as const;
@@ -106,7 +106,7 @@ function tile(from: number, to: number, g: Granularity, out: WindowRange[]): voi
  * @param env - the Worker's bindings
  * @param now - epoch ms
  */
-export function closedUntil(env: { FLUSH_INTERVAL_MS?: string }, now: number): number {
+export function closedUntil(env: Settings, now: number): number {
   const t = now - flushIntervalMs(env) - CLOSE_GRACE_MS;
   return t - (((t % 60_000) + 60_000) % 60_000);
 }
