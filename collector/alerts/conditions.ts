@@ -1,5 +1,5 @@
 import type { DriftResult } from "../drift/drift-report.ts";
-import type { Aggregate } from "../ingest/aggregate.ts";
+import type { Aggregate } from "../aggregates/aggregate.ts";
 import { QuantileSketch, quantile } from "../../protocol/sketch/index.ts";
 import { ALL_FEATURES, type AlertConfig } from "./config.ts";
 

@@ -1,10 +1,11 @@
+import { pruneAggregates } from "../aggregates/retention.ts";
+import { closedUntil } from "../aggregates/windows.ts";
+import { allowPrivateWebhooks } from "../config.ts";
 import { listAudit } from "../db/audit.ts";
 import { type Db, openDb } from "../db/client.ts";
 import { getRollout, saveRollout } from "../db/rollouts.ts";
 import { alerts } from "../db/schema.ts";
 import { windowDrift } from "../drift/window-drift.ts";
-import { closedUntil } from "../ingest/model-aggregator.ts";
-import { pruneAggregates } from "../ingest/retention.ts";
 import { planRollback } from "../rollout/rollback.ts";
 import type { RolloutState } from "../rollout/state.ts";
 import { iso } from "../time.ts";
@@ -12,7 +13,6 @@ import { type AlertConfig, listAlertConfigs } from "./config.ts";
 import { type Condition, evaluateConditions } from "./conditions.ts";
 import { type AlertRow, type Judged, recordDelivery, recordEvaluation, undelivered } from "./store.ts";
 import { postWebhook } from "./webhook.ts";
-import { allowPrivateWebhooks } from "./webhook-url.ts";
 
 /** Audit-log key id of rollbacks the guardrail makes. */
 export const GUARDRAIL_KEY_ID = "guardrail";

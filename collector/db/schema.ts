@@ -136,7 +136,7 @@ export const auditLog = sqliteTable(
 /**
  * Window aggregates: one row per (model, window size, window start, version, role, segment,
  * shard) holding every merged sketch of that key (`data`: base64 of the deflated binary form,
- * collector/ingest/stored-aggregate.ts) plus the counts /metrics reads without decoding. Each row
+ * collector/aggregates/stored-aggregate.ts) plus the counts /metrics reads without decoding. Each row
  * has exactly one writer, the ModelAggregator object of its shard; readers merge shards.
  */
 export const aggregates = sqliteTable(
