@@ -6,7 +6,7 @@ import {
   emptyMetrics,
   isDiscrete,
   numericMetrics,
-} from "./metrics.ts";
+} from "../../protocol/drift/metrics.ts";
 import type { Reference, Sketches } from "./reference.ts";
 import { benjaminiHochberg } from "./multiple-testing.ts";
 import { type TestChoice, chooseTest, isDrifted, isPValueTest, pValueOf, testValue } from "./test-choice.ts";
