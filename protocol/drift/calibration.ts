@@ -1,5 +1,5 @@
 import type { DriftMetrics } from "../api.ts";
-import { CategoricalSketch, type FeatureSketch, NumericSketch } from "../sketch/index.ts";
+import { CategoricalSketch, type FeatureSketch, NumericSketch, emptyLike, mergeSketch } from "../sketch/index.ts";
 import { categoricalMetrics, numericMetrics } from "./metrics.ts";
 
 /** The distances a calibration covers (p-value tests need none: their null distribution is known). */
@@ -18,11 +18,13 @@ export type Spread = [mean: number, std: number];
  * against a reference of N that contains it — so it scales to any window size. `natural`: over
  * the chunks the reference was cut into by time (or in order, by size), what is left after the
  * sampling noise of their size: the variation real data shows without drift. [0, 0] when the
- * reference was only cut at random.
+ * reference was only cut at random. `floor`: between the reference's sketch and sketches of the
+ * same rows merged from other parts — the sketches' own error, which no window size removes.
  */
 export interface MetricCalibration {
   sampling: Spread;
   natural: Spread;
+  floor: Spread;
 }
 
 /** A feature's calibration: one entry per distance that applies to its kind. */
@@ -31,6 +33,14 @@ export type FeatureCalibration = Partial<Record<CalibratedMetric, MetricCalibrat
 /** One chunk of the reference: its rows' sketch. */
 export interface Chunk {
   sketch: FeatureSketch;
+}
+
+/** The reference cut into chunks. */
+export interface ReferenceChunks {
+  /** Deals of all the rows into random chunks (at least 2 chunks a deal). */
+  deals: readonly (readonly Chunk[])[];
+  /** Chunks cut by time or in order (may be empty). */
+  ordered: readonly Chunk[];
 }
 
 /** How many standard deviations above the chunks' mean a window's metric may go (NannyML's rule). */
@@ -66,36 +76,46 @@ function metricsOf(reference: FeatureSketch, chunk: FeatureSketch, bins: number)
  * metric computed with the same code the collector judges windows with.
  *
  * @param reference - the whole reference's sketch
- * @param random - chunks of rows drawn at random (at least 2)
- * @param ordered - chunks cut by time or in order (may be empty)
+ * @param chunks - deals of random chunks (each deal, merged, is the reference sketched again) and ordered chunks
  * @param bins - reference bins, as the manifest's drift settings say
  */
-export function calibrateFeature(reference: FeatureSketch, random: readonly Chunk[], ordered: readonly Chunk[], bins: number): FeatureCalibration {
+export function calibrateFeature(reference: FeatureSketch, chunks: ReferenceChunks, bins: number): FeatureCalibration {
   const total = valuesCompared(reference);
   const metrics = CALIBRATED_METRICS.filter((m) => m !== "wasserstein_normed" || reference instanceof NumericSketch);
-  const out: FeatureCalibration = {};
   // a chunk's noise against the reference holding it: 1/r − 1/N (0 for a chunk that is all of it)
   const noise = (sketch: FeatureSketch) => {
     const rows = valuesCompared(sketch);
     return rows > 0 && rows < total ? 1 / rows - 1 / total : 0;
   };
-  const scored = (chunks: readonly Chunk[]) =>
-    chunks.flatMap(({ sketch }) => (noise(sketch) > 0 ? [{ noise: noise(sketch), metrics: metricsOf(reference, sketch, bins) }] : []));
-  const randomScores = scored(random);
-  const orderedScores = scored(ordered);
+  const scored = (list: readonly Chunk[], whole = false) =>
+    list.flatMap(({ sketch }) => (whole || noise(sketch) > 0 ? [{ noise: noise(sketch), metrics: metricsOf(reference, sketch, bins) }] : []));
+  const random = scored(chunks.deals.flat());
+  const ordered = scored(chunks.ordered);
+  const resketched = scored(chunks.deals.map((deal) => ({ sketch: mergeAll(deal.map((c) => c.sketch)) })), true);
+  const out: FeatureCalibration = {};
   for (const metric of metrics) {
-    const sampling = spread(randomScores.flatMap((c) => (c.metrics[metric] == null ? [] : [additive(metric, c.metrics[metric]!) / c.noise])));
-    const natural = spread(orderedScores.flatMap((c) => (c.metrics[metric] == null ? [] : [Math.max(0, additive(metric, c.metrics[metric]!) - sampling[0] * c.noise)])));
-    out[metric] = { sampling, natural };
+    const values = (list: typeof random, value: (g: number, noise: number) => number) =>
+      list.flatMap((c) => (c.metrics[metric] == null ? [] : [value(additive(metric, c.metrics[metric]!), c.noise)]));
+    const floor = spread(values(resketched, (g) => g));
+    const sampling = spread(values(random, (g, n) => g / n));
+    const natural = spread(values(ordered, (g, n) => Math.max(0, g - sampling[0] * n - floor[0])));
+    out[metric] = { sampling, natural, floor };
   }
   return out;
 }
 
+/** A new sketch holding all of `sketches`. */
+function mergeAll(sketches: readonly FeatureSketch[]): FeatureSketch {
+  const total = emptyLike(sketches[0]!);
+  for (const s of sketches) mergeSketch(total, s);
+  return total;
+}
+
 /**
  * The largest value of a metric a window of `n` compared values may show without drift: the
- * chunks' mean plus {@link CALIBRATION_SIGMAS} standard deviations, of the natural variation and
- * of the sampling noise scaled to the window (1/n + 1/N: a window is independent of the
- * reference), added on the metric's additive scale.
+ * chunks' mean plus {@link CALIBRATION_SIGMAS} standard deviations, of the natural variation, of
+ * the sampling noise scaled to the window (1/n + 1/N: a window is independent of the reference)
+ * and of the sketches' own error, added on the metric's additive scale.
  *
  * @param calibration - the metric's calibration
  * @param metric - the metric
@@ -105,5 +125,5 @@ export function calibrateFeature(reference: FeatureSketch, random: readonly Chun
 export function calibratedThreshold(calibration: MetricCalibration, metric: CalibratedMetric, n: number, referenceValues: number): number {
   const upper = ([mean, std]: Spread) => mean + CALIBRATION_SIGMAS * std;
   const noise = 1 / Math.max(n, 1) + 1 / Math.max(referenceValues, 1);
-  return fromAdditive(metric, upper(calibration.natural) + upper(calibration.sampling) * noise);
+  return fromAdditive(metric, upper(calibration.natural) + upper(calibration.sampling) * noise + upper(calibration.floor));
 }
