@@ -91,6 +91,12 @@ export interface FeatureDrift {
   /** Values compared on the current side (missing ones left out). */
   count: number;
   test: DriftTest;
+  /**
+   * What `value` is compared with: a p-value drifts below it, a distance at or above it. Fixed
+   * (Evidently's default, or the manifest's rule), or with calibrated verdicts set by the
+   * profile's calibration for this window's `count`.
+   */
+  threshold: number;
   drifted: boolean;
   /**
    * The test's value the verdict was taken on: its metric with `sender_share` of the current

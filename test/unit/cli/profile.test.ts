@@ -1,12 +1,12 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { main } from "../../../cli/main.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ProfileFile } from "../../../cli/profiler.ts";
 import { fromBase64, quantile, decodeCategorical, decodeClassification, decodeNumeric } from "../../../protocol/sketch/index.ts";
 import { parseReferenceProfile } from "../../../protocol/schema/parse.ts";
 import { blurValue } from "../../../protocol/blur.ts";
+import { runCli } from "./run-cli.ts";
 import { SMOKE_CLASSIFIER, buildDenseClassifier, denseClassifierReference } from "../../fixtures/onnx-models.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "driftline-profile-"));
@@ -26,20 +26,7 @@ const header = Object.keys(rows[0]!);
 const csvPath = join(dir, "train.csv");
 writeFileSync(csvPath, [header.join(","), ...rows.map((r) => header.map((h) => r[h as keyof typeof r]).join(","))].join("\n") + "\n");
 
-async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const out = vi.spyOn(console, "log").mockImplementation((...a) => void (stdout += a.join(" ") + "\n"));
-  const err = vi.spyOn(console, "error").mockImplementation((...a) => void (stderr += a.join(" ") + "\n"));
-  const write = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
-  try {
-    return { code: await main(argv), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-    write.mockRestore();
-  }
-}
+const run = runCli;
 
 describe("driftline profile", () => {
   let file: ProfileFile;
