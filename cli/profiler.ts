@@ -1,5 +1,5 @@
 import type { Feature, Output } from "../protocol/schema/manifest.ts";
-import type { ReferenceProfile } from "../protocol/schema/profile.ts";
+import type { BaselinePerformance, ReferenceProfile } from "../protocol/schema/profile.ts";
 import { blurValue } from "../protocol/blur.ts";
 import { LIMITS } from "../protocol/limits.ts";
 import { type ValueOf, featureValue, featureWidth, inputColumns, writeFeature } from "../protocol/row-encoding.ts";
@@ -7,6 +7,7 @@ import { CategoricalSketch, ClassificationSketch, type FeatureSketch, NumericSke
 import { CliError } from "./args.ts";
 import type { LoadedModel } from "./onnx-model.ts";
 import { type ChunkOptions, ReferenceChunker } from "./reference-chunks.ts";
+import { BaselineCollector } from "./baseline.ts";
 import type { Cell, Table } from "./tables/index.ts";
 
 /**
@@ -217,23 +218,32 @@ export class PredictionProfiler {
   private readonly regression: NumericSketch | undefined;
   private readonly columns: number;
   private readonly valueOf: ValueOf[];
+  private readonly baseline: BaselineCollector | undefined;
 
   /**
    * @param model - the loaded model
    * @param features - the feature schema
    * @param at - each feature's column in the table
    * @param output - the output to sketch
+   * @param target - the target column and its place in the table: the baseline's labels
    */
   constructor(
     private readonly model: LoadedModel,
     private readonly features: Feature[],
     private readonly at: number[],
     private readonly output: Output,
+    private readonly target?: { name: string; at: number },
   ) {
     this.columns = inputColumns(features).get(features[0]!.input) ?? 0;
     this.valueOf = features.map(featureValue);
     if (output.kind === "probabilities") this.classification = new ClassificationSketch(output.labels!);
     else this.regression = new NumericSketch();
+    this.baseline = target && new BaselineCollector(target.name, output.kind === "probabilities" ? output.labels! : undefined);
+  }
+
+  /** The model's quality on the rows with a target, when a target column was given. */
+  get performance(): BaselinePerformance | undefined {
+    return this.baseline?.result();
   }
 
   /** The profile's prediction entry. */
@@ -247,8 +257,9 @@ export class PredictionProfiler {
    * Runs the model on a batch of rows.
    *
    * @param rows - table rows
+   * @param where - a row's place in the file, for errors
    */
-  async add(rows: Cell[][]): Promise<void> {
+  async add(rows: Cell[][], where: (r: number) => string): Promise<void> {
     const data = new Float32Array(rows.length * this.columns);
     this.features.forEach((f, i) => {
       const at = this.at[i]!;
@@ -265,8 +276,10 @@ export class PredictionProfiler {
     const values = result[this.output.name]!.data as Float32Array;
     const width = values.length / rows.length;
     for (let r = 0; r < rows.length; r++) {
-      if (this.classification) this.classification.updateProbabilities(values.subarray(r * width, (r + 1) * width));
-      else this.regression!.update(values[r * width]!);
+      const output = values.subarray(r * width, (r + 1) * width);
+      if (this.classification) this.classification.updateProbabilities(output);
+      else this.regression!.update(output[0]!);
+      if (this.target) this.baseline!.add(output, rows[r]![this.target.at], () => where(r));
     }
   }
 }

@@ -5,6 +5,9 @@
  * Documented in docs/registry.md, docs/ingest.md and docs/drift.md.
  */
 
+import type { ClassQuality } from "./performance.ts";
+import type { BaselinePerformance } from "./schema/profile.ts";
+
 /** A model's rollout: stable, optional canary with a percent, optional shadow. */
 export interface RolloutView {
   /** Rises by one on every change; clients compare it to know whether to refetch. */
@@ -145,10 +148,10 @@ export interface LatencyQuantiles {
   p99: number;
 }
 
-/** Model quality from labels joined on the devices (`feedback()`). */
+/** Model quality from labels joined on the devices (`feedback()`): protocol/performance.ts for a classifier. */
 export type Performance =
-  | { labelled: number; accuracy: number; recall: Record<string, number | null> }
-  | { labelled: number; residual_mean: number; residual_p05: number; residual_p50: number; residual_p95: number };
+  | ClassQuality
+  | { labelled: number; residual_mean: number; residual_p05: number; residual_p50: number; residual_p95: number; mae: number; rmse: number };
 
 /** `GET /v1/stats`. */
 export interface StatsAnswer {
@@ -167,6 +170,8 @@ export interface StatsAnswer {
   latency_p95_ms: number | null;
   latency: Record<string, LatencyQuantiles>;
   performance: Performance | null;
+  /** The model's quality on its reference data (`driftline profile --target`), to compare `performance` with. */
+  baseline: BaselinePerformance | null;
   /** Agreement per shadow version. */
   shadow: Record<string, { rows: number; agree: number; agreement: number | null }>;
 }

@@ -32,6 +32,11 @@ million numeric values, from the sketches beyond) or the most frequent category 
 the smallest).
   --model model.onnx      also run the model over every row and sketch its predictions
   --labels no,yes         class labels of the model's output (with --model)
+  --target COLUMN         with --model: the label (or value, for a regression) of each row; the
+                          profile records the model's quality on the reference as the baseline
+                          live performance is compared with (accuracy, per-class precision,
+                          recall and F1, ROC AUC for two classes, log loss, calibration; MAE
+                          and RMSE). The column is not a feature.
 
 Calibrated drift thresholds (publish then judges windows against them: docs/drift.md):
   --calibrate             cut the reference into chunks and record how each feature's PSI, JS
@@ -52,6 +57,7 @@ const OPTIONS = {
   unknown: { type: "string" },
   model: { type: "string" },
   labels: { type: "string" },
+  target: { type: "string" },
   format: { type: "string" },
   calibrate: { type: "boolean" },
   "chunk-by": { type: "string" },
@@ -71,13 +77,15 @@ export const profile: Command = {
     const encoding = choiceFlag(values.encoding ?? "index", "encoding", ["index", "onehot"]);
     const labels = listFlag(values.labels);
     if (labels.length && !values.model) throw new UsageError("--labels goes with --model");
+    if (values.target && !values.model) throw new UsageError("--target goes with --model: the baseline is the model's quality on the reference rows");
     const started = Date.now();
 
     const model = values.model ? await loadModel(values.model) : undefined;
     const input = values.input ?? (model?.inputs.length === 1 ? model.inputs[0]!.name : "features");
     const unknown = choiceFlag(values.unknown ?? "impute", "unknown", ["impute", "ignore"]);
     const chunks = chunkOptions(values);
-    const options: ProfileOptions = { categorical: listFlag(values.categorical), exclude: listFlag(values.exclude), input, encoding, nullable: listFlag(values.nullable), unknown, ...(chunks && { chunks }) };
+    const exclude = [...new Set([...listFlag(values.exclude), ...(values.target ? [values.target] : [])])];
+    const options: ProfileOptions = { categorical: listFlag(values.categorical), exclude, input, encoding, nullable: listFlag(values.nullable), unknown, ...(chunks && { chunks }) };
 
     const format = values.format === undefined ? undefined : choiceFlag(values.format, "format", TABLE_FORMATS);
     const table = await openTable(path, { format, skip: options.exclude });
@@ -105,11 +113,14 @@ export const profile: Command = {
       const outputs = describeOutputs(model, labels);
       const sketched = outputs.find((o) => o.kind === "probabilities") ?? outputs.find((o) => o.kind === "regression" || o.kind === "score");
       if (!sketched) throw new CliError("the model has no float output to sketch predictions from");
-      const predictor = new PredictionProfiler(model, features, profiler.columns.map((c) => c.at), sketched);
-      const again = await openTable(path, { format, skip: options.exclude });
-      await readAll(again, undefined, again.batches(), `running ${values.model}`, (b) => predictor.add(b.rows));
+      const again = await openTable(path, { format, skip: options.exclude.filter((c) => c !== values.target) });
+      const target = values.target ? { name: values.target, at: again.columns.indexOf(values.target) } : undefined;
+      const predictor = new PredictionProfiler(model, features, profiler.columns.map((c) => c.at), sketched, target);
+      await readAll(again, undefined, again.batches(), `running ${values.model}`, (b) => predictor.add(b.rows, (r) => again.where(b.positions[r]!)));
       file.outputs = outputs;
       file.profile.prediction = predictor.prediction;
+      const performance = predictor.performance;
+      if (performance) file.profile.performance = performance;
     }
 
     writeFileSync(values.out, JSON.stringify(file, null, 2) + "\n");
@@ -117,7 +128,9 @@ export const profile: Command = {
     const medians = profiler.exactMedians ? "" : ", medians from sketches";
     const calibration = file.profile.calibration;
     const calibrated = calibration ? `, calibrated on ${calibration.chunks.random} random${calibration.chunks.ordered ? ` and ${calibration.chunks.ordered} ordered` : ""} chunks` : "";
-    console.log(`${values.out}: ${profiler.rows} rows, ${features.length} features${model ? ", predictions sketched" : ""}${calibrated}${medians} (${seconds} s)`);
+    const baseline = file.profile.performance;
+    const quality = !baseline ? "" : baseline.kind === "classification" ? `, baseline accuracy ${baseline.accuracy.toFixed(3)}` : `, baseline MAE ${baseline.mae.toPrecision(4)}`;
+    console.log(`${values.out}: ${profiler.rows} rows, ${features.length} features${model ? ", predictions sketched" : ""}${quality}${calibrated}${medians} (${seconds} s)`);
   },
 };
 

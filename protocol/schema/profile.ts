@@ -31,6 +31,35 @@ export const calibrationSchema = z.object({
 /** A reference profile's calibration. */
 export type Calibration = z.infer<typeof calibrationSchema>;
 
+const rate = z.number().min(0).max(1);
+const perClass = boundedRecord(nameSchema, rate.nullable(), LIMITS.categories);
+
+/**
+ * The model's quality on the reference data (`driftline profile --target COL --model m.onnx`):
+ * what live performance is compared with. Classification as scikit-learn computes it (precision,
+ * recall and F1 per class; ROC AUC of the second class's probability for two classes; log loss
+ * with probabilities clipped to [1e-15, 1 − 1e-15]) plus the calibration of the top-class
+ * probability in 10 equal-width bins; regression MAE and RMSE.
+ */
+export const baselinePerformanceSchema = z.discriminatedUnion("kind", [
+  z.object({
+    kind: z.literal("classification"),
+    labelled: z.int().min(1),
+    accuracy: rate,
+    precision: perClass,
+    recall: perClass,
+    f1: perClass,
+    roc_auc: rate.optional(),
+    log_loss: z.number().min(0).max(1e6),
+    /** Per bin of the top-class probability: its mean, the share of rows it got right, and the rows in it. */
+    calibration: z.object({ confidence: z.array(rate.nullable()).max(100), accuracy: z.array(rate.nullable()).max(100), count: z.array(z.int().min(0)).max(100) }),
+  }),
+  z.object({ kind: z.literal("regression"), labelled: z.int().min(1), mae: z.number().min(0).max(1e300), rmse: z.number().min(0).max(1e300) }),
+]);
+
+/** A model's quality on its reference data. */
+export type BaselinePerformance = z.infer<typeof baselinePerformanceSchema>;
+
 /**
  * The reference profile published with a model version: the same sketches clients send,
  * computed once over the training (or reference) data.
@@ -46,6 +75,7 @@ export const referenceProfileSchema = z.object({
   features: boundedRecord(nameSchema, z.object({ kind: featureKindSchema, sketch: sketchSchema }), LIMITS.features),
   prediction: z.object({ kind: predictionKindSchema, sketch: sketchSchema }).optional(),
   calibration: calibrationSchema.optional(),
+  performance: baselinePerformanceSchema.optional(),
   createdAt: z.iso.datetime({ offset: true }),
 });
 

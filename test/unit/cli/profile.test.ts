@@ -84,6 +84,25 @@ describe("driftline profile", () => {
     expect(predictions.counts).toEqual(expected);
   });
 
+  it("records the model's quality on the reference rows as the baseline with --target", async () => {
+    const modelPath = join(dir, "model.onnx");
+    writeFileSync(modelPath, buildDenseClassifier(SMOKE_CLASSIFIER));
+    const out = join(dir, "with-target.json");
+    // churned is 0 or 1: the index of class a or b
+    const result = await run("profile", csvPath, "--exclude", "id", "--target", "churned", "--model", modelPath, "--labels", "a,b,c", "-o", out);
+    expect(result.stderr).toBe("");
+    const file: ProfileFile = JSON.parse(readFileSync(out, "utf8"));
+    expect(file.features.map((f) => f.name)).not.toContain("churned");
+    const impute = file.features[0]!.impute as number;
+    const encoded = rows.map((r) => [r.tenure === "" ? impute : Number(r.tenure), Number(r.spend), Number(r.visits), PLANS.indexOf(r.plan)]);
+    const predicted = denseClassifierReference(SMOKE_CLASSIFIER, encoded).map((p) => p.indexOf(Math.max(...p)));
+    const correct = predicted.filter((p, i) => p === Number(rows[i]!.churned)).length;
+    expect(file.profile.performance).toMatchObject({ kind: "classification", labelled: 500 });
+    expect((file.profile.performance as { accuracy: number }).accuracy).toBeCloseTo(correct / 500, 12);
+    expect(result.stdout).toContain(`baseline accuracy ${(correct / 500).toFixed(3)}`);
+    expect((await run("profile", csvPath, "--target", "churned", "-o", out)).stderr).toContain("--target goes with --model");
+  });
+
   it("names the file, line and column of a value that is not a number", async () => {
     const bad = join(dir, "bad.csv");
     writeFileSync(bad, "a,b\n1,2\n3,oops\n");
