@@ -1,4 +1,4 @@
-import type { StatsAnswer } from "../../protocol/api.ts";
+import { type StatsAnswer, statsAnswerSchema } from "../../protocol/api.ts";
 import { Hono } from "hono";
 import { quantile } from "../../protocol/sketch/index.ts";
 import { errorRate, latencyP95 } from "../alerts/conditions.ts";
@@ -12,6 +12,7 @@ import { readWindow } from "../aggregates/store.ts";
 import { resolveWindowQuery, windowQuerySchema } from "./window-query.ts";
 import { iso } from "../time.ts";
 import { validate } from "../validate.ts";
+import { documented } from "../openapi.ts";
 
 /**
  * `GET /v1/stats?model=&version=&from=&to=&window=&segment=&role=` (read): traffic, errors by
@@ -19,7 +20,7 @@ import { validate } from "../validate.ts";
  * baseline the profile recorded on the reference data, and shadow agreement (per shadow version) of
  * one version over a range, in one segment — the same windows and segments as `GET /v1/drift`.
  */
-export const stats = new Hono<AppEnv>().get("/", requireRole("read"), validate("query", windowQuerySchema), async (c) => {
+export const stats = new Hono<AppEnv>().get("/", documented("Reports, rows, errors, latency, performance and shadow agreement over a range", { 200: { description: "the stats", schema: statsAnswerSchema } }), requireRole("read"), validate("query", windowQuerySchema), async (c) => {
   const db = openDb(c.env);
   const q = await resolveWindowQuery(db, c.var.caller, c.req.valid("query"));
   const read = await readWindow(c.env, db, { ...q, versions: [q.version] }, ["errors", "latency", "confusion", "residual", "shadow"]);
