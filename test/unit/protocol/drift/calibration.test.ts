@@ -70,9 +70,7 @@ describe("calibrated thresholds on the no-drift fixtures", () => {
         if (metrics[metric]! >= threshold) flagged[size]++;
       }
     }
-    // ≤ 5 % over all sizes; a single size may reach 10 % (3 of 60 is 5 %: binomial noise at that count)
-    const all = Object.values(flagged).reduce((a, b) => a + b, 0);
-    expect(all / (WINDOWS * WINDOW_SIZES.length), JSON.stringify(flagged)).toBeLessThanOrEqual(0.05);
-    for (const size of WINDOW_SIZES) expect(flagged[size]! / WINDOWS, `${size} rows: ${JSON.stringify(flagged)}`).toBeLessThanOrEqual(0.1);
+    // windows are seeded: the run is the same every time (0 to 2 of 60 per size when written)
+    for (const size of WINDOW_SIZES) expect(flagged[size]! / WINDOWS, `${size} rows: ${JSON.stringify(flagged)}`).toBeLessThanOrEqual(0.05);
   });
 });
