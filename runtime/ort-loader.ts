@@ -42,26 +42,36 @@ export function loadOrt(base: string, webgpu: boolean): Promise<Ort> {
 
 /**
  * Fetches one build's three files and checks them against the build-time digest, then runs only
- * those bytes: the modules from `blob:` URLs of the checked bytes, the WebAssembly from the
- * checked binary (`env.wasm.wasmBinary`), so a file changed on the server never runs.
+ * those bytes: the modules from `blob:` URLs of the checked bytes, the WebAssembly compiled while
+ * it streams in (its bytes hashed beside the compiler, as bare onnxruntime-web would stream it)
+ * and instantiated only once the digest holds, handed to ORT through its glue's
+ * `instantiateWasm` hook. A file changed on the server never runs: compiling runs no code.
  */
 async function verifiedOrt(base: string, webgpu: boolean): Promise<Ort> {
   const build = typeof __DRIFTLINE_ORT__ === "object" ? __DRIFTLINE_ORT__[webgpu ? "jspi" : "wasm"] : { files: [], sha256: "" };
-  const [main, glue, wasm] = await Promise.all(
-    build.files.map(async (file) => {
-      const res = await fetch(base + file);
-      if (!res.ok) throw new Error(`${file}: HTTP ${res.status}`);
-      return new Uint8Array(await res.arrayBuffer());
-    }),
-  );
-  const digests = await Promise.all([main, glue, wasm].map((bytes) => (bytes ? sha256Hex(bytes) : "")));
-  if (!wasm || (await sha256Hex(new TextEncoder().encode(digests.join("")))) !== build.sha256) {
+  const get = async (file: string) => {
+    const res = await fetch(base + file);
+    if (!res.ok) throw new Error(`${file}: HTTP ${res.status}`);
+    return res;
+  };
+  const [main, glue, wasm] = build.files.map(get);
+  // one stream to the compiler, one to the hash (a module that fails to compile fails the check)
+  const [toCompile, toHash] = (await wasm!).body!.tee();
+  const compiled = WebAssembly.compileStreaming(new Response(toCompile, { headers: { "content-type": "application/wasm" } }));
+  compiled.catch(() => {});
+  const bytes = await Promise.all([main!, glue!].map(async (res) => new Uint8Array(await (await res).arrayBuffer())));
+  const digests = await Promise.all([...bytes, new Uint8Array(await new Response(toHash).arrayBuffer())].map(sha256Hex));
+  if ((await sha256Hex(new TextEncoder().encode(digests.join("")))) !== build.sha256) {
     throw new DriftlineError("integrity", `${base}: not the onnxruntime-web this runtime was built with`);
   }
-  const script = (bytes: Uint8Array) => URL.createObjectURL(new Blob([bytes as BufferSource], { type: "text/javascript" }));
-  const ort = (await import(/* @vite-ignore */ script(main!))) as Ort;
+  const module = await compiled;
+  const script = (code: BlobPart) => URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
+  // the glue's factory, given the checked module: the wrapper finds it under a key of its own
+  const key = `driftline:${build.sha256}`;
+  (globalThis as Record<symbol, unknown>)[Symbol.for(key)] = module;
+  const wrapper = `import f from "${script(bytes[1]! as BufferSource)}";const m=globalThis[Symbol.for(${JSON.stringify(key)})];export default(o)=>f({...o,instantiateWasm:(i,done)=>(WebAssembly.instantiate(m,i).then((x)=>done(x,m)),{})})`;
+  const ort = (await import(/* @vite-ignore */ script(bytes[0]! as BufferSource))) as Ort;
   // the glue's URL stays valid: ORT's worker threads load it again
-  ort.env.wasm.wasmPaths = { mjs: script(glue!) };
-  ort.env.wasm.wasmBinary = wasm;
+  ort.env.wasm.wasmPaths = { mjs: script(wrapper) };
   return ort;
 }
