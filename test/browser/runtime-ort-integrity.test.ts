@@ -84,4 +84,11 @@ describe("runtime: onnxruntime-web's files are the build's or nothing runs", () 
     });
     expect((await start("altered-wasm")).outcome).toMatch(/^integrity: /);
   });
+
+  // the binary is hashed in 1 MiB blocks as it streams in: a block added at the end counts too
+  it("refuses the WebAssembly binary with a block of zeros appended", async () => {
+    const file = ORT_BUILDS.wasm[2]!;
+    serveOrt("longer-wasm", file, (bytes) => new Uint8Array([...bytes, ...new Uint8Array(1 << 20)]));
+    expect((await start("longer-wasm")).outcome).toMatch(/^integrity: /);
+  });
 });
