@@ -67,8 +67,8 @@ export function loadOrt(base: string, webgpu: boolean): Promise<Ort> {
 /**
  * Fetches one build's three files and checks them against the build-time digest, then runs only
  * those bytes: the modules from `blob:` URLs of the checked bytes, the WebAssembly compiled while
- * it streams in (as bare onnxruntime-web would stream it), its bytes hashed block by block beside
- * the compiler, and instantiated only once the digest holds, handed to ORT through its glue's
+ * it streams in (as bare onnxruntime-web would stream it), a clone of the response hashed block
+ * by block beside the compiler, and instantiated only once the digest holds, handed to ORT through its glue's
  * `instantiateWasm` hook. A file changed on the server never runs: compiling runs no code.
  */
 async function verifiedOrt(base: string, webgpu: boolean): Promise<Ort> {
@@ -79,11 +79,14 @@ async function verifiedOrt(base: string, webgpu: boolean): Promise<Ort> {
     return res;
   };
   const [main, glue, wasm] = build.files.map(get);
-  // one stream to the compiler, one to the hash (a module that fails to compile fails the check)
-  const [toCompile, toHash] = (await wasm!).body!.tee();
-  const compiled = WebAssembly.compileStreaming(new Response(toCompile, { headers: { "content-type": "application/wasm" } }));
+  // the same bytes to the compiler and to the hash (a module that fails to compile fails the
+  // check); the response itself streams fastest, unless the server names another content type
+  const res = await wasm!;
+  const copy = res.clone();
+  const native = /^application\/wasm\b/.test(res.headers.get("content-type") ?? "");
+  const compiled = WebAssembly.compileStreaming(native ? res : new Response(res.body, { headers: { "content-type": "application/wasm" } }));
   compiled.catch(() => {});
-  const wasmDigest = blocksDigest(toHash);
+  const wasmDigest = blocksDigest(copy.body!);
   wasmDigest.catch(() => {});
   const bytes = await Promise.all([main!, glue!].map(async (res) => new Uint8Array(await (await res).arrayBuffer())));
   const digests = await Promise.all([...bytes.map(sha256Hex), wasmDigest]);
