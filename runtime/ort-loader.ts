@@ -66,10 +66,11 @@ export function loadOrt(base: string, webgpu: boolean): Promise<Ort> {
 
 /**
  * Fetches one build's three files and checks them against the build-time digest, then runs only
- * those bytes: the modules from `blob:` URLs of the checked bytes, the WebAssembly compiled while
+ * those bytes: the modules from `blob:` URLs of the checked bytes; the WebAssembly compiled while
  * it streams in (as bare onnxruntime-web would stream it), a clone of the response hashed block
- * by block beside the compiler, and instantiated only once the digest holds, handed to ORT through its glue's
- * `instantiateWasm` hook. A file changed on the server never runs: compiling runs no code.
+ * by block beside the compiler, and instantiated only once the digest holds, handed to ORT
+ * through its glue's `instantiateWasm` hook. A file changed on the server never runs: compiling
+ * runs no code.
  */
 async function verifiedOrt(base: string, webgpu: boolean): Promise<Ort> {
   const build = typeof __DRIFTLINE_ORT__ === "object" ? __DRIFTLINE_ORT__[webgpu ? "jspi" : "wasm"] : { files: [], sha256: "" };
