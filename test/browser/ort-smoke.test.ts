@@ -48,7 +48,7 @@ describe("onnxruntime-web and IndexedDB in headless Chromium", () => {
     result.data.forEach((value, i) => expect(value).toBeCloseTo(expected[i]!, 5));
   });
 
-  it("stores model bytes in IndexedDB through idb and reads them back unchanged", async () => {
+  it("stores model bytes in IndexedDB and reads them back unchanged", async () => {
     const result = await page.evaluate(
       ([url]) => (window as unknown as { roundTripIdb: (u: string, k: string) => Promise<{ stored: number[]; read: number[] }> }).roundTripIdb(url, "smoke"),
       ["/models/smoke.onnx"] as const,

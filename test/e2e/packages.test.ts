@@ -117,7 +117,17 @@ describe("npm packages", () => {
     );
     expect(tsc).toBe("");
 
-    const bundled = await build({ entryPoints: [join(app, "src/main.ts")], absWorkingDir: app, bundle: true, format: "esm", platform: "browser", target: "es2022", write: false, metafile: true, logLevel: "silent" });
+    const bundled = await build({
+      entryPoints: [join(app, "src/main.ts")],
+      absWorkingDir: app,
+      bundle: true,
+      format: "esm",
+      platform: "browser",
+      target: "es2022",
+      write: false,
+      metafile: true,
+      logLevel: "silent",
+    });
     expect(bundled.errors).toEqual([]);
     const inputs = Object.keys(bundled.metafile.inputs);
     expect(inputs).toContain("node_modules/driftline/dist/driftline.js");
