@@ -16,7 +16,6 @@ describe("onnxruntime-web and IndexedDB in headless Chromium", () => {
     server = await startStaticServer(
       {
         "/ort/": `${root}node_modules/onnxruntime-web/dist/`,
-        "/vendor/idb/": `${root}node_modules/idb/build/`,
         "/pages/": `${root}test/browser/pages/`,
       },
       { "/models/smoke.onnx": { body: modelBytes } },
