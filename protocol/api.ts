@@ -102,6 +102,16 @@ export interface FeatureDrift {
    * verdict does not count it (docs/security.md, "One sender cannot steer a verdict").
    */
   sender_share: number;
+  /**
+   * The p-value of the feature's test when it is KS or chi-squared, else of KS (numeric) or
+   * chi-squared (categories, classes); taken like `value`. Null without data or a p-value.
+   */
+  p_value: number | null;
+  /**
+   * `p_value` adjusted across the window's features (Benjamini–Hochberg); the prediction is a
+   * family of its own, so its `p_adjusted` equals its `p_value`.
+   */
+  p_adjusted: number | null;
   metrics: DriftMetrics;
   bins?: Bins;
 }

@@ -1,5 +1,5 @@
 import type { DriftResult } from "../drift/drift-report.ts";
-import type { Aggregate } from "../ingest/aggregate.ts";
+import type { Aggregate } from "../aggregates/aggregate.ts";
 import { QuantileSketch, quantile } from "../../protocol/sketch/index.ts";
 import { ALL_FEATURES, type AlertConfig } from "./config.ts";
 
@@ -11,7 +11,8 @@ export interface Condition {
   kind: AlertKind;
   /** The feature for `feature_drift`, else "". */
   subject: string;
-  firing: boolean;
+  /** Whether the condition holds in this evaluation (the alert fires when it held in k of the last m). */
+  holds: boolean;
   value: number | null;
   threshold: number | null;
 }
@@ -62,23 +63,23 @@ export function evaluateConditions(config: AlertConfig, drift: DriftResult, aggr
   const out: Condition[] = [];
   if (config.datasetDrift !== undefined) {
     const share = drift.dataset.drifted_share;
-    out.push({ kind: "dataset_drift", subject: "", firing: share >= config.datasetDrift, value: share, threshold: config.datasetDrift });
+    out.push({ kind: "dataset_drift", subject: "", holds: share >= config.datasetDrift, value: share, threshold: config.datasetDrift });
   }
   if (config.featureDrift) {
     const watched = config.featureDrift.includes(ALL_FEATURES) ? Object.keys(drift.features) : config.featureDrift;
     for (const name of watched) {
       const f = drift.features[name];
       if (!f || f.count === 0) continue;
-      out.push({ kind: "feature_drift", subject: name, firing: f.drifted, value: f.value, threshold: null });
+      out.push({ kind: "feature_drift", subject: name, holds: f.drifted, value: f.value, threshold: null });
     }
   }
   if (config.errorRate !== undefined) {
     const rate = errorRate(aggregate, true);
-    out.push({ kind: "error_rate", subject: "", firing: rate >= config.errorRate, value: rate, threshold: config.errorRate });
+    out.push({ kind: "error_rate", subject: "", holds: rate >= config.errorRate, value: rate, threshold: config.errorRate });
   }
   if (config.latencyP95Ms !== undefined) {
     const p95 = latencyP95(aggregate, true);
-    if (!Number.isNaN(p95)) out.push({ kind: "latency_p95", subject: "", firing: p95 > config.latencyP95Ms, value: p95, threshold: config.latencyP95Ms });
+    if (!Number.isNaN(p95)) out.push({ kind: "latency_p95", subject: "", holds: p95 > config.latencyP95Ms, value: p95, threshold: config.latencyP95Ms });
   }
   return out;
 }

@@ -5,6 +5,9 @@ import { LIMITS } from "../../protocol/limits.ts";
 import type { Db } from "../db/client.ts";
 import { alertConfigs } from "../db/schema.ts";
 
+/** Most evaluations an alert condition is confirmed over (`confirm.m`): an hour of cron runs. */
+export const MAX_CONFIRM_EVALUATIONS = 60;
+
 /** Every feature, in `featureDrift`. */
 export const ALL_FEATURES = "*";
 
@@ -26,6 +29,14 @@ export const alertConfigSchema = z.strictObject({
   minRows: z.int().min(1).max(1e9).default(100),
   /** Roll a canary back when any watched condition fires on it. @defaultValue true */
   autoRollback: z.boolean().default(true),
+  /**
+   * Fire when a condition held in `k` of the last `m` evaluations (one a minute), resolve when it
+   * holds in fewer. @defaultValue { k: 1, m: 1 }: fire and resolve on every evaluation's verdict
+   */
+  confirm: z
+    .strictObject({ k: z.int().min(1).max(MAX_CONFIRM_EVALUATIONS), m: z.int().min(1).max(MAX_CONFIRM_EVALUATIONS) })
+    .refine((c) => c.k <= c.m, "confirm.k must be at most confirm.m")
+    .default({ k: 1, m: 1 }),
 });
 
 /** An alert configuration. */
@@ -50,6 +61,8 @@ export async function putAlertConfig(db: Db, model: string, config: AlertConfig,
     windowMinutes: config.windowMinutes,
     minRows: config.minRows,
     autoRollback: config.autoRollback,
+    confirmK: config.confirm.k,
+    confirmM: config.confirm.m,
     updatedAt: now,
   };
   await db.insert(alertConfigs).values(row).onConflictDoUpdate({ target: alertConfigs.model, set: row });
@@ -66,6 +79,7 @@ function toConfig(row: typeof alertConfigs.$inferSelect): AlertConfig & { model:
     windowMinutes: row.windowMinutes,
     minRows: row.minRows,
     autoRollback: row.autoRollback,
+    confirm: { k: row.confirmK, m: row.confirmM },
   };
 }
 

@@ -1,29 +1,29 @@
+import { pruneAggregates } from "../aggregates/retention.ts";
+import { closedUntil } from "../aggregates/windows.ts";
+import { allowPrivateWebhooks } from "../config.ts";
 import { listAudit } from "../db/audit.ts";
 import { type Db, openDb } from "../db/client.ts";
 import { getRollout, saveRollout } from "../db/rollouts.ts";
 import { alerts } from "../db/schema.ts";
 import { windowDrift } from "../drift/window-drift.ts";
-import { closedUntil } from "../ingest/model-aggregator.ts";
-import { pruneAggregates } from "../ingest/retention.ts";
 import { planRollback } from "../rollout/rollback.ts";
 import type { RolloutState } from "../rollout/state.ts";
 import { iso } from "../time.ts";
 import { type AlertConfig, listAlertConfigs } from "./config.ts";
 import { type Condition, evaluateConditions } from "./conditions.ts";
-import { type AlertRow, type Judged, recordChanges, recordDelivery, undelivered } from "./store.ts";
+import { type AlertRow, type Judged, recordDelivery, recordEvaluation, undelivered } from "./store.ts";
 import { postWebhook } from "./webhook.ts";
-import { allowPrivateWebhooks } from "./webhook-url.ts";
 
 /** Audit-log key id of rollbacks the guardrail makes. */
 export const GUARDRAIL_KEY_ID = "guardrail";
 
 const fmt = (x: number | null) => (x === null ? "n/a" : Math.abs(x) >= 100 ? x.toFixed(0) : x.toPrecision(3));
 
-/** The Slack-readable sentence of an alert. */
-function describe(where: Judged, c: Condition): string {
+/** The Slack-readable sentence of an alert: a condition that now fires or resolves. */
+function describe(where: Judged, c: Condition, firing: boolean): string {
   const head = `[driftline] ${where.model} v${where.version}`;
   const span = `${iso(where.windowFrom)} – ${iso(where.windowTo)}`;
-  const state = c.firing ? "FIRING" : "resolved";
+  const state = firing ? "FIRING" : "resolved";
   switch (c.kind) {
     case "dataset_drift":
       return `${head}: dataset drift ${state}: ${fmt(c.value)} of features drifted (threshold ${fmt(c.threshold)}) over ${span}`;
@@ -56,11 +56,11 @@ async function evaluateModel(env: Env, db: Db, config: AlertConfig & { model: st
     const drift = await windowDrift(env, db, { model: config.model, version, role: "live", from: windowFrom, to: windowTo, segment: "" });
     if (!drift) continue;
     const conditions = evaluateConditions(config, drift, drift.aggregate);
-    await recordChanges(db, where, conditions, (c) => describe(where, c), now);
-    if (canary && config.autoRollback && conditions.some((c) => c.firing) && (await rollBackCanary(db, config.model, rollout, now))) {
-      const rollback: Condition = { kind: "rollback", subject: "", firing: true, value: null, threshold: null };
+    const { firing } = await recordEvaluation(db, where, conditions, config.confirm, (c, fires) => describe(where, c, fires), now);
+    if (canary && config.autoRollback && firing.length > 0 && (await rollBackCanary(db, config.model, rollout, now))) {
+      const rollback: Condition = { kind: "rollback", subject: "", holds: true, value: null, threshold: null };
       // a rollback is an event, not a state: every one is its own alert
-      await db.insert(alerts).values({ ...where, kind: "rollback", subject: "", state: "firing", value: null, threshold: null, message: describe(where, rollback), at: now, attempts: 0 });
+      await db.insert(alerts).values({ ...where, kind: "rollback", subject: "", state: "firing", value: null, threshold: null, message: describe(where, rollback, true), at: now, attempts: 0 });
     }
   }
 }
@@ -76,8 +76,9 @@ async function deliver(env: Env, db: Db, config: AlertConfig & { model: string }
 
 /**
  * The cron job: once an hour prunes expired windows; for every model with an alert configuration, judges the trailing window of
- * closed minutes of its stable and canary versions, stores state changes as alerts, rolls a
- * canary back when one of its conditions fires (if configured), and posts every undelivered
+ * closed minutes of its stable and canary versions, records each condition's evaluation and
+ * stores state changes as alerts (a condition fires when it held in `confirm.k` of the last
+ * `confirm.m` evaluations), rolls a canary back when one of its conditions fires (if configured), and posts every undelivered
  * alert to the model's webhook (each change once; failed posts are retried on later runs).
  * One model's failure does not stop the others.
  *

@@ -17,42 +17,81 @@ export interface Judged {
   windowTo: number;
 }
 
+/** How many evaluations confirm a condition: it fires when it held in `k` of the last `m`. */
+export interface Confirm {
+  k: number;
+  m: number;
+}
+
+/** What one evaluation changed: the new alerts, and the conditions firing after it. */
+export interface Recorded {
+  alerts: AlertRow[];
+  firing: Condition[];
+}
+
 /**
- * Stores the conditions whose state changed (firing ↔ resolved; a condition never seen
- * before counts as resolved) as alerts and updates the current states.
+ * The record of recent evaluations after one more: "1" where the condition held, oldest first,
+ * the last `m` kept, leading "0"s dropped (so a condition that never held stores "").
+ *
+ * @param recent - the record so far
+ * @param holds - whether the condition held now
+ * @param m - evaluations kept
+ */
+export function nextRecent(recent: string, holds: boolean, m: number): string {
+  return `${recent}${holds ? "1" : "0"}`.slice(-m).replace(/^0+/, "");
+}
+
+/**
+ * Records one evaluation of a version's conditions: each condition's recent evaluations, and its
+ * state — firing when it held in `confirm.k` of the last `confirm.m`, else resolved (a condition
+ * never seen before counts as resolved). A state change is stored as an alert. Rows are written
+ * only for what changed, so a condition that keeps not holding costs no write.
  *
  * @param db - drizzle handle
  * @param where - model, version and window judged
  * @param conditions - the judged conditions
- * @param message - the text of an alert for a condition
+ * @param confirm - evaluations that confirm a change
+ * @param message - the text of an alert for a condition and its new state
  * @param now - epoch ms
- * @returns the new alerts
  */
-export async function recordChanges(db: Db, where: Judged, conditions: readonly Condition[], message: (c: Condition) => string, now: number): Promise<AlertRow[]> {
-  if (conditions.length === 0) return [];
+export async function recordEvaluation(
+  db: Db,
+  where: Judged,
+  conditions: readonly Condition[],
+  confirm: Confirm,
+  message: (c: Condition, firing: boolean) => string,
+  now: number,
+): Promise<Recorded> {
+  if (conditions.length === 0) return { alerts: [], firing: [] };
   const states = await db
     .select()
     .from(alertStates)
     .where(and(eq(alertStates.model, where.model), eq(alertStates.version, where.version)))
     .all();
-  const current = new Map(states.map((s) => [`${s.kind}|${s.subject}`, s.state]));
-  const changed = conditions.filter((c) => (current.get(`${c.kind}|${c.subject}`) ?? "resolved") !== (c.firing ? "firing" : "resolved"));
-  if (changed.length === 0) return [];
-  const statements = changed.flatMap((c) => {
-    const state = c.firing ? ("firing" as const) : ("resolved" as const);
-    return [
-      db
-        .insert(alertStates)
-        .values({ model: where.model, version: where.version, kind: c.kind, subject: c.subject, state, since: now })
-        .onConflictDoUpdate({ target: [alertStates.model, alertStates.version, alertStates.kind, alertStates.subject], set: { state, since: now } }),
-      db
-        .insert(alerts)
-        .values({ ...where, kind: c.kind, subject: c.subject, state, value: c.value, threshold: c.threshold, message: message(c), at: now, attempts: 0 })
-        .returning(),
-    ];
+  const before = new Map(states.map((s) => [`${s.kind}|${s.subject}`, s]));
+  const firing: Condition[] = [];
+  const statements = conditions.flatMap((c) => {
+    const prior = before.get(`${c.kind}|${c.subject}`);
+    const wasFiring = prior?.state === "firing";
+    const recent = nextRecent(prior?.recent ?? "", c.holds, confirm.m);
+    const isFiring = [...recent].filter((bit) => bit === "1").length >= confirm.k;
+    if (isFiring) firing.push(c);
+    const changed = isFiring !== wasFiring;
+    if (!changed && recent === (prior?.recent ?? "")) return [];
+    const state = isFiring ? ("firing" as const) : ("resolved" as const);
+    const key = { model: where.model, version: where.version, kind: c.kind, subject: c.subject };
+    const set = changed ? { state, since: now, recent } : { recent };
+    const upsert = db
+      .insert(alertStates)
+      .values({ ...key, state, since: now, recent })
+      .onConflictDoUpdate({ target: [alertStates.model, alertStates.version, alertStates.kind, alertStates.subject], set });
+    if (!changed) return [upsert];
+    const alert = { ...where, kind: c.kind, subject: c.subject, state, value: c.value, threshold: c.threshold, message: message(c, isFiring), at: now, attempts: 0 };
+    return [upsert, db.insert(alerts).values(alert).returning()];
   });
+  if (statements.length === 0) return { alerts: [], firing };
   const results = await db.batch(statements as [(typeof statements)[number], ...(typeof statements)[number][]]);
-  return results.flatMap((r) => (Array.isArray(r) ? (r as AlertRow[]) : []));
+  return { alerts: results.flatMap((r) => (Array.isArray(r) ? (r as AlertRow[]) : [])), firing };
 }
 
 /**

@@ -44,16 +44,6 @@ export function webhookRefusal(url: string, allowPrivate: boolean): string | und
 }
 
 /**
- * Whether this deployment accepts private and loopback webhooks (`WEBHOOK_ALLOW_PRIVATE = "true"`;
- * unset or anything else: no).
- *
- * @param env - the Worker's bindings
- */
-export function allowPrivateWebhooks(env: { WEBHOOK_ALLOW_PRIVATE?: string }): boolean {
-  return env.WEBHOOK_ALLOW_PRIVATE === "true";
-}
-
-/**
  * The webhook as a read key sees it: scheme, host and port kept, path and query replaced by
  * `…` (Slack and most receivers keep their secret there).
  *

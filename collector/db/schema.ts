@@ -136,7 +136,7 @@ export const auditLog = sqliteTable(
 /**
  * Window aggregates: one row per (model, window size, window start, version, role, segment,
  * shard) holding every merged sketch of that key (`data`: base64 of the deflated binary form,
- * collector/ingest/stored-aggregate.ts) plus the counts /metrics reads without decoding. Each row
+ * collector/aggregates/stored-aggregate.ts) plus the counts /metrics reads without decoding. Each row
  * has exactly one writer, the ModelAggregator object of its shard; readers merge shards.
  */
 export const aggregates = sqliteTable(
@@ -241,6 +241,9 @@ export const alertConfigs = sqliteTable("alert_configs", {
   windowMinutes: integer("window_minutes").notNull(),
   minRows: integer("min_rows").notNull(),
   autoRollback: integer("auto_rollback", { mode: "boolean" }).notNull(),
+  /** An alert fires when its condition held in `confirm_k` of the last `confirm_m` evaluations. */
+  confirmK: integer("confirm_k").notNull().default(1),
+  confirmM: integer("confirm_m").notNull().default(1),
   updatedAt: integer("updated_at").notNull(),
 });
 
@@ -254,6 +257,8 @@ export const alertStates = sqliteTable(
     subject: text("subject").notNull(),
     state: text("state", { enum: ["firing", "resolved"] }).notNull(),
     since: integer("since").notNull(),
+    /** The last evaluations, oldest first: "1" where the condition held; leading "0"s dropped. */
+    recent: text("recent").notNull().default(""),
   },
   (t) => [primaryKey({ columns: [t.model, t.version, t.kind, t.subject] })],
 );

@@ -8,7 +8,8 @@ import {
   numericMetrics,
 } from "./metrics.ts";
 import type { Reference, Sketches } from "./reference.ts";
-import { chooseTest, isDrifted, testValue } from "./test-choice.ts";
+import { benjaminiHochberg } from "./multiple-testing.ts";
+import { type TestChoice, chooseTest, isDrifted, isPValueTest, pValueOf, testValue } from "./test-choice.ts";
 import type { DriftMetrics, FeatureDrift } from "../../protocol/api.ts";
 
 /** Default number of equal-mass reference bins (deciles). */
@@ -39,26 +40,31 @@ export interface DriftResult {
  * const result = computeDrift(decodeReference(manifest.profile), merged, manifest.drift);
  */
 export function computeDrift(reference: Reference, current: Sketches, config: DriftConfig = {}): DriftResult {
-  const bins = config.bins ?? DEFAULT_BINS;
-  const heaviest = current.senders?.heaviest() ?? 0;
+  const how: Judging = { referenceRows: reference.rows, bins: config.bins ?? DEFAULT_BINS, heaviest: current.senders?.heaviest() ?? 0 };
+  const judged = [...reference.features].map(([name, ref]) => {
+    const kindRule = ref instanceof NumericSketch ? config.numeric : config.categorical;
+    return { name, ...judge(how, ref, current.features.get(name), [config.features?.[name], kindRule], "numeric") };
+  });
+  const adjusted = benjaminiHochberg(judged.map(({ drift }) => drift.p_value));
   const features: Record<string, FeatureDrift> = {};
   let tested = 0;
   let drifted = 0;
-  for (const [name, ref] of reference.features) {
-    const cur = current.features.get(name);
-    const kindRule = ref instanceof NumericSketch ? config.numeric : config.categorical;
-    const result = judge({ referenceRows: reference.rows, bins, heaviest }, ref, cur, [config.features?.[name], kindRule], "numeric");
+  judged.forEach(({ name, drift, choice }, i) => {
+    const result: FeatureDrift = { ...drift, p_adjusted: adjusted[i]! };
+    if (config.correction === "benjamini-hochberg" && isPValueTest(choice.test)) result.drifted = result.count > 0 && isDrifted(choice, result.p_adjusted);
     features[name] = result;
     if (result.count > 0) {
       tested++;
       if (result.drifted) drifted++;
     }
-  }
-  const prediction = reference.prediction
-    ? judge({ referenceRows: reference.rows, bins, heaviest }, reference.prediction, current.prediction, [config.prediction], "regression")
-    : null;
+  });
+  const prediction = reference.prediction ? judge(how, reference.prediction, current.prediction, [config.prediction], "regression").drift : null;
   const share = tested > 0 ? drifted / tested : 0;
-  return { features, prediction, dataset: { drifted_share: share, drifted: tested > 0 && share >= (config.share ?? DEFAULT_DATASET_SHARE) } };
+  return {
+    features,
+    prediction: prediction && { ...prediction, p_adjusted: prediction.p_value },
+    dataset: { drifted_share: share, drifted: tested > 0 && share >= (config.share ?? DEFAULT_DATASET_SHARE) },
+  };
 }
 
 /** What every feature is judged with: reference rows, bins, the heaviest sender's mass. */
@@ -68,25 +74,32 @@ interface Judging {
   heaviest: number;
 }
 
+/** A feature's drift before the adjustment across features, and the test it was judged by. */
+interface Judged {
+  drift: Omit<FeatureDrift, "p_adjusted">;
+  choice: TestChoice;
+}
+
 /** Metrics, test and verdict of one reference sketch against its current counterpart. */
-function judge(how: Judging, ref: FeatureSketch | PredictionSketch, cur: FeatureSketch | PredictionSketch | undefined, rules: Parameters<typeof chooseTest>[3], numericKind: "numeric" | "regression"): FeatureDrift {
+function judge(how: Judging, ref: FeatureSketch | PredictionSketch, cur: FeatureSketch | PredictionSketch | undefined, rules: Parameters<typeof chooseTest>[3], numericKind: "numeric" | "regression"): Judged {
   const { referenceRows, bins } = how;
   if (ref instanceof NumericSketch) {
     const discrete = isDiscrete(ref);
     const choice = chooseTest("numeric", referenceRows, discrete, rules);
     const same = cur instanceof NumericSketch ? cur : undefined;
     const metrics = (trim: number) => (same ? numericMetrics(ref, same, bins, trim) : emptyMetrics(false));
-    return verdict(numericKind, same?.count ?? 0, choice, metrics, how.heaviest);
+    return { choice, drift: verdict(numericKind, same?.count ?? 0, choice, metrics, how.heaviest) };
   }
   const choice = chooseTest("categorical", referenceRows, false, rules);
   if (ref instanceof CategoricalSketch) {
     const same = cur instanceof CategoricalSketch ? cur : undefined;
     const count = same ? same.total - same.missing : 0;
-    return verdict("categorical", count, choice, (trim) => (same ? categoricalMetrics(ref, same, trim) : emptyMetrics(true)), how.heaviest);
+    return { choice, drift: verdict("categorical", count, choice, (trim) => (same ? categoricalMetrics(ref, same, trim) : emptyMetrics(true)), how.heaviest) };
   }
   const same = cur instanceof ClassificationSketch ? cur : undefined;
   const count = same ? same.counts.reduce((a, b) => a + b, 0) : 0;
-  return verdict("classification", count, choice, (trim) => (same ? classificationMetrics(ref, same, bins, trim) : emptyMetrics(false)), how.heaviest);
+  const metrics = (trim: number) => (same ? classificationMetrics(ref, same, bins, trim) : emptyMetrics(false));
+  return { choice, drift: verdict("classification", count, choice, metrics, how.heaviest) };
 }
 
 /**
@@ -99,10 +112,11 @@ function verdict(
   choice: ReturnType<typeof chooseTest>,
   metricsWith: (trim: number) => DriftMetrics,
   heaviest: number,
-): FeatureDrift {
+): Judged["drift"] {
   const metrics = metricsWith(0);
   const senderShare = count > 0 ? Math.min(1, heaviest / count) : 0;
   const judged = senderShare === 0 ? metrics : senderShare < 1 ? metricsWith(senderShare) : null;
   const value = judged ? testValue(choice.test, judged) : null;
-  return { kind, count, test: choice.test, drifted: count > 0 && isDrifted(choice, value), value, sender_share: senderShare, metrics };
+  const pValue = judged ? pValueOf(choice.test, judged) : null;
+  return { kind, count, test: choice.test, drifted: count > 0 && isDrifted(choice, value), value, p_value: count > 0 ? pValue : null, sender_share: senderShare, metrics };
 }

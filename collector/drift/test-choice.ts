@@ -85,6 +85,23 @@ export function testValue(test: DriftTest, metrics: DriftMetrics): number | null
   }
 }
 
+/** Tests whose value is a p-value (drift below the threshold); the others are distances. */
+export function isPValueTest(test: DriftTest): test is "ks" | "chi2" {
+  return test === "ks" || test === "chi2";
+}
+
+/**
+ * The p-value a feature is judged by for the adjustment across features: its test's when that is
+ * a p-value test; otherwise KS's (numeric values) or chi-squared's (categories, classes).
+ *
+ * @param test - the feature's test
+ * @param metrics - the feature's metrics
+ */
+export function pValueOf(test: DriftTest, metrics: DriftMetrics): number | null {
+  if (isPValueTest(test)) return testValue(test, metrics);
+  return metrics.ks_pvalue ?? metrics.chi2_pvalue ?? null;
+}
+
 /**
  * Whether a test's value means drift: a p-value below the threshold, or a distance at or above
  * it. No value (no data) is no drift.
@@ -94,5 +111,5 @@ export function testValue(test: DriftTest, metrics: DriftMetrics): number | null
  */
 export function isDrifted(choice: TestChoice, value: number | null): boolean {
   if (value === null) return false;
-  return choice.test === "ks" || choice.test === "chi2" ? value < choice.threshold : value >= choice.threshold;
+  return isPValueTest(choice.test) ? value < choice.threshold : value >= choice.threshold;
 }

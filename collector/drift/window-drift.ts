@@ -1,7 +1,7 @@
 import type { Db } from "../db/client.ts";
-import { Aggregate } from "../ingest/aggregate.ts";
-import { readWindow } from "../ingest/store.ts";
-import type { WindowQuery } from "../ingest/window-query.ts";
+import { Aggregate } from "../aggregates/aggregate.ts";
+import { readWindow } from "../aggregates/store.ts";
+import type { WindowQuery } from "../aggregates/windows.ts";
 import { type DriftResult, computeDrift } from "./drift-report.ts";
 import { type VersionReference, loadReference } from "./stored-reference.ts";
 

@@ -12,8 +12,8 @@ import {
   NumericSketch,
 } from "../../protocol/sketch/index.ts";
 import { sameList } from "../../protocol/sketch/codec.ts";
-import type { Aggregate } from "./aggregate.ts";
-import { sketchWeight } from "./sketches.ts";
+import type { Aggregate } from "../aggregates/aggregate.ts";
+import { sketchWeight } from "../aggregates/sketches.ts";
 
 /**
  * What the sketches of one version's reports must look like: the parameters the runtime

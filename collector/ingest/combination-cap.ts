@@ -1,10 +1,6 @@
-import { ALL_SEGMENT, OTHER_COMBINATION, segmentSlices } from "./segments.ts";
+import { ALL_SEGMENT, OTHER_COMBINATION, segmentSlices } from "../aggregates/segments.ts";
+import { DEFAULT_MAX_COMBINATIONS } from "../config.ts";
 
-/**
- * Full segment combinations kept per model, aggregator object and window (`SEGMENT_MAX_COMBINATIONS`).
- * @defaultValue 100
- */
-export const DEFAULT_MAX_COMBINATIONS = 100;
 
 /** Windows remembered at most; the oldest is forgotten first. */
 const MAX_WINDOWS = 512;

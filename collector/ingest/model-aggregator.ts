@@ -1,19 +1,21 @@
 import { DurableObject } from "cloudflare:workers";
 import { type ErrorCode, isDriftlineError } from "../../protocol/errors.ts";
 import type { Report } from "../../protocol/schema/report.ts";
+import { chunkLimits, flushIntervalMs, flushMaxReports, HOUR_ROLLS_AFTER_MS, maxCombinations, segmentLimits, senderBudgetPerMinute } from "../config.ts";
 import { type Db, openDb } from "../db/client.ts";
 import { findVersion } from "../db/versions.ts";
-import { Aggregate } from "./aggregate.ts";
+import { Aggregate } from "../aggregates/aggregate.ts";
 import { type Refusal, type VersionSchema, checkReport, versionSchema } from "./check-report.ts";
 import { PendingChunk, type PendingSource, sourceAggregate } from "./pending-chunk.ts";
-import { HOUR_ROLLS_AFTER_MS, type RollUpTarget, type RowKey, dayTargets, filingWindow, hourRollsBy, joinTargets, planRollUp, rowId } from "./rows.ts";
-import { CombinationCap, DEFAULT_MAX_COMBINATIONS } from "./combination-cap.ts";
+import { type RollUpTarget, dayTargets, hourRollsBy, joinTargets, planRollUp } from "./roll-up.ts";
+import { type RowKey, filingWindow, rowId } from "../aggregates/rows.ts";
+import { CombinationCap } from "./combination-cap.ts";
 import { SegmentCap } from "./segment-cap.ts";
-import { DEFAULT_SENDER_BUDGET_PER_MINUTE, SenderBudget } from "./sender-budget.ts";
-import type { AttributedReport } from "./sender-tally.ts";
-import { canonicalSegment } from "./segments.ts";
-import { type PackedRow, type QuarantinedRow, lastStoredChunk, oldestUnrolledHour, readOwnRows, unrolledHours, writeFlush, writeRollUp } from "./store.ts";
-import { packAggregate, unpackAggregate } from "./stored-aggregate.ts";
+import { SenderBudget } from "./sender-budget.ts";
+import type { AttributedReport } from "../aggregates/sender-tally.ts";
+import { canonicalSegment } from "../aggregates/segments.ts";
+import { type PackedRow, type QuarantinedRow, lastStoredChunk, oldestUnrolledHour, readOwnRows, unrolledHours, writeFlush, writeRollUp } from "../aggregates/store.ts";
+import { packAggregate, unpackAggregate } from "../aggregates/stored-aggregate.ts";
 
 /** What became of one report of a batch. */
 export type IngestOutcome =
@@ -111,7 +113,7 @@ export class ModelAggregator extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.combinations = new CombinationCap(intVar(env.SEGMENT_MAX_COMBINATIONS, DEFAULT_MAX_COMBINATIONS));
+    this.combinations = new CombinationCap(maxCombinations(env));
     this.sql.exec(`create table if not exists meta (key text primary key, value text not null);
       create table if not exists seen (id text primary key, at integer not null);
       create index if not exists seen_at on seen (at);
@@ -124,7 +126,7 @@ export class ModelAggregator extends DurableObject<Env> {
     if (!columns.some((c) => c.name === "granularity")) this.sql.exec("alter table pending add column granularity text not null default 'minute'");
     if (!columns.some((c) => c.name === "chunk")) this.sql.exec("alter table pending add column chunk integer");
     this.sql.exec("create index if not exists pending_window on pending (chunk, minute, seq)");
-    this.budget = new SenderBudget(this.sql, intVar(env.SENDER_BUDGET_PER_MINUTE, DEFAULT_SENDER_BUDGET_PER_MINUTE));
+    this.budget = new SenderBudget(this.sql, senderBudgetPerMinute(env));
     void ctx.blockConcurrencyWhile(() => this.start());
   }
 
@@ -570,37 +572,4 @@ async function mergeStored(key: RowKey, before: string | undefined, sources: rea
     quarantined.push({ key, reason: reasonOf(err), data: before });
     return into(new Aggregate());
   }
-}
-
-function intVar(text: string | undefined, fallback: number): number {
-  const n = Number(text);
-  return Number.isInteger(n) && n > 0 ? n : fallback;
-}
-
-/** Milliseconds between flushes (`FLUSH_INTERVAL_MS`). @defaultValue 10000 */
-export const flushIntervalMs = (env: Env) => intVar(env.FLUSH_INTERVAL_MS, 10_000);
-/** Pending reports that trigger a flush at once (`FLUSH_MAX_REPORTS`). @defaultValue 20000 */
-export const flushMaxReports = (env: Env) => intVar(env.FLUSH_MAX_REPORTS, 20_000);
-/**
- * When a pending chunk is flushed at once (`FLUSH_MAX_BYTES`, `FLUSH_MAX_KEYS`): 16 MiB of
- * estimated aggregates, 256 filing-window keys. The object holds at most about two chunks plus
- * one flush's rows (docs/ingest.md "Memory").
- */
-export const chunkLimits = (env: Env) => ({ bytes: intVar(env.FLUSH_MAX_BYTES, 16 * 1024 * 1024), keys: intVar(env.FLUSH_MAX_KEYS, 256) });
-/** Cardinality cap (`SEGMENT_MAX_VALUES`, `SEGMENT_MAX_KEYS`). */
-const segmentLimits = (env: Env) => ({ values: intVar(env.SEGMENT_MAX_VALUES, 50), keys: intVar(env.SEGMENT_MAX_KEYS, 16) });
-
-/** A minute counts as closed this long after the flush interval has passed too. */
-const CLOSE_GRACE_MS = 15_000;
-
-/**
- * End of the closed minutes at `now`: minutes before it have ended and been flushed (one
- * flush interval plus a grace period ago), so judging them sees all their reports.
- *
- * @param env - the Worker's bindings
- * @param now - epoch ms
- */
-export function closedUntil(env: Env, now: number): number {
-  const t = now - flushIntervalMs(env) - CLOSE_GRACE_MS;
-  return t - (((t % 60_000) + 60_000) % 60_000);
 }

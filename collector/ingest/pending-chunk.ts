@@ -1,6 +1,6 @@
 import type { Report } from "../../protocol/schema/report.ts";
-import { Aggregate } from "./aggregate.ts";
-import { type RowKey, rowId } from "./rows.ts";
+import { Aggregate } from "../aggregates/aggregate.ts";
+import { type RowKey, rowId } from "../aggregates/rows.ts";
 
 /** When a chunk of pending reports is flushed: the first limit reached closes it. */
 export interface ChunkLimits {

@@ -1,17 +1,6 @@
 import { hash32 } from "../../protocol/hash.ts";
+import { shardCount } from "../config.ts";
 import type { ModelAggregator } from "./model-aggregator.ts";
-
-/**
- * Aggregator shards per model (`INGEST_SHARDS`): one object takes on the order of a thousand
- * requests a second; more shards spread a model's clients over more objects.
- *
- * @param env - the Worker's bindings
- * @defaultValue 1
- */
-export function shardCount(env: Env): number {
-  const n = Number(env.INGEST_SHARDS);
-  return Number.isInteger(n) && n >= 1 && n <= 1024 ? n : 1;
-}
 
 /**
  * The shard of a client: sticky, so a client's retried batch meets its own dedupe log.

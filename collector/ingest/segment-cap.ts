@@ -1,5 +1,6 @@
+import { OTHER_VALUE } from "../aggregates/segments.ts";
+import { DEFAULT_SEGMENT_MAX_KEYS, DEFAULT_SEGMENT_MAX_VALUES } from "../config.ts";
 import { FrequentValues } from "./frequent-values.ts";
-import { OTHER_VALUE } from "./segments.ts";
 
 /** Limits of the segment cardinality cap. */
 export interface SegmentLimits {
@@ -21,7 +22,7 @@ export interface SegmentLimits {
 }
 
 /** Default {@link SegmentLimits}. */
-export const DEFAULT_SEGMENT_LIMITS: Required<SegmentLimits> = { values: 50, keys: 16, countMs: 60_000 };
+export const DEFAULT_SEGMENT_LIMITS: Required<SegmentLimits> = { values: DEFAULT_SEGMENT_MAX_VALUES, keys: DEFAULT_SEGMENT_MAX_KEYS, countMs: 60_000 };
 
 /** What admitting a segment wrote. */
 export interface CapResult {

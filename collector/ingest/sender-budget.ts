@@ -1,12 +1,4 @@
-import type { RowKey } from "./rows.ts";
-
-/**
- * What one sender may weigh in a filing window, per minute the window spans
- * (`SENDER_BUDGET_PER_MINUTE`): 1,000 values a minute, 60,000 an hour, 1.44 M a day, in each
- * aggregator shard. A client reporting every 30 s sends tens of rows a minute; a network of a
- * hundred busy clients behind one address may reach it.
- */
-export const DEFAULT_SENDER_BUDGET_PER_MINUTE = 1_000;
+import type { RowKey } from "../aggregates/rows.ts";
 
 const MINUTES: Readonly<Record<RowKey["granularity"], number>> = { minute: 1, hour: 60, day: 1_440 };
 

@@ -2,28 +2,6 @@ import type { Report } from "../../protocol/schema/report.ts";
 import { assign } from "./assign.ts";
 import type { RolloutState } from "./state.ts";
 
-/**
- * How long after a rollout change reports of what the replaced state assigned are still
- * accepted (`ROLLOUT_GRACE_MS`). A client learns of a change with its next report answer
- * (~30 s) or idle poll (5 min) and keeps running, sketching and queueing the old assignment
- * until then; an offline client queues its reports for up to an hour before it can send them.
- * 30 s + 5 min + 1 h, rounded up: 70 minutes.
- *
- * @defaultValue 4200000
- */
-export const DEFAULT_ROLLOUT_GRACE_MS = 70 * 60_000;
-
-/**
- * The grace period of this deployment (`ROLLOUT_GRACE_MS`, a whole number of milliseconds ≥ 0).
- *
- * @param env - the Worker's bindings
- */
-export function rolloutGraceMs(env: { ROLLOUT_GRACE_MS?: string }): number {
-  const text = env.ROLLOUT_GRACE_MS?.trim();
-  const n = Number(text);
-  return text && Number.isInteger(n) && n >= 0 ? n : DEFAULT_ROLLOUT_GRACE_MS;
-}
-
 /** Versions one client may report: as its live version, and as a shadow. */
 export interface AssignableVersions {
   live: Set<number>;

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { toHex } from "../../protocol/hash.ts";
 import { appQuerySchema } from "../api-schemas.ts";
 import { assertApp, requireRole } from "../auth.ts";
+import { maxArtifactBytes } from "../config.ts";
 import { appMayUseArtifact, recordUpload } from "../db/artifacts.ts";
 import { openDb } from "../db/client.ts";
 import type { AppEnv, Caller } from "../env.ts";
@@ -11,22 +12,9 @@ import { matchesEtag, parseRange } from "../http/range.ts";
 import { limitIngestKey } from "../http/rate-limit.ts";
 import { validate } from "../validate.ts";
 
-/** Artifact size limit when `MAX_ARTIFACT_BYTES` is unset or not a positive integer: 100 MiB. */
-export const DEFAULT_MAX_ARTIFACT_BYTES = 100 * 1024 * 1024;
-
 const IMMUTABLE = "public, max-age=31536000, immutable";
 
 const shaParamSchema = z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/, "sha256 must be 64 lowercase hex characters") });
-
-/**
- * The artifact size limit of this deployment.
- *
- * @param env - the Worker's bindings
- */
-export function maxArtifactBytes(env: Pick<Env, "MAX_ARTIFACT_BYTES">): number {
-  const limit = Number(env.MAX_ARTIFACT_BYTES);
-  return Number.isSafeInteger(limit) && limit > 0 ? limit : DEFAULT_MAX_ARTIFACT_BYTES;
-}
 
 function declaredLength(header: string | undefined, limit: number): number {
   if (header === undefined) throw new ApiError(411, "validation", "Content-Length is required: send the artifact as a plain body of known length");

@@ -8,7 +8,7 @@ import { DEFAULT_BINS } from "../drift/drift-report.ts";
 import { type WindowDrift, windowDrift } from "../drift/window-drift.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
-import { resolveWindowQuery, windowQuerySchema } from "../ingest/window-query.ts";
+import { resolveWindowQuery, windowQuerySchema } from "./window-query.ts";
 import { iso } from "../time.ts";
 import { validate } from "../validate.ts";
 

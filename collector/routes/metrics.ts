@@ -6,8 +6,8 @@ import { listModels, type ModelRow } from "../db/models.ts";
 import { computeDrift } from "../drift/drift-report.ts";
 import { loadReference } from "../drift/stored-reference.ts";
 import type { AppEnv } from "../env.ts";
-import { closedUntil } from "../ingest/model-aggregator.ts";
-import { ingestTotals, readTotals, readWindow } from "../ingest/store.ts";
+import { closedUntil } from "../aggregates/windows.ts";
+import { ingestTotals, readTotals, readWindow } from "../aggregates/store.ts";
 import { PROMETHEUS_CONTENT_TYPE, PrometheusText } from "./prometheus-text.ts";
 
 /** Latency quantiles and drift scores cover this trailing span of closed minutes. */

@@ -13,12 +13,13 @@ import type { AppEnv, Caller } from "../env.ts";
 import { ApiError } from "../errors.ts";
 import { requestNetwork } from "../http/client-ip.ts";
 import { limitIngestKey } from "../http/rate-limit.ts";
-import { assignmentHint } from "../ingest/assignment-hint.ts";
+import { assignmentHint } from "../rollout/assignment-hint.ts";
 import type { IngestOutcome } from "../ingest/model-aggregator.ts";
-import { type AttributedReport, senderId } from "../ingest/sender-tally.ts";
-import { aggregator, flushModel, shardCount, shardOf } from "../ingest/routing.ts";
+import { type AttributedReport, senderId } from "../aggregates/sender-tally.ts";
+import { rolloutGraceMs, shardCount } from "../config.ts";
+import { aggregator, flushModel, shardOf } from "../ingest/routing.ts";
 import { accessModel } from "../registry/model-access.ts";
-import { assignableVersions, notAssigned, rolloutGraceMs } from "../rollout/assignable.ts";
+import { assignableVersions, notAssigned } from "../rollout/assignable.ts";
 import { jsonBody, validate } from "../validate.ts";
 
 const modelQuerySchema = z.object({ model: modelNameSchema, app: appIdSchema.optional() });

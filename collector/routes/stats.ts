@@ -5,9 +5,9 @@ import { errorRate, latencyP95 } from "../alerts/conditions.ts";
 import { requireRole } from "../auth.ts";
 import { openDb } from "../db/client.ts";
 import type { AppEnv } from "../env.ts";
-import { Aggregate } from "../ingest/aggregate.ts";
-import { readWindow } from "../ingest/store.ts";
-import { resolveWindowQuery, windowQuerySchema } from "../ingest/window-query.ts";
+import { Aggregate } from "../aggregates/aggregate.ts";
+import { readWindow } from "../aggregates/store.ts";
+import { resolveWindowQuery, windowQuerySchema } from "./window-query.ts";
 import { iso } from "../time.ts";
 import { validate } from "../validate.ts";
 

@@ -59,6 +59,12 @@ export const driftConfigSchema = z.object({
   categorical: driftRuleSchema.optional(),
   prediction: driftRuleSchema.optional(),
   features: boundedRecord(nameSchema, driftRuleSchema, LIMITS.features).optional(),
+  /**
+   * Verdicts of features judged by a p-value test (KS, chi-squared) compare the p-value adjusted
+   * across the window's features with the threshold, which is then a false discovery rate.
+   * @defaultValue "none"
+   */
+  correction: z.enum(["none", "benjamini-hochberg"]).optional(),
 });
 
 /** Everything a manifest holds but the reference profile: what clients need. */

@@ -5,7 +5,7 @@ import { CategoricalSketch, ClassificationSketch, ConfusionMatrix, ErrorCounts, 
 import { TAG, Writer, f32Key } from "../../protocol/sketch/codec.ts";
 import { makeReport } from "./ingest-helpers.ts";
 
-// Hostile variants of valid reports for the ingest fuzz (test/worker/ingest-fuzz.test.ts): a
+// Hostile variants of valid reports for the ingest fuzz (test/worker/collector/ingest/ingest-fuzz.test.ts): a
 // valid report of the two-feature test model (`makeReport`) plus a list of mutations, all plain
 // data so fast-check can print a failing case, applied by `buildReport`.
 

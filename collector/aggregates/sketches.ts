@@ -1,0 +1,71 @@
+import { type AnySketch, type QuantileSketch, matchSketch } from "../../protocol/sketch/index.ts";
+
+const sum = (xs: Iterable<number>) => {
+  let n = 0;
+  for (const x of xs) n += x;
+  return n;
+};
+
+/**
+ * How many values a sketch claims to hold: what a report's `rows` must cover. A numeric
+ * sketch counts its missing, non-finite and finite values; a classification sketch the larger
+ * of its class counts and its score count.
+ *
+ * @param s - any sketch
+ */
+export function sketchWeight(s: AnySketch): number {
+  return matchSketch(s, {
+    numeric: (n) => n.missing + n.nonFinite + n.quantiles.n,
+    categorical: (c) => c.total,
+    classification: (c) => Math.max(sum(c.counts), c.scores.n),
+    latency: (l) => sum([...l.backends.values()].map((q) => q.n)),
+    errors: (e) => sum(e.counts.values()),
+    confusion: (m) => sum(m.cells),
+  });
+}
+
+/** Bytes of a sketch object and its fixed fields, before any array. */
+const SKETCH_BYTES = 1_000;
+
+function quantileBytes(q: QuantileSketch): number {
+  let floats = q.buf_.length;
+  for (let h = 1; h < q.levels_.length; h++) floats += q.levels_[h]!.length;
+  return SKETCH_BYTES + floats * 8;
+}
+
+/**
+ * An estimate of the heap a sketch holds: its quantile arrays as allocated (8 bytes a float64,
+ * growth slack included), 16 bytes a category count, 160 a heavy-hitter or error-code entry,
+ * and a fixed 1,000 bytes per object (its fields, small arrays, map entry; a numeric sketch is two). `test/unit/collector/aggregates/memory-estimate.test.ts` checks it
+ * against V8's heap. It bounds what an aggregator holds in memory.
+ *
+ * @param s - any sketch
+ */
+export function sketchBytes(s: AnySketch): number {
+  return matchSketch(s, {
+    numeric: (n) => SKETCH_BYTES + quantileBytes(n.quantiles),
+    categorical: (c) => SKETCH_BYTES + c.counts.length * 16 + c.heavy.size * 160,
+    classification: (c) => SKETCH_BYTES + c.counts.length * 16 + quantileBytes(c.scores),
+    latency: (l) => SKETCH_BYTES + sum([...l.backends.values()].map(quantileBytes)),
+    errors: (e) => SKETCH_BYTES + e.counts.size * 160,
+    confusion: (m) => SKETCH_BYTES + m.cells.length * 16,
+  });
+}
+
+/**
+ * Lets go of the growth slack of a sketch's quantile arrays ({@link QuantileSketch.shrink}); its
+ * contents stay the same, and {@link sketchBytes} drops to about what it retains.
+ *
+ * @param s - any sketch
+ */
+export function shrinkSketch(s: AnySketch): void {
+  const none = () => {};
+  matchSketch(s, {
+    numeric: (n) => n.quantiles.shrink(),
+    categorical: none,
+    classification: (c) => c.scores.shrink(),
+    latency: (l) => l.backends.forEach((q) => q.shrink()),
+    errors: none,
+    confusion: none,
+  });
+}

@@ -1,0 +1,71 @@
+import { z } from "zod";
+import { modelNameSchema, versionSchema } from "../../protocol/schema/common.ts";
+import { appIdSchema } from "../api-schemas.ts";
+import type { Caller } from "../env.ts";
+import type { Db } from "../db/client.ts";
+import { getRollout } from "../db/rollouts.ts";
+import { latestVersion } from "../db/versions.ts";
+import { ApiError } from "../errors.ts";
+import { accessModel } from "../registry/model-access.ts";
+import { parseSegment } from "../aggregates/segments.ts";
+import { GRANULARITIES, type WindowQuery } from "../aggregates/windows.ts";
+
+/** Default range of a window query: the last hour. */
+const DEFAULT_RANGE_MS = 3_600_000;
+
+/** Latest time a query may name: the end of year 9999, so rounded ranges stay valid dates. */
+const MAX_TIME = Date.UTC(9999, 11, 31);
+
+/** A time: epoch milliseconds or an ISO 8601 date-time, from 1970 to 9999. */
+const timeSchema = z.string().transform((text, ctx) => {
+  const ms = /^\d{1,15}$/.test(text) ? Number(text) : Date.parse(text);
+  if (ms >= 0 && ms <= MAX_TIME) return ms;
+  ctx.addIssue({ code: "custom", message: "expected epoch milliseconds or an ISO 8601 date-time between 1970 and 9999" });
+  return z.NEVER;
+});
+
+/** A segment filter, `key:value,key:value`, as its canonical form. */
+const segmentSchema = z
+  .string()
+  .max(2048)
+  .transform((text, ctx) => {
+    try {
+      return parseSegment(text);
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
+
+/** `?model=&version=&from=&to=&window=&segment=&role=` of the routes that read aggregates. */
+export const windowQuerySchema = z.object({
+  model: modelNameSchema,
+  app: appIdSchema.optional(),
+  version: z.coerce.number().pipe(versionSchema).optional(),
+  role: z.enum(["live", "shadow"]).default("live"),
+  from: timeSchema.optional(),
+  to: timeSchema.optional(),
+  window: z.enum(GRANULARITIES).optional(),
+  segment: segmentSchema.default(""),
+});
+
+/** A parsed window query. */
+export type WindowQueryInput = z.infer<typeof windowQuerySchema>;
+
+/**
+ * Fills in a window query: the model must be the caller's (404 otherwise, see {@link accessModel}), the version defaults to
+ * the stable one (else the latest), the range to the last hour; `from` must be before `to`.
+ *
+ * @param db - drizzle handle
+ * @param caller - the authenticated caller
+ * @param q - the parsed query
+ * @returns the query, and the model's name (what answers call it)
+ */
+export async function resolveWindowQuery(db: Db, caller: Caller, q: WindowQueryInput): Promise<WindowQuery & { name: string }> {
+  const model = await accessModel(db, caller, q.model, q.app);
+  const version = q.version ?? (await getRollout(db, model.id))?.stable ?? (await latestVersion(db, model.id));
+  const to = q.to ?? Date.now();
+  const from = q.from ?? to - DEFAULT_RANGE_MS;
+  if (!(from < to)) throw new ApiError(400, "validation", "from: must be before to");
+  return { model: model.id, name: model.name, version, role: q.role, from, to, segment: q.segment, window: q.window };
+}

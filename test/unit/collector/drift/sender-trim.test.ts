@@ -1,0 +1,86 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { chiSquaredPValue, jensenShannon, psi } from "../../../../collector/drift/binned.ts";
+import { trimGap, trimShares } from "../../../../collector/drift/sender-trim.ts";
+import { SENDER_TALLY_SIZE, SenderTally } from "../../../../collector/aggregates/sender-tally.ts";
+import { Reader, Writer } from "../../../../protocol/sketch/codec.ts";
+
+/** Shares from positive weights (some bins may be 0). */
+const shares = (bins: number) =>
+  fc.array(fc.oneof(fc.constant(0), fc.double({ min: 0.01, max: 10, noNaN: true })), { minLength: bins, maxLength: bins }).filter((w) => w.some((x) => x > 0)).map((w) => {
+    const total = w.reduce((a, b) => a + b, 0);
+    return w.map((x) => x / total);
+  });
+
+const chi2Statistic = (p: readonly number[], q: readonly number[]) => q.reduce((s, qi, i) => s + (p[i]! > 0 ? ((qi - p[i]!) ** 2) / p[i]! : 0), 0);
+
+describe("trimming one sender's share", () => {
+  it("never leaves the bins further from the reference than the other senders' data is (PSI, JS, chi-squared)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 12 }).chain((bins) => fc.tuple(shares(bins), shares(bins), shares(bins))), fc.oneof(fc.constant(0), fc.double({ min: 1e-9, max: 0.6, noNaN: true })), ([ref, honest, attacker], t) => {
+        // the honest data only where the reference has mass, as a drift-free window would be
+        const h = honest.map((x, i) => (ref[i]! > 0 ? x : 0));
+        const hTotal = h.reduce((a, b) => a + b, 0);
+        fc.pre(hTotal > 0);
+        const hs = h.map((x) => x / hTotal);
+        const mixed = hs.map((x, i) => (1 - t) * x + t * attacker[i]!);
+        const trimmed = trimShares(ref, mixed, t);
+        expect(trimmed.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
+        expect(psi(ref, trimmed)).toBeLessThanOrEqual(psi(ref, hs) + 1e-9);
+        expect(jensenShannon(ref, trimmed)).toBeLessThanOrEqual(jensenShannon(ref, hs) + 1e-9);
+        expect(chi2Statistic(ref, trimmed)).toBeLessThanOrEqual(chi2Statistic(ref, hs) + 1e-9);
+      }),
+      { numRuns: 2000, seed: 7 },
+    );
+  });
+
+  it("leaves shares alone when nothing is trimmed, and removes exactly an outlier's mass", () => {
+    expect(trimShares([0.5, 0.5], [0.3, 0.7], 0)).toEqual([0.3, 0.7]);
+    // 10 % of the current values in a bin the reference never saw: all of it goes
+    expect(trimShares([0.5, 0.5, 0], [0.45, 0.45, 0.1], 0.1)).toEqual([0.5, 0.5, 0]);
+    expect(chiSquaredPValue([0.5, 0.5, 0], trimShares([0.5, 0.5, 0], [0.45, 0.45, 0.1], 0.1).map((s) => s * 900))).toBe(1);
+  });
+
+  it("bounds a CDF gap by what the rest shows: |H − G| ≥ (|F − G| − t) / (1 − t)", () => {
+    fc.assert(
+      fc.property(fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 0.9, noNaN: true }), (g, h, a, t) => {
+        const f = (1 - t) * h + t * a;
+        expect(trimGap(Math.abs(f - g), t)).toBeLessThanOrEqual(Math.abs(h - g) + 1e-12);
+      }),
+      { numRuns: 5000, seed: 11 },
+    );
+  });
+});
+
+describe("SenderTally", () => {
+  it("bounds the heaviest sender from above however the data is split and merged", () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 1, max: 1000 })), { maxLength: 600 }), fc.integer({ min: 1, max: 8 }), (sends, parts) => {
+        const truth = new Map<number, number>();
+        const tallies = Array.from({ length: parts }, () => new SenderTally());
+        sends.forEach(([sender, mass], i) => {
+          truth.set(sender, (truth.get(sender) ?? 0) + mass);
+          tallies[i % parts]!.add(sender, mass);
+        });
+        const merged = tallies.reduce((a, b) => a.merge(b), new SenderTally());
+        expect(merged.weights.size).toBeLessThanOrEqual(SENDER_TALLY_SIZE);
+        const total = sends.reduce((n, [, m]) => n + m, 0);
+        const heaviest = Math.max(0, ...truth.values());
+        expect(merged.heaviest()).toBeGreaterThanOrEqual(heaviest);
+        // Misra–Gries: the error bound is at most total / (size + 1)
+        expect(merged.slack).toBeLessThanOrEqual(total / (SENDER_TALLY_SIZE + 1) + 1e-9);
+      }),
+      { numRuns: 300, seed: 3 },
+    );
+  });
+
+  it("round-trips through its encoding", () => {
+    const t = new SenderTally();
+    for (let s = 0; s < 100; s++) t.add(s * 7919, 1 + (s % 13));
+    const w = new Writer();
+    t.write(w);
+    const back = SenderTally.read(new Reader(w.bytes()));
+    expect(back.slack).toBe(t.slack);
+    expect([...back.weights]).toEqual([...t.weights]);
+  });
+});

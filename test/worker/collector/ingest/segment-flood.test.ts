@@ -1,0 +1,109 @@
+// Segments under a flood of junk from an ingest key (issue 11, item 8). The worker tests cap
+// values at 3 per key (SEGMENT_MAX_VALUES in test/worker/vitest.config.ts) and keys at 16.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { modelKey } from "../../../../collector/registry/model-key.ts";
+import { flush, liveModel, makeReport, postReports } from "../../ingest-helpers.ts";
+import { BOOTSTRAP, call, createKey, expectError } from "../../registry-helpers.ts";
+
+/** The admitted values by key, from `GET /v1/segments`. */
+async function admitted(model: string): Promise<Record<string, string[]>> {
+  const res = await call("GET", `/v1/segments?model=${model}`, { token: BOOTSTRAP });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { segments: Record<string, string[]> }).segments;
+}
+
+/** Reports `/v1/stats` counts in one segment over the last hour. */
+async function sliceReports(model: string, segment: string): Promise<number> {
+  const res = await call("GET", `/v1/stats?model=${model}&window=minute&from=${new Date(Date.now() - 3_600_000).toISOString()}&segment=${encodeURIComponent(segment)}`, { token: BOOTSTRAP });
+  expect(res.status, await res.clone().text()).toBe(200);
+  return ((await res.json()) as { reports: number }).reports;
+}
+
+/** Ingest counters of the model, summed over shards. */
+async function totals(model: string): Promise<{ accepted: number; rowsWritten: number }> {
+  const res = await call("GET", `/v1/reports/stats?model=${model}`, { token: BOOTSTRAP });
+  return ((await res.json()) as { total: { accepted: number; rowsWritten: number } }).total;
+}
+
+/** Aggregators read the admitted values again at most this often (collector/ingest/segment-cap.ts). */
+const refresh = () => new Promise((r) => setTimeout(r, 2_100));
+
+describe("segments cannot be flooded", () => {
+  it("stores at most SEGMENT_MAX_KEYS keys when reports race across shards", async () => {
+    const { model, version, token } = await liveModel("seg-keys");
+    // 19 keys, each first seen at the same time on one of three shards
+    await Promise.all(Array.from({ length: 19 }, (_, i) => postReports(token, [makeReport(model, version, { client: `c-${i}`, segment: { [`k${i}`]: "x" } })])));
+    expect(Object.keys(await admitted(model)).length).toBe(16);
+  });
+
+  it("admits a real app version that gets traffic after 60 junk values filled the key", async () => {
+    const { model, version, token } = await liveModel("seg-junk");
+    for (let i = 0; i < 60; i++) await postReports(token, [makeReport(model, version, { client: `junk-${i}`, segment: { appVersion: `junk-${i}` } })]);
+    expect((await admitted(model)).appVersion).toHaveLength(3);
+
+    // the release goes out: its clients report it again and again
+    const real = (n: number) => Array.from({ length: n }, () => makeReport(model, version, { client: "real-1", segment: { appVersion: "9.9.9" } }));
+    for (const r of real(6)) await postReports(token, [r]);
+    await refresh();
+    for (const r of real(4)) await postReports(token, [r]);
+    await flush(model);
+    expect((await admitted(model)).appVersion).toContain("9.9.9");
+    expect(await sliceReports(model, "appVersion:9.9.9")).toBeGreaterThanOrEqual(4);
+    // still three values: one junk value made room
+    expect((await admitted(model)).appVersion).toHaveLength(3);
+  });
+
+  it("lets junk seen once lose its place two hours later to a value seen once", async () => {
+    const { model, version, token } = await liveModel("seg-decay");
+    for (let i = 0; i < 5; i++) await postReports(token, [makeReport(model, version, { client: "c-1", segment: { appVersion: `junk-${i}` } })]);
+    // two hours pass (explicit timestamps: the counts' hour moves back by two)
+    await env.DB.prepare("update segment_values set epoch = epoch - 2 where model = ?").bind(modelKey("default", model)).run();
+    await refresh();
+    await postReports(token, [makeReport(model, version, { client: "c-1", segment: { appVersion: "1.0" } })]);
+    await refresh();
+    await postReports(token, [makeReport(model, version, { client: "c-1", segment: { backend: "wasm" } })]);
+    const values = (await admitted(model)).appVersion!;
+    expect(values).toContain("1.0");
+    expect(values).toHaveLength(3);
+  });
+
+  it("resets a polluted key with an admin key; later values are admitted afresh", async () => {
+    const { model, version, token } = await liveModel("seg-reset");
+    for (let i = 0; i < 5; i++) await postReports(token, [makeReport(model, version, { client: "c-1", segment: { appVersion: `junk-${i}`, backend: "wasm" } })]);
+    const { token: read } = await createKey("default", "read");
+    await expectError(await call("DELETE", `/v1/segments?model=${model}&key=appVersion`, { token: read }), 403, "forbidden");
+    await expectError(await call("DELETE", `/v1/segments?model=${model}&key=bad%20key`, { token: BOOTSTRAP }), 400, "validation");
+
+    const res = await call("DELETE", `/v1/segments?model=${model}&key=appVersion`, { token: BOOTSTRAP });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ model, key: "appVersion", deleted: 3 });
+    expect(await admitted(model)).toEqual({ backend: ["wasm"] });
+
+    await refresh();
+    await postReports(token, [makeReport(model, version, { client: "c-1", segment: { appVersion: "5.0", backend: "wasm" } })]);
+    await flush(model);
+    expect(await admitted(model)).toEqual({ appVersion: ["5.0"], backend: ["wasm"] });
+    expect(await sliceReports(model, "appVersion:5.0")).toBe(1);
+  });
+
+  it("writes few D1 rows for segment values under a 300-combination flood", async () => {
+    const { model, version, token } = await liveModel("seg-flood");
+    const start = Math.floor(Date.now() / 60_000) * 60_000;
+    const flood = (from: number) =>
+      Array.from({ length: 300 }, (_, i) => makeReport(model, version, { client: `c-${i % 30}`, start, tenure: [1], segment: { a: `a${from + i}`, b: `b${from + i}` } }));
+    const send = async (reports: ReturnType<typeof flood>) => {
+      for (let i = 0; i < reports.length; i += 100) expect((await postReports(token, reports.slice(i, i + 100))).accepted).toHaveLength(Math.min(100, reports.length - i));
+      await flush(model);
+    };
+    await send(flood(0));
+    const first = await totals(model);
+    await send(flood(300));
+    const second = await totals(model);
+    const steady = (second.rowsWritten - first.rowsWritten) / 300;
+    console.log(`300-combination flood: first ${first.rowsWritten} D1 rows (${(first.rowsWritten / 300).toFixed(3)} per report), then ${second.rowsWritten - first.rowsWritten} rows (${steady.toFixed(3)} per report)`);
+    const values = await env.DB.prepare("select count(*) as n from segment_values where model = ?").bind(modelKey("default", model)).first<{ n: number }>();
+    expect(values!.n).toBe(6);
+    expect(second.accepted).toBe(600);
+  });
+});

@@ -1,0 +1,136 @@
+import { createScheduledController } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterAll, describe, expect, it, vi } from "vitest";
+import worker from "../../../../collector/index.ts";
+import { clientsGiven, flush, makeReport, postReports } from "../../ingest-helpers.ts";
+import { BOOTSTRAP, call, createKey, expectError, publish, rollout, unique } from "../../registry-helpers.ts";
+
+const HOOK = "https://hooks.example.test/driftline";
+const posted: { text: string; alert: { kind: string; subject: string | null; state: string; version: number } }[] = [];
+const realFetch = globalThis.fetch;
+// Only the external webhook receiver is mocked; everything else is the real collector.
+const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+  const url = input instanceof Request ? input.url : String(input);
+  if (!url.startsWith(HOOK)) return realFetch(input, init);
+  posted.push(JSON.parse(String(init?.body)));
+  return new Response("ok");
+});
+afterAll(() => spy.mockRestore());
+
+async function cron(at: number) {
+  await worker.scheduled(createScheduledController({ scheduledTime: at, cron: "* * * * *" }), env);
+}
+
+/** Twenty rows like the reference (tenure 0..71, a third "pro"), or drifted (tenure 100+, all "pro"). */
+const rows = (drifted: boolean) => ({
+  tenure: Array.from({ length: 20 }, (_, i) => (drifted ? 100 + i : (i * 7) % 72)),
+  plan: Array.from({ length: 20 }, (_, i) => (drifted || i % 3 === 0 ? "pro" : "basic")),
+});
+
+describe("alerts", () => {
+  it("fires and resolves once per state change, posts the webhook, and rolls a bad canary back", async () => {
+    const model = unique("alerts");
+    const { version: v1 } = await publish(model);
+    const { version: v2 } = await publish(model);
+    await rollout(model, { stable: v1, canary: { version: v2, percent: 50 } });
+    const { token } = await createKey("default", "ingest");
+    const config = { webhook: HOOK, datasetDrift: 0.5, featureDrift: ["*"], errorRate: 0.2, latencyP95Ms: 50, windowMinutes: 2, minRows: 10 };
+    const put = await call("PUT", `/v1/models/${model}/alerts`, { token: BOOTSTRAP, json: config });
+    expect(put.status, await put.clone().text()).toBe(200);
+
+    const base = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
+    const a = base + 60_000;
+    const stableClients = await clientsGiven(model, token, v1, 5, "s");
+    const canaryClients = await clientsGiven(model, token, v2, 5, "c");
+    await postReports(token, [
+      ...stableClients.map((client) => makeReport(model, v1, { client, start: a, ...rows(true) })),
+      ...canaryClients.map((client) => makeReport(model, v2, { client, start: a, ...rows(false), errors: { session: 10 }, latencyMs: [120] })),
+    ]);
+    await flush(model);
+    const firstRun = base + 3 * 60_000 + 25_000;
+    await cron(firstRun);
+
+    const kinds = posted.map((p) => `${p.alert.version}:${p.alert.kind}:${p.alert.subject ?? ""}:${p.alert.state}`).sort();
+    expect(kinds).toEqual(
+      [
+        `${v1}:dataset_drift::firing`,
+        `${v1}:feature_drift:plan:firing`,
+        `${v1}:feature_drift:tenure:firing`,
+        `${v2}:error_rate::firing`,
+        `${v2}:latency_p95::firing`,
+        `${v2}:rollback::firing`,
+      ].sort(),
+    );
+    expect(posted.every((p) => typeof p.text === "string" && p.text.includes(model))).toBe(true);
+    const after = await call("GET", `/v1/models/${model}/rollout`, { token: BOOTSTRAP });
+    expect(await after.json()).toMatchObject({ stable: v1, canary: null });
+
+    // the same state again posts nothing
+    await cron(firstRun + 1000);
+    expect(posted).toHaveLength(6);
+
+    // healthy traffic later resolves the stable's drift
+    const b = base + 10 * 60_000;
+    await postReports(token, stableClients.map((client) => makeReport(model, v1, { client, start: b, ...rows(false) })));
+    await flush(model);
+    await cron(base + 12 * 60_000 + 25_000);
+    expect(posted.slice(6).map((p) => `${p.alert.kind}:${p.alert.subject ?? ""}:${p.alert.state}`).sort()).toEqual(
+      ["dataset_drift::resolved", "feature_drift:plan:resolved", "feature_drift:tenure:resolved"],
+    );
+
+    const { token: read } = await createKey("default", "read");
+    const listed = await call("GET", `/v1/alerts?model=${model}`, { token: read });
+    const body = (await listed.json()) as { alerts: { state: string; deliveredAt: string | null; attempts: number }[] };
+    expect(body.alerts).toHaveLength(9);
+    expect(body.alerts.every((x) => x.deliveredAt !== null && x.attempts === 1)).toBe(true);
+    const shown = await call("GET", `/v1/models/${model}/alerts`, { token: read });
+    // a read key sees the webhook without its path (../alerts/webhook.test.ts covers the masking)
+    expect(await shown.json()).toMatchObject({ model, webhook: "https://hooks.example.test/…", errorRate: 0.2, autoRollback: true });
+  });
+
+  it("fires only when a condition held in k of the last m evaluations, and resolves when it holds in fewer", async () => {
+    const model = unique("alerts");
+    const { version } = await publish(model);
+    await rollout(model, { stable: version });
+    const { token } = await createKey("default", "ingest");
+    const config = { webhook: HOOK, datasetDrift: 0.5, errorRate: 0.5, windowMinutes: 2, minRows: 10, confirm: { k: 2, m: 3 } };
+    const put = await call("PUT", `/v1/models/${model}/alerts`, { token: BOOTSTRAP, json: config });
+    expect(put.status, await put.clone().text()).toBe(200);
+    const states = () => env.DB.prepare("select kind, state, recent from alert_states where model = ? order by kind").bind(`default/${model}`).all();
+    const mine = () => posted.filter((p) => p.text.includes(model)).map((p) => `${p.alert.kind}:${p.alert.state}`);
+
+    const base = Math.floor(Date.now() / 60_000) * 60_000 - 7_200_000;
+    const clients = await clientsGiven(model, token, version, 5, "k");
+    await postReports(token, clients.map((client) => makeReport(model, version, { client, start: base + 60_000, ...rows(true) })));
+    await flush(model);
+    const drifted = base + 3 * 60_000 + 25_000;
+    await cron(drifted);
+    expect(mine()).toEqual([]);
+    await cron(drifted + 1000);
+    expect(mine()).toEqual(["dataset_drift:firing"]);
+
+    await postReports(token, clients.map((client) => makeReport(model, version, { client, start: base + 10 * 60_000, ...rows(false) })));
+    await flush(model);
+    const healthy = base + 12 * 60_000 + 25_000;
+    await cron(healthy);
+    expect(mine()).toEqual(["dataset_drift:firing"]);
+    await cron(healthy + 1000);
+    expect(mine()).toEqual(["dataset_drift:firing", "dataset_drift:resolved"]);
+    // the error rate never held: no state row was written for it
+    expect((await states()).results).toEqual([{ kind: "dataset_drift", state: "resolved", recent: "100" }]);
+    const shown = await call("GET", `/v1/models/${model}/alerts`, { token: BOOTSTRAP });
+    expect(await shown.json()).toMatchObject({ confirm: { k: 2, m: 3 } });
+  });
+
+  it("validates the configuration", async () => {
+    const model = unique("alerts");
+    await publish(model);
+    await expectError(await call("PUT", `/v1/models/${model}/alerts`, { token: BOOTSTRAP, json: { webhook: "ftp://x" } }), 400, "validation");
+    await expectError(await call("PUT", `/v1/models/${model}/alerts`, { token: BOOTSTRAP, json: { webhook: HOOK, errorRate: 2 } }), 400, "validation");
+    await expectError(await call("PUT", `/v1/models/${model}/alerts`, { token: BOOTSTRAP, json: { webhook: HOOK, extra: 1 } }), 400, "validation");
+    await expectError(await call("PUT", `/v1/models/${model}/alerts`, { token: BOOTSTRAP, json: { webhook: HOOK, confirm: { k: 3, m: 2 } } }), 400, "validation");
+    await expectError(await call("PUT", `/v1/models/${model}/alerts`, { token: BOOTSTRAP, json: { webhook: HOOK, confirm: { k: 1, m: 61 } } }), 400, "validation");
+    const { token: read } = await createKey("default", "read");
+    await expectError(await call("PUT", `/v1/models/${model}/alerts`, { token: read, json: { webhook: HOOK } }), 403, "forbidden");
+  });
+});

@@ -1,0 +1,26 @@
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import pkg from "../../../../package.json";
+
+describe("GET /healthz", () => {
+  it("answers 200 with the version and both D1 and R2 reachable", async () => {
+    const res = await exports.default.fetch("http://collector/healthz");
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { status: string; version: string; d1: { ok: boolean }; r2: { ok: boolean } };
+    expect(body).toMatchObject({ status: "ok", version: pkg.version, d1: { ok: true }, r2: { ok: true } });
+  });
+
+  it("uses the migrated D1 schema and a writable R2 bucket", async () => {
+    const tables = await env.DB.prepare("select name from sqlite_master where type = 'table' order by name").all<{ name: string }>();
+    expect(tables.results.map((r) => r.name)).toEqual(expect.arrayContaining(["api_keys", "apps"]));
+    await env.ARTIFACTS.put("probe", new Uint8Array([1, 2, 3]));
+    const back = await env.ARTIFACTS.get("probe");
+    expect(new Uint8Array(await back!.arrayBuffer())).toEqual(new Uint8Array([1, 2, 3]));
+  });
+
+  it("answers unknown routes with the error envelope", async () => {
+    const res = await exports.default.fetch("http://collector/nope");
+    expect(res.status).toBe(404);
+    expect(await res.json()).toEqual({ error: { code: "not_found", message: "no route for GET /nope" } });
+  });
+});

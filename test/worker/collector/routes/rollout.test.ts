@@ -1,0 +1,145 @@
+import { describe, expect, it } from "vitest";
+import { BOOTSTRAP, call, createKey, expectError, publish, rollout, unique } from "../../registry-helpers.ts";
+
+interface Assignment {
+  model: string;
+  version: number;
+  role: string;
+  manifest: Record<string, unknown> & { version: number };
+  shadow?: { version: number; manifest: { version: number }; sampleRate: number };
+  sampleRate: number;
+  configVersion: number;
+}
+
+/** A model with `n` versions, in a fresh app, with its admin and ingest keys. */
+async function modelWith(n: number) {
+  const app = unique("ro");
+  const admin = await createKey(app, "admin");
+  const ingest = await createKey(app, "ingest");
+  const model = unique("m");
+  for (let i = 0; i < n; i++) await publish(model, admin.token);
+  return { model, admin: admin.token, ingest: ingest.token };
+}
+
+async function assignment(model: string, client: string, token: string): Promise<Assignment> {
+  const res = await call("GET", `/v1/assignment?model=${model}&client=${client}`, { token });
+  expect(res.status, await res.clone().text()).toBe(200);
+  return (await res.json()) as Assignment;
+}
+
+async function auditActions(model: string): Promise<string[]> {
+  const detail = (await (await call("GET", `/v1/models/${model}`, { token: BOOTSTRAP })).json()) as { audit: { action: string }[] };
+  return detail.audit.map((a) => a.action).reverse();
+}
+
+describe("PUT /v1/models/:model/rollout", () => {
+  it("starts a canary, raises its percent without reshuffling, and promotes it", async () => {
+    const { model, admin, ingest } = await modelWith(2);
+    const started = await rollout(model, { canary: { version: 2, percent: 10 } }, admin);
+    expect(started).toMatchObject({ changed: true, action: "rollout", rollout: { configVersion: 2, stable: 1, canary: { version: 2, percent: 10 } } });
+    const clients = Array.from({ length: 50 }, (_, i) => `c${i}`);
+    const at10 = await Promise.all(clients.map((c) => assignment(model, c, ingest)));
+    const canary10 = clients.filter((_, i) => at10[i]!.version === 2);
+    expect(at10.every((a) => a.configVersion === 2 && a.role === (a.version === 2 ? "canary" : "stable"))).toBe(true);
+
+    expect((await rollout(model, { canary: { version: 2, percent: 50 } }, admin)).rollout.configVersion).toBe(3);
+    const at50 = await Promise.all(clients.map((c) => assignment(model, c, ingest)));
+    const canary50 = new Set(clients.filter((_, i) => at50[i]!.version === 2));
+    for (const c of canary10) expect(canary50.has(c)).toBe(true);
+    expect(canary50.size).toBeGreaterThan(canary10.length);
+
+    const promoted = await rollout(model, { stable: 2 }, admin);
+    expect(promoted).toMatchObject({ action: "promote", rollout: { configVersion: 4, stable: 2, canary: null } });
+    expect((await assignment(model, "c1", ingest)).version).toBe(2);
+    expect(await auditActions(model)).toEqual(["publish", "rollout", "publish", "rollout", "rollout", "promote"]);
+  });
+
+  it("writes nothing for a change that changes nothing", async () => {
+    const { model, admin } = await modelWith(1);
+    const same = await rollout(model, { stable: 1, sampleRate: 1 }, admin);
+    expect(same).toMatchObject({ changed: false, action: null, rollout: { configVersion: 1 } });
+    expect(await auditActions(model)).toEqual(["publish", "rollout"]);
+  });
+
+  it("records key, time, before and after of every change", async () => {
+    const { model, admin } = await modelWith(2);
+    await rollout(model, { shadow: { version: 2, sampleRate: 0.1 }, sampleRate: 0.5 }, admin);
+    const detail = (await (await call("GET", `/v1/models/${model}`, { token: admin })).json()) as { audit: Record<string, any>[] };
+    const [last] = detail.audit;
+    expect(last).toMatchObject({
+      action: "rollout",
+      before: { configVersion: 1, stable: 1, shadow: null, sampleRate: 1 },
+      after: { configVersion: 2, stable: 1, shadow: { version: 2, sampleRate: 0.1 }, sampleRate: 0.5 },
+    });
+    expect(last!.keyId).toMatch(/^key_/);
+  });
+
+  it("validates versions, percent and consistency", async () => {
+    const { model, admin } = await modelWith(2);
+    const put = (json: unknown) => call("PUT", `/v1/models/${model}/rollout`, { token: admin, json });
+    await expectError(await put({ stable: 3 }), 400, "validation");
+    await expectError(await put({ canary: { version: 1, percent: 10 } }), 400, "validation");
+    await expectError(await put({ canary: { version: 2, percent: 101 } }), 400, "validation");
+    await expectError(await put({ canary: { version: 2, percent: -1 } }), 400, "validation");
+    await expectError(await put({ canary: { version: 2 } }), 400, "validation");
+    await expectError(await put({ shadow: { version: 1, sampleRate: 0.5 } }), 400, "validation");
+    await expectError(await put({ shadow: { version: 2, sampleRate: 0 } }), 400, "validation");
+    await expectError(await put({ sampleRate: 2 }), 400, "validation");
+    await expectError(await put({}), 400, "validation");
+    await expectError(await put({ stable: 1, percent: 10 }), 400, "validation");
+    expect(await auditActions(model)).toEqual(["publish", "rollout", "publish"]);
+  });
+});
+
+describe("POST /v1/models/:model/rollback", () => {
+  it("aborts an active canary first, keeping stable", async () => {
+    const { model, admin, ingest } = await modelWith(2);
+    await rollout(model, { canary: { version: 2, percent: 100 } }, admin);
+    expect((await assignment(model, "x", ingest)).version).toBe(2);
+    const res = await call("POST", `/v1/models/${model}/rollback`, { token: admin });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ action: "rollback", rollout: { stable: 1, canary: null, configVersion: 3 } });
+    expect((await assignment(model, "x", ingest)).version).toBe(1);
+  });
+
+  it("steps back through previous stables, then answers 409", async () => {
+    const { model, admin } = await modelWith(3);
+    await rollout(model, { stable: 2 }, admin);
+    await rollout(model, { stable: 3 }, admin);
+    const back = async () => call("POST", `/v1/models/${model}/rollback`, { token: admin });
+    expect(((await (await back()).json()) as { rollout: { stable: number } }).rollout.stable).toBe(2);
+    expect(((await (await back()).json()) as { rollout: { stable: number } }).rollout.stable).toBe(1);
+    await expectError(await back(), 409, "conflict");
+    expect(await auditActions(model)).toEqual(["publish", "rollout", "publish", "publish", "rollout", "rollout", "rollback", "rollback"]);
+  });
+});
+
+describe("GET /v1/assignment", () => {
+  it("answers the live version's client manifest (no profile), shadow, sample rate, config version; never cached", async () => {
+    const { model, admin, ingest } = await modelWith(2);
+    await rollout(model, { shadow: { version: 2, sampleRate: 0.25 }, sampleRate: 0.5 }, admin);
+    const res = await call("GET", `/v1/assignment?model=${model}&client=abc`, { token: ingest, headers: { Origin: "https://shop.example" } });
+    expect(res.headers.get("Cache-Control")).toBe("no-store");
+    expect(res.headers.get("Access-Control-Allow-Origin")).toBe("*");
+    const a = (await res.json()) as Assignment;
+    expect(a).toMatchObject({ model, version: 1, role: "stable", sampleRate: 0.5, configVersion: 2, shadow: { version: 2, sampleRate: 0.25 } });
+    expect(a.manifest).toMatchObject({ model, version: 1, format: 1 });
+    expect(a.manifest).not.toHaveProperty("profile");
+    expect(a.shadow!.manifest).not.toHaveProperty("profile");
+    expect(a.shadow!.manifest.version).toBe(2);
+  });
+
+  it("is sticky: the same client gets the same answer until the rollout changes", async () => {
+    const { model, admin, ingest } = await modelWith(2);
+    await rollout(model, { canary: { version: 2, percent: 50 } }, admin);
+    const first = await Promise.all(["a", "b", "c", "d", "e", "f"].map((c) => assignment(model, c, ingest)));
+    const again = await Promise.all(["a", "b", "c", "d", "e", "f"].map((c) => assignment(model, c, ingest)));
+    expect(again).toEqual(first);
+  });
+
+  it("answers 404 for unknown models and 400 without a client", async () => {
+    await expectError(await call("GET", `/v1/assignment?model=${unique("nope")}&client=a`, { token: BOOTSTRAP }), 404, "not_found");
+    await expectError(await call("GET", `/v1/assignment?model=m`, { token: BOOTSTRAP }), 400, "validation");
+    await expectError(await call("GET", `/v1/assignment?model=m&client=${"x".repeat(200)}`, { token: BOOTSTRAP }), 400, "validation");
+  });
+});

@@ -1,0 +1,30 @@
+// GET /v1/segments: the segment keys and values a model's reports carried (what the dashboard
+// offers to slice by).
+import { describe, expect, it } from "vitest";
+import { flush, makeReport, postReports } from "../../ingest-helpers.ts";
+import { BOOTSTRAP, call, createKey, expectError, publish, unique } from "../../registry-helpers.ts";
+
+describe("GET /v1/segments", async () => {
+  const model = unique("seg-route");
+  await publish(model);
+  const { token: ingest } = await createKey("default", "ingest");
+  const { token: read } = await createKey("default", "read");
+  await postReports(ingest, [
+    makeReport(model, 1, { segment: { backend: "wasm", appVersion: "4.2" } }),
+    makeReport(model, 1, { segment: { backend: "webgpu", appVersion: "4.2" } }),
+  ]);
+  await flush(model);
+
+  it("lists each key's values, sorted", async () => {
+    const res = await call("GET", `/v1/segments?model=${model}`, { token: read });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ model, segments: { appVersion: ["4.2"], backend: ["wasm", "webgpu"] } });
+  });
+
+  it("needs a read key of the model's app", async () => {
+    await expectError(await call("GET", `/v1/segments?model=${model}`), 401, "unauthorized");
+    const { token: other } = await createKey(unique("app"), "read");
+    await expectError(await call("GET", `/v1/segments?model=${model}`, { token: other }), 404, "not_found"); // another app's model: as if missing
+    expect((await call("GET", `/v1/segments?model=${model}`, { token: BOOTSTRAP })).status).toBe(200);
+  });
+});

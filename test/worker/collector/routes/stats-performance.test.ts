@@ -1,0 +1,35 @@
+// Labels joined on the devices reach the collector only as a confusion matrix (classification)
+// or a residual sketch (regression); /v1/stats turns them into accuracy and recall.
+import { describe, expect, it } from "vitest";
+import { ConfusionMatrix, NumericSketch, toBase64 } from "../../../../protocol/sketch/index.ts";
+import { flush, liveModel, makeReport, postReports } from "../../ingest-helpers.ts";
+import { BOOTSTRAP, call } from "../../registry-helpers.ts";
+
+describe("performance from on-device labels", () => {
+  it("merges confusion matrices across reports into accuracy and per-class recall", async () => {
+    const { model, version, token } = await liveModel("perf");
+    const matrices = [
+      [["no", "no", 6], ["yes", "yes", 2], ["yes", "no", 2]],
+      [["no", "no", 3], ["no", "yes", 1], ["yes", "yes", 6]],
+    ] as const;
+    const start = Date.now();
+    const reports = matrices.map((cells, i) => {
+      const m = new ConfusionMatrix(["no", "yes"]);
+      for (const [actual, predicted, n] of cells) for (let j = 0; j < n; j++) m.update(actual === "yes" ? 1 : 0, predicted === "yes" ? 1 : 0);
+      return { ...makeReport(model, version, { client: `c-${i}`, start }), confusion: toBase64(m.encode()) };
+    });
+    expect((await postReports(token, reports)).accepted).toHaveLength(2);
+    await flush(model);
+    const res = await call("GET", `/v1/stats?model=${model}&from=${start - 60_000}&to=${start + 60_000}`, { token: BOOTSTRAP });
+    const stats = (await res.json()) as { performance: { labelled: number; accuracy: number; recall: Record<string, number> } };
+    expect(stats.performance).toEqual({ labelled: 20, accuracy: 17 / 20, recall: { no: 9 / 10, yes: 8 / 10 } });
+  });
+
+  it("refuses residuals from a classification model", async () => {
+    const { model, version, token } = await liveModel("perf-res");
+    const residual = new NumericSketch();
+    residual.update(0.5);
+    const answer = await postReports(token, [{ ...makeReport(model, version), residual: toBase64(residual.encode()) }]);
+    expect(answer.rejected).toEqual([expect.objectContaining({ code: "sketch_mismatch", message: expect.stringMatching(/confusion matrix, not residuals/) })]);
+  });
+});

@@ -1,0 +1,165 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { sha256Hex } from "../../../../protocol/hash.ts";
+import { LIMITS } from "../../../../protocol/limits.ts";
+import { BOOTSTRAP, call, createKey, expectError, manifestFor, modelBytes, publish, unique, upload } from "../../registry-helpers.ts";
+
+async function publishBody(model: string, body: unknown, token = BOOTSTRAP) {
+  return call("POST", `/v1/models/${model}/versions`, { token, json: body });
+}
+
+async function freshManifest(model: string, token = BOOTSTRAP) {
+  const bytes = modelBytes();
+  return manifestFor(model, await upload(bytes, token), bytes.length);
+}
+
+describe("POST /v1/models/:model/versions", () => {
+  it("numbers versions 1, 2, 3 per model; the first becomes stable with config version 1", async () => {
+    const model = unique("churn");
+    const v1 = await publish(model);
+    const v2 = await publish(model);
+    const v3 = await publish(model);
+    expect([v1.version, v2.version, v3.version]).toEqual([1, 2, 3]);
+    expect((await publish(unique("other"))).version).toBe(1);
+    const detail = (await (await call("GET", `/v1/models/${model}`, { token: BOOTSTRAP })).json()) as Record<string, any>;
+    expect(detail.rollout).toMatchObject({ configVersion: 1, stable: 1, canary: null, shadow: null, sampleRate: 1 });
+    expect(detail.versions.map((v: { version: number }) => v.version)).toEqual([1, 2, 3]);
+    expect(detail.app).toBe("default");
+  });
+
+  it("records the server's number, time and publisher, and keeps the full manifest in R2", async () => {
+    const appId = unique("pub");
+    const admin = await createKey(appId, "admin");
+    const model = unique("m");
+    const manifest = await freshManifest(model, admin.token);
+    const res = await publishBody(model, { manifest: { ...manifest, version: 42 }, publisher: "alice" }, admin.token);
+    expect(res.status).toBe(201);
+    const version = (await res.json()) as Record<string, unknown>;
+    expect(version).toMatchObject({ model, version: 1, sha256: manifest.sha256, size: manifest.size, publisher: "alice", publisherKey: admin.id, profileRows: 200 });
+    expect(Date.parse(version.createdAt as string)).toBeGreaterThan(Date.now() - 60_000);
+    const full = (await (await call("GET", `/v1/models/${model}/versions/1`, { token: admin.token })).json()) as { manifest: Record<string, unknown> };
+    expect(full.manifest).toEqual({ ...manifest, version: 1 });
+    // stored under the model's key, app/name
+    expect(await env.ARTIFACTS.head(`manifests/${appId}/${model}/1.json`)).not.toBeNull();
+    const row = await env.DB.prepare("select manifest from versions where model = ?").bind(`${appId}/${model}`).first<{ manifest: string }>();
+    expect(JSON.parse(row!.manifest)).not.toHaveProperty("profile");
+  });
+
+  it("is idempotent by sha256: publishing the same artifact again returns the existing version", async () => {
+    const model = unique("idem");
+    const manifest = await freshManifest(model);
+    expect((await publishBody(model, { manifest })).status).toBe(201);
+    const again = await publishBody(model, { manifest });
+    expect(again.status).toBe(200);
+    expect(((await again.json()) as { version: number }).version).toBe(1);
+    const count = await env.DB.prepare("select count(*) as n from versions where model = ?").bind(`default/${model}`).first<{ n: number }>();
+    expect(count!.n).toBe(1);
+  });
+
+  it("asks to upload the artifact first (409 not_found) and checks its size (409 conflict)", async () => {
+    const model = unique("noart");
+    const bytes = modelBytes();
+    const missing = manifestFor(model, await sha256Hex(bytes), bytes.length);
+    const msg = await expectError(await publishBody(model, { manifest: missing }), 409, "not_found");
+    expect(msg).toMatch(/upload the artifact first/);
+    const sha = await upload(bytes);
+    await expectError(await publishBody(model, { manifest: manifestFor(model, sha, bytes.length + 1) }), 409, "conflict");
+    expect((await call("GET", `/v1/models/${model}`, { token: BOOTSTRAP })).status).toBe(404);
+  });
+
+  it("refuses an artifact that is not an ONNX model (400 validation), and takes one that is", async () => {
+    const model = unique("not-onnx");
+    for (const text of ["this is not an onnx model", "{\"model\": true}", "PK\u0003\u0004 a zip file"]) {
+      const bytes = new TextEncoder().encode(text);
+      const sha = await upload(bytes);
+      const msg = await expectError(await publishBody(model, { manifest: manifestFor(model, sha, bytes.length) }), 400, "validation");
+      expect(msg).toMatch(/is not an ONNX model/);
+    }
+    expect((await publish(model)).version).toBe(1);
+  });
+
+  it("refuses a manifest for another model, or whose profile does not fit the features", async () => {
+    const model = unique("fit");
+    const manifest = await freshManifest(model);
+    await expectError(await publishBody(model, { manifest: { ...manifest, model: "something-else" } }), 400, "validation");
+    const { plan: _plan, ...withoutPlan } = manifest.profile.features;
+    const lacking = await expectError(await publishBody(model, { manifest: { ...manifest, profile: { ...manifest.profile, features: withoutPlan } } }), 400, "validation");
+    expect(lacking).toMatch(/plan/);
+    const tenure = manifest.profile.features.tenure!;
+    const swapped = { ...manifest.profile.features, plan: { kind: "categorical", sketch: tenure.sketch } };
+    await expectError(await publishBody(model, { manifest: { ...manifest, profile: { ...manifest.profile, features: swapped } } }), 400, "validation");
+    const garbage = { ...manifest.profile.features, tenure: { kind: "numeric", sketch: "AAAA" } };
+    await expectError(await publishBody(model, { manifest: { ...manifest, profile: { ...manifest.profile, features: garbage } } }), 400, "validation");
+    const { profile: _profile, ...noProfile } = manifest;
+    await expectError(await publishBody(model, { manifest: noProfile }), 400, "validation");
+    const labels = [{ ...manifest.outputs[0]!, labels: ["stay", "leave"] }];
+    await expectError(await publishBody(model, { manifest: { ...manifest, outputs: labels } }), 400, "validation");
+  });
+
+  it("creates the model in the caller's app, or the bootstrap key's chosen app", async () => {
+    const appId = unique("owner");
+    const admin = await createKey(appId, "admin");
+    const other = await createKey(unique("rival"), "admin");
+    const model = unique("owned");
+    await publish(model, admin.token);
+    // the same name in another app is another model (per-app-models.test.ts has more)
+    expect((await publish(model, other.token)).version).toBe(1);
+    await expectError(await publishBody(unique("x"), { manifest: await freshManifest("x"), app: "elsewhere" }, admin.token), 400, "validation");
+    const chosen = unique("chosen");
+    const byBootstrap = unique("boot");
+    await publish(byBootstrap, BOOTSTRAP, { app: chosen });
+    const detail = (await (await call("GET", `/v1/models/${byBootstrap}`, { token: BOOTSTRAP })).json()) as { app: string };
+    expect(detail.app).toBe(chosen);
+    const foreign = unique("foreign");
+    await expectError(await publishBody(foreign, { manifest: await freshManifest(foreign), app: unique("not-mine") }, admin.token), 403, "forbidden");
+  });
+
+  it("refuses bodies over the manifest limit with 413 before reading them", async () => {
+    const res = await call("POST", `/v1/models/${unique("big")}/versions`, {
+      token: BOOTSTRAP,
+      headers: { "Content-Type": "application/json" },
+      body: `{"manifest": "${"x".repeat(LIMITS.manifestBytes + 70 * 1024)}"}`,
+    });
+    await expectError(res, 413, "payload_too_large");
+  });
+});
+
+describe("GET /v1/models", () => {
+  it("lists the caller's app's models with latest version and rollout", async () => {
+    const appId = unique("list");
+    const admin = await createKey(appId, "admin");
+    const reader = await createKey(appId, "read");
+    const a = unique("a");
+    const b = unique("b");
+    await publish(a, admin.token);
+    await publish(a, admin.token);
+    await publish(b, admin.token);
+    await publish(unique("not-listed"));
+    const res = await call("GET", "/v1/models", { token: reader.token });
+    expect(res.status).toBe(200);
+    const { models } = (await res.json()) as { models: { name: string; app: string; latestVersion: number; rollout: { stable: number } }[] };
+    expect(models.map((m) => [m.name, m.app, m.latestVersion, m.rollout.stable])).toEqual([
+      [a, appId, 2, 1],
+      [b, appId, 1, 1],
+    ]);
+  });
+
+  it("shows a model's versions and its audit log, newest first, with key, time, before and after", async () => {
+    const model = unique("audited");
+    await publish(model);
+    const detail = (await (await call("GET", `/v1/models/${model}`, { token: BOOTSTRAP })).json()) as { audit: Record<string, any>[] };
+    expect(detail.audit.map((e) => e.action)).toEqual(["rollout", "publish"]);
+    expect(detail.audit[0]).toMatchObject({ model, keyId: "bootstrap", before: null, after: { stable: 1, configVersion: 1 } });
+    expect(detail.audit[0]!.after).not.toHaveProperty("salt");
+    expect(detail.audit[1]).toMatchObject({ action: "publish", after: { version: 1 } });
+    expect(Date.parse(detail.audit[0]!.at)).toBeGreaterThan(0);
+  });
+
+  it("answers 404 for unknown models and versions", async () => {
+    await expectError(await call("GET", `/v1/models/${unique("ghost")}`, { token: BOOTSTRAP }), 404, "not_found");
+    const model = unique("one");
+    await publish(model);
+    await expectError(await call("GET", `/v1/models/${model}/versions/2`, { token: BOOTSTRAP }), 404, "not_found");
+    await expectError(await call("GET", `/v1/models/${model}/versions/zero`, { token: BOOTSTRAP }), 400, "validation");
+  });
+});
