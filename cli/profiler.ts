@@ -1,11 +1,13 @@
 import type { Feature, Output } from "../protocol/schema/manifest.ts";
-import type { ReferenceProfile } from "../protocol/schema/profile.ts";
+import type { BaselinePerformance, ReferenceProfile } from "../protocol/schema/profile.ts";
 import { blurValue } from "../protocol/blur.ts";
 import { LIMITS } from "../protocol/limits.ts";
 import { type ValueOf, featureValue, featureWidth, inputColumns, writeFeature } from "../protocol/row-encoding.ts";
-import { CategoricalSketch, ClassificationSketch, NumericSketch, quantile, toBase64 } from "../protocol/sketch/index.ts";
+import { CategoricalSketch, ClassificationSketch, type FeatureSketch, NumericSketch, quantile, toBase64 } from "../protocol/sketch/index.ts";
 import { CliError } from "./args.ts";
 import type { LoadedModel } from "./onnx-model.ts";
+import { type ChunkOptions, ReferenceChunker } from "./reference-chunks.ts";
+import { BaselineCollector } from "./baseline.ts";
 import type { Cell, Table } from "./tables/index.ts";
 
 /**
@@ -39,6 +41,8 @@ export interface ProfileOptions {
    * (`ignore`, scikit-learn's `OneHotEncoder(handle_unknown="ignore")`). @defaultValue "impute"
    */
   unknown: "impute" | "ignore";
+  /** Cut the reference into chunks and calibrate drift thresholds (`--calibrate`); off when absent. */
+  chunks?: ChunkOptions;
 }
 
 /**
@@ -63,6 +67,7 @@ export class TableProfiler {
   rows = 0;
 
   private readonly path: string;
+  private readonly chunker: ReferenceChunker | undefined;
 
   /**
    * @param table - the table's column names, and its file and row places for errors
@@ -76,12 +81,14 @@ export class TableProfiler {
   ) {
     const { path, columns: columnNames } = table;
     this.path = path;
-    for (const name of [...options.categorical, ...options.exclude, ...options.nullable]) {
+    const chunkBy = options.chunks?.by;
+    for (const name of [...options.categorical, ...options.exclude, ...options.nullable, ...(chunkBy ? [chunkBy] : [])]) {
       if (!columnNames.includes(name)) throw new CliError(`${path} has no column "${name}" (columns: ${columnNames.join(", ")})`);
     }
+    this.chunker = options.chunks && new ReferenceChunker(options.chunks, chunkBy === undefined ? undefined : columnNames.indexOf(chunkBy));
     this.columns = [];
     columnNames.forEach((name, at) => {
-      if (options.exclude.includes(name)) return;
+      if (options.exclude.includes(name) || name === chunkBy) return;
       const categorical = options.categorical.length > 0 ? options.categorical.includes(name) : looksCategorical(firstRow?.[at]);
       this.columns.push(categorical ? { name, at, kind: "categorical", counts: new Map(), missing: 0 } : { name, at, kind: "numeric", sketch: new NumericSketch(), values: [], min: Infinity, max: -Infinity });
     });
@@ -96,6 +103,8 @@ export class TableProfiler {
    * @param positions - each row's place in the file, for errors (see {@link Table.where})
    */
   add(rows: Cell[][], positions: number[]): void {
+    const chunker = this.chunker;
+    chunker?.deal(rows, (r) => this.table.where(positions[r]!));
     for (const column of this.columns) {
       const at = column.at;
       if (column.kind === "numeric") {
@@ -107,7 +116,9 @@ export class TableProfiler {
             throw new CliError(`${this.table.where(positions[r]!)}: column "${column.name}": ${JSON.stringify(cell)} is not a number (name it in --categorical if it is a category)`);
           }
           // recorded as clients record it (protocol/blur.ts), so blurring adds no drift
-          sketch.update(value, value === null ? value : blurValue(value));
+          const recorded = value === null ? value : blurValue(value);
+          sketch.update(value, recorded);
+          chunker?.numeric(column.name, r, value, recorded);
           if (value === null || !Number.isFinite(value)) continue;
           column.values?.push(value);
           if (value < column.min) column.min = value;
@@ -116,11 +127,10 @@ export class TableProfiler {
       } else {
         for (let r = 0; r < rows.length; r++) {
           const cell = rows[r]![at];
-          if (cell === "" || cell === null || cell === undefined) column.missing++;
-          else {
-            const key = String(cell);
-            column.counts.set(key, (column.counts.get(key) ?? 0) + 1);
-          }
+          const key = cell === null || cell === undefined ? "" : String(cell);
+          if (key === "") column.missing++;
+          else column.counts.set(key, (column.counts.get(key) ?? 0) + 1);
+          chunker?.categorical(column.name, r, key);
         }
         if (column.counts.size > MAX_DISTINCT) {
           throw new CliError(`${this.path}: column "${column.name}" has over ${MAX_DISTINCT} distinct values, so it is not a category (an id? leave it out with --exclude)`);
@@ -177,24 +187,25 @@ export class TableProfiler {
 
   /**
    * The reference profile's feature sketches, created with the final schema so they equal what
-   * clients will send.
+   * clients will send, and their calibration when the reference was cut into chunks.
    *
    * @param features - from {@link features}
    */
-  featureSketches(features: Feature[]): ReferenceProfile["features"] {
-    const out: ReferenceProfile["features"] = {};
+  featureSketches(features: Feature[]): Pick<ReferenceProfile, "features" | "calibration"> {
+    const sketches = new Map<string, FeatureSketch>();
     this.columns.forEach((column, i) => {
-      const feature = features[i]!;
       if (column.kind === "numeric") {
-        out[column.name] = { kind: "numeric", sketch: toBase64(column.sketch.encode()) };
+        sketches.set(column.name, column.sketch);
         return;
       }
-      const sketch = new CategoricalSketch(feature.categories!);
+      const sketch = new CategoricalSketch(features[i]!.categories!);
       for (let m = 0; m < column.missing; m++) sketch.update(null);
       for (const [value, count] of column.counts) for (let c = 0; c < count; c++) sketch.update(value);
-      out[column.name] = { kind: "categorical", sketch: toBase64(sketch.encode()) };
+      sketches.set(column.name, sketch);
     });
-    return out;
+    const out: ReferenceProfile["features"] = {};
+    for (const [name, sketch] of sketches) out[name] = { kind: sketch instanceof NumericSketch ? "numeric" : "categorical", sketch: toBase64(sketch.encode()) };
+    return { features: out, ...(this.chunker && { calibration: this.chunker.calibration(features, sketches) }) };
   }
 }
 
@@ -207,23 +218,32 @@ export class PredictionProfiler {
   private readonly regression: NumericSketch | undefined;
   private readonly columns: number;
   private readonly valueOf: ValueOf[];
+  private readonly baseline: BaselineCollector | undefined;
 
   /**
    * @param model - the loaded model
    * @param features - the feature schema
    * @param at - each feature's column in the table
    * @param output - the output to sketch
+   * @param target - the target column and its place in the table: the baseline's labels
    */
   constructor(
     private readonly model: LoadedModel,
     private readonly features: Feature[],
     private readonly at: number[],
     private readonly output: Output,
+    private readonly target?: { name: string; at: number },
   ) {
     this.columns = inputColumns(features).get(features[0]!.input) ?? 0;
     this.valueOf = features.map(featureValue);
     if (output.kind === "probabilities") this.classification = new ClassificationSketch(output.labels!);
     else this.regression = new NumericSketch();
+    this.baseline = target && new BaselineCollector(target.name, output.kind === "probabilities" ? output.labels! : undefined);
+  }
+
+  /** The model's quality on the rows with a target, when a target column was given. */
+  get performance(): BaselinePerformance | undefined {
+    return this.baseline?.result();
   }
 
   /** The profile's prediction entry. */
@@ -237,8 +257,9 @@ export class PredictionProfiler {
    * Runs the model on a batch of rows.
    *
    * @param rows - table rows
+   * @param where - a row's place in the file, for errors
    */
-  async add(rows: Cell[][]): Promise<void> {
+  async add(rows: Cell[][], where: (r: number) => string): Promise<void> {
     const data = new Float32Array(rows.length * this.columns);
     this.features.forEach((f, i) => {
       const at = this.at[i]!;
@@ -255,8 +276,10 @@ export class PredictionProfiler {
     const values = result[this.output.name]!.data as Float32Array;
     const width = values.length / rows.length;
     for (let r = 0; r < rows.length; r++) {
-      if (this.classification) this.classification.updateProbabilities(values.subarray(r * width, (r + 1) * width));
-      else this.regression!.update(values[r * width]!);
+      const output = values.subarray(r * width, (r + 1) * width);
+      if (this.classification) this.classification.updateProbabilities(output);
+      else this.regression!.update(output[0]!);
+      if (this.target) this.baseline!.add(output, rows[r]![this.target.at], () => where(r));
     }
   }
 }

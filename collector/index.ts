@@ -4,6 +4,7 @@ import { browserCors } from "./cors.ts";
 import type { AppEnv } from "./env.ts";
 import { errorBody, handleError } from "./errors.ts";
 import { limitClientIp } from "./http/rate-limit.ts";
+import { documented, openApiDocument } from "./openapi.ts";
 import { alerts, modelAlerts } from "./routes/alerts.ts";
 import { artifacts } from "./routes/artifacts.ts";
 import { assignment } from "./routes/assignment.ts";
@@ -42,6 +43,8 @@ app.route("/v1/segments", segments);
 app.route("/v1/models/:model", modelAlerts);
 app.route("/v1/alerts", alerts);
 app.route("/metrics", metrics);
+// after every route, so the document lists them all
+app.get("/v1/openapi.json", documented("This document: the API in OpenAPI 3.1", { 200: { description: "the OpenAPI document", media: "application/json" } }), openApiDocument(app));
 
 app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404));
 app.onError(handleError);

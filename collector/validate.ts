@@ -1,6 +1,7 @@
 import { zValidator } from "@hono/zod-validator";
 import type { MiddlewareHandler, ValidationTargets } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { resolver, uniqueSymbol } from "hono-openapi";
 import type { z } from "zod";
 import { ApiError } from "./errors.ts";
 
@@ -17,7 +18,9 @@ export function describeZodError(error: z.core.$ZodError): string {
 }
 
 /**
- * `@hono/zod-validator` with failures thrown as 400 `validation` in the error envelope.
+ * `@hono/zod-validator` with failures thrown as 400 `validation` in the error envelope. The
+ * schema is also registered with its route for the OpenAPI document (collector/openapi.ts:
+ * hono-openapi reads it from the middleware, as its own `validator` does).
  *
  * @param target - what to validate: `json`, `query`, `param`…
  * @param schema - the zod schema (strict objects for bodies, so unknown fields are rejected)
@@ -25,9 +28,10 @@ export function describeZodError(error: z.core.$ZodError): string {
  * keys.post("/", jsonBody(4096), validate("json", createKeySchema), (c) => c.req.valid("json"));
  */
 export function validate<T extends z.ZodType, Target extends keyof ValidationTargets>(target: Target, schema: T) {
-  return zValidator(target, schema, (result) => {
+  const middleware = zValidator(target, schema, (result) => {
     if (!result.success) throw new ApiError(400, "validation", describeZodError(result.error));
   });
+  return Object.assign(middleware, { [uniqueSymbol]: { target, ...resolver(schema) } });
 }
 
 const JSON_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;

@@ -1,202 +1,227 @@
 /**
- * Shapes of the collector's JSON answers, as TypeScript types: the contract the CLI and the
- * dashboard read and the collector's routes are checked against (`satisfies`). Requests are
- * validated with zod in the collector; answers need no runtime validation, only one definition.
+ * Shapes of the collector's JSON answers, as zod schemas and the TypeScript types inferred from
+ * them: the contract the CLI and the dashboard read, the collector's routes are checked against
+ * (`satisfies`) and its OpenAPI document describes (collector/openapi.ts). Answers are not
+ * validated at run time; a worker test checks real answers against the document.
  * Documented in docs/registry.md, docs/ingest.md and docs/drift.md.
  */
+import { z } from "zod";
+
+import { baselinePerformanceSchema } from "./schema/profile.ts";
 
 /** A model's rollout: stable, optional canary with a percent, optional shadow. */
-export interface RolloutView {
+export const rolloutViewSchema = z.object({
   /** Rises by one on every change; clients compare it to know whether to refetch. */
-  configVersion: number;
-  stable: number;
-  canary: { version: number; percent: number } | null;
-  shadow: { version: number; sampleRate: number } | null;
+  configVersion: z.number(),
+  stable: z.number(),
+  canary: z.object({ version: z.number(), percent: z.number() }).nullable(),
+  shadow: z.object({ version: z.number(), sampleRate: z.number() }).nullable(),
   /** Fraction of rows clients sketch and report. */
-  sampleRate: number;
+  sampleRate: z.number(),
   /** Time of the last change, ISO 8601. */
-  updatedAt: string;
-}
+  updatedAt: z.string(),
+});
+export type RolloutView = z.infer<typeof rolloutViewSchema>;
 
 /** One entry of `GET /v1/models`. */
-export interface ModelSummary {
-  name: string;
-  app: string;
-  createdAt: string;
-  latestVersion: number | null;
-  rollout: RolloutView | null;
-}
+export const modelSummarySchema = z.object({
+  name: z.string(),
+  app: z.string(),
+  createdAt: z.string(),
+  latestVersion: z.number().nullable(),
+  rollout: rolloutViewSchema.nullable(),
+});
+export type ModelSummary = z.infer<typeof modelSummarySchema>;
 
 /** A published version, without manifest. */
-export interface VersionView {
-  model: string;
-  version: number;
-  sha256: string;
-  size: number;
+export const versionViewSchema = z.object({
+  model: z.string(),
+  version: z.number(),
+  sha256: z.string(),
+  size: z.number(),
   /** Rows of the reference profile. */
-  profileRows: number;
-  publisher: string | null;
-  publisherKey: string;
-  createdAt: string;
-}
+  profileRows: z.number(),
+  publisher: z.string().nullable(),
+  publisherKey: z.string(),
+  createdAt: z.string(),
+});
+export type VersionView = z.infer<typeof versionViewSchema>;
 
 /** An audit-log row: one rollout change or publish. */
-export interface AuditEntry {
-  id: number;
-  model: string;
-  keyId: string;
-  at: string;
-  action: string;
-  before: unknown;
-  after: unknown;
-}
+export const auditEntrySchema = z.object({
+  id: z.number(),
+  model: z.string(),
+  keyId: z.string(),
+  at: z.string(),
+  action: z.string(),
+  before: z.unknown(),
+  after: z.unknown(),
+});
+export type AuditEntry = z.infer<typeof auditEntrySchema>;
 
 /** `GET /v1/models/:model`. */
-export interface ModelDetail {
-  name: string;
-  app: string;
-  createdAt: string;
-  rollout: RolloutView | null;
-  versions: VersionView[];
-  audit: AuditEntry[];
-}
+export const modelDetailSchema = z.object({
+  name: z.string(),
+  app: z.string(),
+  createdAt: z.string(),
+  rollout: rolloutViewSchema.nullable(),
+  versions: z.array(versionViewSchema),
+  audit: z.array(auditEntrySchema),
+});
+export type ModelDetail = z.infer<typeof modelDetailSchema>;
 
 /** The drift tests the collector chooses from. */
-export type DriftTest = "ks" | "chi2" | "psi" | "js" | "wasserstein";
+export const driftTestSchema = z.enum(["ks", "chi2", "psi", "js", "wasserstein"]);
+export type DriftTest = z.infer<typeof driftTestSchema>;
 
 /** Metrics of one feature; null where a metric does not apply or there is no data. */
-export interface DriftMetrics {
-  ks: number | null;
-  ks_pvalue: number | null;
-  psi: number | null;
-  js: number | null;
-  wasserstein_normed: number | null;
-  chi2_pvalue?: number | null;
-  unseen_share?: number | null;
-}
+export const driftMetricsSchema = z.object({
+  ks: z.number().nullable(),
+  ks_pvalue: z.number().nullable(),
+  psi: z.number().nullable(),
+  js: z.number().nullable(),
+  wasserstein_normed: z.number().nullable(),
+  chi2_pvalue: z.number().nullable().optional(),
+  unseen_share: z.number().nullable().optional(),
+});
+export type DriftMetrics = z.infer<typeof driftMetricsSchema>;
 
 /** Reference and current shares over the metric bins (`detail=bins`). */
-export interface Bins {
+export const binsSchema = z.object({
   /** Inner edges of a numeric feature's reference bins (outer bins open). */
-  edges?: number[];
+  edges: z.array(z.number()).optional(),
   /** Categories (the last one `other` for a categorical feature) or classes. */
-  labels?: string[];
-  reference: number[];
-  current: number[];
-}
+  labels: z.array(z.string()).optional(),
+  reference: z.array(z.number()),
+  current: z.array(z.number()),
+});
+export type Bins = z.infer<typeof binsSchema>;
 
 /** Drift of one feature or the prediction. */
-export interface FeatureDrift {
-  kind: "numeric" | "categorical" | "classification" | "regression";
+export const featureDriftSchema = z.object({
+  kind: z.enum(["numeric", "categorical", "classification", "regression"]),
   /** Values compared on the current side (missing ones left out). */
-  count: number;
-  test: DriftTest;
-  drifted: boolean;
+  count: z.number(),
+  test: driftTestSchema,
+  /**
+   * What `value` is compared with: a p-value drifts below it, a distance at or above it. Fixed
+   * (Evidently's default, or the manifest's rule), or with calibrated verdicts set by the
+   * profile's calibration for this window's `count`.
+   */
+  threshold: z.number(),
+  drifted: z.boolean(),
   /**
    * The test's value the verdict was taken on: its metric with `sender_share` of the current
    * values trimmed off (equal to the metric when that share is 0; null without a verdict).
    */
-  value: number | null;
+  value: z.number().nullable(),
   /**
    * The largest share of the current values one sender (client network) may have given; the
    * verdict does not count it (docs/security.md, "One sender cannot steer a verdict").
    */
-  sender_share: number;
+  sender_share: z.number(),
   /**
    * The p-value of the feature's test when it is KS or chi-squared, else of KS (numeric) or
    * chi-squared (categories, classes); taken like `value`. Null without data or a p-value.
    */
-  p_value: number | null;
+  p_value: z.number().nullable(),
   /**
    * `p_value` adjusted across the window's features (Benjamini–Hochberg); the prediction is a
    * family of its own, so its `p_adjusted` equals its `p_value`.
    */
-  p_adjusted: number | null;
-  metrics: DriftMetrics;
-  bins?: Bins;
-}
+  p_adjusted: z.number().nullable(),
+  metrics: driftMetricsSchema,
+  bins: binsSchema.optional(),
+});
+export type FeatureDrift = z.infer<typeof featureDriftSchema>;
 
 /** `GET /v1/drift`. */
-export interface DriftAnswer {
-  model: string;
-  version: number;
-  from: string;
-  to: string;
-  count: number;
-  features: Record<string, FeatureDrift>;
-  prediction: FeatureDrift | null;
-  dataset: { drifted_share: number; drifted: boolean };
+export const driftAnswerSchema = z.object({
+  model: z.string(),
+  version: z.number(),
+  from: z.string(),
+  to: z.string(),
+  count: z.number(),
+  features: z.record(z.string(), featureDriftSchema),
+  prediction: featureDriftSchema.nullable(),
+  dataset: z.object({ drifted_share: z.number(), drifted: z.boolean() }),
   /** Stored window rows left out because they could not be read (they are quarantined at the next flush). */
-  skipped: number;
-}
+  skipped: z.number(),
+});
+export type DriftAnswer = z.infer<typeof driftAnswerSchema>;
 
 /** Latency quantiles of one backend, in milliseconds. */
-export interface LatencyQuantiles {
-  count: number;
-  p50: number;
-  p90: number;
-  p95: number;
-  p99: number;
-}
+export const latencyQuantilesSchema = z.object({ count: z.number(), p50: z.number(), p90: z.number(), p95: z.number(), p99: z.number() });
+export type LatencyQuantiles = z.infer<typeof latencyQuantilesSchema>;
 
-/** Model quality from labels joined on the devices (`feedback()`). */
-export type Performance =
-  | { labelled: number; accuracy: number; recall: Record<string, number | null> }
-  | { labelled: number; residual_mean: number; residual_p05: number; residual_p50: number; residual_p95: number };
+/** Per class, a rate or null where it is undefined (protocol/performance.ts). */
+const perClassSchema = z.record(z.string(), z.number().nullable());
+
+/** Model quality from labels joined on the devices (`feedback()`): protocol/performance.ts for a classifier. */
+export const performanceSchema = z.union([
+  z.object({ labelled: z.number(), accuracy: z.number(), precision: perClassSchema, recall: perClassSchema, f1: perClassSchema }),
+  z.object({ labelled: z.number(), residual_mean: z.number(), residual_p05: z.number(), residual_p50: z.number(), residual_p95: z.number(), mae: z.number(), rmse: z.number() }),
+]);
+export type Performance = z.infer<typeof performanceSchema>;
 
 /** `GET /v1/stats`. */
-export interface StatsAnswer {
+export const statsAnswerSchema = z.object({
   /** Stored window rows left out because they could not be read. */
-  skipped: number;
-  model: string;
-  version: number;
-  role: "live" | "shadow";
-  segment: string;
-  from: string;
-  to: string;
-  reports: number;
-  rows: number;
-  errors: Record<string, number>;
-  error_rate: number | null;
-  latency_p95_ms: number | null;
-  latency: Record<string, LatencyQuantiles>;
-  performance: Performance | null;
+  skipped: z.number(),
+  model: z.string(),
+  version: z.number(),
+  role: z.enum(["live", "shadow"]),
+  segment: z.string(),
+  from: z.string(),
+  to: z.string(),
+  reports: z.number(),
+  rows: z.number(),
+  errors: z.record(z.string(), z.number()),
+  error_rate: z.number().nullable(),
+  latency_p95_ms: z.number().nullable(),
+  latency: z.record(z.string(), latencyQuantilesSchema),
+  performance: performanceSchema.nullable(),
+  /** The model's quality on its reference data (`driftline profile --target`), to compare `performance` with. */
+  baseline: baselinePerformanceSchema.nullable(),
   /** Agreement per shadow version. */
-  shadow: Record<string, { rows: number; agree: number; agreement: number | null }>;
-}
+  shadow: z.record(z.string(), z.object({ rows: z.number(), agree: z.number(), agreement: z.number().nullable() })),
+});
+export type StatsAnswer = z.infer<typeof statsAnswerSchema>;
 
 /** One alert state change of `GET /v1/alerts`. */
-export interface Alert {
-  id: number;
-  model: string;
-  version: number;
-  kind: string;
-  subject: string | null;
-  state: "firing" | "resolved";
-  value: number | null;
-  threshold: number | null;
-  message: string;
-  at: string;
-}
-
+export const alertSchema = z.object({
+  id: z.number(),
+  model: z.string(),
+  version: z.number(),
+  kind: z.string(),
+  subject: z.string().nullable(),
+  state: z.enum(["firing", "resolved"]),
+  value: z.number().nullable(),
+  threshold: z.number().nullable(),
+  message: z.string(),
+  at: z.string(),
+});
+export type Alert = z.infer<typeof alertSchema>;
 
 /** An API key as listed (never the token). */
-export interface KeyView {
-  id: string;
-  app: string;
-  role: "ingest" | "read" | "admin";
+export const keyViewSchema = z.object({
+  id: z.string(),
+  app: z.string(),
+  role: z.enum(["ingest", "read", "admin"]),
   /** The token's first characters, to recognise it. */
-  prefix: string;
-  label: string | null;
+  prefix: z.string(),
+  label: z.string().nullable(),
   /** Ingest keys: the only origins whose pages may use the key; null = any origin. */
-  origins: string[] | null;
-  createdAt: string;
-  revokedAt: string | null;
-}
+  origins: z.array(z.string()).nullable(),
+  createdAt: z.string(),
+  revokedAt: z.string().nullable(),
+});
+export type KeyView = z.infer<typeof keyViewSchema>;
 
 /** `PUT /v1/models/:model/rollout` and `POST …/rollback`. */
-export interface RolloutAnswer {
-  changed: boolean;
-  action: string | null;
-  rollout: RolloutView;
-}
+export const rolloutAnswerSchema = z.object({
+  changed: z.boolean(),
+  action: z.string().nullable(),
+  rollout: rolloutViewSchema,
+});
+export type RolloutAnswer = z.infer<typeof rolloutAnswerSchema>;

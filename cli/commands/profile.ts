@@ -3,6 +3,7 @@ import { inputColumns } from "../../protocol/row-encoding.ts";
 import { CliError, UsageError, choiceFlag, listFlag, onePositional, parse } from "../args.ts";
 import { describeOutputs, loadModel } from "../onnx-model.ts";
 import { type ProfileFile, type ProfileOptions, PredictionProfiler, TableProfiler } from "../profiler.ts";
+import type { ChunkOptions } from "../reference-chunks.ts";
 import { formatBytes, progress } from "../progress.ts";
 import { TABLE_FORMATS, type RowBatch, type Table, openTable } from "../tables/index.ts";
 import type { Command } from "./command.ts";
@@ -30,7 +31,21 @@ Missing values are imputed as scikit-learn's SimpleImputer does: the median (exa
 million numeric values, from the sketches beyond) or the most frequent category (of tied ones,
 the smallest).
   --model model.onnx      also run the model over every row and sketch its predictions
-  --labels no,yes         class labels of the model's output (with --model)`;
+  --labels no,yes         class labels of the model's output (with --model)
+  --target COLUMN         with --model: the label (or value, for a regression) of each row; the
+                          profile records the model's quality on the reference as the baseline
+                          live performance is compared with (accuracy, per-class precision,
+                          recall and F1, ROC AUC for two classes, log loss, calibration; MAE
+                          and RMSE). The column is not a feature.
+
+Calibrated drift thresholds (publish then judges windows against them: docs/drift.md):
+  --calibrate             cut the reference into chunks and record how each feature's PSI, JS
+                          and Wasserstein vary between them: 4 deals of 10 random chunks
+                          (sampling noise), plus the chunks below (variation over time)
+  --chunk-by COLUMN       one chunk per value of COLUMN (not a feature); implies --calibrate
+  --chunk-period year|month|week|day
+                          with --chunk-by a date column (ISO 8601 or epoch ms): one chunk per period
+  --chunk-size N          chunks of N consecutive rows (data in time order); implies --calibrate`;
 
 const OPTIONS = {
   out: { type: "string", short: "o" },
@@ -42,7 +57,12 @@ const OPTIONS = {
   unknown: { type: "string" },
   model: { type: "string" },
   labels: { type: "string" },
+  target: { type: "string" },
   format: { type: "string" },
+  calibrate: { type: "boolean" },
+  "chunk-by": { type: "string" },
+  "chunk-period": { type: "string" },
+  "chunk-size": { type: "string" },
 } as const;
 
 /** `driftline profile`: a CSV, NDJSON or Parquet table → profile.json (schema + reference sketches). */
@@ -57,12 +77,15 @@ export const profile: Command = {
     const encoding = choiceFlag(values.encoding ?? "index", "encoding", ["index", "onehot"]);
     const labels = listFlag(values.labels);
     if (labels.length && !values.model) throw new UsageError("--labels goes with --model");
+    if (values.target && !values.model) throw new UsageError("--target goes with --model: the baseline is the model's quality on the reference rows");
     const started = Date.now();
 
     const model = values.model ? await loadModel(values.model) : undefined;
     const input = values.input ?? (model?.inputs.length === 1 ? model.inputs[0]!.name : "features");
     const unknown = choiceFlag(values.unknown ?? "impute", "unknown", ["impute", "ignore"]);
-    const options: ProfileOptions = { categorical: listFlag(values.categorical), exclude: listFlag(values.exclude), input, encoding, nullable: listFlag(values.nullable), unknown };
+    const chunks = chunkOptions(values);
+    const exclude = [...new Set([...listFlag(values.exclude), ...(values.target ? [values.target] : [])])];
+    const options: ProfileOptions = { categorical: listFlag(values.categorical), exclude, input, encoding, nullable: listFlag(values.nullable), unknown, ...(chunks && { chunks }) };
 
     const format = values.format === undefined ? undefined : choiceFlag(values.format, "format", TABLE_FORMATS);
     const table = await openTable(path, { format, skip: options.exclude });
@@ -76,7 +99,7 @@ export const profile: Command = {
       format: 1,
       input,
       features,
-      profile: { format: 1, rows: profiler.rows, features: profiler.featureSketches(features), createdAt: new Date().toISOString() },
+      profile: { format: 1, rows: profiler.rows, ...profiler.featureSketches(features), createdAt: new Date().toISOString() },
     };
 
     if (model) {
@@ -90,19 +113,38 @@ export const profile: Command = {
       const outputs = describeOutputs(model, labels);
       const sketched = outputs.find((o) => o.kind === "probabilities") ?? outputs.find((o) => o.kind === "regression" || o.kind === "score");
       if (!sketched) throw new CliError("the model has no float output to sketch predictions from");
-      const predictor = new PredictionProfiler(model, features, profiler.columns.map((c) => c.at), sketched);
-      const again = await openTable(path, { format, skip: options.exclude });
-      await readAll(again, undefined, again.batches(), `running ${values.model}`, (b) => predictor.add(b.rows));
+      const again = await openTable(path, { format, skip: options.exclude.filter((c) => c !== values.target) });
+      const target = values.target ? { name: values.target, at: again.columns.indexOf(values.target) } : undefined;
+      const predictor = new PredictionProfiler(model, features, profiler.columns.map((c) => c.at), sketched, target);
+      await readAll(again, undefined, again.batches(), `running ${values.model}`, (b) => predictor.add(b.rows, (r) => again.where(b.positions[r]!)));
       file.outputs = outputs;
       file.profile.prediction = predictor.prediction;
+      const performance = predictor.performance;
+      if (performance) file.profile.performance = performance;
     }
 
     writeFileSync(values.out, JSON.stringify(file, null, 2) + "\n");
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     const medians = profiler.exactMedians ? "" : ", medians from sketches";
-    console.log(`${values.out}: ${profiler.rows} rows, ${features.length} features${model ? ", predictions sketched" : ""}${medians} (${seconds} s)`);
+    const calibration = file.profile.calibration;
+    const calibrated = calibration ? `, calibrated on ${calibration.chunks.random} random${calibration.chunks.ordered ? ` and ${calibration.chunks.ordered} ordered` : ""} chunks` : "";
+    const baseline = file.profile.performance;
+    const quality = !baseline ? "" : baseline.kind === "classification" ? `, baseline accuracy ${baseline.accuracy.toFixed(3)}` : `, baseline MAE ${baseline.mae.toPrecision(4)}`;
+    console.log(`${values.out}: ${profiler.rows} rows, ${features.length} features${model ? ", predictions sketched" : ""}${quality}${calibrated}${medians} (${seconds} s)`);
   },
 };
+
+/** How to cut the reference into chunks, or undefined when not calibrating. */
+function chunkOptions(values: { calibrate?: boolean; "chunk-by"?: string; "chunk-period"?: string; "chunk-size"?: string }): ChunkOptions | undefined {
+  const by = values["chunk-by"];
+  const period = values["chunk-period"] === undefined ? undefined : choiceFlag(values["chunk-period"], "chunk-period", ["year", "month", "week", "day"]);
+  if (period && !by) throw new UsageError("--chunk-period goes with --chunk-by");
+  const size = values["chunk-size"] === undefined ? undefined : Number(values["chunk-size"]);
+  if (size !== undefined && !(Number.isInteger(size) && size >= 2)) throw new UsageError("--chunk-size must be a whole number of rows, at least 2");
+  if (by && size) throw new UsageError("--chunk-by and --chunk-size are two ways to cut: choose one");
+  if (!values.calibrate && !by && !size) return undefined;
+  return { ...(by && { by }), ...(period && { period }), ...(size && { size }) };
+}
 
 /** Feeds every batch of `table` to `each`, showing progress by bytes read. */
 async function readAll(table: Table, first: RowBatch | undefined, rest: AsyncGenerator<RowBatch>, label: string, each: (batch: RowBatch) => unknown) {

@@ -23,6 +23,9 @@ becomes its stable version; later ones wait for \`driftline rollout\`.
   --profile FILE          the profile from \`driftline profile\` (required)
   --labels no,yes         class labels of the model's output (when the profile has none)
   --backend webgpu|wasm   the backend clients should prefer (default: timed on each device)
+  --verdicts calibrated|evidently
+                          drift verdicts against the profile's calibration (the default when
+                          \`driftline profile --calibrate\` made one) or Evidently's fixed thresholds
   --meta k=v              metadata to keep with the version (repeatable)
   --sign KEY              sign the manifest (the model's SHA-256 included) with a key from
                           \`driftline signing create\`; runtimes given its public key as \`trust\`
@@ -37,6 +40,7 @@ const OPTIONS = {
   profile: { type: "string" },
   labels: { type: "string" },
   backend: { type: "string" },
+  verdicts: { type: "string" },
   meta: { type: "string", multiple: true },
   sign: { type: "string" },
 } as const;
@@ -54,10 +58,13 @@ export const publish: Command = {
     const backend = values.backend === undefined ? undefined : choiceFlag(values.backend, "backend", ["webgpu", "wasm"]);
     const conn = connection(values);
     const profileFile = readProfileFile(values.profile);
+    const verdicts = choiceFlag(values.verdicts ?? (profileFile.profile.calibration ? "calibrated" : "evidently"), "verdicts", ["calibrated", "evidently"]);
+    if (verdicts === "calibrated" && !profileFile.profile.calibration) throw new UsageError(`--verdicts calibrated needs a calibrated profile: run driftline profile --calibrate`);
     const model = await loadModel(path);
     const manifest = buildManifest(values.model, model, profileFile, {
       labels: listFlag(values.labels),
       backend,
+      verdicts,
       meta: parseMeta(values.meta ?? []),
       sha256: await sha256Hex(model.bytes),
     });
@@ -68,7 +75,7 @@ export const publish: Command = {
     await upload(conn, manifest.sha256, model.bytes);
     const body = { manifest, ...(values.app ? { app: values.app } : {}) };
     const version = await request<{ version: number; sha256: string }>(conn, `/v1/models/${encodeURIComponent(values.model)}/versions`, { method: "POST", json: body });
-    console.log(`${values.model} version ${version.version} (sha256 ${version.sha256.slice(0, 12)}…, ${formatBytes(model.bytes.length)}${values.sign ? ", signed" : ""})`);
+    console.log(`${values.model} version ${version.version} (sha256 ${version.sha256.slice(0, 12)}…, ${formatBytes(model.bytes.length)}${values.sign ? ", signed" : ""}, ${verdicts} drift verdicts)`);
     if (version.version > 1) console.log(`roll it out: driftline rollout ${values.model} --canary ${version.version} --percent 10`);
   },
 };
@@ -104,7 +111,7 @@ function buildManifest(
   name: string,
   model: LoadedModel,
   file: ProfileFile,
-  extra: { labels: string[]; backend: "webgpu" | "wasm" | undefined; meta: Record<string, string>; sha256: string },
+  extra: { labels: string[]; backend: "webgpu" | "wasm" | undefined; verdicts: "calibrated" | "evidently"; meta: Record<string, string>; sha256: string },
 ): Manifest {
   const columns = inputColumns(file.features);
   for (const [input, width] of columns) {
@@ -125,6 +132,7 @@ function buildManifest(
     features: file.features,
     outputs,
     profile: file.profile,
+    ...(extra.verdicts === "calibrated" ? { drift: { verdicts: extra.verdicts } } : {}),
     ...(extra.backend ? { preferredBackend: extra.backend } : {}),
     ...(Object.keys(extra.meta).length ? { meta: extra.meta } : {}),
   };

@@ -1,6 +1,7 @@
 import { request, connection } from "../api.ts";
 import { CONNECTION_OPTIONS, UsageError, parse } from "../args.ts";
-import type { ModelDetail, ModelSummary } from "../../protocol/api.ts";
+import type { ModelDetail, ModelSummary, Performance, StatsAnswer } from "../../protocol/api.ts";
+import type { BaselinePerformance } from "../../protocol/schema/profile.ts";
 import { describeRollout, table } from "../format.ts";
 import { formatBytes } from "../progress.ts";
 import type { Command } from "./command.ts";
@@ -33,9 +34,33 @@ export const status: Command = {
       ["version", "sha256", "size", "profile rows", "publisher", "published"],
       detail.versions.map((v) => [`v${v.version}`, v.sha256.slice(0, 12), formatBytes(v.size), String(v.profileRows), v.publisher ?? "-", v.createdAt]),
     ));
+    const live = detail.rollout ? [detail.rollout.stable, ...(detail.rollout.canary ? [detail.rollout.canary.version] : [])] : [];
+    const day = Date.now() - 86_400_000;
+    for (const version of live) {
+      const stats = await request<StatsAnswer>(conn, `/v1/stats?model=${encodeURIComponent(model)}&version=${version}&from=${day}`);
+      console.log(`\nperformance of v${version}, last 24 h: ${describePerformance(stats.performance, stats.baseline)}`);
+    }
     if (detail.audit.length) {
       console.log("\nrecent changes");
       console.log(table(["at", "action", "key"], detail.audit.slice(0, 10).map((a) => [a.at, a.action, a.keyId])));
     }
   },
 };
+
+/**
+ * Live performance from on-device labels beside the profile's baseline, in one line.
+ *
+ * @param live - `performance` of `GET /v1/stats`
+ * @param baseline - `baseline` of `GET /v1/stats`
+ */
+export function describePerformance(live: Performance | null, baseline: BaselinePerformance | null): string {
+  const fmt = (x: number) => x.toFixed(3);
+  const base = !baseline ? "no baseline (driftline profile --target)" : baseline.kind === "classification" ? `baseline accuracy ${fmt(baseline.accuracy)}` : `baseline MAE ${fmt(baseline.mae)}`;
+  if (!live) return `no labels yet · ${base}`;
+  const labelled = `${live.labelled.toLocaleString("en-US")} labelled`;
+  if ("accuracy" in live) {
+    const delta = baseline?.kind === "classification" ? ` (${live.accuracy >= baseline.accuracy ? "+" : "−"}${fmt(Math.abs(live.accuracy - baseline.accuracy))})` : "";
+    return `accuracy ${fmt(live.accuracy)}${delta} on ${labelled} · ${base}`;
+  }
+  return `MAE ${fmt(live.mae)}, RMSE ${fmt(live.rmse)} on ${labelled} · ${base}`;
+}

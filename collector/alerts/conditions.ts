@@ -2,9 +2,11 @@ import type { DriftResult } from "../drift/drift-report.ts";
 import type { Aggregate } from "../aggregates/aggregate.ts";
 import { QuantileSketch, quantile } from "../../protocol/sketch/index.ts";
 import { ALL_FEATURES, type AlertConfig } from "./config.ts";
+import { accuracyWithoutHeaviest } from "../aggregates/performance.ts";
+import type { BaselinePerformance } from "../../protocol/schema/profile.ts";
 
 /** What an alert watches. */
-export type AlertKind = "dataset_drift" | "feature_drift" | "error_rate" | "latency_p95" | "rollback";
+export type AlertKind = "dataset_drift" | "feature_drift" | "error_rate" | "latency_p95" | "accuracy_drop" | "rollback";
 
 /** One watched condition of one model version, judged over a window. */
 export interface Condition {
@@ -57,8 +59,9 @@ export function errorRate(a: Aggregate, trimmed = false): number {
  * @param config - the model's alert configuration
  * @param drift - drift of the window
  * @param aggregate - the merged aggregate of the window
+ * @param baseline - the version's quality on its reference data, when its profile recorded it
  */
-export function evaluateConditions(config: AlertConfig, drift: DriftResult, aggregate: Aggregate): Condition[] {
+export function evaluateConditions(config: AlertConfig, drift: DriftResult, aggregate: Aggregate, baseline?: BaselinePerformance): Condition[] {
   if (aggregate.rows < config.minRows) return [];
   const out: Condition[] = [];
   if (config.datasetDrift !== undefined) {
@@ -80,6 +83,13 @@ export function evaluateConditions(config: AlertConfig, drift: DriftResult, aggr
   if (config.latencyP95Ms !== undefined) {
     const p95 = latencyP95(aggregate, true);
     if (!Number.isNaN(p95)) out.push({ kind: "latency_p95", subject: "", holds: p95 > config.latencyP95Ms, value: p95, threshold: config.latencyP95Ms });
+  }
+  if (config.accuracyDrop !== undefined && baseline?.kind === "classification") {
+    const live = accuracyWithoutHeaviest(aggregate);
+    if (live && live.labelled >= config.minLabelled) {
+      const drop = baseline.accuracy - live.accuracy;
+      out.push({ kind: "accuracy_drop", subject: "", holds: drop > config.accuracyDrop, value: drop, threshold: config.accuracyDrop });
+    }
   }
   return out;
 }

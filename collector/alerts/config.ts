@@ -23,6 +23,10 @@ export const alertConfigSchema = z.strictObject({
   errorRate: rateSchema.optional(),
   /** Fires when the p95 latency over all backends exceeds this many milliseconds. */
   latencyP95Ms: z.number().positive().max(3_600_000).optional(),
+  /** Fires when accuracy from on-device labels falls more than this below the profile's baseline accuracy. */
+  accuracyDrop: rateSchema.optional(),
+  /** Labelled rows a window needs before `accuracyDrop` is judged. @defaultValue 100 */
+  minLabelled: z.int().min(1).max(1e9).default(100),
   /** Length of the trailing window each evaluation judges, in minutes. @defaultValue 60 */
   windowMinutes: z.int().min(1).max(1440).default(60),
   /** Rows a window needs before it is judged at all. @defaultValue 100 */
@@ -58,6 +62,8 @@ export async function putAlertConfig(db: Db, model: string, config: AlertConfig,
     featureDrift: config.featureDrift ? JSON.stringify(config.featureDrift) : null,
     errorRate: config.errorRate ?? null,
     latencyP95Ms: config.latencyP95Ms ?? null,
+    accuracyDrop: config.accuracyDrop ?? null,
+    minLabelled: config.minLabelled,
     windowMinutes: config.windowMinutes,
     minRows: config.minRows,
     autoRollback: config.autoRollback,
@@ -76,6 +82,8 @@ function toConfig(row: typeof alertConfigs.$inferSelect): AlertConfig & { model:
     ...(row.featureDrift !== null && { featureDrift: JSON.parse(row.featureDrift) as string[] }),
     ...(row.errorRate !== null && { errorRate: row.errorRate }),
     ...(row.latencyP95Ms !== null && { latencyP95Ms: row.latencyP95Ms }),
+    ...(row.accuracyDrop !== null && { accuracyDrop: row.accuracyDrop }),
+    minLabelled: row.minLabelled,
     windowMinutes: row.windowMinutes,
     minRows: row.minRows,
     autoRollback: row.autoRollback,

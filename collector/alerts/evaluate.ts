@@ -33,6 +33,8 @@ function describe(where: Judged, c: Condition, firing: boolean): string {
       return `${head}: error rate ${state}: ${fmt(c.value)} (threshold ${fmt(c.threshold)}) over ${span}`;
     case "latency_p95":
       return `${head}: p95 latency ${state}: ${fmt(c.value)} ms (SLA ${fmt(c.threshold)} ms) over ${span}`;
+    case "accuracy_drop":
+      return `${head}: accuracy ${state}: ${fmt(c.value)} below the baseline (threshold ${fmt(c.threshold)}) over ${span}`;
     case "rollback":
       return `${head}: canary rolled back automatically by the guardrail over ${span}`;
   }
@@ -55,7 +57,7 @@ async function evaluateModel(env: Env, db: Db, config: AlertConfig & { model: st
     const where: Judged = { model: config.model, version, windowFrom, windowTo };
     const drift = await windowDrift(env, db, { model: config.model, version, role: "live", from: windowFrom, to: windowTo, segment: "" });
     if (!drift) continue;
-    const conditions = evaluateConditions(config, drift, drift.aggregate);
+    const conditions = evaluateConditions(config, drift, drift.aggregate, drift.reference.reference.performance);
     const { firing } = await recordEvaluation(db, where, conditions, config.confirm, (c, fires) => describe(where, c, fires), now);
     if (canary && config.autoRollback && firing.length > 0 && (await rollBackCanary(db, config.model, rollout, now))) {
       const rollback: Condition = { kind: "rollback", subject: "", holds: true, value: null, threshold: null };

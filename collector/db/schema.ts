@@ -238,6 +238,8 @@ export const alertConfigs = sqliteTable("alert_configs", {
   featureDrift: text("feature_drift"),
   errorRate: real("error_rate"),
   latencyP95Ms: real("latency_p95_ms"),
+  accuracyDrop: real("accuracy_drop"),
+  minLabelled: integer("min_labelled").notNull().default(100),
   windowMinutes: integer("window_minutes").notNull(),
   minRows: integer("min_rows").notNull(),
   autoRollback: integer("auto_rollback", { mode: "boolean" }).notNull(),

@@ -6,10 +6,11 @@ import {
   emptyMetrics,
   isDiscrete,
   numericMetrics,
-} from "./metrics.ts";
+} from "../../protocol/drift/metrics.ts";
 import type { Reference, Sketches } from "./reference.ts";
+import { type FeatureCalibration, valuesCompared } from "../../protocol/drift/calibration.ts";
 import { benjaminiHochberg } from "./multiple-testing.ts";
-import { type TestChoice, chooseTest, isDrifted, isPValueTest, pValueOf, testValue } from "./test-choice.ts";
+import { type TestChoice, type TestedAs, calibratedChoice, chooseTest, isDrifted, isPValueTest, pValueOf, testValue } from "./test-choice.ts";
 import type { DriftMetrics, FeatureDrift } from "../../protocol/api.ts";
 
 /** Default number of equal-mass reference bins (deciles). */
@@ -26,8 +27,9 @@ export interface DriftResult {
 
 /**
  * Drift of the current sketches against the reference: per feature and for the prediction,
- * every metric, the test chosen as Evidently does (or as the manifest's drift settings say)
- * and its verdict, and dataset drift (share of drifted features among those with current
+ * every metric, the test chosen as Evidently does (or as the manifest's drift settings say;
+ * with calibrated verdicts, a distance whose threshold the profile's calibration sets for the
+ * window's size) and its verdict, and dataset drift (share of drifted features among those with current
  * data, at or above the configured share). The prediction does not count towards the share.
  * When the current side tallies its senders, each verdict is taken on its test's value with
  * the heaviest sender's share of the feature's values trimmed off (./sender-trim.ts), so no
@@ -40,10 +42,16 @@ export interface DriftResult {
  * const result = computeDrift(decodeReference(manifest.profile), merged, manifest.drift);
  */
 export function computeDrift(reference: Reference, current: Sketches, config: DriftConfig = {}): DriftResult {
-  const how: Judging = { referenceRows: reference.rows, bins: config.bins ?? DEFAULT_BINS, heaviest: current.senders?.heaviest() ?? 0 };
+  const how: Judging = {
+    referenceRows: reference.rows,
+    bins: config.bins ?? DEFAULT_BINS,
+    heaviest: current.senders?.heaviest() ?? 0,
+    calibrated: config.verdicts === "calibrated",
+  };
   const judged = [...reference.features].map(([name, ref]) => {
     const kindRule = ref instanceof NumericSketch ? config.numeric : config.categorical;
-    return { name, ...judge(how, ref, current.features.get(name), [config.features?.[name], kindRule], "numeric") };
+    const calibration = reference.calibration?.features[name];
+    return { name, ...judge(how, ref, current.features.get(name), [config.features?.[name], kindRule], "numeric", calibration) };
   });
   const adjusted = benjaminiHochberg(judged.map(({ drift }) => drift.p_value));
   const features: Record<string, FeatureDrift> = {};
@@ -67,11 +75,12 @@ export function computeDrift(reference: Reference, current: Sketches, config: Dr
   };
 }
 
-/** What every feature is judged with: reference rows, bins, the heaviest sender's mass. */
+/** What every feature is judged with: reference rows, bins, the heaviest sender's mass, calibrated verdicts. */
 interface Judging {
   referenceRows: number;
   bins: number;
   heaviest: number;
+  calibrated: boolean;
 }
 
 /** A feature's drift before the adjustment across features, and the test it was judged by. */
@@ -81,21 +90,32 @@ interface Judged {
 }
 
 /** Metrics, test and verdict of one reference sketch against its current counterpart. */
-function judge(how: Judging, ref: FeatureSketch | PredictionSketch, cur: FeatureSketch | PredictionSketch | undefined, rules: Parameters<typeof chooseTest>[3], numericKind: "numeric" | "regression"): Judged {
+function judge(
+  how: Judging,
+  ref: FeatureSketch | PredictionSketch,
+  cur: FeatureSketch | PredictionSketch | undefined,
+  rules: Parameters<typeof chooseTest>[3],
+  numericKind: "numeric" | "regression",
+  calibration?: FeatureCalibration,
+): Judged {
   const { referenceRows, bins } = how;
+  const choose = (as: TestedAs, discrete: boolean, n: number, referenceValues: number) =>
+    (how.calibrated ? calibratedChoice(as, discrete, rules, calibration, n, referenceValues) : undefined) ?? chooseTest(as, referenceRows, discrete, rules);
   if (ref instanceof NumericSketch) {
     const discrete = isDiscrete(ref);
-    const choice = chooseTest("numeric", referenceRows, discrete, rules);
     const same = cur instanceof NumericSketch ? cur : undefined;
+    const count = same?.count ?? 0;
+    const choice = choose("numeric", discrete, count, ref.count);
     const metrics = (trim: number) => (same ? numericMetrics(ref, same, bins, trim) : emptyMetrics(false));
-    return { choice, drift: verdict(numericKind, same?.count ?? 0, choice, metrics, how.heaviest) };
+    return { choice, drift: verdict(numericKind, count, choice, metrics, how.heaviest) };
   }
-  const choice = chooseTest("categorical", referenceRows, false, rules);
   if (ref instanceof CategoricalSketch) {
     const same = cur instanceof CategoricalSketch ? cur : undefined;
-    const count = same ? same.total - same.missing : 0;
+    const count = same ? valuesCompared(same) : 0;
+    const choice = choose("categorical", false, count, valuesCompared(ref));
     return { choice, drift: verdict("categorical", count, choice, (trim) => (same ? categoricalMetrics(ref, same, trim) : emptyMetrics(true)), how.heaviest) };
   }
+  const choice = chooseTest("categorical", referenceRows, false, rules);
   const same = cur instanceof ClassificationSketch ? cur : undefined;
   const count = same ? same.counts.reduce((a, b) => a + b, 0) : 0;
   const metrics = (trim: number) => (same ? classificationMetrics(ref, same, bins, trim) : emptyMetrics(false));
@@ -118,5 +138,6 @@ function verdict(
   const judged = senderShare === 0 ? metrics : senderShare < 1 ? metricsWith(senderShare) : null;
   const value = judged ? testValue(choice.test, judged) : null;
   const pValue = judged ? pValueOf(choice.test, judged) : null;
-  return { kind, count, test: choice.test, drifted: count > 0 && isDrifted(choice, value), value, p_value: count > 0 ? pValue : null, sender_share: senderShare, metrics };
+  const drifted = count > 0 && isDrifted(choice, value);
+  return { kind, count, test: choice.test, threshold: choice.threshold, drifted, value, p_value: count > 0 ? pValue : null, sender_share: senderShare, metrics };
 }

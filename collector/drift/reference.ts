@@ -1,4 +1,4 @@
-import type { ReferenceProfile } from "../../protocol/schema/index.ts";
+import type { BaselinePerformance, Calibration, ReferenceProfile } from "../../protocol/schema/index.ts";
 import { type FeatureSketch, type PredictionSketch, SKETCH_KINDS, fromBase64 } from "../../protocol/sketch/index.ts";
 
 /** Decoded sketches of one side of a drift comparison. */
@@ -13,6 +13,10 @@ export interface Sketches {
 /** The decoded reference profile: its sketches and the row count the test choice depends on. */
 export interface Reference extends Sketches {
   rows: number;
+  /** How each feature's distances vary between reference chunks, when the profile was calibrated. */
+  calibration?: Calibration | undefined;
+  /** The model's quality on the reference data, when the profile recorded it. */
+  performance?: BaselinePerformance | undefined;
 }
 
 /**
@@ -27,5 +31,5 @@ export function decodeReference(profile: ReferenceProfile): Reference {
   for (const [name, f] of Object.entries(profile.features)) features.set(name, SKETCH_KINDS[f.kind].decode(fromBase64(f.sketch)));
   const p = profile.prediction;
   const prediction = p && SKETCH_KINDS[p.kind === "regression" ? "numeric" : p.kind].decode(fromBase64(p.sketch));
-  return { rows: profile.rows, features, prediction };
+  return { rows: profile.rows, features, prediction, calibration: profile.calibration, performance: profile.performance };
 }

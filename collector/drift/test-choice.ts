@@ -1,3 +1,4 @@
+import { type CalibratedMetric, type FeatureCalibration, calibratedThreshold } from "../../protocol/drift/calibration.ts";
 import type { DriftConfig } from "../../protocol/schema/index.ts";
 import type { DriftMetrics, DriftTest } from "../../protocol/api.ts";
 
@@ -62,6 +63,39 @@ export function chooseTest(as: TestedAs, referenceRows: number, discrete: boolea
   const test = wanted && APPLICABLE[as].includes(wanted) ? wanted : defaultTest(as, referenceRows, discrete);
   const threshold = rule?.threshold !== undefined && (wanted === undefined || wanted === test) ? rule.threshold : DEFAULT_THRESHOLDS[test];
   return { test, threshold };
+}
+
+/** The metric a distance test reads. */
+const DISTANCE_METRIC: Readonly<Record<"psi" | "js" | "wasserstein", CalibratedMetric>> = { psi: "psi", js: "js", wasserstein: "wasserstein_normed" };
+
+/**
+ * The calibrated test and threshold for one feature (manifest `drift.verdicts: "calibrated"`):
+ * the rule's distance if it names one, else normed Wasserstein for numeric values with more than
+ * 5 distinct reference values and Jensen–Shannon for the others, whatever the reference's size;
+ * the threshold is what the reference chunks show for a window of `n` values. Undefined when a
+ * rule names a p-value test (its null distribution needs no calibration) or the profile has no
+ * calibration of that distance: the feature is then judged as {@link chooseTest} says.
+ *
+ * @param as - how the feature is tested
+ * @param discrete - a numeric reference with ≤ 5 distinct values
+ * @param rules - the rules that apply, most specific first
+ * @param calibration - the feature's calibration
+ * @param n - values the window compares
+ * @param referenceValues - values the reference compares
+ */
+export function calibratedChoice(
+  as: TestedAs,
+  discrete: boolean,
+  rules: readonly (Rule | undefined)[],
+  calibration: FeatureCalibration | undefined,
+  n: number,
+  referenceValues: number,
+): TestChoice | undefined {
+  const wanted = rules.find((r) => r?.test !== undefined && APPLICABLE[as].includes(r.test))?.test;
+  if (wanted && isPValueTest(wanted)) return undefined;
+  const test = wanted ?? (as === "numeric" && !discrete ? "wasserstein" : "js");
+  const entry = calibration?.[DISTANCE_METRIC[test]];
+  return entry && { test, threshold: calibratedThreshold(entry, DISTANCE_METRIC[test], n, referenceValues) };
 }
 
 /**

@@ -14,8 +14,13 @@ import type { AppEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
 import { accessModel } from "../registry/model-access.ts";
 import { jsonBody, validate } from "../validate.ts";
+import { documented } from "../openapi.ts";
+import { alertSchema } from "../../protocol/api.ts";
 
 const modelParam = z.object({ model: modelNameSchema });
+/** A model's alert configuration as answered: `webhook` masked for read keys, null when none is set. */
+const alertConfigAnswer = z.object({ ...alertConfigSchema.partial().shape, model: z.string(), webhook: z.string().nullable() });
+
 const listQuery = z.object({ model: modelNameSchema.optional(), app: appIdSchema.optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) });
 
 /**
@@ -25,7 +30,7 @@ const listQuery = z.object({ model: modelNameSchema.optional(), app: appIdSchema
  * the caller is an admin.
  */
 export const modelAlerts = new Hono<AppEnv>()
-  .put("/alerts", requireRole("admin"), jsonBody(16 * 1024), validate("param", modelParam), validate("query", appQuerySchema), validate("json", alertConfigSchema), async (c) => {
+  .put("/alerts", documented("Sets a model's alert configuration", { 200: { description: "the configuration", schema: alertConfigAnswer } }), requireRole("admin"), jsonBody(16 * 1024), validate("param", modelParam), validate("query", appQuerySchema), validate("json", alertConfigSchema), async (c) => {
     const db = openDb(c.env);
     const model = await accessModel(db, c.var.caller, c.req.valid("param").model, c.req.valid("query").app);
     const config: AlertConfig = c.req.valid("json");
@@ -34,7 +39,7 @@ export const modelAlerts = new Hono<AppEnv>()
     await putAlertConfig(db, model.id, config, Date.now());
     return c.json({ model: model.name, ...config });
   })
-  .get("/alerts", requireRole("read"), validate("param", modelParam), validate("query", appQuerySchema), async (c) => {
+  .get("/alerts", documented("A model's alert configuration (webhook masked for read keys)", { 200: { description: "the configuration", schema: alertConfigAnswer } }), requireRole("read"), validate("param", modelParam), validate("query", appQuerySchema), async (c) => {
     const db = openDb(c.env);
     const model = await accessModel(db, c.var.caller, c.req.valid("param").model, c.req.valid("query").app);
     const [stored] = await listAlertConfigs(db, model.id);
@@ -48,7 +53,7 @@ export const modelAlerts = new Hono<AppEnv>()
  * `GET /v1/alerts?model=&limit=` (read): alert state changes, newest first, of one model or of
  * every model of the caller's app.
  */
-export const alerts = new Hono<AppEnv>().get("/", requireRole("read"), validate("query", listQuery), async (c) => {
+export const alerts = new Hono<AppEnv>().get("/", documented("Recent alert state changes", { 200: { description: "the alerts, newest first", schema: z.object({ alerts: z.array(alertSchema) }) } }), requireRole("read"), validate("query", listQuery), async (c) => {
   const db = openDb(c.env);
   const { model, app, limit } = c.req.valid("query");
   if (model !== undefined) {

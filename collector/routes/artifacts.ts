@@ -11,6 +11,10 @@ import { ApiError, errorBody } from "../errors.ts";
 import { matchesEtag, parseRange } from "../http/range.ts";
 import { limitIngestKey } from "../http/rate-limit.ts";
 import { validate } from "../validate.ts";
+import { documented } from "../openapi.ts";
+
+/** The answer of an upload. */
+const uploadSchema = z.object({ sha256: z.string(), size: z.number(), created: z.boolean() });
 
 const IMMUTABLE = "public, max-age=31536000, immutable";
 
@@ -52,7 +56,7 @@ function uploaderApp(caller: Caller, app: string | undefined): string | undefine
  * one), immutable, with ETag, If-None-Match (304) and single byte ranges (206).
  */
 export const artifacts = new Hono<AppEnv>()
-  .put("/:sha256", requireRole("admin"), validate("param", shaParamSchema), validate("query", appQuerySchema), async (c) => {
+  .put("/:sha256", documented("Uploads model bytes under their SHA-256", { 200: { description: "already stored", schema: uploadSchema }, 201: { description: "stored", schema: uploadSchema } }, { description: "the model bytes", media: "application/octet-stream" }), requireRole("admin"), validate("param", shaParamSchema), validate("query", appQuerySchema), async (c) => {
     const { sha256 } = c.req.valid("param");
     const app = uploaderApp(c.var.caller, c.req.valid("query").app);
     const length = declaredLength(c.req.header("Content-Length"), maxArtifactBytes(c.env));
@@ -80,7 +84,7 @@ export const artifacts = new Hono<AppEnv>()
       throw err;
     }
   })
-  .get("/:sha256", requireRole("ingest"), limitIngestKey, validate("param", shaParamSchema), async (c) => {
+  .get("/:sha256", documented("Model bytes by SHA-256 (ranges, ETag)", { 200: { description: "the bytes", media: "application/octet-stream" }, 206: { description: "a range of the bytes", media: "application/octet-stream" }, 304: { description: "not modified" } }), requireRole("ingest"), limitIngestKey, validate("param", shaParamSchema), async (c) => {
     const { sha256 } = c.req.valid("param");
     const caller = c.var.caller;
     if (!caller.bootstrap && !(await appMayUseArtifact(openDb(c.env), caller.app!, sha256))) throw new ApiError(404, "not_found", `no artifact ${sha256}`);

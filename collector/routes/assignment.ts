@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import type { Assignment } from "../../protocol/schema/assignment.ts";
+import { type Assignment, assignmentSchema } from "../../protocol/schema/assignment.ts";
 import { assignmentQuerySchema } from "../api-schemas.ts";
 import { requireRole } from "../auth.ts";
 import { openDb } from "../db/client.ts";
@@ -12,6 +12,7 @@ import type { ClientManifest } from "../registry/client-manifest.ts";
 import { accessModel } from "../registry/model-access.ts";
 import { assign, type VersionChoice } from "../rollout/assign.ts";
 import { validate } from "../validate.ts";
+import { documented } from "../openapi.ts";
 
 /**
  * protocol/'s Assignment with client manifests (no reference profile) and the client's role.
@@ -27,7 +28,7 @@ export type AssignmentAnswer = Omit<Assignment, "manifest" | "shadow"> & {
  * client manifest (no reference profile), the shadow if any, the report sample rate and the
  * config version. Never cached: it changes with every rollout change.
  */
-export const assignment = new Hono<AppEnv>().get("/", requireRole("ingest"), limitIngestKey, validate("query", assignmentQuerySchema), async (c) => {
+export const assignment = new Hono<AppEnv>().get("/", documented("A client's assignment: version, manifest, shadow, sample rate", { 200: { description: "the assignment", schema: assignmentSchema } }), requireRole("ingest"), limitIngestKey, validate("query", assignmentQuerySchema), async (c) => {
   const { model: name, client, app } = c.req.valid("query");
   const db = openDb(c.env);
   const model = await accessModel(db, c.var.caller, name, app);

@@ -1,4 +1,4 @@
-import type { DriftAnswer } from "../../protocol/api.ts";
+import { type DriftAnswer, driftAnswerSchema } from "../../protocol/api.ts";
 import { Hono } from "hono";
 import { z } from "zod";
 import { requireRole } from "../auth.ts";
@@ -11,6 +11,7 @@ import { ApiError } from "../errors.ts";
 import { resolveWindowQuery, windowQuerySchema } from "./window-query.ts";
 import { iso } from "../time.ts";
 import { validate } from "../validate.ts";
+import { documented } from "../openapi.ts";
 
 /** The drift query, plus the opt-in `detail=bins` (distributions for the dashboard). */
 const driftQuerySchema = windowQuerySchema.extend({ detail: z.enum(["bins"]).optional() });
@@ -35,7 +36,7 @@ function withBins(result: WindowDrift): Pick<WindowDrift, "features" | "predicti
  * feature's (and the prediction's) reference and current shares over the metric bins. See
  * docs/drift.md.
  */
-export const drift = new Hono<AppEnv>().get("/", requireRole("read"), validate("query", driftQuerySchema), async (c) => {
+export const drift = new Hono<AppEnv>().get("/", documented("Drift of one version over a range, per feature, prediction and dataset", { 200: { description: "the drift", schema: driftAnswerSchema } }), requireRole("read"), validate("query", driftQuerySchema), async (c) => {
   const db = openDb(c.env);
   const query = c.req.valid("query");
   const q = await resolveWindowQuery(db, c.var.caller, query);

@@ -1,4 +1,4 @@
-import type { KeyView } from "../../protocol/api.ts";
+import { type KeyView, keyViewSchema } from "../../protocol/api.ts";
 import { Hono } from "hono";
 import { z } from "zod";
 import { appQuerySchema, createKeySchema } from "../api-schemas.ts";
@@ -12,6 +12,7 @@ import { randomBase64Url } from "../random.ts";
 import { iso } from "../time.ts";
 import { newToken } from "../tokens.ts";
 import { jsonBody, validate } from "../validate.ts";
+import { documented } from "../openapi.ts";
 
 const MAX_BODY = 4 * 1024;
 
@@ -37,7 +38,7 @@ function keyView(key: KeyRow): KeyView {
  */
 export const keys = new Hono<AppEnv>()
   .use(requireRole("admin"))
-  .post("/", jsonBody(MAX_BODY), validate("json", createKeySchema), async (c) => {
+  .post("/", documented("Creates an API key; the token is shown once", { 201: { description: "the key and its token", schema: keyViewSchema.extend({ token: z.string() }) } }), jsonBody(MAX_BODY), validate("json", createKeySchema), async (c) => {
     const body = c.req.valid("json");
     assertApp(c.var.caller, body.app, `app "${body.app}"`);
     const db = openDb(c.env);
@@ -57,14 +58,14 @@ export const keys = new Hono<AppEnv>()
     if (key.role === "ingest") forgetKeyOrigins();
     return c.json({ ...keyView(key), token }, 201);
   })
-  .get("/", validate("query", appQuerySchema), async (c) => {
+  .get("/", documented("Lists API keys (never their tokens)", { 200: { description: "the keys", schema: z.object({ keys: z.array(keyViewSchema) }) } }), validate("query", appQuerySchema), async (c) => {
     const caller = c.var.caller;
     const app = c.req.valid("query").app ?? caller.app ?? undefined;
     if (app !== undefined) assertApp(caller, app, `app "${app}"`);
     const rows = await listKeys(openDb(c.env), app);
     return c.json({ keys: rows.map(keyView) });
   })
-  .delete("/:id", validate("param", z.object({ id: z.string().max(64) })), async (c) => {
+  .delete("/:id", documented("Revokes an API key", { 200: { description: "the revoked key", schema: keyViewSchema } }), validate("param", z.object({ id: z.string().max(64) })), async (c) => {
     const db = openDb(c.env);
     const { id } = c.req.valid("param");
     const key = await findKey(db, id);

@@ -9,6 +9,7 @@ import type { AppEnv } from "../env.ts";
 import { closedUntil } from "../aggregates/windows.ts";
 import { ingestTotals, readTotals, readWindow } from "../aggregates/store.ts";
 import { PROMETHEUS_CONTENT_TYPE, PrometheusText } from "./prometheus-text.ts";
+import { documented } from "../openapi.ts";
 
 /** Latency quantiles and drift scores cover this trailing span of closed minutes. */
 const RECENT_MS = 3_600_000;
@@ -93,7 +94,7 @@ async function writeRecent(w: PrometheusText, env: Env, db: Db, m: ModelRow, now
  * app's models (labelled `model` and `app`) — all-time report, row and error counters; latency summaries and drift scores
  * per model, version and feature over the last hour of closed minutes; ingest flush counters.
  */
-export const metrics = new Hono<AppEnv>().get("/", requireRole("read"), async (c) => {
+export const metrics = new Hono<AppEnv>().get("/", documented("Prometheus metrics of the caller's models", { 200: { description: "Prometheus text exposition format 0.0.4", media: "text/plain" } }), requireRole("read"), async (c) => {
   const db = openDb(c.env);
   const caller = c.var.caller;
   const models = await listModels(db, caller.bootstrap ? undefined : (caller.app ?? undefined));

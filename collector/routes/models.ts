@@ -12,6 +12,9 @@ import { auditView, versionView } from "../registry/views.ts";
 import { rolloutView } from "../rollout/state.ts";
 import { iso } from "../time.ts";
 import { validate } from "../validate.ts";
+import { documented } from "../openapi.ts";
+import { modelDetailSchema, modelSummarySchema } from "../../protocol/api.ts";
+import { z } from "zod";
 
 /** Audit entries `GET /v1/models/:model` shows, newest first. */
 export const AUDIT_SHOWN = 100;
@@ -21,7 +24,7 @@ export const AUDIT_SHOWN = 100;
  * one model with all its versions, its rollout and its audit log (newest first).
  */
 export const models = new Hono<AppEnv>()
-  .get("/", requireRole("read"), validate("query", appQuerySchema), async (c) => {
+  .get("/", documented("Lists the caller's models", { 200: { description: "the models", schema: z.object({ models: z.array(modelSummarySchema) }) } }), requireRole("read"), validate("query", appQuerySchema), async (c) => {
     const caller = c.var.caller;
     const app = c.req.valid("query").app ?? caller.app ?? undefined;
     if (app !== undefined) assertApp(caller, app, `app "${app}"`);
@@ -33,7 +36,7 @@ export const models = new Hono<AppEnv>()
     });
     return c.json({ models: listed });
   })
-  .get("/:model", requireRole("read"), validate("param", modelParamSchema), validate("query", appQuerySchema), async (c) => {
+  .get("/:model", documented("A model: rollout, versions, audit log", { 200: { description: "the model", schema: modelDetailSchema } }), requireRole("read"), validate("param", modelParamSchema), validate("query", appQuerySchema), async (c) => {
     const db = openDb(c.env);
     const model = await accessModel(db, c.var.caller, c.req.valid("param").model, c.req.valid("query").app);
     const [rollout, versions, audit] = await Promise.all([

@@ -21,6 +21,7 @@ import { aggregator, flushModel, shardOf } from "../ingest/routing.ts";
 import { accessModel } from "../registry/model-access.ts";
 import { assignableVersions, notAssigned } from "../rollout/assignable.ts";
 import { jsonBody, validate } from "../validate.ts";
+import { documented } from "../openapi.ts";
 
 const modelQuerySchema = z.object({ model: modelNameSchema, app: appIdSchema.optional() });
 
@@ -29,6 +30,31 @@ const batchSchema = z.object({ reports: z.array(z.unknown()).min(1).max(LIMITS.r
 
 /** A refused report; `id` is null when the report had no readable id. */
 type Rejection = { id: string | null; status: "rejected"; code: ErrorCode; message: string };
+
+/** The answer of `POST /v1/reports`. */
+const ingestAnswerSchema = z.object({
+  accepted: z.array(z.string()),
+  duplicates: z.array(z.string()),
+  rejected: z.array(z.object({ id: z.string().nullable(), code: z.string(), message: z.string() })),
+  assignment: z
+    .object({
+      model: z.string(),
+      client: z.string(),
+      version: z.number(),
+      role: z.enum(["stable", "canary"]),
+      configVersion: z.number(),
+      sampleRate: z.number(),
+      shadow: z.object({ version: z.number(), sampleRate: z.number() }).optional(),
+    })
+    .nullable(),
+});
+
+/** The answer of `GET /v1/reports/stats`: each shard's counters (collector/ingest/model-aggregator.ts `AggregatorStats`) and their sum. */
+const ingestStatsSchema = z.object({
+  model: z.string(),
+  shards: z.array(z.object({ object: z.string(), quarantined: z.record(z.string(), z.number()) }).catchall(z.number())),
+  total: z.record(z.string(), z.number()),
+});
 
 /** Model keys by app and name, cached for app keys: a model's key never changes. */
 const MODEL_KEY_CACHE_SIZE = 10_000;
@@ -136,7 +162,7 @@ async function route(db: Db, env: Env, caller: Caller, app: string | undefined, 
  */
 export const reports = new Hono<AppEnv>()
   // cheap checks first: content type and declared length, then the key and its limit, then the body
-  .post("/", jsonBody(LIMITS.batchBytes, { textPlain: true }), requireRole("ingest", { queryKey: true }), limitIngestKey, validate("query", appQuerySchema), async (c) => {
+  .post("/", documented("Ingests a batch of reports", { 200: { description: "what became of each report, and the client's assignment", schema: ingestAnswerSchema } }, { description: "a batch of reports (JSON, or JSON text as text/plain from sendBeacon)", schema: z.object({ reports: z.array(reportSchema).min(1).max(LIMITS.reportsPerBatch) }) }), jsonBody(LIMITS.batchBytes, { textPlain: true }), requireRole("ingest", { queryKey: true }), limitIngestKey, validate("query", appQuerySchema), async (c) => {
   let body: unknown;
   try {
     body = await c.req.json();
@@ -172,7 +198,7 @@ export const reports = new Hono<AppEnv>()
   });
 })
   /** `POST /v1/reports/flush?model=` (admin): writes every shard's pending aggregates to D1 now. */
-  .post("/flush", requireRole("admin"), validate("query", modelQuerySchema), async (c) => {
+  .post("/flush", documented("Writes every shard's pending aggregates to D1 now", { 200: { description: "flushed", schema: z.object({ model: z.string(), flushed: z.literal(true) }) } }), requireRole("admin"), validate("query", modelQuerySchema), async (c) => {
     const { model: name, app } = c.req.valid("query");
     const model = await accessModel(openDb(c.env), c.var.caller, name, app);
     try {
@@ -187,7 +213,7 @@ export const reports = new Hono<AppEnv>()
    * `GET /v1/reports/stats?model=` (read): ingest counters of every shard (accepted,
    * duplicates, rejected, pending, flushes, D1 rows and aggregate bytes written) and their sum.
    */
-  .get("/stats", requireRole("read"), validate("query", modelQuerySchema), async (c) => {
+  .get("/stats", documented("Ingest counters of every shard and their sum", { 200: { description: "the counters", schema: ingestStatsSchema } }), requireRole("read"), validate("query", modelQuerySchema), async (c) => {
     const { model: name, app } = c.req.valid("query");
     const model = await accessModel(openDb(c.env), c.var.caller, name, app);
     const shards = await Promise.all(Array.from({ length: shardCount(c.env) }, (_, s) => aggregator(c.env, model.id, s).stats()));

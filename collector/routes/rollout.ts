@@ -14,6 +14,8 @@ import { planChange, type PlannedChange } from "../rollout/change.ts";
 import { planRollback } from "../rollout/rollback.ts";
 import { rolloutView, type RolloutState } from "../rollout/state.ts";
 import { jsonBody, validate } from "../validate.ts";
+import { documented } from "../openapi.ts";
+import { rolloutAnswerSchema, rolloutViewSchema } from "../../protocol/api.ts";
 
 const MAX_BODY = 4 * 1024;
 
@@ -35,12 +37,12 @@ async function commit(db: Db, model: ModelRow, current: RolloutState, plan: Plan
  * `changed: false` and writes nothing.
  */
 export const rollout = new Hono<AppEnv>()
-  .get("/rollout", requireRole("read"), validate("param", modelParamSchema), validate("query", appQuerySchema), async (c) => {
+  .get("/rollout", documented("A model's rollout", { 200: { description: "the rollout", schema: rolloutViewSchema } }), requireRole("read"), validate("param", modelParamSchema), validate("query", appQuerySchema), async (c) => {
     const db = openDb(c.env);
     const model = await accessModel(db, c.var.caller, c.req.valid("param").model, c.req.valid("query").app);
     return c.json(rolloutView(await currentRollout(db, model)));
   })
-  .put("/rollout", requireRole("admin"), jsonBody(MAX_BODY), validate("param", modelParamSchema), validate("query", appQuerySchema), validate("json", rolloutChangeSchema), async (c) => {
+  .put("/rollout", documented("Changes a model's rollout (canary, promote, abort, shadow, sample rate)", { 200: { description: "the rollout after the change", schema: rolloutAnswerSchema } }), requireRole("admin"), jsonBody(MAX_BODY), validate("param", modelParamSchema), validate("query", appQuerySchema), validate("json", rolloutChangeSchema), async (c) => {
     const db = openDb(c.env);
     const model = await accessModel(db, c.var.caller, c.req.valid("param").model, c.req.valid("query").app);
     const current = await currentRollout(db, model);
@@ -49,7 +51,7 @@ export const rollout = new Hono<AppEnv>()
     if (!plan) return c.json({ action: null, changed: false, rollout: rolloutView(current) });
     return c.json(await commit(db, model, current, plan, c.var.caller.keyId));
   })
-  .post("/rollback", requireRole("admin"), validate("param", modelParamSchema), validate("query", appQuerySchema), async (c) => {
+  .post("/rollback", documented("Rolls a model back (aborts a canary, else the previous stable)", { 200: { description: "the rollout after the rollback", schema: rolloutAnswerSchema } }), requireRole("admin"), validate("param", modelParamSchema), validate("query", appQuerySchema), async (c) => {
     const db = openDb(c.env);
     const model = await accessModel(db, c.var.caller, c.req.valid("param").model, c.req.valid("query").app);
     const current = await currentRollout(db, model);

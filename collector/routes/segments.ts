@@ -10,6 +10,7 @@ import { segmentValues } from "../db/schema.ts";
 import type { AppEnv } from "../env.ts";
 import { accessModel } from "../registry/model-access.ts";
 import { validate } from "../validate.ts";
+import { documented } from "../openapi.ts";
 
 const segmentsQuery = z.object({ model: modelNameSchema, app: appIdSchema.optional() });
 const resetQuery = segmentsQuery.extend({ key: segmentKeySchema.optional() });
@@ -21,7 +22,7 @@ const resetQuery = segmentsQuery.extend({ key: segmentKeySchema.optional() });
  * frequent values displace rare ones (collector/ingest/segment-cap.ts), so the list changes.
  */
 export const segments = new Hono<AppEnv>()
-  .get("/", requireRole("read"), validate("query", segmentsQuery), async (c) => {
+  .get("/", documented("The admitted values of each segment key", { 200: { description: "values by key", schema: z.object({ model: z.string(), segments: z.record(z.string(), z.array(z.string())) }) } }), requireRole("read"), validate("query", segmentsQuery), async (c) => {
     const db = openDb(c.env);
     const { model: name, app } = c.req.valid("query");
     const model = await accessModel(db, c.var.caller, name, app);
@@ -40,7 +41,7 @@ export const segments = new Hono<AppEnv>()
    * (or of every key), e.g. after junk filled it. Aggregators read the admitted values again
    * within 2 s; later values are admitted afresh. Stored aggregates keep their slices.
    */
-  .delete("/", requireRole("admin"), validate("query", resetQuery), async (c) => {
+  .delete("/", documented("Forgets the admitted values of one segment key, or of every key", { 200: { description: "what was forgotten", schema: z.object({ model: z.string(), key: z.string().nullable(), deleted: z.number() }) } }), requireRole("admin"), validate("query", resetQuery), async (c) => {
     const db = openDb(c.env);
     const { model: name, app, key } = c.req.valid("query");
     const model = await accessModel(db, c.var.caller, name, app);

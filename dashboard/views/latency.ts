@@ -53,17 +53,31 @@ function backendCharts(name: string, stats: readonly StatsAnswer[], backend: str
   );
 }
 
+/**
+ * Accuracy per window from on-device labels beside the baseline the profile recorded on the
+ * reference data; nothing when no window has labels.
+ */
+function accuracyChart(stats: readonly StatsAnswer[], labels: readonly string[]): HTMLElement | null {
+  const live = stats.map((s) => (s.performance && "accuracy" in s.performance ? s.performance.accuracy : null));
+  if (live.every((a) => a === null)) return null;
+  const baseline = stats.find((s) => s.baseline)?.baseline;
+  const series = [{ name: "live", values: live, className: "s-p50" }];
+  if (baseline?.kind === "classification") series.push({ name: "baseline", values: labels.map(() => baseline.accuracy), className: "s-p95" });
+  return lineChart({ title: "accuracy from on-device labels", labels, series, format: (x) => x.toFixed(3) });
+}
+
 async function column(ctx: ViewContext, model: string, col: Column, backends: readonly (string | null)[], windows: readonly Window[], labels: readonly string[]): Promise<HTMLElement> {
-  const charts = await pooled(backends, async (backend) => {
-    const segment = backend === null ? "" : `backend:${backend}`;
-    const stats = await pooled(windows, (w) => ctx.api.stats({ model, version: col.version, segment, from: w.from, to: w.to }));
-    return backendCharts(backend ?? "all backends", stats, backend, labels);
-  });
-  return h("div", { class: "column", "data-version": col.version }, h("h3", {}, col.title), charts);
+  const statsOf = (segment: string) => pooled(windows, (w) => ctx.api.stats({ model, version: col.version, segment, from: w.from, to: w.to }));
+  const [accuracy, charts] = await Promise.all([
+    statsOf("").then((all) => accuracyChart(all, labels)),
+    pooled(backends, async (backend) => backendCharts(backend ?? "all backends", await statsOf(backend === null ? "" : `backend:${backend}`), backend, labels)),
+  ]);
+  return h("div", { class: "column", "data-version": col.version }, h("h3", {}, col.title), accuracy ? h("div", { class: "accuracy" }, accuracy) : [], charts);
 }
 
 /**
- * Latency (p50/p95/p99) and errors by code per backend and window, from `GET /v1/stats` with
+ * Accuracy from on-device labels against the baseline (when labels come in), then latency
+ * (p50/p95/p99) and errors by code per backend and window, from `GET /v1/stats` with
  * `segment=backend:…`; the canary beside the stable version when one runs.
  *
  * @param ctx - the app's context

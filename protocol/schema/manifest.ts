@@ -65,6 +65,12 @@ export const driftConfigSchema = z.object({
    * @defaultValue "none"
    */
   correction: z.enum(["none", "benjamini-hochberg"]).optional(),
+  /**
+   * `calibrated`: features judged by a distance drift when it passes what the profile's
+   * calibration shows between reference chunks, for the window's size (docs/drift.md);
+   * `evidently`: fixed thresholds. @defaultValue "evidently"
+   */
+  verdicts: z.enum(["evidently", "calibrated"]).optional(),
 });
 
 /** Everything a manifest holds but the reference profile: what clients need. */
@@ -147,6 +153,10 @@ export const manifestSchema = z.strictObject({ ...clientManifestShape, profile: 
     if (kinds.get(name) !== p.kind) {
       ctx.issues.push({ code: "custom", path: ["profile", "features", name], message: `profile feature "${name}" is not a ${p.kind} feature of the manifest`, input: ctx.value });
     }
+  }
+  if (ctx.value.drift?.verdicts === "calibrated" && !ctx.value.profile.calibration) {
+    const message = "drift.verdicts is calibrated but the profile has no calibration (make one with driftline profile --calibrate)";
+    ctx.issues.push({ code: "custom", path: ["drift", "verdicts"], message, input: ctx.value });
   }
 });
 

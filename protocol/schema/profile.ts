@@ -8,6 +8,58 @@ export const featureKindSchema = z.enum(["numeric", "categorical"]);
 /** Prediction kinds: a ClassificationSketch or a NumericSketch. */
 export const predictionKindSchema = z.enum(["classification", "regression"]);
 
+/** Mean and standard deviation over reference chunks (protocol/drift/calibration.ts). */
+const spreadSchema = z.tuple([z.number().min(0).max(1e12), z.number().min(0).max(1e12)]);
+
+/** How one distance varies between reference chunks: sampling noise, natural variation, sketch error. */
+const metricCalibrationSchema = z.object({ sampling: spreadSchema, natural: spreadSchema, floor: spreadSchema });
+
+/**
+ * How each feature's distances vary between chunks of the reference (`driftline profile
+ * --calibrate`); a manifest's `drift.verdicts: "calibrated"` judges windows against it.
+ */
+export const calibrationSchema = z.object({
+  /** Random chunks (sampling noise) and chunks by time or in order (natural variation). */
+  chunks: z.object({ random: z.int().min(2).max(1000), ordered: z.int().min(0).max(1000), by: z.string().max(200).optional() }),
+  features: boundedRecord(
+    nameSchema,
+    z.object({ psi: metricCalibrationSchema.optional(), js: metricCalibrationSchema.optional(), wasserstein_normed: metricCalibrationSchema.optional() }),
+    LIMITS.features,
+  ),
+});
+
+/** A reference profile's calibration. */
+export type Calibration = z.infer<typeof calibrationSchema>;
+
+const rate = z.number().min(0).max(1);
+const perClass = boundedRecord(nameSchema, rate.nullable(), LIMITS.categories);
+
+/**
+ * The model's quality on the reference data (`driftline profile --target COL --model m.onnx`):
+ * what live performance is compared with. Classification as scikit-learn computes it (precision,
+ * recall and F1 per class; ROC AUC of the second class's probability for two classes; log loss
+ * with probabilities clipped to [1e-15, 1 − 1e-15]) plus the calibration of the top-class
+ * probability in 10 equal-width bins; regression MAE and RMSE.
+ */
+export const baselinePerformanceSchema = z.discriminatedUnion("kind", [
+  z.object({
+    kind: z.literal("classification"),
+    labelled: z.int().min(1),
+    accuracy: rate,
+    precision: perClass,
+    recall: perClass,
+    f1: perClass,
+    roc_auc: rate.optional(),
+    log_loss: z.number().min(0).max(1e6),
+    /** Per bin of the top-class probability: its mean, the share of rows it got right, and the rows in it. */
+    calibration: z.object({ confidence: z.array(rate.nullable()).max(100), accuracy: z.array(rate.nullable()).max(100), count: z.array(z.int().min(0)).max(100) }),
+  }),
+  z.object({ kind: z.literal("regression"), labelled: z.int().min(1), mae: z.number().min(0).max(1e300), rmse: z.number().min(0).max(1e300) }),
+]);
+
+/** A model's quality on its reference data. */
+export type BaselinePerformance = z.infer<typeof baselinePerformanceSchema>;
+
 /**
  * The reference profile published with a model version: the same sketches clients send,
  * computed once over the training (or reference) data.
@@ -22,6 +74,8 @@ export const referenceProfileSchema = z.object({
   rows: z.int().min(0),
   features: boundedRecord(nameSchema, z.object({ kind: featureKindSchema, sketch: sketchSchema }), LIMITS.features),
   prediction: z.object({ kind: predictionKindSchema, sketch: sketchSchema }).optional(),
+  calibration: calibrationSchema.optional(),
+  performance: baselinePerformanceSchema.optional(),
   createdAt: z.iso.datetime({ offset: true }),
 });
 

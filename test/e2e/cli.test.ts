@@ -63,6 +63,7 @@ describe("driftline CLI against a local collector", () => {
     expect(status.stdout).toMatch(/cancer \(app demo\): stable v1 \(config 4\)/);
     expect(status.stdout).toMatch(/^v1 +[0-9a-f]{12} +817 B +398 /m);
     expect(status.stdout).toMatch(/^v2 /m);
+    expect(status.stdout).toMatch(/^performance of v1, last 24 h: (no labels yet|accuracy \d\.\d{3}) .*· (no baseline|baseline accuracy)/m);
     expect(status.stdout.match(/^\d{4}-\d\d-\d\dT.*(rollout|rollback|promote|canary|stable)/gm)?.length).toBeGreaterThanOrEqual(3);
     const json = JSON.parse((await cli(["status", "cancer", "--json"])).stdout);
     expect(json.rollout).toMatchObject({ stable: 1, canary: null, configVersion: 4 });

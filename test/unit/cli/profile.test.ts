@@ -1,12 +1,12 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { main } from "../../../cli/main.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ProfileFile } from "../../../cli/profiler.ts";
 import { fromBase64, quantile, decodeCategorical, decodeClassification, decodeNumeric } from "../../../protocol/sketch/index.ts";
 import { parseReferenceProfile } from "../../../protocol/schema/parse.ts";
 import { blurValue } from "../../../protocol/blur.ts";
+import { runCli } from "./run-cli.ts";
 import { SMOKE_CLASSIFIER, buildDenseClassifier, denseClassifierReference } from "../../fixtures/onnx-models.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "driftline-profile-"));
@@ -26,20 +26,7 @@ const header = Object.keys(rows[0]!);
 const csvPath = join(dir, "train.csv");
 writeFileSync(csvPath, [header.join(","), ...rows.map((r) => header.map((h) => r[h as keyof typeof r]).join(","))].join("\n") + "\n");
 
-async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const out = vi.spyOn(console, "log").mockImplementation((...a) => void (stdout += a.join(" ") + "\n"));
-  const err = vi.spyOn(console, "error").mockImplementation((...a) => void (stderr += a.join(" ") + "\n"));
-  const write = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
-  try {
-    return { code: await main(argv), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-    write.mockRestore();
-  }
-}
+const run = runCli;
 
 describe("driftline profile", () => {
   let file: ProfileFile;
@@ -95,6 +82,25 @@ describe("driftline profile", () => {
     const expected = [0, 0, 0];
     for (const p of denseClassifierReference(SMOKE_CLASSIFIER, encoded)) expected[p.indexOf(Math.max(...p))]!++;
     expect(predictions.counts).toEqual(expected);
+  });
+
+  it("records the model's quality on the reference rows as the baseline with --target", async () => {
+    const modelPath = join(dir, "model.onnx");
+    writeFileSync(modelPath, buildDenseClassifier(SMOKE_CLASSIFIER));
+    const out = join(dir, "with-target.json");
+    // churned is 0 or 1: the index of class a or b
+    const result = await run("profile", csvPath, "--exclude", "id", "--target", "churned", "--model", modelPath, "--labels", "a,b,c", "-o", out);
+    expect(result.stderr).toBe("");
+    const file: ProfileFile = JSON.parse(readFileSync(out, "utf8"));
+    expect(file.features.map((f) => f.name)).not.toContain("churned");
+    const impute = file.features[0]!.impute as number;
+    const encoded = rows.map((r) => [r.tenure === "" ? impute : Number(r.tenure), Number(r.spend), Number(r.visits), PLANS.indexOf(r.plan)]);
+    const predicted = denseClassifierReference(SMOKE_CLASSIFIER, encoded).map((p) => p.indexOf(Math.max(...p)));
+    const correct = predicted.filter((p, i) => p === Number(rows[i]!.churned)).length;
+    expect(file.profile.performance).toMatchObject({ kind: "classification", labelled: 500 });
+    expect((file.profile.performance as { accuracy: number }).accuracy).toBeCloseTo(correct / 500, 12);
+    expect(result.stdout).toContain(`baseline accuracy ${(correct / 500).toFixed(3)}`);
+    expect((await run("profile", csvPath, "--target", "churned", "-o", out)).stderr).toContain("--target goes with --model");
   });
 
   it("names the file, line and column of a value that is not a number", async () => {

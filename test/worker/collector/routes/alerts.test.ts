@@ -2,8 +2,9 @@ import { createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import worker from "../../../../collector/index.ts";
-import { clientsGiven, flush, makeReport, postReports } from "../../ingest-helpers.ts";
-import { BOOTSTRAP, call, createKey, expectError, publish, rollout, unique } from "../../registry-helpers.ts";
+import { ConfusionMatrix, toBase64 } from "../../../../protocol/sketch/index.ts";
+import { clientsGiven, flush, makeReport, postReports, publishManifest } from "../../ingest-helpers.ts";
+import { BOOTSTRAP, call, createKey, expectError, manifestFor, publish, rollout, unique } from "../../registry-helpers.ts";
 
 const HOOK = "https://hooks.example.test/driftline";
 const posted: { text: string; alert: { kind: string; subject: string | null; state: string; version: number } }[] = [];
@@ -120,6 +121,34 @@ describe("alerts", () => {
     expect((await states()).results).toEqual([{ kind: "dataset_drift", state: "resolved", recent: "100" }]);
     const shown = await call("GET", `/v1/models/${model}/alerts`, { token: BOOTSTRAP });
     expect(await shown.json()).toMatchObject({ confirm: { k: 2, m: 3 } });
+  });
+
+  it("fires when accuracy from on-device labels falls below the profile's baseline by more than accuracyDrop", async () => {
+    const model = unique("alerts");
+    const baseline = { kind: "classification" as const, labelled: 500, accuracy: 0.9, precision: {}, recall: {}, f1: {}, log_loss: 0.3, calibration: { confidence: [], accuracy: [], count: [] } };
+    const version = await publishManifest(model, (sha, size) => {
+      const m = manifestFor(model, sha, size);
+      m.profile.performance = baseline;
+      return m;
+    });
+    const { token } = await createKey("default", "ingest");
+    const config = { webhook: HOOK, accuracyDrop: 0.1, minLabelled: 10, windowMinutes: 2, minRows: 10 };
+    expect((await call("PUT", `/v1/models/${model}/alerts`, { token: BOOTSTRAP, json: config })).status).toBe(200);
+    const base = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
+    // each client labels its 20 rows, 10 right: accuracy 0.5; without the heaviest sender (20
+    // rows, as if all its labels were wrong) 50 / 80 = 0.625, 0.275 below the baseline
+    const labelled = (client: string, start: number) => {
+      const m = new ConfusionMatrix(["no", "yes"]);
+      for (let i = 0; i < 5; i++) for (const [actual, predicted] of [[0, 0], [1, 1], [0, 1], [1, 0]] as const) m.update(actual, predicted);
+      return { ...makeReport(model, version, { client, start, ...rows(false) }), confusion: toBase64(m.encode()) };
+    };
+    const clients = await clientsGiven(model, token, version, 5, "acc");
+    await postReports(token, clients.map((client) => labelled(client, base + 60_000)));
+    await flush(model);
+    await cron(base + 3 * 60_000 + 25_000);
+    const mine = posted.filter((p) => p.text.includes(model));
+    expect(mine.map((p) => `${p.alert.kind}:${p.alert.state}`)).toEqual(["accuracy_drop:firing"]);
+    expect(mine[0]!.text).toContain("accuracy FIRING: 0.275 below the baseline (threshold 0.100)");
   });
 
   it("validates the configuration", async () => {

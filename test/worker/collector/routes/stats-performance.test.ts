@@ -1,9 +1,11 @@
 // Labels joined on the devices reach the collector only as a confusion matrix (classification)
-// or a residual sketch (regression); /v1/stats turns them into accuracy and recall.
+// or a residual sketch (regression); /v1/stats turns them into accuracy, precision, recall and F1,
+// beside the baseline the profile recorded on the reference data.
 import { describe, expect, it } from "vitest";
 import { ConfusionMatrix, NumericSketch, toBase64 } from "../../../../protocol/sketch/index.ts";
-import { flush, liveModel, makeReport, postReports } from "../../ingest-helpers.ts";
-import { BOOTSTRAP, call } from "../../registry-helpers.ts";
+import type { StatsAnswer } from "../../../../protocol/api.ts";
+import { flush, liveModel, makeReport, postReports, publishManifest } from "../../ingest-helpers.ts";
+import { BOOTSTRAP, call, manifestFor, unique } from "../../registry-helpers.ts";
 
 describe("performance from on-device labels", () => {
   it("merges confusion matrices across reports into accuracy and per-class recall", async () => {
@@ -21,8 +23,28 @@ describe("performance from on-device labels", () => {
     expect((await postReports(token, reports)).accepted).toHaveLength(2);
     await flush(model);
     const res = await call("GET", `/v1/stats?model=${model}&from=${start - 60_000}&to=${start + 60_000}`, { token: BOOTSTRAP });
-    const stats = (await res.json()) as { performance: { labelled: number; accuracy: number; recall: Record<string, number> } };
-    expect(stats.performance).toEqual({ labelled: 20, accuracy: 17 / 20, recall: { no: 9 / 10, yes: 8 / 10 } });
+    const stats = (await res.json()) as StatsAnswer;
+    const f1 = (p: number, r: number) => (2 * p * r) / (p + r);
+    expect(stats.performance).toEqual({
+      labelled: 20,
+      accuracy: 17 / 20,
+      precision: { no: 9 / 11, yes: 8 / 9 },
+      recall: { no: 9 / 10, yes: 8 / 10 },
+      f1: { no: f1(9 / 11, 9 / 10), yes: f1(8 / 9, 8 / 10) },
+    });
+    expect(stats.baseline).toBeNull();
+  });
+
+  it("shows the baseline of a profile made with --target beside live performance", async () => {
+    const model = unique("perf-base");
+    const baseline = { kind: "classification" as const, labelled: 500, accuracy: 0.9, precision: { no: 0.9, yes: 0.9 }, recall: { no: 0.9, yes: 0.9 }, f1: { no: 0.9, yes: 0.9 }, roc_auc: 0.95, log_loss: 0.3, calibration: { confidence: [0.95], accuracy: [0.9], count: [500] } };
+    await publishManifest(model, (sha, size) => {
+      const m = manifestFor(model, sha, size);
+      m.profile.performance = baseline;
+      return m;
+    });
+    const res = await call("GET", `/v1/stats?model=${model}`, { token: BOOTSTRAP });
+    expect(((await res.json()) as StatsAnswer).baseline).toEqual(baseline);
   });
 
   it("refuses residuals from a classification model", async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { chiSquaredPValue, jensenShannon, psi } from "../../../../collector/drift/binned.ts";
-import { chiSquaredSf, gammaQ, logGamma } from "../../../../collector/drift/gamma.ts";
-import { kolmogorovSf, ksPValue } from "../../../../collector/drift/kolmogorov.ts";
+import { chiSquaredPValue, jensenShannon, psi } from "../../../../protocol/drift/binned.ts";
+import { chiSquaredSf, gammaQ, logGamma } from "../../../../protocol/drift/gamma.ts";
+import { kolmogorovSf, ksPValue } from "../../../../protocol/drift/kolmogorov.ts";
 
 // Expected values from scipy 1.10 (special.gammaincc, stats.kstwobign.sf, stats.chi2.sf).
 const GAMMA_Q: [number, number, number][] = [

@@ -7,8 +7,8 @@ import {
   cdfPoints,
   ksStatistic,
   pmf,
-} from "../../protocol/sketch/index.ts";
-import type { DriftMetrics } from "../../protocol/api.ts";
+} from "../sketch/index.ts";
+import type { DriftMetrics } from "../api.ts";
 import { chiSquaredPValue, jensenShannon, psi } from "./binned.ts";
 import { ksPValue } from "./kolmogorov.ts";
 import { trimGap, trimShares } from "./sender-trim.ts";

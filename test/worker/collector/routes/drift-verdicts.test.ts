@@ -4,7 +4,7 @@ import type { Manifest } from "../../../../protocol/schema/manifest.ts";
 import { CategoricalSketch, NumericSketch } from "../../../../protocol/sketch/index.ts";
 import { benjaminiHochberg } from "../../../../collector/drift/multiple-testing.ts";
 import { flush, normal, postReports, publishManifest, rng, sketchReport } from "../../ingest-helpers.ts";
-import { call, createKey, twoFeatureManifest, unique } from "../../registry-helpers.ts";
+import { BOOTSTRAP, call, createKey, expectError, modelBytes, twoFeatureManifest, unique, upload } from "../../registry-helpers.ts";
 
 const REFERENCE_ROWS = 800;
 /** Moves x so its KS p-value is 0.048: drift on its own, not after adjusting across 2 features (0.097). */
@@ -70,5 +70,37 @@ describe("GET /v1/drift with p-values adjusted across features", async () => {
     const adjusted = await driftOf({ correction: "benjamini-hochberg" });
     expect(adjusted.features.x).toMatchObject({ p_value: x!.p_value, p_adjusted: x!.p_adjusted, drifted: false });
     expect(adjusted.dataset.drifted_share).toBe(plain.dataset.drifted_share - 0.5);
+  });
+});
+
+describe("GET /v1/drift with calibrated verdicts", async () => {
+  const { token: ingest } = await createKey("default", "ingest");
+  const { token: read } = await createKey("default", "read");
+  const minute = Math.floor(Date.now() / 60_000) * 60_000;
+  const metric = { sampling: [2, 1] as [number, number], natural: [0.01, 0.005] as [number, number], floor: [0, 0] as [number, number] };
+
+  it("judges distances against the profile's calibration for the window's size", async () => {
+    const model = unique("calibrated");
+    const version = await publishManifest(model, (sha, size) => {
+      const m = manifest(model, sha, size, { verdicts: "calibrated" });
+      m.profile.calibration = { chunks: { random: 40, ordered: 4, by: "day" }, features: { x: { wasserstein_normed: metric }, c: { js: metric } } };
+      return m;
+    });
+    expect((await postReports(ingest, reports(model, version, minute - 60_000))).accepted).toHaveLength(16);
+    await flush(model);
+    const res = await call("GET", `/v1/drift?model=${model}&from=${minute - 60_000}&to=${minute}`, { token: read });
+    const { features } = (await res.json()) as DriftAnswer;
+    // upper natural 0.025 + upper sampling 5 × (1/800 + 1/800), on the squared scale
+    const threshold = Math.sqrt(0.025 + 5 * (1 / 800 + 1 / 800));
+    expect(features.x).toMatchObject({ test: "wasserstein", threshold: expect.closeTo(threshold, 9), drifted: features.x!.value! >= threshold });
+    expect(features.c).toMatchObject({ test: "js", threshold: expect.closeTo(threshold, 9) });
+  });
+
+  it("refuses a version that asks for calibrated verdicts without a calibration", async () => {
+    const model = unique("calibrated");
+    const bytes = modelBytes();
+    const sha = await upload(bytes);
+    const res = await call("POST", `/v1/models/${model}/versions`, { token: BOOTSTRAP, json: { manifest: manifest(model, sha, bytes.length, { verdicts: "calibrated" }) } });
+    expect(await expectError(res, 400, "validation")).toContain("drift.verdicts is calibrated but the profile has no calibration");
   });
 });

@@ -1,4 +1,4 @@
-import { type QuantileSketch, cdfGaps, cdfPoints } from "../../protocol/sketch/index.ts";
+import { type QuantileSketch, cdfGaps, cdfPoints } from "../sketch/index.ts";
 import { trimGap } from "./sender-trim.ts";
 
 /**

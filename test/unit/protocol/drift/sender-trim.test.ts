@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { chiSquaredPValue, jensenShannon, psi } from "../../../../collector/drift/binned.ts";
-import { trimGap, trimShares } from "../../../../collector/drift/sender-trim.ts";
+import { chiSquaredPValue, jensenShannon, psi } from "../../../../protocol/drift/binned.ts";
+import { trimGap, trimShares } from "../../../../protocol/drift/sender-trim.ts";
 import { SENDER_TALLY_SIZE, SenderTally } from "../../../../collector/aggregates/sender-tally.ts";
 import { Reader, Writer } from "../../../../protocol/sketch/codec.ts";
 

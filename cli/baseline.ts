@@ -1,0 +1,133 @@
+import { classQuality } from "../protocol/performance.ts";
+import type { BaselinePerformance } from "../protocol/schema/profile.ts";
+import { CliError } from "./args.ts";
+import type { Cell } from "./tables/index.ts";
+
+/** Bins of the top-class probability in the baseline's calibration. */
+export const CALIBRATION_BINS = 10;
+/** Probabilities are clipped to [EPS, 1 − EPS] for the log loss, as scikit-learn does. */
+const EPS = 1e-15;
+
+/**
+ * The model's quality on the reference rows, as `driftline profile --target` runs it over them:
+ * a confusion matrix, log loss, the calibration of the top-class probability and, for two
+ * classes, the ROC AUC (which needs every row's score: they are kept in memory).
+ */
+export class BaselineCollector {
+  private readonly confusion: number[];
+  private readonly index: Map<string, number>;
+  private logLoss = 0;
+  private labelled = 0;
+  private absError = 0;
+  private squaredError = 0;
+  private readonly scores: number[] = [];
+  private readonly positives: boolean[] = [];
+  private readonly bins = { confidence: new Array<number>(CALIBRATION_BINS).fill(0), correct: new Array<number>(CALIBRATION_BINS).fill(0), count: new Array<number>(CALIBRATION_BINS).fill(0) };
+
+  /**
+   * @param target - the target column's name, for errors
+   * @param labels - the classes of a classifier, or undefined for a regression
+   */
+  constructor(
+    private readonly target: string,
+    private readonly labels: readonly string[] | undefined,
+  ) {
+    this.confusion = new Array<number>((labels?.length ?? 0) ** 2).fill(0);
+    this.index = new Map(labels?.map((l, i) => [l, i]));
+  }
+
+  /**
+   * Adds one row: the model's probabilities (or regression value) and the row's target.
+   *
+   * @param output - class probabilities, or one value
+   * @param cell - the target cell: a class label (or its index), or a number
+   * @param where - the row's place in the file, for errors
+   */
+  add(output: ArrayLike<number>, cell: Cell | undefined, where: () => string): void {
+    if (cell === null || cell === undefined || cell === "") return;
+    if (!this.labels) {
+      const actual = typeof cell === "number" ? cell : Number(cell);
+      if (!Number.isFinite(actual)) throw new CliError(`${where()}: target "${this.target}": ${JSON.stringify(cell)} is not a number`);
+      const error = output[0]! - actual;
+      this.absError += Math.abs(error);
+      this.squaredError += error * error;
+      this.labelled++;
+      return;
+    }
+    const actual = this.classOf(cell, where);
+    let predicted = 0;
+    for (let c = 1; c < this.labels.length; c++) if (output[c]! > output[predicted]!) predicted = c;
+    this.confusion[actual * this.labels.length + predicted]!++;
+    this.logLoss -= Math.log(Math.min(1 - EPS, Math.max(EPS, output[actual]!)));
+    const top = output[predicted]!;
+    const bin = Math.min(CALIBRATION_BINS - 1, Math.floor(top * CALIBRATION_BINS));
+    this.bins.confidence[bin]! += top;
+    this.bins.count[bin]!++;
+    if (predicted === actual) this.bins.correct[bin]!++;
+    if (this.labels.length === 2) {
+      this.scores.push(output[1]!);
+      this.positives.push(actual === 1);
+    }
+    this.labelled++;
+  }
+
+  /** The baseline, or undefined when no row had a target. */
+  result(): BaselinePerformance | undefined {
+    if (this.labelled === 0) return undefined;
+    if (!this.labels) return { kind: "regression", labelled: this.labelled, mae: this.absError / this.labelled, rmse: Math.sqrt(this.squaredError / this.labelled) };
+    const k = this.labels.length;
+    const quality = classQuality(this.labels, (a, p) => this.confusion[a * k + p]!)!;
+    const { count, confidence, correct } = this.bins;
+    const auc = k === 2 ? rocAuc(this.scores, this.positives) : undefined;
+    return {
+      kind: "classification",
+      ...quality,
+      ...(auc !== undefined && { roc_auc: auc }),
+      log_loss: this.logLoss / this.labelled,
+      calibration: {
+        confidence: confidence.map((c, b) => (count[b]! > 0 ? c / count[b]! : null)),
+        accuracy: correct.map((c, b) => (count[b]! > 0 ? c / count[b]! : null)),
+        count,
+      },
+    };
+  }
+
+  /** A target cell's class: its label, or its index when the labels are not in the data. */
+  private classOf(cell: Cell, where: () => string): number {
+    const text = String(cell);
+    const byLabel = this.index.get(text);
+    if (byLabel !== undefined) return byLabel;
+    const byIndex = Number(text);
+    if (Number.isInteger(byIndex) && byIndex >= 0 && byIndex < this.labels!.length) return byIndex;
+    throw new CliError(`${where()}: target "${this.target}": ${JSON.stringify(cell)} is none of the model's classes (${this.labels!.join(", ")}) nor their index`);
+  }
+}
+
+/**
+ * The area under the ROC curve: the probability that a random positive scores above a random
+ * negative, ties counting half (the Mann–Whitney statistic; scikit-learn's `roc_auc_score`).
+ * Undefined when one class is absent.
+ *
+ * @param scores - each row's score
+ * @param positives - whether each row is positive
+ */
+export function rocAuc(scores: readonly number[], positives: readonly boolean[]): number | undefined {
+  const order = scores.map((_, i) => i).sort((a, b) => scores[a]! - scores[b]!);
+  let positiveCount = 0;
+  let rankSum = 0;
+  for (let i = 0; i < order.length; ) {
+    let j = i;
+    while (j + 1 < order.length && scores[order[j + 1]!] === scores[order[i]!]) j++;
+    const rank = (i + j) / 2 + 1; // average rank of a run of ties
+    for (let t = i; t <= j; t++) {
+      if (positives[order[t]!]) {
+        positiveCount++;
+        rankSum += rank;
+      }
+    }
+    i = j + 1;
+  }
+  const negativeCount = order.length - positiveCount;
+  if (positiveCount === 0 || negativeCount === 0) return undefined;
+  return (rankSum - (positiveCount * (positiveCount + 1)) / 2) / (positiveCount * negativeCount);
+}

@@ -1,0 +1,2 @@
+ALTER TABLE `alert_configs` ADD `accuracy_drop` real;--> statement-breakpoint
+ALTER TABLE `alert_configs` ADD `min_labelled` integer DEFAULT 100 NOT NULL;

@@ -1,0 +1,50 @@
+// Baseline performance against scikit-learn on the same outputs and targets
+// (test/fixtures/baseline/make-baseline.py).
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { BaselineCollector, rocAuc } from "../../../cli/baseline.ts";
+import type { BaselinePerformance } from "../../../protocol/schema/profile.ts";
+
+interface Case {
+  labels?: string[];
+  outputs: number[][];
+  targets: (string | number)[];
+  expected: BaselinePerformance;
+}
+const fixture = JSON.parse(readFileSync(new URL("../../fixtures/baseline/baseline.json", import.meta.url), "utf8")) as Record<"binary" | "three" | "regression", Case>;
+
+function baselineOf(c: Case): BaselinePerformance | undefined {
+  const collector = new BaselineCollector("target", c.labels);
+  c.outputs.forEach((output, i) => collector.add(Float32Array.from(output), c.targets[i], () => `row ${i}`));
+  return collector.result();
+}
+
+/** Every number within 1e-7 of scikit-learn's (it renormalises float32 probabilities before the log loss), nulls where it has none. */
+function expectClose(got: unknown, want: unknown, path = ""): void {
+  if (typeof want === "number") return void expect(got as number, path).toBeCloseTo(want, 7);
+  if (want === null || typeof want !== "object") return void expect(got, path).toEqual(want);
+  expect(Object.keys(got as object).sort(), path).toEqual(Object.keys(want).sort());
+  for (const [key, value] of Object.entries(want)) expectClose((got as Record<string, unknown>)[key], value, `${path}.${key}`);
+}
+
+describe("baseline performance", () => {
+  it.each(["binary", "three", "regression"] as const)("equals scikit-learn on the %s fixture", (name) => {
+    expectClose(baselineOf(fixture[name]), fixture[name].expected, name);
+  });
+
+  it("takes a class's index for its label, and refuses a target that is neither", () => {
+    const c = new BaselineCollector("churned", ["no", "yes"]);
+    c.add([0.2, 0.8], "1", () => "line 2");
+    c.add([0.9, 0.1], 0, () => "line 3");
+    expect(c.result()).toMatchObject({ labelled: 2, accuracy: 1 });
+    expect(() => c.add([0.5, 0.5], "maybe", () => "line 4")).toThrow('line 4: target "churned": "maybe" is none of the model\'s classes (no, yes) nor their index');
+  });
+
+  it("has no AUC without both classes, and no baseline without targets", () => {
+    expect(rocAuc([0.1, 0.9], [true, true])).toBeUndefined();
+    expect(rocAuc([0.1, 0.5, 0.5, 0.9], [false, true, false, true])).toBe(0.875);
+    const c = new BaselineCollector("y", undefined);
+    c.add([1], "", () => "line 2");
+    expect(c.result()).toBeUndefined();
+  });
+});

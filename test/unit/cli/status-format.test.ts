@@ -1,0 +1,17 @@
+import { describe, expect, it } from "vitest";
+import { describePerformance } from "../../../cli/commands/status.ts";
+
+describe("driftline status: performance line", () => {
+  const baseline = { kind: "classification" as const, labelled: 500, accuracy: 0.934, precision: {}, recall: {}, f1: {}, log_loss: 0.2, calibration: { confidence: [], accuracy: [], count: [] } };
+
+  it("puts live accuracy beside the baseline with the difference", () => {
+    const live = { labelled: 1234, accuracy: 0.912, precision: {}, recall: {}, f1: {} };
+    expect(describePerformance(live, baseline)).toBe("accuracy 0.912 (−0.022) on 1,234 labelled · baseline accuracy 0.934");
+  });
+
+  it("says what is missing", () => {
+    expect(describePerformance(null, baseline)).toBe("no labels yet · baseline accuracy 0.934");
+    const regression = { labelled: 10, residual_mean: 0, residual_p05: -1, residual_p50: 0, residual_p95: 1, mae: 0.5, rmse: 0.7 };
+    expect(describePerformance(regression, null)).toBe("MAE 0.500, RMSE 0.700 on 10 labelled · no baseline (driftline profile --target)");
+  });
+});
