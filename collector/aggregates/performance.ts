@@ -39,3 +39,30 @@ export function accuracyWithoutHeaviest(a: Aggregate): { accuracy: number; label
   if (others <= 0) return null;
   return { accuracy: Math.min(1, (quality.accuracy * quality.labelled) / others), labelled: others };
 }
+
+/**
+ * Mean absolute residual of a window's labelled rows without the heaviest sender, at its most
+ * favourable: as if that sender had given the largest residuals (its mass taken off the top of
+ * the residual sketch's items, ordered by size), so one client network cannot make errors look
+ * larger than the others' data show. Null without residuals, or when that sender may have given
+ * them all.
+ *
+ * @param a - the merged aggregate
+ */
+export function maeWithoutHeaviest(a: Aggregate): { mae: number; labelled: number } | null {
+  const r = a.residual;
+  if (!r || r.count === 0) return null;
+  const { values, cdf } = cdfPoints(r.quantiles);
+  const items = Array.from(values, (v, i) => ({ size: Math.abs(v), share: cdf[i]! - (i > 0 ? cdf[i - 1]! : 0) })).sort((x, y) => x.size - y.size);
+  let keep = 1 - Math.min(1, a.senders.heaviest() / r.count);
+  if (keep <= 0) return null;
+  const kept = keep;
+  let sum = 0;
+  for (const { size, share } of items) {
+    const taken = Math.min(share, keep);
+    sum += size * taken;
+    keep -= taken;
+    if (keep <= 0) break;
+  }
+  return { mae: sum / kept, labelled: Math.round(r.count * kept) };
+}

@@ -2,11 +2,11 @@ import type { DriftResult } from "../drift/drift-report.ts";
 import type { Aggregate } from "../aggregates/aggregate.ts";
 import { QuantileSketch, quantile } from "../../protocol/sketch/index.ts";
 import { ALL_FEATURES, type AlertConfig } from "./config.ts";
-import { accuracyWithoutHeaviest } from "../aggregates/performance.ts";
+import { accuracyWithoutHeaviest, maeWithoutHeaviest } from "../aggregates/performance.ts";
 import type { BaselinePerformance } from "../../protocol/schema/profile.ts";
 
 /** What an alert watches. */
-export type AlertKind = "dataset_drift" | "feature_drift" | "error_rate" | "latency_p95" | "accuracy_drop" | "rollback";
+export type AlertKind = "dataset_drift" | "feature_drift" | "error_rate" | "latency_p95" | "accuracy_drop" | "mae_increase" | "rollback";
 
 /** One watched condition of one model version, judged over a window. */
 export interface Condition {
@@ -89,6 +89,13 @@ export function evaluateConditions(config: AlertConfig, drift: DriftResult, aggr
     if (live && live.labelled >= config.minLabelled) {
       const drop = baseline.accuracy - live.accuracy;
       out.push({ kind: "accuracy_drop", subject: "", holds: drop > config.accuracyDrop, value: drop, threshold: config.accuracyDrop });
+    }
+  }
+  if (config.maeIncrease !== undefined && baseline?.kind === "regression" && baseline.mae > 0) {
+    const live = maeWithoutHeaviest(aggregate);
+    if (live && live.labelled >= config.minLabelled) {
+      const increase = live.mae / baseline.mae - 1;
+      out.push({ kind: "mae_increase", subject: "", holds: increase > config.maeIncrease, value: increase, threshold: config.maeIncrease });
     }
   }
   return out;

@@ -25,7 +25,9 @@ export const alertConfigSchema = z.strictObject({
   latencyP95Ms: z.number().positive().max(3_600_000).optional(),
   /** Fires when accuracy from on-device labels falls more than this below the profile's baseline accuracy. */
   accuracyDrop: rateSchema.optional(),
-  /** Labelled rows a window needs before `accuracyDrop` is judged. @defaultValue 100 */
+  /** Fires when the mean absolute residual from on-device labels exceeds the profile's baseline MAE by more than this share (0.2: 20 % worse). */
+  maeIncrease: z.number().positive().max(1000).optional(),
+  /** Labelled rows a window needs before `accuracyDrop` or `maeIncrease` is judged. @defaultValue 100 */
   minLabelled: z.int().min(1).max(1e9).default(100),
   /** Length of the trailing window each evaluation judges, in minutes. @defaultValue 60 */
   windowMinutes: z.int().min(1).max(1440).default(60),
@@ -63,6 +65,7 @@ export async function putAlertConfig(db: Db, model: string, config: AlertConfig,
     errorRate: config.errorRate ?? null,
     latencyP95Ms: config.latencyP95Ms ?? null,
     accuracyDrop: config.accuracyDrop ?? null,
+    maeIncrease: config.maeIncrease ?? null,
     minLabelled: config.minLabelled,
     windowMinutes: config.windowMinutes,
     minRows: config.minRows,
@@ -83,6 +86,7 @@ function toConfig(row: typeof alertConfigs.$inferSelect): AlertConfig & { model:
     ...(row.errorRate !== null && { errorRate: row.errorRate }),
     ...(row.latencyP95Ms !== null && { latencyP95Ms: row.latencyP95Ms }),
     ...(row.accuracyDrop !== null && { accuracyDrop: row.accuracyDrop }),
+    ...(row.maeIncrease !== null && { maeIncrease: row.maeIncrease }),
     minLabelled: row.minLabelled,
     windowMinutes: row.windowMinutes,
     minRows: row.minRows,

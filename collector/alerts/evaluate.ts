@@ -33,6 +33,8 @@ function describe(where: Judged, c: Condition, firing: boolean): string {
       return `${head}: error rate ${state}: ${fmt(c.value)} (threshold ${fmt(c.threshold)}) over ${span}`;
     case "latency_p95":
       return `${head}: p95 latency ${state}: ${fmt(c.value)} ms (SLA ${fmt(c.threshold)} ms) over ${span}`;
+    case "mae_increase":
+      return `${head}: mean absolute error ${state}: ${fmt(c.value)} above the baseline's, as a share (threshold ${fmt(c.threshold)}) over ${span}`;
     case "accuracy_drop":
       return `${head}: accuracy ${state}: ${fmt(c.value)} below the baseline (threshold ${fmt(c.threshold)}) over ${span}`;
     case "rollback":

@@ -27,7 +27,7 @@ export interface WindowDrift extends DriftResult {
 export async function windowDrift(env: Env, db: Db, q: WindowQuery): Promise<WindowDrift | undefined> {
   const ref = await loadReference(env, db, q.model, q.version);
   if (!ref) return undefined;
-  const read = await readWindow(env, db, { ...q, versions: [q.version] }, ["features", "prediction", "errors", "latency", "confusion"]);
+  const read = await readWindow(env, db, { ...q, versions: [q.version] }, ["features", "prediction", "errors", "latency", "confusion", "residual"]);
   const aggregate = read.byVersion.get(q.version) ?? new Aggregate();
   return { ...computeDrift(ref.reference, aggregate, ref.drift), from: read.from, to: read.to, aggregate, reference: ref, skipped: read.skipped };
 }

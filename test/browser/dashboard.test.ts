@@ -4,7 +4,7 @@ import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
 import type { Report } from "../../protocol/schema/report.ts";
-import { CategoricalSketch, ClassificationSketch, ErrorCounts, LatencySketch, NumericSketch, toBase64 } from "../../protocol/sketch/index.ts";
+import { CategoricalSketch, ClassificationSketch, ConfusionMatrix, ErrorCounts, LatencySketch, NumericSketch, toBase64 } from "../../protocol/sketch/index.ts";
 import { launchBrowser, type TestBrowser } from "./harness/browser.ts";
 import { startTestCollector, type TestCollector } from "./harness/collector.ts";
 import { CHURN_LABELS, PLANS, churnModel, churnRows } from "../fixtures/runtime-models.ts";
@@ -38,6 +38,9 @@ function report(version: number, backend: "wasm" | "webgpu", minutesAgo: number,
     latency.update(backend, backend === "wasm" ? 1 + (i % 5) * 0.3 : 6 + (i % 7));
   });
   if (backend === "wasm") errors.update("validation", 2);
+  // the stable version's clients feed labels back: 8 of 10 right
+  const confusion = new ConfusionMatrix(CHURN_LABELS);
+  for (let i = 0; i < 10; i++) confusion.update(i % 3, i < 8 ? i % 3 : (i + 1) % 3);
   const start = Date.now() - minutesAgo * 60_000;
   return {
     id: `dash-${counter++}`,
@@ -55,6 +58,7 @@ function report(version: number, backend: "wasm" | "webgpu", minutesAgo: number,
     prediction: b64(prediction),
     latency: b64(latency),
     ...(errors.counts.size > 0 && { errors: b64(errors) }),
+    ...(version === 1 && { confusion: b64(confusion) }),
   };
 }
 
@@ -133,7 +137,7 @@ describe("dashboard", () => {
     expect(cells.at(-1)).toBe("no drift"); // one feature of four drifted: under the dataset share
   });
 
-  it("shows a model: rollout, drift verdicts, a distribution and latency per backend, read-only", async () => {
+  it("shows a model: rollout, drift verdicts, a distribution, accuracy and latency per backend, read-only", async () => {
     await page.click(`a[href="#/model/${MODEL}"]`);
     await page.waitForSelector('td[data-feature="tenure"][data-drifted="true"]');
     for (const stable of ["charges", "age", "plan"]) {
@@ -149,6 +153,9 @@ describe("dashboard", () => {
     for (const backend of ["wasm", "webgpu"]) await page.waitForSelector(`[data-version="1"] [data-backend="${backend}"] .line path`, { state: "attached" });
     expect(await page.locator('[data-version="2"] [data-backend="wasm"] .line path').count()).toBe(3);
     expect(await page.locator('[data-version="1"] [data-backend="wasm"] rect.s-err0').count()).toBeGreaterThan(0);
+    // accuracy from the labels the stable version's clients fed back; none for the canary
+    await page.waitForSelector('[data-version="1"] .accuracy .line path', { state: "attached" });
+    expect(await page.locator('[data-version="2"] .accuracy').count()).toBe(0);
     const buttons = page.locator(".actions button");
     expect(await buttons.count()).toBe(5);
     expect(await page.locator(".actions button:enabled").count()).toBe(0);

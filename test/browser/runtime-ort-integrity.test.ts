@@ -63,6 +63,14 @@ describe("runtime: onnxruntime-web's files are the build's or nothing runs", () 
     expect(await start("same")).toEqual({ outcome: "ok", tampered: 0 });
   });
 
+  // the binary streams to the compiler as served when it is `application/wasm`, else retyped
+  it("runs the build's files with the WebAssembly served under another content type", async () => {
+    serveOrt("untyped");
+    const file = ORT_BUILDS.wasm[2]!;
+    rig.server.set(`/untyped/${file}`, new Uint8Array(readFileSync(`${ORT_DIST}/${file}`)), "application/octet-stream");
+    expect(await start("untyped")).toEqual({ outcome: "ok", tampered: 0 });
+  });
+
   it.each([
     ["the module", ORT_BUILDS.wasm[0]!],
     ["the WebAssembly glue module", ORT_BUILDS.wasm[1]!],
@@ -83,5 +91,12 @@ describe("runtime: onnxruntime-web's files are the build's or nothing runs", () 
       return copy;
     });
     expect((await start("altered-wasm")).outcome).toMatch(/^integrity: /);
+  });
+
+  // the binary is hashed in 1 MiB blocks as it streams in: a block added at the end counts too
+  it("refuses the WebAssembly binary with a block of zeros appended", async () => {
+    const file = ORT_BUILDS.wasm[2]!;
+    serveOrt("longer-wasm", file, (bytes) => new Uint8Array([...bytes, ...new Uint8Array(1 << 20)]));
+    expect((await start("longer-wasm")).outcome).toMatch(/^integrity: /);
   });
 });

@@ -2,9 +2,9 @@ import { createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import worker from "../../../../collector/index.ts";
-import { ConfusionMatrix, toBase64 } from "../../../../protocol/sketch/index.ts";
-import { clientsGiven, flush, makeReport, postReports, publishManifest } from "../../ingest-helpers.ts";
-import { BOOTSTRAP, call, createKey, expectError, manifestFor, publish, rollout, unique } from "../../registry-helpers.ts";
+import { CategoricalSketch, ConfusionMatrix, NumericSketch, toBase64 } from "../../../../protocol/sketch/index.ts";
+import { clientsGiven, flush, makeReport, postReports, publishManifest, sketchReport } from "../../ingest-helpers.ts";
+import { BOOTSTRAP, call, createKey, expectError, manifestFor, publish, rollout, twoFeatureManifest, unique } from "../../registry-helpers.ts";
 
 const HOOK = "https://hooks.example.test/driftline";
 const posted: { text: string; alert: { kind: string; subject: string | null; state: string; version: number } }[] = [];
@@ -149,6 +149,42 @@ describe("alerts", () => {
     const mine = posted.filter((p) => p.text.includes(model));
     expect(mine.map((p) => `${p.alert.kind}:${p.alert.state}`)).toEqual(["accuracy_drop:firing"]);
     expect(mine[0]!.text).toContain("accuracy FIRING: 0.275 below the baseline (threshold 0.100)");
+  });
+
+  it("fires when the mean absolute residual from on-device labels exceeds the baseline's by more than maeIncrease", async () => {
+    const model = unique("alerts");
+    const x = new NumericSketch();
+    const c = new CategoricalSketch(["a", "b"]);
+    const p = new NumericSketch();
+    for (let i = 0; i < 200; i++) {
+      x.update(i % 50);
+      c.update(i % 2 ? "a" : "b");
+      p.update((i % 10) / 10);
+    }
+    const version = await publishManifest(model, (sha, size) => {
+      const m = twoFeatureManifest({ model, sha256: sha, size }, { name: "x", sketch: x }, { name: "c", sketch: c }, { rows: 200, prediction: p });
+      m.profile.performance = { kind: "regression", labelled: 200, mae: 1, rmse: 1.2 };
+      return m;
+    });
+    const { token } = await createKey("default", "ingest");
+    const config = { webhook: HOOK, maeIncrease: 0.5, minLabelled: 10, windowMinutes: 2, minRows: 10 };
+    expect((await call("PUT", `/v1/models/${model}/alerts`, { token: BOOTSTRAP, json: config })).status).toBe(200);
+    const base = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
+    // five clients, each the reference's 200 rows with residuals ±3: MAE 3, 2.0 above the baseline's 1 as a share
+    const reports = Array.from({ length: 5 }, (_, i) => {
+      const residual = new NumericSketch();
+      for (let j = 0; j < 200; j++) residual.update(j % 2 ? 3 : -3);
+      const report = sketchReport(model, version, i, { start: base + 60_000, segment: {}, rows: 200, features: { x, c }, prediction: p });
+      return { ...report, residual: toBase64(residual.encode()) };
+    });
+    const answer = await postReports(token, reports);
+    expect(answer.rejected).toEqual([]);
+    expect(answer.accepted).toHaveLength(5);
+    await flush(model);
+    await cron(base + 3 * 60_000 + 25_000);
+    const mine = posted.filter((x) => x.text.includes(model));
+    expect(mine.map((x) => `${x.alert.kind}:${x.alert.state}`)).toEqual(["mae_increase:firing"]);
+    expect(mine[0]!.text).toContain("mean absolute error FIRING: 2.00 above the baseline's");
   });
 
   it("validates the configuration", async () => {
