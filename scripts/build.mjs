@@ -1,8 +1,10 @@
 // `npm run build`:
-// - dist/driftline.js (ESM) and dist/driftline.iife.js (sets window.Driftline): the runtime, bundled
+// - runtime/dist/driftline.js (ESM) and runtime/dist/driftline.iife.js (sets window.Driftline): the
+//   runtime package's builds (runtime/package.json), bundled
 //   by esbuild and minified by esbuild and terser, printing each file's raw and gzipped size (and
 //   writing them to dist/sizes.json).
 //   onnxruntime-web is not bundled: the runtime loads it at run time from the collector's /sdk/ort/.
+//   With `--runtime` (the runtime package's own build and prepack), only these are written.
 // - dist/site/: the collector's static assets (Workers static assets, see wrangler.toml [assets]):
 //   /sdk/driftline*.js, /sdk/ort/* (the onnxruntime-web files the runtime loads), with CORS and CORP
 //   headers so any page, cross-origin isolated or not, can load them; and the demo page /demo/.
@@ -15,6 +17,10 @@ import { ORT_BUILDS, ORT_DIST, ortHashesDefine } from "./lib/ort-files.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const site = `${root}dist/site`;
+/** Where the runtime package (runtime/package.json) keeps its builds. */
+const runtimeDist = `${root}runtime/dist/`;
+/** Only the runtime package's builds: packing it leaves dist/site/ alone (a running collector serves it). */
+const runtimeOnly = process.argv.includes("--runtime");
 /** The onnxruntime-web files the runtime may load: the WASM-only build, and the JSPI build with WebGPU. */
 const ORT_FILES = Object.values(ORT_BUILDS).flat();
 
@@ -65,9 +71,9 @@ const common = {
 };
 /** @type {Array<import("esbuild").BuildOptions & { outfile: string }>} */
 const outputs = [
-  { ...common, format: "esm", outfile: `${root}dist/driftline.js`, define: { ...common.define, __DRIFTLINE_STATE__: JSON.stringify(stateStamp("esm")) } },
+  { ...common, format: "esm", outfile: `${runtimeDist}driftline.js`, define: { ...common.define, __DRIFTLINE_STATE__: JSON.stringify(stateStamp("esm")) } },
   // the <script> entry: the same exports, and the tag's data-trust keys (runtime/script-tag.ts)
-  { ...common, entryPoints: [`${root}runtime/script-tag.ts`], format: "iife", outfile: `${root}dist/driftline.iife.js`, define: { ...common.define, __DRIFTLINE_STATE__: JSON.stringify(stateStamp("iife")) } },
+  { ...common, entryPoints: [`${root}runtime/script-tag.ts`], format: "iife", outfile: `${runtimeDist}driftline.iife.js`, define: { ...common.define, __DRIFTLINE_STATE__: JSON.stringify(stateStamp("iife")) } },
 ];
 
 /**
@@ -102,19 +108,23 @@ async function buildRuntime(options) {
   writeFileSync(`${options.outfile}.map`, /** @type {string} */ (min.map));
 }
 
-mkdirSync(`${site}/sdk/ort`, { recursive: true });
+mkdirSync(runtimeDist, { recursive: true });
+if (!runtimeOnly) mkdirSync(`${site}/sdk/ort`, { recursive: true });
 /** @type {Record<string, { bytes: number, gzipped: number }>} */
 const sizes = {};
 for (const options of outputs) {
   await buildRuntime(options);
   const bytes = readFileSync(options.outfile);
   const gz = gzipSync(bytes, { level: 9 }).length;
-  const name = options.outfile.slice(`${root}dist/`.length);
-  copyFileSync(options.outfile, `${site}/sdk/${name}`);
-  copyFileSync(`${options.outfile}.map`, `${site}/sdk/${name}.map`);
-  console.log(`dist/${name.padEnd(20)} ${String(bytes.length).padStart(7)} B   ${String(gz).padStart(6)} B gzipped`);
+  const name = options.outfile.slice(runtimeDist.length);
+  if (!runtimeOnly) {
+    copyFileSync(options.outfile, `${site}/sdk/${name}`);
+    copyFileSync(`${options.outfile}.map`, `${site}/sdk/${name}.map`);
+  }
+  console.log(`runtime/dist/${name.padEnd(20)} ${String(bytes.length).padStart(7)} B   ${String(gz).padStart(6)} B gzipped`);
   sizes[name] = { bytes: bytes.length, gzipped: gz };
 }
+if (runtimeOnly) process.exit(0);
 // the same figures for the runtime bench (test/bench/runtime)
 writeFileSync(`${root}dist/sizes.json`, JSON.stringify(sizes));
 for (const file of ORT_FILES) copyIfChanged(`${ORT_DIST}/${file}`, `${site}/sdk/ort/${file}`);

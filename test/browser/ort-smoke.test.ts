@@ -16,7 +16,6 @@ describe("onnxruntime-web and IndexedDB in headless Chromium", () => {
     server = await startStaticServer(
       {
         "/ort/": `${root}node_modules/onnxruntime-web/dist/`,
-        "/vendor/idb/": `${root}node_modules/idb/build/`,
         "/pages/": `${root}test/browser/pages/`,
       },
       { "/models/smoke.onnx": { body: modelBytes } },
@@ -48,7 +47,7 @@ describe("onnxruntime-web and IndexedDB in headless Chromium", () => {
     result.data.forEach((value, i) => expect(value).toBeCloseTo(expected[i]!, 5));
   });
 
-  it("stores model bytes in IndexedDB through idb and reads them back unchanged", async () => {
+  it("stores model bytes in IndexedDB and reads them back unchanged", async () => {
     const result = await page.evaluate(
       ([url]) => (window as unknown as { roundTripIdb: (u: string, k: string) => Promise<{ stored: number[]; read: number[] }> }).roundTripIdb(url, "smoke"),
       ["/models/smoke.onnx"] as const,

@@ -64,7 +64,7 @@ function timeCli(args) {
 process.stderr.write(`writing ${rows} rows …\n`);
 await writeCsv();
 await writeModel();
-timeCli(["-o", join(dir, "warm.json")]); // builds dist/cli.mjs if needed, warms the page cache
+timeCli(["-o", join(dir, "warm.json")]); // builds cli/dist/cli.mjs if needed, warms the page cache
 const seconds = timeCli(["-o", join(dir, "p.json")]);
 const withModel = timeCli(["-o", join(dir, "pm.json"), "--model", join(dir, "model.onnx"), "--labels", "no,yes"]);
 console.log(JSON.stringify({
