@@ -88,5 +88,10 @@ export function choiceFlag<C extends string>(value: string, flag: string, choice
  * @param value - e.g. "a,b,c"
  */
 export function listFlag(value: string | undefined): string[] {
-  return value ? value.split(",").map((s) => s.trim()).filter(Boolean) : [];
+  return value
+    ? value
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : [];
 }

@@ -90,7 +90,9 @@ export class TableProfiler {
     columnNames.forEach((name, at) => {
       if (options.exclude.includes(name) || name === chunkBy) return;
       const categorical = options.categorical.length > 0 ? options.categorical.includes(name) : looksCategorical(firstRow?.[at]);
-      this.columns.push(categorical ? { name, at, kind: "categorical", counts: new Map(), missing: 0 } : { name, at, kind: "numeric", sketch: new NumericSketch(), values: [], min: Infinity, max: -Infinity });
+      this.columns.push(
+        categorical ? { name, at, kind: "categorical", counts: new Map(), missing: 0 } : { name, at, kind: "numeric", sketch: new NumericSketch(), values: [], min: Infinity, max: -Infinity },
+      );
     });
     if (this.columns.length === 0) throw new CliError(`${path}: every column is excluded`);
     if (this.columns.length > LIMITS.features) throw new CliError(`${path} has ${this.columns.length} features; at most ${LIMITS.features} are allowed`);
@@ -171,10 +173,22 @@ export class TableProfiler {
       if (column.kind === "numeric") {
         const q = column.sketch.quantiles;
         const median = column.values ? exactMedian(column.values) : q.n > 0 ? quantile(q, 0.5) : 0;
-        feature = { name: column.name, kind: "numeric", input: options.input, index, dtype: "float32", policy: "impute", impute: median, ...(q.n > 0 ? { range: { min: column.min, max: column.max } } : {}) };
+        feature = {
+          name: column.name,
+          kind: "numeric",
+          input: options.input,
+          index,
+          dtype: "float32",
+          policy: "impute",
+          impute: median,
+          ...(q.n > 0 ? { range: { min: column.min, max: column.max } } : {}),
+        };
       } else {
         const byCount = [...column.counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-        const categories = byCount.slice(0, LIMITS.categories).map(([value]) => value.slice(0, LIMITS.nameLength)).sort();
+        const categories = byCount
+          .slice(0, LIMITS.categories)
+          .map(([value]) => value.slice(0, LIMITS.nameLength))
+          .sort();
         if (categories.length === 0) throw new CliError(`${this.path}: column "${column.name}" has no values`);
         const policy = options.unknown === "ignore" ? "ignore" : "impute";
         feature = { name: column.name, kind: "categorical", input: options.input, index, dtype: "float32", categories, encoding: options.encoding, policy, impute: byCount[0]![0] };
@@ -217,7 +231,7 @@ export class PredictionProfiler {
   private readonly classification: ClassificationSketch | undefined;
   private readonly regression: NumericSketch | undefined;
   private readonly columns: number;
-  private readonly valueOf: ValueOf[];
+  private readonly encoders: ValueOf[];
   private readonly baseline: BaselineCollector | undefined;
 
   /**
@@ -235,7 +249,7 @@ export class PredictionProfiler {
     private readonly target?: { name: string; at: number },
   ) {
     this.columns = inputColumns(features).get(features[0]!.input) ?? 0;
-    this.valueOf = features.map(featureValue);
+    this.encoders = features.map(featureValue);
     if (output.kind === "probabilities") this.classification = new ClassificationSketch(output.labels!);
     else this.regression = new NumericSketch();
     this.baseline = target && new BaselineCollector(target.name, output.kind === "probabilities" ? output.labels! : undefined);
@@ -248,9 +262,7 @@ export class PredictionProfiler {
 
   /** The profile's prediction entry. */
   get prediction(): NonNullable<ReferenceProfile["prediction"]> {
-    return this.classification
-      ? { kind: "classification", sketch: toBase64(this.classification.encode()) }
-      : { kind: "regression", sketch: toBase64(this.regression!.encode()) };
+    return this.classification ? { kind: "classification", sketch: toBase64(this.classification.encode()) } : { kind: "regression", sketch: toBase64(this.regression!.encode()) };
   }
 
   /**
@@ -263,12 +275,12 @@ export class PredictionProfiler {
     const data = new Float32Array(rows.length * this.columns);
     this.features.forEach((f, i) => {
       const at = this.at[i]!;
-      const valueOf = this.valueOf[i]!;
+      const encode = this.encoders[i]!;
       for (let r = 0; r < rows.length; r++) {
         const cell = rows[r]![at];
         // a cell as the runtime gets it in a named row: a number, a category's text, or missing
         const raw = cell === "" || cell == null ? null : f.kind === "numeric" ? toNumber(cell) : String(cell);
-        writeFeature(f, valueOf(raw, ignore), data, this.columns, r);
+        writeFeature(f, encode(raw, ignore), data, this.columns, r);
       }
     });
     const feeds = { [this.features[0]!.input]: new this.model.Tensor("float32", data, [rows.length, this.columns]) };

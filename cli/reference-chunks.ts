@@ -25,7 +25,9 @@ export const MAX_ORDERED_CHUNKS = 1000;
 export const CALIBRATION_BINS = 10;
 
 /** A column's rows per chunk: numeric sketches, or category counts (sketched once the categories are known). */
-type ColumnChunks = { kind: "numeric"; random: NumericSketch[]; ordered: Map<string, NumericSketch> } | { kind: "categorical"; random: Map<string, number>[]; ordered: Map<string, Map<string, number>> };
+type ColumnChunks =
+  | { kind: "numeric"; random: NumericSketch[]; ordered: Map<string, NumericSketch> }
+  | { kind: "categorical"; random: Map<string, number>[]; ordered: Map<string, Map<string, number>> };
 
 /**
  * The reference's rows dealt into chunks while `driftline profile` reads them: random chunks

@@ -99,24 +99,39 @@ function route(): void {
 
 async function unlock(): Promise<void> {
   const input = h("input", { type: "password", name: "admin", autocomplete: "off", required: true });
-  const form = await ask("Unlock rollout", "An admin key enables canary, promote, shadow and rollback. It is kept in this browser until you sign out.", "Unlock", [h("label", { class: "field" }, h("span", {}, "admin key"), input)]);
+  const form = await ask("Unlock rollout", "An admin key enables canary, promote, shadow and rollback. It is kept in this browser until you sign out.", "Unlock", [
+    h("label", { class: "field" }, h("span", {}, "admin key"), input),
+  ]);
   if (!form) return;
   saveAdminKey(String(form.get("admin")).trim());
   start();
 }
 
 function renderToolbar(): void {
-  const pause = h("button", { type: "button", "aria-pressed": String(paused), onclick: () => {
-    paused = !paused;
-    renderToolbar();
-  } }, paused ? "Resume auto-refresh" : "Pause auto-refresh");
+  const pause = h(
+    "button",
+    {
+      type: "button",
+      "aria-pressed": String(paused),
+      onclick: () => {
+        paused = !paused;
+        renderToolbar();
+      },
+    },
+    paused ? "Resume auto-refresh" : "Pause auto-refresh",
+  );
   updated = h("span", { class: "muted", "aria-live": "polite" }, updated.textContent);
   replace(
     toolbar,
-    select("range", PRESETS.map((p) => [p.id, p.label]), preset.id, (id) => {
-      preset = PRESETS.find((p) => p.id === id)!;
-      void refresh();
-    }),
+    select(
+      "range",
+      PRESETS.map((p) => [p.id, p.label]),
+      preset.id,
+      (id) => {
+        preset = PRESETS.find((p) => p.id === id)!;
+        void refresh();
+      },
+    ),
     pause,
     h("button", { type: "button", onclick: () => void refresh() }, "Refresh"),
     updated,

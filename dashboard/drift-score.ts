@@ -32,4 +32,3 @@ export function shortScore(test: DriftTest, score: number): string {
 export function testLabel(test: DriftTest): string {
   return TESTS[test].label;
 }
-

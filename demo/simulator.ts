@@ -136,10 +136,12 @@ async function stop() {
   stopping = true;
   timers.forEach(clearInterval);
   clearInterval(progress);
-  await Promise.allSettled(runtimes.map(async ({ runtime }) => {
-    await runtime.flush();
-    await runtime.close();
-  }));
+  await Promise.allSettled(
+    runtimes.map(async ({ runtime }) => {
+      await runtime.flush();
+      await runtime.close();
+    }),
+  );
   console.log(`simulator: stopped after ${predicted} predictions`);
   process.exit(0);
 }

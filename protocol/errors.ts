@@ -75,8 +75,5 @@ export class DriftlineError extends Error {
  * @param value - anything caught
  */
 export function isDriftlineError(value: unknown): value is DriftlineError {
-  return (
-    value instanceof DriftlineError ||
-    (value instanceof Error && value.name === "DriftlineError" && typeof (value as { code?: unknown }).code === "string")
-  );
+  return value instanceof DriftlineError || (value instanceof Error && value.name === "DriftlineError" && typeof (value as { code?: unknown }).code === "string");
 }

@@ -45,13 +45,7 @@ export function featureValue(f: Pick<Feature, "name" | "kind" | "range" | "categ
   const index = new Map((f.categories ?? []).map((c, i) => [c, i]));
   const { min = -Infinity, max = Infinity } = f.range ?? {};
   const encode = (v: unknown) =>
-    numeric
-      ? typeof v === "number" && v - v === 0
-        ? v
-        : undefined
-      : typeof v === "string" || typeof v === "number" || typeof v === "boolean"
-        ? index.get(String(v))
-        : undefined;
+    numeric ? (typeof v === "number" && v - v === 0 ? v : undefined) : typeof v === "string" || typeof v === "number" || typeof v === "boolean" ? index.get(String(v)) : undefined;
   const fallback = f.impute === undefined ? undefined : encode(f.impute);
   return (value, onViolation) => {
     if (value == null && f.nullable) return numeric ? NaN : -1;
@@ -81,13 +75,7 @@ export function featureValue(f: Pick<Feature, "name" | "kind" | "range" | "categ
  * @example
  * writeFeature(feature, 12, data, 30, 0);
  */
-export function writeFeature(
-  f: Pick<Feature, "kind" | "index" | "encoding" | "categories">,
-  value: number,
-  data: { [i: number]: number },
-  columns: number,
-  row: number,
-): void {
+export function writeFeature(f: Pick<Feature, "kind" | "index" | "encoding" | "categories">, value: number, data: { [i: number]: number }, columns: number, row: number): void {
   const at = row * columns + f.index;
   if (f.kind === "categorical" && f.encoding === "onehot") {
     const width = f.categories?.length ?? 1;

@@ -43,10 +43,11 @@ export function callPath(s: RuntimeState, onRows: () => void): Call {
         throw err;
       }
       feeds = enc.feeds;
-    } else for (const k in raw) {
-      const t = raw[k]!;
-      feeds[k] = t instanceof m.ort.Tensor ? t : new m.ort.Tensor(t.type as "float32", t.data as Float32Array, t.dims);
-    }
+    } else
+      for (const k in raw) {
+        const t = raw[k]!;
+        feeds[k] = t instanceof m.ort.Tensor ? t : new m.ort.Tensor(t.type as "float32", t.data as Float32Array, t.dims);
+      }
     m.inflight++;
     let out;
     let ms;

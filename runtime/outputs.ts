@@ -1,8 +1,7 @@
 import type { Manifest, Prediction, Tensor } from "./types.ts";
 
 /** The class labels of a manifest's classifier output, if it has one. */
-export const classLabels = (manifest: Manifest): string[] | undefined =>
-  manifest.outputs.find((o) => o.labels && (o.kind === "probabilities" || o.kind === "label"))?.labels;
+export const classLabels = (manifest: Manifest): string[] | undefined => manifest.outputs.find((o) => o.labels && (o.kind === "probabilities" || o.kind === "label"))?.labels;
 
 /**
  * Splits output tensors into per-row predictions (`id` left empty; none when `named` is false)

@@ -64,7 +64,13 @@ export class Shadow {
     if (!n || m.retired) return;
     m.inflight++;
     try {
-      const { feeds, staged } = buildFeeds(m.ort, m.manifest, m.plan, batch.map((b) => b[0]), () => {});
+      const { feeds, staged } = buildFeeds(
+        m.ort,
+        m.manifest,
+        m.plan,
+        batch.map((b) => b[0]),
+        () => {},
+      );
       const at = staged.length - 2 * n;
       const { out, ms } = await runInTurn(m.ort, m.session, feeds);
       const acc = this.acc_;

@@ -3,7 +3,6 @@ import type { Column, Plan } from "./validate.ts";
 import type { Columns, Manifest, Row, Tensor } from "./types.ts";
 import type { Ort } from "./ort-loader.ts";
 
-
 const ARRAYS: Record<string, new (n: number) => Column> = {
   float32: Float32Array,
   float64: Float64Array,
@@ -38,7 +37,7 @@ function alloc(manifest: Manifest, plan: Plan, n: number): Column[] {
   const spare = plan.spare;
   plan.spare = undefined;
   // ORT may have detached them (length 0)
-  if (spare && spare.every((d, k) => d.length === plan.sizes[k]! * n)) return spare.map(zero);
+  if (spare?.every((d, k) => d.length === plan.sizes[k]! * n)) return spare.map(zero);
   return manifest.inputs.map(({ name, dtype }, k) => {
     const Ctor = ARRAYS[dtype];
     if (!Ctor) throw new DriftlineError("unsupported", `${name}: ${dtype}`);
@@ -69,8 +68,7 @@ function tensors(ort: Ort, manifest: Manifest, plan: Plan, data: Column[], n: nu
  * @param plan - the model's plan
  * @param input - named rows, or one array per feature
  */
-export const rowCount = (plan: Plan, input: Row[] | Columns): number =>
-  Array.isArray(input) ? input.length : plan.checks.reduce((n, c) => Math.max(n, input[c.name]?.length ?? 0), 0);
+export const rowCount = (plan: Plan, input: Row[] | Columns): number => (Array.isArray(input) ? input.length : plan.checks.reduce((n, c) => Math.max(n, input[c.name]?.length ?? 0), 0));
 
 /**
  * Builds the feeds of a tabular model from named rows (or from columns), validating as it

@@ -25,5 +25,5 @@ if (run.status !== 0) process.exit(run.status ?? 1);
 const json = JSON.parse(run.stdout);
 mkdirSync(join(benchDir, "results"), { recursive: true });
 const file = typeof json.bench === "string" && json.bench.startsWith(`${name}-`) ? json.bench : name;
-writeFileSync(join(benchDir, "results", `${file}.json`), JSON.stringify(json, null, 2) + "\n");
+writeFileSync(join(benchDir, "results", `${file}.json`), `${JSON.stringify(json, null, 2)}\n`);
 console.log(JSON.stringify(json, null, 2));

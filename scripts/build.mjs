@@ -73,7 +73,13 @@ const common = {
 const outputs = [
   { ...common, format: "esm", outfile: `${runtimeDist}driftline.js`, define: { ...common.define, __DRIFTLINE_STATE__: JSON.stringify(stateStamp("esm")) } },
   // the <script> entry: the same exports, and the tag's data-trust keys (runtime/script-tag.ts)
-  { ...common, entryPoints: [`${root}runtime/script-tag.ts`], format: "iife", outfile: `${runtimeDist}driftline.iife.js`, define: { ...common.define, __DRIFTLINE_STATE__: JSON.stringify(stateStamp("iife")) } },
+  {
+    ...common,
+    entryPoints: [`${root}runtime/script-tag.ts`],
+    format: "iife",
+    outfile: `${runtimeDist}driftline.iife.js`,
+    define: { ...common.define, __DRIFTLINE_STATE__: JSON.stringify(stateStamp("iife")) },
+  },
 ];
 
 /**
@@ -138,7 +144,10 @@ writeFileSync(`${site}/_headers`, HEADERS);
 // The demo page (/demo/): embeds the runtime from /sdk/ and replays held-out patients.
 mkdirSync(`${site}/demo`, { recursive: true });
 await build({ entryPoints: [`${root}demo/page/app.ts`], outfile: `${site}/demo/app.js`, bundle: true, minify: true, target: "es2022", format: "iife", logLevel: "warning" });
-for (const [from, to] of [["demo/page/index.html", "index.html"], ["demo/data/live.csv", "live.csv"]]) {
+for (const [from, to] of [
+  ["demo/page/index.html", "index.html"],
+  ["demo/data/live.csv", "live.csv"],
+]) {
   copyFileSync(`${root}${from}`, `${site}/demo/${to}`);
 }
 console.log(`dist/site/             the collector's static assets (/sdk/, /sdk/ort/: ${ORT_FILES.length} onnxruntime-web files)`);

@@ -32,7 +32,13 @@ function resolveAdminKey() {
   const key = given || vars.ADMIN_TOKEN || `adm_${randomBytes(24).toString("base64url")}`;
   const source = given ? "from DRIFTLINE_ADMIN_KEY" : vars.ADMIN_TOKEN ? "from .dev.vars" : "generated into .dev.vars";
   vars.ADMIN_TOKEN = key;
-  writeFileSync(devVarsPath, Object.entries(vars).map(([k, v]) => `${k}=${v}`).join("\n") + "\n", { mode: 0o600 });
+  writeFileSync(
+    devVarsPath,
+    `${Object.entries(vars)
+      .map(([k, v]) => `${k}=${v}`)
+      .join("\n")}\n`,
+    { mode: 0o600 },
+  );
   return { key, source };
 }
 

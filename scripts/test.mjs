@@ -41,11 +41,11 @@ if (built.status !== 0) {
 
 const outDir = mkdtempSync(join(tmpdir(), "driftline-test-"));
 const jsonFile = join(outDir, "results.json");
-const vitest = spawnSync(
-  process.execPath,
-  [join(root, "node_modules/vitest/vitest.mjs"), "run", "--reporter=default", "--reporter=json", `--outputFile.json=${jsonFile}`, ...args],
-  { cwd: root, stdio: "inherit", env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" } },
-);
+const vitest = spawnSync(process.execPath, [join(root, "node_modules/vitest/vitest.mjs"), "run", "--reporter=default", "--reporter=json", `--outputFile.json=${jsonFile}`, ...args], {
+  cwd: root,
+  stdio: "inherit",
+  env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+});
 
 let passed = 0;
 let failed = 0;

@@ -50,10 +50,12 @@ export const drift: Command = {
     if (answer.count === 0) return void console.log("no traffic in that range");
     const entries = Object.entries(answer.features);
     if (answer.prediction) entries.push(["(prediction)", answer.prediction]);
-    console.log(table(
-      ["feature", "kind", "rows", "test", "score", "psi", "js", "drift"],
-      entries.map(([name, e]) => [name, e.kind, String(e.count), e.test, fmt(e.metrics[TEST_METRIC[e.test]]), fmt(e.metrics.psi), fmt(e.metrics.js), e.drifted ? "DRIFT" : "ok"]),
-    ));
+    console.log(
+      table(
+        ["feature", "kind", "rows", "test", "score", "psi", "js", "drift"],
+        entries.map(([name, e]) => [name, e.kind, String(e.count), e.test, fmt(e.metrics[TEST_METRIC[e.test]]), fmt(e.metrics.psi), fmt(e.metrics.js), e.drifted ? "DRIFT" : "ok"]),
+      ),
+    );
     console.log(`\ndataset: ${(answer.dataset.drifted_share * 100).toFixed(0)}% of features drifted${answer.dataset.drifted ? " — DATASET DRIFT" : ""}`);
   },
 };

@@ -24,11 +24,13 @@ driftline keys revoke <id>
  * @param flags - the flag values
  */
 function originFlags(flags: string[]): string[] {
-  return flags.flatMap((flag) => flag.split(",")).map((text) => {
-    const origin = normalizeOrigin(text.trim());
-    if (!origin) throw new UsageError(`--origin must be scheme://host[:port], e.g. https://app.example.com; got "${text.trim()}"`);
-    return origin;
-  });
+  return flags
+    .flatMap((flag) => flag.split(","))
+    .map((text) => {
+      const origin = normalizeOrigin(text.trim());
+      if (!origin) throw new UsageError(`--origin must be scheme://host[:port], e.g. https://app.example.com; got "${text.trim()}"`);
+      return origin;
+    });
 }
 
 /** `driftline keys create | list | revoke`. */
@@ -54,7 +56,12 @@ export const keys: Command = {
       // --app goes out as ?app= (see connection)
       const list = await request<{ keys: KeyView[] }>(connection(values), "/v1/keys");
       const origins = (k: KeyView) => (k.role !== "ingest" ? "" : (k.origins?.join(",") ?? "any"));
-      console.log(table(["id", "app", "role", "prefix", "label", "origins", "created", "state"], list.keys.map((k) => [k.id, k.app, k.role, k.prefix, k.label ?? "", origins(k), k.createdAt, k.revokedAt ? `revoked ${k.revokedAt}` : "active"])));
+      console.log(
+        table(
+          ["id", "app", "role", "prefix", "label", "origins", "created", "state"],
+          list.keys.map((k) => [k.id, k.app, k.role, k.prefix, k.label ?? "", origins(k), k.createdAt, k.revokedAt ? `revoked ${k.revokedAt}` : "active"]),
+        ),
+      );
     } else if (action === "revoke") {
       const id = onePositional(positionals, "the key id");
       const revoked = await request<KeyView>(connection(values), `/v1/keys/${encodeURIComponent(id)}`, { method: "DELETE" });

@@ -108,14 +108,22 @@ export const profile: Command = {
       const width = modelInput.shape[modelInput.shape.length - 1];
       const columns = inputColumns(features).get(input)!;
       if (typeof width === "number" && width > 0 && width !== columns) {
-        throw new CliError(`the model's input "${input}" has ${width} columns but the profile's ${features.length} features make ${columns} (encoding ${encoding}); check --exclude, --categorical and --encoding`);
+        throw new CliError(
+          `the model's input "${input}" has ${width} columns but the profile's ${features.length} features make ${columns} (encoding ${encoding}); check --exclude, --categorical and --encoding`,
+        );
       }
       const outputs = describeOutputs(model, labels);
       const sketched = outputs.find((o) => o.kind === "probabilities") ?? outputs.find((o) => o.kind === "regression" || o.kind === "score");
       if (!sketched) throw new CliError("the model has no float output to sketch predictions from");
       const again = await openTable(path, { format, skip: options.exclude.filter((c) => c !== values.target) });
       const target = values.target ? { name: values.target, at: again.columns.indexOf(values.target) } : undefined;
-      const predictor = new PredictionProfiler(model, features, profiler.columns.map((c) => c.at), sketched, target);
+      const predictor = new PredictionProfiler(
+        model,
+        features,
+        profiler.columns.map((c) => c.at),
+        sketched,
+        target,
+      );
       await readAll(again, undefined, again.batches(), `running ${values.model}`, (b) => predictor.add(b.rows, (r) => again.where(b.positions[r]!)));
       file.outputs = outputs;
       file.profile.prediction = predictor.prediction;
@@ -123,7 +131,7 @@ export const profile: Command = {
       if (performance) file.profile.performance = performance;
     }
 
-    writeFileSync(values.out, JSON.stringify(file, null, 2) + "\n");
+    writeFileSync(values.out, `${JSON.stringify(file, null, 2)}\n`);
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     const medians = profiler.exactMedians ? "" : ", medians from sketches";
     const calibration = file.profile.calibration;

@@ -75,7 +75,9 @@ export const publish: Command = {
     await upload(conn, manifest.sha256, model.bytes);
     const body = { manifest, ...(values.app ? { app: values.app } : {}) };
     const version = await request<{ version: number; sha256: string }>(conn, `/v1/models/${encodeURIComponent(values.model)}/versions`, { method: "POST", json: body });
-    console.log(`${values.model} version ${version.version} (sha256 ${version.sha256.slice(0, 12)}…, ${formatBytes(model.bytes.length)}${values.sign ? ", signed" : ""}${verdicts === "calibrated" ? ", calibrated drift verdicts" : ""})`);
+    console.log(
+      `${values.model} version ${version.version} (sha256 ${version.sha256.slice(0, 12)}…, ${formatBytes(model.bytes.length)}${values.sign ? ", signed" : ""}${verdicts === "calibrated" ? ", calibrated drift verdicts" : ""})`,
+    );
     if (version.version > 1) console.log(`roll it out: driftline rollout ${values.model} --canary ${version.version} --percent 10`);
   },
 };

@@ -24,7 +24,12 @@ export const segments: Command = {
     const query = `model=${encodeURIComponent(model)}`;
     if (action === "list") {
       const answer = await request<{ segments: Record<string, string[]> }>(connection(values), `/v1/segments?${query}`);
-      console.log(table(["key", "values"], Object.entries(answer.segments).map(([k, v]) => [k, v.join(", ")])));
+      console.log(
+        table(
+          ["key", "values"],
+          Object.entries(answer.segments).map(([k, v]) => [k, v.join(", ")]),
+        ),
+      );
     } else if (action === "reset") {
       const key = values.segment;
       const answer = await request<{ deleted: number }>(connection(values), `/v1/segments?${query}${key ? `&key=${encodeURIComponent(key)}` : ""}`, { method: "DELETE" });

@@ -24,16 +24,23 @@ export const status: Command = {
       const list = await request<ModelList>(conn, "/v1/models");
       if (values.json) return void console.log(JSON.stringify(list, null, 2));
       if (list.models.length === 0) return void console.log("no models yet: driftline publish model.onnx --model NAME --profile profile.json");
-      console.log(table(["model", "app", "latest", "rollout"], list.models.map((m) => [m.name, m.app, m.latestVersion ? `v${m.latestVersion}` : "-", m.rollout ? describeRollout(m.rollout) : "-"])));
+      console.log(
+        table(
+          ["model", "app", "latest", "rollout"],
+          list.models.map((m) => [m.name, m.app, m.latestVersion ? `v${m.latestVersion}` : "-", m.rollout ? describeRollout(m.rollout) : "-"]),
+        ),
+      );
       return;
     }
     const detail = await request<ModelDetail>(conn, `/v1/models/${encodeURIComponent(model)}`);
     if (values.json) return void console.log(JSON.stringify(detail, null, 2));
     console.log(`${detail.name} (app ${detail.app}): ${detail.rollout ? describeRollout(detail.rollout) : "no rollout"}\n`);
-    console.log(table(
-      ["version", "sha256", "size", "profile rows", "publisher", "published"],
-      detail.versions.map((v) => [`v${v.version}`, v.sha256.slice(0, 12), formatBytes(v.size), String(v.profileRows), v.publisher ?? "-", v.createdAt]),
-    ));
+    console.log(
+      table(
+        ["version", "sha256", "size", "profile rows", "publisher", "published"],
+        detail.versions.map((v) => [`v${v.version}`, v.sha256.slice(0, 12), formatBytes(v.size), String(v.profileRows), v.publisher ?? "-", v.createdAt]),
+      ),
+    );
     const live = detail.rollout ? [detail.rollout.stable, ...(detail.rollout.canary ? [detail.rollout.canary.version] : [])] : [];
     const day = Date.now() - 86_400_000;
     for (const version of live) {
@@ -42,7 +49,12 @@ export const status: Command = {
     }
     if (detail.audit.length) {
       console.log("\nrecent changes");
-      console.log(table(["at", "action", "key"], detail.audit.slice(0, 10).map((a) => [a.at, a.action, a.keyId])));
+      console.log(
+        table(
+          ["at", "action", "key"],
+          detail.audit.slice(0, 10).map((a) => [a.at, a.action, a.keyId]),
+        ),
+      );
     }
   },
 };

@@ -58,7 +58,8 @@ export async function openParquet(path: string, bytes: number, skip: readonly st
           const values = data[c]!;
           for (let r = start; r < end; r++) {
             const cell = toCell(values[r]);
-            if (cell === undefined) throw new CliError(`${where(groupStart + r + 1)}: column "${name}" holds ${describe(values[r])}, expected a number, string or boolean (leave it out with --exclude)`);
+            if (cell === undefined)
+              throw new CliError(`${where(groupStart + r + 1)}: column "${name}" holds ${describe(values[r])}, expected a number, string or boolean (leave it out with --exclude)`);
             batch.rows[r - start]![at] = cell;
           }
         });

@@ -22,11 +22,11 @@ export const OTHER_COMBINATION = "other";
 export function canonicalSegment(segment: Readonly<Record<string, string>>): string {
   return Object.keys(segment)
     .sort()
-    .map((k) => `${escape(k)}:${escape(segment[k]!)}`)
+    .map((k) => `${escapePart(k)}:${escapePart(segment[k]!)}`)
     .join(",");
 }
 
-function escape(s: string): string {
+function escapePart(s: string): string {
   return s.replace(/[%,:]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 

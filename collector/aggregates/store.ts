@@ -236,10 +236,12 @@ export interface IngestTotals {
  */
 export async function ingestTotals(db: Db, model: string): Promise<IngestTotals> {
   const rows = await db.select().from(aggregateFlushes).where(eq(aggregateFlushes.model, model)).all();
-  return rows.reduce(
-    (t, r) => ({ objects: t.objects + 1, flushes: t.flushes + r.flushes, reports: t.reports + r.reports, rowsWritten: t.rowsWritten + r.rowsWritten }),
-    { objects: 0, flushes: 0, reports: 0, rowsWritten: 0 },
-  );
+  return rows.reduce((t, r) => ({ objects: t.objects + 1, flushes: t.flushes + r.flushes, reports: t.reports + r.reports, rowsWritten: t.rowsWritten + r.rowsWritten }), {
+    objects: 0,
+    flushes: 0,
+    reports: 0,
+    rowsWritten: 0,
+  });
 }
 
 /** Which aggregates to read. */
@@ -275,10 +277,7 @@ export interface StoredRow {
 export async function readRows(db: Db, q: AggregateQuery): Promise<StoredRow[]> {
   if (q.ranges.length === 0 || q.versions?.length === 0) return [];
   const pairs = q.segment === ALL_SEGMENT || q.segment === OTHER_COMBINATION ? [] : q.segment.split(",");
-  const combinations = and(
-    sql`instr(${aggregates.segment}, ',') > 0`,
-    ...pairs.map((p) => sql`(',' || ${aggregates.segment} || ',') like ${`%,${likeLiteral(p)},%`} escape '\\'`),
-  );
+  const combinations = and(sql`instr(${aggregates.segment}, ',') > 0`, ...pairs.map((p) => sql`(',' || ${aggregates.segment} || ',') like ${`%,${likeLiteral(p)},%`} escape '\\'`));
   const own = eq(aggregates.segment, q.segment);
   const segment = pairs.length === 0 ? own : pairs.length === 1 ? or(own, combinations) : combinations;
   // a day is its day row and its hour rows not yet rolled into it

@@ -102,6 +102,10 @@ function toConfig(row: typeof alertConfigs.$inferSelect): AlertConfig & { model:
  * @param model - one model, or undefined for all
  */
 export async function listAlertConfigs(db: Db, model?: string): Promise<(AlertConfig & { model: string })[]> {
-  const rows = await db.select().from(alertConfigs).where(model === undefined ? undefined : eq(alertConfigs.model, model)).all();
+  const rows = await db
+    .select()
+    .from(alertConfigs)
+    .where(model === undefined ? undefined : eq(alertConfigs.model, model))
+    .all();
   return rows.map(toConfig);
 }

@@ -54,14 +54,7 @@ export function nextRecent(recent: string, holds: boolean, m: number): string {
  * @param message - the text of an alert for a condition and its new state
  * @param now - epoch ms
  */
-export async function recordEvaluation(
-  db: Db,
-  where: Judged,
-  conditions: readonly Condition[],
-  confirm: Confirm,
-  message: (c: Condition, firing: boolean) => string,
-  now: number,
-): Promise<Recorded> {
+export async function recordEvaluation(db: Db, where: Judged, conditions: readonly Condition[], confirm: Confirm, message: (c: Condition, firing: boolean) => string, now: number): Promise<Recorded> {
   if (conditions.length === 0) return { alerts: [], firing: [] };
   const states = await db
     .select()

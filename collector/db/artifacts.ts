@@ -22,7 +22,11 @@ export async function recordUpload(db: Db, row: typeof artifactUploads.$inferIns
  */
 export async function appMayUseArtifact(db: Db, app: string, sha256: string): Promise<boolean> {
   const [uploaded, named] = await Promise.all([
-    db.select({ app: artifactUploads.app }).from(artifactUploads).where(and(eq(artifactUploads.sha256, sha256), eq(artifactUploads.app, app))).get(),
+    db
+      .select({ app: artifactUploads.app })
+      .from(artifactUploads)
+      .where(and(eq(artifactUploads.sha256, sha256), eq(artifactUploads.app, app)))
+      .get(),
     db
       .select({ app: models.app })
       .from(versions)

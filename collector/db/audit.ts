@@ -31,11 +31,7 @@ export type NewAudit = Omit<AuditRecord, "id">;
 export function insertAuditWhen(db: Db, entry: NewAudit, condition: SQL) {
   const json = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
   // Values in the table's column order; a null id lets SQLite number the row.
-  return db
-    .insert(auditLog)
-    .select(
-      sql`select null, ${entry.model}, ${entry.keyId}, ${entry.at}, ${entry.action}, ${json(entry.before)}, ${json(entry.after)} where ${condition}`,
-    );
+  return db.insert(auditLog).select(sql`select null, ${entry.model}, ${entry.keyId}, ${entry.at}, ${entry.action}, ${json(entry.before)}, ${json(entry.after)} where ${condition}`);
 }
 
 /**
@@ -56,11 +52,7 @@ export function insertAudit(db: Db, entry: NewAudit) {
  * @param options - `newestFirst` and `limit`
  * @defaultValue options oldest first, no limit
  */
-export async function listAudit(
-  db: Db,
-  model: string,
-  options: { newestFirst?: boolean; limit?: number } = {},
-): Promise<AuditRecord[]> {
+export async function listAudit(db: Db, model: string, options: { newestFirst?: boolean; limit?: number } = {}): Promise<AuditRecord[]> {
   const query = db
     .select()
     .from(auditLog)

@@ -34,7 +34,11 @@ export async function insertKey(db: Db, row: typeof apiKeys.$inferInsert): Promi
  * @param hash - SHA-256 hex of the bearer token
  */
 export async function findActiveKeyByHash(db: Db, hash: string): Promise<KeyRow | undefined> {
-  return db.select().from(apiKeys).where(and(eq(apiKeys.hash, hash), isNull(apiKeys.revokedAt))).get();
+  return db
+    .select()
+    .from(apiKeys)
+    .where(and(eq(apiKeys.hash, hash), isNull(apiKeys.revokedAt)))
+    .get();
 }
 
 /**
@@ -86,6 +90,9 @@ export async function listKeys(db: Db, app?: string): Promise<KeyRow[]> {
  * @returns the key after revocation, or undefined when there is no such key
  */
 export async function revokeKey(db: Db, id: string, now: number): Promise<KeyRow | undefined> {
-  await db.update(apiKeys).set({ revokedAt: now }).where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)));
+  await db
+    .update(apiKeys)
+    .set({ revokedAt: now })
+    .where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)));
   return findKey(db, id);
 }

@@ -61,22 +61,12 @@ export interface ChangeBy {
  * @param by - key and action for the audit log
  * @returns false when another change got there first (nothing was written)
  */
-export async function saveRollout(
-  db: Db,
-  model: string,
-  previous: RolloutState | null,
-  next: RolloutState,
-  by: ChangeBy,
-): Promise<boolean> {
+export async function saveRollout(db: Db, model: string, previous: RolloutState | null, next: RolloutState, by: ChangeBy): Promise<boolean> {
   // The audit insert and the write are guarded by the same condition, so both happen or neither.
   const unchanged = previous
     ? sql`exists (select 1 from ${rollouts} where model = ${model} and config_version = ${previous.configVersion})`
     : sql`not exists (select 1 from ${rollouts} where model = ${model})`;
-  const audit = insertAuditWhen(
-    db,
-    { model, keyId: by.keyId, at: next.updatedAt, action: by.action, before: previous && rolloutView(previous), after: rolloutView(next) },
-    unchanged,
-  );
+  const audit = insertAuditWhen(db, { model, keyId: by.keyId, at: next.updatedAt, action: by.action, before: previous && rolloutView(previous), after: rolloutView(next) }, unchanged);
   let written: D1Result;
   if (previous) {
     // The replaced state goes to the history, before the update: its condition reads the row the update replaces.
@@ -87,7 +77,13 @@ export async function saveRollout(
     const expired = db.delete(rolloutHistory).where(and(eq(rolloutHistory.model, model), lt(rolloutHistory.endedAt, next.updatedAt - HISTORY_KEEP_MS)));
     [, , , written] = await db.batch([audit, rememberWhen(db, model, previous, next.updatedAt, unchanged), expired, update]);
   } else {
-    [, written] = await db.batch([audit, db.insert(rollouts).values({ model, ...toColumns(next) }).onConflictDoNothing()]);
+    [, written] = await db.batch([
+      audit,
+      db
+        .insert(rollouts)
+        .values({ model, ...toColumns(next) })
+        .onConflictDoNothing(),
+    ]);
   }
   forgetRollout(model);
   return written.meta.changes === 1;

@@ -74,11 +74,7 @@ export const versions = sqliteTable(
     publisher: text("publisher").notNull(),
     createdAt: integer("created_at").notNull(),
   },
-  (t) => [
-    primaryKey({ columns: [t.model, t.number] }),
-    uniqueIndex("versions_model_sha256").on(t.model, t.sha256),
-    index("versions_sha256").on(t.sha256),
-  ],
+  (t) => [primaryKey({ columns: [t.model, t.number] }), uniqueIndex("versions_model_sha256").on(t.model, t.sha256), index("versions_sha256").on(t.sha256)],
 );
 
 /**
@@ -165,9 +161,7 @@ export const aggregates = sqliteTable(
   },
   (t) => [
     primaryKey({ columns: [t.model, t.granularity, t.windowStart, t.version, t.role, t.segment, t.shard] }),
-    index("aggregates_unrolled")
-      .on(t.model, t.shard, t.windowStart)
-      .where(sql`${t.rolled} = 0`),
+    index("aggregates_unrolled").on(t.model, t.shard, t.windowStart).where(sql`${t.rolled} = 0`),
   ],
 );
 

@@ -58,7 +58,11 @@ export async function findVersionBySha(db: Db, model: string, sha256: string): P
  * @param model - the model's key
  */
 export async function latestVersion(db: Db, model: string): Promise<number> {
-  const row = await db.select({ n: max(versions.number) }).from(versions).where(eq(versions.model, model)).get();
+  const row = await db
+    .select({ n: max(versions.number) })
+    .from(versions)
+    .where(eq(versions.model, model))
+    .get();
   return row?.n ?? 0;
 }
 

@@ -1,12 +1,6 @@
 import type { DriftConfig } from "../../protocol/schema/index.ts";
 import { CategoricalSketch, ClassificationSketch, type FeatureSketch, NumericSketch, type PredictionSketch } from "../../protocol/sketch/index.ts";
-import {
-  categoricalMetrics,
-  classificationMetrics,
-  emptyMetrics,
-  isDiscrete,
-  numericMetrics,
-} from "../../protocol/drift/metrics.ts";
+import { categoricalMetrics, classificationMetrics, emptyMetrics, isDiscrete, numericMetrics } from "../../protocol/drift/metrics.ts";
 import type { Reference, Sketches } from "./reference.ts";
 import { type FeatureCalibration, valuesCompared } from "../../protocol/drift/calibration.ts";
 import { benjaminiHochberg } from "./multiple-testing.ts";
@@ -126,13 +120,7 @@ function judge(
  * The verdict on the test's value with the heaviest sender's share of the `count` values
  * trimmed off; no verdict when one sender may have given them all.
  */
-function verdict(
-  kind: FeatureDrift["kind"],
-  count: number,
-  choice: ReturnType<typeof chooseTest>,
-  metricsWith: (trim: number) => DriftMetrics,
-  heaviest: number,
-): Judged["drift"] {
+function verdict(kind: FeatureDrift["kind"], count: number, choice: ReturnType<typeof chooseTest>, metricsWith: (trim: number) => DriftMetrics, heaviest: number): Judged["drift"] {
   const metrics = metricsWith(0);
   const senderShare = count > 0 ? Math.min(1, heaviest / count) : 0;
   const judged = senderShare === 0 ? metrics : senderShare < 1 ? metricsWith(senderShare) : null;

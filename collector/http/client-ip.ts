@@ -30,7 +30,10 @@ export function clientNetwork(ip: string): string {
   const groups = ipv6Groups(ip);
   if (!groups) return ip;
   if (groups.slice(0, 6).join() === "0,0,0,0,0,65535") return [groups[6]! >> 8, groups[6]! & 255, groups[7]! >> 8, groups[7]! & 255].join(".");
-  return `${groups.slice(0, 4).map((g) => g.toString(16)).join(":")}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.toString(16))
+    .join(":")}::/64`;
 }
 
 /**

@@ -1,16 +1,7 @@
 import type { ErrorCode } from "../../protocol/errors.ts";
 import { LIMITS } from "../../protocol/limits.ts";
 import type { Manifest } from "../../protocol/schema/manifest.ts";
-import {
-  type AnySketch,
-  CategoricalSketch,
-  ClassificationSketch,
-  ConfusionMatrix,
-  DEFAULT_K,
-  ErrorCounts,
-  LatencySketch,
-  NumericSketch,
-} from "../../protocol/sketch/index.ts";
+import { type AnySketch, CategoricalSketch, ClassificationSketch, ConfusionMatrix, DEFAULT_K, ErrorCounts, LatencySketch, NumericSketch } from "../../protocol/sketch/index.ts";
 import { sameList } from "../../protocol/sketch/codec.ts";
 import type { Aggregate } from "../aggregates/aggregate.ts";
 import { sketchWeight } from "../aggregates/sketches.ts";
@@ -48,8 +39,7 @@ export function versionSchema(manifest: Pick<Manifest, "features" | "outputs">, 
   };
 }
 
-const sameRange = (a: { min: number; max: number } | undefined, b: { min: number; max: number } | undefined) =>
-  a === b || (a !== undefined && b !== undefined && a.min === b.min && a.max === b.max);
+const sameRange = (a: { min: number; max: number } | undefined, b: { min: number; max: number } | undefined) => a === b || (a !== undefined && b !== undefined && a.min === b.min && a.max === b.max);
 
 function mismatch(what: string, why: string): Refusal {
   return { code: "sketch_mismatch", message: `${what}: ${why}` };

@@ -1,7 +1,6 @@
 import { ALL_SEGMENT, OTHER_COMBINATION, segmentSlices } from "../aggregates/segments.ts";
 import { DEFAULT_MAX_COMBINATIONS } from "../config.ts";
 
-
 /** Windows remembered at most; the oldest is forgotten first. */
 const MAX_WINDOWS = 512;
 

@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { type ErrorCode, isDriftlineError } from "../../protocol/errors.ts";
 import type { Report } from "../../protocol/schema/report.ts";
 import { chunkLimits, flushIntervalMs, flushMaxReports, HOUR_ROLLS_AFTER_MS, maxCombinations, segmentLimits, senderBudgetPerMinute } from "../config.ts";
-import { type Db, openDb } from "../db/client.ts";
+import { openDb } from "../db/client.ts";
 import { findVersion } from "../db/versions.ts";
 import { Aggregate } from "../aggregates/aggregate.ts";
 import { type Refusal, type VersionSchema, checkReport, versionSchema } from "./check-report.ts";
@@ -18,9 +18,7 @@ import { type PackedRow, type QuarantinedRow, lastStoredChunk, oldestUnrolledHou
 import { packAggregate, unpackAggregate } from "../aggregates/stored-aggregate.ts";
 
 /** What became of one report of a batch. */
-export type IngestOutcome =
-  | { id: string; status: "accepted" | "duplicate" }
-  | { id: string; status: "rejected"; code: ErrorCode; message: string };
+export type IngestOutcome = { id: string; status: "accepted" | "duplicate" } | { id: string; status: "rejected"; code: ErrorCode; message: string };
 
 /** Counters of one aggregator object (they survive restarts). */
 export interface AggregatorStats {
@@ -203,7 +201,10 @@ export class ModelAggregator extends DurableObject<Env> {
   stats(): AggregatorStats {
     const counters = Object.fromEntries(COUNTERS.map((c) => [c, Number(this.meta(c) ?? 0)])) as Record<Counter, number>;
     const quarantined = Object.fromEntries(
-      this.sql.exec<{ key: string; value: string }>("select key, value from meta where key like 'quarantine:%'").toArray().map((r) => [r.key.slice("quarantine:".length), Number(r.value)]),
+      this.sql
+        .exec<{ key: string; value: string }>("select key, value from meta where key like 'quarantine:%'")
+        .toArray()
+        .map((r) => [r.key.slice("quarantine:".length), Number(r.value)]),
     );
     const peakPendingBytes = Math.max(this.peakBytes, Number(this.meta("peakPendingBytes") ?? 0));
     return { object: this.object?.name ?? "", ...counters, pending: this.pendingReports, quarantined, peakPendingBytes };
@@ -383,12 +384,25 @@ export class ModelAggregator extends DurableObject<Env> {
     try {
       const now = Date.now();
       const targets = planRollUp(chunk.deltas.values(), this.combinations);
-      const stored = await readOwnRows(db, model, shard, targets.map((t) => t.key));
+      const stored = await readOwnRows(
+        db,
+        model,
+        shard,
+        targets.map((t) => t.key),
+      );
       // an hour row already rolled into its day (or due to be, and new) takes the day along:
       // late reports reach the day row at once; other hours join it when they roll up
       const rolled = (t: RollUpTarget) => t.key.granularity !== "hour" || (stored.get(rowId(t.key))?.rolled ?? hourRollsBy(t.key.windowStart, now));
-      const days = dayTargets(targets.filter((t) => t.key.granularity === "hour" && rolled(t)), this.combinations);
-      const storedDays = await readOwnRows(db, model, shard, days.map((t) => t.key));
+      const days = dayTargets(
+        targets.filter((t) => t.key.granularity === "hour" && rolled(t)),
+        this.combinations,
+      );
+      const storedDays = await readOwnRows(
+        db,
+        model,
+        shard,
+        days.map((t) => t.key),
+      );
       const rows: PackedRow[] = [];
       const quarantined: QuarantinedRow[] = [];
       for (const target of joinTargets(targets, days)) {
@@ -404,7 +418,10 @@ export class ModelAggregator extends DurableObject<Env> {
       this.count("flushes", 1);
       this.count("upserts", rows.length);
       this.count("rowsWritten", written);
-      this.count("bytesWritten", rows.reduce((n, r) => n + r.data.length, 0));
+      this.count(
+        "bytesWritten",
+        rows.reduce((n, r) => n + r.data.length, 0),
+      );
       this.count("flushMs", Date.now() - began);
       for (const q of quarantined) {
         console.error(`aggregator ${name}: stored row ${rowId(q.key)} unreadable (${q.reason}); quarantined`);
@@ -501,16 +518,32 @@ export class ModelAggregator extends DurableObject<Env> {
         }),
       );
       const days = dayTargets(readable, this.combinations);
-      const stored = await readOwnRows(db, model, shard, days.map((d) => d.key));
+      const stored = await readOwnRows(
+        db,
+        model,
+        shard,
+        days.map((d) => d.key),
+      );
       const rows: PackedRow[] = [];
       const quarantined: QuarantinedRow[] = [];
       for (const { key, sources } of days) {
         const aggregate = await mergeStored(key, stored.get(rowId(key))?.data, sources, quarantined);
         rows.push({ key, reports: aggregate.reports, rows: aggregate.rows, errors: aggregate.errorTotal, data: await packAggregate(aggregate), rolled: true });
       }
-      const written = await writeRollUp(db, model, shard, rows, hours.map((h) => h.key), quarantined, Date.now());
+      const written = await writeRollUp(
+        db,
+        model,
+        shard,
+        rows,
+        hours.map((h) => h.key),
+        quarantined,
+        Date.now(),
+      );
       this.count("rowsWritten", written);
-      this.count("bytesWritten", rows.reduce((n, r) => n + r.data.length, 0));
+      this.count(
+        "bytesWritten",
+        rows.reduce((n, r) => n + r.data.length, 0),
+      );
       for (const q of quarantined) this.countQuarantine(`aggregate ${q.reason}`, 1);
       if (hours.length < ROLL_UP_PAGE) break;
     }

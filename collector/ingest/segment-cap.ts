@@ -215,10 +215,7 @@ export class SegmentCap {
 
   private async tryAdmit(key: string, value: string, now: number): Promise<number> {
     const epoch = Math.floor(now / EPOCH_MS);
-    const [insert, read] = await this.db.batch([
-      this.db.prepare(ADMIT).bind(this.model, key, value, now, epoch, 1, this.limits.values, this.limits.keys),
-      this.db.prepare(READ).bind(this.model),
-    ]);
+    const [insert, read] = await this.db.batch([this.db.prepare(ADMIT).bind(this.model, key, value, now, epoch, 1, this.limits.values, this.limits.keys), this.db.prepare(READ).bind(this.model)]);
     this.remember(read!.results as ValueRow[], epoch);
     return insert!.meta.rows_written ?? 0;
   }

@@ -73,10 +73,7 @@ export function planChange(current: RolloutState, change: RolloutChange, ctx: Ch
  * @param a - one rollout
  * @param b - another
  */
-export function sameRollout(
-  a: Pick<RolloutState, "stable" | "canary" | "shadow" | "sampleRate">,
-  b: Pick<RolloutState, "stable" | "canary" | "shadow" | "sampleRate">,
-): boolean {
+export function sameRollout(a: Pick<RolloutState, "stable" | "canary" | "shadow" | "sampleRate">, b: Pick<RolloutState, "stable" | "canary" | "shadow" | "sampleRate">): boolean {
   return (
     a.stable === b.stable &&
     a.sampleRate === b.sampleRate &&

@@ -30,38 +30,65 @@ const listQuery = z.object({ model: modelNameSchema.optional(), app: appIdSchema
  * the caller is an admin.
  */
 export const modelAlerts = new Hono<AppEnv>()
-  .put("/alerts", documented("Sets a model's alert configuration", { 200: { description: "the configuration", schema: alertConfigAnswer } }), requireRole("admin"), jsonBody(16 * 1024), validate("param", modelParam), validate("query", appQuerySchema), validate("json", alertConfigSchema), async (c) => {
-    const db = openDb(c.env);
-    const model = await accessModel(db, c.var.caller, c.req.valid("param").model, c.req.valid("query").app);
-    const config: AlertConfig = c.req.valid("json");
-    const refusal = webhookRefusal(config.webhook, allowPrivateWebhooks(c.env));
-    if (refusal) throw new ApiError(400, "validation", `webhook: ${refusal}`);
-    await putAlertConfig(db, model.id, config, Date.now());
-    return c.json({ model: model.name, ...config });
-  })
-  .get("/alerts", documented("A model's alert configuration (webhook masked for read keys)", { 200: { description: "the configuration", schema: alertConfigAnswer } }), requireRole("read"), validate("param", modelParam), validate("query", appQuerySchema), async (c) => {
-    const db = openDb(c.env);
-    const model = await accessModel(db, c.var.caller, c.req.valid("param").model, c.req.valid("query").app);
-    const [stored] = await listAlertConfigs(db, model.id);
-    if (!stored) return c.json({ model: model.name, webhook: null });
-    const config = { ...stored, model: model.name };
-    // webhook URLs are secrets (a Slack one posts to the channel): only admins see them whole
-    return c.json(c.var.caller.role === "admin" ? config : { ...config, webhook: maskWebhook(config.webhook) });
-  });
+  .put(
+    "/alerts",
+    documented("Sets a model's alert configuration", { 200: { description: "the configuration", schema: alertConfigAnswer } }),
+    requireRole("admin"),
+    jsonBody(16 * 1024),
+    validate("param", modelParam),
+    validate("query", appQuerySchema),
+    validate("json", alertConfigSchema),
+    async (c) => {
+      const db = openDb(c.env);
+      const model = await accessModel(db, c.var.caller, c.req.valid("param").model, c.req.valid("query").app);
+      const config: AlertConfig = c.req.valid("json");
+      const refusal = webhookRefusal(config.webhook, allowPrivateWebhooks(c.env));
+      if (refusal) throw new ApiError(400, "validation", `webhook: ${refusal}`);
+      await putAlertConfig(db, model.id, config, Date.now());
+      return c.json({ model: model.name, ...config });
+    },
+  )
+  .get(
+    "/alerts",
+    documented("A model's alert configuration (webhook masked for read keys)", { 200: { description: "the configuration", schema: alertConfigAnswer } }),
+    requireRole("read"),
+    validate("param", modelParam),
+    validate("query", appQuerySchema),
+    async (c) => {
+      const db = openDb(c.env);
+      const model = await accessModel(db, c.var.caller, c.req.valid("param").model, c.req.valid("query").app);
+      const [stored] = await listAlertConfigs(db, model.id);
+      if (!stored) return c.json({ model: model.name, webhook: null });
+      const config = { ...stored, model: model.name };
+      // webhook URLs are secrets (a Slack one posts to the channel): only admins see them whole
+      return c.json(c.var.caller.role === "admin" ? config : { ...config, webhook: maskWebhook(config.webhook) });
+    },
+  );
 
 /**
  * `GET /v1/alerts?model=&limit=` (read): alert state changes, newest first, of one model or of
  * every model of the caller's app.
  */
-export const alerts = new Hono<AppEnv>().get("/", documented("Recent alert state changes", { 200: { description: "the alerts, newest first", schema: z.object({ alerts: z.array(alertSchema) }) } }), requireRole("read"), validate("query", listQuery), async (c) => {
-  const db = openDb(c.env);
-  const { model, app, limit } = c.req.valid("query");
-  if (model !== undefined) {
-    const { id } = await accessModel(db, c.var.caller, model, app);
-    return c.json({ alerts: (await listAlerts(db, id, limit)).map(alertView) });
-  }
-  const caller = c.var.caller;
-  const mine = caller.bootstrap ? undefined : new Set((await listModels(db, caller.app ?? undefined)).map((m) => m.id));
-  const rows = await listAlerts(db, undefined, mine ? 1000 : limit);
-  return c.json({ alerts: rows.filter((a) => !mine || mine.has(a.model)).slice(0, limit).map(alertView) });
-});
+export const alerts = new Hono<AppEnv>().get(
+  "/",
+  documented("Recent alert state changes", { 200: { description: "the alerts, newest first", schema: z.object({ alerts: z.array(alertSchema) }) } }),
+  requireRole("read"),
+  validate("query", listQuery),
+  async (c) => {
+    const db = openDb(c.env);
+    const { model, app, limit } = c.req.valid("query");
+    if (model !== undefined) {
+      const { id } = await accessModel(db, c.var.caller, model, app);
+      return c.json({ alerts: (await listAlerts(db, id, limit)).map(alertView) });
+    }
+    const caller = c.var.caller;
+    const mine = caller.bootstrap ? undefined : new Set((await listModels(db, caller.app ?? undefined)).map((m) => m.id));
+    const rows = await listAlerts(db, undefined, mine ? 1000 : limit);
+    return c.json({
+      alerts: rows
+        .filter((a) => !mine || mine.has(a.model))
+        .slice(0, limit)
+        .map(alertView),
+    });
+  },
+);

@@ -56,53 +56,75 @@ function uploaderApp(caller: Caller, app: string | undefined): string | undefine
  * one), immutable, with ETag, If-None-Match (304) and single byte ranges (206).
  */
 export const artifacts = new Hono<AppEnv>()
-  .put("/:sha256", documented("Uploads model bytes under their SHA-256", { 200: { description: "already stored", schema: uploadSchema }, 201: { description: "stored", schema: uploadSchema } }, { description: "the model bytes", media: "application/octet-stream" }), requireRole("admin"), validate("param", shaParamSchema), validate("query", appQuerySchema), async (c) => {
-    const { sha256 } = c.req.valid("param");
-    const app = uploaderApp(c.var.caller, c.req.valid("query").app);
-    const length = declaredLength(c.req.header("Content-Length"), maxArtifactBytes(c.env));
-    const body = c.req.raw.body;
-    if (!body) throw new ApiError(400, "validation", "artifact is empty");
-    const db = openDb(c.env);
-    const record = async () => {
-      if (app !== undefined) await recordUpload(db, { sha256, app, keyId: c.var.caller.keyId, createdAt: Date.now() });
-    };
-    const existing = await c.env.ARTIFACTS.head(sha256);
-    if (existing) {
-      if ((await streamedSha256(body)) !== sha256) throw new ApiError(400, "hash_mismatch", `the body's SHA-256 is not ${sha256}`);
-      await record();
-      return c.json({ sha256, size: existing.size, created: false }, 200);
-    }
-    try {
-      const stored = await c.env.ARTIFACTS.put(sha256, body, {
-        sha256,
-        httpMetadata: { contentType: "application/octet-stream", cacheControl: IMMUTABLE },
-      });
-      await record();
-      return c.json({ sha256, size: stored?.size ?? length, created: true }, 201);
-    } catch (err) {
-      if (isChecksumMismatch(err)) throw new ApiError(400, "hash_mismatch", `the body's SHA-256 is not ${sha256}`);
-      throw err;
-    }
-  })
-  .get("/:sha256", documented("Model bytes by SHA-256 (ranges, ETag)", { 200: { description: "the bytes", media: "application/octet-stream" }, 206: { description: "a range of the bytes", media: "application/octet-stream" }, 304: { description: "not modified" } }), requireRole("ingest"), limitIngestKey, validate("param", shaParamSchema), async (c) => {
-    const { sha256 } = c.req.valid("param");
-    const caller = c.var.caller;
-    if (!caller.bootstrap && !(await appMayUseArtifact(openDb(c.env), caller.app!, sha256))) throw new ApiError(404, "not_found", `no artifact ${sha256}`);
-    const etag = `"${sha256}"`;
-    const headers = { ETag: etag, "Cache-Control": IMMUTABLE, "Accept-Ranges": "bytes" };
-    const head = await c.env.ARTIFACTS.head(sha256);
-    if (!head) throw new ApiError(404, "not_found", `no artifact ${sha256}`);
-    if (matchesEtag(c.req.header("If-None-Match"), etag)) return c.body(null, 304, headers);
-    const range = parseRange(c.req.header("Range"), head.size);
-    if (range === "unsatisfiable") {
-      return c.json(errorBody("validation", `range outside the artifact's ${head.size} bytes`), 416, { "Content-Range": `bytes */${head.size}` });
-    }
-    const object = await c.env.ARTIFACTS.get(sha256, range ? { range } : {});
-    if (!object) throw new ApiError(404, "not_found", `no artifact ${sha256}`);
-    const common = { ...headers, "Content-Type": "application/octet-stream", "X-Content-Type-Options": "nosniff" };
-    if (range) {
-      const end = range.offset + range.length - 1;
-      return c.body(object.body, 206, { ...common, "Content-Length": String(range.length), "Content-Range": `bytes ${range.offset}-${end}/${head.size}` });
-    }
-    return c.body(object.body, 200, { ...common, "Content-Length": String(head.size) });
-  });
+  .put(
+    "/:sha256",
+    documented(
+      "Uploads model bytes under their SHA-256",
+      { 200: { description: "already stored", schema: uploadSchema }, 201: { description: "stored", schema: uploadSchema } },
+      { description: "the model bytes", media: "application/octet-stream" },
+    ),
+    requireRole("admin"),
+    validate("param", shaParamSchema),
+    validate("query", appQuerySchema),
+    async (c) => {
+      const { sha256 } = c.req.valid("param");
+      const app = uploaderApp(c.var.caller, c.req.valid("query").app);
+      const length = declaredLength(c.req.header("Content-Length"), maxArtifactBytes(c.env));
+      const body = c.req.raw.body;
+      if (!body) throw new ApiError(400, "validation", "artifact is empty");
+      const db = openDb(c.env);
+      const record = async () => {
+        if (app !== undefined) await recordUpload(db, { sha256, app, keyId: c.var.caller.keyId, createdAt: Date.now() });
+      };
+      const existing = await c.env.ARTIFACTS.head(sha256);
+      if (existing) {
+        if ((await streamedSha256(body)) !== sha256) throw new ApiError(400, "hash_mismatch", `the body's SHA-256 is not ${sha256}`);
+        await record();
+        return c.json({ sha256, size: existing.size, created: false }, 200);
+      }
+      try {
+        const stored = await c.env.ARTIFACTS.put(sha256, body, {
+          sha256,
+          httpMetadata: { contentType: "application/octet-stream", cacheControl: IMMUTABLE },
+        });
+        await record();
+        return c.json({ sha256, size: stored?.size ?? length, created: true }, 201);
+      } catch (err) {
+        if (isChecksumMismatch(err)) throw new ApiError(400, "hash_mismatch", `the body's SHA-256 is not ${sha256}`);
+        throw err;
+      }
+    },
+  )
+  .get(
+    "/:sha256",
+    documented("Model bytes by SHA-256 (ranges, ETag)", {
+      200: { description: "the bytes", media: "application/octet-stream" },
+      206: { description: "a range of the bytes", media: "application/octet-stream" },
+      304: { description: "not modified" },
+    }),
+    requireRole("ingest"),
+    limitIngestKey,
+    validate("param", shaParamSchema),
+    async (c) => {
+      const { sha256 } = c.req.valid("param");
+      const caller = c.var.caller;
+      if (!caller.bootstrap && !(await appMayUseArtifact(openDb(c.env), caller.app!, sha256))) throw new ApiError(404, "not_found", `no artifact ${sha256}`);
+      const etag = `"${sha256}"`;
+      const headers = { ETag: etag, "Cache-Control": IMMUTABLE, "Accept-Ranges": "bytes" };
+      const head = await c.env.ARTIFACTS.head(sha256);
+      if (!head) throw new ApiError(404, "not_found", `no artifact ${sha256}`);
+      if (matchesEtag(c.req.header("If-None-Match"), etag)) return c.body(null, 304, headers);
+      const range = parseRange(c.req.header("Range"), head.size);
+      if (range === "unsatisfiable") {
+        return c.json(errorBody("validation", `range outside the artifact's ${head.size} bytes`), 416, { "Content-Range": `bytes */${head.size}` });
+      }
+      const object = await c.env.ARTIFACTS.get(sha256, range ? { range } : {});
+      if (!object) throw new ApiError(404, "not_found", `no artifact ${sha256}`);
+      const common = { ...headers, "Content-Type": "application/octet-stream", "X-Content-Type-Options": "nosniff" };
+      if (range) {
+        const end = range.offset + range.length - 1;
+        return c.body(object.body, 206, { ...common, "Content-Length": String(range.length), "Content-Range": `bytes ${range.offset}-${end}/${head.size}` });
+      }
+      return c.body(object.body, 200, { ...common, "Content-Length": String(head.size) });
+    },
+  );

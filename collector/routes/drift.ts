@@ -36,22 +36,28 @@ function withBins(result: WindowDrift): Pick<WindowDrift, "features" | "predicti
  * feature's (and the prediction's) reference and current shares over the metric bins. See
  * docs/drift.md.
  */
-export const drift = new Hono<AppEnv>().get("/", documented("Drift of one version over a range, per feature, prediction and dataset", { 200: { description: "the drift", schema: driftAnswerSchema } }), requireRole("read"), validate("query", driftQuerySchema), async (c) => {
-  const db = openDb(c.env);
-  const query = c.req.valid("query");
-  const q = await resolveWindowQuery(db, c.var.caller, query);
-  const result = await windowDrift(c.env, db, q);
-  if (!result) throw new ApiError(404, "not_found", `model "${q.name}" has no version ${q.version}`);
-  const { features, prediction } = query.detail === "bins" ? withBins(result) : result;
-  return c.json({
-    model: q.name,
-    version: q.version,
-    from: iso(result.from),
-    to: iso(result.to),
-    count: result.aggregate.rows,
-    features,
-    prediction,
-    dataset: result.dataset,
-    skipped: result.skipped,
-  } satisfies DriftAnswer);
-});
+export const drift = new Hono<AppEnv>().get(
+  "/",
+  documented("Drift of one version over a range, per feature, prediction and dataset", { 200: { description: "the drift", schema: driftAnswerSchema } }),
+  requireRole("read"),
+  validate("query", driftQuerySchema),
+  async (c) => {
+    const db = openDb(c.env);
+    const query = c.req.valid("query");
+    const q = await resolveWindowQuery(db, c.var.caller, query);
+    const result = await windowDrift(c.env, db, q);
+    if (!result) throw new ApiError(404, "not_found", `model "${q.name}" has no version ${q.version}`);
+    const { features, prediction } = query.detail === "bins" ? withBins(result) : result;
+    return c.json({
+      model: q.name,
+      version: q.version,
+      from: iso(result.from),
+      to: iso(result.to),
+      count: result.aggregate.rows,
+      features,
+      prediction,
+      dataset: result.dataset,
+      skipped: result.skipped,
+    } satisfies DriftAnswer);
+  },
+);

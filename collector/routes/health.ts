@@ -32,10 +32,7 @@ export const health = new Hono<AppEnv>().get(
     503: { description: "D1 or R2 does not answer", schema: healthSchema },
   }),
   async (c) => {
-    const [d1, r2] = await Promise.all([
-      probe(() => c.env.DB.prepare("select 1 as one").first()),
-      probe(() => c.env.ARTIFACTS.head("healthz-probe")),
-    ]);
+    const [d1, r2] = await Promise.all([probe(() => c.env.DB.prepare("select 1 as one").first()), probe(() => c.env.ARTIFACTS.head("healthz-probe"))]);
     const ok = d1.ok && r2.ok;
     return c.json({ status: ok ? "ok" : "degraded", version: DRIFTLINE_VERSION, d1, r2 } satisfies z.infer<typeof healthSchema>, ok ? 200 : 503);
   },

@@ -38,33 +38,44 @@ function keyView(key: KeyRow): KeyView {
  */
 export const keys = new Hono<AppEnv>()
   .use(requireRole("admin"))
-  .post("/", documented("Creates an API key; the token is shown once", { 201: { description: "the key and its token", schema: keyViewSchema.extend({ token: z.string() }) } }), jsonBody(MAX_BODY), validate("json", createKeySchema), async (c) => {
-    const body = c.req.valid("json");
-    assertApp(c.var.caller, body.app, `app "${body.app}"`);
-    const db = openDb(c.env);
-    const now = Date.now();
-    await ensureApp(db, body.app, now);
-    const { token, prefix, hash } = await newToken(body.role);
-    const key = await insertKey(db, {
-      id: `key_${randomBase64Url(9)}`,
-      app: body.app,
-      role: body.role,
-      hash,
-      prefix,
-      label: body.label ?? null,
-      origins: body.origins ? [...new Set(body.origins)] : null,
-      createdAt: now,
-    });
-    if (key.role === "ingest") forgetKeyOrigins();
-    return c.json({ ...keyView(key), token }, 201);
-  })
-  .get("/", documented("Lists API keys (never their tokens)", { 200: { description: "the keys", schema: z.object({ keys: z.array(keyViewSchema) }) } }), validate("query", appQuerySchema), async (c) => {
-    const caller = c.var.caller;
-    const app = c.req.valid("query").app ?? caller.app ?? undefined;
-    if (app !== undefined) assertApp(caller, app, `app "${app}"`);
-    const rows = await listKeys(openDb(c.env), app);
-    return c.json({ keys: rows.map(keyView) });
-  })
+  .post(
+    "/",
+    documented("Creates an API key; the token is shown once", { 201: { description: "the key and its token", schema: keyViewSchema.extend({ token: z.string() }) } }),
+    jsonBody(MAX_BODY),
+    validate("json", createKeySchema),
+    async (c) => {
+      const body = c.req.valid("json");
+      assertApp(c.var.caller, body.app, `app "${body.app}"`);
+      const db = openDb(c.env);
+      const now = Date.now();
+      await ensureApp(db, body.app, now);
+      const { token, prefix, hash } = await newToken(body.role);
+      const key = await insertKey(db, {
+        id: `key_${randomBase64Url(9)}`,
+        app: body.app,
+        role: body.role,
+        hash,
+        prefix,
+        label: body.label ?? null,
+        origins: body.origins ? [...new Set(body.origins)] : null,
+        createdAt: now,
+      });
+      if (key.role === "ingest") forgetKeyOrigins();
+      return c.json({ ...keyView(key), token }, 201);
+    },
+  )
+  .get(
+    "/",
+    documented("Lists API keys (never their tokens)", { 200: { description: "the keys", schema: z.object({ keys: z.array(keyViewSchema) }) } }),
+    validate("query", appQuerySchema),
+    async (c) => {
+      const caller = c.var.caller;
+      const app = c.req.valid("query").app ?? caller.app ?? undefined;
+      if (app !== undefined) assertApp(caller, app, `app "${app}"`);
+      const rows = await listKeys(openDb(c.env), app);
+      return c.json({ keys: rows.map(keyView) });
+    },
+  )
   .delete("/:id", documented("Revokes an API key", { 200: { description: "the revoked key", schema: keyViewSchema } }), validate("param", z.object({ id: z.string().max(64) })), async (c) => {
     const db = openDb(c.env);
     const { id } = c.req.valid("param");

@@ -94,15 +94,20 @@ async function writeRecent(w: PrometheusText, env: Env, db: Db, m: ModelRow, now
  * app's models (labelled `model` and `app`) — all-time report, row and error counters; latency summaries and drift scores
  * per model, version and feature over the last hour of closed minutes; ingest flush counters.
  */
-export const metrics = new Hono<AppEnv>().get("/", documented("Prometheus metrics of the caller's models", { 200: { description: "Prometheus text exposition format 0.0.4", media: "text/plain" } }), requireRole("read"), async (c) => {
-  const db = openDb(c.env);
-  const caller = c.var.caller;
-  const models = await listModels(db, caller.bootstrap ? undefined : (caller.app ?? undefined));
-  const w = new PrometheusText();
-  const now = Date.now();
-  for (const m of models) {
-    await writeTotals(w, db, m);
-    await writeRecent(w, c.env, db, m, now);
-  }
-  return c.body(w.render(), 200, { "Content-Type": PROMETHEUS_CONTENT_TYPE, "Cache-Control": "no-store" });
-});
+export const metrics = new Hono<AppEnv>().get(
+  "/",
+  documented("Prometheus metrics of the caller's models", { 200: { description: "Prometheus text exposition format 0.0.4", media: "text/plain" } }),
+  requireRole("read"),
+  async (c) => {
+    const db = openDb(c.env);
+    const caller = c.var.caller;
+    const models = await listModels(db, caller.bootstrap ? undefined : (caller.app ?? undefined));
+    const w = new PrometheusText();
+    const now = Date.now();
+    for (const m of models) {
+      await writeTotals(w, db, m);
+      await writeRecent(w, c.env, db, m, now);
+    }
+    return c.body(w.render(), 200, { "Content-Type": PROMETHEUS_CONTENT_TYPE, "Cache-Control": "no-store" });
+  },
+);

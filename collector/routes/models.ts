@@ -24,32 +24,41 @@ export const AUDIT_SHOWN = 100;
  * one model with all its versions, its rollout and its audit log (newest first).
  */
 export const models = new Hono<AppEnv>()
-  .get("/", documented("Lists the caller's models", { 200: { description: "the models", schema: z.object({ models: z.array(modelSummarySchema) }) } }), requireRole("read"), validate("query", appQuerySchema), async (c) => {
-    const caller = c.var.caller;
-    const app = c.req.valid("query").app ?? caller.app ?? undefined;
-    if (app !== undefined) assertApp(caller, app, `app "${app}"`);
-    const db = openDb(c.env);
-    const [rows, rollouts] = await Promise.all([listModels(db, app), listRollouts(db, app)]);
-    const listed = rows.map((m) => {
-      const rollout = rollouts.get(m.id);
-      return { name: m.name, app: m.app, createdAt: iso(m.createdAt), latestVersion: m.latestVersion, rollout: rollout ? rolloutView(rollout) : null };
-    });
-    return c.json({ models: listed });
-  })
-  .get("/:model", documented("A model: rollout, versions, audit log", { 200: { description: "the model", schema: modelDetailSchema } }), requireRole("read"), validate("param", modelParamSchema), validate("query", appQuerySchema), async (c) => {
-    const db = openDb(c.env);
-    const model = await accessModel(db, c.var.caller, c.req.valid("param").model, c.req.valid("query").app);
-    const [rollout, versions, audit] = await Promise.all([
-      getRollout(db, model.id),
-      listVersions(db, model.id),
-      listAudit(db, model.id, { newestFirst: true, limit: AUDIT_SHOWN }),
-    ]);
-    return c.json({
-      name: model.name,
-      app: model.app,
-      createdAt: iso(model.createdAt),
-      rollout: rollout ? rolloutView(rollout) : null,
-      versions: versions.map(versionView),
-      audit: audit.map(auditView),
-    });
-  });
+  .get(
+    "/",
+    documented("Lists the caller's models", { 200: { description: "the models", schema: z.object({ models: z.array(modelSummarySchema) }) } }),
+    requireRole("read"),
+    validate("query", appQuerySchema),
+    async (c) => {
+      const caller = c.var.caller;
+      const app = c.req.valid("query").app ?? caller.app ?? undefined;
+      if (app !== undefined) assertApp(caller, app, `app "${app}"`);
+      const db = openDb(c.env);
+      const [rows, rollouts] = await Promise.all([listModels(db, app), listRollouts(db, app)]);
+      const listed = rows.map((m) => {
+        const rollout = rollouts.get(m.id);
+        return { name: m.name, app: m.app, createdAt: iso(m.createdAt), latestVersion: m.latestVersion, rollout: rollout ? rolloutView(rollout) : null };
+      });
+      return c.json({ models: listed });
+    },
+  )
+  .get(
+    "/:model",
+    documented("A model: rollout, versions, audit log", { 200: { description: "the model", schema: modelDetailSchema } }),
+    requireRole("read"),
+    validate("param", modelParamSchema),
+    validate("query", appQuerySchema),
+    async (c) => {
+      const db = openDb(c.env);
+      const model = await accessModel(db, c.var.caller, c.req.valid("param").model, c.req.valid("query").app);
+      const [rollout, versions, audit] = await Promise.all([getRollout(db, model.id), listVersions(db, model.id), listAudit(db, model.id, { newestFirst: true, limit: AUDIT_SHOWN })]);
+      return c.json({
+        name: model.name,
+        app: model.app,
+        createdAt: iso(model.createdAt),
+        rollout: rollout ? rolloutView(rollout) : null,
+        versions: versions.map(versionView),
+        audit: audit.map(auditView),
+      });
+    },
+  );

@@ -162,63 +162,87 @@ async function route(db: Db, env: Env, caller: Caller, app: string | undefined, 
  */
 export const reports = new Hono<AppEnv>()
   // cheap checks first: content type and declared length, then the key and its limit, then the body
-  .post("/", documented("Ingests a batch of reports", { 200: { description: "what became of each report, and the client's assignment", schema: ingestAnswerSchema } }, { description: "a batch of reports (JSON, or JSON text as text/plain from sendBeacon)", schema: z.object({ reports: z.array(reportSchema).min(1).max(LIMITS.reportsPerBatch) }) }), jsonBody(LIMITS.batchBytes, { textPlain: true }), requireRole("ingest", { queryKey: true }), limitIngestKey, validate("query", appQuerySchema), async (c) => {
-  let body: unknown;
-  try {
-    body = await c.req.json();
-  } catch {
-    throw new ApiError(400, "validation", "body is not valid JSON");
-  }
-  let batch: z.infer<typeof batchSchema>;
-  try {
-    batch = parse(batchSchema, body, "batch");
-  } catch (err) {
-    if (isDriftlineError(err)) throw new ApiError(400, err.code, err.message);
-    throw err;
-  }
-  const { valid, rejected } = checkEach(batch.reports);
-  const db = openDb(c.env);
-  const { groups, rollouts, hint } = await route(db, c.env, c.var.caller, c.req.valid("query").app, valid, rejected, requestNetwork(c.req.raw.headers));
-  let outcomes: IngestOutcome[][];
-  try {
-    outcomes = await Promise.all([...groups.values()].map((g) => aggregator(c.env, g.model, g.shard).ingest(g.model, g.shard, g.reports)));
-  } catch (err) {
-    // nothing is acknowledged that was not stored; the client retries the batch (ids dedupe it)
-    console.error("ingest failed", err);
-    throw new ApiError(503, "unavailable", "ingest is unavailable; retry the batch (report ids make retries safe)");
-  }
-  const all = outcomes.flat();
-  // also when the first report was refused as not assigned: the answer tells the client what to run
-  const assignment = hint ? assignmentHint(rollouts.get(hint.model)?.current, hint.model, hint.client) : null;
-  return c.json({
-    accepted: all.filter((o) => o.status === "accepted").map((o) => o.id),
-    duplicates: all.filter((o) => o.status === "duplicate").map((o) => o.id),
-    rejected: [...rejected, ...all.flatMap((o) => (o.status === "rejected" ? [o] : []))].map(({ id, code, message }) => ({ id, code, message })),
-    assignment,
-  });
-})
+  .post(
+    "/",
+    documented(
+      "Ingests a batch of reports",
+      { 200: { description: "what became of each report, and the client's assignment", schema: ingestAnswerSchema } },
+      { description: "a batch of reports (JSON, or JSON text as text/plain from sendBeacon)", schema: z.object({ reports: z.array(reportSchema).min(1).max(LIMITS.reportsPerBatch) }) },
+    ),
+    jsonBody(LIMITS.batchBytes, { textPlain: true }),
+    requireRole("ingest", { queryKey: true }),
+    limitIngestKey,
+    validate("query", appQuerySchema),
+    async (c) => {
+      let body: unknown;
+      try {
+        body = await c.req.json();
+      } catch {
+        throw new ApiError(400, "validation", "body is not valid JSON");
+      }
+      let batch: z.infer<typeof batchSchema>;
+      try {
+        batch = parse(batchSchema, body, "batch");
+      } catch (err) {
+        if (isDriftlineError(err)) throw new ApiError(400, err.code, err.message);
+        throw err;
+      }
+      const { valid, rejected } = checkEach(batch.reports);
+      const db = openDb(c.env);
+      const { groups, rollouts, hint } = await route(db, c.env, c.var.caller, c.req.valid("query").app, valid, rejected, requestNetwork(c.req.raw.headers));
+      let outcomes: IngestOutcome[][];
+      try {
+        outcomes = await Promise.all([...groups.values()].map((g) => aggregator(c.env, g.model, g.shard).ingest(g.model, g.shard, g.reports)));
+      } catch (err) {
+        // nothing is acknowledged that was not stored; the client retries the batch (ids dedupe it)
+        console.error("ingest failed", err);
+        throw new ApiError(503, "unavailable", "ingest is unavailable; retry the batch (report ids make retries safe)");
+      }
+      const all = outcomes.flat();
+      // also when the first report was refused as not assigned: the answer tells the client what to run
+      const assignment = hint ? assignmentHint(rollouts.get(hint.model)?.current, hint.model, hint.client) : null;
+      return c.json({
+        accepted: all.filter((o) => o.status === "accepted").map((o) => o.id),
+        duplicates: all.filter((o) => o.status === "duplicate").map((o) => o.id),
+        rejected: [...rejected, ...all.flatMap((o) => (o.status === "rejected" ? [o] : []))].map(({ id, code, message }) => ({ id, code, message })),
+        assignment,
+      });
+    },
+  )
   /** `POST /v1/reports/flush?model=` (admin): writes every shard's pending aggregates to D1 now. */
-  .post("/flush", documented("Writes every shard's pending aggregates to D1 now", { 200: { description: "flushed", schema: z.object({ model: z.string(), flushed: z.literal(true) }) } }), requireRole("admin"), validate("query", modelQuerySchema), async (c) => {
-    const { model: name, app } = c.req.valid("query");
-    const model = await accessModel(openDb(c.env), c.var.caller, name, app);
-    try {
-      await flushModel(c.env, model.id);
-    } catch (err) {
-      console.error("flush failed", err);
-      throw new ApiError(503, "unavailable", "flush failed; the reports stay pending and the next flush retries them");
-    }
-    return c.json({ model: model.name, flushed: true });
-  })
+  .post(
+    "/flush",
+    documented("Writes every shard's pending aggregates to D1 now", { 200: { description: "flushed", schema: z.object({ model: z.string(), flushed: z.literal(true) }) } }),
+    requireRole("admin"),
+    validate("query", modelQuerySchema),
+    async (c) => {
+      const { model: name, app } = c.req.valid("query");
+      const model = await accessModel(openDb(c.env), c.var.caller, name, app);
+      try {
+        await flushModel(c.env, model.id);
+      } catch (err) {
+        console.error("flush failed", err);
+        throw new ApiError(503, "unavailable", "flush failed; the reports stay pending and the next flush retries them");
+      }
+      return c.json({ model: model.name, flushed: true });
+    },
+  )
   /**
    * `GET /v1/reports/stats?model=` (read): ingest counters of every shard (accepted,
    * duplicates, rejected, pending, flushes, D1 rows and aggregate bytes written) and their sum.
    */
-  .get("/stats", documented("Ingest counters of every shard and their sum", { 200: { description: "the counters", schema: ingestStatsSchema } }), requireRole("read"), validate("query", modelQuerySchema), async (c) => {
-    const { model: name, app } = c.req.valid("query");
-    const model = await accessModel(openDb(c.env), c.var.caller, name, app);
-    const shards = await Promise.all(Array.from({ length: shardCount(c.env) }, (_, s) => aggregator(c.env, model.id, s).stats()));
-    const total = { accepted: 0, duplicates: 0, rejected: 0, pending: 0, flushes: 0, upserts: 0, rowsWritten: 0, bytesWritten: 0, flushMs: 0 };
-    for (const s of shards) for (const k of Object.keys(total) as (keyof typeof total)[]) total[k] += s[k];
-    const rowsPerReport = total.accepted > 0 ? total.rowsWritten / total.accepted : 0;
-    return c.json({ model: model.name, shards, total: { ...total, rowsPerReport } });
-  });
+  .get(
+    "/stats",
+    documented("Ingest counters of every shard and their sum", { 200: { description: "the counters", schema: ingestStatsSchema } }),
+    requireRole("read"),
+    validate("query", modelQuerySchema),
+    async (c) => {
+      const { model: name, app } = c.req.valid("query");
+      const model = await accessModel(openDb(c.env), c.var.caller, name, app);
+      const shards = await Promise.all(Array.from({ length: shardCount(c.env) }, (_, s) => aggregator(c.env, model.id, s).stats()));
+      const total = { accepted: 0, duplicates: 0, rejected: 0, pending: 0, flushes: 0, upserts: 0, rowsWritten: 0, bytesWritten: 0, flushMs: 0 };
+      for (const s of shards) for (const k of Object.keys(total) as (keyof typeof total)[]) total[k] += s[k];
+      const rowsPerReport = total.accepted > 0 ? total.rowsWritten / total.accepted : 0;
+      return c.json({ model: model.name, shards, total: { ...total, rowsPerReport } });
+    },
+  );

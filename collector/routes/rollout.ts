@@ -37,24 +37,47 @@ async function commit(db: Db, model: ModelRow, current: RolloutState, plan: Plan
  * `changed: false` and writes nothing.
  */
 export const rollout = new Hono<AppEnv>()
-  .get("/rollout", documented("A model's rollout", { 200: { description: "the rollout", schema: rolloutViewSchema } }), requireRole("read"), validate("param", modelParamSchema), validate("query", appQuerySchema), async (c) => {
-    const db = openDb(c.env);
-    const model = await accessModel(db, c.var.caller, c.req.valid("param").model, c.req.valid("query").app);
-    return c.json(rolloutView(await currentRollout(db, model)));
-  })
-  .put("/rollout", documented("Changes a model's rollout (canary, promote, abort, shadow, sample rate)", { 200: { description: "the rollout after the change", schema: rolloutAnswerSchema } }), requireRole("admin"), jsonBody(MAX_BODY), validate("param", modelParamSchema), validate("query", appQuerySchema), validate("json", rolloutChangeSchema), async (c) => {
-    const db = openDb(c.env);
-    const model = await accessModel(db, c.var.caller, c.req.valid("param").model, c.req.valid("query").app);
-    const current = await currentRollout(db, model);
-    const ctx = { latest: await latestVersion(db, model.id), now: Date.now(), newSalt: () => randomBase64Url(12) };
-    const plan = planChange(current, c.req.valid("json"), ctx);
-    if (!plan) return c.json({ action: null, changed: false, rollout: rolloutView(current) });
-    return c.json(await commit(db, model, current, plan, c.var.caller.keyId));
-  })
-  .post("/rollback", documented("Rolls a model back (aborts a canary, else the previous stable)", { 200: { description: "the rollout after the rollback", schema: rolloutAnswerSchema } }), requireRole("admin"), validate("param", modelParamSchema), validate("query", appQuerySchema), async (c) => {
-    const db = openDb(c.env);
-    const model = await accessModel(db, c.var.caller, c.req.valid("param").model, c.req.valid("query").app);
-    const current = await currentRollout(db, model);
-    const plan = planRollback(current, await listAudit(db, model.id), Date.now());
-    return c.json(await commit(db, model, current, plan, c.var.caller.keyId));
-  });
+  .get(
+    "/rollout",
+    documented("A model's rollout", { 200: { description: "the rollout", schema: rolloutViewSchema } }),
+    requireRole("read"),
+    validate("param", modelParamSchema),
+    validate("query", appQuerySchema),
+    async (c) => {
+      const db = openDb(c.env);
+      const model = await accessModel(db, c.var.caller, c.req.valid("param").model, c.req.valid("query").app);
+      return c.json(rolloutView(await currentRollout(db, model)));
+    },
+  )
+  .put(
+    "/rollout",
+    documented("Changes a model's rollout (canary, promote, abort, shadow, sample rate)", { 200: { description: "the rollout after the change", schema: rolloutAnswerSchema } }),
+    requireRole("admin"),
+    jsonBody(MAX_BODY),
+    validate("param", modelParamSchema),
+    validate("query", appQuerySchema),
+    validate("json", rolloutChangeSchema),
+    async (c) => {
+      const db = openDb(c.env);
+      const model = await accessModel(db, c.var.caller, c.req.valid("param").model, c.req.valid("query").app);
+      const current = await currentRollout(db, model);
+      const ctx = { latest: await latestVersion(db, model.id), now: Date.now(), newSalt: () => randomBase64Url(12) };
+      const plan = planChange(current, c.req.valid("json"), ctx);
+      if (!plan) return c.json({ action: null, changed: false, rollout: rolloutView(current) });
+      return c.json(await commit(db, model, current, plan, c.var.caller.keyId));
+    },
+  )
+  .post(
+    "/rollback",
+    documented("Rolls a model back (aborts a canary, else the previous stable)", { 200: { description: "the rollout after the rollback", schema: rolloutAnswerSchema } }),
+    requireRole("admin"),
+    validate("param", modelParamSchema),
+    validate("query", appQuerySchema),
+    async (c) => {
+      const db = openDb(c.env);
+      const model = await accessModel(db, c.var.caller, c.req.valid("param").model, c.req.valid("query").app);
+      const current = await currentRollout(db, model);
+      const plan = planRollback(current, await listAudit(db, model.id), Date.now());
+      return c.json(await commit(db, model, current, plan, c.var.caller.keyId));
+    },
+  );

@@ -22,32 +22,46 @@ const resetQuery = segmentsQuery.extend({ key: segmentKeySchema.optional() });
  * frequent values displace rare ones (collector/ingest/segment-cap.ts), so the list changes.
  */
 export const segments = new Hono<AppEnv>()
-  .get("/", documented("The admitted values of each segment key", { 200: { description: "values by key", schema: z.object({ model: z.string(), segments: z.record(z.string(), z.array(z.string())) }) } }), requireRole("read"), validate("query", segmentsQuery), async (c) => {
-    const db = openDb(c.env);
-    const { model: name, app } = c.req.valid("query");
-    const model = await accessModel(db, c.var.caller, name, app);
-    const rows = await db
-      .select({ key: segmentValues.key, value: segmentValues.value })
-      .from(segmentValues)
-      .where(eq(segmentValues.model, model.id))
-      .orderBy(asc(segmentValues.key), asc(segmentValues.value))
-      .all();
-    const byKey: Record<string, string[]> = {};
-    for (const { key, value } of rows) (byKey[key] ??= []).push(value);
-    return c.json({ model: model.name, segments: byKey });
-  })
+  .get(
+    "/",
+    documented("The admitted values of each segment key", { 200: { description: "values by key", schema: z.object({ model: z.string(), segments: z.record(z.string(), z.array(z.string())) }) } }),
+    requireRole("read"),
+    validate("query", segmentsQuery),
+    async (c) => {
+      const db = openDb(c.env);
+      const { model: name, app } = c.req.valid("query");
+      const model = await accessModel(db, c.var.caller, name, app);
+      const rows = await db
+        .select({ key: segmentValues.key, value: segmentValues.value })
+        .from(segmentValues)
+        .where(eq(segmentValues.model, model.id))
+        .orderBy(asc(segmentValues.key), asc(segmentValues.value))
+        .all();
+      const byKey: Record<string, string[]> = {};
+      for (const { key, value } of rows) (byKey[key] ??= []).push(value);
+      return c.json({ model: model.name, segments: byKey });
+    },
+  )
   /**
    * `DELETE /v1/segments?model=&key=` (admin): forgets the admitted values of one segment key
    * (or of every key), e.g. after junk filled it. Aggregators read the admitted values again
    * within 2 s; later values are admitted afresh. Stored aggregates keep their slices.
    */
-  .delete("/", documented("Forgets the admitted values of one segment key, or of every key", { 200: { description: "what was forgotten", schema: z.object({ model: z.string(), key: z.string().nullable(), deleted: z.number() }) } }), requireRole("admin"), validate("query", resetQuery), async (c) => {
-    const db = openDb(c.env);
-    const { model: name, app, key } = c.req.valid("query");
-    const model = await accessModel(db, c.var.caller, name, app);
-    const result = await db
-      .delete(segmentValues)
-      .where(and(eq(segmentValues.model, model.id), key === undefined ? undefined : eq(segmentValues.key, key)))
-      .run();
-    return c.json({ model: model.name, key: key ?? null, deleted: result.meta.changes });
-  });
+  .delete(
+    "/",
+    documented("Forgets the admitted values of one segment key, or of every key", {
+      200: { description: "what was forgotten", schema: z.object({ model: z.string(), key: z.string().nullable(), deleted: z.number() }) },
+    }),
+    requireRole("admin"),
+    validate("query", resetQuery),
+    async (c) => {
+      const db = openDb(c.env);
+      const { model: name, app, key } = c.req.valid("query");
+      const model = await accessModel(db, c.var.caller, name, app);
+      const result = await db
+        .delete(segmentValues)
+        .where(and(eq(segmentValues.model, model.id), key === undefined ? undefined : eq(segmentValues.key, key)))
+        .run();
+      return c.json({ model: model.name, key: key ?? null, deleted: result.meta.changes });
+    },
+  );

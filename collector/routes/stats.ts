@@ -20,31 +20,37 @@ import { documented } from "../openapi.ts";
  * baseline the profile recorded on the reference data, and shadow agreement (per shadow version) of
  * one version over a range, in one segment — the same windows and segments as `GET /v1/drift`.
  */
-export const stats = new Hono<AppEnv>().get("/", documented("Reports, rows, errors, latency, performance and shadow agreement over a range", { 200: { description: "the stats", schema: statsAnswerSchema } }), requireRole("read"), validate("query", windowQuerySchema), async (c) => {
-  const db = openDb(c.env);
-  const q = await resolveWindowQuery(db, c.var.caller, c.req.valid("query"));
-  const read = await readWindow(c.env, db, { ...q, versions: [q.version] }, ["errors", "latency", "confusion", "residual", "shadow"]);
-  const a = read.byVersion.get(q.version) ?? new Aggregate();
-  const latency = Object.fromEntries(
-    [...(a.latency?.backends ?? [])].map(([backend, s]) => [backend, { count: s.n, p50: quantile(s, 0.5), p90: quantile(s, 0.9), p95: quantile(s, 0.95), p99: quantile(s, 0.99) }]),
-  );
-  const p95 = latencyP95(a);
-  return c.json({
-    model: q.name,
-    version: q.version,
-    role: q.role,
-    segment: q.segment,
-    from: iso(read.from),
-    to: iso(read.to),
-    reports: a.reports,
-    rows: a.rows,
-    errors: Object.fromEntries(a.errors?.counts ?? []),
-    error_rate: errorRate(a),
-    latency_p95_ms: Number.isNaN(p95) ? null : p95,
-    latency,
-    performance: livePerformance(a),
-    baseline: (await loadReference(c.env, db, q.model, q.version))?.reference.performance ?? null,
-    shadow: Object.fromEntries([...a.shadow].map(([v, s]) => [v, { rows: s.rows, agree: s.agree, agreement: s.rows > 0 ? s.agree / s.rows : null }])),
-    skipped: read.skipped,
-  } satisfies StatsAnswer);
-});
+export const stats = new Hono<AppEnv>().get(
+  "/",
+  documented("Reports, rows, errors, latency, performance and shadow agreement over a range", { 200: { description: "the stats", schema: statsAnswerSchema } }),
+  requireRole("read"),
+  validate("query", windowQuerySchema),
+  async (c) => {
+    const db = openDb(c.env);
+    const q = await resolveWindowQuery(db, c.var.caller, c.req.valid("query"));
+    const read = await readWindow(c.env, db, { ...q, versions: [q.version] }, ["errors", "latency", "confusion", "residual", "shadow"]);
+    const a = read.byVersion.get(q.version) ?? new Aggregate();
+    const latency = Object.fromEntries(
+      [...(a.latency?.backends ?? [])].map(([backend, s]) => [backend, { count: s.n, p50: quantile(s, 0.5), p90: quantile(s, 0.9), p95: quantile(s, 0.95), p99: quantile(s, 0.99) }]),
+    );
+    const p95 = latencyP95(a);
+    return c.json({
+      model: q.name,
+      version: q.version,
+      role: q.role,
+      segment: q.segment,
+      from: iso(read.from),
+      to: iso(read.to),
+      reports: a.reports,
+      rows: a.rows,
+      errors: Object.fromEntries(a.errors?.counts ?? []),
+      error_rate: errorRate(a),
+      latency_p95_ms: Number.isNaN(p95) ? null : p95,
+      latency,
+      performance: livePerformance(a),
+      baseline: (await loadReference(c.env, db, q.model, q.version))?.reference.performance ?? null,
+      shadow: Object.fromEntries([...a.shadow].map(([v, s]) => [v, { rows: s.rows, agree: s.agree, agreement: s.rows > 0 ? s.agree / s.rows : null }])),
+      skipped: read.skipped,
+    } satisfies StatsAnswer);
+  },
+);

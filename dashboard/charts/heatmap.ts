@@ -32,7 +32,16 @@ export function heatmap(caption: string, columns: readonly string[], rows: reado
       "table",
       { class: "heatmap" },
       h("caption", {}, caption),
-      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "feature"), columns.map((c) => h("th", { scope: "col" }, c)))),
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          h("th", { scope: "col" }, "feature"),
+          columns.map((c) => h("th", { scope: "col" }, c)),
+        ),
+      ),
       h(
         "tbody",
         {},

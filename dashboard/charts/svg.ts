@@ -51,10 +51,7 @@ function yAxis(max: number, format: (x: number) => string): SVGGElement {
     { class: "axis", "aria-hidden": "true" },
     ticks.map((t) => {
       const y = yOf(t, max);
-      return [
-        s("line", { x1: FRAME.left, x2: FRAME.width - FRAME.right, y1: y, y2: y, class: "grid" }),
-        s("text", { x: FRAME.left - 6, y: y + 4, "text-anchor": "end" }, format(t)),
-      ];
+      return [s("line", { x1: FRAME.left, x2: FRAME.width - FRAME.right, y1: y, y2: y, class: "grid" }), s("text", { x: FRAME.left - 6, y: y + 4, "text-anchor": "end" }, format(t))];
     }),
   );
 }
@@ -87,7 +84,13 @@ export function chart(title: string, labels: readonly string[], max: number, for
     { class: "figure" },
     h("figcaption", {}, title),
     svg,
-    series.length > 1 ? h("ul", { class: "legend" }, series.map((x) => h("li", {}, h("span", { class: `swatch ${x.className}`, "aria-hidden": "true" }), x.name))) : null,
+    series.length > 1
+      ? h(
+          "ul",
+          { class: "legend" },
+          series.map((x) => h("li", {}, h("span", { class: `swatch ${x.className}`, "aria-hidden": "true" }), x.name)),
+        )
+      : null,
   );
 }
 

@@ -41,6 +41,10 @@ export function panel(title: string, ...tools: HTMLElement[]): { element: HTMLEl
  * @param onchange - called with the new value
  */
 export function select(label: string, options: readonly [string, string][], value: string, onchange: (value: string) => void): HTMLLabelElement {
-  const el = h("select", { onchange: () => onchange(el.value) }, options.map(([v, text]) => h("option", { value: v, selected: v === value }, text)));
+  const el = h(
+    "select",
+    { onchange: () => onchange(el.value) },
+    options.map(([v, text]) => h("option", { value: v, selected: v === value }, text)),
+  );
   return h("label", { class: "field" }, h("span", {}, label), el);
 }

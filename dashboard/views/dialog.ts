@@ -48,5 +48,14 @@ export function numberField(label: string, name: string, value: number, range: {
  * @param value - the preselected one
  */
 export function versionField(versions: readonly number[], value: number): HTMLElement {
-  return h("label", { class: "field" }, h("span", {}, "version"), h("select", { name: "version" }, versions.map((v) => h("option", { value: v, selected: v === value }, `v${v}`))));
+  return h(
+    "label",
+    { class: "field" },
+    h("span", {}, "version"),
+    h(
+      "select",
+      { name: "version" },
+      versions.map((v) => h("option", { value: v, selected: v === value }, `v${v}`)),
+    ),
+  );
 }

@@ -69,11 +69,14 @@ export function distributionSection(ctx: ViewContext): { tools: HTMLElement; ren
     const key = JSON.stringify([options, chosen]);
     if (key !== shown) {
       shown = key;
-      replace(tools, select("feature", options, chosen, (v) => {
-        chosen = v;
-        shown = JSON.stringify([options, v]);
-        draw();
-      }));
+      replace(
+        tools,
+        select("feature", options, chosen, (v) => {
+          chosen = v;
+          shown = JSON.stringify([options, v]);
+          draw();
+        }),
+      );
     }
     replace(body, chosen === PREDICTION ? chartOf("prediction", answer.prediction) : chartOf(chosen, answer.features[chosen]));
   };

@@ -31,7 +31,11 @@ function row(name: string, answers: readonly DriftAnswer[], labels: readonly str
 /** Features drifted in the newest window with traffic. */
 function driftedNow(answers: readonly DriftAnswer[]): string[] {
   const latest = [...answers].reverse().find((a) => a.count > 0);
-  return latest ? Object.entries(latest.features).filter(([, f]) => f.drifted).map(([name]) => name) : [];
+  return latest
+    ? Object.entries(latest.features)
+        .filter(([, f]) => f.drifted)
+        .map(([name]) => name)
+    : [];
 }
 
 /**
@@ -51,7 +55,12 @@ export async function renderDrift(ctx: ViewContext, body: HTMLElement, sel: Sele
   const now = driftedNow(answers);
   replace(
     body,
-    h("p", { class: now.length ? "summary summary-bad" : "summary" }, now.length ? `Drifted in the latest window: ${now.join(", ")}` : "No feature drifted in the latest window.", h("span", { class: "muted" }, ` · ${count(answers.reduce((a, x) => a + x.count, 0))} rows`)),
+    h(
+      "p",
+      { class: now.length ? "summary summary-bad" : "summary" },
+      now.length ? `Drifted in the latest window: ${now.join(", ")}` : "No feature drifted in the latest window.",
+      h("span", { class: "muted" }, ` · ${count(answers.reduce((a, x) => a + x.count, 0))} rows`),
+    ),
     heatmap(
       "Test score per feature and window; red cells drifted",
       labels,

@@ -67,7 +67,18 @@ function alertList(alerts: readonly Alert[]): HTMLElement {
   return h(
     "ul",
     { class: "alerts" },
-    alerts.map((a) => h("li", { class: "alert" }, h("strong", {}, a.kind.replace("_", " ")), " ", h("a", { href: `#/model/${encodeURIComponent(a.model)}` }, `${a.model} v${a.version}`), a.subject ? ` · ${a.subject}` : "", h("span", { class: "muted" }, ` since ${when(a.at)}`), h("div", {}, a.message))),
+    alerts.map((a) =>
+      h(
+        "li",
+        { class: "alert" },
+        h("strong", {}, a.kind.replace("_", " ")),
+        " ",
+        h("a", { href: `#/model/${encodeURIComponent(a.model)}` }, `${a.model} v${a.version}`),
+        a.subject ? ` · ${a.subject}` : "",
+        h("span", { class: "muted" }, ` since ${when(a.at)}`),
+        h("div", {}, a.message),
+      ),
+    ),
   );
 }
 
@@ -95,7 +106,24 @@ export function fleetView(ctx: ViewContext): View {
         h(
           "div",
           { class: "table-wrap" },
-          h("table", { class: "table" }, h("thead", {}, h("tr", {}, head.map((x) => h("th", { scope: "col" }, x)))), h("tbody", {}, list.map((m, i) => modelRow(m, healths[i]!)))),
+          h(
+            "table",
+            { class: "table" },
+            h(
+              "thead",
+              {},
+              h(
+                "tr",
+                {},
+                head.map((x) => h("th", { scope: "col" }, x)),
+              ),
+            ),
+            h(
+              "tbody",
+              {},
+              list.map((m, i) => modelRow(m, healths[i]!)),
+            ),
+          ),
         ),
       );
     },

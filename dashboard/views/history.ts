@@ -4,7 +4,24 @@ import type { AuditEntry, ModelDetail, Rollout } from "../types.ts";
 import { rolloutText } from "./rollout-text.ts";
 
 function table(head: readonly string[], rows: HTMLElement[]): HTMLElement {
-  return h("div", { class: "table-wrap" }, h("table", { class: "table" }, h("thead", {}, h("tr", {}, head.map((x) => h("th", { scope: "col" }, x)))), h("tbody", {}, rows)));
+  return h(
+    "div",
+    { class: "table-wrap" },
+    h(
+      "table",
+      { class: "table" },
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          head.map((x) => h("th", { scope: "col" }, x)),
+        ),
+      ),
+      h("tbody", {}, rows),
+    ),
+  );
 }
 
 /** What a version does in the rollout now. */
@@ -17,7 +34,8 @@ function roleOf(r: Rollout | null, version: number): string {
 
 /** An audit row's before → after: rollouts as text, a publish as its version. */
 function change(a: AuditEntry): string {
-  const text = (x: unknown) => (x && typeof x === "object" && "stable" in x ? rolloutText(x as Rollout) : x && typeof x === "object" && "version" in x ? `v${(x as { version: number }).version}` : "–");
+  const text = (x: unknown) =>
+    x && typeof x === "object" && "stable" in x ? rolloutText(x as Rollout) : x && typeof x === "object" && "version" in x ? `v${(x as { version: number }).version}` : "–";
   return a.before ? `${text(a.before)} → ${text(a.after)}` : text(a.after);
 }
 

@@ -26,7 +26,15 @@ function selectors(detail: ModelDetail, segments: Segments, choice: Choice, chan
   };
   return [
     select("version", versions, choice.version, set("version")),
-    select("role", [["live", "live"], ["shadow", "shadow"]], choice.role, set("role")),
+    select(
+      "role",
+      [
+        ["live", "live"],
+        ["shadow", "shadow"],
+      ],
+      choice.role,
+      set("role"),
+    ),
     select("segment", slices, choice.segment, set("segment")),
   ];
 }
@@ -57,7 +65,10 @@ export function modelView(ctx: ViewContext, name: string): View {
     const key = JSON.stringify([detail.versions.length, detail.rollout?.stable, segments, choice]);
     if (key !== shownControls) {
       shownControls = key;
-      replace(controls, selectors(detail, segments, choice, () => void refresh().catch(ctx.fail)));
+      replace(
+        controls,
+        selectors(detail, segments, choice, () => void refresh().catch(ctx.fail)),
+      );
     }
     renderRollout(ctx, rollout.body, detail);
     renderHistory(versions.body, audit.body, detail);

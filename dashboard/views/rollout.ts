@@ -67,7 +67,15 @@ function actions(ctx: ViewContext, model: ModelDetail, r: Rollout): Action[] {
 
 function stateList(r: Rollout): HTMLElement {
   const item = (term: string, value: string) => [h("dt", {}, term), h("dd", { "data-rollout": term }, value)];
-  return h("dl", { class: "rollout" }, item("stable", `v${r.stable}`), item("canary", canaryText(r)), item("shadow", shadowText(r)), item("config version", String(r.configVersion)), item("changed", when(r.updatedAt)));
+  return h(
+    "dl",
+    { class: "rollout" },
+    item("stable", `v${r.stable}`),
+    item("canary", canaryText(r)),
+    item("shadow", shadowText(r)),
+    item("config version", String(r.configVersion)),
+    item("changed", when(r.updatedAt)),
+  );
 }
 
 /**

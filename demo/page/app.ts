@@ -31,13 +31,15 @@ function log(text: string): void {
 }
 
 function showStatus(entries: Record<string, string>): void {
-  $("status").replaceChildren(...Object.entries(entries).flatMap(([k, v]) => {
-    const dt = document.createElement("dt");
-    const dd = document.createElement("dd");
-    dt.textContent = k;
-    dd.textContent = v;
-    return [dt, dd];
-  }));
+  $("status").replaceChildren(
+    ...Object.entries(entries).flatMap(([k, v]) => {
+      const dt = document.createElement("dt");
+      const dd = document.createElement("dd");
+      dt.textContent = k;
+      dd.textContent = v;
+      return [dt, dd];
+    }),
+  );
 }
 
 async function loadPatients(): Promise<Patient[]> {
@@ -46,7 +48,9 @@ async function loadPatients(): Promise<Patient[]> {
   return lines.map((line) => {
     const cells = line.split(",");
     const row: Record<string, number> = {};
-    names.forEach((name, i) => { if (name !== "diagnosis") row[name] = Number(cells[i]); });
+    names.forEach((name, i) => {
+      if (name !== "diagnosis") row[name] = Number(cells[i]);
+    });
     return { row, diagnosis: cells[names.indexOf("diagnosis")]! };
   });
 }
@@ -63,8 +67,14 @@ $("start").addEventListener("click", async () => {
       window.Driftline.createRuntime({ collector: location.origin, key, model: "cancer", segment: { appVersion: "demo-page" }, reportIntervalMs: 10_000 }),
       loadPatients(),
     ]);
-    runtime.on("update", (c) => { log(`updated v${c.from} → v${c.to}`); refresh(); });
-    runtime.on("rollback", (c) => { log(`rolled back v${c.from} → v${c.to}`); refresh(); });
+    runtime.on("update", (c) => {
+      log(`updated v${c.from} → v${c.to}`);
+      refresh();
+    });
+    runtime.on("rollback", (c) => {
+      log(`rolled back v${c.from} → v${c.to}`);
+      refresh();
+    });
     runtime.on("error", (e) => log(`error ${e.code}: ${e.message}`));
     log(`runtime ready in ${Math.round(performance.now() - started)} ms`);
     refresh();

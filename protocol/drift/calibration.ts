@@ -87,15 +87,16 @@ export function calibrateFeature(reference: FeatureSketch, chunks: ReferenceChun
     const rows = valuesCompared(sketch);
     return rows > 0 && rows < total ? 1 / rows - 1 / total : 0;
   };
-  const scored = (list: readonly Chunk[], whole = false) =>
-    list.flatMap(({ sketch }) => (whole || noise(sketch) > 0 ? [{ noise: noise(sketch), metrics: metricsOf(reference, sketch, bins) }] : []));
+  const scored = (list: readonly Chunk[], whole = false) => list.flatMap(({ sketch }) => (whole || noise(sketch) > 0 ? [{ noise: noise(sketch), metrics: metricsOf(reference, sketch, bins) }] : []));
   const random = scored(chunks.deals.flat());
   const ordered = scored(chunks.ordered);
-  const resketched = scored(chunks.deals.map((deal) => ({ sketch: mergeAll(deal.map((c) => c.sketch)) })), true);
+  const resketched = scored(
+    chunks.deals.map((deal) => ({ sketch: mergeAll(deal.map((c) => c.sketch)) })),
+    true,
+  );
   const out: FeatureCalibration = {};
   for (const metric of metrics) {
-    const values = (list: typeof random, value: (g: number, noise: number) => number) =>
-      list.flatMap((c) => (c.metrics[metric] == null ? [] : [value(additive(metric, c.metrics[metric]!), c.noise)]));
+    const values = (list: typeof random, value: (g: number, noise: number) => number) => list.flatMap((c) => (c.metrics[metric] == null ? [] : [value(additive(metric, c.metrics[metric]!), c.noise)]));
     const floor = spread(values(resketched, (g) => g));
     const sampling = spread(values(random, (g, n) => g / n));
     const natural = spread(values(ordered, (g, n) => Math.max(0, g - sampling[0] * n - floor[0])));

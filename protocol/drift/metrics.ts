@@ -1,13 +1,4 @@
-import {
-  type CategoricalSketch,
-  type ClassificationSketch,
-  type NumericSketch,
-  type QuantileSketch,
-  binEdges,
-  cdfPoints,
-  ksStatistic,
-  pmf,
-} from "../sketch/index.ts";
+import { type CategoricalSketch, type ClassificationSketch, type NumericSketch, type QuantileSketch, binEdges, cdfPoints, ksStatistic, pmf } from "../sketch/index.ts";
 import type { DriftMetrics } from "../api.ts";
 import { chiSquaredPValue, jensenShannon, psi } from "./binned.ts";
 import { ksPValue } from "./kolmogorov.ts";
@@ -41,7 +32,12 @@ function quantileMetrics(ref: QuantileSketch, cur: QuantileSketch, bins: number,
     psi: finite(psi(refShares, curShares)),
     js: finite(jensenShannon(refShares, curShares)),
     wasserstein_normed: finite(wasserstein1(ref, cur, trim) / Math.max(std, MIN_STD)),
-    chi2_pvalue: finite(chiSquaredPValue(refShares, curShares.map((s) => s * kept))),
+    chi2_pvalue: finite(
+      chiSquaredPValue(
+        refShares,
+        curShares.map((s) => s * kept),
+      ),
+    ),
   };
 }
 
@@ -82,7 +78,11 @@ function countMetrics(refCounts: readonly number[], curCounts: readonly number[]
   const curTotal = curCounts.reduce((a, b) => a + b, 0);
   if (refTotal === 0 || curTotal === 0) return emptyMetrics(unseen !== null);
   const refShares = refCounts.map((c) => c / refTotal);
-  const curShares = trimShares(refShares, curCounts.map((c) => c / curTotal), trim);
+  const curShares = trimShares(
+    refShares,
+    curCounts.map((c) => c / curTotal),
+    trim,
+  );
   const kept = curTotal * (1 - trim);
   return {
     ks: null,

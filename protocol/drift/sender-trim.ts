@@ -42,7 +42,7 @@ export function trimGap(gap: number, t: number): number {
 export function trimShares(reference: readonly number[], current: readonly number[], t: number): number[] {
   if (t <= 0) return [...current];
   const scaled = current.map((q) => q / (1 - t));
-  const seen = reference.map((p, i) => i).filter((i) => reference[i]! > 0);
+  const seen = reference.map((_p, i) => i).filter((i) => reference[i]! > 0);
   const seenMass = seen.reduce((sum, i) => sum + scaled[i]!, 0);
   if (seenMass < 1 - ROUNDING) {
     // more than t fell where the reference has nothing: keep what it has, spread the rest there

@@ -18,9 +18,7 @@ export const assignmentSchema = z.object({
   manifest: clientManifestSchema,
   /** Where to fetch the model bytes. @defaultValue `/v1/artifacts/{sha256}` */
   artifactUrl: artifactUrl.optional(),
-  shadow: z
-    .object({ version: versionSchema, manifest: clientManifestSchema, sampleRate: rateSchema, artifactUrl: artifactUrl.optional() })
-    .optional(),
+  shadow: z.object({ version: versionSchema, manifest: clientManifestSchema, sampleRate: rateSchema, artifactUrl: artifactUrl.optional() }).optional(),
   /** Fraction of rows to sketch. */
   sampleRate: rateSchema,
   configVersion: z.int().min(0),

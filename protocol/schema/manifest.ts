@@ -23,7 +23,10 @@ export const featureSchema = z.object({
   input: nameSchema,
   index: z.int().min(0),
   dtype: dtypeSchema.optional(),
-  range: z.object({ min: z.number(), max: z.number() }).refine((r) => r.min <= r.max, "min above max").optional(),
+  range: z
+    .object({ min: z.number(), max: z.number() })
+    .refine((r) => r.min <= r.max, "min above max")
+    .optional(),
   categories: z.array(nameSchema).max(LIMITS.categories).optional(),
   encoding: z.enum(["index", "onehot"]).optional(),
   /**

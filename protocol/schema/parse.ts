@@ -57,8 +57,7 @@ export const parseManifest = (input: unknown): Manifest => parse(manifestSchema,
  *
  * @param input - untrusted data
  */
-export const parseReferenceProfile = (input: unknown): ReferenceProfile =>
-  parse(referenceProfileSchema, input, "profile");
+export const parseReferenceProfile = (input: unknown): ReferenceProfile => parse(referenceProfileSchema, input, "profile");
 
 /**
  * A valid report batch, or a coded DriftlineError.

@@ -32,7 +32,10 @@ export const shadowReportSchema = z
 export const reportSchema = z
   .object({
     /** Client-generated idempotency key. */
-    id: z.string().regex(/^[A-Za-z0-9_-]+$/, "id: letters, digits, _ and -").max(LIMITS.reportIdLength),
+    id: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+$/, "id: letters, digits, _ and -")
+      .max(LIMITS.reportIdLength),
     model: modelNameSchema,
     version: versionSchema,
     role: z.enum(["live", "shadow"]),
@@ -42,11 +45,7 @@ export const reportSchema = z
     /** End of the period covered, epoch ms. */
     end: epochMs,
     /** e.g. backend, appVersion, country. */
-    segment: boundedRecord(
-      segmentKeySchema,
-      z.string().max(LIMITS.segmentValueLength),
-      LIMITS.segmentKeys,
-    ),
+    segment: boundedRecord(segmentKeySchema, z.string().max(LIMITS.segmentValueLength), LIMITS.segmentKeys),
     /** Rows predicted in the period (before sampling); every sketch holds at most this many values. */
     rows: z.int().min(0).max(LIMITS.reportRows),
     /**

@@ -1,22 +1,6 @@
 import { DriftlineError } from "../errors.ts";
 import { HEAVY_HITTERS, HEAVY_HITTER_LENGTH, type LIMITS, MAX_CATEGORIES, MAX_HEAVY_HITTERS, MAX_NAME_LENGTH } from "../limits.ts";
-import {
-  type Reader,
-  TAG,
-  type Writer,
-  addCounts,
-  checkLimit,
-  decodeWith,
-  encodeWith,
-  expectSame,
-  fail,
-  readCounts,
-  readMap,
-  sameList,
-  writeCounts,
-  writeMap,
-} from "./codec.ts";
-
+import { type Reader, TAG, type Writer, addCounts, checkLimit, decodeWith, encodeWith, expectSame, fail, readCounts, readMap, sameList, writeCounts, writeMap } from "./codec.ts";
 
 /**
  * A categorical feature: exact counts of the schema's categories, counts of missing and of

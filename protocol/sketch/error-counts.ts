@@ -2,7 +2,6 @@ import { type LIMITS, MAX_NAME_LENGTH, MAX_SKETCH_KEYS } from "../limits.ts";
 import { type Reader, TAG, decodeWith, encodeWith, readMap, writeMap } from "./codec.ts";
 import { keyWithinLimit } from "./key-limit.ts";
 
-
 /**
  * Error counts by error code, for at most {@link LIMITS.sketchKeys} codes (past that, errors
  * count under `other`: see `keyWithinLimit` in ./key-limit.ts).

@@ -10,7 +10,9 @@ import { ClassificationSketch, decodeClassification } from "./prediction.ts";
 /** What the registry holds of one sketch kind. */
 interface Kind<S> {
   /** Its class. */
-  type: abstract new (...args: never[]) => S;
+  type: abstract new (
+    ...args: never[]
+  ) => S;
   /** Reads its encoding (the first byte is its {@link TAG}). */
   decode: (bytes: Uint8Array) => S;
   /** A sketch of this kind that holds nothing, with the parameters of `like` (so the two merge). */

@@ -3,7 +3,6 @@ import { type Reader, TAG, decodeWith, encodeWith, expectSame, readMap, writeMap
 import { keyWithinLimit } from "./key-limit.ts";
 import { DEFAULT_K, QuantileSketch, readQuantiles } from "./quantiles.ts";
 
-
 /**
  * Latency in milliseconds per backend (e.g. `wasm`, `webgpu`): one quantile sketch each, for
  * at most {@link LIMITS.sketchKeys} backends (past that, calls count under `other`: see

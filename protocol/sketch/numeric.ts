@@ -2,7 +2,6 @@ import { DriftlineError } from "../errors.ts";
 import { type Reader, TAG, type Writer, decodeWith, encodeWith, expectSame, fail } from "./codec.ts";
 import { DEFAULT_K, QuantileSketch, readQuantiles } from "./quantiles.ts";
 
-
 /** Options of a {@link NumericSketch}. */
 export interface NumericOptions {
   /**

@@ -3,7 +3,6 @@ import { type LIMITS, MAX_CATEGORIES, MAX_NAME_LENGTH } from "../limits.ts";
 import { type Reader, TAG, type Writer, addCounts, checkLimit, decodeWith, encodeWith, expectSame, readCounts, sameList, writeCounts } from "./codec.ts";
 import { DEFAULT_K, QuantileSketch, readQuantiles } from "./quantiles.ts";
 
-
 /**
  * Classification predictions: count per predicted class and a quantile sketch of the
  * top-class score. (Regression predictions use a {@link NumericSketch}.)

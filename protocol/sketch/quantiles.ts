@@ -32,9 +32,7 @@ const EMPTY: Float64Array = /* @__PURE__ */ new Float64Array(0);
 const NETWORKS: Int8Array[] = /* @__PURE__ */ Array.from({ length: EAGER + 1 }, (_, len) => {
   const pairs: number[] = [];
   for (let p = 1; p < len; p += p)
-    for (let k = p; k > 0; k >>= 1)
-      for (let j = k % p; j + k < len; j += 2 * k)
-        for (let i = j; i < j + k && i + k < len; i++) if ((i ^ (i + k)) < 2 * p) pairs.push(i, i + k);
+    for (let k = p; k > 0; k >>= 1) for (let j = k % p; j + k < len; j += 2 * k) for (let i = j; i < j + k && i + k < len; i++) if ((i ^ (i + k)) < 2 * p) pairs.push(i, i + k);
   return Int8Array.from(pairs);
 });
 
@@ -267,7 +265,6 @@ export class QuantileSketch {
   }
 }
 
-
 /** Each sketch's points and its `n` when they were computed: any change to the items changes `n`. */
 const pointsCache = /* @__PURE__ */ new WeakMap<QuantileSketch, { n: number; points: CdfPoints }>();
 
@@ -283,7 +280,12 @@ export function cdfPoints(s: QuantileSketch): CdfPoints {
   if (cached?.n === s.n) return cached.points;
   // every item with its weight 2^h; a stable sort keeps the lower level first among ties
   const items: number[][] = [];
-  s.lens_.forEach((_, h) => s.level_(h).subarray(0, s.count_(h)).forEach((x) => items.push([x, 2 ** h])));
+  s.lens_.forEach((_, h) =>
+    s
+      .level_(h)
+      .subarray(0, s.count_(h))
+      .forEach((x) => items.push([x, 2 ** h])),
+  );
   items.sort((a, b) => a[0]! - b[0]!);
   const values = new Float64Array(items.length);
   const cdf = new Float64Array(items.length);

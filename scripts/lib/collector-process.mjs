@@ -111,8 +111,23 @@ export async function startCollector({ port, adminKey, persistTo, logFile, inher
   const varArgs = Object.entries({ ADMIN_TOKEN: adminKey, ...vars }).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
   const child = spawn(
     process.execPath,
-    [wranglerBin, "dev", "--local", "--ip", "127.0.0.1", "--port", String(chosenPort), "--persist-to", persistTo,
-      "--inspector-port", "0", "--show-interactive-dev-session=false", "--test-scheduled", ...(config ? ["--config", config] : []), ...varArgs],
+    [
+      wranglerBin,
+      "dev",
+      "--local",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(chosenPort),
+      "--persist-to",
+      persistTo,
+      "--inspector-port",
+      "0",
+      "--show-interactive-dev-session=false",
+      "--test-scheduled",
+      ...(config ? ["--config", config] : []),
+      ...varArgs,
+    ],
     { cwd: root, env: wranglerEnv(), stdio: ["ignore", inheritOutput ? "inherit" : "pipe", inheritOutput ? "inherit" : "pipe"], detached: true },
   );
   let output = "";
@@ -126,11 +141,26 @@ export async function startCollector({ port, adminKey, persistTo, logFile, inher
   }
   /** @type {number | null | undefined} */
   let exitCode;
-  const exited = new Promise((resolve) => child.on("exit", (code) => { exitCode = code; resolve(code); }));
+  const exited = new Promise((resolve) =>
+    child.on("exit", (code) => {
+      exitCode = code;
+      resolve(code);
+    }),
+  );
   const stop = async () => {
     if (exitCode !== undefined) return;
-    try { process.kill(-/** @type {number} */ (child.pid), "SIGTERM"); } catch { /* already gone */ }
-    const timer = setTimeout(() => { try { process.kill(-/** @type {number} */ (child.pid), "SIGKILL"); } catch { /* gone */ } }, 5000);
+    try {
+      process.kill(-(/** @type {number} */ (child.pid)), "SIGTERM");
+    } catch {
+      /* already gone */
+    }
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-(/** @type {number} */ (child.pid)), "SIGKILL");
+      } catch {
+        /* gone */
+      }
+    }, 5000);
     await exited;
     clearTimeout(timer);
   };

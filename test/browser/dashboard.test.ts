@@ -14,7 +14,7 @@ const MODEL = "dash";
 const b64 = (s: { encode(): Uint8Array }) => toBase64(s.encode());
 let counter = 0;
 /** Clients of the canary share (version 2), found through the collector's own assignment. */
-let canaryClients: string[] = [];
+const canaryClients: string[] = [];
 
 /**
  * A report of the churn model sketched like the runtime does: 100 rows in the reference's

@@ -39,7 +39,10 @@ describe("the demo page on a freshly bootstrapped collector", () => {
     const model = (await res.json()) as { app: string; rollout: { stable: number }; versions: Array<{ version: number; profileRows: number }> };
     expect(model.app).toBe(DEMO.app);
     expect(model.rollout.stable).toBe(1);
-    expect(model.versions.map((v) => [v.version, v.profileRows])).toEqual([[1, 398], [2, 398]]);
+    expect(model.versions.map((v) => [v.version, v.profileRows])).toEqual([
+      [1, 398],
+      [2, 398],
+    ]);
   });
 
   it("starts the runtime from the page, predicts a patient and joins its diagnosis on the device", async () => {

@@ -48,10 +48,9 @@ describe("onnxruntime-web and IndexedDB in headless Chromium", () => {
   });
 
   it("stores model bytes in IndexedDB and reads them back unchanged", async () => {
-    const result = await page.evaluate(
-      ([url]) => (window as unknown as { roundTripIdb: (u: string, k: string) => Promise<{ stored: number[]; read: number[] }> }).roundTripIdb(url, "smoke"),
-      ["/models/smoke.onnx"] as const,
-    );
+    const result = await page.evaluate(([url]) => (window as unknown as { roundTripIdb: (u: string, k: string) => Promise<{ stored: number[]; read: number[] }> }).roundTripIdb(url, "smoke"), [
+      "/models/smoke.onnx",
+    ] as const);
     expect(result.stored.length).toBe(modelBytes.length);
     expect(result.read).toEqual(Array.from(modelBytes));
   });

@@ -95,12 +95,15 @@ describe("runtime: load and predict against a local collector", () => {
     await collector.publish(trees.bytes, trees.manifest);
     server.set("/trees.onnx", trees.bytes);
     const rows = churnRows(64, 5);
-    const got = await page.evaluate(async ([o, r]) => {
-      const rt = await window.Driftline.createRuntime({ ...o, model: "trees" });
-      const many = await rt.predict(r);
-      await rt.close();
-      return many.map((p) => ({ label: p.label, score: p.score, cls: Number((p.outputs.label as BigInt64Array)[0]), probs: Array.from(p.outputs.probabilities as Float32Array) }));
-    }, [opts(), rows] as const);
+    const got = await page.evaluate(
+      async ([o, r]) => {
+        const rt = await window.Driftline.createRuntime({ ...o, model: "trees" });
+        const many = await rt.predict(r);
+        await rt.close();
+        return many.map((p) => ({ label: p.label, score: p.score, cls: Number((p.outputs.label as BigInt64Array)[0]), probs: Array.from(p.outputs.probabilities as Float32Array) }));
+      },
+      [opts(), rows] as const,
+    );
     const probabilities = await bare(rows.map(churnColumns), "trees.onnx");
     const classes = await bare(rows.map(churnColumns), "trees.onnx", "label");
     expect(got.flatMap((p) => p.probs)).toEqual(probabilities);
@@ -135,10 +138,7 @@ describe("runtime: load and predict against a local collector", () => {
         clampNaN: await attempt({ tenure: NaN, charges: 30, age: 40, plan: "pro" }),
       };
     });
-    const expected = await bare([
-      churnColumns({ tenure: 100, charges: 30, age: 40, plan: "pro" }),
-      churnColumns({ tenure: 10, charges: 50, age: 40, plan: "pro" }),
-    ]);
+    const expected = await bare([churnColumns({ tenure: 100, charges: 30, age: 40, plan: "pro" }), churnColumns({ tenure: 10, charges: 50, age: 40, plan: "pro" })]);
     expect(results.clamped).toEqual({ ok: expected.slice(0, 3) });
     expect(results.imputedMissing).toEqual({ ok: expected.slice(3, 6) });
     expect(results.imputedNaN).toEqual({ ok: expected.slice(3, 6) });

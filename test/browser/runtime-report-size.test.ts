@@ -89,7 +89,12 @@ describe("runtime: reports of the widest models fit the collector's limits", () 
     expect(requests.every((r) => r.status === 200)).toBe(true);
     expect(requests.reduce((n, r) => n + r.parts, 0)).toBeGreaterThan(0);
     expect(Math.max(...requests.map((r) => r.chars))).toBeLessThanOrEqual(LIMITS.batchBytes);
-    await expectCounted("wide", version, 100_000, manifest.features.map((f) => f.name));
+    await expectCounted(
+      "wide",
+      version,
+      100_000,
+      manifest.features.map((f) => f.name),
+    );
   });
 
   it("4 categorical features of 1,000 names of 100 characters: split, all accepted, every count exact", async () => {
@@ -101,6 +106,11 @@ describe("runtime: reports of the widest models fit the collector's limits", () 
     expect(errors).toEqual([]);
     expect(requests.every((r) => r.status === 200)).toBe(true);
     expect(requests.reduce((n, r) => n + r.parts, 0)).toBeGreaterThan(0);
-    await expectCounted("widecat", version, 10_000, manifest.features.map((f) => f.name));
+    await expectCounted(
+      "widecat",
+      version,
+      10_000,
+      manifest.features.map((f) => f.name),
+    );
   });
 });

@@ -54,7 +54,9 @@ describe("runtime: the <script> tag's data-trust keys", () => {
   beforeAll(async () => {
     // the collector serves dist/site as static assets: build it from the current code first
     execFileSync(process.execPath, [`${root}scripts/build.mjs`], { cwd: root, stdio: "ignore" });
-    integrity = `sha384-${createHash("sha384").update(readFileSync(`${root}dist/site/sdk/driftline.iife.js`)).digest("base64")}`;
+    integrity = `sha384-${createHash("sha384")
+      .update(readFileSync(`${root}dist/site/sdk/driftline.iife.js`))
+      .digest("base64")}`;
     [collector, app, browser] = await Promise.all([startTestCollector(), startStaticServer({}), launchBrowser()]);
     [trusted, stranger] = await Promise.all([publisherKey(), publisherKey()]);
     const { bytes, manifest } = churnModel("tagged");

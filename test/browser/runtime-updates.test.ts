@@ -138,12 +138,15 @@ describe("runtime: updates, rollback, shadow and feedback", () => {
 
   it("joins feedback labels with predictions on the device and reports only a confusion matrix", async () => {
     sent.length = 0;
-    const ids = await page.evaluate(async (rows) => {
-      const preds = await window.rt.predict(rows);
-      const joined = [await window.rt.feedback(preds[0]!.id, "churn"), await window.rt.feedback(preds[1]!.id, 0), await window.rt.feedback("no-such-id", "stay")];
-      await window.rt.flush();
-      return { ids: preds.map((p) => p.id), labels: preds.map((p) => p.label), joined };
-    }, churnRows(3, 11));
+    const ids = await page.evaluate(
+      async (rows) => {
+        const preds = await window.rt.predict(rows);
+        const joined = [await window.rt.feedback(preds[0]!.id, "churn"), await window.rt.feedback(preds[1]!.id, 0), await window.rt.feedback("no-such-id", "stay")];
+        await window.rt.flush();
+        return { ids: preds.map((p) => p.id), labels: preds.map((p) => p.label), joined };
+      },
+      churnRows(3, 11),
+    );
     expect(ids.joined).toEqual([true, true, false]);
     // responses are recorded asynchronously on the Node side
     await expect.poll(() => sent.flatMap((s) => s.reports).filter((r) => r.confusion).length).toBe(1);

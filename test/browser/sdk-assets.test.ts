@@ -17,10 +17,13 @@ describe("/sdk/ on the local collector", () => {
 
   beforeAll(async () => {
     collector = await startCollector({ adminKey: "adm_sdk_test", persistTo: state });
-    page = await startStaticServer({}, {
-      "/": { body: "<!doctype html><title>an app on another origin</title>", type: "text/html" },
-      "/model.onnx": { body: buildDenseClassifier(SMOKE_CLASSIFIER) },
-    });
+    page = await startStaticServer(
+      {},
+      {
+        "/": { body: "<!doctype html><title>an app on another origin</title>", type: "text/html" },
+        "/model.onnx": { body: buildDenseClassifier(SMOKE_CLASSIFIER) },
+      },
+    );
     browser = await launchBrowser();
   });
 

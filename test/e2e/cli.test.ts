@@ -77,7 +77,10 @@ describe("driftline CLI against a local collector", () => {
     const listed = await cli(["keys", "list", "--app", "demo"]);
     expect(listed.stdout).toContain("ingest");
     expect(listed.stdout).not.toContain(token);
-    const id = listed.stdout.split("\n").find((l) => l.includes(" web "))!.split(/\s+/)[0]!;
+    const id = listed.stdout
+      .split("\n")
+      .find((l) => l.includes(" web "))!
+      .split(/\s+/)[0]!;
     expect((await cli(["keys", "revoke", id])).stdout).toMatch(new RegExp(`revoked ingest key ${id}`));
     expect((await cli(["keys", "list", "--app", "demo"])).stdout).toMatch(/revoked/);
   });
@@ -93,7 +96,7 @@ describe("driftline CLI against a local collector", () => {
     expect((await cli(["segments", "reset"])).code).toBe(2);
   });
 
-  it("lets another app publish its own \"cancer\"; the bootstrap key then names the app with --app or DRIFTLINE_APP", async () => {
+  it('lets another app publish its own "cancer"; the bootstrap key then names the app with --app or DRIFTLINE_APP', async () => {
     const rival = (await cli(["keys", "create", "--app", "rival", "--role", "admin"])).stdout.trim();
     const theirs = await cli(["publish", "demo/model/cancer-v2.onnx", "--model", "cancer", "--profile", join(dir, "v2.json")], { DRIFTLINE_ADMIN_KEY: rival });
     expect(theirs.code, theirs.stderr).toBe(0);
@@ -108,7 +111,20 @@ describe("driftline CLI against a local collector", () => {
   });
 
   it("binds an ingest key to origins: listed, served to those origins' pages, refused to others", async () => {
-    const created = await cli(["keys", "create", "--app", "demo", "--role", "ingest", "--label", "shop", "--origin", "https://App.Example.com", "--origin", "https://shop.example.com:8443,http://localhost:5173"]);
+    const created = await cli([
+      "keys",
+      "create",
+      "--app",
+      "demo",
+      "--role",
+      "ingest",
+      "--label",
+      "shop",
+      "--origin",
+      "https://App.Example.com",
+      "--origin",
+      "https://shop.example.com:8443,http://localhost:5173",
+    ]);
     expect(created.code, created.stderr).toBe(0);
     const token = created.stdout.trim();
     const row = (await cli(["keys", "list", "--app", "demo"])).stdout.split("\n").find((l) => l.includes(" shop "))!;

@@ -21,7 +21,15 @@ const ADMIN = "adm_one_encoder_e2e";
 const run = promisify(execFile);
 
 /** Three columns; the second counts strongly and is missing in every tenth row. */
-const MODEL: DenseClassifier = { weights: [[0.5, -0.5], [1.5, -1.5], [-0.3, 0.3]], bias: [0, 0], missingAs: [0, 3, 0] };
+const MODEL: DenseClassifier = {
+  weights: [
+    [0.5, -0.5],
+    [1.5, -1.5],
+    [-0.3, 0.3],
+  ],
+  bias: [0, 0],
+  missingAs: [0, 3, 0],
+};
 const ROWS = Array.from({ length: 1_000 }, (_, i) => ({
   a: ((i * 37) % 100) / 25 - 2,
   b: i % 10 === 3 ? null : ((i * 53) % 100) / 50 - 1,
@@ -38,7 +46,11 @@ describe("one encoder for the profiler and the runtime", () => {
   }
 
   async function api(method: string, path: string, token: string, body?: unknown) {
-    const res = await fetch(`${collector.url}${path}`, { method, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetch(`${collector.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     const text = await res.text();
     expect(res.ok, `${method} ${path}: ${text}`).toBe(true);
     return JSON.parse(text);
@@ -55,7 +67,7 @@ describe("one encoder for the profiler and the runtime", () => {
 
   it("gives no prediction drift when live rows are the reference rows, missing values included", async () => {
     writeFileSync(join(dir, "model.onnx"), buildDenseClassifier(MODEL));
-    writeFileSync(join(dir, "train.csv"), ["a,b,c", ...ROWS.map((r) => [r.a, r.b ?? "", r.c].join(","))].join("\n") + "\n");
+    writeFileSync(join(dir, "train.csv"), `${["a,b,c", ...ROWS.map((r) => [r.a, r.b ?? "", r.c].join(","))].join("\n")}\n`);
     await cli(["profile", join(dir, "train.csv"), "--nullable", "b", "--model", join(dir, "model.onnx"), "--labels", "no,yes", "-o", join(dir, "profile.json")]);
     await cli(["publish", join(dir, "model.onnx"), "--model", "encoder", "--profile", join(dir, "profile.json"), "--app", "enc"]);
     const { token } = await api("POST", "/v1/keys", ADMIN, { app: "enc", role: "ingest" });

@@ -23,14 +23,19 @@ const ROWS = 20;
 function patients(): Record<string, number>[] {
   const rows: Record<string, number>[] = [];
   for (const file of ["train.csv", "live.csv"]) {
-    const [header = "", ...lines] = readFileSync(join(root, "demo/data", file), "utf8").trim().split("\n");
+    const [header = "", ...lines] = readFileSync(join(root, "demo/data", file), "utf8")
+      .trim()
+      .split("\n");
     const names = header.split(",");
     for (const line of lines) rows.push(Object.fromEntries(line.split(",").flatMap((v, i) => (names[i] === "diagnosis" ? [] : [[names[i]!, Number(v)]]))));
   }
   // a fixed shuffle, so every run sends the same rows
   let seed = 7;
   const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
-  return rows.map((row) => ({ row, key: random() })).sort((a, b) => a.key - b.key).map(({ row }) => row);
+  return rows
+    .map((row) => ({ row, key: random() }))
+    .sort((a, b) => a.key - b.key)
+    .map(({ row }) => row);
 }
 
 describe("one sender against a local collector", () => {
@@ -107,7 +112,12 @@ describe("one sender against a local collector", () => {
     const data = patients();
     const honest = Array.from({ length: CLIENTS }, (_, c) => {
       const rows = data.slice(c * ROWS, (c + 1) * ROWS);
-      return report(stableClients[c]!, 0, ROWS, sketchOf((name, i) => rows[i]![name]!, ROWS));
+      return report(
+        stableClients[c]!,
+        0,
+        ROWS,
+        sketchOf((name, i) => rows[i]![name]!, ROWS),
+      );
     });
     // one address, twenty client ids, a hundred thousand rows a report, every value ten times
     // the largest the schema allows (or 1e6 without a range)
@@ -115,10 +125,7 @@ describe("one sender against a local collector", () => {
       const f = features.find((x) => x.name === name)!;
       return f.kind === "numeric" && f.range ? f.range.max * 10 : 1e6;
     }, 100_000);
-    const attack = [
-      ...stableClients.slice(CLIENTS).map((client, n) => report(client, n, 100_000, far)),
-      ...canaryClients.map((client, n) => report(client, n, 100_000, far, canary)),
-    ];
+    const attack = [...stableClients.slice(CLIENTS).map((client, n) => report(client, n, 100_000, far)), ...canaryClients.map((client, n) => report(client, n, 100_000, far, canary))];
     for (const [c, r] of honest.entries()) {
       const answer = await api("/v1/reports", keys.ingestKey, { method: "POST", ip: `198.51.100.${c + 1}`, body: { reports: [r] } });
       expect(answer.accepted).toHaveLength(1);
@@ -130,7 +137,9 @@ describe("one sender against a local collector", () => {
     await api(`/v1/reports/flush?model=${DEMO.model}&app=${DEMO.app}`, ADMIN, { method: "POST" });
 
     const drift = (await api(`/v1/drift?model=${DEMO.model}&app=${DEMO.app}&version=${version}&from=${start - 120_000}&to=${start + 120_000}`, keys.readKey)) as DriftAnswer;
-    const drifted = Object.entries(drift.features).filter(([, f]) => f.drifted).map(([name]) => name);
+    const drifted = Object.entries(drift.features)
+      .filter(([, f]) => f.drifted)
+      .map(([name]) => name);
     expect(drifted.length, `drifted: ${drifted.join(", ")}`).toBeLessThanOrEqual(2);
     expect(drift.dataset.drifted).toBe(false);
 

@@ -34,7 +34,10 @@ describe("the fleet simulator against a local collector", () => {
   beforeAll(async () => {
     collector = await startCollector({ adminKey: ADMIN, persistTo: state });
     keys = await bootstrapDemo({ url: collector.url, adminKey: ADMIN }, () => {});
-    const sim = spawn(process.execPath, [await bundleForNode("demo/simulator.ts"), "--url", collector.url, "--key", keys.ingestKey, "--clients", "12", "--rate", "10", "--report-seconds", "2"], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    const sim = spawn(process.execPath, [await bundleForNode("demo/simulator.ts"), "--url", collector.url, "--key", keys.ingestKey, "--clients", "12", "--rate", "10", "--report-seconds", "2"], {
+      cwd: root,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
     sim.stdout.on("data", (d) => (output += d));
     sim.stderr.on("data", (d) => (output += d));

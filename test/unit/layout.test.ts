@@ -109,9 +109,7 @@ function findCollectorViolations(root: string): string[] {
   for (const { file, specifier, target } of relativeImports(root, "collector")) {
     if (!target.startsWith("collector/")) continue;
     const rule = Object.keys(COLLECTOR_MAY_IMPORT).find((prefix) => under(file, prefix));
-    const refused = rule
-      ? !COLLECTOR_MAY_IMPORT[rule]!.some((allowed) => under(target, allowed))
-      : target.startsWith("collector/ingest/") && !INGEST_ENTRIES.includes(file);
+    const refused = rule ? !COLLECTOR_MAY_IMPORT[rule]!.some((allowed) => under(target, allowed)) : target.startsWith("collector/ingest/") && !INGEST_ENTRIES.includes(file);
     if (refused) violations.push(`${file} -> ${specifier}`);
   }
   return violations;
@@ -119,7 +117,7 @@ function findCollectorViolations(root: string): string[] {
 
 /** Code without its comments (strings kept, so a `//` inside one stays). */
 function withoutComments(text: string): string {
-  return text.replace(/("(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'|`(?:\\.|[^`\\])*`)|\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, (match, literal: string | undefined) => literal ?? "");
+  return text.replace(/("(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'|`(?:\\.|[^`\\])*`)|\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, (_match, literal: string | undefined) => literal ?? "");
 }
 
 /** Collector code outside collector/config.ts that names a `[vars]` setting of wrangler.toml, as "file: NAME". */
@@ -194,11 +192,7 @@ describe("layout rule", () => {
       write("test/unit/collector/aggregates/store.test.ts", "");
       write("test/unit/collector/nowhere/store.test.ts", "");
       write("test/worker/flat.test.ts", "");
-      expect(findCollectorViolations(fake).sort()).toEqual([
-        "collector/aggregates/store.ts -> ../ingest/x.ts",
-        "collector/drift/d.ts -> ../ingest/x.ts",
-        "collector/ingest/x.ts -> ../drift/d.ts",
-      ]);
+      expect(findCollectorViolations(fake).sort()).toEqual(["collector/aggregates/store.ts -> ../ingest/x.ts", "collector/drift/d.ts -> ../ingest/x.ts", "collector/ingest/x.ts -> ../drift/d.ts"]);
       expect(findSettingReads(fake)).toEqual(["collector/drift/d.ts: FLUSH_INTERVAL_MS"]);
       expect([...findMisplacedTests(fake, "unit"), ...findMisplacedTests(fake, "worker")]).toEqual(["test/unit/collector/nowhere/store.test.ts", "test/worker/flat.test.ts"]);
     } finally {

@@ -1,14 +1,7 @@
 import { expect } from "vitest";
 import type { Manifest } from "../../protocol/schema/manifest.ts";
 import type { Report } from "../../protocol/schema/report.ts";
-import {
-  CategoricalSketch,
-  ClassificationSketch,
-  ErrorCounts,
-  LatencySketch,
-  NumericSketch,
-  toBase64,
-} from "../../protocol/sketch/index.ts";
+import { CategoricalSketch, ClassificationSketch, ErrorCounts, LatencySketch, NumericSketch, toBase64 } from "../../protocol/sketch/index.ts";
 import { modelKey } from "../../collector/registry/model-key.ts";
 import { BOOTSTRAP, call, createKey, modelBytes, publish, rollout, unique, upload } from "./registry-helpers.ts";
 

@@ -32,7 +32,7 @@ export function toJson(value: unknown): string {
 
 /** Arrays (or objects) nested `depth` deep. */
 export function deepJson(depth: number, kind: "array" | "object" = "array"): RawJson {
-  return kind === "array" ? new RawJson("[".repeat(depth) + "]".repeat(depth)) : new RawJson('{"a":'.repeat(depth) + "0" + "}".repeat(depth));
+  return kind === "array" ? new RawJson("[".repeat(depth) + "]".repeat(depth)) : new RawJson(`${'{"a":'.repeat(depth)}0${"}".repeat(depth)}`);
 }
 
 const BIG = [2 ** 53 - 1, 2 ** 53, 2 ** 53 + 2, 2 ** 32, 2 ** 31 - 1, LIMITS.reportRows, LIMITS.reportRows + 1, 1e308, -1e308, Number.MIN_VALUE, -1, 0, 0.5, 1.5, 1 + 2 ** -52, 1e15];
@@ -175,18 +175,20 @@ const craftedCategorical = fc
   });
 
 /** A valid sketch of another kind, or of the right kind with other parameters. */
-const otherSketch = fc.constantFrom(
-  () => new NumericSketch().encode(),
-  () => new NumericSketch({ range: { min: 0, max: 120 }, k: 100 }).encode(),
-  () => new CategoricalSketch(["basic", "pro"], 10).encode(),
-  () => new ClassificationSketch(["yes", "no"]).encode(),
-  () => new LatencySketch(100).encode(),
-  () => {
-    const e = new ErrorCounts();
-    e.update("x", 2 ** 40);
-    return e.encode();
-  },
-).map((make) => make());
+const otherSketch = fc
+  .constantFrom(
+    () => new NumericSketch().encode(),
+    () => new NumericSketch({ range: { min: 0, max: 120 }, k: 100 }).encode(),
+    () => new CategoricalSketch(["basic", "pro"], 10).encode(),
+    () => new ClassificationSketch(["yes", "no"]).encode(),
+    () => new LatencySketch(100).encode(),
+    () => {
+      const e = new ErrorCounts();
+      e.update("x", 2 ** 40);
+      return e.encode();
+    },
+  )
+  .map((make) => make());
 
 /** One change to a valid sketch's bytes. */
 export type ByteEdit =
@@ -370,15 +372,17 @@ export function buildReport(c: { base: BaseReport; mutations: Mutation[] }, ctx:
   const { base } = c;
   // a copy: the segment objects are fast-check constants, shared by every case
   const report = {
-    ...structuredClone(makeReport(ctx.model, ctx.version, {
-      client: `client-${base.client}`,
-      start: ctx.now - base.ago * 60_000,
-      segment: base.segment,
-      tenure: base.tenure,
-      plan: base.plan,
-      errors: base.errors,
-      latencyMs: base.latencyMs,
-    })),
+    ...structuredClone(
+      makeReport(ctx.model, ctx.version, {
+        client: `client-${base.client}`,
+        start: ctx.now - base.ago * 60_000,
+        segment: base.segment,
+        tenure: base.tenure,
+        plan: base.plan,
+        errors: base.errors,
+        latencyMs: base.latencyMs,
+      }),
+    ),
     id: ctx.id,
   } as Record<string, unknown>;
   let duplicate: { key: string; value: unknown } | undefined;

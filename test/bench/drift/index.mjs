@@ -164,6 +164,8 @@ function accuracy(answer, scipy) {
       if ((worst[metric]?.maxAbsError ?? -1) < err) worst[metric] = { maxAbsError: +err.toFixed(5), feature: name };
     }
   }
-  const drifted = Object.entries(answer.features).filter(([, f]) => /** @type {any} */ (f).drifted).map(([n]) => n);
+  const drifted = Object.entries(answer.features)
+    .filter(([, f]) => /** @type {any} */ (f).drifted)
+    .map(([n]) => n);
   return { ...worst, driftedFeatures: drifted };
 }

@@ -71,7 +71,7 @@ function numericValue(j: number, r: () => number, shift: boolean): number {
 /** Cumulative Zipf-like category shares of categorical feature k (exponent 1.2; 0.5 when shifted). */
 function categoryCdf(k: number, shift: boolean): Float64Array {
   const n = categoriesOf(k).length;
-  const w = Array.from({ length: n }, (_, i) => 1 / Math.pow(i + 1, shift ? 0.5 : 1.2));
+  const w = Array.from({ length: n }, (_, i) => 1 / (i + 1) ** (shift ? 0.5 : 1.2));
   const total = w.reduce((a, b) => a + b, 0);
   const cdf = new Float64Array(n);
   let acc = 0;
@@ -273,9 +273,7 @@ function referenceProfile(model: FleetModel, manifest: Manifest, raw: RawWriter 
     format: 1,
     rows: REFERENCE_ROWS,
     createdAt: "2026-01-01T00:00:00Z",
-    features: Object.fromEntries(
-      manifest.features.map((f, i) => [f.name, { kind: f.kind, sketch: toBase64(acc.features[i]!.encode()) }]),
-    ),
+    features: Object.fromEntries(manifest.features.map((f, i) => [f.name, { kind: f.kind, sketch: toBase64(acc.features[i]!.encode()) }])),
     prediction: { kind: "classification", sketch: toBase64(acc.prediction.encode()) },
   };
 }

@@ -19,9 +19,7 @@ export const PYTHON = "/usr/bin/python3";
  * @returns {Record<string, string | number | undefined>}
  */
 export function parseArgs(argv) {
-  return Object.fromEntries(
-    argv.flatMap((a, i, all) => (a.startsWith("--") ? [[a.slice(2), Number.isNaN(Number(all[i + 1])) ? all[i + 1] : Number(all[i + 1])]] : [])),
-  );
+  return Object.fromEntries(argv.flatMap((a, i, all) => (a.startsWith("--") ? [[a.slice(2), Number.isNaN(Number(all[i + 1])) ? all[i + 1] : Number(all[i + 1])]] : [])));
 }
 
 /** @param {number[]} sorted @param {number} q */
@@ -84,7 +82,10 @@ export function watchWorkerd(everyMs = 500) {
   let started = false;
   const sample = () => {
     const procs = descendantProcesses("workerd");
-    peakSum = Math.max(peakSum, procs.reduce((a, p) => a + p.rss, 0));
+    peakSum = Math.max(
+      peakSum,
+      procs.reduce((a, p) => a + p.rss, 0),
+    );
     for (const p of procs) {
       hwm.set(p.pid, Math.max(hwm.get(p.pid) ?? 0, p.hwm));
       // processes running at the start count from there, later ones from their start
@@ -265,9 +266,7 @@ export async function sendFeed(o) {
   let lastAccepted = start;
   const stall = (o.stallSeconds ?? 180) * 1000;
   const why = () =>
-    o.dead() ??
-    (Date.now() > deadline ? `time limit of ${o.seconds} s reached` : undefined) ??
-    (Date.now() - lastAccepted > stall ? `no request accepted for ${stall / 1000} s` : undefined);
+    o.dead() ?? (Date.now() > deadline ? `time limit of ${o.seconds} s reached` : undefined) ?? (Date.now() - lastAccepted > stall ? `no request accepted for ${stall / 1000} s` : undefined);
   const sender = async () => {
     while (next < o.batches.length) {
       if ((stopped ??= why())) return;
@@ -410,7 +409,10 @@ export function crashLines(logPath) {
     return [];
   }
   const sinceRestart = text.slice(text.lastIndexOf("=== bench: collector restarted") + 1);
-  return sinceRestart.split("\n").filter((l) => CRASH.test(l) || /restarted mid-request|uncaught|exceeded/i.test(l)).slice(0, 10);
+  return sinceRestart
+    .split("\n")
+    .filter((l) => CRASH.test(l) || /restarted mid-request|uncaught|exceeded/i.test(l))
+    .slice(0, 10);
 }
 
 /**

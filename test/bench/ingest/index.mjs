@@ -12,9 +12,7 @@ import { bundleForNode } from "../../../scripts/lib/bundle-node.mjs";
 import { startCollector } from "../../../scripts/lib/collector-process.mjs";
 import { descendantProcesses, percentile } from "../fleet/harness.mjs";
 
-const args = Object.fromEntries(
-  process.argv.slice(2).flatMap((a, i, all) => (a.startsWith("--") ? [[a.slice(2), Number(all[i + 1])]] : [])),
-);
+const args = Object.fromEntries(process.argv.slice(2).flatMap((a, i, all) => (a.startsWith("--") ? [[a.slice(2), Number(all[i + 1])]] : [])));
 const SECONDS = args.seconds ?? 20;
 const SENDERS = args.senders ?? 8;
 const BATCH = args.batch ?? 50;

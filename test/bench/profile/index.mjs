@@ -17,12 +17,12 @@ async function writeCsv() {
   const plans = ["basic", "pro", "team", "enterprise"];
   let seed = 1;
   const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
-  out.write([...Array.from({ length: 29 }, (_, i) => `f${i}`), "plan"].join(",") + "\n");
+  out.write(`${[...Array.from({ length: 29 }, (_, i) => `f${i}`), "plan"].join(",")}\n`);
   let buffer = "";
   for (let r = 0; r < rows; r++) {
     let line = "";
-    for (let c = 0; c < 29; c++) line += (random() * 100 + c).toFixed(3) + ",";
-    buffer += line + plans[Math.floor(random() * 4)] + "\n";
+    for (let c = 0; c < 29; c++) line += `${(random() * 100 + c).toFixed(3)},`;
+    buffer += `${line + plans[Math.floor(random() * 4)]}\n`;
     if (buffer.length > 1 << 20) {
       if (!out.write(buffer)) await once(out, "drain");
       buffer = "";
@@ -45,7 +45,12 @@ async function writeModel() {
       resolveDir: root,
       loader: "ts",
     },
-    outfile: script, bundle: true, platform: "node", format: "esm", packages: "external", logLevel: "warning",
+    outfile: script,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    packages: "external",
+    logLevel: "warning",
   });
   spawnSync(process.execPath, [script, join(dir, "model.onnx")], { cwd: root, stdio: "inherit" });
 }
@@ -67,13 +72,15 @@ await writeModel();
 timeCli(["-o", join(dir, "warm.json")]); // builds cli/dist/cli.mjs if needed, warms the page cache
 const seconds = timeCli(["-o", join(dir, "p.json")]);
 const withModel = timeCli(["-o", join(dir, "pm.json"), "--model", join(dir, "model.onnx"), "--labels", "no,yes"]);
-console.log(JSON.stringify({
-  rows,
-  features: 30,
-  csvBytes: statSync(csv).size,
-  profileSeconds: +seconds.toFixed(2),
-  profileWithModelSeconds: +withModel.toFixed(2),
-  rowsPerSecond: Math.round(rows / seconds),
-  targetSeconds: 60,
-}));
+console.log(
+  JSON.stringify({
+    rows,
+    features: 30,
+    csvBytes: statSync(csv).size,
+    profileSeconds: +seconds.toFixed(2),
+    profileWithModelSeconds: +withModel.toFixed(2),
+    rowsPerSecond: Math.round(rows / seconds),
+    targetSeconds: 60,
+  }),
+);
 rmSync(dir, { recursive: true, force: true });

@@ -86,7 +86,12 @@ try {
         for (const fn of idle) fn();
         idle.clear();
       };
-      const clock = { now: Date.now, setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms), clearTimeout: (t: unknown) => clearTimeout(t as number), idle: (fn: () => void) => void idle.add(fn) };
+      const clock = {
+        now: Date.now,
+        setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms),
+        clearTimeout: (t: unknown) => clearTimeout(t as number),
+        idle: (fn: () => void) => void idle.add(fn),
+      };
       const ort = (await window.importModule("/ort/ort.wasm.min.mjs")) as typeof import("onnxruntime-web");
       const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
       const plans = ["basic", "pro", "enterprise"];
@@ -134,7 +139,9 @@ try {
                 }
                 const p = (await session.run({ features: new ort.Tensor("float32", data, [n, 6]) })).probabilities!.data as Float32Array;
                 for (let r = 0; r < n; r++) {
-                  const a = p[r * 3]!, b = p[r * 3 + 1]!, c = p[r * 3 + 2]!;
+                  const a = p[r * 3]!,
+                    b = p[r * 3 + 1]!,
+                    c = p[r * 3 + 2]!;
                   sink += a >= b && a >= c ? a : b >= c ? 1 + b : 2 + c;
                 }
               }

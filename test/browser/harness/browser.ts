@@ -30,7 +30,9 @@ export interface TestBrowser {
  */
 export async function launchBrowser(options: { webgpu?: boolean } = {}): Promise<TestBrowser> {
   const profile = mkdtempSync(join(tmpdir(), "driftline-chromium-"));
-  const args = options.webgpu ? [...ARGS.filter((a) => a !== "--disable-gpu"), "--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-angle=swiftshader", "--use-webgpu-adapter=swiftshader"] : ARGS;
+  const args = options.webgpu
+    ? [...ARGS.filter((a) => a !== "--disable-gpu"), "--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-angle=swiftshader", "--use-webgpu-adapter=swiftshader"]
+    : ARGS;
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM_PATH,
     headless: true,

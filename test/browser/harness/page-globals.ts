@@ -13,4 +13,3 @@ declare global {
     keep: Record<string, unknown>;
   }
 }
-export {};

@@ -18,10 +18,7 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>driftline runtime test
 
 /** Serves `/runtime.html`, `/driftline.js` (fresh bundle) and `/ort/` (onnxruntime-web's dist). */
 export async function startRuntimeServer(): Promise<StaticServer> {
-  return startStaticServer(
-    { "/ort/": `${root}node_modules/onnxruntime-web/dist/` },
-    { "/runtime.html": { body: PAGE }, "/driftline.js": { body: await bundleRuntime() } },
-  );
+  return startStaticServer({ "/ort/": `${root}node_modules/onnxruntime-web/dist/` }, { "/runtime.html": { body: PAGE }, "/driftline.js": { body: await bundleRuntime() } });
 }
 
 /**

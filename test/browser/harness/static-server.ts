@@ -46,7 +46,7 @@ export async function startStaticServer(mounts: Record<string, string>, memory: 
     }
     const mount = Object.keys(mounts).find((prefix) => path.startsWith(prefix));
     const file = mount && normalize(join(mounts[mount]!, path.slice(mount.length)));
-    if (!mount || !file || !file.startsWith(normalize(mounts[mount]!))) {
+    if (!mount || !file?.startsWith(normalize(mounts[mount]!))) {
       res.writeHead(404).end("not found");
       return;
     }

@@ -16,7 +16,7 @@ import { CategoricalSketch, type FeatureSketch, NumericSketch } from "../../../p
 import { runCli } from "./run-cli.ts";
 
 const CATEGORICAL = ["Airport Name", "Aircraft Make Model", "Aircraft Airline Operator", "Origin State", "Phase of flight", "Wildlife Size", "Wildlife Species", "Time of day"];
-const NUMERIC = ["Speed IAS in knots", "Cost Total $"];
+const _NUMERIC = ["Speed IAS in knots", "Cost Total $"];
 const REFERENCE_YEARS = ["1990", "1991", "1992", "1993"];
 const LATER_YEARS = ["1998", "1999", "2000", "2001", "2002"];
 
@@ -51,7 +51,11 @@ function windowOf(file: ProfileFile, year: string): { features: Map<string, Feat
   return { features };
 }
 
-const flagged = (result: DriftResult) => Object.entries(result.features).filter(([, f]) => f.drifted).map(([name]) => name).sort();
+const flagged = (result: DriftResult) =>
+  Object.entries(result.features)
+    .filter(([, f]) => f.drifted)
+    .map(([name]) => name)
+    .sort();
 
 describe("calibrated verdicts on the birdstrikes data", () => {
   let file: ProfileFile;

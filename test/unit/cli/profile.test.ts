@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ProfileFile } from "../../../cli/profiler.ts";
-import { fromBase64, quantile, decodeCategorical, decodeClassification, decodeNumeric } from "../../../protocol/sketch/index.ts";
+import { fromBase64, decodeCategorical, decodeClassification, decodeNumeric } from "../../../protocol/sketch/index.ts";
 import { parseReferenceProfile } from "../../../protocol/schema/parse.ts";
 import { blurValue } from "../../../protocol/blur.ts";
 import { runCli } from "./run-cli.ts";
@@ -17,14 +17,14 @@ const PLANS = ["basic", "pro", "team"];
 const rows = Array.from({ length: 500 }, (_, i) => ({
   id: `u${i}`,
   tenure: i % 97 === 0 ? "" : String((i * 7) % 60),
-  spend: ((i * 13) % 200 + 0.5).toFixed(2),
+  spend: (((i * 13) % 200) + 0.5).toFixed(2),
   visits: String(i % 11),
   plan: PLANS[(i * 5) % 3]!,
   churned: String(i % 2),
 }));
 const header = Object.keys(rows[0]!);
 const csvPath = join(dir, "train.csv");
-writeFileSync(csvPath, [header.join(","), ...rows.map((r) => header.map((h) => r[h as keyof typeof r]).join(","))].join("\n") + "\n");
+writeFileSync(csvPath, `${[header.join(","), ...rows.map((r) => header.map((h) => r[h as keyof typeof r]).join(","))].join("\n")}\n`);
 
 const run = runCli;
 
@@ -163,7 +163,16 @@ describe("driftline profile of one table in three formats", () => {
   it("gets identical profiles from CSV, NDJSON and Parquet (Snappy, ZSTD, gzip)", async () => {
     const csv = await profileOf("rows.csv");
     expect(csv.profile.rows).toBe(600);
-    expect(csv.features.map((f) => `${f.name}:${f.kind}`)).toEqual(["tenure:numeric", "spend:numeric", "visits:numeric", "plan:categorical", "active:categorical", "score:numeric", "ratio:numeric", "half:numeric"]);
+    expect(csv.features.map((f) => `${f.name}:${f.kind}`)).toEqual([
+      "tenure:numeric",
+      "spend:numeric",
+      "visits:numeric",
+      "plan:categorical",
+      "active:categorical",
+      "score:numeric",
+      "ratio:numeric",
+      "half:numeric",
+    ]);
     expect(csv.features[3]).toMatchObject({ categories: ["basic", "pro", "team"] });
     expect(csv.features[4]).toMatchObject({ categories: ["false", "true"] });
     for (const file of ["rows.ndjson", "rows-snappy.parquet", "rows-zstd.parquet", "rows-gzip.parquet"]) {

@@ -9,8 +9,8 @@ import { main } from "../../../cli/main.ts";
 export async function runCli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = "";
   let stderr = "";
-  const out = vi.spyOn(console, "log").mockImplementation((...a) => void (stdout += a.join(" ") + "\n"));
-  const err = vi.spyOn(console, "error").mockImplementation((...a) => void (stderr += a.join(" ") + "\n"));
+  const out = vi.spyOn(console, "log").mockImplementation((...a) => void (stdout += `${a.join(" ")}\n`));
+  const err = vi.spyOn(console, "error").mockImplementation((...a) => void (stderr += `${a.join(" ")}\n`));
   const write = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
   try {
     return { code: await main(argv), stdout, stderr };

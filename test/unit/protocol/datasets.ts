@@ -21,7 +21,7 @@ export const DATASETS: Record<string, (r: () => number) => number> = {
   normal: (r) => 50 + 10 * normal(r),
   lognormal: (r) => Math.exp(1 + 1.5 * normal(r)),
   bimodal: (r) => (r() < 0.3 ? -20 + 2 * normal(r) : 40 + 5 * normal(r)),
-  "heavy-tailed": (r) => (r() < 0.5 ? -1 : 1) * (1 / Math.pow(1 - r(), 1 / 1.2) - 1),
+  "heavy-tailed": (r) => (r() < 0.5 ? -1 : 1) * (1 / (1 - r()) ** (1 / 1.2) - 1),
   duplicates: (r) => Math.floor(r() * 25) * 0.5,
 };
 

@@ -18,7 +18,7 @@ function filled() {
   const errors = new ErrorCounts();
   const confusion = new ConfusionMatrix(["no", "yes"]);
   for (let i = 0; i < 2000; i++) {
-    numeric.update(i % 97 === 0 ? null : (i * 7919) % 1000 / 37);
+    numeric.update(i % 97 === 0 ? null : ((i * 7919) % 1000) / 37);
     categorical.update(["a", "b", "c", `u${i % 13}`][i % 4]);
     classification.update(i % 2, (i % 100) / 100);
     latency.update(i % 3 ? "wasm" : "webgpu", i % 50);
@@ -82,7 +82,10 @@ describe("encode / decode", () => {
 
   test("random bytes and random mutations never crash or hang", () => {
     const decode = fc.constantFrom(...Object.values(decoders));
-    fc.assert(fc.property(decode, fc.uint8Array({ maxLength: 300 }), (d, bytes) => decodesOrCodedError(d, bytes)), { numRuns: 2000 });
+    fc.assert(
+      fc.property(decode, fc.uint8Array({ maxLength: 300 }), (d, bytes) => decodesOrCodedError(d, bytes)),
+      { numRuns: 2000 },
+    );
     const encoded = Object.entries(sketches).map(([name, s]) => [name, s.encode()] as const);
     fc.assert(
       fc.property(fc.constantFrom(...encoded), fc.array(fc.tuple(fc.nat(), fc.nat(255)), { minLength: 1, maxLength: 4 }), ([name, bytes], edits) => {

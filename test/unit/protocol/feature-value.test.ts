@@ -3,7 +3,17 @@ import { featureValue, writeFeature } from "../../../protocol/row-encoding.ts";
 import type { Feature } from "../../../protocol/schema/manifest.ts";
 
 const numeric = (extra: Partial<Feature>): Feature => ({ name: "x", kind: "numeric", input: "in", index: 0, range: { min: 0, max: 10 }, policy: "impute", impute: 5, ...extra });
-const plan = (extra: Partial<Feature>): Feature => ({ name: "plan", kind: "categorical", input: "in", index: 0, categories: ["basic", "pro"], encoding: "onehot", policy: "impute", impute: "basic", ...extra });
+const plan = (extra: Partial<Feature>): Feature => ({
+  name: "plan",
+  kind: "categorical",
+  input: "in",
+  index: 0,
+  categories: ["basic", "pro"],
+  encoding: "onehot",
+  policy: "impute",
+  impute: "basic",
+  ...extra,
+});
 
 /** The value and whether it counted as a violation. */
 function feed(f: Feature, value: unknown): { value: number; violation: boolean } | string {

@@ -3,9 +3,7 @@ import { bucket, hash32, sha256Hex } from "../../../protocol/hash.ts";
 
 describe("hash", () => {
   test("sha256Hex matches the standard test vector", async () => {
-    expect(await sha256Hex(new TextEncoder().encode("abc"))).toBe(
-      "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
-    );
+    expect(await sha256Hex(new TextEncoder().encode("abc"))).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   });
 
   test("hash32 is MurmurHash3 x86_32 of UTF-8", () => {

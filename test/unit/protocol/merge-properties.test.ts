@@ -20,14 +20,7 @@ interface Mergeable<S> {
  * parts in the order `order` as a random binary tree (so both associativity and commutativity
  * are exercised).
  */
-function sketchParts<T, S extends Mergeable<S>>(
-  rows: T[],
-  cuts: number[],
-  seed: number,
-  make: () => S,
-  add: (s: S, row: T) => void,
-  decode: (b: Uint8Array) => S,
-): S {
+function sketchParts<T, S extends Mergeable<S>>(rows: T[], cuts: number[], seed: number, make: () => S, add: (s: S, row: T) => void, decode: (b: Uint8Array) => S): S {
   const bounds = [...new Set([0, ...cuts.map((c) => c % (rows.length + 1)), rows.length])].sort((a, b) => a - b);
   let parts: S[] = [];
   for (let i = 1; i < bounds.length; i++) {
@@ -111,9 +104,7 @@ describe("merge is associative and commutative (random partitions, random merge 
     fc.assert(
       fc.property(fc.array(value, { maxLength: 2000 }), split, split, (rows, s1, s2) => {
         const make = () => new CategoricalSketch(categories, 4);
-        const results = [s1, s2].map((sp) =>
-          sketchParts(rows, sp.cuts, sp.seed, make, (s, v) => s.update(v), decodeCategorical),
-        );
+        const results = [s1, s2].map((sp) => sketchParts(rows, sp.cuts, sp.seed, make, (s, v) => s.update(v), decodeCategorical));
         const unseen = rows.filter((v): v is string => v !== null && !categories.includes(v));
         for (const s of results) {
           expect(s.counts).toEqual(categories.map((c) => rows.filter((v) => v === c).length));
@@ -132,18 +123,52 @@ describe("merge is associative and commutative (random partitions, random merge 
   });
 
   test("classification, latency, error counts and confusion: exact counts", () => {
-    const row = fc.record({ label: fc.nat(2), actual: fc.nat(2), score: fc.double({ min: 0, max: 1, noNaN: true }), backend: fc.constantFrom("wasm", "webgpu"), code: fc.constantFrom("validation", "backend", "session") });
+    const row = fc.record({
+      label: fc.nat(2),
+      actual: fc.nat(2),
+      score: fc.double({ min: 0, max: 1, noNaN: true }),
+      backend: fc.constantFrom("wasm", "webgpu"),
+      code: fc.constantFrom("validation", "backend", "session"),
+    });
     fc.assert(
       fc.property(fc.array(row, { maxLength: 1500 }), split, (rows, sp) => {
         const labels = ["no", "yes", "maybe"];
-        const cls = sketchParts(rows, sp.cuts, sp.seed, () => new ClassificationSketch(labels), (s, r) => s.update(r.label, r.score), decodeClassification);
+        const cls = sketchParts(
+          rows,
+          sp.cuts,
+          sp.seed,
+          () => new ClassificationSketch(labels),
+          (s, r) => s.update(r.label, r.score),
+          decodeClassification,
+        );
         expect(cls.counts).toEqual([0, 1, 2].map((l) => rows.filter((r) => r.label === l).length));
         expect(cls.scores.n).toBe(rows.length);
-        const lat = sketchParts(rows, sp.cuts, sp.seed, () => new LatencySketch(), (s, r) => s.update(r.backend, r.score * 10), decodeLatency);
+        const lat = sketchParts(
+          rows,
+          sp.cuts,
+          sp.seed,
+          () => new LatencySketch(),
+          (s, r) => s.update(r.backend, r.score * 10),
+          decodeLatency,
+        );
         for (const b of ["wasm", "webgpu"]) expect(lat.backends.get(b)?.n ?? 0).toBe(rows.filter((r) => r.backend === b).length);
-        const errs = sketchParts(rows, sp.cuts, sp.seed, () => new ErrorCounts(), (s, r) => s.update(r.code), decodeErrorCounts);
+        const errs = sketchParts(
+          rows,
+          sp.cuts,
+          sp.seed,
+          () => new ErrorCounts(),
+          (s, r) => s.update(r.code),
+          decodeErrorCounts,
+        );
         for (const c of ["validation", "backend", "session"]) expect(errs.counts.get(c) ?? 0).toBe(rows.filter((r) => r.code === c).length);
-        const cm = sketchParts(rows, sp.cuts, sp.seed, () => new ConfusionMatrix(labels), (s, r) => s.update(r.actual, r.label), decodeConfusion);
+        const cm = sketchParts(
+          rows,
+          sp.cuts,
+          sp.seed,
+          () => new ConfusionMatrix(labels),
+          (s, r) => s.update(r.actual, r.label),
+          decodeConfusion,
+        );
         for (let a = 0; a < 3; a++) for (let p = 0; p < 3; p++) expect(cm.count(a, p)).toBe(rows.filter((r) => r.actual === a && r.label === p).length);
       }),
       runs,

@@ -40,7 +40,11 @@ const decodedBytes = (bytes: Uint8Array) => decodeQuantiles(bytes).encode();
 
 describe("quantile sketch item coding", () => {
   it("codes blurred items by grid steps: well under plain deltas once items share binades, same items", () => {
-    for (const [n, ratio] of [[30, 1], [1_000, 0.65], [100_000, 0.65]] as const) {
+    for (const [n, ratio] of [
+      [30, 1],
+      [1_000, 0.65],
+      [100_000, 0.65],
+    ] as const) {
       const s = blurred(n, n);
       const gridded = s.encode();
       const plain = plainBytes(s);

@@ -50,6 +50,13 @@ describe("QuantileSketch.shrink", () => {
     s.update(1);
     s.update(2);
     expect(s.n).toBe(2);
-    expect(s.encode()).toEqual((() => { const t = new QuantileSketch(); t.update(1); t.update(2); return t.encode(); })());
+    expect(s.encode()).toEqual(
+      (() => {
+        const t = new QuantileSketch();
+        t.update(1);
+        t.update(2);
+        return t.encode();
+      })(),
+    );
   });
 });

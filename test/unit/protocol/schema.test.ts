@@ -1,15 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { DriftlineError } from "../../../protocol/errors.ts";
 import { LIMITS } from "../../../protocol/limits.ts";
-import {
-  parseAssignment,
-  parseErrorEnvelope,
-  parseJson,
-  parseManifest,
-  parseReportBatch,
-  type Manifest,
-  type Report,
-} from "../../../protocol/schema/index.ts";
+import { parseAssignment, parseErrorEnvelope, parseJson, parseManifest, parseReportBatch, type Manifest, type Report } from "../../../protocol/schema/index.ts";
 import { CategoricalSketch } from "../../../protocol/sketch/categorical.ts";
 import { toBase64 } from "../../../protocol/sketch/codec.ts";
 import { NumericSketch } from "../../../protocol/sketch/numeric.ts";

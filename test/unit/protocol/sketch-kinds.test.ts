@@ -54,7 +54,11 @@ const code = (f: () => unknown) => {
 
 describe("sketch-kind registry", () => {
   it("has a kind for every wire tag but the quantile sketch's, and decodes each by its tag", () => {
-    expect(kinds.sort()).toEqual(Object.keys(TAG).filter((t) => t !== "quantiles").sort());
+    expect(kinds.sort()).toEqual(
+      Object.keys(TAG)
+        .filter((t) => t !== "quantiles")
+        .sort(),
+    );
     for (const [kind, s] of Object.entries(samples())) {
       const decoded = decodeSketch(s.encode());
       expect(decoded).toBeInstanceOf(SKETCH_KINDS[kind as SketchKind].type);
@@ -142,7 +146,10 @@ describe("past a sketch's key limit", () => {
   });
 
   it("keeps any merge of accepted sketches within the limit, decodable, with every count (random keys, parts, orders)", () => {
-    const key = fc.oneof(fc.constantFrom(OVERFLOW_KEY, "wasm", "webgpu"), fc.integer({ min: 0, max: 150 }).map((i) => `k${i}`));
+    const key = fc.oneof(
+      fc.constantFrom(OVERFLOW_KEY, "wasm", "webgpu"),
+      fc.integer({ min: 0, max: 150 }).map((i) => `k${i}`),
+    );
     const part = fc.array(fc.tuple(key, fc.integer({ min: 1, max: 5 })), { maxLength: 90, size: "max" });
     fc.assert(
       fc.property(fc.array(part, { minLength: 1, maxLength: 6 }), fc.nat(), (parts, seed) => {

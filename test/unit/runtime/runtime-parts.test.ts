@@ -35,7 +35,8 @@ function manualClock() {
 }
 
 const { profile: _p, ...manifest } = churnModel("parts").manifest;
-const assignment = (version: number, extra: Partial<Assignment> = {}): Assignment => ({ model: "parts", version, manifest: { ...manifest, version }, sampleRate: 1, configVersion: version, ...extra }) as Assignment;
+const assignment = (version: number, extra: Partial<Assignment> = {}): Assignment =>
+  ({ model: "parts", version, manifest: { ...manifest, version }, sampleRate: 1, configVersion: version, ...extra }) as Assignment;
 
 function stubModel(version: number, released: number[]): Model {
   return { version, manifest, plan: compile(manifest), inflight: 0, backend: "wasm", reason: "option", ort: {} as never, session: { release: async () => void released.push(version) } as never };
@@ -45,7 +46,23 @@ function state(clock: Clock, events: string[]) {
   const store = memoryStore();
   const released: number[] = [];
   const s: RuntimeState = {
-    o: { collector: "http://c", key: "k", model: "parts", clock, store, api: { assignment: async () => assignment(2) } as never, backend: "wasm", ortUrl: "", warmupRuns: 0, segment: {}, reportIntervalMs: 30_000, reportRows: 100_000, pollIntervalMs: 300_000, feedbackCapacity: 10, shareUnseenCategories: false } as Settings,
+    o: {
+      collector: "http://c",
+      key: "k",
+      model: "parts",
+      clock,
+      store,
+      api: { assignment: async () => assignment(2) } as never,
+      backend: "wasm",
+      ortUrl: "",
+      warmupRuns: 0,
+      segment: {},
+      reportIntervalMs: 30_000,
+      reportRows: 100_000,
+      pollIntervalMs: 300_000,
+      feedbackCapacity: 10,
+      shareUnseenCategories: false,
+    } as Settings,
     client: "c1",
     live: stubModel(1, released),
     shadow: undefined,
@@ -53,7 +70,10 @@ function state(clock: Clock, events: string[]) {
     closed: false,
     lastAnswer: clock.now(),
     accs: new Map(),
-    staging: new Staging(() => {}, () => 1),
+    staging: new Staging(
+      () => {},
+      () => 1,
+    ),
     feedback: new FeedbackStore(store, "ring", 10, "p"),
     idle: () => {},
     emit: (event, payload) => events.push(`${event} ${payload instanceof DriftlineError ? payload.code : JSON.stringify(payload)}`),
@@ -102,7 +122,12 @@ describe("runtime/report-schedule.ts", () => {
     let flushes = 0;
     let polls = 0;
     const queue = { add: async (r: unknown) => void added.push(r), flush: async () => void flushes++ } as unknown as ReportQueue;
-    const schedule = new ReportSchedule(s, queue, () => "id", async () => void polls++);
+    const schedule = new ReportSchedule(
+      s,
+      queue,
+      () => "id",
+      async () => void polls++,
+    );
     accOf(s, s.live).rows = 3;
     schedule.schedule();
     await advance(29_999);

@@ -29,8 +29,7 @@ async function expect4xx(res: Response, codes: string[]): Promise<void> {
   expect(body.error.message.length).toBeGreaterThan(0);
 }
 
-const raw = (method: string, path: string, body: string, type = "application/json") =>
-  call(method, path, { token: BOOTSTRAP, body, headers: { "Content-Type": type } });
+const raw = (method: string, path: string, body: string, type = "application/json") => call(method, path, { token: BOOTSTRAP, body, headers: { "Content-Type": type } });
 
 describe.each(JSON_ENDPOINTS)("%s", (_name, method, path) => {
   it.each([

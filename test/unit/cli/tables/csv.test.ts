@@ -24,7 +24,11 @@ describe("CSV (Papa Parse)", () => {
     const path = file("q.csv", 'id,note,n\r\n1,plain,3\r\n2,"two\nlines",4\r\n3,"x",5\r\n');
     const { columns, rows, positions } = await readAll(path);
     expect(columns).toEqual(["id", "note", "n"]);
-    expect(rows).toEqual([["1", "plain", "3"], ["2", "two\nlines", "4"], ["3", "x", "5"]]);
+    expect(rows).toEqual([
+      ["1", "plain", "3"],
+      ["2", "two\nlines", "4"],
+      ["3", "x", "5"],
+    ]);
     expect(positions).toEqual([2, 3, 5]);
   });
 
@@ -33,7 +37,11 @@ describe("CSV (Papa Parse)", () => {
     const path = file("crlf.csv", Buffer.concat([bom, Buffer.from('a,b\r\n1,2\r\n\r\n\r\n3,"x\r\ny"\r\n4,5')]));
     const { columns, rows, positions } = await readAll(path);
     expect(columns).toEqual(["a", "b"]);
-    expect(rows).toEqual([["1", "2"], ["3", "x\r\ny"], ["4", "5"]]);
+    expect(rows).toEqual([
+      ["1", "2"],
+      ["3", "x\r\ny"],
+      ["4", "5"],
+    ]);
     expect(positions).toEqual([2, 5, 7]);
   });
 

@@ -17,7 +17,11 @@ describe("NDJSON", () => {
   it("reads objects by the first object's keys, nulls for absent fields, each with its line", async () => {
     const { columns, rows, positions } = await readAll(file("t.ndjson", '{"a":1,"b":"x"}\r\n{"b":"y"}\n\n{"a":2.5,"b":null}\n'));
     expect(columns).toEqual(["a", "b"]);
-    expect(rows).toEqual([[1, "x"], [null, "y"], [2.5, null]]);
+    expect(rows).toEqual([
+      [1, "x"],
+      [null, "y"],
+      [2.5, null],
+    ]);
     expect(positions).toEqual([1, 2, 4]);
   });
 

@@ -42,10 +42,7 @@ function driftOf(c: Case): FeatureDrift {
     c.kind === "numeric"
       ? [numericSketch(float32Rows(c.reference), 1), numericSketch(float32Rows(c.current), REPORTS)]
       : [categoricalSketch(c.categories, c.reference, 1), categoricalSketch(c.categories, c.current, REPORTS)];
-  const result = computeDrift(
-    { rows: c.expected.reference_rows, features: new Map([["x", ref]]) },
-    { features: new Map([["x", cur]]) },
-  );
+  const result = computeDrift({ rows: c.expected.reference_rows, features: new Map([["x", ref]]) }, { features: new Map([["x", cur]]) });
   return result.features.x!;
 }
 

@@ -36,7 +36,13 @@ describe("computeDrift", () => {
   }
 
   it("applies the manifest's per-feature rule and reports empty features as not drifted", () => {
-    const reference = { rows: 2000, features: new Map([["a", ref], ["b", ref]]) };
+    const reference = {
+      rows: 2000,
+      features: new Map([
+        ["a", ref],
+        ["b", ref],
+      ]),
+    };
     const result = computeDrift(reference, { features: new Map([["a", cur]]) }, { features: { a: { test: "psi", threshold: 5 } } });
     expect(result.features.a).toMatchObject({ kind: "numeric", count: 2000, test: "psi", drifted: false });
     expect(result.features.b).toMatchObject({ count: 0, drifted: false, metrics: { ks: null, psi: null } });

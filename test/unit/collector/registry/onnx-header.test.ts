@@ -7,7 +7,15 @@ const root = new URL("../../../..", import.meta.url).pathname;
 
 describe("onnxHeaderProblem: recognising an ONNX model by its first bytes", () => {
   it("reads models written by scikit-learn's exporter and by onnx-proto, whole or by their first 4 KiB", () => {
-    const models = [readFileSync(`${root}demo/model/cancer-v1.onnx`), buildDenseClassifier(SMOKE_CLASSIFIER), buildDenseClassifier({ ...SMOKE_CLASSIFIER, hidden: [{ weights: Array.from({ length: 4 }, () => Array(400).fill(0.1)), bias: Array(400).fill(0) }], weights: Array.from({ length: 400 }, () => [0.1, 0.2, 0.3]) })];
+    const models = [
+      readFileSync(`${root}demo/model/cancer-v1.onnx`),
+      buildDenseClassifier(SMOKE_CLASSIFIER),
+      buildDenseClassifier({
+        ...SMOKE_CLASSIFIER,
+        hidden: [{ weights: Array.from({ length: 4 }, () => Array(400).fill(0.1)), bias: Array(400).fill(0) }],
+        weights: Array.from({ length: 400 }, () => [0.1, 0.2, 0.3]),
+      }),
+    ];
     for (const bytes of models) {
       expect(onnxHeaderProblem(bytes, true)).toBeUndefined();
       expect(onnxHeaderProblem(bytes.subarray(0, ONNX_HEADER_BYTES), bytes.length <= ONNX_HEADER_BYTES)).toBeUndefined();

@@ -64,7 +64,11 @@ describe("calibrated thresholds on the no-drift fixtures", () => {
     for (const size of WINDOW_SIZES) {
       flagged[size] = 0;
       for (let w = 0; w < WINDOWS; w++) {
-        const window = sketchOf(c, Array.from({ length: size }, () => DRAW[name]!(r)), 20);
+        const window = sketchOf(
+          c,
+          Array.from({ length: size }, () => DRAW[name]!(r)),
+          20,
+        );
         const metrics = reference instanceof NumericSketch ? numericMetrics(reference, window as NumericSketch, BINS) : categoricalMetrics(reference as CategoricalSketch, window as CategoricalSketch);
         const threshold = calibratedThreshold(calibration[metric]!, metric, valuesCompared(window), valuesCompared(reference));
         if (metrics[metric]! >= threshold) flagged[size]++;

@@ -7,29 +7,36 @@ import { Reader, Writer } from "../../../../protocol/sketch/codec.ts";
 
 /** Shares from positive weights (some bins may be 0). */
 const shares = (bins: number) =>
-  fc.array(fc.oneof(fc.constant(0), fc.double({ min: 0.01, max: 10, noNaN: true })), { minLength: bins, maxLength: bins }).filter((w) => w.some((x) => x > 0)).map((w) => {
-    const total = w.reduce((a, b) => a + b, 0);
-    return w.map((x) => x / total);
-  });
+  fc
+    .array(fc.oneof(fc.constant(0), fc.double({ min: 0.01, max: 10, noNaN: true })), { minLength: bins, maxLength: bins })
+    .filter((w) => w.some((x) => x > 0))
+    .map((w) => {
+      const total = w.reduce((a, b) => a + b, 0);
+      return w.map((x) => x / total);
+    });
 
-const chi2Statistic = (p: readonly number[], q: readonly number[]) => q.reduce((s, qi, i) => s + (p[i]! > 0 ? ((qi - p[i]!) ** 2) / p[i]! : 0), 0);
+const chi2Statistic = (p: readonly number[], q: readonly number[]) => q.reduce((s, qi, i) => s + (p[i]! > 0 ? (qi - p[i]!) ** 2 / p[i]! : 0), 0);
 
 describe("trimming one sender's share", () => {
   it("never leaves the bins further from the reference than the other senders' data is (PSI, JS, chi-squared)", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 2, max: 12 }).chain((bins) => fc.tuple(shares(bins), shares(bins), shares(bins))), fc.oneof(fc.constant(0), fc.double({ min: 1e-9, max: 0.6, noNaN: true })), ([ref, honest, attacker], t) => {
-        // the honest data only where the reference has mass, as a drift-free window would be
-        const h = honest.map((x, i) => (ref[i]! > 0 ? x : 0));
-        const hTotal = h.reduce((a, b) => a + b, 0);
-        fc.pre(hTotal > 0);
-        const hs = h.map((x) => x / hTotal);
-        const mixed = hs.map((x, i) => (1 - t) * x + t * attacker[i]!);
-        const trimmed = trimShares(ref, mixed, t);
-        expect(trimmed.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
-        expect(psi(ref, trimmed)).toBeLessThanOrEqual(psi(ref, hs) + 1e-9);
-        expect(jensenShannon(ref, trimmed)).toBeLessThanOrEqual(jensenShannon(ref, hs) + 1e-9);
-        expect(chi2Statistic(ref, trimmed)).toBeLessThanOrEqual(chi2Statistic(ref, hs) + 1e-9);
-      }),
+      fc.property(
+        fc.integer({ min: 2, max: 12 }).chain((bins) => fc.tuple(shares(bins), shares(bins), shares(bins))),
+        fc.oneof(fc.constant(0), fc.double({ min: 1e-9, max: 0.6, noNaN: true })),
+        ([ref, honest, attacker], t) => {
+          // the honest data only where the reference has mass, as a drift-free window would be
+          const h = honest.map((x, i) => (ref[i]! > 0 ? x : 0));
+          const hTotal = h.reduce((a, b) => a + b, 0);
+          fc.pre(hTotal > 0);
+          const hs = h.map((x) => x / hTotal);
+          const mixed = hs.map((x, i) => (1 - t) * x + t * attacker[i]!);
+          const trimmed = trimShares(ref, mixed, t);
+          expect(trimmed.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
+          expect(psi(ref, trimmed)).toBeLessThanOrEqual(psi(ref, hs) + 1e-9);
+          expect(jensenShannon(ref, trimmed)).toBeLessThanOrEqual(jensenShannon(ref, hs) + 1e-9);
+          expect(chi2Statistic(ref, trimmed)).toBeLessThanOrEqual(chi2Statistic(ref, hs) + 1e-9);
+        },
+      ),
       { numRuns: 2000, seed: 7 },
     );
   });
@@ -38,15 +45,26 @@ describe("trimming one sender's share", () => {
     expect(trimShares([0.5, 0.5], [0.3, 0.7], 0)).toEqual([0.3, 0.7]);
     // 10 % of the current values in a bin the reference never saw: all of it goes
     expect(trimShares([0.5, 0.5, 0], [0.45, 0.45, 0.1], 0.1)).toEqual([0.5, 0.5, 0]);
-    expect(chiSquaredPValue([0.5, 0.5, 0], trimShares([0.5, 0.5, 0], [0.45, 0.45, 0.1], 0.1).map((s) => s * 900))).toBe(1);
+    expect(
+      chiSquaredPValue(
+        [0.5, 0.5, 0],
+        trimShares([0.5, 0.5, 0], [0.45, 0.45, 0.1], 0.1).map((s) => s * 900),
+      ),
+    ).toBe(1);
   });
 
   it("bounds a CDF gap by what the rest shows: |H − G| ≥ (|F − G| − t) / (1 − t)", () => {
     fc.assert(
-      fc.property(fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 0.9, noNaN: true }), (g, h, a, t) => {
-        const f = (1 - t) * h + t * a;
-        expect(trimGap(Math.abs(f - g), t)).toBeLessThanOrEqual(Math.abs(h - g) + 1e-12);
-      }),
+      fc.property(
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.double({ min: 0, max: 0.9, noNaN: true }),
+        (g, h, a, t) => {
+          const f = (1 - t) * h + t * a;
+          expect(trimGap(Math.abs(f - g), t)).toBeLessThanOrEqual(Math.abs(h - g) + 1e-12);
+        },
+      ),
       { numRuns: 5000, seed: 11 },
     );
   });

@@ -61,7 +61,12 @@ describe("binned metrics", () => {
   it("are zero for identical distributions", () => {
     expect(psi(even, even)).toBe(0);
     expect(jensenShannon(even, even)).toBe(0);
-    expect(chiSquaredPValue(even, even.map((s) => s * 1000))).toBeCloseTo(1, 12);
+    expect(
+      chiSquaredPValue(
+        even,
+        even.map((s) => s * 1000),
+      ),
+    ).toBeCloseTo(1, 12);
   });
 
   it("fill empty bins instead of going infinite", () => {

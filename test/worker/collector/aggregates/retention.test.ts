@@ -14,7 +14,9 @@ describe("retention", () => {
     const short = { ...env, MINUTE_RETENTION_HOURS: "1" } as unknown as Env;
     const db = openDb(env);
     expect(await pruneAggregates(db, short, Date.now())).toBeGreaterThan(0);
-    const left = await env.DB.prepare("select granularity, count(*) as n from aggregates where model = ? group by granularity order by granularity").bind(key).all<{ granularity: string; n: number }>();
+    const left = await env.DB.prepare("select granularity, count(*) as n from aggregates where model = ? group by granularity order by granularity")
+      .bind(key)
+      .all<{ granularity: string; n: number }>();
     expect(left.results.map((r) => r.granularity)).toEqual(["day", "hour"]);
     const drift = await windowDrift(short, db, { model: key, version, role: "live", from: start, to: start + 2 * 60_000, segment: "" });
     expect(drift!.aggregate.reports).toBe(2);

@@ -103,7 +103,7 @@ describe("alert webhooks", () => {
     expect(await asAdmin.json()).toMatchObject({ model, webhook: SLACK });
   });
 
-  it("accepts private hosts only where WEBHOOK_ALLOW_PRIVATE is \"true\" (local development), never credentials", async () => {
+  it('accepts private hosts only where WEBHOOK_ALLOW_PRIVATE is "true" (local development), never credentials', async () => {
     const model = unique("hooks");
     await publish(model);
     const devEnv = { ...env, WEBHOOK_ALLOW_PRIVATE: "true" };
@@ -123,7 +123,23 @@ describe("alert webhooks", () => {
   });
 
   describe("delivery", () => {
-    const alert = { id: 1, model: "m", version: 1, kind: "error_rate", subject: "", state: "firing" as const, value: 0.5, threshold: 0.2, windowFrom: 0, windowTo: 60_000, message: "m v1 firing", at: 0, deliveredAt: null, attempts: 0, lastError: null };
+    const alert = {
+      id: 1,
+      model: "m",
+      version: 1,
+      kind: "error_rate",
+      subject: "",
+      state: "firing" as const,
+      value: 0.5,
+      threshold: 0.2,
+      windowFrom: 0,
+      windowTo: 60_000,
+      message: "m v1 firing",
+      at: 0,
+      deliveredAt: null,
+      attempts: 0,
+      lastError: null,
+    };
     const seen: { url: string; redirect: RequestInit["redirect"] }[] = [];
     const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
       seen.push({ url: String(input), redirect: init?.redirect });

@@ -86,7 +86,12 @@ async function driftedFeatures(model: string, version: number, from: number, tok
   const res = await call("GET", `/v1/drift?model=${model}&version=${version}&from=${from}&to=${from + 60_000}`, { token });
   expect(res.status, await res.clone().text()).toBe(200);
   const answer = (await res.json()) as DriftAnswer;
-  return { drifted: Object.entries(answer.features).filter(([, f]) => f.drifted).map(([name]) => name), answer };
+  return {
+    drifted: Object.entries(answer.features)
+      .filter(([, f]) => f.drifted)
+      .map(([name]) => name),
+    answer,
+  };
 }
 
 describe("one sender cannot steer a verdict", () => {
@@ -111,7 +116,10 @@ describe("one sender cannot steer a verdict", () => {
       return { rows: 20, value: () => normal(r) + shift, latencyMs: 5, errors: 0 };
     };
     // 20 honest clients per version, each from its own address, 20 rows each
-    for (const [v, prefix] of [[v1, "s"], [v2, "c"]] as const) {
+    for (const [v, prefix] of [
+      [v1, "s"],
+      [v2, "c"],
+    ] as const) {
       const clients = await clientsGiven(model, scout, v, 20, `honest-${prefix}`);
       for (const [i, client] of clients.entries()) await post(token, `198.51.100.${i + (v === v1 ? 0 : 100)}`, [report(model, v, client, window, honestRows(1000 * v + i))]);
     }
@@ -123,10 +131,18 @@ describe("one sender cannot steer a verdict", () => {
     const heavy = report(model, v2, "x", window, far);
     for (const v of [v1, v2]) {
       const ids = await clientsGiven(model, scout, v, 10, `attacker-${v}-`);
-      await post(token, attacker, ids.map((client, i) => ({ ...heavy, id: `attack-${v}-${i}`, version: v, client })));
+      await post(
+        token,
+        attacker,
+        ids.map((client, i) => ({ ...heavy, id: `attack-${v}-${i}`, version: v, client })),
+      );
       // and many light ones that look like any client's
       const light = ids.map((client) => report(model, v, client, window, { rows: 20, value: () => 3, latencyMs: 60_000, errors: 20 }));
-      await post(token, attacker, light.map((r, i) => ({ ...r, id: `attack-light-${v}-${i}` })));
+      await post(
+        token,
+        attacker,
+        light.map((r, i) => ({ ...r, id: `attack-light-${v}-${i}` })),
+      );
     }
     await flush(model);
 
@@ -174,7 +190,11 @@ describe("one sender cannot steer a verdict", () => {
     labels.cells[0] = 1_000_000;
     const light = report(model, version, "x", window, { rows: 1, value: () => 0, latencyMs: 5, errors: 0 });
     const ids = await clientsGiven(model, scout, version, 10, "labels-");
-    await post(token, "203.0.113.67", ids.map((client, i) => ({ ...light, id: `labels-${i}`, client, confusion: toBase64(labels.encode()) })));
+    await post(
+      token,
+      "203.0.113.67",
+      ids.map((client, i) => ({ ...light, id: `labels-${i}`, client, confusion: toBase64(labels.encode()) })),
+    );
     await flush(model);
     const { drifted, answer } = await driftedFeatures(model, version, window, read);
     expect(answer.features.f0!.sender_share).toBeLessThan(0.1);

@@ -126,9 +126,13 @@ describe("a day's backlog of a 220-feature model", () => {
     // D1 is down for the next 1,000 reports (flushes fail, the logs grow), then the objects are
     // replaced (a deploy, an eviction): each comes up at once and drains its log in chunks
     const later = backfill(model, version, 1_000, 2);
-    await Promise.all(shards.map((stub) => runInDurableObject(stub, (instance: ModelAggregator) => {
-      (instance as unknown as { env: Env }).env = { ...env, DB: failingFlushes(env.DB) };
-    })));
+    await Promise.all(
+      shards.map((stub) =>
+        runInDurableObject(stub, (instance: ModelAggregator) => {
+          (instance as unknown as { env: Env }).env = { ...env, DB: failingFlushes(env.DB) };
+        }),
+      ),
+    );
     for (let i = 0; i < later.length; i += 50) {
       expect((await call("POST", "/v1/reports", { token, json: { reports: later.slice(i, i + 50) } })).status).toBe(200);
     }

@@ -20,7 +20,10 @@ async function setup() {
 describe("ModelAggregator durability", () => {
   it("keeps acknowledged reports when the object is replaced before it flushed", async () => {
     const { model, key, version, token, client, stub } = await setup();
-    const answer = await postReports(token, [1, 2, 3].map(() => makeReport(model, version, { client })));
+    const answer = await postReports(
+      token,
+      [1, 2, 3].map(() => makeReport(model, version, { client })),
+    );
     expect(answer.accepted).toHaveLength(3);
     expect(await reportsInD1(key)).toBe(0);
     // a fresh instance over the same storage is what runs after an eviction or a restart

@@ -90,7 +90,10 @@ describe("hostile sketch counts", () => {
 
   it("caps the rows a report may claim", async () => {
     const { model, version, token } = await liveModel("rows-cap");
-    const answer = await postReports(token, [{ ...makeReport(model, version), rows: 1e15 }, { ...makeReport(model, version), rows: LIMITS.reportRows + 1 }]);
+    const answer = await postReports(token, [
+      { ...makeReport(model, version), rows: 1e15 },
+      { ...makeReport(model, version), rows: LIMITS.reportRows + 1 },
+    ]);
     expect(answer.accepted).toEqual([]);
     expect(answer.rejected.map((r) => r.message)).toEqual([expect.stringMatching(/rows/), expect.stringMatching(/rows/)]);
   });

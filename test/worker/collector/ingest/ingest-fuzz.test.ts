@@ -300,7 +300,12 @@ async function fuzzAssignment() {
   let sent = 0;
   const one = async (q: typeof query extends fc.Arbitrary<infer Q> ? Q : never) => {
     const params = new URLSearchParams();
-    for (const [name, value] of [["model", q.model], ["client", q.client], ["app", q.app]] as const) if (value !== undefined) params.append(name, value);
+    for (const [name, value] of [
+      ["model", q.model],
+      ["client", q.client],
+      ["app", q.app],
+    ] as const)
+      if (value !== undefined) params.append(name, value);
     for (const [name, value] of q.extra) params.append(name, value);
     const { headers, query: keyQuery } = auth(q.auth, await nextKey());
     if (q.origin !== undefined) headers.Origin = q.origin;
@@ -313,10 +318,7 @@ async function fuzzAssignment() {
       expect(typeof body!.version === "number" && typeof body!.manifest === "object", what).toBe(true);
     }
   };
-  await fc.assert(
-    fc.asyncProperty(query, one),
-    { seed: SEED + 3, numRuns: REQUESTS, endOnFailure: true },
-  );
+  await fc.assert(fc.asyncProperty(query, one), { seed: SEED + 3, numRuns: REQUESTS, endOnFailure: true });
   expect(sent).toBe(REQUESTS);
 }
 
@@ -333,7 +335,29 @@ async function fuzzArtifacts() {
   // seven names the artifact, most of those with a range or a validator; the others fuzz the path
   // and the key, which are answered before any read
   const range = fc.oneof(
-    { weight: 2, arbitrary: fc.constantFrom("bytes=0-", "bytes=-1", "bytes=0-0", "bytes=5-2", "bytes=-0", "bytes=0-1,2-3", `bytes=${size - 1}-`, `bytes=${size}-`, `bytes=-${size + 1}`, "bytes=9007199254740993-", "bytes=0-99999999999999999999999", `bytes=${"9".repeat(400)}-`, "items=0-1", "bytes = 0-1", "bytes=--1", "bytes=1-1-1", "bytes=", "") },
+    {
+      weight: 2,
+      arbitrary: fc.constantFrom(
+        "bytes=0-",
+        "bytes=-1",
+        "bytes=0-0",
+        "bytes=5-2",
+        "bytes=-0",
+        "bytes=0-1,2-3",
+        `bytes=${size - 1}-`,
+        `bytes=${size}-`,
+        `bytes=-${size + 1}`,
+        "bytes=9007199254740993-",
+        "bytes=0-99999999999999999999999",
+        `bytes=${"9".repeat(400)}-`,
+        "items=0-1",
+        "bytes = 0-1",
+        "bytes=--1",
+        "bytes=1-1-1",
+        "bytes=",
+        "",
+      ),
+    },
     { weight: 3, arbitrary: fc.tuple(fc.option(fc.nat(size + 10)), fc.option(fc.nat(size + 10))).map(([a, b]) => `bytes=${a ?? ""}-${b ?? ""}`) },
     { weight: 1, arbitrary: headerText },
   );
@@ -357,7 +381,10 @@ async function fuzzArtifacts() {
     const res = await send(new Request(url, { headers }));
     const what = `artifact ${sent++}: ${url} ${JSON.stringify(headers)}`;
     if (res.status === 206) {
-      const [, first, last, total] = res.headers.get("Content-Range")!.match(/^bytes (\d+)-(\d+)\/(\d+)$/)!.map(Number);
+      const [, first, last, total] = res.headers
+        .get("Content-Range")!
+        .match(/^bytes (\d+)-(\d+)\/(\d+)$/)!
+        .map(Number);
       expect({ total, length: (await res.arrayBuffer()).byteLength }, what).toEqual({ total: size, length: last! - first! + 1 });
     } else if (res.status === 200) expect((await res.arrayBuffer()).byteLength, what).toBe(size);
     else {
@@ -365,10 +392,7 @@ async function fuzzArtifacts() {
       await checkAnswer(res, what);
     }
   };
-  await fc.assert(
-    fc.asyncProperty(request, one),
-    { seed: SEED + 4, numRuns: REQUESTS, endOnFailure: true },
-  );
+  await fc.assert(fc.asyncProperty(request, one), { seed: SEED + 4, numRuns: REQUESTS, endOnFailure: true });
   expect(sent).toBe(REQUESTS);
 }
 

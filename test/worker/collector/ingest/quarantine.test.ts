@@ -55,7 +55,10 @@ describe("unreadable stored data", () => {
     const { model, key, version, token } = await liveModel("bad-log");
     const client = "logging-client";
     const start = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
-    await postReports(token, [1, 2, 3].map(() => makeReport(model, version, { client, start })));
+    await postReports(
+      token,
+      [1, 2, 3].map(() => makeReport(model, version, { client, start })),
+    );
     const stub = aggregator(env, key, shardOf(client, shardCount(env)));
     await runInDurableObject(stub, async (_: ModelAggregator, state) => {
       state.storage.sql.exec("update pending set report = '{\"truncated' where seq = (select min(seq) from pending)");

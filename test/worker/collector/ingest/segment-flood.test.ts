@@ -90,8 +90,7 @@ describe("segments cannot be flooded", () => {
   it("writes few D1 rows for segment values under a 300-combination flood", async () => {
     const { model, version, token } = await liveModel("seg-flood");
     const start = Math.floor(Date.now() / 60_000) * 60_000;
-    const flood = (from: number) =>
-      Array.from({ length: 300 }, (_, i) => makeReport(model, version, { client: `c-${i % 30}`, start, tenure: [1], segment: { a: `a${from + i}`, b: `b${from + i}` } }));
+    const flood = (from: number) => Array.from({ length: 300 }, (_, i) => makeReport(model, version, { client: `c-${i % 30}`, start, tenure: [1], segment: { a: `a${from + i}`, b: `b${from + i}` } }));
     const send = async (reports: ReturnType<typeof flood>) => {
       for (let i = 0; i < reports.length; i += 100) expect((await postReports(token, reports.slice(i, i + 100))).accepted).toHaveLength(Math.min(100, reports.length - i));
       await flush(model);
@@ -101,7 +100,9 @@ describe("segments cannot be flooded", () => {
     await send(flood(300));
     const second = await totals(model);
     const steady = (second.rowsWritten - first.rowsWritten) / 300;
-    console.log(`300-combination flood: first ${first.rowsWritten} D1 rows (${(first.rowsWritten / 300).toFixed(3)} per report), then ${second.rowsWritten - first.rowsWritten} rows (${steady.toFixed(3)} per report)`);
+    console.log(
+      `300-combination flood: first ${first.rowsWritten} D1 rows (${(first.rowsWritten / 300).toFixed(3)} per report), then ${second.rowsWritten - first.rowsWritten} rows (${steady.toFixed(3)} per report)`,
+    );
     const values = await env.DB.prepare("select count(*) as n from segment_values where model = ?").bind(modelKey("default", model)).first<{ n: number }>();
     expect(values!.n).toBe(6);
     expect(second.accepted).toBe(600);

@@ -39,7 +39,6 @@ beforeAll(async () => {
 });
 
 describe("model names are scoped by app", () => {
-
   it("another app's model is the same 404 as a model that does not exist, on every route and role", async () => {
     const mine = unique("secret");
     await publish(mine, a.admin);
@@ -68,7 +67,7 @@ describe("model names are scoped by app", () => {
     expect(listed.models.map((m) => m.name)).not.toContain(mine);
   });
 
-  it("both apps publish \"churn\": neither blocks the other, each has its own versions, rollout and artifact", async () => {
+  it('both apps publish "churn": neither blocks the other, each has its own versions, rollout and artifact', async () => {
     const name = unique("churn");
     const va = await publish(name, a.admin);
     const vb = await publish(name, b.admin);
@@ -85,14 +84,20 @@ describe("model names are scoped by app", () => {
     expect(assignment).toMatchObject({ model: name, manifest: { sha256: va.sha256 } });
   });
 
-  it("ingest and drift of two apps' \"churn\" stay apart", async () => {
+  it('ingest and drift of two apps\' "churn" stay apart', async () => {
     const name = unique("churn");
     const va = await publish(name, a.admin);
     const vb = await publish(name, b.admin);
     await rollout(name, { sampleRate: 1 }, a.admin);
     const start = Math.floor(Date.now() / 60_000) * 60_000 - 5 * 60_000;
-    const fromA = await postReports(a.ingest, Array.from({ length: 5 }, (_, i) => makeReport(name, va.version, { client: `a${i}`, start, tenure: [1, 2, 3] })));
-    const fromB = await postReports(b.ingest, Array.from({ length: 3 }, (_, i) => makeReport(name, vb.version, { client: `b${i}`, start, tenure: [100, 110] })));
+    const fromA = await postReports(
+      a.ingest,
+      Array.from({ length: 5 }, (_, i) => makeReport(name, va.version, { client: `a${i}`, start, tenure: [1, 2, 3] })),
+    );
+    const fromB = await postReports(
+      b.ingest,
+      Array.from({ length: 3 }, (_, i) => makeReport(name, vb.version, { client: `b${i}`, start, tenure: [100, 110] })),
+    );
     expect([fromA.accepted.length, fromB.accepted.length]).toEqual([5, 3]);
     expect(fromA.assignment?.model).toBe(name);
     await flush(name, a.admin);
@@ -125,7 +130,6 @@ describe("model names are scoped by app", () => {
 });
 
 describe("artifacts belong to the apps that uploaded or use them", () => {
-
   it("app B can neither download app A's artifact nor register a version pointing at its sha256", async () => {
     const name = unique("model");
     const { sha256 } = await publish(name, a.admin);

@@ -53,14 +53,7 @@ describe("alerts", () => {
 
     const kinds = posted.map((p) => `${p.alert.version}:${p.alert.kind}:${p.alert.subject ?? ""}:${p.alert.state}`).sort();
     expect(kinds).toEqual(
-      [
-        `${v1}:dataset_drift::firing`,
-        `${v1}:feature_drift:plan:firing`,
-        `${v1}:feature_drift:tenure:firing`,
-        `${v2}:error_rate::firing`,
-        `${v2}:latency_p95::firing`,
-        `${v2}:rollback::firing`,
-      ].sort(),
+      [`${v1}:dataset_drift::firing`, `${v1}:feature_drift:plan:firing`, `${v1}:feature_drift:tenure:firing`, `${v2}:error_rate::firing`, `${v2}:latency_p95::firing`, `${v2}:rollback::firing`].sort(),
     );
     expect(posted.every((p) => typeof p.text === "string" && p.text.includes(model))).toBe(true);
     const after = await call("GET", `/v1/models/${model}/rollout`, { token: BOOTSTRAP });
@@ -72,12 +65,18 @@ describe("alerts", () => {
 
     // healthy traffic later resolves the stable's drift
     const b = base + 10 * 60_000;
-    await postReports(token, stableClients.map((client) => makeReport(model, v1, { client, start: b, ...rows(false) })));
+    await postReports(
+      token,
+      stableClients.map((client) => makeReport(model, v1, { client, start: b, ...rows(false) })),
+    );
     await flush(model);
     await cron(base + 12 * 60_000 + 25_000);
-    expect(posted.slice(6).map((p) => `${p.alert.kind}:${p.alert.subject ?? ""}:${p.alert.state}`).sort()).toEqual(
-      ["dataset_drift::resolved", "feature_drift:plan:resolved", "feature_drift:tenure:resolved"],
-    );
+    expect(
+      posted
+        .slice(6)
+        .map((p) => `${p.alert.kind}:${p.alert.subject ?? ""}:${p.alert.state}`)
+        .sort(),
+    ).toEqual(["dataset_drift::resolved", "feature_drift:plan:resolved", "feature_drift:tenure:resolved"]);
 
     const { token: read } = await createKey("default", "read");
     const listed = await call("GET", `/v1/alerts?model=${model}`, { token: read });
@@ -102,7 +101,10 @@ describe("alerts", () => {
 
     const base = Math.floor(Date.now() / 60_000) * 60_000 - 7_200_000;
     const clients = await clientsGiven(model, token, version, 5, "k");
-    await postReports(token, clients.map((client) => makeReport(model, version, { client, start: base + 60_000, ...rows(true) })));
+    await postReports(
+      token,
+      clients.map((client) => makeReport(model, version, { client, start: base + 60_000, ...rows(true) })),
+    );
     await flush(model);
     const drifted = base + 3 * 60_000 + 25_000;
     await cron(drifted);
@@ -110,7 +112,10 @@ describe("alerts", () => {
     await cron(drifted + 1000);
     expect(mine()).toEqual(["dataset_drift:firing"]);
 
-    await postReports(token, clients.map((client) => makeReport(model, version, { client, start: base + 10 * 60_000, ...rows(false) })));
+    await postReports(
+      token,
+      clients.map((client) => makeReport(model, version, { client, start: base + 10 * 60_000, ...rows(false) })),
+    );
     await flush(model);
     const healthy = base + 12 * 60_000 + 25_000;
     await cron(healthy);
@@ -139,11 +144,21 @@ describe("alerts", () => {
     // rows, as if all its labels were wrong) 50 / 80 = 0.625, 0.275 below the baseline
     const labelled = (client: string, start: number) => {
       const m = new ConfusionMatrix(["no", "yes"]);
-      for (let i = 0; i < 5; i++) for (const [actual, predicted] of [[0, 0], [1, 1], [0, 1], [1, 0]] as const) m.update(actual, predicted);
+      for (let i = 0; i < 5; i++)
+        for (const [actual, predicted] of [
+          [0, 0],
+          [1, 1],
+          [0, 1],
+          [1, 0],
+        ] as const)
+          m.update(actual, predicted);
       return { ...makeReport(model, version, { client, start, ...rows(false) }), confusion: toBase64(m.encode()) };
     };
     const clients = await clientsGiven(model, token, version, 5, "acc");
-    await postReports(token, clients.map((client) => labelled(client, base + 60_000)));
+    await postReports(
+      token,
+      clients.map((client) => labelled(client, base + 60_000)),
+    );
     await flush(model);
     await cron(base + 3 * 60_000 + 25_000);
     const mine = posted.filter((p) => p.text.includes(model));

@@ -28,8 +28,7 @@ describe("PUT /v1/artifacts/:sha256", () => {
   it("enforces MAX_ARTIFACT_BYTES with 413 and requires Content-Length (411)", async () => {
     const bytes = modelBytes(64);
     const sha = await sha256Hex(bytes);
-    const put = (init: RequestInit) =>
-      app.fetch(new Request(`http://collector/v1/artifacts/${sha}`, { method: "PUT", ...init }), { ...env, MAX_ARTIFACT_BYTES: "32" } as unknown as Env);
+    const put = (init: RequestInit) => app.fetch(new Request(`http://collector/v1/artifacts/${sha}`, { method: "PUT", ...init }), { ...env, MAX_ARTIFACT_BYTES: "32" } as unknown as Env);
     const auth = { Authorization: `Bearer ${BOOTSTRAP}` };
     await expectError(await put({ headers: { ...auth, "Content-Length": "64" }, body: bytes }), 413, "payload_too_large");
     expect(await env.ARTIFACTS.head(sha)).toBeNull();

@@ -3,16 +3,7 @@
 import { describe, expect, it } from "vitest";
 import type { Manifest } from "../../../../protocol/schema/manifest.ts";
 import type { Report } from "../../../../protocol/schema/report.ts";
-import {
-  CategoricalSketch,
-  ClassificationSketch,
-  NumericSketch,
-  binEdges,
-  pmf,
-  decodeCategorical,
-  decodeClassification,
-  decodeNumeric,
-} from "../../../../protocol/sketch/index.ts";
+import { CategoricalSketch, ClassificationSketch, NumericSketch, binEdges, pmf, decodeCategorical, decodeClassification, decodeNumeric } from "../../../../protocol/sketch/index.ts";
 import { flush, normal, postReports, publishManifest, rng, sketchReport } from "../../ingest-helpers.ts";
 import { call, createKey, expectError, twoFeatureManifest, unique } from "../../registry-helpers.ts";
 
@@ -77,9 +68,7 @@ describe("GET /v1/drift?detail=bins", async () => {
   const { token: read } = await createKey("default", "read");
   const start = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
   const sides = Array.from({ length: 12 }, (_, i) => sketches(100 + i, 80, 1, 0.1));
-  const reports: Report[] = sides.map((s, i) =>
-    sketchReport(model, version, i, { start, segment: { backend: i % 2 ? "wasm" : "webgpu" }, rows: 80, features: { x: s.x, c: s.c }, prediction: s.p }),
-  );
+  const reports: Report[] = sides.map((s, i) => sketchReport(model, version, i, { start, segment: { backend: i % 2 ? "wasm" : "webgpu" }, rows: 80, features: { x: s.x, c: s.c }, prediction: s.p }));
   expect((await postReports(ingest, reports)).accepted).toHaveLength(12);
   await flush(model);
   const range = `from=${start}&to=${start + 60_000}`;

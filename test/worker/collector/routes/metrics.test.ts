@@ -24,24 +24,27 @@ function formatProblems(text: string): string[] {
     }
     return name;
   };
-  text.slice(0, -1).split("\n").forEach((line, i) => {
-    const at = `line ${i + 1}: ${line}`;
-    const help = line.match(HELP);
-    const type = line.match(TYPE);
-    const sample = line.match(SAMPLE);
-    const family = help?.[1] ?? type?.[1] ?? (sample ? familyOf(sample[1]!) : undefined);
-    if (!family) return problems.push(`not exposition format: ${at}`);
-    if (family !== current) {
-      if (closed.has(family)) problems.push(`family ${family} not contiguous: ${at}`);
-      if (current) closed.add(current);
-      current = family;
-    }
-    if (type) {
-      if (types.has(family)) problems.push(`second TYPE: ${at}`);
-      types.set(family, type[2]!);
-    }
-    if (sample && types.get(family) === "summary" && sample[1] === family && !line.includes('quantile="')) problems.push(`summary sample without quantile: ${at}`);
-  });
+  text
+    .slice(0, -1)
+    .split("\n")
+    .forEach((line, i) => {
+      const at = `line ${i + 1}: ${line}`;
+      const help = line.match(HELP);
+      const type = line.match(TYPE);
+      const sample = line.match(SAMPLE);
+      const family = help?.[1] ?? type?.[1] ?? (sample ? familyOf(sample[1]!) : undefined);
+      if (!family) return problems.push(`not exposition format: ${at}`);
+      if (family !== current) {
+        if (closed.has(family)) problems.push(`family ${family} not contiguous: ${at}`);
+        if (current) closed.add(current);
+        current = family;
+      }
+      if (type) {
+        if (types.has(family)) problems.push(`second TYPE: ${at}`);
+        types.set(family, type[2]!);
+      }
+      if (sample && types.get(family) === "summary" && sample[1] === family && !line.includes('quantile="')) problems.push(`summary sample without quantile: ${at}`);
+    });
   return problems;
 }
 

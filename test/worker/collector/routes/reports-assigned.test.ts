@@ -26,7 +26,11 @@ async function roles(model: string, token: string, clients: string[]): Promise<M
 
 /** One client in the canary share and one outside it. */
 async function inAndOut(model: string, token: string): Promise<{ inside: string; outside: string }> {
-  const all = await roles(model, token, Array.from({ length: 40 }, (_, i) => `client-${i}`));
+  const all = await roles(
+    model,
+    token,
+    Array.from({ length: 40 }, (_, i) => `client-${i}`),
+  );
   const inside = [...all].find(([, role]) => role === "canary")?.[0];
   const outside = [...all].find(([, role]) => role === "stable")?.[0];
   expect(inside && outside).toBeTruthy();
@@ -50,7 +54,9 @@ async function counted(model: string, version: number): Promise<{ reports: numbe
 /** Moves the model's replaced rollout states back past the grace period, and lets the one-second rollout cache expire. */
 async function pastGrace(model: string): Promise<void> {
   const grace = Number(env.ROLLOUT_GRACE_MS);
-  await env.DB.prepare("update rollout_history set ended_at = ended_at - ? where model = ?").bind(grace + 1, modelKey("default", model)).run();
+  await env.DB.prepare("update rollout_history set ended_at = ended_at - ? where model = ?")
+    .bind(grace + 1, modelKey("default", model))
+    .run();
   await new Promise((r) => setTimeout(r, 1100));
 }
 

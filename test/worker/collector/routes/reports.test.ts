@@ -9,9 +9,7 @@ import { BOOTSTRAP, call, createKey, expectError, unique } from "../../registry-
 
 /** The merged unsliced minute aggregate of a model version, read straight from D1 over all shards. */
 async function minuteTotal(key: string, version: number): Promise<Aggregate> {
-  const rows = await env.DB.prepare("select data from aggregates where model = ? and version = ? and granularity = 'minute' and segment = ''")
-    .bind(key, version)
-    .all<{ data: string }>();
+  const rows = await env.DB.prepare("select data from aggregates where model = ? and version = ? and granularity = 'minute' and segment = ''").bind(key, version).all<{ data: string }>();
   const decoded = await Promise.all(rows.results.map((r) => unpackAggregate(r.data)));
   return decoded.reduce((a, d) => a.absorb(d), new Aggregate());
 }
@@ -63,7 +61,10 @@ describe("POST /v1/reports", () => {
     expect((total.features.get("plan") as CategoricalSketch).missing).toBe(1);
     expect(total.errors?.counts.get("dropped")).toBe(4);
     // rows a client dropped from its queue are not errors of the model
-    const stats = (await (await call("GET", `/v1/stats?model=${model}&version=${version}&from=${start - 60_000}&to=${start + 120_000}`, { token: BOOTSTRAP })).json()) as { errors: Record<string, number>; error_rate: number };
+    const stats = (await (await call("GET", `/v1/stats?model=${model}&version=${version}&from=${start - 60_000}&to=${start + 120_000}`, { token: BOOTSTRAP })).json()) as {
+      errors: Record<string, number>;
+      error_rate: number;
+    };
     expect(stats.errors).toEqual({ dropped: 4 });
     expect(stats.error_rate).toBe(0);
   });
@@ -117,8 +118,7 @@ describe("POST /v1/reports", () => {
 
   it("answers whole-batch problems with the error envelope, never a 500", async () => {
     const { model, version, token } = await liveModel("ingest");
-    const post = (body: BodyInit, headers: Record<string, string> = { "Content-Type": "application/json" }, key = token) =>
-      call("POST", "/v1/reports", { token: key, body, headers });
+    const post = (body: BodyInit, headers: Record<string, string> = { "Content-Type": "application/json" }, key = token) => call("POST", "/v1/reports", { token: key, body, headers });
     await expectError(await post("{not json"), 400, "validation");
     await expectError(await post(JSON.stringify({ reports: [] })), 400, "validation");
     await expectError(await post(JSON.stringify([1, 2])), 400, "validation");

@@ -64,7 +64,7 @@ describe("PUT /v1/models/:model/rollout", () => {
   it("records key, time, before and after of every change", async () => {
     const { model, admin } = await modelWith(2);
     await rollout(model, { shadow: { version: 2, sampleRate: 0.1 }, sampleRate: 0.5 }, admin);
-    const detail = (await (await call("GET", `/v1/models/${model}`, { token: admin })).json()) as { audit: Record<string, any>[] };
+    const detail = (await (await call("GET", `/v1/models/${model}`, { token: admin })).json()) as { audit: Record<string, unknown>[] };
     const [last] = detail.audit;
     expect(last).toMatchObject({
       action: "rollout",

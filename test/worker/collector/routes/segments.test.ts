@@ -9,10 +9,7 @@ describe("GET /v1/segments", async () => {
   await publish(model);
   const { token: ingest } = await createKey("default", "ingest");
   const { token: read } = await createKey("default", "read");
-  await postReports(ingest, [
-    makeReport(model, 1, { segment: { backend: "wasm", appVersion: "4.2" } }),
-    makeReport(model, 1, { segment: { backend: "webgpu", appVersion: "4.2" } }),
-  ]);
+  await postReports(ingest, [makeReport(model, 1, { segment: { backend: "wasm", appVersion: "4.2" } }), makeReport(model, 1, { segment: { backend: "webgpu", appVersion: "4.2" } })]);
   await flush(model);
 
   it("lists each key's values, sorted", async () => {

@@ -11,8 +11,16 @@ describe("performance from on-device labels", () => {
   it("merges confusion matrices across reports into accuracy and per-class recall", async () => {
     const { model, version, token } = await liveModel("perf");
     const matrices = [
-      [["no", "no", 6], ["yes", "yes", 2], ["yes", "no", 2]],
-      [["no", "no", 3], ["no", "yes", 1], ["yes", "yes", 6]],
+      [
+        ["no", "no", 6],
+        ["yes", "yes", 2],
+        ["yes", "no", 2],
+      ],
+      [
+        ["no", "no", 3],
+        ["no", "yes", 1],
+        ["yes", "yes", 6],
+      ],
     ] as const;
     const start = Date.now();
     const reports = matrices.map((cells, i) => {
@@ -37,7 +45,17 @@ describe("performance from on-device labels", () => {
 
   it("shows the baseline of a profile made with --target beside live performance", async () => {
     const model = unique("perf-base");
-    const baseline = { kind: "classification" as const, labelled: 500, accuracy: 0.9, precision: { no: 0.9, yes: 0.9 }, recall: { no: 0.9, yes: 0.9 }, f1: { no: 0.9, yes: 0.9 }, roc_auc: 0.95, log_loss: 0.3, calibration: { confidence: [0.95], accuracy: [0.9], count: [500] } };
+    const baseline = {
+      kind: "classification" as const,
+      labelled: 500,
+      accuracy: 0.9,
+      precision: { no: 0.9, yes: 0.9 },
+      recall: { no: 0.9, yes: 0.9 },
+      f1: { no: 0.9, yes: 0.9 },
+      roc_auc: 0.95,
+      log_loss: 0.3,
+      calibration: { confidence: [0.95], accuracy: [0.9], count: [500] },
+    };
     await publishManifest(model, (sha, size) => {
       const m = manifestFor(model, sha, size);
       m.profile.performance = baseline;

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { ModelDetail } from "../../../../protocol/api.ts";
 import { sha256Hex } from "../../../../protocol/hash.ts";
 import { LIMITS } from "../../../../protocol/limits.ts";
 import { BOOTSTRAP, call, createKey, expectError, manifestFor, modelBytes, publish, unique, upload } from "../../registry-helpers.ts";
@@ -21,9 +22,9 @@ describe("POST /v1/models/:model/versions", () => {
     const v3 = await publish(model);
     expect([v1.version, v2.version, v3.version]).toEqual([1, 2, 3]);
     expect((await publish(unique("other"))).version).toBe(1);
-    const detail = (await (await call("GET", `/v1/models/${model}`, { token: BOOTSTRAP })).json()) as Record<string, any>;
+    const detail = (await (await call("GET", `/v1/models/${model}`, { token: BOOTSTRAP })).json()) as ModelDetail;
     expect(detail.rollout).toMatchObject({ configVersion: 1, stable: 1, canary: null, shadow: null, sampleRate: 1 });
-    expect(detail.versions.map((v: { version: number }) => v.version)).toEqual([1, 2, 3]);
+    expect(detail.versions.map((v) => v.version)).toEqual([1, 2, 3]);
     expect(detail.app).toBe("default");
   });
 
@@ -69,7 +70,7 @@ describe("POST /v1/models/:model/versions", () => {
 
   it("refuses an artifact that is not an ONNX model (400 validation), and takes one that is", async () => {
     const model = unique("not-onnx");
-    for (const text of ["this is not an onnx model", "{\"model\": true}", "PK\u0003\u0004 a zip file"]) {
+    for (const text of ["this is not an onnx model", '{"model": true}', "PK\u0003\u0004 a zip file"]) {
       const bytes = new TextEncoder().encode(text);
       const sha = await upload(bytes);
       const msg = await expectError(await publishBody(model, { manifest: manifestFor(model, sha, bytes.length) }), 400, "validation");
@@ -147,7 +148,7 @@ describe("GET /v1/models", () => {
   it("shows a model's versions and its audit log, newest first, with key, time, before and after", async () => {
     const model = unique("audited");
     await publish(model);
-    const detail = (await (await call("GET", `/v1/models/${model}`, { token: BOOTSTRAP })).json()) as { audit: Record<string, any>[] };
+    const detail = (await (await call("GET", `/v1/models/${model}`, { token: BOOTSTRAP })).json()) as ModelDetail;
     expect(detail.audit.map((e) => e.action)).toEqual(["rollout", "publish"]);
     expect(detail.audit[0]).toMatchObject({ model, keyId: "bootstrap", before: null, after: { stable: 1, configVersion: 1 } });
     expect(detail.audit[0]!.after).not.toHaveProperty("salt");
