@@ -122,7 +122,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       try {
         acc.label(actual, acc.labels ? e[1] : e[2]);
         return true;
-      } catch (_err) {
+      } catch {
         acc.error("validation");
         return false;
       }
