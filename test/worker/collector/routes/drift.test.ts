@@ -111,7 +111,7 @@ describe("GET /v1/drift", async () => {
     expect(got.prediction?.count).toBe(want.prediction?.count);
   }
 
-  it("answers the DESIGN response shape for the whole range", async () => {
+  it("answers the documented response shape (docs/drift.md) for the whole range", async () => {
     const all = await get(`version=${version}&from=${from}&to=${to}`);
     expect(all).toMatchObject({ model, version, from: new Date(from).toISOString(), to: new Date(to).toISOString(), count: 2000 });
     expect(Object.keys(all).sort()).toEqual(["count", "dataset", "features", "from", "model", "prediction", "skipped", "to", "version"]);
