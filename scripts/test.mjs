@@ -16,6 +16,7 @@ const args = process.argv.slice(2);
  * which run on their own too (`npm run lint` after a reformat with `npx biome check --write`).
  */
 const CHECKS = [
+  { script: "typecheck", what: "types of every part, strict (tsc: tsconfig.json and collector/tsconfig.json)" },
   { script: "deps", what: "dependencies: each workspace declares what it imports and imports what it declares (knip, knip.jsonc)" },
   { script: "lint", what: "lint and format of every source file (biome check, biome.jsonc)" },
 ];
