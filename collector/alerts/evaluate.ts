@@ -57,7 +57,7 @@ async function evaluateModel(env: Env, db: Db, config: AlertConfig & { model: st
   const versions = [{ version: rollout.stable, canary: false }, ...(rollout.canary ? [{ version: rollout.canary.version, canary: true }] : [])];
   for (const { version, canary } of versions) {
     const where: Judged = { model: config.model, version, windowFrom, windowTo };
-    const drift = await windowDrift(env, db, { model: config.model, version, role: "live", from: windowFrom, to: windowTo, segment: "" });
+    const drift = await windowDrift(env, db, { model: config.model, version, role: "live", from: windowFrom, to: windowTo, segment: "" }, true);
     if (!drift) continue;
     const conditions = evaluateConditions(config, drift, drift.aggregate, drift.reference.reference.performance);
     const { firing } = await recordEvaluation(db, where, conditions, config.confirm, (c, fires) => describe(where, c, fires), now);

@@ -23,11 +23,12 @@ export interface WindowDrift extends DriftResult {
  * @param env - the Worker's bindings
  * @param db - drizzle handle
  * @param q - model, version, role, range, segment
+ * @param labels - also read the labels fed back (confusion matrix, residuals), as alerts judge them
  */
-export async function windowDrift(env: Env, db: Db, q: WindowQuery): Promise<WindowDrift | undefined> {
+export async function windowDrift(env: Env, db: Db, q: WindowQuery, labels = false): Promise<WindowDrift | undefined> {
   const ref = await loadReference(env, db, q.model, q.version);
   if (!ref) return undefined;
-  const read = await readWindow(env, db, { ...q, versions: [q.version] }, ["features", "prediction", "errors", "latency", "confusion", "residual"]);
+  const read = await readWindow(env, db, { ...q, versions: [q.version] }, ["features", "prediction", "errors", "latency", ...(labels ? (["confusion", "residual"] as const) : [])]);
   const aggregate = read.byVersion.get(q.version) ?? new Aggregate();
   return { ...computeDrift(ref.reference, aggregate, ref.drift), from: read.from, to: read.to, aggregate, reference: ref, skipped: read.skipped };
 }
