@@ -17,9 +17,7 @@ export function livePerformance(a: Aggregate): Performance | null {
   const r = a.residual;
   if (!r || r.count === 0) return null;
   const q = (p: number) => quantile(r.quantiles, p);
-  const { values, cdf } = cdfPoints(r.quantiles);
-  let mae = 0;
-  for (let i = 0; i < values.length; i++) mae += Math.abs(values[i]!) * (cdf[i]! - (i > 0 ? cdf[i - 1]! : 0));
+  const mae = meanOfSmallest(residualSizes(r.quantiles), 1);
   const rmse = Math.sqrt(r.m2 / r.count + r.mean * r.mean);
   return { labelled: r.count, residual_mean: r.mean, residual_p05: q(0.05), residual_p50: q(0.5), residual_p95: q(0.95), mae, rmse };
 }
@@ -52,17 +50,26 @@ export function accuracyWithoutHeaviest(a: Aggregate): { accuracy: number; label
 export function maeWithoutHeaviest(a: Aggregate): { mae: number; labelled: number } | null {
   const r = a.residual;
   if (!r || r.count === 0) return null;
-  const { values, cdf } = cdfPoints(r.quantiles);
-  const items = Array.from(values, (v, i) => ({ size: Math.abs(v), share: cdf[i]! - (i > 0 ? cdf[i - 1]! : 0) })).sort((x, y) => x.size - y.size);
-  let keep = 1 - Math.min(1, a.senders.heaviest() / r.count);
+  const keep = 1 - Math.min(1, a.senders.heaviest() / r.count);
   if (keep <= 0) return null;
-  const kept = keep;
+  return { mae: meanOfSmallest(residualSizes(r.quantiles), keep), labelled: Math.round(r.count * keep) };
+}
+
+/** The residual sketch's items as absolute sizes with their share of the weight, smallest first. */
+function residualSizes(quantiles: Parameters<typeof cdfPoints>[0]): { size: number; share: number }[] {
+  const { values, cdf } = cdfPoints(quantiles);
+  return Array.from(values, (v, i) => ({ size: Math.abs(v), share: cdf[i]! - (i > 0 ? cdf[i - 1]! : 0) })).sort((x, y) => x.size - y.size);
+}
+
+/** The mean size of the smallest `keep` share of the weight (all of it at 1). */
+function meanOfSmallest(items: readonly { size: number; share: number }[], keep: number): number {
+  let left = keep;
   let sum = 0;
   for (const { size, share } of items) {
-    const taken = Math.min(share, keep);
+    const taken = Math.min(share, left);
     sum += size * taken;
-    keep -= taken;
-    if (keep <= 0) break;
+    left -= taken;
+    if (left <= 0) break;
   }
-  return { mae: sum / kept, labelled: Math.round(r.count * kept) };
+  return sum / keep;
 }
