@@ -36,6 +36,8 @@ export function scaleSketch<T extends ScaledSketch>(s: T, factor: number): T {
     classification: (c) => {
       const o = emptyLike(c);
       c.counts.forEach((n, i) => (o.counts[i] = scaled(n, factor)));
+      // rounded down, so no class has more binned scores than predictions
+      c.confidence.forEach((n, i) => (o.confidence[i] = Math.floor(n * factor)));
       for (const x of thinned(c.scores, factor)) o.scores.update(x);
       return o;
     },

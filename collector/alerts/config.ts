@@ -25,6 +25,11 @@ export const alertConfigSchema = z.strictObject({
   latencyP95Ms: z.number().positive().max(3_600_000).optional(),
   /** Fires when accuracy from on-device labels falls more than this below the profile's baseline accuracy. */
   accuracyDrop: rateSchema.optional(),
+  /**
+   * Fires when the accuracy estimated without labels (protocol/performance-estimate.ts) falls more
+   * than this below the profile's baseline accuracy; needs a profile made with `--target`.
+   */
+  estimatedAccuracyDrop: rateSchema.optional(),
   /** Fires when the mean absolute residual from on-device labels exceeds the profile's baseline MAE by more than this share (0.2: 20 % worse). */
   maeIncrease: z.number().positive().max(1000).optional(),
   /** Labelled rows a window needs before `accuracyDrop` or `maeIncrease` is judged. @defaultValue 100 */
@@ -66,6 +71,7 @@ export async function putAlertConfig(db: Db, model: string, config: AlertConfig,
     latencyP95Ms: config.latencyP95Ms ?? null,
     accuracyDrop: config.accuracyDrop ?? null,
     maeIncrease: config.maeIncrease ?? null,
+    estimatedAccuracyDrop: config.estimatedAccuracyDrop ?? null,
     minLabelled: config.minLabelled,
     windowMinutes: config.windowMinutes,
     minRows: config.minRows,
@@ -87,6 +93,7 @@ function toConfig(row: typeof alertConfigs.$inferSelect): AlertConfig & { model:
     ...(row.latencyP95Ms !== null && { latencyP95Ms: row.latencyP95Ms }),
     ...(row.accuracyDrop !== null && { accuracyDrop: row.accuracyDrop }),
     ...(row.maeIncrease !== null && { maeIncrease: row.maeIncrease }),
+    ...(row.estimatedAccuracyDrop !== null && { estimatedAccuracyDrop: row.estimatedAccuracyDrop }),
     minLabelled: row.minLabelled,
     windowMinutes: row.windowMinutes,
     minRows: row.minRows,

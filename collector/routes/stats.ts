@@ -6,7 +6,7 @@ import { requireRole } from "../auth.ts";
 import { openDb } from "../db/client.ts";
 import type { AppEnv } from "../env.ts";
 import { Aggregate } from "../aggregates/aggregate.ts";
-import { livePerformance } from "../aggregates/performance.ts";
+import { estimatedPerformance, livePerformance } from "../aggregates/performance.ts";
 import { loadReference } from "../drift/stored-reference.ts";
 import { readWindow } from "../aggregates/store.ts";
 import { resolveWindowQuery, windowQuerySchema } from "./window-query.ts";
@@ -16,8 +16,8 @@ import { documented } from "../openapi.ts";
 
 /**
  * `GET /v1/stats?model=&version=&from=&to=&window=&segment=&role=` (read): traffic, errors by
- * code, error rate, latency quantiles per backend, performance from on-device labels beside the
- * baseline the profile recorded on the reference data, and shadow agreement (per shadow version) of
+ * code, error rate, latency quantiles per backend, performance from on-device labels and estimated
+ * without them beside the baseline the profile recorded on the reference data, and shadow agreement (per shadow version) of
  * one version over a range, in one segment — the same windows and segments as `GET /v1/drift`.
  */
 export const stats = new Hono<AppEnv>().get(
@@ -28,12 +28,13 @@ export const stats = new Hono<AppEnv>().get(
   async (c) => {
     const db = openDb(c.env);
     const q = await resolveWindowQuery(db, c.var.caller, c.req.valid("query"));
-    const read = await readWindow(c.env, db, { ...q, versions: [q.version] }, ["errors", "latency", "confusion", "residual", "shadow"]);
+    const read = await readWindow(c.env, db, { ...q, versions: [q.version] }, ["prediction", "errors", "latency", "confusion", "residual", "shadow"]);
     const a = read.byVersion.get(q.version) ?? new Aggregate();
     const latency = Object.fromEntries(
       [...(a.latency?.backends ?? [])].map(([backend, s]) => [backend, { count: s.n, p50: quantile(s, 0.5), p90: quantile(s, 0.9), p95: quantile(s, 0.95), p99: quantile(s, 0.99) }]),
     );
     const p95 = latencyP95(a);
+    const baseline = (await loadReference(c.env, db, q.model, q.version))?.reference.performance ?? null;
     return c.json({
       model: q.name,
       version: q.version,
@@ -48,7 +49,8 @@ export const stats = new Hono<AppEnv>().get(
       latency_p95_ms: Number.isNaN(p95) ? null : p95,
       latency,
       performance: livePerformance(a),
-      baseline: (await loadReference(c.env, db, q.model, q.version))?.reference.performance ?? null,
+      estimated: estimatedPerformance(a, baseline),
+      baseline,
       shadow: Object.fromEntries([...a.shadow].map(([v, s]) => [v, { rows: s.rows, agree: s.agree, agreement: s.rows > 0 ? s.agree / s.rows : null }])),
       skipped: read.skipped,
     } satisfies StatsAnswer);
