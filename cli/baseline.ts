@@ -4,7 +4,7 @@ import type { BaselinePerformance, Estimation } from "../protocol/schema/profile
 import { CONFIDENCE_BINS, confidenceBin } from "../protocol/sketch/prediction.ts";
 import { MAX_LABELS } from "../protocol/limits.ts";
 import { CliError } from "./args.ts";
-import { seededRandom } from "./seeded-random.ts";
+import { seededRandom } from "../protocol/seeded-random.ts";
 import type { Cell } from "./tables/index.ts";
 
 /** Bins of the top-class probability in the baseline's calibration. */

@@ -3,7 +3,7 @@ import type { Calibration } from "../protocol/schema/profile.ts";
 import type { Feature } from "../protocol/schema/manifest.ts";
 import { CategoricalSketch, type FeatureSketch, NumericSketch } from "../protocol/sketch/index.ts";
 import { CliError } from "./args.ts";
-import { seededRandom } from "./seeded-random.ts";
+import { seededRandom } from "../protocol/seeded-random.ts";
 import type { Cell } from "./tables/index.ts";
 
 /** How `driftline profile --calibrate` cuts the reference into chunks. */

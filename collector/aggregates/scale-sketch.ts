@@ -46,6 +46,14 @@ export function scaleSketch<T extends ScaledSketch>(s: T, factor: number): T {
       for (const [backend, q] of l.backends) for (const x of thinned(q, factor)) o.update(backend, x);
       return o;
     },
+    embedding: (e) => {
+      // the count scaled and rounded, every sum by the same ratio: means and variances stay
+      const o = emptyLike(e);
+      o.count = scaled(e.count, factor);
+      const ratio = e.count > 0 ? o.count / e.count : 0;
+      for (const key of ["sum", "squares", "kernelSum", "kernelSquares"] as const) e[key].forEach((v, i) => (o[key][i] = v * ratio));
+      return o;
+    },
     errors: (e) => {
       const o = emptyLike(e);
       for (const [code, n] of e.counts) if (scaled(n, factor) > 0) o.update(code, scaled(n, factor));

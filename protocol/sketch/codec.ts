@@ -22,6 +22,7 @@ export const TAG = {
   latency: 5,
   errors: 6,
   confusion: 7,
+  embedding: 8,
 } as const;
 
 /**

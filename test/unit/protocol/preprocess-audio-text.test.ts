@@ -2,7 +2,7 @@
 // against Python's Unicode tables (test/fixtures/audio/make-audio.py).
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { seededRandom } from "../../../cli/seeded-random.ts";
+import { seededRandom } from "../../../protocol/seeded-random.ts";
 import { audioDescriptors, resample } from "../../../protocol/preprocess/audio.ts";
 import { textDescriptors } from "../../../protocol/preprocess/text.ts";
 

@@ -1,6 +1,7 @@
 /**
  * A seeded uniform generator in [0, 1) (xorshift32): what `driftline profile` deals reference
- * rows into random chunks with, so a profile is reproducible.
+ * rows into random chunks with, so a profile is reproducible, and what the random projections of
+ * embeddings are drawn from, so every device and the profile draw the same (protocol/embedding.ts).
  *
  * @param seed - a non-zero 32-bit seed
  */
