@@ -1,4 +1,4 @@
-import type { Feature, Output } from "../protocol/schema/manifest.ts";
+import type { Feature, Manifest, Output } from "../protocol/schema/manifest.ts";
 import type { BaselinePerformance, ReferenceProfile } from "../protocol/schema/profile.ts";
 import type { Media } from "../protocol/schema/media.ts";
 import { blurValue } from "../protocol/blur.ts";
@@ -22,6 +22,8 @@ export interface ProfileFile {
   input: string;
   /** For an image, audio or text input: its medium and preprocessing (its features are descriptors, not in `features`). */
   media?: Media;
+  /** The manifest's embedding settings, with `--embeddings`. */
+  embedding?: Manifest["embedding"];
   features: Feature[];
   outputs?: Output[];
   profile: ReferenceProfile;

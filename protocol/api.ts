@@ -136,6 +136,23 @@ export const featureDriftSchema = z.object({
 export type FeatureDrift = z.infer<typeof featureDriftSchema>;
 
 /** `GET /v1/drift`. */
+/** Embedding drift of a window (protocol/drift/embedding.ts). */
+export const embeddingDriftSchema = z.object({
+  /** Embeddings in the window. */
+  count: z.number(),
+  /** Components whose mean moved (Welch's test, p < 0.05), of all, their share, and whether it reaches 0.2. */
+  components: z.object({ drifted: z.number(), of: z.number(), share: z.number(), verdict: z.boolean() }),
+  /** ‖mean(window) − mean(reference)‖ / √(trace of the reference's covariance), against 0.2. */
+  distance: z.object({ value: z.number(), threshold: z.number(), verdict: z.boolean() }),
+  /** Unbiased MMD² of an RBF kernel, against 3 null spreads for the window's size. */
+  mmd: z.object({ value: z.number(), threshold: z.number(), verdict: z.boolean() }),
+  /** Share of the window's embeddings the heaviest sender may have given; past one half no verdict holds. */
+  sender_share: z.number(),
+  /** The MMD verdict (false when one sender may have given most of the window). */
+  drifted: z.boolean(),
+});
+export type EmbeddingDrift = z.infer<typeof embeddingDriftSchema>;
+
 export const driftAnswerSchema = z.object({
   model: z.string(),
   version: z.number(),
@@ -145,6 +162,8 @@ export const driftAnswerSchema = z.object({
   features: z.record(z.string(), featureDriftSchema),
   prediction: featureDriftSchema.nullable(),
   dataset: z.object({ drifted_share: z.number(), drifted: z.boolean() }),
+  /** Drift of the model's embedding, when its manifest has one and the window holds 2 or more. */
+  embedding: embeddingDriftSchema.nullable(),
   /** Stored window rows left out because they could not be read (they are quarantined at the next flush). */
   skipped: z.number(),
 });

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { type Media, mediaSchema } from "../../protocol/schema/media.ts";
 import { CliError, UsageError } from "../args.ts";
 import { type Clip, IMAGE_EXTENSIONS, decodeImage, decodeWav, listMedia } from "../media-files.ts";
@@ -9,7 +9,6 @@ import { progress } from "../progress.ts";
 
 /** The flags of `driftline profile` that the media path reads. */
 export interface MediaFlags {
-  out: string;
   images?: string | undefined;
   audio?: string | undefined;
   text?: string | undefined;
@@ -68,9 +67,9 @@ function mediaOf(flags: MediaFlags, kind: Media["kind"]): Media {
  * and for images with `--model` the model's predictions, into profile.json for `publish`.
  *
  * @param flags - the command's flags
- * @returns the line to print
+ * @returns the profile file, and what to say of it
  */
-export async function profileMedia(flags: MediaFlags): Promise<string> {
+export async function profileMedia(flags: MediaFlags): Promise<{ file: ProfileFile; summary: string }> {
   const started = Date.now();
   const source = sourceOf(flags);
   const media = mediaOf(flags, source.kind);
@@ -97,7 +96,6 @@ export async function profileMedia(flags: MediaFlags): Promise<string> {
     ...(outputs && { outputs }),
     profile: { format: 1, rows: profiler.rows, ...profiler.result(), createdAt: new Date().toISOString() },
   };
-  writeFileSync(flags.out, `${JSON.stringify(file, null, 2)}\n`);
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  return `${flags.out}: ${profiler.rows} ${source.what}, ${Object.keys(file.profile.features).length} descriptors${model ? ", predictions sketched" : ""} (${seconds} s)`;
+  return { file, summary: `${profiler.rows} ${source.what}, ${Object.keys(file.profile.features).length} descriptors${model ? ", predictions sketched" : ""} (${seconds} s)` };
 }

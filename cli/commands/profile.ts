@@ -1,6 +1,6 @@
 import { writeFileSync } from "node:fs";
 import { inputColumns } from "../../protocol/row-encoding.ts";
-import { CliError, UsageError, choiceFlag, listFlag, onePositional, parse } from "../args.ts";
+import { CliError, UsageError, choiceFlag, intFlag, listFlag, onePositional, parse } from "../args.ts";
 import { describeOutputs, loadModel } from "../onnx-model.ts";
 import { type ProfileFile, type ProfileOptions, PredictionProfiler, TableProfiler } from "../profiler.ts";
 import type { ChunkOptions } from "../reference-chunks.ts";
@@ -8,6 +8,8 @@ import { formatBytes, progress } from "../progress.ts";
 import { TABLE_FORMATS, type RowBatch, type Table, openTable } from "../tables/index.ts";
 import type { Command } from "./command.ts";
 import { profileMedia } from "./profile-media.ts";
+import { profileEmbeddings } from "../embedding-profile.ts";
+import { MAX_EMBEDDING_DIMS, MAX_KERNEL_FEATURES } from "../../protocol/sketch/embedding.ts";
 
 const USAGE = `driftline profile <train.csv|train.ndjson|train.parquet> -o profile.json [options]
        driftline profile --images DIR | --audio DIR | --text FILE --media SPEC -o profile.json [--model m.onnx]
@@ -59,7 +61,14 @@ its features, sketched over every item with the preprocessing the runtime applie
                           "fit":"stretch|cover|contain","filter":"nearest|bilinear|bicubic",
                           "scale","mean","std"}; for audio {"sampleRate","frameLength"}
   --model model.onnx      for images: run the model on every preprocessed image and sketch its
-                          predictions (--labels, --input as above)`;
+                          predictions (--labels, --input as above)
+
+Embeddings (with any of the above; docs/models.md "Embeddings"):
+  --embeddings FILE       reference embeddings, NDJSON: one JSON array of numbers per line
+  --embedding-output NAME the model output that is the embedding (else the app passes it)
+  --embedding-dims N      components of the seeded random projection (default 16)
+  --embedding-features N  random Fourier features of the RBF kernel (default 256)
+  --embedding-seed N      seed of both (default 1)`;
 
 const OPTIONS = {
   out: { type: "string", short: "o" },
@@ -81,6 +90,11 @@ const OPTIONS = {
   audio: { type: "string" },
   text: { type: "string" },
   media: { type: "string" },
+  embeddings: { type: "string" },
+  "embedding-output": { type: "string" },
+  "embedding-dims": { type: "string" },
+  "embedding-features": { type: "string" },
+  "embedding-seed": { type: "string" },
 } as const;
 
 /** `driftline profile`: a CSV, NDJSON or Parquet table → profile.json (schema + reference sketches). */
@@ -93,7 +107,11 @@ export const profile: Command = {
     if (!values.out) throw new UsageError("missing -o/--out FILE");
     if (values.images || values.audio || values.text) {
       if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}": --images, --audio and --text name the data`);
-      return void console.log(await profileMedia({ ...values, out: values.out, labels: listFlag(values.labels) }));
+      const { file, summary } = await profileMedia({ ...values, labels: listFlag(values.labels) });
+      await addEmbeddings(file, values);
+      await addEmbeddings(file, values);
+      writeFileSync(values.out, `${JSON.stringify(file, null, 2)}\n`);
+      return void console.log(`${values.out}: ${summary}${file.embedding ? `, ${file.embedding.length}-value embeddings` : ""}`);
     }
     const path = onePositional(positionals, "the data file");
     const encoding = choiceFlag(values.encoding ?? "index", "encoding", ["index", "onehot"]);
@@ -163,6 +181,26 @@ export const profile: Command = {
     console.log(`${values.out}: ${profiler.rows} rows, ${features.length} features${model ? ", predictions sketched" : ""}${quality}${calibrated}${medians} (${seconds} s)`);
   },
 };
+
+/** With `--embeddings`: the manifest's embedding settings and the reference embeddings, into the profile file. */
+async function addEmbeddings(
+  file: ProfileFile,
+  values: { embeddings?: string; "embedding-output"?: string; "embedding-dims"?: string; "embedding-features"?: string; "embedding-seed"?: string },
+): Promise<void> {
+  if (!values.embeddings) {
+    const stray = ["embedding-output", "embedding-dims", "embedding-features", "embedding-seed"].find((f) => values[f as keyof typeof values] !== undefined);
+    if (stray) throw new UsageError(`--${stray} goes with --embeddings`);
+    return;
+  }
+  const { config, reference } = await profileEmbeddings(values.embeddings, {
+    dims: intFlag(values["embedding-dims"] ?? "16", "embedding-dims", 1, MAX_EMBEDDING_DIMS),
+    features: intFlag(values["embedding-features"] ?? "256", "embedding-features", 1, MAX_KERNEL_FEATURES),
+    seed: intFlag(values["embedding-seed"] ?? "1", "embedding-seed", 1, 2 ** 32 - 1),
+    output: values["embedding-output"],
+  });
+  file.embedding = config;
+  file.profile.embedding = reference;
+}
 
 /** How to cut the reference into chunks, or undefined when not calibrating. */
 function chunkOptions(values: { calibrate?: boolean; "chunk-by"?: string; "chunk-period"?: string; "chunk-size"?: string }): ChunkOptions | undefined {

@@ -135,6 +135,7 @@ function buildManifest(
     features: file.features,
     outputs,
     profile: file.profile,
+    ...(file.embedding && { embedding: file.embedding }),
     ...(extra.verdicts === "calibrated" ? { drift: { verdicts: extra.verdicts } } : {}),
     ...(extra.backend ? { preferredBackend: extra.backend } : {}),
     ...(Object.keys(extra.meta).length ? { meta: extra.meta } : {}),

@@ -3,6 +3,7 @@ import { LIMITS } from "../../protocol/limits.ts";
 import {
   type AnySketch,
   type ConfusionMatrix,
+  type EmbeddingSketch,
   type ErrorCounts,
   type FeatureSketch,
   type LatencySketch,
@@ -28,16 +29,21 @@ export interface ShadowAggregate {
 }
 
 /** Parts of an aggregate a reader may decode; the others are skipped. */
-export type AggregatePart = "features" | "prediction" | "latency" | "errors" | "confusion" | "residual" | "shadow";
+export type AggregatePart = "features" | "prediction" | "latency" | "errors" | "confusion" | "residual" | "embedding" | "shadow";
 
-const ALL_PARTS: readonly AggregatePart[] = ["features", "prediction", "latency", "errors", "confusion", "residual", "shadow"];
+const ALL_PARTS: readonly AggregatePart[] = ["features", "prediction", "latency", "errors", "confusion", "residual", "embedding", "shadow"];
+/** The single sketches of formats before 4 (and of format 1's JSON). */
+const SINGLE_PARTS_BEFORE_EMBEDDING = ["prediction", "latency", "errors", "confusion", "residual"] as const;
 /** The optional single sketches, in their order in the binary form. */
-const SINGLE_PARTS = ["prediction", "latency", "errors", "confusion", "residual"] as const;
+const SINGLE_PARTS = [...SINGLE_PARTS_BEFORE_EMBEDDING, "embedding"] as const;
 /**
- * Format of {@link Aggregate.toBytes}: 3 ends with the sender tally; 2 (no tally) and 1 (JSON
- * with base64 sketches) are still read, with an empty tally.
+ * Format of {@link Aggregate.toBytes}: 4 holds an embedding sketch after the residuals; 3 (no
+ * embedding) ends with the sender tally too; 2 (no tally) and 1 (JSON with base64 sketches) are
+ * still read, with an empty tally.
  */
-const FORMAT = 3;
+const FORMAT = 4;
+/** The binary format before the embedding sketch. */
+const FORMAT_WITHOUT_EMBEDDING = 3;
 /** Heap of one sender tally entry (a map entry of two numbers), for {@link Aggregate.memoryBytes}. */
 const SENDER_ENTRY_BYTES = 100;
 /** The binary format before the sender tally. */
@@ -96,6 +102,8 @@ export class Aggregate {
   confusion: ConfusionMatrix | undefined;
   /** Label minus prediction, for regression models. */
   residual: NumericSketch | undefined;
+  /** The rows' embeddings, projected (protocol/embedding.ts). */
+  embedding: EmbeddingSketch | undefined;
   /** Agreement per shadow version. */
   readonly shadow = new Map<number, ShadowAggregate>();
   /** How much each sender gave (see {@link SenderTally}). */
@@ -121,6 +129,7 @@ export class Aggregate {
     a.errors = report.errors === undefined ? undefined : (decodeBase64(report.errors) as ErrorCounts);
     a.confusion = report.confusion === undefined ? undefined : (decodeBase64(report.confusion) as ConfusionMatrix);
     a.residual = report.residual === undefined ? undefined : (decodeBase64(report.residual) as NumericSketch);
+    a.embedding = report.embedding === undefined ? undefined : (decodeBase64(report.embedding) as EmbeddingSketch);
     const s = report.shadow;
     if (s) {
       a.shadow.set(s.version, {
@@ -183,6 +192,7 @@ export class Aggregate {
     this.errors = fold(this.errors, other.errors, take);
     this.confusion = fold(this.confusion, other.confusion, take);
     this.residual = fold(this.residual, other.residual, take);
+    this.embedding = fold(this.embedding, other.embedding, take);
     for (const [version, s] of other.shadow) {
       const mine = this.shadow.get(version) ?? { rows: 0, agree: 0 };
       this.shadow.set(version, {
@@ -203,6 +213,7 @@ export class Aggregate {
     this.prediction = this.prediction && scaleSketch(this.prediction, factor);
     this.latency = this.latency && scaleSketch(this.latency, factor);
     this.errors = this.errors && scaleSketch(this.errors, factor);
+    this.embedding = this.embedding && scaleSketch(this.embedding, factor);
   }
 
   /** Errors of every code. */
@@ -220,7 +231,7 @@ export class Aggregate {
     let n = 0;
     const add = (sk: AnySketch | undefined) => (n += sk ? sketchBytes(sk) : 0);
     this.features.forEach(add);
-    [this.prediction, this.latency, this.errors, this.confusion, this.residual].forEach(add);
+    [this.prediction, this.latency, this.errors, this.confusion, this.residual, this.embedding].forEach(add);
     this.shadow.forEach((sh) => [sh.prediction, sh.delta, sh.latency].forEach(add));
     return n + this.senders.weights.size * SENDER_ENTRY_BYTES;
   }
@@ -255,7 +266,7 @@ export class Aggregate {
   static fromBytes(bytes: Uint8Array, parts: readonly AggregatePart[] = ALL_PARTS): Aggregate {
     const r = new Reader(bytes);
     const format = r.varint();
-    if (format !== FORMAT && format !== FORMAT_WITHOUT_SENDERS) throw new DriftlineError("decode", "aggregate: unknown format");
+    if (format !== FORMAT && format !== FORMAT_WITHOUT_EMBEDDING && format !== FORMAT_WITHOUT_SENDERS) throw new DriftlineError("decode", "aggregate: unknown format");
     const want = new Set(parts);
     const a = new Aggregate();
     a.reports = r.varint(MAX_AGGREGATE_REPORTS);
@@ -270,7 +281,7 @@ export class Aggregate {
       const s = sketch<FeatureSketch>("features");
       if (s) a.features.set(name, s);
     }
-    for (const part of SINGLE_PARTS) a[part] = sketch(part) as never;
+    for (const part of format === FORMAT ? SINGLE_PARTS : SINGLE_PARTS_BEFORE_EMBEDDING) a[part] = sketch(part) as never;
     const shadows = r.count(LIMITS.features);
     for (let i = 0; i < shadows; i++) {
       const version = r.varint();
@@ -279,7 +290,7 @@ export class Aggregate {
       const entry = { rows, agree, prediction: sketch<PredictionSketch>("shadow"), delta: sketch<NumericSketch>("shadow"), latency: sketch<LatencySketch>("shadow") };
       if (want.has("shadow")) a.shadow.set(version, entry);
     }
-    if (format === FORMAT) a.senders.merge(SenderTally.read(r));
+    if (format !== FORMAT_WITHOUT_SENDERS) a.senders.merge(SenderTally.read(r));
     r.end();
     return a;
   }
@@ -298,7 +309,7 @@ export class Aggregate {
     a.rows = stored.rows;
     const read = <T>(part: AggregatePart, b64: string | undefined) => (want.has(part) && b64 !== undefined ? (decodeBase64(b64) as T) : undefined);
     if (want.has("features")) for (const [name, b64] of Object.entries(stored.features ?? {})) a.features.set(name, decodeBase64(b64) as FeatureSketch);
-    for (const part of SINGLE_PARTS) a[part] = read(part, stored[part]) as never;
+    for (const part of SINGLE_PARTS_BEFORE_EMBEDDING) a[part] = read(part, stored[part]) as never;
     if (want.has("shadow")) {
       for (const [v, s] of Object.entries(stored.shadow ?? {})) {
         a.shadow.set(Number(v), { rows: s.rows, agree: s.agree, prediction: read("shadow", s.prediction), delta: read("shadow", s.delta), latency: read("shadow", s.latency) });

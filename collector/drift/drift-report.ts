@@ -5,25 +5,27 @@ import type { Reference, Sketches } from "./reference.ts";
 import { type FeatureCalibration, valuesCompared } from "../../protocol/drift/calibration.ts";
 import { benjaminiHochberg } from "./multiple-testing.ts";
 import { type TestChoice, type TestedAs, calibratedChoice, chooseTest, isDrifted, isPValueTest, pValueOf, testValue } from "./test-choice.ts";
-import type { DriftMetrics, FeatureDrift } from "../../protocol/api.ts";
+import type { DriftMetrics, EmbeddingDrift, FeatureDrift } from "../../protocol/api.ts";
+import { embeddingDrift } from "../../protocol/drift/embedding.ts";
 
 /** Default number of equal-mass reference bins (deciles). */
 export const DEFAULT_BINS = 10;
 /** Default share of drifted features at which the dataset drifts. */
 export const DEFAULT_DATASET_SHARE = 0.5;
 
-/** Per-feature, prediction and dataset drift. */
+/** Per-feature, prediction, dataset and embedding drift. */
 export interface DriftResult {
   features: Record<string, FeatureDrift>;
   prediction: FeatureDrift | null;
   dataset: { drifted_share: number; drifted: boolean };
+  embedding: EmbeddingDrift | null;
 }
 
 /**
  * Drift of the current sketches against the reference: per feature and for the prediction,
  * every metric, the test chosen as Evidently does (or as the manifest's drift settings say;
  * with calibrated verdicts, a distance whose threshold the profile's calibration sets for the
- * window's size) and its verdict, and dataset drift (share of drifted features among those with current
+ * window's size) and its verdict, embedding drift (protocol/drift/embedding.ts), and dataset drift (share of drifted features among those with current
  * data, at or above the configured share). The prediction does not count towards the share.
  * When the current side tallies its senders, each verdict is taken on its test's value with
  * the heaviest sender's share of the feature's values trimmed off (./sender-trim.ts), so no
@@ -62,7 +64,9 @@ export function computeDrift(reference: Reference, current: Sketches, config: Dr
   });
   const prediction = reference.prediction ? judge(how, reference.prediction, current.prediction, [config.prediction], "regression").drift : null;
   const share = tested > 0 ? drifted / tested : 0;
+  const embedding = reference.embedding && current.embedding ? embeddingDrift(reference.embedding, current.embedding, reference.embeddingNullScale ?? 0, how.heaviest) : null;
   return {
+    embedding,
     features,
     prediction: prediction && { ...prediction, p_adjusted: prediction.p_value },
     dataset: { drifted_share: share, drifted: tested > 0 && share >= (config.share ?? DEFAULT_DATASET_SHARE) },

@@ -28,7 +28,7 @@ export interface WindowDrift extends DriftResult {
 export async function windowDrift(env: Env, db: Db, q: WindowQuery, labels = false): Promise<WindowDrift | undefined> {
   const ref = await loadReference(env, db, q.model, q.version);
   if (!ref) return undefined;
-  const read = await readWindow(env, db, { ...q, versions: [q.version] }, ["features", "prediction", "errors", "latency", ...(labels ? (["confusion", "residual"] as const) : [])]);
+  const read = await readWindow(env, db, { ...q, versions: [q.version] }, ["features", "prediction", "embedding", "errors", "latency", ...(labels ? (["confusion", "residual"] as const) : [])]);
   const aggregate = read.byVersion.get(q.version) ?? new Aggregate();
   return { ...computeDrift(ref.reference, aggregate, ref.drift), from: read.from, to: read.to, aggregate, reference: ref, skipped: read.skipped };
 }

@@ -2,7 +2,7 @@ import type { ErrorCode } from "../../protocol/errors.ts";
 import { LIMITS } from "../../protocol/limits.ts";
 import type { Manifest } from "../../protocol/schema/manifest.ts";
 import { descriptorFeatures } from "../../protocol/preprocess/descriptors.ts";
-import { type AnySketch, CategoricalSketch, ClassificationSketch, ConfusionMatrix, DEFAULT_K, ErrorCounts, LatencySketch, NumericSketch } from "../../protocol/sketch/index.ts";
+import { type AnySketch, CategoricalSketch, ClassificationSketch, ConfusionMatrix, DEFAULT_K, EmbeddingSketch, ErrorCounts, LatencySketch, NumericSketch } from "../../protocol/sketch/index.ts";
 import { sameList } from "../../protocol/sketch/codec.ts";
 import type { Aggregate } from "../aggregates/aggregate.ts";
 import { sketchWeight } from "../aggregates/sketches.ts";
@@ -17,6 +17,8 @@ export interface VersionSchema {
   features: ReadonlyMap<string, { kind: "numeric" | "categorical"; range?: { min: number; max: number } | undefined; categories?: readonly string[] | undefined }>;
   /** Class labels of the classifier output; undefined for a regression (numeric) prediction. */
   labels: readonly string[] | undefined;
+  /** Sizes of the embedding sketch, when the manifest has an embedding. */
+  embedding?: { dims: number; features: number } | undefined;
 }
 
 /** A reason to refuse one report. */
@@ -32,7 +34,7 @@ export interface Refusal {
  * @param manifest - features and outputs of the version
  * @param version - the version number
  */
-export function versionSchema(manifest: Pick<Manifest, "inputs" | "features" | "outputs">, version: number): VersionSchema {
+export function versionSchema(manifest: Pick<Manifest, "inputs" | "features" | "outputs" | "embedding">, version: number): VersionSchema {
   const labels = manifest.outputs.find((o) => o.labels && (o.kind === "probabilities" || o.kind === "label"))?.labels;
   return {
     version,
@@ -41,6 +43,7 @@ export function versionSchema(manifest: Pick<Manifest, "inputs" | "features" | "
       ...descriptorFeatures(manifest.inputs).map((f) => [f.name, { kind: f.kind, range: undefined, categories: undefined }] as const),
     ]),
     labels,
+    embedding: manifest.embedding && { dims: manifest.embedding.dims, features: manifest.embedding.features },
   };
 }
 
@@ -99,7 +102,8 @@ export function checkWeights(report: Aggregate, rows: number): Refusal | undefin
     overweight("errors", report.errors, most, "the report row limit") ||
     overweight("latency", report.latency, rows + errors, "its rows and errors") ||
     overweight("confusion", report.confusion, most, "the report row limit") ||
-    overweight("residual", report.residual, most, "the report row limit");
+    overweight("residual", report.residual, most, "the report row limit") ||
+    overweight("embedding", report.embedding, rows, "its rows");
   if (problem) return problem;
   for (const [, s] of report.shadow) {
     const shadowProblem =
@@ -144,7 +148,8 @@ export function checkReport(report: Aggregate, rows: number, schema: VersionSche
     checkLatency("latency", report.latency) ||
     (report.errors && !(report.errors instanceof ErrorCounts) ? mismatch("errors", "expected error counts") : undefined) ||
     (report.confusion && checkConfusion(report.confusion, schema.labels)) ||
-    (report.residual && checkResidual(report.residual, schema.labels));
+    (report.residual && checkResidual(report.residual, schema.labels)) ||
+    (report.embedding && checkEmbedding(report.embedding, schema.embedding));
   if (problem) return problem;
   for (const [, s] of report.shadow) {
     if (!shadowSchema) return { code: "not_found", message: "shadow: unknown shadow version" };
@@ -156,6 +161,13 @@ export function checkReport(report: Aggregate, rows: number, schema: VersionSche
       checkLatency("shadow.latency", s.latency);
     if (shadowProblem) return shadowProblem;
   }
+  return undefined;
+}
+
+function checkEmbedding(s: AnySketch, sizes: VersionSchema["embedding"]): Refusal | undefined {
+  if (!sizes) return mismatch("embedding", "the manifest has no embedding");
+  if (!(s instanceof EmbeddingSketch)) return mismatch("embedding", "expected an embedding sketch");
+  if (s.dims !== sizes.dims || s.features !== sizes.features) return mismatch("embedding", `${s.dims} components and ${s.features} features, expected ${sizes.dims} and ${sizes.features}`);
   return undefined;
 }
 

@@ -57,6 +57,7 @@ export const drift = new Hono<AppEnv>().get(
       features,
       prediction,
       dataset: result.dataset,
+      embedding: result.embedding,
       skipped: result.skipped,
     } satisfies DriftAnswer);
   },

@@ -3,6 +3,7 @@
  * monitors measure it on raw embeddings: the share of projected components whose mean moved, the
  * distance between the means, and the maximum mean discrepancy (MMD) under an RBF kernel.
  */
+import type { EmbeddingDrift } from "../api.ts";
 import { chiSquaredSf } from "./gamma.ts";
 import type { EmbeddingSketch } from "../sketch/embedding.ts";
 import { emptyLike } from "../sketch/kinds.ts";
@@ -19,19 +20,8 @@ export const MMD_SIGMAS = 3;
 export const EMBEDDING_CHUNKS = 10;
 export const EMBEDDING_DEALS = 4;
 
-/** Embedding drift of a window against the reference. */
-export interface EmbeddingDrift {
-  /** Embeddings in the window. */
-  count: number;
-  /** Components whose mean moved (Welch's test, p < 0.05), of all, and whether their share reaches 0.2. */
-  components: { drifted: number; of: number; share: number; verdict: boolean };
-  /** ‖mean(window) − mean(reference)‖ over √(trace of the reference's covariance), against 0.2. */
-  distance: { value: number; threshold: number; verdict: boolean };
-  /** Unbiased MMD² of the kernel's mean embeddings, against 3 null spreads (calibrated on the reference) for the window's size. */
-  mmd: { value: number; threshold: number; verdict: boolean };
-  /** The MMD verdict: it sees moves of the means and changes of spread alike. */
-  drifted: boolean;
-}
+/** Past this share of a window's embeddings from one sender, its embedding drift has no verdict. */
+export const MAX_SENDER_SHARE = 0.5;
 
 /** Per value of two sums: mean and unbiased variance. */
 function moments(count: number, sum: Float64Array, squares: Float64Array): { mean: Float64Array; variance: Float64Array } {
@@ -41,14 +31,17 @@ function moments(count: number, sum: Float64Array, squares: Float64Array): { mea
 }
 
 /**
- * Drift of `current` against `reference` (sketches of the same config).
+ * Drift of `current` against `reference` (sketches of the same config). Sums cannot be trimmed
+ * of one sender's part as feature sketches are: when the heaviest sender may have given more than
+ * half of the window, no verdict holds (per-sender budgets already scale a flood down).
  *
  * @param reference - the reference's sketch
  * @param current - the window's sketch
  * @param nullScale - the MMD's null spread times (1/n + 1/N)⁻¹, from {@link calibrateMmd}
+ * @param heaviest - embeddings the heaviest sender may have given (an upper bound)
  * @returns null when either side has fewer than 2 embeddings
  */
-export function embeddingDrift(reference: EmbeddingSketch, current: EmbeddingSketch, nullScale: number): EmbeddingDrift | null {
+export function embeddingDrift(reference: EmbeddingSketch, current: EmbeddingSketch, nullScale: number, heaviest = 0): EmbeddingDrift | null {
   const [N, n] = [reference.count, current.count];
   if (N < 2 || n < 2) return null;
   const ref = moments(N, reference.sum, reference.squares);
@@ -68,12 +61,15 @@ export function embeddingDrift(reference: EmbeddingSketch, current: EmbeddingSke
   const distance = spread > 0 ? Math.sqrt(gap / spread) : gap > 0 ? Infinity : 0;
   const mmd = unbiasedMmd(reference, current);
   const threshold = MMD_SIGMAS * nullScale * (1 / n + 1 / N);
+  const senderShare = Math.min(1, heaviest / n);
+  const trusted = senderShare <= MAX_SENDER_SHARE;
   return {
     count: n,
-    components: { drifted, of, share: drifted / of, verdict: drifted / of >= COMPONENT_SHARE },
-    distance: { value: distance, threshold: DISTANCE_THRESHOLD, verdict: distance > DISTANCE_THRESHOLD },
-    mmd: { value: mmd, threshold, verdict: mmd > threshold },
-    drifted: mmd > threshold,
+    components: { drifted, of, share: drifted / of, verdict: trusted && drifted / of >= COMPONENT_SHARE },
+    distance: { value: distance, threshold: DISTANCE_THRESHOLD, verdict: trusted && distance > DISTANCE_THRESHOLD },
+    mmd: { value: mmd, threshold, verdict: trusted && mmd > threshold },
+    sender_share: senderShare,
+    drifted: trusted && mmd > threshold,
   };
 }
 

@@ -3,6 +3,7 @@ import { LIMITS } from "../limits.ts";
 import { boundedRecord, findDuplicate, modelNameSchema, nameSchema, rateSchema, versionSchema } from "./common.ts";
 import { featureKindSchema, referenceProfileSchema } from "./profile.ts";
 import { mediaSchema } from "./media.ts";
+import { MAX_EMBEDDING_DIMS, MAX_KERNEL_FEATURES } from "../sketch/embedding.ts";
 import { descriptorFeatures } from "../preprocess/descriptors.ts";
 
 /** ONNX tensor element types Driftline feeds. */
@@ -95,6 +96,24 @@ const clientManifestShape = {
   outputs: z.array(outputSchema).min(1).max(LIMITS.tensors),
   preferredBackend: z.enum(["webgpu", "wasm"]).optional(),
   drift: driftConfigSchema.optional(),
+  /**
+   * The model's embedding (an output, or a vector the app passes) and how devices summarise it:
+   * a seeded projection to `dims` components and `features` random Fourier features of an RBF
+   * kernel of `bandwidth` (protocol/embedding.ts; docs/models.md "Embeddings").
+   */
+  embedding: z
+    .strictObject({
+      output: nameSchema.optional(),
+      length: z.int().min(1).max(65_536),
+      dims: z.int().min(1).max(MAX_EMBEDDING_DIMS),
+      features: z.int().min(1).max(MAX_KERNEL_FEATURES),
+      seed: z
+        .int()
+        .min(1)
+        .max(2 ** 32 - 1),
+      bandwidth: z.number().positive().max(1e12),
+    })
+    .optional(),
   meta: boundedRecord(nameSchema, z.string().max(1024), LIMITS.metaKeys).optional(),
   /** The publisher's Ed25519 signature of the manifest (protocol/signature.ts). */
   signature: z.strictObject({ key: z.string().regex(/^[A-Za-z0-9_-]{43}$/, "key: 32 bytes, base64url"), value: z.string().regex(/^[A-Za-z0-9_-]{86}$/, "value: 64 bytes, base64url") }).optional(),
@@ -148,6 +167,8 @@ function checkStructure(ctx: Issues): void {
     const dup = o.labels && findDuplicate(o.labels, (l) => l, "label");
     if (dup) problem(["outputs", i, "labels"], dup);
   });
+  const embedding = m.embedding?.output;
+  if (embedding !== undefined && !m.outputs.some((o) => o.name === embedding)) problem(["embedding", "output"], `no output named "${embedding}"`);
 }
 
 /**
@@ -168,6 +189,10 @@ export const manifestSchema = z.strictObject({ ...clientManifestShape, profile: 
     if (kinds.get(name) !== p.kind) {
       ctx.issues.push({ code: "custom", path: ["profile", "features", name], message: `profile feature "${name}" is not a ${p.kind} feature of the manifest`, input: ctx.value });
     }
+  }
+  if (Boolean(ctx.value.embedding) !== Boolean(ctx.value.profile.embedding)) {
+    const message = ctx.value.embedding ? "the manifest has an embedding but the profile no reference of it" : "the profile has an embedding reference but the manifest no embedding";
+    ctx.issues.push({ code: "custom", path: ["profile", "embedding"], message, input: ctx.value });
   }
   if (ctx.value.drift?.verdicts === "calibrated" && !ctx.value.profile.calibration) {
     const message = "drift.verdicts is calibrated but the profile has no calibration (make one with driftline profile --calibrate)";

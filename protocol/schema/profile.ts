@@ -98,6 +98,8 @@ export const referenceProfileSchema = z.object({
   prediction: z.object({ kind: predictionKindSchema, sketch: sketchSchema }).optional(),
   calibration: calibrationSchema.optional(),
   performance: baselinePerformanceSchema.optional(),
+  /** The reference embeddings (EmbeddingSketch) and the MMD's null spread per unit of 1/n + 1/N (protocol/drift/embedding.ts). */
+  embedding: z.object({ sketch: sketchSchema, nullScale: z.number().positive().max(1e12) }).optional(),
   createdAt: z.iso.datetime({ offset: true }),
 });
 

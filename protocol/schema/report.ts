@@ -68,6 +68,8 @@ export const reportSchema = z
     confusion: sketchSchema.optional(),
     /** NumericSketch of label minus prediction for labels given with `feedback()` (regression). */
     residual: sketchSchema.optional(),
+    /** EmbeddingSketch of the rows' embeddings, projected as the manifest's `embedding` says. */
+    embedding: sketchSchema.optional(),
     shadow: shadowReportSchema.optional(),
   })
   .check((ctx) => {

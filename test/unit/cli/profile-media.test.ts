@@ -10,7 +10,7 @@ import wavefile from "wavefile";
 import { afterAll, describe, expect, it } from "vitest";
 import type { ProfileFile } from "../../../cli/profiler.ts";
 import { type ImageSpec, preprocessImage } from "../../../protocol/preprocess/image.ts";
-import { decodeClassification, decodeNumeric, fromBase64, quantile } from "../../../protocol/sketch/index.ts";
+import { decodeClassification, decodeEmbedding, decodeNumeric, fromBase64, quantile } from "../../../protocol/sketch/index.ts";
 import { buildConvClassifier, convClassifier, convClassifierReference } from "../../fixtures/onnx-models.ts";
 import { runCli } from "./run-cli.ts";
 
@@ -141,5 +141,34 @@ describe("driftline profile --audio and --text", () => {
     expect((await runCli("profile", "--text", path, "-o", out)).stdout).toMatch(/3 texts, 5 descriptors/);
     const { features } = (JSON.parse(readFileSync(out, "utf8")) as ProfileFile).profile;
     expect(median(features["text.words"]!.sketch)).toBeCloseTo(2, 1);
+  });
+});
+
+describe("driftline profile --embeddings", () => {
+  const path = join(dir, "embeddings.ndjson");
+  const rows = Array.from({ length: 300 }, (_, i) => Array.from({ length: 10 }, (_, k) => Math.sin(i * 0.7 + k) + (k === 0 ? i / 300 : 0)));
+  writeFileSync(path, `${rows.map((r) => JSON.stringify(r)).join("\n")}\n`);
+
+  it("records the projection settings, the kernel's bandwidth and the reference sums", async () => {
+    const texts = join(dir, "for-embeddings.txt");
+    writeFileSync(texts, "one\ntwo\n");
+    const out = join(dir, "embeddings.json");
+    const result = await runCli("profile", "--text", texts, "--embeddings", path, "--embedding-dims", "4", "--embedding-features", "32", "-o", out);
+    expect(result.stderr).toBe("");
+    expect(result.stdout).toMatch(/2 texts, 5 descriptors .*, 10-value embeddings/);
+    const file = JSON.parse(readFileSync(out, "utf8")) as ProfileFile;
+    expect(file.embedding).toMatchObject({ length: 10, dims: 4, features: 32, seed: 1 });
+    expect(file.embedding!.bandwidth).toBeGreaterThan(0);
+    const sketch = decodeEmbedding(fromBase64(file.profile.embedding!.sketch));
+    expect([sketch.count, sketch.dims, sketch.features]).toEqual([300, 4, 32]);
+    expect(file.profile.embedding!.nullScale).toBeGreaterThan(0);
+  });
+
+  it("says which line is wrong, and which flags need --embeddings", async () => {
+    const bad = join(dir, "bad.ndjson");
+    writeFileSync(bad, "[1, 2, 3]\n[1, 2]\n");
+    const texts = join(dir, "for-embeddings.txt");
+    expect((await runCli("profile", "--text", texts, "--embeddings", bad, "-o", join(dir, "x.json"))).stderr).toContain(`${bad}:2: 2 values, the first embedding has 3`);
+    expect((await runCli("profile", "--text", texts, "--embedding-dims", "8", "-o", join(dir, "x.json"))).stderr).toContain("--embedding-dims goes with --embeddings");
   });
 });

@@ -40,7 +40,10 @@ function mixture({ seed, n, weights, noise }: Sample): Float64Array[] {
   const cumulative = weights.map((_, i) => weights.slice(0, i + 1).reduce((a, b) => a + b, 0) / total);
   return Array.from({ length: n }, () => {
     const u = g.uniform();
-    const c = Math.min(cumulative.findIndex((x) => x > u), 3);
+    const c = Math.min(
+      cumulative.findIndex((x) => x > u),
+      3,
+    );
     return Float64Array.from(centres[c]!, (m) => m + noise * g.normal());
   });
 }

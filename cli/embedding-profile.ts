@@ -1,0 +1,88 @@
+import { createReadStream } from "node:fs";
+import { createInterface } from "node:readline";
+import { EmbeddingProjector, EmbeddingReference, type EmbeddingConfig } from "../protocol/embedding.ts";
+import type { ReferenceProfile } from "../protocol/schema/profile.ts";
+import { toBase64 } from "../protocol/sketch/index.ts";
+import { CliError } from "./args.ts";
+import { progress } from "./progress.ts";
+
+/** Reference embeddings the kernel's bandwidth is chosen from (median heuristic). */
+const BANDWIDTH_SAMPLE = 500;
+
+/** How `driftline profile --embeddings` summarises the reference embeddings. */
+export interface EmbeddingOptions {
+  /** Projected components. @defaultValue 16 */
+  dims: number;
+  /** Random Fourier features. @defaultValue 256 */
+  features: number;
+  /** Seed of the projection and the features. @defaultValue 1 */
+  seed: number;
+  /** The model output that is the embedding, when it is one (else the app passes it). */
+  output?: string | undefined;
+}
+
+/** Reads the embeddings of an NDJSON file (one JSON array of numbers per line), all of one length. */
+async function* readEmbeddings(path: string): AsyncGenerator<number[]> {
+  const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
+  let line = 0;
+  let length: number | undefined;
+  try {
+    for await (const text of lines) {
+      line++;
+      if (text.trim() === "") continue;
+      let row: unknown;
+      try {
+        row = JSON.parse(text);
+      } catch {
+        throw new CliError(`${path}:${line}: not JSON`);
+      }
+      if (!Array.isArray(row) || row.length === 0 || !row.every((v) => typeof v === "number" && Number.isFinite(v))) throw new CliError(`${path}:${line}: not an array of finite numbers`);
+      length ??= row.length;
+      if (row.length !== length) throw new CliError(`${path}:${line}: ${row.length} values, the first embedding has ${length}`);
+      yield row;
+    }
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    throw new CliError(`cannot read ${path}`);
+  }
+}
+
+/** The median distance between projected embeddings of a sample: the RBF kernel's bandwidth. */
+function medianDistance(projected: Float64Array[]): number {
+  const distances: number[] = [];
+  for (let i = 0; i < projected.length; i++) {
+    for (let j = i + 1; j < projected.length; j++) {
+      let sum = 0;
+      projected[i]!.forEach((v, k) => (sum += (v - projected[j]![k]!) ** 2));
+      distances.push(Math.sqrt(sum));
+    }
+  }
+  distances.sort((a, b) => a - b);
+  return distances[distances.length >> 1] ?? 0;
+}
+
+/**
+ * `driftline profile --embeddings FILE`: the manifest's embedding settings (bandwidth by the median
+ * heuristic on the first 500 embeddings, projected) and the reference side of embedding drift.
+ *
+ * @param path - NDJSON, one embedding per line
+ * @param options - sizes, seed and the output
+ */
+export async function profileEmbeddings(path: string, options: EmbeddingOptions): Promise<{ config: EmbeddingConfig & { output?: string }; reference: NonNullable<ReferenceProfile["embedding"]> }> {
+  const sample: number[][] = [];
+  for await (const e of readEmbeddings(path)) if (sample.push(e) >= BANDWIDTH_SAMPLE) break;
+  if (sample.length < 2) throw new CliError(`${path} holds fewer than 2 embeddings`);
+  const base = { length: sample[0]!.length, dims: options.dims, features: options.features, seed: options.seed };
+  const unit = new EmbeddingProjector({ ...base, bandwidth: 1 });
+  const bandwidth = medianDistance(sample.map((e) => unit.project(e)));
+  if (!(bandwidth > 0)) throw new CliError(`${path}: the embeddings are all the same`);
+  const config = { ...base, bandwidth, ...(options.output && { output: options.output }) };
+  const reference = new EmbeddingReference(new EmbeddingProjector(config));
+  const bar = progress(`sketching embeddings of ${path}`, 0);
+  for await (const e of readEmbeddings(path)) {
+    reference.add(e);
+    if (reference.sketch.count % 1000 === 0) bar.update(reference.sketch.count);
+  }
+  bar.done(`${reference.sketch.count} embeddings`);
+  return { config, reference: { sketch: toBase64(reference.sketch.encode()), nullScale: reference.nullScale() } };
+}
