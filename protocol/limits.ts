@@ -69,4 +69,12 @@ export const LIMITS = {
   sketchKeys: MAX_SKETCH_KEYS,
   /** Entries of a manifest's `meta`. */
   metaKeys: 32,
+  /** Logged rows, and labels of logged rows, per prediction-log batch (`POST /v1/logs`). */
+  logRowsPerBatch: 500,
+  /** Bytes of a prediction-log batch body. */
+  logBatchBytes: 1024 * 1024,
+  /** Characters of a logged text input. */
+  logValueLength: 1024,
+  /** How far back a logged row's time may lie: older rows are refused (ms, 7 days). */
+  logMaxAgeMs: 7 * 86_400_000,
 } as const;
