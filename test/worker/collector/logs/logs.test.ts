@@ -87,6 +87,9 @@ describe("POST /v1/logs", () => {
     await expectError(await postLogs(token, logBatch(model, [logRow(version, { inputs: { plan: "x".repeat(LIMITS.logValueLength + 1) } })])), 400, "limit_exceeded");
     await expectError(await postLogs(token, { ...logBatch(model, [logRow(version)]), extra: 1 }), 400, "validation");
     await expectError(await postLogs(token, logBatch(model, [])), 400, "validation");
+    // a key a parsed record cannot hold would be dropped silently: the row would be stored other than sent
+    const proto = JSON.stringify(logBatch(model, [logRow(version)])).replace('"inputs":{', '"inputs":{"__proto__":0,');
+    await expectError(await call("POST", "/v1/logs", { token, body: proto, headers: { "Content-Type": "application/json" } }), 400, "validation");
     const big = new Uint8Array(LIMITS.logBatchBytes + 1);
     await expectError(await call("POST", "/v1/logs", { token, body: big, headers: { "Content-Type": "application/json" } }), 413, "payload_too_large");
   });
