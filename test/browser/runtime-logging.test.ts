@@ -23,8 +23,8 @@ describe("runtime: prediction logging", () => {
   const bodies: { url: string; body: string }[] = [];
 
   beforeAll(async () => {
-    let server;
-    ({ collector, server } = rig = await startRuntimeRig());
+    ({ collector } = rig = await startRuntimeRig());
+    const { server } = rig;
     for (const name of ["logged", "quiet"]) {
       const { bytes, manifest } = churnModel(name);
       await collector.publish(bytes, manifest);
@@ -105,6 +105,31 @@ describe("runtime: prediction logging", () => {
       for (const r of rows) for (const v of [r.tenure, r.charges]) expect(all).not.toContain(String(v));
     });
   }
+
+  it("keeps rows logged while the collector is down across a reload, and sends each once when it is back", async () => {
+    const start = () =>
+      page.evaluate(
+        async (o) => {
+          window.rt = await window.Driftline.createRuntime(o as never);
+        },
+        { ...base, model: "logged", logging: true },
+      );
+    // once online, so the assignment (with its log rate) and the model are cached
+    await start();
+    await page.evaluate(() => window.rt.close());
+    await collector.pause();
+    await start();
+    const rows = rawRows(12, 200);
+    const ids = await page.evaluate(async (r) => ((await window.rt.predict(r as never[])) as { id: string }[]).map((p) => p.id), rows);
+    await page.evaluate(() => window.rt.flush()); // the collector is down: the batch stays in IndexedDB
+    await openRuntimePage(page, rig!.server);
+    await collector.resume();
+    await start();
+    await page.evaluate(() => window.rt.close());
+    const out = (await exported("logged")).filter((r) => ids.includes(r.id));
+    expect(out.map((r) => r.id).sort()).toEqual([...ids].sort());
+    expect(out.map((r) => r.inputs)).toEqual(rows);
+  });
 
   it("the same search finds the values when both switches are on", async () => {
     bodies.length = 0;
