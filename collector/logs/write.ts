@@ -2,13 +2,6 @@ import type { LogBatch } from "../../protocol/schema/prediction-log.ts";
 import { gzipNdjson } from "./ndjson-gzip.ts";
 import { type LogKind, objectKey, partitionOf } from "./partition.ts";
 
-/** What a batch wrote: its rows and labels, and how many of its objects a retry had written already. */
-export interface WriteOutcome {
-  rows: number;
-  labels: number;
-  existing: number;
-}
-
 /**
  * Writes a checked batch to R2: per partition (the model's key, the row's version, the day of its
  * prediction) one object of its rows and one of its labels, gzip-compressed NDJSON. Objects are
@@ -19,26 +12,20 @@ export interface WriteOutcome {
  * @param model - the model's key (the batch names the model by its name)
  * @param batch - the batch, checked by the route (model, versions, times, inputs)
  */
-export async function writeLogBatch(bucket: R2Bucket, model: string, batch: LogBatch): Promise<WriteOutcome> {
-  const groups = new Map<string, { kind: LogKind; values: unknown[] }>();
+export async function writeLogBatch(bucket: R2Bucket, model: string, batch: LogBatch): Promise<void> {
+  const groups = new Map<string, unknown[]>();
   const add = (kind: LogKind, version: number, t: number, value: unknown) => {
     const key = objectKey(partitionOf(model, version, t), batch.client, batch.id, kind);
-    const group = groups.get(key) ?? groups.set(key, { kind, values: [] }).get(key)!;
-    group.values.push(value);
+    const group = groups.get(key) ?? groups.set(key, []).get(key)!;
+    group.push(value);
   };
   for (const row of batch.rows) add("rows", row.version, row.t, row);
   for (const label of batch.labels) add("labels", label.version, label.t, label);
-  let existing = 0;
   let first = true;
-  for (const [key, { kind, values }] of groups) {
-    const metadata: Record<string, string> = { kind, count: String(values.length) };
-    if (first && batch.dropped) metadata.dropped = String(batch.dropped);
+  for (const [key, values] of groups) {
+    const metadata = first && batch.dropped ? { dropped: String(batch.dropped) } : undefined;
     first = false;
-    if (await bucket.head(key)) {
-      existing++;
-      continue;
-    }
+    if (await bucket.head(key)) continue;
     await bucket.put(key, await gzipNdjson(values), { httpMetadata: { contentType: "application/x-ndjson", contentEncoding: "gzip" }, customMetadata: metadata });
   }
-  return { rows: batch.rows.length, labels: batch.labels.length, existing };
 }

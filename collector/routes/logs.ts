@@ -84,8 +84,8 @@ export const logs = new Hono<AppEnv>()
       const { current, recent } = await cachedRollout(db, model.id, rolloutGraceMs(c.env));
       if (!current?.logRate) throw new ApiError(403, "forbidden", `logging is off for model "${model.name}" (driftline rollout ${model.name} --log-rate R turns it on)`);
       await checkLogBatch(db, model.id, batch, assignableVersions(batch.client, model.id, [current, ...recent]).live, Date.now());
-      const written = await writeLogBatch(c.env.ARTIFACTS, model.id, batch);
-      return c.json({ rows: written.rows, labels: written.labels });
+      await writeLogBatch(c.env.ARTIFACTS, model.id, batch);
+      return c.json({ rows: batch.rows.length, labels: batch.labels.length });
     },
   )
   .get(
