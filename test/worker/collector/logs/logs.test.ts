@@ -1,7 +1,9 @@
 // Prediction logging (docs/privacy.md "Prediction logging"): POST /v1/logs writes sampled raw
 // rows to R2 as gzip NDJSON partitioned by model/version/date, only for models whose rollout has
 // a log rate, only under the versions the client runs; GET /v1/logs exports them with a read key.
+import { createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import worker from "../../../../collector/index.ts";
 import { describe, expect, it } from "vitest";
 import { LIMITS } from "../../../../protocol/limits.ts";
 import { openDb } from "../../../../collector/db/client.ts";
@@ -141,7 +143,7 @@ describe("GET /v1/logs", () => {
 });
 
 describe("log retention", () => {
-  it("the sweep deletes partitions older than the model's retention days; exports never show them", async () => {
+  it("the hourly sweep deletes partitions older than the model's retention days; exports never show them", async () => {
     const { model, key, version, token, read } = await loggedModel("logs-retention");
     await rollout(model, { logRetentionDays: 2 });
     const now = Date.now();
@@ -150,11 +152,15 @@ describe("log retention", () => {
     expect((await stored(key)).size).toBe(3);
     // past retention but not swept yet: the export leaves it out already
     expect((await exportLogs(read, `model=${model}&from=${now - 6 * DAY}`)).rows).toEqual(rows.slice(1));
-    expect(await sweepLogs(env.ARTIFACTS, openDb(env), now)).toBeGreaterThanOrEqual(1);
+    // the minute cron sweeps once an hour: not at 5 past, at the hour
+    const hour = Math.floor(now / 3_600_000) * 3_600_000;
+    await worker.scheduled(createScheduledController({ scheduledTime: hour + 5 * 60_000, cron: "* * * * *" }), env);
+    expect((await stored(key)).size).toBe(3);
+    await worker.scheduled(createScheduledController({ scheduledTime: hour, cron: "* * * * *" }), env);
     const left = [...(await stored(key)).values()].flat();
     expect(left).toEqual(rows.slice(1));
     await rollout(model, { logRetentionDays: 1 });
-    await sweepLogs(env.ARTIFACTS, openDb(env), now);
+    expect(await sweepLogs(env.ARTIFACTS, openDb(env), now)).toBeGreaterThanOrEqual(1);
     expect([...(await stored(key)).values()].flat()).toEqual([rows[2]]);
   });
 });
