@@ -38,14 +38,15 @@ export interface RequestOptions {
 }
 
 /**
- * Calls the collector and returns the parsed JSON answer. Every failure becomes one readable
- * CliError: a collector that does not answer, a refused key, or the API's error envelope.
+ * Calls the collector and returns its successful answer unread (for bodies that are not JSON or
+ * are streamed). Every failure becomes one readable CliError: a collector that does not answer,
+ * a refused key, or the API's error envelope.
  *
  * @param conn - where and as whom
- * @param path - e.g. "/v1/models/churn"
+ * @param path - e.g. "/v1/logs?model=churn"
  * @param options - method, JSON body or raw body, headers
  */
-export async function request<T = unknown>(conn: Connection, path: string, options: RequestOptions = {}): Promise<T> {
+export async function requestRaw(conn: Connection, path: string, options: RequestOptions = {}): Promise<Response> {
   const headers: Record<string, string> = { authorization: `Bearer ${conn.key}`, ...options.headers };
   let body = options.body;
   if (options.json !== undefined) {
@@ -61,19 +62,30 @@ export async function request<T = unknown>(conn: Connection, path: string, optio
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     throw new CliError(`the collector at ${conn.url} does not answer (${cause?.code ?? cause?.message ?? (err as Error).message})`);
   }
+  if (res.ok) return res;
   const text = await res.text();
-  let parsed: unknown;
+  const envelope = (parseOrUndefined(text) as { error?: { code?: string; message?: string } } | undefined)?.error;
+  const detail = envelope ? `${envelope.code}: ${envelope.message}` : text.slice(0, 200) || res.statusText;
+  if (res.status === 401) throw new CliError(`the collector refused the key (401 ${detail}); check DRIFTLINE_ADMIN_KEY or --key`);
+  if (res.status === 403) throw new CliError(`this key may not do that (403 ${detail})`);
+  throw new CliError(`${options.method ?? "GET"} ${path} failed: ${res.status} ${detail}`);
+}
+
+function parseOrUndefined(text: string): unknown {
   try {
-    parsed = text ? JSON.parse(text) : undefined;
+    return text ? JSON.parse(text) : undefined;
   } catch {
-    parsed = undefined;
+    return undefined;
   }
-  if (!res.ok) {
-    const envelope = (parsed as { error?: { code?: string; message?: string } } | undefined)?.error;
-    const detail = envelope ? `${envelope.code}: ${envelope.message}` : text.slice(0, 200) || res.statusText;
-    if (res.status === 401) throw new CliError(`the collector refused the key (401 ${detail}); check DRIFTLINE_ADMIN_KEY or --key`);
-    if (res.status === 403) throw new CliError(`this key may not do that (403 ${detail})`);
-    throw new CliError(`${options.method ?? "GET"} ${path} failed: ${res.status} ${detail}`);
-  }
-  return parsed as T;
+}
+
+/**
+ * Calls the collector and returns the parsed JSON answer; failures as {@link requestRaw}.
+ *
+ * @param conn - where and as whom
+ * @param path - e.g. "/v1/models/churn"
+ * @param options - method, JSON body or raw body, headers
+ */
+export async function request<T = unknown>(conn: Connection, path: string, options: RequestOptions = {}): Promise<T> {
+  return parseOrUndefined(await (await requestRaw(conn, path, options)).text()) as T;
 }

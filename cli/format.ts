@@ -10,6 +10,7 @@ export function describeRollout(r: RolloutView): string {
   if (r.canary) parts.push(`canary v${r.canary.version} at ${r.canary.percent}%`);
   if (r.shadow) parts.push(`shadow v${r.shadow.version} on ${+(r.shadow.sampleRate * 100).toFixed(2)}% of rows`);
   if (r.sampleRate !== 1) parts.push(`reporting ${+(r.sampleRate * 100).toFixed(2)}% of rows`);
+  if (r.logRate) parts.push(`logging ${+(r.logRate * 100).toFixed(4)}% of rows for ${r.logRetentionDays ?? 30} days`);
   return `${parts.join(", ")} (config ${r.configVersion})`;
 }
 

@@ -3,6 +3,7 @@ import { CliError, UsageError } from "./args.ts";
 import type { Command } from "./commands/command.ts";
 import { drift } from "./commands/drift.ts";
 import { keys } from "./commands/keys.ts";
+import { logs } from "./commands/logs.ts";
 import { profile } from "./commands/profile.ts";
 import { publish } from "./commands/publish.ts";
 import { promote, rollback, rollout } from "./commands/rollout.ts";
@@ -10,7 +11,7 @@ import { segments } from "./commands/segments.ts";
 import { signing } from "./commands/signing.ts";
 import { status } from "./commands/status.ts";
 
-const COMMANDS: Command[] = [profile, publish, signing, rollout, promote, rollback, status, drift, segments, keys];
+const COMMANDS: Command[] = [profile, publish, signing, rollout, promote, rollback, status, drift, segments, logs, keys];
 
 const HELP = `driftline — publish models to browsers and watch them drift
 

@@ -68,8 +68,12 @@ export const rolloutChangeSchema = z
     canary: z.strictObject({ version: versionSchema, percent: percentSchema }).nullable().optional(),
     shadow: z.strictObject({ version: versionSchema, sampleRate: rateSchema }).nullable().optional(),
     sampleRate: rateSchema.optional(),
+    /** Share of rows apps that allow logging log raw; 0 turns logging off (docs/privacy.md). */
+    logRate: z.number().min(0).max(1).optional(),
+    /** Days logged rows are kept (collector/logs/retention.ts). */
+    logRetentionDays: z.int().min(1).max(3650).optional(),
   })
-  .refine((b) => Object.values(b).some((v) => v !== undefined), "give at least one of stable, canary, shadow, sampleRate");
+  .refine((b) => Object.values(b).some((v) => v !== undefined), "give at least one of stable, canary, shadow, sampleRate, logRate, logRetentionDays");
 
 /** `GET /v1/assignment?model=&client=`. */
 export const assignmentQuerySchema = z.object({

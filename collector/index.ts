@@ -5,12 +5,15 @@ import type { AppEnv } from "./env.ts";
 import { errorBody, handleError } from "./errors.ts";
 import { limitClientIp } from "./http/rate-limit.ts";
 import { documented, openApiDocument } from "./openapi.ts";
+import { openDb } from "./db/client.ts";
+import { sweepLogs } from "./logs/retention.ts";
 import { alerts, modelAlerts } from "./routes/alerts.ts";
 import { artifacts } from "./routes/artifacts.ts";
 import { assignment } from "./routes/assignment.ts";
 import { drift } from "./routes/drift.ts";
 import { health } from "./routes/health.ts";
 import { keys } from "./routes/keys.ts";
+import { logs } from "./routes/logs.ts";
 import { metrics } from "./routes/metrics.ts";
 import { models } from "./routes/models.ts";
 import { reports } from "./routes/reports.ts";
@@ -23,11 +26,12 @@ import { versions } from "./routes/versions.ts";
 export const app = new Hono<AppEnv>();
 
 // Before the routes, so preflights are answered without a key and errors carry CORS headers.
-for (const path of ["/v1/assignment", "/v1/artifacts/*", "/v1/reports", "/v1/reports/*"]) app.use(path, browserCors);
+for (const path of ["/v1/assignment", "/v1/artifacts/*", "/v1/reports", "/v1/reports/*", "/v1/logs"]) app.use(path, browserCors);
 // What pages call with ingest keys is limited per client address before anything else runs.
 app.get("/v1/assignment", limitClientIp);
 app.get("/v1/artifacts/:sha256", limitClientIp);
 app.post("/v1/reports", limitClientIp);
+app.post("/v1/logs", limitClientIp);
 
 app.route("/healthz", health);
 app.route("/v1/keys", keys);
@@ -37,6 +41,7 @@ app.route("/v1/models/:model/versions", versions);
 app.route("/v1/models/:model", rollout);
 app.route("/v1/assignment", assignment);
 app.route("/v1/reports", reports);
+app.route("/v1/logs", logs);
 app.route("/v1/drift", drift);
 app.route("/v1/stats", stats);
 app.route("/v1/segments", segments);
@@ -53,8 +58,10 @@ export { ModelAggregator } from "./ingest/model-aggregator.ts";
 
 export default {
   fetch: app.fetch,
-  /** The minute cron (wrangler.toml `[triggers]`): alerts and the canary guardrail. */
+  /** The minute cron (wrangler.toml `[triggers]`): alerts and the canary guardrail; once an hour the log retention sweep. */
   async scheduled(controller, env) {
     await runAlerts(env, controller.scheduledTime);
+    const now = controller.scheduledTime;
+    if (now % 3_600_000 < 60_000) await sweepLogs(env.ARTIFACTS, openDb(env), now).catch((err) => console.error("log retention sweep failed", err));
   },
 } satisfies ExportedHandler<Env>;

@@ -18,6 +18,10 @@ export const rolloutViewSchema = z.object({
   shadow: z.object({ version: z.number(), sampleRate: z.number() }).nullable(),
   /** Fraction of rows clients sketch and report. */
   sampleRate: z.number(),
+  /** Fraction of rows clients whose app allows it log raw (docs/privacy.md); absent: 0, off. */
+  logRate: z.number().optional(),
+  /** Days logged rows are kept; absent: 30. */
+  logRetentionDays: z.number().optional(),
   /** Time of the last change, ISO 8601. */
   updatedAt: z.string(),
 });
@@ -265,3 +269,7 @@ export const rolloutAnswerSchema = z.object({
   rollout: rolloutViewSchema,
 });
 export type RolloutAnswer = z.infer<typeof rolloutAnswerSchema>;
+
+/** `POST /v1/logs`: what a batch wrote (rows and labels, once however often it is sent). */
+export const logWriteAnswerSchema = z.object({ rows: z.number(), labels: z.number() });
+export type LogWriteAnswer = z.infer<typeof logWriteAnswerSchema>;

@@ -23,6 +23,10 @@ export const MAX_SKETCH_KEYS = 64;
 export const MAX_REPORT_ROWS = 1_000_000;
 /** Bytes of one report's sketches, base64 included ({@link LIMITS}`.reportBytes`). */
 export const MAX_REPORT_BYTES = 256 * 1024;
+/** Logged rows, and labels, per prediction-log batch ({@link LIMITS}`.logRowsPerBatch`). */
+export const MAX_LOG_ROWS_PER_BATCH = 500;
+/** Characters of a logged text input ({@link LIMITS}`.logValueLength`). */
+export const MAX_LOG_VALUE_LENGTH = 1024;
 
 /**
  * Hard limits of the wire format. The zod schemas and the sketch decoders both enforce them;
@@ -75,4 +79,12 @@ export const LIMITS = {
   sketchKeys: MAX_SKETCH_KEYS,
   /** Entries of a manifest's `meta`. */
   metaKeys: 32,
+  /** Logged rows, and labels of logged rows, per prediction-log batch (`POST /v1/logs`). */
+  logRowsPerBatch: MAX_LOG_ROWS_PER_BATCH,
+  /** Bytes of a prediction-log batch body. */
+  logBatchBytes: 1024 * 1024,
+  /** Characters of a logged text input. */
+  logValueLength: MAX_LOG_VALUE_LENGTH,
+  /** How far back a logged row's time may lie: older rows are refused (ms, 7 days). */
+  logMaxAgeMs: 7 * 86_400_000,
 } as const;

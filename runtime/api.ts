@@ -1,4 +1,5 @@
 import { DriftlineError, type ErrorCode } from "../protocol/errors.ts";
+import type { LogBatch } from "../protocol/schema/prediction-log.ts";
 import type { Assignment, Report, Transport } from "./types.ts";
 
 /** A collector error; `retryAfter` (ms) when the collector asked for a pause. */
@@ -19,6 +20,8 @@ export interface Api {
   reports(reports: Report[]): Promise<ReportsAnswer>;
   /** Queues `reports` while the page goes away; false when the platform refused. */
   beacon(reports: Report[]): boolean;
+  /** Sends a batch of logged rows (`POST /v1/logs`). */
+  logs(batch: LogBatch): Promise<unknown>;
 }
 
 /**
@@ -53,15 +56,15 @@ export function createApi(base: string, key: string, transport: Transport, timeo
     throw err;
   };
   const body = (reports: Report[]) => JSON.stringify({ reports });
+  const post = async (path: string, text: string) =>
+    // keepalive requests share a 64 KiB budget; bigger ones would be refused outright
+    (await call(path, { method: "POST", body: text, keepalive: text.length < 60_000, headers: { "content-type": "application/json" } })).json();
   const q = encodeURIComponent;
   return {
     assignment: async (model, client) => (await call(`/v1/assignment?model=${q(model)}&client=${q(client)}`)).json(),
     artifact: async (url) => new Uint8Array(await (await call(url)).arrayBuffer()),
-    reports: async (reports) => {
-      const text = body(reports);
-      // keepalive requests share a 64 KiB budget; bigger ones would be refused outright
-      return (await call("/v1/reports", { method: "POST", body: text, keepalive: text.length < 60_000, headers: { "content-type": "application/json" } })).json();
-    },
+    reports: (reports) => post("/v1/reports", body(reports)),
+    logs: (batch) => post("/v1/logs", JSON.stringify(batch)),
     beacon: (reports) => transport.beacon(`${root}/v1/reports?key=${q(key)}`, body(reports)),
   };
 }

@@ -72,9 +72,13 @@ export function callPath(s: RuntimeState, onRows: () => void): Call {
     const version = String(m.version);
     const preds = decodeOutputs(m.manifest, out, n, values, at, version, !columns);
     const id = feedback.name(preds, n, m.version, values, at);
+    const logRate = s.log && rows && s.current.logRate;
+    // row r as the app gave it, for the shadow and the prediction log (made only when one wants it)
+    const rowAt = rows && (s.shadow || logRate) ? (columns ? (r: number) => rowOf(input as Columns, r) : (r: number) => (rows as Row[])[r]!) : undefined;
+    if (logRate) s.log!.offer(m, logRate, s.o.clock.now(), { ...s.o.segment, backend: m.backend, backendReason: m.reason }, id, rowAt!, n, values, at, classLabels(m.manifest));
     acc.rows += n;
     staging.add({ acc, n, staged: values, base, width, misses: enc?.misses, backend: m.backend, ms });
-    if (rows && s.shadow) s.shadow.offer(n, columns ? (r) => rowOf(input as Columns, r) : (r) => (rows as Row[])[r]!, values, at);
+    if (rowAt && s.shadow) s.shadow.offer(n, rowAt, values, at);
     if (acc.rows >= (s.current.reportRows ?? s.o.reportRows)) onRows();
     if (columns) {
       // a plain loop: `Int32Array.from` walks an iterator

@@ -44,13 +44,15 @@ export class ReportSchedule {
     const shadowReport = s.shadow?.cut(this.head_(s.live, "shadow"), now);
     if (shadowReport) adds.push(this.queue_.add(shadowReport));
     adds.push(s.feedback.save());
+    if (s.log) adds.push(s.log.save());
     return Promise.all(adds);
   }
 
-  /** Cuts and sends. */
+  /** Cuts and sends, and sends the logged rows. */
   async report(): Promise<void> {
     await this.cutAll();
     await this.queue_.flush();
+    await this.s_.log?.flush(this.s_.current.logRate ?? 0);
   }
 
   /** (Re)starts the timer for the next report; after closing, stops it. */

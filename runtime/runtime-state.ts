@@ -1,6 +1,7 @@
 import { DriftlineError, isDriftlineError } from "../protocol/errors.ts";
 import type { Api } from "./api.ts";
 import type { FeedbackStore } from "./feedback.ts";
+import type { PredictionLog } from "./prediction-log.ts";
 import type { LoaderContext, Model } from "./model-loader.ts";
 import { Accumulator, type Staging } from "./report-builder.ts";
 import type { Shadow } from "./shadow.ts";
@@ -32,6 +33,8 @@ export interface RuntimeState {
   /** Calls waiting to be sketched in idle time. */
   readonly staging: Staging;
   readonly feedback: FeedbackStore;
+  /** Logged raw rows waiting for the collector; only when the app allows logging. */
+  readonly log: PredictionLog | undefined;
   /** Runs a function once the thread is idle. */
   readonly idle: (fn: () => void) => void;
   readonly emit: <E extends keyof RuntimeEvents>(event: E, payload: RuntimeEvents[E]) => void;

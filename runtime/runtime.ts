@@ -5,6 +5,7 @@ import { loadModel, type Model } from "./model-loader.ts";
 import { Staging } from "./report-builder.ts";
 import { QUEUE_BOUNDS, ReportQueue } from "./report-queue.ts";
 import { FeedbackStore } from "./feedback.ts";
+import { PredictionLog } from "./prediction-log.ts";
 import { canWebGpu, loadOrt } from "./ort-loader.ts";
 import { callPath } from "./call-path.ts";
 import { ReportSchedule } from "./report-schedule.ts";
@@ -22,6 +23,7 @@ const DEFAULTS = {
   warmupRuns: 5,
   feedbackCapacity: 1000,
   shareUnseenCategories: false,
+  logging: false,
   timeoutMs: 15_000,
   transport: defaultTransport,
   clock: defaultClock,
@@ -85,11 +87,13 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     staging: new Staging(idle, () => s.current.sampleRate),
     // 64 random bits per runtime, then a counter: cheap, and unique across the fleet
     feedback: new FeedbackStore(store, `ring:${name}`, o.feedbackCapacity, randomId().slice(0, 16)),
+    log: o.logging ? new PredictionLog(store, `log:${name}`, api, { model: name, client }, randomId, (err) => s.emit("error", err)) : undefined,
     idle,
     emit: (event, payload) => handlers.get(event)?.forEach((h) => (h as (p: typeof payload) => void)(payload)),
   };
   accOf(s, live);
   await s.feedback.load();
+  await s.log?.load();
 
   const queue = new ReportQueue({
     store,
@@ -115,6 +119,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     run: (feeds) => call([], feeds) as Promise<RunResult>,
     async feedback(id, label) {
       const e = s.feedback.take(id);
+      if (e) s.log?.label(id, label);
       const m = e && [...s.accs.keys()].find((x) => x.version === e[0]);
       if (!m) return false;
       const acc = accOf(s, m);
@@ -136,6 +141,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       await s.shadow?.drain();
       await schedule.cutAll();
       await queue.flush(true);
+      await s.log?.flush(s.current.logRate ?? 0);
     },
     async close() {
       if (s.closed) return;

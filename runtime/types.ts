@@ -177,6 +177,14 @@ export interface RuntimeOptions {
    */
   shareUnseenCategories?: boolean;
   /**
+   * Allow prediction logging: when the model's rollout has a log rate (`driftline rollout
+   * <model> --log-rate R`), that share of rows is sent raw — inputs as given, outputs, version,
+   * segment, time and the label once fed back — to `POST /v1/logs` for offline analysis. Both
+   * switches must be on; with either off no raw value leaves the device (docs/privacy.md).
+   * @defaultValue `false`
+   */
+  logging?: boolean;
+  /**
    * Send a report at least this often (the assignment may override it).
    * @defaultValue `30000`
    */

@@ -4,7 +4,7 @@ import type { RolloutAnswer, RolloutView } from "../../protocol/api.ts";
 import { describeRollout } from "../format.ts";
 import type { Command } from "./command.ts";
 
-const USAGE = `driftline rollout <model> [--stable V] [--canary V --percent P] [--shadow V [--shadow-rate R]] [--no-canary] [--no-shadow] [--sample-rate R]
+const USAGE = `driftline rollout <model> [--stable V] [--canary V --percent P] [--shadow V [--shadow-rate R]] [--no-canary] [--no-shadow] [--sample-rate R] [--log-rate R] [--log-retention DAYS]
 
 Changes who runs which version. Each change is audited and reaches clients on their next report.
 
@@ -16,6 +16,9 @@ Changes who runs which version. Each change is audited and reaches clients on th
   --no-canary       end the canary
   --no-shadow       end the shadow
   --sample-rate R   share of rows clients sketch and report, (0, 1]
+  --log-rate R      share of rows sent raw for offline analysis by apps that allow it
+                    (createRuntime({ logging: true })), [0, 1]; 0 turns logging off (default)
+  --log-retention DAYS  days logged rows are kept (default 30)
   --url URL --key KEY`;
 
 const OPTIONS = {
@@ -28,6 +31,8 @@ const OPTIONS = {
   "no-canary": { type: "boolean" },
   "no-shadow": { type: "boolean" },
   "sample-rate": { type: "string" },
+  "log-rate": { type: "string" },
+  "log-retention": { type: "string" },
 } as const;
 
 /** `driftline rollout`: PUT /v1/models/:model/rollout. */
@@ -56,7 +61,9 @@ export const rollout: Command = {
       change.shadow = null;
     }
     if (values["sample-rate"]) change.sampleRate = numberFlag(values["sample-rate"], "sample-rate", 1e-6, 1);
-    if (Object.keys(change).length === 0) throw new UsageError("say what to change: --stable, --canary/--percent, --shadow, --no-canary, --no-shadow or --sample-rate");
+    if (values["log-rate"]) change.logRate = numberFlag(values["log-rate"], "log-rate", 0, 1);
+    if (values["log-retention"]) change.logRetentionDays = intFlag(values["log-retention"], "log-retention", 1, 3650);
+    if (Object.keys(change).length === 0) throw new UsageError("say what to change: --stable, --canary/--percent, --shadow, --no-canary, --no-shadow, --sample-rate, --log-rate or --log-retention");
     const result = await request<RolloutAnswer>(connection(values), `/v1/models/${encodeURIComponent(model)}/rollout`, { method: "PUT", json: change });
     console.log(`${model}: ${result.changed ? "" : "unchanged, "}${describeRollout(result.rollout)}`);
   },

@@ -1,5 +1,5 @@
 import { and, eq, gt, lt, sql, type SQL } from "drizzle-orm";
-import { rolloutView, type RolloutState } from "../rollout/state.ts";
+import { DEFAULT_LOG_RETENTION_DAYS, rolloutView, type RolloutState } from "../rollout/state.ts";
 import { insertAuditWhen, type AuditAction } from "./audit.ts";
 import type { Db } from "./client.ts";
 import { models, rolloutHistory, rollouts } from "./schema.ts";
@@ -13,6 +13,8 @@ function toState(row: RolloutRow): RolloutState {
     canary: row.canaryVersion === null ? null : { version: row.canaryVersion, percent: row.canaryPercent ?? 0 },
     shadow: row.shadowVersion === null ? null : { version: row.shadowVersion, sampleRate: row.shadowSampleRate ?? 1 },
     sampleRate: row.sampleRate,
+    logRate: row.logRate,
+    logRetentionDays: row.logRetentionDays,
     salt: row.salt,
     updatedAt: row.updatedAt,
   };
@@ -27,6 +29,8 @@ function toColumns(s: RolloutState) {
     shadowVersion: s.shadow?.version ?? null,
     shadowSampleRate: s.shadow?.sampleRate ?? null,
     sampleRate: s.sampleRate,
+    logRate: s.logRate ?? 0,
+    logRetentionDays: s.logRetentionDays ?? DEFAULT_LOG_RETENTION_DAYS,
     salt: s.salt,
     updatedAt: s.updatedAt,
   };

@@ -91,6 +91,10 @@ export const rollouts = sqliteTable("rollouts", {
   shadowVersion: integer("shadow_version"),
   shadowSampleRate: real("shadow_sample_rate"),
   sampleRate: real("sample_rate").notNull(),
+  /** Share of rows logged raw by apps that allow it (0: off); docs/privacy.md. */
+  logRate: real("log_rate").notNull().default(0),
+  /** Days logged rows are kept in R2 (collector/logs/retention.ts). */
+  logRetentionDays: integer("log_retention_days").notNull().default(30),
   salt: text("salt").notNull(),
   updatedAt: integer("updated_at").notNull(),
 });

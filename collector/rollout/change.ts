@@ -1,7 +1,7 @@
 import type { RolloutChange } from "../api-schemas.ts";
 import { ApiError } from "../errors.ts";
 import type { AuditAction } from "../db/audit.ts";
-import type { RolloutState } from "./state.ts";
+import { DEFAULT_LOG_RETENTION_DAYS, type RolloutState } from "./state.ts";
 
 /** A computed rollout change: the next state and how the audit log calls it. */
 export interface PlannedChange {
@@ -54,6 +54,8 @@ export function planChange(current: RolloutState, change: RolloutChange, ctx: Ch
     canary: promote ? null : change.canary === undefined ? current.canary : change.canary,
     shadow: change.shadow === undefined ? current.shadow : change.shadow,
     sampleRate: change.sampleRate ?? current.sampleRate,
+    logRate: change.logRate ?? current.logRate ?? 0,
+    logRetentionDays: change.logRetentionDays ?? current.logRetentionDays ?? DEFAULT_LOG_RETENTION_DAYS,
   };
   if (sameRollout(current, proposed)) return undefined;
   const canaryMoved = proposed.canary?.version !== current.canary?.version;
@@ -67,16 +69,20 @@ export function planChange(current: RolloutState, change: RolloutChange, ctx: Ch
   return { next, action: promote ? "promote" : "rollout" };
 }
 
+type Compared = "stable" | "canary" | "shadow" | "sampleRate" | "logRate" | "logRetentionDays";
+
 /**
- * Whether two rollouts assign the same versions at the same rates.
+ * Whether two rollouts assign the same versions at the same rates and keep logs alike.
  *
  * @param a - one rollout
  * @param b - another
  */
-export function sameRollout(a: Pick<RolloutState, "stable" | "canary" | "shadow" | "sampleRate">, b: Pick<RolloutState, "stable" | "canary" | "shadow" | "sampleRate">): boolean {
+export function sameRollout(a: Pick<RolloutState, Compared>, b: Pick<RolloutState, Compared>): boolean {
   return (
     a.stable === b.stable &&
     a.sampleRate === b.sampleRate &&
+    (a.logRate ?? 0) === (b.logRate ?? 0) &&
+    (a.logRetentionDays ?? DEFAULT_LOG_RETENTION_DAYS) === (b.logRetentionDays ?? DEFAULT_LOG_RETENTION_DAYS) &&
     a.canary?.version === b.canary?.version &&
     a.canary?.percent === b.canary?.percent &&
     a.shadow?.version === b.shadow?.version &&

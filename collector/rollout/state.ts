@@ -5,6 +5,10 @@ import type { RolloutView } from "../../protocol/api.ts";
  * `salt`) falls under `percent`; everyone runs the shadow (if any) on sampled rows.
  */
 export interface RolloutState extends Omit<RolloutView, "updatedAt"> {
+  /** Share of rows logged raw by apps that allow it; absent: 0 (off). */
+  logRate?: number;
+  /** Days logged rows are kept; absent: {@link DEFAULT_LOG_RETENTION_DAYS}. */
+  logRetentionDays?: number;
   /** Per-canary random salt of the bucket hash; changes only when the canary version does. */
   salt: string;
   /** Epoch ms of the last change. */
@@ -21,8 +25,11 @@ export type { RolloutView };
  */
 export function rolloutView(state: RolloutState): RolloutView {
   const { salt: _salt, updatedAt, ...rest } = state;
-  return { ...rest, updatedAt: new Date(updatedAt).toISOString() };
+  return { ...rest, logRate: state.logRate ?? 0, logRetentionDays: state.logRetentionDays ?? DEFAULT_LOG_RETENTION_DAYS, updatedAt: new Date(updatedAt).toISOString() };
 }
+
+/** Days logged rows are kept unless the rollout says otherwise. */
+export const DEFAULT_LOG_RETENTION_DAYS = 30;
 
 /** Report sample rate of a new model: every row. */
 export const DEFAULT_SAMPLE_RATE = 1;

@@ -52,6 +52,7 @@ export const assignment = new Hono<AppEnv>().get(
       manifest: manifests.get(choice.version)!,
       ...(shadow && { shadow: { version: shadow.version, manifest: manifests.get(shadow.version)!, sampleRate: shadow.sampleRate } }),
       sampleRate: rollout.sampleRate,
+      ...(rollout.logRate ? { logRate: rollout.logRate } : {}),
       configVersion: rollout.configVersion,
     } satisfies AssignmentAnswer);
   },

@@ -16,8 +16,8 @@ const DEFAULT_RANGE_MS = 3_600_000;
 /** Latest time a query may name: the end of year 9999, so rounded ranges stay valid dates. */
 const MAX_TIME = Date.UTC(9999, 11, 31);
 
-/** A time: epoch milliseconds or an ISO 8601 date-time, from 1970 to 9999. */
-const timeSchema = z.string().transform((text, ctx) => {
+/** A time: epoch milliseconds or an ISO 8601 date-time, from 1970 to 9999 (query parameters `from`, `to`). */
+export const timeSchema = z.string().transform((text, ctx) => {
   const ms = /^\d{1,15}$/.test(text) ? Number(text) : Date.parse(text);
   if (ms >= 0 && ms <= MAX_TIME) return ms;
   ctx.addIssue({ code: "custom", message: "expected epoch milliseconds or an ISO 8601 date-time between 1970 and 9999" });

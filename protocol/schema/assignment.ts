@@ -21,6 +21,8 @@ export const assignmentSchema = z.object({
   shadow: z.object({ version: versionSchema, manifest: clientManifestSchema, sampleRate: rateSchema, artifactUrl: artifactUrl.optional() }).optional(),
   /** Fraction of rows to sketch. */
   sampleRate: rateSchema,
+  /** Fraction of rows to log raw (`POST /v1/logs`) when the app allows logging. @defaultValue 0 (off) */
+  logRate: z.number().min(0).max(1).optional(),
   configVersion: z.int().min(0),
   /** Send a report at least this often. */
   reportIntervalMs: z.int().min(1000).optional(),

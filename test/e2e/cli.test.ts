@@ -187,4 +187,38 @@ describe("driftline CLI against a local collector", () => {
     expect(result.stderr).toMatch(/--canary needs --percent/);
     expect((await cli(["nope"])).code).toBe(2);
   });
+
+  it("turns prediction logging on with a log rate and retention, and exports the logged rows to a file", async () => {
+    const on = await cli(["rollout", "cancer", "--app", "demo", "--log-rate", "0.01", "--log-retention", "14"]);
+    expect(on.code, on.stderr).toBe(0);
+    expect(on.stdout).toMatch(/logging 1% of rows for 14 days/);
+    const ingest = (await cli(["keys", "create", "--app", "demo", "--role", "ingest"])).stdout.trim();
+    const auth = { authorization: `Bearer ${ingest}` };
+    const assignment = (await (await fetch(`${collector.url}/v1/assignment?model=cancer&client=e2e`, { headers: auth })).json()) as {
+      version: number;
+      logRate: number;
+      manifest: { features: { name: string }[] };
+    };
+    expect(assignment.logRate).toBe(0.01);
+    const inputs = Object.fromEntries(assignment.manifest.features.map((f, i) => [f.name, i + 0.5]));
+    const rows = [0, 1, 2].map((i) => ({ id: `e2e.${i}`, version: assignment.version, t: Date.now() - i, segment: {}, inputs, label: "benign", score: 0.9 }));
+    const posted = await fetch(`${collector.url}/v1/logs`, {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json" },
+      body: JSON.stringify({ id: "e2e-batch", model: "cancer", client: "e2e", rows, labels: [] }),
+    });
+    expect(posted.status).toBe(200);
+    const file = join(dir, "rows.ndjson");
+    const exported = await cli(["logs", "export", "cancer", "--app", "demo", "--since", "1d", "-o", file]);
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(exported.stderr).toMatch(/cancer: 3 rows written to /);
+    expect(
+      readFileSync(file, "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l)),
+    ).toEqual(rows);
+    expect((await cli(["logs", "export", "cancer", "--since", "1d", "--from", "0"])).code).toBe(2);
+    expect((await cli(["logs", "export", "cancer", "--app", "demo"], { DRIFTLINE_ADMIN_KEY: ingest })).stderr).toMatch(/this key may not do that \(403 forbidden/);
+  });
 });

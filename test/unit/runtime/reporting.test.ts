@@ -82,6 +82,9 @@ function fakeApi(answers: Array<() => unknown>) {
       return next as never;
     },
     beacon: () => true,
+    logs: async () => {
+      throw new Error("unused");
+    },
   };
   return { api, sent };
 }

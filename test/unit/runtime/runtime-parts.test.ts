@@ -75,6 +75,7 @@ function state(clock: Clock, events: string[]) {
       () => 1,
     ),
     feedback: new FeedbackStore(store, "ring", 10, "p"),
+    log: undefined,
     idle: () => {},
     emit: (event, payload) => events.push(`${event} ${payload instanceof DriftlineError ? payload.code : JSON.stringify(payload)}`),
   };

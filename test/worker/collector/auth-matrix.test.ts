@@ -83,6 +83,11 @@ const ENDPOINTS: Endpoint[] = [
     expect: ok(200),
   },
   {
+    name: "GET /v1/logs",
+    request: async () => ["GET", `/v1/logs?model=${model}`],
+    expect: { ...ok(200), read: 200 },
+  },
+  {
     name: "GET /v1/assignment",
     request: async () => ["GET", `/v1/assignment?model=${model}&client=c1`],
     expect: { ...ok(200), ingest: 200 },

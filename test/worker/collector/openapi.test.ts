@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { app } from "../../../collector/index.ts";
 import { sha256Hex } from "../../../protocol/hash.ts";
 import { flush, liveModel, makeReport } from "../ingest-helpers.ts";
-import { BOOTSTRAP, call, createKey, modelBytes, publish } from "../registry-helpers.ts";
+import { BOOTSTRAP, call, createKey, modelBytes, publish, rollout } from "../registry-helpers.ts";
 
 interface OpenApiDocument {
   openapi: string;
@@ -53,7 +53,7 @@ describe("GET /v1/openapi.json", () => {
     const routes = new Set(app.routes.filter((r) => r.method !== "ALL").map((r) => `${r.method} ${template(r.path)}`));
     const documented = new Set(Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`)));
     expect([...routes].sort()).toEqual([...documented].sort());
-    expect(routes.size).toBe(27);
+    expect(routes.size).toBe(29);
   });
 
   it("describes the real answers of every route, successes and errors", async () => {
@@ -109,6 +109,10 @@ describe("GET /v1/openapi.json", () => {
     await send("GET", `/v1/models/${model}/alerts`, "/v1/models/{model}/alerts", { token: read });
     await send("GET", `/v1/alerts?model=${model}`, "/v1/alerts", { token: read });
     await send("GET", "/metrics", "/metrics", { token: read });
+    await rollout(model, { logRate: 1 });
+    const logged = { id: "openapi-batch", model, client, rows: [{ id: "p1.0", version, t: Date.now(), segment: {}, inputs: { tenure: 3 }, score: 0.5 }], labels: [] };
+    await send("POST", "/v1/logs", "/v1/logs", { token, json: logged });
+    await send("GET", `/v1/logs?model=${model}`, "/v1/logs", { token: read });
     // errors: without a key, and with bad input
     for (const [method, path] of Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => [m.toUpperCase(), p] as const))) {
       if (path === "/healthz" || path === "/v1/openapi.json") continue;

@@ -1,13 +1,12 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { app } from "../../../../collector/index.ts";
 import { shardCount } from "../../../../collector/config.ts";
 import { shardOf } from "../../../../collector/ingest/routing.ts";
 import { unpackAggregate } from "../../../../collector/aggregates/stored-aggregate.ts";
 import { LIMITS } from "../../../../protocol/limits.ts";
 import { CategoricalSketch, NumericSketch, decodeCategorical, decodeNumeric, fromBase64 } from "../../../../protocol/sketch/index.ts";
+import { checkAnswer, ingestKeys, send } from "../../fuzz-helpers.ts";
 import { flush, liveModel, makeReport } from "../../ingest-helpers.ts";
 import { BOOTSTRAP, call, createKey, publish, rollout, unique } from "../../registry-helpers.ts";
 import { RawJson, buildReport, deepJson, reportCase, toJson } from "../../report-mutations.ts";
@@ -28,50 +27,6 @@ const BATCH = LIMITS.reportsPerBatch;
 const BATCHES = 110;
 /** Requests per endpoint that take no report body. */
 const REQUESTS = 10_000;
-/** The test config allows an ingest key 250 requests a minute: a fresh key every this many. */
-const KEY_USES = 200;
-
-/**
- * One request straight into the collector's app, in this isolate, with the real bindings. Not
- * through `exports.default` (registry-helpers' `call`): the test pool wraps every such request
- * in a new proxy layer (cloudflare/workers-sdk#15092), so each costs more than the last and
- * enough of them overflow the stack.
- */
-async function send(request: Request): Promise<Response> {
-  const ctx = createExecutionContext();
-  const res = await app.fetch(request, env, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
-}
-
-/** Ingest keys of the default app, a new one every {@link KEY_USES} requests, so the fuzz never meets the key's rate limit. */
-function ingestKeys(): () => Promise<string> {
-  let uses = 0;
-  let token: Promise<string> | undefined;
-  return () => {
-    if (uses++ % KEY_USES === 0) token = createKey("default", "ingest").then((key) => key.token);
-    return token!;
-  };
-}
-
-/**
- * Asserts a JSON answer (or a 304) is below 500 and not a 429 (the fuzz rotates keys so every
- * request is examined), and an error one exactly the envelope. Returns the JSON body.
- */
-async function checkAnswer(res: Response, what: string): Promise<unknown> {
-  expect(res.status, what).toBeLessThan(500);
-  expect(res.status, what).not.toBe(429);
-  if (res.status === 304) return undefined;
-  const body = (await res.json()) as Record<string, unknown>;
-  if (res.status >= 300) {
-    expect(Object.keys(body), what).toEqual(["error"]);
-    const error = body.error as Record<string, unknown>;
-    expect(Object.keys(error).sort(), what).toEqual(["code", "message"]);
-    expect(typeof error.code === "string" && typeof error.message === "string", what).toBe(true);
-  }
-  return body;
-}
-
 /** Values of one feature sketch a report holds: what the stored aggregate must add up to. */
 function valuesIn(base64: unknown, kind: "numeric" | "categorical"): number {
   if (typeof base64 !== "string") return 0;

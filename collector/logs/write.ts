@@ -1,0 +1,31 @@
+import type { LogBatch } from "../../protocol/schema/prediction-log.ts";
+import { gzipNdjson } from "./ndjson-gzip.ts";
+import { type LogKind, objectKey, partitionOf } from "./partition.ts";
+
+/**
+ * Writes a checked batch to R2: per partition (the model's key, the row's version, the day of its
+ * prediction) one object of its rows and one of its labels, gzip-compressed NDJSON. Objects are
+ * written only when absent, so a retried batch writes nothing twice and no batch can replace
+ * another's objects. The batch's `dropped` count goes into the custom metadata of its first object.
+ *
+ * @param bucket - the R2 bucket
+ * @param model - the model's key (the batch names the model by its name)
+ * @param batch - the batch, checked by the route (model, versions, times, inputs)
+ */
+export async function writeLogBatch(bucket: R2Bucket, model: string, batch: LogBatch): Promise<void> {
+  const groups = new Map<string, unknown[]>();
+  const add = (kind: LogKind, version: number, t: number, value: unknown) => {
+    const key = objectKey(partitionOf(model, version, t), batch.client, batch.id, kind);
+    const group = groups.get(key) ?? groups.set(key, []).get(key)!;
+    group.push(value);
+  };
+  for (const row of batch.rows) add("rows", row.version, row.t, row);
+  for (const label of batch.labels) add("labels", label.version, label.t, label);
+  let first = true;
+  for (const [key, values] of groups) {
+    const metadata = first && batch.dropped ? { dropped: String(batch.dropped) } : undefined;
+    first = false;
+    if (await bucket.head(key)) continue;
+    await bucket.put(key, await gzipNdjson(values), { httpMetadata: { contentType: "application/x-ndjson", contentEncoding: "gzip" }, customMetadata: metadata });
+  }
+}

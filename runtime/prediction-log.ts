@@ -1,0 +1,157 @@
+import type { DriftlineError } from "../protocol/errors.ts";
+import { MAX_LOG_ROWS_PER_BATCH, MAX_LOG_VALUE_LENGTH } from "../protocol/limits.ts";
+import type { LogBatch, LogLabel, LogRow } from "../protocol/schema/prediction-log.ts";
+import type { Api, ApiError } from "./api.ts";
+import type { Model } from "./model-loader.ts";
+import type { ModelStore, Row } from "./types.ts";
+
+/** Logged rows kept on the device for the collector at most; past it the oldest are dropped and counted. */
+export const LOG_CAPACITY = 2 * MAX_LOG_ROWS_PER_BATCH;
+
+/** Ids of rows already sent, kept so a later label can follow them. */
+const SENT_CAPACITY = 1000;
+
+/** What is kept in the store across reloads. */
+interface Saved {
+  rows: LogRow[];
+  labels: LogLabel[];
+  batch: LogBatch | undefined;
+  dropped: number;
+  sent: [id: string, version: number, t: number][];
+}
+
+/**
+ * Prediction logging (docs/privacy.md "Prediction logging"): raw rows sampled at the rollout's
+ * log rate, kept in the store and sent to `POST /v1/logs` in batches of at most
+ * {@link MAX_LOG_ROWS_PER_BATCH}, one batch in flight (resent as is until the collector answers
+ * it). Made only when the app passes `logging: true`.
+ */
+export class PredictionLog {
+  private s_: Saved = { rows: [], labels: [], batch: undefined, dropped: 0, sent: [] };
+  private sending_: Promise<void> | undefined;
+
+  /**
+   * @param store_ - where rows wait across reloads
+   * @param key_ - their key in the store's `meta` area
+   * @param api_ - the collector
+   * @param head_ - model name and client id of every batch
+   * @param newId_ - a random batch id
+   * @param onError_ - a batch the collector refused for good
+   */
+  constructor(
+    private readonly store_: ModelStore,
+    private readonly key_: string,
+    private readonly api_: Api,
+    private readonly head_: Pick<LogBatch, "model" | "client">,
+    private readonly newId_: () => string,
+    private readonly onError_: (err: DriftlineError) => void,
+  ) {}
+
+  /** Loads what a previous page kept. */
+  async load(): Promise<void> {
+    this.s_ = (await this.store_.get<Saved>("meta", this.key_).catch(() => undefined)) ?? this.s_;
+  }
+
+  /** Saves to the store. */
+  save(): Promise<void> {
+    return this.store_.put("meta", this.key_, this.s_).catch(() => {});
+  }
+
+  /**
+   * Logs each of a call's `n` rows with probability `rate`: its inputs as sent (the model's
+   * features; text cut at {@link MAX_LOG_VALUE_LENGTH}), top class and score.
+   *
+   * @param m - the version that answered
+   * @param rate - the rollout's log rate
+   * @param t - epoch ms of the call
+   * @param segment - the report segment (the app's, with backend)
+   * @param id - the call's id prefix (row `r`'s id is it followed by `r`)
+   * @param row - row `r` as the app sent it
+   * @param n - rows in the call
+   * @param staged - classes (-1: none) from `at`, then scores (NaN: none)
+   * @param at - where in `staged`
+   * @param labels - class names, if the model has them
+   */
+  offer(
+    m: Model,
+    rate: number,
+    t: number,
+    segment: Record<string, string>,
+    id: string,
+    row: (r: number) => Row,
+    n: number,
+    staged: Float64Array,
+    at: number,
+    labels: readonly string[] | undefined,
+  ): void {
+    const rows = this.s_.rows;
+    for (let r = 0; r < n; r++) {
+      if (Math.random() >= rate) continue;
+      const sent = row(r);
+      const inputs: LogRow["inputs"] = {};
+      for (const { name } of m.manifest.features) {
+        const v = sent[name];
+        if (v !== undefined) inputs[name] = typeof v === "string" ? v.slice(0, MAX_LOG_VALUE_LENGTH) : v;
+      }
+      const cls = staged[at + r]!;
+      const score = staged[at + n + r]!;
+      if (rows.length >= LOG_CAPACITY) {
+        rows.shift();
+        this.s_.dropped++;
+      }
+      rows.push({ id: id + r, version: m.version, t, segment, inputs, ...(labels && cls >= 0 && { label: labels[cls] }), score: score === score ? score : null });
+    }
+  }
+
+  /**
+   * Adds the label fed back for a logged row: to the row while it waits, else as a label of a
+   * row already sent.
+   *
+   * @param id - the prediction id
+   * @param actual - the label
+   */
+  label(id: string, actual: string | number): void {
+    const waiting = this.s_.rows.find((r) => r.id === id);
+    if (waiting) return void (waiting.actual = actual);
+    const out = this.s_.batch?.rows.find((r) => r.id === id);
+    const sent = out ? [id, out.version, out.t] : this.s_.sent.find((e) => e[0] === id);
+    if (sent) this.s_.labels.push({ id, version: sent[1] as number, t: sent[2] as number, actual });
+  }
+
+  /**
+   * Sends the batch in flight, then new ones of what waits. A failure that a retry may cure
+   * (network, 408, 429, 5xx) keeps the batch for the next flush; any other drops it with an
+   * `error` event. With `rate` 0 (the model's logging turned off) what waits is discarded.
+   *
+   * @param rate - the rollout's log rate now
+   */
+  flush(rate: number): Promise<void> {
+    return (this.sending_ ??= this.send_(rate).finally(() => (this.sending_ = undefined)));
+  }
+
+  private async send_(rate: number): Promise<void> {
+    const s = this.s_;
+    if (!rate) {
+      if (s.rows.length || s.labels.length || s.batch) this.s_ = { rows: [], labels: [], batch: undefined, dropped: 0, sent: [] };
+      return this.save();
+    }
+    while (s.batch || s.rows.length || s.labels.length) {
+      if (!s.batch) {
+        s.batch = { id: this.newId_(), ...this.head_, rows: s.rows.splice(0, MAX_LOG_ROWS_PER_BATCH), labels: s.labels.splice(0, MAX_LOG_ROWS_PER_BATCH), ...(s.dropped && { dropped: s.dropped }) };
+        s.dropped = 0;
+        await this.save();
+      }
+      try {
+        await this.api_.logs(s.batch);
+      } catch (err) {
+        const status = (err as ApiError).status;
+        if (status === undefined || status === 408 || status === 429 || status >= 500) return;
+        this.onError_(err as DriftlineError);
+      }
+      for (const r of s.batch.rows) s.sent.push([r.id, r.version, r.t]);
+      s.sent.splice(0, s.sent.length - SENT_CAPACITY);
+      s.batch = undefined;
+      await this.save();
+    }
+  }
+}

@@ -1,0 +1,141 @@
+// Issue 15 item 5: prediction logging. With the model's log rate at 1 and the app's `logging`
+// switch on, the real runtime (Chromium, IndexedDB) logs every row it predicts; the export of
+// GET /v1/logs is exactly those rows — inputs as sent, outputs, version, segment, time — with
+// the labels fed back, before and after the row left the device. With either switch off, no
+// request body the page sends carries a raw input value.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
+import "./harness/page-globals.ts";
+import type { TestCollector } from "./harness/collector.ts";
+import { openRuntimePage } from "./harness/runtime-page.ts";
+import { startRuntimeRig, type RuntimeRig } from "./harness/runtime-rig.ts";
+import { churnModel, churnRows } from "../fixtures/runtime-models.ts";
+import type { LogRow } from "../../protocol/schema/prediction-log.ts";
+
+/** Rows with values no sketch or count could hold by chance: searched for in every body. */
+const rawRows = (n: number, offset: number) => churnRows(n, offset).map((r, i) => ({ ...r, tenure: r.tenure + 0.123456789, charges: r.charges + i / 1024 + 0.000977 }));
+
+describe("runtime: prediction logging", () => {
+  let rig: RuntimeRig | undefined;
+  let collector: TestCollector;
+  let page: Page;
+  let base: Record<string, unknown>;
+  const bodies: { url: string; body: string }[] = [];
+
+  beforeAll(async () => {
+    ({ collector } = rig = await startRuntimeRig());
+    const { server } = rig;
+    for (const name of ["logged", "quiet"]) {
+      const { bytes, manifest } = churnModel(name);
+      await collector.publish(bytes, manifest);
+    }
+    await collector.rollout("logged", { logRate: 1 });
+    base = { collector: collector.url, key: await collector.ingestKey(), ortUrl: `${server.url}/ort/`, reportIntervalMs: 3_600_000, segment: { appVersion: "4.2" } };
+    page = await rig.browser.context.newPage();
+    page.on("request", (req) => {
+      if (req.method() === "POST" && req.url().startsWith(collector.url)) bodies.push({ url: req.url(), body: req.postData() ?? "" });
+    });
+    await openRuntimePage(page, server);
+  }, 120_000);
+
+  afterAll(() => rig?.stop());
+
+  /** Predicts `rows` (a batch, one by one and as columns), feeds labels before and after a flush; answers what predict() said. */
+  const run = (options: Record<string, unknown>, rows: ReturnType<typeof rawRows>) =>
+    page.evaluate(
+      async ({ o, rows }) => {
+        const rt = await window.Driftline.createRuntime(o as never);
+        const half = rows.length / 2;
+        const batch = (await rt.predict(rows.slice(0, half) as never[])) as { id: string; label?: string; score?: number; version: string }[];
+        const single = await rt.predict(rows[half] as never);
+        const rest = rows.slice(half + 1);
+        const columns = Object.fromEntries(["tenure", "charges", "age", "plan"].map((k) => [k, rest.map((r) => r[k as keyof typeof r])]));
+        const cols = await rt.predictColumns(columns as never);
+        const preds = [...batch, single, ...rest.map((_, r) => ({ id: `${cols.id}${r}`, label: cols.labels?.[cols.classes[r]!], score: cols.scores[r], version: cols.version }))];
+        const labels: Record<string, string> = {};
+        // labels for the first three before the rows are sent, the next three after
+        for (const p of preds.slice(0, 3)) rt.feedback(p.id, (labels[p.id] = "churn"));
+        await rt.flush();
+        for (const p of preds.slice(3, 6)) rt.feedback(p.id, (labels[p.id] = "stay"));
+        await rt.close();
+        return { preds, labels, backend: rt.backend };
+      },
+      { o: { ...base, ...options }, rows },
+    );
+
+  /** Every row `GET /v1/logs` exports for a model. */
+  const exported = async (model: string): Promise<LogRow[]> => {
+    const res = await fetch(`${collector.url}/v1/logs?model=${model}&app=test`, { headers: { authorization: `Bearer ${collector.adminKey}` } });
+    expect(res.status).toBe(200);
+    return (await res.text())
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as LogRow);
+  };
+
+  it("logs every row at rate 1: the export is exactly the rows predicted, with the labels fed back", async () => {
+    const rows = rawRows(20, 3);
+    const before = Date.now();
+    const { preds, labels, backend } = await run({ model: "logged", logging: true }, rows);
+    const out = await exported("logged");
+    expect(out.map((r) => r.id).sort()).toEqual(preds.map((p) => p.id).sort());
+    const byId = new Map(out.map((r) => [r.id, r]));
+    preds.forEach((p, i) => {
+      const row = byId.get(p.id)!;
+      expect(row.inputs).toEqual(rows[i]);
+      expect(row).toMatchObject({ version: Number(p.version), label: p.label, segment: { appVersion: "4.2", backend: backend.name } });
+      expect(row.score).toBeCloseTo(p.score!, 12);
+      expect(row.t).toBeGreaterThanOrEqual(before);
+      expect(row.actual).toBe(labels[p.id]);
+    });
+    expect(Object.keys(labels)).toHaveLength(6);
+  });
+
+  for (const [name, model, logging] of [
+    ["the app does not allow logging", "logged", false],
+    ["the model has no log rate", "quiet", true],
+  ] as const) {
+    it(`sends no raw value when ${name}`, async () => {
+      bodies.length = 0;
+      const rows = rawRows(10, 50);
+      await run({ model, logging }, rows);
+      expect(bodies.some((b) => b.url.includes("/v1/reports"))).toBe(true);
+      expect(bodies.filter((b) => b.url.includes("/v1/logs"))).toEqual([]);
+      const all = bodies.map((b) => b.body).join("\n");
+      for (const r of rows) for (const v of [r.tenure, r.charges]) expect(all).not.toContain(String(v));
+    });
+  }
+
+  it("keeps rows logged while the collector is down across a reload, and sends each once when it is back", async () => {
+    const start = () =>
+      page.evaluate(
+        async (o) => {
+          window.rt = await window.Driftline.createRuntime(o as never);
+        },
+        { ...base, model: "logged", logging: true },
+      );
+    // once online, so the assignment (with its log rate) and the model are cached
+    await start();
+    await page.evaluate(() => window.rt.close());
+    await collector.pause();
+    await start();
+    const rows = rawRows(12, 200);
+    const ids = await page.evaluate(async (r) => ((await window.rt.predict(r as never[])) as { id: string }[]).map((p) => p.id), rows);
+    await page.evaluate(() => window.rt.flush()); // the collector is down: the batch stays in IndexedDB
+    await openRuntimePage(page, rig!.server);
+    await collector.resume();
+    await start();
+    await page.evaluate(() => window.rt.close());
+    const out = (await exported("logged")).filter((r) => ids.includes(r.id));
+    expect(out.map((r) => r.id).sort()).toEqual([...ids].sort());
+    expect(out.map((r) => r.inputs)).toEqual(rows);
+  });
+
+  it("the same search finds the values when both switches are on", async () => {
+    bodies.length = 0;
+    const rows = rawRows(10, 80);
+    await run({ model: "logged", logging: true }, rows);
+    const all = bodies.map((b) => b.body).join("\n");
+    for (const r of rows) expect(all).toContain(String(r.tenure));
+  });
+});

@@ -1,0 +1,107 @@
+// The device side of prediction logging: a bounded buffer that says what it dropped, one batch in
+// flight resent as is, labels joined to waiting rows or sent after sent ones, nothing kept once the
+// model's logging is turned off. Real store (memory) and a scripted collector.
+import { describe, expect, it } from "vitest";
+import { DriftlineError } from "../../../protocol/errors.ts";
+import { MAX_LOG_ROWS_PER_BATCH } from "../../../protocol/limits.ts";
+import { logBatchSchema, type LogBatch } from "../../../protocol/schema/prediction-log.ts";
+import type { Api } from "../../../runtime/api.ts";
+import type { Model } from "../../../runtime/model-loader.ts";
+import { memoryStore } from "../../../runtime/model-store.ts";
+import { LOG_CAPACITY, PredictionLog } from "../../../runtime/prediction-log.ts";
+
+const model = { version: 3, manifest: { features: [{ name: "tenure" }, { name: "plan" }] } } as unknown as Model;
+
+/** A log whose collector answers with `answers` in turn (an Error is thrown), recording each batch sent. */
+function rig(answers: Array<unknown>) {
+  const sent: LogBatch[] = [];
+  const errors: string[] = [];
+  let ids = 0;
+  const api = {
+    logs: async (batch: LogBatch) => {
+      sent.push(structuredClone(batch));
+      const next = answers.shift();
+      if (next instanceof Error) throw next;
+      return next;
+    },
+  } as unknown as Api;
+  const store = memoryStore();
+  const log = new PredictionLog(
+    store,
+    "log:m",
+    api,
+    { model: "m", client: "c" },
+    () => `b${++ids}`,
+    (e) => errors.push(e.code),
+  );
+  return { log, sent, errors, store };
+}
+
+/** Offers `n` rows as one call with id prefix `call.` at rate 1. */
+function offer(log: PredictionLog, n: number, call = "x") {
+  const staged = new Float64Array(2 * n);
+  for (let r = 0; r < n; r++) staged[n + r] = 0.5;
+  log.offer(model, 1, 1_000, { backend: "wasm" }, `${call}.`, (r) => ({ tenure: r, plan: "pro", extra: "not a feature" }), n, staged, 0, ["no", "yes"]);
+}
+
+const status = (s: number) => Object.assign(new DriftlineError(s >= 500 ? "unavailable" : "validation", String(s)), { status: s });
+
+describe("PredictionLog", () => {
+  it("keeps at most LOG_CAPACITY rows, sends batches of at most MAX_LOG_ROWS_PER_BATCH and counts what it dropped", async () => {
+    const { log, sent } = rig([{}, {}, {}]);
+    offer(log, LOG_CAPACITY + 123);
+    await log.flush(1);
+    expect(sent.map((b) => b.rows.length)).toEqual([MAX_LOG_ROWS_PER_BATCH, LOG_CAPACITY - MAX_LOG_ROWS_PER_BATCH]);
+    expect(sent[0]!.dropped).toBe(123);
+    expect(sent[0]!.rows[0]!.id).toBe("x.123");
+    for (const b of sent) expect(logBatchSchema.safeParse(b).success).toBe(true);
+    expect(sent[0]!.rows[0]).toEqual({ id: "x.123", version: 3, t: 1_000, segment: { backend: "wasm" }, inputs: { tenure: 123, plan: "pro" }, label: "no", score: 0.5 });
+  });
+
+  it("resends the batch in flight unchanged after failures a retry may cure, and drops it on a refusal", async () => {
+    const { log, sent, errors } = rig([new DriftlineError("network", "down"), status(503), {}, status(400)]);
+    offer(log, 2, "a");
+    await log.flush(1);
+    offer(log, 1, "b");
+    await log.flush(1);
+    await log.flush(1);
+    expect(sent.map((b) => [b.id, b.rows.map((r) => r.id)])).toEqual([
+      ["b1", ["a.0", "a.1"]],
+      ["b1", ["a.0", "a.1"]],
+      ["b1", ["a.0", "a.1"]],
+      ["b2", ["b.0"]],
+    ]);
+    expect(errors).toEqual(["validation"]);
+  });
+
+  it("joins a label to a waiting row, and sends one for a row already sent", async () => {
+    const { log, sent } = rig([{}, {}]);
+    offer(log, 2);
+    log.label("x.0", "yes");
+    await log.flush(1);
+    log.label("x.1", "no");
+    log.label("unknown.0", "no");
+    await log.flush(1);
+    expect(sent[0]!.rows.map((r) => r.actual)).toEqual(["yes", undefined]);
+    expect(sent[1]).toMatchObject({ rows: [], labels: [{ id: "x.1", version: 3, t: 1_000, actual: "no" }] });
+  });
+
+  it("keeps waiting rows across reloads, and discards them once the model's log rate is 0", async () => {
+    const { log, store, sent } = rig([]);
+    offer(log, 3);
+    await log.save();
+    const again = new PredictionLog(
+      store,
+      "log:m",
+      { logs: async (b: LogBatch) => sent.push(b) } as unknown as Api,
+      { model: "m", client: "c" },
+      () => "b9",
+      () => {},
+    );
+    await again.load();
+    await again.flush(0);
+    expect(sent).toEqual([]);
+    await again.flush(1);
+    expect(sent).toEqual([]);
+  });
+});

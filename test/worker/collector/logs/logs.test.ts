@@ -1,0 +1,166 @@
+// Prediction logging (docs/privacy.md "Prediction logging"): POST /v1/logs writes sampled raw
+// rows to R2 as gzip NDJSON partitioned by model/version/date, only for models whose rollout has
+// a log rate, only under the versions the client runs; GET /v1/logs exports them with a read key.
+import { createScheduledController } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import worker from "../../../../collector/index.ts";
+import { describe, expect, it } from "vitest";
+import { LIMITS } from "../../../../protocol/limits.ts";
+import { openDb } from "../../../../collector/db/client.ts";
+import { sweepLogs } from "../../../../collector/logs/retention.ts";
+import { liveModel } from "../../ingest-helpers.ts";
+import { exportLogs, logBatch, logRow, postLogs } from "../../log-helpers.ts";
+import { BOOTSTRAP, call, createKey, expectError, publish, rollout, unique } from "../../registry-helpers.ts";
+
+const DAY = 86_400_000;
+
+/** A live model with logging on at `rate`, its ingest key and a read key. */
+async function loggedModel(prefix: string, rate = 1) {
+  const live = await liveModel(prefix);
+  await rollout(live.model, { logRate: rate });
+  return { ...live, read: (await createKey("default", "read")).token };
+}
+
+/** The keys and decompressed lines of every log object of a model key in R2. */
+async function stored(key: string): Promise<Map<string, unknown[]>> {
+  const out = new Map<string, unknown[]>();
+  const list = await env.ARTIFACTS.list({ prefix: `logs/${encodeURIComponent(key)}/` });
+  for (const o of list.objects) {
+    const body = await env.ARTIFACTS.get(o.key);
+    const text = await new Response(body!.body.pipeThrough(new DecompressionStream("gzip"))).text();
+    out.set(
+      o.key,
+      text
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l)),
+    );
+  }
+  return out;
+}
+
+describe("POST /v1/logs", () => {
+  it("is off by default: a model without a log rate takes no rows and its assignment names none", async () => {
+    const { model, version, token } = await liveModel("logs-off");
+    await expectError(await postLogs(token, logBatch(model, [logRow(version)])), 403, "forbidden");
+    const assignment = (await (await call("GET", `/v1/assignment?model=${model}&client=c1`, { token })).json()) as { logRate?: number };
+    expect(assignment.logRate).toBeUndefined();
+    const view = (await (await call("GET", `/v1/models/${model}/rollout`, { token: BOOTSTRAP })).json()) as { logRate: number; logRetentionDays: number };
+    expect(view).toMatchObject({ logRate: 0, logRetentionDays: 30 });
+  });
+
+  it("carries the log rate in the assignment and writes gzip NDJSON under model/version/date", async () => {
+    const { model, key, version, token, read } = await loggedModel("logs-write", 0.25);
+    const assignment = (await (await call("GET", `/v1/assignment?model=${model}&client=c1`, { token })).json()) as { logRate?: number; configVersion: number };
+    expect(assignment.logRate).toBe(0.25);
+    const rows = [logRow(version), logRow(version, { actual: "no" }), logRow(version)];
+    const label = { id: rows[0]!.id, version, t: rows[0]!.t, actual: "yes" };
+    const res = await postLogs(token, logBatch(model, rows));
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(await res.json()).toEqual({ rows: 3, labels: 0 });
+    expect((await postLogs(token, logBatch(model, [], [label]))).status).toBe(200);
+    const objects = await stored(key);
+    const day = new Date().toISOString().slice(0, 10);
+    expect([...objects.keys()].every((k) => k.startsWith(`logs/${encodeURIComponent(key)}/${version}/${day}/`))).toBe(true);
+    expect([...objects.values()].flat()).toEqual([...rows, label]);
+    const exported = await exportLogs(read, `model=${model}&since=1d`);
+    expect(exported.rows).toEqual([{ ...rows[0], actual: "yes" }, rows[1], rows[2]]);
+  });
+
+  it("writes a retried batch once, and no batch replaces another's rows", async () => {
+    const { model, version, token, read } = await loggedModel("logs-retry");
+    const batch = logBatch(model, [logRow(version), logRow(version)]);
+    for (let i = 0; i < 3; i++) expect((await postLogs(token, batch)).status).toBe(200);
+    // the same batch id with other rows (someone who learnt it) changes nothing stored
+    expect((await postLogs(token, { ...batch, rows: [logRow(version, { inputs: { tenure: 666 } })] })).status).toBe(200);
+    expect((await exportLogs(read, `model=${model}`)).rows).toEqual(batch.rows);
+  });
+
+  it("refuses rows of versions the client does not run, of features the version lacks, of other times, over the batch limit", async () => {
+    const { model, version, token } = await loggedModel("logs-attacks");
+    const { version: unreleased } = await publish(model);
+    await expectError(await postLogs(token, logBatch(model, [logRow(unreleased)])), 403, "not_assigned");
+    await expectError(await postLogs(token, logBatch(model, [], [{ id: "x.0", version: unreleased, t: Date.now(), actual: "yes" }])), 403, "not_assigned");
+    await expectError(await postLogs(token, logBatch(model, [logRow(version, { inputs: { tenure: 1, password: "hunter2" } })])), 400, "unknown_feature");
+    await expectError(await postLogs(token, logBatch(model, [logRow(version, { t: Date.now() - LIMITS.logMaxAgeMs - DAY })])), 400, "validation");
+    await expectError(await postLogs(token, logBatch(model, [logRow(version, { t: Date.now() + 2 * DAY })])), 400, "validation");
+    const many = Array.from({ length: LIMITS.logRowsPerBatch + 1 }, () => logRow(version));
+    await expectError(await postLogs(token, logBatch(model, many)), 400, "limit_exceeded");
+    await expectError(await postLogs(token, logBatch(model, [logRow(version, { inputs: { plan: "x".repeat(LIMITS.logValueLength + 1) } })])), 400, "limit_exceeded");
+    await expectError(await postLogs(token, { ...logBatch(model, [logRow(version)]), extra: 1 }), 400, "validation");
+    await expectError(await postLogs(token, logBatch(model, [])), 400, "validation");
+    // a key a parsed record cannot hold would be dropped silently: the row would be stored other than sent
+    const proto = JSON.stringify(logBatch(model, [logRow(version)])).replace('"inputs":{', '"inputs":{"__proto__":0,');
+    await expectError(await call("POST", "/v1/logs", { token, body: proto, headers: { "Content-Type": "application/json" } }), 400, "validation");
+    const big = new Uint8Array(LIMITS.logBatchBytes + 1);
+    await expectError(await call("POST", "/v1/logs", { token, body: big, headers: { "Content-Type": "application/json" } }), 413, "payload_too_large");
+  });
+
+  it("writes only under the key's own models: another app's model is not found", async () => {
+    const { model, version } = await loggedModel("logs-app");
+    const other = (await createKey(unique("logs-other"), "ingest")).token;
+    await expectError(await postLogs(other, logBatch(model, [logRow(version)])), 404, "not_found");
+  });
+
+  it("keeps the rate limits and origin rules of reports", async () => {
+    const { model, version, token } = await loggedModel("logs-limits");
+    // 45 requests cover at least 23 of one 60 s window of the test limiter (20 per address)
+    const statuses: number[] = [];
+    for (let i = 0; i < 45; i++) {
+      const res = await postLogs(token, logBatch(model, [logRow(version)]), { "CF-Connecting-IP": "203.0.113.77" });
+      await res.body?.cancel();
+      statuses.push(res.status);
+    }
+    expect(statuses).toContain(429);
+    const bound = await call("POST", "/v1/keys", { token: BOOTSTRAP, json: { app: "default", role: "ingest", origins: ["https://app.example.com"] } });
+    const boundToken = ((await bound.json()) as { token: string }).token;
+    await expectError(await postLogs(boundToken, logBatch(model, [logRow(version)]), { Origin: "https://evil.example.net" }), 403, "forbidden");
+    expect((await postLogs(boundToken, logBatch(model, [logRow(version)]), { Origin: "https://app.example.com" })).status).toBe(200);
+  });
+});
+
+describe("GET /v1/logs", () => {
+  it("needs a read key of the model's app: ingest keys cannot read rows", async () => {
+    const { model, token } = await loggedModel("logs-read");
+    await expectError(await call("GET", `/v1/logs?model=${model}`, { token }), 403, "forbidden");
+    await expectError(await call("GET", `/v1/logs?model=${model}`), 401, "unauthorized");
+    const otherRead = (await createKey(unique("logs-read-other"), "read")).token;
+    await expectError(await call("GET", `/v1/logs?model=${model}`, { token: otherRead }), 404, "not_found");
+  });
+
+  it("exports the range asked, one version or all, and the rows devices dropped", async () => {
+    const { model, version, token, read } = await loggedModel("logs-range");
+    const now = Date.now();
+    const old = logRow(version, { t: now - 3 * DAY });
+    const recent = logRow(version, { t: now - 1000 });
+    expect((await postLogs(token, logBatch(model, [old, recent], [], { dropped: 7 }))).status).toBe(200);
+    expect((await exportLogs(read, `model=${model}`)).rows).toEqual([recent]);
+    const all = await exportLogs(read, `model=${model}&from=${now - 4 * DAY}&version=${version}`);
+    expect(all.rows).toEqual([old, recent]);
+    expect(all.dropped).toBe(7);
+    expect((await exportLogs(read, `model=${model}&from=${now - 4 * DAY}&version=${version + 1}`)).rows).toEqual([]);
+  });
+});
+
+describe("log retention", () => {
+  it("the hourly sweep deletes partitions older than the model's retention days; exports never show them", async () => {
+    const { model, key, version, token, read } = await loggedModel("logs-retention");
+    await rollout(model, { logRetentionDays: 2 });
+    const now = Date.now();
+    const rows = [logRow(version, { t: now - 5 * DAY }), logRow(version, { t: now - DAY }), logRow(version, { t: now })];
+    expect((await postLogs(token, logBatch(model, rows))).status).toBe(200);
+    expect((await stored(key)).size).toBe(3);
+    // past retention but not swept yet: the export leaves it out already
+    expect((await exportLogs(read, `model=${model}&from=${now - 6 * DAY}`)).rows).toEqual(rows.slice(1));
+    // the minute cron sweeps once an hour: not at 5 past, at the hour
+    const hour = Math.floor(now / 3_600_000) * 3_600_000;
+    await worker.scheduled(createScheduledController({ scheduledTime: hour + 5 * 60_000, cron: "* * * * *" }), env);
+    expect((await stored(key)).size).toBe(3);
+    await worker.scheduled(createScheduledController({ scheduledTime: hour, cron: "* * * * *" }), env);
+    const left = [...(await stored(key)).values()].flat();
+    expect(left).toEqual(rows.slice(1));
+    await rollout(model, { logRetentionDays: 1 });
+    expect(await sweepLogs(env.ARTIFACTS, openDb(env), now)).toBeGreaterThanOrEqual(1);
+    expect([...(await stored(key)).values()].flat()).toEqual([rows[2]]);
+  });
+});
