@@ -53,7 +53,7 @@ describe("GET /v1/openapi.json", () => {
     const routes = new Set(app.routes.filter((r) => r.method !== "ALL").map((r) => `${r.method} ${template(r.path)}`));
     const documented = new Set(Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`)));
     expect([...routes].sort()).toEqual([...documented].sort());
-    expect(routes.size).toBe(27);
+    expect(routes.size).toBe(28);
   });
 
   it("describes the real answers of every route, successes and errors", async () => {
@@ -109,6 +109,11 @@ describe("GET /v1/openapi.json", () => {
     await send("GET", `/v1/models/${model}/alerts`, "/v1/models/{model}/alerts", { token: read });
     await send("GET", `/v1/alerts?model=${model}`, "/v1/alerts", { token: read });
     await send("GET", "/metrics", "/metrics", { token: read });
+    // a WebSocket upgrade answers 101 with no body
+    const channel = await call("GET", `/v1/rollout-channel?model=${model}&key=${token}`, { headers: { Upgrade: "websocket" } });
+    seen.push({ method: "GET", path: "/v1/rollout-channel", status: channel.status, type: "", body: "" });
+    channel.webSocket?.accept();
+    channel.webSocket?.close(1000);
     // errors: without a key, and with bad input
     for (const [method, path] of Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => [m.toUpperCase(), p] as const))) {
       if (path === "/healthz" || path === "/v1/openapi.json") continue;
