@@ -6,7 +6,8 @@ import type { RuntimeState } from "./runtime-state.ts";
 /**
  * When and what the runtime reports: every report interval (the assignment's, else the
  * option's) it cuts every accumulator and the shadow into the queue and flushes it, and asks
- * for the assignment when no answer brought one for `pollIntervalMs`.
+ * for the assignment when no answer brought one for `pollIntervalMs` — unless the rollout channel
+ * (runtime/push-channel.ts) is open and sent the version applied.
  */
 export class ReportSchedule {
   private timer_: unknown;
@@ -60,7 +61,8 @@ export class ReportSchedule {
     if (closed) return;
     this.timer_ = o.clock.setTimeout(async () => {
       await this.report();
-      if (o.clock.now() - this.s_.lastAnswer >= o.pollIntervalMs) await this.poll_();
+      const s = this.s_;
+      if (s.pushed !== s.current.configVersion && o.clock.now() - s.lastAnswer >= o.pollIntervalMs) await this.poll_();
       this.schedule();
     }, current.reportIntervalMs ?? o.reportIntervalMs);
   }
