@@ -10,8 +10,8 @@ const MAX_WAIT_MS = 300_000;
  * is the model's config version, the first one sent on connect, so a change made while the
  * channel was down is caught on reconnect. When it differs from the applied assignment's,
  * `refresh` fetches the assignment (the client's canary bucket stays sticky: the collector
- * assigns it). While a message came on an open channel, `s.pushed` holds its version and the
- * report schedule skips its idle poll. The channel closes while the page is hidden and reopens
+ * assigns it). While the channel is open, `s.pushed` holds the last version it sent and the
+ * report schedule polls only when the assignment applied is not of it (its fetch failed). The channel closes while the page is hidden and reopens
  * when it is shown; a lost or refused connection is retried after 1 s doubling to 5 min, ±50 %.
  * Without a `WebSocket` (Node before 22) nothing opens and report hints and polls carry updates,
  * as they do whenever the channel is down.
