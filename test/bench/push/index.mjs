@@ -127,7 +127,7 @@ async function runMode(mode) {
         } catch (err) {
           failures++;
           // the runtime asks again at its next report tick (30 s) while it is behind the channel
-          if (client.socket?.readyState === WebSocket.OPEN) setTimeout(() => void refresh(client), RETRY_MS);
+          if (client.socket?.readyState === WebSocket.OPEN) client.timer = setTimeout(() => void refresh(client), RETRY_MS);
           if (failures <= 3) console.error(`bench push (${mode}): ${err}`);
         } finally {
           client.busy = undefined;
