@@ -20,7 +20,10 @@ type SettingName =
   | "ROLLOUT_GRACE_MS"
   | "MINUTE_RETENTION_HOURS"
   | "HOUR_RETENTION_DAYS"
-  | "WEBHOOK_ALLOW_PRIVATE";
+  | "WEBHOOK_ALLOW_PRIVATE"
+  | "PUSH_CHANNEL"
+  | "PUSH_MAX_PER_KEY"
+  | "PUSH_MAX_PER_NETWORK";
 
 /** The `[vars]` settings as the Worker's bindings carry them (strings; unset ones fall back to defaults). */
 export type Settings = Partial<Record<SettingName, string>>;
@@ -177,3 +180,28 @@ export const retentionSettings = (env: Settings) => ({
 export function allowPrivateWebhooks(env: Settings): boolean {
   return env.WEBHOOK_ALLOW_PRIVATE === "true";
 }
+
+/**
+ * Whether the rollout channel is open (`PUSH_CHANNEL`; `"off"` closes it: subscriptions are
+ * refused with 404 and clients fall back to report hints and polls, docs/registry.md).
+ *
+ * @param env - the Worker's bindings
+ * @defaultValue on
+ */
+export function pushEnabled(env: Settings): boolean {
+  return env.PUSH_CHANNEL !== "off";
+}
+
+/**
+ * Open subscriptions to one model's rollout channel per ingest key (`PUSH_MAX_PER_KEY`) and per
+ * client network (`PUSH_MAX_PER_NETWORK`). The key's bound keeps one object's sockets well under
+ * what a Durable Object holds; the network's matches the ~300 pages behind one address that the
+ * address rate limit allows (wrangler.toml `[[ratelimits]]`).
+ *
+ * @param env - the Worker's bindings
+ * @defaultValue 20000 per key, 300 per network
+ */
+export const pushLimits = (env: Settings) => ({
+  perKey: positiveInt(env.PUSH_MAX_PER_KEY, 20_000),
+  perNetwork: positiveInt(env.PUSH_MAX_PER_NETWORK, 300),
+});

@@ -18,6 +18,7 @@ import { metrics } from "./routes/metrics.ts";
 import { models } from "./routes/models.ts";
 import { reports } from "./routes/reports.ts";
 import { rollout } from "./routes/rollout.ts";
+import { rolloutChannelRoute } from "./routes/rollout-channel.ts";
 import { segments } from "./routes/segments.ts";
 import { stats } from "./routes/stats.ts";
 import { versions } from "./routes/versions.ts";
@@ -32,6 +33,7 @@ app.get("/v1/assignment", limitClientIp);
 app.get("/v1/artifacts/:sha256", limitClientIp);
 app.post("/v1/reports", limitClientIp);
 app.post("/v1/logs", limitClientIp);
+app.get("/v1/rollout-channel", limitClientIp);
 
 app.route("/healthz", health);
 app.route("/v1/keys", keys);
@@ -42,6 +44,7 @@ app.route("/v1/models/:model", rollout);
 app.route("/v1/assignment", assignment);
 app.route("/v1/reports", reports);
 app.route("/v1/logs", logs);
+app.route("/v1/rollout-channel", rolloutChannelRoute);
 app.route("/v1/drift", drift);
 app.route("/v1/stats", stats);
 app.route("/v1/segments", segments);
@@ -55,6 +58,7 @@ app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} 
 app.onError(handleError);
 
 export { ModelAggregator } from "./ingest/model-aggregator.ts";
+export { RolloutChannel } from "./push/rollout-channel.ts";
 
 export default {
   fetch: app.fetch,

@@ -3,7 +3,7 @@
 declare namespace Cloudflare {
 	interface GlobalProps {
 		mainModule: typeof import("./index");
-		durableNamespaces: "ModelAggregator";
+		durableNamespaces: "ModelAggregator" | "RolloutChannel";
 	}
 	interface Env {
 		ARTIFACTS: R2Bucket;
@@ -24,8 +24,12 @@ declare namespace Cloudflare {
 		MINUTE_RETENTION_HOURS: "48";
 		HOUR_RETENTION_DAYS: "90";
 		WEBHOOK_ALLOW_PRIVATE: "false";
+		PUSH_CHANNEL: "on";
+		PUSH_MAX_PER_KEY: "20000";
+		PUSH_MAX_PER_NETWORK: "300";
 		ADMIN_TOKEN: string;
 		AGGREGATOR: DurableObjectNamespace<import("./index").ModelAggregator>;
+		ROLLOUT_CHANNEL: DurableObjectNamespace<import("./index").RolloutChannel>;
 	}
 }
 interface Env extends Cloudflare.Env {}

@@ -6,7 +6,9 @@ import type { RuntimeState } from "./runtime-state.ts";
 /**
  * When and what the runtime reports: every report interval (the assignment's, else the
  * option's) it cuts every accumulator and the shadow into the queue and flushes it, and asks
- * for the assignment when no answer brought one for `pollIntervalMs`.
+ * for the assignment when no answer brought one for `pollIntervalMs` while the rollout channel
+ * (runtime/push-channel.ts) is not open, and every interval while the channel sent a config
+ * version the applied assignment is not of (its fetch failed).
  */
 export class ReportSchedule {
   private timer_: unknown;
@@ -62,7 +64,8 @@ export class ReportSchedule {
     if (closed) return;
     this.timer_ = o.clock.setTimeout(async () => {
       await this.report();
-      if (o.clock.now() - this.s_.lastAnswer >= o.pollIntervalMs) await this.poll_();
+      const s = this.s_;
+      if (s.pushed === undefined ? o.clock.now() - s.lastAnswer >= o.pollIntervalMs : s.pushed !== s.current.configVersion) await this.poll_();
       this.schedule();
     }, current.reportIntervalMs ?? o.reportIntervalMs);
   }

@@ -28,6 +28,8 @@ export interface RuntimeState {
   closed: boolean;
   /** When the collector last answered with an assignment (epoch ms). */
   lastAnswer: number;
+  /** The config version the rollout channel sent last; undefined while the channel is not open. */
+  pushed?: number | undefined;
   /** Per version that ran since the last report: its sketches. */
   readonly accs: Map<Model, Accumulator>;
   /** Calls waiting to be sketched in idle time. */

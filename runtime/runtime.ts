@@ -10,6 +10,7 @@ import { canWebGpu, loadOrt } from "./ort-loader.ts";
 import { callPath } from "./call-path.ts";
 import { ReportSchedule } from "./report-schedule.ts";
 import { Updates } from "./updates.ts";
+import { openChannel } from "./push-channel.ts";
 import { accOf, fail, type RuntimeState, type Settings } from "./runtime-state.ts";
 import type { Assignment, BatchPrediction, RunResult, Runtime, RuntimeOptions } from "./types.ts";
 
@@ -20,6 +21,7 @@ const DEFAULTS = {
   reportIntervalMs: 30_000,
   reportRows: 100_000,
   pollIntervalMs: 300_000,
+  push: true,
   warmupRuns: 5,
   feedbackCapacity: 1000,
   shareUnseenCategories: false,
@@ -112,6 +114,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const schedule: ReportSchedule = new ReportSchedule(s, queue, randomId, () => updates.refresh());
   const updates: Updates = new Updates(s, { reschedule: () => schedule.schedule(), cutAll: () => schedule.cutAll() });
   const call = callPath(s, () => void schedule.report());
+  const closeChannel = o.push ? openChannel(s, () => void updates.refresh()) : () => {};
 
   const runtime: Runtime = {
     predict: call as Runtime["predict"],
@@ -147,6 +150,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       if (s.closed) return;
       await runtime.flush();
       s.closed = true;
+      closeChannel();
       schedule.schedule();
       queue.stop();
       removeEventListener?.("pagehide", onHide);

@@ -201,10 +201,19 @@ export interface RuntimeOptions {
    */
   queue?: Partial<QueueBounds>;
   /**
-   * Ask for the assignment this often when no report answered it.
+   * Ask for the assignment this often when no report answered it and the rollout channel is not
+   * open.
    * @defaultValue `300000`
    */
   pollIntervalMs?: number;
+  /**
+   * Subscribe to the model's rollout channel (a WebSocket to the collector), so a rollout change
+   * or rollback reaches an idle page in about a second instead of at its next poll. Closed while
+   * the page is hidden; without WebSocket, or when it cannot open, report hints and polls carry
+   * updates as before. In Node the open socket keeps the process alive until `close()`.
+   * @defaultValue `true`
+   */
+  push?: boolean;
   /**
    * Timed runs per backend during warm-up.
    * @defaultValue `5`

@@ -89,7 +89,7 @@ export const promote: Command = {
 export const rollback: Command = {
   name: "rollback",
   summary: "end the canary, or return to the previous stable version",
-  usage: `driftline rollback <model> [--url URL --key KEY]\n\nWith a canary running, ends it; otherwise returns stable to the previous stable version.\nClients learn it on their next report.`,
+  usage: `driftline rollback <model> [--url URL --key KEY]\n\nWith a canary running, ends it; otherwise returns stable to the previous stable version.\nSubscribed clients learn it at once (the rollout channel), others on their next report or poll.`,
   async run(argv) {
     const { values, positionals } = parse(argv, CONNECTION_OPTIONS);
     const model = onePositional(positionals, "the model name");

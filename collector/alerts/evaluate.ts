@@ -6,6 +6,7 @@ import { type Db, openDb } from "../db/client.ts";
 import { getRollout, saveRollout } from "../db/rollouts.ts";
 import { alerts } from "../db/schema.ts";
 import { windowDrift } from "../drift/window-drift.ts";
+import { announceRollout } from "../push/announce.ts";
 import { planRollback } from "../rollout/rollback.ts";
 import type { RolloutState } from "../rollout/state.ts";
 import { iso } from "../time.ts";
@@ -45,9 +46,11 @@ function describe(where: Judged, c: Condition, firing: boolean): string {
 }
 
 /** Rolls the canary back (the registry's own plan and write); false if the rollout changed meanwhile. */
-async function rollBackCanary(db: Db, model: string, current: RolloutState, now: number): Promise<boolean> {
+async function rollBackCanary(env: Env, db: Db, model: string, current: RolloutState, now: number): Promise<boolean> {
   const plan = planRollback(current, await listAudit(db, model), now);
-  return saveRollout(db, model, current, plan.next, { keyId: GUARDRAIL_KEY_ID, action: plan.action });
+  const saved = await saveRollout(db, model, current, plan.next, { keyId: GUARDRAIL_KEY_ID, action: plan.action });
+  if (saved) await announceRollout(env, model, plan.next.configVersion);
+  return saved;
 }
 
 /** Judges the stable and canary versions of one model and stores what changed. */
@@ -63,7 +66,7 @@ async function evaluateModel(env: Env, db: Db, config: AlertConfig & { model: st
     if (!drift) continue;
     const conditions = evaluateConditions(config, drift, drift.aggregate, drift.reference.reference.performance);
     const { firing } = await recordEvaluation(db, where, conditions, config.confirm, (c, fires) => describe(where, c, fires), now);
-    if (canary && config.autoRollback && firing.length > 0 && (await rollBackCanary(db, config.model, rollout, now))) {
+    if (canary && config.autoRollback && firing.length > 0 && (await rollBackCanary(env, db, config.model, rollout, now))) {
       const rollback: Condition = { kind: "rollback", subject: "", holds: true, value: null, threshold: null };
       // a rollback is an event, not a state: every one is its own alert
       await db.insert(alerts).values({ ...where, kind: "rollback", subject: "", state: "firing", value: null, threshold: null, message: describe(where, rollback, true), at: now, attempts: 0 });

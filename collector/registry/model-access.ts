@@ -30,3 +30,30 @@ export async function accessModel(db: Db, caller: Caller, name: string, app?: st
   if (!model) throw new ApiError(404, "not_found", `no model "${name}"`);
   return model;
 }
+
+/** Models cached at most by {@link cachedModel}; past it the cache starts over. */
+const MODEL_CACHE_SIZE = 10_000;
+const cache = new Map<string, Pick<ModelRow, "id" | "name">>();
+
+/**
+ * {@link accessModel}'s key and name of the model, remembered per isolate for app keys (a model's
+ * key and name never change, and no model is ever deleted): the routes every page calls (reports,
+ * assignment) then read no model row, which matters when a rollout change sends every subscribed
+ * page for its assignment at once. Refusals are not remembered.
+ *
+ * @param db - drizzle handle
+ * @param caller - the authenticated caller
+ * @param name - the model name
+ * @param app - the app the request names (`?app=`), if any
+ */
+export async function cachedModel(db: Db, caller: Caller, name: string, app?: string): Promise<Pick<ModelRow, "id" | "name">> {
+  const key = caller.bootstrap ? undefined : `${caller.app}\n${app ?? ""}\n${name}`;
+  const hit = key === undefined ? undefined : cache.get(key);
+  if (hit) return hit;
+  const { id, name: modelName } = await accessModel(db, caller, name, app);
+  if (key !== undefined) {
+    if (cache.size >= MODEL_CACHE_SIZE) cache.clear();
+    cache.set(key, { id, name: modelName });
+  }
+  return { id, name: modelName };
+}

@@ -2,14 +2,14 @@ import { Hono } from "hono";
 import { type Assignment, assignmentSchema } from "../../protocol/schema/assignment.ts";
 import { assignmentQuerySchema } from "../api-schemas.ts";
 import { requireRole } from "../auth.ts";
-import { openDb } from "../db/client.ts";
+import { type Db, openDb } from "../db/client.ts";
 import { getRollout } from "../db/rollouts.ts";
 import { findVersions } from "../db/versions.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
 import { limitIngestKey } from "../http/rate-limit.ts";
 import type { ClientManifest } from "../registry/client-manifest.ts";
-import { accessModel } from "../registry/model-access.ts";
+import { cachedModel } from "../registry/model-access.ts";
 import { assign, type VersionChoice } from "../rollout/assign.ts";
 import { validate } from "../validate.ts";
 import { documented } from "../openapi.ts";
@@ -22,6 +22,31 @@ export type AssignmentAnswer = Omit<Assignment, "manifest" | "shadow"> & {
   manifest: ClientManifest;
   shadow?: { version: number; manifest: ClientManifest; sampleRate: number };
 };
+
+/** Client manifests remembered at most; past it the cache starts over. */
+const MANIFEST_CACHE_SIZE = 1000;
+const manifestCache = new Map<string, ClientManifest>();
+
+/**
+ * The client manifests of versions `numbers` of a model, remembered per isolate (a published
+ * version never changes), so a page's assignment reads D1 once, for the rollout.
+ */
+async function clientManifests(db: Db, model: string, numbers: number[]): Promise<Map<number, ClientManifest>> {
+  const found = new Map<number, ClientManifest>();
+  for (const n of numbers) {
+    const hit = manifestCache.get(`${model}:${n}`);
+    if (hit) found.set(n, hit);
+  }
+  const missing = numbers.filter((n) => !found.has(n));
+  if (missing.length === 0) return found;
+  for (const row of await findVersions(db, model, missing)) {
+    const manifest = JSON.parse(row.manifest) as ClientManifest;
+    if (manifestCache.size >= MANIFEST_CACHE_SIZE) manifestCache.clear();
+    manifestCache.set(`${model}:${row.number}`, manifest);
+    found.set(row.number, manifest);
+  }
+  return found;
+}
 
 /**
  * `GET /v1/assignment?model=&client=` (ingest): the version this client runs (sticky), its
@@ -37,13 +62,12 @@ export const assignment = new Hono<AppEnv>().get(
   async (c) => {
     const { model: name, client, app } = c.req.valid("query");
     const db = openDb(c.env);
-    const model = await accessModel(db, c.var.caller, name, app);
+    const model = await cachedModel(db, c.var.caller, name, app);
     const rollout = await getRollout(db, model.id);
     if (!rollout) throw new ApiError(404, "not_found", `model "${name}" has no rollout yet`);
     const choice = assign(client, model.id, rollout);
     const shadow = rollout.shadow && rollout.shadow.version !== choice.version ? rollout.shadow : null;
-    const rows = await findVersions(db, model.id, shadow ? [choice.version, shadow.version] : [choice.version]);
-    const manifests = new Map(rows.map((r) => [r.number, JSON.parse(r.manifest) as ClientManifest]));
+    const manifests = await clientManifests(db, model.id, shadow ? [choice.version, shadow.version] : [choice.version]);
     c.header("Cache-Control", "no-store");
     return c.json({
       model: model.name,

@@ -18,7 +18,7 @@ import type { IngestOutcome } from "../ingest/model-aggregator.ts";
 import { type AttributedReport, senderId } from "../aggregates/sender-tally.ts";
 import { rolloutGraceMs, shardCount } from "../config.ts";
 import { aggregator, flushModel, shardOf } from "../ingest/routing.ts";
-import { accessModel } from "../registry/model-access.ts";
+import { accessModel, cachedModel } from "../registry/model-access.ts";
 import { assignableVersions, notAssigned } from "../rollout/assignable.ts";
 import { jsonBody, validate } from "../validate.ts";
 import { documented } from "../openapi.ts";
@@ -56,22 +56,10 @@ const ingestStatsSchema = z.object({
   total: z.record(z.string(), z.number()),
 });
 
-/** Model keys by app and name, cached for app keys: a model's key never changes. */
-const MODEL_KEY_CACHE_SIZE = 10_000;
-const modelKeys = new Map<string, string>();
-
-/** The key of the caller's model `name` (see {@link accessModel}), or why reports of it are refused. */
+/** The key of the caller's model `name` (see {@link cachedModel}), or why reports of it are refused. */
 async function modelKeyOf(db: Db, caller: Caller, name: string, app: string | undefined): Promise<string | ApiError> {
-  const cacheKey = caller.bootstrap ? undefined : `${caller.app}\n${app ?? ""}\n${name}`;
-  const cached = cacheKey === undefined ? undefined : modelKeys.get(cacheKey);
-  if (cached !== undefined) return cached;
   try {
-    const { id } = await accessModel(db, caller, name, app);
-    if (cacheKey !== undefined) {
-      if (modelKeys.size >= MODEL_KEY_CACHE_SIZE) modelKeys.clear();
-      modelKeys.set(cacheKey, id);
-    }
-    return id;
+    return (await cachedModel(db, caller, name, app)).id;
   } catch (err) {
     if (err instanceof ApiError) return err;
     throw err;

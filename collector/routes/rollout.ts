@@ -8,6 +8,7 @@ import { getRollout, saveRollout } from "../db/rollouts.ts";
 import { latestVersion } from "../db/versions.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
+import { announceRollout } from "../push/announce.ts";
 import { randomBase64Url } from "../random.ts";
 import { accessModel } from "../registry/model-access.ts";
 import { planChange, type PlannedChange } from "../rollout/change.ts";
@@ -25,9 +26,10 @@ async function currentRollout(db: Db, model: ModelRow): Promise<RolloutState> {
   return state;
 }
 
-async function commit(db: Db, model: ModelRow, current: RolloutState, plan: PlannedChange, keyId: string) {
+async function commit(env: Env, db: Db, model: ModelRow, current: RolloutState, plan: PlannedChange, keyId: string) {
   const saved = await saveRollout(db, model.id, current, plan.next, { keyId, action: plan.action });
   if (!saved) throw new ApiError(409, "conflict", `the rollout of "${model.name}" changed meanwhile; read it again and retry`);
+  await announceRollout(env, model.id, plan.next.configVersion);
   return { action: plan.action, changed: true, rollout: rolloutView(plan.next) };
 }
 
@@ -64,7 +66,7 @@ export const rollout = new Hono<AppEnv>()
       const ctx = { latest: await latestVersion(db, model.id), now: Date.now(), newSalt: () => randomBase64Url(12) };
       const plan = planChange(current, c.req.valid("json"), ctx);
       if (!plan) return c.json({ action: null, changed: false, rollout: rolloutView(current) });
-      return c.json(await commit(db, model, current, plan, c.var.caller.keyId));
+      return c.json(await commit(c.env, db, model, current, plan, c.var.caller.keyId));
     },
   )
   .post(
@@ -78,6 +80,6 @@ export const rollout = new Hono<AppEnv>()
       const model = await accessModel(db, c.var.caller, c.req.valid("param").model, c.req.valid("query").app);
       const current = await currentRollout(db, model);
       const plan = planRollback(current, await listAudit(db, model.id), Date.now());
-      return c.json(await commit(db, model, current, plan, c.var.caller.keyId));
+      return c.json(await commit(c.env, db, model, current, plan, c.var.caller.keyId));
     },
   );

@@ -13,8 +13,8 @@ export default defineProject(async () => {
         wrangler: { configPath: `${root}wrangler.toml` },
         miniflare: {
           // three aggregator shards, so worker tests merge across shards as production does, and a
-          // small segment cap, so tests reach it
-          bindings: { TEST_MIGRATIONS: migrations, ADMIN_TOKEN: "test-admin-token", INGEST_SHARDS: "3", SEGMENT_MAX_VALUES: "3" },
+          // small segment cap and rollout-channel bounds, so tests reach them
+          bindings: { TEST_MIGRATIONS: migrations, ADMIN_TOKEN: "test-admin-token", INGEST_SHARDS: "3", SEGMENT_MAX_VALUES: "3", PUSH_MAX_PER_KEY: "4", PUSH_MAX_PER_NETWORK: "2" },
           // rate limits small enough for a test to reach (wrangler.toml's are 300 per address and
           // 20,000 per ingest key per 10 s), in 60-s windows so a burst fits in one on a busy
           // machine; requests without CF-Connecting-IP skip the address limit

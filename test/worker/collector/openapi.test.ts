@@ -53,7 +53,7 @@ describe("GET /v1/openapi.json", () => {
     const routes = new Set(app.routes.filter((r) => r.method !== "ALL").map((r) => `${r.method} ${template(r.path)}`));
     const documented = new Set(Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`)));
     expect([...routes].sort()).toEqual([...documented].sort());
-    expect(routes.size).toBe(29);
+    expect(routes.size).toBe(30);
   });
 
   it("describes the real answers of every route, successes and errors", async () => {
@@ -113,6 +113,11 @@ describe("GET /v1/openapi.json", () => {
     const logged = { id: "openapi-batch", model, client, rows: [{ id: "p1.0", version, t: Date.now(), segment: {}, inputs: { tenure: 3 }, score: 0.5 }], labels: [] };
     await send("POST", "/v1/logs", "/v1/logs", { token, json: logged });
     await send("GET", `/v1/logs?model=${model}`, "/v1/logs", { token: read });
+    // a WebSocket upgrade answers 101 with no body
+    const channel = await call("GET", `/v1/rollout-channel?model=${model}&key=${token}`, { headers: { Upgrade: "websocket" } });
+    seen.push({ method: "GET", path: "/v1/rollout-channel", status: channel.status, type: "", body: "" });
+    channel.webSocket?.accept();
+    channel.webSocket?.close(1000);
     // errors: without a key, and with bad input
     for (const [method, path] of Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => [m.toUpperCase(), p] as const))) {
       if (path === "/healthz" || path === "/v1/openapi.json") continue;

@@ -1,7 +1,8 @@
-// Rate limits of the routes pages call: per client address (CF-Connecting-IP, before the key is
-// checked) and per ingest key, from the [[ratelimits]] bindings. test/worker/vitest.config.ts sets
-// them to 20 per address and 250 per key per 60 s (so a burst fits in one fixed window even when
-// requests are slow); a 429 says when to retry.
+// Rate limits of the routes pages call (reports, assignment, artifacts, rollout channel): per
+// client address (CF-Connecting-IP, before the key is checked) and per ingest key, from the
+// [[ratelimits]] bindings. test/worker/vitest.config.ts sets them to 20 per address and 250 per
+// key per 60 s (so a burst fits in one fixed window even when requests are slow); a 429 says when
+// to retry.
 import { describe, expect, it } from "vitest";
 import { LIMITS } from "../../../../protocol/limits.ts";
 import { liveModel, makeReport } from "../../ingest-helpers.ts";
@@ -48,6 +49,7 @@ describe("rate limits", { timeout: 120_000 }, () => {
     await expectError(await junk("ing_not_a_key", attacker), 429, "rate_limited");
     await expectError(await call("GET", `/v1/assignment?model=${model}&client=c1`, { token, headers: { "CF-Connecting-IP": attacker } }), 429, "rate_limited");
     await expectError(await call("GET", `/v1/artifacts/${"0".repeat(64)}`, { token, headers: { "CF-Connecting-IP": attacker } }), 429, "rate_limited");
+    await expectError(await call("GET", `/v1/rollout-channel?model=${model}&key=${token}`, { headers: { "CF-Connecting-IP": attacker, Upgrade: "websocket" } }), 429, "rate_limited");
     // an IPv6 attacker counts as its /64, whatever address in it it sends from
     const v6 = await statuses(PER_ADDRESS + 1, () => junk(token, `2001:db8:7:7::${Math.floor(Math.random() * 0xffff).toString(16)}`));
     expect(v6.at(-1)).toBe(429);
@@ -69,6 +71,7 @@ describe("rate limits", { timeout: 120_000 }, () => {
     expect(limited.headers.get("Retry-After")).toBe("10");
     await expectError(limited, 429, "rate_limited");
     await expectError(await call("GET", `/v1/assignment?model=${model}&client=c1`, { token }), 429, "rate_limited");
+    await expectError(await call("GET", `/v1/rollout-channel?model=${model}&key=${token}`, { headers: { Upgrade: "websocket" } }), 429, "rate_limited");
     const report = makeReport(model, version, { client: "other-key" });
     const res = await call("POST", "/v1/reports", { token: other, json: { reports: [report] } });
     expect(res.status).toBe(200);
