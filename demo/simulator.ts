@@ -46,7 +46,7 @@ if (!values.key) fail("pass --key with an ingest key (npm start prints one) or s
 if (!(speed >= 1 && speed <= 120)) fail("--speed must be 1–120 (virtual minutes per wall minute)");
 if (!(Number.isInteger(sample) && sample >= 1)) fail("--flights-sample must be a whole number ≥ 1 (1: every flight)");
 if (!(Number.isInteger(perRegion) && perRegion >= 1 && perRegion <= 20)) fail("--clients-per-region must be 1–20");
-if (!(reportMs >= 1000 && reportMs <= 60_000)) fail("--report-seconds must be 1–60 (virtual seconds; a report is filed by its start minute)");
+if (!(reportMs >= 1000 && 60_000 % reportMs === 0)) fail("--report-seconds must divide 60 (virtual seconds: reports are cut on whole minutes)");
 if (values.scenario !== undefined && !bug) fail(`unknown --scenario "${values.scenario}" (there is one: app-4.3-bug)`);
 
 function fail(message: string): never {
@@ -159,7 +159,8 @@ const fleets = await Promise.all(
             client: `sim-${r.model}-${region}-${k}`,
             segment: { region, appVersion },
             backend: "wasm",
-            reportIntervalMs: reportMs,
+            // the replay cuts reports itself, in step with the rows (see replay)
+            reportIntervalMs: 24 * 60 * MINUTE,
             transport: fromAddress(i),
             clock,
           });
@@ -191,22 +192,29 @@ let stopping = false;
 let predicted = 0;
 let labelled = 0;
 
-/** Replays one model: predicts each row once when the virtual clock reaches it, labels when known. */
+/**
+ * Replays one model: predicts each row once when the virtual clock reaches it, feeds each label
+ * back when it is known, and cuts every client's report each `--report-seconds` of virtual time
+ * (the runtimes' own report timers are set beyond the replay), so reports are cut in step with
+ * the rows: a report never holds rows of two periods, nor rows of a minute other than its own
+ * but for the ones of one 50 ms tick.
+ */
 async function replay(r: Replay, fleet: Map<string, Client[]>): Promise<void> {
   const clients = [...fleet.values()].flat();
   const pending: Pending[] = [];
-  let next = 0;
-  let period = 0;
-  let periodRows = 0;
-  let periodPositive = 0;
-  let periodCorrect = 0;
   const positive = r.model === "flight-delay" ? "late" : "damage";
   const periods = r.bounds.length - 1;
+  const periodEnd = (p: number) => virtualStart + (p + 1) * r.minutes * MINUTE;
+  let next = 0;
+  let period = 0;
+  let nextCut = virtualStart + reportMs;
+  let tally = { rows: 0, positive: 0, correct: 0 };
   while (!stopping && period < periods) {
     const now = virtualNow();
-    const periodEnd = virtualStart + (period + 1) * r.minutes * MINUTE;
-    // this period's rows that are due
-    while (next < r.events.length && r.events[next]!.at < r.bounds[period + 1]! && virtualTime(r, r.events[next]!.at) <= now) {
+    const cutAt = Math.min(nextCut, periodEnd(period));
+    const until = Math.min(now, cutAt);
+    // this period's rows due by then, each to a client of its region
+    while (next < r.events.length && r.events[next]!.at < r.bounds[period + 1]! && virtualTime(r, r.events[next]!.at) <= until) {
       const e = r.events[next]!;
       const regionClients = fleet.get(e.region)!;
       regionClients[next % regionClients.length]!.due.push(e);
@@ -223,9 +231,9 @@ async function replay(r: Replay, fleet: Map<string, Client[]>): Promise<void> {
           out.forEach((p, j) => {
             const e = batch[j]!;
             pending.push({ at: virtualTime(r, e.labelAt), runtime: c.runtime, id: p.id, label: e.label });
-            periodRows++;
-            if (e.label === positive) periodPositive++;
-            if (p.label === e.label) periodCorrect++;
+            tally.rows++;
+            if (e.label === positive) tally.positive++;
+            if (p.label === e.label) tally.correct++;
           });
           predicted += batch.length;
         } catch (err) {
@@ -236,24 +244,32 @@ async function replay(r: Replay, fleet: Map<string, Client[]>): Promise<void> {
     // labels whose time has come, on the device that predicted them
     pending.sort((a, b) => a.at - b.at);
     let done = 0;
-    while (done < pending.length && (pending[done]!.at <= now || next >= r.events.length)) {
+    while (done < pending.length && pending[done]!.at <= until) {
       const p = pending[done++]!;
       if (await p.runtime.feedback(p.id, p.label)) labelled++;
     }
     pending.splice(0, done);
-    const periodDone = next >= r.events.length || r.events[next]!.at >= r.bounds[period + 1]!;
-    if (periodDone && now >= periodEnd) {
-      // cut the period's reports, so no report spans two periods' windows
-      await Promise.all(clients.map((c) => c.runtime.flush()));
-      const from = virtualStart + period * r.minutes * MINUTE;
-      console.log(
-        `simulator: period ${JSON.stringify({ model: r.model, period: r.name(r.bounds[period]!), from, to: periodEnd, rows: periodRows, positiveShare: periodRows ? periodPositive / periodRows : null, accuracy: periodRows ? periodCorrect / periodRows : null })}`,
-      );
-      period++;
-      periodRows = periodPositive = periodCorrect = 0;
+    if (now < cutAt) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
       continue;
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await Promise.all(clients.map((c) => c.runtime.flush()));
+    nextCut = cutAt + reportMs;
+    if (cutAt === periodEnd(period)) {
+      const { rows, positive: late, correct } = tally;
+      const line = {
+        model: r.model,
+        period: r.name(r.bounds[period]!),
+        from: periodEnd(period) - r.minutes * MINUTE,
+        to: cutAt,
+        rows,
+        positiveShare: rows ? late / rows : null,
+        accuracy: rows ? correct / rows : null,
+      };
+      console.log(`simulator: period ${JSON.stringify(line)}`);
+      period++;
+      tally = { rows: 0, positive: 0, correct: 0 };
+    }
   }
 }
 
