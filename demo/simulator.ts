@@ -10,7 +10,7 @@ import { parseArgs } from "node:util";
 import { type Clock, type Runtime, type Transport, createRuntime } from "../runtime/index.ts";
 import { type Event, readBirdstrikes, readFlights } from "./data.ts";
 
-const USAGE = `npm run simulate -- --key ing_… [--url URL] [--speed 10] [--flights-sample 100]
+const USAGE = `npm run simulate -- --key ing_… [--url URL] [--speed 15] [--flights-sample 100]
                       [--clients-per-region 3] [--report-seconds 30] [--scenario app-4.3-bug]
 
 Replays, once and in time order, the FAA wildlife-strike reports 1990–2002 (model
@@ -26,7 +26,7 @@ const { values } = parseArgs({
     help: { type: "boolean", short: "h" },
     url: { type: "string", default: process.env.DRIFTLINE_URL ?? "http://127.0.0.1:8787" },
     key: { type: "string", default: process.env.DRIFTLINE_INGEST_KEY },
-    speed: { type: "string", default: "10" },
+    speed: { type: "string", default: "15" },
     "flights-sample": { type: "string", default: "100" },
     "clients-per-region": { type: "string", default: "3" },
     "report-seconds": { type: "string", default: "30" },

@@ -99,7 +99,7 @@ try {
   demo models          ${birds}, ${flights}: v1 stable, v2 published for a canary
   fleet simulator      replays FAA bird strikes 1990–2002 (a year per virtual minute) and 1 in 100
                        US flights of Jan–Jun 2001 (a month per 2 virtual minutes), once, on a
-                       virtual clock 10× the wall clock: about 80 seconds (docs/demo.md)
+                       virtual clock 15× the wall clock: about a minute (docs/demo.md)
 
   Try:  export DRIFTLINE_URL=${collector.url} DRIFTLINE_ADMIN_KEY=${key}
         npx driftline drift ${birds} --since 5m      (the replay's last years)

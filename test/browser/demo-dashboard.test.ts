@@ -1,8 +1,10 @@
-// What a newcomer sees within two minutes of `npm start`: the same steps npm start takes (build,
-// local collector, the two demo models published, the fleet simulator with npm start's options),
-// then the dashboard in Chromium, range "15 × 1 min": both models on the fleet page, the strikes'
-// drift heatmap with the later years' shift in airport, aircraft and operator, and the flights'
-// accuracy line from on-device labels. Screenshots go to $DASHBOARD_SCREENSHOT_DIR (default /tmp).
+// What a newcomer sees soon after `npm start`: the same steps npm start takes (build, local
+// collector, the two demo models published, the fleet simulator with npm start's options), then,
+// once the replay has passed 1998, the dashboard in Chromium, range "15 × 1 min": both models on
+// the fleet page, the strikes' drift heatmap with the later years' shift in airport, aircraft and
+// operator, and the flights' accuracy line from on-device labels. Tests do not assert on timings:
+// it prints how long after the start the dashboard was opened (docs/demo.md has the figures).
+// Screenshots go to $DASHBOARD_SCREENSHOT_DIR (default /tmp).
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,10 +19,8 @@ import { launchBrowser, type TestBrowser } from "./harness/browser.ts";
 const root = new URL("../..", import.meta.url).pathname;
 const ADMIN = "adm_demo_dashboard_test";
 const SHOTS = process.env.DASHBOARD_SCREENSHOT_DIR ?? "/tmp";
-/** The promise made to a newcomer. */
-const WITHIN_MS = 120_000;
 
-describe("the dashboard within two minutes of npm start", () => {
+describe("the dashboard soon after npm start", () => {
   const state = mkdtempSync(join(tmpdir(), "driftline-demo-dashboard-"));
   let collector: Awaited<ReturnType<typeof startCollector>>;
   let browser: TestBrowser;
@@ -38,8 +38,12 @@ describe("the dashboard within two minutes of npm start", () => {
     collector = await startCollector({ adminKey: ADMIN, persistTo: state });
     const keys = await bootstrapDemo({ url: collector.url, adminKey: ADMIN }, () => {});
     fleet = await startFleet(collector.url, keys.ingestKey);
-    // the newcomer opens the dashboard once the strikes reach 1998, at the latest at the deadline
-    while (!fleet.periods().some((p) => p.period === "1998") && Date.now() - started < WITHIN_MS - 20_000) await new Promise((r) => setTimeout(r, 1000));
+    // the newcomer opens the dashboard once the strikes have passed 1998
+    while (!fleet.periods().some((p) => p.period === "1998")) {
+      if (fleet.exitCode() !== null) throw new Error(`the simulator ended early: ${fleet.output()}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    console.log(`demo dashboard: opened ${((Date.now() - started) / 1000).toFixed(1)} s after the start (npm start's steps)`);
     await page.goto(`${collector.url}/dashboard`);
     await page.fill("#read-key", keys.readKey);
     await page.click("form.signin button[type=submit]");
@@ -57,7 +61,6 @@ describe("the dashboard within two minutes of npm start", () => {
     for (const { name } of DEMO.models) await page.locator(`tr[data-model="${name}"]`).waitFor();
     expect(await page.locator(`tr[data-model="${DEMO.models[0]!.name}"] td`).nth(1).textContent()).toBe("v1");
     await page.screenshot({ path: `${SHOTS}/demo-fleet.png`, fullPage: true });
-    expect(Date.now() - started).toBeLessThan(WITHIN_MS);
   });
 
   it("shows the strikes' drift heatmap: reference years green, the later shift red in airport, aircraft and operator, never in phase of flight", async () => {
@@ -74,7 +77,6 @@ describe("the dashboard within two minutes of npm start", () => {
     expect(await page.locator('td[data-feature="Phase of flight"][data-drifted="false"]').count()).toBeGreaterThan(3);
     expect(await page.locator('td[data-feature="Phase of flight"][data-drifted="true"]').count()).toBe(0);
     await page.screenshot({ path: `${SHOTS}/demo-birdstrike-damage.png`, fullPage: true });
-    expect(Date.now() - started).toBeLessThan(WITHIN_MS);
   });
 
   it("shows the flights' heatmap and accuracy line from on-device labels beside the baseline", async () => {
@@ -84,6 +86,5 @@ describe("the dashboard within two minutes of npm start", () => {
     // one line for the windows' accuracy, one for the profile's baseline
     expect(await page.locator('[data-version="1"] .accuracy .line path').count()).toBe(2);
     await page.screenshot({ path: `${SHOTS}/demo-flight-delay.png`, fullPage: true });
-    expect(Date.now() - started).toBeLessThan(WITHIN_MS);
   });
 });

@@ -6,7 +6,7 @@
 // publish` asks for calibrated verdicts; the first test checks the manifests say so.
 //
 // Time compression: the same as npm start but with the virtual clock at 30× the wall clock
-// instead of 10× (a data-year of strikes per virtual minute, a data-month of flights per two),
+// instead of 15× (a data-year of strikes per virtual minute, a data-month of flights per two),
 // so the replay takes about 30 s; each period is judged over its own whole minutes.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -28,6 +28,8 @@ export interface Fleet {
   output(): string;
   /** Resolves with its exit code when it ends. */
   exited: Promise<number | null>;
+  /** Its exit code, null while it runs. */
+  exitCode(): number | null;
   /** Stops it (SIGTERM) unless it has ended, and waits for it. */
   stop(): Promise<void>;
 }
@@ -49,6 +51,7 @@ export async function startFleet(url: string, ingestKey: string, args: string[] 
     periods: () => [...text.matchAll(/^simulator: period (\{.*\})$/gm)].map((m) => JSON.parse(m[1]!) as Period),
     output: () => text,
     exited,
+    exitCode: () => child.exitCode,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
       await exited;
