@@ -183,13 +183,18 @@ export class Accumulator {
 
   /**
    * The report (a draft: sketches as objects) of everything since the last cut (undefined
-   * when nothing happened); resets.
+   * when nothing happened); resets, and the next report starts at `now` either way.
    *
    * @param head - id, model, version, role, client, segment and sample rate
    * @param now - end of the period, epoch ms
    */
   cut(head: Pick<Report, "id" | "model" | "version" | "role" | "client" | "segment" | "sampleRate">, now: number): Draft | undefined {
-    if (!this.dirty_ && !this.rows) return undefined;
+    if (!this.dirty_ && !this.rows) {
+      // nothing since the last cut: the next report starts now, so it is filed (by its start)
+      // in the window its rows belong to, not in one that ended before they came
+      this.start = now;
+      return undefined;
+    }
     // unseen category values stay on the device unless the app opts in: only their count goes
     if (!this.shareUnseen) for (const s of this.features) if (s instanceof CategoricalSketch) s.heavy.clear();
     const report: Draft = {

@@ -11,6 +11,8 @@
 import { build, version as esbuildVersion } from "esbuild";
 import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { minify } from "terser";
 import { ORT_BUILDS, ORT_DIST, ortHashesDefine } from "./lib/ort-files.mjs";
@@ -141,13 +143,11 @@ for (const file of ["index.html", "styles.css"]) copyFileSync(`${root}dashboard/
 const dashboardGz = ["app.js", "index.html", "styles.css"].reduce((sum, file) => sum + gzipSync(readFileSync(`${site}/dashboard/${file}`), { level: 9 }).length, 0);
 console.log(`dist/site/dashboard/    app.js + index.html + styles.css: ${dashboardGz} B gzipped`);
 writeFileSync(`${site}/_headers`, HEADERS);
-// The demo page (/demo/): embeds the runtime from /sdk/ and replays held-out patients.
+// The demo page (/demo/): embeds the runtime from /sdk/ and predicts records of the demo's public
+// data, copied from the installed vega-datasets package (its exports map resolves only its entry).
 mkdirSync(`${site}/demo`, { recursive: true });
 await build({ entryPoints: [`${root}demo/page/app.ts`], outfile: `${site}/demo/app.js`, bundle: true, minify: true, target: "es2022", format: "iife", logLevel: "warning" });
-for (const [from, to] of [
-  ["demo/page/index.html", "index.html"],
-  ["demo/data/live.csv", "live.csv"],
-]) {
-  copyFileSync(`${root}${from}`, `${site}/demo/${to}`);
-}
+const vegaData = join(dirname(createRequire(`${root}package.json`).resolve("vega-datasets")), "../data");
+copyFileSync(`${root}demo/page/index.html`, `${site}/demo/index.html`);
+for (const file of ["birdstrikes.csv", "flights-5k.json"]) copyFileSync(join(vegaData, file), `${site}/demo/${file}`);
 console.log(`dist/site/             the collector's static assets (/sdk/, /sdk/ort/: ${ORT_FILES.length} onnxruntime-web files)`);

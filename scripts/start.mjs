@@ -87,19 +87,24 @@ try {
     simulator.kill("SIGTERM");
     await new Promise((resolve) => simulator.once("exit", resolve));
   });
+  const [birds, flights] = DEMO.models.map((m) => m.name);
   console.log(`
   Driftline collector  ${collector.url}
   health               ${collector.url}/healthz
   admin key            ${key}  (${source})
   demo app keys        ingest ${demo.ingestKey}
                        read   ${demo.readKey}
+  dashboard            ${collector.url}/dashboard  (read key above; range "15 × 1 min")
   demo page            ${collector.url}/demo/?key=${demo.ingestKey}
-  demo model           ${DEMO.model}  (driftline status ${DEMO.model})
-  fleet simulator      12 clients reporting every 5 s; app version 4.3 drifts (npm run simulate -- --help)
+  demo models          ${birds}, ${flights}: v1 stable, v2 published for a canary
+  fleet simulator      replays FAA bird strikes 1990–2002 (a year per virtual minute) and 1 in 100
+                       US flights of Jan–Jun 2001 (a month per 2 virtual minutes), once, on a
+                       virtual clock 15× the wall clock: about a minute (docs/demo.md)
 
   Try:  export DRIFTLINE_URL=${collector.url} DRIFTLINE_ADMIN_KEY=${key}
-        npx driftline status ${DEMO.model}
-        npx driftline rollout ${DEMO.model} --canary 2 --percent 10
+        npx driftline drift ${birds} --since 5m      (the replay's last years)
+        npx driftline status ${flights}
+        npx driftline rollout ${flights} --canary 2 --percent 50
 
   Ctrl-C stops everything.
 `);

@@ -1,8 +1,11 @@
 // The demo page: embeds the runtime from the collector's /sdk/ (window.Driftline, the IIFE
-// build), predicts held-out patients from /demo/live.csv, and sends their true diagnosis back with
-// feedback(). Bundled by scripts/build.mjs into dist/site/demo/app.js.
+// build), predicts real records of the demo model chosen (FAA strikes from /demo/birdstrikes.csv,
+// US flights from /demo/flights-5k.json, both copied from vega-datasets by the build), and sends
+// what really happened back with feedback(). Bundled by scripts/build.mjs into dist/site/demo/app.js.
+import Papa from "papaparse";
 import type * as DriftlineModule from "../../runtime/index.ts";
 import type { DriftlineError, Prediction, Runtime } from "../../runtime/index.ts";
+import { type Event, flightEvent, strikeEvent } from "../rows.ts";
 
 declare global {
   interface Window {
@@ -11,18 +14,14 @@ declare global {
   }
 }
 
-interface Patient {
-  row: Record<string, number>;
-  diagnosis: string;
-}
-
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const params = new URLSearchParams(location.search);
 $<HTMLInputElement>("key").value = params.get("key") ?? localStorage.getItem("driftline-demo-key") ?? "";
 
 let runtime: Runtime;
-let patients: Patient[] = [];
-let last: { out: Prediction; diagnosis: string };
+let model = "";
+let records: Event[] = [];
+let last: { out: Prediction; label: string };
 
 function log(text: string): void {
   const line = document.createElement("div");
@@ -42,17 +41,23 @@ function showStatus(entries: Record<string, string>): void {
   );
 }
 
-async function loadPatients(): Promise<Patient[]> {
-  const [header = "", ...lines] = (await (await fetch("/demo/live.csv")).text()).trim().split("\n");
-  const names = header.split(",");
-  return lines.map((line) => {
-    const cells = line.split(",");
-    const row: Record<string, number> = {};
-    names.forEach((name, i) => {
-      if (name !== "diagnosis") row[name] = Number(cells[i]);
-    });
-    return { row, diagnosis: cells[names.indexOf("diagnosis")]! };
-  });
+/** The chosen model's records (the page has no use for their regions). */
+async function loadRecords(name: string): Promise<Event[]> {
+  if (name === "flight-delay") {
+    const flights = (await (await fetch("/demo/flights-5k.json")).json()) as Array<{ date: string; delay: number; distance: number; origin: string; destination: string }>;
+    // "2001/01/01 01:10", local time read as UTC, as the simulator reads the Parquet file
+    return flights.map((f) => flightEvent({ ...f, date: new Date(`${f.date.replace(/\//g, "-").replace(" ", "T")}:00Z`) }, ""));
+  }
+  const parsed = Papa.parse<Record<string, string>>(await (await fetch("/demo/birdstrikes.csv")).text(), { header: true, skipEmptyLines: true });
+  return parsed.data.map((r) => strikeEvent(r, ""));
+}
+
+/** Row as app 4.3 sends it: distances in km, speeds in km/h (the simulator's opt-in scenario). */
+function asApp43(row: Event["row"]): Event["row"] {
+  const out = { ...row };
+  if (typeof out.distance === "number") out.distance *= 1.609;
+  if (typeof out["Speed IAS in knots"] === "number") out["Speed IAS in knots"] *= 1.852;
+  return out;
 }
 
 $("start").addEventListener("click", async () => {
@@ -60,12 +65,14 @@ $("start").addEventListener("click", async () => {
   if (!key) return log("enter an ingest key first");
   localStorage.setItem("driftline-demo-key", key);
   $<HTMLButtonElement>("start").disabled = true;
+  model = $<HTMLSelectElement>("model").value;
+  $<HTMLSelectElement>("model").disabled = true;
   showStatus({ state: "loading the model…" });
   try {
     const started = performance.now();
-    [runtime, patients] = await Promise.all([
-      window.Driftline.createRuntime({ collector: location.origin, key, model: "cancer", segment: { appVersion: "demo-page" }, reportIntervalMs: 10_000 }),
-      loadPatients(),
+    [runtime, records] = await Promise.all([
+      window.Driftline.createRuntime({ collector: location.origin, key, model, segment: { appVersion: "demo-page" }, reportIntervalMs: 10_000 }),
+      loadRecords(model),
     ]);
     runtime.on("update", (c) => {
       log(`updated v${c.from} → v${c.to}`);
@@ -83,23 +90,18 @@ $("start").addEventListener("click", async () => {
     const e = err as DriftlineError;
     showStatus({ state: `failed: ${e.code ?? ""} ${e.message}` });
     $<HTMLButtonElement>("start").disabled = false;
+    $<HTMLSelectElement>("model").disabled = false;
   }
 });
 
 function refresh(): void {
-  showStatus({ state: "running", model: "cancer", version: `v${runtime.version}`, backend: `${runtime.backend.name} (${runtime.backend.reason})` });
+  showStatus({ state: "running", model, version: `v${runtime.version}`, backend: `${runtime.backend.name} (${runtime.backend.reason})` });
 }
 
 async function predict(drifted: boolean): Promise<void> {
-  const patient = patients[Math.floor(Math.random() * patients.length)]!;
-  const row = { ...patient.row };
-  if (drifted) {
-    row.mean_radius = row.mean_radius! * 1.45;
-    row.mean_texture = row.mean_texture! + 6;
-    row.worst_texture = row.worst_texture! + 8;
-  }
+  const record = records[Math.floor(Math.random() * records.length)]!;
   const started = performance.now();
-  last = { out: await runtime.predict(row), diagnosis: patient.diagnosis };
+  last = { out: await runtime.predict(drifted ? asApp43(record.row) : record.row), label: record.label };
   const ms = (performance.now() - started).toFixed(2);
   $("result").textContent = `${last.out.label} (${((last.out.score ?? 0) * 100).toFixed(1)}%) — v${last.out.version}, ${ms} ms`;
   $("truth").textContent = "";
@@ -110,7 +112,7 @@ const failed = (e: Error) => log(`predict failed: ${e.message}`);
 $("predict").addEventListener("click", () => predict(false).catch(failed));
 $("buggy").addEventListener("click", () => predict(true).catch(failed));
 $("feedback").addEventListener("click", async () => {
-  await runtime.feedback(last.out.id, last.diagnosis);
-  $("truth").textContent = `true diagnosis: ${last.diagnosis} — joined on this device, reported only as a confusion-matrix cell`;
+  await runtime.feedback(last.out.id, last.label);
+  $("truth").textContent = `what happened: ${last.label} — joined on this device, reported only as a confusion-matrix cell`;
   $<HTMLButtonElement>("feedback").disabled = true;
 });

@@ -1,7 +1,7 @@
-// The demo `npm start` sets up on the local collector: the breast-cancer model (v1 stable, v2
-// published for a canary), profiled and published with the real CLI, and keys for the demo app.
+// The demo `npm start` sets up on the local collector: two models trained on public data
+// (demo/make-models.ts; the .onnx files and profiles are committed under demo/models/), each with
+// v1 stable and v2 published for a canary, published with the real CLI, and keys for the demo app.
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { projectRoot } from "./root.mjs";
@@ -9,15 +9,40 @@ import { projectRoot } from "./root.mjs";
 const root = projectRoot(import.meta.url);
 const run = promisify(execFile);
 
-/** The demo model's name and app. */
-export const DEMO = { model: "cancer", app: "demo", labels: "malignant,benign" };
+/**
+ * @typedef {object} DemoModel
+ * @property {string} name - the model's name on the collector
+ * @property {string[]} labels - class labels, negative first
+ * @property {Record<"v1" | "v2", string>} trainedOn - what each version was trained (and profiled) on, for people
+ */
+
+/** The demo app and its two models. */
+export const DEMO = {
+  app: "demo",
+  /** @type {DemoModel[]} */
+  models: [
+    { name: "birdstrike-damage", labels: ["none", "damage"], trainedOn: { v1: "FAA strike reports 1990–1993", v2: "1994–1997" } },
+    { name: "flight-delay", labels: ["on time", "late"], trainedOn: { v1: "US flights of January 2001", v2: "February 2001" } },
+  ],
+};
+
+/**
+ * The committed files of one demo model version.
+ * @param {string} model
+ * @param {"v1" | "v2"} version
+ */
+export function demoFiles(model, version) {
+  const base = join(root, "demo/models", `${model}-${version}`);
+  return { onnx: `${base}.onnx`, profile: `${base}.profile.json`, expected: `${base}.expected.json` };
+}
 
 /**
  * Runs the `driftline` CLI against `url` as `adminKey`; rejects with its stderr.
  * @param {string[]} args
  * @param {{ url: string, adminKey: string }} conn
+ * @returns {Promise<string>} its stdout, trimmed
  */
-async function cli(args, { url, adminKey }) {
+export async function cli(args, { url, adminKey }) {
   try {
     const { stdout } = await run(process.execPath, [join(root, "cli/bin.js"), ...args], {
       cwd: root,
@@ -35,52 +60,49 @@ async function cli(args, { url, adminKey }) {
  * @param {string} path
  * @param {RequestInit} [init]
  */
-async function api({ url, adminKey }, path, init = {}) {
+export async function api({ url, adminKey }, path, init = {}) {
   const res = await fetch(`${url}${path}`, { ...init, headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/json", ...init.headers } });
   const body = await res.json();
   return { status: res.status, body };
 }
 
 /**
- * Profiles a demo model version into `dir`, unless a profile newer than the model is there.
- * @param {string} version
- * @param {string} dir
- * @param {{ url: string, adminKey: string }} conn
- */
-async function profile(version, dir, conn) {
-  const out = join(dir, `cancer-${version}.profile.json`);
-  const model = join(root, `demo/model/cancer-${version}.onnx`);
-  if (existsSync(out) && statSync(out).mtimeMs > statSync(model).mtimeMs) return out;
-  await cli(["profile", "demo/data/train.csv", "--exclude", "diagnosis", "--model", model, "--labels", DEMO.labels, "-o", out], conn);
-  return out;
-}
-
-/**
- * Publishes the demo model (once: a collector that has it already is left as it is) and makes
- * fresh ingest and read keys for the demo app, revoking the ones an earlier start made.
+ * Publishes the demo models with their committed profiles (once: a model the collector has
+ * already is left as it is; calibrated profiles make `driftline publish` ask for calibrated
+ * verdicts) and makes fresh ingest and read keys for the demo app, revoking the ones an earlier
+ * start made.
  * @param {{ url: string, adminKey: string }} conn
  * @param {(line: string) => void} say progress lines
  * @returns {Promise<{ ingestKey: string, readKey: string }>}
  */
 export async function bootstrapDemo(conn, say) {
-  const dir = join(root, ".wrangler/demo");
-  mkdirSync(dir, { recursive: true });
-  const existing = await api(conn, `/v1/models/${DEMO.model}`);
-  if (existing.status === 404) {
-    for (const version of ["v1", "v2"]) {
-      say(`profiling and publishing demo/model/cancer-${version}.onnx …`);
-      const file = await profile(version, dir, conn);
-      say(await cli(["publish", `demo/model/cancer-${version}.onnx`, "--model", DEMO.model, "--profile", file, "--app", DEMO.app], conn));
+  for (const { name } of DEMO.models) {
+    const existing = await api(conn, `/v1/models/${name}`);
+    if (existing.status !== 404) {
+      say(`the ${name} model is published already: ${existing.body.versions?.length ?? 0} versions`);
+      continue;
     }
-  } else {
-    say(`the ${DEMO.model} model is published already: ${existing.body.versions?.length ?? 0} versions`);
+    for (const version of /** @type {const} */ (["v1", "v2"])) {
+      const files = demoFiles(name, version);
+      say(await cli(["publish", files.onnx, "--model", name, "--profile", files.profile, "--app", DEMO.app], conn));
+    }
   }
-  const keys = await api(conn, `/v1/keys?app=${DEMO.app}`);
+  return appKeys(conn, DEMO.app);
+}
+
+/**
+ * Fresh ingest and read keys for `app` labelled "npm start", revoking the ones an earlier call made.
+ * @param {{ url: string, adminKey: string }} conn
+ * @param {string} app
+ * @returns {Promise<{ ingestKey: string, readKey: string }>}
+ */
+export async function appKeys(conn, app) {
+  const keys = await api(conn, `/v1/keys?app=${app}`);
   for (const key of keys.body.keys ?? []) {
     if (key.label === "npm start" && !key.revokedAt) await api(conn, `/v1/keys/${key.id}`, { method: "DELETE" });
   }
-  const ingest = await api(conn, "/v1/keys", { method: "POST", body: JSON.stringify({ app: DEMO.app, role: "ingest", label: "npm start" }) });
-  const read = await api(conn, "/v1/keys", { method: "POST", body: JSON.stringify({ app: DEMO.app, role: "read", label: "npm start" }) });
-  if (ingest.status !== 201 || read.status !== 201) throw new Error(`could not create demo keys: ${JSON.stringify(ingest.body)}`);
+  const ingest = await api(conn, "/v1/keys", { method: "POST", body: JSON.stringify({ app, role: "ingest", label: "npm start" }) });
+  const read = await api(conn, "/v1/keys", { method: "POST", body: JSON.stringify({ app, role: "read", label: "npm start" }) });
+  if (ingest.status !== 201 || read.status !== 201) throw new Error(`could not create keys for app ${app}: ${JSON.stringify(ingest.body)}`);
   return { ingestKey: ingest.body.token, readKey: read.body.token };
 }

@@ -1,5 +1,6 @@
-// What `npm start` gives a newcomer: the demo model published with the real CLI, and the demo
-// page at /demo/ embedding the runtime with one <script> from /sdk/, predicting in Chromium.
+// What `npm start` gives a newcomer: the two demo models published with the real CLI, and the demo
+// page at /demo/ embedding the runtime with one <script> from /sdk/, predicting either model's
+// real records in Chromium.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -34,40 +35,45 @@ describe("the demo page on a freshly bootstrapped collector", () => {
     rmSync(state, { recursive: true, force: true });
   });
 
-  it("publishes the demo model: v1 stable, v2 waiting", async () => {
-    const res = await fetch(`${collector.url}/v1/models/${DEMO.model}`, { headers: { authorization: `Bearer ${keys.readKey}` } });
-    const model = (await res.json()) as { app: string; rollout: { stable: number }; versions: Array<{ version: number; profileRows: number }> };
-    expect(model.app).toBe(DEMO.app);
-    expect(model.rollout.stable).toBe(1);
-    expect(model.versions.map((v) => [v.version, v.profileRows])).toEqual([
-      [1, 398],
-      [2, 398],
-    ]);
-  });
-
-  it("starts the runtime from the page, predicts a patient and joins its diagnosis on the device", async () => {
-    await page.goto(`${collector.url}/demo/?key=${keys.ingestKey}`);
-    await page.click("#start");
-    await page.waitForFunction(() => !(document.getElementById("predict") as HTMLButtonElement).disabled, undefined, { timeout: 60_000 });
-    expect(await page.textContent("#status")).toMatch(/versionv1backendwasm/);
-    await page.click("#predict");
-    await page.waitForFunction(() => document.getElementById("result")!.textContent !== "");
-    expect(await page.textContent("#result")).toMatch(/^(malignant|benign) \(\d+\.\d%\) — v1, \d+\.\d\d ms$/);
-    await page.click("#feedback");
-    expect(await page.textContent("#truth")).toMatch(/^true diagnosis: (malignant|benign)/);
-  });
-
-  it("reports what the page predicted to the collector", async () => {
-    await page.click("#buggy");
-    await page.evaluate(() => dispatchEvent(new Event("pagehide")));
-    const deadline = Date.now() + 30_000;
-    let rows = 0;
-    while (Date.now() < deadline && rows < 2) {
-      await fetch(`${collector.url}/v1/reports/flush?model=${DEMO.model}`, { method: "POST", headers: { authorization: `Bearer ${ADMIN}` } });
-      const drift = await fetch(`${collector.url}/v1/drift?model=${DEMO.model}&segment=appVersion:demo-page`, { headers: { authorization: `Bearer ${keys.readKey}` } });
-      rows = ((await drift.json()) as { count: number }).count;
-      if (rows < 2) await new Promise((r) => setTimeout(r, 500));
+  it("publishes both demo models: v1 stable, v2 waiting, profiled on their reference periods", async () => {
+    const rows: Record<string, number[]> = {};
+    for (const { name } of DEMO.models) {
+      const res = await fetch(`${collector.url}/v1/models/${name}`, { headers: { authorization: `Bearer ${keys.readKey}` } });
+      const model = (await res.json()) as { app: string; rollout: { stable: number }; versions: Array<{ version: number; profileRows: number }> };
+      expect(model.app).toBe(DEMO.app);
+      expect(model.rollout.stable).toBe(1);
+      expect(model.versions.map((v) => v.version)).toEqual([1, 2]);
+      rows[name] = model.versions.map((v) => v.profileRows);
     }
-    expect(rows).toBe(2);
+    // strikes 1990–93 and 1994–97; flights of January and February 2001
+    expect(rows).toEqual({ "birdstrike-damage": [2368, 2997], "flight-delay": [508239, 458170] });
   });
+
+  for (const { name, labels } of DEMO.models) {
+    it(`offers ${name}: starts its runtime from the page, predicts a real record and joins what happened on the device`, async () => {
+      await page.goto(`${collector.url}/demo/?key=${keys.ingestKey}`);
+      await page.selectOption("#model", name);
+      await page.click("#start");
+      await page.waitForFunction(() => !(document.getElementById("predict") as HTMLButtonElement).disabled, undefined, { timeout: 60_000 });
+      expect(await page.textContent("#status")).toContain(`model${name}versionv1backendwasm`);
+      await page.click("#predict");
+      await page.waitForFunction(() => document.getElementById("result")!.textContent !== "");
+      const result = new RegExp(`^(${labels.join("|")}) \\(\\d+\\.\\d%\\) — v1, \\d+\\.\\d\\d ms$`);
+      expect(await page.textContent("#result")).toMatch(result);
+      await page.click("#feedback");
+      expect(await page.textContent("#truth")).toMatch(new RegExp(`^what happened: (${labels.join("|")})`));
+      // and as app 4.3 would send it, then the page goes away: both rows reach the collector
+      await page.click("#buggy");
+      await page.evaluate(() => dispatchEvent(new Event("pagehide")));
+      const deadline = Date.now() + 30_000;
+      let rows = 0;
+      while (Date.now() < deadline && rows < 2) {
+        await fetch(`${collector.url}/v1/reports/flush?model=${name}`, { method: "POST", headers: { authorization: `Bearer ${ADMIN}` } });
+        const drift = await fetch(`${collector.url}/v1/drift?model=${name}&segment=appVersion:demo-page`, { headers: { authorization: `Bearer ${keys.readKey}` } });
+        rows = ((await drift.json()) as { count: number }).count;
+        if (rows < 2) await new Promise((r) => setTimeout(r, 500));
+      }
+      expect(rows).toBe(2);
+    });
+  }
 });

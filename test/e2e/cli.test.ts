@@ -34,7 +34,18 @@ describe("driftline CLI against a local collector", () => {
   beforeAll(async () => {
     collector = await startCollector({ adminKey: ADMIN, persistTo: join(dir, "state") });
     for (const v of ["v1", "v2"]) {
-      const profiled = await cli(["profile", "demo/data/train.csv", "--exclude", "diagnosis", "--model", `demo/model/cancer-${v}.onnx`, "--labels", "malignant,benign", "-o", join(dir, `${v}.json`)]);
+      const profiled = await cli([
+        "profile",
+        "test/fixtures/cancer/data/train.csv",
+        "--exclude",
+        "diagnosis",
+        "--model",
+        `test/fixtures/cancer/model/cancer-${v}.onnx`,
+        "--labels",
+        "malignant,benign",
+        "-o",
+        join(dir, `${v}.json`),
+      ]);
       expect(profiled.code, profiled.stderr).toBe(0);
     }
   });
@@ -45,10 +56,10 @@ describe("driftline CLI against a local collector", () => {
   });
 
   it("publishes v1 as stable and v2 as a candidate, printing each version", async () => {
-    const first = await cli(["publish", "demo/model/cancer-v1.onnx", "--model", "cancer", "--profile", join(dir, "v1.json"), "--app", "demo", "--meta", "trainer=sklearn"]);
+    const first = await cli(["publish", "test/fixtures/cancer/model/cancer-v1.onnx", "--model", "cancer", "--profile", join(dir, "v1.json"), "--app", "demo", "--meta", "trainer=sklearn"]);
     expect(first.stderr).toMatch(/uploaded, sha256/);
     expect(first.stdout).toMatch(/^cancer version 1 \(sha256 [0-9a-f]{12}…, 817 B\)$/m);
-    const second = await cli(["publish", "demo/model/cancer-v2.onnx", "--model", "cancer", "--profile", join(dir, "v2.json")]);
+    const second = await cli(["publish", "test/fixtures/cancer/model/cancer-v2.onnx", "--model", "cancer", "--profile", join(dir, "v2.json")]);
     expect(second.code, second.stderr).toBe(0);
     expect(second.stdout).toMatch(/^cancer version 2 /m);
     expect(second.stdout).toMatch(/driftline rollout cancer --canary 2 --percent 10/);
@@ -98,7 +109,7 @@ describe("driftline CLI against a local collector", () => {
 
   it('lets another app publish its own "cancer"; the bootstrap key then names the app with --app or DRIFTLINE_APP', async () => {
     const rival = (await cli(["keys", "create", "--app", "rival", "--role", "admin"])).stdout.trim();
-    const theirs = await cli(["publish", "demo/model/cancer-v2.onnx", "--model", "cancer", "--profile", join(dir, "v2.json")], { DRIFTLINE_ADMIN_KEY: rival });
+    const theirs = await cli(["publish", "test/fixtures/cancer/model/cancer-v2.onnx", "--model", "cancer", "--profile", join(dir, "v2.json")], { DRIFTLINE_ADMIN_KEY: rival });
     expect(theirs.code, theirs.stderr).toBe(0);
     expect(theirs.stdout).toMatch(/^cancer version 1 /m);
     const ambiguous = await cli(["status", "cancer"]);
@@ -159,7 +170,7 @@ describe("driftline CLI against a local collector", () => {
     profile.features = profile.features.slice(0, 29);
     delete profile.profile.features[Object.keys(profile.profile.features)[29]!];
     writeFileSync(join(dir, "short.json"), JSON.stringify(profile));
-    const mismatch = await cli(["publish", "demo/model/cancer-v1.onnx", "--model", "cancer", "--profile", join(dir, "short.json")]);
+    const mismatch = await cli(["publish", "test/fixtures/cancer/model/cancer-v1.onnx", "--model", "cancer", "--profile", join(dir, "short.json")]);
     expect(mismatch.code).toBe(1);
     expect(mismatch.stderr.trim()).toBe("driftline publish: the model's input \"features\" has 30 columns but the profile's features make 29");
   });
@@ -172,7 +183,7 @@ describe("driftline CLI against a local collector", () => {
     expect(publicKey).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(readFileSync(`${keyFile}.pub`, "utf8").trim()).toBe(publicKey);
     expect((await cli(["signing", "create", "-o", keyFile])).stderr).toMatch(/exists; a signing key is never overwritten/);
-    const signed = await cli(["publish", "demo/model/cancer-v2.onnx", "--model", "signed-cancer", "--profile", join(dir, "v2.json"), "--app", "demo", "--sign", keyFile]);
+    const signed = await cli(["publish", "test/fixtures/cancer/model/cancer-v2.onnx", "--model", "signed-cancer", "--profile", join(dir, "v2.json"), "--app", "demo", "--sign", keyFile]);
     expect(signed.code, signed.stderr).toBe(0);
     expect(signed.stdout).toMatch(/^signed-cancer version 1 .*, signed\)$/m);
     const res = await fetch(`${collector.url}/v1/models/signed-cancer/versions/1?app=demo`, { headers: { authorization: `Bearer ${ADMIN}` } });

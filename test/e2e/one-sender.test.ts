@@ -1,5 +1,5 @@
 // One sender cannot steer a verdict, live: against a real local collector (wrangler dev) with the
-// demo model npm start publishes (30 features), 20 honest clients from 20 addresses send 400
+// breast-cancer fixture (30 features), 20 honest clients from 20 addresses send 400
 // rows like the reference's; then one address sends as many reports, client ids and values as
 // the wire allows, all far off. The window's drift still shows at most 2 of 30 features and the
 // guardrail's cron run changes nothing. wrangler dev keeps the CF-Connecting-IP a client sends,
@@ -9,21 +9,21 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runScheduled, startCollector } from "../../scripts/lib/collector-process.mjs";
-import { DEMO, bootstrapDemo } from "../../scripts/lib/demo.mjs";
 import type { DriftAnswer } from "../../protocol/api.ts";
 import type { Manifest } from "../../protocol/schema/index.ts";
 import { NumericSketch, toBase64 } from "../../protocol/sketch/index.ts";
+import { CANCER, publishCancer } from "../fixtures/cancer/publish.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 const ADMIN = "adm_one_sender_e2e";
 const CLIENTS = 20;
 const ROWS = 20;
 
-/** The demo's patients (training and held-out rows alike: all are honest data), feature columns only. */
+/** The breast-cancer fixture's patients (training and held-out rows alike: all are honest data), feature columns only. */
 function patients(): Record<string, number>[] {
   const rows: Record<string, number>[] = [];
   for (const file of ["train.csv", "live.csv"]) {
-    const [header = "", ...lines] = readFileSync(join(root, "demo/data", file), "utf8")
+    const [header = "", ...lines] = readFileSync(join(root, "test/fixtures/cancer/data", file), "utf8")
       .trim()
       .split("\n");
     const names = header.split(",");
@@ -54,7 +54,7 @@ describe("one sender against a local collector", () => {
 
   beforeAll(async () => {
     collector = await startCollector({ adminKey: ADMIN, persistTo: state });
-    keys = await bootstrapDemo({ url: collector.url, adminKey: ADMIN }, () => {});
+    keys = await publishCancer({ url: collector.url, adminKey: ADMIN });
   });
 
   afterAll(async () => {
@@ -64,13 +64,13 @@ describe("one sender against a local collector", () => {
 
   it("keeps 400 honest rows from 20 clients judged as they are, and the canary in place", async () => {
     // a canary the guardrail watches: any condition firing would roll it back
-    const { versions } = (await api(`/v1/models/${DEMO.model}/versions?app=${DEMO.app}`, keys.readKey)) as { versions: { version: number }[] };
+    const { versions } = (await api(`/v1/models/${CANCER.model}/versions?app=${CANCER.app}`, keys.readKey)) as { versions: { version: number }[] };
     const [version, canary] = versions.map((v) => v.version).sort((a, b) => a - b) as [number, number];
     const rollout = { stable: version, canary: { version: canary, percent: 50 } };
-    await api(`/v1/models/${DEMO.model}/rollout?app=${DEMO.app}`, ADMIN, { method: "PUT", body: rollout });
+    await api(`/v1/models/${CANCER.model}/rollout?app=${CANCER.app}`, ADMIN, { method: "PUT", body: rollout });
     const guardrail = { webhook: "https://hooks.example.com/one-sender", datasetDrift: 0.5, featureDrift: ["*"], errorRate: 0.2, windowMinutes: 10, minRows: 10, autoRollback: true };
-    await api(`/v1/models/${DEMO.model}/alerts?app=${DEMO.app}`, ADMIN, { method: "PUT", body: guardrail });
-    const { manifest } = (await api(`/v1/models/${DEMO.model}/versions/${version}?app=${DEMO.app}`, keys.readKey)) as { manifest: Manifest };
+    await api(`/v1/models/${CANCER.model}/alerts?app=${CANCER.app}`, ADMIN, { method: "PUT", body: guardrail });
+    const { manifest } = (await api(`/v1/models/${CANCER.model}/versions/${version}?app=${CANCER.app}`, keys.readKey)) as { manifest: Manifest };
     const features = manifest.features.filter((f) => f.kind === "numeric");
     expect(features).toHaveLength(30);
     const sketchOf = (values: (name: string, i: number) => number, rows: number) =>
@@ -84,7 +84,7 @@ describe("one sender against a local collector", () => {
     const clientsOf = async (v: number, n: number) => {
       const found: string[] = [];
       for (let i = 0; found.length < n; i++) {
-        const given = await api(`/v1/assignment?model=${DEMO.model}&client=one-sender-${v}-${i}`, keys.ingestKey);
+        const given = await api(`/v1/assignment?model=${CANCER.model}&client=one-sender-${v}-${i}`, keys.ingestKey);
         if (given.version === v) found.push(`one-sender-${v}-${i}`);
       }
       return found;
@@ -95,7 +95,7 @@ describe("one sender against a local collector", () => {
     const start = Math.floor(Date.now() / 60_000) * 60_000 - 180_000;
     const report = (client: string, n: number, rows: number, features: Record<string, string>, v = version) => ({
       id: `one-sender-${client}-${n}`,
-      model: DEMO.model,
+      model: CANCER.model,
       version: v,
       role: "live",
       client,
@@ -134,9 +134,9 @@ describe("one sender against a local collector", () => {
       const answer = await api("/v1/reports", keys.ingestKey, { method: "POST", ip: "203.0.113.66", body: { reports: attack.slice(i, i + 5) } });
       expect(answer.accepted).toHaveLength(5);
     }
-    await api(`/v1/reports/flush?model=${DEMO.model}&app=${DEMO.app}`, ADMIN, { method: "POST" });
+    await api(`/v1/reports/flush?model=${CANCER.model}&app=${CANCER.app}`, ADMIN, { method: "POST" });
 
-    const drift = (await api(`/v1/drift?model=${DEMO.model}&app=${DEMO.app}&version=${version}&from=${start - 120_000}&to=${start + 120_000}`, keys.readKey)) as DriftAnswer;
+    const drift = (await api(`/v1/drift?model=${CANCER.model}&app=${CANCER.app}&version=${version}&from=${start - 120_000}&to=${start + 120_000}`, keys.readKey)) as DriftAnswer;
     const drifted = Object.entries(drift.features)
       .filter(([, f]) => f.drifted)
       .map(([name]) => name);
@@ -145,8 +145,8 @@ describe("one sender against a local collector", () => {
 
     // the cron run that judges alerts and the guardrail: nothing fires, the canary stays
     await runScheduled(collector.url);
-    expect(await api(`/v1/models/${DEMO.model}/rollout?app=${DEMO.app}`, keys.readKey)).toMatchObject(rollout);
-    const { alerts } = (await api(`/v1/alerts?model=${DEMO.model}&app=${DEMO.app}`, keys.readKey)) as { alerts: { kind: string; state: string }[] };
+    expect(await api(`/v1/models/${CANCER.model}/rollout?app=${CANCER.app}`, keys.readKey)).toMatchObject(rollout);
+    const { alerts } = (await api(`/v1/alerts?model=${CANCER.model}&app=${CANCER.app}`, keys.readKey)) as { alerts: { kind: string; state: string }[] };
     expect(alerts.filter((a) => a.state === "firing")).toEqual([]);
   });
 });

@@ -55,6 +55,17 @@ describe("report accumulation", () => {
     expect(acc.cut(head(), 6000)).toBeUndefined();
   });
 
+  it("starts the next report at the last cut, also when that cut found nothing to send", () => {
+    // a report is filed under the minute of its start: a quiet client whose last report was cut
+    // at 00:50 must not file rows it predicts after 01:00 under 00:xx because an empty cut at
+    // 01:00 (a timer, a flush) left the old start in place
+    const acc = new Accumulator(manifest, 0);
+    expect(acc.cut(head(), 50_000)).toBeUndefined();
+    expect(acc.cut(head(), 60_000)).toBeUndefined();
+    fold(acc, [{ tenure: 5, charges: 1, age: 30, plan: "pro" }], () => 0, 0.6);
+    expect(acc.cut(head(), 65_000)).toMatchObject({ start: 60_000, end: 65_000, rows: 1 });
+  });
+
   it("merges drafts, revived from a structured clone (as IndexedDB stores them): rows add, period widens, sketches merge", () => {
     const a = filled(30);
     const b = filled(20, 30);

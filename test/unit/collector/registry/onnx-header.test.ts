@@ -8,7 +8,7 @@ const root = new URL("../../../..", import.meta.url).pathname;
 describe("onnxHeaderProblem: recognising an ONNX model by its first bytes", () => {
   it("reads models written by scikit-learn's exporter and by onnx-proto, whole or by their first 4 KiB", () => {
     const models = [
-      readFileSync(`${root}demo/model/cancer-v1.onnx`),
+      readFileSync(`${root}test/fixtures/cancer/model/cancer-v1.onnx`),
       buildDenseClassifier(SMOKE_CLASSIFIER),
       buildDenseClassifier({
         ...SMOKE_CLASSIFIER,

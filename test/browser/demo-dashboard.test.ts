@@ -1,0 +1,90 @@
+// What a newcomer sees soon after `npm start`: the same steps npm start takes (build, local
+// collector, the two demo models published, the fleet simulator with npm start's options), then,
+// once the replay has passed 1998, the dashboard in Chromium, range "15 × 1 min": both models on
+// the fleet page, the strikes' drift heatmap with the later years' shift in airport, aircraft and
+// operator, and the flights' accuracy line from on-device labels. Tests do not assert on timings:
+// it prints how long after the start the dashboard was opened (docs/demo.md has the figures).
+// Screenshots go to $DASHBOARD_SCREENSHOT_DIR (default /tmp).
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startCollector } from "../../scripts/lib/collector-process.mjs";
+import { DEMO, bootstrapDemo } from "../../scripts/lib/demo.mjs";
+import { type Fleet, startFleet } from "../e2e/demo-fleet.ts";
+import { launchBrowser, type TestBrowser } from "./harness/browser.ts";
+
+const root = new URL("../..", import.meta.url).pathname;
+const ADMIN = "adm_demo_dashboard_test";
+const SHOTS = process.env.DASHBOARD_SCREENSHOT_DIR ?? "/tmp";
+
+describe("the dashboard soon after npm start", () => {
+  const state = mkdtempSync(join(tmpdir(), "driftline-demo-dashboard-"));
+  let collector: Awaited<ReturnType<typeof startCollector>>;
+  let browser: TestBrowser;
+  let page: Page;
+  let fleet: Fleet;
+  let started: number;
+
+  beforeAll(async () => {
+    browser = await launchBrowser();
+    page = await browser.context.newPage();
+    await page.setViewportSize({ width: 1280, height: 900 });
+    // from here on, what npm start does (scripts/start.mjs)
+    started = Date.now();
+    execFileSync(process.execPath, [join(root, "scripts/build.mjs")], { cwd: root, stdio: "ignore" });
+    collector = await startCollector({ adminKey: ADMIN, persistTo: state });
+    const keys = await bootstrapDemo({ url: collector.url, adminKey: ADMIN }, () => {});
+    fleet = await startFleet(collector.url, keys.ingestKey);
+    // the newcomer opens the dashboard once the strikes have passed 1998
+    while (!fleet.periods().some((p) => p.period === "1998")) {
+      if (fleet.exitCode() !== null) throw new Error(`the simulator ended early: ${fleet.output()}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    console.log(`demo dashboard: opened ${((Date.now() - started) / 1000).toFixed(1)} s after the start (npm start's steps)`);
+    await page.goto(`${collector.url}/dashboard`);
+    await page.fill("#read-key", keys.readKey);
+    await page.click("form.signin button[type=submit]");
+    await page.selectOption("label.field:has-text('range') select", "15m");
+  });
+
+  afterAll(async () => {
+    await fleet?.stop();
+    await browser?.close();
+    await collector?.stop();
+    rmSync(state, { recursive: true, force: true });
+  });
+
+  it("lists both models on the fleet page", async () => {
+    for (const { name } of DEMO.models) await page.locator(`tr[data-model="${name}"]`).waitFor();
+    expect(await page.locator(`tr[data-model="${DEMO.models[0]!.name}"] td`).nth(1).textContent()).toBe("v1");
+    await page.screenshot({ path: `${SHOTS}/demo-fleet.png`, fullPage: true });
+  });
+
+  it("shows the strikes' drift heatmap: reference years green, the later shift red in airport, aircraft and operator, never in phase of flight", async () => {
+    await page.click('a[href="#/model/birdstrike-damage"]');
+    for (const name of ["Airport Name", "Aircraft Make Model", "Aircraft Airline Operator"]) {
+      await page.waitForSelector(`td[data-feature="${name}"][data-drifted="true"]`);
+      // the first windows with traffic are the reference years 1990–93: not drifted
+      const verdicts = await page.locator(`td[data-feature="${name}"]`).evaluateAll((cells) => cells.map((c) => c.getAttribute("data-drifted")));
+      expect(
+        verdicts.find((v) => v !== "none"),
+        name,
+      ).toBe("false");
+    }
+    expect(await page.locator('td[data-feature="Phase of flight"][data-drifted="false"]').count()).toBeGreaterThan(3);
+    expect(await page.locator('td[data-feature="Phase of flight"][data-drifted="true"]').count()).toBe(0);
+    await page.screenshot({ path: `${SHOTS}/demo-birdstrike-damage.png`, fullPage: true });
+  });
+
+  it("shows the flights' heatmap and accuracy line from on-device labels beside the baseline", async () => {
+    await page.evaluate(() => (location.hash = "#/model/flight-delay"));
+    await page.waitForSelector('td[data-feature="origin"][data-drifted="false"]');
+    await page.waitForSelector('[data-version="1"] .accuracy .line path', { state: "attached" });
+    // one line for the windows' accuracy, one for the profile's baseline
+    expect(await page.locator('[data-version="1"] .accuracy .line path').count()).toBe(2);
+    await page.screenshot({ path: `${SHOTS}/demo-flight-delay.png`, fullPage: true });
+  });
+});
