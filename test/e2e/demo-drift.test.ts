@@ -28,6 +28,8 @@ interface Drift {
 }
 interface Stats {
   performance: { labelled: number; accuracy: number } | null;
+  estimated: { accuracy: number; band: { accuracy: [number, number] } } | null;
+  baseline: { kind: string; accuracy?: number } | null;
 }
 
 describe("the demo fleet replaying public data once, in time order", () => {
@@ -110,24 +112,32 @@ describe("the demo fleet replaying public data once, in time order", () => {
     }
   });
 
-  it("shows flights' realised accuracy per window following the month's share of late flights", async () => {
+  it("shows flights' realised accuracy per window following the month's share of late flights, which the label-free estimate cannot see", async () => {
     // the truth, from the data itself: the same 1 in 100 flights, late or not, by month
     const flights = await readFlights((i) => i % SAMPLE === 0);
     const accuracies: number[] = [];
+    const outsideBand: boolean[] = [];
     for (const p of of(FLIGHTS)) {
       const month = flights.filter((f) => new Date(f.at).toISOString().startsWith(p.period));
       const lateShare = month.filter((f) => f.label === "late").length / month.length;
-      const { performance } = await stats(p);
+      const { performance, estimated, baseline } = await stats(p);
       // labels arrive when a flight lands: the month's last flights land in the next window
       expect(performance!.labelled, p.period).toBeGreaterThan(0.97 * month.length);
       // the model rarely predicts "late": it is right about as often as flights are on time
       expect(Math.abs(performance!.accuracy - (1 - lateShare)), `${p.period}: accuracy ${performance!.accuracy}, late ${lateShare}`).toBeLessThan(0.02);
       accuracies.push(performance!.accuracy);
 
-      // LABEL-FREE ESTIMATE (issue 15 item 4, CBPE): once the collector estimates accuracy
-      // without labels, assert here that the estimate for this window tracks `performance.accuracy`.
+      outsideBand.push(performance!.accuracy < estimated!.band.accuracy[0] || performance!.accuracy > estimated!.band.accuracy[1]);
+      // the label-free estimate (CBPE) sees the inputs, which hardly move: it stays at the
+      // baseline (0.785) while the concept moves realised accuracy away from it
+      expect(baseline?.kind).toBe("classification");
+      expect(Math.abs(estimated!.accuracy - baseline!.accuracy!), `${p.period}: estimated ${estimated!.accuracy}`).toBeLessThan(0.01);
     }
     // the concept drifts: from the worst month to the best, accuracy moves by more than 5 points
     expect(Math.max(...accuracies) - Math.min(...accuracies)).toBeGreaterThan(0.05);
+    // which only labels show: realised accuracy leaves the estimate's band in most later months,
+    // never in the reference month (measured: February to May outside, June inside)
+    expect(outsideBand[0]).toBe(false);
+    expect(outsideBand.slice(1).filter(Boolean).length).toBeGreaterThanOrEqual(3);
   });
 });
