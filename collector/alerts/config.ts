@@ -11,18 +11,32 @@ export const MAX_CONFIRM_EVALUATIONS = 60;
 /** Every feature, in `featureDrift`. */
 export const ALL_FEATURES = "*";
 
+/** Longest error-budget period of the objectives, in days. */
+export const MAX_SLO_PERIOD_DAYS = 365;
+
 /** `PUT /v1/models/:model/alerts`: where to post and what to watch (a field left out is not watched). */
 export const alertConfigSchema = z.strictObject({
-  /** Receives `{ text, alert }` (Slack-compatible `text`) on every state change. */
-  webhook: z.url({ protocol: /^https?$/ }).max(2048),
+  /** Receives `{ text, alert }` (Slack-compatible `text`) on every state change; without one, alerts are only recorded. */
+  webhook: z
+    .url({ protocol: /^https?$/ })
+    .max(2048)
+    .optional(),
   /** Fires when the share of drifted features reaches this. */
   datasetDrift: rateSchema.optional(),
   /** Features whose drift verdict fires an alert each; `["*"]` for all. */
   featureDrift: z.array(nameSchema).min(1).max(LIMITS.features).optional(),
-  /** Fires when errors / (rows + errors) reaches this. */
+  /** Objective: errors / (rows + errors) stays below this; fires when it reaches it. */
   errorRate: rateSchema.optional(),
-  /** Fires when the p95 latency over all backends exceeds this many milliseconds. */
+  /** Objective: the p95 latency of every backend and of every device class stays within this many milliseconds; fires for each one past it. */
   latencyP95Ms: z.number().positive().max(3_600_000).optional(),
+  /** Objective: the p99 latency of every backend and of every device class stays within this many milliseconds. */
+  latencyP99Ms: z.number().positive().max(3_600_000).optional(),
+  /** Objective: the fleet serves at least this many predictions per second over the window. */
+  throughputFleet: z.number().positive().max(1e9).optional(),
+  /** Objective: one client sustains at least this many predictions per second (rows per call × 1000 / mean call latency). */
+  throughputClient: z.number().positive().max(1e9).optional(),
+  /** Days over which the error budget of the objectives is counted. @defaultValue 30 */
+  sloPeriodDays: z.int().min(1).max(MAX_SLO_PERIOD_DAYS).default(30),
   /** Fires when accuracy from on-device labels falls more than this below the profile's baseline accuracy. */
   accuracyDrop: rateSchema.optional(),
   /** Fires when the mean absolute residual from on-device labels exceeds the profile's baseline MAE by more than this share (0.2: 20 % worse). */
@@ -59,11 +73,15 @@ export type AlertConfig = z.infer<typeof alertConfigSchema>;
 export async function putAlertConfig(db: Db, model: string, config: AlertConfig, now: number): Promise<void> {
   const row = {
     model,
-    webhook: config.webhook,
+    webhook: config.webhook ?? null,
     datasetDrift: config.datasetDrift ?? null,
     featureDrift: config.featureDrift ? JSON.stringify(config.featureDrift) : null,
     errorRate: config.errorRate ?? null,
     latencyP95Ms: config.latencyP95Ms ?? null,
+    latencyP99Ms: config.latencyP99Ms ?? null,
+    throughputFleet: config.throughputFleet ?? null,
+    throughputClient: config.throughputClient ?? null,
+    sloPeriodDays: config.sloPeriodDays,
     accuracyDrop: config.accuracyDrop ?? null,
     maeIncrease: config.maeIncrease ?? null,
     minLabelled: config.minLabelled,
@@ -80,11 +98,15 @@ export async function putAlertConfig(db: Db, model: string, config: AlertConfig,
 function toConfig(row: typeof alertConfigs.$inferSelect): AlertConfig & { model: string } {
   return {
     model: row.model,
-    webhook: row.webhook,
+    ...(row.webhook !== null && { webhook: row.webhook }),
     ...(row.datasetDrift !== null && { datasetDrift: row.datasetDrift }),
     ...(row.featureDrift !== null && { featureDrift: JSON.parse(row.featureDrift) as string[] }),
     ...(row.errorRate !== null && { errorRate: row.errorRate }),
     ...(row.latencyP95Ms !== null && { latencyP95Ms: row.latencyP95Ms }),
+    ...(row.latencyP99Ms !== null && { latencyP99Ms: row.latencyP99Ms }),
+    ...(row.throughputFleet !== null && { throughputFleet: row.throughputFleet }),
+    ...(row.throughputClient !== null && { throughputClient: row.throughputClient }),
+    sloPeriodDays: row.sloPeriodDays,
     ...(row.accuracyDrop !== null && { accuracyDrop: row.accuracyDrop }),
     ...(row.maeIncrease !== null && { maeIncrease: row.maeIncrease }),
     minLabelled: row.minLabelled,
