@@ -1,5 +1,5 @@
 import type { DriftResult } from "../drift/drift-report.ts";
-import { ALL_FEATURES, type AlertConfig } from "./config.ts";
+import { ALL_FEATURES, type AlertConfig } from "../../protocol/schema/alert-config.ts";
 import { type SloInput, type SloKind, measureObjectives } from "./slo.ts";
 import { accuracyWithoutHeaviest, maeWithoutHeaviest } from "../aggregates/performance.ts";
 import type { BaselinePerformance } from "../../protocol/schema/profile.ts";

@@ -5,8 +5,8 @@ import { readKeySlices, readWindow } from "../aggregates/store.ts";
 import type { WindowQuery } from "../aggregates/windows.ts";
 import type { Db } from "../db/client.ts";
 import { iso } from "../time.ts";
-import type { AlertConfig } from "./config.ts";
-import { type SloInput, budgetLeft, hasObjectives, measureObjectives } from "./slo.ts";
+import type { AlertConfig } from "../../protocol/schema/alert-config.ts";
+import { type SloInput, budgetLeft, measureObjectives, objectivesOf } from "./slo.ts";
 
 const DAY_MS = 86_400_000;
 
@@ -33,7 +33,7 @@ async function sloInput(env: Env, db: Db, q: WindowQuery, from: number, to: numb
  * @param range - the range read and its merged aggregate
  */
 export async function sloAnswer(env: Env, db: Db, config: AlertConfig | undefined, q: WindowQuery, range: { from: number; to: number; aggregate: Aggregate }): Promise<StatsAnswer["slo"]> {
-  if (!config || !hasObjectives(config) || q.segment !== "") return null;
+  if (!config || objectivesOf(config).length === 0 || q.segment !== "") return null;
   const periodFrom = range.to - config.sloPeriodDays * DAY_MS;
   const [now, period] = await Promise.all([sloInput(env, db, q, range.from, range.to, range.aggregate), sloInput(env, db, q, periodFrom, range.to)]);
   const measured = new Map(measureObjectives(config, now, false).map((m) => [`${m.kind}|${m.subject}`, m]));
@@ -46,5 +46,9 @@ export async function sloAnswer(env: Env, db: Db, config: AlertConfig | undefine
     const value = Number.isNaN(m.value) ? null : m.value;
     return { kind: m.kind, subject: m.subject || null, target: m.target, value, met: value === null ? null : !m.breached, budget_left: budgetLeft(m, period) };
   });
+  // an objective nothing was measured for still shows, without data
+  for (const { kind, target } of objectivesOf(config)) {
+    if (!objectives.some((o) => o.kind === kind)) objectives.push({ kind, subject: null, target, value: null, met: null, budget_left: null });
+  }
   return { period: { from: iso(periodFrom), to: iso(range.to), days: config.sloPeriodDays }, objectives };
 }

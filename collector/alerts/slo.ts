@@ -1,7 +1,7 @@
 import { DEVICE_SEGMENT_KEY } from "../../protocol/device-class.ts";
 import { QuantileSketch, cdf, cdfPoints, quantile } from "../../protocol/sketch/index.ts";
 import type { Aggregate } from "../aggregates/aggregate.ts";
-import type { AlertConfig } from "./config.ts";
+import type { AlertConfig } from "../../protocol/schema/alert-config.ts";
 
 /** The objectives an alert configuration may set. */
 export type SloKind = "latency_p95" | "latency_p99" | "error_rate" | "throughput_fleet" | "throughput_client";
@@ -196,7 +196,18 @@ export function budgetLeft(m: Pick<SloMeasure, "kind" | "subject" | "target">, p
   return 1 - (1 - cdf(slice.sketch, m.target)) / SLOW_SHARE[m.kind];
 }
 
-/** Whether a configuration sets any objective. */
-export function hasObjectives(config: AlertConfig): boolean {
-  return [config.latencyP95Ms, config.latencyP99Ms, config.errorRate, config.throughputFleet, config.throughputClient].some((x) => x !== undefined);
+/**
+ * The objectives a configuration sets, with their targets.
+ *
+ * @param config - the alert configuration
+ */
+export function objectivesOf(config: AlertConfig): { kind: SloKind; target: number }[] {
+  const targets: [SloKind, number | undefined][] = [
+    ["latency_p95", config.latencyP95Ms],
+    ["latency_p99", config.latencyP99Ms],
+    ["error_rate", config.errorRate],
+    ["throughput_fleet", config.throughputFleet],
+    ["throughput_client", config.throughputClient],
+  ];
+  return targets.flatMap(([kind, target]) => (target === undefined ? [] : [{ kind, target }]));
 }

@@ -3,7 +3,8 @@ import { z } from "zod";
 import { modelNameSchema } from "../../protocol/schema/common.ts";
 import { appIdSchema, appQuerySchema } from "../api-schemas.ts";
 import { requireRole } from "../auth.ts";
-import { type AlertConfig, alertConfigSchema, listAlertConfigs, putAlertConfig } from "../alerts/config.ts";
+import { type AlertConfig, alertConfigAnswerSchema as alertConfigAnswer, alertConfigSchema } from "../../protocol/schema/alert-config.ts";
+import { listAlertConfigs, putAlertConfig } from "../alerts/config.ts";
 import { listAlerts } from "../alerts/store.ts";
 import { alertView } from "../alerts/webhook.ts";
 import { maskWebhook, webhookRefusal } from "../alerts/webhook-url.ts";
@@ -18,8 +19,6 @@ import { documented } from "../openapi.ts";
 import { alertSchema } from "../../protocol/api.ts";
 
 const modelParam = z.object({ model: modelNameSchema });
-/** A model's alert configuration as answered: `webhook` masked for read keys, null when none is set. */
-const alertConfigAnswer = z.object({ ...alertConfigSchema.partial().shape, model: z.string(), webhook: z.string().nullable() });
 
 const listQuery = z.object({ model: modelNameSchema.optional(), app: appIdSchema.optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) });
 

@@ -4,5 +4,6 @@ export * from "./profile.ts";
 export * from "./manifest.ts";
 export * from "./report.ts";
 export * from "./assignment.ts";
+export * from "./alert-config.ts";
 export * from "./error-envelope.ts";
 export * from "./parse.ts";
