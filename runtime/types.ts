@@ -142,8 +142,8 @@ export interface RuntimeOptions {
    */
   client?: string;
   /**
-   * Segment keys added to every report (e.g. `{ appVersion: "4.2" }`); `backend`,
-   * `backendReason` and `device` are set by the runtime.
+   * Segment keys added to every report (e.g. `{ appVersion: "4.2" }`), at most 5: a report
+   * carries 8 keys, and the runtime sets `backend`, `backendReason` and `device`.
    * @defaultValue `{}`
    */
   segment?: Record<string, string>;

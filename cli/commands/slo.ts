@@ -1,3 +1,4 @@
+import { OBJECTIVE_NAMES } from "../../protocol/schema/alert-config.ts";
 import type { SloObjective, StatsAnswer } from "../../protocol/api.ts";
 import { SLO_FLAGS, configOptions, configUsage } from "../alert-flags.ts";
 import { connection, request } from "../api.ts";
@@ -28,14 +29,6 @@ function since(text: string): number {
   return Number(m[1]) * UNITS[m[2]!]!;
 }
 
-const NAMES: Record<string, string> = {
-  latency_p95: "p95 latency",
-  latency_p99: "p99 latency",
-  error_rate: "error rate",
-  throughput_fleet: "fleet throughput",
-  throughput_client: "client throughput",
-};
-
 /** A value in the objective's unit. */
 function inUnit(kind: string, x: number): string {
   if (kind.startsWith("latency")) return `${+x.toPrecision(4)} ms`;
@@ -52,7 +45,7 @@ export function objectiveRows(objectives: readonly SloObjective[]): string[][] {
   return objectives.map((o) => {
     const bound = o.kind.startsWith("throughput") ? "≥" : o.kind === "error_rate" ? "<" : "≤";
     return [
-      NAMES[o.kind] ?? o.kind,
+      OBJECTIVE_NAMES[o.kind] ?? o.kind,
       o.subject ?? "all",
       `${bound} ${inUnit(o.kind, o.target)}`,
       o.value === null ? "no data" : inUnit(o.kind, o.value),

@@ -1,3 +1,4 @@
+import { OBJECTIVE_NAMES } from "../../protocol/schema/alert-config.ts";
 import { h, note, replace } from "../dom.ts";
 import { when } from "../format.ts";
 import type { Alert, AlertConfigAnswer, SloObjective } from "../types.ts";
@@ -80,14 +81,6 @@ async function edit(ctx: ViewContext, model: string, config: AlertConfigAnswer):
   if (form) await ctx.api.setAlertConfig(model, fromForm(form));
 }
 
-const NAMES: Record<string, string> = {
-  latency_p95: "p95 latency",
-  latency_p99: "p99 latency",
-  error_rate: "error rate",
-  throughput_fleet: "fleet throughput",
-  throughput_client: "client throughput",
-};
-
 function objectivesTable(objectives: readonly SloObjective[], days: number): HTMLElement {
   const pct = (x: number) => `${Math.round(x * 100)} %`;
   const num = (x: number) => String(+x.toPrecision(4));
@@ -113,7 +106,7 @@ function objectivesTable(objectives: readonly SloObjective[], days: number): HTM
           h(
             "tr",
             { "data-objective": o.kind, "data-subject": o.subject ?? "", "data-met": o.met === null ? undefined : String(o.met) },
-            h("td", {}, NAMES[o.kind] ?? o.kind),
+            h("td", {}, OBJECTIVE_NAMES[o.kind] ?? o.kind),
             h("td", {}, o.subject ?? "all"),
             h("td", {}, num(o.target)),
             h("td", {}, o.value === null ? "no data" : num(o.value)),

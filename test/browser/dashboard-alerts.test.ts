@@ -4,9 +4,9 @@
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
-import { LatencySketch, toBase64 } from "../../protocol/sketch/index.ts";
 import { launchBrowser, type TestBrowser } from "./harness/browser.ts";
 import { startTestCollector, type TestCollector } from "./harness/collector.ts";
+import { latencyReport } from "../fixtures/latency-report.ts";
 import { churnModel } from "../fixtures/runtime-models.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
@@ -30,23 +30,10 @@ describe("dashboard alerts panel", () => {
     const key = async (role: string) => (await collector.admin<{ token: string }>("POST", "/v1/keys", { app: "test", role })).token;
     [readKey, adminKey] = [await key("read"), await key("admin")];
     // 100 wasm calls of the last minutes: 10 of them over the 20 ms objective
-    const latency = new LatencySketch();
-    for (let i = 0; i < 100; i++) latency.update("wasm", i < 10 ? 40 : 5);
-    const start = Date.now() - 3 * 60_000;
-    const report = {
-      id: "dash-alerts-1",
-      model: MODEL,
-      version: 1,
-      role: "live",
-      client: "c1",
-      start,
-      end: start + 1000,
-      segment: {},
-      rows: 100,
-      sampleRate: 1,
-      features: {},
-      latency: toBase64(latency.encode()),
-    };
+    const report = latencyReport({ id: "dash-alerts-1", model: MODEL, version: 1 }, [
+      [10, 40],
+      [90, 5],
+    ]);
     const ingest = await collector.ingestKey();
     const res = await fetch(`${collector.url}/v1/reports`, {
       method: "POST",

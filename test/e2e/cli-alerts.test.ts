@@ -1,36 +1,21 @@
 // `driftline slo` and `driftline alerts`, the real CLI against a real local collector: objectives
 // set from the command line and shown against what the collector measured from a report, and
 // every alert condition shown, changed and cleared.
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCollector } from "../../scripts/lib/collector-process.mjs";
-import { ErrorCounts, LatencySketch, toBase64 } from "../../protocol/sketch/index.ts";
+import { latencyReport } from "../fixtures/latency-report.ts";
+import { runCliProcess } from "./cli-process.ts";
 
-const root = new URL("../..", import.meta.url).pathname;
 const ADMIN = "adm_cli_alerts_e2e";
-const run = promisify(execFile);
 
 describe("driftline slo and alerts against a local collector", () => {
   const dir = mkdtempSync(join(tmpdir(), "driftline-cli-alerts-"));
   let collector: Awaited<ReturnType<typeof startCollector>>;
 
-  /** Runs the CLI; resolves to its exit code and output (never rejects). */
-  async function cli(...args: string[]) {
-    try {
-      const { stdout, stderr } = await run(process.execPath, [join(root, "cli/bin.js"), ...args], {
-        cwd: root,
-        env: { ...process.env, DRIFTLINE_URL: collector.url, DRIFTLINE_ADMIN_KEY: ADMIN, DRIFTLINE_APP: "demo" },
-      });
-      return { code: 0, stdout, stderr };
-    } catch (err) {
-      const e = err as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  }
+  const cli = (...args: string[]) => runCliProcess(args, { DRIFTLINE_URL: collector.url, DRIFTLINE_ADMIN_KEY: ADMIN, DRIFTLINE_APP: "demo" });
 
   beforeAll(async () => {
     collector = await startCollector({ adminKey: ADMIN, persistTo: join(dir, "state") });
@@ -42,26 +27,14 @@ describe("driftline slo and alerts against a local collector", () => {
     const created = await cli("keys", "create", "--app", "demo", "--role", "ingest");
     expect(created.code, created.stderr).toBe(0);
     const ingest = created.stdout.trim();
-    const latency = new LatencySketch();
-    for (let i = 0; i < 100; i++) latency.update("wasm", i < 10 ? 40 : 5);
-    const errors = new ErrorCounts();
-    errors.update("session", 1);
-    const start = Date.now() - 5 * 60_000;
-    const report = {
-      id: "slo-e2e-1",
-      model: "cancer",
-      version: 1,
-      role: "live",
-      client: "c1",
-      start,
-      end: start + 1000,
-      segment: {},
-      rows: 100,
-      sampleRate: 1,
-      features: {},
-      latency: toBase64(latency.encode()),
-      errors: toBase64(errors.encode()),
-    };
+    const report = latencyReport(
+      { id: "slo-e2e-1", model: "cancer", version: 1 },
+      [
+        [10, 40],
+        [90, 5],
+      ],
+      { session: 1 },
+    );
     const posted = await fetch(`${collector.url}/v1/reports`, {
       method: "POST",
       headers: { authorization: `Bearer ${ingest}`, "content-type": "application/json" },
