@@ -170,7 +170,7 @@ export async function renderAlerts(ctx: ViewContext, body: HTMLElement, model: s
   replace(
     body,
     h("p", { class: "judging" }, judging),
-    conditionList(config),
+    config.windowMinutes === undefined ? null : conditionList(config),
     stats?.slo ? objectivesTable(stats.slo.objectives, stats.slo.period.days) : null,
     h("h3", { class: "recent-alerts" }, "Recent alerts"),
     alertList(alerts),
