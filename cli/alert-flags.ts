@@ -91,6 +91,14 @@ export const CONFIG_FLAGS: readonly ConfigFlag[] = [
     show: (x: number) => `more than ${x} below the baseline`,
   },
   {
+    flag: "estimated-accuracy-drop",
+    field: "estimatedAccuracyDrop",
+    value: "D",
+    help: "fire when accuracy estimated without labels falls D below the baseline",
+    parse: rate("estimated-accuracy-drop"),
+    show: (x: number) => `estimated more than ${x} below the baseline`,
+  },
+  {
     flag: "mae-increase",
     field: "maeIncrease",
     value: "S",

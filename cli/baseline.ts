@@ -1,17 +1,32 @@
+import { bandSpread, fitEstimation } from "../protocol/performance-estimate.ts";
 import { classQuality } from "../protocol/performance.ts";
-import type { BaselinePerformance } from "../protocol/schema/profile.ts";
+import type { BaselinePerformance, Estimation } from "../protocol/schema/profile.ts";
+import { CONFIDENCE_BINS, confidenceBin } from "../protocol/sketch/prediction.ts";
+import { MAX_LABELS } from "../protocol/limits.ts";
 import { CliError } from "./args.ts";
+import { seededRandom } from "../protocol/seeded-random.ts";
 import type { Cell } from "./tables/index.ts";
 
 /** Bins of the top-class probability in the baseline's calibration. */
 export const CALIBRATION_BINS = 10;
 /** Probabilities are clipped to [EPS, 1 − EPS] for the log loss, as scikit-learn does. */
 const EPS = 1e-15;
+/** Random chunks of the labelled rows the band of label-free estimates is measured over. */
+export const BAND_CHUNKS = 10;
+
+/** Labelled rows of one random chunk: predictions per class and confidence bin, and the confusion matrix. */
+interface Chunk {
+  confidence: number[];
+  confusion: number[];
+}
 
 /**
  * The model's quality on the reference rows, as `driftline profile --target` runs it over them:
  * a confusion matrix, log loss, the calibration of the top-class probability and, for two
- * classes, the ROC AUC (which needs every row's score: they are kept in memory).
+ * classes, the ROC AUC (which needs every row's score: they are kept in memory). For up to 64
+ * classes also what label-free estimates need (protocol/performance-estimate.ts): how often each
+ * class's predictions were right per confidence bin, and the spread of the estimate's error over
+ * {@link BAND_CHUNKS} random chunks of the rows.
  */
 export class BaselineCollector {
   private readonly confusion: number[];
@@ -22,6 +37,8 @@ export class BaselineCollector {
   private squaredError = 0;
   private readonly scores: number[] = [];
   private readonly positives: boolean[] = [];
+  private readonly confidence: { rows: number[]; right: number[]; chunks: Chunk[] } | undefined;
+  private readonly random = seededRandom();
   private readonly bins = { confidence: new Array<number>(CALIBRATION_BINS).fill(0), correct: new Array<number>(CALIBRATION_BINS).fill(0), count: new Array<number>(CALIBRATION_BINS).fill(0) };
 
   /**
@@ -32,8 +49,14 @@ export class BaselineCollector {
     private readonly target: string,
     private readonly labels: readonly string[] | undefined,
   ) {
-    this.confusion = new Array<number>((labels?.length ?? 0) ** 2).fill(0);
+    const k = labels?.length ?? 0;
+    this.confusion = new Array<number>(k * k).fill(0);
     this.index = new Map(labels?.map((l, i) => [l, i]));
+    const zeros = (n: number) => new Array<number>(n).fill(0);
+    if (k >= 2 && k <= MAX_LABELS) {
+      const chunks = Array.from({ length: BAND_CHUNKS }, () => ({ confidence: zeros(k * CONFIDENCE_BINS), confusion: zeros(k * k) }));
+      this.confidence = { rows: zeros(k * CONFIDENCE_BINS), right: zeros(k * CONFIDENCE_BINS), chunks };
+    }
   }
 
   /**
@@ -64,11 +87,40 @@ export class BaselineCollector {
     this.bins.confidence[bin]! += top;
     this.bins.count[bin]!++;
     if (predicted === actual) this.bins.correct[bin]!++;
+    this.addConfidence(actual, predicted, top);
     if (this.labels.length === 2) {
       this.scores.push(output[1]!);
       this.positives.push(actual === 1);
     }
     this.labelled++;
+  }
+
+  /** Counts a labelled prediction for label-free estimates: in its confidence bin, and in one random chunk. */
+  private addConfidence(actual: number, predicted: number, top: number): void {
+    const c = this.confidence;
+    if (!c || !Number.isFinite(top)) return;
+    const k = this.labels!.length;
+    const at = predicted * CONFIDENCE_BINS + confidenceBin(top);
+    c.rows[at]!++;
+    if (predicted === actual) c.right[at]!++;
+    const chunk = c.chunks[Math.floor(this.random() * BAND_CHUNKS)]!;
+    chunk.confidence[at]!++;
+    chunk.confusion[actual * k + predicted]!++;
+  }
+
+  /** What label-free estimates need, or undefined without scored predictions. */
+  private estimation(): Estimation | undefined {
+    const c = this.confidence;
+    const labels = this.labels!;
+    const k = labels.length;
+    const fit = c && fitEstimation(k, c.rows, c.right, (a, p) => this.confusion[a * k + p]!);
+    if (!c || !fit) return undefined;
+    const band = bandSpread(
+      labels,
+      fit,
+      c.chunks.map((chunk) => ({ confidence: chunk.confidence, confusion: (a: number, p: number) => chunk.confusion[a * k + p]! })),
+    );
+    return { ...fit, band };
   }
 
   /** The baseline, or undefined when no row had a target. */
@@ -79,6 +131,7 @@ export class BaselineCollector {
     const quality = classQuality(this.labels, (a, p) => this.confusion[a * k + p]!)!;
     const { count, confidence, correct } = this.bins;
     const auc = k === 2 ? rocAuc(this.scores, this.positives) : undefined;
+    const estimation = this.estimation();
     return {
       kind: "classification",
       ...quality,
@@ -89,6 +142,7 @@ export class BaselineCollector {
         accuracy: correct.map((c, b) => (count[b]! > 0 ? c / count[b]! : null)),
         count,
       },
+      ...(estimation && { estimation }),
     };
   }
 

@@ -1,5 +1,6 @@
 import type { Feature, Output } from "../protocol/schema/manifest.ts";
 import type { BaselinePerformance, ReferenceProfile } from "../protocol/schema/profile.ts";
+import type { Media } from "../protocol/schema/media.ts";
 import { blurValue } from "../protocol/blur.ts";
 import { LIMITS } from "../protocol/limits.ts";
 import { type ValueOf, featureValue, featureWidth, inputColumns, writeFeature } from "../protocol/row-encoding.ts";
@@ -19,6 +20,8 @@ export interface ProfileFile {
   format: 1;
   /** The model input the features feed. */
   input: string;
+  /** For an image, audio or text input: its medium and preprocessing (its features are descriptors, not in `features`). */
+  media?: Media;
   features: Feature[];
   outputs?: Output[];
   profile: ReferenceProfile;
@@ -224,15 +227,56 @@ export class TableProfiler {
 }
 
 /**
+ * The reference predictions of one output — class probabilities, or a value — and, when targets
+ * are given, the model's quality on them (the baseline).
+ */
+export class PredictionSketcher {
+  private readonly classification: ClassificationSketch | undefined;
+  private readonly regression: NumericSketch | undefined;
+  private readonly baseline: BaselineCollector | undefined;
+
+  /**
+   * @param output - the output to sketch
+   * @param target - the target column's name, when rows have targets
+   */
+  constructor(output: Output, target?: string) {
+    if (output.kind === "probabilities") this.classification = new ClassificationSketch(output.labels!);
+    else this.regression = new NumericSketch();
+    this.baseline = target === undefined ? undefined : new BaselineCollector(target, output.kind === "probabilities" ? output.labels! : undefined);
+  }
+
+  /**
+   * Adds one row's output, and its target when there are targets.
+   *
+   * @param output - the row's class probabilities, or its value first
+   * @param target - the row's target cell
+   * @param where - the row's place in the data, for errors
+   */
+  add(output: ArrayLike<number>, target?: Cell, where: () => string = () => ""): void {
+    if (this.classification) this.classification.updateProbabilities(output);
+    else this.regression!.update(output[0]!);
+    this.baseline?.add(output, target, where);
+  }
+
+  /** The model's quality on the rows with a target, when targets were given. */
+  get performance(): BaselinePerformance | undefined {
+    return this.baseline?.result();
+  }
+
+  /** The profile's prediction entry. */
+  get prediction(): NonNullable<ReferenceProfile["prediction"]> {
+    return this.classification ? { kind: "classification", sketch: toBase64(this.classification.encode()) } : { kind: "regression", sketch: toBase64(this.regression!.encode()) };
+  }
+}
+
+/**
  * Pass two: runs the model over every row, encoded exactly as the runtime encodes it, and
  * sketches its predictions (class probabilities, or the regression value).
  */
 export class PredictionProfiler {
-  private readonly classification: ClassificationSketch | undefined;
-  private readonly regression: NumericSketch | undefined;
   private readonly columns: number;
   private readonly encoders: ValueOf[];
-  private readonly baseline: BaselineCollector | undefined;
+  private readonly sketcher: PredictionSketcher;
 
   /**
    * @param model - the loaded model
@@ -250,19 +294,17 @@ export class PredictionProfiler {
   ) {
     this.columns = inputColumns(features).get(features[0]!.input) ?? 0;
     this.encoders = features.map(featureValue);
-    if (output.kind === "probabilities") this.classification = new ClassificationSketch(output.labels!);
-    else this.regression = new NumericSketch();
-    this.baseline = target && new BaselineCollector(target.name, output.kind === "probabilities" ? output.labels! : undefined);
+    this.sketcher = new PredictionSketcher(output, target?.name);
   }
 
   /** The model's quality on the rows with a target, when a target column was given. */
   get performance(): BaselinePerformance | undefined {
-    return this.baseline?.result();
+    return this.sketcher.performance;
   }
 
   /** The profile's prediction entry. */
   get prediction(): NonNullable<ReferenceProfile["prediction"]> {
-    return this.classification ? { kind: "classification", sketch: toBase64(this.classification.encode()) } : { kind: "regression", sketch: toBase64(this.regression!.encode()) };
+    return this.sketcher.prediction;
   }
 
   /**
@@ -287,12 +329,7 @@ export class PredictionProfiler {
     const result = await this.model.session.run(feeds, [this.output.name]);
     const values = result[this.output.name]!.data as Float32Array;
     const width = values.length / rows.length;
-    for (let r = 0; r < rows.length; r++) {
-      const output = values.subarray(r * width, (r + 1) * width);
-      if (this.classification) this.classification.updateProbabilities(output);
-      else this.regression!.update(output[0]!);
-      if (this.target) this.baseline!.add(output, rows[r]![this.target.at], () => where(r));
-    }
+    for (let r = 0; r < rows.length; r++) this.sketcher.add(values.subarray(r * width, (r + 1) * width), this.target && rows[r]![this.target.at], () => where(r));
   }
 }
 

@@ -3,6 +3,7 @@ import type { Calibration } from "../protocol/schema/profile.ts";
 import type { Feature } from "../protocol/schema/manifest.ts";
 import { CategoricalSketch, type FeatureSketch, NumericSketch } from "../protocol/sketch/index.ts";
 import { CliError } from "./args.ts";
+import { seededRandom } from "../protocol/seeded-random.ts";
 import type { Cell } from "./tables/index.ts";
 
 /** How `driftline profile --calibrate` cuts the reference into chunks. */
@@ -37,7 +38,7 @@ type ColumnChunks =
  */
 export class ReferenceChunker {
   private readonly columns = new Map<string, ColumnChunks>();
-  private random = 0x9e3779b9;
+  private readonly next = seededRandom();
   private rowIndex = 0;
   private orderedKeys = new Set<string>();
   private dealt: number[] = [];
@@ -145,16 +146,6 @@ export class ReferenceChunker {
     const time = typeof cell === "number" ? cell : Date.parse(String(cell));
     if (!Number.isFinite(time)) throw new CliError(`${where}: column "${this.options.by}": ${JSON.stringify(cell)} is not a date (ISO 8601 or epoch ms)`);
     return periodOf(new Date(time), this.options.period);
-  }
-
-  /** xorshift32: the random deal, seeded so a profile is reproducible. */
-  private next(): number {
-    let s = this.random;
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    this.random = s >>> 0;
-    return this.random / 4294967296;
   }
 }
 

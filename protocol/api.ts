@@ -164,6 +164,25 @@ export const performanceSchema = z.union([
 ]);
 export type Performance = z.infer<typeof performanceSchema>;
 
+/** A range [lower, upper]. */
+const bandSchema = z.tuple([z.number(), z.number()]);
+
+/**
+ * A classifier's performance estimated without labels (protocol/performance-estimate.ts), with
+ * the band within which realised performance is expected (±3 standard deviations of the
+ * estimate's error over reference chunks, scaled to the window's rows).
+ */
+export const estimatedPerformanceSchema = z.object({
+  rows: z.number(),
+  accuracy: z.number(),
+  precision: perClassSchema,
+  recall: perClassSchema,
+  f1: perClassSchema,
+  roc_auc: z.number().optional(),
+  band: z.object({ accuracy: bandSchema, f1: z.record(z.string(), bandSchema.nullable()) }),
+});
+export type EstimatedPerformance = z.infer<typeof estimatedPerformanceSchema>;
+
 /** `GET /v1/stats`. */
 /** One objective of `GET /v1/stats`' `slo`: its target against what was measured over the range, and the error budget left over the period. */
 export const sloObjectiveSchema = z.object({
@@ -196,6 +215,8 @@ export const statsAnswerSchema = z.object({
   latency_p95_ms: z.number().nullable(),
   latency: z.record(z.string(), latencyQuantilesSchema),
   performance: performanceSchema.nullable(),
+  /** A classifier's performance estimated without labels, when its profile has what it needs (`driftline profile --target`). */
+  estimated: estimatedPerformanceSchema.nullable(),
   /** The model's quality on its reference data (`driftline profile --target`), to compare `performance` with. */
   baseline: baselinePerformanceSchema.nullable(),
   /** Agreement per shadow version. */

@@ -1,6 +1,12 @@
 // The limits the sketch code reads are also plain constants: esbuild inlines those and drops
 // the LIMITS object from bundles that only hold sketches (the browser runtime).
 
+/**
+ * Classes of a confusion matrix and of a classifier's confidence histograms (and so of
+ * performance estimates without labels): k×k cells must stay small.
+ */
+export const MAX_LABELS = 64;
+
 /** Categories per categorical feature, and labels per output ({@link LIMITS}`.categories`). */
 export const MAX_CATEGORIES = 1000;
 /** Characters of a feature, category, label, segment or backend name ({@link LIMITS}`.nameLength`). */

@@ -7,8 +7,10 @@ import type { ChunkOptions } from "../reference-chunks.ts";
 import { formatBytes, progress } from "../progress.ts";
 import { TABLE_FORMATS, type RowBatch, type Table, openTable } from "../tables/index.ts";
 import type { Command } from "./command.ts";
+import { profileMedia } from "./profile-media.ts";
 
 const USAGE = `driftline profile <train.csv|train.ndjson|train.parquet> -o profile.json [options]
+       driftline profile --images DIR | --audio DIR | --text FILE --media SPEC -o profile.json [--model m.onnx]
 
 Profiles training (or any reference) data into the reference profile that drift is measured
 against: the same sketches clients send, plus the feature schema publish needs.
@@ -45,7 +47,19 @@ Calibrated drift thresholds (publish then judges windows against them: docs/drif
   --chunk-by COLUMN       one chunk per value of COLUMN (not a feature); implies --calibrate
   --chunk-period year|month|week|day
                           with --chunk-by a date column (ISO 8601 or epoch ms): one chunk per period
-  --chunk-size N          chunks of N consecutive rows (data in time order); implies --calibrate`;
+  --chunk-size N          chunks of N consecutive rows (data in time order); implies --calibrate
+
+Images, audio and text (docs/models.md): the input's descriptors (image.brightness …) become
+its features, sketched over every item with the preprocessing the runtime applies:
+  --images DIR            the PNG and JPEG files of DIR
+  --audio DIR             the WAV files of DIR (mixed down to mono)
+  --text FILE             one text per line
+  --media SPEC            the input's preprocessing, JSON or a file holding it: for images
+                          {"height","width","layout":"NCHW|NHWC","channels":"RGB|BGR",
+                          "fit":"stretch|cover|contain","filter":"nearest|bilinear|bicubic",
+                          "scale","mean","std"}; for audio {"sampleRate","frameLength"}
+  --model model.onnx      for images: run the model on every preprocessed image and sketch its
+                          predictions (--labels, --input as above)`;
 
 const OPTIONS = {
   out: { type: "string", short: "o" },
@@ -63,6 +77,10 @@ const OPTIONS = {
   "chunk-by": { type: "string" },
   "chunk-period": { type: "string" },
   "chunk-size": { type: "string" },
+  images: { type: "string" },
+  audio: { type: "string" },
+  text: { type: "string" },
+  media: { type: "string" },
 } as const;
 
 /** `driftline profile`: a CSV, NDJSON or Parquet table → profile.json (schema + reference sketches). */
@@ -72,8 +90,12 @@ export const profile: Command = {
   usage: USAGE,
   async run(argv) {
     const { values, positionals } = parse(argv, OPTIONS);
-    const path = onePositional(positionals, "the data file");
     if (!values.out) throw new UsageError("missing -o/--out FILE");
+    if (values.images || values.audio || values.text) {
+      if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}": --images, --audio and --text name the data`);
+      return void console.log(await profileMedia({ ...values, out: values.out, labels: listFlag(values.labels) }));
+    }
+    const path = onePositional(positionals, "the data file");
     const encoding = choiceFlag(values.encoding ?? "index", "encoding", ["index", "onehot"]);
     const labels = listFlag(values.labels);
     if (labels.length && !values.model) throw new UsageError("--labels goes with --model");

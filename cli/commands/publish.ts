@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { sha256Hex } from "../../protocol/hash.ts";
 import { inputColumns } from "../../protocol/row-encoding.ts";
-import type { Manifest } from "../../protocol/schema/manifest.ts";
+import type { Input, Manifest } from "../../protocol/schema/manifest.ts";
+import type { Media } from "../../protocol/schema/media.ts";
 import { parseManifest } from "../../protocol/schema/parse.ts";
 import { DriftlineError } from "../../protocol/errors.ts";
 import { request, connection, type Connection } from "../api.ts";
@@ -130,7 +131,7 @@ function buildManifest(
     model: name,
     sha256: extra.sha256,
     size: model.bytes.length,
-    inputs: model.inputs,
+    inputs: file.media ? withMedia(model, file.input, file.media) : model.inputs,
     features: file.features,
     outputs,
     profile: file.profile,
@@ -143,6 +144,13 @@ function buildManifest(
   } catch (err) {
     throw new CliError(err instanceof DriftlineError ? `the profile and model do not make a valid manifest: ${err.message}` : String(err));
   }
+}
+
+/** The model's inputs with the profile's medium on the one it feeds; a CliError when the model has no such input. */
+function withMedia(model: LoadedModel, input: string, media: Media): Input[] {
+  if (!model.inputs.some((i) => i.name === input))
+    throw new CliError(`the profile's ${media.kind} feeds input "${input}" but the model's inputs are ${model.inputs.map((i) => `"${i.name}"`).join(", ")}`);
+  return model.inputs.map((i) => (i.name === input ? { ...i, media } : i));
 }
 
 /** PUT /v1/artifacts/:sha256 with a progress bar; the collector checks the hash. */

@@ -1,6 +1,6 @@
 import { request, connection } from "../api.ts";
 import { CONNECTION_OPTIONS, UsageError, parse } from "../args.ts";
-import type { ModelDetail, ModelSummary, Performance, StatsAnswer } from "../../protocol/api.ts";
+import type { EstimatedPerformance, ModelDetail, ModelSummary, Performance, StatsAnswer } from "../../protocol/api.ts";
 import type { BaselinePerformance } from "../../protocol/schema/profile.ts";
 import { describeRollout, table } from "../format.ts";
 import { formatBytes } from "../progress.ts";
@@ -45,7 +45,7 @@ export const status: Command = {
     const day = Date.now() - 86_400_000;
     for (const version of live) {
       const stats = await request<StatsAnswer>(conn, `/v1/stats?model=${encodeURIComponent(model)}&version=${version}&from=${day}`);
-      console.log(`\nperformance of v${version}, last 24 h: ${describePerformance(stats.performance, stats.baseline)}`);
+      console.log(`\nperformance of v${version}, last 24 h: ${describePerformance(stats.performance, stats.baseline, stats.estimated)}`);
     }
     if (detail.audit.length) {
       console.log("\nrecent changes");
@@ -60,19 +60,22 @@ export const status: Command = {
 };
 
 /**
- * Live performance from on-device labels beside the profile's baseline, in one line.
+ * Live performance from on-device labels, and estimated without them, beside the profile's
+ * baseline, in one line.
  *
  * @param live - `performance` of `GET /v1/stats`
  * @param baseline - `baseline` of `GET /v1/stats`
+ * @param estimated - `estimated` of `GET /v1/stats`
  */
-export function describePerformance(live: Performance | null, baseline: BaselinePerformance | null): string {
+export function describePerformance(live: Performance | null, baseline: BaselinePerformance | null, estimated: EstimatedPerformance | null = null): string {
   const fmt = (x: number) => x.toFixed(3);
+  const delta = (x: number) => (baseline?.kind === "classification" ? ` (${x >= baseline.accuracy ? "+" : "−"}${fmt(Math.abs(x - baseline.accuracy))})` : "");
   const base = !baseline ? "no baseline (driftline profile --target)" : baseline.kind === "classification" ? `baseline accuracy ${fmt(baseline.accuracy)}` : `baseline MAE ${fmt(baseline.mae)}`;
-  if (!live) return `no labels yet · ${base}`;
+  const estimate = estimated
+    ? ` · estimated without labels ${fmt(estimated.accuracy)}${delta(estimated.accuracy)}, band ${fmt(estimated.band.accuracy[0])}–${fmt(estimated.band.accuracy[1])}, over ${estimated.rows.toLocaleString("en-US")} predictions`
+    : "";
+  if (!live) return `no labels yet${estimate} · ${base}`;
   const labelled = `${live.labelled.toLocaleString("en-US")} labelled`;
-  if ("accuracy" in live) {
-    const delta = baseline?.kind === "classification" ? ` (${live.accuracy >= baseline.accuracy ? "+" : "−"}${fmt(Math.abs(live.accuracy - baseline.accuracy))})` : "";
-    return `accuracy ${fmt(live.accuracy)}${delta} on ${labelled} · ${base}`;
-  }
+  if ("accuracy" in live) return `accuracy ${fmt(live.accuracy)}${delta(live.accuracy)} on ${labelled}${estimate} · ${base}`;
   return `MAE ${fmt(live.mae)}, RMSE ${fmt(live.rmse)} on ${labelled} · ${base}`;
 }

@@ -1,6 +1,8 @@
-import type { Performance } from "../../protocol/api.ts";
+import type { EstimatedPerformance, Performance } from "../../protocol/api.ts";
+import { type EstimatedQuality, bandHalfWidth, estimateQuality } from "../../protocol/performance-estimate.ts";
 import { classQuality } from "../../protocol/performance.ts";
-import { cdfPoints, quantile } from "../../protocol/sketch/index.ts";
+import type { BaselinePerformance } from "../../protocol/schema/profile.ts";
+import { ClassificationSketch, cdfPoints, quantile } from "../../protocol/sketch/index.ts";
 import type { Aggregate } from "./aggregate.ts";
 
 /**
@@ -33,9 +35,55 @@ export function livePerformance(a: Aggregate): Performance | null {
 export function accuracyWithoutHeaviest(a: Aggregate): { accuracy: number; labelled: number } | null {
   const quality = a.confusion && classQuality(a.confusion.labels, (actual, predicted) => a.confusion!.count(actual, predicted));
   if (!quality) return null;
-  const others = quality.labelled - Math.min(quality.labelled, a.senders.heaviest());
-  if (others <= 0) return null;
-  return { accuracy: Math.min(1, (quality.accuracy * quality.labelled) / others), labelled: others };
+  const trimmed = withoutHeaviest(quality.accuracy, quality.labelled, a);
+  return trimmed && { accuracy: trimmed.accuracy, labelled: trimmed.rows };
+}
+
+/**
+ * A classifier's performance in a window estimated without labels from its prediction sketch
+ * and the fit its profile recorded (protocol/performance-estimate.ts), with the band realised
+ * performance is expected in. Null without that fit, or without scored predictions.
+ *
+ * @param a - the merged aggregate (its prediction part)
+ * @param baseline - the version's baseline performance
+ */
+export function estimatedPerformance(a: Aggregate, baseline: BaselinePerformance | null | undefined): EstimatedPerformance | null {
+  const estimate = estimateOf(a, baseline);
+  if (!estimate || baseline?.kind !== "classification" || !baseline.estimation) return null;
+  const { band } = baseline.estimation;
+  const around = (value: number, sigma: number): [number, number] => {
+    const half = bandHalfWidth(sigma, band.rows, estimate.rows);
+    return [Math.max(0, value - half), Math.min(1, value + half)];
+  };
+  const f1 = Object.fromEntries(Object.entries(estimate.f1).map(([label, value]) => [label, value === null || band.f1[label] == null ? null : around(value, band.f1[label]!)]));
+  return { ...estimate, band: { accuracy: around(estimate.accuracy, band.accuracy), f1 } };
+}
+
+/**
+ * Estimated accuracy of a window without the heaviest sender, at its most favourable (as
+ * {@link accuracyWithoutHeaviest}): what the alerts judge, so one client network cannot make the
+ * estimate look lower than the others' predictions show. Null as {@link estimatedPerformance} is,
+ * or when that sender may have sent every prediction.
+ *
+ * @param a - the merged aggregate (its prediction part)
+ * @param baseline - the version's baseline performance
+ */
+export function estimatedAccuracyWithoutHeaviest(a: Aggregate, baseline: BaselinePerformance | null | undefined): { accuracy: number; rows: number } | null {
+  const estimate = estimateOf(a, baseline);
+  return estimate && withoutHeaviest(estimate.accuracy, estimate.rows, a);
+}
+
+function estimateOf(a: Aggregate, baseline: BaselinePerformance | null | undefined): EstimatedQuality | null {
+  const p = a.prediction;
+  if (baseline?.kind !== "classification" || !baseline.estimation || !(p instanceof ClassificationSketch)) return null;
+  if (p.labels.length !== baseline.estimation.curves.length || p.confidence.length === 0) return null;
+  return estimateQuality(p.labels, baseline.estimation, p.confidence);
+}
+
+/** Accuracy over `rows` as if the heaviest sender's rows (an upper bound of them) had all been wrong and were left out. */
+function withoutHeaviest(accuracy: number, rows: number, a: Aggregate): { accuracy: number; rows: number } | null {
+  const others = rows - Math.min(rows, a.senders.heaviest());
+  return others > 0 ? { accuracy: Math.min(1, (accuracy * rows) / others), rows: others } : null;
 }
 
 /**

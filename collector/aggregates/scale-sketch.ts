@@ -36,12 +36,22 @@ export function scaleSketch<T extends ScaledSketch>(s: T, factor: number): T {
     classification: (c) => {
       const o = emptyLike(c);
       c.counts.forEach((n, i) => (o.counts[i] = scaled(n, factor)));
+      // rounded down, so no class has more binned scores than predictions
+      c.confidence.forEach((n, i) => (o.confidence[i] = Math.floor(n * factor)));
       for (const x of thinned(c.scores, factor)) o.scores.update(x);
       return o;
     },
     latency: (l) => {
       const o = emptyLike(l);
       for (const [backend, q] of l.backends) for (const x of thinned(q, factor)) o.update(backend, x);
+      return o;
+    },
+    embedding: (e) => {
+      // the count scaled and rounded, every sum by the same ratio: means and variances stay
+      const o = emptyLike(e);
+      o.count = scaled(e.count, factor);
+      const ratio = e.count > 0 ? o.count / e.count : 0;
+      for (const key of ["sum", "squares", "kernelSum", "kernelSquares"] as const) e[key].forEach((v, i) => (o[key][i] = v * ratio));
       return o;
     },
     errors: (e) => {

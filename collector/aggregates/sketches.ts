@@ -21,6 +21,7 @@ export function sketchWeight(s: AnySketch): number {
     latency: (l) => sum([...l.backends.values()].map((q) => q.n)),
     errors: (e) => sum(e.counts.values()),
     confusion: (m) => sum(m.cells),
+    embedding: (e) => e.count,
   });
 }
 
@@ -49,6 +50,7 @@ export function sketchBytes(s: AnySketch): number {
     latency: (l) => SKETCH_BYTES + sum([...l.backends.values()].map(quantileBytes)),
     errors: (e) => SKETCH_BYTES + e.counts.size * 160,
     confusion: (m) => SKETCH_BYTES + m.cells.length * 16,
+    embedding: (e) => SKETCH_BYTES + 16 * (e.dims + e.features),
   });
 }
 
@@ -67,5 +69,6 @@ export function shrinkSketch(s: AnySketch): void {
     latency: (l) => l.backends.forEach((q) => q.shrink()),
     errors: none,
     confusion: none,
+    embedding: none,
   });
 }

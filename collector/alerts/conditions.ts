@@ -1,11 +1,11 @@
 import type { DriftResult } from "../drift/drift-report.ts";
 import { ALL_FEATURES, type AlertConfig } from "../../protocol/schema/alert-config.ts";
 import { type SloInput, type SloKind, measureObjectives } from "./slo.ts";
-import { accuracyWithoutHeaviest, maeWithoutHeaviest } from "../aggregates/performance.ts";
+import { accuracyWithoutHeaviest, estimatedAccuracyWithoutHeaviest, maeWithoutHeaviest } from "../aggregates/performance.ts";
 import type { BaselinePerformance } from "../../protocol/schema/profile.ts";
 
 /** What an alert watches. */
-export type AlertKind = "dataset_drift" | "feature_drift" | SloKind | "accuracy_drop" | "mae_increase" | "rollback";
+export type AlertKind = "dataset_drift" | "feature_drift" | SloKind | "accuracy_drop" | "estimated_accuracy_drop" | "mae_increase" | "rollback";
 
 /** One watched condition of one model version, judged over a window. */
 export interface Condition {
@@ -51,6 +51,13 @@ export function evaluateConditions(config: AlertConfig, drift: DriftResult, slo:
     if (live && live.labelled >= config.minLabelled) {
       const drop = baseline.accuracy - live.accuracy;
       out.push({ kind: "accuracy_drop", subject: "", holds: drop > config.accuracyDrop, value: drop, threshold: config.accuracyDrop });
+    }
+  }
+  if (config.estimatedAccuracyDrop !== undefined && baseline?.kind === "classification") {
+    const estimated = estimatedAccuracyWithoutHeaviest(aggregate, baseline);
+    if (estimated) {
+      const drop = baseline.accuracy - estimated.accuracy;
+      out.push({ kind: "estimated_accuracy_drop", subject: "", holds: drop > config.estimatedAccuracyDrop, value: drop, threshold: config.estimatedAccuracyDrop });
     }
   }
   if (config.maeIncrease !== undefined && baseline?.kind === "regression" && baseline.mae > 0) {

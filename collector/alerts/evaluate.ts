@@ -46,6 +46,8 @@ function describe(where: Judged, c: Condition, firing: boolean): string {
       return `${head}: mean absolute error ${state}: ${fmt(c.value)} above the baseline's, as a share (threshold ${fmt(c.threshold)}) over ${span}`;
     case "accuracy_drop":
       return `${head}: accuracy ${state}: ${fmt(c.value)} below the baseline (threshold ${fmt(c.threshold)}) over ${span}`;
+    case "estimated_accuracy_drop":
+      return `${head}: accuracy estimated without labels ${state}: ${fmt(c.value)} below the baseline (threshold ${fmt(c.threshold)}) over ${span}`;
     case "rollback":
       return `${head}: canary rolled back automatically by the guardrail over ${span}`;
   }

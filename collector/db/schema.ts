@@ -242,6 +242,7 @@ export const alertConfigs = sqliteTable("alert_configs", {
   sloPeriodDays: integer("slo_period_days").notNull().default(30),
   accuracyDrop: real("accuracy_drop"),
   maeIncrease: real("mae_increase"),
+  estimatedAccuracyDrop: real("estimated_accuracy_drop"),
   minLabelled: integer("min_labelled").notNull().default(100),
   windowMinutes: integer("window_minutes").notNull(),
   minRows: integer("min_rows").notNull(),

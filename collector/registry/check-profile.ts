@@ -1,5 +1,6 @@
 import { isDriftlineError } from "../../protocol/errors.ts";
 import type { Manifest } from "../../protocol/schema/manifest.ts";
+import { descriptorFeatures } from "../../protocol/preprocess/descriptors.ts";
 import { sameList } from "../../protocol/sketch/codec.ts";
 import { fromBase64, decodeCategorical, decodeClassification, decodeNumeric } from "../../protocol/sketch/index.ts";
 import { ApiError } from "../errors.ts";
@@ -19,7 +20,7 @@ function decode<T>(path: string, run: () => T): T {
 
 /**
  * Throws 400 `validation` unless the reference profile fits the manifest: a sketch for every
- * feature, each decoding as its kind's sketch (a categorical one over the feature's
+ * feature (descriptor features of image, audio and text inputs included), each decoding as its kind's sketch (a categorical one over the feature's
  * categories), and a prediction sketch (if any) that matches the outputs. Drift is computed
  * against this profile, so a bad one must be refused at publish, not found at the first report.
  *
@@ -27,7 +28,7 @@ function decode<T>(path: string, run: () => T): T {
  */
 export function checkProfile(manifest: Manifest): void {
   const { profile } = manifest;
-  for (const feature of manifest.features) {
+  for (const feature of [...manifest.features, ...descriptorFeatures(manifest.inputs)]) {
     const path = `manifest.profile.features.${feature.name}`;
     const entry = profile.features[feature.name];
     if (!entry) throw new ApiError(400, "validation", `${path}: the reference profile has no sketch of feature "${feature.name}"`);
@@ -36,7 +37,7 @@ export function checkProfile(manifest: Manifest): void {
       continue;
     }
     const sketch = decode(path, () => decodeCategorical(fromBase64(entry.sketch)));
-    if (!sameList(sketch.categories, feature.categories ?? [])) {
+    if (!sameList(sketch.categories, ("categories" in feature && feature.categories) || [])) {
       throw new ApiError(400, "validation", `${path}: sketch categories differ from the feature's categories`);
     }
   }

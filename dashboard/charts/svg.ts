@@ -15,6 +15,7 @@ const PLOT_H = FRAME.height - FRAME.top - FRAME.bottom;
 
 /** A data series: one value per label (null: no data there). */
 export interface Series {
+  /** Shown in the legend; empty for a series that continues another (the second edge of a band). */
   name: string;
   values: (number | null)[];
   /** CSS class giving the series its colour (see styles.css `.s-*`). */
@@ -74,7 +75,7 @@ function xAxis(labels: readonly string[]): SVGGElement {
  * @param labels - the x slots
  * @param max - top of the y axis
  * @param format - y tick labels
- * @param series - the series, for the legend
+ * @param series - the series, for the legend (a series without a name has no entry)
  * @param marks - the plotted shapes
  */
 export function chart(title: string, labels: readonly string[], max: number, format: (x: number) => string, series: readonly Series[], marks: Child[]): HTMLElement {
@@ -88,7 +89,7 @@ export function chart(title: string, labels: readonly string[], max: number, for
       ? h(
           "ul",
           { class: "legend" },
-          series.map((x) => h("li", {}, h("span", { class: `swatch ${x.className}`, "aria-hidden": "true" }), x.name)),
+          series.filter((x) => x.name).map((x) => h("li", {}, h("span", { class: `swatch ${x.className}`, "aria-hidden": "true" }), x.name)),
         )
       : null,
   );

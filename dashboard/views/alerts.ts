@@ -32,6 +32,7 @@ const FIELDS: readonly Field[] = [
   { name: "throughputClient", label: "objective: client predictions/s at least", kind: "number", range: positive, show: (x: number) => `at least ${x}/s` },
   { name: "sloPeriodDays", label: "error budget period (days)", kind: "number", range: count(365), show: (d: number) => `${d} days` },
   { name: "accuracyDrop", label: "accuracy drop below baseline", kind: "number", range: rate, show: (x: number) => `more than ${x} below the baseline` },
+  { name: "estimatedAccuracyDrop", label: "estimated accuracy drop (no labels)", kind: "number", range: rate, show: (x: number) => `estimated more than ${x} below the baseline` },
   { name: "maeIncrease", label: "MAE increase over baseline (share)", kind: "number", range: positive, show: (x: number) => `more than ${x * 100} % above the baseline` },
   { name: "minLabelled", label: "labels needed to judge performance", kind: "number", range: count(1e9), show: String },
   { name: "windowMinutes", label: "window (minutes)", kind: "number", range: count(1440), show: String },

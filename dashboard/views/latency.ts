@@ -54,16 +54,23 @@ function backendCharts(name: string, stats: readonly StatsAnswer[], backend: str
 }
 
 /**
- * Accuracy per window from on-device labels beside the baseline the profile recorded on the
- * reference data; nothing when no window has labels.
+ * Accuracy per window from on-device labels and estimated without them (with the band realised
+ * accuracy is expected in), beside the baseline the profile recorded on the reference data;
+ * nothing when no window has either.
  */
 function accuracyChart(stats: readonly StatsAnswer[], labels: readonly string[]): HTMLElement | null {
   const live = stats.map((s) => (s.performance && "accuracy" in s.performance ? s.performance.accuracy : null));
-  if (live.every((a) => a === null)) return null;
+  const estimated = stats.map((s) => s.estimated?.accuracy ?? null);
+  if (live.every((a) => a === null) && estimated.every((a) => a === null)) return null;
   const baseline = stats.find((s) => s.baseline)?.baseline;
-  const series = [{ name: "live", values: live, className: "s-p50" }];
+  const series = [{ name: "from labels", values: live, className: "s-p50" }];
+  if (estimated.some((a) => a !== null)) {
+    series.push({ name: "estimated", values: estimated, className: "s-estimate" });
+    series.push({ name: "band", values: stats.map((s) => s.estimated?.band.accuracy[0] ?? null), className: "s-band" });
+    series.push({ name: "", values: stats.map((s) => s.estimated?.band.accuracy[1] ?? null), className: "s-band" });
+  }
   if (baseline?.kind === "classification") series.push({ name: "baseline", values: labels.map(() => baseline.accuracy), className: "s-p95" });
-  return lineChart({ title: "accuracy from on-device labels", labels, series, format: (x) => x.toFixed(3) });
+  return lineChart({ title: "accuracy: from on-device labels, and estimated without them", labels, series, format: (x) => x.toFixed(3) });
 }
 
 async function column(ctx: ViewContext, model: string, col: Column, backends: readonly (string | null)[], windows: readonly Window[], labels: readonly string[]): Promise<HTMLElement> {

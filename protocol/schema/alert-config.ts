@@ -36,6 +36,11 @@ export const alertConfigSchema = z.strictObject({
   sloPeriodDays: z.int().min(1).max(MAX_SLO_PERIOD_DAYS).default(30),
   /** Fires when accuracy from on-device labels falls more than this below the profile's baseline accuracy. */
   accuracyDrop: rateSchema.optional(),
+  /**
+   * Fires when the accuracy estimated without labels (protocol/performance-estimate.ts) falls more
+   * than this below the profile's baseline accuracy; needs a profile made with `--target`.
+   */
+  estimatedAccuracyDrop: rateSchema.optional(),
   /** Fires when the mean absolute residual from on-device labels exceeds the profile's baseline MAE by more than this share (0.2: 20 % worse). */
   maeIncrease: z.number().positive().max(1000).optional(),
   /** Labelled rows a window needs before `accuracyDrop` or `maeIncrease` is judged. @defaultValue 100 */

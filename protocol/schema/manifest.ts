@@ -2,15 +2,22 @@ import { z } from "zod";
 import { LIMITS } from "../limits.ts";
 import { boundedRecord, findDuplicate, modelNameSchema, nameSchema, rateSchema, versionSchema } from "./common.ts";
 import { featureKindSchema, referenceProfileSchema } from "./profile.ts";
+import { mediaSchema } from "./media.ts";
+import { descriptorFeatures } from "../preprocess/descriptors.ts";
 
 /** ONNX tensor element types Driftline feeds. */
 export const dtypeSchema = z.enum(["float32", "float16", "float64", "int8", "uint8", "int16", "int32", "int64", "bool", "string"]);
 
-/** A model input tensor; dimensions are sizes, or -1 / a name when dynamic. */
+/**
+ * A model input tensor; dimensions are sizes, or -1 / a name when dynamic. `media`: the input takes
+ * an image, audio or text, preprocessed as it says, and adds descriptor features
+ * (protocol/preprocess/descriptors.ts).
+ */
 export const inputSchema = z.object({
   name: nameSchema,
   dtype: dtypeSchema,
   shape: z.array(z.union([z.int().min(-1), nameSchema])).max(8),
+  media: mediaSchema.optional(),
 });
 
 /**
@@ -101,7 +108,7 @@ function checkStructure(ctx: Issues): void {
   const problem = (path: PropertyKey[], message: string) => ctx.issues.push({ code: "custom", path, message, input: m });
   for (const [list, what] of [
     [m.inputs, "input"],
-    [m.features, "feature"],
+    [[...m.features, ...descriptorFeatures(m.inputs)], "feature"],
     [m.outputs, "output"],
   ] as const) {
     const dup = findDuplicate<{ name: string }>(list, (x) => x.name, what);
@@ -109,10 +116,15 @@ function checkStructure(ctx: Issues): void {
   }
   const inputs = new Map(m.inputs.map((i) => [i.name, i]));
   const used = new Map<string, string>();
+  m.inputs.forEach((input, i) => {
+    if (input.media?.kind === "image" && input.dtype !== "float32" && input.dtype !== "uint8") problem(["inputs", i, "dtype"], "an image input is float32 or uint8");
+    if (input.media?.kind === "audio" && input.dtype !== "float32") problem(["inputs", i, "dtype"], "an audio input is float32");
+  });
   m.features.forEach((f, i) => {
     const at = (key: string) => ["features", i, key];
     const input = inputs.get(f.input);
     if (!input) return problem(at("input"), `no input named "${f.input}"`);
+    if (input.media) return problem(at("input"), `input "${f.input}" takes ${input.media.kind === "image" ? "an image" : input.media.kind}: its features are its descriptors`);
     if (f.kind === "categorical" && !f.categories?.length) problem(at("categories"), "categorical feature needs categories");
     if (f.kind === "numeric" && (f.categories || f.encoding)) problem(at("kind"), "numeric feature with categories");
     if (f.categories) {
@@ -151,7 +163,7 @@ export const clientManifestSchema = z.strictObject(clientManifestShape).check(ch
  */
 export const manifestSchema = z.strictObject({ ...clientManifestShape, profile: referenceProfileSchema }).check((ctx) => {
   checkStructure(ctx);
-  const kinds = new Map(ctx.value.features.map((f) => [f.name, f.kind]));
+  const kinds = new Map([...ctx.value.features, ...descriptorFeatures(ctx.value.inputs)].map((f) => [f.name, f.kind]));
   for (const [name, p] of Object.entries(ctx.value.profile.features)) {
     if (kinds.get(name) !== p.kind) {
       ctx.issues.push({ code: "custom", path: ["profile", "features", name], message: `profile feature "${name}" is not a ${p.kind} feature of the manifest`, input: ctx.value });

@@ -1,6 +1,7 @@
 import { z } from "zod";
-import { LIMITS } from "../limits.ts";
+import { LIMITS, MAX_LABELS } from "../limits.ts";
 import { boundedRecord, nameSchema, sketchSchema } from "./common.ts";
+import { CONFIDENCE_BINS } from "../sketch/prediction.ts";
 
 /** Feature kinds. */
 export const featureKindSchema = z.enum(["numeric", "categorical"]);
@@ -35,6 +36,25 @@ const rate = z.number().min(0).max(1);
 const perClass = boundedRecord(nameSchema, rate.nullable(), LIMITS.categories);
 
 /**
+ * What the collector estimates a classifier's performance without labels from
+ * (protocol/performance-estimate.ts), fitted by `driftline profile --target` on the reference rows.
+ */
+export const estimationSchema = z.object({
+  /** Per predicted class (at most 64, as a confusion matrix), per confidence bin of the top score: the chance such a prediction is right. */
+  curves: z.array(z.array(rate).length(CONFIDENCE_BINS)).min(2).max(MAX_LABELS),
+  /** Per predicted class, how its wrong predictions spread over the true classes. */
+  misses: z.array(z.array(rate).max(MAX_LABELS)).min(2).max(MAX_LABELS),
+  /**
+   * Spread of (realised − estimated) over random chunks of the reference of `rows` rows each: the
+   * band around a window's estimate (±3 of them, scaled to the window's rows).
+   */
+  band: z.object({ rows: z.number().positive().max(1e12), accuracy: z.number().min(0).max(1), f1: perClass }),
+});
+
+/** What `driftline profile --target` fits for label-free performance estimates. */
+export type Estimation = z.infer<typeof estimationSchema>;
+
+/**
  * The model's quality on the reference data (`driftline profile --target COL --model m.onnx`):
  * what live performance is compared with. Classification as scikit-learn computes it (precision,
  * recall and F1 per class; ROC AUC of the second class's probability for two classes; log loss
@@ -53,6 +73,8 @@ export const baselinePerformanceSchema = z.discriminatedUnion("kind", [
     log_loss: z.number().min(0).max(1e6),
     /** Per bin of the top-class probability: its mean, the share of rows it got right, and the rows in it. */
     calibration: z.object({ confidence: z.array(rate.nullable()).max(100), accuracy: z.array(rate.nullable()).max(100), count: z.array(z.int().min(0)).max(100) }),
+    /** For estimates without labels; absent when no reference prediction had a score. */
+    estimation: estimationSchema.optional(),
   }),
   z.object({ kind: z.literal("regression"), labelled: z.int().min(1), mae: z.number().min(0).max(1e300), rmse: z.number().min(0).max(1e300) }),
 ]);

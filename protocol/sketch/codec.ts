@@ -22,6 +22,7 @@ export const TAG = {
   latency: 5,
   errors: 6,
   confusion: 7,
+  embedding: 8,
 } as const;
 
 /**
@@ -241,16 +242,17 @@ export function encodeWith(tag: number, version: number, write: (w: Writer) => v
  *
  * @param bytes - encoded sketch
  * @param tag - the expected tag; another sketch's tag is a `sketch_mismatch`
- * @param version - the supported format version
- * @param read - reads the body
+ * @param version - the newest supported format version (every one from 1 up to it is read)
+ * @param read - reads the body of the format version it is given
  */
-export function decodeWith<T>(bytes: Uint8Array, tag: number, version: number, read: (r: Reader) => T): T {
+export function decodeWith<T>(bytes: Uint8Array, tag: number, version: number, read: (r: Reader, version: number) => T): T {
   if (!(bytes instanceof Uint8Array)) fail("not bytes");
   const r = new Reader(bytes);
   const got = r.varint();
   if (got !== tag) throw new DriftlineError("sketch_mismatch", `type ${got} for ${tag}`);
-  if (r.varint() !== version) fail("version");
-  const out = read(r);
+  const format = r.varint();
+  if (!(format >= 1 && format <= version)) fail("version");
+  const out = read(r, format);
   r.end();
   return out;
 }

@@ -1,9 +1,6 @@
-import { MAX_NAME_LENGTH } from "../limits.ts";
+import { MAX_LABELS, MAX_NAME_LENGTH } from "../limits.ts";
 import { type Reader, TAG, addCounts, decodeWith, encodeWith, expectSame, readCounts, sameList, writeCounts } from "./codec.ts";
 import { checkIndex, checkLabels } from "./prediction.ts";
-
-/** Largest label count of a confusion matrix: k×k cells must stay small. */
-const MAX_LABELS = 64;
 
 /**
  * A confusion matrix: `cells[actual * labels.length + predicted]` counts.

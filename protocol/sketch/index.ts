@@ -9,6 +9,7 @@ export { ClassificationSketch, decodeClassification } from "./prediction.ts";
 export { LatencySketch, decodeLatency } from "./latency.ts";
 export { ErrorCounts, decodeErrorCounts } from "./error-counts.ts";
 export { ConfusionMatrix, decodeConfusion } from "./confusion.ts";
+export { EmbeddingSketch, decodeEmbedding } from "./embedding.ts";
 export { toBase64, fromBase64 } from "./codec.ts";
 export {
   SKETCH_KINDS,

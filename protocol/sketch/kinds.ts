@@ -2,6 +2,7 @@ import { DriftlineError } from "../errors.ts";
 import { CategoricalSketch, decodeCategorical } from "./categorical.ts";
 import { TAG } from "./codec.ts";
 import { ConfusionMatrix, decodeConfusion } from "./confusion.ts";
+import { EmbeddingSketch, decodeEmbedding } from "./embedding.ts";
 import { ErrorCounts, decodeErrorCounts } from "./error-counts.ts";
 import { LatencySketch, decodeLatency } from "./latency.ts";
 import { NumericSketch, decodeNumeric } from "./numeric.ts";
@@ -40,6 +41,7 @@ export const SKETCH_KINDS = {
   latency: kind({ type: LatencySketch, decode: decodeLatency, emptyLike: (s) => new LatencySketch(s.k) }),
   errors: kind({ type: ErrorCounts, decode: decodeErrorCounts, emptyLike: () => new ErrorCounts() }),
   confusion: kind({ type: ConfusionMatrix, decode: decodeConfusion, emptyLike: (s) => new ConfusionMatrix(s.labels) }),
+  embedding: kind({ type: EmbeddingSketch, decode: decodeEmbedding, emptyLike: (s) => new EmbeddingSketch(s.dims, s.features) }),
 } satisfies Record<Exclude<keyof typeof TAG, "quantiles">, object>;
 
 export { OVERFLOW_KEY } from "./key-limit.ts";

@@ -1,11 +1,30 @@
 import { DriftlineError } from "../errors.ts";
-import { type LIMITS, MAX_CATEGORIES, MAX_NAME_LENGTH } from "../limits.ts";
-import { type Reader, TAG, type Writer, addCounts, checkLimit, decodeWith, encodeWith, expectSame, readCounts, sameList, writeCounts } from "./codec.ts";
+import { type LIMITS, MAX_CATEGORIES, MAX_LABELS, MAX_NAME_LENGTH } from "../limits.ts";
+import { type Reader, TAG, type Writer, addCounts, checkLimit, decodeWith, encodeWith, expectSame, fail, readCounts, sameList, writeCounts } from "./codec.ts";
 import { DEFAULT_K, QuantileSketch, readQuantiles } from "./quantiles.ts";
 
+/** Bins of the top-class score in {@link ClassificationSketch.confidence}. */
+export const CONFIDENCE_BINS = 32;
+/** Decades of the miss probability (1 − top score) the confidence bins cover: 0.9999 and above share the last bin. */
+const CONFIDENCE_DECADES = 4;
+
 /**
- * Classification predictions: count per predicted class and a quantile sketch of the
- * top-class score. (Regression predictions use a {@link NumericSketch}.)
+ * The confidence bin of a top-class score: equal steps of −log10(1 − score), 8 a decade, so the
+ * scores of a confident model (0.99, 0.999 …) still fall into different bins; scores at or
+ * below 0 go to the first bin, at or above 0.9999 to the last.
+ *
+ * @param score - a finite top-class score
+ */
+export function confidenceBin(score: number): number {
+  const decades = -Math.log10(Math.max(1 - score, 10 ** -CONFIDENCE_DECADES));
+  return Math.max(0, Math.min(CONFIDENCE_BINS - 1, Math.floor((decades * CONFIDENCE_BINS) / CONFIDENCE_DECADES)));
+}
+
+/**
+ * Classification predictions: count per predicted class, a quantile sketch of the top-class
+ * score, and per predicted class a histogram of that score in {@link CONFIDENCE_BINS} bins
+ * (what the collector estimates performance without labels from: protocol/performance-estimate.ts).
+ * (Regression predictions use a {@link NumericSketch}.)
  *
  * @example
  * const s = new ClassificationSketch(["no", "yes"]);
@@ -18,6 +37,12 @@ export class ClassificationSketch {
   readonly counts: number[];
   /** Quantiles of the top-class score. */
   readonly scores: QuantileSketch;
+  /**
+   * Rows with a finite score per predicted class and {@link confidenceBin} of the score:
+   * `confidence[predicted * CONFIDENCE_BINS + bin]`. All 0 in sketches of format 1 (before it);
+   * empty for more than {@link MAX_LABELS} classes.
+   */
+  readonly confidence: number[];
 
   /**
    * @param labels - class labels, in output order
@@ -28,6 +53,7 @@ export class ClassificationSketch {
     this.labels = checkLabels(labels);
     this.counts = labels.map(() => 0);
     this.scores = new QuantileSketch(k);
+    this.confidence = new Array<number>(labels.length <= MAX_LABELS ? labels.length * CONFIDENCE_BINS : 0).fill(0);
   }
 
   /**
@@ -40,6 +66,7 @@ export class ClassificationSketch {
     checkIndex(label, this.counts.length);
     this.counts[label | 0]!++;
     this.scores.update(score);
+    if (Number.isFinite(score) && this.confidence.length > 0) this.confidence[(label | 0) * CONFIDENCE_BINS + confidenceBin(score)]!++;
   }
 
   /**
@@ -63,18 +90,20 @@ export class ClassificationSketch {
     expectSame(sameList(this.labels, other.labels), "labels");
     addCounts(this.counts, other.counts);
     this.scores.merge(other.scores);
+    addCounts(this.confidence, other.confidence);
     return this;
   }
 
   /** Compact versioned bytes. */
   encode(): Uint8Array {
-    return encodeWith(TAG.classification, 1, (w) => this.write_(w));
+    return encodeWith(TAG.classification, 2, (w) => this.write_(w));
   }
 
   private write_(w: Writer): void {
     w.strs(this.labels);
     writeCounts(w, this.counts);
     this.scores.write(w);
+    writeCounts(w, this.confidence);
   }
 }
 
@@ -86,13 +115,23 @@ export class ClassificationSketch {
  * @param bytes - encoded sketch
  */
 export function decodeClassification(bytes: Uint8Array): ClassificationSketch {
-  return decodeWith(bytes, TAG.classification, 1, read);
+  return decodeWith(bytes, TAG.classification, 2, read);
 }
 
-function read(r: Reader): ClassificationSketch {
+function read(r: Reader, format: number): ClassificationSketch {
   const s = new ClassificationSketch(r.strs(MAX_CATEGORIES, MAX_NAME_LENGTH));
   readCounts(r, s.counts);
-  return Object.assign(s, { scores: readQuantiles(r) });
+  Object.assign(s, { scores: readQuantiles(r) });
+  if (format >= 2) {
+    readCounts(r, s.confidence);
+    if (s.confidence.length > 0)
+      s.counts.forEach((n, c) => {
+        let binned = 0;
+        for (let b = 0; b < CONFIDENCE_BINS; b++) binned += s.confidence[c * CONFIDENCE_BINS + b]!;
+        if (binned > n) fail(`class ${c}: ${binned} scores binned of ${n} predictions`);
+      });
+  }
+  return s;
 }
 
 /**

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
 import type { Report } from "../../protocol/schema/report.ts";
 import { CategoricalSketch, ClassificationSketch, ConfusionMatrix, ErrorCounts, LatencySketch, NumericSketch, toBase64 } from "../../protocol/sketch/index.ts";
+import { CONFIDENCE_BINS } from "../../protocol/sketch/prediction.ts";
 import { launchBrowser, type TestBrowser } from "./harness/browser.ts";
 import { startTestCollector, type TestCollector } from "./harness/collector.ts";
 import { CHURN_LABELS, PLANS, churnModel, churnRows } from "../fixtures/runtime-models.ts";
@@ -74,6 +75,19 @@ describe("dashboard", () => {
     [collector, browser] = await Promise.all([startTestCollector(), launchBrowser()]);
     const v1 = churnModel(MODEL);
     const v2 = churnModel(MODEL, 1);
+    // the canary's clients send no labels: its profile's fit lets the collector estimate accuracy
+    const curve = (right: number) => new Array<number>(CONFIDENCE_BINS).fill(right);
+    const estimation = {
+      curves: [curve(0.8), curve(0.6), curve(0.5)],
+      misses: [
+        [0, 0.5, 0.5],
+        [0.5, 0, 0.5],
+        [0.5, 0.5, 0],
+      ],
+      band: { rows: 200, accuracy: 0.03, f1: {} },
+    };
+    const calibration = { confidence: [], accuracy: [], count: [] };
+    v2.manifest.profile.performance = { kind: "classification", labelled: 1000, accuracy: 0.8, precision: {}, recall: {}, f1: {}, log_loss: 0.5, calibration, estimation };
     await collector.publish(v1.bytes, v1.manifest);
     await collector.publish(v2.bytes, v2.manifest);
     await collector.rollout(MODEL, { canary: { version: 2, percent: 10 } });
@@ -153,9 +167,12 @@ describe("dashboard", () => {
     for (const backend of ["wasm", "webgpu"]) await page.waitForSelector(`[data-version="1"] [data-backend="${backend}"] .line path`, { state: "attached" });
     expect(await page.locator('[data-version="2"] [data-backend="wasm"] .line path').count()).toBe(3);
     expect(await page.locator('[data-version="1"] [data-backend="wasm"] rect.s-err0').count()).toBeGreaterThan(0);
-    // accuracy from the labels the stable version's clients fed back; none for the canary
-    await page.waitForSelector('[data-version="1"] .accuracy .line path', { state: "attached" });
-    expect(await page.locator('[data-version="2"] .accuracy').count()).toBe(0);
+    // accuracy from the labels the stable version's clients fed back; for the canary, without
+    // labels, only the estimate and its band
+    await page.waitForSelector('[data-version="1"] .accuracy .line.s-p50 circle', { state: "attached" });
+    await page.waitForSelector('[data-version="2"] .accuracy .line.s-estimate circle', { state: "attached" });
+    expect(await page.locator('[data-version="2"] .accuracy .line.s-p50 circle').count()).toBe(0);
+    expect(await page.locator('[data-version="2"] .accuracy .line.s-band circle').count()).toBeGreaterThan(0);
     const buttons = page.locator(".actions button");
     expect(await buttons.count()).toBe(5);
     expect(await page.locator(".actions button:enabled").count()).toBe(0);

@@ -1,9 +1,11 @@
 import { expect } from "vitest";
 import type { Manifest } from "../../protocol/schema/manifest.ts";
 import type { Report } from "../../protocol/schema/report.ts";
+import type { Estimation } from "../../protocol/schema/profile.ts";
+import { CONFIDENCE_BINS } from "../../protocol/sketch/prediction.ts";
 import { CategoricalSketch, ClassificationSketch, ErrorCounts, LatencySketch, NumericSketch, toBase64 } from "../../protocol/sketch/index.ts";
 import { modelKey } from "../../collector/registry/model-key.ts";
-import { BOOTSTRAP, call, createKey, modelBytes, publish, rollout, unique, upload } from "./registry-helpers.ts";
+import { BOOTSTRAP, call, createKey, manifestFor, modelBytes, publish, rollout, unique, upload } from "./registry-helpers.ts";
 
 export { rng } from "../unit/protocol/datasets.ts";
 
@@ -156,6 +158,34 @@ export async function publishManifest(model: string, build: (sha256: string, siz
   const set = await call("PUT", `/v1/models/${model}/rollout`, { token: BOOTSTRAP, json: { stable: version } });
   expect(set.status, await set.clone().text()).toBe(200);
   return version;
+}
+
+/**
+ * Publishes (and makes stable) a version of the no/yes test model whose profile has a baseline
+ * accuracy of 0.9 and a fit for label-free estimates (protocol/performance-estimate.ts): each
+ * class's predictions right with the given chance at every confidence, misses to the other class.
+ *
+ * @param model - the model
+ * @param right - chance a prediction of "no", of "yes", is right
+ * @param band - the fit's band
+ * @returns the version
+ */
+export async function publishWithEstimation(model: string, right: [number, number], band: Estimation["band"]): Promise<number> {
+  const estimation = {
+    curves: right.map((p) => new Array<number>(CONFIDENCE_BINS).fill(p)),
+    misses: [
+      [0, 1],
+      [1, 0],
+    ],
+    band,
+  };
+  const calibration = { confidence: [], accuracy: [], count: [] };
+  const baseline = { kind: "classification" as const, labelled: 500, accuracy: 0.9, precision: {}, recall: {}, f1: {}, log_loss: 0.3, calibration, estimation };
+  return publishManifest(model, (sha, size) => {
+    const m = manifestFor(model, sha, size);
+    m.profile.performance = baseline;
+    return m;
+  });
 }
 
 /**

@@ -100,6 +100,11 @@ describe("driftline profile", () => {
     expect(file.profile.performance).toMatchObject({ kind: "classification", labelled: 500 });
     expect((file.profile.performance as { accuracy: number }).accuracy).toBeCloseTo(correct / 500, 12);
     expect(result.stdout).toContain(`baseline accuracy ${(correct / 500).toFixed(3)}`);
+    // and the fit of label-free estimates: a curve per class, where misses go, a band
+    const { estimation } = file.profile.performance as { estimation: { curves: number[][]; misses: number[][]; band: { rows: number } } };
+    expect(estimation.curves.map((c) => c.length)).toEqual([32, 32, 32]);
+    expect(estimation.misses).toHaveLength(3);
+    expect(estimation.band.rows).toBeCloseTo(50, 0);
     expect((await run("profile", csvPath, "--target", "churned", "-o", out)).stderr).toContain("--target goes with --model");
   });
 

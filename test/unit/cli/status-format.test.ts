@@ -9,6 +9,11 @@ describe("driftline status: performance line", () => {
     expect(describePerformance(live, baseline)).toBe("accuracy 0.912 (−0.022) on 1,234 labelled · baseline accuracy 0.934");
   });
 
+  it("adds the accuracy estimated without labels, with its band", () => {
+    const estimated = { rows: 5000, accuracy: 0.881, precision: {}, recall: {}, f1: {}, band: { accuracy: [0.86, 0.902] as [number, number], f1: {} } };
+    expect(describePerformance(null, baseline, estimated)).toBe("no labels yet · estimated without labels 0.881 (−0.053), band 0.860–0.902, over 5,000 predictions · baseline accuracy 0.934");
+  });
+
   it("says what is missing", () => {
     expect(describePerformance(null, baseline)).toBe("no labels yet · baseline accuracy 0.934");
     const regression = { labelled: 10, residual_mean: 0, residual_p05: -1, residual_p50: 0, residual_p95: 1, mae: 0.5, rmse: 0.7 };

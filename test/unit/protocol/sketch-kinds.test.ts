@@ -9,6 +9,7 @@ import {
   CategoricalSketch,
   ClassificationSketch,
   ConfusionMatrix,
+  EmbeddingSketch,
   ErrorCounts,
   LatencySketch,
   NumericSketch,
@@ -39,7 +40,9 @@ function samples(): Record<SketchKind, AnySketch> {
   errors.update("input_schema", 3);
   const confusion = new ConfusionMatrix(["no", "yes"]);
   confusion.update(1, 0);
-  return { numeric, categorical, classification, latency, errors, confusion };
+  const embedding = new EmbeddingSketch(3, 2);
+  embedding.update([0.5, -1, 2], [0.1, -0.2]);
+  return { numeric, categorical, classification, latency, errors, confusion, embedding };
 }
 
 const kinds = Object.keys(SKETCH_KINDS) as SketchKind[];

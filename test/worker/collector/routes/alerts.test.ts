@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import worker from "../../../../collector/index.ts";
 import { CategoricalSketch, ConfusionMatrix, NumericSketch, toBase64 } from "../../../../protocol/sketch/index.ts";
-import { clientsGiven, flush, makeReport, postReports, publishManifest, sketchReport } from "../../ingest-helpers.ts";
+import { clientsGiven, flush, makeReport, postReports, publishManifest, publishWithEstimation, sketchReport } from "../../ingest-helpers.ts";
 import { BOOTSTRAP, call, createKey, expectError, manifestFor, publish, rollout, twoFeatureManifest, unique } from "../../registry-helpers.ts";
 
 const HOOK = "https://hooks.example.test/driftline";
@@ -171,6 +171,27 @@ describe("alerts", () => {
     const mine = posted.filter((p) => p.text.includes(model));
     expect(mine.map((p) => `${p.alert.kind}:${p.alert.state}`)).toEqual(["accuracy_drop:firing"]);
     expect(mine[0]!.text).toContain("accuracy FIRING: 0.275 below the baseline (threshold 0.100)");
+  });
+
+  it("fires when the accuracy estimated without labels falls below the baseline by more than estimatedAccuracyDrop", async () => {
+    const model = unique("alerts");
+    const version = await publishWithEstimation(model, [0.5, 0.5], { rows: 100, accuracy: 0.02, f1: { no: null, yes: null } });
+    const { token } = await createKey("default", "ingest");
+    const config = { webhook: HOOK, estimatedAccuracyDrop: 0.1, windowMinutes: 2, minRows: 10 };
+    expect((await call("PUT", `/v1/models/${model}/alerts`, { token: BOOTSTRAP, json: config })).status).toBe(200);
+    const base = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
+    // no labels at all: 5 clients × 20 predictions the fit says are right half the time; without
+    // the heaviest sender (as if all its 20 had been wrong) 50 / 80 = 0.625, 0.275 below the baseline
+    const clients = await clientsGiven(model, token, version, 5, "est");
+    await postReports(
+      token,
+      clients.map((client) => makeReport(model, version, { client, start: base + 60_000, ...rows(false) })),
+    );
+    await flush(model);
+    await cron(base + 3 * 60_000 + 25_000);
+    const mine = posted.filter((p) => p.text.includes(model));
+    expect(mine.map((p) => `${p.alert.kind}:${p.alert.state}`)).toEqual(["estimated_accuracy_drop:firing"]);
+    expect(mine[0]!.text).toContain("accuracy estimated without labels FIRING: 0.275 below the baseline (threshold 0.100)");
   });
 
   it("fires when the mean absolute residual from on-device labels exceeds the baseline's by more than maeIncrease", async () => {

@@ -1,11 +1,12 @@
 // Labels joined on the devices reach the collector only as a confusion matrix (classification)
 // or a residual sketch (regression); /v1/stats turns them into accuracy, precision, recall and F1,
-// beside the baseline the profile recorded on the reference data.
+// beside the baseline the profile recorded on the reference data; without labels, the prediction
+// sketches' confidence bins and the profile's fit give an estimate (protocol/performance-estimate.ts).
 import { describe, expect, it } from "vitest";
 import { ConfusionMatrix, NumericSketch, toBase64 } from "../../../../protocol/sketch/index.ts";
 import type { StatsAnswer } from "../../../../protocol/api.ts";
-import { flush, liveModel, makeReport, postReports, publishManifest } from "../../ingest-helpers.ts";
-import { BOOTSTRAP, call, manifestFor, unique } from "../../registry-helpers.ts";
+import { flush, liveModel, makeReport, postReports, publishManifest, publishWithEstimation } from "../../ingest-helpers.ts";
+import { BOOTSTRAP, call, createKey, manifestFor, unique } from "../../registry-helpers.ts";
 
 describe("performance from on-device labels", () => {
   it("merges confusion matrices across reports into accuracy and per-class recall", async () => {
@@ -63,6 +64,32 @@ describe("performance from on-device labels", () => {
     });
     const res = await call("GET", `/v1/stats?model=${model}`, { token: BOOTSTRAP });
     expect(((await res.json()) as StatsAnswer).baseline).toEqual(baseline);
+  });
+
+  it("estimates performance without labels from the prediction sketches and the profile's fit, with its band", async () => {
+    const model = unique("perf-est");
+    const version = await publishWithEstimation(model, [0.8, 0.5], { rows: 100, accuracy: 0.02, f1: { no: 0.03, yes: null } });
+    const { token } = await createKey("default", "ingest");
+    const start = Date.now();
+    // every row predicted "no" with score 0.7: right 80 % of the time, as the curve says
+    const reports = [0, 1].map((i) => makeReport(model, version, { client: `c-${i}`, start, tenure: Array.from({ length: 10 }, (_, j) => j) }));
+    expect((await postReports(token, reports)).accepted).toHaveLength(2);
+    await flush(model);
+    const res = await call("GET", `/v1/stats?model=${model}&from=${start - 60_000}&to=${start + 60_000}`, { token: BOOTSTRAP });
+    const stats = (await res.json()) as StatsAnswer;
+    expect(stats.performance).toBeNull();
+    const half = 3 * 0.02 * Math.sqrt(100 / 20);
+    const halfF1 = 3 * 0.03 * Math.sqrt(100 / 20);
+    const f1No = (2 * 0.8) / 1.8;
+    expect(stats.estimated).toEqual({
+      rows: 20,
+      accuracy: expect.closeTo(0.8, 12),
+      precision: { no: expect.closeTo(0.8, 12), yes: null },
+      recall: { no: 1, yes: 0 },
+      f1: { no: expect.closeTo(f1No, 12), yes: null },
+      roc_auc: expect.any(Number),
+      band: { accuracy: [expect.closeTo(0.8 - half, 12), expect.closeTo(0.8 + half, 12)], f1: { no: [expect.closeTo(f1No - halfF1, 12), 1], yes: null } },
+    });
   });
 
   it("refuses residuals from a classification model", async () => {

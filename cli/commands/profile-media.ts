@@ -1,0 +1,103 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { type Media, mediaSchema } from "../../protocol/schema/media.ts";
+import { CliError, UsageError } from "../args.ts";
+import { type Clip, IMAGE_EXTENSIONS, decodeImage, decodeWav, listMedia } from "../media-files.ts";
+import { type MediaItem, MediaProfiler } from "../media-profiler.ts";
+import { describeOutputs, loadModel } from "../onnx-model.ts";
+import type { ProfileFile } from "../profiler.ts";
+import { progress } from "../progress.ts";
+
+/** The flags of `driftline profile` that the media path reads. */
+export interface MediaFlags {
+  out: string;
+  images?: string | undefined;
+  audio?: string | undefined;
+  text?: string | undefined;
+  media?: string | undefined;
+  input?: string | undefined;
+  model?: string | undefined;
+  labels: string[];
+}
+
+/** Where the items come from, and how each is read. */
+interface Source {
+  kind: Media["kind"];
+  items: string[];
+  read: (item: string) => MediaItem;
+  what: string;
+}
+
+function sourceOf(flags: MediaFlags): Source {
+  const given = [flags.images && "--images", flags.audio && "--audio", flags.text && "--text"].filter(Boolean);
+  if (given.length > 1) throw new UsageError(`${given.join(" and ")}: profile one medium at a time`);
+  if (flags.images) return { kind: "image", items: listMedia(flags.images, IMAGE_EXTENSIONS, "images"), read: decodeImage, what: "images" };
+  if (flags.audio) return { kind: "audio", items: listMedia(flags.audio, [".wav"], "WAV files"), read: (path): Clip => decodeWav(path), what: "clips" };
+  let lines: string[];
+  try {
+    lines = readFileSync(flags.text!, "utf8").split(/\r?\n/);
+  } catch {
+    throw new CliError(`cannot read ${flags.text}`);
+  }
+  // one text per line; a blank line is no text
+  return { kind: "text", items: lines.filter((l) => l.trim() !== ""), read: (line) => line, what: "texts" };
+}
+
+/**
+ * The input's medium from `--media` (JSON, or a file holding it); its `kind` may be left out (the
+ * flag that named the data says it). Text needs no `--media`.
+ */
+function mediaOf(flags: MediaFlags, kind: Media["kind"]): Media {
+  if (flags.media === undefined) {
+    if (kind === "text") return { kind };
+    throw new UsageError(`--${kind === "image" ? "images" : "audio"} needs --media: the input's preprocessing as JSON (docs/models.md)`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(flags.media.trimStart().startsWith("{") ? flags.media : readFileSync(flags.media, "utf8"));
+  } catch (err) {
+    throw new CliError(`--media: ${err instanceof Error ? err.message : err}`);
+  }
+  const parsed = mediaSchema.safeParse({ kind, ...(json as object) });
+  if (!parsed.success) throw new CliError(`--media: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`);
+  if (parsed.data.kind !== kind) throw new CliError(`--media describes ${parsed.data.kind} but the data are ${kind}`);
+  return parsed.data;
+}
+
+/**
+ * `driftline profile --images DIR | --audio DIR | --text FILE`: descriptor sketches of every item,
+ * and for images with `--model` the model's predictions, into profile.json for `publish`.
+ *
+ * @param flags - the command's flags
+ * @returns the line to print
+ */
+export async function profileMedia(flags: MediaFlags): Promise<string> {
+  const started = Date.now();
+  const source = sourceOf(flags);
+  const media = mediaOf(flags, source.kind);
+  const model = flags.model ? await loadModel(flags.model) : undefined;
+  if (model && media.kind !== "image") throw new UsageError(`--model with --${source.kind === "audio" ? "audio" : "text"} is not supported yet: profile its descriptors without --model`);
+  const input = flags.input ?? (model?.inputs.length === 1 ? model.inputs[0]!.name : source.kind);
+  const modelInput = model?.inputs.find((i) => i.name === input);
+  if (model && !modelInput) throw new CliError(`the model has no input "${input}" (inputs: ${model.inputs.map((i) => i.name).join(", ")}); pass --input`);
+  const outputs = model && describeOutputs(model, flags.labels);
+  const sketched = outputs && (outputs.find((o) => o.kind === "probabilities") ?? outputs.find((o) => o.kind === "regression" || o.kind === "score"));
+  if (outputs && !sketched) throw new CliError("the model has no float output to sketch predictions from");
+  const profiler = new MediaProfiler(input, media, model && { model, input: modelInput!, output: sketched! });
+  const bar = progress(`profiling ${source.items.length} ${source.what}`, source.items.length);
+  for (const [i, item] of source.items.entries()) {
+    await profiler.add(source.read(item));
+    bar.update(i + 1);
+  }
+  bar.done(`${source.items.length} ${source.what}`);
+  const file: ProfileFile = {
+    format: 1,
+    input,
+    media,
+    features: [],
+    ...(outputs && { outputs }),
+    profile: { format: 1, rows: profiler.rows, ...profiler.result(), createdAt: new Date().toISOString() },
+  };
+  writeFileSync(flags.out, `${JSON.stringify(file, null, 2)}\n`);
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  return `${flags.out}: ${profiler.rows} ${source.what}, ${Object.keys(file.profile.features).length} descriptors${model ? ", predictions sketched" : ""} (${seconds} s)`;
+}

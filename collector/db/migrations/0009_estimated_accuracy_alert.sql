@@ -1,0 +1,1 @@
+ALTER TABLE `alert_configs` ADD `estimated_accuracy_drop` real;

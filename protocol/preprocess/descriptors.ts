@@ -1,0 +1,33 @@
+/**
+ * Descriptors as features: every image, audio or text input of a manifest adds numeric features
+ * named `<input>.<descriptor>` (`image.brightness`), which reports, drift, segments, alerts, stats
+ * and the dashboard treat like any other feature.
+ */
+import type { Media } from "../schema/media.ts";
+
+/** The descriptors of each medium, in report order (the fields of ImageDescriptors, AudioDescriptors, TextDescriptors). */
+export const DESCRIPTORS = {
+  image: ["brightness", "contrast", "saturation", "sharpness", "width", "height", "aspect"],
+  audio: ["level", "zeroCrossings", "clipped", "silent", "duration"],
+  /** `unknownTokens`: the share the app's `encode` hook reports, missing when it reports none. */
+  text: ["characters", "words", "nonAscii", "digits", "unknownTokens"],
+} as const satisfies Record<Media["kind"], readonly string[]>;
+
+/** A numeric feature derived from an input's medium. */
+export interface DescriptorFeature {
+  name: string;
+  kind: "numeric";
+  input: string;
+  descriptor: string;
+}
+
+/**
+ * The descriptor features of a manifest's inputs, in input order.
+ *
+ * @param inputs - the manifest's inputs
+ */
+export function descriptorFeatures(inputs: readonly { name: string; media?: Media | undefined }[]): DescriptorFeature[] {
+  return inputs.flatMap((input) =>
+    input.media ? DESCRIPTORS[input.media.kind].map((descriptor) => ({ name: `${input.name}.${descriptor}`, kind: "numeric" as const, input: input.name, descriptor })) : [],
+  );
+}

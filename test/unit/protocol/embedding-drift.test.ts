@@ -1,0 +1,103 @@
+// Embedding drift from mergeable sums against numpy/scipy on the raw embeddings
+// (test/fixtures/embedding/make-embeddings.py): the same embeddings regenerated here from the same
+// seeded generators, projected as devices project them, sketched per report and merged.
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { EmbeddingProjector, EmbeddingReference } from "../../../protocol/embedding.ts";
+import { embeddingDrift } from "../../../protocol/drift/embedding.ts";
+import { seededRandom } from "../../../protocol/seeded-random.ts";
+import { EmbeddingSketch, decodeEmbedding } from "../../../protocol/sketch/index.ts";
+
+interface Sample {
+  seed: number;
+  n: number;
+  weights: number[];
+  noise: number;
+}
+interface Window extends Sample {
+  exact: { components_share: number; distance: number; mmd: number; mmd_permutation_p: number };
+  from_sums: { mmd: number };
+}
+const fixture = JSON.parse(readFileSync(new URL("../../fixtures/embedding/embeddings.json", import.meta.url), "utf8")) as {
+  config: { length: number; dims: number; features: number; seed: number; bandwidth: number };
+  reference: Sample;
+  windows: Record<string, Window>;
+};
+const { config } = fixture;
+
+/** The script's normals: Box–Muller on one xorshift32 stream. */
+function normals(seed: number) {
+  const uniform = seededRandom(seed);
+  return { uniform, normal: () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform()) };
+}
+
+/** The script's `mixture`: cluster centres from seed 1, picks and noise from `seed`. */
+function mixture({ seed, n, weights, noise }: Sample): Float64Array[] {
+  const means = normals(1);
+  const centres = Array.from({ length: 4 }, () => Array.from({ length: config.length }, () => 3 * means.normal()));
+  const g = normals(seed);
+  const total = weights.reduce((a, b) => a + b, 0);
+  const cumulative = weights.map((_, i) => weights.slice(0, i + 1).reduce((a, b) => a + b, 0) / total);
+  return Array.from({ length: n }, () => {
+    const u = g.uniform();
+    const c = Math.min(
+      cumulative.findIndex((x) => x > u),
+      3,
+    );
+    return Float64Array.from(centres[c]!, (m) => m + noise * g.normal());
+  });
+}
+
+const projector = new EmbeddingProjector(config);
+const reference = new EmbeddingReference(projector);
+for (const e of mixture(fixture.reference)) reference.add(e);
+const nullScale = reference.nullScale();
+
+/** A window as the collector sees it: 12 reports' sketches, each through the wire format, merged. */
+function windowSketch(w: Sample): EmbeddingSketch {
+  const rows = mixture(w);
+  const merged = projector.sketch();
+  for (let r = 0; r < 12; r++) {
+    const report = projector.sketch();
+    for (let i = r; i < rows.length; i += 12) projector.add(report, rows[i]!);
+    merged.merge(decodeEmbedding(report.encode()));
+  }
+  return merged;
+}
+
+describe("embedding drift from sums", () => {
+  it.each(Object.entries(fixture.windows))("%s: statistics as numpy's, verdicts as scipy's tests", (_name, w) => {
+    const drift = embeddingDrift(reference.sketch, windowSketch(w), nullScale)!;
+    expect(drift.count).toBe(w.n);
+    // the distance between means is exact from sums
+    expect(drift.distance.value).toBeCloseTo(w.exact.distance, 9);
+    // Welch's test from sums (normal tails) against scipy's (t tails): at most one component of 16 apart
+    expect(Math.abs(drift.components.share - w.exact.components_share)).toBeLessThanOrEqual(1 / 16 + 1e-12);
+    // MMD² from the sums is what numpy computes from the same Fourier features …
+    expect(drift.mmd.value).toBeCloseTo(w.from_sums.mmd, 9);
+    // … and within 0.005 of the exact kernel's unbiased MMD² (256 random features)
+    expect(Math.abs(drift.mmd.value - w.exact.mmd)).toBeLessThan(0.005);
+    // verdicts: MMD as the permutation test at 5 %, components and distance by their thresholds
+    expect(drift.mmd.verdict).toBe(w.exact.mmd_permutation_p < 0.05);
+    expect(drift.components.verdict).toBe(w.exact.components_share >= 0.2);
+    expect(drift.distance.verdict).toBe(w.exact.distance > 0.2);
+  });
+
+  it("finds the spread change only by MMD, the mean shift every way, and nothing without drift", () => {
+    const verdicts = Object.fromEntries(
+      Object.entries(fixture.windows).map(([name, w]) => {
+        const d = embeddingDrift(reference.sketch, windowSketch(w), nullScale)!;
+        return [name, [d.components.verdict, d.distance.verdict, d.mmd.verdict]];
+      }),
+    );
+    expect(verdicts).toEqual({ "no-drift": [false, false, false], "mean-shift": [true, true, true], spread: [false, false, true] });
+  });
+
+  it("refuses sums no embeddings could give", () => {
+    const s = new EmbeddingSketch(2, 2);
+    s.update([1, 1], [0.5, 0.5]);
+    s.squares[0] = 0.1; // one value of 1 cannot square to 0.1
+    expect(() => decodeEmbedding(s.encode())).toThrow(/embedding sums no embeddings could give/);
+    expect(() => new EmbeddingSketch(300, 2)).toThrow(/embedding dims/);
+  });
+});
