@@ -1,6 +1,7 @@
 import { DriftlineError } from "../protocol/errors.ts";
 import { CliError, UsageError } from "./args.ts";
 import type { Command } from "./commands/command.ts";
+import { alerts } from "./commands/alerts.ts";
 import { drift } from "./commands/drift.ts";
 import { keys } from "./commands/keys.ts";
 import { logs } from "./commands/logs.ts";
@@ -9,9 +10,10 @@ import { publish } from "./commands/publish.ts";
 import { promote, rollback, rollout } from "./commands/rollout.ts";
 import { segments } from "./commands/segments.ts";
 import { signing } from "./commands/signing.ts";
+import { slo } from "./commands/slo.ts";
 import { status } from "./commands/status.ts";
 
-const COMMANDS: Command[] = [profile, publish, signing, rollout, promote, rollback, status, drift, segments, logs, keys];
+const COMMANDS: Command[] = [profile, publish, signing, rollout, promote, rollback, status, drift, slo, alerts, segments, logs, keys];
 
 const HELP = `driftline — publish models to browsers and watch them drift
 

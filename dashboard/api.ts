@@ -1,5 +1,5 @@
 import type { ErrorEnvelope } from "../protocol/schema/error-envelope.ts";
-import type { Alert, DriftAnswer, ModelDetail, ModelSummary, RolloutChange, Segments, StatsAnswer, WindowQuery } from "./types.ts";
+import type { Alert, AlertConfigAnswer, DriftAnswer, ModelDetail, ModelSummary, RolloutChange, Segments, StatsAnswer, WindowQuery } from "./types.ts";
 
 /** Which key a call needs: reads take the read key, rollout changes the admin key. */
 export type Role = "read" | "admin";
@@ -97,9 +97,19 @@ export class Api {
     return this.call("read", "GET", "/v1/stats", windowParams(q));
   }
 
-  /** Alert state changes, newest first. */
-  async alerts(limit = 500): Promise<Alert[]> {
-    return (await this.call<{ alerts: Alert[] }>("read", "GET", "/v1/alerts", { limit: String(limit) })).alerts;
+  /** Alert state changes, newest first, of every model or of one. */
+  async alerts(limit = 500, model?: string): Promise<Alert[]> {
+    return (await this.call<{ alerts: Alert[] }>("read", "GET", "/v1/alerts", { limit: String(limit), ...(model !== undefined && { model }) })).alerts;
+  }
+
+  /** A model's alert conditions and objectives; the webhook whole with an admin key (what editing saves back), masked without. */
+  alertConfig(model: string): Promise<AlertConfigAnswer> {
+    return this.call(this.canAdmin ? "admin" : "read", "GET", `/v1/models/${encodeURIComponent(model)}/alerts`);
+  }
+
+  /** `PUT /v1/models/:model/alerts` (admin). */
+  setAlertConfig(model: string, config: Record<string, unknown>): Promise<unknown> {
+    return this.call("admin", "PUT", `/v1/models/${encodeURIComponent(model)}/alerts`, {}, config);
   }
 
   /** `PUT /v1/models/:model/rollout` (admin). */

@@ -52,7 +52,7 @@ function fail(err: unknown): void {
   if (err instanceof ApiError && err.status === 401 && err.role === "read") return signOut(`The collector refused the key: ${err.message}. Enter a read key.`);
   const action = err instanceof ApiError && err.role === "admin";
   // A refresh still running when an action fails must not wipe the action's error when it ends.
-  showBanner((action ? "Rollout change failed: " : "") + (err instanceof Error ? err.message : String(err)), action ? "action" : "refresh");
+  showBanner((action ? "Change failed: " : "") + (err instanceof Error ? err.message : String(err)), action ? "action" : "refresh");
 }
 
 async function refresh(): Promise<void> {

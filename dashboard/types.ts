@@ -11,8 +11,10 @@ export type {
   ModelDetail,
   ModelSummary,
   RolloutView as Rollout,
+  SloObjective,
   StatsAnswer,
 } from "../protocol/api.ts";
+export type { AlertConfigAnswer } from "../protocol/schema/alert-config.ts";
 
 /** `GET /v1/segments`: segment keys and their values. */
 export type Segments = Record<string, string[]>;

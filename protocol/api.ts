@@ -207,6 +207,21 @@ export const estimatedPerformanceSchema = z.object({
 export type EstimatedPerformance = z.infer<typeof estimatedPerformanceSchema>;
 
 /** `GET /v1/stats`. */
+/** One objective of `GET /v1/stats`' `slo`: its target against what was measured over the range, and the error budget left over the period. */
+export const sloObjectiveSchema = z.object({
+  /** `latency_p95`, `latency_p99`, `error_rate`, `throughput_fleet` or `throughput_client`. */
+  kind: z.string(),
+  /** `backend:NAME` or `device:CLASS` for latency objectives, else null. */
+  subject: z.string().nullable(),
+  target: z.number(),
+  /** Measured over the query's range (null: no data there). */
+  value: z.number().nullable(),
+  met: z.boolean().nullable(),
+  /** 1 − bad share / allowed share over the period; below 0 when overspent; null for throughput or without data. */
+  budget_left: z.number().nullable(),
+});
+export type SloObjective = z.infer<typeof sloObjectiveSchema>;
+
 export const statsAnswerSchema = z.object({
   /** Stored window rows left out because they could not be read. */
   skipped: z.number(),
@@ -229,6 +244,8 @@ export const statsAnswerSchema = z.object({
   baseline: baselinePerformanceSchema.nullable(),
   /** Agreement per shadow version. */
   shadow: z.record(z.string(), z.object({ rows: z.number(), agree: z.number(), agreement: z.number().nullable() })),
+  /** The model's objectives (its alert configuration) against this range, and their error budget over the period; null when none are set or the query is sliced. */
+  slo: z.object({ period: z.object({ from: z.string(), to: z.string(), days: z.number() }), objectives: z.array(sloObjectiveSchema) }).nullable(),
 });
 export type StatsAnswer = z.infer<typeof statsAnswerSchema>;
 

@@ -1,4 +1,6 @@
+import { DEVICE_SEGMENT_KEY } from "../protocol/device-class.ts";
 import { createApi } from "./api.ts";
+import { readDeviceClass } from "./device-class.ts";
 import { defaultStore } from "./model-store.ts";
 import { defaultClock, defaultTransport } from "./transport.ts";
 import { loadModel, type Model } from "./model-loader.ts";
@@ -26,6 +28,7 @@ const DEFAULTS = {
   feedbackCapacity: 1000,
   shareUnseenCategories: false,
   logging: false,
+  deviceClass: true,
   timeoutMs: 15_000,
   transport: defaultTransport,
   clock: defaultClock,
@@ -53,6 +56,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const api = createApi(o.collector, o.key, o.transport, o.timeoutMs);
   // the options are this call's own copy: they double as the loader's context
   const settings: Settings = Object.assign(o, { api, store });
+  // read beside the model's loading (the adapter may take a moment); reports are cut after both
+  const device = o.deviceClass ? readDeviceClass() : undefined;
   const client = o.client ?? (await store.get<string>("meta", "client").catch(() => undefined)) ?? randomId();
   void store.put("meta", "client", client).catch(() => {});
   const handlers = new Map<string, Set<(p: never) => void>>();
@@ -74,6 +79,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     live = await loadModel(settings, (current = cached));
   }
   void store.put("meta", assignmentKey, current).catch(() => {});
+  if (device) settings.segment = { ...o.segment, [DEVICE_SEGMENT_KEY]: await device };
 
   const idle = clock.idle?.bind(clock) ?? ((fn: () => void) => clock.setTimeout(fn, 0));
   const s: RuntimeState = {

@@ -142,11 +142,18 @@ export interface RuntimeOptions {
    */
   client?: string;
   /**
-   * Segment keys added to every report (e.g. `{ appVersion: "4.2" }`); `backend` and
-   * `backendReason` are set by the runtime.
+   * Segment keys added to every report (e.g. `{ appVersion: "4.2" }`), at most 5: a report
+   * carries 8 keys, and the runtime sets `backend`, `backendReason` and `device`.
    * @defaultValue `{}`
    */
   segment?: Record<string, string>;
+  /**
+   * Add the device's coarse class to every report's segment as `device`
+   * (`desktop-8c-8g-nvidia`: form factor, cores and memory in buckets, GPU vendor), so latency
+   * objectives are judged per class. No raw numbers and no fingerprint (docs/privacy.md).
+   * @defaultValue `true`
+   */
+  deviceClass?: boolean;
   /**
    * `auto` keeps what is fastest for this model on this device.
    * @defaultValue `"auto"`

@@ -280,19 +280,23 @@ export async function readRows(db: Db, q: AggregateQuery): Promise<StoredRow[]> 
   const combinations = and(sql`instr(${aggregates.segment}, ',') > 0`, ...pairs.map((p) => sql`(',' || ${aggregates.segment} || ',') like ${`%,${likeLiteral(p)},%`} escape '\\'`));
   const own = eq(aggregates.segment, q.segment);
   const segment = pairs.length === 0 ? own : pairs.length === 1 ? or(own, combinations) : combinations;
-  // a day is its day row and its hour rows not yet rolled into it
+  return db
+    .select({ version: aggregates.version, reports: aggregates.reports, rows: aggregates.rows, errors: aggregates.errors, data: aggregates.data })
+    .from(aggregates)
+    .where(and(eq(aggregates.model, q.model), q.versions && inArray(aggregates.version, [...q.versions]), eq(aggregates.role, q.role), segment, inWindows(q.ranges)))
+    .all();
+}
+
+/** Rows in the windows of `ranges`; a day is its day row and its hour rows not yet rolled into it. */
+function inWindows(ranges: readonly WindowRange[]) {
   const windows = sql.join(
-    q.ranges.map(
+    ranges.map(
       (r) =>
         sql`(${r.granularity === "day" ? DAY_AND_UNROLLED : sql`${aggregates.granularity} = ${r.granularity}`} and ${aggregates.windowStart} >= ${r.from} and ${aggregates.windowStart} < ${r.to})`,
     ),
     sql` or `,
   );
-  return db
-    .select({ version: aggregates.version, reports: aggregates.reports, rows: aggregates.rows, errors: aggregates.errors, data: aggregates.data })
-    .from(aggregates)
-    .where(and(eq(aggregates.model, q.model), q.versions && inArray(aggregates.version, [...q.versions]), eq(aggregates.role, q.role), segment, sql`(${windows})`))
-    .all();
+  return sql`(${windows})`;
 }
 
 /** Day rows and the hour rows not yet rolled into theirs: together, whole days. */
@@ -321,9 +325,18 @@ export interface ReadResult {
  * @param parts - which sketches to decode
  */
 export async function readAggregates(db: Db, q: AggregateQuery, parts?: readonly AggregatePart[]): Promise<ReadResult> {
-  const byVersion = new Map<number, Aggregate>();
+  const { merged, skipped } = await mergeRows(await readRows(db, q), (row) => row.version, parts);
+  return { byVersion: merged, skipped };
+}
+
+/** Decodes `rows` and merges them by `keyOf`; a row that cannot be decoded or merged is counted, not thrown. */
+async function mergeRows<R extends { data: string }, K>(
+  rows: readonly R[],
+  keyOf: (row: R) => K,
+  parts: readonly AggregatePart[] | undefined,
+): Promise<{ merged: Map<K, Aggregate>; skipped: number }> {
+  const merged = new Map<K, Aggregate>();
   let skipped = 0;
-  const rows = await readRows(db, q);
   const decoded = await Promise.all(rows.map((row) => unpackAggregate(row.data, parts).catch(() => undefined)));
   rows.forEach((row, i) => {
     const a = decoded[i];
@@ -331,15 +344,73 @@ export async function readAggregates(db: Db, q: AggregateQuery, parts?: readonly
       skipped++;
       return;
     }
-    const mine = byVersion.get(row.version);
+    const mine = merged.get(keyOf(row));
     try {
       if (mine) mine.absorb(a);
-      else byVersion.set(row.version, a);
+      else merged.set(keyOf(row), a);
     } catch {
       skipped++;
     }
   });
-  return { byVersion, skipped };
+  return { merged, skipped };
+}
+
+/** The merged aggregate of each value of one segment key over a window (see {@link readKeySlices}). */
+export interface SliceRead {
+  /** Merged aggregate per value of the key, by its canonical (percent-encoded) form. */
+  byValue: Map<string, Aggregate>;
+  /** Stored rows skipped because they could not be decoded or merged. */
+  skipped: number;
+  /** The range read, rounded out to whole hours (slices have no minute rows). */
+  from: number;
+  to: number;
+}
+
+/**
+ * Each value of one segment key of one version over [from, to): the rows whose segment holds a
+ * `key:` pair — the pair's own rows and the full combinations that contain it; a report is in
+ * exactly one of them — merged by that pair's value. Traffic folded into the combination row
+ * `other` past the combination cap is in none. Slices are kept per hour and day, so the range
+ * rounds out to whole hours.
+ *
+ * @param env - the Worker's bindings (retention)
+ * @param db - drizzle handle
+ * @param q - model, version, role and range
+ * @param key - the segment key, e.g. `device`
+ * @param parts - which sketches to decode
+ * @param now - epoch ms
+ */
+export async function readKeySlices(
+  env: Env,
+  db: Db,
+  q: { model: string; version: number; role: RowKey["role"]; from: number; to: number },
+  key: string,
+  parts: readonly AggregatePart[],
+  now = Date.now(),
+): Promise<SliceRead> {
+  const range = cover(q.from, q.to, undefined, retentionOf(env, now, key));
+  if (range.ranges.length === 0) return { byValue: new Map(), skipped: 0, from: range.from, to: range.to };
+  const prefix = `${key}:`;
+  const rows = await db
+    .select({ segment: aggregates.segment, data: aggregates.data })
+    .from(aggregates)
+    .where(
+      and(
+        eq(aggregates.model, q.model),
+        eq(aggregates.version, q.version),
+        eq(aggregates.role, q.role),
+        sql`(',' || ${aggregates.segment} || ',') like ${`%,${likeLiteral(prefix)}%`} escape '\\'`,
+        inWindows(range.ranges),
+      ),
+    )
+    .all();
+  const pairValue = (row: { segment: string }) =>
+    row.segment
+      .split(",")
+      .find((pair) => pair.startsWith(prefix))!
+      .slice(prefix.length);
+  const { merged, skipped } = await mergeRows(rows, pairValue, parts);
+  return { byValue: merged, skipped, from: range.from, to: range.to };
 }
 
 /** A window read: the merged aggregates, the rounded range they cover, and what was skipped. */

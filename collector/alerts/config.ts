@@ -1,57 +1,7 @@
 import { eq } from "drizzle-orm";
-import { z } from "zod";
-import { nameSchema, rateSchema } from "../../protocol/schema/common.ts";
-import { LIMITS } from "../../protocol/limits.ts";
+import type { AlertConfig } from "../../protocol/schema/alert-config.ts";
 import type { Db } from "../db/client.ts";
 import { alertConfigs } from "../db/schema.ts";
-
-/** Most evaluations an alert condition is confirmed over (`confirm.m`): an hour of cron runs. */
-export const MAX_CONFIRM_EVALUATIONS = 60;
-
-/** Every feature, in `featureDrift`. */
-export const ALL_FEATURES = "*";
-
-/** `PUT /v1/models/:model/alerts`: where to post and what to watch (a field left out is not watched). */
-export const alertConfigSchema = z.strictObject({
-  /** Receives `{ text, alert }` (Slack-compatible `text`) on every state change. */
-  webhook: z.url({ protocol: /^https?$/ }).max(2048),
-  /** Fires when the share of drifted features reaches this. */
-  datasetDrift: rateSchema.optional(),
-  /** Features whose drift verdict fires an alert each; `["*"]` for all. */
-  featureDrift: z.array(nameSchema).min(1).max(LIMITS.features).optional(),
-  /** Fires when errors / (rows + errors) reaches this. */
-  errorRate: rateSchema.optional(),
-  /** Fires when the p95 latency over all backends exceeds this many milliseconds. */
-  latencyP95Ms: z.number().positive().max(3_600_000).optional(),
-  /** Fires when accuracy from on-device labels falls more than this below the profile's baseline accuracy. */
-  accuracyDrop: rateSchema.optional(),
-  /**
-   * Fires when the accuracy estimated without labels (protocol/performance-estimate.ts) falls more
-   * than this below the profile's baseline accuracy; needs a profile made with `--target`.
-   */
-  estimatedAccuracyDrop: rateSchema.optional(),
-  /** Fires when the mean absolute residual from on-device labels exceeds the profile's baseline MAE by more than this share (0.2: 20 % worse). */
-  maeIncrease: z.number().positive().max(1000).optional(),
-  /** Labelled rows a window needs before `accuracyDrop` or `maeIncrease` is judged. @defaultValue 100 */
-  minLabelled: z.int().min(1).max(1e9).default(100),
-  /** Length of the trailing window each evaluation judges, in minutes. @defaultValue 60 */
-  windowMinutes: z.int().min(1).max(1440).default(60),
-  /** Rows a window needs before it is judged at all. @defaultValue 100 */
-  minRows: z.int().min(1).max(1e9).default(100),
-  /** Roll a canary back when any watched condition fires on it. @defaultValue true */
-  autoRollback: z.boolean().default(true),
-  /**
-   * Fire when a condition held in `k` of the last `m` evaluations (one a minute), resolve when it
-   * holds in fewer. @defaultValue { k: 1, m: 1 }: fire and resolve on every evaluation's verdict
-   */
-  confirm: z
-    .strictObject({ k: z.int().min(1).max(MAX_CONFIRM_EVALUATIONS), m: z.int().min(1).max(MAX_CONFIRM_EVALUATIONS) })
-    .refine((c) => c.k <= c.m, "confirm.k must be at most confirm.m")
-    .default({ k: 1, m: 1 }),
-});
-
-/** An alert configuration. */
-export type AlertConfig = z.infer<typeof alertConfigSchema>;
 
 /**
  * Stores the alert configuration of a model (replacing any previous one).
@@ -64,11 +14,15 @@ export type AlertConfig = z.infer<typeof alertConfigSchema>;
 export async function putAlertConfig(db: Db, model: string, config: AlertConfig, now: number): Promise<void> {
   const row = {
     model,
-    webhook: config.webhook,
+    webhook: config.webhook ?? null,
     datasetDrift: config.datasetDrift ?? null,
     featureDrift: config.featureDrift ? JSON.stringify(config.featureDrift) : null,
     errorRate: config.errorRate ?? null,
     latencyP95Ms: config.latencyP95Ms ?? null,
+    latencyP99Ms: config.latencyP99Ms ?? null,
+    throughputFleet: config.throughputFleet ?? null,
+    throughputClient: config.throughputClient ?? null,
+    sloPeriodDays: config.sloPeriodDays,
     accuracyDrop: config.accuracyDrop ?? null,
     maeIncrease: config.maeIncrease ?? null,
     estimatedAccuracyDrop: config.estimatedAccuracyDrop ?? null,
@@ -86,11 +40,15 @@ export async function putAlertConfig(db: Db, model: string, config: AlertConfig,
 function toConfig(row: typeof alertConfigs.$inferSelect): AlertConfig & { model: string } {
   return {
     model: row.model,
-    webhook: row.webhook,
+    ...(row.webhook !== null && { webhook: row.webhook }),
     ...(row.datasetDrift !== null && { datasetDrift: row.datasetDrift }),
     ...(row.featureDrift !== null && { featureDrift: JSON.parse(row.featureDrift) as string[] }),
     ...(row.errorRate !== null && { errorRate: row.errorRate }),
     ...(row.latencyP95Ms !== null && { latencyP95Ms: row.latencyP95Ms }),
+    ...(row.latencyP99Ms !== null && { latencyP99Ms: row.latencyP99Ms }),
+    ...(row.throughputFleet !== null && { throughputFleet: row.throughputFleet }),
+    ...(row.throughputClient !== null && { throughputClient: row.throughputClient }),
+    sloPeriodDays: row.sloPeriodDays,
     ...(row.accuracyDrop !== null && { accuracyDrop: row.accuracyDrop }),
     ...(row.maeIncrease !== null && { maeIncrease: row.maeIncrease }),
     ...(row.estimatedAccuracyDrop !== null && { estimatedAccuracyDrop: row.estimatedAccuracyDrop }),

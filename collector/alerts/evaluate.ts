@@ -1,4 +1,7 @@
+import { DEVICE_SEGMENT_KEY } from "../../protocol/device-class.ts";
+import type { Aggregate } from "../aggregates/aggregate.ts";
 import { pruneAggregates } from "../aggregates/retention.ts";
+import { readKeySlices } from "../aggregates/store.ts";
 import { closedUntil } from "../aggregates/windows.ts";
 import { allowPrivateWebhooks } from "../config.ts";
 import { listAudit } from "../db/audit.ts";
@@ -10,7 +13,8 @@ import { announceRollout } from "../push/announce.ts";
 import { planRollback } from "../rollout/rollback.ts";
 import type { RolloutState } from "../rollout/state.ts";
 import { iso } from "../time.ts";
-import { type AlertConfig, listAlertConfigs } from "./config.ts";
+import type { AlertConfig } from "../../protocol/schema/alert-config.ts";
+import { listAlertConfigs } from "./config.ts";
 import { type Condition, evaluateConditions } from "./conditions.ts";
 import { type AlertRow, type Judged, recordDelivery, recordEvaluation, undelivered } from "./store.ts";
 import { postWebhook } from "./webhook.ts";
@@ -31,9 +35,14 @@ function describe(where: Judged, c: Condition, firing: boolean): string {
     case "feature_drift":
       return `${head}: drift of feature "${c.subject}" ${state} (test value ${fmt(c.value)}) over ${span}`;
     case "error_rate":
-      return `${head}: error rate ${state}: ${fmt(c.value)} (threshold ${fmt(c.threshold)}) over ${span}`;
+      return `${head}: error rate ${state}: ${fmt(c.value)} (objective ${fmt(c.threshold)}) over ${span}`;
     case "latency_p95":
-      return `${head}: p95 latency ${state}: ${fmt(c.value)} ms (SLA ${fmt(c.threshold)} ms) over ${span}`;
+    case "latency_p99":
+      return `${head}: ${c.kind.slice(-3)} latency of ${c.subject} ${state}: ${fmt(c.value)} ms (objective ${fmt(c.threshold)} ms) over ${span}`;
+    case "throughput_fleet":
+      return `${head}: fleet throughput ${state}: ${fmt(c.value)} predictions/s (objective at least ${fmt(c.threshold)}) over ${span}`;
+    case "throughput_client":
+      return `${head}: throughput per client ${state}: ${fmt(c.value)} predictions/s (objective at least ${fmt(c.threshold)}) over ${span}`;
     case "mae_increase":
       return `${head}: mean absolute error ${state}: ${fmt(c.value)} above the baseline's, as a share (threshold ${fmt(c.threshold)}) over ${span}`;
     case "accuracy_drop":
@@ -53,6 +62,15 @@ async function rollBackCanary(env: Env, db: Db, model: string, current: RolloutS
   return saved;
 }
 
+/**
+ * Each device class of a version over the window judged: slices are kept per hour, so this reads
+ * the whole hours the window touches (docs/ingest.md "Objectives").
+ */
+async function deviceSlices(env: Env, db: Db, where: Judged, now: number): Promise<ReadonlyMap<string, Aggregate>> {
+  const read = await readKeySlices(env, db, { model: where.model, version: where.version, role: "live", from: where.windowFrom, to: where.windowTo }, DEVICE_SEGMENT_KEY, ["latency"], now);
+  return read.byValue;
+}
+
 /** Judges the stable and canary versions of one model and stores what changed. */
 async function evaluateModel(env: Env, db: Db, config: AlertConfig & { model: string }, now: number): Promise<void> {
   const rollout = await getRollout(db, config.model);
@@ -64,7 +82,9 @@ async function evaluateModel(env: Env, db: Db, config: AlertConfig & { model: st
     const where: Judged = { model: config.model, version, windowFrom, windowTo };
     const drift = await windowDrift(env, db, { model: config.model, version, role: "live", from: windowFrom, to: windowTo, segment: "" }, true);
     if (!drift) continue;
-    const conditions = evaluateConditions(config, drift, drift.aggregate, drift.reference.reference.performance);
+    const devices = config.latencyP95Ms !== undefined || config.latencyP99Ms !== undefined ? await deviceSlices(env, db, where, now) : new Map();
+    const slo = { aggregate: drift.aggregate, devices, windowMs: windowTo - windowFrom };
+    const conditions = evaluateConditions(config, drift, slo, drift.reference.reference.performance);
     const { firing } = await recordEvaluation(db, where, conditions, config.confirm, (c, fires) => describe(where, c, fires), now);
     if (canary && config.autoRollback && firing.length > 0 && (await rollBackCanary(env, db, config.model, rollout, now))) {
       const rollback: Condition = { kind: "rollback", subject: "", holds: true, value: null, threshold: null };
@@ -76,9 +96,12 @@ async function evaluateModel(env: Env, db: Db, config: AlertConfig & { model: st
 
 /** Posts every undelivered alert of a model, oldest first, recording each attempt. */
 async function deliver(env: Env, db: Db, config: AlertConfig & { model: string }, now: number): Promise<void> {
+  const webhook = config.webhook;
+  // without a webhook alerts are only recorded; one set later receives those still undelivered
+  if (webhook === undefined) return;
   const pending: AlertRow[] = await undelivered(db, config.model);
   for (const alert of pending) {
-    const error = await postWebhook(config.webhook, alert, allowPrivateWebhooks(env));
+    const error = await postWebhook(webhook, alert, allowPrivateWebhooks(env));
     await recordDelivery(db, alert.id, alert.attempts + 1, error, now);
   }
 }

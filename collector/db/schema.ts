@@ -230,12 +230,20 @@ export const segmentValues = sqliteTable(
 /** Alert thresholds and webhook of a model; a null threshold is not watched. */
 export const alertConfigs = sqliteTable("alert_configs", {
   model: text("model").primaryKey(),
-  webhook: text("webhook").notNull(),
+  /** Null: alerts are recorded (and the guardrail acts) but posted nowhere. */
+  webhook: text("webhook"),
   datasetDrift: real("dataset_drift"),
   /** JSON array of feature names, or ["*"] for every feature; null: not watched. */
   featureDrift: text("feature_drift"),
   errorRate: real("error_rate"),
   latencyP95Ms: real("latency_p95_ms"),
+  latencyP99Ms: real("latency_p99_ms"),
+  /** Least predictions per second the fleet serves (objective). */
+  throughputFleet: real("throughput_fleet"),
+  /** Least predictions per second one client sustains (objective). */
+  throughputClient: real("throughput_client"),
+  /** Days of the error budget of the objectives. */
+  sloPeriodDays: integer("slo_period_days").notNull().default(30),
   accuracyDrop: real("accuracy_drop"),
   maeIncrease: real("mae_increase"),
   estimatedAccuracyDrop: real("estimated_accuracy_drop"),

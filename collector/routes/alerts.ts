@@ -3,7 +3,8 @@ import { z } from "zod";
 import { modelNameSchema } from "../../protocol/schema/common.ts";
 import { appIdSchema, appQuerySchema } from "../api-schemas.ts";
 import { requireRole } from "../auth.ts";
-import { type AlertConfig, alertConfigSchema, listAlertConfigs, putAlertConfig } from "../alerts/config.ts";
+import { type AlertConfig, alertConfigAnswerSchema as alertConfigAnswer, alertConfigSchema } from "../../protocol/schema/alert-config.ts";
+import { listAlertConfigs, putAlertConfig } from "../alerts/config.ts";
 import { listAlerts } from "../alerts/store.ts";
 import { alertView } from "../alerts/webhook.ts";
 import { maskWebhook, webhookRefusal } from "../alerts/webhook-url.ts";
@@ -18,14 +19,13 @@ import { documented } from "../openapi.ts";
 import { alertSchema } from "../../protocol/api.ts";
 
 const modelParam = z.object({ model: modelNameSchema });
-/** A model's alert configuration as answered: `webhook` masked for read keys, null when none is set. */
-const alertConfigAnswer = z.object({ ...alertConfigSchema.partial().shape, model: z.string(), webhook: z.string().nullable() });
 
 const listQuery = z.object({ model: modelNameSchema.optional(), app: appIdSchema.optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) });
 
 /**
- * `PUT /v1/models/:model/alerts` (admin): sets the model's alert thresholds and webhook, which
- * must be a public http(s) URL (400 `validation` otherwise, see {@link webhookRefusal});
+ * `PUT /v1/models/:model/alerts` (admin): sets the model's alert thresholds, objectives and
+ * webhook, which, when given, must be a public http(s) URL (400 `validation` otherwise, see
+ * {@link webhookRefusal});
  * `GET /v1/models/:model/alerts` (read) shows them, the webhook's path and query masked unless
  * the caller is an admin.
  */
@@ -42,10 +42,10 @@ export const modelAlerts = new Hono<AppEnv>()
       const db = openDb(c.env);
       const model = await accessModel(db, c.var.caller, c.req.valid("param").model, c.req.valid("query").app);
       const config: AlertConfig = c.req.valid("json");
-      const refusal = webhookRefusal(config.webhook, allowPrivateWebhooks(c.env));
+      const refusal = config.webhook === undefined ? undefined : webhookRefusal(config.webhook, allowPrivateWebhooks(c.env));
       if (refusal) throw new ApiError(400, "validation", `webhook: ${refusal}`);
       await putAlertConfig(db, model.id, config, Date.now());
-      return c.json({ model: model.name, ...config });
+      return c.json({ model: model.name, ...config, webhook: config.webhook ?? null });
     },
   )
   .get(
@@ -61,7 +61,8 @@ export const modelAlerts = new Hono<AppEnv>()
       if (!stored) return c.json({ model: model.name, webhook: null });
       const config = { ...stored, model: model.name };
       // webhook URLs are secrets (a Slack one posts to the channel): only admins see them whole
-      return c.json(c.var.caller.role === "admin" ? config : { ...config, webhook: maskWebhook(config.webhook) });
+      const webhook = config.webhook === undefined ? null : c.var.caller.role === "admin" ? config.webhook : maskWebhook(config.webhook);
+      return c.json({ ...config, webhook });
     },
   );
 

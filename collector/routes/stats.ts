@@ -1,7 +1,9 @@
 import { type StatsAnswer, statsAnswerSchema } from "../../protocol/api.ts";
 import { Hono } from "hono";
 import { quantile } from "../../protocol/sketch/index.ts";
-import { errorRate, latencyP95 } from "../alerts/conditions.ts";
+import { listAlertConfigs } from "../alerts/config.ts";
+import { sloAnswer } from "../alerts/slo-report.ts";
+import { errorRate, latencyP95 } from "../alerts/slo.ts";
 import { requireRole } from "../auth.ts";
 import { openDb } from "../db/client.ts";
 import type { AppEnv } from "../env.ts";
@@ -18,7 +20,8 @@ import { documented } from "../openapi.ts";
  * `GET /v1/stats?model=&version=&from=&to=&window=&segment=&role=` (read): traffic, errors by
  * code, error rate, latency quantiles per backend, performance from on-device labels and estimated
  * without them beside the baseline the profile recorded on the reference data, and shadow agreement (per shadow version) of
- * one version over a range, in one segment — the same windows and segments as `GET /v1/drift`.
+ * one version over a range, in one segment — the same windows and segments as `GET /v1/drift` —
+ * and the model's objectives against it with their error budget (collector/alerts/slo-report.ts).
  */
 export const stats = new Hono<AppEnv>().get(
   "/",
@@ -35,6 +38,8 @@ export const stats = new Hono<AppEnv>().get(
     );
     const p95 = latencyP95(a);
     const baseline = (await loadReference(c.env, db, q.model, q.version))?.reference.performance ?? null;
+    const [config] = await listAlertConfigs(db, q.model);
+    const slo = await sloAnswer(c.env, db, config, q, { from: read.from, to: read.to, aggregate: a });
     return c.json({
       model: q.name,
       version: q.version,
@@ -52,6 +57,7 @@ export const stats = new Hono<AppEnv>().get(
       estimated: estimatedPerformance(a, baseline),
       baseline,
       shadow: Object.fromEntries([...a.shadow].map(([v, s]) => [v, { rows: s.rows, agree: s.agree, agreement: s.rows > 0 ? s.agree / s.rows : null }])),
+      slo,
       skipped: read.skipped,
     } satisfies StatsAnswer);
   },

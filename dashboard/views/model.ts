@@ -1,8 +1,9 @@
 import { h, note, replace } from "../dom.ts";
 import type { ModelDetail, Segments } from "../types.ts";
-import { windowsOf } from "../windows.ts";
+import { span, windowsOf } from "../windows.ts";
 import { type View, type ViewContext, panel, select } from "./context.ts";
 import { distributionSection } from "./distribution.ts";
+import { renderAlerts } from "./alerts.ts";
 import { renderDrift } from "./drift.ts";
 import { renderHistory } from "./history.ts";
 import { renderLatency } from "./latency.ts";
@@ -42,7 +43,7 @@ function selectors(detail: ModelDetail, segments: Segments, choice: Choice, chan
 /**
  * One model: rollout state and buttons; drift per feature × window, dataset and prediction drift;
  * the distribution of a chosen feature against the reference; latency and errors per backend;
- * versions and audit log. Version, role and segment pick what the drift sections show.
+ * alert conditions, objectives and recent alerts (editable with an admin key); versions and audit log. Version, role and segment pick what the drift sections show.
  *
  * @param ctx - the app's context
  * @param name - the model
@@ -55,9 +56,10 @@ export function modelView(ctx: ViewContext, name: string): View {
   const dist = distributionSection(ctx);
   const distribution = panel("Distribution against the reference", dist.tools);
   const latency = panel("Latency and errors per backend");
+  const alerts = panel("Alerts and objectives");
   const versions = panel("Versions");
   const audit = panel("Audit log");
-  for (const p of [rollout, drift, distribution, latency, versions, audit]) replace(p.body, note("Loading…", "loading"));
+  for (const p of [rollout, drift, distribution, latency, alerts, versions, audit]) replace(p.body, note("Loading…", "loading"));
   let shownControls = "";
   const refresh = async () => {
     const [detail, segments] = await Promise.all([ctx.api.model(name), ctx.api.segments(name)]);
@@ -72,11 +74,12 @@ export function modelView(ctx: ViewContext, name: string): View {
     }
     renderRollout(ctx, rollout.body, detail);
     renderHistory(versions.body, audit.body, detail);
-    const version = choice.version ? Number(choice.version) : detail.rollout?.stable;
-    if (version === undefined) return;
     const windows = windowsOf(ctx.preset(), Date.now());
+    const shown = renderAlerts(ctx, alerts.body, name, detail.rollout?.stable, span(windows));
+    const version = choice.version ? Number(choice.version) : detail.rollout?.stable;
+    if (version === undefined) return shown;
     const sel: Selection = { model: name, version, role: choice.role, segment: choice.segment, windows };
-    await Promise.all([renderDrift(ctx, drift.body, sel), dist.render(distribution.body, sel), renderLatency(ctx, latency.body, name, detail.rollout, segments, windows)]);
+    await Promise.all([shown, renderDrift(ctx, drift.body, sel), dist.render(distribution.body, sel), renderLatency(ctx, latency.body, name, detail.rollout, segments, windows)]);
   };
   const element = h(
     "div",
@@ -87,6 +90,7 @@ export function modelView(ctx: ViewContext, name: string): View {
     drift.element,
     distribution.element,
     latency.element,
+    alerts.element,
     audit.element,
   );
   return { element, refresh };

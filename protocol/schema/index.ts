@@ -5,5 +5,6 @@ export * from "./manifest.ts";
 export * from "./report.ts";
 export * from "./assignment.ts";
 export * from "./prediction-log.ts";
+export * from "./alert-config.ts";
 export * from "./error-envelope.ts";
 export * from "./parse.ts";

@@ -203,7 +203,7 @@ describe("dashboard", () => {
     await page.click(".actions button:text('Roll back')");
     await page.click("dialog button[value=confirm]");
     await page.waitForSelector("#banner:not([hidden])");
-    expect(await page.textContent("#banner")).toMatch(/Rollout change failed: .*roll back/i);
+    expect(await page.textContent("#banner")).toMatch(/Change failed: .*roll back/i);
     // a refresh that succeeds afterwards keeps the action's error; a click dismisses it
     await page.click("button:text-is('Refresh')");
     await page.waitForFunction(() => !document.getElementById("main")!.hasAttribute("aria-busy"));

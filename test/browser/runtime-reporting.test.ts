@@ -63,6 +63,9 @@ describe("runtime: reporting through an outage and a reload", () => {
     expect(await collector.countRows("fleet", 1)).toBe(30);
     const wasm = await collector.admin<{ count: number }>("GET", "/v1/drift?model=fleet&version=1&segment=backend:wasm");
     expect(wasm.count).toBe(30);
+    // and the coarse device class, buckets only (docs/privacy.md)
+    const { segments } = await collector.admin<{ segments: Record<string, string[]> }>("GET", "/v1/segments?model=fleet");
+    expect(segments.device).toEqual([expect.stringMatching(/^desktop-(2|4|8|16)c-(2|4|8|x)g-[a-z]+$/)]);
   });
 
   it("keeps 1,000 predictions made offline and across a reload, and the collector counts each once", async () => {

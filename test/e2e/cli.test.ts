@@ -1,35 +1,21 @@
 // The real `driftline` CLI against a real local collector: the ML engineer's whole path from a
 // trained model to a rollout, and the one-line failures along the way.
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, startCollector } from "../../scripts/lib/collector-process.mjs";
 import { signatureProblem } from "../../protocol/signature.ts";
+import { runCliProcess } from "./cli-process.ts";
 
-const root = new URL("../..", import.meta.url).pathname;
 const ADMIN = "adm_cli_e2e_bootstrap";
-const run = promisify(execFile);
 
 describe("driftline CLI against a local collector", () => {
   const dir = mkdtempSync(join(tmpdir(), "driftline-cli-e2e-"));
   let collector: Awaited<ReturnType<typeof startCollector>>;
 
   /** Runs the CLI; resolves to its exit code and output (never rejects). */
-  async function cli(args: string[], env: Record<string, string> = {}) {
-    try {
-      const { stdout, stderr } = await run(process.execPath, [join(root, "cli/bin.js"), ...args], {
-        cwd: root,
-        env: { ...process.env, DRIFTLINE_URL: collector.url, DRIFTLINE_ADMIN_KEY: ADMIN, ...env },
-      });
-      return { code: 0, stdout, stderr };
-    } catch (err) {
-      const e = err as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  }
+  const cli = (args: string[], env: Record<string, string> = {}) => runCliProcess(args, { DRIFTLINE_URL: collector.url, DRIFTLINE_ADMIN_KEY: ADMIN, ...env });
 
   beforeAll(async () => {
     collector = await startCollector({ adminKey: ADMIN, persistTo: join(dir, "state") });

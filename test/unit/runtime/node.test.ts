@@ -41,7 +41,12 @@ describe("runtime under Node", () => {
     expect(await rt.feedback(out[0]!.id, "churn")).toBe(true);
     await rt.close();
     expect(reports).toHaveLength(1);
-    expect(reports[0]).toMatchObject({ rows: 8, client: "node-1", role: "live", segment: { backend: "wasm", backendReason: "only-wasm" } });
+    expect(reports[0]).toMatchObject({
+      rows: 8,
+      client: "node-1",
+      role: "live",
+      segment: { backend: "wasm", backendReason: "only-wasm", device: expect.stringMatching(/^desktop-(2|4|8|16|x)c-xg-nogpu$/) },
+    });
     expect(reports[0]!.confusion).toBeDefined();
     await expect(rt.predict(rows[0]!)).rejects.toMatchObject({ code: "closed" });
   });

@@ -53,7 +53,14 @@ describe("alerts", () => {
 
     const kinds = posted.map((p) => `${p.alert.version}:${p.alert.kind}:${p.alert.subject ?? ""}:${p.alert.state}`).sort();
     expect(kinds).toEqual(
-      [`${v1}:dataset_drift::firing`, `${v1}:feature_drift:plan:firing`, `${v1}:feature_drift:tenure:firing`, `${v2}:error_rate::firing`, `${v2}:latency_p95::firing`, `${v2}:rollback::firing`].sort(),
+      [
+        `${v1}:dataset_drift::firing`,
+        `${v1}:feature_drift:plan:firing`,
+        `${v1}:feature_drift:tenure:firing`,
+        `${v2}:error_rate::firing`,
+        `${v2}:latency_p95:backend:wasm:firing`,
+        `${v2}:rollback::firing`,
+      ].sort(),
     );
     expect(posted.every((p) => typeof p.text === "string" && p.text.includes(model))).toBe(true);
     const after = await call("GET", `/v1/models/${model}/rollout`, { token: BOOTSTRAP });

@@ -1,0 +1,200 @@
+import type { AlertConfigAnswer } from "../protocol/schema/alert-config.ts";
+import { UsageError, intFlag, listFlag, numberFlag } from "./args.ts";
+
+/** A field of the configuration `PUT /v1/models/:model/alerts` takes. */
+type Field = Exclude<keyof AlertConfigAnswer, "model">;
+
+/** One command-line flag for one field of the alert configuration. */
+interface ConfigFlag {
+  flag: string;
+  field: Field;
+  /** Placeholder of its value in the usage text. */
+  value: string;
+  help: string;
+  parse(text: string): unknown;
+  show(value: never): string;
+}
+
+/** A duration in milliseconds: `20ms`, `1.5s` or a bare number of milliseconds. */
+function milliseconds(text: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s)?$/.exec(text.trim());
+  if (!m) throw new UsageError(`--${flag} must be a duration like 20ms or 1.5s, got "${text}"`);
+  const ms = Number(m[1]) * (m[2] === "s" ? 1000 : 1);
+  return numberFlag(String(ms), flag, 0.001, 3_600_000);
+}
+
+/** A whole number of units with an optional suffix (`30d`, `60m`). */
+function withUnit(text: string, flag: string, unit: string, max: number): number {
+  return intFlag(text.trim().replace(new RegExp(`${unit}$`), ""), flag, 1, max);
+}
+
+const rate = (flag: string) => (text: string) => numberFlag(text, flag, 1e-9, 1);
+const share = (x: number) => String(x);
+const perSecond = (x: number) => `at least ${x} predictions/s`;
+
+/** Every flag of `driftline alerts`, in the order they are shown. */
+export const CONFIG_FLAGS: readonly ConfigFlag[] = [
+  { flag: "webhook", field: "webhook", value: "URL", help: "post every alert here (Slack incoming webhooks work)", parse: (t) => t, show: (u: string) => u },
+  {
+    flag: "dataset-drift",
+    field: "datasetDrift",
+    value: "SHARE",
+    help: "fire when this share of features drifts",
+    parse: rate("dataset-drift"),
+    show: (x: number) => `share of drifted features ≥ ${x}`,
+  },
+  {
+    flag: "feature-drift",
+    field: "featureDrift",
+    value: "A,B|*",
+    help: "fire when these features drift (* for every one)",
+    parse: (t) => {
+      const names = listFlag(t);
+      if (names.length === 0) throw new UsageError("--feature-drift needs feature names or *");
+      return names;
+    },
+    show: (names: string[]) => `drift of ${names.join(", ")}`,
+  },
+  { flag: "error-rate", field: "errorRate", value: "R", help: "objective: errors / (rows + errors) below R", parse: rate("error-rate"), show: (x: number) => `below ${share(x)}` },
+  {
+    flag: "p95",
+    field: "latencyP95Ms",
+    value: "MS",
+    help: "objective: p95 latency of each backend and device class, e.g. 20ms",
+    parse: (t) => milliseconds(t, "p95"),
+    show: (x: number) => `≤ ${x} ms per backend and device class`,
+  },
+  {
+    flag: "p99",
+    field: "latencyP99Ms",
+    value: "MS",
+    help: "objective: p99 latency of each backend and device class",
+    parse: (t) => milliseconds(t, "p99"),
+    show: (x: number) => `≤ ${x} ms per backend and device class`,
+  },
+  { flag: "fleet-rps", field: "throughputFleet", value: "N", help: "objective: the fleet serves at least N predictions/s", parse: (t) => numberFlag(t, "fleet-rps", 1e-9, 1e9), show: perSecond },
+  { flag: "client-rps", field: "throughputClient", value: "N", help: "objective: one client sustains at least N predictions/s", parse: (t) => numberFlag(t, "client-rps", 1e-9, 1e9), show: perSecond },
+  {
+    flag: "period",
+    field: "sloPeriodDays",
+    value: "DAYS",
+    help: "error budget period of the objectives, e.g. 30d (default 30)",
+    parse: (t) => withUnit(t, "period", "d", 365),
+    show: (d: number) => `${d} days`,
+  },
+  {
+    flag: "accuracy-drop",
+    field: "accuracyDrop",
+    value: "D",
+    help: "fire when labelled accuracy falls D below the profile's baseline",
+    parse: rate("accuracy-drop"),
+    show: (x: number) => `more than ${x} below the baseline`,
+  },
+  {
+    flag: "estimated-accuracy-drop",
+    field: "estimatedAccuracyDrop",
+    value: "D",
+    help: "fire when accuracy estimated without labels falls D below the baseline",
+    parse: rate("estimated-accuracy-drop"),
+    show: (x: number) => `estimated more than ${x} below the baseline`,
+  },
+  {
+    flag: "mae-increase",
+    field: "maeIncrease",
+    value: "S",
+    help: "fire when labelled MAE exceeds the baseline's by this share",
+    parse: (t) => numberFlag(t, "mae-increase", 1e-9, 1000),
+    show: (x: number) => `more than ${x * 100} % above the baseline`,
+  },
+  { flag: "min-labelled", field: "minLabelled", value: "N", help: "labels a window needs before performance is judged (default 100)", parse: (t) => intFlag(t, "min-labelled", 1, 1e9), show: String },
+  {
+    flag: "window",
+    field: "windowMinutes",
+    value: "MIN",
+    help: "trailing window each evaluation judges, e.g. 60m (default 60)",
+    parse: (t) => withUnit(t, "window", "m", 1440),
+    show: (m: number) => `${m} min`,
+  },
+  { flag: "min-rows", field: "minRows", value: "N", help: "rows a window needs to be judged at all (default 100)", parse: (t) => intFlag(t, "min-rows", 1, 1e9), show: String },
+  {
+    flag: "confirm",
+    field: "confirm",
+    value: "K/M",
+    help: "fire when a condition held in K of the last M evaluations (default 1/1)",
+    parse: (t) => {
+      const m = /^(\d+)\/(\d+)$/.exec(t.trim());
+      if (!m) throw new UsageError(`--confirm must be K/M, like 3/5, got "${t}"`);
+      const k = intFlag(m[1]!, "confirm", 1, 60);
+      const of = intFlag(m[2]!, "confirm", 1, 60);
+      if (k > of) throw new UsageError(`--confirm: K must be at most M, got ${t}`);
+      return { k, m: of };
+    },
+    show: (c: { k: number; m: number }) => `${c.k} of the last ${c.m} evaluations`,
+  },
+  {
+    flag: "auto-rollback",
+    field: "autoRollback",
+    value: "on|off",
+    help: "roll a canary back when one of its conditions fires (default on)",
+    parse: (t) => {
+      if (t !== "on" && t !== "off") throw new UsageError(`--auto-rollback must be on or off, got "${t}"`);
+      return t === "on";
+    },
+    show: (on: boolean) => (on ? "on" : "off"),
+  },
+];
+
+/** The flags of the objectives, which `driftline slo` takes. */
+export const SLO_FLAGS = CONFIG_FLAGS.filter((f) => ["errorRate", "latencyP95Ms", "latencyP99Ms", "throughputFleet", "throughputClient", "sloPeriodDays"].includes(f.field));
+
+/**
+ * parseArgs declarations of `flags`, plus `--clear` (a list of those flags to stop watching).
+ *
+ * @param flags - the configuration flags a command takes
+ */
+export function configOptions(flags: readonly ConfigFlag[]) {
+  return Object.fromEntries([...flags.map((f) => [f.flag, { type: "string" as const }]), ["clear", { type: "string" as const }]]) as Record<string, { type: "string" }>;
+}
+
+/**
+ * The usage lines of `flags`.
+ *
+ * @param flags - the configuration flags a command takes
+ */
+export function configUsage(flags: readonly ConfigFlag[]): string {
+  return flags.map((f) => `  --${`${f.flag} ${f.value}`.padEnd(22)} ${f.help}`).join("\n");
+}
+
+/**
+ * The configuration to PUT: `current` (as GET answered it) with the given flags set and the
+ * `--clear`ed ones left out, or undefined when no flag asks for a change.
+ *
+ * @param current - the stored configuration
+ * @param flags - the flags the command takes
+ * @param values - parsed flag values
+ */
+export function changedConfig(current: AlertConfigAnswer, flags: readonly ConfigFlag[], values: Record<string, string | boolean | undefined>): Record<string, unknown> | undefined {
+  const set = flags.filter((f) => typeof values[f.flag] === "string");
+  const clear = listFlag(values.clear as string | undefined).map((name) => {
+    const f = flags.find((x) => x.flag === name.replace(/^--/, ""));
+    if (!f) throw new UsageError(`--clear: no flag "${name}" (one of ${flags.map((x) => x.flag).join(", ")})`);
+    if (set.includes(f)) throw new UsageError(`--${f.flag} is both set and cleared`);
+    return f.field;
+  });
+  if (set.length === 0 && clear.length === 0) return undefined;
+  const { model: _model, webhook, ...rest } = current;
+  const next: Record<string, unknown> = { ...rest, ...(webhook !== null && { webhook }) };
+  for (const f of set) next[f.field] = f.parse(values[f.flag] as string);
+  for (const field of clear) delete next[field];
+  return next;
+}
+
+/**
+ * One row per watched field of `config`: the flag that sets it and what it watches.
+ *
+ * @param config - the configuration
+ * @param flags - the flags to show
+ */
+export function configRows(config: AlertConfigAnswer, flags: readonly ConfigFlag[]): string[][] {
+  return flags.filter((f) => config[f.field] !== undefined && config[f.field] !== null).map((f) => [`--${f.flag}`, f.show(config[f.field] as never)]);
+}

@@ -1,0 +1,77 @@
+import { OBJECTIVE_NAMES } from "../../protocol/schema/alert-config.ts";
+import type { SloObjective, StatsAnswer } from "../../protocol/api.ts";
+import { SLO_FLAGS, configOptions, configUsage } from "../alert-flags.ts";
+import { connection, request } from "../api.ts";
+import { CONNECTION_OPTIONS, UsageError, onePositional, parse } from "../args.ts";
+import { table } from "../format.ts";
+import { updateConfig } from "./alerts.ts";
+import type { Command } from "./command.ts";
+
+const USAGE = `driftline slo <model> [--p95 MS] [--p99 MS] [--error-rate R] [--fleet-rps N] [--client-rps N] [--period DAYS]
+             [--clear FLAG,FLAG] [--since DURATION] [--version V] [--json] [--url URL --key KEY]
+
+Shows the model's service-level objectives against what was measured (last hour by default) and
+the error budget left over the period; with flags, sets them first. A breach fires an alert, and
+on a canary the guardrail (driftline alerts shows every condition).
+
+${configUsage(SLO_FLAGS)}
+  --clear FLAG,FLAG        drop these objectives (e.g. --clear p99)
+  --since DURATION         measure over the last 15m, 6h, 7d… (default 1h)
+  --version V              measure this version (default the stable one)
+  --json                   print the objectives as JSON`;
+
+const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `15m`, `6h`, `7d` in milliseconds. */
+function since(text: string): number {
+  const m = /^(\d+)([mhd])$/.exec(text.trim());
+  if (!m || Number(m[1]) === 0) throw new UsageError(`--since must be like 15m, 6h or 7d, got "${text}"`);
+  return Number(m[1]) * UNITS[m[2]!]!;
+}
+
+/** A value in the objective's unit. */
+function inUnit(kind: string, x: number): string {
+  if (kind.startsWith("latency")) return `${+x.toPrecision(4)} ms`;
+  if (kind === "error_rate") return `${+(x * 100).toPrecision(3)} %`;
+  return `${+x.toPrecision(4)}/s`;
+}
+
+/**
+ * One row per objective: what, of what, target, measured, met, budget left.
+ *
+ * @param objectives - `slo.objectives` of `GET /v1/stats`
+ */
+export function objectiveRows(objectives: readonly SloObjective[]): string[][] {
+  return objectives.map((o) => {
+    const bound = o.kind.startsWith("throughput") ? "≥" : o.kind === "error_rate" ? "<" : "≤";
+    return [
+      OBJECTIVE_NAMES[o.kind] ?? o.kind,
+      o.subject ?? "all",
+      `${bound} ${inUnit(o.kind, o.target)}`,
+      o.value === null ? "no data" : inUnit(o.kind, o.value),
+      o.met === null ? "-" : o.met ? "met" : "BREACHED",
+      o.budget_left === null ? "-" : `${Math.round(o.budget_left * 100)} %`,
+    ];
+  });
+}
+
+/** `driftline slo`: objectives from `PUT /v1/models/:model/alerts`, measured by `GET /v1/stats`. */
+export const slo: Command = {
+  name: "slo",
+  summary: "set and show latency, error-rate and throughput objectives with their error budget",
+  usage: USAGE,
+  async run(argv) {
+    const { values, positionals } = parse(argv, { ...CONNECTION_OPTIONS, ...configOptions(SLO_FLAGS), since: { type: "string" }, version: { type: "string" }, json: { type: "boolean" } });
+    const model = onePositional(positionals, "the model name");
+    const conn = connection(values);
+    const range = since(values.since ?? "1h");
+    await updateConfig(conn, model, SLO_FLAGS, values);
+    const now = Date.now();
+    const query = new URLSearchParams({ model, from: String(now - range), to: String(now), ...(values.version && { version: values.version }) });
+    const stats = await request<StatsAnswer>(conn, `/v1/stats?${query}`);
+    if (values.json) return void console.log(JSON.stringify({ model, version: stats.version, from: stats.from, to: stats.to, slo: stats.slo }, null, 2));
+    if (!stats.slo) return void console.log(`${model}: no objectives yet: driftline slo ${model} --p95 20ms --error-rate 0.01`);
+    console.log(`${model} v${stats.version}: measured ${stats.from} – ${stats.to}; error budget over ${stats.slo.period.days} days\n`);
+    console.log(table(["objective", "of", "target", "measured", "", `budget left`], objectiveRows(stats.slo.objectives)));
+  },
+};

@@ -1,0 +1,213 @@
+import { DEVICE_SEGMENT_KEY } from "../../protocol/device-class.ts";
+import { QuantileSketch, cdf, cdfPoints, quantile } from "../../protocol/sketch/index.ts";
+import type { Aggregate } from "../aggregates/aggregate.ts";
+import type { AlertConfig } from "../../protocol/schema/alert-config.ts";
+
+/** The objectives an alert configuration may set. */
+export type SloKind = "latency_p95" | "latency_p99" | "error_rate" | "throughput_fleet" | "throughput_client";
+
+/** Share of calls a latency objective lets exceed its target: its error budget. */
+const SLOW_SHARE = { latency_p95: 0.05, latency_p99: 0.01 } as const;
+
+/** One objective judged on one subject (`backend:wasm`, `device:desktop-8c-8g-nvidia`, or "" for the whole version). */
+export interface SloMeasure {
+  kind: SloKind;
+  subject: string;
+  /** The objective's target (ms, error share, predictions per second). */
+  target: number;
+  /** What was measured. */
+  value: number;
+  /** Whether the objective is breached. */
+  breached: boolean;
+}
+
+/** What objectives are judged on: a version's merged aggregate over a window and its device classes. */
+export interface SloInput {
+  aggregate: Aggregate;
+  /** Merged aggregate per device class (the `device` segment's values). */
+  devices: ReadonlyMap<string, Aggregate>;
+  /** Length of the window, ms. */
+  windowMs: number;
+}
+
+/** Latencies of one subject, with an upper bound of what one sender gave to them. */
+interface LatencySlice {
+  subject: string;
+  sketch: QuantileSketch;
+  heaviest: number;
+}
+
+/** Every backend's latency and every device class's (over all its backends). */
+function latencySlices(input: SloInput): LatencySlice[] {
+  const { aggregate: a, devices } = input;
+  const slices = [...(a.latency?.backends ?? [])].map(([backend, sketch]) => ({ subject: `backend:${backend}`, sketch, heaviest: a.senders.heaviest() }));
+  for (const [device, d] of devices) {
+    const sketch = allBackends(d);
+    if (sketch.n > 0) slices.push({ subject: `${DEVICE_SEGMENT_KEY}:${decodePart(device)}`, sketch, heaviest: d.senders.heaviest() });
+  }
+  return slices;
+}
+
+/** Every backend's latencies of an aggregate in one sketch. */
+function allBackends(a: Aggregate): QuantileSketch {
+  const all = new QuantileSketch();
+  for (const s of a.latency?.backends.values() ?? []) all.merge(s);
+  return all;
+}
+
+/** A segment value from its canonical (percent-encoded) form. */
+function decodePart(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * The `q` quantile of a sketch, or with `heaviest` > 0 a lower bound of the quantile of all
+ * senders but the heaviest: the quantile q·(1 − t), with t the share of the values that sender
+ * may have given (all of them: NaN). NaN without values.
+ *
+ * @param s - the sketch
+ * @param q - the quantile, in (0, 1)
+ * @param heaviest - an upper bound of the values one sender gave (0: no trimming)
+ */
+export function trimmedQuantile(s: QuantileSketch, q: number, heaviest = 0): number {
+  const share = s.n > 0 ? Math.min(1, heaviest / s.n) : 0;
+  return share < 1 ? quantile(s, q * (1 - share)) : NaN;
+}
+
+/**
+ * p95 latency over every backend of an aggregate (NaN without latency data), with `trimmed`
+ * without the heaviest sender (see {@link trimmedQuantile}).
+ *
+ * @param a - the aggregate
+ * @param trimmed - leave the heaviest sender out
+ */
+export function latencyP95(a: Aggregate, trimmed = false): number {
+  return trimmedQuantile(allBackends(a), 0.95, trimmed ? a.senders.heaviest() : 0);
+}
+
+/**
+ * Error rate of an aggregate: errors / (rows predicted + errors), 0 without traffic. Rows a
+ * client `dropped` from its full queue (the collector was down) are not errors of the model. With
+ * `trimmed`, a lower bound of the rate of all senders but the heaviest (who may have given up
+ * to its mass in errors): (errors − h) / (rows + errors − h), at least 0.
+ *
+ * @param a - the aggregate
+ * @param trimmed - leave the heaviest sender out
+ */
+export function errorRate(a: Aggregate, trimmed = false): number {
+  const errors = a.errorTotal - (a.errors?.counts.get("dropped") ?? 0);
+  const heaviest = trimmed ? Math.min(errors, a.senders.heaviest()) : 0;
+  const total = a.rows + errors - heaviest;
+  return total > 0 ? (errors - heaviest) / total : 0;
+}
+
+/**
+ * Predictions per second one client sustains running calls back to back: rows per call × 1000
+ * / mean call latency (ms), over every backend. With `trimmed`, an upper bound of that of all
+ * senders but the heaviest: its calls taken off the count and its share off the slowest
+ * latencies, so one sender cannot make clients look slower. NaN without latency data.
+ *
+ * @param a - the aggregate
+ * @param trimmed - leave the heaviest sender out
+ */
+export function clientThroughput(a: Aggregate, trimmed = false): number {
+  const all = allBackends(a);
+  const heaviest = trimmed ? a.senders.heaviest() : 0;
+  if (all.n - heaviest <= 0) return NaN;
+  const mean = meanBelow(all, 1 - heaviest / all.n);
+  return mean > 0 ? ((a.rows / (all.n - heaviest)) * 1000) / mean : NaN;
+}
+
+/** Mean of the lowest `share` of a sketch's values. */
+function meanBelow(s: QuantileSketch, share: number): number {
+  const { values, cdf: ranks } = cdfPoints(s);
+  let sum = 0;
+  let prev = 0;
+  for (let i = 0; i < values.length && prev < share; i++) {
+    const take = Math.min(ranks[i]!, share) - prev;
+    sum += values[i]! * take;
+    prev += take;
+  }
+  return prev > 0 ? sum / prev : NaN;
+}
+
+/**
+ * The objectives of `config` measured on `input`: p95 and p99 latency per backend and per device
+ * class (each one judged once it has `minRows` calls), error rate, fleet and per-client
+ * throughput. With `trimmed`, each value leaves the heaviest sender of its slice out, in the
+ * direction that cannot breach an objective (docs/security.md), as alerts judge them; without,
+ * it is what was measured, as `/v1/stats` shows it. Values that cannot be measured are left out.
+ *
+ * @param config - the objectives
+ * @param input - the window's aggregates
+ * @param trimmed - leave the heaviest sender of each slice out
+ */
+export function measureObjectives(config: AlertConfig, input: SloInput, trimmed: boolean): SloMeasure[] {
+  const out: SloMeasure[] = [];
+  const push = (kind: SloKind, subject: string, target: number, value: number, breached: boolean) => {
+    if (!Number.isNaN(value)) out.push({ kind, subject, target, value, breached });
+  };
+  for (const [kind, q, target] of [
+    ["latency_p95", 0.95, config.latencyP95Ms],
+    ["latency_p99", 0.99, config.latencyP99Ms],
+  ] as const) {
+    if (target === undefined) continue;
+    for (const s of latencySlices(input)) {
+      if (s.sketch.n < config.minRows) continue;
+      const value = trimmedQuantile(s.sketch, q, trimmed ? s.heaviest : 0);
+      push(kind, s.subject, target, value, value > target);
+    }
+  }
+  const a = input.aggregate;
+  if (config.errorRate !== undefined) {
+    const rate = errorRate(a, trimmed);
+    push("error_rate", "", config.errorRate, rate, rate >= config.errorRate);
+  }
+  if (config.throughputFleet !== undefined) {
+    // a client can only add rows: it may hide a breach of the fleet's throughput, never cause one
+    const perSecond = a.rows / (input.windowMs / 1000);
+    push("throughput_fleet", "", config.throughputFleet, perSecond, perSecond < config.throughputFleet);
+  }
+  if (config.throughputClient !== undefined) {
+    const perSecond = clientThroughput(a, trimmed);
+    push("throughput_client", "", config.throughputClient, perSecond, perSecond < config.throughputClient);
+  }
+  return out;
+}
+
+/**
+ * The error budget left of one objective over a period: 1 − (bad share / allowed share), where a
+ * p95 objective allows 5 % of calls over its target, a p99 one 1 %, and an error-rate objective
+ * its rate; below 0 the budget is overspent. Throughput objectives have no budget (null), nor has
+ * a subject without data in the period.
+ *
+ * @param m - the objective and subject
+ * @param period - the aggregates of the period
+ */
+export function budgetLeft(m: Pick<SloMeasure, "kind" | "subject" | "target">, period: SloInput): number | null {
+  if (m.kind === "error_rate") return period.aggregate.rows > 0 ? 1 - errorRate(period.aggregate) / m.target : null;
+  if (m.kind !== "latency_p95" && m.kind !== "latency_p99") return null;
+  const slice = latencySlices(period).find((s) => s.subject === m.subject);
+  if (!slice || slice.sketch.n === 0) return null;
+  return 1 - (1 - cdf(slice.sketch, m.target)) / SLOW_SHARE[m.kind];
+}
+
+/**
+ * The objectives a configuration sets, with their targets.
+ *
+ * @param config - the alert configuration
+ */
+export function objectivesOf(config: AlertConfig): { kind: SloKind; target: number }[] {
+  const targets: [SloKind, number | undefined][] = [
+    ["latency_p95", config.latencyP95Ms],
+    ["latency_p99", config.latencyP99Ms],
+    ["error_rate", config.errorRate],
+    ["throughput_fleet", config.throughputFleet],
+    ["throughput_client", config.throughputClient],
+  ];
+  return targets.flatMap(([kind, target]) => (target === undefined ? [] : [{ kind, target }]));
+}

@@ -1,0 +1,120 @@
+// The dashboard's alerts panel in headless Chromium against a real local collector: a model's
+// conditions, its objectives against what was measured with the error budget, read-only with a
+// read key, edited and saved with an admin key.
+import { execFileSync } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
+import { launchBrowser, type TestBrowser } from "./harness/browser.ts";
+import { startTestCollector, type TestCollector } from "./harness/collector.ts";
+import { latencyReport } from "../fixtures/latency-report.ts";
+import { churnModel } from "../fixtures/runtime-models.ts";
+
+const root = new URL("../..", import.meta.url).pathname;
+const MODEL = "dashalerts";
+const HOOK = "https://hooks.example.com/services/T0/B0/secret";
+
+describe("dashboard alerts panel", () => {
+  let collector: TestCollector;
+  let browser: TestBrowser;
+  let page: Page;
+  let readKey: string;
+  let adminKey: string;
+
+  beforeAll(async () => {
+    execFileSync(process.execPath, [`${root}scripts/build.mjs`], { cwd: root, stdio: "ignore" });
+    [collector, browser] = await Promise.all([startTestCollector(), launchBrowser()]);
+    const v1 = churnModel(MODEL);
+    await collector.publish(v1.bytes, v1.manifest);
+    await collector.rollout(MODEL, { stable: 1 });
+    await collector.admin("PUT", `/v1/models/${MODEL}/alerts`, { webhook: HOOK, datasetDrift: 0.5, latencyP95Ms: 20, windowMinutes: 30 });
+    const key = async (role: string) => (await collector.admin<{ token: string }>("POST", "/v1/keys", { app: "test", role })).token;
+    [readKey, adminKey] = [await key("read"), await key("admin")];
+    // 100 wasm calls of the last minutes: 10 of them over the 20 ms objective
+    const report = latencyReport({ id: "dash-alerts-1", model: MODEL, version: 1 }, [
+      [10, 40],
+      [90, 5],
+    ]);
+    const ingest = await collector.ingestKey();
+    const res = await fetch(`${collector.url}/v1/reports`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ingest}`, "content-type": "application/json" },
+      body: JSON.stringify({ reports: [report] }),
+    });
+    expect(((await res.json()) as { accepted: string[] }).accepted).toEqual(["dash-alerts-1"]);
+    await collector.admin("POST", `/v1/reports/flush?model=${MODEL}`);
+    page = await browser.context.newPage();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await collector?.stop();
+  });
+
+  const openModel = async (read: string, admin = "") => {
+    await page.goto(`${collector.url}/dashboard`);
+    // signed out, so the keys are asked for again
+    await page.evaluate(() => localStorage.clear());
+    await page.reload();
+    await page.fill("#read-key", read);
+    await page.fill("#admin-key", admin);
+    await page.click("form.signin button[type=submit]");
+    await page.click(`a[href="#/model/${MODEL}"]`);
+    await page.waitForSelector('[data-condition="latencyP95Ms"]');
+  };
+
+  it("shows the conditions and each objective against its measured value, read-only with a read key", async () => {
+    await openModel(readKey);
+    expect(await page.textContent('[data-condition="datasetDrift"]')).toBe("share of drifted features ≥ 0.5");
+    // a read key sees the webhook's origin only
+    expect(await page.textContent('[data-condition="webhook"]')).toBe("https://hooks.example.com/…");
+    const row = page.locator('tr[data-objective="latency_p95"][data-subject="backend:wasm"]');
+    await row.waitFor();
+    expect(await row.getAttribute("data-met")).toBe("false");
+    // 10 % of calls over 20 ms against an allowed 5 %: the budget is overspent twice
+    expect(await row.locator("td").allTextContents()).toEqual(["p95 latency", "backend:wasm", "20", "40", "breached", "-100 %"]);
+    expect(await page.locator("text=Judged every minute over the last 30 min").count()).toBe(1);
+    expect(await page.isDisabled(".alert-actions button:text('Edit alerts…')")).toBe(true);
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.locator("section[aria-labelledby=h-alerts-and-objectives]").screenshot({ path: `${process.env.DASHBOARD_SCREENSHOT_DIR ?? "/tmp"}/dashboard-alerts.png` });
+  });
+
+  it("edits every condition with an admin key and saves it, the webhook kept whole", async () => {
+    await openModel(readKey, adminKey);
+    await page.click(".alert-actions button:text('Edit alerts…')");
+    // with an admin key the form holds the whole webhook, so saving keeps it
+    expect(await page.inputValue("dialog input[name=webhook]")).toBe(HOOK);
+    await page.fill("dialog input[name=datasetDrift]", "");
+    await page.fill("dialog input[name=errorRate]", "0.02");
+    await page.fill("dialog input[name=latencyP99Ms]", "80");
+    await page.fill("dialog input[name=featureDrift]", "tenure, plan");
+    await page.fill("dialog input[name=confirmK]", "2");
+    await page.fill("dialog input[name=confirmM]", "3");
+    await page.uncheck("dialog input[name=autoRollback]");
+    await page.click("dialog button[value=confirm]");
+    await page.waitForSelector('[data-condition="errorRate"]');
+    expect(await page.locator('[data-condition="datasetDrift"]').count()).toBe(0);
+    expect(await page.textContent('[data-condition="featureDrift"]')).toBe("drift of tenure, plan");
+    await page.waitForSelector('tr[data-objective="latency_p99"][data-subject="backend:wasm"]');
+    const stored = await collector.admin<Record<string, unknown>>("GET", `/v1/models/${MODEL}/alerts`);
+    expect(stored).toMatchObject({
+      webhook: HOOK,
+      errorRate: 0.02,
+      latencyP95Ms: 20,
+      latencyP99Ms: 80,
+      featureDrift: ["tenure", "plan"],
+      confirm: { k: 2, m: 3 },
+      autoRollback: false,
+      windowMinutes: 30,
+    });
+    expect(stored.datasetDrift).toBeUndefined();
+  });
+
+  it("shows the API's refusal of a change", async () => {
+    await page.click(".alert-actions button:text('Edit alerts…')");
+    await page.fill("dialog input[name=webhook]", "http://127.0.0.1:9/hook");
+    await page.click("dialog button[value=confirm]");
+    await page.waitForSelector("#banner:not([hidden])");
+    expect(await page.textContent("#banner")).toMatch(/loopback address, not a public one/);
+    expect((await collector.admin<{ webhook: string }>("GET", `/v1/models/${MODEL}/alerts`)).webhook).toBe(HOOK);
+  });
+});

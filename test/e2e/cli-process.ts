@@ -1,0 +1,23 @@
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+const root = new URL("../..", import.meta.url).pathname;
+const run = promisify(execFile);
+
+/**
+ * Runs the real `driftline` CLI (cli/bin.js) in its own process from the repository root;
+ * resolves to its exit code and output, never rejects.
+ *
+ * @param args - the arguments after `driftline`
+ * @param env - variables added to this process's environment (DRIFTLINE_URL, DRIFTLINE_ADMIN_KEY…)
+ */
+export async function runCliProcess(args: readonly string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [join(root, "cli/bin.js"), ...args], { cwd: root, env: { ...process.env, ...env } });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}

@@ -1,0 +1,154 @@
+// Service-level objectives of a model: verdicts per backend and per device class, the error budget
+// in /v1/stats, a breach firing the alert and the canary guardrail, and one sender unable to
+// breach an objective — through fetch and the cron on the real collector (D1, Durable Objects).
+import { createScheduledController } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import worker from "../../../../collector/index.ts";
+import type { StatsAnswer } from "../../../../protocol/api.ts";
+import { clientsGiven, flush, makeReport, postReports } from "../../ingest-helpers.ts";
+import { BOOTSTRAP, call, createKey, publish, rollout, unique } from "../../registry-helpers.ts";
+
+async function cron(at: number) {
+  await worker.scheduled(createScheduledController({ scheduledTime: at, cron: "* * * * *" }), env);
+}
+
+/** A minute two hours ago: its window is closed, and its hour is not rolled up yet. */
+const minuteAgo = () => Math.floor(Date.now() / 60_000) * 60_000 - 7_200_000;
+
+/** Twenty rows, each call taking `ms`. */
+const rows20 = { tenure: Array.from({ length: 20 }, (_, i) => i) };
+
+async function setAlerts(model: string, config: Record<string, unknown>) {
+  const put = await call("PUT", `/v1/models/${model}/alerts`, { token: BOOTSTRAP, json: config });
+  expect(put.status, await put.clone().text()).toBe(200);
+}
+
+/** The model's recorded alert state changes, as `version:kind:subject:state`. */
+async function alertsOf(model: string): Promise<string[]> {
+  const res = await call("GET", `/v1/alerts?model=${model}`, { token: BOOTSTRAP });
+  const { alerts } = (await res.json()) as { alerts: { version: number; kind: string; subject: string | null; state: string }[] };
+  return alerts.map((a) => `${a.version}:${a.kind}:${a.subject ?? ""}:${a.state}`).sort();
+}
+
+async function stats(model: string, from: number, to: number): Promise<StatsAnswer> {
+  const res = await call("GET", `/v1/stats?model=${model}&from=${from}&to=${to}`, { token: BOOTSTRAP });
+  expect(res.status, await res.clone().text()).toBe(200);
+  return res.json();
+}
+
+describe("service-level objectives", () => {
+  it("judges p95 and p99 per backend and per device class, not over all backends together", async () => {
+    const model = unique("slo");
+    const { version } = await publish(model);
+    await rollout(model, { stable: version });
+    const { token } = await createKey("default", "ingest");
+    await setAlerts(model, { latencyP95Ms: 50, latencyP99Ms: 200, windowMinutes: 2, minRows: 10 });
+    const start = minuteAgo() + 60_000;
+    const report = (client: string, device: string, backend: string, ms: number) => makeReport(model, version, { client, start, ...rows20, segment: { device }, backend, latencyMs: [ms] });
+    await postReports(token, [
+      // 800 fast wasm calls on desktops
+      ...Array.from({ length: 40 }, (_, i) => report(`fast-${i}`, "desktop-8c-8g-nvidia", "wasm", 5)),
+      // 40 slow wasm calls on phones: 4.8 % of wasm, all of the class
+      ...Array.from({ length: 2 }, (_, i) => report(`phone-${i}`, "mobile-4c-4g-qualcomm", "wasm", 80)),
+      // 60 very slow webgpu calls on other desktops
+      ...Array.from({ length: 3 }, (_, i) => report(`gpu-${i}`, "desktop-16c-8g-amd", "webgpu", 300)),
+    ]);
+    await flush(model);
+    await cron(start + 2 * 60_000 + 25_000);
+    expect(await alertsOf(model)).toEqual(
+      [
+        `${version}:latency_p95:backend:webgpu:firing`,
+        `${version}:latency_p99:backend:webgpu:firing`,
+        `${version}:latency_p95:device:desktop-16c-8g-amd:firing`,
+        `${version}:latency_p99:device:desktop-16c-8g-amd:firing`,
+        `${version}:latency_p95:device:mobile-4c-4g-qualcomm:firing`,
+      ].sort(),
+    );
+  });
+
+  it("shows each objective against its measured value and the error budget left over the period", async () => {
+    const model = unique("slo");
+    const { version } = await publish(model);
+    await rollout(model, { stable: version });
+    const { token } = await createKey("default", "ingest");
+    await setAlerts(model, { latencyP95Ms: 50, errorRate: 0.1, throughputFleet: 1, throughputClient: 10, sloPeriodDays: 7, windowMinutes: 2, minRows: 10 });
+    const start = minuteAgo();
+    // 100 calls (few enough for the sketches to stay exact): 3 of them over 50 ms; 20 errors
+    const rows10 = { tenure: Array.from({ length: 10 }, (_, i) => i) };
+    const slow = Array.from({ length: 10 }, (_, i) => (i === 0 ? 100 : 1));
+    await postReports(
+      token,
+      Array.from({ length: 10 }, (_, i) => makeReport(model, version, { client: `c${i}`, start, ...rows10, latencyMs: i < 3 ? slow : [1], ...(i < 2 && { errors: { session: 10 } }) })),
+    );
+    await flush(model);
+    const answer = await stats(model, start, start + 3 * 60_000);
+    expect(answer.slo?.period).toEqual({ from: new Date(start + 3 * 60_000 - 7 * 86_400_000).toISOString(), to: new Date(start + 3 * 60_000).toISOString(), days: 7 });
+    const byKind = Object.fromEntries(answer.slo!.objectives.map((o) => [`${o.kind}:${o.subject ?? ""}`, o]));
+    expect(Object.keys(byKind).sort()).toEqual(["error_rate:", "latency_p95:backend:wasm", "throughput_client:", "throughput_fleet:"]);
+    // bad share 0.03 of an allowed 0.05: 40 % of the budget left
+    expect(byKind["latency_p95:backend:wasm"]).toMatchObject({ target: 50, value: 1, met: true });
+    expect(byKind["latency_p95:backend:wasm"]!.budget_left).toBeCloseTo(0.4, 10);
+    // 20 / (100 + 20) against an allowed 0.1: the budget is overspent
+    expect(byKind["error_rate:"]).toMatchObject({ target: 0.1, met: false });
+    expect(byKind["error_rate:"]!.value).toBeCloseTo(20 / 120, 10);
+    expect(byKind["error_rate:"]!.budget_left).toBeCloseTo(1 - 20 / 120 / 0.1, 10);
+    // 100 rows over the 3 minutes read
+    expect(byKind["throughput_fleet:"]).toMatchObject({ target: 1, met: false, budget_left: null });
+    expect(byKind["throughput_fleet:"]!.value).toBeCloseTo(100 / 180, 10);
+    // one row per call, 3.97 ms a call on average
+    expect(byKind["throughput_client:"]).toMatchObject({ target: 10, met: true, budget_left: null });
+    expect(byKind["throughput_client:"]!.value).toBeCloseTo(1000 / 3.97, 6);
+    // a sliced query has no objectives
+    const sliced = await call("GET", `/v1/stats?model=${model}&from=${start}&to=${start + 3_600_000}&segment=device:x`, { token: BOOTSTRAP });
+    expect(((await sliced.json()) as StatsAnswer).slo).toBeNull();
+  });
+
+  it("fires a breached objective of a canary, which the guardrail rolls back; without a webhook alerts are only recorded", async () => {
+    const model = unique("slo");
+    const { version: v1 } = await publish(model);
+    const { version: v2 } = await publish(model);
+    await rollout(model, { stable: v1, canary: { version: v2, percent: 50 } });
+    const { token } = await createKey("default", "ingest");
+    await setAlerts(model, { throughputClient: 100, windowMinutes: 2, minRows: 10 });
+    const shown = await call("GET", `/v1/models/${model}/alerts`, { token: BOOTSTRAP });
+    expect(await shown.json()).toMatchObject({ model, webhook: null, throughputClient: 100, sloPeriodDays: 30, autoRollback: true });
+    const start = minuteAgo() + 60_000;
+    const stable = await clientsGiven(model, token, v1, 5, "s");
+    const canary = await clientsGiven(model, token, v2, 5, "c");
+    await postReports(token, [
+      // 1 ms a call: 1,000 predictions a second per client
+      ...stable.map((client) => makeReport(model, v1, { client, start, ...rows20, latencyMs: [1] })),
+      // 50 ms a call: 20 a second, under the objective of 100
+      ...canary.map((client) => makeReport(model, v2, { client, start, ...rows20, latencyMs: [50] })),
+    ]);
+    await flush(model);
+    await cron(start + 2 * 60_000 + 25_000);
+    expect(await alertsOf(model)).toEqual([`${v2}:rollback::firing`, `${v2}:throughput_client::firing`]);
+    const after = await call("GET", `/v1/models/${model}/rollout`, { token: BOOTSTRAP });
+    expect(await after.json()).toMatchObject({ stable: v1, canary: null });
+    const undelivered = await env.DB.prepare("select count(*) as n from alerts where model = ? and delivered_at is null and attempts = 0").bind(`default/${model}`).first<{ n: number }>();
+    expect(undelivered?.n).toBe(2);
+  });
+
+  it("one sender cannot breach a device class's objective, however slow it reports", async () => {
+    const model = unique("slo");
+    const { version } = await publish(model);
+    await rollout(model, { stable: version });
+    const { token } = await createKey("default", "ingest");
+    await setAlerts(model, { latencyP95Ms: 50, windowMinutes: 2, minRows: 10 });
+    const start = minuteAgo() + 60_000;
+    const device = { device: "mobile-2c-2g-arm" };
+    await postReports(token, [
+      // half the class's calls, from one client network, at 500 ms
+      ...Array.from({ length: 5 }, () => makeReport(model, version, { client: "attacker", start, ...rows20, segment: device, latencyMs: [500] })),
+      ...Array.from({ length: 5 }, (_, i) => makeReport(model, version, { client: `honest-${i}`, start, ...rows20, segment: device, latencyMs: [5] })),
+    ]);
+    await flush(model);
+    await cron(start + 2 * 60_000 + 25_000);
+    expect(await alertsOf(model)).toEqual([]);
+    // /v1/stats shows what was measured, the attacker's calls included
+    const answer = await stats(model, start - 3_600_000, start + 3_600_000);
+    expect(answer.slo?.objectives.find((o) => o.subject === "device:mobile-2c-2g-arm")).toMatchObject({ value: 500, met: false });
+  });
+});
