@@ -1,4 +1,4 @@
-import { OBJECTIVE_NAMES } from "../../protocol/schema/alert-config.ts";
+import { OBJECTIVE_NAMES } from "../../protocol/objective-names.ts";
 import type { SloObjective, StatsAnswer } from "../../protocol/api.ts";
 import { SLO_FLAGS, configOptions, configUsage } from "../alert-flags.ts";
 import { connection, request } from "../api.ts";

@@ -1,4 +1,4 @@
-import { OBJECTIVE_NAMES } from "../../protocol/schema/alert-config.ts";
+import { OBJECTIVE_NAMES } from "../../protocol/objective-names.ts";
 import { h, note, replace } from "../dom.ts";
 import { when } from "../format.ts";
 import type { Alert, AlertConfigAnswer, SloObjective } from "../types.ts";
