@@ -1,4 +1,4 @@
-import { bandSpread, fitEstimation } from "../protocol/performance-estimate.ts";
+import { bandSpread, fitEstimation, lossOf } from "../protocol/performance-estimate.ts";
 import { classQuality } from "../protocol/performance.ts";
 import type { BaselinePerformance, Estimation } from "../protocol/schema/profile.ts";
 import { CONFIDENCE_BINS, confidenceBin } from "../protocol/sketch/prediction.ts";
@@ -9,8 +9,6 @@ import type { Cell } from "./tables/index.ts";
 
 /** Bins of the top-class probability in the baseline's calibration. */
 export const CALIBRATION_BINS = 10;
-/** Probabilities are clipped to [EPS, 1 − EPS] for the log loss, as scikit-learn does. */
-const EPS = 1e-15;
 /** Random chunks of the labelled rows the band of label-free estimates is measured over. */
 export const BAND_CHUNKS = 10;
 
@@ -37,7 +35,7 @@ export class BaselineCollector {
   private squaredError = 0;
   private readonly scores: number[] = [];
   private readonly positives: boolean[] = [];
-  private readonly confidence: { rows: number[]; right: number[]; chunks: Chunk[] } | undefined;
+  private readonly confidence: { rows: number[]; right: number[]; lossTop: number[]; lossRest: number[]; chunks: Chunk[] } | undefined;
   private readonly random = seededRandom();
   private readonly bins = { confidence: new Array<number>(CALIBRATION_BINS).fill(0), correct: new Array<number>(CALIBRATION_BINS).fill(0), count: new Array<number>(CALIBRATION_BINS).fill(0) };
 
@@ -55,7 +53,7 @@ export class BaselineCollector {
     const zeros = (n: number) => new Array<number>(n).fill(0);
     if (k >= 2 && k <= MAX_LABELS) {
       const chunks = Array.from({ length: BAND_CHUNKS }, () => ({ confidence: zeros(k * CONFIDENCE_BINS), confusion: zeros(k * k) }));
-      this.confidence = { rows: zeros(k * CONFIDENCE_BINS), right: zeros(k * CONFIDENCE_BINS), chunks };
+      this.confidence = { rows: zeros(k * CONFIDENCE_BINS), right: zeros(k * CONFIDENCE_BINS), lossTop: zeros(k * CONFIDENCE_BINS), lossRest: zeros(k * CONFIDENCE_BINS), chunks };
     }
   }
 
@@ -81,7 +79,7 @@ export class BaselineCollector {
     let predicted = 0;
     for (let c = 1; c < this.labels.length; c++) if (output[c]! > output[predicted]!) predicted = c;
     this.confusion[actual * this.labels.length + predicted]!++;
-    this.logLoss -= Math.log(Math.min(1 - EPS, Math.max(EPS, output[actual]!)));
+    this.logLoss += lossOf(output[actual]!);
     const top = output[predicted]!;
     const bin = Math.min(CALIBRATION_BINS - 1, Math.floor(top * CALIBRATION_BINS));
     this.bins.confidence[bin]! += top;
@@ -103,6 +101,8 @@ export class BaselineCollector {
     const at = predicted * CONFIDENCE_BINS + confidenceBin(top);
     c.rows[at]!++;
     if (predicted === actual) c.right[at]!++;
+    c.lossTop[at]! += lossOf(top);
+    c.lossRest[at]! += lossOf(1 - top);
     const chunk = c.chunks[Math.floor(this.random() * BAND_CHUNKS)]!;
     chunk.confidence[at]!++;
     chunk.confusion[actual * k + predicted]!++;
@@ -113,7 +113,7 @@ export class BaselineCollector {
     const c = this.confidence;
     const labels = this.labels!;
     const k = labels.length;
-    const fit = c && fitEstimation(k, c.rows, c.right, (a, p) => this.confusion[a * k + p]!);
+    const fit = c && fitEstimation(k, c.rows, c.right, (a, p) => this.confusion[a * k + p]!, { top: c.lossTop, rest: c.lossRest });
     if (!c || !fit) return undefined;
     const band = bandSpread(
       labels,

@@ -202,6 +202,7 @@ export const estimatedPerformanceSchema = z.object({
   recall: perClassSchema,
   f1: perClassSchema,
   roc_auc: z.number().optional(),
+  log_loss: z.number().optional(),
   band: z.object({ accuracy: bandSchema, f1: z.record(z.string(), bandSchema.nullable()) }),
 });
 export type EstimatedPerformance = z.infer<typeof estimatedPerformanceSchema>;

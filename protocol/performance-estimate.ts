@@ -21,6 +21,19 @@ export interface EstimatedQuality extends Omit<ClassQuality, "labelled"> {
   rows: number;
   /** For two classes: the ROC AUC of the second class's score. */
   roc_auc?: number;
+  /** Expected log loss, when the fit has the bins' losses. */
+  log_loss?: number;
+}
+
+/** Probabilities are clipped to [LOSS_EPS, 1 − LOSS_EPS] for the log loss, as scikit-learn does. */
+export const LOSS_EPS = 1e-15;
+
+/** −ln of a probability clipped as scikit-learn clips it. */
+export const lossOf = (p: number) => -Math.log(Math.min(1 - LOSS_EPS, Math.max(LOSS_EPS, p)));
+
+/** The middle of confidence bin `b`'s top scores, on its own scale (−log10(1 − score)). */
+function binMiddle(b: number): number {
+  return 1 - 10 ** (-((b + 0.5) * 4) / CONFIDENCE_BINS);
 }
 
 /**
@@ -70,9 +83,16 @@ export function fitConfidenceCurve(rows: readonly number[], right: readonly numb
  * @param rows - reference predictions per class and confidence bin (`[predicted * CONFIDENCE_BINS + bin]`)
  * @param right - those of them that were right
  * @param confusion - reference rows of class `actual` predicted as `predicted`
+ * @param losses - per class and bin, the sums of −ln(top score) and of −ln(1 − top score)
  * @returns null when no reference prediction had a score
  */
-export function fitEstimation(k: number, rows: readonly number[], right: readonly number[], confusion: (actual: number, predicted: number) => number): Omit<Estimation, "band"> | null {
+export function fitEstimation(
+  k: number,
+  rows: readonly number[],
+  right: readonly number[],
+  confusion: (actual: number, predicted: number) => number,
+  losses: { top: readonly number[]; rest: readonly number[] },
+): Omit<Estimation, "band"> | null {
   const bins = (counts: readonly number[], c: number) => counts.slice(c * CONFIDENCE_BINS, (c + 1) * CONFIDENCE_BINS);
   const pooled = (counts: readonly number[]) => Array.from({ length: CONFIDENCE_BINS }, (_, b) => counts.reduce((sum, n, i) => (i % CONFIDENCE_BINS === b ? sum + n : sum), 0));
   const all = fitConfidenceCurve(pooled(rows), pooled(right));
@@ -83,7 +103,14 @@ export function fitEstimation(k: number, rows: readonly number[], right: readonl
     const total = wrong.reduce((x, y) => x + y, 0);
     return wrong.map((n, a) => (a === p ? 0 : total > 0 ? n / total : 1 / Math.max(1, k - 1)));
   });
-  return { curves, misses };
+  const meanLosses = Array.from({ length: k }, (_, c) =>
+    Array.from({ length: CONFIDENCE_BINS }, (_, b): [number, number] => {
+      const at = c * CONFIDENCE_BINS + b;
+      const n = rows[at]!;
+      return n > 0 ? [losses.top[at]! / n, losses.rest[at]! / n] : [lossOf(binMiddle(b)), lossOf(1 - binMiddle(b))];
+    }),
+  );
+  return { curves, misses, losses: meanLosses };
 }
 
 /**
@@ -119,12 +146,38 @@ export function expectedConfusion(estimation: Pick<Estimation, "curves" | "misse
  * @param confidence - the window's rows per predicted class and confidence bin
  * @returns null when no row has a score
  */
-export function estimateQuality(labels: readonly string[], estimation: Pick<Estimation, "curves" | "misses">, confidence: readonly number[]): EstimatedQuality | null {
+export function estimateQuality(labels: readonly string[], estimation: Pick<Estimation, "curves" | "misses" | "losses">, confidence: readonly number[]): EstimatedQuality | null {
   const quality = classQuality(labels, expectedConfusion(estimation, confidence));
   if (!quality) return null;
   const { labelled, ...rest } = quality;
   const auc = labels.length === 2 ? expectedAuc(estimation, confidence) : undefined;
-  return { rows: labelled, ...rest, ...(auc !== undefined && { roc_auc: auc }) };
+  const logLoss = expectedLogLoss(estimation, confidence);
+  return { rows: labelled, ...rest, ...(auc !== undefined && { roc_auc: auc }), ...(logLoss !== undefined && { log_loss: logLoss }) };
+}
+
+/**
+ * Expected log loss: a prediction right with its curve's chance costs its bin's mean −ln(top
+ * score); a wrong one −ln of the true class's score, taken as the rest of the probability
+ * (1 − top) spread as the reference's misses: the bin's mean −ln(1 − top) plus the misses'
+ * entropy. Exact in expectation for two classes (the rest is the other class's score); for more,
+ * it assumes the rest is spread as the misses are.
+ */
+function expectedLogLoss(estimation: Pick<Estimation, "curves" | "misses" | "losses">, confidence: readonly number[]): number | undefined {
+  const losses = estimation.losses;
+  if (!losses) return undefined;
+  let total = 0;
+  let rows = 0;
+  estimation.curves.forEach((curve, p) => {
+    const entropy = estimation.misses[p]!.reduce((h, share) => (share > 0 ? h - share * Math.log(share) : h), 0);
+    for (let b = 0; b < CONFIDENCE_BINS; b++) {
+      const n = confidence[p * CONFIDENCE_BINS + b]!;
+      if (n === 0) continue;
+      const [right, wrong] = losses[p]![b]!;
+      total += n * (curve[b]! * right + (1 - curve[b]!) * (wrong + entropy));
+      rows += n;
+    }
+  });
+  return rows > 0 ? total / rows : undefined;
 }
 
 /**

@@ -45,6 +45,16 @@ export const estimationSchema = z.object({
   /** Per predicted class, how its wrong predictions spread over the true classes. */
   misses: z.array(z.array(rate).max(MAX_LABELS)).min(2).max(MAX_LABELS),
   /**
+   * Per predicted class and confidence bin, the mean −ln(top score) and −ln(1 − top score) of the
+   * reference's predictions there (the bin's middle where it had none): the log loss of a right
+   * and of a wrong prediction. Absent in profiles made before it: then no log loss is estimated.
+   */
+  losses: z
+    .array(z.array(z.tuple([z.number().min(0).max(100), z.number().min(0).max(100)])).length(CONFIDENCE_BINS))
+    .min(2)
+    .max(MAX_LABELS)
+    .optional(),
+  /**
    * Spread of (realised − estimated) over random chunks of the reference of `rows` rows each: the
    * band around a window's estimate (±3 of them, scaled to the window's rows).
    */

@@ -11,6 +11,7 @@ import { CONFIDENCE_BINS, confidenceBin } from "../../../protocol/sketch/predict
 
 interface Quality {
   accuracy: number;
+  log_loss?: number;
   precision: Record<string, number | null>;
   recall: Record<string, number | null>;
   f1: Record<string, number | null>;
@@ -64,6 +65,7 @@ describe("performance estimated without labels", () => {
         else expect(got[part][label], `${part} ${label}`).toBeCloseTo(want!, 9);
       }
     }
+    expect(got.log_loss).toBeCloseTo(w.estimated.log_loss!, 9);
     // the bins tie rows numpy orders one by one
     if (w.estimated.roc_auc !== undefined) expect(Math.abs(got.roc_auc! - w.estimated.roc_auc)).toBeLessThan(0.01);
     // binning the scores costs little against an isotonic fit on the raw scores (NannyML's way)
@@ -81,6 +83,12 @@ describe("performance estimated without labels", () => {
     expect(before - after).toBeGreaterThanOrEqual(0.05);
     // realised minus estimated, before and after: the estimate follows within 4 points
     expect(Math.abs(shifted.realised.accuracy - after)).toBeLessThan(0.04);
+  });
+
+  it("estimates a binary classifier's log loss within 0.04 of the realised one, shifted or not", () => {
+    const c = fixture.cancer;
+    const estimation = estimationOf(c);
+    for (const w of Object.values(c.windows)) expect(Math.abs(estimateOf(c, w, estimation).log_loss! - w.realised.log_loss!)).toBeLessThan(0.04);
   });
 
   it.each(["digits", "cancer"] as const)("%s: the unshifted window's realised accuracy lies within the estimate's band", (name) => {
