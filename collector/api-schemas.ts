@@ -81,6 +81,11 @@ export const assignmentQuerySchema = z.object({
   /** The bootstrap key's way to name the model's app (app keys: their own, or a 404). */
   app: appIdSchema.optional(),
   client: z.string().min(1).max(LIMITS.clientLength),
+  /**
+   * The config version the rollout channel pushed: the answer may come from the isolate's cache
+   * of a rollout at least that new instead of D1 (1,000 pages told of a change at once ask at once).
+   */
+  config: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
 });
 
 /** A key of `POST /v1/keys`. */

@@ -15,7 +15,8 @@ export interface ReportsAnswer {
 
 /** The collector's HTTP API as the runtime uses it. */
 export interface Api {
-  assignment(model: string, client: string): Promise<Assignment>;
+  /** `config`: the config version the rollout channel pushed, so the collector may answer from its cache of at least that one. */
+  assignment(model: string, client: string, config?: number): Promise<Assignment>;
   artifact(url: string): Promise<Uint8Array>;
   reports(reports: Report[]): Promise<ReportsAnswer>;
   /** Queues `reports` while the page goes away; false when the platform refused. */
@@ -61,7 +62,7 @@ export function createApi(base: string, key: string, transport: Transport, timeo
     (await call(path, { method: "POST", body: text, keepalive: text.length < 60_000, headers: { "content-type": "application/json" } })).json();
   const q = encodeURIComponent;
   return {
-    assignment: async (model, client) => (await call(`/v1/assignment?model=${q(model)}&client=${q(client)}`)).json(),
+    assignment: async (model, client, config) => (await call(`/v1/assignment?model=${q(model)}&client=${q(client)}${config === undefined ? "" : `&config=${config}`}`)).json(),
     artifact: async (url) => new Uint8Array(await (await call(url)).arrayBuffer()),
     reports: (reports) => post("/v1/reports", body(reports)),
     logs: (batch) => post("/v1/logs", JSON.stringify(batch)),

@@ -36,10 +36,10 @@ export class Updates {
     private readonly load_: typeof loadModel = loadModel,
   ) {}
 
-  /** Asks the collector for the assignment and applies it; failures are left to the next poll. */
+  /** Asks the collector for the assignment (of at least the pushed config version) and applies it; failures are left to the next poll. */
   refresh(): Promise<void> {
     const s = this.s_;
-    return s.o.api.assignment(s.o.model, s.client).then(
+    return s.o.api.assignment(s.o.model, s.client, s.pushed).then(
       (a) => ((s.lastAnswer = s.o.clock.now()), this.apply(a)),
       () => {},
     );

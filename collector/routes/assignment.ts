@@ -11,6 +11,7 @@ import { limitIngestKey } from "../http/rate-limit.ts";
 import type { ClientManifest } from "../registry/client-manifest.ts";
 import { cachedModel } from "../registry/model-access.ts";
 import { assign, type VersionChoice } from "../rollout/assign.ts";
+import type { RolloutState } from "../rollout/state.ts";
 import { validate } from "../validate.ts";
 import { documented } from "../openapi.ts";
 
@@ -26,6 +27,25 @@ export type AssignmentAnswer = Omit<Assignment, "manifest" | "shadow"> & {
 /** Client manifests remembered at most; past it the cache starts over. */
 const MANIFEST_CACHE_SIZE = 1000;
 const manifestCache = new Map<string, ClientManifest>();
+/** Rollouts remembered per isolate for pushed clients; past this many models the cache starts over. */
+const ROLLOUT_CACHE_SIZE = 1000;
+const rolloutCache = new Map<string, RolloutState>();
+
+/**
+ * A model's rollout: from the isolate's cache when the client names a pushed config version the
+ * cached rollout has reached (a rollout's config version only grows), else from D1 (and cached).
+ * A client that names none — a poll, a page without the channel — always reads D1.
+ */
+async function rolloutOf(db: Db, model: string, pushed: number | undefined): Promise<RolloutState | undefined> {
+  const hit = rolloutCache.get(model);
+  if (hit && pushed !== undefined && hit.configVersion >= pushed) return hit;
+  const rollout = await getRollout(db, model);
+  if (rollout && pushed !== undefined) {
+    if (rolloutCache.size >= ROLLOUT_CACHE_SIZE) rolloutCache.clear();
+    rolloutCache.set(model, rollout);
+  }
+  return rollout;
+}
 
 /**
  * The client manifests of versions `numbers` of a model, remembered per isolate (a published
@@ -60,10 +80,10 @@ export const assignment = new Hono<AppEnv>().get(
   limitIngestKey,
   validate("query", assignmentQuerySchema),
   async (c) => {
-    const { model: name, client, app } = c.req.valid("query");
+    const { model: name, client, app, config } = c.req.valid("query");
     const db = openDb(c.env);
     const model = await cachedModel(db, c.var.caller, name, app);
-    const rollout = await getRollout(db, model.id);
+    const rollout = await rolloutOf(db, model.id, config);
     if (!rollout) throw new ApiError(404, "not_found", `model "${name}" has no rollout yet`);
     const choice = assign(client, model.id, rollout);
     const shadow = rollout.shadow && rollout.shadow.version !== choice.version ? rollout.shadow : null;

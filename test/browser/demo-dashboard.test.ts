@@ -2,7 +2,7 @@
 // collector, the two demo models published, the fleet simulator with npm start's options), then,
 // once the replay has passed 1998, the dashboard in Chromium, range "15 × 1 min": both models on
 // the fleet page, the strikes' drift heatmap with the later years' shift in airport, aircraft and
-// operator, and the flights' accuracy line from on-device labels. Tests do not assert on timings:
+// operator, and the flights' accuracy line from on-device labels beside the label-free estimate. Tests do not assert on timings:
 // it prints how long after the start the dashboard was opened (docs/demo.md has the figures).
 // Screenshots go to $DASHBOARD_SCREENSHOT_DIR (default /tmp).
 import { execFileSync } from "node:child_process";
@@ -79,12 +79,12 @@ describe("the dashboard soon after npm start", () => {
     await page.screenshot({ path: `${SHOTS}/demo-birdstrike-damage.png`, fullPage: true });
   });
 
-  it("shows the flights' heatmap and accuracy line from on-device labels beside the baseline", async () => {
+  it("shows the flights' heatmap and accuracy line from on-device labels beside the estimate and the baseline", async () => {
     await page.evaluate(() => (location.hash = "#/model/flight-delay"));
     await page.waitForSelector('td[data-feature="origin"][data-drifted="false"]');
-    await page.waitForSelector('[data-version="1"] .accuracy .line path', { state: "attached" });
-    // one line for the windows' accuracy, one for the profile's baseline
-    expect(await page.locator('[data-version="1"] .accuracy .line path').count()).toBe(2);
+    await page.waitForSelector('[data-version="1"] .accuracy .line.s-p50 circle', { state: "attached" });
+    // the windows' accuracy from labels, the estimate without them and its band's two edges, the profile's baseline
+    for (const line of ["s-p50", "s-estimate", "s-band", "s-p95"]) expect(await page.locator(`[data-version="1"] .accuracy .line.${line} path`).count(), line).toBeGreaterThan(0);
     await page.screenshot({ path: `${SHOTS}/demo-flight-delay.png`, fullPage: true });
   });
 });

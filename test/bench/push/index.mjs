@@ -64,7 +64,7 @@ async function pool(items, limit, fn) {
 }
 
 /**
- * @typedef {{ id: string, ip: string, configVersion: number, version: number, cached: Set<string>, heardAt?: number, assignedAt?: number, servedAt?: number, socket?: WebSocket, timer?: NodeJS.Timeout, busy?: Promise<void> }} Client
+ * @typedef {{ id: string, ip: string, configVersion: number, pushed?: number, version: number, cached: Set<string>, heardAt?: number, assignedAt?: number, servedAt?: number, socket?: WebSocket, timer?: NodeJS.Timeout, busy?: Promise<void> }} Client
  */
 
 /**
@@ -115,7 +115,9 @@ async function runMode(mode) {
     const refresh = (/** @type {Client} */ client) =>
       (client.busy ??= (async () => {
         try {
-          const a = await (await get(client, `/v1/assignment?model=${MODEL}&client=${client.id}`)).json();
+          // as the runtime: naming the pushed config version lets the collector answer from its cache
+          const pushed = client.pushed === undefined ? "" : `&config=${client.pushed}`;
+          const a = await (await get(client, `/v1/assignment?model=${MODEL}&client=${client.id}${pushed}`)).json();
           if (Date.now() >= rolledBackAt) client.assignedAt ??= Date.now();
           if (!client.cached.has(a.manifest.sha256)) {
             await (await get(client, new URL(a.artifactUrl ?? `/v1/artifacts/${a.manifest.sha256}`, collector.url).pathname)).arrayBuffer();
@@ -145,7 +147,8 @@ async function runMode(mode) {
           socket.on("message", (/** @type {Buffer} */ data) => {
             resolve(true);
             if (Date.now() >= rolledBackAt) client.heardAt ??= Date.now();
-            if (JSON.parse(String(data)).configVersion !== client.configVersion) void refresh(client);
+            client.pushed = JSON.parse(String(data)).configVersion;
+            if (client.pushed !== client.configVersion) void refresh(client);
           });
           socket.on("unexpected-response", (/** @type {unknown} */ _req, /** @type {import("node:http").IncomingMessage} */ res) => {
             res.resume();

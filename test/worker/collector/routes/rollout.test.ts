@@ -21,8 +21,8 @@ async function modelWith(n: number) {
   return { model, admin: admin.token, ingest: ingest.token };
 }
 
-async function assignment(model: string, client: string, token: string): Promise<Assignment> {
-  const res = await call("GET", `/v1/assignment?model=${model}&client=${client}`, { token });
+async function assignment(model: string, client: string, token: string, config?: number): Promise<Assignment> {
+  const res = await call("GET", `/v1/assignment?model=${model}&client=${client}${config === undefined ? "" : `&config=${config}`}`, { token });
   expect(res.status, await res.clone().text()).toBe(200);
   return (await res.json()) as Assignment;
 }
@@ -141,5 +141,21 @@ describe("GET /v1/assignment", () => {
     await expectError(await call("GET", `/v1/assignment?model=${unique("nope")}&client=a`, { token: BOOTSTRAP }), 404, "not_found");
     await expectError(await call("GET", `/v1/assignment?model=m`, { token: BOOTSTRAP }), 400, "validation");
     await expectError(await call("GET", `/v1/assignment?model=m&client=${"x".repeat(200)}`, { token: BOOTSTRAP }), 400, "validation");
+  });
+});
+
+describe("GET /v1/assignment after a push", () => {
+  it("answers a pushed config version from the isolate's cache only when the cached rollout has reached it", async () => {
+    const { model, admin, ingest } = await modelWith(2);
+    const first = await rollout(model, { stable: 1 }, admin);
+    // a pushed client warms the cache with config version n
+    expect(await assignment(model, "c1", ingest, first.rollout.configVersion)).toMatchObject({ version: 1, configVersion: first.rollout.configVersion });
+    const second = await rollout(model, { stable: 2 }, admin);
+    // told of n + 1, the client gets the new rollout, not the cached one
+    expect(await assignment(model, "c1", ingest, second.rollout.configVersion)).toMatchObject({ version: 2, configVersion: second.rollout.configVersion });
+    await rollout(model, { stable: 1 }, admin);
+    // a client that names no pushed version (a poll) always gets the current rollout
+    expect((await assignment(model, "c1", ingest)).version).toBe(1);
+    await expectError(await call("GET", `/v1/assignment?model=${model}&client=c1&config=-1`, { token: ingest }), 400, "validation");
   });
 });
