@@ -19,7 +19,18 @@ describe("driftline slo and alerts against a local collector", () => {
 
   beforeAll(async () => {
     collector = await startCollector({ adminKey: ADMIN, persistTo: join(dir, "state") });
-    const profiled = await cli("profile", "test/fixtures/cancer/data/train.csv", "--exclude", "diagnosis", "--model", "test/fixtures/cancer/model/cancer-v1.onnx", "--labels", "malignant,benign", "-o", join(dir, "v1.json"));
+    const profiled = await cli(
+      "profile",
+      "test/fixtures/cancer/data/train.csv",
+      "--exclude",
+      "diagnosis",
+      "--model",
+      "test/fixtures/cancer/model/cancer-v1.onnx",
+      "--labels",
+      "malignant,benign",
+      "-o",
+      join(dir, "v1.json"),
+    );
     expect(profiled.code, profiled.stderr).toBe(0);
     const published = await cli("publish", "test/fixtures/cancer/model/cancer-v1.onnx", "--model", "cancer", "--app", "demo", "--profile", join(dir, "v1.json"));
     expect(published.code, published.stderr).toBe(0);
