@@ -102,6 +102,9 @@ function read(r: Reader): EmbeddingSketch {
   for (const list of [s.sum, s.squares, s.kernelSum, s.kernelSquares]) for (let i = 0; i < list.length; i++) list[i] = r.f64();
   // a sum of squares is at least the square of the sum over the count (Cauchy–Schwarz)
   const consistent = (sum: Float64Array, squares: Float64Array) => squares.every((q, i) => q >= 0 && (s.count === 0 ? q === 0 && sum[i] === 0 : q * s.count >= sum[i]! * sum[i]! * (1 - 1e-9)));
-  if (!consistent(s.sum, s.squares) || !consistent(s.kernelSum, s.kernelSquares)) fail("embedding sums no embeddings could give");
+  // a Fourier feature is √(2/D)·cos(…): each sum is within count·√(2/D), each sum of squares within count·2/D
+  const most = Math.sqrt(2 / s.features) * (1 + 1e-9);
+  const bounded = s.kernelSum.every((v, i) => Math.abs(v) <= s.count * most && s.kernelSquares[i]! <= s.count * most * most);
+  if (!consistent(s.sum, s.squares) || !consistent(s.kernelSum, s.kernelSquares) || !bounded) fail("embedding sums no embeddings could give");
   return s;
 }

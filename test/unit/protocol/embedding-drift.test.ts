@@ -98,6 +98,12 @@ describe("embedding drift from sums", () => {
     s.update([1, 1], [0.5, 0.5]);
     s.squares[0] = 0.1; // one value of 1 cannot square to 0.1
     expect(() => decodeEmbedding(s.encode())).toThrow(/embedding sums no embeddings could give/);
+    // a Fourier feature's sum past count·√(2/D) (here 1 · 1): a hostile report steering MMD
+    const steer = new EmbeddingSketch(2, 2);
+    steer.update([1, 1], [0.5, 0.5]);
+    steer.kernelSum[0] = 1e6;
+    steer.kernelSquares[0] = 1e12;
+    expect(() => decodeEmbedding(steer.encode())).toThrow(/embedding sums no embeddings could give/);
     expect(() => new EmbeddingSketch(300, 2)).toThrow(/embedding dims/);
   });
 });
