@@ -41,9 +41,9 @@ async function adapter(): Promise<boolean> {
  * @param ctx - the backend wished, ORT's URL, store, warm-up runs
  * @param manifest - the model's manifest (sha256, preferred backend)
  * @param bytes - the model
- * @param warmup - feeds for the warm-up runs
+ * @param warmup - feeds for the warm-up runs (none: not warmed up, and the first backend tried is kept)
  */
-export async function openSession(ctx: SessionContext, manifest: Manifest, bytes: Uint8Array, warmup: (ort: Ort) => Record<string, Tensor>): Promise<BackendChoice> {
+export async function openSession(ctx: SessionContext, manifest: Manifest, bytes: Uint8Array, warmup: (ort: Ort) => Record<string, Tensor> | undefined): Promise<BackendChoice> {
   const { backend: requested, store, ortUrl } = ctx;
   const preferred = manifest.preferredBackend;
   const memoKey = `backend:${manifest.sha256}`;
@@ -65,7 +65,7 @@ export async function openSession(ctx: SessionContext, manifest: Manifest, bytes
       const session = await ort.InferenceSession.create(bytes, { executionProviders: [backend] });
       const feeds = warmup(ort);
       const times: number[] = [];
-      for (let i = 0; i <= ctx.warmupRuns; i++) times.push((await runInTurn(ort, session, feeds)).ms);
+      for (let i = 0; feeds && i <= ctx.warmupRuns; i++) times.push((await runInTurn(ort, session, feeds)).ms);
       // the first run is not timed; the median of the others (0 when none), the first tried wins ties
       times.shift();
       const ms = times.sort((a, b) => a - b)[times.length >> 1] ?? 0;

@@ -1,6 +1,6 @@
 import { DriftlineError } from "../protocol/errors.ts";
 import { releaseIfIdle } from "./model-loader.ts";
-import { buildFeeds, reuse, rowCount, type Encoded } from "./tensors.ts";
+import { asTensor, buildFeeds, reuse, rowCount, type Encoded } from "./tensors.ts";
 import { classLabels, decodeOutputs } from "./outputs.ts";
 import { runInTurn } from "./session-queue.ts";
 import { accOf, fail, type RuntimeState } from "./runtime-state.ts";
@@ -34,20 +34,19 @@ export function callPath(s: RuntimeState, onRows: () => void): Call {
     let enc: Encoded | undefined;
     let n = 0;
     if (rows) {
+      if (columns && m.media) throw new DriftlineError("unsupported", "predictColumns() takes tabular models: predict() rows");
       n = rowCount(m.plan, rows);
-      const base = staging.take((m.plan.checks.length + 2) * n);
+      const base = staging.take((m.plan.width + 2) * n);
       try {
         enc = buildFeeds(m.ort, m.manifest, m.plan, rows, () => acc.error("validation"), staging.values, base);
+        await m.media?.fill(m.ort, rows as Row[], enc, m.plan.checks.length);
       } catch (err) {
         staging.drop();
+        if ((err as DriftlineError).code === "validation" && m.media) acc.error("validation");
         throw err;
       }
       feeds = enc.feeds;
-    } else
-      for (const k in raw) {
-        const t = raw[k]!;
-        feeds[k] = t instanceof m.ort.Tensor ? t : new m.ort.Tensor(t.type as "float32", t.data as Float32Array, t.dims);
-      }
+    } else for (const k in raw) feeds[k] = asTensor(m.ort, raw[k]!);
     m.inflight++;
     let out;
     let ms;
@@ -67,7 +66,7 @@ export function callPath(s: RuntimeState, onRows: () => void): Call {
     if (!rows) n = Number(out[m.manifest.outputs[0]!.name]?.dims[0] ?? 1) || 1;
     const base = enc?.base ?? staging.take(2 * n);
     const values = enc?.staged ?? staging.values;
-    const width = enc ? m.plan.checks.length : 0;
+    const width = enc ? m.plan.width : 0;
     const at = base + width * n;
     const version = String(m.version);
     const preds = decodeOutputs(m.manifest, out, n, values, at, version, !columns);
@@ -76,6 +75,7 @@ export function callPath(s: RuntimeState, onRows: () => void): Call {
     // row r as the app gave it, for the shadow and the prediction log (made only when one wants it)
     const rowAt = rows && (s.shadow || logRate) ? (columns ? (r: number) => rowOf(input as Columns, r) : (r: number) => (rows as Row[])[r]!) : undefined;
     if (logRate) s.log!.offer(m, logRate, s.o.clock.now(), { ...s.o.segment, backend: m.backend, backendReason: m.reason }, id, rowAt!, n, values, at, classLabels(m.manifest));
+    if (m.projector) acc.embed(m.projector, out[m.manifest.embedding!.output!], n);
     acc.rows += n;
     staging.add({ acc, n, staged: values, base, width, misses: enc?.misses, backend: m.backend, ms });
     if (rowAt && s.shadow) s.shadow.offer(n, rowAt, values, at);

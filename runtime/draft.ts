@@ -5,12 +5,13 @@ import { ClassificationSketch } from "../protocol/sketch/prediction.ts";
 import { LatencySketch } from "../protocol/sketch/latency.ts";
 import { ErrorCounts } from "../protocol/sketch/error-counts.ts";
 import { ConfusionMatrix } from "../protocol/sketch/confusion.ts";
+import { EmbeddingSketch } from "../protocol/sketch/embedding.ts";
 import { toBase64 } from "../protocol/sketch/codec.ts";
 import type { AnySketch } from "../protocol/sketch/kinds.ts";
 import type { Report } from "./types.ts";
 
 /** Fields of a report (or of its `shadow` part) that hold one sketch each. */
-const SKETCH_FIELDS = ["prediction", "latency", "errors", "confusion", "residual", "delta"] as const;
+const SKETCH_FIELDS = ["prediction", "latency", "errors", "confusion", "residual", "delta", "embedding"] as const;
 type SketchField = (typeof SKETCH_FIELDS)[number];
 type Sketches = Partial<Record<SketchField, AnySketch>>;
 
@@ -94,6 +95,7 @@ function reviveSketch(o: Record<string, unknown>): void {
   else if (o.backends) (o.backends as Map<string, object>).forEach(quantiles), as(o, LatencySketch);
   else if (o.categories) as(o, CategoricalSketch);
   else if (o.cells) as(o, ConfusionMatrix);
+  else if (o.kernelSum) as(o, EmbeddingSketch);
   else as(o, ErrorCounts);
 }
 

@@ -11,10 +11,22 @@ export { createRuntime } from "./runtime.ts";
 export { DriftlineError } from "../protocol/errors.ts";
 export type { ErrorCode } from "../protocol/errors.ts";
 export type {
+  AudioClip,
   Backend,
   BatchPrediction,
   Columns,
   Clock,
+  EmbeddingModule,
+  EmbeddingProjection,
+  EncodedTexts,
+  EncodeText,
+  ImageSource,
+  MediaBuffer,
+  MediaFiller,
+  MediaKind,
+  MediaModule,
+  MediaModules,
+  MediaPlan,
   Feeds,
   ModelStore,
   Prediction,

@@ -4,14 +4,19 @@ import { sha256Hex } from "../protocol/hash.ts";
 import { openSession, type BackendChoice, type SessionContext } from "./backend.ts";
 import { compile, type Plan } from "./validate.ts";
 import { zeroFeeds } from "./tensors.ts";
+import { mediaModule, mediaPlan } from "./media.ts";
 import type { Api } from "./api.ts";
-import type { Assignment, Manifest } from "./types.ts";
+import type { Assignment, EmbeddingProjection, EncodeText, Manifest, MediaModules, MediaPlan } from "./types.ts";
 
 /** A loaded model version, ready to run. */
 export interface Model extends BackendChoice {
   version: number;
   manifest: Manifest;
   plan: Plan;
+  /** How its image, audio, text and plain tensor inputs are filled; undefined for a tabular model. */
+  media: MediaPlan | undefined;
+  /** The manifest's embedding projection, when it names an embedding output. */
+  projector: EmbeddingProjection | undefined;
   /** Runs in flight; a retired model is released when it reaches 0. */
   inflight: number;
   retired?: boolean;
@@ -20,6 +25,11 @@ export interface Model extends BackendChoice {
 /** What {@link loadModel} needs besides the manifest. */
 export interface LoaderContext extends SessionContext {
   api: Api;
+  /** The collector's base URL: media modules come from its `/sdk/`. */
+  collector: string;
+  /** Media modules the app passed, and its text encoder. */
+  media?: MediaModules | undefined;
+  encodeText?: EncodeText | undefined;
   /** Publishers' public keys; when given, only manifests one of them signed are run. */
   trust?: readonly string[] | undefined;
 }
@@ -64,9 +74,13 @@ export async function loadModel(ctx: LoaderContext, a: Pick<Assignment, "version
     if (problem) throw new DriftlineError("integrity", `version ${version}: ${problem}`);
   }
   const bytes = await modelBytes(ctx, manifest, a.artifactUrl ?? `/v1/artifacts/${manifest.sha256}`);
-  const plan = compile(manifest);
+  const sdk = `${ctx.collector.replace(/\/+$/, "")}/sdk/`;
+  const media = await mediaPlan(manifest, sdk, ctx.media, ctx.encodeText);
+  const plan = compile(manifest, media?.features.length);
+  const { embedding } = manifest;
+  const projector = embedding?.output ? (await mediaModule("embedding", sdk, ctx.media))(embedding) : undefined;
   // openSession throws DriftlineError `backend` only
-  return { ...(await openSession(ctx, manifest, bytes, (ort) => zeroFeeds(ort, manifest, plan))), version, manifest, plan, inflight: 0 };
+  return { ...(await openSession(ctx, manifest, bytes, (ort) => zeroFeeds(ort, manifest, plan))), version, manifest, plan, media, projector, inflight: 0 };
 }
 
 /**

@@ -1,5 +1,6 @@
 import { DriftlineError } from "../protocol/errors.ts";
 import { sha256Hex } from "../protocol/hash.ts";
+import { isNode, moduleUrl } from "./checked-import.ts";
 
 /** The onnxruntime-web module. */
 export type Ort = typeof import("onnxruntime-web");
@@ -36,7 +37,6 @@ async function blocksDigest(stream: ReadableStream<Uint8Array>): Promise<string>
 }
 
 const loading = new Map<string, Promise<Ort>>();
-const isNode = () => typeof document === "undefined" && typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === "string";
 
 /**
  * Whether this platform can load the WebGPU build: an adapter API and JSPI (the WebGPU build
@@ -94,14 +94,13 @@ async function verifiedOrt(base: string, webgpu: boolean): Promise<Ort> {
   if ((await sha256Hex(new TextEncoder().encode(digests.join("")))) !== build.sha256) {
     throw new DriftlineError("integrity", `${base}: not the onnxruntime-web this runtime was built with`);
   }
-  const script = (code: BlobPart) => URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
   // the checked module loads while the compiler finishes
-  const [module, ort] = await Promise.all([compiled, import(/* @vite-ignore */ script(bytes[0]! as BufferSource)) as Promise<Ort>]);
+  const [module, ort] = await Promise.all([compiled, import(/* @vite-ignore */ moduleUrl(bytes[0]!)) as Promise<Ort>]);
   // the glue's factory, given the checked module: the wrapper finds it under a key of its own
   const key = `driftline:${build.sha256}`;
   (globalThis as Record<symbol, unknown>)[Symbol.for(key)] = module;
-  const wrapper = `import f from "${script(bytes[1]! as BufferSource)}";const m=globalThis[Symbol.for(${JSON.stringify(key)})];export default(o)=>f({...o,instantiateWasm:(i,done)=>(WebAssembly.instantiate(m,i).then((x)=>done(x,m)),{})})`;
+  const wrapper = `import f from "${moduleUrl(bytes[1]!)}";const m=globalThis[Symbol.for(${JSON.stringify(key)})];export default(o)=>f({...o,instantiateWasm:(i,done)=>(WebAssembly.instantiate(m,i).then((x)=>done(x,m)),{})})`;
   // the glue's URL stays valid: ORT's worker threads load it again
-  ort.env.wasm.wasmPaths = { mjs: script(wrapper) };
+  ort.env.wasm.wasmPaths = { mjs: moduleUrl(wrapper) };
   return ort;
 }

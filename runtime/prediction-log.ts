@@ -91,7 +91,9 @@ export class PredictionLog {
       const inputs: LogRow["inputs"] = {};
       for (const { name } of m.manifest.features) {
         const v = sent[name];
-        if (v !== undefined) inputs[name] = typeof v === "string" ? v.slice(0, MAX_LOG_VALUE_LENGTH) : v;
+        // what the app gave a feature may be anything: only plain values are logged
+        if (v === null || typeof v === "number" || typeof v === "boolean") inputs[name] = v;
+        else if (typeof v === "string") inputs[name] = v.slice(0, MAX_LOG_VALUE_LENGTH);
       }
       const cls = staged[at + r]!;
       const score = staged[at + n + r]!;

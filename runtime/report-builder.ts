@@ -6,9 +6,10 @@ import { LatencySketch } from "../protocol/sketch/latency.ts";
 import { ErrorCounts } from "../protocol/sketch/error-counts.ts";
 import { ConfusionMatrix } from "../protocol/sketch/confusion.ts";
 import { classLabels } from "./outputs.ts";
+import type { EmbeddingSketch } from "../protocol/sketch/embedding.ts";
 import type { FeatureSketch, PredictionSketch } from "../protocol/sketch/kinds.ts";
 import type { Draft } from "./draft.ts";
-import type { Manifest, Report } from "./types.ts";
+import type { EmbeddingProjection, Manifest, Report } from "./types.ts";
 
 /** One predict() (or run()) call waiting to be sketched: see `Encoded` in tensors.ts. */
 export interface Staged {
@@ -94,8 +95,10 @@ export class Staging {
 export class Accumulator {
   rows = 0;
   start: number;
-  /** One sketch per manifest feature, in manifest order. */
+  /** One sketch per manifest feature, in manifest order, then one per descriptor feature. */
   readonly features: FeatureSketch[];
+  /** The rows' embeddings, projected (when the manifest names an embedding output). */
+  embedding?: EmbeddingSketch;
   readonly prediction: PredictionSketch;
   /** Adds one row's class and score to `prediction`. */
   readonly add: (cls: number, score: number) => void;
@@ -110,14 +113,17 @@ export class Accumulator {
    * @param manifest - the version's manifest
    * @param now - start of the period, epoch ms
    * @param shareUnseen - send unseen category values as text (else only their count)
+   * @param descriptors - the names of the media inputs' descriptor features
    */
   constructor(
     readonly manifest: Manifest,
     now: number,
     private readonly shareUnseen = false,
+    private readonly descriptors: readonly string[] = [],
   ) {
     this.start = now;
     this.features = manifest.features.map((f) => (f.kind === "numeric" ? new NumericSketch({ range: f.range }) : new CategoricalSketch(f.categories ?? [])));
+    for (const _ of descriptors) this.features.push(new NumericSketch());
     // the prediction sketch (classes, or a value), and how one row's class (-1: none) and
     // score (NaN: none) are added to it
     const labels = (this.labels = classLabels(manifest));
@@ -157,6 +163,21 @@ export class Accumulator {
       }
     }
     for (let r = 0, i = base + width * n; r < n; r++, i++) if (!keep || keep[r]) this.add(staged[i]!, staged[i + n]!);
+  }
+
+  /**
+   * Adds each row's embedding, projected, to {@link embedding}.
+   *
+   * @param projector - the manifest's projection
+   * @param t - the embedding output: `n` rows of the manifest's `length` values
+   * @param n - rows
+   */
+  embed(projector: EmbeddingProjection, t: { data: unknown } | undefined, n: number): void {
+    const data = t?.data as ArrayLike<number> | undefined;
+    const { length } = projector.config;
+    if (!data || data.length !== n * length) return this.error("validation");
+    const s = (this.embedding ??= projector.sketch());
+    for (let r = 0; r < n; r++) projector.add(s, Array.prototype.slice.call(data, r * length, (r + 1) * length) as number[]);
   }
 
   /**
@@ -202,14 +223,15 @@ export class Accumulator {
       start: this.start,
       end: Math.max(now, this.start),
       rows: this.rows,
-      features: Object.fromEntries(this.features.map((s, i) => [this.manifest.features[i]!.name, s])),
+      features: Object.fromEntries(this.features.map((s, i) => [this.manifest.features[i]?.name ?? this.descriptors[i - this.manifest.features.length]!, s])),
+      ...(this.embedding && { embedding: this.embedding }),
       prediction: this.prediction,
       ...(this.latency.backends.size && { latency: this.latency }),
       ...(this.errors.counts.size && { errors: this.errors }),
       ...(this.confusion && { confusion: this.confusion }),
       ...(this.residual && { residual: this.residual }),
     };
-    Object.assign(this, new Accumulator(this.manifest, now, this.shareUnseen));
+    Object.assign(this, new Accumulator(this.manifest, now, this.shareUnseen, this.descriptors), { embedding: undefined });
     return report;
   }
 }

@@ -38,7 +38,7 @@ export class Shadow {
 
   private reset_(now: number): void {
     this.agree_ = 0;
-    (this.acc_ = new Accumulator(this.model.manifest, now)).residual = new NumericSketch();
+    (this.acc_ = new Accumulator(this.model.manifest, now, false, this.model.media?.features)).residual = new NumericSketch();
   }
 
   /**
@@ -64,13 +64,10 @@ export class Shadow {
     if (!n || m.retired) return;
     m.inflight++;
     try {
-      const { feeds, staged } = buildFeeds(
-        m.ort,
-        m.manifest,
-        m.plan,
-        batch.map((b) => b[0]),
-        () => {},
-      );
+      const rows = batch.map((b) => b[0]);
+      const enc = buildFeeds(m.ort, m.manifest, m.plan, rows, () => {});
+      await m.media?.fill(m.ort, rows, enc, m.plan.checks.length);
+      const { feeds, staged } = enc;
       const at = staged.length - 2 * n;
       const { out, ms } = await runInTurn(m.ort, m.session, feeds);
       const acc = this.acc_;

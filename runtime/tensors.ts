@@ -1,6 +1,6 @@
 import { DriftlineError } from "../protocol/errors.ts";
 import type { Column, Plan } from "./validate.ts";
-import type { Columns, Manifest, Row, Tensor } from "./types.ts";
+import type { Columns, Feeds, Manifest, Row, Tensor } from "./types.ts";
 import type { Ort } from "./ort-loader.ts";
 
 const ARRAYS: Record<string, new (n: number) => Column> = {
@@ -21,14 +21,23 @@ export interface Encoded {
   /** The tensors' buffers: hand them back with {@link reuse} once the run is over. */
   data: Column[];
   /**
-   * From `base` on, `(features + 2) × n` values, column-major: each feature's value as sent
-   * (numbers) or its category index, then two columns the outputs fill (class, score).
+   * From `base` on, `(width + 2) × n` values, column-major: each feature's value as sent
+   * (numbers) or its category index, each descriptor of a media input, then two columns the
+   * outputs fill (class, score).
    */
   staged: Float64Array;
   base: number;
   /** Values that missed the fast path as flat `[feature, row, raw value]` triples, in order. */
   misses: unknown[] | undefined;
 }
+
+/**
+ * A feed as onnxruntime-web takes it: an ORT tensor as it is, `{ type, data, dims }` made one.
+ *
+ * @param ort - onnxruntime-web
+ * @param t - the feed
+ */
+export const asTensor = (ort: Ort, t: Feeds[string]): Tensor => (t instanceof ort.Tensor ? t : new ort.Tensor(t.type as "float32", t.data as Float32Array, t.dims));
 
 const zero = (d: Column) => d.fill((d instanceof BigInt64Array ? 0n : Array.isArray(d) ? "" : 0) as never);
 
@@ -89,7 +98,7 @@ export function buildFeeds(ort: Ort, manifest: Manifest, plan: Plan, input: Row[
   const n = rowCount(plan, input);
   const { checks } = plan;
   const data = alloc(manifest, plan, n);
-  staged ??= new Float64Array((checks.length + 2) * n);
+  staged ??= new Float64Array((plan.width + 2) * n);
   let misses: unknown[] | undefined;
   for (let f = 0; f < checks.length; f++) {
     const c = checks[f]!;
@@ -117,10 +126,11 @@ export function buildFeeds(ort: Ort, manifest: Manifest, plan: Plan, input: Row[
 }
 
 /**
- * Zero feeds of one row for every input: for warm-up runs.
+ * Zero feeds of one row for every input, for warm-up runs; none when the app passes an input as a
+ * plain tensor (zeros may not be a valid value of it: a sample rate).
  *
  * @param ort - onnxruntime-web
  * @param manifest - the model manifest
  * @param plan - its compiled features
  */
-export const zeroFeeds = (ort: Ort, manifest: Manifest, plan: Plan): Record<string, Tensor> => tensors(ort, manifest, plan, alloc(manifest, plan, 1), 1);
+export const zeroFeeds = (ort: Ort, manifest: Manifest, plan: Plan): Record<string, Tensor> | undefined => (plan.plain ? undefined : tensors(ort, manifest, plan, alloc(manifest, plan, 1), 1));

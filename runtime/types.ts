@@ -2,6 +2,7 @@ import type { DriftlineError } from "../protocol/errors.ts";
 import type { Assignment } from "../protocol/schema/assignment.ts";
 import type { Report } from "../protocol/schema/report.ts";
 import type { Tensor } from "onnxruntime-web";
+import type { EmbeddingSketch } from "../protocol/sketch/embedding.ts";
 
 /** The manifest as clients get it (no reference profile). */
 export type Manifest = Assignment["manifest"];
@@ -11,8 +12,94 @@ export type { Assignment, Report, Tensor };
 /** An execution backend of onnxruntime-web. */
 export type Backend = "webgpu" | "wasm";
 
-/** One input row by feature name, as the manifest names the features. */
-export type Row = Record<string, number | string | boolean | null | undefined>;
+/**
+ * One input row by feature name, as the manifest names the features; a media input by its input
+ * name (an image, a clip or a text), a plain tensor input by its name (passed as it is).
+ */
+export type Row = Record<string, number | string | boolean | null | undefined | ImageSource | AudioClip | Feeds[string]>;
+
+/**
+ * An image as `predict()` takes it: anything a canvas can draw, or RGBA pixels row by row
+ * (ImageData's layout).
+ */
+export type ImageSource = ImageData | ImageBitmap | HTMLCanvasElement | OffscreenCanvas | HTMLImageElement | HTMLVideoElement | VideoFrame | { data: ArrayLike<number>; width: number; height: number };
+
+/** A mono clip as `predict()` takes it: samples at the model's rate, or at `sampleRate` (resampled). */
+export type AudioClip = Float32Array | { samples: Float32Array; sampleRate: number };
+
+/** The kinds of non-tabular input (a manifest input's `media`). */
+export type MediaKind = "image" | "audio" | "text";
+
+/** What an app's text encoder answers for a batch of texts. */
+export interface EncodedTexts {
+  /** The model's feeds for the batch (token ids, attention mask …), by input name. */
+  feeds: Feeds;
+  /** Per text, the share of its tokens the tokenizer did not know (0–1), when it can tell. */
+  unknownTokens?: ArrayLike<number>;
+}
+
+/** The app's tokenizer: texts of one call (one per row) → the model's feeds. */
+export type EncodeText = (texts: string[], input: string) => EncodedTexts | Promise<EncodedTexts>;
+
+/** A media input's buffer: `rows × size` values. */
+export type MediaBuffer = Float32Array | Uint8Array;
+
+/** How one media input of one manifest is filled: made by a {@link MediaModule}. */
+export interface MediaFiller {
+  /** Its descriptors' names, in the order `fill` writes them. */
+  readonly descriptors: readonly string[];
+  /**
+   * Preprocesses the rows' values into `buffer` (row `r` from `r × buffer.length / rows`) and
+   * writes descriptor `d` of row `r` with `describe(d, r, value)`; may answer feeds of its own
+   * (text: the encoder's) that replace the buffer's.
+   */
+  fill(values: unknown[], buffer: MediaBuffer, describe: (d: number, r: number, value: number) => void): Promise<Feeds | undefined>;
+}
+
+/** How the calls of one model version fill their non-tabular inputs (runtime/media/plan.ts). */
+export interface MediaPlan {
+  /** The descriptor features, in staged order (after the tabular features). */
+  features: string[];
+  /**
+   * Fills a call's non-tabular inputs: each media input's buffer from the rows' values (and its
+   * descriptors into the call's staged values, after its tabular features), each plain tensor
+   * input from the first row as it is.
+   *
+   * @param ort - onnxruntime-web
+   * @param rows - the call's rows
+   * @param enc - the call's feeds from `buildFeeds`: feeds a module or the app gives replace its own
+   * @param features - the model's tabular features
+   */
+  fill(ort: typeof import("onnxruntime-web"), rows: Row[], enc: { feeds: Record<string, Tensor>; data: ArrayLike<unknown>[]; staged: Float64Array; base: number }, features: number): Promise<void>;
+}
+
+/** A medium's module (`driftline/image`, `driftline/audio`, `driftline/text`). */
+export interface MediaModule {
+  /** A filler for one input of this medium. */
+  filler(input: Manifest["inputs"][number], encodeText?: EncodeText): MediaFiller;
+  /** The plan of a manifest, given a filler per media input (the same code in every module). */
+  plan(manifest: Manifest, fillers: MediaFiller[]): MediaPlan;
+}
+
+/** What sketches a manifest's embedding: its seeded projection (protocol/embedding.ts). */
+export interface EmbeddingProjection {
+  readonly config: { length: number };
+  /** An empty sketch of the manifest's sizes. */
+  sketch(): EmbeddingSketch;
+  /** Adds one embedding of `length` values to `sketch`. */
+  add(sketch: EmbeddingSketch, embedding: ArrayLike<number>): void;
+}
+
+/** `driftline/embedding`: the projection of a manifest's embedding settings. */
+export type EmbeddingModule = (config: NonNullable<Manifest["embedding"]>) => EmbeddingProjection;
+
+/** The optional modules: one per medium, and the embedding's. */
+export interface MediaModules {
+  image?: MediaModule;
+  audio?: MediaModule;
+  text?: MediaModule;
+  embedding?: EmbeddingModule;
+}
 
 /**
  * A batch as columns: per feature name, one array of its values (a typed array for numbers),
@@ -191,6 +278,15 @@ export interface RuntimeOptions {
    * @defaultValue `false`
    */
   logging?: boolean;
+  /**
+   * The optional modules (`import image from "driftline/image"`) for manifests with image, audio or
+   * text inputs or an embedding output. Those not given are imported when a manifest first needs one, from the
+   * collector's `/sdk/driftline-<kind>.js`, only bytes whose SHA-256 this runtime was built with.
+   * @defaultValue none: imported on demand
+   */
+  media?: MediaModules;
+  /** The app's tokenizer, for text inputs: `predict({ text })` feeds the model what it answers. */
+  encodeText?: EncodeText;
   /**
    * Send a report at least this often (the assignment may override it).
    * @defaultValue `30000`

@@ -33,6 +33,10 @@ export interface Plan {
   dims: number[][];
   /** Values per row of each input. */
   sizes: number[];
+  /** Values staged per row before the outputs': the tabular features, then the media inputs' descriptors. */
+  width: number;
+  /** Whether an input is a plain tensor the app passes (neither features nor media): no zero feeds warm such a model up. */
+  plain: boolean;
   /** Input buffers of a finished run, for the next one (see `reuse` in tensors.ts). */
   spare?: Column[] | undefined;
 }
@@ -41,8 +45,9 @@ export interface Plan {
  * Compiles the manifest's features into {@link Check}s and the inputs' row widths.
  *
  * @param manifest - the model manifest
+ * @param descriptors - descriptor features of its media inputs
  */
-export function compile(manifest: Manifest): Plan {
+export function compile(manifest: Manifest, descriptors = 0): Plan {
   const { inputs } = manifest;
   const checks = manifest.features.map((f): Check => {
     const input = inputs.findIndex((i) => i.name === f.input);
@@ -62,6 +67,15 @@ export function compile(manifest: Manifest): Plan {
       fix: featureValue(f),
     };
   });
-  const dims = inputs.map((i, k) => i.shape.slice(1).map((d) => (typeof d === "number" && d > 0 ? d : Math.max(1, ...checks.map((c) => (c.input === k ? c.col + c.width : 1))))));
-  return { checks, dims, sizes: dims.map((d) => d.reduce((a, b) => a * b, 1)) };
+  const dims = inputs.map(({ media, shape }, k) =>
+    media?.kind === "image"
+      ? media.layout === "NCHW"
+        ? [3, media.height, media.width]
+        : [media.height, media.width, 3]
+      : media?.kind === "audio"
+        ? [media.frameLength]
+        : shape.slice(1).map((d) => (typeof d === "number" && d > 0 ? d : Math.max(1, ...checks.map((c) => (c.input === k ? c.col + c.width : 1))))),
+  );
+  const plain = inputs.some((i, k) => !i.media && !checks.some((c) => c.input === k));
+  return { checks, dims, sizes: dims.map((d) => d.reduce((a, b) => a * b, 1)), width: checks.length + descriptors, plain };
 }

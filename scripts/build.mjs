@@ -1,4 +1,7 @@
 // `npm run build`:
+// - runtime/dist/driftline-{image,audio,text,embedding}.js (ESM): the optional modules (runtime/media/), which a
+//   page imports as `driftline/image` … or the runtime imports from /sdk/ when a manifest needs one,
+//   checked against the SHA-256 the runtime is built with; then
 // - runtime/dist/driftline.js (ESM) and runtime/dist/driftline.iife.js (sets window.Driftline): the
 //   runtime package's builds (runtime/package.json), bundled
 //   by esbuild and minified by esbuild and terser, printing each file's raw and gzipped size (and
@@ -71,6 +74,10 @@ const common = {
   mangleProps: /_$/,
   logLevel: "warning",
 };
+/** The media modules: built first, their digests go into the runtime (runtime/media.ts). */
+const MEDIA = ["image", "audio", "text", "embedding"];
+/** @type {Array<import("esbuild").BuildOptions & { outfile: string }>} */
+const mediaOutputs = MEDIA.map((kind) => ({ ...common, entryPoints: [`${root}runtime/media/${kind}.ts`], format: "esm", outfile: `${runtimeDist}driftline-${kind}.js` }));
 /** @type {Array<import("esbuild").BuildOptions & { outfile: string }>} */
 const outputs = [
   { ...common, format: "esm", outfile: `${runtimeDist}driftline.js`, define: { ...common.define, __DRIFTLINE_STATE__: JSON.stringify(stateStamp("esm")) } },
@@ -120,7 +127,10 @@ mkdirSync(runtimeDist, { recursive: true });
 if (!runtimeOnly) mkdirSync(`${site}/sdk/ort`, { recursive: true });
 /** @type {Record<string, { bytes: number, gzipped: number }>} */
 const sizes = {};
-for (const options of outputs) {
+/** @type {Record<string, string>} */
+const mediaDigests = {};
+for (const options of [...mediaOutputs, ...outputs]) {
+  if (outputs.includes(options)) options.define = { ...options.define, __DRIFTLINE_MEDIA__: JSON.stringify(mediaDigests) };
   await buildRuntime(options);
   const bytes = readFileSync(options.outfile);
   const gz = gzipSync(bytes, { level: 9 }).length;
@@ -129,8 +139,15 @@ for (const options of outputs) {
     copyFileSync(options.outfile, `${site}/sdk/${name}`);
     copyFileSync(`${options.outfile}.map`, `${site}/sdk/${name}.map`);
   }
-  console.log(`runtime/dist/${name.padEnd(20)} ${String(bytes.length).padStart(7)} B   ${String(gz).padStart(6)} B gzipped`);
+  console.log(`runtime/dist/${name.padEnd(22)} ${String(bytes.length).padStart(7)} B   ${String(gz).padStart(6)} B gzipped`);
   sizes[name] = { bytes: bytes.length, gzipped: gz };
+  const kind = MEDIA.find((k) => name === `driftline-${k}.js`);
+  if (kind) {
+    mediaDigests[kind] = createHash("sha256").update(bytes).digest("hex");
+    // its types: the module is a MediaModule of the runtime's
+    const type = kind === "embedding" ? "EmbeddingModule" : "MediaModule";
+    writeFileSync(`${runtimeDist}driftline-${kind}.d.ts`, `import type { ${type} } from "./driftline.js";\ndeclare const ${kind}: ${type};\nexport default ${kind};\n`);
+  }
 }
 if (runtimeOnly) process.exit(0);
 // the same figures for the runtime bench (test/bench/runtime)

@@ -40,7 +40,7 @@ export interface RgbaImage {
 }
 
 /** One channel of float pixels, row by row. */
-interface Plane {
+export interface Plane {
   data: Float32Array;
   width: number;
   height: number;
@@ -188,18 +188,28 @@ export function fitImage(image: RgbaImage, spec: Pick<ImageSpec, "width" | "heig
  * @param image - the source, RGBA
  * @param spec - the manifest's image input
  */
-export function preprocessImage(image: RgbaImage, spec: ImageSpec): Float32Array | Uint8Array {
-  const planes = fitImage(image, spec);
+export const preprocessImage = (image: RgbaImage, spec: ImageSpec): Float32Array | Uint8Array => imageTensor(fitImage(image, spec), spec);
+
+/**
+ * Writes fitted planes into tensor data as the spec says: channel order, scale, mean/std, layout.
+ *
+ * @param planes - R, G, B planes from {@link fitImage}
+ * @param spec - the manifest's image input
+ * @param out - where (default: a new array of one image)
+ * @param at - from where in `out`
+ */
+export function imageTensor(planes: readonly Plane[], spec: ImageSpec, out?: Float32Array | Uint8Array, at = 0): Float32Array | Uint8Array {
   const ordered = spec.channels === "BGR" ? [planes[2]!, planes[1]!, planes[0]!] : planes;
   const n = spec.width * spec.height;
-  const out = spec.dtype === "uint8" ? new Uint8Array(3 * n) : new Float32Array(3 * n);
+  const uint8 = spec.dtype === "uint8";
+  out ??= uint8 ? new Uint8Array(3 * n) : new Float32Array(3 * n);
   const scale = spec.scale ?? 1 / 255;
   ordered.forEach((p, c) => {
     const mean = spec.mean?.[c] ?? 0;
     const std = spec.std?.[c] ?? 1;
     for (let i = 0; i < n; i++) {
-      const v = spec.dtype === "uint8" ? Math.min(255, Math.max(0, Math.round(p.data[i]!))) : (p.data[i]! * scale - mean) / std;
-      out[spec.layout === "NCHW" ? c * n + i : i * 3 + c] = v;
+      const v = uint8 ? Math.min(255, Math.max(0, Math.round(p.data[i]!))) : (p.data[i]! * scale - mean) / std;
+      out[at + (spec.layout === "NCHW" ? c * n + i : i * 3 + c)] = v;
     }
   });
   return out;

@@ -1,31 +1,14 @@
 // The runtime under Node (simulators, CLIs): cache off, onnxruntime-web from the npm package,
 // the collector's HTTP API answered by an in-memory Transport.
 import { describe, expect, it } from "vitest";
-import { createRuntime, DriftlineError, type Transport } from "../../../runtime/index.ts";
-import type { Report } from "../../../protocol/schema/report.ts";
+import { createRuntime, DriftlineError } from "../../../runtime/index.ts";
+import { memoryCollector as collectorOf } from "../../fixtures/memory-collector.ts";
 import { fromBase64, decodeClassification, decodeLatency, decodeNumeric } from "../../../protocol/sketch/index.ts";
 import { churnColumns, churnModel, churnRows } from "../../fixtures/runtime-models.ts";
 import { denseClassifierReference } from "../../fixtures/onnx-models.ts";
 
 function memoryCollector(model = churnModel("churn")) {
-  const { profile: _p, ...clientManifest } = model.manifest;
-  const assignment = { model: "churn", version: 1, manifest: { ...clientManifest, version: 1 }, sampleRate: 1, configVersion: 1 };
-  const reports: Report[] = [];
-  const json = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
-  const transport: Transport = {
-    fetch: async (url, init) => {
-      const path = new URL(url).pathname;
-      if (path === "/v1/assignment") return json(assignment);
-      if (path === `/v1/artifacts/${model.manifest.sha256}`) return new Response(model.bytes as Uint8Array<ArrayBuffer>);
-      if (path === "/v1/reports") {
-        reports.push(...(JSON.parse(String(init.body)) as { reports: Report[] }).reports);
-        return json({ accepted: 1, rejected: [], assignment });
-      }
-      return json({ error: { code: "not_found", message: path } }, 404);
-    },
-    beacon: () => false,
-  };
-  return { transport, reports, model };
+  return { ...collectorOf(model.bytes, model.manifest), model };
 }
 
 describe("runtime under Node", () => {

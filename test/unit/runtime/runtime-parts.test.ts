@@ -39,7 +39,18 @@ const assignment = (version: number, extra: Partial<Assignment> = {}): Assignmen
   ({ model: "parts", version, manifest: { ...manifest, version }, sampleRate: 1, configVersion: version, ...extra }) as Assignment;
 
 function stubModel(version: number, released: number[]): Model {
-  return { version, manifest, plan: compile(manifest), inflight: 0, backend: "wasm", reason: "option", ort: {} as never, session: { release: async () => void released.push(version) } as never };
+  return {
+    version,
+    manifest,
+    plan: compile(manifest),
+    media: undefined,
+    projector: undefined,
+    inflight: 0,
+    backend: "wasm",
+    reason: "option",
+    ort: {} as never,
+    session: { release: async () => void released.push(version) } as never,
+  };
 }
 
 function state(clock: Clock, events: string[]) {

@@ -1,0 +1,66 @@
+/**
+ * `driftline/image` (dist/driftline-image.js): image inputs. Any image source becomes RGBA pixels,
+ * fitted and resampled as the manifest says (protocol/preprocess/image.ts, the code `driftline
+ * profile --images` runs), written into the model's tensor, and described: brightness, contrast,
+ * saturation, sharpness and the source's size.
+ *
+ * @example
+ * import image from "driftline/image";
+ * const rt = await createRuntime({ collector, key, model: "pets", media: { image } });
+ * const { label } = await rt.predict({ image: document.querySelector("img") });
+ */
+import { DriftlineError } from "../../protocol/errors.ts";
+import { DESCRIPTORS } from "../../protocol/preprocess/descriptors.ts";
+import { type ImageSpec, type RgbaImage, fitImage, imageDescriptors, imageTensor } from "../../protocol/preprocess/image.ts";
+import { mediaPlan } from "./plan.ts";
+import type { ImageSource, MediaModule } from "../types.ts";
+
+/** A source's own size: natural for images, intrinsic for video, display size for frames. */
+function sizeOf(source: Exclude<ImageSource, RgbaImage>): [number, number] {
+  const s = source as Partial<HTMLImageElement & HTMLVideoElement & VideoFrame & { width: number; height: number }>;
+  return [s.naturalWidth || s.videoWidth || s.displayWidth || s.width || 0, s.naturalHeight || s.videoHeight || s.displayHeight || s.height || 0];
+}
+
+/**
+ * RGBA pixels of any image source: ImageData and `{ data, width, height }` as they are, anything
+ * else drawn onto a canvas of its own size.
+ *
+ * @param source - what the app passed
+ * @param input - the input's name, for errors
+ */
+function rgba(source: unknown, input: string): RgbaImage {
+  const bad = (why: string) => new DriftlineError("validation", `${input}: ${why}`);
+  if (!source || typeof source !== "object") throw bad("not an image");
+  const { data, width, height } = source as RgbaImage;
+  if (data && typeof data === "object") {
+    if (!(width > 0 && height > 0 && Number.isInteger(width) && Number.isInteger(height) && data.length === width * height * 4)) throw bad("RGBA pixels need data.length = width × height × 4");
+    return source as RgbaImage;
+  }
+  const [w, h] = sizeOf(source as Exclude<ImageSource, RgbaImage>);
+  if (!(w > 0 && h > 0) || typeof OffscreenCanvas === "undefined") throw bad("not an image this platform can draw (or not loaded yet)");
+  const context = new OffscreenCanvas(w, h).getContext("2d", { willReadFrequently: true })!;
+  context.drawImage(source as CanvasImageSource, 0, 0, w, h);
+  return context.getImageData(0, 0, w, h);
+}
+
+/** The image module: fills image inputs and writes their descriptors. */
+const image: MediaModule["filler"] = (input) => {
+  const spec: ImageSpec = { ...(input.media as Omit<ImageSpec, "dtype">), dtype: input.dtype === "uint8" ? "uint8" : "float32" };
+  const size = 3 * spec.width * spec.height;
+  const descriptors = DESCRIPTORS.image;
+  return {
+    descriptors,
+    async fill(values, buffer, describe) {
+      values.forEach((value, r) => {
+        const source = rgba(value, input.name);
+        const planes = fitImage(source, spec);
+        imageTensor(planes, spec, buffer, r * size);
+        const d = imageDescriptors(planes, source);
+        descriptors.forEach((name, i) => describe(i, r, d[name]));
+      });
+      return undefined;
+    },
+  };
+};
+
+export default { filler: image, plan: mediaPlan } satisfies MediaModule;

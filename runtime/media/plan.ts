@@ -1,0 +1,44 @@
+/**
+ * How the calls of one model version fill their non-tabular inputs: each media input through its
+ * medium's filler, each plain tensor input from what the app passed. Every media module carries
+ * this code (runtime/media.ts uses the first module's), so tabular apps ship none of it.
+ */
+import { asTensor } from "../tensors.ts";
+import type { Feeds, Manifest, MediaBuffer, MediaFiller, MediaPlan } from "../types.ts";
+
+/**
+ * The media plan of a manifest.
+ *
+ * @param manifest - the version's manifest
+ * @param fillers - one per media input, in manifest order
+ */
+export function mediaPlan(manifest: Manifest, fillers: MediaFiller[]): MediaPlan {
+  const media = manifest.inputs.filter((i) => i.media);
+  const tabular = new Set(manifest.features.map((f) => f.input));
+  const plain = manifest.inputs.filter((i) => !i.media && !tabular.has(i.name)).map((i) => i.name);
+  return {
+    features: media.flatMap((input, k) => fillers[k]!.descriptors.map((d) => `${input.name}.${d}`)),
+    async fill(ort, rows, enc, width) {
+      const n = rows.length;
+      const own: Feeds = {};
+      for (const name of plain) {
+        const t = rows[0]?.[name];
+        if (t && typeof t === "object") own[name] = t as Feeds[string];
+      }
+      for (let k = 0, d = width; k < media.length; d += fillers[k]!.descriptors.length, k++) {
+        const { name } = media[k]!;
+        const at = enc.base + d * n;
+        const buffer = enc.data[manifest.inputs.indexOf(media[k]!)] as MediaBuffer;
+        Object.assign(
+          own,
+          await fillers[k]!.fill(
+            rows.map((r) => r[name]),
+            buffer,
+            (i, r, v) => void (enc.staged[at + i * n + r] = v),
+          ),
+        );
+      }
+      for (const name in own) enc.feeds[name] = asTensor(ort, own[name]!);
+    },
+  };
+}

@@ -1,0 +1,39 @@
+/**
+ * `driftline/text` (dist/driftline-text.js): text inputs. Tokenizers live in the app: its
+ * `encodeText` hook turns a call's texts into the model's feeds; this module describes each text
+ * (characters, words, non-ASCII and digit shares; protocol/preprocess/text.ts) and records the
+ * unknown-token share the hook reports.
+ *
+ * @example
+ * import text from "driftline/text";
+ * const rt = await createRuntime({ collector, key, model: "sentiment", media: { text }, encodeText: (texts) => tokenize(texts) });
+ * const { label } = await rt.predict({ input_ids: "a review" });
+ */
+import { DriftlineError } from "../../protocol/errors.ts";
+import { DESCRIPTORS } from "../../protocol/preprocess/descriptors.ts";
+import { textDescriptors } from "../../protocol/preprocess/text.ts";
+import { mediaPlan } from "./plan.ts";
+import type { MediaModule } from "../types.ts";
+
+/** The text module: has the app's encoder feed the model and writes the texts' descriptors. */
+const text: MediaModule["filler"] = (input, encodeText) => {
+  const descriptors = DESCRIPTORS.text;
+  return {
+    descriptors,
+    async fill(values, _buffer, describe) {
+      if (!encodeText) throw new DriftlineError("unsupported", `${input.name} takes text: pass createRuntime({ encodeText })`);
+      const texts = values.map((v) => {
+        if (typeof v !== "string") throw new DriftlineError("validation", `${input.name}: a text input takes a string`);
+        return v;
+      });
+      const { feeds, unknownTokens } = await encodeText(texts, input.name);
+      texts.forEach((t, r) => {
+        const d = { ...textDescriptors(t), unknownTokens: unknownTokens?.[r] ?? NaN };
+        descriptors.forEach((name, i) => describe(i, r, d[name]));
+      });
+      return feeds;
+    },
+  };
+};
+
+export default { filler: text, plan: mediaPlan } satisfies MediaModule;

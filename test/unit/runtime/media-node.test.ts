@@ -1,0 +1,135 @@
+// Issue 17 items 1–4 under Node: the runtime preprocesses images, audio and text as the manifest
+// says (the modules passed in `media`, as a bundling app imports them), feeds the model what Pillow
+// would (fixture test/fixtures/image/make-images.py), reports each input's descriptors as features,
+// runs Silero VAD v5 on clips at any rate, and sketches a text model's embedding output.
+import { readFileSync } from "node:fs";
+import * as ort from "onnxruntime-web";
+import { describe, expect, it } from "vitest";
+import { createRuntime } from "../../../runtime/index.ts";
+import image from "../../../runtime/media/image.ts";
+import audio from "../../../runtime/media/audio.ts";
+import text from "../../../runtime/media/text.ts";
+import embedding from "../../../runtime/media/embedding.ts";
+import { audioDescriptors, resample } from "../../../protocol/preprocess/audio.ts";
+import { textDescriptors } from "../../../protocol/preprocess/text.ts";
+import { decodeEmbedding, decodeNumeric, fromBase64, quantile } from "../../../protocol/sketch/index.ts";
+import type { ImageFilter, ImageFit } from "../../../protocol/preprocess/image.ts";
+import { convClassifierReference, textClassifierReference } from "../../fixtures/onnx-models.ts";
+import { imageModel, sileroModel, textModel, tokenize } from "../../fixtures/media-models.ts";
+import { memoryCollector } from "../../fixtures/memory-collector.ts";
+
+interface PillowCase {
+  source: string;
+  spec: { width: number; height: number; fit: ImageFit; filter: ImageFilter };
+  nchw_rgb: number[];
+}
+const fixture = JSON.parse(readFileSync(new URL("../../fixtures/image/images.json", import.meta.url), "utf8")) as {
+  images: Record<string, { width: number; height: number; rgba: number[] }>;
+  cases: PillowCase[];
+};
+
+const options = { collector: "http://collector.test", key: "ing_x", cache: false, push: false, deviceClass: false, media: { image, audio, text, embedding } };
+
+/** The median of a decoded numeric sketch's quantiles. */
+const median = (b64: string) => quantile(decodeNumeric(fromBase64(b64)).quantiles, 0.5);
+
+describe("runtime media inputs under Node", () => {
+  it("feeds the model what Pillow's resize gives, for every fit and filter (1e-4), and reports the image descriptors", async () => {
+    for (const fit of ["stretch", "cover", "contain"] as const) {
+      for (const filter of ["nearest", "bilinear", "bicubic"] as const) {
+        const cases = fixture.cases.filter((c) => c.spec.fit === fit && c.spec.filter === filter);
+        const { bytes, manifest, net } = imageModel(`img-${fit}-${filter}`, { width: 16, height: 12 }, fit, filter);
+        const { transport, reports } = memoryCollector(bytes, manifest);
+        const rt = await createRuntime({ ...options, model: manifest.model, transport });
+        const sources = cases.map((c) => {
+          const s = fixture.images[c.source]!;
+          return { data: Uint8ClampedArray.from(s.rgba), width: s.width, height: s.height };
+        });
+        const out = await rt.predict(sources.map((image) => ({ image })));
+        out.forEach((p, i) => {
+          const expected = convClassifierReference(net, cases[i]!.nchw_rgb, 12, 16);
+          Array.from(p.outputs.probabilities as Float32Array).forEach((x, k) => expect(Math.abs(x - expected[k]!), `${fit} ${filter} ${cases[i]!.source}`).toBeLessThan(1e-4));
+        });
+        await rt.close();
+        const features = reports[0]!.features;
+        expect(Object.keys(features).sort()).toEqual(["image.aspect", "image.brightness", "image.contrast", "image.height", "image.saturation", "image.sharpness", "image.width"]);
+        expect(decodeNumeric(fromBase64(features["image.brightness"]!)).count).toBe(cases.length);
+      }
+    }
+  });
+
+  it("refuses what is not an image with a validation error, counted in the report", async () => {
+    const { bytes, manifest } = imageModel("img-bad", { width: 16, height: 12 });
+    const { transport, reports } = memoryCollector(bytes, manifest);
+    const rt = await createRuntime({ ...options, model: manifest.model, transport });
+    await expect(rt.predict({ image: { data: new Uint8ClampedArray(10), width: 4, height: 4 } })).rejects.toMatchObject({ code: "validation" });
+    await expect(rt.predict({ image: "cat.png" })).rejects.toMatchObject({ code: "validation" });
+    await rt.close();
+    expect(reports[0]!.errors).toBeDefined();
+  });
+
+  it("runs Silero VAD v5 on 48 kHz clips resampled to 16 kHz, with the app's state and rate, and reports the audio descriptors", async () => {
+    const { bytes, manifest } = sileroModel("vad");
+    const { transport, reports } = memoryCollector(bytes, manifest);
+    const rt = await createRuntime({ ...options, model: "vad", transport });
+    const session = await ort.InferenceSession.create(bytes);
+    const sr = new ort.Tensor("int64", BigInt64Array.from([16_000n]), []);
+    let state: ort.Tensor = new ort.Tensor("float32", new Float32Array(256), [2, 1, 128]);
+    let refState = state;
+    const levels: number[] = [];
+    for (let frame = 0; frame < 12; frame++) {
+      // a 48 kHz frame: a voiced tone in frames 4–7, quiet noise elsewhere
+      const samples = Float32Array.from({ length: 1536 }, (_, i) => (frame >= 4 && frame < 8 ? 0.3 * Math.sin((2 * Math.PI * 220 * (frame * 1536 + i)) / 48_000) : 0) + 0.001 * Math.sin(i * 12.9898));
+      const p = await rt.predict({ input: { samples, sampleRate: 48_000 }, state, sr });
+      const heard = resample(samples, 48_000, 16_000);
+      const ref = await session.run({ input: new ort.Tensor("float32", heard, [1, 512]), state: refState, sr });
+      expect(Math.abs(p.score! - (ref.output!.data as Float32Array)[0]!)).toBeLessThan(1e-4);
+      // one row: the output is the whole tensor's data
+      state = new ort.Tensor("float32", Float32Array.from(p.outputs.stateN as Float32Array), [2, 1, 128]);
+      refState = ref.stateN!;
+      levels.push(audioDescriptors(heard, { sampleRate: 16_000, frameLength: 512 }).level);
+    }
+    await rt.close();
+    const level = decodeNumeric(fromBase64(reports[0]!.features["input.level"]!));
+    expect(level.count).toBe(12);
+    // recorded on the privacy grid (protocol/blur.ts): within a dB
+    expect(Math.abs(quantile(level.quantiles, 1) - Math.max(...levels))).toBeLessThan(1);
+    expect(Object.keys(reports[0]!.features).sort()).toEqual(["input.clipped", "input.duration", "input.level", "input.silent", "input.zeroCrossings"]);
+    await session.release();
+  });
+
+  it("refuses a clip longer than the model's frame", async () => {
+    const { bytes, manifest } = sileroModel("vad-long");
+    const { transport } = memoryCollector(bytes, manifest);
+    const rt = await createRuntime({ ...options, model: "vad-long", transport });
+    const sr = new ort.Tensor("int64", BigInt64Array.from([16_000n]), []);
+    const state = new ort.Tensor("float32", new Float32Array(256), [2, 1, 128]);
+    await expect(rt.predict({ input: new Float32Array(513), state, sr })).rejects.toMatchObject({ code: "validation" });
+    await rt.close();
+  });
+
+  it("feeds a text model what the app's encoder makes, reports text descriptors with the unknown-token share, and sketches the embedding output", async () => {
+    const { bytes, manifest, classifier } = textModel("sentiment");
+    const { transport, reports } = memoryCollector(bytes, manifest);
+    const rt = await createRuntime({ ...options, model: "sentiment", transport, encodeText: tokenize });
+    const texts = ["a good movie", "The plot was awful, 0 stars", "great actor", "ein schlechter Film über nichts"];
+    for (const t of texts) {
+      const p = await rt.predict({ input_ids: t });
+      const expected = textClassifierReference(classifier, tokenize([t]).ids[0]!);
+      Array.from(p.outputs.probabilities as Float32Array).forEach((x, k) => expect(x).toBeCloseTo(expected.probabilities[k]!, 5));
+    }
+    await rt.close();
+    const { features } = reports[0]!;
+    expect(decodeNumeric(fromBase64(features["input_ids.unknownTokens"]!)).count).toBe(4);
+    expect(median(features["input_ids.words"]!)).toBeGreaterThanOrEqual(2);
+    expect(textDescriptors(texts[3]!).nonAscii).toBeGreaterThan(0);
+    const sketch = decodeEmbedding(fromBase64(reports[0]!.embedding!));
+    expect([sketch.count, sketch.dims, sketch.features]).toEqual([4, 4, 32]);
+  });
+
+  it("says which module to pass when a media input's module is neither given nor built in", async () => {
+    const { bytes, manifest } = imageModel("img-none", { width: 16, height: 12 });
+    const { transport } = memoryCollector(bytes, manifest);
+    await expect(createRuntime({ ...options, media: {}, model: manifest.model, transport })).rejects.toMatchObject({ code: "unsupported", message: expect.stringContaining("driftline/image") });
+  });
+});
