@@ -1,6 +1,7 @@
 // A real local collector for the runtime tests (wrangler dev, local D1 + R2), with helpers to
 // publish models built in code, mint ingest keys and change the rollout through the HTTP API.
-import { mkdtempSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
@@ -100,13 +101,32 @@ export async function startTestCollector(persistTo?: string, vars: Record<string
 }
 
 /**
+ * The SHA-256 of each optional module the collector serves at /sdk/ (dist/site/sdk/, from the
+ * `npm run build` that runs before the tests), as scripts/build.mjs gives them to the runtime.
+ */
+function mediaHashesDefine(): string {
+  const kinds = ["image", "audio", "text", "embedding"];
+  return JSON.stringify(
+    Object.fromEntries(
+      kinds.map((kind) => [
+        kind,
+        createHash("sha256")
+          .update(readFileSync(`${root}dist/site/sdk/driftline-${kind}.js`))
+          .digest("hex"),
+      ]),
+    ),
+  );
+}
+
+/**
  * The runtime (runtime/index.ts) bundled as one ESM file, built from the current code, with the
- * SHA-256 of the installed onnxruntime-web files (those the runtime page serves at /ort/).
+ * SHA-256 of the installed onnxruntime-web files (those the runtime page serves at /ort/) and of
+ * the optional modules the collector serves.
  */
 export async function bundleRuntime(): Promise<string> {
   const out = await build({
     entryPoints: [`${root}runtime/index.ts`],
-    define: { __DRIFTLINE_ORT__: ortHashesDefine() },
+    define: { __DRIFTLINE_ORT__: ortHashesDefine(), __DRIFTLINE_MEDIA__: mediaHashesDefine() },
     bundle: true,
     format: "esm",
     target: "es2022",

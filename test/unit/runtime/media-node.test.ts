@@ -15,7 +15,8 @@ import { textDescriptors } from "../../../protocol/preprocess/text.ts";
 import { decodeEmbedding, decodeNumeric, fromBase64, quantile } from "../../../protocol/sketch/index.ts";
 import type { ImageFilter, ImageFit } from "../../../protocol/preprocess/image.ts";
 import { convClassifierReference, textClassifierReference } from "../../fixtures/onnx-models.ts";
-import { imageModel, sileroModel, textModel, tokenize } from "../../fixtures/media-models.ts";
+import { imageModel, sileroModel, textModel } from "../../fixtures/media-models.ts";
+import { tokenize } from "../../fixtures/tokenizer.ts";
 import { memoryCollector } from "../../fixtures/memory-collector.ts";
 
 interface PillowCase {
