@@ -111,7 +111,7 @@ describe("runtime: image, audio and text models in headless Chromium", () => {
 
   it("gives the conv net's answer on the Pillow-equivalent tensor for every image source, on WASM and WebGPU alike (1e-4)", async () => {
     const scenes = range(500, 4).map((seed) => scene(seed, { width: 40, height: 20 }));
-    const kinds = ["rgba", "imagedata", "canvas", "offscreen", "bitmap", "img", "videoframe"];
+    const kinds = ["rgba", "imagedata", "canvas", "offscreen", "bitmap", "img", "videoframe", "video"];
     const run = (backend: string) =>
       page.evaluate(
         async ({ o, scenes, kinds }) => {
@@ -130,6 +130,17 @@ describe("runtime: image, audio and text models in headless Chromium", () => {
             canvas.getContext("2d")!.putImageData(pixels, 0, 0);
             if (kind === "canvas") return canvas;
             if (kind === "videoframe") return new VideoFrame(canvas, { timestamp: 0 });
+            if (kind === "video") {
+              // the canvas as a live video track, repainted until the element has shown a frame
+              const video = document.createElement("video");
+              video.muted = true;
+              video.srcObject = canvas.captureStream();
+              const repaint = setInterval(() => canvas.getContext("2d")!.putImageData(pixels, 0, 0), 20);
+              await video.play();
+              await new Promise((done) => video.requestVideoFrameCallback(done));
+              clearInterval(repaint);
+              return video;
+            }
             const img = new Image();
             img.src = canvas.toDataURL("image/png");
             await img.decode();
