@@ -165,6 +165,11 @@ export const driftAnswerSchema = z.object({
   count: z.number(),
   features: z.record(z.string(), featureDriftSchema),
   prediction: featureDriftSchema.nullable(),
+  /**
+   * Drift of a classifier's output entropy (normalised to 0–1: how unsure the model is), judged
+   * as a numeric feature; null unless the reference and the window both sketched it.
+   */
+  entropy: featureDriftSchema.nullable(),
   dataset: z.object({ drifted_share: z.number(), drifted: z.boolean() }),
   /** Drift of the model's embedding, when its manifest has one and the window holds 2 or more. */
   embedding: embeddingDriftSchema.nullable(),

@@ -1,7 +1,7 @@
 import { DriftlineError } from "../protocol/errors.ts";
 import { releaseIfIdle } from "./model-loader.ts";
 import { asTensor, buildFeeds, reuse, rowCount, type Encoded } from "./tensors.ts";
-import { classLabels, decodeOutputs } from "./outputs.ts";
+import { OUTPUT_COLUMNS, classLabels, decodeOutputs } from "./outputs.ts";
 import { runInTurn } from "./session-queue.ts";
 import { accOf, fail, type RuntimeState } from "./runtime-state.ts";
 import type { BatchPrediction, Columns, Feeds, Prediction, Row, RunResult, Tensor } from "./types.ts";
@@ -36,7 +36,7 @@ export function callPath(s: RuntimeState, onRows: () => void): Call {
     if (rows) {
       if (columns && m.media) throw new DriftlineError("unsupported", "predictColumns() takes tabular models: predict() rows");
       n = rowCount(m.plan, rows);
-      const base = staging.take((m.plan.width + 2) * n);
+      const base = staging.take((m.plan.width + OUTPUT_COLUMNS) * n);
       try {
         enc = buildFeeds(m.ort, m.manifest, m.plan, rows, () => acc.error("validation"), staging.values, base);
         await m.media?.fill(m.ort, rows as Row[], enc, m.plan.checks.length);
@@ -64,7 +64,7 @@ export function callPath(s: RuntimeState, onRows: () => void): Call {
     if (enc) reuse(m.plan, enc);
     // raw feeds: as many rows as the first output has
     if (!rows) n = Number(out[m.manifest.outputs[0]!.name]?.dims[0] ?? 1) || 1;
-    const base = enc?.base ?? staging.take(2 * n);
+    const base = enc?.base ?? staging.take(OUTPUT_COLUMNS * n);
     const values = enc?.staged ?? staging.values;
     const width = enc ? m.plan.width : 0;
     const at = base + width * n;

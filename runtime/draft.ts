@@ -91,7 +91,7 @@ const quantiles = (o: object) => as(o, QuantileSketch);
 /** Gives a structured clone of a sketch its class back, by the public fields each class has. */
 function reviveSketch(o: Record<string, unknown>): void {
   if (o.quantiles) quantiles(o.quantiles as object), as(o, NumericSketch);
-  else if (o.scores) quantiles(o.scores as object), as(o, ClassificationSketch);
+  else if (o.scores) quantiles(o.scores as object), quantiles(o.entropy as object), as(o, ClassificationSketch);
   else if (o.backends) (o.backends as Map<string, object>).forEach(quantiles), as(o, LatencySketch);
   else if (o.categories) as(o, CategoricalSketch);
   else if (o.cells) as(o, ConfusionMatrix);

@@ -16,7 +16,7 @@ export interface Staged {
   acc: Accumulator;
   /** Rows. */
   n: number;
-  /** From `base` on: `width` feature columns (none for `run()`), then class and score columns. */
+  /** From `base` on: `width` feature columns (none for `run()`), then class, score and entropy columns. */
   staged: Float64Array;
   base: number;
   width: number;
@@ -100,8 +100,8 @@ export class Accumulator {
   /** The rows' embeddings, projected (when the manifest names an embedding output). */
   embedding?: EmbeddingSketch;
   readonly prediction: PredictionSketch;
-  /** Adds one row's class and score to `prediction`. */
-  readonly add: (cls: number, score: number) => void;
+  /** Adds one row's class, score and entropy to `prediction`. */
+  readonly add: (cls: number, score: number, entropy: number) => void;
   readonly latency = new LatencySketch();
   readonly errors = new ErrorCounts();
   readonly labels: string[] | undefined;
@@ -124,12 +124,12 @@ export class Accumulator {
     this.start = now;
     this.features = manifest.features.map((f) => (f.kind === "numeric" ? new NumericSketch({ range: f.range }) : new CategoricalSketch(f.categories ?? [])));
     for (const _ of descriptors) this.features.push(new NumericSketch());
-    // the prediction sketch (classes, or a value), and how one row's class (-1: none) and
-    // score (NaN: none) are added to it
+    // the prediction sketch (classes, or a value), and how one row's class (-1: none), score
+    // and entropy (NaN: none) are added to it
     const labels = (this.labels = classLabels(manifest));
     if (labels) {
       const p = (this.prediction = new ClassificationSketch(labels));
-      this.add = (cls, score) => cls >= 0 && cls < labels.length && p.update(cls, score);
+      this.add = (cls, score, entropy) => cls >= 0 && cls < labels.length && p.update(cls, score, entropy);
     } else {
       const p = (this.prediction = new NumericSketch());
       const scored = manifest.outputs.some((o) => o.kind !== "label");
@@ -162,7 +162,7 @@ export class Accumulator {
         if (!keep || keep[r]) cats ? (s as CategoricalSketch).update(v as string) : (s as NumericSketch).update(v as number, typeof v === "number" ? blurValue(v) : undefined);
       }
     }
-    for (let r = 0, i = base + width * n; r < n; r++, i++) if (!keep || keep[r]) this.add(staged[i]!, staged[i + n]!);
+    for (let r = 0, i = base + width * n; r < n; r++, i++) if (!keep || keep[r]) this.add(staged[i]!, staged[i + n]!, staged[i + 2 * n]!);
   }
 
   /**

@@ -1,6 +1,6 @@
 import { NumericSketch } from "../protocol/sketch/numeric.ts";
 import { buildFeeds } from "./tensors.ts";
-import { decodeOutputs } from "./outputs.ts";
+import { OUTPUT_COLUMNS, decodeOutputs } from "./outputs.ts";
 import { Accumulator } from "./report-builder.ts";
 import type { Draft } from "./draft.ts";
 import { releaseIfIdle, type Model } from "./model-loader.ts";
@@ -68,7 +68,7 @@ export class Shadow {
       const enc = buildFeeds(m.ort, m.manifest, m.plan, rows, () => {});
       await m.media?.fill(m.ort, rows, enc, m.plan.checks.length);
       const { feeds, staged } = enc;
-      const at = staged.length - 2 * n;
+      const at = staged.length - OUTPUT_COLUMNS * n;
       const { out, ms } = await runInTurn(m.ort, m.session, feeds);
       const acc = this.acc_;
       acc.latency.update(m.backend, ms / n);
@@ -80,7 +80,7 @@ export class Shadow {
         if (c >= 0 && c === cls) this.agree_++;
         // NaN: one of the two versions has no score
         if (s === s && score === score) acc.residual!.update(s - score);
-        acc.add(c, s);
+        acc.add(c, s, staged[at + 2 * n + r]!);
       });
     } catch {
       // a row the shadow's schema rejects, or a shadow that fails, must never touch the app

@@ -1,4 +1,5 @@
 import { DriftlineError } from "../protocol/errors.ts";
+import { OUTPUT_COLUMNS } from "./outputs.ts";
 import type { Column, Plan } from "./validate.ts";
 import type { Columns, Feeds, Manifest, Row, Tensor } from "./types.ts";
 import type { Ort } from "./ort-loader.ts";
@@ -21,9 +22,9 @@ export interface Encoded {
   /** The tensors' buffers: hand them back with {@link reuse} once the run is over. */
   data: Column[];
   /**
-   * From `base` on, `(width + 2) × n` values, column-major: each feature's value as sent
-   * (numbers) or its category index, each descriptor of a media input, then two columns the
-   * outputs fill (class, score).
+   * From `base` on, `(width + 3) × n` values, column-major: each feature's value as sent
+   * (numbers) or its category index, each descriptor of a media input, then the columns the
+   * outputs fill (class, score, entropy: runtime/outputs.ts).
    */
   staged: Float64Array;
   base: number;
@@ -98,7 +99,7 @@ export function buildFeeds(ort: Ort, manifest: Manifest, plan: Plan, input: Row[
   const n = rowCount(plan, input);
   const { checks } = plan;
   const data = alloc(manifest, plan, n);
-  staged ??= new Float64Array((plan.width + 2) * n);
+  staged ??= new Float64Array((plan.width + OUTPUT_COLUMNS) * n);
   let misses: unknown[] | undefined;
   for (let f = 0; f < checks.length; f++) {
     const c = checks[f]!;

@@ -50,6 +50,7 @@ export const drift: Command = {
     if (answer.count === 0) return void console.log("no traffic in that range");
     const entries = Object.entries(answer.features);
     if (answer.prediction) entries.push(["(prediction)", answer.prediction]);
+    if (answer.entropy) entries.push(["(prediction entropy)", answer.entropy]);
     console.log(
       table(
         ["feature", "kind", "rows", "test", "score", "psi", "js", "drift"],

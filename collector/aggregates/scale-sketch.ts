@@ -39,6 +39,7 @@ export function scaleSketch<T extends ScaledSketch>(s: T, factor: number): T {
       // rounded down, so no class has more binned scores than predictions
       c.confidence.forEach((n, i) => (o.confidence[i] = Math.floor(n * factor)));
       for (const x of thinned(c.scores, factor)) o.scores.update(x);
+      for (const x of thinned(c.entropy, factor)) o.entropy.update(x);
       return o;
     },
     latency: (l) => {

@@ -17,7 +17,7 @@ export function sketchWeight(s: AnySketch): number {
   return matchSketch(s, {
     numeric: (n) => n.missing + n.nonFinite + n.quantiles.n,
     categorical: (c) => c.total,
-    classification: (c) => Math.max(sum(c.counts), c.scores.n),
+    classification: (c) => Math.max(sum(c.counts), c.scores.n, c.entropy.n),
     latency: (l) => sum([...l.backends.values()].map((q) => q.n)),
     errors: (e) => sum(e.counts.values()),
     confusion: (m) => sum(m.cells),
@@ -46,7 +46,7 @@ export function sketchBytes(s: AnySketch): number {
   return matchSketch(s, {
     numeric: (n) => SKETCH_BYTES + quantileBytes(n.quantiles),
     categorical: (c) => SKETCH_BYTES + c.counts.length * 16 + c.heavy.size * 160,
-    classification: (c) => SKETCH_BYTES + c.counts.length * 16 + quantileBytes(c.scores),
+    classification: (c) => SKETCH_BYTES + c.counts.length * 16 + quantileBytes(c.scores) + quantileBytes(c.entropy),
     latency: (l) => SKETCH_BYTES + sum([...l.backends.values()].map(quantileBytes)),
     errors: (e) => SKETCH_BYTES + e.counts.size * 160,
     confusion: (m) => SKETCH_BYTES + m.cells.length * 16,
@@ -65,7 +65,7 @@ export function shrinkSketch(s: AnySketch): void {
   matchSketch(s, {
     numeric: (n) => n.quantiles.shrink(),
     categorical: none,
-    classification: (c) => c.scores.shrink(),
+    classification: (c) => (c.scores.shrink(), c.entropy.shrink()),
     latency: (l) => l.backends.forEach((q) => q.shrink()),
     errors: none,
     confusion: none,

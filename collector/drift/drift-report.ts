@@ -1,6 +1,6 @@
 import type { DriftConfig } from "../../protocol/schema/index.ts";
 import { CategoricalSketch, ClassificationSketch, type FeatureSketch, NumericSketch, type PredictionSketch } from "../../protocol/sketch/index.ts";
-import { categoricalMetrics, classificationMetrics, emptyMetrics, isDiscrete, numericMetrics } from "../../protocol/drift/metrics.ts";
+import { categoricalMetrics, classificationMetrics, emptyMetrics, entropyMetrics, isDiscrete, numericMetrics } from "../../protocol/drift/metrics.ts";
 import type { Reference, Sketches } from "./reference.ts";
 import { type FeatureCalibration, valuesCompared } from "../../protocol/drift/calibration.ts";
 import { benjaminiHochberg } from "./multiple-testing.ts";
@@ -17,6 +17,7 @@ export const DEFAULT_DATASET_SHARE = 0.5;
 export interface DriftResult {
   features: Record<string, FeatureDrift>;
   prediction: FeatureDrift | null;
+  entropy: FeatureDrift | null;
   dataset: { drifted_share: number; drifted: boolean };
   embedding: EmbeddingDrift | null;
 }
@@ -25,8 +26,10 @@ export interface DriftResult {
  * Drift of the current sketches against the reference: per feature and for the prediction,
  * every metric, the test chosen as Evidently does (or as the manifest's drift settings say;
  * with calibrated verdicts, a distance whose threshold the profile's calibration sets for the
- * window's size) and its verdict, embedding drift (protocol/drift/embedding.ts), and dataset drift (share of drifted features among those with current
- * data, at or above the configured share). The prediction does not count towards the share.
+ * window's size) and its verdict, a classifier's output entropy judged as a numeric feature,
+ * embedding drift (protocol/drift/embedding.ts), and dataset drift (share of drifted features
+ * among those with current data, at or above the configured share). The prediction and its
+ * entropy do not count towards the share.
  * When the current side tallies its senders, each verdict is taken on its test's value with
  * the heaviest sender's share of the feature's values trimmed off (./sender-trim.ts), so no
  * one sender can make a feature drift; `metrics` stay those of all the data.
@@ -69,6 +72,7 @@ export function computeDrift(reference: Reference, current: Sketches, config: Dr
     embedding,
     features,
     prediction: prediction && { ...prediction, p_adjusted: prediction.p_value },
+    entropy: judgeEntropy(how, reference.prediction, current.prediction, [config.prediction]),
     dataset: { drifted_share: share, drifted: tested > 0 && share >= (config.share ?? DEFAULT_DATASET_SHARE) },
   };
 }
@@ -118,6 +122,19 @@ function judge(
   const count = same ? same.counts.reduce((a, b) => a + b, 0) : 0;
   const metrics = (trim: number) => (same ? classificationMetrics(ref, same, bins, trim) : emptyMetrics(false));
   return { choice, drift: verdict("classification", count, choice, metrics, how.heaviest) };
+}
+
+/**
+ * Drift of a classifier's normalised output entropy, judged as a numeric feature would be; null
+ * when the reference has none (a regression model, or a profile from before entropy sketches).
+ */
+function judgeEntropy(how: Judging, ref: PredictionSketch | undefined, cur: PredictionSketch | undefined, rules: Parameters<typeof chooseTest>[3]): FeatureDrift | null {
+  if (!(ref instanceof ClassificationSketch) || ref.entropy.n === 0) return null;
+  const same = cur instanceof ClassificationSketch ? cur : undefined;
+  const count = same?.entropy.n ?? 0;
+  const choice = chooseTest("numeric", how.referenceRows, false, rules);
+  const drift = verdict("numeric", count, choice, (trim) => (same ? entropyMetrics(ref, same, how.bins, trim) : emptyMetrics(false)), how.heaviest);
+  return { ...drift, p_adjusted: drift.p_value };
 }
 
 /**

@@ -58,7 +58,7 @@ function checkPrediction(what: string, s: AnySketch, labels: readonly string[] |
   if (labels) {
     if (!(s instanceof ClassificationSketch)) return mismatch(what, "expected a classification sketch");
     if (!sameList(s.labels, labels)) return mismatch(what, "labels differ from the manifest's output labels");
-    if (s.scores.k !== DEFAULT_K) return mismatch(what, `k ${s.scores.k}, expected ${DEFAULT_K}`);
+    if (s.scores.k !== DEFAULT_K || s.entropy.k !== DEFAULT_K) return mismatch(what, `k ${s.scores.k} and ${s.entropy.k}, expected ${DEFAULT_K}`);
     return undefined;
   }
   if (!(s instanceof NumericSketch)) return mismatch(what, "expected a numeric sketch (the model has no class labels)");

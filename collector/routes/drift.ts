@@ -56,6 +56,7 @@ export const drift = new Hono<AppEnv>().get(
       count: result.aggregate.rows,
       features,
       prediction,
+      entropy: result.entropy,
       dataset: result.dataset,
       embedding: result.embedding,
       skipped: result.skipped,

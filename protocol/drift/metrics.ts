@@ -124,6 +124,20 @@ export function classificationMetrics(ref: ClassificationSketch, cur: Classifica
 }
 
 /**
+ * Drift metrics of a classifier's normalised output entropy: those of a numeric feature, from the
+ * two sketches' entropy quantiles.
+ *
+ * @param ref - reference prediction sketch
+ * @param cur - current prediction sketch
+ * @param bins - number of reference bins
+ * @param trim - share of the current values trimmed off as one sender's (./sender-trim.ts)
+ */
+export function entropyMetrics(ref: ClassificationSketch, cur: ClassificationSketch, bins: number, trim = 0): DriftMetrics {
+  if (ref.entropy.n === 0 || cur.entropy.n === 0) return emptyMetrics(false);
+  return quantileMetrics(ref.entropy, cur.entropy, bins, sketchStd(ref.entropy), trim);
+}
+
+/**
  * Metrics when a side has no data: every metric null.
  *
  * @param categorical - whether the feature is categorical (it then also has an unseen share)

@@ -21,10 +21,30 @@ export function confidenceBin(score: number): number {
 }
 
 /**
- * Classification predictions: count per predicted class, a quantile sketch of the top-class
- * score, and per predicted class a histogram of that score in {@link CONFIDENCE_BINS} bins
- * (what the collector estimates performance without labels from: protocol/performance-estimate.ts).
- * (Regression predictions use a {@link NumericSketch}.)
+ * The entropy of one score vector, normalised to 0–1: −Σ p ln p / ln K over the K scores made to
+ * sum to 1 (negative ones as 0); NaN for fewer than two classes or no positive score.
+ *
+ * @param scores - one score per class
+ * @param from - where in `scores` the vector starts
+ * @param k - classes
+ */
+export function normalisedEntropy(scores: ArrayLike<number>, from = 0, k = scores.length - from): number {
+  let total = 0;
+  for (let i = from; i < from + k; i++) total += Math.max(0, scores[i]!);
+  if (k < 2 || !(total > 0) || !Number.isFinite(total)) return NaN;
+  let h = 0;
+  for (let i = from; i < from + k; i++) {
+    const p = Math.max(0, scores[i]!) / total;
+    if (p > 0) h -= p * Math.log(p);
+  }
+  return Math.min(1, h / Math.log(k));
+}
+
+/**
+ * Classification predictions: count per predicted class, quantile sketches of the top-class
+ * score and of the output's {@link normalisedEntropy}, and per predicted class a histogram of the
+ * top score in {@link CONFIDENCE_BINS} bins (what the collector estimates performance without
+ * labels from: protocol/performance-estimate.ts). (Regression predictions use a {@link NumericSketch}.)
  *
  * @example
  * const s = new ClassificationSketch(["no", "yes"]);
@@ -37,6 +57,8 @@ export class ClassificationSketch {
   readonly counts: number[];
   /** Quantiles of the top-class score. */
   readonly scores: QuantileSketch;
+  /** Quantiles of the outputs' normalised entropy (0–1); empty in sketches before format 3 and for outputs without scores. */
+  readonly entropy: QuantileSketch;
   /**
    * Rows with a finite score per predicted class and {@link confidenceBin} of the score:
    * `confidence[predicted * CONFIDENCE_BINS + bin]`. All 0 in sketches of format 1 (before it);
@@ -53,6 +75,7 @@ export class ClassificationSketch {
     this.labels = checkLabels(labels);
     this.counts = labels.map(() => 0);
     this.scores = new QuantileSketch(k);
+    this.entropy = new QuantileSketch(k);
     this.confidence = new Array<number>(labels.length <= MAX_LABELS ? labels.length * CONFIDENCE_BINS : 0).fill(0);
   }
 
@@ -61,11 +84,13 @@ export class ClassificationSketch {
    *
    * @param label - index of the predicted class
    * @param score - its score (skipped when not finite)
+   * @param entropy - the output's {@link normalisedEntropy} (skipped when not finite)
    */
-  update(label: number, score = NaN): void {
+  update(label: number, score = NaN, entropy = NaN): void {
     checkIndex(label, this.counts.length);
     this.counts[label | 0]!++;
     this.scores.update(score);
+    this.entropy.update(entropy);
     if (Number.isFinite(score) && this.confidence.length > 0) this.confidence[(label | 0) * CONFIDENCE_BINS + confidenceBin(score)]!++;
   }
 
@@ -77,7 +102,7 @@ export class ClassificationSketch {
   updateProbabilities(scores: ArrayLike<number>): void {
     let best = 0;
     for (let i = 1; i < scores.length; i++) if (scores[i]! > scores[best]!) best = i;
-    this.update(best, scores[best]);
+    this.update(best, scores[best], normalisedEntropy(scores));
   }
 
   /**
@@ -90,13 +115,14 @@ export class ClassificationSketch {
     expectSame(sameList(this.labels, other.labels), "labels");
     addCounts(this.counts, other.counts);
     this.scores.merge(other.scores);
+    this.entropy.merge(other.entropy);
     addCounts(this.confidence, other.confidence);
     return this;
   }
 
   /** Compact versioned bytes. */
   encode(): Uint8Array {
-    return encodeWith(TAG.classification, 2, (w) => this.write_(w));
+    return encodeWith(TAG.classification, 3, (w) => this.write_(w));
   }
 
   private write_(w: Writer): void {
@@ -104,6 +130,7 @@ export class ClassificationSketch {
     writeCounts(w, this.counts);
     this.scores.write(w);
     writeCounts(w, this.confidence);
+    this.entropy.write(w);
   }
 }
 
@@ -115,7 +142,7 @@ export class ClassificationSketch {
  * @param bytes - encoded sketch
  */
 export function decodeClassification(bytes: Uint8Array): ClassificationSketch {
-  return decodeWith(bytes, TAG.classification, 2, read);
+  return decodeWith(bytes, TAG.classification, 3, read);
 }
 
 function read(r: Reader, format: number): ClassificationSketch {
@@ -130,6 +157,13 @@ function read(r: Reader, format: number): ClassificationSketch {
         for (let b = 0; b < CONFIDENCE_BINS; b++) binned += s.confidence[c * CONFIDENCE_BINS + b]!;
         if (binned > n) fail(`class ${c}: ${binned} scores binned of ${n} predictions`);
       });
+  }
+  if (format >= 3) {
+    const entropy = readQuantiles(r);
+    const predictions = s.counts.reduce((a, b) => a + b, 0);
+    if (entropy.n > predictions) fail(`${entropy.n} entropies of ${predictions} predictions`);
+    if (entropy.n > 0 && (entropy.min < 0 || entropy.max > 1)) fail(`entropy outside 0–1 (${entropy.min}–${entropy.max})`);
+    Object.assign(s, { entropy });
   }
   return s;
 }

@@ -7,7 +7,8 @@ import { BaselineCollector } from "../../../cli/baseline.ts";
 import { bandHalfWidth, type EstimatedQuality, estimateQuality, fitConfidenceCurve } from "../../../protocol/performance-estimate.ts";
 import type { Estimation } from "../../../protocol/schema/profile.ts";
 import { ClassificationSketch, decodeClassification } from "../../../protocol/sketch/index.ts";
-import { CONFIDENCE_BINS, confidenceBin } from "../../../protocol/sketch/prediction.ts";
+import { CONFIDENCE_BINS, confidenceBin, normalisedEntropy } from "../../../protocol/sketch/prediction.ts";
+import { TAG, encodeWith, writeCounts } from "../../../protocol/sketch/codec.ts";
 
 interface Quality {
   accuracy: number;
@@ -116,16 +117,27 @@ describe("the classification sketch's confidence bins", () => {
     expect(confidenceBin(-3)).toBe(0);
   });
 
-  it("reads sketches of format 1 (before the bins) with empty bins, which merge with new ones", () => {
+  it("reads sketches of formats 1 (before the bins) and 2 (before the entropy) with those parts empty, which merge with new ones", () => {
     const s = new ClassificationSketch(["no", "yes"]);
     s.updateProbabilities([0.1, 0.9]);
-    const v2 = s.encode();
-    // format 1: the same bytes without the bins and with version 1
-    const v1 = Uint8Array.from([v2[0]!, 1, ...v2.subarray(2, v2.length - 2 * CONFIDENCE_BINS)]);
-    const old = decodeClassification(v1);
-    expect(old.counts).toEqual([0, 1]);
-    expect(old.confidence.every((n) => n === 0)).toBe(true);
-    expect(old.merge(decodeClassification(v2)).confidence[CONFIDENCE_BINS + confidenceBin(0.9)]).toBe(1);
+    const old = (format: 1 | 2) =>
+      decodeClassification(
+        encodeWith(TAG.classification, format, (w) => {
+          w.strs(s.labels);
+          writeCounts(w, s.counts);
+          s.scores.write(w);
+          if (format === 2) writeCounts(w, s.confidence);
+        }),
+      );
+    const [v1, v2] = [old(1), old(2)];
+    expect([v1.counts, v2.counts]).toEqual([
+      [0, 1],
+      [0, 1],
+    ]);
+    expect(v1.confidence.every((n) => n === 0)).toBe(true);
+    expect([v1.entropy.n, v2.entropy.n, v2.confidence[CONFIDENCE_BINS + confidenceBin(0.9)]]).toEqual([0, 0, 1]);
+    expect(v1.merge(decodeClassification(s.encode())).confidence[CONFIDENCE_BINS + confidenceBin(0.9)]).toBe(1);
+    expect(v2.merge(decodeClassification(s.encode())).entropy.n).toBe(1);
   });
 
   it("refuses a sketch with more binned scores than predictions of a class", () => {
@@ -133,5 +145,41 @@ describe("the classification sketch's confidence bins", () => {
     s.updateProbabilities([0.1, 0.9]);
     s.confidence[0] = 5; // class "no": never predicted, 5 scores binned
     expect(() => decodeClassification(s.encode())).toThrow(/class 0: 5 scores binned of 0 predictions/);
+  });
+});
+
+describe("the classification sketch's entropy", () => {
+  it("normalises each output's entropy to 0–1 as scipy.stats.entropy(p) / ln K does", () => {
+    // scipy 1.10: entropy(p / p.sum()) / log(len(p))
+    const cases: Array<[number[], number]> = [
+      [[0.6, 0.4, 0], 0.6126016192893442],
+      [[0.6, 0.2, 0.2], 0.8649735207179272],
+      [[1 / 3, 1 / 3, 1 / 3], 1],
+      [[0.9, 0.1], 0.46899559358928117],
+      [[2, 1, 1], 0.946394630357186],
+    ];
+    for (const [p, expected] of cases) expect(normalisedEntropy(p)).toBeCloseTo(expected, 12);
+    expect([normalisedEntropy([1]), normalisedEntropy([0, 0]), normalisedEntropy([Number.NaN, 1])]).toEqual([Number.NaN, Number.NaN, Number.NaN]);
+    // a vector inside a longer array (a batch's output)
+    expect(normalisedEntropy([9, 0.6, 0.2, 0.2, 9], 1, 3)).toBeCloseTo(0.8649735207179272, 12);
+  });
+
+  it("sketches each prediction's entropy and merges it", () => {
+    const a = new ClassificationSketch(["a", "b", "c"]);
+    a.updateProbabilities([0.6, 0.4, 0]);
+    const b = new ClassificationSketch(["a", "b", "c"]);
+    b.updateProbabilities([0.6, 0.2, 0.2]);
+    const merged = decodeClassification(a.merge(b).encode());
+    expect([merged.entropy.n, merged.entropy.min, merged.entropy.max]).toEqual([2, normalisedEntropy([0.6, 0.4, 0]), normalisedEntropy([0.6, 0.2, 0.2])]);
+  });
+
+  it("refuses entropies outside 0–1 and more entropies than predictions", () => {
+    const s = new ClassificationSketch(["no", "yes"]);
+    s.update(1, 0.9, 1.5);
+    expect(() => decodeClassification(s.encode())).toThrow(/entropy outside 0–1/);
+    const t = new ClassificationSketch(["no", "yes"]);
+    t.update(1, 0.9, 0.5);
+    t.entropy.update(0.4);
+    expect(() => decodeClassification(t.encode())).toThrow(/2 entropies of 1 predictions/);
   });
 });

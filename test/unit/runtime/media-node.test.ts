@@ -12,7 +12,8 @@ import text from "../../../runtime/media/text.ts";
 import embedding from "../../../runtime/media/embedding.ts";
 import { audioDescriptors, resample } from "../../../protocol/preprocess/audio.ts";
 import { textDescriptors } from "../../../protocol/preprocess/text.ts";
-import { decodeEmbedding, decodeNumeric, fromBase64, quantile } from "../../../protocol/sketch/index.ts";
+import { decodeClassification, decodeEmbedding, decodeNumeric, fromBase64, quantile } from "../../../protocol/sketch/index.ts";
+import { normalisedEntropy } from "../../../protocol/sketch/prediction.ts";
 import type { ImageFilter, ImageFit } from "../../../protocol/preprocess/image.ts";
 import { convClassifierReference, textClassifierReference } from "../../fixtures/onnx-models.ts";
 import { imageModel, sileroModel, textModel } from "../../fixtures/media-models.ts";
@@ -124,6 +125,11 @@ describe("runtime media inputs under Node", () => {
     expect(decodeNumeric(fromBase64(features["input_ids.unknownTokens"]!)).count).toBe(4);
     expect(median(features["input_ids.words"]!)).toBeGreaterThanOrEqual(2);
     expect(textDescriptors(texts[3]!).nonAscii).toBeGreaterThan(0);
+    // each prediction's entropy, as normalisedEntropy gives it from the reference probabilities
+    const entropies = texts.map((t) => normalisedEntropy(textClassifierReference(classifier, tokenize([t]).ids[0]!).probabilities));
+    const prediction = decodeClassification(fromBase64(reports[0]!.prediction));
+    expect(prediction.entropy.n).toBe(4);
+    expect(prediction.entropy.max).toBeCloseTo(Math.max(...entropies), 5);
     const sketch = decodeEmbedding(fromBase64(reports[0]!.embedding!));
     expect([sketch.count, sketch.dims, sketch.features]).toEqual([4, 4, 32]);
   });

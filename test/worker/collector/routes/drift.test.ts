@@ -114,7 +114,7 @@ describe("GET /v1/drift", async () => {
   it("answers the documented response shape (docs/drift.md) for the whole range", async () => {
     const all = await get(`version=${version}&from=${from}&to=${to}`);
     expect(all).toMatchObject({ model, version, from: new Date(from).toISOString(), to: new Date(to).toISOString(), count: 2000 });
-    expect(Object.keys(all).sort()).toEqual(["count", "dataset", "embedding", "features", "from", "model", "prediction", "skipped", "to", "version"]);
+    expect(Object.keys(all).sort()).toEqual(["count", "dataset", "embedding", "entropy", "features", "from", "model", "prediction", "skipped", "to", "version"]);
     expect(all.embedding).toBeNull();
     expect(all.features.x).toMatchObject({ kind: "numeric", count: 2000, test: "wasserstein", metrics: { ks: expect.any(Number), ks_pvalue: expect.any(Number), chi2_pvalue: expect.any(Number) } });
     expect(all.features.c).toMatchObject({ kind: "categorical", test: "js", metrics: { ks: null, unseen_share: 0 } });
