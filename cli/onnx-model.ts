@@ -48,17 +48,23 @@ export async function loadModel(path: string): Promise<LoadedModel> {
  * The manifest outputs of a model: a float `[batch, C ≥ 2]` tensor is class probabilities
  * (labelled by `labels`, else "0"…"C-1"); a float `[batch]` or `[batch, 1]` is a score when two
  * labels are given (the probability of the second) and a regression otherwise; an integer tensor
- * is a predicted label.
+ * is a predicted label. With labels, a float output of another width beside one as wide as they
+ * are (a text model's embedding) is a regression: a tensor the app reads.
  *
  * @param model - the loaded model
  * @param labels - class labels from `--labels`, if any
  */
 export function describeOutputs(model: LoadedModel, labels: string[]): Output[] {
+  const width = (o: LoadedModel["outputs"][number]) => (o.shape.length >= 2 ? o.shape[o.shape.length - 1] : 1);
+  // with labels, a float output as wide as they are is the classifier's
+  const labelled = labels.length > 0 && model.outputs.some((o) => o.dtype.startsWith("float") && width(o) === labels.length);
   return model.outputs.map((o) => {
-    const classes = o.shape.length >= 2 ? o.shape[o.shape.length - 1] : 1;
+    const classes = width(o);
     const isFloat = o.dtype.startsWith("float");
     if (isFloat && typeof classes === "number" && classes >= 2) {
       if (labels.length > 0 && labels.length !== classes) {
+        // another output holds the classes: this one is a tensor the app reads (an embedding)
+        if (labelled) return { name: o.name, kind: "regression" };
         throw new CliError(`--labels has ${labels.length} labels but output "${o.name}" has ${classes} classes`);
       }
       return { name: o.name, kind: "probabilities", labels: labels.length ? labels : Array.from({ length: classes }, (_, i) => String(i)) };

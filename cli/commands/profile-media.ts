@@ -1,4 +1,7 @@
 import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { EncodeText } from "../../runtime/types.ts";
 import { type Media, mediaSchema } from "../../protocol/schema/media.ts";
 import { CliError, UsageError } from "../args.ts";
 import { type Clip, IMAGE_EXTENSIONS, decodeImage, decodeWav, listMedia } from "../media-files.ts";
@@ -15,6 +18,7 @@ export interface MediaFlags {
   media?: string | undefined;
   input?: string | undefined;
   model?: string | undefined;
+  encoder?: string | undefined;
   labels: string[];
 }
 
@@ -62,9 +66,22 @@ function mediaOf(flags: MediaFlags, kind: Media["kind"]): Media {
   return parsed.data;
 }
 
+/** The app's text encoder: the default (or `encodeText`) export of an ES module. */
+async function loadEncoder(path: string): Promise<EncodeText> {
+  let module: { default?: unknown; encodeText?: unknown };
+  try {
+    module = await import(pathToFileURL(resolve(path)).href);
+  } catch (err) {
+    throw new CliError(`--encoder ${path}: ${err instanceof Error ? err.message : err}`);
+  }
+  const encode = module.default ?? module.encodeText;
+  if (typeof encode !== "function") throw new CliError(`--encoder ${path}: export the app's encodeText(texts, input) as the default export`);
+  return encode as EncodeText;
+}
+
 /**
  * `driftline profile --images DIR | --audio DIR | --text FILE`: descriptor sketches of every item,
- * and for images with `--model` the model's predictions, into profile.json for `publish`.
+ * and with `--model` the model's predictions, into profile.json for `publish`.
  *
  * @param flags - the command's flags
  * @returns the profile file, and what to say of it
@@ -74,14 +91,19 @@ export async function profileMedia(flags: MediaFlags): Promise<{ file: ProfileFi
   const source = sourceOf(flags);
   const media = mediaOf(flags, source.kind);
   const model = flags.model ? await loadModel(flags.model) : undefined;
-  if (model && media.kind !== "image") throw new UsageError(`--model with --${source.kind === "audio" ? "audio" : "text"} is not supported yet: profile its descriptors without --model`);
+  if (flags.encoder && !(model && media.kind === "text")) throw new UsageError("--encoder goes with --text and --model");
+  if (model && media.kind === "text" && !flags.encoder) throw new UsageError("--text with --model needs --encoder FILE: the app's encodeText (tokenizers live in the app)");
   const input = flags.input ?? (model?.inputs.length === 1 ? model.inputs[0]!.name : source.kind);
   const modelInput = model?.inputs.find((i) => i.name === input);
   if (model && !modelInput) throw new CliError(`the model has no input "${input}" (inputs: ${model.inputs.map((i) => i.name).join(", ")}); pass --input`);
+  // the app feeds a text model's other inputs (attention mask …) through its encoder; nothing feeds the others
+  const unfed = media.kind === "text" ? [] : (model?.inputs.filter((i) => i.name !== input).map((i) => i.name) ?? []);
+  if (unfed.length) throw new CliError(`the model's inputs ${unfed.join(", ")} take what the app passes at run time, which profile cannot: profile the descriptors without --model`);
+  const encodeText = flags.encoder ? await loadEncoder(flags.encoder) : undefined;
   const outputs = model && describeOutputs(model, flags.labels);
   const sketched = outputs && (outputs.find((o) => o.kind === "probabilities") ?? outputs.find((o) => o.kind === "regression" || o.kind === "score"));
   if (outputs && !sketched) throw new CliError("the model has no float output to sketch predictions from");
-  const profiler = new MediaProfiler(input, media, model && { model, input: modelInput!, output: sketched! });
+  const profiler = new MediaProfiler(input, media, model && { model, input: { ...modelInput!, media }, output: sketched!, encodeText });
   const bar = progress(`profiling ${source.items.length} ${source.what}`, source.items.length);
   for (const [i, item] of source.items.entries()) {
     await profiler.add(source.read(item));

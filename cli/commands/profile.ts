@@ -60,8 +60,11 @@ its features, sketched over every item with the preprocessing the runtime applie
                           {"height","width","layout":"NCHW|NHWC","channels":"RGB|BGR",
                           "fit":"stretch|cover|contain","filter":"nearest|bilinear|bicubic",
                           "scale","mean","std"}; for audio {"sampleRate","frameLength"}
-  --model model.onnx      for images: run the model on every preprocessed image and sketch its
-                          predictions (--labels, --input as above)
+  --model model.onnx      run the model on every item, preprocessed as the runtime will (its own
+                          code, runtime/media/), and sketch its predictions (--labels, --input
+                          as above); the model's other inputs cannot be fed: none may be left
+  --encoder FILE          with --text --model: an ES module whose default export is the app's
+                          encodeText(texts, input) (the same tokenizer the page passes)
 
 Embeddings (with any of the above; docs/models.md "Embeddings"):
   --embeddings FILE       reference embeddings, NDJSON: one JSON array of numbers per line
@@ -90,6 +93,7 @@ const OPTIONS = {
   audio: { type: "string" },
   text: { type: "string" },
   media: { type: "string" },
+  encoder: { type: "string" },
   embeddings: { type: "string" },
   "embedding-output": { type: "string" },
   "embedding-dims": { type: "string" },
@@ -108,7 +112,6 @@ export const profile: Command = {
     if (values.images || values.audio || values.text) {
       if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}": --images, --audio and --text name the data`);
       const { file, summary } = await profileMedia({ ...values, labels: listFlag(values.labels) });
-      await addEmbeddings(file, values);
       await addEmbeddings(file, values);
       writeFileSync(values.out, `${JSON.stringify(file, null, 2)}\n`);
       return void console.log(`${values.out}: ${summary}${file.embedding ? `, ${file.embedding.length}-value embeddings` : ""}`);

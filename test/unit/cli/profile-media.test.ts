@@ -1,6 +1,7 @@
 // `driftline profile --images | --audio | --text`: real PNG, JPEG and WAV files written with the
 // maintained encoders, decoded and preprocessed as the runtime will, descriptors sketched, and an
-// image model (a conv net built in code) run on every preprocessed image.
+// image model (a conv net built in code), an audio model and a text model (through the app's
+// encoder module) run on every item as the runtime feeds it.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,9 +12,15 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { ProfileFile } from "../../../cli/profiler.ts";
 import { type ImageSpec, preprocessImage } from "../../../protocol/preprocess/image.ts";
 import { decodeClassification, decodeEmbedding, decodeNumeric, fromBase64, quantile } from "../../../protocol/sketch/index.ts";
-import { buildConvClassifier, convClassifier, convClassifierReference } from "../../fixtures/onnx-models.ts";
+import { buildConvClassifier, buildDenseClassifier, convClassifier, convClassifierReference, denseClassifierReference, textClassifierReference } from "../../fixtures/onnx-models.ts";
+import { SILERO_VAD_V5, textModel } from "../../fixtures/media-models.ts";
+import { tokenize } from "../../fixtures/tokenizer.ts";
+import { resample } from "../../../protocol/preprocess/audio.ts";
+import { build } from "esbuild";
+import { projectRoot } from "../../../scripts/lib/root.mjs";
 import { runCli } from "./run-cli.ts";
 
+const root = projectRoot(import.meta.url);
 const dir = mkdtempSync(join(tmpdir(), "driftline-media-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -129,9 +136,84 @@ describe("driftline profile --audio and --text", () => {
     expect(median(features["audio.level"]!.sketch)).toBeCloseTo(20 * Math.log10(0.5 / Math.SQRT2), 1);
     expect(median(features["audio.duration"]!.sketch)).toBeCloseTo(0.5, 2);
     expect(median(features["audio.clipped"]!.sketch)).toBeCloseTo(0, 9);
-    expect((await runCli("profile", "--audio", audio, "--media", '{"sampleRate":16000,"frameLength":512}', "--model", modelPath, "-o", out)).stderr).toContain(
-      "--model with --audio is not supported yet",
+  });
+
+  it("runs an audio model on every clip as the runtime feeds it (resampled, zero-padded) and sketches its predictions", async () => {
+    const audio = join(dir, "audio-model");
+    mkdirSync(audio);
+    const clips = [0.05, 0.3, 0.6, 0.9].map((amplitude, i) => {
+      // 8,000 samples at 44.1 kHz: 2,902 at 16 kHz, more than a frame; the first 512 are fed
+      const samples = Float32Array.from({ length: 256 }, (_, n) => amplitude * Math.sin((2 * Math.PI * 300 * n) / 22_050));
+      const wav = new wavefile.WaveFile();
+      wav.fromScratch(1, 22_050, "32f", samples);
+      writeFileSync(join(audio, `clip-${i}.wav`), wav.toBuffer());
+      return samples;
+    });
+    // a linear classifier of a 512-sample frame: "loud" for energy in the first samples
+    const weights = Array.from({ length: 512 }, (_, i) => (i < 186 ? [0, Math.abs(Math.sin(i))] : [0, 0]));
+    const classifier = { weights, bias: [1, 0], inputName: "frame" };
+    const path = join(dir, "loudness.onnx");
+    writeFileSync(path, buildDenseClassifier(classifier));
+    const out = join(dir, "audio-model.json");
+    const result = await runCli("profile", "--audio", audio, "--media", '{"sampleRate":16000,"frameLength":512}', "--model", path, "--labels", "quiet,loud", "-o", out);
+    expect(result.stderr).toBe("");
+    const file = JSON.parse(readFileSync(out, "utf8")) as ProfileFile;
+    // the same frames, resampled by protocol/ as the runtime does and zero-padded
+    const frames = clips.map((c) => {
+      const frame = new Array<number>(512).fill(0);
+      resample(c, 22_050, 16_000).forEach((x, i) => (frame[i] = x));
+      return frame;
+    });
+    const expected = denseClassifierReference(classifier, frames).map((p) => (p[1]! > p[0]! ? 1 : 0));
+    expect(decodeClassification(fromBase64(file.profile.prediction!.sketch)).counts).toEqual([expected.filter((c) => c === 0).length, expected.filter((c) => c === 1).length]);
+    expect(new Set(expected).size).toBe(2);
+  });
+
+  it("refuses --model for a model with inputs the app passes at run time (Silero VAD's state and rate)", async () => {
+    const result = await runCli(
+      "profile",
+      "--audio",
+      join(dir, "audio-model"),
+      "--media",
+      '{"sampleRate":16000,"frameLength":512}',
+      "--model",
+      SILERO_VAD_V5,
+      "--input",
+      "input",
+      "-o",
+      join(dir, "x.json"),
     );
+    expect(result.stderr).toContain("the model's inputs state, sr take what the app passes at run time");
+  });
+
+  it("runs a text model on every line through the app's encoder module and sketches its predictions", async () => {
+    const path = join(dir, "reviews.txt");
+    const texts = ["a good movie", "awful plot", "the actor was fine", "great great great", "bad bad movie"];
+    writeFileSync(path, `${texts.join("\n")}\n`);
+    const { bytes, classifier } = textModel("sentiment");
+    const model = join(dir, "sentiment.onnx");
+    writeFileSync(model, bytes);
+    // the page's tokenizer, bundled as the app would ship it
+    const encoder = join(dir, "encoder.mjs");
+    await build({
+      stdin: { contents: `export { tokenize as default } from "./tokenizer.ts";`, resolveDir: join(root, "test/fixtures"), loader: "ts" },
+      bundle: true,
+      format: "esm",
+      outfile: encoder,
+      logLevel: "error",
+    });
+    const out = join(dir, "sentiment.json");
+    const media = '{"kind":"text"}';
+    expect((await runCli("profile", "--text", path, "--media", media, "--model", model, "--labels", "negative,positive", "-o", out)).stderr).toContain("needs --encoder FILE");
+    const result = await runCli("profile", "--text", path, "--media", media, "--model", model, "--encoder", encoder, "--labels", "negative,positive", "-o", out);
+    expect(result.stderr).toBe("");
+    const sketch = decodeClassification(fromBase64((JSON.parse(readFileSync(out, "utf8")) as ProfileFile).profile.prediction!.sketch));
+    const classes = texts.map((t) => {
+      const p = textClassifierReference(classifier, tokenize([t]).ids[0]!).probabilities;
+      return p[1]! > p[0]! ? 1 : 0;
+    });
+    expect(sketch.counts).toEqual([classes.filter((c) => c === 0).length, classes.filter((c) => c === 1).length]);
+    expect(sketch.entropy.n).toBe(5);
   });
 
   it("sketches one text per line", async () => {

@@ -127,7 +127,7 @@ describe("runtime media inputs under Node", () => {
     expect(textDescriptors(texts[3]!).nonAscii).toBeGreaterThan(0);
     // each prediction's entropy, as normalisedEntropy gives it from the reference probabilities
     const entropies = texts.map((t) => normalisedEntropy(textClassifierReference(classifier, tokenize([t]).ids[0]!).probabilities));
-    const prediction = decodeClassification(fromBase64(reports[0]!.prediction));
+    const prediction = decodeClassification(fromBase64(reports[0]!.prediction!));
     expect(prediction.entropy.n).toBe(4);
     expect(prediction.entropy.max).toBeCloseTo(Math.max(...entropies), 5);
     const sketch = decodeEmbedding(fromBase64(reports[0]!.embedding!));
