@@ -1,24 +1,21 @@
 import { blurValue } from "../protocol/blur.ts";
 import { audioDescriptors, resample } from "../protocol/preprocess/audio.ts";
 import { DESCRIPTORS } from "../protocol/preprocess/descriptors.ts";
-import { type RgbaImage, fitImage, imageDescriptors } from "../protocol/preprocess/image.ts";
-import { textDescriptors } from "../protocol/preprocess/text.ts";
+import { type Plane, type RgbaImage, fitImage, imageDescriptors, imageTensor } from "../protocol/preprocess/image.ts";
+import { type EncodeText, textDescriptors } from "../protocol/preprocess/text.ts";
 import type { Input, Output } from "../protocol/schema/manifest.ts";
 import type { Media } from "../protocol/schema/media.ts";
 import type { ReferenceProfile } from "../protocol/schema/profile.ts";
 import { NumericSketch, toBase64 } from "../protocol/sketch/index.ts";
 import type { Clip } from "./media-files.ts";
 import type { LoadedModel } from "./onnx-model.ts";
-import image from "../runtime/media/image.ts";
-import audio from "../runtime/media/audio.ts";
-import text from "../runtime/media/text.ts";
-import type { EncodeText, MediaFiller, MediaModule } from "../runtime/types.ts";
+
 import { PredictionSketcher } from "./profiler.ts";
 
 /** One reference item of a medium: an image, a clip or a text. */
 export type MediaItem = RgbaImage | Clip | string;
 
-/** The model run on every item, its input (with its `media`), the output sketched, and the app's text encoder. */
+/** The model run on every item, its input, the output sketched, and the app's text encoder. */
 interface ItemModel {
   model: LoadedModel;
   input: Input;
@@ -26,22 +23,17 @@ interface ItemModel {
   encodeText?: EncodeText | undefined;
 }
 
-/** The runtime's media modules: what the model is fed is what every client feeds it. */
-const MODULES: Record<Media["kind"], MediaModule> = { image, audio, text };
-
 /**
  * `driftline profile --images | --audio | --text`: sketches the descriptors of every reference
  * item as the runtime will (the same preprocessing, protocol/preprocess/), and with `--model` runs
- * the model on each item fed by the runtime's own media modules (runtime/media/) and sketches its
- * predictions.
+ * the model on each item fed as the runtime's media modules feed it (runtime/media/: the same
+ * protocol/ code) and sketches its predictions.
  */
 export class MediaProfiler {
-  /** Items profiled. */
+  /** Items profiled (for audio: model frames). */
   rows = 0;
   private readonly sketches: Map<string, NumericSketch>;
   private readonly predictions: PredictionSketcher | undefined;
-  /** Preprocesses an item for the model, as the runtime does. */
-  private readonly filler: MediaFiller | undefined;
 
   /**
    * @param input - the model input the medium feeds
@@ -55,25 +47,36 @@ export class MediaProfiler {
   ) {
     this.sketches = new Map(DESCRIPTORS[media.kind].map((d) => [`${input}.${d}`, new NumericSketch()]));
     this.predictions = model && new PredictionSketcher(model.output);
-    this.filler = model && MODULES[media.kind].filler(model.input, model.encodeText);
   }
 
   /**
    * Adds one item.
    *
-   * @param item - an image for an image input, a clip for audio, a text for text
+   * @param item - an image for an image input, a clip for audio (split into the model's frames), a text for text
    */
   async add(item: MediaItem): Promise<void> {
-    this.rows++;
     const media = this.media;
     if (media.kind === "image") {
       const image = item as RgbaImage;
-      this.record(imageDescriptors(fitImage(image, media), image));
+      const planes = fitImage(image, media);
+      this.rows++;
+      this.record(imageDescriptors(planes, image));
+      if (this.model) await this.predict(this.imageFeeds(planes, media));
     } else if (media.kind === "audio") {
+      // a clip is as many items as it has model frames: what the app passes, one call each
       const clip = item as Clip;
-      this.record(audioDescriptors(resample(clip.samples, clip.sampleRate, media.sampleRate), media));
-    } else this.record(textDescriptors(item as string));
-    if (this.model) await this.predict(item);
+      const heard = resample(clip.samples, clip.sampleRate, media.sampleRate);
+      for (let at = 0; at < heard.length; at += media.frameLength) {
+        const frame = heard.subarray(at, at + media.frameLength);
+        this.rows++;
+        this.record(audioDescriptors(frame, media));
+        if (this.model) await this.predict(this.audioFeeds(frame, media));
+      }
+    } else {
+      this.rows++;
+      this.record(textDescriptors(item as string));
+      if (this.model) await this.predict(await this.textFeeds(item as string));
+    }
   }
 
   /** The profile's feature sketches (and prediction sketch, when a model ran). */
@@ -87,18 +90,37 @@ export class MediaProfiler {
     for (const [name, value] of Object.entries(descriptors) as [string, number][]) this.sketches.get(`${this.input}.${name}`)?.update(value, blurValue(value));
   }
 
-  /** Runs the model on one item, fed as the runtime feeds it (runtime/media/), and sketches its prediction. */
-  private async predict(item: MediaItem): Promise<void> {
-    const { model, input, output } = this.model!;
-    const media = this.media;
-    const dims = media.kind === "image" ? (media.layout === "NCHW" ? [3, media.height, media.width] : [media.height, media.width, 3]) : media.kind === "audio" ? [media.frameLength] : [1];
-    const size = dims.reduce((a, b) => a * b, 1);
-    const buffer = input.dtype === "uint8" ? new Uint8Array(size) : new Float32Array(size);
-    const own = await this.filler!.fill([item], buffer, () => {});
-    const feeds = own
-      ? Object.fromEntries(Object.entries(own).map(([name, t]) => [name, new model.Tensor(t.type as "float32", t.data as Float32Array, t.dims)]))
-      : { [input.name]: new model.Tensor(input.dtype === "uint8" ? "uint8" : "float32", buffer, [1, ...dims]) };
+  // Each item is fed as the runtime feeds it (runtime/media/), from the same protocol/preprocess/ code.
+
+  private imageFeeds(planes: Plane[], media: Extract<Media, { kind: "image" }>): Feeds {
+    const { model, input } = this.model!;
+    const dtype = input.dtype === "uint8" ? "uint8" : "float32";
+    const shape = media.layout === "NCHW" ? [1, 3, media.height, media.width] : [1, media.height, media.width, 3];
+    return { [input.name]: new model.Tensor(dtype, imageTensor(planes, { ...media, dtype }), shape) };
+  }
+
+  /** The clip zero-padded to the model's frame. */
+  private audioFeeds(heard: Float32Array, media: Extract<Media, { kind: "audio" }>): Feeds {
+    const { model, input } = this.model!;
+    const frame = new Float32Array(media.frameLength);
+    frame.set(heard);
+    return { [input.name]: new model.Tensor("float32", frame, [1, media.frameLength]) };
+  }
+
+  /** What the app's encoder makes of the text. */
+  private async textFeeds(text: string): Promise<Feeds> {
+    const { model, input, encodeText } = this.model!;
+    const { feeds } = await encodeText!([text], input.name);
+    return Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, new model.Tensor(t.type as "float32", t.data as Float32Array, t.dims)]));
+  }
+
+  /** Runs the model on one item's feeds and sketches its prediction. */
+  private async predict(feeds: Feeds): Promise<void> {
+    const { model, output } = this.model!;
     const result = await model.session.run(feeds, [output.name]);
     this.predictions!.add(result[output.name]!.data as Float32Array);
   }
 }
+
+/** Feeds of one item, by input name. */
+type Feeds = Record<string, InstanceType<LoadedModel["Tensor"]>>;

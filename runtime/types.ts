@@ -3,6 +3,7 @@ import type { Assignment } from "../protocol/schema/assignment.ts";
 import type { Report } from "../protocol/schema/report.ts";
 import type { Tensor } from "onnxruntime-web";
 import type { EmbeddingSketch } from "../protocol/sketch/embedding.ts";
+import type { EncodeText as ProtocolEncodeText, EncodedTexts as ProtocolEncodedTexts } from "../protocol/preprocess/text.ts";
 
 /** The manifest as clients get it (no reference profile). */
 export type Manifest = Assignment["manifest"];
@@ -30,16 +31,11 @@ export type AudioClip = Float32Array | { samples: Float32Array; sampleRate: numb
 /** The kinds of non-tabular input (a manifest input's `media`). */
 export type MediaKind = "image" | "audio" | "text";
 
-/** What an app's text encoder answers for a batch of texts. */
-export interface EncodedTexts {
-  /** The model's feeds for the batch (token ids, attention mask …), by input name. */
-  feeds: Feeds;
-  /** Per text, the share of its tokens the tokenizer did not know (0–1), when it can tell. */
-  unknownTokens?: ArrayLike<number>;
-}
+/** What an app's text encoder answers for a batch of texts (protocol/preprocess/text.ts). */
+export type EncodedTexts = ProtocolEncodedTexts<Feeds[string]>;
 
-/** The app's tokenizer: texts of one call (one per row) → the model's feeds. */
-export type EncodeText = (texts: string[], input: string) => EncodedTexts | Promise<EncodedTexts>;
+/** The app's tokenizer: the texts of one call (one per row) → the model's feeds. */
+export type EncodeText = ProtocolEncodeText<Feeds[string]>;
 
 /** A media input's buffer: `rows × size` values. */
 export type MediaBuffer = Float32Array | Uint8Array;

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { EncodeText } from "../../runtime/types.ts";
+import type { EncodeText } from "../../protocol/preprocess/text.ts";
 import { type Media, mediaSchema } from "../../protocol/schema/media.ts";
 import { CliError, UsageError } from "../args.ts";
 import { type Clip, IMAGE_EXTENSIONS, decodeImage, decodeWav, listMedia } from "../media-files.ts";
@@ -103,7 +103,7 @@ export async function profileMedia(flags: MediaFlags): Promise<{ file: ProfileFi
   const outputs = model && describeOutputs(model, flags.labels);
   const sketched = outputs && (outputs.find((o) => o.kind === "probabilities") ?? outputs.find((o) => o.kind === "regression" || o.kind === "score"));
   if (outputs && !sketched) throw new CliError("the model has no float output to sketch predictions from");
-  const profiler = new MediaProfiler(input, media, model && { model, input: { ...modelInput!, media }, output: sketched!, encodeText });
+  const profiler = new MediaProfiler(input, media, model && { model, input: modelInput!, output: sketched!, encodeText });
   const bar = progress(`profiling ${source.items.length} ${source.what}`, source.items.length);
   for (const [i, item] of source.items.entries()) {
     await profiler.add(source.read(item));
@@ -119,5 +119,6 @@ export async function profileMedia(flags: MediaFlags): Promise<{ file: ProfileFi
     profile: { format: 1, rows: profiler.rows, ...profiler.result(), createdAt: new Date().toISOString() },
   };
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  return { file, summary: `${profiler.rows} ${source.what}, ${Object.keys(file.profile.features).length} descriptors${model ? ", predictions sketched" : ""} (${seconds} s)` };
+  const items = source.kind === "audio" ? `${source.items.length} clips (${profiler.rows} frames)` : `${profiler.rows} ${source.what}`;
+  return { file, summary: `${items}, ${Object.keys(file.profile.features).length} descriptors${model ? ", predictions sketched" : ""} (${seconds} s)` };
 }

@@ -5,6 +5,8 @@
  * audio training pipelines resample with.
  */
 
+import { DriftlineError } from "../errors.ts";
+
 /** Kaiser window β of the anti-aliasing filter (scipy's default for `resample_poly`). */
 const KAISER_BETA = 5;
 /** Frames whose RMS is below this many dBFS count as silent. */
@@ -89,6 +91,22 @@ export function resample(samples: Float32Array, from: number, to: number): Float
     out[j] = sum;
   }
   return out;
+}
+
+/**
+ * A clip as the model hears it: resampled to the model's rate; a clip longer than the model's frame
+ * is refused (DriftlineError `validation`), a shorter one is zero-padded by whoever writes it into
+ * the frame.
+ *
+ * @param samples - mono samples
+ * @param sampleRate - their rate, in Hz
+ * @param spec - the model's rate and frame length
+ * @param input - the input's name, for the error
+ */
+export function modelClip(samples: Float32Array, sampleRate: number, spec: AudioSpec, input: string): Float32Array {
+  const heard = sampleRate === spec.sampleRate ? samples : resample(samples, sampleRate, spec.sampleRate);
+  if (heard.length > spec.frameLength) throw new DriftlineError("validation", `${input}: ${heard.length} samples at ${spec.sampleRate} Hz; the model takes ${spec.frameLength}`);
+  return heard;
 }
 
 /** What a clip sounds like, in numbers drift can be measured on. */

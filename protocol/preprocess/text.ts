@@ -4,6 +4,24 @@
  * hook reports it.
  */
 
+/** A tensor as an app's encoder gives it. */
+export interface TensorLike {
+  type: string;
+  data: unknown;
+  dims: readonly number[];
+}
+
+/** What an app's text encoder answers for a batch of texts. */
+export interface EncodedTexts<Feed = TensorLike> {
+  /** The model's feeds for the batch (token ids, attention mask …), by input name. */
+  feeds: Record<string, Feed>;
+  /** Per text, the share of its tokens the tokenizer did not know (0–1), when it can tell. */
+  unknownTokens?: ArrayLike<number>;
+}
+
+/** The app's tokenizer: the texts of one call (one per row) → the model's feeds. */
+export type EncodeText<Feed = TensorLike> = (texts: string[], input: string) => EncodedTexts<Feed> | Promise<EncodedTexts<Feed>>;
+
 /** What a text looks like, in numbers drift can be measured on. */
 export interface TextDescriptors {
   /** Unicode code points. */

@@ -10,7 +10,7 @@
  * await rt.predict({ input: { samples, sampleRate: 48000 }, state, sr });
  */
 import { DriftlineError } from "../../protocol/errors.ts";
-import { type AudioSpec, audioDescriptors, resample } from "../../protocol/preprocess/audio.ts";
+import { type AudioSpec, audioDescriptors, modelClip } from "../../protocol/preprocess/audio.ts";
 import { DESCRIPTORS } from "../../protocol/preprocess/descriptors.ts";
 import { mediaPlan } from "./plan.ts";
 import type { MediaModule } from "../types.ts";
@@ -28,8 +28,7 @@ const audio: MediaModule["filler"] = (input) => {
         if (!(samples instanceof Float32Array) || !(typeof sampleRate === "number" && Number.isInteger(sampleRate) && sampleRate > 0)) {
           throw new DriftlineError("validation", `${input.name}: a clip is a Float32Array, or { samples: Float32Array, sampleRate } with an integer rate in Hz`);
         }
-        const heard = sampleRate === spec.sampleRate ? samples : resample(samples, sampleRate, spec.sampleRate);
-        if (heard.length > spec.frameLength) throw new DriftlineError("validation", `${input.name}: ${heard.length} samples at ${spec.sampleRate} Hz; the model takes ${spec.frameLength}`);
+        const heard = modelClip(samples, sampleRate, spec, input.name);
         buffer.set(heard, r * spec.frameLength);
         const d = audioDescriptors(heard, spec);
         descriptors.forEach((name, i) => describe(i, r, d[name]));

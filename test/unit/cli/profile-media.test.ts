@@ -118,7 +118,7 @@ describe("driftline profile --images", () => {
 });
 
 describe("driftline profile --audio and --text", () => {
-  it("resamples every WAV to the model's rate and sketches its level and duration", async () => {
+  it("resamples every WAV to the model's rate and sketches each model frame's level and duration", async () => {
     const audio = join(dir, "audio");
     mkdirSync(audio);
     for (const [i, amplitude] of [0.5, 0.5, 0.5].entries()) {
@@ -131,10 +131,13 @@ describe("driftline profile --audio and --text", () => {
     const out = join(dir, "audio.json");
     const result = await runCli("profile", "--audio", audio, "--media", '{"sampleRate":16000,"frameLength":512}', "-o", out);
     expect(result.stderr).toBe("");
-    const { features } = (JSON.parse(readFileSync(out, "utf8")) as ProfileFile).profile;
+    // 0.5 s at 16 kHz: 8,000 samples, 16 frames of 512 (the last one partial)
+    expect(result.stdout).toContain("3 clips (48 frames)");
+    const { features, rows } = (JSON.parse(readFileSync(out, "utf8")) as ProfileFile).profile;
+    expect(rows).toBe(48);
     // a sine of amplitude 0.5: RMS 0.5 / √2, −9.03 dBFS
     expect(median(features["audio.level"]!.sketch)).toBeCloseTo(20 * Math.log10(0.5 / Math.SQRT2), 1);
-    expect(median(features["audio.duration"]!.sketch)).toBeCloseTo(0.5, 2);
+    expect(median(features["audio.duration"]!.sketch)).toBeCloseTo(512 / 16_000, 3);
     expect(median(features["audio.clipped"]!.sketch)).toBeCloseTo(0, 9);
   });
 
