@@ -10,8 +10,10 @@
 // (test/browser/harness/local-collector.ts), then per batch size WARMUP untimed runs and RUNS timed
 // rt.run({ image }) calls with a prebuilt float32 tensor [batch, 3, SIZE, SIZE]: median and max ms,
 // WebGPU/WASM ratio of the medians. `auto` starts a third runtime with the defaults (no choice
-// remembered: cache off), which times five warm-up runs at batch 1 on each backend and keeps
-// the faster; its name and reason are reported. Prints one JSON object; progress goes to stderr.
+// remembered: cache off); its name, reason and start time are reported. It times warm-up runs on
+// both backends only when it has warm-up feeds: an input passed as a plain tensor, as here, gets
+// none (runtime/tensors.ts zeroFeeds), and then a short start shows that it timed nothing.
+// Prints one JSON object; progress goes to stderr.
 import "../../browser/harness/page-globals.ts";
 import { createHash } from "node:crypto";
 import { cpus, totalmem } from "node:os";
@@ -22,8 +24,8 @@ import { CONV_NET_CLASSES, convNet } from "../../fixtures/conv-nets.ts";
 
 // 32: on SwiftShader one run of the 25 M net at batch 8 took 67 s at 64×64 (0.91 G multiply-adds
 // per image; 224×224 would be 11.2 G), over the ~1 min a run this bench allows itself; at 32×32
-// it took 18–29 s (medians of two runs) and the whole bench about 5 minutes on a 2-core machine.
-// WASM took 0.70 s at 64×64, 0.35 s at 32×32.
+// it took 18–31 s (medians of three runs) and the whole bench about 5½ minutes on a 2-core
+// machine. WASM took 0.70 s at 64×64, 0.36–0.44 s at 32×32.
 const SIZE = Number(process.env.SIZE ?? 32);
 const RUNS = Number(process.env.RUNS ?? 5);
 const WARMUP = Number(process.env.WARMUP ?? 1);
