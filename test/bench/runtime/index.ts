@@ -30,6 +30,7 @@
 import "../../browser/harness/page-globals.ts";
 import { launchBrowser } from "../../browser/harness/browser.ts";
 import { openRuntimePage, startRuntimeServer } from "../../browser/harness/runtime-page.ts";
+import { LOCAL_COLLECTOR_SCRIPT, serveModel } from "../../browser/harness/local-collector.ts";
 import { churnColumns, churnModel, churnRows, churnTreeModel } from "../../fixtures/runtime-models.ts";
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -41,39 +42,17 @@ const WARMUP_MS = Number(process.env.WARMUP_MS ?? 3000);
 const COLD = Number(process.env.COLD ?? 11);
 const root = projectRoot(import.meta.url);
 
-// The collector's API answered from the page's server (/{model}.json, /{sha256}.onnx).
-const PAGE_SETUP = `
-window.__name = (f) => f;
-window.bench = {
-  local: (url) => {
-    const u = new URL(url);
-    return u.pathname === "/v1/assignment" ? "/" + u.searchParams.get("model") + ".json" : "/" + u.pathname.split("/").pop() + ".onnx";
-  },
-  transport: {
-    fetch: async (url, init) => (url.includes("/v1/reports") ? new Response('{"accepted":1,"rejected":[]}') : fetch(window.bench.local(url), { ...init, body: undefined })),
-    beacon: () => true,
-  },
-};`;
-declare global {
-  interface Window {
-    bench: { transport: import("../../../runtime/types.ts").Transport };
-  }
-}
-
 const MODELS = { linear: () => churnModel("linear"), mlp: () => churnModel("mlp", 0, {}, [128, 128]), trees: () => churnTreeModel("trees") };
 const server = await startRuntimeServer();
 const models = Object.entries(MODELS).map(([name, build]) => {
   const model = build();
-  const { profile: _profile, ...clientManifest } = model.manifest;
-  server.set(`/${model.manifest.sha256}.onnx`, model.bytes);
-  server.set(`/${name}.json`, JSON.stringify({ model: name, version: 1, manifest: { ...clientManifest, version: 1 }, sampleRate: 1, configVersion: 1 }));
+  serveModel(server, name, model.manifest, model.bytes);
   return { name, sha: model.manifest.sha256 };
 });
 const browser = await launchBrowser();
 try {
   const page = await browser.context.newPage();
-  // bundlers that keep names (esbuild keepNames, tsx) make functions sent to the page call `__name`
-  await page.addInitScript({ content: PAGE_SETUP });
+  await page.addInitScript({ content: LOCAL_COLLECTOR_SCRIPT });
   await openRuntimePage(page, server);
   const batches = [1, 64].map((n) => ({ n, rows: churnRows(n), columns: churnRows(n).flatMap(churnColumns) }));
 
