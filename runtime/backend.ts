@@ -17,7 +17,7 @@ export interface BackendChoice {
   ort: Ort;
   session: InferenceSession;
   backend: Backend;
-  /** `option`, `manifest`, `remembered`, `timed`, `only-wasm` or `fallback`. */
+  /** `option`, `manifest`, `remembered`, `timed`, `untimed` (its warm-up did not run on zeros), `only-wasm` or `fallback`. */
   reason: string;
 }
 
@@ -34,16 +34,20 @@ async function adapter(): Promise<boolean> {
 /**
  * Creates the session on the right backend and warms it up. An explicit backend is tried
  * alone; `auto` takes the manifest's preference, else the choice remembered for this model on
- * this device, else times both (when a WebGPU adapter exists) and keeps the faster. Every
+ * this device, else times both (when a WebGPU adapter exists) and keeps the faster. A model with
+ * inputs the app passes as plain tensors may not run on zeros (a sample rate of 0): when
+ * `warmupMayFail` and its warm-up throws, the session is kept untimed (`untimed` under `auto`,
+ * nothing remembered). Every
  * failed try is collected into one DriftlineError `backend`; onnxruntime-web's files not being the
  * build's is DriftlineError `integrity`.
  *
  * @param ctx - the backend wished, ORT's URL, store, warm-up runs
  * @param manifest - the model's manifest (sha256, preferred backend)
  * @param bytes - the model
- * @param warmup - feeds for the warm-up runs (none: not warmed up, and the first backend tried is kept)
+ * @param warmup - feeds for the warm-up runs
+ * @param warmupMayFail - whether a warm-up that throws says the feeds do not fit rather than the backend failed
  */
-export async function openSession(ctx: SessionContext, manifest: Manifest, bytes: Uint8Array, warmup: (ort: Ort) => Record<string, Tensor> | undefined): Promise<BackendChoice> {
+export async function openSession(ctx: SessionContext, manifest: Manifest, bytes: Uint8Array, warmup: (ort: Ort) => Record<string, Tensor>, warmupMayFail = false): Promise<BackendChoice> {
   const { backend: requested, store, ortUrl } = ctx;
   const preferred = manifest.preferredBackend;
   const memoKey = `backend:${manifest.sha256}`;
@@ -60,24 +64,34 @@ export async function openSession(ctx: SessionContext, manifest: Manifest, bytes
   });
   const failures: string[] = [];
   let best: { backend: Backend; session: InferenceSession; ms: number } | undefined;
+  let untimed = false;
   for (const backend of order) {
+    let session: InferenceSession | undefined;
     try {
-      const session = await ort.InferenceSession.create(bytes, { executionProviders: [backend] });
+      session = await ort.InferenceSession.create(bytes, { executionProviders: [backend] });
       const feeds = warmup(ort);
       const times: number[] = [];
-      for (let i = 0; feeds && i <= ctx.warmupRuns; i++) times.push((await runInTurn(ort, session, feeds)).ms);
+      try {
+        for (let i = 0; i <= ctx.warmupRuns; i++) times.push((await runInTurn(ort, session, feeds)).ms);
+      } catch (err) {
+        if (!warmupMayFail) throw err;
+        // zeros that do not fit: the model runs on what the app passes, it cannot be timed
+        untimed = true;
+      }
       // the first run is not timed; the median of the others (0 when none), the first tried wins ties
       times.shift();
       const ms = times.sort((a, b) => a - b)[times.length >> 1] ?? 0;
       if (!best || ms < best.ms) void best?.session.release(), (best = { backend, session, ms });
       else void session.release();
-      if (!timed) break;
+      if (!timed || untimed) break;
     } catch (err) {
+      void session?.release();
       failures.push(`${backend}: ${(err as Error)?.message ?? err}`);
     }
   }
   if (!best) throw new DriftlineError("backend", `no backend (${failures.join("; ")})`);
   if (failures.length) reason = "fallback";
+  else if (untimed && timed) reason = "untimed";
   else if (timed) await store.put("meta", memoKey, best.backend).catch(() => {});
   return { ort, session: best.session, backend: best.backend, reason };
 }

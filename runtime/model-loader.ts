@@ -80,7 +80,9 @@ export async function loadModel(ctx: LoaderContext, a: Pick<Assignment, "version
   const { embedding } = manifest;
   const projector = embedding?.output ? (await mediaModule("embedding", sdk, ctx.media))(embedding) : undefined;
   // openSession throws DriftlineError `backend` only
-  return { ...(await openSession(ctx, manifest, bytes, (ort) => zeroFeeds(ort, manifest, plan))), version, manifest, plan, media, projector, inflight: 0 };
+  // zeros may not fit an input the app passes as a plain tensor (a sample rate): its warm-up may fail
+  const session = await openSession(ctx, manifest, bytes, (ort) => zeroFeeds(ort, manifest, plan), plan.plain);
+  return { ...session, version, manifest, plan, media, projector, inflight: 0 };
 }
 
 /**

@@ -127,11 +127,10 @@ export function buildFeeds(ort: Ort, manifest: Manifest, plan: Plan, input: Row[
 }
 
 /**
- * Zero feeds of one row for every input, for warm-up runs; none when the app passes an input as a
- * plain tensor (zeros may not be a valid value of it: a sample rate).
+ * Zero feeds of one row for every input: for warm-up runs.
  *
  * @param ort - onnxruntime-web
  * @param manifest - the model manifest
  * @param plan - its compiled features
  */
-export const zeroFeeds = (ort: Ort, manifest: Manifest, plan: Plan): Record<string, Tensor> | undefined => (plan.plain ? undefined : tensors(ort, manifest, plan, alloc(manifest, plan, 1), 1));
+export const zeroFeeds = (ort: Ort, manifest: Manifest, plan: Plan): Record<string, Tensor> => tensors(ort, manifest, plan, alloc(manifest, plan, 1), 1);

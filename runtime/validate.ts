@@ -35,7 +35,7 @@ export interface Plan {
   sizes: number[];
   /** Values staged per row before the outputs': the tabular features, then the media inputs' descriptors. */
   width: number;
-  /** Whether an input is a plain tensor the app passes (neither features nor media): no zero feeds warm such a model up. */
+  /** Whether an input is a plain tensor the app passes (neither features nor media): zeros may not fit it. */
   plain: boolean;
   /** Input buffers of a finished run, for the next one (see `reuse` in tensors.ts). */
   spare?: Column[] | undefined;

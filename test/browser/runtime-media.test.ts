@@ -295,6 +295,22 @@ describe("runtime: image, audio and text models in headless Chromium", () => {
     expect(await drifted("vad-noisy")).toContain("input.level");
   });
 
+  it("keeps a model whose warm-up does not run on zeros (Silero: a sample rate of 0) on WASM as `untimed`, remembering nothing", async () => {
+    const backends = await page.evaluate(async (o) => {
+      const out: unknown[] = [];
+      for (let i = 0; i < 2; i++) {
+        const rt = await window.Driftline.createRuntime({ ...o, model: "vad" } as never);
+        out.push(rt.backend);
+        await rt.close();
+      }
+      return out;
+    }, base);
+    expect(backends).toEqual([
+      { name: "wasm", reason: "untimed" },
+      { name: "wasm", reason: "untimed" },
+    ]);
+  });
+
   it("runs a text model through the app's tokenizer, reports its text descriptors, and sketches its embedding", async () => {
     const texts = ["a good movie", "awful plot", "the actor was fine", "great great great", "kein guter Film"];
     const scores = await predictAll("sentiment", texts, "text");
