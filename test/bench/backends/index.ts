@@ -10,9 +10,8 @@
 // (test/browser/harness/local-collector.ts), then per batch size WARMUP untimed runs and RUNS timed
 // rt.run({ image }) calls with a prebuilt float32 tensor [batch, 3, SIZE, SIZE]: median and max ms,
 // WebGPU/WASM ratio of the medians. `auto` starts a third runtime with the defaults (no choice
-// remembered: cache off); its name, reason and start time are reported. It times warm-up runs on
-// both backends only when it has warm-up feeds: an input passed as a plain tensor, as here, gets
-// none (runtime/tensors.ts zeroFeeds), and then a short start shows that it timed nothing.
+// remembered: cache off); its name, reason and start time are reported (it times warm-up runs on
+// zero feeds on both backends: runtime/backend.ts).
 // Prints one JSON object; progress goes to stderr.
 import "../../browser/harness/page-globals.ts";
 import { createHash } from "node:crypto";
