@@ -2,7 +2,7 @@ import { blurValue } from "../protocol/blur.ts";
 import { audioDescriptors, resample } from "../protocol/preprocess/audio.ts";
 import { DESCRIPTORS } from "../protocol/preprocess/descriptors.ts";
 import { type Plane, type RgbaImage, fitImage, imageDescriptors, imageTensor } from "../protocol/preprocess/image.ts";
-import { type EncodeText, textDescriptors } from "../protocol/preprocess/text.ts";
+import { type TextEncodingHook, textDescriptors } from "../protocol/preprocess/text.ts";
 import type { Input, Output } from "../protocol/schema/manifest.ts";
 import type { Media } from "../protocol/schema/media.ts";
 import type { ReferenceProfile } from "../protocol/schema/profile.ts";
@@ -20,7 +20,7 @@ interface ItemModel {
   model: LoadedModel;
   input: Input;
   output: Output;
-  encodeText?: EncodeText | undefined;
+  encodeText?: TextEncodingHook | undefined;
 }
 
 /**

@@ -3,7 +3,10 @@ import type { Assignment } from "../protocol/schema/assignment.ts";
 import type { Report } from "../protocol/schema/report.ts";
 import type { Tensor } from "onnxruntime-web";
 import type { EmbeddingSketch } from "../protocol/sketch/embedding.ts";
-import type { EncodeText as ProtocolEncodeText, EncodedTexts as ProtocolEncodedTexts } from "../protocol/preprocess/text.ts";
+import type { EncodedTextBatch, TextEncodingHook } from "../protocol/preprocess/text.ts";
+import type { ImageSpec } from "../protocol/preprocess/image.ts";
+import type { AudioSpec } from "../protocol/preprocess/audio.ts";
+import type { EmbeddingConfig } from "../protocol/embedding.ts";
 
 /** The manifest as clients get it (no reference profile). */
 export type Manifest = Assignment["manifest"];
@@ -32,10 +35,10 @@ export type AudioClip = Float32Array | { samples: Float32Array; sampleRate: numb
 export type MediaKind = "image" | "audio" | "text";
 
 /** What an app's text encoder answers for a batch of texts (protocol/preprocess/text.ts). */
-export type EncodedTexts = ProtocolEncodedTexts<Feeds[string]>;
+export type EncodedTexts = EncodedTextBatch<Feeds[string]>;
 
 /** The app's tokenizer: the texts of one call (one per row) → the model's feeds. */
-export type EncodeText = ProtocolEncodeText<Feeds[string]>;
+export type EncodeText = TextEncodingHook<Feeds[string]>;
 
 /** A media input's buffer: `rows × size` values. */
 export type MediaBuffer = Float32Array | Uint8Array;
@@ -69,12 +72,28 @@ export interface MediaPlan {
   fill(ort: typeof import("onnxruntime-web"), rows: Row[], enc: { feeds: Record<string, Tensor>; data: ArrayLike<unknown>[]; staged: Float64Array; base: number }, features: number): Promise<void>;
 }
 
+/** An input's medium and preprocessing, as the manifest's `media` entry says (protocol/schema/media.ts). */
+export type InputMedia = ({ kind: "image" } & Omit<ImageSpec, "dtype">) | ({ kind: "audio" } & AudioSpec) | { kind: "text" };
+
+/** A manifest input, as a media module reads it. */
+export interface MediaInput {
+  name: string;
+  dtype: string;
+  media?: InputMedia | undefined;
+}
+
+/** What a media module's plan reads of a manifest: its inputs, and which inputs tabular features feed. */
+export interface MediaManifest {
+  inputs: readonly MediaInput[];
+  features: readonly { input: string }[];
+}
+
 /** A medium's module (`driftline/image`, `driftline/audio`, `driftline/text`). */
 export interface MediaModule {
   /** A filler for one input of this medium. */
-  filler(input: Manifest["inputs"][number], encodeText?: EncodeText): MediaFiller;
+  filler(input: MediaInput, encodeText?: EncodeText): MediaFiller;
   /** The plan of a manifest, given a filler per media input (the same code in every module). */
-  plan(manifest: Manifest, fillers: MediaFiller[]): MediaPlan;
+  plan(manifest: MediaManifest, fillers: MediaFiller[]): MediaPlan;
 }
 
 /** What sketches a manifest's embedding: its seeded projection (protocol/embedding.ts). */
@@ -87,7 +106,7 @@ export interface EmbeddingProjection {
 }
 
 /** `driftline/embedding`: the projection of a manifest's embedding settings. */
-export type EmbeddingModule = (config: NonNullable<Manifest["embedding"]>) => EmbeddingProjection;
+export type EmbeddingModule = (config: EmbeddingConfig) => EmbeddingProjection;
 
 /** The optional modules: one per medium, and the embedding's. */
 export interface MediaModules {

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { EncodeText } from "../../protocol/preprocess/text.ts";
+import type { TextEncodingHook } from "../../protocol/preprocess/text.ts";
 import { type Media, mediaSchema } from "../../protocol/schema/media.ts";
 import { CliError, UsageError } from "../args.ts";
 import { type Clip, IMAGE_EXTENSIONS, decodeImage, decodeWav, listMedia } from "../media-files.ts";
@@ -67,7 +67,7 @@ function mediaOf(flags: MediaFlags, kind: Media["kind"]): Media {
 }
 
 /** The app's text encoder: the default (or `encodeText`) export of an ES module. */
-async function loadEncoder(path: string): Promise<EncodeText> {
+async function loadEncoder(path: string): Promise<TextEncodingHook> {
   let module: { default?: unknown; encodeText?: unknown };
   try {
     module = await import(pathToFileURL(resolve(path)).href);
@@ -76,7 +76,7 @@ async function loadEncoder(path: string): Promise<EncodeText> {
   }
   const encode = module.default ?? module.encodeText;
   if (typeof encode !== "function") throw new CliError(`--encoder ${path}: export the app's encodeText(texts, input) as the default export`);
-  return encode as EncodeText;
+  return encode as TextEncodingHook;
 }
 
 /**

@@ -12,7 +12,7 @@ export interface TensorLike {
 }
 
 /** What an app's text encoder answers for a batch of texts. */
-export interface EncodedTexts<Feed = TensorLike> {
+export interface EncodedTextBatch<Feed = TensorLike> {
   /** The model's feeds for the batch (token ids, attention mask …), by input name. */
   feeds: Record<string, Feed>;
   /** Per text, the share of its tokens the tokenizer did not know (0–1), when it can tell. */
@@ -20,7 +20,7 @@ export interface EncodedTexts<Feed = TensorLike> {
 }
 
 /** The app's tokenizer: the texts of one call (one per row) → the model's feeds. */
-export type EncodeText<Feed = TensorLike> = (texts: string[], input: string) => EncodedTexts<Feed> | Promise<EncodedTexts<Feed>>;
+export type TextEncodingHook<Feed = TensorLike> = (texts: string[], input: string) => EncodedTextBatch<Feed> | Promise<EncodedTextBatch<Feed>>;
 
 /** What a text looks like, in numbers drift can be measured on. */
 export interface TextDescriptors {

@@ -4,7 +4,7 @@
  * this code (runtime/media.ts uses the first module's), so tabular apps ship none of it.
  */
 import { asTensor } from "../tensors.ts";
-import type { Feeds, Manifest, MediaBuffer, MediaFiller, MediaPlan } from "../types.ts";
+import type { Feeds, MediaBuffer, MediaFiller, MediaManifest, MediaPlan } from "../types.ts";
 
 /**
  * The media plan of a manifest.
@@ -12,7 +12,7 @@ import type { Feeds, Manifest, MediaBuffer, MediaFiller, MediaPlan } from "../ty
  * @param manifest - the version's manifest
  * @param fillers - one per media input, in manifest order
  */
-export function mediaPlan(manifest: Manifest, fillers: MediaFiller[]): MediaPlan {
+export function mediaPlan(manifest: MediaManifest, fillers: MediaFiller[]): MediaPlan {
   const media = manifest.inputs.filter((i) => i.media);
   const tabular = new Set(manifest.features.map((f) => f.input));
   const plain = manifest.inputs.filter((i) => !i.media && !tabular.has(i.name)).map((i) => i.name);

@@ -45,6 +45,13 @@ export async function score(tenure: number, plan: string): Promise<Prediction> {
 
 // @ts-expect-error the model name is a string: the package's types are real, not any
 export const wrong = () => createRuntime({ ...options, model: 42 });
+
+// an image model, its optional module bundled with the app
+import image from "driftline/image";
+export async function classify(picture: ImageData): Promise<string | undefined> {
+  const rt = await createRuntime({ ...options, model: "pets", media: { image } });
+  return (await rt.predict({ image: picture })).label;
+}
 `;
 
 const TSCONFIG = {
@@ -93,7 +100,7 @@ describe("npm packages", () => {
     expect(cli.files.map((f) => f.path).sort()).toEqual(["bin.js", "dist/cli.mjs", "package.json"]);
   });
 
-  it("installs the runtime into a strict TypeScript app offline, which type-checks and bundles createRuntime", async () => {
+  it("installs the runtime into a strict TypeScript app offline, which type-checks and bundles createRuntime and driftline/image", async () => {
     const app = join(dir, "app");
     mkdirSync(join(app, "src"), { recursive: true });
     writeFileSync(join(app, "src/main.ts"), APP);
@@ -133,6 +140,8 @@ describe("npm packages", () => {
     expect(bundled.errors).toEqual([]);
     const inputs = Object.keys(bundled.metafile.inputs);
     expect(inputs).toContain("node_modules/driftline/dist/driftline.js");
+    // the app imported driftline/image; audio, text and embedding are not in its bundle
+    expect(inputs.filter((path) => path.includes("driftline/dist/driftline-"))).toEqual(["node_modules/driftline/dist/driftline-image.js"]);
     expect(bundled.outputFiles[0]!.text).toContain("https://collector.example.com");
     // In browsers the runtime loads onnxruntime-web from the collector (checked against its
     // build-time hashes); its `import("onnxruntime-web")` is for Node only, and the package's
