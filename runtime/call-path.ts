@@ -75,7 +75,8 @@ export function callPath(s: RuntimeState, onRows: () => void): Call {
     // row r as the app gave it, for the shadow and the prediction log (made only when one wants it)
     const rowAt = rows && (s.shadow || logRate) ? (columns ? (r: number) => rowOf(input as Columns, r) : (r: number) => (rows as Row[])[r]!) : undefined;
     if (logRate) s.log!.offer(m, logRate, s.o.clock.now(), { ...s.o.segment, backend: m.backend, backendReason: m.reason }, id, rowAt!, n, values, at, classLabels(m.manifest));
-    if (m.projector) acc.embed(m.projector, out[m.manifest.embedding!.output!], n);
+    const embeddingOutput = m.projector && m.manifest.embedding!.output;
+    if (embeddingOutput) acc.embed(m.projector!, out[embeddingOutput]?.data as ArrayLike<number> | undefined, n);
     acc.rows += n;
     staging.add({ acc, n, staged: values, base, width, misses: enc?.misses, backend: m.backend, ms });
     if (rowAt && s.shadow) s.shadow.offer(n, rowAt, values, at);

@@ -15,7 +15,7 @@ export interface Model extends BackendChoice {
   plan: Plan;
   /** How its image, audio, text and plain tensor inputs are filled; undefined for a tabular model. */
   media: MediaPlan | undefined;
-  /** The manifest's embedding projection, when it names an embedding output. */
+  /** The manifest's embedding projection, when it has an embedding (an output, or vectors the app passes to `embed()`). */
   projector: EmbeddingProjection | undefined;
   /** Runs in flight; a retired model is released when it reaches 0. */
   inflight: number;
@@ -78,7 +78,7 @@ export async function loadModel(ctx: LoaderContext, a: Pick<Assignment, "version
   const media = await mediaPlan(manifest, sdk, ctx.media, ctx.encodeText);
   const plan = compile(manifest, media?.features.length);
   const { embedding } = manifest;
-  const projector = embedding?.output ? (await mediaModule("embedding", sdk, ctx.media))(embedding) : undefined;
+  const projector = embedding ? (await mediaModule("embedding", sdk, ctx.media))(embedding) : undefined;
   // openSession throws DriftlineError `backend` only
   // zeros may not fit an input the app passes as a plain tensor (a sample rate): its warm-up may fail
   const session = await openSession(ctx, manifest, bytes, (ort) => zeroFeeds(ort, manifest, plan), plan.plain);

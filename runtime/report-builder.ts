@@ -166,18 +166,21 @@ export class Accumulator {
   }
 
   /**
-   * Adds each row's embedding, projected, to {@link embedding}.
+   * Adds `n` embeddings, projected, to {@link embedding}.
    *
    * @param projector - the manifest's projection
-   * @param t - the embedding output: `n` rows of the manifest's `length` values
-   * @param n - rows
+   * @param data - `n` embeddings of the manifest's `length` values, one after the other
+   * @param n - embeddings
+   * @returns false (and a `validation` error counted) when `data` is not `n` embeddings of finite numbers
    */
-  embed(projector: EmbeddingProjection, t: { data: unknown } | undefined, n: number): void {
-    const data = t?.data as ArrayLike<number> | undefined;
+  embed(projector: EmbeddingProjection, data: ArrayLike<number> | undefined, n: number): boolean {
     const { length } = projector.config;
-    if (!data || data.length !== n * length) return this.error("validation");
+    const vectors = data && data.length === n * length ? Array.from({ length: n }, (_, r) => Array.prototype.slice.call(data, r * length, (r + 1) * length) as number[]) : [];
+    if (!vectors.length || !vectors.every((v) => v.every(Number.isFinite))) return (this.error("validation"), false);
     const s = (this.embedding ??= projector.sketch());
-    for (let r = 0; r < n; r++) projector.add(s, Array.prototype.slice.call(data, r * length, (r + 1) * length) as number[]);
+    this.dirty_ = true;
+    for (const v of vectors) projector.add(s, v);
+    return true;
   }
 
   /**

@@ -14,6 +14,7 @@ import { ReportSchedule } from "./report-schedule.ts";
 import { Updates } from "./updates.ts";
 import { openChannel } from "./push-channel.ts";
 import { accOf, fail, type RuntimeState, type Settings } from "./runtime-state.ts";
+import { DriftlineError } from "../protocol/errors.ts";
 import type { Assignment, BatchPrediction, RunResult, Runtime, RuntimeOptions } from "./types.ts";
 
 const DEFAULTS = {
@@ -126,6 +127,13 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     predict: call as Runtime["predict"],
     predictColumns: (columns) => call(columns, undefined, true) as Promise<BatchPrediction>,
     run: (feeds) => call([], feeds) as Promise<RunResult>,
+    embed(vectors) {
+      const m = s.live;
+      if (!m.projector) throw new DriftlineError("unsupported", `version ${m.version} has no embedding`);
+      const { length } = m.projector.config;
+      if (!accOf(s, m).embed(m.projector, vectors, Math.max(1, Math.floor(vectors.length / length))))
+        throw new DriftlineError("validation", `embed: ${vectors.length} values, not embeddings of ${length} finite numbers`);
+    },
     async feedback(id, label) {
       const e = s.feedback.take(id);
       if (e) s.log?.label(id, label);

@@ -377,6 +377,13 @@ export interface Runtime {
   /** Runs raw feeds (non-tabular models); outputs are sketched when the manifest says how. */
   run(feeds: Feeds): Promise<RunResult>;
   /**
+   * Adds embeddings the app computed itself to the report's embedding sketch (a manifest whose
+   * `embedding` names no output): one vector of the manifest's `length`, or several one after
+   * the other. Throws DriftlineError `validation` (counted) for a wrong length or a non-finite
+   * value, `unsupported` when the manifest has no embedding.
+   */
+  embed(vectors: ArrayLike<number>): void;
+  /**
    * Joins the true label with prediction `id` on the device.
    * @returns whether the prediction was still known
    */

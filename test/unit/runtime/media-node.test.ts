@@ -12,7 +12,7 @@ import text from "../../../runtime/media/text.ts";
 import embedding from "../../../runtime/media/embedding.ts";
 import { audioDescriptors, resample } from "../../../protocol/preprocess/audio.ts";
 import { textDescriptors } from "../../../protocol/preprocess/text.ts";
-import { decodeClassification, decodeEmbedding, decodeNumeric, fromBase64, quantile } from "../../../protocol/sketch/index.ts";
+import { decodeClassification, decodeEmbedding, decodeErrorCounts, decodeNumeric, fromBase64, quantile } from "../../../protocol/sketch/index.ts";
 import { normalisedEntropy } from "../../../protocol/sketch/prediction.ts";
 import type { ImageFilter, ImageFit } from "../../../protocol/preprocess/image.ts";
 import { convClassifierReference, textClassifierReference } from "../../fixtures/onnx-models.ts";
@@ -132,6 +132,26 @@ describe("runtime media inputs under Node", () => {
     expect(prediction.entropy.max).toBeCloseTo(Math.max(...entropies), 5);
     const sketch = decodeEmbedding(fromBase64(reports[0]!.embedding!));
     expect([sketch.count, sketch.dims, sketch.features]).toEqual([4, 4, 32]);
+  });
+
+  it("sketches embeddings the app passes itself when the manifest's embedding names no output, and refuses malformed ones", async () => {
+    const { bytes, manifest, classifier } = textModel("app-embeddings");
+    const { output: _output, ...config } = manifest.embedding!;
+    const { transport, reports } = memoryCollector(bytes, { ...manifest, embedding: config });
+    const rt = await createRuntime({ ...options, model: "app-embeddings", transport, encodeText: tokenize });
+    const vectors = ["a good movie", "awful plot", "fine"].map((t) => textClassifierReference(classifier, tokenize([t]).ids[0]!).embedding);
+    rt.embed(Float32Array.from(vectors[0]!));
+    rt.embed(vectors.slice(1).flat());
+    expect(() => rt.embed([1, 2, 3])).toThrow(expect.objectContaining({ code: "validation" }));
+    expect(() => rt.embed(vectors[0]!.map(() => Number.NaN))).toThrow(expect.objectContaining({ code: "validation" }));
+    await rt.predict({ input_ids: "a good movie" });
+    await rt.close();
+    expect(decodeEmbedding(fromBase64(reports[0]!.embedding!)).count).toBe(3);
+    expect(decodeErrorCounts(fromBase64(reports[0]!.errors!)).counts.get("validation")).toBe(2);
+    const plain = imageModel("no-embedding", { width: 16, height: 12 });
+    const other = await createRuntime({ ...options, model: "no-embedding", transport: memoryCollector(plain.bytes, plain.manifest).transport });
+    expect(() => other.embed([1])).toThrow(expect.objectContaining({ code: "unsupported" }));
+    await other.close();
   });
 
   it("says which module to pass when a media input's module is neither given nor built in", async () => {
