@@ -1,7 +1,7 @@
 /**
  * Inputs that are not tabular: images, audio and text (a manifest input's `media` entry), and plain
- * tensors the app passes as they are. Tabular apps pay nothing for this: what preprocesses and
- * describes each medium is a module of its own (runtime/media/*.ts, built as
+ * tensors the app passes as they are. Tabular apps ship only this loader and the hooks that call
+ * it: what preprocesses and describes each medium is a module of its own (runtime/media/*.ts, built as
  * `driftline-<kind>.js`), which the app passes in `createRuntime({ media })` or the runtime imports
  * from the collector's `/sdk/` — only bytes whose SHA-256 this runtime was built with — when a
  * manifest first needs it.
