@@ -1,7 +1,7 @@
 import { blurValue } from "../protocol/blur.ts";
 import { audioDescriptors, resample } from "../protocol/preprocess/audio.ts";
 import { DESCRIPTORS } from "../protocol/preprocess/descriptors.ts";
-import { type Plane, type RgbaImage, fitImage, imageDescriptors, imageTensor } from "../protocol/preprocess/image.ts";
+import { type Plane, type RgbaImage, fitImage, imageDescriptors, imageDims, imageTensor } from "../protocol/preprocess/image.ts";
 import { type TextEncodingHook, textDescriptors } from "../protocol/preprocess/text.ts";
 import type { Input, Output } from "../protocol/schema/manifest.ts";
 import type { Media } from "../protocol/schema/media.ts";
@@ -9,7 +9,6 @@ import type { ReferenceProfile } from "../protocol/schema/profile.ts";
 import { NumericSketch, toBase64 } from "../protocol/sketch/index.ts";
 import type { Clip } from "./media-files.ts";
 import type { LoadedModel } from "./onnx-model.ts";
-
 import { PredictionSketcher } from "./profiler.ts";
 
 /** One reference item of a medium: an image, a clip or a text. */
@@ -95,8 +94,7 @@ export class MediaProfiler {
   private imageFeeds(planes: Plane[], media: Extract<Media, { kind: "image" }>): Feeds {
     const { model, input } = this.model!;
     const dtype = input.dtype === "uint8" ? "uint8" : "float32";
-    const shape = media.layout === "NCHW" ? [1, 3, media.height, media.width] : [1, media.height, media.width, 3];
-    return { [input.name]: new model.Tensor(dtype, imageTensor(planes, { ...media, dtype }), shape) };
+    return { [input.name]: new model.Tensor(dtype, imageTensor(planes, { ...media, dtype }), [1, ...imageDims(media)]) };
   }
 
   /** The clip zero-padded to the model's frame. */

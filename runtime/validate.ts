@@ -1,4 +1,5 @@
 import { type ValueOf, featureValue } from "../protocol/row-encoding.ts";
+import { imageDims } from "../protocol/preprocess/image.ts";
 import type { Manifest } from "./types.ts";
 
 /** A tensor's buffer: a typed array, or an array of strings. */
@@ -69,9 +70,7 @@ export function compile(manifest: Manifest, descriptors = 0): Plan {
   });
   const dims = inputs.map(({ media, shape }, k) =>
     media?.kind === "image"
-      ? media.layout === "NCHW"
-        ? [3, media.height, media.width]
-        : [media.height, media.width, 3]
+      ? imageDims(media)
       : media?.kind === "audio"
         ? [media.frameLength]
         : shape.slice(1).map((d) => (typeof d === "number" && d > 0 ? d : Math.max(1, ...checks.map((c) => (c.input === k ? c.col + c.width : 1))))),

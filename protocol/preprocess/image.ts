@@ -182,6 +182,13 @@ export function fitImage(image: RgbaImage, spec: Pick<ImageSpec, "width" | "heig
 }
 
 /**
+ * The dimensions of one image's tensor, without the batch: 3 × H × W in NCHW, H × W × 3 in NHWC.
+ *
+ * @param spec - the manifest's image input
+ */
+export const imageDims = (spec: Pick<ImageSpec, "layout" | "height" | "width">): number[] => (spec.layout === "NCHW" ? [3, spec.height, spec.width] : [spec.height, spec.width, 3]);
+
+/**
  * The model's input tensor data for one image, as the spec says (batch of one: 3 × H × W values
  * in NCHW, H × W × 3 in NHWC).
  *

@@ -14,6 +14,8 @@ import type { Feeds, MediaBuffer, MediaFiller, MediaManifest, MediaPlan } from "
  */
 export function mediaPlan(manifest: MediaManifest, fillers: MediaFiller[]): MediaPlan {
   const media = manifest.inputs.filter((i) => i.media);
+  // where each media input's buffer is among the call's
+  const slots = media.map((i) => manifest.inputs.indexOf(i));
   const tabular = new Set(manifest.features.map((f) => f.input));
   const plain = manifest.inputs.filter((i) => !i.media && !tabular.has(i.name)).map((i) => i.name);
   return {
@@ -28,7 +30,7 @@ export function mediaPlan(manifest: MediaManifest, fillers: MediaFiller[]): Medi
       for (let k = 0, d = width; k < media.length; d += fillers[k]!.descriptors.length, k++) {
         const { name } = media[k]!;
         const at = enc.base + d * n;
-        const buffer = enc.data[manifest.inputs.indexOf(media[k]!)] as MediaBuffer;
+        const buffer = enc.data[slots[k]!] as MediaBuffer;
         Object.assign(
           own,
           await fillers[k]!.fill(
