@@ -39,10 +39,13 @@ export function callPath(s: RuntimeState, onRows: () => void): Call {
       const base = staging.take((m.plan.width + OUTPUT_COLUMNS) * n);
       try {
         enc = buildFeeds(m.ort, m.manifest, m.plan, rows, () => acc.error("validation"), staging.values, base);
-        await m.media?.fill(m.ort, rows as Row[], enc, m.plan.checks.length);
+        // buildFeeds counts its own violations; a media value the fill refuses is counted here
+        await m.media?.fill(m.ort, rows as Row[], enc, m.plan.checks.length).catch((err: DriftlineError) => {
+          if (err.code === "validation") acc.error("validation");
+          throw err;
+        });
       } catch (err) {
         staging.drop();
-        if ((err as DriftlineError).code === "validation" && m.media) acc.error("validation");
         throw err;
       }
       feeds = enc.feeds;

@@ -100,6 +100,18 @@ describe("runtime media inputs under Node", () => {
     await session.release();
   });
 
+  it("counts a refused value of a model with tabular and media inputs once", async () => {
+    // Silero with its sample rate as a tabular feature: a rate it does not take is refused
+    const { bytes, manifest } = sileroModel("vad-mixed");
+    const features: typeof manifest.features = [{ name: "rate", kind: "numeric", input: "sr", index: 0, range: { min: 8_000, max: 16_000 }, policy: "reject" }];
+    const { transport, reports } = memoryCollector(bytes, { ...manifest, features });
+    const rt = await createRuntime({ ...options, model: "vad-mixed", transport });
+    const state = new ort.Tensor("float32", new Float32Array(256), [2, 1, 128]);
+    await expect(rt.predict({ input: new Float32Array(512), state, rate: 44_100 })).rejects.toMatchObject({ code: "validation" });
+    await rt.close();
+    expect(decodeErrorCounts(fromBase64(reports[0]!.errors!)).counts.get("validation")).toBe(1);
+  });
+
   it("refuses a clip longer than the model's frame", async () => {
     const { bytes, manifest } = sileroModel("vad-long");
     const { transport } = memoryCollector(bytes, manifest);
