@@ -4,7 +4,8 @@
 // gives the conv net's answer on the Pillow-equivalent tensor, on WASM and WebGPU alike (1e-4);
 // brighter and blurred images drift their descriptors while held-back ones do not; Silero VAD v5
 // answers as bare onnxruntime-web does on each backend and a noisier room drifts the audio
-// descriptors; a text model
+// descriptors; PaddleOCR's text-direction classifier (a real image model) answers as bare
+// onnxruntime-web does on both backends and brighter or blurred lines drift; a text model
 // runs through the app's tokenizer and its embedding output is sketched.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
@@ -18,12 +19,12 @@ import type { StaticServer } from "./harness/static-server.ts";
 import { MediaProfiler, type MediaItem } from "../../cli/media-profiler.ts";
 import { EmbeddingProjector, EmbeddingReference } from "../../protocol/embedding.ts";
 import { resample } from "../../protocol/preprocess/audio.ts";
-import { preprocessImage } from "../../protocol/preprocess/image.ts";
+import { preprocessImage, type ImageSpec } from "../../protocol/preprocess/image.ts";
 import type { ClientManifest, Manifest } from "../../protocol/schema/manifest.ts";
 import { toBase64 } from "../../protocol/sketch/index.ts";
 import { convClassifierReference, textClassifierReference } from "../fixtures/onnx-models.ts";
-import { imageModel, sileroModel, textModel } from "../fixtures/media-models.ts";
-import { scene, voiceFrame, type Scene } from "../fixtures/media-data.ts";
+import { imageModel, sileroModel, textDirectionModel, textModel } from "../fixtures/media-models.ts";
+import { scene, textLine, voiceFrame, type Scene } from "../fixtures/media-data.ts";
 import { tokenize } from "../fixtures/tokenizer.ts";
 import { projectRoot } from "../../scripts/lib/root.mjs";
 
@@ -39,6 +40,8 @@ async function withProfile(manifest: ClientManifest, items: MediaItem[], extra: 
 
 const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
 const plain = (s: Scene) => ({ data: Array.from(s.data), width: s.width, height: s.height });
+/** A scene as base64 pixels: Playwright passes a long array of numbers to a page far slower than a string. */
+const packed = (s: Scene) => ({ data: Buffer.from(s.data).toString("base64"), width: s.width, height: s.height });
 
 describe("runtime: image, audio and text models in headless Chromium", () => {
   let rig: RuntimeRig | undefined;
@@ -50,6 +53,7 @@ describe("runtime: image, audio and text models in headless Chromium", () => {
   const images = imageModel("scenes", { width: 16, height: 12 }, "cover", "bilinear");
   const vad = sileroModel("vad");
   const sentiment = textModel("sentiment");
+  const paddle = textDirectionModel("lines");
   const versions: Record<string, number> = {};
 
   beforeAll(async () => {
@@ -59,6 +63,11 @@ describe("runtime: image, audio and text models in headless Chromium", () => {
       range(1, 300).map((seed) => scene(seed)),
     );
     for (const name of ["scenes", "scenes-held", "scenes-bright", "scenes-blur"]) versions[name] = await collector.publish(images.bytes, { ...scenes, model: name });
+    const lines = await withProfile(
+      paddle.manifest,
+      range(1, 300).map((seed) => textLine(seed, { width: 240, height: 60 })),
+    );
+    for (const name of ["lines", "lines-held", "lines-bright", "lines-blur"]) versions[name] = await collector.publish(paddle.bytes, { ...lines, model: name });
     const frames = await withProfile(
       vad.manifest,
       range(1, 300).map((seed) => ({ samples: voiceFrame(seed, 0.003), sampleRate: 48_000 })),
@@ -175,11 +184,11 @@ describe("runtime: image, audio and text models in headless Chromium", () => {
   });
 
   /**
-   * Predicts `rows` (made in the page from plain data by `make`) on `model` as 10 devices, each
+   * Predicts `rows` (made in the page by `make` from base64 pixels, numbers or text) on `model` as 10 devices, each
    * from its own address (verdicts trim the heaviest sender's share: one address sending
-   * everything would never be judged drifted). Answers each row's score.
+   * everything would never be judged drifted). An image goes to the model's `input`. Answers each row's score.
    */
-  const predictAll = async (model: string, rows: unknown[], make: "image" | "vad" | "text") => {
+  const predictAll = async (model: string, rows: unknown[], make: "image" | "vad" | "text", input = "image") => {
     let device = 0;
     await page.route("**/v1/reports*", (route) => route.continue({ headers: { ...route.request().headers(), "cf-connecting-ip": `198.51.100.${device}` } }));
     const scores: number[] = [];
@@ -188,16 +197,17 @@ describe("runtime: image, audio and text models in headless Chromium", () => {
       const own = rows.slice((device - 1) * per, device * per);
       scores.push(
         ...(await page.evaluate(
-          async ({ o, rows, make }) => {
+          async ({ o, rows, make, input }) => {
             const tokenize = (window as unknown as { tokenizer: { tokenize: (t: string[]) => unknown } }).tokenizer.tokenize;
             const rt = await window.Driftline.createRuntime({ ...o, ...(make === "text" && { encodeText: tokenize }) } as never);
             const outs: number[] = [];
             let state = { type: "float32", data: new Float32Array(256), dims: [2, 1, 128] };
             const sr = { type: "int64", data: BigInt64Array.of(16_000n), dims: [] };
-            for (const row of rows as Array<{ data: number[]; width: number; height: number } | number[] | string>) {
+            for (const row of rows as Array<{ data: string; width: number; height: number } | number[] | string>) {
               if (make === "image") {
-                const s = row as { data: number[]; width: number; height: number };
-                outs.push((await rt.predict({ image: new ImageData(new Uint8ClampedArray(s.data), s.width, s.height) } as never)).score!);
+                const s = row as { data: string; width: number; height: number };
+                const pixels = Uint8ClampedArray.from(atob(s.data), (c) => c.charCodeAt(0));
+                outs.push((await rt.predict({ [input]: new ImageData(pixels, s.width, s.height) } as never)).score!);
               } else if (make === "vad") {
                 const p = await rt.predict({ input: { samples: Float32Array.from(row as number[]), sampleRate: 48_000 }, state, sr } as never);
                 state = { ...state, data: Float32Array.from(p.outputs.stateN as Float32Array) };
@@ -207,7 +217,7 @@ describe("runtime: image, audio and text models in headless Chromium", () => {
             await rt.close();
             return outs;
           },
-          { o: { ...base, model, backend: "wasm", client: `${model}-device-${device}` }, rows: own, make },
+          { o: { ...base, model, backend: "wasm", client: `${model}-device-${device}` }, rows: own, make, input },
         )),
       );
     }
@@ -226,23 +236,83 @@ describe("runtime: image, audio and text models in headless Chromium", () => {
   it("flags brighter and blurred images in their descriptors, and nothing on held-back images of the same kind", async () => {
     await predictAll(
       "scenes-held",
-      range(1001, 200).map((seed) => plain(scene(seed))),
+      range(1001, 200).map((seed) => packed(scene(seed))),
       "image",
     );
     await predictAll(
       "scenes-bright",
-      range(2001, 200).map((seed) => plain(scene(seed, { gain: 1.5 }))),
+      range(2001, 200).map((seed) => packed(scene(seed, { gain: 1.5 }))),
       "image",
     );
     await predictAll(
       "scenes-blur",
-      range(3001, 200).map((seed) => plain(scene(seed, { blur: 2 }))),
+      range(3001, 200).map((seed) => packed(scene(seed, { blur: 2 }))),
       "image",
     );
     expect(await drifted("scenes-held")).toEqual([]);
     expect(await drifted("scenes-bright")).toContain("image.brightness");
     expect(await drifted("scenes-blur")).toContain("image.sharpness");
   });
+
+  it("runs PaddleOCR's text-direction classifier as bare onnxruntime-web does, on WASM and on WebGPU alike (1e-4), and flags brighter and blurred lines only", async () => {
+    // 4 lines upright and upside down, at 240 × 60 (resized to 48 × 192); the bare session (WASM)
+    // is fed the tensor protocol/preprocess/image.ts makes in Node (checked against Pillow).
+    // WebGPU on SwiftShader takes ~2 s a run and ~20 s to compile: one batch through the runtime.
+    const shown = range(7001, 4).flatMap((seed) => [false, true].map((flipped) => textLine(seed, { width: 240, height: 60, flipped })));
+    const spec = { ...(paddle.manifest.inputs[0]!.media as Omit<ImageSpec, "dtype">), dtype: "float32" as const };
+    const tensors = shown.map((s) => Array.from(preprocessImage(s, spec)));
+    const answers = await page.evaluate(
+      async ({ o, shown, tensors, model }) => {
+        const ort = await (window as unknown as { importModule(url: string): Promise<typeof import("onnxruntime-web")> }).importModule("/ort/ort.webgpu.bundle.min.mjs");
+        ort.env.wasm.wasmPaths = "/ort/";
+        const rows = shown.map((s) => ({
+          x: new ImageData(
+            Uint8ClampedArray.from(atob(s.data), (c) => c.charCodeAt(0)),
+            s.width,
+            s.height,
+          ),
+        }));
+        const out: Record<string, number[][]> = {};
+        for (const backend of ["wasm", "webgpu"]) {
+          const rt = await window.Driftline.createRuntime({ ...o, backend } as never);
+          const predictions = (await rt.predict(rows as never)) as unknown as Array<{ outputs: Record<string, Float32Array> }>;
+          out[backend] = predictions.map((p) => Array.from(p.outputs["softmax_0.tmp_0"]!));
+          await rt.close();
+        }
+        const session = await ort.InferenceSession.create(new Uint8Array(model), { executionProviders: ["wasm"] });
+        out.bare = [];
+        for (const t of tensors) out.bare.push(Array.from((await session.run({ x: new ort.Tensor("float32", Float32Array.from(t), [1, 3, 48, 192]) }))["softmax_0.tmp_0"]!.data as Float32Array));
+        await session.release();
+        return out;
+      },
+      { o: { ...base, model: "lines" }, shown: shown.map(packed), tensors, model: Array.from(paddle.bytes) },
+    );
+    for (const backend of ["wasm", "webgpu"]) answers[backend]!.forEach((p, i) => p.forEach((x, k) => expect(Math.abs(x - answers.bare![i]![k]!), backend).toBeLessThan(1e-4)));
+    // upright lines (even rows) read as `0`, flipped ones as `180`
+    const read = answers.wasm!.map((p) => (p[1]! > p[0]! ? "180" : "0"));
+    expect(read.filter((label, i) => label === (i % 2 ? "180" : "0")).length).toBeGreaterThanOrEqual(7);
+    await predictAll(
+      "lines-held",
+      range(8001, 100).map((seed) => packed(textLine(seed, { width: 240, height: 60 }))),
+      "image",
+      "x",
+    );
+    await predictAll(
+      "lines-bright",
+      range(9001, 100).map((seed) => packed(textLine(seed, { width: 240, height: 60, gain: 1.3 }))),
+      "image",
+      "x",
+    );
+    await predictAll(
+      "lines-blur",
+      range(10001, 100).map((seed) => packed(textLine(seed, { width: 240, height: 60, blur: 2 }))),
+      "image",
+      "x",
+    );
+    expect(await drifted("lines-held")).toEqual([]);
+    expect(await drifted("lines-bright")).toContain("x.brightness");
+    expect(await drifted("lines-blur")).toContain("x.sharpness");
+  }, 240_000);
 
   it("feeds Silero VAD v5 what bare onnxruntime-web gets on WASM and on WebGPU, and flags a noisier room in the audio descriptors only", async () => {
     // each frame from a zero state: the runtime's answer against onnxruntime-web's own on the
