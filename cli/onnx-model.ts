@@ -36,9 +36,10 @@ export async function loadModel(path: string): Promise<LoadedModel> {
   } catch (err) {
     throw new CliError(`${path} is not a model onnxruntime can load: ${err instanceof Error ? err.message.split("\n")[0] : err}`);
   }
+  // onnxruntime-web answers a dimension the graph leaves unnamed and unsized as 2^32 − 1
   const describe = (meta: ort.InferenceSession.ValueMetadata) =>
     meta.isTensor
-      ? { name: meta.name, dtype: String(meta.type), shape: meta.shape.map((d) => (typeof d === "number" && d >= 0 ? d : typeof d === "string" ? d : -1)) }
+      ? { name: meta.name, dtype: String(meta.type), shape: meta.shape.map((d) => (typeof d === "number" && d >= 0 && d < 2 ** 31 ? d : typeof d === "string" ? d : -1)) }
       : { name: meta.name, dtype: "non-tensor", shape: [] };
   const inputs = session.inputMetadata.map(describe).map((i) => ({ ...i, dtype: i.dtype as Input["dtype"] }));
   return { bytes, session, Tensor: ort.Tensor, inputs, outputs: session.outputMetadata.map(describe) };
