@@ -24,6 +24,8 @@ export interface ProfileFile {
   media?: Media;
   /** The manifest's embedding settings, with `--embeddings`. */
   embedding?: Manifest["embedding"];
+  /** With `--feeds`: the tensors whose statistics `run()` reports (the profile holds their reference). */
+  tensorStats?: string[];
   features: Feature[];
   outputs?: Output[];
   profile: ReferenceProfile;

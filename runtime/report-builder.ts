@@ -1,4 +1,5 @@
 import { blurValue } from "../protocol/blur.ts";
+import { describeTensor, tensorStatFeatures } from "../protocol/preprocess/tensor-stats.ts";
 import { NumericSketch } from "../protocol/sketch/numeric.ts";
 import { CategoricalSketch } from "../protocol/sketch/categorical.ts";
 import { ClassificationSketch } from "../protocol/sketch/prediction.ts";
@@ -95,8 +96,10 @@ export class Staging {
 export class Accumulator {
   rows = 0;
   start: number;
-  /** One sketch per manifest feature, in manifest order, then one per descriptor feature. */
+  /** One sketch per manifest feature, in manifest order, then one per descriptor feature, then per tensor statistic. */
   readonly features: FeatureSketch[];
+  /** The features' names, in the same order. */
+  private readonly names_: string[];
   /** The rows' embeddings, projected (when the manifest names an embedding output). */
   embedding?: EmbeddingSketch;
   readonly prediction: PredictionSketch;
@@ -123,7 +126,8 @@ export class Accumulator {
   ) {
     this.start = now;
     this.features = manifest.features.map((f) => (f.kind === "numeric" ? new NumericSketch({ range: f.range }) : new CategoricalSketch(f.categories ?? [])));
-    for (const _ of descriptors) this.features.push(new NumericSketch());
+    this.names_ = [...manifest.features.map((f) => f.name), ...descriptors, ...tensorStatFeatures(manifest.tensorStats).map((f) => f.name)];
+    while (this.features.length < this.names_.length) this.features.push(new NumericSketch());
     // the prediction sketch (classes, or a value), and how one row's class (-1: none), score
     // and entropy (NaN: none) are added to it
     const labels = (this.labels = classLabels(manifest));
@@ -163,6 +167,25 @@ export class Accumulator {
       }
     }
     for (let r = 0, i = base + width * n; r < n; r++, i++) if (!keep || keep[r]) this.add(staged[i]!, staged[i + n]!, staged[i + 2 * n]!);
+  }
+
+  /**
+   * Sketches the statistics of the tensors the manifest's `tensorStats` names (one `run()`
+   * call's feeds and outputs), blurred as every number is; with `rate` below 1 only that
+   * fraction of calls.
+   *
+   * @param tensors - the call's inputs and outputs, by name
+   * @param rate - sample rate
+   */
+  describe(tensors: Record<string, { data: unknown } | undefined>, rate: number): void {
+    const names = this.manifest.tensorStats;
+    if (!names || (rate < 1 && Math.random() >= rate)) return;
+    this.dirty_ = true;
+    let f = this.names_.length - names.length * 5;
+    for (const name of names) {
+      const data = tensors[name]?.data as ArrayLike<unknown> | undefined;
+      for (const v of data ? describeTensor(data) : [NaN, NaN, NaN, NaN, NaN]) (this.features[f++] as NumericSketch).update(v, blurValue(v));
+    }
   }
 
   /**
@@ -226,7 +249,7 @@ export class Accumulator {
       start: this.start,
       end: Math.max(now, this.start),
       rows: this.rows,
-      features: Object.fromEntries(this.features.map((s, i) => [this.manifest.features[i]?.name ?? this.descriptors[i - this.manifest.features.length]!, s])),
+      features: Object.fromEntries(this.features.map((s, i) => [this.names_[i]!, s])),
       ...(this.embedding && { embedding: this.embedding }),
       prediction: this.prediction,
       ...(this.latency.backends.size && { latency: this.latency }),

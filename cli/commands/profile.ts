@@ -8,11 +8,13 @@ import { formatBytes, progress } from "../progress.ts";
 import { TABLE_FORMATS, type RowBatch, type Table, openTable } from "../tables/index.ts";
 import type { Command } from "./command.ts";
 import { profileMedia } from "./profile-media.ts";
+import { profileFeeds } from "./profile-feeds.ts";
 import { profileEmbeddings } from "../embedding-profile.ts";
 import { MAX_EMBEDDING_DIMS, MAX_KERNEL_FEATURES } from "../../protocol/sketch/embedding.ts";
 
 const USAGE = `driftline profile <train.csv|train.ndjson|train.parquet> -o profile.json [options]
        driftline profile --images DIR | --audio DIR | --text FILE --media SPEC -o profile.json [--model m.onnx]
+       driftline profile --feeds FILE --model m.onnx -o profile.json [--tensors a,b]
 
 Profiles training (or any reference) data into the reference profile that drift is measured
 against: the same sketches clients send, plus the feature schema publish needs.
@@ -66,6 +68,12 @@ its features, sketched over every item with the preprocessing the runtime applie
   --encoder FILE          with --text --model: an ES module whose default export is the app's
                           encodeText(texts, input) (the same tokenizer the page passes)
 
+Raw tensors (models the app runs with run(feeds); docs/models.md "Tensor statistics"):
+  --feeds FILE            NDJSON, one call's feeds per line: {"<input>":{"dims":[…],"data":[…]},…}
+                          (null for NaN); --model runs on each, and the mean, std, min, max and
+                          non-finite share of each tensor become its features (<tensor>.mean …)
+  --tensors a,b           the inputs and outputs to describe (default: all of them)
+
 Embeddings (with any of the above; docs/models.md "Embeddings"):
   --embeddings FILE       reference embeddings, NDJSON: one JSON array of numbers per line
   --embedding-output NAME the model output that is the embedding (else the app passes it)
@@ -90,6 +98,8 @@ const OPTIONS = {
   "chunk-period": { type: "string" },
   "chunk-size": { type: "string" },
   images: { type: "string" },
+  feeds: { type: "string" },
+  tensors: { type: "string" },
   audio: { type: "string" },
   text: { type: "string" },
   media: { type: "string" },
@@ -109,6 +119,13 @@ export const profile: Command = {
   async run(argv) {
     const { values, positionals } = parse(argv, OPTIONS);
     if (!values.out) throw new UsageError("missing -o/--out FILE");
+    if (values.feeds) {
+      if (positionals.length || values.images || values.audio || values.text) throw new UsageError("--feeds names the data: no data file, --images, --audio or --text beside it");
+      const { file, summary } = await profileFeeds({ feeds: values.feeds, model: values.model, tensors: values.tensors, labels: listFlag(values.labels) });
+      writeFileSync(values.out, `${JSON.stringify(file, null, 2)}\n`);
+      return void console.log(`${values.out}: ${summary}`);
+    }
+    if (values.tensors) throw new UsageError("--tensors goes with --feeds");
     if (values.images || values.audio || values.text) {
       if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}": --images, --audio and --text name the data`);
       const { file, summary } = await profileMedia({ ...values, labels: listFlag(values.labels) });

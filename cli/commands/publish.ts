@@ -136,6 +136,7 @@ function buildManifest(
     outputs,
     profile: file.profile,
     ...(file.embedding && { embedding: file.embedding }),
+    ...(file.tensorStats && { tensorStats: file.tensorStats }),
     ...(extra.verdicts === "calibrated" ? { drift: { verdicts: extra.verdicts } } : {}),
     ...(extra.backend ? { preferredBackend: extra.backend } : {}),
     ...(Object.keys(extra.meta).length ? { meta: extra.meta } : {}),

@@ -1,7 +1,7 @@
 import type { ErrorCode } from "../../protocol/errors.ts";
 import { LIMITS } from "../../protocol/limits.ts";
 import type { Manifest } from "../../protocol/schema/manifest.ts";
-import { descriptorFeatures } from "../../protocol/preprocess/descriptors.ts";
+import { derivedFeatures } from "../../protocol/preprocess/descriptors.ts";
 import { type AnySketch, CategoricalSketch, ClassificationSketch, ConfusionMatrix, DEFAULT_K, EmbeddingSketch, ErrorCounts, LatencySketch, NumericSketch } from "../../protocol/sketch/index.ts";
 import { sameList } from "../../protocol/sketch/codec.ts";
 import type { Aggregate } from "../aggregates/aggregate.ts";
@@ -34,13 +34,13 @@ export interface Refusal {
  * @param manifest - features and outputs of the version
  * @param version - the version number
  */
-export function versionSchema(manifest: Pick<Manifest, "inputs" | "features" | "outputs" | "embedding">, version: number): VersionSchema {
+export function versionSchema(manifest: Pick<Manifest, "inputs" | "features" | "outputs" | "embedding" | "tensorStats">, version: number): VersionSchema {
   const labels = manifest.outputs.find((o) => o.labels && (o.kind === "probabilities" || o.kind === "label"))?.labels;
   return {
     version,
     features: new Map([
       ...manifest.features.map((f) => [f.name, { kind: f.kind, range: f.range, categories: f.categories }] as const),
-      ...descriptorFeatures(manifest.inputs).map((f) => [f.name, { kind: f.kind, range: undefined, categories: undefined }] as const),
+      ...derivedFeatures(manifest).map((f) => [f.name, { kind: f.kind, range: undefined, categories: undefined }] as const),
     ]),
     labels,
     embedding: manifest.embedding && { dims: manifest.embedding.dims, features: manifest.embedding.features },

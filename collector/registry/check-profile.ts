@@ -1,6 +1,6 @@
 import { isDriftlineError } from "../../protocol/errors.ts";
 import type { Manifest } from "../../protocol/schema/manifest.ts";
-import { descriptorFeatures } from "../../protocol/preprocess/descriptors.ts";
+import { derivedFeatures } from "../../protocol/preprocess/descriptors.ts";
 import { sameList } from "../../protocol/sketch/codec.ts";
 import { fromBase64, decodeCategorical, decodeClassification, decodeNumeric } from "../../protocol/sketch/index.ts";
 import { ApiError } from "../errors.ts";
@@ -28,7 +28,7 @@ function decode<T>(path: string, run: () => T): T {
  */
 export function checkProfile(manifest: Manifest): void {
   const { profile } = manifest;
-  for (const feature of [...manifest.features, ...descriptorFeatures(manifest.inputs)]) {
+  for (const feature of [...manifest.features, ...derivedFeatures(manifest)]) {
     const path = `manifest.profile.features.${feature.name}`;
     const entry = profile.features[feature.name];
     if (!entry) throw new ApiError(400, "validation", `${path}: the reference profile has no sketch of feature "${feature.name}"`);

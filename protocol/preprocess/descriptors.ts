@@ -4,6 +4,7 @@
  * and the dashboard treat like any other feature.
  */
 import type { Media } from "../schema/media.ts";
+import { tensorStatFeatures } from "./tensor-stats.ts";
 
 /** The descriptors of each medium, in report order (the fields of ImageDescriptors, AudioDescriptors, TextDescriptors). */
 export const DESCRIPTORS = {
@@ -14,7 +15,7 @@ export const DESCRIPTORS = {
 } as const satisfies Record<Media["kind"], readonly string[]>;
 
 /** A numeric feature derived from an input's medium. */
-export interface DescriptorFeature {
+interface DescriptorFeature {
   name: string;
   kind: "numeric";
   input: string;
@@ -26,8 +27,19 @@ export interface DescriptorFeature {
  *
  * @param inputs - the manifest's inputs
  */
-export function descriptorFeatures(inputs: readonly { name: string; media?: Media | undefined }[]): DescriptorFeature[] {
+function descriptorFeatures(inputs: readonly { name: string; media?: Media | undefined }[]): DescriptorFeature[] {
   return inputs.flatMap((input) =>
     input.media ? DESCRIPTORS[input.media.kind].map((descriptor) => ({ name: `${input.name}.${descriptor}`, kind: "numeric" as const, input: input.name, descriptor })) : [],
   );
 }
+
+/**
+ * Every numeric feature a manifest derives from its tensors rather than lists: its media inputs'
+ * descriptors, then the statistics of the tensors its `tensorStats` names (./tensor-stats.ts).
+ *
+ * @param manifest - the manifest's inputs and `tensorStats`
+ */
+export const derivedFeatures = (manifest: { inputs: readonly { name: string; media?: Media | undefined }[]; tensorStats?: readonly string[] | undefined }): { name: string; kind: "numeric" }[] => [
+  ...descriptorFeatures(manifest.inputs),
+  ...tensorStatFeatures(manifest.tensorStats),
+];

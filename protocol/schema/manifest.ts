@@ -4,7 +4,7 @@ import { boundedRecord, findDuplicate, modelNameSchema, nameSchema, rateSchema, 
 import { featureKindSchema, referenceProfileSchema } from "./profile.ts";
 import { mediaSchema } from "./media.ts";
 import { MAX_EMBEDDING_DIMS, MAX_KERNEL_FEATURES } from "../sketch/embedding.ts";
-import { descriptorFeatures } from "../preprocess/descriptors.ts";
+import { derivedFeatures } from "../preprocess/descriptors.ts";
 
 /** ONNX tensor element types Driftline feeds. */
 export const dtypeSchema = z.enum(["float32", "float16", "float64", "int8", "uint8", "int16", "int32", "int64", "bool", "string"]);
@@ -114,6 +114,11 @@ const clientManifestShape = {
       bandwidth: z.number().positive().max(1e12),
     })
     .optional(),
+  /**
+   * Inputs and outputs whose statistics every `run(feeds)` call reports as the numeric features
+   * `<tensor>.mean`, `.std`, `.min`, `.max` and `.nonFinite` (protocol/preprocess/tensor-stats.ts).
+   */
+  tensorStats: z.array(nameSchema).max(LIMITS.tensors).optional(),
   meta: boundedRecord(nameSchema, z.string().max(1024), LIMITS.metaKeys).optional(),
   /** The publisher's Ed25519 signature of the manifest (protocol/signature.ts). */
   signature: z.strictObject({ key: z.string().regex(/^[A-Za-z0-9_-]{43}$/, "key: 32 bytes, base64url"), value: z.string().regex(/^[A-Za-z0-9_-]{86}$/, "value: 64 bytes, base64url") }).optional(),
@@ -121,13 +126,17 @@ const clientManifestShape = {
 
 type Issues = { value: z.infer<z.ZodObject<typeof clientManifestShape>>; issues: z.core.$ZodRawIssue[] };
 
-/** Names unique; every feature inside its input, columns not shared; categories and labels unique. */
+/** Names unique; every feature inside its input, columns not shared; categories and labels unique; statistics of tensors the model has. */
 function checkStructure(ctx: Issues): void {
   const m = ctx.value;
   const problem = (path: PropertyKey[], message: string) => ctx.issues.push({ code: "custom", path, message, input: m });
+  const tensors = new Set([...m.inputs, ...m.outputs].map((t) => t.name));
+  m.tensorStats?.forEach((name, i) => tensors.has(name) || problem(["tensorStats", i], `no input or output named "${name}"`));
+  const dupTensor = m.tensorStats && findDuplicate(m.tensorStats, (t) => t, "tensor");
+  if (dupTensor) problem(["tensorStats"], dupTensor);
   for (const [list, what] of [
     [m.inputs, "input"],
-    [[...m.features, ...descriptorFeatures(m.inputs)], "feature"],
+    [[...m.features, ...derivedFeatures(m)], "feature"],
     [m.outputs, "output"],
   ] as const) {
     const dup = findDuplicate<{ name: string }>(list, (x) => x.name, what);
@@ -184,7 +193,7 @@ export const clientManifestSchema = z.strictObject(clientManifestShape).check(ch
  */
 export const manifestSchema = z.strictObject({ ...clientManifestShape, profile: referenceProfileSchema }).check((ctx) => {
   checkStructure(ctx);
-  const kinds = new Map([...ctx.value.features, ...descriptorFeatures(ctx.value.inputs)].map((f) => [f.name, f.kind]));
+  const kinds = new Map([...ctx.value.features, ...derivedFeatures(ctx.value)].map((f) => [f.name, f.kind]));
   for (const [name, p] of Object.entries(ctx.value.profile.features)) {
     if (kinds.get(name) !== p.kind) {
       ctx.issues.push({ code: "custom", path: ["profile", "features", name], message: `profile feature "${name}" is not a ${p.kind} feature of the manifest`, input: ctx.value });

@@ -5,20 +5,15 @@
 // (wrangler dev). Both fed the model the same values, so the prediction shows no drift. Before,
 // the profiler imputed the median where the runtime fed NaN: the reference predictions differed
 // from live ones with no change in the data.
-import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startCollector } from "../../scripts/lib/collector-process.mjs";
 import type { DriftAnswer } from "../../protocol/api.ts";
 import { createRuntime } from "../../runtime/index.ts";
 import { type DenseClassifier, buildDenseClassifier } from "../fixtures/onnx-models.ts";
+import { type LocalCollector, startLocalCollector } from "./local-collector.ts";
 
-const root = new URL("../..", import.meta.url).pathname;
 const ADMIN = "adm_one_encoder_e2e";
-const run = promisify(execFile);
 
 /** Three columns; the second counts strongly and is missing in every tenth row. */
 const MODEL: DenseClassifier = {
@@ -37,50 +32,29 @@ const ROWS = Array.from({ length: 1_000 }, (_, i) => ({
 }));
 
 describe("one encoder for the profiler and the runtime", () => {
-  const dir = mkdtempSync(join(tmpdir(), "driftline-encoder-"));
-  let collector: Awaited<ReturnType<typeof startCollector>>;
-
-  async function cli(args: string[]) {
-    const { stdout } = await run(process.execPath, [join(root, "cli/bin.js"), ...args], { cwd: root, env: { ...process.env, DRIFTLINE_URL: collector.url, DRIFTLINE_ADMIN_KEY: ADMIN } });
-    return stdout;
-  }
-
-  async function api(method: string, path: string, token: string, body?: unknown) {
-    const res = await fetch(`${collector.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    expect(res.ok, `${method} ${path}: ${text}`).toBe(true);
-    return JSON.parse(text);
-  }
-
+  let local: LocalCollector;
   beforeAll(async () => {
-    collector = await startCollector({ adminKey: ADMIN, persistTo: join(dir, "state") });
+    local = await startLocalCollector(ADMIN, "driftline-encoder-");
   });
-
-  afterAll(async () => {
-    await collector?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => local?.stop());
 
   it("gives no prediction drift when live rows are the reference rows, missing values included", async () => {
+    const { dir, cli, api } = local;
     writeFileSync(join(dir, "model.onnx"), buildDenseClassifier(MODEL));
     writeFileSync(join(dir, "train.csv"), `${["a,b,c", ...ROWS.map((r) => [r.a, r.b ?? "", r.c].join(","))].join("\n")}\n`);
     await cli(["profile", join(dir, "train.csv"), "--nullable", "b", "--model", join(dir, "model.onnx"), "--labels", "no,yes", "-o", join(dir, "profile.json")]);
     await cli(["publish", join(dir, "model.onnx"), "--model", "encoder", "--profile", join(dir, "profile.json"), "--app", "enc"]);
-    const { token } = await api("POST", "/v1/keys", ADMIN, { app: "enc", role: "ingest" });
-    const { token: read } = await api("POST", "/v1/keys", ADMIN, { app: "enc", role: "read" });
+    const { token } = await api<{ token: string }>("POST", "/v1/keys", ADMIN, { app: "enc", role: "ingest" });
+    const { token: read } = await api<{ token: string }>("POST", "/v1/keys", ADMIN, { app: "enc", role: "read" });
 
-    const rt = await createRuntime({ collector: collector.url, key: token, model: "encoder", client: "encoder-client", backend: "wasm", reportIntervalMs: 3_600_000 });
+    const rt = await createRuntime({ collector: local.url, key: token, model: "encoder", client: "encoder-client", backend: "wasm", reportIntervalMs: 3_600_000 });
     const live = await rt.predict(ROWS);
     await rt.flush();
     await rt.close();
     expect(live).toHaveLength(ROWS.length);
     await api("POST", "/v1/reports/flush?model=encoder&app=enc", ADMIN);
 
-    const drift = (await api("GET", "/v1/drift?model=encoder&app=enc&from=0", read)) as DriftAnswer;
+    const drift = await api<DriftAnswer>("GET", "/v1/drift?model=encoder&app=enc&from=0", read);
     expect(drift.prediction!.count).toBe(ROWS.length);
     expect(drift.prediction!.drifted).toBe(false);
     // the same rows through the same encoder: the score distributions agree (KS of sketches ~ 0)

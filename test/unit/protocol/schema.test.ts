@@ -74,6 +74,10 @@ describe("manifest", () => {
     ["impute without value", (m: Manifest) => void delete m.features[1]!.impute, /impute/],
     ["profile kind mismatch", (m: Manifest) => void (m.profile.features.tenure!.kind = "categorical"), /profile\.features\.tenure/],
     ["bad profile sketch", (m: Manifest) => void (m.profile.features.tenure!.sketch = "@@@"), /sketch/],
+    ["statistics of no tensor", (m: Manifest) => void (m.tensorStats = ["pixels"]), /tensorStats\.0: no input or output named "pixels"/],
+    ["statistics of a tensor twice", (m: Manifest) => void (m.tensorStats = ["features", "features"]), /duplicate tensor/],
+    ["a tensor statistic named as a feature", (m: Manifest) => void ((m.features[0]!.name = "features.mean"), (m.tensorStats = ["features"])), /duplicate feature "features\.mean"/],
+    ["a profile sketch of a statistic not asked for", (m: Manifest) => void (m.profile.features["features.mean"] = m.profile.features.tenure!), /profile\.features\.features\.mean/],
   ])("%s is a validation error naming the path", (_, edit, message) => {
     const m = manifest();
     edit(m);
