@@ -67,7 +67,7 @@ export function callPath(s: RuntimeState, onRows: () => void): Call {
     if (enc) reuse(m.plan, enc);
     // raw feeds: as many rows as the first output has
     if (!rows) n = Number(out[m.manifest.outputs[0]!.name]?.dims[0] ?? 1) || 1;
-    if (!rows && m.manifest.tensorStats) acc.describe({ ...feeds, ...out }, s.current.sampleRate);
+    if (!rows && m.tensors) acc.describe(m.tensors.describe({ ...feeds, ...out }), s.current.sampleRate);
     const base = enc?.base ?? staging.take(OUTPUT_COLUMNS * n);
     const values = enc?.staged ?? staging.values;
     const width = enc ? m.plan.width : 0;

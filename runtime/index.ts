@@ -39,6 +39,8 @@ export type {
   RuntimeEvents,
   RuntimeOptions,
   StoreArea,
+  TensorStats,
+  TensorsModule,
   Transport,
   VersionChange,
 } from "./types.ts";

@@ -6,7 +6,7 @@ import { compile, type Plan } from "./validate.ts";
 import { zeroFeeds } from "./tensors.ts";
 import { mediaModule, mediaPlan } from "./media.ts";
 import type { Api } from "./api.ts";
-import type { Assignment, EmbeddingProjection, EncodeText, Manifest, MediaModules, MediaPlan } from "./types.ts";
+import type { Assignment, EmbeddingProjection, EncodeText, Manifest, MediaModules, MediaPlan, TensorStats } from "./types.ts";
 
 /** A loaded model version, ready to run. */
 export interface Model extends BackendChoice {
@@ -17,6 +17,10 @@ export interface Model extends BackendChoice {
   media: MediaPlan | undefined;
   /** The manifest's embedding projection, when it has an embedding (an output, or vectors the app passes to `embed()`). */
   projector: EmbeddingProjection | undefined;
+  /** What describes the tensors of `run()` calls, when the manifest names some in `tensorStats`. */
+  tensors: TensorStats | undefined;
+  /** The features reports carry besides the manifest's: the media inputs' descriptors, then the tensor statistics. */
+  derived: readonly string[];
   /** Runs in flight; a retired model is released when it reaches 0. */
   inflight: number;
   retired?: boolean;
@@ -79,10 +83,12 @@ export async function loadModel(ctx: LoaderContext, a: Pick<Assignment, "version
   const plan = compile(manifest, media?.features.length);
   const { embedding } = manifest;
   const projector = embedding ? (await mediaModule("embedding", sdk, ctx.media))(embedding) : undefined;
+  const tensors = manifest.tensorStats ? (await mediaModule("tensors", sdk, ctx.media))(manifest.tensorStats) : undefined;
   // openSession throws DriftlineError `backend` only
   // zeros may not fit an input the app passes as a plain tensor (a sample rate): its warm-up may fail
   const session = await openSession(ctx, manifest, bytes, (ort) => zeroFeeds(ort, manifest, plan), plan.plain);
-  return { ...session, version, manifest, plan, media, projector, inflight: 0 };
+  const derived = [...(media?.features ?? []), ...(tensors?.features ?? [])];
+  return { ...session, version, manifest, plan, media, projector, tensors, derived, inflight: 0 };
 }
 
 /**

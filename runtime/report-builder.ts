@@ -1,5 +1,4 @@
 import { blurValue } from "../protocol/blur.ts";
-import { describeTensor, tensorStatFeatures } from "../protocol/preprocess/tensor-stats.ts";
 import { NumericSketch } from "../protocol/sketch/numeric.ts";
 import { CategoricalSketch } from "../protocol/sketch/categorical.ts";
 import { ClassificationSketch } from "../protocol/sketch/prediction.ts";
@@ -96,10 +95,8 @@ export class Staging {
 export class Accumulator {
   rows = 0;
   start: number;
-  /** One sketch per manifest feature, in manifest order, then one per descriptor feature, then per tensor statistic. */
+  /** One sketch per manifest feature, in manifest order, then one per derived feature. */
   readonly features: FeatureSketch[];
-  /** The features' names, in the same order. */
-  private readonly names_: string[];
   /** The rows' embeddings, projected (when the manifest names an embedding output). */
   embedding?: EmbeddingSketch;
   readonly prediction: PredictionSketch;
@@ -116,18 +113,17 @@ export class Accumulator {
    * @param manifest - the version's manifest
    * @param now - start of the period, epoch ms
    * @param shareUnseen - send unseen category values as text (else only their count)
-   * @param descriptors - the names of the media inputs' descriptor features
+   * @param derived - the names of the features derived from tensors: descriptors, then tensor statistics
    */
   constructor(
     readonly manifest: Manifest,
     now: number,
     private readonly shareUnseen = false,
-    private readonly descriptors: readonly string[] = [],
+    private readonly derived: readonly string[] = [],
   ) {
     this.start = now;
     this.features = manifest.features.map((f) => (f.kind === "numeric" ? new NumericSketch({ range: f.range }) : new CategoricalSketch(f.categories ?? [])));
-    this.names_ = [...manifest.features.map((f) => f.name), ...descriptors, ...tensorStatFeatures(manifest.tensorStats).map((f) => f.name)];
-    while (this.features.length < this.names_.length) this.features.push(new NumericSketch());
+    for (const _ of derived) this.features.push(new NumericSketch());
     // the prediction sketch (classes, or a value), and how one row's class (-1: none), score
     // and entropy (NaN: none) are added to it
     const labels = (this.labels = classLabels(manifest));
@@ -170,22 +166,17 @@ export class Accumulator {
   }
 
   /**
-   * Sketches the statistics of the tensors the manifest's `tensorStats` names (one `run()`
-   * call's feeds and outputs), blurred as every number is; with `rate` below 1 only that
-   * fraction of calls.
+   * Sketches one `run()` call's tensor statistics (the last features), blurred as every number
+   * is; with `rate` below 1 only that fraction of calls.
    *
-   * @param tensors - the call's inputs and outputs, by name
+   * @param values - the statistics, in feature order
    * @param rate - sample rate
    */
-  describe(tensors: Record<string, { data: unknown } | undefined>, rate: number): void {
-    const names = this.manifest.tensorStats;
-    if (!names || (rate < 1 && Math.random() >= rate)) return;
+  describe(values: readonly number[], rate: number): void {
+    if (rate < 1 && Math.random() >= rate) return;
     this.dirty_ = true;
-    let f = this.names_.length - names.length * 5;
-    for (const name of names) {
-      const data = tensors[name]?.data as ArrayLike<unknown> | undefined;
-      for (const v of data ? describeTensor(data) : [NaN, NaN, NaN, NaN, NaN]) (this.features[f++] as NumericSketch).update(v, blurValue(v));
-    }
+    let f = this.features.length - values.length;
+    for (const v of values) (this.features[f++] as NumericSketch).update(v, blurValue(v));
   }
 
   /**
@@ -249,7 +240,7 @@ export class Accumulator {
       start: this.start,
       end: Math.max(now, this.start),
       rows: this.rows,
-      features: Object.fromEntries(this.features.map((s, i) => [this.names_[i]!, s])),
+      features: Object.fromEntries(this.features.map((s, i) => [this.manifest.features[i]?.name ?? this.derived[i - this.manifest.features.length]!, s])),
       ...(this.embedding && { embedding: this.embedding }),
       prediction: this.prediction,
       ...(this.latency.backends.size && { latency: this.latency }),
@@ -257,7 +248,7 @@ export class Accumulator {
       ...(this.confusion && { confusion: this.confusion }),
       ...(this.residual && { residual: this.residual }),
     };
-    Object.assign(this, new Accumulator(this.manifest, now, this.shareUnseen, this.descriptors), { embedding: undefined });
+    Object.assign(this, new Accumulator(this.manifest, now, this.shareUnseen, this.derived), { embedding: undefined });
     return report;
   }
 }

@@ -50,7 +50,7 @@ export interface RuntimeState {
  */
 export function accOf(s: RuntimeState, m: Model): Accumulator {
   let acc = s.accs.get(m);
-  if (!acc) s.accs.set(m, (acc = new Accumulator(m.manifest, s.o.clock.now(), s.o.shareUnseenCategories, m.media?.features)));
+  if (!acc) s.accs.set(m, (acc = new Accumulator(m.manifest, s.o.clock.now(), s.o.shareUnseenCategories, m.derived)));
   return acc;
 }
 

@@ -38,7 +38,7 @@ export class Shadow {
 
   private reset_(now: number): void {
     this.agree_ = 0;
-    (this.acc_ = new Accumulator(this.model.manifest, now, false, this.model.media?.features)).residual = new NumericSketch();
+    (this.acc_ = new Accumulator(this.model.manifest, now, false, this.model.derived)).residual = new NumericSketch();
   }
 
   /**

@@ -108,12 +108,24 @@ export interface EmbeddingProjection {
 /** `driftline/embedding`: the projection of a manifest's embedding settings. */
 export type EmbeddingModule = (config: EmbeddingConfig) => EmbeddingProjection;
 
-/** The optional modules: one per medium, and the embedding's. */
+/** What describes the tensors a manifest's `tensorStats` names (protocol/preprocess/tensor-stats.ts). */
+export interface TensorStats {
+  /** The features, `<tensor>.<statistic>`, in the order {@link describe} answers. */
+  readonly features: readonly string[];
+  /** One `run()` call's values of {@link features}, from its inputs and outputs by name. */
+  describe(call: Record<string, { data: unknown } | undefined>): number[];
+}
+
+/** `driftline/tensors`: the statistics of the named tensors. */
+export type TensorsModule = (names: readonly string[]) => TensorStats;
+
+/** The optional modules: one per medium, the embedding's, and the tensor statistics'. */
 export interface MediaModules {
   image?: MediaModule;
   audio?: MediaModule;
   text?: MediaModule;
   embedding?: EmbeddingModule;
+  tensors?: TensorsModule;
 }
 
 /**

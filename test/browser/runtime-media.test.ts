@@ -5,8 +5,9 @@
 // brighter and blurred images drift their descriptors while held-back ones do not; Silero VAD v5
 // answers as bare onnxruntime-web does on each backend and a noisier room drifts the audio
 // descriptors; PaddleOCR's text-direction classifier (a real image model) answers as bare
-// onnxruntime-web does on both backends and brighter or blurred lines drift; a text model
-// runs through the app's tokenizer and its embedding output is sketched.
+// onnxruntime-web does on both backends and brighter or blurred lines drift; a manifest with
+// tensorStats imports driftline-tensors.js and reports each run(feeds) call's statistics; a text
+// model runs through the app's tokenizer and its embedding output is sketched.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
 import { build } from "esbuild";
@@ -21,7 +22,9 @@ import { EmbeddingProjector, EmbeddingReference } from "../../protocol/embedding
 import { resample } from "../../protocol/preprocess/audio.ts";
 import { preprocessImage, type ImageSpec } from "../../protocol/preprocess/image.ts";
 import type { ClientManifest, Manifest } from "../../protocol/schema/manifest.ts";
-import { toBase64 } from "../../protocol/sketch/index.ts";
+import { NumericSketch, toBase64 } from "../../protocol/sketch/index.ts";
+import { blurValue } from "../../protocol/blur.ts";
+import { TENSOR_STATS, describeTensor } from "../../protocol/preprocess/tensor-stats.ts";
 import { convClassifierReference, textClassifierReference } from "../fixtures/onnx-models.ts";
 import { imageModel, sileroModel, textDirectionModel, textModel } from "../fixtures/media-models.ts";
 import { scene, textLine, voiceFrame, type Scene } from "../fixtures/media-data.ts";
@@ -73,6 +76,16 @@ describe("runtime: image, audio and text models in headless Chromium", () => {
       range(1, 300).map((seed) => ({ samples: voiceFrame(seed, 0.003), sampleRate: 48_000 })),
     );
     for (const name of ["vad", "vad-held", "vad-noisy"]) versions[name] = await collector.publish(vad.bytes, { ...frames, model: name });
+    // Silero with the statistics of its input tensor (as `driftline profile --feeds` sketches them)
+    const stats = TENSOR_STATS.map(() => new NumericSketch());
+    for (const seed of range(1, 100)) describeTensor(resample(voiceFrame(seed, 0.003), 48_000, 16_000)).forEach((v, i) => stats[i]!.update(v, blurValue(v)));
+    const statFeatures = Object.fromEntries(TENSOR_STATS.map((stat, i) => [`input.${stat}`, { kind: "numeric" as const, sketch: toBase64(stats[i]!.encode()) }]));
+    versions["vad-tensors"] = await collector.publish(vad.bytes, {
+      ...frames,
+      model: "vad-tensors",
+      tensorStats: ["input"],
+      profile: { ...frames.profile, features: { ...frames.profile.features, ...statFeatures } },
+    });
     const texts = ["a good movie", "the plot was awful", "great actor", "a fine movie", "bad plot", "the actor was great"];
     const projector = new EmbeddingProjector(sentiment.manifest.embedding!);
     const reference = new EmbeddingReference(projector);
@@ -363,6 +376,28 @@ describe("runtime: image, audio and text models in headless Chromium", () => {
     );
     expect(await drifted("vad-held")).toEqual([]);
     expect(await drifted("vad-noisy")).toContain("input.level");
+  });
+
+  it("imports driftline-tensors.js only for a manifest with tensorStats, and reports each run(feeds) call's input statistics", async () => {
+    const fetched: string[] = [];
+    page.on("request", (r) => r.url().includes("/sdk/driftline-tensors") && fetched.push(new URL(r.url()).pathname));
+    const frames = range(9001, 6).map((seed) => Array.from(resample(voiceFrame(seed, 0.003), 48_000, 16_000)));
+    await page.evaluate(
+      async ({ o, frames }) => {
+        const rt = await window.Driftline.createRuntime({ ...o, model: "vad-tensors", backend: "wasm" } as never);
+        for (const f of frames)
+          await rt.run({
+            input: { type: "float32", data: Float32Array.from(f), dims: [1, 512] },
+            state: { type: "float32", data: new Float32Array(256), dims: [2, 1, 128] },
+            sr: { type: "int64", data: BigInt64Array.of(16_000n), dims: [] },
+          } as never);
+        await rt.close();
+      },
+      { o: base, frames },
+    );
+    expect(fetched).toEqual(["/sdk/driftline-tensors.js"]);
+    const answer = (await collector.drift("vad-tensors", versions["vad-tensors"]!)) as { features: Record<string, { count: number }> };
+    expect(TENSOR_STATS.map((stat) => answer.features[`input.${stat}`]?.count)).toEqual([6, 6, 6, 6, 6]);
   });
 
   it("keeps a model whose warm-up does not run on zeros (Silero: a sample rate of 0) on WASM as `untimed`, remembering nothing", async () => {

@@ -1,6 +1,6 @@
 // Issue 17 item 2: `run(feeds)` reports statistics of a raw model's tensors. Silero VAD v5 is
 // profiled from an NDJSON of feeds (`driftline profile --feeds --model`), published, and run by
-// the real runtime (Node) with raw feeds against a local collector (wrangler dev), as 10 devices
+// the real runtime (Node, given driftline/tensors as a bundling app imports it) with raw feeds against a local collector (wrangler dev), as 10 devices
 // each from its own address: held-back frames of the same quiet room drift nothing, frames of a
 // room ten times noisier drift `input.std`. Each call's mean, std, min, max and non-finite share
 // of every input and output become features (protocol/preprocess/tensor-stats.ts).
@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DriftAnswer } from "../../protocol/api.ts";
 import { resample } from "../../protocol/preprocess/audio.ts";
 import { createRuntime } from "../../runtime/index.ts";
+import tensors from "../../runtime/media/tensors.ts";
 import type { Transport } from "../../runtime/types.ts";
 import type { ProfileFile } from "../../cli/profiler.ts";
 import { SILERO_VAD_V5 } from "../fixtures/media-models.ts";
@@ -70,6 +71,7 @@ describe("statistics of run(feeds) tensors, profiled and judged", () => {
           backend: "wasm",
           cache: false,
           push: false,
+          media: { tensors },
           reportIntervalMs: 3_600_000,
           transport: from(`198.51.100.${device + 1}`),
         });

@@ -1,7 +1,7 @@
 // A real local collector for the runtime tests (wrangler dev, local D1 + R2), with helpers to
 // publish models built in code, mint ingest keys and change the rollout through the HTTP API.
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
@@ -105,7 +105,7 @@ export async function startTestCollector(persistTo?: string, vars: Record<string
  * `npm run build` that runs before the tests), as scripts/build.mjs gives them to the runtime.
  */
 function mediaHashesDefine(): string {
-  const kinds = ["image", "audio", "text", "embedding"];
+  const kinds = readdirSync(`${root}dist/site/sdk/`).flatMap((file) => /^driftline-(\w+)\.js$/.exec(file)?.[1] ?? []);
   return JSON.stringify(
     Object.fromEntries(
       kinds.map((kind) => [

@@ -45,6 +45,8 @@ function stubModel(version: number, released: number[]): Model {
     plan: compile(manifest),
     media: undefined,
     projector: undefined,
+    tensors: undefined,
+    derived: [],
     inflight: 0,
     backend: "wasm",
     reason: "option",
