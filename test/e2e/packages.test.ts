@@ -87,7 +87,7 @@ describe("npm packages", () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it("packs the runtime as its builds, their types and package.json, no sources", () => {
-    const modules = ["audio", "embedding", "image", "text"].flatMap((m) => [`dist/driftline-${m}.d.ts`, `dist/driftline-${m}.js`, `dist/driftline-${m}.js.map`]);
+    const modules = ["audio", "embedding", "image", "tensors", "text"].flatMap((m) => [`dist/driftline-${m}.d.ts`, `dist/driftline-${m}.js`, `dist/driftline-${m}.js.map`]);
     expect(runtime.files.map((f) => f.path).sort()).toEqual([
       ...modules,
       "dist/driftline.d.ts",
