@@ -1,8 +1,10 @@
 // An image model's descriptors are its features: the collector accepts them in reports and judges
-// their drift like any feature's, from the manifest's media input alone (no tabular features).
+// their drift like any feature's, from the manifest's media input alone (no tabular features). So
+// are the statistics of the tensors a manifest's `tensorStats` names, and only of those.
 import { describe, expect, it } from "vitest";
 import type { DriftAnswer } from "../../../../protocol/api.ts";
 import { DESCRIPTORS } from "../../../../protocol/preprocess/descriptors.ts";
+import { TENSOR_STATS } from "../../../../protocol/preprocess/tensor-stats.ts";
 import type { Manifest } from "../../../../protocol/schema/manifest.ts";
 import { ClassificationSketch, NumericSketch, toBase64 } from "../../../../protocol/sketch/index.ts";
 import { flush, normal, postReports, publishManifest, rng, sketchReport } from "../../ingest-helpers.ts";
@@ -86,5 +88,34 @@ describe("descriptor features of an image input", async () => {
     m.features = [{ name: "x", kind: "numeric", input: "image", index: 0, policy: "reject" }];
     const res = await call("POST", `/v1/models/${model}/versions`, { token: BOOTSTRAP, json: { manifest: m } });
     expect(await expectError(res, 400, "validation")).toMatch(/input "image" takes an image: its features are its descriptors/);
+  });
+
+  it("take the statistics of the tensors the manifest's tensorStats names, refuse others, and refuse a manifest without their reference", async () => {
+    const stats = (seed: number, n: number) => {
+      const r = rng(seed);
+      return Object.fromEntries(
+        TENSOR_STATS.map((stat) => {
+          const s = new NumericSketch();
+          for (let i = 0; i < n; i++) s.update(0.1 + 0.01 * normal(r));
+          return [`probabilities.${stat}`, s];
+        }),
+      );
+    };
+    const model = unique("img");
+    const version = await publishManifest(model, (sha, size) => {
+      const m = manifest(model, sha, size);
+      const reference = Object.entries(stats(2, 500)).map(([name, s]) => [name, { kind: "numeric" as const, sketch: toBase64(s.encode()) }]);
+      return { ...m, tensorStats: ["probabilities"], profile: { ...m.profile, features: { ...m.profile.features, ...Object.fromEntries(reference) } } };
+    });
+    const report = (i: number, extra: Record<string, NumericSketch>) =>
+      sketchReport(model, version, i, { start: minute - 60_000, segment: {}, rows: 10, features: { ...descriptors(20 + i, 10, 0.5), ...stats(30 + i, 10), ...extra }, prediction: predictions(10) });
+    expect((await postReports(ingest, [report(0, {})])).accepted).toHaveLength(1);
+    const answer = await postReports(ingest, [report(1, { "image.mean": new NumericSketch() })]);
+    expect(answer.rejected).toEqual([expect.objectContaining({ message: expect.stringContaining("image.mean") })]);
+    const bytes = modelBytes();
+    const sha = await upload(bytes);
+    const other = unique("img");
+    const res = await call("POST", `/v1/models/${other}/versions`, { token: BOOTSTRAP, json: { manifest: { ...manifest(other, sha, bytes.length), tensorStats: ["probabilities"] } } });
+    expect(await expectError(res, 400, "validation")).toMatch(/no sketch of feature "probabilities\.mean"/);
   });
 });
