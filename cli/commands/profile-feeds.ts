@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { blurValue } from "../../protocol/blur.ts";
-import { TENSOR_STATS, describeTensor } from "../../protocol/preprocess/tensor-stats.ts";
+import { describeTensors, tensorStatFeatures } from "../../protocol/preprocess/tensor-stats.ts";
 import { NumericSketch, toBase64 } from "../../protocol/sketch/index.ts";
 import { CliError, UsageError, listFlag } from "../args.ts";
 import { type LoadedModel, describeOutputs, loadModel } from "../onnx-model.ts";
@@ -45,8 +45,8 @@ function tensorOf(model: LoadedModel, input: LoadedModel["inputs"][number], valu
 /**
  * `driftline profile --feeds FILE --model m.onnx`: runs the model on each line's feeds (NDJSON,
  * one `{ "<input>": { "dims", "data" } … }` per line, as the app passes them to `run()`), and
- * sketches the statistics of the tensors `--tensors` names (default: every input and output) as
- * the runtime does (protocol/preprocess/tensor-stats.ts), and the predictions.
+ * sketches the statistics of the tensors `--tensors` names (default: every input and output) with
+ * the runtime's code (protocol/preprocess/tensor-stats.ts `describeTensors`), and the predictions.
  *
  * @param flags - the command's flags
  * @returns the profile file, and what to say of it
@@ -55,10 +55,10 @@ export async function profileFeeds(flags: FeedsFlags): Promise<{ file: ProfileFi
   const started = Date.now();
   if (!flags.model) throw new UsageError("--feeds needs --model: the statistics of its outputs come from running it");
   const model = await loadModel(flags.model);
-  const names = flags.tensors ? listFlag(flags.tensors) : [...model.inputs, ...model.outputs].map((t) => t.name);
-  const known = new Set([...model.inputs, ...model.outputs].map((t) => t.name));
-  const unknown = names.find((n) => !known.has(n));
-  if (unknown) throw new CliError(`--tensors: the model has no input or output "${unknown}" (it has ${[...known].join(", ")})`);
+  const known = [...model.inputs, ...model.outputs].map((t) => t.name);
+  const names = flags.tensors ? listFlag(flags.tensors) : known;
+  const unknown = names.find((n) => !known.includes(n));
+  if (unknown) throw new CliError(`--tensors: the model has no input or output "${unknown}" (it has ${known.join(", ")})`);
   let lines: string[];
   try {
     lines = readFileSync(flags.feeds, "utf8").split(/\r?\n/);
@@ -68,7 +68,8 @@ export async function profileFeeds(flags: FeedsFlags): Promise<{ file: ProfileFi
   const outputs = describeOutputs(model, flags.labels);
   const sketched = outputs.find((o) => o.kind === "probabilities") ?? outputs.find((o) => o.kind === "regression" || o.kind === "score");
   const predictions = sketched && new PredictionSketcher(sketched);
-  const sketches = new Map<string, NumericSketch>(names.flatMap((t) => TENSOR_STATS.map((stat) => [`${t}.${stat}`, new NumericSketch()])));
+  const features = tensorStatFeatures(names);
+  const sketches = features.map(() => new NumericSketch());
   const total = lines.filter((l) => l.trim() !== "").length;
   const bar = progress(`running ${total} feeds`, total);
   let calls = 0;
@@ -82,8 +83,7 @@ export async function profileFeeds(flags: FeedsFlags): Promise<{ file: ProfileFi
     }
     const feeds = Object.fromEntries(model.inputs.map((input) => [input.name, tensorOf(model, input, json[input.name], i + 1)]));
     const out = await model.session.run(feeds);
-    const tensors: Record<string, { data: unknown }> = { ...feeds, ...out };
-    for (const t of names) describeTensor(tensors[t]!.data as ArrayLike<unknown>).forEach((v, s) => sketches.get(`${t}.${TENSOR_STATS[s]}`)!.update(v, blurValue(v)));
+    describeTensors(names, { ...feeds, ...out }).forEach((v, f) => sketches[f]!.update(v, blurValue(v)));
     if (predictions) {
       const data = out[sketched!.name]!.data as Float32Array;
       const rows = Number(out[sketched!.name]!.dims[0] ?? 1) || 1;
@@ -94,14 +94,14 @@ export async function profileFeeds(flags: FeedsFlags): Promise<{ file: ProfileFi
   }
   bar.done(`${calls} feeds`);
   if (!calls) throw new CliError(`${flags.feeds} has no feeds`);
-  const features = Object.fromEntries([...sketches].map(([name, s]) => [name, { kind: "numeric" as const, sketch: toBase64(s.encode()) }]));
+  const reference = Object.fromEntries(features.map(({ name, kind }, f) => [name, { kind, sketch: toBase64(sketches[f]!.encode()) }]));
   const file: ProfileFile = {
     format: 1,
     input: model.inputs[0]!.name,
     features: [],
     outputs,
     tensorStats: names,
-    profile: { format: 1, rows: calls, features, ...(predictions && { prediction: predictions.prediction }), createdAt: new Date().toISOString() },
+    profile: { format: 1, rows: calls, features: reference, ...(predictions && { prediction: predictions.prediction }), createdAt: new Date().toISOString() },
   };
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   return { file, summary: `${calls} feeds, statistics of ${names.length} tensors${predictions ? ", predictions sketched" : ""} (${seconds} s)` };

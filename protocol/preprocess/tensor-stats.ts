@@ -9,21 +9,14 @@
 /** The statistics of a tensor, in the order {@link describeTensor} answers them. */
 export const TENSOR_STATS = ["mean", "std", "min", "max", "nonFinite"] as const;
 
-/** A numeric feature derived from a tensor's statistics. */
-interface TensorStatFeature {
-  name: string;
-  kind: "numeric";
-  tensor: string;
-  stat: (typeof TENSOR_STATS)[number];
-}
-
 /**
- * The statistic features of the tensors a manifest names, tensor by tensor.
+ * The statistic features of the tensors a manifest names, tensor by tensor: the order
+ * {@link describeTensors} answers their values in.
  *
  * @param tensors - the manifest's `tensorStats`
  */
-export const tensorStatFeatures = (tensors: readonly string[] = []): TensorStatFeature[] =>
-  tensors.flatMap((tensor) => TENSOR_STATS.map((stat) => ({ name: `${tensor}.${stat}`, kind: "numeric" as const, tensor, stat })));
+export const tensorStatFeatures = (tensors: readonly string[] = []): { name: string; kind: "numeric" }[] =>
+  tensors.flatMap((tensor) => TENSOR_STATS.map((stat) => ({ name: `${tensor}.${stat}`, kind: "numeric" as const })));
 
 /**
  * A tensor's statistics, in {@link TENSOR_STATS} order: the mean, population standard deviation,
@@ -56,3 +49,13 @@ export function describeTensor(data: ArrayLike<unknown>): number[] {
   if (!n) return [NaN, NaN, NaN, NaN, data.length && !strings ? 1 : NaN];
   return [mean, Math.sqrt(m2 / n), min, max, (data.length - n) / data.length];
 }
+
+/**
+ * One `run()` call's values of the {@link tensorStatFeatures} of `names`: {@link describeTensor}
+ * of each named tensor among the call's inputs and outputs (a tensor the call lacks has none: NaN).
+ *
+ * @param names - the manifest's `tensorStats`
+ * @param call - the call's inputs and outputs, by name
+ */
+export const describeTensors = (names: readonly string[], call: Record<string, { data: unknown } | undefined>): number[] =>
+  names.flatMap((name) => describeTensor((call[name]?.data ?? []) as ArrayLike<unknown>));

@@ -7,13 +7,13 @@
  * import tensors from "driftline/tensors";
  * const rt = await createRuntime({ collector, key, model: "vad", media: { tensors } });
  */
-import { describeTensor, tensorStatFeatures } from "../../protocol/preprocess/tensor-stats.ts";
+import { describeTensors, tensorStatFeatures } from "../../protocol/preprocess/tensor-stats.ts";
 import type { TensorsModule } from "../types.ts";
 
 /** The tensors module: the features of the named tensors' statistics, and how one call gives their values. */
 const tensors: TensorsModule = (names) => ({
   features: tensorStatFeatures(names).map((f) => f.name),
-  describe: (call) => names.flatMap((name) => (call[name] ? describeTensor(call[name].data as ArrayLike<unknown>) : [NaN, NaN, NaN, NaN, NaN])),
+  describe: (call) => describeTensors(names, call),
 });
 
 export default tensors;

@@ -24,7 +24,7 @@ import { preprocessImage, type ImageSpec } from "../../protocol/preprocess/image
 import type { ClientManifest, Manifest } from "../../protocol/schema/manifest.ts";
 import { NumericSketch, toBase64 } from "../../protocol/sketch/index.ts";
 import { blurValue } from "../../protocol/blur.ts";
-import { TENSOR_STATS, describeTensor } from "../../protocol/preprocess/tensor-stats.ts";
+import { TENSOR_STATS, describeTensors, tensorStatFeatures } from "../../protocol/preprocess/tensor-stats.ts";
 import { convClassifierReference, textClassifierReference } from "../fixtures/onnx-models.ts";
 import { imageModel, sileroModel, textDirectionModel, textModel } from "../fixtures/media-models.ts";
 import { scene, textLine, voiceFrame, type Scene } from "../fixtures/media-data.ts";
@@ -77,9 +77,10 @@ describe("runtime: image, audio and text models in headless Chromium", () => {
     );
     for (const name of ["vad", "vad-held", "vad-noisy"]) versions[name] = await collector.publish(vad.bytes, { ...frames, model: name });
     // Silero with the statistics of its input tensor (as `driftline profile --feeds` sketches them)
-    const stats = TENSOR_STATS.map(() => new NumericSketch());
-    for (const seed of range(1, 100)) describeTensor(resample(voiceFrame(seed, 0.003), 48_000, 16_000)).forEach((v, i) => stats[i]!.update(v, blurValue(v)));
-    const statFeatures = Object.fromEntries(TENSOR_STATS.map((stat, i) => [`input.${stat}`, { kind: "numeric" as const, sketch: toBase64(stats[i]!.encode()) }]));
+    const statNames = tensorStatFeatures(["input"]);
+    const stats = statNames.map(() => new NumericSketch());
+    for (const seed of range(1, 100)) describeTensors(["input"], { input: { data: resample(voiceFrame(seed, 0.003), 48_000, 16_000) } }).forEach((v, i) => stats[i]!.update(v, blurValue(v)));
+    const statFeatures = Object.fromEntries(statNames.map(({ name, kind }, i) => [name, { kind, sketch: toBase64(stats[i]!.encode()) }]));
     versions["vad-tensors"] = await collector.publish(vad.bytes, {
       ...frames,
       model: "vad-tensors",

@@ -3,7 +3,7 @@
 // population std, min and max of the finite elements and the share of non-finite ones.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { TENSOR_STATS, describeTensor, tensorStatFeatures } from "../../../protocol/preprocess/tensor-stats.ts";
+import { TENSOR_STATS, describeTensor, describeTensors, tensorStatFeatures } from "../../../protocol/preprocess/tensor-stats.ts";
 
 interface Case {
   name: string;
@@ -36,6 +36,12 @@ describe("tensor statistics", () => {
     expect(std).toBeCloseTo(Math.sqrt(0.1875), 12);
     expect(describeTensor(new Float32Array(0))).toEqual([NaN, NaN, NaN, NaN, NaN]);
     expect(describeTensor(["a", "b"])).toEqual([NaN, NaN, NaN, NaN, NaN]);
+  });
+
+  it("answers a call's statistics tensor by tensor, in feature order, NaN for a tensor the call lacks", () => {
+    const values = describeTensors(["output", "input"], { input: { data: Float32Array.of(1, 3) }, output: undefined });
+    expect(values.slice(0, 5)).toEqual([NaN, NaN, NaN, NaN, NaN]);
+    expect(values.slice(5)).toEqual([2, 1, 1, 3, 0]);
   });
 
   it("names five numeric features per tensor", () => {
