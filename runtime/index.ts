@@ -22,6 +22,7 @@ export type {
   EncodeText,
   ImageSource,
   InputMedia,
+  LoggingModule,
   MediaBuffer,
   MediaFiller,
   MediaInput,

@@ -4,7 +4,8 @@
  * it: what preprocesses and describes each medium is a module of its own (runtime/media/*.ts, built as
  * `driftline-<kind>.js`), which the app passes in `createRuntime({ media })` or the runtime imports
  * from the collector's `/sdk/` — only bytes whose SHA-256 this runtime was built with — when a
- * manifest first needs it.
+ * manifest first needs it. Prediction logging, which only apps with `logging: true` run, is such a
+ * module too (`driftline-logging.js`).
  */
 import { DriftlineError } from "../protocol/errors.ts";
 import { sha256Hex } from "../protocol/hash.ts";
@@ -15,6 +16,13 @@ import type { EncodeText, Manifest, MediaModules, MediaPlan } from "./types.ts";
 declare const __DRIFTLINE_MEDIA__: Record<keyof MediaModules, string> | undefined;
 
 const loaded = new Map<string, Promise<unknown>>();
+
+/**
+ * The URL of a collector's `/sdk/` folder, where the optional modules and onnxruntime-web are.
+ *
+ * @param collector - the collector's base URL
+ */
+export const sdkOf = (collector: string) => `${collector.replace(/\/+$/, "")}/sdk/`;
 
 /**
  * The module `kind`: the app's, else `driftline-<kind>.js` from `sdk` (once per URL), checked

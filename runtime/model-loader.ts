@@ -4,7 +4,7 @@ import { sha256Hex } from "../protocol/hash.ts";
 import { openSession, type BackendChoice, type SessionContext } from "./backend.ts";
 import { compile, type Plan } from "./validate.ts";
 import { zeroFeeds } from "./tensors.ts";
-import { mediaModule, mediaPlan } from "./media.ts";
+import { mediaModule, mediaPlan, sdkOf } from "./media.ts";
 import type { Api } from "./api.ts";
 import type { Assignment, EmbeddingProjection, EncodeText, Manifest, MediaModules, MediaPlan, TensorStats } from "./types.ts";
 
@@ -78,7 +78,7 @@ export async function loadModel(ctx: LoaderContext, a: Pick<Assignment, "version
     if (problem) throw new DriftlineError("integrity", `version ${version}: ${problem}`);
   }
   const bytes = await modelBytes(ctx, manifest, a.artifactUrl ?? `/v1/artifacts/${manifest.sha256}`);
-  const sdk = `${ctx.collector.replace(/\/+$/, "")}/sdk/`;
+  const sdk = sdkOf(ctx.collector);
   const media = await mediaPlan(manifest, sdk, ctx.media, ctx.encodeText);
   const plan = compile(manifest, media?.features.length);
   const { embedding } = manifest;

@@ -20,11 +20,14 @@ interface Saved {
   sent: [id: string, version: number, t: number][];
 }
 
+/** Makes a {@link PredictionLog}: what the logging module (runtime/media/logging.ts) is. */
+export type MakeLog = (...args: ConstructorParameters<typeof PredictionLog>) => PredictionLog;
+
 /**
  * Prediction logging (docs/privacy.md "Prediction logging"): raw rows sampled at the rollout's
  * log rate, kept in the store and sent to `POST /v1/logs` in batches of at most
  * {@link MAX_LOG_ROWS_PER_BATCH}, one batch in flight (resent as is until the collector answers
- * it). Made only when the app passes `logging: true`.
+ * it). Made only when the app passes `logging: true`, by the optional module `driftline/logging`.
  */
 export class PredictionLog {
   private s_: Saved = { rows: [], labels: [], batch: undefined, dropped: 0, sent: [] };

@@ -7,7 +7,8 @@ import { loadModel, type Model } from "./model-loader.ts";
 import { Staging } from "./report-builder.ts";
 import { QUEUE_BOUNDS, ReportQueue } from "./report-queue.ts";
 import { FeedbackStore } from "./feedback.ts";
-import { PredictionLog } from "./prediction-log.ts";
+import type { MakeLog } from "./prediction-log.ts";
+import { mediaModule, sdkOf } from "./media.ts";
 import { canWebGpu, loadOrt } from "./ort-loader.ts";
 import { callPath } from "./call-path.ts";
 import { ReportSchedule } from "./report-schedule.ts";
@@ -49,10 +50,14 @@ const randomId = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b
  * const out = await rt.predict({ tenure: 12, plan: "pro" });
  */
 export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
-  const o = { ...DEFAULTS, ortUrl: `${options.collector.replace(/\/+$/, "")}/sdk/ort/`, ...options } satisfies RuntimeOptions;
+  const sdk = sdkOf(options.collector);
+  const o = { ...DEFAULTS, ortUrl: `${sdk}ort/`, ...options } satisfies RuntimeOptions;
   const { clock, model: name } = o;
   // onnxruntime-web's checked download overlaps the start-up below when its build is known
   if (o.backend === "wasm" || (o.backend === "auto" && !canWebGpu())) loadOrt(o.ortUrl, false).catch(() => {});
+  // so does prediction logging's module, only when allowed; without it (offline, say) the
+  // runtime runs unlogged and says why
+  const logging = o.logging ? mediaModule("logging", sdk, o.media).catch((err: unknown) => err) : undefined;
   const store = (o.store ??= await defaultStore(o.cache));
   const api = createApi(o.collector, o.key, o.transport, o.timeoutMs);
   // the options are this call's own copy: they double as the loader's context
@@ -83,6 +88,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   if (device) settings.segment = { ...o.segment, [DEVICE_SEGMENT_KEY]: await device };
 
   const idle = clock.idle?.bind(clock) ?? ((fn: () => void) => clock.setTimeout(fn, 0));
+  const makeLog = await logging;
   const s: RuntimeState = {
     o: settings,
     client,
@@ -96,7 +102,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     staging: new Staging(idle, () => s.current.sampleRate),
     // 64 random bits per runtime, then a counter: cheap, and unique across the fleet
     feedback: new FeedbackStore(store, `ring:${name}`, o.feedbackCapacity, randomId().slice(0, 16)),
-    log: o.logging ? new PredictionLog(store, `log:${name}`, api, { model: name, client }, randomId, (err) => s.emit("error", err)) : undefined,
+    log: typeof makeLog === "function" ? (makeLog as MakeLog)(store, `log:${name}`, api, { model: name, client }, randomId, (err) => s.emit("error", err)) : undefined,
     idle,
     emit: (event, payload) => handlers.get(event)?.forEach((h) => (h as (p: typeof payload) => void)(payload)),
   };
@@ -190,6 +196,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   schedule.schedule();
   clock.setTimeout(() => {
     if (deferred) fail(s, deferred);
+    if (logging && !s.log) fail(s, makeLog);
     void queue.flush();
   }, 0);
   return runtime;

@@ -119,13 +119,23 @@ export interface TensorStats {
 /** `driftline/tensors`: the statistics of the named tensors. */
 export type TensorsModule = (names: readonly string[]) => TensorStats;
 
-/** The optional modules: one per medium, the embedding's, and the tensor statistics'. */
+/**
+ * `driftline/logging`: prediction logging, for apps that pass `logging: true`. Passed as
+ * imported; what it is made of is the runtime's own.
+ */
+export interface LoggingModule {
+  (...args: never[]): unknown;
+  readonly kind: "logging";
+}
+
+/** The optional modules: one per medium, the embedding's, the tensor statistics' and prediction logging's. */
 export interface MediaModules {
   image?: MediaModule;
   audio?: MediaModule;
   text?: MediaModule;
   embedding?: EmbeddingModule;
   tensors?: TensorsModule;
+  logging?: LoggingModule;
 }
 
 /**

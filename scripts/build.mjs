@@ -1,5 +1,5 @@
 // `npm run build`:
-// - runtime/dist/driftline-{image,audio,text,embedding,tensors}.js (ESM): the optional modules (runtime/media/), which a
+// - runtime/dist/driftline-{image,audio,text,embedding,tensors,logging}.js (ESM): the optional modules (runtime/media/), which a
 //   page imports as `driftline/image` … or the runtime imports from /sdk/ when a manifest needs one,
 //   checked against the SHA-256 the runtime is built with; then
 // - runtime/dist/driftline.js (ESM) and runtime/dist/driftline.iife.js (sets window.Driftline): the
@@ -75,7 +75,7 @@ const common = {
   logLevel: "warning",
 };
 /** The media modules: built first, their digests go into the runtime (runtime/media.ts). */
-const MEDIA = ["image", "audio", "text", "embedding", "tensors"];
+const MEDIA = ["image", "audio", "text", "embedding", "tensors", "logging"];
 /** @type {Array<import("esbuild").BuildOptions & { outfile: string }>} */
 const mediaOutputs = MEDIA.map((kind) => ({ ...common, entryPoints: [`${root}runtime/media/${kind}.ts`], format: "esm", outfile: `${runtimeDist}driftline-${kind}.js` }));
 /** @type {Array<import("esbuild").BuildOptions & { outfile: string }>} */
@@ -145,7 +145,7 @@ for (const options of [...mediaOutputs, ...outputs]) {
   if (kind) {
     mediaDigests[kind] = createHash("sha256").update(bytes).digest("hex");
     // its types: the module is a MediaModule of the runtime's
-    const type = kind === "embedding" ? "EmbeddingModule" : kind === "tensors" ? "TensorsModule" : "MediaModule";
+    const type = { embedding: "EmbeddingModule", tensors: "TensorsModule", logging: "LoggingModule" }[kind] ?? "MediaModule";
     writeFileSync(`${runtimeDist}driftline-${kind}.d.ts`, `import type { ${type} } from "./driftline.js";\ndeclare const ${kind}: ${type};\nexport default ${kind};\n`);
   }
 }

@@ -2,7 +2,8 @@
 // switch on, the real runtime (Chromium, IndexedDB) logs every row it predicts; the export of
 // GET /v1/logs is exactly those rows — inputs as sent, outputs, version, segment, time — with
 // the labels fed back, before and after the row left the device. With either switch off, no
-// request body the page sends carries a raw input value.
+// request body the page sends carries a raw input value. Logging is an optional module
+// (driftline-logging.js), fetched only when the app allows logging and run only as built.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
 import "./harness/page-globals.ts";
@@ -21,6 +22,8 @@ describe("runtime: prediction logging", () => {
   let page: Page;
   let base: Record<string, unknown>;
   const bodies: { url: string; body: string }[] = [];
+  /** Requests for the logging module (driftline-logging.js), imported only when logging is allowed. */
+  const moduleFetches: string[] = [];
 
   beforeAll(async () => {
     ({ collector } = rig = await startRuntimeRig());
@@ -34,6 +37,7 @@ describe("runtime: prediction logging", () => {
     page = await rig.browser.context.newPage();
     page.on("request", (req) => {
       if (req.method() === "POST" && req.url().startsWith(collector.url)) bodies.push({ url: req.url(), body: req.postData() ?? "" });
+      if (req.url().endsWith("/sdk/driftline-logging.js")) moduleFetches.push(req.url());
     });
     await openRuntimePage(page, server);
   }, 120_000);
@@ -97,8 +101,11 @@ describe("runtime: prediction logging", () => {
   ] as const) {
     it(`sends no raw value when ${name}`, async () => {
       bodies.length = 0;
+      moduleFetches.length = 0;
       const rows = rawRows(10, 50);
       await run({ model, logging }, rows);
+      // the logging module is fetched only when the app allows logging
+      if (!logging) expect(moduleFetches).toEqual([]);
       expect(bodies.some((b) => b.url.includes("/v1/reports"))).toBe(true);
       expect(bodies.filter((b) => b.url.includes("/v1/logs"))).toEqual([]);
       const all = bodies.map((b) => b.body).join("\n");
@@ -129,6 +136,29 @@ describe("runtime: prediction logging", () => {
     const out = (await exported("logged")).filter((r) => ids.includes(r.id));
     expect(out.map((r) => r.id).sort()).toEqual([...ids].sort());
     expect(out.map((r) => r.inputs)).toEqual(rows);
+  });
+
+  it("a logging module that is not the one the runtime was built with never runs: the runtime predicts unlogged and says why", async () => {
+    await openRuntimePage(page, rig!.server);
+    await page.route("**/sdk/driftline-logging.js", (route) => route.fulfill({ contentType: "text/javascript", body: "globalThis.hijacked = true; export default () => ({});" }));
+    bodies.length = 0;
+    const rows = rawRows(10, 120);
+    const { predicted, errors, hijacked } = await page.evaluate(
+      async ({ o, rows }) => {
+        const rt = await window.Driftline.createRuntime(o as never);
+        const errors: string[] = [];
+        rt.on("error", (e) => errors.push((e as { code: string }).code));
+        const predicted = ((await rt.predict(rows as never[])) as unknown[]).length;
+        await rt.close();
+        return { predicted, errors, hijacked: (globalThis as { hijacked?: boolean }).hijacked === true };
+      },
+      { o: { ...base, model: "logged", logging: true }, rows },
+    );
+    await page.unroute("**/sdk/driftline-logging.js");
+    expect({ predicted, errors, hijacked }).toEqual({ predicted: 10, errors: ["integrity"], hijacked: false });
+    expect(bodies.filter((b) => b.url.includes("/v1/logs"))).toEqual([]);
+    const all = bodies.map((b) => b.body).join("\n");
+    for (const r of rows) expect(all).not.toContain(String(r.tenure));
   });
 
   it("the same search finds the values when both switches are on", async () => {

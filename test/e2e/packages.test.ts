@@ -1,6 +1,6 @@
 // The packages as their users get them: `npm pack` of runtime/ (`driftline`) and cli/
 // (`@driftline/cli`); the runtime's tarball installed into a scratch app (TypeScript strict, esbuild)
-// that type-checks and bundles a call of `createRuntime`; the CLI's tarball installed globally into
+// that type-checks and bundles a call of `createRuntime` with two optional modules; the CLI's tarball installed globally into
 // a scratch prefix, whose `driftline --help` runs. Nothing of this repository is reachable from
 // either install: each works from what its tarball holds and what npm installs beside it.
 import { execFile } from "node:child_process";
@@ -52,6 +52,12 @@ export async function classify(picture: ImageData): Promise<string | undefined> 
   const rt = await createRuntime({ ...options, model: "pets", media: { image } });
   return (await rt.predict({ image: picture })).label;
 }
+
+// prediction logging, its module bundled too (so pages that start offline log as well)
+import logging from "driftline/logging";
+export const logged = () => createRuntime({ ...options, logging: true, media: { logging } });
+// @ts-expect-error an image module is not the logging module
+export const mixedUp = () => createRuntime({ ...options, media: { logging: image } });
 `;
 
 const TSCONFIG = {
@@ -87,7 +93,7 @@ describe("npm packages", () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it("packs the runtime as its builds, their types and package.json, no sources", () => {
-    const modules = ["audio", "embedding", "image", "tensors", "text"].flatMap((m) => [`dist/driftline-${m}.d.ts`, `dist/driftline-${m}.js`, `dist/driftline-${m}.js.map`]);
+    const modules = ["audio", "embedding", "image", "logging", "tensors", "text"].flatMap((m) => [`dist/driftline-${m}.d.ts`, `dist/driftline-${m}.js`, `dist/driftline-${m}.js.map`]);
     expect(runtime.files.map((f) => f.path).sort()).toEqual([
       ...modules,
       "dist/driftline.d.ts",
@@ -140,8 +146,8 @@ describe("npm packages", () => {
     expect(bundled.errors).toEqual([]);
     const inputs = Object.keys(bundled.metafile.inputs);
     expect(inputs).toContain("node_modules/driftline/dist/driftline.js");
-    // the app imported driftline/image; audio, text and embedding are not in its bundle
-    expect(inputs.filter((path) => path.includes("driftline/dist/driftline-"))).toEqual(["node_modules/driftline/dist/driftline-image.js"]);
+    // the app imported driftline/image and driftline/logging; audio, text, embedding and tensors are not in its bundle
+    expect(inputs.filter((path) => path.includes("driftline/dist/driftline-"))).toEqual(["node_modules/driftline/dist/driftline-image.js", "node_modules/driftline/dist/driftline-logging.js"]);
     expect(bundled.outputFiles[0]!.text).toContain("https://collector.example.com");
     // In browsers the runtime loads onnxruntime-web from the collector (checked against its
     // build-time hashes); its `import("onnxruntime-web")` is for Node only, and the package's
