@@ -75,13 +75,18 @@ export class ReportQueue {
 
   constructor(private readonly o_: QueueOptions) {}
 
-  /** Loads the reports a previous page left in the store. */
-  async load(): Promise<void> {
+  /**
+   * Loads the reports a previous page left in the store. A draft that cannot be revived (stored
+   * by another build, or holding an embedding sketch when `embedding` is not given) does not
+   * merge again: its report is sent as stored.
+   *
+   * @param embedding - an embedding sketch of the embedding module, when the runtime has it
+   */
+  async load(embedding?: object): Promise<void> {
     for (const id of await this.o_.store.keys("queue")) {
       const e = await this.o_.store.get<QueueEntry>("queue", id);
       if (!e || this.entries.some((x) => x.report.id === id)) continue;
-      if (e.draft && e.state === STATE) reviveDraft(e.draft);
-      else e.draft = undefined;
+      if (!(e.draft && e.state === STATE && reviveDraft(e.draft, embedding))) e.draft = undefined;
       e.size ??= JSON.stringify(e.report).length;
       this.entries.push(e);
     }

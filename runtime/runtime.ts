@@ -123,7 +123,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     },
     onError: (err) => s.emit("error", err),
   });
-  await queue.load();
+  // drafts with an embedding revive with the class of the embedding module, which such a model loaded
+  await queue.load(live.projector?.sketch());
   const schedule: ReportSchedule = new ReportSchedule(s, queue, randomId, () => updates.refresh());
   const updates: Updates = new Updates(s, { reschedule: () => schedule.schedule(), cutAll: () => schedule.cutAll() });
   const call = callPath(s, () => void schedule.report());

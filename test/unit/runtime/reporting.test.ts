@@ -8,6 +8,7 @@ import type { Api } from "../../../runtime/api.ts";
 import { DriftlineError } from "../../../protocol/errors.ts";
 import { reportSchema, type Report } from "../../../protocol/schema/report.ts";
 import { fromBase64, decodeCategorical, decodeClassification, decodeErrorCounts, decodeConfusion, decodeNumeric } from "../../../protocol/sketch/index.ts";
+import { EmbeddingProjector } from "../../../protocol/embedding.ts";
 import { churnModel, churnRows } from "../../fixtures/runtime-models.ts";
 
 const { manifest } = churnModel("churn");
@@ -69,13 +70,32 @@ describe("report accumulation", () => {
   it("merges drafts, revived from a structured clone (as IndexedDB stores them): rows add, period widens, sketches merge", () => {
     const a = filled(30);
     const b = filled(20, 30);
-    const merged = toWire(mergeDrafts(reviveDraft(structuredClone(a)), b));
+    const stored = structuredClone(a);
+    expect(reviveDraft(stored)).toBe(true);
+    const merged = toWire(mergeDrafts(stored, b));
     expect(merged).toEqual(toWire(mergeDrafts(a, b)));
     expect(merged.id).toBe(a.id);
     expect(merged.rows).toBe(50);
     expect(decodeNumeric(fromBase64(merged.features.tenure!)).count).toBe(50);
     expect(decodeErrorCounts(fromBase64(merged.errors!)).counts.get("validation")).toBe(2);
     expect(reportSchema.safeParse(merged).success).toBe(true);
+  });
+
+  it("revives a draft's embedding sketch only with the embedding module's class, which the default entry does not ship", () => {
+    const projector = new EmbeddingProjector({ length: 4, dims: 3, features: 5, seed: 7, bandwidth: 1 });
+    const draft = (rows: number) => {
+      const embedding = projector.sketch();
+      for (let r = 0; r < rows; r++) projector.add(embedding, [r, 1, 2, 3]);
+      return { ...filled(rows), embedding };
+    };
+    const a = draft(3);
+    const b = draft(2);
+    expect(reviveDraft(structuredClone(a))).toBe(false);
+    const stored = structuredClone(a);
+    expect(reviveDraft(stored, projector.sketch())).toBe(true);
+    const merged = mergeDrafts(stored, b);
+    expect(merged.embedding).toMatchObject({ count: 5 });
+    expect(toWire(merged)).toEqual(toWire(mergeDrafts(a, draft(2))));
   });
 });
 
