@@ -13,6 +13,5 @@ export default defineProject({
     globalSetup: ["test/browser/harness/global-setup.ts"],
     testTimeout: 120_000,
     hookTimeout: 300_000,
-    fileParallelism: false,
   },
 });

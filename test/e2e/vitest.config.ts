@@ -12,6 +12,5 @@ export default defineProject({
     environment: "node",
     testTimeout: 120_000,
     hookTimeout: 180_000,
-    fileParallelism: false,
   },
 });
