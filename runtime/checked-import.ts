@@ -19,16 +19,17 @@ export function moduleUrl(code: Uint8Array | string): string {
 
 /**
  * Imports the module at `url` only when `check` accepts its bytes: the bytes checked are the bytes
- * that run. Throws DriftlineError `download` when it cannot be fetched and `integrity` when the
- * check fails (nothing of it ran).
+ * that run. Throws DriftlineError `download` when it cannot be fetched within `timeoutMs` and
+ * `integrity` when the check fails (nothing of it ran).
  *
  * @param url - where the module is
  * @param check - whether these bytes may run
+ * @param timeoutMs - how long the download may take
  */
-export async function importChecked<T>(url: string, check: (bytes: Uint8Array) => Promise<boolean>): Promise<T> {
+export async function importChecked<T>(url: string, check: (bytes: Uint8Array) => Promise<boolean>, timeoutMs: number): Promise<T> {
   let bytes: Uint8Array;
   try {
-    const res = await fetch(url);
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     bytes = new Uint8Array(await res.arrayBuffer());
   } catch (err) {

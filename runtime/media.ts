@@ -17,6 +17,16 @@ declare const __DRIFTLINE_MEDIA__: Record<keyof MediaModules, string> | undefine
 
 const loaded = new Map<string, Promise<unknown>>();
 
+/** Where the optional modules come from: the app's, else the collector's `/sdk/`. */
+export interface ModuleSource {
+  /** URL of the collector's `/sdk/` folder (see {@link sdkOf}). */
+  sdk: string;
+  /** Modules the app passed (`createRuntime({ media })`). */
+  given: MediaModules | undefined;
+  /** How long one module's download may take: the runtime's `timeoutMs`. */
+  timeoutMs: number;
+}
+
 /**
  * The URL of a collector's `/sdk/` folder, where the optional modules and onnxruntime-web are.
  *
@@ -25,15 +35,14 @@ const loaded = new Map<string, Promise<unknown>>();
 export const sdkOf = (collector: string) => `${collector.replace(/\/+$/, "")}/sdk/`;
 
 /**
- * The module `kind`: the app's, else `driftline-<kind>.js` from `sdk` (once per URL), checked
- * against the digest fixed at build time. Throws DriftlineError `integrity` when the bytes differ
- * and `unsupported` when this build has none.
+ * The module `kind`: the app's, else `driftline-<kind>.js` from the `/sdk/` folder (once per
+ * URL), checked against the digest fixed at build time. Throws DriftlineError `download` when it
+ * cannot be had in time, `integrity` when the bytes differ and `unsupported` when this build has none.
  *
  * @param kind - which module
- * @param sdk - URL of the collector's `/sdk/` folder
- * @param given - modules the app passed (`createRuntime({ media })`)
+ * @param source - the app's modules, the `/sdk/` folder and the download's time limit
  */
-export function mediaModule<K extends keyof MediaModules>(kind: K, sdk: string, given: MediaModules | undefined): Promise<NonNullable<MediaModules[K]>> {
+export function mediaModule<K extends keyof MediaModules>(kind: K, { sdk, given, timeoutMs }: ModuleSource): Promise<NonNullable<MediaModules[K]>> {
   const own = given?.[kind];
   if (own) return Promise.resolve(own);
   const url = `${sdk}driftline-${kind}.js`;
@@ -42,7 +51,7 @@ export function mediaModule<K extends keyof MediaModules>(kind: K, sdk: string, 
     const sha256 = typeof __DRIFTLINE_MEDIA__ === "object" ? __DRIFTLINE_MEDIA__[kind] : undefined;
     if (!sha256) return Promise.reject(new DriftlineError("unsupported", `${kind}: pass createRuntime({ media: { ${kind} } }) from "driftline/${kind}"`));
     const check = async (bytes: Uint8Array) => (await sha256Hex(bytes)) === sha256;
-    loaded.set(url, (module = importChecked<{ default: unknown }>(url, check).then((m) => m.default)));
+    loaded.set(url, (module = importChecked<{ default: unknown }>(url, check, timeoutMs).then((m) => m.default)));
     module.catch(() => loaded.delete(url));
   }
   return module as Promise<NonNullable<MediaModules[K]>>;
@@ -52,14 +61,13 @@ export function mediaModule<K extends keyof MediaModules>(kind: K, sdk: string, 
  * The media plan of a manifest, its modules loaded; undefined for a tabular model.
  *
  * @param manifest - the version's manifest
- * @param sdk - URL of the collector's `/sdk/` folder
- * @param given - modules the app passed (`createRuntime({ media })`)
+ * @param source - where its modules come from
  * @param encodeText - the app's text encoder, for text inputs
  */
-export async function mediaPlan(manifest: Manifest, sdk: string, given?: MediaModules, encodeText?: EncodeText): Promise<MediaPlan | undefined> {
+export async function mediaPlan(manifest: Manifest, source: ModuleSource, encodeText?: EncodeText): Promise<MediaPlan | undefined> {
   const media = manifest.inputs.filter((i) => i.media);
   if (!media.length) return undefined;
-  const modules = await Promise.all(media.map((input) => mediaModule(input.media!.kind, sdk, given)));
+  const modules = await Promise.all(media.map((input) => mediaModule(input.media!.kind, source)));
   return modules[0]!.plan(
     manifest,
     media.map((input, k) => modules[k]!.filler(input, encodeText)),

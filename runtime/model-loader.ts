@@ -33,6 +33,8 @@ export interface LoaderContext extends SessionContext {
   collector: string;
   /** Media modules the app passed, and its text encoder. */
   media?: MediaModules | undefined;
+  /** How long one download of an optional module may take. */
+  timeoutMs: number;
   encodeText?: EncodeText | undefined;
   /** Publishers' public keys; when given, only manifests one of them signed are run. */
   trust?: readonly string[] | undefined;
@@ -78,12 +80,12 @@ export async function loadModel(ctx: LoaderContext, a: Pick<Assignment, "version
     if (problem) throw new DriftlineError("integrity", `version ${version}: ${problem}`);
   }
   const bytes = await modelBytes(ctx, manifest, a.artifactUrl ?? `/v1/artifacts/${manifest.sha256}`);
-  const sdk = sdkOf(ctx.collector);
-  const media = await mediaPlan(manifest, sdk, ctx.media, ctx.encodeText);
+  const source = { sdk: sdkOf(ctx.collector), given: ctx.media, timeoutMs: ctx.timeoutMs };
+  const media = await mediaPlan(manifest, source, ctx.encodeText);
   const plan = compile(manifest, media?.features.length);
   const { embedding } = manifest;
-  const projector = embedding ? (await mediaModule("embedding", sdk, ctx.media))(embedding) : undefined;
-  const tensors = manifest.tensorStats ? (await mediaModule("tensors", sdk, ctx.media))(manifest.tensorStats) : undefined;
+  const projector = embedding ? (await mediaModule("embedding", source))(embedding) : undefined;
+  const tensors = manifest.tensorStats ? (await mediaModule("tensors", source))(manifest.tensorStats) : undefined;
   // openSession throws DriftlineError `backend` only
   // zeros may not fit an input the app passes as a plain tensor (a sample rate): its warm-up may fail
   const session = await openSession(ctx, manifest, bytes, (ort) => zeroFeeds(ort, manifest, plan), plan.plain);

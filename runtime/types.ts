@@ -365,7 +365,8 @@ export interface RuntimeOptions {
    */
   feedbackCapacity?: number;
   /**
-   * Timeout of one HTTP request in milliseconds.
+   * Timeout of one HTTP request in milliseconds: calls of the collector's API, model downloads
+   * and the optional modules (not onnxruntime-web's files).
    * @defaultValue `15000`
    */
   timeoutMs?: number;

@@ -5,7 +5,7 @@
 // request body the page sends carries a raw input value. Logging is an optional module
 // (driftline-logging.js), fetched only when the app allows logging and run only as built.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Page } from "playwright-core";
+import type { Page, Route } from "playwright-core";
 import "./harness/page-globals.ts";
 import type { TestCollector } from "./harness/collector.ts";
 import { openRuntimePage } from "./harness/runtime-page.ts";
@@ -138,12 +138,16 @@ describe("runtime: prediction logging", () => {
     expect(out.map((r) => r.inputs)).toEqual(rows);
   });
 
-  it("a logging module that is not the one the runtime was built with never runs: the runtime predicts unlogged and says why", async () => {
+  /**
+   * On a fresh page whose `/sdk/driftline-logging.js` requests `answer` handles: starts a logging
+   * runtime, predicts `rows` and closes; says how many predictions came back, the error events, and
+   * whether the served bytes ran (they set `globalThis.hijacked`).
+   */
+  const withLoggingModule = async (answer: (route: Route) => void, options: Record<string, unknown>, rows: ReturnType<typeof rawRows>) => {
     await openRuntimePage(page, rig!.server);
-    await page.route("**/sdk/driftline-logging.js", (route) => route.fulfill({ contentType: "text/javascript", body: "globalThis.hijacked = true; export default () => ({});" }));
+    await page.route("**/sdk/driftline-logging.js", answer);
     bodies.length = 0;
-    const rows = rawRows(10, 120);
-    const { predicted, errors, hijacked } = await page.evaluate(
+    const result = await page.evaluate(
       async ({ o, rows }) => {
         const rt = await window.Driftline.createRuntime(o as never);
         const errors: string[] = [];
@@ -152,13 +156,27 @@ describe("runtime: prediction logging", () => {
         await rt.close();
         return { predicted, errors, hijacked: (globalThis as { hijacked?: boolean }).hijacked === true };
       },
-      { o: { ...base, model: "logged", logging: true }, rows },
+      { o: { ...base, model: "logged", logging: true, ...options }, rows },
     );
     await page.unroute("**/sdk/driftline-logging.js");
-    expect({ predicted, errors, hijacked }).toEqual({ predicted: 10, errors: ["integrity"], hijacked: false });
+    return result;
+  };
+
+  it("a logging module that is not the one the runtime was built with never runs: the runtime predicts unlogged and says why", async () => {
+    const rows = rawRows(10, 120);
+    const tampered = (route: Route) => void route.fulfill({ contentType: "text/javascript", body: "globalThis.hijacked = true; export default () => ({});" });
+    expect(await withLoggingModule(tampered, {}, rows)).toEqual({ predicted: 10, errors: ["integrity"], hijacked: false });
     expect(bodies.filter((b) => b.url.includes("/v1/logs"))).toEqual([]);
     const all = bodies.map((b) => b.body).join("\n");
     for (const r of rows) expect(all).not.toContain(String(r.tenure));
+  });
+
+  it("a logging module that never arrives holds up nothing: past timeoutMs the runtime predicts unlogged and says why", async () => {
+    const held: Route[] = [];
+    const result = await withLoggingModule((route) => void held.push(route), { timeoutMs: 2_000 }, rawRows(10, 140));
+    for (const route of held) await route.abort().catch(() => {});
+    expect(held).toHaveLength(1);
+    expect(result).toEqual({ predicted: 10, errors: ["download"], hijacked: false });
   });
 
   it("the same search finds the values when both switches are on", async () => {

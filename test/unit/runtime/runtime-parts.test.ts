@@ -75,6 +75,7 @@ function state(clock: Clock, events: string[]) {
       pollIntervalMs: 300_000,
       feedbackCapacity: 10,
       shareUnseenCategories: false,
+      timeoutMs: 15_000,
     } as Settings,
     client: "c1",
     live: stubModel(1, released),
