@@ -10,7 +10,7 @@
 import { DriftlineError } from "../protocol/errors.ts";
 import { sha256Hex } from "../protocol/hash.ts";
 import { importChecked } from "./checked-import.ts";
-import type { EncodeText, Manifest, MediaModules, MediaPlan } from "./types.ts";
+import type { EncodeText, Manifest, MediaModules, MediaPlan, ModelStore } from "./types.ts";
 
 /** Per module, the hex SHA-256 of its file as this runtime was built (scripts/build.mjs). */
 declare const __DRIFTLINE_MEDIA__: Record<keyof MediaModules, string> | undefined;
@@ -25,6 +25,8 @@ export interface ModuleSource {
   given: MediaModules | undefined;
   /** How long one module's download may take: the runtime's `timeoutMs`. */
   timeoutMs: number;
+  /** Where downloaded modules are kept for pages that start offline (`meta`, `module:<kind>`). */
+  store: ModelStore;
 }
 
 /**
@@ -35,14 +37,14 @@ export interface ModuleSource {
 export const sdkOf = (collector: string) => `${collector.replace(/\/+$/, "")}/sdk/`;
 
 /**
- * The module `kind`: the app's, else `driftline-<kind>.js` from the `/sdk/` folder (once per
- * URL), checked against the digest fixed at build time. Throws DriftlineError `download` when it
+ * The module `kind`: the app's, else `driftline-<kind>.js` from the store or the `/sdk/` folder
+ * (once per URL), checked against the digest fixed at build time. Throws DriftlineError `download` when it
  * cannot be had in time, `integrity` when the bytes differ and `unsupported` when this build has none.
  *
  * @param kind - which module
  * @param source - the app's modules, the `/sdk/` folder and the download's time limit
  */
-export function mediaModule<K extends keyof MediaModules>(kind: K, { sdk, given, timeoutMs }: ModuleSource): Promise<NonNullable<MediaModules[K]>> {
+export function mediaModule<K extends keyof MediaModules>(kind: K, { sdk, given, timeoutMs, store }: ModuleSource): Promise<NonNullable<MediaModules[K]>> {
   const own = given?.[kind];
   if (own) return Promise.resolve(own);
   const url = `${sdk}driftline-${kind}.js`;
@@ -51,7 +53,7 @@ export function mediaModule<K extends keyof MediaModules>(kind: K, { sdk, given,
     const sha256 = typeof __DRIFTLINE_MEDIA__ === "object" ? __DRIFTLINE_MEDIA__[kind] : undefined;
     if (!sha256) return Promise.reject(new DriftlineError("unsupported", `${kind}: pass createRuntime({ media: { ${kind} } }) from "driftline/${kind}"`));
     const check = async (bytes: Uint8Array) => (await sha256Hex(bytes)) === sha256;
-    loaded.set(url, (module = importChecked<{ default: unknown }>(url, check, timeoutMs).then((m) => m.default)));
+    loaded.set(url, (module = importChecked<{ default: unknown }>(url, check, timeoutMs, { store, key: `module:${kind}` }).then((m) => m.default)));
     module.catch(() => loaded.delete(url));
   }
   return module as Promise<NonNullable<MediaModules[K]>>;

@@ -80,7 +80,7 @@ export async function loadModel(ctx: LoaderContext, a: Pick<Assignment, "version
     if (problem) throw new DriftlineError("integrity", `version ${version}: ${problem}`);
   }
   const bytes = await modelBytes(ctx, manifest, a.artifactUrl ?? `/v1/artifacts/${manifest.sha256}`);
-  const source = { sdk: sdkOf(ctx.collector), given: ctx.media, timeoutMs: ctx.timeoutMs };
+  const source = { sdk: sdkOf(ctx.collector), given: ctx.media, timeoutMs: ctx.timeoutMs, store: ctx.store };
   const media = await mediaPlan(manifest, source, ctx.encodeText);
   const plan = compile(manifest, media?.features.length);
   const { embedding } = manifest;

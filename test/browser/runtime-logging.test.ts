@@ -3,12 +3,13 @@
 // GET /v1/logs is exactly those rows — inputs as sent, outputs, version, segment, time — with
 // the labels fed back, before and after the row left the device. With either switch off, no
 // request body the page sends carries a raw input value. Logging is an optional module
-// (driftline-logging.js), fetched only when the app allows logging and run only as built.
+// (driftline-logging.js), fetched only when the app allows logging, run only as built and kept
+// in IndexedDB for pages that start without it.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page, Route } from "playwright-core";
 import "./harness/page-globals.ts";
 import type { TestCollector } from "./harness/collector.ts";
-import { openRuntimePage } from "./harness/runtime-page.ts";
+import { forgetKeptModule, openRuntimePage } from "./harness/runtime-page.ts";
 import { startRuntimeRig, type RuntimeRig } from "./harness/runtime-rig.ts";
 import { churnModel, churnRows } from "../fixtures/runtime-models.ts";
 import type { LogRow } from "../../protocol/schema/prediction-log.ts";
@@ -139,12 +140,14 @@ describe("runtime: prediction logging", () => {
   });
 
   /**
-   * On a fresh page whose `/sdk/driftline-logging.js` requests `answer` handles: starts a logging
-   * runtime, predicts `rows` and closes; says how many predictions came back, the error events, and
-   * whether the served bytes ran (they set `globalThis.hijacked`).
+   * On a fresh page whose `/sdk/driftline-logging.js` requests `answer` handles (and, unless
+   * `kept`, without the module's kept copy): starts a logging runtime, predicts `rows` and closes;
+   * says how many predictions came back, the error events, and whether the served bytes ran (they
+   * set `globalThis.hijacked`).
    */
-  const withLoggingModule = async (answer: (route: Route) => void, options: Record<string, unknown>, rows: ReturnType<typeof rawRows>) => {
+  const withLoggingModule = async (answer: (route: Route) => void, options: Record<string, unknown>, rows: ReturnType<typeof rawRows>, kept = false) => {
     await openRuntimePage(page, rig!.server);
+    if (!kept) await forgetKeptModule(page, "logging");
     await page.route("**/sdk/driftline-logging.js", answer);
     bodies.length = 0;
     const result = await page.evaluate(
@@ -161,6 +164,17 @@ describe("runtime: prediction logging", () => {
     await page.unroute("**/sdk/driftline-logging.js");
     return result;
   };
+
+  it("a page that cannot reach the logging module runs the copy kept in IndexedDB, and logs", async () => {
+    // a page that logged before downloaded, checked and kept the module
+    await run({ model: "logged", logging: true }, rawRows(2, 150));
+    const requested: Route[] = [];
+    const rows = rawRows(10, 160);
+    const unreachable = (route: Route) => (requested.push(route), void route.abort());
+    expect(await withLoggingModule(unreachable, {}, rows, true)).toEqual({ predicted: 10, errors: [], hijacked: false });
+    expect(requested).toEqual([]);
+    expect((await exported("logged")).map((r) => r.inputs)).toEqual(expect.arrayContaining(rows));
+  });
 
   it("a logging module that is not the one the runtime was built with never runs: the runtime predicts unlogged and says why", async () => {
     const rows = rawRows(10, 120);

@@ -14,7 +14,7 @@ import { build } from "esbuild";
 import "./harness/page-globals.ts";
 import type { TestBrowser } from "./harness/browser.ts";
 import type { TestCollector } from "./harness/collector.ts";
-import { openRuntimePage } from "./harness/runtime-page.ts";
+import { forgetKeptModule, openRuntimePage } from "./harness/runtime-page.ts";
 import { startRuntimeRig, type RuntimeRig } from "./harness/runtime-rig.ts";
 import type { StaticServer } from "./harness/static-server.ts";
 import { MediaProfiler, type MediaItem } from "../../cli/media-profiler.ts";
@@ -113,22 +113,32 @@ describe("runtime: image, audio and text models in headless Chromium", () => {
     }, base);
     expect(loaded).toBe(String(versions.scenes));
     expect(fetched).toEqual(["/sdk/driftline-image.js"]);
-    // a fresh page (modules are imported once a page), the module served changed
+    // a fresh page (modules are imported once a page), the module served changed: the copy the
+    // runtime kept in IndexedDB runs and the changed bytes are not even fetched; on a device
+    // without that copy they are fetched and refused
     const tampered = await browser.context.newPage();
     await openRuntimePage(tampered, server);
+    let served = 0;
     await tampered.route("**/sdk/driftline-image.js", async (route) => {
       const res = await route.fetch();
+      served++;
       await route.fulfill({ response: res, body: `${await res.text()}\nglobalThis.pwned = true;` });
     });
-    const error = await tampered.evaluate(async (o) => {
-      try {
-        await window.Driftline.createRuntime({ ...o, model: "scenes" } as never);
-        return "ran";
-      } catch (err) {
-        return `${(err as { code?: string }).code}: ${(globalThis as { pwned?: boolean }).pwned ?? false}`;
-      }
-    }, base);
-    expect(error).toBe("integrity: false");
+    const start = () =>
+      tampered.evaluate(async (o) => {
+        const pwned = () => (globalThis as { pwned?: boolean }).pwned ?? false;
+        try {
+          await (await window.Driftline.createRuntime({ ...o, model: "scenes" } as never)).close();
+          return `ran: ${pwned()}`;
+        } catch (err) {
+          return `${(err as { code?: string }).code}: ${pwned()}`;
+        }
+      }, base);
+    expect([await start(), served]).toEqual(["ran: false", 0]);
+    await forgetKeptModule(tampered, "image");
+    await openRuntimePage(tampered, server);
+    expect(await start()).toBe("integrity: false");
+    expect(served).toBeGreaterThan(0);
     await tampered.close();
   });
 

@@ -31,3 +31,27 @@ export async function openRuntimePage(page: Page, server: StaticServer): Promise
   await page.goto(`${server.url}/runtime.html`);
   await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true);
 }
+
+/**
+ * Deletes the copy of an optional module (`driftline-<kind>.js`) the runtime keeps in the page's
+ * IndexedDB (`meta`, `module:<kind>`), as on a device that never had it.
+ *
+ * @param page - a page of the runtime server's origin
+ * @param kind - the module: `image`, `logging` …
+ */
+export function forgetKeptModule(page: Page, kind: string): Promise<void> {
+  return page.evaluate(
+    (key) =>
+      new Promise<void>((resolve, reject) => {
+        const req = indexedDB.open("driftline");
+        req.onerror = () => reject(req.error);
+        req.onsuccess = () => {
+          const tx = req.result.transaction("meta", "readwrite");
+          tx.objectStore("meta").delete(key);
+          tx.oncomplete = () => (req.result.close(), resolve());
+          tx.onerror = () => reject(tx.error);
+        };
+      }),
+    `module:${kind}`,
+  );
+}
