@@ -45,7 +45,8 @@ const jsonFile = join(outDir, "results.json");
 const vitest = spawnSync(process.execPath, [join(root, "node_modules/vitest/vitest.mjs"), "run", "--reporter=default", "--reporter=json", `--outputFile.json=${jsonFile}`, ...args], {
   cwd: root,
   stdio: "inherit",
-  env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+  // DRIFTLINE_BUILT: the browser tests' global setup need not build dist/site again
+  env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", DRIFTLINE_BUILT: "1" },
 });
 
 let passed = 0;

@@ -1,7 +1,6 @@
 // The dashboard's alerts panel in headless Chromium against a real local collector: a model's
 // conditions, its objectives against what was measured with the error budget, read-only with a
 // read key, edited and saved with an admin key.
-import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
 import { launchBrowser, type TestBrowser } from "./harness/browser.ts";
@@ -9,7 +8,6 @@ import { startTestCollector, type TestCollector } from "./harness/collector.ts";
 import { latencyReport } from "../fixtures/latency-report.ts";
 import { churnModel } from "../fixtures/runtime-models.ts";
 
-const root = new URL("../..", import.meta.url).pathname;
 const MODEL = "dashalerts";
 const HOOK = "https://hooks.example.com/services/T0/B0/secret";
 
@@ -21,7 +19,6 @@ describe("dashboard alerts panel", () => {
   let adminKey: string;
 
   beforeAll(async () => {
-    execFileSync(process.execPath, [`${root}scripts/build.mjs`], { cwd: root, stdio: "ignore" });
     [collector, browser] = await Promise.all([startTestCollector(), launchBrowser()]);
     const v1 = churnModel(MODEL);
     await collector.publish(v1.bytes, v1.manifest);

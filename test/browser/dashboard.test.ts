@@ -1,6 +1,5 @@
 // The dashboard in headless Chromium against a real local collector: a key prompt, the fleet, a
 // model's rollout, drift verdicts, a distribution, latency per backend, and a rollback click.
-import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
 import type { Report } from "../../protocol/schema/report.ts";
@@ -10,7 +9,6 @@ import { launchBrowser, type TestBrowser } from "./harness/browser.ts";
 import { startTestCollector, type TestCollector } from "./harness/collector.ts";
 import { CHURN_LABELS, PLANS, churnModel, churnRows } from "../fixtures/runtime-models.ts";
 
-const root = new URL("../..", import.meta.url).pathname;
 const MODEL = "dash";
 const b64 = (s: { encode(): Uint8Array }) => toBase64(s.encode());
 let counter = 0;
@@ -71,7 +69,6 @@ describe("dashboard", () => {
   let adminKey: string;
 
   beforeAll(async () => {
-    execFileSync(process.execPath, [`${root}scripts/build.mjs`], { cwd: root, stdio: "ignore" });
     [collector, browser] = await Promise.all([startTestCollector(), launchBrowser()]);
     const v1 = churnModel(MODEL);
     const v2 = churnModel(MODEL, 1);

@@ -5,7 +5,6 @@
 // operator, and the flights' accuracy line from on-device labels beside the label-free estimate. Tests do not assert on timings:
 // it prints how long after the start the dashboard was opened (docs/demo.md has the figures).
 // Screenshots go to $DASHBOARD_SCREENSHOT_DIR (default /tmp).
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,7 +15,6 @@ import { DEMO, bootstrapDemo } from "../../scripts/lib/demo.mjs";
 import { type Fleet, startFleet } from "../e2e/demo-fleet.ts";
 import { launchBrowser, type TestBrowser } from "./harness/browser.ts";
 
-const root = new URL("../..", import.meta.url).pathname;
 const ADMIN = "adm_demo_dashboard_test";
 const SHOTS = process.env.DASHBOARD_SCREENSHOT_DIR ?? "/tmp";
 
@@ -34,7 +32,6 @@ describe("the dashboard soon after npm start", () => {
     await page.setViewportSize({ width: 1280, height: 900 });
     // from here on, what npm start does (scripts/start.mjs)
     started = Date.now();
-    execFileSync(process.execPath, [join(root, "scripts/build.mjs")], { cwd: root, stdio: "ignore" });
     collector = await startCollector({ adminKey: ADMIN, persistTo: state });
     const keys = await bootstrapDemo({ url: collector.url, adminKey: ADMIN }, () => {});
     fleet = await startFleet(collector.url, keys.ingestKey);

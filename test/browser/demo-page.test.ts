@@ -2,7 +2,6 @@
 // page at /demo/ embedding the runtime with one <script> from /sdk/, predicting either model's
 // real records in Chromium.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,7 +10,6 @@ import { startCollector } from "../../scripts/lib/collector-process.mjs";
 import { DEMO, bootstrapDemo } from "../../scripts/lib/demo.mjs";
 import { launchBrowser, type TestBrowser } from "./harness/browser.ts";
 
-const root = new URL("../..", import.meta.url).pathname;
 const ADMIN = "adm_demo_page_test";
 
 describe("the demo page on a freshly bootstrapped collector", () => {
@@ -22,7 +20,6 @@ describe("the demo page on a freshly bootstrapped collector", () => {
   let keys: { ingestKey: string; readKey: string };
 
   beforeAll(async () => {
-    execFileSync(process.execPath, [join(root, "scripts/build.mjs")], { cwd: root, stdio: "ignore" });
     collector = await startCollector({ adminKey: ADMIN, persistTo: state });
     keys = await bootstrapDemo({ url: collector.url, adminKey: ADMIN }, () => {});
     browser = await launchBrowser();

@@ -1,6 +1,5 @@
 // Item 7: an app on another origin embeds one <script> from the collector's /sdk/ (the build of
 // `npm run build`), which loads onnxruntime-web from the collector's /sdk/ort/ and predicts.
-import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
 import "./harness/page-globals.ts";
@@ -10,8 +9,6 @@ import { startStaticServer, type StaticServer } from "./harness/static-server.ts
 import { churnColumns, churnModel } from "../fixtures/runtime-models.ts";
 import { denseClassifierReference } from "../fixtures/onnx-models.ts";
 
-const root = new URL("../..", import.meta.url).pathname;
-
 describe("runtime: one <script> from the collector's /sdk/", () => {
   let collector: TestCollector;
   let app: StaticServer;
@@ -20,8 +17,6 @@ describe("runtime: one <script> from the collector's /sdk/", () => {
   const model = churnModel("sdk");
 
   beforeAll(async () => {
-    // the collector serves dist/site as static assets: build it from the current code first
-    execFileSync(process.execPath, [`${root}scripts/build.mjs`], { cwd: root, stdio: "ignore" });
     [collector, app, browser] = await Promise.all([startTestCollector(), startStaticServer({}), launchBrowser()]);
     await collector.publish(model.bytes, model.manifest);
     const key = await collector.ingestKey();

@@ -2,7 +2,6 @@
 // the tag's `data-trust` attribute (the build of `npm run build`, served by the collector's /sdk/
 // and pinned by the tag's `integrity`). Only versions a key in it signed run; a createRuntime call's
 // own `trust` replaces the tag's.
-import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -52,8 +51,6 @@ describe("runtime: the <script> tag's data-trust keys", () => {
   }
 
   beforeAll(async () => {
-    // the collector serves dist/site as static assets: build it from the current code first
-    execFileSync(process.execPath, [`${root}scripts/build.mjs`], { cwd: root, stdio: "ignore" });
     integrity = `sha384-${createHash("sha384")
       .update(readFileSync(`${root}dist/site/sdk/driftline.iife.js`))
       .digest("base64")}`;
