@@ -103,7 +103,7 @@ export class ReportQueue {
   async add(draft: Draft): Promise<void> {
     const open = this.open_(draft, (d) => hourOf(d) === hourOf(draft) && d.rows + draft.rows <= MAX_REPORT_ROWS && errorsOf(d) + errorsOf(draft) <= MAX_REPORT_ROWS);
     if (open) await this.set_(open, mergeDrafts(open.draft!, draft));
-    else await this.push_(draft);
+    else await this.push_(draft, true);
     await this.trim_();
   }
 
@@ -117,10 +117,13 @@ export class ReportQueue {
     return undefined;
   }
 
-  private push_(draft: Draft): Promise<void> {
-    const e: QueueEntry = { report: draft as never, draft, state: STATE, sent: false };
+  /** Stores a new entry; with `makeRoom`, after trimming so that the store never holds more than the bounds, not even for a moment. */
+  private async push_(draft: Draft, makeRoom = false): Promise<void> {
+    const report = toWire(draft);
+    const e: QueueEntry = { report, draft, state: STATE, sent: false, size: JSON.stringify(report).length };
+    if (makeRoom) await this.trim_(e.size);
     this.entries.push(e);
-    return this.set_(e, draft);
+    return this.save_(e);
   }
 
   private set_(e: QueueEntry, draft: Draft): Promise<void> {
@@ -143,13 +146,15 @@ export class ReportQueue {
 
   /**
    * Drops entries past the age limit (all but bare ones), then the oldest unsent ones while
-   * the queue holds more than `maxEntries` entries or `maxBytes` characters.
+   * the queue holds more than `maxEntries` entries or `maxBytes` characters — counting, when
+   * `room` is given, one more entry of `room` characters about to be stored.
    */
-  private async trim_(): Promise<void> {
+  private async trim_(room?: number): Promise<void> {
     const { maxEntries, maxBytes, maxAgeMs } = this.o_.bounds;
     const old = this.o_.clock.now() - maxAgeMs;
     for (const e of this.entries.filter((e) => e.report.end < old && !bare(e))) await this.drop_(e);
-    const over = () => this.entries.length > maxEntries || this.entries.reduce((n, e) => n + e.size!, 0) > maxBytes;
+    const extra = room === undefined ? 0 : 1;
+    const over = () => this.entries.length + extra > maxEntries || this.entries.reduce((n, e) => n + e.size!, room ?? 0) > maxBytes;
     for (const e of this.entries.filter((e) => !e.sent && !bare(e))) if (over()) await this.drop_(e);
   }
 

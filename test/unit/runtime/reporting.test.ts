@@ -207,6 +207,29 @@ describe("report queue", () => {
     await q2.load();
     expect(q2.entries.map((e) => e.report.rows)).toEqual([8]);
   });
+
+  it("never holds more than maxEntries entries in the store, not even between saving a report and dropping the oldest", async () => {
+    const store = memoryStore();
+    let most = 0;
+    const counting = {
+      ...store,
+      put: async (area: Parameters<typeof store.put>[0], key: string, value: unknown) => {
+        await store.put(area, key, value);
+        if (area === "queue") most = Math.max(most, (await store.keys("queue")).length);
+      },
+    };
+    const { api } = fakeApi([]);
+    const clock = manualClock();
+    const q = new ReportQueue({ store: counting, api, clock, bounds: { ...QUEUE_BOUNDS, maxEntries: 8 }, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} });
+    // one report an hour: none merges, so every add needs a new entry
+    for (let hour = 0; hour < 20; hour++) {
+      const acc = new Accumulator(manifest, hour * 3_600_000);
+      fold(acc, churnRows(2, hour), () => 0, 0.5);
+      await q.add(acc.cut(head(), hour * 3_600_000 + 1000)!);
+    }
+    expect(most).toBe(8);
+    expect((await store.keys("queue")).length).toBe(8);
+  });
 });
 
 describe("report splitting", () => {
