@@ -45,14 +45,17 @@ export class NumericSketch {
   private readonly lo_: number;
   private readonly hi_: number;
 
-  /** @param options - range and sketch size */
-  constructor(options: NumericOptions = {}) {
+  /**
+   * @param options - range and sketch size
+   * @param quantiles - its quantile sketch, when one was decoded (`k` is then that sketch's)
+   */
+  constructor(options: NumericOptions = {}, quantiles?: QuantileSketch) {
     const { range, k = DEFAULT_K } = options;
     if (range && !(range.min <= range.max)) throw new DriftlineError("validation", "bad range");
     this.range = range && { min: range.min, max: range.max };
     this.lo_ = Math.max(range?.min ?? -Infinity, -Number.MAX_VALUE);
     this.hi_ = Math.min(range?.max ?? Infinity, Number.MAX_VALUE);
-    this.quantiles = new QuantileSketch(k);
+    this.quantiles = quantiles ?? new QuantileSketch(k);
   }
 
   /** Finite values seen. */
@@ -162,5 +165,5 @@ function read(r: Reader): NumericSketch {
   const m2 = r.f64();
   const quantiles = readQuantiles(r);
   if (m2 < 0 || outOfRange > quantiles.n) fail("moments");
-  return Object.assign(new NumericSketch({ range }), { missing, nonFinite, outOfRange, mean, m2, quantiles });
+  return Object.assign(new NumericSketch({ range }, quantiles), { missing, nonFinite, outOfRange, mean, m2 });
 }

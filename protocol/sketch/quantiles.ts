@@ -112,7 +112,7 @@ export class QuantileSketch {
     if (x < this.min) this.min = x;
     if (x > this.max) this.max = x;
     this.n++;
-    if (this.len_ >= this.fill_) this.settle_();
+    if (this.len_ >= this.fill_) this.settle_(true);
     this.buf_[this.len_++] = x;
   }
 
@@ -213,8 +213,11 @@ export class QuantileSketch {
     this.capacity_ = capacity;
   }
 
-  /** Compacts the lowest full level until the sketch is below capacity, then the eager levels. */
-  settle_(): void {
+  /**
+   * Compacts the lowest full level until the sketch is below capacity, then the eager levels;
+   * with `arriving`, makes room in level 0 for the item `update` is about to add.
+   */
+  settle_(arriving?: boolean): void {
     while (this.len_ >= this.room_) {
       let h = 0;
       if (this.len_ < this.caps_[0]!) for (h = 1; this.lens_[h]! < this.caps_[h]!; h++);
@@ -222,9 +225,10 @@ export class QuantileSketch {
     }
     for (let h = 0; this.count_(h) >= this.eager_[h]!; h++) this.compact_(h);
     const settleAt = Math.min(this.room_, this.eager_[0]!);
-    // level 0 grows by doubling as items arrive, not to its full room at once: the collector
-    // holds thousands of decoded sketches that never take an update
-    if (this.len_ >= this.buf_.length && settleAt > this.len_) this.buf_ = grown(this.buf_, this.len_, Math.min(settleAt, Math.max(this.len_ + 1, EAGER)));
+    // level 0 grows by doubling as items arrive, not to its full room at once, and not before
+    // one does: the collector decodes thousands of sketches that are merged and dropped, or
+    // held, but never take an update
+    if (arriving && this.len_ >= this.buf_.length && settleAt > this.len_) this.buf_ = grown(this.buf_, this.len_, Math.min(settleAt, Math.max(this.len_ + 1, EAGER)));
     this.fill_ = Math.min(settleAt, this.buf_.length);
   }
 
