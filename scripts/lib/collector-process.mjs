@@ -9,8 +9,12 @@ import { projectRoot } from "./root.mjs";
 const root = projectRoot(import.meta.url);
 const wranglerBin = join(root, "node_modules/wrangler/bin/wrangler.js");
 
-/** Environment that keeps wrangler offline, quiet and out of ~/.config. */
-export function wranglerEnv(extra = {}) {
+/**
+ * Environment that keeps wrangler offline, quiet and out of ~/.config.
+ * @param {Record<string, string>} [extra] more variables
+ * @param {{ inspector?: boolean }} [options] `inspector`: keep wrangler's DevTools inspector on
+ */
+export function wranglerEnv(extra = {}, { inspector = false } = {}) {
   return {
     ...process.env,
     WRANGLER_SEND_METRICS: "false",
@@ -20,7 +24,7 @@ export function wranglerEnv(extra = {}) {
     CI: "true",
     // wrangler's DevTools inspector proxy answers busy requests "503 worker restarted
     // mid-request" under load (docs/scale.md); this variable is how wrangler's CLI turns it off
-    VSCODE_INSPECTOR_OPTIONS: "1",
+    ...(inspector ? {} : { VSCODE_INSPECTOR_OPTIONS: "1" }),
     ...extra,
   };
 }
@@ -101,10 +105,12 @@ export async function waitForHttp(url, timeoutMs, failed = () => undefined) {
  * no cron of its own, so `npm start` calls it every minute (see {@link runScheduled}).
  * `config` runs another wrangler config than wrangler.toml (in the project root, so its relative
  * paths hold): for settings `--var` cannot change, such as `[[ratelimits]]` limits.
- * @param {{ port?: number, adminKey: string, persistTo: string, logFile?: import("node:stream").Writable, inheritOutput?: boolean, vars?: Record<string,string>, config?: string }} options
+ * `inspectorPort` turns wrangler's DevTools inspector on there (for CPU profiles: `npm run bench --
+ * fleet --profile`).
+ * @param {{ port?: number, adminKey: string, persistTo: string, logFile?: import("node:stream").Writable, inheritOutput?: boolean, vars?: Record<string,string>, config?: string, inspectorPort?: number }} options
  * @returns {Promise<{ url: string, port: number, stop: () => Promise<void>, exited: Promise<number | null> }>}
  */
-export async function startCollector({ port, adminKey, persistTo, logFile, inheritOutput = false, vars = {}, config }) {
+export async function startCollector({ port, adminKey, persistTo, logFile, inheritOutput = false, vars = {}, config, inspectorPort }) {
   mkdirSync(persistTo, { recursive: true });
   await applyLocalMigrations(persistTo);
   const chosenPort = port ?? (await freePort());
@@ -122,13 +128,13 @@ export async function startCollector({ port, adminKey, persistTo, logFile, inher
       "--persist-to",
       persistTo,
       "--inspector-port",
-      "0",
+      String(inspectorPort ?? 0),
       "--show-interactive-dev-session=false",
       "--test-scheduled",
       ...(config ? ["--config", config] : []),
       ...varArgs,
     ],
-    { cwd: root, env: wranglerEnv(), stdio: ["ignore", inheritOutput ? "inherit" : "pipe", inheritOutput ? "inherit" : "pipe"], detached: true },
+    { cwd: root, env: wranglerEnv({}, { inspector: inspectorPort !== undefined }), stdio: ["ignore", inheritOutput ? "inherit" : "pipe", inheritOutput ? "inherit" : "pipe"], detached: true },
   );
   let output = "";
   if (!inheritOutput) {

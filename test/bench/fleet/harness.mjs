@@ -105,6 +105,9 @@ export function watchWorkerd(everyMs = 500) {
       clearInterval(timer);
       return {
         workerdCpuSeconds: +[...cpu.values()].reduce((a, c) => a + c.last - c.first, 0).toFixed(2),
+        // wrangler dev runs two: the user worker (the collector, with its Durable Objects and local
+        // D1) and wrangler's proxy in front of it, which forwards every request body
+        workerdCpuSecondsByProcess: Object.fromEntries([...cpu].map(([pid, c]) => [pid, +(c.last - c.first).toFixed(2)])),
         loadAverage: { start: loadBefore, end: loadavg() },
         peakRssMb: mb(peakSum),
         peakRssMbByProcess: Object.fromEntries([...hwm].map(([pid, b]) => [pid, mb(b)])),
@@ -119,8 +122,9 @@ export function watchWorkerd(everyMs = 500) {
  * starts it again on the same state (after a crash: D1 keeps what was flushed).
  * @param {string} name the bench (log file name)
  * @param {Record<string, string>} [vars]
+ * @param {number} [inspectorPort] wrangler's DevTools inspector on this port (see ./cpu-profile.mjs)
  */
-export async function startBenchCollector(name, vars = {}) {
+export async function startBenchCollector(name, vars = {}, inspectorPort = undefined) {
   const adminKey = `bench-${randomBytes(12).toString("hex")}`;
   const persistTo = mkdtempSync(join(tmpdir(), `driftline-bench-${name}-`));
   const logPath = join(tmpdir(), `driftline-bench-${name}.log`);
@@ -128,7 +132,7 @@ export async function startBenchCollector(name, vars = {}) {
   /** @type {number | null | undefined} */
   let exitCode;
   const start = async () => {
-    const collector = await startCollector({ adminKey, persistTo, logFile: log, vars });
+    const collector = await startCollector({ adminKey, persistTo, logFile: log, vars, inspectorPort });
     exitCode = undefined;
     collector.exited.then((code) => (exitCode = code));
     return collector;

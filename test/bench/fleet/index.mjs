@@ -7,10 +7,17 @@
 // sending stops, it is restarted on the same state, flushed, and counted.
 //
 //   npm run bench -- fleet [--feed hour|day] [--senders 8] [--batch 12] [--seconds 900] [--retries 3]
+//                          [--profile file.cpuprofile]
+//
+// --profile: a CPU profile of the collector's isolate while the feed is sent (./cpu-profile.mjs);
+// wrangler's inspector is on for it, which slows the collector (the figures are then not the
+// bench's own: they go to results/fleet-<feed>-profiled.json).
 //
 // hour: 1,000 clients × a report every 5 minutes over the last hour (12,000 reports);
 // day: 5 reports a minute over the last 24 h (7,200 reports), backfilled.
 import { randomBytes } from "node:crypto";
+import { freePort } from "../../../scripts/lib/collector-process.mjs";
+import { profileCollector } from "./cpu-profile.mjs";
 import { countedReports, crashLines, d1Usage, flushAfterFeed, loadFeed, parseArgs, publishFleetModel, sendFeed, startBenchCollector, watchWorkerd } from "./harness.mjs";
 
 const args = parseArgs(process.argv.slice(2));
@@ -21,6 +28,7 @@ const BATCH = Number(args.batch ?? 12);
 const SECONDS = Number(args.seconds ?? 900);
 const RETRIES = Number(args.retries ?? 3);
 const MODEL = `bench-fleet-${FEED}`;
+const PROFILE = args.profile === undefined ? undefined : String(args.profile);
 
 const { buildFeed } = await loadFeed();
 process.stderr.write(`building the ${FEED} feed …\n`);
@@ -28,13 +36,19 @@ const built = Date.now();
 const feed = buildFeed({ name: FEED, model: MODEL, version: 1, now: Date.now(), batch: BATCH, tag: randomBytes(4).toString("hex") });
 process.stderr.write(`${feed.reports} reports in ${feed.batches.length} requests, built in ${((Date.now() - built) / 1000).toFixed(0)} s; sending …\n`);
 
-const c = await startBenchCollector(`fleet-${FEED}`);
+const inspectorPort = PROFILE ? /** @type {number} */ (await freePort()) : undefined;
+const c = await startBenchCollector(`fleet-${FEED}`, {}, inspectorPort);
 /** @type {Record<string, unknown>} */
-const result = { bench: `fleet-${FEED}`, reports: feed.reports, rows: feed.rows, reportBytes: feed.reportBytes, senders: SENDERS, batch: BATCH };
+const result = { bench: `fleet-${FEED}${PROFILE ? "-profiled" : ""}`, reports: feed.reports, rows: feed.rows, reportBytes: feed.reportBytes, senders: SENDERS, batch: BATCH };
 try {
   const { version, ingestKey } = await publishFleetModel(c, feed);
   const memory = watchWorkerd();
+  const profiler = inspectorPort === undefined ? undefined : await profileCollector(inspectorPort);
   const sent = await sendFeed({ url: c.url, token: ingestKey, batches: feed.batches, senders: SENDERS, seconds: SECONDS, retries: RETRIES, requestTimeoutMs: 120_000, dead: c.down });
+  if (profiler && PROFILE) {
+    await profiler.stop(PROFILE);
+    result.profile = PROFILE;
+  }
   const crashedWhileSending = c.down() ?? null;
   Object.assign(result, {
     seconds: sent.seconds,
