@@ -124,7 +124,10 @@ try {
     maxBuffer: 64 << 20,
     timeout: 3_600_000,
   });
-  if (py.status !== 0) throw new Error(`raw_metrics.py failed (${py.status ?? py.signal}): ${py.stderr.slice(-2000)}`);
+  if (py.status !== 0) {
+    const hint = py.stderr.includes("ModuleNotFoundError") ? ` (as root: apt-get install -y python3-numpy python3-scipy)` : "";
+    throw new Error(`raw_metrics.py failed (${py.status ?? py.signal})${hint}: ${py.stderr.slice(-2000)}`);
+  }
   const raw = JSON.parse(py.stdout);
   result.raw = {
     python: PYTHON,

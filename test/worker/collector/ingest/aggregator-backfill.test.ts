@@ -121,6 +121,7 @@ describe("a day's backlog of a 220-feature model", () => {
     for (const stub of shards) await stub.flush();
     expect(await storedReports(key)).toEqual({ minute: 3_000, hour: 3_000, day: 3_000 });
     const peaks = await Promise.all(shards.map(async (stub) => (await stub.stats()).peakPendingBytes));
+    console.info(`peak pending bytes of the 3 shards, live: ${peaks.join(", ")} (bound ${PEAK_BOUND})`);
     expect(Math.max(...peaks)).toBeLessThanOrEqual(PEAK_BOUND);
 
     // D1 is down for the next 1,000 reports (flushes fail, the logs grow), then the objects are
@@ -147,6 +148,7 @@ describe("a day's backlog of a 220-feature model", () => {
         await fresh.flush();
         const after = fresh.stats();
         expect(after.pending).toBe(0);
+        console.info(`shard drained its log of ${before} reports after a restart; peak pending bytes ${after.peakPendingBytes}`);
         expect(after.peakPendingBytes).toBeLessThanOrEqual(PEAK_BOUND);
         return before;
       });
