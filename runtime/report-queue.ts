@@ -35,6 +35,8 @@ export const QUEUE_BOUNDS: QueueBounds = { maxEntries: 64, maxBytes: 8_000_000, 
 /** A stream: reports of one model version, role, client, segment and sample rate. */
 const streamOf = (r: Report | Draft) => [r.model, r.version, r.role, r.client, r.sampleRate, JSON.stringify(r.segment)].join("|");
 const hourOf = (r: Report | Draft) => Math.floor(r.start / 3_600_000);
+/** Characters of a report as JSON: what the byte bound counts. */
+const sizeOf = (r: Report) => JSON.stringify(r).length;
 /** Errors of every code a draft counts. */
 const errorsOf = (d: Draft) => [...((d.errors as ErrorCounts | undefined)?.counts.values() ?? [])].reduce((a, b) => a + b, 0);
 /** An entry that only carries error counts (of dropped rows): never dropped itself. */
@@ -87,7 +89,7 @@ export class ReportQueue {
       const e = await this.o_.store.get<QueueEntry>("queue", id);
       if (!e || this.entries.some((x) => x.report.id === id)) continue;
       if (!(e.draft && e.state === STATE && reviveDraft(e.draft, embedding))) e.draft = undefined;
-      e.size ??= JSON.stringify(e.report).length;
+      e.size ??= sizeOf(e.report);
       this.entries.push(e);
     }
     this.entries.sort((a, b) => a.report.start - b.report.start);
@@ -120,7 +122,7 @@ export class ReportQueue {
   /** Stores a new entry; with `makeRoom`, after trimming so that the store never holds more than the bounds, not even for a moment. */
   private async push_(draft: Draft, makeRoom = false): Promise<void> {
     const report = toWire(draft);
-    const e: QueueEntry = { report, draft, state: STATE, sent: false, size: JSON.stringify(report).length };
+    const e: QueueEntry = { report, draft, state: STATE, sent: false, size: sizeOf(report) };
     if (makeRoom) await this.trim_(e.size);
     this.entries.push(e);
     return this.save_(e);
@@ -128,7 +130,7 @@ export class ReportQueue {
 
   private set_(e: QueueEntry, draft: Draft): Promise<void> {
     e.report = toWire(draft);
-    e.size = JSON.stringify(e.report).length;
+    e.size = sizeOf(e.report);
     return this.save_(e);
   }
 
@@ -198,10 +200,10 @@ export class ReportQueue {
         // parts cannot merge again: the entry keeps no draft
         e.report = first!;
         e.draft = undefined;
-        const parts = rest.map((report) => ({ report, sent: true, size: JSON.stringify(report).length }));
+        const parts = rest.map((report) => ({ report, sent: true, size: sizeOf(report) }));
         this.entries.splice(this.entries.indexOf(e) + 1, 0, ...parts);
         saves.push(...parts.map((p) => this.save_(p)));
-        e.size = JSON.stringify(first).length;
+        e.size = sizeOf(e.report);
       }
       saves.push(this.save_(e));
     }
