@@ -1,5 +1,5 @@
 import { DriftlineError, isDriftlineError } from "../protocol/errors.ts";
-import { canWebGpu, loadOrt, type Ort } from "./ort-loader.ts";
+import { binaryChecked, canWebGpu, loadOrt, type Ort } from "./ort-loader.ts";
 import { runInTurn } from "./session-queue.ts";
 import type { Backend, Manifest, ModelStore, Tensor } from "./types.ts";
 import type { InferenceSession } from "onnxruntime-web";
@@ -10,6 +10,8 @@ export interface SessionContext {
   backend: Backend | "auto";
   ortUrl: string;
   warmupRuns: number;
+  /** Whether onnxruntime-web's checked files are kept on the device. */
+  cache: boolean;
 }
 
 /** A session on its backend, and why that backend. */
@@ -59,9 +61,10 @@ export async function openSession(ctx: SessionContext, manifest: Manifest, bytes
   let reason = !auto ? "option" : !gpu ? "only-wasm" : preferred ? "manifest" : first ? "remembered" : "timed";
   const order: Backend[] = !auto ? [requested] : !gpu ? ["wasm"] : first ? [first, other(first)] : ["wasm", "webgpu"];
   // an `integrity` error (onnxruntime-web's bytes not the build's) stays one
-  const ort = await loadOrt(ortUrl, order.includes("webgpu")).catch((err) => {
+  const cannotLoad = (err: unknown) => {
     throw isDriftlineError(err) ? err : new DriftlineError("backend", `cannot load ${ortUrl}: ${(err as Error)?.message ?? err}`, err);
-  });
+  };
+  const ort = await loadOrt(ortUrl, order.includes("webgpu"), ctx.cache).catch(cannotLoad);
   const failures: string[] = [];
   let best: { backend: Backend; session: InferenceSession; ms: number } | undefined;
   let untimed = false;
@@ -72,7 +75,8 @@ export async function openSession(ctx: SessionContext, manifest: Manifest, bytes
       const feeds = warmup(ort);
       const times: number[] = [];
       try {
-        for (let i = 0; i <= ctx.warmupRuns; i++) times.push((await runInTurn(ort, session, feeds)).ms);
+        // one untimed run warms a session; the timed ones are only needed to compare two backends
+        for (let i = 0; i <= (timed ? ctx.warmupRuns : 0); i++) times.push((await runInTurn(ort, session, feeds)).ms);
       } catch (err) {
         if (!warmupMayFail) throw err;
         // zeros that do not fit: the model runs on what the app passes, it cannot be timed
@@ -86,6 +90,8 @@ export async function openSession(ctx: SessionContext, manifest: Manifest, bytes
       if (!timed || untimed) break;
     } catch (err) {
       void session?.release();
+      // a session that failed because ORT's binary could not be loaded or is not the build's: that
+      await binaryChecked(ort).catch(cannotLoad);
       failures.push(`${backend}: ${(err as Error)?.message ?? err}`);
     }
   }

@@ -38,11 +38,14 @@ export interface LoaderContext extends SessionContext {
   encodeText?: EncodeText | undefined;
   /** Publishers' public keys; when given, only manifests one of them signed are run. */
   trust?: readonly string[] | undefined;
+  /** Model bytes already being read from the store (for the version last served), taken by the next load of that sha256. */
+  readAhead?: { sha256: string; bytes: Promise<Uint8Array | undefined> } | undefined;
 }
 
 /**
- * The model bytes of `manifest`: from the store when they are there and still hash right,
- * else downloaded, verified and stored. Throws `download` or `integrity`.
+ * The model bytes of `manifest`: from the store when they are there and still hash right (read
+ * ahead when `ctx.readAhead` names them; it is cleared), else downloaded, verified and stored.
+ * Throws `download` or `integrity`.
  *
  * @param ctx - api and store
  * @param manifest - says which bytes (sha256)
@@ -50,7 +53,9 @@ export interface LoaderContext extends SessionContext {
  */
 export async function modelBytes(ctx: LoaderContext, manifest: Manifest, url: string): Promise<Uint8Array> {
   const { sha256 } = manifest;
-  const cached = await ctx.store.get<Uint8Array>("models", sha256).catch(() => undefined);
+  const ahead = ctx.readAhead?.sha256 === sha256 ? ctx.readAhead.bytes : undefined;
+  ctx.readAhead = undefined;
+  const cached = await (ahead ?? ctx.store.get<Uint8Array>("models", sha256)).catch(() => undefined);
   if (cached && (await sha256Hex(cached)) === sha256) return cached;
   if (cached) await ctx.store.delete("models", sha256).catch(() => {});
   let bytes: Uint8Array;

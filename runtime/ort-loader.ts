@@ -6,37 +6,19 @@ import { isNode, moduleUrl } from "./checked-import.ts";
 export type Ort = typeof import("onnxruntime-web");
 
 /**
- * Per onnxruntime-web build (`wasm`, `jspi`): its module, WebAssembly glue module and binary, and
- * the hex SHA-256 of their hex digests joined (the binary's: of its 1 MiB blocks' SHA-256), fixed
- * when the runtime is built (scripts/lib/ort-files.mjs).
+ * Per onnxruntime-web build (`wasm`, `jspi`): its module, WebAssembly glue module and binary;
+ * `modules`, the hex SHA-256 of the two modules' hex SHA-256 joined; `wasm`, the binary's hex
+ * SHA-256. Fixed when the runtime is built (scripts/lib/ort-files.mjs).
  */
-declare const __DRIFTLINE_ORT__: Record<"wasm" | "jspi", { files: string[]; sha256: string }> | undefined;
-
-/** Bytes per hashed block of the WebAssembly binary (scripts/lib/ort-files.mjs `ORT_BLOCK`). */
-const BLOCK = 1 << 20;
-
-/**
- * The digest of a stream as scripts/lib/ort-files.mjs computes it for the WebAssembly binary: the
- * hex SHA-256 of its 1 MiB blocks' hex SHA-256, joined. Each block is hashed as soon as it has
- * arrived, so little is left to hash after the last byte.
- */
-async function blocksDigest(stream: ReadableStream<Uint8Array>): Promise<string> {
-  const reader = stream.getReader();
-  const digests: Array<Promise<string>> = [];
-  let block = new Uint8Array(BLOCK);
-  let filled = 0;
-  for (let chunk; !(chunk = await reader.read()).done; ) {
-    for (let at = 0, bytes = chunk.value; at < bytes.length; ) {
-      const n = Math.min(BLOCK - filled, bytes.length - at);
-      block.set(bytes.subarray(at, (at += n)), filled);
-      if ((filled += n) === BLOCK) digests.push(sha256Hex(block)), (block = new Uint8Array(BLOCK)), (filled = 0);
-    }
-  }
-  if (filled) digests.push(sha256Hex(block.subarray(0, filled)));
-  return sha256Hex(new TextEncoder().encode((await Promise.all(digests)).join("")));
-}
+declare const __DRIFTLINE_ORT__: Record<"wasm" | "jspi", { files: string[]; modules: string; wasm: string }> | undefined;
 
 const loading = new Map<string, Promise<Ort>>();
+
+/** The Cache Storage cache (of the page's origin) that keeps checked onnxruntime-web files. */
+const KEPT = "driftline-ort";
+
+/** One build's files and digests. */
+type Build = NonNullable<typeof __DRIFTLINE_ORT__>["wasm"];
 
 /**
  * Whether this platform can load the WebGPU build: an adapter API and JSPI (the WebGPU build
@@ -44,63 +26,117 @@ const loading = new Map<string, Promise<Ort>>();
  */
 export const canWebGpu = () => !isNode() && !!(globalThis.navigator as { gpu?: unknown } | undefined)?.gpu && "Suspending" in WebAssembly;
 
+/** Per imported onnxruntime-web: its WebAssembly binary, compiled, once its digest holds. */
+const binaries = new WeakMap<Ort, Promise<WebAssembly.Module>>();
+
+/**
+ * Whether onnxruntime-web's binary is the build's: resolves when it is (at once under Node),
+ * rejects with DriftlineError `integrity` when it is not. {@link loadOrt} resolves before that is
+ * known: a session created meanwhile waits for it, and fails when it does not hold.
+ *
+ * @param ort - an onnxruntime-web from {@link loadOrt}
+ */
+export const binaryChecked = (ort: Ort): Promise<unknown> => binaries.get(ort) ?? Promise.resolve();
+
 /**
  * Imports onnxruntime-web once per build: in browsers from `base`, only bytes whose SHA-256 this
  * runtime was built with (the WASM-only build unless WebGPU is wanted); from the
- * `onnxruntime-web` package under Node. Rejects with DriftlineError `integrity` when a file's
- * bytes differ: nothing of it ran.
+ * `onnxruntime-web` package under Node. Rejects with DriftlineError `integrity` when a module's
+ * bytes differ (nothing of it ran); a binary that differs is never instantiated, and
+ * {@link binaryChecked} says so. With `keep`, the checked files are kept in the page's Cache
+ * Storage, and later page loads start from them (checked again as they load).
  *
  * @param base - URL of the folder with `ort.*.min.mjs` and the wasm files
  * @param webgpu - whether the WebGPU execution provider is needed
+ * @param keep - whether to keep the checked files on the device (the runtime's `cache` option)
  */
-export function loadOrt(base: string, webgpu: boolean): Promise<Ort> {
+export function loadOrt(base: string, webgpu: boolean, keep: boolean): Promise<Ort> {
   const dir = base.replace(/\/?$/, "/");
   const key = isNode() ? "node" : `${webgpu ? "jspi" : "wasm"} ${dir}`;
   let ort = loading.get(key);
   if (!ort) {
-    loading.set(key, (ort = key === "node" ? import("onnxruntime-web") : verifiedOrt(dir, webgpu)));
-    ort.catch(() => loading.delete(key));
+    const build = typeof __DRIFTLINE_ORT__ === "object" ? __DRIFTLINE_ORT__[webgpu ? "jspi" : "wasm"] : { files: [], modules: "", wasm: "" };
+    loading.set(key, (ort = key === "node" ? import("onnxruntime-web") : verifiedOrt(dir, build, keep)));
+    // a build that fails its checks is fetched again next time
+    ort.then(binaryChecked).catch(() => loading.delete(key));
   }
   return ort;
 }
 
 /**
- * Fetches one build's three files and checks them against the build-time digest, then runs only
- * those bytes: the modules from `blob:` URLs of the checked bytes; the WebAssembly compiled while
- * it streams in (as bare onnxruntime-web would stream it), a clone of the response hashed block
- * by block beside the compiler, and instantiated only once the digest holds, handed to ORT
- * through its glue's `instantiateWasm` hook. A file changed on the server never runs: compiling
- * runs no code.
+ * Loads one build's three files, from the copy kept on the device when there is one, else from
+ * `base`, and runs only bytes whose digests are the build's: the modules from `blob:` URLs of the
+ * checked bytes, ORT's own imported as soon as both are checked; the binary compiled and
+ * instantiated through the glue's `instantiateWasm` hook once its digest holds. ORT starts up
+ * meanwhile: its glue's factory waits for the checked binary. Compiling runs no code, so bytes
+ * changed on the server (or in the page's storage) never run. A kept copy that does not check
+ * is deleted, and the files are downloaded again.
  */
-async function verifiedOrt(base: string, webgpu: boolean): Promise<Ort> {
-  const build = typeof __DRIFTLINE_ORT__ === "object" ? __DRIFTLINE_ORT__[webgpu ? "jspi" : "wasm"] : { files: [], sha256: "" };
-  const get = async (file: string) => {
+async function verifiedOrt(base: string, build: Build, keep: boolean): Promise<Ort> {
+  const refuse = (): never => {
+    throw new DriftlineError("integrity", `${base}: not the onnxruntime-web this runtime was built with`);
+  };
+  const download = async (file: string) => {
     const res = await fetch(base + file);
     if (!res.ok) throw new Error(`${file}: HTTP ${res.status}`);
     return res;
   };
-  const [main, glue, wasm] = build.files.map(get);
-  // the same bytes to the compiler and to the hash (a module that fails to compile fails the
-  // check); the response itself streams fastest, unless the server names another content type
-  const res = await wasm!;
-  const copy = res.clone();
-  const native = /^application\/wasm\b/.test(res.headers.get("content-type") ?? "");
-  const compiled = WebAssembly.compileStreaming(native ? res : new Response(res.body, { headers: { "content-type": "application/wasm" } }));
-  compiled.catch(() => {});
-  const wasmDigest = blocksDigest(copy.body!);
-  wasmDigest.catch(() => {});
-  const bytes = await Promise.all([main!, glue!].map(async (res) => new Uint8Array(await (await res).arrayBuffer())));
-  const digests = await Promise.all([...bytes.map(sha256Hex), wasmDigest]);
-  if ((await sha256Hex(new TextEncoder().encode(digests.join("")))) !== build.sha256) {
-    throw new DriftlineError("integrity", `${base}: not the onnxruntime-web this runtime was built with`);
+  const cache = keep && typeof caches === "object" ? await caches.open(KEPT).catch(() => undefined) : undefined;
+  const name = (file: string) => `https://kept.invalid/${build.modules}/${build.wasm}/${file}`;
+  const [mainFile, glueFile, wasmFile] = build.files as [string, string, string];
+  // the binary is kept last: when it is there, the modules are too
+  const kept = cache && (await cache.match(name(wasmFile))) ? cache : undefined;
+  // a kept binary that does not check is deleted and downloaded again
+  const downloaded = () => checkedBinary(() => download(wasmFile), false, build.wasm, refuse);
+  const binary = kept ? checkedBinary(() => kept.match(name(wasmFile)) as Promise<Response>, true, build.wasm, refuse).catch(() => caches.delete(KEPT).then(downloaded)) : downloaded();
+  const module = binary.then((b) => b.module);
+  module.catch(() => {});
+  const bytes = await Promise.all([mainFile, glueFile].map(async (file) => new Uint8Array(await ((await kept?.match(name(file))) ?? (await download(file))).arrayBuffer())));
+  if ((await sha256Hex(new TextEncoder().encode((await Promise.all(bytes.map(sha256Hex))).join("")))) !== build.modules) {
+    if (!kept) refuse();
+    // kept modules that do not check: the kept copy is deleted, the files downloaded (and kept
+    // again by the next page load)
+    await caches.delete(KEPT);
+    return verifiedOrt(base, build, false);
   }
-  // the checked module loads while the compiler finishes
-  const [module, ort] = await Promise.all([compiled, import(/* @vite-ignore */ moduleUrl(bytes[0]!)) as Promise<Ort>]);
-  // the glue's factory, given the checked module: the wrapper finds it under a key of its own
-  const key = `driftline:${build.sha256}`;
+  // downloaded files that check are kept for the next page load
+  if (cache) void binary.then((b) => b.downloaded && keepFiles(name, build.files, [...bytes, b.downloaded])).catch(() => {});
+  const ort = (await import(/* @vite-ignore */ moduleUrl(bytes[0]!))) as Ort;
+  binaries.set(ort, module);
+  // the glue's factory, once the binary is checked, given it: the wrapper finds it under a key of its own
+  const key = `driftline:${build.wasm}`;
   (globalThis as Record<symbol, unknown>)[Symbol.for(key)] = module;
-  const wrapper = `import f from "${moduleUrl(bytes[1]!)}";const m=globalThis[Symbol.for(${JSON.stringify(key)})];export default(o)=>f({...o,instantiateWasm:(i,done)=>(WebAssembly.instantiate(m,i).then((x)=>done(x,m)),{})})`;
+  const wrapper = `import f from "${moduleUrl(bytes[1]!)}";const m=globalThis[Symbol.for(${JSON.stringify(key)})];export default(o)=>m.then((m)=>f({...o,instantiateWasm:(i,done)=>(WebAssembly.instantiate(m,i).then((x)=>done(x,m)),{})}))`;
   // the glue's URL stays valid: ORT's worker threads load it again
   ort.env.wasm.wasmPaths = { mjs: moduleUrl(wrapper) };
   return ort;
+}
+
+/**
+ * The binary compiled as it streams in (as bare onnxruntime-web streams it) while the same bytes
+ * are hashed: from a clone of the response when it is downloaded; from a second read of the same
+ * entry when it is kept (a clone would slow the compiler). Bytes that are not the build's are
+ * refused as such, even when they do not compile either.
+ *
+ * @param read - a response with the binary
+ * @param twice - whether `read` gives the same bytes again (a kept entry)
+ * @returns the module, and the bytes when they were downloaded (to be kept)
+ */
+async function checkedBinary(read: () => Promise<Response>, twice: boolean, digest: string, refuse: () => never): Promise<{ module: WebAssembly.Module; downloaded?: ArrayBuffer }> {
+  const res = await read();
+  const copy = twice ? await read() : res.clone();
+  // the response itself streams fastest, unless the server named another content type
+  const native = /^application\/wasm\b/.test(res.headers.get("content-type") ?? "");
+  const compiled = WebAssembly.compileStreaming(native ? res : new Response(res.body, { headers: { "content-type": "application/wasm" } }));
+  compiled.catch(() => {});
+  const bytes = await copy.arrayBuffer();
+  if ((await sha256Hex(bytes)) !== digest) refuse();
+  return { module: await compiled, downloaded: twice ? undefined : bytes };
+}
+
+/** Keeps a build's checked files (the binary last), then deletes what other builds kept. */
+async function keepFiles(name: (file: string) => string, files: string[], bodies: BlobPart[]): Promise<void> {
+  const cache = await caches.open(KEPT);
+  for (let i = 0; i < files.length; i++) await cache.put(name(files[i]!), new Response(bodies[i], { headers: { "content-type": i === 2 ? "application/wasm" : "text/javascript" } }));
+  for (const req of await cache.keys()) if (!req.url.startsWith(name(""))) await cache.delete(req);
 }

@@ -54,7 +54,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const o = { ...DEFAULTS, ortUrl: `${sdk}ort/`, ...options } satisfies RuntimeOptions;
   const { clock, model: name } = o;
   // onnxruntime-web's checked download overlaps the start-up below when its build is known
-  if (o.backend === "wasm" || (o.backend === "auto" && !canWebGpu())) loadOrt(o.ortUrl, false).catch(() => {});
+  if (o.backend === "wasm" || (o.backend === "auto" && !canWebGpu())) loadOrt(o.ortUrl, false, o.cache).catch(() => {});
   const store = (o.store ??= await defaultStore(o.cache));
   // prediction logging's module, only when allowed, loads beside the start-up too (from the store
   // or /sdk/); without it the runtime runs unlogged and says why
@@ -64,13 +64,20 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const settings: Settings = Object.assign(o, { api, store });
   // read beside the model's loading (the adapter may take a moment); reports are cut after both
   const device = o.deviceClass ? readDeviceClass() : undefined;
-  const client = o.client ?? (await store.get<string>("meta", "client").catch(() => undefined)) ?? randomId();
-  void store.put("meta", "client", client).catch(() => {});
   const handlers = new Map<string, Set<(p: never) => void>>();
   const assignmentKey = `assignment:${name}`;
+  // read together, and written only when new: a write would hold up the reads after it
+  const readMeta = <T>(key: string) => store.get<T>("meta", key).catch(() => undefined);
+  const [kept, cached] = await Promise.all([readMeta<string>("client"), readMeta<Assignment>(assignmentKey)]);
+  const client = o.client ?? kept ?? randomId();
+  if (client !== kept) void store.put("meta", "client", client).catch(() => {});
+  // 64 random bits per runtime, then a counter: cheap, and unique across the fleet
+  const feedback = new FeedbackStore(store, `ring:${name}`, o.feedbackCapacity, randomId().slice(0, 16));
+  const feedbackLoaded = feedback.load();
 
-  // Offline (or the collector down), the assignment last served still names a cached model.
-  const cached = await store.get<Assignment>("meta", assignmentKey).catch(() => undefined);
+  // Offline (or the collector down), the assignment last served still names a cached model; its
+  // bytes are read while the assignment is fetched (it usually names the same)
+  if (cached) settings.readAhead = { sha256: cached.manifest.sha256, bytes: store.get<Uint8Array>("models", cached.manifest.sha256).catch(() => undefined) };
   const fresh = await api.assignment(name, client).catch((err) => {
     if (!cached) throw err;
   });
@@ -100,14 +107,13 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     accs: new Map(),
     // Sketching waits for idle time, so predict() costs little more than session.run.
     staging: new Staging(idle, () => s.current.sampleRate),
-    // 64 random bits per runtime, then a counter: cheap, and unique across the fleet
-    feedback: new FeedbackStore(store, `ring:${name}`, o.feedbackCapacity, randomId().slice(0, 16)),
+    feedback,
     log: typeof makeLog === "function" ? (makeLog as MakeLog)(store, `log:${name}`, api, { model: name, client }, randomId, (err) => s.emit("error", err)) : undefined,
     idle,
     emit: (event, payload) => handlers.get(event)?.forEach((h) => (h as (p: typeof payload) => void)(payload)),
   };
   accOf(s, live);
-  await s.feedback.load();
+  await feedbackLoaded;
   await s.log?.load();
 
   const queue = new ReportQueue({

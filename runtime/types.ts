@@ -289,7 +289,8 @@ export interface RuntimeOptions {
    */
   ortUrl?: string;
   /**
-   * Keep models, the assignment and unsent reports in IndexedDB.
+   * Keep models, the assignment and unsent reports in IndexedDB, and onnxruntime-web's checked
+   * files in Cache Storage (checked again on every load).
    * @defaultValue `true` (falls back to memory where IndexedDB is missing or blocked)
    */
   cache?: boolean;

@@ -18,25 +18,21 @@ export const ORT_BUILDS = {
   jspi: ["ort.jspi.min.mjs", "ort-wasm-simd-threaded.jspi.mjs", "ort-wasm-simd-threaded.jspi.wasm"],
 };
 
-/** Bytes per block of the WebAssembly binary's hash list (runtime/ort-loader.ts `BLOCK`). */
-export const ORT_BLOCK = 1 << 20;
-
 /**
- * The value of the runtime's `__DRIFTLINE_ORT__` (an esbuild `define`): per build, its file names
- * and one digest of their bytes in `dir`: the lowercase hex SHA-256 of the three files' hex
- * digests, joined (one 32-byte value per build keeps the runtime small). A module's digest is its
- * SHA-256; the WebAssembly binary's is the SHA-256 of the hex SHA-256 of each of its 1 MiB blocks,
- * joined (a hash list: the runtime hashes each block as it arrives).
+ * The value of the runtime's `__DRIFTLINE_ORT__` (an esbuild `define`): per build, its file names,
+ * `modules`: the lowercase hex SHA-256 of its two modules' hex SHA-256 joined (one value for both
+ * keeps the runtime small), and `wasm`: the WebAssembly binary's hex SHA-256; of the files in `dir`.
  * @param {string} [dir] the folder holding the files
  * @returns {string} JSON
  */
 export function ortHashesDefine(dir = ORT_DIST) {
   const sha = (/** @type {Buffer | string} */ bytes) => createHash("sha256").update(bytes).digest("hex");
-  const blocks = (/** @type {Buffer} */ bytes) => {
-    let joined = "";
-    for (let at = 0; at < bytes.length; at += ORT_BLOCK) joined += sha(bytes.subarray(at, at + ORT_BLOCK));
-    return sha(joined);
-  };
-  const digest = (/** @type {string[]} */ files) => sha(files.map((file, i) => (i === 2 ? blocks : sha)(readFileSync(`${dir}/${file}`))).join(""));
-  return JSON.stringify(Object.fromEntries(Object.entries(ORT_BUILDS).map(([build, files]) => [build, { files, sha256: digest(files) }])));
+  return JSON.stringify(
+    Object.fromEntries(
+      Object.entries(ORT_BUILDS).map(([build, files]) => {
+        const [main, glue, wasm] = files.map((file) => sha(readFileSync(`${dir}/${file}`)));
+        return [build, { files, modules: sha(`${main}${glue}`), wasm }];
+      }),
+    ),
+  );
 }

@@ -1,7 +1,10 @@
 // Issue 13 item 6: the runtime runs only the onnxruntime-web files its build was made with. Served
 // with one file altered — the module, its WebAssembly glue module, or one byte of the WebAssembly
 // binary — createRuntime rejects with `integrity` and the altered code never ran (the altered
-// modules would count themselves in `window.tampered`); the same files unaltered run.
+// modules would count themselves in `window.tampered`); the same files unaltered run. With the
+// `cache` option the checked files are kept in the page's Cache Storage: later starts take them
+// from there (not from the server), and a kept copy altered in the page's storage never runs.
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
@@ -27,8 +30,11 @@ describe("runtime: onnxruntime-web's files are the build's or nothing runs", () 
     }
   }
 
-  /** A fresh page's createRuntime with onnxruntime-web from `/{prefix}/`: its error code (or "ok") and the altered code's runs. */
-  async function start(prefix: string) {
+  /**
+   * A fresh page's createRuntime with onnxruntime-web from `/{prefix}/`: its error code (or "ok"),
+   * the altered code's runs and which of onnxruntime-web's files the page downloaded.
+   */
+  async function start(prefix: string, cache = false) {
     await openRuntimePage(page, rig.server);
     return page.evaluate(
       async ({ o, row }) => {
@@ -40,9 +46,13 @@ describe("runtime: onnxruntime-web's files are the build's or nothing runs", () 
         } catch (err) {
           outcome = `${(err as { code?: string }).code}: ${(err as Error).message}`;
         }
-        return { outcome, tampered: (globalThis as { tampered?: number }).tampered ?? 0 };
+        const downloaded = performance
+          .getEntriesByType("resource")
+          .flatMap((e) => (e.name.includes("/ort") ? [e.name.split("/").pop()!] : []))
+          .sort();
+        return { outcome, tampered: (globalThis as { tampered?: number }).tampered ?? 0, downloaded };
       },
-      { o: { ...options, ortUrl: `${rig.server.url}/${prefix}/` }, row: churnRows(1)[0] },
+      { o: { ...options, cache, ortUrl: `${rig.server.url}/${prefix}/` }, row: churnRows(1)[0] },
     );
   }
 
@@ -60,7 +70,7 @@ describe("runtime: onnxruntime-web's files are the build's or nothing runs", () 
 
   it("runs the build's files", async () => {
     serveOrt("same");
-    expect(await start("same")).toEqual({ outcome: "ok", tampered: 0 });
+    expect(await start("same")).toEqual({ outcome: "ok", tampered: 0, downloaded: [...ORT_BUILDS.wasm].sort() });
   });
 
   // the binary streams to the compiler as served when it is `application/wasm`, else retyped
@@ -68,7 +78,7 @@ describe("runtime: onnxruntime-web's files are the build's or nothing runs", () 
     serveOrt("untyped");
     const file = ORT_BUILDS.wasm[2]!;
     rig.server.set(`/untyped/${file}`, new Uint8Array(readFileSync(`${ORT_DIST}/${file}`)), "application/octet-stream");
-    expect(await start("untyped")).toEqual({ outcome: "ok", tampered: 0 });
+    expect(await start("untyped")).toMatchObject({ outcome: "ok", tampered: 0 });
   });
 
   it.each([
@@ -93,10 +103,84 @@ describe("runtime: onnxruntime-web's files are the build's or nothing runs", () 
     expect((await start("altered-wasm")).outcome).toMatch(/^integrity: /);
   });
 
-  // the binary is hashed in 1 MiB blocks as it streams in: a block added at the end counts too
+  // bytes past the end of the build's binary count too
   it("refuses the WebAssembly binary with a block of zeros appended", async () => {
     const file = ORT_BUILDS.wasm[2]!;
     serveOrt("longer-wasm", file, (bytes) => new Uint8Array([...bytes, ...new Uint8Array(1 << 20)]));
     expect((await start("longer-wasm")).outcome).toMatch(/^integrity: /);
+  });
+
+  it("names a binary the server does not have: `backend`, not a hang", async () => {
+    for (const file of ORT_BUILDS.wasm.slice(0, 2)) rig.server.set(`/no-wasm/${file}`, new Uint8Array(readFileSync(`${ORT_DIST}/${file}`)));
+    expect((await start("no-wasm")).outcome).toMatch(/^backend: cannot load .*ort-wasm-simd-threaded\.wasm: HTTP 404/);
+  });
+
+  describe("kept on the device (`cache`)", () => {
+    /** The kept files, by file name: their sizes, and the SHA-256 of each as hex. */
+    const kept = () =>
+      page.evaluate(async () => {
+        const cache = await caches.open("driftline-ort");
+        const out: Record<string, { size: number; sha256: string }> = {};
+        for (const req of await cache.keys()) {
+          const bytes = await (await cache.match(req))!.arrayBuffer();
+          const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+          out[req.url.split("/").pop()!] = { size: bytes.byteLength, sha256: Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("") };
+        }
+        return out;
+      });
+    /** Waits until the files of the first start are kept (they are written after it). */
+    const keptAll = () => expect.poll(async () => Object.keys(await kept()).sort(), { timeout: 10_000 }).toEqual([...ORT_BUILDS.wasm].sort());
+    /** Replaces kept file `file` with `alter` of it, in the page's Cache Storage. */
+    const alterKept = (file: string, how: "byte" | "mark") =>
+      page.evaluate(
+        async ({ file, how, mark }) => {
+          const cache = await caches.open("driftline-ort");
+          const req = (await cache.keys()).find((r) => r.url.endsWith(`/${file}`))!;
+          const res = (await cache.match(req))!;
+          const bytes = new Uint8Array(await res.arrayBuffer());
+          if (how === "byte") bytes[bytes.length >> 1]! ^= 1;
+          const body = how === "byte" ? bytes : new Blob([bytes, mark]);
+          await cache.put(req, new Response(body, { headers: res.headers }));
+        },
+        { file, how, mark: MARK },
+      );
+    const sha = (file: string) =>
+      createHash("sha256")
+        .update(readFileSync(`${ORT_DIST}/${file}`))
+        .digest("hex");
+
+    beforeAll(async () => {
+      await openRuntimePage(page, rig.server);
+      await page.evaluate(() => caches.delete("driftline-ort"));
+    });
+
+    it("keeps the checked files, and later starts run them without the server's", async () => {
+      serveOrt("keep");
+      expect(await start("keep", true)).toEqual({ outcome: "ok", tampered: 0, downloaded: [...ORT_BUILDS.wasm].sort() });
+      await keptAll();
+      const files = await kept();
+      for (const file of ORT_BUILDS.wasm) expect(files[file]!.sha256).toBe(sha(file));
+      // the server's files altered (every one of them): a start from the kept copy never asks for them
+      for (const file of ORT_BUILDS.wasm) rig.server.set(`/keep/${file}`, new TextEncoder().encode(MARK));
+      expect(await start("keep", true)).toEqual({ outcome: "ok", tampered: 0, downloaded: [] });
+    });
+
+    it.each([
+      ["the module, code appended", ORT_BUILDS.wasm[0]!, "mark"],
+      ["the WebAssembly binary, one byte changed", ORT_BUILDS.wasm[2]!, "byte"],
+    ] as const)("a kept copy altered in the page's storage (%s) never runs: the files are downloaded again", async (_, file, how) => {
+      const prefix = `rekeep-${how}`;
+      serveOrt(prefix);
+      await start(prefix, true);
+      await keptAll();
+      await alterKept(file, how);
+      const result = await start(prefix, true);
+      expect(result.outcome).toBe("ok");
+      expect(result.tampered).toBe(0);
+      expect(result.downloaded).toContain(file);
+      // kept again as the build's (altered modules: by the start after)
+      expect((await start(prefix, true)).outcome).toBe("ok");
+      await expect.poll(async () => (await kept())[file]?.sha256, { timeout: 10_000 }).toBe(sha(file));
+    });
   });
 });

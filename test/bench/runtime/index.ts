@@ -22,9 +22,12 @@
 //   Sketching is deferred to idle time, which comes between blocks (untimed, like a page between
 //   bursts of predictions).
 // - coldStart: a fresh page (reloaded, onnxruntime-web not loaded yet) until the first prediction:
-//   createRuntime with the model in the IndexedDB cache + predict(), against the bare app on the
-//   same bytes already in memory: import onnxruntime-web, InferenceSession.create, one run
-//   (target ratio ≤ 1.2). Medians of COLD alternating runs, per model.
+//   createRuntime with the model in the IndexedDB cache and onnxruntime-web kept in Cache Storage
+//   + predict(), against the bare app on the same bytes already in memory: import
+//   onnxruntime-web, InferenceSession.create, one run, onnxruntime-web downloaded (`ratio`, target
+//   ≤ 1.2) and from the browser's HTTP cache (`ratioVsHttpCached`); and the runtime once more
+//   with its kept onnxruntime-web deleted first (`runtimeUnkeptMs`, `unkeptRatio`). Medians of
+//   COLD rounds, the order rotating, per model (measureColdStart).
 // - size: the runtime's default entry as `npm run build` reports it (dist/sizes.json), gzipped
 //   (target ≤ 12 KB = 12,288 B).
 import "../../browser/harness/page-globals.ts";
@@ -181,17 +184,25 @@ try {
 }
 
 /**
- * Cold start of one model from the IndexedDB cache: a first createRuntime stores the model, then
- * COLD rounds each reload the page twice and time, in alternating order, createRuntime (cached
- * model) + the first predict(), and the bare app on the same bytes: import onnxruntime-web,
- * InferenceSession.create, one run on a tensor it builds from the row.
+ * Cold start of one model from the IndexedDB cache: a first createRuntime stores the model (and
+ * keeps onnxruntime-web's checked files in Cache Storage), then COLD rounds each reload the page
+ * and time, in rotating order:
+ * - `runtime`: createRuntime (cached model, kept onnxruntime-web) + the first predict();
+ * - `runtimeUnkept`: the same with the kept onnxruntime-web deleted first (a first visit, or the
+ *   first after an update of the runtime: downloaded, checked, kept again);
+ * - `bare`: the app without Driftline on the same model bytes: import onnxruntime-web,
+ *   InferenceSession.create, one run on a tensor it builds from the row, from `/ort/` (never
+ *   cached: every load downloads it, as the runtime's own download does);
+ * - `bareHttpCached`: the same from `/ort-cached/`, which the browser keeps in its HTTP cache (and
+ *   V8 its compiled code): the bare app at its fastest.
  */
 async function measureColdStart(page: import("playwright-core").Page, model: { name: string; sha: string }) {
   const row = churnRows(1)[0]!;
   const options = { collector: "http://127.0.0.1", key: "k", model: model.name, ortUrl: "/ort/", backend: "wasm" as const };
-  const runtimeStart = () =>
+  const runtimeStart = (unkept: boolean) =>
     page.evaluate(
-      async ({ options, row }) => {
+      async ({ options, row, unkept }) => {
+        if (unkept) await caches.delete("driftline-ort");
         const t = performance.now();
         const rt = await window.Driftline.createRuntime({ ...options, collector: location.origin, transport: window.bench.transport });
         await rt.predict(row);
@@ -199,34 +210,53 @@ async function measureColdStart(page: import("playwright-core").Page, model: { n
         await rt.close();
         return ms;
       },
-      { options, row },
+      { options, row, unkept },
     );
-  const bareStart = () =>
+  const bareStart = (ort: string) =>
     page.evaluate(
-      async ({ sha, columns }) => {
+      async ({ sha, columns, ort: dir }) => {
         const bytes = new Uint8Array(await (await fetch(`/${sha}.onnx`)).arrayBuffer());
         const t = performance.now();
-        const ort = (await window.importModule("/ort/ort.wasm.min.mjs")) as typeof import("onnxruntime-web");
-        ort.env.wasm.wasmPaths = "/ort/";
+        const ort = (await window.importModule(`${dir}ort.wasm.min.mjs`)) as typeof import("onnxruntime-web");
+        ort.env.wasm.wasmPaths = dir;
         const session = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
         await session.run({ features: new ort.Tensor("float32", Float32Array.from(columns), [1, 6]) });
         return performance.now() - t;
       },
-      { sha: model.sha, columns: churnColumns(row) },
+      { sha: model.sha, columns: churnColumns(row), ort },
     );
-  await openRuntimePage(page, server);
-  await runtimeStart(); // downloads and caches the model
-  const times = { runtime: [] as number[], bare: [] as number[] };
+  const starts = {
+    runtime: () => runtimeStart(false),
+    runtimeUnkept: () => runtimeStart(true),
+    bare: () => bareStart("/ort/"),
+    bareHttpCached: () => bareStart("/ort-cached/"),
+  };
+  const names = Object.keys(starts) as Array<keyof typeof starts>;
+  const times = Object.fromEntries(names.map((k) => [k, [] as number[]])) as Record<keyof typeof starts, number[]>;
+  // the model stored and onnxruntime-web kept; the HTTP cache (and V8's code cache) warm
+  for (const name of ["runtime", "bareHttpCached", "bareHttpCached"] as const) {
+    await openRuntimePage(page, server);
+    await starts[name]();
+  }
   for (let i = 0; i < COLD; i++) {
-    for (const which of i % 2 ? (["bare", "runtime"] as const) : (["runtime", "bare"] as const)) {
+    for (let j = 0; j < names.length; j++) {
+      const name = names[(i + j) % names.length]!;
       await openRuntimePage(page, server);
-      times[which].push(await (which === "runtime" ? runtimeStart() : bareStart()));
+      times[name].push(await starts[name]());
     }
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-  const runtimeMs = median(times.runtime);
-  const bareMs = median(times.bare);
-  return { runtimeMs: +runtimeMs.toFixed(1), bareMs: +bareMs.toFixed(1), ratio: +(runtimeMs / bareMs).toFixed(3), met: runtimeMs / bareMs <= 1.2 };
+  const m = Object.fromEntries(names.map((k) => [k, median(times[k])])) as Record<keyof typeof starts, number>;
+  return {
+    runtimeMs: +m.runtime.toFixed(1),
+    bareMs: +m.bare.toFixed(1),
+    ratio: +(m.runtime / m.bare).toFixed(3),
+    met: m.runtime / m.bare <= 1.2,
+    bareHttpCachedMs: +m.bareHttpCached.toFixed(1),
+    ratioVsHttpCached: +(m.runtime / m.bareHttpCached).toFixed(3),
+    runtimeUnkeptMs: +m.runtimeUnkept.toFixed(1),
+    unkeptRatio: +(m.runtimeUnkept / m.bare).toFixed(3),
+  };
 }
 
 /** The runtime's size as `npm run build` reports it (it writes dist/sizes.json). */

@@ -16,9 +16,14 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>driftline runtime test
   window.ready = true;
 </script>`;
 
-/** Serves `/runtime.html`, `/driftline.js` (fresh bundle) and `/ort/` (onnxruntime-web's dist). */
+/**
+ * Serves `/runtime.html`, `/driftline.js` (fresh bundle) and onnxruntime-web's dist twice: under
+ * `/ort/` never cached (every page load downloads it), under `/ort-cached/` cached by the browser
+ * for a year (as a CDN serving immutable files would).
+ */
 export async function startRuntimeServer(): Promise<StaticServer> {
-  return startStaticServer({ "/ort/": `${root}node_modules/onnxruntime-web/dist/` }, { "/runtime.html": { body: PAGE }, "/driftline.js": { body: await bundleRuntime() } });
+  const ort = `${root}node_modules/onnxruntime-web/dist/`;
+  return startStaticServer({ "/ort/": ort, "/ort-cached/": ort }, { "/runtime.html": { body: PAGE }, "/driftline.js": { body: await bundleRuntime() } }, ["/ort-cached/"]);
 }
 
 /**

@@ -27,17 +27,18 @@ export interface StaticServer {
 }
 
 /**
- * Serves `mounts` (URL prefix → directory) and in-memory routes on 127.0.0.1.
+ * Serves `mounts` (URL prefix → directory) and in-memory routes on 127.0.0.1, every response
+ * `no-store` except under the `cacheable` prefixes (cached for a year, as immutable).
  * @example startStaticServer({ "/ort/": "node_modules/onnxruntime-web/dist" })
  */
-export async function startStaticServer(mounts: Record<string, string>, memory: MemoryRoutes = {}): Promise<StaticServer> {
+export async function startStaticServer(mounts: Record<string, string>, memory: MemoryRoutes = {}, cacheable: string[] = []): Promise<StaticServer> {
   const routes = new Map(Object.entries(memory));
   const server: Server = createServer(async (req, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
     res.setHeader("Cross-Origin-Opener-Policy", "same-origin");
     res.setHeader("Cross-Origin-Embedder-Policy", "require-corp");
     res.setHeader("Cross-Origin-Resource-Policy", "cross-origin");
-    res.setHeader("Cache-Control", "no-store");
-    const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
+    res.setHeader("Cache-Control", cacheable.some((prefix) => path.startsWith(prefix)) ? "public, max-age=31536000, immutable" : "no-store");
     const fromMemory = routes.get(path);
     if (fromMemory) {
       res.writeHead(200, { "Content-Type": fromMemory.type ?? TYPES[extname(path)] ?? "application/octet-stream" });

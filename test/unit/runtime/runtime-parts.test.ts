@@ -69,6 +69,7 @@ function state(clock: Clock, events: string[]) {
       backend: "wasm",
       ortUrl: "",
       warmupRuns: 0,
+      cache: false,
       segment: {},
       reportIntervalMs: 30_000,
       reportRows: 100_000,
