@@ -5,7 +5,7 @@
 // - runtime/dist/driftline.js (ESM) and runtime/dist/driftline.iife.js (sets window.Driftline): the
 //   runtime package's builds (runtime/package.json), bundled
 //   by esbuild and minified by esbuild and terser, printing each file's raw and gzipped size (and
-//   writing them to dist/sizes.json).
+//   writing them to dist/sizes.json); either over BUDGET_GZIPPED fails the build.
 //   onnxruntime-web is not bundled: the runtime loads it at run time from the collector's /sdk/ort/.
 //   With `--runtime` (the runtime package's own build and prepack), only these are written.
 // - dist/site/: the collector's static assets (Workers static assets, see wrangler.toml [assets]):
@@ -28,6 +28,11 @@ const runtimeDist = `${root}runtime/dist/`;
 const runtimeOnly = process.argv.includes("--runtime");
 /** The onnxruntime-web files the runtime may load: the WASM-only build, and the JSPI build with WebGPU. */
 const ORT_FILES = Object.values(ORT_BUILDS).flat();
+/**
+ * The size budget of the runtime's default entries, gzipped: the build fails past it, so growth is
+ * a decision (docs/runtime.md "Speed and size against their targets"; issue 13's target is 12 KB).
+ */
+const BUDGET_GZIPPED = 18 * 1024;
 
 const HEADERS = `/sdk/*
   Access-Control-Allow-Origin: *
@@ -139,8 +144,13 @@ for (const options of [...mediaOutputs, ...outputs]) {
     copyFileSync(options.outfile, `${site}/sdk/${name}`);
     copyFileSync(`${options.outfile}.map`, `${site}/sdk/${name}.map`);
   }
-  console.log(`runtime/dist/${name.padEnd(22)} ${String(bytes.length).padStart(7)} B   ${String(gz).padStart(6)} B gzipped`);
+  const budgeted = outputs.includes(options);
+  console.log(`runtime/dist/${name.padEnd(22)} ${String(bytes.length).padStart(7)} B   ${String(gz).padStart(6)} B gzipped${budgeted ? ` (budget ${BUDGET_GZIPPED})` : ""}`);
   sizes[name] = { bytes: bytes.length, gzipped: gz };
+  if (budgeted && gz > BUDGET_GZIPPED) {
+    console.error(`runtime/dist/${name}: ${gz} B gzipped, over the budget of ${BUDGET_GZIPPED} B (scripts/build.mjs BUDGET_GZIPPED)`);
+    process.exitCode = 1;
+  }
   const kind = MEDIA.find((k) => name === `driftline-${k}.js`);
   if (kind) {
     mediaDigests[kind] = createHash("sha256").update(bytes).digest("hex");
