@@ -12,6 +12,8 @@ export interface SessionContext {
   warmupRuns: number;
   /** Whether onnxruntime-web's checked files are kept on the device. */
   cache: boolean;
+  /** How long onnxruntime-web's download may stall. */
+  timeoutMs: number;
 }
 
 /** A session on its backend, and why that backend. */
@@ -64,7 +66,7 @@ export async function openSession(ctx: SessionContext, manifest: Manifest, bytes
   const cannotLoad = (err: unknown) => {
     throw isDriftlineError(err) ? err : new DriftlineError("backend", `cannot load ${ortUrl}: ${(err as Error)?.message ?? err}`, err);
   };
-  const ort = await loadOrt(ortUrl, order.includes("webgpu"), ctx.cache).catch(cannotLoad);
+  const ort = await loadOrt(ortUrl, order.includes("webgpu"), ctx).catch(cannotLoad);
   const failures: string[] = [];
   let best: { backend: Backend; session: InferenceSession; ms: number } | undefined;
   let untimed = false;

@@ -13,6 +13,8 @@ export type Ort = typeof import("onnxruntime-web");
 declare const __DRIFTLINE_ORT__: Record<"wasm" | "jspi", { files: string[]; modules: string; wasm: string }> | undefined;
 
 const loading = new Map<string, Promise<Ort>>();
+/** Loads started: each names its binary under a key of its own. */
+let loads = 0;
 
 /** The Cache Storage cache (of the page's origin) that keeps checked onnxruntime-web files. */
 const KEPT = "driftline-ort";
@@ -38,25 +40,34 @@ const binaries = new WeakMap<Ort, Promise<WebAssembly.Module>>();
  */
 export const binaryChecked = (ort: Ort): Promise<unknown> => binaries.get(ort) ?? Promise.resolve();
 
+/** How onnxruntime-web is loaded: whether its checked files are kept, and how long a download may stall. */
+export interface OrtLoading {
+  /** Keep the checked files on the device (the runtime's `cache` option). */
+  cache: boolean;
+  /** A download is aborted once nothing has arrived for this long. */
+  timeoutMs: number;
+}
+
 /**
  * Imports onnxruntime-web once per build: in browsers from `base`, only bytes whose SHA-256 this
  * runtime was built with (the WASM-only build unless WebGPU is wanted); from the
  * `onnxruntime-web` package under Node. Rejects with DriftlineError `integrity` when a module's
  * bytes differ (nothing of it ran); a binary that differs is never instantiated, and
- * {@link binaryChecked} says so. With `keep`, the checked files are kept in the page's Cache
- * Storage, and later page loads start from them (checked again as they load).
+ * {@link binaryChecked} says so. With `cache`, the checked files are kept in the page's Cache
+ * Storage, and later page loads start from them (checked again as they load); a storage that
+ * fails is passed over.
  *
  * @param base - URL of the folder with `ort.*.min.mjs` and the wasm files
  * @param webgpu - whether the WebGPU execution provider is needed
- * @param keep - whether to keep the checked files on the device (the runtime's `cache` option)
+ * @param how - whether to keep the files, and the downloads' stall limit
  */
-export function loadOrt(base: string, webgpu: boolean, keep: boolean): Promise<Ort> {
+export function loadOrt(base: string, webgpu: boolean, how: OrtLoading): Promise<Ort> {
   const dir = base.replace(/\/?$/, "/");
   const key = isNode() ? "node" : `${webgpu ? "jspi" : "wasm"} ${dir}`;
   let ort = loading.get(key);
   if (!ort) {
     const build = typeof __DRIFTLINE_ORT__ === "object" ? __DRIFTLINE_ORT__[webgpu ? "jspi" : "wasm"] : { files: [], modules: "", wasm: "" };
-    loading.set(key, (ort = key === "node" ? import("onnxruntime-web") : verifiedOrt(dir, build, keep)));
+    loading.set(key, (ort = key === "node" ? import("onnxruntime-web") : verifiedOrt(dir, build, how)));
     // a build that fails its checks is fetched again next time
     ort.then(binaryChecked).catch(() => loading.delete(key));
   }
@@ -70,41 +81,56 @@ export function loadOrt(base: string, webgpu: boolean, keep: boolean): Promise<O
  * instantiated through the glue's `instantiateWasm` hook once its digest holds. ORT starts up
  * meanwhile: its glue's factory waits for the checked binary. Compiling runs no code, so bytes
  * changed on the server (or in the page's storage) never run. A kept copy that does not check
- * is deleted, and the files are downloaded again.
+ * (or cannot be read) is deleted, and the files are downloaded again.
  */
-async function verifiedOrt(base: string, build: Build, keep: boolean): Promise<Ort> {
+async function verifiedOrt(base: string, build: Build, how: OrtLoading): Promise<Ort> {
   const refuse = (): never => {
     throw new DriftlineError("integrity", `${base}: not the onnxruntime-web this runtime was built with`);
   };
-  const download = async (file: string) => {
-    const res = await fetch(base + file);
-    if (!res.ok) throw new Error(`${file}: HTTP ${res.status}`);
-    return res;
-  };
-  const cache = keep && typeof caches === "object" ? await caches.open(KEPT).catch(() => undefined) : undefined;
+  const download = (file: string) => downloadFile(base + file, file, how.timeoutMs);
+  const forget = () => caches.delete(KEPT).catch(() => false);
+  const cache = how.cache && typeof caches === "object" ? await caches.open(KEPT).catch(() => undefined) : undefined;
   const name = (file: string) => `https://kept.invalid/${build.modules}/${build.wasm}/${file}`;
   const [mainFile, glueFile, wasmFile] = build.files as [string, string, string];
   // the binary is kept last: when it is there, the modules are too
-  const kept = cache && (await cache.match(name(wasmFile))) ? cache : undefined;
+  const kept = cache && (await cache.match(name(wasmFile)).catch(() => undefined)) ? cache : undefined;
+  const fromServer = async () => {
+    const { res, read } = await download(wasmFile);
+    return { ...(await checkedBinary(res, read(res.clone().body!), build.wasm, refuse)), fetched: true };
+  };
+  // two reads of the kept entry: one to the compiler, one hashed (a clone would slow the compiler)
+  const fromKept = async (cache: Cache) => {
+    const [a, b] = await Promise.all([cache.match(name(wasmFile)), cache.match(name(wasmFile))]);
+    return checkedBinary(a!, b!.arrayBuffer(), build.wasm, refuse);
+  };
   // a kept binary that does not check is deleted and downloaded again
-  const downloaded = () => checkedBinary(() => download(wasmFile), false, build.wasm, refuse);
-  const binary = kept ? checkedBinary(() => kept.match(name(wasmFile)) as Promise<Response>, true, build.wasm, refuse).catch(() => caches.delete(KEPT).then(downloaded)) : downloaded();
+  const binary: Promise<{ module: WebAssembly.Module; bytes: ArrayBuffer; fetched?: boolean }> = kept ? fromKept(kept).catch(() => forget().then(fromServer)) : fromServer();
   const module = binary.then((b) => b.module);
   module.catch(() => {});
-  const bytes = await Promise.all([mainFile, glueFile].map(async (file) => new Uint8Array(await ((await kept?.match(name(file))) ?? (await download(file))).arrayBuffer())));
+  const moduleBytes = async (file: string) => {
+    const keptBytes = await kept
+      ?.match(name(file))
+      .then((res) => res?.arrayBuffer())
+      .catch(() => undefined);
+    if (keptBytes) return new Uint8Array(keptBytes);
+    const { res, read } = await download(file);
+    return new Uint8Array(await read(res.body!));
+  };
+  const bytes = await Promise.all([mainFile, glueFile].map(moduleBytes));
   if ((await sha256Hex(new TextEncoder().encode((await Promise.all(bytes.map(sha256Hex))).join("")))) !== build.modules) {
     if (!kept) refuse();
     // kept modules that do not check: the kept copy is deleted, the files downloaded (and kept
     // again by the next page load)
-    await caches.delete(KEPT);
-    return verifiedOrt(base, build, false);
+    await forget();
+    return verifiedOrt(base, build, { ...how, cache: false });
   }
   // downloaded files that check are kept for the next page load
-  if (cache) void binary.then((b) => b.downloaded && keepFiles(name, build.files, [...bytes, b.downloaded])).catch(() => {});
+  if (cache) void binary.then((b) => (b.fetched ? keepFiles(name, build.files, [...bytes, b.bytes]) : undefined)).catch(() => {});
   const ort = (await import(/* @vite-ignore */ moduleUrl(bytes[0]!))) as Ort;
   binaries.set(ort, module);
-  // the glue's factory, once the binary is checked, given it: the wrapper finds it under a key of its own
-  const key = `driftline:${build.wasm}`;
+  // the glue's factory, once the binary is checked, given it: the wrapper finds it under a key of
+  // this load's own (another load's binary may be refused)
+  const key = `driftline:${build.wasm}:${++loads}`;
   (globalThis as Record<symbol, unknown>)[Symbol.for(key)] = module;
   const wrapper = `import f from "${moduleUrl(bytes[1]!)}";const m=globalThis[Symbol.for(${JSON.stringify(key)})];export default(o)=>m.then((m)=>f({...o,instantiateWasm:(i,done)=>(WebAssembly.instantiate(m,i).then((x)=>done(x,m)),{})}))`;
   // the glue's URL stays valid: ORT's worker threads load it again
@@ -113,25 +139,64 @@ async function verifiedOrt(base: string, build: Build, keep: boolean): Promise<O
 }
 
 /**
- * The binary compiled as it streams in (as bare onnxruntime-web streams it) while the same bytes
- * are hashed: from a clone of the response when it is downloaded; from a second read of the same
- * entry when it is kept (a clone would slow the compiler). Bytes that are not the build's are
- * refused as such, even when they do not compile either.
+ * Fetches `url`, aborted once nothing has arrived for `stallMs`: a server that stalls fails the
+ * load rather than holding it up for good. `read` reads a body of the response (or of a clone)
+ * whole, each chunk restarting the wait.
  *
- * @param read - a response with the binary
- * @param twice - whether `read` gives the same bytes again (a kept entry)
- * @returns the module, and the bytes when they were downloaded (to be kept)
+ * @param url - the file's URL
+ * @param file - its name, for errors
+ * @param stallMs - how long nothing may arrive
  */
-async function checkedBinary(read: () => Promise<Response>, twice: boolean, digest: string, refuse: () => never): Promise<{ module: WebAssembly.Module; downloaded?: ArrayBuffer }> {
-  const res = await read();
-  const copy = twice ? await read() : res.clone();
+async function downloadFile(url: string, file: string, stallMs: number): Promise<{ res: Response; read: (body: ReadableStream<Uint8Array>) => Promise<ArrayBuffer> }> {
+  const ctl = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const wait = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => ctl.abort(new Error(`${file}: nothing arrived for ${stallMs} ms`)), stallMs);
+  };
+  wait();
+  const res = await fetch(url, { signal: ctl.signal }).catch((err: unknown) => {
+    clearTimeout(timer);
+    throw err;
+  });
+  if (!res.ok) {
+    clearTimeout(timer);
+    throw new Error(`${file}: HTTP ${res.status}`);
+  }
+  const read = async (body: ReadableStream<Uint8Array>) => {
+    const chunks: Uint8Array[] = [];
+    try {
+      for (const reader = body.getReader(); ; wait()) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        chunks.push(value);
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+    return new Blob(chunks as BlobPart[]).arrayBuffer();
+  };
+  return { res, read };
+}
+
+/**
+ * The binary compiled as it streams in from `res` (as bare onnxruntime-web streams it) while
+ * `bytes`, the same bytes read another way, are hashed. Bytes that are not the build's are refused
+ * as such, even when they do not compile either.
+ *
+ * @param res - the binary, to the compiler
+ * @param bytes - the same bytes (a clone of `res`, or a second read of a kept entry)
+ * @param digest - the build's SHA-256 of them
+ * @param refuse - throws the load's `integrity` error
+ */
+async function checkedBinary(res: Response, bytes: Promise<ArrayBuffer>, digest: string, refuse: () => never): Promise<{ module: WebAssembly.Module; bytes: ArrayBuffer }> {
   // the response itself streams fastest, unless the server named another content type
   const native = /^application\/wasm\b/.test(res.headers.get("content-type") ?? "");
   const compiled = WebAssembly.compileStreaming(native ? res : new Response(res.body, { headers: { "content-type": "application/wasm" } }));
   compiled.catch(() => {});
-  const bytes = await copy.arrayBuffer();
-  if ((await sha256Hex(bytes)) !== digest) refuse();
-  return { module: await compiled, downloaded: twice ? undefined : bytes };
+  const read = await bytes;
+  if ((await sha256Hex(read)) !== digest) refuse();
+  return { module: await compiled, bytes: read };
 }
 
 /** Keeps a build's checked files (the binary last), then deletes what other builds kept. */

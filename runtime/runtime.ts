@@ -54,7 +54,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const o = { ...DEFAULTS, ortUrl: `${sdk}ort/`, ...options } satisfies RuntimeOptions;
   const { clock, model: name } = o;
   // onnxruntime-web's checked download overlaps the start-up below when its build is known
-  if (o.backend === "wasm" || (o.backend === "auto" && !canWebGpu())) loadOrt(o.ortUrl, false, o.cache).catch(() => {});
+  if (o.backend === "wasm" || (o.backend === "auto" && !canWebGpu())) loadOrt(o.ortUrl, false, o).catch(() => {});
   const store = (o.store ??= await defaultStore(o.cache));
   // prediction logging's module, only when allowed, loads beside the start-up too (from the store
   // or /sdk/); without it the runtime runs unlogged and says why
@@ -68,7 +68,9 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const assignmentKey = `assignment:${name}`;
   // read together, and written only when new: a write would hold up the reads after it
   const readMeta = <T>(key: string) => store.get<T>("meta", key).catch(() => undefined);
-  const [kept, cached] = await Promise.all([readMeta<string>("client"), readMeta<Assignment>(assignmentKey)]);
+  const [kept, stored] = await Promise.all([readMeta<string>("client"), readMeta<Assignment>(assignmentKey)]);
+  // a stored assignment without a model (another shape, or written by other script) is no assignment
+  const cached = typeof stored?.manifest?.sha256 === "string" ? stored : undefined;
   const client = o.client ?? kept ?? randomId();
   if (client !== kept) void store.put("meta", "client", client).catch(() => {});
   // 64 random bits per runtime, then a counter: cheap, and unique across the fleet

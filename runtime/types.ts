@@ -367,7 +367,8 @@ export interface RuntimeOptions {
   feedbackCapacity?: number;
   /**
    * Timeout of one HTTP request in milliseconds: calls of the collector's API, model downloads
-   * and the optional modules (not onnxruntime-web's files).
+   * and the optional modules; onnxruntime-web's downloads (14 MB or more) are aborted only when
+   * nothing arrives for this long.
    * @defaultValue `15000`
    */
   timeoutMs?: number;

@@ -49,6 +49,25 @@ describe("runtime: load and predict against a local collector", () => {
       [`${server.url}/ort/`, columns, file, output] as const,
     );
 
+  /** Closes the page's runtime, then puts `value` under `key` in its IndexedDB store `area`, as other script could. */
+  const closeAndStore = (area: string, key: string, value: unknown) =>
+    page.evaluate(
+      async ({ area, key, value }) => {
+        await window.rt.close();
+        const db = await new Promise<IDBDatabase>((resolve) => {
+          const req = indexedDB.open("driftline");
+          req.onsuccess = () => resolve(req.result);
+        });
+        await new Promise((resolve) => {
+          const tx = db.transaction(area, "readwrite");
+          tx.objectStore(area).put(value, key);
+          tx.oncomplete = resolve;
+        });
+        db.close();
+      },
+      { area, key, value },
+    );
+
   it("loads the assigned version, caches it in IndexedDB by sha256, and reports the backend choice", async () => {
     const info = await page.evaluate(async (sha) => {
       const db = await new Promise<IDBDatabase>((resolve, reject) => {
@@ -162,19 +181,7 @@ describe("runtime: load and predict against a local collector", () => {
   });
 
   it("re-downloads a cached model whose bytes no longer hash right", async () => {
-    await page.evaluate(async (sha) => {
-      await window.rt.close();
-      const db = await new Promise<IDBDatabase>((resolve) => {
-        const req = indexedDB.open("driftline");
-        req.onsuccess = () => resolve(req.result);
-      });
-      await new Promise((resolve) => {
-        const tx = db.transaction("models", "readwrite");
-        tx.objectStore("models").put(new Uint8Array([1, 2, 3]), sha);
-        tx.oncomplete = resolve;
-      });
-      db.close();
-    }, model.manifest.sha256);
+    await closeAndStore("models", model.manifest.sha256, new Uint8Array([1, 2, 3]));
     await openRuntimePage(page, server);
     const out = await page.evaluate(async (o) => {
       window.rt = await window.Driftline.createRuntime(o);
@@ -182,6 +189,18 @@ describe("runtime: load and predict against a local collector", () => {
       return Array.from(p.outputs.probabilities as Float32Array);
     }, opts());
     expect(out).toEqual(await bare([churnColumns({ tenure: 1, charges: 30, age: 30, plan: "basic" })]));
+  });
+
+  // the stored assignment is read before the fresh one arrives (its model is read ahead): one of
+  // another shape, left by an older build or written by other script, must not stop the start
+  it("starts with a stored assignment of another shape (no manifest) as if none were stored", async () => {
+    await closeAndStore("meta", "assignment:churn", { version: 1 });
+    await openRuntimePage(page, server);
+    const version = await page.evaluate(async (o) => {
+      window.rt = await window.Driftline.createRuntime(o);
+      return (await window.rt.predict({ tenure: 1, charges: 30, age: 30, plan: "basic" })).version;
+    }, opts());
+    expect(version).toBe("1");
   });
 
   it("starts from the cache and predicts after a reload with the collector down", async () => {

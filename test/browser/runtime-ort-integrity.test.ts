@@ -31,12 +31,13 @@ describe("runtime: onnxruntime-web's files are the build's or nothing runs", () 
   }
 
   /**
-   * A fresh page's createRuntime with onnxruntime-web from `/{prefix}/`: its error code (or "ok"),
-   * the altered code's runs and which of onnxruntime-web's files the page downloaded.
+   * A fresh page's createRuntime with onnxruntime-web from `/{prefix}/` (`extra` options, `on`
+   * another page): its error code (or "ok"), the altered code's runs and which of
+   * onnxruntime-web's files the page downloaded.
    */
-  async function start(prefix: string, cache = false) {
-    await openRuntimePage(page, rig.server);
-    return page.evaluate(
+  async function start(prefix: string, cache = false, extra: Record<string, unknown> = {}, on = page) {
+    await openRuntimePage(on, rig.server);
+    return on.evaluate(
       async ({ o, row }) => {
         let outcome = "ok";
         try {
@@ -52,7 +53,7 @@ describe("runtime: onnxruntime-web's files are the build's or nothing runs", () 
           .sort();
         return { outcome, tampered: (globalThis as { tampered?: number }).tampered ?? 0, downloaded };
       },
-      { o: { ...options, cache, ortUrl: `${rig.server.url}/${prefix}/` }, row: churnRows(1)[0] },
+      { o: { ...options, cache, ...extra, ortUrl: `${rig.server.url}/${prefix}/` }, row: churnRows(1)[0] },
     );
   }
 
@@ -113,6 +114,56 @@ describe("runtime: onnxruntime-web's files are the build's or nothing runs", () 
   it("names a binary the server does not have: `backend`, not a hang", async () => {
     for (const file of ORT_BUILDS.wasm.slice(0, 2)) rig.server.set(`/no-wasm/${file}`, new Uint8Array(readFileSync(`${ORT_DIST}/${file}`)));
     expect((await start("no-wasm")).outcome).toMatch(/^backend: cannot load .*ort-wasm-simd-threaded\.wasm: HTTP 404/);
+  });
+
+  it("fails a start whose binary download stalls, once nothing has arrived for `timeoutMs`", async () => {
+    serveOrt("stall");
+    await page.route("**/stall/*.wasm", () => {}); // never answered
+    try {
+      const { outcome } = await start("stall", false, { timeoutMs: 1500 });
+      expect(outcome).toMatch(/^backend: cannot load .*ort-wasm-simd-threaded\.wasm: nothing arrived for 1500 ms/);
+    } finally {
+      await page.unroute("**/stall/*.wasm");
+    }
+  });
+
+  // each load names its checked binary for its own glue: a binary refused for one `ortUrl` does
+  // not reach a session on another one's
+  it("keeps a load of good files apart from a load of altered ones on the same page", async () => {
+    serveOrt("apart-good");
+    serveOrt("apart-bad", ORT_BUILDS.wasm[2]!, (bytes) => {
+      const copy = bytes.slice();
+      copy[copy.length >> 1]! ^= 1;
+      return copy;
+    });
+    let artifacts = 0;
+    // the good runtime's model arrives late: its session opens after the bad load has begun
+    await page.route("**/v1/artifacts/**", async (route) => {
+      if (artifacts++ === 0) await new Promise((resolve) => setTimeout(resolve, 3000));
+      await route.continue();
+    });
+    try {
+      await openRuntimePage(page, rig.server);
+      const outcomes = await page.evaluate(
+        async ({ good, bad, row }) => {
+          const run = (o: unknown) =>
+            (async () => {
+              const rt = await window.Driftline.createRuntime(o as never);
+              await rt.predict(row as never);
+              await rt.close();
+              return "ok";
+            })().catch((err) => `${(err as { code?: string }).code}: ${(err as Error).message}`);
+          const first = run(good);
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+          return Promise.all([first, run(bad)]);
+        },
+        { good: { ...options, ortUrl: `${rig.server.url}/apart-good/` }, bad: { ...options, ortUrl: `${rig.server.url}/apart-bad/` }, row: churnRows(1)[0] },
+      );
+      expect(outcomes[0]).toBe("ok");
+      expect(outcomes[1]).toMatch(/^integrity: /);
+    } finally {
+      await page.unroute("**/v1/artifacts/**");
+    }
   });
 
   describe("kept on the device (`cache`)", () => {
@@ -181,6 +232,19 @@ describe("runtime: onnxruntime-web's files are the build's or nothing runs", () 
       // kept again as the build's (altered modules: by the start after)
       expect((await start(prefix, true)).outcome).toBe("ok");
       await expect.poll(async () => (await kept())[file]?.sha256, { timeout: 10_000 }).toBe(sha(file));
+    });
+
+    it("passes over a Cache Storage that fails: downloads, and runs", async () => {
+      serveOrt("no-storage");
+      const failing = await rig.browser.context.newPage();
+      await failing.addInitScript(() => {
+        Cache.prototype.match = () => Promise.reject(new DOMException("Unexpected internal error.", "UnknownError"));
+      });
+      try {
+        expect((await start("no-storage", true, {}, failing)).outcome).toBe("ok");
+      } finally {
+        await failing.close();
+      }
     });
   });
 });
