@@ -202,9 +202,12 @@ async function checkedBinary(res: Response, bytes: Promise<ArrayBuffer>, digest:
   return { module: await compiled, bytes: read };
 }
 
-/** Keeps a build's checked files (the binary last), then deletes what other builds kept. */
+/**
+ * Keeps a build's checked files (the binary last), then deletes older copies of the same files (a
+ * page that uses both builds, WASM and WebGPU, keeps one of each).
+ */
 async function keepFiles(name: (file: string) => string, files: string[], bodies: BlobPart[]): Promise<void> {
   const cache = await caches.open(KEPT);
   for (let i = 0; i < files.length; i++) await cache.put(name(files[i]!), new Response(bodies[i], { headers: { "content-type": i === 2 ? "application/wasm" : "text/javascript" } }));
-  for (const req of await cache.keys()) if (!req.url.startsWith(name(""))) await cache.delete(req);
+  for (const req of await cache.keys()) if (!req.url.startsWith(name("")) && files.some((file) => req.url.endsWith(`/${file}`))) await cache.delete(req);
 }

@@ -234,6 +234,32 @@ describe("runtime: onnxruntime-web's files are the build's or nothing runs", () 
       await expect.poll(async () => (await kept())[file]?.sha256, { timeout: 10_000 }).toBe(sha(file));
     });
 
+    it("keeps one copy of each build: an older copy of this build is deleted, the other build's stays", async () => {
+      serveOrt("one-copy");
+      const stale = ORT_BUILDS.wasm.map((file) => `https://kept.invalid/older/digests/${file}`);
+      const other = ORT_BUILDS.jspi.map((file) => `https://kept.invalid/webgpu/digests/${file}`);
+      await openRuntimePage(page, rig.server);
+      await page.evaluate(
+        async (urls) => {
+          await caches.delete("driftline-ort");
+          const cache = await caches.open("driftline-ort");
+          for (const url of urls) await cache.put(url, new Response("x"));
+        },
+        [...stale, ...other],
+      );
+      expect((await start("one-copy", true)).outcome).toBe("ok");
+      const urls = () => page.evaluate(async () => (await (await caches.open("driftline-ort")).keys()).map((r) => r.url));
+      await expect.poll(async () => (await urls()).filter((url) => url.includes("/older/")), { timeout: 10_000 }).toEqual([]);
+      const kept = await urls();
+      expect(kept.filter((url) => url.includes("/webgpu/")).sort()).toEqual([...other].sort());
+      expect(
+        kept
+          .filter((url) => !url.includes("/webgpu/"))
+          .map((url) => url.split("/").pop())
+          .sort(),
+      ).toEqual([...ORT_BUILDS.wasm].sort());
+    });
+
     it("passes over a Cache Storage that fails: downloads, and runs", async () => {
       serveOrt("no-storage");
       const failing = await rig.browser.context.newPage();
