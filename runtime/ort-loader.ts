@@ -132,7 +132,8 @@ async function verifiedOrt(base: string, build: Build, how: OrtLoading): Promise
   // this load's own (another load's binary may be refused)
   const key = `driftline:${build.wasm}:${++loads}`;
   (globalThis as Record<symbol, unknown>)[Symbol.for(key)] = module;
-  const wrapper = `import f from "${moduleUrl(bytes[1]!)}";const m=globalThis[Symbol.for(${JSON.stringify(key)})];export default(o)=>m.then((m)=>f({...o,instantiateWasm:(i,done)=>(WebAssembly.instantiate(m,i).then((x)=>done(x,m)),{})}))`;
+  // (an instantiation that fails, out of memory say, fails the factory: the glue would wait for good)
+  const wrapper = `import f from "${moduleUrl(bytes[1]!)}";const m=globalThis[Symbol.for(${JSON.stringify(key)})];export default(o)=>m.then((m)=>new Promise((ok,no)=>f({...o,instantiateWasm:(i,done)=>(WebAssembly.instantiate(m,i).then((x)=>done(x,m),no),{})}).then(ok,no)))`;
   // the glue's URL stays valid: ORT's worker threads load it again
   ort.env.wasm.wasmPaths = { mjs: moduleUrl(wrapper) };
   return ort;

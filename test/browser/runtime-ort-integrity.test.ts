@@ -127,6 +127,21 @@ describe("runtime: onnxruntime-web's files are the build's or nothing runs", () 
     }
   });
 
+  it("fails a start whose binary cannot be instantiated (memory, say): `backend`, not a hang", async () => {
+    serveOrt("no-memory");
+    const failing = await rig.browser.context.newPage();
+    await failing.addInitScript(() => {
+      const instantiate = WebAssembly.instantiate;
+      WebAssembly.instantiate = ((source: unknown, imports?: WebAssembly.Imports) =>
+        source instanceof WebAssembly.Module ? Promise.reject(new RangeError("WebAssembly.Memory(): could not allocate memory")) : instantiate(source as BufferSource, imports)) as typeof instantiate;
+    });
+    try {
+      expect((await start("no-memory", false, {}, failing)).outcome).toMatch(/^backend: .*could not allocate memory/);
+    } finally {
+      await failing.close();
+    }
+  });
+
   // each load names its checked binary for its own glue: a binary refused for one `ortUrl` does
   // not reach a session on another one's
   it("keeps a load of good files apart from a load of altered ones on the same page", async () => {
