@@ -93,18 +93,17 @@ async function verifiedOrt(base: string, build: Build, how: OrtLoading): Promise
   const name = (file: string) => `https://kept.invalid/${build.modules}/${build.wasm}/${file}`;
   const [mainFile, glueFile, wasmFile] = build.files as [string, string, string];
   // the binary is kept last: when it is there, the modules are too
-  const kept = cache && (await cache.match(name(wasmFile)).catch(() => undefined)) ? cache : undefined;
+  const keptBinary = await cache?.match(name(wasmFile)).catch(() => undefined);
+  const kept = keptBinary ? cache : undefined;
   const fromServer = async () => {
     const { res, read } = await download(wasmFile);
     return { ...(await checkedBinary(res, read(res.clone().body!), build.wasm, refuse)), fetched: true };
   };
-  // two reads of the kept entry: one to the compiler, one hashed (a clone would slow the compiler)
-  const fromKept = async (cache: Cache) => {
-    const [a, b] = await Promise.all([cache.match(name(wasmFile)), cache.match(name(wasmFile))]);
-    return checkedBinary(a!, b!.arrayBuffer(), build.wasm, refuse);
-  };
+  // two reads of the kept entry: the one above to the compiler, a second one hashed (a clone
+  // would slow the compiler)
+  const fromKept = async (first: Response, from: Cache) => checkedBinary(first, (await from.match(name(wasmFile)))!.arrayBuffer(), build.wasm, refuse);
   // a kept binary that does not check is deleted and downloaded again
-  const binary: Promise<{ module: WebAssembly.Module; bytes: ArrayBuffer; fetched?: boolean }> = kept ? fromKept(kept).catch(() => forget().then(fromServer)) : fromServer();
+  const binary: Promise<{ module: WebAssembly.Module; bytes: ArrayBuffer; fetched?: boolean }> = kept ? fromKept(keptBinary!, kept).catch(() => forget().then(fromServer)) : fromServer();
   const module = binary.then((b) => b.module);
   module.catch(() => {});
   const moduleBytes = async (file: string) => {
