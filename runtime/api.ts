@@ -1,4 +1,5 @@
 import { DriftlineError, type ErrorCode } from "../protocol/errors.ts";
+import { download } from "./download.ts";
 import type { LogBatch } from "../protocol/schema/prediction-log.ts";
 import type { Assignment, Report, Transport } from "./types.ts";
 
@@ -17,7 +18,8 @@ export interface ReportsAnswer {
 export interface Api {
   /** `config`: the config version the rollout channel pushed, so the collector may answer from its cache of at least that one. */
   assignment(model: string, client: string, config?: number): Promise<Assignment>;
-  artifact(url: string): Promise<Uint8Array>;
+  /** Downloads `url` (a model), aborted once nothing arrives for `timeoutMs` or more than `maxBytes` arrive. */
+  artifact(url: string, maxBytes: number): Promise<Uint8Array>;
   reports(reports: Report[]): Promise<ReportsAnswer>;
   /** Queues `reports` while the page goes away; false when the platform refused. */
   beacon(reports: Report[]): boolean;
@@ -32,7 +34,8 @@ export interface Api {
  * @param base - collector base URL
  * @param key - ingest key
  * @param transport - how to talk HTTP
- * @param timeoutMs - per request
+ * @param timeoutMs - per request; for a model's download, how long nothing may arrive (it may take
+ *   longer in all)
  */
 export function createApi(base: string, key: string, transport: Transport, timeoutMs: number): Api {
   const root = base.replace(/\/+$/, "");
@@ -40,9 +43,9 @@ export function createApi(base: string, key: string, transport: Transport, timeo
     let res: Response;
     try {
       res = await transport.fetch(path.startsWith("http") ? path : root + path, {
+        signal: AbortSignal.timeout(timeoutMs),
         ...init,
         headers: { authorization: `Bearer ${key}`, ...init?.headers },
-        signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
       throw new DriftlineError("network", `${path}: ${err}`, err);
@@ -63,7 +66,10 @@ export function createApi(base: string, key: string, transport: Transport, timeo
   const q = encodeURIComponent;
   return {
     assignment: async (model, client, config) => (await call(`/v1/assignment?model=${q(model)}&client=${q(client)}${config === undefined ? "" : `&config=${config}`}`)).json(),
-    artifact: async (url) => new Uint8Array(await (await call(url)).arrayBuffer()),
+    artifact: async (url, maxBytes) => {
+      const { res, read } = await download(url, timeoutMs, maxBytes, (signal) => call(url, { signal }));
+      return read(res.body!);
+    },
     reports: (reports) => post("/v1/reports", body(reports)),
     logs: (batch) => post("/v1/logs", JSON.stringify(batch)),
     beacon: (reports) => transport.beacon(`${root}/v1/reports?key=${q(key)}`, body(reports)),

@@ -1,5 +1,5 @@
 import { signatureProblem } from "../protocol/signature.ts";
-import { DriftlineError } from "../protocol/errors.ts";
+import { DriftlineError, isDriftlineError } from "../protocol/errors.ts";
 import { sha256Hex } from "../protocol/hash.ts";
 import { openSession, type BackendChoice, type SessionContext } from "./backend.ts";
 import { compile, type Plan } from "./validate.ts";
@@ -44,8 +44,8 @@ export interface LoaderContext extends SessionContext {
 
 /**
  * The model bytes of `manifest`: from the store when they are there and still hash right (read
- * ahead when `ctx.readAhead` names them; it is cleared), else downloaded, verified and stored.
- * Throws `download` or `integrity`.
+ * ahead when `ctx.readAhead` names them; it is cleared), else downloaded (no more than the
+ * manifest's `size`), verified and stored. Throws `download` or `integrity`.
  *
  * @param ctx - api and store
  * @param manifest - says which bytes (sha256)
@@ -60,8 +60,9 @@ export async function modelBytes(ctx: LoaderContext, manifest: Manifest, url: st
   if (cached) await ctx.store.delete("models", sha256).catch(() => {});
   let bytes: Uint8Array;
   try {
-    bytes = await ctx.api.artifact(url);
+    bytes = await ctx.api.artifact(url, manifest.size);
   } catch (err) {
+    if (isDriftlineError(err) && err.code === "integrity") throw err;
     throw new DriftlineError("download", `model ${sha256.slice(0, 12)}: ${(err as Error).message}`, err);
   }
   if ((await sha256Hex(bytes)) !== sha256) throw new DriftlineError("integrity", `not ${sha256}`);

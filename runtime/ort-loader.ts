@@ -1,6 +1,7 @@
 import { DriftlineError } from "../protocol/errors.ts";
 import { sha256Hex } from "../protocol/hash.ts";
 import { isNode, moduleUrl } from "./checked-import.ts";
+import { download } from "./download.ts";
 
 /** The onnxruntime-web module. */
 export type Ort = typeof import("onnxruntime-web");
@@ -8,9 +9,9 @@ export type Ort = typeof import("onnxruntime-web");
 /**
  * Per onnxruntime-web build (`wasm`, `jspi`): its module, WebAssembly glue module and binary;
  * `modules`, the hex SHA-256 of the two modules' hex SHA-256 joined; `wasm`, the binary's hex
- * SHA-256. Fixed when the runtime is built (scripts/lib/ort-files.mjs).
+ * SHA-256; `bytes`, the size of its largest file (the binary). Fixed when the runtime is built (scripts/lib/ort-files.mjs).
  */
-declare const __DRIFTLINE_ORT__: Record<"wasm" | "jspi", { files: string[]; modules: string; wasm: string }> | undefined;
+declare const __DRIFTLINE_ORT__: Record<"wasm" | "jspi", { files: string[]; modules: string; wasm: string; bytes: number }> | undefined;
 
 const loading = new Map<string, Promise<Ort>>();
 /** Loads started: each names its binary under a key of its own. */
@@ -66,7 +67,7 @@ export function loadOrt(base: string, webgpu: boolean, how: OrtLoading): Promise
   const key = isNode() ? "node" : `${webgpu ? "jspi" : "wasm"} ${dir}`;
   let ort = loading.get(key);
   if (!ort) {
-    const build = typeof __DRIFTLINE_ORT__ === "object" ? __DRIFTLINE_ORT__[webgpu ? "jspi" : "wasm"] : { files: [], modules: "", wasm: "" };
+    const build = typeof __DRIFTLINE_ORT__ === "object" ? __DRIFTLINE_ORT__[webgpu ? "jspi" : "wasm"] : { files: [], modules: "", wasm: "", bytes: 0 };
     loading.set(key, (ort = key === "node" ? import("onnxruntime-web") : verifiedOrt(dir, build, how)));
     // a build that fails its checks is fetched again next time
     ort.then(binaryChecked).catch(() => loading.delete(key));
@@ -87,7 +88,8 @@ async function verifiedOrt(base: string, build: Build, how: OrtLoading): Promise
   const refuse = (): never => {
     throw new DriftlineError("integrity", `${base}: not the onnxruntime-web this runtime was built with`);
   };
-  const download = (file: string) => downloadFile(base + file, file, how.timeoutMs);
+  // within the stall limit, and no longer than the build's largest file
+  const fetchFile = (file: string) => download(file, how.timeoutMs, build.bytes, (signal) => fetch(base + file, { signal }));
   const forget = () => caches.delete(KEPT).catch(() => false);
   const cache = how.cache && typeof caches === "object" ? await caches.open(KEPT).catch(() => undefined) : undefined;
   const name = (file: string) => `https://kept.invalid/${build.modules}/${build.wasm}/${file}`;
@@ -96,14 +98,16 @@ async function verifiedOrt(base: string, build: Build, how: OrtLoading): Promise
   const keptBinary = await cache?.match(name(wasmFile)).catch(() => undefined);
   const kept = keptBinary ? cache : undefined;
   const fromServer = async () => {
-    const { res, read } = await download(wasmFile);
+    const { res, read } = await fetchFile(wasmFile);
     return { ...(await checkedBinary(res, read(res.clone().body!), build.wasm, refuse)), fetched: true };
   };
   // two reads of the kept entry: the one above to the compiler, a second one hashed (a clone
   // would slow the compiler)
   const fromKept = async (first: Response, from: Cache) => checkedBinary(first, (await from.match(name(wasmFile)))!.arrayBuffer(), build.wasm, refuse);
   // a kept binary that does not check is deleted and downloaded again
-  const binary: Promise<{ module: WebAssembly.Module; bytes: ArrayBuffer; fetched?: boolean }> = kept ? fromKept(keptBinary!, kept).catch(() => forget().then(fromServer)) : fromServer();
+  const binary: Promise<{ module: WebAssembly.Module; bytes: ArrayBuffer | Uint8Array<ArrayBuffer>; fetched?: boolean }> = kept
+    ? fromKept(keptBinary!, kept).catch(() => forget().then(fromServer))
+    : fromServer();
   const module = binary.then((b) => b.module);
   module.catch(() => {});
   const moduleBytes = async (file: string) => {
@@ -112,8 +116,8 @@ async function verifiedOrt(base: string, build: Build, how: OrtLoading): Promise
       .then((res) => res?.arrayBuffer())
       .catch(() => undefined);
     if (keptBytes) return new Uint8Array(keptBytes);
-    const { res, read } = await download(file);
-    return new Uint8Array(await read(res.body!));
+    const { res, read } = await fetchFile(file);
+    return read(res.body!);
   };
   const bytes = await Promise.all([mainFile, glueFile].map(moduleBytes));
   if ((await sha256Hex(new TextEncoder().encode((await Promise.all(bytes.map(sha256Hex))).join("")))) !== build.modules) {
@@ -139,50 +143,6 @@ async function verifiedOrt(base: string, build: Build, how: OrtLoading): Promise
 }
 
 /**
- * Fetches `url`, aborted once nothing has arrived for `stallMs`: a server that stalls fails the
- * load rather than holding it up for good. `read` reads a body of the response (or of a clone)
- * whole, each chunk restarting the wait.
- *
- * @param url - the file's URL
- * @param file - its name, for errors
- * @param stallMs - how long nothing may arrive
- */
-async function downloadFile(url: string, file: string, stallMs: number): Promise<{ res: Response; read: (body: ReadableStream<Uint8Array>) => Promise<ArrayBuffer> }> {
-  const ctl = new AbortController();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const wait = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => ctl.abort(new Error(`${file}: nothing arrived for ${stallMs} ms`)), stallMs);
-  };
-  wait();
-  const res = await fetch(url, { signal: ctl.signal }).catch((err: unknown) => {
-    clearTimeout(timer);
-    throw err;
-  });
-  if (!res.ok) {
-    clearTimeout(timer);
-    throw new Error(`${file}: HTTP ${res.status}`);
-  }
-  const read = async (body: ReadableStream<Uint8Array>) => {
-    const chunks: Uint8Array[] = [];
-    try {
-      for (const reader = body.getReader(); ; wait()) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        chunks.push(value);
-      }
-    } finally {
-      clearTimeout(timer);
-    }
-    // one copy, in this process (a Blob of 14 MB would be copied out to the browser's blob store)
-    const bytes = new Uint8Array(chunks.reduce((n, chunk) => n + chunk.length, 0));
-    chunks.reduce((at, chunk) => (bytes.set(chunk, at), at + chunk.length), 0);
-    return bytes.buffer;
-  };
-  return { res, read };
-}
-
-/**
  * The binary compiled as it streams in from `res` (as bare onnxruntime-web streams it) while
  * `bytes`, the same bytes read another way, are hashed. Bytes that are not the build's are refused
  * as such, even when they do not compile either.
@@ -192,7 +152,12 @@ async function downloadFile(url: string, file: string, stallMs: number): Promise
  * @param digest - the build's SHA-256 of them
  * @param refuse - throws the load's `integrity` error
  */
-async function checkedBinary(res: Response, bytes: Promise<ArrayBuffer>, digest: string, refuse: () => never): Promise<{ module: WebAssembly.Module; bytes: ArrayBuffer }> {
+async function checkedBinary(
+  res: Response,
+  bytes: Promise<ArrayBuffer | Uint8Array<ArrayBuffer>>,
+  digest: string,
+  refuse: () => never,
+): Promise<{ module: WebAssembly.Module; bytes: ArrayBuffer | Uint8Array<ArrayBuffer> }> {
   // the response itself streams fastest, unless the server named another content type
   const native = /^application\/wasm\b/.test(res.headers.get("content-type") ?? "");
   const compiled = WebAssembly.compileStreaming(native ? res : new Response(res.body, { headers: { "content-type": "application/wasm" } }));

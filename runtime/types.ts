@@ -366,9 +366,10 @@ export interface RuntimeOptions {
    */
   feedbackCapacity?: number;
   /**
-   * Timeout of one HTTP request in milliseconds: calls of the collector's API, model downloads
-   * and the optional modules; onnxruntime-web's downloads (14 MB or more) are aborted only when
-   * nothing arrives for this long.
+   * Timeout of one HTTP request in milliseconds: calls of the collector's API and the optional
+   * modules. Model and onnxruntime-web downloads (megabytes) are aborted only when nothing
+   * arrives for this long (they may take longer in all), or once more bytes arrive than the
+   * manifest's `size` (the build's file sizes).
    * @defaultValue `15000`
    */
   timeoutMs?: number;

@@ -21,7 +21,8 @@ export const ORT_BUILDS = {
 /**
  * The value of the runtime's `__DRIFTLINE_ORT__` (an esbuild `define`): per build, its file names,
  * `modules`: the lowercase hex SHA-256 of its two modules' hex SHA-256 joined (one value for both
- * keeps the runtime small), and `wasm`: the WebAssembly binary's hex SHA-256; of the files in `dir`.
+ * keeps the runtime small), `wasm`: the WebAssembly binary's hex SHA-256, and `bytes`: the size of
+ * its largest file (no download of the build may be longer); of the files in `dir`.
  * @param {string} [dir] the folder holding the files
  * @returns {string} JSON
  */
@@ -30,8 +31,9 @@ export function ortHashesDefine(dir = ORT_DIST) {
   return JSON.stringify(
     Object.fromEntries(
       Object.entries(ORT_BUILDS).map(([build, files]) => {
-        const [main, glue, wasm] = files.map((file) => sha(readFileSync(`${dir}/${file}`)));
-        return [build, { files, modules: sha(`${main}${glue}`), wasm }];
+        const contents = files.map((file) => readFileSync(`${dir}/${file}`));
+        const [main, glue, wasm] = contents.map(sha);
+        return [build, { files, modules: sha(`${main}${glue}`), wasm, bytes: Math.max(...contents.map((c) => c.length)) }];
       }),
     ),
   );

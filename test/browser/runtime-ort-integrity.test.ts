@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
 import "./harness/page-globals.ts";
-import { openRuntimePage } from "./harness/runtime-page.ts";
+import { openRuntimePage, startAndPredict } from "./harness/runtime-page.ts";
 import { startRuntimeRig, type RuntimeRig } from "./harness/runtime-rig.ts";
 import { ORT_BUILDS, ORT_DIST } from "../../scripts/lib/ort-files.mjs";
 import { churnModel, churnRows } from "../fixtures/runtime-models.ts";
@@ -36,25 +36,15 @@ describe("runtime: onnxruntime-web's files are the build's or nothing runs", () 
    * onnxruntime-web's files the page downloaded.
    */
   async function start(prefix: string, cache = false, extra: Record<string, unknown> = {}, on = page) {
-    await openRuntimePage(on, rig.server);
-    return on.evaluate(
-      async ({ o, row }) => {
-        let outcome = "ok";
-        try {
-          const rt = await window.Driftline.createRuntime(o as never);
-          await rt.predict(row as never);
-          await rt.close();
-        } catch (err) {
-          outcome = `${(err as { code?: string }).code}: ${(err as Error).message}`;
-        }
-        const downloaded = performance
-          .getEntriesByType("resource")
-          .flatMap((e) => (e.name.includes("/ort") ? [e.name.split("/").pop()!] : []))
-          .sort();
-        return { outcome, tampered: (globalThis as { tampered?: number }).tampered ?? 0, downloaded };
-      },
-      { o: { ...options, cache, ...extra, ortUrl: `${rig.server.url}/${prefix}/` }, row: churnRows(1)[0] },
-    );
+    const { outcome } = await startAndPredict(on, rig.server, { ...options, cache, ...extra, ortUrl: `${rig.server.url}/${prefix}/` }, churnRows(1)[0]);
+    const seen = await on.evaluate(() => ({
+      tampered: (globalThis as { tampered?: number }).tampered ?? 0,
+      downloaded: performance
+        .getEntriesByType("resource")
+        .flatMap((e) => (e.name.includes("/ort") ? [e.name.split("/").pop()!] : []))
+        .sort(),
+    }));
+    return { outcome, ...seen };
   }
 
   beforeAll(async () => {

@@ -60,3 +60,31 @@ export function forgetKeptModule(page: Page, kind: string): Promise<void> {
     `module:${kind}`,
   );
 }
+
+/**
+ * Opens the runtime page afresh, then createRuntime with `options`, one predict() of `row` and
+ * close(): "ok", or the error as `code: message`, and how long it took in the page (ms).
+ *
+ * @param page - a page of the test browser
+ * @param server - the runtime server
+ * @param options - createRuntime's options
+ * @param row - the row to predict
+ */
+export async function startAndPredict(page: Page, server: StaticServer, options: Record<string, unknown>, row: unknown): Promise<{ outcome: string; ms: number }> {
+  await openRuntimePage(page, server);
+  return page.evaluate(
+    async ({ options, row }) => {
+      const t = performance.now();
+      let outcome = "ok";
+      try {
+        const rt = await window.Driftline.createRuntime(options as never);
+        await rt.predict(row as never);
+        await rt.close();
+      } catch (err) {
+        outcome = `${(err as { code?: string }).code}: ${(err as Error).message}`;
+      }
+      return { outcome, ms: performance.now() - t };
+    },
+    { options, row },
+  );
+}

@@ -1,6 +1,6 @@
 // A static file server for the browser tests: 127.0.0.1 only, cross-origin isolated (COOP/COEP),
 // so pages get precise performance.now() and onnxruntime-web may use threads.
-import { createServer, type Server } from "node:http";
+import { createServer, type Server, type ServerResponse } from "node:http";
 import { readFile } from "node:fs/promises";
 import { extname, join, normalize } from "node:path";
 import type { AddressInfo } from "node:net";
@@ -15,14 +15,17 @@ const TYPES: Record<string, string> = {
   ".css": "text/css",
 };
 
-/** Extra routes answered from memory, by exact path. */
-export type MemoryRoutes = Record<string, { body: Uint8Array | string; type?: string }>;
+/** A route that writes its own answer (status, headers, body at its own pace). */
+export type Writer = (res: ServerResponse) => void;
+
+/** Extra routes answered from memory, by exact path: a body, or a {@link Writer}. */
+export type MemoryRoutes = Record<string, { body: Uint8Array | string | Writer; type?: string }>;
 
 /** A running server; `stop()` closes it and every open connection. */
 export interface StaticServer {
   url: string;
   /** Adds or replaces an in-memory route. */
-  set(path: string, body: Uint8Array | string, type?: string): void;
+  set(path: string, body: Uint8Array | string | Writer, type?: string): void;
   stop(): Promise<void>;
 }
 
@@ -40,6 +43,10 @@ export async function startStaticServer(mounts: Record<string, string>, memory: 
     res.setHeader("Cross-Origin-Resource-Policy", "cross-origin");
     res.setHeader("Cache-Control", cacheable.some((prefix) => path.startsWith(prefix)) ? "public, max-age=31536000, immutable" : "no-store");
     const fromMemory = routes.get(path);
+    if (typeof fromMemory?.body === "function") {
+      fromMemory.body(res);
+      return;
+    }
     if (fromMemory) {
       res.writeHead(200, { "Content-Type": fromMemory.type ?? TYPES[extname(path)] ?? "application/octet-stream" });
       res.end(fromMemory.body);

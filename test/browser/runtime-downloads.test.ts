@@ -1,0 +1,130 @@
+// Downloads the runtime makes for a model and for onnxruntime-web are bounded by what arrives,
+// not by how long they take in all: a big model on a slow link loads however long it takes while
+// bytes keep arriving, and a server that sends without end (or more than the bytes expected: the
+// manifest's `size`, the build's file sizes) is cut off as soon as it goes past them, so it cannot
+// fill the device's memory or hold a start up for good.
+import { readFileSync } from "node:fs";
+import type { ServerResponse } from "node:http";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
+import "./harness/page-globals.ts";
+import { startAndPredict } from "./harness/runtime-page.ts";
+import { startRuntimeRig, type RuntimeRig } from "./harness/runtime-rig.ts";
+import { ORT_BUILDS, ORT_DIST } from "../../scripts/lib/ort-files.mjs";
+import { churnModel, churnRows } from "../fixtures/runtime-models.ts";
+
+/** What a server that streams without end wrote before the client hung up. */
+interface Endless {
+  write(res: ServerResponse): void;
+  /** Bytes written so far. */
+  sent(): number;
+  /** Resolves once the client has hung up. */
+  closed: Promise<void>;
+}
+
+/** Writes `head`, then zeros for as long as the client reads them. */
+function endless(head: Uint8Array, type: string): Endless {
+  let sent = 0;
+  let hungUp: () => void;
+  const closed = new Promise<void>((resolve) => (hungUp = resolve));
+  return {
+    sent: () => sent,
+    closed,
+    write: (res) => {
+      res.on("close", () => hungUp());
+      res.writeHead(200, { "content-type": type });
+      const zeros = new Uint8Array(1 << 16);
+      const more = () => {
+        // each write waits for the client to take the previous ones (backpressure)
+        for (let ok = true; ok && !res.destroyed; sent += zeros.length) ok = res.write(zeros);
+        if (!res.destroyed) res.once("drain", more);
+      };
+      sent += head.length;
+      res.write(head);
+      more();
+    },
+  };
+}
+
+describe("runtime downloads: slow is fine, endless is not", () => {
+  let rig: RuntimeRig;
+  let page: Page;
+  let options: Record<string, unknown>;
+  const model = churnModel("downloads");
+
+  /** A fresh page's createRuntime (`extra` options) + one predict(): its outcome, and how long it took. */
+  const start = (extra: Record<string, unknown> = {}) => startAndPredict(page, rig.server, { ...options, ...extra }, churnRows(1)[0]);
+
+  /** Points the assignment's `artifactUrl` at `path` on the page's server. */
+  const artifactAt = (path: string) =>
+    page.route("**/v1/assignment?**", async (route) => {
+      const assignment = await (await route.fetch()).json();
+      await route.fulfill({ json: { ...assignment, artifactUrl: `${rig.server.url}${path}` } });
+    });
+
+  beforeAll(async () => {
+    rig = await startRuntimeRig();
+    await rig.collector.publish(model.bytes, model.manifest);
+    for (const file of ORT_BUILDS.wasm) rig.server.set(`/ort-good/${file}`, new Uint8Array(readFileSync(`${ORT_DIST}/${file}`)));
+    options = { collector: rig.collector.url, key: await rig.collector.ingestKey(), model: "downloads", backend: "wasm", cache: false, ortUrl: `${rig.server.url}/ort-good/` };
+    page = await rig.browser.context.newPage();
+  });
+
+  afterAll(async () => {
+    await rig?.stop();
+  });
+
+  // `timeoutMs` bounds a stall, not a download: a model that takes 2.4 s to arrive in six parts
+  // loads with a limit of 1.2 s
+  it("loads a model that arrives slowly but steadily, in all longer than `timeoutMs`", async () => {
+    const parts = 6;
+    rig.server.set("/slow-model", (res) => {
+      res.writeHead(200, { "content-type": "application/octet-stream" });
+      const size = Math.ceil(model.bytes.length / parts);
+      let part = 0;
+      const next = () => {
+        if (res.destroyed) return;
+        res.write(model.bytes.subarray(part * size, ++part * size));
+        if (part < parts) setTimeout(next, 400);
+        else res.end();
+      };
+      next();
+    });
+    await artifactAt("/slow-model");
+    try {
+      const { outcome, ms } = await start({ timeoutMs: 1200 });
+      expect(outcome).toBe("ok");
+      expect(ms).toBeGreaterThan(2000);
+    } finally {
+      await page.unroute("**/v1/assignment?**");
+    }
+  });
+
+  it("refuses a model download that goes on past the manifest's size, as soon as it does", async () => {
+    const server = endless(model.bytes, "application/octet-stream");
+    rig.server.set("/endless-model", server.write);
+    await artifactAt("/endless-model");
+    try {
+      const { outcome } = await start({ timeoutMs: 10_000 });
+      expect(outcome).toMatch(/^integrity: .*more than \d+ bytes/);
+      // the client hung up (the previous code read on until `timeoutMs`); what the server wrote
+      // meanwhile is what reaches local sockets before the hang-up does (5.4 MB in a run)
+      await server.closed;
+      expect(server.sent()).toBeLessThan(64 << 20);
+    } finally {
+      await page.unroute("**/v1/assignment?**");
+    }
+  });
+
+  it("refuses an onnxruntime-web binary that goes on past the build's, as soon as it does", async () => {
+    const [main, glue, wasm] = ORT_BUILDS.wasm as [string, string, string];
+    for (const file of [main, glue]) rig.server.set(`/ort-endless/${file}`, new Uint8Array(readFileSync(`${ORT_DIST}/${file}`)));
+    const server = endless(new Uint8Array(readFileSync(`${ORT_DIST}/${wasm}`)), "application/wasm");
+    rig.server.set(`/ort-endless/${wasm}`, server.write);
+    const { outcome } = await start({ timeoutMs: 10_000, ortUrl: `${rig.server.url}/ort-endless/` });
+    expect(outcome).toMatch(/^integrity: .*more than \d+ bytes/);
+    // the previous code read on until the page ran out of memory and crashed; 50 MB in a run
+    await server.closed;
+    expect(server.sent()).toBeLessThan(256 << 20);
+  });
+});
