@@ -1,4 +1,5 @@
-import { DriftlineError } from "../protocol/errors.ts";
+import { DriftlineError, isDriftlineError } from "../protocol/errors.ts";
+import { download } from "./download.ts";
 import type { ModelStore } from "./types.ts";
 
 /** Whether this runs in Node (tests, simulators) rather than a browser. */
@@ -18,27 +19,33 @@ export function moduleUrl(code: Uint8Array | string): string {
   return `data:text/javascript;base64,${btoa(binary)}`;
 }
 
+/** No optional module is near this size (the largest, `driftline-image.js`, is 5 KB). */
+const MODULE_BYTES = 1 << 20;
+
 /**
  * Imports the module at `url` only when `check` accepts its bytes: the bytes checked are the bytes
  * that run. The bytes kept in `store` under `key` are tried first, so a page that starts offline
- * still has the module; else they are downloaded within `timeoutMs` and, once checked, kept.
+ * still has the module; else they are downloaded (aborted once nothing arrives for `timeoutMs`, or
+ * past {@link MODULE_BYTES}) and, once checked, kept.
  * Throws DriftlineError `download` when they cannot be fetched and `integrity` when the check
  * fails (nothing of it ran).
  *
  * @param url - where the module is
  * @param check - whether these bytes may run
- * @param timeoutMs - how long the download may take
+ * @param timeoutMs - how long nothing may arrive
  * @param kept - where the module's bytes are kept (the `meta` area of the runtime's store)
  */
 export async function importChecked<T>(url: string, check: (bytes: Uint8Array) => Promise<boolean>, timeoutMs: number, kept: { store: ModelStore; key: string }): Promise<T> {
   let bytes = await kept.store.get<Uint8Array>("meta", kept.key).catch(() => undefined);
   if (!(bytes instanceof Uint8Array && (await check(bytes)))) {
     try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      bytes = new Uint8Array(await res.arrayBuffer());
+      const { res, read } = await download(url, timeoutMs, MODULE_BYTES, (signal) => fetch(url, { signal }));
+      bytes = await read(res.body!);
     } catch (err) {
-      throw new DriftlineError("download", `${url}: ${(err as Error).message ?? err}`, err);
+      if (isDriftlineError(err)) throw err;
+      // the download's own errors name the URL already; a failed fetch does not
+      const message = String((err as Error).message ?? err);
+      throw new DriftlineError("download", message.startsWith(url) ? message : `${url}: ${message}`, err);
     }
     if (!(await check(bytes))) throw new DriftlineError("integrity", `${url}: not the module this runtime was built with`);
     await kept.store.put("meta", kept.key, bytes).catch(() => {});

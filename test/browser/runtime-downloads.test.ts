@@ -4,47 +4,14 @@
 // manifest's `size`, the build's file sizes) is cut off as soon as it goes past them, so it cannot
 // fill the device's memory or hold a start up for good.
 import { readFileSync } from "node:fs";
-import type { ServerResponse } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
 import "./harness/page-globals.ts";
-import { startAndPredict } from "./harness/runtime-page.ts";
+import { openRuntimePage, startAndPredict } from "./harness/runtime-page.ts";
 import { startRuntimeRig, type RuntimeRig } from "./harness/runtime-rig.ts";
+import { endless } from "./harness/static-server.ts";
 import { ORT_BUILDS, ORT_DIST } from "../../scripts/lib/ort-files.mjs";
 import { churnModel, churnRows } from "../fixtures/runtime-models.ts";
-
-/** What a server that streams without end wrote before the client hung up. */
-interface Endless {
-  write(res: ServerResponse): void;
-  /** Bytes written so far. */
-  sent(): number;
-  /** Resolves once the client has hung up. */
-  closed: Promise<void>;
-}
-
-/** Writes `head`, then zeros for as long as the client reads them. */
-function endless(head: Uint8Array, type: string): Endless {
-  let sent = 0;
-  let hungUp: () => void;
-  const closed = new Promise<void>((resolve) => (hungUp = resolve));
-  return {
-    sent: () => sent,
-    closed,
-    write: (res) => {
-      res.on("close", () => hungUp());
-      res.writeHead(200, { "content-type": type });
-      const zeros = new Uint8Array(1 << 16);
-      const more = () => {
-        // each write waits for the client to take the previous ones (backpressure)
-        for (let ok = true; ok && !res.destroyed; sent += zeros.length) ok = res.write(zeros);
-        if (!res.destroyed) res.once("drain", more);
-      };
-      sent += head.length;
-      res.write(head);
-      more();
-    },
-  };
-}
 
 describe("runtime downloads: slow is fine, endless is not", () => {
   let rig: RuntimeRig;
@@ -126,5 +93,30 @@ describe("runtime downloads: slow is fine, endless is not", () => {
     // the previous code read on until the page ran out of memory and crashed; 50 MB in a run
     await server.closed;
     expect(server.sent()).toBeLessThan(256 << 20);
+  });
+
+  it("refuses an optional module that goes on past 1 MiB: the page predicts unlogged and says why", async () => {
+    const server = endless(new TextEncoder().encode("export default () => ({});\n//"), "text/javascript");
+    rig.server.set("/endless-module", server.write);
+    await page.route("**/sdk/driftline-logging.js", (route) => route.continue({ url: `${rig.server.url}/endless-module` }));
+    try {
+      // (`cache: false`: no module kept from before)
+      await openRuntimePage(page, rig.server);
+      const errors = await page.evaluate(
+        async ({ o, row }) => {
+          const rt = await window.Driftline.createRuntime(o as never);
+          const seen: string[] = [];
+          rt.on("error", (e) => seen.push(`${(e as { code: string }).code}: ${(e as Error).message}`));
+          await rt.predict(row as never);
+          await rt.close();
+          return seen;
+        },
+        { o: { ...options, logging: true, timeoutMs: 10_000 }, row: churnRows(1)[0] },
+      );
+      expect(errors).toEqual([expect.stringMatching(/^integrity: .*driftline-logging\.js: more than 1048576 bytes/)]);
+      await server.closed;
+    } finally {
+      await page.unroute("**/sdk/driftline-logging.js");
+    }
   });
 });

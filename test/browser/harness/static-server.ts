@@ -78,3 +78,39 @@ export async function startStaticServer(mounts: Record<string, string>, memory: 
       }),
   };
 }
+
+/** What a server that streams without end wrote before the client hung up. */
+export interface Endless {
+  write: Writer;
+  /** Bytes written so far. */
+  sent(): number;
+  /** Resolves once the client has hung up. */
+  closed: Promise<void>;
+}
+
+/**
+ * A route that writes `head`, then zeros for as long as the client reads them (any origin may read
+ * it): a server that streams without end.
+ */
+export function endless(head: Uint8Array, type: string): Endless {
+  let sent = 0;
+  let hungUp: () => void;
+  const closed = new Promise<void>((resolve) => (hungUp = resolve));
+  return {
+    sent: () => sent,
+    closed,
+    write: (res) => {
+      res.on("close", () => hungUp());
+      res.writeHead(200, { "content-type": type, "access-control-allow-origin": "*" });
+      const zeros = new Uint8Array(1 << 16);
+      const more = () => {
+        // each write waits for the client to take the previous ones (backpressure)
+        for (let ok = true; ok && !res.destroyed; sent += zeros.length) ok = res.write(zeros);
+        if (!res.destroyed) res.once("drain", more);
+      };
+      sent += head.length;
+      res.write(head);
+      more();
+    },
+  };
+}
