@@ -33,29 +33,32 @@ export interface LoaderContext extends SessionContext {
   collector: string;
   /** Media modules the app passed, and its text encoder. */
   media?: MediaModules | undefined;
-  /** How long one download of an optional module may take. */
+  /** How long a download (of the model, onnxruntime-web, an optional module) may stall. */
   timeoutMs: number;
   encodeText?: EncodeText | undefined;
   /** Publishers' public keys; when given, only manifests one of them signed are run. */
   trust?: readonly string[] | undefined;
-  /** Model bytes already being read from the store (for the version last served), taken by the next load of that sha256. */
-  readAhead?: { sha256: string; bytes: Promise<Uint8Array | undefined> } | undefined;
+}
+
+/** Model bytes already being read from the store, and which: the version last served, read at start-up. */
+export interface ReadAhead {
+  sha256: string;
+  bytes: Promise<Uint8Array | undefined>;
 }
 
 /**
- * The model bytes of `manifest`: from the store when they are there and still hash right (read
- * ahead when `ctx.readAhead` names them; it is cleared), else downloaded (no more than the
- * manifest's `size`), verified and stored. Throws `download` or `integrity`.
+ * The model bytes of `manifest`: from the store when they are there and still hash right (`ahead`
+ * when it names them), else downloaded (no more than the manifest's `size`), verified and
+ * stored. Throws `download` or `integrity`.
  *
  * @param ctx - api and store
  * @param manifest - says which bytes (sha256)
  * @param url - where to download them
+ * @param ahead - bytes already being read from the store
  */
-export async function modelBytes(ctx: LoaderContext, manifest: Manifest, url: string): Promise<Uint8Array> {
+export async function modelBytes(ctx: LoaderContext, manifest: Manifest, url: string, ahead?: ReadAhead): Promise<Uint8Array> {
   const { sha256 } = manifest;
-  const ahead = ctx.readAhead?.sha256 === sha256 ? ctx.readAhead.bytes : undefined;
-  ctx.readAhead = undefined;
-  const cached = await (ahead ?? ctx.store.get<Uint8Array>("models", sha256)).catch(() => undefined);
+  const cached = await (ahead?.sha256 === sha256 ? ahead.bytes : ctx.store.get<Uint8Array>("models", sha256)).catch(() => undefined);
   if (cached && (await sha256Hex(cached)) === sha256) return cached;
   if (cached) await ctx.store.delete("models", sha256).catch(() => {});
   let bytes: Uint8Array;
@@ -78,14 +81,15 @@ export async function modelBytes(ctx: LoaderContext, manifest: Manifest, url: st
  *
  * @param ctx - seams and backend wish
  * @param a - the version number, its manifest and artifact URL (default `/v1/artifacts/{sha256}`)
+ * @param ahead - model bytes already being read from the store (used when they are this version's)
  */
-export async function loadModel(ctx: LoaderContext, a: Pick<Assignment, "version" | "manifest" | "artifactUrl">): Promise<Model> {
+export async function loadModel(ctx: LoaderContext, a: Pick<Assignment, "version" | "manifest" | "artifactUrl">, ahead?: ReadAhead): Promise<Model> {
   const { version, manifest } = a;
   if (ctx.trust) {
     const problem = await signatureProblem(manifest, ctx.trust);
     if (problem) throw new DriftlineError("integrity", `version ${version}: ${problem}`);
   }
-  const bytes = await modelBytes(ctx, manifest, a.artifactUrl ?? `/v1/artifacts/${manifest.sha256}`);
+  const bytes = await modelBytes(ctx, manifest, a.artifactUrl ?? `/v1/artifacts/${manifest.sha256}`, ahead);
   const source = { sdk: sdkOf(ctx.collector), given: ctx.media, timeoutMs: ctx.timeoutMs, store: ctx.store };
   const media = await mediaPlan(manifest, source, ctx.encodeText);
   const plan = compile(manifest, media?.features.length);

@@ -79,7 +79,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
 
   // Offline (or the collector down), the assignment last served still names a cached model; its
   // bytes are read while the assignment is fetched (it usually names the same)
-  if (cached) settings.readAhead = { sha256: cached.manifest.sha256, bytes: store.get<Uint8Array>("models", cached.manifest.sha256).catch(() => undefined) };
+  const ahead = cached && { sha256: cached.manifest.sha256, bytes: store.get<Uint8Array>("models", cached.manifest.sha256).catch(() => undefined) };
   const fresh = await api.assignment(name, client).catch((err) => {
     if (!cached) throw err;
   });
@@ -87,11 +87,11 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   let deferred: unknown;
   let live: Model;
   try {
-    live = await loadModel(settings, current);
+    live = await loadModel(settings, current, ahead);
   } catch (err) {
     if (!cached || current === cached) throw err;
     deferred = err;
-    live = await loadModel(settings, (current = cached));
+    live = await loadModel(settings, (current = cached), ahead);
   }
   void store.put("meta", assignmentKey, current).catch(() => {});
   if (device) settings.segment = { ...o.segment, [DEVICE_SEGMENT_KEY]: await device };

@@ -39,7 +39,8 @@ export async function openRuntimePage(page: Page, server: StaticServer): Promise
 
 /**
  * Deletes the copy of an optional module (`driftline-<kind>.js`) the runtime keeps in the page's
- * IndexedDB (`meta`, `module:<kind>`), as on a device that never had it.
+ * IndexedDB (`meta`, `module:<kind>`), as on a device that never had it; nothing when the page's
+ * origin has no runtime database yet.
  *
  * @param page - a page of the runtime server's origin
  * @param kind - the module: `image`, `logging` …
@@ -49,7 +50,9 @@ export function forgetKeptModule(page: Page, kind: string): Promise<void> {
     (key) =>
       new Promise<void>((resolve, reject) => {
         const req = indexedDB.open("driftline");
-        req.onerror = () => reject(req.error);
+        // no database yet: nothing is kept (and none is made, which would leave it without stores)
+        req.onupgradeneeded = () => req.transaction!.abort();
+        req.onerror = () => (req.error?.name === "AbortError" ? resolve() : reject(req.error));
         req.onsuccess = () => {
           const tx = req.result.transaction("meta", "readwrite");
           tx.objectStore("meta").delete(key);
