@@ -40,10 +40,12 @@ export function callPath(s: RuntimeState, onRows: () => void): Call {
       try {
         enc = buildFeeds(m.ort, m.manifest, m.plan, rows, () => acc.error("validation"), staging.values, base);
         // buildFeeds counts its own violations; a media value the fill refuses is counted here
-        await m.media?.fill(m.ort, rows as Row[], enc, m.plan.checks.length).catch((err: DriftlineError) => {
-          if (err.code === "validation") acc.error("validation");
-          throw err;
-        });
+        // (a tabular model awaits nothing: an `await` of undefined still costs a turn)
+        if (m.media)
+          await m.media.fill(m.ort, rows as Row[], enc, m.plan.checks.length).catch((err: DriftlineError) => {
+            if (err.code === "validation") acc.error("validation");
+            throw err;
+          });
       } catch (err) {
         staging.drop();
         throw err;
