@@ -1,4 +1,5 @@
 import { DriftlineError, type ErrorCode } from "../protocol/errors.ts";
+import { LIMITS } from "../protocol/limits.ts";
 import { download } from "./download.ts";
 import type { LogBatch } from "../protocol/schema/prediction-log.ts";
 import type { Assignment, Report, Transport } from "./types.ts";
@@ -27,32 +28,33 @@ export interface Api {
   logs(batch: LogBatch): Promise<unknown>;
 }
 
+/** Bytes of an API answer: an assignment holds two manifests (live and shadow), neither profiled. */
+const ANSWER_BYTES = 2 * LIMITS.manifestBytes;
+
 /**
  * Builds the {@link Api} over a {@link Transport}. Failures throw coded errors: `network`
- * (no answer), `rate_limited` (429), `unavailable` (5xx) or the collector's own code.
+ * (no answer), `rate_limited` (429), `unavailable` (5xx) or the collector's own code. Every
+ * request is a {@link download}: aborted once nothing arrives for `timeoutMs`, and its answer (an
+ * error answer too) read no further than its size limit.
  *
  * @param base - collector base URL
  * @param key - ingest key
  * @param transport - how to talk HTTP
- * @param timeoutMs - per request; for a model's download, how long nothing may arrive (it may take
- *   longer in all)
+ * @param timeoutMs - how long nothing may arrive (a model may take longer in all)
  */
 export function createApi(base: string, key: string, transport: Transport, timeoutMs: number): Api {
   const root = base.replace(/\/+$/, "");
-  const call = async (path: string, init?: RequestInit) => {
-    let res: Response;
-    try {
-      res = await transport.fetch(path.startsWith("http") ? path : root + path, {
-        signal: AbortSignal.timeout(timeoutMs),
-        ...init,
-        headers: { authorization: `Bearer ${key}`, ...init?.headers },
-      });
-    } catch (err) {
-      throw new DriftlineError("network", `${path}: ${err}`, err);
-    }
-    if (res.ok) return res;
+  const call = async (path: string, init?: RequestInit, maxBytes = ANSWER_BYTES) => {
+    const url = path.startsWith("http") ? path : root + path;
+    const got = await download(path, timeoutMs, maxBytes, (signal) => transport.fetch(url, { ...init, headers: { authorization: `Bearer ${key}`, ...init?.headers }, signal }), true).catch(
+      (err: Error) => {
+        throw new DriftlineError("network", err.message, err);
+      },
+    );
+    const { res, read } = got;
+    if (res.ok) return read();
     const { status } = res;
-    const e = ((await res.json().catch(() => 0)) as { error?: { code?: ErrorCode; message?: string } })?.error;
+    const e = ((await json(read()).catch(() => 0)) as { error?: { code?: ErrorCode; message?: string } })?.error;
     const err: ApiError = new DriftlineError(status === 429 ? "rate_limited" : status >= 500 ? "unavailable" : (e?.code ?? "network"), `${path}: ${status} ${e?.message ?? ""}`);
     err.status = status;
     const after = res.headers.get("retry-after");
@@ -60,18 +62,18 @@ export function createApi(base: string, key: string, transport: Transport, timeo
     throw err;
   };
   const body = (reports: Report[]) => JSON.stringify({ reports });
-  const post = async (path: string, text: string) =>
+  const post = (path: string, text: string) =>
     // keepalive requests share a 64 KiB budget; bigger ones would be refused outright
-    (await call(path, { method: "POST", body: text, keepalive: text.length < 60_000, headers: { "content-type": "application/json" } })).json();
+    json(call(path, { method: "POST", body: text, keepalive: text.length < 60_000, headers: { "content-type": "application/json" } }));
   const q = encodeURIComponent;
   return {
-    assignment: async (model, client, config) => (await call(`/v1/assignment?model=${q(model)}&client=${q(client)}${config === undefined ? "" : `&config=${config}`}`)).json(),
-    artifact: async (url, maxBytes) => {
-      const { res, read } = await download(url, timeoutMs, maxBytes, (signal) => call(url, { signal }));
-      return read(res.body!);
-    },
+    assignment: (model, client, config) => json(call(`/v1/assignment?model=${q(model)}&client=${q(client)}${config === undefined ? "" : `&config=${config}`}`)),
+    artifact: (url, maxBytes) => call(url, undefined, maxBytes),
     reports: (reports) => post("/v1/reports", body(reports)),
     logs: (batch) => post("/v1/logs", JSON.stringify(batch)),
     beacon: (reports) => transport.beacon(`${root}/v1/reports?key=${q(key)}`, body(reports)),
   };
 }
+
+/** The JSON of an answer's bytes. */
+const json = async (bytes: Promise<Uint8Array>) => JSON.parse(new TextDecoder().decode(await bytes));

@@ -39,13 +39,9 @@ export async function importChecked<T>(url: string, check: (bytes: Uint8Array) =
   let bytes = await kept.store.get<Uint8Array>("meta", kept.key).catch(() => undefined);
   if (!(bytes instanceof Uint8Array && (await check(bytes)))) {
     try {
-      const { res, read } = await download(url, timeoutMs, MODULE_BYTES, (signal) => fetch(url, { signal }));
-      bytes = await read(res.body!);
+      bytes = await (await download(url, timeoutMs, MODULE_BYTES, (signal) => fetch(url, { signal }))).read();
     } catch (err) {
-      if (isDriftlineError(err)) throw err;
-      // the download's own errors name the URL already; a failed fetch does not
-      const message = String((err as Error).message ?? err);
-      throw new DriftlineError("download", message.startsWith(url) ? message : `${url}: ${message}`, err);
+      throw isDriftlineError(err) ? err : new DriftlineError("download", (err as Error).message, err);
     }
     if (!(await check(bytes))) throw new DriftlineError("integrity", `${url}: not the module this runtime was built with`);
     await kept.store.put("meta", kept.key, bytes).catch(() => {});

@@ -99,7 +99,7 @@ async function verifiedOrt(base: string, build: Build, how: OrtLoading): Promise
   const kept = keptBinary ? cache : undefined;
   const fromServer = async () => {
     const { res, read } = await fetchFile(wasmFile);
-    return { ...(await checkedBinary(res, read(res.clone().body!), build.wasm, refuse)), fetched: true };
+    return { ...(await checkedBinary(res, read(res.clone().body), build.wasm, refuse)), fetched: true };
   };
   // two reads of the kept entry: the one above to the compiler, a second one hashed (a clone
   // would slow the compiler)
@@ -116,8 +116,7 @@ async function verifiedOrt(base: string, build: Build, how: OrtLoading): Promise
       .then((res) => res?.arrayBuffer())
       .catch(() => undefined);
     if (keptBytes) return new Uint8Array(keptBytes);
-    const { res, read } = await fetchFile(file);
-    return read(res.body!);
+    return (await fetchFile(file)).read();
   };
   const bytes = await Promise.all([mainFile, glueFile].map(moduleBytes));
   if ((await sha256Hex(new TextEncoder().encode((await Promise.all(bytes.map(sha256Hex))).join("")))) !== build.modules) {

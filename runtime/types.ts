@@ -366,10 +366,10 @@ export interface RuntimeOptions {
    */
   feedbackCapacity?: number;
   /**
-   * Timeout of one HTTP request in milliseconds: calls of the collector's API and the optional
-   * modules. Model and onnxruntime-web downloads (megabytes) are aborted only when nothing
-   * arrives for this long (they may take longer in all), or once more bytes arrive than the
-   * manifest's `size` (the build's file sizes).
+   * How long an HTTP request may wait with nothing arriving, in milliseconds: calls of the
+   * collector's API, model, onnxruntime-web and optional-module downloads (a download may take
+   * longer in all). Each is also aborted once more bytes arrive than it may have: the manifest's
+   * `size`, the build's file sizes, 1 MiB for a module, 16 MiB for an API answer.
    * @defaultValue `15000`
    */
   timeoutMs?: number;

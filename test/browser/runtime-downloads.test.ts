@@ -83,6 +83,22 @@ describe("runtime downloads: slow is fine, endless is not", () => {
     }
   });
 
+  // the host's error answer is read within the same limit: it cannot fill the page either
+  it("reads an error answer of the model's host without end no further than the manifest's size", async () => {
+    const server = endless(new TextEncoder().encode('{"error":{"message":"'), "application/json", 500);
+    rig.server.set("/endless-500", server.write);
+    await artifactAt("/endless-500");
+    try {
+      const { outcome } = await start({ timeoutMs: 5_000 });
+      expect(outcome).toMatch(/^download: .*endless-500: 500/);
+      // (the previous code read it for `timeoutMs`: 1 GB in a run)
+      await server.closed;
+      expect(server.sent()).toBeLessThan(64 << 20);
+    } finally {
+      await page.unroute("**/v1/assignment?**");
+    }
+  });
+
   it("refuses an onnxruntime-web binary that goes on past the build's, as soon as it does", async () => {
     const [main, glue, wasm] = ORT_BUILDS.wasm as [string, string, string];
     for (const file of [main, glue]) rig.server.set(`/ort-endless/${file}`, new Uint8Array(readFileSync(`${ORT_DIST}/${file}`)));

@@ -89,10 +89,10 @@ export interface Endless {
 }
 
 /**
- * A route that writes `head`, then zeros for as long as the client reads them (any origin may read
- * it): a server that streams without end.
+ * A route that answers `status` with `head`, then zeros for as long as the client reads them (any
+ * origin may read it): a server that streams without end.
  */
-export function endless(head: Uint8Array, type: string): Endless {
+export function endless(head: Uint8Array, type: string, status = 200): Endless {
   let sent = 0;
   let hungUp: () => void;
   const closed = new Promise<void>((resolve) => (hungUp = resolve));
@@ -101,7 +101,7 @@ export function endless(head: Uint8Array, type: string): Endless {
     closed,
     write: (res) => {
       res.on("close", () => hungUp());
-      res.writeHead(200, { "content-type": type, "access-control-allow-origin": "*" });
+      res.writeHead(status, { "content-type": type, "access-control-allow-origin": "*" });
       const zeros = new Uint8Array(1 << 16);
       const more = () => {
         // each write waits for the client to take the previous ones (backpressure)
