@@ -3,7 +3,7 @@ import { createApi } from "./api.ts";
 import { readDeviceClass } from "./device-class.ts";
 import { defaultStore } from "./model-store.ts";
 import { defaultClock, defaultTransport } from "./transport.ts";
-import { loadModel, type Model } from "./model-loader.ts";
+import { loadModel } from "./model-loader.ts";
 import { Staging } from "./report-builder.ts";
 import { QUEUE_BOUNDS, ReportQueue } from "./report-queue.ts";
 import { FeedbackStore } from "./feedback.ts";
@@ -42,7 +42,8 @@ const randomId = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b
 /**
  * Starts the runtime for one model: fetches the assignment (or, offline, uses the cached
  * one), loads the model from IndexedDB or the collector (SHA-256 verified), opens and warms
- * the session on the fastest backend, and starts reporting.
+ * the session on the fastest backend, and starts reporting. With a version kept on the device,
+ * a new one not loaded within `timeoutMs` is swapped in later (`update`), the kept one serving.
  *
  * @param options - collector, key, model and the optional settings of {@link RuntimeOptions}
  * @example
@@ -85,14 +86,17 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   });
   let current = fresh ?? cached!;
   let deferred: unknown;
-  let live: Model;
-  try {
-    live = await loadModel(settings, current, ahead);
-  } catch (err) {
+  const loading = loadModel(settings, current, ahead);
+  // with a version kept, a new one not loaded within `timeoutMs` (a big model on a slow link)
+  // does not hold the start up: the kept version serves until the new one, loading on, replaces
+  // it (an `update` event)
+  const late = cached && fresh && fresh.manifest.sha256 !== cached.manifest.sha256 ? [new Promise<undefined>((resolve) => clock.setTimeout(() => resolve(undefined), o.timeoutMs))] : [];
+  let live = await Promise.race([loading, ...late]).catch((err: unknown) => {
     if (!cached || current === cached) throw err;
     deferred = err;
-    live = await loadModel(settings, (current = cached), ahead);
-  }
+  });
+  const pending = live || deferred ? undefined : loading;
+  live ??= await loadModel(settings, (current = cached!), ahead);
   void store.put("meta", assignmentKey, current).catch(() => {});
   if (device) settings.segment = { ...o.segment, [DEVICE_SEGMENT_KEY]: await device };
 
@@ -135,6 +139,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   await queue.load(live.projector?.sketch());
   const schedule: ReportSchedule = new ReportSchedule(s, queue, randomId, () => updates.refresh());
   const updates: Updates = new Updates(s, { reschedule: () => schedule.schedule(), cutAll: () => schedule.cutAll() });
+  if (pending) void updates.apply(fresh!, pending);
   const call = callPath(s, () => void schedule.report());
   const closeChannel = o.push ? openChannel(s, () => void updates.refresh()) : () => {};
 

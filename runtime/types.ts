@@ -369,7 +369,8 @@ export interface RuntimeOptions {
    * How long an HTTP request may wait with nothing arriving, in milliseconds: calls of the
    * collector's API, model, onnxruntime-web and optional-module downloads (a download may take
    * longer in all). Each is also aborted once more bytes arrive than it may have: the manifest's
-   * `size`, the build's file sizes, 1 MiB for a module, 16 MiB for an API answer.
+   * `size`, the build's file sizes, 1 MiB for a module, 16 MiB for an API answer. Also how long
+   * a start that keeps a version waits for a new one before serving the kept one.
    * @defaultValue `15000`
    */
   timeoutMs?: number;

@@ -49,9 +49,10 @@ export class Updates {
    * Applies an assignment after those before it: live version, shadow, report interval.
    *
    * @param a - the assignment
+   * @param loading - its live version's load, when under way already (the start's)
    */
-  apply(a: Assignment): Promise<void> {
-    return (this.applying_ = this.applying_.then(() => this.apply_(a)));
+  apply(a: Assignment, loading?: Promise<Model>): Promise<void> {
+    return (this.applying_ = this.applying_.then(() => this.apply_(a, loading)));
   }
 
   /**
@@ -64,11 +65,11 @@ export class Updates {
     releaseIfIdle(m);
   }
 
-  private async apply_(a: Assignment): Promise<void> {
+  private async apply_(a: Assignment, loading?: Promise<Model>): Promise<void> {
     const s = this.s_;
     if (s.closed) return;
     if (a.version !== s.live.version) {
-      const next = await this.load_safely_(a);
+      const next = await this.load_safely_(a, loading);
       if (!next) return;
       const old = s.live;
       accOf(s, next);
@@ -92,13 +93,13 @@ export class Updates {
     await this.prune_();
   }
 
-  /** Loads a version; a failure is counted and emitted, and the version is not tried again for {@link RETRY_MS}. */
-  private async load_safely_(a: Pick<Assignment, "version" | "manifest" | "artifactUrl">): Promise<Model | undefined> {
+  /** Loads a version (or waits for its `loading`); a failure is counted and emitted, and the version is not tried again for {@link RETRY_MS}. */
+  private async load_safely_(a: Pick<Assignment, "version" | "manifest" | "artifactUrl">, loading?: Promise<Model>): Promise<Model | undefined> {
     const s = this.s_;
     const key = a.manifest.sha256;
     if ((this.failedUntil_.get(key) ?? 0) > s.o.clock.now()) return undefined;
     try {
-      return await this.load_(s.o, a);
+      return await (loading ?? this.load_(s.o, a));
     } catch (err) {
       this.failedUntil_.set(key, s.o.clock.now() + RETRY_MS);
       fail(s, err);

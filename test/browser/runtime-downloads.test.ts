@@ -9,7 +9,7 @@ import type { Page } from "playwright-core";
 import "./harness/page-globals.ts";
 import { openRuntimePage, startAndPredict } from "./harness/runtime-page.ts";
 import { startRuntimeRig, type RuntimeRig } from "./harness/runtime-rig.ts";
-import { endless } from "./harness/static-server.ts";
+import { endless, type Writer } from "./harness/static-server.ts";
 import { ORT_BUILDS, ORT_DIST } from "../../scripts/lib/ort-files.mjs";
 import { churnModel, churnRows } from "../fixtures/runtime-models.ts";
 
@@ -41,27 +41,65 @@ describe("runtime downloads: slow is fine, endless is not", () => {
     await rig?.stop();
   });
 
-  // `timeoutMs` bounds a stall, not a download: a model that takes 2.4 s to arrive in six parts
-  // loads with a limit of 1.2 s
-  it("loads a model that arrives slowly but steadily, in all longer than `timeoutMs`", async () => {
-    const parts = 6;
-    rig.server.set("/slow-model", (res) => {
+  /** A route that answers `bytes` in six parts, 400 ms apart (2.4 s in all). */
+  const slowly =
+    (bytes: Uint8Array): Writer =>
+    (res) => {
       res.writeHead(200, { "content-type": "application/octet-stream" });
-      const size = Math.ceil(model.bytes.length / parts);
+      const size = Math.ceil(bytes.length / 6);
       let part = 0;
       const next = () => {
         if (res.destroyed) return;
-        res.write(model.bytes.subarray(part * size, ++part * size));
-        if (part < parts) setTimeout(next, 400);
+        res.write(bytes.subarray(part * size, ++part * size));
+        if (part < 6) setTimeout(next, 400);
         else res.end();
       };
       next();
-    });
+    };
+
+  // `timeoutMs` bounds a stall, not a download: a model that takes 2.4 s to arrive in six parts
+  // loads with a limit of 1.2 s
+  it("loads a model that arrives slowly but steadily, in all longer than `timeoutMs`", async () => {
+    rig.server.set("/slow-model", slowly(model.bytes));
     await artifactAt("/slow-model");
     try {
       const { outcome, ms } = await start({ timeoutMs: 1200 });
       expect(outcome).toBe("ok");
       expect(ms).toBeGreaterThan(2000);
+    } finally {
+      await page.unroute("**/v1/assignment?**");
+    }
+  });
+
+  // …but a page that keeps a version does not wait for a new one longer than `timeoutMs`
+  it("starts from the version it keeps when a new one takes longer than `timeoutMs`, and swaps the new one in once loaded", async () => {
+    const [v1, v2] = [churnModel("kept", 0), churnModel("kept", 1)];
+    await rig.collector.publish(v1.bytes, v1.manifest);
+    await rig.collector.publish(v2.bytes, v2.manifest);
+    const kept = { ...options, model: "kept", cache: true, timeoutMs: 1000 };
+    const row = churnRows(1)[0];
+    expect((await startAndPredict(page, rig.server, kept, row)).outcome).toBe("ok");
+    await rig.collector.rollout("kept", { stable: 2 });
+    rig.server.set("/slow-v2", slowly(v2.bytes));
+    await artifactAt("/slow-v2");
+    try {
+      await openRuntimePage(page, rig.server);
+      const seen = await page.evaluate(
+        async ({ o, row }) => {
+          const t = performance.now();
+          const rt = await window.Driftline.createRuntime(o as never);
+          const started = { ms: performance.now() - t, version: rt.version, predicted: ((await rt.predict(row as never)) as { version: string }).version };
+          const update = await new Promise((resolve) => rt.on("update", resolve));
+          const after = ((await rt.predict(row as never)) as { version: string }).version;
+          await rt.close();
+          return { started, update, after, ms: performance.now() - t };
+        },
+        { o: kept, row },
+      );
+      expect(seen).toMatchObject({ started: { version: "1", predicted: "1" }, update: { from: "1", to: "2" }, after: "2" });
+      // the start waited `timeoutMs` for the new version, not its 2.4 s
+      expect(seen.started.ms).toBeLessThan(2000);
+      expect(seen.ms).toBeGreaterThan(2000);
     } finally {
       await page.unroute("**/v1/assignment?**");
     }
