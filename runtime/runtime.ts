@@ -139,7 +139,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   await queue.load(live.projector?.sketch());
   const schedule: ReportSchedule = new ReportSchedule(s, queue, randomId, () => updates.refresh());
   const updates: Updates = new Updates(s, { reschedule: () => schedule.schedule(), cutAll: () => schedule.cutAll() });
-  if (pending) void updates.apply(fresh!, pending);
+  // the start loaded the live version only: its shadow (and the new version still loading) next
+  void updates.apply(pending ? fresh! : current, pending);
   const call = callPath(s, () => void schedule.report());
   const closeChannel = o.push ? openChannel(s, () => void updates.refresh()) : () => {};
 

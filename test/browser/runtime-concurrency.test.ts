@@ -3,7 +3,7 @@
 // take turns. 200 concurrent predict() calls with a shadow version assigned, on WebGPU
 // (SwiftShader) and on WASM, answer exactly what the same calls made one by one answer.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Page } from "playwright-core";
+import type { Page, Request } from "playwright-core";
 import "./harness/page-globals.ts";
 import type { TestBrowser } from "./harness/browser.ts";
 import type { TestCollector } from "./harness/collector.ts";
@@ -11,6 +11,7 @@ import { openRuntimePage } from "./harness/runtime-page.ts";
 import { startRuntimeRig, type RuntimeRig } from "./harness/runtime-rig.ts";
 import type { StaticServer } from "./harness/static-server.ts";
 import { churnModel, churnRows } from "../fixtures/runtime-models.ts";
+import type { Report } from "../../protocol/schema/report.ts";
 
 describe("runtime: concurrent calls take turns on the session", () => {
   let rig: RuntimeRig | undefined;
@@ -37,6 +38,9 @@ describe("runtime: concurrent calls take turns on the session", () => {
 
   for (const backend of ["webgpu", "wasm"]) {
     it(`answers 200 concurrent calls as it answers them one by one, on ${backend}`, async () => {
+      const bodies: string[] = [];
+      const collect = (req: Request) => void (req.url().includes("/v1/reports") && bodies.push(req.postData() ?? ""));
+      page.on("request", collect);
       const result = await page.evaluate(
         async ({ o, r }) => {
           const errors: string[] = [];
@@ -59,6 +63,11 @@ describe("runtime: concurrent calls take turns on the session", () => {
       );
       expect(result.backendName).toBe(backend);
       expect(result.errors).toEqual([]);
+      // the shadow ran beside the live calls (a shadow assigned before the page started did not
+      // load, and this test ran none): on each call while its queue had room (256 rows)
+      page.off("request", collect);
+      const shadowRows = bodies.flatMap((b) => (b ? (JSON.parse(b) as { reports: Report[] }).reports : [])).reduce((n, r) => n + (r.shadow?.rows ?? 0), 0);
+      expect(shadowRows).toBeGreaterThanOrEqual(256);
       result.concurrent.forEach((c, i) => {
         expect(Array.isArray(c), `call ${i}: ${String(c)}`).toBe(true);
         (c as number[]).forEach((p, j) => expect(p).toBe(result.oneByOne[i]![j]));
