@@ -96,7 +96,11 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     deferred = err;
   });
   const pending = live || deferred ? undefined : loading;
-  live ??= await loadModel(settings, (current = cached!), ahead);
+  // (a start that fails after all leaves no session of the new version behind)
+  live ??= await loadModel(settings, (current = cached!), ahead).catch((err: unknown) => {
+    void pending?.then((m) => m.session.release(), () => {});
+    throw err;
+  });
   void store.put("meta", assignmentKey, current).catch(() => {});
   if (device) settings.segment = { ...o.segment, [DEVICE_SEGMENT_KEY]: await device };
 
