@@ -96,10 +96,12 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     deferred = err;
   });
   const pending = live || deferred ? undefined : loading;
-  // (a start that fails after all leaves no session of the new version behind)
+  // a kept version that fails to load after all: the start waits for the new one, as without one
   live ??= await loadModel(settings, (current = cached!), ahead).catch((err: unknown) => {
-    void pending?.then((m) => m.session.release(), () => {});
-    throw err;
+    if (!pending) throw err;
+    deferred = err;
+    current = fresh!;
+    return pending;
   });
   void store.put("meta", assignmentKey, current).catch(() => {});
   if (device) settings.segment = { ...o.segment, [DEVICE_SEGMENT_KEY]: await device };

@@ -24,6 +24,7 @@ export interface UpdateHooks {
 export class Updates {
   private applying_ = Promise.resolve();
   private failedUntil_ = new Map<string, number>();
+  private last_?: Assignment;
 
   /**
    * @param s_ - the runtime's state
@@ -52,6 +53,7 @@ export class Updates {
    * @param loading - its live version's load, when under way already (the start's)
    */
   apply(a: Assignment, loading?: Promise<Model>): Promise<void> {
+    this.last_ = a;
     return (this.applying_ = this.applying_.then(() => this.apply_(a, loading)));
   }
 
@@ -71,10 +73,14 @@ export class Updates {
     if (a.version !== s.live.version) {
       const next = await this.load_safely_(a, loading);
       if (!next) return;
+      // an assignment after this one moved the live version elsewhere (a rollback): not swapped in
+      if (this.last_!.version !== a.version) return this.retire(next);
       const old = s.live;
       accOf(s, next);
       s.live = next;
       this.retire(old);
+      // kept for the next start now: the shadow below may fail to load
+      void s.o.store.put("meta", `assignment:${s.o.model}`, a).catch(() => {});
       s.emit(next.version < old.version ? "rollback" : "update", { from: String(old.version), to: String(next.version) });
     }
     const want = a.shadow;
@@ -99,7 +105,10 @@ export class Updates {
     const key = a.manifest.sha256;
     if ((this.failedUntil_.get(key) ?? 0) > s.o.clock.now()) return undefined;
     try {
-      return await (loading ?? this.load_(s.o, a));
+      const m = await (loading ?? this.load_(s.o, a));
+      // closed meanwhile: released, never swapped in
+      if (!s.closed) return m;
+      this.retire(m);
     } catch (err) {
       this.failedUntil_.set(key, s.o.clock.now() + RETRY_MS);
       fail(s, err);
@@ -111,6 +120,12 @@ export class Updates {
   private async prune_(): Promise<void> {
     const s = this.s_;
     const keep = new Set([s.live.manifest.sha256, s.shadow?.model.manifest.sha256, ...[...s.accs.keys()].map((m) => m.manifest.sha256)]);
+    // the page's other models share the store: what their assignments name stays
+    for (const k of await s.o.store.keys("meta").catch(() => []))
+      if (k.startsWith("assignment:") && k !== `assignment:${s.o.model}`) {
+        const o = await s.o.store.get<Assignment>("meta", k).catch(() => undefined);
+        keep.add(o?.manifest?.sha256).add(o?.shadow?.manifest?.sha256);
+      }
     for (const sha of await s.o.store.keys("models").catch(() => [])) if (!keep.has(sha)) await s.o.store.delete("models", sha).catch(() => {});
   }
 }
