@@ -30,28 +30,35 @@ describe("runtime: only versions a trusted key signed run", () => {
   let trusted: Awaited<ReturnType<typeof publisherKey>>;
   const sent: Report[] = [];
 
-  /** Publishes churn model `seed` as the next version, signed by `key` (or not), and makes it stable. */
+  /**
+   * Publishes churn model `seed` as the next version, signed by `key` (or not), and makes it
+   * stable; returns how many errors the page had seen before (the page may refuse the version
+   * before `rollout` returns: the push channel is that quick).
+   */
   async function release(seed: number, key: Awaited<ReturnType<typeof publisherKey>> | undefined, tamper?: (version: number) => Promise<void>) {
+    const seen = page ? await page.evaluate(() => (window.keep.errors as string[]).length) : 0;
     const { bytes, manifest } = churnModel("signed", seed);
     if (key) manifest.signature = await signManifest(manifest, key.privateKey, key.publicKey);
     const version = await collector.publish(bytes, manifest);
     await tamper?.(version);
     await collector.rollout("signed", { stable: version });
-    return version;
+    return seen;
   }
 
-  /** Predicts until the runtime serves `version` or reports an error; returns what it serves and the errors seen. */
-  async function afterRelease(): Promise<{ version: string; errors: string[] }> {
-    return page.evaluate(async (row) => {
-      const errors = window.keep.errors as string[];
-      const seen = errors.length;
-      const until = Date.now() + 8_000;
-      while (Date.now() < until && errors.length === seen && window.rt.version !== window.keep.awaited) {
-        await window.rt.predict(row as never);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      return { version: window.rt.version, errors: errors.slice(seen) };
-    }, churnRows(1)[0]);
+  /** Predicts until the runtime serves the awaited version or reports an error after the first `seen`; returns what it serves and those errors. */
+  async function afterRelease(seen: number): Promise<{ version: string; errors: string[] }> {
+    return page.evaluate(
+      async ({ row, seen }) => {
+        const errors = window.keep.errors as string[];
+        const until = Date.now() + 8_000;
+        while (Date.now() < until && errors.length === seen && window.rt.version !== window.keep.awaited) {
+          await window.rt.predict(row as never);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        return { version: window.rt.version, errors: errors.slice(seen) };
+      },
+      { row: churnRows(1)[0], seen },
+    );
   }
 
   beforeAll(async () => {
@@ -79,34 +86,31 @@ describe("runtime: only versions a trusted key signed run", () => {
   });
 
   it("never runs an unsigned version", async () => {
-    await release(1, undefined);
-    const after = await afterRelease();
+    const after = await afterRelease(await release(1, undefined));
     expect(after.version).toBe("1");
     expect(after.errors).toEqual([expect.stringMatching(/^integrity: version 2: the manifest is not signed/)]);
   });
 
   it("never runs a version signed by a key it does not trust", async () => {
-    await release(2, await publisherKey());
-    const after = await afterRelease();
+    const after = await afterRelease(await release(2, await publisherKey()));
     expect(after.version).toBe("1");
     expect(after.errors).toEqual([expect.stringMatching(/^integrity: version 3: signed by a key not trusted/)]);
   });
 
   it("never runs a signed version whose manifest was changed in the collector's database", async () => {
-    await release(3, trusted, async (version) => {
+    const seen = await release(3, trusted, async (version) => {
       // widen a feature's range behind the publisher's back, directly in D1
       const sql = `UPDATE versions SET manifest = replace(manifest, '"max":100', '"max":1000') WHERE number = ${version} AND model LIKE '%signed'`;
       await runWrangler(["d1", "execute", "DB", "--local", "--persist-to", join(dir, "state"), "--command", sql]);
     });
-    const after = await afterRelease();
+    const after = await afterRelease(seen);
     expect(after.version).toBe("1");
     expect(after.errors).toEqual([expect.stringMatching(/^integrity: version 4: the signature does not match the manifest/)]);
   });
 
   it("runs a version the trusted key signed, and reports the integrity errors it counted", async () => {
     await page.evaluate(() => (window.keep.awaited = "5"));
-    await release(4, trusted);
-    const after = await afterRelease();
+    const after = await afterRelease(await release(4, trusted));
     expect(after).toEqual({ version: "5", errors: [] });
     await page.evaluate(() => window.rt.flush());
     const integrity = sent.reduce((n, r) => n + (r.errors ? (decodeErrorCounts(fromBase64(r.errors)).counts.get("integrity") ?? 0) : 0), 0);
