@@ -122,7 +122,16 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     feedback,
     log: typeof makeLog === "function" ? (makeLog as MakeLog)(store, `log:${name}`, api, { model: name, client }, randomId, (err) => s.emit("error", err)) : undefined,
     idle,
-    emit: (event, payload) => handlers.get(event)?.forEach((h) => (h as (p: typeof payload) => void)(payload)),
+    // a handler of the app's that throws is reported, not thrown into the runtime (an update
+    // would stop applying assignments for good)
+    emit: (event, payload) =>
+      handlers.get(event)?.forEach((h) => {
+        try {
+          (h as (p: typeof payload) => void)(payload);
+        } catch (err) {
+          console.error(`driftline: a handler of "${event}" threw`, err);
+        }
+      }),
   };
   accOf(s, live);
   await feedbackLoaded;

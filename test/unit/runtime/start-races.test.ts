@@ -281,3 +281,23 @@ describe("the new version swapped in after the start, its shadow failing to load
     expect((await store.get<Assignment>("meta", "assignment:stale"))?.version).toBe(2);
   });
 });
+
+describe("an event handler of the app's that throws", () => {
+  it("does not stop the runtime applying later assignments", async () => {
+    const { rt, c, v1, let2 } = await keptV1("throwing");
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    rt.on("update", () => {
+      throw new Error("the app's bug");
+    });
+    let2();
+    await until(() => rt.version === "2");
+    // a rollback to v1: the next report's answer brings it
+    c.assignment = liveOf("throwing", v1, 1, { configVersion: 3 });
+    await (rt as never as { predict(r: unknown): Promise<unknown> }).predict(churnRows(1)[0]);
+    await rt.flush();
+    await until(() => rt.version === "1", 5_000);
+    expect(logged).toHaveBeenCalledWith('driftline: a handler of "update" threw', expect.any(Error));
+    logged.mockRestore();
+    await rt.close();
+  });
+});
