@@ -33,7 +33,8 @@ const ANSWER_BYTES = 2 * LIMITS.manifestBytes;
 
 /**
  * Builds the {@link Api} over a {@link Transport}. Failures throw coded errors: `network`
- * (no answer), `rate_limited` (429), `unavailable` (5xx) or the collector's own code. Every
+ * (no answer), `rate_limited` (429), `unavailable` (5xx), `integrity` (an answer past its size
+ * limit) or the collector's own code (but never `integrity`, which only the client decides). Every
  * request is a {@link download}: aborted once nothing arrives for `timeoutMs`, and its answer (an
  * error answer too) read no further than its size limit.
  *
@@ -46,16 +47,17 @@ export function createApi(base: string, key: string, transport: Transport, timeo
   const root = base.replace(/\/+$/, "");
   const call = async (path: string, init?: RequestInit, maxBytes = ANSWER_BYTES) => {
     const url = path.startsWith("http") ? path : root + path;
-    const got = await download(path, timeoutMs, maxBytes, (signal) => transport.fetch(url, { ...init, headers: { authorization: `Bearer ${key}`, ...init?.headers }, signal }), true).catch(
+    const { res, read } = await download(path, timeoutMs, maxBytes, (signal) => transport.fetch(url, { ...init, headers: { authorization: `Bearer ${key}`, ...init?.headers }, signal }), true).catch(
       (err: Error) => {
         throw new DriftlineError("network", err.message, err);
       },
     );
-    const { res, read } = got;
     if (res.ok) return read();
     const { status } = res;
     const e = ((await json(read()).catch(() => 0)) as { error?: { code?: ErrorCode; message?: string } })?.error;
-    const err: ApiError = new DriftlineError(status === 429 ? "rate_limited" : status >= 500 ? "unavailable" : (e?.code ?? "network"), `${path}: ${status} ${e?.message ?? ""}`);
+    // `integrity` is the client's own verdict (bytes past their limit or not as signed), never an answer's
+    const code = e?.code === "integrity" ? undefined : e?.code;
+    const err: ApiError = new DriftlineError(status === 429 ? "rate_limited" : status >= 500 ? "unavailable" : (code ?? "network"), `${path}: ${status} ${e?.message ?? ""}`);
     err.status = status;
     const after = res.headers.get("retry-after");
     if (after) err.retryAfter = Number(after) * 1000 || Math.max(0, Date.parse(after) - Date.now()) || 0;

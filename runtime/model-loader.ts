@@ -5,7 +5,7 @@ import { openSession, type BackendChoice, type SessionContext } from "./backend.
 import { compile, type Plan } from "./validate.ts";
 import { zeroFeeds } from "./tensors.ts";
 import { mediaModule, mediaPlan, sdkOf } from "./media.ts";
-import type { Api, ApiError } from "./api.ts";
+import type { Api } from "./api.ts";
 import type { Assignment, EmbeddingProjection, EncodeText, Manifest, MediaModules, MediaPlan, TensorStats } from "./types.ts";
 
 /** A loaded model version, ready to run. */
@@ -65,8 +65,8 @@ export async function modelBytes(ctx: LoaderContext, manifest: Manifest, url: st
   try {
     bytes = await ctx.api.artifact(url, manifest.size);
   } catch (err) {
-    // the download's own size limit, not a code an error answer named
-    if (isDriftlineError(err) && err.code === "integrity" && !(err as ApiError).status) throw err;
+    // past the manifest's size (an error answer never carries `integrity`: runtime/api.ts)
+    if (isDriftlineError(err) && err.code === "integrity") throw err;
     throw new DriftlineError("download", `model ${sha256.slice(0, 12)}: ${(err as Error).message}`, err);
   }
   if ((await sha256Hex(bytes)) !== sha256) throw new DriftlineError("integrity", `not ${sha256}`);

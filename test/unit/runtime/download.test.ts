@@ -99,6 +99,7 @@ describe("download limits", () => {
       transportOf(async () => new Response(answer, { status: 404 })),
       500,
     );
+    await expect(api.artifact("https://cdn.test/m.onnx", 100)).rejects.toMatchObject({ code: "network", status: 404 });
     const err = await modelBytes({ api, store } as never, { sha256: "a".repeat(64), size: 100 } as never, "https://cdn.test/m.onnx").catch((e: unknown) => e);
     expect(err).toMatchObject({ code: "download" });
   });
