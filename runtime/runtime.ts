@@ -66,10 +66,9 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   // read beside the model's loading (the adapter may take a moment); reports are cut after both
   const device = o.deviceClass ? readDeviceClass() : undefined;
   const handlers = new Map<string, Set<(p: never) => void>>();
-  const assignmentKey = `assignment:${name}`;
   // read together, and written only when new: a write would hold up the reads after it
   const readMeta = <T>(key: string) => store.get<T>("meta", key).catch(() => undefined);
-  const [kept, stored] = await Promise.all([readMeta<string>("client"), readMeta<Assignment>(assignmentKey)]);
+  const [kept, stored] = await Promise.all([readMeta<string>("client"), readMeta<Assignment>(`assignment:${name}`)]);
   // a stored assignment without a model (another shape, or written by other script) is no assignment
   const cached = typeof stored?.manifest?.sha256 === "string" ? stored : undefined;
   const client = o.client ?? kept ?? randomId();
@@ -103,7 +102,6 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     current = fresh!;
     return pending;
   });
-  void store.put("meta", assignmentKey, current).catch(() => {});
   if (device) settings.segment = { ...o.segment, [DEVICE_SEGMENT_KEY]: await device };
 
   const idle = clock.idle?.bind(clock) ?? ((fn: () => void) => clock.setTimeout(fn, 0));

@@ -79,10 +79,10 @@ export class Updates {
       accOf(s, next);
       s.live = next;
       this.retire(old);
-      // kept for the next start now: the shadow below may fail to load
-      void s.o.store.put("meta", `assignment:${s.o.model}`, a).catch(() => {});
       s.emit(next.version < old.version ? "rollback" : "update", { from: String(old.version), to: String(next.version) });
     }
+    // kept for the next start once its live version serves (the shadow below may fail to load)
+    void s.o.store.put("meta", `assignment:${s.o.model}`, a).catch(() => {});
     const want = a.shadow;
     const shadow = s.shadow;
     if (want?.version !== shadow?.model.version || want?.sampleRate !== shadow?.sampleRate) {
@@ -94,7 +94,6 @@ export class Updates {
     }
     const interval = s.current.reportIntervalMs;
     s.current = a;
-    await s.o.store.put("meta", `assignment:${s.o.model}`, a).catch(() => {});
     if (a.reportIntervalMs !== interval) this.hooks_.reschedule();
     await this.prune_();
   }

@@ -111,6 +111,18 @@ describe("runtime/updates.ts", () => {
     expect(((await store.get<Assignment>("meta", "assignment:parts")) as Assignment).version).toBe(2);
   });
 
+  it("stores each applied assignment once", async () => {
+    const { clock } = manualClock();
+    const { s, released, store } = state(clock, []);
+    const stored: number[] = [];
+    const put = store.put.bind(store);
+    store.put = (name, key, value) => (key === "assignment:parts" && stored.push((value as Assignment).version), put(name, key, value));
+    const updates = new Updates(s, { reschedule: () => {}, cutAll: async () => {} }, async (_, a) => stubModel(a.version, released));
+    await updates.apply(assignment(2));
+    await updates.apply({ ...assignment(2), reportIntervalMs: 60_000 });
+    expect(stored).toEqual([2, 2]);
+  });
+
   it("keeps serving when a version fails to load, counts the error, and tries it again only after a minute", async () => {
     const { clock, advance } = manualClock();
     const events: string[] = [];

@@ -301,3 +301,22 @@ describe("an event handler of the app's that throws", () => {
     await rt.close();
   });
 });
+
+describe("the assignment kept for the next start", () => {
+  it("is stored once per start, when its version serves", async () => {
+    const v1 = churnModel("once", 0);
+    const c = collector();
+    c.artifacts.set(v1.manifest.sha256, v1.bytes);
+    c.assignment = liveOf("once", v1, 1);
+    const store = memoryStore();
+    const stored: number[] = [];
+    const put = store.put.bind(store);
+    store.put = (name, key, value) => (key === "assignment:once" && stored.push((value as Assignment).version), put(name, key, value));
+    for (const _ of [1, 2]) {
+      const rt = await createRuntime(base(c, store, "once"));
+      await tick(50);
+      await rt.close();
+    }
+    expect(stored).toEqual([1, 1]);
+  });
+});
