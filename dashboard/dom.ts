@@ -51,3 +51,31 @@ export function replace(el: Element, ...children: Child[]): void {
 export function note(text: string, kind: "loading" | "empty" | "error" = "empty"): HTMLElement {
   return h("p", { class: `note note-${kind}`, role: kind === "error" ? "alert" : undefined }, text);
 }
+
+/**
+ * A table in its scrolling wrapper: a header row of column names, then `rows`.
+ *
+ * @param head - the column names
+ * @param rows - the body's rows (`tr` elements)
+ * @param className - the table's class (`table` and any modifier)
+ */
+export function table(head: readonly string[], rows: readonly Child[], className = "table"): HTMLElement {
+  return h(
+    "div",
+    { class: "table-wrap" },
+    h(
+      "table",
+      { class: className },
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          head.map((x) => h("th", { scope: "col" }, x)),
+        ),
+      ),
+      h("tbody", {}, rows),
+    ),
+  );
+}

@@ -1,5 +1,5 @@
 import { OBJECTIVE_NAMES } from "../../protocol/objective-names.ts";
-import { h, note, replace } from "../dom.ts";
+import { h, note, replace, table } from "../dom.ts";
 import { when } from "../format.ts";
 import type { Alert, AlertConfigAnswer, SloObjective } from "../types.ts";
 import type { ViewContext } from "./context.ts";
@@ -85,38 +85,21 @@ async function edit(ctx: ViewContext, model: string, config: AlertConfigAnswer):
 function objectivesTable(objectives: readonly SloObjective[], days: number): HTMLElement {
   const pct = (x: number) => `${Math.round(x * 100)} %`;
   const num = (x: number) => String(+x.toPrecision(4));
-  return h(
-    "div",
-    { class: "table-wrap" },
-    h(
-      "table",
-      { class: "table objectives" },
+  return table(
+    ["objective", "of", "target", "measured", "", `budget left (${days} d)`],
+    objectives.map((o) =>
       h(
-        "thead",
-        {},
-        h(
-          "tr",
-          {},
-          ["objective", "of", "target", "measured", "", `budget left (${days} d)`].map((t) => h("th", {}, t)),
-        ),
-      ),
-      h(
-        "tbody",
-        {},
-        objectives.map((o) =>
-          h(
-            "tr",
-            { "data-objective": o.kind, "data-subject": o.subject ?? "", "data-met": o.met === null ? undefined : String(o.met) },
-            h("td", {}, OBJECTIVE_NAMES[o.kind] ?? o.kind),
-            h("td", {}, o.subject ?? "all"),
-            h("td", {}, num(o.target)),
-            h("td", {}, o.value === null ? "no data" : num(o.value)),
-            h("td", {}, o.met === null ? "" : h("span", { class: o.met ? "badge badge-good" : "badge badge-bad" }, o.met ? "met" : "breached")),
-            h("td", {}, o.budget_left === null ? "–" : pct(o.budget_left)),
-          ),
-        ),
+        "tr",
+        { "data-objective": o.kind, "data-subject": o.subject ?? "", "data-met": o.met === null ? undefined : String(o.met) },
+        h("td", {}, OBJECTIVE_NAMES[o.kind] ?? o.kind),
+        h("td", {}, o.subject ?? "all"),
+        h("td", {}, num(o.target)),
+        h("td", {}, o.value === null ? "no data" : num(o.value)),
+        h("td", {}, o.met === null ? "" : h("span", { class: o.met ? "badge badge-good" : "badge badge-bad" }, o.met ? "met" : "breached")),
+        h("td", {}, o.budget_left === null ? "–" : pct(o.budget_left)),
       ),
     ),
+    "table objectives",
   );
 }
 

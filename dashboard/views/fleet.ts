@@ -1,4 +1,4 @@
-import { h, note, replace } from "../dom.ts";
+import { h, note, replace, table } from "../dom.ts";
 import { count, percent, when } from "../format.ts";
 import type { Alert, ModelSummary, StatsAnswer } from "../types.ts";
 import { pooled } from "../windows.ts";
@@ -103,27 +103,9 @@ export function fleetView(ctx: ViewContext): View {
       const head = ["model", "app", "stable", "canary", "shadow", "config", "latest", "rows (1 h)", "error rate (1 h)", "dataset drift (1 h)"];
       replace(
         models.body,
-        h(
-          "div",
-          { class: "table-wrap" },
-          h(
-            "table",
-            { class: "table" },
-            h(
-              "thead",
-              {},
-              h(
-                "tr",
-                {},
-                head.map((x) => h("th", { scope: "col" }, x)),
-              ),
-            ),
-            h(
-              "tbody",
-              {},
-              list.map((m, i) => modelRow(m, healths[i]!)),
-            ),
-          ),
+        table(
+          head,
+          list.map((m, i) => modelRow(m, healths[i]!)),
         ),
       );
     },

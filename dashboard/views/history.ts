@@ -1,28 +1,7 @@
-import { h, note, replace } from "../dom.ts";
+import { h, note, replace, table } from "../dom.ts";
 import { count, when } from "../format.ts";
 import type { AuditEntry, ModelDetail, Rollout } from "../types.ts";
 import { rolloutText } from "./rollout-text.ts";
-
-function table(head: readonly string[], rows: HTMLElement[]): HTMLElement {
-  return h(
-    "div",
-    { class: "table-wrap" },
-    h(
-      "table",
-      { class: "table" },
-      h(
-        "thead",
-        {},
-        h(
-          "tr",
-          {},
-          head.map((x) => h("th", { scope: "col" }, x)),
-        ),
-      ),
-      h("tbody", {}, rows),
-    ),
-  );
-}
 
 /** What a version does in the rollout now. */
 function roleOf(r: Rollout | null, version: number): string {
