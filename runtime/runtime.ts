@@ -3,7 +3,7 @@ import { createApi } from "./api.ts";
 import { readDeviceClass } from "./device-class.ts";
 import { defaultStore } from "./model-store.ts";
 import { defaultClock, defaultTransport } from "./transport.ts";
-import { loadModel } from "./model-loader.ts";
+import { firstVersion } from "./first-version.ts";
 import { Staging } from "./report-builder.ts";
 import { QUEUE_BOUNDS, ReportQueue } from "./report-queue.ts";
 import { FeedbackStore } from "./feedback.ts";
@@ -77,31 +77,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const feedback = new FeedbackStore(store, `ring:${name}`, o.feedbackCapacity, randomId().slice(0, 16));
   const feedbackLoaded = feedback.load();
 
-  // Offline (or the collector down), the assignment last served still names a cached model; its
-  // bytes are read while the assignment is fetched (it usually names the same)
-  const ahead = cached && { sha256: cached.manifest.sha256, bytes: store.get<Uint8Array>("models", cached.manifest.sha256).catch(() => undefined) };
-  const fresh = await api.assignment(name, client).catch((err) => {
-    if (!cached) throw err;
-  });
-  let current = fresh ?? cached!;
-  let deferred: unknown;
-  const loading = loadModel(settings, current, ahead);
-  // with a version kept, a new one not loaded within `timeoutMs` (a big model on a slow link)
-  // does not hold the start up: the kept version serves until the new one, loading on, replaces
-  // it (an `update` event)
-  const late = cached && fresh && fresh.manifest.sha256 !== cached.manifest.sha256 ? [new Promise<undefined>((resolve) => clock.setTimeout(() => resolve(undefined), o.timeoutMs))] : [];
-  let live = await Promise.race([loading, ...late]).catch((err: unknown) => {
-    if (!cached || current === cached) throw err;
-    deferred = err;
-  });
-  const pending = live || deferred ? undefined : loading;
-  // a kept version that fails to load after all: the start waits for the new one, as without one
-  live ??= await loadModel(settings, (current = cached!), ahead).catch((err: unknown) => {
-    if (!pending) throw err;
-    deferred = err;
-    current = fresh!;
-    return pending;
-  });
+  const { live, current, pending, failed } = await firstVersion(settings, client, cached);
   if (device) settings.segment = { ...o.segment, [DEVICE_SEGMENT_KEY]: await device };
 
   const idle = clock.idle?.bind(clock) ?? ((fn: () => void) => clock.setTimeout(fn, 0));
@@ -153,7 +129,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const schedule: ReportSchedule = new ReportSchedule(s, queue, randomId, () => updates.refresh());
   const updates: Updates = new Updates(s, { reschedule: () => schedule.schedule(), cutAll: () => schedule.cutAll() });
   // the start loaded the live version only: its shadow (and the new version still loading) next
-  void updates.apply(pending ? fresh! : current, pending);
+  void updates.apply(pending?.assignment ?? current, pending?.loading);
   const call = callPath(s, () => void schedule.report());
   const closeChannel = o.push ? openChannel(s, () => void updates.refresh()) : () => {};
 
@@ -223,7 +199,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   addEventListener?.("online", onOnline);
   schedule.schedule();
   clock.setTimeout(() => {
-    if (deferred) fail(s, deferred);
+    if (failed) fail(s, failed);
     if (logging && !s.log) fail(s, makeLog);
     void queue.flush();
   }, 0);
