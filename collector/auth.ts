@@ -72,6 +72,9 @@ export function keyAllowsOrigin(caller: Pick<Caller, "origins">, origin: string 
   return origin === undefined || caller.origins === null || caller.origins.includes(origin);
 }
 
+/** "an admin", "an ingest", "a read". */
+const withArticle = (role: Role) => `${role === "read" ? "a" : "an"} ${role}`;
+
 /**
  * Middleware: authenticates the bearer token (401 `unauthorized` when missing, unknown or
  * revoked), requires `role` or `admin` and, for an ingest key bound to origins, a request from
@@ -89,7 +92,7 @@ export function requireRole(role: Role, options: { queryKey?: boolean } = {}): M
   return async (c, next) => {
     const caller = await authenticate(c.env, bearerToken(c.req.header("Authorization"), options.queryKey ? c.req.query("key") : undefined));
     if (caller.role !== role && caller.role !== "admin") {
-      throw new ApiError(403, "forbidden", `this route needs a ${role} key; this is a ${caller.role} key`);
+      throw new ApiError(403, "forbidden", `this route needs ${withArticle(role)} key; this is ${withArticle(caller.role)} key`);
     }
     c.set("caller", caller);
     const origin = c.req.header("Origin");

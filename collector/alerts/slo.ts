@@ -163,7 +163,8 @@ export function measureObjectives(config: AlertConfig, input: SloInput, trimmed:
     }
   }
   const a = input.aggregate;
-  if (config.errorRate !== undefined) {
+  // without a call there is no error rate to meet or breach
+  if (config.errorRate !== undefined && a.rows + a.errorTotal > 0) {
     const rate = errorRate(a, trimmed);
     push("error_rate", "", config.errorRate, rate, rate >= config.errorRate);
   }

@@ -4,7 +4,7 @@ import { appIdSchema } from "../api-schemas.ts";
 import type { Caller } from "../env.ts";
 import type { Db } from "../db/client.ts";
 import { getRollout } from "../db/rollouts.ts";
-import { latestVersion } from "../db/versions.ts";
+import { findVersion, latestVersion } from "../db/versions.ts";
 import { ApiError } from "../errors.ts";
 import { accessModel } from "../registry/model-access.ts";
 import { parseSegment } from "../aggregates/segments.ts";
@@ -53,8 +53,9 @@ export const windowQuerySchema = z.object({
 export type WindowQueryInput = z.infer<typeof windowQuerySchema>;
 
 /**
- * Fills in a window query: the model must be the caller's (404 otherwise, see {@link accessModel}), the version defaults to
- * the stable one (else the latest), the range to the last hour; `from` must be before `to`.
+ * Fills in a window query: the model must be the caller's (404 otherwise, see {@link accessModel})
+ * and a version named one it has (404); the version defaults to the stable one (else the latest),
+ * the range to the last hour; `from` must be before `to`.
  *
  * @param db - drizzle handle
  * @param caller - the authenticated caller
@@ -63,6 +64,8 @@ export type WindowQueryInput = z.infer<typeof windowQuerySchema>;
  */
 export async function resolveWindowQuery(db: Db, caller: Caller, q: WindowQueryInput): Promise<WindowQuery & { name: string }> {
   const model = await accessModel(db, caller, q.model, q.app);
+  // a version the model never had is a mistake, not a window without traffic
+  if (q.version !== undefined && !(await findVersion(db, model.id, q.version))) throw new ApiError(404, "not_found", `model "${model.name}" has no version ${q.version}`);
   const version = q.version ?? (await getRollout(db, model.id))?.stable ?? (await latestVersion(db, model.id));
   const to = q.to ?? Date.now();
   const from = q.from ?? to - DEFAULT_RANGE_MS;

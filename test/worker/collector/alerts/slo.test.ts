@@ -104,6 +104,16 @@ describe("service-level objectives", () => {
     expect(((await sliced.json()) as StatsAnswer).slo).toBeNull();
   });
 
+  it("shows an error-rate objective of a range without calls as without data, neither met nor breached", async () => {
+    const model = unique("slo-quiet");
+    const { version } = await publish(model);
+    await rollout(model, { stable: version });
+    await setAlerts(model, { errorRate: 0.01, sloPeriodDays: 7 });
+    const start = minuteAgo();
+    const answer = await stats(model, start, start + 3 * 60_000);
+    expect(answer.slo?.objectives).toEqual([{ kind: "error_rate", subject: null, target: 0.01, value: null, met: null, budget_left: null }]);
+  });
+
   it("fires a breached objective of a canary, which the guardrail rolls back; without a webhook alerts are only recorded", async () => {
     const model = unique("slo");
     const { version: v1 } = await publish(model);

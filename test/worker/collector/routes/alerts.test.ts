@@ -239,6 +239,6 @@ describe("alerts", () => {
     await expectError(await call("PUT", `/v1/models/${model}/alerts`, { token: BOOTSTRAP, json: { webhook: HOOK, confirm: { k: 3, m: 2 } } }), 400, "validation");
     await expectError(await call("PUT", `/v1/models/${model}/alerts`, { token: BOOTSTRAP, json: { webhook: HOOK, confirm: { k: 1, m: 61 } } }), 400, "validation");
     const { token: read } = await createKey("default", "read");
-    await expectError(await call("PUT", `/v1/models/${model}/alerts`, { token: read, json: { webhook: HOOK } }), 403, "forbidden");
+    expect(await expectError(await call("PUT", `/v1/models/${model}/alerts`, { token: read, json: { webhook: HOOK } }), 403, "forbidden")).toBe("this route needs an admin key; this is a read key");
   });
 });

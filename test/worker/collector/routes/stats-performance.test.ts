@@ -44,6 +44,16 @@ describe("performance from on-device labels", () => {
     expect(stats.baseline).toBeNull();
   });
 
+  it("answers 404 for a version the model never had, as /v1/drift does, not zeros", async () => {
+    const { model, version } = await liveModel("perf-missing");
+    for (const route of ["stats", "drift"]) {
+      const res = await call("GET", `/v1/${route}?model=${model}&version=${version + 6}`, { token: BOOTSTRAP });
+      expect(res.status, route).toBe(404);
+      expect(((await res.json()) as { error: { message: string } }).error.message).toBe(`model "${model}" has no version ${version + 6}`);
+    }
+    expect((await call("GET", `/v1/stats?model=${model}&version=${version}`, { token: BOOTSTRAP })).status).toBe(200);
+  });
+
   it("shows the baseline of a profile made with --target beside live performance", async () => {
     const model = unique("perf-base");
     const baseline = {
