@@ -20,11 +20,8 @@ export function connection(flags: { url?: string | undefined; key?: string | und
   const url = (flags.url ?? process.env.DRIFTLINE_URL ?? DEFAULT_URL).replace(/\/+$/, "");
   const key = flags.key ?? process.env.DRIFTLINE_ADMIN_KEY;
   if (!key) throw new CliError("no key: set DRIFTLINE_ADMIN_KEY or pass --key (npm start prints the local admin key)");
-  try {
-    new URL(url);
-  } catch {
-    throw new CliError(`"${url}" is not a URL (DRIFTLINE_URL or --url)`);
-  }
+  // `localhost:8787` parses as a URL of scheme "localhost:"
+  if (!/^https?:\/\//i.test(url) || !URL.canParse(url)) throw new CliError(`"${url}" is not an http:// or https:// URL (DRIFTLINE_URL or --url), e.g. ${DEFAULT_URL}`);
   const app = flags.app ?? process.env.DRIFTLINE_APP;
   return { url, key, ...(app ? { app } : {}) };
 }

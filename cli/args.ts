@@ -35,6 +35,23 @@ export function parse<O extends Options>(argv: string[], options: O) {
 }
 
 /**
+ * The action a command with several (`keys create | list | revoke`) was called with: its first
+ * argument, which must be one of `actions`.
+ *
+ * @param argv - the command's arguments (after the command name)
+ * @param actions - the actions it has
+ * @returns the action and the arguments after it
+ * @example const [action, rest] = takeAction(argv, ["list", "reset"]);
+ */
+export function takeAction<A extends string>(argv: string[], actions: readonly A[]): [A, string[]] {
+  const [action, ...rest] = argv;
+  const known = actions.join(", ");
+  if (!action || action.startsWith("-")) throw new UsageError(`missing the action: ${known}`);
+  if (!actions.includes(action as A)) throw new UsageError(`unknown action "${action}": ${known}`);
+  return [action as A, rest];
+}
+
+/**
  * The one positional argument a command needs.
  *
  * @param positionals - parsed positionals

@@ -28,5 +28,10 @@ if (existsSync(join(here, "main.ts"))) {
   const sources = Math.max(newestSource(here), newestSource(join(here, "../protocol")));
   if (!existsSync(bundle) || statSync(bundle).mtimeMs < sources) await (await import("./build.mjs")).buildCli();
 }
+// a reader that goes away (`driftline status churn | head -1`) ends the output, not the command
+process.stdout.on("error", (err) => {
+  if (err.code !== "EPIPE") throw err;
+  process.exit(process.exitCode ?? 0);
+});
 const { main } = await import(pathToFileURL(bundle).href);
 process.exitCode = await main(process.argv.slice(2));

@@ -25,6 +25,30 @@ The collector and key come from --url/--key or DRIFTLINE_URL and DRIFTLINE_ADMIN
 (default URL http://127.0.0.1:8787, the one npm start runs). Model names are per app: with
 the bootstrap admin key, --app APP or DRIFTLINE_APP says which app's model a command means.`;
 
+/** What the file system said, for people: a file that could not be read or written. */
+const FILE_ERRORS: Record<string, string> = {
+  ENOENT: "no such file or directory",
+  EISDIR: "is a directory",
+  ENOTDIR: "a part of the path is not a directory",
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  EROFS: "read-only file system",
+  ENOSPC: "no space left on the device",
+  EEXIST: "already exists",
+};
+
+/**
+ * One line for a failed file operation (`cannot open out/p.json: no such file or directory`),
+ * or undefined when `err` is no such failure.
+ *
+ * @param err - anything a command threw
+ */
+function fileProblem(err: unknown): string | undefined {
+  const e = err as NodeJS.ErrnoException;
+  const why = typeof e?.code === "string" ? FILE_ERRORS[e.code] : undefined;
+  return why && e.path ? `cannot ${e.syscall ?? "use"} ${e.path}: ${why}` : undefined;
+}
+
 /**
  * Runs the CLI; resolves to the process exit code (0 ok, 1 failure, 2 usage). Every failure is
  * one line on stderr.
@@ -33,9 +57,13 @@ the bootstrap admin key, --app APP or DRIFTLINE_APP says which app's model a com
  */
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === "--help" || name === "-h" || name === "help") {
+  if (!name) {
+    console.error(HELP);
+    return 2;
+  }
+  if (name === "--help" || name === "-h" || name === "help") {
     console.log(HELP);
-    return name ? 0 : 2;
+    return 0;
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) {
@@ -56,6 +84,11 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (err instanceof CliError || err instanceof DriftlineError) {
       console.error(`driftline ${name}: ${err.message}`);
+      return 1;
+    }
+    const file = fileProblem(err);
+    if (file) {
+      console.error(`driftline ${name}: ${file}`);
       return 1;
     }
     console.error(`driftline ${name}: unexpected failure: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);

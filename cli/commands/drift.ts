@@ -34,7 +34,9 @@ export const drift: Command = {
 
   --version V     the version (default: the stable one)
   --since D       how far back: 30m, 1h, 7d (default 1h)
-  --segment S     only traffic of this segment, e.g. backend:wasm,appVersion:4.2
+  --segment S     only traffic of this segment, e.g. backend:wasm,appVersion:4.2; segments are kept
+                  per hour, so the range widens to whole hours (docs/ingest.md); a key or value
+                  no client reported answers as no traffic
   --json          the API's answer as is`,
   async run(argv) {
     const { values, positionals } = parse(argv, { ...CONNECTION_OPTIONS, version: { type: "string" }, since: { type: "string" }, segment: { type: "string" }, json: { type: "boolean" } });

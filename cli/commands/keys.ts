@@ -1,7 +1,7 @@
 import type { KeyView } from "../../protocol/api.ts";
 import { normalizeOrigin } from "../../protocol/origin.ts";
 import { request, connection } from "../api.ts";
-import { CONNECTION_OPTIONS, UsageError, onePositional, parse } from "../args.ts";
+import { CONNECTION_OPTIONS, UsageError, onePositional, parse, takeAction } from "../args.ts";
 import { table } from "../format.ts";
 import type { Command } from "./command.ts";
 
@@ -39,7 +39,7 @@ export const keys: Command = {
   summary: "create, list and revoke API keys",
   usage: USAGE,
   async run(argv) {
-    const [action, ...rest] = argv;
+    const [action, rest] = takeAction(argv, ["create", "list", "revoke"]);
     const { values, positionals } = parse(rest, { ...CONNECTION_OPTIONS, role: { type: "string" }, label: { type: "string" }, origin: { type: "string", multiple: true } });
     if (action === "create") {
       if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
@@ -62,12 +62,10 @@ export const keys: Command = {
           list.keys.map((k) => [k.id, k.app, k.role, k.prefix, k.label ?? "", origins(k), k.createdAt, k.revokedAt ? `revoked ${k.revokedAt}` : "active"]),
         ),
       );
-    } else if (action === "revoke") {
+    } else {
       const id = onePositional(positionals, "the key id");
       const revoked = await request<KeyView>(connection(values), `/v1/keys/${encodeURIComponent(id)}`, { method: "DELETE" });
       console.log(`revoked ${revoked.role} key ${revoked.id} (${revoked.prefix}…) of app ${revoked.app}`);
-    } else {
-      throw new UsageError(action ? `unknown keys action "${action}"` : "missing action: create, list or revoke");
     }
   },
 };

@@ -2,7 +2,7 @@ import { createWriteStream } from "node:fs";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { connection, requestRaw } from "../api.ts";
-import { CONNECTION_OPTIONS, UsageError, intFlag, onePositional, parse } from "../args.ts";
+import { CONNECTION_OPTIONS, UsageError, intFlag, onePositional, parse, takeAction } from "../args.ts";
 import { parseDuration } from "./drift.ts";
 import type { Command } from "./command.ts";
 
@@ -37,8 +37,7 @@ export const logs: Command = {
   summary: "export the rows clients logged for offline analysis",
   usage: USAGE,
   async run(argv) {
-    const [action, ...rest] = argv;
-    if (action !== "export") throw new UsageError(`driftline logs takes "export", got ${action ? `"${action}"` : "nothing"}`);
+    const [, rest] = takeAction(argv, ["export"]);
     const { values, positionals } = parse(rest, {
       ...CONNECTION_OPTIONS,
       since: { type: "string" },

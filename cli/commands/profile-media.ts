@@ -54,11 +54,18 @@ function mediaOf(flags: MediaFlags, kind: Media["kind"]): Media {
     if (kind === "text") return { kind };
     throw new UsageError(`--${kind === "image" ? "images" : "audio"} needs --media: the input's preprocessing as JSON (docs/models.md)`);
   }
+  const inline = flags.media.trimStart().startsWith("{");
+  let text: string;
+  try {
+    text = inline ? flags.media : readFileSync(flags.media, "utf8");
+  } catch {
+    throw new CliError(`--media takes the preprocessing as JSON ({ … }) or a file of it: no file ${flags.media}`);
+  }
   let json: unknown;
   try {
-    json = JSON.parse(flags.media.trimStart().startsWith("{") ? flags.media : readFileSync(flags.media, "utf8"));
+    json = JSON.parse(text);
   } catch (err) {
-    throw new CliError(`--media: ${err instanceof Error ? err.message : err}`);
+    throw new CliError(`--media${inline ? "" : ` ${flags.media}`}: not valid JSON (${err instanceof Error ? err.message : err})`);
   }
   const parsed = mediaSchema.safeParse({ kind, ...(json as object) });
   if (!parsed.success) throw new CliError(`--media: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`);

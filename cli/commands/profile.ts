@@ -153,6 +153,7 @@ export const profile: Command = {
     const first = await batches.next();
     const profiler = new TableProfiler(table, options, first.done ? undefined : first.value.rows[0]);
     await readAll(table, first.done ? undefined : first.value, batches, `profiling ${path}`, (b) => profiler.add(b.rows, b.positions));
+    if (profiler.rows === 0) throw new CliError(`${path} has no rows: a reference profile is made of the training data's rows`);
     const features = profiler.features(options);
 
     const file: ProfileFile = {

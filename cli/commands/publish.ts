@@ -5,7 +5,7 @@ import type { Input, Manifest } from "../../protocol/schema/manifest.ts";
 import type { Media } from "../../protocol/schema/media.ts";
 import { parseManifest } from "../../protocol/schema/parse.ts";
 import { DriftlineError } from "../../protocol/errors.ts";
-import { request, connection, type Connection } from "../api.ts";
+import { request, requestRaw, connection, type Connection } from "../api.ts";
 import { CONNECTION_OPTIONS, CliError, UsageError, choiceFlag, listFlag, onePositional, parse } from "../args.ts";
 import { describeOutputs, loadModel, type LoadedModel } from "../onnx-model.ts";
 import type { ProfileFile } from "../profiler.ts";
@@ -75,7 +75,13 @@ export const publish: Command = {
     }
     await upload(conn, manifest.sha256, model.bytes);
     const body = { manifest, ...(values.app ? { app: values.app } : {}) };
-    const version = await request<{ version: number; sha256: string }>(conn, `/v1/models/${encodeURIComponent(values.model)}/versions`, { method: "POST", json: body });
+    const res = await requestRaw(conn, `/v1/models/${encodeURIComponent(values.model)}/versions`, { method: "POST", json: body });
+    const version = (await res.json()) as { version: number; sha256: string };
+    // 200, not 201: these bytes were published before, and that version stays as it was
+    if (res.status === 200) {
+      console.log(`${values.model} version ${version.version} already has these bytes (sha256 ${version.sha256.slice(0, 12)}…): kept as published, manifest and profile unchanged`);
+      return;
+    }
     console.log(
       `${values.model} version ${version.version} (sha256 ${version.sha256.slice(0, 12)}…, ${formatBytes(model.bytes.length)}${values.sign ? ", signed" : ""}${verdicts === "calibrated" ? ", calibrated drift verdicts" : ""})`,
     );
@@ -84,11 +90,13 @@ export const publish: Command = {
 };
 
 function readProfileFile(path: string): ProfileFile {
+  // a file that cannot be read fails in one line (cli/main.ts)
+  const text = readFileSync(path, "utf8");
   let parsed: ProfileFile;
   try {
-    parsed = JSON.parse(readFileSync(path, "utf8")) as ProfileFile;
-  } catch (err) {
-    throw new CliError(`cannot read the profile ${path}: ${err instanceof SyntaxError ? "not valid JSON" : "no such file"}`);
+    parsed = JSON.parse(text) as ProfileFile;
+  } catch {
+    throw new CliError(`cannot read the profile ${path}: not valid JSON`);
   }
   if (parsed?.format !== 1 || !Array.isArray(parsed.features) || !parsed.profile) {
     throw new CliError(`${path} is not a profile from driftline profile (format 1 with features and profile)`);

@@ -1,5 +1,5 @@
 import { request, connection } from "../api.ts";
-import { CONNECTION_OPTIONS, UsageError, intFlag, numberFlag, onePositional, parse } from "../args.ts";
+import { CONNECTION_OPTIONS, CliError, UsageError, intFlag, numberFlag, onePositional, parse } from "../args.ts";
 import type { RolloutAnswer, RolloutView } from "../../protocol/api.ts";
 import { describeRollout } from "../format.ts";
 import type { Command } from "./command.ts";
@@ -79,7 +79,7 @@ export const promote: Command = {
     const model = onePositional(positionals, "the model name");
     const conn = connection(values);
     const current = await request<RolloutView>(conn, `/v1/models/${encodeURIComponent(model)}/rollout`);
-    if (!current.canary) throw new UsageError(`${model} has no canary to promote (stable is version ${current.stable})`);
+    if (!current.canary) throw new CliError(`${model} has no canary to promote (stable is version ${current.stable})`);
     const result = await request<RolloutAnswer>(conn, `/v1/models/${encodeURIComponent(model)}/rollout`, { method: "PUT", json: { stable: current.canary.version } });
     console.log(`${model}: promoted version ${current.canary.version}; ${describeRollout(result.rollout)}`);
   },

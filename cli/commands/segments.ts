@@ -1,5 +1,5 @@
 import { request, connection } from "../api.ts";
-import { CONNECTION_OPTIONS, UsageError, onePositional, parse } from "../args.ts";
+import { CONNECTION_OPTIONS, onePositional, parse, takeAction } from "../args.ts";
 import { table } from "../format.ts";
 import type { Command } from "./command.ts";
 
@@ -17,7 +17,7 @@ export const segments: Command = {
   summary: "list a model's segment values, reset a polluted segment key",
   usage: USAGE,
   async run(argv) {
-    const [action, ...rest] = argv;
+    const [action, rest] = takeAction(argv, ["list", "reset"]);
     // --key is the API key of every command, so the segment key is --segment
     const { values, positionals } = parse(rest, { ...CONNECTION_OPTIONS, segment: { type: "string" } });
     const model = onePositional(positionals, "the model");
@@ -30,12 +30,10 @@ export const segments: Command = {
           Object.entries(answer.segments).map(([k, v]) => [k, v.join(", ")]),
         ),
       );
-    } else if (action === "reset") {
+    } else {
       const key = values.segment;
       const answer = await request<{ deleted: number }>(connection(values), `/v1/segments?${query}${key ? `&key=${encodeURIComponent(key)}` : ""}`, { method: "DELETE" });
       console.log(`${model}: forgot ${answer.deleted} admitted value${answer.deleted === 1 ? "" : "s"} of ${key ? `segment key ${key}` : "every segment key"}`);
-    } else {
-      throw new UsageError(action ? `unknown segments action "${action}"` : "missing action: list or reset");
     }
   },
 };

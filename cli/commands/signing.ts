@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { toBase64Url } from "../../protocol/signature.ts";
-import { CliError, UsageError, parse } from "../args.ts";
+import { CliError, UsageError, parse, takeAction } from "../args.ts";
 import type { Command } from "./command.ts";
 
 const USAGE = `driftline signing create -o publisher.key
@@ -21,8 +21,7 @@ export const signing: Command = {
   summary: "make a key pair for signing models",
   usage: USAGE,
   async run(argv) {
-    const [action, ...rest] = argv;
-    if (action !== "create") throw new UsageError(`unknown action "${action ?? ""}" (driftline signing create -o FILE)`);
+    const [, rest] = takeAction(argv, ["create"]);
     const { values } = parse(rest, { out: { type: "string", short: "o" } });
     if (!values.out) throw new UsageError("missing -o/--out FILE");
     if (existsSync(values.out)) throw new CliError(`${values.out} exists; a signing key is never overwritten`);

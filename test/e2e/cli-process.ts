@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
 
@@ -20,4 +20,20 @@ export async function runCliProcess(args: readonly string[], env: Record<string,
     const e = err as { code: number; stdout: string; stderr: string };
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
+}
+
+/**
+ * Runs the real CLI with its output's reader gone before it writes (`driftline … | head -0`):
+ * resolves to its exit code and what it wrote to stderr.
+ *
+ * @param args - the arguments after `driftline`
+ * @param env - variables added to this process's environment
+ */
+export async function runCliOutputClosed(args: readonly string[], env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [join(root, "cli/bin.js"), ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  child.stdout.destroy();
+  let stderr = "";
+  child.stderr.on("data", (chunk) => (stderr += chunk));
+  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  return { code, stderr };
 }

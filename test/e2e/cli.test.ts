@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, startCollector } from "../../scripts/lib/collector-process.mjs";
 import { signatureProblem } from "../../protocol/signature.ts";
-import { runCliProcess } from "./cli-process.ts";
+import { runCliOutputClosed, runCliProcess } from "./cli-process.ts";
 
 const ADMIN = "adm_cli_e2e_bootstrap";
 
@@ -49,6 +49,21 @@ describe("driftline CLI against a local collector", () => {
     expect(second.code, second.stderr).toBe(0);
     expect(second.stdout).toMatch(/^cancer version 2 /m);
     expect(second.stdout).toMatch(/driftline rollout cancer --canary 2 --percent 10/);
+  });
+
+  it("says that bytes published before stay as they were, with no rollout hint", async () => {
+    const again = await cli(["publish", "test/fixtures/cancer/model/cancer-v2.onnx", "--model", "cancer", "--profile", join(dir, "v1.json")]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/^cancer version 2 already has these bytes \(sha256 [0-9a-f]{12}…\): kept as published, manifest and profile unchanged\n$/);
+  });
+
+  it("refuses to promote without a canary as a failure (exit 1), not as a usage mistake", async () => {
+    const promoted = await cli(["promote", "cancer"]);
+    expect(promoted).toMatchObject({ code: 1, stderr: "driftline promote: cancer has no canary to promote (stable is version 1)\n" });
+  });
+
+  it("stops quietly when the reader of its output goes away (driftline status | head)", async () => {
+    for (let i = 0; i < 3; i++) expect(await runCliOutputClosed(["status", "cancer"], { DRIFTLINE_URL: collector.url, DRIFTLINE_ADMIN_KEY: ADMIN })).toEqual({ code: 0, stderr: "" });
   });
 
   it("canaries, promotes and rolls back, each change audited and shown by status", async () => {

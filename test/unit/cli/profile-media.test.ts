@@ -108,6 +108,10 @@ describe("driftline profile --images", () => {
     expect((await runCli("profile", "--images", images, "-o", join(dir, "x.json"))).stderr).toContain("--images needs --media");
     const bad = await runCli("profile", "--images", images, "--media", JSON.stringify({ ...SPEC, fit: "squash" }), "-o", join(dir, "x.json"));
     expect(bad.stderr).toMatch(/--media: fit: Invalid option/);
+    expect((await runCli("profile", "--images", images, "--media", "notjson", "-o", join(dir, "x.json"))).stderr).toBe(
+      "driftline profile: --media takes the preprocessing as JSON ({ … }) or a file of it: no file notjson\n",
+    );
+    expect((await runCli("profile", "--images", images, "--media", "{ fit: 1 }", "-o", join(dir, "x.json"))).stderr).toMatch(/^driftline profile: --media: not valid JSON \(/);
     expect((await runCli("profile", "--images", join(dir, "none"), "--media", JSON.stringify(SPEC), "-o", join(dir, "x.json"))).stderr).toContain(`cannot read the directory ${join(dir, "none")}`);
     writeFileSync(join(dir, "broken.png"), "not a png");
     const broken = join(dir, "broken");

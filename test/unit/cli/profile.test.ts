@@ -123,6 +123,18 @@ describe("driftline profile", () => {
     expect(result.stderr).toMatch(/the model's input "features" has 4 columns but the profile's 5 features make 5/);
   });
 
+  it("refuses a table without rows, and says in one line when the profile cannot be written", async () => {
+    const empty = join(dir, "header-only.csv");
+    writeFileSync(empty, "a,b\n");
+    expect(await run("profile", empty, "-o", join(dir, "empty.json"))).toMatchObject({
+      code: 1,
+      stderr: `driftline profile: ${empty} has no rows: a reference profile is made of the training data's rows\n`,
+    });
+    const nowhere = join(dir, "missing-dir", "p.json");
+    expect(await run("profile", csvPath, "--exclude", "id,churned", "-o", nowhere)).toMatchObject({ code: 1, stderr: `driftline profile: cannot open ${nowhere}: no such file or directory\n` });
+    expect(await run("profile", csvPath, "--exclude", "id,churned", "-o", dir)).toMatchObject({ code: 1, stderr: `driftline profile: cannot open ${dir}: is a directory\n` });
+  });
+
   it("reports usage mistakes with exit code 2", async () => {
     expect((await run("profile", csvPath)).code).toBe(2);
     expect((await run("profile", csvPath, "-o", "x", "--encoding", "binary")).stderr).toMatch(/--encoding must be index or onehot/);

@@ -1,0 +1,49 @@
+// The CLI's own answers before and around a command: no command, a missing or unknown action,
+// a file it cannot write. Each is one line (or the usage) on stderr with the documented exit code.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { runCli } from "./run-cli.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "driftline-main-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("driftline", () => {
+  it("without a command prints its help to stderr and exits 2; with --help to stdout, exit 0", async () => {
+    const bare = await runCli();
+    expect(bare).toMatchObject({ code: 2, stdout: "" });
+    expect(bare.stderr).toMatch(/^driftline — publish models/);
+    const help = await runCli("--help");
+    expect(help).toMatchObject({ code: 0, stderr: "" });
+    expect(help.stdout).toMatch(/^driftline — publish models/);
+  });
+
+  it("names the missing or unknown action of a command that has several, before anything else", async () => {
+    const cases: Array<[string[], string]> = [
+      [["signing"], "missing the action: create"],
+      [["segments"], "missing the action: list, reset"],
+      [["segments", "--segment", "x", "churn"], "missing the action: list, reset"],
+      [["keys", "rotate"], 'unknown action "rotate": create, list, revoke'],
+      [["logs", "import", "churn"], 'unknown action "import": export'],
+    ];
+    for (const [argv, message] of cases) {
+      const result = await runCli(...argv);
+      expect(result.code, argv.join(" ")).toBe(2);
+      expect(result.stderr.split("\n")[0], argv.join(" ")).toBe(`driftline ${argv[0]}: ${message}`);
+    }
+  });
+
+  it("asks for a collector URL with its scheme", async () => {
+    for (const url of ["localhost:8787", "127.0.0.1:8787", "ftp://example.com"])
+      expect(await runCli("status", "churn", "--url", url, "--key", "adm_x")).toMatchObject({
+        code: 1,
+        stderr: `driftline status: "${url}" is not an http:// or https:// URL (DRIFTLINE_URL or --url), e.g. http://127.0.0.1:8787\n`,
+      });
+  });
+
+  it("says in one line when a file cannot be written, without a stack", async () => {
+    const result = await runCli("signing", "create", "-o", join(dir, "no-such-dir", "publisher.key"));
+    expect(result).toMatchObject({ code: 1, stderr: `driftline signing: cannot open ${join(dir, "no-such-dir", "publisher.key")}: no such file or directory\n` });
+  });
+});
