@@ -49,10 +49,33 @@ if (!(Number.isInteger(perRegion) && perRegion >= 1 && perRegion <= 20)) fail("-
 if (!(reportMs >= 1000 && 60_000 % reportMs === 0)) fail("--report-seconds must divide 60 (virtual seconds: reports are cut on whole minutes)");
 if (values.scenario !== undefined && !bug) fail(`unknown --scenario "${values.scenario}" (there is one: app-4.3-bug)`);
 
-function fail(message: string): never {
+/** Ends the simulator with one line on stderr: exit code 2 for a usage mistake, 1 for a failure. */
+function fail(message: string, code = 2): never {
   console.error(`simulator: ${message}`);
-  process.exit(2);
+  process.exit(code);
 }
+
+/**
+ * Asks the collector for each demo model's assignment with the key, before the data is read: a
+ * wrong URL, a refused key or a model not published fails at once, in one line.
+ */
+async function checkCollector(url: string, key: string, models: readonly string[]): Promise<void> {
+  if (!/^https?:\/\//i.test(url) || !URL.canParse(url)) fail(`--url "${url}" is not an http:// or https:// URL, e.g. http://127.0.0.1:8787`);
+  for (const model of models) {
+    const res = await fetch(`${url.replace(/\/+$/, "")}/v1/assignment?model=${encodeURIComponent(model)}&client=sim-check`, { headers: { authorization: `Bearer ${key}` } }).catch((err: Error) =>
+      fail(`the collector at ${url} does not answer (${(err.cause as { code?: string })?.code ?? err.message}); npm start runs one`, 1),
+    );
+    if (res.ok) continue;
+    const message = ((await res.json().catch(() => undefined)) as { error?: { message?: string } } | undefined)?.error?.message ?? res.statusText;
+    if (res.status === 401 || res.status === 403) fail(`the collector refused the key (${res.status} ${message}): pass the demo's ingest key, which npm start prints`, 1);
+    fail(`the collector cannot serve ${model} (${res.status} ${message}); npm start publishes the demo models`, 1);
+  }
+}
+
+/** The demo's two models, as npm start publishes them. */
+const STRIKES = "birdstrike-damage";
+const FLIGHTS = "flight-delay";
+await checkCollector(values.url!, values.key!, [STRIKES, FLIGHTS]);
 
 const REGIONS = ["Northeast", "Midwest", "South", "West", "other"];
 const MINUTE = 60_000;
@@ -77,7 +100,7 @@ const months = Array.from({ length: 7 }, (_, i) => utc(2001, i));
 const loading = Date.now();
 const replays: Replay[] = [
   {
-    model: "birdstrike-damage",
+    model: STRIKES,
     events: readBirdstrikes(),
     bounds: years,
     minutes: 1,
@@ -85,7 +108,7 @@ const replays: Replay[] = [
     buggy: (row) => ({ ...row, "Speed IAS in knots": typeof row["Speed IAS in knots"] === "number" ? row["Speed IAS in knots"] * 1.852 : null }),
   },
   {
-    model: "flight-delay",
+    model: FLIGHTS,
     events: await readFlights((i) => i % sample === 0),
     bounds: months,
     minutes: 2,

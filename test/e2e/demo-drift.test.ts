@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readFlights } from "../../demo/data.ts";
-import { startCollector } from "../../scripts/lib/collector-process.mjs";
+import { freePort, startCollector } from "../../scripts/lib/collector-process.mjs";
 import { bootstrapDemo } from "../../scripts/lib/demo.mjs";
 import { type Fleet, type Period, startFleet } from "./demo-fleet.ts";
 
@@ -65,6 +65,22 @@ describe("the demo fleet replaying public data once, in time order", () => {
     await fleet?.stop();
     await collector?.stop();
     rmSync(state, { recursive: true, force: true });
+  });
+
+  it("fails at once, in one line, on a refused key or a collector that does not answer", async () => {
+    const nobody = `http://127.0.0.1:${await freePort()}`;
+    const cases: Array<[string, string, RegExp]> = [
+      [collector.url, "ing_not_a_key", /^simulator: the collector refused the key \(401 .*\): pass the demo's ingest key, which npm start prints$/],
+      [collector.url, keys.readKey, /^simulator: the collector refused the key \(403 .*\)/],
+      [nobody, keys.ingestKey, new RegExp(`^simulator: the collector at ${nobody} does not answer \\(ECONNREFUSED\\); npm start runs one$`)],
+      ["localhost:8787", keys.ingestKey, /^simulator: --url "localhost:8787" is not an http:\/\/ or https:\/\/ URL/],
+    ];
+    for (const [url, key, said] of cases) {
+      const failing = await startFleet(url, key);
+      const code = await failing.exited;
+      expect(failing.output().trim(), url).toMatch(said);
+      expect(code, failing.output()).toBe(url.startsWith("http") ? 1 : 2);
+    }
   });
 
   it("publishes both models with calibrated verdicts", async () => {
