@@ -3,13 +3,16 @@ import { z } from "zod";
 import { modelNameSchema } from "../../protocol/schema/common.ts";
 import { appIdSchema, appQuerySchema } from "../api-schemas.ts";
 import { requireRole } from "../auth.ts";
-import { type AlertConfig, alertConfigAnswerSchema as alertConfigAnswer, alertConfigSchema } from "../../protocol/schema/alert-config.ts";
+import { ALL_FEATURES, type AlertConfig, alertConfigAnswerSchema as alertConfigAnswer, alertConfigSchema } from "../../protocol/schema/alert-config.ts";
 import { listAlertConfigs, putAlertConfig } from "../alerts/config.ts";
 import { listAlerts } from "../alerts/store.ts";
 import { alertView } from "../alerts/webhook.ts";
 import { maskWebhook, webhookRefusal } from "../alerts/webhook-url.ts";
 import { allowPrivateWebhooks } from "../config.ts";
-import { openDb } from "../db/client.ts";
+import { type Db, openDb } from "../db/client.ts";
+import { getRollout } from "../db/rollouts.ts";
+import { latestVersion } from "../db/versions.ts";
+import { loadReference } from "../drift/stored-reference.ts";
 import { listModels } from "../db/models.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
@@ -20,12 +23,29 @@ import { alertSchema } from "../../protocol/api.ts";
 
 const modelParam = z.object({ model: modelNameSchema });
 
+/**
+ * What is wrong with a `featureDrift` list, as a sentence: names the serving version (stable, else
+ * the latest) has no feature of. A misspelt name would watch nothing and never fire.
+ *
+ * @param names - the watched features (`*`: all of them)
+ */
+async function unknownFeatures(env: Pick<Env, "ARTIFACTS">, db: Db, model: string, names: readonly string[] | undefined): Promise<string | undefined> {
+  const named = names?.filter((n) => n !== ALL_FEATURES) ?? [];
+  if (named.length === 0) return undefined;
+  const version = (await getRollout(db, model))?.stable ?? (await latestVersion(db, model));
+  const known = (await loadReference(env, db, model, version))?.reference.features;
+  const unknown = known ? named.filter((n) => !known.has(n)) : [];
+  if (!known || unknown.length === 0) return undefined;
+  const listed = [...known.keys()];
+  return `${unknown.map((n) => `"${n}"`).join(", ")}: not a feature of version ${version} (${listed.slice(0, 12).join(", ")}${listed.length > 12 ? ", …" : ""})`;
+}
+
 const listQuery = z.object({ model: modelNameSchema.optional(), app: appIdSchema.optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) });
 
 /**
  * `PUT /v1/models/:model/alerts` (admin): sets the model's alert thresholds, objectives and
  * webhook, which, when given, must be a public http(s) URL (400 `validation` otherwise, see
- * {@link webhookRefusal});
+ * {@link webhookRefusal}), and whose watched features must be the serving version's (400);
  * `GET /v1/models/:model/alerts` (read) shows them, the webhook's path and query masked unless
  * the caller is an admin.
  */
@@ -44,6 +64,8 @@ export const modelAlerts = new Hono<AppEnv>()
       const config: AlertConfig = c.req.valid("json");
       const refusal = config.webhook === undefined ? undefined : webhookRefusal(config.webhook, allowPrivateWebhooks(c.env));
       if (refusal) throw new ApiError(400, "validation", `webhook: ${refusal}`);
+      const unknown = await unknownFeatures(c.env, db, model.id, config.featureDrift);
+      if (unknown) throw new ApiError(400, "validation", `featureDrift: ${unknown}`);
       await putAlertConfig(db, model.id, config, Date.now());
       return c.json({ model: model.name, ...config, webhook: config.webhook ?? null });
     },

@@ -238,6 +238,11 @@ describe("alerts", () => {
     await expectError(await call("PUT", `/v1/models/${model}/alerts`, { token: BOOTSTRAP, json: { webhook: HOOK, extra: 1 } }), 400, "validation");
     await expectError(await call("PUT", `/v1/models/${model}/alerts`, { token: BOOTSTRAP, json: { webhook: HOOK, confirm: { k: 3, m: 2 } } }), 400, "validation");
     await expectError(await call("PUT", `/v1/models/${model}/alerts`, { token: BOOTSTRAP, json: { webhook: HOOK, confirm: { k: 1, m: 61 } } }), 400, "validation");
+    // a misspelt feature would watch nothing and never fire
+    expect(await expectError(await call("PUT", `/v1/models/${model}/alerts`, { token: BOOTSTRAP, json: { featureDrift: ["tenure", "tenur"] } }), 400, "validation")).toBe(
+      'featureDrift: "tenur": not a feature of version 1 (tenure, plan)',
+    );
+    expect((await call("PUT", `/v1/models/${model}/alerts`, { token: BOOTSTRAP, json: { featureDrift: ["tenure", "plan", "*"] } })).status).toBe(200);
     const { token: read } = await createKey("default", "read");
     expect(await expectError(await call("PUT", `/v1/models/${model}/alerts`, { token: read, json: { webhook: HOOK } }), 403, "forbidden")).toBe("this route needs an admin key; this is a read key");
   });
