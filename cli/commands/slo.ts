@@ -72,6 +72,6 @@ export const slo: Command = {
     if (values.json) return void console.log(JSON.stringify({ model, version: stats.version, from: stats.from, to: stats.to, slo: stats.slo }, null, 2));
     if (!stats.slo) return void console.log(`${model}: no objectives yet: driftline slo ${model} --p95 20ms --error-rate 0.01`);
     console.log(`${model} v${stats.version}: measured ${stats.from} – ${stats.to}; error budget over ${stats.slo.period.days} days\n`);
-    console.log(table(["objective", "of", "target", "measured", "", `budget left`], objectiveRows(stats.slo.objectives)));
+    console.log(table(["objective", "of", "target", "measured", "verdict", "budget left"], objectiveRows(stats.slo.objectives)));
   },
 };

@@ -86,7 +86,7 @@ function objectivesTable(objectives: readonly SloObjective[], days: number): HTM
   const pct = (x: number) => `${Math.round(x * 100)} %`;
   const num = (x: number) => String(+x.toPrecision(4));
   return table(
-    ["objective", "of", "target", "measured", "", `budget left (${days} d)`],
+    ["objective", "of", "target", "measured", "verdict", `budget left (${days} d)`],
     objectives.map((o) =>
       h(
         "tr",

@@ -68,6 +68,7 @@ describe("driftline slo and alerts against a local collector", () => {
     const set = await cli("slo", "cancer", "--p95", "20ms", "--error-rate", "0.02", "--client-rps", "50");
     expect(set.code, set.stderr).toBe(0);
     expect(set.stdout).toMatch(/^cancer v1: measured .* error budget over 30 days$/m);
+    expect(set.stdout).toMatch(/^objective +of +target +measured +verdict +budget left$/m);
     // 10 % of calls over 20 ms against an allowed 5 %: twice the budget spent
     expect(set.stdout).toMatch(/^p95 latency +backend:wasm +≤ 20 ms +40 ms +BREACHED +-100 %$/m);
     // 1 error in 101 against 2 %: half the budget left
