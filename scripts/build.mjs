@@ -47,11 +47,15 @@ const HEADERS = `/sdk/*
   X-Content-Type-Options: nosniff
 `;
 
-/** Every source the runtime bundles may come from, and the bundler, hashed once. */
+/**
+ * Every source the runtime bundles may come from, and the bundler, hashed once: not what builds
+ * wrote (runtime/dist/*.d.ts, which packing adds), so a commit builds to the same bytes in every
+ * checkout.
+ */
 const sourceHash = createHash("sha256").update(esbuildVersion);
 for (const dir of ["runtime", "protocol"]) {
   for (const file of readdirSync(`${root}${dir}`, { recursive: true, encoding: "utf8" }).sort()) {
-    if (file.endsWith(".ts")) sourceHash.update(file).update(readFileSync(`${root}${dir}/${file}`));
+    if (file.endsWith(".ts") && !/(^|\/)(dist|node_modules)\//.test(file)) sourceHash.update(file).update(readFileSync(`${root}${dir}/${file}`));
   }
 }
 const sources = sourceHash.digest("hex");
