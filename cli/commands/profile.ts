@@ -32,10 +32,6 @@ against: the same sketches clients send, plus the feature schema publish needs.
   --unknown impute|ignore a category the data did not have is fed as the most frequent one
                           (impute, the default) or as none (ignore: scikit-learn's
                           OneHotEncoder(handle_unknown="ignore"))
-
-Missing values are imputed as scikit-learn's SimpleImputer does: the median (exact up to 20
-million numeric values, from the sketches beyond) or the most frequent category (of tied ones,
-the smallest).
   --model model.onnx      also run the model over every row and sketch its predictions
   --labels no,yes         class labels of the model's output (with --model)
   --target COLUMN         with --model: the label (or value, for a regression) of each row; the
@@ -43,6 +39,10 @@ the smallest).
                           live performance is compared with (accuracy, per-class precision,
                           recall and F1, ROC AUC for two classes, log loss, calibration; MAE
                           and RMSE). The column is not a feature.
+
+Missing values are imputed as scikit-learn's SimpleImputer does: the median (exact up to 20
+million numeric values, from the sketches beyond) or the most frequent category (of tied ones,
+the smallest).
 
 Calibrated drift thresholds (publish then judges windows against them: docs/drift.md):
   --calibrate             cut the reference into chunks and record how each feature's PSI, JS
