@@ -1,9 +1,10 @@
 // The collector's settings. Every tunable `[vars]` entry of wrangler.toml is read here and
 // nowhere else (test/unit/layout.test.ts checks it), each with its default; a value that is
 // unset or out of range falls back to the default. The rest of the collector asks these
-// functions, so a new setting goes here, into wrangler.toml's `[vars]` and README's config table.
-// Bindings (DB, ARTIFACTS, AGGREGATOR, the rate limiters) and the ADMIN_TOKEN secret are not
-// settings: code uses them where it needs them.
+// functions, so a new setting goes here, into wrangler.toml's `[vars]` and the settings table
+// of the README ("Deploying to Cloudflare"). Bindings (DB, ARTIFACTS, AGGREGATOR,
+// ROLLOUT_CHANNEL, the rate limiters) and the ADMIN_TOKEN secret are not settings: code uses
+// them where it needs them.
 
 /** Names of the `[vars]` settings (wrangler.toml). */
 type SettingName =
