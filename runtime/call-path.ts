@@ -25,7 +25,7 @@ export type Call = (input: Row | Row[] | Columns, raw?: Feeds, columns?: boolean
 export function callPath(s: RuntimeState, onRows: () => void): Call {
   const { staging, feedback } = s;
   return async (input, raw, columns) => {
-    if (s.closed) throw new DriftlineError("closed", "closed");
+    if (s.closed) throw new DriftlineError("closed", "this runtime is closed: createRuntime() makes another");
     const m = s.live;
     const acc = accOf(s, m);
     const many = Array.isArray(input);

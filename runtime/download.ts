@@ -41,7 +41,9 @@ export async function download(name: string, stallMs: number, maxBytes: number, 
   const res = await Promise.race([request(ctl.signal), aborted])
     .then(
       (res) => (res.ok || errorAnswers ? res : Promise.reject(new Error(`${name}: HTTP ${res.status}`))),
-      (err: Error) => Promise.reject(err?.message?.startsWith(name) ? err : new Error(`${name}: ${err?.message ?? err}`, { cause: err })),
+      // Node's fetch names why only in its cause: "fetch failed (ECONNREFUSED)"
+      (err: Error & { cause?: { code?: string } }) =>
+        Promise.reject(err?.message?.startsWith(name) ? err : new Error(`${name}: ${err?.message ?? err}${err?.cause?.code ? ` (${err.cause.code})` : ""}`, { cause: err })),
     )
     .catch((err: Error) => {
       // hang up

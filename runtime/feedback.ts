@@ -65,18 +65,20 @@ export class FeedbackStore {
   }
 
   /**
-   * The prediction `id`, forgotten as it is taken: a label joins once.
+   * The prediction `id` (a row's: a batch's own id names none), forgotten as it is taken unless
+   * `forget` is false: a label joins once.
    *
    * @param id - prediction id
+   * @param forget - whether to forget it
    */
-  take(id: string): Remembered | undefined {
+  take(id: string, forget = true): Remembered | undefined {
     for (const ring of [this.ring_, this.prev_]) {
-      if (!ring || !id.startsWith(ring.prefix)) continue;
+      if (!ring || !`${id}`.startsWith(ring.prefix)) continue;
       const [start, r] = id.slice(ring.prefix.length).split(".");
       const s = +start! + +r!;
       const at = (s % (ring.data.length / FIELDS)) * FIELDS;
-      if (!(s > 0) || ring.data[at] !== s) return undefined;
-      ring.data[at] = 0;
+      if (!r || !(s > 0) || ring.data[at] !== s) return undefined;
+      if (forget) ring.data[at] = 0;
       return [ring.data[at + 1]!, ring.data[at + 2]!, ring.data[at + 3]!];
     }
     return undefined;

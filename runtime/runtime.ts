@@ -51,6 +51,8 @@ const randomId = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b
  * const out = await rt.predict({ tenure: 12, plan: "pro" });
  */
 export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
+  // a mistake in the options fails here, not as the collector's answer to `Bearer undefined`
+  if (!/^https?:\/\/./.test(options?.collector) || !options.key || !options.model) throw new DriftlineError("validation", "createRuntime needs collector (an http:// or https:// URL), key and model");
   const sdk = sdkOf(options.collector);
   const o = { ...DEFAULTS, ortUrl: `${sdk}ort/`, ...options } satisfies RuntimeOptions;
   const { clock, model: name } = o;
@@ -145,19 +147,23 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
         throw new DriftlineError("validation", `embed: ${vectors.length} values, not embeddings of ${length} finite numbers`);
     },
     async feedback(id, label) {
-      const e = s.feedback.take(id);
-      if (e) s.log?.label(id, label);
-      const m = e && [...s.accs.keys()].find((x) => x.version === e[0]);
-      if (!m) return false;
-      const acc = accOf(s, m);
-      const actual = acc.labels ? (typeof label === "number" ? label : acc.labels.indexOf(label)) : Number(label);
-      try {
-        acc.label(actual, acc.labels ? e[1] : e[2]);
-        return true;
-      } catch {
-        acc.error("validation");
-        return false;
+      const e = s.feedback.take(id, false);
+      if (!e) return false;
+      const m = [...s.accs.keys()].find((x) => x.version === e[0]);
+      if (m) {
+        const acc = accOf(s, m);
+        const actual = acc.labels ? (typeof label === "number" ? label : acc.labels.indexOf(label)) : Number(label);
+        try {
+          acc.label(actual, acc.labels ? e[1] : e[2]);
+        } catch {
+          // not one of the labels: the prediction stays, for the label meant
+          acc.error("validation");
+          return false;
+        }
       }
+      s.feedback.take(id);
+      s.log?.label(id, label);
+      return !!m;
     },
     on(event, handler) {
       const set = handlers.get(event) ?? handlers.set(event, new Set()).get(event)!;

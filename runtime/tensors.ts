@@ -110,7 +110,8 @@ export function buildFeeds(ort: Ort, manifest: Manifest, plan: Plan, input: Row[
     const plain = !big && !text && width < 2;
     const column = rows ? undefined : ((input as Columns)[name] ?? []);
     for (let r = 0, at = c.col, s = base + f * n; r < n; r++, at += stride, s++) {
-      const v = column ? column[r] : rows![r]![name];
+      // a row that is no object (null) has no values: each feature's policy decides
+      const v = column ? column[r] : rows![r]?.[name];
       let x: number | undefined = index ? (typeof v === "string" ? index.get(v) : undefined) : typeof v === "number" && v >= lo && v <= hi ? v : undefined;
       if (x === undefined) {
         (misses ??= []).push(f, r, v);

@@ -411,8 +411,11 @@ export interface Runtime {
    */
   embed(vectors: ArrayLike<number>): void;
   /**
-   * Joins the true label with prediction `id` on the device.
-   * @returns whether the prediction was still known
+   * Joins the true label with prediction `id` (a row's id; a `predictColumns()` batch's rows are
+   * `${batch.id}${row}`) on the device, once. A label that is none of the model's labels is
+   * counted as a `validation` error and leaves the prediction waiting for the label meant.
+   * @returns whether the label joined: false for an unknown, evicted or already labelled id, or a
+   *   label that is none of the model's
    */
   feedback(id: string, label: string | number): Promise<boolean>;
   /** Subscribes to an event; returns the unsubscribe function. */

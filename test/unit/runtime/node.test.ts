@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { createRuntime, DriftlineError } from "../../../runtime/index.ts";
 import { memoryCollector as collectorOf } from "../../fixtures/memory-collector.ts";
-import { fromBase64, decodeClassification, decodeLatency, decodeNumeric } from "../../../protocol/sketch/index.ts";
+import { fromBase64, decodeClassification, decodeErrorCounts, decodeLatency, decodeNumeric } from "../../../protocol/sketch/index.ts";
 import { churnColumns, churnModel, churnRows } from "../../fixtures/runtime-models.ts";
 import { denseClassifierReference } from "../../fixtures/onnx-models.ts";
 
@@ -32,6 +32,39 @@ describe("runtime under Node", () => {
     });
     expect(reports[0]!.confusion).toBeDefined();
     await expect(rt.predict(rows[0]!)).rejects.toMatchObject({ code: "closed" });
+  });
+
+  it("answers a developer's mistakes with coded errors", async () => {
+    const { transport, reports } = memoryCollector();
+    const base = { collector: "http://collector.test", key: "ing_x", model: "churn", cache: false, transport };
+    for (const wrong of [{ ...base, collector: undefined }, { ...base, collector: "collector.test" }, { ...base, key: undefined }, { ...base, model: "" }, undefined])
+      await expect(createRuntime(wrong as never)).rejects.toMatchObject({ code: "validation", message: "createRuntime needs collector (an http:// or https:// URL), key and model" });
+    const down = { fetch: async () => Promise.reject(Object.assign(new TypeError("fetch failed"), { cause: { code: "ECONNREFUSED" } })), beacon: () => false };
+    await expect(createRuntime({ ...base, transport: down })).rejects.toMatchObject({ code: "network", message: expect.stringMatching(/: fetch failed \(ECONNREFUSED\)$/) });
+    const rt = await createRuntime(base);
+    // a row that is no object has no values: each feature's policy decides (churn's reject)
+    await expect(rt.predict(null as never)).rejects.toMatchObject({ code: "validation" });
+    await rt.close();
+    expect(decodeErrorCounts(fromBase64(reports[0]!.errors!)).counts.get("validation")).toBe(1);
+    await expect(rt.predict(churnRows(1)[0]!)).rejects.toMatchObject({ code: "closed", message: "this runtime is closed: createRuntime() makes another" });
+  });
+
+  it("keeps a prediction whose label was mistyped for the label meant, and joins a batch's rows only by their own ids", async () => {
+    const { transport, reports } = memoryCollector();
+    const rt = await createRuntime({ collector: "http://collector.test", key: "ing_x", model: "churn", cache: false, transport });
+    const [one] = await rt.predict(churnRows(2));
+    expect(await rt.feedback(one!.id, "Churn")).toBe(false);
+    expect(await rt.feedback(one!.id, 7)).toBe(false);
+    expect(await rt.feedback(one!.id, "churn")).toBe(true);
+    expect(await rt.feedback(one!.id, "churn")).toBe(false);
+    // a batch's own id is no row's
+    const batch = await rt.predictColumns({ tenure: [1, 2], charges: [10, 20], age: [30, 40], plan: ["pro", "basic"] });
+    expect(await rt.feedback(batch.id, "stay")).toBe(false);
+    expect(await rt.feedback(`${batch.id}1`, "stay")).toBe(true);
+    expect(await rt.feedback(undefined as never, "stay")).toBe(false);
+    await rt.close();
+    // the two mistyped labels
+    expect(decodeErrorCounts(fromBase64(reports[0]!.errors!)).counts.get("validation")).toBe(2);
   });
 
   it("answers a columnar batch as predict() answers the same rows, and reports it the same", async () => {
