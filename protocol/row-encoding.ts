@@ -57,7 +57,10 @@ export function featureValue(f: Pick<Feature, "name" | "kind" | "range" | "categ
     if (f.policy === "ignore" && !numeric) return value == null ? (fallback ?? -1) : -1;
     onViolation();
     if (v !== undefined && f.policy === "clamp") return Math.min(max, Math.max(min, v));
-    if (f.policy === "reject" || fallback === undefined) throw new DriftlineError("validation", `feature "${f.name}": ${value == null ? "missing" : String(value).slice(0, 64)}`);
+    if (f.policy === "reject" || fallback === undefined) {
+      const why = value == null ? "missing" : v === undefined ? `${String(value).slice(0, 64)} (${typeof value}) is not ${numeric ? "a finite number" : "one of its categories"}` : `${v} is out of its range [${min}, ${max}]`;
+      throw new DriftlineError("validation", `feature "${f.name}": ${why}`);
+    }
     return fallback;
   };
 }

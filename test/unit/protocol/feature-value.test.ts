@@ -33,7 +33,10 @@ describe("featureValue: one encoder for the runtime and the profiler", () => {
     expect(feed(numeric({ nullable: true }), "3")).toEqual({ value: 5, violation: true });
     expect(feed(numeric({}), 12)).toEqual({ value: 12, violation: false });
     expect(feed(numeric({ policy: "clamp" }), 12)).toEqual({ value: 10, violation: true });
-    expect(feed(numeric({ policy: "reject" }), 12)).toMatch(/feature "x": 12/);
+    expect(feed(numeric({ policy: "reject" }), 12)).toBe('feature "x": 12 is out of its range [0, 10]');
+    expect(feed(numeric({ policy: "reject" }), "3")).toBe('feature "x": 3 (string) is not a finite number');
+    expect(feed(numeric({ policy: "reject" }), undefined)).toBe('feature "x": missing');
+    expect(feed(plan({ policy: "reject" }), "team")).toBe('feature "plan": team (string) is not one of its categories');
   });
 
   it("feeds an unknown category as the impute value, or as none under ignore (scikit-learn's handle_unknown)", () => {
