@@ -77,8 +77,9 @@ const withArticle = (role: Role) => `${role === "read" ? "a" : "an"} ${role}`;
 
 /**
  * Middleware: authenticates the bearer token (401 `unauthorized` when missing, unknown or
- * revoked), requires `role` or `admin` and, for an ingest key bound to origins, a request from
- * one of them ({@link keyAllowsOrigin}) (403 `forbidden` otherwise); sets `c.var.caller`.
+ * revoked), requires `role` or `admin` (but on an ingest route no admin key from a page: a
+ * request with an `Origin`), and, for an ingest key bound to origins, a request from one of them
+ * ({@link keyAllowsOrigin}) (403 `forbidden` otherwise); sets `c.var.caller`.
  * Which app a route's resource belongs to is checked later: {@link assertApp} for apps and keys,
  * `accessModel` (registry/model-access.ts) for models.
  *
@@ -96,6 +97,8 @@ export function requireRole(role: Role, options: { queryKey?: boolean } = {}): M
     }
     c.set("caller", caller);
     const origin = c.req.header("Origin");
+    // a key in a page is every visitor's: an admin key there would give each of them the app
+    if (role === "ingest" && caller.role === "admin" && origin) throw new ApiError(403, "forbidden", "an admin key in a page is every visitor's: pages use an ingest key (driftline keys create --role ingest)");
     if (!keyAllowsOrigin(caller, origin)) throw new ApiError(403, "forbidden", `this ingest key may not be used from pages of ${origin}`);
     await next();
   };

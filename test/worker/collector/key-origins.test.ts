@@ -70,6 +70,22 @@ describe("origin-bound ingest keys", () => {
     expect(((await stats.json()) as { total: { accepted: number } }).total.accepted).toBe(0);
   });
 
+  it("refuses an admin key on the ingest routes from a page (a request with Origin), and serves it without", async () => {
+    const model = unique("origins-admin");
+    const { version, sha256 } = await publish(model);
+    await rollout(model, { stable: version });
+    const fromPage = [
+      await call("GET", `/v1/assignment?model=${model}&client=c1`, { token: BOOTSTRAP, headers: { Origin: APP } }),
+      await call("POST", "/v1/reports", { token: BOOTSTRAP, json: { reports: [makeReport(model, version)] }, headers: { Origin: APP } }),
+      await call("GET", `/v1/artifacts/${sha256}`, { token: BOOTSTRAP, headers: { Origin: APP } }),
+    ];
+    for (const res of fromPage)
+      expect(await expectError(res, 403, "forbidden")).toBe("an admin key in a page is every visitor's: pages use an ingest key (driftline keys create --role ingest)");
+    expect((await call("GET", `/v1/assignment?model=${model}&client=c1`, { token: BOOTSTRAP })).status).toBe(200);
+    // the admin routes still take it from the dashboard's page
+    expect((await call("GET", `/v1/models/${model}`, { token: BOOTSTRAP, headers: { Origin: APP } })).status).toBe(200);
+  });
+
   it("a key without origins serves every origin as before, CORS `*` (and then preflights allow every origin)", async () => {
     const model = unique("origins-any");
     const { version } = await publish(model);
