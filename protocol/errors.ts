@@ -19,11 +19,8 @@ export const ERROR_CODES = [
   "hash_mismatch",
   "session",
   "backend",
-  "storage",
   // transport
   "network",
-  "timeout",
-  "aborted",
   "rate_limited",
   "unavailable",
   // collector answers
