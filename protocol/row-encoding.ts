@@ -58,7 +58,12 @@ export function featureValue(f: Pick<Feature, "name" | "kind" | "range" | "categ
     onViolation();
     if (v !== undefined && f.policy === "clamp") return Math.min(max, Math.max(min, v));
     if (f.policy === "reject" || fallback === undefined) {
-      const why = value == null ? "missing" : v === undefined ? `${String(value).slice(0, 64)} (${typeof value}) is not ${numeric ? "a finite number" : "one of its categories"}` : `${v} is out of its range [${min}, ${max}]`;
+      const why =
+        value == null
+          ? "missing"
+          : v === undefined
+            ? `${String(value).slice(0, 64)} (${typeof value}) is not ${numeric ? "a finite number" : "one of its categories"}`
+            : `${v} is out of its range [${min}, ${max}]`;
       throw new DriftlineError("validation", `feature "${f.name}": ${why}`);
     }
     return fallback;
