@@ -98,7 +98,8 @@ export function requireRole(role: Role, options: { queryKey?: boolean } = {}): M
     c.set("caller", caller);
     const origin = c.req.header("Origin");
     // a key in a page is every visitor's: an admin key there would give each of them the app
-    if (role === "ingest" && caller.role === "admin" && origin) throw new ApiError(403, "forbidden", "an admin key in a page is every visitor's: pages use an ingest key (driftline keys create --role ingest)");
+    if (role === "ingest" && caller.role === "admin" && origin)
+      throw new ApiError(403, "forbidden", "an admin key in a page is every visitor's: pages use an ingest key (driftline keys create --role ingest)");
     if (!keyAllowsOrigin(caller, origin)) throw new ApiError(403, "forbidden", `this ingest key may not be used from pages of ${origin}`);
     await next();
   };

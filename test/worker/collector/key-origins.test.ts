@@ -79,8 +79,7 @@ describe("origin-bound ingest keys", () => {
       await call("POST", "/v1/reports", { token: BOOTSTRAP, json: { reports: [makeReport(model, version)] }, headers: { Origin: APP } }),
       await call("GET", `/v1/artifacts/${sha256}`, { token: BOOTSTRAP, headers: { Origin: APP } }),
     ];
-    for (const res of fromPage)
-      expect(await expectError(res, 403, "forbidden")).toBe("an admin key in a page is every visitor's: pages use an ingest key (driftline keys create --role ingest)");
+    for (const res of fromPage) expect(await expectError(res, 403, "forbidden")).toBe("an admin key in a page is every visitor's: pages use an ingest key (driftline keys create --role ingest)");
     expect((await call("GET", `/v1/assignment?model=${model}&client=c1`, { token: BOOTSTRAP })).status).toBe(200);
     // the admin routes still take it from the dashboard's page
     expect((await call("GET", `/v1/models/${model}`, { token: BOOTSTRAP, headers: { Origin: APP } })).status).toBe(200);
