@@ -72,6 +72,11 @@ export class Api {
     throw new ApiError(res.status, error.code, error.message, role);
   }
 
+  /** Checks the admin key with an admin-only read (the keys list): a wrong or read key rejects (401, 403). */
+  async checkAdmin(): Promise<void> {
+    await this.call("admin", "GET", "/v1/keys");
+  }
+
   /** Every model of the key's app with its latest version and rollout. */
   async models(): Promise<ModelSummary[]> {
     return (await this.call<{ models: ModelSummary[] }>("read", "GET", "/v1/models")).models;

@@ -103,7 +103,14 @@ async function unlock(): Promise<void> {
     h("label", { class: "field" }, h("span", {}, "admin key"), input),
   ]);
   if (!form) return;
-  saveAdminKey(String(form.get("admin")).trim());
+  const admin = String(form.get("admin")).trim();
+  // a key the collector refuses never unlocks the buttons
+  const refused = await new Api(loadKeys().read!, admin).checkAdmin().then(
+    () => null,
+    (err: unknown) => err,
+  );
+  if (refused) return showBanner(`Not unlocked: the collector refused the admin key (${refused instanceof Error ? refused.message : refused})`, "action");
+  saveAdminKey(admin);
   start();
 }
 

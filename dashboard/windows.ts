@@ -39,6 +39,21 @@ export function windowsOf(preset: RangePreset, now: number): Window[] {
   });
 }
 
+/** What the collector keeps a segment's aggregates per. */
+export const HOUR = 60 * MINUTE;
+
+/**
+ * The whole hours `range` touches, oldest first: the windows of a query sliced by a segment,
+ * whose aggregates the collector keeps per hour (a sliced query of a shorter window answers
+ * for its whole hour).
+ *
+ * @param range - the range
+ */
+export function hoursOf(range: Window): Window[] {
+  const from = Math.floor(range.from / HOUR) * HOUR;
+  return Array.from({ length: Math.ceil((range.to - from) / HOUR) }, (_, i) => ({ from: from + i * HOUR, to: from + (i + 1) * HOUR }));
+}
+
 /** The whole span of some windows. */
 export function span(windows: readonly Window[]): Window {
   return { from: windows[0]!.from, to: windows[windows.length - 1]!.to };

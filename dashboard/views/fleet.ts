@@ -71,7 +71,7 @@ function alertList(alerts: readonly Alert[]): HTMLElement {
       h(
         "li",
         { class: "alert" },
-        h("strong", {}, a.kind.replace("_", " ")),
+        h("strong", {}, a.kind.replaceAll("_", " ")),
         " ",
         h("a", { href: `#/model/${encodeURIComponent(a.model)}` }, `${a.model} v${a.version}`),
         a.subject ? ` · ${a.subject}` : "",

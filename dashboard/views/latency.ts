@@ -22,34 +22,41 @@ function latencyOf(s: StatsAnswer, backend: string | null): LatencyQuantiles | u
   return Object.values(s.latency).sort((a, b) => b.count - a.count)[0];
 }
 
-function backendCharts(name: string, stats: readonly StatsAnswer[], backend: string | null, labels: readonly string[]): HTMLElement {
+function latencyChart(name: string, stats: readonly StatsAnswer[], backend: string | null, labels: readonly string[]): HTMLElement {
   const lat = stats.map((s) => latencyOf(s, backend));
+  const calls = lat.reduce((a, l) => a + (l?.count ?? 0), 0);
+  return h(
+    "div",
+    { class: "backend", "data-backend": backend ?? "all" },
+    h("h4", {}, name, h("span", { class: "muted" }, ` · ${count(calls)} calls`)),
+    calls === 0
+      ? note("No calls in this range.")
+      : lineChart({
+          title: `${name}: latency per call (ms), p50 / p95 / p99`,
+          labels,
+          series: (["p50", "p95", "p99"] as const).map((q) => ({ name: q, values: lat.map((l) => l?.[q] ?? null), className: `s-${q}` })),
+          format: ms,
+        }),
+  );
+}
+
+function errorsChart(stats: readonly StatsAnswer[], labels: readonly string[]): HTMLElement {
   const codes = [...new Set(stats.flatMap((s) => Object.keys(s.errors)))].sort();
   const rows = stats.reduce((a, s) => a + s.rows, 0);
   const errors = stats.reduce((a, s) => a + Object.values(s.errors).reduce((x, y) => x + y, 0), 0);
   return h(
     "div",
-    { class: "backend", "data-backend": backend ?? "all" },
-    h("h4", {}, name, h("span", { class: "muted" }, ` · ${count(rows)} rows · ${count(errors)} errors`)),
-    rows + errors === 0
-      ? note("No traffic in this range.")
-      : [
-          lineChart({
-            title: `${name}: latency per call (ms), p50 / p95 / p99`,
-            labels,
-            series: (["p50", "p95", "p99"] as const).map((q) => ({ name: q, values: lat.map((l) => l?.[q] ?? null), className: `s-${q}` })),
-            format: ms,
-          }),
-          codes.length === 0
-            ? note("No errors.")
-            : barChart({
-                title: `${name}: errors by code`,
-                labels,
-                series: codes.map((code, i) => ({ name: code, values: stats.map((s) => s.errors[code] ?? 0), className: `s-err${i % ERROR_COLOURS}` })),
-                format: (x) => count(x),
-                stacked: true,
-              }),
-        ],
+    { class: "errors" },
+    h("h4", {}, "errors, all backends", h("span", { class: "muted" }, ` · ${count(rows)} rows · ${count(errors)} errors`)),
+    codes.length === 0
+      ? note(rows === 0 ? "No traffic in this range." : "No errors.")
+      : barChart({
+          title: "errors by code",
+          labels,
+          series: codes.map((code, i) => ({ name: code, values: stats.map((s) => s.errors[code] ?? 0), className: `s-err${i % ERROR_COLOURS}` })),
+          format: (x) => count(x),
+          stacked: true,
+        }),
   );
 }
 
@@ -74,18 +81,25 @@ function accuracyChart(stats: readonly StatsAnswer[], labels: readonly string[])
 }
 
 async function column(ctx: ViewContext, model: string, col: Column, backends: readonly (string | null)[], windows: readonly Window[], labels: readonly string[]): Promise<HTMLElement> {
-  const statsOf = (segment: string) => pooled(windows, (w) => ctx.api.stats({ model, version: col.version, segment, from: w.from, to: w.to }));
-  const [accuracy, charts] = await Promise.all([
-    statsOf("").then((all) => accuracyChart(all, labels)),
-    pooled(backends, async (backend) => backendCharts(backend ?? "all backends", await statsOf(backend === null ? "" : `backend:${backend}`), backend, labels)),
-  ]);
-  return h("div", { class: "column", "data-version": col.version }, h("h3", {}, col.title), accuracy ? h("div", { class: "accuracy" }, accuracy) : [], charts);
+  // unsliced: a query sliced by a segment covers whole hours (segments are kept per hour), and
+  // the latency sketch is kept per backend anyway
+  const stats = await pooled(windows, (w) => ctx.api.stats({ model, version: col.version, from: w.from, to: w.to }));
+  const accuracy = accuracyChart(stats, labels);
+  return h(
+    "div",
+    { class: "column", "data-version": col.version },
+    h("h3", {}, col.title),
+    accuracy ? h("div", { class: "accuracy" }, accuracy) : [],
+    backends.map((backend) => latencyChart(backend ?? "all backends", stats, backend, labels)),
+    errorsChart(stats, labels),
+  );
 }
 
 /**
  * Accuracy from on-device labels against the baseline (when labels come in), then latency
- * (p50/p95/p99) and errors by code per backend and window, from `GET /v1/stats` with
- * `segment=backend:…`; the canary beside the stable version when one runs.
+ * (p50/p95/p99) per backend and window (the stats' latency sketch is kept per backend) and
+ * errors by code per window, from one unsliced `GET /v1/stats` per window; the canary beside
+ * the stable version when one runs.
  *
  * @param ctx - the app's context
  * @param body - where to render

@@ -1,6 +1,7 @@
 import { h, note, replace } from "../dom.ts";
+import { ApiError } from "../api.ts";
 import type { ModelDetail, Segments } from "../types.ts";
-import { span, windowsOf } from "../windows.ts";
+import { HOUR, hoursOf, span, windowsOf } from "../windows.ts";
 import { type View, type ViewContext, panel, select } from "./context.ts";
 import { distributionSection } from "./distribution.ts";
 import { renderAlerts } from "./alerts.ts";
@@ -52,7 +53,8 @@ export function modelView(ctx: ViewContext, name: string): View {
   const choice: Choice = { version: "", role: "live", segment: "" };
   const controls = h("div", { class: "controls", role: "group", "aria-label": "drift selection" });
   const rollout = panel("Rollout");
-  const drift = panel("Drift", controls);
+  const hourly = h("span", { class: "muted", hidden: true }, "by hour: a segment's data is kept per hour");
+  const drift = panel("Drift", controls, hourly);
   const dist = distributionSection(ctx);
   const distribution = panel("Distribution against the reference", dist.tools);
   const latency = panel("Latency and errors per backend");
@@ -62,7 +64,11 @@ export function modelView(ctx: ViewContext, name: string): View {
   for (const p of [rollout, drift, distribution, latency, alerts, versions, audit]) replace(p.body, note("Loading…", "loading"));
   let shownControls = "";
   const refresh = async () => {
-    const [detail, segments] = await Promise.all([ctx.api.model(name), ctx.api.segments(name)]);
+    const [detail, segments] = await Promise.all([ctx.api.model(name), ctx.api.segments(name)]).catch((err: unknown) => {
+      // a model the key's app does not have: every panel says so, none keeps loading
+      if (err instanceof ApiError && err.status === 404) for (const p of [rollout, drift, distribution, latency, alerts, versions, audit]) replace(p.body, note(err.message, "error"));
+      throw err;
+    });
     // Rebuilt only when the options change, so a refresh never closes an open picker.
     const key = JSON.stringify([detail.versions.length, detail.rollout?.stable, segments, choice]);
     if (key !== shownControls) {
@@ -78,7 +84,9 @@ export function modelView(ctx: ViewContext, name: string): View {
     const shown = renderAlerts(ctx, alerts.body, name, detail.rollout?.stable, span(windows));
     const version = choice.version ? Number(choice.version) : detail.rollout?.stable;
     if (version === undefined) return shown;
-    const sel: Selection = { model: name, version, role: choice.role, segment: choice.segment, windows };
+    // sliced by a segment, the drift sections show the hours the range touches
+    hourly.hidden = !(choice.segment && ctx.preset().sizeMs < HOUR);
+    const sel: Selection = { model: name, version, role: choice.role, segment: choice.segment, windows: hourly.hidden ? windows : hoursOf(span(windows)) };
     await Promise.all([shown, renderDrift(ctx, drift.body, sel), dist.render(distribution.body, sel), renderLatency(ctx, latency.body, name, detail.rollout, segments, windows)]);
   };
   const element = h(

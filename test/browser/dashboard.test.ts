@@ -163,7 +163,14 @@ describe("dashboard", () => {
     await page.waitForSelector('[data-distribution="tenure"] .badge-bad');
     for (const backend of ["wasm", "webgpu"]) await page.waitForSelector(`[data-version="1"] [data-backend="${backend}"] .line path`, { state: "attached" });
     expect(await page.locator('[data-version="2"] [data-backend="wasm"] .line path').count()).toBe(3);
-    expect(await page.locator('[data-version="1"] [data-backend="wasm"] rect.s-err0').count()).toBeGreaterThan(0);
+    expect(await page.locator('[data-version="1"] .errors rect.s-err0').count()).toBeGreaterThan(0);
+    // 8 reports of 100 calls on wasm: counted once, not once per window (a sliced query covers its hour)
+    expect(await page.textContent('[data-version="1"] [data-backend="wasm"] h4')).toBe("wasm · 800 calls");
+    // sliced by a segment, the heatmap shows the hours the range touches, and says so
+    await page.selectOption("select:near(:text('segment'))", "backend:wasm");
+    await page.waitForSelector("text=by hour: a segment's data is kept per hour");
+    await page.waitForFunction(() => document.querySelectorAll('td[data-feature="tenure"]').length <= 2);
+    await page.selectOption("select:near(:text('segment'))", "");
     // accuracy from the labels the stable version's clients fed back; for the canary, without
     // labels, only the estimate and its band
     await page.waitForSelector('[data-version="1"] .accuracy .line.s-p50 circle', { state: "attached" });
@@ -175,6 +182,17 @@ describe("dashboard", () => {
     expect(await page.locator(".actions button:enabled").count()).toBe(0);
     await page.setViewportSize({ width: 1280, height: 900 });
     await page.screenshot({ path: `${process.env.DASHBOARD_SCREENSHOT_DIR ?? "/tmp"}/dashboard-model.png`, fullPage: true });
+  });
+
+  it("does not unlock with an admin key the collector refuses", async () => {
+    await page.click("text=Unlock rollout");
+    await page.fill("dialog input[name=admin]", "adm_not_a_key");
+    await page.click("dialog button[value=confirm]");
+    await page.waitForSelector("#banner:not([hidden])");
+    expect(await page.textContent("#banner")).toMatch(/^Not unlocked: the collector refused the admin key/);
+    expect(await page.locator(".actions button:enabled").count()).toBe(0);
+    expect(await page.isVisible("text=Unlock rollout")).toBe(true);
+    await page.click("#banner");
   });
 
   it("rolls the canary back with an admin key", async () => {
@@ -209,9 +227,17 @@ describe("dashboard", () => {
     expect(await page.isVisible("#banner")).toBe(false);
   });
 
+  it("says on every panel that a model does not exist, rather than loading for ever", async () => {
+    await page.evaluate(() => (location.hash = "#/model/no-such-model"));
+    await page.waitForFunction(() => document.querySelectorAll(".panel-body .note-error").length === 7);
+    expect(await page.locator(".panel-body .note-loading").count()).toBe(0);
+    expect(await page.textContent(".panel-body .note-error")).toBe('no model "no-such-model"');
+  });
+
   it("signs out", async () => {
     await page.click("text=Sign out");
     expect(await page.isVisible("#read-key")).toBe(true);
+    expect(await page.isVisible("#toolbar")).toBe(false);
     expect(await page.evaluate(() => localStorage.length)).toBe(0);
   });
 });
