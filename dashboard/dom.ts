@@ -37,14 +37,18 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = 
 }
 
 /**
- * Replaces an element's children.
+ * Replaces an element's children. Keyboard focus inside stays on the control of the same kind
+ * and text in the new content (a refresh rebuilds the buttons a user may have tabbed to).
  *
  * @param el - the container
  * @param children - the new content
  */
 export function replace(el: Element, ...children: Child[]): void {
+  const focused = document.activeElement;
+  const kept = focused instanceof HTMLElement && focused !== el && el.contains(focused) ? [focused.tagName, focused.textContent] : undefined;
   el.replaceChildren();
   fill(el, {}, children);
+  if (kept) [...el.querySelectorAll<HTMLElement>(kept[0]!)].find((e) => e.textContent === kept[1])?.focus();
 }
 
 /** A short note standing in for content: loading, empty, or failed. */

@@ -227,6 +227,23 @@ describe("dashboard", () => {
     expect(await page.isVisible("#banner")).toBe(false);
   });
 
+  it("keeps keyboard focus on a button the auto-refresh rebuilds", async () => {
+    const tab = await browser.context.newPage();
+    try {
+      await tab.clock.install();
+      await tab.goto(`${collector.url}/dashboard#/model/${MODEL}`);
+      const canary = tab.locator(".actions button:text('Set canary…')");
+      await canary.waitFor();
+      await canary.focus();
+      const before = await tab.evaluateHandle(() => document.activeElement);
+      await tab.clock.runFor(16_000);
+      // the refresh rebuilt the buttons: another element, the same control, still focused
+      await tab.waitForFunction((old) => document.activeElement !== old && document.activeElement?.textContent === "Set canary…", before);
+    } finally {
+      await tab.close();
+    }
+  });
+
   it("says on every panel that a model does not exist, rather than loading for ever", async () => {
     await page.evaluate(() => (location.hash = "#/model/no-such-model"));
     await page.waitForFunction(() => document.querySelectorAll(".panel-body .note-error").length === 7);
