@@ -58,12 +58,21 @@ function yAxis(max: number, format: (x: number) => string): SVGGElement {
 }
 
 /** Slot labels under the plot, thinned so they never overlap. */
+/** Characters of an x label shown (a longer category name is cut, with "…"). */
+const LABEL_CHARS = 14;
+/** Width of one character of axis text (10 px, styles.css `.chart .axis text`), about. */
+const CHAR_WIDTH = 6;
+
+/** The x labels: at most 8, and only as many as fit side by side without overlapping. */
 function xAxis(labels: readonly string[]): SVGGElement {
-  const every = Math.ceil(labels.length / 8);
+  const shown = labels.map((l) => (l.length > LABEL_CHARS ? `${l.slice(0, LABEL_CHARS - 1)}…` : l));
+  const widest = Math.max(0, ...shown.map((l) => l.length)) * CHAR_WIDTH + 8;
+  const every = Math.max(Math.ceil(labels.length / 8), Math.ceil((widest * labels.length) / PLOT_W));
   return s(
     "g",
     { class: "axis", "aria-hidden": "true" },
-    labels.map((label, i) => (i % every === 0 || i === labels.length - 1 ? s("text", { x: slot(i, labels.length).x, y: FRAME.height - 8, "text-anchor": "middle" }, label) : null)),
+    // counted from the last (the newest window), which is always labelled
+    shown.map((label, i) => ((labels.length - 1 - i) % every === 0 ? s("text", { x: slot(i, labels.length).x, y: FRAME.height - 8, "text-anchor": "middle" }, label) : null)),
   );
 }
 

@@ -77,4 +77,6 @@ export async function renderDrift(ctx: ViewContext, body: HTMLElement, sel: Sele
       barClass: (_, i) => (answers[i]!.dataset.drifted ? "bar-drifted" : ""),
     }),
   );
+  // a heatmap wider than the screen (a phone) opens on its newest windows
+  for (const wrap of body.querySelectorAll(".heatmap-wrap")) wrap.scrollLeft = wrap.scrollWidth;
 }

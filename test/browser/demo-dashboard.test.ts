@@ -76,6 +76,27 @@ describe("the dashboard soon after npm start", () => {
     await page.screenshot({ path: `${SHOTS}/demo-birdstrike-damage.png`, fullPage: true });
   });
 
+  it("labels the operators' distribution without overlapping names, and opens the heatmap on its newest windows on a phone", async () => {
+    await page.selectOption("select:near(:text('feature'))", "Aircraft Airline Operator");
+    await page.waitForSelector('[data-distribution="Aircraft Airline Operator"] .axis text');
+    const overlaps = await page
+      .locator('[data-distribution="Aircraft Airline Operator"] svg')
+      .first()
+      .evaluate((svg) => {
+        // the x axis: the y axis comes first
+        const boxes = [...svg.querySelectorAll("g.axis")[1]!.querySelectorAll("text")].map((t) => t.getBoundingClientRect()).sort((a, b) => a.left - b.left);
+        return boxes.slice(1).filter((b, i) => b.left < boxes[i]!.right).length;
+      });
+    expect(overlaps).toBe(0);
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.click("button:text-is('Refresh')");
+    await page.waitForFunction(() => {
+      const wrap = document.querySelector(".heatmap-wrap");
+      return !!wrap && wrap.scrollWidth > wrap.clientWidth && wrap.scrollLeft + wrap.clientWidth >= wrap.scrollWidth - 1;
+    });
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
   it("shows the flights' heatmap and accuracy line from on-device labels beside the estimate and the baseline", async () => {
     await page.evaluate(() => (location.hash = "#/model/flight-delay"));
     await page.waitForSelector('td[data-feature="origin"][data-drifted="false"]');
