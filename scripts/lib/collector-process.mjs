@@ -110,10 +110,26 @@ export async function waitForHttp(url, timeoutMs, failed = () => undefined) {
  * @param {{ port?: number, adminKey: string, persistTo: string, logFile?: import("node:stream").Writable, inheritOutput?: boolean, vars?: Record<string,string>, config?: string, inspectorPort?: number }} options
  * @returns {Promise<{ url: string, port: number, stop: () => Promise<void>, exited: Promise<number | null> }>}
  */
-export async function startCollector({ port, adminKey, persistTo, logFile, inheritOutput = false, vars = {}, config, inspectorPort }) {
-  mkdirSync(persistTo, { recursive: true });
-  await applyLocalMigrations(persistTo);
-  const chosenPort = port ?? (await freePort());
+export async function startCollector(options) {
+  mkdirSync(options.persistTo, { recursive: true });
+  await applyLocalMigrations(options.persistTo);
+  // a port found free can be taken by another process before wrangler binds it: then another
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launchCollector(options, options.port ?? (await freePort()));
+    } catch (err) {
+      if (options.port !== undefined || attempt === 3 || !String(err).includes("Address already in use")) throw err;
+    }
+  }
+}
+
+/**
+ * One `wrangler dev` of {@link startCollector} on `chosenPort`.
+ * @param {Parameters<typeof startCollector>[0]} options
+ * @param {number} chosenPort
+ * @returns {ReturnType<typeof startCollector>}
+ */
+async function launchCollector({ adminKey, persistTo, logFile, inheritOutput = false, vars = {}, config, inspectorPort }, chosenPort) {
   const varArgs = Object.entries({ ADMIN_TOKEN: adminKey, ...vars }).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
   const child = spawn(
     process.execPath,
