@@ -2,6 +2,7 @@ import { and, eq, gt, lt, sql, type SQL } from "drizzle-orm";
 import { DEFAULT_LOG_RETENTION_DAYS, rolloutView, type RolloutState } from "../rollout/state.ts";
 import { insertAuditWhen, type AuditAction } from "./audit.ts";
 import type { Db } from "./client.ts";
+import { latestVersion } from "./versions.ts";
 import { models, rolloutHistory, rollouts } from "./schema.ts";
 
 type RolloutRow = typeof rollouts.$inferSelect;
@@ -45,6 +46,16 @@ function toColumns(s: RolloutState) {
 export async function getRollout(db: Db, model: string): Promise<RolloutState | undefined> {
   const row = await db.select().from(rollouts).where(eq(rollouts.model, model)).get();
   return row && toState(row);
+}
+
+/**
+ * The version a model serves: its rollout's stable one, else its latest.
+ *
+ * @param db - drizzle handle
+ * @param model - the model's key
+ */
+export async function servingVersion(db: Db, model: string): Promise<number> {
+  return (await getRollout(db, model))?.stable ?? (await latestVersion(db, model));
 }
 
 /** Who made a rollout change, when, and what kind. */

@@ -10,8 +10,7 @@ import { alertView } from "../alerts/webhook.ts";
 import { maskWebhook, webhookRefusal } from "../alerts/webhook-url.ts";
 import { allowPrivateWebhooks } from "../config.ts";
 import { type Db, openDb } from "../db/client.ts";
-import { getRollout } from "../db/rollouts.ts";
-import { latestVersion } from "../db/versions.ts";
+import { servingVersion } from "../db/rollouts.ts";
 import { loadReference } from "../drift/stored-reference.ts";
 import { listModels } from "../db/models.ts";
 import type { AppEnv } from "../env.ts";
@@ -32,7 +31,7 @@ const modelParam = z.object({ model: modelNameSchema });
 async function unknownFeatures(env: Pick<Env, "ARTIFACTS">, db: Db, model: string, names: readonly string[] | undefined): Promise<string | undefined> {
   const named = names?.filter((n) => n !== ALL_FEATURES) ?? [];
   if (named.length === 0) return undefined;
-  const version = (await getRollout(db, model))?.stable ?? (await latestVersion(db, model));
+  const version = await servingVersion(db, model);
   const known = (await loadReference(env, db, model, version))?.reference.features;
   const unknown = known ? named.filter((n) => !known.has(n)) : [];
   if (!known || unknown.length === 0) return undefined;

@@ -3,8 +3,8 @@ import { modelNameSchema, versionSchema } from "../../protocol/schema/common.ts"
 import { appIdSchema } from "../api-schemas.ts";
 import type { Caller } from "../env.ts";
 import type { Db } from "../db/client.ts";
-import { getRollout } from "../db/rollouts.ts";
-import { findVersion, latestVersion } from "../db/versions.ts";
+import { servingVersion } from "../db/rollouts.ts";
+import { findVersion } from "../db/versions.ts";
 import { ApiError } from "../errors.ts";
 import { accessModel } from "../registry/model-access.ts";
 import { parseSegment } from "../aggregates/segments.ts";
@@ -66,7 +66,7 @@ export async function resolveWindowQuery(db: Db, caller: Caller, q: WindowQueryI
   const model = await accessModel(db, caller, q.model, q.app);
   // a version the model never had is a mistake, not a window without traffic
   if (q.version !== undefined && !(await findVersion(db, model.id, q.version))) throw new ApiError(404, "not_found", `model "${model.name}" has no version ${q.version}`);
-  const version = q.version ?? (await getRollout(db, model.id))?.stable ?? (await latestVersion(db, model.id));
+  const version = q.version ?? (await servingVersion(db, model.id));
   const to = q.to ?? Date.now();
   const from = q.from ?? to - DEFAULT_RANGE_MS;
   if (!(from < to)) throw new ApiError(400, "validation", "from: must be before to");
