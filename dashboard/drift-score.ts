@@ -1,3 +1,4 @@
+import { num, percent } from "./format.ts";
 import type { DriftTest, FeatureDrift } from "./types.ts";
 
 /** What the dashboard shows of one drift test: the metric it judges, and whether low means drift. */
@@ -10,12 +11,26 @@ const TESTS: Record<DriftTest, { metric: keyof FeatureDrift["metrics"]; label: s
 };
 
 /**
- * The score a feature's verdict rests on (the chosen test's metric), null without data.
+ * The score a feature's verdict rests on: the test's value with the heaviest sender's share
+ * trimmed off, as the collector compared it with `threshold`; the untrimmed metric when the
+ * collector gave no verdict; null without data.
  *
  * @param f - the feature's drift
  */
 export function testScore(f: FeatureDrift): number | null {
-  return f.count > 0 ? (f.metrics[TESTS[f.test].metric] ?? null) : null;
+  if (f.count === 0) return null;
+  return f.value ?? f.metrics[TESTS[f.test].metric] ?? null;
+}
+
+/**
+ * What a verdict was taken on, for a tooltip: "KS p-value 0.012 against 0.05, 14% of the values
+ * (the heaviest sender's share) left out".
+ *
+ * @param f - the feature's drift, with data
+ */
+export function verdictBasis(f: FeatureDrift): string {
+  const trimmed = f.value !== null && f.sender_share > 0 ? `, ${percent(f.sender_share, 0)} of the values (the heaviest sender's share) left out` : "";
+  return `${testLabel(f.test)} ${num(testScore(f))} against ${num(f.threshold)}${trimmed}`;
 }
 
 /**

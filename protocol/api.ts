@@ -69,6 +69,11 @@ export const modelDetailSchema = z.object({
   app: z.string(),
   createdAt: z.string(),
   rollout: rolloutViewSchema.nullable(),
+  /**
+   * The stable version `POST /rollback` would leave every client on (the current stable while a
+   * canary runs); null when there is nothing to roll back.
+   */
+  rollbackTo: z.number().nullable(),
   versions: z.array(versionViewSchema),
   audit: z.array(auditEntrySchema),
 });

@@ -1,4 +1,4 @@
-import { asc, desc, eq, sql, type SQL } from "drizzle-orm";
+import { asc, eq, sql, type SQL } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { auditLog } from "./schema.ts";
 
@@ -45,20 +45,13 @@ export function insertAudit(db: Db, entry: NewAudit) {
 }
 
 /**
- * The audit log of a model.
+ * The audit log of a model, oldest first.
  *
  * @param db - drizzle handle
- * @param model - the model name
- * @param options - `newestFirst` and `limit`
- * @defaultValue options oldest first, no limit
+ * @param model - the model's id
  */
-export async function listAudit(db: Db, model: string, options: { newestFirst?: boolean; limit?: number } = {}): Promise<AuditRecord[]> {
-  const query = db
-    .select()
-    .from(auditLog)
-    .where(eq(auditLog.model, model))
-    .orderBy(options.newestFirst ? desc(auditLog.id) : asc(auditLog.id));
-  const rows = await (options.limit === undefined ? query.all() : query.limit(options.limit).all());
+export async function listAudit(db: Db, model: string): Promise<AuditRecord[]> {
+  const rows = await db.select().from(auditLog).where(eq(auditLog.model, model)).orderBy(asc(auditLog.id)).all();
   return rows.map((r) => ({
     ...r,
     before: r.before === null ? null : JSON.parse(r.before),

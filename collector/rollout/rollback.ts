@@ -31,6 +31,20 @@ export function previousStable(history: readonly Pick<AuditRecord, "action" | "b
 }
 
 /**
+ * The stable version `POST /rollback` leaves every client on: the current stable while a canary
+ * runs (the rollback aborts it), else the previous stable; undefined when there is nothing to
+ * roll back.
+ *
+ * @param current - the stored state
+ * @param history - the model's audit entries, oldest first
+ */
+export function rollbackTarget(current: RolloutState, history: readonly Pick<AuditRecord, "action" | "before" | "after">[]): number | undefined {
+  if (current.canary) return current.stable;
+  const previous = previousStable(history);
+  return previous === current.stable ? undefined : previous;
+}
+
+/**
  * The rollout after `POST /rollback`: an active canary is aborted (stable unchanged);
  * otherwise stable goes back to the previous stable (a shadow of that version is dropped).
  * 409 `conflict` when there is nothing to roll back to.
@@ -42,8 +56,8 @@ export function previousStable(history: readonly Pick<AuditRecord, "action" | "b
 export function planRollback(current: RolloutState, history: readonly AuditRecord[], now: number): PlannedChange {
   const base = { configVersion: current.configVersion + 1, updatedAt: now };
   if (current.canary) return { action: "rollback", next: { ...current, ...base, canary: null } };
-  const previous = previousStable(history);
-  if (previous === undefined || previous === current.stable) {
+  const previous = rollbackTarget(current, history);
+  if (previous === undefined) {
     throw new ApiError(409, "conflict", `nothing to roll back to: version ${current.stable} is the first stable`);
   }
   const shadow = current.shadow?.version === previous ? null : current.shadow;

@@ -9,6 +9,7 @@ import { listVersions } from "../db/versions.ts";
 import type { AppEnv } from "../env.ts";
 import { accessModel } from "../registry/model-access.ts";
 import { auditView, versionView } from "../registry/views.ts";
+import { rollbackTarget } from "../rollout/rollback.ts";
 import { rolloutView } from "../rollout/state.ts";
 import { iso } from "../time.ts";
 import { validate } from "../validate.ts";
@@ -51,14 +52,15 @@ export const models = new Hono<AppEnv>()
     async (c) => {
       const db = openDb(c.env);
       const model = await accessModel(db, c.var.caller, c.req.valid("param").model, c.req.valid("query").app);
-      const [rollout, versions, audit] = await Promise.all([getRollout(db, model.id), listVersions(db, model.id), listAudit(db, model.id, { newestFirst: true, limit: AUDIT_SHOWN })]);
+      const [rollout, versions, history] = await Promise.all([getRollout(db, model.id), listVersions(db, model.id), listAudit(db, model.id)]);
       return c.json({
         name: model.name,
         app: model.app,
         createdAt: iso(model.createdAt),
         rollout: rollout ? rolloutView(rollout) : null,
+        rollbackTo: (rollout && rollbackTarget(rollout, history)) ?? null,
         versions: versions.map(versionView),
-        audit: audit.map(auditView),
+        audit: history.slice(-AUDIT_SHOWN).reverse().map(auditView),
       });
     },
   );

@@ -57,7 +57,6 @@ function yAxis(max: number, format: (x: number) => string): SVGGElement {
   );
 }
 
-/** Slot labels under the plot, thinned so they never overlap. */
 /** Characters of an x label shown (a longer category name is cut, with "…"). */
 const LABEL_CHARS = 14;
 /** Width of one character of axis text (10 px, styles.css `.chart .axis text`), about. */
@@ -93,7 +92,8 @@ export function chart(title: string, labels: readonly string[], max: number, for
     "figure",
     { class: "figure" },
     h("figcaption", {}, title),
-    svg,
+    // on a phone the chart keeps a readable width and scrolls, opening on its last slots
+    h("div", { class: "chart-scroll" }, svg),
     series.length > 1
       ? h(
           "ul",

@@ -1,6 +1,6 @@
 import { barChart } from "../charts/bar-chart.ts";
 import { h, note, replace } from "../dom.ts";
-import { testLabel, testScore } from "../drift-score.ts";
+import { verdictBasis } from "../drift-score.ts";
 import { count, num, percent } from "../format.ts";
 import type { Bins, DriftAnswer, FeatureDrift } from "../types.ts";
 import { span } from "../windows.ts";
@@ -24,7 +24,7 @@ function summary(name: string, f: FeatureDrift): HTMLElement {
     "p",
     { class: "summary" },
     h("span", { class: f.drifted ? "badge badge-bad" : "badge badge-good" }, f.drifted ? "drifted" : "no drift"),
-    ` ${name}: ${testLabel(f.test)} ${num(testScore(f))} over ${count(f.count)} values · PSI ${num(f.metrics.psi)} · JS ${num(f.metrics.js)}`,
+    ` ${name}: ${verdictBasis(f)}, over ${count(f.count)} values · PSI ${num(f.metrics.psi)} · JS ${num(f.metrics.js)}`,
     unseen === undefined ? "" : ` · unseen categories ${percent(unseen)}`,
   );
 }

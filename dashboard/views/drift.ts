@@ -1,8 +1,8 @@
 import { barChart } from "../charts/bar-chart.ts";
 import { type HeatCell, type HeatRow, heatmap } from "../charts/heatmap.ts";
 import { h, note, replace } from "../dom.ts";
-import { shortScore, testLabel, testScore } from "../drift-score.ts";
-import { count, num, percent } from "../format.ts";
+import { shortScore, testLabel, testScore, verdictBasis } from "../drift-score.ts";
+import { count, percent } from "../format.ts";
 import type { DriftAnswer, FeatureDrift } from "../types.ts";
 import { pooled } from "../windows.ts";
 import type { ViewContext } from "./context.ts";
@@ -17,7 +17,7 @@ function cell(name: string, f: FeatureDrift | null | undefined, label: string): 
   const verdict = f.drifted ? "drifted" : "no drift";
   return {
     text: shortScore(f.test, score),
-    title: `${name} ${label}: ${testLabel(f.test)} ${num(score)} — ${verdict} (${count(f.count)} values)`,
+    title: `${name} ${label}: ${verdictBasis(f)} — ${verdict} (${count(f.count)} values)`,
     state: f.drifted ? "drifted" : "ok",
     attrs: { "data-feature": name, "data-drifted": String(f.drifted) },
   };

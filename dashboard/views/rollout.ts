@@ -56,9 +56,11 @@ function actions(ctx: ViewContext, model: ModelDetail, r: Rollout): Action[] {
     },
     {
       label: "Roll back",
-      enabled: r.canary !== null || r.configVersion > 1,
+      enabled: model.rollbackTo !== null,
       async run() {
-        const what = r.canary ? `Abort the canary of v${r.canary.version}: every client returns to v${r.stable}.` : `Return every client from v${r.stable} to the previous stable version.`;
+        const what = r.canary
+          ? `Abort the canary of v${r.canary.version}: every client returns to v${r.stable}.`
+          : `Return every client from v${r.stable} to v${model.rollbackTo}, the previous stable version.`;
         if (await ask("Roll back", what, "Roll back")) await ctx.api.rollback(model.name);
       },
     },

@@ -208,13 +208,24 @@ describe("dashboard", () => {
     expect(rollout).toMatchObject({ canary: null, stable: 1 });
   });
 
-  it("shows the API's error when a change is refused", async () => {
+  it("rolls back to the previous stable, and offers no rollback from the first one", async () => {
     await collector.rollout(MODEL, { stable: 2 });
     await page.click("button:text-is('Refresh')");
     await page.waitForFunction(() => document.querySelector('[data-rollout="stable"]')?.textContent === "v2");
     await page.click(".actions button:text('Roll back')");
+    expect(await page.textContent("dialog")).toContain("from v2 to v1, the previous stable version");
     await page.click("dialog button[value=confirm]");
     await page.waitForFunction(() => document.querySelector('[data-rollout="stable"]')?.textContent === "v1");
+    expect(await page.locator(".actions button:text('Set canary…')").isEnabled()).toBe(true);
+    expect(await page.locator(".actions button:text('Roll back')").isDisabled()).toBe(true);
+  });
+
+  it("shows the API's error when a change is refused", async () => {
+    await collector.rollout(MODEL, { stable: 2 });
+    await page.click("button:text-is('Refresh')");
+    await page.waitForFunction(() => document.querySelector('[data-rollout="stable"]')?.textContent === "v2");
+    // another operator rolls back first: this page's Roll back now has nothing to roll back to
+    await collector.admin("POST", `/v1/models/${MODEL}/rollback`);
     await page.click(".actions button:text('Roll back')");
     await page.click("dialog button[value=confirm]");
     await page.waitForSelector("#banner:not([hidden])");

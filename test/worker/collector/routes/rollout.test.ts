@@ -102,15 +102,26 @@ describe("POST /v1/models/:model/rollback", () => {
     expect((await assignment(model, "x", ingest)).version).toBe(1);
   });
 
-  it("steps back through previous stables, then answers 409", async () => {
+  it("steps back through previous stables, then answers 409; the model's page names each target", async () => {
     const { model, admin } = await modelWith(3);
+    const rollbackTo = async () => ((await (await call("GET", `/v1/models/${model}`, { token: admin })).json()) as { rollbackTo: number | null }).rollbackTo;
+    expect(await rollbackTo()).toBeNull();
+    await rollout(model, { shadow: { version: 2, sampleRate: 0.5 } }, admin);
+    await rollout(model, { shadow: null }, admin);
+    expect(await rollbackTo()).toBeNull();
     await rollout(model, { stable: 2 }, admin);
     await rollout(model, { stable: 3 }, admin);
+    await rollout(model, { canary: { version: 1, percent: 5 } }, admin);
+    expect(await rollbackTo()).toBe(3);
     const back = async () => call("POST", `/v1/models/${model}/rollback`, { token: admin });
+    expect(((await (await back()).json()) as { rollout: { stable: number } }).rollout.stable).toBe(3);
+    expect(await rollbackTo()).toBe(2);
     expect(((await (await back()).json()) as { rollout: { stable: number } }).rollout.stable).toBe(2);
+    expect(await rollbackTo()).toBe(1);
     expect(((await (await back()).json()) as { rollout: { stable: number } }).rollout.stable).toBe(1);
+    expect(await rollbackTo()).toBeNull();
     await expectError(await back(), 409, "conflict");
-    expect(await auditActions(model)).toEqual(["publish", "rollout", "publish", "publish", "rollout", "rollout", "rollback", "rollback"]);
+    expect(await auditActions(model)).toEqual(["publish", "rollout", "publish", "publish", "rollout", "rollout", "rollout", "rollout", "rollout", "rollback", "rollback", "rollback"]);
   });
 });
 

@@ -1,0 +1,34 @@
+import { describe, expect, it } from "vitest";
+import { testScore, verdictBasis } from "../../../dashboard/drift-score.ts";
+import type { FeatureDrift } from "../../../dashboard/types.ts";
+
+/** A KS verdict on 700 values, its p-value 0.2 untrimmed but 0.01 with one sender's 14 % left out. */
+const trimmed: FeatureDrift = {
+  kind: "numeric",
+  count: 700,
+  test: "ks",
+  threshold: 0.05,
+  drifted: true,
+  value: 0.01,
+  sender_share: 0.14,
+  p_value: 0.01,
+  p_adjusted: 0.02,
+  metrics: { ks: 0.08, ks_pvalue: 0.2, psi: 0.1, js: 0.05, wasserstein_normed: 0.1 },
+};
+
+describe("the dashboard's drift score", () => {
+  it("is the value the verdict was taken on, not the untrimmed metric", () => {
+    expect(testScore(trimmed)).toBe(0.01);
+    expect(verdictBasis(trimmed)).toBe("KS p-value 0.01 against 0.05, 14% of the values (the heaviest sender's share) left out");
+  });
+
+  it("is the metric when the collector gave no verdict, and nothing without data", () => {
+    expect(testScore({ ...trimmed, value: null, drifted: false })).toBe(0.2);
+    expect(verdictBasis({ ...trimmed, value: null, drifted: false })).toBe("KS p-value 0.2 against 0.05");
+    expect(testScore({ ...trimmed, count: 0 })).toBeNull();
+  });
+
+  it("says nothing of trimming when no values were left out", () => {
+    expect(verdictBasis({ ...trimmed, test: "psi", value: 0.3, sender_share: 0, threshold: 0.1 })).toBe("PSI 0.3 against 0.1");
+  });
+});
