@@ -1,7 +1,7 @@
 import type { Feature, Manifest, Output } from "../protocol/schema/manifest.ts";
 import type { BaselinePerformance, ReferenceProfile } from "../protocol/schema/profile.ts";
 import type { Media } from "../protocol/schema/media.ts";
-import { blurValue } from "../protocol/blur.ts";
+import { blurValue, narrowestCell, valueStep } from "../protocol/blur.ts";
 import { LIMITS } from "../protocol/limits.ts";
 import { type ValueOf, featureValue, featureWidth, inputColumns, writeFeature } from "../protocol/row-encoding.ts";
 import { CategoricalSketch, ClassificationSketch, type FeatureSketch, NumericSketch, quantile, toBase64 } from "../protocol/sketch/index.ts";
@@ -62,7 +62,7 @@ export const EXACT_MEDIAN_VALUES = 20_000_000;
 const MAX_DISTINCT = 100_000;
 
 type Column =
-  | { name: string; at: number; kind: "numeric"; sketch: NumericSketch; values: number[] | undefined; min: number; max: number }
+  | { name: string; at: number; kind: "numeric"; sketch: NumericSketch; values: number[] | undefined; min: number; max: number; step: number | undefined; minCell: number }
   | { name: string; at: number; kind: "categorical"; counts: Map<string, number>; missing: number };
 
 /**
@@ -79,12 +79,14 @@ export class TableProfiler {
   /**
    * @param table - the table's column names, and its file and row places for errors
    * @param options - which columns are categorical or excluded
-   * @param firstRow - the first data row, to infer kinds when no column is named categorical
+   * @param firstRows - the first batch of rows: the first infers kinds when no column is named
+   *   categorical; all of them give each numeric column its step (protocol/blur.ts `valueStep`),
+   *   which every value of the column is then blurred by
    */
   constructor(
     private readonly table: Pick<Table, "path" | "columns" | "where">,
     options: ProfileOptions,
-    firstRow: Cell[] | undefined,
+    firstRows: readonly Cell[][] = [],
   ) {
     const { path, columns: columnNames } = table;
     this.path = path;
@@ -96,10 +98,10 @@ export class TableProfiler {
     this.columns = [];
     columnNames.forEach((name, at) => {
       if (options.exclude.includes(name) || name === chunkBy) return;
-      const categorical = options.categorical.length > 0 ? options.categorical.includes(name) : looksCategorical(firstRow?.[at]);
-      this.columns.push(
-        categorical ? { name, at, kind: "categorical", counts: new Map(), missing: 0 } : { name, at, kind: "numeric", sketch: new NumericSketch(), values: [], min: Infinity, max: -Infinity },
-      );
+      const categorical = options.categorical.length > 0 ? options.categorical.includes(name) : looksCategorical(firstRows[0]?.[at]);
+      if (categorical) return this.columns.push({ name, at, kind: "categorical", counts: new Map(), missing: 0 });
+      const step = valueStep(firstRows.map((row) => toNumber(row[at])));
+      this.columns.push({ name, at, kind: "numeric", sketch: new NumericSketch(), values: [], min: Infinity, max: -Infinity, step, minCell: narrowestCell(step) });
     });
     if (this.columns.length === 0) throw new CliError(`${path}: every column is excluded`);
     if (this.columns.length > LIMITS.features) throw new CliError(`${path} has ${this.columns.length} features; at most ${LIMITS.features} are allowed`);
@@ -125,7 +127,7 @@ export class TableProfiler {
             throw new CliError(`${this.table.where(positions[r]!)}: column "${column.name}": ${JSON.stringify(cell)} is not a number (name it in --categorical if it is a category)`);
           }
           // recorded as clients record it (protocol/blur.ts), so blurring adds no drift
-          const recorded = value === null ? value : blurValue(value);
+          const recorded = value === null ? value : blurValue(value, column.minCell);
           sketch.update(value, recorded);
           chunker?.numeric(column.name, r, value, recorded);
           if (value === null || !Number.isFinite(value)) continue;
@@ -189,6 +191,7 @@ export class TableProfiler {
           policy: "impute",
           impute: median,
           ...(q.n > 0 ? { range: { min: column.min, max: column.max } } : {}),
+          ...(column.step !== undefined && { step: column.step }),
         };
       } else {
         const byCount = [...column.counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));

@@ -14,20 +14,66 @@ const SMALLEST_CELL = 2 ** -40;
 const GRID_OFFSET = 0.381966;
 
 /**
+ * The narrowest cell for a feature whose values are multiples of `step` (the manifest's
+ * `step`, found by {@link valueStep}): the smallest power of two at least two steps wide, so
+ * that every cell spans two or more values the data can take and rounding a cell's middle does
+ * not give the input back. 0 (no step) leaves the grid relative alone.
+ *
+ * @param step - the feature's step, or undefined
+ * @example
+ * narrowestCell(1) // 2: whole numbers share cells in pairs
+ */
+export const narrowestCell = (step: number | undefined): number => (step ? 2 ** Math.ceil(Math.log2(2 * step)) : 0);
+
+/**
  * The value a sketch records for an input `v` (docs/privacy.md): the middle of its cell on a
- * fixed grid about 0.1 % of its magnitude fine, never `v` itself, not even after the float32
- * rounding of sketch items. The grid is the same everywhere — the runtime and `driftline
- * profile` record the same value for the same input — so blurring moves reference and live data
- * alike and adds no drift. NaN and ±Infinity pass unchanged (sketches only count them).
+ * fixed grid about 0.1 % of its magnitude fine, or `minCell` wide where that is wider (see
+ * {@link narrowestCell}), never `v` itself, not even after the float32 rounding of sketch items.
+ * The grid is the same everywhere — the runtime and `driftline profile` record the same value for
+ * the same input — so blurring moves reference and live data alike and adds no drift. NaN and
+ * ±Infinity pass unchanged (sketches only count them).
  *
  * @param v - the input
+ * @param minCell - the narrowest cell (a power of two), 0 for none
  * @example
  * blurValue(42) // 42.0147…, the same on every device
+ * blurValue(42, 2) // 41.76…, as 41 is
  */
-export function blurValue(v: number): number {
+export function blurValue(v: number, minCell = 0): number {
   if (v - v !== 0) return v;
   const magnitude = Math.abs(v);
-  const cell = magnitude >= SMALLEST_CELL * 2 ** KEPT_BITS ? 2 ** (Math.floor(Math.log2(magnitude)) - KEPT_BITS) : SMALLEST_CELL;
+  const relative = magnitude >= SMALLEST_CELL * 2 ** KEPT_BITS ? 2 ** (Math.floor(Math.log2(magnitude)) - KEPT_BITS) : SMALLEST_CELL;
+  const cell = Math.max(relative, minCell);
   const out = (Math.floor(v / cell - GRID_OFFSET) + GRID_OFFSET + 0.5) * cell;
   return Math.fround(out) === Math.fround(v) ? out + cell / 4 : out;
+}
+
+/** Powers of ten {@link valueStep} tries, 10^6 down to 10^-6. */
+const STEP_EXPONENTS = /* @__PURE__ */ Array.from({ length: 13 }, (_, i) => 6 - i);
+
+/**
+ * The largest power of ten (10^-6 … 10^6) of which every finite value is a whole multiple —
+ * 1 for counts, 0.01 for prices in cents — or undefined when there is none (measurements) or no
+ * value other than 0.
+ *
+ * @param values - a feature's reference values
+ * @example
+ * valueStep([3, 17, 42]) // 1
+ * valueStep([0.5, 2.25]) // 0.01
+ */
+export function valueStep(values: Iterable<number | null | undefined>): number | undefined {
+  let at = 0;
+  let seen = false;
+  for (const v of values) {
+    if (typeof v !== "number" || v - v !== 0 || v === 0) continue;
+    seen = true;
+    while (at < STEP_EXPONENTS.length && !isMultiple(v, STEP_EXPONENTS[at]!)) at++;
+    if (at === STEP_EXPONENTS.length) return undefined;
+  }
+  return seen ? 10 ** STEP_EXPONENTS[at]! : undefined;
+}
+
+function isMultiple(v: number, exponent: number): boolean {
+  const q = exponent < 0 ? v * 10 ** -exponent : v / 10 ** exponent;
+  return Math.abs(q - Math.round(q)) <= 1e-9 * Math.max(1, Math.abs(q));
 }

@@ -1,3 +1,4 @@
+import { blurValue } from "./blur.ts";
 /**
  * What a device keeps of an embedding: a seeded random projection to a few components, and random
  * Fourier features of the projection (Rahimi & Recht) whose mean approximates the RBF kernel's
@@ -44,7 +45,8 @@ export class EmbeddingProjector {
   }
 
   /**
-   * The projection of one embedding.
+   * The projection of one embedding, each component blurred as every number a report carries
+   * (protocol/blur.ts): a report of one embedding gives its projection to about 0.1 %, not exactly.
    *
    * @param embedding - `length` values
    */
@@ -55,7 +57,7 @@ export class EmbeddingProjector {
     for (let i = 0; i < dims; i++) {
       let sum = 0;
       for (let j = 0, at = i * length; j < length; j++, at++) sum += this.projection[at]! * embedding[j]!;
-      out[i] = sum;
+      out[i] = blurValue(sum);
     }
     return out;
   }

@@ -1,4 +1,4 @@
-import { blurValue } from "../protocol/blur.ts";
+import { blurValue, narrowestCell } from "../protocol/blur.ts";
 import { NumericSketch } from "../protocol/sketch/numeric.ts";
 import { CategoricalSketch } from "../protocol/sketch/categorical.ts";
 import { ClassificationSketch } from "../protocol/sketch/prediction.ts";
@@ -108,6 +108,8 @@ export class Accumulator {
   confusion?: ConfusionMatrix;
   residual?: NumericSketch;
   private dirty_ = false;
+  /** Per manifest feature, the narrowest cell its values are blurred to (protocol/blur.ts). */
+  private readonly minCells: number[];
 
   /**
    * @param manifest - the version's manifest
@@ -123,6 +125,7 @@ export class Accumulator {
   ) {
     this.start = now;
     this.features = manifest.features.map((f) => (f.kind === "numeric" ? new NumericSketch({ range: f.range }) : new CategoricalSketch(f.categories ?? [])));
+    this.minCells = manifest.features.map((f) => narrowestCell(f.step));
     for (const _ of derived) this.features.push(new NumericSketch());
     // the prediction sketch (classes, or a value), and how one row's class (-1: none), score
     // and entropy (NaN: none) are added to it
@@ -159,7 +162,7 @@ export class Accumulator {
           m += 3;
           if (!cats && typeof v !== "number" && v != null) v = NaN;
         } else v = cats ? cats[staged[i]!] : staged[i];
-        if (!keep || keep[r]) cats ? (s as CategoricalSketch).update(v as string) : (s as NumericSketch).update(v as number, typeof v === "number" ? blurValue(v) : undefined);
+        if (!keep || keep[r]) cats ? (s as CategoricalSketch).update(v as string) : (s as NumericSketch).update(v as number, typeof v === "number" ? blurValue(v, this.minCells[f]) : undefined);
       }
     }
     for (let r = 0, i = base + width * n; r < n; r++, i++) if (!keep || keep[r]) this.add(staged[i]!, staged[i + n]!, staged[i + 2 * n]!);

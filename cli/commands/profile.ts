@@ -151,7 +151,7 @@ export const profile: Command = {
     const table = await openTable(path, { format, skip: options.exclude });
     const batches = table.batches();
     const first = await batches.next();
-    const profiler = new TableProfiler(table, options, first.done ? undefined : first.value.rows[0]);
+    const profiler = new TableProfiler(table, options, first.done ? undefined : first.value.rows);
     await readAll(table, first.done ? undefined : first.value, batches, `profiling ${path}`, (b) => profiler.add(b.rows, b.positions));
     if (profiler.rows === 0) throw new CliError(`${path} has no rows: a reference profile is made of the training data's rows`);
     const features = profiler.features(options);

@@ -45,6 +45,12 @@ export const featureSchema = z.object({
   policy: z.enum(["reject", "clamp", "impute", "ignore"]),
   impute: z.union([z.number(), z.string()]).optional(),
   nullable: z.boolean().optional(),
+  /**
+   * Every reference value of this numeric feature is a whole multiple of `step` (a power of ten:
+   * 1 for counts), so the privacy grid's cells are at least two steps wide here and rounding a
+   * recorded value does not give the input back (protocol/blur.ts `narrowestCell`).
+   */
+  step: z.number().min(1e-6).max(1e6).optional(),
 });
 
 /** A model output and how to read it. */

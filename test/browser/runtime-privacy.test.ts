@@ -1,8 +1,10 @@
 // Issue 13 item 1: no raw value leaves by default. The real runtime predicts 1, 10 and 100 rows
 // (whole numbers, as ages and counts are, and unseen plan names that look like what users type);
 // every report it sends is decoded and searched for the inputs: no sketch item (after the
-// float32 rounding of encoding), min, max or mean equals an input, and no unseen category text
-// is in any body. With `shareUnseenCategories` the app opts in to sending that text.
+// float32 rounding of encoding), min, max or mean equals an input, none can be rounded back to
+// one (each is the value of two or more whole numbers: the features' `step` is 1, as
+// `driftline profile` finds for whole numbers), and no unseen category text is in any body.
+// With `shareUnseenCategories` the app opts in to sending that text.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
 import "./harness/page-globals.ts";
@@ -12,6 +14,7 @@ import { openRuntimePage } from "./harness/runtime-page.ts";
 import { startRuntimeRig, type RuntimeRig } from "./harness/runtime-rig.ts";
 import type { StaticServer } from "./harness/static-server.ts";
 import { churnModel, churnRows } from "../fixtures/runtime-models.ts";
+import { blurValue, narrowestCell } from "../../protocol/blur.ts";
 import type { Report } from "../../protocol/schema/report.ts";
 import { cdfPoints, decodeCategorical, decodeNumeric, fromBase64 } from "../../protocol/sketch/index.ts";
 
@@ -28,7 +31,9 @@ describe("runtime: no raw value leaves the device by default", () => {
   const bodies: string[] = [];
   // unseen plans are fed as no plan (scikit-learn's handle_unknown="ignore"), not refused
   const model = churnModel("private");
-  model.manifest.features = model.manifest.features.map((f) => (f.name === "plan" ? { ...f, policy: "ignore" as const } : f));
+  model.manifest.features = model.manifest.features.map((f) => (f.name === "plan" ? { ...f, policy: "ignore" as const } : { ...f, step: 1 }));
+  /** The whole numbers near `x` that are recorded as `x` (float32-rounded, as sketch items are). */
+  const wholeNumbersRecordedAs = (x: number) => Array.from({ length: 9 }, (_, i) => Math.round(x) - 4 + i).filter((v) => Math.fround(blurValue(v, narrowestCell(1))) === Math.fround(x));
 
   beforeAll(async () => {
     ({ collector, server, browser } = rig = await startRuntimeRig());
@@ -74,8 +79,10 @@ describe("runtime: no raw value leaves the device by default", () => {
           const items = Array.from(cdfPoints(s.quantiles).values, Math.fround);
           const leaked = [...items, s.quantiles.min, s.quantiles.max, s.mean].filter((x) => inputs.has(Math.fround(x)) || rows.some((row) => row[name] === x));
           expect(leaked, `${name}: values equal to inputs`).toEqual([]);
-          // and what is sent is close: within 0.1 % of an input
-          expect(items.every((x) => rows.some((row) => Math.abs(x - row[name]) <= Math.abs(row[name]) * 2 ** -10 + 1e-9))).toBe(true);
+          // rounding gives no input back: every recorded value is that of two whole numbers or more
+          for (const x of [...items, s.quantiles.min, s.quantiles.max]) expect(wholeNumbersRecordedAs(x).length, `${name}: ${x}`).toBeGreaterThanOrEqual(2);
+          // and what is sent is close: within a cell (2 wide, or 0.1 % of larger inputs) of an input
+          expect(items.every((x) => rows.some((row) => Math.abs(x - row[name]) <= Math.max(Math.abs(row[name]) * 2 ** -10, 2)))).toBe(true);
         }
       }
       for (const r of reports) expect([...decodeCategorical(fromBase64(r.features.plan!)).heavy.keys()]).toEqual([]);

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ProfileFile } from "../../../cli/profiler.ts";
 import { fromBase64, decodeCategorical, decodeClassification, decodeNumeric } from "../../../protocol/sketch/index.ts";
 import { parseReferenceProfile } from "../../../protocol/schema/parse.ts";
-import { blurValue } from "../../../protocol/blur.ts";
+import { blurValue, narrowestCell } from "../../../protocol/blur.ts";
 import { runCli } from "./run-cli.ts";
 import { SMOKE_CLASSIFIER, buildDenseClassifier, denseClassifierReference } from "../../fixtures/onnx-models.ts";
 
@@ -52,6 +52,8 @@ describe("driftline profile", () => {
     ]);
     expect(file.features[2]).toMatchObject({ range: { min: 0, max: 10 }, policy: "impute" });
     expect(file.features[3]).toMatchObject({ categories: PLANS, encoding: "index", policy: "impute" });
+    // whole numbers and halves: the privacy grid's cells hold two of them or more (protocol/blur.ts)
+    expect(file.features.map((f) => f.step)).toEqual([1, 0.1, 1, undefined]);
   });
 
   it("sketches what the rows hold, each value recorded as clients record it (blurred)", () => {
@@ -60,7 +62,7 @@ describe("driftline profile", () => {
     expect(tenure.missing).toBe(missing);
     expect(tenure.count).toBe(500 - missing);
     const values = rows.filter((r) => r.tenure !== "").map((r) => Number(r.tenure));
-    expect(tenure.mean).toBeCloseTo(values.map(blurValue).reduce((a, b) => a + b, 0) / values.length, 9);
+    expect(tenure.mean).toBeCloseTo(values.map((v) => blurValue(v, narrowestCell(1))).reduce((a, b) => a + b, 0) / values.length, 9);
     // the impute value is the exact median of the raw values, as SimpleImputer takes it
     const sorted = values.sort((a, b) => a - b);
     expect(file.features[0]!.impute).toBe((sorted[(sorted.length >> 1) - 1]! + sorted[sorted.length >> 1]!) / 2);

@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { KEPT_BITS, blurValue } from "../../../protocol/blur.ts";
+import { KEPT_BITS, blurValue, narrowestCell, valueStep } from "../../../protocol/blur.ts";
 import { NumericSketch, ksStatistic } from "../../../protocol/sketch/index.ts";
-import { KS_PAIRS, exactKs, generate } from "./datasets.ts";
+import { KS_PAIRS, exactKs, generate, rng } from "./datasets.ts";
 
 describe("blurValue: what sketches record instead of an input", () => {
   // within float32's range: sketch items are float32, so larger values are ±Infinity there anyway
@@ -39,5 +39,59 @@ describe("blurValue: what sketches record instead of an input", () => {
     // the same data on both sides, ties and all: no drift from blurring
     const same = generate("duplicates", 1e4, 3);
     expect(ksStatistic(sketch(same), sketch(same.slice()))).toBe(0);
+  });
+});
+
+describe("the narrowest cell: whole numbers, cents and the like cannot be rounded back", () => {
+  it("finds a feature's step: the largest power of ten every value is a multiple of", () => {
+    expect(valueStep([3, 17, 42, null, NaN, 0])).toBe(1);
+    expect(valueStep([1200, 3000, -500])).toBe(100);
+    expect(valueStep([0.5, 2.25, 19.99])).toBe(0.01);
+    expect(valueStep([0.1 + 0.2, 0.7])).toBe(0.1);
+    expect(valueStep([14.127, Math.PI])).toBeUndefined();
+    expect(valueStep([0, 0, null])).toBeUndefined();
+    expect([1, 0.01, 0.5, 100, undefined].map(narrowestCell)).toEqual([2, 2 ** -5, 1, 256, 0]);
+  });
+
+  it("records every value as that of two or more multiples of its step, within one cell of it", () => {
+    for (const step of [1, 0.01, 0.1, 100]) {
+      const cell = narrowestCell(step);
+      const recorded = new Map<number, number[]>();
+      for (let k = -3000; k <= 3000; k++) {
+        const v = Math.round(k) * step;
+        const b = Math.fround(blurValue(v, cell));
+        expect(Math.fround(b)).not.toBe(Math.fround(v));
+        expect(Math.abs(b - v)).toBeLessThanOrEqual(Math.max(cell, Math.abs(v) * 2 ** -KEPT_BITS));
+        recorded.set(b, [...(recorded.get(b) ?? []), v]);
+      }
+      // the range's two ends may sit alone in a cell cut by the range
+      const alone = [...recorded.values()].filter((vs) => vs.length < 2);
+      expect(alone.length, `step ${step}`).toBeLessThanOrEqual(2);
+    }
+  });
+
+  it("keeps KS within 0.015 of the exact KS of whole numbers, cents and small counts", () => {
+    const lognormal = (r: () => number) => Math.exp(1 + 1.2 * Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r()));
+    const pairs: [string, (r: () => number) => number, (r: () => number) => number][] = [
+      ["ages", (r) => Math.floor(18 + 60 * r()), (r) => Math.floor(22 + 60 * r())],
+      ["counts", (r) => Math.floor(lognormal(r)), (r) => Math.floor(1.3 * lognormal(r))],
+      ["cents", (r) => Math.round(100 * (5 + 20 * r())) / 100, (r) => Math.round(100 * (6 + 20 * r())) / 100],
+      ["0 to 5", (r) => Math.floor(6 * r()), (r) => Math.floor(6 * r() ** 1.3)],
+    ];
+    for (const [name, a, b] of pairs) {
+      for (const n of [1e3, 1e5]) {
+        const [ra, rb] = [rng(11), rng(23)];
+        const da = Float64Array.from({ length: n }, () => a(ra));
+        const db = Float64Array.from({ length: n }, () => b(rb));
+        const cell = narrowestCell(valueStep(da));
+        const sketch = (xs: Float64Array) => {
+          const s = new NumericSketch();
+          for (const x of xs) s.update(x, blurValue(x, cell));
+          return s.quantiles;
+        };
+        const exact = exactKs(da.slice().sort(), db.slice().sort());
+        expect(Math.abs(ksStatistic(sketch(da), sketch(db)) - exact), `${name} n=${n}`).toBeLessThanOrEqual(0.015);
+      }
+    }
   });
 });
