@@ -223,6 +223,21 @@ export function fromF32Key(key: number): number {
 }
 
 /**
+ * The float32 next to `x` on the side away from the middle of `[min, max]`: `x` rounded to
+ * float32 down (`down`) or up. Items are float32, a sketch's min and max float64, so a value that
+ * is both an item and the min decodes as an item clamped to `[f32Outward(min, true),
+ * f32Outward(max, false)]`: the same float32 in every sketch, whatever else it holds.
+ *
+ * @param x - a finite number
+ * @param down - round down (a min), else up (a max)
+ */
+export function f32Outward(x: number, down: boolean): number {
+  const f = Math.fround(x);
+  if (down ? f <= x : f >= x) return f;
+  return fromF32Key(f32Key(f) + (down ? -1 : 1));
+}
+
+/**
  * Writes a sketch's tag and format version, then its body.
  *
  * @param tag - one of {@link TAG}

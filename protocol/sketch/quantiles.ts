@@ -1,5 +1,5 @@
 import { finalMix } from "../hash.ts";
-import { type Reader, TAG, type Writer, decodeWith, encodeWith, expectSame, f32Key, fail } from "./codec.ts";
+import { type Reader, TAG, type Writer, decodeWith, encodeWith, expectSame, f32Key, f32Outward, fail } from "./codec.ts";
 
 const VERSION = 1;
 /** Smallest level capacity (KLL's m). */
@@ -351,8 +351,10 @@ export function readQuantiles(r: Reader): QuantileSketch {
     s.min = r.f64();
     s.max = r.f64();
     if (s.min > s.max) fail("min above max");
-    // keys are delta-coded, so every level decodes ascending
-    for (let h = 0; h < height; h++) r.f32s_(s.level_(h), s.count_(h), s.min, s.max, gridded);
+    // keys are delta-coded, so every level decodes ascending; items are float32s within the
+    // float32s around min and max (an item equal to the min stays the float32 it is elsewhere)
+    const [lo, hi] = [f32Outward(s.min, true), f32Outward(s.max, false)];
+    for (let h = 0; h < height; h++) r.f32s_(s.level_(h), s.count_(h), lo, hi, gridded);
   }
   s.settle_();
   return s;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { blurValue } from "../../../protocol/blur.ts";
-import { QuantileSketch, decodeQuantiles } from "../../../protocol/sketch/index.ts";
+import { NumericSketch, QuantileSketch, cdfPoints, decodeNumeric, decodeQuantiles, ksStatistic } from "../../../protocol/sketch/index.ts";
 import { TAG, Writer, f32Key } from "../../../protocol/sketch/codec.ts";
 import { rng } from "./datasets.ts";
 
@@ -60,5 +60,24 @@ describe("quantile sketch item coding", () => {
     const back = decodeQuantiles(s.encode());
     expect(back.encode()).toEqual(decodedBytes(plainBytes(s)));
     expect(back.n).toBe(s.n);
+  });
+});
+
+describe("a value decodes to one item, whatever else its sketch holds", () => {
+  it("gives a window of one repeated value no drift against a reference that also has a rarer one", () => {
+    // float32 rounds this value down: an item of it is fround(a) < a, where a may be a sketch's min
+    const a = 0.03200933734130859;
+    expect(Math.fround(a)).toBeLessThan(a);
+    const sketch = (values: number[]) => {
+      const s = new NumericSketch();
+      for (const v of values) s.update(v);
+      return decodeNumeric(s.encode()).quantiles;
+    };
+    const reference = sketch([...Array<number>(1240).fill(a), ...Array<number>(20).fill(0.016)]);
+    const window = sketch(Array<number>(620).fill(a));
+    // the window's items once decoded were clamped up to its min (a) while the reference's, above
+    // its min 0.016, stayed fround(a): KS 1
+    expect(ksStatistic(reference, window)).toBeLessThan(0.02);
+    expect([...cdfPoints(reference).values]).toContain(cdfPoints(window).values[0]);
   });
 });
