@@ -1,17 +1,8 @@
-import type { DriftAnswer, DriftMetrics, DriftTest } from "../../protocol/api.ts";
+import type { DriftAnswer, EmbeddingDrift, FeatureDrift } from "../../protocol/api.ts";
 import { request, connection } from "../api.ts";
 import { CONNECTION_OPTIONS, UsageError, intFlag, onePositional, parse } from "../args.ts";
 import { table } from "../format.ts";
 import type { Command } from "./command.ts";
-
-/** The metric each test decides on. */
-const TEST_METRIC: Record<DriftTest, keyof DriftMetrics> = {
-  ks: "ks_pvalue",
-  chi2: "chi2_pvalue",
-  wasserstein: "wasserstein_normed",
-  js: "js",
-  psi: "psi",
-};
 
 const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -47,21 +38,52 @@ export const drift: Command = {
     if (values.version) query.set("version", String(intFlag(values.version, "version", 1, 1e9)));
     if (values.segment) query.set("segment", values.segment);
     const answer = await request<DriftAnswer>(connection(values), `/v1/drift?${query}`);
-    if (values.json) return void console.log(JSON.stringify(answer, null, 2));
-    console.log(`${answer.model} v${answer.version}, ${answer.from} → ${answer.to}: ${answer.count} rows`);
-    if (answer.count === 0) return void console.log("no traffic in that range");
-    const entries = Object.entries(answer.features);
-    if (answer.prediction) entries.push(["(prediction)", answer.prediction]);
-    if (answer.entropy) entries.push(["(prediction entropy)", answer.entropy]);
-    console.log(
-      table(
-        ["feature", "kind", "rows", "test", "score", "psi", "js", "drift"],
-        entries.map(([name, e]) => [name, e.kind, String(e.count), e.test, fmt(e.metrics[TEST_METRIC[e.test]]), fmt(e.metrics.psi), fmt(e.metrics.js), e.drifted ? "DRIFT" : "ok"]),
-      ),
-    );
-    console.log(`\ndataset: ${(answer.dataset.drifted_share * 100).toFixed(0)}% of features drifted${answer.dataset.drifted ? " — DATASET DRIFT" : ""}`);
+    console.log(values.json ? JSON.stringify(answer, null, 2) : describeDrift(answer));
   },
 };
+
+/** A verdict's word: DRIFT, ok, or why there is none. */
+function verdictWord(e: FeatureDrift): string {
+  if (e.count === 0) return "no data";
+  if (e.value === null) return e.sender_share >= 1 ? "one sender" : "no verdict";
+  return e.drifted ? "DRIFT" : "ok";
+}
+
+/** The embedding's line: its three measures against their thresholds, and the verdict. */
+function embeddingLine(e: EmbeddingDrift): string {
+  const { components: c, distance: d, mmd: m } = e;
+  const verdict = e.sender_share > 0.5 ? "no verdict (one sender gave most of them)" : e.drifted ? "DRIFT" : "ok";
+  return `embedding: ${e.count} embeddings; ${c.drifted} of ${c.of} components moved; distance ${fmt(d.value)} (threshold ${fmt(d.threshold)}); MMD² ${fmt(m.value)} (threshold ${fmt(m.threshold)}): ${verdict}`;
+}
+
+/**
+ * `GET /v1/drift`'s answer as the command prints it: a table of features with the value each
+ * verdict was taken on (the heaviest sender's share left out; "-" without a verdict) and its
+ * threshold, the dataset's verdict, the embedding's, and why a feature has none.
+ *
+ * @param answer - the API's answer
+ */
+export function describeDrift(answer: DriftAnswer): string {
+  const head = `${answer.model} v${answer.version}, ${answer.from} → ${answer.to}: ${answer.count} rows`;
+  if (answer.count === 0) return `${head}\nno traffic in that range`;
+  const entries = Object.entries(answer.features);
+  if (answer.prediction) entries.push(["(prediction)", answer.prediction]);
+  if (answer.entropy) entries.push(["(prediction entropy)", answer.entropy]);
+  const lines = [
+    head,
+    table(
+      ["feature", "kind", "rows", "test", "value", "threshold", "psi", "js", "drift"],
+      entries.map(([name, e]) => [name, e.kind, String(e.count), e.test, fmt(e.value), fmt(e.threshold), fmt(e.metrics.psi), fmt(e.metrics.js), verdictWord(e)]),
+    ),
+    "",
+    `dataset: ${(answer.dataset.drifted_share * 100).toFixed(0)}% of features drifted${answer.dataset.drifted ? " — DATASET DRIFT" : ""}`,
+  ];
+  if (answer.embedding) lines.push(embeddingLine(answer.embedding));
+  if (entries.some(([, e]) => verdictWord(e) === "one sender")) {
+    lines.push("one sender: a single client network sent every value, and verdicts leave out the heaviest sender's share (docs/security.md); a fleet sends from many networks");
+  }
+  return lines.join("\n");
+}
 
 function fmt(value: number | null | undefined): string {
   return value === null || value === undefined || Number.isNaN(value) ? "-" : value < 0.001 && value > 0 ? value.toExponential(1) : value.toFixed(3);

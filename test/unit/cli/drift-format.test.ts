@@ -1,0 +1,76 @@
+import { describe, expect, it } from "vitest";
+import { describeDrift } from "../../../cli/commands/drift.ts";
+import type { DriftAnswer, FeatureDrift } from "../../../protocol/api.ts";
+
+const metrics = { ks: 0.4, ks_pvalue: 1e-20, psi: 0.9, js: 0.3, wasserstein_normed: 0.2 };
+const feature = (over: Partial<FeatureDrift>): FeatureDrift => ({
+  kind: "numeric",
+  count: 100,
+  test: "ks",
+  threshold: 0.05,
+  drifted: false,
+  value: 0.2,
+  sender_share: 0.1,
+  p_value: 0.2,
+  p_adjusted: 0.2,
+  metrics,
+  ...over,
+});
+
+const answer = (features: Record<string, FeatureDrift>, over: Partial<DriftAnswer> = {}): DriftAnswer => ({
+  model: "pets",
+  version: 1,
+  from: "2026-12-04T12:00:00.000Z",
+  to: "2026-12-04T13:00:00.000Z",
+  count: 100,
+  features,
+  prediction: null,
+  entropy: null,
+  dataset: { drifted_share: 0, drifted: false },
+  embedding: null,
+  skipped: 0,
+  ...over,
+});
+
+/** The table row of one feature, its cells split on runs of spaces. */
+const row = (text: string, name: string) =>
+  text
+    .split("\n")
+    .find((l) => l.startsWith(name))!
+    .split(/ {2,}/);
+
+describe("driftline drift: the table", () => {
+  it("shows the value the verdict was taken on and its threshold, not the untrimmed metric", () => {
+    const text = describeDrift(answer({ brightness: feature({ value: 0.002, drifted: true }) }));
+    expect(row(text, "brightness")).toEqual(["brightness", "numeric", "100", "ks", "0.002", "0.050", "0.900", "0.300", "DRIFT"]);
+  });
+
+  it("says when there is no verdict, and why, instead of ok", () => {
+    const text = describeDrift(
+      answer({
+        brightness: feature({ value: null, sender_share: 1 }),
+        words: feature({ value: null, sender_share: 0.2, metrics: { ks: null, ks_pvalue: null, psi: null, js: null, wasserstein_normed: null } }),
+        width: feature({ count: 0, value: null, sender_share: 0 }),
+      }),
+    );
+    expect(row(text, "brightness").at(-1)).toBe("one sender");
+    expect(row(text, "brightness")[4]).toBe("-");
+    expect(row(text, "words").at(-1)).toBe("no verdict");
+    expect(row(text, "width").at(-1)).toBe("no data");
+    expect(text).toMatch(/^one sender: a single client network sent every value/m);
+  });
+
+  it("prints the embedding's verdict", () => {
+    const embedding = {
+      count: 300,
+      components: { drifted: 5, of: 16, share: 0.31, verdict: true },
+      distance: { value: 1.63, threshold: 0.2, verdict: true },
+      mmd: { value: 0.62, threshold: 0.0013, verdict: true },
+      sender_share: 0.1,
+      drifted: true,
+    };
+    const text = describeDrift(answer({}, { embedding }));
+    expect(text).toContain("embedding: 300 embeddings; 5 of 16 components moved; distance 1.630 (threshold 0.200); MMD² 0.620 (threshold 0.001): DRIFT");
+    expect(describeDrift(answer({}, { embedding: { ...embedding, sender_share: 0.9, drifted: false } }))).toMatch(/: no verdict \(one sender gave most of them\)$/m);
+  });
+});
