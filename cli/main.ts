@@ -79,7 +79,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof UsageError) {
-      console.error(`driftline ${name}: ${err.message}\n\n${command.usage}`);
+      console.error(`driftline ${name}: ${err.message}\n(driftline ${name} --help shows its usage)`);
       return 2;
     }
     if (err instanceof CliError || err instanceof DriftlineError) {

@@ -1,5 +1,6 @@
 // The CLI's own answers before and around a command: no command, a missing or unknown action,
-// a file it cannot write. Each is one line (or the usage) on stderr with the documented exit code.
+// a file it cannot write. Each is one line (a usage mistake two: the mistake and where the usage is)
+// on stderr with the documented exit code.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -32,6 +33,11 @@ describe("driftline", () => {
       expect(result.code, argv.join(" ")).toBe(2);
       expect(result.stderr.split("\n")[0], argv.join(" ")).toBe(`driftline ${argv[0]}: ${message}`);
     }
+  });
+
+  it("answers a usage mistake in two lines: what is wrong, and where the usage is", async () => {
+    const result = await runCli("profile", "train.csv");
+    expect(result).toMatchObject({ code: 2, stderr: "driftline profile: missing -o/--out FILE\n(driftline profile --help shows its usage)\n" });
   });
 
   it("asks for a collector URL with its scheme", async () => {
