@@ -33,7 +33,8 @@ function rgba(source: unknown, input: string): RgbaImage {
   if (!source || typeof source !== "object") throw bad("not an image");
   const { data, width, height } = source as RgbaImage;
   if (data && typeof data === "object") {
-    if (!(width > 0 && height > 0 && Number.isInteger(width) && Number.isInteger(height) && data.length === width * height * 4)) throw bad("RGBA pixels need data.length = width × height × 4");
+    if (!(width > 0 && height > 0 && Number.isInteger(width) && Number.isInteger(height) && data.length === width * height * 4))
+      throw bad("RGBA pixels need a whole width and height above 0 and data.length = width × height × 4");
     return source as RgbaImage;
   }
   const [w, h] = sizeOf(source as Exclude<ImageSource, RgbaImage>);

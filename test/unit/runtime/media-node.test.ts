@@ -91,6 +91,11 @@ describe("runtime media inputs under Node", () => {
     const rt = await createRuntime({ ...options, model: manifest.model, transport });
     await expect(rt.predict({ image: { data: new Uint8ClampedArray(10), width: 4, height: 4 } })).rejects.toMatchObject({ code: "validation" });
     await expect(rt.predict({ image: "cat.png" })).rejects.toMatchObject({ code: "validation" });
+    // a 0×0 image has width × height × 4 bytes: what is wrong is its size
+    await expect(rt.predict({ image: { data: new Uint8ClampedArray(0), width: 0, height: 0 } })).rejects.toMatchObject({
+      code: "validation",
+      message: expect.stringMatching(/a whole width and height above 0/),
+    });
     await rt.close();
     expect(reports[0]!.errors).toBeDefined();
   });
