@@ -3,6 +3,7 @@
  * named `<input>.<descriptor>` (`image.brightness`), which reports, drift, segments, alerts, stats
  * and the dashboard treat like any other feature.
  */
+import { blurValue, narrowestCell } from "../blur.ts";
 import type { Media } from "../schema/media.ts";
 import { tensorStatFeatures } from "./tensor-stats.ts";
 
@@ -13,6 +14,20 @@ export const DESCRIPTORS = {
   /** `unknownTokens`: the share the app's `encode` hook reports, missing when it reports none. */
   text: ["characters", "words", "nonAscii", "digits", "unknownTokens"],
 } as const satisfies Record<Media["kind"], readonly string[]>;
+
+/** Descriptors that count whole things: a text's characters and words, an image's pixels. */
+const COUNTS: ReadonlySet<string> = new Set(["characters", "words", "width", "height"]);
+
+/**
+ * The value a descriptor is sketched as, before the blur every number gets (protocol/blur.ts): a
+ * count is first put on cells two wide, as a feature whose `step` is 1, so that a report of one
+ * text says its length to within two characters, not exactly. The runtime and `driftline profile`
+ * both record descriptors through this.
+ *
+ * @param descriptor - its name, e.g. "characters"
+ * @param value - its value
+ */
+export const recordedDescriptor = (descriptor: string, value: number): number => (COUNTS.has(descriptor) ? blurValue(value, narrowestCell(1)) : value);
 
 /** A numeric feature derived from an input's medium. */
 interface DescriptorFeature {

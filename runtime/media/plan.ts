@@ -3,6 +3,7 @@
  * medium's filler, each plain tensor input from what the app passed. Every media module carries
  * this code (runtime/media.ts uses the first module's), so tabular apps ship none of it.
  */
+import { recordedDescriptor } from "../../protocol/preprocess/descriptors.ts";
 import { asTensor } from "../tensors.ts";
 import type { Feeds, MediaBuffer, MediaFiller, MediaManifest, MediaPlan } from "../types.ts";
 
@@ -36,7 +37,7 @@ export function mediaPlan(manifest: MediaManifest, fillers: MediaFiller[]): Medi
           await fillers[k]!.fill(
             rows.map((r) => r[name]),
             buffer,
-            (i, r, v) => void (enc.staged[at + i * n + r] = v),
+            (i, r, v) => void (enc.staged[at + i * n + r] = recordedDescriptor(fillers[k]!.descriptors[i]!, v)),
           ),
         );
       }

@@ -229,7 +229,8 @@ describe("driftline profile --audio and --text", () => {
     const out = join(dir, "text.json");
     expect((await runCli("profile", "--text", path, "-o", out)).stdout).toMatch(/3 texts, 5 descriptors/);
     const { features } = (JSON.parse(readFileSync(out, "utf8")) as ProfileFile).profile;
-    expect(median(features["text.words"]!.sketch)).toBeCloseTo(2, 1);
+    // counts are recorded to within a cell two wide, as the runtime records them
+    expect(Math.abs(median(features["text.words"]!.sketch) - 2)).toBeLessThan(1);
   });
 });
 

@@ -12,6 +12,8 @@ import text from "../../../runtime/media/text.ts";
 import embedding from "../../../runtime/media/embedding.ts";
 import { audioDescriptors, resample } from "../../../protocol/preprocess/audio.ts";
 import { textDescriptors } from "../../../protocol/preprocess/text.ts";
+import { recordedDescriptor } from "../../../protocol/preprocess/descriptors.ts";
+import { blurValue } from "../../../protocol/blur.ts";
 import { decodeClassification, decodeEmbedding, decodeErrorCounts, decodeNumeric, fromBase64, quantile } from "../../../protocol/sketch/index.ts";
 import { normalisedEntropy } from "../../../protocol/sketch/prediction.ts";
 import { preprocessImage, type ImageFilter, type ImageFit, type ImageSpec } from "../../../protocol/preprocess/image.ts";
@@ -174,6 +176,26 @@ describe("runtime media inputs under Node", () => {
     expect(prediction.entropy.max).toBeCloseTo(Math.max(...entropies), 5);
     const sketch = decodeEmbedding(fromBase64(reports[0]!.embedding!));
     expect([sketch.count, sketch.dims, sketch.features]).toEqual([4, 4, 32]);
+  });
+
+  it("reports a text's length to within two characters and words, not exactly", async () => {
+    const { bytes, manifest } = textModel("lengths");
+    const { transport, reports } = memoryCollector(bytes, manifest);
+    const rt = await createRuntime({ ...options, model: "lengths", transport, encodeText: tokenize });
+    const typed = "my PIN is 4821 and my card ends 0093";
+    await rt.predict({ input_ids: typed });
+    await rt.close();
+    const { characters, words } = textDescriptors(typed);
+    for (const [name, exact] of [
+      ["characters", characters],
+      ["words", words],
+    ] as const) {
+      const recorded = decodeNumeric(fromBase64(reports[0]!.features[`input_ids.${name}`]!)).quantiles.max;
+      // the whole numbers near the exact count that are recorded as this report's value
+      const candidates = [-2, -1, 0, 1, 2].map((d) => exact + d).filter((v) => Math.fround(blurValue(recordedDescriptor(name, v))) === Math.fround(recorded));
+      expect(candidates, name).toContain(exact);
+      expect(candidates.length, name).toBeGreaterThanOrEqual(2);
+    }
   });
 
   it("sketches embeddings the app passes itself when the manifest's embedding names no output, and refuses malformed ones", async () => {
