@@ -51,7 +51,7 @@ export class MediaProfiler {
   /**
    * Adds one item.
    *
-   * @param item - an image for an image input, a clip for audio (split into the model's frames), a text for text
+   * @param item - an image for an image input, a clip for audio (its whole model frames, each an item: see modelFrames), a text for text
    */
   async add(item: MediaItem): Promise<void> {
     const media = this.media;
@@ -62,11 +62,8 @@ export class MediaProfiler {
       this.record(imageDescriptors(planes, image));
       if (this.model) await this.predict(this.imageFeeds(planes, media));
     } else if (media.kind === "audio") {
-      // a clip is as many items as it has model frames: what the app passes, one call each
       const clip = item as Clip;
-      const heard = resample(clip.samples, clip.sampleRate, media.sampleRate);
-      for (let at = 0; at < heard.length; at += media.frameLength) {
-        const frame = heard.subarray(at, at + media.frameLength);
+      for (const frame of modelFrames(resample(clip.samples, clip.sampleRate, media.sampleRate), media.frameLength)) {
         this.rows++;
         this.record(audioDescriptors(frame, media));
         if (this.model) await this.predict(this.audioFeeds(frame, media));
@@ -97,7 +94,7 @@ export class MediaProfiler {
     return { [input.name]: new model.Tensor(dtype, imageTensor(planes, { ...media, dtype }), [1, ...imageDims(media)]) };
   }
 
-  /** The clip zero-padded to the model's frame. */
+  /** A frame, or a clip shorter than one zero-padded to it, as the runtime writes it. */
   private audioFeeds(heard: Float32Array, media: Extract<Media, { kind: "audio" }>): Feeds {
     const { model, input } = this.model!;
     const frame = new Float32Array(media.frameLength);
@@ -118,6 +115,23 @@ export class MediaProfiler {
     const result = await model.session.run(feeds, [output.name]);
     this.predictions!.add(result[output.name]!.data as Float32Array);
   }
+}
+
+/**
+ * The items a clip at the model's rate is, one call of the app each: its whole frames of
+ * `frameLength` samples, as an app feeding a stream frame by frame passes them (the runtime refuses
+ * a longer clip and records each frame's descriptors: a 0.032 s `duration` for 512 samples at
+ * 16 kHz). A partial frame after whole ones is left out: such an app holds those samples back for
+ * the next frame, which a file does not have, so it never passes a short frame mid-stream. A clip
+ * shorter than one frame is one item, as the app would pass it (the runtime zero-pads it); an
+ * empty clip is none.
+ *
+ * @param heard - the clip at the model's rate
+ * @param frameLength - samples per model frame
+ */
+function modelFrames(heard: Float32Array, frameLength: number): Float32Array[] {
+  if (heard.length < frameLength) return heard.length ? [heard] : [];
+  return Array.from({ length: Math.floor(heard.length / frameLength) }, (_, f) => heard.subarray(f * frameLength, (f + 1) * frameLength));
 }
 
 /** Feeds of one item, by input name. */

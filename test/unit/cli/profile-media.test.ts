@@ -19,6 +19,13 @@ import { resample } from "../../../protocol/preprocess/audio.ts";
 import { build } from "esbuild";
 import { projectRoot } from "../../../scripts/lib/root.mjs";
 import { runCli } from "./run-cli.ts";
+import { createRuntime } from "../../../runtime/index.ts";
+import audioModule from "../../../runtime/media/audio.ts";
+import textModule from "../../../runtime/media/text.ts";
+import type { EncodeText, Row } from "../../../runtime/types.ts";
+import type { ClientManifest } from "../../../protocol/schema/manifest.ts";
+import { memoryCollector } from "../../fixtures/memory-collector.ts";
+import { sha256 } from "../../fixtures/runtime-models.ts";
 
 const root = projectRoot(import.meta.url);
 const dir = mkdtempSync(join(tmpdir(), "driftline-media-"));
@@ -63,6 +70,26 @@ const modelPath = join(dir, "conv.onnx");
 writeFileSync(modelPath, buildConvClassifier(net, 16, 16));
 
 const median = (sketch: string) => quantile(decodeNumeric(fromBase64(sketch)).quantiles, 0.5);
+
+/**
+ * The feature sketches the runtime reports (runtime/media/, under Node) when the app predicts each
+ * of `calls`, one call each: what a profile of the same items must equal.
+ */
+async function liveFeatures(bytes: Uint8Array, manifest: ClientManifest, calls: Row[], encodeText?: EncodeText): Promise<Record<string, string>> {
+  const { transport, reports } = memoryCollector(bytes, manifest);
+  const media = { audio: audioModule, text: textModule };
+  const rt = await createRuntime({ collector: "http://collector.test", key: "ing_x", cache: false, push: false, deviceClass: false, media, model: manifest.model, transport, encodeText });
+  for (const call of calls) await rt.predict(call);
+  await rt.close();
+  expect(reports).toHaveLength(1);
+  return reports[0]!.features;
+}
+
+/** A numeric sketch's count and range, to compare in a readable failure. */
+const summary = (sketch: string) => {
+  const s = decodeNumeric(fromBase64(sketch));
+  return { count: s.count, nonFinite: s.nonFinite, min: s.quantiles.min, max: s.quantiles.max };
+};
 
 describe("driftline profile --images", () => {
   it("sketches the descriptors of every image and the conv net's prediction of each", async () => {
@@ -135,21 +162,55 @@ describe("driftline profile --audio and --text", () => {
     const out = join(dir, "audio.json");
     const result = await runCli("profile", "--audio", audio, "--media", '{"sampleRate":16000,"frameLength":512}', "-o", out);
     expect(result.stderr).toBe("");
-    // 0.5 s at 16 kHz: 8,000 samples, 16 frames of 512 (the last one partial)
-    expect(result.stdout).toContain("3 clips (48 frames)");
+    // 0.5 s at 16 kHz: 8,000 samples, 15 whole frames of 512 (the 320 samples after them left out)
+    expect(result.stdout).toContain("3 clips (45 frames)");
     const { features, rows } = (JSON.parse(readFileSync(out, "utf8")) as ProfileFile).profile;
-    expect(rows).toBe(48);
+    expect(rows).toBe(45);
     // a sine of amplitude 0.5: RMS 0.5 / √2, −9.03 dBFS
     expect(median(features["audio.level"]!.sketch)).toBeCloseTo(20 * Math.log10(0.5 / Math.SQRT2), 1);
-    expect(median(features["audio.duration"]!.sketch)).toBeCloseTo(512 / 16_000, 3);
+    expect(summary(features["audio.duration"]!.sketch)).toMatchObject({ min: expect.closeTo(512 / 16_000, 4), max: expect.closeTo(512 / 16_000, 4) });
     expect(median(features["audio.clipped"]!.sketch)).toBeCloseTo(0, 9);
+  });
+
+  it("records each clip's whole frames as the runtime records them when the app feeds them, a partial last frame left out", async () => {
+    const audio = join(dir, "audio-frames");
+    mkdirSync(audio);
+    // at the model's rate: two whole frames and 276 samples more, and a clip shorter than a frame
+    const clips = [1300, 300].map((length, i) => Float32Array.from({ length }, (_, n) => 0.4 * Math.sin(n * (0.05 + 0.1 * i))));
+    clips.forEach((samples, i) => {
+      const wav = new wavefile.WaveFile();
+      wav.fromScratch(1, 16_000, "32f", samples);
+      writeFileSync(join(audio, `clip-${i}.wav`), wav.toBuffer());
+    });
+    const out = join(dir, "audio-frames.json");
+    const media = { kind: "audio" as const, sampleRate: 16_000, frameLength: 512 };
+    const result = await runCli("profile", "--audio", audio, "--media", JSON.stringify(media), "-o", out);
+    expect(result.stderr).toBe("");
+    const { features, rows } = (JSON.parse(readFileSync(out, "utf8")) as ProfileFile).profile;
+    // an app feeding the model passes whole frames (it holds the 276 samples back for the next
+    // frame), and a clip shorter than a frame as it is (the runtime zero-pads it)
+    const calls = [clips[0]!.subarray(0, 512), clips[0]!.subarray(512, 1024), clips[1]!].map((samples) => ({ audio: samples }));
+    const bytes = buildDenseClassifier({ weights: Array.from({ length: 512 }, (_, i) => [0, i % 7]), bias: [0, 0], inputName: "audio" });
+    const manifest: ClientManifest = {
+      format: 1,
+      model: "frames",
+      sha256: sha256(bytes),
+      size: bytes.length,
+      inputs: [{ name: "audio", dtype: "float32", shape: ["batch", 512], media }],
+      features: [],
+      outputs: [{ name: "probabilities", kind: "probabilities", labels: ["a", "b"] }],
+    };
+    const live = await liveFeatures(bytes, manifest, calls);
+    expect(summary(features["audio.duration"]!.sketch)).toEqual(summary(live["audio.duration"]!));
+    expect(rows).toBe(3);
+    for (const [name, sketch] of Object.entries(live)) expect(features[name]?.sketch, name).toBe(sketch);
   });
 
   it("runs an audio model on every clip as the runtime feeds it (resampled, zero-padded) and sketches its predictions", async () => {
     const audio = join(dir, "audio-model");
     mkdirSync(audio);
     const clips = [0.05, 0.3, 0.6, 0.9].map((amplitude, i) => {
-      // 8,000 samples at 44.1 kHz: 2,902 at 16 kHz, more than a frame; the first 512 are fed
+      // 256 samples at 22.05 kHz: 186 at 16 kHz, shorter than a frame: one item, zero-padded
       const samples = Float32Array.from({ length: 256 }, (_, n) => amplitude * Math.sin((2 * Math.PI * 300 * n) / 22_050));
       const wav = new wavefile.WaveFile();
       wav.fromScratch(1, 22_050, "32f", samples);
