@@ -69,9 +69,13 @@ export class MediaProfiler {
         if (this.model) await this.predict(this.audioFeeds(frame, media));
       }
     } else {
+      const text = item as string;
+      const encoded = this.model && (await this.encode(text));
       this.rows++;
-      this.record(textDescriptors(item as string));
-      if (this.model) await this.predict(await this.textFeeds(item as string));
+      // the unknown-token share as the runtime records it (runtime/media/text.ts): the encoder's,
+      // NaN when it reports none; without --encoder nothing says it
+      this.record({ ...textDescriptors(text), ...(encoded && { unknownTokens: encoded.unknownTokens?.[0] ?? NaN }) });
+      if (encoded) await this.predict(encoded.feeds);
     }
   }
 
@@ -102,11 +106,11 @@ export class MediaProfiler {
     return { [input.name]: new model.Tensor("float32", frame, [1, media.frameLength]) };
   }
 
-  /** What the app's encoder makes of the text. */
-  private async textFeeds(text: string): Promise<Feeds> {
+  /** What the app's encoder makes of the text: the model's feeds, and the share of unknown tokens. */
+  private async encode(text: string): Promise<{ feeds: Feeds; unknownTokens?: ArrayLike<number> | undefined }> {
     const { model, input, encodeText } = this.model!;
-    const { feeds } = await encodeText!([text], input.name);
-    return Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, new model.Tensor(t.type as "float32", t.data as Float32Array, t.dims)]));
+    const { feeds, unknownTokens } = await encodeText!([text], input.name);
+    return { feeds: Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, new model.Tensor(t.type as "float32", t.data as Float32Array, t.dims)])), unknownTokens };
   }
 
   /** Runs the model on one item's feeds and sketches its prediction. */

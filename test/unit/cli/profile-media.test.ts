@@ -85,6 +85,16 @@ async function liveFeatures(bytes: Uint8Array, manifest: ClientManifest, calls: 
   return reports[0]!.features;
 }
 
+/**
+ * An `--encoder` module: `source` (TypeScript beside test/fixtures/tokenizer.ts, the page's
+ * tokenizer) bundled as the app would ship it.
+ */
+async function encoderModule(name: string, source: string): Promise<string> {
+  const outfile = join(dir, name);
+  await build({ stdin: { contents: source, resolveDir: join(root, "test/fixtures"), loader: "ts" }, bundle: true, format: "esm", outfile, logLevel: "error" });
+  return outfile;
+}
+
 /** A numeric sketch's count and range, to compare in a readable failure. */
 const summary = (sketch: string) => {
   const s = decodeNumeric(fromBase64(sketch));
@@ -261,15 +271,7 @@ describe("driftline profile --audio and --text", () => {
     const { bytes, classifier } = textModel("sentiment");
     const model = join(dir, "sentiment.onnx");
     writeFileSync(model, bytes);
-    // the page's tokenizer, bundled as the app would ship it
-    const encoder = join(dir, "encoder.mjs");
-    await build({
-      stdin: { contents: `export { tokenize as default } from "./tokenizer.ts";`, resolveDir: join(root, "test/fixtures"), loader: "ts" },
-      bundle: true,
-      format: "esm",
-      outfile: encoder,
-      logLevel: "error",
-    });
+    const encoder = await encoderModule("encoder.mjs", `export { tokenize as default } from "./tokenizer.ts";`);
     const out = join(dir, "sentiment.json");
     const media = '{"kind":"text"}';
     expect((await runCli("profile", "--text", path, "--media", media, "--model", model, "--labels", "negative,positive", "-o", out)).stderr).toContain("needs --encoder FILE");
@@ -282,6 +284,34 @@ describe("driftline profile --audio and --text", () => {
     });
     expect(sketch.counts).toEqual([classes.filter((c) => c === 0).length, classes.filter((c) => c === 1).length]);
     expect(sketch.entropy.n).toBe(5);
+  });
+
+  it("records the unknown-token share the encoder reports as the runtime does, NaN when it reports none", async () => {
+    const texts = ["a good movie", "ein schlechter Film", "the plot was awful, 0 stars", "great great"];
+    const path = join(dir, "unknown.txt");
+    writeFileSync(path, `${texts.join("\n")}\n`);
+    const { bytes, manifest: full } = textModel("unknown");
+    const { embedding: _, ...manifest } = full;
+    const model = join(dir, "unknown.onnx");
+    writeFileSync(model, bytes);
+    const calls = texts.map((t) => ({ input_ids: t }));
+    const profiled = async (encoder: string) => {
+      const out = join(dir, "unknown.json");
+      const result = await runCli("profile", "--text", path, "--model", model, "--encoder", encoder, "--labels", "negative,positive", "-o", out);
+      expect(result.stderr).toBe("");
+      return (JSON.parse(readFileSync(out, "utf8")) as ProfileFile).profile.features;
+    };
+    const features = await profiled(await encoderModule("encoder.mjs", `export { tokenize as default } from "./tokenizer.ts";`));
+    const live = await liveFeatures(bytes, manifest, calls, tokenize);
+    // shares 0, 1, 2/5 ("was", "stars"), 0
+    expect(summary(features["input_ids.unknownTokens"]!.sketch)).toEqual(summary(live["input_ids.unknownTokens"]!));
+    for (const [name, sketch] of Object.entries(live)) expect(features[name]?.sketch, name).toBe(sketch);
+    // an encoder that answers only feeds: the runtime records NaN (a non-finite value) per text
+    const bare = (batch: string[]) => ({ feeds: tokenize(batch).feeds });
+    const withoutShares = await profiled(await encoderModule("bare-encoder.mjs", `import { tokenize } from "./tokenizer.ts"; export default (texts: string[]) => ({ feeds: tokenize(texts).feeds });`));
+    const liveWithout = await liveFeatures(bytes, manifest, calls, bare);
+    expect(summary(withoutShares["input_ids.unknownTokens"]!.sketch)).toEqual({ count: 0, nonFinite: 4, min: expect.anything(), max: expect.anything() });
+    expect(withoutShares["input_ids.unknownTokens"]!.sketch).toBe(liveWithout["input_ids.unknownTokens"]);
   });
 
   it("sketches one text per line", async () => {
