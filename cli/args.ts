@@ -10,6 +10,20 @@ export class CliError extends Error {
   override readonly name = "CliError";
 }
 
+/**
+ * What a thrown value says, on one line (its lines trimmed and joined with "; "), for a CliError.
+ *
+ * @param err - anything thrown
+ * @example oneLine(new Error("bad input\n  index: 2")) // "bad input; index: 2"
+ */
+export function oneLine(err: unknown): string {
+  return String(err instanceof Error ? err.message : err)
+    .split("\n")
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .join("; ");
+}
+
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
 /** Flags every command that talks to the collector takes (`--app`: see cli/api.ts `connection`). */

@@ -2,13 +2,14 @@ import { blurValue } from "../protocol/blur.ts";
 import { audioDescriptors, resample } from "../protocol/preprocess/audio.ts";
 import { DESCRIPTORS, recordedDescriptor } from "../protocol/preprocess/descriptors.ts";
 import { type Plane, type RgbaImage, fitImage, imageDescriptors, imageDims, imageTensor } from "../protocol/preprocess/image.ts";
-import { type TextEncodingHook, textDescriptors } from "../protocol/preprocess/text.ts";
+import { type EncodedTextBatch, type TensorLike, type TextEncodingHook, textDescriptors } from "../protocol/preprocess/text.ts";
 import type { Input, Output } from "../protocol/schema/manifest.ts";
 import type { Media } from "../protocol/schema/media.ts";
 import type { ReferenceProfile } from "../protocol/schema/profile.ts";
 import { NumericSketch, toBase64 } from "../protocol/sketch/index.ts";
+import { CliError, oneLine } from "./args.ts";
 import type { Clip } from "./media-files.ts";
-import type { LoadedModel } from "./onnx-model.ts";
+import { type LoadedModel, assertFits, runModel } from "./onnx-model.ts";
 import { PredictionSketcher } from "./profiler.ts";
 
 /** One reference item of a medium: an image, a clip or a text. */
@@ -26,7 +27,9 @@ interface ItemModel {
  * `driftline profile --images | --audio | --text`: sketches the descriptors of every reference
  * item as the runtime will (the same preprocessing, protocol/preprocess/), and with `--model` runs
  * the model on each item fed as the runtime's media modules feed it (runtime/media/: the same
- * protocol/ code) and sketches its predictions.
+ * protocol/ code) and sketches its predictions. What does not fit the model is a one-line
+ * CliError: an image or frame shape (`--media`) when constructed, the encoder's feeds and
+ * onnxruntime's failures when an item is added.
  */
 export class MediaProfiler {
   /** Items profiled (for audio: model frames). */
@@ -38,6 +41,7 @@ export class MediaProfiler {
    * @param input - the model input the medium feeds
    * @param media - its medium and preprocessing
    * @param model - the model to run and the output to sketch
+   * @throws CliError when the tensor `media` makes of an image or frame does not fit the model's input
    */
   constructor(
     private readonly input: string,
@@ -46,6 +50,11 @@ export class MediaProfiler {
   ) {
     this.sketches = new Map(DESCRIPTORS[media.kind].map((d) => [`${input}.${d}`, new NumericSketch()]));
     this.predictions = model && new PredictionSketcher(model.output);
+    // an image or a frame is one tensor --media shapes: check it before any item is read
+    if (model && media.kind !== "text") {
+      const { dtype, dims } = fedTensor(media, model.input);
+      assertFits(model.input, dtype, dims, "--media");
+    }
   }
 
   /**
@@ -92,33 +101,73 @@ export class MediaProfiler {
 
   // Each item is fed as the runtime feeds it (runtime/media/), from the same protocol/preprocess/ code.
 
-  private imageFeeds(planes: Plane[], media: Extract<Media, { kind: "image" }>): Feeds {
+  private imageFeeds(planes: Plane[], media: ImageMedia): Feeds {
     const { model, input } = this.model!;
-    const dtype = input.dtype === "uint8" ? "uint8" : "float32";
-    return { [input.name]: new model.Tensor(dtype, imageTensor(planes, { ...media, dtype }), [1, ...imageDims(media)]) };
+    const { dtype, dims } = fedTensor(media, input);
+    return { [input.name]: new model.Tensor(dtype, imageTensor(planes, { ...media, dtype }), dims) };
   }
 
   /** A frame, or a clip shorter than one zero-padded to it, as the runtime writes it. */
-  private audioFeeds(heard: Float32Array, media: Extract<Media, { kind: "audio" }>): Feeds {
+  private audioFeeds(heard: Float32Array, media: AudioMedia): Feeds {
     const { model, input } = this.model!;
     const frame = new Float32Array(media.frameLength);
     frame.set(heard);
-    return { [input.name]: new model.Tensor("float32", frame, [1, media.frameLength]) };
+    return { [input.name]: new model.Tensor("float32", frame, fedTensor(media, input).dims) };
   }
 
-  /** What the app's encoder makes of the text: the model's feeds, and the share of unknown tokens. */
+  /**
+   * What the app's encoder makes of the text: the model's feeds, and the share of unknown tokens.
+   * The encoder feeds every input of the model (nothing else can) and nothing else, each a tensor
+   * the input takes; a CliError says what does not fit.
+   */
   private async encode(text: string): Promise<{ feeds: Feeds; unknownTokens?: ArrayLike<number> | undefined }> {
     const { model, input, encodeText } = this.model!;
-    const { feeds, unknownTokens } = await encodeText!([text], input.name);
-    return { feeds: Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, new model.Tensor(t.type as "float32", t.data as Float32Array, t.dims)])), unknownTokens };
+    let encoded: EncodedTextBatch | undefined;
+    try {
+      encoded = await encodeText!([text], input.name);
+    } catch (err) {
+      throw new CliError(`--encoder failed: ${oneLine(err)}`);
+    }
+    const feeds = encoded?.feeds ?? {};
+    const [made, taken] = [Object.keys(feeds), model.inputs.map((i) => i.name)];
+    if (made.length !== taken.length || !taken.every((name) => made.includes(name))) {
+      const list = (names: string[]) => (names.length ? names.map((n) => `"${n}"`).join(", ") : "none");
+      throw new CliError(`--encoder makes the feeds ${list(made)} but the model's inputs are ${list(taken)}: encodeText answers { feeds } by input name`);
+    }
+    const tensor = (at: Input): Feeds[string] => {
+      const t = feeds[at.name] as Partial<TensorLike> | undefined;
+      if (typeof t?.type !== "string" || !Array.isArray(t.dims)) throw new CliError(`--encoder's feed "${at.name}" is not a tensor ({ type, data, dims })`);
+      assertFits(at, t.type, t.dims, "--encoder");
+      try {
+        return new model.Tensor(t.type as "float32", t.data as Float32Array, t.dims);
+      } catch (err) {
+        throw new CliError(`--encoder's feed "${at.name}": ${oneLine(err)}`);
+      }
+    };
+    return { feeds: Object.fromEntries(model.inputs.map((i) => [i.name, tensor(i)])), unknownTokens: encoded?.unknownTokens };
   }
 
   /** Runs the model on one item's feeds and sketches its prediction. */
   private async predict(feeds: Feeds): Promise<void> {
     const { model, output } = this.model!;
-    const result = await model.session.run(feeds, [output.name]);
+    const result = await runModel(model, feeds, [output.name]);
     this.predictions!.add(result[output.name]!.data as Float32Array);
   }
+}
+
+type ImageMedia = Extract<Media, { kind: "image" }>;
+type AudioMedia = Extract<Media, { kind: "audio" }>;
+
+/**
+ * The element type and dimensions of the tensor one image or audio frame is fed as: one row laid
+ * out as the runtime lays it out (runtime/validate.ts), uint8 for a uint8 image input, else float32.
+ *
+ * @param media - the input's image or audio preprocessing
+ * @param input - the model's input
+ */
+function fedTensor(media: ImageMedia | AudioMedia, input: Input): { dtype: "float32" | "uint8"; dims: number[] } {
+  if (media.kind === "audio") return { dtype: "float32", dims: [1, media.frameLength] };
+  return { dtype: input.dtype === "uint8" ? "uint8" : "float32", dims: [1, ...imageDims(media)] };
 }
 
 /**

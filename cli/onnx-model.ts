@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import type * as ort from "onnxruntime-web";
 import type { Input, Output } from "../protocol/schema/manifest.ts";
-import { CliError } from "./args.ts";
+import { CliError, oneLine } from "./args.ts";
 
 /** An ONNX model file, loaded with onnxruntime-web (WASM, in Node as is). */
 export interface LoadedModel {
@@ -73,4 +73,40 @@ export function describeOutputs(model: LoadedModel, labels: string[]): Output[] 
     if (isFloat) return labels.length === 2 ? { name: o.name, kind: "score", labels } : { name: o.name, kind: "regression" };
     return labels.length ? { name: o.name, kind: "label", labels } : { name: o.name, kind: "label" };
   });
+}
+
+/**
+ * Refuses (CliError) a tensor the model's `input` does not take: another rank, a size other than
+ * one the model fixes, or another element type. Dimensions the model leaves free (named or -1)
+ * take any size; the shape of an input with no dimensions (a scalar, or a shape the model does not
+ * give) is not checked.
+ *
+ * @param input - the model's input
+ * @param dtype - the tensor's element type
+ * @param dims - its dimensions
+ * @param made - what makes the tensor, for the message (`--media`)
+ * @example assertFits(input, "float32", [1, 3, 64, 64], "--media") // the model's input "image" is [batch,3,32,32] but --media makes [1,3,64,64]
+ */
+export function assertFits(input: Input, dtype: string, dims: readonly number[], made: string): void {
+  const { shape } = input;
+  const fits = shape.length === 0 || (shape.length === dims.length && shape.every((d, i) => typeof d === "string" || d < 0 || d === dims[i]));
+  if (!fits) throw new CliError(`the model's input "${input.name}" is [${shape.join(",")}] but ${made} makes [${dims.join(",")}]`);
+  if (dtype !== input.dtype) throw new CliError(`the model's input "${input.name}" takes ${input.dtype} but ${made} makes ${dtype}`);
+}
+
+/**
+ * Runs the model; what onnxruntime refuses (feeds that do not fit, a kernel that fails on them) is
+ * a one-line CliError with onnxruntime's reason.
+ *
+ * @param model - the loaded model
+ * @param feeds - its inputs, by name
+ * @param outputs - the outputs wanted
+ */
+export async function runModel(model: LoadedModel, feeds: Record<string, ort.Tensor>, outputs: string[]): Promise<Record<string, ort.Tensor>> {
+  try {
+    // fatal only: onnxruntime's own log line of a failure would follow the CliError's
+    return await model.session.run(feeds, outputs, { logSeverityLevel: 4 });
+  } catch (err) {
+    throw new CliError(`the model failed to run: ${oneLine(err).replace(/^failed to call OrtRun\(\)\. ERROR_CODE: \d+, ERROR_MESSAGE: /, "")}`);
+  }
 }

@@ -25,7 +25,10 @@ export interface MediaFlags {
 /** Where the items come from, and how each is read. */
 interface Source {
   kind: Media["kind"];
+  /** File paths, or the texts of a file. */
   items: string[];
+  /** Where item `i` is, for messages: its path, or `FILE:LINE`. */
+  where: (i: number) => string;
   read: (item: string) => MediaItem;
   what: string;
 }
@@ -33,8 +36,9 @@ interface Source {
 function sourceOf(flags: MediaFlags): Source {
   const given = [flags.images && "--images", flags.audio && "--audio", flags.text && "--text"].filter(Boolean);
   if (given.length > 1) throw new UsageError(`${given.join(" and ")}: profile one medium at a time`);
-  if (flags.images) return { kind: "image", items: listMedia(flags.images, IMAGE_EXTENSIONS, "images"), read: decodeImage, what: "images" };
-  if (flags.audio) return { kind: "audio", items: listMedia(flags.audio, [".wav"], "WAV files"), read: (path): Clip => decodeWav(path), what: "clips" };
+  const files = (items: string[]) => ({ items, where: (i: number) => items[i]! });
+  if (flags.images) return { kind: "image", ...files(listMedia(flags.images, IMAGE_EXTENSIONS, "images")), read: decodeImage, what: "images" };
+  if (flags.audio) return { kind: "audio", ...files(listMedia(flags.audio, [".wav"], "WAV files")), read: (path): Clip => decodeWav(path), what: "clips" };
   let lines: string[];
   try {
     lines = readFileSync(flags.text!, "utf8").split(/\r?\n/);
@@ -42,7 +46,8 @@ function sourceOf(flags: MediaFlags): Source {
     throw new CliError(`cannot read ${flags.text}`);
   }
   // one text per line; a blank line is no text
-  return { kind: "text", items: lines.filter((l) => l.trim() !== ""), read: (line) => line, what: "texts" };
+  const numbers = lines.flatMap((l, i) => (l.trim() === "" ? [] : [i + 1]));
+  return { kind: "text", items: numbers.map((n) => lines[n - 1]!), where: (i) => `${flags.text}:${numbers[i]}`, read: (line) => line, what: "texts" };
 }
 
 /**
@@ -113,7 +118,13 @@ export async function profileMedia(flags: MediaFlags): Promise<{ file: ProfileFi
   const profiler = new MediaProfiler(input, media, model && { model, input: modelInput!, output: sketched!, encodeText });
   const bar = progress(`profiling ${source.items.length} ${source.what}`, source.items.length);
   for (const [i, item] of source.items.entries()) {
-    await profiler.add(source.read(item));
+    const read = source.read(item);
+    try {
+      await profiler.add(read);
+    } catch (err) {
+      // what does not fit the model (the encoder's feeds, onnxruntime's refusal), said of this item
+      throw err instanceof CliError ? new CliError(`${source.where(i)}: ${err.message}`) : err;
+    }
     bar.update(i + 1);
   }
   bar.done(`${source.items.length} ${source.what}`);

@@ -325,6 +325,71 @@ describe("driftline profile --audio and --text", () => {
   });
 });
 
+describe("driftline profile --model that does not fit the media", () => {
+  const textPath = join(dir, "fit-texts.txt");
+  writeFileSync(textPath, "a good movie\n\nawful plot\n");
+  const sentiment = join(dir, "fit-sentiment.onnx");
+  writeFileSync(sentiment, textModel("fit").bytes);
+  const audio = join(dir, "fit-audio");
+  mkdirSync(audio);
+  const wav = new wavefile.WaveFile();
+  wav.fromScratch(1, 16_000, "32f", new Float32Array(600).fill(0.1));
+  writeFileSync(join(audio, "a.wav"), wav.toBuffer());
+  /** An --encoder module of plain JS: `body` is encodeText's. */
+  const encoder = (name: string, body: string) => {
+    const path = join(dir, `${name}.mjs`);
+    writeFileSync(path, `export default (texts, input) => { ${body} };`);
+    return path;
+  };
+  /** Runs `driftline profile`; a failure must be one line on stderr, exit 1. */
+  const failure = async (...argv: string[]) => {
+    const result = await runCli("profile", ...argv, "-o", join(dir, "fit.json"));
+    expect(result.code).toBe(1);
+    expect(result.stderr.split("\n").filter(Boolean), result.stderr).toHaveLength(1);
+    return result.stderr.trimEnd();
+  };
+
+  it("refuses an image size or layout, or a medium, other than the model's input, before reading any item", async () => {
+    const media = (spec: object) => JSON.stringify({ ...SPEC, ...spec });
+    expect(await failure("--images", images, "--media", media({ width: 64, height: 64 }), "--model", modelPath)).toBe(
+      'driftline profile: the model\'s input "image" is [batch,3,16,16] but --media makes [1,3,64,64]',
+    );
+    expect(await failure("--images", images, "--media", media({ layout: "NHWC" }), "--model", modelPath)).toBe(
+      'driftline profile: the model\'s input "image" is [batch,3,16,16] but --media makes [1,16,16,3]',
+    );
+    expect(await failure("--audio", audio, "--media", '{"sampleRate":16000,"frameLength":512}', "--model", modelPath)).toBe(
+      'driftline profile: the model\'s input "image" is [batch,3,16,16] but --media makes [1,512]',
+    );
+    expect(await failure("--images", images, "--media", media({}), "--model", sentiment)).toBe('driftline profile: the model\'s input "input_ids" is [batch,tokens] but --media makes [1,3,16,16]');
+  });
+
+  it("says which text an encoder failed on, or made feeds the model does not take, and what onnxruntime refused", async () => {
+    const tokens = (type: string, ids: string) => `return { feeds: { input_ids: { type: "${type}", data: ${ids}, dims: [1, 1] } } };`;
+    const ids = encoder("fit-ids", tokens("int64", "BigInt64Array.of(1n)"));
+    expect(await failure("--text", textPath, "--model", modelPath, "--encoder", ids)).toBe(
+      `driftline profile: ${textPath}:1: --encoder makes the feeds "input_ids" but the model's inputs are "image": encodeText answers { feeds } by input name`,
+    );
+    expect(await failure("--text", textPath, "--model", sentiment, "--encoder", encoder("fit-throws", 'throw new Error("no vocabulary\\n  loaded");'))).toBe(
+      `driftline profile: ${textPath}:1: --encoder failed: no vocabulary; loaded`,
+    );
+    expect(await failure("--text", textPath, "--model", sentiment, "--encoder", encoder("fit-names", 'return { feeds: { ids: { type: "int64", data: BigInt64Array.of(1n), dims: [1, 1] } } };'))).toBe(
+      `driftline profile: ${textPath}:1: --encoder makes the feeds "ids" but the model's inputs are "input_ids": encodeText answers { feeds } by input name`,
+    );
+    expect(await failure("--text", textPath, "--model", sentiment, "--encoder", encoder("fit-none", "return {};"))).toContain('--encoder makes the feeds none but the model\'s inputs are "input_ids"');
+    expect(await failure("--text", textPath, "--model", sentiment, "--encoder", encoder("fit-int32", tokens("int32", "Int32Array.of(1)")))).toBe(
+      `driftline profile: ${textPath}:1: the model's input "input_ids" takes int64 but --encoder makes int32`,
+    );
+    expect(
+      await failure("--text", textPath, "--model", sentiment, "--encoder", encoder("fit-short", 'return { feeds: { input_ids: { type: "int64", data: BigInt64Array.of(1n), dims: [1, 3] } } };')),
+    ).toMatch(new RegExp(`^driftline profile: ${textPath}:1: --encoder's feed "input_ids": .*size`));
+    // the third line of the file (the second is blank) holds a token id the model has no embedding for
+    const late = encoder("fit-late", `return { feeds: { input_ids: { type: "int64", data: BigInt64Array.of(texts[0] === "awful plot" ? 99n : 1n), dims: [1, 1] } } };`);
+    expect(await failure("--text", textPath, "--model", sentiment, "--encoder", late)).toBe(
+      `driftline profile: ${textPath}:3: the model failed to run: Non-zero status code returned while running Gather node. Name:'' Status Message: indices element out of data bounds, idx=99 must be within the inclusive range [-11,10]`,
+    );
+  });
+});
+
 describe("driftline profile --embeddings", () => {
   const path = join(dir, "embeddings.ndjson");
   const rows = Array.from({ length: 300 }, (_, i) => Array.from({ length: 10 }, (_, k) => Math.sin(i * 0.7 + k) + (k === 0 ? i / 300 : 0)));
