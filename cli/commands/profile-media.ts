@@ -47,6 +47,7 @@ function sourceOf(flags: MediaFlags): Source {
   }
   // one text per line; a blank line is no text
   const numbers = lines.flatMap((l, i) => (l.trim() === "" ? [] : [i + 1]));
+  if (numbers.length === 0) throw new CliError(`${flags.text} holds no texts (one per line; blank lines are none)`);
   return { kind: "text", items: numbers.map((n) => lines[n - 1]!), where: (i) => `${flags.text}:${numbers[i]}`, read: (line) => line, what: "texts" };
 }
 

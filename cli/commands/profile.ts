@@ -57,7 +57,7 @@ Images, audio and text (docs/models.md): the input's descriptors (image.brightne
 its features, sketched over every item with the preprocessing the runtime applies:
   --images DIR            the PNG and JPEG files of DIR
   --audio DIR             the WAV files of DIR (mixed down to mono)
-  --text FILE             one text per line
+  --text FILE             one text per line (a blank line is none)
   --media SPEC            the input's preprocessing, JSON or a file holding it: for images
                           {"height","width","layout":"NCHW|NHWC","channels":"RGB|BGR",
                           "fit":"stretch|cover|contain","filter":"nearest|bilinear|bicubic",

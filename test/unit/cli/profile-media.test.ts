@@ -2,7 +2,7 @@
 // maintained encoders, decoded and preprocessed as the runtime will, descriptors sketched, and an
 // image model (a conv net built in code), an audio model and a text model (through the app's
 // encoder module) run on every item as the runtime feeds it.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import jpeg from "jpeg-js";
@@ -312,6 +312,20 @@ describe("driftline profile --audio and --text", () => {
     const liveWithout = await liveFeatures(bytes, manifest, calls, bare);
     expect(summary(withoutShares["input_ids.unknownTokens"]!.sketch)).toEqual({ count: 0, nonFinite: 4, min: expect.anything(), max: expect.anything() });
     expect(withoutShares["input_ids.unknownTokens"]!.sketch).toBe(liveWithout["input_ids.unknownTokens"]);
+  });
+
+  it("refuses a text file with no texts, as a folder with no images", async () => {
+    for (const [name, content] of [
+      ["empty.txt", ""],
+      ["blank.txt", "\n  \n\t\r\n"],
+    ]) {
+      const path = join(dir, name!);
+      writeFileSync(path, content!);
+      const out = join(dir, `${name}.json`);
+      const result = await runCli("profile", "--text", path, "-o", out);
+      expect([result.code, result.stderr]).toEqual([1, `driftline profile: ${path} holds no texts (one per line; blank lines are none)\n`]);
+      expect(existsSync(out)).toBe(false);
+    }
   });
 
   it("sketches one text per line", async () => {
