@@ -4,13 +4,38 @@ import jpeg from "jpeg-js";
 import { PNG } from "pngjs";
 import wavefile from "wavefile";
 import type { RgbaImage } from "../protocol/preprocess/image.ts";
-import { CliError } from "./args.ts";
+import { CliError, oneLine } from "./args.ts";
 
-/** File extensions `driftline profile --images` reads, and how. */
-const IMAGE_DECODERS: Record<string, (bytes: Buffer) => RgbaImage> = {
-  ".png": (bytes) => PNG.sync.read(bytes),
-  ".jpg": (bytes) => jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true }),
-  ".jpeg": (bytes) => jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true }),
+/** The eight bytes every PNG file starts with. */
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/**
+ * What pngjs's synchronous reader says when it stops, in words for people: it reports where the
+ * bytes ran out or were left over, not why (a chunk it could not parse leaves the rest unread).
+ */
+const PNG_READER_ERRORS: Record<string, string> = {
+  "There are some read requests waitng on finished stream": "the file ends before the image does: truncated",
+  "unrecognised content at end of stream": "a corrupt chunk, or bytes after the image",
+};
+
+/** A PNG file as RGBA pixels (pngjs); an Error saying why the bytes are not one. */
+function decodePng(bytes: Buffer): RgbaImage {
+  if (!bytes.subarray(0, PNG_SIGNATURE.length).equals(PNG_SIGNATURE)) throw new Error("no PNG signature");
+  try {
+    return PNG.sync.read(bytes);
+  } catch (err) {
+    const why = err instanceof Error && PNG_READER_ERRORS[err.message];
+    throw why ? new Error(why) : err;
+  }
+}
+
+const decodeJpeg = (bytes: Buffer): RgbaImage => jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true });
+
+/** File extensions `driftline profile --images` reads: the format's name, and its decoder. */
+const IMAGE_FORMATS: Record<string, { name: string; decode: (bytes: Buffer) => RgbaImage }> = {
+  ".png": { name: "PNG", decode: decodePng },
+  ".jpg": { name: "JPEG", decode: decodeJpeg },
+  ".jpeg": { name: "JPEG", decode: decodeJpeg },
 };
 
 /**
@@ -34,20 +59,22 @@ export function listMedia(dir: string, extensions: readonly string[], what: stri
 }
 
 /** Extensions {@link decodeImage} reads. */
-export const IMAGE_EXTENSIONS = Object.keys(IMAGE_DECODERS);
+export const IMAGE_EXTENSIONS = Object.keys(IMAGE_FORMATS);
 
 /**
- * A PNG or JPEG file as RGBA pixels (pngjs, jpeg-js); a CliError when it does not decode.
+ * A PNG or JPEG file as RGBA pixels (pngjs, jpeg-js); a one-line CliError when it does not
+ * decode: `photo.png: not a valid PNG (the file ends before the image does: truncated)`.
  *
  * @param path - the file
  */
 export function decodeImage(path: string): RgbaImage {
-  const decoder = IMAGE_DECODERS[extname(path).toLowerCase()];
-  if (!decoder) throw new CliError(`${path}: not a PNG or JPEG file`);
+  const format = IMAGE_FORMATS[extname(path).toLowerCase()];
+  if (!format) throw new CliError(`${path}: not a PNG or JPEG file`);
+  const bytes = readFileSync(path);
   try {
-    return decoder(readFileSync(path));
+    return format.decode(bytes);
   } catch (err) {
-    throw new CliError(`${path} does not decode: ${err instanceof Error ? err.message : err}`);
+    throw new CliError(`${path}: not a valid ${format.name} (${oneLine(err)})`);
   }
 }
 
@@ -58,14 +85,15 @@ export interface Clip {
 }
 
 /**
- * A WAV file as mono float samples (channels averaged) at its own rate (wavefile); a CliError
- * when it does not decode.
+ * A WAV file as mono float samples (channels averaged) at its own rate (wavefile); a one-line
+ * CliError when it does not decode.
  *
  * @param path - the file
  */
 export function decodeWav(path: string): Clip {
+  const bytes = readFileSync(path);
   try {
-    const wav = new wavefile.WaveFile(readFileSync(path));
+    const wav = new wavefile.WaveFile(bytes);
     wav.toBitDepth("32f");
     const channels = wav.getSamples(false, Float64Array) as unknown as Float64Array | Float64Array[];
     const list = Array.isArray(channels) ? channels : [channels];
@@ -73,6 +101,6 @@ export function decodeWav(path: string): Clip {
     for (const channel of list) channel.forEach((v, i) => (samples[i]! += v / list.length));
     return { samples, sampleRate: (wav.fmt as { sampleRate: number }).sampleRate };
   } catch (err) {
-    throw new CliError(`${path} does not decode as WAV: ${err instanceof Error ? err.message : err}`);
+    throw new CliError(`${path}: not a valid WAV file (${oneLine(err)})`);
   }
 }

@@ -150,11 +150,32 @@ describe("driftline profile --images", () => {
     );
     expect((await runCli("profile", "--images", images, "--media", "{ fit: 1 }", "-o", join(dir, "x.json"))).stderr).toMatch(/^driftline profile: --media: not valid JSON \(/);
     expect((await runCli("profile", "--images", join(dir, "none"), "--media", JSON.stringify(SPEC), "-o", join(dir, "x.json"))).stderr).toContain(`cannot read the directory ${join(dir, "none")}`);
-    writeFileSync(join(dir, "broken.png"), "not a png");
-    const broken = join(dir, "broken");
-    mkdirSync(broken);
-    writeFileSync(join(broken, "a.png"), "not a png");
-    expect((await runCli("profile", "--images", broken, "--media", JSON.stringify(SPEC), "-o", join(dir, "x.json"))).stderr).toMatch(/a\.png does not decode/);
+  });
+
+  it("says in one line which file is not a valid PNG, JPEG or WAV file, and why", async () => {
+    const png = readFileSync(join(images, "img-0.png"));
+    // a flipped byte in the first data chunk's type: pngjs stops there
+    const corrupt = Buffer.from(png);
+    corrupt.writeUInt8(corrupt[40]! ^ 0xff, 40);
+    const jpg = readFileSync(join(images, "photo.jpg"));
+    for (const [name, bytes, why] of [
+      ["truncated.png", png.subarray(0, 60), "not a valid PNG (the file ends before the image does: truncated)"],
+      ["text.png", Buffer.from("not a png"), "not a valid PNG (no PNG signature)"],
+      ["corrupt.png", corrupt, "not a valid PNG (a corrupt chunk, or bytes after the image)"],
+      ["text.jpg", Buffer.from("not a jpeg"), "not a valid JPEG (SOI not found)"],
+      ["truncated.jpg", jpg.subarray(0, jpg.length - 2), "not a valid JPEG (marker was not found)"],
+    ] as const) {
+      const folder = join(dir, `broken-${name.replace(".", "-")}`);
+      mkdirSync(folder);
+      writeFileSync(join(folder, name), bytes);
+      const result = await runCli("profile", "--images", folder, "--media", JSON.stringify(SPEC), "-o", join(dir, "x.json"));
+      expect([result.code, result.stderr]).toEqual([1, `driftline profile: ${join(folder, name)}: ${why}\n`]);
+    }
+    const wavs = join(dir, "broken-wav");
+    mkdirSync(wavs);
+    writeFileSync(join(wavs, "text.wav"), "not a wav");
+    const result = await runCli("profile", "--audio", wavs, "--media", '{"sampleRate":16000,"frameLength":512}', "-o", join(dir, "x.json"));
+    expect(result.stderr).toMatch(new RegExp(`^driftline profile: ${join(wavs, "text.wav")}: not a valid WAV file \\([^\n]+\\)\n$`));
   });
 });
 
