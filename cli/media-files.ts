@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from "node:fs";
+import { type Dirent, readFileSync, readdirSync } from "node:fs";
 import { extname, join } from "node:path";
 import jpeg from "jpeg-js";
 import { PNG } from "pngjs";
@@ -39,23 +39,31 @@ const IMAGE_FORMATS: Record<string, { name: string; decode: (bytes: Buffer) => R
 };
 
 /**
- * The files of a directory with one of `extensions` (case-insensitive), sorted by name; a
- * CliError when it cannot be read or holds none.
+ * The files of a directory with one of `extensions` (case-insensitive), sorted by name, and when
+ * it holds anything else, one line saying what was skipped and why; a CliError when it cannot be
+ * read or holds no such file.
  *
  * @param dir - the directory
  * @param extensions - extensions with their dot
  * @param what - what the files are, for errors
+ * @example listMedia("train", [".png"], "images") // { files: ["train/a.png"], skipped: "skipped 2 of 3 entries in train: 1 not .png (notes.txt), 1 subfolder (raw; subfolders are not read)" }
  */
-export function listMedia(dir: string, extensions: readonly string[], what: string): string[] {
-  let names: string[];
+export function listMedia(dir: string, extensions: readonly string[], what: string): { files: string[]; skipped: string | undefined } {
+  let entries: Dirent[];
   try {
-    names = readdirSync(dir);
+    entries = readdirSync(dir, { withFileTypes: true });
   } catch {
     throw new CliError(`cannot read the directory ${dir}`);
   }
-  const files = names.filter((n) => extensions.includes(extname(n).toLowerCase())).sort();
+  const [files, others, folders]: [string[], string[], string[]] = [[], [], []];
+  for (const e of entries) (e.isDirectory() ? folders : extensions.includes(extname(e.name).toLowerCase()) ? files : others).push(e.name);
   if (files.length === 0) throw new CliError(`${dir} holds no ${what} (${extensions.join(", ")})`);
-  return files.map((n) => join(dir, n));
+  const some = (names: string[]) => [...names.sort().slice(0, 3), ...(names.length > 3 ? ["…"] : [])].join(", ");
+  const why: string[] = [];
+  if (others.length) why.push(`${others.length} not ${extensions.join(", ")} (${some(others)})`);
+  if (folders.length) why.push(`${folders.length} ${folders.length === 1 ? "subfolder" : "subfolders"} (${some(folders)}; subfolders are not read)`);
+  const skipped = why.length ? `skipped ${others.length + folders.length} of ${entries.length} entries in ${dir}: ${why.join(", ")}` : undefined;
+  return { files: files.sort().map((n) => join(dir, n)), skipped };
 }
 
 /** Extensions {@link decodeImage} reads. */

@@ -29,6 +29,8 @@ interface Source {
   items: string[];
   /** Where item `i` is, for messages: its path, or `FILE:LINE`. */
   where: (i: number) => string;
+  /** What of the folder was not read, and why, in one line (cli/media-files.ts listMedia). */
+  skipped?: string | undefined;
   read: (item: string) => MediaItem;
   what: string;
 }
@@ -36,7 +38,7 @@ interface Source {
 function sourceOf(flags: MediaFlags): Source {
   const given = [flags.images && "--images", flags.audio && "--audio", flags.text && "--text"].filter(Boolean);
   if (given.length > 1) throw new UsageError(`${given.join(" and ")}: profile one medium at a time`);
-  const files = (items: string[]) => ({ items, where: (i: number) => items[i]! });
+  const files = ({ files, skipped }: ReturnType<typeof listMedia>) => ({ items: files, where: (i: number) => files[i]!, skipped });
   if (flags.images) return { kind: "image", ...files(listMedia(flags.images, IMAGE_EXTENSIONS, "images")), read: decodeImage, what: "images" };
   if (flags.audio) return { kind: "audio", ...files(listMedia(flags.audio, [".wav"], "WAV files")), read: (path): Clip => decodeWav(path), what: "clips" };
   let lines: string[];
@@ -129,6 +131,8 @@ export async function profileMedia(flags: MediaFlags): Promise<{ file: ProfileFi
     bar.update(i + 1);
   }
   bar.done(`${source.items.length} ${source.what}`);
+  // said once the work is done (a failure stays one line), so a count below the folder's is no surprise
+  if (source.skipped) console.error(source.skipped);
   const file: ProfileFile = {
     format: 1,
     input,

@@ -152,6 +152,21 @@ describe("driftline profile --images", () => {
     expect((await runCli("profile", "--images", join(dir, "none"), "--media", JSON.stringify(SPEC), "-o", join(dir, "x.json"))).stderr).toContain(`cannot read the directory ${join(dir, "none")}`);
   });
 
+  it("says on stderr how many entries of the folder it skipped, and why", async () => {
+    const mixed = join(dir, "mixed");
+    mkdirSync(join(mixed, "raw"), { recursive: true });
+    writeFileSync(join(mixed, "a.png"), readFileSync(join(images, "img-0.png")));
+    writeFileSync(join(mixed, "b.PNG"), readFileSync(join(images, "img-1.png")));
+    writeFileSync(join(mixed, "notes.txt"), "taken in May");
+    writeFileSync(join(mixed, "c.webp"), "RIFF");
+    writeFileSync(join(mixed, "raw", "d.png"), readFileSync(join(images, "img-2.png")));
+    const result = await runCli("profile", "--images", mixed, "--media", JSON.stringify(SPEC), "-o", join(dir, "mixed.json"));
+    expect(result.stdout).toMatch(/mixed\.json: 2 images, 7 descriptors/);
+    expect(result.stderr).toBe(`skipped 3 of 5 entries in ${mixed}: 2 not .png, .jpg, .jpeg (c.webp, notes.txt), 1 subfolder (raw; subfolders are not read)\n`);
+    // a folder of images only: nothing said
+    expect((await runCli("profile", "--images", join(mixed, "raw"), "--media", JSON.stringify(SPEC), "-o", join(dir, "mixed.json"))).stderr).toBe("");
+  });
+
   it("says in one line which file is not a valid PNG, JPEG or WAV file, and why", async () => {
     const png = readFileSync(join(images, "img-0.png"));
     // a flipped byte in the first data chunk's type: pngjs stops there
