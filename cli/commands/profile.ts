@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { inputColumns } from "../../protocol/row-encoding.ts";
 import { CliError, UsageError, choiceFlag, intFlag, listFlag, onePositional, parse } from "../args.ts";
 import { describeOutputs, loadModel } from "../onnx-model.ts";
@@ -19,7 +19,7 @@ const USAGE = `driftline profile <train.csv|train.ndjson|train.parquet> -o profi
 Profiles training (or any reference) data into the reference profile that drift is measured
 against: the same sketches clients send, plus the feature schema publish needs.
 
-  -o, --out FILE          where to write the profile (required)
+  -o, --out FILE          where to write the profile (required; checked before any work)
   --format csv|ndjson|parquet
                           the file's format (default: by extension: .parquet or .pq is Parquet,
                           .ndjson or .jsonl NDJSON, anything else CSV)
@@ -119,6 +119,7 @@ export const profile: Command = {
   async run(argv) {
     const { values, positionals } = parse(argv, OPTIONS);
     if (!values.out) throw new UsageError("missing -o/--out FILE");
+    checkWritable(values.out);
     if (values.feeds) {
       if (positionals.length || values.images || values.audio || values.text) throw new UsageError("--feeds names the data: no data file, --images, --audio or --text beside it");
       const { file, summary } = await profileFeeds({ feeds: values.feeds, model: values.model, tensors: values.tensors, labels: listFlag(values.labels) });
@@ -202,6 +203,19 @@ export const profile: Command = {
     console.log(`${values.out}: ${profiler.rows} rows, ${features.length} features${model ? ", predictions sketched" : ""}${quality}${calibrated}${medians} (${seconds} s)`);
   },
 };
+
+/**
+ * Fails before any work, with the error writing the profile at the end would give (main says it
+ * in one line: `cannot open out/p.json: no such file or directory`), when `path` cannot be
+ * written: it is opened for appending, which changes no file, and a file this made is removed.
+ *
+ * @param path - the `-o` file
+ */
+function checkWritable(path: string): void {
+  const existed = existsSync(path);
+  closeSync(openSync(path, "a"));
+  if (!existed) rmSync(path);
+}
 
 /** With `--embeddings`: the manifest's embedding settings and the reference embeddings, into the profile file. */
 async function addEmbeddings(

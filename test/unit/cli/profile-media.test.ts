@@ -167,6 +167,20 @@ describe("driftline profile --images", () => {
     expect((await runCli("profile", "--images", join(mixed, "raw"), "--media", JSON.stringify(SPEC), "-o", join(dir, "mixed.json"))).stderr).toBe("");
   });
 
+  it("checks that -o can be written before profiling anything", async () => {
+    // a folder whose image does not decode: that error would come first if the work started
+    const folder = join(dir, "unwritten");
+    mkdirSync(folder);
+    writeFileSync(join(folder, "a.png"), "not a png");
+    const profile = (out: string) => runCli("profile", "--images", folder, "--media", JSON.stringify(SPEC), "-o", out);
+    const missing = join(dir, "no-such-folder");
+    expect(await profile(join(missing, "p.json"))).toMatchObject({ code: 1, stderr: `driftline profile: cannot open ${join(missing, "p.json")}: no such file or directory\n` });
+    expect(await profile(folder)).toMatchObject({ code: 1, stderr: `driftline profile: cannot open ${folder}: is a directory\n` });
+    // a file that can be written: the work starts (and fails on the image), and no file is left
+    expect((await profile(join(dir, "p.json"))).stderr).toContain("a.png: not a valid PNG");
+    expect(existsSync(join(dir, "p.json"))).toBe(false);
+  });
+
   it("says in one line which file is not a valid PNG, JPEG or WAV file, and why", async () => {
     const png = readFileSync(join(images, "img-0.png"));
     // a flipped byte in the first data chunk's type: pngjs stops there
