@@ -6,7 +6,7 @@ import { LIMITS } from "../protocol/limits.ts";
 import { type ValueOf, featureValue, featureWidth, inputColumns, writeFeature } from "../protocol/row-encoding.ts";
 import { CategoricalSketch, ClassificationSketch, type FeatureSketch, NumericSketch, quantile, toBase64 } from "../protocol/sketch/index.ts";
 import { CliError } from "./args.ts";
-import type { LoadedModel } from "./onnx-model.ts";
+import { type LoadedModel, runModel } from "./onnx-model.ts";
 import { type ChunkOptions, ReferenceChunker } from "./reference-chunks.ts";
 import { BaselineCollector } from "./baseline.ts";
 import type { Cell, Table } from "./tables/index.ts";
@@ -333,7 +333,7 @@ export class PredictionProfiler {
       }
     });
     const feeds = { [this.features[0]!.input]: new this.model.Tensor("float32", data, [rows.length, this.columns]) };
-    const result = await this.model.session.run(feeds, [this.output.name]);
+    const result = await runModel(this.model, feeds, [this.output.name]);
     const values = result[this.output.name]!.data as Float32Array;
     const width = values.length / rows.length;
     for (let r = 0; r < rows.length; r++) this.sketcher.add(values.subarray(r * width, (r + 1) * width), this.target && rows[r]![this.target.at], () => where(r));

@@ -3,7 +3,7 @@ import { blurValue } from "../../protocol/blur.ts";
 import { describeTensors, tensorStatFeatures } from "../../protocol/preprocess/tensor-stats.ts";
 import { NumericSketch, toBase64 } from "../../protocol/sketch/index.ts";
 import { CliError, UsageError, listFlag } from "../args.ts";
-import { type LoadedModel, describeOutputs, loadModel } from "../onnx-model.ts";
+import { type LoadedModel, describeOutputs, loadModel, runModel } from "../onnx-model.ts";
 import { type ProfileFile, PredictionSketcher } from "../profiler.ts";
 import { progress } from "../progress.ts";
 
@@ -82,7 +82,7 @@ export async function profileFeeds(flags: FeedsFlags): Promise<{ file: ProfileFi
       throw new CliError(`--feeds line ${i + 1}: ${err instanceof Error ? err.message : err}`);
     }
     const feeds = Object.fromEntries(model.inputs.map((input) => [input.name, tensorOf(model, input, json[input.name], i + 1)]));
-    const out = await model.session.run(feeds);
+    const out = await runModel(model, feeds, [...model.session.outputNames]);
     describeTensors(names, { ...feeds, ...out }).forEach((v, f) => sketches[f]!.update(v, blurValue(v)));
     if (predictions) {
       const data = out[sketched!.name]!.data as Float32Array;
