@@ -1,0 +1,105 @@
+// `driftline publish` against a stand-in collector that takes any upload: what it refuses before
+// uploading (one line, exit 1), and the manifest it registers from a profile and a model.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PNG } from "pngjs";
+import wavefile from "wavefile";
+import { afterAll, describe, expect, it, vi } from "vitest";
+import type { Manifest } from "../../../protocol/schema/manifest.ts";
+import { buildConvClassifier, buildDenseClassifier, convClassifier } from "../../fixtures/onnx-models.ts";
+import { runCli } from "./run-cli.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "driftline-publish-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/**
+ * Runs `driftline publish` against a stand-in collector that takes every upload and registers
+ * version 1; `manifest` is what publish registered (none when it refused first).
+ */
+async function publish(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string; manifest: Manifest | undefined }> {
+  let manifest: Manifest | undefined;
+  const fetch = vi.spyOn(globalThis, "fetch").mockImplementation(async (url, init) => {
+    if (init?.method === "POST" && new URL(String(url)).pathname.endsWith("/versions")) {
+      manifest = (JSON.parse(String(init.body)) as { manifest: Manifest }).manifest;
+      return Response.json({ version: 1, sha256: manifest.sha256 }, { status: 201 });
+    }
+    // PUT /v1/artifacts/:sha256
+    return new Response(null, { status: 200 });
+  });
+  try {
+    return { ...(await runCli("publish", ...argv, "--url", "http://collector.test", "--key", "adm_test")), manifest };
+  } finally {
+    fetch.mockRestore();
+  }
+}
+
+/** Writes `model` to the test folder and returns its path. */
+function modelFile(name: string, bytes: Uint8Array): string {
+  const path = join(dir, name);
+  writeFileSync(path, bytes);
+  return path;
+}
+
+describe("driftline publish of an image or audio model", () => {
+  const images = join(dir, "images");
+  mkdirSync(images);
+  for (const [i, shade] of [40, 120, 200].entries()) {
+    const png = new PNG({ width: 40, height: 30 });
+    png.data.fill(shade);
+    writeFileSync(join(images, `img-${i}.png`), PNG.sync.write(png));
+  }
+  const clips = join(dir, "clips");
+  mkdirSync(clips);
+  const wav = new wavefile.WaveFile();
+  wav.fromScratch(
+    1,
+    16_000,
+    "32f",
+    Float32Array.from({ length: 4000 }, (_, n) => 0.3 * Math.sin(n / 7)),
+  );
+  writeFileSync(join(clips, "clip.wav"), wav.toBuffer());
+
+  /** A profile of the images (or, with `audio`, the clips, for input "frame") preprocessed as `media` says. */
+  async function profile(name: string, media: object, audio = false): Promise<string> {
+    const out = join(dir, `${name}.json`);
+    const data = audio ? ["--audio", clips, "--input", "frame"] : ["--images", images];
+    const result = await runCli("profile", ...data, "--media", JSON.stringify(media), "-o", out);
+    expect(result.stderr).toBe("");
+    return out;
+  }
+  const image = { layout: "NCHW", channels: "RGB", fit: "stretch", filter: "bilinear" };
+  const net = convClassifier();
+
+  it("refuses an image size or layout the model's fixed dimensions do not take, before uploading", async () => {
+    const model = modelFile("conv-32.onnx", buildConvClassifier(net, 32, 32));
+    const large = await publish(model, "--model", "pets", "--profile", await profile("large", { ...image, height: 64, width: 64 }));
+    expect(large).toMatchObject({ code: 1, stdout: "", manifest: undefined });
+    expect(large.stderr).toBe(
+      `driftline publish: the profile's image makes [batch, 3, 64, 64] but the model's input "image" is [batch, 3, 32, 32]: profile again with the model's layout, height and width in --media\n`,
+    );
+    const nhwc = await publish(model, "--model", "pets", "--profile", await profile("nhwc", { ...image, layout: "NHWC", height: 32, width: 32 }));
+    expect(nhwc).toMatchObject({ code: 1, manifest: undefined });
+    expect(nhwc.stderr).toContain("the profile's image makes [batch, 32, 32, 3] but the model's input \"image\" is [batch, 3, 32, 32]");
+
+    const fits = await publish(model, "--model", "pets", "--profile", await profile("fits", { ...image, height: 32, width: 32 }));
+    expect(fits.code, fits.stderr).toBe(0);
+    expect(fits.manifest!.inputs).toEqual([{ name: "image", dtype: "float32", shape: ["batch", 3, 32, 32], media: { kind: "image", ...image, height: 32, width: 32 } }]);
+  });
+
+  it("takes any size where the model's dimensions are named", async () => {
+    const model = modelFile("conv-any.onnx", buildConvClassifier(net, "height", "width"));
+    const result = await publish(model, "--model", "pets", "--profile", await profile("large", { ...image, height: 64, width: 64 }));
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.manifest!.inputs[0]!.shape).toEqual(["batch", 3, "height", "width"]);
+  });
+
+  it("refuses audio frames of another length than the model's", async () => {
+    const model = modelFile("frames-512.onnx", buildDenseClassifier({ weights: Array.from({ length: 512 }, () => [0.01, -0.01]), bias: [0, 0], inputName: "frame" }));
+    const long = await publish(model, "--model", "vad", "--profile", await profile("long-frames", { sampleRate: 16_000, frameLength: 1024 }, true));
+    expect(long).toMatchObject({ code: 1, manifest: undefined });
+    expect(long.stderr).toBe(`driftline publish: the profile's audio makes [batch, 1024] but the model's input "frame" is [batch, 512]: profile again with the model's frameLength in --media\n`);
+    const fits = await publish(model, "--model", "vad", "--profile", await profile("frames", { sampleRate: 16_000, frameLength: 512 }, true));
+    expect(fits.code, fits.stderr).toBe(0);
+  });
+});
