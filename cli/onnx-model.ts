@@ -50,7 +50,8 @@ export async function loadModel(path: string): Promise<LoadedModel> {
  * (labelled by `labels`, else "0"…"C-1"); a float `[batch]` or `[batch, 1]` is a score when two
  * labels are given (the probability of the second) and a regression otherwise; an integer tensor
  * is a predicted label. With labels, a float output of another width beside one as wide as they
- * are (a text model's embedding) is a regression: a tensor the app reads.
+ * are (a text model's embedding) is a regression: a tensor the app reads. (`publish` lists the
+ * output a profile names as its embedding with kind `embedding` instead.)
  *
  * @param model - the loaded model
  * @param labels - class labels from `--labels`, if any

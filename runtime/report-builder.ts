@@ -135,7 +135,8 @@ export class Accumulator {
       this.add = (cls, score, entropy) => cls >= 0 && cls < labels.length && p.update(cls, score, entropy);
     } else {
       const p = (this.prediction = new NumericSketch());
-      const scored = manifest.outputs.some((o) => o.kind !== "label");
+      // outputs that give no value (classes without labels, an embedding): each row's prediction is missing
+      const scored = manifest.outputs.some((o) => o.kind !== "label" && o.kind !== "embedding");
       this.add = (_, score) => p.update(scored ? score : undefined);
     }
   }

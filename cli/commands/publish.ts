@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { sha256Hex } from "../../protocol/hash.ts";
 import { inputColumns } from "../../protocol/row-encoding.ts";
-import type { Input, Manifest } from "../../protocol/schema/manifest.ts";
+import type { Input, Manifest, Output } from "../../protocol/schema/manifest.ts";
 import type { Media } from "../../protocol/schema/media.ts";
 import { imageDims } from "../../protocol/preprocess/image.ts";
 import { parseManifest } from "../../protocol/schema/parse.ts";
@@ -134,7 +134,7 @@ function buildManifest(
       throw new CliError(`the model's input "${input}" has ${modelWidth} columns but the profile's features make ${width}`);
     }
   }
-  const outputs = file.outputs ?? describeOutputs(model, extra.labels);
+  const outputs = manifestOutputs(model, file, extra.labels);
   const manifest = {
     format: 1 as const,
     model: name,
@@ -155,6 +155,16 @@ function buildManifest(
   } catch (err) {
     throw new CliError(err instanceof DriftlineError ? `the profile and model do not make a valid manifest: ${err.message}` : String(err));
   }
+}
+
+/**
+ * The manifest's outputs: the profile's (`driftline profile --model` described them), else the
+ * model's (describeOutputs), with the one the profile names as its embedding of kind `embedding`,
+ * so no class or score is read off it.
+ */
+function manifestOutputs(model: LoadedModel, file: ProfileFile, labels: string[]): Output[] {
+  const embedding = file.embedding?.output;
+  return (file.outputs ?? describeOutputs(model, labels)).map((o) => (o.name === embedding ? { name: o.name, kind: "embedding" } : o));
 }
 
 /**

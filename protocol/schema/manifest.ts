@@ -53,10 +53,14 @@ export const featureSchema = z.object({
   step: z.number().min(1e-6).max(1e6).optional(),
 });
 
-/** A model output and how to read it. */
+/**
+ * A model output and how to read it: `probabilities` give the top class and its score, `label` a
+ * class, `score` and `regression` a value; `embedding` is the output the manifest's `embedding`
+ * names, a vector the app reads and devices sketch, but neither a class nor a score.
+ */
 export const outputSchema = z.object({
   name: nameSchema,
-  kind: z.enum(["probabilities", "label", "score", "regression"]),
+  kind: z.enum(["probabilities", "label", "score", "regression", "embedding"]),
   labels: z.array(nameSchema).max(LIMITS.categories).optional(),
 });
 
@@ -181,6 +185,7 @@ function checkStructure(ctx: Issues): void {
   m.outputs.forEach((o, i) => {
     const dup = o.labels && findDuplicate(o.labels, (l) => l, "label");
     if (dup) problem(["outputs", i, "labels"], dup);
+    if (o.kind === "embedding" && o.name !== m.embedding?.output) problem(["outputs", i, "kind"], `"${o.name}" is not the output the manifest's embedding names`);
   });
   const embedding = m.embedding?.output;
   if (embedding !== undefined && !m.outputs.some((o) => o.name === embedding)) problem(["embedding", "output"], `no output named "${embedding}"`);

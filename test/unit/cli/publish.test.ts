@@ -7,7 +7,9 @@ import { PNG } from "pngjs";
 import wavefile from "wavefile";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import type { Manifest } from "../../../protocol/schema/manifest.ts";
-import { buildConvClassifier, buildDenseClassifier, convClassifier } from "../../fixtures/onnx-models.ts";
+import { textModel } from "../../fixtures/media-models.ts";
+import { buildConvClassifier, buildDenseClassifier, convClassifier, textClassifierReference } from "../../fixtures/onnx-models.ts";
+import { tokenize } from "../../fixtures/tokenizer.ts";
 import { runCli } from "./run-cli.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "driftline-publish-"));
@@ -101,5 +103,38 @@ describe("driftline publish of an image or audio model", () => {
     expect(long.stderr).toBe(`driftline publish: the profile's audio makes [batch, 1024] but the model's input "frame" is [batch, 512]: profile again with the model's frameLength in --media\n`);
     const fits = await publish(model, "--model", "vad", "--profile", await profile("frames", { sampleRate: 16_000, frameLength: 512 }, true));
     expect(fits.code, fits.stderr).toBe(0);
+  });
+});
+
+describe("driftline publish of an embedding model", () => {
+  const texts = ["a good movie", "awful plot", "the actor was fine", "great great great", "bad bad movie", "a plot", "the movie"];
+  const corpus = join(dir, "corpus.txt");
+  writeFileSync(corpus, `${texts.join("\n")}\n`);
+  // the reference embeddings: the encoder's own, 8 values each
+  const embeddings = join(dir, "corpus-embeddings.ndjson");
+  const encoder = textModel("encoder", true);
+  const classifier = textModel("sentiment");
+  writeFileSync(embeddings, `${texts.map((t) => JSON.stringify(textClassifierReference(encoder.classifier, tokenize([t]).ids[0]!).embedding)).join("\n")}\n`);
+
+  /** docs/models.md's profile of an embedding model: the texts' descriptors and the reference embeddings of output `embedding`. */
+  async function profile(name: string): Promise<string> {
+    const out = join(dir, `${name}.json`);
+    const result = await runCli("profile", "--text", corpus, "--media", '{"kind":"text"}', "--embeddings", embeddings, "--embedding-output", "embedding", "--input", "input_ids", "-o", out);
+    expect(result.stderr).toBe("");
+    return out;
+  }
+
+  it("lists the output the profile names as the embedding as kind embedding, never as class probabilities", async () => {
+    const result = await publish(modelFile("encoder.onnx", encoder.bytes), "--model", "encoder", "--profile", await profile("encoder"));
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.manifest!.outputs).toEqual([{ name: "embedding", kind: "embedding" }]);
+    expect(result.manifest!.embedding).toMatchObject({ output: "embedding", length: 8 });
+    // beside a classifier's output, which keeps its labels
+    const both = await publish(modelFile("sentiment.onnx", classifier.bytes), "--model", "sentiment", "--profile", await profile("sentiment"), "--labels", "negative,positive");
+    expect(both.code, both.stderr).toBe(0);
+    expect(both.manifest!.outputs).toEqual([
+      { name: "probabilities", kind: "probabilities", labels: ["negative", "positive"] },
+      { name: "embedding", kind: "embedding" },
+    ]);
   });
 });

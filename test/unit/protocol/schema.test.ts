@@ -77,6 +77,11 @@ describe("manifest", () => {
     ["statistics of no tensor", (m: Manifest) => void (m.tensorStats = ["pixels"]), /tensorStats\.0: no input or output named "pixels"/],
     ["statistics of a tensor twice", (m: Manifest) => void (m.tensorStats = ["features", "features"]), /duplicate tensor/],
     ["a tensor statistic named as a feature", (m: Manifest) => void ((m.features[0]!.name = "features.mean"), (m.tensorStats = ["features"])), /duplicate feature "features\.mean"/],
+    [
+      "an embedding output the manifest's embedding does not name",
+      (m: Manifest) => void m.outputs.push({ name: "vector", kind: "embedding" }),
+      /outputs\.1\.kind: "vector" is not the output the manifest's embedding names/,
+    ],
     ["a profile sketch of a statistic not asked for", (m: Manifest) => void (m.profile.features["features.mean"] = m.profile.features.tenure!), /profile\.features\.features\.mean/],
   ])("%s is a validation error naming the path", (_, edit, message) => {
     const m = manifest();

@@ -198,6 +198,24 @@ describe("runtime media inputs under Node", () => {
     }
   });
 
+  it("answers an embedding model's predictions with the embedding and no class or score, each a missing prediction in the report", async () => {
+    const { bytes, manifest, classifier } = textModel("encoder", true);
+    const { transport, reports } = memoryCollector(bytes, manifest);
+    const rt = await createRuntime({ ...options, model: "encoder", transport, encodeText: tokenize });
+    const texts = ["a good movie", "awful plot", "the actor was fine"];
+    for (const t of texts) {
+      const p = await rt.predict({ input_ids: t });
+      expect([p.label, p.score]).toEqual([undefined, undefined]);
+      const expected = textClassifierReference(classifier, tokenize([t]).ids[0]!).embedding;
+      Array.from(p.outputs.embedding as Float32Array).forEach((x, k) => expect(x).toBeCloseTo(expected[k]!, 5));
+    }
+    await rt.close();
+    const prediction = decodeNumeric(fromBase64(reports[0]!.prediction!));
+    expect([reports[0]!.rows, prediction.missing, prediction.nonFinite, prediction.count]).toEqual([3, 3, 0, 0]);
+    expect(decodeEmbedding(fromBase64(reports[0]!.embedding!)).count).toBe(3);
+    expect(reports[0]!.errors).toBeUndefined();
+  });
+
   it("sketches embeddings the app passes itself when the manifest's embedding names no output, and refuses malformed ones", async () => {
     const { bytes, manifest, classifier } = textModel("app-embeddings");
     const { output: _output, ...config } = manifest.embedding!;
