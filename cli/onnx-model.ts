@@ -111,3 +111,23 @@ export async function runModel(model: LoadedModel, feeds: Record<string, ort.Ten
     throw new CliError(`the model failed to run: ${oneLine(err).replace(/^failed to call OrtRun\(\)\. ERROR_CODE: \d+, ERROR_MESSAGE: /, "")}`);
   }
 }
+
+/**
+ * Refuses (a CliError) an embedding output the model cannot give as the profile has it: no output
+ * of that name, or one whose rows hold another number of values than the reference embeddings
+ * (`length`), which would make every prediction a `validation` error. A row's size is known when
+ * every dimension after the batch is fixed; a named or -1 one, or an unknown rank, passes.
+ *
+ * @param model - the loaded model
+ * @param embedding - the profile's embedding: the output (none: the app passes the vectors) and their length
+ */
+export function checkEmbeddingOutput(model: LoadedModel, embedding: { output?: string | undefined; length: number }): void {
+  const { output: name, length } = embedding;
+  if (name === undefined) return;
+  const output = model.outputs.find((o) => o.name === name);
+  if (!output) throw new CliError(`the profile's embedding is output "${name}" but the model's outputs are ${model.outputs.map((o) => `"${o.name}"`).join(", ")}`);
+  const row = output.shape.slice(1);
+  if (output.shape.length === 0 || !row.every((d) => typeof d === "number" && d >= 0)) return;
+  const values = (row as number[]).reduce((a, b) => a * b, 1);
+  if (values !== length) throw new CliError(`the reference embeddings have ${length} values but the model's output "${name}" [${output.shape.join(", ")}] has ${values} a row`);
+}

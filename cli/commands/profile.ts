@@ -1,7 +1,7 @@
 import { closeSync, existsSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { inputColumns } from "../../protocol/row-encoding.ts";
 import { CliError, UsageError, choiceFlag, intFlag, listFlag, onePositional, parse } from "../args.ts";
-import { describeOutputs, loadModel } from "../onnx-model.ts";
+import { checkEmbeddingOutput, describeOutputs, loadModel } from "../onnx-model.ts";
 import { type ProfileFile, type ProfileOptions, PredictionProfiler, TableProfiler } from "../profiler.ts";
 import type { ChunkOptions } from "../reference-chunks.ts";
 import { formatBytes, progress } from "../progress.ts";
@@ -76,7 +76,8 @@ Raw tensors (models the app runs with run(feeds); docs/models.md "Tensor statist
 
 Embeddings (with any of the above; docs/models.md "Embeddings"):
   --embeddings FILE       reference embeddings, NDJSON: one JSON array of numbers per line
-  --embedding-output NAME the model output that is the embedding (else the app passes it)
+  --embedding-output NAME the model output that is the embedding (else the app passes it); with
+                          --model, checked to give rows of the embeddings' length
   --embedding-dims N      components of the seeded random projection (default 16)
   --embedding-features N  random Fourier features of the RBF kernel (default 256)
   --embedding-seed N      seed of both (default 1)`;
@@ -129,8 +130,21 @@ export const profile: Command = {
     if (values.tensors) throw new UsageError("--tensors goes with --feeds");
     if (values.images || values.audio || values.text) {
       if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}": --images, --audio and --text name the data`);
+      // the reference embeddings first: a model that cannot give them fails before the media are read
+      const embeddings = await profileEmbeddingFlags(values);
+      if (embeddings?.config.output && values.model) {
+        const model = await loadModel(values.model);
+        try {
+          checkEmbeddingOutput(model, embeddings.config);
+        } finally {
+          await model.session.release();
+        }
+      }
       const { file, summary } = await profileMedia({ ...values, labels: listFlag(values.labels) });
-      await addEmbeddings(file, values);
+      if (embeddings) {
+        file.embedding = embeddings.config;
+        file.profile.embedding = embeddings.reference;
+      }
       writeFileSync(values.out, `${JSON.stringify(file, null, 2)}\n`);
       return void console.log(`${values.out}: ${summary}${file.embedding ? `, ${file.embedding.length}-value embeddings` : ""}`);
     }
@@ -217,24 +231,25 @@ function checkWritable(path: string): void {
   if (!existed) rmSync(path);
 }
 
-/** With `--embeddings`: the manifest's embedding settings and the reference embeddings, into the profile file. */
-async function addEmbeddings(
-  file: ProfileFile,
-  values: { embeddings?: string; "embedding-output"?: string; "embedding-dims"?: string; "embedding-features"?: string; "embedding-seed"?: string },
-): Promise<void> {
+/** With `--embeddings`: the manifest's embedding settings and the reference embeddings for the profile file; else undefined. */
+async function profileEmbeddingFlags(values: {
+  embeddings?: string;
+  "embedding-output"?: string;
+  "embedding-dims"?: string;
+  "embedding-features"?: string;
+  "embedding-seed"?: string;
+}): Promise<Awaited<ReturnType<typeof profileEmbeddings>> | undefined> {
   if (!values.embeddings) {
     const stray = ["embedding-output", "embedding-dims", "embedding-features", "embedding-seed"].find((f) => values[f as keyof typeof values] !== undefined);
     if (stray) throw new UsageError(`--${stray} goes with --embeddings`);
-    return;
+    return undefined;
   }
-  const { config, reference } = await profileEmbeddings(values.embeddings, {
+  return profileEmbeddings(values.embeddings, {
     dims: intFlag(values["embedding-dims"] ?? "16", "embedding-dims", 1, MAX_EMBEDDING_DIMS),
     features: intFlag(values["embedding-features"] ?? "256", "embedding-features", 1, MAX_KERNEL_FEATURES),
     seed: intFlag(values["embedding-seed"] ?? "1", "embedding-seed", 1, 2 ** 32 - 1),
     output: values["embedding-output"],
   });
-  file.embedding = config;
-  file.profile.embedding = reference;
 }
 
 /** How to cut the reference into chunks, or undefined when not calibrating. */

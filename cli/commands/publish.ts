@@ -8,7 +8,7 @@ import { parseManifest } from "../../protocol/schema/parse.ts";
 import { DriftlineError } from "../../protocol/errors.ts";
 import { request, requestRaw, connection, type Connection } from "../api.ts";
 import { CONNECTION_OPTIONS, CliError, UsageError, choiceFlag, listFlag, onePositional, parse } from "../args.ts";
-import { describeOutputs, loadModel, type LoadedModel } from "../onnx-model.ts";
+import { checkEmbeddingOutput, describeOutputs, loadModel, type LoadedModel } from "../onnx-model.ts";
 import type { ProfileFile } from "../profiler.ts";
 import { formatBytes, progress } from "../progress.ts";
 import type { Command } from "./command.ts";
@@ -116,8 +116,9 @@ function parseMeta(pairs: string[]): Record<string, string> {
 }
 
 /**
- * The manifest of a model + profile; checks that the model's inputs and the profile's features
- * agree, then validates it with protocol's schema, so mistakes surface before any upload.
+ * The manifest of a model + profile; checks that the model's inputs and the profile's features,
+ * medium and embedding agree, then validates it with protocol's schema, so mistakes surface
+ * before any upload.
  */
 function buildManifest(
   name: string,
@@ -134,6 +135,7 @@ function buildManifest(
       throw new CliError(`the model's input "${input}" has ${modelWidth} columns but the profile's features make ${width}`);
     }
   }
+  if (file.embedding) checkEmbeddingOutput(model, file.embedding);
   const outputs = manifestOutputs(model, file, extra.labels);
   const manifest = {
     format: 1 as const,

@@ -5,13 +5,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PNG } from "pngjs";
 import wavefile from "wavefile";
+import { build } from "esbuild";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import type { Manifest } from "../../../protocol/schema/manifest.ts";
 import { textModel } from "../../fixtures/media-models.ts";
 import { buildConvClassifier, buildDenseClassifier, convClassifier, textClassifierReference } from "../../fixtures/onnx-models.ts";
 import { tokenize } from "../../fixtures/tokenizer.ts";
+import { projectRoot } from "../../../scripts/lib/root.mjs";
 import { runCli } from "./run-cli.ts";
 
+const root = projectRoot(import.meta.url);
 const dir = mkdtempSync(join(tmpdir(), "driftline-publish-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -116,10 +119,10 @@ describe("driftline publish of an embedding model", () => {
   const classifier = textModel("sentiment");
   writeFileSync(embeddings, `${texts.map((t) => JSON.stringify(textClassifierReference(encoder.classifier, tokenize([t]).ids[0]!).embedding)).join("\n")}\n`);
 
-  /** docs/models.md's profile of an embedding model: the texts' descriptors and the reference embeddings of output `embedding`. */
-  async function profile(name: string): Promise<string> {
+  /** docs/models.md's profile of an embedding model: the texts' descriptors and the reference embeddings (of output `embedding`). */
+  async function profile(name: string, reference = embeddings, output = "embedding"): Promise<string> {
     const out = join(dir, `${name}.json`);
-    const result = await runCli("profile", "--text", corpus, "--media", '{"kind":"text"}', "--embeddings", embeddings, "--embedding-output", "embedding", "--input", "input_ids", "-o", out);
+    const result = await runCli("profile", "--text", corpus, "--media", '{"kind":"text"}', "--embeddings", reference, "--embedding-output", output, "--input", "input_ids", "-o", out);
     expect(result.stderr).toBe("");
     return out;
   }
@@ -136,5 +139,44 @@ describe("driftline publish of an embedding model", () => {
       { name: "probabilities", kind: "probabilities", labels: ["negative", "positive"] },
       { name: "embedding", kind: "embedding" },
     ]);
+  });
+
+  it("refuses reference embeddings of another length than the model's embedding output, at publish and at profile with --model", async () => {
+    const model = modelFile("encoder.onnx", encoder.bytes);
+    const wide = join(dir, "wide-embeddings.ndjson");
+    writeFileSync(wide, `${texts.map((_, i) => JSON.stringify(Array.from({ length: 16 }, (_, k) => Math.sin(i + k)))).join("\n")}\n`);
+    const refused = await publish(model, "--model", "encoder", "--profile", await profile("wide", wide));
+    expect(refused).toMatchObject({ code: 1, stdout: "", manifest: undefined });
+    expect(refused.stderr).toBe(`driftline publish: the reference embeddings have 16 values but the model's output "embedding" [batch, 8] has 8 a row\n`);
+    const elsewhere = await publish(model, "--model", "encoder", "--profile", await profile("elsewhere", embeddings, "vector"));
+    expect(elsewhere).toMatchObject({ code: 1, stderr: `driftline publish: the profile's embedding is output "vector" but the model's outputs are "embedding"\n`, manifest: undefined });
+
+    // the app's tokenizer, bundled as the page ships it: profile runs the model on the texts
+    const tokenizer = join(dir, "tokenizer.mjs");
+    await build({
+      stdin: { contents: `export { tokenize as default } from "./tokenizer.ts";`, resolveDir: join(root, "test/fixtures"), loader: "ts" },
+      bundle: true,
+      format: "esm",
+      outfile: tokenizer,
+      logLevel: "error",
+    });
+    const early = await runCli(
+      "profile",
+      "--text",
+      corpus,
+      "--media",
+      '{"kind":"text"}',
+      "--model",
+      model,
+      "--encoder",
+      tokenizer,
+      "--embeddings",
+      wide,
+      "--embedding-output",
+      "embedding",
+      "-o",
+      join(dir, "early.json"),
+    );
+    expect(early).toEqual({ code: 1, stdout: "", stderr: `driftline profile: the reference embeddings have 16 values but the model's output "embedding" [batch, 8] has 8 a row\n` });
   });
 });
