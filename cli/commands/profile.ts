@@ -121,100 +121,32 @@ export const profile: Command = {
     const { values, positionals } = parse(argv, OPTIONS);
     if (!values.out) throw new UsageError("missing -o/--out FILE");
     checkWritable(values.out);
-    if (values.feeds) {
-      if (positionals.length || values.images || values.audio || values.text) throw new UsageError("--feeds names the data: no data file, --images, --audio or --text beside it");
-      const { file, summary } = await profileFeeds({ feeds: values.feeds, model: values.model, tensors: values.tensors, labels: listFlag(values.labels) });
-      writeFileSync(values.out, `${JSON.stringify(file, null, 2)}\n`);
-      return void console.log(`${values.out}: ${summary}`);
-    }
-    if (values.tensors) throw new UsageError("--tensors goes with --feeds");
-    if (values.images || values.audio || values.text) {
-      if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}": --images, --audio and --text name the data`);
-      // the reference embeddings first: a model that cannot give them fails before the media are read
-      const embeddings = await profileEmbeddingFlags(values);
-      if (embeddings?.config.output && values.model) {
-        const model = await loadModel(values.model);
-        try {
-          checkEmbeddingOutput(model, embeddings.config);
-        } finally {
-          await model.session.release();
-        }
+    const media = values.images || values.audio || values.text;
+    if (values.feeds && (positionals.length || media)) throw new UsageError("--feeds names the data: no data file, --images, --audio or --text beside it");
+    if (values.tensors && !values.feeds) throw new UsageError("--tensors goes with --feeds");
+    if (media && positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}": --images, --audio and --text name the data`);
+    // the reference embeddings first: a model that cannot give them fails before the data are read
+    const embeddings = await profileEmbeddingFlags(values);
+    if (embeddings?.config.output && values.model) {
+      const model = await loadModel(values.model);
+      try {
+        checkEmbeddingOutput(model, embeddings.config);
+      } finally {
+        await model.session.release();
       }
-      const { file, summary } = await profileMedia({ ...values, labels: listFlag(values.labels) });
-      if (embeddings) {
-        file.embedding = embeddings.config;
-        file.profile.embedding = embeddings.reference;
-      }
-      writeFileSync(values.out, `${JSON.stringify(file, null, 2)}\n`);
-      return void console.log(`${values.out}: ${summary}${file.embedding ? `, ${file.embedding.length}-value embeddings` : ""}`);
     }
-    const path = onePositional(positionals, "the data file");
-    const encoding = choiceFlag(values.encoding ?? "index", "encoding", ["index", "onehot"]);
     const labels = listFlag(values.labels);
-    if (labels.length && !values.model) throw new UsageError("--labels goes with --model");
-    if (values.target && !values.model) throw new UsageError("--target goes with --model: the baseline is the model's quality on the reference rows");
-    const started = Date.now();
-
-    const model = values.model ? await loadModel(values.model) : undefined;
-    const input = values.input ?? (model?.inputs.length === 1 ? model.inputs[0]!.name : "features");
-    const unknown = choiceFlag(values.unknown ?? "impute", "unknown", ["impute", "ignore"]);
-    const chunks = chunkOptions(values);
-    const exclude = [...new Set([...listFlag(values.exclude), ...(values.target ? [values.target] : [])])];
-    const options: ProfileOptions = { categorical: listFlag(values.categorical), exclude, input, encoding, nullable: listFlag(values.nullable), unknown, ...(chunks && { chunks }) };
-
-    const format = values.format === undefined ? undefined : choiceFlag(values.format, "format", TABLE_FORMATS);
-    const table = await openTable(path, { format, skip: options.exclude });
-    const batches = table.batches();
-    const first = await batches.next();
-    const profiler = new TableProfiler(table, options, first.done ? undefined : first.value.rows);
-    await readAll(table, first.done ? undefined : first.value, batches, `profiling ${path}`, (b) => profiler.add(b.rows, b.positions));
-    if (profiler.rows === 0) throw new CliError(`${path} has no rows: a reference profile is made of the training data's rows`);
-    const features = profiler.features(options);
-
-    const file: ProfileFile = {
-      format: 1,
-      input,
-      features,
-      profile: { format: 1, rows: profiler.rows, ...profiler.featureSketches(features), createdAt: new Date().toISOString() },
-    };
-
-    if (model) {
-      const modelInput = model.inputs.find((i) => i.name === input);
-      if (!modelInput) throw new CliError(`the model has no input "${input}" (inputs: ${model.inputs.map((i) => i.name).join(", ")}); pass --input`);
-      const width = modelInput.shape[modelInput.shape.length - 1];
-      const columns = inputColumns(features).get(input)!;
-      if (typeof width === "number" && width > 0 && width !== columns) {
-        throw new CliError(
-          `the model's input "${input}" has ${width} columns but the profile's ${features.length} features make ${columns} (encoding ${encoding}); check --exclude, --categorical and --encoding`,
-        );
-      }
-      const outputs = describeOutputs(model, labels);
-      const sketched = outputs.find((o) => o.kind === "probabilities") ?? outputs.find((o) => o.kind === "regression" || o.kind === "score");
-      if (!sketched) throw new CliError("the model has no float output to sketch predictions from");
-      const again = await openTable(path, { format, skip: options.exclude.filter((c) => c !== values.target) });
-      const target = values.target ? { name: values.target, at: again.columns.indexOf(values.target) } : undefined;
-      const predictor = new PredictionProfiler(
-        model,
-        features,
-        profiler.columns.map((c) => c.at),
-        sketched,
-        target,
-      );
-      await readAll(again, undefined, again.batches(), `running ${values.model}`, (b) => predictor.add(b.rows, (r) => again.where(b.positions[r]!)));
-      file.outputs = outputs;
-      file.profile.prediction = predictor.prediction;
-      const performance = predictor.performance;
-      if (performance) file.profile.performance = performance;
+    const { file, summary } = values.feeds
+      ? await profileFeeds({ feeds: values.feeds, model: values.model, tensors: values.tensors, labels })
+      : media
+        ? await profileMedia({ ...values, labels })
+        : await profileTable(onePositional(positionals, "the data file"), values);
+    if (embeddings) {
+      file.embedding = embeddings.config;
+      file.profile.embedding = embeddings.reference;
     }
-
     writeFileSync(values.out, `${JSON.stringify(file, null, 2)}\n`);
-    const seconds = ((Date.now() - started) / 1000).toFixed(1);
-    const medians = profiler.exactMedians ? "" : ", medians from sketches";
-    const calibration = file.profile.calibration;
-    const calibrated = calibration ? `, calibrated on ${calibration.chunks.random} random${calibration.chunks.ordered ? ` and ${calibration.chunks.ordered} ordered` : ""} chunks` : "";
-    const baseline = file.profile.performance;
-    const quality = !baseline ? "" : baseline.kind === "classification" ? `, baseline accuracy ${baseline.accuracy.toFixed(3)}` : `, baseline MAE ${baseline.mae.toPrecision(4)}`;
-    console.log(`${values.out}: ${profiler.rows} rows, ${features.length} features${model ? ", predictions sketched" : ""}${quality}${calibrated}${medians} (${seconds} s)`);
+    console.log(`${values.out}: ${summary}${embeddings ? `, ${embeddings.config.length}-value embeddings` : ""}`);
   },
 };
 
@@ -229,6 +161,85 @@ function checkWritable(path: string): void {
   const existed = existsSync(path);
   closeSync(openSync(path, "a"));
   if (!existed) rmSync(path);
+}
+
+/** The flags of `driftline profile`. */
+type ProfileFlags = ReturnType<typeof parse<typeof OPTIONS>>["values"];
+
+/**
+ * `driftline profile <table>`: the feature schema and sketches of a CSV, NDJSON or Parquet file,
+ * and with `--model` the model's predictions over its rows (and its quality with `--target`).
+ *
+ * @param path - the table
+ * @param values - the command's flags
+ * @returns the profile file, and what to say of it
+ */
+async function profileTable(path: string, values: ProfileFlags): Promise<{ file: ProfileFile; summary: string }> {
+  const encoding = choiceFlag(values.encoding ?? "index", "encoding", ["index", "onehot"]);
+  const labels = listFlag(values.labels);
+  if (labels.length && !values.model) throw new UsageError("--labels goes with --model");
+  if (values.target && !values.model) throw new UsageError("--target goes with --model: the baseline is the model's quality on the reference rows");
+  const started = Date.now();
+
+  const model = values.model ? await loadModel(values.model) : undefined;
+  const input = values.input ?? (model?.inputs.length === 1 ? model.inputs[0]!.name : "features");
+  const unknown = choiceFlag(values.unknown ?? "impute", "unknown", ["impute", "ignore"]);
+  const chunks = chunkOptions(values);
+  const exclude = [...new Set([...listFlag(values.exclude), ...(values.target ? [values.target] : [])])];
+  const options: ProfileOptions = { categorical: listFlag(values.categorical), exclude, input, encoding, nullable: listFlag(values.nullable), unknown, ...(chunks && { chunks }) };
+
+  const format = values.format === undefined ? undefined : choiceFlag(values.format, "format", TABLE_FORMATS);
+  const table = await openTable(path, { format, skip: options.exclude });
+  const batches = table.batches();
+  const first = await batches.next();
+  const profiler = new TableProfiler(table, options, first.done ? undefined : first.value.rows);
+  await readAll(table, first.done ? undefined : first.value, batches, `profiling ${path}`, (b) => profiler.add(b.rows, b.positions));
+  if (profiler.rows === 0) throw new CliError(`${path} has no rows: a reference profile is made of the training data's rows`);
+  const features = profiler.features(options);
+
+  const file: ProfileFile = {
+    format: 1,
+    input,
+    features,
+    profile: { format: 1, rows: profiler.rows, ...profiler.featureSketches(features), createdAt: new Date().toISOString() },
+  };
+
+  if (model) {
+    const modelInput = model.inputs.find((i) => i.name === input);
+    if (!modelInput) throw new CliError(`the model has no input "${input}" (inputs: ${model.inputs.map((i) => i.name).join(", ")}); pass --input`);
+    const width = modelInput.shape[modelInput.shape.length - 1];
+    const columns = inputColumns(features).get(input)!;
+    if (typeof width === "number" && width > 0 && width !== columns) {
+      throw new CliError(
+        `the model's input "${input}" has ${width} columns but the profile's ${features.length} features make ${columns} (encoding ${encoding}); check --exclude, --categorical and --encoding`,
+      );
+    }
+    const outputs = describeOutputs(model, labels);
+    const sketched = outputs.find((o) => o.kind === "probabilities") ?? outputs.find((o) => o.kind === "regression" || o.kind === "score");
+    if (!sketched) throw new CliError("the model has no float output to sketch predictions from");
+    const again = await openTable(path, { format, skip: options.exclude.filter((c) => c !== values.target) });
+    const target = values.target ? { name: values.target, at: again.columns.indexOf(values.target) } : undefined;
+    const predictor = new PredictionProfiler(
+      model,
+      features,
+      profiler.columns.map((c) => c.at),
+      sketched,
+      target,
+    );
+    await readAll(again, undefined, again.batches(), `running ${values.model}`, (b) => predictor.add(b.rows, (r) => again.where(b.positions[r]!)));
+    file.outputs = outputs;
+    file.profile.prediction = predictor.prediction;
+    const performance = predictor.performance;
+    if (performance) file.profile.performance = performance;
+  }
+
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  const medians = profiler.exactMedians ? "" : ", medians from sketches";
+  const calibration = file.profile.calibration;
+  const calibrated = calibration ? `, calibrated on ${calibration.chunks.random} random${calibration.chunks.ordered ? ` and ${calibration.chunks.ordered} ordered` : ""} chunks` : "";
+  const baseline = file.profile.performance;
+  const quality = !baseline ? "" : baseline.kind === "classification" ? `, baseline accuracy ${baseline.accuracy.toFixed(3)}` : `, baseline MAE ${baseline.mae.toPrecision(4)}`;
+  return { file, summary: `${profiler.rows} rows, ${features.length} features${model ? ", predictions sketched" : ""}${quality}${calibrated}${medians} (${seconds} s)` };
 }
 
 /** With `--embeddings`: the manifest's embedding settings and the reference embeddings for the profile file; else undefined. */

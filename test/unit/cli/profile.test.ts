@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ProfileFile } from "../../../cli/profiler.ts";
-import { fromBase64, decodeCategorical, decodeClassification, decodeNumeric } from "../../../protocol/sketch/index.ts";
+import { fromBase64, decodeCategorical, decodeClassification, decodeEmbedding, decodeNumeric } from "../../../protocol/sketch/index.ts";
 import { parseReferenceProfile } from "../../../protocol/schema/parse.ts";
 import { blurValue, narrowestCell } from "../../../protocol/blur.ts";
 import { runCli } from "./run-cli.ts";
@@ -135,6 +135,18 @@ describe("driftline profile", () => {
     const nowhere = join(dir, "missing-dir", "p.json");
     expect(await run("profile", csvPath, "--exclude", "id,churned", "-o", nowhere)).toMatchObject({ code: 1, stderr: `driftline profile: cannot open ${nowhere}: no such file or directory\n` });
     expect(await run("profile", csvPath, "--exclude", "id,churned", "-o", dir)).toMatchObject({ code: 1, stderr: `driftline profile: cannot open ${dir}: is a directory\n` });
+  });
+
+  it("adds the reference embeddings of --embeddings to a table's profile, as to a medium's", async () => {
+    const embeddings = join(dir, "embeddings.ndjson");
+    writeFileSync(embeddings, `${rows.map((_, i) => JSON.stringify(Array.from({ length: 10 }, (_, k) => Math.sin(i * 0.7 + k)))).join("\n")}\n`);
+    const out = join(dir, "with-embeddings.json");
+    const result = await run("profile", csvPath, "--exclude", "id,churned", "--embeddings", embeddings, "--embedding-dims", "4", "--embedding-features", "32", "-o", out);
+    expect(result).toMatchObject({ code: 0, stderr: "", stdout: expect.stringMatching(/: 500 rows, 4 features \(.* s\), 10-value embeddings\n$/) });
+    const profiled = JSON.parse(readFileSync(out, "utf8")) as ProfileFile;
+    expect(profiled.embedding).toMatchObject({ length: 10, dims: 4, features: 32, seed: 1 });
+    expect(decodeEmbedding(fromBase64(profiled.profile.embedding!.sketch)).count).toBe(500);
+    expect(await run("profile", csvPath, "--embedding-dims", "4", "-o", out)).toMatchObject({ code: 2, stderr: expect.stringContaining("--embedding-dims goes with --embeddings") });
   });
 
   it("reports usage mistakes with exit code 2", async () => {
