@@ -1,6 +1,7 @@
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import { EmbeddingProjector, EmbeddingReference, type EmbeddingConfig } from "../protocol/embedding.ts";
+import { EMBEDDING_CHUNKS } from "../protocol/drift/embedding.ts";
 import type { ReferenceProfile } from "../protocol/schema/profile.ts";
 import { toBase64 } from "../protocol/sketch/index.ts";
 import { CliError } from "./args.ts";
@@ -84,5 +85,15 @@ export async function profileEmbeddings(path: string, options: EmbeddingOptions)
     if (reference.sketch.count % 1000 === 0) bar.update(reference.sketch.count);
   }
   bar.done(`${reference.sketch.count} embeddings`);
-  return { config, reference: { sketch: toBase64(reference.sketch.encode()), nullScale: reference.nullScale() } };
+  return { config, reference: { sketch: toBase64(reference.sketch.encode()), nullScale: nullScaleOf(reference, path) } };
+}
+
+/** The reference's MMD null spread; a CliError when the embeddings are too few to calibrate it. */
+function nullScaleOf(reference: EmbeddingReference, path: string): number {
+  try {
+    return reference.nullScale();
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    throw new CliError(`${path}: ${reference.sketch.count} embeddings are too few to calibrate the MMD (dealt into ${EMBEDDING_CHUNKS} chunks, no chunk held two); give more`);
+  }
 }

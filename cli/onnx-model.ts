@@ -77,6 +77,17 @@ export function describeOutputs(model: LoadedModel, labels: string[]): Output[] 
 }
 
 /**
+ * `outputs` with the one a profile names as its embedding (`embedding.output`) of kind
+ * `embedding`: a vector the app reads and devices sketch, with no class or score read off it.
+ *
+ * @param outputs - the outputs, e.g. from {@link describeOutputs}
+ * @param embedding - the embedding output's name, if any
+ */
+export function markEmbedding(outputs: readonly Output[], embedding: string | undefined): Output[] {
+  return outputs.map((o) => (o.name === embedding ? { name: o.name, kind: "embedding" } : o));
+}
+
+/**
  * Refuses (CliError) a tensor the model's `input` does not take: another rank, a size other than
  * one the model fixes, or another element type. Dimensions the model leaves free (named or -1)
  * take any size; the shape of an input with no dimensions (a scalar, or a shape the model does not

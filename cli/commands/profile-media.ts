@@ -6,7 +6,7 @@ import { type Media, mediaSchema } from "../../protocol/schema/media.ts";
 import { CliError, UsageError } from "../args.ts";
 import { type Clip, IMAGE_EXTENSIONS, decodeImage, decodeWav, listMedia } from "../media-files.ts";
 import { type MediaItem, MediaProfiler } from "../media-profiler.ts";
-import { describeOutputs, loadModel } from "../onnx-model.ts";
+import { describeOutputs, loadModel, markEmbedding } from "../onnx-model.ts";
 import type { ProfileFile } from "../profiler.ts";
 import { progress } from "../progress.ts";
 
@@ -19,6 +19,8 @@ export interface MediaFlags {
   input?: string | undefined;
   model?: string | undefined;
   encoder?: string | undefined;
+  /** The model output that is the embedding: never sketched as the prediction. */
+  "embedding-output"?: string | undefined;
   labels: string[];
 }
 
@@ -115,9 +117,16 @@ export async function profileMedia(flags: MediaFlags): Promise<{ file: ProfileFi
   const unfed = media.kind === "text" ? [] : (model?.inputs.filter((i) => i.name !== input).map((i) => i.name) ?? []);
   if (unfed.length) throw new CliError(`the model's inputs ${unfed.join(", ")} take what the app passes at run time, which profile cannot: profile the descriptors without --model`);
   const encodeText = flags.encoder ? await loadEncoder(flags.encoder) : undefined;
-  const outputs = model && describeOutputs(model, flags.labels);
+  const outputs = model && markEmbedding(describeOutputs(model, flags.labels), flags["embedding-output"]);
   const sketched = outputs && (outputs.find((o) => o.kind === "probabilities") ?? outputs.find((o) => o.kind === "regression" || o.kind === "score"));
-  if (outputs && !sketched) throw new CliError("the model has no float output to sketch predictions from");
+  if (outputs && !sketched) {
+    const embedding = flags["embedding-output"];
+    throw new CliError(
+      outputs.some((o) => o.kind === "embedding")
+        ? `the model's only output is its embedding "${embedding}": it makes no prediction to sketch; profile without --model (the reference embeddings come from --embeddings)`
+        : "the model has no float output to sketch predictions from",
+    );
+  }
   const profiler = new MediaProfiler(input, media, model && { model, input: modelInput!, output: sketched!, encodeText });
   const bar = progress(`profiling ${source.items.length} ${source.what}`, source.items.length);
   for (const [i, item] of source.items.entries()) {

@@ -8,7 +8,7 @@ import { parseManifest } from "../../protocol/schema/parse.ts";
 import { DriftlineError } from "../../protocol/errors.ts";
 import { request, requestRaw, connection, type Connection } from "../api.ts";
 import { CONNECTION_OPTIONS, CliError, UsageError, choiceFlag, listFlag, onePositional, parse } from "../args.ts";
-import { checkEmbeddingOutput, describeOutputs, loadModel, type LoadedModel } from "../onnx-model.ts";
+import { checkEmbeddingOutput, describeOutputs, loadModel, markEmbedding, type LoadedModel } from "../onnx-model.ts";
 import type { ProfileFile } from "../profiler.ts";
 import { formatBytes, progress } from "../progress.ts";
 import type { Command } from "./command.ts";
@@ -165,8 +165,7 @@ function buildManifest(
  * so no class or score is read off it.
  */
 function manifestOutputs(model: LoadedModel, file: ProfileFile, labels: string[]): Output[] {
-  const embedding = file.embedding?.output;
-  return (file.outputs ?? describeOutputs(model, labels)).map((o) => (o.name === embedding ? { name: o.name, kind: "embedding" } : o));
+  return markEmbedding(file.outputs ?? describeOutputs(model, labels), file.embedding?.output);
 }
 
 /**

@@ -336,6 +336,35 @@ describe("driftline profile --audio and --text", () => {
     expect(sketch.entropy.n).toBe(5);
   });
 
+  it("never sketches the embedding output as the prediction: beside a classifier it is the embedding, alone it is refused", async () => {
+    const path = join(dir, "corpus.txt");
+    const words = ["a good movie", "awful plot", "the actor was fine", "great", "bad bad movie", "the plot"];
+    const texts = Array.from({ length: 24 }, (_, i) => `${words[i % 6]} ${words[(i * 5) % 6]}`);
+    writeFileSync(path, `${texts.join("\n")}\n`);
+    const encoder = await encoderModule("encoder.mjs", `export { tokenize as default } from "./tokenizer.ts";`);
+    const embeddings = join(dir, "corpus-embeddings.ndjson");
+    const profiled = async (name: string, embeddingOnly: boolean, labels: string[]) => {
+      const { bytes, classifier } = textModel(name, embeddingOnly);
+      const model = join(dir, `${name}.onnx`);
+      writeFileSync(model, bytes);
+      writeFileSync(embeddings, `${texts.map((t) => JSON.stringify(textClassifierReference(classifier, tokenize([t]).ids[0]!).embedding)).join("\n")}\n`);
+      const out = join(dir, `${name}.json`);
+      const flags = ["--embeddings", embeddings, "--embedding-output", "embedding", "--input", "input_ids", ...labels, "-o", out];
+      return { result: await runCli("profile", "--text", path, "--media", '{"kind":"text"}', "--model", model, "--encoder", encoder, ...flags), out };
+    };
+    const both = await profiled("sentiment-embedding", false, ["--labels", "negative,positive"]);
+    expect(both.result.stderr).toBe("");
+    expect((JSON.parse(readFileSync(both.out, "utf8")) as ProfileFile).outputs).toEqual([
+      { name: "probabilities", kind: "probabilities", labels: ["negative", "positive"] },
+      { name: "embedding", kind: "embedding" },
+    ]);
+    const alone = await profiled("encoder-only", true, []);
+    expect(alone.result).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/^driftline profile: the model's only output is its embedding "embedding": it makes no prediction to sketch; profile without --model/),
+    });
+  });
+
   it("records the unknown-token share the encoder reports as the runtime does, NaN when it reports none", async () => {
     const texts = ["a good movie", "ein schlechter Film", "the plot was awful, 0 stars", "great great"];
     const path = join(dir, "unknown.txt");
@@ -472,6 +501,15 @@ describe("driftline profile --embeddings", () => {
     const sketch = decodeEmbedding(fromBase64(file.profile.embedding!.sketch));
     expect([sketch.count, sketch.dims, sketch.features]).toEqual([300, 4, 32]);
     expect(file.profile.embedding!.nullScale).toBeGreaterThan(0);
+  });
+
+  it("says in one line when the embeddings are too few to calibrate the MMD", async () => {
+    const few = join(dir, "three-embeddings.ndjson");
+    writeFileSync(few, "[1, 0]\n[0, 1]\n[1, 1]\n");
+    const texts = join(dir, "for-few.txt");
+    writeFileSync(texts, "one text\n");
+    const result = await runCli("profile", "--text", texts, "--embeddings", few, "-o", join(dir, "few.json"));
+    expect(result).toMatchObject({ code: 1, stderr: `driftline profile: ${few}: 3 embeddings are too few to calibrate the MMD (dealt into 10 chunks, no chunk held two); give more\n` });
   });
 
   it("says which line is wrong, and which flags need --embeddings", async () => {
