@@ -156,6 +156,7 @@ export class Accumulator {
     for (let f = 0, m = 0; f < width; f++) {
       const s = this.features[f]!;
       const cats = s instanceof CategoricalSketch ? s.categories : undefined;
+      const cell = this.minCells[f];
       for (let r = 0, i = base + f * n; r < n; r++, i++) {
         let v: unknown;
         if (misses?.[m] === f && misses[m + 1] === r) {
@@ -163,7 +164,7 @@ export class Accumulator {
           m += 3;
           if (!cats && typeof v !== "number" && v != null) v = NaN;
         } else v = cats ? cats[staged[i]!] : staged[i];
-        if (!keep || keep[r]) cats ? (s as CategoricalSketch).update(v as string) : (s as NumericSketch).update(v as number, typeof v === "number" ? blurValue(v, this.minCells[f]) : undefined);
+        if (!keep || keep[r]) cats ? (s as CategoricalSketch).update(v as string) : (s as NumericSketch).update(v as number, typeof v === "number" ? blurValue(v, cell) : undefined);
       }
     }
     for (let r = 0, i = base + width * n; r < n; r++, i++) if (!keep || keep[r]) this.add(staged[i]!, staged[i + n]!, staged[i + 2 * n]!);

@@ -17,6 +17,14 @@ describe("blurValue: what sketches record instead of an input", () => {
     fc.assert(fc.property(fc.double({ noNaN: true, min: -3e38, max: 3e38 }), check), { numRuns: 20_000, seed: 5 });
   });
 
+  it("takes the cell of the value's own power of two, also just below one (where Math.log2 rounds up)", () => {
+    for (const k of [-20, -1, 0, 5, 30]) {
+      const v = 2 ** k * (1 - 2 ** -53); // in [2^(k-1), 2^k)
+      const cell = 2 ** (k - 1 - KEPT_BITS);
+      expect(blurValue(v), `2^${k} − 1 ulp`).toBe((Math.floor(v / cell - 0.381966) + 0.381966 + 0.5) * cell);
+    }
+  });
+
   it("is the same everywhere (a fixed grid), so reference and live data move alike", () => {
     expect(blurValue(42)).toBe(blurValue(42));
     expect([NaN, Infinity, -Infinity].map(blurValue)).toEqual([NaN, Infinity, -Infinity]);
