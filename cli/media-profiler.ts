@@ -1,7 +1,7 @@
 import { blurValue } from "../protocol/blur.ts";
 import { audioDescriptors, resample } from "../protocol/preprocess/audio.ts";
 import { DESCRIPTORS, recordedDescriptor } from "../protocol/preprocess/descriptors.ts";
-import { type Plane, type RgbaImage, fitImage, imageDescriptors, imageDims, imageTensor } from "../protocol/preprocess/image.ts";
+import { type Plane, type RgbaImage, fitImage, imageDescriptors, imageTensor } from "../protocol/preprocess/image.ts";
 import { type EncodedTextBatch, type TensorLike, type TextEncodingHook, textDescriptors } from "../protocol/preprocess/text.ts";
 import type { Input, Output } from "../protocol/schema/manifest.ts";
 import type { Media } from "../protocol/schema/media.ts";
@@ -9,7 +9,7 @@ import type { ReferenceProfile } from "../protocol/schema/profile.ts";
 import { NumericSketch, toBase64 } from "../protocol/sketch/index.ts";
 import { CliError, oneLine } from "./args.ts";
 import type { Clip } from "./media-files.ts";
-import { type LoadedModel, assertFits, runModel } from "./onnx-model.ts";
+import { type LoadedModel, assertFits, mediaDims, runModel } from "./onnx-model.ts";
 import { PredictionSketcher } from "./profiler.ts";
 
 /** One reference item of a medium: an image, a clip or a text. */
@@ -166,8 +166,7 @@ type AudioMedia = Extract<Media, { kind: "audio" }>;
  * @param input - the model's input
  */
 function fedTensor(media: ImageMedia | AudioMedia, input: Input): { dtype: "float32" | "uint8"; dims: number[] } {
-  if (media.kind === "audio") return { dtype: "float32", dims: [1, media.frameLength] };
-  return { dtype: input.dtype === "uint8" ? "uint8" : "float32", dims: [1, ...imageDims(media)] };
+  return { dtype: media.kind === "image" && input.dtype === "uint8" ? "uint8" : "float32", dims: [1, ...mediaDims(media)!] };
 }
 
 /**

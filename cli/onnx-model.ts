@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import type * as ort from "onnxruntime-web";
+import { imageDims } from "../protocol/preprocess/image.ts";
 import type { Input, Output } from "../protocol/schema/manifest.ts";
+import type { Media } from "../protocol/schema/media.ts";
 import { CliError, oneLine } from "./args.ts";
 
 /** An ONNX model file, loaded with onnxruntime-web (WASM, in Node as is). */
@@ -88,10 +90,34 @@ export function markEmbedding(outputs: readonly Output[], embedding: string | un
 }
 
 /**
+ * The dimensions after the batch of the tensor one image or audio frame is fed as, laid out as the
+ * runtime lays it out (runtime/validate.ts `compile`): 3 × H × W (NCHW) or H × W × 3 (NHWC) for an
+ * image, `frameLength` samples for audio; none for text, whose tensors the app's encoder makes.
+ *
+ * @param media - the input's medium and preprocessing
+ */
+export function mediaDims(media: Media): number[] | undefined {
+  if (media.kind === "image") return imageDims(media);
+  if (media.kind === "audio") return [media.frameLength];
+  return undefined;
+}
+
+/**
+ * Whether a tensor of `dims` fits a model input's `shape`: the same rank, and each size equal
+ * where the model fixes it (a named or -1 dimension takes any size; so does an `undefined` in
+ * `dims`, e.g. a batch the runtime chooses). An empty shape leaves the rank unknown: anything fits.
+ *
+ * @param shape - the model input's shape
+ * @param dims - the tensor's dimensions
+ * @example shapeTakes(["batch", 3, 32, 32], [undefined, 3, 64, 64]) // false
+ */
+export function shapeTakes(shape: Input["shape"], dims: readonly (number | undefined)[]): boolean {
+  return shape.length === 0 || (shape.length === dims.length && shape.every((d, i) => typeof d === "string" || d < 0 || dims[i] === undefined || d === dims[i]));
+}
+
+/**
  * Refuses (CliError) a tensor the model's `input` does not take: another rank, a size other than
- * one the model fixes, or another element type. Dimensions the model leaves free (named or -1)
- * take any size; the shape of an input with no dimensions (a scalar, or a shape the model does not
- * give) is not checked.
+ * one the model fixes ({@link shapeTakes}), or another element type.
  *
  * @param input - the model's input
  * @param dtype - the tensor's element type
@@ -101,8 +127,7 @@ export function markEmbedding(outputs: readonly Output[], embedding: string | un
  */
 export function assertFits(input: Input, dtype: string, dims: readonly number[], made: string): void {
   const { shape } = input;
-  const fits = shape.length === 0 || (shape.length === dims.length && shape.every((d, i) => typeof d === "string" || d < 0 || d === dims[i]));
-  if (!fits) throw new CliError(`the model's input "${input.name}" is [${shape.join(",")}] but ${made} makes [${dims.join(",")}]`);
+  if (!shapeTakes(shape, dims)) throw new CliError(`the model's input "${input.name}" is [${shape.join(",")}] but ${made} makes [${dims.join(",")}]`);
   if (dtype !== input.dtype) throw new CliError(`the model's input "${input.name}" takes ${input.dtype} but ${made} makes ${dtype}`);
 }
 

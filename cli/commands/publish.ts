@@ -3,12 +3,11 @@ import { sha256Hex } from "../../protocol/hash.ts";
 import { inputColumns } from "../../protocol/row-encoding.ts";
 import type { Input, Manifest, Output } from "../../protocol/schema/manifest.ts";
 import type { Media } from "../../protocol/schema/media.ts";
-import { imageDims } from "../../protocol/preprocess/image.ts";
 import { parseManifest } from "../../protocol/schema/parse.ts";
 import { DriftlineError } from "../../protocol/errors.ts";
 import { request, requestRaw, connection, type Connection } from "../api.ts";
 import { CONNECTION_OPTIONS, CliError, UsageError, choiceFlag, listFlag, onePositional, parse } from "../args.ts";
-import { checkEmbeddingOutput, describeOutputs, loadModel, markEmbedding, type LoadedModel } from "../onnx-model.ts";
+import { checkEmbeddingOutput, describeOutputs, loadModel, markEmbedding, mediaDims, shapeTakes, type LoadedModel } from "../onnx-model.ts";
 import type { ProfileFile } from "../profiler.ts";
 import { formatBytes, progress } from "../progress.ts";
 import type { Command } from "./command.ts";
@@ -177,40 +176,13 @@ function withMedia(model: LoadedModel, input: string, media: Media): Input[] {
   const tensor = model.inputs.find((i) => i.name === input);
   if (!tensor) throw new CliError(`the profile's ${media.kind} feeds input "${input}" but the model's inputs are ${model.inputs.map((i) => `"${i.name}"`).join(", ")}`);
   const dims = mediaDims(media);
-  if (dims && !fitsShape(tensor.shape, dims)) {
+  if (dims && !shapeTakes(tensor.shape, [undefined, ...dims])) {
     const fields = media.kind === "image" ? "layout, height and width" : "frameLength";
     throw new CliError(
       `the profile's ${media.kind} makes [batch, ${dims.join(", ")}] but the model's input "${input}" is [${tensor.shape.join(", ")}]: profile again with the model's ${fields} in --media`,
     );
   }
   return model.inputs.map((i) => (i.name === input ? { ...i, media } : i));
-}
-
-/**
- * The dimensions after the batch of the tensor a medium's preprocessing makes, as the runtime
- * feeds it (runtime/validate.ts `compile`): 3 × H × W (NCHW) or H × W × 3 (NHWC) for an image,
- * `frameLength` samples for audio; none for text, whose tensors the app's encoder makes.
- */
-function mediaDims(media: Media): number[] | undefined {
-  if (media.kind === "image") return imageDims(media);
-  if (media.kind === "audio") return [media.frameLength];
-  return undefined;
-}
-
-/**
- * Whether a tensor of `[batch, ...dims]` fits a model input's shape: the same rank, and every
- * dimension after the batch equal where the model fixes it (a named or -1 one takes any size). An
- * empty shape is a graph that leaves the rank unknown: anything fits.
- */
-function fitsShape(shape: Input["shape"], dims: number[]): boolean {
-  if (shape.length === 0) return true;
-  return (
-    shape.length === dims.length + 1 &&
-    dims.every((d, i) => {
-      const fixed = shape[i + 1];
-      return typeof fixed !== "number" || fixed < 0 || fixed === d;
-    })
-  );
 }
 
 /** PUT /v1/artifacts/:sha256 with a progress bar; the collector checks the hash. */
