@@ -3,14 +3,13 @@ import { blurValue } from "../../protocol/blur.ts";
 import { describeTensors, tensorStatFeatures } from "../../protocol/preprocess/tensor-stats.ts";
 import { NumericSketch, toBase64 } from "../../protocol/sketch/index.ts";
 import { CliError, UsageError, listFlag } from "../args.ts";
-import { type LoadedModel, describeOutputs, loadModel, runModel } from "../onnx-model.ts";
+import { type LoadedModel, describeOutputs, runModel } from "../onnx-model.ts";
 import { type ProfileFile, PredictionSketcher } from "../profiler.ts";
 import { progress } from "../progress.ts";
 
 /** The flags of `driftline profile` that the feeds path reads. */
 export interface FeedsFlags {
   feeds: string;
-  model?: string | undefined;
   tensors?: string | undefined;
   labels: string[];
 }
@@ -49,12 +48,12 @@ function tensorOf(model: LoadedModel, input: LoadedModel["inputs"][number], valu
  * the runtime's code (protocol/preprocess/tensor-stats.ts `describeTensors`), and the predictions.
  *
  * @param flags - the command's flags
+ * @param model - `--model`, loaded
  * @returns the profile file, and what to say of it
  */
-export async function profileFeeds(flags: FeedsFlags): Promise<{ file: ProfileFile; summary: string }> {
+export async function profileFeeds(flags: FeedsFlags, model: LoadedModel | undefined): Promise<{ file: ProfileFile; summary: string }> {
   const started = Date.now();
-  if (!flags.model) throw new UsageError("--feeds needs --model: the statistics of its outputs come from running it");
-  const model = await loadModel(flags.model);
+  if (!model) throw new UsageError("--feeds needs --model: the statistics of its outputs come from running it");
   const known = [...model.inputs, ...model.outputs].map((t) => t.name);
   const names = flags.tensors ? listFlag(flags.tensors) : known;
   const unknown = names.find((n) => !known.includes(n));

@@ -6,7 +6,7 @@ import { type Media, mediaSchema } from "../../protocol/schema/media.ts";
 import { CliError, UsageError } from "../args.ts";
 import { type Clip, IMAGE_EXTENSIONS, decodeImage, decodeWav, listMedia } from "../media-files.ts";
 import { type MediaItem, MediaProfiler } from "../media-profiler.ts";
-import { describeOutputs, loadModel, markEmbedding } from "../onnx-model.ts";
+import { type LoadedModel, describeOutputs, markEmbedding } from "../onnx-model.ts";
 import type { ProfileFile } from "../profiler.ts";
 import { progress } from "../progress.ts";
 
@@ -17,7 +17,6 @@ export interface MediaFlags {
   text?: string | undefined;
   media?: string | undefined;
   input?: string | undefined;
-  model?: string | undefined;
   encoder?: string | undefined;
   /** The model output that is the embedding: never sketched as the prediction. */
   "embedding-output"?: string | undefined;
@@ -101,13 +100,13 @@ async function loadEncoder(path: string): Promise<TextEncodingHook> {
  * and with `--model` the model's predictions, into profile.json for `publish`.
  *
  * @param flags - the command's flags
+ * @param model - `--model`, loaded
  * @returns the profile file, and what to say of it
  */
-export async function profileMedia(flags: MediaFlags): Promise<{ file: ProfileFile; summary: string }> {
+export async function profileMedia(flags: MediaFlags, model: LoadedModel | undefined): Promise<{ file: ProfileFile; summary: string }> {
   const started = Date.now();
   const source = sourceOf(flags);
   const media = mediaOf(flags, source.kind);
-  const model = flags.model ? await loadModel(flags.model) : undefined;
   if (flags.encoder && !(model && media.kind === "text")) throw new UsageError("--encoder goes with --text and --model");
   if (model && media.kind === "text" && !flags.encoder) throw new UsageError("--text with --model needs --encoder FILE: the app's encodeText (tokenizers live in the app)");
   const input = flags.input ?? (model?.inputs.length === 1 ? model.inputs[0]!.name : source.kind);

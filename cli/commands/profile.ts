@@ -1,7 +1,7 @@
 import { closeSync, existsSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { inputColumns } from "../../protocol/row-encoding.ts";
 import { CliError, UsageError, choiceFlag, intFlag, listFlag, onePositional, parse } from "../args.ts";
-import { checkEmbeddingOutput, describeOutputs, loadModel } from "../onnx-model.ts";
+import { type LoadedModel, checkEmbeddingOutput, describeOutputs, loadModel } from "../onnx-model.ts";
 import { type ProfileFile, type ProfileOptions, PredictionProfiler, TableProfiler } from "../profiler.ts";
 import type { ChunkOptions } from "../reference-chunks.ts";
 import { formatBytes, progress } from "../progress.ts";
@@ -125,22 +125,17 @@ export const profile: Command = {
     if (values.feeds && (positionals.length || media)) throw new UsageError("--feeds names the data: no data file, --images, --audio or --text beside it");
     if (values.tensors && !values.feeds) throw new UsageError("--tensors goes with --feeds");
     if (media && positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}": --images, --audio and --text name the data`);
-    // the reference embeddings first: a model that cannot give them fails before the data are read
+    // the reference embeddings and the model first, loaded once: a model that cannot give the
+    // embeddings fails before the data are read
     const embeddings = await profileEmbeddingFlags(values);
-    if (embeddings?.config.output && values.model) {
-      const model = await loadModel(values.model);
-      try {
-        checkEmbeddingOutput(model, embeddings.config);
-      } finally {
-        await model.session.release();
-      }
-    }
+    const model = values.model ? await loadModel(values.model) : undefined;
+    if (embeddings?.config.output && model) checkEmbeddingOutput(model, embeddings.config);
     const labels = listFlag(values.labels);
     const { file, summary } = values.feeds
-      ? await profileFeeds({ feeds: values.feeds, model: values.model, tensors: values.tensors, labels })
+      ? await profileFeeds({ feeds: values.feeds, tensors: values.tensors, labels }, model)
       : media
-        ? await profileMedia({ ...values, labels })
-        : await profileTable(onePositional(positionals, "the data file"), values);
+        ? await profileMedia({ ...values, labels }, model)
+        : await profileTable(onePositional(positionals, "the data file"), values, model);
     if (embeddings) {
       file.embedding = embeddings.config;
       file.profile.embedding = embeddings.reference;
@@ -172,16 +167,16 @@ type ProfileFlags = ReturnType<typeof parse<typeof OPTIONS>>["values"];
  *
  * @param path - the table
  * @param values - the command's flags
+ * @param model - `--model`, loaded
  * @returns the profile file, and what to say of it
  */
-async function profileTable(path: string, values: ProfileFlags): Promise<{ file: ProfileFile; summary: string }> {
+async function profileTable(path: string, values: ProfileFlags, model: LoadedModel | undefined): Promise<{ file: ProfileFile; summary: string }> {
   const encoding = choiceFlag(values.encoding ?? "index", "encoding", ["index", "onehot"]);
   const labels = listFlag(values.labels);
   if (labels.length && !values.model) throw new UsageError("--labels goes with --model");
   if (values.target && !values.model) throw new UsageError("--target goes with --model: the baseline is the model's quality on the reference rows");
   const started = Date.now();
 
-  const model = values.model ? await loadModel(values.model) : undefined;
   const input = values.input ?? (model?.inputs.length === 1 ? model.inputs[0]!.name : "features");
   const unknown = choiceFlag(values.unknown ?? "impute", "unknown", ["impute", "ignore"]);
   const chunks = chunkOptions(values);
