@@ -222,18 +222,23 @@ export function fromF32Key(key: number): number {
   return f32[0]!;
 }
 
+/** The largest finite float32. */
+const F32_MAX = 3.4028234663852886e38;
+
 /**
  * The float32 next to `x` on the side away from the middle of `[min, max]`: `x` rounded to
- * float32 down (`down`) or up. Items are float32, a sketch's min and max float64, so a value that
- * is both an item and the min decodes as an item clamped to `[f32Outward(min, true),
- * f32Outward(max, false)]`: the same float32 in every sketch, whatever else it holds.
+ * float32 down (`down`) or up, and never past the largest finite float32. Items are float32, a
+ * sketch's min and max float64, so a value that is both an item and the min decodes as an item
+ * clamped to `[f32Outward(min, true), f32Outward(max, false)]`: the same float32 in every sketch,
+ * whatever else it holds, and finite (a value past float32's range is written as Infinity).
  *
  * @param x - a finite number
  * @param down - round down (a min), else up (a max)
  */
 export function f32Outward(x: number, down: boolean): number {
-  const f = Math.fround(x);
-  if (down ? f <= x : f >= x) return f;
+  const within = Math.min(F32_MAX, Math.max(-F32_MAX, x));
+  const f = Math.fround(within);
+  if (down ? f <= within : f >= within) return f;
   return fromF32Key(f32Key(f) + (down ? -1 : 1));
 }
 

@@ -81,3 +81,13 @@ describe("a value decodes to one item, whatever else its sketch holds", () => {
     expect([...cdfPoints(reference).values]).toContain(cdfPoints(window).values[0]);
   });
 });
+
+describe("items beyond float32's range", () => {
+  it("decode to finite values: a value past float32's largest is written as Infinity, and clamped back", () => {
+    const s = new QuantileSketch();
+    for (const v of [1e300, -1e300, 5]) s.update(v);
+    const back = decodeQuantiles(s.encode());
+    expect([...cdfPoints(back).values].every(Number.isFinite)).toBe(true);
+    expect([back.min, back.max]).toEqual([-1e300, 1e300]);
+  });
+});
