@@ -3,7 +3,9 @@ import { classQuality } from "../protocol/performance.ts";
 import type { BaselinePerformance, Estimation } from "../protocol/schema/profile.ts";
 import { CONFIDENCE_BINS, confidenceBin } from "../protocol/sketch/prediction.ts";
 import { MAX_LABELS } from "../protocol/limits.ts";
+import { blurValue, narrowestCell, valueStep } from "../protocol/blur.ts";
 import { CliError } from "./args.ts";
+import { BATCH_ROWS } from "./tables/table.ts";
 import { seededRandom } from "../protocol/seeded-random.ts";
 import type { Cell } from "./tables/index.ts";
 
@@ -37,6 +39,10 @@ export class BaselineCollector {
   private readonly positives: boolean[] = [];
   private readonly confidence: { rows: number[]; right: number[]; lossTop: number[]; lossRest: number[]; chunks: Chunk[] } | undefined;
   private readonly random = seededRandom();
+  /** A regression's first targets and predictions, held until they give the targets' step. */
+  private firstTargets: [number, number][] | undefined = [];
+  private step: number | undefined;
+  private residualCell = 0;
   private readonly bins = { confidence: new Array<number>(CALIBRATION_BINS).fill(0), correct: new Array<number>(CALIBRATION_BINS).fill(0), count: new Array<number>(CALIBRATION_BINS).fill(0) };
 
   /**
@@ -69,10 +75,9 @@ export class BaselineCollector {
     if (!this.labels) {
       const actual = typeof cell === "number" ? cell : Number(cell);
       if (!Number.isFinite(actual)) throw new CliError(`${where()}: target "${this.target}": ${JSON.stringify(cell)} is not a number`);
-      const error = output[0]! - actual;
-      this.absError += Math.abs(error);
-      this.squaredError += error * error;
-      this.labelled++;
+      if (!this.firstTargets) return this.addResidual(actual - output[0]!);
+      this.firstTargets.push([actual, output[0]!]);
+      if (this.firstTargets.length >= BATCH_ROWS) this.settleStep();
       return;
     }
     const actual = this.classOf(cell, where);
@@ -90,6 +95,38 @@ export class BaselineCollector {
       this.scores.push(output[1]!);
       this.positives.push(actual === 1);
     }
+    this.labelled++;
+  }
+
+  /**
+   * The largest power of ten every one of the first {@link BATCH_ROWS} targets of a regression is a
+   * multiple of (protocol/blur.ts `valueStep`, as a feature's `step` is found): the output's
+   * `step`, by which devices blur residuals.
+   */
+  get targetStep(): number | undefined {
+    this.settleStep();
+    return this.step;
+  }
+
+  /** Once the first targets are in: their step, and their residuals counted. */
+  private settleStep(): void {
+    const first = this.firstTargets;
+    if (!first) return;
+    this.firstTargets = undefined;
+    this.step = valueStep(first.map(([actual]) => actual));
+    this.residualCell = narrowestCell(this.step);
+    for (const [actual, predicted] of first) this.addResidual(actual - predicted);
+  }
+
+  /**
+   * Counts a regression's residual (label − prediction). With a target step, as devices record it:
+   * on cells two steps wide (runtime/report-builder.ts `label`), which moves it by up to a step.
+   * Without, exactly: the 0.1 % blur devices add then moves MAE by less than 0.1 %.
+   */
+  private addResidual(residual: number): void {
+    const recorded = this.residualCell ? blurValue(residual, this.residualCell) : residual;
+    this.absError += Math.abs(recorded);
+    this.squaredError += recorded * recorded;
     this.labelled++;
   }
 
@@ -125,6 +162,7 @@ export class BaselineCollector {
 
   /** The baseline, or undefined when no row had a target. */
   result(): BaselinePerformance | undefined {
+    this.settleStep();
     if (this.labelled === 0) return undefined;
     if (!this.labels) return { kind: "regression", labelled: this.labelled, mae: this.absError / this.labelled, rmse: Math.sqrt(this.squaredError / this.labelled) };
     const k = this.labels.length;

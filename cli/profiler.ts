@@ -270,6 +270,11 @@ export class PredictionSketcher {
     return this.baseline?.result();
   }
 
+  /** The step of a regression's targets, when targets were given (the output's `step`). */
+  get targetStep(): number | undefined {
+    return this.baseline?.targetStep;
+  }
+
   /** The profile's prediction entry. */
   get prediction(): NonNullable<ReferenceProfile["prediction"]> {
     return this.classification ? { kind: "classification", sketch: toBase64(this.classification.encode()) } : { kind: "regression", sketch: toBase64(this.regression!.encode()) };
@@ -312,6 +317,11 @@ export class PredictionProfiler {
   /** The profile's prediction entry. */
   get prediction(): NonNullable<ReferenceProfile["prediction"]> {
     return this.sketcher.prediction;
+  }
+
+  /** The step of a regression's targets, when a target column was given. */
+  get targetStep(): number | undefined {
+    return this.sketcher.targetStep;
   }
 
   /**

@@ -110,6 +110,8 @@ export class Accumulator {
   private dirty_ = false;
   /** Per manifest feature, the narrowest cell its values are blurred to (protocol/blur.ts). */
   private readonly minCells: number[];
+  /** The narrowest cell residuals are blurred to: two of the targets' `step`s (the output's). */
+  private readonly residualCell: number;
 
   /**
    * @param manifest - the version's manifest
@@ -139,6 +141,7 @@ export class Accumulator {
       const scored = manifest.outputs.some((o) => o.kind !== "label" && o.kind !== "embedding");
       this.add = (_, score) => p.update(scored ? score : undefined);
     }
+    this.residualCell = narrowestCell(manifest.outputs.find((o) => o.step)?.step);
   }
 
   /**
@@ -213,7 +216,8 @@ export class Accumulator {
   }
 
   /**
-   * Joins a label with a prediction: a confusion-matrix cell, or a residual (label − value).
+   * Joins a label with a prediction: a confusion-matrix cell, or a residual (label − value),
+   * blurred on cells at least two of the targets' steps wide, so that it does not give the label back.
    *
    * @param actual - the true class index, or the true value (regression)
    * @param predicted - the predicted class index, or the predicted value
@@ -221,7 +225,18 @@ export class Accumulator {
   label(actual: number, predicted: number): void {
     this.dirty_ = true;
     if (this.labels) (this.confusion ??= new ConfusionMatrix(this.labels)).update(actual, predicted);
-    else (this.residual ??= new NumericSketch()).update(actual - predicted);
+    else this.addResidual(actual - predicted, this.residualCell);
+  }
+
+  /**
+   * Adds a residual, blurred: a label's, or a shadow's score less the live version's.
+   *
+   * @param r - the residual
+   * @param minCell - the narrowest cell (protocol/blur.ts `narrowestCell`)
+   */
+  addResidual(r: number, minCell = 0): void {
+    this.dirty_ = true;
+    (this.residual ??= new NumericSketch()).update(r, blurValue(r, minCell));
   }
 
   /**

@@ -79,7 +79,7 @@ export class Shadow {
         acc.rows++;
         if (c >= 0 && c === cls) this.agree_++;
         // NaN: one of the two versions has no score
-        if (s === s && score === score) acc.residual!.update(s - score);
+        if (s === s && score === score) acc.addResidual(s - score);
         acc.add(c, s, staged[at + 2 * n + r]!);
       });
     } catch {

@@ -21,6 +21,9 @@ export const inputSchema = z.object({
   media: mediaSchema.optional(),
 });
 
+/** A power of ten every value of a column is a whole multiple of (protocol/blur.ts `valueStep`). */
+const stepSchema = z.number().min(1e-6).max(1e6);
+
 /**
  * A named feature and where it goes: column `index` of input `input` (a one-hot
  * categorical occupies `index … index + categories.length - 1`).
@@ -50,7 +53,7 @@ export const featureSchema = z.object({
    * 1 for counts), so the privacy grid's cells are at least two steps wide here and rounding a
    * recorded value does not give the input back (protocol/blur.ts `narrowestCell`).
    */
-  step: z.number().min(1e-6).max(1e6).optional(),
+  step: stepSchema.optional(),
 });
 
 /**
@@ -62,6 +65,12 @@ export const outputSchema = z.object({
   name: nameSchema,
   kind: z.enum(["probabilities", "label", "score", "regression", "embedding"]),
   labels: z.array(nameSchema).max(LIMITS.categories).optional(),
+  /**
+   * Every reference target of this `regression` or `score` output is a whole multiple of `step`,
+   * so residuals (label − prediction) are recorded on cells at least two steps wide and a report
+   * of one labelled row does not give its label back (docs/privacy.md).
+   */
+  step: stepSchema.optional(),
 });
 
 /** Drift tests. */

@@ -93,6 +93,40 @@ describe("runtime: no raw value leaves the device by default", () => {
     });
   }
 
+  for (const n of [1, 10]) {
+    it(`sends the residuals of ${n} labelled regression row${n > 1 ? "s" : ""} on cells two of the targets' steps wide: no label comes back`, async () => {
+      // the churn network's first output read as a value, its targets whole numbers (step 1)
+      const name = `private-value-${n}`;
+      const regression = churnModel(name);
+      regression.manifest.outputs = [{ name: "probabilities", kind: "regression", step: 1 }];
+      delete regression.manifest.profile!.prediction;
+      await collector.publish(regression.bytes, regression.manifest);
+      sent.length = 0;
+      const rows = churnRows(n, 3);
+      const labels = rows.map((r) => r.tenure);
+      const predicted = await page.evaluate(
+        async ({ o, r, l }) => {
+          const rt = await window.Driftline.createRuntime(o as never);
+          const out = await rt.predict(r as never[]);
+          for (const [i, p] of out.entries()) await rt.feedback(p.id, l[i]!);
+          await rt.flush();
+          await rt.close();
+          return out.map((p) => p.score!);
+        },
+        { o: { ...base, model: name }, r: rows, l: labels },
+      );
+      const sketches = sent.filter((r) => r.residual).map((r) => decodeNumeric(fromBase64(r.residual!)));
+      expect(sketches.reduce((total, s) => total + s.count, 0)).toBe(n);
+      const recorded = sketches.flatMap((s) => [...Array.from(cdfPoints(s.quantiles).values, Math.fround), s.quantiles.min, s.quantiles.max]);
+      const exact = labels.map((label, i) => Math.fround(label - predicted[i]!));
+      expect(recorded.filter((x) => exact.includes(Math.fround(x)))).toEqual([]);
+      // with the prediction known (a one-row report's own, exact), each residual fits two labels or none
+      const labelsRecordedAs = (x: number, p: number) => Array.from({ length: 200 }, (_, l) => l - 50).filter((l) => Math.fround(blurValue(l - p, narrowestCell(1))) === Math.fround(x));
+      for (const x of recorded) for (const p of predicted) expect(labelsRecordedAs(x, p).length, `${x} with ${p}`).not.toBe(1);
+      expect(labels.every((label, i) => recorded.some((x) => labelsRecordedAs(x, predicted[i]!).includes(label)))).toBe(true);
+    });
+  }
+
   it("sends unseen category text only when the app opts in", async () => {
     sent.length = 0;
     bodies.length = 0;

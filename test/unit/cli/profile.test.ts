@@ -110,6 +110,24 @@ describe("driftline profile", () => {
     expect((await run("profile", csvPath, "--target", "churned", "-o", out)).stderr).toContain("--target goes with --model");
   });
 
+  it("with a regression's --target, gives the output the targets' step and measures the baseline on residuals as devices record them", async () => {
+    const modelPath = join(dir, "regression.onnx");
+    const regression = { weights: [[0.1], [0.02], [0.3]], bias: [1], outputName: "value", regression: true };
+    writeFileSync(modelPath, buildDenseClassifier(regression));
+    const out = join(dir, "regression.json");
+    const result = await run("profile", csvPath, "--exclude", "id,churned", "--target", "visits", "--model", modelPath, "-o", out);
+    expect(result.stderr).toBe("");
+    const file: ProfileFile = JSON.parse(readFileSync(out, "utf8"));
+    // visits are whole numbers: a residual is recorded on cells two wide, as a whole-number feature
+    expect(file.outputs).toEqual([{ name: "value", kind: "regression", step: 1 }]);
+    const impute = file.features[0]!.impute as number;
+    const encoded = rows.map((r) => [r.tenure === "" ? impute : Number(r.tenure), Number(r.spend), PLANS.indexOf(r.plan)]);
+    const predicted = denseClassifierReference(regression, encoded).map(([v]) => Math.fround(v!));
+    const recorded = predicted.map((p, i) => blurValue(Number(rows[i]!.visits) - p, narrowestCell(1)));
+    const mae = recorded.reduce((sum, r) => sum + Math.abs(r), 0) / rows.length;
+    expect((file.profile.performance as { mae: number }).mae).toBeCloseTo(mae, 4);
+  });
+
   it("names the file, line and column of a value that is not a number", async () => {
     const bad = join(dir, "bad.csv");
     writeFileSync(bad, "a,b\n1,2\n3,oops\n");
