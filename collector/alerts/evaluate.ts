@@ -4,7 +4,7 @@ import { pruneAggregates } from "../aggregates/retention.ts";
 import { readKeySlices } from "../aggregates/store.ts";
 import { closedUntil } from "../aggregates/windows.ts";
 import { allowPrivateWebhooks } from "../config.ts";
-import { listAudit } from "../db/audit.ts";
+import { stableChangesNewestFirst } from "../db/audit.ts";
 import { type Db, openDb } from "../db/client.ts";
 import { getRollout, saveRollout } from "../db/rollouts.ts";
 import { alerts } from "../db/schema.ts";
@@ -56,7 +56,7 @@ function describe(where: Judged, c: Condition, firing: boolean): string {
 
 /** Rolls the canary back (the registry's own plan and write); false if the rollout changed meanwhile. */
 async function rollBackCanary(env: Env, db: Db, model: string, current: RolloutState, now: number): Promise<boolean> {
-  const plan = planRollback(current, await listAudit(db, model), now);
+  const plan = await planRollback(current, stableChangesNewestFirst(db, model), now);
   const saved = await saveRollout(db, model, current, plan.next, { keyId: GUARDRAIL_KEY_ID, action: plan.action });
   if (saved) await announceRollout(env, model, plan.next.configVersion);
   return saved;

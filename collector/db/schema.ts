@@ -116,6 +116,13 @@ export const rolloutHistory = sqliteTable(
   (t) => [primaryKey({ columns: [t.model, t.configVersion] })],
 );
 
+/**
+ * The audit entries that change a model's stable version (collector/rollout/rollback.ts
+ * `previousStable` walks them): the predicate of a partial index, which a query uses only when its
+ * own condition holds these very terms.
+ */
+export const CHANGES_STABLE = sql`action <> 'publish' and json_extract(after, '$.stable') is not json_extract(before, '$.stable')`;
+
 /** Every registry change (publish, rollout, promote, rollback): who, when, before and after (JSON). */
 export const auditLog = sqliteTable(
   "audit_log",
@@ -128,7 +135,7 @@ export const auditLog = sqliteTable(
     before: text("before"),
     after: text("after"),
   },
-  (t) => [index("audit_log_model").on(t.model, t.id)],
+  (t) => [index("audit_log_model").on(t.model, t.id), index("audit_log_stable_changes").on(t.model, t.id).where(CHANGES_STABLE)],
 );
 
 // ---- ingest, aggregation and alerts (docs/ingest.md) ----

@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, max } from "drizzle-orm";
+import { and, asc, eq, getTableColumns, inArray, max } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { versions } from "./schema.ts";
 
@@ -66,14 +66,20 @@ export async function latestVersion(db: Db, model: string): Promise<number> {
   return row?.n ?? 0;
 }
 
+/** A version without its manifest (up to 1 MiB of JSON each): what a listing shows. */
+export type VersionSummary = Omit<VersionRow, "manifest">;
+
+const { manifest: _manifest, ...summaryColumns } = getTableColumns(versions);
+
 /**
- * All versions of a model, oldest first.
+ * All versions of a model, oldest first, without their manifests: a model with many versions
+ * of large manifests would otherwise read them all on every listing.
  *
  * @param db - drizzle handle
  * @param model - the model's key
  */
-export async function listVersions(db: Db, model: string): Promise<VersionRow[]> {
-  return db.select().from(versions).where(eq(versions.model, model)).orderBy(asc(versions.number)).all();
+export async function listVersions(db: Db, model: string): Promise<VersionSummary[]> {
+  return db.select(summaryColumns).from(versions).where(eq(versions.model, model)).orderBy(asc(versions.number)).all();
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { AuditEntry, VersionView } from "../../protocol/api.ts";
 import type { AuditRecord } from "../db/audit.ts";
-import type { VersionRow } from "../db/versions.ts";
+import type { VersionSummary } from "../db/versions.ts";
 import { iso } from "../time.ts";
 import { modelName } from "./model-key.ts";
 
@@ -9,7 +9,7 @@ import { modelName } from "./model-key.ts";
  *
  * @param v - the stored version
  */
-export function versionView(v: VersionRow): VersionView {
+export function versionView(v: VersionSummary): VersionView {
   return {
     model: modelName(v.model),
     version: v.number,

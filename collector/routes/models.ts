@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { appQuerySchema, modelParamSchema } from "../api-schemas.ts";
 import { assertApp, requireRole } from "../auth.ts";
-import { listAudit } from "../db/audit.ts";
+import { stableChangesNewestFirst, newestAudit } from "../db/audit.ts";
 import { openDb } from "../db/client.ts";
 import { listModels } from "../db/models.ts";
 import { getRollout, listRollouts } from "../db/rollouts.ts";
@@ -52,15 +52,15 @@ export const models = new Hono<AppEnv>()
     async (c) => {
       const db = openDb(c.env);
       const model = await accessModel(db, c.var.caller, c.req.valid("param").model, c.req.valid("query").app);
-      const [rollout, versions, history] = await Promise.all([getRollout(db, model.id), listVersions(db, model.id), listAudit(db, model.id)]);
+      const [rollout, versions, audit] = await Promise.all([getRollout(db, model.id), listVersions(db, model.id), newestAudit(db, model.id, AUDIT_SHOWN)]);
       return c.json({
         name: model.name,
         app: model.app,
         createdAt: iso(model.createdAt),
         rollout: rollout ? rolloutView(rollout) : null,
-        rollbackTo: (rollout && rollbackTarget(rollout, history)) ?? null,
+        rollbackTo: (rollout && (await rollbackTarget(rollout, stableChangesNewestFirst(db, model.id)))) ?? null,
         versions: versions.map(versionView),
-        audit: history.slice(-AUDIT_SHOWN).reverse().map(auditView),
+        audit: audit.map(auditView),
       });
     },
   );

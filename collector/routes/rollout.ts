@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { appQuerySchema, modelParamSchema, rolloutChangeSchema } from "../api-schemas.ts";
 import { requireRole } from "../auth.ts";
-import { listAudit } from "../db/audit.ts";
+import { stableChangesNewestFirst } from "../db/audit.ts";
 import { openDb, type Db } from "../db/client.ts";
 import type { ModelRow } from "../db/models.ts";
 import { getRollout, saveRollout } from "../db/rollouts.ts";
@@ -79,7 +79,7 @@ export const rollout = new Hono<AppEnv>()
       const db = openDb(c.env);
       const model = await accessModel(db, c.var.caller, c.req.valid("param").model, c.req.valid("query").app);
       const current = await currentRollout(db, model);
-      const plan = planRollback(current, await listAudit(db, model.id), Date.now());
+      const plan = await planRollback(current, stableChangesNewestFirst(db, model.id), Date.now());
       return c.json(await commit(c.env, db, model, current, plan, c.var.caller.keyId));
     },
   );

@@ -3,6 +3,7 @@ import type { AuditRecord } from "../../../../collector/db/audit.ts";
 import { ApiError } from "../../../../collector/errors.ts";
 import { planChange } from "../../../../collector/rollout/change.ts";
 import { planRollback, previousStable } from "../../../../collector/rollout/rollback.ts";
+import { seededRandom } from "../../../../protocol/seeded-random.ts";
 import type { RolloutState } from "../../../../collector/rollout/state.ts";
 
 const base: RolloutState = { configVersion: 5, stable: 2, canary: null, shadow: null, sampleRate: 1, salt: "s0", updatedAt: 0 };
@@ -13,16 +14,40 @@ function entry(action: AuditRecord["action"], before: number | null, after: numb
 }
 
 describe("previousStable", () => {
-  it("pops on rollback, so repeated rollbacks walk back instead of toggling", () => {
+  it("pops on rollback, so repeated rollbacks walk back instead of toggling", async () => {
     const log = [entry("rollout", null, 1), entry("rollout", 1, 2), entry("promote", 2, 3)];
-    expect(previousStable(log)).toBe(2);
-    expect(previousStable([...log, entry("rollback", 3, 2)])).toBe(1);
-    expect(previousStable([...log, entry("rollback", 3, 2), entry("rollback", 2, 1)])).toBeUndefined();
+    const newestFirst = (entries: AuditRecord[]) => [...entries].reverse();
+    expect(await previousStable(newestFirst(log))).toBe(2);
+    expect(await previousStable(newestFirst([...log, entry("rollback", 3, 2)]))).toBe(1);
+    expect(await previousStable(newestFirst([...log, entry("rollback", 3, 2), entry("rollback", 2, 1)]))).toBeUndefined();
   });
 
-  it("ignores publishes and changes that keep stable", () => {
+  it("ignores publishes and changes that keep stable", async () => {
     const log = [entry("rollout", null, 1), { ...entry("publish", null, 9), after: { version: 2 } }, entry("rollout", 1, 1)];
-    expect(previousStable(log)).toBeUndefined();
+    expect(await previousStable([...log].reverse())).toBeUndefined();
+  });
+
+  it("gives what a stack of stables, replayed oldest first, has below its top, on random logs", async () => {
+    const random = seededRandom(7);
+    for (let run = 0; run < 200; run++) {
+      // a log as the registry writes it: a rollback goes back to the stable below the top
+      const stack = [1];
+      const log = [entry("rollout", null, 1)];
+      for (let i = 0, n = Math.floor(random() * 30); i < n; i++) {
+        const top = stack.at(-1)!;
+        const pick = random();
+        if (pick < 0.3 && stack.length > 1) {
+          stack.pop();
+          log.push(entry("rollback", top, stack.at(-1)!));
+        } else if (pick < 0.5) log.push(entry(pick < 0.4 ? "publish" : "rollout", top, top));
+        else {
+          const next = 1 + Math.floor(random() * 5);
+          if (next !== top) stack.push(next);
+          log.push(entry(random() < 0.5 ? "rollout" : "promote", top, next));
+        }
+      }
+      expect(await previousStable([...log].reverse()), JSON.stringify(log.map((e) => [e.action, e.after]))).toBe(stack.at(-2));
+    }
   });
 });
 
@@ -49,15 +74,15 @@ describe("planChange", () => {
 });
 
 describe("planRollback", () => {
-  it("aborts a canary before touching stable, and refuses when there is no earlier stable", () => {
+  it("aborts a canary before touching stable, and refuses when there is no earlier stable", async () => {
     const withCanary = { ...base, canary: { version: 3, percent: 50 } };
-    expect(planRollback(withCanary, [], 7).next).toMatchObject({ stable: 2, canary: null, configVersion: 6 });
-    expect(() => planRollback(base, [entry("rollout", null, 2)], 7)).toThrow(/nothing to roll back/);
+    expect((await planRollback(withCanary, [], 7)).next).toMatchObject({ stable: 2, canary: null, configVersion: 6 });
+    await expect(planRollback(base, [entry("rollout", null, 2)], 7)).rejects.toThrow(/nothing to roll back/);
   });
 
-  it("drops a shadow of the version it returns to", () => {
+  it("drops a shadow of the version it returns to", async () => {
     const state = { ...base, stable: 2, shadow: { version: 1, sampleRate: 0.1 } };
     const log = [entry("rollout", null, 1), entry("rollout", 1, 2)];
-    expect(planRollback(state, log, 7).next).toMatchObject({ stable: 1, shadow: null });
+    expect((await planRollback(state, [...log].reverse(), 7)).next).toMatchObject({ stable: 1, shadow: null });
   });
 });

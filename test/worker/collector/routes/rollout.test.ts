@@ -123,6 +123,24 @@ describe("POST /v1/models/:model/rollback", () => {
     await expectError(await back(), 409, "conflict");
     expect(await auditActions(model)).toEqual(["publish", "rollout", "publish", "publish", "rollout", "rollout", "rollout", "rollout", "rollout", "rollback", "rollback", "rollback"]);
   });
+
+  it("finds the previous stable pages back in a long log, and shows its newest 100 entries", async () => {
+    const { model, admin } = await modelWith(3);
+    const detail = async () =>
+      (await (await call("GET", `/v1/models/${model}`, { token: admin })).json()) as { rollbackTo: number | null; audit: { id: number; after: { sampleRate?: number } | null }[] };
+    await rollout(model, { stable: 2 }, admin);
+    // 150 changes that keep stable: the previous stable (1) lies 151 entries back, past the 100 shown
+    for (let i = 1; i <= 150; i++) await rollout(model, { sampleRate: i / 1000 }, admin);
+    const page = await detail();
+    expect(page.rollbackTo).toBe(1);
+    expect(page.audit).toHaveLength(100);
+    expect(page.audit[0]!.after?.sampleRate).toBe(0.15);
+    expect(page.audit.map((a) => a.id)).toEqual([...page.audit.map((a) => a.id)].sort((a, b) => b - a));
+    await rollout(model, { stable: 3 }, admin);
+    expect((await detail()).rollbackTo).toBe(2);
+    expect(((await (await call("POST", `/v1/models/${model}/rollback`, { token: admin })).json()) as { rollout: { stable: number } }).rollout.stable).toBe(2);
+    expect((await detail()).rollbackTo).toBe(1);
+  });
 });
 
 describe("GET /v1/assignment", () => {

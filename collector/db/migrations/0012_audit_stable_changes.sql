@@ -1,0 +1,1 @@
+CREATE INDEX `audit_log_stable_changes` ON `audit_log` (`model`,`id`) WHERE action <> 'publish' and json_extract(after, '$.stable') is not json_extract(before, '$.stable');
