@@ -228,6 +228,12 @@ export const sloObjectiveSchema = z.object({
   /** Measured over the query's range (null: no data there). */
   value: z.number().nullable(),
   met: z.boolean().nullable(),
+  /**
+   * Met as the alerts judge it: over the same range with the heaviest sender of the slice left out
+   * (docs/security.md). Null when no data is left without it. Where `met` is false and this is not,
+   * one sender's calls alone breach the objective, and no alert fires for them.
+   */
+  judged_met: z.boolean().nullable(),
   /** 1 − bad share / allowed share over the period; below 0 when overspent; null for throughput or without data. */
   budget_left: z.number().nullable(),
 });

@@ -36,8 +36,13 @@ function inUnit(kind: string, x: number): string {
   return `${+x.toPrecision(4)}/s`;
 }
 
+/** Marks a breach the alerts do not see; {@link NOT_ALERTED} under the table says why. */
+const NOT_ALERTED_MARK = "*";
+const NOT_ALERTED = `${NOT_ALERTED_MARK} met, or without data, once the heaviest sender's calls are left out, as the alerts judge: one client cannot fire an alert (docs/security.md)`;
+
 /**
- * One row per objective: what, of what, target, measured, met, budget left.
+ * One row per objective: what, of what, target, measured, met (a breach the alerts do not see
+ * marked), budget left.
  *
  * @param objectives - `slo.objectives` of `GET /v1/stats`
  */
@@ -49,7 +54,7 @@ export function objectiveRows(objectives: readonly SloObjective[]): string[][] {
       o.subject ?? "all",
       `${bound} ${inUnit(o.kind, o.target)}`,
       o.value === null ? "no data" : inUnit(o.kind, o.value),
-      o.met === null ? "-" : o.met ? "met" : "BREACHED",
+      o.met === null ? "-" : o.met ? "met" : o.judged_met === false ? "BREACHED" : `BREACHED, no alert${NOT_ALERTED_MARK}`,
       o.budget_left === null ? "-" : `${Math.round(o.budget_left * 100)} %`,
     ];
   });
@@ -73,5 +78,6 @@ export const slo: Command = {
     if (!stats.slo) return void console.log(`${model}: no objectives yet: driftline slo ${model} --p95 20ms --error-rate 0.01`);
     console.log(`${model} v${stats.version}: measured ${stats.from} – ${stats.to}; error budget over ${stats.slo.period.days} days\n`);
     console.log(table(["objective", "of", "target", "measured", "verdict", "budget left"], objectiveRows(stats.slo.objectives)));
+    if (stats.slo.objectives.some((o) => o.met === false && o.judged_met !== false)) console.log(`\n${NOT_ALERTED}`);
   },
 };

@@ -22,8 +22,8 @@ async function sloInput(env: Env, db: Db, q: WindowQuery, from: number, to: numb
 
 /**
  * The `slo` part of `GET /v1/stats`: each objective of `config` (per backend and device class
- * for latency) measured over the query's range as it was (no sender trimmed: the alerts judge
- * trimmed values), with the error budget left over the `sloPeriodDays` days that end at the
+ * for latency) measured over the query's range as it was, and whether it is met as the alerts judge
+ * it (the heaviest sender left out), with the error budget left over the `sloPeriodDays` days that end at the
  * range's end. Null when the configuration sets no objective or the query is sliced by segment.
  *
  * @param env - the Worker's bindings
@@ -37,18 +37,20 @@ export async function sloAnswer(env: Env, db: Db, config: AlertConfig | undefine
   const periodFrom = range.to - config.sloPeriodDays * DAY_MS;
   const [now, period] = await Promise.all([sloInput(env, db, q, range.from, range.to, range.aggregate), sloInput(env, db, q, periodFrom, range.to)]);
   const measured = new Map(measureObjectives(config, now, false).map((m) => [`${m.kind}|${m.subject}`, m]));
+  const judged = new Map(measureObjectives(config, now, true).map((m) => [`${m.kind}|${m.subject}`, !m.breached]));
   // a subject seen in the period but not in the range still shows its budget
   for (const m of measureObjectives(config, period, false)) {
     const id = `${m.kind}|${m.subject}`;
     if (!measured.has(id)) measured.set(id, { ...m, value: Number.NaN });
   }
-  const objectives: SloObjective[] = [...measured.values()].map((m) => {
+  const objectives: SloObjective[] = [...measured.entries()].map(([id, m]) => {
     const value = Number.isNaN(m.value) ? null : m.value;
-    return { kind: m.kind, subject: m.subject || null, target: m.target, value, met: value === null ? null : !m.breached, budget_left: budgetLeft(m, period) };
+    const met = value === null ? null : !m.breached;
+    return { kind: m.kind, subject: m.subject || null, target: m.target, value, met, judged_met: met === null ? null : (judged.get(id) ?? null), budget_left: budgetLeft(m, period) };
   });
   // an objective nothing was measured for still shows, without data
   for (const { kind, target } of objectivesOf(config)) {
-    if (!objectives.some((o) => o.kind === kind)) objectives.push({ kind, subject: null, target, value: null, met: null, budget_left: null });
+    if (!objectives.some((o) => o.kind === kind)) objectives.push({ kind, subject: null, target, value: null, met: null, judged_met: null, budget_left: null });
   }
   return { period: { from: iso(periodFrom), to: iso(range.to), days: config.sloPeriodDays }, objectives };
 }

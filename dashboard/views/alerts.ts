@@ -82,6 +82,12 @@ async function edit(ctx: ViewContext, model: string, config: AlertConfigAnswer):
   if (form) await ctx.api.setAlertConfig(model, fromForm(form));
 }
 
+/** Beside a breach the alerts do not see: that no alert fires, and why. */
+function notAlerted(o: SloObjective): HTMLElement | undefined {
+  if (o.met !== false || o.judged_met === false) return undefined;
+  return h("span", { class: "muted", title: "met, or without data, once the heaviest sender's calls are left out, as the alerts judge: one client cannot fire an alert" }, " no alert");
+}
+
 function objectivesTable(objectives: readonly SloObjective[], days: number): HTMLElement {
   const pct = (x: number) => `${Math.round(x * 100)} %`;
   const num = (x: number) => String(+x.toPrecision(4));
@@ -95,7 +101,7 @@ function objectivesTable(objectives: readonly SloObjective[], days: number): HTM
         h("td", {}, o.subject ?? "all"),
         h("td", {}, num(o.target)),
         h("td", {}, o.value === null ? "no data" : num(o.value)),
-        h("td", {}, o.met === null ? "" : h("span", { class: o.met ? "badge badge-good" : "badge badge-bad" }, o.met ? "met" : "breached")),
+        h("td", {}, o.met === null ? "" : h("span", { class: o.met ? "badge badge-good" : "badge badge-bad" }, o.met ? "met" : "breached"), notAlerted(o)),
         h("td", {}, o.budget_left === null ? "–" : pct(o.budget_left)),
       ),
     ),

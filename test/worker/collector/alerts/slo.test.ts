@@ -90,7 +90,9 @@ describe("service-level objectives", () => {
     expect(byKind["latency_p95:backend:wasm"]).toMatchObject({ target: 50, value: 1, met: true });
     expect(byKind["latency_p95:backend:wasm"]!.budget_left).toBeCloseTo(0.4, 10);
     // 20 / (100 + 20) against an allowed 0.1: the budget is overspent
-    expect(byKind["error_rate:"]).toMatchObject({ target: 0.1, met: false });
+    // the alerts take the heaviest sender's calls off as if all were errors: 20 of c0's, so they
+    // see no breach (two clients' errors could be one sender's)
+    expect(byKind["error_rate:"]).toMatchObject({ target: 0.1, met: false, judged_met: true });
     expect(byKind["error_rate:"]!.value).toBeCloseTo(20 / 120, 10);
     expect(byKind["error_rate:"]!.budget_left).toBeCloseTo(1 - 20 / 120 / 0.1, 10);
     // 100 rows over the 3 minutes read
@@ -111,7 +113,7 @@ describe("service-level objectives", () => {
     await setAlerts(model, { errorRate: 0.01, sloPeriodDays: 7 });
     const start = minuteAgo();
     const answer = await stats(model, start, start + 3 * 60_000);
-    expect(answer.slo?.objectives).toEqual([{ kind: "error_rate", subject: null, target: 0.01, value: null, met: null, budget_left: null }]);
+    expect(answer.slo?.objectives).toEqual([{ kind: "error_rate", subject: null, target: 0.01, value: null, met: null, judged_met: null, budget_left: null }]);
   });
 
   it("fires a breached objective of a canary, which the guardrail rolls back; without a webhook alerts are only recorded", async () => {
@@ -159,6 +161,7 @@ describe("service-level objectives", () => {
     expect(await alertsOf(model)).toEqual([]);
     // /v1/stats shows what was measured, the attacker's calls included
     const answer = await stats(model, start - 3_600_000, start + 3_600_000);
-    expect(answer.slo?.objectives.find((o) => o.subject === "device:mobile-2c-2g-arm")).toMatchObject({ value: 500, met: false });
+    // and that the alerts, which leave it out, see the objective met: the breach is one sender's
+    expect(answer.slo?.objectives.find((o) => o.subject === "device:mobile-2c-2g-arm")).toMatchObject({ value: 500, met: false, judged_met: true });
   });
 });
