@@ -14,7 +14,8 @@ driftline keys revoke <id>
   --origin only pages of this origin (scheme://host[:port]) may use the ingest key; repeat it
            or give a comma list; without it any origin may (docs/security.md)
   list     keys with their prefix, role, origins and state (never the key itself)
-  revoke   the key stops working at once
+  revoke   the key stops working at once; prints when it was revoked (a key revoked before
+           keeps that time)
   --url URL --key KEY   the collector and an admin key (default: DRIFTLINE_URL, DRIFTLINE_ADMIN_KEY)`;
 
 /**
@@ -65,7 +66,7 @@ export const keys: Command = {
     } else {
       const id = onePositional(positionals, "the key id");
       const revoked = await request<KeyView>(connection(values), `/v1/keys/${encodeURIComponent(id)}`, { method: "DELETE" });
-      console.log(`revoked ${revoked.role} key ${revoked.id} (${revoked.prefix}…) of app ${revoked.app}`);
+      console.log(`revoked ${revoked.role} key ${revoked.id} (${revoked.prefix}…) of app ${revoked.app} at ${revoked.revokedAt}`);
     }
   },
 };

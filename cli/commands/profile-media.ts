@@ -76,6 +76,11 @@ function mediaOf(flags: MediaFlags, kind: Media["kind"]): Media {
   } catch (err) {
     throw new CliError(`--media${inline ? "" : ` ${flags.media}`}: not valid JSON (${err instanceof Error ? err.message : err})`);
   }
+  // without a kind, a preprocessing of the other medium would only show as wrong fields
+  const other = kind === "image" ? "audio" : kind === "audio" ? "image" : undefined;
+  if (other && (json as { kind?: unknown } | null)?.kind === undefined && mediaSchema.safeParse({ ...(json as object), kind: other }).success) {
+    throw new CliError(`--media describes ${other} but the data are ${kind}`);
+  }
   const parsed = mediaSchema.safeParse({ kind, ...(json as object) });
   if (!parsed.success) throw new CliError(`--media: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`);
   if (parsed.data.kind !== kind) throw new CliError(`--media describes ${parsed.data.kind} but the data are ${kind}`);

@@ -93,7 +93,10 @@ describe("driftline CLI against a local collector", () => {
       .split("\n")
       .find((l) => l.includes(" web "))!
       .split(/\s+/)[0]!;
-    expect((await cli(["keys", "revoke", id])).stdout).toMatch(new RegExp(`revoked ingest key ${id}`));
+    const revoked = (await cli(["keys", "revoke", id])).stdout.trim();
+    expect(revoked).toMatch(new RegExp(`^revoked ingest key ${id} \\(ing_.*…\\) of app demo at \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z$`));
+    // revoking it again changes nothing, and says when it was revoked
+    expect((await cli(["keys", "revoke", id])).stdout.trim()).toBe(revoked);
     expect((await cli(["keys", "list", "--app", "demo"])).stdout).toMatch(/revoked/);
   });
 
