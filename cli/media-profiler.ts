@@ -82,8 +82,8 @@ export class MediaProfiler {
       const encoded = this.model && (await this.encode(text));
       this.rows++;
       // the unknown-token share as the runtime records it (runtime/media/text.ts): the encoder's,
-      // NaN when it reports none; without --encoder nothing says it
-      this.record({ ...textDescriptors(text), ...(encoded && { unknownTokens: encoded.unknownTokens?.[0] ?? NaN }) });
+      // NaN when it reports none or there is no --encoder, as for an app whose hook reports none
+      this.record({ ...textDescriptors(text), unknownTokens: encoded ? (encoded.unknownTokens?.[0] ?? NaN) : NaN });
       if (encoded) await this.predict(encoded.feeds);
     }
   }

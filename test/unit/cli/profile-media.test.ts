@@ -417,6 +417,9 @@ describe("driftline profile --audio and --text", () => {
     const { features } = (JSON.parse(readFileSync(out, "utf8")) as ProfileFile).profile;
     // counts are recorded to within a cell two wide, as the runtime records them
     expect(Math.abs(median(features["text.words"]!.sketch) - 2)).toBeLessThan(1);
+    // no encoder tells the unknown-token share: each text's is missing (NaN), as the runtime
+    // records it when the app's hook reports none
+    expect(summary(features["text.unknownTokens"]!.sketch)).toMatchObject({ count: 0, nonFinite: 3 });
   });
 });
 
