@@ -150,7 +150,9 @@ describe("driftline profile --images", () => {
     );
     expect((await runCli("profile", "--images", images, "--media", "{ fit: 1 }", "-o", join(dir, "x.json"))).stderr).toMatch(/^driftline profile: --media: not valid JSON \(/);
     // another medium's preprocessing without its kind is named as such, not as wrong fields
-    expect((await runCli("profile", "--images", images, "--media", '{"sampleRate":16000,"frameLength":512}', "-o", join(dir, "x.json"))).stderr).toBe("driftline profile: --media describes audio but the data are image\n");
+    expect((await runCli("profile", "--images", images, "--media", '{"sampleRate":16000,"frameLength":512}', "-o", join(dir, "x.json"))).stderr).toBe(
+      "driftline profile: --media describes audio but the data are image\n",
+    );
     expect((await runCli("profile", "--images", join(dir, "none"), "--media", JSON.stringify(SPEC), "-o", join(dir, "x.json"))).stderr).toContain(`cannot read the directory ${join(dir, "none")}`);
   });
 
