@@ -115,7 +115,7 @@ export const CONFIG_FLAGS: readonly ConfigFlag[] = [
     parse: (t) => withUnit(t, "window", "m", 1440),
     show: (m: number) => `${m} min`,
   },
-  { flag: "min-rows", field: "minRows", value: "N", help: "rows a window needs to be judged at all (default 100)", parse: (t) => intFlag(t, "min-rows", 1, 1e9), show: String },
+  { flag: "min-rows", field: "minRows", value: "N", help: "rows a window needs to be judged (default 100); its error rate, as many calls", parse: (t) => intFlag(t, "min-rows", 1, 1e9), show: String },
   {
     flag: "confirm",
     field: "confirm",

@@ -1,6 +1,6 @@
 import type { DriftResult } from "../drift/drift-report.ts";
 import { ALL_FEATURES, type AlertConfig } from "../../protocol/schema/alert-config.ts";
-import { type SloInput, type SloKind, measureObjectives } from "./slo.ts";
+import { type SloInput, type SloKind, failedCalls, measureObjectives } from "./slo.ts";
 import { accuracyWithoutHeaviest, estimatedAccuracyWithoutHeaviest, maeWithoutHeaviest } from "../aggregates/performance.ts";
 import type { BaselinePerformance } from "../../protocol/schema/profile.ts";
 
@@ -20,7 +20,10 @@ export interface Condition {
 
 /**
  * The watched conditions of one version over one window. A window with fewer than `minRows`
- * rows is not judged (empty list), so quiet hours neither fire nor resolve alerts. Every
+ * calls is not judged (empty list), so quiet hours neither fire nor resolve alerts. A failed
+ * call gives no row: a window of `minRows` calls but fewer rows (a version whose calls fail) is
+ * judged on its error rate alone — not on throughput, which one sender's failed calls would
+ * then get judged on a quiet window's few rows, nor on drift or quality, which need rows. Every
  * condition leaves the heaviest sender out (drift verdicts, objectives, performance), so one
  * client network cannot fire an alert or the guardrail (docs/security.md).
  *
@@ -31,7 +34,11 @@ export interface Condition {
  */
 export function evaluateConditions(config: AlertConfig, drift: DriftResult, slo: SloInput, baseline?: BaselinePerformance): Condition[] {
   const aggregate = slo.aggregate;
-  if (aggregate.rows < config.minRows) return [];
+  const objectives = () => measureObjectives(config, slo, true).map((m): Condition => ({ kind: m.kind, subject: m.subject, holds: m.breached, value: m.value, threshold: m.target }));
+  if (aggregate.rows < config.minRows) {
+    if (aggregate.rows + failedCalls(aggregate) < config.minRows) return [];
+    return objectives().filter((c) => c.kind === "error_rate");
+  }
   const out: Condition[] = [];
   if (config.datasetDrift !== undefined) {
     const share = drift.dataset.drifted_share;
@@ -45,7 +52,7 @@ export function evaluateConditions(config: AlertConfig, drift: DriftResult, slo:
       out.push({ kind: "feature_drift", subject: name, holds: f.drifted, value: f.value, threshold: null });
     }
   }
-  for (const m of measureObjectives(config, slo, true)) out.push({ kind: m.kind, subject: m.subject, holds: m.breached, value: m.value, threshold: m.target });
+  out.push(...objectives());
   if (config.accuracyDrop !== undefined && baseline?.kind === "classification") {
     const live = accuracyWithoutHeaviest(aggregate);
     if (live && live.labelled >= config.minLabelled) {

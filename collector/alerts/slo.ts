@@ -90,6 +90,14 @@ export function latencyP95(a: Aggregate, trimmed = false): number {
 }
 
 /**
+ * Calls of an aggregate that failed: its errors but the rows a client `dropped` from its full
+ * queue (the collector was down), which are not errors of the model.
+ *
+ * @param a - the aggregate
+ */
+export const failedCalls = (a: Aggregate): number => a.errorTotal - (a.errors?.counts.get("dropped") ?? 0);
+
+/**
  * Error rate of an aggregate: errors / (rows predicted + errors), 0 without traffic. Rows a
  * client `dropped` from its full queue (the collector was down) are not errors of the model. With
  * `trimmed`, a lower bound of the rate of all senders but the heaviest (who may have given up
@@ -99,7 +107,7 @@ export function latencyP95(a: Aggregate, trimmed = false): number {
  * @param trimmed - leave the heaviest sender out
  */
 export function errorRate(a: Aggregate, trimmed = false): number {
-  const errors = a.errorTotal - (a.errors?.counts.get("dropped") ?? 0);
+  const errors = failedCalls(a);
   const heaviest = trimmed ? Math.min(errors, a.senders.heaviest()) : 0;
   const total = a.rows + errors - heaviest;
   return total > 0 ? (errors - heaviest) / total : 0;

@@ -31,8 +31,8 @@ async function alertsOf(model: string): Promise<string[]> {
   return alerts.map((a) => `${a.version}:${a.kind}:${a.subject ?? ""}:${a.state}`).sort();
 }
 
-async function stats(model: string, from: number, to: number): Promise<StatsAnswer> {
-  const res = await call("GET", `/v1/stats?model=${model}&from=${from}&to=${to}`, { token: BOOTSTRAP });
+async function stats(model: string, from: number, to: number, version?: number): Promise<StatsAnswer> {
+  const res = await call("GET", `/v1/stats?model=${model}&from=${from}&to=${to}${version === undefined ? "" : `&version=${version}`}`, { token: BOOTSTRAP });
   expect(res.status, await res.clone().text()).toBe(200);
   return res.json();
 }
@@ -141,6 +141,43 @@ describe("service-level objectives", () => {
     expect(await after.json()).toMatchObject({ stable: v1, canary: null });
     const undelivered = await env.DB.prepare("select count(*) as n from alerts where model = ? and delivered_at is null and attempts = 0").bind(`default/${model}`).first<{ n: number }>();
     expect(undelivered?.n).toBe(2);
+  });
+
+  it("fires the error rate of a canary whose every call fails, which gives no rows, and rolls it back", async () => {
+    const model = unique("slo-failing");
+    const { version: v1 } = await publish(model);
+    const { version: v2 } = await publish(model);
+    await rollout(model, { stable: v1, canary: { version: v2, percent: 50 } });
+    const { token } = await createKey("default", "ingest");
+    await setAlerts(model, { errorRate: 0.1, windowMinutes: 2, minRows: 10 });
+    const start = minuteAgo() + 60_000;
+    const canary = await clientsGiven(model, token, v2, 5, "c");
+    // 100 calls of five clients, every one a session error: no row predicted
+    await postReports(
+      token,
+      canary.map((client) => makeReport(model, v2, { client, start, tenure: [], errors: { session: 20 } })),
+    );
+    await flush(model);
+    // /v1/stats sees the breach, and that the alerts, the heaviest sender left out, judge it breached too
+    const answer = await stats(model, start, start + 2 * 60_000, v2);
+    expect(answer.slo?.objectives.find((o) => o.kind === "error_rate")).toMatchObject({ value: 1, met: false, judged_met: false });
+    await cron(start + 2 * 60_000 + 25_000);
+    expect(await alertsOf(model)).toEqual([`${v2}:error_rate::firing`, `${v2}:rollback::firing`]);
+    const after = await call("GET", `/v1/models/${model}/rollout`, { token: BOOTSTRAP });
+    expect(await after.json()).toMatchObject({ stable: v1, canary: null });
+  });
+
+  it("one sender's failed calls in a quiet window breach neither the error rate nor the fleet's throughput", async () => {
+    const model = unique("slo-failing");
+    const { version } = await publish(model);
+    await rollout(model, { stable: version });
+    const { token } = await createKey("default", "ingest");
+    await setAlerts(model, { errorRate: 0.1, throughputFleet: 1, windowMinutes: 2, minRows: 10 });
+    const start = minuteAgo() + 60_000;
+    await postReports(token, [makeReport(model, version, { client: "attacker", start, tenure: [], errors: { session: 100 } })]);
+    await flush(model);
+    await cron(start + 2 * 60_000 + 25_000);
+    expect(await alertsOf(model)).toEqual([]);
   });
 
   it("one sender cannot breach a device class's objective, however slow it reports", async () => {
