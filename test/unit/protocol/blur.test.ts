@@ -1,7 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { KEPT_BITS, blurValue, narrowestCell, valueStep } from "../../../protocol/blur.ts";
-import { NumericSketch, ksStatistic } from "../../../protocol/sketch/index.ts";
+import { NumericSketch, QuantileSketch, ksStatistic } from "../../../protocol/sketch/index.ts";
+import { churnColumns, churnRows, churnTreeModel } from "../../fixtures/runtime-models.ts";
+import { treeEnsembleReference } from "../../fixtures/onnx-models.ts";
 import { KS_PAIRS, exactKs, generate, rng } from "./datasets.ts";
 
 describe("blurValue: what sketches record instead of an input", () => {
@@ -47,6 +49,27 @@ describe("blurValue: what sketches record instead of an input", () => {
     // the same data on both sides, ties and all: no drift from blurring
     const same = generate("duplicates", 1e4, 3);
     expect(ksStatistic(sketch(same), sketch(same.slice()))).toBe(0);
+  });
+
+  it("is not applied to outputs: it would set live tree scores apart from every profile of exact ones (docs/privacy.md)", () => {
+    /** Distinct top scores of a tree ensemble over 5,000 rows, and KS between them exact and blurred. */
+    const apart = (rounds: number, depth: number) => {
+      const { ensemble } = churnTreeModel("trees", rounds, depth);
+      const top = treeEnsembleReference(ensemble, churnRows(5000).map(churnColumns)).map((p) => Math.fround(Math.max(...p)));
+      const exact = new QuantileSketch();
+      const blurred = new QuantileSketch();
+      for (const score of top) {
+        exact.update(score);
+        blurred.update(blurValue(score));
+      }
+      return [new Set(top).size, +ksStatistic(exact, blurred).toFixed(3)];
+    };
+    // the fewer distinct scores, the more apart: prediction drift with no change in the data
+    expect([apart(1, 3), apart(3, 3), apart(100, 6)]).toEqual([
+      [34, 0.12],
+      [249, 0.035],
+      [720, 0.012],
+    ]);
   });
 });
 
