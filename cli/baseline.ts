@@ -3,9 +3,8 @@ import { classQuality } from "../protocol/performance.ts";
 import type { BaselinePerformance, Estimation } from "../protocol/schema/profile.ts";
 import { CONFIDENCE_BINS, confidenceBin } from "../protocol/sketch/prediction.ts";
 import { MAX_LABELS } from "../protocol/limits.ts";
-import { blurValue, narrowestCell, valueStep } from "../protocol/blur.ts";
+import { pairedLabel, valueStep } from "../protocol/blur.ts";
 import { CliError } from "./args.ts";
-import { BATCH_ROWS } from "./tables/table.ts";
 import { seededRandom } from "../protocol/seeded-random.ts";
 import type { Cell } from "./tables/index.ts";
 
@@ -33,16 +32,16 @@ export class BaselineCollector {
   private readonly index: Map<string, number>;
   private logLoss = 0;
   private labelled = 0;
-  private absError = 0;
-  private squaredError = 0;
   private readonly scores: number[] = [];
   private readonly positives: boolean[] = [];
   private readonly confidence: { rows: number[]; right: number[]; lossTop: number[]; lossRest: number[]; chunks: Chunk[] } | undefined;
   private readonly random = seededRandom();
-  /** A regression's first targets and predictions, held until they give the targets' step. */
-  private firstTargets: [number, number][] | undefined = [];
-  private step: number | undefined;
-  private residualCell = 0;
+  /**
+   * A regression's targets and predictions, kept until the end (8 bytes each a row): how devices
+   * record a label depends on the step and range of all the targets.
+   */
+  private readonly targets: number[] = [];
+  private readonly predictions: number[] = [];
   private readonly bins = { confidence: new Array<number>(CALIBRATION_BINS).fill(0), correct: new Array<number>(CALIBRATION_BINS).fill(0), count: new Array<number>(CALIBRATION_BINS).fill(0) };
 
   /**
@@ -75,9 +74,9 @@ export class BaselineCollector {
     if (!this.labels) {
       const actual = typeof cell === "number" ? cell : Number(cell);
       if (!Number.isFinite(actual)) throw new CliError(`${where()}: target "${this.target}": ${JSON.stringify(cell)} is not a number`);
-      if (!this.firstTargets) return this.addResidual(actual - output[0]!);
-      this.firstTargets.push([actual, output[0]!]);
-      if (this.firstTargets.length >= BATCH_ROWS) this.settleStep();
+      this.targets.push(actual);
+      this.predictions.push(output[0]!);
+      this.labelled++;
       return;
     }
     const actual = this.classOf(cell, where);
@@ -99,35 +98,37 @@ export class BaselineCollector {
   }
 
   /**
-   * The largest power of ten every one of the first {@link BATCH_ROWS} targets of a regression is a
-   * multiple of (protocol/blur.ts `valueStep`, as a feature's `step` is found): the output's
-   * `step`, by which devices blur residuals.
+   * How devices record a regression's labels (protocol/blur.ts `pairedLabel`): the largest power
+   * of ten every target is a multiple of (`valueStep`) and the targets' range — the output's
+   * `step` and `targets`. Undefined without a step (or without targets).
    */
-  get targetStep(): number | undefined {
-    this.settleStep();
-    return this.step;
-  }
-
-  /** Once the first targets are in: their step, and their residuals counted. */
-  private settleStep(): void {
-    const first = this.firstTargets;
-    if (!first) return;
-    this.firstTargets = undefined;
-    this.step = valueStep(first.map(([actual]) => actual));
-    this.residualCell = narrowestCell(this.step);
-    for (const [actual, predicted] of first) this.addResidual(actual - predicted);
+  get recording(): { step: number; targets: { min: number; max: number } } | undefined {
+    const step = valueStep(this.targets);
+    if (step === undefined) return undefined;
+    let min = Infinity;
+    let max = -Infinity;
+    for (const t of this.targets) {
+      min = Math.min(min, t);
+      max = Math.max(max, t);
+    }
+    return { step, targets: { min, max } };
   }
 
   /**
-   * Counts a regression's residual (label − prediction). With a target step, as devices record it:
-   * on cells two steps wide (runtime/report-builder.ts `label`), which moves it by up to a step.
-   * Without, exactly: the 0.1 % blur devices add then moves MAE by less than 0.1 %.
+   * MAE and RMSE of a regression, on labels as devices record them (`recording`), so that the
+   * baseline and the live figures compare like with like: a label moves by half a step (a step at
+   * the top of an odd range). Without a step, on the labels as they are.
    */
-  private addResidual(residual: number): void {
-    const recorded = this.residualCell ? blurValue(residual, this.residualCell) : residual;
-    this.absError += Math.abs(recorded);
-    this.squaredError += recorded * recorded;
-    this.labelled++;
+  private regressionResult(): BaselinePerformance {
+    const r = this.recording;
+    let absError = 0;
+    let squaredError = 0;
+    this.targets.forEach((target, i) => {
+      const error = (r ? pairedLabel(target, r.step, r.targets) : target) - this.predictions[i]!;
+      absError += Math.abs(error);
+      squaredError += error * error;
+    });
+    return { kind: "regression", labelled: this.labelled, mae: absError / this.labelled, rmse: Math.sqrt(squaredError / this.labelled) };
   }
 
   /** Counts a labelled prediction for label-free estimates: in its confidence bin, and in one random chunk. */
@@ -162,9 +163,8 @@ export class BaselineCollector {
 
   /** The baseline, or undefined when no row had a target. */
   result(): BaselinePerformance | undefined {
-    this.settleStep();
     if (this.labelled === 0) return undefined;
-    if (!this.labels) return { kind: "regression", labelled: this.labelled, mae: this.absError / this.labelled, rmse: Math.sqrt(this.squaredError / this.labelled) };
+    if (!this.labels) return this.regressionResult();
     const k = this.labels.length;
     const quality = classQuality(this.labels, (a, p) => this.confusion[a * k + p]!)!;
     const { count, confidence, correct } = this.bins;

@@ -270,9 +270,9 @@ export class PredictionSketcher {
     return this.baseline?.result();
   }
 
-  /** The step of a regression's targets, when targets were given (the output's `step`). */
-  get targetStep(): number | undefined {
-    return this.baseline?.targetStep;
+  /** How devices record a regression's labels, when targets were given (the output's `step` and `targets`). */
+  get recording(): BaselineCollector["recording"] {
+    return this.baseline?.recording;
   }
 
   /** The profile's prediction entry. */
@@ -319,9 +319,9 @@ export class PredictionProfiler {
     return this.sketcher.prediction;
   }
 
-  /** The step of a regression's targets, when a target column was given. */
-  get targetStep(): number | undefined {
-    return this.sketcher.targetStep;
+  /** How devices record a regression's labels, when a target column was given. */
+  get recording(): BaselineCollector["recording"] {
+    return this.sketcher.recording;
   }
 
   /**

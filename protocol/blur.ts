@@ -89,3 +89,29 @@ function isMultiple(v: number, exponent: number): boolean {
   const q = exponent < 0 ? v * 10 ** -exponent : v / 10 ** exponent;
   return Math.abs(q - Math.round(q)) <= 1e-9 * Math.max(1, Math.abs(q));
 }
+
+/**
+ * What a regression's label is recorded as, so that a residual (label − prediction) with its
+ * prediction beside it does not give the label back: the middle of a cell of two neighbouring
+ * values the targets can take — the multiples of `step` from `targets.min`, paired from there —
+ * or of the top three when the range holds an odd number of them, so that no value in the range
+ * is alone in its cell. Labels beyond the range pair beyond it. A range of fewer than three
+ * values (0/1: a class, sent as a classifier's is) keeps the label.
+ *
+ * @param label - the label
+ * @param step - the targets' step (the output's `step`)
+ * @param targets - the smallest and largest target (the output's `targets`)
+ * @example
+ * pairedLabel(4, 1, { min: 1, max: 5 }) // 4: 3, 4 and 5 share a cell
+ * pairedLabel(1, 1, { min: 1, max: 5 }) // 1.5: 1 and 2 share a cell
+ */
+export function pairedLabel(label: number, step: number, { min, max }: { min: number; max: number }): number {
+  // the targets' values are min + k × step, k from 0 to n − 1; the label's is i
+  const n = Math.round((max - min) / step) + 1;
+  const i = Math.round((label - min) / step);
+  const pair = (k: number) => 2 * Math.floor(k / 2);
+  // the first value of the label's cell: pairs from min up, the top three together for an odd n,
+  // pairs from n up beyond the range
+  const first = i < n ? Math.min(pair(i), pair(n - 2)) : n + pair(i - n);
+  return n > 2 && label - label === 0 ? min + (first + (n % 2 && first === n - 3 ? 1 : 0.5)) * step : label;
+}

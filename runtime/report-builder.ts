@@ -1,4 +1,4 @@
-import { blurValue, narrowestCell } from "../protocol/blur.ts";
+import { blurValue, narrowestCell, pairedLabel } from "../protocol/blur.ts";
 import { NumericSketch } from "../protocol/sketch/numeric.ts";
 import { CategoricalSketch } from "../protocol/sketch/categorical.ts";
 import { ClassificationSketch } from "../protocol/sketch/prediction.ts";
@@ -110,8 +110,8 @@ export class Accumulator {
   private dirty_ = false;
   /** Per manifest feature, the narrowest cell its values are blurred to (protocol/blur.ts). */
   private readonly minCells: number[];
-  /** The narrowest cell residuals are blurred to: two of the targets' `step`s (the output's). */
-  private readonly residualCell: number;
+  /** The output whose `step` and `targets` say how a regression's labels are recorded (protocol/blur.ts `pairedLabel`). */
+  private readonly labelled: Manifest["outputs"][number] | undefined;
 
   /**
    * @param manifest - the version's manifest
@@ -141,7 +141,7 @@ export class Accumulator {
       const scored = manifest.outputs.some((o) => o.kind !== "label" && o.kind !== "embedding");
       this.add = (_, score) => p.update(scored ? score : undefined);
     }
-    this.residualCell = narrowestCell(manifest.outputs.find((o) => o.step)?.step);
+    this.labelled = manifest.outputs.find((o) => o.step && o.targets);
   }
 
   /**
@@ -216,8 +216,9 @@ export class Accumulator {
   }
 
   /**
-   * Joins a label with a prediction: a confusion-matrix cell, or a residual (label − value),
-   * blurred on cells at least two of the targets' steps wide, so that it does not give the label back.
+   * Joins a label with a prediction: a confusion-matrix cell, or a residual (label − value) of
+   * the label as recorded (one of two values the targets can take, when the output says their
+   * step and range), blurred: a residual does not give the label back.
    *
    * @param actual - the true class index, or the true value (regression)
    * @param predicted - the predicted class index, or the predicted value
@@ -225,18 +226,20 @@ export class Accumulator {
   label(actual: number, predicted: number): void {
     this.dirty_ = true;
     if (this.labels) (this.confusion ??= new ConfusionMatrix(this.labels)).update(actual, predicted);
-    else this.addResidual(actual - predicted, this.residualCell);
+    else {
+      const o = this.labelled;
+      this.addResidual((o ? pairedLabel(actual, o.step!, o.targets!) : actual) - predicted);
+    }
   }
 
   /**
    * Adds a residual, blurred: a label's, or a shadow's score less the live version's.
    *
    * @param r - the residual
-   * @param minCell - the narrowest cell (protocol/blur.ts `narrowestCell`)
    */
-  addResidual(r: number, minCell = 0): void {
+  addResidual(r: number): void {
     this.dirty_ = true;
-    (this.residual ??= new NumericSketch()).update(r, blurValue(r, minCell));
+    (this.residual ??= new NumericSketch()).update(r, blurValue(r));
   }
 
   /**

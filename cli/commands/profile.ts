@@ -39,7 +39,7 @@ against: the same sketches clients send, plus the feature schema publish needs.
                           live performance is compared with (accuracy, per-class precision,
                           recall and F1, ROC AUC for two classes, log loss, calibration; MAE
                           and RMSE). The column is not a feature. A regression's output gets
-                          the targets' step, by which devices blur residuals (docs/privacy.md)
+                          the targets' step and range: how devices record labels (docs/privacy.md)
 
 Missing values are imputed as scikit-learn's SimpleImputer does: the median (exact up to 20
 million numeric values, from the sketches beyond) or the most frequent category (of tied ones,
@@ -223,9 +223,9 @@ async function profileTable(path: string, values: ProfileFlags, model: LoadedMod
       target,
     );
     await readAll(again, undefined, again.batches(), `running ${values.model}`, (b) => predictor.add(b.rows, (r) => again.where(b.positions[r]!)));
-    // a regression's targets' step, by which devices blur residuals (docs/privacy.md)
-    const step = predictor.targetStep;
-    file.outputs = outputs.map((o) => (o === sketched && step ? { ...o, step } : o));
+    // a regression's targets' step and range: how devices record labels (docs/privacy.md)
+    const recording = predictor.recording;
+    file.outputs = outputs.map((o) => (o === sketched && recording ? { ...o, ...recording } : o));
     file.profile.prediction = predictor.prediction;
     const performance = predictor.performance;
     if (performance) file.profile.performance = performance;

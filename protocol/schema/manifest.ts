@@ -24,6 +24,9 @@ export const inputSchema = z.object({
 /** A power of ten every value of a column is a whole multiple of (protocol/blur.ts `valueStep`). */
 const stepSchema = z.number().min(1e-6).max(1e6);
 
+/** The smallest and largest value of a column. */
+const rangeSchema = z.object({ min: z.number(), max: z.number() }).refine((r) => r.min <= r.max, "min above max");
+
 /**
  * A named feature and where it goes: column `index` of input `input` (a one-hot
  * categorical occupies `index … index + categories.length - 1`).
@@ -34,10 +37,7 @@ export const featureSchema = z.object({
   input: nameSchema,
   index: z.int().min(0),
   dtype: dtypeSchema.optional(),
-  range: z
-    .object({ min: z.number(), max: z.number() })
-    .refine((r) => r.min <= r.max, "min above max")
-    .optional(),
+  range: rangeSchema.optional(),
   categories: z.array(nameSchema).max(LIMITS.categories).optional(),
   encoding: z.enum(["index", "onehot"]).optional(),
   /**
@@ -67,10 +67,12 @@ export const outputSchema = z.object({
   labels: z.array(nameSchema).max(LIMITS.categories).optional(),
   /**
    * Every reference target of this `regression` or `score` output is a whole multiple of `step`,
-   * so residuals (label − prediction) are recorded on cells at least two steps wide and a report
-   * of one labelled row does not give its label back (docs/privacy.md).
+   * and they span `targets`: with both, devices record a label as one of two (or three) values
+   * the targets can take (protocol/blur.ts `pairedLabel`), so that a residual (label −
+   * prediction) does not give a label back (docs/privacy.md "Labels of a regression").
    */
   step: stepSchema.optional(),
+  targets: rangeSchema.optional(),
 });
 
 /** Drift tests. */

@@ -14,7 +14,7 @@ import { openRuntimePage } from "./harness/runtime-page.ts";
 import { startRuntimeRig, type RuntimeRig } from "./harness/runtime-rig.ts";
 import type { StaticServer } from "./harness/static-server.ts";
 import { churnModel, churnRows } from "../fixtures/runtime-models.ts";
-import { blurValue, narrowestCell } from "../../protocol/blur.ts";
+import { blurValue, narrowestCell, pairedLabel } from "../../protocol/blur.ts";
 import type { Report } from "../../protocol/schema/report.ts";
 import { cdfPoints, decodeCategorical, decodeNumeric, fromBase64 } from "../../protocol/sketch/index.ts";
 
@@ -94,16 +94,18 @@ describe("runtime: no raw value leaves the device by default", () => {
   }
 
   for (const n of [1, 10]) {
-    it(`sends the residuals of ${n} labelled regression row${n > 1 ? "s" : ""} on cells two of the targets' steps wide: no label comes back`, async () => {
-      // the churn network's first output read as a value, its targets whole numbers (step 1)
+    it(`sends the residuals of ${n} labelled regression row${n > 1 ? "s" : ""} so that no label comes back, not even at the ends of the targets' range`, async () => {
+      // the churn network's first output read as a value, its targets whole numbers from 0 to 89
       const name = `private-value-${n}`;
       const regression = churnModel(name);
-      regression.manifest.outputs = [{ name: "probabilities", kind: "regression", step: 1 }];
+      const targets = { min: 0, max: 89 };
+      regression.manifest.outputs = [{ name: "probabilities", kind: "regression", step: 1, targets }];
       delete regression.manifest.profile!.prediction;
       await collector.publish(regression.bytes, regression.manifest);
       sent.length = 0;
       const rows = churnRows(n, 3);
-      const labels = rows.map((r) => r.tenure);
+      // the range's ends among them: a label alone in its cell there would come back exactly
+      const labels = rows.map((r, i) => [0, 89][i] ?? r.tenure);
       const predicted = await page.evaluate(
         async ({ o, r, l }) => {
           const rt = await window.Driftline.createRuntime(o as never);
@@ -120,8 +122,9 @@ describe("runtime: no raw value leaves the device by default", () => {
       const recorded = sketches.flatMap((s) => [...Array.from(cdfPoints(s.quantiles).values, Math.fround), s.quantiles.min, s.quantiles.max]);
       const exact = labels.map((label, i) => Math.fround(label - predicted[i]!));
       expect(recorded.filter((x) => exact.includes(Math.fround(x)))).toEqual([]);
-      // with the prediction known (a one-row report's own, exact), each residual fits two labels or none
-      const labelsRecordedAs = (x: number, p: number) => Array.from({ length: 200 }, (_, l) => l - 50).filter((l) => Math.fround(blurValue(l - p, narrowestCell(1))) === Math.fround(x));
+      // with the prediction known (a one-row report's own, exact), each residual fits two labels
+      // the targets can take (or three), or none
+      const labelsRecordedAs = (x: number, p: number) => Array.from({ length: 90 }, (_, l) => l).filter((l) => Math.fround(blurValue(pairedLabel(l, 1, targets) - p)) === Math.fround(x));
       for (const x of recorded) for (const p of predicted) expect(labelsRecordedAs(x, p).length, `${x} with ${p}`).not.toBe(1);
       expect(labels.every((label, i) => recorded.some((x) => labelsRecordedAs(x, predicted[i]!).includes(label)))).toBe(true);
     });

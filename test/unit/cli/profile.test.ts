@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ProfileFile } from "../../../cli/profiler.ts";
 import { fromBase64, decodeCategorical, decodeClassification, decodeEmbedding, decodeNumeric } from "../../../protocol/sketch/index.ts";
 import { parseReferenceProfile } from "../../../protocol/schema/parse.ts";
-import { blurValue, narrowestCell } from "../../../protocol/blur.ts";
+import { blurValue, narrowestCell, pairedLabel } from "../../../protocol/blur.ts";
 import { runCli } from "./run-cli.ts";
 import { SMOKE_CLASSIFIER, buildDenseClassifier, denseClassifierReference } from "../../fixtures/onnx-models.ts";
 
@@ -110,7 +110,7 @@ describe("driftline profile", () => {
     expect((await run("profile", csvPath, "--target", "churned", "-o", out)).stderr).toContain("--target goes with --model");
   });
 
-  it("with a regression's --target, gives the output the targets' step and measures the baseline on residuals as devices record them", async () => {
+  it("with a regression's --target, gives the output the targets' step and range and measures the baseline on labels as devices record them", async () => {
     const modelPath = join(dir, "regression.onnx");
     const regression = { weights: [[0.1], [0.02], [0.3]], bias: [1], outputName: "value", regression: true };
     writeFileSync(modelPath, buildDenseClassifier(regression));
@@ -118,12 +118,12 @@ describe("driftline profile", () => {
     const result = await run("profile", csvPath, "--exclude", "id,churned", "--target", "visits", "--model", modelPath, "-o", out);
     expect(result.stderr).toBe("");
     const file: ProfileFile = JSON.parse(readFileSync(out, "utf8"));
-    // visits are whole numbers: a residual is recorded on cells two wide, as a whole-number feature
-    expect(file.outputs).toEqual([{ name: "value", kind: "regression", step: 1 }]);
+    // visits are whole numbers from 0 to 10: a label is recorded as one of two (or three) of them
+    expect(file.outputs).toEqual([{ name: "value", kind: "regression", step: 1, targets: { min: 0, max: 10 } }]);
     const impute = file.features[0]!.impute as number;
     const encoded = rows.map((r) => [r.tenure === "" ? impute : Number(r.tenure), Number(r.spend), PLANS.indexOf(r.plan)]);
     const predicted = denseClassifierReference(regression, encoded).map(([v]) => Math.fround(v!));
-    const recorded = predicted.map((p, i) => blurValue(Number(rows[i]!.visits) - p, narrowestCell(1)));
+    const recorded = predicted.map((p, i) => pairedLabel(Number(rows[i]!.visits), 1, { min: 0, max: 10 }) - p);
     const mae = recorded.reduce((sum, r) => sum + Math.abs(r), 0) / rows.length;
     expect((file.profile.performance as { mae: number }).mae).toBeCloseTo(mae, 4);
   });

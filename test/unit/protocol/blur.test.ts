@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { KEPT_BITS, blurValue, narrowestCell, valueStep } from "../../../protocol/blur.ts";
+import { KEPT_BITS, blurValue, narrowestCell, pairedLabel, valueStep } from "../../../protocol/blur.ts";
 import { NumericSketch, QuantileSketch, ksStatistic } from "../../../protocol/sketch/index.ts";
 import { churnColumns, churnRows, churnTreeModel } from "../../fixtures/runtime-models.ts";
 import { treeEnsembleReference } from "../../fixtures/onnx-models.ts";
@@ -124,5 +124,37 @@ describe("the narrowest cell: whole numbers, cents and the like cannot be rounde
         expect(Math.abs(ksStatistic(sketch(da), sketch(db)) - exact), `${name} n=${n}`).toBeLessThanOrEqual(0.015);
       }
     }
+  });
+});
+
+describe("pairedLabel: a regression's label as devices record it", () => {
+  it("shares every value the targets can take with one or two others, also at the ends of their range", () => {
+    for (const step of [1, 0.01, 5])
+      for (const min of [-3, 0, 1, 7])
+        for (let n = 3; n <= 12; n++) {
+          const targets = { min: min * step, max: (min + n - 1) * step };
+          // the range and four values beyond each end
+          const values = Array.from({ length: n + 8 }, (_, k) => (min - 4 + k) * step);
+          const cells = new Map<number, number[]>();
+          for (const v of values) cells.set(pairedLabel(v, step, targets), [...(cells.get(pairedLabel(v, step, targets)) ?? []), v]);
+          const inRange = (v: number) => v >= targets.min && v <= targets.max;
+          for (const [recorded, members] of cells) {
+            const where = `step ${step}, range ${targets.min}–${targets.max}, cell ${recorded}: ${members}`;
+            // a cell holds values of the range only, or of beyond it only: never one alone with impossible ones
+            expect(members.every(inRange) || !members.some(inRange), where).toBe(true);
+            // cut at the listed values' ends, cells beyond may hold one; inside, two or three
+            if (members.every(inRange)) expect(members.length, where).toBeGreaterThanOrEqual(2);
+            expect(members.length, where).toBeLessThanOrEqual(3);
+          }
+        }
+  });
+
+  it("keeps a label of two-valued targets (a class), and one that is not a number", () => {
+    expect(pairedLabel(1, 1, { min: 0, max: 1 })).toBe(1);
+    expect(pairedLabel(Number.NaN, 1, { min: 0, max: 9 })).toBeNaN();
+    expect(pairedLabel(4, 1, { min: 1, max: 5 })).toBe(4);
+    expect(pairedLabel(1, 1, { min: 1, max: 5 })).toBe(1.5);
+    // off the step: the nearest value's cell
+    expect(pairedLabel(2.4, 1, { min: 1, max: 5 })).toBe(1.5);
   });
 });

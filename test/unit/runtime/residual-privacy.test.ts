@@ -1,0 +1,40 @@
+// A regression's labels (issue 13 item 1): a one-row report's residual, with its prediction beside
+// it, must fit two or more labels the targets can take — also at the ends of their range, where a
+// cell shared only with an impossible value (a count of −1, a rating of 6) gives the label back.
+// Each candidate label is put through the report builder itself, and what it would send compared.
+import { describe, expect, it } from "vitest";
+import { toWire } from "../../../runtime/draft.ts";
+import { Accumulator } from "../../../runtime/report-builder.ts";
+import type { Manifest } from "../../../protocol/schema/manifest.ts";
+import { decodeNumeric, fromBase64 } from "../../../protocol/sketch/index.ts";
+import { churnModel } from "../../fixtures/runtime-models.ts";
+
+const head = { id: "r1", model: "m", version: 1, role: "live" as const, client: "c", segment: { backend: "wasm" }, sampleRate: 1 };
+const { manifest } = churnModel("labels");
+
+/** The residual a one-row report sends for `label` predicted as `predicted`, as the collector decodes it. */
+function sentResidual(outputs: Manifest["outputs"], label: number, predicted: number): number {
+  const acc = new Accumulator({ ...manifest, outputs }, 1000);
+  acc.label(label, predicted);
+  return decodeNumeric(fromBase64(toWire(acc.cut(head, 2000)!).residual!)).quantiles.min;
+}
+
+describe("a one-row report's residual, with its prediction known, fits two labels the targets can take", () => {
+  for (const [what, targets] of [
+    ["counts 0–99", { min: 0, max: 99 }],
+    ["ratings 1–5", { min: 1, max: 5 }],
+  ] as const) {
+    it(`${what}, the ends of the range included`, () => {
+      const outputs: Manifest["outputs"] = [{ name: "probabilities", kind: "regression", step: 1, targets }];
+      const domain = Array.from({ length: targets.max - targets.min + 1 }, (_, i) => targets.min + i);
+      for (const predicted of [0.1, 0.5, 0.9, 1.3, 2.6, 4.4, 98.7].map(Math.fround)) {
+        const sent = domain.map((label) => sentResidual(outputs, label, predicted));
+        domain.forEach((label, i) => {
+          expect(sent[i], `label ${label} predicted ${predicted}`).not.toBe(Math.fround(label - predicted));
+          const fits = domain.filter((_, j) => sent[j] === sent[i]);
+          expect(fits.length, `label ${label} predicted ${predicted}: ${fits}`).toBeGreaterThanOrEqual(2);
+        });
+      }
+    });
+  }
+});
