@@ -96,7 +96,7 @@ function isMultiple(v: number, exponent: number): boolean {
  * values the targets can take — the multiples of `step` from `targets.min`, paired from there —
  * or of the top three when the range holds an odd number of them, so that no value in the range
  * is alone in its cell. Labels beyond the range pair beyond it. A range of fewer than three
- * values (0/1: a class, sent as a classifier's is) keeps the label.
+ * values (0/1: a class, sent as a classifier's is) keeps its own values; one beyond it still pairs.
  *
  * @param label - the label
  * @param step - the targets' step (the output's `step`)
@@ -113,5 +113,6 @@ export function pairedLabel(label: number, step: number, { min, max }: { min: nu
   // the first value of the label's cell: pairs from min up, the top three together for an odd n,
   // pairs from n up beyond the range
   const first = i < n ? Math.min(pair(i), pair(n - 2)) : n + pair(i - n);
-  return n > 2 && label - label === 0 ? min + (first + (n % 2 && first === n - 3 ? 1 : 0.5)) * step : label;
+  // a range of one or two values keeps only its own (a class): a label beyond it pairs too
+  return label - label === 0 && (n > 2 || i < 0 || i >= n) ? min + (first + (n % 2 && first === n - 3 ? 1 : 0.5)) * step : label;
 }

@@ -38,3 +38,27 @@ describe("a one-row report's residual, with its prediction known, fits two label
     });
   }
 });
+
+describe("a one-row report's residual beyond a range of one or two values fits two labels too", () => {
+  const predictions = [0.1, 0.5, 2.6, 4.4, 17.3].map(Math.fround);
+  /** Each label of `domain`: the labels of `domain` whose one-row reports send the same residual. */
+  const fitsOf = (outputs: Manifest["outputs"], domain: number[]) =>
+    predictions.flatMap((predicted) => {
+      const sent = domain.map((label) => sentResidual(outputs, label, predicted));
+      return domain.map((label, i) => [`label ${label} predicted ${predicted}`, domain.filter((_, j) => sent[j] === sent[i])] as const);
+    });
+
+  // a count's reference targets all 0 or 1, or all 3: a live label beyond them is no class
+  for (const targets of [
+    { min: 0, max: 1 },
+    { min: 3, max: 3 },
+  ]) {
+    it(`targets ${targets.min}–${targets.max}: a label beyond them pairs beyond them, one of them is kept (a class)`, () => {
+      const outputs: Manifest["outputs"] = [{ name: "probabilities", kind: "regression", step: 1, targets }];
+      // ten whole numbers below the range and ten above it
+      const beyond = Array.from({ length: 20 + targets.max - targets.min + 1 }, (_, i) => targets.min - 10 + i).filter((label) => label < targets.min || label > targets.max);
+      for (const [where, fits] of fitsOf(outputs, beyond)) expect(fits.length, `${where}: ${fits}`).toBeGreaterThanOrEqual(2);
+      for (let label = targets.min; label <= targets.max; label++) expect(sentResidual(outputs, label, 0.5)).toBe(sentResidual([{ name: "probabilities", kind: "regression" }], label, 0.5));
+    });
+  }
+});
