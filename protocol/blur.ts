@@ -97,15 +97,17 @@ function isMultiple(v: number, exponent: number): boolean {
  * or of the top three when the range holds an odd number of them, so that no value in the range
  * is alone in its cell. Labels beyond the range pair beyond it. A range of fewer than three
  * values (0/1: a class, sent as a classifier's is) keeps its own values; one beyond it still pairs.
+ * Without `targets` (an output of a profile of 6f641b0, or written by hand) the multiples of
+ * `step` pair from 0, over an endless range.
  *
  * @param label - the label
  * @param step - the targets' step (the output's `step`)
- * @param targets - the smallest and largest target (the output's `targets`)
+ * @param targets - the smallest and largest target (the output's `targets`), if any
  * @example
  * pairedLabel(4, 1, { min: 1, max: 5 }) // 4: 3, 4 and 5 share a cell
  * pairedLabel(1, 1, { min: 1, max: 5 }) // 1.5: 1 and 2 share a cell
  */
-export function pairedLabel(label: number, step: number, { min, max }: { min: number; max: number }): number {
+export function pairedLabel(label: number, step: number, { min, max }: { min: number; max: number } = { min: 0, max: 1 / 0 }): number {
   // the targets' values are min + k × step, k from 0 to n − 1; the label's is i
   const n = Math.round((max - min) / step) + 1;
   const i = Math.round((label - min) / step);

@@ -110,7 +110,7 @@ export class Accumulator {
   private dirty_ = false;
   /** Per manifest feature, the narrowest cell its values are blurred to (protocol/blur.ts). */
   private readonly minCells: number[];
-  /** The output whose `step` and `targets` say how a regression's labels are recorded (protocol/blur.ts `pairedLabel`). */
+  /** The output whose `step` (and `targets`) say how a regression's labels are recorded (protocol/blur.ts `pairedLabel`). */
   private readonly labelled: Manifest["outputs"][number] | undefined;
 
   /**
@@ -141,7 +141,7 @@ export class Accumulator {
       const scored = manifest.outputs.some((o) => o.kind !== "label" && o.kind !== "embedding");
       this.add = (_, score) => p.update(scored ? score : undefined);
     }
-    this.labelled = manifest.outputs.find((o) => o.step && o.targets);
+    this.labelled = manifest.outputs.find((o) => o.step);
   }
 
   /**
@@ -218,7 +218,7 @@ export class Accumulator {
   /**
    * Joins a label with a prediction: a confusion-matrix cell, or a residual (label − value) of
    * the label as recorded (one of two values the targets can take, when the output says their
-   * step and range), blurred: a residual does not give the label back.
+   * step), blurred: a residual does not give the label back.
    *
    * @param actual - the true class index, or the true value (regression)
    * @param predicted - the predicted class index, or the predicted value
@@ -228,7 +228,7 @@ export class Accumulator {
     if (this.labels) (this.confusion ??= new ConfusionMatrix(this.labels)).update(actual, predicted);
     else {
       const o = this.labelled;
-      this.addResidual((o ? pairedLabel(actual, o.step!, o.targets!) : actual) - predicted);
+      this.addResidual((o ? pairedLabel(actual, o.step!, o.targets) : actual) - predicted);
     }
   }
 

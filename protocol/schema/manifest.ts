@@ -69,7 +69,8 @@ export const outputSchema = z.object({
    * Every reference target of this `regression` or `score` output is a whole multiple of `step`,
    * and they span `targets`: with both, devices record a label as one of two (or three) values
    * the targets can take (protocol/blur.ts `pairedLabel`), so that a residual (label −
-   * prediction) does not give a label back (docs/privacy.md "Labels of a regression").
+   * prediction) does not give a label back (docs/privacy.md "Labels of a regression"); with a
+   * `step` alone, as the multiples of `step` from 0, paired.
    */
   step: stepSchema.optional(),
   targets: rangeSchema.optional(),

@@ -39,7 +39,7 @@ describe("a one-row report's residual, with its prediction known, fits two label
   }
 });
 
-describe("a one-row report's residual beyond a range of one or two values fits two labels too", () => {
+describe("a one-row report's residual beyond a range of one or two values, or without a range, fits two labels too", () => {
   const predictions = [0.1, 0.5, 2.6, 4.4, 17.3].map(Math.fround);
   /** Each label of `domain`: the labels of `domain` whose one-row reports send the same residual. */
   const fitsOf = (outputs: Manifest["outputs"], domain: number[]) =>
@@ -61,4 +61,10 @@ describe("a one-row report's residual beyond a range of one or two values fits t
       for (let label = targets.min; label <= targets.max; label++) expect(sentResidual(outputs, label, 0.5)).toBe(sentResidual([{ name: "probabilities", kind: "regression" }], label, 0.5));
     });
   }
+
+  it("an output with a step and no targets (a profile of 6f641b0, or written by hand): whole numbers pair from 0", () => {
+    const outputs: Manifest["outputs"] = [{ name: "probabilities", kind: "regression", step: 1 }];
+    const counts = Array.from({ length: 100 }, (_, i) => i);
+    for (const [where, fits] of fitsOf(outputs, counts)) expect(fits.length, `${where}: ${fits}`).toBeGreaterThanOrEqual(2);
+  });
 });
