@@ -98,19 +98,26 @@ export class BaselineCollector {
   }
 
   /**
-   * How devices record a regression's labels (protocol/blur.ts `pairedLabel`): the largest power
-   * of ten every target is a multiple of (`valueStep`) and the targets' range — the output's
-   * `step` and `targets`. Undefined without a step (or without targets).
+   * How devices record a regression's labels (protocol/blur.ts `pairedLabel`): the targets' step
+   * and range — the output's `step` and `targets`. The step is the targets' own: the largest
+   * whole multiple of the largest power of ten they are all multiples of (`valueStep`) by which
+   * every target is more than the smallest — 0.5 for half-star ratings, 5 for prices in fives,
+   * not 0.1 and 1, which would pair each of them with a value they never take (1 with 1.1, 5 with
+   * 4). At most 10^6, as a step may be. Undefined without a step (or without targets).
    */
   get recording(): { step: number; targets: { min: number; max: number } } | undefined {
-    const step = valueStep(this.targets);
-    if (step === undefined) return undefined;
+    const ten = valueStep(this.targets);
+    if (ten === undefined) return undefined;
     let min = Infinity;
     let max = -Infinity;
     for (const t of this.targets) {
       min = Math.min(min, t);
       max = Math.max(max, t);
     }
+    let units = 0;
+    for (const t of this.targets) units = gcd(units, Math.round((t - min) / ten));
+    // 0.5 as 5 / 10, not 5 × 0.1 (0.5000000000000001 for 3 × 0.1 and the like)
+    const step = units > 1 && units * ten <= 1e6 ? (ten < 1 ? units / Math.round(1 / ten) : units * ten) : ten;
     return { step, targets: { min, max } };
   }
 
@@ -222,4 +229,10 @@ export function rocAuc(scores: readonly number[], positives: readonly boolean[])
   const negativeCount = order.length - positiveCount;
   if (positiveCount === 0 || negativeCount === 0) return undefined;
   return (rankSum - (positiveCount * (positiveCount + 1)) / 2) / (positiveCount * negativeCount);
+}
+
+/** The greatest common divisor of two whole numbers (`a` when `b` is 0). */
+function gcd(a: number, b: number): number {
+  while (b) [a, b] = [b, a % b];
+  return Math.abs(a);
 }

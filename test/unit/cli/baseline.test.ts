@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { BaselineCollector, rocAuc } from "../../../cli/baseline.ts";
 import type { BaselinePerformance } from "../../../protocol/schema/profile.ts";
+import { pairedLabel } from "../../../protocol/blur.ts";
 
 interface Case {
   labels?: string[];
@@ -49,5 +50,26 @@ describe("baseline performance", () => {
     const c = new BaselineCollector("y", undefined);
     c.add([1], "", () => "line 2");
     expect(c.result()).toBeUndefined();
+  });
+});
+
+describe("how devices record a regression's labels (the output's step and targets)", () => {
+  // a label that shares its recorded value only with values the targets never take is given back
+  // by a one-row report: the step is the targets' own, not only a power of ten they are multiples of
+  it.each([
+    ["half-star ratings", Array.from({ length: 9 }, (_, i) => 1 + i / 2), 0.5],
+    ["prices in fives", Array.from({ length: 21 }, (_, i) => 5 * i), 5],
+    ["quarter hours", Array.from({ length: 12 }, (_, i) => (i + 1) / 4), 0.25],
+    ["odd counts", Array.from({ length: 10 }, (_, i) => 2 * i + 1), 2],
+    ["counts", Array.from({ length: 11 }, (_, i) => i), 1],
+    ["cents", [0.07, 1.99, 2.5, 3.01, 4.49], 0.01],
+  ] as const)("%s: every target shares its recorded label with another target", (_, values, step) => {
+    const c = new BaselineCollector("y", undefined);
+    for (const v of values) c.add([0], String(v), () => "row");
+    const r = c.recording!;
+    const recorded = values.map((v) => pairedLabel(v, r.step, r.targets));
+    // prices spread over their cents take their neighbours in the data (not listed here)
+    if (step !== 0.01) values.forEach((v, i) => expect(values.filter((_, j) => recorded[j] === recorded[i]).length, `${v} as ${recorded[i]}`).toBeGreaterThanOrEqual(2));
+    expect(r.step).toBe(step);
   });
 });

@@ -129,7 +129,7 @@ describe("the narrowest cell: whole numbers, cents and the like cannot be rounde
 
 describe("pairedLabel: a regression's label as devices record it", () => {
   it("shares every value the targets can take with one or two others, also at the ends of their range", () => {
-    for (const step of [1, 0.01, 5])
+    for (const step of [1, 0.01, 5, 0.5, 0.25])
       for (const min of [-3, 0, 1, 7])
         for (let n = 3; n <= 12; n++) {
           const targets = { min: min * step, max: (min + n - 1) * step };
