@@ -97,8 +97,8 @@ function isMultiple(v: number, exponent: number): boolean {
  * or of the top three when the range holds an odd number of them, so that no value in the range
  * is alone in its cell. Labels beyond the range pair beyond it. A range of fewer than three
  * values (0/1: a class, sent as a classifier's is) keeps its own values; one beyond it still pairs.
- * Without `targets` (an output of a profile of 6f641b0, or written by hand) the multiples of
- * `step` pair from 0, over an endless range.
+ * Without `targets` (an output written by hand) the multiples of `step` pair from 0, over an
+ * endless range.
  *
  * @param label - the label
  * @param step - the targets' step (the output's `step`)
