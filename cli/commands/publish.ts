@@ -31,8 +31,8 @@ becomes its stable version; later ones wait for \`driftline rollout\`.
   --sign KEY              sign the manifest (the model's SHA-256 included) with a key from
                           \`driftline signing create\`; runtimes given its public key as \`trust\`
                           run only signed versions
-  --app APP               the model's app (bootstrap admin key only; default: the only model of
-                          that name, else a new one in app "default")
+  --app APP               the model's app (bootstrap admin key only; default: DRIFTLINE_APP, else
+                          the only model of that name, else a new one in app "default")
   --url URL --key KEY     the collector and an admin key (default: DRIFTLINE_URL, DRIFTLINE_ADMIN_KEY)`;
 
 const OPTIONS = {
@@ -74,7 +74,8 @@ export const publish: Command = {
       manifest.signature = await signManifest(manifest, privateKey, publicKey);
     }
     await upload(conn, manifest.sha256, model.bytes);
-    const body = { manifest, ...(values.app ? { app: values.app } : {}) };
+    // conn.app: --app, else DRIFTLINE_APP, as every other command reads it
+    const body = { manifest, ...(conn.app ? { app: conn.app } : {}) };
     const res = await requestRaw(conn, `/v1/models/${encodeURIComponent(values.model)}/versions`, { method: "POST", json: body });
     const version = (await res.json()) as { version: number; sha256: string };
     // 200, not 201: these bytes were published before, and that version stays as it was

@@ -22,18 +22,19 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
  * Runs `driftline publish` against a stand-in collector that takes every upload and registers
  * version 1; `manifest` is what publish registered (none when it refused first).
  */
-async function publish(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string; manifest: Manifest | undefined }> {
+async function publish(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string; manifest: Manifest | undefined; app?: string | undefined }> {
   let manifest: Manifest | undefined;
+  let app: string | undefined;
   const fetch = vi.spyOn(globalThis, "fetch").mockImplementation(async (url, init) => {
     if (init?.method === "POST" && new URL(String(url)).pathname.endsWith("/versions")) {
-      manifest = (JSON.parse(String(init.body)) as { manifest: Manifest }).manifest;
+      ({ manifest, app } = JSON.parse(String(init.body)) as { manifest: Manifest; app?: string });
       return Response.json({ version: 1, sha256: manifest.sha256 }, { status: 201 });
     }
     // PUT /v1/artifacts/:sha256
     return new Response(null, { status: 200 });
   });
   try {
-    return { ...(await runCli("publish", ...argv, "--url", "http://collector.test", "--key", "adm_test")), manifest };
+    return { ...(await runCli("publish", ...argv, "--url", "http://collector.test", "--key", "adm_test")), manifest, app };
   } finally {
     fetch.mockRestore();
   }
@@ -45,6 +46,25 @@ function modelFile(name: string, bytes: Uint8Array): string {
   writeFileSync(path, bytes);
   return path;
 }
+
+describe("driftline publish into an app", () => {
+  it("publishes into the app DRIFTLINE_APP names, as --app does and every other command reads it", async () => {
+    const csv = join(dir, "counts.csv");
+    writeFileSync(csv, "a,b,count\n1,2,3\n2,1,4\n3,3,6\n4,0,5\n");
+    const model = modelFile("counts.onnx", buildDenseClassifier({ weights: [[1], [0.5]], bias: [1], regression: true, outputName: "value" }));
+    const profiled = await runCli("profile", csv, "--model", model, "--target", "count", "-o", join(dir, "counts.json"));
+    expect(profiled.code, profiled.stderr).toBe(0);
+    const args = [model, "--model", "counts", "--profile", join(dir, "counts.json")];
+    expect((await publish(...args)).app).toBeUndefined();
+    vi.stubEnv("DRIFTLINE_APP", "trial");
+    try {
+      expect(await publish(...args)).toMatchObject({ code: 0, app: "trial" });
+      expect(await publish(...args, "--app", "other")).toMatchObject({ code: 0, app: "other" });
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+});
 
 describe("driftline publish of an image or audio model", () => {
   const images = join(dir, "images");
