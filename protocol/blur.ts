@@ -82,12 +82,18 @@ export function valueStep(values: Iterable<number | null | undefined>): number |
     while (at < STEP_EXPONENTS.length && !isMultiple(v, STEP_EXPONENTS[at]!)) at++;
     if (at === STEP_EXPONENTS.length) return undefined;
   }
-  return seen ? 10 ** STEP_EXPONENTS[at]! : undefined;
+  // 1e-4, not 10 ** -4 (0.00009999999999999999, as 10 ** -5)
+  return seen ? Number(`1e${STEP_EXPONENTS[at]!}`) : undefined;
 }
 
+/**
+ * Whether `v` is a whole multiple of 10^`exponent` other than 0, to within float rounding: a
+ * tolerance relative to the quotient alone, so that 0.0005 is not taken for a multiple of 10^6
+ * (a quotient of 5e-10 is not a whole number, however close to 0).
+ */
 function isMultiple(v: number, exponent: number): boolean {
   const q = exponent < 0 ? v * 10 ** -exponent : v / 10 ** exponent;
-  return Math.abs(q - Math.round(q)) <= 1e-9 * Math.max(1, Math.abs(q));
+  return Math.abs(q - Math.round(q)) <= 1e-9 * Math.abs(q);
 }
 
 /**

@@ -63,6 +63,8 @@ describe("how devices record a regression's labels (the output's step and target
     ["odd counts", Array.from({ length: 10 }, (_, i) => 2 * i + 1), 2],
     ["counts", Array.from({ length: 11 }, (_, i) => i), 1],
     ["cents", [0.07, 1.99, 2.5, 3.01, 4.49], 0.01],
+    // every target below 0.001: not multiples of 10^6, whose range would hold one value and keep them all
+    ["rates in ten-thousandths", Array.from({ length: 9 }, (_, i) => (i + 1) / 1e4), 1e-4],
   ] as const)("%s: every target shares its recorded label with another target", (_, values, step) => {
     const c = new BaselineCollector("y", undefined);
     for (const v of values) c.add([0], String(v), () => "row");

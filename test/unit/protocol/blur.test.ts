@@ -81,6 +81,11 @@ describe("the narrowest cell: whole numbers, cents and the like cannot be rounde
     expect(valueStep([0.1 + 0.2, 0.7])).toBe(0.1);
     expect(valueStep([14.127, Math.PI])).toBeUndefined();
     expect(valueStep([0, 0, null])).toBeUndefined();
+    // values below 0.001 are no multiples of 10^6 (a cell of 2^21 would hold them all)
+    expect(valueStep([0.0005, -0.0002, 0])).toBe(1e-4);
+    expect(valueStep([1e-7, 3e-7])).toBeUndefined();
+    // the step as written in a manifest: 1e-4, not 10 ** -4 (0.00009999999999999999)
+    expect([valueStep([0.0015, 0.0025]), valueStep([0.00015])]).toEqual([1e-4, 1e-5]);
     expect([1, 0.01, 0.5, 100, undefined].map(narrowestCell)).toEqual([2, 2 ** -5, 1, 256, 0]);
   });
 
