@@ -2,7 +2,7 @@ import { bandSpread, fitEstimation, lossOf } from "../protocol/performance-estim
 import { classQuality } from "../protocol/performance.ts";
 import type { BaselinePerformance, Estimation } from "../protocol/schema/profile.ts";
 import { CONFIDENCE_BINS, confidenceBin } from "../protocol/sketch/prediction.ts";
-import { MAX_LABELS } from "../protocol/limits.ts";
+import { MAX_LABELS, MAX_TARGET_STEP } from "../protocol/limits.ts";
 import { pairedLabel, valueStep } from "../protocol/blur.ts";
 import { CliError } from "./args.ts";
 import { seededRandom } from "../protocol/seeded-random.ts";
@@ -103,7 +103,8 @@ export class BaselineCollector {
    * whole multiple of the largest power of ten they are all multiples of (`valueStep`) by which
    * every target is more than the smallest — 0.5 for half-star ratings, 5 for prices in fives,
    * not 0.1 and 1, which would pair each of them with a value they never take (1 with 1.1, 5 with
-   * 4). At most 10^6, as a step may be. Undefined without a step (or without targets).
+   * 4) — nor 10^6 for prices in ten millions. At most {@link MAX_TARGET_STEP}, as an output's
+   * step may be. Undefined without a step (or without targets).
    */
   get recording(): { step: number; targets: { min: number; max: number } } | undefined {
     const ten = valueStep(this.targets);
@@ -117,7 +118,7 @@ export class BaselineCollector {
     let units = 0;
     for (const t of this.targets) units = gcd(units, Math.round((t - min) / ten));
     // 0.5 as 5 / 10, not 5 × 0.1 (0.5000000000000001 for 3 × 0.1 and the like)
-    const step = units > 1 && units * ten <= 1e6 ? (ten < 1 ? units / Math.round(1 / ten) : units * ten) : ten;
+    const step = units > 1 && units * ten <= MAX_TARGET_STEP ? (ten < 1 ? units / Math.round(1 / ten) : units * ten) : ten;
     return { step, targets: { min, max } };
   }
 

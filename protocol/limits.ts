@@ -7,6 +7,12 @@
  */
 export const MAX_LABELS = 64;
 
+/**
+ * Largest `step` of a regression output: its targets' spacing (cli/baseline.ts `recording`), a
+ * whole multiple of a power of ten up to 10^6 — prices in ten millions have a step of 10^7.
+ */
+export const MAX_TARGET_STEP = 1e15;
+
 /** Categories per categorical feature, and labels per output ({@link LIMITS}`.categories`). */
 export const MAX_CATEGORIES = 1000;
 /** Characters of a feature, category, label, segment or backend name ({@link LIMITS}`.nameLength`). */

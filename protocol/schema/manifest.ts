@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { LIMITS } from "../limits.ts";
+import { LIMITS, MAX_TARGET_STEP } from "../limits.ts";
 import { boundedRecord, findDuplicate, modelNameSchema, nameSchema, rateSchema, versionSchema } from "./common.ts";
 import { featureKindSchema, referenceProfileSchema } from "./profile.ts";
 import { mediaSchema } from "./media.ts";
@@ -71,9 +71,11 @@ export const outputSchema = z.object({
    * `targets`: with both, devices record a label as one of two (or three) values
    * the targets can take (protocol/blur.ts `pairedLabel`), so that a residual (label −
    * prediction) does not give a label back (docs/privacy.md "Labels of a regression"); with a
-   * `step` alone, as the multiples of `step` from 0, paired.
+   * `step` alone, as the multiples of `step` from 0, paired. Not only a power of ten: up to
+   * {@link MAX_TARGET_STEP}, so that targets in ten millions are not paired with values they
+   * never take.
    */
-  step: stepSchema.optional(),
+  step: z.number().min(1e-6).max(MAX_TARGET_STEP).optional(),
   targets: rangeSchema.optional(),
 });
 

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { BaselineCollector, rocAuc } from "../../../cli/baseline.ts";
 import type { BaselinePerformance } from "../../../protocol/schema/profile.ts";
 import { pairedLabel } from "../../../protocol/blur.ts";
+import { outputSchema } from "../../../protocol/schema/manifest.ts";
 
 interface Case {
   labels?: string[];
@@ -65,6 +66,9 @@ describe("how devices record a regression's labels (the output's step and target
     ["cents", [0.07, 1.99, 2.5, 3.01, 4.49], 0.01],
     // every target below 0.001: not multiples of 10^6, whose range would hold one value and keep them all
     ["rates in ten-thousandths", Array.from({ length: 9 }, (_, i) => (i + 1) / 1e4), 1e-4],
+    // beyond 10^6, the largest power of ten a step is made from: prices in ten millions of yen
+    ["prices in ten millions", Array.from({ length: 9 }, (_, i) => (i + 3) * 1e7), 1e7],
+    ["multiples of two million", Array.from({ length: 6 }, (_, i) => 2e6 * i), 2e6],
   ] as const)("%s: every target shares its recorded label with another target", (_, values, step) => {
     const c = new BaselineCollector("y", undefined);
     for (const v of values) c.add([0], String(v), () => "row");
@@ -73,5 +77,7 @@ describe("how devices record a regression's labels (the output's step and target
     // prices spread over their cents take their neighbours in the data (not listed here)
     if (step !== 0.01) values.forEach((v, i) => expect(values.filter((_, j) => recorded[j] === recorded[i]).length, `${v} as ${recorded[i]}`).toBeGreaterThanOrEqual(2));
     expect(r.step).toBe(step);
+    // and a manifest may say so
+    expect(outputSchema.safeParse({ name: "y", kind: "regression", ...r }).success).toBe(true);
   });
 });
