@@ -89,11 +89,13 @@ export function valueStep(values: Iterable<number | null | undefined>): number |
 /**
  * Whether `v` is a whole multiple of 10^`exponent` other than 0, to within float rounding: a
  * tolerance relative to the quotient alone, so that 0.0005 is not taken for a multiple of 10^6
- * (a quotient of 5e-10 is not a whole number, however close to 0).
+ * (a quotient of 5e-10 is not a whole number, however close to 0) — or, for a float32 (a Parquet
+ * FLOAT column), the float32 of one: 0.30000001192092896 is 0.3's.
  */
 function isMultiple(v: number, exponent: number): boolean {
   const q = exponent < 0 ? v * 10 ** -exponent : v / 10 ** exponent;
-  return Math.abs(q - Math.round(q)) <= 1e-9 * Math.abs(q);
+  const k = Math.round(q);
+  return Math.abs(q - k) <= 1e-9 * Math.abs(q) || (k !== 0 && Math.fround(v) === v && Math.fround(exponent < 0 ? k / 10 ** -exponent : k * 10 ** exponent) === v);
 }
 
 /**

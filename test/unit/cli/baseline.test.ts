@@ -69,6 +69,9 @@ describe("how devices record a regression's labels (the output's step and target
     // beyond 10^6, the largest power of ten a step is made from: prices in ten millions of yen
     ["prices in ten millions", Array.from({ length: 9 }, (_, i) => (i + 3) * 1e7), 1e7],
     ["multiples of two million", Array.from({ length: 6 }, (_, i) => 2e6 * i), 2e6],
+    // a Parquet FLOAT column gives each target as its float32 (0.30000001192092896)
+    ["tenths from a float32 column", Array.from({ length: 11 }, (_, i) => Math.fround(i / 10)), 0.1],
+    ["half-star ratings from a float32 column", Array.from({ length: 9 }, (_, i) => Math.fround(1 + i / 2)), 0.5],
   ] as const)("%s: every target shares its recorded label with another target", (_, values, step) => {
     const c = new BaselineCollector("y", undefined);
     for (const v of values) c.add([0], String(v), () => "row");

@@ -86,6 +86,10 @@ describe("the narrowest cell: whole numbers, cents and the like cannot be rounde
     expect(valueStep([1e-7, 3e-7])).toBeUndefined();
     // the step as written in a manifest: 1e-4, not 10 ** -4 (0.00009999999999999999)
     expect([valueStep([0.0015, 0.0025]), valueStep([0.00015])]).toEqual([1e-4, 1e-5]);
+    // float32 values (a Parquet FLOAT column) of cents and tenths: the float32 of a multiple is one
+    expect(valueStep(Float32Array.from([0.5, 2.25, 19.99]))).toBe(0.01);
+    expect(valueStep(Float32Array.from([0.1, 0.7, 12.3]))).toBe(0.1);
+    expect(valueStep(Float32Array.from([14.127, Math.PI]))).toBeUndefined();
     expect([1, 0.01, 0.5, 100, undefined].map(narrowestCell)).toEqual([2, 2 ** -5, 1, 256, 0]);
   });
 
