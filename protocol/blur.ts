@@ -104,7 +104,7 @@ function isMultiple(v: number, exponent: number): boolean {
  * values the targets can take — the multiples of `step` from `targets.min`, paired from there —
  * or of the top three when the range holds an odd number of them, so that no value in the range
  * is alone in its cell. Labels beyond the range pair beyond it. A range of fewer than three
- * values (0/1: a class, sent as a classifier's is) keeps its own values; one beyond it still pairs.
+ * values (0/1: a class, sent as a classifier's is) keeps its own values; any other label pairs.
  * Without `targets` (an output written by hand) the multiples of `step` pair from 0, over an
  * endless range.
  *
@@ -123,6 +123,7 @@ export function pairedLabel(label: number, step: number, { min, max }: { min: nu
   // the first value of the label's cell: pairs from min up, the top three together for an odd n,
   // pairs from n up beyond the range
   const first = i < n ? Math.min(pair(i), pair(n - 2)) : n + pair(i - n);
-  // a range of one or two values keeps only its own (a class): a label beyond it pairs too
-  return label - label === 0 && (n > 2 || i < 0 || i >= n) ? min + (first + (n % 2 && first === n - 3 ? 1 : 0.5)) * step : label;
+  // a range of one or two values keeps only its own (a class): any other label pairs, beyond
+  // them or between them (a share where the reference held only 0 and 1)
+  return label - label === 0 && (n > 2 || (label - min && label - max)) ? min + (first + (n % 2 && first === n - 3 ? 1 : 0.5)) * step : label;
 }

@@ -62,6 +62,17 @@ describe("a one-row report's residual beyond a range of one or two values, or wi
     });
   }
 
+  // a share or a mean where the reference happened to hold only 0 and 1, or only 3: no class value
+  for (const [targets, between] of [
+    [{ min: 0, max: 1 }, [0.1, 0.25, 0.37, 0.5, 0.75, 0.9]],
+    [{ min: 3, max: 3 }, [2.6, 2.9, 3.1, 3.4]],
+  ] as const) {
+    it(`targets ${targets.min}–${targets.max}: a label off them is not kept as it is`, () => {
+      const outputs: Manifest["outputs"] = [{ name: "probabilities", kind: "regression", step: 1, targets }];
+      for (const [where, fits] of fitsOf(outputs, [...between])) expect(fits.length, `${where}: ${fits}`).toBeGreaterThanOrEqual(2);
+    });
+  }
+
   it("an output with a step and no targets (a profile of 6f641b0, or written by hand): whole numbers pair from 0", () => {
     const outputs: Manifest["outputs"] = [{ name: "probabilities", kind: "regression", step: 1 }];
     const counts = Array.from({ length: 100 }, (_, i) => i);
