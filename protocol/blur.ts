@@ -123,7 +123,9 @@ export function pairedLabel(label: number, step: number, { min, max }: { min: nu
   // the first value of the label's cell: pairs from min up, the top three together for an odd n,
   // pairs from n up beyond the range
   const first = i < n ? Math.min(pair(i), pair(n - 2)) : n + pair(i - n);
-  // a range of one or two values keeps only its own (a class): any other label pairs, beyond
+  // the top three's middle where first === n − 3: first is even below n, so only for an odd n;
+  // not for n = 1, where −2 starts the pair just below the range, taken at its middle as any.
+  // A range of one or two values keeps only its own (a class): any other label pairs, beyond
   // them or between them (a share where the reference held only 0 and 1)
-  return label - label === 0 && (n > 2 || (label - min && label - max)) ? min + (first + (n % 2 && first === n - 3 ? 1 : 0.5)) * step : label;
+  return label - label === 0 && (n > 2 || (label - min && label - max)) ? min + (first + (first === n - 3 && n > 1 ? 1 : 0.5)) * step : label;
 }

@@ -166,4 +166,9 @@ describe("pairedLabel: a regression's label as devices record it", () => {
     // off the step: the nearest value's cell
     expect(pairedLabel(2.4, 1, { min: 1, max: 5 })).toBe(1.5);
   });
+
+  it("records a label below a range of one value as the middle of its pair, as below any range", () => {
+    expect([1, 2, -1, 0].map((v) => pairedLabel(v, 1, { min: 3, max: 3 }))).toEqual([1.5, 1.5, -0.5, -0.5]);
+    expect([1, 2].map((v) => pairedLabel(v, 1, { min: 3, max: 4 }))).toEqual([1.5, 1.5]);
+  });
 });
