@@ -104,16 +104,21 @@ export class BaselineCollector {
    * every target is more than the smallest — 0.5 for half-star ratings, 5 for prices in fives,
    * not 0.1 and 1, which would pair each of them with a value they never take (1 with 1.1, 5 with
    * 4) — nor 10^6 for prices in ten millions. At most {@link MAX_TARGET_STEP}, as an output's
-   * step may be. Undefined without a step (or without targets).
+   * step may be. Targets that are no power of ten's multiples may still be the smallest plus
+   * multiples of a step: thirds, sevenths, hours counted in minutes ({@link latticeStep}).
+   * Undefined without a step (or without targets).
    */
   get recording(): { step: number; targets: { min: number; max: number } } | undefined {
-    const ten = valueStep(this.targets);
-    if (ten === undefined) return undefined;
     let min = Infinity;
     let max = -Infinity;
     for (const t of this.targets) {
       min = Math.min(min, t);
       max = Math.max(max, t);
+    }
+    const ten = valueStep(this.targets);
+    if (ten === undefined) {
+      const step = latticeStep(this.targets, min, max);
+      return step === undefined ? undefined : { step, targets: { min, max } };
     }
     let units = 0;
     for (const t of this.targets) units = gcd(units, Math.round((t - min) / ten));
@@ -230,6 +235,33 @@ export function rocAuc(scores: readonly number[], positives: readonly boolean[])
   const negativeCount = order.length - positiveCount;
   if (positiveCount === 0 || negativeCount === 0) return undefined;
   return (rankSum - (positiveCount * (positiveCount + 1)) / 2) / (positiveCount * negativeCount);
+}
+
+/**
+ * The step of targets that are the smallest plus whole multiples of a step no power of ten is a
+ * multiple of — 1/3 for means of three ratings, 1/7 for shares of a week's days, 1/60 for hours
+ * counted in minutes: Euclid's algorithm on their distances from the smallest, to within float
+ * rounding. Undefined when there is none — measurements, whose distances share nothing but
+ * rounding, end below 10^-6 or below a 10^7th of their range — or when the targets take one value.
+ *
+ * @param targets - the targets
+ * @param min - the smallest
+ * @param max - the largest
+ */
+function latticeStep(targets: readonly number[], min: number, max: number): number | undefined {
+  const rounding = 1e-9 * Math.max(Math.abs(min), Math.abs(max));
+  const smallest = Math.max(1e-6, (max - min) / 1e7);
+  let g = 0;
+  for (const t of targets) {
+    let [a, b] = [g, t - min];
+    // the remainder is a's distance to the nearest multiple of b (at most b / 2), until it is rounding
+    while (b > rounding) [a, b] = [b, Math.abs(a - b * Math.round(a / b))];
+    if (a && a < smallest) return undefined;
+    g = a;
+  }
+  // the range over the steps it holds: less rounding than Euclid's remainders
+  const step = g && (max - min) / Math.round((max - min) / g);
+  return step && step <= MAX_TARGET_STEP ? step : undefined;
 }
 
 /** The greatest common divisor of two whole numbers (`a` when `b` is 0). */

@@ -6,6 +6,7 @@ import { BaselineCollector, rocAuc } from "../../../cli/baseline.ts";
 import type { BaselinePerformance } from "../../../protocol/schema/profile.ts";
 import { pairedLabel } from "../../../protocol/blur.ts";
 import { outputSchema } from "../../../protocol/schema/manifest.ts";
+import { seededRandom } from "../../../protocol/seeded-random.ts";
 
 interface Case {
   labels?: string[];
@@ -82,5 +83,29 @@ describe("how devices record a regression's labels (the output's step and target
     expect(r.step).toBe(step);
     // and a manifest may say so
     expect(outputSchema.safeParse({ name: "y", kind: "regression", ...r }).success).toBe(true);
+  });
+
+  // no power of ten's multiples: without a step, each came back by rounding with its prediction
+  it.each([
+    ["means of three ratings", Array.from({ length: 13 }, (_, i) => (i + 3) / 3), 1 / 3],
+    ["hours counted in minutes", Array.from({ length: 240 }, (_, i) => (i + 1) / 60), 1 / 60],
+    ["shares of a week's days", Array.from({ length: 8 }, (_, i) => i / 7), 1 / 7],
+  ] as const)("%s: every target shares its recorded label with another target", (_, values, step) => {
+    const c = new BaselineCollector("y", undefined);
+    for (const v of values) c.add([0], v, () => "row");
+    const r = c.recording!;
+    const recorded = values.map((v) => pairedLabel(v, r.step, r.targets));
+    values.forEach((v, i) => expect(values.filter((_, j) => recorded[j] === recorded[i]).length, `${v} as ${recorded[i]}`).toBeGreaterThanOrEqual(2));
+    expect(r.step).toBeCloseTo(step, 14);
+    expect(outputSchema.safeParse({ name: "y", kind: "regression", ...r }).success).toBe(true);
+  });
+
+  it("finds no step in measurements, nor in few of them", () => {
+    const random = seededRandom();
+    for (const n of [3, 4, 10, 1000]) {
+      const c = new BaselineCollector("y", undefined);
+      for (let i = 0; i < n; i++) c.add([0], 100 * random() - 20, () => "row");
+      expect(c.recording, `${n} measurements`).toBeUndefined();
+    }
   });
 });
