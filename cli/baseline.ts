@@ -116,15 +116,15 @@ export class BaselineCollector {
       max = Math.max(max, t);
     }
     const ten = valueStep(this.targets);
-    if (ten === undefined) {
-      const step = latticeStep(this.targets, min, max);
-      return step === undefined ? undefined : { step, targets: { min, max } };
-    }
+    const lattice = latticeStep(this.targets, min, max);
+    if (ten === undefined) return lattice === undefined ? undefined : { step: lattice, targets: { min, max } };
     let units = 0;
     for (const t of this.targets) units = gcd(units, Math.round((t - min) / ten));
     // 0.5 as 5 / 10, not 5 × 0.1 (0.5000000000000001 for 3 × 0.1 and the like)
     const step = units > 1 && units * ten <= MAX_TARGET_STEP ? (ten < 1 ? units / Math.round(1 / ten) : units * ten) : ten;
-    return { step, targets: { min, max } };
+    // a wider one where the power of ten is only valueStep's tolerance: above 500 every value is
+    // within 1e-9 of a multiple of 10^-6, thirds of 1,000 and up too
+    return { step: lattice !== undefined && lattice > step * (1 + 1e-9) ? lattice : step, targets: { min, max } };
   }
 
   /**
@@ -240,28 +240,29 @@ export function rocAuc(scores: readonly number[], positives: readonly boolean[])
 /**
  * The step of targets that are the smallest plus whole multiples of a step no power of ten is a
  * multiple of — 1/3 for means of three ratings, 1/7 for shares of a week's days, 1/60 for hours
- * counted in minutes: Euclid's algorithm on their distances from the smallest, to within float
- * rounding. Undefined when there is none — measurements, whose distances share nothing but
- * rounding, end below 10^-6 or below a 10^7th of their range — or when the targets take one value.
+ * counted in minutes: the closest two targets' distance, or a twelfth of it at most, that every
+ * target's distance from the smallest is a whole multiple of to within 10^-6 of a step.
+ * Undefined when there is none — measurements — or when it would be below 10^-6 or a 10^7th of
+ * the range, or the targets take one value.
  *
  * @param targets - the targets
  * @param min - the smallest
  * @param max - the largest
  */
 function latticeStep(targets: readonly number[], min: number, max: number): number | undefined {
-  const rounding = 1e-9 * Math.max(Math.abs(min), Math.abs(max));
-  const smallest = Math.max(1e-6, (max - min) / 1e7);
-  let g = 0;
-  for (const t of targets) {
-    let [a, b] = [g, t - min];
-    // the remainder is a's distance to the nearest multiple of b (at most b / 2), until it is rounding
-    while (b > rounding) [a, b] = [b, Math.abs(a - b * Math.round(a / b))];
-    if (a && a < smallest) return undefined;
-    g = a;
+  const range = max - min;
+  // 64 units in the last place of the largest magnitude: two targets closer than that are one
+  const rounding = 2 ** -46 * Math.max(Math.abs(min), Math.abs(max));
+  const sorted = Float64Array.from(targets).sort();
+  let closest = Infinity;
+  for (let i = 1; i < sorted.length; i++) if (sorted[i]! - sorted[i - 1]! > rounding) closest = Math.min(closest, sorted[i]! - sorted[i - 1]!);
+  for (let m = 1; m <= 12 && closest < Infinity; m++) {
+    // the range over the steps it holds: a step as exact as the range
+    const step = range / Math.round((range * m) / closest);
+    if (step < Math.max(1e-6, range / 1e7) || step > MAX_TARGET_STEP) return undefined;
+    if (targets.every((t) => Math.abs((t - min) / step - Math.round((t - min) / step)) <= 1e-6)) return step;
   }
-  // the range over the steps it holds: less rounding than Euclid's remainders
-  const step = g && (max - min) / Math.round((max - min) / g);
-  return step && step <= MAX_TARGET_STEP ? step : undefined;
+  return undefined;
 }
 
 /** The greatest common divisor of two whole numbers (`a` when `b` is 0). */

@@ -70,6 +70,7 @@ describe("how devices record a regression's labels (the output's step and target
     // beyond 10^6, the largest power of ten a step is made from: prices in ten millions of yen
     ["prices in ten millions", Array.from({ length: 9 }, (_, i) => (i + 3) * 1e7), 1e7],
     ["multiples of two million", Array.from({ length: 6 }, (_, i) => 2e6 * i), 2e6],
+    ["counts above a billion", Array.from({ length: 6 }, (_, i) => 1e9 + i), 1],
     // a Parquet FLOAT column gives each target as its float32 (0.30000001192092896)
     ["tenths from a float32 column", Array.from({ length: 11 }, (_, i) => Math.fround(i / 10)), 0.1],
     ["half-star ratings from a float32 column", Array.from({ length: 9 }, (_, i) => Math.fround(1 + i / 2)), 0.5],
@@ -90,6 +91,8 @@ describe("how devices record a regression's labels (the output's step and target
     ["means of three ratings", Array.from({ length: 13 }, (_, i) => (i + 3) / 3), 1 / 3],
     ["hours counted in minutes", Array.from({ length: 240 }, (_, i) => (i + 1) / 60), 1 / 60],
     ["shares of a week's days", Array.from({ length: 8 }, (_, i) => i / 7), 1 / 7],
+    // above 500 every value was within 1e-9 of a multiple of 10^-6
+    ["thirds above a thousand", Array.from({ length: 13 }, (_, i) => 1000 + i / 3), 1 / 3],
   ] as const)("%s: every target shares its recorded label with another target", (_, values, step) => {
     const c = new BaselineCollector("y", undefined);
     for (const v of values) c.add([0], v, () => "row");
@@ -98,6 +101,13 @@ describe("how devices record a regression's labels (the output's step and target
     values.forEach((v, i) => expect(values.filter((_, j) => recorded[j] === recorded[i]).length, `${v} as ${recorded[i]}`).toBeGreaterThanOrEqual(2));
     expect(r.step).toBeCloseTo(step, 14);
     expect(outputSchema.safeParse({ name: "y", kind: "regression", ...r }).success).toBe(true);
+  });
+
+  it("finds the step of many targets spread over many steps (5,000 durations of up to 1,667 hours, in minutes)", () => {
+    const random = seededRandom();
+    const c = new BaselineCollector("y", undefined);
+    for (let i = 0; i < 5000; i++) c.add([0], Math.round(100_000 * random()) / 60, () => "row");
+    expect(c.recording?.step).toBeCloseTo(1 / 60, 14);
   });
 
   it("finds no step in measurements, nor in few of them", () => {
