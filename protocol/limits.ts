@@ -8,7 +8,7 @@
 export const MAX_LABELS = 64;
 
 /**
- * Largest `step` of a regression output: its targets' spacing (cli/baseline.ts `recording`), a
+ * Largest `step` of a regression output: its targets' spacing (cli/target-recording.ts), a
  * whole multiple of a power of ten up to 10^6 — prices in ten millions have a step of 10^7.
  */
 export const MAX_TARGET_STEP = 1e15;

@@ -67,7 +67,7 @@ export const outputSchema = z.object({
   labels: z.array(nameSchema).max(LIMITS.categories).optional(),
   /**
    * Every reference target of this `regression` or `score` output is `targets.min` plus a whole
-   * multiple of `step` (0.5 for half-star ratings; cli/baseline.ts `recording`), and they span
+   * multiple of `step` (0.5 for half-star ratings; cli/target-recording.ts), and they span
    * `targets`: with both, devices record a label as one of two (or three) values
    * the targets can take (protocol/blur.ts `pairedLabel`), so that a residual (label −
    * prediction) does not give a label back (docs/privacy.md "Labels of a regression"); with a
