@@ -94,17 +94,22 @@ describe("the dashboard soon after npm start", () => {
       const wrap = document.querySelector(".heatmap-wrap");
       return !!wrap && wrap.scrollWidth > wrap.clientWidth && wrap.scrollLeft + wrap.clientWidth >= wrap.scrollWidth - 1;
     });
-    // charts keep axis text of at least 9 px (10 px in a 560-wide viewBox), scroll, and open on their newest windows
-    const charts = await page.locator(".chart-scroll").evaluateAll((wraps) =>
-      wraps.map((w) => {
-        const svg = w.querySelector("svg")!;
-        const text = svg.querySelector(".axis text")!;
+    // charts keep axis text of at least 9 px (10 px in a 560-wide viewBox), scroll, and open on their
+    // newest windows; measured once every chart is drawn (the refresh redraws them one by one)
+    const measured = await page.waitForFunction(() => {
+      const charts = [...document.querySelectorAll(".chart-scroll")].map((w) => {
+        const svg = w.querySelector("svg");
+        const text = svg?.querySelector(".axis text");
+        const xAxis = svg?.querySelectorAll("g.axis")[1];
+        if (!svg || !text || !xAxis || !svg.viewBox.baseVal?.width || !svg.getBoundingClientRect().width) return undefined;
         const fontPx = (Number.parseFloat(getComputedStyle(text).fontSize) * svg.getBoundingClientRect().width) / svg.viewBox.baseVal.width;
         const seen = w.getBoundingClientRect();
-        const last = [...svg.querySelectorAll("g.axis")[1]!.querySelectorAll("text")].at(-1)!.getBoundingClientRect();
+        const last = [...xAxis.querySelectorAll("text")].at(-1)!.getBoundingClientRect();
         return { fontPx, lastLabelSeen: last.left >= seen.left && last.right <= seen.right };
-      }),
-    );
+      });
+      return charts.length > 2 && charts.every(Boolean) && charts;
+    });
+    const charts = (await measured.jsonValue()) as { fontPx: number; lastLabelSeen: boolean }[];
     expect(charts.length).toBeGreaterThan(2);
     for (const c of charts) expect(c).toEqual({ fontPx: expect.toSatisfy((px: number) => px >= 9), lastLabelSeen: true });
     await page.setViewportSize({ width: 1280, height: 900 });
