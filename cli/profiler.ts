@@ -9,6 +9,7 @@ import { CliError } from "./args.ts";
 import { type LoadedModel, runModel } from "./onnx-model.ts";
 import { type ChunkOptions, ReferenceChunker } from "./reference-chunks.ts";
 import { BaselineCollector } from "./baseline.ts";
+import type { TargetRecording } from "./target-recording.ts";
 import type { Cell, Table } from "./tables/index.ts";
 
 /**
@@ -271,7 +272,7 @@ export class PredictionSketcher {
   }
 
   /** How devices record a regression's labels, when targets were given (the output's `step` and `targets`). */
-  get recording(): BaselineCollector["recording"] {
+  get recording(): TargetRecording | undefined {
     return this.baseline?.recording;
   }
 
@@ -320,7 +321,7 @@ export class PredictionProfiler {
   }
 
   /** How devices record a regression's labels, when a target column was given. */
-  get recording(): BaselineCollector["recording"] {
+  get recording(): TargetRecording | undefined {
     return this.sketcher.recording;
   }
 

@@ -8,3 +8,9 @@ export const OBJECTIVE_NAMES: Readonly<Record<string, string>> = {
   throughput_fleet: "fleet throughput",
   throughput_client: "client throughput",
 };
+
+/**
+ * Why an objective shown breached (`met: false`) fires no alert when `judged_met` is not false:
+ * the CLI's footnote and the dashboard's tooltip.
+ */
+export const NOT_ALERTED_REASON = "met, or without data, once the heaviest sender's calls are left out, as the alerts judge: one client cannot fire an alert";

@@ -1,4 +1,4 @@
-import { OBJECTIVE_NAMES } from "../../protocol/objective-names.ts";
+import { NOT_ALERTED_REASON, OBJECTIVE_NAMES } from "../../protocol/objective-names.ts";
 import type { SloObjective, StatsAnswer } from "../../protocol/api.ts";
 import { SLO_FLAGS, configOptions, configUsage } from "../alert-flags.ts";
 import { connection, request } from "../api.ts";
@@ -38,7 +38,7 @@ function inUnit(kind: string, x: number): string {
 
 /** Marks a breach the alerts do not see; {@link NOT_ALERTED} under the table says why. */
 const NOT_ALERTED_MARK = "*";
-const NOT_ALERTED = `${NOT_ALERTED_MARK} met, or without data, once the heaviest sender's calls are left out, as the alerts judge: one client cannot fire an alert (docs/security.md)`;
+const NOT_ALERTED = `${NOT_ALERTED_MARK} ${NOT_ALERTED_REASON} (docs/security.md)`;
 
 /**
  * One row per objective: what, of what, target, measured, met (a breach the alerts do not see

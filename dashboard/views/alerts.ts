@@ -1,4 +1,4 @@
-import { OBJECTIVE_NAMES } from "../../protocol/objective-names.ts";
+import { NOT_ALERTED_REASON, OBJECTIVE_NAMES } from "../../protocol/objective-names.ts";
 import { h, note, replace, table } from "../dom.ts";
 import { when } from "../format.ts";
 import type { Alert, AlertConfigAnswer, SloObjective } from "../types.ts";
@@ -85,7 +85,7 @@ async function edit(ctx: ViewContext, model: string, config: AlertConfigAnswer):
 /** Beside a breach the alerts do not see: that no alert fires, and why. */
 function notAlerted(o: SloObjective): HTMLElement | undefined {
   if (o.met !== false || o.judged_met === false) return undefined;
-  return h("span", { class: "muted", title: "met, or without data, once the heaviest sender's calls are left out, as the alerts judge: one client cannot fire an alert" }, " no alert");
+  return h("span", { class: "muted", title: NOT_ALERTED_REASON }, " no alert");
 }
 
 function objectivesTable(objectives: readonly SloObjective[], days: number): HTMLElement {

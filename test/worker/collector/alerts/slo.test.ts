@@ -24,6 +24,27 @@ async function setAlerts(model: string, config: Record<string, unknown>) {
   expect(put.status, await put.clone().text()).toBe(200);
 }
 
+/** A model of one stable version with `objectives` set, and an ingest key. */
+async function stableWithObjectives(prefix: string, objectives: Record<string, unknown>) {
+  const model = unique(prefix);
+  const { version } = await publish(model);
+  await rollout(model, { stable: version });
+  const { token } = await createKey("default", "ingest");
+  await setAlerts(model, objectives);
+  return { model, version, token };
+}
+
+/** A model of a stable version and a canary on half the clients, with `objectives` set, and an ingest key. */
+async function canaryWithObjectives(prefix: string, objectives: Record<string, unknown>) {
+  const model = unique(prefix);
+  const { version: v1 } = await publish(model);
+  const { version: v2 } = await publish(model);
+  await rollout(model, { stable: v1, canary: { version: v2, percent: 50 } });
+  const { token } = await createKey("default", "ingest");
+  await setAlerts(model, objectives);
+  return { model, v1, v2, token };
+}
+
 /** The model's recorded alert state changes, as `version:kind:subject:state`. */
 async function alertsOf(model: string): Promise<string[]> {
   const res = await call("GET", `/v1/alerts?model=${model}`, { token: BOOTSTRAP });
@@ -39,11 +60,7 @@ async function stats(model: string, from: number, to: number, version?: number):
 
 describe("service-level objectives", () => {
   it("judges p95 and p99 per backend and per device class, not over all backends together", async () => {
-    const model = unique("slo");
-    const { version } = await publish(model);
-    await rollout(model, { stable: version });
-    const { token } = await createKey("default", "ingest");
-    await setAlerts(model, { latencyP95Ms: 50, latencyP99Ms: 200, windowMinutes: 2, minRows: 10 });
+    const { model, version, token } = await stableWithObjectives("slo", { latencyP95Ms: 50, latencyP99Ms: 200, windowMinutes: 2, minRows: 10 });
     const start = minuteAgo() + 60_000;
     const report = (client: string, device: string, backend: string, ms: number) => makeReport(model, version, { client, start, ...rows20, segment: { device }, backend, latencyMs: [ms] });
     await postReports(token, [
@@ -68,11 +85,15 @@ describe("service-level objectives", () => {
   });
 
   it("shows each objective against its measured value and the error budget left over the period", async () => {
-    const model = unique("slo");
-    const { version } = await publish(model);
-    await rollout(model, { stable: version });
-    const { token } = await createKey("default", "ingest");
-    await setAlerts(model, { latencyP95Ms: 50, errorRate: 0.1, throughputFleet: 1, throughputClient: 10, sloPeriodDays: 7, windowMinutes: 2, minRows: 10 });
+    const { model, version, token } = await stableWithObjectives("slo", {
+      latencyP95Ms: 50,
+      errorRate: 0.1,
+      throughputFleet: 1,
+      throughputClient: 10,
+      sloPeriodDays: 7,
+      windowMinutes: 2,
+      minRows: 10,
+    });
     const start = minuteAgo();
     // 100 calls (few enough for the sketches to stay exact): 3 of them over 50 ms; 20 errors
     const rows10 = { tenure: Array.from({ length: 10 }, (_, i) => i) };
@@ -117,12 +138,7 @@ describe("service-level objectives", () => {
   });
 
   it("fires a breached objective of a canary, which the guardrail rolls back; without a webhook alerts are only recorded", async () => {
-    const model = unique("slo");
-    const { version: v1 } = await publish(model);
-    const { version: v2 } = await publish(model);
-    await rollout(model, { stable: v1, canary: { version: v2, percent: 50 } });
-    const { token } = await createKey("default", "ingest");
-    await setAlerts(model, { throughputClient: 100, windowMinutes: 2, minRows: 10 });
+    const { model, v1, v2, token } = await canaryWithObjectives("slo", { throughputClient: 100, windowMinutes: 2, minRows: 10 });
     const shown = await call("GET", `/v1/models/${model}/alerts`, { token: BOOTSTRAP });
     expect(await shown.json()).toMatchObject({ model, webhook: null, throughputClient: 100, sloPeriodDays: 30, autoRollback: true });
     const start = minuteAgo() + 60_000;
@@ -144,12 +160,7 @@ describe("service-level objectives", () => {
   });
 
   it("fires the error rate of a canary whose every call fails, which gives no rows, and rolls it back", async () => {
-    const model = unique("slo-failing");
-    const { version: v1 } = await publish(model);
-    const { version: v2 } = await publish(model);
-    await rollout(model, { stable: v1, canary: { version: v2, percent: 50 } });
-    const { token } = await createKey("default", "ingest");
-    await setAlerts(model, { errorRate: 0.1, windowMinutes: 2, minRows: 10 });
+    const { model, v1, v2, token } = await canaryWithObjectives("slo-failing", { errorRate: 0.1, windowMinutes: 2, minRows: 10 });
     const start = minuteAgo() + 60_000;
     const canary = await clientsGiven(model, token, v2, 5, "c");
     // 100 calls of five clients, every one a session error: no row predicted
@@ -168,11 +179,7 @@ describe("service-level objectives", () => {
   });
 
   it("one sender's failed calls in a quiet window breach neither the error rate nor the fleet's throughput", async () => {
-    const model = unique("slo-failing");
-    const { version } = await publish(model);
-    await rollout(model, { stable: version });
-    const { token } = await createKey("default", "ingest");
-    await setAlerts(model, { errorRate: 0.1, throughputFleet: 1, windowMinutes: 2, minRows: 10 });
+    const { model, version, token } = await stableWithObjectives("slo-failing", { errorRate: 0.1, throughputFleet: 1, windowMinutes: 2, minRows: 10 });
     const start = minuteAgo() + 60_000;
     await postReports(token, [makeReport(model, version, { client: "attacker", start, tenure: [], errors: { session: 100 } })]);
     await flush(model);
@@ -181,11 +188,7 @@ describe("service-level objectives", () => {
   });
 
   it("one sender cannot breach a device class's objective, however slow it reports", async () => {
-    const model = unique("slo");
-    const { version } = await publish(model);
-    await rollout(model, { stable: version });
-    const { token } = await createKey("default", "ingest");
-    await setAlerts(model, { latencyP95Ms: 50, windowMinutes: 2, minRows: 10 });
+    const { model, version, token } = await stableWithObjectives("slo", { latencyP95Ms: 50, windowMinutes: 2, minRows: 10 });
     const start = minuteAgo() + 60_000;
     const device = { device: "mobile-2c-2g-arm" };
     await postReports(token, [
