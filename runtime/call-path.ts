@@ -75,7 +75,8 @@ export function callPath(s: RuntimeState, onRows: () => void): Call {
     const width = enc ? m.plan.width : 0;
     const at = base + width * n;
     const version = String(m.version);
-    const preds = decodeOutputs(m.manifest, out, n, values, at, version, !columns);
+    // run() answers the tensors: no per-row predictions to build
+    const preds = decodeOutputs(m.manifest, out, n, values, at, version, !columns && !!rows);
     const id = feedback.name(preds, n, m.version, values, at);
     const logRate = s.log && rows && s.current.logRate;
     // row r as the app gave it, for the shadow and the prediction log (made only when one wants it)
@@ -93,6 +94,6 @@ export function callPath(s: RuntimeState, onRows: () => void): Call {
       for (let r = 0; r < n; r++) classes[r] = values[at + r]!;
       return { id, rows: n, classes, scores: values.slice(at + n, at + 2 * n), labels: classLabels(m.manifest), outputs: out, version };
     }
-    return !rows ? { id: preds[0]!.id, outputs: out, version } : many ? preds : preds[0]!;
+    return !rows ? { id: `${id}0`, outputs: out, version } : many ? preds : preds[0]!;
   };
 }

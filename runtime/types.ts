@@ -181,6 +181,7 @@ export interface Prediction {
 
 /** What `run()` answers: the model's output tensors. */
 export interface RunResult {
+  /** The first row's prediction id, ending in `.0` (row `r`'s ends in `.r` instead), for `feedback()`. */
   id: string;
   outputs: Record<string, Tensor>;
   version: string;

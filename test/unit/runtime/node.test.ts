@@ -62,6 +62,10 @@ describe("runtime under Node", () => {
     expect(await rt.feedback(batch.id, "stay")).toBe(false);
     expect(await rt.feedback(`${batch.id}1`, "stay")).toBe(true);
     expect(await rt.feedback(undefined as never, "stay")).toBe(false);
+    // run()'s id is its first row's
+    const raw = await rt.run({ features: { type: "float32", data: Float32Array.from(churnRows(2).flatMap(churnColumns)), dims: [2, 6] } });
+    expect(await rt.feedback(raw.id, "stay")).toBe(true);
+    expect(await rt.feedback(`${raw.id.slice(0, -1)}1`, "stay")).toBe(true);
     await rt.close();
     // the two mistyped labels
     expect(decodeErrorCounts(fromBase64(reports[0]!.errors!)).counts.get("validation")).toBe(2);
