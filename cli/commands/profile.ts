@@ -25,7 +25,8 @@ against: the same sketches clients send, plus the feature schema publish needs.
                           .ndjson or .jsonl NDJSON, anything else CSV)
   --categorical a,b       columns that are categories (default: columns whose first value is not a number)
   --exclude id,target     columns to leave out
-  --input NAME            the model input the features feed (default: the model's only input, else "features")
+  --input NAME            the model input the features feed (default: the model's only input, else
+                          "features"; for --images, --audio, --text: "image", "audio", "text")
   --encoding index|onehot how categories become tensor columns (default: index)
   --nullable a,b          columns whose missing values the model takes as they are (NaN, or no
                           category) instead of imputed, e.g. for gradient-boosted trees

@@ -129,7 +129,7 @@ function buildManifest(
   const columns = inputColumns(file.features);
   for (const [input, width] of columns) {
     const tensor = model.inputs.find((i) => i.name === input);
-    if (!tensor) throw new CliError(`the profile's features feed input "${input}" but the model's inputs are ${model.inputs.map((i) => `"${i.name}"`).join(", ")}`);
+    if (!tensor) throw noSuchInput(model, "features feed", input);
     const modelWidth = tensor.shape[tensor.shape.length - 1];
     if (typeof modelWidth === "number" && modelWidth > 0 && modelWidth !== width) {
       throw new CliError(`the model's input "${input}" has ${modelWidth} columns but the profile's features make ${width}`);
@@ -160,6 +160,21 @@ function buildManifest(
 }
 
 /**
+ * The refusal of a profile whose features or medium feed an input the model does not have, with
+ * the `driftline profile --input` that names the model's (profile names it after the medium, or
+ * "features", when given neither the model nor --input).
+ *
+ * @param model - the model
+ * @param feeds - what of the profile feeds it: "features feed", "image feeds" …
+ * @param input - the input the profile names
+ */
+function noSuchInput(model: LoadedModel, feeds: string, input: string): CliError {
+  const names = model.inputs.map((i) => i.name);
+  const fix = names.length === 1 ? `--input ${names[0]}` : "--input naming one of them";
+  return new CliError(`the profile's ${feeds} input "${input}" but the model's inputs are ${names.map((n) => `"${n}"`).join(", ")}: profile again with ${fix}`);
+}
+
+/**
  * The manifest's outputs: the profile's (`driftline profile --model` described them), else the
  * model's (describeOutputs), with the one the profile names as its embedding of kind `embedding`,
  * so no class or score is read off it.
@@ -175,7 +190,7 @@ function manifestOutputs(model: LoadedModel, file: ProfileFile, labels: string[]
  */
 function withMedia(model: LoadedModel, input: string, media: Media): Input[] {
   const tensor = model.inputs.find((i) => i.name === input);
-  if (!tensor) throw new CliError(`the profile's ${media.kind} feeds input "${input}" but the model's inputs are ${model.inputs.map((i) => `"${i.name}"`).join(", ")}`);
+  if (!tensor) throw noSuchInput(model, `${media.kind} feeds`, input);
   const dims = mediaDims(media);
   if (dims && !shapeTakes(tensor.shape, [undefined, ...dims])) {
     const fields = media.kind === "image" ? "layout, height and width" : "frameLength";

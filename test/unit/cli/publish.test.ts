@@ -112,6 +112,14 @@ describe("driftline publish of an image or audio model", () => {
     expect(fits.manifest!.inputs).toEqual([{ name: "image", dtype: "float32", shape: ["batch", 3, 32, 32], media: { kind: "image", ...image, height: 32, width: 32 } }]);
   });
 
+  it("says which --input to profile again with when the profile names another input than the model's", async () => {
+    // profiled without --model or --input, the profile's input is named after the medium: "image"
+    const model = modelFile("dense-x.onnx", buildDenseClassifier({ weights: [[1, -1]], bias: [0, 0], inputName: "x" }));
+    const result = await publish(model, "--model", "lines", "--profile", await profile("unnamed", { ...image, height: 32, width: 32 }));
+    expect(result).toMatchObject({ code: 1, manifest: undefined });
+    expect(result.stderr).toBe(`driftline publish: the profile's image feeds input "image" but the model's inputs are "x": profile again with --input x\n`);
+  });
+
   it("takes any size where the model's dimensions are named", async () => {
     const model = modelFile("conv-any.onnx", buildConvClassifier(net, "height", "width"));
     const result = await publish(model, "--model", "pets", "--profile", await profile("large", { ...image, height: 64, width: 64 }));
