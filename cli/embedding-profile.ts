@@ -1,11 +1,11 @@
-import { createReadStream } from "node:fs";
+import { createReadStream, statSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { EmbeddingProjector, EmbeddingReference, type EmbeddingConfig } from "../protocol/embedding.ts";
 import { EMBEDDING_CHUNKS } from "../protocol/drift/embedding.ts";
 import type { ReferenceProfile } from "../protocol/schema/profile.ts";
 import { toBase64 } from "../protocol/sketch/index.ts";
 import { CliError } from "./args.ts";
-import { progress } from "./progress.ts";
+import { formatBytes, progress } from "./progress.ts";
 
 /** Reference embeddings the kernel's bandwidth is chosen from (median heuristic). */
 const BANDWIDTH_SAMPLE = 500;
@@ -22,9 +22,15 @@ export interface EmbeddingOptions {
   output?: string | undefined;
 }
 
-/** Reads the embeddings of an NDJSON file (one JSON array of numbers per line), all of one length. */
-async function* readEmbeddings(path: string): AsyncGenerator<number[]> {
-  const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
+/**
+ * Reads the embeddings of an NDJSON file (one JSON array of numbers per line), all of one length.
+ *
+ * @param path - the file
+ * @param read - told the bytes read so far before each embedding is handed out
+ */
+async function* readEmbeddings(path: string, read?: (bytes: number) => void): AsyncGenerator<number[]> {
+  const file = createReadStream(path);
+  const lines = createInterface({ input: file, crlfDelay: Infinity });
   let line = 0;
   let length: number | undefined;
   try {
@@ -40,6 +46,7 @@ async function* readEmbeddings(path: string): AsyncGenerator<number[]> {
       if (!Array.isArray(row) || row.length === 0 || !row.every((v) => typeof v === "number" && Number.isFinite(v))) throw new CliError(`${path}:${line}: not an array of finite numbers`);
       length ??= row.length;
       if (row.length !== length) throw new CliError(`${path}:${line}: ${row.length} values, the first embedding has ${length}`);
+      read?.(file.bytesRead);
       yield row;
     }
   } catch (err) {
@@ -79,11 +86,8 @@ export async function profileEmbeddings(path: string, options: EmbeddingOptions)
   if (!(bandwidth > 0)) throw new CliError(`${path}: the embeddings are all the same`);
   const config = { ...base, bandwidth, ...(options.output && { output: options.output }) };
   const reference = new EmbeddingReference(new EmbeddingProjector(config));
-  const bar = progress(`sketching embeddings of ${path}`, 0);
-  for await (const e of readEmbeddings(path)) {
-    reference.add(e);
-    if (reference.sketch.count % 1000 === 0) bar.update(reference.sketch.count);
-  }
+  const bar = progress(`sketching embeddings of ${path}`, statSync(path).size, formatBytes);
+  for await (const e of readEmbeddings(path, (bytes) => bar.update(bytes))) reference.add(e);
   bar.done(`${reference.sketch.count} embeddings`);
   return { config, reference: { sketch: toBase64(reference.sketch.encode()), nullScale: nullScaleOf(reference, path) } };
 }

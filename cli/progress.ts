@@ -10,7 +10,7 @@ export interface Progress {
  * Starts a progress indicator.
  *
  * @param label - what is going on, e.g. "profiling train.csv"
- * @param total - the amount of work (bytes, rows…); 0 when unknown
+ * @param total - the amount of work (bytes, rows…)
  * @param format - how to show an amount
  */
 export function progress(label: string, total: number, format: (n: number) => string = String): Progress {

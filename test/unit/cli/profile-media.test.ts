@@ -8,7 +8,8 @@ import { join } from "node:path";
 import jpeg from "jpeg-js";
 import { PNG } from "pngjs";
 import wavefile from "wavefile";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
+import { profileEmbeddings } from "../../../cli/embedding-profile.ts";
 import type { ProfileFile } from "../../../cli/profiler.ts";
 import { type ImageSpec, preprocessImage } from "../../../protocol/preprocess/image.ts";
 import { decodeClassification, decodeEmbedding, decodeNumeric, fromBase64, quantile } from "../../../protocol/sketch/index.ts";
@@ -517,6 +518,20 @@ describe("driftline profile --embeddings", () => {
     writeFileSync(texts, "one text\n");
     const result = await runCli("profile", "--text", texts, "--embeddings", few, "-o", join(dir, "few.json"));
     expect(result).toMatchObject({ code: 1, stderr: `driftline profile: ${few}: 3 embeddings are too few to calibrate the MMD (dealt into 10 chunks, no chunk held two); give more\n` });
+  });
+
+  it("shows how much of the embeddings file it has read, every 10 % (stderr not a terminal)", async () => {
+    const many = join(dir, "many-embeddings.ndjson");
+    writeFileSync(many, `${Array.from({ length: 5_000 }, (_, i) => JSON.stringify(rows[i % rows.length])).join("\n")}\n`);
+    let written = "";
+    const write = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => ((written += String(chunk)), true));
+    try {
+      await profileEmbeddings(many, { dims: 4, features: 32, seed: 1 });
+    } finally {
+      write.mockRestore();
+    }
+    const shares = [...written.matchAll(/^sketching embeddings of .*: (\d+)% /gm)].map((m) => Number(m[1]));
+    expect(shares).toEqual([0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100]);
   });
 
   it("says which line is wrong, and which flags need --embeddings", async () => {
