@@ -23,6 +23,9 @@ export interface MediaFlags {
   labels: string[];
 }
 
+/** The flags that name the items and their medium. */
+type DataFlags = Pick<MediaFlags, "images" | "audio" | "text" | "media" | "encoder">;
+
 /** Where the items come from, and how each is read. */
 interface Source {
   kind: Media["kind"];
@@ -36,7 +39,7 @@ interface Source {
   what: string;
 }
 
-function sourceOf(flags: MediaFlags): Source {
+function sourceOf(flags: DataFlags): Source {
   const given = [flags.images && "--images", flags.audio && "--audio", flags.text && "--text"].filter(Boolean);
   if (given.length > 1) throw new UsageError(`${given.join(" and ")}: profile one medium at a time`);
   const files = ({ files, skipped }: ReturnType<typeof listMedia>) => ({ items: files, where: (i: number) => files[i]!, skipped });
@@ -58,7 +61,7 @@ function sourceOf(flags: MediaFlags): Source {
  * The input's medium from `--media` (JSON, or a file holding it); its `kind` may be left out (the
  * flag that named the data says it). Text needs no `--media`.
  */
-function mediaOf(flags: MediaFlags, kind: Media["kind"]): Media {
+function mediaOf(flags: DataFlags, kind: Media["kind"]): Media {
   if (flags.media === undefined) {
     if (kind === "text") return { kind };
     throw new UsageError(`--${kind === "image" ? "images" : "audio"} needs --media: the input's preprocessing as JSON (docs/models.md)`);
@@ -100,20 +103,38 @@ async function loadEncoder(path: string): Promise<TextEncodingHook> {
   return encode as TextEncodingHook;
 }
 
+/** The items of `driftline profile --images | --audio | --text` and their medium, flags checked. */
+export interface MediaSource {
+  source: Source;
+  media: Media;
+}
+
+/**
+ * The items and medium `--images DIR | --audio DIR | --text FILE` and `--media` name, every flag
+ * checked, so that a mistake in them is said before long work (the reference embeddings) starts.
+ *
+ * @param flags - the command's flags
+ * @param withModel - whether `--model` is given
+ */
+export function openMedia(flags: DataFlags, withModel: boolean): MediaSource {
+  const source = sourceOf(flags);
+  const media = mediaOf(flags, source.kind);
+  if (flags.encoder && !(withModel && media.kind === "text")) throw new UsageError("--encoder goes with --text and --model");
+  if (withModel && media.kind === "text" && !flags.encoder) throw new UsageError("--text with --model needs --encoder FILE: the app's encodeText (tokenizers live in the app)");
+  return { source, media };
+}
+
 /**
  * `driftline profile --images DIR | --audio DIR | --text FILE`: descriptor sketches of every item,
  * and with `--model` the model's predictions, into profile.json for `publish`.
  *
+ * @param opened - the items and medium, from {@link openMedia}
  * @param flags - the command's flags
  * @param model - `--model`, loaded
  * @returns the profile file, and what to say of it
  */
-export async function profileMedia(flags: MediaFlags, model: LoadedModel | undefined): Promise<{ file: ProfileFile; summary: string }> {
+export async function profileMedia({ source, media }: MediaSource, flags: MediaFlags, model: LoadedModel | undefined): Promise<{ file: ProfileFile; summary: string }> {
   const started = Date.now();
-  const source = sourceOf(flags);
-  const media = mediaOf(flags, source.kind);
-  if (flags.encoder && !(model && media.kind === "text")) throw new UsageError("--encoder goes with --text and --model");
-  if (model && media.kind === "text" && !flags.encoder) throw new UsageError("--text with --model needs --encoder FILE: the app's encodeText (tokenizers live in the app)");
   const input = flags.input ?? (model?.inputs.length === 1 ? model.inputs[0]!.name : source.kind);
   const modelInput = model?.inputs.find((i) => i.name === input);
   if (model && !modelInput) throw new CliError(`the model has no input "${input}" (inputs: ${model.inputs.map((i) => i.name).join(", ")}); pass --input`);

@@ -7,7 +7,7 @@ import type { ChunkOptions } from "../reference-chunks.ts";
 import { formatBytes, progress } from "../progress.ts";
 import { TABLE_FORMATS, type RowBatch, type Table, openTable } from "../tables/index.ts";
 import type { Command } from "./command.ts";
-import { profileMedia } from "./profile-media.ts";
+import { openMedia, profileMedia } from "./profile-media.ts";
 import { profileFeeds } from "./profile-feeds.ts";
 import { profileEmbeddings } from "../embedding-profile.ts";
 import { MAX_EMBEDDING_DIMS, MAX_KERNEL_FEATURES } from "../../protocol/sketch/embedding.ts";
@@ -127,16 +127,17 @@ export const profile: Command = {
     if (values.feeds && (positionals.length || media)) throw new UsageError("--feeds names the data: no data file, --images, --audio or --text beside it");
     if (values.tensors && !values.feeds) throw new UsageError("--tensors goes with --feeds");
     if (media && positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}": --images, --audio and --text name the data`);
-    // the reference embeddings and the model first, loaded once: a model that cannot give the
-    // embeddings fails before the data are read
+    // the media flags checked first; then the reference embeddings and the model, loaded once: a
+    // model that cannot give the embeddings fails before the data are read
+    const opened = media ? openMedia(values, values.model !== undefined) : undefined;
     const embeddings = await profileEmbeddingFlags(values);
     const model = values.model ? await loadModel(values.model) : undefined;
     if (embeddings?.config.output && model) checkEmbeddingOutput(model, embeddings.config);
     const labels = listFlag(values.labels);
     const { file, summary } = values.feeds
       ? await profileFeeds({ feeds: values.feeds, tensors: values.tensors, labels }, model)
-      : media
-        ? await profileMedia({ ...values, labels }, model)
+      : opened
+        ? await profileMedia(opened, { ...values, labels }, model)
         : await profileTable(onePositional(positionals, "the data file"), values, model);
     if (embeddings) {
       file.embedding = embeddings.config;

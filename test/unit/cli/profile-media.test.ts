@@ -534,6 +534,13 @@ describe("driftline profile --embeddings", () => {
     expect(shares).toEqual([0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100]);
   });
 
+  it("refuses a mistake in the media flags before it reads the embeddings", async () => {
+    const bad = join(dir, "not-json.ndjson");
+    writeFileSync(bad, "[1, 2]\n[1, 2\n");
+    const result = await runCli("profile", "--images", images, "--embeddings", bad, "-o", join(dir, "x.json"));
+    expect(result).toMatchObject({ code: 2, stderr: expect.stringMatching(/^driftline profile: --images needs --media: /) });
+  });
+
   it("says which line is wrong, and which flags need --embeddings", async () => {
     const bad = join(dir, "bad.ndjson");
     writeFileSync(bad, "[1, 2, 3]\n[1, 2]\n");
