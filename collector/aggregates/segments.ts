@@ -45,7 +45,7 @@ export function parseSegment(text: string): string {
     const at = pair.indexOf(":");
     if (at <= 0) throw new Error(`segment pair "${pair}" is not key:value`);
     const key = pair.slice(0, at);
-    if (key in map) throw new Error(`segment key "${key}" given twice`);
+    if (Object.hasOwn(map, key)) throw new Error(`segment key "${key}" given twice`);
     map[key] = pair.slice(at + 1);
   }
   return canonicalSegment(map);

@@ -37,9 +37,10 @@ export const segments = new Hono<AppEnv>()
         .where(eq(segmentValues.model, model.id))
         .orderBy(asc(segmentValues.key), asc(segmentValues.value))
         .all();
-      const byKey: Record<string, string[]> = {};
-      for (const { key, value } of rows) (byKey[key] ??= []).push(value);
-      return c.json({ model: model.name, segments: byKey });
+      // a Map: keys are the senders' words, and `toString` is one (a plain object has it already)
+      const byKey = new Map<string, string[]>();
+      for (const { key, value } of rows) (byKey.get(key) ?? byKey.set(key, []).get(key)!).push(value);
+      return c.json({ model: model.name, segments: Object.fromEntries(byKey) });
     },
   )
   /**

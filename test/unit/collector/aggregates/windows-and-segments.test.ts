@@ -70,6 +70,7 @@ describe("segments", () => {
     expect(parseSegment("")).toBe("");
     expect(() => parseSegment("backend")).toThrow();
     expect(() => parseSegment("a:1,a:2")).toThrow();
+    expect(parseSegment("toString:y")).toBe("toString:y"); // a key named like a member of Object.prototype
   });
 
   it("puts each report in the total, one row per pair, and its full combination", () => {

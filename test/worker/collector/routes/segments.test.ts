@@ -18,6 +18,20 @@ describe("GET /v1/segments", async () => {
     expect(await res.json()).toEqual({ model, segments: { appVersion: ["4.2"], backend: ["wasm", "webgpu"] } });
   });
 
+  it("lists segment keys named like Object.prototype's members (toString, valueOf)", async () => {
+    // a segment key is the sender's word: any 1-32 of letters, digits, _ . -
+    const named = unique("seg-proto");
+    await publish(named);
+    await postReports(ingest, [makeReport(named, 1, { segment: { toString: "y", valueOf: "z" } })]);
+    await flush(named);
+    const res = await call("GET", `/v1/segments?model=${named}`, { token: read });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ model: named, segments: { toString: ["y"], valueOf: ["z"] } });
+    const sliced = await call("GET", `/v1/stats?model=${named}&segment=toString:y`, { token: read });
+    expect(sliced.status, await sliced.clone().text()).toBe(200);
+    expect(((await sliced.json()) as { reports: number }).reports).toBe(1);
+  });
+
   it("needs a read key of the model's app", async () => {
     await expectError(await call("GET", `/v1/segments?model=${model}`), 401, "unauthorized");
     const { token: other } = await createKey(unique("app"), "read");
