@@ -3,7 +3,7 @@ import type { AlertConfigAnswer } from "../../protocol/schema/alert-config.ts";
 import { CONFIG_FLAGS, changedConfig, configOptions, configRows, configUsage } from "../alert-flags.ts";
 import { type Connection, connection, request } from "../api.ts";
 import { CONNECTION_OPTIONS, onePositional, parse } from "../args.ts";
-import { table } from "../format.ts";
+import { json, table } from "../format.ts";
 import type { Command } from "./command.ts";
 
 const USAGE = `driftline alerts <model> [flags to change] [--clear FLAG,FLAG] [--json] [--url URL --key KEY]
@@ -56,7 +56,7 @@ export const alerts: Command = {
     const conn = connection(values);
     const config = await updateConfig(conn, model, CONFIG_FLAGS, values);
     const recent = (await request<{ alerts: Alert[] }>(conn, `/v1/alerts?model=${encodeURIComponent(model)}&limit=${RECENT}`)).alerts;
-    if (values.json) return void console.log(JSON.stringify({ config, alerts: recent }, null, 2));
+    if (values.json) return void console.log(json({ config, alerts: recent }));
     console.log(`${model}: ${describeJudging(config)}`);
     const rows = configRows(config, CONFIG_FLAGS).filter(([flag]) => !["--window", "--min-rows", "--confirm", "--auto-rollback"].includes(flag!));
     if (rows.length > 0) console.log(`\n${table(["condition", "watches"], rows)}`);
