@@ -31,8 +31,21 @@ export function alertView(a: AlertRow) {
 }
 
 /**
+ * `text` as Slack's message formatting reads it literally: `&`, `<` and `>` escaped, the three
+ * characters Slack asks to escape. An alert's message names what clients reported (a device
+ * class, a backend), and in `<…>` Slack would make links and mentions of it (`<!channel>`).
+ *
+ * @param text - plain text
+ * @example
+ * slackEscape("<!channel>") // "&lt;!channel&gt;"
+ */
+function slackEscape(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+/**
  * Posts an alert to a webhook as `{ text, alert }`; `text` makes it a valid Slack incoming
- * webhook message. Resolves to undefined when the receiver answered 2xx, else to why not.
+ * webhook message (the alert's message, {@link slackEscape}d; `alert` holds it as it is). Resolves to undefined when the receiver answered 2xx, else to why not.
  * The URL is checked again first (a configuration may predate the rule, or the deployment's
  * `WEBHOOK_ALLOW_PRIVATE` may have changed), and redirects are not followed: a public host
  * could otherwise send the POST on to a private one.
@@ -49,7 +62,7 @@ export async function postWebhook(url: string, alert: AlertRow, allowPrivate: bo
     const res = await fetch(url, {
       method: "POST",
       headers: { "Content-Type": "application/json", "User-Agent": "driftline-collector" },
-      body: JSON.stringify({ text: `${icon} ${alert.message}`, alert: alertView(alert) }),
+      body: JSON.stringify({ text: `${icon} ${slackEscape(alert.message)}`, alert: alertView(alert) }),
       redirect: "manual",
       signal: AbortSignal.timeout(TIMEOUT_MS),
     });
