@@ -1,6 +1,6 @@
-import { and, desc, eq, isNull, lt } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull, lt } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
-import { alertStates, alerts } from "../db/schema.ts";
+import { alertStates, alerts, models } from "../db/schema.ts";
 import type { Condition } from "./conditions.ts";
 
 /** A stored alert: one state change of one condition. */
@@ -119,18 +119,14 @@ export async function recordDelivery(db: Db, id: number, attempts: number, error
 }
 
 /**
- * Alerts of a model (or all models), newest first.
+ * Alerts of one model, of every model of one app, or of all models, newest first.
  *
  * @param db - drizzle handle
- * @param model - one model, or undefined for all
+ * @param scope - `model` (a model's key), else `app`, else every model
  * @param limit - most alerts
  */
-export async function listAlerts(db: Db, model: string | undefined, limit: number): Promise<AlertRow[]> {
-  return db
-    .select()
-    .from(alerts)
-    .where(model === undefined ? undefined : eq(alerts.model, model))
-    .orderBy(desc(alerts.id))
-    .limit(limit)
-    .all();
+export async function listAlerts(db: Db, scope: { model?: string | undefined; app?: string | undefined }, limit: number): Promise<AlertRow[]> {
+  const ofApp = (app: string) => inArray(alerts.model, db.select({ id: models.id }).from(models).where(eq(models.app, app)));
+  const where = scope.model !== undefined ? eq(alerts.model, scope.model) : scope.app !== undefined ? ofApp(scope.app) : undefined;
+  return db.select().from(alerts).where(where).orderBy(desc(alerts.id)).limit(limit).all();
 }

@@ -12,7 +12,6 @@ import { allowPrivateWebhooks } from "../config.ts";
 import { type Db, openDb } from "../db/client.ts";
 import { servingVersion } from "../db/rollouts.ts";
 import { loadReference } from "../drift/stored-reference.ts";
-import { listModels } from "../db/models.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
 import { accessModel } from "../registry/model-access.ts";
@@ -89,7 +88,7 @@ export const modelAlerts = new Hono<AppEnv>()
 
 /**
  * `GET /v1/alerts?model=&limit=` (read): alert state changes, newest first, of one model or of
- * every model of the caller's app.
+ * every model of the caller's app (the bootstrap key: of the app `?app=` names, else of all).
  */
 export const alerts = new Hono<AppEnv>().get(
   "/",
@@ -101,16 +100,10 @@ export const alerts = new Hono<AppEnv>().get(
     const { model, app, limit } = c.req.valid("query");
     if (model !== undefined) {
       const { id } = await accessModel(db, c.var.caller, model, app);
-      return c.json({ alerts: (await listAlerts(db, id, limit)).map(alertView) });
+      return c.json({ alerts: (await listAlerts(db, { model: id }, limit)).map(alertView) });
     }
+    // in the query, not after it: other apps' newer alerts must not use up this one's limit
     const caller = c.var.caller;
-    const mine = caller.bootstrap ? undefined : new Set((await listModels(db, caller.app ?? undefined)).map((m) => m.id));
-    const rows = await listAlerts(db, undefined, mine ? 1000 : limit);
-    return c.json({
-      alerts: rows
-        .filter((a) => !mine || mine.has(a.model))
-        .slice(0, limit)
-        .map(alertView),
-    });
+    return c.json({ alerts: (await listAlerts(db, { app: caller.bootstrap ? app : caller.app! }, limit)).map(alertView) });
   },
 );

@@ -230,6 +230,24 @@ describe("alerts", () => {
     expect(mine[0]!.text).toContain("mean absolute error FIRING: 2.00 above the baseline's");
   });
 
+  it("lists an app's alerts however many newer ones other apps have", async () => {
+    const [mine, theirs] = [unique("app"), unique("app")];
+    const model = unique("alerts");
+    await publish(model, BOOTSTRAP, { app: mine });
+    await publish(model, BOOTSTRAP, { app: theirs });
+    const insert = env.DB.prepare(
+      "INSERT INTO alerts (model, version, kind, subject, state, value, threshold, window_from, window_to, message, at, attempts) VALUES (?, 1, 'error_rate', '', ?, 0.5, 0.2, 0, 60000, 'm', 0, 0)",
+    );
+    // one alert of this app's model, then 1,000 newer ones of the other app's
+    await insert.bind(`${mine}/${model}`, "firing").run();
+    await env.DB.batch(Array.from({ length: 1000 }, (_, i) => insert.bind(`${theirs}/${model}`, i % 2 ? "firing" : "resolved")));
+    const { token: read } = await createKey(mine, "read");
+    const res = await call("GET", "/v1/alerts?limit=10", { token: read });
+    expect(res.status).toBe(200);
+    const { alerts } = (await res.json()) as { alerts: { model: string; state: string }[] };
+    expect(alerts.map((a) => `${a.model}:${a.state}`)).toEqual([`${model}:firing`]);
+  });
+
   it("validates the configuration", async () => {
     const model = unique("alerts");
     await publish(model);
