@@ -3,6 +3,7 @@ import type { Assignment } from "../protocol/schema/assignment.ts";
 import type { Report } from "../protocol/schema/report.ts";
 import type { Tensor } from "onnxruntime-web";
 import type { EmbeddingSketch } from "../protocol/sketch/embedding.ts";
+import type { BACKENDS } from "../protocol/sketch/latency.ts";
 import type { EncodedTextBatch, TextEncodingHook } from "../protocol/preprocess/text.ts";
 import type { ImageSpec } from "../protocol/preprocess/image.ts";
 import type { AudioSpec } from "../protocol/preprocess/audio.ts";
@@ -13,8 +14,8 @@ export type Manifest = Assignment["manifest"];
 
 export type { Assignment, Report, Tensor };
 
-/** An execution backend of onnxruntime-web. */
-export type Backend = "webgpu" | "wasm";
+/** An execution backend of onnxruntime-web: one of `BACKENDS`, which the collector keeps latency per. */
+export type Backend = (typeof BACKENDS)[number];
 
 /**
  * One input row by feature name, as the manifest names the features; a media input by its input

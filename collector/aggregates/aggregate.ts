@@ -15,6 +15,7 @@ import {
   mergeSketch,
 } from "../../protocol/sketch/index.ts";
 import { Reader, Writer } from "../../protocol/sketch/codec.ts";
+import { knownKeys } from "./known-keys.ts";
 import { scaleSketch } from "./scale-sketch.ts";
 import { type AttributedReport, SenderTally } from "./sender-tally.ts";
 import { shrinkSketch, sketchBytes, sketchWeight } from "./sketches.ts";
@@ -125,8 +126,8 @@ export class Aggregate {
     a.rows = report.part ? 0 : report.rows;
     for (const [name, b64] of Object.entries(report.features)) a.features.set(name, decodeBase64(b64) as FeatureSketch);
     a.prediction = report.prediction === undefined ? undefined : (decodeBase64(report.prediction) as PredictionSketch);
-    a.latency = report.latency === undefined ? undefined : (decodeBase64(report.latency) as LatencySketch);
-    a.errors = report.errors === undefined ? undefined : (decodeBase64(report.errors) as ErrorCounts);
+    a.latency = report.latency === undefined ? undefined : (knownKeys(decodeBase64(report.latency)) as LatencySketch);
+    a.errors = report.errors === undefined ? undefined : (knownKeys(decodeBase64(report.errors)) as ErrorCounts);
     a.confusion = report.confusion === undefined ? undefined : (decodeBase64(report.confusion) as ConfusionMatrix);
     a.residual = report.residual === undefined ? undefined : (decodeBase64(report.residual) as NumericSketch);
     a.embedding = report.embedding === undefined ? undefined : (decodeBase64(report.embedding) as EmbeddingSketch);
@@ -137,7 +138,7 @@ export class Aggregate {
         agree: s.agree ?? 0,
         prediction: s.prediction === undefined ? undefined : (decodeBase64(s.prediction) as PredictionSketch),
         delta: s.delta === undefined ? undefined : (decodeBase64(s.delta) as NumericSketch),
-        latency: s.latency === undefined ? undefined : (decodeBase64(s.latency) as LatencySketch),
+        latency: s.latency === undefined ? undefined : (knownKeys(decodeBase64(s.latency)) as LatencySketch),
       });
     }
     if (report.scale !== undefined && report.scale < 1) a.scaleDown(report.scale);

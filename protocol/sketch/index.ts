@@ -6,7 +6,7 @@ export { binEdges, cdf, cdfGaps, ksStatistic, pmf, quantile } from "./query.ts";
 export { NumericSketch, decodeNumeric, type NumericOptions } from "./numeric.ts";
 export { CategoricalSketch, decodeCategorical } from "./categorical.ts";
 export { ClassificationSketch, decodeClassification } from "./prediction.ts";
-export { LatencySketch, decodeLatency } from "./latency.ts";
+export { BACKENDS, LatencySketch, decodeLatency } from "./latency.ts";
 export { ErrorCounts, decodeErrorCounts } from "./error-counts.ts";
 export { ConfusionMatrix, decodeConfusion } from "./confusion.ts";
 export { EmbeddingSketch, decodeEmbedding } from "./embedding.ts";

@@ -3,6 +3,9 @@ import { type Reader, TAG, decodeWith, encodeWith, expectSame, readMap, writeMap
 import { keyWithinLimit } from "./key-limit.ts";
 import { DEFAULT_K, QuantileSketch, readQuantiles } from "./quantiles.ts";
 
+/** The backends a runtime runs a model on (the runtime's `Backend`): a latency sketch's keys. */
+export const BACKENDS = ["webgpu", "wasm"] as const;
+
 /**
  * Latency in milliseconds per backend (e.g. `wasm`, `webgpu`): one quantile sketch each, for
  * at most {@link LIMITS.sketchKeys} backends (past that, calls count under `other`: see

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { flush, liveModel, makeReport, postReports } from "../../ingest-helpers.ts";
+import { PrometheusText } from "../../../../collector/routes/prometheus-text.ts";
 import { call, createKey, expectError } from "../../registry-helpers.ts";
 
 // The text exposition format 0.0.4 (prometheus/common expfmt): names, labels, values, comments.
@@ -73,7 +74,8 @@ describe("GET /metrics", () => {
     expect(text).toContain(`driftline_rows_total{${labels},role="live"} 10\n`);
     expect(text).toContain(`driftline_errors_total{${labels},role="live",code="validation"} 3\n`);
     expect(text).toContain(`driftline_latency_ms_count{${labels},backend="wasm"} 6\n`);
-    expect(text).toContain(`driftline_latency_ms_count{${labels},backend="we\\"ird\\\\\\nname"} 1\n`);
+    // a backend no runtime has is counted as `other` (collector/aggregates/known-keys.ts)
+    expect(text).toContain(`driftline_latency_ms_count{${labels},backend="other"} 1\n`);
     expect(text).toMatch(new RegExp(`driftline_latency_ms\\{${labels},backend="webgpu",quantile="0.95"\\} 8\\n`));
     expect(text).toMatch(new RegExp(`driftline_feature_drift\\{${labels},feature="tenure",metric="ks"\\} `));
     expect(text).toMatch(new RegExp(`driftline_dataset_drift_share\\{${labels}\\} `));
@@ -84,6 +86,12 @@ describe("GET /metrics", () => {
     await expectError(await call("GET", "/metrics"), 401, "unauthorized");
     const { token } = await createKey("default", "ingest");
     await expectError(await call("GET", "/metrics", { token }), 403, "forbidden");
+  });
+
+  it("escapes label values", () => {
+    const w = new PrometheusText();
+    w.sample("a", "gauge", "b", { feature: 'we"ird\\\nname' }, 1);
+    expect(w.render()).toBe('# HELP a b\n# TYPE a gauge\na{feature="we\\"ird\\\\\\nname"} 1\n');
   });
 
   it("checks the format checker itself", () => {
