@@ -1,4 +1,5 @@
 import type { RolloutView } from "../protocol/api.ts";
+import { printable } from "../protocol/printable.ts";
 
 /**
  * One line: "stable v3, canary v4 at 10%, shadow v5 on 10% of rows (config 7)".
@@ -14,35 +15,9 @@ export function describeRollout(r: RolloutView): string {
   return `${parts.join(", ")} (config ${r.configVersion})`;
 }
 
-/** `\uXXXX` of a character: how JSON escapes one, and readable in a terminal. */
-const escaped = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
-
 /**
- * `text` with every control character (C0, DEL and C1: `\p{Cc}`) written as `\uXXXX`. What
- * clients reported (segment values, backend and device names) reaches the terminal of whoever
- * runs the CLI, and an ingest key is public: raw, an ESC or a C1 CSI could clear the screen, set
- * the window title or rewrite earlier lines.
- *
- * @param text - text from the collector
- * @example
- * printable("4.2\u001b[2J") // "4.2\\u001b[2J"
- */
-export function printable(text: string): string {
-  return text.replace(/\p{Cc}/gu, escaped);
-}
-
-/**
- * A value as indented JSON for the terminal. JSON.stringify escapes C0 controls but not DEL and
- * C1 (U+007F–U+009F); this escapes those too, so the text is the same JSON and prints safely.
- *
- * @param value - an answer of the collector
- */
-export function json(value: unknown): string {
-  return JSON.stringify(value, null, 2).replace(/[\u007f-\u009f]/g, escaped);
-}
-
-/**
- * Plain-text table with left-aligned columns; cells are made {@link printable}.
+ * Plain-text table with left-aligned columns; cells are made {@link printable} (an ingest key is
+ * public, and what clients reported reaches the terminal through them).
  *
  * @param header - column titles
  * @param rows - cells

@@ -3,7 +3,8 @@ import type { AlertConfigAnswer } from "../../protocol/schema/alert-config.ts";
 import { CONFIG_FLAGS, changedConfig, configOptions, configRows, configUsage } from "../alert-flags.ts";
 import { type Connection, connection, request } from "../api.ts";
 import { CONNECTION_OPTIONS, onePositional, parse } from "../args.ts";
-import { json, table } from "../format.ts";
+import { table } from "../format.ts";
+import { printableJson } from "../../protocol/printable.ts";
 import type { Command } from "./command.ts";
 
 const USAGE = `driftline alerts <model> [flags to change] [--clear FLAG,FLAG] [--json] [--url URL --key KEY]
@@ -56,7 +57,7 @@ export const alerts: Command = {
     const conn = connection(values);
     const config = await updateConfig(conn, model, CONFIG_FLAGS, values);
     const recent = (await request<{ alerts: Alert[] }>(conn, `/v1/alerts?model=${encodeURIComponent(model)}&limit=${RECENT}`)).alerts;
-    if (values.json) return void console.log(json({ config, alerts: recent }));
+    if (values.json) return void console.log(printableJson({ config, alerts: recent }, 2));
     console.log(`${model}: ${describeJudging(config)}`);
     const rows = configRows(config, CONFIG_FLAGS).filter(([flag]) => !["--window", "--min-rows", "--confirm", "--auto-rollback"].includes(flag!));
     if (rows.length > 0) console.log(`\n${table(["condition", "watches"], rows)}`);

@@ -1,7 +1,8 @@
 import type { DriftAnswer, EmbeddingDrift, FeatureDrift } from "../../protocol/api.ts";
 import { request, connection } from "../api.ts";
 import { CONNECTION_OPTIONS, UsageError, intFlag, onePositional, parse } from "../args.ts";
-import { json, table } from "../format.ts";
+import { table } from "../format.ts";
+import { printableJson } from "../../protocol/printable.ts";
 import type { Command } from "./command.ts";
 
 const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -38,7 +39,7 @@ export const drift: Command = {
     if (values.version) query.set("version", String(intFlag(values.version, "version", 1, 1e9)));
     if (values.segment) query.set("segment", values.segment);
     const answer = await request<DriftAnswer>(connection(values), `/v1/drift?${query}`);
-    console.log(values.json ? json(answer) : describeDrift(answer));
+    console.log(values.json ? printableJson(answer, 2) : describeDrift(answer));
   },
 };
 

@@ -3,7 +3,8 @@ import type { SloObjective, StatsAnswer } from "../../protocol/api.ts";
 import { SLO_FLAGS, configOptions, configUsage } from "../alert-flags.ts";
 import { connection, request } from "../api.ts";
 import { CONNECTION_OPTIONS, UsageError, onePositional, parse } from "../args.ts";
-import { json, table } from "../format.ts";
+import { table } from "../format.ts";
+import { printableJson } from "../../protocol/printable.ts";
 import { updateConfig } from "./alerts.ts";
 import type { Command } from "./command.ts";
 
@@ -74,7 +75,7 @@ export const slo: Command = {
     const now = Date.now();
     const query = new URLSearchParams({ model, from: String(now - range), to: String(now), ...(values.version && { version: values.version }) });
     const stats = await request<StatsAnswer>(conn, `/v1/stats?${query}`);
-    if (values.json) return void console.log(json({ model, version: stats.version, from: stats.from, to: stats.to, slo: stats.slo }));
+    if (values.json) return void console.log(printableJson({ model, version: stats.version, from: stats.from, to: stats.to, slo: stats.slo }, 2));
     if (!stats.slo) return void console.log(`${model}: no objectives yet: driftline slo ${model} --p95 20ms --error-rate 0.01`);
     console.log(`${model} v${stats.version}: measured ${stats.from} – ${stats.to}; error budget over ${stats.slo.period.days} days\n`);
     console.log(table(["objective", "of", "target", "measured", "verdict", "budget left"], objectiveRows(stats.slo.objectives)));

@@ -2,7 +2,8 @@ import { request, connection } from "../api.ts";
 import { CONNECTION_OPTIONS, UsageError, parse } from "../args.ts";
 import type { EstimatedPerformance, ModelDetail, ModelSummary, Performance, StatsAnswer } from "../../protocol/api.ts";
 import type { BaselinePerformance } from "../../protocol/schema/profile.ts";
-import { describeRollout, json, table } from "../format.ts";
+import { describeRollout, table } from "../format.ts";
+import { printableJson } from "../../protocol/printable.ts";
 import { formatBytes } from "../progress.ts";
 import type { Command } from "./command.ts";
 
@@ -22,7 +23,7 @@ export const status: Command = {
     const model = positionals[0];
     if (!model) {
       const list = await request<ModelList>(conn, "/v1/models");
-      if (values.json) return void console.log(json(list));
+      if (values.json) return void console.log(printableJson(list, 2));
       if (list.models.length === 0) return void console.log("no models yet: driftline publish model.onnx --model NAME --profile profile.json");
       console.log(
         table(
@@ -33,7 +34,7 @@ export const status: Command = {
       return;
     }
     const detail = await request<ModelDetail>(conn, `/v1/models/${encodeURIComponent(model)}`);
-    if (values.json) return void console.log(json(detail));
+    if (values.json) return void console.log(printableJson(detail, 2));
     console.log(`${detail.name} (app ${detail.app}): ${detail.rollout ? describeRollout(detail.rollout) : "no rollout"}\n`);
     console.log(
       table(

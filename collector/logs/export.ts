@@ -1,3 +1,4 @@
+import { printableJson } from "../../protocol/printable.ts";
 import type { LogLabel, LogRow } from "../../protocol/schema/prediction-log.ts";
 import { ApiError } from "../errors.ts";
 import { readGzipNdjson } from "./ndjson-gzip.ts";
@@ -97,7 +98,8 @@ export function exportRows(bucket: R2Bucket, plan: ExportPlan, q: ExportQuery): 
           if (!(row.t >= q.from && row.t < q.to) || seen.has(row.id)) continue;
           seen.add(row.id);
           const actual = row.actual ?? labels.get(row.id);
-          yield `${JSON.stringify(actual === undefined ? row : { ...row, actual })}\n`;
+          // printed as is by `driftline logs export` (to a terminal by default): no raw C1 controls
+          yield `${printableJson(actual === undefined ? row : { ...row, actual })}\n`;
         }
       }
     }

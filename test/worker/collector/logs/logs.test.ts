@@ -140,6 +140,18 @@ describe("GET /v1/logs", () => {
     expect(all.dropped).toBe(7);
     expect((await exportLogs(read, `model=${model}&from=${now - 4 * DAY}&version=${version + 1}`)).rows).toEqual([]);
   });
+
+  it("exports what clients wrote with every control character escaped: the same JSON, safe to print", async () => {
+    const { model, version, token, read } = await loggedModel("logs-controls");
+    // ESC [2J and the same CSI as one C1 character (U+009B), and DEL: JSON.stringify leaves the last two raw
+    const hostile = "\u001b[2J\u009b2J\u007f";
+    const row = logRow(version, { segment: { app: hostile }, inputs: { tenure: 1, plan: hostile } });
+    expect((await postLogs(token, logBatch(model, [row]))).status).toBe(200);
+    const res = await call("GET", `/v1/logs?model=${model}`, { token: read });
+    const text = new TextDecoder().decode(await res.arrayBuffer());
+    expect([...text.matchAll(/\p{Cc}/gu)].map((m) => m[0])).toEqual(["\n"]);
+    expect(JSON.parse(text)).toEqual(row);
+  });
 });
 
 describe("log retention", () => {
