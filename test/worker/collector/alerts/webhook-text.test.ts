@@ -1,5 +1,5 @@
-// The Slack text of an alert carries what clients named: a device class is a segment value, a
-// backend a latency key, and an ingest key is public. Slack reads `<…>` in that text as links and
+// The Slack text of an alert carries what clients named: a device class is a segment value, and an
+// ingest key is public (a made-up backend counts as `other`: collector/aggregates/known-keys.ts). Slack reads `<…>` in that text as links and
 // mentions (`<!channel>` notifies everyone in the channel), so the text escapes `&`, `<` and `>`
 // as Slack asks, and the alert's own fields stay as the clients sent them.
 import { createScheduledController } from "cloudflare:test";
@@ -10,9 +10,8 @@ import { flush, makeReport, postReports } from "../../ingest-helpers.ts";
 import { BOOTSTRAP, call, createKey, publish, rollout, unique } from "../../registry-helpers.ts";
 
 const SLACK = "https://hooks.slack.com/services/T0000/B0000/XXXXXXXXXXXXXXXXXXXXXXXX";
-/** A device class and a backend as a hostile page names them: a mention and a link. */
+/** A device class as a hostile page names it: a mention and a link. */
 const DEVICE = "<!channel> <https://evil.example/login|log in again> & co";
-const BACKEND = "<!here> <https://evil.example/|driftline.dev>";
 
 describe("the Slack text of an alert", () => {
   const posted: { text: string; alert: { subject: string } }[] = [];
@@ -32,20 +31,16 @@ describe("the Slack text of an alert", () => {
     expect(put.status, await put.clone().text()).toBe(200);
     const { token } = await createKey("default", "ingest");
     const start = Math.floor(Date.now() / 60_000) * 60_000 - 7_200_000 + 60_000;
-    // ten clients (ten senders): slow calls on the hostile backend and device class
+    // ten clients (ten senders): slow calls in the hostile device class
     const rows = { tenure: Array.from({ length: 20 }, (_, i) => i) };
     await postReports(
       token,
-      Array.from({ length: 10 }, (_, i) => makeReport(model, version, { client: `page-${i}`, start, ...rows, segment: { device: DEVICE }, backend: BACKEND, latencyMs: [300] })),
+      Array.from({ length: 10 }, (_, i) => makeReport(model, version, { client: `page-${i}`, start, ...rows, segment: { device: DEVICE }, latencyMs: [300] })),
     );
     await flush(model);
     await worker.scheduled(createScheduledController({ scheduledTime: start + 2 * 60_000 + 25_000, cron: "* * * * *" }), env);
-    const subjects = posted.map((p) => p.alert.subject).sort();
-    expect(subjects).toEqual([`backend:${BACKEND}`, `device:${DEVICE}`]);
-    for (const { text } of posted) {
-      expect(text).not.toMatch(/[<>]/);
-      expect(text).toMatch(/&lt;!(channel|here)&gt; &lt;https:\/\/evil\.example\//);
-    }
-    expect(posted.find((p) => p.alert.subject.startsWith("device:"))?.text).toContain("log in again&gt; &amp; co");
+    expect(posted.map((p) => p.alert.subject).sort()).toEqual(["backend:wasm", `device:${DEVICE}`]);
+    for (const { text } of posted) expect(text).not.toMatch(/[<>]/);
+    expect(posted.find((p) => p.alert.subject.startsWith("device:"))?.text).toContain("latency of device:&lt;!channel&gt; &lt;https://evil.example/login|log in again&gt; &amp; co FIRING");
   });
 });
