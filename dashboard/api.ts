@@ -107,6 +107,11 @@ export class Api {
     return (await this.call<{ alerts: Alert[] }>("read", "GET", "/v1/alerts", { limit: String(limit), ...(model !== undefined && { model }) })).alerts;
   }
 
+  /** The alerts firing now, each as the state change that started it, newest first. */
+  async firingAlerts(): Promise<Alert[]> {
+    return (await this.call<{ alerts: Alert[] }>("read", "GET", "/v1/alerts", { state: "firing", limit: "1000" })).alerts;
+  }
+
   /** A model's alert conditions and objectives; the webhook whole with an admin key (what editing saves back), masked without. */
   alertConfig(model: string): Promise<AlertConfigAnswer> {
     return this.call(this.canAdmin ? "admin" : "read", "GET", `/v1/models/${encodeURIComponent(model)}/alerts`);

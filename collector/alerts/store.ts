@@ -118,15 +118,64 @@ export async function recordDelivery(db: Db, id: number, attempts: number, error
     .where(eq(alerts.id, id));
 }
 
+/** Which alerts a list covers: `model` (a model's key), else `app`, else every model. */
+export interface AlertScope {
+  model?: string | undefined;
+  app?: string | undefined;
+}
+
+/** The condition on a table's `model` column that keeps a scope's models. */
+function inScope(db: Db, column: typeof alerts.model | typeof alertStates.model, scope: AlertScope) {
+  if (scope.model !== undefined) return eq(column, scope.model);
+  if (scope.app !== undefined) return inArray(column, db.select({ id: models.id }).from(models).where(eq(models.app, scope.app)));
+  return undefined;
+}
+
 /**
  * Alerts of one model, of every model of one app, or of all models, newest first.
  *
  * @param db - drizzle handle
- * @param scope - `model` (a model's key), else `app`, else every model
+ * @param scope - the models
  * @param limit - most alerts
  */
-export async function listAlerts(db: Db, scope: { model?: string | undefined; app?: string | undefined }, limit: number): Promise<AlertRow[]> {
-  const ofApp = (app: string) => inArray(alerts.model, db.select({ id: models.id }).from(models).where(eq(models.app, app)));
-  const where = scope.model !== undefined ? eq(alerts.model, scope.model) : scope.app !== undefined ? ofApp(scope.app) : undefined;
-  return db.select().from(alerts).where(where).orderBy(desc(alerts.id)).limit(limit).all();
+export async function listAlerts(db: Db, scope: AlertScope, limit: number): Promise<AlertRow[]> {
+  return db
+    .select()
+    .from(alerts)
+    .where(inScope(db, alerts.model, scope))
+    .orderBy(desc(alerts.id))
+    .limit(limit)
+    .all();
+}
+
+/**
+ * The conditions firing now (their state in `alert_states`), each as the alert that started it,
+ * newest first: however many state changes came after it elsewhere, a firing alert is listed
+ * (a list of recent changes loses it once newer ones fill it, e.g. conditions that flap).
+ *
+ * @param db - drizzle handle
+ * @param scope - the models
+ * @param limit - most alerts
+ */
+export async function firingAlerts(db: Db, scope: AlertScope, limit: number): Promise<AlertRow[]> {
+  // the alert a state change stored has the change's time, `since`
+  const started = and(
+    eq(alerts.model, alertStates.model),
+    eq(alerts.version, alertStates.version),
+    eq(alerts.kind, alertStates.kind),
+    eq(alerts.subject, alertStates.subject),
+    eq(alerts.at, alertStates.since),
+    eq(alerts.state, "firing"),
+  );
+  // a cross join, which SQLite never reorders: the few firing conditions are the outer loop, each
+  // finding its alert by alerts_condition (with an inner join it read every alert of the scope)
+  const rows = await db
+    .select({ alert: alerts })
+    .from(alertStates)
+    .crossJoin(alerts)
+    .where(and(eq(alertStates.state, "firing"), inScope(db, alertStates.model, scope), started))
+    .orderBy(desc(alerts.id))
+    .limit(limit)
+    .all();
+  return rows.map((r) => r.alert);
 }

@@ -300,5 +300,6 @@ export const alerts = sqliteTable(
     attempts: integer("attempts").notNull(),
     lastError: text("last_error"),
   },
-  (t) => [index("alerts_model").on(t.model, t.id)],
+  // alerts_condition: a condition's state changes, e.g. the one that started it firing (firingAlerts)
+  (t) => [index("alerts_model").on(t.model, t.id), index("alerts_condition").on(t.model, t.version, t.kind, t.subject, t.at)],
 );

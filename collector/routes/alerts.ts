@@ -5,7 +5,7 @@ import { appIdSchema, appQuerySchema } from "../api-schemas.ts";
 import { requireRole } from "../auth.ts";
 import { ALL_FEATURES, type AlertConfig, alertConfigAnswerSchema as alertConfigAnswer, alertConfigSchema } from "../../protocol/schema/alert-config.ts";
 import { listAlertConfigs, putAlertConfig } from "../alerts/config.ts";
-import { listAlerts } from "../alerts/store.ts";
+import { firingAlerts, listAlerts } from "../alerts/store.ts";
 import { alertView } from "../alerts/webhook.ts";
 import { maskWebhook, webhookRefusal } from "../alerts/webhook-url.ts";
 import { allowPrivateWebhooks } from "../config.ts";
@@ -38,7 +38,12 @@ async function unknownFeatures(env: Pick<Env, "ARTIFACTS">, db: Db, model: strin
   return `${unknown.map((n) => `"${n}"`).join(", ")}: not a feature of version ${version} (${listed.slice(0, 12).join(", ")}${listed.length > 12 ? ", …" : ""})`;
 }
 
-const listQuery = z.object({ model: modelNameSchema.optional(), app: appIdSchema.optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) });
+const listQuery = z.object({
+  model: modelNameSchema.optional(),
+  app: appIdSchema.optional(),
+  state: z.literal("firing").optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
 
 /**
  * `PUT /v1/models/:model/alerts` (admin): sets the model's alert thresholds, objectives and
@@ -87,23 +92,22 @@ export const modelAlerts = new Hono<AppEnv>()
   );
 
 /**
- * `GET /v1/alerts?model=&limit=` (read): alert state changes, newest first, of one model or of
- * every model of the caller's app (the bootstrap key: of the app `?app=` names, else of all).
+ * `GET /v1/alerts?model=&state=&limit=` (read): alert state changes, newest first, of one model or
+ * of every model of the caller's app (the bootstrap key: of the app `?app=` names, else of all);
+ * with `state=firing`, only the conditions firing now, each as the change that started it.
  */
 export const alerts = new Hono<AppEnv>().get(
   "/",
-  documented("Recent alert state changes", { 200: { description: "the alerts, newest first", schema: z.object({ alerts: z.array(alertSchema) }) } }),
+  documented("Recent alert state changes, or the alerts firing now", { 200: { description: "the alerts, newest first", schema: z.object({ alerts: z.array(alertSchema) }) } }),
   requireRole("read"),
   validate("query", listQuery),
   async (c) => {
     const db = openDb(c.env);
-    const { model, app, limit } = c.req.valid("query");
-    if (model !== undefined) {
-      const { id } = await accessModel(db, c.var.caller, model, app);
-      return c.json({ alerts: (await listAlerts(db, { model: id }, limit)).map(alertView) });
-    }
-    // in the query, not after it: other apps' newer alerts must not use up this one's limit
+    const { model, app, state, limit } = c.req.valid("query");
     const caller = c.var.caller;
-    return c.json({ alerts: (await listAlerts(db, { app: caller.bootstrap ? app : caller.app! }, limit)).map(alertView) });
+    // the app in the query, not after it: other apps' newer alerts must not use up this one's limit
+    const scope = model !== undefined ? { model: (await accessModel(db, caller, model, app)).id } : { app: caller.bootstrap ? app : caller.app! };
+    const rows = state === "firing" ? await firingAlerts(db, scope, limit) : await listAlerts(db, scope, limit);
+    return c.json({ alerts: rows.map(alertView) });
   },
 );

@@ -14,17 +14,6 @@ interface Health {
   drifted: boolean | null;
 }
 
-/** The alerts still firing: the newest state change of each condition, when it is "firing". */
-function firing(alerts: readonly Alert[]): Alert[] {
-  const seen = new Set<string>();
-  return alerts.filter((a) => {
-    const key = `${a.model}|${a.version}|${a.kind}|${a.subject ?? ""}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return a.state === "firing" && a.kind !== "rollback";
-  });
-}
-
 async function health(ctx: ViewContext, m: ModelSummary, now: number): Promise<Health> {
   if (!m.rollout) return { rows: 0, errors: 0, drifted: null };
   const range = { model: m.name, from: now - HOUR, to: now };
@@ -96,9 +85,9 @@ export function fleetView(ctx: ViewContext): View {
     element,
     async refresh() {
       const now = Date.now();
-      const [list, history] = await Promise.all([ctx.api.models(), ctx.api.alerts()]);
+      const [list, firing] = await Promise.all([ctx.api.models(), ctx.api.firingAlerts()]);
       const healths = await pooled(list, (m) => health(ctx, m, now));
-      replace(alerts.body, alertList(firing(history)));
+      replace(alerts.body, alertList(firing));
       if (list.length === 0) return replace(models.body, note("No models yet: publish one with `driftline publish`."));
       const head = ["model", "app", "stable", "canary", "shadow", "config", "latest", "rows (1 h)", "error rate (1 h)", "dataset drift (1 h)"];
       replace(

@@ -146,6 +146,8 @@ describe("dashboard", () => {
     expect(cells.slice(1, 3)).toEqual(["v1", "v2 · 10%"]);
     expect(cells[6]).toBe("2K"); // 20 reports of 100 rows over stable and canary
     expect(cells.at(-1)).toBe("no drift"); // one feature of four drifted: under the dataset share
+    // GET /v1/alerts?state=firing answered: nothing fires
+    expect(await page.locator(".panel", { hasText: "Alerts firing" }).textContent()).toContain("No alerts firing.");
   });
 
   it("shows a model: rollout, drift verdicts, a distribution, accuracy and latency per backend, read-only", async () => {

@@ -248,6 +248,42 @@ describe("alerts", () => {
     expect(alerts.map((a) => `${a.model}:${a.state}`)).toEqual([`${model}:firing`]);
   });
 
+  it("lists the alerts firing now however many state changes came after them (state=firing)", async () => {
+    const [mine, theirs] = [unique("app"), unique("app")];
+    const model = unique("alerts");
+    await publish(model, BOOTSTRAP, { app: mine });
+    await publish(model, BOOTSTRAP, { app: theirs });
+    const state = env.DB.prepare("INSERT INTO alert_states (model, version, kind, subject, state, since) VALUES (?, 1, ?, ?, ?, ?)");
+    const alert = env.DB.prepare(
+      "INSERT INTO alerts (model, version, kind, subject, state, value, threshold, window_from, window_to, message, at, attempts) VALUES (?, 1, ?, ?, ?, 0.5, 0.2, 0, 60000, 'm', ?, 0)",
+    );
+    const [key, other] = [`${mine}/${model}`, `${theirs}/${model}`];
+    // error_rate fired at 1,000 and still fires; a device class's p95 then flapped 600 times and
+    // is resolved; accuracy fired and resolved; the other app's model fires too
+    await env.DB.batch([
+      state.bind(key, "error_rate", "", "firing", 1000),
+      alert.bind(key, "error_rate", "", "firing", 1000),
+      state.bind(key, "accuracy_drop", "", "resolved", 3000),
+      alert.bind(key, "accuracy_drop", "", "firing", 2000),
+      alert.bind(key, "accuracy_drop", "", "resolved", 3000),
+      state.bind(key, "latency_p95", "mobile-x", "resolved", 5599),
+      ...Array.from({ length: 600 }, (_, i) => alert.bind(key, "latency_p95", "mobile-x", i % 2 ? "resolved" : "firing", 5000 + i)),
+      state.bind(other, "error_rate", "", "firing", 9000),
+      alert.bind(other, "error_rate", "", "firing", 9000),
+    ]);
+    const { token: read } = await createKey(mine, "read");
+    const list = async (query: string) => {
+      const res = await call("GET", `/v1/alerts?${query}`, { token: read });
+      expect(res.status, await res.clone().text()).toBe(200);
+      return ((await res.json()) as { alerts: { model: string; kind: string; state: string; at: string }[] }).alerts.map((a) => `${a.kind}:${a.state}@${Date.parse(a.at)}`);
+    };
+    // the newest 500 changes no longer hold the one that fires
+    expect(await list("limit=500")).not.toContain("error_rate:firing@1000");
+    expect(await list("state=firing&limit=10")).toEqual(["error_rate:firing@1000"]);
+    expect(await list(`state=firing&model=${model}`)).toEqual(["error_rate:firing@1000"]);
+    expect((await call("GET", "/v1/alerts?state=resolved", { token: read })).status).toBe(400);
+  });
+
   it("validates the configuration", async () => {
     const model = unique("alerts");
     await publish(model);

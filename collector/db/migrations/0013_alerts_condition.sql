@@ -1,0 +1,1 @@
+CREATE INDEX `alerts_condition` ON `alerts` (`model`,`version`,`kind`,`subject`,`at`);
