@@ -38,6 +38,20 @@ export class FrequentValues {
   }
 
   /**
+   * Whether `item` is counted now.
+   *
+   * @param item - the item
+   */
+  has(item: string): boolean {
+    return this.counts.has(item);
+  }
+
+  /** Forgets every item. */
+  clear(): void {
+    this.counts.clear();
+  }
+
+  /**
    * Forgets `item`.
    *
    * @param item - the item

@@ -63,6 +63,18 @@ const DISPLACE = `delete from segment_values
     and (select count(*) from segment_values where model = ?1 and key = ?2) >= ?6
     and not exists (select 1 from segment_values where model = ?1 and key = ?2 and value = ?3)`;
 
+/**
+ * Makes room for key ?2 (seen in ?4 reports this hour) in model ?1 when the model has ?5 keys:
+ * deletes every value of its lowest-scored key (a key's score: its values', summed) if that
+ * scores below ?4. Runs in one batch with {@link ADMIT}, which then admits the key.
+ */
+const DISPLACE_KEY = `delete from segment_values
+  where model = ?1
+    and key = (select key from segment_values where model = ?1 group by key
+      having sum(${score("?3")}) < ?4 order by sum(${score("?3")}) asc, max(created_at) desc, key desc limit 1)
+    and (select count(distinct key) from segment_values where model = ?1) >= ?5
+    and not exists (select 1 from segment_values where model = ?1 and key = ?2)`;
+
 /** Adds ?5 reports in epoch ?4 to value ?3 of key ?2, model ?1 (a value reset meanwhile stays gone). */
 const COUNT = `update segment_values set
     prev_hits = case when epoch = ?4 then prev_hits when epoch = ?4 - 1 then hits else 0 end,
@@ -88,6 +100,9 @@ interface ValueRow {
  * memory (Misra–Gries, {@link FrequentValues}); a value seen more often this hour than the
  * lowest-scored admitted value (its reports this hour and the hour before) displaces it. So junk
  * seen once scores 1 and is displaced by any value seen twice, and within two hours it scores 0.
+ * Keys over the key cap are dropped from the segment and counted the same way; a key seen more
+ * often this hour than the lowest-scored admitted key (its values' scores summed) displaces it,
+ * so junk keys sent once cannot keep an app's real keys out for good.
  * D1 is read at most every 2 s while reports come (and written only to admit, displace, or add
  * counts every `countMs`), never per report.
  */
@@ -99,6 +114,9 @@ export class SegmentCap {
   private hits = new Map<string, Map<string, number>>();
   /** Values over the cap, counted this hour. */
   private readonly candidates = new Map<string, FrequentValues>();
+  /** Keys over the key cap, counted this hour, and a value of each (admitted with the key). */
+  private readonly candidateKeys: FrequentValues;
+  private readonly keyValues = new Map<string, string>();
   private epoch = 0;
   private syncedAt = 0;
   private countedAt = Date.now();
@@ -116,6 +134,7 @@ export class SegmentCap {
     limits: SegmentLimits = DEFAULT_SEGMENT_LIMITS,
   ) {
     this.limits = { ...DEFAULT_SEGMENT_LIMITS, ...limits };
+    this.candidateKeys = new FrequentValues(this.limits.keys);
   }
 
   /**
@@ -142,7 +161,11 @@ export class SegmentCap {
         counts.set(value, (counts.get(value) ?? 0) + 1);
         continue;
       }
-      if (!values && this.admitted.size >= this.limits.keys) continue;
+      if (!values && this.admitted.size >= this.limits.keys) {
+        this.candidateKeys.add(key);
+        if (this.candidateKeys.has(key)) this.keyValues.set(key, value);
+        continue;
+      }
       if ((values?.size ?? 0) < this.limits.values) {
         rowsWritten += await this.tryAdmit(key, value, now);
         if (!this.admitted.has(key)) continue; // the key cap was reached by another shard
@@ -176,8 +199,12 @@ export class SegmentCap {
   private async sync(now: number): Promise<number> {
     this.syncedAt = now;
     const epoch = Math.floor(now / EPOCH_MS);
-    if (epoch !== this.epoch) this.candidates.clear();
+    if (epoch !== this.epoch) {
+      this.candidates.clear();
+      this.candidateKeys.clear();
+    }
     this.epoch = epoch;
+    for (const key of this.keyValues.keys()) if (!this.candidateKeys.has(key)) this.keyValues.delete(key);
     const displace: D1PreparedStatement[] = [];
     const tried: [key: string, value: string][] = [];
     for (const [key, candidates] of this.candidates) {
@@ -191,6 +218,14 @@ export class SegmentCap {
         tried.push([key, value]);
       }
     }
+    // one key a sync: each displacement changes the lowest score
+    const [key, n] = this.candidateKeys.top()[0] ?? [];
+    if (key !== undefined && n! > this.keyFloor()) {
+      displace.push(
+        this.db.prepare(DISPLACE_KEY).bind(this.model, key, epoch, n, this.limits.keys),
+        this.db.prepare(ADMIT).bind(this.model, key, this.keyValues.get(key)!, now, epoch, n, this.limits.values, this.limits.keys),
+      );
+    }
     // counts go first when anything may be displaced, so a value is judged by all its reports
     const counts: D1PreparedStatement[] = [];
     if (displace.length > 0 || now - this.countedAt >= this.limits.countMs) {
@@ -202,6 +237,7 @@ export class SegmentCap {
     const results = await this.db.batch([...writes, this.db.prepare(READ).bind(this.model)]);
     this.remember(results.at(-1)!.results as ValueRow[], epoch);
     for (const [key, value] of tried) if (this.admitted.get(key)?.has(value)) this.candidates.get(key)!.delete(value);
+    if (key !== undefined && this.admitted.has(key)) this.candidateKeys.delete(key);
     return results.slice(0, -1).reduce((n, r) => n + (r.meta.rows_written ?? 0), 0);
   }
 
@@ -211,6 +247,12 @@ export class SegmentCap {
     if (!values) return this.admitted.size >= this.limits.keys ? Infinity : 0;
     if (values.size < this.limits.values) return 0;
     return Math.min(...values.values());
+  }
+
+  /** The score a candidate key must beat to displace an admitted one: 0 while the model has room for keys. */
+  private keyFloor(): number {
+    if (this.admitted.size < this.limits.keys) return 0;
+    return Math.min(...[...this.admitted.values()].map((values) => [...values.values()].reduce((a, b) => a + b, 0)));
   }
 
   private async tryAdmit(key: string, value: string, now: number): Promise<number> {

@@ -54,6 +54,27 @@ describe("segments cannot be flooded", () => {
     expect((await admitted(model)).appVersion).toHaveLength(3);
   });
 
+  it("admits a real segment key that gets traffic after 16 junk keys filled the model's keys", async () => {
+    const { model, version, token } = await liveModel("seg-junk-keys");
+    // two reports of 8 made-up keys each, before the app's first report
+    for (const part of [0, 1]) {
+      const segment = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`junk${part * 8 + i}`, "x"]));
+      await postReports(token, [makeReport(model, version, { client: `junk-${part}`, segment })]);
+    }
+    expect(Object.keys(await admitted(model))).toHaveLength(16);
+
+    // the app's clients report their region again and again
+    const real = (n: number) => Array.from({ length: n }, () => makeReport(model, version, { client: "real-1", segment: { region: "eu" } }));
+    for (const r of real(6)) await postReports(token, [r]);
+    await refresh();
+    for (const r of real(4)) await postReports(token, [r]);
+    await flush(model);
+    const keys = Object.keys(await admitted(model));
+    expect(keys).toContain("region");
+    expect(keys).toHaveLength(16);
+    expect(await sliceReports(model, "region:eu")).toBeGreaterThanOrEqual(4);
+  });
+
   it("lets junk seen once lose its place two hours later to a value seen once", async () => {
     const { model, version, token } = await liveModel("seg-decay");
     for (let i = 0; i < 5; i++) await postReports(token, [makeReport(model, version, { client: "c-1", segment: { appVersion: `junk-${i}` } })]);
