@@ -20,7 +20,7 @@ const tagTrust = (globalThis.document?.currentScript as HTMLScriptElement | null
  *
  * @param options - as for runtime/index.ts's `createRuntime`
  */
-const createRuntime = (options: RuntimeOptions): Promise<Runtime> => create({ ...options, trust: options.trust ?? tagTrust });
+const createRuntime = (options: RuntimeOptions): Promise<Runtime> => create({ ...options, trust: options?.trust ?? tagTrust });
 
 // set here rather than by esbuild's `globalName`, whose export helpers cost ~200 bytes
 (globalThis as { Driftline?: unknown }).Driftline = { createRuntime, DriftlineError };

@@ -6,6 +6,10 @@ import { memoryCollector as collectorOf } from "../../fixtures/memory-collector.
 import { fromBase64, decodeClassification, decodeErrorCounts, decodeLatency, decodeNumeric } from "../../../protocol/sketch/index.ts";
 import { churnColumns, churnModel, churnRows } from "../../fixtures/runtime-models.ts";
 import { denseClassifierReference } from "../../fixtures/onnx-models.ts";
+// the `<script>` entry: sets globalThis.Driftline, as dist/driftline.iife.js does in a page
+import "../../../runtime/script-tag.ts";
+
+const tagEntry = (globalThis as unknown as { Driftline: { createRuntime: typeof createRuntime } }).Driftline;
 
 function memoryCollector(model = churnModel("churn")) {
   return { ...collectorOf(model.bytes, model.manifest), model };
@@ -37,8 +41,9 @@ describe("runtime under Node", () => {
   it("answers a developer's mistakes with coded errors", async () => {
     const { transport, reports } = memoryCollector();
     const base = { collector: "http://collector.test", key: "ing_x", model: "churn", cache: false, transport };
-    for (const wrong of [{ ...base, collector: undefined }, { ...base, collector: "collector.test" }, { ...base, key: undefined }, { ...base, model: "" }, undefined])
-      await expect(createRuntime(wrong as never)).rejects.toMatchObject({ code: "validation", message: "createRuntime needs collector (an http:// or https:// URL), key and model" });
+    for (const create of [createRuntime, tagEntry.createRuntime])
+      for (const wrong of [{ ...base, collector: undefined }, { ...base, collector: "collector.test" }, { ...base, key: undefined }, { ...base, model: "" }, undefined])
+        await expect(create(wrong as never)).rejects.toMatchObject({ code: "validation", message: "createRuntime needs collector (an http:// or https:// URL), key and model" });
     const down = { fetch: async () => Promise.reject(Object.assign(new TypeError("fetch failed"), { cause: { code: "ECONNREFUSED" } })), beacon: () => false };
     await expect(createRuntime({ ...base, transport: down })).rejects.toMatchObject({ code: "network", message: expect.stringMatching(/: fetch failed \(ECONNREFUSED\)$/) });
     const rt = await createRuntime(base);
