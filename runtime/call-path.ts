@@ -3,7 +3,7 @@ import { releaseIfIdle } from "./model-loader.ts";
 import { asTensor, buildFeeds, reuse, rowCount, type Encoded } from "./tensors.ts";
 import { OUTPUT_COLUMNS, classLabels, decodeOutputs } from "./outputs.ts";
 import { runInTurn } from "./session-queue.ts";
-import { accOf, fail, type RuntimeState } from "./runtime-state.ts";
+import { accOf, checkOpen, fail, type RuntimeState } from "./runtime-state.ts";
 import type { BatchPrediction, Columns, Feeds, Prediction, Row, RunResult, Tensor } from "./types.ts";
 
 /** Row `r` of a columnar batch, named (for the few rows a shadow samples). */
@@ -25,7 +25,7 @@ export type Call = (input: Row | Row[] | Columns, raw?: Feeds, columns?: boolean
 export function callPath(s: RuntimeState, onRows: () => void): Call {
   const { staging, feedback } = s;
   return async (input, raw, columns) => {
-    if (s.closed) throw new DriftlineError("closed", "this runtime is closed: createRuntime() makes another");
+    checkOpen(s);
     const m = s.live;
     const acc = accOf(s, m);
     const many = Array.isArray(input);

@@ -55,6 +55,16 @@ export function accOf(s: RuntimeState, m: Model): Accumulator {
 }
 
 /**
+ * Throws DriftlineError `closed` once the runtime is closed: its calls (and labels) would reach
+ * no report.
+ *
+ * @param s - the runtime's state
+ */
+export function checkOpen(s: RuntimeState): void {
+  if (s.closed) throw new DriftlineError("closed", "this runtime is closed: createRuntime() makes another");
+}
+
+/**
  * Counts an error in the report of version `m` (the live one by default) and emits it.
  *
  * @param s - the runtime's state

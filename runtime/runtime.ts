@@ -14,7 +14,7 @@ import { callPath } from "./call-path.ts";
 import { ReportSchedule } from "./report-schedule.ts";
 import { Updates } from "./updates.ts";
 import { openChannel } from "./push-channel.ts";
-import { accOf, fail, type RuntimeState, type Settings } from "./runtime-state.ts";
+import { accOf, checkOpen, fail, type RuntimeState, type Settings } from "./runtime-state.ts";
 import { DriftlineError } from "../protocol/errors.ts";
 import type { Assignment, BatchPrediction, RunResult, Runtime, RuntimeOptions } from "./types.ts";
 
@@ -147,6 +147,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
         throw new DriftlineError("validation", `embed: ${vectors.length} values, not embeddings of ${length} finite numbers`);
     },
     async feedback(id, label) {
+      checkOpen(s);
       const e = s.feedback.take(id, false);
       if (!e) return false;
       const m = [...s.accs.keys()].find((x) => x.version === e[0]);

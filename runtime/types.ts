@@ -416,6 +416,8 @@ export interface Runtime {
    * Joins the true label with prediction `id` (a row's id; a `predictColumns()` batch's rows are
    * `${batch.id}${row}`) on the device, once. A label that is none of the model's labels is
    * counted as a `validation` error and leaves the prediction waiting for the label meant.
+   * After `close()` it rejects with DriftlineError `closed`, as the calls do: the prediction
+   * waits in the stored ring for the next runtime of the model.
    * @returns whether the label joined: false for an unknown, evicted or already labelled id, or a
    *   label that is none of the model's
    */

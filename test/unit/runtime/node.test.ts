@@ -49,9 +49,12 @@ describe("runtime under Node", () => {
     const rt = await createRuntime(base);
     // a row that is no object has no values: each feature's policy decides (churn's reject)
     await expect(rt.predict(null as never)).rejects.toMatchObject({ code: "validation" });
+    const { id } = await rt.predict(churnRows(1)[0]!);
     await rt.close();
     expect(decodeErrorCounts(fromBase64(reports[0]!.errors!)).counts.get("validation")).toBe(1);
     await expect(rt.predict(churnRows(1)[0]!)).rejects.toMatchObject({ code: "closed", message: "this runtime is closed: createRuntime() makes another" });
+    // no report would carry a label joined now: it stays in the stored ring for another runtime
+    await expect(rt.feedback(id, "churn")).rejects.toMatchObject({ code: "closed", message: "this runtime is closed: createRuntime() makes another" });
   });
 
   it("keeps a prediction whose label was mistyped for the label meant, and joins a batch's rows only by their own ids", async () => {
