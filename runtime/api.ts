@@ -10,7 +10,8 @@ export type ApiError = DriftlineError & { status?: number; retryAfter?: number }
 /** What `POST /v1/reports` answers. */
 export interface ReportsAnswer {
   accepted?: unknown[] | number;
-  rejected?: Array<string | { id?: string }>;
+  /** Reports refused for good (they are not resent): each with the collector's code and reason. */
+  rejected?: Array<{ id: string | null; code: ErrorCode; message: string }>;
   /** A hint: enough to tell whether the assignment moved (`configVersion`), no manifests. */
   assignment?: Pick<Assignment, "version" | "configVersion" | "sampleRate"> | null;
 }

@@ -269,7 +269,9 @@ export interface RuntimeOptions {
   client?: string;
   /**
    * Segment keys added to every report (e.g. `{ appVersion: "4.2" }`), at most 5: a report
-   * carries 8 keys, and the runtime sets `backend`, `backendReason` and `device`.
+   * carries 8 keys, and the runtime sets `backend`, `backendReason` and `device`. Not checked
+   * here: more keys, or a value that is no string, and the collector refuses every report (an
+   * `error` event, `1 rejected`).
    * @defaultValue `{}`
    */
   segment?: Record<string, string>;
