@@ -33,6 +33,10 @@ export const MAX_REPORT_BYTES = 256 * 1024;
 export const MAX_LOG_ROWS_PER_BATCH = 500;
 /** Characters of a logged text input ({@link LIMITS}`.logValueLength`). */
 export const MAX_LOG_VALUE_LENGTH = 1024;
+/** A segment key: 1–32 letters, digits, `_`, `.` or `-`. */
+export const SEGMENT_KEY = /^[A-Za-z0-9_.-]{1,32}$/;
+/** Characters of a segment value. */
+export const MAX_SEGMENT_VALUE_LENGTH = 64;
 
 /**
  * Hard limits of the wire format. The zod schemas and the sketch decoders both enforce them;
@@ -57,7 +61,7 @@ export const LIMITS = {
   /** Segment keys per report. */
   segmentKeys: 8,
   /** Characters of a segment value. */
-  segmentValueLength: 64,
+  segmentValueLength: MAX_SEGMENT_VALUE_LENGTH,
   /** Characters of a report id (the idempotency key). */
   reportIdLength: 64,
   /** Characters of a client id. */

@@ -243,7 +243,8 @@ export class ReportQueue {
         const answer = await api.reports(batch.map((e) => e.report));
         this.attempts_ = 0;
         await this.remove_(batch);
-        if (answer.rejected?.length) this.o_.onError(new DriftlineError("validation", `${answer.rejected.length} rejected`));
+        const [first, ...more] = answer.rejected ?? [];
+        if (first) this.o_.onError(new DriftlineError("validation", `${more.length + 1} rejected: ${first.code}: ${first.message}`));
         this.o_.onAnswer(answer);
       } catch (e) {
         const err = e as ApiError;

@@ -16,6 +16,7 @@ import { Updates } from "./updates.ts";
 import { openChannel } from "./push-channel.ts";
 import { accOf, checkOpen, fail, type RuntimeState, type Settings } from "./runtime-state.ts";
 import { DriftlineError } from "../protocol/errors.ts";
+import { MAX_SEGMENT_VALUE_LENGTH, SEGMENT_KEY } from "../protocol/limits.ts";
 import type { Assignment, BatchPrediction, RunResult, Runtime, RuntimeOptions } from "./types.ts";
 
 const DEFAULTS = {
@@ -53,6 +54,10 @@ const randomId = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b
 export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   // a mistake in the options fails here, not as the collector's answer to `Bearer undefined`
   if (!/^https?:\/\/./.test(options?.collector) || !options.key || !options.model) throw new DriftlineError("validation", "createRuntime needs collector (an http:// or https:// URL), key and model");
+  // a segment the collector refuses would lose every report: refused here instead
+  const segment = Object.entries(options.segment ?? {});
+  if (segment.length > 5 || segment.some(([k, v]) => !SEGMENT_KEY.test(k) || typeof v !== "string" || v.length > MAX_SEGMENT_VALUE_LENGTH))
+    throw new DriftlineError("validation", "segment: at most 5 keys (A-Z a-z 0-9 _ . -), each a string of at most 64 characters");
   const sdk = sdkOf(options.collector);
   const o = { ...DEFAULTS, ortUrl: `${sdk}ort/`, ...options } satisfies RuntimeOptions;
   const { clock, model: name } = o;

@@ -269,9 +269,9 @@ export interface RuntimeOptions {
   client?: string;
   /**
    * Segment keys added to every report (e.g. `{ appVersion: "4.2" }`), at most 5: a report
-   * carries 8 keys, and the runtime sets `backend`, `backendReason` and `device`. Not checked
-   * here: more keys, or a value that is no string, and the collector refuses every report (an
-   * `error` event, `1 rejected`).
+   * carries 8 keys, and the runtime sets `backend`, `backendReason` and `device`; keys of 1–32
+   * letters, digits, `_`, `.` or `-`, values strings of at most 64 characters. `createRuntime`
+   * refuses another segment (DriftlineError `validation`): the collector would refuse every report.
    * @defaultValue `{}`
    */
   segment?: Record<string, string>;

@@ -1,12 +1,12 @@
 import { z } from "zod";
-import { LIMITS } from "../limits.ts";
+import { LIMITS, SEGMENT_KEY } from "../limits.ts";
 import { otherSketchChars } from "../report-size.ts";
 import { boundedRecord, modelNameSchema, nameSchema, rateSchema, sketchSchema, versionSchema } from "./common.ts";
 
 const epochMs = z.int().min(0);
 
 /** A segment key: 1–32 letters, digits, `_`, `.` or `-`. */
-export const segmentKeySchema = z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, "segment key: 1-32 of letters, digits, _ . -");
+export const segmentKeySchema = z.string().regex(SEGMENT_KEY, "segment key: 1-32 of letters, digits, _ . -");
 
 /** Agreement of a shadow version with the live one over the same sampled rows. */
 export const shadowReportSchema = z

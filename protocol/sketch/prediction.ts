@@ -182,11 +182,12 @@ export function checkLabels(labels: readonly string[], max: number = MAX_CATEGOR
 }
 
 /**
- * Throws DriftlineError `validation` unless `i` is a class index below `k`.
+ * Throws DriftlineError `validation` unless `i` is a class index below `k` (a whole number: 0.5
+ * would count as class 0).
  *
  * @param i - the index
  * @param k - the number of classes
  */
 export function checkIndex(i: number, k: number): void {
-  if (!(i >= 0 && i < k)) throw new DriftlineError("validation", `class ${i} of ${k}`);
+  if (!(i >= 0 && i < k && i % 1 === 0)) throw new DriftlineError("validation", `class ${i} of ${k}`);
 }

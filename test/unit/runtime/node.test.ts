@@ -44,6 +44,13 @@ describe("runtime under Node", () => {
     for (const create of [createRuntime, tagEntry.createRuntime])
       for (const wrong of [{ ...base, collector: undefined }, { ...base, collector: "collector.test" }, { ...base, key: undefined }, { ...base, model: "" }, undefined])
         await expect(create(wrong as never)).rejects.toMatchObject({ code: "validation", message: "createRuntime needs collector (an http:// or https:// URL), key and model" });
+    // a segment the collector would refuse (every report lost): refused at the start
+    const segments = [{ a: "1", b: "2", c: "3", d: "4", e: "5", f: "6" }, { n: 5 }, { "app version": "4.2" }, { appVersion: "x".repeat(65) }];
+    for (const segment of segments)
+      await expect(createRuntime({ ...base, segment } as never)).rejects.toMatchObject({
+        code: "validation",
+        message: "segment: at most 5 keys (A-Z a-z 0-9 _ . -), each a string of at most 64 characters",
+      });
     const down = { fetch: async () => Promise.reject(Object.assign(new TypeError("fetch failed"), { cause: { code: "ECONNREFUSED" } })), beacon: () => false };
     await expect(createRuntime({ ...base, transport: down })).rejects.toMatchObject({ code: "network", message: expect.stringMatching(/: fetch failed \(ECONNREFUSED\)$/) });
     const rt = await createRuntime(base);
@@ -63,6 +70,7 @@ describe("runtime under Node", () => {
     const [one] = await rt.predict(churnRows(2));
     expect(await rt.feedback(one!.id, "Churn")).toBe(false);
     expect(await rt.feedback(one!.id, 7)).toBe(false);
+    expect(await rt.feedback(one!.id, 0.5)).toBe(false);
     expect(await rt.feedback(one!.id, "churn")).toBe(true);
     expect(await rt.feedback(one!.id, "churn")).toBe(false);
     // a batch's own id is no row's
@@ -75,8 +83,8 @@ describe("runtime under Node", () => {
     expect(await rt.feedback(raw.id, "stay")).toBe(true);
     expect(await rt.feedback(`${raw.id.slice(0, -1)}1`, "stay")).toBe(true);
     await rt.close();
-    // the two mistyped labels
-    expect(decodeErrorCounts(fromBase64(reports[0]!.errors!)).counts.get("validation")).toBe(2);
+    // the three mistyped labels
+    expect(decodeErrorCounts(fromBase64(reports[0]!.errors!)).counts.get("validation")).toBe(3);
   });
 
   it("answers a columnar batch as predict() answers the same rows, and reports it the same", async () => {

@@ -172,6 +172,27 @@ describe("report queue", () => {
     expect(errors).toEqual(["validation"]);
   });
 
+  it("says why the collector refused a report inside a 200 answer", async () => {
+    const rejected = [
+      { id: "a", code: "limit_exceeded" as const, message: "reports.0: segment: more than 8 keys" },
+      { id: "b", code: "limit_exceeded" as const, message: "reports.1: segment: more than 8 keys" },
+    ];
+    const { api } = fakeApi([() => ({ accepted: 0, rejected })]);
+    const errors: string[] = [];
+    const q = new ReportQueue({
+      store: memoryStore(),
+      api,
+      clock: manualClock(),
+      bounds: QUEUE_BOUNDS,
+      newId: () => crypto.randomUUID(),
+      onAnswer: () => {},
+      onError: (e) => errors.push(`${e.code} ${e.message}`),
+    });
+    await q.add(filled(3));
+    await q.flush();
+    expect(errors).toEqual(["validation 2 rejected: limit_exceeded: reports.0: segment: more than 8 keys"]);
+  });
+
   it("revives stored drafts so a new page merges into them, but sends a draft of another build as stored, unmerged", async () => {
     const { api, sent } = fakeApi([() => ({ accepted: 2, rejected: [] })]);
     const q1 = new ReportQueue({ store: memoryStore(), api, clock: manualClock(), bounds: QUEUE_BOUNDS, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} });
