@@ -1,3 +1,5 @@
+import { escapeSegmentPart, unescapeSegmentPart } from "../../protocol/segment.ts";
+
 /** The segment of every report: unsliced totals. */
 export const ALL_SEGMENT = "";
 
@@ -22,18 +24,15 @@ export const OTHER_COMBINATION = "other";
 export function canonicalSegment(segment: Readonly<Record<string, string>>): string {
   return Object.keys(segment)
     .sort()
-    .map((k) => `${escapePart(k)}:${escapePart(segment[k]!)}`)
+    .map((k) => `${escapeSegmentPart(k)}:${escapeSegmentPart(segment[k]!)}`)
     .join(",");
 }
 
-function escapePart(s: string): string {
-  return s.replace(/[%,:]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-}
-
 /**
- * Parses a `?segment=` value (`key:value,key:value`) into its canonical form; an empty value
- * is the unsliced total, `other` the combinations folded by the combination cap. Throws a
- * message for a malformed pair.
+ * Parses a `?segment=` value (`key:value,key:value`, each key and value as
+ * {@link escapeSegmentPart} writes it) into its canonical form; an empty value is the unsliced
+ * total, `other` the combinations folded by the combination cap. Throws a message for a
+ * malformed pair.
  *
  * @param text - the query value
  */
@@ -44,9 +43,9 @@ export function parseSegment(text: string): string {
   for (const pair of text.split(",")) {
     const at = pair.indexOf(":");
     if (at <= 0) throw new Error(`segment pair "${pair}" is not key:value`);
-    const key = pair.slice(0, at);
+    const key = unescapeSegmentPart(pair.slice(0, at));
     if (Object.hasOwn(map, key)) throw new Error(`segment key "${key}" given twice`);
-    map[key] = pair.slice(at + 1);
+    map[key] = unescapeSegmentPart(pair.slice(at + 1));
   }
   return canonicalSegment(map);
 }

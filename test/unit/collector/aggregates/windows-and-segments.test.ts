@@ -71,6 +71,11 @@ describe("segments", () => {
     expect(() => parseSegment("backend")).toThrow();
     expect(() => parseSegment("a:1,a:2")).toThrow();
     expect(parseSegment("toString:y")).toBe("toString:y"); // a key named like a member of Object.prototype
+    // the canonical form parses to itself: , : % escaped in values; a % of nothing escaped stays
+    const canonical = canonicalSegment({ region: "Paris, FR", tag: "a:b 50%" });
+    expect(canonical).toBe("region:Paris%2C FR,tag:a%3Ab 50%25");
+    expect(parseSegment(canonical)).toBe(canonical);
+    expect(parseSegment("tag:50%")).toBe("tag:50%25");
   });
 
   it("puts each report in the total, one row per pair, and its full combination", () => {
