@@ -58,6 +58,12 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const segment = Object.entries(options.segment ?? {});
   if (segment.length > 5 || segment.some(([k, v]) => !SEGMENT_KEY.test(k) || typeof v !== "string" || v.length > MAX_SEGMENT_VALUE_LENGTH))
     throw new DriftlineError("validation", "segment: at most 5 keys (A-Z a-z 0-9 _ . -), each a string of at most 64 characters");
+  // what the runtime times and sizes by: "abc" or -1 would stall or spin it, and a timer past
+  // 2^31 - 1 ms fires at once
+  for (const k of ["timeoutMs", "reportIntervalMs", "pollIntervalMs", "reportRows", "feedbackCapacity", "warmupRuns"] as const) {
+    const v = options[k];
+    if (v !== undefined && !(v >= +(k !== "warmupRuns") && v < 2 ** 31)) throw new DriftlineError("validation", `${k}: ${v} is out of range`);
+  }
   const sdk = sdkOf(options.collector);
   const o = { ...DEFAULTS, ortUrl: `${sdk}ort/`, ...options } satisfies RuntimeOptions;
   const { clock, model: name } = o;

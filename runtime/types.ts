@@ -254,7 +254,11 @@ export interface QueueBounds {
   maxAgeMs: number;
 }
 
-/** Options of {@link createRuntime}. */
+/**
+ * Options of {@link createRuntime}. Its numbers (`timeoutMs`, `reportIntervalMs`,
+ * `pollIntervalMs`, `reportRows`, `feedbackCapacity`) are from 1 to 2^31 − 1, `warmupRuns` from 0;
+ * another value is a DriftlineError `validation` (`reportIntervalMs: -1 is out of range`).
+ */
 export interface RuntimeOptions {
   /** Base URL of the collector, e.g. `https://collector.example.com`. */
   collector: string;

@@ -51,6 +51,15 @@ describe("runtime under Node", () => {
         code: "validation",
         message: "segment: at most 5 keys (A-Z a-z 0-9 _ . -), each a string of at most 64 characters",
       });
+    for (const [k, v] of [
+      ["timeoutMs", "abc"],
+      ["reportIntervalMs", -1],
+      ["pollIntervalMs", Infinity],
+      ["feedbackCapacity", 0],
+      ["warmupRuns", -1],
+      ["reportRows", Number.NaN],
+    ] as const)
+      await expect(createRuntime({ ...base, [k]: v } as never)).rejects.toMatchObject({ code: "validation", message: `${k}: ${v} is out of range` });
     const down = { fetch: async () => Promise.reject(Object.assign(new TypeError("fetch failed"), { cause: { code: "ECONNREFUSED" } })), beacon: () => false };
     await expect(createRuntime({ ...base, transport: down })).rejects.toMatchObject({ code: "network", message: expect.stringMatching(/: fetch failed \(ECONNREFUSED\)$/) });
     const rt = await createRuntime(base);
