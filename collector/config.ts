@@ -24,7 +24,8 @@ type SettingName =
   | "WEBHOOK_ALLOW_PRIVATE"
   | "PUSH_CHANNEL"
   | "PUSH_MAX_PER_KEY"
-  | "PUSH_MAX_PER_NETWORK";
+  | "PUSH_MAX_PER_NETWORK"
+  | "LOG_EXPORT_MAX_OBJECTS";
 
 /** The `[vars]` settings as the Worker's bindings carry them (strings; unset ones fall back to defaults). */
 export type Settings = Partial<Record<SettingName, string>>;
@@ -109,6 +110,20 @@ export const DEFAULT_SENDER_BUDGET_PER_MINUTE = 1_000;
  * @param env - the Worker's bindings
  */
 export const senderBudgetPerMinute = (env: Settings) => positiveInt(env.SENDER_BUDGET_PER_MINUTE, DEFAULT_SENDER_BUDGET_PER_MINUTE);
+
+/**
+ * Log objects one export reads (`LOG_EXPORT_MAX_OBJECTS`): each is one R2 read, and a Worker on
+ * Workers Paid makes at most 10,000 subrequests an invocation unless wrangler.toml's
+ * `[limits] subrequests` allows more; 9,000 leaves room for the listing.
+ */
+export const DEFAULT_LOG_EXPORT_MAX_OBJECTS = 9_000;
+
+/**
+ * The log export's object cap of this deployment (`LOG_EXPORT_MAX_OBJECTS`).
+ *
+ * @param env - the Worker's bindings
+ */
+export const logExportMaxObjects = (env: Settings) => positiveInt(env.LOG_EXPORT_MAX_OBJECTS, DEFAULT_LOG_EXPORT_MAX_OBJECTS);
 
 /** Distinct values admitted per segment key and model (`SEGMENT_MAX_VALUES`). */
 export const DEFAULT_SEGMENT_MAX_VALUES = 50;

@@ -4,9 +4,6 @@ import { ApiError } from "../errors.ts";
 import { readGzipNdjson } from "./ndjson-gzip.ts";
 import { dayOf, modelPrefix, subPrefixes } from "./partition.ts";
 
-/** Objects one export may read: past it the range must be narrowed (every object is one R2 read). */
-export const MAX_EXPORT_OBJECTS = 20_000;
-
 /** What an export reads. */
 export interface ExportQuery {
   /** The model's key. */
@@ -33,12 +30,13 @@ export interface ExportPlan {
 
 /**
  * Lists the objects an export reads: each version's partitions whose day overlaps the range.
- * Throws 400 `limit_exceeded` past {@link MAX_EXPORT_OBJECTS}.
+ * Throws 400 `limit_exceeded` past `maxObjects` (collector/config.ts `logExportMaxObjects`).
  *
  * @param bucket - the R2 bucket
  * @param q - model, version and range
+ * @param maxObjects - objects one export may read
  */
-export async function planExport(bucket: R2Bucket, q: ExportQuery): Promise<ExportPlan> {
+export async function planExport(bucket: R2Bucket, q: ExportQuery, maxObjects: number): Promise<ExportPlan> {
   const prefix = modelPrefix(q.model);
   const versions = q.version === undefined ? await subPrefixes(bucket, prefix) : [`${prefix}${q.version}/`];
   const first = dayOf(q.from);
@@ -56,7 +54,7 @@ export async function planExport(bucket: R2Bucket, q: ExportQuery): Promise<Expo
         // `include` is R2's (workerd has it); this version of @cloudflare/workers-types lacks it
         const page = await bucket.list({ prefix: day, cursor, include: ["customMetadata"] } as R2ListOptions);
         for (const o of page.objects) {
-          if (++objects > MAX_EXPORT_OBJECTS) throw new ApiError(400, "limit_exceeded", `the range holds more than ${MAX_EXPORT_OBJECTS} log objects; export a shorter range or one version`);
+          if (++objects > maxObjects) throw new ApiError(400, "limit_exceeded", `the range holds more than ${maxObjects} log objects; export fewer days or one version`);
           (o.key.endsWith(".labels.ndjson.gz") ? partition.labels : partition.rows).push(o.key);
           dropped += Number(o.customMetadata?.dropped ?? 0) || 0;
         }

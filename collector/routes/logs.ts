@@ -8,7 +8,7 @@ import { parse } from "../../protocol/schema/parse.ts";
 import { type LogBatch, logBatchSchema } from "../../protocol/schema/prediction-log.ts";
 import { appIdSchema, appQuerySchema } from "../api-schemas.ts";
 import { requireRole } from "../auth.ts";
-import { rolloutGraceMs } from "../config.ts";
+import { logExportMaxObjects, rolloutGraceMs } from "../config.ts";
 import { openDb } from "../db/client.ts";
 import { cachedRollout, getRollout } from "../db/rollouts.ts";
 import type { AppEnv } from "../env.ts";
@@ -106,7 +106,7 @@ export const logs = new Hono<AppEnv>()
       const from = Math.max(q.from ?? to - DEFAULT_EXPORT_MS, Date.parse(firstKeptDay(now, days)));
       if (q.from !== undefined && q.from >= to) throw new ApiError(400, "validation", "from must be before to");
       const query = { model: model.id, version: q.version, from, to };
-      const plan = from < to ? await planExport(c.env.ARTIFACTS, query) : { partitions: [], dropped: 0 };
+      const plan = from < to ? await planExport(c.env.ARTIFACTS, query, logExportMaxObjects(c.env)) : { partitions: [], dropped: 0 };
       return new Response(exportRows(c.env.ARTIFACTS, plan, query), {
         headers: { "Content-Type": "application/x-ndjson; charset=utf-8", "Cache-Control": "no-store", "Driftline-Dropped": String(plan.dropped) },
       });

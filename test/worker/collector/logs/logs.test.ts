@@ -8,6 +8,9 @@ import { describe, expect, it } from "vitest";
 import { LIMITS } from "../../../../protocol/limits.ts";
 import { openDb } from "../../../../collector/db/client.ts";
 import { sweepLogs } from "../../../../collector/logs/retention.ts";
+import { planExport } from "../../../../collector/logs/export.ts";
+import { logExportMaxObjects } from "../../../../collector/config.ts";
+import { ApiError } from "../../../../collector/errors.ts";
 import { liveModel } from "../../ingest-helpers.ts";
 import { exportLogs, logBatch, logRow, postLogs } from "../../log-helpers.ts";
 import { BOOTSTRAP, call, createKey, expectError, publish, rollout, unique } from "../../registry-helpers.ts";
@@ -174,5 +177,21 @@ describe("log retention", () => {
     await rollout(model, { logRetentionDays: 1 });
     expect(await sweepLogs(env.ARTIFACTS, openDb(env), now)).toBeGreaterThanOrEqual(1);
     expect([...(await stored(key)).values()].flat()).toEqual([rows[2]]);
+  });
+});
+
+describe("the log export's object cap", () => {
+  it("reads at most LOG_EXPORT_MAX_OBJECTS objects, 9,000 unless set: under Workers Paid's 10,000 subrequests", async () => {
+    expect(logExportMaxObjects(env)).toBe(9000);
+    expect(logExportMaxObjects({})).toBe(9000);
+    expect(logExportMaxObjects({ LOG_EXPORT_MAX_OBJECTS: "50000" })).toBe(50000);
+    const model = `default/${unique("log-cap")}`;
+    const day = new Date().toISOString().slice(0, 10);
+    for (let i = 0; i < 4; i++) await env.ARTIFACTS.put(`logs/${encodeURIComponent(model)}/1/${day}/c-${i}.rows.ndjson.gz`, new Uint8Array(1));
+    const q = { model, from: Date.now() - DAY, to: Date.now() + 1 };
+    expect((await planExport(env.ARTIFACTS, q, 4)).partitions[0]!.rows).toHaveLength(4);
+    const refused = await planExport(env.ARTIFACTS, q, 3).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ApiError);
+    expect(refused).toMatchObject({ status: 400, code: "limit_exceeded", message: "the range holds more than 3 log objects; export fewer days or one version" });
   });
 });
