@@ -9,7 +9,7 @@ export const classLabels = (manifest: Manifest): string[] | undefined => manifes
 
 /**
  * Splits output tensors into per-row predictions (`id` left empty; none when `named` is false)
- * and reads label, class and score as the manifest says: `probabilities` → argmax and its score, `label` → class (index or
+ * and reads label, class and score as the manifest says: `probabilities` → argmax and its score, `label` → class (whole index or
  * text), `score` and `regression` → the value, `embedding` → neither (its vector is only in `outputs`). Each row's class (-1: none) goes to
  * `staged[at + r]`, its score (NaN: none) to `staged[at + n + r]` and the normalised entropy of
  * its probabilities (NaN: none) to `staged[at + 2n + r]`.
@@ -52,6 +52,8 @@ export function decodeOutputs(manifest: Manifest, result: Record<string, Tensor>
       } else if (kind === "label") {
         const v = data[i];
         cls = typeof v === "string" ? (labels?.indexOf(v) ?? -1) : Number(v);
+        // an index that is no whole number names no class (sketching it would throw)
+        if (cls % 1) cls = -1;
         if (p && typeof v === "string") p.label = v;
       } else if (kind !== "embedding" && staged[at + n + r] !== staged[at + n + r]) staged[at + n + r] = Number(data[i]);
       staged[at + r] = cls;
