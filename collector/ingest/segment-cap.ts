@@ -1,3 +1,4 @@
+import { DEVICE_SEGMENT_KEY } from "../../protocol/device-class.ts";
 import { OTHER_VALUE } from "../aggregates/segments.ts";
 import { DEFAULT_SEGMENT_MAX_KEYS, DEFAULT_SEGMENT_MAX_VALUES } from "../config.ts";
 import { FrequentValues } from "./frequent-values.ts";
@@ -36,6 +37,13 @@ const EPOCH_MS = 3_600_000;
 /** The admitted values are read again this often while reports come (a reset shows within it). */
 const REFRESH_MS = 2_000;
 
+/**
+ * Keys the runtime sets on every report: never displaced, since device classes are judged
+ * against the latency objectives and any app has them; junk keys from one sender, however
+ * frequent, cannot take them away.
+ */
+const RUNTIME_KEYS: readonly string[] = ["backend", "backendReason", DEVICE_SEGMENT_KEY];
+
 /** Score of a `segment_values` row in epoch `?E`: reports this hour and the hour before. */
 const score = (e: string) => `(case when epoch = ${e} then hits + prev_hits when epoch = ${e} - 1 then hits else 0 end)`;
 
@@ -65,12 +73,13 @@ const DISPLACE = `delete from segment_values
 
 /**
  * Makes room for key ?2 (seen in ?4 reports this hour) in model ?1 when the model has ?5 keys:
- * deletes every value of its lowest-scored key (a key's score: its values', summed) if that
- * scores below ?4. Runs in one batch with {@link ADMIT}, which then admits the key.
+ * deletes every value of its lowest-scored key other than {@link RUNTIME_KEYS} (a key's score:
+ * its values', summed) if that scores below ?4. Runs in one batch with {@link ADMIT}, which then
+ * admits the key.
  */
 const DISPLACE_KEY = `delete from segment_values
   where model = ?1
-    and key = (select key from segment_values where model = ?1 group by key
+    and key = (select key from segment_values where model = ?1 and key not in (${RUNTIME_KEYS.map((k) => `'${k}'`).join(", ")}) group by key
       having sum(${score("?3")}) < ?4 order by sum(${score("?3")}) asc, max(created_at) desc, key desc limit 1)
     and (select count(distinct key) from segment_values where model = ?1) >= ?5
     and not exists (select 1 from segment_values where model = ?1 and key = ?2)`;
@@ -102,7 +111,8 @@ interface ValueRow {
  * seen once scores 1 and is displaced by any value seen twice, and within two hours it scores 0.
  * Keys over the key cap are dropped from the segment and counted the same way; a key seen more
  * often this hour than the lowest-scored admitted key (its values' scores summed) displaces it,
- * so junk keys sent once cannot keep an app's real keys out for good.
+ * so junk keys sent once cannot keep an app's real keys out for good; the keys the runtime sets
+ * ({@link RUNTIME_KEYS}) are never displaced.
  * D1 is read at most every 2 s while reports come (and written only to admit, displace, or add
  * counts every `countMs`), never per report.
  */
@@ -249,10 +259,11 @@ export class SegmentCap {
     return Math.min(...values.values());
   }
 
-  /** The score a candidate key must beat to displace an admitted one: 0 while the model has room for keys. */
+  /** The score a candidate key must beat to displace an admitted one: 0 while the model has room for keys, never when all are {@link RUNTIME_KEYS}. */
   private keyFloor(): number {
     if (this.admitted.size < this.limits.keys) return 0;
-    return Math.min(...[...this.admitted.values()].map((values) => [...values.values()].reduce((a, b) => a + b, 0)));
+    const displaceable = [...this.admitted].filter(([key]) => !RUNTIME_KEYS.includes(key));
+    return Math.min(...displaceable.map(([, values]) => [...values.values()].reduce((a, b) => a + b, 0)));
   }
 
   private async tryAdmit(key: string, value: string, now: number): Promise<number> {

@@ -75,6 +75,26 @@ describe("segments cannot be flooded", () => {
     expect(await sliceReports(model, "region:eu")).toBeGreaterThanOrEqual(4);
   });
 
+  it("keeps the keys the runtime sets however much junk one sender sends", async () => {
+    const { model, version, token } = await liveModel("seg-runtime-keys");
+    const runtimeKeys = { backend: "wasm", backendReason: "default", device: "desktop-8c-8g-nvidia" };
+    for (let i = 0; i < 3; i++) await postReports(token, [makeReport(model, version, { client: "real-1", segment: { ...runtimeKeys, region: "eu" } })]);
+    // one client fills the other 12 keys and outscores the real ones, then sends 8 more keys
+    const junk = (from: number, to: number) => Object.fromEntries(Array.from({ length: to - from }, (_, i) => [`junk${from + i}`, "x"]));
+    for (let round = 0; round < 5; round++)
+      await postReports(token, [makeReport(model, version, { client: "junk-1", segment: junk(0, 8) }), makeReport(model, version, { client: "junk-1", segment: junk(8, 12) })]);
+    for (let round = 0; round < 5; round++) await postReports(token, [makeReport(model, version, { client: "junk-1", segment: junk(12, 20) })]);
+    // each sync (every 2 s) lets one key displace another
+    for (let sync = 0; sync < 4; sync++) {
+      await refresh();
+      await postReports(token, [makeReport(model, version, { client: "junk-1", segment: junk(12, 20) })]);
+    }
+    const keys = Object.keys(await admitted(model));
+    expect(keys).toHaveLength(16);
+    expect(keys).not.toContain("region");
+    expect(keys).toEqual(expect.arrayContaining(Object.keys(runtimeKeys)));
+  });
+
   it("lets junk seen once lose its place two hours later to a value seen once", async () => {
     const { model, version, token } = await liveModel("seg-decay");
     for (let i = 0; i < 5; i++) await postReports(token, [makeReport(model, version, { client: "c-1", segment: { appVersion: `junk-${i}` } })]);
