@@ -1,6 +1,6 @@
-import { and, desc, eq, inArray, isNull, lt } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull, lt, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
-import { alertStates, alerts, models } from "../db/schema.ts";
+import { alertStates, alerts, models, rollouts } from "../db/schema.ts";
 import type { Condition } from "./conditions.ts";
 
 /** A stored alert: one state change of one condition. */
@@ -149,9 +149,11 @@ export async function listAlerts(db: Db, scope: AlertScope, limit: number): Prom
 }
 
 /**
- * The conditions firing now (their state in `alert_states`), each as the alert that started it,
- * newest first: however many state changes came after it elsewhere, a firing alert is listed
- * (a list of recent changes loses it once newer ones fill it, e.g. conditions that flap).
+ * The conditions firing now (their state in `alert_states`) of the versions the rollout serves
+ * (stable, canary, shadow), each as the alert that started it, newest first: however many state
+ * changes came after it elsewhere, a firing alert is listed (a list of recent changes loses it
+ * once newer ones fill it, e.g. conditions that flap). A version no longer served is no longer
+ * judged, so its last state is no news.
  *
  * @param db - drizzle handle
  * @param scope - the models
@@ -167,13 +169,14 @@ export async function firingAlerts(db: Db, scope: AlertScope, limit: number): Pr
     eq(alerts.at, alertStates.since),
     eq(alerts.state, "firing"),
   );
+  const served = sql`exists (select 1 from ${rollouts} where ${rollouts.model} = ${alertStates.model} and ${alertStates.version} in (${rollouts.stable}, ${rollouts.canaryVersion}, ${rollouts.shadowVersion}))`;
   // a cross join, which SQLite never reorders: the few firing conditions are the outer loop, each
   // finding its alert by alerts_condition (with an inner join it read every alert of the scope)
   const rows = await db
     .select({ alert: alerts })
     .from(alertStates)
     .crossJoin(alerts)
-    .where(and(eq(alertStates.state, "firing"), inScope(db, alertStates.model, scope), started))
+    .where(and(eq(alertStates.state, "firing"), inScope(db, alertStates.model, scope), started, served))
     .orderBy(desc(alerts.id))
     .limit(limit)
     .all();

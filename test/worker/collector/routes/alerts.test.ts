@@ -259,7 +259,8 @@ describe("alerts", () => {
     );
     const [key, other] = [`${mine}/${model}`, `${theirs}/${model}`];
     // error_rate fired at 1,000 and still fires; a device class's p95 then flapped 600 times and
-    // is resolved; accuracy fired and resolved; the other app's model fires too
+    // is resolved; accuracy fired and resolved; version 2, which the rollout does not serve,
+    // fires still (it is no longer judged); the other app's model fires too
     await env.DB.batch([
       state.bind(key, "error_rate", "", "firing", 1000),
       alert.bind(key, "error_rate", "", "firing", 1000),
@@ -268,6 +269,10 @@ describe("alerts", () => {
       alert.bind(key, "accuracy_drop", "", "resolved", 3000),
       state.bind(key, "latency_p95", "mobile-x", "resolved", 5599),
       ...Array.from({ length: 600 }, (_, i) => alert.bind(key, "latency_p95", "mobile-x", i % 2 ? "resolved" : "firing", 5000 + i)),
+      env.DB.prepare("INSERT INTO alert_states (model, version, kind, subject, state, since) VALUES (?, 2, 'error_rate', '', 'firing', 8000)").bind(key),
+      env.DB.prepare(
+        "INSERT INTO alerts (model, version, kind, subject, state, value, threshold, window_from, window_to, message, at, attempts) VALUES (?, 2, 'error_rate', '', 'firing', 0.5, 0.2, 0, 60000, 'm', 8000, 0)",
+      ).bind(key),
       state.bind(other, "error_rate", "", "firing", 9000),
       alert.bind(other, "error_rate", "", "firing", 9000),
     ]);
