@@ -57,6 +57,9 @@ function embeddingLine(e: EmbeddingDrift): string {
   return `embedding: ${e.count} embeddings; ${c.drifted} of ${c.of} components moved; distance ${fmt(d.value)} (threshold ${fmt(d.threshold)}); MMD² ${fmt(m.value)} (threshold ${fmt(m.threshold)}): ${verdict}`;
 }
 
+/** What a range without traffic prints: a user who just sent reports may query before they are filed. */
+const NO_TRAFFIC = "no traffic in that range (predictions arrive with the runtime's next report, every 30 s by default, and show in queries about 10 s later)";
+
 /**
  * `GET /v1/drift`'s answer as the command prints it: a table of features with the value each
  * verdict was taken on (the heaviest sender's share left out; "-" without a verdict) and its
@@ -66,7 +69,7 @@ function embeddingLine(e: EmbeddingDrift): string {
  */
 export function describeDrift(answer: DriftAnswer): string {
   const head = `${answer.model} v${answer.version}, ${answer.from} → ${answer.to}: ${answer.count} rows`;
-  if (answer.count === 0) return `${head}\nno traffic in that range`;
+  if (answer.count === 0) return `${head}\n${NO_TRAFFIC}`;
   const entries = Object.entries(answer.features);
   if (answer.prediction) entries.push(["(prediction)", answer.prediction]);
   if (answer.entropy) entries.push(["(prediction entropy)", answer.entropy]);

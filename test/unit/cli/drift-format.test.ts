@@ -40,6 +40,12 @@ const row = (text: string, name: string) =>
     .split(/ {2,}/);
 
 describe("driftline drift: the table", () => {
+  it("says, for a range without traffic, when reports become visible", () => {
+    expect(describeDrift(answer({}, { count: 0 })).split("\n")[1]).toBe(
+      "no traffic in that range (predictions arrive with the runtime's next report, every 30 s by default, and show in queries about 10 s later)",
+    );
+  });
+
   it("shows the value the verdict was taken on and its threshold, not the untrimmed metric", () => {
     const text = describeDrift(answer({ brightness: feature({ value: 0.002, drifted: true }) }));
     expect(row(text, "brightness")).toEqual(["brightness", "numeric", "100", "ks", "0.002", "0.050", "0.900", "0.300", "DRIFT"]);
