@@ -102,9 +102,9 @@ export class Api {
     return this.call("read", "GET", "/v1/stats", windowParams(q));
   }
 
-  /** Alert state changes, newest first, of every model or of one. */
-  async alerts(limit = 500, model?: string): Promise<Alert[]> {
-    return (await this.call<{ alerts: Alert[] }>("read", "GET", "/v1/alerts", { limit: String(limit), ...(model !== undefined && { model }) })).alerts;
+  /** A model's newest `limit` alert state changes, newest first. */
+  async alerts(model: string, limit: number): Promise<Alert[]> {
+    return (await this.call<{ alerts: Alert[] }>("read", "GET", "/v1/alerts", { model, limit: String(limit) })).alerts;
   }
 
   /** The alerts firing now, each as the state change that started it, newest first. */

@@ -1,21 +1,30 @@
-// How a segment's keys and values are written in `?segment=key:value,key:value` and in the
-// canonical segments the collector files aggregates under.
+// How a segment is written in `?segment=key:value,key:value` and in the canonical segments the
+// collector files aggregates under: one form for both.
 
-/**
- * A segment key or value as `?segment=` takes it: `%`, `,` and `:` percent-encoded, so a value
- * such as `Paris, FR` stays one value.
- *
- * @param part - a key or value
- * @example
- * escapeSegmentPart("Paris, FR") // "Paris%2C FR"
- */
-export function escapeSegmentPart(part: string): string {
+/** A key or value with `%`, `,` and `:` percent-encoded, so a value such as `Paris, FR` stays one value. */
+function escapeSegmentPart(part: string): string {
   return part.replace(/[%,:]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 /**
- * The key or value {@link escapeSegmentPart} wrote (`%25`, `%2C`, `%3A` decoded; any other `%`
- * stays as it is).
+ * The canonical form of a segment map, which `?segment=` takes too: `key:value` pairs sorted by
+ * key and joined by `,`, with `%`, `,` and `:` percent-encoded in keys and values.
+ *
+ * @param segment - segment keys and values
+ * @example
+ * canonicalSegment({ backend: "wasm", appVersion: "4.2" }) // "appVersion:4.2,backend:wasm"
+ * canonicalSegment({ region: "Paris, FR" }) // "region:Paris%2C FR"
+ */
+export function canonicalSegment(segment: Readonly<Record<string, string>>): string {
+  return Object.keys(segment)
+    .sort()
+    .map((k) => `${escapeSegmentPart(k)}:${escapeSegmentPart(segment[k]!)}`)
+    .join(",");
+}
+
+/**
+ * A key or value as {@link canonicalSegment} wrote it, decoded (`%25`, `%2C`, `%3A`; any other
+ * `%` stays as it is).
  *
  * @param part - an escaped key or value
  */

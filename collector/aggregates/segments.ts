@@ -1,4 +1,4 @@
-import { escapeSegmentPart, unescapeSegmentPart } from "../../protocol/segment.ts";
+import { canonicalSegment, unescapeSegmentPart } from "../../protocol/segment.ts";
 
 /** The segment of every report: unsliced totals. */
 export const ALL_SEGMENT = "";
@@ -14,23 +14,8 @@ export const OTHER_VALUE = "other";
 export const OTHER_COMBINATION = "other";
 
 /**
- * The canonical form of a segment map: `key:value` pairs sorted by key and joined by `,`, with
- * `%`, `,` and `:` percent-encoded in keys and values (the form `?segment=` takes).
- *
- * @param segment - segment keys and values
- * @example
- * canonicalSegment({ backend: "wasm", appVersion: "4.2" }) // "appVersion:4.2,backend:wasm"
- */
-export function canonicalSegment(segment: Readonly<Record<string, string>>): string {
-  return Object.keys(segment)
-    .sort()
-    .map((k) => `${escapeSegmentPart(k)}:${escapeSegmentPart(segment[k]!)}`)
-    .join(",");
-}
-
-/**
- * Parses a `?segment=` value (`key:value,key:value`, each key and value as
- * {@link escapeSegmentPart} writes it) into its canonical form; an empty value is the unsliced
+ * Parses a `?segment=` value (`key:value,key:value`, written as
+ * {@link canonicalSegment} writes a segment) into its canonical form; an empty value is the unsliced
  * total, `other` the combinations folded by the combination cap. Throws a message for a
  * malformed pair.
  *

@@ -13,7 +13,7 @@ import { CombinationCap } from "./combination-cap.ts";
 import { SegmentCap } from "./segment-cap.ts";
 import { SenderBudget } from "./sender-budget.ts";
 import type { AttributedReport } from "../aggregates/sender-tally.ts";
-import { canonicalSegment } from "../aggregates/segments.ts";
+import { canonicalSegment } from "../../protocol/segment.ts";
 import { type PackedRow, type QuarantinedRow, lastStoredChunk, oldestUnrolledHour, readOwnRows, unrolledHours, writeFlush, writeRollUp } from "../aggregates/store.ts";
 import { packAggregate, unpackAggregate } from "../aggregates/stored-aggregate.ts";
 

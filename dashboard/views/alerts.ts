@@ -142,7 +142,7 @@ function alertList(alerts: readonly Alert[]): HTMLElement {
  * @param range - the range shown
  */
 export async function renderAlerts(ctx: ViewContext, body: HTMLElement, model: string, version: number | undefined, range: { from: number; to: number }): Promise<void> {
-  const [config, stats, alerts] = await Promise.all([ctx.api.alertConfig(model), version === undefined ? undefined : ctx.api.stats({ model, version, ...range }), ctx.api.alerts(10, model)]);
+  const [config, stats, alerts] = await Promise.all([ctx.api.alertConfig(model), version === undefined ? undefined : ctx.api.stats({ model, version, ...range }), ctx.api.alerts(model, 10)]);
   const button = h(
     "button",
     {

@@ -1,5 +1,5 @@
 import { h, note, replace } from "../dom.ts";
-import { escapeSegmentPart } from "../../protocol/segment.ts";
+import { canonicalSegment } from "../../protocol/segment.ts";
 import { ApiError } from "../api.ts";
 import type { ModelDetail, Segments } from "../types.ts";
 import { HOUR, hoursOf, span, windowsOf } from "../windows.ts";
@@ -24,7 +24,7 @@ function selectors(detail: ModelDetail, segments: Segments, choice: Choice, chan
   const versions: [string, string][] = [["", `stable${stable ? ` (v${stable})` : ""}`], ...[...detail.versions].reverse().map((v): [string, string] => [String(v.version), `v${v.version}`])];
   const slices: [string, string][] = [
     ["", "all traffic"],
-    ...Object.entries(segments).flatMap(([key, values]) => values.map((v): [string, string] => [`${escapeSegmentPart(key)}:${escapeSegmentPart(v)}`, `${key} = ${v}`])),
+    ...Object.entries(segments).flatMap(([key, values]) => values.map((v): [string, string] => [canonicalSegment({ [key]: v }), `${key} = ${v}`])),
   ];
   const set = (field: keyof Choice) => (value: string) => {
     (choice as unknown as Record<string, string>)[field] = value;

@@ -1,6 +1,7 @@
 // The read path of drift queries: which stored windows tile a range, and which segment rows a report lands in.
 import { describe, expect, it } from "vitest";
-import { canonicalSegment, parseSegment, segmentSlices } from "../../../../collector/aggregates/segments.ts";
+import { parseSegment, segmentSlices } from "../../../../collector/aggregates/segments.ts";
+import { canonicalSegment } from "../../../../protocol/segment.ts";
 import { WINDOW_MS, cover, windowStart } from "../../../../collector/aggregates/windows.ts";
 
 const MIN = WINDOW_MS.minute;

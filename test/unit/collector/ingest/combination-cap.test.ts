@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { CombinationCap } from "../../../../collector/ingest/combination-cap.ts";
 import { FrequentValues } from "../../../../collector/ingest/frequent-values.ts";
-import { OTHER_COMBINATION, canonicalSegment, parseSegment } from "../../../../collector/aggregates/segments.ts";
+import { OTHER_COMBINATION, parseSegment } from "../../../../collector/aggregates/segments.ts";
+import { canonicalSegment } from "../../../../protocol/segment.ts";
 
 describe("CombinationCap", () => {
   it("keeps the first combinations of a window and folds the rest into other", () => {

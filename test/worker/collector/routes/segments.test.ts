@@ -2,7 +2,7 @@
 // offers to slice by).
 import { describe, expect, it } from "vitest";
 import { flush, makeReport, postReports } from "../../ingest-helpers.ts";
-import { escapeSegmentPart } from "../../../../protocol/segment.ts";
+import { canonicalSegment } from "../../../../protocol/segment.ts";
 import { BOOTSTRAP, call, createKey, expectError, publish, unique } from "../../registry-helpers.ts";
 
 describe("GET /v1/segments", async () => {
@@ -33,7 +33,7 @@ describe("GET /v1/segments", async () => {
     expect(((await sliced.json()) as { reports: number }).reports).toBe(1);
   });
 
-  it("slices by values holding , : or % in their canonical form, as escapeSegmentPart writes it", async () => {
+  it("slices by values holding , : or % in their canonical form, as canonicalSegment writes it", async () => {
     const named = unique("seg-comma");
     await publish(named);
     const segment = { region: "Paris, FR", tag: "a:b 50%" };
@@ -42,7 +42,7 @@ describe("GET /v1/segments", async () => {
     const res = await call("GET", `/v1/segments?model=${named}`, { token: read });
     expect(((await res.json()) as { segments: Record<string, string[]> }).segments.region).toEqual(["Lyon", "Paris, FR"]);
     for (const [key, value] of Object.entries(segment)) {
-      const param = encodeURIComponent(`${escapeSegmentPart(key)}:${escapeSegmentPart(value)}`);
+      const param = encodeURIComponent(canonicalSegment({ [key]: value }));
       const sliced = await call("GET", `/v1/stats?model=${named}&segment=${param}`, { token: read });
       expect(sliced.status, await sliced.clone().text()).toBe(200);
       expect(((await sliced.json()) as { reports: number }).reports).toBe(1);
