@@ -1,6 +1,6 @@
 import type { DriftResult } from "../drift/drift-report.ts";
 import { ALL_FEATURES, type AlertConfig } from "../../protocol/schema/alert-config.ts";
-import { type SloInput, type SloKind, failedCalls, measureObjectives } from "./slo.ts";
+import { type SloInput, type SloKind, failedCalls, measureObjectives, objectivesOf } from "./slo.ts";
 import { accuracyWithoutHeaviest, estimatedAccuracyWithoutHeaviest, maeWithoutHeaviest } from "../aggregates/performance.ts";
 import type { BaselinePerformance } from "../../protocol/schema/profile.ts";
 
@@ -16,6 +16,26 @@ export interface Condition {
   holds: boolean;
   value: number | null;
   threshold: number | null;
+  /** Not measured although its window was judged (its subject had no data, or it is no longer watched): it counts as not holding. */
+  unmeasured?: boolean;
+}
+
+/**
+ * The kinds of condition a configuration watches.
+ *
+ * @param config - the model's alert configuration
+ */
+export function watchedKinds(config: AlertConfig): Set<AlertKind> {
+  const kinds = new Set<AlertKind>(objectivesOf(config).map((o) => o.kind));
+  const optional: [AlertKind, unknown][] = [
+    ["dataset_drift", config.datasetDrift],
+    ["feature_drift", config.featureDrift],
+    ["accuracy_drop", config.accuracyDrop],
+    ["estimated_accuracy_drop", config.estimatedAccuracyDrop],
+    ["mae_increase", config.maeIncrease],
+  ];
+  for (const [kind, set] of optional) if (set !== undefined) kinds.add(kind);
+  return kinds;
 }
 
 /**

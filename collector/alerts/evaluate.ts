@@ -15,7 +15,7 @@ import type { RolloutState } from "../rollout/state.ts";
 import { iso } from "../time.ts";
 import type { AlertConfig } from "../../protocol/schema/alert-config.ts";
 import { listAlertConfigs } from "./config.ts";
-import { type Condition, evaluateConditions } from "./conditions.ts";
+import { type Condition, evaluateConditions, watchedKinds } from "./conditions.ts";
 import { type AlertRow, type Judged, recordDelivery, recordEvaluation, undelivered } from "./store.ts";
 import { postWebhook } from "./webhook.ts";
 
@@ -29,6 +29,7 @@ function describe(where: Judged, c: Condition, firing: boolean): string {
   const head = `[driftline] ${where.model} v${where.version}`;
   const span = `${iso(where.windowFrom)} – ${iso(where.windowTo)}`;
   const state = firing ? "FIRING" : "resolved";
+  if (c.unmeasured) return `${head}: ${c.kind.replaceAll("_", " ")}${c.subject && ` of ${c.subject}`} ${state}: not measured over ${span} (no data for it, or no longer watched)`;
   switch (c.kind) {
     case "dataset_drift":
       return `${head}: dataset drift ${state}: ${fmt(c.value)} of features drifted (threshold ${fmt(c.threshold)}) over ${span}`;
@@ -85,7 +86,7 @@ async function evaluateModel(env: Env, db: Db, config: AlertConfig & { model: st
     const devices = config.latencyP95Ms !== undefined || config.latencyP99Ms !== undefined ? await deviceSlices(env, db, where, now) : new Map();
     const slo = { aggregate: drift.aggregate, devices, windowMs: windowTo - windowFrom };
     const conditions = evaluateConditions(config, drift, slo, drift.reference.reference.performance);
-    const { firing } = await recordEvaluation(db, where, conditions, config.confirm, (c, fires) => describe(where, c, fires), now);
+    const { firing } = await recordEvaluation(db, where, conditions, watchedKinds(config), config.confirm, (c, fires) => describe(where, c, fires), now);
     if (canary && config.autoRollback && firing.length > 0 && (await rollBackCanary(env, db, config.model, rollout, now))) {
       const rollback: Condition = { kind: "rollback", subject: "", holds: true, value: null, threshold: null };
       // a rollback is an event, not a state: every one is its own alert

@@ -1,7 +1,7 @@
 import { and, desc, eq, inArray, isNull, lt, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { alertStates, alerts, models, rollouts } from "../db/schema.ts";
-import type { Condition } from "./conditions.ts";
+import type { AlertKind, Condition } from "./conditions.ts";
 
 /** A stored alert: one state change of one condition. */
 export type AlertRow = typeof alerts.$inferSelect;
@@ -47,14 +47,29 @@ export function nextRecent(recent: string, holds: boolean, m: number): string {
  * never seen before counts as resolved). A state change is stored as an alert. Rows are written
  * only for what changed, so a condition that keeps not holding costs no write.
  *
+ * A condition with a record that this evaluation did not measure counts as not holding when its
+ * kind was judged here (its subject had no data: a device class without calls, a feature without
+ * values) or is no longer watched; so a firing alert of a slice of traffic that went away, or of
+ * an objective the owner removed, resolves. A kind not judged at all (a window without labels, a
+ * window judged on its error rate alone) leaves its records as they are.
+ *
  * @param db - drizzle handle
  * @param where - model, version and window judged
  * @param conditions - the judged conditions
+ * @param watched - the kinds the model's configuration watches
  * @param confirm - evaluations that confirm a change
  * @param message - the text of an alert for a condition and its new state
  * @param now - epoch ms
  */
-export async function recordEvaluation(db: Db, where: Judged, conditions: readonly Condition[], confirm: Confirm, message: (c: Condition, firing: boolean) => string, now: number): Promise<Recorded> {
+export async function recordEvaluation(
+  db: Db,
+  where: Judged,
+  conditions: readonly Condition[],
+  watched: ReadonlySet<AlertKind>,
+  confirm: Confirm,
+  message: (c: Condition, firing: boolean) => string,
+  now: number,
+): Promise<Recorded> {
   if (conditions.length === 0) return { alerts: [], firing: [] };
   const states = await db
     .select()
@@ -62,8 +77,14 @@ export async function recordEvaluation(db: Db, where: Judged, conditions: readon
     .where(and(eq(alertStates.model, where.model), eq(alertStates.version, where.version)))
     .all();
   const before = new Map(states.map((s) => [`${s.kind}|${s.subject}`, s]));
+  const measured = new Set(conditions.map((c) => `${c.kind}|${c.subject}`));
+  const judged = new Set(conditions.map((c) => c.kind));
+  const unmeasured = states
+    .map((s) => ({ ...s, kind: s.kind as AlertKind }))
+    .filter((s) => !measured.has(`${s.kind}|${s.subject}`) && (s.state === "firing" || s.recent !== "") && (judged.has(s.kind) || !watched.has(s.kind)))
+    .map((s): Condition => ({ kind: s.kind, subject: s.subject, holds: false, value: null, threshold: null, unmeasured: true }));
   const firing: Condition[] = [];
-  const statements = conditions.flatMap((c) => {
+  const statements = [...conditions, ...unmeasured].flatMap((c) => {
     const prior = before.get(`${c.kind}|${c.subject}`);
     const wasFiring = prior?.state === "firing";
     const recent = nextRecent(prior?.recent ?? "", c.holds, confirm.m);

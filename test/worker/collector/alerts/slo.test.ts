@@ -84,6 +84,43 @@ describe("service-level objectives", () => {
     );
   });
 
+  it("resolves a device class's firing alert once the busy version's windows have no calls of that class", async () => {
+    const { model, version, token } = await stableWithObjectives("slo-gone", { latencyP95Ms: 50, windowMinutes: 2, minRows: 10 });
+    const start = minuteAgo() + 60_000;
+    const desktops = (at: number) =>
+      Array.from({ length: 40 }, (_, i) => makeReport(model, version, { client: `fast-${i}`, start: at, ...rows20, segment: { device: "desktop-8c-8g-nvidia" }, latencyMs: [5] }));
+    const phones = Array.from({ length: 2 }, (_, i) => makeReport(model, version, { client: `phone-${i}`, start, ...rows20, segment: { device: "mobile-4c-4g-qualcomm" }, latencyMs: [80] }));
+    await postReports(token, [...desktops(start), ...phones]);
+    await flush(model);
+    await cron(start + 2 * 60_000 + 25_000);
+    expect(await alertsOf(model)).toEqual([`${version}:latency_p95:device:mobile-4c-4g-qualcomm:firing`]);
+    // an hour on (device classes are kept per hour): the desktops still call, no phone does
+    await postReports(token, desktops(start + 60 * 60_000));
+    await flush(model);
+    await cron(start + 62 * 60_000 + 25_000);
+    expect(await alertsOf(model)).toEqual([`${version}:latency_p95:device:mobile-4c-4g-qualcomm:firing`, `${version}:latency_p95:device:mobile-4c-4g-qualcomm:resolved`]);
+    const firing = await call("GET", `/v1/alerts?model=${model}&state=firing`, { token: BOOTSTRAP });
+    expect((await firing.json()) as { alerts: unknown[] }).toMatchObject({ alerts: [] });
+  });
+
+  it("resolves a firing alert whose objective the owner removed, at the next evaluation", async () => {
+    const { model, version, token } = await stableWithObjectives("slo-removed", { latencyP95Ms: 50, errorRate: 0.5, windowMinutes: 2, minRows: 10 });
+    const start = minuteAgo() + 60_000;
+    const calls = (at: number, ms: number) => Array.from({ length: 10 }, (_, i) => makeReport(model, version, { client: `c-${i}`, start: at, ...rows20, latencyMs: [ms] }));
+    await postReports(token, calls(start, 80));
+    await flush(model);
+    await cron(start + 2 * 60_000 + 25_000);
+    expect(await alertsOf(model)).toEqual([`${version}:latency_p95:backend:wasm:firing`]);
+    await setAlerts(model, { errorRate: 0.5, windowMinutes: 2, minRows: 10 });
+    await postReports(token, calls(start + 4 * 60_000, 80));
+    await flush(model);
+    await cron(start + 6 * 60_000 + 25_000);
+    expect(await alertsOf(model)).toEqual([`${version}:latency_p95:backend:wasm:firing`, `${version}:latency_p95:backend:wasm:resolved`]);
+    const listed = await call("GET", `/v1/alerts?model=${model}`, { token: BOOTSTRAP });
+    const { alerts } = (await listed.json()) as { alerts: { state: string; message: string }[] };
+    expect(alerts.find((a) => a.state === "resolved")?.message).toMatch(/: latency p95 of backend:wasm resolved: not measured over .* \(no data for it, or no longer watched\)$/);
+  });
+
   it("shows each objective against its measured value and the error budget left over the period", async () => {
     const { model, version, token } = await stableWithObjectives("slo", {
       latencyP95Ms: 50,
