@@ -11,6 +11,7 @@ import { type ChunkOptions, ReferenceChunker } from "./reference-chunks.ts";
 import { BaselineCollector } from "./baseline.ts";
 import type { TargetRecording } from "./target-recording.ts";
 import type { Cell, Table } from "./tables/index.ts";
+import { addProbabilities } from "../protocol/sketch/prediction.ts";
 
 /**
  * What `driftline profile` writes and `driftline publish` reads: the feature schema (tensor
@@ -261,7 +262,7 @@ export class PredictionSketcher {
    * @param where - the row's place in the data, for errors
    */
   add(output: ArrayLike<number>, target?: Cell, where: () => string = () => ""): void {
-    if (this.classification) this.classification.updateProbabilities(output);
+    if (this.classification) addProbabilities(this.classification, output);
     else this.regression!.update(output[0]!);
     this.baseline?.add(output, target, where);
   }

@@ -48,7 +48,7 @@ export function normalisedEntropy(scores: ArrayLike<number>, from = 0, k = score
  *
  * @example
  * const s = new ClassificationSketch(["no", "yes"]);
- * s.updateProbabilities([0.2, 0.8]); s.counts; // [0, 1]
+ * addProbabilities(s, [0.2, 0.8]); s.counts; // [0, 1]
  */
 export class ClassificationSketch {
   /** Class labels, in output order. */
@@ -92,17 +92,6 @@ export class ClassificationSketch {
     this.scores.update(score);
     this.entropy.update(entropy);
     if (Number.isFinite(score) && this.confidence.length > 0) this.confidence[(label | 0) * CONFIDENCE_BINS + confidenceBin(score)]!++;
-  }
-
-  /**
-   * Counts the top class of one score vector (first maximum wins ties).
-   *
-   * @param scores - one score per class
-   */
-  updateProbabilities(scores: ArrayLike<number>): void {
-    let best = 0;
-    for (let i = 1; i < scores.length; i++) if (scores[i]! > scores[best]!) best = i;
-    this.update(best, scores[best], normalisedEntropy(scores));
   }
 
   /**
@@ -190,4 +179,18 @@ export function checkLabels(labels: readonly string[], max: number = MAX_CATEGOR
  */
 export function checkIndex(i: number, k: number): void {
   if (!(i >= 0 && i < k && i % 1 === 0)) throw new DriftlineError("validation", `class ${i} of ${k}`);
+}
+
+/**
+ * Adds one score vector to a classification sketch: its top class (first maximum wins ties),
+ * that class's score and the vector's {@link normalisedEntropy}. A function, not a method, so the
+ * browser runtime, which decodes its outputs its own way (runtime/outputs.ts), does not bundle it.
+ *
+ * @param sketch - the sketch
+ * @param scores - one score per class
+ */
+export function addProbabilities(sketch: ClassificationSketch, scores: ArrayLike<number>): void {
+  let best = 0;
+  for (let i = 1; i < scores.length; i++) if (scores[i]! > scores[best]!) best = i;
+  sketch.update(best, scores[best], normalisedEntropy(scores));
 }

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
 import type { Report } from "../../protocol/schema/report.ts";
 import { CategoricalSketch, ClassificationSketch, ConfusionMatrix, ErrorCounts, LatencySketch, NumericSketch, toBase64 } from "../../protocol/sketch/index.ts";
-import { CONFIDENCE_BINS } from "../../protocol/sketch/prediction.ts";
+import { CONFIDENCE_BINS, addProbabilities } from "../../protocol/sketch/prediction.ts";
 import { launchBrowser, type TestBrowser } from "./harness/browser.ts";
 import { startTestCollector, type TestCollector } from "./harness/collector.ts";
 import { CHURN_LABELS, PLANS, churnModel, churnRows } from "../fixtures/runtime-models.ts";
@@ -33,7 +33,7 @@ function report(version: number, backend: "wasm" | "webgpu", minutesAgo: number,
     charges.update(r.charges);
     age.update(r.age);
     plan.update(r.plan);
-    prediction.updateProbabilities(i % 4 ? [0.7, 0.2, 0.1] : [0.2, 0.7, 0.1]);
+    addProbabilities(prediction, i % 4 ? [0.7, 0.2, 0.1] : [0.2, 0.7, 0.1]);
     latency.update(backend, backend === "wasm" ? 1 + (i % 5) * 0.3 : 6 + (i % 7));
   });
   if (backend === "wasm") errors.update("validation", 2);

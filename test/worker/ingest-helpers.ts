@@ -2,7 +2,7 @@ import { expect } from "vitest";
 import type { Manifest } from "../../protocol/schema/manifest.ts";
 import type { Report } from "../../protocol/schema/report.ts";
 import type { Estimation } from "../../protocol/schema/profile.ts";
-import { CONFIDENCE_BINS } from "../../protocol/sketch/prediction.ts";
+import { CONFIDENCE_BINS, addProbabilities } from "../../protocol/sketch/prediction.ts";
 import { CategoricalSketch, ClassificationSketch, ErrorCounts, LatencySketch, NumericSketch, toBase64 } from "../../protocol/sketch/index.ts";
 import { modelKey } from "../../collector/registry/model-key.ts";
 import { BOOTSTRAP, call, createKey, manifestFor, modelBytes, publish, rollout, unique, upload } from "./registry-helpers.ts";
@@ -42,7 +42,7 @@ export function makeReport(model: string, version: number, options: ReportOption
   tenure.forEach((x, i) => {
     t.update(x);
     p.update(options.plan ? options.plan[i % options.plan.length] : i % 2 ? "pro" : "basic");
-    prediction.updateProbabilities([0.7, 0.3]);
+    addProbabilities(prediction, [0.7, 0.3]);
     latency.update(options.backend ?? "wasm", options.latencyMs?.[i % options.latencyMs.length] ?? 1);
   });
   const errors = new ErrorCounts();

@@ -4,6 +4,7 @@ import { expect } from "vitest";
 import { sha256Hex } from "../../protocol/hash.ts";
 import type { Manifest } from "../../protocol/schema/manifest.ts";
 import { CategoricalSketch, ClassificationSketch, NumericSketch, toBase64 } from "../../protocol/sketch/index.ts";
+import { addProbabilities } from "../../protocol/sketch/prediction.ts";
 
 /** The bootstrap admin token the Worker runs with in tests. */
 export const BOOTSTRAP = env.ADMIN_TOKEN;
@@ -111,7 +112,7 @@ export function manifestFor(model: string, sha256: string, size: number): Manife
   for (let i = 0; i < 200; i++) {
     tenure.update(i % 72);
     plan.update(i % 3 ? "basic" : "pro");
-    prediction.updateProbabilities([1 - (i % 10) / 10, (i % 10) / 10]);
+    addProbabilities(prediction, [1 - (i % 10) / 10, (i % 10) / 10]);
   }
   return twoFeatureManifest({ model, sha256, size }, { name: "tenure", sketch: tenure }, { name: "plan", sketch: plan }, { rows: 200, prediction });
 }

@@ -7,7 +7,7 @@ import { BaselineCollector } from "../../../cli/baseline.ts";
 import { bandHalfWidth, type EstimatedQuality, estimateQuality, fitConfidenceCurve } from "../../../protocol/performance-estimate.ts";
 import type { Estimation } from "../../../protocol/schema/profile.ts";
 import { ClassificationSketch, decodeClassification } from "../../../protocol/sketch/index.ts";
-import { CONFIDENCE_BINS, confidenceBin, normalisedEntropy } from "../../../protocol/sketch/prediction.ts";
+import { CONFIDENCE_BINS, confidenceBin, normalisedEntropy, addProbabilities } from "../../../protocol/sketch/prediction.ts";
 import { TAG, encodeWith, writeCounts } from "../../../protocol/sketch/codec.ts";
 
 interface Quality {
@@ -44,7 +44,7 @@ function estimationOf(c: Case): Estimation {
 /** A window as the collector sees it: the sketch the runtime builds, through its wire format. */
 function estimateOf(c: Case, w: Window, estimation: Estimation): EstimatedQuality {
   const sketch = new ClassificationSketch(c.labels);
-  for (const output of w.outputs) sketch.updateProbabilities(Float32Array.from(output));
+  for (const output of w.outputs) addProbabilities(sketch, Float32Array.from(output));
   const estimate = estimateQuality(c.labels, estimation, decodeClassification(sketch.encode()).confidence);
   if (!estimate) throw new Error("no estimate");
   return estimate;
@@ -119,7 +119,7 @@ describe("the classification sketch's confidence bins", () => {
 
   it("reads sketches of formats 1 (before the bins) and 2 (before the entropy) with those parts empty, which merge with new ones", () => {
     const s = new ClassificationSketch(["no", "yes"]);
-    s.updateProbabilities([0.1, 0.9]);
+    addProbabilities(s, [0.1, 0.9]);
     const old = (format: 1 | 2) =>
       decodeClassification(
         encodeWith(TAG.classification, format, (w) => {
@@ -142,7 +142,7 @@ describe("the classification sketch's confidence bins", () => {
 
   it("refuses a sketch with more binned scores than predictions of a class", () => {
     const s = new ClassificationSketch(["no", "yes"]);
-    s.updateProbabilities([0.1, 0.9]);
+    addProbabilities(s, [0.1, 0.9]);
     s.confidence[0] = 5; // class "no": never predicted, 5 scores binned
     expect(() => decodeClassification(s.encode())).toThrow(/class 0: 5 scores binned of 0 predictions/);
   });
@@ -166,9 +166,9 @@ describe("the classification sketch's entropy", () => {
 
   it("sketches each prediction's entropy and merges it", () => {
     const a = new ClassificationSketch(["a", "b", "c"]);
-    a.updateProbabilities([0.6, 0.4, 0]);
+    addProbabilities(a, [0.6, 0.4, 0]);
     const b = new ClassificationSketch(["a", "b", "c"]);
-    b.updateProbabilities([0.6, 0.2, 0.2]);
+    addProbabilities(b, [0.6, 0.2, 0.2]);
     const merged = decodeClassification(a.merge(b).encode());
     expect([merged.entropy.n, merged.entropy.min, merged.entropy.max]).toEqual([2, normalisedEntropy([0.6, 0.4, 0]), normalisedEntropy([0.6, 0.2, 0.2])]);
   });

@@ -25,6 +25,7 @@ import {
   matchSketch,
   mergeSketch,
 } from "../../../protocol/sketch/index.ts";
+import { addProbabilities } from "../../../protocol/sketch/prediction.ts";
 
 /** One sketch of every kind, with data and parameters other than the defaults. */
 function samples(): Record<SketchKind, AnySketch> {
@@ -33,7 +34,7 @@ function samples(): Record<SketchKind, AnySketch> {
   const categorical = new CategoricalSketch(["a", "b"], 4);
   ["a", "b", "z", null].forEach((x) => categorical.update(x));
   const classification = new ClassificationSketch(["no", "yes"], 32);
-  classification.updateProbabilities([0.3, 0.7]);
+  addProbabilities(classification, [0.3, 0.7]);
   const latency = new LatencySketch(48);
   latency.update("wasm", 2);
   const errors = new ErrorCounts();

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { computeDrift } from "../../../../collector/drift/index.ts";
 import { chooseTest, defaultTest, isDrifted } from "../../../../collector/drift/test-choice.ts";
 import { CategoricalSketch, ClassificationSketch, NumericSketch } from "../../../../protocol/sketch/index.ts";
+import { addProbabilities } from "../../../../protocol/sketch/prediction.ts";
 
 describe("test choice", () => {
   it("follows Evidently's defaults by reference size", () => {
@@ -54,8 +55,8 @@ describe("computeDrift", () => {
     const r = new ClassificationSketch(labels);
     const c = new ClassificationSketch(labels);
     for (let i = 0; i < 500; i++) {
-      r.updateProbabilities(i % 4 === 0 ? [0.2, 0.8] : [0.7, 0.3]);
-      c.updateProbabilities(i % 2 === 0 ? [0.1, 0.9] : [0.6, 0.4]);
+      addProbabilities(r, i % 4 === 0 ? [0.2, 0.8] : [0.7, 0.3]);
+      addProbabilities(c, i % 2 === 0 ? [0.1, 0.9] : [0.6, 0.4]);
     }
     const result = computeDrift({ rows: 500, features: new Map(), prediction: r }, { features: new Map(), prediction: c });
     expect(result.prediction).toMatchObject({ kind: "classification", count: 500, test: "chi2", drifted: true });

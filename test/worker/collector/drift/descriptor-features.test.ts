@@ -9,6 +9,7 @@ import type { Manifest } from "../../../../protocol/schema/manifest.ts";
 import { ClassificationSketch, NumericSketch, toBase64 } from "../../../../protocol/sketch/index.ts";
 import { flush, normal, postReports, publishManifest, rng, sketchReport } from "../../ingest-helpers.ts";
 import { BOOTSTRAP, call, createKey, expectError, modelBytes, unique, upload } from "../../registry-helpers.ts";
+import { addProbabilities } from "../../../../protocol/sketch/prediction.ts";
 
 const MEDIA = { kind: "image", height: 16, width: 16, layout: "NCHW", channels: "RGB", fit: "cover", filter: "bilinear" } as const;
 
@@ -34,7 +35,7 @@ function descriptors(seed: number, n: number, brightness: number): Record<string
 
 function predictions(n: number): ClassificationSketch {
   const p = new ClassificationSketch(["cat", "dog"]);
-  for (let i = 0; i < n; i++) p.updateProbabilities(i % 3 ? [0.8, 0.2] : [0.3, 0.7]);
+  for (let i = 0; i < n; i++) addProbabilities(p, i % 3 ? [0.8, 0.2] : [0.3, 0.7]);
   return p;
 }
 

@@ -7,6 +7,7 @@ import type { Manifest } from "../../../../protocol/schema/manifest.ts";
 import { ClassificationSketch, NumericSketch, toBase64 } from "../../../../protocol/sketch/index.ts";
 import { flush, postReports, publishManifest, rng, sketchReport } from "../../ingest-helpers.ts";
 import { call, createKey, unique } from "../../registry-helpers.ts";
+import { addProbabilities } from "../../../../protocol/sketch/prediction.ts";
 
 const LABELS = ["a", "b", "c"];
 
@@ -20,7 +21,7 @@ function predictions(seed: number, n: number, spread: boolean): ClassificationSk
   for (let i = 0; i < n; i++) {
     const top = 0.55 + 0.1 * r();
     const rest = 1 - top;
-    s.updateProbabilities(spread ? [top, rest / 2, rest / 2] : [top, rest * 0.95, rest * 0.05]);
+    addProbabilities(s, spread ? [top, rest / 2, rest / 2] : [top, rest * 0.95, rest * 0.05]);
   }
   return s;
 }

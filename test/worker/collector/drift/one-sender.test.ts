@@ -8,6 +8,7 @@ import type { Report } from "../../../../protocol/schema/report.ts";
 import { ClassificationSketch, ConfusionMatrix, ErrorCounts, LatencySketch, NumericSketch, toBase64 } from "../../../../protocol/sketch/index.ts";
 import { clientsGiven, flush, normal, publishManifest, rng } from "../../ingest-helpers.ts";
 import { BOOTSTRAP, call, createKey, unique } from "../../registry-helpers.ts";
+import { addProbabilities } from "../../../../protocol/sketch/prediction.ts";
 
 /** The issue's setting: a model of 30 numeric features whose reference is 500 standard normal rows. */
 const FEATURES = Array.from({ length: 30 }, (_, i) => `f${i}`);
@@ -20,7 +21,7 @@ function sketches(rows: number, value: (f: number, row: number) => number) {
     const x = FEATURES.map((_, f) => value(f, i));
     x.forEach((v, f) => features[f]!.update(v));
     const p = 1 / (1 + Math.exp(-x[0]!));
-    prediction.updateProbabilities([1 - p, p]);
+    addProbabilities(prediction, [1 - p, p]);
   }
   return { features, prediction };
 }

@@ -10,6 +10,7 @@ import type { Report } from "../../../../protocol/schema/report.ts";
 import { CategoricalSketch, ClassificationSketch, NumericSketch, toBase64 } from "../../../../protocol/sketch/index.ts";
 import { publishManifest, rng, TOTALS_BY_GRANULARITY } from "../../ingest-helpers.ts";
 import { call, createKey, unique } from "../../registry-helpers.ts";
+import { addProbabilities } from "../../../../protocol/sketch/prediction.ts";
 
 // The fleet of docs/scale.md: 200 numeric and 20 categorical features, segments appVersion (3)
 // × country (5), a day of reports backfilled in random order, 20 rows a report.
@@ -61,7 +62,7 @@ function sketchesOf(rows: number, seed: number): { features: Record<string, stri
     features[`c${f}`] = toBase64(s.encode());
   }
   const p = new ClassificationSketch(LABELS);
-  for (let i = 0; i < rows; i++) p.updateProbabilities([0.7, 0.3 + r() * 0.1]);
+  for (let i = 0; i < rows; i++) addProbabilities(p, [0.7, 0.3 + r() * 0.1]);
   return { features, prediction: toBase64(p.encode()) };
 }
 

@@ -6,6 +6,7 @@ import type { Report } from "../../../../protocol/schema/report.ts";
 import { CategoricalSketch, ClassificationSketch, NumericSketch, binEdges, pmf, decodeCategorical, decodeClassification, decodeNumeric } from "../../../../protocol/sketch/index.ts";
 import { flush, normal, postReports, publishManifest, rng, sketchReport } from "../../ingest-helpers.ts";
 import { call, createKey, expectError, twoFeatureManifest, unique } from "../../registry-helpers.ts";
+import { addProbabilities } from "../../../../protocol/sketch/prediction.ts";
 
 const CATEGORIES = ["a", "b", "c"];
 const LABELS = ["no", "yes"];
@@ -23,7 +24,7 @@ function sketches(seed: number, rows: number, shift: number, unseen: number) {
     // every tenth row's value is missing: a sketch holds one value per row
     c.update(i % 10 === 0 ? null : value);
     const yes = Math.min(1, Math.max(0, 0.3 + shift * 0.3 + 0.1 * normal(r)));
-    p.updateProbabilities([1 - yes, yes]);
+    addProbabilities(p, [1 - yes, yes]);
   }
   return { x, c, p };
 }
