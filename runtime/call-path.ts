@@ -1,7 +1,7 @@
 import { DriftlineError } from "../protocol/errors.ts";
 import { releaseIfIdle } from "./model-loader.ts";
 import { asTensor, buildFeeds, reuse, rowCount, type Encoded } from "./tensors.ts";
-import { OUTPUT_COLUMNS, classLabels, decodeOutputs } from "./outputs.ts";
+import { OUTPUT_COLUMNS, classLabels, decodeOutputs, probabilitiesOf } from "./outputs.ts";
 import { runInTurn } from "./session-queue.ts";
 import { accOf, checkOpen, fail, type RuntimeState } from "./runtime-state.ts";
 import type { BatchPrediction, Columns, Feeds, Prediction, Row, RunResult, Tensor } from "./types.ts";
@@ -85,7 +85,8 @@ export function callPath(s: RuntimeState, onRows: () => void): Call {
     const embeddingOutput = m.projector && m.manifest.embedding!.output;
     if (embeddingOutput) acc.embed(m.projector!, out[embeddingOutput]?.data as ArrayLike<number> | undefined, n);
     acc.rows += n;
-    staging.add({ acc, n, staged: values, base, width, misses: enc?.misses, backend: m.backend, ms });
+    // a copy: the app holds the outputs, and may change them before idle time
+    staging.add({ acc, n, staged: values, base, width, probs: probabilitiesOf(m.manifest, out)?.slice(), misses: enc?.misses, backend: m.backend, ms });
     if (rowAt && s.shadow) s.shadow.offer(n, rowAt, values, at);
     if (acc.rows >= (s.current.reportRows ?? s.o.reportRows)) onRows();
     if (columns) {

@@ -1,8 +1,27 @@
 import { normalisedEntropy } from "../protocol/sketch/prediction.ts";
 import type { Manifest, Prediction, Tensor } from "./types.ts";
 
-/** Values staged per row of a call's outputs, column by column: class, score, entropy. */
-export const OUTPUT_COLUMNS = 3;
+/** Values staged per row of a call's outputs, column by column: class, score. */
+export const OUTPUT_COLUMNS = 2;
+
+/**
+ * The data of a manifest's first `probabilities` output in a run's outputs, if it has one: its
+ * entropy is sketched in idle time, off the call's path ({@link entropyAt}).
+ *
+ * @param manifest - the model manifest
+ * @param result - the session's outputs
+ */
+export const probabilitiesOf = (manifest: Manifest, result: Record<string, Tensor>): Float32Array | undefined =>
+  result[manifest.outputs.find((o) => o.kind === "probabilities")?.name ?? ""]?.data as Float32Array | undefined;
+
+/**
+ * The normalised entropy of row `r` of `n` rows of probabilities (NaN without them).
+ *
+ * @param probs - the rows' probabilities, one vector after the other
+ * @param r - the row
+ * @param n - rows
+ */
+export const entropyAt = (probs: ArrayLike<number> | undefined, r: number, n: number): number => (probs ? normalisedEntropy(probs, (r * probs.length) / n, probs.length / n) : NaN);
 
 /** The class labels of a manifest's classifier output, if it has one. */
 export const classLabels = (manifest: Manifest): string[] | undefined => manifest.outputs.find((o) => o.labels && (o.kind === "probabilities" || o.kind === "label"))?.labels;
@@ -11,8 +30,7 @@ export const classLabels = (manifest: Manifest): string[] | undefined => manifes
  * Splits output tensors into per-row predictions (`id` left empty; none when `named` is false)
  * and reads label, class and score as the manifest says: `probabilities` → argmax and its score, `label` → class (whole index or
  * text), `score` and `regression` → the value, `embedding` → neither (its vector is only in `outputs`). Each row's class (-1: none) goes to
- * `staged[at + r]`, its score (NaN: none) to `staged[at + n + r]` and the normalised entropy of
- * its probabilities (NaN: none) to `staged[at + 2n + r]`.
+ * `staged[at + r]`, its score (NaN: none) to `staged[at + n + r]`.
  *
  * @param manifest - the model manifest
  * @param result - the session's outputs
@@ -28,7 +46,6 @@ export function decodeOutputs(manifest: Manifest, result: Record<string, Tensor>
     if (named) preds.push({ id: "", outputs: {}, label: undefined, score: undefined, version });
     staged[at + r] = -1;
     staged[at + n + r] = NaN;
-    staged[at + 2 * n + r] = NaN;
   }
   for (const { name, kind, labels } of manifest.outputs) {
     const t = result[name];
@@ -47,7 +64,6 @@ export function decodeOutputs(manifest: Manifest, result: Record<string, Tensor>
         let best = 0;
         for (let j = 1; j < w; j++) if (data[i + j]! > data[i + best]!) best = j;
         staged[at + n + r] = data[i + best]!;
-        staged[at + 2 * n + r] = normalisedEntropy(data, i, w);
         if (cls < 0) cls = best;
       } else if (kind === "label") {
         const v = data[i];

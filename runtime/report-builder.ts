@@ -5,7 +5,7 @@ import { ClassificationSketch } from "../protocol/sketch/prediction.ts";
 import { LatencySketch } from "../protocol/sketch/latency.ts";
 import { ErrorCounts } from "../protocol/sketch/error-counts.ts";
 import { ConfusionMatrix } from "../protocol/sketch/confusion.ts";
-import { classLabels } from "./outputs.ts";
+import { classLabels, entropyAt } from "./outputs.ts";
 import type { EmbeddingSketch } from "../protocol/sketch/embedding.ts";
 import type { FeatureSketch, PredictionSketch } from "../protocol/sketch/kinds.ts";
 import type { Draft } from "./draft.ts";
@@ -16,8 +16,10 @@ export interface Staged {
   acc: Accumulator;
   /** Rows. */
   n: number;
-  /** From `base` on: `width` feature columns (none for `run()`), then class, score and entropy columns. */
+  /** From `base` on: `width` feature columns (none for `run()`), then class and score columns. */
   staged: Float64Array;
+  /** A copy of the rows' probabilities, whose entropy is sketched here (runtime/outputs.ts `probabilitiesOf`). */
+  probs?: Float32Array | undefined;
   base: number;
   width: number;
   misses: unknown[] | undefined;
@@ -170,7 +172,7 @@ export class Accumulator {
         if (!keep || keep[r]) cats ? (s as CategoricalSketch).update(v as string) : (s as NumericSketch).update(v as number, typeof v === "number" ? blurValue(v, cell) : undefined);
       }
     }
-    for (let r = 0, i = base + width * n; r < n; r++, i++) if (!keep || keep[r]) this.add(staged[i]!, staged[i + n]!, staged[i + 2 * n]!);
+    for (let r = 0, i = base + width * n; r < n; r++, i++) if (!keep || keep[r]) this.add(staged[i]!, staged[i + n]!, entropyAt(b.probs, r, n));
   }
 
   /**

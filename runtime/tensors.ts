@@ -24,7 +24,7 @@ export interface Encoded {
   /**
    * From `base` on, `(width + 3) × n` values, column-major: each feature's value as sent
    * (numbers) or its category index, each descriptor of a media input, then the columns the
-   * outputs fill (class, score, entropy: runtime/outputs.ts).
+   * outputs fill (class, score: runtime/outputs.ts).
    */
   staged: Float64Array;
   base: number;

@@ -6,6 +6,7 @@ import { memoryCollector as collectorOf } from "../../fixtures/memory-collector.
 import { fromBase64, decodeClassification, decodeErrorCounts, decodeLatency, decodeNumeric } from "../../../protocol/sketch/index.ts";
 import { churnColumns, churnModel, churnRows } from "../../fixtures/runtime-models.ts";
 import { denseClassifierReference } from "../../fixtures/onnx-models.ts";
+import { normalisedEntropy } from "../../../protocol/sketch/prediction.ts";
 // the `<script>` entry: sets globalThis.Driftline, as dist/driftline.iife.js does in a page
 import "../../../runtime/script-tag.ts";
 
@@ -149,6 +150,22 @@ describe("runtime under Node", () => {
     expect([tenure.count, tenure.outOfRange, charges.count, charges.nonFinite]).toEqual([601, 1, 600, 1]);
     expect(decodeClassification(fromBase64(reports[0]!.prediction!)).counts.reduce((a, b) => a + b)).toBe(601);
     expect(decodeLatency(fromBase64(reports[0]!.latency!)).backends.get("wasm")!.n).toBe(15);
+    await rt.close();
+  });
+
+  it("sketches each prediction's entropy in idle time from the probabilities as answered, whatever the app does to them after", async () => {
+    const { transport, reports } = memoryCollector();
+    const idle: Array<() => void> = [];
+    const clock = { now: () => Date.now(), setTimeout: () => 0, clearTimeout: () => {}, idle: (fn: () => void) => void idle.push(fn) };
+    const rt = await createRuntime({ collector: "http://collector.test", key: "ing_x", model: "churn", cache: false, transport, clock });
+    const batch = await rt.predict(churnRows(8));
+    const one = await rt.predict(churnRows(1, 8)[0]!);
+    const entropies = [...batch, one].map((p) => normalisedEntropy(Array.from(p.outputs.probabilities as Float32Array)));
+    // the app overwrites the outputs it was given before idle time comes: the sketch is not changed
+    for (const p of [...batch, one]) (p.outputs.probabilities as Float32Array).fill(1);
+    await rt.flush();
+    const { entropy } = decodeClassification(fromBase64(reports[0]!.prediction!));
+    expect([entropy.n, entropy.min, entropy.max]).toEqual([9, Math.min(...entropies), Math.max(...entropies)]);
     await rt.close();
   });
 
