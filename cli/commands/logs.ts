@@ -1,6 +1,6 @@
 import { createWriteStream } from "node:fs";
-import { Readable, Transform } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import { once } from "node:events";
+import { Readable } from "node:stream";
 import { connection, requestRaw } from "../api.ts";
 import { CONNECTION_OPTIONS, UsageError, intFlag, onePositional, parse, takeAction } from "../args.ts";
 import { parseDuration } from "./drift.ts";
@@ -10,7 +10,8 @@ const USAGE = `driftline logs export <model> [--since 1d | --from TIME [--to TIM
 
 Writes the rows clients logged for offline analysis (docs/privacy.md "Prediction logging") as
 NDJSON, one row a line: id, version, t (epoch ms), segment, inputs as sent, label, score, and
-actual (the label fed back), each row once. Logging is off until the model has a log rate
+actual (the label fed back), each row once. A range of more log objects than one request reads
+(the collector's LOG_EXPORT_MAX_OBJECTS) comes in pages, each said on stderr. Logging is off until the model has a log rate
 (driftline rollout <model> --log-rate R) and the app passes createRuntime({ logging: true }).
 
   --since D       how far back: 30m, 1h, 7d (default 1d)
@@ -18,18 +19,6 @@ actual (the label fed back), each row once. Logging is off until the model has a
   --version V     only rows of this version
   -o, --output F  the file to write (default: standard output)
   --url URL --key KEY   the collector and a read or admin key`;
-
-/** Counts the lines (rows) that pass through. */
-function lineCounter(): Transform & { lines: number } {
-  const counter = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      for (const byte of chunk) if (byte === 10) counter.lines++;
-      done(null, chunk);
-    },
-  }) as Transform & { lines: number };
-  counter.lines = 0;
-  return counter;
-}
 
 /** `driftline logs export`: GET /v1/logs to a file. */
 export const logs: Command = {
@@ -53,10 +42,23 @@ export const logs: Command = {
     else query.set("from", String(Date.now() - parseDuration(values.since ?? "1d")));
     if (values.to) query.set("to", values.to);
     if (values.version) query.set("version", String(intFlag(values.version, "version", 1, 1e9)));
-    const res = await requestRaw(connection(values), `/v1/logs?${query}`);
-    const counter = lineCounter();
-    await pipeline(Readable.fromWeb(res.body as import("node:stream/web").ReadableStream), counter, values.output ? createWriteStream(values.output) : process.stdout);
-    const dropped = Number(res.headers.get("Driftline-Dropped")) || 0;
-    console.error(`${model}: ${counter.lines} rows${values.output ? ` written to ${values.output}` : ""}${dropped ? `; devices dropped ${dropped} sampled rows from full buffers` : ""}`);
+    const out = values.output ? createWriteStream(values.output) : process.stdout;
+    let rows = 0;
+    let dropped = 0;
+    // one page per request (LOG_EXPORT_MAX_OBJECTS objects): the collector names where the next starts
+    for (let page = 1, after: string | null = null; ; page++) {
+      if (after) query.set("after", after);
+      const res = await requestRaw(connection(values), `/v1/logs?${query}`);
+      for await (const chunk of Readable.fromWeb(res.body as import("node:stream/web").ReadableStream) as AsyncIterable<Buffer>) {
+        for (const byte of chunk) if (byte === 10) rows++;
+        if (!out.write(chunk)) await once(out, "drain");
+      }
+      dropped += Number(res.headers.get("Driftline-Dropped")) || 0;
+      after = res.headers.get("Driftline-Next");
+      if (!after) break;
+      console.error(`${model}: ${rows} rows after page ${page}, more to come`);
+    }
+    if (out !== process.stdout) await new Promise<void>((done) => out.end(() => done()));
+    console.error(`${model}: ${rows} rows${values.output ? ` written to ${values.output}` : ""}${dropped ? `; devices dropped ${dropped} sampled rows from full buffers` : ""}`);
   },
 };

@@ -22,49 +22,101 @@ interface Partition {
   labels: string[];
 }
 
-/** The partitions `q` reads, oldest day first, and the rows the devices said they dropped. */
+/** The partitions one export (a page) reads, oldest day first, and the rows the devices said they dropped. */
 export interface ExportPlan {
   partitions: Partition[];
   dropped: number;
+  /** The last object this page reads, where the next page starts (`after`); undefined on the last page. */
+  next?: string | undefined;
 }
 
-/**
- * Lists the objects an export reads: each version's partitions whose day overlaps the range.
- * Throws 400 `limit_exceeded` past `maxObjects` (collector/config.ts `logExportMaxObjects`).
- *
- * @param bucket - the R2 bucket
- * @param q - model, version and range
- * @param maxObjects - objects one export may read
- */
-export async function planExport(bucket: R2Bucket, q: ExportQuery, maxObjects: number): Promise<ExportPlan> {
+/** An object a page reads. */
+interface Taken {
+  partition: string;
+  key: string;
+  /** The client's part of the key: a client's objects of one partition are one run of keys. */
+  client: string;
+  dropped: number;
+}
+
+/** A version's day and the key it sorts by (day, then partition). */
+interface Listed {
+  prefix: string;
+  order: string;
+}
+
+const orderOf = (day: string, prefix: string) => `${day} ${prefix}`;
+
+/** The partitions of the range, oldest day first: `{ prefix, order }`. */
+async function partitionsOf(bucket: R2Bucket, q: ExportQuery): Promise<Listed[]> {
   const prefix = modelPrefix(q.model);
   const versions = q.version === undefined ? await subPrefixes(bucket, prefix) : [`${prefix}${q.version}/`];
   const first = dayOf(q.from);
   const last = dayOf(q.to - 1);
-  const days = new Map<string, Partition[]>();
-  let objects = 0;
-  let dropped = 0;
-  for (const version of versions) {
+  const out: Listed[] = [];
+  for (const version of versions)
     for (const day of await subPrefixes(bucket, version)) {
       const name = day.slice(version.length, -1);
-      if (name < first || name > last) continue;
-      const partition: Partition = { rows: [], labels: [] };
-      let cursor: string | undefined;
-      do {
-        // `include` is R2's (workerd has it); this version of @cloudflare/workers-types lacks it
-        const page = await bucket.list({ prefix: day, cursor, include: ["customMetadata"] } as R2ListOptions);
-        for (const o of page.objects) {
-          if (++objects > maxObjects) throw new ApiError(400, "limit_exceeded", `the range holds more than ${maxObjects} log objects; export fewer days or one version`);
-          (o.key.endsWith(".labels.ndjson.gz") ? partition.labels : partition.rows).push(o.key);
-          dropped += Number(o.customMetadata?.dropped ?? 0) || 0;
-        }
-        cursor = page.truncated ? page.cursor : undefined;
-      } while (cursor);
-      days.set(name, [...(days.get(name) ?? []), partition]);
+      if (name >= first && name <= last) out.push({ prefix: day, order: orderOf(name, day) });
     }
+  return out.sort((a, b) => (a.order < b.order ? -1 : 1));
+}
+
+/**
+ * Plans one page of an export: the objects of each version's partitions whose day overlaps the
+ * range, oldest day first, at most `maxObjects` (collector/config.ts `logExportMaxObjects`). A
+ * page ends between two clients' objects, so every label is read with the rows it belongs to
+ * (a client labels only its own rows) and each row is written once; `next` says where the next
+ * page starts. Throws 400 `limit_exceeded` when one client's objects of one partition are more
+ * than `maxObjects`.
+ *
+ * @param bucket - the R2 bucket
+ * @param q - model, version and range
+ * @param maxObjects - objects one page may read
+ * @param after - the `next` of the page before (an object key of this model's logs)
+ */
+export async function planExport(bucket: R2Bucket, q: ExportQuery, maxObjects: number, after?: string): Promise<ExportPlan> {
+  const resume = after && { partition: after.slice(0, after.lastIndexOf("/") + 1), key: after };
+  const resumeOrder = resume ? orderOf(resume.partition.split("/").at(-2)!, resume.partition) : "";
+  const taken: Taken[] = [];
+  let next: string | undefined;
+  walk: for (const { prefix, order } of await partitionsOf(bucket, q)) {
+    if (order < resumeOrder) continue;
+    let cursor: string | undefined;
+    const startAfter = resume && prefix === resume.partition ? resume.key : undefined;
+    do {
+      // `include` is R2's (workerd has it); this version of @cloudflare/workers-types lacks it
+      const page = await bucket.list({ prefix, cursor, startAfter: cursor ? undefined : startAfter, include: ["customMetadata"] } as R2ListOptions);
+      for (const o of page.objects) {
+        const rest = o.key.slice(prefix.length);
+        const object: Taken = { partition: prefix, key: o.key, client: rest.slice(0, rest.indexOf("-")), dropped: Number(o.customMetadata?.dropped ?? 0) || 0 };
+        if (taken.length === maxObjects) {
+          next = endAtClient(taken, object, maxObjects);
+          break walk;
+        }
+        taken.push(object);
+      }
+      cursor = page.truncated ? page.cursor : undefined;
+    } while (cursor);
   }
-  const partitions = [...days.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).flatMap(([, p]) => p);
-  return { partitions, dropped };
+  const partitions = new Map<string, Partition>();
+  for (const { partition, key } of taken) {
+    const p = partitions.get(partition) ?? partitions.set(partition, { rows: [], labels: [] }).get(partition)!;
+    (key.endsWith(".labels.ndjson.gz") ? p.labels : p.rows).push(key);
+  }
+  return { partitions: [...partitions.values()], dropped: taken.reduce((sum, t) => sum + t.dropped, 0), next };
+}
+
+/**
+ * Ends a full page between two clients: drops the objects of the client that `following` (the
+ * first object past the page) continues, and answers the last key kept.
+ */
+function endAtClient(taken: Taken[], following: Taken, maxObjects: number): string {
+  const sameClient = (t: Taken | undefined) => t?.partition === following.partition && t.client === following.client;
+  while (sameClient(taken.at(-1))) taken.pop();
+  if (!taken.length)
+    throw new ApiError(400, "limit_exceeded", `one client's logs of ${following.partition.split("/").at(-2)} are more than ${maxObjects} objects, more than one export reads (LOG_EXPORT_MAX_OBJECTS)`);
+  return taken.at(-1)!.key;
 }
 
 /**

@@ -16,6 +16,7 @@ import { ApiError } from "../errors.ts";
 import { limitIngestKey } from "../http/rate-limit.ts";
 import { checkLogBatch } from "../logs/check-batch.ts";
 import { exportRows, planExport } from "../logs/export.ts";
+import { modelPrefix } from "../logs/partition.ts";
 import { firstKeptDay } from "../logs/retention.ts";
 import { writeLogBatch } from "../logs/write.ts";
 import { documented } from "../openapi.ts";
@@ -52,6 +53,7 @@ const exportQuerySchema = z.object({
   version: z.coerce.number().pipe(versionSchema).optional(),
   from: timeSchema.optional(),
   to: timeSchema.optional(),
+  after: z.string().max(1024).optional(),
 });
 
 /**
@@ -90,9 +92,12 @@ export const logs = new Hono<AppEnv>()
   )
   .get(
     "/",
-    documented("Exports logged rows as NDJSON (each row once, with its label when one was fed back); header Driftline-Dropped: rows devices dropped", {
-      200: { description: "one logged row a line", media: "application/x-ndjson" },
-    }),
+    documented(
+      "Exports logged rows as NDJSON (each row once, with its label when one was fed back), a page of at most LOG_EXPORT_MAX_OBJECTS objects; headers Driftline-Dropped: rows devices dropped, Driftline-Next: the `after` of the next page (none on the last)",
+      {
+        200: { description: "one logged row a line", media: "application/x-ndjson" },
+      },
+    ),
     requireRole("read"),
     validate("query", exportQuerySchema),
     async (c) => {
@@ -106,9 +111,10 @@ export const logs = new Hono<AppEnv>()
       const from = Math.max(q.from ?? to - DEFAULT_EXPORT_MS, Date.parse(firstKeptDay(now, days)));
       if (q.from !== undefined && q.from >= to) throw new ApiError(400, "validation", "from must be before to");
       const query = { model: model.id, version: q.version, from, to };
-      const plan = from < to ? await planExport(c.env.ARTIFACTS, query, logExportMaxObjects(c.env)) : { partitions: [], dropped: 0 };
-      return new Response(exportRows(c.env.ARTIFACTS, plan, query), {
-        headers: { "Content-Type": "application/x-ndjson; charset=utf-8", "Cache-Control": "no-store", "Driftline-Dropped": String(plan.dropped) },
-      });
+      if (q.after !== undefined && !q.after.startsWith(modelPrefix(model.id))) throw new ApiError(400, "validation", "after: not a Driftline-Next of this model's export");
+      const plan = from < to ? await planExport(c.env.ARTIFACTS, query, logExportMaxObjects(c.env), q.after) : { partitions: [], dropped: 0 };
+      const headers: Record<string, string> = { "Content-Type": "application/x-ndjson; charset=utf-8", "Cache-Control": "no-store", "Driftline-Dropped": String(plan.dropped) };
+      if (plan.next) headers["Driftline-Next"] = plan.next;
+      return new Response(exportRows(c.env.ARTIFACTS, plan, query), { headers });
     },
   );

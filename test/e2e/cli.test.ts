@@ -18,7 +18,8 @@ describe("driftline CLI against a local collector", () => {
   const cli = (args: string[], env: Record<string, string> = {}) => runCliProcess(args, { DRIFTLINE_URL: collector.url, DRIFTLINE_ADMIN_KEY: ADMIN, ...env });
 
   beforeAll(async () => {
-    collector = await startCollector({ adminKey: ADMIN, persistTo: join(dir, "state") });
+    // two log objects a request, so the logs export below takes pages
+    collector = await startCollector({ adminKey: ADMIN, persistTo: join(dir, "state"), vars: { LOG_EXPORT_MAX_OBJECTS: "2" } });
     for (const v of ["v1", "v2"]) {
       const profiled = await cli([
         "profile",
@@ -216,23 +217,25 @@ describe("driftline CLI against a local collector", () => {
     };
     expect(assignment.logRate).toBe(0.01);
     const inputs = Object.fromEntries(assignment.manifest.features.map((f, i) => [f.name, i + 0.5]));
-    const rows = [0, 1, 2].map((i) => ({ id: `e2e.${i}`, version: assignment.version, t: Date.now() - i, segment: {}, inputs, label: "benign", score: 0.9 }));
-    const posted = await fetch(`${collector.url}/v1/logs`, {
-      method: "POST",
-      headers: { ...auth, "content-type": "application/json" },
-      body: JSON.stringify({ id: "e2e-batch", model: "cancer", client: "e2e", rows, labels: [] }),
-    });
-    expect(posted.status).toBe(200);
+    // three clients' batches, one object each: two pages of two objects at most
+    const rows = [0, 1, 2, 3, 4, 5].map((i) => ({ id: `e2e.${i}`, version: assignment.version, t: Date.now() - i, segment: {}, inputs, label: "benign", score: 0.9 }));
+    for (const c of [0, 1, 2]) {
+      const posted = await fetch(`${collector.url}/v1/logs`, {
+        method: "POST",
+        headers: { ...auth, "content-type": "application/json" },
+        body: JSON.stringify({ id: `e2e-batch-${c}`, model: "cancer", client: `e2e-${c}`, rows: rows.slice(2 * c, 2 * c + 2), labels: [] }),
+      });
+      expect(posted.status).toBe(200);
+    }
     const file = join(dir, "rows.ndjson");
     const exported = await cli(["logs", "export", "cancer", "--app", "demo", "--since", "1d", "-o", file]);
     expect(exported.code, exported.stderr).toBe(0);
-    expect(exported.stderr).toMatch(/cancer: 3 rows written to /);
-    expect(
-      readFileSync(file, "utf8")
-        .trim()
-        .split("\n")
-        .map((l) => JSON.parse(l)),
-    ).toEqual(rows);
+    expect(exported.stderr).toMatch(/^cancer: [24] rows after page 1, more to come\ncancer: 6 rows written to /);
+    const written = readFileSync(file, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { id: string });
+    expect(written.sort((a, b) => (a.id < b.id ? -1 : 1))).toEqual(rows);
     expect((await cli(["logs", "export", "cancer", "--since", "1d", "--from", "0"])).code).toBe(2);
     expect((await cli(["logs", "export", "cancer", "--app", "demo"], { DRIFTLINE_ADMIN_KEY: ingest })).stderr).toMatch(/this key may not do that \(403 forbidden/);
   });

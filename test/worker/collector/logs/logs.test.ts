@@ -8,7 +8,8 @@ import { describe, expect, it } from "vitest";
 import { LIMITS } from "../../../../protocol/limits.ts";
 import { openDb } from "../../../../collector/db/client.ts";
 import { sweepLogs } from "../../../../collector/logs/retention.ts";
-import { planExport } from "../../../../collector/logs/export.ts";
+import { exportRows, planExport } from "../../../../collector/logs/export.ts";
+import type { LogRow } from "../../../../protocol/schema/prediction-log.ts";
 import { logExportMaxObjects } from "../../../../collector/config.ts";
 import { ApiError } from "../../../../collector/errors.ts";
 import { liveModel } from "../../ingest-helpers.ts";
@@ -180,11 +181,53 @@ describe("log retention", () => {
   });
 });
 
-describe("the log export's object cap", () => {
-  it("reads at most LOG_EXPORT_MAX_OBJECTS objects, 9,000 unless set: under Workers Paid's 10,000 subrequests", async () => {
+describe("the log export's pages", () => {
+  it("reads at most LOG_EXPORT_MAX_OBJECTS objects a request, 9,000 unless set: under Workers Paid's 10,000 subrequests", () => {
     expect(logExportMaxObjects(env)).toBe(9000);
     expect(logExportMaxObjects({})).toBe(9000);
     expect(logExportMaxObjects({ LOG_EXPORT_MAX_OBJECTS: "50000" })).toBe(50000);
+  });
+
+  it("pages a range of more objects than one request reads, between clients: every row once, each with its label", async () => {
+    const { model, key, version, token, read } = await loggedModel("logs-pages");
+    // five clients: rows, then labels of the first row in a batch of its own (two objects each)
+    const sent: LogRow[] = [];
+    for (let i = 0; i < 5; i++) {
+      const rows = [logRow(version), logRow(version)];
+      const client = { client: `pager-${i}` };
+      expect((await postLogs(token, logBatch(model, rows, [], client))).status).toBe(200);
+      expect((await postLogs(token, logBatch(model, [], [{ id: rows[0]!.id, version, t: rows[0]!.t, actual: `label-${i}` }], client))).status).toBe(200);
+      sent.push({ ...rows[0]!, actual: `label-${i}` }, rows[1]!);
+    }
+    const q = { model: key, from: Date.now() - DAY, to: Date.now() + 1 };
+    const whole = await planExport(env.ARTIFACTS, q, 9000);
+    expect([whole.partitions[0]!.rows.length + whole.partitions[0]!.labels.length, whole.next]).toEqual([10, undefined]);
+    const exported: LogRow[] = [];
+    const pages: number[] = [];
+    let after: string | undefined;
+    do {
+      // 3 objects a page: a client's two objects never split, so each page holds one client
+      const plan = await planExport(env.ARTIFACTS, q, 3, after);
+      pages.push(plan.partitions.reduce((n, p) => n + p.rows.length + p.labels.length, 0));
+      const text = await new Response(exportRows(env.ARTIFACTS, plan, q)).text();
+      exported.push(
+        ...text
+          .split("\n")
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as LogRow),
+      );
+      after = plan.next;
+    } while (after);
+    expect(pages).toEqual([2, 2, 2, 2, 2]);
+    expect(exported.sort((a, b) => (a.id < b.id ? -1 : 1))).toEqual(sent.sort((a, b) => (a.id < b.id ? -1 : 1)));
+    // through the route: the header of the next page, and no header on the last
+    const first = await call("GET", `/v1/logs?model=${model}`, { token: read });
+    expect(first.headers.get("Driftline-Next")).toBeNull();
+    await first.arrayBuffer();
+    await expectError(await call("GET", `/v1/logs?model=${model}&after=${encodeURIComponent("logs/default%2Fother/1/")}`, { token: read }), 400, "validation");
+  });
+
+  it("refuses a page when one client's objects of one day are more than it reads", async () => {
     const model = `default/${unique("log-cap")}`;
     const day = new Date().toISOString().slice(0, 10);
     for (let i = 0; i < 4; i++) await env.ARTIFACTS.put(`logs/${encodeURIComponent(model)}/1/${day}/c-${i}.rows.ndjson.gz`, new Uint8Array(1));
@@ -192,6 +235,6 @@ describe("the log export's object cap", () => {
     expect((await planExport(env.ARTIFACTS, q, 4)).partitions[0]!.rows).toHaveLength(4);
     const refused = await planExport(env.ARTIFACTS, q, 3).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(ApiError);
-    expect(refused).toMatchObject({ status: 400, code: "limit_exceeded", message: "the range holds more than 3 log objects; export fewer days or one version" });
+    expect(refused).toMatchObject({ status: 400, code: "limit_exceeded", message: `one client's logs of ${day} are more than 3 objects, more than one export reads (LOG_EXPORT_MAX_OBJECTS)` });
   });
 });
