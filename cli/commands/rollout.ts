@@ -73,7 +73,7 @@ export const rollout: Command = {
 export const promote: Command = {
   name: "promote",
   summary: "make the current canary the stable version",
-  usage: `driftline promote <model> [--url URL --key KEY]\n\nSets the stable version to the running canary's version and ends the canary.`,
+  usage: `driftline promote <model> [--url URL --key KEY]\n\nSets the stable version to the running canary's version and ends the canary (and a shadow\nof that version).`,
   async run(argv) {
     const { values, positionals } = parse(argv, CONNECTION_OPTIONS);
     const model = onePositional(positionals, "the model name");

@@ -32,14 +32,20 @@ export function checkRollout(s: RolloutState, latest: number): void {
     throw new ApiError(400, "validation", `version ${missing} does not exist (latest is ${latest})`);
   }
   if (s.canary?.version === s.stable) throw new ApiError(400, "validation", `canary version ${s.stable} is already stable`);
-  if (s.shadow?.version === s.stable) throw new ApiError(400, "validation", `shadow version ${s.stable} is already stable`);
+  if (s.shadow?.version === s.stable) {
+    throw new ApiError(
+      400,
+      "validation",
+      `version ${s.stable} cannot be both stable and the shadow: end the shadow in the same change ("shadow": null, driftline rollout --no-shadow) or shadow another version`,
+    );
+  }
 }
 
 /**
  * The rollout after a `PUT /rollout` body, or undefined when the body changes nothing.
  * Setting `stable` to the current canary (without naming a canary) is a promote: the canary
- * is cleared. A new canary version gets a new salt; a new percent keeps it, so raising the
- * percent only adds clients.
+ * is cleared, and so is a shadow of that version unless the body names one. A new canary
+ * version gets a new salt; a new percent keeps it, so raising the percent only adds clients.
  *
  * @param current - the stored state
  * @param change - the validated body
@@ -52,7 +58,7 @@ export function planChange(current: RolloutState, change: RolloutChange, ctx: Ch
   const proposed = {
     stable: change.stable ?? current.stable,
     canary: promote ? null : change.canary === undefined ? current.canary : change.canary,
-    shadow: change.shadow === undefined ? current.shadow : change.shadow,
+    shadow: change.shadow !== undefined ? change.shadow : promote && current.shadow?.version === change.stable ? null : current.shadow,
     sampleRate: change.sampleRate ?? current.sampleRate,
     logRate: change.logRate ?? current.logRate ?? 0,
     logRetentionDays: change.logRetentionDays ?? current.logRetentionDays ?? DEFAULT_LOG_RETENTION_DAYS,

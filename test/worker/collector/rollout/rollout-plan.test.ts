@@ -68,6 +68,14 @@ describe("planChange", () => {
     expect(() => planChange(base, { stable: 5 }, ctx)).toThrow(/does not exist/);
   });
 
+  it("ends a shadow of the canary it promotes, and says how to make a shadowed version stable", () => {
+    const both = { ...base, canary: { version: 3, percent: 50 }, shadow: { version: 3, sampleRate: 0.5 } };
+    expect(planChange(both, { stable: 3 }, ctx)).toMatchObject({ action: "promote", next: { stable: 3, canary: null, shadow: null } });
+    const shadowed = { ...base, shadow: { version: 3, sampleRate: 0.5 } };
+    expect(() => planChange(shadowed, { stable: 3 }, ctx)).toThrow(/version 3 cannot be both stable and the shadow: end the shadow in the same change/);
+    expect(planChange(shadowed, { stable: 3, shadow: null }, ctx)?.next).toMatchObject({ stable: 3, shadow: null });
+  });
+
   it("returns undefined for a change that changes nothing", () => {
     expect(planChange(base, { stable: 2, canary: null, shadow: null, sampleRate: 1 }, ctx)).toBeUndefined();
   });
