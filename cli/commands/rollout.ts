@@ -12,6 +12,7 @@ Changes who runs which version. Each change is audited and reaches clients on th
   --canary V        run version V on --percent P of clients (sticky per client)
   --percent P       canary share, 0–100 (raising it only adds clients)
   --shadow V        run version V beside the live one on sampled rows, outputs never shown
+                    (driftline status shows how often it agrees with the live version)
   --shadow-rate R   share of rows the shadow sees, (0, 1] (default 0.1)
   --no-canary       end the canary
   --no-shadow       end the shadow

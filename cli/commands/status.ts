@@ -15,7 +15,7 @@ interface ModelList {
 export const status: Command = {
   name: "status",
   summary: "a model's versions, rollout and recent changes (or all models)",
-  usage: `driftline status [model] [--json] [--url URL --key KEY]\n\nWithout a model, lists every model the key can see.`,
+  usage: `driftline status [model] [--json] [--url URL --key KEY]\n\nA model's versions, rollout, performance of the live versions over the last 24 h, a shadow's\nagreement with them, and recent changes. Without a model, lists every model the key can see.`,
   async run(argv) {
     const { values, positionals } = parse(argv, { ...CONNECTION_OPTIONS, json: { type: "boolean" } });
     if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
@@ -48,6 +48,11 @@ export const status: Command = {
       const stats = await request<StatsAnswer>(conn, `/v1/stats?model=${encodeURIComponent(model)}&version=${version}&from=${day}`);
       console.log(`\nperformance of v${version}, last 24 h: ${describePerformance(stats.performance, stats.baseline, stats.estimated)}`);
     }
+    const shadow = detail.rollout?.shadow?.version;
+    for (const version of live.filter((v) => shadow !== undefined && v !== shadow)) {
+      const stats = await request<StatsAnswer>(conn, `/v1/stats?model=${encodeURIComponent(model)}&version=${version}&role=shadow&from=${day}`);
+      console.log(`\nshadow v${shadow} beside v${version}, last 24 h: ${describeShadow(stats.shadow[String(shadow)], stats.baseline?.kind === "regression")}`);
+    }
     if (detail.audit.length) {
       console.log("\nrecent changes");
       console.log(
@@ -79,4 +84,16 @@ export function describePerformance(live: Performance | null, baseline: Baseline
   const labelled = `${live.labelled.toLocaleString("en-US")} labelled`;
   if ("accuracy" in live) return `accuracy ${fmt(live.accuracy)}${delta(live.accuracy)} on ${labelled}${estimate} · ${base}`;
   return `MAE ${fmt(live.mae)}, RMSE ${fmt(live.rmse)} on ${labelled} · ${base}`;
+}
+
+/**
+ * How a shadow version agreed with the live one, in one line.
+ *
+ * @param agreement - the shadow's entry in `shadow` of `GET /v1/stats?role=shadow` (undefined: no rows)
+ * @param regression - whether the model is a regression (no classes to agree on)
+ */
+export function describeShadow(agreement: StatsAnswer["shadow"][string] | undefined, regression = false): string {
+  if (!agreement?.rows || agreement.agreement === null) return "no rows yet (it runs on sampled rows in the page's idle time and reports with the live version)";
+  const rows = `${agreement.rows.toLocaleString("en-US")} rows`;
+  return regression ? `ran on ${rows}` : `same class on ${(agreement.agreement * 100).toFixed(1)} % of ${rows}`;
 }

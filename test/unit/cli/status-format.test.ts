@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { describePerformance } from "../../../cli/commands/status.ts";
+import { describePerformance, describeShadow } from "../../../cli/commands/status.ts";
 
 describe("driftline status: performance line", () => {
   const baseline = { kind: "classification" as const, labelled: 500, accuracy: 0.934, precision: {}, recall: {}, f1: {}, log_loss: 0.2, calibration: { confidence: [], accuracy: [], count: [] } };
@@ -18,5 +18,13 @@ describe("driftline status: performance line", () => {
     expect(describePerformance(null, baseline)).toBe("no labels yet · baseline accuracy 0.934");
     const regression = { labelled: 10, residual_mean: 0, residual_p05: -1, residual_p50: 0, residual_p95: 1, mae: 0.5, rmse: 0.7 };
     expect(describePerformance(regression, null)).toBe("MAE 0.500, RMSE 0.700 on 10 labelled · no baseline (driftline profile --target)");
+  });
+});
+
+describe("driftline status: shadow line", () => {
+  it("gives the shadow's class agreement with the live version, or says it has no rows yet", () => {
+    expect(describeShadow({ rows: 1211, agree: 1190, agreement: 1190 / 1211 })).toBe("same class on 98.3 % of 1,211 rows");
+    expect(describeShadow({ rows: 40, agree: 0, agreement: 0 }, true)).toBe("ran on 40 rows");
+    expect(describeShadow(undefined)).toBe("no rows yet (it runs on sampled rows in the page's idle time and reports with the live version)");
   });
 });
