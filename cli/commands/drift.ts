@@ -84,7 +84,9 @@ export function describeDrift(answer: DriftAnswer): string {
   ];
   if (answer.embedding) lines.push(embeddingLine(answer.embedding));
   if (entries.some(([, e]) => verdictWord(e) === "one sender")) {
-    lines.push("one sender: a single client network sent every value, and verdicts leave out the heaviest sender's share (docs/security.md); a fleet sends from many networks");
+    lines.push(
+      'one sender: a single client network sent every value, and verdicts leave out the heaviest sender\'s share (docs/security.md); a fleet sends from many networks, but against a local collector every runtime sends from 127.0.0.1 unless its transport sets CF-Connecting-IP, as demo/simulator.ts does (docs/runtime.md "Node")',
+    );
   }
   return lines.join("\n");
 }

@@ -64,6 +64,8 @@ describe("driftline drift: the table", () => {
     expect(row(text, "words").at(-1)).toBe("no verdict");
     expect(row(text, "width").at(-1)).toBe("no data");
     expect(text).toMatch(/^one sender: a single client network sent every value/m);
+    // a user's own runtimes against npm start's collector all send from 127.0.0.1: the line says how the demo's fleet does not
+    expect(text).toMatch(/against a local collector every runtime sends from 127\.0\.0\.1 unless its transport sets CF-Connecting-IP, as demo\/simulator\.ts does/);
   });
 
   it("prints the embedding's verdict", () => {
