@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import type * as ort from "onnxruntime-web";
 import { imageDims } from "../protocol/preprocess/image.ts";
-import type { Input, Output } from "../protocol/schema/manifest.ts";
+import { inputColumns } from "../protocol/row-encoding.ts";
+import type { Feature, Input, Output } from "../protocol/schema/manifest.ts";
 import type { Media } from "../protocol/schema/media.ts";
 import { CliError, oneLine } from "./args.ts";
 
@@ -166,4 +167,22 @@ export function checkEmbeddingOutput(model: LoadedModel, embedding: { output?: s
   if (output.shape.length === 0 || !row.every((d) => typeof d === "number" && d >= 0)) return;
   const values = (row as number[]).reduce((a, b) => a * b, 1);
   if (values !== length) throw new CliError(`the reference embeddings have ${length} values but the model's output "${name}" [${output.shape.join(", ")}] has ${values} a row`);
+}
+
+/**
+ * Throws when the features that feed `input` do not make as many columns as its last dimension,
+ * saying how to profile again (`driftline profile` and `publish` both check).
+ *
+ * @param input - the model's input
+ * @param features - the profile's features (those of other inputs are skipped)
+ */
+export function checkFeatureColumns(input: Input, features: readonly Feature[]): void {
+  const width = input.shape[input.shape.length - 1];
+  const mine = features.filter((f) => f.input === input.name);
+  const columns = inputColumns(mine).get(input.name) ?? 0;
+  if (typeof width !== "number" || width <= 0 || width === columns) return;
+  const encoding = mine.some((f) => f.encoding === "onehot") ? "onehot" : "index";
+  throw new CliError(
+    `the model's input "${input.name}" has ${width} columns but the profile's ${mine.length} features make ${columns} (encoding ${encoding}): profile again with --exclude (the target, ids), --categorical or --encoding`,
+  );
 }

@@ -1,7 +1,6 @@
 import { closeSync, existsSync, openSync, rmSync, writeFileSync } from "node:fs";
-import { inputColumns } from "../../protocol/row-encoding.ts";
 import { CliError, UsageError, choiceFlag, intFlag, listFlag, onePositional, parse } from "../args.ts";
-import { type LoadedModel, checkEmbeddingOutput, describeOutputs, loadModel } from "../onnx-model.ts";
+import { type LoadedModel, checkEmbeddingOutput, checkFeatureColumns, describeOutputs, loadModel } from "../onnx-model.ts";
 import { type ProfileFile, type ProfileOptions, PredictionProfiler, TableProfiler } from "../profiler.ts";
 import type { ChunkOptions } from "../reference-chunks.ts";
 import { formatBytes, progress } from "../progress.ts";
@@ -205,13 +204,7 @@ async function profileTable(path: string, values: ProfileFlags, model: LoadedMod
   if (model) {
     const modelInput = model.inputs.find((i) => i.name === input);
     if (!modelInput) throw new CliError(`the model has no input "${input}" (inputs: ${model.inputs.map((i) => i.name).join(", ")}); pass --input`);
-    const width = modelInput.shape[modelInput.shape.length - 1];
-    const columns = inputColumns(features).get(input)!;
-    if (typeof width === "number" && width > 0 && width !== columns) {
-      throw new CliError(
-        `the model's input "${input}" has ${width} columns but the profile's ${features.length} features make ${columns} (encoding ${encoding}); check --exclude, --categorical and --encoding`,
-      );
-    }
+    checkFeatureColumns(modelInput, features);
     const outputs = describeOutputs(model, labels);
     const sketched = outputs.find((o) => o.kind === "probabilities") ?? outputs.find((o) => o.kind === "regression" || o.kind === "score");
     if (!sketched) throw new CliError("the model has no float output to sketch predictions from");

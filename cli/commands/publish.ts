@@ -7,7 +7,7 @@ import { parseManifest } from "../../protocol/schema/parse.ts";
 import { DriftlineError } from "../../protocol/errors.ts";
 import { request, requestRaw, connection, type Connection } from "../api.ts";
 import { CONNECTION_OPTIONS, CliError, UsageError, choiceFlag, listFlag, onePositional, parse } from "../args.ts";
-import { checkEmbeddingOutput, describeOutputs, loadModel, markEmbedding, mediaDims, shapeTakes, type LoadedModel } from "../onnx-model.ts";
+import { checkEmbeddingOutput, checkFeatureColumns, describeOutputs, loadModel, markEmbedding, mediaDims, shapeTakes, type LoadedModel } from "../onnx-model.ts";
 import type { ProfileFile } from "../profiler.ts";
 import { formatBytes, progress } from "../progress.ts";
 import type { Command } from "./command.ts";
@@ -126,14 +126,10 @@ function buildManifest(
   file: ProfileFile,
   extra: { labels: string[]; backend: "webgpu" | "wasm" | undefined; verdicts: "calibrated" | "evidently"; meta: Record<string, string>; sha256: string },
 ): Manifest {
-  const columns = inputColumns(file.features);
-  for (const [input, width] of columns) {
+  for (const input of inputColumns(file.features).keys()) {
     const tensor = model.inputs.find((i) => i.name === input);
     if (!tensor) throw noSuchInput(model, "features feed", input);
-    const modelWidth = tensor.shape[tensor.shape.length - 1];
-    if (typeof modelWidth === "number" && modelWidth > 0 && modelWidth !== width) {
-      throw new CliError(`the model's input "${input}" has ${modelWidth} columns but the profile's features make ${width}`);
-    }
+    checkFeatureColumns(tensor, file.features);
   }
   if (file.embedding) checkEmbeddingOutput(model, file.embedding);
   const outputs = manifestOutputs(model, file, extra.labels);

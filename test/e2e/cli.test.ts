@@ -177,7 +177,9 @@ describe("driftline CLI against a local collector", () => {
     writeFileSync(join(dir, "short.json"), JSON.stringify(profile));
     const mismatch = await cli(["publish", "test/fixtures/cancer/model/cancer-v1.onnx", "--model", "cancer", "--profile", join(dir, "short.json")]);
     expect(mismatch.code).toBe(1);
-    expect(mismatch.stderr.trim()).toBe("driftline publish: the model's input \"features\" has 30 columns but the profile's features make 29");
+    expect(mismatch.stderr.trim()).toBe(
+      "driftline publish: the model's input \"features\" has 30 columns but the profile's 29 features make 29 (encoding index): profile again with --exclude (the target, ids), --categorical or --encoding",
+    );
   });
 
   it("makes a signing key and publishes a signed version whose signature the protocol verifies", async () => {

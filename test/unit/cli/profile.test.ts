@@ -140,7 +140,7 @@ describe("driftline profile", () => {
     const modelPath = join(dir, "model.onnx");
     const result = await run("profile", csvPath, "--exclude", "id", "--model", modelPath, "-o", join(dir, "y.json"));
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/the model's input "features" has 4 columns but the profile's 5 features make 5/);
+    expect(result.stderr).toMatch(/the model's input "features" has 4 columns but the profile's 5 features make 5 \(encoding index\): profile again with --exclude/);
   });
 
   it("refuses a table without rows, and says in one line when the profile cannot be written", async () => {

@@ -66,6 +66,19 @@ describe("driftline publish into an app", () => {
   });
 });
 
+describe("driftline publish of a table's model", () => {
+  it("says how to profile again when the profile's features do not make the model's columns", async () => {
+    // the training CSV profiled without --model and without leaving its target out: 31 features for 30 columns
+    const profiled = await runCli("profile", join(root, "test/fixtures/cancer/data/train.csv"), "-o", join(dir, "cancer-31.json"));
+    expect(profiled.code, profiled.stderr).toBe(0);
+    const result = await publish(join(root, "test/fixtures/cancer/model/cancer-v1.onnx"), "--model", "cancer", "--profile", join(dir, "cancer-31.json"));
+    expect(result).toMatchObject({ code: 1, manifest: undefined });
+    expect(result.stderr).toBe(
+      `driftline publish: the model's input "features" has 30 columns but the profile's 31 features make 31 (encoding index): profile again with --exclude (the target, ids), --categorical or --encoding\n`,
+    );
+  });
+});
+
 describe("driftline publish of an image or audio model", () => {
   const images = join(dir, "images");
   mkdirSync(images);
