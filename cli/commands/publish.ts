@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { sha256Hex } from "../../protocol/hash.ts";
 import { inputColumns } from "../../protocol/row-encoding.ts";
 import type { Input, Manifest, Output } from "../../protocol/schema/manifest.ts";
+import type { ModelDetail } from "../../protocol/api.ts";
 import type { Media } from "../../protocol/schema/media.ts";
 import { parseManifest } from "../../protocol/schema/parse.ts";
 import { DriftlineError } from "../../protocol/errors.ts";
@@ -87,8 +88,29 @@ export const publish: Command = {
       `${values.model} version ${version.version} (sha256 ${version.sha256.slice(0, 12)}…, ${formatBytes(model.bytes.length)}${values.sign ? ", signed" : ""}${verdicts === "calibrated" ? ", calibrated drift verdicts" : ""})`,
     );
     if (version.version > 1) console.log(`roll it out: driftline rollout ${values.model} --canary ${version.version} --percent 10`);
+    else {
+      const line = await appLine(conn, values.model);
+      if (line) console.log(line);
+    }
   },
 };
+
+/**
+ * Which app a new model went into (with the bootstrap key and no --app the collector picks it), and
+ * the key its pages need; undefined when the collector does not say.
+ *
+ * @param conn - the collector and key the version was published with
+ * @param model - the model's name
+ */
+async function appLine(conn: Connection, model: string): Promise<string | undefined> {
+  try {
+    const { app } = await request<ModelDetail>(conn, `/v1/models/${encodeURIComponent(model)}`);
+    return `${model} is in app ${app}: pages need an ingest key of that app (driftline keys create --app ${app} --role ingest)`;
+  } catch {
+    // the version is published: a failed look-up must not fail the command
+    return undefined;
+  }
+}
 
 function readProfileFile(path: string): ProfileFile {
   // a file that cannot be read fails in one line (cli/main.ts)

@@ -30,6 +30,8 @@ async function publish(...argv: string[]): Promise<{ code: number; stdout: strin
       ({ manifest, app } = JSON.parse(String(init.body)) as { manifest: Manifest; app?: string });
       return Response.json({ version: 1, sha256: manifest.sha256 }, { status: 201 });
     }
+    // GET /v1/models/:model after the first version: the app the collector put it in
+    if (!init?.method || init.method === "GET") return Response.json({ name: manifest?.model, app: app ?? "default" });
     // PUT /v1/artifacts/:sha256
     return new Response(null, { status: 200 });
   });
@@ -55,10 +57,13 @@ describe("driftline publish into an app", () => {
     const profiled = await runCli("profile", csv, "--model", model, "--target", "count", "-o", join(dir, "counts.json"));
     expect(profiled.code, profiled.stderr).toBe(0);
     const args = [model, "--model", "counts", "--profile", join(dir, "counts.json")];
-    expect((await publish(...args)).app).toBeUndefined();
+    const first = await publish(...args);
+    expect(first.app).toBeUndefined();
+    // the bootstrap key without --app: the collector's choice is named, with the key pages need
+    expect(first.stdout).toMatch(/^counts is in app default: pages need an ingest key of that app \(driftline keys create --app default --role ingest\)$/m);
     vi.stubEnv("DRIFTLINE_APP", "trial");
     try {
-      expect(await publish(...args)).toMatchObject({ code: 0, app: "trial" });
+      expect(await publish(...args)).toMatchObject({ code: 0, app: "trial", stdout: expect.stringContaining("counts is in app trial:") });
       expect(await publish(...args, "--app", "other")).toMatchObject({ code: 0, app: "other" });
     } finally {
       vi.unstubAllEnvs();
