@@ -39,7 +39,7 @@ export const drift: Command = {
     if (values.version) query.set("version", String(intFlag(values.version, "version", 1, 1e9)));
     if (values.segment) query.set("segment", values.segment);
     const answer = await request<DriftAnswer>(connection(values), `/v1/drift?${query}`);
-    console.log(values.json ? printableJson(answer, 2) : describeDrift(answer));
+    console.log(values.json ? printableJson(answer, 2) : describeDrift(answer, values.segment));
   },
 };
 
@@ -66,9 +66,13 @@ const NO_TRAFFIC = "no traffic in that range (predictions arrive with the runtim
  * threshold, the dataset's verdict, the embedding's, and why a feature has none.
  *
  * @param answer - the API's answer
+ * @param segment - the `--segment` asked for, if any: a key or value no client reported has no traffic
  */
-export function describeDrift(answer: DriftAnswer): string {
+export function describeDrift(answer: DriftAnswer, segment?: string): string {
   const head = `${answer.model} v${answer.version}, ${answer.from} → ${answer.to}: ${answer.count} rows`;
+  if (answer.count === 0 && segment) {
+    return `${head}\nno traffic in segment ${segment} in that range (driftline segments list ${answer.model} shows the keys and values clients reported)`;
+  }
   if (answer.count === 0) return `${head}\n${NO_TRAFFIC}`;
   const entries = Object.entries(answer.features);
   if (answer.prediction) entries.push(["(prediction)", answer.prediction]);

@@ -46,6 +46,13 @@ describe("driftline drift: the table", () => {
     );
   });
 
+  it("says, for a segment without traffic, where the reported segments are listed", () => {
+    // a mistyped key or value (region:x) answers as no traffic: waiting for the next report would not help
+    expect(describeDrift(answer({}, { count: 0 }), "region:x").split("\n")[1]).toBe(
+      "no traffic in segment region:x in that range (driftline segments list pets shows the keys and values clients reported)",
+    );
+  });
+
   it("shows the value the verdict was taken on and its threshold, not the untrimmed metric", () => {
     const text = describeDrift(answer({ brightness: feature({ value: 0.002, drifted: true }) }));
     expect(row(text, "brightness")).toEqual(["brightness", "numeric", "100", "ks", "0.002", "0.050", "0.900", "0.300", "DRIFT"]);
