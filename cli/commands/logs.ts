@@ -1,7 +1,8 @@
 import { createWriteStream } from "node:fs";
 import { once } from "node:events";
 import { Readable } from "node:stream";
-import { connection, requestRaw } from "../api.ts";
+import { connection, request, requestRaw } from "../api.ts";
+import type { RolloutView } from "../../protocol/api.ts";
 import { CONNECTION_OPTIONS, UsageError, intFlag, onePositional, parse, takeAction } from "../args.ts";
 import { parseDuration } from "./drift.ts";
 import type { Command } from "./command.ts";
@@ -42,13 +43,14 @@ export const logs: Command = {
     else query.set("from", String(Date.now() - parseDuration(values.since ?? "1d")));
     if (values.to) query.set("to", values.to);
     if (values.version) query.set("version", String(intFlag(values.version, "version", 1, 1e9)));
+    const conn = connection(values);
     const out = values.output ? createWriteStream(values.output) : process.stdout;
     let rows = 0;
     let dropped = 0;
     // one page per request (LOG_EXPORT_MAX_OBJECTS objects): the collector names where the next starts
     for (let page = 1, after: string | null = null; ; page++) {
       if (after) query.set("after", after);
-      const res = await requestRaw(connection(values), `/v1/logs?${query}`);
+      const res = await requestRaw(conn, `/v1/logs?${query}`);
       for await (const chunk of Readable.fromWeb(res.body as import("node:stream/web").ReadableStream) as AsyncIterable<Buffer>) {
         for (const byte of chunk) if (byte === 10) rows++;
         if (!out.write(chunk)) await once(out, "drain");
@@ -59,6 +61,10 @@ export const logs: Command = {
       console.error(`${model}: ${rows} rows after page ${page}, more to come`);
     }
     if (out !== process.stdout) await new Promise<void>((done) => out.end(() => done()));
-    console.error(`${model}: ${rows} rows${values.output ? ` written to ${values.output}` : ""}${dropped ? `; devices dropped ${dropped} sampled rows from full buffers` : ""}`);
+    // no rows: say so when it is because the model logs nothing
+    const off = rows === 0 && !(await request<RolloutView>(conn, `/v1/models/${encodeURIComponent(model)}/rollout`)).logRate;
+    console.error(
+      `${model}: ${rows} rows${values.output ? ` written to ${values.output}` : ""}${dropped ? `; devices dropped ${dropped} sampled rows from full buffers` : ""}${off ? `; logging is off: driftline rollout ${model} --log-rate R turns it on for apps that pass createRuntime({ logging: true })` : ""}`,
+    );
   },
 };

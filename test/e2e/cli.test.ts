@@ -207,6 +207,10 @@ describe("driftline CLI against a local collector", () => {
   });
 
   it("turns prediction logging on with a log rate and retention, and exports the logged rows to a file", async () => {
+    // before: an export of a model that logs nothing says why there are no rows
+    const off = await cli(["logs", "export", "cancer", "--app", "demo"]);
+    expect(off.code, off.stderr).toBe(0);
+    expect(off.stderr).toBe("cancer: 0 rows; logging is off: driftline rollout cancer --log-rate R turns it on for apps that pass createRuntime({ logging: true })\n");
     const on = await cli(["rollout", "cancer", "--app", "demo", "--log-rate", "0.01", "--log-retention", "14"]);
     expect(on.code, on.stderr).toBe(0);
     expect(on.stdout).toMatch(/logging 1% of rows for 14 days/);
