@@ -24,6 +24,29 @@ export function oneLine(err: unknown): string {
     .join("; ");
 }
 
+/** What the file system said, for people: a file that could not be read or written. */
+const FILE_ERRORS: Record<string, string> = {
+  ENOENT: "no such file or directory",
+  EISDIR: "is a directory",
+  ENOTDIR: "a part of the path is not a directory",
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  EROFS: "read-only file system",
+  ENOSPC: "no space left on the device",
+  EEXIST: "already exists",
+};
+
+/**
+ * Why a file operation failed, in words ("no such file or directory"), or undefined when `err`
+ * is no such failure.
+ *
+ * @param err - anything thrown
+ */
+export function fileReason(err: unknown): string | undefined {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === "string" ? FILE_ERRORS[code] : undefined;
+}
+
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
 /** Flags every command that talks to the collector takes (`--app`: see cli/api.ts `connection`). */

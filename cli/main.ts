@@ -1,5 +1,5 @@
 import { DriftlineError } from "../protocol/errors.ts";
-import { CliError, UsageError } from "./args.ts";
+import { CliError, UsageError, fileReason } from "./args.ts";
 import type { Command } from "./commands/command.ts";
 import { alerts } from "./commands/alerts.ts";
 import { drift } from "./commands/drift.ts";
@@ -25,18 +25,6 @@ The collector and key come from --url/--key or DRIFTLINE_URL and DRIFTLINE_ADMIN
 (default URL http://127.0.0.1:8787, the one npm start runs). Model names are per app: with
 the bootstrap admin key, --app APP or DRIFTLINE_APP says which app's model a command means.`;
 
-/** What the file system said, for people: a file that could not be read or written. */
-const FILE_ERRORS: Record<string, string> = {
-  ENOENT: "no such file or directory",
-  EISDIR: "is a directory",
-  ENOTDIR: "a part of the path is not a directory",
-  EACCES: "permission denied",
-  EPERM: "permission denied",
-  EROFS: "read-only file system",
-  ENOSPC: "no space left on the device",
-  EEXIST: "already exists",
-};
-
 /**
  * One line for a failed file operation (`cannot open out/p.json: no such file or directory`),
  * or undefined when `err` is no such failure.
@@ -45,7 +33,7 @@ const FILE_ERRORS: Record<string, string> = {
  */
 function fileProblem(err: unknown): string | undefined {
   const e = err as NodeJS.ErrnoException;
-  const why = typeof e?.code === "string" ? FILE_ERRORS[e.code] : undefined;
+  const why = fileReason(err);
   return why && e.path ? `cannot ${e.syscall ?? "use"} ${e.path}: ${why}` : undefined;
 }
 

@@ -4,7 +4,7 @@ import { imageDims } from "../protocol/preprocess/image.ts";
 import { inputColumns } from "../protocol/row-encoding.ts";
 import type { Feature, Input, Output } from "../protocol/schema/manifest.ts";
 import type { Media } from "../protocol/schema/media.ts";
-import { CliError, oneLine } from "./args.ts";
+import { CliError, fileReason, oneLine } from "./args.ts";
 
 /** An ONNX model file, loaded with onnxruntime-web (WASM, in Node as is). */
 export interface LoadedModel {
@@ -28,8 +28,9 @@ export async function loadModel(path: string): Promise<LoadedModel> {
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(readFileSync(path));
-  } catch {
-    throw new CliError(`cannot read the model ${path}`);
+  } catch (err) {
+    const why = fileReason(err);
+    throw new CliError(`cannot read the model ${path}${why ? `: ${why}` : ""}`);
   }
   const ort = await import("onnxruntime-web");
   let session: ort.InferenceSession;

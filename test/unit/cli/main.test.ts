@@ -1,7 +1,7 @@
 // The CLI's own answers before and around a command: no command, a missing or unknown action,
 // a file it cannot write. Each is one line (a usage mistake two: the mistake and where the usage is)
 // on stderr with the documented exit code.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -46,6 +46,17 @@ describe("driftline", () => {
         code: 1,
         stderr: `driftline status: "${url}" is not an http:// or https:// URL (DRIFTLINE_URL or --url), e.g. http://127.0.0.1:8787\n`,
       });
+  });
+
+  it("says why a model file cannot be read", async () => {
+    const csv = join(dir, "rows.csv");
+    writeFileSync(csv, "a,b\n1,2\n");
+    const model = join(dir, "no-such-model.onnx");
+    expect(await runCli("profile", csv, "-o", join(dir, "p.json"), "--model", model)).toMatchObject({
+      code: 1,
+      stderr: `driftline profile: cannot read the model ${model}: no such file or directory\n`,
+    });
+    expect((await runCli("profile", csv, "-o", join(dir, "p.json"), "--model", dir)).stderr).toBe(`driftline profile: cannot read the model ${dir}: is a directory\n`);
   });
 
   it("says in one line when a file cannot be written, without a stack", async () => {
