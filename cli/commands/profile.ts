@@ -231,7 +231,9 @@ async function profileTable(path: string, values: ProfileFlags, model: LoadedMod
   const calibration = file.profile.calibration;
   const calibrated = calibration ? `, calibrated on ${calibration.chunks.random} random${calibration.chunks.ordered ? ` and ${calibration.chunks.ordered} ordered` : ""} chunks` : "";
   const baseline = file.profile.performance;
-  const quality = !baseline ? "" : baseline.kind === "classification" ? `, baseline accuracy ${baseline.accuracy.toFixed(3)}` : `, baseline MAE ${baseline.mae.toPrecision(4)}`;
+  // rows whose target is missing are left out of the baseline: say so when some were
+  const on = baseline && baseline.labelled < profiler.rows ? ` on the ${baseline.labelled} of ${profiler.rows} rows with a target` : "";
+  const quality = !baseline ? "" : baseline.kind === "classification" ? `, baseline accuracy ${baseline.accuracy.toFixed(3)}${on}` : `, baseline MAE ${baseline.mae.toPrecision(4)}${on}`;
   return { file, summary: `${profiler.rows} rows, ${features.length} features${model ? ", predictions sketched" : ""}${quality}${calibrated}${medians} (${seconds} s)` };
 }
 

@@ -108,6 +108,26 @@ describe("driftline profile", () => {
     expect(estimation.misses).toHaveLength(3);
     expect(estimation.band.rows).toBeCloseTo(50, 0);
     expect((await run("profile", csvPath, "--target", "churned", "-o", out)).stderr).toContain("--target goes with --model");
+    // rows without a target are left out of the baseline: the summary says how many it rests on
+    const gaps = join(dir, "target-gaps.csv");
+    const lines = readFileSync(csvPath, "utf8").trim().split("\n");
+    const at = lines[0]!.split(",").indexOf("churned");
+    writeFileSync(
+      gaps,
+      `${lines
+        .map((l, i) =>
+          i > 0 && i % 10 === 0
+            ? l
+                .split(",")
+                .map((v, c) => (c === at ? "" : v))
+                .join(",")
+            : l,
+        )
+        .join("\n")}\n`,
+    );
+    const partial = await run("profile", gaps, "--exclude", "id", "--target", "churned", "--model", modelPath, "--labels", "a,b,c", "-o", out);
+    expect(partial.stderr).toBe("");
+    expect(partial.stdout).toMatch(/, baseline accuracy \d\.\d{3} on the 450 of 500 rows with a target \(/);
   });
 
   it("with a regression's --target, gives the output the targets' step and range and measures the baseline on labels as devices record them", async () => {
