@@ -38,13 +38,14 @@ const SINGLE_PARTS_BEFORE_EMBEDDING = ["prediction", "latency", "errors", "confu
 /** The optional single sketches, in their order in the binary form. */
 const SINGLE_PARTS = [...SINGLE_PARTS_BEFORE_EMBEDDING, "embedding"] as const;
 /**
- * Format of {@link Aggregate.toBytes}: 4 holds an embedding sketch after the residuals; 3 (no
- * embedding) ends with the sender tally too; 2 (no tally) and 1 (JSON with base64 sketches) are
- * still read, with an empty tally.
+ * Format of {@link Aggregate.toBytes}: 5 ends with the label tally after the sender tally; 4 (no
+ * label tally) holds an embedding sketch after the residuals; 3 (no embedding) ends with the
+ * sender tally too; 2 (no tally) and 1 (JSON with base64 sketches) are still read, with empty
+ * tallies.
  */
-const FORMAT = 4;
-/** The binary format before the embedding sketch. */
-const FORMAT_WITHOUT_EMBEDDING = 3;
+const FORMAT = 5;
+/** The binary format before the label tally. */
+const FORMAT_WITHOUT_LABEL_TALLY = 4;
 /** Heap of one sender tally entry (a map entry of two numbers), for {@link Aggregate.memoryBytes}. */
 const SENDER_ENTRY_BYTES = 100;
 /** The binary format before the sender tally. */
@@ -109,13 +110,15 @@ export class Aggregate {
   readonly shadow = new Map<number, ShadowAggregate>();
   /** How much each sender gave (see {@link SenderTally}). */
   readonly senders = new SenderTally();
+  /** How many labels (confusion and residual counts) each sender gave: what performance verdicts trim. */
+  readonly labellers = new SenderTally();
 
   /**
    * The aggregate of one report, decoding its sketches by their type tags (no checks against
    * a manifest: see `checkReport`). Malformed sketches throw DriftlineError `decode`. A report
    * past its sender's budget has its features, prediction, latency and errors scaled by its
    * `scale` (./sender-budget.ts); one with a sender is then tallied under it with its
-   * {@link Aggregate.mass}.
+   * {@link Aggregate.mass}, and its labels in {@link Aggregate.labellers}.
    *
    * @param report - a report that passed the wire schema, with the sender it came from
    */
@@ -142,7 +145,10 @@ export class Aggregate {
       });
     }
     if (report.scale !== undefined && report.scale < 1) a.scaleDown(report.scale);
-    if (report.sender !== undefined) a.senders.add(report.sender, a.mass());
+    if (report.sender !== undefined) {
+      a.senders.add(report.sender, a.mass());
+      a.labellers.add(report.sender, a.labelCount());
+    }
     return a;
   }
 
@@ -159,6 +165,11 @@ export class Aggregate {
     this.features.forEach(weigh);
     [this.prediction, this.latency, this.errors].forEach(weigh);
     return most;
+  }
+
+  /** The labels this aggregate holds: its confusion matrix's or its residual sketch's count. */
+  private labelCount(): number {
+    return (this.confusion ? sketchWeight(this.confusion) : 0) + (this.residual ? sketchWeight(this.residual) : 0);
   }
 
   /**
@@ -205,6 +216,7 @@ export class Aggregate {
       });
     }
     this.senders.merge(other.senders);
+    this.labellers.merge(other.labellers);
     return this;
   }
 
@@ -234,7 +246,7 @@ export class Aggregate {
     this.features.forEach(add);
     [this.prediction, this.latency, this.errors, this.confusion, this.residual, this.embedding].forEach(add);
     this.shadow.forEach((sh) => [sh.prediction, sh.delta, sh.latency].forEach(add));
-    return n + this.senders.weights.size * SENDER_ENTRY_BYTES;
+    return n + (this.senders.weights.size + this.labellers.weights.size) * SENDER_ENTRY_BYTES;
   }
 
   /** Lets go of the growth slack of every sketch's arrays ({@link shrinkSketch}): same contents, smaller {@link memoryBytes}. */
@@ -245,7 +257,7 @@ export class Aggregate {
     this.shadow.forEach((sh) => [sh.prediction, sh.delta, sh.latency].forEach(shrink));
   }
 
-  /** The binary form: counts, then each sketch's protocol encoding behind its length, then the sender tally. */
+  /** The binary form: counts, then each sketch's protocol encoding behind its length, then the sender and label tallies. */
   toBytes(): Uint8Array {
     const out = new ChunkWriter();
     out.varint(FORMAT).varint(this.reports).varint(this.rows).varint(this.features.size);
@@ -253,7 +265,7 @@ export class Aggregate {
     for (const part of SINGLE_PARTS) out.sketch(this[part]);
     out.varint(this.shadow.size);
     for (const [v, sh] of this.shadow) out.varint(v).varint(sh.rows).varint(sh.agree).sketch(sh.prediction).sketch(sh.delta).sketch(sh.latency);
-    return out.senders(this.senders).bytes();
+    return out.tally(this.senders).tally(this.labellers).bytes();
   }
 
   /**
@@ -267,7 +279,7 @@ export class Aggregate {
   static fromBytes(bytes: Uint8Array, parts: readonly AggregatePart[] = ALL_PARTS): Aggregate {
     const r = new Reader(bytes);
     const format = r.varint();
-    if (format !== FORMAT && format !== FORMAT_WITHOUT_EMBEDDING && format !== FORMAT_WITHOUT_SENDERS) throw new DriftlineError("decode", "aggregate: unknown format");
+    if (format < FORMAT_WITHOUT_SENDERS || format > FORMAT) throw new DriftlineError("decode", "aggregate: unknown format");
     const want = new Set(parts);
     const a = new Aggregate();
     a.reports = r.varint(MAX_AGGREGATE_REPORTS);
@@ -282,7 +294,7 @@ export class Aggregate {
       const s = sketch<FeatureSketch>("features");
       if (s) a.features.set(name, s);
     }
-    for (const part of format === FORMAT ? SINGLE_PARTS : SINGLE_PARTS_BEFORE_EMBEDDING) a[part] = sketch(part) as never;
+    for (const part of format >= FORMAT_WITHOUT_LABEL_TALLY ? SINGLE_PARTS : SINGLE_PARTS_BEFORE_EMBEDDING) a[part] = sketch(part) as never;
     const shadows = r.count(LIMITS.features);
     for (let i = 0; i < shadows; i++) {
       const version = r.varint();
@@ -292,6 +304,7 @@ export class Aggregate {
       if (want.has("shadow")) a.shadow.set(version, entry);
     }
     if (format !== FORMAT_WITHOUT_SENDERS) a.senders.merge(SenderTally.read(r));
+    if (format === FORMAT) a.labellers.merge(SenderTally.read(r));
     r.end();
     return a;
   }
@@ -343,8 +356,8 @@ class ChunkWriter {
     return this.push(w.bytes());
   }
 
-  /** A sender tally, as {@link SenderTally.write} writes it. */
-  senders(tally: SenderTally): this {
+  /** A sender or label tally, as {@link SenderTally.write} writes it. */
+  tally(tally: SenderTally): this {
     const w = new Writer();
     tally.write(w);
     return this.push(w.bytes());

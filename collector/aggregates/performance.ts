@@ -25,17 +25,17 @@ export function livePerformance(a: Aggregate): Performance | null {
 }
 
 /**
- * Accuracy of a window's labelled rows without the heaviest sender, at its most favourable: as
- * if all that sender's labelled rows had been wrong (correct / (labelled − its mass)), so one
- * client network cannot make accuracy look lower than the others' data show. Null without a
- * confusion matrix, or when that sender may have given every label.
+ * Accuracy of a window's labelled rows without the sender of the most labels, at its most
+ * favourable: as if all that sender's labels had been wrong (correct / (labelled − its labels)),
+ * so one client network cannot make accuracy look lower than the others' data show. Null
+ * without a confusion matrix, or when that sender may have given every label.
  *
  * @param a - the merged aggregate
  */
 export function accuracyWithoutHeaviest(a: Aggregate): { accuracy: number; labelled: number } | null {
   const quality = a.confusion && classQuality(a.confusion.labels, (actual, predicted) => a.confusion!.count(actual, predicted));
   if (!quality) return null;
-  const trimmed = withoutHeaviest(quality.accuracy, quality.labelled, a);
+  const trimmed = withoutHeaviest(quality.accuracy, quality.labelled, a.labellers.heaviest());
   return trimmed && { accuracy: trimmed.accuracy, labelled: trimmed.rows };
 }
 
@@ -70,7 +70,7 @@ export function estimatedPerformance(a: Aggregate, baseline: BaselinePerformance
  */
 export function estimatedAccuracyWithoutHeaviest(a: Aggregate, baseline: BaselinePerformance | null | undefined): { accuracy: number; rows: number } | null {
   const estimate = estimateOf(a, baseline);
-  return estimate && withoutHeaviest(estimate.accuracy, estimate.rows, a);
+  return estimate && withoutHeaviest(estimate.accuracy, estimate.rows, a.senders.heaviest());
 }
 
 function estimateOf(a: Aggregate, baseline: BaselinePerformance | null | undefined): EstimatedQuality | null {
@@ -80,15 +80,15 @@ function estimateOf(a: Aggregate, baseline: BaselinePerformance | null | undefin
   return estimateQuality(p.labels, baseline.estimation, p.confidence);
 }
 
-/** Accuracy over `rows` as if the heaviest sender's rows (an upper bound of them) had all been wrong and were left out. */
-function withoutHeaviest(accuracy: number, rows: number, a: Aggregate): { accuracy: number; rows: number } | null {
-  const others = rows - Math.min(rows, a.senders.heaviest());
+/** Accuracy over `rows` as if the heaviest sender's `heaviest` rows (an upper bound of them) had all been wrong and were left out. */
+function withoutHeaviest(accuracy: number, rows: number, heaviest: number): { accuracy: number; rows: number } | null {
+  const others = rows - Math.min(rows, heaviest);
   return others > 0 ? { accuracy: Math.min(1, (accuracy * rows) / others), rows: others } : null;
 }
 
 /**
- * Mean absolute residual of a window's labelled rows without the heaviest sender, at its most
- * favourable: as if that sender had given the largest residuals (its mass taken off the top of
+ * Mean absolute residual of a window's labelled rows without the sender of the most labels, at
+ * its most favourable: as if that sender had given the largest residuals (its mass taken off the top of
  * the residual sketch's items, ordered by size), so one client network cannot make errors look
  * larger than the others' data show. Null without residuals, or when that sender may have given
  * them all.
@@ -98,7 +98,7 @@ function withoutHeaviest(accuracy: number, rows: number, a: Aggregate): { accura
 export function maeWithoutHeaviest(a: Aggregate): { mae: number; labelled: number } | null {
   const r = a.residual;
   if (!r || r.count === 0) return null;
-  const keep = 1 - Math.min(1, a.senders.heaviest() / r.count);
+  const keep = 1 - Math.min(1, a.labellers.heaviest() / r.count);
   if (keep <= 0) return null;
   return { mae: meanOfSmallest(residualSizes(r.quantiles), keep), labelled: Math.round(r.count * keep) };
 }

@@ -173,6 +173,39 @@ describe("alerts", () => {
     expect(mine[0]!.text).toContain("accuracy FIRING: 0.275 below the baseline (threshold 0.100)");
   });
 
+  it("cannot be fired, nor a canary rolled back, by one sender's label counts", async () => {
+    const model = unique("alerts");
+    const baseline = { kind: "classification" as const, labelled: 500, accuracy: 0.9, precision: {}, recall: {}, f1: {}, log_loss: 0.3, calibration: { confidence: [], accuracy: [], count: [] } };
+    const withBaseline = (sha: string, size: number) => {
+      const m = manifestFor(model, sha, size);
+      m.profile.performance = baseline;
+      return m;
+    };
+    const v1 = await publishManifest(model, withBaseline);
+    const v2 = await publishManifest(model, withBaseline);
+    await rollout(model, { stable: v1, canary: { version: v2, percent: 50 } });
+    const { token } = await createKey("default", "ingest");
+    const config = { webhook: HOOK, accuracyDrop: 0.1, minLabelled: 10, windowMinutes: 2, minRows: 10 };
+    expect((await call("PUT", `/v1/models/${model}/alerts`, { token: BOOTSTRAP, json: config })).status).toBe(200);
+    const base = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
+    const labelled = (client: string, rowsOf: { tenure: number[]; plan: string[] }, right: number, wrong: number) => {
+      const m = new ConfusionMatrix(["no", "yes"]);
+      for (let i = 0; i < right; i++) m.update(0, 0);
+      for (let i = 0; i < wrong; i++) m.update(1, 0);
+      return { ...makeReport(model, v2, { client, start: base + 60_000, ...rowsOf }), confusion: toBase64(m.encode()) };
+    };
+    // five honest canary clients label their 20 rows, every one right: accuracy 1, above the baseline
+    const [attacker, ...honest] = await clientsGiven(model, token, v2, 6, "lab");
+    // one client (one sender) reports a single row and a million labels, every one wrong: labels
+    // may be for rows of earlier reports, so the wire allows it (at most the row cap)
+    const answer = await postReports(token, [...honest.map((client) => labelled(client, rows(false), 20, 0)), labelled(attacker!, { tenure: [5], plan: ["pro"] }, 0, 1_000_000)]);
+    expect(answer.accepted).toHaveLength(6);
+    await flush(model);
+    await cron(base + 3 * 60_000 + 25_000);
+    expect(posted.filter((p) => p.text.includes(model)).map((p) => `${p.alert.kind}:${p.alert.state}`)).toEqual([]);
+    expect(await (await call("GET", `/v1/models/${model}/rollout`, { token: BOOTSTRAP })).json()).toMatchObject({ stable: v1, canary: { version: v2 } });
+  });
+
   it("fires when the accuracy estimated without labels falls below the baseline by more than estimatedAccuracyDrop", async () => {
     const model = unique("alerts");
     const version = await publishWithEstimation(model, [0.5, 0.5], { rows: 100, accuracy: 0.02, f1: { no: null, yes: null } });
