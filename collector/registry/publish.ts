@@ -117,11 +117,17 @@ async function storeFullManifest(bucket: R2Bucket, db: Db, version: VersionRow, 
   }
 }
 
-/** Audits the publish and, for a model without a rollout yet, makes version 1 stable. */
-async function announce(db: Db, caller: Caller, version: VersionRow, now: number): Promise<void> {
-  const { model } = version;
+/** Audits the publish. */
+async function auditPublish(db: Db, caller: Caller, version: VersionRow, now: number): Promise<void> {
   const after = { version: version.number, sha256: version.sha256, size: version.size, publisher: version.publisher };
-  await insertAudit(db, { model, keyId: caller.keyId, at: now, action: "publish", before: null, after });
+  await insertAudit(db, { model: version.model, keyId: caller.keyId, at: now, action: "publish", before: null, after });
+}
+
+/**
+ * For a model without a rollout yet, makes version 1 stable: after its first publish, or when a
+ * publish is retried whose first try stored the version but failed before this.
+ */
+async function startRollout(db: Db, caller: Caller, model: string, now: number): Promise<void> {
   if (await getRollout(db, model)) return;
   const initial = { configVersion: 1, stable: 1, canary: null, shadow: null, sampleRate: DEFAULT_SAMPLE_RATE, salt: randomBase64Url(12), updatedAt: now };
   await saveRollout(db, model, null, initial, { keyId: caller.keyId, action: "rollout" });
@@ -133,7 +139,7 @@ async function announce(db: Db, caller: Caller, version: VersionRow, now: number
  * {@link appMayUseArtifact}) and be in R2 with the manifest's size. The first publish creates the
  * model in the caller's app (the bootstrap key: `app`, else the only model of that name, else
  * {@link DEFAULT_APP}) and makes version 1 stable. Publishing a sha256 the model already has
- * returns that version.
+ * returns that version (and makes version 1 stable if a failed first publish left no rollout).
  *
  * @param env - the Worker's bindings
  * @param db - drizzle handle
@@ -149,7 +155,10 @@ export async function publishVersion(env: Env, db: Db, caller: Caller, name: str
   checkClientSize(manifest);
   const found = await owner(db, caller, name, body.app);
   const existing = typeof found === "string" ? undefined : await findVersionBySha(db, found.id, manifest.sha256);
-  if (existing) return { version: existing, created: false };
+  if (existing) {
+    await startRollout(db, caller, existing.model, now);
+    return { version: existing, created: false };
+  }
   const app = typeof found === "string" ? found : found.app;
   await checkArtifact(env, db, caller, app, manifest.sha256, manifest.size);
   const model = typeof found === "string" ? await createModel(db, name, found, now) : found;
@@ -169,7 +178,8 @@ export async function publishVersion(env: Env, db: Db, caller: Caller, name: str
   );
   if (published.created) {
     await storeFullManifest(env.ARTIFACTS, db, published.version, manifest);
-    await announce(db, caller, published.version, now);
+    await auditPublish(db, caller, published.version, now);
   }
+  await startRollout(db, caller, model.id, now);
   return published;
 }

@@ -1,5 +1,7 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { app } from "../../../../collector/index.ts";
 import type { ModelDetail } from "../../../../protocol/api.ts";
 import { sha256Hex } from "../../../../protocol/hash.ts";
 import { LIMITS } from "../../../../protocol/limits.ts";
@@ -12,6 +14,36 @@ async function publishBody(model: string, body: unknown, token = BOOTSTRAP) {
 async function freshManifest(model: string, token = BOOTSTRAP) {
   const bytes = modelBytes();
   return manifestFor(model, await upload(bytes, token), bytes.length);
+}
+
+/** The real D1, except that the first statement prepared whose SQL matches `match` fails when it runs. */
+function failingOnce(real: D1Database, match: RegExp): D1Database {
+  let struck = false;
+  return new Proxy(real, {
+    get(target, prop) {
+      if (prop === "prepare")
+        return (query: string) => {
+          const strike = !struck && match.test(query);
+          struck ||= strike;
+          return target.prepare(strike ? "insert into no_such_table values (?1)" : query);
+        };
+      const value = Reflect.get(target, prop) as unknown;
+      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+/** A publish straight into the app, with D1 failing at the first statement matching `fault`. */
+async function publishWithFault(model: string, body: unknown, fault: RegExp): Promise<Response> {
+  const ctx = createExecutionContext();
+  const req = new Request(`http://collector/v1/models/${model}/versions`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${BOOTSTRAP}`, "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const res = await app.fetch(req, { ...env, DB: failingOnce(env.DB, fault) }, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
 }
 
 describe("POST /v1/models/:model/versions", () => {
@@ -55,6 +87,21 @@ describe("POST /v1/models/:model/versions", () => {
     expect(((await again.json()) as { version: number }).version).toBe(1);
     const count = await env.DB.prepare("select count(*) as n from versions where model = ?").bind(`default/${model}`).first<{ n: number }>();
     expect(count!.n).toBe(1);
+  });
+
+  it("a first publish that failed after storing its version is completed by publishing it again", async () => {
+    for (const fault of [/^insert into "audit_log"/, /^insert into "rollouts"/]) {
+      const model = unique("fault");
+      const manifest = await freshManifest(model);
+      expect((await publishWithFault(model, { manifest }, fault)).status).toBeGreaterThanOrEqual(500);
+      // the version is stored; the retry finds it and makes it stable as the first publish would have
+      const again = await publishBody(model, { manifest });
+      expect(again.status, await again.clone().text()).toBe(200);
+      const rollout = await call("GET", `/v1/models/${model}/rollout`, { token: BOOTSTRAP });
+      expect({ status: rollout.status, body: await rollout.json() }).toMatchObject({ status: 200, body: { stable: 1, configVersion: 1 } });
+      const { token } = await createKey("default", "ingest");
+      expect((await call("GET", `/v1/assignment?model=${model}&client=c1`, { token })).status).toBe(200);
+    }
   });
 
   it("asks to upload the artifact first (409 not_found) and checks its size (409 conflict)", async () => {
