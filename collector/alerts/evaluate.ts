@@ -1,3 +1,4 @@
+import type { SQL } from "drizzle-orm";
 import { DEVICE_SEGMENT_KEY } from "../../protocol/device-class.ts";
 import type { Aggregate } from "../aggregates/aggregate.ts";
 import { pruneAggregates } from "../aggregates/retention.ts";
@@ -7,7 +8,6 @@ import { allowPrivateWebhooks } from "../config.ts";
 import { stableChangesNewestFirst } from "../db/audit.ts";
 import { type Db, openDb } from "../db/client.ts";
 import { getRollout, saveRollout } from "../db/rollouts.ts";
-import { alerts } from "../db/schema.ts";
 import { windowDrift } from "../drift/window-drift.ts";
 import { announceRollout } from "../push/announce.ts";
 import { planRollback } from "../rollout/rollback.ts";
@@ -16,7 +16,7 @@ import { iso } from "../time.ts";
 import type { AlertConfig } from "../../protocol/schema/alert-config.ts";
 import { listAlertConfigs } from "./config.ts";
 import { type Condition, evaluateConditions, watchedKinds } from "./conditions.ts";
-import { type AlertRow, type Judged, recordDelivery, recordEvaluation, undelivered } from "./store.ts";
+import { type AlertRow, type Judged, insertFiringWhen, recordDelivery, recordEvaluation, undelivered } from "./store.ts";
 import { postWebhook } from "./webhook.ts";
 
 /** Audit-log key id of rollbacks the guardrail makes. */
@@ -55,10 +55,17 @@ function describe(where: Judged, c: Condition, firing: boolean): string {
   }
 }
 
-/** Rolls the canary back (the registry's own plan and write); false if the rollout changed meanwhile. */
-async function rollBackCanary(env: Env, db: Db, model: string, current: RolloutState, now: number): Promise<boolean> {
+/**
+ * Rolls the canary back (the registry's own plan and write) and stores the rollback as an alert
+ * in the same transaction, so neither is kept without the other; false if the rollout changed
+ * meanwhile.
+ */
+async function rollBackCanary(env: Env, db: Db, where: Judged, current: RolloutState, now: number): Promise<boolean> {
+  const { model } = where;
   const plan = await planRollback(current, stableChangesNewestFirst(db, model), now);
-  const saved = await saveRollout(db, model, current, plan.next, { keyId: GUARDRAIL_KEY_ID, action: plan.action });
+  const rollback: Condition = { kind: "rollback", subject: "", holds: true, value: null, threshold: null };
+  const alert = (unchanged: SQL) => insertFiringWhen(db, where, "rollback", describe(where, rollback, true), now, unchanged);
+  const saved = await saveRollout(db, model, current, plan.next, { keyId: GUARDRAIL_KEY_ID, action: plan.action }, alert);
   if (saved) await announceRollout(env, model, plan.next.configVersion);
   return saved;
 }
@@ -87,11 +94,8 @@ async function evaluateModel(env: Env, db: Db, config: AlertConfig & { model: st
     const slo = { aggregate: drift.aggregate, devices, windowMs: windowTo - windowFrom };
     const conditions = evaluateConditions(config, drift, slo, drift.reference.reference.performance);
     const { firing } = await recordEvaluation(db, where, conditions, watchedKinds(config), config.confirm, (c, fires) => describe(where, c, fires), now);
-    if (canary && config.autoRollback && firing.length > 0 && (await rollBackCanary(env, db, config.model, rollout, now))) {
-      const rollback: Condition = { kind: "rollback", subject: "", holds: true, value: null, threshold: null };
-      // a rollback is an event, not a state: every one is its own alert
-      await db.insert(alerts).values({ ...where, kind: "rollback", subject: "", state: "firing", value: null, threshold: null, message: describe(where, rollback, true), at: now, attempts: 0 });
-    }
+    // a rollback is an event, not a state: every one is its own alert
+    if (canary && config.autoRollback && firing.length > 0) await rollBackCanary(env, db, where, rollout, now);
   }
 }
 

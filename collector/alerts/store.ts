@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, isNull, lt, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull, lt, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { alertStates, alerts, models, rollouts } from "../db/schema.ts";
 import type { AlertKind, Condition } from "./conditions.ts";
@@ -106,6 +106,24 @@ export async function recordEvaluation(
   if (statements.length === 0) return { alerts: [], firing };
   const results = await db.batch(statements as [(typeof statements)[number], ...(typeof statements)[number][]]);
   return { alerts: results.flatMap((r) => (Array.isArray(r) ? (r as AlertRow[]) : [])), firing };
+}
+
+/**
+ * A query that stores a firing alert of `kind` (no value, no threshold) only when `condition`
+ * holds, to run in one batch with the change it reports (the guardrail's rollback).
+ *
+ * @param db - drizzle handle
+ * @param where - model, version and window judged
+ * @param kind - what fired
+ * @param message - its text
+ * @param now - epoch ms
+ * @param condition - SQL condition evaluated at write time
+ */
+export function insertFiringWhen(db: Db, where: Judged, kind: Condition["kind"], message: string, now: number, condition: SQL) {
+  // Values in the table's column order (as insertAuditWhen): a null id lets SQLite number the row.
+  return db
+    .insert(alerts)
+    .select(sql`select null, ${where.model}, ${where.version}, ${kind}, '', 'firing', null, null, ${where.windowFrom}, ${where.windowTo}, ${message}, ${now}, null, 0, null where ${condition}`);
 }
 
 /**

@@ -1,4 +1,5 @@
 import { and, eq, gt, lt, sql, type SQL } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import { DEFAULT_LOG_RETENTION_DAYS, rolloutView, type RolloutState } from "../rollout/state.ts";
 import { insertAuditWhen, type AuditAction } from "./audit.ts";
 import type { Db } from "./client.ts";
@@ -74,15 +75,17 @@ export interface ChangeBy {
  * @param previous - the state the change was computed from
  * @param next - the new state
  * @param by - key and action for the audit log
+ * @param also - a row to write with the change, under the same condition (the guardrail's rollback alert)
  * @returns false when another change got there first (nothing was written)
  */
-export async function saveRollout(db: Db, model: string, previous: RolloutState | null, next: RolloutState, by: ChangeBy): Promise<boolean> {
+export async function saveRollout(db: Db, model: string, previous: RolloutState | null, next: RolloutState, by: ChangeBy, also?: (unchanged: SQL) => BatchItem<"sqlite">): Promise<boolean> {
   // The audit insert and the write are guarded by the same condition, so both happen or neither.
   const unchanged = previous
     ? sql`exists (select 1 from ${rollouts} where model = ${model} and config_version = ${previous.configVersion})`
     : sql`not exists (select 1 from ${rollouts} where model = ${model})`;
   const audit = insertAuditWhen(db, { model, keyId: by.keyId, at: next.updatedAt, action: by.action, before: previous && rolloutView(previous), after: rolloutView(next) }, unchanged);
-  let written: D1Result;
+  const extra = also ? [also(unchanged)] : [];
+  let results: unknown[];
   if (previous) {
     // The replaced state goes to the history, before the update: its condition reads the row the update replaces.
     const update = db
@@ -90,18 +93,17 @@ export async function saveRollout(db: Db, model: string, previous: RolloutState 
       .set(toColumns(next))
       .where(and(eq(rollouts.model, model), eq(rollouts.configVersion, previous.configVersion)));
     const expired = db.delete(rolloutHistory).where(and(eq(rolloutHistory.model, model), lt(rolloutHistory.endedAt, next.updatedAt - HISTORY_KEEP_MS)));
-    [, , , written] = await db.batch([audit, rememberWhen(db, model, previous, next.updatedAt, unchanged), expired, update]);
+    results = await db.batch([audit, rememberWhen(db, model, previous, next.updatedAt, unchanged), expired, ...extra, update]);
   } else {
-    [, written] = await db.batch([
-      audit,
-      db
-        .insert(rollouts)
-        .values({ model, ...toColumns(next) })
-        .onConflictDoNothing(),
-    ]);
+    const insert = db
+      .insert(rollouts)
+      .values({ model, ...toColumns(next) })
+      .onConflictDoNothing();
+    results = await db.batch([audit, ...extra, insert]);
   }
   forgetRollout(model);
-  return written.meta.changes === 1;
+  // the rollout's own write is the batch's last statement
+  return (results[results.length - 1] as D1Result).meta.changes === 1;
 }
 
 /** Replaced rollout states are kept this long (longer than any grace period needs). */

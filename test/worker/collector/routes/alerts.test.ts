@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import worker from "../../../../collector/index.ts";
 import { CategoricalSketch, ConfusionMatrix, NumericSketch, toBase64 } from "../../../../protocol/sketch/index.ts";
+import { failingD1 } from "../../faulty-d1.ts";
 import { clientsGiven, flush, makeReport, postReports, publishManifest, publishWithEstimation, sketchReport } from "../../ingest-helpers.ts";
 import { BOOTSTRAP, call, createKey, expectError, manifestFor, publish, rollout, twoFeatureManifest, unique } from "../../registry-helpers.ts";
 
@@ -18,8 +19,8 @@ const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init)
 });
 afterAll(() => spy.mockRestore());
 
-async function cron(at: number) {
-  await worker.scheduled(createScheduledController({ scheduledTime: at, cron: "* * * * *" }), env);
+async function cron(at: number, bindings: Env = env) {
+  await worker.scheduled(createScheduledController({ scheduledTime: at, cron: "* * * * *" }), bindings);
 }
 
 /** Twenty rows like the reference (tenure 0..71, a third "pro"), or drifted (tenure 100+, all "pro"). */
@@ -93,6 +94,34 @@ describe("alerts", () => {
     const shown = await call("GET", `/v1/models/${model}/alerts`, { token: read });
     // a read key sees the webhook without its path (../alerts/webhook.test.ts covers the masking)
     expect(await shown.json()).toMatchObject({ model, webhook: "https://hooks.example.test/…", errorRate: 0.2, autoRollback: true });
+  });
+
+  it("records every rollback the guardrail makes, also when D1 fails between the rollback and its alert", async () => {
+    const model = unique("alerts");
+    const { version: v1 } = await publish(model);
+    const { version: v2 } = await publish(model);
+    await rollout(model, { stable: v1, canary: { version: v2, percent: 50 } });
+    const { token } = await createKey("default", "ingest");
+    const config = { errorRate: 0.2, windowMinutes: 2, minRows: 10 };
+    expect((await call("PUT", `/v1/models/${model}/alerts`, { token: BOOTSTRAP, json: config })).status).toBe(200);
+    const base = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
+    const canaryClients = await clientsGiven(model, token, v2, 5, "rb");
+    await postReports(
+      token,
+      canaryClients.map((client) => makeReport(model, v2, { client, start: base + 60_000, ...rows(false), errors: { session: 10 } })),
+    );
+    await flush(model);
+    // the run's first alert row is the canary's error rate; the second, the rollback's, fails
+    await cron(base + 3 * 60_000 + 25_000, { ...env, DB: failingD1(env.DB, /^insert into "alerts"/, 2) });
+    await cron(base + 3 * 60_000 + 26_000);
+    expect(await (await call("GET", `/v1/models/${model}/rollout`, { token: BOOTSTRAP })).json()).toMatchObject({ stable: v1, canary: null });
+    const listed = (await (await call("GET", `/v1/alerts?model=${model}`, { token: BOOTSTRAP })).json()) as { alerts: { kind: string; state: string }[] };
+    expect(listed.alerts.map((a) => `${a.kind}:${a.state}`).sort()).toEqual(["error_rate:firing", "rollback:firing"]);
+    const row = await env.DB.prepare("select version, subject, value, threshold, window_to - window_from as span, message, attempts, delivered_at from alerts where model = ? and kind = 'rollback'")
+      .bind(`default/${model}`)
+      .first();
+    expect(row).toMatchObject({ version: v2, subject: "", value: null, threshold: null, span: 120_000, attempts: 0, delivered_at: null });
+    expect(row!.message).toContain("canary rolled back automatically by the guardrail");
   });
 
   it("fires only when a condition held in k of the last m evaluations, and resolves when it holds in fewer", async () => {

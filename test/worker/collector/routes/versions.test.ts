@@ -5,6 +5,7 @@ import { app } from "../../../../collector/index.ts";
 import type { ModelDetail } from "../../../../protocol/api.ts";
 import { sha256Hex } from "../../../../protocol/hash.ts";
 import { LIMITS } from "../../../../protocol/limits.ts";
+import { failingD1 } from "../../faulty-d1.ts";
 import { BOOTSTRAP, call, createKey, expectError, manifestFor, modelBytes, publish, unique, upload } from "../../registry-helpers.ts";
 
 async function publishBody(model: string, body: unknown, token = BOOTSTRAP) {
@@ -16,23 +17,6 @@ async function freshManifest(model: string, token = BOOTSTRAP) {
   return manifestFor(model, await upload(bytes, token), bytes.length);
 }
 
-/** The real D1, except that the first statement prepared whose SQL matches `match` fails when it runs. */
-function failingOnce(real: D1Database, match: RegExp): D1Database {
-  let struck = false;
-  return new Proxy(real, {
-    get(target, prop) {
-      if (prop === "prepare")
-        return (query: string) => {
-          const strike = !struck && match.test(query);
-          struck ||= strike;
-          return target.prepare(strike ? "insert into no_such_table values (?1)" : query);
-        };
-      const value = Reflect.get(target, prop) as unknown;
-      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-    },
-  });
-}
-
 /** A publish straight into the app, with D1 failing at the first statement matching `fault`. */
 async function publishWithFault(model: string, body: unknown, fault: RegExp): Promise<Response> {
   const ctx = createExecutionContext();
@@ -41,7 +25,7 @@ async function publishWithFault(model: string, body: unknown, fault: RegExp): Pr
     headers: { Authorization: `Bearer ${BOOTSTRAP}`, "Content-Type": "application/json" },
     body: JSON.stringify(body),
   });
-  const res = await app.fetch(req, { ...env, DB: failingOnce(env.DB, fault) }, ctx);
+  const res = await app.fetch(req, { ...env, DB: failingD1(env.DB, fault) }, ctx);
   await waitOnExecutionContext(ctx);
   return res;
 }
