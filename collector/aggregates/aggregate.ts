@@ -145,6 +145,7 @@ export class Aggregate {
       });
     }
     if (report.scale !== undefined && report.scale < 1) a.scaleDown(report.scale);
+    if (report.labelScale !== undefined && report.labelScale < 1) a.scaleLabels(report.labelScale);
     if (report.sender !== undefined) {
       a.senders.add(report.sender, a.mass());
       a.labellers.add(report.sender, a.labelCount());
@@ -167,8 +168,8 @@ export class Aggregate {
     return most;
   }
 
-  /** The labels this aggregate holds: its confusion matrix's or its residual sketch's count. */
-  private labelCount(): number {
+  /** The labels this aggregate holds: its confusion matrix's and its residual sketch's counts. */
+  labelCount(): number {
     return (this.confusion ? sketchWeight(this.confusion) : 0) + (this.residual ? sketchWeight(this.residual) : 0);
   }
 
@@ -227,6 +228,12 @@ export class Aggregate {
     this.latency = this.latency && scaleSketch(this.latency, factor);
     this.errors = this.errors && scaleSketch(this.errors, factor);
     this.embedding = this.embedding && scaleSketch(this.embedding, factor);
+  }
+
+  /** Scales the labels (confusion matrix, residuals) by `factor` (./scale-sketch.ts). */
+  private scaleLabels(factor: number): void {
+    this.confusion = this.confusion && scaleSketch(this.confusion, factor);
+    this.residual = this.residual && scaleSketch(this.residual, factor);
   }
 
   /** Errors of every code. */

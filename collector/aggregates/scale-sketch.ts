@@ -1,7 +1,7 @@
 import { type QuantileSketch, type SketchKind, type SketchOf, cdfPoints, emptyLike, matchSketch } from "../../protocol/sketch/index.ts";
 
-/** The sketches a sender's budget scales: what drift and the guardrail's conditions read. */
-export type ScaledSketch = SketchOf<Exclude<SketchKind, "confusion">>;
+/** The sketches a sender's budgets scale: every kind. */
+export type ScaledSketch = SketchOf<SketchKind>;
 
 /** `n` scaled by `factor`, rounded to a whole count. */
 const scaled = (n: number, factor: number) => Math.round(n * factor);
@@ -17,7 +17,7 @@ const scaled = (n: number, factor: number) => Math.round(n * factor);
  * scaleSketch(numeric, 0.01).count // numeric.count / 100, rounded
  */
 export function scaleSketch<T extends ScaledSketch>(s: T, factor: number): T {
-  const out = matchSketch<Exclude<SketchKind, "confusion">, ScaledSketch>(s, {
+  const out = matchSketch<SketchKind, ScaledSketch>(s, {
     numeric: (n) => {
       const o = emptyLike(n);
       for (const x of thinned(n.quantiles, factor)) o.update(x);
@@ -53,6 +53,11 @@ export function scaleSketch<T extends ScaledSketch>(s: T, factor: number): T {
       o.count = scaled(e.count, factor);
       const ratio = e.count > 0 ? o.count / e.count : 0;
       for (const key of ["sum", "squares", "kernelSum", "kernelSquares"] as const) e[key].forEach((v, i) => (o[key][i] = v * ratio));
+      return o;
+    },
+    confusion: (m) => {
+      const o = emptyLike(m);
+      m.cells.forEach((n, i) => (o.cells[i] = scaled(n, factor)));
       return o;
     },
     errors: (e) => {

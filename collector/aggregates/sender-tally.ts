@@ -3,11 +3,11 @@ import type { Reader, Writer } from "../../protocol/sketch/codec.ts";
 
 /**
  * A report as the aggregator logs it: the wire report, the sender the collector attributed it
- * to, and the factor its weight was scaled by past that sender's budget (./sender-budget.ts).
- * Neither comes from the client (the wire schema strips unknown fields); reports logged before
- * senders were tallied have neither.
+ * to, and the factors its weight and its labels were scaled by past that sender's budgets
+ * (collector/ingest/sender-budget.ts). None comes from the client (the wire schema strips
+ * unknown fields); reports logged before senders were tallied have none.
  */
-export type AttributedReport = Report & { sender?: number; scale?: number };
+export type AttributedReport = Report & { sender?: number; scale?: number; labelScale?: number };
 
 /** Senders a tally tracks by name; lighter ones are only bounded (Misra–Gries). */
 export const SENDER_TALLY_SIZE = 64;

@@ -99,6 +99,7 @@ export class ModelAggregator extends DurableObject<Env> {
   private cap: SegmentCap | undefined;
   private readonly combinations: CombinationCap;
   private readonly budget: SenderBudget;
+  private readonly labelBudget: SenderBudget;
   private flushing: Promise<void> | undefined;
   private alarmAt: number | null = null;
   /** When the oldest hour row this object wrote unrolled is due to roll into its day; undefined: none. */
@@ -125,6 +126,7 @@ export class ModelAggregator extends DurableObject<Env> {
     if (!columns.some((c) => c.name === "chunk")) this.sql.exec("alter table pending add column chunk integer");
     this.sql.exec("create index if not exists pending_window on pending (chunk, minute, seq)");
     this.budget = new SenderBudget(this.sql, senderBudgetPerMinute(env));
+    this.labelBudget = new SenderBudget(this.sql, senderBudgetPerMinute(env), "sender_labels");
     void ctx.blockConcurrencyWhile(() => this.start());
   }
 
@@ -222,6 +224,7 @@ export class ModelAggregator extends DurableObject<Env> {
     }
     this.sql.exec("delete from seen where at < ?", Date.now() - DEDUPE_MS);
     this.budget.prune(Date.now());
+    this.labelBudget.prune(Date.now());
     await this.scheduleAlarm();
   }
 
@@ -249,19 +252,23 @@ export class ModelAggregator extends DurableObject<Env> {
   /**
    * Logs an examined report (seen + pending + its sender's spending, one transaction) and
    * merges it into memory. Past its sender's budget for the window, it is logged with the
-   * factor its weight is scaled by.
+   * factor its weight is scaled by; past the same budget of labels, with the factor its labels are.
    */
   private log(report: AttributedReport, examined: Aggregate, segment: string, now: number): void {
     const key: RowKey = { ...filingWindow(report.start, report.end), version: report.version, role: report.role, segment };
     const { sender } = report;
     const factor = sender === undefined ? 1 : this.budget.factor(key, sender, examined.mass());
-    const logged: AttributedReport = factor < 1 ? { ...report, scale: factor } : report;
-    const aggregate = factor < 1 ? Aggregate.fromReport(logged) : examined;
+    const labelFactor = sender === undefined ? 1 : this.labelBudget.factor(key, sender, examined.labelCount());
+    const logged: AttributedReport = { ...report, ...(factor < 1 && { scale: factor }), ...(labelFactor < 1 && { labelScale: labelFactor }) };
+    const aggregate = factor < 1 || labelFactor < 1 ? Aggregate.fromReport(logged) : examined;
     const seq = this.seq + 1;
     const json = JSON.stringify(logged);
     // all or nothing: a report seen but not logged would be lost to its retry
     this.ctx.storage.transactionSync(() => {
-      if (sender !== undefined) this.budget.spend(key, sender, aggregate.mass());
+      if (sender !== undefined) {
+        this.budget.spend(key, sender, aggregate.mass());
+        this.labelBudget.spend(key, sender, aggregate.labelCount());
+      }
       this.sql.exec("insert into seen (id, at) values (?, ?)", report.id, now);
       this.setMeta("seq", String(seq));
       this.sql.exec(

@@ -17,14 +17,17 @@ export class SenderBudget {
   /**
    * @param sql - the aggregator's storage
    * @param perMinute - the budget per minute of a window
+   * @param table - the table that keeps the spending: `sender_mass` for the weight of what verdicts read, `sender_labels` for labels
+   * @defaultValue table "sender_mass"
    */
   constructor(
     private readonly sql: SqlStorage,
     private readonly perMinute: number,
+    private readonly table: "sender_mass" | "sender_labels" = "sender_mass",
   ) {
-    sql.exec(`create table if not exists sender_mass (window text not null, sender integer not null, mass real not null,
+    sql.exec(`create table if not exists ${table} (window text not null, sender integer not null, mass real not null,
       at integer not null, primary key (window, sender));
-      create index if not exists sender_mass_at on sender_mass (at);`);
+      create index if not exists ${table}_at on ${table} (at);`);
   }
 
   /**
@@ -51,7 +54,7 @@ export class SenderBudget {
   spend(window: Pick<RowKey, "granularity" | "windowStart">, sender: number, mass: number): void {
     if (mass <= 0) return;
     this.sql.exec(
-      "insert into sender_mass (window, sender, mass, at) values (?, ?, ?, ?) on conflict (window, sender) do update set mass = mass + excluded.mass",
+      `insert into ${this.table} (window, sender, mass, at) values (?, ?, ?, ?) on conflict (window, sender) do update set mass = mass + excluded.mass`,
       windowId(window),
       sender,
       mass,
@@ -65,11 +68,11 @@ export class SenderBudget {
    * @param now - epoch ms
    */
   prune(now: number): void {
-    this.sql.exec("delete from sender_mass where at < ?", now - KEEP_MS);
+    this.sql.exec(`delete from ${this.table} where at < ?`, now - KEEP_MS);
   }
 
   private spent(window: Pick<RowKey, "granularity" | "windowStart">, sender: number): number {
-    const row = this.sql.exec<{ mass: number }>("select mass from sender_mass where window = ? and sender = ?", windowId(window), sender).toArray()[0];
+    const row = this.sql.exec<{ mass: number }>(`select mass from ${this.table} where window = ? and sender = ?`, windowId(window), sender).toArray()[0];
     return row?.mass ?? 0;
   }
 }

@@ -256,7 +256,12 @@ describe("alerts", () => {
     expect(mine[0]!.text).toContain("accuracy estimated without labels FIRING: 0.275 below the baseline (threshold 0.100)");
   });
 
-  it("fires when the mean absolute residual from on-device labels exceeds the baseline's by more than maeIncrease", async () => {
+  /**
+   * A regression model with a baseline MAE of 1 and maeIncrease 0.5; five clients report the
+   * reference's 200 rows with residuals ±`residual`; with `attacker`, a sixth reports one row and a
+   * million residuals of 1,000. Returns the alerts posted and their texts.
+   */
+  async function maeAlerts(residual: number, attacker: boolean) {
     const model = unique("alerts");
     const x = new NumericSketch();
     const c = new CategoricalSketch(["a", "b"]);
@@ -275,21 +280,39 @@ describe("alerts", () => {
     const config = { webhook: HOOK, maeIncrease: 0.5, minLabelled: 10, windowMinutes: 2, minRows: 10 };
     expect((await call("PUT", `/v1/models/${model}/alerts`, { token: BOOTSTRAP, json: config })).status).toBe(200);
     const base = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
-    // five clients, each the reference's 200 rows with residuals ±3: MAE 3, 2.0 above the baseline's 1 as a share
-    const reports = Array.from({ length: 5 }, (_, i) => {
-      const residual = new NumericSketch();
-      for (let j = 0; j < 200; j++) residual.update(j % 2 ? 3 : -3);
-      const report = sketchReport(model, version, i, { start: base + 60_000, segment: {}, rows: 200, features: { x, c }, prediction: p });
-      return { ...report, residual: toBase64(residual.encode()) };
-    });
+    const withResiduals = (i: number, rows: number, parts: { x: NumericSketch; c: CategoricalSketch; p: NumericSketch }, values: (j: number) => number, n: number) => {
+      const sketch = new NumericSketch();
+      for (let j = 0; j < n; j++) sketch.update(values(j));
+      const report = sketchReport(model, version, i, { start: base + 60_000, segment: {}, rows, features: { x: parts.x, c: parts.c }, prediction: parts.p });
+      return { ...report, residual: toBase64(sketch.encode()) };
+    };
+    const reports = Array.from({ length: 5 }, (_, i) => withResiduals(i, 200, { x, c, p }, (j) => (j % 2 ? residual : -residual), 200));
+    if (attacker) {
+      const one = { x: new NumericSketch(), c: new CategoricalSketch(["a", "b"]), p: new NumericSketch() };
+      one.x.update(1);
+      one.c.update("a");
+      one.p.update(0.5);
+      reports.push(withResiduals(5, 1, one, () => 1000, 1_000_000));
+    }
     const answer = await postReports(token, reports);
     expect(answer.rejected).toEqual([]);
-    expect(answer.accepted).toHaveLength(5);
+    expect(answer.accepted).toHaveLength(reports.length);
     await flush(model);
     await cron(base + 3 * 60_000 + 25_000);
     const mine = posted.filter((x) => x.text.includes(model));
-    expect(mine.map((x) => `${x.alert.kind}:${x.alert.state}`)).toEqual(["mae_increase:firing"]);
-    expect(mine[0]!.text).toContain("mean absolute error FIRING: 2.00 above the baseline's");
+    return { kinds: mine.map((x) => `${x.alert.kind}:${x.alert.state}`), texts: mine.map((x) => x.text) };
+  }
+
+  it("fires when the mean absolute residual from on-device labels exceeds the baseline's by more than maeIncrease", async () => {
+    // residuals ±3: MAE 3, 2.0 above the baseline's 1 as a share
+    const { kinds, texts } = await maeAlerts(3, false);
+    expect(kinds).toEqual(["mae_increase:firing"]);
+    expect(texts[0]).toContain("mean absolute error FIRING: 2.00 above the baseline's");
+  });
+
+  it("cannot be fired by one sender's residuals", async () => {
+    // honest residuals ±0.5 (MAE 0.5, below the baseline); one sender's million residuals of 1,000 are left out
+    expect((await maeAlerts(0.5, true)).kinds).toEqual([]);
   });
 
   it("lists an app's alerts however many newer ones other apps have", async () => {
