@@ -25,7 +25,7 @@ async function publishWithFault(model: string, body: unknown, fault: RegExp): Pr
     headers: { Authorization: `Bearer ${BOOTSTRAP}`, "Content-Type": "application/json" },
     body: JSON.stringify(body),
   });
-  const res = await app.fetch(req, { ...env, DB: failingD1(env.DB, fault) }, ctx);
+  const res = await app.fetch(req, { ...env, DB: failingD1(env.DB, (query) => fault.test(query)) }, ctx);
   await waitOnExecutionContext(ctx);
   return res;
 }
