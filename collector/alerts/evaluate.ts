@@ -16,7 +16,7 @@ import { iso } from "../time.ts";
 import type { AlertConfig } from "../../protocol/schema/alert-config.ts";
 import { listAlertConfigs } from "./config.ts";
 import { type Condition, evaluateConditions, watchedKinds } from "./conditions.ts";
-import { type AlertRow, type Judged, insertFiringWhen, recordDelivery, recordEvaluation, undelivered } from "./store.ts";
+import { type AlertRow, type Judged, claimDelivery, insertAlertWhen, recordDelivery, recordEvaluation, undelivered } from "./store.ts";
 import { postWebhook } from "./webhook.ts";
 
 /** Audit-log key id of rollbacks the guardrail makes. */
@@ -64,7 +64,8 @@ async function rollBackCanary(env: Env, db: Db, where: Judged, current: RolloutS
   const { model } = where;
   const plan = await planRollback(current, stableChangesNewestFirst(db, model), now);
   const rollback: Condition = { kind: "rollback", subject: "", holds: true, value: null, threshold: null };
-  const alert = (unchanged: SQL) => insertFiringWhen(db, where, "rollback", describe(where, rollback, true), now, unchanged);
+  const row = { ...where, kind: "rollback", subject: "", state: "firing" as const, value: null, threshold: null, message: describe(where, rollback, true), at: now };
+  const alert = (unchanged: SQL) => insertAlertWhen(db, row, unchanged);
   const saved = await saveRollout(db, model, current, plan.next, { keyId: GUARDRAIL_KEY_ID, action: plan.action }, alert);
   if (saved) await announceRollout(env, model, plan.next.configVersion);
   return saved;
@@ -99,15 +100,16 @@ async function evaluateModel(env: Env, db: Db, config: AlertConfig & { model: st
   }
 }
 
-/** Posts every undelivered alert of a model, oldest first, recording each attempt. */
+/** Posts every undelivered alert of a model, oldest first, recording each attempt; an alert another run is posting is left to it. */
 async function deliver(env: Env, db: Db, config: AlertConfig & { model: string }, now: number): Promise<void> {
   const webhook = config.webhook;
   // without a webhook alerts are only recorded; one set later receives those still undelivered
   if (webhook === undefined) return;
   const pending: AlertRow[] = await undelivered(db, config.model);
   for (const alert of pending) {
+    if (!(await claimDelivery(db, alert))) continue;
     const error = await postWebhook(webhook, alert, allowPrivateWebhooks(env));
-    await recordDelivery(db, alert.id, alert.attempts + 1, error, now);
+    await recordDelivery(db, alert.id, error, now);
   }
 }
 

@@ -45,7 +45,9 @@ export function nextRecent(recent: string, holds: boolean, m: number): string {
  * Records one evaluation of a version's conditions: each condition's recent evaluations, and its
  * state — firing when it held in `confirm.k` of the last `confirm.m`, else resolved (a condition
  * never seen before counts as resolved). A state change is stored as an alert. Rows are written
- * only for what changed, so a condition that keeps not holding costs no write.
+ * only for what changed, so a condition that keeps not holding costs no write, and only if the
+ * condition's stored state is still the one read: of two evaluations that overlap (a cron run
+ * still going when the next starts), the later writes nothing, so no change is stored twice.
  *
  * A condition with a record that this evaluation did not measure counts as not holding when its
  * kind was judged here (its subject had no data: a device class without calls, a feature without
@@ -95,35 +97,41 @@ export async function recordEvaluation(
     const state = isFiring ? ("firing" as const) : ("resolved" as const);
     const key = { model: where.model, version: where.version, kind: c.kind, subject: c.subject };
     const set = changed ? { state, since: now, recent } : { recent };
+    const stored = sql`select 1 from ${alertStates} where model = ${key.model} and version = ${key.version} and kind = ${key.kind} and subject = ${key.subject}`;
+    const unchanged = prior ? sql`exists (${stored} and state = ${prior.state} and since = ${prior.since} and recent = ${prior.recent})` : sql`not exists (${stored})`;
     const upsert = db
       .insert(alertStates)
       .values({ ...key, state, since: now, recent })
-      .onConflictDoUpdate({ target: [alertStates.model, alertStates.version, alertStates.kind, alertStates.subject], set });
+      .onConflictDoUpdate({ target: [alertStates.model, alertStates.version, alertStates.kind, alertStates.subject], set, setWhere: unchanged });
     if (!changed) return [upsert];
-    const alert = { ...where, kind: c.kind, subject: c.subject, state, value: c.value, threshold: c.threshold, message: message(c, isFiring), at: now, attempts: 0 };
-    return [upsert, db.insert(alerts).values(alert).returning()];
+    const alert = { ...where, kind: c.kind, subject: c.subject, state, value: c.value, threshold: c.threshold, message: message(c, isFiring), at: now };
+    // the alert first: its condition reads the state the upsert replaces
+    return [insertAlertWhen(db, alert, unchanged).returning(), upsert];
   });
   if (statements.length === 0) return { alerts: [], firing };
   const results = await db.batch(statements as [(typeof statements)[number], ...(typeof statements)[number][]]);
   return { alerts: results.flatMap((r) => (Array.isArray(r) ? (r as AlertRow[]) : [])), firing };
 }
 
+/** An alert to store: a state change of a condition, not yet delivered. */
+export type NewAlert = Judged & Pick<AlertRow, "kind" | "subject" | "state" | "value" | "threshold" | "message" | "at">;
+
 /**
- * A query that stores a firing alert of `kind` (no value, no threshold) only when `condition`
- * holds, to run in one batch with the change it reports (the guardrail's rollback).
+ * A query that stores `alert` only when `condition` holds, to run in one batch with the change
+ * it reports (a condition's new state, the guardrail's rollback).
  *
  * @param db - drizzle handle
- * @param where - model, version and window judged
- * @param kind - what fired
- * @param message - its text
- * @param now - epoch ms
+ * @param alert - the alert
  * @param condition - SQL condition evaluated at write time
  */
-export function insertFiringWhen(db: Db, where: Judged, kind: Condition["kind"], message: string, now: number, condition: SQL) {
-  // Values in the table's column order (as insertAuditWhen): a null id lets SQLite number the row.
+export function insertAlertWhen(db: Db, alert: NewAlert, condition: SQL) {
+  const a = alert;
+  // Values in the table's column order (as insertAuditWhen): a null id lets SQLite number the row; not delivered, no attempt yet.
   return db
     .insert(alerts)
-    .select(sql`select null, ${where.model}, ${where.version}, ${kind}, '', 'firing', null, null, ${where.windowFrom}, ${where.windowTo}, ${message}, ${now}, null, 0, null where ${condition}`);
+    .select(
+      sql`select null, ${a.model}, ${a.version}, ${a.kind}, ${a.subject}, ${a.state}, ${a.value}, ${a.threshold}, ${a.windowFrom}, ${a.windowTo}, ${a.message}, ${a.at}, null, 0, null where ${condition}`,
+    );
 }
 
 /**
@@ -142,18 +150,34 @@ export async function undelivered(db: Db, model: string): Promise<AlertRow[]> {
 }
 
 /**
- * Records one delivery attempt.
+ * Claims the next delivery attempt of an alert read as undelivered with `attempts` attempts: counts
+ * it, unless another run (a cron run overlapping this one) counted it or delivered the alert first.
+ *
+ * @param db - drizzle handle
+ * @param alert - the alert as read
+ * @returns whether this caller won the attempt and may post
+ */
+export async function claimDelivery(db: Db, alert: Pick<AlertRow, "id" | "attempts">): Promise<boolean> {
+  const claimed = await db
+    .update(alerts)
+    .set({ attempts: alert.attempts + 1 })
+    .where(and(eq(alerts.id, alert.id), eq(alerts.attempts, alert.attempts), isNull(alerts.deliveredAt)))
+    .run();
+  return claimed.meta.changes === 1;
+}
+
+/**
+ * Records how a claimed delivery attempt went.
  *
  * @param db - drizzle handle
  * @param id - the alert
- * @param attempts - attempts so far, this one included
  * @param error - why it failed, or undefined when delivered
  * @param now - epoch ms
  */
-export async function recordDelivery(db: Db, id: number, attempts: number, error: string | undefined, now: number): Promise<void> {
+export async function recordDelivery(db: Db, id: number, error: string | undefined, now: number): Promise<void> {
   await db
     .update(alerts)
-    .set(error === undefined ? { attempts, deliveredAt: now, lastError: null } : { attempts, lastError: error })
+    .set(error === undefined ? { deliveredAt: now, lastError: null } : { lastError: error })
     .where(eq(alerts.id, id));
 }
 

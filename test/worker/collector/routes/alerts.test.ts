@@ -130,6 +130,27 @@ describe("alerts", () => {
     expect(row!.message).toContain("canary rolled back automatically by the guardrail");
   });
 
+  it("stores a state change once when cron runs overlap", async () => {
+    const model = unique("alerts");
+    const { version } = await publish(model);
+    const { token } = await createKey("default", "ingest");
+    const config = { webhook: HOOK, errorRate: 0.2, windowMinutes: 2, minRows: 10 };
+    expect((await call("PUT", `/v1/models/${model}/alerts`, { token: BOOTSTRAP, json: config })).status).toBe(200);
+    const base = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
+    const clients = await clientsGiven(model, token, version, 5, "ov");
+    await postReports(
+      token,
+      clients.map((client) => makeReport(model, version, { client, start: base + 60_000, ...rows(false), errors: { session: 10 } })),
+    );
+    await flush(model);
+    // a run that takes over a minute (many models, slow webhooks) still runs when the next starts
+    const at = base + 3 * 60_000 + 25_000;
+    await Promise.all([cron(at), cron(at + 1000)]);
+    const listed = (await (await call("GET", `/v1/alerts?model=${model}`, { token: BOOTSTRAP })).json()) as { alerts: { kind: string; state: string }[] };
+    expect(listed.alerts.map((a) => `${a.kind}:${a.state}`)).toEqual(["error_rate:firing"]);
+    expect(posted.filter((p) => p.text.includes(model)).map((p) => `${p.alert.kind}:${p.alert.state}`)).toEqual(["error_rate:firing"]);
+  });
+
   it("fires only when a condition held in k of the last m evaluations, and resolves when it holds in fewer", async () => {
     const model = unique("alerts");
     const { version } = await publish(model);
