@@ -1,53 +1,119 @@
 // The collector's settings. Every tunable `[vars]` entry of wrangler.toml is read here and
-// nowhere else (test/unit/layout.test.ts checks it), each with its default; a value that is
-// unset or out of range falls back to the default. The rest of the collector asks these
-// functions, so a new setting goes here, into wrangler.toml's `[vars]` and the settings table
-// of the README ("Deploying to Cloudflare"). Bindings (DB, ARTIFACTS, AGGREGATOR,
-// ROLLOUT_CHANNEL, the rate limiters) and the ADMIN_TOKEN secret are not settings: code uses
-// them where it needs them.
+// nowhere else (test/unit/layout.test.ts checks it), each with its default and the values it
+// may take ({@link RULES}); a value that is unset or not one of those falls back to the default,
+// and {@link settingProblems} names every such value and every unknown `[vars]` name, for
+// `GET /healthz`. The rest of the collector asks these functions, so a new setting goes here,
+// into wrangler.toml's `[vars]` and the settings table of the README ("Deploying to
+// Cloudflare"). Bindings (DB, ARTIFACTS, AGGREGATOR, ROLLOUT_CHANNEL, the rate limiters) and the
+// ADMIN_TOKEN secret are not settings: code uses them where it needs them.
+
+/** A whole-number setting: from `min` to `max` (default: no upper bound), else `fallback`. */
+interface WholeRule {
+  fallback: number;
+  min: number;
+  max?: number;
+}
+
+/** A word setting: one of `words`, else `fallback`. */
+interface WordRule {
+  fallback: string;
+  words: readonly string[];
+}
+
+/** Each `[vars]` setting (wrangler.toml): its default and the values it takes. */
+const RULES = {
+  MAX_ARTIFACT_BYTES: { fallback: 100 * 1024 * 1024, min: 1 },
+  INGEST_SHARDS: { fallback: 1, min: 1, max: 1024 },
+  FLUSH_INTERVAL_MS: { fallback: 10_000, min: 1 },
+  FLUSH_MAX_REPORTS: { fallback: 20_000, min: 1 },
+  FLUSH_MAX_BYTES: { fallback: 32 * 1024 * 1024, min: 1 },
+  FLUSH_MAX_KEYS: { fallback: 256, min: 1 },
+  SENDER_BUDGET_PER_MINUTE: { fallback: 1_000, min: 1 },
+  SEGMENT_MAX_VALUES: { fallback: 50, min: 1 },
+  SEGMENT_MAX_KEYS: { fallback: 16, min: 1 },
+  SEGMENT_MAX_COMBINATIONS: { fallback: 100, min: 1 },
+  ROLLOUT_GRACE_MS: { fallback: 70 * 60_000, min: 0 },
+  MINUTE_RETENTION_HOURS: { fallback: 48, min: 1 },
+  HOUR_RETENTION_DAYS: { fallback: 90, min: 1 },
+  LOG_EXPORT_MAX_OBJECTS: { fallback: 9_000, min: 1 },
+  PUSH_MAX_PER_KEY: { fallback: 20_000, min: 1 },
+  PUSH_MAX_PER_NETWORK: { fallback: 300, min: 1 },
+  WEBHOOK_ALLOW_PRIVATE: { fallback: "false", words: ["true", "false"] },
+  PUSH_CHANNEL: { fallback: "on", words: ["on", "off"] },
+} as const satisfies Record<string, WholeRule | WordRule>;
 
 /** Names of the `[vars]` settings (wrangler.toml). */
-type SettingName =
-  | "MAX_ARTIFACT_BYTES"
-  | "INGEST_SHARDS"
-  | "FLUSH_INTERVAL_MS"
-  | "FLUSH_MAX_REPORTS"
-  | "FLUSH_MAX_BYTES"
-  | "FLUSH_MAX_KEYS"
-  | "SENDER_BUDGET_PER_MINUTE"
-  | "SEGMENT_MAX_VALUES"
-  | "SEGMENT_MAX_KEYS"
-  | "SEGMENT_MAX_COMBINATIONS"
-  | "ROLLOUT_GRACE_MS"
-  | "MINUTE_RETENTION_HOURS"
-  | "HOUR_RETENTION_DAYS"
-  | "WEBHOOK_ALLOW_PRIVATE"
-  | "PUSH_CHANNEL"
-  | "PUSH_MAX_PER_KEY"
-  | "PUSH_MAX_PER_NETWORK"
-  | "LOG_EXPORT_MAX_OBJECTS";
+type SettingName = keyof typeof RULES;
+
+/** The whole-number settings. */
+type WholeName = { [N in SettingName]: (typeof RULES)[N] extends WholeRule ? N : never }[SettingName];
+
+/** The word settings. */
+type WordName = Exclude<SettingName, WholeName>;
 
 /** The `[vars]` settings as the Worker's bindings carry them (strings; unset ones fall back to defaults). */
 export type Settings = Partial<Record<SettingName, string>>;
 
-/** A whole number above zero, or `fallback`. */
-function positiveInt(text: string | undefined, fallback: number): number {
+/** A whole-number setting's value, or undefined when `text` is not decimal digits of a number in its range. */
+function parseWhole(rule: WholeRule, text: string): number | undefined {
   const n = Number(text);
-  return Number.isInteger(n) && n > 0 ? n : fallback;
+  return /^\s*\d+\s*$/.test(text) && Number.isSafeInteger(n) && n >= rule.min && n <= (rule.max ?? Number.MAX_SAFE_INTEGER) ? n : undefined;
 }
 
-/** Artifact size limit when `MAX_ARTIFACT_BYTES` is unset or not a positive integer: 100 MiB. */
-export const DEFAULT_MAX_ARTIFACT_BYTES = 100 * 1024 * 1024;
+/** Whether `text` is a value `rule` takes. */
+function valid(rule: WholeRule | WordRule, text: string): boolean {
+  return "words" in rule ? rule.words.includes(text) : parseWhole(rule, text) !== undefined;
+}
+
+/** A whole-number setting of this deployment, or its default. */
+function whole(env: Settings, name: WholeName): number {
+  const rule: WholeRule = RULES[name];
+  const text = env[name];
+  return (text === undefined ? undefined : parseWhole(rule, text)) ?? rule.fallback;
+}
+
+/** A word setting of this deployment, or its default. */
+function word(env: Settings, name: WordName): string {
+  const text = env[name];
+  return text !== undefined && valid(RULES[name], text) ? text : RULES[name].fallback;
+}
+
+/** Bindings that are strings and not settings. */
+const SECRETS = new Set(["ADMIN_TOKEN"]);
+
+/**
+ * What an operator should fix in `[vars]`: each setting whose value is not one it takes (the
+ * default applies instead), and each string binding that is no setting (a misspelt name, which
+ * nothing reads). Empty when every setting is as written.
+ *
+ * @param env - the Worker's bindings
+ * @example
+ * settingProblems({ PUSH_CHANNEL: "Off" }) // ['PUSH_CHANNEL = "Off" is not "on" or "off": the default "on" applies']
+ */
+export function settingProblems(env: object): string[] {
+  const problems: string[] = [];
+  for (const [name, value] of Object.entries(env)) {
+    if (typeof value !== "string" || SECRETS.has(name)) continue;
+    if (!Object.hasOwn(RULES, name)) {
+      problems.push(`${name} is not a setting: nothing reads it (a misspelt name? settings: README "Deploying to Cloudflare")`);
+      continue;
+    }
+    const rule: WholeRule | WordRule = RULES[name as SettingName];
+    if (valid(rule, value)) continue;
+    const takes = "words" in rule ? rule.words.map((w) => `"${w}"`).join(" or ") : `a whole number from ${rule.min}${rule.max === undefined ? " up" : ` to ${rule.max}`}`;
+    const fallback = typeof rule.fallback === "string" ? `"${rule.fallback}"` : rule.fallback;
+    problems.push(`${name} = ${JSON.stringify(value)} is not ${takes}: the default ${fallback} applies`);
+  }
+  return problems;
+}
 
 /**
  * The artifact size limit of this deployment (`MAX_ARTIFACT_BYTES`).
  *
  * @param env - the Worker's bindings
+ * @defaultValue 104857600 (100 MiB)
  */
-export function maxArtifactBytes(env: Settings): number {
-  const limit = Number(env.MAX_ARTIFACT_BYTES);
-  return Number.isSafeInteger(limit) && limit > 0 ? limit : DEFAULT_MAX_ARTIFACT_BYTES;
-}
+export const maxArtifactBytes = (env: Settings) => whole(env, "MAX_ARTIFACT_BYTES");
 
 /**
  * Aggregator shards per model (`INGEST_SHARDS`, 1 to 1024): one object takes on the order of a
@@ -56,10 +122,7 @@ export function maxArtifactBytes(env: Settings): number {
  * @param env - the Worker's bindings
  * @defaultValue 1
  */
-export function shardCount(env: Settings): number {
-  const n = Number(env.INGEST_SHARDS);
-  return Number.isInteger(n) && n >= 1 && n <= 1024 ? n : 1;
-}
+export const shardCount = (env: Settings) => whole(env, "INGEST_SHARDS");
 
 /**
  * Milliseconds between flushes (`FLUSH_INTERVAL_MS`).
@@ -67,7 +130,7 @@ export function shardCount(env: Settings): number {
  * @param env - the Worker's bindings
  * @defaultValue 10000
  */
-export const flushIntervalMs = (env: Settings) => positiveInt(env.FLUSH_INTERVAL_MS, 10_000);
+export const flushIntervalMs = (env: Settings) => whole(env, "FLUSH_INTERVAL_MS");
 
 /**
  * Pending reports that trigger a flush at once (`FLUSH_MAX_REPORTS`).
@@ -75,7 +138,7 @@ export const flushIntervalMs = (env: Settings) => positiveInt(env.FLUSH_INTERVAL
  * @param env - the Worker's bindings
  * @defaultValue 20000
  */
-export const flushMaxReports = (env: Settings) => positiveInt(env.FLUSH_MAX_REPORTS, 20_000);
+export const flushMaxReports = (env: Settings) => whole(env, "FLUSH_MAX_REPORTS");
 
 /**
  * When a pending chunk is flushed at once (`FLUSH_MAX_BYTES`, `FLUSH_MAX_KEYS`): 32 MiB of
@@ -85,10 +148,7 @@ export const flushMaxReports = (env: Settings) => positiveInt(env.FLUSH_MAX_REPO
  *
  * @param env - the Worker's bindings
  */
-export const chunkLimits = (env: Settings) => ({
-  bytes: positiveInt(env.FLUSH_MAX_BYTES, 32 * 1024 * 1024),
-  keys: positiveInt(env.FLUSH_MAX_KEYS, 256),
-});
+export const chunkLimits = (env: Settings) => ({ bytes: whole(env, "FLUSH_MAX_BYTES"), keys: whole(env, "FLUSH_MAX_KEYS") });
 
 /** A minute counts as closed this long after the flush interval has passed too. */
 export const CLOSE_GRACE_MS = 15_000;
@@ -101,58 +161,46 @@ export const HOUR_ROLLS_AFTER_MS = 2 * 3_600_000;
  * (`SENDER_BUDGET_PER_MINUTE`): 1,000 values a minute, 60,000 an hour, 1.44 M a day, in each
  * aggregator shard. A client reporting every 30 s sends tens of rows a minute; a network of a
  * hundred busy clients behind one address may reach it.
- */
-export const DEFAULT_SENDER_BUDGET_PER_MINUTE = 1_000;
-
-/**
- * The sender budget of this deployment (`SENDER_BUDGET_PER_MINUTE`).
  *
  * @param env - the Worker's bindings
+ * @defaultValue 1000
  */
-export const senderBudgetPerMinute = (env: Settings) => positiveInt(env.SENDER_BUDGET_PER_MINUTE, DEFAULT_SENDER_BUDGET_PER_MINUTE);
+export const senderBudgetPerMinute = (env: Settings) => whole(env, "SENDER_BUDGET_PER_MINUTE");
 
 /**
  * Log objects one export reads (`LOG_EXPORT_MAX_OBJECTS`): each is one R2 read, and a Worker on
  * Workers Paid makes at most 10,000 subrequests an invocation unless wrangler.toml's
  * `[limits] subrequests` allows more; 9,000 leaves room for the listing.
- */
-export const DEFAULT_LOG_EXPORT_MAX_OBJECTS = 9_000;
-
-/**
- * The log export's object cap of this deployment (`LOG_EXPORT_MAX_OBJECTS`).
  *
  * @param env - the Worker's bindings
+ * @defaultValue 9000
  */
-export const logExportMaxObjects = (env: Settings) => positiveInt(env.LOG_EXPORT_MAX_OBJECTS, DEFAULT_LOG_EXPORT_MAX_OBJECTS);
+export const logExportMaxObjects = (env: Settings) => whole(env, "LOG_EXPORT_MAX_OBJECTS");
 
 /** Distinct values admitted per segment key and model (`SEGMENT_MAX_VALUES`). */
-export const DEFAULT_SEGMENT_MAX_VALUES = 50;
+export const DEFAULT_SEGMENT_MAX_VALUES = RULES.SEGMENT_MAX_VALUES.fallback;
 
 /** Distinct segment keys admitted per model (`SEGMENT_MAX_KEYS`). */
-export const DEFAULT_SEGMENT_MAX_KEYS = 16;
+export const DEFAULT_SEGMENT_MAX_KEYS = RULES.SEGMENT_MAX_KEYS.fallback;
 
 /**
  * The segment cardinality cap of this deployment (`SEGMENT_MAX_VALUES`, `SEGMENT_MAX_KEYS`).
  *
  * @param env - the Worker's bindings
+ * @defaultValue 50 values, 16 keys
  */
-export const segmentLimits = (env: Settings) => ({
-  values: positiveInt(env.SEGMENT_MAX_VALUES, DEFAULT_SEGMENT_MAX_VALUES),
-  keys: positiveInt(env.SEGMENT_MAX_KEYS, DEFAULT_SEGMENT_MAX_KEYS),
-});
+export const segmentLimits = (env: Settings) => ({ values: whole(env, "SEGMENT_MAX_VALUES"), keys: whole(env, "SEGMENT_MAX_KEYS") });
 
-/**
- * Full segment combinations kept per model, aggregator object and window (`SEGMENT_MAX_COMBINATIONS`).
- * @defaultValue 100
- */
-export const DEFAULT_MAX_COMBINATIONS = 100;
+/** Full segment combinations kept per model, aggregator object and window (`SEGMENT_MAX_COMBINATIONS`). */
+export const DEFAULT_MAX_COMBINATIONS = RULES.SEGMENT_MAX_COMBINATIONS.fallback;
 
 /**
  * The combination cap of this deployment (`SEGMENT_MAX_COMBINATIONS`).
  *
  * @param env - the Worker's bindings
+ * @defaultValue 100
  */
-export const maxCombinations = (env: Settings) => positiveInt(env.SEGMENT_MAX_COMBINATIONS, DEFAULT_MAX_COMBINATIONS);
+export const maxCombinations = (env: Settings) => whole(env, "SEGMENT_MAX_COMBINATIONS");
 
 /**
  * How long after a rollout change reports of what the replaced state assigned are still
@@ -160,21 +208,16 @@ export const maxCombinations = (env: Settings) => positiveInt(env.SEGMENT_MAX_CO
  * (~30 s) or idle poll (5 min) and keeps running, sketching and queueing the old assignment
  * until then; an offline client queues its reports for up to an hour before it can send them.
  * 30 s + 5 min + 1 h, rounded up: 70 minutes.
- *
- * @defaultValue 4200000
  */
-export const DEFAULT_ROLLOUT_GRACE_MS = 70 * 60_000;
+export const DEFAULT_ROLLOUT_GRACE_MS = RULES.ROLLOUT_GRACE_MS.fallback;
 
 /**
  * The grace period of this deployment (`ROLLOUT_GRACE_MS`, a whole number of milliseconds ≥ 0).
  *
  * @param env - the Worker's bindings
+ * @defaultValue 4200000
  */
-export function rolloutGraceMs(env: Settings): number {
-  const text = env.ROLLOUT_GRACE_MS?.trim();
-  const n = Number(text);
-  return text && Number.isInteger(n) && n >= 0 ? n : DEFAULT_ROLLOUT_GRACE_MS;
-}
+export const rolloutGraceMs = (env: Settings) => whole(env, "ROLLOUT_GRACE_MS");
 
 /**
  * How long minute rows are kept (`MINUTE_RETENTION_HOURS`) and hour rows
@@ -183,20 +226,15 @@ export function rolloutGraceMs(env: Settings): number {
  * @param env - the Worker's bindings
  * @defaultValue 48 hours, 90 days
  */
-export const retentionSettings = (env: Settings) => ({
-  minuteHours: positiveInt(env.MINUTE_RETENTION_HOURS, 48),
-  hourDays: positiveInt(env.HOUR_RETENTION_DAYS, 90),
-});
+export const retentionSettings = (env: Settings) => ({ minuteHours: whole(env, "MINUTE_RETENTION_HOURS"), hourDays: whole(env, "HOUR_RETENTION_DAYS") });
 
 /**
- * Whether this deployment accepts private and loopback webhooks (`WEBHOOK_ALLOW_PRIVATE = "true"`;
- * unset or anything else: no).
+ * Whether this deployment accepts private and loopback webhooks (`WEBHOOK_ALLOW_PRIVATE = "true"`).
  *
  * @param env - the Worker's bindings
+ * @defaultValue false
  */
-export function allowPrivateWebhooks(env: Settings): boolean {
-  return env.WEBHOOK_ALLOW_PRIVATE === "true";
-}
+export const allowPrivateWebhooks = (env: Settings) => word(env, "WEBHOOK_ALLOW_PRIVATE") === "true";
 
 /**
  * Whether the rollout channel is open (`PUSH_CHANNEL`; `"off"` closes it: subscriptions are
@@ -205,9 +243,7 @@ export function allowPrivateWebhooks(env: Settings): boolean {
  * @param env - the Worker's bindings
  * @defaultValue on
  */
-export function pushEnabled(env: Settings): boolean {
-  return env.PUSH_CHANNEL !== "off";
-}
+export const pushEnabled = (env: Settings) => word(env, "PUSH_CHANNEL") === "on";
 
 /**
  * Open subscriptions to one model's rollout channel per ingest key (`PUSH_MAX_PER_KEY`) and per
@@ -218,7 +254,4 @@ export function pushEnabled(env: Settings): boolean {
  * @param env - the Worker's bindings
  * @defaultValue 20000 per key, 300 per network
  */
-export const pushLimits = (env: Settings) => ({
-  perKey: positiveInt(env.PUSH_MAX_PER_KEY, 20_000),
-  perNetwork: positiveInt(env.PUSH_MAX_PER_NETWORK, 300),
-});
+export const pushLimits = (env: Settings) => ({ perKey: whole(env, "PUSH_MAX_PER_KEY"), perNetwork: whole(env, "PUSH_MAX_PER_NETWORK") });

@@ -1,13 +1,27 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import pkg from "../../../../package.json";
+import { app } from "../../../../collector/index.ts";
 
 describe("GET /healthz", () => {
   it("answers 200 with the version and both D1 and R2 reachable", async () => {
     const res = await exports.default.fetch("http://collector/healthz");
     expect(res.status).toBe(200);
     const body = (await res.json()) as { status: string; version: string; d1: { ok: boolean }; r2: { ok: boolean } };
-    expect(body).toMatchObject({ status: "ok", version: pkg.version, d1: { ok: true }, r2: { ok: true } });
+    expect(body).toMatchObject({ status: "ok", version: pkg.version, d1: { ok: true }, r2: { ok: true }, settings: [] });
+  });
+
+  it("names each [vars] value that falls back to its default, and a misspelt setting", async () => {
+    const vars = { PUSH_CHANNEL: "Off", MAX_ARTIFACT_BYTES: "-5", MINUTE_RETENTION_HOURS: "48h", INGEST_SHARDS: "2000", HOUR_RETENTON_DAYS: "7" };
+    const res = await app.fetch(new Request("http://collector/healthz"), { ...env, ...vars });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { settings: string[] }).settings).toEqual([
+      'MAX_ARTIFACT_BYTES = "-5" is not a whole number from 1 up: the default 104857600 applies',
+      'INGEST_SHARDS = "2000" is not a whole number from 1 to 1024: the default 1 applies',
+      'MINUTE_RETENTION_HOURS = "48h" is not a whole number from 1 up: the default 48 applies',
+      'PUSH_CHANNEL = "Off" is not "on" or "off": the default "on" applies',
+      'HOUR_RETENTON_DAYS is not a setting: nothing reads it (a misspelt name? settings: README "Deploying to Cloudflare")',
+    ]);
   });
 
   it("uses the migrated D1 schema and a writable R2 bucket", async () => {
