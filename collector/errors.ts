@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import { DrizzleQueryError } from "drizzle-orm/errors";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ErrorCode } from "../protocol/errors.ts";
@@ -51,9 +52,22 @@ const HTTP_CODES: Partial<Record<number, ErrorCode>> = {
   415: "unsupported",
 };
 
+/** Seconds a client is told to wait (`Retry-After`) when D1 did not answer. */
+const D1_RETRY_AFTER_SECONDS = 30;
+
+/**
+ * Whether `err` is a failed D1 query: drizzle wraps each query's failure in a
+ * `DrizzleQueryError`; `db.batch` passes D1's own error on (its message starts `D1_`).
+ */
+function isD1Failure(err: Error): boolean {
+  return err instanceof DrizzleQueryError || err.message.startsWith("D1_");
+}
+
 /**
  * The one `app.onError`: ApiErrors keep their status and code; hono's HTTPExceptions keep
- * their status with the matching code; anything else is logged and answered as a 500
+ * their status with the matching code; a failed D1 query is logged and answered 503
+ * `unavailable` with `Retry-After` (D1 is down or overloaded: the request may be retried, and
+ * `GET /healthz` says whether D1 answers); anything else is logged and answered as a 500
  * `internal` without internal details.
  *
  * @param err - what was thrown
@@ -69,5 +83,9 @@ export function handleError(err: Error, c: Context): Response {
     return c.json(errorBody(HTTP_CODES[status] ?? "internal", err.message || "request failed"), status);
   }
   console.error(err);
+  if (isD1Failure(err)) {
+    const message = "the database (D1) did not answer; retry later. GET /healthz shows whether D1 and R2 answer, the collector's log the error";
+    return c.json(errorBody("unavailable", message), 503, { "Retry-After": String(D1_RETRY_AFTER_SECONDS) });
+  }
   return c.json(errorBody("internal", "internal error"), 500);
 }

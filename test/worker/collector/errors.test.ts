@@ -1,0 +1,29 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { app } from "../../../collector/index.ts";
+
+/** A D1 binding whose every query fails as D1 does when it does not answer. */
+function unreachableD1(): D1Database {
+  const fail = () => Promise.reject(new Error("D1_ERROR: Network connection lost."));
+  const statement = { bind: () => statement, all: fail, raw: fail, first: fail, run: fail };
+  return { prepare: () => statement, batch: fail, exec: fail } as unknown as D1Database;
+}
+
+describe("when D1 does not answer", () => {
+  it("a route answers 503 unavailable saying what to do, not 500 internal error", async () => {
+    const down = { ...env, DB: unreachableD1() };
+    const headers = { Authorization: `Bearer ${env.ADMIN_TOKEN}` };
+    for (const path of ["/v1/models", "/v1/keys"]) {
+      const res = await app.fetch(new Request(`http://collector${path}`, { headers }), down);
+      expect(res.status).toBe(503);
+      expect(res.headers.get("Retry-After")).toBe("30");
+      expect(await res.json()).toEqual({
+        error: { code: "unavailable", message: "the database (D1) did not answer; retry later. GET /healthz shows whether D1 and R2 answer, the collector's log the error" },
+      });
+    }
+    // and /healthz says which
+    const health = await app.fetch(new Request("http://collector/healthz"), down);
+    expect(health.status).toBe(503);
+    expect(await health.json()).toMatchObject({ status: "degraded", d1: { ok: false, error: "D1_ERROR: Network connection lost." }, r2: { ok: true } });
+  });
+});
