@@ -9,6 +9,7 @@ import { LIMITS } from "../../../../protocol/limits.ts";
 import { openDb } from "../../../../collector/db/client.ts";
 import { sweepLogs } from "../../../../collector/logs/retention.ts";
 import { exportRows, planExport } from "../../../../collector/logs/export.ts";
+import { objectKey, partitionOf } from "../../../../collector/logs/partition.ts";
 import type { LogRow } from "../../../../protocol/schema/prediction-log.ts";
 import { logExportMaxObjects } from "../../../../collector/config.ts";
 import { ApiError } from "../../../../collector/errors.ts";
@@ -178,6 +179,20 @@ describe("log retention", () => {
     await rollout(model, { logRetentionDays: 1 });
     expect(await sweepLogs(env.ARTIFACTS, openDb(env), now)).toBeGreaterThanOrEqual(1);
     expect([...(await stored(key)).values()].flat()).toEqual([rows[2]]);
+  });
+
+  it("sweeps the oldest partitions first, whichever model: a model's backlog past the bound does not starve the others", async () => {
+    const busy = await loggedModel("logs-sweep-busy");
+    const quiet = await loggedModel("logs-sweep-quiet");
+    const now = Date.now();
+    const put = (m: { key: string; version: number }, t: number, batch: string) => env.ARTIFACTS.put(objectKey(partitionOf(m.key, m.version, t), "c", batch, "rows"), "x");
+    // every run, the busy model has more expired objects than a run deletes, all newer than the quiet model's
+    for (const batch of ["a", "b", "c"]) await put(busy, now - 50 * DAY, batch);
+    await put(quiet, now - 60 * DAY, "a");
+    expect(await sweepLogs(env.ARTIFACTS, openDb(env), now, 2)).toBe(2);
+    const count = async (m: { key: string }) => (await env.ARTIFACTS.list({ prefix: `logs/${encodeURIComponent(m.key)}/` })).objects.length;
+    expect(await count(quiet)).toBe(0);
+    expect(await count(busy)).toBe(2);
   });
 });
 
