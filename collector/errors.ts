@@ -56,19 +56,24 @@ const HTTP_CODES: Partial<Record<number, ErrorCode>> = {
 const D1_RETRY_AFTER_SECONDS = 30;
 
 /**
- * Whether `err` is a failed D1 query: drizzle wraps each query's failure in a
- * `DrizzleQueryError`; `db.batch` passes D1's own error on (its message starts `D1_`).
+ * How a D1 query failed, or undefined when `err` is not a failed D1 query: drizzle wraps each
+ * query's failure in a `DrizzleQueryError` (D1's error its `cause`); `db.batch` passes D1's own
+ * error on (its message starts `D1_`). "schema": a table or column is missing, i.e. the
+ * migrations of this code were not applied; "unavailable": anything else.
  */
-function isD1Failure(err: Error): boolean {
-  return err instanceof DrizzleQueryError || err.message.startsWith("D1_");
+function d1Failure(err: Error): "schema" | "unavailable" | undefined {
+  const cause = err instanceof DrizzleQueryError && err.cause instanceof Error ? err.cause : err;
+  if (!(err instanceof DrizzleQueryError) && !err.message.startsWith("D1_")) return undefined;
+  return /no such (table|column)/.test(cause.message) ? "schema" : "unavailable";
 }
 
 /**
  * The one `app.onError`: ApiErrors keep their status and code; hono's HTTPExceptions keep
  * their status with the matching code; a failed D1 query is logged and answered 503
  * `unavailable` with `Retry-After` (D1 is down or overloaded: the request may be retried, and
- * `GET /healthz` says whether D1 answers); anything else is logged and answered as a 500
- * `internal` without internal details.
+ * `GET /healthz` says whether D1 answers), or, when a table or column is missing, 500 `internal`
+ * saying to apply the migrations; anything else is logged and answered as a 500 `internal`
+ * without internal details.
  *
  * @param err - what was thrown
  * @param c - the request context
@@ -83,9 +88,13 @@ export function handleError(err: Error, c: Context): Response {
     return c.json(errorBody(HTTP_CODES[status] ?? "internal", err.message || "request failed"), status);
   }
   console.error(err);
-  if (isD1Failure(err)) {
+  const d1 = d1Failure(err);
+  if (d1 === "unavailable") {
     const message = "the database (D1) did not answer; retry later. GET /healthz shows whether D1 and R2 answer, the collector's log the error";
     return c.json(errorBody("unavailable", message), 503, { "Retry-After": String(D1_RETRY_AFTER_SECONDS) });
+  }
+  if (d1 === "schema") {
+    return c.json(errorBody("internal", "the D1 database lacks a table or column this collector uses: apply its migrations (npx wrangler d1 migrations apply DB --remote)"), 500);
   }
   return c.json(errorBody("internal", "internal error"), 500);
 }

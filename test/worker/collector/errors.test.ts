@@ -9,6 +9,11 @@ function unreachableD1(): D1Database {
   return { prepare: () => statement, batch: fail, exec: fail } as unknown as D1Database;
 }
 
+/** The real D1 binding with its `models` table gone, as under code newer than the applied migrations. */
+function behindSchemaD1(): D1Database {
+  return { prepare: (sql: string) => env.DB.prepare(sql.replaceAll('"models"', '"models_not_migrated"')), batch: env.DB.batch.bind(env.DB) } as unknown as D1Database;
+}
+
 describe("when D1 does not answer", () => {
   it("a route answers 503 unavailable saying what to do, not 500 internal error", async () => {
     const down = { ...env, DB: unreachableD1() };
@@ -25,5 +30,15 @@ describe("when D1 does not answer", () => {
     const health = await app.fetch(new Request("http://collector/healthz"), down);
     expect(health.status).toBe(503);
     expect(await health.json()).toMatchObject({ status: "degraded", d1: { ok: false, error: "D1_ERROR: Network connection lost." }, r2: { ok: true } });
+  });
+});
+
+describe("when the D1 schema is older than the code", () => {
+  it("a route answers 500 internal saying to apply the migrations", async () => {
+    const res = await app.fetch(new Request("http://collector/v1/models", { headers: { Authorization: `Bearer ${env.ADMIN_TOKEN}` } }), { ...env, DB: behindSchemaD1() });
+    expect(res.status).toBe(500);
+    expect(await res.json()).toEqual({
+      error: { code: "internal", message: "the D1 database lacks a table or column this collector uses: apply its migrations (npx wrangler d1 migrations apply DB --remote)" },
+    });
   });
 });
