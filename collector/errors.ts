@@ -59,12 +59,14 @@ const D1_RETRY_AFTER_SECONDS = 30;
  * How a D1 query failed, or undefined when `err` is not a failed D1 query: drizzle wraps each
  * query's failure in a `DrizzleQueryError` (D1's error its `cause`); `db.batch` passes D1's own
  * error on (its message starts `D1_`). "schema": a table or column is missing, i.e. the
- * migrations of this code were not applied; "unavailable": anything else.
+ * migrations of this code were not applied; "sql": another error of SQLite's (`SQLITE_…`: a
+ * fault of the query, not of D1); "unavailable": anything else (network, overload, reset).
  */
-function d1Failure(err: Error): "schema" | "unavailable" | undefined {
+function d1Failure(err: Error): "schema" | "sql" | "unavailable" | undefined {
   const cause = err instanceof DrizzleQueryError && err.cause instanceof Error ? err.cause : err;
   if (!(err instanceof DrizzleQueryError) && !err.message.startsWith("D1_")) return undefined;
-  return /no such (table|column)/.test(cause.message) ? "schema" : "unavailable";
+  if (/no such (table|column)/.test(cause.message)) return "schema";
+  return /SQLITE_/.test(cause.message) ? "sql" : "unavailable";
 }
 
 /**

@@ -9,9 +9,9 @@ function unreachableD1(): D1Database {
   return { prepare: () => statement, batch: fail, exec: fail } as unknown as D1Database;
 }
 
-/** The real D1 binding with its `models` table gone, as under code newer than the applied migrations. */
-function behindSchemaD1(): D1Database {
-  return { prepare: (sql: string) => env.DB.prepare(sql.replaceAll('"models"', '"models_not_migrated"')), batch: env.DB.batch.bind(env.DB) } as unknown as D1Database;
+/** The real D1 binding with every query's `models` replaced: `"models_not_migrated"` is a table the migrations did not make. */
+function rewrittenD1(models: string): D1Database {
+  return { prepare: (sql: string) => env.DB.prepare(sql.replaceAll('"models"', models)), batch: env.DB.batch.bind(env.DB) } as unknown as D1Database;
 }
 
 describe("when D1 does not answer", () => {
@@ -35,10 +35,16 @@ describe("when D1 does not answer", () => {
 
 describe("when the D1 schema is older than the code", () => {
   it("a route answers 500 internal saying to apply the migrations", async () => {
-    const res = await app.fetch(new Request("http://collector/v1/models", { headers: { Authorization: `Bearer ${env.ADMIN_TOKEN}` } }), { ...env, DB: behindSchemaD1() });
+    const res = await app.fetch(new Request("http://collector/v1/models", { headers: { Authorization: `Bearer ${env.ADMIN_TOKEN}` } }), { ...env, DB: rewrittenD1('"models_not_migrated"') });
     expect(res.status).toBe(500);
     expect(await res.json()).toEqual({
       error: { code: "internal", message: "the D1 database lacks a table or column this collector uses: apply its migrations (npx wrangler d1 migrations apply DB --remote)" },
     });
+  });
+
+  it("a query SQLite refuses otherwise is a plain 500 internal error: a fault of the code, not of D1", async () => {
+    const res = await app.fetch(new Request("http://collector/v1/models", { headers: { Authorization: `Bearer ${env.ADMIN_TOKEN}` } }), { ...env, DB: rewrittenD1('"models" "m" "n"') });
+    expect(res.status).toBe(500);
+    expect(await res.json()).toEqual({ error: { code: "internal", message: "internal error" } });
   });
 });
