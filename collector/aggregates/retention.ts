@@ -9,7 +9,10 @@ import { type Retention, windowStart } from "./windows.ts";
 /**
  * Which windows exist at `now`: minute rows for `MINUTE_RETENTION_HOURS` (default 48), hour
  * rows for `HOUR_RETENTION_DAYS` (default 90), day rows for ever. Boundaries are aligned to the
- * next coarser size, so reads of older ranges round out to it without overlap.
+ * next coarser size, so reads of older ranges round out to it without overlap. Minute rows are
+ * kept no further back than hour rows: where the hour retention is the shorter (1 day against
+ * 48 hours), minute rows before its boundary would be read beside the day rows that hold the
+ * same reports, so they count as gone (and are pruned).
  *
  * Segment slices have no minute rows at all (see `planRollUp`): for a segment other than ""
  * the minute retention is empty, so reads round out to hours.
@@ -21,9 +24,10 @@ import { type Retention, windowStart } from "./windows.ts";
  */
 export function retentionOf(env: Env, now: number, segment = ALL_SEGMENT): Retention {
   const { minuteHours, hourDays } = retentionSettings(env);
+  const hoursSince = windowStart(now - hourDays * 86_400_000, "day");
   return {
-    minutesSince: segment === ALL_SEGMENT ? windowStart(now - minuteHours * 3_600_000, "hour") : Infinity,
-    hoursSince: windowStart(now - hourDays * 86_400_000, "day"),
+    minutesSince: segment === ALL_SEGMENT ? Math.max(windowStart(now - minuteHours * 3_600_000, "hour"), hoursSince) : Infinity,
+    hoursSince,
   };
 }
 

@@ -2,7 +2,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { openDb } from "../../../../collector/db/client.ts";
 import { windowDrift } from "../../../../collector/drift/window-drift.ts";
-import { pruneAggregates } from "../../../../collector/aggregates/retention.ts";
+import { pruneAggregates, retentionOf } from "../../../../collector/aggregates/retention.ts";
+import { WINDOW_MS, cover } from "../../../../collector/aggregates/windows.ts";
 import { flush, liveModel, makeReport, postReports } from "../../ingest-helpers.ts";
 
 describe("retention", () => {
@@ -21,5 +22,16 @@ describe("retention", () => {
     const drift = await windowDrift(short, db, { model: key, version, role: "live", from: start, to: start + 2 * 60_000, segment: "" });
     expect(drift!.aggregate.reports).toBe(2);
     expect(drift!.to - drift!.from).toBe(3_600_000);
+  });
+
+  it("keeps minute rows no further back than hour rows: a shorter hour retention than the minutes' is read without overlap", () => {
+    // docs/scale.md's advice (shorten HOUR_RETENTION_DAYS) taken to 1 day, minutes at their default 48 h
+    const now = Date.UTC(2026, 0, 10, 14, 37);
+    const retention = retentionOf({ ...env, HOUR_RETENTION_DAYS: "1" } as unknown as Env, now);
+    expect(retention.minutesSince).toBeGreaterThanOrEqual(retention.hoursSince);
+    const { ranges, from, to } = cover(now - 5 * WINDOW_MS.day, now, undefined, retention);
+    const minutes = ranges.flatMap((r) => Array.from({ length: (r.to - r.from) / WINDOW_MS.minute }, (_, i) => r.from + i * WINDOW_MS.minute));
+    expect(minutes).toHaveLength((to - from) / WINDOW_MS.minute);
+    expect(new Set(minutes).size).toBe(minutes.length);
   });
 });
