@@ -177,6 +177,9 @@ export const senderBudgetPerMinute = (env: Settings) => whole(env, "SENDER_BUDGE
  */
 export const logExportMaxObjects = (env: Settings) => whole(env, "LOG_EXPORT_MAX_OBJECTS");
 
+/** The name of the log export's object cap, for messages that tell the operator what to raise. */
+export const LOG_EXPORT_CAP_SETTING: SettingName = "LOG_EXPORT_MAX_OBJECTS";
+
 /** Distinct values admitted per segment key and model (`SEGMENT_MAX_VALUES`). */
 export const DEFAULT_SEGMENT_MAX_VALUES = RULES.SEGMENT_MAX_VALUES.fallback;
 

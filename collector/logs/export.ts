@@ -1,5 +1,6 @@
 import { printableJson } from "../../protocol/printable.ts";
 import type { LogLabel, LogRow } from "../../protocol/schema/prediction-log.ts";
+import { LOG_EXPORT_CAP_SETTING } from "../config.ts";
 import { ApiError } from "../errors.ts";
 import { readGzipNdjson } from "./ndjson-gzip.ts";
 import { dayOf, modelPrefix, subPrefixes } from "./partition.ts";
@@ -115,7 +116,11 @@ function endAtClient(taken: Taken[], following: Taken, maxObjects: number): stri
   const sameClient = (t: Taken | undefined) => t?.partition === following.partition && t.client === following.client;
   while (sameClient(taken.at(-1))) taken.pop();
   if (!taken.length)
-    throw new ApiError(400, "limit_exceeded", `one client's logs of ${following.partition.split("/").at(-2)} are more than ${maxObjects} objects, more than one export reads (LOG_EXPORT_MAX_OBJECTS)`);
+    throw new ApiError(
+      400,
+      "limit_exceeded",
+      `one client's logs of ${following.partition.split("/").at(-2)} are more than the ${maxObjects} objects one request reads (${LOG_EXPORT_CAP_SETTING}): raise it with wrangler.toml's [limits] subrequests (docs/privacy.md "Export")`,
+    );
   return taken.at(-1)!.key;
 }
 

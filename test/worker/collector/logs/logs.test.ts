@@ -250,6 +250,10 @@ describe("the log export's pages", () => {
     expect((await planExport(env.ARTIFACTS, q, 4)).partitions[0]!.rows).toHaveLength(4);
     const refused = await planExport(env.ARTIFACTS, q, 3).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(ApiError);
-    expect(refused).toMatchObject({ status: 400, code: "limit_exceeded", message: `one client's logs of ${day} are more than 3 objects, more than one export reads (LOG_EXPORT_MAX_OBJECTS)` });
+    expect(refused).toMatchObject({
+      status: 400,
+      code: "limit_exceeded",
+      message: `one client's logs of ${day} are more than the 3 objects one request reads (LOG_EXPORT_MAX_OBJECTS): raise it with wrangler.toml's [limits] subrequests (docs/privacy.md "Export")`,
+    });
   });
 });
