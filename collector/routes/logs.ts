@@ -8,7 +8,7 @@ import { parse } from "../../protocol/schema/parse.ts";
 import { type LogBatch, logBatchSchema } from "../../protocol/schema/prediction-log.ts";
 import { appIdSchema, appQuerySchema } from "../api-schemas.ts";
 import { requireRole } from "../auth.ts";
-import { logExportMaxObjects, rolloutGraceMs } from "../config.ts";
+import { LOG_EXPORT_CAP_SETTING, logExportMaxObjects, rolloutGraceMs } from "../config.ts";
 import { openDb } from "../db/client.ts";
 import { cachedRollout, getRollout } from "../db/rollouts.ts";
 import type { AppEnv } from "../env.ts";
@@ -93,7 +93,7 @@ export const logs = new Hono<AppEnv>()
   .get(
     "/",
     documented(
-      "Exports logged rows as NDJSON (each row once, with its label when one was fed back), a page of at most LOG_EXPORT_MAX_OBJECTS objects; headers Driftline-Dropped: rows devices dropped, Driftline-Next: the `after` of the next page (none on the last)",
+      `Exports logged rows as NDJSON (each row once, with its label when one was fed back), a page of at most ${LOG_EXPORT_CAP_SETTING} objects; headers Driftline-Dropped: rows devices dropped, Driftline-Next: the \`after\` of the next page (none on the last)`,
       {
         200: { description: "one logged row a line", media: "application/x-ndjson" },
       },
