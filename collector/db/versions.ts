@@ -51,8 +51,20 @@ export async function findVersionBySha(db: Db, model: string, sha256: string): P
 }
 
 /**
- * The highest version number of a model, 0 when it has none. Versions are never deleted,
- * so every number from 1 to this exists.
+ * The version numbers a model has. A publish whose manifest upload failed deletes its version,
+ * so numbers may have gaps.
+ *
+ * @param db - drizzle handle
+ * @param model - the model's key
+ */
+export async function versionNumbers(db: Db, model: string): Promise<Set<number>> {
+  const rows = await db.select({ number: versions.number }).from(versions).where(eq(versions.model, model)).all();
+  return new Set(rows.map((r) => r.number));
+}
+
+/**
+ * The highest version number of a model, 0 when it has none (lower numbers may be missing:
+ * {@link versionNumbers}).
  *
  * @param db - drizzle handle
  * @param model - the model's key

@@ -11,8 +11,8 @@ export interface PlannedChange {
 
 /** What a change needs besides the current state. */
 export interface ChangeContext {
-  /** The highest version number of the model (all of 1..latest exist). */
-  latest: number;
+  /** The version numbers the model has (a failed publish leaves a gap). */
+  versions: ReadonlySet<number>;
   /** Epoch ms of the change. */
   now: number;
   /** A new random salt. */
@@ -24,12 +24,12 @@ export interface ChangeContext {
  * and the shadow differ from stable.
  *
  * @param s - the proposed state
- * @param latest - the highest version number
+ * @param versions - the version numbers the model has
  */
-export function checkRollout(s: RolloutState, latest: number): void {
-  const missing = [s.stable, s.canary?.version, s.shadow?.version].find((v) => v !== undefined && v > latest);
+export function checkRollout(s: RolloutState, versions: ReadonlySet<number>): void {
+  const missing = [s.stable, s.canary?.version, s.shadow?.version].find((v) => v !== undefined && !versions.has(v));
   if (missing !== undefined) {
-    throw new ApiError(400, "validation", `version ${missing} does not exist (latest is ${latest})`);
+    throw new ApiError(400, "validation", `version ${missing} does not exist (latest is ${Math.max(0, ...versions)})`);
   }
   if (s.canary?.version === s.stable) throw new ApiError(400, "validation", `canary version ${s.stable} is already stable`);
   if (s.shadow?.version === s.stable) {
@@ -49,7 +49,7 @@ export function checkRollout(s: RolloutState, latest: number): void {
  *
  * @param current - the stored state
  * @param change - the validated body
- * @param ctx - latest version, time and salt source
+ * @param ctx - the model's versions, time and salt source
  * @example
  * planChange(state, { canary: { version: 4, percent: 10 } }, ctx)?.action // "rollout"
  */
@@ -71,7 +71,7 @@ export function planChange(current: RolloutState, change: RolloutChange, ctx: Ch
     salt: canaryMoved ? ctx.newSalt() : current.salt,
     updatedAt: ctx.now,
   };
-  checkRollout(next, ctx.latest);
+  checkRollout(next, ctx.versions);
   return { next, action: promote ? "promote" : "rollout" };
 }
 

@@ -5,7 +5,7 @@ import { stableChangesNewestFirst } from "../db/audit.ts";
 import { openDb, type Db } from "../db/client.ts";
 import type { ModelRow } from "../db/models.ts";
 import { getRollout, saveRollout } from "../db/rollouts.ts";
-import { latestVersion } from "../db/versions.ts";
+import { versionNumbers } from "../db/versions.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
 import { announceRollout } from "../push/announce.ts";
@@ -63,7 +63,7 @@ export const rollout = new Hono<AppEnv>()
       const db = openDb(c.env);
       const model = await accessModel(db, c.var.caller, c.req.valid("param").model, c.req.valid("query").app);
       const current = await currentRollout(db, model);
-      const ctx = { latest: await latestVersion(db, model.id), now: Date.now(), newSalt: () => randomBase64Url(12) };
+      const ctx = { versions: await versionNumbers(db, model.id), now: Date.now(), newSalt: () => randomBase64Url(12) };
       const plan = planChange(current, c.req.valid("json"), ctx);
       if (!plan) return c.json({ action: null, changed: false, rollout: rolloutView(current) });
       return c.json(await commit(c.env, db, model, current, plan, c.var.caller.keyId));

@@ -7,7 +7,7 @@ import { seededRandom } from "../../../../protocol/seeded-random.ts";
 import type { RolloutState } from "../../../../collector/rollout/state.ts";
 
 const base: RolloutState = { configVersion: 5, stable: 2, canary: null, shadow: null, sampleRate: 1, salt: "s0", updatedAt: 0 };
-const ctx = { latest: 4, now: 1000, newSalt: () => "s-new" };
+const ctx = { versions: new Set([1, 2, 3, 4]), now: 1000, newSalt: () => "s-new" };
 
 function entry(action: AuditRecord["action"], before: number | null, after: number): AuditRecord {
   return { id: 0, model: "m", keyId: "k", at: 0, action, before: before === null ? null : { stable: before }, after: { stable: after } };

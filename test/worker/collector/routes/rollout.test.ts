@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { BOOTSTRAP, call, createKey, expectError, publish, rollout, unique } from "../../registry-helpers.ts";
 
@@ -88,6 +89,16 @@ describe("PUT /v1/models/:model/rollout", () => {
     await expectError(await put({}), 400, "validation");
     await expectError(await put({ stable: 1, percent: 10 }), 400, "validation");
     expect(await auditActions(model)).toEqual(["publish", "rollout", "publish"]);
+  });
+
+  it("refuses a version a failed publish left out, which would serve no manifest", async () => {
+    const { model, admin, ingest } = await modelWith(3);
+    // what a publish whose manifest upload failed leaves when another publish took the next number meanwhile
+    await env.DB.prepare("delete from versions where number = 2 and model = (select id from models where name = ?)").bind(model).run();
+    const put = (json: unknown) => call("PUT", `/v1/models/${model}/rollout`, { token: admin, json });
+    expect(await expectError(await put({ canary: { version: 2, percent: 100 } }), 400, "validation")).toBe("version 2 does not exist (latest is 3)");
+    expect(await expectError(await put({ shadow: { version: 2, sampleRate: 0.5 } }), 400, "validation")).toBe("version 2 does not exist (latest is 3)");
+    expect((await assignment(model, "c1", ingest)).version).toBe(1);
   });
 });
 
