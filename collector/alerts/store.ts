@@ -135,6 +135,25 @@ export function insertAlertWhen(db: Db, alert: NewAlert, condition: SQL) {
 }
 
 /**
+ * A query that forgets the recent evaluations of a version's conditions when `condition` holds,
+ * to run in one batch with the rollout change that launches the version as a canary: a canary
+ * launched again after a rollback is judged on its new windows, not on the ones that rolled it
+ * back (with `confirm` k of m, those would roll it back again at its first judged window). The
+ * states stay: a condition still firing resolves, as an alert, at the first window it does not hold.
+ *
+ * @param db - drizzle handle
+ * @param model - the model's key
+ * @param version - the version launched
+ * @param condition - SQL condition evaluated at write time
+ */
+export function forgetEvaluationsWhen(db: Db, model: string, version: number, condition: SQL) {
+  return db
+    .update(alertStates)
+    .set({ recent: "" })
+    .where(and(eq(alertStates.model, model), eq(alertStates.version, version), condition));
+}
+
+/**
  * Alerts whose webhook has not been delivered yet and that have tries left, oldest first.
  *
  * @param db - drizzle handle

@@ -1,4 +1,6 @@
+import type { SQL } from "drizzle-orm";
 import { Hono } from "hono";
+import { forgetEvaluationsWhen } from "../alerts/store.ts";
 import { appQuerySchema, modelParamSchema, rolloutChangeSchema } from "../api-schemas.ts";
 import { requireRole } from "../auth.ts";
 import { stableChangesNewestFirst } from "../db/audit.ts";
@@ -27,7 +29,9 @@ async function currentRollout(db: Db, model: ModelRow): Promise<RolloutState> {
 }
 
 async function commit(env: Env, db: Db, model: ModelRow, current: RolloutState, plan: PlannedChange, keyId: string) {
-  const saved = await saveRollout(db, model.id, current, plan.next, { keyId, action: plan.action });
+  const launched = plan.next.canary && plan.next.canary.version !== current.canary?.version ? plan.next.canary.version : undefined;
+  const fresh = launched === undefined ? undefined : (unchanged: SQL) => forgetEvaluationsWhen(db, model.id, launched, unchanged);
+  const saved = await saveRollout(db, model.id, current, plan.next, { keyId, action: plan.action }, fresh);
   if (!saved) throw new ApiError(409, "conflict", `the rollout of "${model.name}" changed meanwhile; read it again and retry`);
   await announceRollout(env, model.id, plan.next.configVersion);
   return { action: plan.action, changed: true, rollout: rolloutView(plan.next) };

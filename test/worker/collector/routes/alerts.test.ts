@@ -130,6 +130,39 @@ describe("alerts", () => {
     expect(row!.message).toContain("canary rolled back automatically by the guardrail");
   });
 
+  it("judges a canary launched again after a rollback on its new windows, not on the evaluations before", async () => {
+    const model = unique("alerts-relaunch");
+    const { version: v1 } = await publish(model);
+    const { version: v2 } = await publish(model);
+    await rollout(model, { stable: v1, canary: { version: v2, percent: 50 } });
+    const { token } = await createKey("default", "ingest");
+    // one failing window in the last three fires
+    const config = { errorRate: 0.2, windowMinutes: 2, minRows: 10, confirm: { k: 1, m: 3 } };
+    expect((await call("PUT", `/v1/models/${model}/alerts`, { token: BOOTSTRAP, json: config })).status).toBe(200);
+    const base = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
+    const failing = await clientsGiven(model, token, v2, 5, "fail");
+    await postReports(
+      token,
+      failing.map((client) => makeReport(model, v2, { client, start: base + 60_000, ...rows(false), errors: { session: 10 } })),
+    );
+    await flush(model);
+    await cron(base + 3 * 60_000 + 25_000);
+    const canary = async () => ((await (await call("GET", `/v1/models/${model}/rollout`, { token: BOOTSTRAP })).json()) as { canary: { version: number } | null }).canary?.version ?? null;
+    expect(await canary()).toBeNull();
+    // fixed (a new build of the app's feeds, say) and launched again: its calls now succeed
+    await rollout(model, { canary: { version: v2, percent: 50 } });
+    const healthy = await clientsGiven(model, token, v2, 5, "ok");
+    await postReports(
+      token,
+      healthy.map((client) => makeReport(model, v2, { client, start: base + 10 * 60_000, ...rows(false) })),
+    );
+    await flush(model);
+    await cron(base + 12 * 60_000 + 25_000);
+    expect(await canary()).toBe(v2);
+    const listed = (await (await call("GET", `/v1/alerts?model=${model}`, { token: BOOTSTRAP })).json()) as { alerts: { kind: string; state: string }[] };
+    expect(listed.alerts.map((a) => `${a.kind}:${a.state}`).sort()).toEqual(["error_rate:firing", "error_rate:resolved", "rollback:firing"]);
+  });
+
   it("stores a state change once when cron runs overlap", async () => {
     const model = unique("alerts");
     const { version } = await publish(model);
