@@ -260,7 +260,16 @@ export const statsAnswerSchema = z.object({
   /** The model's quality on its reference data (`driftline profile --target`), to compare `performance` with. */
   baseline: baselinePerformanceSchema.nullable(),
   /** Agreement per shadow version. */
-  shadow: z.record(z.string(), z.object({ rows: z.number(), agree: z.number(), agreement: z.number().nullable() })),
+  shadow: z.record(
+    z.string(),
+    z.object({
+      rows: z.number(),
+      agree: z.number(),
+      agreement: z.number().nullable(),
+      /** Where the agreement lies without the sender of the most shadow rows (docs/security.md); null when that sender may have sent them all. */
+      agreement_range: z.tuple([z.number(), z.number()]).nullable(),
+    }),
+  ),
   /** The model's objectives (its alert configuration) against this range, and their error budget over the period; null when none are set or the query is sliced. */
   slo: z.object({ period: z.object({ from: z.string(), to: z.string(), days: z.number() }), objectives: z.array(sloObjectiveSchema) }).nullable(),
 });

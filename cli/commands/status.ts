@@ -95,5 +95,10 @@ export function describePerformance(live: Performance | null, baseline: Baseline
 export function describeShadow(agreement: StatsAnswer["shadow"][string] | undefined, regression = false): string {
   if (!agreement?.rows || agreement.agreement === null) return "no rows yet (it runs on sampled rows in the page's idle time and reports with the live version)";
   const rows = `${agreement.rows.toLocaleString("en-US")} rows`;
-  return regression ? `ran on ${rows}` : `same class on ${(agreement.agreement * 100).toFixed(1)} % of ${rows}`;
+  if (regression) return `ran on ${rows}`;
+  const pct = (x: number) => (x * 100).toFixed(1);
+  const range = agreement.agreement_range;
+  // what one client network could have moved: the figure without it (docs/security.md)
+  const without = range ? `${pct(range[0])}–${pct(range[1])} % without the heaviest sender` : "all from one sender, so not a figure to promote on";
+  return `same class on ${pct(agreement.agreement)} % of ${rows} (${without})`;
 }

@@ -38,12 +38,14 @@ const SINGLE_PARTS_BEFORE_EMBEDDING = ["prediction", "latency", "errors", "confu
 /** The optional single sketches, in their order in the binary form. */
 const SINGLE_PARTS = [...SINGLE_PARTS_BEFORE_EMBEDDING, "embedding"] as const;
 /**
- * Format of {@link Aggregate.toBytes}: 5 ends with the label tally after the sender tally; 4 (no
- * label tally) holds an embedding sketch after the residuals; 3 (no embedding) ends with the
- * sender tally too; 2 (no tally) and 1 (JSON with base64 sketches) are still read, with empty
- * tallies.
+ * Format of {@link Aggregate.toBytes}: 6 ends with the shadow tally after the label tally; 5 (no
+ * shadow tally) ends with the label tally after the sender tally; 4 (no label tally) holds an
+ * embedding sketch after the residuals; 3 (no embedding) ends with the sender tally too; 2 (no
+ * tally) and 1 (JSON with base64 sketches) are still read, with empty tallies.
  */
-const FORMAT = 5;
+const FORMAT = 6;
+/** The binary format before the shadow tally. */
+const FORMAT_WITHOUT_SHADOW_TALLY = 5;
 /** The binary format before the label tally. */
 const FORMAT_WITHOUT_LABEL_TALLY = 4;
 /** Heap of one sender tally entry (a map entry of two numbers), for {@link Aggregate.memoryBytes}. */
@@ -112,13 +114,16 @@ export class Aggregate {
   readonly senders = new SenderTally();
   /** How many labels (confusion and residual counts) each sender gave: what performance verdicts trim. */
   readonly labellers = new SenderTally();
+  /** How many shadow rows each sender gave: what the shadow agreement shown without one sender trims. */
+  readonly shadowers = new SenderTally();
 
   /**
    * The aggregate of one report, decoding its sketches by their type tags (no checks against
    * a manifest: see `checkReport`). Malformed sketches throw DriftlineError `decode`. A report
    * past its sender's budget has its features, prediction, latency and errors scaled by its
    * `scale` (./sender-budget.ts); one with a sender is then tallied under it with its
-   * {@link Aggregate.mass}, and its labels in {@link Aggregate.labellers}.
+   * {@link Aggregate.mass}, its labels in {@link Aggregate.labellers} and its shadow rows in
+   * {@link Aggregate.shadowers}.
    *
    * @param report - a report that passed the wire schema, with the sender it came from
    */
@@ -149,6 +154,7 @@ export class Aggregate {
     if (report.sender !== undefined) {
       a.senders.add(report.sender, a.mass());
       a.labellers.add(report.sender, a.labelCount());
+      a.shadowers.add(report.sender, s?.rows ?? 0);
     }
     return a;
   }
@@ -218,6 +224,7 @@ export class Aggregate {
     }
     this.senders.merge(other.senders);
     this.labellers.merge(other.labellers);
+    this.shadowers.merge(other.shadowers);
     return this;
   }
 
@@ -253,7 +260,7 @@ export class Aggregate {
     this.features.forEach(add);
     [this.prediction, this.latency, this.errors, this.confusion, this.residual, this.embedding].forEach(add);
     this.shadow.forEach((sh) => [sh.prediction, sh.delta, sh.latency].forEach(add));
-    return n + (this.senders.weights.size + this.labellers.weights.size) * SENDER_ENTRY_BYTES;
+    return n + (this.senders.weights.size + this.labellers.weights.size + this.shadowers.weights.size) * SENDER_ENTRY_BYTES;
   }
 
   /** Lets go of the growth slack of every sketch's arrays ({@link shrinkSketch}): same contents, smaller {@link memoryBytes}. */
@@ -264,7 +271,7 @@ export class Aggregate {
     this.shadow.forEach((sh) => [sh.prediction, sh.delta, sh.latency].forEach(shrink));
   }
 
-  /** The binary form: counts, then each sketch's protocol encoding behind its length, then the sender and label tallies. */
+  /** The binary form: counts, then each sketch's protocol encoding behind its length, then the sender, label and shadow tallies. */
   toBytes(): Uint8Array {
     const out = new ChunkWriter();
     out.varint(FORMAT).varint(this.reports).varint(this.rows).varint(this.features.size);
@@ -272,7 +279,7 @@ export class Aggregate {
     for (const part of SINGLE_PARTS) out.sketch(this[part]);
     out.varint(this.shadow.size);
     for (const [v, sh] of this.shadow) out.varint(v).varint(sh.rows).varint(sh.agree).sketch(sh.prediction).sketch(sh.delta).sketch(sh.latency);
-    return out.tally(this.senders).tally(this.labellers).bytes();
+    return out.tally(this.senders).tally(this.labellers).tally(this.shadowers).bytes();
   }
 
   /**
@@ -311,7 +318,8 @@ export class Aggregate {
       if (want.has("shadow")) a.shadow.set(version, entry);
     }
     if (format !== FORMAT_WITHOUT_SENDERS) a.senders.merge(SenderTally.read(r));
-    if (format === FORMAT) a.labellers.merge(SenderTally.read(r));
+    if (format >= FORMAT_WITHOUT_SHADOW_TALLY) a.labellers.merge(SenderTally.read(r));
+    if (format === FORMAT) a.shadowers.merge(SenderTally.read(r));
     r.end();
     return a;
   }

@@ -1,5 +1,6 @@
 import { type StatsAnswer, statsAnswerSchema } from "../../protocol/api.ts";
 import { Hono } from "hono";
+import { agreementRange } from "../aggregates/shadow-agreement.ts";
 import { quantile } from "../../protocol/sketch/index.ts";
 import { listAlertConfigs } from "../alerts/config.ts";
 import { sloAnswer } from "../alerts/slo-report.ts";
@@ -56,7 +57,9 @@ export const stats = new Hono<AppEnv>().get(
       performance: livePerformance(a),
       estimated: estimatedPerformance(a, baseline),
       baseline,
-      shadow: Object.fromEntries([...a.shadow].map(([v, s]) => [v, { rows: s.rows, agree: s.agree, agreement: s.rows > 0 ? s.agree / s.rows : null }])),
+      shadow: Object.fromEntries(
+        [...a.shadow].map(([v, s]) => [v, { rows: s.rows, agree: s.agree, agreement: s.rows > 0 ? s.agree / s.rows : null, agreement_range: agreementRange(s, a.shadowers.heaviest()) }]),
+      ),
       slo,
       skipped: read.skipped,
     } satisfies StatsAnswer);

@@ -23,8 +23,11 @@ describe("driftline status: performance line", () => {
 
 describe("driftline status: shadow line", () => {
   it("gives the shadow's class agreement with the live version, or says it has no rows yet", () => {
-    expect(describeShadow({ rows: 1211, agree: 1190, agreement: 1190 / 1211 })).toBe("same class on 98.3 % of 1,211 rows");
-    expect(describeShadow({ rows: 40, agree: 0, agreement: 0 }, true)).toBe("ran on 40 rows");
+    expect(describeShadow({ rows: 1211, agree: 1190, agreement: 1190 / 1211, agreement_range: [1090 / 1111, 1] })).toBe(
+      "same class on 98.3 % of 1,211 rows (98.1–100.0 % without the heaviest sender)",
+    );
+    expect(describeShadow({ rows: 30, agree: 30, agreement: 1, agreement_range: null })).toBe("same class on 100.0 % of 30 rows (all from one sender, so not a figure to promote on)");
+    expect(describeShadow({ rows: 40, agree: 0, agreement: 0, agreement_range: null }, true)).toBe("ran on 40 rows");
     expect(describeShadow(undefined)).toBe("no rows yet (it runs on sampled rows in the page's idle time and reports with the live version)");
   });
 });

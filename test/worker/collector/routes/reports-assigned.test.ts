@@ -132,4 +132,31 @@ describe("a client reports only what it may run", () => {
     // a live report cannot name the shadow version as its own
     expect((await postReports(token, [makeReport(model, 3, { client: "c-s" })])).rejected[0]?.code).toBe("not_assigned");
   });
+
+  it("shows a shadow's agreement with the range one sender cannot move it out of", async () => {
+    const { model, token } = await threeVersions();
+    await rollout(model, { shadow: { version: 3, sampleRate: 1 } });
+    const agreement = async () => {
+      await flush(model);
+      const res = await call("GET", `/v1/stats?model=${model}&version=1&role=shadow&from=${new Date(Date.now() - 3_600_000).toISOString()}`, { token: BOOTSTRAP });
+      expect(res.status, await res.clone().text()).toBe(200);
+      return ((await res.json()) as { shadow: Record<string, { rows: number; agreement: number; agreement_range: [number, number] | null }> }).shadow["3"]!;
+    };
+    // ten clients (ten senders here: no client address) whose shadow agrees on 19 of 20 rows
+    const honest = Array.from({ length: 10 }, (_, i) => {
+      const r = shadowReport(model, 1, 3, `honest-${i}`);
+      return { ...r, shadow: { ...r.shadow!, rows: 20, agree: 19 } };
+    });
+    expect((await postReports(token, honest)).accepted).toHaveLength(10);
+    const fair = await agreement();
+    expect([fair.rows, fair.agreement]).toEqual([200, 0.95]);
+    expect(fair.agreement_range).toEqual([(190 - 20) / 180, 1]);
+    // one client's report of one row claims a million shadow rows that all disagree
+    const attack = shadowReport(model, 1, 3, "attacker");
+    expect((await postReports(token, [{ ...attack, shadow: { ...attack.shadow!, rows: 1_000_000, agree: 0 } }])).accepted).toHaveLength(1);
+    const attacked = await agreement();
+    expect(attacked.agreement).toBeCloseTo(190 / 1_000_200, 10);
+    // the rest of the fleet's 0.95 stays inside the range: the sender widened it, it could not move it away
+    expect(attacked.agreement_range).toEqual([0, 0.95]);
+  });
 });
