@@ -35,6 +35,7 @@ const RULES = {
   ROLLOUT_GRACE_MS: { fallback: 70 * 60_000, min: 0 },
   MINUTE_RETENTION_HOURS: { fallback: 48, min: 1 },
   HOUR_RETENTION_DAYS: { fallback: 90, min: 1 },
+  ALERT_RETENTION_DAYS: { fallback: 90, min: 1 },
   LOG_EXPORT_MAX_OBJECTS: { fallback: 9_000, min: 1 },
   PUSH_MAX_PER_KEY: { fallback: 20_000, min: 1 },
   PUSH_MAX_PER_NETWORK: { fallback: 300, min: 1 },
@@ -230,6 +231,15 @@ export const rolloutGraceMs = (env: Settings) => whole(env, "ROLLOUT_GRACE_MS");
  * @defaultValue 48 hours, 90 days
  */
 export const retentionSettings = (env: Settings) => ({ minuteHours: whole(env, "MINUTE_RETENTION_HOURS"), hourDays: whole(env, "HOUR_RETENTION_DAYS") });
+
+/**
+ * How long alerts (state changes) are kept (`ALERT_RETENTION_DAYS`), a firing condition's own
+ * alert excepted.
+ *
+ * @param env - the Worker's bindings
+ * @defaultValue 90 days
+ */
+export const alertRetentionDays = (env: Settings) => whole(env, "ALERT_RETENTION_DAYS");
 
 /**
  * Whether this deployment accepts private and loopback webhooks (`WEBHOOK_ALLOW_PRIVATE = "true"`).

@@ -4,7 +4,7 @@ import type { Aggregate } from "../aggregates/aggregate.ts";
 import { pruneAggregates } from "../aggregates/retention.ts";
 import { readKeySlices } from "../aggregates/store.ts";
 import { closedUntil } from "../aggregates/windows.ts";
-import { allowPrivateWebhooks } from "../config.ts";
+import { alertRetentionDays, allowPrivateWebhooks } from "../config.ts";
 import { stableChangesNewestFirst } from "../db/audit.ts";
 import { type Db, openDb } from "../db/client.ts";
 import { getRollout, saveRollout } from "../db/rollouts.ts";
@@ -16,7 +16,7 @@ import { iso } from "../time.ts";
 import type { AlertConfig } from "../../protocol/schema/alert-config.ts";
 import { listAlertConfigs } from "./config.ts";
 import { type Condition, evaluateConditions, watchedKinds } from "./conditions.ts";
-import { type AlertRow, type Judged, claimDelivery, insertAlertWhen, recordDelivery, recordEvaluation, undelivered } from "./store.ts";
+import { type AlertRow, type Judged, claimDelivery, insertAlertWhen, pruneAlerts, recordDelivery, recordEvaluation, undelivered } from "./store.ts";
 import { postWebhook } from "./webhook.ts";
 
 /** Audit-log key id of rollbacks the guardrail makes. */
@@ -114,7 +114,7 @@ async function deliver(env: Env, db: Db, config: AlertConfig & { model: string }
 }
 
 /**
- * The cron job: once an hour prunes expired windows; for every model with an alert configuration, judges the trailing window of
+ * The cron job: once an hour prunes expired windows and alerts; for every model with an alert configuration, judges the trailing window of
  * closed minutes of its stable and canary versions, records each condition's evaluation and
  * stores state changes as alerts (a condition fires when it held in `confirm.k` of the last
  * `confirm.m` evaluations), rolls a canary back when one of its conditions fires (if configured), and posts every undelivered
@@ -126,8 +126,11 @@ async function deliver(env: Env, db: Db, config: AlertConfig & { model: string }
  */
 export async function runAlerts(env: Env, now: number): Promise<void> {
   const db = openDb(env);
-  // once an hour: drop minute and hour windows past their retention
-  if (now % 3_600_000 < 60_000) await pruneAggregates(db, env, now).catch((err) => console.error("pruning aggregates failed", err));
+  // once an hour: drop minute and hour windows, and alerts, past their retention
+  if (now % 3_600_000 < 60_000) {
+    await pruneAggregates(db, env, now).catch((err) => console.error("pruning aggregates failed", err));
+    await pruneAlerts(db, now - alertRetentionDays(env) * 86_400_000).catch((err) => console.error("pruning alerts failed", err));
+  }
   for (const config of await listAlertConfigs(db)) {
     try {
       await evaluateModel(env, db, config, now);

@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, isNull, lt, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull, lt, notExists, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { alertStates, alerts, models, rollouts } from "../db/schema.ts";
 import type { AlertKind, Condition } from "./conditions.ts";
@@ -151,6 +151,33 @@ export function forgetEvaluationsWhen(db: Db, model: string, version: number, co
     .update(alertStates)
     .set({ recent: "" })
     .where(and(eq(alertStates.model, model), eq(alertStates.version, version), condition));
+}
+
+/**
+ * Deletes alerts (state changes) older than `before`, except the one each firing condition
+ * started with (what `GET /v1/alerts?state=firing` shows): a condition that flaps writes a row a
+ * minute, so the table is bounded by time, not by the number of conditions.
+ *
+ * @param db - drizzle handle
+ * @param before - epoch ms: alerts before it go
+ * @returns rows deleted
+ */
+export async function pruneAlerts(db: Db, before: number): Promise<number> {
+  const starts = db
+    .select({ one: sql`1` })
+    .from(alertStates)
+    .where(
+      and(
+        eq(alertStates.model, alerts.model),
+        eq(alertStates.version, alerts.version),
+        eq(alertStates.kind, alerts.kind),
+        eq(alertStates.subject, alerts.subject),
+        eq(alertStates.state, "firing"),
+        eq(alertStates.since, alerts.at),
+      ),
+    );
+  const result = await db.delete(alerts).where(and(lt(alerts.at, before), notExists(starts)));
+  return result.meta.changes ?? 0;
 }
 
 /**
