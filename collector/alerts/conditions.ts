@@ -1,6 +1,6 @@
 import type { DriftResult } from "../drift/drift-report.ts";
 import { ALL_FEATURES, type AlertConfig } from "../../protocol/schema/alert-config.ts";
-import { type SloInput, type SloKind, failedCalls, measureObjectives, objectivesOf } from "./slo.ts";
+import { type SloInput, type SloKind, failedCalls, latencySubjects, measureObjectives, objectivesOf } from "./slo.ts";
 import { accuracyWithoutHeaviest, estimatedAccuracyWithoutHeaviest, maeWithoutHeaviest } from "../aggregates/performance.ts";
 import type { BaselinePerformance } from "../../protocol/schema/profile.ts";
 
@@ -18,6 +18,8 @@ export interface Condition {
   threshold: number | null;
   /** Not measured although its window was judged (its subject had no data, or it is no longer watched): it counts as not holding. */
   unmeasured?: boolean;
+  /** Its subject had data that cannot be judged without its heaviest sender (who may have sent it all): it keeps its state. */
+  unjudged?: boolean;
 }
 
 /**
@@ -72,7 +74,15 @@ export function evaluateConditions(config: AlertConfig, drift: DriftResult, slo:
       out.push({ kind: "feature_drift", subject: name, holds: f.drifted, value: f.value, threshold: null });
     }
   }
-  out.push(...objectives());
+  const measured = objectives();
+  out.push(...measured);
+  // a latency slice with calls but no value without its heaviest sender (one sender's calls on another
+  // backend can outweigh a backend's): not "no data", so its record keeps its state (store.ts)
+  for (const kind of ["latency_p95", "latency_p99"] as const) {
+    if ((kind === "latency_p95" ? config.latencyP95Ms : config.latencyP99Ms) === undefined) continue;
+    for (const subject of latencySubjects(slo, config.minRows))
+      if (!measured.some((m) => m.kind === kind && m.subject === subject)) out.push({ kind, subject, holds: false, value: null, threshold: null, unjudged: true });
+  }
   if (config.accuracyDrop !== undefined && baseline?.kind === "classification") {
     const live = accuracyWithoutHeaviest(aggregate);
     if (live && live.labelled >= config.minLabelled) {

@@ -48,6 +48,15 @@ function latencySlices(input: SloInput): LatencySlice[] {
   return slices;
 }
 
+/**
+ * The latency subjects of a window with enough calls to judge (`minRows`), whether or not they can
+ * be judged without their heaviest sender.
+ *
+ * @param input - the window's aggregate and device classes
+ * @param minRows - calls a subject needs to be judged
+ */
+export const latencySubjects = (input: SloInput, minRows: number): string[] => latencySlices(input).flatMap((s) => (s.sketch.n >= minRows ? [s.subject] : []));
+
 /** Every backend's latencies of an aggregate in one sketch. */
 function allBackends(a: Aggregate): QuantileSketch {
   const all = new QuantileSketch();

@@ -53,7 +53,9 @@ export function nextRecent(recent: string, holds: boolean, m: number): string {
  * kind was judged here (its subject had no data: a device class without calls, a feature without
  * values) or is no longer watched; so a firing alert of a slice of traffic that went away, or of
  * an objective the owner removed, resolves. A kind not judged at all (a window without labels, a
- * window judged on its error rate alone) leaves its records as they are.
+ * window judged on its error rate alone) leaves its records as they are, and so does a condition
+ * whose subject had data that cannot be judged without its heaviest sender (`unjudged`): one
+ * sender's calls elsewhere cannot resolve it.
  *
  * @param db - drizzle handle
  * @param where - model, version and window judged
@@ -80,13 +82,13 @@ export async function recordEvaluation(
     .all();
   const before = new Map(states.map((s) => [`${s.kind}|${s.subject}`, s]));
   const measured = new Set(conditions.map((c) => `${c.kind}|${c.subject}`));
-  const judged = new Set(conditions.map((c) => c.kind));
+  const judged = new Set(conditions.flatMap((c) => (c.unjudged ? [] : [c.kind])));
   const unmeasured = states
     .map((s) => ({ ...s, kind: s.kind as AlertKind }))
     .filter((s) => !measured.has(`${s.kind}|${s.subject}`) && (s.state === "firing" || s.recent !== "") && (judged.has(s.kind) || !watched.has(s.kind)))
     .map((s): Condition => ({ kind: s.kind, subject: s.subject, holds: false, value: null, threshold: null, unmeasured: true }));
   const firing: Condition[] = [];
-  const statements = [...conditions, ...unmeasured].flatMap((c) => {
+  const statements = [...conditions.filter((c) => !c.unjudged), ...unmeasured].flatMap((c) => {
     const prior = before.get(`${c.kind}|${c.subject}`);
     const wasFiring = prior?.state === "firing";
     const recent = nextRecent(prior?.recent ?? "", c.holds, confirm.m);

@@ -103,6 +103,27 @@ describe("service-level objectives", () => {
     expect((await firing.json()) as { alerts: unknown[] }).toMatchObject({ alerts: [] });
   });
 
+  it("keeps a backend's firing alert when one sender's calls elsewhere make it unjudgeable, not resolved", async () => {
+    const { model, version, token } = await stableWithObjectives("slo-trimmed", { latencyP95Ms: 50, windowMinutes: 2, minRows: 10 });
+    const start = minuteAgo() + 60_000;
+    // 100 slow wasm calls and 100 fast webgpu calls, ten clients
+    const fleet = (at: number) => [
+      ...Array.from({ length: 5 }, (_, i) => makeReport(model, version, { client: `slow-${i}`, start: at, ...rows20, backend: "wasm", latencyMs: [80] })),
+      ...Array.from({ length: 5 }, (_, i) => makeReport(model, version, { client: `gpu-${i}`, start: at, ...rows20, backend: "webgpu", latencyMs: [5] })),
+    ];
+    await postReports(token, fleet(start));
+    await flush(model);
+    await cron(start + 2 * 60_000 + 25_000);
+    expect(await alertsOf(model)).toEqual([`${version}:latency_p95:backend:wasm:firing`]);
+    // the wasm calls are as slow as before; one sender adds 200 fast webgpu calls, more than all of wasm's
+    const later = start + 4 * 60_000;
+    const attacker = makeReport(model, version, { client: "attacker", start: later, tenure: Array.from({ length: 200 }, (_, i) => i % 100), backend: "webgpu", latencyMs: [5] });
+    await postReports(token, [...fleet(later), attacker]);
+    await flush(model);
+    await cron(later + 2 * 60_000 + 25_000);
+    expect(await alertsOf(model)).toEqual([`${version}:latency_p95:backend:wasm:firing`]);
+  });
+
   it("resolves a firing alert whose objective the owner removed, at the next evaluation", async () => {
     const { model, version, token } = await stableWithObjectives("slo-removed", { latencyP95Ms: 50, errorRate: 0.5, windowMinutes: 2, minRows: 10 });
     const start = minuteAgo() + 60_000;
