@@ -1,7 +1,5 @@
 import { printableJson } from "../../protocol/printable.ts";
 import type { LogLabel, LogRow } from "../../protocol/schema/prediction-log.ts";
-import { LOG_EXPORT_CAP_SETTING } from "../config.ts";
-import { ApiError } from "../errors.ts";
 import { readGzipNdjson } from "./ndjson-gzip.ts";
 import { dayOf, modelPrefix, subPrefixes } from "./partition.ts";
 
@@ -68,8 +66,8 @@ async function partitionsOf(bucket: R2Bucket, q: ExportQuery): Promise<Listed[]>
  * range, oldest day first, at most `maxObjects` (collector/config.ts `logExportMaxObjects`). A
  * page ends between two clients' objects, so every label is read with the rows it belongs to
  * (a client labels only its own rows) and each row is written once; `next` says where the next
- * page starts. Throws 400 `limit_exceeded` when one client's objects of one partition are more
- * than `maxObjects`.
+ * page starts. One client's objects of one partition that are more than `maxObjects` are split
+ * between pages (see {@link endAtClient}).
  *
  * @param bucket - the R2 bucket
  * @param q - model, version and range
@@ -92,7 +90,7 @@ export async function planExport(bucket: R2Bucket, q: ExportQuery, maxObjects: n
         const rest = o.key.slice(prefix.length);
         const object: Taken = { partition: prefix, key: o.key, client: rest.slice(0, rest.indexOf("-")), dropped: Number(o.customMetadata?.dropped ?? 0) || 0 };
         if (taken.length === maxObjects) {
-          next = endAtClient(taken, object, maxObjects);
+          next = endAtClient(taken, object);
           break walk;
         }
         taken.push(object);
@@ -110,17 +108,16 @@ export async function planExport(bucket: R2Bucket, q: ExportQuery, maxObjects: n
 
 /**
  * Ends a full page between two clients: drops the objects of the client that `following` (the
- * first object past the page) continues, and answers the last key kept.
+ * first object past the page) continues, and answers the last key kept. A page holding only that
+ * client's objects (one client id's objects of one partition are more than a page) ends there,
+ * inside its run: that client's labels in another page are not joined to its rows, but no sender
+ * can make the rest of the partition unexportable by writing more objects than a page reads.
  */
-function endAtClient(taken: Taken[], following: Taken, maxObjects: number): string {
+function endAtClient(taken: Taken[], following: Taken): string {
   const sameClient = (t: Taken | undefined) => t?.partition === following.partition && t.client === following.client;
-  while (sameClient(taken.at(-1))) taken.pop();
-  if (!taken.length)
-    throw new ApiError(
-      400,
-      "limit_exceeded",
-      `one client's logs of ${following.partition.split("/").at(-2)} are more than the ${maxObjects} objects one request reads (${LOG_EXPORT_CAP_SETTING}): raise it with wrangler.toml's [limits] subrequests (docs/privacy.md "Export")`,
-    );
+  let end = taken.length;
+  while (end > 0 && sameClient(taken[end - 1])) end--;
+  if (end > 0) taken.length = end;
   return taken.at(-1)!.key;
 }
 
