@@ -13,6 +13,7 @@ import { ApiError } from "../errors.ts";
 import { announceRollout } from "../push/announce.ts";
 import { randomBase64Url } from "../random.ts";
 import { accessModel } from "../registry/model-access.ts";
+import { manifestKey } from "../registry/publish.ts";
 import { planChange, type PlannedChange } from "../rollout/change.ts";
 import { planRollback } from "../rollout/rollback.ts";
 import { rolloutView, type RolloutState } from "../rollout/state.ts";
@@ -26,6 +27,19 @@ async function currentRollout(db: Db, model: ModelRow): Promise<RolloutState> {
   const state = await getRollout(db, model.id);
   if (!state) throw new ApiError(404, "not_found", `model "${model.name}" has no rollout yet`);
   return state;
+}
+
+/**
+ * Refuses (409) a version the change newly names whose full manifest is not stored yet: its
+ * publish is under way, and should that upload fail the publish deletes the version
+ * (registry/publish.ts), which the rollout would then serve with no manifest. A publish deletes a
+ * version only when its upload failed, so once the manifest is stored the version stays.
+ */
+async function checkStored(bucket: R2Bucket, model: string, current: RolloutState, next: RolloutState): Promise<void> {
+  const named = new Set([current.stable, current.canary?.version, current.shadow?.version]);
+  for (const v of new Set([next.stable, next.canary?.version, next.shadow?.version]))
+    if (v !== undefined && !named.has(v) && !(await bucket.head(manifestKey(model, v))))
+      throw new ApiError(409, "conflict", `version ${v} is still being published (its manifest is not stored yet); retry once its publish has answered`);
 }
 
 async function commit(env: Env, db: Db, model: ModelRow, current: RolloutState, plan: PlannedChange, keyId: string) {
@@ -70,6 +84,7 @@ export const rollout = new Hono<AppEnv>()
       const ctx = { versions: await versionNumbers(db, model.id), now: Date.now(), newSalt: () => randomBase64Url(12) };
       const plan = planChange(current, c.req.valid("json"), ctx);
       if (!plan) return c.json({ action: null, changed: false, rollout: rolloutView(current) });
+      await checkStored(c.env.ARTIFACTS, model.id, current, plan.next);
       return c.json(await commit(c.env, db, model, current, plan, c.var.caller.keyId));
     },
   )

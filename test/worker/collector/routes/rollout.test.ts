@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
-import { BOOTSTRAP, call, createKey, expectError, publish, rollout, unique } from "../../registry-helpers.ts";
+import { describe, expect, it, vi } from "vitest";
+import { BOOTSTRAP, call, createKey, expectError, manifestFor, modelBytes, publish, rollout, unique, upload } from "../../registry-helpers.ts";
 
 interface Assignment {
   model: string;
@@ -99,6 +99,35 @@ describe("PUT /v1/models/:model/rollout", () => {
     expect(await expectError(await put({ canary: { version: 2, percent: 100 } }), 400, "validation")).toBe("version 2 does not exist (latest is 3)");
     expect(await expectError(await put({ shadow: { version: 2, sampleRate: 0.5 } }), 400, "validation")).toBe("version 2 does not exist (latest is 3)");
     expect((await assignment(model, "c1", ingest)).version).toBe(1);
+  });
+});
+
+describe("PUT rollout during a publish", () => {
+  it("refuses a version whose manifest upload has not succeeded, so a failed publish cannot leave the rollout naming a deleted version", async () => {
+    const { model, admin, ingest } = await modelWith(1);
+    const bytes = modelBytes();
+    const sha = await upload(bytes, admin);
+    const bucket = env.ARTIFACTS;
+    const put = bucket.put.bind(bucket);
+    let during: { status: number } | undefined;
+    // the manifest upload of version 2 fails; while it is under way, the owner makes version 2 the canary
+    const spy = vi.spyOn(bucket, "put").mockImplementation(async (key, ...rest) => {
+      if (!key.startsWith("manifests/")) return put(key, ...rest);
+      const res = await call("PUT", `/v1/models/${model}/rollout`, { token: admin, json: { canary: { version: 2, percent: 100 } } });
+      during = { status: res.status };
+      await res.arrayBuffer();
+      throw new Error("R2 did not answer");
+    });
+    try {
+      const res = await call("POST", `/v1/models/${model}/versions`, { token: admin, json: { manifest: manifestFor(model, sha, bytes.length) } });
+      await res.arrayBuffer();
+      expect(res.status).toBeGreaterThanOrEqual(500);
+    } finally {
+      spy.mockRestore();
+    }
+    // the version the failed publish deleted is served to no client
+    expect((await assignment(model, "c1", ingest)).version).toBe(1);
+    expect(during).toEqual({ status: 409 });
   });
 });
 
