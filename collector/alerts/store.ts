@@ -1,4 +1,6 @@
 import { and, desc, eq, inArray, isNull, lt, notExists, sql, type SQL } from "drizzle-orm";
+import { DEVICE_SEGMENT_KEY } from "../../protocol/device-class.ts";
+import { OTHER_VALUE } from "../aggregates/segments.ts";
 import type { Db } from "../db/client.ts";
 import { alertStates, alerts, models, rollouts } from "../db/schema.ts";
 import type { AlertKind, Condition } from "./conditions.ts";
@@ -55,7 +57,8 @@ export function nextRecent(recent: string, holds: boolean, m: number): string {
  * an objective the owner removed, resolves. A kind not judged at all (a window without labels, a
  * window judged on its error rate alone) leaves its records as they are, and so does a condition
  * whose subject had data that cannot be judged without its heaviest sender (`unjudged`): one
- * sender's calls elsewhere cannot resolve it.
+ * sender's calls elsewhere cannot resolve it; nor does a device class while the window has a
+ * device class `other` to judge (the segment cap may have folded the class's calls into it).
  *
  * @param db - drizzle handle
  * @param where - model, version and window judged
@@ -83,9 +86,11 @@ export async function recordEvaluation(
   const before = new Map(states.map((s) => [`${s.kind}|${s.subject}`, s]));
   const measured = new Set(conditions.map((c) => `${c.kind}|${c.subject}`));
   const judged = new Set(conditions.flatMap((c) => (c.unjudged ? [] : [c.kind])));
+  // a device class the segment cap folded into `other` (one sender's junk classes can) may have its calls there: not "no data"
+  const folded = (s: { kind: string; subject: string }) => s.subject.startsWith(`${DEVICE_SEGMENT_KEY}:`) && measured.has(`${s.kind}|${DEVICE_SEGMENT_KEY}:${OTHER_VALUE}`);
   const unmeasured = states
     .map((s) => ({ ...s, kind: s.kind as AlertKind }))
-    .filter((s) => !measured.has(`${s.kind}|${s.subject}`) && (s.state === "firing" || s.recent !== "") && (judged.has(s.kind) || !watched.has(s.kind)))
+    .filter((s) => !measured.has(`${s.kind}|${s.subject}`) && (s.state === "firing" || s.recent !== "") && ((judged.has(s.kind) && !folded(s)) || !watched.has(s.kind)))
     .map((s): Condition => ({ kind: s.kind, subject: s.subject, holds: false, value: null, threshold: null, unmeasured: true }));
   const firing: Condition[] = [];
   const statements = [...conditions.filter((c) => !c.unjudged), ...unmeasured].flatMap((c) => {

@@ -124,6 +124,31 @@ describe("service-level objectives", () => {
     expect(await alertsOf(model)).toEqual([`${version}:latency_p95:backend:wasm:firing`]);
   });
 
+  it("keeps a device class's firing alert when one sender's junk classes fold it into other, not resolved", async () => {
+    const { model, version, token } = await stableWithObjectives("slo-fold", { latencyP95Ms: 50, windowMinutes: 2, minRows: 10 });
+    const start = minuteAgo() + 60_000;
+    const phone = { device: "mobile-4c-4g-qualcomm" };
+    const phones = (at: number) => Array.from({ length: 2 }, (_, i) => makeReport(model, version, { client: `phone-${i}`, start: at, ...rows20, segment: phone, latencyMs: [80] }));
+    await postReports(token, phones(start));
+    await flush(model);
+    await cron(start + 2 * 60_000 + 25_000);
+    expect(await alertsOf(model)).toContain(`${version}:latency_p95:device:mobile-4c-4g-qualcomm:firing`);
+    // one sender floods the device key (3 values in these tests) until the phones' class is out
+    const later = start + 60 * 60_000;
+    const devices = async () => ((await (await call("GET", `/v1/segments?model=${model}`, { token: BOOTSTRAP })).json()) as { segments: Record<string, string[]> }).segments.device ?? [];
+    for (let round = 0; round < 8 && (await devices()).includes(phone.device); round++) {
+      for (let i = 0; i < 3; i++)
+        for (let n = 0; n < 4; n++) await postReports(token, [makeReport(model, version, { client: "attacker", start: later - 30 * 60_000, tenure: [1], segment: { device: `junk-${i}` } })]);
+      await new Promise((r) => setTimeout(r, 2_100));
+    }
+    expect(await devices()).not.toContain(phone.device);
+    // the phones are as slow as before, their calls now in the device class "other"
+    await postReports(token, phones(later));
+    await flush(model);
+    await cron(later + 2 * 60_000 + 25_000);
+    expect((await alertsOf(model)).filter((a) => a.includes("device:mobile"))).toEqual([`${version}:latency_p95:device:mobile-4c-4g-qualcomm:firing`]);
+  });
+
   it("resolves a firing alert whose objective the owner removed, at the next evaluation", async () => {
     const { model, version, token } = await stableWithObjectives("slo-removed", { latencyP95Ms: 50, errorRate: 0.5, windowMinutes: 2, minRows: 10 });
     const start = minuteAgo() + 60_000;
