@@ -146,7 +146,8 @@ export function insertAlertWhen(db: Db, alert: NewAlert, condition: SQL) {
  * to run in one batch with the rollout change that launches the version as a canary: a canary
  * launched again after a rollback is judged on its new windows, not on the ones that rolled it
  * back (with `confirm` k of m, those would roll it back again at its first judged window). The
- * states stay: a condition still firing resolves, as an alert, at the first window it does not hold.
+ * states stay: a condition still firing resolves, as an alert, at the first judged window in which
+ * it is not confirmed (k of the evaluations since the launch).
  *
  * @param db - drizzle handle
  * @param model - the model's key
