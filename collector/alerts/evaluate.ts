@@ -15,9 +15,14 @@ import type { RolloutState } from "../rollout/state.ts";
 import { iso } from "../time.ts";
 import type { AlertConfig } from "../../protocol/schema/alert-config.ts";
 import { listAlertConfigs } from "./config.ts";
-import { type Condition, evaluateConditions, watchedKinds } from "./conditions.ts";
+import { type AlertKind, type Condition, evaluateConditions, watchedKinds } from "./conditions.ts";
 import { type AlertRow, type Judged, claimDelivery, insertAlertWhen, pruneAlerts, recordDelivery, recordEvaluation, undelivered } from "./store.ts";
 import { postWebhook } from "./webhook.ts";
+
+/** Conditions on the inputs, which a canary and the stable version see alike when the traffic moves. */
+const INPUT_DRIFT: ReadonlySet<AlertKind> = new Set(["dataset_drift", "feature_drift"]);
+
+const conditionKey = (c: Condition) => `${c.kind}|${c.subject}`;
 
 /** Audit-log key id of rollbacks the guardrail makes. */
 export const GUARDRAIL_KEY_ID = "guardrail";
@@ -87,6 +92,8 @@ async function evaluateModel(env: Env, db: Db, config: AlertConfig & { model: st
   const windowTo = closedUntil(env, now);
   const windowFrom = windowTo - config.windowMinutes * 60_000;
   const versions = [{ version: rollout.stable, canary: false }, ...(rollout.canary ? [{ version: rollout.canary.version, canary: true }] : [])];
+  // the stable's firing conditions, judged first: input drift it shows too is the traffic's
+  let stableFiring = new Set<string>();
   for (const { version, canary } of versions) {
     const where: Judged = { model: config.model, version, windowFrom, windowTo };
     const drift = await windowDrift(env, db, { model: config.model, version, role: "live", from: windowFrom, to: windowTo, segment: "" }, true);
@@ -95,8 +102,11 @@ async function evaluateModel(env: Env, db: Db, config: AlertConfig & { model: st
     const slo = { aggregate: drift.aggregate, devices, windowMs: windowTo - windowFrom };
     const conditions = evaluateConditions(config, drift, slo, drift.reference.reference.performance);
     const { firing } = await recordEvaluation(db, where, conditions, watchedKinds(config), config.confirm, (c, fires) => describe(where, c, fires), now);
+    if (!canary) stableFiring = new Set(firing.map(conditionKey));
+    // the canary's own: not the input drift both versions show (the population moved, not the model)
+    const own = firing.filter((c) => !(INPUT_DRIFT.has(c.kind) && stableFiring.has(conditionKey(c))));
     // a rollback is an event, not a state: every one is its own alert
-    if (canary && config.autoRollback && firing.length > 0) await rollBackCanary(env, db, where, rollout, now);
+    if (canary && config.autoRollback && own.length > 0) await rollBackCanary(env, db, where, rollout, now);
   }
 }
 
@@ -117,7 +127,8 @@ async function deliver(env: Env, db: Db, config: AlertConfig & { model: string }
  * The cron job: once an hour prunes expired windows and alerts; for every model with an alert configuration, judges the trailing window of
  * closed minutes of its stable and canary versions, records each condition's evaluation and
  * stores state changes as alerts (a condition fires when it held in `confirm.k` of the last
- * `confirm.m` evaluations), rolls a canary back when one of its conditions fires (if configured), and posts every undelivered
+ * `confirm.m` evaluations), rolls a canary back when one of its conditions fires (if configured; input drift the stable
+ * version shows too is not the canary's), and posts every undelivered
  * alert to the model's webhook (each change once; failed posts are retried on later runs).
  * One model's failure does not stop the others.
  *

@@ -96,6 +96,43 @@ describe("alerts", () => {
     expect(await shown.json()).toMatchObject({ model, webhook: "https://hooks.example.test/…", errorRate: 0.2, autoRollback: true });
   });
 
+  it("leaves the canary alone for input drift the stable version shows too, and rolls it back for drift of its own", async () => {
+    const model = unique("alerts-population");
+    const { version: v1 } = await publish(model);
+    const { version: v2 } = await publish(model);
+    await rollout(model, { stable: v1, canary: { version: v2, percent: 50 } });
+    const { token } = await createKey("default", "ingest");
+    const config = { datasetDrift: 0.5, featureDrift: ["*"], windowMinutes: 2, minRows: 10 };
+    expect((await call("PUT", `/v1/models/${model}/alerts`, { token: BOOTSTRAP, json: config })).status).toBe(200);
+    const base = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
+    const stableClients = await clientsGiven(model, token, v1, 5, "ps");
+    const canaryClients = await clientsGiven(model, token, v2, 5, "pc");
+    const send = async (start: number, stableDrifted: boolean, canaryDrifted: boolean) => {
+      await postReports(token, [
+        ...stableClients.map((client) => makeReport(model, v1, { client, start, ...rows(stableDrifted) })),
+        ...canaryClients.map((client) => makeReport(model, v2, { client, start, ...rows(canaryDrifted) })),
+      ]);
+      await flush(model);
+    };
+    const state = async () => {
+      const rollout = (await (await call("GET", `/v1/models/${model}/rollout`, { token: BOOTSTRAP })).json()) as { canary: { version: number } | null };
+      const listed = (await (await call("GET", `/v1/alerts?model=${model}`, { token: BOOTSTRAP })).json()) as { alerts: { version: number; kind: string; state: string }[] };
+      return {
+        canary: rollout.canary?.version ?? null,
+        rollbacks: listed.alerts.filter((a) => a.kind === "rollback").length,
+        v2drift: listed.alerts.filter((a) => a.version === v2 && a.kind === "dataset_drift" && a.state === "firing").length,
+      };
+    };
+    // the traffic itself moved: both versions see it
+    await send(base + 60_000, true, true);
+    await cron(base + 3 * 60_000 + 25_000);
+    expect(await state()).toEqual({ canary: v2, rollbacks: 0, v2drift: 1 });
+    // later only the canary's inputs are off (its feeds built differently, say): that is the canary's
+    await send(base + 10 * 60_000, false, true);
+    await cron(base + 12 * 60_000 + 25_000);
+    expect(await state()).toMatchObject({ canary: null, rollbacks: 1 });
+  });
+
   it("records every rollback the guardrail makes, also when D1 fails between the rollback and its alert", async () => {
     const model = unique("alerts");
     const { version: v1 } = await publish(model);
