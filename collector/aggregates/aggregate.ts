@@ -371,7 +371,7 @@ class ChunkWriter {
     return this.push(w.bytes());
   }
 
-  /** A sender or label tally, as {@link SenderTally.write} writes it. */
+  /** A sender, label or shadow-row tally, as {@link SenderTally.write} writes it. */
   tally(tally: SenderTally): this {
     const w = new Writer();
     tally.write(w);

@@ -23,6 +23,13 @@ export interface Condition {
 }
 
 /**
+ * What identifies a condition of a version: its kind and subject, as `alert_states` keys it.
+ *
+ * @param c - the condition (or a stored state)
+ */
+export const conditionKey = (c: { kind: string; subject: string }): string => `${c.kind}|${c.subject}`;
+
+/**
  * The kinds of condition a configuration watches.
  *
  * @param config - the model's alert configuration

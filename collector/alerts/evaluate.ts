@@ -15,14 +15,12 @@ import type { RolloutState } from "../rollout/state.ts";
 import { iso } from "../time.ts";
 import type { AlertConfig } from "../../protocol/schema/alert-config.ts";
 import { listAlertConfigs } from "./config.ts";
-import { type AlertKind, type Condition, evaluateConditions, watchedKinds } from "./conditions.ts";
+import { type AlertKind, type Condition, conditionKey, evaluateConditions, watchedKinds } from "./conditions.ts";
 import { type AlertRow, type Judged, claimDelivery, insertAlertWhen, pruneAlerts, recordDelivery, recordEvaluation, undelivered } from "./store.ts";
 import { postWebhook } from "./webhook.ts";
 
 /** Conditions on the inputs, which a canary and the stable version see alike when the traffic moves. */
 const INPUT_DRIFT: ReadonlySet<AlertKind> = new Set(["dataset_drift", "feature_drift"]);
-
-const conditionKey = (c: Condition) => `${c.kind}|${c.subject}`;
 
 /** Audit-log key id of rollbacks the guardrail makes. */
 export const GUARDRAIL_KEY_ID = "guardrail";

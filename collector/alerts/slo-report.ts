@@ -6,6 +6,7 @@ import type { WindowQuery } from "../aggregates/windows.ts";
 import type { Db } from "../db/client.ts";
 import { iso } from "../time.ts";
 import type { AlertConfig } from "../../protocol/schema/alert-config.ts";
+import { conditionKey } from "./conditions.ts";
 import { type SloInput, budgetLeft, measureObjectives, objectivesOf } from "./slo.ts";
 
 const DAY_MS = 86_400_000;
@@ -36,11 +37,11 @@ export async function sloAnswer(env: Env, db: Db, config: AlertConfig | undefine
   if (!config || objectivesOf(config).length === 0 || q.segment !== "") return null;
   const periodFrom = range.to - config.sloPeriodDays * DAY_MS;
   const [now, period] = await Promise.all([sloInput(env, db, q, range.from, range.to, range.aggregate), sloInput(env, db, q, periodFrom, range.to)]);
-  const measured = new Map(measureObjectives(config, now, false).map((m) => [`${m.kind}|${m.subject}`, m]));
-  const judged = new Map(measureObjectives(config, now, true).map((m) => [`${m.kind}|${m.subject}`, !m.breached]));
+  const measured = new Map(measureObjectives(config, now, false).map((m) => [conditionKey(m), m]));
+  const judged = new Map(measureObjectives(config, now, true).map((m) => [conditionKey(m), !m.breached]));
   // a subject seen in the period but not in the range still shows its budget
   for (const m of measureObjectives(config, period, false)) {
-    const id = `${m.kind}|${m.subject}`;
+    const id = conditionKey(m);
     if (!measured.has(id)) measured.set(id, { ...m, value: Number.NaN });
   }
   const objectives: SloObjective[] = [...measured.entries()].map(([id, m]) => {

@@ -3,7 +3,7 @@ import { DEVICE_SEGMENT_KEY } from "../../protocol/device-class.ts";
 import { OTHER_VALUE } from "../aggregates/segments.ts";
 import type { Db } from "../db/client.ts";
 import { alertStates, alerts, models, rollouts } from "../db/schema.ts";
-import type { AlertKind, Condition } from "./conditions.ts";
+import { type AlertKind, type Condition, conditionKey } from "./conditions.ts";
 
 /** A stored alert: one state change of one condition. */
 export type AlertRow = typeof alerts.$inferSelect;
@@ -83,18 +83,19 @@ export async function recordEvaluation(
     .from(alertStates)
     .where(and(eq(alertStates.model, where.model), eq(alertStates.version, where.version)))
     .all();
-  const before = new Map(states.map((s) => [`${s.kind}|${s.subject}`, s]));
-  const measured = new Set(conditions.map((c) => `${c.kind}|${c.subject}`));
+  const before = new Map(states.map((s) => [conditionKey(s), s]));
+  const measured = new Set(conditions.map(conditionKey));
   const judged = new Set(conditions.flatMap((c) => (c.unjudged ? [] : [c.kind])));
   // a device class the segment cap folded into `other` (one sender's junk classes can) may have its calls there: not "no data"
-  const folded = (s: { kind: string; subject: string }) => s.subject.startsWith(`${DEVICE_SEGMENT_KEY}:`) && measured.has(`${s.kind}|${DEVICE_SEGMENT_KEY}:${OTHER_VALUE}`);
+  const folded = (s: { kind: string; subject: string }) =>
+    s.subject.startsWith(`${DEVICE_SEGMENT_KEY}:`) && measured.has(conditionKey({ kind: s.kind, subject: `${DEVICE_SEGMENT_KEY}:${OTHER_VALUE}` }));
   const unmeasured = states
     .map((s) => ({ ...s, kind: s.kind as AlertKind }))
-    .filter((s) => !measured.has(`${s.kind}|${s.subject}`) && (s.state === "firing" || s.recent !== "") && ((judged.has(s.kind) && !folded(s)) || !watched.has(s.kind)))
+    .filter((s) => !measured.has(conditionKey(s)) && (s.state === "firing" || s.recent !== "") && ((judged.has(s.kind) && !folded(s)) || !watched.has(s.kind)))
     .map((s): Condition => ({ kind: s.kind, subject: s.subject, holds: false, value: null, threshold: null, unmeasured: true }));
   const firing: Condition[] = [];
   const statements = [...conditions.filter((c) => !c.unjudged), ...unmeasured].flatMap((c) => {
-    const prior = before.get(`${c.kind}|${c.subject}`);
+    const prior = before.get(conditionKey(c));
     const wasFiring = prior?.state === "firing";
     const recent = nextRecent(prior?.recent ?? "", c.holds, confirm.m);
     const isFiring = [...recent].filter((bit) => bit === "1").length >= confirm.k;
@@ -161,6 +162,15 @@ export function forgetEvaluationsWhen(db: Db, model: string, version: number, co
     .where(and(eq(alertStates.model, model), eq(alertStates.version, version), condition));
 }
 
+/** An `alerts` row is the change that started its condition's `alert_states` row: a state change's alert has the change's time, `since`. */
+const startedItsState = and(
+  eq(alerts.model, alertStates.model),
+  eq(alerts.version, alertStates.version),
+  eq(alerts.kind, alertStates.kind),
+  eq(alerts.subject, alertStates.subject),
+  eq(alerts.at, alertStates.since),
+);
+
 /**
  * Deletes alerts (state changes) older than `before`, except the one each firing condition
  * started with (what `GET /v1/alerts?state=firing` shows): a condition that flaps writes a row a
@@ -174,16 +184,7 @@ export async function pruneAlerts(db: Db, before: number): Promise<number> {
   const starts = db
     .select({ one: sql`1` })
     .from(alertStates)
-    .where(
-      and(
-        eq(alertStates.model, alerts.model),
-        eq(alertStates.version, alerts.version),
-        eq(alertStates.kind, alerts.kind),
-        eq(alertStates.subject, alerts.subject),
-        eq(alertStates.state, "firing"),
-        eq(alertStates.since, alerts.at),
-      ),
-    );
+    .where(and(eq(alertStates.state, "firing"), startedItsState));
   const result = await db.delete(alerts).where(and(lt(alerts.at, before), notExists(starts)));
   return result.meta.changes ?? 0;
 }
@@ -277,15 +278,7 @@ export async function listAlerts(db: Db, scope: AlertScope, limit: number): Prom
  * @param limit - most alerts
  */
 export async function firingAlerts(db: Db, scope: AlertScope, limit: number): Promise<AlertRow[]> {
-  // the alert a state change stored has the change's time, `since`
-  const started = and(
-    eq(alerts.model, alertStates.model),
-    eq(alerts.version, alertStates.version),
-    eq(alerts.kind, alertStates.kind),
-    eq(alerts.subject, alertStates.subject),
-    eq(alerts.at, alertStates.since),
-    eq(alerts.state, "firing"),
-  );
+  const started = and(startedItsState, eq(alerts.state, "firing"));
   const served = sql`exists (select 1 from ${rollouts} where ${rollouts.model} = ${alertStates.model} and ${alertStates.version} in (${rollouts.stable}, ${rollouts.canaryVersion}, ${rollouts.shadowVersion}))`;
   // a cross join, which SQLite never reorders: the few firing conditions are the outer loop, each
   // finding its alert by alerts_condition (with an inner join it read every alert of the scope)

@@ -38,27 +38,25 @@ interface Taken {
   dropped: number;
 }
 
-/** A version's day and the key it sorts by (day, then partition). */
-interface Listed {
-  prefix: string;
-  order: string;
-}
+/** The day of a partition (`logs/<model>/<version>/<day>/`). */
+const dayOfPartition = (partition: string): string => partition.split("/").at(-2)!;
 
-const orderOf = (day: string, prefix: string) => `${day} ${prefix}`;
+/** What pages walk partitions in: day, then partition. */
+const orderOf = (partition: string): string => `${dayOfPartition(partition)} ${partition}`;
 
-/** The partitions of the range, oldest day first: `{ prefix, order }`. */
-async function partitionsOf(bucket: R2Bucket, q: ExportQuery): Promise<Listed[]> {
+/** The partitions of the range, in {@link orderOf} order. */
+async function partitionsOf(bucket: R2Bucket, q: ExportQuery): Promise<string[]> {
   const prefix = modelPrefix(q.model);
   const versions = q.version === undefined ? await subPrefixes(bucket, prefix) : [`${prefix}${q.version}/`];
   const first = dayOf(q.from);
   const last = dayOf(q.to - 1);
-  const out: Listed[] = [];
+  const out: string[] = [];
   for (const version of versions)
-    for (const day of await subPrefixes(bucket, version)) {
-      const name = day.slice(version.length, -1);
-      if (name >= first && name <= last) out.push({ prefix: day, order: orderOf(name, day) });
+    for (const partition of await subPrefixes(bucket, version)) {
+      const day = dayOfPartition(partition);
+      if (day >= first && day <= last) out.push(partition);
     }
-  return out.sort((a, b) => (a.order < b.order ? -1 : 1));
+  return out.sort((a, b) => (orderOf(a) < orderOf(b) ? -1 : 1));
 }
 
 /**
@@ -76,11 +74,11 @@ async function partitionsOf(bucket: R2Bucket, q: ExportQuery): Promise<Listed[]>
  */
 export async function planExport(bucket: R2Bucket, q: ExportQuery, maxObjects: number, after?: string): Promise<ExportPlan> {
   const resume = after && { partition: after.slice(0, after.lastIndexOf("/") + 1), key: after };
-  const resumeOrder = resume ? orderOf(resume.partition.split("/").at(-2)!, resume.partition) : "";
+  const resumeOrder = resume ? orderOf(resume.partition) : "";
   const taken: Taken[] = [];
   let next: string | undefined;
-  walk: for (const { prefix, order } of await partitionsOf(bucket, q)) {
-    if (order < resumeOrder) continue;
+  walk: for (const prefix of await partitionsOf(bucket, q)) {
+    if (orderOf(prefix) < resumeOrder) continue;
     let cursor: string | undefined;
     const startAfter = resume && prefix === resume.partition ? resume.key : undefined;
     do {

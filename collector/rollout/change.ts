@@ -1,7 +1,7 @@
 import type { RolloutChange } from "../api-schemas.ts";
 import { ApiError } from "../errors.ts";
 import type { AuditAction } from "../db/audit.ts";
-import { DEFAULT_LOG_RETENTION_DAYS, type RolloutState } from "./state.ts";
+import { DEFAULT_LOG_RETENTION_DAYS, type RolloutState, servedVersions } from "./state.ts";
 
 /** A computed rollout change: the next state and how the audit log calls it. */
 export interface PlannedChange {
@@ -27,7 +27,7 @@ export interface ChangeContext {
  * @param versions - the version numbers the model has
  */
 export function checkRollout(s: RolloutState, versions: ReadonlySet<number>): void {
-  const missing = [s.stable, s.canary?.version, s.shadow?.version].find((v) => v !== undefined && !versions.has(v));
+  const missing = servedVersions(s).find((v) => !versions.has(v));
   if (missing !== undefined) {
     throw new ApiError(400, "validation", `version ${missing} does not exist (latest is ${Math.max(0, ...versions)})`);
   }

@@ -28,6 +28,13 @@ export function rolloutView(state: RolloutState): RolloutView {
   return { ...rest, logRate: state.logRate ?? 0, logRetentionDays: state.logRetentionDays ?? DEFAULT_LOG_RETENTION_DAYS, updatedAt: new Date(updatedAt).toISOString() };
 }
 
+/**
+ * The versions a rollout state serves: stable, then the canary and the shadow when it has them.
+ *
+ * @param state - the state
+ */
+export const servedVersions = (state: Pick<RolloutState, "stable" | "canary" | "shadow">): number[] => [state.stable, state.canary?.version, state.shadow?.version].filter((v) => v !== undefined);
+
 /** Days logged rows are kept unless the rollout says otherwise. */
 export const DEFAULT_LOG_RETENTION_DAYS = 30;
 

@@ -16,7 +16,7 @@ import { accessModel } from "../registry/model-access.ts";
 import { manifestKey } from "../registry/publish.ts";
 import { planChange, type PlannedChange } from "../rollout/change.ts";
 import { planRollback } from "../rollout/rollback.ts";
-import { rolloutView, type RolloutState } from "../rollout/state.ts";
+import { rolloutView, type RolloutState, servedVersions } from "../rollout/state.ts";
 import { jsonBody, validate } from "../validate.ts";
 import { documented } from "../openapi.ts";
 import { rolloutAnswerSchema, rolloutViewSchema } from "../../protocol/api.ts";
@@ -36,9 +36,9 @@ async function currentRollout(db: Db, model: ModelRow): Promise<RolloutState> {
  * version only when its upload failed, so once the manifest is stored the version stays.
  */
 async function checkStored(bucket: R2Bucket, model: string, current: RolloutState, next: RolloutState): Promise<void> {
-  const named = new Set([current.stable, current.canary?.version, current.shadow?.version]);
-  for (const v of new Set([next.stable, next.canary?.version, next.shadow?.version]))
-    if (v !== undefined && !named.has(v) && !(await bucket.head(manifestKey(model, v))))
+  const named = new Set(servedVersions(current));
+  for (const v of new Set(servedVersions(next)))
+    if (!named.has(v) && !(await bucket.head(manifestKey(model, v))))
       throw new ApiError(409, "conflict", `version ${v} is still being published (its manifest is not stored yet); retry once its publish has answered`);
 }
 
