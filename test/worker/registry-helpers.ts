@@ -187,3 +187,31 @@ export async function rollout(model: string, change: unknown, token = BOOTSTRAP)
   expect(res.status, await res.clone().text()).toBe(200);
   return (await res.json()) as { changed: boolean; action: string | null; rollout: Record<string, unknown> & { configVersion: number } };
 }
+
+/**
+ * Sets a model's alert configuration (`PUT /v1/models/:model/alerts`), asserting it was taken.
+ *
+ * @param model - the model name
+ * @param config - the configuration
+ */
+export async function setAlerts(model: string, config: Record<string, unknown>): Promise<void> {
+  const put = await call("PUT", `/v1/models/${model}/alerts`, { token: BOOTSTRAP, json: config });
+  expect(put.status, await put.clone().text()).toBe(200);
+}
+
+/**
+ * A new model of a stable version and a canary on half the clients, with `config` as its alert
+ * configuration, and an ingest key of its app.
+ *
+ * @param prefix - the model name's prefix
+ * @param config - the alert configuration
+ */
+export async function canaryWithAlerts(prefix: string, config: Record<string, unknown>): Promise<{ model: string; v1: number; v2: number; token: string }> {
+  const model = unique(prefix);
+  const { version: v1 } = await publish(model);
+  const { version: v2 } = await publish(model);
+  await rollout(model, { stable: v1, canary: { version: v2, percent: 50 } });
+  const { token } = await createKey("default", "ingest");
+  await setAlerts(model, config);
+  return { model, v1, v2, token };
+}

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import worker from "../../../../collector/index.ts";
 import type { StatsAnswer } from "../../../../protocol/api.ts";
 import { clientsGiven, flush, makeReport, postReports } from "../../ingest-helpers.ts";
-import { BOOTSTRAP, call, createKey, publish, rollout, unique } from "../../registry-helpers.ts";
+import { BOOTSTRAP, call, canaryWithAlerts, createKey, publish, rollout, setAlerts, unique } from "../../registry-helpers.ts";
 
 async function cron(at: number) {
   await worker.scheduled(createScheduledController({ scheduledTime: at, cron: "* * * * *" }), env);
@@ -19,11 +19,6 @@ const minuteAgo = () => Math.floor(Date.now() / 60_000) * 60_000 - 7_200_000;
 /** Twenty rows, each call taking `ms`. */
 const rows20 = { tenure: Array.from({ length: 20 }, (_, i) => i) };
 
-async function setAlerts(model: string, config: Record<string, unknown>) {
-  const put = await call("PUT", `/v1/models/${model}/alerts`, { token: BOOTSTRAP, json: config });
-  expect(put.status, await put.clone().text()).toBe(200);
-}
-
 /** A model of one stable version with `objectives` set, and an ingest key. */
 async function stableWithObjectives(prefix: string, objectives: Record<string, unknown>) {
   const model = unique(prefix);
@@ -32,17 +27,6 @@ async function stableWithObjectives(prefix: string, objectives: Record<string, u
   const { token } = await createKey("default", "ingest");
   await setAlerts(model, objectives);
   return { model, version, token };
-}
-
-/** A model of a stable version and a canary on half the clients, with `objectives` set, and an ingest key. */
-async function canaryWithObjectives(prefix: string, objectives: Record<string, unknown>) {
-  const model = unique(prefix);
-  const { version: v1 } = await publish(model);
-  const { version: v2 } = await publish(model);
-  await rollout(model, { stable: v1, canary: { version: v2, percent: 50 } });
-  const { token } = await createKey("default", "ingest");
-  await setAlerts(model, objectives);
-  return { model, v1, v2, token };
 }
 
 /** The model's recorded alert state changes, as `version:kind:subject:state`. */
@@ -221,7 +205,7 @@ describe("service-level objectives", () => {
   });
 
   it("fires a breached objective of a canary, which the guardrail rolls back; without a webhook alerts are only recorded", async () => {
-    const { model, v1, v2, token } = await canaryWithObjectives("slo", { throughputClient: 100, windowMinutes: 2, minRows: 10 });
+    const { model, v1, v2, token } = await canaryWithAlerts("slo", { throughputClient: 100, windowMinutes: 2, minRows: 10 });
     const shown = await call("GET", `/v1/models/${model}/alerts`, { token: BOOTSTRAP });
     expect(await shown.json()).toMatchObject({ model, webhook: null, throughputClient: 100, sloPeriodDays: 30, autoRollback: true });
     const start = minuteAgo() + 60_000;
@@ -243,7 +227,7 @@ describe("service-level objectives", () => {
   });
 
   it("fires the error rate of a canary whose every call fails, which gives no rows, and rolls it back", async () => {
-    const { model, v1, v2, token } = await canaryWithObjectives("slo-failing", { errorRate: 0.1, windowMinutes: 2, minRows: 10 });
+    const { model, v1, v2, token } = await canaryWithAlerts("slo-failing", { errorRate: 0.1, windowMinutes: 2, minRows: 10 });
     const start = minuteAgo() + 60_000;
     const canary = await clientsGiven(model, token, v2, 5, "c");
     // 100 calls of five clients, every one a session error: no row predicted

@@ -6,7 +6,7 @@ import { env } from "cloudflare:workers";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import worker from "../../../../collector/index.ts";
 import { clientsGiven, flush, liveModel, makeReport, postReports } from "../../ingest-helpers.ts";
-import { BOOTSTRAP, call, createKey, expectError, publish, rollout, unique } from "../../registry-helpers.ts";
+import { BOOTSTRAP, call, canaryWithAlerts, createKey, expectError, publish, rollout, unique } from "../../registry-helpers.ts";
 
 const HOOK = "https://hooks.example.test/push";
 const realFetch = globalThis.fetch;
@@ -84,13 +84,7 @@ describe("rollout channel", () => {
   });
 
   it("sends the guardrail's rollback of a failing canary", async () => {
-    const model = unique("push-guard");
-    const { version: v1 } = await publish(model);
-    const { version: v2 } = await publish(model);
-    await rollout(model, { stable: v1, canary: { version: v2, percent: 50 } });
-    const { token } = await createKey("default", "ingest");
-    const put = await call("PUT", `/v1/models/${model}/alerts`, { token: BOOTSTRAP, json: { webhook: HOOK, errorRate: 0.2, windowMinutes: 2, minRows: 10 } });
-    expect(put.status, await put.clone().text()).toBe(200);
+    const { model, v1, v2, token } = await canaryWithAlerts("push-guard", { webhook: HOOK, errorRate: 0.2, windowMinutes: 2, minRows: 10 });
     const subscriber = await subscribe(model, token);
     const before = subscriber.versions[0]!;
     const base = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;

@@ -5,7 +5,7 @@ import worker from "../../../../collector/index.ts";
 import { CategoricalSketch, ConfusionMatrix, NumericSketch, toBase64 } from "../../../../protocol/sketch/index.ts";
 import { failingD1 } from "../../faulty-d1.ts";
 import { clientsGiven, flush, makeReport, postReports, publishManifest, publishWithEstimation, sketchReport } from "../../ingest-helpers.ts";
-import { BOOTSTRAP, call, createKey, expectError, manifestFor, publish, rollout, twoFeatureManifest, unique } from "../../registry-helpers.ts";
+import { BOOTSTRAP, call, canaryWithAlerts, createKey, expectError, manifestFor, publish, rollout, twoFeatureManifest, unique } from "../../registry-helpers.ts";
 
 const HOOK = "https://hooks.example.test/driftline";
 const posted: { text: string; alert: { kind: string; subject: string | null; state: string; version: number } }[] = [];
@@ -31,14 +31,8 @@ const rows = (drifted: boolean) => ({
 
 describe("alerts", () => {
   it("fires and resolves once per state change, posts the webhook, and rolls a bad canary back", async () => {
-    const model = unique("alerts");
-    const { version: v1 } = await publish(model);
-    const { version: v2 } = await publish(model);
-    await rollout(model, { stable: v1, canary: { version: v2, percent: 50 } });
-    const { token } = await createKey("default", "ingest");
     const config = { webhook: HOOK, datasetDrift: 0.5, featureDrift: ["*"], errorRate: 0.2, latencyP95Ms: 50, windowMinutes: 2, minRows: 10 };
-    const put = await call("PUT", `/v1/models/${model}/alerts`, { token: BOOTSTRAP, json: config });
-    expect(put.status, await put.clone().text()).toBe(200);
+    const { model, v1, v2, token } = await canaryWithAlerts("alerts", config);
 
     const base = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
     const a = base + 60_000;
@@ -97,13 +91,7 @@ describe("alerts", () => {
   });
 
   it("leaves the canary alone for input drift the stable version shows too, and rolls it back for drift of its own", async () => {
-    const model = unique("alerts-population");
-    const { version: v1 } = await publish(model);
-    const { version: v2 } = await publish(model);
-    await rollout(model, { stable: v1, canary: { version: v2, percent: 50 } });
-    const { token } = await createKey("default", "ingest");
-    const config = { datasetDrift: 0.5, featureDrift: ["*"], windowMinutes: 2, minRows: 10 };
-    expect((await call("PUT", `/v1/models/${model}/alerts`, { token: BOOTSTRAP, json: config })).status).toBe(200);
+    const { model, v1, v2, token } = await canaryWithAlerts("alerts-population", { datasetDrift: 0.5, featureDrift: ["*"], windowMinutes: 2, minRows: 10 });
     const base = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
     const stableClients = await clientsGiven(model, token, v1, 5, "ps");
     const canaryClients = await clientsGiven(model, token, v2, 5, "pc");
@@ -134,13 +122,7 @@ describe("alerts", () => {
   });
 
   it("records every rollback the guardrail makes, also when D1 fails between the rollback and its alert", async () => {
-    const model = unique("alerts");
-    const { version: v1 } = await publish(model);
-    const { version: v2 } = await publish(model);
-    await rollout(model, { stable: v1, canary: { version: v2, percent: 50 } });
-    const { token } = await createKey("default", "ingest");
-    const config = { errorRate: 0.2, windowMinutes: 2, minRows: 10 };
-    expect((await call("PUT", `/v1/models/${model}/alerts`, { token: BOOTSTRAP, json: config })).status).toBe(200);
+    const { model, v2, token } = await canaryWithAlerts("alerts", { errorRate: 0.2, windowMinutes: 2, minRows: 10 });
     const base = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
     const canaryClients = await clientsGiven(model, token, v2, 5, "rb");
     await postReports(
@@ -168,14 +150,8 @@ describe("alerts", () => {
   });
 
   it("judges a canary launched again after a rollback on its new windows, not on the evaluations before", async () => {
-    const model = unique("alerts-relaunch");
-    const { version: v1 } = await publish(model);
-    const { version: v2 } = await publish(model);
-    await rollout(model, { stable: v1, canary: { version: v2, percent: 50 } });
-    const { token } = await createKey("default", "ingest");
     // one failing window in the last three fires
-    const config = { errorRate: 0.2, windowMinutes: 2, minRows: 10, confirm: { k: 1, m: 3 } };
-    expect((await call("PUT", `/v1/models/${model}/alerts`, { token: BOOTSTRAP, json: config })).status).toBe(200);
+    const { model, v2, token } = await canaryWithAlerts("alerts-relaunch", { errorRate: 0.2, windowMinutes: 2, minRows: 10, confirm: { k: 1, m: 3 } });
     const base = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
     const failing = await clientsGiven(model, token, v2, 5, "fail");
     await postReports(
