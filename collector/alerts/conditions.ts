@@ -18,7 +18,10 @@ export interface Condition {
   threshold: number | null;
   /** Not measured although its window was judged (its subject had no data, or it is no longer watched): it counts as not holding. */
   unmeasured?: boolean;
-  /** Its subject had data that cannot be judged without its heaviest sender (who may have sent it all): it keeps its state. */
+  /**
+   * Its subject cannot be judged in a window that was: a latency slice whose calls cannot be judged
+   * without their heaviest sender (who may have sent them all), a feature every row lacks. It keeps its state.
+   */
   unjudged?: boolean;
 }
 
@@ -77,8 +80,10 @@ export function evaluateConditions(config: AlertConfig, drift: DriftResult, slo:
     const watched = config.featureDrift.includes(ALL_FEATURES) ? Object.keys(drift.features) : config.featureDrift;
     for (const name of watched) {
       const f = drift.features[name];
-      if (!f || f.count === 0) continue;
-      out.push({ kind: "feature_drift", subject: name, holds: f.drifted, value: f.value, threshold: null });
+      if (!f) continue;
+      // no values in a judged window (every row missing it): a quiet feature, which keeps its state
+      if (f.count === 0) out.push({ kind: "feature_drift", subject: name, holds: false, value: null, threshold: null, unjudged: true });
+      else out.push({ kind: "feature_drift", subject: name, holds: f.drifted, value: f.value, threshold: null });
     }
   }
   const measured = objectives();

@@ -18,6 +18,8 @@ export interface ReportOptions {
   segment?: Record<string, string>;
   /** Tenure values (numeric feature, range 0..120). */
   tenure?: number[];
+  /** Tenure missing in every row (the rows as many as `tenure` has values). */
+  tenureMissing?: boolean;
   /** Plan values (categorical feature over basic, pro). */
   plan?: (string | null)[];
   errors?: Record<string, number>;
@@ -40,7 +42,7 @@ export function makeReport(model: string, version: number, options: ReportOption
   const prediction = new ClassificationSketch(["no", "yes"]);
   const latency = new LatencySketch();
   tenure.forEach((x, i) => {
-    t.update(x);
+    t.update(options.tenureMissing ? null : x);
     p.update(options.plan ? options.plan[i % options.plan.length] : i % 2 ? "pro" : "basic");
     addProbabilities(prediction, [0.7, 0.3]);
     latency.update(options.backend ?? "wasm", options.latencyMs?.[i % options.latencyMs.length] ?? 1);

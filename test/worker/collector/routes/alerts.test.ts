@@ -121,6 +121,33 @@ describe("alerts", () => {
     expect(await state()).toMatchObject({ canary: null, rollbacks: 1 });
   });
 
+  it("keeps a feature's drift alert firing through windows in which the feature has no values", async () => {
+    const { model, v1, token } = await canaryWithAlerts("alerts-no-values", { featureDrift: ["*"], windowMinutes: 2, minRows: 10 });
+    const base = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
+    const clients = await clientsGiven(model, token, v1, 5, "nv");
+    const send = async (start: number, drifted: boolean, tenureMissing = false) => {
+      await postReports(
+        token,
+        clients.map((client) => makeReport(model, v1, { client, start, ...rows(drifted), tenureMissing })),
+      );
+      await flush(model);
+    };
+    const changes = async () => {
+      const listed = (await (await call("GET", `/v1/alerts?model=${model}`, { token: BOOTSTRAP })).json()) as { alerts: { kind: string; subject: string; state: string }[] };
+      return listed.alerts.map((a) => `${a.subject}:${a.state}`).sort();
+    };
+    await send(base + 60_000, true);
+    await cron(base + 3 * 60_000 + 25_000);
+    expect(await changes()).toEqual(["plan:firing", "tenure:firing"]);
+    // every row's tenure missing (an app that stopped filling it in): nothing to judge its drift on
+    await send(base + 10 * 60_000, false, true);
+    await cron(base + 12 * 60_000 + 25_000);
+    expect(await changes()).toEqual(["plan:firing", "plan:resolved", "tenure:firing"]);
+    await send(base + 20 * 60_000, false);
+    await cron(base + 22 * 60_000 + 25_000);
+    expect(await changes()).toEqual(["plan:firing", "plan:resolved", "tenure:firing", "tenure:resolved"]);
+  });
+
   it("records every rollback the guardrail makes, also when D1 fails between the rollback and its alert", async () => {
     const { model, v2, token } = await canaryWithAlerts("alerts", { errorRate: 0.2, windowMinutes: 2, minRows: 10 });
     const base = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
