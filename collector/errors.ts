@@ -52,8 +52,24 @@ const HTTP_CODES: Partial<Record<number, ErrorCode>> = {
   415: "unsupported",
 };
 
-/** Seconds a client is told to wait (`Retry-After`) when D1 did not answer. */
-const D1_RETRY_AFTER_SECONDS = 30;
+/** Seconds a client is told to wait (`Retry-After`) when D1 or R2 did not answer. */
+const STORE_RETRY_AFTER_SECONDS = 30;
+
+/**
+ * R2's codes for a failure of R2's, not of the request: internal error, service unavailable, too
+ * many requests (https://developers.cloudflare.com/r2/api/error-codes/).
+ */
+const R2_TRANSIENT_CODES = new Set([10001, 10043, 10058]);
+
+/**
+ * Whether `err` is R2 failing for a while: the bucket binding rejects with `<operation>: <text>
+ * (<R2 error code>)`, e.g. "get: We encountered an internal error. Please try again. (10001)".
+ * Another R2 code (an invalid key, say) is a fault of the request the code made: not transient.
+ */
+function r2Unavailable(err: Error): boolean {
+  const code = /^(?:head|get|put|list|delete|[a-zA-Z]*Multipart[a-zA-Z]*): .*\((\d+)\)$/s.exec(err.message)?.[1];
+  return code !== undefined && R2_TRANSIENT_CODES.has(Number(code));
+}
 
 /**
  * How a D1 query failed, or undefined when `err` is not a failed D1 query: drizzle wraps each
@@ -71,10 +87,11 @@ function d1Failure(err: Error): "schema" | "sql" | "unavailable" | undefined {
 
 /**
  * The one `app.onError`: ApiErrors keep their status and code; hono's HTTPExceptions keep
- * their status with the matching code; a failed D1 query is logged and answered 503
- * `unavailable` with `Retry-After` (D1 is down or overloaded: the request may be retried, and
- * `GET /healthz` says whether D1 answers), or, when a table or column is missing, 500 `internal`
- * saying to apply the migrations; anything else is logged and answered as a 500 `internal`
+ * their status with the matching code; a failed D1 query, or an R2 operation R2 failed (its
+ * internal error, unavailable, too many requests), is logged and answered 503 `unavailable` with
+ * `Retry-After` (the store is down or overloaded: the request may be retried, and `GET /healthz`
+ * says whether D1 and R2 answer); a D1 query for a table or column that is missing is 500
+ * `internal` saying to apply the migrations; anything else is logged and answered as a 500 `internal`
  * without internal details.
  *
  * @param err - what was thrown
@@ -91,9 +108,10 @@ export function handleError(err: Error, c: Context): Response {
   }
   console.error(err);
   const d1 = d1Failure(err);
-  if (d1 === "unavailable") {
-    const message = "the database (D1) did not answer; retry later. GET /healthz shows whether D1 and R2 answer, the collector's log the error";
-    return c.json(errorBody("unavailable", message), 503, { "Retry-After": String(D1_RETRY_AFTER_SECONDS) });
+  const store = d1 === "unavailable" ? "the database (D1)" : r2Unavailable(err) ? "the object store (R2)" : undefined;
+  if (store) {
+    const message = `${store} did not answer; retry later. GET /healthz shows whether D1 and R2 answer, the collector's log the error`;
+    return c.json(errorBody("unavailable", message), 503, { "Retry-After": String(STORE_RETRY_AFTER_SECONDS) });
   }
   if (d1 === "schema") {
     return c.json(errorBody("internal", "the D1 database lacks a table or column this collector uses: apply its migrations (npx wrangler d1 migrations apply DB --remote)"), 500);

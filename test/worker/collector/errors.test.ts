@@ -33,6 +33,34 @@ describe("when D1 does not answer", () => {
   });
 });
 
+/** An R2 binding whose every operation fails as R2 does when it is down: `<operation>: <text> (<R2 error code>)`. */
+function unavailableR2(code: number): R2Bucket {
+  const fail = (operation: string) => () => Promise.reject(new Error(`${operation}: We encountered an internal error. Please try again. (${code})`));
+  return { head: fail("head"), get: fail("get"), put: fail("put"), list: fail("list"), delete: fail("delete") } as unknown as R2Bucket;
+}
+
+describe("when R2 does not answer", () => {
+  const sha = "ab".repeat(32);
+  const headers = { Authorization: `Bearer ${env.ADMIN_TOKEN}` };
+
+  it("a route answers 503 unavailable with Retry-After, not 500 internal error", async () => {
+    for (const code of [10001, 10043, 10058]) {
+      const res = await app.fetch(new Request(`http://collector/v1/artifacts/${sha}`, { headers }), { ...env, ARTIFACTS: unavailableR2(code) });
+      expect(res.status).toBe(503);
+      expect(res.headers.get("Retry-After")).toBe("30");
+      expect(await res.json()).toEqual({
+        error: { code: "unavailable", message: "the object store (R2) did not answer; retry later. GET /healthz shows whether D1 and R2 answer, the collector's log the error" },
+      });
+    }
+  });
+
+  it("an error of R2's about the request itself (an invalid key) stays a 500 internal error", async () => {
+    const res = await app.fetch(new Request(`http://collector/v1/artifacts/${sha}`, { headers }), { ...env, ARTIFACTS: unavailableR2(10020) });
+    expect(res.status).toBe(500);
+    expect(await res.json()).toEqual({ error: { code: "internal", message: "internal error" } });
+  });
+});
+
 describe("when the D1 schema is older than the code", () => {
   it("a route answers 500 internal saying to apply the migrations", async () => {
     const res = await app.fetch(new Request("http://collector/v1/models", { headers: { Authorization: `Bearer ${env.ADMIN_TOKEN}` } }), { ...env, DB: rewrittenD1('"models_not_migrated"') });
