@@ -47,14 +47,16 @@ export class Updates {
   }
 
   /**
-   * Applies an assignment after those before it: live version, shadow, report interval.
+   * Applies an assignment after those before it: live version, shadow, report interval. One it
+   * cannot apply (no manifest: a broken or hostile server's answer) is counted and emitted as an
+   * error, and the assignments after it still apply; never rejects.
    *
    * @param a - the assignment
    * @param loading - its live version's load, when under way already (the start's)
    */
   apply(a: Assignment, loading?: Promise<Model>): Promise<void> {
     this.last_ = a;
-    return (this.applying_ = this.applying_.then(() => this.apply_(a, loading)));
+    return (this.applying_ = this.applying_.then(() => this.apply_(a, loading)).catch((err) => fail(this.s_, err)));
   }
 
   /**

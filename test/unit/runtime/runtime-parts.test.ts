@@ -140,6 +140,26 @@ describe("runtime/updates.ts", () => {
     await updates.apply(assignment(2));
     expect(loads).toBe(2);
   });
+  it("applies the assignments after one it cannot read (a broken or hostile server's answer), counting that one as an error", async () => {
+    const { clock } = manualClock();
+    const events: string[] = [];
+    const { s, released } = state(clock, events);
+    const updates = new Updates(s, { reschedule: () => {}, cutAll: async () => {} }, async (_, a) => stubModel(a.version, released));
+    const unreadable = [{ version: 2, configVersion: 2 }, { ...assignment(1), shadow: { version: 3, sampleRate: 1 } }, null];
+    const outcomes: string[] = [];
+    for (const a of [...unreadable, assignment(4)])
+      outcomes.push(
+        await updates.apply(a as Assignment).then(
+          () => "applied",
+          (err: Error) => `rejected: ${err.message}`,
+        ),
+      );
+    expect({ outcomes, live: s.live.version, events }).toEqual({
+      outcomes: ["applied", "applied", "applied", "applied"],
+      live: 4,
+      events: ["error internal", "error internal", "error internal", 'update {"from":"1","to":"4"}'],
+    });
+  });
 });
 
 describe("runtime/report-schedule.ts", () => {
