@@ -78,16 +78,19 @@ export class ReportQueue {
   constructor(private readonly o_: QueueOptions) {}
 
   /**
-   * Loads the reports a previous page left in the store. A draft that cannot be revived (stored
+   * Loads the reports a previous page left in the store, into the empty queue (once, as the
+   * start does: store keys are report ids, so none comes twice). A draft that cannot be revived (stored
    * by another build, or holding an embedding sketch when `embedding` is not given) does not
-   * merge again: its report is sent as stored.
+   * merge again: its report is sent as stored. An entry the store cannot read, or that holds no
+   * report with features (written by other script, or corrupted), is passed over: it would fail
+   * every start.
    *
    * @param embedding - an embedding sketch of the embedding module, when the runtime has it
    */
   async load(embedding?: object): Promise<void> {
-    for (const id of await this.o_.store.keys("queue")) {
-      const e = await this.o_.store.get<QueueEntry>("queue", id);
-      if (!e || this.entries.some((x) => x.report.id === id)) continue;
+    for (const id of await this.o_.store.keys("queue").catch(() => [])) {
+      const e = await this.o_.store.get<QueueEntry>("queue", id).catch(() => {});
+      if (!e?.report?.features) continue;
       if (!(e.draft && e.state === STATE && reviveDraft(e.draft, embedding))) e.draft = undefined;
       e.size ??= sizeOf(e.report);
       this.entries.push(e);
@@ -155,8 +158,7 @@ export class ReportQueue {
     const { maxEntries, maxBytes, maxAgeMs } = this.o_.bounds;
     const old = this.o_.clock.now() - maxAgeMs;
     for (const e of this.entries.filter((e) => e.report.end < old && !bare(e))) await this.drop_(e);
-    const extra = room === undefined ? 0 : 1;
-    const over = () => this.entries.length + extra > maxEntries || this.entries.reduce((n, e) => n + e.size!, room ?? 0) > maxBytes;
+    const over = () => this.entries.length + (room ? 1 : 0) > maxEntries || this.entries.reduce((n, e) => n + e.size!, room ?? 0) > maxBytes;
     for (const e of this.entries.filter((e) => !e.sent && !bare(e))) if (over()) await this.drop_(e);
   }
 

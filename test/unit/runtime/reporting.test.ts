@@ -229,6 +229,24 @@ describe("report queue", () => {
     expect(q2.entries.map((e) => e.report.rows)).toEqual([8]);
   });
 
+  it("passes over stored entries it cannot read or that hold no report (a corrupted record would fail every start), and loads the rest", async () => {
+    const store = memoryStore();
+    const { api } = fakeApi([]);
+    const q1 = new ReportQueue({ store, api, clock: manualClock(), bounds: QUEUE_BOUNDS, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} });
+    await q1.add(filled(8));
+    // written by other script of the origin, or cut short; and one the store fails to read
+    // (Chromium's "Failed to read large IndexedDB value" once the value's file is gone)
+    for (const [id, junk] of Object.entries({ a: { report: { id: "a" }, sent: false }, b: { sent: true }, c: "junk", d: { report: null } })) await store.put("queue", id, junk);
+    const unreadable = { ...store, get: async <T>(area: Parameters<typeof store.get>[0], key: string) => (key === "e" ? Promise.reject(new Error("UnknownError")) : store.get<T>(area, key)) };
+    await store.put("queue", "e", { report: filled(1) });
+    const q2 = new ReportQueue({ store: unreadable, api, clock: manualClock(), bounds: QUEUE_BOUNDS, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} });
+    const loaded = await q2.load().then(
+      () => q2.entries.map((e) => e.report.rows),
+      (err: Error) => `load failed: ${err.message}`,
+    );
+    expect(loaded).toEqual([8]);
+  });
+
   it("never holds more than maxEntries entries in the store, not even between saving a report and dropping the oldest", async () => {
     const store = memoryStore();
     let most = 0;
