@@ -37,9 +37,12 @@ export function openChannel(s: RuntimeState, refresh: () => void): () => void {
     const socket = (ws = new WebSocket(url));
     socket.onmessage = (e) => {
       failures = 0;
-      // the collector's own message: {"configVersion": n}
-      s.pushed = (JSON.parse(e.data as string) as { configVersion: number }).configVersion;
-      if (s.pushed !== s.current.configVersion) refresh();
+      // the collector's own message: {"configVersion": n}; another (a proxy's, a broken server's)
+      // must not throw into the page
+      try {
+        s.pushed = (JSON.parse(e.data as string) as { configVersion: number }).configVersion;
+        if (s.pushed !== s.current.configVersion) refresh();
+      } catch {}
     };
     socket.onclose = () => {
       if (ws !== socket) return;

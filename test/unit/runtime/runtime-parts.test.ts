@@ -1,13 +1,15 @@
-// The parts of createRuntime on their own (issue 14 item 5): updates and swaps (runtime/updates.ts)
-// and the report schedule (runtime/report-schedule.ts), on a runtime state with stub versions
+// The parts of createRuntime on their own (issue 14 item 5): updates and swaps (runtime/updates.ts),
+// the report schedule (runtime/report-schedule.ts) and the rollout channel (runtime/push-channel.ts, on a
+// stand-in WebSocket), on a runtime state with stub versions
 // (no session runs here: the call path is covered by node.test.ts and the browser tests).
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { DriftlineError } from "../../../protocol/errors.ts";
 import { FeedbackStore } from "../../../runtime/feedback.ts";
 import { memoryStore } from "../../../runtime/model-store.ts";
 import type { Model } from "../../../runtime/model-loader.ts";
 import { Staging } from "../../../runtime/report-builder.ts";
 import type { ReportQueue } from "../../../runtime/report-queue.ts";
+import { openChannel } from "../../../runtime/push-channel.ts";
 import { ReportSchedule } from "../../../runtime/report-schedule.ts";
 import { accOf, type RuntimeState, type Settings } from "../../../runtime/runtime-state.ts";
 import { Updates } from "../../../runtime/updates.ts";
@@ -193,5 +195,37 @@ describe("runtime/report-schedule.ts", () => {
     schedule.schedule();
     await advance(60_000);
     expect(flushes).toBe(3);
+  });
+});
+
+describe("runtime/push-channel.ts", () => {
+  it("takes a message that is not the collector's (a proxy's page, null) without throwing into the page, and follows the next one", () => {
+    const sockets: Array<{ onmessage?: (e: { data: unknown }) => void }> = [];
+    vi.stubGlobal(
+      "WebSocket",
+      class {
+        onmessage?: (e: { data: unknown }) => void;
+        constructor() {
+          sockets.push(this);
+        }
+        close() {}
+      },
+    );
+    const { clock } = manualClock();
+    const { s } = state(clock, []);
+    let refreshes = 0;
+    const close = openChannel(s, () => refreshes++);
+    const thrown: string[] = [];
+    for (const data of ["<html>502 Bad Gateway</html>", "null", '{"configVersion":7}'])
+      try {
+        sockets[0]!.onmessage!({ data });
+      } catch (err) {
+        // in a page: an uncaught error (window.onerror, the app's error monitoring)
+        thrown.push((err as Error).message);
+      }
+    const pushed = s.pushed;
+    close();
+    vi.unstubAllGlobals();
+    expect({ thrown, pushed, refreshes }).toEqual({ thrown: [], pushed: 7, refreshes: 1 });
   });
 });
