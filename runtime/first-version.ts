@@ -36,7 +36,7 @@ export async function firstVersion(settings: Settings, client: string, kept: Ass
   let current = fresh ?? kept!;
   let failed: unknown;
   const loading = loadModel(settings, current, ahead);
-  const late = kept && fresh && fresh.manifest.sha256 !== kept.manifest.sha256 ? [new Promise<undefined>((resolve) => clock.setTimeout(() => resolve(undefined), settings.timeoutMs))] : [];
+  const late = kept && fresh && fresh.manifest?.sha256 !== kept.manifest.sha256 ? [new Promise<undefined>((resolve) => clock.setTimeout(() => resolve(undefined), settings.timeoutMs))] : [];
   let live = await Promise.race([loading, ...late]).catch((err: unknown) => {
     if (!kept || current === kept) throw err;
     failed = err;

@@ -266,6 +266,29 @@ describe("the kept version fails after the start stopped waiting for the new one
   });
 });
 
+describe("the collector's assignment names no model (a broken or hostile server's answer)", () => {
+  it("the kept version serves, and the answer is counted as an error, as a version that fails to load", async () => {
+    const v1 = churnModel("nameless", 0);
+    const c = collector();
+    c.artifacts.set(v1.manifest.sha256, v1.bytes);
+    c.assignment = liveOf("nameless", v1, 1);
+    const store = memoryStore();
+    await (await createRuntime(base(c, store, "nameless"))).close();
+    c.assignment = { version: 2, configVersion: 2 } as Assignment;
+    const started = await createRuntime(base(c, store, "nameless")).then(
+      async (rt) => {
+        const errors: string[] = [];
+        rt.on("error", (e) => errors.push(e.code));
+        await tick(50);
+        await rt.close();
+        return { version: rt.version, errors };
+      },
+      (err: Error) => `start failed: ${err.message}`,
+    );
+    expect(started).toEqual({ version: "1", errors: ["internal"] });
+  });
+});
+
 describe("the new version swapped in after the start, its shadow failing to load", () => {
   it("the assignment kept for the next (offline) start names the version that served", async () => {
     const v3 = churnModel("stale", 2);
