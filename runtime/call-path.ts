@@ -3,7 +3,7 @@ import { releaseIfIdle } from "./model-loader.ts";
 import { asTensor, buildFeeds, reuse, rowCount, type Encoded } from "./tensors.ts";
 import { OUTPUT_COLUMNS, classLabels, decodeOutputs, probabilitiesOf } from "./outputs.ts";
 import { runInTurn } from "./session-queue.ts";
-import { accOf, checkOpen, fail, type RuntimeState } from "./runtime-state.ts";
+import { accOf, checkOpen, fail, inRange, type RuntimeState } from "./runtime-state.ts";
 import type { BatchPrediction, Columns, Feeds, Prediction, Row, RunResult, Tensor } from "./types.ts";
 
 /** Row `r` of a columnar batch, named (for the few rows a shadow samples). */
@@ -88,7 +88,8 @@ export function callPath(s: RuntimeState, onRows: () => void): Call {
     // a copy: the app holds the outputs, and may change them before idle time
     staging.add({ acc, n, staged: values, base, width, probs: probabilitiesOf(m.manifest, out)?.slice(), misses: enc?.misses, backend: m.backend, ms });
     if (rowAt && s.shadow) s.shadow.offer(n, rowAt, values, at);
-    if (acc.rows >= (s.current.reportRows ?? s.o.reportRows)) onRows();
+    const most = s.current.reportRows;
+    if (acc.rows >= (inRange(most, 1) ? most : s.o.reportRows)) onRows();
     if (columns) {
       // a plain loop: `Int32Array.from` walks an iterator
       const classes = new Int32Array(n);

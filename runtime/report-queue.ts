@@ -65,8 +65,8 @@ export interface QueueOptions {
  * yet answered: its reports keep their ids and content, so resending is idempotent) and no
  * more is frozen until it is answered. Past `maxAgeMs`, `maxEntries` or `maxBytes` the oldest
  * reports are dropped and their rows counted as `dropped` errors in a report of their stream
- * that is still to be sent. Failures back off exponentially with jitter and honour
- * Retry-After. Reports over the collector's size limit are split by features when frozen.
+ * that is still to be sent; so are the rows of reports the collector refuses for good. Failures
+ * back off exponentially with jitter and honour Retry-After up to an hour. Reports over the collector's size limit are split by features when frozen.
  */
 export class ReportQueue {
   readonly entries: QueueEntry[] = [];
@@ -251,19 +251,22 @@ export class ReportQueue {
       } catch (e) {
         const err = e as ApiError;
         if (err.status && err.status < 500 && err.status !== 429 && err.status !== 408) {
-          // the collector will never take these: keeping them would block the queue forever
-          await this.remove_(batch);
+          // the collector will never take these (keeping them would block the queue forever): their
+          // rows are counted as dropped, in a report that carries only counts; such a report refused
+          // in turn is let go, so a collector that refuses everything (a revoked key) ends the loop
+          for (const e of batch) await (bare(e) ? this.remove_([e]) : this.drop_(e));
           this.o_.onError(err);
           continue;
         }
         // a 429 proves the batch was not taken, so its whole reports may merge again
         if (err.status === 429) for (const e of batch) e.sent = !e.draft;
-        // 1 s, doubling, at most 5 min
+        // 1 s, doubling, at most 5 min; a Retry-After past an hour (a proxy's) waits an hour
         const backoff = Math.min(300_000, 1000 * 2 ** this.attempts_++);
-        const wait = Math.max(err.retryAfter ?? 0, backoff * (0.5 + Math.random()));
+        const wait = Math.min(3_600_000, Math.max(err.retryAfter ?? 0, backoff * (0.5 + Math.random())));
         this.notBefore_ = clock.now() + wait;
         clock.clearTimeout(this.timer_);
-        this.timer_ = clock.setTimeout(() => void this.flush(), wait);
+        // forced: the wall clock set back meanwhile must not hold the retry back by as much
+        this.timer_ = clock.setTimeout(() => void this.flush(true), wait);
         return;
       }
     }

@@ -1,11 +1,11 @@
 import type { Report } from "./types.ts";
 import type { Model } from "./model-loader.ts";
 import type { ReportQueue } from "./report-queue.ts";
-import type { RuntimeState } from "./runtime-state.ts";
+import { inRange, type RuntimeState } from "./runtime-state.ts";
 
 /**
- * When and what the runtime reports: every report interval (the assignment's, else the
- * option's) it cuts every accumulator and the shadow into the queue and flushes it, and asks
+ * When and what the runtime reports: every report interval (the assignment's when it is a
+ * whole second or more, else the option's) it cuts every accumulator and the shadow into the queue and flushes it, and asks
  * for the assignment when no answer brought one for `pollIntervalMs` while the rollout channel
  * (runtime/push-channel.ts) is not open, and every interval while the channel sent a config
  * version the applied assignment is not of (its fetch failed).
@@ -60,6 +60,7 @@ export class ReportSchedule {
   /** (Re)starts the timer for the next report; after closing, stops it. */
   schedule(): void {
     const { o, closed, current } = this.s_;
+    const ms = inRange(current.reportIntervalMs, 1000) ? current.reportIntervalMs : o.reportIntervalMs;
     o.clock.clearTimeout(this.timer_);
     if (closed) return;
     this.timer_ = o.clock.setTimeout(async () => {
@@ -67,6 +68,6 @@ export class ReportSchedule {
       const s = this.s_;
       if (s.pushed === undefined ? o.clock.now() - s.lastAnswer >= o.pollIntervalMs : s.pushed !== s.current.configVersion) await this.poll_();
       this.schedule();
-    }, current.reportIntervalMs ?? o.reportIntervalMs);
+    }, ms);
   }
 }

@@ -13,6 +13,16 @@ export type Settings = Required<Pick<RuntimeOptions, "segment" | "reportInterval
   LoaderContext & { api: Api; store: ModelStore; clock: Clock };
 
 /**
+ * Whether `v` is a number the runtime may time or size by: from `min` to 2^31 − 1 (a timer past
+ * that fires at once). The options are checked with it, and so is what an assignment sets (a
+ * broken or hostile collector's `reportIntervalMs: 0` would otherwise report every few ms).
+ *
+ * @param v - the value given
+ * @param min - the least it may be
+ */
+export const inRange = (v: unknown, min: number): v is number => (v as number) >= min && (v as number) < 2 ** 31;
+
+/**
  * What the parts of one runtime share: the call path (runtime/call-path.ts), the report schedule
  * (runtime/report-schedule.ts) and updates and swaps (runtime/updates.ts) read and change it.
  */

@@ -14,7 +14,7 @@ import { callPath } from "./call-path.ts";
 import { ReportSchedule } from "./report-schedule.ts";
 import { Updates } from "./updates.ts";
 import { openChannel } from "./push-channel.ts";
-import { accOf, checkOpen, fail, type RuntimeState, type Settings } from "./runtime-state.ts";
+import { accOf, checkOpen, fail, inRange, type RuntimeState, type Settings } from "./runtime-state.ts";
 import { DriftlineError } from "../protocol/errors.ts";
 import { MAX_SEGMENT_VALUE_LENGTH, SEGMENT_KEY } from "../protocol/limits.ts";
 import type { Assignment, BatchPrediction, RunResult, Runtime, RuntimeOptions } from "./types.ts";
@@ -62,7 +62,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   // 2^31 - 1 ms fires at once
   for (const k of ["timeoutMs", "reportIntervalMs", "pollIntervalMs", "reportRows", "feedbackCapacity", "warmupRuns"] as const) {
     const v = options[k];
-    if (v !== undefined && !(v >= +(k !== "warmupRuns") && v < 2 ** 31)) throw new DriftlineError("validation", `${k}: ${v} is out of range`);
+    if (v !== undefined && !inRange(v, +(k !== "warmupRuns"))) throw new DriftlineError("validation", `${k}: ${v} is out of range`);
   }
   const sdk = sdkOf(options.collector);
   const o = { ...DEFAULTS, ortUrl: `${sdk}ort/`, ...options } satisfies RuntimeOptions;

@@ -169,6 +169,16 @@ describe("runtime under Node", () => {
     await rt.close();
   });
 
+  it("keeps the option's reportRows when the assignment's is none it can take (a broken or hostile collector's 0)", async () => {
+    const { transport, reports, assignment } = memoryCollector();
+    Object.assign(assignment, { reportRows: 0 });
+    const rt = await createRuntime({ collector: "http://collector.test", key: "ing_x", model: "churn", cache: false, transport, reportRows: 5, reportIntervalMs: 3_600_000 });
+    for (const row of churnRows(10)) await rt.predict(row);
+    await rt.close();
+    // on the code before: a report for every call
+    expect(reports.map((r) => r.rows)).toEqual([5, 5]);
+  });
+
   it("fails with a coded error when the model bytes do not match the manifest", async () => {
     const { transport } = memoryCollector({ ...churnModel("churn"), bytes: new Uint8Array([1, 2, 3]) });
     await expect(createRuntime({ collector: "http://c.test", key: "k", model: "churn", cache: false, transport })).rejects.toMatchObject({ code: "integrity" });

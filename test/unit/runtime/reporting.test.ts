@@ -154,7 +154,7 @@ describe("report queue", () => {
   it("honours Retry-After, lets 429ed reports merge again, and drops what the collector refuses for good", async () => {
     const limited = Object.assign(new DriftlineError("rate_limited", "slow down"), { status: 429, retryAfter: 120_000 });
     const refused = Object.assign(new DriftlineError("validation", "bad"), { status: 400 });
-    const { api, sent } = fakeApi([() => limited, () => refused]);
+    const { api, sent } = fakeApi([() => limited, () => refused, () => refused]);
     const clock = manualClock();
     const errors: string[] = [];
     const q = new ReportQueue({ store: memoryStore(), api, clock, bounds: QUEUE_BOUNDS, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: (e) => errors.push(e.code) });
@@ -167,9 +167,43 @@ describe("report queue", () => {
     expect(sent).toHaveLength(1);
     clock.advance(61_000);
     await q.flush();
-    expect(sent).toHaveLength(2);
+    // refused, then the report carrying its 7 rows as dropped refused too: let go
+    expect(sent.map((b) => b.map((r) => r.rows))).toEqual([[3], [7], [0]]);
     expect(q.entries).toHaveLength(0);
-    expect(errors).toEqual(["validation"]);
+    expect(errors).toEqual(["validation", "validation"]);
+  });
+
+  it("counts the rows of a batch refused for good (a proxy's 413) as dropped, in the next report", async () => {
+    const tooLarge = Object.assign(new DriftlineError("payload_too_large", "413"), { status: 413 });
+    const { api, sent } = fakeApi([() => tooLarge, () => ({ accepted: 1, rejected: [] })]);
+    const q = new ReportQueue({ store: memoryStore(), api, clock: manualClock(), bounds: QUEUE_BOUNDS, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} });
+    await q.add(filled(7));
+    await q.flush();
+    expect(sent.map((b) => b.map((r) => r.rows))).toEqual([[7], [0]]);
+    const counts = decodeErrorCounts(fromBase64(sent[1]![0]!.errors!)).counts;
+    // the refused report's own error count (a validation error) goes along with its rows
+    expect(Object.fromEntries(counts)).toEqual({ dropped: 7, validation: 1 });
+    expect(q.entries).toHaveLength(0);
+  });
+
+  it("retries within an hour whatever Retry-After says, and when its timer fires however the wall clock was set meanwhile", async () => {
+    const later = Object.assign(new DriftlineError("unavailable", "later"), { status: 503, retryAfter: 10_000_000_000 });
+    const { api, sent } = fakeApi([() => later, () => ({ accepted: 1, rejected: [] })]);
+    let now = Date.UTC(2026, 11, 5);
+    const timers: Array<{ fn: () => void; ms: number }> = [];
+    const clock = { now: () => now, setTimeout: (fn: () => void, ms: number) => timers.push({ fn, ms }), clearTimeout: () => {} };
+    // (the reports cut at 2 s past 1970: no age limit here)
+    const bounds = { ...QUEUE_BOUNDS, maxAgeMs: Infinity };
+    const q = new ReportQueue({ store: memoryStore(), api, clock, bounds, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} });
+    await q.add(filled(3));
+    await q.flush();
+    // a browser's timer past 2^31 - 1 ms fires at once: on the code before, the retry was at once
+    expect(timers.at(-1)!.ms).toBe(3_600_000);
+    now -= 86_400_000;
+    timers.at(-1)!.fn();
+    await q.flush();
+    expect(sent.map((b) => b.map((r) => r.rows))).toEqual([[3], [3]]);
+    expect(q.entries).toHaveLength(0);
   });
 
   it("says why the collector refused a report inside a 200 answer", async () => {

@@ -17,14 +17,17 @@ import { compile } from "../../../runtime/validate.ts";
 import type { Assignment, Clock } from "../../../runtime/types.ts";
 import { churnModel } from "../../fixtures/runtime-models.ts";
 
-/** A clock whose time and timers move only when the test says. */
+/**
+ * A clock whose time and timers move only when the test says. A delay is taken as browsers take
+ * it (a WebIDL long: no number, negative or past 2^31 − 1 is 0).
+ */
 function manualClock() {
   let now = 1_000_000;
   const timers = new Map<number, { at: number; fn: () => void }>();
   let next = 1;
   const clock: Clock = {
     now: () => now,
-    setTimeout: (fn, ms) => (timers.set(next, { at: now + ms, fn }), next++),
+    setTimeout: (fn, ms) => (timers.set(next, { at: now + Math.max(0, Number(ms) | 0), fn }), next++),
     clearTimeout: (t) => void timers.delete(t as number),
     idle: () => {},
   };
@@ -195,6 +198,31 @@ describe("runtime/report-schedule.ts", () => {
     schedule.schedule();
     await advance(60_000);
     expect(flushes).toBe(3);
+  });
+});
+
+describe("runtime/report-schedule.ts, a broken or hostile collector's assignment", () => {
+  it("keeps the option's report interval when the assignment's is under a second, past 2^31 − 1 ms or no number", async () => {
+    for (const reportIntervalMs of [0, -5, 2 ** 31, "abc", 999]) {
+      const { clock, advance } = manualClock();
+      const { s } = state(clock, []);
+      let flushes = 0;
+      const queue = { add: async () => {}, flush: async () => void flushes++ } as unknown as ReportQueue;
+      const schedule = new ReportSchedule(
+        s,
+        queue,
+        () => "id",
+        async () => {},
+      );
+      s.current = assignment(1, { reportIntervalMs: reportIntervalMs as number });
+      schedule.schedule();
+      // on the code before, a report at every step (in a browser every ~4 ms), each writing the
+      // feedback ring to IndexedDB
+      for (let t = 0; t < 10_000; t += 100) await advance(100);
+      s.closed = true;
+      schedule.schedule();
+      expect({ reportIntervalMs, flushes }).toEqual({ reportIntervalMs, flushes: 0 });
+    }
   });
 });
 
