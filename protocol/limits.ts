@@ -37,6 +37,8 @@ export const MAX_LOG_VALUE_LENGTH = 1024;
 export const SEGMENT_KEY = /^[A-Za-z0-9_.-]{1,32}$/;
 /** Characters of a segment value. */
 export const MAX_SEGMENT_VALUE_LENGTH = 64;
+/** Characters of a client id. */
+export const MAX_CLIENT_LENGTH = 128;
 
 /**
  * Hard limits of the wire format. The zod schemas and the sketch decoders both enforce them;
@@ -65,7 +67,7 @@ export const LIMITS = {
   /** Characters of a report id (the idempotency key). */
   reportIdLength: 64,
   /** Characters of a client id. */
-  clientLength: 128,
+  clientLength: MAX_CLIENT_LENGTH,
   /**
    * Rows one report may cover (and so the most values any of its sketches may hold). The runtime
    * reports after 100,000 rows; the margin takes the batch that crossed that mark. It bounds every

@@ -16,7 +16,7 @@ import { Updates } from "./updates.ts";
 import { openChannel } from "./push-channel.ts";
 import { accOf, checkOpen, fail, inRange, type RuntimeState, type Settings } from "./runtime-state.ts";
 import { DriftlineError } from "../protocol/errors.ts";
-import { MAX_SEGMENT_VALUE_LENGTH, SEGMENT_KEY } from "../protocol/limits.ts";
+import { MAX_CLIENT_LENGTH, MAX_SEGMENT_VALUE_LENGTH, SEGMENT_KEY } from "../protocol/limits.ts";
 import type { Assignment, BatchPrediction, RunResult, Runtime, RuntimeOptions } from "./types.ts";
 
 const DEFAULTS = {
@@ -36,6 +36,9 @@ const DEFAULTS = {
   transport: defaultTransport,
   clock: defaultClock,
 } satisfies Partial<RuntimeOptions>;
+
+/** Whether `c` is a client id the collector takes: a string of 1 to 128 characters. */
+const isClient = (c: unknown): c is string => typeof c === "string" && c.length > 0 && c.length <= MAX_CLIENT_LENGTH;
 
 /** 128 random bits as hex: report ids must never collide across the fleet. */
 const randomId = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => (b + 256).toString(16).slice(1)).join("");
@@ -58,6 +61,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const segment = Object.entries(options.segment ?? {});
   if (segment.length > 5 || segment.some(([k, v]) => !SEGMENT_KEY.test(k) || typeof v !== "string" || v.length > MAX_SEGMENT_VALUE_LENGTH))
     throw new DriftlineError("validation", "segment: at most 5 keys (A-Z a-z 0-9 _ . -), each a string of at most 64 characters");
+  if (options.client !== undefined && !isClient(options.client)) throw new DriftlineError("validation", "client: a string of 1 to 128 characters");
   // what the runtime times and sizes by: "abc" or -1 would stall or spin it, and a timer past
   // 2^31 - 1 ms fires at once
   for (const k of ["timeoutMs", "reportIntervalMs", "pollIntervalMs", "reportRows", "feedbackCapacity", "warmupRuns"] as const) {
@@ -84,7 +88,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const [kept, stored] = await Promise.all([readMeta<string>("client"), readMeta<Assignment>(`assignment:${name}`)]);
   // a stored assignment without a model (another shape, or written by other script) is no assignment
   const cached = typeof stored?.manifest?.sha256 === "string" ? stored : undefined;
-  const client = o.client ?? kept ?? randomId();
+  // a stored client that is none (written by other script) would get every report refused
+  const client = o.client ?? (isClient(kept) ? kept : randomId());
   if (client !== kept) void store.put("meta", "client", client).catch(() => {});
   // 64 random bits per runtime, then a counter: cheap, and unique across the fleet
   const feedback = new FeedbackStore(store, `ring:${name}`, o.feedbackCapacity, randomId().slice(0, 16));

@@ -267,7 +267,8 @@ export interface RuntimeOptions {
   /** Model name. */
   model: string;
   /**
-   * Stable client id: picks the rollout bucket.
+   * Stable client id: picks the rollout bucket. A string of 1 to 128 characters, else
+   * `createRuntime` fails with `validation` (the collector would refuse every report).
    * @defaultValue a random id kept in the store
    */
   client?: string;

@@ -2,6 +2,7 @@
 // the collector's HTTP API answered by an in-memory Transport.
 import { describe, expect, it } from "vitest";
 import { createRuntime, DriftlineError } from "../../../runtime/index.ts";
+import { memoryStore } from "../../../runtime/model-store.ts";
 import { memoryCollector as collectorOf } from "../../fixtures/memory-collector.ts";
 import { fromBase64, decodeClassification, decodeErrorCounts, decodeLatency, decodeNumeric } from "../../../protocol/sketch/index.ts";
 import { churnColumns, churnModel, churnRows } from "../../fixtures/runtime-models.ts";
@@ -52,6 +53,9 @@ describe("runtime under Node", () => {
         code: "validation",
         message: "segment: at most 5 keys (A-Z a-z 0-9 _ . -), each a string of at most 64 characters",
       });
+    // a client the collector refuses: every report lost
+    for (const client of [42, "", "c".repeat(129)])
+      await expect(createRuntime({ ...base, client } as never)).rejects.toMatchObject({ code: "validation", message: "client: a string of 1 to 128 characters" });
     for (const [k, v] of [
       ["timeoutMs", "abc"],
       ["reportIntervalMs", -1],
@@ -177,6 +181,18 @@ describe("runtime under Node", () => {
     await rt.close();
     // on the code before: a report for every call
     expect(reports.map((r) => r.rows)).toEqual([5, 5]);
+  });
+
+  it("makes a client id anew when the stored one is none the collector takes (written by other script)", async () => {
+    const { transport, reports } = memoryCollector();
+    const store = memoryStore();
+    await store.put("meta", "client", { id: 7 });
+    const rt = await createRuntime({ collector: "http://collector.test", key: "ing_x", model: "churn", cache: false, store, transport });
+    await rt.predict(churnRows(1)[0]!);
+    await rt.close();
+    // on the code before: the stored object went out as the client, and the collector refuses such a report
+    expect(reports.map((r) => typeof r.client)).toEqual(["string"]);
+    expect(await store.get("meta", "client")).toBe(reports[0]!.client);
   });
 
   it("fails with a coded error when the model bytes do not match the manifest", async () => {
