@@ -1,4 +1,5 @@
-import { CategoricalSketch, ClassificationSketch, type FeatureSketch, NumericSketch, type PredictionSketch, binEdges, pmf } from "../../protocol/sketch/index.ts";
+import { numericEdges } from "../../protocol/drift/metrics.ts";
+import { CategoricalSketch, ClassificationSketch, type FeatureSketch, NumericSketch, type PredictionSketch, pmf } from "../../protocol/sketch/index.ts";
 import type { Reference, Sketches } from "./reference.ts";
 
 /**
@@ -29,7 +30,7 @@ function shares(counts: readonly number[]): number[] {
 /** The shares of both sides of one reference sketch and its current counterpart. */
 function sketchBins(ref: FeatureSketch | PredictionSketch, cur: FeatureSketch | PredictionSketch | undefined, bins: number): DistributionBins {
   if (ref instanceof NumericSketch) {
-    const edges = binEdges(ref.quantiles, bins);
+    const edges = numericEdges(ref, bins);
     const reference = pmf(ref.quantiles, edges);
     const current = cur instanceof NumericSketch && cur.quantiles.n > 0 ? pmf(cur.quantiles, edges) : reference.map(() => 0);
     return { edges, reference, current };
@@ -49,7 +50,8 @@ function sketchBins(ref: FeatureSketch | PredictionSketch, cur: FeatureSketch | 
 /**
  * The binned distributions behind PSI, JS and chi-squared: for every reference feature (and the
  * prediction), reference and current shares over the same bins the metrics use — the
- * reference's `bins` equal-mass bins for numerics and regression, the categories plus `other`
+ * reference's `bins` equal-mass bins for numerics and regression (a discrete reference's values
+ * and the gaps around them: protocol/drift/metrics.ts `numericEdges`), the categories plus `other`
  * for categoricals (missing values left out), the classes for a classification.
  *
  * @param reference - decoded reference profile

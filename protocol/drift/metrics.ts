@@ -17,11 +17,10 @@ function finite(x: number): number | null {
 
 /**
  * Metrics of two quantile sketches: KS and its p-value, PSI, JS and chi-squared over the
- * reference's equal-mass bins, and Wasserstein-1 over `std`; with `trim`, of the current side
+ * reference's bins (`edges`, inner edges), and Wasserstein-1 over `std`; with `trim`, of the current side
  * with that share trimmed off (./sender-trim.ts: gaps and shares trimmed, counts scaled).
  */
-function quantileMetrics(ref: QuantileSketch, cur: QuantileSketch, bins: number, std: number, trim: number): DriftMetrics {
-  const edges = binEdges(ref, bins);
+function quantileMetrics(ref: QuantileSketch, cur: QuantileSketch, edges: readonly number[], std: number, trim: number): DriftMetrics {
   const refShares = pmf(ref, edges);
   const curShares = trimShares(refShares, pmf(cur, edges), trim);
   const kept = cur.n * (1 - trim);
@@ -52,7 +51,12 @@ function quantileMetrics(ref: QuantileSketch, cur: QuantileSketch, bins: number,
  */
 export function numericMetrics(ref: NumericSketch, cur: NumericSketch, bins: number, trim = 0): DriftMetrics {
   if (ref.count === 0 || cur.count === 0) return emptyMetrics(false);
-  return quantileMetrics(ref.quantiles, cur.quantiles, bins, Math.sqrt(ref.m2 / ref.count), trim);
+  return quantileMetrics(ref.quantiles, cur.quantiles, numericEdges(ref, bins), Math.sqrt(ref.m2 / ref.count), trim);
+}
+
+/** The distinct values among a sketch's retained items, ascending. */
+function distinctValues(s: QuantileSketch): number[] {
+  return Array.from(cdfPoints(s).values).filter((v, i, all) => i === 0 || v !== all[i - 1]);
 }
 
 /**
@@ -62,10 +66,24 @@ export function numericMetrics(ref: NumericSketch, cur: NumericSketch, bins: num
  * @param ref - the reference sketch
  */
 export function isDiscrete(ref: NumericSketch): boolean {
-  const { values } = cdfPoints(ref.quantiles);
-  let distinct = 0;
-  for (let i = 0; i < values.length && distinct <= DISCRETE_VALUES; i++) if (i === 0 || values[i] !== values[i - 1]) distinct++;
-  return ref.count > 0 && distinct <= DISCRETE_VALUES;
+  return ref.count > 0 && distinctValues(ref.quantiles).length <= DISCRETE_VALUES;
+}
+
+/**
+ * The inner bin edges a numeric feature is compared on: the reference's `bins` equal-mass bins,
+ * or for a discrete reference ({@link isDiscrete}) a bin of each of its values and one of each
+ * gap below, between and above them — so a value the reference never had is counted apart, as
+ * Evidently counts a discrete feature's values. (Equal-mass edges of a reference of one value
+ * all sit on it: every value below it shared its bin, and a width of 32 against a reference of
+ * 48 was no drift.)
+ *
+ * @param ref - the reference sketch
+ * @param bins - number of equal-mass bins of a reference that is not discrete
+ */
+export function numericEdges(ref: NumericSketch, bins: number): number[] {
+  if (!isDiscrete(ref)) return binEdges(ref.quantiles, bins);
+  // bins are (e_i-1, e_i]: the edge just below a value closes the gap under it
+  return distinctValues(ref.quantiles).flatMap((v) => [v - Math.max(Math.abs(v) * Number.EPSILON, Number.MIN_VALUE), v]);
 }
 
 /**
@@ -119,7 +137,7 @@ export function categoricalMetrics(ref: CategoricalSketch, cur: CategoricalSketc
 export function classificationMetrics(ref: ClassificationSketch, cur: ClassificationSketch, bins: number, trim = 0): DriftMetrics {
   const counts = countMetrics(ref.counts, cur.counts, null, trim);
   if (ref.scores.n === 0 || cur.scores.n === 0) return counts;
-  const scores = quantileMetrics(ref.scores, cur.scores, bins, sketchStd(ref.scores), trim);
+  const scores = quantileMetrics(ref.scores, cur.scores, binEdges(ref.scores, bins), sketchStd(ref.scores), trim);
   return { ...counts, ks: scores.ks, ks_pvalue: scores.ks_pvalue, wasserstein_normed: scores.wasserstein_normed };
 }
 
@@ -134,7 +152,7 @@ export function classificationMetrics(ref: ClassificationSketch, cur: Classifica
  */
 export function entropyMetrics(ref: ClassificationSketch, cur: ClassificationSketch, bins: number, trim = 0): DriftMetrics {
   if (ref.entropy.n === 0 || cur.entropy.n === 0) return emptyMetrics(false);
-  return quantileMetrics(ref.entropy, cur.entropy, bins, sketchStd(ref.entropy), trim);
+  return quantileMetrics(ref.entropy, cur.entropy, binEdges(ref.entropy, bins), sketchStd(ref.entropy), trim);
 }
 
 /**

@@ -76,4 +76,19 @@ describe("computeDrift", () => {
     expect(f.metrics.unseen_share).toBe(0.25);
     expect(f.metrics.chi2_pvalue).toBe(0);
   });
+
+  it("sees a discrete numeric feature take a value the reference never had, below, between or above its values", () => {
+    // an image's width from a camera of one resolution, a frame's duration, a 1–3 rating
+    const judged = (reference: number[], current: number[]) => {
+      const [r, c] = [new NumericSketch(), new NumericSketch()];
+      for (let i = 0; i < 300; i++) r.update(reference[i % reference.length]!);
+      for (let i = 0; i < 300; i++) c.update(current[i % current.length]!);
+      const f = computeDrift({ rows: 300, features: new Map([["x", r]]) }, { features: new Map([["x", c]]) }).features.x!;
+      return { test: f.test, drifted: f.drifted, psi: f.metrics.psi! > 1 };
+    };
+    const drifted = { test: "chi2", drifted: true, psi: true };
+    expect([judged([48], [32]), judged([48], [64])]).toEqual([drifted, drifted]);
+    expect([judged([1, 2, 3], [0]), judged([1, 2, 3], [1.5]), judged([1, 2, 3], [2.5, 3])]).toEqual([drifted, drifted, drifted]);
+    expect(judged([1, 2, 3], [3, 2, 1])).toEqual({ test: "chi2", drifted: false, psi: false });
+  });
 });
