@@ -165,6 +165,8 @@ export async function profileMedia({ source, media }: MediaSource, flags: MediaF
     bar.update(i + 1);
   }
   bar.done(`${source.items.length} ${source.what}`);
+  // only clips can make no item (an empty clip is none: media-profiler.ts modelFrames)
+  if (profiler.rows === 0) throw new CliError(`the WAV files of ${flags.audio} hold no samples: a profile needs at least one frame`);
   // said once the work is done (a failure stays one line), so a count below the folder's is no surprise
   if (source.skipped) console.error(source.skipped);
   const file: ProfileFile = {

@@ -412,6 +412,21 @@ describe("driftline profile --audio and --text", () => {
     }
   });
 
+  it("refuses a folder whose WAV files hold no samples, as a folder with no WAV files", async () => {
+    const silent = join(dir, "no-samples");
+    mkdirSync(silent);
+    const wav = new wavefile.WaveFile();
+    wav.fromScratch(1, 16_000, "16", []);
+    writeFileSync(join(silent, "empty.wav"), wav.toBuffer());
+    const out = join(dir, "no-samples.json");
+    const result = await runCli("profile", "--audio", silent, "--media", '{"sampleRate":16000,"frameLength":512}', "-o", out);
+    expect([result.code, result.stderr.split("\n").filter((l) => l.startsWith("driftline"))]).toEqual([
+      1,
+      [`driftline profile: the WAV files of ${silent} hold no samples: a profile needs at least one frame`],
+    ]);
+    expect(existsSync(out)).toBe(false);
+  });
+
   it("sketches one text per line", async () => {
     const path = join(dir, "texts.txt");
     writeFileSync(path, "hello world\n\nthree words here\nZürich 8001\n");
