@@ -15,21 +15,21 @@ import { PredictionSketcher } from "./profiler.ts";
 /** One reference item of a medium: an image, a clip or a text. */
 export type MediaItem = RgbaImage | Clip | string;
 
-/** The model run on every item, its input, the output sketched, and the app's text encoder. */
+/** The model run on every item, its input, and the output sketched. */
 interface ItemModel {
   model: LoadedModel;
   input: Input;
   output: Output;
-  encodeText?: TextEncodingHook | undefined;
 }
 
 /**
  * `driftline profile --images | --audio | --text`: sketches the descriptors of every reference
  * item as the runtime will (the same preprocessing, protocol/preprocess/), and with `--model` runs
  * the model on each item fed as the runtime's media modules feed it (runtime/media/: the same
- * protocol/ code) and sketches its predictions. What does not fit the model is a one-line
- * CliError: an image or frame shape (`--media`) when constructed, the encoder's feeds and
- * onnxruntime's failures when an item is added.
+ * protocol/ code) and sketches its predictions; a text goes through the app's encoder
+ * (`--encoder`, with or without the model) for its unknown-token share. What does not fit the
+ * model is a one-line CliError: an image or frame shape (`--media`) when constructed, the
+ * encoder's feeds and onnxruntime's failures when an item is added.
  */
 export class MediaProfiler {
   /** Items profiled (for audio: model frames). */
@@ -41,12 +41,14 @@ export class MediaProfiler {
    * @param input - the model input the medium feeds
    * @param media - its medium and preprocessing
    * @param model - the model to run and the output to sketch
+   * @param encodeText - the app's text encoder (`--encoder`): its unknown-token share, and the model's feeds
    * @throws CliError when the tensor `media` makes of an image or frame does not fit the model's input
    */
   constructor(
     private readonly input: string,
     private readonly media: Media,
     private readonly model?: ItemModel,
+    private readonly encodeText?: TextEncodingHook,
   ) {
     this.sketches = new Map(DESCRIPTORS[media.kind].map((d) => [`${input}.${d}`, new NumericSketch()]));
     this.predictions = model && new PredictionSketcher(model.output);
@@ -79,12 +81,12 @@ export class MediaProfiler {
       }
     } else {
       const text = item as string;
-      const encoded = this.model && (await this.encode(text));
+      const encoded = this.encodeText && (await this.encode(text));
       this.rows++;
       // the unknown-token share as the runtime records it (runtime/media/text.ts): the encoder's,
       // NaN when it reports none or there is no --encoder, as for an app whose hook reports none
-      this.record({ ...textDescriptors(text), unknownTokens: encoded ? (encoded.unknownTokens?.[0] ?? NaN) : NaN });
-      if (encoded) await this.predict(encoded.feeds);
+      this.record({ ...textDescriptors(text), unknownTokens: encoded?.unknownTokens?.[0] ?? NaN });
+      if (encoded?.feeds) await this.predict(encoded.feeds);
     }
   }
 
@@ -116,19 +118,25 @@ export class MediaProfiler {
   }
 
   /**
-   * What the app's encoder makes of the text: the model's feeds, and the share of unknown tokens.
-   * The encoder feeds every input of the model (nothing else can) and nothing else, each a tensor
-   * the input takes; a CliError says what does not fit.
+   * What the app's encoder makes of the text: the share of unknown tokens, and with a model its
+   * feeds ({@link modelFeeds}).
    */
-  private async encode(text: string): Promise<{ feeds: Feeds; unknownTokens?: ArrayLike<number> | undefined }> {
-    const { model, input, encodeText } = this.model!;
+  private async encode(text: string): Promise<{ feeds: Feeds | undefined; unknownTokens?: ArrayLike<number> | undefined }> {
     let encoded: EncodedTextBatch | undefined;
     try {
-      encoded = await encodeText!([text], input.name);
+      encoded = await this.encodeText!([text], this.input);
     } catch (err) {
       throw new CliError(`--encoder failed: ${oneLine(err)}`);
     }
-    const feeds = encoded?.feeds ?? {};
+    return { feeds: this.model && this.modelFeeds(encoded?.feeds ?? {}), unknownTokens: encoded?.unknownTokens };
+  }
+
+  /**
+   * The encoder's feeds as the model's tensors: they feed every input of the model (nothing else
+   * can) and nothing else, each a tensor the input takes; a CliError says what does not fit.
+   */
+  private modelFeeds(feeds: EncodedTextBatch["feeds"]): Feeds {
+    const { model } = this.model!;
     const [made, taken] = [Object.keys(feeds), model.inputs.map((i) => i.name)];
     if (made.length !== taken.length || !taken.every((name) => made.includes(name))) {
       const list = (names: string[]) => (names.length ? names.map((n) => `"${n}"`).join(", ") : "none");
@@ -144,7 +152,7 @@ export class MediaProfiler {
         throw new CliError(`--encoder's feed "${at.name}": ${oneLine(err)}`);
       }
     };
-    return { feeds: Object.fromEntries(model.inputs.map((i) => [i.name, tensor(i)])), unknownTokens: encoded?.unknownTokens };
+    return Object.fromEntries(model.inputs.map((i) => [i.name, tensor(i)]));
   }
 
   /** Runs the model on one item's feeds and sketches its prediction. */

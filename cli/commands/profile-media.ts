@@ -119,7 +119,7 @@ export interface MediaSource {
 export function openMedia(flags: DataFlags, withModel: boolean): MediaSource {
   const source = sourceOf(flags);
   const media = mediaOf(flags, source.kind);
-  if (flags.encoder && !(withModel && media.kind === "text")) throw new UsageError("--encoder goes with --text and --model");
+  if (flags.encoder && media.kind !== "text") throw new UsageError("--encoder goes with --text");
   if (withModel && media.kind === "text" && !flags.encoder) throw new UsageError("--text with --model needs --encoder FILE: the app's encodeText (tokenizers live in the app)");
   return { source, media };
 }
@@ -152,7 +152,7 @@ export async function profileMedia({ source, media }: MediaSource, flags: MediaF
         : "the model has no float output to sketch predictions from",
     );
   }
-  const profiler = new MediaProfiler(input, media, model && { model, input: modelInput!, output: sketched!, encodeText });
+  const profiler = new MediaProfiler(input, media, model && { model, input: modelInput!, output: sketched! }, encodeText);
   const bar = progress(`profiling ${source.items.length} ${source.what}`, source.items.length);
   for (const [i, item] of source.items.entries()) {
     const read = source.read(item);

@@ -66,8 +66,9 @@ its features, sketched over every item with the preprocessing the runtime applie
   --model model.onnx      run the model on every item, preprocessed as the runtime will (its own
                           code, runtime/media/), and sketch its predictions (--labels, --input
                           as above); the model's other inputs cannot be fed: none may be left
-  --encoder FILE          with --text --model: an ES module whose default export is the app's
-                          encodeText(texts, input) (the same tokenizer the page passes)
+  --encoder FILE          with --text: an ES module whose default export is the app's
+                          encodeText(texts, input) (the same tokenizer the page passes): its
+                          unknownTokens are recorded, and with --model its feeds run the model
 
 Raw tensors (models the app runs with run(feeds); docs/models.md "Tensor statistics"):
   --feeds FILE            NDJSON, one call's feeds per line: {"<input>":{"dims":[…],"data":[…]},…}

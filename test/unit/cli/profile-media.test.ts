@@ -398,6 +398,27 @@ describe("driftline profile --audio and --text", () => {
     expect(withoutShares["input_ids.unknownTokens"]!.sketch).toBe(liveWithout["input_ids.unknownTokens"]);
   });
 
+  it("records the encoder's unknown-token share without --model too, as for an embedding model's profile", async () => {
+    const texts = ["a good movie", "ein schlechter Film", "the plot was awful, 0 stars"];
+    const path = join(dir, "encoder-only.txt");
+    writeFileSync(path, `${texts.join("\n")}\n`);
+    const out = join(dir, "encoder-only.json");
+    const encoder = await encoderModule("encoder-only.mjs", `export { tokenize as default } from "./tokenizer.ts";`);
+    const result = await runCli("profile", "--text", path, "--input", "input_ids", "--encoder", encoder, "-o", out);
+    expect([result.code, result.stderr]).toEqual([0, ""]);
+    const { features } = (JSON.parse(readFileSync(out, "utf8")) as ProfileFile).profile;
+    const { bytes, manifest: full } = textModel("encoder-only");
+    const { embedding: _, ...manifest } = full;
+    const live = await liveFeatures(
+      bytes,
+      manifest,
+      texts.map((t) => ({ input_ids: t })),
+      tokenize,
+    );
+    expect(summary(features["input_ids.unknownTokens"]!.sketch)).toEqual(summary(live["input_ids.unknownTokens"]!));
+    expect(features["input_ids.unknownTokens"]!.sketch).toBe(live["input_ids.unknownTokens"]);
+  });
+
   it("refuses a text file with no texts, as a folder with no images", async () => {
     for (const [name, content] of [
       ["empty.txt", ""],
