@@ -180,16 +180,29 @@ function buildManifest(
 /**
  * The refusal of a profile whose features or medium feed an input the model does not have, with
  * the `driftline profile --input` that names the model's (profile names it after the medium, or
- * "features", when given neither the model nor --input).
+ * "features", when given neither the model nor --input). An image or audio profile is pointed
+ * only at inputs of the rank its tensor has; when the model has none, the profile is likely
+ * another model's, and no --input would do.
  *
  * @param model - the model
  * @param feeds - what of the profile feeds it: "features feed", "image feeds" …
  * @param input - the input the profile names
+ * @param media - the profile's medium, if any
  */
-function noSuchInput(model: LoadedModel, feeds: string, input: string): CliError {
-  const names = model.inputs.map((i) => i.name);
+function noSuchInput(model: LoadedModel, feeds: string, input: string, media?: Media): CliError {
+  const dims = media && mediaDims(media);
+  const names = model.inputs.filter((i) => !dims || i.shape.length === dims.length + 1).map((i) => i.name);
+  if (dims && !names.length) {
+    const inputs = model.inputs.map((i) => `"${i.name}" [${i.shape.join(", ")}]`).join(", ");
+    return new CliError(`the profile's ${feeds} input "${input}" but no input of the model takes ${mediumTensor(media!, dims)} (inputs: ${inputs}): is the profile this model's?`);
+  }
   const fix = names.length === 1 ? `--input ${names[0]}` : "--input naming one of them";
   return new CliError(`the profile's ${feeds} input "${input}" but the model's inputs are ${names.map((n) => `"${n}"`).join(", ")}: profile again with ${fix}`);
+}
+
+/** "an image's [batch, 3, 32, 32]", "audio's [batch, 512]": the tensor a medium's preprocessing makes. */
+function mediumTensor(media: Media, dims: number[]): string {
+  return `${media.kind === "image" ? "an image's" : `${media.kind}'s`} [batch, ${dims.join(", ")}]`;
 }
 
 /**
@@ -208,13 +221,16 @@ function manifestOutputs(model: LoadedModel, file: ProfileFile, labels: string[]
  */
 function withMedia(model: LoadedModel, input: string, media: Media): Input[] {
   const tensor = model.inputs.find((i) => i.name === input);
-  if (!tensor) throw noSuchInput(model, `${media.kind} feeds`, input);
+  if (!tensor) throw noSuchInput(model, `${media.kind} feeds`, input, media);
   const dims = mediaDims(media);
   if (dims && !shapeTakes(tensor.shape, [undefined, ...dims])) {
     const fields = media.kind === "image" ? "layout, height and width" : "frameLength";
-    throw new CliError(
-      `the profile's ${media.kind} makes [batch, ${dims.join(", ")}] but the model's input "${input}" is [${tensor.shape.join(", ")}]: profile again with the model's ${fields} in --media`,
-    );
+    // no --media changes the rank of the tensor a medium makes
+    const fix =
+      tensor.shape.length === dims.length + 1
+        ? `profile again with the model's ${fields} in --media`
+        : `no ${media.kind} fits an input of ${tensor.shape.length} dimensions; is the profile this model's?`;
+    throw new CliError(`the profile's ${media.kind} makes [batch, ${dims.join(", ")}] but the model's input "${input}" is [${tensor.shape.join(", ")}]: ${fix}`);
   }
   return model.inputs.map((i) => (i.name === input ? { ...i, media } : i));
 }

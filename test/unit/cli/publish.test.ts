@@ -103,10 +103,10 @@ describe("driftline publish of an image or audio model", () => {
   );
   writeFileSync(join(clips, "clip.wav"), wav.toBuffer());
 
-  /** A profile of the images (or, with `audio`, the clips, for input "frame") preprocessed as `media` says. */
-  async function profile(name: string, media: object, audio = false): Promise<string> {
+  /** A profile of the images (or, with `audio`, the clips, for input `input`: default "frame") preprocessed as `media` says. */
+  async function profile(name: string, media: object, audio = false, input = "frame"): Promise<string> {
     const out = join(dir, `${name}.json`);
-    const data = audio ? ["--audio", clips, "--input", "frame"] : ["--images", images];
+    const data = audio ? ["--audio", clips, "--input", input] : ["--images", images];
     const result = await runCli("profile", ...data, "--media", JSON.stringify(media), "-o", out);
     expect(result.stderr).toBe("");
     return out;
@@ -131,11 +131,36 @@ describe("driftline publish of an image or audio model", () => {
   });
 
   it("says which --input to profile again with when the profile names another input than the model's", async () => {
-    // profiled without --model or --input, the profile's input is named after the medium: "image"
-    const model = modelFile("dense-x.onnx", buildDenseClassifier({ weights: [[1, -1]], bias: [0, 0], inputName: "x" }));
-    const result = await publish(model, "--model", "lines", "--profile", await profile("unnamed", { ...image, height: 32, width: 32 }));
-    expect(result).toMatchObject({ code: 1, manifest: undefined });
-    expect(result.stderr).toBe(`driftline publish: the profile's image feeds input "image" but the model's inputs are "x": profile again with --input x\n`);
+    const frames = modelFile("frames-x.onnx", buildDenseClassifier({ weights: Array.from({ length: 512 }, () => [0.01, -0.01]), bias: [0, 0], inputName: "x" }));
+    const renamed = await publish(frames, "--model", "vad", "--profile", await profile("frame-input", { sampleRate: 16_000, frameLength: 512 }, true));
+    expect(renamed).toMatchObject({ code: 1, manifest: undefined });
+    expect(renamed.stderr).toBe(`driftline publish: the profile's audio feeds input "frame" but the model's inputs are "x": profile again with --input x\n`);
+  });
+
+  it("says the profile may not be the model's when no input of the model can take its medium, never to profile it again for one", async () => {
+    // an image profile for a model of two features, an audio profile for an image model
+    const dense = modelFile("dense-x2.onnx", buildDenseClassifier({ weights: [[1, -1]], bias: [0, 0], inputName: "x" }));
+    const images = await publish(dense, "--model", "lines", "--profile", await profile("unnamed", { ...image, height: 32, width: 32 }));
+    const conv = modelFile("conv-image.onnx", buildConvClassifier(net, 32, 32));
+    const clips = await publish(conv, "--model", "pets", "--profile", await profile("clips", { sampleRate: 16_000, frameLength: 512 }, true));
+    const named = await publish(conv, "--model", "pets", "--profile", await profile("clips-named", { sampleRate: 16_000, frameLength: 512 }, true, "image"));
+    expect([images, clips, named].map((r) => [r.code, r.manifest, r.stderr])).toEqual([
+      [
+        1,
+        undefined,
+        `driftline publish: the profile's image feeds input "image" but no input of the model takes an image's [batch, 3, 32, 32] (inputs: "x" [batch, 1]): is the profile this model's?\n`,
+      ],
+      [
+        1,
+        undefined,
+        `driftline publish: the profile's audio feeds input "frame" but no input of the model takes audio's [batch, 512] (inputs: "image" [batch, 3, 32, 32]): is the profile this model's?\n`,
+      ],
+      [
+        1,
+        undefined,
+        `driftline publish: the profile's audio makes [batch, 512] but the model's input "image" is [batch, 3, 32, 32]: no audio fits an input of 4 dimensions; is the profile this model's?\n`,
+      ],
+    ]);
   });
 
   it("takes any size where the model's dimensions are named", async () => {
