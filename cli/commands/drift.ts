@@ -43,12 +43,24 @@ export const drift: Command = {
   },
 };
 
-/** A verdict's word: DRIFT, ok, or why there is none. */
+/** A verdict's word: DRIFT, ok, or why there is none (a word of {@link WHY_NONE}, else "no verdict"). */
 function verdictWord(e: FeatureDrift): string {
   if (e.count === 0) return "no data";
-  if (e.value === null) return e.sender_share >= 1 ? "one sender" : "no verdict";
-  return e.drifted ? "DRIFT" : "ok";
+  if (e.value !== null) return e.drifted ? "DRIFT" : "ok";
+  if (e.sender_share >= 1) return "one sender";
+  // metrics are all null only when the reference has no values (the window has: count > 0)
+  if (e.metrics.psi === null) return "no reference";
+  // chi-squared needs two bins: one bin over both sides is one value that did not move
+  return e.test === "chi2" && e.metrics.chi2_pvalue === null ? "one value" : "no verdict";
 }
+
+/** What the table's words for a missing verdict mean, each said once under it when it shows. */
+const WHY_NONE: Record<string, string> = {
+  "one sender":
+    'one sender: a single client network sent every value, and verdicts leave out the heaviest sender\'s share (docs/security.md); a fleet sends from many networks, but against a local collector every runtime sends from 127.0.0.1 unless its transport sets CF-Connecting-IP, as demo/simulator.ts does (docs/runtime.md "Node")',
+  "no reference": "no reference: the profile has no values of the feature to compare with (a text profile made without --encoder has none of unknownTokens: docs/models.md)",
+  "one value": "one value: the reference and the window hold one and the same value (an image's width from one camera), which chi-squared cannot test: nothing moved",
+};
 
 /** The embedding's line: its three measures against their thresholds, and the verdict. */
 function embeddingLine(e: EmbeddingDrift): string {
@@ -87,11 +99,8 @@ export function describeDrift(answer: DriftAnswer, segment?: string): string {
     `dataset: ${(answer.dataset.drifted_share * 100).toFixed(0)}% of features drifted${answer.dataset.drifted ? " — DATASET DRIFT" : ""}`,
   ];
   if (answer.embedding) lines.push(embeddingLine(answer.embedding));
-  if (entries.some(([, e]) => verdictWord(e) === "one sender")) {
-    lines.push(
-      'one sender: a single client network sent every value, and verdicts leave out the heaviest sender\'s share (docs/security.md); a fleet sends from many networks, but against a local collector every runtime sends from 127.0.0.1 unless its transport sets CF-Connecting-IP, as demo/simulator.ts does (docs/runtime.md "Node")',
-    );
-  }
+  const words = new Set(entries.map(([, e]) => verdictWord(e)));
+  for (const [word, why] of Object.entries(WHY_NONE)) if (words.has(word)) lines.push(why);
   return lines.join("\n");
 }
 

@@ -68,11 +68,24 @@ describe("driftline drift: the table", () => {
     );
     expect(row(text, "brightness").at(-1)).toBe("one sender");
     expect(row(text, "brightness")[4]).toBe("-");
-    expect(row(text, "words").at(-1)).toBe("no verdict");
+    expect(row(text, "words").at(-1)).toBe("no reference");
     expect(row(text, "width").at(-1)).toBe("no data");
     expect(text).toMatch(/^one sender: a single client network sent every value/m);
     // a user's own runtimes against npm start's collector all send from 127.0.0.1: the line says how the demo's fleet does not
     expect(text).toMatch(/against a local collector every runtime sends from 127\.0\.0\.1 unless its transport sets CF-Connecting-IP, as demo\/simulator\.ts does/);
+  });
+
+  it("says why a feature with values in the window has no verdict: no reference values, or one and the same value on both sides", () => {
+    const none = { ks: null, ks_pvalue: null, psi: null, js: null, wasserstein_normed: null, chi2_pvalue: null };
+    const text = describeDrift(
+      answer({
+        "input_ids.unknownTokens": feature({ value: null, p_value: null, metrics: none }),
+        "image.width": feature({ test: "chi2", value: null, p_value: null, metrics: { ...none, psi: 0, js: 0 } }),
+      }),
+    );
+    expect([row(text, "input_ids.unknownTokens").at(-1), row(text, "image.width").at(-1)]).toEqual(["no reference", "one value"]);
+    expect(text).toMatch(/^no reference: the profile has no values of the feature to compare with \(a text profile made without --encoder has none of unknownTokens: docs\/models\.md\)$/m);
+    expect(text).toMatch(/^one value: the reference and the window hold one and the same value \(an image's width from one camera\), which chi-squared cannot test: nothing moved$/m);
   });
 
   it("prints the embedding's verdict", () => {
