@@ -77,14 +77,26 @@ export function isDiscrete(ref: NumericSketch): boolean {
  * all sit on it: every value below it shared its bin, and a width of 32 against a reference of
  * 48 was no drift.)
  *
+ * A value's bin spans {@link VALUE_TOLERANCE} of it either side: a sketch keeps its items as
+ * float32 but its min and max as float64, and the CDF is 0 below the min and 1 from the max.
+ *
  * @param ref - the reference sketch
  * @param bins - number of equal-mass bins of a reference that is not discrete
  */
 export function numericEdges(ref: NumericSketch, bins: number): number[] {
   if (!isDiscrete(ref)) return binEdges(ref.quantiles, bins);
-  // bins are (e_i-1, e_i]: the edge just below a value closes the gap under it
-  return distinctValues(ref.quantiles).flatMap((v) => [v - Math.max(Math.abs(v) * Number.EPSILON, Number.MIN_VALUE), v]);
+  return distinctValues(ref.quantiles).flatMap((v) => {
+    const tolerance = Math.abs(v) * VALUE_TOLERANCE || Number.MIN_VALUE;
+    return [v - tolerance, v + tolerance];
+  });
 }
+
+/**
+ * How far, relative to a value, one recorded value's float32 and float64 forms may lie apart
+ * (2^-24) and below how far two recorded values always lie (the privacy grid's 2^-10,
+ * protocol/blur.ts): 2^-16.
+ */
+const VALUE_TOLERANCE = 2 ** -16;
 
 /**
  * Metrics of category counts: chi-squared of current counts against reference shares, PSI and
