@@ -1,10 +1,10 @@
 import { type Dirent, readFileSync, readdirSync } from "node:fs";
-import { extname, join } from "node:path";
+import { extname, isAbsolute, join } from "node:path";
 import jpeg from "jpeg-js";
 import { PNG } from "pngjs";
 import wavefile from "wavefile";
 import type { RgbaImage } from "../protocol/preprocess/image.ts";
-import { CliError, oneLine } from "./args.ts";
+import { CliError, fileReason, oneLine } from "./args.ts";
 
 /** The eight bytes every PNG file starts with. */
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -41,7 +41,7 @@ const IMAGE_FORMATS: Record<string, { name: string; decode: (bytes: Buffer) => R
 /**
  * The files of a directory with one of `extensions` (case-insensitive), sorted by name, and when
  * it holds anything else, one line saying what was skipped and why; a CliError when it cannot be
- * read or holds no such file.
+ * read (saying why, and for a relative path the folder it was looked for in) or holds no such file.
  *
  * @param dir - the directory
  * @param extensions - extensions with their dot
@@ -52,8 +52,11 @@ export function listMedia(dir: string, extensions: readonly string[], what: stri
   let entries: Dirent[];
   try {
     entries = readdirSync(dir, { withFileTypes: true });
-  } catch {
-    throw new CliError(`cannot read the directory ${dir}`);
+  } catch (err) {
+    const why = fileReason(err);
+    // a user in another folder than their data's: say where a relative path was looked for
+    const where = isAbsolute(dir) ? "" : ` (relative to ${process.cwd()})`;
+    throw new CliError(`cannot read the directory ${dir}${why ? `: ${why}` : ""}${where}`);
   }
   const [files, others, folders]: [string[], string[], string[]] = [[], [], []];
   for (const e of entries) (e.isDirectory() ? folders : extensions.includes(extname(e.name).toLowerCase()) ? files : others).push(e.name);

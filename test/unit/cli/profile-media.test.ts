@@ -157,6 +157,14 @@ describe("driftline profile --images", () => {
     expect((await runCli("profile", "--images", join(dir, "none"), "--media", JSON.stringify(SPEC), "-o", join(dir, "x.json"))).stderr).toContain(`cannot read the directory ${join(dir, "none")}`);
   });
 
+  it("says why a folder cannot be read, and where a relative one was looked for", async () => {
+    const profile = (folder: string) => runCli("profile", "--images", folder, "--media", JSON.stringify(SPEC), "-o", join(dir, "x.json"));
+    expect([(await profile("train-none/")).stderr, (await profile(join(dir, "none"))).stderr]).toEqual([
+      `driftline profile: cannot read the directory train-none/: no such file or directory (relative to ${process.cwd()})\n`,
+      `driftline profile: cannot read the directory ${join(dir, "none")}: no such file or directory\n`,
+    ]);
+  });
+
   it("says on stderr how many entries of the folder it skipped, and why", async () => {
     const mixed = join(dir, "mixed");
     mkdirSync(join(mixed, "raw"), { recursive: true });
