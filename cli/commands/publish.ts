@@ -148,9 +148,9 @@ function buildManifest(
   file: ProfileFile,
   extra: { labels: string[]; backend: "webgpu" | "wasm" | undefined; verdicts: "calibrated" | "evidently"; meta: Record<string, string>; sha256: string },
 ): Manifest {
-  for (const input of inputColumns(file.features).keys()) {
+  for (const [input, columns] of inputColumns(file.features)) {
     const tensor = model.inputs.find((i) => i.name === input);
-    if (!tensor) throw noSuchInput(model, "features feed", input);
+    if (!tensor) throw noSuchInput(model, "features feed", input, { what: "the features'", dims: [columns] });
     checkFeatureColumns(tensor, file.features);
   }
   if (file.embedding) checkEmbeddingOutput(model, file.embedding);
@@ -180,29 +180,23 @@ function buildManifest(
 /**
  * The refusal of a profile whose features or medium feed an input the model does not have, with
  * the `driftline profile --input` that names the model's (profile names it after the medium, or
- * "features", when given neither the model nor --input). An image or audio profile is pointed
- * only at inputs of the rank its tensor has; when the model has none, the profile is likely
- * another model's, and no --input would do.
+ * "features", when given neither the model nor --input). A profile whose tensor is known (a
+ * table's rows, an image, audio frames) is pointed only at inputs of that tensor's rank; when the
+ * model has none, the profile is likely another model's, and no --input would do.
  *
  * @param model - the model
  * @param feeds - what of the profile feeds it: "features feed", "image feeds" …
  * @param input - the input the profile names
- * @param media - the profile's medium, if any
+ * @param made - the tensor the profile's rows make after the batch, and whose it is ("an image's"); none for text
  */
-function noSuchInput(model: LoadedModel, feeds: string, input: string, media?: Media): CliError {
-  const dims = media && mediaDims(media);
-  const names = model.inputs.filter((i) => !dims || i.shape.length === dims.length + 1).map((i) => i.name);
-  if (dims && !names.length) {
+function noSuchInput(model: LoadedModel, feeds: string, input: string, made?: { what: string; dims: number[] }): CliError {
+  const names = model.inputs.filter((i) => !made || i.shape.length === made.dims.length + 1).map((i) => i.name);
+  if (made && !names.length) {
     const inputs = model.inputs.map((i) => `"${i.name}" [${i.shape.join(", ")}]`).join(", ");
-    return new CliError(`the profile's ${feeds} input "${input}" but no input of the model takes ${mediumTensor(media!, dims)} (inputs: ${inputs}): is the profile this model's?`);
+    return new CliError(`the profile's ${feeds} input "${input}" but no input of the model takes ${made.what} [batch, ${made.dims.join(", ")}] (inputs: ${inputs}): is the profile this model's?`);
   }
   const fix = names.length === 1 ? `--input ${names[0]}` : "--input naming one of them";
   return new CliError(`the profile's ${feeds} input "${input}" but the model's inputs are ${names.map((n) => `"${n}"`).join(", ")}: profile again with ${fix}`);
-}
-
-/** "an image's [batch, 3, 32, 32]", "audio's [batch, 512]": the tensor a medium's preprocessing makes. */
-function mediumTensor(media: Media, dims: number[]): string {
-  return `${media.kind === "image" ? "an image's" : `${media.kind}'s`} [batch, ${dims.join(", ")}]`;
 }
 
 /**
@@ -221,8 +215,8 @@ function manifestOutputs(model: LoadedModel, file: ProfileFile, labels: string[]
  */
 function withMedia(model: LoadedModel, input: string, media: Media): Input[] {
   const tensor = model.inputs.find((i) => i.name === input);
-  if (!tensor) throw noSuchInput(model, `${media.kind} feeds`, input, media);
   const dims = mediaDims(media);
+  if (!tensor) throw noSuchInput(model, `${media.kind} feeds`, input, dims && { what: media.kind === "image" ? "an image's" : "audio's", dims });
   if (dims && !shapeTakes(tensor.shape, [undefined, ...dims])) {
     const fields = media.kind === "image" ? "layout, height and width" : "frameLength";
     // no --media changes the rank of the tensor a medium makes

@@ -137,6 +137,19 @@ describe("driftline publish of an image or audio model", () => {
     expect(renamed.stderr).toBe(`driftline publish: the profile's audio feeds input "frame" but the model's inputs are "x": profile again with --input x\n`);
   });
 
+  it("says a table's profile may not be the model's when no input of the model takes rows of features", async () => {
+    // the cancer table's profile (30 features, input "features") for an image model
+    const profiled = await runCli("profile", join(root, "test/fixtures/cancer/data/train.csv"), "--exclude", "diagnosis", "-o", join(dir, "cancer-30.json"));
+    expect(profiled.stderr).toBe("");
+    const conv = modelFile("conv-table.onnx", buildConvClassifier(net, 32, 32));
+    const result = await publish(conv, "--model", "pets", "--profile", join(dir, "cancer-30.json"));
+    expect([result.code, result.manifest, result.stderr]).toEqual([
+      1,
+      undefined,
+      `driftline publish: the profile's features feed input "features" but no input of the model takes the features' [batch, 30] (inputs: "image" [batch, 3, 32, 32]): is the profile this model's?\n`,
+    ]);
+  });
+
   it("says the profile may not be the model's when no input of the model can take its medium, never to profile it again for one", async () => {
     // an image profile for a model of two features, an audio profile for an image model
     const dense = modelFile("dense-x2.onnx", buildDenseClassifier({ weights: [[1, -1]], bias: [0, 0], inputName: "x" }));
