@@ -137,7 +137,14 @@ export async function profileMedia({ source, media }: MediaSource, flags: MediaF
   const started = Date.now();
   const input = flags.input ?? (model?.inputs.length === 1 ? model.inputs[0]!.name : source.kind);
   const modelInput = model?.inputs.find((i) => i.name === input);
-  if (model && !modelInput) throw new CliError(`the model has no input "${input}" (inputs: ${model.inputs.map((i) => i.name).join(", ")}); pass --input`);
+  if (model && !modelInput) {
+    // an image or audio model of several inputs cannot be fed whichever --input names the medium's
+    const fix =
+      media.kind !== "text" && model.inputs.length > 1
+        ? `profile feeds only the ${media.kind} input, and the others take what the app passes at run time: profile the descriptors without --model`
+        : "pass --input";
+    throw new CliError(`the model has no input "${input}" (inputs: ${model.inputs.map((i) => i.name).join(", ")}); ${fix}`);
+  }
   // the app feeds a text model's other inputs (attention mask …) through its encoder; nothing feeds the others
   const unfed = media.kind === "text" ? [] : (model?.inputs.filter((i) => i.name !== input).map((i) => i.name) ?? []);
   if (unfed.length) throw new CliError(`the model's inputs ${unfed.join(", ")} take what the app passes at run time, which profile cannot: profile the descriptors without --model`);

@@ -327,6 +327,14 @@ describe("driftline profile --audio and --text", () => {
     expect(result.stderr).toContain("the model's inputs state, sr take what the app passes at run time");
   });
 
+  it("says so at once when --input is not given: no --input would let it feed Silero VAD", async () => {
+    const result = await runCli("profile", "--audio", join(dir, "audio-model"), "--media", '{"sampleRate":16000,"frameLength":512}', "--model", SILERO_VAD_V5, "-o", join(dir, "x.json"));
+    expect([result.code, result.stderr]).toEqual([
+      1,
+      `driftline profile: the model has no input "audio" (inputs: input, state, sr); profile feeds only the audio input, and the others take what the app passes at run time: profile the descriptors without --model\n`,
+    ]);
+  });
+
   it("runs a text model on every line through the app's encoder module and sketches its predictions", async () => {
     const path = join(dir, "reviews.txt");
     const texts = ["a good movie", "awful plot", "the actor was fine", "great great great", "bad bad movie"];
