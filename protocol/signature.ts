@@ -18,14 +18,20 @@ export interface ManifestSignature {
 /** Fields a signature does not cover: what the registry adds, and the collector-only profile. */
 const UNSIGNED = new Set(["profile", "version", "signature"]);
 
-/** JSON with object keys sorted at every level (RFC 8785's ordering; numbers as JSON writes them). */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+/**
+ * JSON with object keys sorted at every level (RFC 8785's ordering; numbers as JSON writes them):
+ * the same text for equal values whatever order their keys were written in.
+ *
+ * @param value - any JSON value
+ * @example canonicalJson({ b: 1, a: [2] }) // '{"a":[2],"b":1}'
+ */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
   if (value && typeof value === "object") {
     const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
     return `{${entries
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`)
+      .map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`)
       .join(",")}}`;
   }
   return JSON.stringify(value);
@@ -39,7 +45,7 @@ function canonical(value: unknown): string {
  */
 export function signingBytes(manifest: object): Uint8Array<ArrayBuffer> {
   const signed = Object.fromEntries(Object.entries(manifest).filter(([k]) => !UNSIGNED.has(k)));
-  return new TextEncoder().encode(canonical(signed)) as Uint8Array<ArrayBuffer>;
+  return new TextEncoder().encode(canonicalJson(signed)) as Uint8Array<ArrayBuffer>;
 }
 
 const ED25519 = { name: "Ed25519" } as const;

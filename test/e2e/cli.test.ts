@@ -52,10 +52,13 @@ describe("driftline CLI against a local collector", () => {
     expect(second.stdout).toMatch(/driftline rollout cancer --canary 2 --percent 10/);
   });
 
-  it("says that bytes published before stay as they were, with no rollout hint", async () => {
-    const again = await cli(["publish", "test/fixtures/cancer/model/cancer-v2.onnx", "--model", "cancer", "--profile", join(dir, "v1.json")]);
+  it("says that bytes published before stay as they were, with no rollout hint, and refuses another profile for them", async () => {
+    const again = await cli(["publish", "test/fixtures/cancer/model/cancer-v2.onnx", "--model", "cancer", "--profile", join(dir, "v2.json")]);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toMatch(/^cancer version 2 already has these bytes \(sha256 [0-9a-f]{12}…\): kept as published, manifest and profile unchanged\n$/);
+    const other = await cli(["publish", "test/fixtures/cancer/model/cancer-v2.onnx", "--model", "cancer", "--profile", join(dir, "v1.json")]);
+    expect([other.code, other.stdout]).toEqual([1, ""]);
+    expect(other.stderr).toMatch(/^driftline publish: cancer version 2 already has these bytes \(sha256 [0-9a-f]{12}…\) with another profile, which stays/m);
   });
 
   it("refuses to promote without a canary as a failure (exit 1), not as a usage mistake", async () => {
