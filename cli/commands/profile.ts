@@ -114,6 +114,9 @@ const OPTIONS = {
   "embedding-seed": { type: "string" },
 } as const;
 
+/** The flags only a table's profile reads: beside --images, --audio, --text or --feeds they would do nothing. */
+const TABLE_FLAGS = ["format", "categorical", "exclude", "encoding", "nullable", "unknown", "target", "calibrate", "chunk-by", "chunk-period", "chunk-size"] as const;
+
 /** `driftline profile`: a CSV, NDJSON or Parquet table → profile.json (schema + reference sketches). */
 export const profile: Command = {
   name: "profile",
@@ -127,6 +130,11 @@ export const profile: Command = {
     if (values.feeds && (positionals.length || media)) throw new UsageError("--feeds names the data: no data file, --images, --audio or --text beside it");
     if (values.tensors && !values.feeds) throw new UsageError("--tensors goes with --feeds");
     if (media && positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}": --images, --audio and --text name the data`);
+    const tableFlag = (media || values.feeds) && TABLE_FLAGS.find((f) => values[f] !== undefined);
+    if (tableFlag) {
+      const data = values.images ? "--images" : values.audio ? "--audio" : values.text ? "--text" : "--feeds";
+      throw new UsageError(`--${tableFlag} goes with a table (a data file), not with ${data}`);
+    }
     // the media flags checked first; then the reference embeddings and the model, loaded once: a
     // model that cannot give the embeddings fails before the data are read
     const opened = media ? openMedia(values, values.model !== undefined) : undefined;

@@ -165,6 +165,17 @@ describe("driftline profile --images", () => {
     ]);
   });
 
+  it("refuses a table's flags beside the media instead of ignoring them: --target would record no baseline", async () => {
+    const out = join(dir, "target.json");
+    const media = ["--media", JSON.stringify(SPEC), "--model", modelPath, "-o", out];
+    const results = [await runCli("profile", "--images", images, ...media, "--target", "label"), await runCli("profile", "--images", images, ...media, "--calibrate")];
+    expect(results.map((r) => [r.code, r.stderr.split("\n")[0]])).toEqual([
+      [2, "driftline profile: --target goes with a table (a data file), not with --images"],
+      [2, "driftline profile: --calibrate goes with a table (a data file), not with --images"],
+    ]);
+    expect(existsSync(out)).toBe(false);
+  });
+
   it("says on stderr how many entries of the folder it skipped, and why", async () => {
     const mixed = join(dir, "mixed");
     mkdirSync(join(mixed, "raw"), { recursive: true });
