@@ -95,8 +95,9 @@ export function resample(samples: Float32Array, from: number, to: number): Float
 
 /**
  * A clip as the model hears it: resampled to the model's rate; a clip longer than the model's frame
- * is refused (DriftlineError `validation`), a shorter one is zero-padded by whoever writes it into
- * the frame.
+ * is refused (DriftlineError `validation`, saying how to pass a clip at another rate: a 48 kHz
+ * frame passed bare is taken at the model's rate, three times too long), a shorter one is
+ * zero-padded by whoever writes it into the frame.
  *
  * @param samples - mono samples
  * @param sampleRate - their rate, in Hz
@@ -105,7 +106,10 @@ export function resample(samples: Float32Array, from: number, to: number): Float
  */
 export function modelClip(samples: Float32Array, sampleRate: number, spec: AudioSpec, input: string): Float32Array {
   const heard = sampleRate === spec.sampleRate ? samples : resample(samples, sampleRate, spec.sampleRate);
-  if (heard.length > spec.frameLength) throw new DriftlineError("validation", `${input}: ${heard.length} samples at ${spec.sampleRate} Hz; the model takes ${spec.frameLength}`);
+  if (heard.length > spec.frameLength) {
+    const hint = `a Float32Array is taken at ${spec.sampleRate} Hz: a clip at another rate is { samples, sampleRate }`;
+    throw new DriftlineError("validation", `${input}: ${heard.length} samples at ${spec.sampleRate} Hz; the model takes ${spec.frameLength} (${hint})`);
+  }
   return heard;
 }
 

@@ -1,8 +1,10 @@
 /**
  * How the calls of one model version fill their non-tabular inputs: each media input through its
- * medium's filler, each plain tensor input from what the app passed. Every media module carries
+ * medium's filler, each plain tensor input from what the app passed (a `validation` error when it
+ * passed none). Every media module carries
  * this code (runtime/media.ts uses the first module's), so tabular apps ship none of it.
  */
+import { DriftlineError } from "../../protocol/errors.ts";
 import { recordedDescriptor } from "../../protocol/preprocess/descriptors.ts";
 import { asTensor } from "../tensors.ts";
 import type { Feeds, MediaBuffer, MediaFiller, MediaManifest, MediaPlan } from "../types.ts";
@@ -24,10 +26,6 @@ export function mediaPlan(manifest: MediaManifest, fillers: MediaFiller[]): Medi
     async fill(ort, rows, enc, width) {
       const n = rows.length;
       const own: Feeds = {};
-      for (const name of plain) {
-        const t = rows[0]?.[name];
-        if (t && typeof t === "object") own[name] = t as Feeds[string];
-      }
       for (let k = 0, d = width; k < media.length; d += fillers[k]!.descriptors.length, k++) {
         const { name } = media[k]!;
         const at = enc.base + d * n;
@@ -40,6 +38,14 @@ export function mediaPlan(manifest: MediaManifest, fillers: MediaFiller[]): Medi
             (i, r, v) => void (enc.staged[at + i * n + r] = recordedDescriptor(fillers[k]!.descriptors[i]!, v)),
           ),
         );
+      }
+      // what the fillers did not feed (a text encoder feeds its model's other inputs) the app passes
+      for (const name of plain) {
+        if (name in own) continue;
+        const t = rows[0]?.[name];
+        // else onnxruntime would refuse the manifest-shaped buffer in words about its dimensions
+        if (!t || typeof t !== "object") throw new DriftlineError("validation", `${name}: the model's input the app passes as a tensor ({ type, data, dims } or an ORT tensor): none given`);
+        own[name] = t as Feeds[string];
       }
       for (const name in own) enc.feeds[name] = asTensor(ort, own[name]!);
     },

@@ -154,6 +154,25 @@ describe("runtime media inputs under Node", () => {
     await rt.close();
   });
 
+  it("says how to pass a clip at another rate, and names a plain tensor the app did not pass, as validation errors", async () => {
+    const { bytes, manifest } = sileroModel("vad-mistakes");
+    const { transport } = memoryCollector(bytes, manifest);
+    const rt = await createRuntime({ ...options, model: "vad-mistakes", transport });
+    const sr = new ort.Tensor("int64", BigInt64Array.from([16_000n]), []);
+    const state = new ort.Tensor("float32", new Float32Array(256), [2, 1, 128]);
+    const refusal = (row: Record<string, unknown>) =>
+      rt.predict(row as never).then(
+        () => "ran",
+        (e: { code?: string; message?: string }) => `${e.code}: ${e.message}`,
+      );
+    // a 48 kHz frame passed bare (taken at the model's 16 kHz), and a frame without Silero's state
+    expect([await refusal({ input: new Float32Array(1536), state, sr }), await refusal({ input: new Float32Array(512), sr })]).toEqual([
+      "validation: input: 1536 samples at 16000 Hz; the model takes 512 (a Float32Array is taken at 16000 Hz: a clip at another rate is { samples, sampleRate })",
+      "validation: state: the model's input the app passes as a tensor ({ type, data, dims } or an ORT tensor): none given",
+    ]);
+    await rt.close();
+  });
+
   it("feeds a text model what the app's encoder makes, reports text descriptors with the unknown-token share, and sketches the embedding output", async () => {
     const { bytes, manifest, classifier } = textModel("sentiment");
     const { transport, reports } = memoryCollector(bytes, manifest);
