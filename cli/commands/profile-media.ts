@@ -47,7 +47,10 @@ function sourceOf(flags: DataFlags): Source {
   if (flags.audio) return { kind: "audio", ...files(listMedia(flags.audio, [".wav"], "WAV files")), read: (path): Clip => decodeWav(path), what: "clips" };
   let lines: string[];
   try {
-    lines = readFileSync(flags.text!, "utf8").split(/\r?\n/);
+    // a byte-order mark (Windows editors write one) is the file's, not its first text's
+    lines = readFileSync(flags.text!, "utf8")
+      .replace(/^\uFEFF/, "")
+      .split(/\r?\n/);
   } catch {
     throw new CliError(`cannot read ${flags.text}`);
   }

@@ -475,6 +475,16 @@ describe("driftline profile --audio and --text", () => {
     expect(existsSync(out)).toBe(false);
   });
 
+  it("reads a text file saved with a byte-order mark and Windows line ends as the texts in it", async () => {
+    const path = join(dir, "bom.txt");
+    writeFileSync(path, "\uFEFFgood movie\r\nawful plot\r\n");
+    const out = join(dir, "bom.json");
+    expect((await runCli("profile", "--text", path, "-o", out)).code).toBe(0);
+    const { features } = (JSON.parse(readFileSync(out, "utf8")) as ProfileFile).profile;
+    // no code point outside ASCII in either text: the mark is the file's, not the first text's
+    expect(summary(features["text.nonAscii"]!.sketch)).toMatchObject({ count: 2, max: expect.closeTo(0, 9) });
+  });
+
   it("sketches one text per line", async () => {
     const path = join(dir, "texts.txt");
     writeFileSync(path, "hello world\n\nthree words here\nZürich 8001\n");
