@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { sha256Hex } from "../../protocol/hash.ts";
 import { inputColumns } from "../../protocol/row-encoding.ts";
 import type { Input, Manifest, Output } from "../../protocol/schema/manifest.ts";
-import type { ModelDetail } from "../../protocol/api.ts";
+import type { KeyView, ModelDetail } from "../../protocol/api.ts";
 import type { Media } from "../../protocol/schema/media.ts";
 import { parseManifest } from "../../protocol/schema/parse.ts";
 import { DriftlineError } from "../../protocol/errors.ts";
@@ -105,7 +105,8 @@ export const publish: Command = {
 
 /**
  * Which app a new model went into (with the bootstrap key and no --app the collector picks it), and
- * the key its pages need; undefined when the collector does not say.
+ * the key its pages need: how many ingest keys the app has, or how to make one; undefined when the
+ * collector does not say.
  *
  * @param conn - the collector and key the version was published with
  * @param model - the model's name
@@ -113,6 +114,10 @@ export const publish: Command = {
 async function appLine(conn: Connection, model: string): Promise<string | undefined> {
   try {
     const { app } = await request<ModelDetail>(conn, `/v1/models/${encodeURIComponent(model)}`);
+    // npm start's demo app has one already: telling its user to make another would mislead
+    const { keys } = await request<{ keys: KeyView[] }>({ ...conn, app }, "/v1/keys");
+    const ingest = keys.filter((k) => k.role === "ingest" && !k.revokedAt).length;
+    if (ingest) return `${model} is in app ${app}, which has ${ingest} ingest key${ingest === 1 ? "" : "s"} for its pages (driftline keys list --app ${app})`;
     return `${model} is in app ${app}: pages need an ingest key of that app (driftline keys create --app ${app} --role ingest)`;
   } catch {
     // the version is published: a failed look-up must not fail the command

@@ -7,6 +7,7 @@ import { PNG } from "pngjs";
 import wavefile from "wavefile";
 import { build } from "esbuild";
 import { afterAll, describe, expect, it, vi } from "vitest";
+import type { KeyView } from "../../../protocol/api.ts";
 import type { Manifest } from "../../../protocol/schema/manifest.ts";
 import { textModel } from "../../fixtures/media-models.ts";
 import { buildConvClassifier, buildDenseClassifier, convClassifier, textClassifierReference } from "../../fixtures/onnx-models.ts";
@@ -21,7 +22,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /**
  * Runs `driftline publish` against a stand-in collector that takes every upload and registers
  * version 1 — or, given `published`, already has version 1 of these bytes with that manifest
- * (200) —; `manifest` is what publish sent (none when it refused first).
+ * (200) —, whose apps have the keys `keys` lists; `manifest` is what publish sent (none when it
+ * refused first).
  */
 async function publishTo(published: Manifest | undefined, ...argv: string[]): Promise<{ code: number; stdout: string; stderr: string; manifest: Manifest | undefined; app?: string | undefined }> {
   let manifest: Manifest | undefined;
@@ -34,6 +36,7 @@ async function publishTo(published: Manifest | undefined, ...argv: string[]): Pr
     }
     // GET /v1/models/:model/versions/1: the version with its full manifest
     if (path.endsWith("/versions/1")) return Response.json({ version: 1, manifest: published });
+    if (path === "/v1/keys") return Response.json({ keys: keys.filter((k) => k.app === new URL(String(url)).searchParams.get("app")) });
     // GET /v1/models/:model after the first version: the app the collector put it in
     if (!init?.method || init.method === "GET") return Response.json({ name: manifest?.model, app: app ?? "default" });
     // PUT /v1/artifacts/:sha256
@@ -45,6 +48,9 @@ async function publishTo(published: Manifest | undefined, ...argv: string[]): Pr
     fetch.mockRestore();
   }
 }
+
+/** The stand-in collector's keys (as GET /v1/keys lists them). */
+const keys: KeyView[] = [];
 
 /** {@link publishTo} a collector that registers the bytes as version 1. */
 const publish = (...argv: string[]) => publishTo(undefined, ...argv);
@@ -68,9 +74,15 @@ describe("driftline publish into an app", () => {
     expect(first.app).toBeUndefined();
     // the bootstrap key without --app: the collector's choice is named, with the key pages need
     expect(first.stdout).toMatch(/^counts is in app default: pages need an ingest key of that app \(driftline keys create --app default --role ingest\)$/m);
+    // an app whose pages have an ingest key already (npm start's demo app) is told to use it
+    keys.push({ id: "k1", app: "trial", role: "ingest", prefix: "ing_abc", label: "npm start", origins: null, createdAt: "2026-12-05T00:00:00.000Z", revokedAt: null });
     vi.stubEnv("DRIFTLINE_APP", "trial");
     try {
-      expect(await publish(...args)).toMatchObject({ code: 0, app: "trial", stdout: expect.stringContaining("counts is in app trial:") });
+      expect(await publish(...args)).toMatchObject({
+        code: 0,
+        app: "trial",
+        stdout: expect.stringMatching(/^counts is in app trial, which has 1 ingest key for its pages \(driftline keys list --app trial\)$/m),
+      });
       expect(await publish(...args, "--app", "other")).toMatchObject({ code: 0, app: "other" });
     } finally {
       vi.unstubAllEnvs();
