@@ -34,13 +34,14 @@ export function verdictBasis(f: FeatureDrift): string {
 }
 
 /**
- * A score short enough for a heatmap cell: p-values below 0.001 read "<0.001".
+ * A score short enough for a heatmap cell: two significant digits, and any score below 0.001
+ * (a p-value of 0 too, but not a distance of 0) reads "<0.001", never "0.0000098".
  *
  * @param test - the test
  * @param score - its score
  */
 export function shortScore(test: DriftTest, score: number): string {
-  return TESTS[test].pvalue && score < 0.001 ? "<0.001" : Number(score.toPrecision(2)).toString();
+  return score < 0.001 && (score > 0 || TESTS[test].pvalue) ? "<0.001" : Number(score.toPrecision(2)).toString();
 }
 
 /** The name of a test's score, e.g. "KS p-value". */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { testScore, verdictBasis } from "../../../dashboard/drift-score.ts";
+import { shortScore, testScore, verdictBasis } from "../../../dashboard/drift-score.ts";
 import type { FeatureDrift } from "../../../dashboard/types.ts";
 
 /** A KS verdict on 700 values, its p-value 0.2 untrimmed but 0.01 with one sender's 14 % left out. */
@@ -30,5 +30,14 @@ describe("the dashboard's drift score", () => {
 
   it("says nothing of trimming when no values were left out", () => {
     expect(verdictBasis({ ...trimmed, test: "psi", value: 0.3, sender_share: 0, threshold: 0.1 })).toBe("PSI 0.3 against 0.1");
+  });
+
+  it("fits a heatmap cell: two digits, tiny scores of any test as <0.001", () => {
+    expect(shortScore("js", 0.0163)).toBe("0.016");
+    // a prediction's Jensen–Shannon distance of 9.8e-6 read "0.0000098", wider than its column
+    expect(shortScore("js", 0.0000098)).toBe("<0.001");
+    expect(shortScore("ks", 2.9e-21)).toBe("<0.001");
+    expect(shortScore("ks", 0)).toBe("<0.001");
+    expect(shortScore("wasserstein", 0)).toBe("0");
   });
 });
