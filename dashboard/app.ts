@@ -48,8 +48,13 @@ function signOut(message?: string): void {
   document.getElementById("read-key")?.focus();
 }
 
+/** A read the collector refused for the key itself: unknown (401), or of a role that reads nothing here (403, an ingest key). */
+function keyRefused(err: unknown): err is ApiError {
+  return err instanceof ApiError && err.role === "read" && (err.status === 401 || err.status === 403);
+}
+
 function fail(err: unknown): void {
-  if (err instanceof ApiError && err.status === 401 && err.role === "read") return signOut(`The collector refused the key: ${err.message}. Enter a read key.`);
+  if (keyRefused(err)) return signOut(`The collector refused the key: ${err.message}. Enter a read key.`);
   const action = err instanceof ApiError && err.role === "admin";
   // A refresh still running when an action fails must not wipe the action's error when it ends.
   showBanner((action ? "Change failed: " : "") + (err instanceof Error ? err.message : String(err)), action ? "action" : "refresh");

@@ -138,6 +138,13 @@ describe("dashboard", () => {
     expect(await page.textContent(".signin [role=alert]")).toContain("refused");
   });
 
+  it("asks again for an ingest key, which reads nothing, rather than loading for ever", async () => {
+    await signIn(await collector.ingestKey());
+    await page.waitForSelector(".signin [role=alert]");
+    expect(await page.textContent(".signin [role=alert]")).toBe("The collector refused the key: this route needs a read key; this is an ingest key. Enter a read key.");
+    expect(await page.isVisible("#toolbar")).toBe(false);
+  });
+
   it("shows the fleet with the model's rollout", async () => {
     await signIn(readKey);
     const row = page.locator(`tr[data-model="${MODEL}"]`);
