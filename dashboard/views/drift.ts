@@ -28,14 +28,35 @@ function row(name: string, answers: readonly DriftAnswer[], labels: readonly str
   return { label: name, sub: test ? testLabel(test) : "", cells: answers.map((a, i) => cell(name, pick(a), labels[i]!)) };
 }
 
-/** Features drifted in the newest window with traffic. */
-function driftedNow(answers: readonly DriftAnswer[]): string[] {
-  const latest = [...answers].reverse().find((a) => a.count > 0);
-  return latest
-    ? Object.entries(latest.features)
-        .filter(([, f]) => f.drifted)
-        .map(([name]) => name)
-    : [];
+/** Names listed in the summary line; the rest are counted. */
+const NAMED = 10;
+/** Above this many features, those that drifted in no window of the range are folded away. */
+const FOLD_ABOVE = 20;
+
+/** The newest window with traffic, if any. */
+function latest(answers: readonly DriftAnswer[]): DriftAnswer | undefined {
+  return [...answers].reverse().find((a) => a.count > 0);
+}
+
+/**
+ * The features, worst first: drifted in the newest window with traffic, then by the number of
+ * windows they drifted in, then by name.
+ */
+function worstFirst(names: readonly string[], answers: readonly DriftAnswer[]): string[] {
+  const now = latest(answers);
+  // drifting now outweighs any number of windows
+  const weight = new Map(names.map((name) => [name, answers.filter((a) => a.features[name]?.drifted).length + (now?.features[name]?.drifted ? answers.length : 0)]));
+  return [...names].sort((a, b) => weight.get(b)! - weight.get(a)! || a.localeCompare(b));
+}
+
+/** "3 of 300 features drifted in the latest window: a, b, c", naming the first {@link NAMED}. */
+function summary(ordered: readonly string[], answers: readonly DriftAnswer[]): HTMLElement {
+  const now = latest(answers);
+  const drifted = ordered.filter((name) => now?.features[name]?.drifted);
+  const rows = h("span", { class: "muted" }, ` · ${count(answers.reduce((a, x) => a + x.count, 0))} rows`);
+  if (drifted.length === 0) return h("p", { class: "summary" }, "No feature drifted in the latest window.", rows);
+  const more = drifted.length > NAMED ? ` and ${drifted.length - NAMED} more` : "";
+  return h("p", { class: "summary summary-bad" }, `${drifted.length} of ${ordered.length} features drifted in the latest window: ${drifted.slice(0, NAMED).join(", ")}${more}`, rows);
 }
 
 /**
@@ -51,21 +72,21 @@ export async function renderDrift(ctx: ViewContext, body: HTMLElement, sel: Sele
   const answers = await pooled(sel.windows, (w) => ctx.api.drift(windowQuery(sel, w)));
   if (answers.every((a) => a.count === 0)) return replace(body, note("No traffic in this range."));
   const labels = windowLabels(sel.windows);
-  const names = Object.keys(answers[0]!.features).sort();
-  const now = driftedNow(answers);
+  const names = worstFirst(Object.keys(answers[0]!.features), answers);
+  const heat = (shown: readonly string[]) =>
+    heatmap(
+      "Test score per feature and window, worst first; red cells drifted",
+      labels,
+      shown.map((name) => row(name, answers, labels, (a) => a.features[name])),
+    );
+  // a wide model: the features that drifted in no window wait behind a toggle, kept open across refreshes
+  const steady = names.length > FOLD_ABOVE ? names.filter((name) => !answers.some((a) => a.features[name]?.drifted)) : [];
+  const open = body.querySelector<HTMLDetailsElement>("details.steady")?.open ?? false;
   replace(
     body,
-    h(
-      "p",
-      { class: now.length ? "summary summary-bad" : "summary" },
-      now.length ? `Drifted in the latest window: ${now.join(", ")}` : "No feature drifted in the latest window.",
-      h("span", { class: "muted" }, ` · ${count(answers.reduce((a, x) => a + x.count, 0))} rows`),
-    ),
-    heatmap(
-      "Test score per feature and window; red cells drifted",
-      labels,
-      names.map((name) => row(name, answers, labels, (a) => a.features[name])),
-    ),
+    summary(names, answers),
+    steady.length < names.length ? heat(names.slice(0, names.length - steady.length)) : null,
+    steady.length ? h("details", { class: "steady", open }, h("summary", {}, `${steady.length} features that drifted in no window of this range`), heat(steady)) : null,
     answers[0]!.prediction ? heatmap("Prediction drift per window", labels, [row("prediction", answers, labels, (a) => a.prediction)]) : null,
     barChart({
       title: `Share of drifted features per window (dataset drift at ${percent(DATASET_SHARE, 0)})`,

@@ -1,0 +1,87 @@
+// The dashboard in headless Chromium for a model of 300 features against a real local collector:
+// what drifted reads as a count and the worst features first, not as a page of 300 rows.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
+import type { Report } from "../../protocol/schema/report.ts";
+import { NumericSketch, toBase64 } from "../../protocol/sketch/index.ts";
+import { launchBrowser, type TestBrowser } from "./harness/browser.ts";
+import { startTestCollector, type TestCollector } from "./harness/collector.ts";
+import { wideModel, wideRow } from "../fixtures/runtime-models.ts";
+
+const MODEL = "wide";
+const SHAPE = { numeric: 300 };
+const CLIENTS = 4;
+
+/**
+ * One client's report of `minutesAgo`: every other row of the reference's 100 (a report of
+ * 300 sketches of 100 values each would pass the report size limit), except every third feature
+ * (n0, n3, …) moved far out of its range, and n1 too in the oldest minute.
+ */
+function report(client: number, minutesAgo: number): Report {
+  const features: Record<string, string> = {};
+  for (let f = 0; f < SHAPE.numeric; f++) {
+    const moved = f % 3 === 0 || (f === 1 && minutesAgo === 2);
+    const sketch = new NumericSketch();
+    for (let i = 0; i < 100; i += 2) sketch.update((wideRow(SHAPE, i)[`n${f}`] as number) + (moved ? 5000 : 0));
+    features[`n${f}`] = toBase64(sketch.encode());
+  }
+  const start = Date.now() - minutesAgo * 60_000;
+  return { id: `wide-${client}-${minutesAgo}`, model: MODEL, version: 1, role: "live", client: `client-${client}`, start, end: start + 5_000, segment: {}, rows: 50, sampleRate: 1, features };
+}
+
+describe("dashboard of a model with 300 features", () => {
+  let collector: TestCollector;
+  let browser: TestBrowser;
+  let page: Page;
+
+  beforeAll(async () => {
+    [collector, browser] = await Promise.all([startTestCollector(), launchBrowser()]);
+    const { bytes, manifest } = wideModel(MODEL, SHAPE);
+    await collector.publish(bytes, manifest);
+    await collector.rollout(MODEL, { stable: 1 });
+    const ingest = await collector.ingestKey();
+    // each client from its own address, as a fleet's would be (verdicts trim the heaviest sender's share)
+    for (let c = 0; c < CLIENTS; c++) {
+      const reports = [2, 1, 0].map((m) => report(c, m));
+      for (const r of reports) {
+        const res = await fetch(`${collector.url}/v1/reports`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${ingest}`, "content-type": "application/json", "CF-Connecting-IP": `198.51.100.${c + 1}` },
+          body: JSON.stringify({ reports: [r] }),
+        });
+        expect(((await res.json()) as { accepted: string[] }).accepted).toEqual([r.id]);
+      }
+    }
+    await collector.admin("POST", `/v1/reports/flush?model=${MODEL}`);
+    const read = (await collector.admin<{ token: string }>("POST", "/v1/keys", { app: "test", role: "read" })).token;
+    page = await browser.context.newPage();
+    await page.goto(`${collector.url}/dashboard`);
+    await page.fill("#read-key", read);
+    await page.click("form.signin button[type=submit]");
+    await page.waitForSelector(`tr[data-model="${MODEL}"]`);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await collector?.stop();
+  });
+
+  it("counts the drifted features, names the first ten, and shows the worst first with the rest folded", async () => {
+    await page.click(`a[href="#/model/${MODEL}"]`);
+    await page.selectOption("select:near(:text('range'))", "15m");
+    await page.waitForSelector('td[data-feature="n0"][data-drifted="true"]');
+    expect(await page.textContent(".summary")).toMatch(/^100 of 300 features drifted in the latest window: (n\d+, ){9}n\d+ and 90 more · /);
+    // the 100 drifting now, then n1 (drifted in an older window), then nothing else unfolded
+    const shown = await page.locator(".heatmap-wrap:not(details .heatmap-wrap) tbody th").allTextContents();
+    expect(shown).toHaveLength(101);
+    expect(shown.slice(0, 100).every((name) => Number(name.replace(/\D+$/, "").slice(1)) % 3 === 0)).toBe(true);
+    expect(shown[100]).toMatch(/^n1KS/);
+    expect(await page.textContent("details.steady summary")).toBe("199 features that drifted in no window of this range");
+    expect(await page.isVisible('td[data-feature="n2"]')).toBe(false);
+    // opened, it stays open through a refresh
+    await page.click("details.steady summary");
+    await page.click("button:text-is('Refresh')");
+    await page.waitForFunction(() => !document.getElementById("main")!.hasAttribute("aria-busy"));
+    expect(await page.isVisible('td[data-feature="n2"]')).toBe(true);
+  });
+});
