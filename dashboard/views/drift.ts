@@ -2,7 +2,7 @@ import { barChart } from "../charts/bar-chart.ts";
 import { type HeatCell, type HeatRow, heatmap } from "../charts/heatmap.ts";
 import { h, note, replace } from "../dom.ts";
 import { shortScore, testLabel, testScore, verdictBasis } from "../drift-score.ts";
-import { count, percent } from "../format.ts";
+import { count, firstNames, percent } from "../format.ts";
 import type { DriftAnswer, FeatureDrift } from "../types.ts";
 import { pooled } from "../windows.ts";
 import type { ViewContext } from "./context.ts";
@@ -28,8 +28,6 @@ function row(name: string, answers: readonly DriftAnswer[], labels: readonly str
   return { label: name, sub: test ? testLabel(test) : "", cells: answers.map((a, i) => cell(name, pick(a), labels[i]!)) };
 }
 
-/** Names listed in the summary line; the rest are counted. */
-const NAMED = 10;
 /** Above this many features, those that drifted in no window of the range are folded away. */
 const FOLD_ABOVE = 20;
 
@@ -49,14 +47,13 @@ function worstFirst(names: readonly string[], answers: readonly DriftAnswer[]): 
   return [...names].sort((a, b) => weight.get(b)! - weight.get(a)! || a.localeCompare(b));
 }
 
-/** "3 of 300 features drifted in the latest window: a, b, c", naming the first {@link NAMED}. */
+/** "3 of 300 features drifted in the latest window: a, b, c", naming the first ten. */
 function summary(ordered: readonly string[], answers: readonly DriftAnswer[]): HTMLElement {
   const now = latest(answers);
   const drifted = ordered.filter((name) => now?.features[name]?.drifted);
   const rows = h("span", { class: "muted" }, ` · ${count(answers.reduce((a, x) => a + x.count, 0))} rows`);
   if (drifted.length === 0) return h("p", { class: "summary" }, "No feature drifted in the latest window.", rows);
-  const more = drifted.length > NAMED ? ` and ${drifted.length - NAMED} more` : "";
-  return h("p", { class: "summary summary-bad" }, `${drifted.length} of ${ordered.length} features drifted in the latest window: ${drifted.slice(0, NAMED).join(", ")}${more}`, rows);
+  return h("p", { class: "summary summary-bad" }, `${drifted.length} of ${ordered.length} features drifted in the latest window: ${firstNames(drifted)}`, rows);
 }
 
 /**

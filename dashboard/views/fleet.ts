@@ -1,5 +1,5 @@
 import { h, note, replace, table } from "../dom.ts";
-import { count, percent, when } from "../format.ts";
+import { count, firstNames, percent, when } from "../format.ts";
 import type { Alert, ModelSummary, StatsAnswer } from "../types.ts";
 import { pooled } from "../windows.ts";
 import { type View, type ViewContext, panel } from "./context.ts";
@@ -51,24 +51,37 @@ function modelRow(m: ModelSummary, x: Health): HTMLElement {
   );
 }
 
+/** Firing alerts by model, version and kind, in the order of each group's newest alert. */
+function byCondition(alerts: readonly Alert[]): Alert[][] {
+  const groups = new Map<string, Alert[]>();
+  for (const a of alerts) {
+    const key = JSON.stringify([a.model, a.version, a.kind]);
+    groups.set(key, [...(groups.get(key) ?? []), a]);
+  }
+  return [...groups.values()];
+}
+
+/** One entry: a kind of alert of a model version; its message, or the subjects when several fire. */
+function alertItem(group: readonly Alert[]): HTMLElement {
+  const a = group[0]!;
+  // the API lists alerts newest first: the group's last is its oldest
+  const since = group.at(-1)!.at;
+  const subjects = group.flatMap((x) => (x.subject ? [x.subject] : []));
+  return h(
+    "li",
+    { class: "alert", "data-kind": a.kind, "data-model": a.model },
+    h("strong", {}, a.kind.replaceAll("_", " ")),
+    " ",
+    h("a", { href: `#/model/${encodeURIComponent(a.model)}` }, `${a.model} v${a.version}`),
+    group.length > 1 ? ` · ${group.length} firing: ${firstNames(subjects)}` : a.subject ? ` · ${a.subject}` : "",
+    h("span", { class: "muted" }, ` since ${when(since)}`),
+    group.length > 1 ? null : h("div", {}, a.message),
+  );
+}
+
 function alertList(alerts: readonly Alert[]): HTMLElement {
   if (alerts.length === 0) return note("No alerts firing.");
-  return h(
-    "ul",
-    { class: "alerts" },
-    alerts.map((a) =>
-      h(
-        "li",
-        { class: "alert" },
-        h("strong", {}, a.kind.replaceAll("_", " ")),
-        " ",
-        h("a", { href: `#/model/${encodeURIComponent(a.model)}` }, `${a.model} v${a.version}`),
-        a.subject ? ` · ${a.subject}` : "",
-        h("span", { class: "muted" }, ` since ${when(a.at)}`),
-        h("div", {}, a.message),
-      ),
-    ),
-  );
+  return h("ul", { class: "alerts" }, byCondition(alerts).map(alertItem));
 }
 
 /**

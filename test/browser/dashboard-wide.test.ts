@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
 import type { Report } from "../../protocol/schema/report.ts";
 import { NumericSketch, toBase64 } from "../../protocol/sketch/index.ts";
+import { runScheduled } from "../../scripts/lib/collector-process.mjs";
 import { launchBrowser, type TestBrowser } from "./harness/browser.ts";
 import { startTestCollector, type TestCollector } from "./harness/collector.ts";
 import { wideModel, wideRow } from "../fixtures/runtime-models.ts";
@@ -11,6 +12,7 @@ import { wideModel, wideRow } from "../fixtures/runtime-models.ts";
 const MODEL = "wide";
 const SHAPE = { numeric: 300 };
 const CLIENTS = 4;
+const HOOK = "https://hooks.example.com/services/T0/B0/secret";
 
 /**
  * One client's report of `minutesAgo`: every other row of the reference's 100 (a report of
@@ -83,5 +85,15 @@ describe("dashboard of a model with 300 features", () => {
     await page.click("button:text-is('Refresh')");
     await page.waitForFunction(() => !document.getElementById("main")!.hasAttribute("aria-busy"));
     expect(await page.isVisible('td[data-feature="n2"]')).toBe(true);
+  });
+
+  it("lists the alerts firing once per model, version and kind, not once per feature", async () => {
+    await collector.admin("PUT", `/v1/models/${MODEL}/alerts`, { webhook: HOOK, featureDrift: ["*"], datasetDrift: 0.3 });
+    await runScheduled(collector.url);
+    await page.evaluate(() => (location.hash = "#/"));
+    await page.waitForSelector('li.alert[data-kind="feature_drift"]');
+    expect(await page.locator("li.alert").count()).toBe(2);
+    expect(await page.textContent('li.alert[data-kind="feature_drift"]')).toMatch(/^feature drift wide v1 · 101 firing: (n\d+, ){9}n\d+ and 91 more since /);
+    expect(await page.textContent('li.alert[data-kind="dataset_drift"]')).toContain("dataset drift FIRING");
   });
 });
