@@ -285,8 +285,16 @@ export const alertSchema = z.object({
   state: z.enum(["firing", "resolved"]),
   value: z.number().nullable(),
   threshold: z.number().nullable(),
+  /** The trailing window the evaluation judged. */
+  window: z.object({ from: z.string(), to: z.string() }),
   message: z.string(),
   at: z.string(),
+  /** When the webhook took it (2xx); null until then. */
+  deliveredAt: z.string().nullable(),
+  /** Posts tried so far (at most 5). */
+  attempts: z.number(),
+  /** Why the last post failed; null when none failed or it was delivered. */
+  lastError: z.string().nullable(),
 });
 export type Alert = z.infer<typeof alertSchema>;
 

@@ -1,4 +1,5 @@
 import type { Alert } from "../../protocol/api.ts";
+import { deliveryText } from "../../protocol/alert-delivery.ts";
 import type { AlertConfigAnswer } from "../../protocol/schema/alert-config.ts";
 import { CONFIG_FLAGS, changedConfig, configOptions, configRows, configUsage } from "../alert-flags.ts";
 import { type Connection, connection, request } from "../api.ts";
@@ -66,8 +67,15 @@ export const alerts: Command = {
       recent.length === 0
         ? "\nno alerts yet"
         : `\nrecent alerts\n${table(
-            ["at", "version", "condition", "state", "value"],
-            recent.map((a) => [a.at, `v${a.version}`, a.subject ? `${a.kind} ${a.subject}` : a.kind, a.state, a.value === null ? "-" : String(+a.value.toPrecision(4))]),
+            ["at", "version", "condition", "state", "value", "webhook"],
+            recent.map((a) => [
+              a.at,
+              `v${a.version}`,
+              a.subject ? `${a.kind} ${a.subject}` : a.kind,
+              a.state,
+              a.value === null ? "-" : String(+a.value.toPrecision(4)),
+              deliveryText(a, config.webhook !== null),
+            ]),
           )}`,
     );
   },

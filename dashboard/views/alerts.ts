@@ -1,3 +1,4 @@
+import { deliveryText } from "../../protocol/alert-delivery.ts";
 import { NOT_ALERTED_REASON, OBJECTIVE_NAMES } from "../../protocol/objective-names.ts";
 import { h, note, replace, table } from "../dom.ts";
 import { when } from "../format.ts";
@@ -120,12 +121,23 @@ function conditionList(config: AlertConfigAnswer): HTMLElement {
   );
 }
 
-function alertList(alerts: readonly Alert[]): HTMLElement {
+function alertList(alerts: readonly Alert[], webhook: boolean): HTMLElement {
   if (alerts.length === 0) return note("No alerts yet.");
   return h(
     "ul",
     { class: "alerts" },
-    alerts.map((a) => h("li", { class: `alert alert-${a.state}`, "data-kind": a.kind }, h("strong", {}, `${a.state} · v${a.version}`), " ", a.message, " ", h("time", {}, when(a.at)))),
+    alerts.map((a) =>
+      h(
+        "li",
+        { class: `alert alert-${a.state}`, "data-kind": a.kind },
+        h("strong", {}, `${a.state} · v${a.version}`),
+        " ",
+        a.message,
+        " ",
+        h("time", {}, when(a.at)),
+        h("div", { class: "muted delivery" }, `webhook: ${deliveryText(a, webhook, when)}`),
+      ),
+    ),
   );
 }
 
@@ -163,7 +175,7 @@ export async function renderAlerts(ctx: ViewContext, body: HTMLElement, model: s
     config.windowMinutes === undefined ? null : conditionList(config),
     stats?.slo ? objectivesTable(stats.slo.objectives, stats.slo.period.days) : null,
     h("h3", { class: "recent-alerts" }, "Recent alerts"),
-    alertList(alerts),
+    alertList(alerts, config.webhook !== null),
     h("div", { class: "alert-actions", role: "group", "aria-label": "alert actions" }, button),
   );
 }

@@ -96,4 +96,13 @@ describe("dashboard of a model with 300 features", () => {
     expect(await page.textContent('li.alert[data-kind="feature_drift"]')).toMatch(/^feature drift wide v1 · 101 firing: (n\d+, ){9}n\d+ and 91 more since /);
     expect(await page.textContent('li.alert[data-kind="dataset_drift"]')).toContain("dataset drift FIRING");
   });
+
+  it("says whether each recent alert reached the webhook", async () => {
+    await page.click(`a[href="#/model/${MODEL}"]`);
+    await page.waitForSelector(".alerts .alert .delivery");
+    // the test's collector reaches no network: every post failed, and says why
+    const deliveries = await page.locator(".alerts .alert .delivery").allTextContents();
+    expect(deliveries).toHaveLength(10);
+    for (const text of deliveries) expect(text).toMatch(/^webhook: not delivered after 1 attempt: .+/);
+  });
 });

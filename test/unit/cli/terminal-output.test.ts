@@ -30,13 +30,20 @@ describe("CLI output of what clients sent", () => {
     expect(result.stdout).toContain(`4.2, ${ESCAPED}`);
   });
 
-  it("alerts escapes control characters in an alert's subject", async () => {
+  it("alerts escapes control characters in an alert's subject and in why its webhook failed", async () => {
     const alert = { id: 1, model: "churn", version: 1, kind: "latency_p95", subject: `device:${HOSTILE}`, state: "firing", value: 500, threshold: 20, message: "", at: "2026-01-01T00:00:00.000Z" };
-    collector({ "/v1/models/churn/alerts": { model: "churn", webhook: null }, "/v1/alerts": { alerts: [alert] } });
+    // the webhook receiver's answer is a third party's words too
+    const failed = { ...alert, id: 2, deliveredAt: null, attempts: 2, lastError: `HTTP 500: ${HOSTILE}` };
+    collector({
+      "/v1/models/churn/alerts": { model: "churn", webhook: "https://hooks.example.com" },
+      "/v1/alerts": { alerts: [failed, { ...alert, deliveredAt: "2026-01-01T00:01:00.000Z", attempts: 1, lastError: null }] },
+    });
     const result = await runCli("alerts", "churn", ...connection);
     expect(result.code, result.stderr).toBe(0);
     expect(controls(result.stdout)).toEqual([]);
     expect(result.stdout).toContain(`latency_p95 device:${ESCAPED}`);
+    expect(result.stdout).toContain(`not delivered after 2 attempts: HTTP 500: ${ESCAPED}`);
+    expect(result.stdout).toContain("delivered 2026-01-01T00:01:00.000Z");
   });
 
   it("--json escapes the C1 characters JSON leaves as they are, and stays the same JSON", async () => {
