@@ -6,14 +6,16 @@ export interface LineChartOptions {
   labels: readonly string[];
   series: readonly Series[];
   format: (x: number) => string;
+  /** The top of the y axis at least: charts shown side by side share one scale. */
+  max?: number;
 }
 
 /**
  * Lines over time, one per series, broken where a value is null; each point carries its value
  * as a tooltip.
  */
-export function lineChart({ title, labels, series, format }: LineChartOptions): HTMLElement {
-  const max = niceMax(maxOf(series));
+export function lineChart({ title, labels, series, format, max: atLeast = 0 }: LineChartOptions): HTMLElement {
+  const max = niceMax(Math.max(atLeast, maxOf(series)));
   const marks = series.map((x) => {
     const points = x.values.map((v, i) => (v === null ? null : { x: slot(i, labels.length).x, y: yOf(v, max), v, i }));
     let d = "";

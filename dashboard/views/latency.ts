@@ -22,7 +22,7 @@ function latencyOf(s: StatsAnswer, backend: string | null): LatencyQuantiles | u
   return Object.values(s.latency).sort((a, b) => b.count - a.count)[0];
 }
 
-function latencyChart(name: string, stats: readonly StatsAnswer[], backend: string | null, labels: readonly string[]): HTMLElement {
+function latencyChart(name: string, stats: readonly StatsAnswer[], backend: string | null, labels: readonly string[], max: number): HTMLElement {
   const lat = stats.map((s) => latencyOf(s, backend));
   const calls = lat.reduce((a, l) => a + (l?.count ?? 0), 0);
   return h(
@@ -36,8 +36,14 @@ function latencyChart(name: string, stats: readonly StatsAnswer[], backend: stri
           labels,
           series: (["p50", "p95", "p99"] as const).map((q) => ({ name: q, values: lat.map((l) => l?.[q] ?? null), className: `s-${q}` })),
           format: ms,
+          max,
         }),
   );
+}
+
+/** The highest p99 of `backend` in any window of any column: the latency charts of a backend share this scale. */
+function slowest(columns: readonly (readonly StatsAnswer[])[], backend: string | null): number {
+  return Math.max(0, ...columns.flatMap((stats) => stats.map((s) => latencyOf(s, backend)?.p99 ?? 0)));
 }
 
 function errorsChart(stats: readonly StatsAnswer[], labels: readonly string[]): HTMLElement {
@@ -80,17 +86,14 @@ function accuracyChart(stats: readonly StatsAnswer[], labels: readonly string[])
   return lineChart({ title: "accuracy: from on-device labels, and estimated without them", labels, series, format: (x) => x.toFixed(3) });
 }
 
-async function column(ctx: ViewContext, model: string, col: Column, backends: readonly (string | null)[], windows: readonly Window[], labels: readonly string[]): Promise<HTMLElement> {
-  // unsliced: a query sliced by a segment covers whole hours (segments are kept per hour), and
-  // the latency sketch is kept per backend anyway
-  const stats = await pooled(windows, (w) => ctx.api.stats({ model, version: col.version, from: w.from, to: w.to }));
+function column(col: Column, stats: readonly StatsAnswer[], backends: readonly (string | null)[], labels: readonly string[], top: ReadonlyMap<string | null, number>): HTMLElement {
   const accuracy = accuracyChart(stats, labels);
   return h(
     "div",
     { class: "column", "data-version": col.version },
     h("h3", {}, col.title),
     accuracy ? h("div", { class: "accuracy" }, accuracy) : [],
-    backends.map((backend) => latencyChart(backend ?? "all backends", stats, backend, labels)),
+    backends.map((backend) => latencyChart(backend ?? "all backends", stats, backend, labels, top.get(backend)!)),
     errorsChart(stats, labels),
   );
 }
@@ -99,7 +102,7 @@ async function column(ctx: ViewContext, model: string, col: Column, backends: re
  * Accuracy from on-device labels against the baseline (when labels come in), then latency
  * (p50/p95/p99) per backend and window (the stats' latency sketch is kept per backend) and
  * errors by code per window, from one unsliced `GET /v1/stats` per window; the canary beside
- * the stable version when one runs.
+ * the stable version when one runs, each backend's latency on one scale in both.
  *
  * @param ctx - the app's context
  * @param body - where to render
@@ -114,6 +117,17 @@ export async function renderLatency(ctx: ViewContext, body: HTMLElement, model: 
   if (rollout.canary) columns.push({ version: rollout.canary.version, title: `canary v${rollout.canary.version} · ${rollout.canary.percent}%` });
   const backends = segments.backend?.length ? segments.backend : [null];
   const labels = windowLabels(windows);
-  const rendered = await Promise.all(columns.map((c) => column(ctx, model, c, backends, windows, labels)));
-  replace(body, h("div", { class: columns.length > 1 ? "columns two" : "columns" }, rendered));
+  // unsliced: a query sliced by a segment covers whole hours (segments are kept per hour), and
+  // the latency sketch is kept per backend anyway
+  const stats = await Promise.all(columns.map((c) => pooled(windows, (w) => ctx.api.stats({ model, version: c.version, from: w.from, to: w.to }))));
+  // the stable and the canary side by side on one scale per backend, or the faster would look as slow
+  const top = new Map(backends.map((backend) => [backend, slowest(stats, backend)]));
+  replace(
+    body,
+    h(
+      "div",
+      { class: columns.length > 1 ? "columns two" : "columns" },
+      columns.map((c, i) => column(c, stats[i]!, backends, labels, top)),
+    ),
+  );
 }

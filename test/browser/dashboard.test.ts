@@ -34,7 +34,8 @@ function report(version: number, backend: "wasm" | "webgpu", minutesAgo: number,
     age.update(r.age);
     plan.update(r.plan);
     addProbabilities(prediction, i % 4 ? [0.7, 0.2, 0.1] : [0.2, 0.7, 0.1]);
-    latency.update(backend, backend === "wasm" ? 1 + (i % 5) * 0.3 : 6 + (i % 7));
+    // the canary (version 2) is three times slower on wasm
+    latency.update(backend, (backend === "wasm" ? 1 + (i % 5) * 0.3 : 6 + (i % 7)) * (version === 2 ? 3 : 1));
   });
   if (backend === "wasm") errors.update("validation", 2);
   // the stable version's clients feed labels back: 8 of 10 right
@@ -172,6 +173,9 @@ describe("dashboard", () => {
     await page.waitForSelector('[data-distribution="tenure"] .badge-bad');
     for (const backend of ["wasm", "webgpu"]) await page.waitForSelector(`[data-version="1"] [data-backend="${backend}"] .line path`, { state: "attached" });
     expect(await page.locator('[data-version="2"] [data-backend="wasm"] .line path').count()).toBe(3);
+    // side by side on one scale: the canary's slower wasm is not drawn as high as the stable's
+    const top = (version: number) => page.locator(`[data-version="${version}"] [data-backend="wasm"] .axis`).first().locator("text").last().textContent();
+    expect(await top(1)).toBe(await top(2));
     expect(await page.locator('[data-version="1"] .errors rect.s-err0').count()).toBeGreaterThan(0);
     // 8 reports of 100 calls on wasm: counted once, not once per window (a sliced query covers its hour)
     expect(await page.textContent('[data-version="1"] [data-backend="wasm"] h4')).toBe("wasm · 800 calls");
