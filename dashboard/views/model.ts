@@ -9,7 +9,7 @@ import { renderAlerts } from "./alerts.ts";
 import { renderDrift } from "./drift.ts";
 import { renderHistory } from "./history.ts";
 import { renderLatency } from "./latency.ts";
-import { renderRollout } from "./rollout.ts";
+import { renderRollout, shadowAgreements } from "./rollout.ts";
 import type { Selection } from "./selection.ts";
 
 /** The drift selection: a version ("" = whatever is stable), role and segment. */
@@ -82,9 +82,9 @@ export function modelView(ctx: ViewContext, name: string): View {
         selectors(detail, segments, choice, () => void refresh().catch(ctx.fail)),
       );
     }
-    renderRollout(ctx, rollout.body, detail);
-    renderHistory(versions.body, audit.body, detail);
     const windows = windowsOf(ctx.preset(), Date.now());
+    renderRollout(ctx, rollout.body, detail, await shadowAgreements(ctx, detail, span(windows)));
+    renderHistory(versions.body, audit.body, detail);
     const shown = renderAlerts(ctx, alerts.body, name, detail.rollout?.stable, span(windows));
     const version = choice.version ? Number(choice.version) : detail.rollout?.stable;
     if (version === undefined) return shown;

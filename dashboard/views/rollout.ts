@@ -1,3 +1,4 @@
+import { describeShadow } from "../../protocol/shadow-text.ts";
 import { h, replace } from "../dom.ts";
 import { when } from "../format.ts";
 import type { ModelDetail, Rollout, RolloutChange } from "../types.ts";
@@ -67,7 +68,15 @@ function actions(ctx: ViewContext, model: ModelDetail, r: Rollout): Action[] {
   ];
 }
 
-function stateList(r: Rollout): HTMLElement {
+/** How a shadow agreed with one live version over the range shown. */
+interface ShadowAgreement {
+  /** The live version the shadow ran beside. */
+  beside: number;
+  /** {@link describeShadow}'s line. */
+  text: string;
+}
+
+function stateList(r: Rollout, agreements: readonly ShadowAgreement[]): HTMLElement {
   const item = (term: string, value: string) => [h("dt", {}, term), h("dd", { "data-rollout": term }, value)];
   return h(
     "dl",
@@ -75,8 +84,30 @@ function stateList(r: Rollout): HTMLElement {
     item("stable", `v${r.stable}`),
     item("canary", canaryText(r)),
     item("shadow", shadowText(r)),
+    agreements.map((a) => item(`agreement with v${a.beside}`, a.text)),
     item("config version", String(r.configVersion)),
     item("changed", when(r.updatedAt)),
+  );
+}
+
+/**
+ * How the shadow, if one runs, agreed with each live version (stable, canary) over `range`:
+ * `shadow` of `GET /v1/stats?role=shadow`.
+ *
+ * @param ctx - the app's context
+ * @param model - the model as `GET /v1/models/:model` answers
+ * @param range - the range shown
+ */
+export async function shadowAgreements(ctx: ViewContext, model: ModelDetail, range: { from: number; to: number }): Promise<ShadowAgreement[]> {
+  const r = model.rollout;
+  if (!r?.shadow) return [];
+  const shadow = r.shadow.version;
+  const live = [r.stable, ...(r.canary ? [r.canary.version] : [])].filter((v) => v !== shadow);
+  return Promise.all(
+    live.map(async (beside) => {
+      const stats = await ctx.api.stats({ model: model.name, version: beside, role: "shadow", ...range });
+      return { beside, text: describeShadow(stats.shadow[String(shadow)], stats.baseline?.kind === "regression") };
+    }),
   );
 }
 
@@ -88,8 +119,9 @@ function stateList(r: Rollout): HTMLElement {
  * @param ctx - the app's context
  * @param body - where to render
  * @param model - the model as `GET /v1/models/:model` answers
+ * @param agreements - the shadow's agreement with each live version ({@link shadowAgreements})
  */
-export function renderRollout(ctx: ViewContext, body: HTMLElement, model: ModelDetail): void {
+export function renderRollout(ctx: ViewContext, body: HTMLElement, model: ModelDetail, agreements: readonly ShadowAgreement[]): void {
   const r = model.rollout;
   if (!r) return replace(body, h("p", { class: "note" }, "No rollout yet."));
   const buttons = actions(ctx, model, r).map((a) =>
@@ -104,5 +136,5 @@ export function renderRollout(ctx: ViewContext, body: HTMLElement, model: ModelD
       a.label,
     ),
   );
-  replace(body, stateList(r), h("div", { class: "actions", role: "group", "aria-label": "rollout actions" }, buttons));
+  replace(body, stateList(r, agreements), h("div", { class: "actions", role: "group", "aria-label": "rollout actions" }, buttons));
 }

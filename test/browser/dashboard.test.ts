@@ -268,6 +268,39 @@ describe("dashboard", () => {
     }
   });
 
+  it("shows how a shadow agrees with the stable version", async () => {
+    await collector.rollout(MODEL, { stable: 1, shadow: { version: 2, sampleRate: 1 } });
+    const ingest = await collector.ingestKey();
+    // ten clients, each from its own address, whose shadow agreed on 19 of 20 rows
+    for (let i = 0; i < 10; i++) {
+      const start = Date.now() - 60_000;
+      const shadow: Report = {
+        id: `dash-shadow-${i}`,
+        model: MODEL,
+        version: 1,
+        role: "shadow",
+        client: `shadow-${i}`,
+        start,
+        end: start + 5_000,
+        segment: {},
+        rows: 0,
+        sampleRate: 1,
+        features: {},
+        shadow: { version: 2, rows: 20, agree: 19 },
+      };
+      const res = await fetch(`${collector.url}/v1/reports`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${ingest}`, "content-type": "application/json", "CF-Connecting-IP": `203.0.113.${i + 1}` },
+        body: JSON.stringify({ reports: [shadow] }),
+      });
+      expect(((await res.json()) as { accepted: string[] }).accepted).toEqual([shadow.id]);
+    }
+    await collector.admin("POST", `/v1/reports/flush?model=${MODEL}`);
+    await page.click("button:text-is('Refresh')");
+    await page.waitForSelector('[data-rollout="agreement with v1"]');
+    expect(await page.textContent('[data-rollout="agreement with v1"]')).toBe("same class on 95.0 % of 200 rows (94.4–100.0 % without the heaviest sender)");
+  });
+
   it("says on every panel that a model does not exist, rather than loading for ever", async () => {
     await page.evaluate(() => (location.hash = "#/model/no-such-model"));
     await page.waitForFunction(() => document.querySelectorAll(".panel-body .note-error").length === 7);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { describePerformance, describeShadow } from "../../../cli/commands/status.ts";
+import { describePerformance } from "../../../cli/commands/status.ts";
+import { describeShadow } from "../../../protocol/shadow-text.ts";
 
 describe("driftline status: performance line", () => {
   const baseline = { kind: "classification" as const, labelled: 500, accuracy: 0.934, precision: {}, recall: {}, f1: {}, log_loss: 0.2, calibration: { confidence: [], accuracy: [], count: [] } };
