@@ -73,7 +73,7 @@ function embeddingLine(e: EmbeddingDrift): string {
 const NO_TRAFFIC = "no traffic in that range (predictions arrive with the runtime's next report, every 30 s by default, and show in queries about 10 s later)";
 
 /**
- * `GET /v1/drift`'s answer as the command prints it: a table of features with the value each
+ * `GET /v1/drift`'s answer as the command prints it: a table of features, drifted ones first, with the value each
  * verdict was taken on (the heaviest sender's share left out; "-" without a verdict) and its
  * threshold, the dataset's verdict, the embedding's, and why a feature has none.
  *
@@ -86,7 +86,10 @@ export function describeDrift(answer: DriftAnswer, segment?: string): string {
     return `${head}\nno traffic in segment ${segment} in that range (driftline segments list ${answer.model} shows the keys and values clients reported)`;
   }
   if (answer.count === 0) return `${head}\n${NO_TRAFFIC}`;
-  const entries = Object.entries(answer.features);
+  // drifted features first (a wide model's would be scattered through hundreds of rows), else in the profile's order
+  const features = Object.entries(answer.features);
+  const entries = [...features.filter(([, e]) => e.drifted), ...features.filter(([, e]) => !e.drifted)];
+  const withData = features.filter(([, e]) => e.count > 0).length;
   if (answer.prediction) entries.push(["(prediction)", answer.prediction]);
   if (answer.entropy) entries.push(["(prediction entropy)", answer.entropy]);
   const lines = [
@@ -96,7 +99,7 @@ export function describeDrift(answer: DriftAnswer, segment?: string): string {
       entries.map(([name, e]) => [name, e.kind, String(e.count), e.test, fmt(e.value), fmt(e.threshold), fmt(e.metrics.psi), fmt(e.metrics.js), verdictWord(e)]),
     ),
     "",
-    `dataset: ${(answer.dataset.drifted_share * 100).toFixed(0)}% of features drifted${answer.dataset.drifted ? " — DATASET DRIFT" : ""}`,
+    `dataset: ${features.filter(([, e]) => e.drifted).length} of ${withData} features with data drifted (${(answer.dataset.drifted_share * 100).toFixed(0)}%)${answer.dataset.drifted ? " — DATASET DRIFT" : ""}`,
   ];
   if (answer.embedding) lines.push(embeddingLine(answer.embedding));
   const words = new Set(entries.map(([, e]) => verdictWord(e)));
