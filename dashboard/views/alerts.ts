@@ -1,7 +1,7 @@
 import { deliveryText } from "../../protocol/alert-delivery.ts";
 import { NOT_ALERTED_REASON, OBJECTIVE_NAMES } from "../../protocol/objective-names.ts";
 import { h, note, replace, table } from "../dom.ts";
-import { when } from "../format.ts";
+import { ms, num, percent, when } from "../format.ts";
 import type { Alert, AlertConfigAnswer, SloObjective } from "../types.ts";
 import type { ViewContext } from "./context.ts";
 import { ask } from "./dialog.ts";
@@ -89,9 +89,16 @@ function notAlerted(o: SloObjective): HTMLElement | undefined {
   return h("span", { class: "muted", title: NOT_ALERTED_REASON }, " no alert");
 }
 
+/** An objective's target or measured value with its unit: latency in ms, error rate as a percent, throughput per second. */
+function withUnit(kind: string, x: number): string {
+  if (kind === "latency_p95" || kind === "latency_p99") return ms(x);
+  if (kind === "error_rate") return percent(x, 2);
+  if (kind === "throughput_fleet" || kind === "throughput_client") return `${num(x)} predictions/s`;
+  return num(x);
+}
+
 function objectivesTable(objectives: readonly SloObjective[], days: number): HTMLElement {
   const pct = (x: number) => `${Math.round(x * 100)} %`;
-  const num = (x: number) => String(+x.toPrecision(4));
   return table(
     ["objective", "of", "target", "measured", "verdict", `budget left (${days} d)`],
     objectives.map((o) =>
@@ -100,8 +107,8 @@ function objectivesTable(objectives: readonly SloObjective[], days: number): HTM
         { "data-objective": o.kind, "data-subject": o.subject ?? "", "data-met": o.met === null ? undefined : String(o.met) },
         h("td", {}, OBJECTIVE_NAMES[o.kind] ?? o.kind),
         h("td", {}, o.subject ?? "all"),
-        h("td", {}, num(o.target)),
-        h("td", {}, o.value === null ? "no data" : num(o.value)),
+        h("td", {}, withUnit(o.kind, o.target)),
+        h("td", {}, o.value === null ? "no data" : withUnit(o.kind, o.value)),
         h("td", {}, o.met === null ? "" : h("span", { class: o.met ? "badge badge-good" : "badge badge-bad" }, o.met ? "met" : "breached"), notAlerted(o)),
         h("td", {}, o.budget_left === null ? "–" : pct(o.budget_left)),
       ),

@@ -69,7 +69,7 @@ describe("dashboard alerts panel", () => {
     expect(await row.getAttribute("data-met")).toBe("false");
     // 10 % of calls over 20 ms against an allowed 5 %: the budget is overspent twice, all by the
     // one client that reported, whom the alerts leave out
-    expect(await row.locator("td").allTextContents()).toEqual(["p95 latency", "backend:wasm", "20", "40", "breached no alert", "-100 %"]);
+    expect(await row.locator("td").allTextContents()).toEqual(["p95 latency", "backend:wasm", "20 ms", "40 ms", "breached no alert", "-100 %"]);
     expect(await row.locator("td .muted").getAttribute("title")).toMatch(/^met, or without data, once the heaviest sender's calls are left out/);
     expect(await page.locator("text=Judged every minute over the last 30 min").count()).toBe(1);
     expect(await page.isDisabled(".alert-actions button:text('Edit alerts…')")).toBe(true);
