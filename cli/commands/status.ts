@@ -4,6 +4,7 @@ import type { EstimatedPerformance, ModelDetail, ModelSummary, Performance, Stat
 import type { BaselinePerformance } from "../../protocol/schema/profile.ts";
 import { describeRollout, table } from "../format.ts";
 import { printableJson } from "../../protocol/printable.ts";
+import { auditChange } from "../../protocol/audit-text.ts";
 import { describeShadow } from "../../protocol/shadow-text.ts";
 import { formatBytes } from "../progress.ts";
 import type { Command } from "./command.ts";
@@ -58,8 +59,8 @@ export const status: Command = {
       console.log("\nrecent changes");
       console.log(
         table(
-          ["at", "action", "key"],
-          detail.audit.slice(0, 10).map((a) => [a.at, a.action, a.keyId]),
+          ["at", "action", "key", "change"],
+          detail.audit.slice(0, 10).map((a) => [a.at, a.action, a.keyId, auditChange(a, describeRollout)]),
         ),
       );
     }

@@ -1,6 +1,7 @@
+import { auditChange } from "../../protocol/audit-text.ts";
 import { h, note, replace, table } from "../dom.ts";
 import { count, when } from "../format.ts";
-import type { AuditEntry, ModelDetail, Rollout } from "../types.ts";
+import type { ModelDetail, Rollout } from "../types.ts";
 import { rolloutText } from "./rollout-text.ts";
 
 /** What a version does in the rollout now. */
@@ -9,13 +10,6 @@ function roleOf(r: Rollout | null, version: number): string {
   if (r.stable === version) return "stable";
   if (r.canary?.version === version) return "canary";
   return r.shadow?.version === version ? "shadow" : "";
-}
-
-/** An audit row's before → after: rollouts as text, a publish as its version. */
-function change(a: AuditEntry): string {
-  const text = (x: unknown) =>
-    x && typeof x === "object" && "stable" in x ? rolloutText(x as Rollout) : x && typeof x === "object" && "version" in x ? `v${(x as { version: number }).version}` : "–";
-  return a.before ? `${text(a.before)} → ${text(a.after)}` : text(a.after);
 }
 
 /**
@@ -53,7 +47,7 @@ export function renderHistory(versionsBody: HTMLElement, auditBody: HTMLElement,
       ? note("No changes yet.")
       : table(
           ["when", "action", "key", "change"],
-          model.audit.map((a) => h("tr", {}, h("td", {}, when(a.at)), h("td", {}, a.action), h("td", { class: "mono" }, a.keyId), h("td", {}, change(a)))),
+          model.audit.map((a) => h("tr", {}, h("td", {}, when(a.at)), h("td", {}, a.action), h("td", { class: "mono" }, a.keyId), h("td", {}, auditChange(a, rolloutText)))),
         ),
   );
 }

@@ -1,6 +1,7 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { describePerformance } from "../../../cli/commands/status.ts";
 import { describeShadow } from "../../../protocol/shadow-text.ts";
+import { runCli } from "./run-cli.ts";
 
 describe("driftline status: performance line", () => {
   const baseline = { kind: "classification" as const, labelled: 500, accuracy: 0.934, precision: {}, recall: {}, f1: {}, log_loss: 0.2, calibration: { confidence: [], accuracy: [], count: [] } };
@@ -30,5 +31,24 @@ describe("driftline status: shadow line", () => {
     expect(describeShadow({ rows: 30, agree: 30, agreement: 1, agreement_range: null })).toBe("same class on 100.0 % of 30 rows (all from one sender, so not a figure to promote on)");
     expect(describeShadow({ rows: 40, agree: 0, agreement: 0, agreement_range: null }, true)).toBe("ran on 40 rows");
     expect(describeShadow(undefined)).toBe("no rows yet (it runs on sampled rows in the page's idle time and reports with the live version)");
+  });
+});
+
+describe("driftline status: recent changes", () => {
+  afterEach(() => void vi.restoreAllMocks());
+
+  it("says what each change changed", async () => {
+    const rollout = { stable: 1, canary: null, shadow: null, sampleRate: 1, logRate: 0, logRetentionDays: 30, configVersion: 1, updatedAt: "2026-12-05T00:15:39.980Z" };
+    const audit = [
+      { id: 3, model: "fd", keyId: "k1", at: "2026-12-05T00:16:03.453Z", action: "rollout", before: rollout, after: { ...rollout, canary: { version: 2, percent: 50 }, configVersion: 2 } },
+      { id: 2, model: "fd", keyId: "k1", at: "2026-12-05T00:15:41.387Z", action: "publish", before: null, after: { version: 2, sha256: "ab", size: 1, publisher: "k1" } },
+    ];
+    const detail = { name: "fd", app: "demo", rollout: null, rollbackTo: null, versions: [], audit };
+    vi.spyOn(globalThis, "fetch").mockImplementation(async () => Response.json(detail));
+    const result = await runCli("status", "fd", "--url", "http://collector.test", "--key", "adm_test");
+    expect(result.code, result.stderr).toBe(0);
+    // both rows of 'rollout' and 'publish' read alike without it
+    expect(result.stdout).toContain("rollout  k1   stable v1 (config 1) → stable v1, canary v2 at 50% (config 2)");
+    expect(result.stdout).toMatch(/publish {2}k1 {3}v2\n/);
   });
 });
