@@ -1,13 +1,14 @@
+import { DRIFT_TEST_NAMES } from "../protocol/drift-test-names.ts";
 import { num, percent } from "./format.ts";
 import type { DriftTest, FeatureDrift } from "./types.ts";
 
 /** What the dashboard shows of one drift test: the metric it judges, and whether low means drift. */
-const TESTS: Record<DriftTest, { metric: keyof FeatureDrift["metrics"]; label: string; pvalue: boolean }> = {
-  ks: { metric: "ks_pvalue", label: "KS p-value", pvalue: true },
-  chi2: { metric: "chi2_pvalue", label: "χ² p-value", pvalue: true },
-  psi: { metric: "psi", label: "PSI", pvalue: false },
-  js: { metric: "js", label: "Jensen–Shannon", pvalue: false },
-  wasserstein: { metric: "wasserstein_normed", label: "Wasserstein (normed)", pvalue: false },
+const TESTS: Record<DriftTest, { metric: keyof FeatureDrift["metrics"]; pvalue: boolean }> = {
+  ks: { metric: "ks_pvalue", pvalue: true },
+  chi2: { metric: "chi2_pvalue", pvalue: true },
+  psi: { metric: "psi", pvalue: false },
+  js: { metric: "js", pvalue: false },
+  wasserstein: { metric: "wasserstein_normed", pvalue: false },
 };
 
 /**
@@ -46,5 +47,5 @@ export function shortScore(test: DriftTest, score: number): string {
 
 /** The name of a test's score, e.g. "KS p-value". */
 export function testLabel(test: DriftTest): string {
-  return TESTS[test].label;
+  return DRIFT_TEST_NAMES[test];
 }

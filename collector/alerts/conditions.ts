@@ -3,6 +3,7 @@ import { ALL_FEATURES, type AlertConfig } from "../../protocol/schema/alert-conf
 import { type SloInput, type SloKind, failedCalls, latencySubjects, measureObjectives, objectivesOf } from "./slo.ts";
 import { accuracyWithoutHeaviest, estimatedAccuracyWithoutHeaviest, maeWithoutHeaviest } from "../aggregates/performance.ts";
 import type { BaselinePerformance } from "../../protocol/schema/profile.ts";
+import type { DriftTest } from "../../protocol/api.ts";
 
 /** What an alert watches. */
 export type AlertKind = "dataset_drift" | "feature_drift" | SloKind | "accuracy_drop" | "estimated_accuracy_drop" | "mae_increase" | "rollback";
@@ -16,6 +17,8 @@ export interface Condition {
   holds: boolean;
   value: number | null;
   threshold: number | null;
+  /** `feature_drift`: the test whose score `value` is (a p-value drifts below its threshold, a distance above). */
+  test?: DriftTest;
   /** Not measured although its window was judged (its subject had no data, or it is no longer watched): it counts as not holding. */
   unmeasured?: boolean;
   /**
@@ -83,7 +86,7 @@ export function evaluateConditions(config: AlertConfig, drift: DriftResult, slo:
       if (!f) continue;
       // no values in a judged window (every row missing it): a quiet feature, which keeps its state
       if (f.count === 0) out.push({ kind: "feature_drift", subject: name, holds: false, value: null, threshold: null, unjudged: true });
-      else out.push({ kind: "feature_drift", subject: name, holds: f.drifted, value: f.value, threshold: null });
+      else out.push({ kind: "feature_drift", subject: name, holds: f.drifted, value: f.value, threshold: f.threshold, test: f.test });
     }
   }
   const measured = objectives();

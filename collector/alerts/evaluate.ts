@@ -8,7 +8,9 @@ import { alertRetentionDays, allowPrivateWebhooks } from "../config.ts";
 import { stableChangesNewestFirst } from "../db/audit.ts";
 import { type Db, openDb } from "../db/client.ts";
 import { getRollout, saveRollout } from "../db/rollouts.ts";
+import { isPValueTest } from "../drift/test-choice.ts";
 import { windowDrift } from "../drift/window-drift.ts";
+import { DRIFT_TEST_NAMES } from "../../protocol/drift-test-names.ts";
 import { announceRollout } from "../push/announce.ts";
 import { planRollback } from "../rollout/rollback.ts";
 import type { RolloutState } from "../rollout/state.ts";
@@ -27,6 +29,12 @@ export const GUARDRAIL_KEY_ID = "guardrail";
 
 const fmt = (x: number | null) => (x === null ? "n/a" : Math.abs(x) >= 100 ? x.toFixed(0) : x.toPrecision(3));
 
+/** A feature's score as its alert says it: "KS p-value 1.2e-5, drift below 0.05", "Jensen–Shannon 0.0855, drift above 0.0408". */
+function featureScore(c: Condition): string {
+  if (!c.test) return `test value ${fmt(c.value)}`;
+  return `${DRIFT_TEST_NAMES[c.test]} ${fmt(c.value)}, drift ${isPValueTest(c.test) ? "below" : "above"} ${fmt(c.threshold)}`;
+}
+
 /** The Slack-readable sentence of an alert: a condition that now fires or resolves. */
 function describe(where: Judged, c: Condition, firing: boolean): string {
   const head = `[driftline] ${where.model} v${where.version}`;
@@ -37,7 +45,7 @@ function describe(where: Judged, c: Condition, firing: boolean): string {
     case "dataset_drift":
       return `${head}: dataset drift ${state}: ${fmt(c.value)} of features drifted (threshold ${fmt(c.threshold)}) over ${span}`;
     case "feature_drift":
-      return `${head}: drift of feature "${c.subject}" ${state} (test value ${fmt(c.value)}) over ${span}`;
+      return `${head}: drift of feature "${c.subject}" ${state} (${featureScore(c)}) over ${span}`;
     case "error_rate":
       return `${head}: error rate ${state}: ${fmt(c.value)} (objective ${fmt(c.threshold)}) over ${span}`;
     case "latency_p95":

@@ -8,7 +8,7 @@ import { clientsGiven, flush, makeReport, postReports, publishManifest, publishW
 import { BOOTSTRAP, call, canaryWithAlerts, createKey, expectError, manifestFor, publish, rollout, twoFeatureManifest, unique } from "../../registry-helpers.ts";
 
 const HOOK = "https://hooks.example.test/driftline";
-const posted: { text: string; alert: { kind: string; subject: string | null; state: string; version: number } }[] = [];
+const posted: { text: string; alert: { kind: string; subject: string | null; state: string; version: number; message: string; threshold: number | null } }[] = [];
 const realFetch = globalThis.fetch;
 // Only the external webhook receiver is mocked; everything else is the real collector.
 const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
@@ -58,6 +58,10 @@ describe("alerts", () => {
       ].sort(),
     );
     expect(posted.every((p) => typeof p.text === "string" && p.text.includes(model))).toBe(true);
+    // a feature's alert names its test and which way the threshold points, not a bare "test value"
+    const tenure = posted.find((p) => p.alert.subject === "tenure")!;
+    expect(tenure.alert.message).toMatch(/drift of feature "tenure" FIRING \(KS p-value \S+, drift below 0\.0500\) over /);
+    expect(tenure.alert.threshold).toBe(0.05);
     const after = await call("GET", `/v1/models/${model}/rollout`, { token: BOOTSTRAP });
     expect(await after.json()).toMatchObject({ stable: v1, canary: null });
 
