@@ -121,7 +121,8 @@ export const featureDriftSchema = z.object({
   drifted: z.boolean(),
   /**
    * The test's value the verdict was taken on: its metric with `sender_share` of the current
-   * values trimmed off (equal to the metric when that share is 0; null without a verdict).
+   * values trimmed off (equal to the metric when that share is 0; null without a verdict); under
+   * the Benjamini–Hochberg correction, a p-value test's `p_adjusted`.
    */
   value: z.number().nullable(),
   /**

@@ -58,7 +58,11 @@ export function computeDrift(reference: Reference, current: Sketches, config: Dr
   let drifted = 0;
   judged.forEach(({ name, drift, choice }, i) => {
     const result: FeatureDrift = { ...drift, p_adjusted: adjusted[i]! };
-    if (config.correction === "benjamini-hochberg" && isPValueTest(choice.test)) result.drifted = result.count > 0 && isDrifted(choice, result.p_adjusted);
+    if (config.correction === "benjamini-hochberg" && isPValueTest(choice.test)) {
+      // the verdict is taken on the adjusted p-value, which `value` then is (an alert quotes it)
+      result.value = result.p_adjusted;
+      result.drifted = result.count > 0 && isDrifted(choice, result.value);
+    }
     features[name] = result;
     if (result.count > 0) {
       tested++;

@@ -68,7 +68,8 @@ describe("GET /v1/drift with p-values adjusted across features", async () => {
     expect(plain.prediction!.p_adjusted).toBe(plain.prediction!.p_value);
 
     const adjusted = await driftOf({ correction: "benjamini-hochberg" });
-    expect(adjusted.features.x).toMatchObject({ p_value: x!.p_value, p_adjusted: x!.p_adjusted, drifted: false });
+    // the value judged, which an alert quotes against the threshold, is the adjusted p-value
+    expect(adjusted.features.x).toMatchObject({ p_value: x!.p_value, p_adjusted: x!.p_adjusted, value: x!.p_adjusted, drifted: false });
     expect(adjusted.dataset.drifted_share).toBe(plain.dataset.drifted_share - 0.5);
   });
 });
