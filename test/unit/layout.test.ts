@@ -2,7 +2,8 @@
 // and cli/ import protocol/ (and npm packages) but never each other. Inside collector/: stored windows
 // (aggregates/) stand below the write path (ingest/) and the readers, the write path is entered only by the
 // report route and the Worker's entry, and settings are read only in collector/config.ts. Tests mirror the
-// source folder they test, inside their environment's folder (test/unit/..., test/worker/...).
+// source folder they test, inside their environment's folder (test/unit/..., test/worker/...), and the
+// README and docs/ name only test files that exist (a test moved or renamed leaves no stale pointer).
 import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve, sep } from "node:path";
@@ -152,6 +153,27 @@ function findMisplacedTests(root: string, env: string): string[] {
     .map((path) => relative(root, path));
 }
 
+/** Test files (`test/….test.ts`) README.md and docs/*.md name that do not exist, as "doc: path". */
+function findMissingTestFiles(root: string): string[] {
+  const docs = [
+    "README.md",
+    ...readdirSync(join(root, "docs"))
+      .filter((f) => f.endsWith(".md"))
+      .map((f) => `docs/${f}`),
+  ];
+  return docs.flatMap((doc) =>
+    [...new Set(readFileSync(join(root, doc), "utf8").match(/\btest\/[\w./-]+\.test\.ts\b/g) ?? [])]
+      .filter((path) => {
+        try {
+          return !statSync(join(root, path)).isFile();
+        } catch {
+          return true;
+        }
+      })
+      .map((path) => `${doc}: ${path}`),
+  );
+}
+
 describe("layout rule", () => {
   const root = new URL("../..", import.meta.url).pathname;
 
@@ -175,7 +197,11 @@ describe("layout rule", () => {
     expect([...findMisplacedTests(root, "unit"), ...findMisplacedTests(root, "worker")]).toEqual([]);
   });
 
-  it("catches a collector layer importing above itself, a setting read outside config.ts and a misplaced test", () => {
+  it("names in README.md and docs/ only test files that exist", () => {
+    expect(findMissingTestFiles(root)).toEqual([]);
+  });
+
+  it("catches a collector layer importing above itself, a setting read outside config.ts, a misplaced test and a doc naming a missing test file", () => {
     const fake = mkdtempSync(join(tmpdir(), "layout-"));
     try {
       const write = (path: string, text: string) => {
@@ -192,9 +218,12 @@ describe("layout rule", () => {
       write("test/unit/collector/aggregates/store.test.ts", "");
       write("test/unit/collector/nowhere/store.test.ts", "");
       write("test/worker/flat.test.ts", "");
+      write("README.md", "Tests: `test/unit/collector/aggregates/store.test.ts`, test/worker/gone.test.ts.");
+      write("docs/a.md", "see test/unit/collector/nowhere/store.test.ts and test/unit/moved.test.ts");
       expect(findCollectorViolations(fake).sort()).toEqual(["collector/aggregates/store.ts -> ../ingest/x.ts", "collector/drift/d.ts -> ../ingest/x.ts", "collector/ingest/x.ts -> ../drift/d.ts"]);
       expect(findSettingReads(fake)).toEqual(["collector/drift/d.ts: FLUSH_INTERVAL_MS"]);
       expect([...findMisplacedTests(fake, "unit"), ...findMisplacedTests(fake, "worker")]).toEqual(["test/unit/collector/nowhere/store.test.ts", "test/worker/flat.test.ts"]);
+      expect(findMissingTestFiles(fake)).toEqual(["README.md: test/worker/gone.test.ts", "docs/a.md: test/unit/moved.test.ts"]);
     } finally {
       rmSync(fake, { recursive: true, force: true });
     }
