@@ -36,14 +36,3 @@ export function clock(t: number, withDate = false): string {
 export function when(iso: string): string {
   return new Date(iso).toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short" });
 }
-
-/**
- * Names as one line, the first `shown` of them and a count of the rest: "a, b, c and 7 more".
- *
- * @param names - the names, in the order to list them
- * @param shown - how many to name @defaultValue 10
- */
-export function firstNames(names: readonly string[], shown = 10): string {
-  const more = names.length > shown ? ` and ${names.length - shown} more` : "";
-  return names.slice(0, shown).join(", ") + more;
-}

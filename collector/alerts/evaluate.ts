@@ -18,8 +18,8 @@ import { iso } from "../time.ts";
 import type { AlertConfig } from "../../protocol/schema/alert-config.ts";
 import { listAlertConfigs } from "./config.ts";
 import { type AlertKind, type Condition, conditionKey, evaluateConditions, watchedKinds } from "./conditions.ts";
-import { type AlertRow, type Judged, claimDelivery, insertAlertWhen, pruneAlerts, recordDelivery, recordEvaluation, undelivered } from "./store.ts";
-import { postWebhook } from "./webhook.ts";
+import { type Judged, claimDeliveries, insertAlertWhen, pruneAlerts, recordDelivery, recordEvaluation, undelivered } from "./store.ts";
+import { postGroups, postWebhook } from "./webhook.ts";
 
 /** Conditions on the inputs, which a canary and the stable version see alike when the traffic moves. */
 const INPUT_DRIFT: ReadonlySet<AlertKind> = new Set(["dataset_drift", "feature_drift"]);
@@ -116,16 +116,25 @@ async function evaluateModel(env: Env, db: Db, config: AlertConfig & { model: st
   }
 }
 
-/** Posts every undelivered alert of a model, oldest first, recording each attempt; an alert another run is posting is left to it. */
+/**
+ * Posts every undelivered alert of a model, oldest first, the alerts of one version, kind and
+ * state of one evaluation in one post (postGroups), recording each attempt; an alert another
+ * run is posting is left to it.
+ */
 async function deliver(env: Env, db: Db, config: AlertConfig & { model: string }, now: number): Promise<void> {
   const webhook = config.webhook;
   // without a webhook alerts are only recorded; one set later receives those still undelivered
   if (webhook === undefined) return;
-  const pending: AlertRow[] = await undelivered(db, config.model);
-  for (const alert of pending) {
-    if (!(await claimDelivery(db, alert))) continue;
-    const error = await postWebhook(webhook, alert, allowPrivateWebhooks(env));
-    await recordDelivery(db, alert.id, error, now);
+  for (const group of postGroups(await undelivered(db, config.model))) {
+    const post = await claimDeliveries(db, group);
+    if (post.length === 0) continue;
+    const error = await postWebhook(webhook, post, allowPrivateWebhooks(env));
+    await recordDelivery(
+      db,
+      post.map((a) => a.id),
+      error,
+      now,
+    );
   }
 }
 

@@ -205,35 +205,39 @@ export async function undelivered(db: Db, model: string): Promise<AlertRow[]> {
 }
 
 /**
- * Claims the next delivery attempt of an alert read as undelivered with `attempts` attempts: counts
- * it, unless another run (a cron run overlapping this one) counted it or delivered the alert first.
+ * Claims the next delivery attempt of alerts read as undelivered, each with its `attempts`, in
+ * one batch: counts each, unless another run (a cron run overlapping this one) counted it or
+ * delivered it first.
  *
  * @param db - drizzle handle
- * @param alert - the alert as read
- * @returns whether this caller won the attempt and may post
+ * @param post - the alerts as read (one post's: at most MAX_ALERTS_PER_POST of webhook.ts)
+ * @returns the alerts this caller won the attempt of and may post
  */
-export async function claimDelivery(db: Db, alert: Pick<AlertRow, "id" | "attempts">): Promise<boolean> {
-  const claimed = await db
-    .update(alerts)
-    .set({ attempts: alert.attempts + 1 })
-    .where(and(eq(alerts.id, alert.id), eq(alerts.attempts, alert.attempts), isNull(alerts.deliveredAt)))
-    .run();
-  return claimed.meta.changes === 1;
+export async function claimDeliveries<A extends Pick<AlertRow, "id" | "attempts">>(db: Db, post: readonly A[]): Promise<A[]> {
+  const claims = post.map((a) =>
+    db
+      .update(alerts)
+      .set({ attempts: a.attempts + 1 })
+      .where(and(eq(alerts.id, a.id), eq(alerts.attempts, a.attempts), isNull(alerts.deliveredAt)))
+      .returning({ id: alerts.id }),
+  );
+  const won = new Set((await db.batch(claims as [(typeof claims)[number], ...(typeof claims)[number][]])).flat().map((r) => r.id));
+  return post.filter((a) => won.has(a.id));
 }
 
 /**
- * Records how a claimed delivery attempt went.
+ * Records how claimed delivery attempts went (one post's alerts share its outcome).
  *
  * @param db - drizzle handle
- * @param id - the alert
+ * @param ids - the alerts (at most MAX_ALERTS_PER_POST of webhook.ts: one statement's parameters)
  * @param error - why it failed, or undefined when delivered
  * @param now - epoch ms
  */
-export async function recordDelivery(db: Db, id: number, error: string | undefined, now: number): Promise<void> {
+export async function recordDelivery(db: Db, ids: readonly number[], error: string | undefined, now: number): Promise<void> {
   await db
     .update(alerts)
     .set(error === undefined ? { deliveredAt: now, lastError: null } : { lastError: error })
-    .where(eq(alerts.id, id));
+    .where(inArray(alerts.id, [...ids]));
 }
 
 /** Which alerts a list covers: `model` (a model's key), else `app`, else every model. */

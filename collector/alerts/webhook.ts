@@ -1,3 +1,4 @@
+import { firstNames } from "../../protocol/first-names.ts";
 import { modelName } from "../registry/model-key.ts";
 import { iso } from "../time.ts";
 import type { AlertRow } from "./store.ts";
@@ -43,26 +44,70 @@ function slackEscape(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
+/** Most alerts one post carries: a post's ids are one D1 statement's parameters (D1 binds at most 100). */
+export const MAX_ALERTS_PER_POST = 50;
+
 /**
- * Posts an alert to a webhook as `{ text, alert }`; `text` makes it a valid Slack incoming
- * webhook message (the alert's message, {@link slackEscape}d; `alert` holds it as it is). Resolves to undefined when the receiver answered 2xx, else to why not.
+ * The alerts to post, as posts: alerts of one version, kind and state that one evaluation made
+ * (the same `at`) go together, at most {@link MAX_ALERTS_PER_POST} to a post, so a wide model
+ * whose features drift at once posts once, not once per feature; the order is kept.
+ *
+ * @param pending - undelivered alerts, oldest first
+ */
+export function postGroups(pending: readonly AlertRow[]): AlertRow[][] {
+  const groups = new Map<string, AlertRow[][]>();
+  const posts: AlertRow[][] = [];
+  for (const a of pending) {
+    const key = `${a.version}|${a.kind}|${a.state}|${a.at}`;
+    const open = groups.get(key)?.at(-1);
+    if (open && open.length < MAX_ALERTS_PER_POST) open.push(a);
+    else {
+      const post = [a];
+      posts.push(post);
+      groups.set(key, [...(groups.get(key) ?? []), post]);
+    }
+  }
+  return posts;
+}
+
+/**
+ * The Slack text of one post: an alert's message, or for several alerts of one kind and state
+ * a line that counts them and names the first ten subjects (each alert's own message is in the
+ * post's `alerts`, the dashboard and `driftline alerts`).
+ *
+ * @param post - alerts of one version, kind, state and evaluation ({@link postGroups})
+ */
+export function postText(post: readonly AlertRow[]): string {
+  const a = post[0]!;
+  const icon = a.state === "firing" ? ":rotating_light:" : ":white_check_mark:";
+  if (post.length === 1) return `${icon} ${slackEscape(a.message)}`;
+  const state = a.state === "firing" ? "FIRING" : "resolved";
+  const subjects = firstNames(post.map((x) => x.subject));
+  const line = `[driftline] ${a.model} v${a.version}: ${a.kind.replaceAll("_", " ")} ${state} for ${post.length} subjects over ${iso(a.windowFrom)} – ${iso(a.windowTo)}: ${subjects} (each alert: the dashboard, driftline alerts)`;
+  return `${icon} ${slackEscape(line)}`;
+}
+
+/**
+ * Posts alerts to a webhook as `{ text, alert, alerts }`: `text` makes it a valid Slack incoming
+ * webhook message ({@link postText}, {@link slackEscape}d), `alerts` holds each alert as it is
+ * and `alert` the first. Resolves to undefined when the receiver answered 2xx, else to why not.
  * The URL is checked again first (a configuration may predate the rule, or the deployment's
  * `WEBHOOK_ALLOW_PRIVATE` may have changed), and redirects are not followed: a public host
  * could otherwise send the POST on to a private one.
  *
  * @param url - the webhook
- * @param alert - the alert
+ * @param post - the alerts of one post ({@link postGroups}), at least one
  * @param allowPrivate - accept private and loopback hosts (see {@link webhookRefusal})
  */
-export async function postWebhook(url: string, alert: AlertRow, allowPrivate: boolean): Promise<string | undefined> {
+export async function postWebhook(url: string, post: readonly AlertRow[], allowPrivate: boolean): Promise<string | undefined> {
   const refusal = webhookRefusal(url, allowPrivate);
   if (refusal) return `not sent: ${refusal}`;
-  const icon = alert.state === "firing" ? ":rotating_light:" : ":white_check_mark:";
   try {
+    const alerts = post.map(alertView);
     const res = await fetch(url, {
       method: "POST",
       headers: { "Content-Type": "application/json", "User-Agent": "driftline-collector" },
-      body: JSON.stringify({ text: `${icon} ${slackEscape(alert.message)}`, alert: alertView(alert) }),
+      body: JSON.stringify({ text: postText(post), alert: alerts[0], alerts }),
       redirect: "manual",
       signal: AbortSignal.timeout(TIMEOUT_MS),
     });

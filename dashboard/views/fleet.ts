@@ -1,5 +1,6 @@
 import { h, note, replace, table } from "../dom.ts";
-import { count, firstNames, percent, when } from "../format.ts";
+import { firstNames } from "../../protocol/first-names.ts";
+import { count, percent, when } from "../format.ts";
 import type { Alert, ModelSummary, StatsAnswer } from "../types.ts";
 import { pooled } from "../windows.ts";
 import { type View, type ViewContext, panel } from "./context.ts";

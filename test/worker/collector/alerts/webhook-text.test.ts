@@ -14,7 +14,7 @@ const SLACK = "https://hooks.slack.com/services/T0000/B0000/XXXXXXXXXXXXXXXXXXXX
 const DEVICE = "<!channel> <https://evil.example/login|log in again> & co";
 
 describe("the Slack text of an alert", () => {
-  const posted: { text: string; alert: { subject: string } }[] = [];
+  const posted: { text: string; alerts: { subject: string }[] }[] = [];
   const original = globalThis.fetch;
   const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
     if (!String(input).startsWith(SLACK)) return original(input, init);
@@ -39,8 +39,32 @@ describe("the Slack text of an alert", () => {
     );
     await flush(model);
     await worker.scheduled(createScheduledController({ scheduledTime: start + 2 * 60_000 + 25_000, cron: "* * * * *" }), env);
-    expect(posted.map((p) => p.alert.subject).sort()).toEqual(["backend:wasm", `device:${DEVICE}`]);
-    for (const { text } of posted) expect(text).not.toMatch(/[<>]/);
-    expect(posted.find((p) => p.alert.subject.startsWith("device:"))?.text).toContain("latency of device:&lt;!channel&gt; &lt;https://evil.example/login|log in again&gt; &amp; co FIRING");
+    // one post: both subjects' p95 latency fired in the same run
+    expect(posted.map((p) => p.alerts.map((a) => a.subject).sort())).toEqual([["backend:wasm", `device:${DEVICE}`]]);
+    expect(posted[0]!.text).not.toMatch(/[<>]/);
+    expect(posted[0]!.text).toContain("latency p95 FIRING for 2 subjects");
+    expect(posted[0]!.text).toContain("device:&lt;!channel&gt; &lt;https://evil.example/login|log in again&gt; &amp; co");
+  });
+
+  it("escapes an alert posted alone as well", async () => {
+    const model = unique("hook-alone");
+    const { version } = await publish(model);
+    await rollout(model, { stable: version });
+    const put = await call("PUT", `/v1/models/${model}/alerts`, { token: BOOTSTRAP, json: { webhook: SLACK, latencyP95Ms: 50, windowMinutes: 2, minRows: 10 } });
+    expect(put.status, await put.clone().text()).toBe(200);
+    const { token } = await createKey("default", "ingest");
+    const start = Math.floor(Date.now() / 60_000) * 60_000 - 7_200_000 + 60_000;
+    // slow calls in the hostile device class only: the backend's p95 stays within the objective
+    const rows = { tenure: Array.from({ length: 20 }, (_, i) => i) };
+    await postReports(token, [
+      ...Array.from({ length: 3 }, (_, i) => makeReport(model, version, { client: `slow-${i}`, start, ...rows, segment: { device: DEVICE }, latencyMs: [300] })),
+      ...Array.from({ length: 97 }, (_, i) => makeReport(model, version, { client: `fast-${i}`, start, ...rows, latencyMs: [1] })),
+    ]);
+    await flush(model);
+    const before = posted.length;
+    await worker.scheduled(createScheduledController({ scheduledTime: start + 2 * 60_000 + 25_000, cron: "* * * * *" }), env);
+    const mine = posted.slice(before);
+    expect(mine.map((p) => p.alerts.map((a) => a.subject))).toEqual([[`device:${DEVICE}`]]);
+    expect(mine[0]!.text).toContain("latency of device:&lt;!channel&gt; &lt;https://evil.example/login|log in again&gt; &amp; co FIRING");
   });
 });

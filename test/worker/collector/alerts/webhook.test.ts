@@ -149,13 +149,13 @@ describe("alert webhooks", () => {
 
     it("re-checks the stored URL and sends nothing to a private host", async () => {
       seen.length = 0;
-      expect(await postWebhook("http://10.0.0.1/hook", alert, false)).toBe("not sent: its host 10.0.0.1 is a private address, not a public one");
+      expect(await postWebhook("http://10.0.0.1/hook", [alert], false)).toBe("not sent: its host 10.0.0.1 is a private address, not a public one");
       expect(seen).toEqual([]);
     });
 
     it("does not follow a redirect (a public host cannot bounce the POST to a private one)", async () => {
       seen.length = 0;
-      expect(await postWebhook(SLACK, alert, false)).toBe("HTTP 302: redirects are not followed");
+      expect(await postWebhook(SLACK, [alert], false)).toBe("HTTP 302: redirects are not followed");
       expect(seen).toEqual([{ url: SLACK, redirect: "manual" }]);
     });
   });

@@ -8,13 +8,20 @@ import { clientsGiven, flush, makeReport, postReports, publishManifest, publishW
 import { BOOTSTRAP, call, canaryWithAlerts, createKey, expectError, manifestFor, publish, rollout, twoFeatureManifest, unique } from "../../registry-helpers.ts";
 
 const HOOK = "https://hooks.example.test/driftline";
-const posted: { text: string; alert: { kind: string; subject: string | null; state: string; version: number; message: string; threshold: number | null } }[] = [];
+type Posted = { kind: string; subject: string | null; state: string; version: number; message: string; threshold: number | null };
+/** Each alert posted, with the text of its post (alerts of one kind and state of one run share a post). */
+const posted: { text: string; alert: Posted }[] = [];
+/** How many alerts each post carried. */
+const posts: number[] = [];
 const realFetch = globalThis.fetch;
 // Only the external webhook receiver is mocked; everything else is the real collector.
 const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
   const url = input instanceof Request ? input.url : String(input);
   if (!url.startsWith(HOOK)) return realFetch(input, init);
-  posted.push(JSON.parse(String(init?.body)));
+  const body = JSON.parse(String(init?.body)) as { text: string; alert: Posted; alerts?: Posted[] };
+  const alerts = body.alerts ?? [body.alert];
+  for (const alert of alerts) posted.push({ text: body.text, alert });
+  posts.push(alerts.length);
   return new Response("ok");
 });
 afterAll(() => spy.mockRestore());
@@ -58,6 +65,10 @@ describe("alerts", () => {
       ].sort(),
     );
     expect(posted.every((p) => typeof p.text === "string" && p.text.includes(model))).toBe(true);
+    // the two features' drift of the stable went in one post, which names both (a wide model's
+    // hundred drifting features would post once, not a hundred times)
+    expect(posts).toEqual([1, 2, 1, 1, 1]);
+    expect(posted.find((p) => p.alert.subject === "tenure")?.text).toMatch(/: feature drift FIRING for 2 subjects over .*: tenure, plan \(each alert: the dashboard, driftline alerts\)$/);
     // a feature's alert names its test and which way the threshold points, not a bare "test value"
     const tenure = posted.find((p) => p.alert.subject === "tenure")!;
     expect(tenure.alert.message).toMatch(/drift of feature "tenure" FIRING \(KS p-value \S+, drift below 0\.0500\) over /);
