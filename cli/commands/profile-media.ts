@@ -36,15 +36,19 @@ interface Source {
   /** What of the folder was not read, and why, in one line (cli/media-files.ts listMedia). */
   skipped?: string | undefined;
   read: (item: string) => MediaItem;
+  /** What one item is: "image", "clip", "text". */
   what: string;
 }
+
+/** `n` items as a reader says it: "1 clip", "7 clips". */
+const counted = (n: number, noun: string) => `${n} ${noun}${n === 1 ? "" : "s"}`;
 
 function sourceOf(flags: DataFlags): Source {
   const given = [flags.images && "--images", flags.audio && "--audio", flags.text && "--text"].filter(Boolean);
   if (given.length > 1) throw new UsageError(`${given.join(" and ")}: profile one medium at a time`);
   const files = ({ files, skipped }: ReturnType<typeof listMedia>) => ({ items: files, where: (i: number) => files[i]!, skipped });
-  if (flags.images) return { kind: "image", ...files(listMedia(flags.images, IMAGE_EXTENSIONS, "images")), read: decodeImage, what: "images" };
-  if (flags.audio) return { kind: "audio", ...files(listMedia(flags.audio, [".wav"], "WAV files")), read: (path): Clip => decodeWav(path), what: "clips" };
+  if (flags.images) return { kind: "image", ...files(listMedia(flags.images, IMAGE_EXTENSIONS, "images")), read: decodeImage, what: "image" };
+  if (flags.audio) return { kind: "audio", ...files(listMedia(flags.audio, [".wav"], "WAV files")), read: (path): Clip => decodeWav(path), what: "clip" };
   let lines: string[];
   try {
     // a byte-order mark (Windows editors write one) is the file's, not its first text's
@@ -57,7 +61,7 @@ function sourceOf(flags: DataFlags): Source {
   // one text per line; a blank line is no text
   const numbers = lines.flatMap((l, i) => (l.trim() === "" ? [] : [i + 1]));
   if (numbers.length === 0) throw new CliError(`${flags.text} holds no texts (one per line; blank lines are none)`);
-  return { kind: "text", items: numbers.map((n) => lines[n - 1]!), where: (i) => `${flags.text}:${numbers[i]}`, read: (line) => line, what: "texts" };
+  return { kind: "text", items: numbers.map((n) => lines[n - 1]!), where: (i) => `${flags.text}:${numbers[i]}`, read: (line) => line, what: "text" };
 }
 
 /**
@@ -163,7 +167,7 @@ export async function profileMedia({ source, media }: MediaSource, flags: MediaF
     );
   }
   const profiler = new MediaProfiler(input, media, model && { model, input: modelInput!, output: sketched! }, encodeText);
-  const bar = progress(`profiling ${source.items.length} ${source.what}`, source.items.length);
+  const bar = progress(`profiling ${counted(source.items.length, source.what)}`, source.items.length);
   for (const [i, item] of source.items.entries()) {
     const read = source.read(item);
     try {
@@ -174,7 +178,7 @@ export async function profileMedia({ source, media }: MediaSource, flags: MediaF
     }
     bar.update(i + 1);
   }
-  bar.done(`${source.items.length} ${source.what}`);
+  bar.done(counted(source.items.length, source.what));
   // only clips can make no item (an empty clip is none: media-profiler.ts modelFrames)
   if (profiler.rows === 0) throw new CliError(`the WAV files of ${flags.audio} hold no samples: a profile needs at least one frame`);
   // said once the work is done (a failure stays one line), so a count below the folder's is no surprise
@@ -188,6 +192,6 @@ export async function profileMedia({ source, media }: MediaSource, flags: MediaF
     profile: { format: 1, rows: profiler.rows, ...profiler.result(), createdAt: new Date().toISOString() },
   };
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  const items = source.kind === "audio" ? `${source.items.length} clips (${profiler.rows} frames)` : `${profiler.rows} ${source.what}`;
+  const items = source.kind === "audio" ? `${counted(source.items.length, "clip")} (${counted(profiler.rows, "frame")})` : counted(profiler.rows, source.what);
   return { file, summary: `${items}, ${Object.keys(file.profile.features).length} descriptors${model ? ", predictions sketched" : ""} (${seconds} s)` };
 }

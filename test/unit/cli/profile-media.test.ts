@@ -254,6 +254,14 @@ describe("driftline profile --audio and --text", () => {
     expect(median(features["audio.level"]!.sketch)).toBeCloseTo(20 * Math.log10(0.5 / Math.SQRT2), 1);
     expect(summary(features["audio.duration"]!.sketch)).toMatchObject({ min: expect.closeTo(512 / 16_000, 4), max: expect.closeTo(512 / 16_000, 4) });
     expect(median(features["audio.clipped"]!.sketch)).toBeCloseTo(0, 9);
+    // one clip of one frame is said so, not "1 clips (1 frames)"
+    const one = join(dir, "one-clip");
+    mkdirSync(one);
+    const wav = new wavefile.WaveFile();
+    wav.fromScratch(1, 16_000, "32f", new Float32Array(600).fill(0.1));
+    writeFileSync(join(one, "clip.wav"), wav.toBuffer());
+    const single = await runCli("profile", "--audio", one, "--media", '{"sampleRate":16000,"frameLength":512}', "-o", join(dir, "one-clip.json"));
+    expect(single.stdout).toContain("1 clip (1 frame),");
   });
 
   it("records each clip's whole frames as the runtime records them when the app feeds them, a partial last frame left out", async () => {
