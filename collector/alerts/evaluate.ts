@@ -126,7 +126,7 @@ async function deliver(env: Env, db: Db, config: AlertConfig & { model: string }
   // without a webhook alerts are only recorded; one set later receives those still undelivered
   if (webhook === undefined) return;
   for (const group of postGroups(await undelivered(db, config.model))) {
-    const post = await claimDeliveries(db, group);
+    const post = await claimDeliveries(db, group, Date.now());
     if (post.length === 0) continue;
     const error = await postWebhook(webhook, post, allowPrivateWebhooks(env));
     await recordDelivery(

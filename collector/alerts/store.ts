@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, isNull, lt, notExists, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull, lt, lte, notExists, or, sql, type SQL } from "drizzle-orm";
 import { DEVICE_SEGMENT_KEY } from "../../protocol/device-class.ts";
 import { OTHER_VALUE } from "../aggregates/segments.ts";
 import type { Db } from "../db/client.ts";
@@ -10,6 +10,13 @@ export type AlertRow = typeof alerts.$inferSelect;
 
 /** Webhook deliveries tried per alert before giving up. */
 export const MAX_ATTEMPTS = 5;
+
+/**
+ * How long a claimed delivery attempt is another run's (ms): far past a post's 10 s timeout
+ * (webhook.ts), so a run still posting is never posted over; a run that died after its claim
+ * (evicted mid-POST) leaves the alert to the runs after it.
+ */
+export const CLAIM_LEASE_MS = 60_000;
 
 /** Where a condition was judged. */
 export interface Judged {
@@ -138,7 +145,7 @@ export function insertAlertWhen(db: Db, alert: NewAlert, condition: SQL) {
   return db
     .insert(alerts)
     .select(
-      sql`select null, ${a.model}, ${a.version}, ${a.kind}, ${a.subject}, ${a.state}, ${a.value}, ${a.threshold}, ${a.windowFrom}, ${a.windowTo}, ${a.message}, ${a.at}, null, 0, null where ${condition}`,
+      sql`select null, ${a.model}, ${a.version}, ${a.kind}, ${a.subject}, ${a.state}, ${a.value}, ${a.threshold}, ${a.windowFrom}, ${a.windowTo}, ${a.message}, ${a.at}, null, 0, null, null where ${condition}`,
     );
 }
 
@@ -206,19 +213,21 @@ export async function undelivered(db: Db, model: string): Promise<AlertRow[]> {
 
 /**
  * Claims the next delivery attempt of alerts read as undelivered, each with its `attempts`, in
- * one batch: counts each, unless another run (a cron run overlapping this one) counted it or
- * delivered it first.
+ * one batch: counts each and marks it claimed at `now`, unless another run (a cron run
+ * overlapping this one) counted it or delivered it first, or claimed it less than
+ * {@link CLAIM_LEASE_MS} ago and is still posting it (its attempt not yet recorded).
  *
  * @param db - drizzle handle
  * @param post - the alerts as read (one post's: at most MAX_ALERTS_PER_POST of webhook.ts)
+ * @param now - epoch ms, the time it is (not the run's scheduled time: a run may be a minute in)
  * @returns the alerts this caller won the attempt of and may post
  */
-export async function claimDeliveries<A extends Pick<AlertRow, "id" | "attempts">>(db: Db, post: readonly A[]): Promise<A[]> {
+export async function claimDeliveries<A extends Pick<AlertRow, "id" | "attempts">>(db: Db, post: readonly A[], now: number): Promise<A[]> {
   const claims = post.map((a) =>
     db
       .update(alerts)
-      .set({ attempts: a.attempts + 1 })
-      .where(and(eq(alerts.id, a.id), eq(alerts.attempts, a.attempts), isNull(alerts.deliveredAt)))
+      .set({ attempts: a.attempts + 1, claimedAt: now })
+      .where(and(eq(alerts.id, a.id), eq(alerts.attempts, a.attempts), isNull(alerts.deliveredAt), or(isNull(alerts.claimedAt), lte(alerts.claimedAt, now - CLAIM_LEASE_MS))))
       .returning({ id: alerts.id }),
   );
   const won = new Set((await db.batch(claims as [(typeof claims)[number], ...(typeof claims)[number][]])).flat().map((r) => r.id));
@@ -226,7 +235,7 @@ export async function claimDeliveries<A extends Pick<AlertRow, "id" | "attempts"
 }
 
 /**
- * Records how claimed delivery attempts went (one post's alerts share its outcome).
+ * Records how claimed delivery attempts went (one post's alerts share its outcome), ending their claims.
  *
  * @param db - drizzle handle
  * @param ids - the alerts (at most MAX_ALERTS_PER_POST of webhook.ts: one statement's parameters)
@@ -236,7 +245,7 @@ export async function claimDeliveries<A extends Pick<AlertRow, "id" | "attempts"
 export async function recordDelivery(db: Db, ids: readonly number[], error: string | undefined, now: number): Promise<void> {
   await db
     .update(alerts)
-    .set(error === undefined ? { deliveredAt: now, lastError: null } : { lastError: error })
+    .set(error === undefined ? { deliveredAt: now, lastError: null, claimedAt: null } : { lastError: error, claimedAt: null })
     .where(inArray(alerts.id, [...ids]));
 }
 

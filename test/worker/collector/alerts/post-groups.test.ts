@@ -19,6 +19,7 @@ const alert = (kind: string, subject: string, at = 1_000, state: AlertRow["state
   deliveredAt: null,
   attempts: 0,
   lastError: null,
+  claimedAt: null,
 });
 
 describe("webhook posts", () => {

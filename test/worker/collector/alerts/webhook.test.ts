@@ -139,6 +139,7 @@ describe("alert webhooks", () => {
       deliveredAt: null,
       attempts: 0,
       lastError: null,
+      claimedAt: null,
     };
     const seen: { url: string; redirect: RequestInit["redirect"] }[] = [];
     const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {

@@ -239,6 +239,52 @@ describe("alerts", () => {
     expect(posted.filter((p) => p.text.includes(model)).map((p) => `${p.alert.kind}:${p.alert.state}`)).toEqual(["error_rate:firing"]);
   });
 
+  it("posts a change once when a later cron run starts while the post is still in flight, and again once the run that claimed it is gone", async () => {
+    const model = unique("alerts");
+    const { version } = await publish(model);
+    const { token } = await createKey("default", "ingest");
+    const config = { webhook: HOOK, errorRate: 0.2, windowMinutes: 2, minRows: 10 };
+    expect((await call("PUT", `/v1/models/${model}/alerts`, { token: BOOTSTRAP, json: config })).status).toBe(200);
+    const base = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
+    const clients = await clientsGiven(model, token, version, 5, "fl");
+    await postReports(
+      token,
+      clients.map((client) => makeReport(model, version, { client, start: base + 60_000, ...rows(false), errors: { session: 10 } })),
+    );
+    await flush(model);
+    const mine = () => posted.filter((p) => p.text.includes(model)).map((p) => `${p.alert.kind}:${p.alert.state}`);
+    // the receiver holds the first run's POST (a slow receiver, many models) until the next run is done
+    const receive = spy.getMockImplementation()!;
+    let release = () => {};
+    const inFlight = new Promise<void>((held) =>
+      spy.mockImplementation(async (input, init) => {
+        if (!String(input instanceof Request ? input.url : input).startsWith(HOOK)) return receive(input, init);
+        held();
+        await new Promise<void>((r) => (release = r));
+        return receive(input, init);
+      }),
+    );
+    const at = base + 3 * 60_000 + 25_000;
+    const first = cron(at);
+    await inFlight;
+    spy.mockImplementation(receive);
+    await cron(at + 1000);
+    release();
+    await first;
+    expect(mine()).toEqual(["error_rate:firing"]);
+    // a run that claimed an attempt and died before recording it (evicted mid-POST) leaves it to a run after the lease
+    await env.DB.prepare("update alerts set delivered_at = null, attempts = 1, claimed_at = ? where model = ?")
+      .bind(Date.now() - 30_000, `default/${model}`)
+      .run();
+    await cron(at + 2000);
+    expect(mine()).toEqual(["error_rate:firing"]);
+    await env.DB.prepare("update alerts set claimed_at = ? where model = ?")
+      .bind(Date.now() - 5 * 60_000, `default/${model}`)
+      .run();
+    await cron(at + 3000);
+    expect(mine()).toEqual(["error_rate:firing", "error_rate:firing"]);
+  });
+
   it("fires only when a condition held in k of the last m evaluations, and resolves when it holds in fewer", async () => {
     const model = unique("alerts");
     const { version } = await publish(model);
