@@ -32,16 +32,22 @@ export function alertView(a: AlertRow) {
 }
 
 /**
- * `text` as Slack's message formatting reads it literally: `&`, `<` and `>` escaped, the three
- * characters Slack asks to escape. An alert's message names what clients reported (a device
- * class, a backend), and in `<…>` Slack would make links and mentions of it (`<!channel>`).
+ * `text` as Slack's message formatting reads it literally, on one line: `&`, `<` and `>`
+ * escaped, the three characters Slack asks to escape, and control characters and line
+ * separators made spaces. An alert's message names what clients reported (a device class, a
+ * backend): in `<…>` Slack would make links and mentions of it (`<!channel>`), and after a line
+ * break a line that reads as another alert.
  *
  * @param text - plain text
  * @example
  * slackEscape("<!channel>") // "&lt;!channel&gt;"
  */
 function slackEscape(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  return text
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/[\p{Cc}\u2028\u2029]/gu, " ");
 }
 
 /** Most alerts one post carries: a post's ids are one D1 statement's parameters (D1 binds at most 100). */

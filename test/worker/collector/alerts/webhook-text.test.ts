@@ -46,6 +46,30 @@ describe("the Slack text of an alert", () => {
     expect(posted[0]!.text).toContain("device:&lt;!channel&gt; &lt;https://evil.example/login|log in again&gt; &amp; co");
   });
 
+  it("keeps a reported name's line breaks out of the text, so it cannot make a line of its own", async () => {
+    const model = unique("hook-lines");
+    const { version } = await publish(model);
+    await rollout(model, { stable: version });
+    const put = await call("PUT", `/v1/models/${model}/alerts`, { token: BOOTSTRAP, json: { webhook: SLACK, latencyP95Ms: 50, windowMinutes: 2, minRows: 10 } });
+    expect(put.status, await put.clone().text()).toBe(200);
+    const { token } = await createKey("default", "ingest");
+    const start = Math.floor(Date.now() / 60_000) * 60_000 - 7_200_000 + 60_000;
+    // a device class that would read in Slack as a second post: all clear
+    const device = "x\n:white_check_mark: [driftline] all resolved\r\n\u2028";
+    const rows = { tenure: Array.from({ length: 20 }, (_, i) => i) };
+    await postReports(
+      token,
+      Array.from({ length: 10 }, (_, i) => makeReport(model, version, { client: `page-${i}`, start, ...rows, segment: { device }, latencyMs: [300] })),
+    );
+    await flush(model);
+    const before = posted.length;
+    await worker.scheduled(createScheduledController({ scheduledTime: start + 2 * 60_000 + 25_000, cron: "* * * * *" }), env);
+    const mine = posted.slice(before);
+    expect(mine.map((p) => p.alerts.map((a) => a.subject).sort())).toEqual([["backend:wasm", `device:${device}`]]);
+    expect(mine[0]!.text).not.toMatch(/[\n\r\u2028\u2029]/);
+    expect(mine[0]!.text).toContain("device:x :white_check_mark: [driftline] all resolved");
+  });
+
   it("escapes an alert posted alone as well", async () => {
     const model = unique("hook-alone");
     const { version } = await publish(model);
