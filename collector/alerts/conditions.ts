@@ -22,8 +22,9 @@ export interface Condition {
   /** Not measured although its window was judged (its subject had no data, or it is no longer watched): it counts as not holding. */
   unmeasured?: boolean;
   /**
-   * Its subject cannot be judged in a window that was: a latency slice whose calls cannot be judged
-   * without their heaviest sender (who may have sent them all), a feature every row lacks. It keeps its state.
+   * Its subject cannot be judged in a window that was: a latency slice whose calls, or a feature
+   * whose values, cannot be judged without their heaviest sender (who may have sent them all), a
+   * feature every row lacks. It keeps its state.
    */
   unjudged?: boolean;
 }
@@ -84,8 +85,9 @@ export function evaluateConditions(config: AlertConfig, drift: DriftResult, slo:
     for (const name of watched) {
       const f = drift.features[name];
       if (!f) continue;
-      // no values in a judged window (every row missing it): a quiet feature, which keeps its state
-      if (f.count === 0) out.push({ kind: "feature_drift", subject: name, holds: false, value: null, threshold: null, unjudged: true });
+      // no values in a judged window (every row missing it), or none to judge without the heaviest
+      // sender (who may have sent them all, or outweighs them with rows without it): it keeps its state
+      if (f.count === 0 || f.sender_share >= 1) out.push({ kind: "feature_drift", subject: name, holds: false, value: null, threshold: null, unjudged: true });
       else out.push({ kind: "feature_drift", subject: name, holds: f.drifted, value: f.value, threshold: f.threshold, test: f.test });
     }
   }

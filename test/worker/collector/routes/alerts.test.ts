@@ -163,6 +163,39 @@ describe("alerts", () => {
     expect(await changes()).toEqual(["plan:firing", "plan:resolved", "tenure:firing", "tenure:resolved"]);
   });
 
+  it("keeps a feature's drift alert firing when one sender's rows without the feature leave it no verdict, not resolved", async () => {
+    const { model, v1, token } = await canaryWithAlerts("alerts-outweighed", { featureDrift: ["tenure"], windowMinutes: 2, minRows: 10 });
+    const base = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
+    const clients = await clientsGiven(model, token, v1, 5, "ow");
+    const [attacker] = await clientsGiven(model, token, v1, 1, "ow-attacker");
+    const send = async (start: number, drifted: boolean, outweighed = false) => {
+      await postReports(token, [
+        ...clients.map((client) => makeReport(model, v1, { client, start, ...rows(drifted) })),
+        // one sender, more rows than the window has tenure values, none of them with tenure: sender_share 1
+        ...(outweighed ? [makeReport(model, v1, { client: attacker, start, tenure: Array.from({ length: 150 }, (_, i) => i % 72), tenureMissing: true })] : []),
+      ]);
+      await flush(model);
+    };
+    const tenure = async () => {
+      const listed = (await (await call("GET", `/v1/alerts?model=${model}`, { token: BOOTSTRAP })).json()) as { alerts: { subject: string; state: string }[] };
+      return listed.alerts.filter((a) => a.subject === "tenure").map((a) => a.state);
+    };
+    await send(base + 60_000, true);
+    await cron(base + 3 * 60_000 + 25_000);
+    expect(await tenure()).toEqual(["firing"]);
+    // every honest row still drifted; the one sender outweighs them
+    await send(base + 10 * 60_000, true, true);
+    await cron(base + 12 * 60_000 + 25_000);
+    const drift = (await (await call("GET", `/v1/drift?model=${model}&version=${v1}&from=${base + 10 * 60_000}&to=${base + 12 * 60_000}`, { token: BOOTSTRAP })).json()) as {
+      features: Record<string, { sender_share: number; value: number | null }>;
+    };
+    expect(drift.features.tenure).toMatchObject({ sender_share: 1, value: null });
+    expect(await tenure()).toEqual(["firing"]);
+    await send(base + 20 * 60_000, false);
+    await cron(base + 22 * 60_000 + 25_000);
+    expect(await tenure()).toEqual(["resolved", "firing"]);
+  });
+
   it("records every rollback the guardrail makes, also when D1 fails between the rollback and its alert", async () => {
     const { model, v2, token } = await canaryWithAlerts("alerts", { errorRate: 0.2, windowMinutes: 2, minRows: 10 });
     const base = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
