@@ -176,6 +176,7 @@ export const driftAnswerSchema = z.object({
    * as a numeric feature; null unless the reference and the window both sketched it.
    */
   entropy: featureDriftSchema.nullable(),
+  /** The share of drifted features among those judged (values in the window, `sender_share` below 1), and whether it reaches the threshold. */
   dataset: z.object({ drifted_share: z.number(), drifted: z.boolean() }),
   /** Drift of the model's embedding, when its manifest has one and the window holds 2 or more. */
   embedding: embeddingDriftSchema.nullable(),

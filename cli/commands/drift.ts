@@ -3,6 +3,7 @@ import { request, connection } from "../api.ts";
 import { CONNECTION_OPTIONS, UsageError, intFlag, onePositional, parse } from "../args.ts";
 import { table } from "../format.ts";
 import { printableJson } from "../../protocol/printable.ts";
+import { judgedWithoutHeaviest } from "../../protocol/drift/sender-trim.ts";
 import type { Command } from "./command.ts";
 
 const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -89,7 +90,7 @@ export function describeDrift(answer: DriftAnswer, segment?: string): string {
   // drifted features first (a wide model's would be scattered through hundreds of rows), else in the profile's order
   const features = Object.entries(answer.features);
   const entries = [...features.filter(([, e]) => e.drifted), ...features.filter(([, e]) => !e.drifted)];
-  const withData = features.filter(([, e]) => e.count > 0).length;
+  const judged = features.filter(([, e]) => judgedWithoutHeaviest(e)).length;
   if (answer.prediction) entries.push(["(prediction)", answer.prediction]);
   if (answer.entropy) entries.push(["(prediction entropy)", answer.entropy]);
   const lines = [
@@ -99,7 +100,7 @@ export function describeDrift(answer: DriftAnswer, segment?: string): string {
       entries.map(([name, e]) => [name, e.kind, String(e.count), e.test, fmt(e.value), fmt(e.threshold), fmt(e.metrics.psi), fmt(e.metrics.js), verdictWord(e)]),
     ),
     "",
-    `dataset: ${features.filter(([, e]) => e.drifted).length} of ${withData} features with data drifted (${(answer.dataset.drifted_share * 100).toFixed(0)}%)${answer.dataset.drifted ? " — DATASET DRIFT" : ""}`,
+    `dataset: ${features.filter(([, e]) => e.drifted).length} of ${judged} features judged drifted (${(answer.dataset.drifted_share * 100).toFixed(0)}%)${answer.dataset.drifted ? " — DATASET DRIFT" : ""}`,
   ];
   if (answer.embedding) lines.push(embeddingLine(answer.embedding));
   const words = new Set(entries.map(([, e]) => verdictWord(e)));

@@ -4,6 +4,7 @@ import { type SloInput, type SloKind, failedCalls, latencySubjects, measureObjec
 import { accuracyWithoutHeaviest, estimatedAccuracyWithoutHeaviest, maeWithoutHeaviest } from "../aggregates/performance.ts";
 import type { BaselinePerformance } from "../../protocol/schema/profile.ts";
 import type { DriftTest } from "../../protocol/api.ts";
+import { judgedWithoutHeaviest } from "../../protocol/drift/sender-trim.ts";
 
 /** What an alert watches. */
 export type AlertKind = "dataset_drift" | "feature_drift" | SloKind | "accuracy_drop" | "estimated_accuracy_drop" | "mae_increase" | "rollback";
@@ -78,7 +79,9 @@ export function evaluateConditions(config: AlertConfig, drift: DriftResult, slo:
   const out: Condition[] = [];
   if (config.datasetDrift !== undefined) {
     const share = drift.dataset.drifted_share;
-    out.push({ kind: "dataset_drift", subject: "", holds: share >= config.datasetDrift, value: share, threshold: config.datasetDrift });
+    // no feature judged (no values, or all of them possibly its heaviest sender's): the share is of none, the state stays
+    const unjudged = !Object.values(drift.features).some(judgedWithoutHeaviest);
+    out.push({ kind: "dataset_drift", subject: "", holds: !unjudged && share >= config.datasetDrift, value: share, threshold: config.datasetDrift, unjudged });
   }
   if (config.featureDrift) {
     const watched = config.featureDrift.includes(ALL_FEATURES) ? Object.keys(drift.features) : config.featureDrift;
@@ -87,7 +90,7 @@ export function evaluateConditions(config: AlertConfig, drift: DriftResult, slo:
       if (!f) continue;
       // no values in a judged window (every row missing it), or none to judge without the heaviest
       // sender (who may have sent them all, or outweighs them with rows without it): it keeps its state
-      if (f.count === 0 || f.sender_share >= 1) out.push({ kind: "feature_drift", subject: name, holds: false, value: null, threshold: null, unjudged: true });
+      if (!judgedWithoutHeaviest(f)) out.push({ kind: "feature_drift", subject: name, holds: false, value: null, threshold: null, unjudged: true });
       else out.push({ kind: "feature_drift", subject: name, holds: f.drifted, value: f.value, threshold: f.threshold, test: f.test });
     }
   }

@@ -7,6 +7,7 @@ import { benjaminiHochberg } from "./multiple-testing.ts";
 import { type TestChoice, type TestedAs, calibratedChoice, chooseTest, isDrifted, isPValueTest, pValueOf, testValue } from "./test-choice.ts";
 import type { DriftMetrics, EmbeddingDrift, FeatureDrift } from "../../protocol/api.ts";
 import { embeddingDrift } from "../../protocol/drift/embedding.ts";
+import { judgedWithoutHeaviest } from "../../protocol/drift/sender-trim.ts";
 
 /** Default number of equal-mass reference bins (deciles). */
 export const DEFAULT_BINS = 10;
@@ -28,7 +29,8 @@ export interface DriftResult {
  * with calibrated verdicts, a distance whose threshold the profile's calibration sets for the
  * window's size) and its verdict, a classifier's output entropy judged as a numeric feature,
  * embedding drift (protocol/drift/embedding.ts), and dataset drift (share of drifted features
- * among those with current data, at or above the configured share). The prediction and its
+ * among those judged without their heaviest sender, at or above the configured share: a feature
+ * whose values may all be one sender's, or that has none, neither drifts nor dilutes it). The prediction and its
  * entropy do not count towards the share.
  * When the current side tallies its senders, each verdict is taken on its test's value with
  * the heaviest sender's share of the feature's values trimmed off (./sender-trim.ts), so no
@@ -64,7 +66,7 @@ export function computeDrift(reference: Reference, current: Sketches, config: Dr
       result.drifted = result.count > 0 && isDrifted(choice, result.value);
     }
     features[name] = result;
-    if (result.count > 0) {
+    if (judgedWithoutHeaviest(result)) {
       tested++;
       if (result.drifted) drifted++;
     }

@@ -15,6 +15,15 @@ import { EMPTY_BIN_SHARE } from "./binned.ts";
  * can add at most what that data shows. docs/security.md says why and how much power it costs.
  */
 
+/**
+ * Whether a feature's drift was judged without its heaviest sender: it has values in the window,
+ * and not all of them may be that sender's (`sender_share` 1 leaves no verdict). The dataset
+ * drift share is over these features.
+ *
+ * @param f - the feature's drift
+ */
+export const judgedWithoutHeaviest = (f: { count: number; sender_share: number }): boolean => f.count > 0 && f.sender_share < 1;
+
 /** Sums within this of 1 are 1. */
 const ROUNDING = 1e-12;
 

@@ -61,14 +61,16 @@ describe("driftline drift: the table", () => {
   it("lists the drifted features first and counts them", () => {
     // a wide model's few drifted features were scattered through hundreds of rows in the profile's order
     const names = Array.from({ length: 300 }, (_, i) => `f${i}`);
-    const features = Object.fromEntries(names.map((name, i) => [name, feature(i % 100 === 7 ? { value: 0.001, drifted: true } : i === 299 ? { count: 0, value: null } : {})]));
-    const text = describeDrift(answer(features, { dataset: { drifted_share: 3 / 299, drifted: false } }));
+    const features = Object.fromEntries(
+      names.map((name, i) => [name, feature(i % 100 === 7 ? { value: 0.001, drifted: true } : i === 299 ? { count: 0, value: null } : i === 298 ? { sender_share: 1, value: null } : {})]),
+    );
+    const text = describeDrift(answer(features, { dataset: { drifted_share: 3 / 298, drifted: false } }));
     const rows = text
       .split("\n")
       .slice(2, 302)
       .map((line) => line.split(" ")[0]);
     expect(rows.slice(0, 4)).toEqual(["f7", "f107", "f207", "f0"]);
-    expect(text).toContain("\ndataset: 3 of 299 features with data drifted (1%)");
+    expect(text).toContain("\ndataset: 3 of 298 features judged drifted (1%)");
   });
 
   it("says when there is no verdict, and why, instead of ok", () => {

@@ -196,6 +196,34 @@ describe("alerts", () => {
     expect(await tenure()).toEqual(["resolved", "firing"]);
   });
 
+  it("keeps dataset drift firing when one sender outweighs every feature's values, not resolved", async () => {
+    const { model, v1, token } = await canaryWithAlerts("alerts-outweighed-all", { datasetDrift: 0.5, windowMinutes: 2, minRows: 10 });
+    const base = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
+    const clients = await clientsGiven(model, token, v1, 5, "oa");
+    const [attacker] = await clientsGiven(model, token, v1, 1, "oa-attacker");
+    const send = async (start: number, drifted: boolean, outweighed = false) => {
+      await postReports(token, [
+        ...clients.map((client) => makeReport(model, v1, { client, start, ...rows(drifted) })),
+        // one sender's 150 failed calls outweigh the window's 100 values of each feature: no feature has a verdict
+        ...(outweighed ? [makeReport(model, v1, { client: attacker, start, tenure: [], errors: { session: 150 } })] : []),
+      ]);
+      await flush(model);
+    };
+    const dataset = async () => {
+      const listed = (await (await call("GET", `/v1/alerts?model=${model}`, { token: BOOTSTRAP })).json()) as { alerts: { kind: string; state: string }[] };
+      return listed.alerts.filter((a) => a.kind === "dataset_drift").map((a) => a.state);
+    };
+    await send(base + 60_000, true);
+    await cron(base + 3 * 60_000 + 25_000);
+    expect(await dataset()).toEqual(["firing"]);
+    await send(base + 10 * 60_000, true, true);
+    await cron(base + 12 * 60_000 + 25_000);
+    expect(await dataset()).toEqual(["firing"]);
+    await send(base + 20 * 60_000, false);
+    await cron(base + 22 * 60_000 + 25_000);
+    expect(await dataset()).toEqual(["resolved", "firing"]);
+  });
+
   it("records every rollback the guardrail makes, also when D1 fails between the rollback and its alert", async () => {
     const { model, v2, token } = await canaryWithAlerts("alerts", { errorRate: 0.2, windowMinutes: 2, minRows: 10 });
     const base = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
