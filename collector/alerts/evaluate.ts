@@ -107,8 +107,9 @@ async function evaluateModel(env: Env, db: Db, config: AlertConfig & { model: st
     const devices = config.latencyP95Ms !== undefined || config.latencyP99Ms !== undefined ? await deviceSlices(env, db, where, now) : new Map();
     const slo = { aggregate: drift.aggregate, devices, windowMs: windowTo - windowFrom };
     const conditions = evaluateConditions(config, drift, slo, drift.reference.reference.performance);
-    const { firing } = await recordEvaluation(db, where, conditions, watchedKinds(config), config.confirm, (c, fires) => describe(where, c, fires), now);
-    if (!canary) stableFiring = new Set(firing.map(conditionKey));
+    const { firing, kept } = await recordEvaluation(db, where, conditions, watchedKinds(config), config.confirm, (c, fires) => describe(where, c, fires), now);
+    // kept too: the stable's drift that one sender (or a window without values) leaves unjudged is still the traffic's
+    if (!canary) stableFiring = new Set([...firing, ...kept].map(conditionKey));
     // the canary's own: not the input drift both versions show (the population moved, not the model)
     const own = firing.filter((c) => !(INPUT_DRIFT.has(c.kind) && stableFiring.has(conditionKey(c))));
     // a rollback is an event, not a state: every one is its own alert

@@ -32,10 +32,14 @@ export interface Confirm {
   m: number;
 }
 
-/** What one evaluation changed: the new alerts, and the conditions firing after it. */
+/**
+ * What one evaluation changed: the new alerts, the conditions it judged firing after it, and those
+ * it could not judge (`unjudged`) that stay firing: never a guardrail's reason, but still firing.
+ */
 export interface Recorded {
   alerts: AlertRow[];
   firing: Condition[];
+  kept: Condition[];
 }
 
 /**
@@ -84,7 +88,7 @@ export async function recordEvaluation(
   message: (c: Condition, firing: boolean) => string,
   now: number,
 ): Promise<Recorded> {
-  if (conditions.length === 0) return { alerts: [], firing: [] };
+  if (conditions.length === 0) return { alerts: [], firing: [], kept: [] };
   const states = await db
     .select()
     .from(alertStates)
@@ -92,6 +96,7 @@ export async function recordEvaluation(
     .all();
   const before = new Map(states.map((s) => [conditionKey(s), s]));
   const measured = new Set(conditions.map(conditionKey));
+  const kept = conditions.filter((c) => c.unjudged && before.get(conditionKey(c))?.state === "firing");
   const judged = new Set(conditions.flatMap((c) => (c.unjudged ? [] : [c.kind])));
   // a device class the segment cap folded into `other` (one sender's junk classes can) may have its calls there: not "no data"
   const folded = (s: { kind: string; subject: string }) =>
@@ -123,9 +128,9 @@ export async function recordEvaluation(
     // the alert first: its condition reads the state the upsert replaces
     return [insertAlertWhen(db, alert, unchanged).returning(), upsert];
   });
-  if (statements.length === 0) return { alerts: [], firing };
+  if (statements.length === 0) return { alerts: [], firing, kept };
   const results = await db.batch(statements as [(typeof statements)[number], ...(typeof statements)[number][]]);
-  return { alerts: results.flatMap((r) => (Array.isArray(r) ? (r as AlertRow[]) : [])), firing };
+  return { alerts: results.flatMap((r) => (Array.isArray(r) ? (r as AlertRow[]) : [])), firing, kept };
 }
 
 /** An alert to store: a state change of a condition, not yet delivered. */

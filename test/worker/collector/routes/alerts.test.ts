@@ -136,6 +136,32 @@ describe("alerts", () => {
     expect(await state()).toMatchObject({ canary: null, rollbacks: 1 });
   });
 
+  it("leaves the canary alone for input drift the stable version keeps firing while one sender leaves the stable's no verdict", async () => {
+    const { model, v1, v2, token } = await canaryWithAlerts("alerts-kept-input", { featureDrift: ["tenure"], windowMinutes: 2, minRows: 10 });
+    const base = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
+    const stableClients = await clientsGiven(model, token, v1, 5, "ks");
+    const canaryClients = await clientsGiven(model, token, v2, 5, "kc");
+    const [attacker] = await clientsGiven(model, token, v1, 1, "ks-attacker");
+    const send = async (start: number, outweighed: boolean) => {
+      await postReports(token, [
+        ...stableClients.map((client) => makeReport(model, v1, { client, start, ...rows(true) })),
+        ...canaryClients.map((client) => makeReport(model, v2, { client, start, ...rows(true) })),
+        // one sender's 150 failed calls on the stable version outweigh its 100 tenure values: no verdict there
+        ...(outweighed ? [makeReport(model, v1, { client: attacker, start, tenure: [], errors: { session: 150 } })] : []),
+      ]);
+      await flush(model);
+    };
+    const canary = async () => ((await (await call("GET", `/v1/models/${model}/rollout`, { token: BOOTSTRAP })).json()) as { canary: { version: number } | null }).canary?.version ?? null;
+    // the traffic itself moved: both versions see it, the stable's tenure alert fires
+    await send(base + 60_000, false);
+    await cron(base + 3 * 60_000 + 25_000);
+    expect(await canary()).toBe(v2);
+    // the traffic is still moved; the stable's tenure keeps firing unjudged, and the canary's drift is still the traffic's
+    await send(base + 10 * 60_000, true);
+    await cron(base + 12 * 60_000 + 25_000);
+    expect(await canary()).toBe(v2);
+  });
+
   it("keeps a feature's drift alert firing through windows in which the feature has no values", async () => {
     const { model, v1, token } = await canaryWithAlerts("alerts-no-values", { featureDrift: ["*"], windowMinutes: 2, minRows: 10 });
     const base = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
