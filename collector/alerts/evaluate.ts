@@ -18,7 +18,7 @@ import { iso } from "../time.ts";
 import type { AlertConfig } from "../../protocol/schema/alert-config.ts";
 import { listAlertConfigs } from "./config.ts";
 import { type AlertKind, type Condition, conditionKey, evaluateConditions, watchedKinds } from "./conditions.ts";
-import { type Judged, claimDeliveries, insertAlertWhen, pruneAlerts, recordDelivery, recordEvaluation, undelivered } from "./store.ts";
+import { type Judged, claimDeliveries, firingConditions, insertAlertWhen, pruneAlerts, recordDelivery, recordEvaluation, undelivered } from "./store.ts";
 import { postGroups, postWebhook } from "./webhook.ts";
 
 /** Conditions on the inputs, which a canary and the stable version see alike when the traffic moves. */
@@ -98,7 +98,7 @@ async function evaluateModel(env: Env, db: Db, config: AlertConfig & { model: st
   const windowTo = closedUntil(env, now);
   const windowFrom = windowTo - config.windowMinutes * 60_000;
   const versions = [{ version: rollout.stable, canary: false }, ...(rollout.canary ? [{ version: rollout.canary.version, canary: true }] : [])];
-  // the stable's firing conditions, judged first: input drift it shows too is the traffic's
+  // the stable's firing conditions after its evaluation (judged first): input drift it shows too is the traffic's
   let stableFiring = new Set<string>();
   for (const { version, canary } of versions) {
     const where: Judged = { model: config.model, version, windowFrom, windowTo };
@@ -107,9 +107,10 @@ async function evaluateModel(env: Env, db: Db, config: AlertConfig & { model: st
     const devices = config.latencyP95Ms !== undefined || config.latencyP99Ms !== undefined ? await deviceSlices(env, db, where, now) : new Map();
     const slo = { aggregate: drift.aggregate, devices, windowMs: windowTo - windowFrom };
     const conditions = evaluateConditions(config, drift, slo, drift.reference.reference.performance);
-    const { firing, kept } = await recordEvaluation(db, where, conditions, watchedKinds(config), config.confirm, (c, fires) => describe(where, c, fires), now);
-    // kept too: the stable's drift that one sender (or a window without values) leaves unjudged is still the traffic's
-    if (!canary) stableFiring = new Set([...firing, ...kept].map(conditionKey));
+    const { firing } = await recordEvaluation(db, where, conditions, watchedKinds(config), config.confirm, (c, fires) => describe(where, c, fires), now);
+    // as stored, not as judged: drift the stable keeps firing unjudged (one sender's rows outweighing its
+    // values, none, a window too quiet) is still the traffic's
+    if (!canary && rollout.canary) stableFiring = await firingConditions(db, config.model, version);
     // the canary's own: not the input drift both versions show (the population moved, not the model)
     const own = firing.filter((c) => !(INPUT_DRIFT.has(c.kind) && stableFiring.has(conditionKey(c))));
     // a rollback is an event, not a state: every one is its own alert

@@ -32,14 +32,10 @@ export interface Confirm {
   m: number;
 }
 
-/**
- * What one evaluation changed: the new alerts, the conditions it judged firing after it, and those
- * it could not judge (`unjudged`) that stay firing: never a guardrail's reason, but still firing.
- */
+/** What one evaluation changed: the new alerts, and the conditions it judged firing after it. */
 export interface Recorded {
   alerts: AlertRow[];
   firing: Condition[];
-  kept: Condition[];
 }
 
 /**
@@ -88,7 +84,7 @@ export async function recordEvaluation(
   message: (c: Condition, firing: boolean) => string,
   now: number,
 ): Promise<Recorded> {
-  if (conditions.length === 0) return { alerts: [], firing: [], kept: [] };
+  if (conditions.length === 0) return { alerts: [], firing: [] };
   const states = await db
     .select()
     .from(alertStates)
@@ -96,7 +92,6 @@ export async function recordEvaluation(
     .all();
   const before = new Map(states.map((s) => [conditionKey(s), s]));
   const measured = new Set(conditions.map(conditionKey));
-  const kept = conditions.filter((c) => c.unjudged && before.get(conditionKey(c))?.state === "firing");
   const judged = new Set(conditions.flatMap((c) => (c.unjudged ? [] : [c.kind])));
   // a device class the segment cap folded into `other` (one sender's junk classes can) may have its calls there: not "no data"
   const folded = (s: { kind: string; subject: string }) =>
@@ -128,9 +123,27 @@ export async function recordEvaluation(
     // the alert first: its condition reads the state the upsert replaces
     return [insertAlertWhen(db, alert, unchanged).returning(), upsert];
   });
-  if (statements.length === 0) return { alerts: [], firing, kept };
+  if (statements.length === 0) return { alerts: [], firing };
   const results = await db.batch(statements as [(typeof statements)[number], ...(typeof statements)[number][]]);
-  return { alerts: results.flatMap((r) => (Array.isArray(r) ? (r as AlertRow[]) : [])), firing, kept };
+  return { alerts: results.flatMap((r) => (Array.isArray(r) ? (r as AlertRow[]) : [])), firing };
+}
+
+/**
+ * The conditions of a version whose stored state is firing, as {@link conditionKey}s: those its
+ * last evaluation judged firing, and those it kept firing unjudged or without judging (a window
+ * too quiet, a feature without values or whose values may all be one sender's).
+ *
+ * @param db - drizzle handle
+ * @param model - the model's key
+ * @param version - the version
+ */
+export async function firingConditions(db: Db, model: string, version: number): Promise<Set<string>> {
+  const rows = await db
+    .select({ kind: alertStates.kind, subject: alertStates.subject })
+    .from(alertStates)
+    .where(and(eq(alertStates.model, model), eq(alertStates.version, version), eq(alertStates.state, "firing")))
+    .all();
+  return new Set(rows.map(conditionKey));
 }
 
 /** An alert to store: a state change of a condition, not yet delivered. */

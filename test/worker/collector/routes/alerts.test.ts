@@ -162,6 +162,29 @@ describe("alerts", () => {
     expect(await canary()).toBe(v2);
   });
 
+  it("leaves the canary alone for input drift the stable version keeps firing through a window too quiet to judge", async () => {
+    const { model, v1, v2, token } = await canaryWithAlerts("alerts-quiet-stable", { featureDrift: ["tenure"], windowMinutes: 2, minRows: 10 });
+    const base = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
+    const stableClients = await clientsGiven(model, token, v1, 5, "qs");
+    const canaryClients = await clientsGiven(model, token, v2, 5, "qc");
+    const send = async (start: number, quietStable: boolean) => {
+      const stable = quietStable
+        ? [makeReport(model, v1, { client: stableClients[0]!, start, tenure: rows(true).tenure.slice(0, 5) })]
+        : stableClients.map((client) => makeReport(model, v1, { client, start, ...rows(true) }));
+      await postReports(token, [...stable, ...canaryClients.map((client) => makeReport(model, v2, { client, start, ...rows(true) }))]);
+      await flush(model);
+    };
+    const canary = async () => ((await (await call("GET", `/v1/models/${model}/rollout`, { token: BOOTSTRAP })).json()) as { canary: { version: number } | null }).canary?.version ?? null;
+    // the traffic itself moved: both versions see it, the stable's tenure alert fires
+    await send(base + 60_000, false);
+    await cron(base + 3 * 60_000 + 25_000);
+    expect(await canary()).toBe(v2);
+    // the traffic is still moved; the stable's 5 rows are too few to judge (minRows 10), its alert stays firing
+    await send(base + 10 * 60_000, true);
+    await cron(base + 12 * 60_000 + 25_000);
+    expect(await canary()).toBe(v2);
+  });
+
   it("keeps a feature's drift alert firing through windows in which the feature has no values", async () => {
     const { model, v1, token } = await canaryWithAlerts("alerts-no-values", { featureDrift: ["*"], windowMinutes: 2, minRows: 10 });
     const base = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
