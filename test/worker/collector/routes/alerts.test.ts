@@ -30,6 +30,27 @@ async function cron(at: number, bindings: Env = env) {
   await worker.scheduled(createScheduledController({ scheduledTime: at, cron: "* * * * *" }), bindings);
 }
 
+/** The canary version of `model`'s rollout, null when there is none. */
+async function canaryOf(model: string): Promise<number | null> {
+  const rollout = (await (await call("GET", `/v1/models/${model}/rollout`, { token: BOOTSTRAP })).json()) as { canary: { version: number } | null };
+  return rollout.canary?.version ?? null;
+}
+
+/**
+ * Two windows of traffic, each sent by `send` (told its start and whether it is the second), each
+ * judged by a cron run: the canary after each run.
+ */
+async function canaryAfterTwoWindows(model: string, send: (start: number, second: boolean) => Promise<void>): Promise<(number | null)[]> {
+  const base = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
+  const after: (number | null)[] = [];
+  for (const [i, second] of [false, true].entries()) {
+    await send(base + (1 + 9 * i) * 60_000, second);
+    await cron(base + (3 + 9 * i) * 60_000 + 25_000);
+    after.push(await canaryOf(model));
+  }
+  return after;
+}
+
 /** Twenty rows like the reference (tenure 0..71, a third "pro"), or drifted (tenure 100+, all "pro"). */
 const rows = (drifted: boolean) => ({
   tenure: Array.from({ length: 20 }, (_, i) => (drifted ? 100 + i : (i * 7) % 72)),
@@ -138,7 +159,6 @@ describe("alerts", () => {
 
   it("leaves the canary alone for input drift the stable version keeps firing while one sender leaves the stable's no verdict", async () => {
     const { model, v1, v2, token } = await canaryWithAlerts("alerts-kept-input", { featureDrift: ["tenure"], windowMinutes: 2, minRows: 10 });
-    const base = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
     const stableClients = await clientsGiven(model, token, v1, 5, "ks");
     const canaryClients = await clientsGiven(model, token, v2, 5, "kc");
     const [attacker] = await clientsGiven(model, token, v1, 1, "ks-attacker");
@@ -151,20 +171,13 @@ describe("alerts", () => {
       ]);
       await flush(model);
     };
-    const canary = async () => ((await (await call("GET", `/v1/models/${model}/rollout`, { token: BOOTSTRAP })).json()) as { canary: { version: number } | null }).canary?.version ?? null;
-    // the traffic itself moved: both versions see it, the stable's tenure alert fires
-    await send(base + 60_000, false);
-    await cron(base + 3 * 60_000 + 25_000);
-    expect(await canary()).toBe(v2);
-    // the traffic is still moved; the stable's tenure keeps firing unjudged, and the canary's drift is still the traffic's
-    await send(base + 10 * 60_000, true);
-    await cron(base + 12 * 60_000 + 25_000);
-    expect(await canary()).toBe(v2);
+    // the traffic itself moved: both versions see it, the stable's tenure alert fires; then the
+    // traffic is still moved, the stable's tenure keeps firing unjudged, and the canary's drift is still the traffic's
+    expect(await canaryAfterTwoWindows(model, send)).toEqual([v2, v2]);
   });
 
   it("leaves the canary alone for input drift the stable version keeps firing through a window too quiet to judge", async () => {
     const { model, v1, v2, token } = await canaryWithAlerts("alerts-quiet-stable", { featureDrift: ["tenure"], windowMinutes: 2, minRows: 10 });
-    const base = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
     const stableClients = await clientsGiven(model, token, v1, 5, "qs");
     const canaryClients = await clientsGiven(model, token, v2, 5, "qc");
     const send = async (start: number, quietStable: boolean) => {
@@ -174,15 +187,9 @@ describe("alerts", () => {
       await postReports(token, [...stable, ...canaryClients.map((client) => makeReport(model, v2, { client, start, ...rows(true) }))]);
       await flush(model);
     };
-    const canary = async () => ((await (await call("GET", `/v1/models/${model}/rollout`, { token: BOOTSTRAP })).json()) as { canary: { version: number } | null }).canary?.version ?? null;
-    // the traffic itself moved: both versions see it, the stable's tenure alert fires
-    await send(base + 60_000, false);
-    await cron(base + 3 * 60_000 + 25_000);
-    expect(await canary()).toBe(v2);
-    // the traffic is still moved; the stable's 5 rows are too few to judge (minRows 10), its alert stays firing
-    await send(base + 10 * 60_000, true);
-    await cron(base + 12 * 60_000 + 25_000);
-    expect(await canary()).toBe(v2);
+    // the traffic itself moved: both versions see it, the stable's tenure alert fires; then the
+    // traffic is still moved, the stable's 5 rows are too few to judge (minRows 10), its alert stays firing
+    expect(await canaryAfterTwoWindows(model, send)).toEqual([v2, v2]);
   });
 
   it("keeps a feature's drift alert firing through windows in which the feature has no values", async () => {
@@ -312,8 +319,7 @@ describe("alerts", () => {
     );
     await flush(model);
     await cron(base + 3 * 60_000 + 25_000);
-    const canary = async () => ((await (await call("GET", `/v1/models/${model}/rollout`, { token: BOOTSTRAP })).json()) as { canary: { version: number } | null }).canary?.version ?? null;
-    expect(await canary()).toBeNull();
+    expect(await canaryOf(model)).toBeNull();
     // fixed (a new build of the app's feeds, say) and launched again: its calls now succeed
     await rollout(model, { canary: { version: v2, percent: 50 } });
     const healthy = await clientsGiven(model, token, v2, 5, "ok");
@@ -323,7 +329,7 @@ describe("alerts", () => {
     );
     await flush(model);
     await cron(base + 12 * 60_000 + 25_000);
-    expect(await canary()).toBe(v2);
+    expect(await canaryOf(model)).toBe(v2);
     const listed = (await (await call("GET", `/v1/alerts?model=${model}`, { token: BOOTSTRAP })).json()) as { alerts: { kind: string; state: string }[] };
     expect(listed.alerts.map((a) => `${a.kind}:${a.state}`).sort()).toEqual(["error_rate:firing", "error_rate:resolved", "rollback:firing"]);
   });
