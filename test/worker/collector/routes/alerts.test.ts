@@ -51,6 +51,26 @@ async function canaryAfterTwoWindows(model: string, send: (start: number, second
   return after;
 }
 
+/**
+ * A new model with an error-rate objective (20 %) and the webhook, whose five clients' calls all
+ * failed in one window; `at` is the cron run that judges it.
+ */
+async function failingWindow(clientPrefix: string): Promise<{ model: string; at: number }> {
+  const model = unique("alerts");
+  const { version } = await publish(model);
+  const { token } = await createKey("default", "ingest");
+  const config = { webhook: HOOK, errorRate: 0.2, windowMinutes: 2, minRows: 10 };
+  expect((await call("PUT", `/v1/models/${model}/alerts`, { token: BOOTSTRAP, json: config })).status).toBe(200);
+  const base = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
+  const clients = await clientsGiven(model, token, version, 5, clientPrefix);
+  await postReports(
+    token,
+    clients.map((client) => makeReport(model, version, { client, start: base + 60_000, ...rows(false), errors: { session: 10 } })),
+  );
+  await flush(model);
+  return { model, at: base + 3 * 60_000 + 25_000 };
+}
+
 /** Twenty rows like the reference (tenure 0..71, a third "pro"), or drifted (tenure 100+, all "pro"). */
 const rows = (drifted: boolean) => ({
   tenure: Array.from({ length: 20 }, (_, i) => (drifted ? 100 + i : (i * 7) % 72)),
@@ -335,20 +355,8 @@ describe("alerts", () => {
   });
 
   it("stores a state change once when cron runs overlap", async () => {
-    const model = unique("alerts");
-    const { version } = await publish(model);
-    const { token } = await createKey("default", "ingest");
-    const config = { webhook: HOOK, errorRate: 0.2, windowMinutes: 2, minRows: 10 };
-    expect((await call("PUT", `/v1/models/${model}/alerts`, { token: BOOTSTRAP, json: config })).status).toBe(200);
-    const base = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
-    const clients = await clientsGiven(model, token, version, 5, "ov");
-    await postReports(
-      token,
-      clients.map((client) => makeReport(model, version, { client, start: base + 60_000, ...rows(false), errors: { session: 10 } })),
-    );
-    await flush(model);
+    const { model, at } = await failingWindow("ov");
     // a run that takes over a minute (many models, slow webhooks) still runs when the next starts
-    const at = base + 3 * 60_000 + 25_000;
     await Promise.all([cron(at), cron(at + 1000)]);
     const listed = (await (await call("GET", `/v1/alerts?model=${model}`, { token: BOOTSTRAP })).json()) as { alerts: { kind: string; state: string }[] };
     expect(listed.alerts.map((a) => `${a.kind}:${a.state}`)).toEqual(["error_rate:firing"]);
@@ -356,18 +364,7 @@ describe("alerts", () => {
   });
 
   it("posts a change once when a later cron run starts while the post is still in flight, and again once the run that claimed it is gone", async () => {
-    const model = unique("alerts");
-    const { version } = await publish(model);
-    const { token } = await createKey("default", "ingest");
-    const config = { webhook: HOOK, errorRate: 0.2, windowMinutes: 2, minRows: 10 };
-    expect((await call("PUT", `/v1/models/${model}/alerts`, { token: BOOTSTRAP, json: config })).status).toBe(200);
-    const base = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
-    const clients = await clientsGiven(model, token, version, 5, "fl");
-    await postReports(
-      token,
-      clients.map((client) => makeReport(model, version, { client, start: base + 60_000, ...rows(false), errors: { session: 10 } })),
-    );
-    await flush(model);
+    const { model, at } = await failingWindow("fl");
     const mine = () => posted.filter((p) => p.text.includes(model)).map((p) => `${p.alert.kind}:${p.alert.state}`);
     // the receiver holds the first run's POST (a slow receiver, many models) until the next run is done
     const receive = spy.getMockImplementation()!;
@@ -380,7 +377,6 @@ describe("alerts", () => {
         return receive(input, init);
       }),
     );
-    const at = base + 3 * 60_000 + 25_000;
     const first = cron(at);
     await inFlight;
     spy.mockImplementation(receive);
