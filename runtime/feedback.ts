@@ -32,9 +32,10 @@ export class FeedbackStore {
     this.ring_ = { prefix, data: new Float64Array(capacity_ * FIELDS) };
   }
 
-  /** Loads what a previous page saved. */
+  /** Loads what a previous page saved; a stored ring that is none (other script of the origin wrote it) is passed over. */
   async load(): Promise<void> {
-    this.prev_ = await this.store_.get<Ring>("meta", this.key_).catch(() => undefined);
+    const prev = await this.store_.get<Ring>("meta", this.key_).catch(() => undefined);
+    this.prev_ = prev?.prefix && prev.data instanceof Float64Array ? prev : undefined;
   }
 
   /**

@@ -226,6 +226,20 @@ describe("runtime/report-schedule.ts, a broken or hostile collector's assignment
   });
 });
 
+describe("runtime/feedback.ts", () => {
+  it("passes over a stored ring that is none (written by other script of the origin), so feedback() still answers", async () => {
+    for (const stored of [{ prefix: "" }, { prefix: "x", data: [1, 2] }, "ring", null]) {
+      const store = memoryStore();
+      await store.put("meta", "ring", stored);
+      const feedback = new FeedbackStore(store, "ring", 10, "p");
+      await feedback.load();
+      // on the code before: "Cannot read properties of undefined (reading 'length')" and the like
+      expect(() => feedback.take("p1.0")).not.toThrow();
+      expect(feedback.take("x1.0")).toBeUndefined();
+    }
+  });
+});
+
 describe("runtime/push-channel.ts", () => {
   it("takes a message that is not the collector's (a proxy's page, null) without throwing into the page, and follows the next one", () => {
     const sockets: Array<{ onmessage?: (e: { data: unknown }) => void }> = [];
