@@ -7,13 +7,16 @@ import { toBase64 } from "../protocol/sketch/index.ts";
 import { CliError } from "./args.ts";
 import { formatBytes, progress } from "./progress.ts";
 
+/** Projected components when `--embedding-dims` is not given (fewer for a shorter embedding). */
+const DEFAULT_DIMS = 16;
+
 /** Reference embeddings the kernel's bandwidth is chosen from (median heuristic). */
 const BANDWIDTH_SAMPLE = 500;
 
 /** How `driftline profile --embeddings` summarises the reference embeddings. */
 export interface EmbeddingOptions {
-  /** Projected components. @defaultValue 16 */
-  dims: number;
+  /** Projected components. @defaultValue 16, or the embedding's length when it is shorter (more would only repeat it) */
+  dims?: number | undefined;
   /** Random Fourier features. @defaultValue 256 */
   features: number;
   /** Seed of the projection and the features. @defaultValue 1 */
@@ -80,7 +83,8 @@ export async function profileEmbeddings(path: string, options: EmbeddingOptions)
   const sample: number[][] = [];
   for await (const e of readEmbeddings(path)) if (sample.push(e) >= BANDWIDTH_SAMPLE) break;
   if (sample.length < 2) throw new CliError(`${path} holds fewer than 2 embeddings`);
-  const base = { length: sample[0]!.length, dims: options.dims, features: options.features, seed: options.seed };
+  const length = sample[0]!.length;
+  const base = { length, dims: options.dims ?? Math.min(DEFAULT_DIMS, length), features: options.features, seed: options.seed };
   const unit = new EmbeddingProjector({ ...base, bandwidth: 1 });
   const bandwidth = medianDistance(sample.map((e) => unit.project(e)));
   if (!(bandwidth > 0)) throw new CliError(`${path}: the embeddings are all the same`);

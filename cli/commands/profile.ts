@@ -80,7 +80,8 @@ Embeddings (with any of the above; docs/models.md "Embeddings"):
   --embeddings FILE       reference embeddings, NDJSON: one JSON array of numbers per line
   --embedding-output NAME the model output that is the embedding (else the app passes it); with
                           --model, checked to give rows of the embeddings' length
-  --embedding-dims N      components of the seeded random projection (default 16)
+  --embedding-dims N      components of the seeded random projection (default 16, or the
+                          embedding's length when it is shorter)
   --embedding-features N  random Fourier features of the RBF kernel (default 256)
   --embedding-seed N      seed of both (default 1)`;
 
@@ -260,7 +261,7 @@ async function profileEmbeddingFlags(values: {
     return undefined;
   }
   return profileEmbeddings(values.embeddings, {
-    dims: intFlag(values["embedding-dims"] ?? "16", "embedding-dims", 1, MAX_EMBEDDING_DIMS),
+    dims: values["embedding-dims"] === undefined ? undefined : intFlag(values["embedding-dims"], "embedding-dims", 1, MAX_EMBEDDING_DIMS),
     features: intFlag(values["embedding-features"] ?? "256", "embedding-features", 1, MAX_KERNEL_FEATURES),
     seed: intFlag(values["embedding-seed"] ?? "1", "embedding-seed", 1, 2 ** 32 - 1),
     output: values["embedding-output"],

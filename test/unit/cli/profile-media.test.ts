@@ -590,6 +590,10 @@ describe("driftline profile --embeddings", () => {
     const sketch = decodeEmbedding(fromBase64(file.profile.embedding!.sketch));
     expect([sketch.count, sketch.dims, sketch.features]).toEqual([300, 4, 32]);
     expect(file.profile.embedding!.nullScale).toBeGreaterThan(0);
+    // without --embedding-dims: 16 components, or fewer for a shorter embedding (these have 10)
+    const plain = join(dir, "embeddings-plain.json");
+    expect((await runCli("profile", "--text", texts, "--embeddings", path, "--embedding-features", "32", "-o", plain)).stderr).toBe("");
+    expect((JSON.parse(readFileSync(plain, "utf8")) as ProfileFile).embedding).toMatchObject({ length: 10, dims: 10 });
   });
 
   it("says in one line when the embeddings are too few to calibrate the MMD", async () => {
