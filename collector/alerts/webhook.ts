@@ -61,16 +61,16 @@ export const MAX_ALERTS_PER_POST = 50;
  * @param pending - undelivered alerts, oldest first
  */
 export function postGroups(pending: readonly AlertRow[]): AlertRow[][] {
-  const groups = new Map<string, AlertRow[][]>();
+  // the post each version, kind, state and evaluation is filling
+  const open = new Map<string, AlertRow[]>();
   const posts: AlertRow[][] = [];
   for (const a of pending) {
     const key = `${a.version}|${a.kind}|${a.state}|${a.at}`;
-    const open = groups.get(key)?.at(-1);
-    if (open && open.length < MAX_ALERTS_PER_POST) open.push(a);
+    const post = open.get(key);
+    if (post && post.length < MAX_ALERTS_PER_POST) post.push(a);
     else {
-      const post = [a];
-      posts.push(post);
-      groups.set(key, [...(groups.get(key) ?? []), post]);
+      posts.push([a]);
+      open.set(key, posts.at(-1)!);
     }
   }
   return posts;

@@ -54,9 +54,19 @@ export function numericMetrics(ref: NumericSketch, cur: NumericSketch, bins: num
   return quantileMetrics(ref.quantiles, cur.quantiles, numericEdges(ref, bins), Math.sqrt(ref.m2 / ref.count), trim);
 }
 
-/** The distinct values among a sketch's retained items, ascending. */
-function distinctValues(s: QuantileSketch): number[] {
-  return Array.from(cdfPoints(s).values).filter((v, i, all) => i === 0 || v !== all[i - 1]);
+/**
+ * The distinct values of a discrete reference ({@link isDiscrete}) among its retained items,
+ * ascending; undefined for one that is not (the scan stops at the first value too many).
+ */
+function discreteValues(ref: NumericSketch): number[] | undefined {
+  if (ref.count === 0) return undefined;
+  const { values } = cdfPoints(ref.quantiles);
+  const distinct: number[] = [];
+  for (let i = 0; i < values.length; i++) {
+    if (i > 0 && values[i] === values[i - 1]) continue;
+    if (distinct.push(values[i]!) > DISCRETE_VALUES) return undefined;
+  }
+  return distinct;
 }
 
 /**
@@ -66,7 +76,7 @@ function distinctValues(s: QuantileSketch): number[] {
  * @param ref - the reference sketch
  */
 export function isDiscrete(ref: NumericSketch): boolean {
-  return ref.count > 0 && distinctValues(ref.quantiles).length <= DISCRETE_VALUES;
+  return discreteValues(ref) !== undefined;
 }
 
 /**
@@ -84,8 +94,9 @@ export function isDiscrete(ref: NumericSketch): boolean {
  * @param bins - number of equal-mass bins of a reference that is not discrete
  */
 export function numericEdges(ref: NumericSketch, bins: number): number[] {
-  if (!isDiscrete(ref)) return binEdges(ref.quantiles, bins);
-  return distinctValues(ref.quantiles).flatMap((v) => {
+  const values = discreteValues(ref);
+  if (!values) return binEdges(ref.quantiles, bins);
+  return values.flatMap((v) => {
     const tolerance = Math.abs(v) * VALUE_TOLERANCE || Number.MIN_VALUE;
     return [v - tolerance, v + tolerance];
   });
