@@ -78,7 +78,11 @@ export const status: Command = {
 export function describePerformance(live: Performance | null, baseline: BaselinePerformance | null, estimated: EstimatedPerformance | null = null): string {
   const fmt = (x: number) => x.toFixed(3);
   const delta = (x: number) => (baseline?.kind === "classification" ? ` (${x >= baseline.accuracy ? "+" : "−"}${fmt(Math.abs(x - baseline.accuracy))})` : "");
-  const base = !baseline ? "no baseline (driftline profile --target)" : baseline.kind === "classification" ? `baseline accuracy ${fmt(baseline.accuracy)}` : `baseline MAE ${fmt(baseline.mae)}`;
+  const base = !baseline
+    ? "no baseline (a table's profile records one with --target)"
+    : baseline.kind === "classification"
+      ? `baseline accuracy ${fmt(baseline.accuracy)}`
+      : `baseline MAE ${fmt(baseline.mae)}`;
   const estimate = estimated
     ? ` · estimated without labels ${fmt(estimated.accuracy)}${delta(estimated.accuracy)}, band ${fmt(estimated.band.accuracy[0])}–${fmt(estimated.band.accuracy[1])}, over ${estimated.rows.toLocaleString("en-US")} predictions`
     : "";

@@ -19,7 +19,7 @@ describe("driftline status: performance line", () => {
   it("says what is missing", () => {
     expect(describePerformance(null, baseline)).toBe("no labels yet · baseline accuracy 0.934");
     const regression = { labelled: 10, residual_mean: 0, residual_p05: -1, residual_p50: 0, residual_p95: 1, mae: 0.5, rmse: 0.7 };
-    expect(describePerformance(regression, null)).toBe("MAE 0.500, RMSE 0.700 on 10 labelled · no baseline (driftline profile --target)");
+    expect(describePerformance(regression, null)).toBe("MAE 0.500, RMSE 0.700 on 10 labelled · no baseline (a table's profile records one with --target)");
   });
 });
 
