@@ -96,7 +96,8 @@ export function postText(post: readonly AlertRow[]): string {
 /**
  * Posts alerts to a webhook as `{ text, alert, alerts }`: `text` makes it a valid Slack incoming
  * webhook message ({@link postText}, {@link slackEscape}d), `alerts` holds each alert as it is
- * and `alert` the first. Resolves to undefined when the receiver answered 2xx, else to why not.
+ * and `alert` the first. Resolves to undefined when the receiver answered 2xx, else to why not
+ * (`HTTP 500`, `could not reach host: …`).
  * The URL is checked again first (a configuration may predate the rule, or the deployment's
  * `WEBHOOK_ALLOW_PRIVATE` may have changed), and redirects are not followed: a public host
  * could otherwise send the POST on to a private one.
@@ -121,6 +122,7 @@ export async function postWebhook(url: string, post: readonly AlertRow[], allowP
     if (res.status >= 300 && res.status < 400) return `HTTP ${res.status}: redirects are not followed`;
     return res.ok ? undefined : `HTTP ${res.status}`;
   } catch (err) {
-    return err instanceof Error ? err.message : String(err);
+    // workerd says only "Network connection lost." or "internal error; reference = …"
+    return `could not reach ${new URL(url).host}: ${err instanceof Error ? err.message : String(err)}`;
   }
 }

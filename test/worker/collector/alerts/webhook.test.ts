@@ -56,6 +56,26 @@ async function putWebhook(model: string, webhook: string, token = BOOTSTRAP): Pr
   return call("PUT", `/v1/models/${model}/alerts`, { token, json: { webhook, errorRate: 0.5 } });
 }
 
+/** One firing alert to post. */
+const ALERT = {
+  id: 1,
+  model: "m",
+  version: 1,
+  kind: "error_rate",
+  subject: "",
+  state: "firing" as const,
+  value: 0.5,
+  threshold: 0.2,
+  windowFrom: 0,
+  windowTo: 60_000,
+  message: "m v1 firing",
+  at: 0,
+  deliveredAt: null,
+  attempts: 0,
+  lastError: null,
+  claimedAt: null,
+};
+
 describe("alert webhooks", () => {
   it("refuses loopback, link-local, private, unique-local, localhost, numeric IP forms and credentials with 400", async () => {
     const model = unique("hooks");
@@ -123,24 +143,6 @@ describe("alert webhooks", () => {
   });
 
   describe("delivery", () => {
-    const alert = {
-      id: 1,
-      model: "m",
-      version: 1,
-      kind: "error_rate",
-      subject: "",
-      state: "firing" as const,
-      value: 0.5,
-      threshold: 0.2,
-      windowFrom: 0,
-      windowTo: 60_000,
-      message: "m v1 firing",
-      at: 0,
-      deliveredAt: null,
-      attempts: 0,
-      lastError: null,
-      claimedAt: null,
-    };
     const seen: { url: string; redirect: RequestInit["redirect"] }[] = [];
     const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
       seen.push({ url: String(input), redirect: init?.redirect });
@@ -150,14 +152,19 @@ describe("alert webhooks", () => {
 
     it("re-checks the stored URL and sends nothing to a private host", async () => {
       seen.length = 0;
-      expect(await postWebhook("http://10.0.0.1/hook", [alert], false)).toBe("not sent: its host 10.0.0.1 is a private address, not a public one");
+      expect(await postWebhook("http://10.0.0.1/hook", [ALERT], false)).toBe("not sent: its host 10.0.0.1 is a private address, not a public one");
       expect(seen).toEqual([]);
     });
 
     it("does not follow a redirect (a public host cannot bounce the POST to a private one)", async () => {
       seen.length = 0;
-      expect(await postWebhook(SLACK, [alert], false)).toBe("HTTP 302: redirects are not followed");
+      expect(await postWebhook(SLACK, [ALERT], false)).toBe("HTTP 302: redirects are not followed");
       expect(seen).toEqual([{ url: SLACK, redirect: "manual" }]);
     });
+  });
+
+  it("says which host it could not reach when the request fails", async () => {
+    const error = await postWebhook("http://127.0.0.1:1/hook", [ALERT], true);
+    expect(error).toMatch(/^could not reach 127\.0\.0\.1:1: ./);
   });
 });
