@@ -1,5 +1,5 @@
 import type { ErrorEnvelope } from "../protocol/schema/error-envelope.ts";
-import type { Alert, AlertConfigAnswer, DriftAnswer, ModelDetail, ModelSummary, RolloutChange, Segments, StatsAnswer, WindowQuery } from "./types.ts";
+import type { Alert, AlertConfigAnswer, DriftAnswer, DriftSeriesAnswer, DriftWindow, ModelDetail, ModelSummary, RolloutChange, Segments, StatsAnswer, WindowQuery } from "./types.ts";
 
 /** Which key a call needs: reads take the read key, rollout changes the admin key. */
 export type Role = "read" | "admin";
@@ -95,6 +95,11 @@ export class Api {
   /** Drift of a version over a range; `bins` adds the distributions. */
   drift(q: WindowQuery, bins = false): Promise<DriftAnswer> {
     return this.call("read", "GET", "/v1/drift", { ...windowParams(q), ...(bins && { detail: "bins" }) });
+  }
+
+  /** Drift of a version in each window of `step` ms from `q.from` to `q.to`, oldest first, in one request. */
+  async driftSeries(q: WindowQuery, step: number): Promise<DriftWindow[]> {
+    return (await this.call<DriftSeriesAnswer>("read", "GET", "/v1/drift/series", { ...windowParams(q), step: String(step) })).windows;
   }
 
   /** Traffic, errors and latency of a version over a range. */

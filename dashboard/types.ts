@@ -5,6 +5,8 @@ export type {
   Bins,
   DriftAnswer,
   DriftMetrics,
+  DriftSeriesAnswer,
+  DriftWindow,
   DriftTest,
   FeatureDrift,
   LatencyQuantiles,

@@ -185,6 +185,18 @@ export const driftAnswerSchema = z.object({
 });
 export type DriftAnswer = z.infer<typeof driftAnswerSchema>;
 
+/** Most windows one `GET /v1/drift/series` judges. */
+export const SERIES_WINDOWS = 48;
+
+/** Drift of one version in each window of a series, oldest first: each window as `GET /v1/drift` answers it. */
+export const driftSeriesAnswerSchema = z.object({
+  model: z.string(),
+  version: z.number(),
+  windows: z.array(driftAnswerSchema.omit({ model: true, version: true })),
+});
+export type DriftSeriesAnswer = z.infer<typeof driftSeriesAnswerSchema>;
+export type DriftWindow = DriftSeriesAnswer["windows"][number];
+
 /** Latency quantiles of one backend, in milliseconds. */
 export const latencyQuantilesSchema = z.object({ count: z.number(), p50: z.number(), p90: z.number(), p95: z.number(), p99: z.number() });
 export type LatencyQuantiles = z.infer<typeof latencyQuantilesSchema>;

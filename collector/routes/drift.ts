@@ -1,11 +1,11 @@
-import { type DriftAnswer, driftAnswerSchema } from "../../protocol/api.ts";
+import { type DriftAnswer, type DriftSeriesAnswer, SERIES_WINDOWS, driftAnswerSchema, driftSeriesAnswerSchema } from "../../protocol/api.ts";
 import { Hono } from "hono";
 import { z } from "zod";
 import { requireRole } from "../auth.ts";
 import { openDb } from "../db/client.ts";
 import { distributionBins } from "../drift/bins.ts";
 import { DEFAULT_BINS } from "../drift/drift-report.ts";
-import { type WindowDrift, windowDrift } from "../drift/window-drift.ts";
+import { type WindowDrift, windowDrift, windowDrifts } from "../drift/window-drift.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
 import { resolveWindowQuery, windowQuerySchema } from "./window-query.ts";
@@ -28,38 +28,64 @@ function withBins(result: WindowDrift): Pick<WindowDrift, "features" | "predicti
   return { features, prediction };
 }
 
+/** One window's part of a drift answer; `bins` adds each feature's and the prediction's distributions. */
+function windowAnswer(result: WindowDrift, bins: boolean): Omit<DriftAnswer, "model" | "version"> {
+  const { features, prediction } = bins ? withBins(result) : result;
+  return {
+    from: iso(result.from),
+    to: iso(result.to),
+    count: result.aggregate.rows,
+    features,
+    prediction,
+    entropy: result.entropy,
+    dataset: result.dataset,
+    embedding: result.embedding,
+    skipped: result.skipped,
+  };
+}
+
+/** The series query: a window query and `step`, the length of each window in milliseconds. */
+const seriesQuerySchema = windowQuerySchema.extend({ step: z.coerce.number().int().min(60_000).max(86_400_000) });
+
 /**
  * `GET /v1/drift?model=&version=&from=&to=&window=&segment=&role=[&detail=bins]` (read):
  * per-feature and prediction drift metrics, tests and verdicts, and dataset drift of one version
  * (default: the stable one) over a range (default: the last hour; rounded out to whole minutes,
  * or to `window` when given) in one segment (default: all traffic). `detail=bins` adds each
- * feature's (and the prediction's) reference and current shares over the metric bins. See
- * docs/drift.md.
+ * feature's (and the prediction's) reference and current shares over the metric bins.
+ * `GET /v1/drift/series?…&step=` (read): the same for each window of `step` ms from `from` to
+ * `to` (at most {@link SERIES_WINDOWS}), oldest first, from one read of the stored aggregates:
+ * a dashboard's heatmap in one request. See docs/drift.md.
  */
-export const drift = new Hono<AppEnv>().get(
-  "/",
-  documented("Drift of one version over a range, per feature, prediction and dataset", { 200: { description: "the drift", schema: driftAnswerSchema } }),
-  requireRole("read"),
-  validate("query", driftQuerySchema),
-  async (c) => {
-    const db = openDb(c.env);
-    const query = c.req.valid("query");
-    const q = await resolveWindowQuery(db, c.var.caller, query);
-    const result = await windowDrift(c.env, db, q);
-    if (!result) throw new ApiError(404, "not_found", `model "${q.name}" has no version ${q.version}`);
-    const { features, prediction } = query.detail === "bins" ? withBins(result) : result;
-    return c.json({
-      model: q.name,
-      version: q.version,
-      from: iso(result.from),
-      to: iso(result.to),
-      count: result.aggregate.rows,
-      features,
-      prediction,
-      entropy: result.entropy,
-      dataset: result.dataset,
-      embedding: result.embedding,
-      skipped: result.skipped,
-    } satisfies DriftAnswer);
-  },
-);
+export const drift = new Hono<AppEnv>()
+  .get(
+    "/",
+    documented("Drift of one version over a range, per feature, prediction and dataset", { 200: { description: "the drift", schema: driftAnswerSchema } }),
+    requireRole("read"),
+    validate("query", driftQuerySchema),
+    async (c) => {
+      const db = openDb(c.env);
+      const query = c.req.valid("query");
+      const q = await resolveWindowQuery(db, c.var.caller, query);
+      const result = await windowDrift(c.env, db, q);
+      if (!result) throw new ApiError(404, "not_found", `model "${q.name}" has no version ${q.version}`);
+      return c.json({ model: q.name, version: q.version, ...windowAnswer(result, query.detail === "bins") } satisfies DriftAnswer);
+    },
+  )
+  .get(
+    "/series",
+    documented("Drift of one version in each window of a range, oldest first", { 200: { description: "the drift per window", schema: driftSeriesAnswerSchema } }),
+    requireRole("read"),
+    validate("query", seriesQuerySchema),
+    async (c) => {
+      const db = openDb(c.env);
+      const query = c.req.valid("query");
+      const q = await resolveWindowQuery(db, c.var.caller, query);
+      const count = Math.ceil((q.to - q.from) / query.step);
+      if (count > SERIES_WINDOWS) throw new ApiError(400, "validation", `step: ${count} windows between from and to, at most ${SERIES_WINDOWS}`);
+      const windows = Array.from({ length: count }, (_, i) => ({ from: q.from + i * query.step, to: Math.min(q.to, q.from + (i + 1) * query.step) }));
+      const results = await windowDrifts(c.env, db, q, windows);
+      if (!results) throw new ApiError(404, "not_found", `model "${q.name}" has no version ${q.version}`);
+      return c.json({ model: q.name, version: q.version, windows: results.map((r) => windowAnswer(r, false)) } satisfies DriftSeriesAnswer);
+    },
+  );

@@ -4,8 +4,8 @@ import { h, note, replace } from "../dom.ts";
 import { shortScore, testLabel, testScore, verdictBasis } from "../drift-score.ts";
 import { firstNames } from "../../protocol/first-names.ts";
 import { count, percent } from "../format.ts";
-import type { DriftAnswer, FeatureDrift } from "../types.ts";
-import { pooled } from "../windows.ts";
+import type { DriftWindow, FeatureDrift } from "../types.ts";
+import { span } from "../windows.ts";
 import type { ViewContext } from "./context.ts";
 import { type Selection, windowLabels, windowQuery } from "./selection.ts";
 
@@ -24,7 +24,7 @@ function cell(name: string, f: FeatureDrift | null | undefined, label: string): 
   };
 }
 
-function row(name: string, answers: readonly DriftAnswer[], labels: readonly string[], pick: (a: DriftAnswer) => FeatureDrift | null | undefined): HeatRow {
+function row(name: string, answers: readonly DriftWindow[], labels: readonly string[], pick: (a: DriftWindow) => FeatureDrift | null | undefined): HeatRow {
   const test = answers.map(pick).find((f) => f)?.test;
   return { label: name, sub: test ? testLabel(test) : "", cells: answers.map((a, i) => cell(name, pick(a), labels[i]!)) };
 }
@@ -33,7 +33,7 @@ function row(name: string, answers: readonly DriftAnswer[], labels: readonly str
 const FOLD_ABOVE = 20;
 
 /** The newest window with traffic, if any. */
-function latest(answers: readonly DriftAnswer[]): DriftAnswer | undefined {
+function latest(answers: readonly DriftWindow[]): DriftWindow | undefined {
   return [...answers].reverse().find((a) => a.count > 0);
 }
 
@@ -41,7 +41,7 @@ function latest(answers: readonly DriftAnswer[]): DriftAnswer | undefined {
  * The features, worst first: drifted in the newest window with traffic, then by the number of
  * windows they drifted in, then by name.
  */
-function worstFirst(names: readonly string[], answers: readonly DriftAnswer[]): string[] {
+function worstFirst(names: readonly string[], answers: readonly DriftWindow[]): string[] {
   const now = latest(answers);
   // drifting now outweighs any number of windows
   const weight = new Map(names.map((name) => [name, answers.filter((a) => a.features[name]?.drifted).length + (now?.features[name]?.drifted ? answers.length : 0)]));
@@ -49,7 +49,7 @@ function worstFirst(names: readonly string[], answers: readonly DriftAnswer[]): 
 }
 
 /** "3 of 300 features drifted in the latest window: a, b, c", naming the first ten. */
-function summary(ordered: readonly string[], answers: readonly DriftAnswer[]): HTMLElement {
+function summary(ordered: readonly string[], answers: readonly DriftWindow[]): HTMLElement {
   const now = latest(answers);
   const drifted = ordered.filter((name) => now?.features[name]?.drifted);
   const rows = h("span", { class: "muted" }, ` · ${count(answers.reduce((a, x) => a + x.count, 0))} rows`);
@@ -60,14 +60,14 @@ function summary(ordered: readonly string[], answers: readonly DriftAnswer[]): H
 /**
  * Drift per feature × window as a heatmap of each feature's test score (coloured by verdict),
  * the dataset's drifted share per window, and prediction drift — for one version, role and
- * segment, one `GET /v1/drift` per window.
+ * segment, from one `GET /v1/drift/series` (the windows are contiguous and of one size).
  *
  * @param ctx - the app's context
  * @param body - where to render
  * @param sel - version, role, segment and windows
  */
 export async function renderDrift(ctx: ViewContext, body: HTMLElement, sel: Selection): Promise<void> {
-  const answers = await pooled(sel.windows, (w) => ctx.api.drift(windowQuery(sel, w)));
+  const answers = await ctx.api.driftSeries(windowQuery(sel, span(sel.windows)), sel.windows[0]!.to - sel.windows[0]!.from);
   if (answers.every((a) => a.count === 0)) return replace(body, note("No traffic in this range."));
   const labels = windowLabels(sel.windows);
   const names = worstFirst(Object.keys(answers[0]!.features), answers);

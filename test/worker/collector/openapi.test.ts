@@ -53,7 +53,7 @@ describe("GET /v1/openapi.json", () => {
     const routes = new Set(app.routes.filter((r) => r.method !== "ALL").map((r) => `${r.method} ${template(r.path)}`));
     const documented = new Set(Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`)));
     expect([...routes].sort()).toEqual([...documented].sort());
-    expect(routes.size).toBe(30);
+    expect(routes.size).toBe(31);
   });
 
   it("describes the real answers of every route, successes and errors", async () => {
@@ -101,6 +101,7 @@ describe("GET /v1/openapi.json", () => {
     await send("GET", `/v1/reports/stats?model=${model}`, "/v1/reports/stats", { token: read });
     const now = Date.now();
     await send("GET", `/v1/drift?model=${model}&from=${now - 3_600_000}&to=${now + 60_000}&detail=bins`, "/v1/drift", { token: read });
+    await send("GET", `/v1/drift/series?model=${model}&from=${now - 3_600_000}&to=${now + 60_000}&step=300000`, "/v1/drift/series", { token: read });
     await send("GET", `/v1/stats?model=${model}&from=${now - 3_600_000}&to=${now + 60_000}`, "/v1/stats", { token: read });
     await send("GET", `/v1/segments?model=${model}`, "/v1/segments", { token: read });
     await send("DELETE", `/v1/segments?model=${model}&key=country`, "/v1/segments", { token: BOOTSTRAP });

@@ -143,6 +143,36 @@ describe("GET /v1/drift", async () => {
     expect(Date.parse(hourly.from) % 3_600_000).toBe(0);
   });
 
+  it("answers a series: each window as its own GET /v1/drift answers it, in one request", async () => {
+    const hour = Math.floor(minute / 3_600_000) * 3_600_000;
+    for (const [query, step, start, end] of [
+      ["", 60_000, from, to],
+      ["&segment=backend:webgpu", 60_000, from, to],
+      ["&segment=appVersion:4.2", 300_000, hour - 3_600_000, hour + 3_600_000],
+      ["&window=hour", 1_800_000, hour - 3_600_000, hour + 3_600_000],
+    ] as const) {
+      const res = await call("GET", `/v1/drift/series?model=${model}&version=${version}&from=${start}&to=${end}&step=${step}${query}`, { token: read });
+      expect(res.status, await res.clone().text()).toBe(200);
+      const series = (await res.json()) as { model: string; version: number; windows: Omit<DriftAnswer, "model" | "version">[] };
+      expect(series.windows).toHaveLength((end - start) / step);
+      const one = await Promise.all(series.windows.map((_, i) => get(`version=${version}&from=${start + i * step}&to=${start + (i + 1) * step}${query}`)));
+      expect(series).toEqual({ model, version, windows: one.map(({ model: _m, version: _v, ...w }) => w) });
+      expect(
+        series.windows.reduce((n, w) => n + w.count, 0),
+        query,
+      ).toBeGreaterThan(0);
+    }
+  });
+
+  it("refuses a series of more than 48 windows, a step under a minute, or none", async () => {
+    const series = (q: string) => call("GET", `/v1/drift/series?model=${model}&${q}`, { token: read });
+    expect(await expectError(await series(`from=0&to=${49 * 60_000}&step=60000`), 400, "validation")).toBe("step: 49 windows between from and to, at most 48");
+    expect((await series(`from=0&to=${48 * 60_000}&step=60000`)).status).toBe(200);
+    await expectError(await series(`from=0&to=${60_000}&step=59999`), 400, "validation");
+    await expectError(await series(`from=0&to=${60_000}`), 400, "validation");
+    expect(await expectError(await series("step=60000"), 400, "validation")).toMatch(/^step/);
+  });
+
   it("answers bad queries with coded errors", async () => {
     await expectError(await call("GET", `/v1/drift?model=${model}&segment=backend`, { token: read }), 400, "validation");
     await expectError(await call("GET", `/v1/drift?model=${model}&from=yesterday`, { token: read }), 400, "validation");
