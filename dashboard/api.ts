@@ -1,5 +1,18 @@
 import type { ErrorEnvelope } from "../protocol/schema/error-envelope.ts";
-import type { Alert, AlertConfigAnswer, DriftAnswer, DriftSeriesAnswer, DriftWindow, ModelDetail, ModelSummary, RolloutChange, Segments, StatsAnswer, WindowQuery } from "./types.ts";
+import type {
+  Alert,
+  AlertConfigAnswer,
+  DriftAnswer,
+  DriftSeriesAnswer,
+  DriftWindow,
+  ModelDetail,
+  ModelSummary,
+  RolloutChange,
+  Segments,
+  StatsAnswer,
+  StatsSeriesAnswer,
+  WindowQuery,
+} from "./types.ts";
 
 /** Which key a call needs: reads take the read key, rollout changes the admin key. */
 export type Role = "read" | "admin";
@@ -105,6 +118,11 @@ export class Api {
   /** Traffic, errors and latency of a version over a range. */
   stats(q: WindowQuery): Promise<StatsAnswer> {
     return this.call("read", "GET", "/v1/stats", windowParams(q));
+  }
+
+  /** Traffic, errors, latency and performance of a version in each window of `step` ms from `q.from` to `q.to`, in one request. */
+  statsSeries(q: WindowQuery, step: number): Promise<StatsSeriesAnswer> {
+    return this.call("read", "GET", "/v1/stats/series", { ...windowParams(q), step: String(step) });
   }
 
   /** A model's newest `limit` alert state changes, newest first. */

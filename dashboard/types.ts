@@ -15,8 +15,11 @@ export type {
   RolloutView as Rollout,
   SloObjective,
   StatsAnswer,
+  StatsSeriesAnswer,
+  StatsWindow,
 } from "../protocol/api.ts";
 export type { AlertConfigAnswer } from "../protocol/schema/alert-config.ts";
+export type { BaselinePerformance } from "../protocol/schema/profile.ts";
 
 /** `GET /v1/segments`: segment keys and their values. */
 export type Segments = Record<string, string[]>;

@@ -289,6 +289,19 @@ export const statsAnswerSchema = z.object({
 });
 export type StatsAnswer = z.infer<typeof statsAnswerSchema>;
 
+/**
+ * Traffic, errors, latency and performance of one version in each window of a series, oldest
+ * first: each window's figures as `GET /v1/stats` over it answers them (shadow agreement and
+ * objectives are the range's: `GET /v1/stats`).
+ */
+export const statsSeriesAnswerSchema = statsAnswerSchema.pick({ model: true, version: true, role: true, segment: true, baseline: true }).extend({
+  windows: z.array(
+    statsAnswerSchema.pick({ from: true, to: true, reports: true, rows: true, errors: true, error_rate: true, latency_p95_ms: true, latency: true, performance: true, estimated: true, skipped: true }),
+  ),
+});
+export type StatsSeriesAnswer = z.infer<typeof statsSeriesAnswerSchema>;
+export type StatsWindow = StatsSeriesAnswer["windows"][number];
+
 /** One alert state change of `GET /v1/alerts`. */
 export const alertSchema = z.object({
   id: z.number(),

@@ -1,4 +1,4 @@
-import { type DriftAnswer, type DriftSeriesAnswer, SERIES_WINDOWS, driftAnswerSchema, driftSeriesAnswerSchema } from "../../protocol/api.ts";
+import { type DriftAnswer, type DriftSeriesAnswer, driftAnswerSchema, driftSeriesAnswerSchema } from "../../protocol/api.ts";
 import { Hono } from "hono";
 import { z } from "zod";
 import { requireRole } from "../auth.ts";
@@ -8,7 +8,7 @@ import { DEFAULT_BINS } from "../drift/drift-report.ts";
 import { type WindowDrift, windowDrift, windowDrifts } from "../drift/window-drift.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
-import { resolveWindowQuery, windowQuerySchema } from "./window-query.ts";
+import { resolveWindowQuery, seriesQuerySchema, seriesWindows, windowQuerySchema } from "./window-query.ts";
 import { iso } from "../time.ts";
 import { validate } from "../validate.ts";
 import { documented } from "../openapi.ts";
@@ -44,9 +44,6 @@ function windowAnswer(result: WindowDrift, bins: boolean): Omit<DriftAnswer, "mo
   };
 }
 
-/** The series query: a window query and `step`, the length of each window in milliseconds. */
-const seriesQuerySchema = windowQuerySchema.extend({ step: z.coerce.number().int().min(60_000).max(86_400_000) });
-
 /**
  * `GET /v1/drift?model=&version=&from=&to=&window=&segment=&role=[&detail=bins]` (read):
  * per-feature and prediction drift metrics, tests and verdicts, and dataset drift of one version
@@ -54,7 +51,7 @@ const seriesQuerySchema = windowQuerySchema.extend({ step: z.coerce.number().int
  * or to `window` when given) in one segment (default: all traffic). `detail=bins` adds each
  * feature's (and the prediction's) reference and current shares over the metric bins.
  * `GET /v1/drift/series?…&step=` (read): the same for each window of `step` ms from `from` to
- * `to` (at most {@link SERIES_WINDOWS}), oldest first, from one read of the stored aggregates:
+ * `to` (at most 48), oldest first, from one read of the stored aggregates:
  * a dashboard's heatmap in one request. See docs/drift.md.
  */
 export const drift = new Hono<AppEnv>()
@@ -81,10 +78,7 @@ export const drift = new Hono<AppEnv>()
       const db = openDb(c.env);
       const query = c.req.valid("query");
       const q = await resolveWindowQuery(db, c.var.caller, query);
-      const count = Math.ceil((q.to - q.from) / query.step);
-      if (count > SERIES_WINDOWS) throw new ApiError(400, "validation", `step: ${count} windows between from and to, at most ${SERIES_WINDOWS}`);
-      const windows = Array.from({ length: count }, (_, i) => ({ from: q.from + i * query.step, to: Math.min(q.to, q.from + (i + 1) * query.step) }));
-      const results = await windowDrifts(c.env, db, q, windows);
+      const results = await windowDrifts(c.env, db, q, seriesWindows(q, query.step));
       if (!results) throw new ApiError(404, "not_found", `model "${q.name}" has no version ${q.version}`);
       return c.json({ model: q.name, version: q.version, windows: results.map((r) => windowAnswer(r, false)) } satisfies DriftSeriesAnswer);
     },

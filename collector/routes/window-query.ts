@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { SERIES_WINDOWS } from "../../protocol/api.ts";
 import { modelNameSchema, versionSchema } from "../../protocol/schema/common.ts";
 import { appIdSchema } from "../api-schemas.ts";
 import type { Caller } from "../env.ts";
@@ -71,4 +72,20 @@ export async function resolveWindowQuery(db: Db, caller: Caller, q: WindowQueryI
   const from = q.from ?? to - DEFAULT_RANGE_MS;
   if (!(from < to)) throw new ApiError(400, "validation", "from: must be before to");
   return { model: model.id, name: model.name, version, role: q.role, from, to, segment: q.segment, window: q.window };
+}
+
+/** The query of a series: a window query and `step`, each window's length in milliseconds (1 minute to 1 day). */
+export const seriesQuerySchema = windowQuerySchema.extend({ step: z.coerce.number().int().min(60_000).max(86_400_000) });
+
+/**
+ * The windows of `step` ms from `from` to `to` of a series, the last one ending at `to`; 400 past
+ * {@link SERIES_WINDOWS}.
+ *
+ * @param q - the resolved range
+ * @param step - each window's length
+ */
+export function seriesWindows(q: { from: number; to: number }, step: number): { from: number; to: number }[] {
+  const count = Math.ceil((q.to - q.from) / step);
+  if (count > SERIES_WINDOWS) throw new ApiError(400, "validation", `step: ${count} windows between from and to, at most ${SERIES_WINDOWS}`);
+  return Array.from({ length: count }, (_, i) => ({ from: q.from + i * step, to: Math.min(q.to, q.from + (i + 1) * step) }));
 }

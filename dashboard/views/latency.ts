@@ -2,8 +2,8 @@ import { barChart } from "../charts/bar-chart.ts";
 import { lineChart } from "../charts/line-chart.ts";
 import { h, note, replace } from "../dom.ts";
 import { count, ms } from "../format.ts";
-import type { LatencyQuantiles, Rollout, Segments, StatsAnswer } from "../types.ts";
-import { type Window, pooled } from "../windows.ts";
+import type { BaselinePerformance, LatencyQuantiles, Rollout, Segments, StatsSeriesAnswer, StatsWindow } from "../types.ts";
+import { type Window, span } from "../windows.ts";
 import type { ViewContext } from "./context.ts";
 import { windowLabels } from "./selection.ts";
 
@@ -17,12 +17,12 @@ interface Column {
 }
 
 /** The quantiles of `backend`, or of the busiest backend when the reports are not sliced by backend. */
-function latencyOf(s: StatsAnswer, backend: string | null): LatencyQuantiles | undefined {
+function latencyOf(s: StatsWindow, backend: string | null): LatencyQuantiles | undefined {
   if (backend !== null) return s.latency[backend];
   return Object.values(s.latency).sort((a, b) => b.count - a.count)[0];
 }
 
-function latencyChart(name: string, stats: readonly StatsAnswer[], backend: string | null, labels: readonly string[], max: number): HTMLElement {
+function latencyChart(name: string, stats: readonly StatsWindow[], backend: string | null, labels: readonly string[], max: number): HTMLElement {
   const lat = stats.map((s) => latencyOf(s, backend));
   const calls = lat.reduce((a, l) => a + (l?.count ?? 0), 0);
   return h(
@@ -42,11 +42,11 @@ function latencyChart(name: string, stats: readonly StatsAnswer[], backend: stri
 }
 
 /** The highest p99 of `backend` in any window of any column: the latency charts of a backend share this scale. */
-function slowest(columns: readonly (readonly StatsAnswer[])[], backend: string | null): number {
+function slowest(columns: readonly (readonly StatsWindow[])[], backend: string | null): number {
   return Math.max(0, ...columns.flatMap((stats) => stats.map((s) => latencyOf(s, backend)?.p99 ?? 0)));
 }
 
-function errorsChart(stats: readonly StatsAnswer[], labels: readonly string[]): HTMLElement {
+function errorsChart(stats: readonly StatsWindow[], labels: readonly string[]): HTMLElement {
   const codes = [...new Set(stats.flatMap((s) => Object.keys(s.errors)))].sort();
   const rows = stats.reduce((a, s) => a + s.rows, 0);
   const errors = stats.reduce((a, s) => a + Object.values(s.errors).reduce((x, y) => x + y, 0), 0);
@@ -71,11 +71,10 @@ function errorsChart(stats: readonly StatsAnswer[], labels: readonly string[]): 
  * accuracy is expected in), beside the baseline the profile recorded on the reference data;
  * nothing when no window has either.
  */
-function accuracyChart(stats: readonly StatsAnswer[], labels: readonly string[]): HTMLElement | null {
+function accuracyChart(stats: readonly StatsWindow[], baseline: BaselinePerformance | null, labels: readonly string[]): HTMLElement | null {
   const live = stats.map((s) => (s.performance && "accuracy" in s.performance ? s.performance.accuracy : null));
   const estimated = stats.map((s) => s.estimated?.accuracy ?? null);
   if (live.every((a) => a === null) && estimated.every((a) => a === null)) return null;
-  const baseline = stats.find((s) => s.baseline)?.baseline;
   const series = [{ name: "from labels", values: live, className: "s-p50" }];
   if (estimated.some((a) => a !== null)) {
     series.push({ name: "estimated", values: estimated, className: "s-estimate" });
@@ -86,8 +85,8 @@ function accuracyChart(stats: readonly StatsAnswer[], labels: readonly string[])
   return lineChart({ title: "accuracy: from on-device labels, and estimated without them", labels, series, format: (x) => x.toFixed(3) });
 }
 
-function column(col: Column, stats: readonly StatsAnswer[], backends: readonly (string | null)[], labels: readonly string[], top: ReadonlyMap<string | null, number>): HTMLElement {
-  const accuracy = accuracyChart(stats, labels);
+function column(col: Column, { windows: stats, baseline }: StatsSeriesAnswer, backends: readonly (string | null)[], labels: readonly string[], top: ReadonlyMap<string | null, number>): HTMLElement {
+  const accuracy = accuracyChart(stats, baseline, labels);
   return h(
     "div",
     { class: "column", "data-version": col.version },
@@ -101,7 +100,7 @@ function column(col: Column, stats: readonly StatsAnswer[], backends: readonly (
 /**
  * Accuracy from on-device labels against the baseline (when labels come in), then latency
  * (p50/p95/p99) per backend and window (the stats' latency sketch is kept per backend) and
- * errors by code per window, from one unsliced `GET /v1/stats` per window; the canary beside
+ * errors by code per window, from one unsliced `GET /v1/stats/series` per version; the canary beside
  * the stable version when one runs, each backend's latency on one scale in both.
  *
  * @param ctx - the app's context
@@ -119,15 +118,23 @@ export async function renderLatency(ctx: ViewContext, body: HTMLElement, model: 
   const labels = windowLabels(windows);
   // unsliced: a query sliced by a segment covers whole hours (segments are kept per hour), and
   // the latency sketch is kept per backend anyway
-  const stats = await Promise.all(columns.map((c) => pooled(windows, (w) => ctx.api.stats({ model, version: c.version, from: w.from, to: w.to }))));
+  const series = await Promise.all(columns.map((c) => ctx.api.statsSeries({ model, version: c.version, ...span(windows) }, windows[0]!.to - windows[0]!.from)));
   // the stable and the canary side by side on one scale per backend, or the faster would look as slow
-  const top = new Map(backends.map((backend) => [backend, slowest(stats, backend)]));
+  const top = new Map(
+    backends.map((backend) => [
+      backend,
+      slowest(
+        series.map((s) => s.windows),
+        backend,
+      ),
+    ]),
+  );
   replace(
     body,
     h(
       "div",
       { class: columns.length > 1 ? "columns two" : "columns" },
-      columns.map((c, i) => column(c, stats[i]!, backends, labels, top)),
+      columns.map((c, i) => column(c, series[i]!, backends, labels, top)),
     ),
   );
 }

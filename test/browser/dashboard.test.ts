@@ -197,6 +197,24 @@ describe("dashboard", () => {
     await page.screenshot({ path: `${process.env.DASHBOARD_SCREENSHOT_DIR ?? "/tmp"}/dashboard-model.png`, fullPage: true });
   });
 
+  it("loads a model page with one drift and one stats request per version for all its windows", async () => {
+    const asked: string[] = [];
+    const record = (req: { url(): string }) => {
+      const url = new URL(req.url());
+      if (url.pathname.startsWith("/v1/")) asked.push(url.pathname);
+    };
+    page.on("request", record);
+    await page.reload();
+    await page.waitForSelector('td[data-feature="tenure"][data-drifted="true"]');
+    await page.waitForSelector('[data-version="2"] [data-backend="wasm"] .line path', { state: "attached" });
+    await page.waitForLoadState("networkidle");
+    page.off("request", record);
+    const times = (path: string) => asked.filter((p) => p === path).length;
+    // the 12 windows of the last hour: one series each, not a request per window
+    expect({ series: times("/v1/drift/series"), drift: times("/v1/drift"), statsSeries: times("/v1/stats/series") }).toEqual({ series: 1, drift: 1, statsSeries: 2 });
+    expect(asked.length, asked.join(" ")).toBeLessThanOrEqual(10);
+  });
+
   it("does not unlock with an admin key the collector refuses", async () => {
     await page.click("text=Unlock rollout");
     await page.fill("dialog input[name=admin]", "adm_not_a_key");

@@ -53,7 +53,7 @@ describe("GET /v1/openapi.json", () => {
     const routes = new Set(app.routes.filter((r) => r.method !== "ALL").map((r) => `${r.method} ${template(r.path)}`));
     const documented = new Set(Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`)));
     expect([...routes].sort()).toEqual([...documented].sort());
-    expect(routes.size).toBe(31);
+    expect(routes.size).toBe(32);
   });
 
   it("describes the real answers of every route, successes and errors", async () => {
@@ -103,6 +103,7 @@ describe("GET /v1/openapi.json", () => {
     await send("GET", `/v1/drift?model=${model}&from=${now - 3_600_000}&to=${now + 60_000}&detail=bins`, "/v1/drift", { token: read });
     await send("GET", `/v1/drift/series?model=${model}&from=${now - 3_600_000}&to=${now + 60_000}&step=300000`, "/v1/drift/series", { token: read });
     await send("GET", `/v1/stats?model=${model}&from=${now - 3_600_000}&to=${now + 60_000}`, "/v1/stats", { token: read });
+    await send("GET", `/v1/stats/series?model=${model}&from=${now - 3_600_000}&to=${now + 60_000}&step=300000`, "/v1/stats/series", { token: read });
     await send("GET", `/v1/segments?model=${model}`, "/v1/segments", { token: read });
     await send("DELETE", `/v1/segments?model=${model}&key=country`, "/v1/segments", { token: BOOTSTRAP });
     await send("GET", `/v1/models/${model}/alerts`, "/v1/models/{model}/alerts", { token: read });
