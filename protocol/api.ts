@@ -185,8 +185,11 @@ export const driftAnswerSchema = z.object({
 });
 export type DriftAnswer = z.infer<typeof driftAnswerSchema>;
 
-/** Most windows one `GET /v1/drift/series` judges. */
-export const SERIES_WINDOWS = 48;
+/**
+ * Most windows one `GET /v1/drift/series` or `/v1/stats/series` reads: each window is one D1
+ * query, and a Worker on the Free plan makes at most 50 a request (the dashboard asks for 25).
+ */
+export const SERIES_WINDOWS = 40;
 
 /** Drift of one version in each window of a series, oldest first: each window as `GET /v1/drift` answers it. */
 export const driftSeriesAnswerSchema = z.object({

@@ -255,13 +255,9 @@ export interface AggregateQuery {
   ranges: readonly WindowRange[];
 }
 
-/** Rows of a query with their version, window and the counts kept beside the data. */
+/** Rows of a query with their version and the counts kept beside the data. */
 export interface StoredRow {
   version: number;
-  granularity: Granularity;
-  windowStart: number;
-  /** 0 for an hour row not yet rolled into its day. */
-  rolled: number;
   reports: number;
   rows: number;
   errors: number;
@@ -285,16 +281,7 @@ export async function readRows(db: Db, q: AggregateQuery): Promise<StoredRow[]> 
   const own = eq(aggregates.segment, q.segment);
   const segment = pairs.length === 0 ? own : pairs.length === 1 ? or(own, combinations) : combinations;
   return db
-    .select({
-      version: aggregates.version,
-      granularity: aggregates.granularity,
-      windowStart: aggregates.windowStart,
-      rolled: aggregates.rolled,
-      reports: aggregates.reports,
-      rows: aggregates.rows,
-      errors: aggregates.errors,
-      data: aggregates.data,
-    })
+    .select({ version: aggregates.version, reports: aggregates.reports, rows: aggregates.rows, errors: aggregates.errors, data: aggregates.data })
     .from(aggregates)
     .where(and(eq(aggregates.model, q.model), q.versions && inArray(aggregates.version, [...q.versions]), eq(aggregates.role, q.role), segment, inWindows(q.ranges)))
     .all();
@@ -310,31 +297,6 @@ function inWindows(ranges: readonly WindowRange[]) {
     sql` or `,
   );
   return sql`(${windows})`;
-}
-
-/**
- * The same ranges with those of one granularity that touch or overlap joined: a query's bound
- * parameters grow with its ranges (D1 allows 100), and the windows of a series tile a span.
- */
-function coalesce(ranges: readonly WindowRange[]): WindowRange[] {
-  const sorted = [...ranges].sort((a, b) => a.granularity.localeCompare(b.granularity) || a.from - b.from);
-  const joined: WindowRange[] = [];
-  for (const r of sorted) {
-    const last = joined[joined.length - 1];
-    if (last && last.granularity === r.granularity && r.from <= last.to) last.to = Math.max(last.to, r.to);
-    else joined.push({ ...r });
-  }
-  return joined;
-}
-
-/** Whether a row is in one of `ranges` (as {@link inWindows} selects). */
-function inRanges(row: StoredRow, ranges: readonly WindowRange[]): boolean {
-  return ranges.some(
-    (r) =>
-      (r.granularity === "day" ? row.granularity === "day" || (row.granularity === "hour" && row.rolled === 0) : row.granularity === r.granularity) &&
-      row.windowStart >= r.from &&
-      row.windowStart < r.to,
-  );
 }
 
 /** Day rows and the hour rows not yet rolled into theirs: together, whole days. */
@@ -475,43 +437,10 @@ export async function readWindow(
   parts: readonly AggregatePart[],
   now = Date.now(),
 ): Promise<WindowRead> {
-  return (await readWindows(env, db, q, [q], parts, now))[0]!;
-}
-
-/**
- * Reads each of `windows` as {@link readWindow} would, with one query for all of them: each
- * window's answer is the one its own read gives (a row that two windows' rounded ranges share,
- * a segment's hour under two 5-minute windows, counts in both).
- *
- * @param env - the Worker's bindings (retention)
- * @param db - drizzle handle
- * @param q - model, versions, role, segment and optional window size
- * @param windows - the ranges, each [from, to)
- * @param parts - which sketches to decode
- * @param now - epoch ms
- */
-export async function readWindows(
-  env: Env,
-  db: Db,
-  q: Omit<AggregateQuery, "ranges"> & { window?: Granularity | undefined },
-  windows: readonly { from: number; to: number }[],
-  parts: readonly AggregatePart[],
-  now = Date.now(),
-): Promise<WindowRead[]> {
   const window = q.segment !== ALL_SEGMENT && q.window === "minute" ? "hour" : q.window;
-  const retention = retentionOf(env, now, q.segment);
-  const covers = windows.map((w) => cover(w.from, w.to, window, retention));
-  const rows = await readRows(db, { model: q.model, versions: q.versions, role: q.role, segment: q.segment, ranges: coalesce(covers.flatMap((c) => c.ranges)) });
-  return Promise.all(
-    covers.map(async (c) => {
-      const { merged, skipped } = await mergeRows(
-        rows.filter((row) => inRanges(row, c.ranges)),
-        (row) => row.version,
-        parts,
-      );
-      return { byVersion: merged, skipped, from: c.from, to: c.to };
-    }),
-  );
+  const range = cover(q.from, q.to, window, retentionOf(env, now, q.segment));
+  const read = await readAggregates(db, { model: q.model, versions: q.versions, role: q.role, segment: q.segment, ranges: range.ranges }, parts);
+  return { ...read, from: range.from, to: range.to };
 }
 
 /** All-time totals of one version and role, from the unsliced day rows (and hours not yet in them). */

@@ -1,6 +1,6 @@
 import type { Db } from "../db/client.ts";
 import { Aggregate } from "../aggregates/aggregate.ts";
-import { readWindows } from "../aggregates/store.ts";
+import { readWindow } from "../aggregates/store.ts";
 import type { WindowQuery } from "../aggregates/windows.ts";
 import { type DriftResult, computeDrift } from "./drift-report.ts";
 import { type VersionReference, loadReference } from "./stored-reference.ts";
@@ -26,32 +26,22 @@ export interface WindowDrift extends DriftResult {
  * @param labels - also read the labels fed back (confusion matrix, residuals), as alerts judge them
  */
 export async function windowDrift(env: Env, db: Db, q: WindowQuery, labels = false): Promise<WindowDrift | undefined> {
-  return (await windowDrifts(env, db, q, [q], labels))?.[0];
+  const ref = await loadReference(env, db, q.model, q.version);
+  return ref && judgeWindow(env, db, q, ref, labels);
 }
 
 /**
- * Drift of one model version in each of `windows`, as {@link windowDrift} judges each, from one
- * read of the stored aggregates (readWindows). Undefined when the version does not exist.
+ * Drift of one range against a reference already loaded: {@link windowDrift} after it loaded
+ * the reference, and each window of a series.
  *
  * @param env - the Worker's bindings
  * @param db - drizzle handle
- * @param q - model, version, role, segment (its range is not read)
- * @param windows - the ranges, each [from, to)
+ * @param q - model, version, role, range, segment
+ * @param ref - the version's reference
  * @param labels - also read the labels fed back
  */
-export async function windowDrifts(env: Env, db: Db, q: WindowQuery, windows: readonly { from: number; to: number }[], labels = false): Promise<WindowDrift[] | undefined> {
-  const ref = await loadReference(env, db, q.model, q.version);
-  if (!ref) return undefined;
-  const reads = await readWindows(env, db, { ...q, versions: [q.version] }, windows, [
-    "features",
-    "prediction",
-    "embedding",
-    "errors",
-    "latency",
-    ...(labels ? (["confusion", "residual"] as const) : []),
-  ]);
-  return reads.map((read) => {
-    const aggregate = read.byVersion.get(q.version) ?? new Aggregate();
-    return { ...computeDrift(ref.reference, aggregate, ref.drift), from: read.from, to: read.to, aggregate, reference: ref, skipped: read.skipped };
-  });
+export async function judgeWindow(env: Env, db: Db, q: WindowQuery, ref: VersionReference, labels = false): Promise<WindowDrift> {
+  const read = await readWindow(env, db, { ...q, versions: [q.version] }, ["features", "prediction", "embedding", "errors", "latency", ...(labels ? (["confusion", "residual"] as const) : [])]);
+  const aggregate = read.byVersion.get(q.version) ?? new Aggregate();
+  return { ...computeDrift(ref.reference, aggregate, ref.drift), from: read.from, to: read.to, aggregate, reference: ref, skipped: read.skipped };
 }

@@ -5,7 +5,8 @@ import { requireRole } from "../auth.ts";
 import { openDb } from "../db/client.ts";
 import { distributionBins } from "../drift/bins.ts";
 import { DEFAULT_BINS } from "../drift/drift-report.ts";
-import { type WindowDrift, windowDrift, windowDrifts } from "../drift/window-drift.ts";
+import { type WindowDrift, judgeWindow, windowDrift } from "../drift/window-drift.ts";
+import { loadReference } from "../drift/stored-reference.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
 import { resolveWindowQuery, seriesQuerySchema, seriesWindows, windowQuerySchema } from "./window-query.ts";
@@ -51,8 +52,8 @@ function windowAnswer(result: WindowDrift, bins: boolean): Omit<DriftAnswer, "mo
  * or to `window` when given) in one segment (default: all traffic). `detail=bins` adds each
  * feature's (and the prediction's) reference and current shares over the metric bins.
  * `GET /v1/drift/series?…&step=` (read): the same for each window of `step` ms from `from` to
- * `to` (at most 48), oldest first, from one read of the stored aggregates:
- * a dashboard's heatmap in one request. See docs/drift.md.
+ * `to` (at most 40), oldest first, read and judged one window after the other: a dashboard's
+ * heatmap in one request. See docs/drift.md.
  */
 export const drift = new Hono<AppEnv>()
   .get(
@@ -78,8 +79,11 @@ export const drift = new Hono<AppEnv>()
       const db = openDb(c.env);
       const query = c.req.valid("query");
       const q = await resolveWindowQuery(db, c.var.caller, query);
-      const results = await windowDrifts(c.env, db, q, seriesWindows(q, query.step));
-      if (!results) throw new ApiError(404, "not_found", `model "${q.name}" has no version ${q.version}`);
-      return c.json({ model: q.name, version: q.version, windows: results.map((r) => windowAnswer(r, false)) } satisfies DriftSeriesAnswer);
+      const ref = await loadReference(c.env, db, q.model, q.version);
+      if (!ref) throw new ApiError(404, "not_found", `model "${q.name}" has no version ${q.version}`);
+      // window by window: only one window's stored rows and aggregate are in memory at a time
+      const windows = [];
+      for (const w of seriesWindows(q, query.step)) windows.push(windowAnswer(await judgeWindow(c.env, db, { ...q, ...w }, ref), false));
+      return c.json({ model: q.name, version: q.version, windows } satisfies DriftSeriesAnswer);
     },
   );

@@ -12,7 +12,7 @@ import type { AppEnv } from "../env.ts";
 import { Aggregate } from "../aggregates/aggregate.ts";
 import { estimatedPerformance, livePerformance } from "../aggregates/performance.ts";
 import { loadReference } from "../drift/stored-reference.ts";
-import { readWindow, readWindows } from "../aggregates/store.ts";
+import { readWindow } from "../aggregates/store.ts";
 import { resolveWindowQuery, seriesQuerySchema, seriesWindows, windowQuerySchema } from "./window-query.ts";
 import { iso } from "../time.ts";
 import { validate } from "../validate.ts";
@@ -46,7 +46,8 @@ const STATS_PARTS = ["prediction", "errors", "latency", "confusion", "residual",
  * one version over a range, in one segment — the same windows and segments as `GET /v1/drift` —
  * and the model's objectives against it with their error budget (collector/alerts/slo-report.ts).
  * `GET /v1/stats/series?…&step=` (read): traffic, errors, latency and performance in each window
- * of `step` ms from `from` to `to` (at most 48), from one read: the dashboard's latency charts.
+ * of `step` ms from `from` to `to` (at most 40), one window after the other: the dashboard's
+ * latency charts in one request.
  */
 export const stats = new Hono<AppEnv>()
   .get(
@@ -88,14 +89,13 @@ export const stats = new Hono<AppEnv>()
       const db = openDb(c.env);
       const query = c.req.valid("query");
       const q = await resolveWindowQuery(db, c.var.caller, query);
-      const reads = await readWindows(c.env, db, { ...q, versions: [q.version] }, seriesWindows(q, query.step), STATS_PARTS);
       const baseline = (await loadReference(c.env, db, q.model, q.version))?.reference.performance ?? null;
-      const windows = reads.map((read) => ({
-        from: iso(read.from),
-        to: iso(read.to),
-        ...windowFigures(read.byVersion.get(q.version) ?? new Aggregate(), baseline),
-        skipped: read.skipped,
-      }));
+      // window by window: only one window's stored rows and aggregate are in memory at a time
+      const windows = [];
+      for (const w of seriesWindows(q, query.step)) {
+        const read = await readWindow(c.env, db, { ...q, ...w, versions: [q.version] }, STATS_PARTS);
+        windows.push({ from: iso(read.from), to: iso(read.to), ...windowFigures(read.byVersion.get(q.version) ?? new Aggregate(), baseline), skipped: read.skipped });
+      }
       return c.json({ model: q.name, version: q.version, role: q.role, segment: q.segment, baseline, windows } satisfies StatsSeriesAnswer);
     },
   );
