@@ -34,6 +34,8 @@ export const modelSummarySchema = z.object({
   createdAt: z.string(),
   latestVersion: z.number().nullable(),
   rollout: rolloutViewSchema.nullable(),
+  /** Rows and errors (all codes) the live versions of the rollout (stable, canary) reported over the last hour, all traffic. */
+  lastHour: z.object({ rows: z.number(), errors: z.number() }),
 });
 export type ModelSummary = z.infer<typeof modelSummarySchema>;
 

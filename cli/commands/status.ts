@@ -17,7 +17,7 @@ interface ModelList {
 export const status: Command = {
   name: "status",
   summary: "a model's versions, rollout and recent changes (or all models)",
-  usage: `driftline status [model] [--json] [--url URL --key KEY]\n\nA model's versions, rollout, performance of the live versions over the last 24 h, a shadow's\nagreement with them, and recent changes. Without a model, lists every model the key can see.`,
+  usage: `driftline status [model] [--json] [--url URL --key KEY]\n\nA model's versions, rollout, performance of the live versions over the last 24 h, a shadow's\nagreement with them, and recent changes. Without a model, lists every model the key can see,\nwith the rows and errors its live versions reported over the last hour.`,
   async run(argv) {
     const { values, positionals } = parse(argv, { ...CONNECTION_OPTIONS, json: { type: "boolean" } });
     if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
@@ -29,8 +29,15 @@ export const status: Command = {
       if (list.models.length === 0) return void console.log("no models yet: driftline publish model.onnx --model NAME --profile profile.json");
       console.log(
         table(
-          ["model", "app", "latest", "rollout"],
-          list.models.map((m) => [m.name, m.app, m.latestVersion ? `v${m.latestVersion}` : "-", m.rollout ? describeRollout(m.rollout) : "-"]),
+          ["model", "app", "latest", "rollout", "rows (1 h)", "errors (1 h)"],
+          list.models.map((m) => [
+            m.name,
+            m.app,
+            m.latestVersion ? `v${m.latestVersion}` : "-",
+            m.rollout ? describeRollout(m.rollout) : "-",
+            m.lastHour.rows.toLocaleString("en-US"),
+            m.lastHour.errors.toLocaleString("en-US"),
+          ]),
         ),
       );
       return;

@@ -6,6 +6,7 @@ import { openDb } from "../db/client.ts";
 import { listModels } from "../db/models.ts";
 import { getRollout, listRollouts } from "../db/rollouts.ts";
 import { listVersions } from "../db/versions.ts";
+import { recentTraffic } from "../aggregates/store.ts";
 import type { AppEnv } from "../env.ts";
 import { accessModel } from "../registry/model-access.ts";
 import { auditView, versionView } from "../registry/views.ts";
@@ -21,7 +22,8 @@ import { z } from "zod";
 export const AUDIT_SHOWN = 100;
 
 /**
- * `/v1/models` (read): the caller's app's models with their latest version and rollout, and
+ * `/v1/models` (read): the caller's app's models with their latest version, rollout and the last
+ * hour's rows and errors of its live versions, and
  * one model with all its versions, its rollout and its audit log (newest first).
  */
 export const models = new Hono<AppEnv>()
@@ -36,9 +38,18 @@ export const models = new Hono<AppEnv>()
       if (app !== undefined) assertApp(caller, app, `app "${app}"`);
       const db = openDb(c.env);
       const [rows, rollouts] = await Promise.all([listModels(db, app), listRollouts(db, app)]);
+      const live = new Map([...rollouts].map(([model, r]) => [model, [r.stable, ...(r.canary ? [r.canary.version] : [])]]));
+      const traffic = await recentTraffic(db, live, Date.now() - 3_600_000);
       const listed = rows.map((m) => {
         const rollout = rollouts.get(m.id);
-        return { name: m.name, app: m.app, createdAt: iso(m.createdAt), latestVersion: m.latestVersion, rollout: rollout ? rolloutView(rollout) : null };
+        return {
+          name: m.name,
+          app: m.app,
+          createdAt: iso(m.createdAt),
+          latestVersion: m.latestVersion,
+          rollout: rollout ? rolloutView(rollout) : null,
+          lastHour: traffic.get(m.id) ?? { rows: 0, errors: 0 },
+        };
       });
       return c.json({ models: listed });
     },

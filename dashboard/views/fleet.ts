@@ -1,14 +1,14 @@
 import { h, note, replace, table } from "../dom.ts";
 import { firstNames } from "../../protocol/first-names.ts";
 import { count, percent, when } from "../format.ts";
-import type { Alert, ModelSummary, StatsAnswer } from "../types.ts";
+import type { Alert, ModelSummary } from "../types.ts";
 import { pooled } from "../windows.ts";
 import { type View, type ViewContext, panel } from "./context.ts";
 import { canaryText, shadowText } from "./rollout-text.ts";
 
 const HOUR = 3_600_000;
 
-/** A model's last hour: live rows and errors over its stable and canary, and dataset drift of the stable. */
+/** A model's last hour: live rows and errors over its stable and canary (`lastHour` of the list), and dataset drift of the stable. */
 interface Health {
   rows: number;
   errors: number;
@@ -17,15 +17,8 @@ interface Health {
 
 async function health(ctx: ViewContext, m: ModelSummary, now: number): Promise<Health> {
   if (!m.rollout) return { rows: 0, errors: 0, drifted: null };
-  const range = { model: m.name, from: now - HOUR, to: now };
-  const versions = [m.rollout.stable, ...(m.rollout.canary ? [m.rollout.canary.version] : [])];
-  const [drift, ...stats] = await Promise.all([ctx.api.drift({ ...range, version: m.rollout.stable }), ...versions.map((version) => ctx.api.stats({ ...range, version }))]);
-  const errors = (s: StatsAnswer) => Object.values(s.errors).reduce((a, b) => a + b, 0);
-  return {
-    rows: stats.reduce((a, s) => a + s.rows, 0),
-    errors: stats.reduce((a, s) => a + errors(s), 0),
-    drifted: drift.count > 0 ? drift.dataset.drifted : null,
-  };
+  const drift = await ctx.api.drift({ model: m.name, from: now - HOUR, to: now, version: m.rollout.stable });
+  return { ...m.lastHour, drifted: drift.count > 0 ? drift.dataset.drifted : null };
 }
 
 function verdict(drifted: boolean | null): HTMLElement {

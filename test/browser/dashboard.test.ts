@@ -146,10 +146,20 @@ describe("dashboard", () => {
     expect(await page.isVisible("#toolbar")).toBe(false);
   });
 
-  it("shows the fleet with the model's rollout", async () => {
+  it("shows the fleet with the model's rollout, asking one drift per model and no stats", async () => {
+    const asked: string[] = [];
+    const record = (req: { url(): string }) => {
+      const url = new URL(req.url());
+      if (url.pathname.startsWith("/v1/")) asked.push(url.pathname);
+    };
+    page.on("request", record);
     await signIn(readKey);
     const row = page.locator(`tr[data-model="${MODEL}"]`);
     await row.waitFor();
+    await page.waitForLoadState("networkidle");
+    page.off("request", record);
+    // rows and errors come with the list (lastHour); the stable and canary cost no request each
+    expect(asked.sort()).toEqual(["/v1/alerts", "/v1/drift", "/v1/models"]);
     const cells = await row.locator("td").allTextContents();
     expect(cells.slice(1, 3)).toEqual(["v1", "v2 · 10%"]);
     expect(cells[6]).toBe("2K"); // 20 reports of 100 rows over stable and canary

@@ -74,6 +74,9 @@ describe("driftline CLI against a local collector", () => {
     expect((await cli(["rollout", "cancer", "--canary", "2", "--percent", "10"])).stdout).toMatch(/cancer: stable v1, canary v2 at 10% \(config 2\)/);
     expect((await cli(["promote", "cancer"])).stdout).toMatch(/promoted version 2; stable v2 \(config 3\)/);
     expect((await cli(["rollback", "cancer"])).stdout).toMatch(/stable v1 \(config 4\)/);
+    const all = await cli(["status"]);
+    expect(all.stdout).toMatch(/^model +app +latest +rollout +rows \(1 h\) +errors \(1 h\)$/m);
+    expect(all.stdout).toMatch(/^cancer +demo +v2 +stable v1 .* \d[\d,]* +\d[\d,]*$/m);
     const status = await cli(["status", "cancer"]);
     expect(status.code, status.stderr).toBe(0);
     expect(status.stdout).toMatch(/cancer \(app demo\): stable v1 \(config 4\)/);
