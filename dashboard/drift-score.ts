@@ -1,15 +1,9 @@
-import { DRIFT_TEST_NAMES } from "../protocol/drift-test-names.ts";
+import { DRIFT_TEST_METRICS, DRIFT_TEST_NAMES } from "../protocol/drift-test-names.ts";
 import { num, percent } from "./format.ts";
 import type { DriftTest, FeatureDrift } from "./types.ts";
 
-/** What the dashboard shows of one drift test: the metric it judges, and whether low means drift. */
-const TESTS: Record<DriftTest, { metric: keyof FeatureDrift["metrics"]; pvalue: boolean }> = {
-  ks: { metric: "ks_pvalue", pvalue: true },
-  chi2: { metric: "chi2_pvalue", pvalue: true },
-  psi: { metric: "psi", pvalue: false },
-  js: { metric: "js", pvalue: false },
-  wasserstein: { metric: "wasserstein_normed", pvalue: false },
-};
+/** Whether a test's score is a p-value (low means drift). */
+const isPValue = (test: DriftTest): boolean => test === "ks" || test === "chi2";
 
 /**
  * The score a feature's verdict rests on: the test's value with the heaviest sender's share
@@ -20,7 +14,7 @@ const TESTS: Record<DriftTest, { metric: keyof FeatureDrift["metrics"]; pvalue: 
  */
 export function testScore(f: FeatureDrift): number | null {
   if (f.count === 0) return null;
-  return f.value ?? f.metrics[TESTS[f.test].metric] ?? null;
+  return f.value ?? f.metrics[DRIFT_TEST_METRICS[f.test]] ?? null;
 }
 
 /**
@@ -42,7 +36,7 @@ export function verdictBasis(f: FeatureDrift): string {
  * @param score - its score
  */
 export function shortScore(test: DriftTest, score: number): string {
-  return score < 0.001 && (score > 0 || TESTS[test].pvalue) ? "<0.001" : Number(score.toPrecision(2)).toString();
+  return score < 0.001 && (score > 0 || isPValue(test)) ? "<0.001" : Number(score.toPrecision(2)).toString();
 }
 
 /** The name of a test's score, e.g. "KS p-value". */

@@ -4,6 +4,7 @@ import { CONNECTION_OPTIONS, UsageError, intFlag, onePositional, parse } from ".
 import { table } from "../format.ts";
 import { printableJson } from "../../protocol/printable.ts";
 import { judgedWithoutHeaviest } from "../../protocol/drift/sender-trim.ts";
+import { DRIFT_TEST_METRICS } from "../../protocol/drift-test-names.ts";
 import type { Command } from "./command.ts";
 
 const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -96,12 +97,27 @@ export function describeDrift(answer: DriftAnswer, segment?: string): string {
   const lines = [
     head,
     table(
-      ["feature", "kind", "rows", "test", "value", "threshold", "psi", "js", "drift"],
-      entries.map(([name, e]) => [name, e.kind, String(e.count), e.test, fmt(e.value), fmt(e.threshold), fmt(e.metrics.psi), fmt(e.metrics.js), verdictWord(e)]),
+      ["feature", "kind", "rows", "test", "value", "untrimmed", "threshold", "psi", "js", "drift"],
+      entries.map(([name, e]) => [
+        name,
+        e.kind,
+        String(e.count),
+        e.test,
+        fmt(e.value),
+        fmt(e.metrics[DRIFT_TEST_METRICS[e.test]]),
+        fmt(e.threshold),
+        fmt(e.metrics.psi),
+        fmt(e.metrics.js),
+        verdictWord(e),
+      ]),
     ),
     "",
     `dataset: ${features.filter(([, e]) => e.drifted).length} of ${judged} features judged drifted (${(answer.dataset.drifted_share * 100).toFixed(0)}%)${answer.dataset.drifted ? " — DATASET DRIFT" : ""}`,
   ];
+  const trimmed = Math.max(0, ...entries.map(([, e]) => (e.value === null ? 0 : e.sender_share)));
+  if (trimmed > 0) {
+    lines.push(`value: the test's value with the heaviest sender's share of the values (up to ${(trimmed * 100).toFixed(0)}%) left out, as the verdict took it; untrimmed: on all the values`);
+  }
   if (answer.embedding) lines.push(embeddingLine(answer.embedding));
   const words = new Set(entries.map(([, e]) => verdictWord(e)));
   for (const [word, why] of Object.entries(WHY_NONE)) if (words.has(word)) lines.push(why);

@@ -55,7 +55,16 @@ describe("driftline drift: the table", () => {
 
   it("shows the value the verdict was taken on and its threshold, not the untrimmed metric", () => {
     const text = describeDrift(answer({ brightness: feature({ value: 0.002, drifted: true }) }));
-    expect(row(text, "brightness")).toEqual(["brightness", "numeric", "100", "ks", "0.002", "0.050", "0.900", "0.300", "DRIFT"]);
+    expect(row(text, "brightness")).toEqual(["brightness", "numeric", "100", "ks", "0.002", "1.0e-20", "0.050", "0.900", "0.300", "DRIFT"]);
+  });
+
+  it("shows beside the verdict's value the test's value on all the values, which scipy gives on the raw rows", () => {
+    // a units bug from 10 client networks: normed Wasserstein 0.747 on all the values (numpy: 0.740), 0.250 with a tenth
+    // trimmed off; the table showed 0.250, PSI and JS, and no figure a user could check against their own computation
+    const metrics = { ks: 0.21, ks_pvalue: 0, psi: 0.351, js: 0.206, wasserstein_normed: 0.747 };
+    const text = describeDrift(answer({ distance: feature({ test: "wasserstein", value: 0.25, threshold: 0.062, drifted: true, metrics }) }));
+    expect(row(text, "distance")).toEqual(["distance", "numeric", "100", "wasserstein", "0.250", "0.747", "0.062", "0.351", "0.206", "DRIFT"]);
+    expect(text).toMatch(/^value: the test's value with the heaviest sender's share of the values \(up to 10%\) left out, as the verdict took it; untrimmed: on all the values$/m);
   });
 
   it("lists the drifted features first and counts them", () => {
