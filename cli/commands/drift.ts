@@ -118,6 +118,12 @@ export function describeDrift(answer: DriftAnswer, segment?: string): string {
   if (trimmed > 0) {
     lines.push(`value: the test's value with the heaviest sender's share of the values (up to ${(trimmed * 100).toFixed(0)}%) left out, as the verdict took it; untrimmed: on all the values`);
   }
+  const unseen = entries.filter(([, e]) => (e.metrics.unseen_share ?? 0) > 0).sort(([, a], [, b]) => b.metrics.unseen_share! - a.metrics.unseen_share!);
+  if (unseen.length > 0) {
+    lines.push(
+      `unseen categories (values the profile does not list, compared as "other"): ${unseen.map(([name, e]) => `${name} ${e.metrics.unseen_share! < 0.001 ? "<0.1" : (e.metrics.unseen_share! * 100).toFixed(1)}%`).join(", ")}`,
+    );
+  }
   if (answer.embedding) lines.push(embeddingLine(answer.embedding));
   const words = new Set(entries.map(([, e]) => verdictWord(e)));
   for (const [word, why] of Object.entries(WHY_NONE)) if (words.has(word)) lines.push(why);

@@ -67,6 +67,14 @@ describe("driftline drift: the table", () => {
     expect(text).toMatch(/^value: the test's value with the heaviest sender's share of the values \(up to 10%\) left out, as the verdict took it; untrimmed: on all the values$/m);
   });
 
+  it("names the categorical features whose values the profile does not have, with their share", () => {
+    // origin sent lower-cased ("sfo"): JS 0.809, and no word that every value was a category the profile does not list
+    const categorical = (unseen: number) => feature({ kind: "categorical", test: "js", metrics: { ks: null, ks_pvalue: null, psi: 14, js: 0.809, wasserstein_normed: null, unseen_share: unseen } });
+    const text = describeDrift(answer({ origin: categorical(1), weekday: categorical(0), carrier: categorical(0.004), dest: categorical(0.0002) }));
+    expect(text).toMatch(/^unseen categories \(values the profile does not list, compared as "other"\): origin 100\.0%, carrier 0\.4%, dest <0\.1%$/m);
+    expect(describeDrift(answer({ weekday: categorical(0) }))).not.toMatch(/unseen/);
+  });
+
   it("lists the drifted features first and counts them", () => {
     // a wide model's few drifted features were scattered through hundreds of rows in the profile's order
     const names = Array.from({ length: 300 }, (_, i) => `f${i}`);
