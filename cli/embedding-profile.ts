@@ -5,7 +5,8 @@ import { EMBEDDING_CHUNKS } from "../protocol/drift/embedding.ts";
 import type { ReferenceProfile } from "../protocol/schema/profile.ts";
 import { toBase64 } from "../protocol/sketch/index.ts";
 import { CliError } from "./args.ts";
-import { formatBytes, progress } from "./progress.ts";
+import { formatBytes } from "../protocol/byte-size.ts";
+import { progress } from "./progress.ts";
 
 /** Projected components when `--embedding-dims` is not given (fewer for a shorter embedding). */
 const DEFAULT_DIMS = 16;

@@ -3,7 +3,8 @@ import { CliError, UsageError, choiceFlag, intFlag, listFlag, onePositional, par
 import { type LoadedModel, checkEmbeddingOutput, checkFeatureColumns, describeOutputs, loadModel } from "../onnx-model.ts";
 import { type ProfileFile, type ProfileOptions, PredictionProfiler, TableProfiler } from "../profiler.ts";
 import type { ChunkOptions } from "../reference-chunks.ts";
-import { formatBytes, progress } from "../progress.ts";
+import { formatBytes } from "../../protocol/byte-size.ts";
+import { progress } from "../progress.ts";
 import { TABLE_FORMATS, type RowBatch, type Table, openTable } from "../tables/index.ts";
 import type { Command } from "./command.ts";
 import { openMedia, profileMedia } from "./profile-media.ts";

@@ -6,7 +6,7 @@ import { describeRollout, table } from "../format.ts";
 import { printableJson } from "../../protocol/printable.ts";
 import { auditChange } from "../../protocol/audit-text.ts";
 import { describeShadow } from "../../protocol/shadow-text.ts";
-import { formatBytes } from "../progress.ts";
+import { formatBytes } from "../../protocol/byte-size.ts";
 import type { Command } from "./command.ts";
 
 interface ModelList {

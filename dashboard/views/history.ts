@@ -1,4 +1,5 @@
 import { auditChange } from "../../protocol/audit-text.ts";
+import { formatBytes } from "../../protocol/byte-size.ts";
 import { h, note, replace, table } from "../dom.ts";
 import { count, when } from "../format.ts";
 import type { ModelDetail, Rollout } from "../types.ts";
@@ -34,7 +35,7 @@ export function renderHistory(versionsBody: HTMLElement, auditBody: HTMLElement,
           h("td", {}, role ? h("span", { class: `badge badge-${role}` }, role) : ""),
           h("td", {}, when(v.createdAt)),
           h("td", {}, v.publisher),
-          h("td", { class: "num" }, `${count(v.size)} B`),
+          h("td", { class: "num" }, formatBytes(v.size)),
           h("td", { class: "num" }, count(v.profileRows)),
           h("td", { class: "mono", title: v.sha256 }, v.sha256.slice(0, 12)),
         );

@@ -2,6 +2,7 @@
 // model's rollout, drift verdicts, a distribution, latency per backend, and a rollback click.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
+import { formatBytes } from "../../protocol/byte-size.ts";
 import type { Report } from "../../protocol/schema/report.ts";
 import { CategoricalSketch, ClassificationSketch, ConfusionMatrix, ErrorCounts, LatencySketch, NumericSketch, toBase64 } from "../../protocol/sketch/index.ts";
 import { CONFIDENCE_BINS, addProbabilities } from "../../protocol/sketch/prediction.ts";
@@ -68,11 +69,12 @@ describe("dashboard", () => {
   let page: Page;
   let readKey: string;
   let adminKey: string;
+  let modelBytes: number;
 
   beforeAll(async () => {
     [collector, browser] = await Promise.all([startTestCollector(), launchBrowser()]);
     const v1 = churnModel(MODEL);
-    const v2 = churnModel(MODEL, 1);
+    const v2 = churnModel(MODEL, 1, {}, [16]); // a hidden layer: over a KiB
     // the canary's clients send no labels: its profile's fit lets the collector estimate accuracy
     const curve = (right: number) => new Array<number>(CONFIDENCE_BINS).fill(right);
     const estimation = {
@@ -88,6 +90,7 @@ describe("dashboard", () => {
     v2.manifest.profile.performance = { kind: "classification", labelled: 1000, accuracy: 0.8, precision: {}, recall: {}, f1: {}, log_loss: 0.5, calibration, estimation };
     await collector.publish(v1.bytes, v1.manifest);
     await collector.publish(v2.bytes, v2.manifest);
+    modelBytes = v2.bytes.length;
     await collector.rollout(MODEL, { canary: { version: 2, percent: 10 } });
     const key = async (role: string) => (await collector.admin<{ token: string }>("POST", "/v1/keys", { app: "test", role })).token;
     [readKey, adminKey] = [await key("read"), await key("admin")];
@@ -177,6 +180,8 @@ describe("dashboard", () => {
     }
     expect(await page.textContent('[data-rollout="stable"]')).toBe("v1");
     expect(await page.textContent('[data-rollout="canary"]')).toBe("v2 · 10%");
+    // the model's size as `driftline status` prints it (it read "1K B": a compact count of bytes)
+    expect(await page.locator("tr:has(th:text-is('v2')) td.num").first().textContent()).toBe(formatBytes(modelBytes));
     await page.waitForSelector('[data-distribution="age"] rect.s-current');
     expect(await page.locator('[data-distribution="age"] rect.s-reference').count()).toBe(10);
     await page.selectOption("select:near(:text('feature'))", "tenure");
