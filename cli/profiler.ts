@@ -126,7 +126,9 @@ export class TableProfiler {
           const cell = rows[r]![at]!;
           const value = toNumber(cell);
           if (value === undefined) {
-            throw new CliError(`${this.table.where(positions[r]!)}: column "${column.name}": ${JSON.stringify(cell)} is not a number (name it in --categorical if it is a category)`);
+            throw new CliError(
+              `${this.table.where(positions[r]!)}: column "${column.name}": ${JSON.stringify(cell)} is not a number (name it in --categorical if it is a category, in --exclude if the model does not take it: an id, a date, the target)`,
+            );
           }
           // recorded as clients record it (protocol/blur.ts), so blurring adds no drift
           const recorded = value === null ? value : blurValue(value, column.minCell);

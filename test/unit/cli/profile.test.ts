@@ -153,7 +153,19 @@ describe("driftline profile", () => {
     writeFileSync(bad, "a,b\n1,2\n3,oops\n");
     const result = await run("profile", bad, "--categorical", "a", "-o", join(dir, "x.json"));
     expect(result.code).toBe(1);
-    expect(result.stderr.trim()).toBe(`driftline profile: ${bad}:3: column "b": "oops" is not a number (name it in --categorical if it is a category)`);
+    expect(result.stderr.trim()).toBe(
+      `driftline profile: ${bad}:3: column "b": "oops" is not a number (name it in --categorical if it is a category, in --exclude if the model does not take it: an id, a date, the target)`,
+    );
+  });
+
+  it("says to leave out a date column the model does not take, not only to make it a category", async () => {
+    // flights with a date beside the features, --categorical naming the two categories: the only
+    // hint was --categorical, which would have made every day of the file a category of the model
+    const flights = join(dir, "flights.csv");
+    writeFileSync(flights, "date,weekday,hour,label\n2001-03-01,Thu,0.1167,late\n");
+    const result = await run("profile", flights, "--categorical", "weekday,label", "-o", join(dir, "x.json"));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("in --exclude if the model does not take it: an id, a date, the target)");
   });
 
   it("says when the model's input width and the features disagree", async () => {
