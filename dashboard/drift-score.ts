@@ -19,12 +19,13 @@ export function testScore(f: FeatureDrift): number | null {
 
 /**
  * What a verdict was taken on, for a tooltip: "KS p-value 0.012 against 0.05, 14% of the values
- * (the heaviest sender's share) left out".
+ * (the heaviest sender's share) left out; 0.2 on all of them".
  *
  * @param f - the feature's drift, with data
  */
 export function verdictBasis(f: FeatureDrift): string {
-  const trimmed = f.value !== null && f.sender_share > 0 ? `, ${percent(f.sender_share, 0)} of the values (the heaviest sender's share) left out` : "";
+  const trimmed =
+    f.value !== null && f.sender_share > 0 ? `, ${percent(f.sender_share, 0)} of the values (the heaviest sender's share) left out; ${num(f.metrics[DRIFT_TEST_METRICS[f.test]])} on all of them` : "";
   return `${testLabel(f.test)} ${num(testScore(f))} against ${num(f.threshold)}${trimmed}`;
 }
 

@@ -19,7 +19,14 @@ const trimmed: FeatureDrift = {
 describe("the dashboard's drift score", () => {
   it("is the value the verdict was taken on, not the untrimmed metric", () => {
     expect(testScore(trimmed)).toBe(0.01);
-    expect(verdictBasis(trimmed)).toBe("KS p-value 0.01 against 0.05, 14% of the values (the heaviest sender's share) left out");
+    expect(verdictBasis(trimmed)).toBe("KS p-value 0.01 against 0.05, 14% of the values (the heaviest sender's share) left out; 0.2 on all of them");
+  });
+
+  it("gives the untrimmed value beside a trimmed one, the figure scipy gives on the raw rows", () => {
+    // a third of an hour's flights with distance in km: 4.3e-4 with 6 % left out, 0.204 on all the
+    // values (numpy: 0.201); the line said only 4.3e-4, which no one can check against their own figure
+    const units = { ...trimmed, test: "wasserstein" as const, value: 0.00043, sender_share: 0.06, threshold: 0.0423, drifted: false, metrics: { ...trimmed.metrics, wasserstein_normed: 0.204 } };
+    expect(verdictBasis(units)).toBe("Wasserstein (normed) 4.3e-4 against 0.0423, 6% of the values (the heaviest sender's share) left out; 0.204 on all of them");
   });
 
   it("is the metric when the collector gave no verdict, and nothing without data", () => {
