@@ -1,3 +1,4 @@
+import { OBJECTIVE_FIELDS } from "../protocol/objective-names.ts";
 import type { AlertConfigAnswer } from "../protocol/schema/alert-config.ts";
 import { UsageError, intFlag, listFlag, numberFlag } from "./args.ts";
 
@@ -144,8 +145,8 @@ export const CONFIG_FLAGS: readonly ConfigFlag[] = [
   },
 ];
 
-/** The flags of the objectives, which `driftline slo` takes. */
-export const SLO_FLAGS = CONFIG_FLAGS.filter((f) => ["errorRate", "latencyP95Ms", "latencyP99Ms", "throughputFleet", "throughputClient", "sloPeriodDays"].includes(f.field));
+/** The flags of the objectives and their period, which `driftline slo` takes. */
+export const SLO_FLAGS = CONFIG_FLAGS.filter((f) => [...OBJECTIVE_FIELDS, "sloPeriodDays"].includes(f.field));
 
 /**
  * parseArgs declarations of `flags`, plus `--clear` (a list of those flags to stop watching).
@@ -190,11 +191,14 @@ export function changedConfig(current: AlertConfigAnswer, flags: readonly Config
 }
 
 /**
- * One row per watched field of `config`: the flag that sets it and what it watches.
+ * One row per watched field of `config`: the flag that sets it and what it watches. The error
+ * budget period, which the collector stores with a default, only beside an objective.
  *
  * @param config - the configuration
  * @param flags - the flags to show
  */
 export function configRows(config: AlertConfigAnswer, flags: readonly ConfigFlag[]): string[][] {
-  return flags.filter((f) => config[f.field] !== undefined && config[f.field] !== null).map((f) => [`--${f.flag}`, f.show(config[f.field] as never)]);
+  const set = (field: Field) => config[field] !== undefined && config[field] !== null;
+  const objective = OBJECTIVE_FIELDS.some(set);
+  return flags.filter((f) => set(f.field) && (f.field !== "sloPeriodDays" || objective)).map((f) => [`--${f.flag}`, f.show(config[f.field] as never)]);
 }

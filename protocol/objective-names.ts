@@ -14,3 +14,6 @@ export const OBJECTIVE_NAMES: Readonly<Record<string, string>> = {
  * the CLI's footnote and the dashboard's tooltip.
  */
 export const NOT_ALERTED_REASON = "met, or without data, once the heaviest sender's calls are left out, as the alerts judge: one client cannot fire an alert";
+
+/** The alert configuration's objective fields; the error budget period (`sloPeriodDays`) is theirs, and is listed only beside one. */
+export const OBJECTIVE_FIELDS = ["errorRate", "latencyP95Ms", "latencyP99Ms", "throughputFleet", "throughputClient"] as const;

@@ -1,5 +1,5 @@
 import { deliveryText } from "../../protocol/alert-delivery.ts";
-import { NOT_ALERTED_REASON, OBJECTIVE_NAMES } from "../../protocol/objective-names.ts";
+import { NOT_ALERTED_REASON, OBJECTIVE_FIELDS, OBJECTIVE_NAMES } from "../../protocol/objective-names.ts";
 import { h, note, replace, table } from "../dom.ts";
 import { ms, num, percent, when } from "../format.ts";
 import type { Alert, AlertConfigAnswer, SloObjective } from "../types.ts";
@@ -119,7 +119,10 @@ function objectivesTable(objectives: readonly SloObjective[], days: number): HTM
 
 function conditionList(config: AlertConfigAnswer): HTMLElement {
   const values = flat(config);
-  const watched = CONDITIONS.filter((f) => values[f.name] !== undefined && values[f.name] !== null);
+  const set = (name: string) => values[name] !== undefined && values[name] !== null;
+  // the error budget period, stored with a default, only beside an objective it is the period of
+  const objective = OBJECTIVE_FIELDS.some(set);
+  const watched = CONDITIONS.filter((f) => set(f.name) && (f.name !== "sloPeriodDays" || objective));
   if (watched.length === 0) return note("No conditions watched.");
   return h(
     "dl",

@@ -116,4 +116,13 @@ describe("dashboard alerts panel", () => {
     expect(await page.textContent("#banner")).toMatch(/loopback address, not a public one/);
     expect((await collector.admin<{ webhook: string }>("GET", `/v1/models/${MODEL}/alerts`)).webhook).toBe(HOOK);
   });
+
+  it("lists the error budget period only beside an objective it is the period of", async () => {
+    expect(await page.textContent('[data-condition="sloPeriodDays"]')).toBe("30 days");
+    // drift alone: the stored default period read as a condition watched
+    await collector.admin("PUT", `/v1/models/${MODEL}/alerts`, { webhook: HOOK, featureDrift: ["tenure"], windowMinutes: 30 });
+    await page.reload();
+    await page.waitForSelector('[data-condition="featureDrift"]');
+    expect(await page.locator('[data-condition="sloPeriodDays"]').count()).toBe(0);
+  });
 });
