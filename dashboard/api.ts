@@ -1,4 +1,5 @@
 import type { ErrorEnvelope } from "../protocol/schema/error-envelope.ts";
+import type { Window } from "./windows.ts";
 import type {
   Alert,
   AlertConfigAnswer,
@@ -39,6 +40,27 @@ function windowParams(q: WindowQuery): Record<string, string> {
   if (q.role) params.role = q.role;
   if (q.segment) params.segment = q.segment;
   return params;
+}
+
+/** A series query: a window query without its range, which the windows give. */
+type SeriesQuery = Omit<WindowQuery, "from" | "to">;
+
+/** Windows one series request asks for: the collector judges them one after the other, so longer ranges go as several requests at once. */
+const SERIES_PART = 6;
+
+/**
+ * The query parameters of the requests of a series over `windows`, {@link SERIES_PART} windows
+ * each: a 24-hour heatmap is 4 requests the browser sends together, not 24, nor one that
+ * judges all 24 windows in turn.
+ */
+function seriesParts(q: SeriesQuery, windows: readonly Window[]): Record<string, string>[] {
+  const step = windows[0]!.to - windows[0]!.from;
+  const parts: Record<string, string>[] = [];
+  for (let i = 0; i < windows.length; i += SERIES_PART) {
+    const part = windows.slice(i, i + SERIES_PART);
+    parts.push({ ...windowParams({ ...q, from: part[0]!.from, to: part[part.length - 1]!.to }), step: String(step) });
+  }
+  return parts;
 }
 
 /**
@@ -110,9 +132,10 @@ export class Api {
     return this.call("read", "GET", "/v1/drift", { ...windowParams(q), ...(bins && { detail: "bins" }) });
   }
 
-  /** Drift of a version in each window of `step` ms from `q.from` to `q.to`, oldest first, in one request. */
-  async driftSeries(q: WindowQuery, step: number): Promise<DriftWindow[]> {
-    return (await this.call<DriftSeriesAnswer>("read", "GET", "/v1/drift/series", { ...windowParams(q), step: String(step) })).windows;
+  /** Drift of a version in each of `windows` (contiguous, of one size), oldest first ({@link seriesParts}). */
+  async driftSeries(q: SeriesQuery, windows: readonly Window[]): Promise<DriftWindow[]> {
+    const parts = await Promise.all(seriesParts(q, windows).map((params) => this.call<DriftSeriesAnswer>("read", "GET", "/v1/drift/series", params)));
+    return parts.flatMap((p) => p.windows);
   }
 
   /** Traffic, errors and latency of a version over a range. */
@@ -120,9 +143,10 @@ export class Api {
     return this.call("read", "GET", "/v1/stats", windowParams(q));
   }
 
-  /** Traffic, errors, latency and performance of a version in each window of `step` ms from `q.from` to `q.to`, in one request. */
-  statsSeries(q: WindowQuery, step: number): Promise<StatsSeriesAnswer> {
-    return this.call("read", "GET", "/v1/stats/series", { ...windowParams(q), step: String(step) });
+  /** Traffic, errors, latency and performance of a version in each of `windows` (contiguous, of one size), oldest first ({@link seriesParts}). */
+  async statsSeries(q: SeriesQuery, windows: readonly Window[]): Promise<StatsSeriesAnswer> {
+    const parts = await Promise.all(seriesParts(q, windows).map((params) => this.call<StatsSeriesAnswer>("read", "GET", "/v1/stats/series", params)));
+    return { ...parts[0]!, windows: parts.flatMap((p) => p.windows) };
   }
 
   /** A model's newest `limit` alert state changes, newest first. */

@@ -5,9 +5,8 @@ import { shortScore, testLabel, testScore, verdictBasis } from "../drift-score.t
 import { firstNames } from "../../protocol/first-names.ts";
 import { count, percent } from "../format.ts";
 import type { DriftWindow, FeatureDrift } from "../types.ts";
-import { span } from "../windows.ts";
 import type { ViewContext } from "./context.ts";
-import { type Selection, windowLabels, windowQuery } from "./selection.ts";
+import { type Selection, windowLabels } from "./selection.ts";
 
 /** The dataset drifts when this share of features does (the collector's default). */
 const DATASET_SHARE = 0.5;
@@ -60,14 +59,14 @@ function summary(ordered: readonly string[], answers: readonly DriftWindow[]): H
 /**
  * Drift per feature × window as a heatmap of each feature's test score (coloured by verdict),
  * the dataset's drifted share per window, and prediction drift — for one version, role and
- * segment, from one `GET /v1/drift/series` (the windows are contiguous and of one size).
+ * segment, from `GET /v1/drift/series` (six windows a request, the requests sent together).
  *
  * @param ctx - the app's context
  * @param body - where to render
  * @param sel - version, role, segment and windows
  */
 export async function renderDrift(ctx: ViewContext, body: HTMLElement, sel: Selection): Promise<void> {
-  const answers = await ctx.api.driftSeries(windowQuery(sel, span(sel.windows)), sel.windows[0]!.to - sel.windows[0]!.from);
+  const answers = await ctx.api.driftSeries(sel, sel.windows);
   if (answers.every((a) => a.count === 0)) return replace(body, note("No traffic in this range."));
   const labels = windowLabels(sel.windows);
   const names = worstFirst(Object.keys(answers[0]!.features), answers);

@@ -3,7 +3,7 @@ import { lineChart } from "../charts/line-chart.ts";
 import { h, note, replace } from "../dom.ts";
 import { count, ms } from "../format.ts";
 import type { BaselinePerformance, LatencyQuantiles, Rollout, Segments, StatsSeriesAnswer, StatsWindow } from "../types.ts";
-import { type Window, span } from "../windows.ts";
+import type { Window } from "../windows.ts";
 import type { ViewContext } from "./context.ts";
 import { windowLabels } from "./selection.ts";
 
@@ -100,7 +100,7 @@ function column(col: Column, { windows: stats, baseline }: StatsSeriesAnswer, ba
 /**
  * Accuracy from on-device labels against the baseline (when labels come in), then latency
  * (p50/p95/p99) per backend and window (the stats' latency sketch is kept per backend) and
- * errors by code per window, from one unsliced `GET /v1/stats/series` per version; the canary beside
+ * errors by code per window, from unsliced `GET /v1/stats/series` (six windows a request); the canary beside
  * the stable version when one runs, each backend's latency on one scale in both.
  *
  * @param ctx - the app's context
@@ -118,7 +118,7 @@ export async function renderLatency(ctx: ViewContext, body: HTMLElement, model: 
   const labels = windowLabels(windows);
   // unsliced: a query sliced by a segment covers whole hours (segments are kept per hour), and
   // the latency sketch is kept per backend anyway
-  const series = await Promise.all(columns.map((c) => ctx.api.statsSeries({ model, version: c.version, ...span(windows) }, windows[0]!.to - windows[0]!.from)));
+  const series = await Promise.all(columns.map((c) => ctx.api.statsSeries({ model, version: c.version }, windows)));
   // the stable and the canary side by side on one scale per backend, or the faster would look as slow
   const top = new Map(
     backends.map((backend) => [

@@ -6,7 +6,8 @@
 // and 24 h, and Debian's numpy/scipy compute the same metrics from the raw rows of the same hour
 // (test/bench/drift/raw_metrics.py), timed the same way. Prints one JSON object with the median
 // and max of each, the ratio collector / raw, and how far the collector's metrics are from
-// scipy's.
+// scipy's; and `heatmap24h`: the dashboard's 24 h drift heatmap as one `GET /v1/drift/series` of
+// 24 hour windows against 24 `GET /v1/drift`, one per hour.
 //
 // The feed's reports each cover 5 minutes, so the collector files them by hour (docs/ingest.md
 // "Windows and roll-up"): the hour, segment, bins and 24 h queries use `window=hour` (the range
@@ -112,6 +113,28 @@ try {
     collector[q.name] = { query: q.query, count: answers[q.name]?.count, firstMs: ms(first), ...summary(times) };
   }
   result.collector = collector;
+
+  // the dashboard's 24 h heatmap: one GET /v1/drift/series of 24 hour windows against 24 GET
+  // /v1/drift, one per window, one after the other (the dashboard's series replaced those)
+  process.stderr.write("timing the 24 h series against a request per hour …\n");
+  const hours = Array.from({ length: 24 }, (_, i) => to - (24 - i) * 60 * MINUTE);
+  const seriesQuery = `from=${hours[0]}&to=${to}&step=${60 * MINUTE}&window=hour`;
+  /** @type {{ series: number[], perWindow: number[] }} */
+  const heat = { series: [], perWindow: [] };
+  for (let i = 0; i <= RUNS && !c.down(); i++) {
+    const t0 = performance.now();
+    await c.api("GET", `/v1/drift/series?model=${MODEL}&${seriesQuery}`, { timeoutMs: 300_000 });
+    const t1 = performance.now();
+    for (const from of hours) await c.api("GET", `/v1/drift?model=${MODEL}&from=${from}&to=${from + 60 * MINUTE}&window=hour`, { timeoutMs: 300_000 });
+    const t2 = performance.now();
+    // the first round warms up, as above
+    if (i > 0) heat.series.push(t1 - t0), heat.perWindow.push(t2 - t1);
+  }
+  result.heatmap24h = {
+    series: { query: seriesQuery, ...summary(heat.series) },
+    perWindow: { requests: 24, ...summary(heat.perWindow) },
+    ratioSeriesToPerWindow: +(median(heat.series) / median(heat.perWindow)).toFixed(3),
+  };
 
   result.loadAverage.raw = loadavg();
   process.stderr.write(`numpy/scipy on the raw rows (${RAW_RUNS} runs per query) …\n`);
