@@ -228,7 +228,7 @@ async function profileTable(path: string, values: ProfileFlags, model: LoadedMod
       sketched,
       target,
     );
-    await readAll(again, undefined, again.batches(), `running ${values.model}`, (b) => predictor.add(b.rows, (r) => again.where(b.positions[r]!)));
+    await readAll(again, undefined, again.batches(), `running ${values.model} over ${path}`, (b) => predictor.add(b.rows, (r) => again.where(b.positions[r]!)));
     // a regression's targets' step and range: how devices record labels (docs/privacy.md)
     const recording = predictor.recording;
     file.outputs = outputs.map((o) => (o === sketched && recording ? { ...o, ...recording } : o));
