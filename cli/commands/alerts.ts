@@ -44,7 +44,8 @@ export async function updateConfig(conn: Connection, model: string, flags: typeo
 export function describeJudging(config: AlertConfigAnswer): string {
   if (config.windowMinutes === undefined) return "nothing watched yet";
   const confirm = config.confirm ?? { k: 1, m: 1 };
-  return `judged every minute over the last ${config.windowMinutes} min once it has ${config.minRows} rows; fires after ${confirm.k} of ${confirm.m} evaluations; canary auto-rollback ${config.autoRollback ? "on" : "off"}`;
+  const labels = config.accuracyDrop !== undefined || config.maeIncrease !== undefined ? ` (performance once it has ${config.minLabelled} labels)` : "";
+  return `judged every minute over the last ${config.windowMinutes} min once it has ${config.minRows} rows${labels}; fires after ${confirm.k} of ${confirm.m} evaluations; canary auto-rollback ${config.autoRollback ? "on" : "off"}`;
 }
 
 /** `driftline alerts`: GET (and PUT) /v1/models/:model/alerts, GET /v1/alerts?model=. */
@@ -60,7 +61,8 @@ export const alerts: Command = {
     const recent = (await request<{ alerts: Alert[] }>(conn, `/v1/alerts?model=${encodeURIComponent(model)}&limit=${RECENT}`)).alerts;
     if (values.json) return void console.log(printableJson({ config, alerts: recent }, 2));
     console.log(`${model}: ${describeJudging(config)}`);
-    const rows = configRows(config, CONFIG_FLAGS).filter(([flag]) => !["--window", "--min-rows", "--confirm", "--auto-rollback"].includes(flag!));
+    // how conditions are judged is the line above, not a condition
+    const rows = configRows(config, CONFIG_FLAGS).filter(([flag]) => !["--window", "--min-rows", "--min-labelled", "--confirm", "--auto-rollback"].includes(flag!));
     if (rows.length > 0) console.log(`\n${table(["condition", "watches"], rows)}`);
     if (config.webhook === null && config.windowMinutes !== undefined) console.log("\nno webhook: alerts are recorded and shown, not posted (--webhook URL)");
     console.log(

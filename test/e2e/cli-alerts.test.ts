@@ -100,9 +100,15 @@ describe("driftline slo and alerts against a local collector", () => {
       "30m",
       "--auto-rollback",
       "off",
+      "--accuracy-drop",
+      "0.05",
     );
     expect(changed.code, changed.stderr).toBe(0);
-    expect(changed.stdout).toMatch(/^cancer: judged every minute over the last 30 min once it has 100 rows; fires after 3 of 5 evaluations; canary auto-rollback off$/m);
+    // how conditions are judged is the header, not a condition of the table
+    expect(changed.stdout).toMatch(
+      /^cancer: judged every minute over the last 30 min once it has 100 rows \(performance once it has 100 labels\); fires after 3 of 5 evaluations; canary auto-rollback off$/m,
+    );
+    expect(changed.stdout).not.toMatch(/^--min-labelled/m);
     expect(changed.stdout).toMatch(/^--webhook +https:\/\/hooks\.example\.com\/T0\/secret$/m);
     expect(changed.stdout).toMatch(/^--dataset-drift +share of drifted features ≥ 0\.3$/m);
     expect(changed.stdout).toMatch(/^--feature-drift +drift of \*$/m);
