@@ -45,8 +45,14 @@ export interface AggregatorStats {
 
 /** Report ids are remembered this long for deduplication. @defaultValue 7 days */
 const DEDUPE_MS = 7 * 86_400_000;
-/** A report may start at most this far in the future (clock skew). */
+/** A report may start, and end, at most this far in the future (clock skew). */
 const MAX_FUTURE_MS = 86_400_000;
+/**
+ * A report may start at most this far back (the runtime drops what it queued past a day), so a
+ * client writes the windows of the last week and the next day only, as honest traffic does:
+ * never rows of days years gone or to come, which nothing would delete (day rows are kept for ever).
+ */
+const MAX_AGE_MS = 7 * 86_400_000;
 /** A version that does not exist is looked up again after this long. */
 const MISSING_VERSION_RETRY_MS = 10_000;
 /** A failed flush is retried after this long. */
@@ -236,7 +242,8 @@ export class ModelAggregator extends DurableObject<Env> {
   private examine(report: Report, now: number): { aggregate: Aggregate } | { refusal: Refusal } {
     const schema = this.schemas.get(report.version)?.schema;
     if (!schema) return { refusal: { code: "not_found", message: `model "${report.model}" has no version ${report.version}` } };
-    if (report.start > now + MAX_FUTURE_MS) return { refusal: { code: "validation", message: "start: more than a day in the future" } };
+    if (report.start > now + MAX_FUTURE_MS || report.end > now + MAX_FUTURE_MS) return { refusal: { code: "validation", message: "start or end: more than a day in the future" } };
+    if (report.start < now - MAX_AGE_MS) return { refusal: { code: "validation", message: "start: more than 7 days back" } };
     let aggregate: Aggregate;
     try {
       aggregate = Aggregate.fromReport(report);

@@ -116,6 +116,28 @@ describe("POST /v1/reports", () => {
     });
   });
 
+  it("refuses a report from more than 7 days back or ending more than a day ahead, so no client stores windows retention never removes", async () => {
+    const { model, key, version, token } = await liveModel("ingest");
+    const now = Date.now();
+    // a day row of 1970 (its midpoint), and one of a day in 2200: day rows are kept for ever
+    const ancient = { ...makeReport(model, version, { start: 0 }), end: 3 * 3_600_000 };
+    const farAhead = { ...makeReport(model, version, { start: now }), end: Date.UTC(2400, 0, 1) };
+    const eightDaysBack = makeReport(model, version, { start: now - 8 * 86_400_000 });
+    const sixDaysBack = makeReport(model, version, { start: now - 6 * 86_400_000 });
+    const answer = await postReports(token, [ancient, farAhead, eightDaysBack, sixDaysBack]);
+    expect(answer.accepted).toEqual([sixDaysBack.id]);
+    expect(answer.rejected.map((r) => [r.id, r.code])).toEqual([
+      [ancient.id, "validation"],
+      [farAhead.id, "validation"],
+      [eightDaysBack.id, "validation"],
+    ]);
+    await flush(model);
+    const old = await env.DB.prepare("select count(*) as n from aggregates where model = ? and (window_start < ? or window_start > ?)")
+      .bind(key, now - 7 * 86_400_000, now + 86_400_000)
+      .first<{ n: number }>();
+    expect(old?.n).toBe(0);
+  });
+
   it("answers whole-batch problems with the error envelope, never a 500", async () => {
     const { model, version, token } = await liveModel("ingest");
     const post = (body: BodyInit, headers: Record<string, string> = { "Content-Type": "application/json" }, key = token) => call("POST", "/v1/reports", { token: key, body, headers });
