@@ -11,7 +11,7 @@ import { type RollUpTarget, dayTargets, hourRollsBy, joinTargets, planRollUp } f
 import { type RowKey, filingWindow, rowId } from "../aggregates/rows.ts";
 import { CombinationCap } from "./combination-cap.ts";
 import { SegmentCap } from "./segment-cap.ts";
-import { SenderBudget } from "./sender-budget.ts";
+import { MAX_REPORT_AGE_MS, SenderBudget } from "./sender-budget.ts";
 import type { AttributedReport } from "../aggregates/sender-tally.ts";
 import { canonicalSegment } from "../../protocol/segment.ts";
 import { type PackedRow, type QuarantinedRow, lastStoredChunk, oldestUnrolledHour, readOwnRows, unrolledHours, writeFlush, writeRollUp } from "../aggregates/store.ts";
@@ -47,12 +47,6 @@ export interface AggregatorStats {
 const DEDUPE_MS = 7 * 86_400_000;
 /** A report may start, and end, at most this far in the future (clock skew). */
 const MAX_FUTURE_MS = 86_400_000;
-/**
- * A report may start at most this far back (the runtime drops what it queued past a day), so a
- * client writes the windows of the last week and the next day only, as honest traffic does:
- * never rows of days years gone or to come, which nothing would delete (day rows are kept for ever).
- */
-const MAX_AGE_MS = 7 * 86_400_000;
 /** A version that does not exist is looked up again after this long. */
 const MISSING_VERSION_RETRY_MS = 10_000;
 /** A failed flush is retried after this long. */
@@ -243,7 +237,9 @@ export class ModelAggregator extends DurableObject<Env> {
     const schema = this.schemas.get(report.version)?.schema;
     if (!schema) return { refusal: { code: "not_found", message: `model "${report.model}" has no version ${report.version}` } };
     if (report.start > now + MAX_FUTURE_MS || report.end > now + MAX_FUTURE_MS) return { refusal: { code: "validation", message: "start or end: more than a day in the future" } };
-    if (report.start < now - MAX_AGE_MS) return { refusal: { code: "validation", message: "start: more than 7 days back" } };
+    // so a client writes only windows honest traffic writes: never day rows of other years (kept
+    // for ever), nor a window whose sender budgets are forgotten
+    if (report.start < now - MAX_REPORT_AGE_MS) return { refusal: { code: "validation", message: `start: more than ${MAX_REPORT_AGE_MS / 86_400_000} days back` } };
     let aggregate: Aggregate;
     try {
       aggregate = Aggregate.fromReport(report);

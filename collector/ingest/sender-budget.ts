@@ -2,8 +2,15 @@ import type { RowKey } from "../aggregates/rows.ts";
 
 const MINUTES: Readonly<Record<RowKey["granularity"], number>> = { minute: 1, hour: 60, day: 1_440 };
 
-/** Budgets are kept this long after their window began, then forgotten. */
-const KEEP_MS = 3 * 86_400_000;
+/** A report may start at most this far back (the runtime drops what it queued past a day); the aggregator refuses older ones. */
+export const MAX_REPORT_AGE_MS = 2 * 86_400_000;
+
+/**
+ * Budgets are kept this long after their window began, then forgotten: as long as a report may
+ * still be filed in the window (a day window begins less than a day before a report's start),
+ * so no budget is spent twice.
+ */
+const KEEP_MS = MAX_REPORT_AGE_MS + 86_400_000;
 
 /**
  * How much each sender has weighed in each filing window, in an aggregator's SQLite storage,

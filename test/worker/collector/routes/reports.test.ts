@@ -1,9 +1,11 @@
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { LIMITS } from "../../../../protocol/limits.ts";
 import { CategoricalSketch, NumericSketch, toBase64 } from "../../../../protocol/sketch/index.ts";
 import { Aggregate } from "../../../../collector/aggregates/aggregate.ts";
 import { unpackAggregate } from "../../../../collector/aggregates/stored-aggregate.ts";
+import { aggregator, shardOf } from "../../../../collector/ingest/routing.ts";
 import { flush, liveModel, makeReport, postReports, TOTALS_BY_GRANULARITY } from "../../ingest-helpers.ts";
 import { BOOTSTRAP, call, createKey, expectError, unique } from "../../registry-helpers.ts";
 
@@ -116,26 +118,47 @@ describe("POST /v1/reports", () => {
     });
   });
 
-  it("refuses a report from more than 7 days back or ending more than a day ahead, so no client stores windows retention never removes", async () => {
+  it("refuses a report from more than 2 days back or ending more than a day ahead, so no client stores windows retention never removes", async () => {
     const { model, key, version, token } = await liveModel("ingest");
     const now = Date.now();
     // a day row of 1970 (its midpoint), and one of a day in 2200: day rows are kept for ever
     const ancient = { ...makeReport(model, version, { start: 0 }), end: 3 * 3_600_000 };
     const farAhead = { ...makeReport(model, version, { start: now }), end: Date.UTC(2400, 0, 1) };
-    const eightDaysBack = makeReport(model, version, { start: now - 8 * 86_400_000 });
-    const sixDaysBack = makeReport(model, version, { start: now - 6 * 86_400_000 });
-    const answer = await postReports(token, [ancient, farAhead, eightDaysBack, sixDaysBack]);
-    expect(answer.accepted).toEqual([sixDaysBack.id]);
+    const threeDaysBack = makeReport(model, version, { start: now - 3 * 86_400_000 });
+    const oneDayBack = makeReport(model, version, { start: now - 86_400_000 });
+    const answer = await postReports(token, [ancient, farAhead, threeDaysBack, oneDayBack]);
+    expect(answer.accepted).toEqual([oneDayBack.id]);
     expect(answer.rejected.map((r) => [r.id, r.code])).toEqual([
       [ancient.id, "validation"],
       [farAhead.id, "validation"],
-      [eightDaysBack.id, "validation"],
+      [threeDaysBack.id, "validation"],
     ]);
     await flush(model);
     const old = await env.DB.prepare("select count(*) as n from aggregates where model = ? and (window_start < ? or window_start > ?)")
-      .bind(key, now - 7 * 86_400_000, now + 86_400_000)
+      .bind(key, now - 3 * 86_400_000, now + 86_400_000)
       .first<{ n: number }>();
     expect(old?.n).toBe(0);
+  });
+
+  it("spends a sender's budget of a window once, however far back the window is", async () => {
+    const { model, key, version, token } = await liveModel("ingest");
+    const client = "one-sender";
+    const stub = aggregator(env, key, shardOf(client, 3));
+    for (const daysBack of [1.5, 4]) {
+      const start = Math.floor((Date.now() - daysBack * 86_400_000) / 60_000) * 60_000;
+      // 1,500 values against the budget of 1,000 a minute window; the alarm between the two
+      // reports forgets the budgets it keeps no longer
+      await postReports(token, [makeReport(model, version, { client, start, tenure: Array.from({ length: 1_500 }, (_, i) => i % 120) })]);
+      await runDurableObjectAlarm(stub);
+      await postReports(token, [makeReport(model, version, { client, start, tenure: Array.from({ length: 1_500 }, (_, i) => i % 120) })]);
+      await flush(model);
+      const rows = await env.DB.prepare("select data from aggregates where model = ? and granularity = 'minute' and window_start = ? and segment = ''").bind(key, start).all<{ data: string }>();
+      const counts = await Promise.all(rows.results.map(async (r) => ((await unpackAggregate(r.data)).features.get("tenure") as NumericSketch).count));
+      expect(
+        counts.reduce((n, c) => n + c, 0),
+        `${daysBack} days back`,
+      ).toBeLessThanOrEqual(1_000);
+    }
   });
 
   it("answers whole-batch problems with the error envelope, never a 500", async () => {
