@@ -24,27 +24,38 @@ export interface OwnRow {
  * @param keys - the rows wanted
  */
 export async function readOwnRows(db: Db, model: string, shard: number, keys: readonly RowKey[]): Promise<Map<string, OwnRow>> {
-  const wanted = new Set(keys.map(rowId));
-  const windows = [...new Set(keys.map((k) => `${k.granularity}|${k.windowStart}`))];
+  const byWindow = new Map<string, { key: RowKey; rows: string[] }>();
+  for (const k of keys) {
+    const window = `${k.granularity}|${k.windowStart}`;
+    let wanted = byWindow.get(window);
+    if (!wanted) byWindow.set(window, (wanted = { key: k, rows: [] }));
+    wanted.rows.push(rowInWindow(k));
+  }
   const found = new Map<string, OwnRow>();
-  // one query per window (few per flush) instead of one per row; other rows of the window are skipped
-  const queries = windows.map((w) => {
-    const [granularity, start] = w.split("|") as [RowKey["granularity"], string];
-    return db
+  // one query per window (few per flush) instead of one per row, answering only the rows wanted:
+  // a window may hold many other slices (a flood of segments), which the flush must not hold
+  const queries = [...byWindow.values()].map(({ key, rows }) =>
+    db
       .select()
       .from(aggregates)
-      .where(and(eq(aggregates.model, model), eq(aggregates.shard, shard), eq(aggregates.granularity, granularity), eq(aggregates.windowStart, Number(start))));
-  });
+      .where(
+        and(
+          eq(aggregates.model, model),
+          eq(aggregates.shard, shard),
+          eq(aggregates.granularity, key.granularity),
+          eq(aggregates.windowStart, key.windowStart),
+          sql`${aggregates.version} || '|' || ${aggregates.role} || '|' || ${aggregates.segment} in (select value from json_each(${JSON.stringify(rows)}))`,
+        ),
+      ),
+  );
   if (queries.length === 0) return found;
   const results = await db.batch(queries as [(typeof queries)[number], ...(typeof queries)[number][]]);
-  for (const rows of results) {
-    for (const r of rows) {
-      const id = rowId(r);
-      if (wanted.has(id)) found.set(id, { data: r.data, rolled: r.rolled === 1 });
-    }
-  }
+  for (const rows of results) for (const r of rows) found.set(rowId(r), { data: r.data, rolled: r.rolled === 1 });
   return found;
 }
+
+/** A row's key within its window, as {@link readOwnRows} matches it in SQL. */
+const rowInWindow = (k: RowKey) => `${k.version}|${k.role}|${k.segment}`;
 
 /** One row a flush stores: its key, counts kept beside the data, and the stored form. */
 export interface PackedRow {
