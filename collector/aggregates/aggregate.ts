@@ -120,7 +120,7 @@ export class Aggregate {
   /**
    * The aggregate of one report, decoding its sketches by their type tags (no checks against
    * a manifest: see `checkReport`). Malformed sketches throw DriftlineError `decode`. A report
-   * past its sender's budget has its features, prediction, latency and errors scaled by its
+   * past its sender's budget has its features, prediction, latency, errors and embedding scaled by its
    * `scale` (./sender-budget.ts); one with a sender is then tallied under it with its
    * {@link Aggregate.mass}, its labels in {@link Aggregate.labellers} and its shadow rows in
    * {@link Aggregate.shadowers}.
@@ -161,8 +161,8 @@ export class Aggregate {
 
   /**
    * The weight of the heaviest sketch that verdicts read and a sender's budget scales —
-   * features, prediction, latency, errors — what a report weighs against its sender's budget
-   * and in the sender tally. Labels (confusion, residual) and shadow parts do not count: were
+   * features, prediction, latency, errors, embedding — what a report weighs against its
+   * sender's budget and in the sender tally (which embedding drift's no-verdict share reads too). Labels (confusion, residual) and shadow parts do not count: were
    * they to, a sender could claim a large share with label counts alone and have every verdict
    * trimmed away.
    */
@@ -170,7 +170,7 @@ export class Aggregate {
     let most = 0;
     const weigh = (sk: AnySketch | undefined) => (most = sk ? Math.max(most, sketchWeight(sk)) : most);
     this.features.forEach(weigh);
-    [this.prediction, this.latency, this.errors].forEach(weigh);
+    [this.prediction, this.latency, this.errors, this.embedding].forEach(weigh);
     return most;
   }
 

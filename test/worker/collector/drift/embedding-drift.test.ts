@@ -37,14 +37,13 @@ describe("embedding drift through the collector", async () => {
   const { token: read } = await createKey("default", "read");
   const minute = Math.floor(Date.now() / 60_000) * 60_000;
 
-  async function driftOf(shift: number): Promise<DriftAnswer> {
+  /** The drift of 20 clients' reports of embeddings moved by `shift`, and those `more` adds. */
+  async function driftOf(shift: number, more: (model: string, version: number) => object[] = () => []): Promise<DriftAnswer> {
     const model = unique("emb");
     const version = await publishManifest(model, (sha, size) => manifest(model, sha, size));
-    const answer = await postReports(
-      ingest,
-      Array.from({ length: 20 }, (_, i) => report(model, version, i, minute - 60_000, shift)),
-    );
-    expect(answer.accepted).toHaveLength(20);
+    const reports = [...Array.from({ length: 20 }, (_, i) => report(model, version, i, minute - 60_000, shift)), ...more(model, version)];
+    const answer = await postReports(ingest, reports);
+    expect(answer.accepted).toHaveLength(reports.length);
     await flush(model);
     const res = await call("GET", `/v1/drift?model=${model}&from=${minute - 60_000}&to=${minute}`, { token: read });
     return (await res.json()) as DriftAnswer;
@@ -55,6 +54,20 @@ describe("embedding drift through the collector", async () => {
     expect(same).toMatchObject({ count: 400, drifted: false, sender_share: 0.05 });
     const moved = (await driftOf(0.5)).embedding!;
     expect(moved).toMatchObject({ count: 400, drifted: true, components: { verdict: true }, distance: { verdict: true } });
+  });
+
+  it("cannot be made to drift by one sender's embeddings: they weigh in its budget and the sender tally", async () => {
+    // 2,000 moved embeddings in a report of no other sketch (within its 2,000 rows)
+    const flood = (model: string, version: number) => {
+      const sketch = projector.sketch();
+      for (const e of embeddings(7, 2_000, 0.5)) projector.add(sketch, e);
+      const { prediction: _p, latency: _l, ...bare } = makeReport(model, version, { client: "flood", start: minute - 60_000 });
+      return [{ ...bare, rows: 2_000, features: {}, embedding: toBase64(sketch.encode()) }];
+    };
+    const attacked = (await driftOf(0, flood)).embedding!;
+    // its budget (1,000 a minute window) leaves it 1,000 of 1,400: over half, so no verdict
+    expect(attacked).toMatchObject({ count: 1_400, drifted: false });
+    expect(attacked.sender_share).toBeCloseTo(1_000 / 1_400, 6);
   });
 
   it("refuses an embedding sketch of other sizes, or where the manifest has no embedding", async () => {
