@@ -1,4 +1,4 @@
-import { and, eq, lt } from "drizzle-orm";
+import { and, eq, lt, sql } from "drizzle-orm";
 import { retentionSettings } from "../config.ts";
 import type { Db } from "../db/client.ts";
 import { listModels } from "../db/models.ts";
@@ -31,24 +31,44 @@ export function retentionOf(env: Env, now: number, segment = ALL_SEGMENT): Reten
   };
 }
 
+/** Expired rows one statement deletes at most: a day of a fleet's hour slices is far more than one statement should. */
+const PRUNE_PAGE = 10_000;
+
+/** Pages of each model's minute and hour rows one prune deletes at most; a longer backlog goes on in the next run. */
+const PRUNE_MAX_PASSES = 20;
+
 /**
- * Deletes minute and hour aggregates past their retention, model by model (each delete is a
- * range of the primary key). Reads never use them: they read coarser windows there.
+ * Deletes minute and hour aggregates past their retention, a page of each model's minute and
+ * hour rows per D1 batch: every model's first, then again for those that filled a page, up to
+ * {@link PRUNE_MAX_PASSES} pages, so no statement deletes more than `page` rows and one model's
+ * backlog does not hold up the others. Reads never use these rows: they read coarser windows there.
  *
  * @param db - drizzle handle
  * @param env - the Worker's bindings
  * @param now - epoch ms
+ * @param page - rows one statement deletes at most
+ * @defaultValue page {@link PRUNE_PAGE}
  * @returns rows deleted
  */
-export async function pruneAggregates(db: Db, env: Env, now: number): Promise<number> {
+export async function pruneAggregates(db: Db, env: Env, now: number, page = PRUNE_PAGE): Promise<number> {
   const { minutesSince, hoursSince } = retentionOf(env, now);
+  let models = (await listModels(db)).map((m) => m.id);
   let deleted = 0;
-  for (const m of await listModels(db)) {
-    const results = await db.batch([
-      db.delete(aggregates).where(and(eq(aggregates.model, m.id), eq(aggregates.granularity, "minute"), lt(aggregates.windowStart, minutesSince))),
-      db.delete(aggregates).where(and(eq(aggregates.model, m.id), eq(aggregates.granularity, "hour"), lt(aggregates.windowStart, hoursSince))),
-    ]);
-    for (const r of results) deleted += (r as { meta?: { changes?: number } }).meta?.changes ?? 0;
+  for (let pass = 0; pass < PRUNE_MAX_PASSES && models.length > 0; pass++) {
+    const more: string[] = [];
+    for (const model of models) {
+      const results = await db.batch([expiredPage(db, model, "minute", minutesSince, page), expiredPage(db, model, "hour", hoursSince, page)]);
+      const changes = results.map((r) => (r as { meta?: { changes?: number } }).meta?.changes ?? 0);
+      deleted += changes.reduce((n, c) => n + c, 0);
+      if (changes.some((c) => c >= page)) more.push(model);
+    }
+    models = more;
   }
   return deleted;
+}
+
+/** A delete of at most `page` of a model's rows of one window size that start before `before`. */
+function expiredPage(db: Db, model: string, granularity: "minute" | "hour", before: number, page: number) {
+  const expired = and(eq(aggregates.model, model), eq(aggregates.granularity, granularity), lt(aggregates.windowStart, before));
+  return db.delete(aggregates).where(sql`rowid in (select rowid from ${aggregates} where ${expired} limit ${page})`);
 }

@@ -24,6 +24,35 @@ describe("retention", () => {
     expect(drift!.to - drift!.from).toBe(3_600_000);
   });
 
+  it("prunes a bounded page of expired rows per statement, however many there are", async () => {
+    const { model, key, version, token } = await liveModel("retention");
+    const start = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 4 * 3_600_000;
+    // 25 minutes of one shard (one client): 25 minute rows past a retention of 1 hour
+    await postReports(
+      token,
+      Array.from({ length: 25 }, (_, i) => makeReport(model, version, { client: "one", start: start + i * 60_000 })),
+    );
+    await flush(model);
+    const changes: number[] = [];
+    const counting = new Proxy(env.DB, {
+      get(target, prop) {
+        if (prop === "batch")
+          return async (statements: D1PreparedStatement[]) => {
+            const results = await target.batch(statements);
+            changes.push(...results.map((r) => r.meta.changes));
+            return results;
+          };
+        const value = Reflect.get(target, prop) as unknown;
+        return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const short = { ...env, MINUTE_RETENTION_HOURS: "1" } as unknown as Env;
+    await pruneAggregates(openDb({ ...env, DB: counting } as Env), short, Date.now(), 10);
+    const left = await env.DB.prepare("select count(*) as n from aggregates where model = ? and granularity = 'minute'").bind(key).first<{ n: number }>();
+    expect(left!.n).toBe(0);
+    expect(Math.max(...changes)).toBeLessThanOrEqual(10);
+  });
+
   it("keeps minute rows no further back than hour rows: a shorter hour retention than the minutes' is read without overlap", () => {
     // docs/scale.md's advice (shorten HOUR_RETENTION_DAYS) taken to 1 day, minutes at their default 48 h
     const now = Date.UTC(2026, 0, 10, 14, 37);
