@@ -42,6 +42,7 @@ const PRUNE_MAX_PASSES = 20;
  * hour rows per D1 batch: every model's first, then again for those that filled a page, up to
  * {@link PRUNE_MAX_PASSES} pages, so no statement deletes more than `page` rows and one model's
  * backlog does not hold up the others. Reads never use these rows: they read coarser windows there.
+ * An hour row not yet rolled into its day row is kept until it is (see `expiredPage`).
  *
  * @param db - drizzle handle
  * @param env - the Worker's bindings
@@ -67,8 +68,12 @@ export async function pruneAggregates(db: Db, env: Env, now: number, page = PRUN
   return deleted;
 }
 
-/** A delete of at most `page` of a model's rows of one window size that start before `before`. */
+/**
+ * A delete of at most `page` of a model's rows of one window size that start before `before`.
+ * An hour row not yet rolled into its day row stays (day reads take it with the day) until its
+ * roll-up, however late: deleting it would lose its reports. Minute rows are always `rolled`.
+ */
 function expiredPage(db: Db, model: string, granularity: "minute" | "hour", before: number, page: number) {
-  const expired = and(eq(aggregates.model, model), eq(aggregates.granularity, granularity), lt(aggregates.windowStart, before));
+  const expired = and(eq(aggregates.model, model), eq(aggregates.granularity, granularity), lt(aggregates.windowStart, before), eq(aggregates.rolled, 1));
   return db.delete(aggregates).where(sql`rowid in (select rowid from ${aggregates} where ${expired} limit ${page})`);
 }

@@ -53,6 +53,19 @@ describe("retention", () => {
     expect(Math.max(...changes)).toBeLessThanOrEqual(10);
   });
 
+  it("keeps an hour row past its retention until it is rolled into its day, so a roll-up that lags loses nothing", async () => {
+    const { model, key, version, token } = await liveModel("retention");
+    // half an hour of calls: filed in an hour row, which rolls into its day an hour after the hour
+    const now = Date.now();
+    await postReports(token, [{ ...makeReport(model, version, { start: now - 1_800_000 }), end: now }]);
+    await flush(model);
+    const unrolled = () => env.DB.prepare("select count(*) as n from aggregates where model = ? and granularity = 'hour' and rolled = 0").bind(key).first<{ n: number }>();
+    expect((await unrolled())!.n).toBe(1);
+    // three days on, its roll-up still not done (its object failing meanwhile), under a day's hour retention
+    await pruneAggregates(openDb(env), { ...env, HOUR_RETENTION_DAYS: "1" } as unknown as Env, now + 3 * 86_400_000);
+    expect((await unrolled())!.n).toBe(1);
+  });
+
   it("keeps minute rows no further back than hour rows: a shorter hour retention than the minutes' is read without overlap", () => {
     // docs/scale.md's advice (shorten HOUR_RETENTION_DAYS) taken to 1 day, minutes at their default 48 h
     const now = Date.UTC(2026, 0, 10, 14, 37);
