@@ -1,8 +1,8 @@
 // The collector's settings. Every tunable `[vars]` entry of wrangler.toml is read here and
 // nowhere else (test/unit/layout.test.ts checks it), each with its default and the values it
 // may take ({@link RULES}); a value that is unset or not one of those falls back to the default,
-// and {@link settingProblems} names every such value and every unknown `[vars]` name, for
-// `GET /healthz`. The rest of the collector asks these functions, so a new setting goes here,
+// and {@link settingProblems} names every such value and every misspelt `[vars]` name (counting
+// other unknown ones), for `GET /healthz`. The rest of the collector asks these functions, so a new setting goes here,
 // into wrangler.toml's `[vars]` and the settings table of the README ("Deploying to
 // Cloudflare"). Bindings (DB, ARTIFACTS, AGGREGATOR, ROLLOUT_CHANNEL, the rate limiters) and the
 // ADMIN_TOKEN secret are not settings: code uses them where it needs them.
@@ -82,10 +82,26 @@ function word(env: Settings, name: WordName): string {
 /** Bindings that are strings and not settings. */
 const SECRETS = new Set(["ADMIN_TOKEN"]);
 
+/** Edits (letters inserted, deleted or replaced) from `a` to `b` (Levenshtein). */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length]!;
+}
+
+/** A name at most this many edits from a setting's is taken for a misspelling of it. */
+const MISSPELT_EDITS = 2;
+
 /**
  * What an operator should fix in `[vars]`: each setting whose value is not one it takes (the
- * default applies instead), and each string binding that is no setting (a misspelt name, which
- * nothing reads). Empty when every setting is as written.
+ * default applies instead), and each string binding that is no setting (which nothing reads):
+ * by name when it is a setting's name misspelt ({@link MISSPELT_EDITS}), else counted only, since
+ * `GET /healthz` is public and such a binding may be a secret of the operator's. Empty when every
+ * setting is as written.
  *
  * @param env - the Worker's bindings
  * @example
@@ -93,10 +109,13 @@ const SECRETS = new Set(["ADMIN_TOKEN"]);
  */
 export function settingProblems(env: object): string[] {
   const problems: string[] = [];
+  let unnamed = 0;
   for (const [name, value] of Object.entries(env)) {
     if (typeof value !== "string" || SECRETS.has(name)) continue;
     if (!Object.hasOwn(RULES, name)) {
-      problems.push(`${name} is not a setting: nothing reads it (a misspelt name? settings: README "Deploying to Cloudflare")`);
+      if (Object.keys(RULES).some((setting) => editDistance(name, setting) <= MISSPELT_EDITS))
+        problems.push(`${name} is not a setting: nothing reads it (a misspelt name? settings: README "Deploying to Cloudflare")`);
+      else unnamed++;
       continue;
     }
     const rule: WholeRule | WordRule = RULES[name as SettingName];
@@ -105,6 +124,7 @@ export function settingProblems(env: object): string[] {
     const fallback = typeof rule.fallback === "string" ? `"${rule.fallback}"` : rule.fallback;
     problems.push(`${name} = ${JSON.stringify(value)} is not ${takes}: the default ${fallback} applies`);
   }
+  if (unnamed > 0) problems.push(`other string bindings that are no setting: ${unnamed} (nothing reads them; names not shown, as this answer is public)`);
   return problems;
 }
 

@@ -24,6 +24,16 @@ describe("GET /healthz", () => {
     ]);
   });
 
+  it("names no string binding that is not a misspelt setting: the answer is public, and such a binding may be a secret", async () => {
+    const res = await app.fetch(new Request("http://collector/healthz"), { ...env, SENTRY_DSN: "https://k@o.example/1", STRIPE_WEBHOOK_SECRET: "whsec_x", FLUSH_MAX_KEY: "9" });
+    const { settings } = (await res.json()) as { settings: string[] };
+    expect(settings.join("\n")).not.toMatch(/SENTRY|STRIPE/);
+    expect(settings).toEqual([
+      'FLUSH_MAX_KEY is not a setting: nothing reads it (a misspelt name? settings: README "Deploying to Cloudflare")',
+      "other string bindings that are no setting: 2 (nothing reads them; names not shown, as this answer is public)",
+    ]);
+  });
+
   it("uses the migrated D1 schema and a writable R2 bucket", async () => {
     const tables = await env.DB.prepare("select name from sqlite_master where type = 'table' order by name").all<{ name: string }>();
     expect(tables.results.map((r) => r.name)).toEqual(expect.arrayContaining(["api_keys", "apps"]));
