@@ -1,3 +1,4 @@
+import { LIMITS } from "../../protocol/limits.ts";
 import { printableJson } from "../../protocol/printable.ts";
 import type { LogLabel, LogRow } from "../../protocol/schema/prediction-log.ts";
 import { readGzipNdjson } from "./ndjson-gzip.ts";
@@ -30,9 +31,18 @@ export interface ExportPlan {
 }
 
 /** An object a page reads. */
+/**
+ * Rows and labels one export page reads at most: a page holds the ids of its rows and its labels'
+ * ids and values (at most 64 and 128 characters) in memory while it is written, ~30 MB at this
+ * bound. Objects written without their count (before it was kept) count as a full batch.
+ */
+const LOG_EXPORT_MAX_ENTRIES = 100_000;
+
 interface Taken {
   partition: string;
   key: string;
+  /** Its rows or labels. */
+  entries: number;
   /** The client's part of the key: a client's objects of one partition are one run of keys. */
   client: string;
   dropped: number;
@@ -61,7 +71,8 @@ async function partitionsOf(bucket: R2Bucket, q: ExportQuery): Promise<string[]>
 
 /**
  * Plans one page of an export: the objects of each version's partitions whose day overlaps the
- * range, oldest day first, at most `maxObjects` (collector/config.ts `logExportMaxObjects`). A
+ * range, oldest day first, at most `maxObjects` (collector/config.ts `logExportMaxObjects`)
+ * holding at most `maxEntries` rows and labels (so no sender's full batches fill its memory). A
  * page ends between two clients' objects, so every label is read with the rows it belongs to
  * (a client labels only its own rows) and each row is written once; `next` says where the next
  * page starts. One client's objects of one partition that are more than `maxObjects` are split
@@ -71,11 +82,14 @@ async function partitionsOf(bucket: R2Bucket, q: ExportQuery): Promise<string[]>
  * @param q - model, version and range
  * @param maxObjects - objects one page may read
  * @param after - the `next` of the page before (an object key of this model's logs)
+ * @param maxEntries - rows and labels one page may hold
+ * @defaultValue maxEntries {@link LOG_EXPORT_MAX_ENTRIES}
  */
-export async function planExport(bucket: R2Bucket, q: ExportQuery, maxObjects: number, after?: string): Promise<ExportPlan> {
+export async function planExport(bucket: R2Bucket, q: ExportQuery, maxObjects: number, after?: string, maxEntries = LOG_EXPORT_MAX_ENTRIES): Promise<ExportPlan> {
   const resume = after && { partition: after.slice(0, after.lastIndexOf("/") + 1), key: after };
   const resumeOrder = resume ? orderOf(resume.partition) : "";
   const taken: Taken[] = [];
+  let entries = 0;
   let next: string | undefined;
   walk: for (const prefix of await partitionsOf(bucket, q)) {
     if (orderOf(prefix) < resumeOrder) continue;
@@ -86,12 +100,19 @@ export async function planExport(bucket: R2Bucket, q: ExportQuery, maxObjects: n
       const page = await bucket.list({ prefix, cursor, startAfter: cursor ? undefined : startAfter, include: ["customMetadata"] } as R2ListOptions);
       for (const o of page.objects) {
         const rest = o.key.slice(prefix.length);
-        const object: Taken = { partition: prefix, key: o.key, client: rest.slice(0, rest.indexOf("-")), dropped: Number(o.customMetadata?.dropped ?? 0) || 0 };
-        if (taken.length === maxObjects) {
+        const object: Taken = {
+          partition: prefix,
+          key: o.key,
+          entries: Number(o.customMetadata?.entries) || LIMITS.logRowsPerBatch,
+          client: rest.slice(0, rest.indexOf("-")),
+          dropped: Number(o.customMetadata?.dropped ?? 0) || 0,
+        };
+        if (taken.length === maxObjects || (taken.length > 0 && entries + object.entries > maxEntries)) {
           next = endAtClient(taken, object);
           break walk;
         }
         taken.push(object);
+        entries += object.entries;
       }
       cursor = page.truncated ? page.cursor : undefined;
     } while (cursor);

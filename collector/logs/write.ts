@@ -6,7 +6,8 @@ import { type LogKind, objectKey, partitionOf } from "./partition.ts";
  * Writes a checked batch to R2: per partition (the model's key, the row's version, the day of its
  * prediction) one object of its rows and one of its labels, gzip-compressed NDJSON. Objects are
  * written only when absent, so a retried batch writes nothing twice and no batch can replace
- * another's objects. The batch's `dropped` count goes into the custom metadata of its first object.
+ * another's objects. Each object's custom metadata holds its number of lines (`entries`, which
+ * export pages are bounded by), and the first object's the batch's `dropped` count.
  *
  * @param bucket - the R2 bucket
  * @param model - the model's key (the batch names the model by its name)
@@ -23,7 +24,7 @@ export async function writeLogBatch(bucket: R2Bucket, model: string, batch: LogB
   for (const label of batch.labels) add("labels", label.version, label.t, label);
   let first = true;
   for (const [key, values] of groups) {
-    const metadata = first && batch.dropped ? { dropped: String(batch.dropped) } : undefined;
+    const metadata = { entries: String(values.length), ...(first && batch.dropped ? { dropped: String(batch.dropped) } : {}) };
     first = false;
     if (await bucket.head(key)) continue;
     await bucket.put(key, await gzipNdjson(values), { httpMetadata: { contentType: "application/x-ndjson", contentEncoding: "gzip" }, customMetadata: metadata });

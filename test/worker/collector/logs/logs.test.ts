@@ -261,4 +261,31 @@ describe("the log export's pages", () => {
     // every object once, the honest client's included
     expect(read).toEqual(keys);
   });
+
+  it("ends a page at the rows and labels it may hold: one sender's full batches of labels cannot fill an export's memory", async () => {
+    const { model, key, version, token } = await loggedModel("logs-entries");
+    // one sender: three batches of 500 labels (their ids and values are held while a page is
+    // written); an honest client: two rows and a label
+    for (let b = 0; b < 3; b++) {
+      const labels = Array.from({ length: 500 }, (_, i) => ({ id: `flood${b}.${i}`, version, t: Date.now(), actual: "x".repeat(LIMITS.nameLength) }));
+      expect((await postLogs(token, logBatch(model, [], labels, { client: "flood" }))).status).toBe(200);
+    }
+    const rows = [logRow(version), logRow(version)];
+    expect((await postLogs(token, logBatch(model, rows, [{ id: rows[0]!.id, version, t: rows[0]!.t, actual: "yes" }], { client: "honest" }))).status).toBe(200);
+    const lines = await stored(key);
+    const q = { model: key, from: Date.now() - DAY, to: Date.now() + 1 };
+    const held: number[] = [];
+    const read: string[] = [];
+    let after: string | undefined;
+    for (let page = 0; page < 10; page++) {
+      const plan = await planExport(env.ARTIFACTS, q, 9000, after, 600);
+      const keys = plan.partitions.flatMap((p) => [...p.rows, ...p.labels]);
+      held.push(keys.reduce((n, k) => n + lines.get(k)!.length, 0));
+      read.push(...keys);
+      after = plan.next;
+      if (!after) break;
+    }
+    expect(Math.max(...held)).toBeLessThanOrEqual(600);
+    expect(read.sort()).toEqual([...lines.keys()].sort());
+  });
 });
