@@ -288,7 +288,7 @@ export interface StoredRow {
 export async function readRows(db: Db, q: AggregateQuery): Promise<StoredRow[]> {
   if (q.ranges.length === 0 || q.versions?.length === 0) return [];
   const pairs = q.segment === ALL_SEGMENT || q.segment === OTHER_COMBINATION ? [] : q.segment.split(",");
-  const combinations = and(sql`instr(${aggregates.segment}, ',') > 0`, ...pairs.map((p) => sql`(',' || ${aggregates.segment} || ',') like ${`%,${likeLiteral(p)},%`} escape '\\'`));
+  const combinations = and(sql`instr(${aggregates.segment}, ',') > 0`, ...pairs.map((p) => holdsPair(`,${p},`)));
   const own = eq(aggregates.segment, q.segment);
   const segment = pairs.length === 0 ? own : pairs.length === 1 ? or(own, combinations) : combinations;
   return db
@@ -313,10 +313,11 @@ function inWindows(ranges: readonly WindowRange[]) {
 /** Day rows and the hour rows not yet rolled into theirs: together, whole days. */
 const DAY_AND_UNROLLED = sql`(${aggregates.granularity} = 'day' or (${aggregates.granularity} = 'hour' and ${aggregates.rolled} = 0))`;
 
-/** `text` with LIKE's wildcards escaped (the canonical form percent-encodes, so `%` occurs). */
-function likeLiteral(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
-}
+/**
+ * Rows whose segment, between commas, holds `part` (`,key:value,` or `,key:`). By `instr`, not
+ * LIKE: D1 refuses a LIKE pattern over 50 bytes, and a pair of a 64-character value is longer.
+ */
+const holdsPair = (part: string) => sql`instr(',' || ${aggregates.segment} || ',', ${part}) > 0`;
 
 /** The merged aggregates of a query, and how many stored rows could not be read. */
 export interface ReadResult {
@@ -405,15 +406,7 @@ export async function readKeySlices(
   const rows = await db
     .select({ segment: aggregates.segment, data: aggregates.data })
     .from(aggregates)
-    .where(
-      and(
-        eq(aggregates.model, q.model),
-        eq(aggregates.version, q.version),
-        eq(aggregates.role, q.role),
-        sql`(',' || ${aggregates.segment} || ',') like ${`%,${likeLiteral(prefix)}%`} escape '\\'`,
-        inWindows(range.ranges),
-      ),
-    )
+    .where(and(eq(aggregates.model, q.model), eq(aggregates.version, q.version), eq(aggregates.role, q.role), holdsPair(`,${prefix}`), inWindows(range.ranges)))
     .all();
   const pairValue = (row: { segment: string }) =>
     row.segment

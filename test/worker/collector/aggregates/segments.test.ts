@@ -53,6 +53,21 @@ describe("segments", async () => {
     expect(((await res.json()) as { count: number }).count).toBe(12);
   });
 
+  it("reads a slice whatever the length of its values, up to the 64 characters a value may have", async () => {
+    const long = await liveModel("segments-long");
+    // a device class as a page may name it: 62 characters, spaces and brackets among them
+    const device = "Samsung Galaxy S23 Ultra (SM-S918B) Chrome 131.0 on Android 14";
+    for (const backend of ["wasm", "webgpu"]) await postReports(long.token, [makeReport(long.model, long.version, { start, segment: { device, backend }, backend })]);
+    await flush(long.model);
+    const slice = async (segment: string) => {
+      const res = await call("GET", `/v1/stats?model=${long.model}&${range}&segment=${encodeURIComponent(segment)}`, { token: read });
+      expect(res.status, await res.clone().text()).toBe(200);
+      return ((await res.json()) as Stats).reports;
+    };
+    expect(await slice(`device:${device}`)).toBe(2);
+    expect(await slice(`backend:webgpu,device:${device}`)).toBe(1);
+  });
+
   it("answers a malformed segment with a 400", async () => {
     await expectError(await call("GET", `/v1/stats?model=${model}&segment=appVersion`, { token: read }), 400, "validation");
   });
