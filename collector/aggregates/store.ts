@@ -266,8 +266,53 @@ export interface AggregateQuery {
   ranges: readonly WindowRange[];
 }
 
+/**
+ * Stored rows one query answers at most: D1 answers at most 50 MB a query, and a stored row of a
+ * wide model (every sketch of a window and slice) runs to hundreds of KB.
+ */
+const READ_PAGE = 64;
+
+/** Where a page ends: a row's primary key within its model. */
+interface Cursor extends RowKey {
+  shard: number;
+}
+
+/** The columns of a {@link Cursor}, selected with every page's rows. */
+const CURSOR = {
+  granularity: aggregates.granularity,
+  windowStart: aggregates.windowStart,
+  version: aggregates.version,
+  role: aggregates.role,
+  segment: aggregates.segment,
+  shard: aggregates.shard,
+};
+
+/** A page of one model's rows: those after `after` (from the first when undefined), at most {@link READ_PAGE}, in primary-key order ({@link byKey}). */
+type Page<R extends Cursor> = (after: Cursor | undefined) => Promise<R[]>;
+
+/** Hands every row of `page` to `each`, a page at a time: no query answers more than a page, and no more than a page's stored text is held at once. */
+async function forEachPage<R extends Cursor>(page: Page<R>, each: (rows: R[]) => Promise<void>): Promise<void> {
+  for (let after: Cursor | undefined; ; ) {
+    const rows = await page(after);
+    await each(rows);
+    if (rows.length < READ_PAGE) return;
+    after = rows.at(-1);
+  }
+}
+
+/** The order of pages: the primary key's after the model (its index serves it, and reads merge rows in it). */
+const byKey = Object.values(CURSOR);
+
+/** Rows after `after` in {@link byKey} order (none: no condition). */
+const afterRow = (after: Cursor | undefined) =>
+  after &&
+  sql`(${sql.join(byKey, sql`, `)}) > (${sql.join(
+    [after.granularity, after.windowStart, after.version, after.role, after.segment, after.shard].map((v) => sql`${v}`),
+    sql`, `,
+  )})`;
+
 /** Rows of a query with their version and the counts kept beside the data. */
-export interface StoredRow {
+interface StoredRow {
   version: number;
   reports: number;
   rows: number;
@@ -276,7 +321,7 @@ export interface StoredRow {
 }
 
 /**
- * The stored rows covering `q` over every shard. No segment, or `other`, reads its own rows; one
+ * A page of the stored rows covering `q` over every shard. No segment, or `other`, reads its own rows; one
  * pair reads its own rows (reports of that pair alone, and traffic past the combination cap)
  * and the full-combination rows that contain it; several pairs read the full-combination rows
  * that contain all of them (traffic folded past the cap is not there). Each report is in at
@@ -284,17 +329,20 @@ export interface StoredRow {
  *
  * @param db - drizzle handle
  * @param q - model, versions, role, segment and window ranges
+ * @param after - the row the page starts after
  */
-export async function readRows(db: Db, q: AggregateQuery): Promise<StoredRow[]> {
+async function readRows(db: Db, q: AggregateQuery, after: Cursor | undefined): Promise<(StoredRow & Cursor)[]> {
   if (q.ranges.length === 0 || q.versions?.length === 0) return [];
   const pairs = q.segment === ALL_SEGMENT || q.segment === OTHER_COMBINATION ? [] : q.segment.split(",");
   const combinations = and(sql`instr(${aggregates.segment}, ',') > 0`, ...pairs.map((p) => holdsPair(`,${p},`)));
   const own = eq(aggregates.segment, q.segment);
   const segment = pairs.length === 0 ? own : pairs.length === 1 ? or(own, combinations) : combinations;
   return db
-    .select({ version: aggregates.version, reports: aggregates.reports, rows: aggregates.rows, errors: aggregates.errors, data: aggregates.data })
+    .select({ ...CURSOR, reports: aggregates.reports, rows: aggregates.rows, errors: aggregates.errors, data: aggregates.data })
     .from(aggregates)
-    .where(and(eq(aggregates.model, q.model), q.versions && inArray(aggregates.version, [...q.versions]), eq(aggregates.role, q.role), segment, inWindows(q.ranges)))
+    .where(and(eq(aggregates.model, q.model), q.versions && inArray(aggregates.version, [...q.versions]), eq(aggregates.role, q.role), segment, inWindows(q.ranges), afterRow(after)))
+    .orderBy(...byKey)
+    .limit(READ_PAGE)
     .all();
 }
 
@@ -337,17 +385,30 @@ export interface ReadResult {
  * @param parts - which sketches to decode
  */
 export async function readAggregates(db: Db, q: AggregateQuery, parts?: readonly AggregatePart[]): Promise<ReadResult> {
-  const { merged, skipped } = await mergeRows(await readRows(db, q), (row) => row.version, parts);
+  const { merged, skipped } = await mergePages(
+    (after) => readRows(db, q, after),
+    (row) => row.version,
+    parts,
+  );
   return { byVersion: merged, skipped };
 }
 
-/** Decodes `rows` and merges them by `keyOf`; a row that cannot be decoded or merged is counted, not thrown. */
-async function mergeRows<R extends { data: string }, K>(
-  rows: readonly R[],
+/** Decodes the rows of every page and merges them by `keyOf`; a row that cannot be decoded or merged is counted, not thrown. */
+async function mergePages<R extends Cursor & { data: string }, K>(
+  page: Page<R>,
   keyOf: (row: R) => K,
   parts: readonly AggregatePart[] | undefined,
 ): Promise<{ merged: Map<K, Aggregate>; skipped: number }> {
   const merged = new Map<K, Aggregate>();
+  let skipped = 0;
+  await forEachPage(page, async (rows) => {
+    skipped += await mergeRows(rows, keyOf, parts, merged);
+  });
+  return { merged, skipped };
+}
+
+/** Decodes `rows` and merges them by `keyOf` into `merged`; answers how many could not be decoded or merged. */
+async function mergeRows<R extends { data: string }, K>(rows: readonly R[], keyOf: (row: R) => K, parts: readonly AggregatePart[] | undefined, merged: Map<K, Aggregate>): Promise<number> {
   let skipped = 0;
   const decoded = await Promise.all(rows.map((row) => unpackAggregate(row.data, parts).catch(() => undefined)));
   rows.forEach((row, i) => {
@@ -364,7 +425,7 @@ async function mergeRows<R extends { data: string }, K>(
       skipped++;
     }
   });
-  return { merged, skipped };
+  return skipped;
 }
 
 /** The merged aggregate of each value of one segment key over a window (see {@link readKeySlices}). */
@@ -403,17 +464,20 @@ export async function readKeySlices(
   const range = cover(q.from, q.to, undefined, retentionOf(env, now, key));
   if (range.ranges.length === 0) return { byValue: new Map(), skipped: 0, from: range.from, to: range.to };
   const prefix = `${key}:`;
-  const rows = await db
-    .select({ segment: aggregates.segment, data: aggregates.data })
-    .from(aggregates)
-    .where(and(eq(aggregates.model, q.model), eq(aggregates.version, q.version), eq(aggregates.role, q.role), holdsPair(`,${prefix}`), inWindows(range.ranges)))
-    .all();
+  const page = (after: Cursor | undefined) =>
+    db
+      .select({ ...CURSOR, data: aggregates.data })
+      .from(aggregates)
+      .where(and(eq(aggregates.model, q.model), eq(aggregates.version, q.version), eq(aggregates.role, q.role), holdsPair(`,${prefix}`), inWindows(range.ranges), afterRow(after)))
+      .orderBy(...byKey)
+      .limit(READ_PAGE)
+      .all();
   const pairValue = (row: { segment: string }) =>
     row.segment
       .split(",")
       .find((pair) => pair.startsWith(prefix))!
       .slice(prefix.length);
-  const { merged, skipped } = await mergeRows(rows, pairValue, parts);
+  const { merged, skipped } = await mergePages(page, pairValue, parts);
   return { byValue: merged, skipped, from: range.from, to: range.to };
 }
 
@@ -504,23 +568,31 @@ export interface Totals {
  * @param model - the model
  */
 export async function readTotals(db: Db, model: string): Promise<Totals[]> {
-  const rows = await db
-    .select({ version: aggregates.version, role: aggregates.role, reports: aggregates.reports, rows: aggregates.rows, errors: aggregates.errors, data: aggregates.data })
-    .from(aggregates)
-    .where(and(eq(aggregates.model, model), DAY_AND_UNROLLED, eq(aggregates.segment, ALL_SEGMENT)))
-    .all();
+  const page = (after: Cursor | undefined) =>
+    db
+      .select({ ...CURSOR, reports: aggregates.reports, rows: aggregates.rows, errors: aggregates.errors, data: aggregates.data })
+      .from(aggregates)
+      .where(and(eq(aggregates.model, model), DAY_AND_UNROLLED, eq(aggregates.segment, ALL_SEGMENT), afterRow(after)))
+      .orderBy(...byKey)
+      .limit(READ_PAGE)
+      .all();
   const out = new Map<string, Totals>();
-  for (const r of rows) {
-    const id = `${r.version}|${r.role}`;
-    let t = out.get(id);
-    if (!t) out.set(id, (t = { version: r.version, role: r.role, reports: 0, rows: 0, errors: new Map() }));
-    t.reports += r.reports;
-    t.rows += r.rows;
-    // only rows with errors are read for their codes; an unreadable one keeps its total only
-    if (r.errors > 0) {
-      const counts = (await unpackAggregate(r.data, ["errors"]).catch(() => undefined))?.errors?.counts;
-      for (const [code, n] of counts ?? []) t.errors.set(code, (t.errors.get(code) ?? 0) + n);
-    }
-  }
+  await forEachPage(page, async (rows) => {
+    for (const r of rows) await addTotals(out, r);
+  });
   return [...out.values()];
+}
+
+/** Adds one stored row's counts to the totals of its version and role. */
+async function addTotals(out: Map<string, Totals>, r: StoredRow & { role: RowKey["role"] }): Promise<void> {
+  const id = `${r.version}|${r.role}`;
+  let t = out.get(id);
+  if (!t) out.set(id, (t = { version: r.version, role: r.role, reports: 0, rows: 0, errors: new Map() }));
+  t.reports += r.reports;
+  t.rows += r.rows;
+  // only rows with errors are read for their codes; an unreadable one keeps its total only
+  if (r.errors > 0) {
+    const counts = (await unpackAggregate(r.data, ["errors"]).catch(() => undefined))?.errors?.counts;
+    for (const [code, n] of counts ?? []) t.errors.set(code, (t.errors.get(code) ?? 0) + n);
+  }
 }

@@ -1,6 +1,38 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { app } from "../../../../collector/index.ts";
 import { flush, liveModel, makeReport, postReports } from "../../ingest-helpers.ts";
-import { call, createKey, expectError } from "../../registry-helpers.ts";
+import { BOOTSTRAP, call, createKey, expectError } from "../../registry-helpers.ts";
+
+/** The real D1 database, noting how many rows each statement it runs answers. */
+function answerSizes(real: D1Database) {
+  const sizes: number[] = [];
+  const forward = <T extends object>(target: T, prop: string | symbol) => {
+    const value = Reflect.get(target, prop) as unknown;
+    return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+  };
+  const counted = (statement: D1PreparedStatement): D1PreparedStatement =>
+    new Proxy(statement, {
+      get(target, prop) {
+        if (prop === "bind") return (...params: unknown[]) => counted(target.bind(...params));
+        if (prop === "all")
+          return async () => {
+            const result = await target.all();
+            sizes.push(result.results.length);
+            return result;
+          };
+        if (prop === "raw")
+          return async (options?: { columnNames?: boolean }) => {
+            const rows = await target.raw(options as { columnNames: true });
+            sizes.push(rows.length);
+            return rows;
+          };
+        return forward(target, prop);
+      },
+    });
+  const db = new Proxy(real, { get: (target, prop) => (prop === "prepare" ? (query: string) => counted(target.prepare(query)) : forward(target, prop)) });
+  return { db, largest: () => Math.max(...sizes) };
+}
 
 interface Stats {
   reports: number;
@@ -66,6 +98,23 @@ describe("segments", async () => {
     };
     expect(await slice(`device:${device}`)).toBe(2);
     expect(await slice(`backend:webgpu,device:${device}`)).toBe(1);
+  });
+
+  it("reads stored rows a page at a time, so no read answers more than D1's 50 MB however many rows a range holds", async () => {
+    const many = await liveModel("segments-many");
+    // 75 minute rows: a report every half hour over the last 37 hours
+    const now = Math.floor(Date.now() / 60_000) * 60_000;
+    await postReports(
+      many.token,
+      Array.from({ length: 75 }, (_, i) => makeReport(many.model, many.version, { start: now - (i + 1) * 1_800_000 })),
+    );
+    await flush(many.model);
+    const d1 = answerSizes(env.DB);
+    const url = `http://collector/v1/stats?model=${many.model}&window=minute&from=${now - 38 * 3_600_000}&to=${now}`;
+    const res = await app.fetch(new Request(url, { headers: { Authorization: `Bearer ${BOOTSTRAP}` } }), { ...env, DB: d1.db });
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(((await res.json()) as Stats).reports).toBe(75);
+    expect(d1.largest()).toBeLessThanOrEqual(64);
   });
 
   it("answers a malformed segment with a 400", async () => {
