@@ -188,8 +188,9 @@ export const driftAnswerSchema = z.object({
 export type DriftAnswer = z.infer<typeof driftAnswerSchema>;
 
 /**
- * Most windows one `GET /v1/drift/series` or `/v1/stats/series` reads: each window is one D1
- * query, and a Worker on the Free plan makes at most 50 a request (the dashboard asks for 25).
+ * Most windows one `GET /v1/drift/series` or `/v1/stats/series` reads: each window is at least
+ * one D1 query (one per 64 stored rows), and a Worker on the Free plan makes at most 50 a request,
+ * on Paid 1,000 (the dashboard asks for 6 windows a request).
  */
 export const SERIES_WINDOWS = 40;
 
