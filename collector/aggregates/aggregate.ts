@@ -38,12 +38,15 @@ const SINGLE_PARTS_BEFORE_EMBEDDING = ["prediction", "latency", "errors", "confu
 /** The optional single sketches, in their order in the binary form. */
 const SINGLE_PARTS = [...SINGLE_PARTS_BEFORE_EMBEDDING, "embedding"] as const;
 /**
- * Format of {@link Aggregate.toBytes}: 6 ends with the shadow tally after the label tally; 5 (no
+ * Format of {@link Aggregate.toBytes}: 7 ends with the row tally after the shadow tally; 6 (no
+ * row tally) ends with the shadow tally after the label tally; 5 (no
  * shadow tally) ends with the label tally after the sender tally; 4 (no label tally) holds an
  * embedding sketch after the residuals; 3 (no embedding) ends with the sender tally too; 2 (no
  * tally) and 1 (JSON with base64 sketches) are still read, with empty tallies.
  */
-const FORMAT = 6;
+const FORMAT = 7;
+/** The binary format before the row tally. */
+const FORMAT_WITHOUT_ROW_TALLY = 6;
 /** The binary format before the shadow tally. */
 const FORMAT_WITHOUT_SHADOW_TALLY = 5;
 /** The binary format before the label tally. */
@@ -116,6 +119,12 @@ export class Aggregate {
   readonly labellers = new SenderTally();
   /** How many shadow rows each sender gave: what the shadow agreement shown without one sender trims. */
   readonly shadowers = new SenderTally();
+  /**
+   * How many rows each sender's reports declared: what the error rate judged without one sender
+   * trims. A report's `rows` is the client's word, weighed by no budget (it counts predictions,
+   * not the sketched values): one sender could otherwise dilute the fleet's errors with rows.
+   */
+  readonly rowSenders = new SenderTally();
 
   /**
    * The aggregate of one report, decoding its sketches by their type tags (no checks against
@@ -155,6 +164,7 @@ export class Aggregate {
       a.senders.add(report.sender, a.mass());
       a.labellers.add(report.sender, a.labelCount());
       a.shadowers.add(report.sender, s?.rows ?? 0);
+      a.rowSenders.add(report.sender, a.rows);
     }
     return a;
   }
@@ -225,6 +235,7 @@ export class Aggregate {
     this.senders.merge(other.senders);
     this.labellers.merge(other.labellers);
     this.shadowers.merge(other.shadowers);
+    this.rowSenders.merge(other.rowSenders);
     return this;
   }
 
@@ -260,7 +271,7 @@ export class Aggregate {
     this.features.forEach(add);
     [this.prediction, this.latency, this.errors, this.confusion, this.residual, this.embedding].forEach(add);
     this.shadow.forEach((sh) => [sh.prediction, sh.delta, sh.latency].forEach(add));
-    return n + (this.senders.weights.size + this.labellers.weights.size + this.shadowers.weights.size) * SENDER_ENTRY_BYTES;
+    return n + (this.senders.weights.size + this.labellers.weights.size + this.shadowers.weights.size + this.rowSenders.weights.size) * SENDER_ENTRY_BYTES;
   }
 
   /** Lets go of the growth slack of every sketch's arrays ({@link shrinkSketch}): same contents, smaller {@link memoryBytes}. */
@@ -271,7 +282,7 @@ export class Aggregate {
     this.shadow.forEach((sh) => [sh.prediction, sh.delta, sh.latency].forEach(shrink));
   }
 
-  /** The binary form: counts, then each sketch's protocol encoding behind its length, then the sender, label and shadow tallies. */
+  /** The binary form: counts, then each sketch's protocol encoding behind its length, then the sender, label, shadow and row tallies. */
   toBytes(): Uint8Array {
     const out = new ChunkWriter();
     out.varint(FORMAT).varint(this.reports).varint(this.rows).varint(this.features.size);
@@ -279,7 +290,7 @@ export class Aggregate {
     for (const part of SINGLE_PARTS) out.sketch(this[part]);
     out.varint(this.shadow.size);
     for (const [v, sh] of this.shadow) out.varint(v).varint(sh.rows).varint(sh.agree).sketch(sh.prediction).sketch(sh.delta).sketch(sh.latency);
-    return out.tally(this.senders).tally(this.labellers).tally(this.shadowers).bytes();
+    return out.tally(this.senders).tally(this.labellers).tally(this.shadowers).tally(this.rowSenders).bytes();
   }
 
   /**
@@ -319,7 +330,8 @@ export class Aggregate {
     }
     if (format !== FORMAT_WITHOUT_SENDERS) a.senders.merge(SenderTally.read(r));
     if (format >= FORMAT_WITHOUT_SHADOW_TALLY) a.labellers.merge(SenderTally.read(r));
-    if (format === FORMAT) a.shadowers.merge(SenderTally.read(r));
+    if (format >= FORMAT_WITHOUT_ROW_TALLY) a.shadowers.merge(SenderTally.read(r));
+    if (format === FORMAT) a.rowSenders.merge(SenderTally.read(r));
     r.end();
     return a;
   }

@@ -109,8 +109,10 @@ export const failedCalls = (a: Aggregate): number => a.errorTotal - (a.errors?.c
 /**
  * Error rate of an aggregate: errors / (rows predicted + errors), 0 without traffic. Rows a
  * client `dropped` from its full queue (the collector was down) are not errors of the model. With
- * `trimmed`, a lower bound of the rate of all senders but the heaviest (who may have given up
- * to its mass in errors): (errors − h) / (rows + errors − h), at least 0.
+ * `trimmed`, the rate of all senders but the heaviest, as no one sender can move it: the errors
+ * less up to the heaviest sender's mass (so one sender's errors cannot make it breach) over the
+ * rows less the most rows one sender declared (so one sender's rows cannot dilute a breach away),
+ * (errors − h) / (rows − r + errors − h), 0 when nothing is left.
  *
  * @param a - the aggregate
  * @param trimmed - leave the heaviest sender out
@@ -118,7 +120,8 @@ export const failedCalls = (a: Aggregate): number => a.errorTotal - (a.errors?.c
 export function errorRate(a: Aggregate, trimmed = false): number {
   const errors = failedCalls(a);
   const heaviest = trimmed ? Math.min(errors, a.senders.heaviest()) : 0;
-  const total = a.rows + errors - heaviest;
+  const rows = trimmed ? a.rows - Math.min(a.rows, a.rowSenders.heaviest()) : a.rows;
+  const total = rows + errors - heaviest;
   return total > 0 ? (errors - heaviest) / total : 0;
 }
 

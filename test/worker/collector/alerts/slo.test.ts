@@ -6,6 +6,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../../../collector/index.ts";
 import type { StatsAnswer } from "../../../../protocol/api.ts";
+import { LIMITS } from "../../../../protocol/limits.ts";
 import { clientsGiven, flush, makeReport, postReports } from "../../ingest-helpers.ts";
 import { BOOTSTRAP, call, canaryWithAlerts, createKey, publish, rollout, setAlerts, unique } from "../../registry-helpers.ts";
 
@@ -178,9 +179,9 @@ describe("service-level objectives", () => {
     expect(byKind["latency_p95:backend:wasm"]).toMatchObject({ target: 50, value: 1, met: true });
     expect(byKind["latency_p95:backend:wasm"]!.budget_left).toBeCloseTo(0.4, 10);
     // 20 / (100 + 20) against an allowed 0.1: the budget is overspent
-    // the alerts take the heaviest sender's calls off as if all were errors: 20 of c0's, so they
-    // see no breach (two clients' errors could be one sender's)
-    expect(byKind["error_rate:"]).toMatchObject({ target: 0.1, met: false, judged_met: true });
+    // the alerts take off the heaviest sender's mass in errors (10) and the most rows one sender
+    // declared (10): 10 / (90 + 10) is a breach still, as it is without any one client
+    expect(byKind["error_rate:"]).toMatchObject({ target: 0.1, met: false, judged_met: false });
     expect(byKind["error_rate:"]!.value).toBeCloseTo(20 / 120, 10);
     expect(byKind["error_rate:"]!.budget_left).toBeCloseTo(1 - 20 / 120 / 0.1, 10);
     // 100 rows over the 3 minutes read
@@ -243,6 +244,24 @@ describe("service-level objectives", () => {
     expect(await alertsOf(model)).toEqual([`${v2}:error_rate::firing`, `${v2}:rollback::firing`]);
     const after = await call("GET", `/v1/models/${model}/rollout`, { token: BOOTSTRAP });
     expect(await after.json()).toMatchObject({ stable: v1, canary: null });
+  });
+
+  it("fires a failing canary's error rate however many rows one sender declares beside it, and rolls it back", async () => {
+    const { model, v1, v2, token } = await canaryWithAlerts("slo-diluted", { errorRate: 0.2, windowMinutes: 2, minRows: 10 });
+    const start = minuteAgo() + 60_000;
+    const [diluter, ...canary] = await clientsGiven(model, token, v2, 6, "c");
+    // five clients: 3 rows and 10 session errors each; one more declares the most rows a report
+    // may hold and sends no sketch (no mass: its sender budget never scales it)
+    await postReports(token, [
+      ...canary.map((client) => makeReport(model, v2, { client, start, errors: { session: 10 } })),
+      { ...makeReport(model, v2, { client: diluter, start, tenure: [] }), rows: LIMITS.reportRows },
+    ]);
+    await flush(model);
+    const answer = await stats(model, start, start + 2 * 60_000, v2);
+    expect(answer.slo?.objectives.find((o) => o.kind === "error_rate")).toMatchObject({ met: true, judged_met: false });
+    await cron(start + 2 * 60_000 + 25_000);
+    expect(await alertsOf(model)).toEqual([`${v2}:error_rate::firing`, `${v2}:rollback::firing`]);
+    expect(await (await call("GET", `/v1/models/${model}/rollout`, { token: BOOTSTRAP })).json()).toMatchObject({ stable: v1, canary: null });
   });
 
   it("one sender's failed calls in a quiet window breach neither the error rate nor the fleet's throughput", async () => {
