@@ -12,13 +12,21 @@ type Probe = z.infer<typeof probeSchema>;
 /** The health answer, 200 or 503; `settings`: what to fix in wrangler.toml's `[vars]` (empty when nothing). */
 const healthSchema = z.object({ status: z.enum(["ok", "degraded"]), version: z.string(), d1: probeSchema, r2: probeSchema, settings: z.array(z.string()) });
 
-async function probe(check: () => Promise<unknown>): Promise<Probe> {
+/**
+ * Times one dependency's answer. Its error goes to the Worker's log, not into the public answer:
+ * a storage error can name tables, buckets or internal hosts.
+ *
+ * @param name - the dependency, for the log
+ * @param check - the call that must answer
+ */
+async function probe(name: string, check: () => Promise<unknown>): Promise<Probe> {
   const started = Date.now();
   try {
     await check();
     return { ok: true, ms: Date.now() - started };
   } catch (err) {
-    return { ok: false, ms: Date.now() - started, error: err instanceof Error ? err.message : String(err) };
+    console.error(`healthz: ${name} did not answer`, err);
+    return { ok: false, ms: Date.now() - started, error: "no answer (the Worker's log says why)" };
   }
 }
 
@@ -35,7 +43,7 @@ export const health = new Hono<AppEnv>().get(
     503: { description: "D1 or R2 does not answer", schema: healthSchema },
   }),
   async (c) => {
-    const [d1, r2] = await Promise.all([probe(() => c.env.DB.prepare("select 1 as one").first()), probe(() => c.env.ARTIFACTS.head("healthz-probe"))]);
+    const [d1, r2] = await Promise.all([probe("D1", () => c.env.DB.prepare("select 1 as one").first()), probe("R2", () => c.env.ARTIFACTS.head("healthz-probe"))]);
     const ok = d1.ok && r2.ok;
     return c.json({ status: ok ? "ok" : "degraded", version: DRIFTLINE_VERSION, d1, r2, settings: settingProblems(c.env) } satisfies z.infer<typeof healthSchema>, ok ? 200 : 503);
   },

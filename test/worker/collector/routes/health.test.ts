@@ -34,6 +34,14 @@ describe("GET /healthz", () => {
     ]);
   });
 
+  it("answers 503 when D1 fails, without the storage's own message: the answer is public", async () => {
+    const failing = { prepare: () => ({ first: () => Promise.reject(new Error("D1_ERROR: no such table: billing_accounts")) }) };
+    const res = await app.fetch(new Request("http://collector/healthz"), { ...env, DB: failing });
+    expect(res.status).toBe(503);
+    const body = (await res.json()) as { status: string; d1: { ok: boolean; error?: string }; r2: { ok: boolean } };
+    expect(body).toMatchObject({ status: "degraded", d1: { ok: false, error: "no answer (the Worker's log says why)" }, r2: { ok: true } });
+  });
+
   it("uses the migrated D1 schema and a writable R2 bucket", async () => {
     const tables = await env.DB.prepare("select name from sqlite_master where type = 'table' order by name").all<{ name: string }>();
     expect(tables.results.map((r) => r.name)).toEqual(expect.arrayContaining(["api_keys", "apps"]));
