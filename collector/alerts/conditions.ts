@@ -28,6 +28,12 @@ export interface Condition {
    * feature every row lacks. It keeps its state.
    */
   unjudged?: boolean;
+  /**
+   * It holds, or may hold, only as one sender made it: an error rate breached on the trimmed rate
+   * but not on its floor without any one sender (slo.ts `errorRateFloor`). It fires its alert, but
+   * the guardrail does not roll a canary back on it.
+   */
+  contested?: boolean;
 }
 
 /**
@@ -71,7 +77,10 @@ export function watchedKinds(config: AlertConfig): Set<AlertKind> {
  */
 export function evaluateConditions(config: AlertConfig, drift: DriftResult, slo: SloInput, baseline?: BaselinePerformance): Condition[] {
   const aggregate = slo.aggregate;
-  const objectives = () => measureObjectives(config, slo, true).map((m): Condition => ({ kind: m.kind, subject: m.subject, holds: m.breached, value: m.value, threshold: m.target }));
+  const objectives = () =>
+    measureObjectives(config, slo, true).map(
+      (m): Condition => ({ kind: m.kind, subject: m.subject, holds: m.breached, value: m.value, threshold: m.target, ...(m.sure === false && { contested: true }) }),
+    );
   if (aggregate.rows < config.minRows) {
     if (aggregate.rows + failedCalls(aggregate) < config.minRows) return [];
     return objectives().filter((c) => c.kind === "error_rate");

@@ -112,7 +112,8 @@ async function evaluateModel(env: Env, db: Db, config: AlertConfig & { model: st
     // values, none, a window too quiet) is still the traffic's
     if (!canary && rollout.canary) stableFiring = await firingConditions(db, config.model, version);
     // the canary's own: not the input drift both versions show (the population moved, not the model)
-    const own = firing.filter((c) => !(INPUT_DRIFT.has(c.kind) && stableFiring.has(conditionKey(c))));
+    // nor an error rate one sender may have breached (its floor without any one sender is met)
+    const own = firing.filter((c) => !(INPUT_DRIFT.has(c.kind) && stableFiring.has(conditionKey(c))) && !c.contested);
     // a rollback is an event, not a state: every one is its own alert
     if (canary && config.autoRollback && own.length > 0) await rollBackCanary(env, db, where, rollout, now);
   }

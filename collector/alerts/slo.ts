@@ -19,6 +19,11 @@ export interface SloMeasure {
   value: number;
   /** Whether the objective is breached. */
   breached: boolean;
+  /**
+   * A judged error rate only: whether it is breached without any one sender, whoever that is
+   * ({@link errorRateFloor}), as the guardrail needs to roll a canary back.
+   */
+  sure?: boolean;
 }
 
 /** What objectives are judged on: a version's merged aggregate over a window and its device classes. */
@@ -126,6 +131,33 @@ export function errorRate(a: Aggregate, trimmed = false): number {
 }
 
 /**
+ * A lower bound of the error rate of all senders but any one, whoever it is: the least over
+ * every tallied sender s (and one tallied in neither tally) of (errors − e) / (rows − r + errors − e),
+ * with e the most errors s may have sent (its mass, up to the tally's bound) and r the fewest rows
+ * it may have declared. No one sender can raise it (its errors are off in its own term and every
+ * other term leaves them as errors of at most that sender's mass), unlike {@link errorRate}'s
+ * trimmed rate, which takes the heaviest sender's errors and the most rows one sender declared off
+ * together, though they may be two senders': an honest client declaring most of the rows (a
+ * sampled, busy network) then has its rows taken off and one sender's errors off in its stead.
+ * One sender's declared rows can lower it; see docs/security.md "Rows that dilute a breach".
+ *
+ * @param a - the aggregate
+ */
+export function errorRateFloor(a: Aggregate): number {
+  const errors = failedCalls(a);
+  const rate = (sentErrors: number, declared: number) => {
+    const e = errors - Math.min(errors, sentErrors);
+    const total = a.rows - Math.min(a.rows, declared) + e;
+    return total > 0 ? e / total : 0;
+  };
+  let least = rate(a.senders.slack, 0);
+  for (const s of new Set([...a.senders.weights.keys(), ...a.rowSenders.weights.keys()])) {
+    least = Math.min(least, rate((a.senders.weights.get(s) ?? 0) + a.senders.slack, a.rowSenders.weights.get(s) ?? 0));
+  }
+  return least;
+}
+
+/**
  * Predictions per second one client sustains running calls back to back: rows per call × 1000
  * / mean call latency (ms), over every backend. With `trimmed`, an upper bound of that of all
  * senders but the heaviest: its calls taken off the count and its share off the slowest
@@ -187,6 +219,7 @@ export function measureObjectives(config: AlertConfig, input: SloInput, trimmed:
   if (config.errorRate !== undefined && a.rows + a.errorTotal > 0) {
     const rate = errorRate(a, trimmed);
     push("error_rate", "", config.errorRate, rate, rate >= config.errorRate);
+    if (trimmed) out.at(-1)!.sure = errorRateFloor(a) >= config.errorRate;
   }
   if (config.throughputFleet !== undefined) {
     // a client can only add rows: it may hide a breach of the fleet's throughput, never cause one
