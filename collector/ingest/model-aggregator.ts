@@ -12,6 +12,7 @@ import { type RowKey, filingWindow, rowId } from "../aggregates/rows.ts";
 import { CombinationCap } from "./combination-cap.ts";
 import { SegmentCap } from "./segment-cap.ts";
 import { MAX_REPORT_AGE_MS, SenderBudget } from "./sender-budget.ts";
+import { redateStaleCarrier } from "./stale-carrier.ts";
 import type { AttributedReport } from "../aggregates/sender-tally.ts";
 import { canonicalSegment } from "../../protocol/segment.ts";
 import { type PackedRow, type QuarantinedRow, lastStoredChunk, oldestUnrolledHour, readOwnRows, unrolledHours, writeFlush, writeRollUp } from "../aggregates/store.ts";
@@ -136,13 +137,15 @@ export class ModelAggregator extends DurableObject<Env> {
    *
    * @param model - the model (all reports are of it)
    * @param shard - this object's shard
-   * @param reports - reports that passed the wire schema, each with its sender
+   * @param sent - reports that passed the wire schema, each with its sender
    */
-  async ingest(model: string, shard: number, reports: AttributedReport[]): Promise<IngestOutcome[]> {
+  async ingest(model: string, shard: number, sent: AttributedReport[]): Promise<IngestOutcome[]> {
     this.identify(model, shard);
-    const versions = new Set(reports.flatMap((r) => (r.shadow ? [r.version, r.shadow.version] : [r.version])));
+    const versions = new Set(sent.flatMap((r) => (r.shadow ? [r.version, r.shadow.version] : [r.version])));
     await Promise.all([...versions].map((v) => this.schemaOf(v)));
     const now = Date.now();
+    // a runtime's carriers of rows dropped days ago count them now, not refused by age
+    const reports = sent.map((r) => redateStaleCarrier(r, now));
     // only reports that will be accepted count towards the segment caps
     const examined = reports.map((report) => (this.seenBefore(report.id) ? undefined : this.examine(report, now)));
     const capped = await Promise.all(examined.map((e, i) => (e && "aggregate" in e ? this.cap!.admit(reports[i]!.segment) : undefined)));

@@ -2,7 +2,8 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { LIMITS } from "../../../../protocol/limits.ts";
-import { CategoricalSketch, NumericSketch, toBase64 } from "../../../../protocol/sketch/index.ts";
+import type { Report } from "../../../../protocol/schema/report.ts";
+import { CategoricalSketch, ErrorCounts, NumericSketch, toBase64 } from "../../../../protocol/sketch/index.ts";
 import { Aggregate } from "../../../../collector/aggregates/aggregate.ts";
 import { unpackAggregate } from "../../../../collector/aggregates/stored-aggregate.ts";
 import { aggregator, shardOf } from "../../../../collector/ingest/routing.ts";
@@ -138,6 +139,38 @@ describe("POST /v1/reports", () => {
       .bind(key, now - 3 * 86_400_000, now + 86_400_000)
       .first<{ n: number }>();
     expect(old?.n).toBe(0);
+  });
+
+  it("counts the dropped rows of a runtime that comes back after days, in the day before they arrive", async () => {
+    const { model, version, token } = await liveModel("ingest");
+    const now = Date.now();
+    // what the runtime sends for reports it dropped by age (docs/runtime.md "Dropped rows are
+    // reported"): a carrier of their period, rows 0 and only error counts, never dropped itself
+    const errors = new ErrorCounts();
+    // more than a minute window's sender budget (1,000): a day window's holds them
+    errors.update("dropped", 5_000);
+    errors.update("session", 2);
+    const start = now - 3 * 86_400_000;
+    const carrier: Report = {
+      id: `carrier-${now}`,
+      model,
+      version,
+      role: "live",
+      client: "away",
+      start,
+      end: start + 30_000,
+      segment: {},
+      rows: 0,
+      sampleRate: 1,
+      features: {},
+      errors: toBase64(errors.encode()),
+    };
+    const answer = await postReports(token, [carrier]);
+    expect(answer.rejected).toEqual([]);
+    await flush(model);
+    const res = await call("GET", `/v1/stats?model=${model}&from=${now - 2 * 86_400_000}&to=${Date.now() + 60_000}`, { token: BOOTSTRAP });
+    // the session errors of three days back are not the last day's: only the dropped rows are kept
+    expect(((await res.json()) as { errors: Record<string, number> }).errors).toEqual({ dropped: 5_000 });
   });
 
   it("spends a sender's budget of a window once, however far back the window is", async () => {

@@ -1,0 +1,38 @@
+import { ErrorCounts, decodeErrorCounts, fromBase64, toBase64 } from "../../protocol/sketch/index.ts";
+import type { AttributedReport } from "../aggregates/sender-tally.ts";
+import { MAX_REPORT_AGE_MS } from "./sender-budget.ts";
+
+/** The period a stale carrier is given: the day before it arrived, so it is filed in a day window. */
+const DAY_MS = 86_400_000;
+
+/**
+ * A report older than {@link MAX_REPORT_AGE_MS} that is a runtime's carrier of dropped rows
+ * (rows 0, no sketch but error counts: docs/runtime.md "Dropped rows are reported"), moved to
+ * the day before `now` with only its `dropped` count; any other report as it is. The runtime keeps a carrier
+ * of the period of the reports it dropped by age (past a day) and never drops it, so a page
+ * opened again after two days sends carriers the age bound would refuse, and the rows it
+ * dropped were counted nowhere. Filed in the day window of the last day's midpoint, the count
+ * weighs in that window's sender budget like any report's (1.44 M a day by default: a minute's
+ * 1,000 would scale a day's dropped rows down; no budget of a forgotten window is spent again)
+ * and writes no old window; its other codes (the dropped reports' own failed calls) are left out, as they are no
+ * errors of the day it is filed in, and `dropped` is none of the error rate's.
+ *
+ * @param report - a report that passed the wire schema
+ * @param now - epoch ms
+ */
+export function redateStaleCarrier(report: AttributedReport, now: number): AttributedReport {
+  if (report.start >= now - MAX_REPORT_AGE_MS || report.errors === undefined || report.rows !== 0 || report.part !== undefined) return report;
+  const { features, prediction, latency, confusion, residual, embedding, shadow } = report;
+  if (Object.keys(features).length > 0 || [prediction, latency, confusion, residual, embedding, shadow].some((p) => p !== undefined)) return report;
+  let dropped: number | undefined;
+  try {
+    dropped = decodeErrorCounts(fromBase64(report.errors)).counts.get("dropped");
+  } catch {
+    // a malformed sketch is refused as it would have been
+    return report;
+  }
+  if (dropped === undefined) return report;
+  const errors = new ErrorCounts();
+  errors.update("dropped", dropped);
+  return { ...report, start: now - DAY_MS, end: now, errors: toBase64(errors.encode()) };
+}
