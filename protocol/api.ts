@@ -188,9 +188,9 @@ export const driftAnswerSchema = z.object({
 export type DriftAnswer = z.infer<typeof driftAnswerSchema>;
 
 /**
- * Most windows one `GET /v1/drift/series` or `/v1/stats/series` reads: each window is at least
- * one D1 query (one per 64 stored rows), and a Worker on the Free plan makes at most 50 a request,
- * on Paid 1,000 (the dashboard asks for 6 windows a request).
+ * Most windows one `GET /v1/drift/series` or `/v1/stats/series` reads: each window is two D1
+ * queries (more past 16 MB of stored rows), and a Worker makes at most 1,000 a request on the Paid
+ * plan, 50 on Free (the dashboard asks for 6 windows a request).
  */
 export const SERIES_WINDOWS = 40;
 

@@ -1,4 +1,5 @@
-import { and, eq, inArray, lt, or, sql } from "drizzle-orm";
+import { type SQL, and, eq, inArray, lt, or, sql } from "drizzle-orm";
+import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { Db } from "../db/client.ts";
 import { aggregateFlushes, aggregates, quarantine } from "../db/schema.ts";
 import type { Aggregate, AggregatePart } from "./aggregate.ts";
@@ -267,10 +268,12 @@ export interface AggregateQuery {
 }
 
 /**
- * Stored rows one query answers at most: D1 answers at most 50 MB a query, and a stored row of a
- * wide model (every sketch of a window and slice) runs to hundreds of KB.
+ * Stored text one query answers at most: D1 answers at most 50 MB a query, and a stored row of a
+ * wide model (every sketch of a window and slice) runs to hundreds of KB. A page is cut by bytes,
+ * not by rows: a flood of small rows (a segment's junk values) is still one page, so a read costs
+ * its D1 queries by what it holds, not by how many rows hold it.
  */
-const READ_PAGE = 64;
+export const PAGE_BYTES = 16 * 1024 * 1024;
 
 /** Where a page ends: a row's primary key within its model. */
 interface Cursor extends RowKey {
@@ -287,63 +290,85 @@ const CURSOR = {
   shard: aggregates.shard,
 };
 
-/** A page of one model's rows: those after `after` (from the first when undefined), at most {@link READ_PAGE}, in primary-key order ({@link byKey}). */
-type Page<R extends Cursor> = (after: Cursor | undefined) => Promise<R[]>;
-
-/** Hands every row of `page` to `each`, a page at a time: no query answers more than a page, and no more than a page's stored text is held at once. */
-async function forEachPage<R extends Cursor>(page: Page<R>, each: (rows: R[]) => Promise<void>): Promise<void> {
-  for (let after: Cursor | undefined; ; ) {
-    const rows = await page(after);
-    await each(rows);
-    if (rows.length < READ_PAGE) return;
-    after = rows.at(-1);
-  }
-}
-
 /** The order of pages: the primary key's after the model (its index serves it, and reads merge rows in it). */
 const byKey = Object.values(CURSOR);
 
-/** Rows after `after` in {@link byKey} order (none: no condition). */
-const afterRow = (after: Cursor | undefined) =>
-  after &&
-  sql`(${sql.join(byKey, sql`, `)}) > (${sql.join(
-    [after.granularity, after.windowStart, after.version, after.role, after.segment, after.shard].map((v) => sql`${v}`),
+/** `(key columns) op (the cursor's values)` in {@link byKey} order. */
+const compareKey = (op: ">" | "<=", c: Cursor) =>
+  sql`(${sql.join(byKey, sql`, `)}) ${sql.raw(op)} (${sql.join(
+    [c.granularity, c.windowStart, c.version, c.role, c.segment, c.shard].map((v) => sql`${v}`),
     sql`, `,
   )})`;
 
-/** Rows of a query with their version and the counts kept beside the data. */
-interface StoredRow {
-  version: number;
-  reports: number;
-  rows: number;
-  errors: number;
-  data: string;
+/**
+ * The last row of each page, given every row's key and stored bytes in key order: pages of at
+ * most {@link PAGE_BYTES}, a row larger than that alone.
+ *
+ * @param rows - keys and sizes, in {@link byKey} order
+ * @param most - a page's bytes
+ */
+export function pageEnds<R>(rows: readonly (R & { bytes: number })[], most = PAGE_BYTES): R[] {
+  const ends: R[] = [];
+  let bytes = 0;
+  rows.forEach((row, i) => {
+    bytes += row.bytes;
+    const next = rows[i + 1];
+    if (!next || bytes + next.bytes > most) {
+      ends.push(row);
+      bytes = 0;
+    }
+  });
+  return ends;
 }
 
 /**
- * A page of the stored rows covering `q` over every shard. No segment, or `other`, reads its own rows; one
+ * Hands every stored row `where` selects to `each`, a page at a time, in primary-key order: one
+ * query lists the rows' keys and sizes, then one query a page ({@link pageEnds}) reads their
+ * `columns`. No query answers more than a page, and no more than a page's stored text is held at
+ * once; a read of up to a page costs two queries, however many rows hold it.
+ *
+ * @param db - drizzle handle
+ * @param where - the rows (none when undefined)
+ * @param columns - what to read of each (the key columns are added)
+ * @param each - takes each page's rows
+ */
+async function forEachPage<R>(db: Db, where: SQL | undefined, columns: Record<keyof R, SQLiteColumn>, each: (rows: (R & Cursor)[]) => Promise<void>): Promise<void> {
+  if (!where) return;
+  const sizes = await db
+    .select({ ...CURSOR, bytes: sql<number>`length(${aggregates.data})` })
+    .from(aggregates)
+    .where(where)
+    .orderBy(...byKey)
+    .all();
+  let after: Cursor | undefined;
+  for (const end of pageEnds(sizes)) {
+    const rows = await db
+      .select({ ...columns, ...CURSOR })
+      .from(aggregates)
+      .where(and(where, after && compareKey(">", after), compareKey("<=", end)))
+      .orderBy(...byKey)
+      .all();
+    await each(rows as unknown as (R & Cursor)[]);
+    after = end;
+  }
+}
+
+/**
+ * The stored rows covering `q` over every shard. No segment, or `other`, reads its own rows; one
  * pair reads its own rows (reports of that pair alone, and traffic past the combination cap)
  * and the full-combination rows that contain it; several pairs read the full-combination rows
  * that contain all of them (traffic folded past the cap is not there). Each report is in at
- * most one of the rows read.
+ * most one of the rows read. Undefined when `q` selects nothing.
  *
- * @param db - drizzle handle
  * @param q - model, versions, role, segment and window ranges
- * @param after - the row the page starts after
  */
-async function readRows(db: Db, q: AggregateQuery, after: Cursor | undefined): Promise<(StoredRow & Cursor)[]> {
-  if (q.ranges.length === 0 || q.versions?.length === 0) return [];
+function rowsOf(q: AggregateQuery): SQL | undefined {
+  if (q.ranges.length === 0 || q.versions?.length === 0) return undefined;
   const pairs = q.segment === ALL_SEGMENT || q.segment === OTHER_COMBINATION ? [] : q.segment.split(",");
   const combinations = and(sql`instr(${aggregates.segment}, ',') > 0`, ...pairs.map((p) => holdsPair(`,${p},`)));
   const own = eq(aggregates.segment, q.segment);
   const segment = pairs.length === 0 ? own : pairs.length === 1 ? or(own, combinations) : combinations;
-  return db
-    .select({ ...CURSOR, reports: aggregates.reports, rows: aggregates.rows, errors: aggregates.errors, data: aggregates.data })
-    .from(aggregates)
-    .where(and(eq(aggregates.model, q.model), q.versions && inArray(aggregates.version, [...q.versions]), eq(aggregates.role, q.role), segment, inWindows(q.ranges), afterRow(after)))
-    .orderBy(...byKey)
-    .limit(READ_PAGE)
-    .all();
+  return and(eq(aggregates.model, q.model), q.versions && inArray(aggregates.version, [...q.versions]), eq(aggregates.role, q.role), segment, inWindows(q.ranges));
 }
 
 /** Rows in the windows of `ranges`; a day is its day row and its hour rows not yet rolled into it. */
@@ -385,23 +410,15 @@ export interface ReadResult {
  * @param parts - which sketches to decode
  */
 export async function readAggregates(db: Db, q: AggregateQuery, parts?: readonly AggregatePart[]): Promise<ReadResult> {
-  const { merged, skipped } = await mergePages(
-    (after) => readRows(db, q, after),
-    (row) => row.version,
-    parts,
-  );
+  const { merged, skipped } = await mergePages(db, rowsOf(q), (row) => row.version, parts);
   return { byVersion: merged, skipped };
 }
 
-/** Decodes the rows of every page and merges them by `keyOf`; a row that cannot be decoded or merged is counted, not thrown. */
-async function mergePages<R extends Cursor & { data: string }, K>(
-  page: Page<R>,
-  keyOf: (row: R) => K,
-  parts: readonly AggregatePart[] | undefined,
-): Promise<{ merged: Map<K, Aggregate>; skipped: number }> {
+/** Decodes the rows `where` selects, a page at a time, and merges them by `keyOf`; a row that cannot be decoded or merged is counted, not thrown. */
+async function mergePages<K>(db: Db, where: SQL | undefined, keyOf: (row: Cursor) => K, parts: readonly AggregatePart[] | undefined): Promise<{ merged: Map<K, Aggregate>; skipped: number }> {
   const merged = new Map<K, Aggregate>();
   let skipped = 0;
-  await forEachPage(page, async (rows) => {
+  await forEachPage<{ data: string }>(db, where, { data: aggregates.data }, async (rows) => {
     skipped += await mergeRows(rows, keyOf, parts, merged);
   });
   return { merged, skipped };
@@ -464,20 +481,13 @@ export async function readKeySlices(
   const range = cover(q.from, q.to, undefined, retentionOf(env, now, key));
   if (range.ranges.length === 0) return { byValue: new Map(), skipped: 0, from: range.from, to: range.to };
   const prefix = `${key}:`;
-  const page = (after: Cursor | undefined) =>
-    db
-      .select({ ...CURSOR, data: aggregates.data })
-      .from(aggregates)
-      .where(and(eq(aggregates.model, q.model), eq(aggregates.version, q.version), eq(aggregates.role, q.role), holdsPair(`,${prefix}`), inWindows(range.ranges), afterRow(after)))
-      .orderBy(...byKey)
-      .limit(READ_PAGE)
-      .all();
+  const where = and(eq(aggregates.model, q.model), eq(aggregates.version, q.version), eq(aggregates.role, q.role), holdsPair(`,${prefix}`), inWindows(range.ranges));
   const pairValue = (row: { segment: string }) =>
     row.segment
       .split(",")
       .find((pair) => pair.startsWith(prefix))!
       .slice(prefix.length);
-  const { merged, skipped } = await mergePages(page, pairValue, parts);
+  const { merged, skipped } = await mergePages(db, where, pairValue, parts);
   return { byValue: merged, skipped, from: range.from, to: range.to };
 }
 
@@ -568,23 +578,17 @@ export interface Totals {
  * @param model - the model
  */
 export async function readTotals(db: Db, model: string): Promise<Totals[]> {
-  const page = (after: Cursor | undefined) =>
-    db
-      .select({ ...CURSOR, reports: aggregates.reports, rows: aggregates.rows, errors: aggregates.errors, data: aggregates.data })
-      .from(aggregates)
-      .where(and(eq(aggregates.model, model), DAY_AND_UNROLLED, eq(aggregates.segment, ALL_SEGMENT), afterRow(after)))
-      .orderBy(...byKey)
-      .limit(READ_PAGE)
-      .all();
   const out = new Map<string, Totals>();
-  await forEachPage(page, async (rows) => {
+  const where = and(eq(aggregates.model, model), DAY_AND_UNROLLED, eq(aggregates.segment, ALL_SEGMENT));
+  const columns = { reports: aggregates.reports, rows: aggregates.rows, errors: aggregates.errors, data: aggregates.data };
+  await forEachPage<{ reports: number; rows: number; errors: number; data: string }>(db, where, columns, async (rows) => {
     for (const r of rows) await addTotals(out, r);
   });
   return [...out.values()];
 }
 
 /** Adds one stored row's counts to the totals of its version and role. */
-async function addTotals(out: Map<string, Totals>, r: StoredRow & { role: RowKey["role"] }): Promise<void> {
+async function addTotals(out: Map<string, Totals>, r: Cursor & { reports: number; rows: number; errors: number; data: string }): Promise<void> {
   const id = `${r.version}|${r.role}`;
   let t = out.get(id);
   if (!t) out.set(id, (t = { version: r.version, role: r.role, reports: 0, rows: 0, errors: new Map() }));

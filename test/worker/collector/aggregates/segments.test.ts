@@ -1,37 +1,41 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { app } from "../../../../collector/index.ts";
+import { PAGE_BYTES, pageEnds } from "../../../../collector/aggregates/store.ts";
 import { flush, liveModel, makeReport, postReports } from "../../ingest-helpers.ts";
 import { BOOTSTRAP, call, createKey, expectError } from "../../registry-helpers.ts";
 
-/** The real D1 database, noting how many rows each statement it runs answers. */
+/** The real D1 database, noting how many rows each statement on the aggregates answers, and the stored text it carries. */
 function answerSizes(real: D1Database) {
-  const sizes: number[] = [];
+  const answers: { rows: number; bytes: number }[] = [];
   const forward = <T extends object>(target: T, prop: string | symbol) => {
     const value = Reflect.get(target, prop) as unknown;
     return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
   };
-  const counted = (statement: D1PreparedStatement): D1PreparedStatement =>
+  const text = (rows: unknown[]) => rows.reduce<number>((n, row) => n + Object.values(row as object).reduce<number>((m, v) => m + (typeof v === "string" ? v.length : 0), 0), 0);
+  const counted = (statement: D1PreparedStatement, aggregates: boolean): D1PreparedStatement =>
     new Proxy(statement, {
       get(target, prop) {
-        if (prop === "bind") return (...params: unknown[]) => counted(target.bind(...params));
+        if (prop === "bind") return (...params: unknown[]) => counted(target.bind(...params), aggregates);
         if (prop === "all")
           return async () => {
             const result = await target.all();
-            sizes.push(result.results.length);
+            if (aggregates) answers.push({ rows: result.results.length, bytes: text(result.results) });
             return result;
           };
         if (prop === "raw")
           return async (options?: { columnNames?: boolean }) => {
             const rows = await target.raw(options as { columnNames: true });
-            sizes.push(rows.length);
+            if (aggregates) answers.push({ rows: rows.length, bytes: text(rows) });
             return rows;
           };
         return forward(target, prop);
       },
     });
-  const db = new Proxy(real, { get: (target, prop) => (prop === "prepare" ? (query: string) => counted(target.prepare(query)) : forward(target, prop)) });
-  return { db, largest: () => Math.max(...sizes) };
+  const db = new Proxy(real, {
+    get: (target, prop) => (prop === "prepare" ? (query: string) => counted(target.prepare(query), /from "aggregates"/.test(query)) : forward(target, prop)),
+  });
+  return { db, answers };
 }
 
 interface Stats {
@@ -100,21 +104,30 @@ describe("segments", async () => {
     expect(await slice(`backend:webgpu,device:${device}`)).toBe(1);
   });
 
-  it("reads stored rows a page at a time, so no read answers more than D1's 50 MB however many rows a range holds", async () => {
+  it("reads stored rows in pages of at most 16 MB of stored text, two queries for a range of many small rows", async () => {
     const many = await liveModel("segments-many");
-    // 75 minute rows: a report every half hour over the last 37 hours
+    // 300 minute rows: a report every 5 minutes over the last 25 hours (batches of 100)
     const now = Math.floor(Date.now() / 60_000) * 60_000;
-    await postReports(
-      many.token,
-      Array.from({ length: 75 }, (_, i) => makeReport(many.model, many.version, { start: now - (i + 1) * 1_800_000 })),
-    );
+    for (let batch = 0; batch < 3; batch++) {
+      const reports = Array.from({ length: 100 }, (_, i) => makeReport(many.model, many.version, { start: now - (batch * 100 + i + 1) * 300_000 }));
+      expect((await postReports(many.token, reports)).accepted).toHaveLength(100);
+    }
     await flush(many.model);
     const d1 = answerSizes(env.DB);
-    const url = `http://collector/v1/stats?model=${many.model}&window=minute&from=${now - 38 * 3_600_000}&to=${now}`;
+    const url = `http://collector/v1/stats?model=${many.model}&window=minute&from=${now - 26 * 3_600_000}&to=${now}`;
     const res = await app.fetch(new Request(url, { headers: { Authorization: `Bearer ${BOOTSTRAP}` } }), { ...env, DB: d1.db });
     expect(res.status, await res.clone().text()).toBe(200);
-    expect(((await res.json()) as Stats).reports).toBe(75);
-    expect(d1.largest()).toBeLessThanOrEqual(64);
+    expect(((await res.json()) as Stats).reports).toBe(300);
+    // the rows' keys and sizes, then one page of all 300 (pages of 64 rows took 5 queries)
+    expect(d1.answers.map((a) => a.rows)).toEqual([300, 300]);
+    expect(Math.max(...d1.answers.map((a) => a.bytes))).toBeLessThanOrEqual(PAGE_BYTES);
+  });
+
+  it("cuts pages at 16 MB of stored text, a larger row alone", () => {
+    const MB = 1024 * 1024;
+    const rows = [10, 10, 5, 20, 0.001].map((mb, i) => ({ i, bytes: mb * MB }));
+    expect(pageEnds(rows).map((r) => r.i)).toEqual([0, 2, 3, 4]);
+    expect(pageEnds([])).toEqual([]);
   });
 
   it("answers a malformed segment with a 400", async () => {
