@@ -63,6 +63,17 @@ function report(version: number, backend: "wasm" | "webgpu", minutesAgo: number,
   };
 }
 
+/** The paths of the API requests `page` makes until `stop()`. */
+function apiPaths(page: Page): { paths: string[]; stop(): void } {
+  const paths: string[] = [];
+  const record = (req: { url(): string }) => {
+    const url = new URL(req.url());
+    if (url.pathname.startsWith("/v1/")) paths.push(url.pathname);
+  };
+  page.on("request", record);
+  return { paths, stop: () => page.off("request", record) };
+}
+
 describe("dashboard", () => {
   let collector: TestCollector;
   let browser: TestBrowser;
@@ -150,19 +161,14 @@ describe("dashboard", () => {
   });
 
   it("shows the fleet with the model's rollout, asking one drift per model and no stats", async () => {
-    const asked: string[] = [];
-    const record = (req: { url(): string }) => {
-      const url = new URL(req.url());
-      if (url.pathname.startsWith("/v1/")) asked.push(url.pathname);
-    };
-    page.on("request", record);
+    const asked = apiPaths(page);
     await signIn(readKey);
     const row = page.locator(`tr[data-model="${MODEL}"]`);
     await row.waitFor();
     await page.waitForLoadState("networkidle");
-    page.off("request", record);
+    asked.stop();
     // rows and errors come with the list (lastHour); the stable and canary cost no request each
-    expect(asked.sort()).toEqual(["/v1/alerts", "/v1/drift", "/v1/models"]);
+    expect(asked.paths.sort()).toEqual(["/v1/alerts", "/v1/drift", "/v1/models"]);
     const cells = await row.locator("td").allTextContents();
     expect(cells.slice(1, 3)).toEqual(["v1", "v2 · 10%"]);
     expect(cells[6]).toBe("2K"); // 20 reports of 100 rows over stable and canary
@@ -213,22 +219,17 @@ describe("dashboard", () => {
   });
 
   it("loads a model page with a drift and a stats request per six windows, not per window", async () => {
-    const asked: string[] = [];
-    const record = (req: { url(): string }) => {
-      const url = new URL(req.url());
-      if (url.pathname.startsWith("/v1/")) asked.push(url.pathname);
-    };
-    page.on("request", record);
+    const asked = apiPaths(page);
     await page.reload();
     await page.waitForSelector('td[data-feature="tenure"][data-drifted="true"]');
     await page.waitForSelector('[data-version="2"] [data-backend="wasm"] .line path', { state: "attached" });
     await page.waitForLoadState("networkidle");
-    page.off("request", record);
-    const times = (path: string) => asked.filter((p) => p === path).length;
+    asked.stop();
+    const times = (path: string) => asked.paths.filter((p) => p === path).length;
     // the 12 windows of the last hour: two series requests of six windows each, for the drift
     // and for each of the two live versions' stats, not a request per window
     expect({ series: times("/v1/drift/series"), drift: times("/v1/drift"), statsSeries: times("/v1/stats/series") }).toEqual({ series: 2, drift: 1, statsSeries: 4 });
-    expect(asked.length, asked.join(" ")).toBeLessThanOrEqual(12);
+    expect(asked.paths.length, asked.paths.join(" ")).toBeLessThanOrEqual(12);
   });
 
   it("does not unlock with an admin key the collector refuses", async () => {
