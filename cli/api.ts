@@ -34,6 +34,9 @@ export interface RequestOptions {
   headers?: Record<string, string>;
 }
 
+/** The collector did not answer (refused, reset or timed out): the request may be tried again. */
+export class NoAnswerError extends CliError {}
+
 /**
  * Calls the collector and returns its successful answer unread (for bodies that are not JSON or
  * are streamed). Every failure becomes one readable CliError: a collector that does not answer,
@@ -57,7 +60,7 @@ export async function requestRaw(conn: Connection, path: string, options: Reques
     res = await fetch(url, { method: options.method ?? "GET", headers, body, ...(body instanceof ReadableStream ? { duplex: "half" } : {}) } as RequestInit);
   } catch (err) {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    throw new CliError(`the collector at ${conn.url} does not answer (${cause?.code ?? cause?.message ?? (err as Error).message})`);
+    throw new NoAnswerError(`the collector at ${conn.url} does not answer (${cause?.code ?? cause?.message ?? (err as Error).message})`);
   }
   if (res.ok) return res;
   const text = await res.text();

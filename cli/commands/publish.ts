@@ -6,7 +6,7 @@ import type { KeyView, ModelDetail } from "../../protocol/api.ts";
 import type { Media } from "../../protocol/schema/media.ts";
 import { parseManifest } from "../../protocol/schema/parse.ts";
 import { DriftlineError } from "../../protocol/errors.ts";
-import { request, requestRaw, connection, type Connection } from "../api.ts";
+import { NoAnswerError, request, requestRaw, connection, type Connection } from "../api.ts";
 import { CONNECTION_OPTIONS, CliError, UsageError, choiceFlag, listFlag, onePositional, parse } from "../args.ts";
 import { checkEmbeddingOutput, checkFeatureColumns, describeOutputs, loadModel, markEmbedding, mediaDims, shapeTakes, type LoadedModel } from "../onnx-model.ts";
 import type { ProfileFile } from "../profiler.ts";
@@ -243,27 +243,47 @@ function withMedia(model: LoadedModel, input: string, media: Media): Input[] {
   return model.inputs.map((i) => (i.name === input ? { ...i, media } : i));
 }
 
-/** PUT /v1/artifacts/:sha256 with a progress bar; the collector checks the hash. */
+/** Tries of an upload whose connection fails: the PUT is idempotent (the collector keys the bytes by their hash). */
+const UPLOAD_TRIES = 3;
+
+/**
+ * PUT /v1/artifacts/:sha256 with a progress bar; the collector checks the hash. A connection the
+ * collector drops (a reset, a restart) is tried again, up to {@link UPLOAD_TRIES} times, a second
+ * more between tries.
+ */
 async function upload(conn: Connection, sha256: string, bytes: Uint8Array): Promise<void> {
-  const bar = progress(`uploading ${formatBytes(bytes.length)}`, bytes.length, formatBytes);
+  for (let tried = 1; ; tried++) {
+    const bar = progress(`uploading ${formatBytes(bytes.length)}`, bytes.length, formatBytes);
+    try {
+      await request(conn, `/v1/artifacts/${sha256}`, {
+        method: "PUT",
+        body: chunked(bytes, (sent) => bar.update(sent)),
+        headers: { "content-type": "application/octet-stream", "content-length": String(bytes.length) },
+      });
+      bar.done(`uploaded, sha256 ${sha256.slice(0, 12)}…`);
+      return;
+    } catch (err) {
+      if (!(err instanceof NoAnswerError) || tried === UPLOAD_TRIES) throw err;
+      console.error(`${err.message}: uploading again (${tried + 1} of ${UPLOAD_TRIES})`);
+      await new Promise((resolve) => setTimeout(resolve, 1000 * tried));
+    }
+  }
+}
+
+/** `bytes` as a stream of 256 KiB chunks, telling `sent` how many went so far. */
+function chunked(bytes: Uint8Array, sent: (n: number) => void): ReadableStream<Uint8Array> {
   const chunk = 256 * 1024;
-  let sent = 0;
-  const body = new ReadableStream<Uint8Array>({
+  let at = 0;
+  return new ReadableStream<Uint8Array>({
     pull(controller) {
-      if (sent >= bytes.length) {
+      if (at >= bytes.length) {
         controller.close();
         return;
       }
-      const part = bytes.subarray(sent, sent + chunk);
-      sent += part.length;
-      bar.update(sent);
+      const part = bytes.subarray(at, at + chunk);
+      at += part.length;
+      sent(at);
       controller.enqueue(part);
     },
   });
-  await request(conn, `/v1/artifacts/${sha256}`, {
-    method: "PUT",
-    body,
-    headers: { "content-type": "application/octet-stream", "content-length": String(bytes.length) },
-  });
-  bar.done(`uploaded, sha256 ${sha256.slice(0, 12)}…`);
 }

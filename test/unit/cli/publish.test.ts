@@ -39,7 +39,11 @@ async function publishTo(published: Manifest | undefined, ...argv: string[]): Pr
     if (path === "/v1/keys") return Response.json({ keys: keys.filter((k) => k.app === new URL(String(url)).searchParams.get("app")) });
     // GET /v1/models/:model after the first version: the app the collector put it in
     if (!init?.method || init.method === "GET") return Response.json({ name: manifest?.model, app: app ?? "default" });
-    // PUT /v1/artifacts/:sha256
+    // PUT /v1/artifacts/:sha256: the connection reset while `resets` lasts
+    if (resets > 0) {
+      resets--;
+      throw new TypeError("fetch failed", { cause: { code: "ECONNRESET" } });
+    }
     return new Response(null, { status: 200 });
   });
   try {
@@ -48,6 +52,9 @@ async function publishTo(published: Manifest | undefined, ...argv: string[]): Pr
     fetch.mockRestore();
   }
 }
+
+/** Uploads the stand-in collector drops before it takes one. */
+let resets = 0;
 
 /** The stand-in collector's keys (as GET /v1/keys lists them). */
 const keys: KeyView[] = [];
@@ -88,6 +95,24 @@ describe("driftline publish into an app", () => {
       vi.unstubAllEnvs();
     }
   });
+});
+
+describe("driftline publish over a connection the collector drops", () => {
+  it("uploads again when the collector resets the upload, and gives up after three tries", async () => {
+    const model = modelFile("reset.onnx", buildDenseClassifier({ weights: [[1], [0.5]], bias: [1], regression: true, outputName: "value" }));
+    const csv = join(dir, "reset.csv");
+    writeFileSync(csv, "a,b\n1,2\n2,1\n3,3\n4,0\n");
+    expect((await runCli("profile", csv, "-o", join(dir, "reset.json"))).code).toBe(0);
+    const args = [model, "--model", "reset", "--profile", join(dir, "reset.json")];
+    resets = 1;
+    const again = await publish(...args);
+    expect([again.code, again.manifest?.model]).toEqual([0, "reset"]);
+    expect(again.stderr).toContain("the collector at http://collector.test does not answer (ECONNRESET): uploading again (2 of 3)");
+    resets = 3;
+    const lost = await publish(...args);
+    expect([lost.code, lost.manifest, lost.stderr.trim().split("\n").at(-1)]).toEqual([1, undefined, "driftline publish: the collector at http://collector.test does not answer (ECONNRESET)"]);
+    resets = 0;
+  }, 20_000);
 });
 
 describe("driftline publish of bytes published before", () => {
