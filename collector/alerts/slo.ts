@@ -123,11 +123,22 @@ export const failedCalls = (a: Aggregate): number => a.errorTotal - (a.errors?.c
  * @param trimmed - leave the heaviest sender out
  */
 export function errorRate(a: Aggregate, trimmed = false): number {
-  const errors = failedCalls(a);
-  const heaviest = trimmed ? Math.min(errors, a.senders.heaviest()) : 0;
-  const rows = trimmed ? a.rows - Math.min(a.rows, a.rowSenders.heaviest()) : a.rows;
-  const total = rows + errors - heaviest;
-  return total > 0 ? (errors - heaviest) / total : 0;
+  return trimmed ? rateWithout(a, failedCalls(a), a.senders.heaviest(), a.rowSenders.heaviest()) : rateWithout(a, failedCalls(a), 0, 0);
+}
+
+/**
+ * (errors − e) / (rows − r + errors − e), 0 when nothing is left: the error rate with up to
+ * `sentErrors` errors and `declared` rows taken off (e and r, each at most what there is).
+ *
+ * @param a - the aggregate (its rows)
+ * @param errors - its failed calls
+ * @param sentErrors - errors to take off
+ * @param declared - rows to take off
+ */
+function rateWithout(a: Aggregate, errors: number, sentErrors: number, declared: number): number {
+  const e = errors - Math.min(errors, sentErrors);
+  const total = a.rows - Math.min(a.rows, declared) + e;
+  return total > 0 ? e / total : 0;
 }
 
 /**
@@ -145,14 +156,9 @@ export function errorRate(a: Aggregate, trimmed = false): number {
  */
 export function errorRateFloor(a: Aggregate): number {
   const errors = failedCalls(a);
-  const rate = (sentErrors: number, declared: number) => {
-    const e = errors - Math.min(errors, sentErrors);
-    const total = a.rows - Math.min(a.rows, declared) + e;
-    return total > 0 ? e / total : 0;
-  };
-  let least = rate(a.senders.slack, 0);
+  let least = rateWithout(a, errors, a.senders.slack, 0);
   for (const s of new Set([...a.senders.weights.keys(), ...a.rowSenders.weights.keys()])) {
-    least = Math.min(least, rate((a.senders.weights.get(s) ?? 0) + a.senders.slack, a.rowSenders.weights.get(s) ?? 0));
+    least = Math.min(least, rateWithout(a, errors, (a.senders.weights.get(s) ?? 0) + a.senders.slack, a.rowSenders.weights.get(s) ?? 0));
   }
   return least;
 }
