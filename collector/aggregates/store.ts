@@ -296,7 +296,7 @@ const byKey = Object.values(CURSOR);
 /** `(key columns) op (the cursor's values)` in {@link byKey} order. */
 const compareKey = (op: ">" | "<=", c: Cursor) =>
   sql`(${sql.join(byKey, sql`, `)}) ${sql.raw(op)} (${sql.join(
-    [c.granularity, c.windowStart, c.version, c.role, c.segment, c.shard].map((v) => sql`${v}`),
+    (Object.keys(CURSOR) as (keyof Cursor)[]).map((k) => sql`${c[k]}`),
     sql`, `,
   )})`;
 
@@ -331,8 +331,9 @@ export function pageEnds<R>(rows: readonly (R & { bytes: number })[], most = PAG
  * @param where - the rows (none when undefined)
  * @param columns - what to read of each (the key columns are added)
  * @param each - takes each page's rows
+ * @param most - a page's stored bytes
  */
-async function forEachPage<R>(db: Db, where: SQL | undefined, columns: Record<keyof R, SQLiteColumn>, each: (rows: (R & Cursor)[]) => Promise<void>): Promise<void> {
+export async function forEachPage<R>(db: Db, where: SQL | undefined, columns: Record<keyof R, SQLiteColumn>, each: (rows: (R & Cursor)[]) => Promise<void>, most = PAGE_BYTES): Promise<void> {
   if (!where) return;
   const sizes = await db
     .select({ ...CURSOR, bytes: sql<number>`length(${aggregates.data})` })
@@ -341,7 +342,7 @@ async function forEachPage<R>(db: Db, where: SQL | undefined, columns: Record<ke
     .orderBy(...byKey)
     .all();
   let after: Cursor | undefined;
-  for (const end of pageEnds(sizes)) {
+  for (const end of pageEnds(sizes, most)) {
     const rows = await db
       .select({ ...columns, ...CURSOR })
       .from(aggregates)
@@ -362,7 +363,7 @@ async function forEachPage<R>(db: Db, where: SQL | undefined, columns: Record<ke
  *
  * @param q - model, versions, role, segment and window ranges
  */
-function rowsOf(q: AggregateQuery): SQL | undefined {
+export function rowsOf(q: AggregateQuery): SQL | undefined {
   if (q.ranges.length === 0 || q.versions?.length === 0) return undefined;
   const pairs = q.segment === ALL_SEGMENT || q.segment === OTHER_COMBINATION ? [] : q.segment.split(",");
   const combinations = and(sql`instr(${aggregates.segment}, ',') > 0`, ...pairs.map((p) => holdsPair(`,${p},`)));

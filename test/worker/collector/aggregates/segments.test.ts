@@ -1,7 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { app } from "../../../../collector/index.ts";
-import { PAGE_BYTES, pageEnds } from "../../../../collector/aggregates/store.ts";
+import { PAGE_BYTES, forEachPage, pageEnds, rowsOf } from "../../../../collector/aggregates/store.ts";
+import { openDb } from "../../../../collector/db/client.ts";
+import { aggregates } from "../../../../collector/db/schema.ts";
 import { flush, liveModel, makeReport, postReports } from "../../ingest-helpers.ts";
 import { BOOTSTRAP, call, createKey, expectError } from "../../registry-helpers.ts";
 
@@ -121,6 +123,21 @@ describe("segments", async () => {
     // the rows' keys and sizes, then one page of all 300 (pages of 64 rows took 5 queries)
     expect(d1.answers.map((a) => a.rows)).toEqual([300, 300]);
     expect(Math.max(...d1.answers.map((a) => a.bytes))).toBeLessThanOrEqual(PAGE_BYTES);
+  });
+
+  it("reads every row once, in key order, over many pages", async () => {
+    const many = await liveModel("segments-pages");
+    const now = Math.floor(Date.now() / 60_000) * 60_000;
+    const reports = Array.from({ length: 30 }, (_, i) => makeReport(many.model, many.version, { start: now - (i + 1) * 60_000 }));
+    expect((await postReports(many.token, reports)).accepted).toHaveLength(30);
+    await flush(many.model);
+    const pages: number[][] = [];
+    const where = rowsOf({ model: many.key, role: "live", segment: "", ranges: [{ granularity: "minute", from: 0, to: now + 60_000 }] });
+    // pages of about 3 rows: the ones after the first start past the previous page's last key
+    const largest = await env.DB.prepare("select max(length(data)) as bytes from aggregates where model = ? and granularity = 'minute'").bind(many.key).first<{ bytes: number }>();
+    await forEachPage(openDb(env), where, { windowStart: aggregates.windowStart }, async (rows) => void pages.push(rows.map((r) => r.windowStart)), 3 * largest!.bytes);
+    expect(pages.length).toBeGreaterThan(5);
+    expect(pages.flat()).toEqual(reports.map((r) => Math.floor(r.start / 60_000) * 60_000).sort((a, b) => a - b));
   });
 
   it("cuts pages at 16 MB of stored text, a larger row alone", () => {
