@@ -59,6 +59,7 @@ app.onError(handleError);
 
 export { ModelAggregator } from "./ingest/model-aggregator.ts";
 export { RolloutChannel } from "./push/rollout-channel.ts";
+export { ModelEvaluator } from "./alerts/model-evaluator.ts";
 
 export default {
   fetch: app.fetch,

@@ -91,8 +91,17 @@ async function deviceSlices(env: Env, db: Db, where: Judged, now: number): Promi
   return read.byValue;
 }
 
-/** Judges the stable and canary versions of one model and stores what changed. */
-async function evaluateModel(env: Env, db: Db, config: AlertConfig & { model: string }, now: number): Promise<void> {
+/**
+ * Judges the trailing window of closed minutes at `now` of a model's stable and canary versions,
+ * stores each condition's evaluation and the state changes as alerts, and rolls a canary back
+ * when one of its own conditions fires (if configured).
+ *
+ * @param env - the Worker's bindings
+ * @param db - drizzle handle
+ * @param config - the model's alert configuration
+ * @param now - epoch ms of the run
+ */
+export async function evaluateModel(env: Env, db: Db, config: AlertConfig & { model: string }, now: number): Promise<void> {
   const rollout = await getRollout(db, config.model);
   if (!rollout) return;
   const windowTo = closedUntil(env, now);
@@ -123,8 +132,13 @@ async function evaluateModel(env: Env, db: Db, config: AlertConfig & { model: st
  * Posts every undelivered alert of a model, oldest first, the alerts of one version, kind and
  * state of one evaluation in one post (postGroups), recording each attempt; an alert another
  * run is posting is left to it.
+ *
+ * @param env - the Worker's bindings
+ * @param db - drizzle handle
+ * @param config - the model's alert configuration (its webhook)
+ * @param now - epoch ms of the run
  */
-async function deliver(env: Env, db: Db, config: AlertConfig & { model: string }, now: number): Promise<void> {
+export async function deliver(env: Env, db: Db, config: AlertConfig & { model: string }, now: number): Promise<void> {
   const webhook = config.webhook;
   // without a webhook alerts are only recorded; one set later receives those still undelivered
   if (webhook === undefined) return;
@@ -141,14 +155,21 @@ async function deliver(env: Env, db: Db, config: AlertConfig & { model: string }
   }
 }
 
+/** Models judged at once: a Worker invocation keeps at most six outgoing connections open. */
+const EVALUATIONS_AT_ONCE = 6;
+
+/** The evaluator object of a model. */
+const evaluator = (env: Env, model: string) => env.EVALUATOR.get(env.EVALUATOR.idFromName(model));
+
 /**
- * The cron job: once an hour prunes expired windows and alerts; for every model with an alert configuration, judges the trailing window of
- * closed minutes of its stable and canary versions, records each condition's evaluation and
- * stores state changes as alerts (a condition fires when it held in `confirm.k` of the last
- * `confirm.m` evaluations), rolls a canary back when one of its conditions fires (if configured; input drift the stable
- * version shows too is not the canary's), and posts every undelivered
- * alert to the model's webhook (each change once; failed posts are retried on later runs).
- * One model's failure does not stop the others.
+ * The cron job: once an hour prunes expired windows and alerts; then hands every model with an
+ * alert configuration to its own {@link ModelEvaluator}, six at a time, which judges the
+ * trailing window of closed minutes of its stable and canary versions, records each condition's
+ * evaluation and stores state changes as alerts (a condition fires when it held in `confirm.k` of
+ * the last `confirm.m` windows), rolls a canary back when one of its conditions fires (if
+ * configured; input drift the stable version shows too is not the canary's), and posts every
+ * undelivered alert to the model's webhook (each change once; failed posts are retried on later
+ * runs). One model's failure does not stop the others.
  *
  * @param env - the Worker's bindings
  * @param now - epoch ms of the run
@@ -160,12 +181,14 @@ export async function runAlerts(env: Env, now: number): Promise<void> {
     await pruneAggregates(db, env, now).catch((err) => console.error("pruning aggregates failed", err));
     await pruneAlerts(db, now - alertRetentionDays(env) * 86_400_000).catch((err) => console.error("pruning alerts failed", err));
   }
-  for (const config of await listAlertConfigs(db)) {
-    try {
-      await evaluateModel(env, db, config, now);
-      await deliver(env, db, config, now);
-    } catch (err) {
-      console.error(`alerts of ${config.model} failed`, err);
-    }
-  }
+  const configs = await listAlertConfigs(db);
+  const next = async (): Promise<void> => {
+    const config = configs.shift();
+    if (!config) return;
+    await evaluator(env, config.model)
+      .evaluate(config, now)
+      .catch((err) => console.error(`alerts of ${config.model} failed`, err));
+    return next();
+  };
+  await Promise.all(Array.from({ length: EVALUATIONS_AT_ONCE }, next));
 }

@@ -47,6 +47,7 @@ describe("the deploy bundle", () => {
     for (const binding of [
       "env.AGGREGATOR (ModelAggregator)",
       "env.ROLLOUT_CHANNEL (RolloutChannel)",
+      "env.EVALUATOR (ModelEvaluator)",
       "env.DB (driftline)",
       "env.ARTIFACTS (driftline-artifacts)",
       "env.CLIENT_IP_RATE_LIMIT",

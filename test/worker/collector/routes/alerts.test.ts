@@ -1,7 +1,8 @@
-import { createScheduledController } from "cloudflare:test";
+import { createScheduledController, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import worker from "../../../../collector/index.ts";
+import type { ModelEvaluator } from "../../../../collector/alerts/model-evaluator.ts";
 import { CategoricalSketch, ConfusionMatrix, NumericSketch, toBase64 } from "../../../../protocol/sketch/index.ts";
 import { failingD1 } from "../../faulty-d1.ts";
 import { clientsGiven, flush, makeReport, postReports, publishManifest, publishWithEstimation, sketchReport } from "../../ingest-helpers.ts";
@@ -26,8 +27,20 @@ const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init)
 });
 afterAll(() => spy.mockRestore());
 
-async function cron(at: number, bindings: Env = env) {
-  await worker.scheduled(createScheduledController({ scheduledTime: at, cron: "* * * * *" }), bindings);
+async function cron(at: number) {
+  await worker.scheduled(createScheduledController({ scheduledTime: at, cron: "* * * * *" }), env);
+}
+
+/** Runs `during` while the evaluator object of `model` reads and writes D1 through `db`. */
+async function withEvaluatorDb(model: string, db: D1Database, during: () => Promise<void>) {
+  const object = env.EVALUATOR.get(env.EVALUATOR.idFromName(`default/${model}`));
+  const bind = (bindings: Env) => runInDurableObject(object, (o: ModelEvaluator) => void Object.assign(o, { env: bindings }));
+  await bind({ ...env, DB: db });
+  try {
+    await during();
+  } finally {
+    await bind(env);
+  }
 }
 
 /** The canary version of `model`'s rollout, null when there is none. */
@@ -309,9 +322,9 @@ describe("alerts", () => {
       canaryClients.map((client) => makeReport(model, v2, { client, start: base + 60_000, ...rows(false), errors: { session: 10 } })),
     );
     await flush(model);
-    // the run's first alert row of a rollback (of any model) fails
+    // the first alert row of a rollback the model's evaluator writes fails
     const rollbackAlert = (query: string, params: unknown[]) => query.startsWith('insert into "alerts"') && params.includes("rollback");
-    await cron(base + 3 * 60_000 + 25_000, { ...env, DB: failingD1(env.DB, rollbackAlert) });
+    await withEvaluatorDb(model, failingD1(env.DB, rollbackAlert), () => cron(base + 3 * 60_000 + 25_000));
     const state = async () => {
       const rollout = (await (await call("GET", `/v1/models/${model}/rollout`, { token: BOOTSTRAP })).json()) as { canary: { version: number } | null };
       const listed = (await (await call("GET", `/v1/alerts?model=${model}`, { token: BOOTSTRAP })).json()) as { alerts: { kind: string; state: string }[] };
@@ -397,7 +410,7 @@ describe("alerts", () => {
     expect(mine()).toEqual(["error_rate:firing", "error_rate:firing"]);
   });
 
-  it("fires only when a condition held in k of the last m evaluations, and resolves when it holds in fewer", async () => {
+  it("fires only when a condition held in k of the last m windows, and resolves when it holds in fewer", async () => {
     const model = unique("alerts");
     const { version } = await publish(model);
     await rollout(model, { stable: version });
@@ -412,24 +425,25 @@ describe("alerts", () => {
     const clients = await clientsGiven(model, token, version, 5, "k");
     await postReports(
       token,
-      clients.map((client) => makeReport(model, version, { client, start: base + 60_000, ...rows(true) })),
+      clients.map((client) => makeReport(model, version, { client, start: base + 2 * 60_000, ...rows(true) })),
     );
     await flush(model);
+    // two-minute windows a minute apart, both holding the drifted minute
     const drifted = base + 3 * 60_000 + 25_000;
     await cron(drifted);
     expect(mine()).toEqual([]);
-    await cron(drifted + 1000);
+    await cron(drifted + 60_000);
     expect(mine()).toEqual(["dataset_drift:firing"]);
 
     await postReports(
       token,
-      clients.map((client) => makeReport(model, version, { client, start: base + 10 * 60_000, ...rows(false) })),
+      clients.map((client) => makeReport(model, version, { client, start: base + 11 * 60_000, ...rows(false) })),
     );
     await flush(model);
     const healthy = base + 12 * 60_000 + 25_000;
     await cron(healthy);
     expect(mine()).toEqual(["dataset_drift:firing"]);
-    await cron(healthy + 1000);
+    await cron(healthy + 60_000);
     expect(mine()).toEqual(["dataset_drift:firing", "dataset_drift:resolved"]);
     // the error rate never held: no state row was written for it
     expect((await states()).results).toEqual([{ kind: "dataset_drift", state: "resolved", recent: "100" }]);

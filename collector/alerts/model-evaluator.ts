@@ -1,0 +1,46 @@
+import { DurableObject } from "cloudflare:workers";
+import { closedUntil } from "../aggregates/windows.ts";
+import { openDb } from "../db/client.ts";
+import type { AlertConfig } from "../../protocol/schema/alert-config.ts";
+import { deliver, evaluateModel } from "./evaluate.ts";
+
+/** Storage key of the end of the last window this object judged (epoch ms). */
+const JUDGED_UNTIL = "judgedUntil";
+
+/**
+ * The alert evaluator of one model (named by the model's key). The minute cron hands each model
+ * to its own object, so every model is judged in an invocation of its own, with its own D1
+ * queries, subrequests and CPU time: a fleet of many or wide models no longer shares one
+ * invocation's limits. Judgements of one model take turns (a queue: one that fails does not hold
+ * up the next), and a closed window is judged once however often the cron runs for it (a run the
+ * platform repeats, a manual `/__scheduled`), so `confirm` counts windows, not runs. Undelivered
+ * alerts are posted after every judgement, outside the queue: a slow webhook holds up no later
+ * judgement (runs that post at once claim each alert before posting it: alerts/store.ts).
+ */
+export class ModelEvaluator extends DurableObject<Env> {
+  #turn: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Judges the model's trailing window of closed minutes at `now` (collector/alerts/evaluate.ts
+   * `evaluateModel`), after every judgement queued before it, unless this object judged that
+   * window, or a later one, already; then posts the model's undelivered alerts.
+   *
+   * @param config - the model's alert configuration, as the cron read it
+   * @param now - epoch ms of the cron run
+   */
+  async evaluate(config: AlertConfig & { model: string }, now: number): Promise<void> {
+    const judge = () => this.#judge(config, now);
+    const turn = this.#turn.then(judge, judge);
+    this.#turn = turn;
+    await turn;
+    await deliver(this.env, openDb(this.env), config, now);
+  }
+
+  async #judge(config: AlertConfig & { model: string }, now: number): Promise<void> {
+    const windowTo = closedUntil(this.env, now);
+    const judged = await this.ctx.storage.get<number>(JUDGED_UNTIL);
+    if (judged !== undefined && windowTo <= judged) return;
+    await evaluateModel(this.env, openDb(this.env), config, now);
+    await this.ctx.storage.put(JUDGED_UNTIL, windowTo);
+  }
+}

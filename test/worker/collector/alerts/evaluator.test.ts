@@ -1,0 +1,64 @@
+// The cron hands each model to its own evaluator object (collector/alerts/model-evaluator.ts),
+// which judges a closed window once however often the cron runs for it — through the cron
+// handler on the real collector (D1, Durable Objects).
+import { createScheduledController, listDurableObjectIds } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import worker from "../../../../collector/index.ts";
+import { clientsGiven, flush, makeReport, postReports } from "../../ingest-helpers.ts";
+import { BOOTSTRAP, call, createKey, publish, rollout, setAlerts, unique } from "../../registry-helpers.ts";
+
+async function cron(at: number) {
+  await worker.scheduled(createScheduledController({ scheduledTime: at, cron: "* * * * *" }), env);
+}
+
+/** A model of one stable version whose error rate (20 % allowed) fires once it held in 2 of 2 windows. */
+async function confirmedTwice(prefix: string) {
+  const model = unique(prefix);
+  const { version } = await publish(model);
+  await rollout(model, { stable: version });
+  const { token } = await createKey("default", "ingest");
+  await setAlerts(model, { errorRate: 0.2, windowMinutes: 2, minRows: 10, confirm: { k: 2, m: 2 } });
+  return { model, version, token, clients: await clientsGiven(model, token, version, 5, prefix) };
+}
+
+/** The model's recorded alerts, as `kind:state`. */
+async function alertsOf(model: string): Promise<string[]> {
+  const res = await call("GET", `/v1/alerts?model=${model}`, { token: BOOTSTRAP });
+  const { alerts } = (await res.json()) as { alerts: { kind: string; state: string }[] };
+  return alerts.map((a) => `${a.kind}:${a.state}`);
+}
+
+describe("model evaluators", () => {
+  it("judges each model in its own object, and a closed window once however often the cron runs for it", async () => {
+    const a = await confirmedTwice("eva");
+    const b = await confirmedTwice("evb");
+    const base = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
+    // five clients whose calls all failed (10 errors, 3 rows each), in one window of each model
+    const failing = async (start: number) => {
+      for (const m of [a, b]) {
+        await postReports(
+          m.token,
+          m.clients.map((client) => makeReport(m.model, m.version, { client, start, errors: { session: 10 } })),
+        );
+        await flush(m.model);
+      }
+    };
+    await failing(base + 60_000);
+    // the platform repeats a run, or someone triggers /__scheduled: the same closed window thrice
+    const run = base + 3 * 60_000 + 25_000;
+    await cron(run);
+    await cron(run + 1000);
+    await Promise.all([cron(run + 2000), cron(run + 3000)]);
+    expect(await alertsOf(a.model)).toEqual([]);
+    expect(await alertsOf(b.model)).toEqual([]);
+    // a second window that breaches confirms it
+    await failing(base + 5 * 60_000);
+    await cron(base + 7 * 60_000 + 25_000);
+    expect(await alertsOf(a.model)).toEqual(["error_rate:firing"]);
+    expect(await alertsOf(b.model)).toEqual(["error_rate:firing"]);
+
+    const ids = (await listDurableObjectIds(env.EVALUATOR)).map(String);
+    for (const m of [a, b]) expect(ids).toContain(env.EVALUATOR.idFromName(`default/${m.model}`).toString());
+  });
+});
