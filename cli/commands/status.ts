@@ -7,6 +7,7 @@ import { printableJson } from "../../protocol/printable.ts";
 import { auditChange } from "../../protocol/audit-text.ts";
 import { describeShadow } from "../../protocol/shadow-text.ts";
 import { formatBytes } from "../../protocol/byte-size.ts";
+import { liveVersions } from "../../protocol/live-versions.ts";
 import type { Command } from "./command.ts";
 
 interface ModelList {
@@ -51,7 +52,7 @@ export const status: Command = {
         detail.versions.map((v) => [`v${v.version}`, v.sha256.slice(0, 12), formatBytes(v.size), String(v.profileRows), v.publisher ?? "-", v.createdAt]),
       ),
     );
-    const live = detail.rollout ? [detail.rollout.stable, ...(detail.rollout.canary ? [detail.rollout.canary.version] : [])] : [];
+    const live = detail.rollout ? liveVersions(detail.rollout) : [];
     const day = Date.now() - 86_400_000;
     for (const version of live) {
       const stats = await request<StatsAnswer>(conn, `/v1/stats?model=${encodeURIComponent(model)}&version=${version}&from=${day}`);

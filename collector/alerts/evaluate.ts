@@ -11,6 +11,7 @@ import { getRollout, saveRollout } from "../db/rollouts.ts";
 import { isPValueTest } from "../drift/test-choice.ts";
 import { windowDrift } from "../drift/window-drift.ts";
 import { DRIFT_TEST_NAMES } from "../../protocol/drift-test-names.ts";
+import { liveVersions } from "../../protocol/live-versions.ts";
 import { announceRollout } from "../push/announce.ts";
 import { planRollback } from "../rollout/rollback.ts";
 import type { RolloutState } from "../rollout/state.ts";
@@ -106,10 +107,10 @@ export async function evaluateModel(env: Env, db: Db, config: AlertConfig & { mo
   if (!rollout) return;
   const windowTo = closedUntil(env, now);
   const windowFrom = windowTo - config.windowMinutes * 60_000;
-  const versions = [{ version: rollout.stable, canary: false }, ...(rollout.canary ? [{ version: rollout.canary.version, canary: true }] : [])];
   // the stable's firing conditions after its evaluation (judged first): input drift it shows too is the traffic's
   let stableFiring = new Set<string>();
-  for (const { version, canary } of versions) {
+  for (const [i, version] of liveVersions(rollout).entries()) {
+    const canary = i > 0;
     const where: Judged = { model: config.model, version, windowFrom, windowTo };
     const drift = await windowDrift(env, db, { model: config.model, version, role: "live", from: windowFrom, to: windowTo, segment: "" }, true);
     if (!drift) continue;

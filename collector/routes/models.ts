@@ -16,6 +16,7 @@ import { iso } from "../time.ts";
 import { validate } from "../validate.ts";
 import { documented } from "../openapi.ts";
 import { modelDetailSchema, modelSummarySchema } from "../../protocol/api.ts";
+import { liveVersions } from "../../protocol/live-versions.ts";
 import { z } from "zod";
 
 /** Audit entries `GET /v1/models/:model` shows, newest first. */
@@ -38,7 +39,7 @@ export const models = new Hono<AppEnv>()
       if (app !== undefined) assertApp(caller, app, `app "${app}"`);
       const db = openDb(c.env);
       const [rows, rollouts] = await Promise.all([listModels(db, app), listRollouts(db, app)]);
-      const live = new Map([...rollouts].map(([model, r]) => [model, [r.stable, ...(r.canary ? [r.canary.version] : [])]]));
+      const live = new Map([...rollouts].map(([model, r]) => [model, liveVersions(r)]));
       const traffic = await recentTraffic(db, live, Date.now() - 3_600_000);
       const listed = rows.map((m) => {
         const rollout = rollouts.get(m.id);

@@ -1,4 +1,5 @@
 import { describeShadow } from "../../protocol/shadow-text.ts";
+import { liveVersions } from "../../protocol/live-versions.ts";
 import { h, replace } from "../dom.ts";
 import { when } from "../format.ts";
 import type { ModelDetail, Rollout, RolloutChange } from "../types.ts";
@@ -102,7 +103,7 @@ export async function shadowAgreements(ctx: ViewContext, model: ModelDetail, ran
   const r = model.rollout;
   if (!r?.shadow) return [];
   const shadow = r.shadow.version;
-  const live = [r.stable, ...(r.canary ? [r.canary.version] : [])].filter((v) => v !== shadow);
+  const live = liveVersions(r).filter((v) => v !== shadow);
   return Promise.all(
     live.map(async (beside) => {
       const stats = await ctx.api.stats({ model: model.name, version: beside, role: "shadow", ...range });
