@@ -14,7 +14,7 @@ import { formatBytes } from "../../protocol/byte-size.ts";
 import { progress } from "../progress.ts";
 import type { Command } from "./command.ts";
 import { readSigningKey } from "./signing.ts";
-import { canonicalJson, signManifest } from "../../protocol/signature.ts";
+import { signManifest } from "../../protocol/signature.ts";
 
 const USAGE = `driftline publish <model.onnx> --model NAME --profile profile.json [options]
 
@@ -80,17 +80,9 @@ export const publish: Command = {
     const body = { manifest, ...(conn.app ? { app: conn.app } : {}) };
     const res = await requestRaw(conn, `/v1/models/${encodeURIComponent(values.model)}/versions`, { method: "POST", json: body });
     const version = (await res.json()) as { version: number; sha256: string };
-    // 200, not 201: these bytes were published before, and that version stays as it was
+    // 200, not 201: these bytes were published before with this profile (a retry), and that version stays as it was
     if (res.status === 200) {
-      const kept = `${values.model} version ${version.version} already has these bytes (sha256 ${version.sha256.slice(0, 12)}…)`;
-      // a retry sends the profile that version has; another profile (profiled again) is not served
-      const published = await request<{ manifest: Manifest }>(conn, `/v1/models/${encodeURIComponent(values.model)}/versions/${version.version}`);
-      if (canonicalJson(published.manifest.profile) !== canonicalJson(manifest.profile)) {
-        throw new CliError(
-          `${kept} with another profile, which stays: a version's manifest and profile never change; to serve this profile, publish bytes that differ (a new version) or under another model name`,
-        );
-      }
-      console.log(`${kept}: kept as published, manifest and profile unchanged`);
+      console.log(`${values.model} version ${version.version} already has these bytes (sha256 ${version.sha256.slice(0, 12)}…) and this profile: kept as published`);
       return;
     }
     console.log(

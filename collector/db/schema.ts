@@ -58,7 +58,8 @@ export const artifactUploads = sqliteTable(
 
 /**
  * Immutable model versions, numbered 1, 2, 3… per model. `manifest` is the client manifest
- * (JSON, without the reference profile); the full manifest lives in R2 under `manifestKey`.
+ * (JSON, without the reference profile); the full manifest lives in R2 under `manifestKey`. One
+ * artifact is one version per reference profile it was published with.
  */
 export const versions = sqliteTable(
   "versions",
@@ -73,8 +74,14 @@ export const versions = sqliteTable(
     publisherKey: text("publisher_key").notNull(),
     publisher: text("publisher").notNull(),
     createdAt: integer("created_at").notNull(),
+    /**
+     * SHA-256 (hex) of the reference profile's canonical JSON: the same bytes profiled again are
+     * another version. Null on versions published before it was recorded, until a publish of
+     * their bytes reads their profile from R2 and records it.
+     */
+    profileHash: text("profile_hash"),
   },
-  (t) => [primaryKey({ columns: [t.model, t.number] }), uniqueIndex("versions_model_sha256").on(t.model, t.sha256), index("versions_sha256").on(t.sha256)],
+  (t) => [primaryKey({ columns: [t.model, t.number] }), uniqueIndex("versions_model_sha256_profile").on(t.model, t.sha256, t.profileHash), index("versions_sha256").on(t.sha256)],
 );
 
 /**

@@ -1,4 +1,4 @@
-import { and, asc, eq, getTableColumns, inArray, max } from "drizzle-orm";
+import { and, asc, eq, getTableColumns, inArray, isNull, max } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { versions } from "./schema.ts";
 
@@ -36,18 +36,34 @@ export async function findVersions(db: Db, model: string, numbers: number[]): Pr
 }
 
 /**
- * The version of a model whose artifact is `sha256`, if it was registered.
+ * The versions of a model whose artifact is `sha256` (one per profile it was published with).
  *
  * @param db - drizzle handle
  * @param model - the model's key
  * @param sha256 - the artifact hash
  */
-export async function findVersionBySha(db: Db, model: string, sha256: string): Promise<VersionRow | undefined> {
+export async function versionsOfArtifact(db: Db, model: string, sha256: string): Promise<VersionRow[]> {
   return db
     .select()
     .from(versions)
     .where(and(eq(versions.model, model), eq(versions.sha256, sha256)))
-    .get();
+    .orderBy(asc(versions.number))
+    .all();
+}
+
+/**
+ * Records the profile hash of a version published before hashes were recorded.
+ *
+ * @param db - drizzle handle
+ * @param version - the version
+ * @param profileHash - the hash of its stored profile
+ */
+export async function recordProfileHash(db: Db, version: VersionRow, profileHash: string): Promise<void> {
+  await db
+    .update(versions)
+    .set({ profileHash })
+    .where(and(eq(versions.model, version.model), eq(versions.number, version.number), isNull(versions.profileHash)))
+    .run();
 }
 
 /**

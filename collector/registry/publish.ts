@@ -1,5 +1,7 @@
 import { ONNX_HEADER_BYTES, onnxHeaderProblem } from "./onnx-header.ts";
 import type { Manifest } from "../../protocol/schema/manifest.ts";
+import { sha256Hex } from "../../protocol/hash.ts";
+import { canonicalJson } from "../../protocol/signature.ts";
 import type { PublishBody } from "../api-schemas.ts";
 import { assertApp } from "../auth.ts";
 import type { Caller } from "../env.ts";
@@ -9,7 +11,7 @@ import type { Db } from "../db/client.ts";
 import { ensureApp } from "../db/keys.ts";
 import { ensureModel, type ModelRow } from "../db/models.ts";
 import { getRollout, saveRollout } from "../db/rollouts.ts";
-import { deleteVersion, findVersionBySha, insertVersion, latestVersion, type VersionRow } from "../db/versions.ts";
+import { deleteVersion, insertVersion, latestVersion, recordProfileHash, versionsOfArtifact, type VersionRow } from "../db/versions.ts";
 import { ApiError } from "../errors.ts";
 import { randomBase64Url } from "../random.ts";
 import { DEFAULT_SAMPLE_RATE } from "../rollout/state.ts";
@@ -88,9 +90,31 @@ async function checkArtifact(env: Env, db: Db, caller: Caller, app: string, sha2
   if (problem) throw new ApiError(400, "validation", `artifact ${sha256.slice(0, 12)} is not an ONNX model (${problem})`);
 }
 
+/** SHA-256 (hex) of a reference profile's canonical JSON. */
+const profileHashOf = (profile: Manifest["profile"]) => sha256Hex(new TextEncoder().encode(canonicalJson(profile)));
+
+/**
+ * The version of `model` with these bytes and this profile, if there is one: a row that records
+ * the profile's hash, else a row of these bytes published before hashes were recorded whose
+ * profile, read from R2, hashes the same (each such row read gets its hash recorded).
+ */
+async function versionOf(bucket: R2Bucket, db: Db, model: string, sha256: string, profileHash: string): Promise<VersionRow | undefined> {
+  const rows = await versionsOfArtifact(db, model, sha256);
+  const same = rows.find((r) => r.profileHash === profileHash);
+  if (same) return same;
+  for (const row of rows.filter((r) => r.profileHash === null)) {
+    const stored = await bucket.get(row.manifestKey);
+    if (!stored) continue;
+    const hash = await profileHashOf((await stored.json<Manifest>()).profile);
+    await recordProfileHash(db, row, hash);
+    if (hash === profileHash) return row;
+  }
+  return undefined;
+}
+
 type NewVersion = Omit<VersionRow, "number" | "manifest" | "manifestKey">;
 
-async function insertNext(db: Db, row: NewVersion, manifest: Manifest): Promise<Published> {
+async function insertNext(bucket: R2Bucket, db: Db, row: NewVersion & { profileHash: string }, manifest: Manifest): Promise<Published> {
   for (let attempt = 1; ; attempt++) {
     const number = (await latestVersion(db, row.model)) + 1;
     const client = JSON.stringify(toClientManifest(manifest, number));
@@ -99,7 +123,8 @@ async function insertNext(db: Db, row: NewVersion, manifest: Manifest): Promise<
       await insertVersion(db, version);
       return { version, created: true };
     } catch (err) {
-      const existing = await findVersionBySha(db, row.model, row.sha256);
+      // a concurrent publish of the same bytes and profile stored it first
+      const existing = await versionOf(bucket, db, row.model, row.sha256, row.profileHash);
       if (existing) return { version: existing, created: false };
       if (attempt === INSERT_ATTEMPTS) throw err;
     }
@@ -139,7 +164,9 @@ async function startRollout(db: Db, caller: Caller, model: string, now: number):
  * {@link appMayUseArtifact}) and be in R2 with the manifest's size. The first publish creates the
  * model in the caller's app (the bootstrap key: `app`, else the only model of that name, else
  * {@link DEFAULT_APP}) and makes version 1 stable. Publishing a sha256 the model already has
- * returns that version (and makes version 1 stable if a failed first publish left no rollout).
+ * with the same reference profile returns that version (and makes version 1 stable if a failed
+ * first publish left no rollout); with another profile (the model profiled again) it is a new
+ * version.
  *
  * @param env - the Worker's bindings
  * @param db - drizzle handle
@@ -154,7 +181,8 @@ export async function publishVersion(env: Env, db: Db, caller: Caller, name: str
   checkProfile(manifest);
   checkClientSize(manifest);
   const found = await owner(db, caller, name, body.app);
-  const existing = typeof found === "string" ? undefined : await findVersionBySha(db, found.id, manifest.sha256);
+  const profileHash = await profileHashOf(manifest.profile);
+  const existing = typeof found === "string" ? undefined : await versionOf(env.ARTIFACTS, db, found.id, manifest.sha256, profileHash);
   if (existing) {
     await startRollout(db, caller, existing.model, now);
     return { version: existing, created: false };
@@ -164,6 +192,7 @@ export async function publishVersion(env: Env, db: Db, caller: Caller, name: str
   const model = typeof found === "string" ? await createModel(db, name, found, now) : found;
 
   const published = await insertNext(
+    env.ARTIFACTS,
     db,
     {
       model: model.id,
@@ -173,6 +202,7 @@ export async function publishVersion(env: Env, db: Db, caller: Caller, name: str
       publisherKey: caller.keyId,
       publisher: body.publisher ?? caller.label ?? caller.keyId,
       createdAt: now,
+      profileHash,
     },
     manifest,
   );

@@ -34,7 +34,7 @@ export const versions = new Hono<AppEnv>()
   .post(
     "/",
     documented("Publishes a version (manifest, profile, artifact hash)", {
-      200: { description: "already published", schema: versionViewSchema },
+      200: { description: "already published: the model has a version of this artifact and profile", schema: versionViewSchema },
       201: { description: "published", schema: versionViewSchema },
     }),
     requireRole("admin"),

@@ -1,5 +1,6 @@
 // The real `driftline` CLI against a real local collector: the ML engineer's whole path from a
 // trained model to a rollout, and the one-line failures along the way.
+import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,6 +10,9 @@ import { signatureProblem } from "../../protocol/signature.ts";
 import { runCliOutputClosed, runCliProcess } from "./cli-process.ts";
 
 const ADMIN = "adm_cli_e2e_bootstrap";
+
+/** The SHA-256 (hex) of a file. */
+const sha256Of = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
 
 describe("driftline CLI against a local collector", () => {
   const dir = mkdtempSync(join(tmpdir(), "driftline-cli-e2e-"));
@@ -52,13 +56,29 @@ describe("driftline CLI against a local collector", () => {
     expect(second.stdout).toMatch(/driftline rollout cancer --canary 2 --percent 10/);
   });
 
-  it("says that bytes published before stay as they were, with no rollout hint, and refuses another profile for them", async () => {
+  it("says that bytes published before with this profile stay as they were, with no rollout hint", async () => {
     const again = await cli(["publish", "test/fixtures/cancer/model/cancer-v2.onnx", "--model", "cancer", "--profile", join(dir, "v2.json")]);
     expect(again.code, again.stderr).toBe(0);
-    expect(again.stdout).toMatch(/^cancer version 2 already has these bytes \(sha256 [0-9a-f]{12}…\): kept as published, manifest and profile unchanged\n$/);
-    const other = await cli(["publish", "test/fixtures/cancer/model/cancer-v2.onnx", "--model", "cancer", "--profile", join(dir, "v1.json")]);
-    expect([other.code, other.stdout]).toEqual([1, ""]);
-    expect(other.stderr).toMatch(/^driftline publish: cancer version 2 already has these bytes \(sha256 [0-9a-f]{12}…\) with another profile, which stays/m);
+    expect(again.stdout).toBe(`cancer version 2 already has these bytes (sha256 ${sha256Of("test/fixtures/cancer/model/cancer-v2.onnx").slice(0, 12)}…) and this profile: kept as published\n`);
+  });
+
+  it("publishes bytes profiled again as a new version, which keeps the new profile", async () => {
+    const model = "cancer-reprofiled";
+    const published = async (profile: string) => {
+      const run = await cli(["publish", "test/fixtures/cancer/model/cancer-v2.onnx", "--model", model, "--profile", join(dir, profile), "--app", "demo"]);
+      expect(run.code, run.stderr).toBe(0);
+      return run.stdout.split("\n")[0];
+    };
+    expect(await published("v1.json")).toMatch(/^cancer-reprofiled version 1 \(sha256 /);
+    expect(await published("v2.json")).toMatch(/^cancer-reprofiled version 2 \(sha256 /);
+    expect(await published("v1.json")).toMatch(/^cancer-reprofiled version 1 already has these bytes .* and this profile: kept as published$/);
+    expect(await published("v2.json")).toMatch(/^cancer-reprofiled version 2 already has these bytes .* and this profile: kept as published$/);
+    type Profile = Record<string, unknown>;
+    const served = async (v: number) =>
+      ((await (await fetch(`${collector.url}/v1/models/${model}/versions/${v}`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as { manifest: { profile: Profile } }).manifest.profile;
+    const given = (file: string) => (JSON.parse(readFileSync(join(dir, file), "utf8")) as { profile: Profile }).profile;
+    expect([await served(1), await served(2)]).toEqual([given("v1.json"), given("v2.json")]);
+    expect(given("v1.json")).not.toEqual(given("v2.json"));
   });
 
   it("refuses to promote without a canary as a failure (exit 1), not as a usage mistake", async () => {

@@ -21,21 +21,18 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /**
  * Runs `driftline publish` against a stand-in collector that takes every upload and registers
- * version 1 — or, given `published`, already has version 1 of these bytes with that manifest
- * (200) —, whose apps have the keys `keys` lists; `manifest` is what publish sent (none when it
+ * version 1, whose apps have the keys `keys` lists; `manifest` is what publish sent (none when it
  * refused first).
  */
-async function publishTo(published: Manifest | undefined, ...argv: string[]): Promise<{ code: number; stdout: string; stderr: string; manifest: Manifest | undefined; app?: string | undefined }> {
+async function publish(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string; manifest: Manifest | undefined; app?: string | undefined }> {
   let manifest: Manifest | undefined;
   let app: string | undefined;
   const fetch = vi.spyOn(globalThis, "fetch").mockImplementation(async (url, init) => {
     const path = new URL(String(url)).pathname;
     if (init?.method === "POST" && path.endsWith("/versions")) {
       ({ manifest, app } = JSON.parse(String(init.body)) as { manifest: Manifest; app?: string });
-      return Response.json({ version: 1, sha256: manifest.sha256 }, { status: published ? 200 : 201 });
+      return Response.json({ version: 1, sha256: manifest.sha256 }, { status: 201 });
     }
-    // GET /v1/models/:model/versions/1: the version with its full manifest
-    if (path.endsWith("/versions/1")) return Response.json({ version: 1, manifest: published });
     if (path === "/v1/keys") return Response.json({ keys: keys.filter((k) => k.app === new URL(String(url)).searchParams.get("app")) });
     // GET /v1/models/:model after the first version: the app the collector put it in
     if (!init?.method || init.method === "GET") return Response.json({ name: manifest?.model, app: app ?? "default" });
@@ -58,9 +55,6 @@ let resets = 0;
 
 /** The stand-in collector's keys (as GET /v1/keys lists them). */
 const keys: KeyView[] = [];
-
-/** {@link publishTo} a collector that registers the bytes as version 1. */
-const publish = (...argv: string[]) => publishTo(undefined, ...argv);
 
 /** Writes `model` to the test folder and returns its path. */
 function modelFile(name: string, bytes: Uint8Array): string {
@@ -113,30 +107,6 @@ describe("driftline publish over a connection the collector drops", () => {
     expect([lost.code, lost.manifest, lost.stderr.trim().split("\n").at(-1)]).toEqual([1, undefined, "driftline publish: the collector at http://collector.test does not answer (ECONNRESET)"]);
     resets = 0;
   }, 20_000);
-});
-
-describe("driftline publish of bytes published before", () => {
-  it("says the profile given was not published when the version of these bytes has another, and keeps a retry quiet", async () => {
-    const model = modelFile("again.onnx", buildDenseClassifier({ weights: [[1], [0.5]], bias: [1], regression: true, outputName: "value" }));
-    /** A profile of the rows `csv` (a,b,count) names, for the model. */
-    const profileOf = async (name: string, rows: string) => {
-      const csv = join(dir, `${name}.csv`);
-      writeFileSync(csv, `a,b,count\n${rows}`);
-      const out = join(dir, `${name}.json`);
-      expect((await runCli("profile", csv, "--model", model, "--target", "count", "-o", out)).code).toBe(0);
-      return out;
-    };
-    const [first, second] = [await profileOf("again-1", "1,2,3\n2,1,4\n3,3,6\n4,0,5\n"), await profileOf("again-2", "1,2,3\n2,1,4\n3,3,6\n4,0,5\n5,5,9\n")];
-    const published = (await publish(model, "--model", "again", "--profile", first)).manifest!;
-    const retry = await publishTo(published, model, "--model", "again", "--profile", first);
-    const other = await publishTo(published, model, "--model", "again", "--profile", second);
-    expect([retry.code, other.code, other.stderr]).toEqual([
-      0,
-      1,
-      `driftline publish: again version 1 already has these bytes (sha256 ${published.sha256.slice(0, 12)}…) with another profile, which stays: a version's manifest and profile never change; to serve this profile, publish bytes that differ (a new version) or under another model name\n`,
-    ]);
-    expect(retry.stdout).toContain("again version 1 already has these bytes");
-  });
 });
 
 describe("driftline publish of a table's model", () => {

@@ -62,7 +62,7 @@ describe("POST /v1/models/:model/versions", () => {
     expect(JSON.parse(row!.manifest)).not.toHaveProperty("profile");
   });
 
-  it("is idempotent by sha256: publishing the same artifact again returns the existing version", async () => {
+  it("is idempotent by sha256 and profile: publishing the same artifact and profile again returns the existing version", async () => {
     const model = unique("idem");
     const manifest = await freshManifest(model);
     expect((await publishBody(model, { manifest })).status).toBe(201);
@@ -71,6 +71,32 @@ describe("POST /v1/models/:model/versions", () => {
     expect(((await again.json()) as { version: number }).version).toBe(1);
     const count = await env.DB.prepare("select count(*) as n from versions where model = ?").bind(`default/${model}`).first<{ n: number }>();
     expect(count!.n).toBe(1);
+  });
+
+  it("publishes the same artifact with another reference profile as a new version, and each profile again as its own", async () => {
+    const model = unique("reprofiled");
+    const first = await freshManifest(model);
+    // the same bytes profiled again, with labels this time
+    const performance = { kind: "classification" as const, labelled: 200, accuracy: 0.9, precision: {}, recall: {}, f1: {}, log_loss: 0.3, calibration: { confidence: [], accuracy: [], count: [] } };
+    const second = { ...first, profile: { ...first.profile, performance } };
+    const versionOf = async (manifest: typeof first) => {
+      const res = await publishBody(model, { manifest });
+      return `${res.status}:${((await res.json()) as { version: number }).version}`;
+    };
+    expect(await versionOf(first)).toBe("201:1");
+    expect(await versionOf(second)).toBe("201:2");
+    expect([await versionOf(first), await versionOf(second)]).toEqual(["200:1", "200:2"]);
+    // two publishes of a third profile at once make one version
+    const third = { ...first, profile: { ...first.profile, rows: 201 } };
+    expect((await Promise.all([versionOf(third), versionOf(third)])).sort()).toEqual(["200:3", "201:3"]);
+    const served = (await (await call("GET", `/v1/models/${model}/versions/2`, { token: BOOTSTRAP })).json()) as { manifest: typeof first };
+    expect(served.manifest.profile.performance).toEqual(performance);
+    // a version published before profile hashes were recorded is found by its stored profile
+    await env.DB.prepare("update versions set profile_hash = null where model = ?").bind(`default/${model}`).run();
+    expect([await versionOf(second), await versionOf(first)]).toEqual(["200:2", "200:1"]);
+    // each stored profile read on the way gets its hash recorded: versions 1 and 2, not 3
+    const hashed = await env.DB.prepare("select number from versions where model = ? and profile_hash is not null order by number").bind(`default/${model}`).all<{ number: number }>();
+    expect(hashed.results.map((r) => r.number)).toEqual([1, 2]);
   });
 
   it("a first publish that failed after storing its version is completed by publishing it again", async () => {
