@@ -122,12 +122,16 @@ export class ReportQueue {
     return undefined;
   }
 
-  /** Stores a new entry; with `makeRoom`, after trimming so that the store never holds more than the bounds, not even for a moment. */
+  /**
+   * Queues a new entry at once (a beacon in the same task sends it) and stores it; with
+   * `makeRoom`, after trimming the others, so that the store never holds more than the bounds,
+   * not even for a moment.
+   */
   private async push_(draft: Draft, makeRoom = false): Promise<void> {
     const report = toWire(draft);
     const e: QueueEntry = { report, draft, state: STATE, sent: false, size: sizeOf(report) };
-    if (makeRoom) await this.trim_(e.size);
     this.entries.push(e);
+    if (makeRoom) await this.trim_(e);
     return this.save_(e);
   }
 
@@ -151,15 +155,15 @@ export class ReportQueue {
 
   /**
    * Drops entries past the age limit (all but bare ones), then the oldest unsent ones while
-   * the queue holds more than `maxEntries` entries or `maxBytes` characters — counting, when
-   * `room` is given, one more entry of `room` characters about to be stored.
+   * the queue holds more than `maxEntries` entries or `maxBytes` characters — all but `keep`,
+   * a new entry about to be stored.
    */
-  private async trim_(room?: number): Promise<void> {
+  private async trim_(keep?: QueueEntry): Promise<void> {
     const { maxEntries, maxBytes, maxAgeMs } = this.o_.bounds;
     const old = this.o_.clock.now() - maxAgeMs;
     for (const e of this.entries.filter((e) => e.report.end < old && !bare(e))) await this.drop_(e);
-    const over = () => this.entries.length + (room ? 1 : 0) > maxEntries || this.entries.reduce((n, e) => n + e.size!, room ?? 0) > maxBytes;
-    for (const e of this.entries.filter((e) => !e.sent && !bare(e))) if (over()) await this.drop_(e);
+    const over = () => this.entries.length > maxEntries || this.entries.reduce((n, e) => n + e.size!, 0) > maxBytes;
+    for (const e of this.entries.filter((e) => !e.sent && !bare(e) && e !== keep)) if (over()) await this.drop_(e);
   }
 
   /**

@@ -89,4 +89,23 @@ describe("runtime: reporting through an outage and a reload", () => {
     expect(await queued(page)).toBe(0);
     expect(await collector.countRows("fleet", 1)).toBe(1030);
   });
+
+  it("sends the rows predicted since the last report when the page goes away: the report cut on pagehide goes with the beacon", async () => {
+    const leaving = churnModel("leaving");
+    await collector.publish(leaving.bytes, leaving.manifest);
+    await openRuntimePage(page, server);
+    // no report timer fires and nothing is flushed: the rows leave with the page or not at all
+    await page.evaluate(
+      async ({ o, rows }) => {
+        const rt = await window.Driftline.createRuntime(o as never);
+        await rt.predict(rows as never[]);
+      },
+      { o: { ...options, model: "leaving", reportRows: 100_000, reportIntervalMs: 3_600_000 }, rows: churnRows(7) },
+    );
+    await page.goto("about:blank");
+    const deadline = Date.now() + 10_000;
+    let counted = 0;
+    while (Date.now() < deadline && (counted = await collector.countRows("leaving", 1)) < 7) await new Promise((r) => setTimeout(r, 500));
+    expect(counted).toBe(7);
+  });
 });
