@@ -14,7 +14,7 @@ import type { Report } from "./types.ts";
  * @defaultValue max `LIMITS.reportBytes`
  */
 export function splitReport(report: Report, max = MAX_REPORT_BYTES): Report[] {
-  const { prediction, latency, errors, confusion, residual, shadow, ...head } = report;
+  const { prediction, latency, errors, confusion, residual, embedding, shadow, ...head } = report;
   const groups: Array<Record<string, string>> = [{}];
   let bytes = otherSketchChars(report);
   for (const [name, sketch] of Object.entries(report.features)) {

@@ -9,6 +9,7 @@ import { DriftlineError } from "../../../protocol/errors.ts";
 import { reportSchema, type Report } from "../../../protocol/schema/report.ts";
 import { fromBase64, decodeCategorical, decodeClassification, decodeErrorCounts, decodeConfusion, decodeNumeric } from "../../../protocol/sketch/index.ts";
 import { EmbeddingProjector } from "../../../protocol/embedding.ts";
+import { otherSketchChars } from "../../../protocol/report-size.ts";
 import { churnModel, churnRows } from "../../fixtures/runtime-models.ts";
 
 const { manifest } = churnModel("churn");
@@ -321,5 +322,22 @@ describe("report splitting", () => {
       expect(reportSchema.safeParse(p).success).toBe(true);
     }
     expect(splitReport(report, max)).toEqual(parts);
+  });
+
+  it("keeps a report's embedding in its first part only, so no part passes the limit and the collector adds it once", () => {
+    const draft = filled(50);
+    const projector = new EmbeddingProjector({ length: 8, dims: 4, features: 16, seed: 7, bandwidth: 1 });
+    const embedding = (draft.embedding = projector.sketch());
+    for (let r = 0; r < 50; r++)
+      projector.add(
+        embedding,
+        Array.from({ length: 8 }, (_, j) => r + j),
+      );
+    const report = toWire(draft);
+    const max = Math.max(...Object.values(report.features).map((f) => f.length)) + otherSketchChars(report);
+    const parts = splitReport(report, max);
+    expect(parts.length).toBeGreaterThan(1);
+    expect(parts.map((p) => p.embedding !== undefined)).toEqual(parts.map((_, i) => i === 0));
+    for (const p of parts) expect(Object.values(p.features).reduce((n, s) => n + s.length, otherSketchChars(p))).toBeLessThanOrEqual(max);
   });
 });
