@@ -78,19 +78,22 @@ export class ReportQueue {
   constructor(private readonly o_: QueueOptions) {}
 
   /**
-   * Loads the reports a previous page left in the store, into the empty queue (once, as the
-   * start does: store keys are report ids, so none comes twice). A draft that cannot be revived (stored
+   * Loads the reports of `model` a previous page left in the store, into the empty queue (once, as the
+   * start does: store keys are report ids, so none comes twice). Other models' reports are their
+   * runtimes' (a page with two models shares the store): were they loaded, both runtimes would
+   * drop them, and count their rows as dropped, twice. A draft that cannot be revived (stored
    * by another build, or holding an embedding sketch when `embedding` is not given) does not
    * merge again: its report is sent as stored. An entry the store cannot read, or that holds no
    * report with features (written by other script, or corrupted), is passed over: it would fail
    * every start.
    *
+   * @param model - the runtime's model
    * @param embedding - an embedding sketch of the embedding module, when the runtime has it
    */
-  async load(embedding?: object): Promise<void> {
+  async load(model: string, embedding?: object): Promise<void> {
     for (const id of await this.o_.store.keys("queue").catch(() => [])) {
       const e = await this.o_.store.get<QueueEntry>("queue", id).catch(() => {});
-      if (!e?.report?.features) continue;
+      if (e?.report?.model !== model || !e.report.features) continue;
       if (!(e.draft && e.state === STATE && reviveDraft(e.draft, embedding))) e.draft = undefined;
       e.size ??= sizeOf(e.report);
       this.entries.push(e);

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
 import "./harness/page-globals.ts";
-import { startAndPredict } from "./harness/runtime-page.ts";
+import { openRuntimePage, startAndPredict } from "./harness/runtime-page.ts";
 import { startRuntimeRig, type RuntimeRig } from "./harness/runtime-rig.ts";
 import { ORT_BUILDS, ORT_DIST } from "../../scripts/lib/ort-files.mjs";
 import { churnModel, churnRows } from "../fixtures/runtime-models.ts";
@@ -39,5 +39,49 @@ describe("two models on one origin", () => {
     } finally {
       await page.unroute(`${rig.collector.url}/**`);
     }
+  });
+
+  it("each model's runtime keeps, drops and counts only its own queued reports: rows dropped by age are counted once", async () => {
+    await openRuntimePage(page, rig.server);
+    // what the test before left queued (its offline start's row) goes
+    await page.evaluate(
+      () =>
+        new Promise((resolve, reject) => {
+          const req = indexedDB.open("driftline");
+          req.onsuccess = () => {
+            const tx = req.result.transaction("queue", "readwrite");
+            tx.objectStore("queue").clear();
+            tx.oncomplete = () => (req.result.close(), resolve(undefined));
+            tx.onerror = () => reject(tx.error);
+          };
+          req.onerror = () => reject(req.error);
+        }),
+    );
+    // the collector takes no report: both models' reports wait in the origin's queue
+    await page.route(`${rig.collector.url}/v1/reports**`, (route) => route.abort());
+    const both = { ...options, queue: { maxAgeMs: 3000 }, reportIntervalMs: 3_600_000 };
+    const run = (rows: unknown[]) =>
+      page.evaluate(
+        async ({ o, rows }) => {
+          // started together, as a page with two models does
+          const rts = await Promise.all(["prune-a", "prune-b"].map((model) => window.Driftline.createRuntime({ ...(o as object), model } as never)));
+          for (const rt of rts) if (rows.length) await rt.predict(rows as never[]);
+          for (const rt of rts) await rt.close();
+        },
+        { o: both, rows },
+      );
+    await run(churnRows(5));
+    await page.unroute(`${rig.collector.url}/v1/reports**`);
+    // past the age limit: the next start drops them, their rows counted as dropped
+    await page.waitForTimeout(3500);
+    await openRuntimePage(page, rig.server);
+    await run([]);
+    const range = `from=${Date.now() - 3_600_000}&to=${Date.now() + 3_600_000}`;
+    const dropped: Record<string, number> = {};
+    for (const model of ["prune-a", "prune-b"]) {
+      await rig.collector.admin("POST", `/v1/reports/flush?model=${model}`);
+      dropped[model] = (await rig.collector.admin<{ errors: Record<string, number> }>("GET", `/v1/stats?model=${model}&version=1&${range}`)).errors.dropped ?? 0;
+    }
+    expect(dropped).toEqual({ "prune-a": 5, "prune-b": 5 });
   });
 });

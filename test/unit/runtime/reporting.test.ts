@@ -239,7 +239,7 @@ describe("report queue", () => {
     const store2 = memoryStore();
     for (const e of [a, foreign]) await store2.put("queue", e.report.id, e);
     const q2 = new ReportQueue({ store: store2, api, clock: manualClock(), bounds: QUEUE_BOUNDS, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} });
-    await q2.load();
+    await q2.load("churn");
     expect(q2.entries.map((e) => [e.report.id, e.report.rows, !!e.draft])).toEqual([
       [a.report.id, 10, true],
       ["foreign", 10, false],
@@ -254,13 +254,14 @@ describe("report queue", () => {
     ]);
   });
 
-  it("persists entries so a new page picks them up", async () => {
+  it("persists entries so a new page picks them up, its model's only (another model's runtime keeps its own)", async () => {
     const store = memoryStore();
     const { api } = fakeApi([]);
     const q1 = new ReportQueue({ store, api, clock: manualClock(), bounds: QUEUE_BOUNDS, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} });
     await q1.add(filled(8));
+    await q1.add({ ...filled(3), model: "other" });
     const q2 = new ReportQueue({ store, api, clock: manualClock(), bounds: QUEUE_BOUNDS, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} });
-    await q2.load();
+    await q2.load("churn");
     expect(q2.entries.map((e) => e.report.rows)).toEqual([8]);
   });
 
@@ -275,7 +276,7 @@ describe("report queue", () => {
     const unreadable = { ...store, get: async <T>(area: Parameters<typeof store.get>[0], key: string) => (key === "e" ? Promise.reject(new Error("UnknownError")) : store.get<T>(area, key)) };
     await store.put("queue", "e", { report: filled(1) });
     const q2 = new ReportQueue({ store: unreadable, api, clock: manualClock(), bounds: QUEUE_BOUNDS, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} });
-    const loaded = await q2.load().then(
+    const loaded = await q2.load("churn").then(
       () => q2.entries.map((e) => e.report.rows),
       (err: Error) => `load failed: ${err.message}`,
     );
