@@ -1,6 +1,6 @@
 import { blurValue } from "../protocol/blur.ts";
 import { audioDescriptors, resample } from "../protocol/preprocess/audio.ts";
-import { DESCRIPTORS, recordedDescriptor } from "../protocol/preprocess/descriptors.ts";
+import { DESCRIPTORS, recordedDescriptors } from "../protocol/preprocess/descriptors.ts";
 import { type Plane, type RgbaImage, fitImage, imageDescriptors, imageTensor } from "../protocol/preprocess/image.ts";
 import { type EncodedTextBatch, type TensorLike, type TextEncodingHook, textDescriptors } from "../protocol/preprocess/text.ts";
 import type { Input, Output } from "../protocol/schema/manifest.ts";
@@ -96,9 +96,10 @@ export class MediaProfiler {
     return { features, ...(this.predictions && { prediction: this.predictions.prediction }) };
   }
 
-  /** Records each descriptor as clients record it (protocol/preprocess/descriptors.ts `recordedDescriptor`, then blurred). */
+  /** Records each descriptor as clients record it (protocol/preprocess/descriptors.ts `recordedDescriptors`, then blurred). */
   private record(descriptors: object): void {
-    for (const [name, value] of Object.entries(descriptors) as [string, number][]) this.sketches.get(`${this.input}.${name}`)?.update(value, blurValue(recordedDescriptor(name, value)));
+    const recorded = recordedDescriptors({ ...descriptors });
+    for (const [name, value] of Object.entries(descriptors) as [string, number][]) this.sketches.get(`${this.input}.${name}`)?.update(value, blurValue(recorded[name]!));
   }
 
   // Each item is fed as the runtime feeds it (runtime/media/), from the same protocol/preprocess/ code.

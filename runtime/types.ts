@@ -50,10 +50,10 @@ export interface MediaFiller {
   readonly descriptors: readonly string[];
   /**
    * Preprocesses the rows' values into `buffer` (row `r` from `r × buffer.length / rows`) and
-   * writes descriptor `d` of row `r` with `describe(d, r, value)`; may answer feeds of its own
-   * (text: the encoder's) that replace the buffer's.
+   * writes the descriptors of row `r` with `describe(r, descriptors)` (by name; recorded by the
+   * plan); may answer feeds of its own (text: the encoder's) that replace the buffer's.
    */
-  fill(values: unknown[], buffer: MediaBuffer, describe: (d: number, r: number, value: number) => void): Promise<Feeds | undefined>;
+  fill(values: unknown[], buffer: MediaBuffer, describe: (r: number, descriptors: Record<string, number>) => void): Promise<Feeds | undefined>;
 }
 
 /** How the calls of one model version fill their non-tabular inputs (runtime/media/plan.ts). */

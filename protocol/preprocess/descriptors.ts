@@ -18,16 +18,36 @@ export const DESCRIPTORS = {
 /** Descriptors that count whole things: a text's characters and words, an image's pixels. */
 const COUNTS: ReadonlySet<string> = new Set(["characters", "words", "width", "height"]);
 
+/** Shares of a text's characters: each is a count of characters over `characters`. */
+const SHARES = ["nonAscii", "digits"];
+
+/** A count as recorded: on cells two wide, as a feature whose `step` is 1. */
+const paired = (count: number) => blurValue(count, narrowestCell(1));
+
 /**
- * The value a descriptor is sketched as, before the blur every number gets (protocol/blur.ts): a
- * count is first put on cells two wide, as a feature whose `step` is 1, so that a report of one
- * text says its length to within two characters, not exactly. The runtime and `driftline profile`
- * both record descriptors through this.
+ * The values one input's descriptors are sketched as, before the blur every number gets
+ * (protocol/blur.ts): a count is first put on cells two wide, as a feature whose `step` is 1, so
+ * that a report of one text says its length to within two characters, not exactly; and what is
+ * made of counts is made of the counts as recorded — a text's non-ASCII and digit shares (a count
+ * ≥ 1 of them paired too; none stays 0) and an image's aspect — since the exact ratio would give
+ * the counts back (8 digits of 36 characters is no share of 35 or 37). The runtime and
+ * `driftline profile` both record descriptors through this.
  *
- * @param descriptor - its name, e.g. "characters"
- * @param value - its value
+ * @param descriptors - one input's descriptors by name, e.g. `{ characters: 36, digits: 0.22, … }`
+ * @example
+ * recordedDescriptors({ characters: 36, digits: 8 / 36 }) // { characters: 35.76…, digits: 7.76… / 35.76… }, as 35 characters with 7 digits
  */
-export const recordedDescriptor = (descriptor: string, value: number): number => (COUNTS.has(descriptor) ? blurValue(value, narrowestCell(1)) : value);
+export function recordedDescriptors(descriptors: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, value] of Object.entries(descriptors)) out[name] = COUNTS.has(name) ? paired(value) : value;
+  for (const name of SHARES) {
+    if (!(name in descriptors)) continue;
+    const count = Math.round(descriptors[name]! * descriptors.characters!);
+    out[name] = count ? paired(count) / out.characters! : 0;
+  }
+  if ("aspect" in descriptors) out.aspect = out.width! / out.height!;
+  return out;
+}
 
 /** A numeric feature derived from an input's medium. */
 interface DescriptorFeature {

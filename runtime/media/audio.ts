@@ -18,9 +18,8 @@ import type { MediaModule } from "../types.ts";
 /** The audio module: fills audio inputs and writes their descriptors. */
 const audio: MediaModule["filler"] = (input) => {
   const spec = input.media as AudioSpec;
-  const descriptors = DESCRIPTORS.audio;
   return {
-    descriptors,
+    descriptors: DESCRIPTORS.audio,
     async fill(values, buffer, describe) {
       values.forEach((value, r) => {
         const clip = value instanceof Float32Array ? { samples: value, sampleRate: spec.sampleRate } : (value as { samples?: unknown; sampleRate?: unknown } | undefined);
@@ -30,8 +29,7 @@ const audio: MediaModule["filler"] = (input) => {
         }
         const heard = modelClip(samples, sampleRate, spec, input.name);
         buffer.set(heard, r * spec.frameLength);
-        const d = audioDescriptors(heard, spec);
-        descriptors.forEach((name, i) => describe(i, r, d[name]));
+        describe(r, { ...audioDescriptors(heard, spec) });
       });
       return undefined;
     },

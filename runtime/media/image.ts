@@ -48,16 +48,14 @@ function rgba(source: unknown, input: string): RgbaImage {
 const image: MediaModule["filler"] = (input) => {
   const spec: ImageSpec = { ...(input.media as Omit<ImageSpec, "dtype">), dtype: input.dtype === "uint8" ? "uint8" : "float32" };
   const size = 3 * spec.width * spec.height;
-  const descriptors = DESCRIPTORS.image;
   return {
-    descriptors,
+    descriptors: DESCRIPTORS.image,
     async fill(values, buffer, describe) {
       values.forEach((value, r) => {
         const source = rgba(value, input.name);
         const planes = fitImage(source, spec);
         imageTensor(planes, spec, buffer, r * size);
-        const d = imageDescriptors(planes, source);
-        descriptors.forEach((name, i) => describe(i, r, d[name]));
+        describe(r, { ...imageDescriptors(planes, source) });
       });
       return undefined;
     },

@@ -5,7 +5,7 @@
  * this code (runtime/media.ts uses the first module's), so tabular apps ship none of it.
  */
 import { DriftlineError } from "../../protocol/errors.ts";
-import { recordedDescriptor } from "../../protocol/preprocess/descriptors.ts";
+import { recordedDescriptors } from "../../protocol/preprocess/descriptors.ts";
 import { asTensor } from "../tensors.ts";
 import type { Feeds, MediaBuffer, MediaFiller, MediaManifest, MediaPlan } from "../types.ts";
 
@@ -30,12 +30,17 @@ export function mediaPlan(manifest: MediaManifest, fillers: MediaFiller[]): Medi
         const { name } = media[k]!;
         const at = enc.base + d * n;
         const buffer = enc.data[slots[k]!] as MediaBuffer;
+        const { descriptors } = fillers[k]!;
+        const describe = (r: number, values: Record<string, number>) => {
+          const recorded = recordedDescriptors(values);
+          descriptors.forEach((descriptor, i) => (enc.staged[at + i * n + r] = recorded[descriptor]!));
+        };
         Object.assign(
           own,
           await fillers[k]!.fill(
             rows.map((r) => r[name]),
             buffer,
-            (i, r, v) => void (enc.staged[at + i * n + r] = recordedDescriptor(fillers[k]!.descriptors[i]!, v)),
+            describe,
           ),
         );
       }

@@ -17,9 +17,8 @@ import type { MediaModule } from "../types.ts";
 
 /** The text module: has the app's encoder feed the model and writes the texts' descriptors. */
 const text: MediaModule["filler"] = (input, encodeText) => {
-  const descriptors = DESCRIPTORS.text;
   return {
-    descriptors,
+    descriptors: DESCRIPTORS.text,
     async fill(values, _buffer, describe) {
       if (!encodeText) throw new DriftlineError("unsupported", `${input.name} takes text: pass createRuntime({ encodeText })`);
       const texts = values.map((v) => {
@@ -27,10 +26,7 @@ const text: MediaModule["filler"] = (input, encodeText) => {
         return v;
       });
       const { feeds, unknownTokens } = await encodeText(texts, input.name);
-      texts.forEach((t, r) => {
-        const d = { ...textDescriptors(t), unknownTokens: unknownTokens?.[r] ?? NaN };
-        descriptors.forEach((name, i) => describe(i, r, d[name]));
-      });
+      texts.forEach((t, r) => describe(r, { ...textDescriptors(t), unknownTokens: unknownTokens?.[r] ?? NaN }));
       return feeds;
     },
   };

@@ -12,7 +12,7 @@ import text from "../../../runtime/media/text.ts";
 import embedding from "../../../runtime/media/embedding.ts";
 import { audioDescriptors, resample } from "../../../protocol/preprocess/audio.ts";
 import { textDescriptors } from "../../../protocol/preprocess/text.ts";
-import { recordedDescriptor } from "../../../protocol/preprocess/descriptors.ts";
+import { recordedDescriptors } from "../../../protocol/preprocess/descriptors.ts";
 import { blurValue } from "../../../protocol/blur.ts";
 import { decodeClassification, decodeEmbedding, decodeErrorCounts, decodeNumeric, fromBase64, quantile } from "../../../protocol/sketch/index.ts";
 import { normalisedEntropy } from "../../../protocol/sketch/prediction.ts";
@@ -211,10 +211,53 @@ describe("runtime media inputs under Node", () => {
     ] as const) {
       const recorded = decodeNumeric(fromBase64(reports[0]!.features[`input_ids.${name}`]!)).quantiles.max;
       // the whole numbers near the exact count that are recorded as this report's value
-      const candidates = [-2, -1, 0, 1, 2].map((d) => exact + d).filter((v) => Math.fround(blurValue(recordedDescriptor(name, v))) === Math.fround(recorded));
+      const candidates = [-2, -1, 0, 1, 2].map((d) => exact + d).filter((v) => Math.fround(blurValue(recordedDescriptors({ [name]: v })[name]!)) === Math.fround(recorded));
       expect(candidates, name).toContain(exact);
       expect(candidates.length, name).toBeGreaterThanOrEqual(2);
     }
+  });
+
+  it("records an image's aspect so that it does not give its size back: a photo a pixel or two wider or taller is recorded the same", async () => {
+    const { bytes, manifest } = imageModel("sizes", { width: 16, height: 12 }, "stretch", "bilinear");
+    const { transport, reports } = memoryCollector(bytes, manifest);
+    const NAMES = ["width", "height", "aspect"];
+    /** What a report of one grey image of this size says of its size. */
+    const recordedOf = async (width: number, height: number) => {
+      const rt = await createRuntime({ ...options, model: "sizes", transport });
+      await rt.predict({ image: { data: new Uint8ClampedArray(4 * width * height).fill(128), width, height } });
+      await rt.close();
+      return NAMES.map((name) => decodeNumeric(fromBase64(reports.at(-1)!.features[`image.${name}`]!)).quantiles.max);
+    };
+    const exact = await recordedOf(64, 48);
+    const same: string[] = [];
+    for (const width of range(62, 5))
+      for (const height of range(46, 5)) if ((width !== 64 || height !== 48) && (await recordedOf(width, height)).every((v, i) => v === exact[i])) same.push(`${width}x${height}`);
+    expect(same.length).toBeGreaterThan(0);
+  });
+
+  it("records a text's digit and non-ASCII shares so that they do not give its length back: a text one or two characters longer or shorter is recorded the same", async () => {
+    const { bytes, manifest } = textModel("shares");
+    const { transport, reports } = memoryCollector(bytes, manifest);
+    const NAMES = ["characters", "words", "nonAscii", "digits"];
+    /** What a report of `typed` alone says of it. */
+    const recordedOf = async (typed: string) => {
+      const rt = await createRuntime({ ...options, model: "shares", transport, encodeText: tokenize });
+      await rt.predict({ input_ids: typed });
+      await rt.close();
+      return NAMES.map((name) => decodeNumeric(fromBase64(reports.at(-1)!.features[`input_ids.${name}`]!)).quantiles.max);
+    };
+    // 36 characters, 8 of them digits, one not ASCII; then the same with 1 or 2 letters, a digit
+    // and the accent fewer or more
+    const typed = (letters: string, pin: string, accent: string) => `my PIN is ${pin} and ${accent}y ${letters} ends 0093`;
+    const exact = await recordedOf(typed("card", "4821", "é"));
+    const same: string[] = [];
+    for (const letters of ["ca", "car", "card", "cards", "cardss"])
+      for (const pin of ["482", "4821", "48210"])
+        for (const accent of ["", "é", "éé"]) {
+          const t = typed(letters, pin, accent);
+          if ([...t].length !== 36 && (await recordedOf(t)).every((v, i) => v === exact[i])) same.push(t);
+        }
+    expect(same.length).toBeGreaterThan(0);
   });
 
   it("answers an embedding model's predictions with the embedding and no class or score, each a missing prediction in the report", async () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { computeDrift } from "../../../../collector/drift/index.ts";
 import { numericEdges } from "../../../../protocol/drift/metrics.ts";
 import { blurValue } from "../../../../protocol/blur.ts";
-import { recordedDescriptor } from "../../../../protocol/preprocess/descriptors.ts";
+import { recordedDescriptors } from "../../../../protocol/preprocess/descriptors.ts";
 import { chooseTest, defaultTest, isDrifted } from "../../../../collector/drift/test-choice.ts";
 import { CategoricalSketch, ClassificationSketch, NumericSketch, decodeNumeric, pmf } from "../../../../protocol/sketch/index.ts";
 import { addProbabilities } from "../../../../protocol/sketch/prediction.ts";
@@ -97,19 +97,22 @@ describe("computeDrift", () => {
 
   it("bins a discrete reference's recorded values with the value, though a sketch keeps its items as float32 and its range as float64", () => {
     // an image's descriptors as devices and driftline profile record them (cli/media-profiler.ts)
-    const sketch = (descriptor: string, values: number[]) => {
+    const sketch = (descriptor: string, sizes: Array<[width: number, height: number]>) => {
       const s = new NumericSketch();
-      for (const v of values) s.update(v, blurValue(recordedDescriptor(descriptor, v)));
+      for (const [width, height] of sizes) {
+        const d: Record<string, number> = { width, height, aspect: width / height };
+        s.update(d[descriptor], blurValue(recordedDescriptors(d)[descriptor]!));
+      }
       // as the collector reads profiles and reports: items float32, the range float64
       return decodeNumeric(s.encode());
     };
-    const aspect = sketch("aspect", Array(200).fill(48 / 40));
-    const width = sketch("width", Array(200).fill(48));
+    const aspect = sketch("aspect", Array(200).fill([48, 40]));
+    const width = sketch("width", Array(200).fill([48, 40]));
     const shares = (ref: NumericSketch, cur: NumericSketch) => pmf(cur.quantiles, numericEdges(ref, 10));
     expect([shares(aspect, aspect), shares(width, width)]).toEqual([
       [0, 1, 0],
       [0, 1, 0],
     ]);
-    expect(shares(aspect, sketch("aspect", [...Array(100).fill(1.2), ...Array(100).fill(1)]))).toEqual([0.5, 0.5, 0]);
+    expect(shares(aspect, sketch("aspect", [...Array(100).fill([48, 40]), ...Array(100).fill([40, 40])]))).toEqual([0.5, 0.5, 0]);
   });
 });
