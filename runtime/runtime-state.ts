@@ -8,7 +8,7 @@ import type { Shadow } from "./shadow.ts";
 import type { Assignment, Clock, ModelStore, RuntimeEvents, RuntimeOptions } from "./types.ts";
 
 /** The options of one runtime with every default filled in, and its collector API and store. */
-export type Settings = Required<Pick<RuntimeOptions, "segment" | "reportIntervalMs" | "reportRows" | "pollIntervalMs" | "feedbackCapacity" | "shareUnseenCategories">> &
+export type Settings = Required<Pick<RuntimeOptions, "segment" | "reportIntervalMs" | "reportRows" | "pollIntervalMs" | "feedbackCapacity">> &
   RuntimeOptions &
   LoaderContext & { api: Api; store: ModelStore; clock: Clock };
 

@@ -29,8 +29,6 @@ const DEFAULTS = {
   push: true,
   warmupRuns: 5,
   feedbackCapacity: 1000,
-  shareUnseenCategories: false,
-  logging: false,
   deviceClass: true,
   timeoutMs: 15_000,
   transport: defaultTransport,
