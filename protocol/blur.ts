@@ -60,6 +60,17 @@ export function blurValue(v: number, minCell = 0): number {
   return Math.fround(out) === Math.fround(v) ? out + cell / 4 : out;
 }
 
+/**
+ * A whole number as recorded: the middle of a cell of two neighbouring ones, as a value of a
+ * feature whose `step` is 1 is (0 is alone in its cell: 1 and 2 share one). For counts and token
+ * ids, whose neighbours a finer record would tell apart.
+ *
+ * @param v - the number
+ * @example
+ * pairedWhole(7) === pairedWhole(8) // true
+ */
+export const pairedWhole = (v: number): number => blurValue(v, narrowestCell(1));
+
 /** Powers of ten {@link valueStep} tries, 10^6 down to 10^-6. */
 const STEP_EXPONENTS = /* @__PURE__ */ Array.from({ length: 13 }, (_, i) => 6 - i);
 

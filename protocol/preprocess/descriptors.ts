@@ -3,7 +3,7 @@
  * named `<input>.<descriptor>` (`image.brightness`), which reports, drift, segments, alerts, stats
  * and the dashboard treat like any other feature.
  */
-import { blurValue, narrowestCell } from "../blur.ts";
+import { pairedWhole } from "../blur.ts";
 import type { Media } from "../schema/media.ts";
 import { tensorStatFeatures } from "./tensor-stats.ts";
 
@@ -21,9 +21,6 @@ const COUNTS: ReadonlySet<string> = new Set(["characters", "words", "width", "he
 /** Shares of a text's characters: each is a count of characters over `characters`. */
 const SHARES = ["nonAscii", "digits"];
 
-/** A count as recorded: on cells two wide, as a feature whose `step` is 1. */
-const paired = (count: number) => blurValue(count, narrowestCell(1));
-
 /**
  * The values one input's descriptors are sketched as, before the blur every number gets
  * (protocol/blur.ts): a count is first put on cells two wide, as a feature whose `step` is 1, so
@@ -39,11 +36,11 @@ const paired = (count: number) => blurValue(count, narrowestCell(1));
  */
 export function recordedDescriptors(descriptors: Record<string, number>): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [name, value] of Object.entries(descriptors)) out[name] = COUNTS.has(name) ? paired(value) : value;
+  for (const [name, value] of Object.entries(descriptors)) out[name] = COUNTS.has(name) ? pairedWhole(value) : value;
   for (const name of SHARES) {
     if (!(name in descriptors)) continue;
     const count = Math.round(descriptors[name]! * descriptors.characters!);
-    out[name] = count ? paired(count) / out.characters! : 0;
+    out[name] = count ? pairedWhole(count) / out.characters! : 0;
   }
   if ("aspect" in descriptors) out.aspect = out.width! / out.height!;
   return out;

@@ -5,6 +5,7 @@
  * NaN and ±Infinity elements) — so drift, segments, alerts, stats and the dashboard judge a raw
  * model's tensors as they judge any feature.
  */
+import { pairedWhole } from "../blur.ts";
 
 /** The statistics of a tensor, in the order {@link describeTensor} answers them. */
 export const TENSOR_STATS = ["mean", "std", "min", "max", "nonFinite"] as const;
@@ -25,10 +26,11 @@ export const tensorStatFeatures = (tensors: readonly string[] = []): { name: str
  * 1; a string tensor has no statistics (all NaN).
  *
  * @param data - the tensor's elements
+ * @param recorded - what each finite element counts as (default: itself)
  * @example
  * describeTensor(Float32Array.of(1, 2, NaN, 3)) // [2, 0.816…, 1, 3, 0.25]
  */
-export function describeTensor(data: ArrayLike<unknown>): number[] {
+export function describeTensor(data: ArrayLike<unknown>, recorded = (v: number) => v): number[] {
   let n = 0;
   let mean = 0;
   let m2 = 0;
@@ -36,8 +38,9 @@ export function describeTensor(data: ArrayLike<unknown>): number[] {
   let max = -Infinity;
   for (let i = 0; i < data.length; i++) {
     const raw = data[i];
-    const v = typeof raw === "number" ? raw : typeof raw === "bigint" || typeof raw === "boolean" ? Number(raw) : NaN;
+    let v = typeof raw === "number" ? raw : typeof raw === "bigint" || typeof raw === "boolean" ? Number(raw) : NaN;
     if (v - v !== 0) continue;
+    v = recorded(v);
     // Welford: one pass, no cancellation on large values
     const delta = v - mean;
     mean += delta / ++n;
@@ -53,9 +56,15 @@ export function describeTensor(data: ArrayLike<unknown>): number[] {
 /**
  * One `run()` call's values of the {@link tensorStatFeatures} of `names`: {@link describeTensor}
  * of each named tensor among the call's inputs and outputs (a tensor the call lacks has none: NaN).
+ * The elements of a tensor that is not of floats (token ids, counts, booleans) are described as
+ * recorded: each one paired with a neighbour. Exact, a short tensor's statistics gave its
+ * elements back — the largest token id of a few words is the rarest word — and its mean their sum.
  *
  * @param names - the manifest's `tensorStats`
  * @param call - the call's inputs and outputs, by name
  */
 export const describeTensors = (names: readonly string[], call: Record<string, { data: unknown } | undefined>): number[] =>
-  names.flatMap((name) => describeTensor((call[name]?.data ?? []) as ArrayLike<unknown>));
+  names.flatMap((name) => {
+    const data = (call[name]?.data ?? []) as ArrayLike<unknown>;
+    return describeTensor(data, data instanceof Float32Array || data instanceof Float64Array ? undefined : pairedWhole);
+  });

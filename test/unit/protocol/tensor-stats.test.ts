@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { TENSOR_STATS, describeTensor, describeTensors, tensorStatFeatures } from "../../../protocol/preprocess/tensor-stats.ts";
+import { blurValue } from "../../../protocol/blur.ts";
 
 interface Case {
   name: string;
@@ -42,6 +43,22 @@ describe("tensor statistics", () => {
     const values = describeTensors(["output", "input"], { input: { data: Float32Array.of(1, 3) }, output: undefined });
     expect(values.slice(0, 5)).toEqual([NaN, NaN, NaN, NaN, NaN]);
     expect(values.slice(5)).toEqual([2, 1, 1, 3, 0]);
+  });
+
+  it("gives no token ids back: the statistics of three tokens, as a report of one run() call records them, are another three's too", () => {
+    // every multiset of three token ids of a vocabulary of 11 (0 the padding), as runtime/report-builder.ts
+    // Accumulator.describe records a call's statistics
+    const seen = new Map<string, number[][]>();
+    for (let a = 0; a <= 10; a++)
+      for (let b = a; b <= 10; b++)
+        for (let c = b; c <= 10; c++) {
+          const recorded = describeTensors(["input_ids"], { input_ids: { data: BigInt64Array.of(BigInt(a), BigInt(b), BigInt(c)) } }).map((v) => blurValue(v));
+          const key = JSON.stringify(recorded);
+          seen.set(key, [...(seen.get(key) ?? []), [a, b, c]]);
+        }
+    // only padding alone is alone, as 0 is for a feature of step 1
+    const alone = [...seen.values()].filter((ids) => ids.length === 1).map(([ids]) => ids);
+    expect(alone).toEqual([[0, 0, 0]]);
   });
 
   it("names five numeric features per tensor", () => {
