@@ -31,6 +31,8 @@ export const MAX_REPORT_ROWS = 1_000_000;
 export const MAX_REPORT_BYTES = 256 * 1024;
 /** Logged rows, and labels, per prediction-log batch ({@link LIMITS}`.logRowsPerBatch`). */
 export const MAX_LOG_ROWS_PER_BATCH = 500;
+/** Bytes of a prediction-log batch body ({@link LIMITS}`.logBatchBytes`). */
+export const MAX_LOG_BATCH_BYTES = 1024 * 1024;
 /** Characters of a logged text input ({@link LIMITS}`.logValueLength`). */
 export const MAX_LOG_VALUE_LENGTH = 1024;
 /** A segment key: 1–32 letters, digits, `_`, `.` or `-`. */
@@ -94,7 +96,7 @@ export const LIMITS = {
   /** Logged rows, and labels of logged rows, per prediction-log batch (`POST /v1/logs`). */
   logRowsPerBatch: MAX_LOG_ROWS_PER_BATCH,
   /** Bytes of a prediction-log batch body. */
-  logBatchBytes: 1024 * 1024,
+  logBatchBytes: MAX_LOG_BATCH_BYTES,
   /** Characters of a logged text input. */
   logValueLength: MAX_LOG_VALUE_LENGTH,
   /** How far back a logged row's time may lie: older rows are refused (ms, 7 days). */

@@ -1,5 +1,5 @@
 import type { DriftlineError } from "../protocol/errors.ts";
-import { MAX_LOG_ROWS_PER_BATCH, MAX_LOG_VALUE_LENGTH } from "../protocol/limits.ts";
+import { MAX_LOG_BATCH_BYTES, MAX_LOG_ROWS_PER_BATCH, MAX_LOG_VALUE_LENGTH } from "../protocol/limits.ts";
 import type { LogBatch, LogLabel, LogRow } from "../protocol/schema/prediction-log.ts";
 import type { Api, ApiError } from "./api.ts";
 import type { Model } from "./model-loader.ts";
@@ -10,6 +10,25 @@ export const LOG_CAPACITY = 2 * MAX_LOG_ROWS_PER_BATCH;
 
 /** Ids of rows already sent, kept so a later label can follow them. */
 const SENT_CAPACITY = 1000;
+
+/** Bytes of a batch's rows and labels: the collector's body limit less room for the batch's own fields. */
+const BATCH_BYTES = MAX_LOG_BATCH_BYTES - 1024;
+
+const encoder = new TextEncoder();
+/** Bytes of an item in a batch body: its JSON in UTF-8, and a comma. */
+const bytesOf = (item: unknown) => encoder.encode(JSON.stringify(item)).length + 1;
+
+/**
+ * Takes from the front of `list` the items a batch has room for: at most
+ * {@link MAX_LOG_ROWS_PER_BATCH}, within `room` bytes.
+ *
+ * @returns the items, and the room they leave
+ */
+function take<T>(list: T[], room: number): [T[], number] {
+  let n = 0;
+  for (let b: number; n < list.length && n < MAX_LOG_ROWS_PER_BATCH && (b = bytesOf(list[n])) <= room; n++) room -= b;
+  return [list.splice(0, n), room];
+}
 
 /** What is kept in the store across reloads. */
 interface Saved {
@@ -26,7 +45,7 @@ export type MakeLog = (...args: ConstructorParameters<typeof PredictionLog>) => 
 /**
  * Prediction logging (docs/privacy.md "Prediction logging"): raw rows sampled at the rollout's
  * log rate, kept in the store and sent to `POST /v1/logs` in batches of at most
- * {@link MAX_LOG_ROWS_PER_BATCH}, one batch in flight (resent as is until the collector answers
+ * {@link MAX_LOG_ROWS_PER_BATCH} rows and labels and {@link MAX_LOG_BATCH_BYTES} bytes, one batch in flight (resent as is until the collector answers
  * it). Made only when the app passes `logging: true`, by the optional module `driftline/logging`.
  */
 export class PredictionLog {
@@ -142,7 +161,11 @@ export class PredictionLog {
     }
     while (s.batch || s.rows.length || s.labels.length) {
       if (!s.batch) {
-        s.batch = { id: this.newId_(), ...this.head_, rows: s.rows.splice(0, MAX_LOG_ROWS_PER_BATCH), labels: s.labels.splice(0, MAX_LOG_ROWS_PER_BATCH), ...(s.dropped && { dropped: s.dropped }) };
+        // a row no batch has room for (hundreds of long texts) is dropped, not sent for ever
+        while (s.rows.length && bytesOf(s.rows[0]) > BATCH_BYTES) s.rows.shift(), s.dropped++;
+        if (!s.rows.length && !s.labels.length) break;
+        const [rows, room] = take(s.rows, BATCH_BYTES);
+        s.batch = { id: this.newId_(), ...this.head_, rows, labels: take(s.labels, room)[0], ...(s.dropped && { dropped: s.dropped }) };
         s.dropped = 0;
         await this.save();
       }

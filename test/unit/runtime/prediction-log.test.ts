@@ -3,7 +3,7 @@
 // model's logging is turned off. Real store (memory) and a scripted collector.
 import { describe, expect, it } from "vitest";
 import { DriftlineError } from "../../../protocol/errors.ts";
-import { MAX_LOG_ROWS_PER_BATCH } from "../../../protocol/limits.ts";
+import { LIMITS, MAX_LOG_ROWS_PER_BATCH, MAX_LOG_VALUE_LENGTH } from "../../../protocol/limits.ts";
 import { logBatchSchema, type LogBatch } from "../../../protocol/schema/prediction-log.ts";
 import type { Api } from "../../../runtime/api.ts";
 import type { Model } from "../../../runtime/model-loader.ts";
@@ -56,6 +56,43 @@ describe("PredictionLog", () => {
     expect(sent[0]!.rows[0]!.id).toBe("x.123");
     for (const b of sent) expect(logBatchSchema.safeParse(b).success).toBe(true);
     expect(sent[0]!.rows[0]).toEqual({ id: "x.123", version: 3, t: 1_000, segment: { backend: "wasm" }, inputs: { tenure: 123, plan: "pro" }, label: "no", score: 0.5 });
+  });
+
+  it("sends every row of long texts in batches within the collector's body limit, and drops and counts a row no batch has room for", async () => {
+    // the collector answers 413 to a body over LIMITS.logBatchBytes, as POST /v1/logs does
+    const sent: LogBatch[] = [];
+    const errors: string[] = [];
+    const bodies: number[] = [];
+    const api = {
+      logs: async (batch: LogBatch) => {
+        const bytes = new TextEncoder().encode(JSON.stringify(batch)).length;
+        bodies.push(bytes);
+        if (bytes > LIMITS.logBatchBytes) throw status(413);
+        sent.push(batch);
+      },
+    } as unknown as Api;
+    let ids = 0;
+    const log = new PredictionLog(
+      memoryStore(),
+      "log:m",
+      api,
+      { model: "m", client: "c" },
+      () => `b${++ids}`,
+      (e) => errors.push(e.code),
+    );
+    // three text features of 1,024 characters, none of them ASCII: ~6 KB a row, ~3 MB for 500
+    const wide = { version: 1, manifest: { features: ["a", "b", "c"].map((name) => ({ name })) } } as unknown as Model;
+    const text = "é".repeat(MAX_LOG_VALUE_LENGTH);
+    const n = MAX_LOG_ROWS_PER_BATCH;
+    log.offer(wide, 1, 1_000, {}, "w.", () => ({ a: text, b: text, c: text }), n, new Float64Array(2 * n).fill(-1), 0, undefined);
+    await log.flush(1);
+    expect({ errors, rows: sent.flatMap((b) => b.rows).length, most: Math.max(...bodies) <= LIMITS.logBatchBytes }).toEqual({ errors: [], rows: n, most: true });
+    // a row of 512 such features (1.5 MB) fits no batch: dropped and counted, not sent for ever
+    const widest = { version: 1, manifest: { features: Array.from({ length: 512 }, (_, i) => ({ name: `f${i}` })) } } as unknown as Model;
+    log.offer(widest, 1, 1_000, {}, "x.", () => Object.fromEntries(Array.from({ length: 512 }, (_, i) => [`f${i}`, text])), 1, new Float64Array(2).fill(-1), 0, undefined);
+    offer(log, 1, "y");
+    await log.flush(1);
+    expect(sent.at(-1)).toMatchObject({ rows: [{ id: "y.0" }], dropped: 1 });
   });
 
   it("resends the batch in flight unchanged after failures a retry may cure, and drops it on a refusal", async () => {
