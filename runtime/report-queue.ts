@@ -265,8 +265,6 @@ export class ReportQueue {
           this.o_.onError(err);
           continue;
         }
-        // a 429 proves the batch was not taken, so its whole reports may merge again
-        if (err.status === 429) for (const e of batch) e.sent = !e.draft;
         // 1 s, doubling, at most 5 min; a Retry-After past an hour (a proxy's) waits an hour
         const backoff = Math.min(300_000, 1000 * 2 ** this.attempts_++);
         const wait = Math.min(3_600_000, Math.max(err.retryAfter ?? 0, backoff * (0.5 + Math.random())));

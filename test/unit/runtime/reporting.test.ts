@@ -152,26 +152,54 @@ describe("report queue", () => {
     expect(q.entries).toHaveLength(0);
   });
 
-  it("honours Retry-After, lets 429ed reports merge again, and drops what the collector refuses for good", async () => {
+  it("never merges rows into a report the collector may hold already: a 429 after an attempt whose answer was lost keeps the batch frozen", async () => {
+    // the collector keeps the first report of each id (ids dedupe retries) and answers as scripted
+    const held = new Map<string, number>();
+    const take = (reports: Report[]) => (reports.forEach((r) => held.set(r.id, held.get(r.id) ?? r.rows)), { accepted: reports.length, rejected: [] });
+    const script: Array<(reports: Report[]) => unknown> = [
+      (reports) => (take(reports), new DriftlineError("network", "the answer was lost")),
+      () => Object.assign(new DriftlineError("rate_limited", "slow down"), { status: 429 }),
+    ];
+    const api = {
+      reports: async (reports: Report[]) => {
+        const answer = (script.shift() ?? take)(structuredClone(reports));
+        if (answer instanceof Error) throw answer;
+        return answer;
+      },
+    } as unknown as Api;
+    const clock = manualClock();
+    const q = new ReportQueue({ store: memoryStore(), api, clock, bounds: QUEUE_BOUNDS, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} });
+    await q.add(filled(5));
+    await q.flush();
+    await q.flush(true);
+    // cut while the batch waits out the 429, in the same hour and stream
+    await q.add(filled(3));
+    await q.flush(true);
+    await q.flush(true);
+    expect([...held.values()].reduce((a, b) => a + b, 0)).toBe(8);
+  });
+
+  it("honours Retry-After, keeps 429ed reports frozen, and drops what the collector refuses for good", async () => {
     const limited = Object.assign(new DriftlineError("rate_limited", "slow down"), { status: 429, retryAfter: 120_000 });
     const refused = Object.assign(new DriftlineError("validation", "bad"), { status: 400 });
-    const { api, sent } = fakeApi([() => limited, () => refused, () => refused]);
+    const { api, sent } = fakeApi([() => limited, () => refused, () => refused, () => refused]);
     const clock = manualClock();
     const errors: string[] = [];
     const q = new ReportQueue({ store: memoryStore(), api, clock, bounds: QUEUE_BOUNDS, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: (e) => errors.push(e.code) });
     await q.add(filled(3));
     await q.flush();
     await q.add(filled(4));
-    expect(q.entries.map((e) => e.report.rows)).toEqual([7]);
+    expect(q.entries.map((e) => e.report.rows)).toEqual([3, 4]);
     clock.advance(60_000);
     await q.flush();
     expect(sent).toHaveLength(1);
     clock.advance(61_000);
     await q.flush();
-    // refused, then the report carrying its 7 rows as dropped refused too: let go
-    expect(sent.map((b) => b.map((r) => r.rows))).toEqual([[3], [7], [0]]);
+    // refused, then the report of 4 rows carrying its 3 as dropped refused too, then the report
+    // carrying all 7 as dropped: let go
+    expect(sent.map((b) => b.map((r) => r.rows))).toEqual([[3], [3], [4], [0]]);
     expect(q.entries).toHaveLength(0);
-    expect(errors).toEqual(["validation", "validation"]);
+    expect(errors).toEqual(["validation", "validation", "validation"]);
   });
 
   it("counts the rows of a batch refused for good (a proxy's 413) as dropped, in the next report", async () => {
