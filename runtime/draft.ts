@@ -1,10 +1,3 @@
-import { NumericSketch } from "../protocol/sketch/numeric.ts";
-import { QuantileSketch } from "../protocol/sketch/quantiles.ts";
-import { CategoricalSketch } from "../protocol/sketch/categorical.ts";
-import { ClassificationSketch } from "../protocol/sketch/prediction.ts";
-import { LatencySketch } from "../protocol/sketch/latency.ts";
-import { ErrorCounts } from "../protocol/sketch/error-counts.ts";
-import { ConfusionMatrix } from "../protocol/sketch/confusion.ts";
 import { toBase64 } from "../protocol/sketch/codec.ts";
 import type { AnySketch } from "../protocol/sketch/kinds.ts";
 import type { Report } from "./types.ts";
@@ -82,43 +75,4 @@ export function toWire(d: Draft): Report {
   const features: Record<string, string> = {};
   for (const k in d.features) features[k] = encode(d.features[k]!);
   return { ...encodeFields(d), features, ...(d.shadow && { shadow: encodeFields(d.shadow) }) } as Report;
-}
-
-const as = <T>(o: object, C: { prototype: T }): T => Object.setPrototypeOf(o, C.prototype as object) as T;
-const quantiles = (o: object) => as(o, QuantileSketch);
-
-/**
- * Gives a structured clone of a sketch its class back, by the public fields each class has; an
- * embedding sketch takes the prototype of `embedding`, and without one stays a plain object.
- * @returns false when it stayed a plain object
- */
-function reviveSketch(o: Record<string, unknown>, embedding: object | undefined): boolean {
-  if (o.quantiles) quantiles(o.quantiles as object), as(o, NumericSketch);
-  else if (o.scores) quantiles(o.scores as object), quantiles(o.entropy as object), as(o, ClassificationSketch);
-  else if (o.backends) (o.backends as Map<string, object>).forEach(quantiles), as(o, LatencySketch);
-  else if (o.categories) as(o, CategoricalSketch);
-  else if (o.cells) as(o, ConfusionMatrix);
-  else if (o.kernelSum) {
-    if (!embedding) return false;
-    Object.setPrototypeOf(o, Object.getPrototypeOf(embedding));
-  } else as(o, ErrorCounts);
-  return true;
-}
-
-/**
- * Gives a draft read back from IndexedDB (a structured clone: plain objects) its sketch
- * classes back, in place. Only for drafts stored by this same build (see `STATE` in
- * report-queue.ts): private fields are stored under the names this build gave them. The
- * embedding sketch's class is the embedding module's (driftline/embedding), so the default entry
- * ships none: a draft with an embedding revives only given a sketch of that class.
- *
- * @param d - the stored draft
- * @param embedding - an embedding sketch, when the runtime has the embedding module
- * @returns whether every sketch of the draft was revived (else it cannot merge)
- */
-export function reviveDraft(d: Draft, embedding?: object): boolean {
-  let revived = true;
-  for (const holder of [d, d.shadow ?? {}] as Holder[]) for (const k of SKETCH_FIELDS) if (holder[k]) revived = reviveSketch(holder[k] as never, embedding) && revived;
-  for (const k in d.features) reviveSketch(d.features[k] as never, embedding);
-  return revived;
 }

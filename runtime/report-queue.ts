@@ -1,29 +1,21 @@
 import { DriftlineError } from "../protocol/errors.ts";
 import { MAX_REPORT_ROWS } from "../protocol/limits.ts";
 import { ErrorCounts } from "../protocol/sketch/error-counts.ts";
-import { mergeDrafts, reviveDraft, toWire, type Draft } from "./draft.ts";
+import { mergeDrafts, toWire, type Draft } from "./draft.ts";
 import { splitReport } from "./split-report.ts";
 import type { Api, ApiError, ReportsAnswer } from "./api.ts";
 import type { Clock, ModelStore, QueueBounds, Report } from "./types.ts";
 
-declare const __DRIFTLINE_STATE__: string | undefined;
 /**
- * The layout of stored drafts: set per build by scripts/build.mjs (a hash of the sources, as
- * the minifier renames private fields), "dev" unbundled. A draft stored by another build is
- * not revived: its report is sent as stored, unmerged.
- */
-const STATE = typeof __DRIFTLINE_STATE__ === "string" ? __DRIFTLINE_STATE__ : "dev";
-
-/**
- * A queued report: `report` as it will be sent; while unsent, `draft` (the same report with
- * its sketches as objects) for merging. `sent` once it may have reached the collector (its
- * content is then frozen). Stored whole: IndexedDB keeps the draft as a structured clone.
+ * A queued report: `report` as it will be sent; while unsent, and only in the page that cut it,
+ * `draft` (the same report with its sketches as objects) for merging. `sent` once it may have
+ * reached the collector (its content is then frozen). Stored without its draft: a draft's
+ * sketches take up to ~40 times the report's characters, which the byte bound counts, and a
+ * stored draft was merged into by every tab that loaded it, each under the report's one id.
  */
 export interface QueueEntry {
   report: Report;
   draft?: Draft | undefined;
-  /** The build that stored `draft`. */
-  state?: string;
   sent: boolean;
   /** Characters of `report` as JSON: what the byte bound counts. */
   size?: number;
@@ -81,22 +73,19 @@ export class ReportQueue {
    * Loads the reports of `model` a previous page left in the store, into the empty queue (once, as the
    * start does: store keys are report ids, so none comes twice). Other models' reports are their
    * runtimes' (a page with two models shares the store): were they loaded, both runtimes would
-   * drop them, and count their rows as dropped, twice. A draft that cannot be revived (stored
-   * by another build, or holding an embedding sketch when `embedding` is not given) does not
-   * merge again: its report is sent as stored. An entry the store cannot read, or that holds no
-   * report with features (written by other script, or corrupted), is passed over: it would fail
-   * every start.
+   * drop them, and count their rows as dropped, twice. A loaded report is sent as stored and
+   * merges nothing (it has no draft: a draft an earlier build stored is passed over too); dropped,
+   * it counts its rows as `dropped`, not its own error counts. An entry the store cannot read, or
+   * that holds no report with features (written by other script, or corrupted), is passed over:
+   * it would fail every start.
    *
    * @param model - the runtime's model
-   * @param embedding - an embedding sketch of the embedding module, when the runtime has it
    */
-  async load(model: string, embedding?: object): Promise<void> {
+  async load(model: string): Promise<void> {
     for (const id of await this.o_.store.keys("queue").catch(() => [])) {
       const e = await this.o_.store.get<QueueEntry>("queue", id).catch(() => {});
       if (e?.report?.model !== model || !e.report.features) continue;
-      if (!(e.draft && e.state === STATE && reviveDraft(e.draft, embedding))) e.draft = undefined;
-      e.size ??= sizeOf(e.report);
-      this.entries.push(e);
+      this.entries.push({ report: e.report, sent: e.sent, size: e.size ?? sizeOf(e.report) });
     }
     this.entries.sort((a, b) => a.report.start - b.report.start);
     await this.trim_();
@@ -132,7 +121,7 @@ export class ReportQueue {
    */
   private async push_(draft: Draft, makeRoom = false): Promise<void> {
     const report = toWire(draft);
-    const e: QueueEntry = { report, draft, state: STATE, sent: false, size: sizeOf(report) };
+    const e: QueueEntry = { report, draft, sent: false, size: sizeOf(report) };
     this.entries.push(e);
     if (makeRoom) await this.trim_(e);
     return this.save_(e);
@@ -145,7 +134,7 @@ export class ReportQueue {
   }
 
   private save_(e: QueueEntry): Promise<void> {
-    return this.o_.store.put("queue", e.report.id, e).catch(() => {});
+    return this.o_.store.put("queue", e.report.id, { ...e, draft: undefined }).catch(() => {});
   }
 
   /** Takes entries out (at once, so concurrent trims never drop one twice); false when none was in. */

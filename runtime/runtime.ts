@@ -140,8 +140,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     },
     onError: (err) => s.emit("error", err),
   });
-  // drafts with an embedding revive with the class of the embedding module, which such a model loaded
-  await queue.load(name, live.projector?.sketch());
+  await queue.load(name);
   const schedule: ReportSchedule = new ReportSchedule(s, queue, randomId, () => updates.refresh());
   const updates: Updates = new Updates(s, { reschedule: () => schedule.schedule(), cutAll: () => schedule.cutAll() });
   // the start loaded the live version only: its shadow (and the new version still loading) next

@@ -11,9 +11,9 @@
 // - dist/site/: the collector's static assets (Workers static assets, see wrangler.toml [assets]):
 //   /sdk/driftline*.js, /sdk/ort/* (the onnxruntime-web files the runtime loads), with CORS and CORP
 //   headers so any page, cross-origin isolated or not, can load them; and the demo page /demo/.
-import { build, version as esbuildVersion } from "esbuild";
+import { build } from "esbuild";
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -47,27 +47,6 @@ const HEADERS = `/sdk/*
   X-Content-Type-Options: nosniff
 `;
 
-/**
- * Every source the runtime bundles may come from, and the bundler, hashed once: not what builds
- * wrote (runtime/dist/*.d.ts, which packing adds), so a commit builds to the same bytes in every
- * checkout.
- */
-const sourceHash = createHash("sha256").update(esbuildVersion);
-for (const dir of ["runtime", "protocol"]) {
-  for (const file of readdirSync(`${root}${dir}`, { recursive: true, encoding: "utf8" }).sort()) {
-    if (file.endsWith(".ts") && !/(^|\/)(dist|node_modules)\//.test(file)) sourceHash.update(file).update(readFileSync(`${root}${dir}/${file}`));
-  }
-}
-const sources = sourceHash.digest("hex");
-
-/**
- * Names this build's layout of the runtime's stored state (queued reports keep their sketches
- * as structured clones, private fields under their minified names): the sources and the
- * output format, so another build never revives them (runtime/report-queue.ts).
- * @param {string} format
- */
-const stateStamp = (format) => createHash("sha256").update(`${sources} ${format}`).digest("hex").slice(0, 16);
-
 /** @type {import("esbuild").BuildOptions} */
 const common = {
   entryPoints: [`${root}runtime/index.ts`],
@@ -89,14 +68,13 @@ const MEDIA = ["image", "audio", "text", "embedding", "tensors", "logging"];
 const mediaOutputs = MEDIA.map((kind) => ({ ...common, entryPoints: [`${root}runtime/media/${kind}.ts`], format: "esm", outfile: `${runtimeDist}driftline-${kind}.js` }));
 /** @type {Array<import("esbuild").BuildOptions & { outfile: string }>} */
 const outputs = [
-  { ...common, format: "esm", outfile: `${runtimeDist}driftline.js`, define: { ...common.define, __DRIFTLINE_STATE__: JSON.stringify(stateStamp("esm")) } },
+  { ...common, format: "esm", outfile: `${runtimeDist}driftline.js` },
   // the <script> entry: the same exports, and the tag's data-trust keys (runtime/script-tag.ts)
   {
     ...common,
     entryPoints: [`${root}runtime/script-tag.ts`],
     format: "iife",
     outfile: `${runtimeDist}driftline.iife.js`,
-    define: { ...common.define, __DRIFTLINE_STATE__: JSON.stringify(stateStamp("iife")) },
   },
 ];
 

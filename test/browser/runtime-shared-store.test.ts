@@ -84,4 +84,35 @@ describe("two models on one origin", () => {
     }
     expect(dropped).toEqual({ "prune-a": 5, "prune-b": 5 });
   });
+
+  it("two tabs of one model count every row each predicts: neither merges into the reports a previous page left", async () => {
+    const model = "prune-a";
+    const o = { ...options, model, reportIntervalMs: 3_600_000 };
+    const before = await rig.collector.countRows(model, 1);
+    // two tabs of the origin, open while online
+    const tabs = [page, await rig.browser.context.newPage()];
+    await Promise.all(tabs.map((p) => openRuntimePage(p, rig.server)));
+    const start = (p: Page) => p.evaluate(async (o) => void (window.rt = await window.Driftline.createRuntime(o as never)), o);
+    const predict = (p: Page, n: number, offset: number) =>
+      p.evaluate(
+        async ({ rows }) => {
+          await window.rt.predict(rows as never[]);
+          await window.rt.flush();
+        },
+        { rows: churnRows(n, offset) },
+      );
+    // a runtime predicts offline and closes: its report waits in the origin's queue, unsent
+    await start(tabs[0]!);
+    await rig.browser.context.setOffline(true);
+    await predict(tabs[0]!, 5, 100);
+    await tabs[0]!.evaluate(() => window.rt.close());
+    // then both tabs start (as a restored session does), still offline, and predict
+    await Promise.all(tabs.map(start));
+    await predict(tabs[0]!, 7, 200);
+    await predict(tabs[1]!, 11, 300);
+    await rig.browser.context.setOffline(false);
+    for (const p of tabs) await p.evaluate(() => window.rt.close());
+    await tabs[1]!.close();
+    expect((await rig.collector.countRows(model, 1)) - before).toBe(5 + 7 + 11);
+  });
 });

@@ -1,6 +1,7 @@
+import { serialize } from "node:v8";
 import { describe, expect, it } from "vitest";
 import { Accumulator } from "../../../runtime/report-builder.ts";
-import { mergeDrafts, reviveDraft, toWire, type Draft } from "../../../runtime/draft.ts";
+import { mergeDrafts, toWire, type Draft } from "../../../runtime/draft.ts";
 import { QUEUE_BOUNDS, ReportQueue } from "../../../runtime/report-queue.ts";
 import { memoryStore } from "../../../runtime/model-store.ts";
 import { splitReport } from "../../../runtime/split-report.ts";
@@ -68,35 +69,16 @@ describe("report accumulation", () => {
     expect(acc.cut(head(), 65_000)).toMatchObject({ start: 60_000, end: 65_000, rows: 1 });
   });
 
-  it("merges drafts, revived from a structured clone (as IndexedDB stores them): rows add, period widens, sketches merge", () => {
+  it("merges drafts: rows add, period widens, sketches merge", () => {
     const a = filled(30);
     const b = filled(20, 30);
-    const stored = structuredClone(a);
-    expect(reviveDraft(stored)).toBe(true);
-    const merged = toWire(mergeDrafts(stored, b));
-    expect(merged).toEqual(toWire(mergeDrafts(a, b)));
-    expect(merged.id).toBe(a.id);
+    const id = a.id;
+    const merged = toWire(mergeDrafts(a, b));
+    expect(merged.id).toBe(id);
     expect(merged.rows).toBe(50);
     expect(decodeNumeric(fromBase64(merged.features.tenure!)).count).toBe(50);
     expect(decodeErrorCounts(fromBase64(merged.errors!)).counts.get("validation")).toBe(2);
     expect(reportSchema.safeParse(merged).success).toBe(true);
-  });
-
-  it("revives a draft's embedding sketch only with the embedding module's class, which the default entry does not ship", () => {
-    const projector = new EmbeddingProjector({ length: 4, dims: 3, features: 5, seed: 7, bandwidth: 1 });
-    const draft = (rows: number) => {
-      const embedding = projector.sketch();
-      for (let r = 0; r < rows; r++) projector.add(embedding, [r, 1, 2, 3]);
-      return { ...filled(rows), embedding };
-    };
-    const a = draft(3);
-    const b = draft(2);
-    expect(reviveDraft(structuredClone(a))).toBe(false);
-    const stored = structuredClone(a);
-    expect(reviveDraft(stored, projector.sketch())).toBe(true);
-    const merged = mergeDrafts(stored, b);
-    expect(merged.embedding).toMatchObject({ count: 5 });
-    expect(toWire(merged)).toEqual(toWire(mergeDrafts(a, draft(2))));
   });
 });
 
@@ -256,30 +238,46 @@ describe("report queue", () => {
     expect(errors).toEqual(["validation 2 rejected: limit_exceeded: reports.0: segment: more than 8 keys"]);
   });
 
-  it("revives stored drafts so a new page merges into them, but sends a draft of another build as stored, unmerged", async () => {
-    const { api, sent } = fakeApi([() => ({ accepted: 2, rejected: [] })]);
-    const q1 = new ReportQueue({ store: memoryStore(), api, clock: manualClock(), bounds: QUEUE_BOUNDS, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} });
+  it("sends the reports a previous page left as stored, merging nothing into them, also one an earlier build stored with its draft", async () => {
+    const { api, sent } = fakeApi([() => ({ accepted: 3, rejected: [] })]);
+    const store = memoryStore();
+    const q1 = new ReportQueue({ store, api, clock: manualClock(), bounds: QUEUE_BOUNDS, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} });
     await q1.add(filled(8));
     await q1.add(filled(2));
-    // what IndexedDB hands back: structured clones; the same stream once more, stored by another build
-    const a = structuredClone(q1.entries[0]!);
-    const foreign = { ...structuredClone(a), report: { ...a.report, id: "foreign" }, state: "another-build" };
-    const store2 = memoryStore();
-    for (const e of [a, foreign]) await store2.put("queue", e.report.id, e);
-    const q2 = new ReportQueue({ store: store2, api, clock: manualClock(), bounds: QUEUE_BOUNDS, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} });
+    // an entry as builds before this one stored it: with its draft, as a structured clone
+    const old = filled(4);
+    await store.put("queue", "old", { report: { ...toWire(old), id: "old" }, draft: structuredClone(old), state: "an-earlier-build", sent: false });
+    const q2 = new ReportQueue({ store, api, clock: manualClock(), bounds: QUEUE_BOUNDS, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} });
     await q2.load("churn");
-    expect(q2.entries.map((e) => [e.report.id, e.report.rows, !!e.draft])).toEqual([
-      [a.report.id, 10, true],
-      ["foreign", 10, false],
+    expect(q2.entries.map((e) => [e.report.rows, !!e.draft])).toEqual([
+      [10, false],
+      [4, false],
     ]);
+    const first = q2.entries[0]!.report.id;
     await q2.add(filled(5));
-    expect(q2.entries.map((e) => e.report.rows)).toEqual([15, 10]);
-    expect(decodeNumeric(fromBase64(q2.entries[0]!.report.features.tenure!)).count).toBe(15);
+    expect(q2.entries.map((e) => e.report.rows)).toEqual([10, 4, 5]);
     await q2.flush();
-    expect(sent[0]!.map((r) => [r.id, r.rows])).toEqual([
-      [a.report.id, 15],
-      ["foreign", 10],
+    expect(sent[0]!.map((r) => [r.id === first || r.id === "old" ? r.id : "new", r.rows])).toEqual([
+      [first, 10],
+      ["old", 4],
+      ["new", 5],
     ]);
+  });
+
+  it("stores each report as it will be sent, not its draft: the store holds about what maxBytes counts", async () => {
+    const store = memoryStore();
+    const { api } = fakeApi([]);
+    const q = new ReportQueue({ store, api, clock: manualClock(), bounds: QUEUE_BOUNDS, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} });
+    // a report of 1,000 rows an hour for 8 hours: none merges
+    for (let hour = 0; hour < 8; hour++) {
+      const acc = new Accumulator(manifest, hour * 3_600_000);
+      fold(acc, churnRows(1000, hour * 1000), (r) => r % 3, 0.5);
+      await q.add(acc.cut(head(), hour * 3_600_000 + 1000)!);
+    }
+    // bytes as IndexedDB keeps them (V8's structured-clone serialisation), against what the bound counts
+    const stored = await Promise.all((await store.keys("queue")).map((k) => store.get("queue", k)));
+    const ratio = stored.reduce((n: number, e) => n + serialize(e).length, 0) / q.entries.reduce((n, e) => n + e.size!, 0);
+    expect(ratio).toBeLessThan(1.5);
   });
 
   it("persists entries so a new page picks them up, its model's only (another model's runtime keeps its own)", async () => {
