@@ -33,6 +33,8 @@ export const MAX_REPORT_BYTES = 256 * 1024;
 export const MAX_LOG_ROWS_PER_BATCH = 500;
 /** Bytes of a prediction-log batch body ({@link LIMITS}`.logBatchBytes`). */
 export const MAX_LOG_BATCH_BYTES = 1024 * 1024;
+/** How far back a logged row's time may lie ({@link LIMITS}`.logMaxAgeMs`: 7 days). */
+export const MAX_LOG_AGE_MS = 7 * 86_400_000;
 /** Characters of a logged text input ({@link LIMITS}`.logValueLength`). */
 export const MAX_LOG_VALUE_LENGTH = 1024;
 /** A segment key: 1–32 letters, digits, `_`, `.` or `-`. */
@@ -100,5 +102,5 @@ export const LIMITS = {
   /** Characters of a logged text input. */
   logValueLength: MAX_LOG_VALUE_LENGTH,
   /** How far back a logged row's time may lie: older rows are refused (ms, 7 days). */
-  logMaxAgeMs: 7 * 86_400_000,
+  logMaxAgeMs: MAX_LOG_AGE_MS,
 } as const;

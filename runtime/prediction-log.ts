@@ -1,9 +1,9 @@
 import type { DriftlineError } from "../protocol/errors.ts";
-import { MAX_LOG_BATCH_BYTES, MAX_LOG_ROWS_PER_BATCH, MAX_LOG_VALUE_LENGTH } from "../protocol/limits.ts";
+import { MAX_LOG_AGE_MS, MAX_LOG_BATCH_BYTES, MAX_LOG_ROWS_PER_BATCH, MAX_LOG_VALUE_LENGTH, MAX_REPORT_ROWS } from "../protocol/limits.ts";
 import type { LogBatch, LogLabel, LogRow } from "../protocol/schema/prediction-log.ts";
 import type { Api, ApiError } from "./api.ts";
 import type { Model } from "./model-loader.ts";
-import type { ModelStore, Row } from "./types.ts";
+import type { Clock, ModelStore, Row } from "./types.ts";
 
 /** Logged rows kept on the device for the collector at most; past it the oldest are dropped and counted. */
 export const LOG_CAPACITY = 2 * MAX_LOG_ROWS_PER_BATCH;
@@ -59,6 +59,7 @@ export class PredictionLog {
    * @param head_ - model name and client id of every batch
    * @param newId_ - a random batch id
    * @param onError_ - a batch the collector refused for good
+   * @param clock_ - the runtime's clock (rows older than the collector takes are dropped by it)
    */
   constructor(
     private readonly store_: ModelStore,
@@ -67,6 +68,7 @@ export class PredictionLog {
     private readonly head_: Pick<LogBatch, "model" | "client">,
     private readonly newId_: () => string,
     private readonly onError_: (err: DriftlineError) => void,
+    private readonly clock_: Pick<Clock, "now">,
   ) {}
 
   /** Loads what a previous page kept. */
@@ -145,7 +147,10 @@ export class PredictionLog {
   /**
    * Sends the batch in flight, then new ones of what waits. A failure that a retry may cure
    * (network, 408, 429, 5xx) keeps the batch for the next flush; any other drops it with an
-   * `error` event. With `rate` 0 (the model's logging turned off) what waits is discarded.
+   * `error` event, its rows counted as `dropped` in the next batch. Rows and labels older than the
+   * collector takes ({@link MAX_LOG_AGE_MS}: one would have it refuse their whole batch) are
+   * dropped before a batch is made, the rows counted. With `rate` 0 (the model's logging turned
+   * off) what waits is discarded.
    *
    * @param rate - the rollout's log rate now
    */
@@ -161,12 +166,18 @@ export class PredictionLog {
     }
     while (s.batch || s.rows.length || s.labels.length) {
       if (!s.batch) {
+        const old = this.clock_.now() - MAX_LOG_AGE_MS;
+        const fresh = s.rows.filter((r) => r.t >= old);
+        s.dropped += s.rows.length - fresh.length;
+        s.rows = fresh;
+        s.labels = s.labels.filter((l) => l.t >= old);
         // a row no batch has room for (hundreds of long texts) is dropped, not sent for ever
         while (s.rows.length && bytesOf(s.rows[0]) > BATCH_BYTES) s.rows.shift(), s.dropped++;
         if (!s.rows.length && !s.labels.length) break;
         const [rows, room] = take(s.rows, BATCH_BYTES);
-        s.batch = { id: this.newId_(), ...this.head_, rows, labels: take(s.labels, room)[0], ...(s.dropped && { dropped: s.dropped }) };
-        s.dropped = 0;
+        const dropped = Math.min(s.dropped, MAX_REPORT_ROWS);
+        s.batch = { id: this.newId_(), ...this.head_, rows, labels: take(s.labels, room)[0], ...(dropped && { dropped }) };
+        s.dropped -= dropped;
         await this.save();
       }
       try {
@@ -175,6 +186,7 @@ export class PredictionLog {
         const status = (err as ApiError).status;
         if (status === undefined || status === 408 || status === 429 || status >= 500) return;
         this.onError_(err as DriftlineError);
+        s.dropped += s.batch.rows.length;
       }
       for (const r of s.batch.rows) s.sent.push([r.id, r.version, r.t]);
       s.sent.splice(0, s.sent.length - SENT_CAPACITY);

@@ -110,7 +110,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     // Sketching waits for idle time, so predict() costs little more than session.run.
     staging: new Staging(idle, () => s.current.sampleRate),
     feedback,
-    log: typeof makeLog === "function" ? (makeLog as MakeLog)(store, `log:${name}`, api, { model: name, client }, randomId, (err) => s.emit("error", err)) : undefined,
+    log: typeof makeLog === "function" ? (makeLog as MakeLog)(store, `log:${name}`, api, { model: name, client }, randomId, (err) => s.emit("error", err), clock) : undefined,
     idle,
     // a handler of the app's that throws is reported, not thrown into the runtime (an update
     // would stop applying assignments for good)

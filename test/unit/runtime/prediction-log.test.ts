@@ -12,8 +12,8 @@ import { LOG_CAPACITY, PredictionLog } from "../../../runtime/prediction-log.ts"
 
 const model = { version: 3, manifest: { features: [{ name: "tenure" }, { name: "plan" }] } } as unknown as Model;
 
-/** A log whose collector answers with `answers` in turn (an Error is thrown), recording each batch sent. */
-function rig(answers: Array<unknown>) {
+/** A log whose collector answers with `answers` in turn (an Error is thrown), recording each batch sent; its clock reads `now`. */
+function rig(answers: Array<unknown>, now = 1_000) {
   const sent: LogBatch[] = [];
   const errors: string[] = [];
   let ids = 0;
@@ -33,6 +33,7 @@ function rig(answers: Array<unknown>) {
     { model: "m", client: "c" },
     () => `b${++ids}`,
     (e) => errors.push(e.code),
+    { now: () => now },
   );
   return { log, sent, errors, store };
 }
@@ -79,6 +80,7 @@ describe("PredictionLog", () => {
       { model: "m", client: "c" },
       () => `b${++ids}`,
       (e) => errors.push(e.code),
+      { now: () => 1_000 },
     );
     // three text features of 1,024 characters, none of them ASCII: ~6 KB a row, ~3 MB for 500
     const wide = { version: 1, manifest: { features: ["a", "b", "c"].map((name) => ({ name })) } } as unknown as Model;
@@ -93,6 +95,28 @@ describe("PredictionLog", () => {
     offer(log, 1, "y");
     await log.flush(1);
     expect(sent.at(-1)).toMatchObject({ rows: [{ id: "y.0" }], dropped: 1 });
+  });
+
+  it("drops and counts rows older than the collector takes rather than have them refuse fresh ones, and counts the rows of a batch refused for good", async () => {
+    const now = 10 * 86_400_000;
+    // the collector refuses a batch holding a row over 7 days old (400), and one of a version the
+    // rollout moved away from while the device was offline (403)
+    const notAssigned = Object.assign(new DriftlineError("not_assigned", "version 3 is not assigned to this client"), { status: 403 });
+    const { log, sent, errors } = rig([{}, notAssigned, {}], now);
+    const at = (t: number, n: number, call: string) => log.offer(model, 1, t, {}, `${call}.`, (r) => ({ tenure: r, plan: "pro" }), n, new Float64Array(2 * n).fill(-1), 0, undefined);
+    at(now - 8 * 86_400_000, 3, "old");
+    at(now - 60_000, 2, "new");
+    await log.flush(1);
+    at(now, 4, "refused");
+    await log.flush(1);
+    at(now, 1, "next");
+    await log.flush(1);
+    expect(errors).toEqual(["not_assigned"]);
+    expect(sent.map((b) => [b.rows.map((r) => r.id), b.dropped])).toEqual([
+      [["new.0", "new.1"], 3],
+      [["refused.0", "refused.1", "refused.2", "refused.3"], undefined],
+      [["next.0"], 4],
+    ]);
   });
 
   it("resends the batch in flight unchanged after failures a retry may cure, and drops it on a refusal", async () => {
@@ -134,6 +158,7 @@ describe("PredictionLog", () => {
       { model: "m", client: "c" },
       () => "b9",
       () => {},
+      { now: () => 1_000 },
     );
     await again.load();
     await again.flush(0);
