@@ -1,4 +1,5 @@
 import { DriftlineError } from "../protocol/errors.ts";
+import { MAX_REPORT_ROWS } from "../protocol/limits.ts";
 import { releaseIfIdle } from "./model-loader.ts";
 import { asTensor, buildFeeds, reuse, rowCount, type Encoded } from "./tensors.ts";
 import { OUTPUT_COLUMNS, classLabels, decodeOutputs, probabilitiesOf } from "./outputs.ts";
@@ -19,7 +20,8 @@ export type Call = (input: Row | Row[] | Columns, raw?: Feeds, columns?: boolean
  * the shadow. One async function per call (each extra one costs microtask turns).
  *
  * @param s - the runtime's state
- * @param onRows - called when the live version's rows since the last report reach `reportRows`
+ * @param onRows - cuts a report: called when the live version's rows since the last report reach
+ *   `reportRows`, and before a call's rows would take them past `MAX_REPORT_ROWS`
  * @returns the call; `columns`: the input is {@link Columns}, answered as a {@link BatchPrediction}
  */
 export function callPath(s: RuntimeState, onRows: () => void): Call {
@@ -69,6 +71,8 @@ export function callPath(s: RuntimeState, onRows: () => void): Call {
     if (enc) reuse(m.plan, enc);
     // raw feeds: as many rows as the first output has
     if (!rows) n = Number(out[m.manifest.outputs[0]!.name]?.dims[0] ?? 1) || 1;
+    // a report covers at most MAX_REPORT_ROWS rows (the collector refuses more): cut before this call's
+    if (acc.rows + n > MAX_REPORT_ROWS) onRows();
     if (!rows && m.tensors) acc.describe(m.tensors.describe({ ...feeds, ...out }), s.current.sampleRate);
     const base = enc?.base ?? staging.take(OUTPUT_COLUMNS * n);
     const values = enc?.staged ?? staging.values;

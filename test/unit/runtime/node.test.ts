@@ -2,6 +2,8 @@
 // the collector's HTTP API answered by an in-memory Transport.
 import { describe, expect, it } from "vitest";
 import { createRuntime, DriftlineError } from "../../../runtime/index.ts";
+import { LIMITS } from "../../../protocol/limits.ts";
+import { reportSchema } from "../../../protocol/schema/report.ts";
 import { memoryStore } from "../../../runtime/model-store.ts";
 import { memoryCollector as collectorOf } from "../../fixtures/memory-collector.ts";
 import { fromBase64, decodeClassification, decodeErrorCounts, decodeLatency, decodeNumeric } from "../../../protocol/sketch/index.ts";
@@ -181,6 +183,20 @@ describe("runtime under Node", () => {
     await rt.close();
     // on the code before: a report for every call
     expect(reports.map((r) => r.rows)).toEqual([5, 5]);
+  });
+
+  it("cuts a report before a call would take it past the rows a report may cover: at reportRows 1,000,000, batches of 400,000 make reports the collector takes", async () => {
+    const { transport, reports, assignment } = memoryCollector();
+    // the most the collector's assignment schema allows
+    Object.assign(assignment, { reportRows: LIMITS.reportRows });
+    const rt = await createRuntime({ collector: "http://collector.test", key: "ing_x", model: "churn", cache: false, transport, reportIntervalMs: 3_600_000 });
+    const n = 400_000;
+    const column = (f: (i: number) => number) => Float64Array.from({ length: n }, (_, i) => f(i));
+    for (let call = 0; call < 3; call++)
+      await rt.predictColumns({ tenure: column((i) => i % 90), charges: column((i) => 20 + (i % 80)), age: column((i) => 18 + (i % 60)), plan: Array.from({ length: n }, () => "pro") });
+    await rt.close();
+    expect(reports.map((r) => r.rows)).toEqual([800_000, 400_000]);
+    for (const r of reports) expect(reportSchema.safeParse(r).success).toBe(true);
   });
 
   it("makes a client id anew when the stored one is none the collector takes (written by other script)", async () => {
