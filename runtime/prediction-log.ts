@@ -51,6 +51,8 @@ export type MakeLog = (...args: ConstructorParameters<typeof PredictionLog>) => 
 export class PredictionLog {
   private s_: Saved = { rows: [], labels: [], batch: undefined, dropped: 0, sent: [] };
   private sending_: Promise<void> | undefined;
+  /** This runtime's own key in the store (and, with Web Locks, the lock it holds while it runs): `<key>:<id>`. */
+  private own_: string;
 
   /**
    * @param store_ - where rows wait across reloads
@@ -69,16 +71,45 @@ export class PredictionLog {
     private readonly newId_: () => string,
     private readonly onError_: (err: DriftlineError) => void,
     private readonly clock_: Pick<Clock, "now">,
-  ) {}
+  ) {
+    this.own_ = `${key_}:${Math.random().toString(36).slice(2)}`;
+  }
 
-  /** Loads what a previous page kept. */
+  /**
+   * Takes over what runtimes of the model that no longer run kept (each saves under a key of its
+   * own: two tabs saving under one key overwrote each other's waiting rows). With Web Locks each
+   * runtime holds a lock named by its key while its page lives, and one runtime at a time adopts
+   * the keys whose lock nobody holds; without them (Node) every key of the model is adopted.
+   * An adopted batch in flight is sent again as rows (a batch that reached the collector unanswered
+   * may then be exported twice).
+   */
   async load(): Promise<void> {
-    this.s_ = (await this.store_.get<Saved>("meta", this.key_).catch(() => undefined)) ?? this.s_;
+    const locks = (globalThis.navigator as Navigator | undefined)?.locks;
+    if (locks) await new Promise<void>((held) => void locks.request(this.own_, () => (held(), new Promise(() => {}))));
+    const adopt = async () => {
+      const running = locks && new Set((await locks.query()).held?.map((l) => l.name));
+      for (const k of await this.store_.keys("meta").catch(() => [])) {
+        if ((k !== this.key_ && !k.startsWith(`${this.key_}:`)) || k === this.own_ || running?.has(k)) continue;
+        // (what other script of the origin wrote there may be anything)
+        const o = await this.store_.get<Partial<Saved>>("meta", k).catch(() => undefined);
+        if (Array.isArray(o?.rows)) {
+          const s = this.s_;
+          s.rows.unshift(...(o.batch?.rows ?? []), ...o.rows);
+          s.labels.push(...(o.batch?.labels ?? []), ...(o.labels ?? []));
+          s.dropped += (o.batch?.dropped ?? 0) + (o.dropped || 0) + Math.max(0, s.rows.length - LOG_CAPACITY);
+          s.rows.splice(0, s.rows.length - LOG_CAPACITY);
+          s.sent.push(...(o.sent ?? []));
+        }
+        await this.store_.delete("meta", k).catch(() => {});
+      }
+      await this.save();
+    };
+    await (locks ? locks.request(`${this.key_}:adopt`, adopt) : adopt());
   }
 
   /** Saves to the store. */
   save(): Promise<void> {
-    return this.store_.put("meta", this.key_, this.s_).catch(() => {});
+    return this.store_.put("meta", this.own_, this.s_).catch(() => {});
   }
 
   /**

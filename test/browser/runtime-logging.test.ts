@@ -200,4 +200,41 @@ describe("runtime: prediction logging", () => {
     const all = bodies.map((b) => b.body).join("\n");
     for (const r of rows) expect(all).toContain(String(r.tenure));
   });
+
+  it("two tabs of one model keep each other's waiting rows: rows a tab kept when the collector did not take them are sent by the next page", async () => {
+    const { bytes, manifest } = churnModel("logged-tabs");
+    await collector.publish(bytes, manifest);
+    await collector.rollout("logged-tabs", { logRate: 1 });
+    const o = { ...base, model: "logged-tabs", logging: true };
+    const [a, b] = [page, await rig!.browser.context.newPage()];
+    for (const p of [a, b]) await openRuntimePage(p, rig!.server);
+    for (const p of [a, b]) await p.evaluate(async (o) => void (window.rt = await window.Driftline.createRuntime(o as never)), o);
+    // a's rows are not taken (the collector's logs route down for it): they wait in the store
+    await a.route(`${collector.url}/v1/logs**`, (route) => route.abort());
+    await a.evaluate(
+      async (rows) => {
+        await window.rt.predict(rows as never[]);
+        await window.rt.flush();
+      },
+      rawRows(5, 0),
+    );
+    await a.unroute(`${collector.url}/v1/logs**`);
+    await a.goto("about:blank");
+    // b, which started beside a, sends its own 3 and saves what it has left
+    await b.evaluate(
+      async (rows) => {
+        await window.rt.predict(rows as never[]);
+        await window.rt.close();
+      },
+      rawRows(3, 100),
+    );
+    await b.close();
+    // the next page sends what a kept
+    await openRuntimePage(a, rig!.server);
+    await a.evaluate(async (o) => {
+      const rt = await window.Driftline.createRuntime(o as never);
+      await rt.close();
+    }, o);
+    expect((await exported("logged-tabs")).length).toBe(8);
+  });
 });
