@@ -7,6 +7,12 @@ import { type View, type ViewContext, panel } from "./context.ts";
 import { canaryText, shadowText } from "./rollout-text.ts";
 
 const HOUR = 3_600_000;
+/**
+ * A model's drift verdict is asked again after this long: an hour's verdict moves little in a
+ * minute, and asking every model's on every refresh (15 s) cost a fleet of hundreds of models
+ * hundreds of drift requests a refresh.
+ */
+const DRIFT_KEPT_MS = 60_000;
 
 /** A model's last hour: live rows and errors over its stable and canary (`lastHour` of the list), and dataset drift of the stable. */
 interface Health {
@@ -15,10 +21,24 @@ interface Health {
   drifted: boolean | null;
 }
 
-async function health(ctx: ViewContext, m: ModelSummary, now: number): Promise<Health> {
+/** A stable version's dataset drift verdict over the hour before `at`. */
+interface Verdict {
+  version: number;
+  at: number;
+  drifted: boolean | null;
+}
+
+/** The model's health; its drift verdict from `kept` while it is the stable's and under a minute old. */
+async function health(ctx: ViewContext, m: ModelSummary, now: number, kept: Map<string, Verdict>): Promise<Health> {
   if (!m.rollout) return { rows: 0, errors: 0, drifted: null };
-  const drift = await ctx.api.drift({ model: m.name, from: now - HOUR, to: now, version: m.rollout.stable });
-  return { ...m.lastHour, drifted: drift.count > 0 ? drift.dataset.drifted : null };
+  const key = `${m.app}/${m.name}`;
+  let known = kept.get(key);
+  if (!known || known.version !== m.rollout.stable || now - known.at >= DRIFT_KEPT_MS) {
+    const drift = await ctx.api.drift({ model: m.name, from: now - HOUR, to: now, version: m.rollout.stable });
+    known = { version: m.rollout.stable, at: now, drifted: drift.count > 0 ? drift.dataset.drifted : null };
+    kept.set(key, known);
+  }
+  return { ...m.lastHour, drifted: known.drifted };
 }
 
 function verdict(drifted: boolean | null): HTMLElement {
@@ -81,19 +101,20 @@ function alertList(alerts: readonly Alert[]): HTMLElement {
 /**
  * The fleet at a glance: every model with its rollout, config and latest version, live rows
  * and error rate over the last hour (stable + canary), the stable version's dataset drift
- * verdict over the last hour; and the alerts firing.
+ * verdict over the last hour (asked once a minute: {@link DRIFT_KEPT_MS}); and the alerts firing.
  */
 export function fleetView(ctx: ViewContext): View {
   const alerts = panel("Alerts firing");
   const models = panel("Models");
   replace(models.body, note("Loading…", "loading"));
   const element = h("div", { class: "page" }, h("h1", {}, "Fleet"), alerts.element, models.element);
+  const verdicts = new Map<string, Verdict>();
   return {
     element,
     async refresh() {
       const now = Date.now();
       const [list, firing] = await Promise.all([ctx.api.models(), ctx.api.firingAlerts()]);
-      const healths = await pooled(list, (m) => health(ctx, m, now));
+      const healths = await pooled(list, (m) => health(ctx, m, now, verdicts));
       replace(alerts.body, alertList(firing));
       if (list.length === 0) return replace(models.body, note("No models yet: publish one with `driftline publish`."));
       const head = ["model", "app", "stable", "canary", "shadow", "config", "latest", "rows (1 h)", "error rate (1 h)", "dataset drift (1 h)"];

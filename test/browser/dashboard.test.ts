@@ -289,6 +289,35 @@ describe("dashboard", () => {
     expect(await page.isVisible("#banner")).toBe(false);
   });
 
+  it("asks each model's drift on the fleet page once a minute, not on every refresh", async () => {
+    const tab = await browser.context.newPage();
+    try {
+      await tab.clock.install();
+      const asked = apiPaths(tab);
+      await tab.goto(`${collector.url}/dashboard#/`);
+      await tab.locator(`tr[data-model="${MODEL}"]`).waitFor();
+      const drifts = () => asked.paths.filter((p) => p === "/v1/drift").length;
+      const refreshes = () => asked.paths.filter((p) => p === "/v1/models").length;
+      expect([refreshes(), drifts()]).toEqual([1, 1]);
+      /** One auto-refresh (every 15 s), waited for. */
+      const tick = async () => {
+        const before = refreshes();
+        await tab.clock.runFor(15_000);
+        await expect.poll(refreshes).toBe(before + 1);
+        await tab.waitForFunction(() => !document.getElementById("main")!.hasAttribute("aria-busy"));
+      };
+      // three within the minute: the list again, the verdict kept
+      for (let i = 0; i < 3; i++) await tick();
+      expect([refreshes(), drifts()]).toEqual([4, 1]);
+      // past the minute: asked again, once
+      for (let i = 0; i < 2; i++) await tick();
+      expect([refreshes(), drifts()]).toEqual([6, 2]);
+      asked.stop();
+    } finally {
+      await tab.close();
+    }
+  });
+
   it("keeps keyboard focus on a button the auto-refresh rebuilds", async () => {
     const tab = await browser.context.newPage();
     try {
