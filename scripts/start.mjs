@@ -1,33 +1,22 @@
 // `npm start`: the local collector on 127.0.0.1 with local D1 and R2, no Cloudflare account needed.
 // Honours PORT (default 8787) and DRIFTLINE_ADMIN_KEY (the bootstrap admin token; generated into
-// .dev.vars and printed when not given). Ctrl-C stops every process it started.
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+// .dev.vars and printed when not given), and passes the other settings of .dev.vars on to wrangler
+// dev. Ctrl-C stops every process it started.
+import { writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { execFileSync, spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
-import { runScheduled, startCollector } from "./lib/collector-process.mjs";
+import { readDevVars, runScheduled, startCollector } from "./lib/collector-process.mjs";
 import { DEMO, bootstrapDemo } from "./lib/demo.mjs";
 import { bundleForNode } from "./lib/bundle-node.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const devVarsPath = join(root, ".dev.vars");
 
-/** Reads KEY=VALUE lines of .dev.vars. */
-function readDevVars() {
-  if (!existsSync(devVarsPath)) return {};
-  return Object.fromEntries(
-    readFileSync(devVarsPath, "utf8")
-      .split("\n")
-      .map((line) => line.match(/^\s*([A-Z0-9_]+)\s*=\s*"?([^"]*)"?\s*$/))
-      .filter((m) => m !== null)
-      .map((m) => [m[1], m[2]]),
-  );
-}
-
 /** The admin key: DRIFTLINE_ADMIN_KEY, else the one in .dev.vars, else a new one; always written back. */
 function resolveAdminKey() {
-  const vars = readDevVars();
+  const vars = readDevVars(devVarsPath);
   const given = process.env.DRIFTLINE_ADMIN_KEY;
   const key = given || vars.ADMIN_TOKEN || `adm_${randomBytes(24).toString("base64url")}`;
   const source = given ? "from DRIFTLINE_ADMIN_KEY" : vars.ADMIN_TOKEN ? "from .dev.vars" : "generated into .dev.vars";
@@ -67,7 +56,7 @@ process.on("SIGTERM", () => void shutdown(0));
 
 try {
   const logPath = join(root, ".wrangler/collector.log");
-  const collector = await startCollector({ port, adminKey: key, persistTo: join(root, ".wrangler/state"), logFile: createWriteStream(logPath, { flags: "a" }) });
+  const collector = await startCollector({ port, adminKey: key, persistTo: join(root, ".wrangler/state"), devVars: devVarsPath, logFile: createWriteStream(logPath, { flags: "a" }) });
   stops.push(collector.stop);
   collector.exited.then((code) => {
     if (!stopping) {

@@ -2,7 +2,7 @@
 // Used by `npm start`, the browser tests and the benchmarks, so all three run the same thing.
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { projectRoot } from "./root.mjs";
 
@@ -100,6 +100,22 @@ export async function waitForHttp(url, timeoutMs, failed = () => undefined) {
 }
 
 /**
+ * The KEY=VALUE lines of a `.dev.vars` file (quotes around a value dropped), none when it is missing.
+ * @param {string} path
+ * @returns {Record<string, string>}
+ */
+export function readDevVars(path) {
+  if (!existsSync(path)) return {};
+  return Object.fromEntries(
+    readFileSync(path, "utf8")
+      .split("\n")
+      .map((line) => line.match(/^\s*([A-Z0-9_]+)\s*=\s*"?([^"]*)"?\s*$/))
+      .filter((m) => m !== null)
+      .map((m) => [m[1], m[2]]),
+  );
+}
+
+/**
  * Starts a local collector and resolves once `GET /healthz` answers 200.
  * `--test-scheduled` exposes `GET /__scheduled`, which runs the cron handler: wrangler dev has
  * no cron of its own, so `npm start` calls it every minute (see {@link runScheduled}).
@@ -107,7 +123,10 @@ export async function waitForHttp(url, timeoutMs, failed = () => undefined) {
  * paths hold): for settings `--var` cannot change, such as `[[ratelimits]]` limits.
  * `inspectorPort` turns wrangler's DevTools inspector on there (for CPU profiles: `npm run bench --
  * fleet --profile`).
- * @param {{ port?: number, adminKey: string, persistTo: string, logFile?: import("node:stream").Writable, inheritOutput?: boolean, vars?: Record<string,string>, config?: string, inspectorPort?: number }} options
+ * `devVars` names a `.dev.vars` whose settings (every line but `ADMIN_TOKEN`, which `adminKey`
+ * gives) reach the Worker as `--var` (`vars` wins over them): as wrangler.toml declares
+ * `[secrets]`, wrangler dev itself takes only the required secrets from `.dev.vars`.
+ * @param {{ port?: number, adminKey: string, persistTo: string, logFile?: import("node:stream").Writable, inheritOutput?: boolean, vars?: Record<string,string>, devVars?: string, config?: string, inspectorPort?: number }} options
  * @returns {Promise<{ url: string, port: number, stop: () => Promise<void>, exited: Promise<number | null> }>}
  */
 export async function startCollector(options) {
@@ -129,8 +148,9 @@ export async function startCollector(options) {
  * @param {number} chosenPort
  * @returns {ReturnType<typeof startCollector>}
  */
-async function launchCollector({ adminKey, persistTo, logFile, inheritOutput = false, vars = {}, config, inspectorPort }, chosenPort) {
-  const varArgs = Object.entries({ ADMIN_TOKEN: adminKey, ...vars }).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
+async function launchCollector({ adminKey, persistTo, logFile, inheritOutput = false, vars = {}, devVars, config, inspectorPort }, chosenPort) {
+  const settings = Object.entries(devVars ? readDevVars(devVars) : {}).filter(([k]) => k !== "ADMIN_TOKEN");
+  const varArgs = Object.entries({ ADMIN_TOKEN: adminKey, ...Object.fromEntries(settings), ...vars }).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
   const child = spawn(
     process.execPath,
     [
