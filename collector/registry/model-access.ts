@@ -9,7 +9,7 @@ import { ApiError } from "../errors.ts";
  * models: another app's model, or naming another app in `app`, is the same 404 as a model that
  * does not exist, so names do not leak between apps. The bootstrap key belongs to no app: it
  * names one with `app` (`?app=`), or else gets the only model of that name (400 `validation`
- * listing the apps when several have one).
+ * listing the apps when several have one, and how to name one, in the CLI too).
  *
  * @param db - drizzle handle
  * @param caller - the authenticated caller
@@ -23,7 +23,7 @@ export async function accessModel(db: Db, caller: Caller, name: string, app?: st
   else {
     const named = await findModelsNamed(db, name);
     if (named.length > 1) {
-      throw new ApiError(400, "validation", `model "${name}" exists in apps ${named.map((m) => `"${m.app}"`).join(", ")}: name one with ?app=`);
+      throw new ApiError(400, "validation", `model "${name}" exists in apps ${named.map((m) => `"${m.app}"`).join(", ")}: name one with ?app= (driftline: --app or DRIFTLINE_APP)`);
     }
     model = named[0];
   }

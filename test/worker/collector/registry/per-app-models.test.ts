@@ -110,9 +110,10 @@ describe("model names are scoped by app", () => {
     const driftA = (await (await call("GET", `/v1/drift?model=${name}${range}`, { token: a.read })).json()) as { model: string; count: number };
     const driftB = (await (await call("GET", `/v1/drift?model=${name}${range}`, { token: b.read })).json()) as { model: string; count: number };
     expect([driftA.model, driftA.count, driftB.model, driftB.count]).toEqual([name, 15, name, 6]);
-    // the bootstrap key must say which app when two have the name
+    // the bootstrap key must say which app when two have the name, and is told how, from the CLI too
     const ambiguous = await expectError(await call("GET", `/v1/stats?model=${name}${range}`, { token: BOOTSTRAP }), 400, "validation");
     expect(ambiguous).toContain(a.app);
+    expect(ambiguous).toMatch(/: name one with \?app= \(driftline: --app or DRIFTLINE_APP\)$/);
     const named = (await (await call("GET", `/v1/stats?model=${name}&app=${b.app}${range}`, { token: BOOTSTRAP })).json()) as { reports: number };
     expect(named.reports).toBe(3);
     const metrics = await (await call("GET", "/metrics", { token: a.read })).text();
