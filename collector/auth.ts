@@ -87,7 +87,7 @@ const withArticle = (role: Role) => `${role === "read" ? "a" : "an"} ${role}`;
  * @param options.queryKey - also take the key from `?key=` when there is no Authorization
  *   header: only for `navigator.sendBeacon`, which cannot set headers, on the ingest route
  * @example
- * keys.delete("/:id", requireRole("admin"), async (c) => { assertApp(c.var.caller, key.app); … });
+ * keys.delete("/:id", requireRole("admin"), async (c) => { assertApp(c.var.caller, key.app, `key "${id}"`); … });
  */
 export function requireRole(role: Role, options: { queryKey?: boolean } = {}): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -111,8 +111,10 @@ export function requireRole(role: Role, options: { queryKey?: boolean } = {}): M
  *
  * @param caller - the authenticated caller
  * @param app - the resource's app
- * @param what - the resource, for the message
+ * @param what - the resource, for the message; without it the app is the request's own word
+ *   (`app`, `?app=`), and the message names the key's app and what may act on the other
  */
-export function assertApp(caller: Caller, app: string, what = "this resource"): void {
-  if (!caller.bootstrap && caller.app !== app) throw new ApiError(403, "forbidden", `${what} belongs to another app`);
+export function assertApp(caller: Caller, app: string, what?: string): void {
+  if (caller.bootstrap || caller.app === app) return;
+  throw new ApiError(403, "forbidden", what ? `${what} belongs to another app` : `this key is of app "${caller.app}", not "${app}": use a key of app "${app}" or the bootstrap key`);
 }

@@ -48,7 +48,7 @@ export function manifestKey(model: string, version: number): string {
  * (nothing is written). A key may not name another app than its own (403).
  */
 async function owner(db: Db, caller: Caller, name: string, app: string | undefined): Promise<ModelRow | string> {
-  if (app !== undefined) assertApp(caller, app, `app "${app}"`);
+  if (app !== undefined) assertApp(caller, app);
   try {
     return await accessModel(db, caller, name, app);
   } catch (err) {

@@ -42,7 +42,7 @@ async function streamedSha256(body: ReadableStream<Uint8Array>): Promise<string>
 
 /** The app an upload is recorded for: the key's own, or for the bootstrap key `?app=` (or none). */
 function uploaderApp(caller: Caller, app: string | undefined): string | undefined {
-  if (app !== undefined) assertApp(caller, app, `app "${app}"`);
+  if (app !== undefined) assertApp(caller, app);
   return caller.bootstrap ? app : caller.app!;
 }
 

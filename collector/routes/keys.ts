@@ -45,7 +45,7 @@ export const keys = new Hono<AppEnv>()
     validate("json", createKeySchema),
     async (c) => {
       const body = c.req.valid("json");
-      assertApp(c.var.caller, body.app, `app "${body.app}"`);
+      assertApp(c.var.caller, body.app);
       const db = openDb(c.env);
       const now = Date.now();
       await ensureApp(db, body.app, now);
@@ -71,7 +71,7 @@ export const keys = new Hono<AppEnv>()
     async (c) => {
       const caller = c.var.caller;
       const app = c.req.valid("query").app ?? caller.app ?? undefined;
-      if (app !== undefined) assertApp(caller, app, `app "${app}"`);
+      if (app !== undefined) assertApp(caller, app);
       const rows = await listKeys(openDb(c.env), app);
       return c.json({ keys: rows.map(keyView) });
     },

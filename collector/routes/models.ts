@@ -36,7 +36,7 @@ export const models = new Hono<AppEnv>()
     async (c) => {
       const caller = c.var.caller;
       const app = c.req.valid("query").app ?? caller.app ?? undefined;
-      if (app !== undefined) assertApp(caller, app, `app "${app}"`);
+      if (app !== undefined) assertApp(caller, app);
       const db = openDb(c.env);
       const [rows, rollouts] = await Promise.all([listModels(db, app), listRollouts(db, app)]);
       const live = new Map([...rollouts].map(([model, r]) => [model, liveVersions(r)]));

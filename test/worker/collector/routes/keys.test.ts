@@ -71,7 +71,8 @@ describe("/v1/keys", () => {
     expect(made.status).toBe(201);
     await expectError(await call("POST", "/v1/keys", { token: admin.token, json: { app: other, role: "read" } }), 403, "forbidden");
     await expectError(await call("DELETE", `/v1/keys/${otherKey.id}`, { token: admin.token }), 403, "forbidden");
-    await expectError(await call("GET", `/v1/keys?app=${other}`, { token: admin.token }), 403, "forbidden");
+    const listed = await expectError(await call("GET", `/v1/keys?app=${other}`, { token: admin.token }), 403, "forbidden");
+    expect(listed).toBe(`this key is of app "${app}", not "${other}": use a key of app "${other}" or the bootstrap key`);
     const own = (await (await call("GET", "/v1/keys", { token: admin.token })).json()) as { keys: Key[] };
     expect(own.keys.map((k) => k.app)).toEqual([app, app]);
   });
