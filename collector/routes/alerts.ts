@@ -45,6 +45,9 @@ const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
+/** What a refusal of a host that is not public adds: how a receiver on the developer's machine is allowed. */
+const PRIVATE_RECEIVER = ' (a receiver on your own machine: WEBHOOK_ALLOW_PRIVATE=true in the .dev.vars of a local collector, never a deployed one; docs/security.md "Webhooks")';
+
 /**
  * `PUT /v1/models/:model/alerts` (admin): sets the model's alert thresholds, objectives and
  * webhook, which, when given, must be a public http(s) URL (400 `validation` otherwise, see
@@ -66,7 +69,7 @@ export const modelAlerts = new Hono<AppEnv>()
       const model = await accessModel(db, c.var.caller, c.req.valid("param").model, c.req.valid("query").app);
       const config: AlertConfig = c.req.valid("json");
       const refusal = config.webhook === undefined ? undefined : webhookRefusal(config.webhook, allowPrivateWebhooks(c.env));
-      if (refusal) throw new ApiError(400, "validation", `webhook: ${refusal}`);
+      if (refusal) throw new ApiError(400, "validation", `webhook: ${refusal}${webhookRefusal(config.webhook!, true) ? "" : PRIVATE_RECEIVER}`);
       const unknown = await unknownFeatures(c.env, db, model.id, config.featureDrift);
       if (unknown) throw new ApiError(400, "validation", `featureDrift: ${unknown}`);
       await putAlertConfig(db, model.id, config, Date.now());

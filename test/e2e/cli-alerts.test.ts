@@ -133,6 +133,8 @@ describe("driftline slo and alerts against a local collector", () => {
     expect((await cli("slo", "cancer", "--clear", "webhook")).stderr).toMatch(/--clear: no flag "webhook"/);
     const local = await cli("alerts", "cancer", "--webhook", "http://127.0.0.1:9/hook");
     expect(local.code).toBe(1);
-    expect(local.stderr.trim()).toMatch(/^driftline alerts: PUT \/v1\/models\/cancer\/alerts failed: 400 validation: webhook: its host 127\.0\.0\.1 is a loopback address, not a public one$/);
+    expect(local.stderr.trim()).toMatch(
+      /^driftline alerts: PUT \/v1\/models\/cancer\/alerts failed: 400 validation: webhook: its host 127\.0\.0\.1 is a loopback address, not a public one \(a receiver on your own machine: WEBHOOK_ALLOW_PRIVATE=true in the \.dev\.vars of a local collector, never a deployed one; docs\/security\.md "Webhooks"\)$/,
+    );
   });
 });

@@ -94,12 +94,16 @@ describe("alert webhooks", () => {
     expect(await shown.json()).toEqual({ model, webhook: null });
   });
 
-  it("says why: the range of an IP host, and credentials", async () => {
+  it("says why: the range of an IP host, and credentials; a host that is not public, how a local receiver is allowed", async () => {
     const model = unique("hooks");
     await publish(model);
-    expect(await expectError(await putWebhook(model, "http://2130706433/x"), 400, "validation")).toBe("webhook: its host 127.0.0.1 is a loopback address, not a public one");
-    expect(await expectError(await putWebhook(model, "http://169.254.169.254/"), 400, "validation")).toBe("webhook: its host 169.254.169.254 is a linkLocal address, not a public one");
-    expect(await expectError(await putWebhook(model, "https://u:p@hooks.example.com/"), 400, "validation")).toMatch(/credentials/);
+    const local = ' (a receiver on your own machine: WEBHOOK_ALLOW_PRIVATE=true in the .dev.vars of a local collector, never a deployed one; docs/security.md "Webhooks")';
+    expect(await expectError(await putWebhook(model, "http://2130706433/x"), 400, "validation")).toBe(`webhook: its host 127.0.0.1 is a loopback address, not a public one${local}`);
+    expect(await expectError(await putWebhook(model, "http://169.254.169.254/"), 400, "validation")).toBe(`webhook: its host 169.254.169.254 is a linkLocal address, not a public one${local}`);
+    expect(await expectError(await putWebhook(model, "http://localhost:8912/hook"), 400, "validation")).toBe(`webhook: its host "localhost" is not a public domain name (no dot)${local}`);
+    const credentials = await expectError(await putWebhook(model, "https://u:p@hooks.example.com/"), 400, "validation");
+    expect(credentials).toMatch(/credentials/);
+    expect(credentials).not.toMatch(/WEBHOOK_ALLOW_PRIVATE/);
   });
 
   it("accepts public http(s) URLs", async () => {
