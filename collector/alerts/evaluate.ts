@@ -4,15 +4,15 @@ import type { Aggregate } from "../aggregates/aggregate.ts";
 import { pruneAggregates } from "../aggregates/retention.ts";
 import { readKeySlices } from "../aggregates/store.ts";
 import { closedUntil } from "../aggregates/windows.ts";
-import { alertRetentionDays, allowPrivateWebhooks } from "../config.ts";
+import { alertRetentionDays, allowPrivateWebhooks, rolloutGraceMs } from "../config.ts";
 import { stableChangesNewestFirst } from "../db/audit.ts";
 import { type Db, openDb } from "../db/client.ts";
-import { getRollout, saveRollout } from "../db/rollouts.ts";
+import { getRollout, recentRollouts, saveRollout } from "../db/rollouts.ts";
 import { isPValueTest } from "../drift/test-choice.ts";
 import { windowDrift } from "../drift/window-drift.ts";
 import { DRIFT_TEST_NAMES } from "../../protocol/drift-test-names.ts";
-import { liveVersions } from "../../protocol/live-versions.ts";
 import { announceRollout } from "../push/announce.ts";
+import { canaryJudgedFrom } from "../rollout/canary-since.ts";
 import { planRollback } from "../rollout/rollback.ts";
 import type { RolloutState } from "../rollout/state.ts";
 import { iso } from "../time.ts";
@@ -107,15 +107,21 @@ export async function evaluateModel(env: Env, db: Db, config: AlertConfig & { mo
   if (!rollout) return;
   const windowTo = closedUntil(env, now);
   const windowFrom = windowTo - config.windowMinutes * 60_000;
+  const versions = [{ version: rollout.stable, canary: false, from: windowFrom }];
+  if (rollout.canary) {
+    const replaced = await recentRollouts(db, config.model, windowFrom - rolloutGraceMs(env));
+    versions.push({ version: rollout.canary.version, canary: true, from: canaryJudgedFrom(rollout, replaced, windowFrom) });
+  }
   // the stable's firing conditions after its evaluation (judged first): input drift it shows too is the traffic's
   let stableFiring = new Set<string>();
-  for (const [i, version] of liveVersions(rollout).entries()) {
-    const canary = i > 0;
-    const where: Judged = { model: config.model, version, windowFrom, windowTo };
-    const drift = await windowDrift(env, db, { model: config.model, version, role: "live", from: windowFrom, to: windowTo, segment: "" }, true);
+  for (const { version, canary, from } of versions) {
+    // a canary launched again in the window: none of its own minutes closed yet
+    if (from >= windowTo) continue;
+    const where: Judged = { model: config.model, version, windowFrom: from, windowTo };
+    const drift = await windowDrift(env, db, { model: config.model, version, role: "live", from, to: windowTo, segment: "" }, true);
     if (!drift) continue;
     const devices = config.latencyP95Ms !== undefined || config.latencyP99Ms !== undefined ? await deviceSlices(env, db, where, now) : new Map();
-    const slo = { aggregate: drift.aggregate, devices, windowMs: windowTo - windowFrom };
+    const slo = { aggregate: drift.aggregate, devices, windowMs: windowTo - from };
     const conditions = evaluateConditions(config, drift, slo, drift.reference.reference.performance);
     const { firing } = await recordEvaluation(db, where, conditions, watchedKinds(config), config.confirm, (c, fires) => describe(where, c, fires), now);
     // as stored, not as judged: drift the stable keeps firing unjudged (one sender's rows outweighing its

@@ -344,7 +344,8 @@ describe("alerts", () => {
   it("judges a canary launched again after a rollback on its new windows, not on the evaluations before", async () => {
     // one failing window in the last three fires
     const { model, v2, token } = await canaryWithAlerts("alerts-relaunch", { errorRate: 0.2, windowMinutes: 2, minRows: 10, confirm: { k: 1, m: 3 } });
-    const base = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
+    // the failing window ends this minute and the healthy one comes minutes later: the canary is launched again now, between them
+    const base = Math.floor(Date.now() / 60_000) * 60_000 - 180_000;
     const failing = await clientsGiven(model, token, v2, 5, "fail");
     await postReports(
       token,
@@ -365,6 +366,32 @@ describe("alerts", () => {
     expect(await canaryOf(model)).toBe(v2);
     const listed = (await (await call("GET", `/v1/alerts?model=${model}`, { token: BOOTSTRAP })).json()) as { alerts: { kind: string; state: string }[] };
     expect(listed.alerts.map((a) => `${a.kind}:${a.state}`).sort()).toEqual(["error_rate:firing", "error_rate:resolved", "rollback:firing"]);
+  });
+
+  it("does not roll a canary launched again back on the calls before its launch, which its trailing window still holds", async () => {
+    const { model, v2, token } = await canaryWithAlerts("alerts-stale", { errorRate: 0.2, windowMinutes: 5, minRows: 10 });
+    const minute = Math.floor(Date.now() / 60_000) * 60_000;
+    const failing = await clientsGiven(model, token, v2, 5, "fail");
+    await postReports(
+      token,
+      failing.map((client) => makeReport(model, v2, { client, start: minute - 120_000, ...rows(false), errors: { session: 10 } })),
+    );
+    await flush(model);
+    await cron(minute + 25_000);
+    expect(await canaryOf(model)).toBeNull();
+    // the cause found and fixed at once, the canary is launched again: the next run's 5 minutes still
+    // hold the failing calls, which were the first launch's
+    await rollout(model, { canary: { version: v2, percent: 50 } });
+    await cron(minute + 85_000);
+    expect(await canaryOf(model)).toBe(v2);
+    // its own calls after the launch are judged: failing ones roll it back
+    await postReports(
+      token,
+      failing.map((client) => makeReport(model, v2, { client, start: minute + 60_000, ...rows(false), errors: { session: 10 } })),
+    );
+    await flush(model);
+    await cron(minute + 145_000);
+    expect(await canaryOf(model)).toBeNull();
   });
 
   it("stores a state change once when cron runs overlap", async () => {
