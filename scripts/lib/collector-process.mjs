@@ -130,6 +130,8 @@ export function readDevVars(path) {
  * @returns {Promise<{ url: string, port: number, stop: () => Promise<void>, exited: Promise<number | null> }>}
  */
 export async function startCollector(options) {
+  // before its storage is touched: the server there may be a collector on the same storage
+  if (options.port !== undefined) await portFree(options.port);
   mkdirSync(options.persistTo, { recursive: true });
   await applyLocalMigrations(options.persistTo);
   // a port found free can be taken by another process before wrangler binds it: then another
@@ -140,6 +142,22 @@ export async function startCollector(options) {
       if (options.port !== undefined || attempt === 3 || !String(err).includes("Address already in use")) throw err;
     }
   }
+}
+
+/**
+ * Rejects when something listens on 127.0.0.1:`port` already: wrangler dev would fail to bind it
+ * while that other server's /healthz answered for it, and `npm start` went on against it.
+ * @param {number} port
+ * @returns {Promise<void>}
+ */
+function portFree(port) {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", (/** @type {NodeJS.ErrnoException} */ err) =>
+      reject(err.code === "EADDRINUSE" ? new Error(`127.0.0.1:${port} is in use already: stop what listens there (another npm start?) or choose another port`) : err),
+    );
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve()));
+  });
 }
 
 /**
