@@ -6,7 +6,8 @@ import type { Command } from "./command.ts";
 
 const USAGE = `driftline rollout <model> [--stable V] [--canary V --percent P] [--shadow V [--shadow-rate R]] [--no-canary] [--no-shadow] [--sample-rate R] [--log-rate R] [--log-retention DAYS]
 
-Changes who runs which version. Each change is audited and reaches clients on their next report.
+Changes who runs which version. Each change is audited; subscribed clients learn it at once (the
+rollout channel), others on their next report or poll.
 
   --stable V        make version V the stable one (promotes a canary of V)
   --canary V        run version V on --percent P of clients (sticky per client)
