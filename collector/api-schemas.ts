@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { LIMITS } from "../protocol/limits.ts";
 import { normalizeOrigin } from "../protocol/origin.ts";
-import { modelNameSchema, rateSchema, versionSchema } from "../protocol/schema/common.ts";
+import { identifierSchema, modelNameSchema, rateSchema, versionSchema } from "../protocol/schema/common.ts";
 import { manifestSchema } from "../protocol/schema/manifest.ts";
 import { ROLES } from "./tokens.ts";
 
@@ -11,7 +11,7 @@ import { ROLES } from "./tokens.ts";
  */
 
 /** An app id: letters, digits, `.`, `_`, `-`; starts with a letter or digit; ≤ 64 chars. */
-export const appIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "invalid app id");
+export const appIdSchema = identifierSchema("an app id");
 
 /** Most origins one ingest key may name. */
 export const MAX_KEY_ORIGINS = 32;

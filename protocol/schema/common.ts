@@ -1,8 +1,16 @@
 import { z } from "zod";
 import { LIMITS } from "../limits.ts";
 
-/** A model name: letters, digits, `.`, `_`, `-`; starts with a letter or digit; ≤ 64 chars. */
-export const modelNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "invalid model name");
+/**
+ * A model name or an app id: letters, digits, `.`, `_`, `-`; starts with a letter or digit; ≤ 64
+ * chars. A value that is none is refused with the rule, naming it as `what`.
+ *
+ * @param what - the value's name, with its article ("a model name")
+ */
+export const identifierSchema = (what: string) => z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, `${what} is 1 to 64 letters, digits, ".", "_" or "-", the first a letter or digit`);
+
+/** A model name: {@link identifierSchema}. */
+export const modelNameSchema = identifierSchema("a model name");
 
 /** A model version number (assigned by the collector, from 1). */
 export const versionSchema = z.int().min(1);

@@ -86,7 +86,10 @@ describe("/v1/keys", () => {
 
   it("validates the body: role, app id, unknown fields", async () => {
     await expectError(await call("POST", "/v1/keys", { token: BOOTSTRAP, json: { app: "a", role: "owner" } }), 400, "validation");
-    await expectError(await call("POST", "/v1/keys", { token: BOOTSTRAP, json: { app: "bad app!", role: "read" } }), 400, "validation");
+    const app = await expectError(await call("POST", "/v1/keys", { token: BOOTSTRAP, json: { app: "bad app!", role: "read" } }), 400, "validation");
+    expect(app).toBe('app: an app id is 1 to 64 letters, digits, ".", "_" or "-", the first a letter or digit');
+    const model = await expectError(await call("GET", "/v1/models/my%20model", { token: BOOTSTRAP }), 400, "validation");
+    expect(model).toBe('model: a model name is 1 to 64 letters, digits, ".", "_" or "-", the first a letter or digit');
     const msg = await expectError(await call("POST", "/v1/keys", { token: BOOTSTRAP, json: { app: "a", role: "read", admin: true } }), 400, "validation");
     expect(msg).toMatch(/admin/);
   });
