@@ -24,9 +24,23 @@ function milliseconds(text: string, flag: string): number {
   return numberFlag(String(ms), flag, 0.001, 3_600_000);
 }
 
-/** A whole number of units with an optional suffix (`30d`, `60m`). */
-function withUnit(text: string, flag: string, unit: string, max: number): number {
-  return intFlag(text.trim().replace(new RegExp(`${unit}$`), ""), flag, 1, max);
+/** A unit of a flag and the suffixes it may be written with, each with its size in the unit. */
+interface Unit {
+  name: string;
+  suffixes: Record<string, number>;
+  example: string;
+}
+
+const MINUTES: Unit = { name: "minutes", suffixes: { m: 1, h: 60, d: 1440 }, example: "90, 90m, 2h or 1d" };
+const DAYS: Unit = { name: "days", suffixes: { d: 1 }, example: "30 or 30d" };
+
+/** A whole number of `unit` from 1 to `max`, bare or with one of its suffixes (`30d`; `90m`, `2h`). */
+function withUnit(text: string, flag: string, unit: Unit, max: number): number {
+  const [, digits, suffix] = /^(\d+)([a-z]?)$/.exec(text.trim()) ?? [];
+  const size = suffix ? unit.suffixes[suffix] : 1;
+  const n = digits !== undefined && size !== undefined ? Number(digits) * size : Number.NaN;
+  if (!(n >= 1 && n <= max)) throw new UsageError(`--${flag} must be whole ${unit.name} from 1 to ${max}, e.g. ${unit.example}, got "${text}"`);
+  return n;
 }
 
 const rate = (flag: string) => (text: string) => numberFlag(text, flag, 1e-9, 1);
@@ -80,7 +94,7 @@ export const CONFIG_FLAGS: readonly ConfigFlag[] = [
     field: "sloPeriodDays",
     value: "DAYS",
     help: "error budget period of the objectives, e.g. 30d (default 30)",
-    parse: (t) => withUnit(t, "period", "d", 365),
+    parse: (t) => withUnit(t, "period", DAYS, 365),
     show: (d: number) => `${d} days`,
   },
   {
@@ -112,8 +126,8 @@ export const CONFIG_FLAGS: readonly ConfigFlag[] = [
     flag: "window",
     field: "windowMinutes",
     value: "MIN",
-    help: "trailing window each evaluation judges, e.g. 60m (default 60)",
-    parse: (t) => withUnit(t, "window", "m", 1440),
+    help: "trailing window each evaluation judges, e.g. 90m or 2h (default 60m)",
+    parse: (t) => withUnit(t, "window", MINUTES, 1440),
     show: (m: number) => `${m} min`,
   },
   { flag: "min-rows", field: "minRows", value: "N", help: "rows a window needs to be judged (default 100); its error rate, as many calls", parse: (t) => intFlag(t, "min-rows", 1, 1e9), show: String },

@@ -11,4 +11,13 @@ describe("driftline alerts: the conditions watched", () => {
     expect(watched(drift)).toEqual(["--dataset-drift", "--feature-drift", "--accuracy-drop", "--min-labelled"]);
     expect(watched({ ...drift, errorRate: 0.01 })).toEqual(["--dataset-drift", "--feature-drift", "--error-rate", "--period", "--accuracy-drop", "--min-labelled"]);
   });
+
+  it("takes the window in minutes, hours or a day and the period in days, saying what each takes", () => {
+    const parse = (flag: string, text: string) => CONFIG_FLAGS.find((f) => f.flag === flag)!.parse(text);
+    expect(["90", "90m", "2h", "1d"].map((t) => parse("window", t))).toEqual([90, 90, 120, 1440]);
+    expect(() => parse("window", "2d")).toThrow('--window must be whole minutes from 1 to 1440, e.g. 90, 90m, 2h or 1d, got "2d"');
+    expect(() => parse("window", "1.5h")).toThrow(/--window must be whole minutes/);
+    expect(["30", "30d"].map((t) => parse("period", t))).toEqual([30, 30]);
+    expect(() => parse("period", "400d")).toThrow('--period must be whole days from 1 to 365, e.g. 30 or 30d, got "400d"');
+  });
 });
