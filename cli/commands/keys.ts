@@ -14,8 +14,9 @@ driftline keys revoke <id>
   --origin only pages of this origin (scheme://host[:port]) may use the ingest key; repeat it
            or give a comma list; without it any origin may (docs/security.md)
   list     keys with their prefix, role, origins and state (never the key itself)
-  revoke   the key stops working at once; prints when it was revoked (a key revoked before
-           keeps that time)
+  revoke   the key stops working (an ingest key within 10 s on every Worker isolate, which
+           caches it; pages still using it lose their reports: rotate first, docs/registry.md);
+           prints when it was revoked (a key revoked before keeps that time)
   --url URL --key KEY   the collector and an admin key (default: DRIFTLINE_URL, DRIFTLINE_ADMIN_KEY)`;
 
 /**
