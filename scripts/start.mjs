@@ -2,32 +2,24 @@
 // Honours PORT (default 8787) and DRIFTLINE_ADMIN_KEY (the bootstrap admin token; generated into
 // .dev.vars and printed when not given), and passes the other settings of .dev.vars on to wrangler
 // dev. Ctrl-C stops every process it started.
-import { writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { execFileSync, spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
-import { readDevVars, runScheduled, startCollector } from "./lib/collector-process.mjs";
+import { readDevVars, runScheduled, startCollector, writeAdminToken } from "./lib/collector-process.mjs";
 import { DEMO, bootstrapDemo } from "./lib/demo.mjs";
 import { bundleForNode } from "./lib/bundle-node.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const devVarsPath = join(root, ".dev.vars");
 
-/** The admin key: DRIFTLINE_ADMIN_KEY, else the one in .dev.vars, else a new one; always written back. */
+/** The admin key: DRIFTLINE_ADMIN_KEY, else the one in .dev.vars, else a new one; written there when it is not. */
 function resolveAdminKey() {
   const vars = readDevVars(devVarsPath);
   const given = process.env.DRIFTLINE_ADMIN_KEY;
   const key = given || vars.ADMIN_TOKEN || `adm_${randomBytes(24).toString("base64url")}`;
   const source = given ? "from DRIFTLINE_ADMIN_KEY" : vars.ADMIN_TOKEN ? "from .dev.vars" : "generated into .dev.vars";
-  vars.ADMIN_TOKEN = key;
-  writeFileSync(
-    devVarsPath,
-    `${Object.entries(vars)
-      .map(([k, v]) => `${k}=${v}`)
-      .join("\n")}\n`,
-    { mode: 0o600 },
-  );
+  if (key !== vars.ADMIN_TOKEN) writeAdminToken(devVarsPath, key);
   return { key, source };
 }
 

@@ -2,7 +2,7 @@
 // Used by `npm start`, the browser tests and the benchmarks, so all three run the same thing.
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { projectRoot } from "./root.mjs";
 
@@ -113,6 +113,21 @@ export function readDevVars(path) {
       .filter((m) => m !== null)
       .map((m) => [m[1], m[2]]),
   );
+}
+
+/**
+ * Sets the `ADMIN_TOKEN` line of the `.dev.vars` at `path` (first; the file made, mode 600, when
+ * missing), leaving every other line as it is: settings, their quotes and comments.
+ * @param {string} path
+ * @param {string} key
+ */
+export function writeAdminToken(path, key) {
+  const others = existsSync(path)
+    ? readFileSync(path, "utf8")
+        .split("\n")
+        .filter((line) => !/^\s*ADMIN_TOKEN\s*=/.test(line))
+    : [];
+  writeFileSync(path, `${[`ADMIN_TOKEN=${key}`, ...others].join("\n").replace(/\n*$/, "")}\n`, { mode: 0o600 });
 }
 
 /**

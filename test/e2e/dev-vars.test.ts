@@ -1,11 +1,11 @@
 // `npm start` reads settings from .dev.vars (docs/security.md "Webhooks": WEBHOOK_ALLOW_PRIVATE
 // for a receiver on the developer's own machine): wrangler dev alone drops them, as wrangler.toml
 // declares [secrets], so startCollector passes them on.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startCollector } from "../../scripts/lib/collector-process.mjs";
+import { startCollector, writeAdminToken } from "../../scripts/lib/collector-process.mjs";
 import { runCliProcess } from "./cli-process.ts";
 
 const ADMIN = "adm_dev_vars_e2e";
@@ -43,5 +43,23 @@ describe("a local collector started with a .dev.vars", () => {
     const other = await runCliProcess(["status"], { DRIFTLINE_URL: collector.url, DRIFTLINE_ADMIN_KEY: "adm_not_this_one" });
     expect(other.code).toBe(1);
     expect(other.stderr).toMatch(/401/);
+  });
+});
+
+describe("npm start's admin key in .dev.vars", () => {
+  it("is set without touching the file's other lines: settings, their quotes and comments", () => {
+    const dir = mkdtempSync(join(tmpdir(), "driftline-dev-vars-"));
+    const devVars = join(dir, ".dev.vars");
+    try {
+      writeFileSync(devVars, '# a receiver on this machine (docs/security.md)\nWEBHOOK_ALLOW_PRIVATE="true"\nADMIN_TOKEN=adm_old\n\nSENTRY_DSN="https://k@o.example/1"\n');
+      writeAdminToken(devVars, "adm_new");
+      expect(readFileSync(devVars, "utf8")).toBe('ADMIN_TOKEN=adm_new\n# a receiver on this machine (docs/security.md)\nWEBHOOK_ALLOW_PRIVATE="true"\n\nSENTRY_DSN="https://k@o.example/1"\n');
+      rmSync(devVars);
+      writeAdminToken(devVars, "adm_first");
+      expect(readFileSync(devVars, "utf8")).toBe("ADMIN_TOKEN=adm_first\n");
+      expect(statSync(devVars).mode & 0o777).toBe(0o600);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
