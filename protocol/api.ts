@@ -324,10 +324,12 @@ export const alertSchema = z.object({
   at: z.string(),
   /** When the webhook took it (2xx); null until then. */
   deliveredAt: z.string().nullable(),
-  /** Posts tried so far (at most 5). */
+  /** Posts tried so far (at most 30, 1, 2, 4 … 32 minutes and then an hour apart). */
   attempts: z.number(),
   /** Why the last post failed; null when none failed or it was delivered. */
   lastError: z.string().nullable(),
+  /** When the next post is tried after a failed one; null when delivered, not tried yet, or out of tries. */
+  retryAt: z.string().nullable(),
 });
 export type Alert = z.infer<typeof alertSchema>;
 

@@ -149,16 +149,11 @@ export async function deliver(env: Env, db: Db, config: AlertConfig & { model: s
   const webhook = config.webhook;
   // without a webhook alerts are only recorded; one set later receives those still undelivered
   if (webhook === undefined) return;
-  for (const group of postGroups(await undelivered(db, config.model))) {
+  for (const group of postGroups(await undelivered(db, config.model, now))) {
     const post = await claimDeliveries(db, group, Date.now());
     if (post.length === 0) continue;
     const error = await postWebhook(webhook, post, allowPrivateWebhooks(env));
-    await recordDelivery(
-      db,
-      post.map((a) => a.id),
-      error,
-      now,
-    );
+    await recordDelivery(db, post, error, now);
   }
 }
 

@@ -8,8 +8,16 @@ import { type AlertKind, type Condition, conditionKey } from "./conditions.ts";
 /** A stored alert: one state change of one condition. */
 export type AlertRow = typeof alerts.$inferSelect;
 
-/** Webhook deliveries tried per alert before giving up. */
-export const MAX_ATTEMPTS = 5;
+/** Webhook deliveries tried per alert before giving up: spaced by {@link retryDelayMs}, about a day of tries. */
+export const MAX_ATTEMPTS = 30;
+
+/**
+ * How long after its `attempt`-th failed post an alert is tried again: 1, 2, 4 … 32 minutes, then
+ * every hour (a receiver down for an hour misses nothing; 30 attempts span ~25 h).
+ *
+ * @param attempt - the attempt that failed, from 1
+ */
+export const retryDelayMs = (attempt: number): number => Math.min(2 ** (attempt - 1), 60) * 60_000;
 
 /**
  * How long a claimed delivery attempt is another run's (ms): far past a post's 10 s timeout
@@ -159,11 +167,11 @@ export type NewAlert = Judged & Pick<AlertRow, "kind" | "subject" | "state" | "v
  */
 export function insertAlertWhen(db: Db, alert: NewAlert, condition: SQL) {
   const a = alert;
-  // Values in the table's column order (as insertAuditWhen): a null id lets SQLite number the row; not delivered, no attempt yet.
+  // Values in the table's column order (as insertAuditWhen): a null id lets SQLite number the row; not delivered, no attempt yet, no retry due.
   return db
     .insert(alerts)
     .select(
-      sql`select null, ${a.model}, ${a.version}, ${a.kind}, ${a.subject}, ${a.state}, ${a.value}, ${a.threshold}, ${a.windowFrom}, ${a.windowTo}, ${a.message}, ${a.at}, null, 0, null, null where ${condition}`,
+      sql`select null, ${a.model}, ${a.version}, ${a.kind}, ${a.subject}, ${a.state}, ${a.value}, ${a.threshold}, ${a.windowFrom}, ${a.windowTo}, ${a.message}, ${a.at}, null, 0, null, null, null where ${condition}`,
     );
 }
 
@@ -215,16 +223,18 @@ export async function pruneAlerts(db: Db, before: number): Promise<number> {
 }
 
 /**
- * Alerts whose webhook has not been delivered yet and that have tries left, oldest first.
+ * Alerts whose webhook has not been delivered yet, that have tries left and whose next try is
+ * due at `now`, oldest first.
  *
  * @param db - drizzle handle
  * @param model - the model
+ * @param now - epoch ms of the run
  */
-export async function undelivered(db: Db, model: string): Promise<AlertRow[]> {
+export async function undelivered(db: Db, model: string, now: number): Promise<AlertRow[]> {
   return db
     .select()
     .from(alerts)
-    .where(and(eq(alerts.model, model), isNull(alerts.deliveredAt), lt(alerts.attempts, MAX_ATTEMPTS)))
+    .where(and(eq(alerts.model, model), isNull(alerts.deliveredAt), lt(alerts.attempts, MAX_ATTEMPTS), or(isNull(alerts.retryAt), lte(alerts.retryAt, now))))
     .orderBy(alerts.id)
     .all();
 }
@@ -253,18 +263,30 @@ export async function claimDeliveries<A extends Pick<AlertRow, "id" | "attempts"
 }
 
 /**
- * Records how claimed delivery attempts went (one post's alerts share its outcome), ending their claims.
+ * Records how claimed delivery attempts went (one post's alerts share its outcome), ending their
+ * claims; a failed one is tried again after {@link retryDelayMs}.
  *
  * @param db - drizzle handle
- * @param ids - the alerts (at most MAX_ALERTS_PER_POST of webhook.ts: one statement's parameters)
+ * @param post - the alerts as claimed, each with its `attempts` before this one (at most MAX_ALERTS_PER_POST of webhook.ts)
  * @param error - why it failed, or undefined when delivered
- * @param now - epoch ms
+ * @param now - epoch ms of the run
  */
-export async function recordDelivery(db: Db, ids: readonly number[], error: string | undefined, now: number): Promise<void> {
-  await db
-    .update(alerts)
-    .set(error === undefined ? { deliveredAt: now, lastError: null, claimedAt: null } : { lastError: error, claimedAt: null })
-    .where(inArray(alerts.id, [...ids]));
+export async function recordDelivery(db: Db, post: readonly Pick<AlertRow, "id" | "attempts">[], error: string | undefined, now: number): Promise<void> {
+  const ids = post.map((a) => a.id);
+  if (error === undefined) {
+    await db.update(alerts).set({ deliveredAt: now, lastError: null, claimedAt: null, retryAt: null }).where(inArray(alerts.id, ids));
+    return;
+  }
+  // one post's alerts were read together, so their attempts are almost always one number
+  const idsByAttempt = new Map<number, number[]>();
+  for (const a of post) idsByAttempt.set(a.attempts + 1, [...(idsByAttempt.get(a.attempts + 1) ?? []), a.id]);
+  const updates = [...idsByAttempt].map(([attempt, group]) =>
+    db
+      .update(alerts)
+      .set({ lastError: error, claimedAt: null, retryAt: now + retryDelayMs(attempt) })
+      .where(inArray(alerts.id, group)),
+  );
+  await db.batch(updates as [(typeof updates)[number], ...(typeof updates)[number][]]);
 }
 
 /** Which alerts a list covers: `model` (a model's key), else `app`, else every model. */

@@ -1,7 +1,7 @@
 import { firstNames } from "../../protocol/first-names.ts";
 import { modelName } from "../registry/model-key.ts";
 import { iso } from "../time.ts";
-import type { AlertRow } from "./store.ts";
+import { type AlertRow, MAX_ATTEMPTS } from "./store.ts";
 import { webhookRefusal } from "./webhook-url.ts";
 
 /** A webhook receiver gets this long to answer. */
@@ -28,6 +28,7 @@ export function alertView(a: AlertRow) {
     deliveredAt: iso(a.deliveredAt),
     attempts: a.attempts,
     lastError: a.lastError,
+    retryAt: a.deliveredAt === null && a.attempts < MAX_ATTEMPTS ? iso(a.retryAt) : null,
   };
 }
 

@@ -308,6 +308,8 @@ export const alerts = sqliteTable(
     lastError: text("last_error"),
     /** When a cron run claimed the delivery attempt it is posting (epoch ms), null once recorded: no other run posts the alert meanwhile. */
     claimedAt: integer("claimed_at"),
+    /** After a failed post: no run tries the alert again before this (epoch ms; alerts/store.ts `retryDelayMs`). */
+    retryAt: integer("retry_at"),
   },
   // alerts_condition: a condition's state changes, e.g. the one that started it firing (firingAlerts)
   (t) => [index("alerts_model").on(t.model, t.id), index("alerts_condition").on(t.model, t.version, t.kind, t.subject, t.at)],

@@ -33,10 +33,10 @@ describe("CLI output of what clients sent", () => {
   it("alerts escapes control characters in an alert's subject and in why its webhook failed", async () => {
     const alert = { id: 1, model: "churn", version: 1, kind: "latency_p95", subject: `device:${HOSTILE}`, state: "firing", value: 500, threshold: 20, message: "", at: "2026-01-01T00:00:00.000Z" };
     // the webhook receiver's answer is a third party's words too
-    const failed = { ...alert, id: 2, deliveredAt: null, attempts: 2, lastError: `HTTP 500: ${HOSTILE}` };
+    const failed = { ...alert, id: 2, deliveredAt: null, attempts: 2, lastError: `HTTP 500: ${HOSTILE}`, retryAt: "2026-01-01T00:03:00.000Z" };
     collector({
       "/v1/models/churn/alerts": { model: "churn", webhook: "https://hooks.example.com" },
-      "/v1/alerts": { alerts: [failed, { ...alert, deliveredAt: "2026-01-01T00:01:00.000Z", attempts: 1, lastError: null }] },
+      "/v1/alerts": { alerts: [failed, { ...alert, deliveredAt: "2026-01-01T00:01:00.000Z", attempts: 1, lastError: null, retryAt: null }] },
     });
     const result = await runCli("alerts", "churn", ...connection);
     expect(result.code, result.stderr).toBe(0);

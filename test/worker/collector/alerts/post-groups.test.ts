@@ -20,6 +20,7 @@ const alert = (kind: string, subject: string, at = 1_000, state: AlertRow["state
   attempts: 0,
   lastError: null,
   claimedAt: null,
+  retryAt: null,
 });
 
 describe("webhook posts", () => {

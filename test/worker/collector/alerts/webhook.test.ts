@@ -74,6 +74,7 @@ const ALERT = {
   attempts: 0,
   lastError: null,
   claimedAt: null,
+  retryAt: null,
 };
 
 describe("alert webhooks", () => {

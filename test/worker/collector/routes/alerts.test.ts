@@ -15,10 +15,13 @@ const posted: { text: string; alert: Posted }[] = [];
 /** How many alerts each post carried. */
 const posts: number[] = [];
 const realFetch = globalThis.fetch;
+/** While true the receiver answers 503 to every post and records none. */
+let receiverDown = false;
 // Only the external webhook receiver is mocked; everything else is the real collector.
 const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
   const url = input instanceof Request ? input.url : String(input);
   if (!url.startsWith(HOOK)) return realFetch(input, init);
+  if (receiverDown) return new Response("down for maintenance", { status: 503 });
   const body = JSON.parse(String(init?.body)) as { text: string; alert: Posted; alerts?: Posted[] };
   const alerts = body.alerts ?? [body.alert];
   for (const alert of alerts) posted.push({ text: body.text, alert });
@@ -392,6 +395,24 @@ describe("alerts", () => {
     await flush(model);
     await cron(minute + 145_000);
     expect(await canaryOf(model)).toBeNull();
+  });
+
+  it("keeps trying a change while the receiver is down, further apart each time, and delivers it once the receiver is back", async () => {
+    const { model, at } = await failingWindow("rd");
+    const mine = () => posted.filter((p) => p.text.includes(model)).map((p) => `${p.alert.kind}:${p.alert.state}`);
+    receiverDown = true;
+    try {
+      // a run a minute for 20 minutes while the receiver is down: tried at minutes 0, 1, 3, 7 and 15
+      for (let m = 0; m < 20; m++) await cron(at + m * 60_000);
+    } finally {
+      receiverDown = false;
+    }
+    await cron(at + 30 * 60_000);
+    expect(mine()).toEqual([]);
+    await cron(at + 31 * 60_000);
+    expect(mine()).toEqual(["error_rate:firing"]);
+    const row = await env.DB.prepare("select attempts, retry_at, delivered_at from alerts where model = ?").bind(`default/${model}`).first();
+    expect(row).toEqual({ attempts: 6, retry_at: null, delivered_at: at + 31 * 60_000 });
   });
 
   it("stores a state change once when cron runs overlap", async () => {

@@ -1,0 +1,1 @@
+ALTER TABLE `alerts` ADD `retry_at` integer;
