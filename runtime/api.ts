@@ -23,8 +23,8 @@ export interface Api {
   /** Downloads `url` (a model), aborted once nothing arrives for `timeoutMs` or more than `maxBytes` arrive. */
   artifact(url: string, maxBytes: number): Promise<Uint8Array>;
   reports(reports: Report[]): Promise<ReportsAnswer>;
-  /** Queues `reports` while the page goes away; false when the platform refused. */
-  beacon(reports: Report[]): boolean;
+  /** Queues a POST of `body` (JSON) to `path` (`/v1/reports`, `/v1/logs`) while the page goes away, the key in `?key=`; false when the platform refused. */
+  beacon(path: string, body: string): boolean;
   /** Sends a batch of logged rows (`POST /v1/logs`). */
   logs(batch: LogBatch): Promise<unknown>;
 }
@@ -74,7 +74,7 @@ export function createApi(base: string, key: string, transport: Transport, timeo
     artifact: (url, maxBytes) => call(url, undefined, maxBytes),
     reports: (reports) => post("/v1/reports", body(reports)),
     logs: (batch) => post("/v1/logs", JSON.stringify(batch)),
-    beacon: (reports) => transport.beacon(`${root}/v1/reports?key=${q(key)}`, body(reports)),
+    beacon: (path, text) => transport.beacon(`${root}${path}?key=${q(key)}`, text),
   };
 }
 

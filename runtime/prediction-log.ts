@@ -13,6 +13,8 @@ const SENT_CAPACITY = 1000;
 
 /** Bytes of a batch's rows and labels: the collector's body limit less room for the batch's own fields. */
 const BATCH_BYTES = MAX_LOG_BATCH_BYTES - 1024;
+/** Bytes of a beaconed batch's rows and labels: a page's keepalive requests share 64 KiB. */
+const BEACON_BYTES = 60_000;
 
 const encoder = new TextEncoder();
 /** Bytes of an item in a batch body: its JSON in UTF-8, and a comma. */
@@ -189,6 +191,42 @@ export class PredictionLog {
     return (this.sending_ ??= this.send_(rate).finally(() => (this.sending_ = undefined)));
   }
 
+  /**
+   * Hands the batch in flight, else a new one of what waits (within the 64 KiB a page may beacon),
+   * to `sendBeacon` as the page goes away: the store's write made then is lost (Chromium), and
+   * without it the rows logged since the last report cut went with the page. The batch stays in
+   * flight: a page that lives on (the back-forward cache) sends it again, unchanged.
+   *
+   * @param rate - the rollout's log rate now (0: nothing is sent)
+   */
+  beacon(rate: number): void {
+    const batch = rate ? (this.s_.batch ?? this.next_(BEACON_BYTES)) : undefined;
+    if (batch) this.api_.beacon("/v1/logs", JSON.stringify(batch));
+  }
+
+  /**
+   * Makes the next batch of what waits, within `room` bytes: rows and labels older than the
+   * collector takes, and rows no batch has room for, dropped first (the rows counted).
+   *
+   * @returns the batch, now in flight; undefined when nothing fits
+   */
+  private next_(room: number): LogBatch | undefined {
+    const s = this.s_;
+    const old = this.clock_.now() - MAX_LOG_AGE_MS;
+    const fresh = s.rows.filter((r) => r.t >= old);
+    s.dropped += s.rows.length - fresh.length;
+    s.rows = fresh;
+    s.labels = s.labels.filter((l) => l.t >= old);
+    // a row no batch has room for (hundreds of long texts) is dropped, not sent for ever
+    while (s.rows.length && bytesOf(s.rows[0]) > BATCH_BYTES) s.rows.shift(), s.dropped++;
+    const [rows, left] = take(s.rows, room);
+    const [labels] = take(s.labels, left);
+    if (!rows.length && !labels.length) return undefined;
+    const dropped = Math.min(s.dropped, MAX_REPORT_ROWS);
+    s.dropped -= dropped;
+    return (s.batch = { id: this.newId_(), ...this.head_, rows, labels, ...(dropped && { dropped }) });
+  }
+
   private async send_(rate: number): Promise<void> {
     const s = this.s_;
     if (!rate) {
@@ -196,30 +234,20 @@ export class PredictionLog {
       return this.save();
     }
     while (s.batch || s.rows.length || s.labels.length) {
-      if (!s.batch) {
-        const old = this.clock_.now() - MAX_LOG_AGE_MS;
-        const fresh = s.rows.filter((r) => r.t >= old);
-        s.dropped += s.rows.length - fresh.length;
-        s.rows = fresh;
-        s.labels = s.labels.filter((l) => l.t >= old);
-        // a row no batch has room for (hundreds of long texts) is dropped, not sent for ever
-        while (s.rows.length && bytesOf(s.rows[0]) > BATCH_BYTES) s.rows.shift(), s.dropped++;
-        if (!s.rows.length && !s.labels.length) break;
-        const [rows, room] = take(s.rows, BATCH_BYTES);
-        const dropped = Math.min(s.dropped, MAX_REPORT_ROWS);
-        s.batch = { id: this.newId_(), ...this.head_, rows, labels: take(s.labels, room)[0], ...(dropped && { dropped }) };
-        s.dropped -= dropped;
+      let batch = s.batch;
+      if (!batch) {
+        if (!(batch = this.next_(BATCH_BYTES))) break;
         await this.save();
       }
       try {
-        await this.api_.logs(s.batch);
+        await this.api_.logs(batch);
       } catch (err) {
         const status = (err as ApiError).status;
         if (status === undefined || status === 408 || status === 429 || status >= 500) return;
         this.onError_(err as DriftlineError);
-        s.dropped += s.batch.rows.length;
+        s.dropped += batch.rows.length;
       }
-      for (const r of s.batch.rows) s.sent.push([r.id, r.version, r.t]);
+      for (const r of batch.rows) s.sent.push([r.id, r.version, r.t]);
       s.sent.splice(0, s.sent.length - SENT_CAPACITY);
       s.batch = undefined;
       await this.save();

@@ -271,7 +271,7 @@ export class ReportQueue {
     if (globalThis.navigator?.onLine === false) return;
     void this.freeze_();
     const batch = this.batch_();
-    if (batch.length) this.o_.api.beacon(batch.map((e) => e.report));
+    if (batch.length) this.o_.api.beacon("/v1/reports", JSON.stringify({ reports: batch.map((e) => e.report) }));
   }
 
   /** Stops the retry timer. */

@@ -212,6 +212,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const onHide = () => {
     void schedule.cutAll();
     queue.beacon();
+    s.log?.beacon(s.current.logRate ?? 0);
   };
   const onOnline = () => void queue.flush(true);
   const { addEventListener, removeEventListener } = globalThis as Partial<Pick<Window, "addEventListener" | "removeEventListener">>;

@@ -69,8 +69,9 @@ export const logs = new Hono<AppEnv>()
       { 200: { description: "what the batch wrote", schema: logWriteAnswerSchema } },
       { description: "sampled rows of one model and client, and labels of rows sent earlier", schema: logBatchSchema },
     ),
-    jsonBody(LIMITS.logBatchBytes),
-    requireRole("ingest"),
+    // a page going away sends its logged rows with sendBeacon: the key as ?key=, the batch as text/plain
+    jsonBody(LIMITS.logBatchBytes, { textPlain: true }),
+    requireRole("ingest", { queryKey: true }),
     limitIngestKey,
     validate("query", appQuerySchema),
     async (c) => {

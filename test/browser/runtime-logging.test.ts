@@ -237,4 +237,23 @@ describe("runtime: prediction logging", () => {
     }, o);
     expect((await exported("logged-tabs")).length).toBe(8);
   });
+
+  it("sends the rows logged since the last report when the page goes away, with a beacon (the store's write made then is lost)", async () => {
+    const { bytes, manifest } = churnModel("logged-leaving");
+    await collector.publish(bytes, manifest);
+    await collector.rollout("logged-leaving", { logRate: 1 });
+    await openRuntimePage(page, rig!.server);
+    await page.evaluate(
+      async ({ o, rows }) => {
+        const rt = await window.Driftline.createRuntime(o as never);
+        await rt.predict(rows as never[]);
+      },
+      { o: { ...base, model: "logged-leaving", logging: true }, rows: rawRows(5, 0) },
+    );
+    await page.goto("about:blank");
+    const deadline = Date.now() + 10_000;
+    let rows = 0;
+    while (Date.now() < deadline && (rows = (await exported("logged-leaving")).length) < 5) await new Promise((r) => setTimeout(r, 500));
+    expect(rows).toBe(5);
+  });
 });
