@@ -2,7 +2,8 @@ import { DriftlineError, type ErrorCode } from "../protocol/errors.ts";
 import { LIMITS } from "../protocol/limits.ts";
 import { download } from "./download.ts";
 import type { LogBatch } from "../protocol/schema/prediction-log.ts";
-import type { Assignment, Report, Transport } from "./types.ts";
+import type { ReportBatch } from "../protocol/schema/report.ts";
+import type { Assignment, Transport } from "./types.ts";
 
 /** A collector error; `retryAfter` (ms) when the collector asked for a pause. */
 export type ApiError = DriftlineError & { status?: number; retryAfter?: number };
@@ -22,7 +23,7 @@ export interface Api {
   assignment(model: string, client: string, config?: number): Promise<Assignment>;
   /** Downloads `url` (a model), aborted once nothing arrives for `timeoutMs` or more than `maxBytes` arrive. */
   artifact(url: string, maxBytes: number): Promise<Uint8Array>;
-  reports(reports: Report[]): Promise<ReportsAnswer>;
+  reports(batch: ReportBatch): Promise<ReportsAnswer>;
   /** Queues a POST of `body` (JSON) to `path` (`/v1/reports`, `/v1/logs`) while the page goes away, the key in `?key=`; false when the platform refused. */
   beacon(path: string, body: string): boolean;
   /** Sends a batch of logged rows (`POST /v1/logs`). */
@@ -64,7 +65,6 @@ export function createApi(base: string, key: string, transport: Transport, timeo
     if (after) err.retryAfter = Number(after) * 1000 || Math.max(0, Date.parse(after) - Date.now()) || 0;
     throw err;
   };
-  const body = (reports: Report[]) => JSON.stringify({ reports });
   const post = (path: string, text: string) =>
     // keepalive requests share a 64 KiB budget; bigger ones would be refused outright
     json(call(path, { method: "POST", body: text, keepalive: text.length < 60_000, headers: { "content-type": "application/json" } }));
@@ -72,7 +72,7 @@ export function createApi(base: string, key: string, transport: Transport, timeo
   return {
     assignment: (model, client, config) => json(call(`/v1/assignment?model=${q(model)}&client=${q(client)}${config === undefined ? "" : `&config=${config}`}`)),
     artifact: (url, maxBytes) => call(url, undefined, maxBytes),
-    reports: (reports) => post("/v1/reports", body(reports)),
+    reports: (batch) => post("/v1/reports", JSON.stringify(batch)),
     logs: (batch) => post("/v1/logs", JSON.stringify(batch)),
     beacon: (path, text) => transport.beacon(`${root}${path}?key=${q(key)}`, text),
   };

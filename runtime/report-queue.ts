@@ -4,6 +4,7 @@ import { ErrorCounts } from "../protocol/sketch/error-counts.ts";
 import { mergeDrafts, toWire, type Draft } from "./draft.ts";
 import { splitReport } from "./split-report.ts";
 import type { Api, ApiError, ReportsAnswer } from "./api.ts";
+import type { ReportBatch } from "../protocol/schema/report.ts";
 import type { Clock, ModelStore, QueueBounds, Report } from "./types.ts";
 
 /**
@@ -238,7 +239,7 @@ export class ReportQueue {
       const batch = this.batch_();
       if (!batch.length) return;
       try {
-        const answer = await api.reports(batch.map((e) => e.report));
+        const answer = await api.reports(this.body_(batch));
         this.attempts_ = 0;
         await this.remove_(batch);
         const [first, ...more] = answer.rejected ?? [];
@@ -271,7 +272,12 @@ export class ReportQueue {
     if (globalThis.navigator?.onLine === false) return;
     void this.freeze_();
     const batch = this.batch_();
-    if (batch.length) this.o_.api.beacon("/v1/reports", JSON.stringify({ reports: batch.map((e) => e.report) }));
+    if (batch.length) this.o_.api.beacon("/v1/reports", JSON.stringify(this.body_(batch)));
+  }
+
+  /** A batch's body: its reports, and the time they are sent by the clock that dated them. */
+  private body_(batch: QueueEntry[]): ReportBatch {
+    return { reports: batch.map((e) => e.report), sentAt: this.o_.clock.now() };
   }
 
   /** Stops the retry timer. */

@@ -4,7 +4,7 @@ import { type ErrorCode, isDriftlineError } from "../../protocol/errors.ts";
 import { LIMITS } from "../../protocol/limits.ts";
 import { modelNameSchema } from "../../protocol/schema/common.ts";
 import { parse } from "../../protocol/schema/parse.ts";
-import { type Report, reportSchema } from "../../protocol/schema/report.ts";
+import { type Report, reportBatchSchema, reportSchema } from "../../protocol/schema/report.ts";
 import { appIdSchema, appQuerySchema } from "../api-schemas.ts";
 import { requireRole } from "../auth.ts";
 import { type Db, openDb } from "../db/client.ts";
@@ -18,6 +18,7 @@ import type { IngestOutcome } from "../ingest/model-aggregator.ts";
 import { type AttributedReport, senderId } from "../aggregates/sender-tally.ts";
 import { rolloutGraceMs, shardCount } from "../config.ts";
 import { aggregator, flushModel, shardOf } from "../ingest/routing.ts";
+import { onCollectorClock } from "../ingest/client-clock.ts";
 import { accessModel, cachedModel } from "../registry/model-access.ts";
 import { assignableVersions, notAssigned } from "../rollout/assignable.ts";
 import { jsonBody, validate } from "../validate.ts";
@@ -26,7 +27,7 @@ import { documented } from "../openapi.ts";
 const modelQuerySchema = z.object({ model: modelNameSchema, app: appIdSchema.optional() });
 
 /** The batch envelope; each report is checked on its own so one bad report does not sink the rest. */
-const batchSchema = z.object({ reports: z.array(z.unknown()).min(1).max(LIMITS.reportsPerBatch) });
+const batchSchema = z.object({ reports: z.array(z.unknown()).min(1).max(LIMITS.reportsPerBatch), sentAt: z.number().finite().optional() });
 
 /** A refused report; `id` is null when the report had no readable id. */
 type Rejection = { id: string | null; status: "rejected"; code: ErrorCode; message: string };
@@ -155,7 +156,7 @@ export const reports = new Hono<AppEnv>()
     documented(
       "Ingests a batch of reports",
       { 200: { description: "what became of each report, and the client's assignment", schema: ingestAnswerSchema } },
-      { description: "a batch of reports (JSON, or JSON text as text/plain from sendBeacon)", schema: z.object({ reports: z.array(reportSchema).min(1).max(LIMITS.reportsPerBatch) }) },
+      { description: "a batch of reports (JSON, or JSON text as text/plain from sendBeacon), and the client's clock when it sent them", schema: reportBatchSchema },
     ),
     jsonBody(LIMITS.batchBytes, { textPlain: true }),
     requireRole("ingest", { queryKey: true }),
@@ -177,7 +178,8 @@ export const reports = new Hono<AppEnv>()
       }
       const { valid, rejected } = checkEach(batch.reports);
       const db = openDb(c.env);
-      const { groups, rollouts, hint } = await route(db, c.env, c.var.caller, c.req.valid("query").app, valid, rejected, requestNetwork(c.req.raw.headers));
+      const dated = onCollectorClock(valid, batch.sentAt, Date.now());
+      const { groups, rollouts, hint } = await route(db, c.env, c.var.caller, c.req.valid("query").app, dated, rejected, requestNetwork(c.req.raw.headers));
       let outcomes: IngestOutcome[][];
       try {
         outcomes = await Promise.all([...groups.values()].map((g) => aggregator(c.env, g.model, g.shard).ingest(g.model, g.shard, g.reports)));

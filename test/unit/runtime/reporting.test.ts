@@ -84,13 +84,16 @@ describe("report accumulation", () => {
 
 function fakeApi(answers: Array<() => unknown>) {
   const sent: Report[][] = [];
+  /** Each batch's sentAt. */
+  const sentAt: (number | undefined)[] = [];
   const api: Api = {
     assignment: async () => {
       throw new Error("unused");
     },
     artifact: async () => new Uint8Array(),
-    reports: async (reports) => {
-      sent.push(structuredClone(reports));
+    reports: async (batch) => {
+      sent.push(structuredClone(batch.reports));
+      sentAt.push(batch.sentAt);
       const next = answers.shift()!();
       if (next instanceof Error) throw next;
       return next as never;
@@ -100,7 +103,7 @@ function fakeApi(answers: Array<() => unknown>) {
       throw new Error("unused");
     },
   };
-  return { api, sent };
+  return { api, sent, sentAt };
 }
 
 const manualClock = () => {
@@ -109,6 +112,20 @@ const manualClock = () => {
 };
 
 describe("report queue", () => {
+  it("sends each batch with the time by the clock that dated its reports, also a batch sent again", async () => {
+    const { api, sent, sentAt } = fakeApi([() => new DriftlineError("network", "down"), () => ({ accepted: 1, rejected: [] })]);
+    const clock = manualClock();
+    clock.advance(5_000);
+    const q = new ReportQueue({ store: memoryStore(), api, clock, bounds: QUEUE_BOUNDS, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} });
+    await q.add(filled(3));
+    await q.flush();
+    clock.advance(10 * 60_000);
+    await q.flush();
+    expect(sent.map((b) => b[0]!.id)).toEqual([sent[0]![0]!.id, sent[0]![0]!.id]);
+    // the collector moves the reports by its own time minus sentAt when the two are far apart
+    expect(sentAt).toEqual([5_000, 605_000]);
+  });
+
   it("merges unsent reports of one stream, keeps sent ones frozen, and resends them with the same id", async () => {
     const down = Object.assign(new DriftlineError("network", "down"), {});
     const { api, sent } = fakeApi([() => down, () => ({ accepted: 1, rejected: [] }), () => ({ accepted: 1, rejected: [] })]);
@@ -143,7 +160,7 @@ describe("report queue", () => {
       () => Object.assign(new DriftlineError("rate_limited", "slow down"), { status: 429 }),
     ];
     const api = {
-      reports: async (reports: Report[]) => {
+      reports: async ({ reports }: { reports: Report[] }) => {
         const answer = (script.shift() ?? take)(structuredClone(reports));
         if (answer instanceof Error) throw answer;
         return answer;
