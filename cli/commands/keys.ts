@@ -56,8 +56,14 @@ export const keys: Command = {
     } else if (action === "list") {
       if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
       // --app goes out as ?app= (see connection)
-      const list = await request<{ keys: KeyView[] }>(connection(values), "/v1/keys");
+      const conn = connection(values);
+      const list = await request<{ keys: KeyView[] }>(conn, "/v1/keys");
       const origins = (k: KeyView) => (k.role !== "ingest" ? "" : (k.origins?.join(",") ?? "any"));
+      if (list.keys.length === 0) {
+        const { app } = conn;
+        console.log(`no keys${app ? ` in app "${app}" (an app is made by its first key or model)` : ""}: driftline keys create --app ${app ?? "APP"} --role admin|ingest|read`);
+        return;
+      }
       console.log(
         table(
           ["id", "app", "role", "prefix", "label", "origins", "created", "state"],

@@ -125,6 +125,8 @@ describe("driftline CLI against a local collector", () => {
     // revoking it again changes nothing, and says when it was revoked
     expect((await cli(["keys", "revoke", id])).stdout.trim()).toBe(revoked);
     expect((await cli(["keys", "list", "--app", "demo"])).stdout).toMatch(/revoked/);
+    // an app with no keys (a misspelt one) is said so, not printed as an empty table
+    expect((await cli(["keys", "list", "--app", "dmeo"])).stdout).toBe('no keys in app "dmeo" (an app is made by its first key or model): driftline keys create --app dmeo --role admin|ingest|read\n');
   });
 
   it("lists segment values and resets a segment key", async () => {
