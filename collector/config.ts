@@ -269,6 +269,9 @@ export const alertRetentionDays = (env: Settings) => whole(env, "ALERT_RETENTION
  */
 export const allowPrivateWebhooks = (env: Settings) => word(env, "WEBHOOK_ALLOW_PRIVATE") === "true";
 
+/** What a refusal of a webhook host that is not public adds: how a receiver on the developer's machine is allowed. */
+export const PRIVATE_RECEIVER = ' (a receiver on your own machine: WEBHOOK_ALLOW_PRIVATE=true in the .dev.vars of a local collector, never a deployed one; docs/security.md "Webhooks")';
+
 /**
  * Whether the rollout channel is open (`PUSH_CHANNEL`; `"off"` closes it: subscriptions are
  * refused with 404 and clients fall back to report hints and polls, docs/registry.md).

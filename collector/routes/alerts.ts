@@ -8,7 +8,7 @@ import { listAlertConfigs, putAlertConfig } from "../alerts/config.ts";
 import { firingAlerts, listAlerts } from "../alerts/store.ts";
 import { alertView } from "../alerts/webhook.ts";
 import { maskWebhook, webhookRefusal } from "../alerts/webhook-url.ts";
-import { allowPrivateWebhooks } from "../config.ts";
+import { PRIVATE_RECEIVER, allowPrivateWebhooks } from "../config.ts";
 import { type Db, openDb } from "../db/client.ts";
 import { servingVersion } from "../db/rollouts.ts";
 import { loadReference } from "../drift/stored-reference.ts";
@@ -44,9 +44,6 @@ const listQuery = z.object({
   state: z.literal("firing").optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
-
-/** What a refusal of a host that is not public adds: how a receiver on the developer's machine is allowed. */
-const PRIVATE_RECEIVER = ' (a receiver on your own machine: WEBHOOK_ALLOW_PRIVATE=true in the .dev.vars of a local collector, never a deployed one; docs/security.md "Webhooks")';
 
 /**
  * `PUT /v1/models/:model/alerts` (admin): sets the model's alert thresholds, objectives and
