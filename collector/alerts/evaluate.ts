@@ -19,7 +19,7 @@ import { iso } from "../time.ts";
 import type { AlertConfig } from "../../protocol/schema/alert-config.ts";
 import { listAlertConfigs } from "./config.ts";
 import { type AlertKind, type Condition, conditionKey, evaluateConditions, watchedKinds } from "./conditions.ts";
-import { type Judged, claimDeliveries, firingConditions, insertAlertWhen, pruneAlerts, recordDelivery, recordEvaluation, undelivered } from "./store.ts";
+import { type Judged, claimDeliveries, deferDeliveries, firingConditions, insertAlertWhen, pruneAlerts, recordDelivery, recordEvaluation, undelivered } from "./store.ts";
 import { postGroups, postWebhook } from "./webhook.ts";
 
 /** Conditions on the inputs, which a canary and the stable version see alike when the traffic moves. */
@@ -149,11 +149,36 @@ export async function deliver(env: Env, db: Db, config: AlertConfig & { model: s
   const webhook = config.webhook;
   // without a webhook alerts are only recorded; one set later receives those still undelivered
   if (webhook === undefined) return;
+  // a condition's changes reach the receiver in order: once one is not posted in this run (its post
+  // failed, or another run is posting it) the later ones of its condition wait for it
+  const condition = (a: { version: number; kind: string; subject: string }) => `${a.version}|${a.kind}|${a.subject}`;
+  const held = new Set<string>();
+  const failed = new Map<string, number>();
+  const deferred: { id: number; attempt: number }[] = [];
   for (const group of postGroups(await undelivered(db, config.model, now))) {
-    const post = await claimDeliveries(db, group, Date.now());
+    const ready = group.filter((a) => !held.has(condition(a)));
+    for (const a of group) {
+      const attempt = failed.get(condition(a));
+      if (attempt !== undefined) deferred.push({ id: a.id, attempt });
+    }
+    const post = ready.length === 0 ? [] : await claimDeliveries(db, ready, Date.now());
+    for (const a of group) if (!post.includes(a)) held.add(condition(a));
     if (post.length === 0) continue;
     const error = await postWebhook(webhook, post, allowPrivateWebhooks(env));
     await recordDelivery(db, post, error, now);
+    if (error === undefined) continue;
+    for (const a of post) {
+      held.add(condition(a));
+      failed.set(condition(a), a.attempts + 1);
+    }
+  }
+  for (const attempt of new Set(deferred.map((d) => d.attempt))) {
+    await deferDeliveries(
+      db,
+      deferred.filter((d) => d.attempt === attempt).map((d) => d.id),
+      now,
+      attempt,
+    );
   }
 }
 

@@ -224,19 +224,42 @@ export async function pruneAlerts(db: Db, before: number): Promise<number> {
 
 /**
  * Alerts whose webhook has not been delivered yet, that have tries left and whose next try is
- * due at `now`, oldest first.
+ * due at `now`, oldest first; with them the earlier undelivered changes of a due alert's
+ * condition (its firing waiting for its next try when its resolution is new), so a receiver
+ * learns a condition's changes in the order they happened (deliver holds a change back while an
+ * earlier one of its condition fails).
  *
  * @param db - drizzle handle
  * @param model - the model
  * @param now - epoch ms of the run
  */
 export async function undelivered(db: Db, model: string, now: number): Promise<AlertRow[]> {
+  const later = sql`select 1 from ${alerts} later where later.model = ${alerts.model} and later.version = ${alerts.version} and later.kind = ${alerts.kind}
+    and later.subject = ${alerts.subject} and later.id > ${alerts.id} and later.delivered_at is null and later.attempts < ${MAX_ATTEMPTS}
+    and (later.retry_at is null or later.retry_at <= ${now})`;
   return db
     .select()
     .from(alerts)
-    .where(and(eq(alerts.model, model), isNull(alerts.deliveredAt), lt(alerts.attempts, MAX_ATTEMPTS), or(isNull(alerts.retryAt), lte(alerts.retryAt, now))))
+    .where(and(eq(alerts.model, model), isNull(alerts.deliveredAt), lt(alerts.attempts, MAX_ATTEMPTS), or(isNull(alerts.retryAt), lte(alerts.retryAt, now), sql`exists (${later})`)))
     .orderBy(alerts.id)
     .all();
+}
+
+/**
+ * Puts off alerts held back behind an earlier change of their condition whose post failed: they
+ * are tried with it, at its next try, their own tries unspent.
+ *
+ * @param db - drizzle handle
+ * @param ids - the alerts held back
+ * @param now - epoch ms of the run
+ * @param attempt - the failed attempt of the earlier change
+ */
+export async function deferDeliveries(db: Db, ids: readonly number[], now: number, attempt: number): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .update(alerts)
+    .set({ retryAt: now + retryDelayMs(attempt) })
+    .where(inArray(alerts.id, [...ids]));
 }
 
 /**

@@ -71,7 +71,7 @@ async function canaryAfterTwoWindows(model: string, send: (start: number, second
  * A new model with an error-rate objective (20 %) and the webhook, whose five clients' calls all
  * failed in one window; `at` is the cron run that judges it.
  */
-async function failingWindow(clientPrefix: string): Promise<{ model: string; at: number }> {
+async function failingWindow(clientPrefix: string): Promise<{ model: string; at: number; token: string; version: number; clients: string[]; base: number }> {
   const model = unique("alerts");
   const { version } = await publish(model);
   const { token } = await createKey("default", "ingest");
@@ -84,7 +84,7 @@ async function failingWindow(clientPrefix: string): Promise<{ model: string; at:
     clients.map((client) => makeReport(model, version, { client, start: base + 60_000, ...rows(false), errors: { session: 10 } })),
   );
   await flush(model);
-  return { model, at: base + 3 * 60_000 + 25_000 };
+  return { model, at: base + 3 * 60_000 + 25_000, token, version, clients, base };
 }
 
 /** Twenty rows like the reference (tenure 0..71, a third "pro"), or drifted (tenure 100+, all "pro"). */
@@ -413,6 +413,56 @@ describe("alerts", () => {
     expect(mine()).toEqual(["error_rate:firing"]);
     const row = await env.DB.prepare("select attempts, retry_at, delivered_at from alerts where model = ?").bind(`default/${model}`).first();
     expect(row).toEqual({ attempts: 6, retry_at: null, delivered_at: at + 31 * 60_000 });
+  });
+
+  it("posts a condition's resolution after its firing, not while the firing waits for its next try", async () => {
+    const { model, at, token, version, clients, base } = await failingWindow("ro");
+    const mine = () => posted.filter((p) => p.text.includes(model)).map((p) => `${p.alert.kind}:${p.alert.state}`);
+    receiverDown = true;
+    try {
+      // the firing is tried at minutes 0, 1 and 3 while the receiver is down: its next try is at minute 7
+      for (const m of [0, 1, 3]) await cron(at + m * 60_000);
+    } finally {
+      receiverDown = false;
+    }
+    // the receiver is back, and healthy calls two minutes later resolve the error rate at minute 4
+    await postReports(
+      token,
+      clients.map((client) => makeReport(model, version, { client, start: base + 5 * 60_000, ...rows(false) })),
+    );
+    await flush(model);
+    await cron(at + 4 * 60_000);
+    // the receiver learns the condition fired, then that it resolved: never a resolution before its firing,
+    // nor a firing that arrives last and reads as the condition's state
+    expect(mine()).toEqual(["error_rate:firing", "error_rate:resolved"]);
+    await cron(at + 7 * 60_000);
+    expect(mine()).toEqual(["error_rate:firing", "error_rate:resolved"]);
+  });
+
+  it("holds a resolution back while its firing's post fails, and tries both together at the firing's next try", async () => {
+    const { model, at, token, version, clients, base } = await failingWindow("rh");
+    const mine = () => posted.filter((p) => p.text.includes(model)).map((p) => `${p.alert.kind}:${p.alert.state}`);
+    await postReports(
+      token,
+      clients.map((client) => makeReport(model, version, { client, start: base + 5 * 60_000, ...rows(false) })),
+    );
+    await flush(model);
+    receiverDown = true;
+    try {
+      // tried at 0 and 1; at 3 the healthy calls resolve it: the firing is tried and fails, so the resolution waits
+      for (const m of [0, 1, 3]) await cron(at + m * 60_000);
+    } finally {
+      receiverDown = false;
+    }
+    const stored = await env.DB.prepare("select state, attempts, retry_at from alerts where model = ? order by id").bind(`default/${model}`).all();
+    expect(stored.results).toEqual([
+      { state: "firing", attempts: 3, retry_at: at + 7 * 60_000 },
+      { state: "resolved", attempts: 0, retry_at: at + 7 * 60_000 },
+    ]);
+    await cron(at + 6 * 60_000);
+    expect(mine()).toEqual([]);
+    await cron(at + 7 * 60_000);
+    expect(mine()).toEqual(["error_rate:firing", "error_rate:resolved"]);
   });
 
   it("stores a state change once when cron runs overlap", async () => {
