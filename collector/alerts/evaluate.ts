@@ -93,6 +93,17 @@ async function deviceSlices(env: Env, db: Db, where: Judged, now: number): Promi
 }
 
 /**
+ * Which versions' windows a model's evaluator judged already (collector/alerts/model-evaluator.ts):
+ * a try that failed after judging the stable version is tried again without judging it twice.
+ */
+export interface JudgedWindows {
+  /** Whether the window of `version` ending at `windowTo` was judged already. */
+  judged(version: number, windowTo: number): Promise<boolean>;
+  /** Records the window of `version` ending at `windowTo` as judged. */
+  record(version: number, windowTo: number): Promise<void>;
+}
+
+/**
  * Judges the trailing window of closed minutes at `now` of a model's stable and canary versions,
  * stores each condition's evaluation and the state changes as alerts, and rolls a canary back
  * when one of its own conditions fires (if configured).
@@ -101,8 +112,9 @@ async function deviceSlices(env: Env, db: Db, where: Judged, now: number): Promi
  * @param db - drizzle handle
  * @param config - the model's alert configuration
  * @param now - epoch ms of the run
+ * @param windows - the versions' windows judged already, when a try of this window failed half way
  */
-export async function evaluateModel(env: Env, db: Db, config: AlertConfig & { model: string }, now: number): Promise<void> {
+export async function evaluateModel(env: Env, db: Db, config: AlertConfig & { model: string }, now: number, windows?: JudgedWindows): Promise<void> {
   const rollout = await getRollout(db, config.model);
   if (!rollout) return;
   const windowTo = closedUntil(env, now);
@@ -117,6 +129,11 @@ export async function evaluateModel(env: Env, db: Db, config: AlertConfig & { mo
   for (const { version, canary, from } of versions) {
     // a canary launched again in the window: none of its own minutes closed yet
     if (from >= windowTo) continue;
+    // judged by an earlier try of this window that failed after it: counted once, its firing as stored
+    if (windows && (await windows.judged(version, windowTo))) {
+      if (!canary && rollout.canary) stableFiring = await firingConditions(db, config.model, version);
+      continue;
+    }
     const where: Judged = { model: config.model, version, windowFrom: from, windowTo };
     const drift = await windowDrift(env, db, { model: config.model, version, role: "live", from, to: windowTo, segment: "" }, true);
     if (!drift) continue;
@@ -132,6 +149,7 @@ export async function evaluateModel(env: Env, db: Db, config: AlertConfig & { mo
     const own = firing.filter((c) => !(INPUT_DRIFT.has(c.kind) && stableFiring.has(conditionKey(c))) && !c.contested);
     // a rollback is an event, not a state: every one is its own alert
     if (canary && config.autoRollback && own.length > 0) await rollBackCanary(env, db, where, rollout, now);
+    await windows?.record(version, windowTo);
   }
 }
 

@@ -2,10 +2,13 @@ import { DurableObject } from "cloudflare:workers";
 import { closedUntil } from "../aggregates/windows.ts";
 import { openDb } from "../db/client.ts";
 import type { AlertConfig } from "../../protocol/schema/alert-config.ts";
-import { deliver, evaluateModel } from "./evaluate.ts";
+import { type JudgedWindows, deliver, evaluateModel } from "./evaluate.ts";
 
 /** Storage key of the end of the last window this object judged (epoch ms). */
 const JUDGED_UNTIL = "judgedUntil";
+
+/** Storage key prefix of the end of the last window judged of one version, while its model's is behind it. */
+const VERSION_JUDGED_UNTIL = "judgedUntil:v";
 
 /**
  * The alert evaluator of one model (named by the model's key). The minute cron hands each model
@@ -40,7 +43,17 @@ export class ModelEvaluator extends DurableObject<Env> {
     const windowTo = closedUntil(this.env, now);
     const judged = await this.ctx.storage.get<number>(JUDGED_UNTIL);
     if (judged !== undefined && windowTo <= judged) return;
-    await evaluateModel(this.env, openDb(this.env), config, now);
-    await this.ctx.storage.put(JUDGED_UNTIL, windowTo);
+    // a try that fails after judging the stable version (the canary's read, its rollback) is tried
+    // again by the next run for the window: each version's window counts once
+    const storage = this.ctx.storage;
+    const windows: JudgedWindows = {
+      judged: async (version, to) => ((await storage.get<number>(`${VERSION_JUDGED_UNTIL}${version}`)) ?? -Infinity) >= to,
+      record: (version, to) => storage.put(`${VERSION_JUDGED_UNTIL}${version}`, to),
+    };
+    await evaluateModel(this.env, openDb(this.env), config, now, windows);
+    await storage.put(JUDGED_UNTIL, windowTo);
+    // the model's mark covers every version's now
+    const versions = await storage.list({ prefix: VERSION_JUDGED_UNTIL });
+    if (versions.size > 0) await storage.delete([...versions.keys()]);
   }
 }

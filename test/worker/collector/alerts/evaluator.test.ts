@@ -1,12 +1,14 @@
 // The cron hands each model to its own evaluator object (collector/alerts/model-evaluator.ts),
 // which judges a closed window once however often the cron runs for it — through the cron
 // handler on the real collector (D1, Durable Objects).
-import { createScheduledController, listDurableObjectIds } from "cloudflare:test";
+import { createScheduledController, listDurableObjectIds, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../../../collector/index.ts";
+import type { ModelEvaluator } from "../../../../collector/alerts/model-evaluator.ts";
+import { failingD1 } from "../../faulty-d1.ts";
 import { clientsGiven, flush, makeReport, postReports } from "../../ingest-helpers.ts";
-import { BOOTSTRAP, call, createKey, publish, rollout, setAlerts, unique } from "../../registry-helpers.ts";
+import { BOOTSTRAP, call, canaryWithAlerts, createKey, publish, rollout, setAlerts, unique } from "../../registry-helpers.ts";
 
 async function cron(at: number) {
   await worker.scheduled(createScheduledController({ scheduledTime: at, cron: "* * * * *" }), env);
@@ -60,5 +62,38 @@ describe("model evaluators", () => {
 
     const ids = (await listDurableObjectIds(env.EVALUATOR)).map(String);
     for (const m of [a, b]) expect(ids).toContain(env.EVALUATOR.idFromName(`default/${m.model}`).toString());
+  });
+
+  it("counts a window once for the stable version when the canary's judgement failed after it and the run is repeated", async () => {
+    const config = { errorRate: 0.2, windowMinutes: 2, minRows: 10, confirm: { k: 2, m: 2 } };
+    const { model, v1, v2, token } = await canaryWithAlerts("evp", config);
+    const clients = await clientsGiven(model, token, v1, 5, "p");
+    const base = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
+    await postReports(
+      token,
+      clients.map((client) => makeReport(model, v1, { client, start: base + 60_000, errors: { session: 10 } })),
+    );
+    await flush(model);
+    const run = base + 3 * 60_000 + 25_000;
+    // the canary's read of its window fails (a D1 blip) after the stable's evaluation was stored
+    const object = env.EVALUATOR.get(env.EVALUATOR.idFromName(`default/${model}`));
+    const bind = (bindings: Env) => runInDurableObject(object, (o: ModelEvaluator) => void Object.assign(o, { env: bindings }));
+    await bind({ ...env, DB: failingD1(env.DB, (query, params) => query.includes(`from "aggregates"`) && params[1] === v2 && params[2] === "live") });
+    try {
+      await cron(run);
+    } finally {
+      await bind(env);
+    }
+    // the platform repeats the run: the one breaching window must not count twice
+    await cron(run + 1000);
+    expect(await alertsOf(model)).toEqual([]);
+    // a second window that breaches confirms it
+    await postReports(
+      token,
+      clients.map((client) => makeReport(model, v1, { client, start: base + 5 * 60_000, errors: { session: 10 } })),
+    );
+    await flush(model);
+    await cron(base + 7 * 60_000 + 25_000);
+    expect(await alertsOf(model)).toEqual(["error_rate:firing"]);
   });
 });
