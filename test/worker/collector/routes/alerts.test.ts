@@ -465,6 +465,31 @@ describe("alerts", () => {
     expect(mine()).toEqual(["error_rate:firing", "error_rate:resolved"]);
   });
 
+  it("does not post after the upgrade the alerts the code before gave up on after 5 attempts, and posts those it still tried", async () => {
+    const model = unique("alerts");
+    const { version } = await publish(model);
+    expect((await call("PUT", `/v1/models/${model}/alerts`, { token: BOOTSTRAP, json: { webhook: HOOK, errorRate: 0.2 } })).status).toBe(200);
+    const mine = () => posted.filter((p) => p.text.includes(model)).map((p) => p.alert.message);
+    const now = Math.floor(Date.now() / 60_000) * 60_000;
+    // as the code before migration 0016 left them: a firing of 3 days ago out of tries (5), one tried twice
+    const insert = (message: string, at: number, attempts: number) =>
+      env.DB.prepare(
+        "insert into alerts (model, version, kind, subject, state, value, threshold, window_from, window_to, message, at, delivered_at, attempts, last_error) values (?, ?, 'error_rate', '', 'firing', 0.5, 0.2, ?, ?, ?, ?, null, ?, 'HTTP 503')",
+      )
+        .bind(`default/${model}`, version, at - 120_000, at, `${model} ${message}`, at, attempts)
+        .run();
+    await insert("given up", now - 3 * 86_400_000, 5);
+    await insert("still tried", now - 120_000, 2);
+    // the deploy applies the migrations after 0016 to such rows
+    for (const migration of env.TEST_MIGRATIONS.filter((m) => Number.parseInt(m.name, 10) > 16)) {
+      for (const query of migration.queries) await env.DB.prepare(query).run();
+    }
+    await cron(now + 25_000);
+    expect(mine()).toEqual([`${model} still tried`]);
+    const given = await env.DB.prepare("select attempts, last_error from alerts where message = ?").bind(`${model} given up`).first();
+    expect(given).toEqual({ attempts: 30, last_error: "HTTP 503 (given up after 5 attempts a minute apart, before retries were spaced out)" });
+  });
+
   it("stores a state change once when cron runs overlap", async () => {
     const { model, at } = await failingWindow("ov");
     // a run that takes over a minute (many models, slow webhooks) still runs when the next starts
