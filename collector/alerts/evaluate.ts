@@ -212,9 +212,10 @@ const evaluator = (env: Env, model: string) => env.EVALUATOR.get(env.EVALUATOR.i
  * trailing window of closed minutes of its stable and canary versions, records each condition's
  * evaluation and stores state changes as alerts (a condition fires when it held in `confirm.k` of
  * the last `confirm.m` windows), rolls a canary back when one of its conditions fires (if
- * configured; input drift the stable version shows too is not the canary's), and posts every
- * undelivered alert to the model's webhook (each change once; failed posts are retried on later
- * runs). One model's failure does not stop the others.
+ * configured; input drift the stable version shows too is not the canary's); once every model
+ * is judged, has each post every undelivered alert to the model's webhook (each change once;
+ * failed posts are retried on later runs), so no judgement waits on a slow receiver. One model's
+ * failure does not stop the others.
  *
  * @param env - the Worker's bindings
  * @param now - epoch ms of the run
@@ -227,13 +228,18 @@ export async function runAlerts(env: Env, now: number): Promise<void> {
     await pruneAlerts(db, now - alertRetentionDays(env) * 86_400_000).catch((err) => console.error("pruning alerts failed", err));
   }
   const configs = await listAlertConfigs(db);
-  const next = async (): Promise<void> => {
-    const config = configs.shift();
-    if (!config) return;
-    await evaluator(env, config.model)
-      .evaluate(config, now)
-      .catch((err) => console.error(`alerts of ${config.model} failed`, err));
-    return next();
+  // every model judged first, then every model's alerts posted: six slow receivers (a post may take
+  // its 10 s timeout) held all six calls at once and no other model was judged meanwhile
+  const each = async (step: (config: AlertConfig & { model: string }) => Promise<void>, what: string) => {
+    const queue = [...configs];
+    const next = async (): Promise<void> => {
+      const config = queue.shift();
+      if (!config) return;
+      await step(config).catch((err) => console.error(`${what} of ${config.model} failed`, err));
+      return next();
+    };
+    await Promise.all(Array.from({ length: EVALUATIONS_AT_ONCE }, next));
   };
-  await Promise.all(Array.from({ length: EVALUATIONS_AT_ONCE }, next));
+  await each((config) => evaluator(env, config.model).evaluate(config, now), "alerts");
+  await each((config) => (config.webhook === undefined ? Promise.resolve() : evaluator(env, config.model).deliver(config, now)), "alert delivery");
 }

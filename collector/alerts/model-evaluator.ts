@@ -17,8 +17,8 @@ const VERSION_JUDGED_UNTIL = "judgedUntil:v";
  * invocation's limits. Judgements of one model take turns (a queue: one that fails does not hold
  * up the next), and a closed window is judged once however often the cron runs for it (a run the
  * platform repeats, a manual `/__scheduled`), so `confirm` counts windows, not runs. Undelivered
- * alerts are posted after every judgement, outside the queue: a slow webhook holds up no later
- * judgement (runs that post at once claim each alert before posting it: alerts/store.ts).
+ * alerts are posted when the cron has judged every model, outside the queue: a slow webhook holds
+ * up no judgement (runs that post at once claim each alert before posting it: alerts/store.ts).
  */
 export class ModelEvaluator extends DurableObject<Env> {
   #turn: Promise<unknown> = Promise.resolve();
@@ -26,7 +26,7 @@ export class ModelEvaluator extends DurableObject<Env> {
   /**
    * Judges the model's trailing window of closed minutes at `now` (collector/alerts/evaluate.ts
    * `evaluateModel`), after every judgement queued before it, unless this object judged that
-   * window, or a later one, already; then posts the model's undelivered alerts.
+   * window, or a later one, already.
    *
    * @param config - the model's alert configuration, as the cron read it
    * @param now - epoch ms of the cron run
@@ -36,6 +36,16 @@ export class ModelEvaluator extends DurableObject<Env> {
     const turn = this.#turn.then(judge, judge);
     this.#turn = turn;
     await turn;
+  }
+
+  /**
+   * Posts the model's undelivered alerts (collector/alerts/evaluate.ts `deliver`). The cron asks
+   * once every model is judged, so no model's judgement waits on another's slow receiver.
+   *
+   * @param config - the model's alert configuration, as the cron read it
+   * @param now - epoch ms of the cron run
+   */
+  async deliver(config: AlertConfig & { model: string }, now: number): Promise<void> {
     await deliver(this.env, openDb(this.env), config, now);
   }
 

@@ -71,8 +71,8 @@ async function canaryAfterTwoWindows(model: string, send: (start: number, second
  * A new model with an error-rate objective (20 %) and the webhook, whose five clients' calls all
  * failed in one window; `at` is the cron run that judges it.
  */
-async function failingWindow(clientPrefix: string): Promise<{ model: string; at: number; token: string; version: number; clients: string[]; base: number }> {
-  const model = unique("alerts");
+async function failingWindow(clientPrefix: string, prefix = "alerts"): Promise<{ model: string; at: number; token: string; version: number; clients: string[]; base: number }> {
+  const model = unique(prefix);
   const { version } = await publish(model);
   const { token } = await createKey("default", "ingest");
   const config = { webhook: HOOK, errorRate: 0.2, windowMinutes: 2, minRows: 10 };
@@ -488,6 +488,45 @@ describe("alerts", () => {
     expect(mine()).toEqual([`${model} still tried`]);
     const given = await env.DB.prepare("select attempts, last_error from alerts where message = ?").bind(`${model} given up`).first();
     expect(given).toEqual({ attempts: 30, last_error: "HTTP 503 (given up after 5 attempts a minute apart, before retries were spaced out)" });
+  });
+
+  it("judges every model while six models' webhooks are slow to answer", async () => {
+    const slow: string[] = [];
+    let at = 0;
+    for (let i = 0; i < 6; i++) {
+      const made = await failingWindow(`sw${i}`);
+      slow.push(made.model);
+      at = made.at;
+    }
+    const quiet = await failingWindow("sq", "zz-quiet");
+    // the six models' receiver holds each post (up to the post's 10 s timeout in production) until released
+    const receive = spy.getMockImplementation()!;
+    let release = () => {};
+    const released = new Promise<void>((r) => (release = r));
+    let held = 0;
+    spy.mockImplementation(async (input, init) => {
+      if (String(input instanceof Request ? input.url : input).startsWith(HOOK) && slow.some((m) => String(init?.body).includes(m))) {
+        held++;
+        await released;
+      }
+      return receive(input, init);
+    });
+    const run = cron(at);
+    try {
+      const judged = async () => {
+        const res = await call("GET", `/v1/alerts?model=${quiet.model}`, { token: BOOTSTRAP });
+        return ((await res.json()) as { alerts: unknown[] }).alerts.length;
+      };
+      // the other model is judged while the six posts are held (before the fix every call of the run waited on one, and it was not)
+      const until = Date.now() + 30_000;
+      while (held < 6 && (await judged()) === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 1000));
+      expect({ quiet: await judged() }, `${held} posts held`).toEqual({ quiet: 1 });
+    } finally {
+      release();
+      spy.mockImplementation(receive);
+      await run;
+    }
   });
 
   it("stores a state change once when cron runs overlap", async () => {
