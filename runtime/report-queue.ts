@@ -275,9 +275,13 @@ export class ReportQueue {
     if (batch.length) this.o_.api.beacon("/v1/reports", JSON.stringify(this.body_(batch)));
   }
 
-  /** A batch's body: its reports, and the time they are sent by the clock that dated them. */
+  /**
+   * A batch's body: its reports, and the device's wall clock as they are sent (`Date.now`, not
+   * the `clock` option: reports an app dates by a clock of its own, a backfill or a simulation,
+   * keep their times; those dated by a device clock that is off are moved by the collector).
+   */
   private body_(batch: QueueEntry[]): ReportBatch {
-    return { reports: batch.map((e) => e.report), sentAt: this.o_.clock.now() };
+    return { reports: batch.map((e) => e.report), sentAt: Date.now() };
   }
 
   /** Stops the retry timer. */

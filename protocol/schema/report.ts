@@ -88,8 +88,8 @@ export const reportSchema = z
   });
 
 /**
- * A batch of reports, as `POST /v1/reports` takes it. `sentAt`: the client's clock when it sent
- * the batch (epoch ms), by which the collector corrects the reports' times of a client whose
+ * A batch of reports, as `POST /v1/reports` takes it. `sentAt`: the device's wall clock when it
+ * sent the batch (epoch ms), by which the collector corrects the reports' times of a device whose
  * clock is off (collector/ingest/client-clock.ts).
  */
 export const reportBatchSchema = z.object({ reports: z.array(reportSchema).min(1).max(LIMITS.reportsPerBatch), sentAt: z.number().finite().optional() });

@@ -112,7 +112,7 @@ const manualClock = () => {
 };
 
 describe("report queue", () => {
-  it("sends each batch with the time by the clock that dated its reports, also a batch sent again", async () => {
+  it("sends each batch with the device's wall clock, also a batch sent again, not the clock an app dates its reports by", async () => {
     const { api, sent, sentAt } = fakeApi([() => new DriftlineError("network", "down"), () => ({ accepted: 1, rejected: [] })]);
     const clock = manualClock();
     clock.advance(5_000);
@@ -122,8 +122,9 @@ describe("report queue", () => {
     clock.advance(10 * 60_000);
     await q.flush();
     expect(sent.map((b) => b[0]!.id)).toEqual([sent[0]![0]!.id, sent[0]![0]!.id]);
-    // the collector moves the reports by its own time minus sentAt when the two are far apart
-    expect(sentAt).toEqual([5_000, 605_000]);
+    // the collector moves the reports by its own time minus sentAt when the two are far apart:
+    // a manual clock (a backfill, a simulation) keeps its reports' times
+    for (const at of sentAt) expect(Math.abs(at! - Date.now())).toBeLessThan(60_000);
   });
 
   it("merges unsent reports of one stream, keeps sent ones frozen, and resends them with the same id", async () => {
