@@ -4,8 +4,8 @@ import type { Report } from "../../protocol/schema/report.ts";
 export const CLOCK_TOLERANCE_MS = 5 * 60_000;
 
 /**
- * A batch's reports dated by the collector's clock: when the client's clock at sending
- * (`sentAt`, by the clock that dated the reports) is more than {@link CLOCK_TOLERANCE_MS} off
+ * A batch's reports dated by the collector's clock: when the device's wall clock at sending
+ * (`sentAt`, runtime/report-queue.ts) is more than {@link CLOCK_TOLERANCE_MS} off
  * `now`, each report's start and end move by the difference. A device whose clock is days behind
  * (a dead clock battery, a wrong year) had every report refused as more than 2 days old, its
  * rows counted nowhere; one hours off filed its rows in the wrong windows. A client that lies
