@@ -4,6 +4,7 @@ import type { LogBatch, LogLabel, LogRow } from "../protocol/schema/prediction-l
 import type { Api, ApiError } from "./api.ts";
 import type { Model } from "./model-loader.ts";
 import type { Clock, ModelStore, Row } from "./types.ts";
+import { adopting, holdLock } from "./web-locks.ts";
 
 /** Logged rows kept on the device for the collector at most; past it the oldest are dropped and counted. */
 export const LOG_CAPACITY = 2 * MAX_LOG_ROWS_PER_BATCH;
@@ -86,12 +87,10 @@ export class PredictionLog {
    * may then be exported twice).
    */
   async load(): Promise<void> {
-    const locks = (globalThis.navigator as Navigator | undefined)?.locks;
-    if (locks) await new Promise<void>((held) => void locks.request(this.own_, () => (held(), new Promise(() => {}))));
-    const adopt = async () => {
-      const running = locks && new Set((await locks.query()).held?.map((l) => l.name));
+    await holdLock(this.own_);
+    await adopting(`${this.key_}:adopt`, async (running) => {
       for (const k of await this.store_.keys("meta").catch(() => [])) {
-        if ((k !== this.key_ && !k.startsWith(`${this.key_}:`)) || k === this.own_ || running?.has(k)) continue;
+        if ((k !== this.key_ && !k.startsWith(`${this.key_}:`)) || k === this.own_ || running(k)) continue;
         // (what other script of the origin wrote there may be anything)
         const o = await this.store_.get<Partial<Saved>>("meta", k).catch(() => undefined);
         if (Array.isArray(o?.rows)) {
@@ -105,8 +104,7 @@ export class PredictionLog {
         await this.store_.delete("meta", k).catch(() => {});
       }
       await this.save();
-    };
-    await (locks ? locks.request(`${this.key_}:adopt`, adopt) : adopt());
+    });
   }
 
   /** Saves to the store. */

@@ -6,6 +6,7 @@ import { splitReport } from "./split-report.ts";
 import type { Api, ApiError, ReportsAnswer } from "./api.ts";
 import type { ReportBatch } from "../protocol/schema/report.ts";
 import type { Clock, ModelStore, QueueBounds, Report } from "./types.ts";
+import { adopting, holdLock } from "./web-locks.ts";
 
 /**
  * A queued report: `report` as it will be sent; while unsent, and only in the page that cut it,
@@ -20,6 +21,8 @@ export interface QueueEntry {
   sent: boolean;
   /** Characters of `report` as JSON: what the byte bound counts. */
   size?: number;
+  /** In the store: the lock of the runtime that keeps it (`queue:<model>:<id>`). */
+  owner?: string;
 }
 
 /** The bounds of the queue when the options give none (docs/runtime.md "Bounds"). */
@@ -67,14 +70,20 @@ export class ReportQueue {
   private notBefore_ = 0;
   private timer_: unknown;
   private sending_: Promise<void> | undefined;
+  /** This runtime's lock, held while it runs: the owner of the entries it stores. */
+  private own_ = "";
+  private release_ = () => {};
 
   constructor(private readonly o_: QueueOptions) {}
 
   /**
-   * Loads the reports of `model` a previous page left in the store, into the empty queue (once, as the
-   * start does: store keys are report ids, so none comes twice). Other models' reports are their
-   * runtimes' (a page with two models shares the store): were they loaded, both runtimes would
-   * drop them, and count their rows as dropped, twice. A loaded report is sent as stored and
+   * Loads the reports of `model` that runtimes no longer running left in the store, into the
+   * empty queue (once, as the start does: store keys are report ids, so none comes twice), and
+   * makes them this runtime's (see runtime/web-locks.ts). Another running tab's reports are its
+   * own: were they loaded, this runtime could send one that tab still adds rows to (those rows
+   * then come as a duplicate id, and are lost) or drop it by age while that tab sends it (its
+   * rows counted twice). So are other models' reports (a page with two models shares the store).
+   * A loaded report is sent as stored and
    * merges nothing (it has no draft: a draft an earlier build stored is passed over too); dropped,
    * it counts its rows as `dropped`, not its own error counts. An entry the store cannot read, or
    * that holds no report with features (written by other script, or corrupted), is passed over:
@@ -83,11 +92,17 @@ export class ReportQueue {
    * @param model - the runtime's model
    */
   async load(model: string): Promise<void> {
-    for (const id of await this.o_.store.keys("queue").catch(() => [])) {
-      const e = await this.o_.store.get<QueueEntry>("queue", id).catch(() => {});
-      if (e?.report?.model !== model || !e.report.features) continue;
-      this.entries.push({ report: e.report, sent: e.sent, size: e.size ?? sizeOf(e.report) });
-    }
+    this.own_ = `queue:${model}:${this.o_.newId()}`;
+    this.release_ = await holdLock(this.own_);
+    await adopting(`queue:${model}`, async (running) => {
+      for (const id of await this.o_.store.keys("queue").catch(() => [])) {
+        const e = await this.o_.store.get<QueueEntry>("queue", id).catch(() => {});
+        if (e?.report?.model !== model || !e.report.features || running(e.owner)) continue;
+        const entry = { report: e.report, sent: e.sent, size: e.size ?? sizeOf(e.report) };
+        this.entries.push(entry);
+        await this.save_(entry);
+      }
+    });
     this.entries.sort((a, b) => a.report.start - b.report.start);
     await this.trim_();
   }
@@ -135,7 +150,7 @@ export class ReportQueue {
   }
 
   private save_(e: QueueEntry): Promise<void> {
-    return this.o_.store.put("queue", e.report.id, { ...e, draft: undefined }).catch(() => {});
+    return this.o_.store.put("queue", e.report.id, { ...e, draft: undefined, owner: this.own_ }).catch(() => {});
   }
 
   /** Takes entries out (at once, so concurrent trims never drop one twice); false when none was in. */
@@ -284,8 +299,9 @@ export class ReportQueue {
     return { reports: batch.map((e) => e.report), sentAt: Date.now() };
   }
 
-  /** Stops the retry timer. */
+  /** Stops the retry timer, and leaves what is still queued to the next runtime of the model. */
   stop(): void {
     this.o_.clock.clearTimeout(this.timer_);
+    this.release_();
   }
 }

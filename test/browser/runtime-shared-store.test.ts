@@ -115,4 +115,72 @@ describe("two models on one origin", () => {
     await tabs[1]!.close();
     expect((await rig.collector.countRows(model, 1)) - before).toBe(5 + 7 + 11);
   });
+
+  it("a tab never sends the report another running tab still adds to: rows it added after the other tab started all count", async () => {
+    const model = "prune-a";
+    const o = { ...options, model, reportIntervalMs: 3_600_000 };
+    const before = await rig.collector.countRows(model, 1);
+    const [a, b] = [page, await rig.browser.context.newPage()];
+    await Promise.all([a, b].map((p) => openRuntimePage(p, rig.server)));
+    const start = (p: Page) => p.evaluate(async (o) => void (window.rt = await window.Driftline.createRuntime(o as never)), o);
+    const predict = (p: Page, n: number, offset: number) =>
+      p.evaluate(
+        async ({ rows }) => {
+          await window.rt.predict(rows as never[]);
+          await window.rt.flush();
+        },
+        { rows: churnRows(n, offset) },
+      );
+    // offline, tab a queues a report of 5 rows; tab b starts while it waits
+    await rig.browser.context.setOffline(true);
+    await start(a);
+    await predict(a, 5, 400);
+    await start(b);
+    // a's next 7 rows join its waiting report (same stream and hour)
+    await predict(a, 7, 500);
+    // back online, b sends what it sends first (a's sending fails meanwhile)
+    await a.route(`${rig.collector.url}/v1/reports**`, (route) => route.abort());
+    await rig.browser.context.setOffline(false);
+    await b.evaluate(() => window.rt.flush());
+    await a.unroute(`${rig.collector.url}/v1/reports**`);
+    for (const p of [a, b]) await p.evaluate(() => window.rt.close());
+    await b.close();
+    expect((await rig.collector.countRows(model, 1)) - before).toBe(5 + 7);
+  });
+
+  it("a row is counted once, as predicted or as dropped, when another running tab holds its report past the age limit", async () => {
+    const model = "prune-b";
+    const o = { ...options, model, reportIntervalMs: 3_600_000, queue: { maxAgeMs: 3000 } };
+    const range = () => `from=${Date.now() - 3_600_000}&to=${Date.now() + 3_600_000}`;
+    const counted = async () => {
+      await rig.collector.admin("POST", `/v1/reports/flush?model=${model}`);
+      const stats = await rig.collector.admin<{ rows: number; errors: Record<string, number> }>("GET", `/v1/stats?model=${model}&version=1&${range()}`);
+      return stats.rows + (stats.errors.dropped ?? 0);
+    };
+    const before = await counted();
+    const [a, b] = [page, await rig.browser.context.newPage()];
+    await Promise.all([a, b].map((p) => openRuntimePage(p, rig.server)));
+    const start = (p: Page) => p.evaluate(async (o) => void (window.rt = await window.Driftline.createRuntime(o as never)), o);
+    const predict = (p: Page, n: number, offset: number) =>
+      p.evaluate(
+        async ({ rows }) => {
+          await window.rt.predict(rows as never[]);
+          await window.rt.flush();
+        },
+        { rows: churnRows(n, offset) },
+      );
+    await rig.browser.context.setOffline(true);
+    await start(a);
+    await predict(a, 5, 600);
+    await start(b);
+    // past the age limit, each tab queues a report again: a adds it to its waiting one, and b,
+    // holding that one too, must not drop it
+    await a.waitForTimeout(3500);
+    await predict(a, 1, 700);
+    await predict(b, 1, 800);
+    await rig.browser.context.setOffline(false);
+    for (const p of [a, b]) await p.evaluate(() => window.rt.close());
+    await b.close();
+    expect((await counted()) - before).toBe(5 + 1 + 1);
+  });
 });
