@@ -4,7 +4,7 @@ import type { LogBatch, LogLabel, LogRow } from "../protocol/schema/prediction-l
 import type { Api, ApiError } from "./api.ts";
 import type { Model } from "./model-loader.ts";
 import type { Clock, ModelStore, Row } from "./types.ts";
-import { adopting, holdLock } from "./web-locks.ts";
+import { holdAndAdopt } from "./web-locks.ts";
 
 /** Logged rows kept on the device for the collector at most; past it the oldest are dropped and counted. */
 export const LOG_CAPACITY = 2 * MAX_LOG_ROWS_PER_BATCH;
@@ -87,8 +87,7 @@ export class PredictionLog {
    * may then be exported twice).
    */
   async load(): Promise<void> {
-    await holdLock(this.own_);
-    await adopting(`${this.key_}:adopt`, async (running) => {
+    await holdAndAdopt(this.own_, `${this.key_}:adopt`, async (running) => {
       for (const k of await this.store_.keys("meta").catch(() => [])) {
         if ((k !== this.key_ && !k.startsWith(`${this.key_}:`)) || k === this.own_ || running(k)) continue;
         // (what other script of the origin wrote there may be anything)

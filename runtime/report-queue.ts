@@ -6,7 +6,7 @@ import { splitReport } from "./split-report.ts";
 import type { Api, ApiError, ReportsAnswer } from "./api.ts";
 import type { ReportBatch } from "../protocol/schema/report.ts";
 import type { Clock, ModelStore, QueueBounds, Report } from "./types.ts";
-import { adopting, holdLock } from "./web-locks.ts";
+import { holdAndAdopt } from "./web-locks.ts";
 
 /**
  * A queued report: `report` as it will be sent; while unsent, and only in the page that cut it,
@@ -93,8 +93,7 @@ export class ReportQueue {
    */
   async load(model: string): Promise<void> {
     this.own_ = `queue:${model}:${this.o_.newId()}`;
-    this.release_ = await holdLock(this.own_);
-    await adopting(`queue:${model}`, async (running) => {
+    this.release_ = await holdAndAdopt(this.own_, `queue:${model}`, async (running) => {
       for (const id of await this.o_.store.keys("queue").catch(() => [])) {
         const e = await this.o_.store.get<QueueEntry>("queue", id).catch(() => {});
         if (e?.report?.model !== model || !e.report.features || running(e.owner)) continue;
