@@ -38,6 +38,8 @@ export function callPath(s: RuntimeState, onRows: () => void): Call {
     if (rows) {
       if (columns && m.media) throw new DriftlineError("unsupported", "predictColumns() takes tabular models: predict() rows");
       n = rowCount(m.plan, rows);
+      // a report of more rows is refused by the collector: they would be lost, uncounted
+      if (n > MAX_REPORT_ROWS) throw new DriftlineError("validation", `${n} rows: at most ${MAX_REPORT_ROWS} a call`);
       const base = staging.take((m.plan.width + OUTPUT_COLUMNS) * n);
       try {
         enc = buildFeeds(m.ort, m.manifest, m.plan, rows, () => acc.error("validation"), staging.values, base);

@@ -199,6 +199,21 @@ describe("runtime under Node", () => {
     for (const r of reports) expect(reportSchema.safeParse(r).success).toBe(true);
   });
 
+  it("refuses a call of more rows than a report may cover with a coded error: no report the collector refuses is made", async () => {
+    const { transport, reports } = memoryCollector();
+    const rt = await createRuntime({ collector: "http://collector.test", key: "ing_x", model: "churn", cache: false, transport, reportIntervalMs: 3_600_000 });
+    const n = LIMITS.reportRows + 1;
+    const column = (f: (i: number) => number) => Float64Array.from({ length: n }, (_, i) => f(i));
+    const columns = { tenure: column((i) => i % 90), charges: column((i) => 20 + (i % 80)), age: column((i) => 18 + (i % 60)), plan: Array.from({ length: n }, () => "pro") };
+    const message = "1000001 rows: at most 1000000 a call";
+    await expect(rt.predictColumns(columns)).rejects.toMatchObject({ code: "validation", message });
+    await expect(rt.predict(Array.from({ length: n }, () => churnRows(1)[0]!))).rejects.toMatchObject({ code: "validation", message });
+    await rt.predict(churnRows(3));
+    await rt.close();
+    expect(reports.map((r) => r.rows)).toEqual([3]);
+    for (const r of reports) expect(reportSchema.safeParse(r).success).toBe(true);
+  });
+
   it("makes a client id anew when the stored one is none the collector takes (written by other script)", async () => {
     const { transport, reports } = memoryCollector();
     const store = memoryStore();
