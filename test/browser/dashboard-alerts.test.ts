@@ -32,12 +32,7 @@ describe("dashboard alerts panel", () => {
       [90, 5],
     ]);
     const ingest = await collector.ingestKey();
-    const res = await fetch(`${collector.url}/v1/reports`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${ingest}`, "content-type": "application/json" },
-      body: JSON.stringify({ reports: [report] }),
-    });
-    expect(((await res.json()) as { accepted: string[] }).accepted).toEqual(["dash-alerts-1"]);
+    expect(await collector.sendReports(ingest, [report])).toEqual(["dash-alerts-1"]);
     await collector.admin("POST", `/v1/reports/flush?model=${MODEL}`);
     page = await browser.context.newPage();
   });

@@ -49,14 +49,7 @@ describe("dashboard of a model with 300 features", () => {
     const now = Date.now();
     for (let c = 0; c < CLIENTS; c++) {
       const reports = [2, 1, 0].map((m) => report(c, m, now));
-      for (const r of reports) {
-        const res = await fetch(`${collector.url}/v1/reports`, {
-          method: "POST",
-          headers: { authorization: `Bearer ${ingest}`, "content-type": "application/json", "CF-Connecting-IP": `198.51.100.${c + 1}` },
-          body: JSON.stringify({ reports: [r] }),
-        });
-        expect(((await res.json()) as { accepted: string[] }).accepted).toEqual([r.id]);
-      }
+      for (const r of reports) expect(await collector.sendReports(ingest, [r], `198.51.100.${c + 1}`)).toEqual([r.id]);
     }
     await collector.admin("POST", `/v1/reports/flush?model=${MODEL}`);
     const read = (await collector.admin<{ token: string }>("POST", "/v1/keys", { app: "test", role: "read" })).token;

@@ -117,12 +117,7 @@ describe("dashboard", () => {
     const clients = [...new Set(reports.map((r) => r.client))];
     for (const [i, client] of clients.entries()) {
       const own = reports.filter((r) => r.client === client);
-      const res = await fetch(`${collector.url}/v1/reports`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${ingest}`, "content-type": "application/json", "CF-Connecting-IP": `198.51.100.${i + 1}` },
-        body: JSON.stringify({ reports: own }),
-      });
-      expect(((await res.json()) as { accepted: string[] }).accepted).toHaveLength(own.length);
+      expect(await collector.sendReports(ingest, own, `198.51.100.${i + 1}`)).toHaveLength(own.length);
     }
     await collector.admin("POST", `/v1/reports/flush?model=${MODEL}`);
     page = await browser.context.newPage();
@@ -355,12 +350,7 @@ describe("dashboard", () => {
         features: {},
         shadow: { version: 2, rows: 20, agree: 19 },
       };
-      const res = await fetch(`${collector.url}/v1/reports`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${ingest}`, "content-type": "application/json", "CF-Connecting-IP": `203.0.113.${i + 1}` },
-        body: JSON.stringify({ reports: [shadow] }),
-      });
-      expect(((await res.json()) as { accepted: string[] }).accepted).toEqual([shadow.id]);
+      expect(await collector.sendReports(ingest, [shadow], `203.0.113.${i + 1}`)).toEqual([shadow.id]);
     }
     await collector.admin("POST", `/v1/reports/flush?model=${MODEL}`);
     await page.click("button:text-is('Refresh')");
