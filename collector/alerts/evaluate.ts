@@ -93,8 +93,9 @@ async function deviceSlices(env: Env, db: Db, where: Judged, now: number): Promi
 }
 
 /**
- * Which versions' windows a model's evaluator judged already (collector/alerts/model-evaluator.ts):
- * a try that failed after judging the stable version is tried again without judging it twice.
+ * Which versions' windows a model's evaluator judged already (collector/alerts/model-evaluator.ts),
+ * so each version's window is judged once: a run the platform repeats judges nothing again, and a
+ * try that failed after judging the stable version is tried again without judging it twice.
  */
 export interface JudgedWindows {
   /** Whether the window of `version` ending at `windowTo` was judged already. */
@@ -112,9 +113,9 @@ export interface JudgedWindows {
  * @param db - drizzle handle
  * @param config - the model's alert configuration
  * @param now - epoch ms of the run
- * @param windows - the versions' windows judged already, when a try of this window failed half way
+ * @param windows - the versions' windows judged already, each version's recorded once judged
  */
-export async function evaluateModel(env: Env, db: Db, config: AlertConfig & { model: string }, now: number, windows?: JudgedWindows): Promise<void> {
+export async function evaluateModel(env: Env, db: Db, config: AlertConfig & { model: string }, now: number, windows: JudgedWindows): Promise<void> {
   const rollout = await getRollout(db, config.model);
   if (!rollout) return;
   const windowTo = closedUntil(env, now);
@@ -129,8 +130,8 @@ export async function evaluateModel(env: Env, db: Db, config: AlertConfig & { mo
   for (const { version, canary, from } of versions) {
     // a canary launched again in the window: none of its own minutes closed yet
     if (from >= windowTo) continue;
-    // judged by an earlier try of this window that failed after it: counted once, its firing as stored
-    if (windows && (await windows.judged(version, windowTo))) {
+    // judged by an earlier run for this window, or a try of it that failed after it: counted once, its firing as stored
+    if (await windows.judged(version, windowTo)) {
       if (!canary && rollout.canary) stableFiring = await firingConditions(db, config.model, version);
       continue;
     }
@@ -149,7 +150,7 @@ export async function evaluateModel(env: Env, db: Db, config: AlertConfig & { mo
     const own = firing.filter((c) => !(INPUT_DRIFT.has(c.kind) && stableFiring.has(conditionKey(c))) && !c.contested);
     // a rollback is an event, not a state: every one is its own alert
     if (canary && config.autoRollback && own.length > 0) await rollBackCanary(env, db, where, rollout, now);
-    await windows?.record(version, windowTo);
+    await windows.record(version, windowTo);
   }
 }
 

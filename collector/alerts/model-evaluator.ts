@@ -1,22 +1,32 @@
 import { DurableObject } from "cloudflare:workers";
-import { closedUntil } from "../aggregates/windows.ts";
 import { openDb } from "../db/client.ts";
 import type { AlertConfig } from "../../protocol/schema/alert-config.ts";
 import { type JudgedWindows, deliver, evaluateModel } from "./evaluate.ts";
 
-/** Storage key of the end of the last window this object judged (epoch ms). */
-const JUDGED_UNTIL = "judgedUntil";
-
-/** Storage key prefix of the end of the last window judged of one version, while its model's is behind it. */
+/**
+ * Storage key prefix of the end of the last window judged of one version (epoch ms), `judgedUntil:v3`:
+ * a number for each version the model served, kept. Each version's windows are judged once, in
+ * order, whatever the rollout did between runs: a version served again is judged on the windows
+ * past its mark (a canary launched again from its launch minute, collector/rollout/canary-since.ts),
+ * and one first served after a run for a window is judged on that window by a repeat of the run.
+ */
 const VERSION_JUDGED_UNTIL = "judgedUntil:v";
+
+/**
+ * Storage key of the end of the last window judged of the whole model, which evaluators stored
+ * beside the versions' marks until these were found enough: no longer written, it still covers
+ * every version's windows up to it in an object that has one, so a run repeated across the deploy
+ * judges nothing twice.
+ */
+const MODEL_JUDGED_UNTIL = "judgedUntil";
 
 /**
  * The alert evaluator of one model (named by the model's key). The minute cron hands each model
  * to its own object, so every model is judged in an invocation of its own, with its own D1
  * queries, subrequests and CPU time: a fleet of many or wide models no longer shares one
  * invocation's limits. Judgements of one model take turns (a queue: one that fails does not hold
- * up the next), and a closed window is judged once however often the cron runs for it (a run the
- * platform repeats, a manual `/__scheduled`), so `confirm` counts windows, not runs. Undelivered
+ * up the next), and a version's closed window is judged once however often the cron runs for it (a
+ * run the platform repeats, a manual `/__scheduled`), so `confirm` counts windows, not runs. Undelivered
  * alerts are posted when the cron has judged every model, outside the queue: a slow webhook holds
  * up no judgement (runs that post at once claim each alert before posting it: alerts/store.ts).
  */
@@ -25,8 +35,8 @@ export class ModelEvaluator extends DurableObject<Env> {
 
   /**
    * Judges the model's trailing window of closed minutes at `now` (collector/alerts/evaluate.ts
-   * `evaluateModel`), after every judgement queued before it, unless this object judged that
-   * window, or a later one, already.
+   * `evaluateModel`), after every judgement queued before it: each version whose window ending
+   * there, or a later one, this object judged already is passed over.
    *
    * @param config - the model's alert configuration, as the cron read it
    * @param now - epoch ms of the cron run
@@ -50,20 +60,17 @@ export class ModelEvaluator extends DurableObject<Env> {
   }
 
   async #judge(config: AlertConfig & { model: string }, now: number): Promise<void> {
-    const windowTo = closedUntil(this.env, now);
-    const judged = await this.ctx.storage.get<number>(JUDGED_UNTIL);
-    if (judged !== undefined && windowTo <= judged) return;
-    // a try that fails after judging the stable version (the canary's read, its rollback) is tried
-    // again by the next run for the window: each version's window counts once
+    // each version's window counts once: a run the platform repeats, or a try again of one that failed
+    // after judging the stable version (the canary's read, its rollback), passes over what was judged
     const storage = this.ctx.storage;
     const windows: JudgedWindows = {
-      judged: async (version, to) => ((await storage.get<number>(`${VERSION_JUDGED_UNTIL}${version}`)) ?? -Infinity) >= to,
+      judged: async (version, to) => {
+        const key = `${VERSION_JUDGED_UNTIL}${version}`;
+        const marks = await storage.get<number>([key, MODEL_JUDGED_UNTIL]);
+        return Math.max(marks.get(key) ?? -Infinity, marks.get(MODEL_JUDGED_UNTIL) ?? -Infinity) >= to;
+      },
       record: (version, to) => storage.put(`${VERSION_JUDGED_UNTIL}${version}`, to),
     };
     await evaluateModel(this.env, openDb(this.env), config, now, windows);
-    await storage.put(JUDGED_UNTIL, windowTo);
-    // the model's mark covers every version's now
-    const versions = await storage.list({ prefix: VERSION_JUDGED_UNTIL });
-    if (versions.size > 0) await storage.delete([...versions.keys()]);
   }
 }
