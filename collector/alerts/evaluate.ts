@@ -19,7 +19,7 @@ import { iso } from "../time.ts";
 import type { AlertConfig } from "../../protocol/schema/alert-config.ts";
 import { listAlertConfigs } from "./config.ts";
 import { type AlertKind, type Condition, conditionKey, evaluateConditions, watchedKinds } from "./conditions.ts";
-import { type Judged, claimDeliveries, deferDeliveries, firingConditions, insertAlertWhen, pruneAlerts, recordDelivery, recordEvaluation, undelivered } from "./store.ts";
+import { type Judged, type Retry, claimDeliveries, firingConditions, insertAlertWhen, pruneAlerts, recordDelivered, recordEvaluation, retryLater, undelivered } from "./store.ts";
 import { postGroups, postWebhook } from "./webhook.ts";
 
 /** Conditions on the inputs, which a canary and the stable version see alike when the traffic moves. */
@@ -173,7 +173,7 @@ export async function deliver(env: Env, db: Db, config: AlertConfig & { model: s
   const condition = (a: { version: number; kind: string; subject: string }) => `${a.version}|${a.kind}|${a.subject}`;
   const held = new Set<string>();
   const failed = new Map<string, number>();
-  const deferred: { id: number; attempt: number }[] = [];
+  const deferred: Retry[] = [];
   for (const group of postGroups(await undelivered(db, config.model, now))) {
     const ready = group.filter((a) => !held.has(condition(a)));
     for (const a of group) {
@@ -184,21 +184,22 @@ export async function deliver(env: Env, db: Db, config: AlertConfig & { model: s
     for (const a of group) if (!post.includes(a)) held.add(condition(a));
     if (post.length === 0) continue;
     const error = await postWebhook(webhook, post, allowPrivateWebhooks(env));
-    await recordDelivery(db, post, error, now);
-    if (error === undefined) continue;
+    if (error === undefined) {
+      await recordDelivered(db, post, now);
+      continue;
+    }
+    await retryLater(
+      db,
+      post.map((a) => ({ id: a.id, attempt: a.attempts + 1 })),
+      now,
+      error,
+    );
     for (const a of post) {
       held.add(condition(a));
       failed.set(condition(a), a.attempts + 1);
     }
   }
-  for (const attempt of new Set(deferred.map((d) => d.attempt))) {
-    await deferDeliveries(
-      db,
-      deferred.filter((d) => d.attempt === attempt).map((d) => d.id),
-      now,
-      attempt,
-    );
-  }
+  await retryLater(db, deferred, now);
 }
 
 /** Models judged at once: a Worker invocation keeps at most six outgoing connections open. */

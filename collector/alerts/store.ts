@@ -246,23 +246,6 @@ export async function undelivered(db: Db, model: string, now: number): Promise<A
 }
 
 /**
- * Puts off alerts held back behind an earlier change of their condition whose post failed: they
- * are tried with it, at its next try, their own tries unspent.
- *
- * @param db - drizzle handle
- * @param ids - the alerts held back
- * @param now - epoch ms of the run
- * @param attempt - the failed attempt of the earlier change
- */
-export async function deferDeliveries(db: Db, ids: readonly number[], now: number, attempt: number): Promise<void> {
-  if (ids.length === 0) return;
-  await db
-    .update(alerts)
-    .set({ retryAt: now + retryDelayMs(attempt) })
-    .where(inArray(alerts.id, [...ids]));
-}
-
-/**
  * Claims the next delivery attempt of alerts read as undelivered, each with its `attempts`, in
  * one batch: counts each and marks it claimed at `now`, unless another run (a cron run
  * overlapping this one) counted it or delivered it first, or claimed it less than
@@ -286,28 +269,46 @@ export async function claimDeliveries<A extends Pick<AlertRow, "id" | "attempts"
 }
 
 /**
- * Records how claimed delivery attempts went (one post's alerts share its outcome), ending their
- * claims; a failed one is tried again after {@link retryDelayMs}.
+ * Records the delivery of alerts whose post the receiver accepted, ending their claims.
  *
  * @param db - drizzle handle
- * @param post - the alerts as claimed, each with its `attempts` before this one (at most MAX_ALERTS_PER_POST of webhook.ts)
- * @param error - why it failed, or undefined when delivered
+ * @param post - the alerts of the post (at most MAX_ALERTS_PER_POST of webhook.ts)
  * @param now - epoch ms of the run
  */
-export async function recordDelivery(db: Db, post: readonly Pick<AlertRow, "id" | "attempts">[], error: string | undefined, now: number): Promise<void> {
+export async function recordDelivered(db: Db, post: readonly Pick<AlertRow, "id">[], now: number): Promise<void> {
   const ids = post.map((a) => a.id);
-  if (error === undefined) {
-    await db.update(alerts).set({ deliveredAt: now, lastError: null, claimedAt: null, retryAt: null }).where(inArray(alerts.id, ids));
-    return;
-  }
-  // one post's alerts were read together, so their attempts are almost always one number
+  await db.update(alerts).set({ deliveredAt: now, lastError: null, claimedAt: null, retryAt: null }).where(inArray(alerts.id, ids));
+}
+
+/** An alert whose next delivery attempt waits, and the failed attempt whose {@link retryDelayMs} it waits. */
+export interface Retry {
+  id: number;
+  attempt: number;
+}
+
+/**
+ * Puts off the next delivery attempt of alerts, each {@link retryDelayMs} of its failed attempt
+ * after `now`: the alerts of a post that failed (with its `error`, which is recorded, and their
+ * claims ended), or alerts held back behind an earlier change of their condition whose post failed
+ * (without an error: they are tried with it, at its next try, their own tries unspent, their last
+ * error and claim as they were).
+ *
+ * @param db - drizzle handle
+ * @param retries - the alerts, each with the failed attempt: its own, or the earlier change's
+ * @param now - epoch ms of the run
+ * @param error - why the post of these alerts failed; undefined for alerts held back
+ */
+export async function retryLater(db: Db, retries: readonly Retry[], now: number, error?: string): Promise<void> {
+  if (retries.length === 0) return;
+  // alerts read together almost always failed at one attempt
   const idsByAttempt = new Map<number, number[]>();
-  for (const a of post) idsByAttempt.set(a.attempts + 1, [...(idsByAttempt.get(a.attempts + 1) ?? []), a.id]);
-  const updates = [...idsByAttempt].map(([attempt, group]) =>
+  for (const r of retries) idsByAttempt.set(r.attempt, [...(idsByAttempt.get(r.attempt) ?? []), r.id]);
+  const outcome = error === undefined ? {} : { lastError: error, claimedAt: null };
+  const updates = [...idsByAttempt].map(([attempt, ids]) =>
     db
       .update(alerts)
-      .set({ lastError: error, claimedAt: null, retryAt: now + retryDelayMs(attempt) })
-      .where(inArray(alerts.id, group)),
+      .set({ ...outcome, retryAt: now + retryDelayMs(attempt) })
+      .where(inArray(alerts.id, ids)),
   );
   await db.batch(updates as [(typeof updates)[number], ...(typeof updates)[number][]]);
 }
