@@ -280,6 +280,9 @@ export async function recordDelivered(db: Db, post: readonly Pick<AlertRow, "id"
   await db.update(alerts).set({ deliveredAt: now, lastError: null, claimedAt: null, retryAt: null }).where(inArray(alerts.id, ids));
 }
 
+/** Alerts one statement of {@link retryLater} names at most: D1 binds at most 100 parameters a query. */
+const RETRIES_PER_STATEMENT = 90;
+
 /** An alert whose next delivery attempt waits, and the failed attempt whose {@link retryDelayMs} it waits. */
 export interface Retry {
   id: number;
@@ -300,11 +303,16 @@ export interface Retry {
  */
 export async function retryLater(db: Db, retries: readonly Retry[], now: number, error?: string): Promise<void> {
   if (retries.length === 0) return;
-  // alerts read together almost always failed at one attempt
-  const idsByAttempt = new Map<number, number[]>();
-  for (const r of retries) idsByAttempt.set(r.attempt, [...(idsByAttempt.get(r.attempt) ?? []), r.id]);
+  // a statement per attempt (alerts read together almost always failed at one) and per
+  // RETRIES_PER_STATEMENT alerts: those held back may be many (a wide model's features resolving)
+  const groups: { attempt: number; ids: number[] }[] = [];
+  for (const r of retries) {
+    const group = groups.findLast((g) => g.attempt === r.attempt);
+    if (group && group.ids.length < RETRIES_PER_STATEMENT) group.ids.push(r.id);
+    else groups.push({ attempt: r.attempt, ids: [r.id] });
+  }
   const outcome = error === undefined ? {} : { lastError: error, claimedAt: null };
-  const updates = [...idsByAttempt].map(([attempt, ids]) =>
+  const updates = groups.map(({ attempt, ids }) =>
     db
       .update(alerts)
       .set({ ...outcome, retryAt: now + retryDelayMs(attempt) })

@@ -465,6 +465,39 @@ describe("alerts", () => {
     expect(mine()).toEqual(["error_rate:firing", "error_rate:resolved"]);
   });
 
+  it("puts off every change held back behind failed posts, more than one D1 statement can name", async () => {
+    const model = unique("alerts");
+    const { version } = await publish(model);
+    // no rollout: the cron judges nothing and only posts the alerts stored below
+    expect((await call("PUT", `/v1/models/${model}/alerts`, { token: BOOTSTRAP, json: { webhook: HOOK, errorRate: 0.2 } })).status).toBe(200);
+    const now = Math.floor(Date.now() / 60_000) * 60_000;
+    // a wide model's 100 features fired in one run and resolved in the next, neither posted yet (a webhook set since)
+    const change = (subject: string, state: string, at: number) =>
+      env.DB.prepare(
+        "insert into alerts (model, version, kind, subject, state, value, threshold, window_from, window_to, message, at, attempts) values (?, ?, 'feature_drift', ?, ?, null, null, ?, ?, ?, ?, 0)",
+      ).bind(`default/${model}`, version, subject, state, at - 120_000, at, `${model} ${subject} ${state}`, at);
+    const subjects = Array.from({ length: 100 }, (_, i) => `f${i}`);
+    await env.DB.batch([...subjects.map((s) => change(s, "firing", now - 120_000)), ...subjects.map((s) => change(s, "resolved", now - 60_000))]);
+    receiverDown = true;
+    try {
+      await cron(now + 25_000);
+    } finally {
+      receiverDown = false;
+    }
+    // the firings' posts failed: the resolutions wait for the firings' next try, a minute on
+    const stored = await env.DB.prepare("select state, attempts, retry_at, count(*) as alerts from alerts where model = ? group by state, attempts, retry_at order by state")
+      .bind(`default/${model}`)
+      .all();
+    const retryAt = now + 25_000 + 60_000;
+    expect(stored.results).toEqual([
+      { state: "firing", attempts: 1, retry_at: retryAt, alerts: 100 },
+      { state: "resolved", attempts: 0, retry_at: retryAt, alerts: 100 },
+    ]);
+    // so a run before then posts neither, and spends none of their tries
+    await cron(now + 55_000);
+    expect(posted.filter((p) => p.text.includes(model))).toEqual([]);
+  });
+
   it("does not post after the upgrade the alerts the code before gave up on after 5 attempts, and posts those it still tried", async () => {
     const model = unique("alerts");
     const { version } = await publish(model);
