@@ -19,7 +19,7 @@ import { iso } from "../time.ts";
 import type { AlertConfig } from "../../protocol/schema/alert-config.ts";
 import { listAlertConfigs } from "./config.ts";
 import { type AlertKind, type Condition, conditionKey, evaluateConditions, watchedKinds } from "./conditions.ts";
-import { type Judged, type Retry, claimDeliveries, firingConditions, insertAlertWhen, pruneAlerts, recordDelivered, recordEvaluation, retryLater, undelivered } from "./store.ts";
+import { type AlertRow, type Judged, type Retry, claimDeliveries, firingConditions, insertAlertWhen, pruneAlerts, recordDelivered, recordEvaluation, retryLater, undelivered } from "./store.ts";
 import { postGroups, postWebhook } from "./webhook.ts";
 
 /** Conditions on the inputs, which a canary and the stable version see alike when the traffic moves. */
@@ -168,20 +168,20 @@ export async function deliver(env: Env, db: Db, config: AlertConfig & { model: s
   const webhook = config.webhook;
   // without a webhook alerts are only recorded; one set later receives those still undelivered
   if (webhook === undefined) return;
-  // a condition's changes reach the receiver in order: once one is not posted in this run (its post
-  // failed, or another run is posting it) the later ones of its condition wait for it
-  const condition = (a: { version: number; kind: string; subject: string }) => `${a.version}|${a.kind}|${a.subject}`;
-  const held = new Set<string>();
-  const failed = new Map<string, number>();
+  // a condition's changes reach the receiver in order: once one is not posted in this run, the later
+  // ones of its condition wait for it, put off to its next try when its post failed
+  const condition = (a: AlertRow) => `${a.version}|${a.kind}|${a.subject}`;
+  // each condition waiting, with the attempt of its change whose post failed (undefined: another run is posting it)
+  const waiting = new Map<string, number | undefined>();
   const deferred: Retry[] = [];
   for (const group of postGroups(await undelivered(db, config.model, now))) {
-    const ready = group.filter((a) => !held.has(condition(a)));
-    for (const a of group) {
-      const attempt = failed.get(condition(a));
-      if (attempt !== undefined) deferred.push({ id: a.id, attempt });
-    }
+    const ready = group.filter((a) => !waiting.has(condition(a)));
     const post = ready.length === 0 ? [] : await claimDeliveries(db, ready, Date.now());
-    for (const a of group) if (!post.includes(a)) held.add(condition(a));
+    for (const a of group.filter((a) => !post.includes(a))) {
+      const attempt = waiting.get(condition(a));
+      if (attempt === undefined) waiting.set(condition(a), undefined);
+      else deferred.push({ id: a.id, attempt });
+    }
     if (post.length === 0) continue;
     const error = await postWebhook(webhook, post, allowPrivateWebhooks(env));
     if (error === undefined) {
@@ -194,10 +194,7 @@ export async function deliver(env: Env, db: Db, config: AlertConfig & { model: s
       now,
       error,
     );
-    for (const a of post) {
-      held.add(condition(a));
-      failed.set(condition(a), a.attempts + 1);
-    }
+    for (const a of post) waiting.set(condition(a), a.attempts + 1);
   }
   await retryLater(db, deferred, now);
 }
