@@ -4,6 +4,7 @@ import type { Db } from "../db/client.ts";
 import { aggregateFlushes, aggregates, quarantine } from "../db/schema.ts";
 import type { Aggregate, AggregatePart } from "./aggregate.ts";
 import { retentionOf } from "./retention.ts";
+import { type Totals, addToTotals, addTotals } from "./totals.ts";
 import { type RowKey, rowId } from "./rows.ts";
 import { ALL_SEGMENT, OTHER_COMBINATION } from "./segments.ts";
 import { unpackAggregate } from "./stored-aggregate.ts";
@@ -90,12 +91,15 @@ export interface FlushBatch {
   reports: number;
   /** D1 rows written by earlier flushes and not yet added to the flush record. */
   rowsWrittenOwed: number;
+  /** The chunk's reports, rows and errors, added to `report_totals`. */
+  totals: readonly Totals[];
   now: number;
 }
 
 /**
- * Writes a flush in one D1 batch (one transaction): the merged rows, the rows set aside, and
- * the object's flush record with the chunk's id (in `seq`) and its tallies. Either all of it
+ * Writes a flush in one D1 batch (one transaction): the merged rows, the rows set aside, the
+ * object's flush record with the chunk's id (in `seq`) and its tallies, and the chunk's counts
+ * added to `report_totals` (the caller counted the object's older rows there first). Either all of it
  * lands or none of it. D1 counts the rows a batch wrote only once it ran, so each record adds
  * what the previous flushes wrote (`rowsWrittenOwed`): the tally lags one flush and is never
  * counted twice.
@@ -110,7 +114,8 @@ export async function writeFlush(db: Db, batch: FlushBatch): Promise<number> {
   const asides = batch.quarantined.map((q) => db.insert(quarantine).values({ model, object, key: rowId(q.key), reason: q.reason, data: q.data, at: now }));
   const record = db
     .insert(aggregateFlushes)
-    .values({ object, model, seq, flushes: 1, reports, rowsWritten: batch.rowsWrittenOwed, updatedAt: now })
+    // a new object's reports are all in report_totals; an old one's are once it counted them (totals.ts)
+    .values({ object, model, seq, flushes: 1, reports, rowsWritten: batch.rowsWrittenOwed, updatedAt: now, totals: 1 })
     .onConflictDoUpdate({
       target: aggregateFlushes.object,
       set: {
@@ -121,7 +126,7 @@ export async function writeFlush(db: Db, batch: FlushBatch): Promise<number> {
         updatedAt: now,
       },
     });
-  const results = await db.batch([record, ...asides, ...upserts]);
+  const results = await db.batch([record, ...asides, ...upserts, ...addToTotals(db, model, batch.totals)]);
   return results.reduce((n, r) => n + ((r as { meta?: { rows_written?: number } }).meta?.rows_written ?? 0), 0);
 }
 
@@ -561,43 +566,26 @@ export async function recentTraffic(db: Db, versions: ReadonlyMap<string, readon
   return out;
 }
 
-/** All-time totals of one version and role, from the unsliced day rows (and hours not yet in them). */
-export interface Totals {
-  version: number;
-  role: RowKey["role"];
-  reports: number;
-  rows: number;
-  /** Errors by code. */
-  errors: Map<string, number>;
-}
-
 /**
- * All-time report, row and error totals per version and role of a model (day rows and the hour
- * rows not yet rolled into them, all shards).
+ * All-time report, row and error totals per version and role of one object's stored rows (day
+ * rows and the hour rows not yet rolled into them): what it adds to `report_totals` when it
+ * stored rows before that table. Read a page at a time, so only the object itself may call it,
+ * between its own writes: no roll-up or flush may run between two pages.
  *
  * @param db - drizzle handle
  * @param model - the model
+ * @param shard - the object's shard
  */
-export async function readTotals(db: Db, model: string): Promise<Totals[]> {
+export async function storedTotals(db: Db, model: string, shard: number): Promise<Totals[]> {
   const out = new Map<string, Totals>();
-  const where = and(eq(aggregates.model, model), DAY_AND_UNROLLED, eq(aggregates.segment, ALL_SEGMENT));
+  const where = and(eq(aggregates.model, model), eq(aggregates.shard, shard), DAY_AND_UNROLLED, eq(aggregates.segment, ALL_SEGMENT));
   const columns = { reports: aggregates.reports, rows: aggregates.rows, errors: aggregates.errors, data: aggregates.data };
   await forEachPage<{ reports: number; rows: number; errors: number; data: string }>(db, where, columns, async (rows) => {
-    for (const r of rows) await addTotals(out, r);
+    for (const r of rows) {
+      // only rows with errors are read for their codes; an unreadable one keeps its total only
+      const errors = r.errors > 0 ? (await unpackAggregate(r.data, ["errors"]).catch(() => undefined))?.errors?.counts : undefined;
+      addTotals(out, r, { reports: r.reports, rows: r.rows, errors: errors ?? [] });
+    }
   });
   return [...out.values()];
-}
-
-/** Adds one stored row's counts to the totals of its version and role. */
-async function addTotals(out: Map<string, Totals>, r: Cursor & { reports: number; rows: number; errors: number; data: string }): Promise<void> {
-  const id = `${r.version}|${r.role}`;
-  let t = out.get(id);
-  if (!t) out.set(id, (t = { version: r.version, role: r.role, reports: 0, rows: 0, errors: new Map() }));
-  t.reports += r.reports;
-  t.rows += r.rows;
-  // only rows with errors are read for their codes; an unreadable one keeps its total only
-  if (r.errors > 0) {
-    const counts = (await unpackAggregate(r.data, ["errors"]).catch(() => undefined))?.errors?.counts;
-    for (const [code, n] of counts ?? []) t.errors.set(code, (t.errors.get(code) ?? 0) + n);
-  }
 }

@@ -196,7 +196,33 @@ export const aggregateFlushes = sqliteTable("aggregate_flushes", {
   reports: integer("reports").notNull(),
   rowsWritten: integer("rows_written").notNull(),
   updatedAt: integer("updated_at").notNull(),
+  /**
+   * 1 once the object's reports are in `report_totals`: from its first flush on, or, for an
+   * object that stored rows before that table, once it added up its stored rows there
+   * (`countTotals` in collector/ingest/model-aggregator.ts).
+   */
+  totals: integer("totals").notNull().default(0),
 });
+
+/**
+ * All-time counts per model, version and role, what `/metrics` exposes as counters: each flush
+ * adds its reports in the same D1 batch that writes their aggregates, so a counter never reads
+ * a roll-up half-way and never goes down. The row of code "" holds the reports, the rows and
+ * all errors; the row of an error code holds that code's errors (in `errors`).
+ */
+export const reportTotals = sqliteTable(
+  "report_totals",
+  {
+    model: text("model").notNull(),
+    version: integer("version").notNull(),
+    role: text("role", { enum: ["live", "shadow"] }).notNull(),
+    code: text("code").notNull(),
+    reports: integer("reports").notNull(),
+    rows: integer("rows").notNull(),
+    errors: integer("errors").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.model, t.version, t.role, t.code] })],
+);
 
 /**
  * Stored aggregates a flush could not read or merge: set aside with the reason (the window

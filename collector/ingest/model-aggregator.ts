@@ -15,7 +15,8 @@ import { MAX_REPORT_AGE_MS, SenderBudget } from "./sender-budget.ts";
 import { redateStaleCarrier } from "./stale-carrier.ts";
 import type { AttributedReport } from "../aggregates/sender-tally.ts";
 import { canonicalSegment } from "../../protocol/segment.ts";
-import { type PackedRow, type QuarantinedRow, lastStoredChunk, oldestUnrolledHour, readOwnRows, unrolledHours, writeFlush, writeRollUp } from "../aggregates/store.ts";
+import { type PackedRow, type QuarantinedRow, lastStoredChunk, oldestUnrolledHour, readOwnRows, storedTotals, unrolledHours, writeFlush, writeRollUp } from "../aggregates/store.ts";
+import { addToTotals, markCounted, totalsCounted, totalsOf } from "../aggregates/totals.ts";
 import { packAggregate, unpackAggregate } from "../aggregates/stored-aggregate.ts";
 
 /** What became of one report of a batch. */
@@ -105,6 +106,8 @@ export class ModelAggregator extends DurableObject<Env> {
   private alarmAt: number | null = null;
   /** When the oldest hour row this object wrote unrolled is due to roll into its day; undefined: none. */
   private rollAt: number | undefined;
+  /** Whether the object's stored rows are known to be in `report_totals` (see {@link countTotals}). */
+  private counted = false;
 
   /**
    * @param ctx - the object's state
@@ -185,14 +188,46 @@ export class ModelAggregator extends DurableObject<Env> {
    * used by the admin flush route and tests).
    */
   async flush(): Promise<void> {
-    // one flush at a time: each flush reads the rows the previous one wrote
+    return this.exclusive(async () => {
+      if (this.pendingReports === 0 && !this.rollUpDue()) return;
+      await this.flushAndRollUp();
+    });
+  }
+
+  /**
+   * Adds the object's stored rows to `report_totals` if they are not there yet (rows stored
+   * before that table existed), so `/metrics` counts them; later flushes add their own reports.
+   * Between this object's flushes and roll-ups, so its rows hold still while they are read.
+   *
+   * @param model - the model
+   * @param shard - this object's shard
+   */
+  async countTotals(model: string, shard: number): Promise<void> {
+    this.identify(model, shard);
+    return this.exclusive(() => this.ensureCounted());
+  }
+
+  /** Runs `work` when no flush, roll-up or count runs: each reads the rows the one before wrote. */
+  private async exclusive(work: () => Promise<void>): Promise<void> {
     while (this.flushing) await this.flushing.catch(() => undefined);
-    if (this.pendingReports === 0 && !this.rollUpDue()) return;
-    this.flushing = this.flushAndRollUp().finally(() => (this.flushing = undefined));
+    this.flushing = work().finally(() => (this.flushing = undefined));
     return this.flushing;
   }
 
+  /** See {@link countTotals}: one D1 query per object's life once counted. */
+  private async ensureCounted(): Promise<void> {
+    if (this.counted) return;
+    const { name, model, shard } = this.object!;
+    const db = openDb(this.env);
+    if (!(await totalsCounted(db, name))) {
+      const totals = await storedTotals(db, model, shard);
+      await db.batch([markCounted(db, name), ...addToTotals(db, model, totals)]);
+    }
+    this.counted = true;
+  }
+
   private async flushAndRollUp(): Promise<void> {
+    await this.ensureCounted();
     if (this.pendingReports > 0) await this.flushOnce();
     if (this.rollUpDue()) await this.rollUpHours();
     await this.scheduleAlarm();
@@ -425,7 +460,9 @@ export class ModelAggregator extends DurableObject<Env> {
       }
       if (rows.some((r) => !r.rolled)) this.noteUnrolled(Math.min(...rows.filter((r) => !r.rolled).map((r) => r.key.windowStart)));
       const owed = Number(this.meta("rowsWrittenOwed") ?? 0);
-      const written = await writeFlush(db, { object: name, model, shard, rows, quarantined, chunk: chunk.id, reports: chunk.reports, rowsWrittenOwed: owed, now: Date.now() });
+      // each report is in exactly one of the chunk's filing-window keys
+      const totals = totalsOf([...chunk.deltas.values()].map(({ key, source }) => ({ key, aggregate: sourceAggregate(source) })));
+      const written = await writeFlush(db, { object: name, model, shard, rows, quarantined, chunk: chunk.id, reports: chunk.reports, rowsWrittenOwed: owed, totals, now: Date.now() });
       this.setMeta("rowsWrittenOwed", String(written));
       this.forget(chunk.id);
       this.count("flushes", 1);

@@ -119,10 +119,11 @@ describe("exactly once under storage faults", () => {
       if (!struck) break;
       statement++;
     }
-    // the stored-rows reads (minute and hour windows), then the write batch: the flush record,
-    // minute "", hour × ("", 3 combinations: pairs have rows only past the combination cap);
-    // the open hour's day rows come when it rolls up
-    expect(statement - 1).toBe(2 + 1 + 1 + 4);
+    // whether the object's stored rows are in report_totals (once an object's life), the
+    // stored-rows reads (minute and hour windows), then the write batch: the flush record,
+    // minute "", hour × ("", 3 combinations: pairs have rows only past the combination cap),
+    // the chunk's totals; the open hour's day rows come when it rolls up
+    expect(statement - 1).toBe(1 + 2 + 1 + 1 + 4 + 1);
   });
 
   it("fails at each D1 statement of an hour's roll-up in turn (reads, day rows, marks): 0 lost, 0 doubled", async () => {
