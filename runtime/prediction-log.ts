@@ -56,6 +56,8 @@ export class PredictionLog {
   private sending_: Promise<void> | undefined;
   /** This runtime's own key in the store (and, with Web Locks, the lock it holds while it runs): `<key>:<id>`. */
   private own_: string;
+  /** Releases this runtime's lock (its `close()`): what it kept goes to the next runtime of the model to start. */
+  stop = () => {};
 
   /**
    * @param store_ - where rows wait across reloads
@@ -81,13 +83,13 @@ export class PredictionLog {
   /**
    * Takes over what runtimes of the model that no longer run kept (each saves under a key of its
    * own: two tabs saving under one key overwrote each other's waiting rows). With Web Locks each
-   * runtime holds a lock named by its key while its page lives, and one runtime at a time adopts
+   * runtime holds a lock named by its key until it closes or its page goes, and one runtime at a time adopts
    * the keys whose lock nobody holds; without them (Node) every key of the model is adopted.
    * An adopted batch in flight is sent again as rows (a batch that reached the collector unanswered
    * may then be exported twice).
    */
   async load(): Promise<void> {
-    await holdAndAdopt(this.own_, `${this.key_}:adopt`, async (running) => {
+    this.stop = await holdAndAdopt(this.own_, `${this.key_}:adopt`, async (running) => {
       for (const k of await this.store_.keys("meta").catch(() => [])) {
         if ((k !== this.key_ && !k.startsWith(`${this.key_}:`)) || k === this.own_ || running(k)) continue;
         // (what other script of the origin wrote there may be anything)

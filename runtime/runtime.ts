@@ -197,6 +197,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       closeChannel();
       schedule.schedule();
       queue.stop();
+      s.log?.stop();
       removeEventListener?.("pagehide", onHide);
       removeEventListener?.("online", onOnline);
       for (const m of new Set([s.live, ...s.accs.keys(), s.shadow?.model])) if (m) updates.retire(m);

@@ -238,6 +238,31 @@ describe("runtime: prediction logging", () => {
     expect((await exported("logged-tabs")).length).toBe(8);
   });
 
+  it("a runtime started again in the page after close() sends the rows the closed one kept, as it sends its queued reports", async () => {
+    const { bytes, manifest } = churnModel("logged-again");
+    await collector.publish(bytes, manifest);
+    await collector.rollout("logged-again", { logRate: 1 });
+    const o = { ...base, model: "logged-again", logging: true };
+    await openRuntimePage(page, rig!.server);
+    // the collector does not take the first runtime's rows: they wait in the store as it closes
+    await page.route(`${collector.url}/v1/logs**`, (route) => route.abort());
+    await page.evaluate(
+      async ({ o, rows }) => {
+        const rt = await window.Driftline.createRuntime(o as never);
+        await rt.predict(rows as never[]);
+        await rt.close();
+      },
+      { o, rows: rawRows(5, 0) },
+    );
+    await page.unroute(`${collector.url}/v1/logs**`);
+    // the app starts the model again in the same page (a route of a single-page app)
+    await page.evaluate(async (o) => {
+      const rt = await window.Driftline.createRuntime(o as never);
+      await rt.close();
+    }, o);
+    expect((await exported("logged-again")).length).toBe(5);
+  });
+
   it("sends the rows logged since the last report when the page goes away, with a beacon (the store's write made then is lost)", async () => {
     const { bytes, manifest } = churnModel("logged-leaving");
     await collector.publish(bytes, manifest);
