@@ -161,14 +161,15 @@ export class ReportQueue {
   }
 
   /**
-   * Drops entries past the age limit (all but bare ones), then the oldest unsent ones while
+   * Drops unsent entries past the age limit (all but bare ones; a frozen one is sent until
+   * answered: the collector may hold it already, its answer lost), then the oldest unsent ones while
    * the queue holds more than `maxEntries` entries or `maxBytes` characters — all but `keep`,
    * a new entry about to be stored.
    */
   private async trim_(keep?: QueueEntry): Promise<void> {
     const { maxEntries, maxBytes, maxAgeMs } = this.o_.bounds;
     const old = this.o_.clock.now() - maxAgeMs;
-    for (const e of this.entries.filter((e) => e.report.end < old && !bare(e))) await this.drop_(e);
+    for (const e of this.entries.filter((e) => e.report.end < old && !e.sent && !bare(e))) await this.drop_(e);
     const over = () => this.entries.length > maxEntries || this.entries.reduce((n, e) => n + e.size!, 0) > maxBytes;
     for (const e of this.entries.filter((e) => !e.sent && !bare(e) && e !== keep)) if (over()) await this.drop_(e);
   }
@@ -255,8 +256,9 @@ export class ReportQueue {
       try {
         const answer = await api.reports(this.body_(batch));
         this.attempts_ = 0;
-        await this.remove_(batch);
         const [first, ...more] = answer.rejected ?? [];
+        // the rows of a report the collector refused are counted nowhere else: as dropped
+        for (const e of batch) await (answer.rejected?.some((r) => r.id === e.report.id) && !bare(e) ? this.drop_(e) : this.remove_([e]));
         if (first) this.o_.onError(new DriftlineError("validation", `${more.length + 1} rejected: ${first.code}: ${first.message}`));
         this.o_.onAnswer(answer);
       } catch (e) {

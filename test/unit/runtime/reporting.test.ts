@@ -235,6 +235,54 @@ describe("report queue", () => {
     expect(q.entries).toHaveLength(0);
   });
 
+  it("keeps a frozen batch past the age limit, sending it until answered: the collector may hold it already (its answer lost)", async () => {
+    // the collector keeps the first report of each id and counts what reports carry as dropped
+    const held = new Map<string, Report>();
+    let down = true;
+    const api = {
+      reports: async ({ reports }: { reports: Report[] }) => {
+        for (const r of structuredClone(reports)) if (!held.has(r.id)) held.set(r.id, r);
+        if (down) throw new DriftlineError("network", "the answer was lost");
+        return { accepted: reports.length, rejected: [] };
+      },
+    } as unknown as Api;
+    const clock = manualClock();
+    const q = new ReportQueue({ store: memoryStore(), api, clock, bounds: { ...QUEUE_BOUNDS, maxAgeMs: 60_000 }, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} });
+    await q.add(filled(5));
+    await q.flush();
+    // offline past the age limit; a new report is cut, and the network comes back
+    clock.advance(10 * 60_000);
+    const fresh = filled(3);
+    [fresh.start, fresh.end] = [clock.now() - 1000, clock.now()];
+    await q.add(fresh);
+    down = false;
+    await q.flush(true);
+    await q.flush(true);
+    const reports = [...held.values()];
+    const dropped = reports.reduce((n, r) => n + (r.errors ? (decodeErrorCounts(fromBase64(r.errors)).counts.get("dropped") ?? 0) : 0), 0);
+    expect({ rows: reports.reduce((n, r) => n + r.rows, 0), dropped }).toEqual({ rows: 8, dropped: 0 });
+    expect(q.entries).toHaveLength(0);
+  });
+
+  it("counts the rows of a report the collector refuses inside a 200 answer as dropped, in the next report", async () => {
+    let first = true;
+    const sent: Report[][] = [];
+    const api = {
+      reports: async ({ reports }: { reports: Report[] }) => {
+        sent.push(structuredClone(reports));
+        if (!first) return { accepted: reports.length, rejected: [] };
+        first = false;
+        return { accepted: 0, rejected: [{ id: reports[0]!.id, code: "validation", message: "start: more than 2 days back" }] };
+      },
+    } as unknown as Api;
+    const q = new ReportQueue({ store: memoryStore(), api, clock: manualClock(), bounds: QUEUE_BOUNDS, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} });
+    await q.add(filled(6));
+    await q.flush();
+    expect(sent.map((b) => b.map((r) => r.rows))).toEqual([[6], [0]]);
+    expect(decodeErrorCounts(fromBase64(sent[1]![0]!.errors!)).counts.get("dropped")).toBe(6);
+    expect(q.entries).toHaveLength(0);
+  });
+
   it("says why the collector refused a report inside a 200 answer", async () => {
     const rejected = [
       { id: "a", code: "limit_exceeded" as const, message: "reports.0: segment: more than 8 keys" },
