@@ -1,4 +1,5 @@
 import type { ErrorEnvelope } from "../protocol/schema/error-envelope.ts";
+import type { ModelRef } from "./model-ref.ts";
 import type { Window } from "./windows.ts";
 import type {
   Alert,
@@ -33,9 +34,19 @@ export class ApiError extends Error {
   }
 }
 
-/** `?model=&version=…` of a window query, leaving out what is not set. */
+/** `?app=` of a model, when its app is known: without it a name two apps share is refused (400). */
+function appParam(m: ModelRef): Record<string, string> {
+  return m.app === undefined ? {} : { app: m.app };
+}
+
+/** `?model=&app=` of a model. */
+function modelParams(m: ModelRef): Record<string, string> {
+  return { model: m.name, ...appParam(m) };
+}
+
+/** `?model=&app=&version=…` of a window query, leaving out what is not set. */
 function windowParams(q: WindowQuery): Record<string, string> {
-  const params: Record<string, string> = { model: q.model, from: String(q.from), to: String(q.to) };
+  const params: Record<string, string> = { ...modelParams(q.model), from: String(q.from), to: String(q.to) };
   if (q.version !== undefined) params.version = String(q.version);
   if (q.role) params.role = q.role;
   if (q.segment) params.segment = q.segment;
@@ -107,24 +118,29 @@ export class Api {
     throw new ApiError(res.status, error.code, error.message, role);
   }
 
+  /** A call of `/v1/models/:model` or below it (`rest`), naming the model's app. */
+  private onModel<T>(role: Role, method: string, m: ModelRef, rest = "", body?: unknown): Promise<T> {
+    return this.call(role, method, `/v1/models/${encodeURIComponent(m.name)}${rest}`, appParam(m), body);
+  }
+
   /** Checks the admin key with an admin-only read (the keys list): a wrong or read key rejects (401, 403). */
   async checkAdmin(): Promise<void> {
     await this.call("admin", "GET", "/v1/keys");
   }
 
-  /** Every model of the key's app with its latest version and rollout. */
+  /** Every model the key sees (its app's; the bootstrap key's: every app's), each with its app, latest version and rollout. */
   async models(): Promise<ModelSummary[]> {
     return (await this.call<{ models: ModelSummary[] }>("read", "GET", "/v1/models")).models;
   }
 
   /** One model: rollout, versions, audit log (newest first). */
-  model(name: string): Promise<ModelDetail> {
-    return this.call("read", "GET", `/v1/models/${encodeURIComponent(name)}`);
+  model(m: ModelRef): Promise<ModelDetail> {
+    return this.onModel("read", "GET", m);
   }
 
   /** Segment keys and values the model's reports carried. */
-  async segments(model: string): Promise<Segments> {
-    return (await this.call<{ segments: Segments }>("read", "GET", "/v1/segments", { model })).segments;
+  async segments(m: ModelRef): Promise<Segments> {
+    return (await this.call<{ segments: Segments }>("read", "GET", "/v1/segments", modelParams(m))).segments;
   }
 
   /** Drift of a version over a range; `bins` adds the distributions. */
@@ -150,8 +166,8 @@ export class Api {
   }
 
   /** A model's newest `limit` alert state changes, newest first. */
-  async alerts(model: string, limit: number): Promise<Alert[]> {
-    return (await this.call<{ alerts: Alert[] }>("read", "GET", "/v1/alerts", { model, limit: String(limit) })).alerts;
+  async alerts(m: ModelRef, limit: number): Promise<Alert[]> {
+    return (await this.call<{ alerts: Alert[] }>("read", "GET", "/v1/alerts", { ...modelParams(m), limit: String(limit) })).alerts;
   }
 
   /** The alerts firing now, each as the state change that started it, newest first. */
@@ -160,22 +176,22 @@ export class Api {
   }
 
   /** A model's alert conditions and objectives; the webhook whole with an admin key (what editing saves back), masked without. */
-  alertConfig(model: string): Promise<AlertConfigAnswer> {
-    return this.call(this.canAdmin ? "admin" : "read", "GET", `/v1/models/${encodeURIComponent(model)}/alerts`);
+  alertConfig(m: ModelRef): Promise<AlertConfigAnswer> {
+    return this.onModel(this.canAdmin ? "admin" : "read", "GET", m, "/alerts");
   }
 
   /** `PUT /v1/models/:model/alerts` (admin). */
-  setAlertConfig(model: string, config: Record<string, unknown>): Promise<unknown> {
-    return this.call("admin", "PUT", `/v1/models/${encodeURIComponent(model)}/alerts`, {}, config);
+  setAlertConfig(m: ModelRef, config: Record<string, unknown>): Promise<unknown> {
+    return this.onModel("admin", "PUT", m, "/alerts", config);
   }
 
   /** `PUT /v1/models/:model/rollout` (admin). */
-  setRollout(model: string, change: RolloutChange): Promise<unknown> {
-    return this.call("admin", "PUT", `/v1/models/${encodeURIComponent(model)}/rollout`, {}, change);
+  setRollout(m: ModelRef, change: RolloutChange): Promise<unknown> {
+    return this.onModel("admin", "PUT", m, "/rollout", change);
   }
 
   /** `POST /v1/models/:model/rollback` (admin). */
-  rollback(model: string): Promise<unknown> {
-    return this.call("admin", "POST", `/v1/models/${encodeURIComponent(model)}/rollback`);
+  rollback(m: ModelRef): Promise<unknown> {
+    return this.onModel("admin", "POST", m, "/rollback");
   }
 }

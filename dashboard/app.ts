@@ -1,9 +1,10 @@
-// The dashboard: asks for a key, then shows the fleet (#/) or one model (#/model/<name>),
+// The dashboard: asks for a key, then shows the fleet (#/) or one model (#/model/<app>/<name>),
 // refreshing every 15 s unless paused.
 import { Api, ApiError } from "./api.ts";
 import { h, replace } from "./dom.ts";
 import { clock } from "./format.ts";
 import { clearKeys, loadKeys, saveAdminKey, saveKeys } from "./keys.ts";
+import { modelOfHash } from "./model-ref.ts";
 import type { View, ViewContext } from "./views/context.ts";
 import { select } from "./views/context.ts";
 import { ask } from "./views/dialog.ts";
@@ -96,8 +97,8 @@ const ctx: ViewContext = {
 /** Shows the view the URL names. */
 function route(): void {
   if (!api) return;
-  const model = /^#\/model\/(.+)$/.exec(location.hash)?.[1];
-  view = model ? modelView(ctx, decodeURIComponent(model)) : fleetView(ctx);
+  const model = modelOfHash(location.hash);
+  view = model ? modelView(ctx, model) : fleetView(ctx);
   replace(main, view.element);
   void refresh();
 }

@@ -20,13 +20,14 @@ export type {
 } from "../protocol/api.ts";
 export type { AlertConfigAnswer } from "../protocol/schema/alert-config.ts";
 export type { BaselinePerformance } from "../protocol/schema/profile.ts";
+import type { ModelRef } from "./model-ref.ts";
 
 /** `GET /v1/segments`: segment keys and their values. */
 export type Segments = Record<string, string[]>;
 
 /** Query of the routes that read window aggregates. */
 export interface WindowQuery {
-  model: string;
+  model: ModelRef;
   version?: number | undefined;
   role?: "live" | "shadow";
   from: number;

@@ -2,6 +2,7 @@ import { deliveryText } from "../../protocol/alert-delivery.ts";
 import { NOT_ALERTED_REASON, OBJECTIVE_FIELDS, OBJECTIVE_NAMES } from "../../protocol/objective-names.ts";
 import { h, note, replace, table } from "../dom.ts";
 import { ms, num, percent, when } from "../format.ts";
+import type { ModelRef } from "../model-ref.ts";
 import type { Alert, AlertConfigAnswer, SloObjective } from "../types.ts";
 import type { ViewContext } from "./context.ts";
 import { ask } from "./dialog.ts";
@@ -73,7 +74,7 @@ function fromForm(form: FormData): Record<string, unknown> {
   return confirmK === undefined && confirmM === undefined ? rest : { ...rest, confirm: { k: confirmK ?? 1, m: confirmM ?? confirmK } };
 }
 
-async function edit(ctx: ViewContext, model: string, config: AlertConfigAnswer): Promise<void> {
+async function edit(ctx: ViewContext, model: ModelRef, config: AlertConfigAnswer): Promise<void> {
   const values = flat(config);
   const rollback = h("label", { class: "field" }, h("span", {}, "roll a canary back when it fires"), h("input", { type: "checkbox", name: "autoRollback", checked: config.autoRollback ?? true }));
   const form = await ask("Alerts and objectives", "Empty fields are not watched. Objectives fire an alert when breached, and roll a canary back.", "Save", [
@@ -163,7 +164,7 @@ function alertList(alerts: readonly Alert[], webhook: boolean): HTMLElement {
  * @param version - the version whose objectives are measured (the stable one)
  * @param range - the range shown
  */
-export async function renderAlerts(ctx: ViewContext, body: HTMLElement, model: string, version: number | undefined, range: { from: number; to: number }): Promise<void> {
+export async function renderAlerts(ctx: ViewContext, body: HTMLElement, model: ModelRef, version: number | undefined, range: { from: number; to: number }): Promise<void> {
   const [config, stats, alerts] = await Promise.all([ctx.api.alertConfig(model), version === undefined ? undefined : ctx.api.stats({ model, version, ...range }), ctx.api.alerts(model, 10)]);
   const button = h(
     "button",

@@ -1,4 +1,5 @@
 import { h, note, replace, table } from "../dom.ts";
+import { modelHref } from "../model-ref.ts";
 import { firstNames } from "../../protocol/first-names.ts";
 import { count, percent, when } from "../format.ts";
 import type { Alert, ModelSummary } from "../types.ts";
@@ -34,7 +35,7 @@ async function health(ctx: ViewContext, m: ModelSummary, now: number, kept: Map<
   const key = `${m.app}/${m.name}`;
   let known = kept.get(key);
   if (!known || known.version !== m.rollout.stable || now - known.at >= DRIFT_KEPT_MS) {
-    const drift = await ctx.api.drift({ model: m.name, from: now - HOUR, to: now, version: m.rollout.stable });
+    const drift = await ctx.api.drift({ model: m, from: now - HOUR, to: now, version: m.rollout.stable });
     known = { version: m.rollout.stable, at: now, drifted: drift.count > 0 ? drift.dataset.drifted : null };
     kept.set(key, known);
   }
@@ -51,8 +52,8 @@ function modelRow(m: ModelSummary, x: Health): HTMLElement {
   const total = x.rows + x.errors;
   return h(
     "tr",
-    { "data-model": m.name },
-    h("th", { scope: "row" }, h("a", { href: `#/model/${encodeURIComponent(m.name)}` }, m.name)),
+    { "data-app": m.app, "data-model": m.name },
+    h("th", { scope: "row" }, h("a", { href: modelHref(m) }, m.name)),
     h("td", {}, m.app),
     h("td", {}, r ? `v${r.stable}` : "–"),
     h("td", {}, canaryText(r)),
@@ -75,27 +76,35 @@ function byCondition(alerts: readonly Alert[]): Alert[][] {
   return [...groups.values()];
 }
 
-/** One entry: a kind of alert of a model version; its message, or the subjects when several fire. */
-function alertItem(group: readonly Alert[]): HTMLElement {
+/**
+ * One entry: a kind of alert of a model version; its message, or the subjects when several fire.
+ * Alerts name no app: the link names the app of the listed model of that name, if only one app has it.
+ */
+function alertItem(group: readonly Alert[], models: readonly ModelSummary[]): HTMLElement {
   const a = group[0]!;
   // the API lists alerts newest first: the group's last is its oldest
   const since = group.at(-1)!.at;
   const subjects = group.flatMap((x) => (x.subject ? [x.subject] : []));
+  const named = models.filter((m) => m.name === a.model);
   return h(
     "li",
     { class: "alert", "data-kind": a.kind, "data-model": a.model },
     h("strong", {}, a.kind.replaceAll("_", " ")),
     " ",
-    h("a", { href: `#/model/${encodeURIComponent(a.model)}` }, `${a.model} v${a.version}`),
+    h("a", { href: modelHref(named.length === 1 ? named[0]! : { name: a.model }) }, `${a.model} v${a.version}`),
     group.length > 1 ? ` · ${group.length} firing: ${firstNames(subjects)}` : a.subject ? ` · ${a.subject}` : "",
     h("span", { class: "muted" }, ` since ${when(since)}`),
     group.length > 1 ? null : h("div", {}, a.message),
   );
 }
 
-function alertList(alerts: readonly Alert[]): HTMLElement {
+function alertList(alerts: readonly Alert[], models: readonly ModelSummary[]): HTMLElement {
   if (alerts.length === 0) return note("No alerts firing.");
-  return h("ul", { class: "alerts" }, byCondition(alerts).map(alertItem));
+  return h(
+    "ul",
+    { class: "alerts" },
+    byCondition(alerts).map((group) => alertItem(group, models)),
+  );
 }
 
 /**
@@ -115,7 +124,7 @@ export function fleetView(ctx: ViewContext): View {
       const now = Date.now();
       const [list, firing] = await Promise.all([ctx.api.models(), ctx.api.firingAlerts()]);
       const healths = await pooled(list, (m) => health(ctx, m, now, verdicts));
-      replace(alerts.body, alertList(firing));
+      replace(alerts.body, alertList(firing, list));
       if (list.length === 0) return replace(models.body, note("No models yet: publish one with `driftline publish`."));
       const head = ["model", "app", "stable", "canary", "shadow", "config", "latest", "rows (1 h)", "error rate (1 h)", "dataset drift (1 h)"];
       replace(

@@ -2,6 +2,7 @@ import { barChart } from "../charts/bar-chart.ts";
 import { lineChart } from "../charts/line-chart.ts";
 import { h, note, replace } from "../dom.ts";
 import { count, ms } from "../format.ts";
+import type { ModelRef } from "../model-ref.ts";
 import type { BaselinePerformance, LatencyQuantiles, Rollout, Segments, StatsSeriesAnswer, StatsWindow } from "../types.ts";
 import type { Window } from "../windows.ts";
 import type { ViewContext } from "./context.ts";
@@ -110,7 +111,7 @@ function column(col: Column, { windows: stats, baseline }: StatsSeriesAnswer, ba
  * @param segments - its segment values (the backends)
  * @param windows - the windows
  */
-export async function renderLatency(ctx: ViewContext, body: HTMLElement, model: string, rollout: Rollout | null, segments: Segments, windows: readonly Window[]): Promise<void> {
+export async function renderLatency(ctx: ViewContext, body: HTMLElement, model: ModelRef, rollout: Rollout | null, segments: Segments, windows: readonly Window[]): Promise<void> {
   if (!rollout) return replace(body, note("No rollout yet."));
   const columns: Column[] = [{ version: rollout.stable, title: `stable v${rollout.stable}` }];
   if (rollout.canary) columns.push({ version: rollout.canary.version, title: `canary v${rollout.canary.version} · ${rollout.canary.percent}%` });

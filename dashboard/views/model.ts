@@ -1,6 +1,7 @@
 import { h, note, replace } from "../dom.ts";
 import { canonicalSegment } from "../../protocol/segment.ts";
 import { ApiError } from "../api.ts";
+import { type ModelRef, modelHref } from "../model-ref.ts";
 import type { ModelDetail, Segments } from "../types.ts";
 import { HOUR, hoursOf, span, windowsOf } from "../windows.ts";
 import { type View, type ViewContext, panel, select } from "./context.ts";
@@ -51,9 +52,10 @@ function selectors(detail: ModelDetail, segments: Segments, choice: Choice, chan
  * alert conditions, objectives and recent alerts (editable with an admin key); versions and audit log. Version, role and segment pick what the drift sections show.
  *
  * @param ctx - the app's context
- * @param name - the model
+ * @param link - the model the URL names
  */
-export function modelView(ctx: ViewContext, name: string): View {
+export function modelView(ctx: ViewContext, link: ModelRef): View {
+  let model = link;
   const choice: Choice = { version: "", role: "live", segment: "" };
   const controls = h("div", { class: "controls", role: "group", "aria-label": "drift selection" });
   const rollout = panel("Rollout");
@@ -66,13 +68,21 @@ export function modelView(ctx: ViewContext, name: string): View {
   const versions = panel("Versions");
   const audit = panel("Audit log");
   for (const p of [rollout, drift, distribution, latency, alerts, versions, audit]) replace(p.body, note("Loading…", "loading"));
+  const app = h("span", {}, link.app ?? "");
   let shownControls = "";
   const refresh = async () => {
-    const [detail, segments] = await Promise.all([ctx.api.model(name), ctx.api.segments(name)]).catch((err: unknown) => {
-      // a model the key's app does not have: every panel says so, none keeps loading
-      if (err instanceof ApiError && err.status === 404) for (const p of [rollout, drift, distribution, latency, alerts, versions, audit]) replace(p.body, note(err.message, "error"));
+    const [detail, segments] = await Promise.all([ctx.api.model(model), ctx.api.segments(model)]).catch((err: unknown) => {
+      // a model the key's app does not have (404), or a name several apps have and the link names no app (400): every panel says so, none keeps loading
+      if (err instanceof ApiError && (err.status === 404 || err.status === 400))
+        for (const p of [rollout, drift, distribution, latency, alerts, versions, audit]) replace(p.body, note(err.message, "error"));
       throw err;
     });
+    if (model.app === undefined) {
+      // an old link: from now on the model of the app the collector found, and an address that names it
+      model = { app: detail.app, name: detail.name };
+      app.textContent = detail.app;
+      history.replaceState(null, "", modelHref(model));
+    }
     // Rebuilt only when the options change, so a refresh never closes an open picker.
     const key = JSON.stringify([detail.versions.length, detail.rollout?.stable, segments, choice]);
     if (key !== shownControls) {
@@ -85,19 +95,19 @@ export function modelView(ctx: ViewContext, name: string): View {
     const windows = windowsOf(ctx.preset(), Date.now());
     renderRollout(ctx, rollout.body, detail, await shadowAgreements(ctx, detail, span(windows)));
     renderHistory(versions.body, audit.body, detail);
-    const shown = renderAlerts(ctx, alerts.body, name, detail.rollout?.stable, span(windows));
+    const shown = renderAlerts(ctx, alerts.body, model, detail.rollout?.stable, span(windows));
     const version = choice.version ? Number(choice.version) : detail.rollout?.stable;
     if (version === undefined) return shown;
     // sliced by a segment, the drift sections show the hours the range touches
     hourly.hidden = !(choice.segment && ctx.preset().sizeMs < HOUR);
-    const sel: Selection = { model: name, version, role: choice.role, segment: choice.segment, windows: hourly.hidden ? windows : hoursOf(span(windows)) };
-    await Promise.all([shown, renderDrift(ctx, drift.body, sel), dist.render(distribution.body, sel), renderLatency(ctx, latency.body, name, detail.rollout, segments, windows)]);
+    const sel: Selection = { model, version, role: choice.role, segment: choice.segment, windows: hourly.hidden ? windows : hoursOf(span(windows)) };
+    await Promise.all([shown, renderDrift(ctx, drift.body, sel), dist.render(distribution.body, sel), renderLatency(ctx, latency.body, model, detail.rollout, segments, windows)]);
   };
   const element = h(
     "div",
     { class: "page" },
-    h("p", { class: "crumbs" }, h("a", { href: "#/" }, "Fleet"), " / "),
-    h("h1", {}, name),
+    h("p", { class: "crumbs" }, h("a", { href: "#/" }, "Fleet"), " / ", app, " / "),
+    h("h1", {}, link.name),
     h("div", { class: "grid" }, rollout.element, versions.element),
     drift.element,
     distribution.element,

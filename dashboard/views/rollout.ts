@@ -17,7 +17,7 @@ interface Action {
 function actions(ctx: ViewContext, model: ModelDetail, r: Rollout): Action[] {
   const others = model.versions.map((v) => v.version).filter((v) => v !== r.stable);
   const latest = others[others.length - 1] ?? r.stable;
-  const change = (c: RolloutChange) => ctx.api.setRollout(model.name, c);
+  const change = (c: RolloutChange) => ctx.api.setRollout(model, c);
   return [
     {
       label: "Set canary…",
@@ -63,7 +63,7 @@ function actions(ctx: ViewContext, model: ModelDetail, r: Rollout): Action[] {
         const what = r.canary
           ? `Abort the canary of v${r.canary.version}: every client returns to v${r.stable}.`
           : `Return every client from v${r.stable} to v${model.rollbackTo}, the previous stable version.`;
-        if (await ask("Roll back", what, "Roll back")) await ctx.api.rollback(model.name);
+        if (await ask("Roll back", what, "Roll back")) await ctx.api.rollback(model);
       },
     },
   ];
@@ -106,7 +106,7 @@ export async function shadowAgreements(ctx: ViewContext, model: ModelDetail, ran
   const live = liveVersions(r).filter((v) => v !== shadow);
   return Promise.all(
     live.map(async (beside) => {
-      const stats = await ctx.api.stats({ model: model.name, version: beside, role: "shadow", ...range });
+      const stats = await ctx.api.stats({ model, version: beside, role: "shadow", ...range });
       return { beside, text: describeShadow(stats.shadow[String(shadow)], stats.baseline?.kind === "regression") };
     }),
   );

@@ -1,10 +1,11 @@
 import { clock } from "../format.ts";
+import type { ModelRef } from "../model-ref.ts";
 import type { WindowQuery } from "../types.ts";
 import type { Window } from "../windows.ts";
 
 /** What the model page's drift and distribution sections show: a version, role and segment over windows. */
 export interface Selection {
-  model: string;
+  model: ModelRef;
   version: number;
   role: "live" | "shadow";
   /** Canonical `key:value`, empty for all traffic. */

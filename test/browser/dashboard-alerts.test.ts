@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
 import { launchBrowser, type TestBrowser } from "./harness/browser.ts";
 import { startTestCollector, type TestCollector } from "./harness/collector.ts";
+import { signInToDashboard } from "./harness/dashboard.ts";
 import { latencyReport } from "../fixtures/latency-report.ts";
 import { churnModel } from "../fixtures/runtime-models.ts";
 
@@ -43,14 +44,8 @@ describe("dashboard alerts panel", () => {
   });
 
   const openModel = async (read: string, admin = "") => {
-    await page.goto(`${collector.url}/dashboard`);
-    // signed out, so the keys are asked for again
-    await page.evaluate(() => localStorage.clear());
-    await page.reload();
-    await page.fill("#read-key", read);
-    await page.fill("#admin-key", admin);
-    await page.click("form.signin button[type=submit]");
-    await page.click(`a[href="#/model/${MODEL}"]`);
+    await signInToDashboard(page, collector.url, read, admin);
+    await page.click(`a[href="#/model/test/${MODEL}"]`);
     await page.waitForSelector('[data-condition="latencyP95Ms"]');
   };
 

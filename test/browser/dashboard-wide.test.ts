@@ -66,7 +66,7 @@ describe("dashboard of a model with 300 features", () => {
   });
 
   it("counts the drifted features, names the first ten, and shows the worst first with the rest folded", async () => {
-    await page.click(`a[href="#/model/${MODEL}"]`);
+    await page.click(`a[href="#/model/test/${MODEL}"]`);
     await page.waitForSelector(`h1:text-is("${MODEL}")`);
     // the model page's first refresh may have drawn the default range's windows (12 × 5 min, where
     // n1's one moved minute can share a window with two steady ones) before the range changed:
@@ -100,7 +100,7 @@ describe("dashboard of a model with 300 features", () => {
   });
 
   it("says whether each recent alert reached the webhook", async () => {
-    await page.click(`a[href="#/model/${MODEL}"]`);
+    await page.click(`a[href="#/model/test/${MODEL}"]`);
     await page.waitForSelector(".alerts .alert .delivery");
     // the test's collector reaches no network: every post failed, and says why
     const deliveries = await page.locator(".alerts .alert .delivery").allTextContents();

@@ -8,6 +8,7 @@ import { CategoricalSketch, ClassificationSketch, ConfusionMatrix, ErrorCounts, 
 import { CONFIDENCE_BINS, addProbabilities } from "../../protocol/sketch/prediction.ts";
 import { launchBrowser, type TestBrowser } from "./harness/browser.ts";
 import { startTestCollector, type TestCollector } from "./harness/collector.ts";
+import { signInToDashboard } from "./harness/dashboard.ts";
 import { CHURN_LABELS, PLANS, churnModel, churnRows } from "../fixtures/runtime-models.ts";
 
 const MODEL = "dash";
@@ -128,12 +129,7 @@ describe("dashboard", () => {
     await collector?.stop();
   });
 
-  const signIn = async (read: string, admin = "") => {
-    await page.goto(`${collector.url}/dashboard`);
-    await page.fill("#read-key", read);
-    await page.fill("#admin-key", admin);
-    await page.click("form.signin button[type=submit]");
-  };
+  const signIn = (read: string, admin = "") => signInToDashboard(page, collector.url, read, admin);
 
   it("serves the page at /dashboard and asks for a key", async () => {
     const res = await page.goto(`${collector.url}/dashboard`);
@@ -173,7 +169,7 @@ describe("dashboard", () => {
   });
 
   it("shows a model: rollout, drift verdicts, a distribution, accuracy and latency per backend, read-only", async () => {
-    await page.click(`a[href="#/model/${MODEL}"]`);
+    await page.click(`a[href="#/model/test/${MODEL}"]`);
     await page.waitForSelector('td[data-feature="tenure"][data-drifted="true"]');
     for (const stable of ["charges", "age", "plan"]) {
       expect(await page.locator(`td[data-feature="${stable}"][data-drifted="false"]`).count(), stable).toBeGreaterThan(0);

@@ -64,7 +64,7 @@ describe("the dashboard soon after npm start", () => {
   });
 
   it("shows the strikes' drift heatmap: reference years green, the later shift red in airport, aircraft and operator, never in phase of flight", async () => {
-    await page.click('a[href="#/model/birdstrike-damage"]');
+    await page.click(`a[href="#/model/${DEMO.app}/birdstrike-damage"]`);
     for (const name of ["Airport Name", "Aircraft Make Model", "Aircraft Airline Operator"]) {
       await page.waitForSelector(`td[data-feature="${name}"][data-drifted="true"]`);
       // the first windows with traffic are the reference years 1990–93: not drifted
