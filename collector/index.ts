@@ -7,6 +7,7 @@ import { limitClientIp } from "./http/rate-limit.ts";
 import { documented, openApiDocument } from "./openapi.ts";
 import { openDb } from "./db/client.ts";
 import { sweepLogs } from "./logs/retention.ts";
+import { countStoredTotals } from "./ingest/routing.ts";
 import { alerts, modelAlerts } from "./routes/alerts.ts";
 import { artifacts } from "./routes/artifacts.ts";
 import { assignment } from "./routes/assignment.ts";
@@ -63,9 +64,14 @@ export { ModelEvaluator } from "./alerts/model-evaluator.ts";
 
 export default {
   fetch: app.fetch,
-  /** The minute cron (wrangler.toml `[triggers]`): alerts and the canary guardrail; once an hour the log retention sweep. */
+  /**
+   * The minute cron (wrangler.toml `[triggers]`): alerts and the canary guardrail; the counters of
+   * rows stored before `report_totals` (once, after the deploy of migration 0018); once an hour the
+   * log retention sweep.
+   */
   async scheduled(controller, env) {
     await runAlerts(env, controller.scheduledTime);
+    await countStoredTotals(env, openDb(env)).catch((err) => console.error("counting stored totals failed", err));
     const now = controller.scheduledTime;
     if (now % 3_600_000 < 60_000) await sweepLogs(env.ARTIFACTS, openDb(env), now).catch((err) => console.error("log retention sweep failed", err));
   },

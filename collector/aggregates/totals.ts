@@ -67,19 +67,19 @@ export function addToTotals(db: Db, model: string, totals: readonly Totals[]) {
 }
 
 /**
- * The aggregator objects of a model whose stored rows are not yet in `report_totals` (they
- * stored rows before it existed and have not flushed since): `model:shard` names.
+ * The aggregator objects whose stored rows are not yet in `report_totals` (they stored rows
+ * before it existed and have not flushed since): of one model, or of every model.
  *
  * @param db - drizzle handle
- * @param model - the model
+ * @param model - the model; every model when undefined
  */
-export async function uncountedObjects(db: Db, model: string): Promise<{ object: string; shard: number }[]> {
+export async function uncountedObjects(db: Db, model?: string): Promise<{ model: string; shard: number }[]> {
   const rows = await db
-    .select({ object: aggregateFlushes.object })
+    .select({ model: aggregateFlushes.model, object: aggregateFlushes.object })
     .from(aggregateFlushes)
-    .where(and(eq(aggregateFlushes.model, model), eq(aggregateFlushes.totals, 0)))
+    .where(and(model === undefined ? undefined : eq(aggregateFlushes.model, model), eq(aggregateFlushes.totals, 0)))
     .all();
-  return rows.map((r) => ({ object: r.object, shard: Number(r.object.slice(r.object.lastIndexOf(":") + 1)) }));
+  return rows.map((r) => ({ model: r.model, shard: Number(r.object.slice(r.object.lastIndexOf(":") + 1)) }));
 }
 
 /**

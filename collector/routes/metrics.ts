@@ -9,7 +9,6 @@ import type { AppEnv } from "../env.ts";
 import { closedUntil } from "../aggregates/windows.ts";
 import { ingestTotals, readWindow } from "../aggregates/store.ts";
 import { type Totals, readTotals, uncountedObjects } from "../aggregates/totals.ts";
-import { aggregator } from "../ingest/routing.ts";
 import { PROMETHEUS_CONTENT_TYPE, PrometheusText } from "./prometheus-text.ts";
 import { documented } from "../openapi.ts";
 
@@ -40,24 +39,18 @@ function modelSamples(w: PrometheusText, m: ModelRow): PrometheusText["sample"] 
 
 /**
  * The all-time totals of a model, from `report_totals` (one query: a roll-up or flush never
- * shows half-way). Its aggregator objects that stored rows before that table add them first;
- * when one cannot, undefined: the counters are left out of this scrape rather than shown short.
+ * shows half-way); undefined while some of its aggregator objects have rows stored before that
+ * table that the cron has not counted yet (`countStoredTotals`): the counters are left out of the
+ * scrape rather than shown short.
  */
-async function countedTotals(env: Env, db: Db, m: ModelRow): Promise<Totals[] | undefined> {
-  const uncounted = await uncountedObjects(db, m.id);
-  try {
-    await Promise.all(uncounted.map(({ shard }) => aggregator(env, m.id, shard).countTotals(m.id, shard)));
-  } catch (err) {
-    console.error(`metrics: the stored rows of ${m.id} could not be counted; its counters are left out`, err);
-    return undefined;
-  }
-  return readTotals(db, m.id);
+async function countedTotals(db: Db, m: ModelRow): Promise<Totals[] | undefined> {
+  return (await uncountedObjects(db, m.id)).length ? undefined : readTotals(db, m.id);
 }
 
 /** All-time counters of one model. */
-async function writeTotals(w: PrometheusText, env: Env, db: Db, m: ModelRow): Promise<void> {
+async function writeTotals(w: PrometheusText, db: Db, m: ModelRow): Promise<void> {
   const [model, sample] = [m.name, modelSamples(w, m)];
-  for (const t of (await countedTotals(env, db, m)) ?? []) {
+  for (const t of (await countedTotals(db, m)) ?? []) {
     const labels = { model, version: t.version, role: t.role };
     sample("driftline_reports_total", "counter", "Client reports accepted.", labels, t.reports);
     sample("driftline_rows_total", "counter", "Rows the clients predicted (before sampling).", labels, t.rows);
@@ -123,7 +116,7 @@ export const metrics = new Hono<AppEnv>().get(
     const w = new PrometheusText();
     const now = Date.now();
     for (const m of models) {
-      await writeTotals(w, c.env, db, m);
+      await writeTotals(w, db, m);
       await writeRecent(w, c.env, db, m, now);
     }
     return c.body(w.render(), 200, { "Content-Type": PROMETHEUS_CONTENT_TYPE, "Cache-Control": "no-store" });
