@@ -311,6 +311,8 @@ export type StatsWindow = StatsSeriesAnswer["windows"][number];
 /** One alert state change of `GET /v1/alerts`. */
 export const alertSchema = z.object({
   id: z.number(),
+  /** The model's app: names are unique per app, so the bootstrap key may see two apps' alerts of one name. */
+  app: z.string(),
   model: z.string(),
   version: z.number(),
   kind: z.string(),

@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, isNull, lt, lte, notExists, or, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, getTableColumns, inArray, isNull, lt, lte, notExists, or, sql, type SQL } from "drizzle-orm";
 import { DEVICE_SEGMENT_KEY } from "../../protocol/device-class.ts";
 import { OTHER_VALUE } from "../aggregates/segments.ts";
 import type { Db } from "../db/client.ts";
@@ -7,6 +7,16 @@ import { type AlertKind, type Condition, conditionKey } from "./conditions.ts";
 
 /** A stored alert: one state change of one condition. */
 export type AlertRow = typeof alerts.$inferSelect;
+
+/** A stored alert with its model's app, as the API lists it and webhooks carry it. */
+export type AppAlertRow = AlertRow & { app: string };
+
+/**
+ * An alert's columns and its model's app, from `models`: a model's key names its app only for
+ * models created after names were scoped by app (see model-key.ts); a subquery by primary key, so
+ * the plan of the query it is in stays as it is.
+ */
+const withApp = { ...getTableColumns(alerts), app: sql<string>`(select ${models.app} from ${models} where ${models.id} = ${alerts.model})` };
 
 /** Webhook deliveries tried per alert before giving up: spaced by {@link retryDelayMs}, about a day of tries. */
 export const MAX_ATTEMPTS = 30;
@@ -233,12 +243,12 @@ export async function pruneAlerts(db: Db, before: number): Promise<number> {
  * @param model - the model
  * @param now - epoch ms of the run
  */
-export async function undelivered(db: Db, model: string, now: number): Promise<AlertRow[]> {
+export async function undelivered(db: Db, model: string, now: number): Promise<AppAlertRow[]> {
   const later = sql`select 1 from ${alerts} later where later.model = ${alerts.model} and later.version = ${alerts.version} and later.kind = ${alerts.kind}
     and later.subject = ${alerts.subject} and later.id > ${alerts.id} and later.delivered_at is null and later.attempts < ${MAX_ATTEMPTS}
     and (later.retry_at is null or later.retry_at <= ${now})`;
   return db
-    .select()
+    .select(withApp)
     .from(alerts)
     .where(and(eq(alerts.model, model), isNull(alerts.deliveredAt), lt(alerts.attempts, MAX_ATTEMPTS), or(isNull(alerts.retryAt), lte(alerts.retryAt, now), sql`exists (${later})`)))
     .orderBy(alerts.id)
@@ -335,15 +345,15 @@ function inScope(db: Db, column: typeof alerts.model | typeof alertStates.model,
 }
 
 /**
- * Alerts of one model, of every model of one app, or of all models, newest first.
+ * Alerts of one model, of every model of one app, or of all models, newest first, each with its model's app.
  *
  * @param db - drizzle handle
  * @param scope - the models
  * @param limit - most alerts
  */
-export async function listAlerts(db: Db, scope: AlertScope, limit: number): Promise<AlertRow[]> {
+export async function listAlerts(db: Db, scope: AlertScope, limit: number): Promise<AppAlertRow[]> {
   return db
-    .select()
+    .select(withApp)
     .from(alerts)
     .where(inScope(db, alerts.model, scope))
     .orderBy(desc(alerts.id))
@@ -362,18 +372,17 @@ export async function listAlerts(db: Db, scope: AlertScope, limit: number): Prom
  * @param scope - the models
  * @param limit - most alerts
  */
-export async function firingAlerts(db: Db, scope: AlertScope, limit: number): Promise<AlertRow[]> {
+export async function firingAlerts(db: Db, scope: AlertScope, limit: number): Promise<AppAlertRow[]> {
   const started = and(startedItsState, eq(alerts.state, "firing"));
   const served = sql`exists (select 1 from ${rollouts} where ${rollouts.model} = ${alertStates.model} and ${alertStates.version} in (${rollouts.stable}, ${rollouts.canaryVersion}, ${rollouts.shadowVersion}))`;
   // a cross join, which SQLite never reorders: the few firing conditions are the outer loop, each
   // finding its alert by alerts_condition (with an inner join it read every alert of the scope)
-  const rows = await db
-    .select({ alert: alerts })
+  return db
+    .select(withApp)
     .from(alertStates)
     .crossJoin(alerts)
     .where(and(eq(alertStates.state, "firing"), inScope(db, alertStates.model, scope), started, served))
     .orderBy(desc(alerts.id))
     .limit(limit)
     .all();
-  return rows.map((r) => r.alert);
 }

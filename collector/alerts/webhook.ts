@@ -1,7 +1,7 @@
 import { firstNames } from "../../protocol/first-names.ts";
 import { modelName } from "../registry/model-key.ts";
 import { iso } from "../time.ts";
-import { type AlertRow, MAX_ATTEMPTS } from "./store.ts";
+import { type AlertRow, type AppAlertRow, MAX_ATTEMPTS } from "./store.ts";
 import { webhookRefusal } from "./webhook-url.ts";
 
 /** A webhook receiver gets this long to answer. */
@@ -10,11 +10,12 @@ const TIMEOUT_MS = 10_000;
 /**
  * The public view of an alert, as the API lists it and webhooks carry it.
  *
- * @param a - the stored alert
+ * @param a - the stored alert, with its model's app
  */
-export function alertView(a: AlertRow) {
+export function alertView(a: AppAlertRow) {
   return {
     id: a.id,
+    app: a.app,
     model: modelName(a.model),
     version: a.version,
     kind: a.kind,
@@ -61,10 +62,10 @@ export const MAX_ALERTS_PER_POST = 50;
  *
  * @param pending - undelivered alerts, oldest first
  */
-export function postGroups(pending: readonly AlertRow[]): AlertRow[][] {
+export function postGroups<A extends AlertRow>(pending: readonly A[]): A[][] {
   // the post each version, kind, state and evaluation is filling
-  const open = new Map<string, AlertRow[]>();
-  const posts: AlertRow[][] = [];
+  const open = new Map<string, A[]>();
+  const posts: A[][] = [];
   for (const a of pending) {
     const key = `${a.version}|${a.kind}|${a.state}|${a.at}`;
     const post = open.get(key);
@@ -96,8 +97,8 @@ export function postText(post: readonly AlertRow[]): string {
 
 /**
  * Posts alerts to a webhook as `{ text, alert, alerts }`: `text` makes it a valid Slack incoming
- * webhook message ({@link postText}, {@link slackEscape}d), `alerts` holds each alert as it is
- * and `alert` the first. Resolves to undefined when the receiver answered 2xx, else to why not
+ * webhook message ({@link postText}, {@link slackEscape}d), `alerts` holds each alert as the API
+ * lists it ({@link alertView}: with its model's app) and `alert` the first. Resolves to undefined when the receiver answered 2xx, else to why not
  * (`HTTP 500`, `could not reach host: …`).
  * The URL is checked again first (a configuration may predate the rule, or the deployment's
  * `WEBHOOK_ALLOW_PRIVATE` may have changed), and redirects are not followed: a public host
@@ -107,7 +108,7 @@ export function postText(post: readonly AlertRow[]): string {
  * @param post - the alerts of one post ({@link postGroups}), at least one
  * @param allowPrivate - accept private and loopback hosts (see {@link webhookRefusal})
  */
-export async function postWebhook(url: string, post: readonly AlertRow[], allowPrivate: boolean): Promise<string | undefined> {
+export async function postWebhook(url: string, post: readonly AppAlertRow[], allowPrivate: boolean): Promise<string | undefined> {
   const refusal = webhookRefusal(url, allowPrivate);
   if (refusal) return `not sent: ${refusal}`;
   try {

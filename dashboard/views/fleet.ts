@@ -66,45 +66,37 @@ function modelRow(m: ModelSummary, x: Health): HTMLElement {
   );
 }
 
-/** Firing alerts by model, version and kind, in the order of each group's newest alert. */
+/** Firing alerts by model (app and name), version and kind, in the order of each group's newest alert. */
 function byCondition(alerts: readonly Alert[]): Alert[][] {
   const groups = new Map<string, Alert[]>();
   for (const a of alerts) {
-    const key = JSON.stringify([a.model, a.version, a.kind]);
+    const key = JSON.stringify([a.app, a.model, a.version, a.kind]);
     groups.set(key, [...(groups.get(key) ?? []), a]);
   }
   return [...groups.values()];
 }
 
-/**
- * One entry: a kind of alert of a model version; its message, or the subjects when several fire.
- * Alerts name no app: the link names the app of the listed model of that name, if only one app has it.
- */
-function alertItem(group: readonly Alert[], models: readonly ModelSummary[]): HTMLElement {
+/** One entry: a kind of alert of a model version; its message, or the subjects when several fire. */
+function alertItem(group: readonly Alert[]): HTMLElement {
   const a = group[0]!;
   // the API lists alerts newest first: the group's last is its oldest
   const since = group.at(-1)!.at;
   const subjects = group.flatMap((x) => (x.subject ? [x.subject] : []));
-  const named = models.filter((m) => m.name === a.model);
   return h(
     "li",
-    { class: "alert", "data-kind": a.kind, "data-model": a.model },
+    { class: "alert", "data-kind": a.kind, "data-app": a.app, "data-model": a.model },
     h("strong", {}, a.kind.replaceAll("_", " ")),
     " ",
-    h("a", { href: modelHref(named.length === 1 ? named[0]! : { name: a.model }) }, `${a.model} v${a.version}`),
+    h("a", { href: modelHref({ app: a.app, name: a.model }), title: `app ${a.app}` }, `${a.model} v${a.version}`),
     group.length > 1 ? ` · ${group.length} firing: ${firstNames(subjects)}` : a.subject ? ` · ${a.subject}` : "",
     h("span", { class: "muted" }, ` since ${when(since)}`),
     group.length > 1 ? null : h("div", {}, a.message),
   );
 }
 
-function alertList(alerts: readonly Alert[], models: readonly ModelSummary[]): HTMLElement {
+function alertList(alerts: readonly Alert[]): HTMLElement {
   if (alerts.length === 0) return note("No alerts firing.");
-  return h(
-    "ul",
-    { class: "alerts" },
-    byCondition(alerts).map((group) => alertItem(group, models)),
-  );
+  return h("ul", { class: "alerts" }, byCondition(alerts).map(alertItem));
 }
 
 /**
@@ -124,7 +116,7 @@ export function fleetView(ctx: ViewContext): View {
       const now = Date.now();
       const [list, firing] = await Promise.all([ctx.api.models(), ctx.api.firingAlerts()]);
       const healths = await pooled(list, (m) => health(ctx, m, now, verdicts));
-      replace(alerts.body, alertList(firing, list));
+      replace(alerts.body, alertList(firing));
       if (list.length === 0) return replace(models.body, note("No models yet: publish one with `driftline publish`."));
       const head = ["model", "app", "stable", "canary", "shadow", "config", "latest", "rows (1 h)", "error rate (1 h)", "dataset drift (1 h)"];
       replace(

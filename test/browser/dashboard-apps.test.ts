@@ -4,6 +4,7 @@
 // sees only its own.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
+import { runScheduled } from "../../scripts/lib/collector-process.mjs";
 import { launchBrowser, type TestBrowser } from "./harness/browser.ts";
 import { startTestCollector, type TestCollector } from "./harness/collector.ts";
 import { signInToDashboard } from "./harness/dashboard.ts";
@@ -131,5 +132,28 @@ describe("dashboard of two apps with a model of the same name", () => {
     // the other app's model is one this key does not see
     await open(`#/model/beta/${NAME}`);
     expect(await page.textContent(".panel-body .note-error")).toBe(`no model "${NAME}"`);
+  });
+
+  it("with the bootstrap key, lists each app's firing alert of the name apart, each linking to its app's model", async () => {
+    // both apps' stable version 1 (beta's since the rollback) fails half its calls, in five clients' reports from five networks
+    for (const app of ["alpha", "beta"]) {
+      await collector.admin("PUT", `/v1/models/${NAME}/alerts?app=${app}`, { errorRate: 0.2, windowMinutes: 30, minRows: 10 });
+      const ingest = await collector.ingestKey(app);
+      for (let c = 1; c <= 5; c++) {
+        const id = `apps-${app}-fail-${c}`;
+        const report = { ...latencyReport({ id, model: NAME, version: 1 }, [[10, 5]], { session: 10 }), client: `${app}-${c}` };
+        expect(await collector.sendReports(ingest, [report], `198.51.100.${c}`)).toEqual([id]);
+      }
+      await collector.admin("POST", `/v1/reports/flush?model=${NAME}&app=${app}`);
+    }
+    await runScheduled(collector.url);
+    const firing = await collector.admin<{ alerts: { kind: string }[] }>("GET", "/v1/alerts?state=firing");
+    expect(firing.alerts.map((a) => a.kind)).toEqual(["error_rate", "error_rate"]);
+    await signIn(collector.adminKey);
+    expect(await settled()).toBeNull();
+    const items = page.locator('li.alert[data-kind="error_rate"]');
+    expect(await items.count()).toBe(2);
+    const hrefs = await items.locator("a").evaluateAll((links) => links.map((a) => a.getAttribute("href")));
+    expect(hrefs.sort()).toEqual([`#/model/alpha/${NAME}`, `#/model/beta/${NAME}`]);
   });
 });

@@ -59,6 +59,7 @@ async function putWebhook(model: string, webhook: string, token = BOOTSTRAP): Pr
 /** One firing alert to post. */
 const ALERT = {
   id: 1,
+  app: "default",
   model: "m",
   version: 1,
   kind: "error_rate",

@@ -9,7 +9,7 @@ import { clientsGiven, flush, makeReport, postReports, publishManifest, publishW
 import { BOOTSTRAP, call, canaryWithAlerts, createKey, expectError, manifestFor, publish, rollout, twoFeatureManifest, unique } from "../../registry-helpers.ts";
 
 const HOOK = "https://hooks.example.test/driftline";
-type Posted = { kind: string; subject: string | null; state: string; version: number; message: string; threshold: number | null };
+type Posted = { app: string; kind: string; subject: string | null; state: string; version: number; message: string; threshold: number | null };
 /** Each alert posted, with the text of its post (alerts of one kind and state of one run share a post). */
 const posted: { text: string; alert: Posted }[] = [];
 /** How many alerts each post carried. */
@@ -411,6 +411,8 @@ describe("alerts", () => {
     expect(mine()).toEqual([]);
     await cron(at + 31 * 60_000);
     expect(mine()).toEqual(["error_rate:firing"]);
+    // the post names the model's app, as GET /v1/alerts does
+    expect(posted.filter((p) => p.text.includes(model)).map((p) => p.alert.app)).toEqual(["default"]);
     const row = await env.DB.prepare("select attempts, retry_at, delivered_at from alerts where model = ?").bind(`default/${model}`).first();
     expect(row).toEqual({ attempts: 6, retry_at: null, delivered_at: at + 31 * 60_000 });
   });
@@ -814,6 +816,29 @@ describe("alerts", () => {
     expect(res.status).toBe(200);
     const { alerts } = (await res.json()) as { alerts: { model: string; state: string }[] };
     expect(alerts.map((a) => `${a.model}:${a.state}`)).toEqual([`${model}:firing`]);
+  });
+
+  it("names each alert's app: the bootstrap key sees two apps' models of one name, and a model from before names were scoped by app", async () => {
+    const [one, two] = [unique("app"), unique("app")];
+    const [model, old] = [unique("alerts"), unique("old")];
+    await publish(model, BOOTSTRAP, { app: one });
+    await publish(model, BOOTSTRAP, { app: two });
+    // a model created before migration 0003: its key is its bare name, which names no app
+    await env.DB.prepare("INSERT INTO models (id, app, name, created_at) VALUES (?, ?, ?, 0)").bind(old, two, old).run();
+    const state = env.DB.prepare("INSERT INTO alert_states (model, version, kind, subject, state, since) VALUES (?, 1, 'error_rate', '', 'firing', ?)");
+    const alert = env.DB.prepare(
+      "INSERT INTO alerts (model, version, kind, subject, state, value, threshold, window_from, window_to, message, at, attempts) VALUES (?, 1, 'error_rate', '', 'firing', 0.5, 0.2, 0, 60000, 'm', ?, 0)",
+    );
+    const rollout = env.DB.prepare("INSERT INTO rollouts (model, stable, config_version, sample_rate, salt, updated_at) VALUES (?, 1, 1, 1, 's', 0)");
+    await env.DB.batch([rollout.bind(old), ...[`${one}/${model}`, `${two}/${model}`, old].flatMap((key, i) => [state.bind(key, 1000 + i), alert.bind(key, 1000 + i)])]);
+    const list = async (query: string) => {
+      const res = await call("GET", `/v1/alerts?${query}`, { token: BOOTSTRAP });
+      expect(res.status, await res.clone().text()).toBe(200);
+      return ((await res.json()) as { alerts: { app?: string; model: string }[] }).alerts.map((a) => `${a.app}/${a.model}`);
+    };
+    const expected = [`${two}/${old}`, `${two}/${model}`, `${one}/${model}`];
+    for (const query of ["limit=3", "state=firing&limit=3"]) expect(await list(query), query).toEqual(expected);
+    expect(await list(`model=${model}&app=${one}`)).toEqual([`${one}/${model}`]);
   });
 
   it("lists the alerts firing now however many state changes came after them (state=firing)", async () => {
