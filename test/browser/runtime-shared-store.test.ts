@@ -28,6 +28,34 @@ describe("two models on one origin", () => {
     await rig?.stop();
   });
 
+  /** Two tabs of the origin on the runtime page: the test's page and a new one (close it after). */
+  const twoTabs = async () => {
+    const tabs = [page, await rig.browser.context.newPage()] as const;
+    await Promise.all(tabs.map((p) => openRuntimePage(p, rig.server)));
+    return tabs;
+  };
+
+  /** Starts a runtime in `p` as `window.rt`. */
+  const startIn = (p: Page, o: Record<string, unknown>) => p.evaluate(async (o) => void (window.rt = await window.Driftline.createRuntime(o as never)), o);
+
+  /** `window.rt` in `p` predicts `n` churn rows from `offset`, then flushes. */
+  const predictIn = (p: Page, n: number, offset: number) =>
+    p.evaluate(
+      async ({ rows }) => {
+        await window.rt.predict(rows as never[]);
+        await window.rt.flush();
+      },
+      { rows: churnRows(n, offset) },
+    );
+
+  /** Rows the collector counted for version 1 of `model` in the last and next hour, plus rows counted as dropped. */
+  const rowsAndDropped = async (model: string) => {
+    await rig.collector.admin("POST", `/v1/reports/flush?model=${model}`);
+    const range = `from=${Date.now() - 3_600_000}&to=${Date.now() + 3_600_000}`;
+    const stats = await rig.collector.admin<{ rows: number; errors: Record<string, number> }>("GET", `/v1/stats?model=${model}&version=1&${range}`);
+    return stats.rows + (stats.errors.dropped ?? 0);
+  };
+
   it("starting model b keeps model a's bytes: a's next start, offline, runs", async () => {
     const row = churnRows(1)[0];
     expect((await startAndPredict(page, rig.server, { ...options, model: "prune-a" }, row)).outcome).toBe("ok");
@@ -42,13 +70,7 @@ describe("two models on one origin", () => {
   });
 
   it("each model's runtime keeps, sends and counts only its own queued reports: each row counted once", async () => {
-    const range = `from=${Date.now() - 3_600_000}&to=${Date.now() + 3_600_000}`;
-    const counted = async (model: string) => {
-      await rig.collector.admin("POST", `/v1/reports/flush?model=${model}`);
-      const stats = await rig.collector.admin<{ rows: number; errors: Record<string, number> }>("GET", `/v1/stats?model=${model}&version=1&${range}`);
-      return stats.rows + (stats.errors.dropped ?? 0);
-    };
-    const before = { "prune-a": await counted("prune-a"), "prune-b": await counted("prune-b") };
+    const before = { "prune-a": await rowsAndDropped("prune-a"), "prune-b": await rowsAndDropped("prune-b") };
     await openRuntimePage(page, rig.server);
     // what the test before left queued (its offline start's row) goes
     await page.evaluate(
@@ -84,7 +106,7 @@ describe("two models on one origin", () => {
     await page.waitForTimeout(3500);
     await openRuntimePage(page, rig.server);
     await run([]);
-    expect({ "prune-a": (await counted("prune-a")) - before["prune-a"], "prune-b": (await counted("prune-b")) - before["prune-b"] }).toEqual({ "prune-a": 5, "prune-b": 5 });
+    expect({ "prune-a": (await rowsAndDropped("prune-a")) - before["prune-a"], "prune-b": (await rowsAndDropped("prune-b")) - before["prune-b"] }).toEqual({ "prune-a": 5, "prune-b": 5 });
   });
 
   it("two tabs of one model count every row each predicts: neither merges into the reports a previous page left", async () => {
@@ -92,26 +114,17 @@ describe("two models on one origin", () => {
     const o = { ...options, model, reportIntervalMs: 3_600_000 };
     const before = await rig.collector.countRows(model, 1);
     // two tabs of the origin, open while online
-    const tabs = [page, await rig.browser.context.newPage()];
-    await Promise.all(tabs.map((p) => openRuntimePage(p, rig.server)));
-    const start = (p: Page) => p.evaluate(async (o) => void (window.rt = await window.Driftline.createRuntime(o as never)), o);
-    const predict = (p: Page, n: number, offset: number) =>
-      p.evaluate(
-        async ({ rows }) => {
-          await window.rt.predict(rows as never[]);
-          await window.rt.flush();
-        },
-        { rows: churnRows(n, offset) },
-      );
+    const tabs = await twoTabs();
+    const start = (p: Page) => startIn(p, o);
     // a runtime predicts offline and closes: its report waits in the origin's queue, unsent
     await start(tabs[0]!);
     await rig.browser.context.setOffline(true);
-    await predict(tabs[0]!, 5, 100);
+    await predictIn(tabs[0]!, 5, 100);
     await tabs[0]!.evaluate(() => window.rt.close());
     // then both tabs start (as a restored session does), still offline, and predict
     await Promise.all(tabs.map(start));
-    await predict(tabs[0]!, 7, 200);
-    await predict(tabs[1]!, 11, 300);
+    await predictIn(tabs[0]!, 7, 200);
+    await predictIn(tabs[1]!, 11, 300);
     await rig.browser.context.setOffline(false);
     for (const p of tabs) await p.evaluate(() => window.rt.close());
     await tabs[1]!.close();
@@ -122,24 +135,15 @@ describe("two models on one origin", () => {
     const model = "prune-a";
     const o = { ...options, model, reportIntervalMs: 3_600_000 };
     const before = await rig.collector.countRows(model, 1);
-    const [a, b] = [page, await rig.browser.context.newPage()];
-    await Promise.all([a, b].map((p) => openRuntimePage(p, rig.server)));
-    const start = (p: Page) => p.evaluate(async (o) => void (window.rt = await window.Driftline.createRuntime(o as never)), o);
-    const predict = (p: Page, n: number, offset: number) =>
-      p.evaluate(
-        async ({ rows }) => {
-          await window.rt.predict(rows as never[]);
-          await window.rt.flush();
-        },
-        { rows: churnRows(n, offset) },
-      );
+    const [a, b] = await twoTabs();
+    const start = (p: Page) => startIn(p, o);
     // offline, tab a queues a report of 5 rows; tab b starts while it waits
     await rig.browser.context.setOffline(true);
     await start(a);
-    await predict(a, 5, 400);
+    await predictIn(a, 5, 400);
     await start(b);
     // a's next 7 rows join its waiting report (same stream and hour)
-    await predict(a, 7, 500);
+    await predictIn(a, 7, 500);
     // back online, b sends what it sends first (a's sending fails meanwhile)
     await a.route(`${rig.collector.url}/v1/reports**`, (route) => route.abort());
     await rig.browser.context.setOffline(false);
@@ -153,36 +157,21 @@ describe("two models on one origin", () => {
   it("a row is counted once, as predicted or as dropped, when another running tab holds its report past the age limit", async () => {
     const model = "prune-b";
     const o = { ...options, model, reportIntervalMs: 3_600_000, queue: { maxAgeMs: 3000 } };
-    const range = () => `from=${Date.now() - 3_600_000}&to=${Date.now() + 3_600_000}`;
-    const counted = async () => {
-      await rig.collector.admin("POST", `/v1/reports/flush?model=${model}`);
-      const stats = await rig.collector.admin<{ rows: number; errors: Record<string, number> }>("GET", `/v1/stats?model=${model}&version=1&${range()}`);
-      return stats.rows + (stats.errors.dropped ?? 0);
-    };
-    const before = await counted();
-    const [a, b] = [page, await rig.browser.context.newPage()];
-    await Promise.all([a, b].map((p) => openRuntimePage(p, rig.server)));
-    const start = (p: Page) => p.evaluate(async (o) => void (window.rt = await window.Driftline.createRuntime(o as never)), o);
-    const predict = (p: Page, n: number, offset: number) =>
-      p.evaluate(
-        async ({ rows }) => {
-          await window.rt.predict(rows as never[]);
-          await window.rt.flush();
-        },
-        { rows: churnRows(n, offset) },
-      );
+    const before = await rowsAndDropped(model);
+    const [a, b] = await twoTabs();
+    const start = (p: Page) => startIn(p, o);
     await rig.browser.context.setOffline(true);
     await start(a);
-    await predict(a, 5, 600);
+    await predictIn(a, 5, 600);
     await start(b);
     // past the age limit, each tab queues a report again: a adds it to its waiting one, and b,
     // holding that one too, must not drop it
     await a.waitForTimeout(3500);
-    await predict(a, 1, 700);
-    await predict(b, 1, 800);
+    await predictIn(a, 1, 700);
+    await predictIn(b, 1, 800);
     await rig.browser.context.setOffline(false);
     for (const p of [a, b]) await p.evaluate(() => window.rt.close());
     await b.close();
-    expect((await counted()) - before).toBe(5 + 1 + 1);
+    expect((await rowsAndDropped(model)) - before).toBe(5 + 1 + 1);
   });
 });
