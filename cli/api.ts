@@ -34,13 +34,17 @@ export interface RequestOptions {
   headers?: Record<string, string>;
 }
 
+/** Methods a request may be sent again with: doing them twice does what doing them once does. */
+const IDEMPOTENT = ["GET", "HEAD", "PUT", "DELETE"];
+
 /** The collector did not answer (refused, reset or timed out): the request may be tried again. */
 export class NoAnswerError extends CliError {}
 
 /**
  * Calls the collector and returns its successful answer unread (for bodies that are not JSON or
  * are streamed). Every failure becomes one readable CliError: a collector that does not answer,
- * a refused key, or the API's error envelope.
+ * a refused key, or the API's error envelope. A GET, HEAD, PUT or DELETE whose connection closed
+ * before any answer is sent again (3 tries in all); a POST never is (it may have been taken).
  *
  * @param conn - where and as whom
  * @param path - e.g. "/v1/logs?model=churn"
@@ -53,14 +57,23 @@ export async function requestRaw(conn: Connection, path: string, options: Reques
     headers["content-type"] = "application/json";
     body = JSON.stringify(options.json);
   }
+  const method = options.method ?? "GET";
+  const url = new URL(`${conn.url}${path}`);
+  if (conn.app) url.searchParams.set("app", conn.app);
+  // a connection kept alive that the server closes as this request comes on it (a loaded `wrangler
+  // dev` does) took nothing: an idempotent request with a body it can send again goes again, on
+  // another connection (3 tries in all: the next kept-alive one may be closed too)
+  const again = IDEMPOTENT.includes(method) && !(body instanceof ReadableStream);
   let res: Response;
-  try {
-    const url = new URL(`${conn.url}${path}`);
-    if (conn.app) url.searchParams.set("app", conn.app);
-    res = await fetch(url, { method: options.method ?? "GET", headers, body, ...(body instanceof ReadableStream ? { duplex: "half" } : {}) } as RequestInit);
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    throw new NoAnswerError(`the collector at ${conn.url} does not answer (${cause?.code ?? cause?.message ?? (err as Error).message})`);
+  for (let tried = 1; ; tried++) {
+    try {
+      res = await fetch(url, { method, headers, body, ...(body instanceof ReadableStream ? { duplex: "half" } : {}) } as RequestInit);
+      break;
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      if (again && tried < 3 && cause?.code === "UND_ERR_SOCKET") continue;
+      throw new NoAnswerError(`the collector at ${conn.url} does not answer (${cause?.code ?? cause?.message ?? (err as Error).message})`);
+    }
   }
   if (res.ok) return res;
   const text = await res.text();
@@ -68,7 +81,7 @@ export async function requestRaw(conn: Connection, path: string, options: Reques
   const detail = envelope ? `${envelope.code}: ${envelope.message}` : text.slice(0, 200) || res.statusText;
   if (res.status === 401) throw new CliError(`the collector refused the key (401 ${detail}); check DRIFTLINE_ADMIN_KEY or --key`);
   if (res.status === 403) throw new CliError(`this key may not do that (403 ${detail})`);
-  throw new CliError(`${options.method ?? "GET"} ${path} failed: ${res.status} ${detail}`);
+  throw new CliError(`${method} ${path} failed: ${res.status} ${detail}`);
 }
 
 function parseOrUndefined(text: string): unknown {
