@@ -1,4 +1,4 @@
-import { and, eq, sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { aggregateFlushes, reportTotals } from "../db/schema.ts";
 import type { Aggregate } from "./aggregate.ts";
@@ -68,17 +68,12 @@ export function addToTotals(db: Db, model: string, totals: readonly Totals[]) {
 
 /**
  * The aggregator objects whose stored rows are not yet in `report_totals` (they stored rows
- * before it existed and have not flushed since): of one model, or of every model.
+ * before it existed and have not flushed since), of every model: one query.
  *
  * @param db - drizzle handle
- * @param model - the model; every model when undefined
  */
-export async function uncountedObjects(db: Db, model?: string): Promise<{ model: string; shard: number }[]> {
-  const rows = await db
-    .select({ model: aggregateFlushes.model, object: aggregateFlushes.object })
-    .from(aggregateFlushes)
-    .where(and(model === undefined ? undefined : eq(aggregateFlushes.model, model), eq(aggregateFlushes.totals, 0)))
-    .all();
+export async function uncountedObjects(db: Db): Promise<{ model: string; shard: number }[]> {
+  const rows = await db.select({ model: aggregateFlushes.model, object: aggregateFlushes.object }).from(aggregateFlushes).where(eq(aggregateFlushes.totals, 0)).all();
   return rows.map((r) => ({ model: r.model, shard: Number(r.object.slice(r.object.lastIndexOf(":") + 1)) }));
 }
 

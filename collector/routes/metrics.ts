@@ -8,7 +8,7 @@ import { loadReference } from "../drift/stored-reference.ts";
 import type { AppEnv } from "../env.ts";
 import { closedUntil } from "../aggregates/windows.ts";
 import { ingestTotals, readWindow } from "../aggregates/store.ts";
-import { type Totals, readTotals, uncountedObjects } from "../aggregates/totals.ts";
+import { readTotals, uncountedObjects } from "../aggregates/totals.ts";
 import { PROMETHEUS_CONTENT_TYPE, PrometheusText } from "./prometheus-text.ts";
 import { documented } from "../openapi.ts";
 
@@ -38,19 +38,16 @@ function modelSamples(w: PrometheusText, m: ModelRow): PrometheusText["sample"] 
 }
 
 /**
- * The all-time totals of a model, from `report_totals` (one query: a roll-up or flush never
- * shows half-way); undefined while some of its aggregator objects have rows stored before that
- * table that the cron has not counted yet (`countStoredTotals`): the counters are left out of the
- * scrape rather than shown short.
+ * All-time counters of one model. Its report, row and error totals come from `report_totals` (one
+ * query: a roll-up or flush never shows half-way), and are left out rather than shown short while
+ * some of its aggregator objects have rows stored before that table that the cron has not counted
+ * yet (`countStoredTotals`).
+ *
+ * @param uncounted - the models with such objects
  */
-async function countedTotals(db: Db, m: ModelRow): Promise<Totals[] | undefined> {
-  return (await uncountedObjects(db, m.id)).length ? undefined : readTotals(db, m.id);
-}
-
-/** All-time counters of one model. */
-async function writeTotals(w: PrometheusText, db: Db, m: ModelRow): Promise<void> {
+async function writeTotals(w: PrometheusText, db: Db, m: ModelRow, uncounted: ReadonlySet<string>): Promise<void> {
   const [model, sample] = [m.name, modelSamples(w, m)];
-  for (const t of (await countedTotals(db, m)) ?? []) {
+  for (const t of uncounted.has(m.id) ? [] : await readTotals(db, m.id)) {
     const labels = { model, version: t.version, role: t.role };
     sample("driftline_reports_total", "counter", "Client reports accepted.", labels, t.reports);
     sample("driftline_rows_total", "counter", "Rows the clients predicted (before sampling).", labels, t.rows);
@@ -115,8 +112,10 @@ export const metrics = new Hono<AppEnv>().get(
     const models = await listModels(db, caller.bootstrap ? undefined : (caller.app ?? undefined));
     const w = new PrometheusText();
     const now = Date.now();
+    // one query for the scrape, not one per model
+    const uncounted = new Set((await uncountedObjects(db)).map((o) => o.model));
     for (const m of models) {
-      await writeTotals(w, db, m);
+      await writeTotals(w, db, m, uncounted);
       await writeRecent(w, c.env, db, m, now);
     }
     return c.body(w.render(), 200, { "Content-Type": PROMETHEUS_CONTENT_TYPE, "Cache-Control": "no-store" });
