@@ -1,21 +1,23 @@
 import { ErrorCounts, decodeErrorCounts, fromBase64, toBase64 } from "../../protocol/sketch/index.ts";
 import type { AttributedReport } from "../aggregates/sender-tally.ts";
+import { WINDOW_MS, windowStart } from "../aggregates/windows.ts";
 import { MAX_REPORT_AGE_MS } from "./sender-budget.ts";
-
-/** The period a stale carrier is given: the day before it arrived, so it is filed in a day window. */
-const DAY_MS = 86_400_000;
 
 /**
  * A report older than {@link MAX_REPORT_AGE_MS} that is a runtime's carrier of dropped rows
  * (rows 0, no sketch but error counts: docs/runtime.md "Dropped rows are reported"), moved to
- * the day before `now` with only its `dropped` count; any other report as it is. The runtime keeps a carrier
- * of the period of the reports it dropped by age (past a day) and never drops it, so a page
- * opened again after two days sends carriers the age bound would refuse, and the rows it
- * dropped were counted nowhere. Filed in the day window of the last day's midpoint, the count
- * weighs in that window's sender budget like any report's (1.44 M a day by default: a minute's
- * 1,000 would scale a day's dropped rows down; no budget of a forgotten window is spent again)
- * and writes no old window; its other codes (the dropped reports' own failed calls) are left out, as they are no
- * errors of the day it is filed in, and `dropped` is none of the error rate's.
+ * yesterday (the whole UTC day before `now`'s) with only its `dropped` count; any other report
+ * as it is. The runtime keeps a carrier of the period of the reports it dropped by age (past a
+ * day) and never drops it, so a page opened again after two days sends carriers the age bound
+ * would refuse, and the rows it dropped were counted nowhere.
+ *
+ * Filed in yesterday's day window, the count weighs in that window's sender budget like any
+ * report's (1.44 M a day by default: a minute's 1,000 would scale a day's dropped rows down; no
+ * budget of a forgotten window is spent again) and writes no old window. Yesterday, not the last
+ * 24 hours: a day row is read only by a range that covers its whole day, and after noon the last
+ * 24 hours' midpoint is in today, which no range covers before midnight. Its other codes (the
+ * dropped reports' own failed calls) are left out, as they are no errors of the day it is filed
+ * in, and `dropped` is none of the error rate's.
  *
  * @param report - a report that passed the wire schema
  * @param now - epoch ms
@@ -34,5 +36,6 @@ export function redateStaleCarrier(report: AttributedReport, now: number): Attri
   if (dropped === undefined) return report;
   const errors = new ErrorCounts();
   errors.update("dropped", dropped);
-  return { ...report, start: now - DAY_MS, end: now, errors: toBase64(errors.encode()) };
+  const today = windowStart(now, "day");
+  return { ...report, start: today - WINDOW_MS.day, end: today, errors: toBase64(errors.encode()) };
 }
