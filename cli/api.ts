@@ -32,6 +32,13 @@ export interface RequestOptions {
   json?: unknown;
   body?: BodyInit;
   headers?: Record<string, string>;
+  /**
+   * Whether the request may be sent again when its connection closes before any answer: by
+   * default a GET, HEAD, PUT or DELETE (doing them twice does what doing them once does). A POST
+   * the collector takes only once may say so: a publish of bytes and a profile already published
+   * answers 200, a change with `If-Match` 412.
+   */
+  resendable?: boolean;
 }
 
 /** Methods a request may be sent again with: doing them twice does what doing them once does. */
@@ -40,11 +47,28 @@ const IDEMPOTENT = ["GET", "HEAD", "PUT", "DELETE"];
 /** The collector did not answer (refused, reset or timed out): the request may be tried again. */
 export class NoAnswerError extends CliError {}
 
+/** The collector answered with an error status: its status and the envelope's code. */
+export class AnswerError extends CliError {
+  /**
+   * @param message - the one line the CLI prints
+   * @param status - the HTTP status
+   * @param code - the error envelope's code, if the answer had one
+   */
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code: string | undefined,
+  ) {
+    super(message);
+  }
+}
+
 /**
  * Calls the collector and returns its successful answer unread (for bodies that are not JSON or
  * are streamed). Every failure becomes one readable CliError: a collector that does not answer,
- * a refused key, or the API's error envelope. A GET, HEAD, PUT or DELETE whose connection closed
- * before any answer is sent again (3 tries in all); a POST never is (it may have been taken).
+ * a refused key, or the API's error envelope ({@link AnswerError}). A GET, HEAD, PUT or DELETE
+ * whose connection closed before any answer is sent again (3 tries in all); a POST only when it
+ * is `resendable` (it may have been taken).
  *
  * @param conn - where and as whom
  * @param path - e.g. "/v1/logs?model=churn"
@@ -63,7 +87,7 @@ export async function requestRaw(conn: Connection, path: string, options: Reques
   // a connection kept alive that the server closes as this request comes on it (a loaded `wrangler
   // dev` does) took nothing: an idempotent request with a body it can send again goes again, on
   // another connection (3 tries in all: the next kept-alive one may be closed too)
-  const again = IDEMPOTENT.includes(method) && !(body instanceof ReadableStream);
+  const again = (options.resendable ?? IDEMPOTENT.includes(method)) && !(body instanceof ReadableStream);
   let res: Response;
   for (let tried = 1; ; tried++) {
     try {
@@ -79,9 +103,13 @@ export async function requestRaw(conn: Connection, path: string, options: Reques
   const text = await res.text();
   const envelope = (parseOrUndefined(text) as { error?: { code?: string; message?: string } } | undefined)?.error;
   const detail = envelope ? `${envelope.code}: ${envelope.message}` : text.slice(0, 200) || res.statusText;
-  if (res.status === 401) throw new CliError(`the collector refused the key (401 ${detail}); check DRIFTLINE_ADMIN_KEY or --key`);
-  if (res.status === 403) throw new CliError(`this key may not do that (403 ${detail})`);
-  throw new CliError(`${method} ${path} failed: ${res.status} ${detail}`);
+  const message =
+    res.status === 401
+      ? `the collector refused the key (401 ${detail}); check DRIFTLINE_ADMIN_KEY or --key`
+      : res.status === 403
+        ? `this key may not do that (403 ${detail})`
+        : `${method} ${path} failed: ${res.status} ${detail}`;
+  throw new AnswerError(message, res.status, envelope?.code);
 }
 
 function parseOrUndefined(text: string): unknown {

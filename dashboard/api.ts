@@ -74,6 +74,11 @@ function seriesParts(q: SeriesQuery, windows: readonly Window[]): Record<string,
   return parts;
 }
 
+/** The `If-Match` header of a rollout change decided on config version `configVersion`. */
+function ifMatch(configVersion: number): Record<string, string> {
+  return { "If-Match": `"${configVersion}"` };
+}
+
 /**
  * The collector's HTTP API, same origin, with `Authorization: Bearer` from the read key or,
  * for rollout changes, the admin key.
@@ -93,7 +98,7 @@ export class Api {
     return this.adminKey !== null;
   }
 
-  private async call<T>(role: Role, method: string, path: string, query: Record<string, string> = {}, body?: unknown): Promise<T> {
+  private async call<T>(role: Role, method: string, path: string, query: Record<string, string> = {}, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
     const key = role === "admin" ? this.adminKey : this.readKey;
     if (!key) throw new ApiError(401, "unauthorized", "an admin key is needed for this", role);
     const search = new URLSearchParams(query).toString();
@@ -101,7 +106,7 @@ export class Api {
     try {
       res = await fetch(path + (search ? `?${search}` : ""), {
         method,
-        headers: { Authorization: `Bearer ${key}`, ...(body !== undefined && { "Content-Type": "application/json" }) },
+        headers: { Authorization: `Bearer ${key}`, ...(body !== undefined && { "Content-Type": "application/json" }), ...headers },
         body: body === undefined ? null : JSON.stringify(body),
       });
     } catch (err) {
@@ -119,8 +124,8 @@ export class Api {
   }
 
   /** A call of `/v1/models/:model` or below it (`rest`), naming the model's app. */
-  private onModel<T>(role: Role, method: string, m: ModelRef, rest = "", body?: unknown): Promise<T> {
-    return this.call(role, method, `/v1/models/${encodeURIComponent(m.name)}${rest}`, appParam(m), body);
+  private onModel<T>(role: Role, method: string, m: ModelRef, rest = "", body?: unknown, headers?: Record<string, string>): Promise<T> {
+    return this.call(role, method, `/v1/models/${encodeURIComponent(m.name)}${rest}`, appParam(m), body, headers);
   }
 
   /** Checks the admin key with an admin-only read (the keys list): a wrong or read key rejects (401, 403). */
@@ -185,13 +190,13 @@ export class Api {
     return this.onModel("admin", "PUT", m, "/alerts", config);
   }
 
-  /** `PUT /v1/models/:model/rollout` (admin). */
-  setRollout(m: ModelRef, change: RolloutChange): Promise<unknown> {
-    return this.onModel("admin", "PUT", m, "/rollout", change);
+  /** `PUT /v1/models/:model/rollout` (admin), only while the rollout is at `configVersion`, the one the page shows (else 412 `conflict`). */
+  setRollout(m: ModelRef, change: RolloutChange, configVersion: number): Promise<unknown> {
+    return this.onModel("admin", "PUT", m, "/rollout", change, ifMatch(configVersion));
   }
 
-  /** `POST /v1/models/:model/rollback` (admin). */
-  rollback(m: ModelRef): Promise<unknown> {
-    return this.onModel("admin", "POST", m, "/rollback");
+  /** `POST /v1/models/:model/rollback` (admin), only while the rollout is at `configVersion`, the one the page shows (else 412 `conflict`). */
+  rollback(m: ModelRef, configVersion: number): Promise<unknown> {
+    return this.onModel("admin", "POST", m, "/rollback", undefined, ifMatch(configVersion));
   }
 }

@@ -78,7 +78,8 @@ export const publish: Command = {
     await upload(conn, manifest.sha256, model.bytes);
     // conn.app: --app, else DRIFTLINE_APP, as every other command reads it
     const body = { manifest, ...(conn.app ? { app: conn.app } : {}) };
-    const res = await requestRaw(conn, `/v1/models/${encodeURIComponent(values.model)}/versions`, { method: "POST", json: body });
+    // sent again if its connection closes unanswered: a publish the collector took answers 200 then
+    const res = await requestRaw(conn, `/v1/models/${encodeURIComponent(values.model)}/versions`, { method: "POST", json: body, resendable: true });
     const version = (await res.json()) as { version: number; sha256: string };
     // 200, not 201: these bytes were published before with this profile (a retry), and that version stays as it was
     if (res.status === 200) {

@@ -1,6 +1,6 @@
-import { request, connection } from "../api.ts";
+import { AnswerError, type Connection, request, connection } from "../api.ts";
 import { CONNECTION_OPTIONS, CliError, UsageError, intFlag, numberFlag, onePositional, parse } from "../args.ts";
-import type { RolloutAnswer, RolloutView } from "../../protocol/api.ts";
+import type { AuditEntry, ModelDetail, RolloutAnswer, RolloutView } from "../../protocol/api.ts";
 import { describeRollout } from "../format.ts";
 import type { Command } from "./command.ts";
 
@@ -71,19 +71,66 @@ export const rollout: Command = {
   },
 };
 
+/** One change of {@link changeOnce}: how to send it, and how to know it in the audit log. */
+interface DecidedChange {
+  method: "PUT" | "POST";
+  /** After `/v1/models/<model>`: "/rollout" or "/rollback". */
+  path: string;
+  json?: unknown;
+  /** What the command does, for its failure: "promoted", "rolled back". */
+  done: string;
+  /** Whether an audit entry is this change (made from the rollout it was decided on). */
+  isThis(entry: AuditEntry): boolean;
+}
+
+/**
+ * Sends a change decided on the rollout `seen` with `If-Match`, so it lands on that rollout only
+ * (never on one another operator or the guardrail changed meanwhile), and sends it again if its
+ * connection closes unanswered. A 412 then means the rollout is no longer `seen`: when the audit
+ * log's change from `seen` is this change (an earlier try whose answer was lost, or the same
+ * change by another caller), the rollout it left; otherwise a CliError that nothing was done.
+ *
+ * @param conn - where and as whom
+ * @param model - the model's name
+ * @param seen - the rollout the change was decided on
+ * @param change - the request and how to recognise it
+ * @returns the rollout after the change
+ */
+async function changeOnce(conn: Connection, model: string, seen: RolloutView, change: DecidedChange): Promise<RolloutView> {
+  const path = `/v1/models/${encodeURIComponent(model)}`;
+  const headers = { "If-Match": `"${seen.configVersion}"` };
+  try {
+    return (await request<RolloutAnswer>(conn, path + change.path, { method: change.method, json: change.json, headers, resendable: true })).rollout;
+  } catch (err) {
+    if (!(err instanceof AnswerError && err.status === 412)) throw err;
+    const detail = await request<ModelDetail>(conn, path);
+    const made = detail.audit.find((entry) => (entry.before as RolloutView | null)?.configVersion === seen.configVersion);
+    if (made && change.isThis(made)) return made.after as RolloutView;
+    const now = detail.rollout?.configVersion ?? "none";
+    throw new CliError(`${model}'s rollout changed since it was read (config ${seen.configVersion} → ${now}${made ? `, ${made.action}` : ""}): nothing ${change.done}; see driftline status ${model}`);
+  }
+}
+
 /** `driftline promote`: make the running canary the stable version. */
 export const promote: Command = {
   name: "promote",
   summary: "make the current canary the stable version",
-  usage: `driftline promote <model> [--url URL --key KEY]\n\nSets the stable version to the running canary's version and ends the canary (and a shadow\nof that version).`,
+  usage: `driftline promote <model> [--url URL --key KEY]\n\nSets the stable version to the running canary's version and ends the canary (and a shadow\nof that version). Applies only to the rollout it read: if that changed meanwhile (another\noperator, the guardrail's rollback), nothing is promoted and the command fails.`,
   async run(argv) {
     const { values, positionals } = parse(argv, CONNECTION_OPTIONS);
     const model = onePositional(positionals, "the model name");
     const conn = connection(values);
     const current = await request<RolloutView>(conn, `/v1/models/${encodeURIComponent(model)}/rollout`);
     if (!current.canary) throw new CliError(`${model} has no canary to promote (stable is version ${current.stable})`);
-    const result = await request<RolloutAnswer>(conn, `/v1/models/${encodeURIComponent(model)}/rollout`, { method: "PUT", json: { stable: current.canary.version } });
-    console.log(`${model}: promoted version ${current.canary.version}; ${describeRollout(result.rollout)}`);
+    const version = current.canary.version;
+    const after = await changeOnce(conn, model, current, {
+      method: "PUT",
+      path: "/rollout",
+      json: { stable: version },
+      done: "promoted",
+      isThis: (entry) => entry.action === "promote" && (entry.after as RolloutView).stable === version,
+    });
+    console.log(`${model}: promoted version ${version}; ${describeRollout(after)}`);
   },
 };
 
@@ -91,11 +138,13 @@ export const promote: Command = {
 export const rollback: Command = {
   name: "rollback",
   summary: "end the canary, or return to the previous stable version",
-  usage: `driftline rollback <model> [--url URL --key KEY]\n\nWith a canary running, ends it; otherwise returns stable to the previous stable version.\nSubscribed clients learn it at once (the rollout channel), others on their next report or poll.`,
+  usage: `driftline rollback <model> [--url URL --key KEY]\n\nWith a canary running, ends it; otherwise returns stable to the previous stable version.\nSubscribed clients learn it at once (the rollout channel), others on their next report or poll.\nRolls back once from the rollout it read: sent again after a lost answer it does not roll\nback twice, and if the rollout changed meanwhile nothing is rolled back and the command fails.`,
   async run(argv) {
     const { values, positionals } = parse(argv, CONNECTION_OPTIONS);
     const model = onePositional(positionals, "the model name");
-    const result = await request<RolloutAnswer>(connection(values), `/v1/models/${encodeURIComponent(model)}/rollback`, { method: "POST" });
-    console.log(`${model}: ${result.action}; ${describeRollout(result.rollout)}`);
+    const conn = connection(values);
+    const current = await request<RolloutView>(conn, `/v1/models/${encodeURIComponent(model)}/rollout`);
+    const after = await changeOnce(conn, model, current, { method: "POST", path: "/rollback", done: "rolled back", isThis: (entry) => entry.action === "rollback" });
+    console.log(`${model}: rollback; ${describeRollout(after)}`);
   },
 };

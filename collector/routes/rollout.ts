@@ -23,10 +23,31 @@ import { rolloutAnswerSchema, rolloutViewSchema } from "../../protocol/api.ts";
 
 const MAX_BODY = 4 * 1024;
 
+/** The answer to a change whose `If-Match` names another config version. */
+const PRECONDITION_FAILED = { description: "`conflict`: `If-Match` names another config version than the stored one; nothing changed" };
+
 async function currentRollout(db: Db, model: ModelRow): Promise<RolloutState> {
   const state = await getRollout(db, model.id);
   if (!state) throw new ApiError(404, "not_found", `model "${model.name}" has no rollout yet`);
   return state;
+}
+
+/** A rollout's entity tag: its config version, quoted (`"4"`). */
+function rolloutTag(state: RolloutState): string {
+  return `"${state.configVersion}"`;
+}
+
+/**
+ * Refuses (412) a change whose `If-Match` names another config version than the stored one: the
+ * caller decided on a rollout that has changed since (another operator, the guardrail's
+ * rollback, or the caller's own earlier try whose answer was lost). Without `If-Match` a change
+ * applies to whatever is stored, as before; `*` matches any rollout.
+ */
+function checkIfMatch(ifMatch: string | undefined, model: ModelRow, current: RolloutState): void {
+  if (ifMatch === undefined || ifMatch.trim() === "*") return;
+  const tags = ifMatch.split(",").map((t) => t.trim());
+  if (!tags.includes(rolloutTag(current)))
+    throw new ApiError(412, "conflict", `the rollout of "${model.name}" is at config version ${current.configVersion}, not the one If-Match names (${ifMatch}); read it again`);
 }
 
 /**
@@ -54,24 +75,31 @@ async function commit(env: Env, db: Db, model: ModelRow, current: RolloutState, 
 /**
  * `/v1/models/:model/rollout` and `/rollback` (admin; GET rollout: read). Each change
  * raises the config version and writes an audit row; a PUT that changes nothing answers
- * `changed: false` and writes nothing.
+ * `changed: false` and writes nothing. GET answers the config version as its `ETag`; a change
+ * sent with `If-Match` applies only to that config version (412 `conflict` otherwise), so a
+ * change decided on what a caller saw never lands on another rollout, and a client may send such
+ * a change again after its answer was lost.
  */
 export const rollout = new Hono<AppEnv>()
   .get(
     "/rollout",
-    documented("A model's rollout", { 200: { description: "the rollout", schema: rolloutViewSchema } }),
+    documented("A model's rollout", { 200: { description: "the rollout; its `ETag` is the config version, quoted", schema: rolloutViewSchema } }),
     requireRole("read"),
     validate("param", modelParamSchema),
     validate("query", appQuerySchema),
     async (c) => {
       const db = openDb(c.env);
       const model = await accessModel(db, c.var.caller, c.req.valid("param").model, c.req.valid("query").app);
-      return c.json(rolloutView(await currentRollout(db, model)));
+      const current = await currentRollout(db, model);
+      return c.json(rolloutView(current), 200, { ETag: rolloutTag(current) });
     },
   )
   .put(
     "/rollout",
-    documented("Changes a model's rollout (canary, promote, abort, shadow, sample rate)", { 200: { description: "the rollout after the change", schema: rolloutAnswerSchema } }),
+    documented("Changes a model's rollout (canary, promote, abort, shadow, sample rate)", {
+      200: { description: "the rollout after the change", schema: rolloutAnswerSchema },
+      412: PRECONDITION_FAILED,
+    }),
     requireRole("admin"),
     jsonBody(MAX_BODY),
     validate("param", modelParamSchema),
@@ -81,6 +109,7 @@ export const rollout = new Hono<AppEnv>()
       const db = openDb(c.env);
       const model = await accessModel(db, c.var.caller, c.req.valid("param").model, c.req.valid("query").app);
       const current = await currentRollout(db, model);
+      checkIfMatch(c.req.header("If-Match"), model, current);
       const ctx = { versions: await versionNumbers(db, model.id), now: Date.now(), newSalt: () => randomBase64Url(12) };
       const plan = planChange(current, c.req.valid("json"), ctx);
       if (!plan) return c.json({ action: null, changed: false, rollout: rolloutView(current) });
@@ -90,7 +119,7 @@ export const rollout = new Hono<AppEnv>()
   )
   .post(
     "/rollback",
-    documented("Rolls a model back (aborts a canary, else the previous stable)", { 200: { description: "the rollout after the rollback", schema: rolloutAnswerSchema } }),
+    documented("Rolls a model back (aborts a canary, else the previous stable)", { 200: { description: "the rollout after the rollback", schema: rolloutAnswerSchema }, 412: PRECONDITION_FAILED }),
     requireRole("admin"),
     validate("param", modelParamSchema),
     validate("query", appQuerySchema),
@@ -98,6 +127,7 @@ export const rollout = new Hono<AppEnv>()
       const db = openDb(c.env);
       const model = await accessModel(db, c.var.caller, c.req.valid("param").model, c.req.valid("query").app);
       const current = await currentRollout(db, model);
+      checkIfMatch(c.req.header("If-Match"), model, current);
       const plan = await planRollback(current, stableChangesNewestFirst(db, model.id), Date.now());
       return c.json(await commit(c.env, db, model, current, plan, c.var.caller.keyId));
     },

@@ -1,6 +1,7 @@
 import { describeShadow } from "../../protocol/shadow-text.ts";
 import { liveVersions } from "../../protocol/live-versions.ts";
 import { h, replace } from "../dom.ts";
+import { ApiError } from "../api.ts";
 import { when } from "../format.ts";
 import type { ModelDetail, Rollout, RolloutChange } from "../types.ts";
 import type { ViewContext } from "./context.ts";
@@ -17,7 +18,8 @@ interface Action {
 function actions(ctx: ViewContext, model: ModelDetail, r: Rollout): Action[] {
   const others = model.versions.map((v) => v.version).filter((v) => v !== r.stable);
   const latest = others[others.length - 1] ?? r.stable;
-  const change = (c: RolloutChange) => ctx.api.setRollout(model, c);
+  // each change applies to the rollout shown (r.configVersion) or, if it changed meanwhile, not at all
+  const change = (c: RolloutChange) => ctx.api.setRollout(model, c, r.configVersion);
   return [
     {
       label: "Set canary…",
@@ -63,7 +65,7 @@ function actions(ctx: ViewContext, model: ModelDetail, r: Rollout): Action[] {
         const what = r.canary
           ? `Abort the canary of v${r.canary.version}: every client returns to v${r.stable}.`
           : `Return every client from v${r.stable} to v${model.rollbackTo}, the previous stable version.`;
-        if (await ask("Roll back", what, "Roll back")) await ctx.api.rollback(model);
+        if (await ask("Roll back", what, "Roll back")) await ctx.api.rollback(model, r.configVersion);
       },
     },
   ];
@@ -113,9 +115,19 @@ export async function shadowAgreements(ctx: ViewContext, model: ModelDetail, ran
 }
 
 /**
+ * Shows an action's error. When the rollout had changed since the page showed it (412: another
+ * operator, the guardrail), says so and shows the current rollout.
+ */
+function showFailure(ctx: ViewContext, err: unknown, shown: Rollout): void {
+  if (!(err instanceof ApiError && err.status === 412)) return ctx.fail(err);
+  ctx.fail(new ApiError(412, err.code, `the rollout changed since this page showed config version ${shown.configVersion}, so nothing was changed; here is the current one`, err.role));
+  void ctx.refresh();
+}
+
+/**
  * Renders the rollout state and its buttons into `body`. Without an admin key the buttons are
- * shown disabled; each asks for confirmation, shows the API's error on failure, and refreshes
- * the page after.
+ * shown disabled; each asks for confirmation, applies to the rollout shown only, shows the API's
+ * error on failure, and refreshes the page after (after a failure, when the rollout had changed).
  *
  * @param ctx - the app's context
  * @param body - where to render
@@ -132,7 +144,7 @@ export function renderRollout(ctx: ViewContext, body: HTMLElement, model: ModelD
         type: "button",
         disabled: !ctx.api.canAdmin || !a.enabled,
         title: ctx.api.canAdmin ? undefined : "needs an admin key (Unlock rollout in the header)",
-        onclick: () => a.run().then(ctx.refresh, ctx.fail),
+        onclick: () => a.run().then(ctx.refresh, (err) => showFailure(ctx, err, r)),
       },
       a.label,
     ),

@@ -1,6 +1,8 @@
 // The real `driftline` CLI against a real local collector: the ML engineer's whole path from a
 // trained model to a rollout, and the one-line failures along the way.
 import { createHash } from "node:crypto";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -106,6 +108,44 @@ describe("driftline CLI against a local collector", () => {
     expect(status.stdout.match(/^\d{4}-\d\d-\d\dT.*(rollout|rollback|promote|canary|stable)/gm)?.length).toBeGreaterThanOrEqual(3);
     const json = JSON.parse((await cli(["status", "cancer", "--json"])).stdout);
     expect(json.rollout).toMatchObject({ stable: 1, canary: null, configVersion: 4 });
+  });
+
+  it("rolls back once when the answer to its rollback is lost after the collector took it, and not at all over a rollout changed meanwhile", async () => {
+    const model = "cancer-once";
+    for (const v of ["v1", "v2"]) expect((await cli(["publish", `test/fixtures/cancer/model/cancer-${v}.onnx`, "--model", model, "--profile", join(dir, `${v}.json`), "--app", "demo"])).code).toBe(0);
+    expect((await cli(["rollout", model, "--stable", "2"])).stdout).toMatch(/stable v2 \(config 2\)/);
+    // the collector rolls back, and the connection closes before its answer reaches the CLI
+    const lost = await proxyCollector(collector.url, async (post) => {
+      const answer = await post.forward();
+      return post.path.endsWith("/rollback") && post.nth === 1 ? "close" : answer;
+    });
+    try {
+      const once = await cli(["rollback", model], { DRIFTLINE_URL: lost.url });
+      expect(once, once.stderr).toMatchObject({ code: 0, stdout: `${model}: rollback; stable v1 (config 3)\n` });
+      expect(lost.posts).toBe(2);
+    } finally {
+      await lost.close();
+    }
+    const audit = async () => JSON.parse((await cli(["status", model, "--json"])).stdout) as { rollout: { stable: number; configVersion: number }; audit: { action: string }[] };
+    expect((await audit()).rollout).toMatchObject({ stable: 1, configVersion: 3 });
+    expect((await audit()).audit.filter((a) => a.action === "rollback")).toHaveLength(1);
+
+    // another operator starts a canary between the CLI's read and its rollback: nothing is rolled back
+    expect((await cli(["rollout", model, "--stable", "2"])).code).toBe(0);
+    const raced = await proxyCollector(collector.url, async (post) => {
+      if (post.path.endsWith("/rollback")) expect((await cli(["rollout", model, "--canary", "1", "--percent", "5"])).code).toBe(0);
+      return post.forward();
+    });
+    try {
+      const refused = await cli(["rollback", model], { DRIFTLINE_URL: raced.url });
+      expect(refused).toMatchObject({
+        code: 1,
+        stderr: `driftline rollback: ${model}'s rollout changed since it was read (config 4 → 5, rollout): nothing rolled back; see driftline status ${model}\n`,
+      });
+    } finally {
+      await raced.close();
+    }
+    expect((await audit()).rollout).toMatchObject({ stable: 2, configVersion: 5 });
   });
 
   it("creates, lists and revokes keys; the token is printed once and only its prefix listed", async () => {
@@ -274,3 +314,41 @@ describe("driftline CLI against a local collector", () => {
     expect((await cli(["logs", "export", "cancer", "--app", "demo"], { DRIFTLINE_ADMIN_KEY: ingest })).stderr).toMatch(/this key may not do that \(403 forbidden/);
   });
 });
+
+/** A POST the proxy of {@link proxyCollector} got: its path, its number (1 for the first), and how to forward it. */
+interface ProxiedPost {
+  path: string;
+  nth: number;
+  /** Sends it to the collector and reads the answer. */
+  forward(): Promise<Response>;
+}
+
+/**
+ * A local HTTP proxy in front of the collector whose `handle` decides each POST's fate: forward it
+ * and pass the answer on, or forward it and close the connection unanswered ("close": the
+ * collector took the request, its answer is lost). Other requests pass through.
+ *
+ * @param target - the collector's URL
+ * @param handle - what to answer a POST
+ */
+async function proxyCollector(target: string, handle: (post: ProxiedPost) => Promise<Response | "close">) {
+  let posts = 0;
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const headers = Object.fromEntries(Object.entries(req.headers).filter(([name]) => !["host", "connection", "content-length"].includes(name))) as Record<string, string>;
+    const forward = () => fetch(target + req.url, { method: req.method, headers, body: chunks.length > 0 ? Buffer.concat(chunks) : undefined });
+    const answer = req.method === "POST" ? await handle({ path: req.url ?? "", nth: ++posts, forward }) : await forward();
+    if (answer === "close") return void req.socket.destroy();
+    res.writeHead(answer.status, { "content-type": answer.headers.get("content-type") ?? "application/json" }).end(Buffer.from(await answer.arrayBuffer()));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    /** How many POSTs came. */
+    get posts() {
+      return posts;
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

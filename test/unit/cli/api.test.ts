@@ -35,4 +35,11 @@ describe("the CLI's requests", () => {
     await expect(request(conn, "/v1/models/churn/rollback", { method: "POST", json: {} })).rejects.toThrow(/^the collector at http:\/\/127\.0\.0\.1:\d+ does not answer \(UND_ERR_SOCKET\)$/);
     expect(answered).toEqual(["GET /v1/models/churn", "PUT /v1/models/churn/rollout", "DELETE /v1/models/churn/alerts"]);
   });
+
+  it("send a POST again only when the collector takes it once (resendable: a publish, a change with If-Match)", async () => {
+    const conn = { url, key: "adm_x" };
+    expect(await request(conn, "/v1/models/pets/versions", { method: "POST", json: {}, resendable: true })).toEqual({ ok: true });
+    await expect(request(conn, "/v1/keys", { method: "POST", json: {} })).rejects.toThrow(/does not answer \(UND_ERR_SOCKET\)$/);
+    expect(answered.slice(-1)).toEqual(["POST /v1/models/pets/versions"]);
+  });
 });

@@ -131,6 +131,30 @@ describe("PUT rollout during a publish", () => {
   });
 });
 
+describe("If-Match on a rollout change", () => {
+  it("applies a change only to the config version it names, and refuses (412) one decided on a rollout that has changed since", async () => {
+    const { model, admin } = await modelWith(3);
+    await rollout(model, { stable: 2 }, admin);
+    const seen = await call("GET", `/v1/models/${model}/rollout`, { token: admin });
+    expect(seen.headers.get("ETag")).toBe('"2"');
+    // the rollback this caller decided on lands once: sent again (its answer lost), it changes nothing
+    const first = await call("POST", `/v1/models/${model}/rollback`, { token: admin, headers: { "If-Match": '"2"' } });
+    expect(first.status).toBe(200);
+    expect(await first.json()).toMatchObject({ rollout: { stable: 1, configVersion: 3 } });
+    const again = await call("POST", `/v1/models/${model}/rollback`, { token: admin, headers: { "If-Match": '"2"' } });
+    expect(await expectError(again, 412, "conflict")).toMatch(/is at config version 3, not the one If-Match names \("2"\)/);
+    // a canary decided on config 2 does not start over config 3; one on the current config does
+    expect(
+      await expectError(await call("PUT", `/v1/models/${model}/rollout`, { token: admin, json: { canary: { version: 3, percent: 5 } }, headers: { "If-Match": '"2"' } }), 412, "conflict"),
+    ).toMatch(/config version 3/);
+    const matched = await call("PUT", `/v1/models/${model}/rollout`, { token: admin, json: { canary: { version: 3, percent: 5 } }, headers: { "If-Match": '"1", "3"' } });
+    expect(await matched.json()).toMatchObject({ changed: true, rollout: { stable: 1, canary: { version: 3, percent: 5 }, configVersion: 4 } });
+    expect(await auditActions(model)).toEqual(["publish", "rollout", "publish", "publish", "rollout", "rollback", "rollout"]);
+    // `*`, or no If-Match, applies to whatever is stored
+    expect((await call("POST", `/v1/models/${model}/rollback`, { token: admin, headers: { "If-Match": "*" } })).status).toBe(200);
+  });
+});
+
 describe("POST /v1/models/:model/rollback", () => {
   it("aborts an active canary first, keeping stable", async () => {
     const { model, admin, ingest } = await modelWith(2);
