@@ -87,7 +87,9 @@ function alertItem(group: readonly Alert[]): HTMLElement {
     { class: "alert", "data-kind": a.kind, "data-app": a.app, "data-model": a.model },
     h("strong", {}, a.kind.replaceAll("_", " ")),
     " ",
-    h("a", { href: modelHref({ app: a.app, name: a.model }), title: `app ${a.app}` }, `${a.model} v${a.version}`),
+    h("a", { href: modelHref({ app: a.app, name: a.model }) }, `${a.model} v${a.version}`),
+    // two apps may each have a model of this name
+    h("span", { class: "muted" }, ` in ${a.app}`),
     group.length > 1 ? ` · ${group.length} firing: ${firstNames(subjects)}` : a.subject ? ` · ${a.subject}` : "",
     h("span", { class: "muted" }, ` since ${when(since)}`),
     group.length > 1 ? null : h("div", {}, a.message),

@@ -155,5 +155,7 @@ describe("dashboard of two apps with a model of the same name", () => {
     expect(await items.count()).toBe(2);
     const hrefs = await items.locator("a").evaluateAll((links) => links.map((a) => a.getAttribute("href")));
     expect(hrefs.sort()).toEqual([`#/model/alpha/${NAME}`, `#/model/beta/${NAME}`]);
+    // each entry names its app in its text, not only in its link
+    expect((await items.allTextContents()).map((t) => t.split(" since ")[0]).sort()).toEqual([`error rate ${NAME} v1 in alpha`, `error rate ${NAME} v1 in beta`]);
   });
 });

@@ -95,7 +95,7 @@ describe("dashboard of a model with 300 features", () => {
     await page.evaluate(() => (location.hash = "#/"));
     await page.waitForSelector('li.alert[data-kind="feature_drift"]');
     expect(await page.locator("li.alert").count()).toBe(2);
-    expect(await page.textContent('li.alert[data-kind="feature_drift"]')).toMatch(/^feature drift wide v1 · 101 firing: (n\d+, ){9}n\d+ and 91 more since /);
+    expect(await page.textContent('li.alert[data-kind="feature_drift"]')).toMatch(/^feature drift wide v1 in [\w-]+ · 101 firing: (n\d+, ){9}n\d+ and 91 more since /);
     expect(await page.textContent('li.alert[data-kind="dataset_drift"]')).toContain("dataset drift FIRING");
   });
 
