@@ -5,8 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { execFileSync, spawn } from "node:child_process";
-import { createWriteStream } from "node:fs";
-import { readDevVars, runScheduled, startCollector, writeAdminToken } from "./lib/collector-process.mjs";
+import { openLog, readDevVars, runScheduled, startCollector, writeAdminToken } from "./lib/collector-process.mjs";
 import { DEMO, bootstrapDemo } from "./lib/demo.mjs";
 import { bundleForNode } from "./lib/bundle-node.mjs";
 
@@ -48,7 +47,7 @@ process.on("SIGTERM", () => void shutdown(0));
 
 try {
   const logPath = join(root, ".wrangler/collector.log");
-  const collector = await startCollector({ port, adminKey: key, persistTo: join(root, ".wrangler/state"), devVars: devVarsPath, logFile: createWriteStream(logPath, { flags: "a" }) });
+  const collector = await startCollector({ port, adminKey: key, persistTo: join(root, ".wrangler/state"), devVars: devVarsPath, logFile: openLog(logPath) });
   stops.push(collector.stop);
   collector.exited.then((code) => {
     if (!stopping) {

@@ -2,8 +2,8 @@
 // Used by `npm start`, the browser tests and the benchmarks, so all three run the same thing.
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { projectRoot } from "./root.mjs";
 
 const root = projectRoot(import.meta.url);
@@ -39,6 +39,16 @@ export function freePort() {
       server.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * An append stream to the log file `path`, its folder made first: `npm start` opens
+ * `.wrangler/collector.log` before anything else has made `.wrangler/` in a fresh clone.
+ * @param {string} path
+ */
+export function openLog(path) {
+  mkdirSync(dirname(path), { recursive: true });
+  return createWriteStream(path, { flags: "a" });
 }
 
 /**
