@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { execFileSync, spawn } from "node:child_process";
-import { openLog, readDevVars, runScheduled, startCollector, writeAdminToken } from "./lib/collector-process.mjs";
+import { killOnExit, openLog, portFree, readDevVars, runScheduled, startCollector, writeAdminToken } from "./lib/collector-process.mjs";
 import { DEMO, bootstrapDemo } from "./lib/demo.mjs";
 import { bundleForNode } from "./lib/bundle-node.mjs";
 
@@ -26,6 +26,14 @@ const port = Number(process.env.PORT ?? 8787);
 if (!Number.isInteger(port) || port < 1 || port > 65535) {
   console.error(`PORT must be a TCP port number, got "${process.env.PORT}"`);
   process.exit(2);
+}
+
+// before the build (half a minute), which would also reload the collector already running there
+try {
+  await portFree(port);
+} catch (err) {
+  console.error(`driftline: could not start: ${err instanceof Error ? err.message : err}`);
+  process.exit(1);
 }
 
 const { key, source } = resolveAdminKey();
@@ -62,6 +70,7 @@ try {
   const cron = setInterval(() => runScheduled(collector.url).catch((err) => console.error(`driftline: cron: ${err.message}`)), 60_000);
   stops.push(async () => clearInterval(cron));
   const simulator = spawn(process.execPath, [await bundleForNode("demo/simulator.ts"), "--url", collector.url, "--key", demo.ingestKey], { cwd: root, stdio: "inherit" });
+  killOnExit(simulator, () => simulator.kill("SIGKILL"));
   stops.push(async () => {
     if (simulator.exitCode !== null) return;
     simulator.kill("SIGTERM");

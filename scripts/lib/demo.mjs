@@ -76,6 +76,9 @@ export async function api({ url, adminKey }, path, init = {}) {
  * @returns {Promise<{ ingestKey: string, readKey: string }>}
  */
 export async function bootstrapDemo(conn, say) {
+  // the keys first: publishing a first version then names the app's ingest key, rather than
+  // telling the user to make one that npm start makes anyway
+  const keys = await appKeys(conn, DEMO.app);
   for (const { name } of DEMO.models) {
     const existing = await api(conn, `/v1/models/${name}`);
     if (existing.status !== 404) {
@@ -87,7 +90,7 @@ export async function bootstrapDemo(conn, say) {
       say(await cli(["publish", files.onnx, "--model", name, "--profile", files.profile, "--app", DEMO.app], conn));
     }
   }
-  return appKeys(conn, DEMO.app);
+  return keys;
 }
 
 /**

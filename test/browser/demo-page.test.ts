@@ -18,10 +18,11 @@ describe("the demo page on a freshly bootstrapped collector", () => {
   let browser: TestBrowser;
   let page: Page;
   let keys: { ingestKey: string; readKey: string };
+  const said: string[] = [];
 
   beforeAll(async () => {
     collector = await startCollector({ adminKey: ADMIN, persistTo: state });
-    keys = await bootstrapDemo({ url: collector.url, adminKey: ADMIN }, () => {});
+    keys = await bootstrapDemo({ url: collector.url, adminKey: ADMIN }, (text) => said.push(...text.split("\n")));
     browser = await launchBrowser();
     page = await browser.context.newPage();
   });
@@ -30,6 +31,11 @@ describe("the demo page on a freshly bootstrapped collector", () => {
     await browser?.close();
     await collector?.stop();
     rmSync(state, { recursive: true, force: true });
+  });
+
+  it("says each first publish's app has the ingest key npm start made, not to make one", () => {
+    for (const { name } of DEMO.models) expect(said).toContain(`${name} is in app ${DEMO.app}, which has 1 ingest key for its pages (driftline keys list --app ${DEMO.app})`);
+    expect(said.filter((line) => line.includes("keys create"))).toEqual([]);
   });
 
   it("publishes both demo models: v1 stable, v2 waiting, profiled on their reference periods", async () => {

@@ -21,7 +21,7 @@ describe("a local collector on a port in use", () => {
 
   it("is refused, saying the port is in use; the running collector still answers", async () => {
     const second = startCollector({ port: running.port, adminKey: "adm_port_e2e_second", persistTo: join(dir, "state") });
-    await expect(second).rejects.toThrow(`127.0.0.1:${running.port} is in use already: stop what listens there (another npm start?) or choose another port`);
+    await expect(second).rejects.toThrow(`127.0.0.1:${running.port} is in use already: stop what listens there (another npm start?) or choose another port (PORT=${running.port + 1} npm start)`);
     const keys = await fetch(`${running.url}/v1/keys`, { headers: { authorization: "Bearer adm_port_e2e_first" } });
     expect(keys.status).toBe(200);
   });
