@@ -1,9 +1,11 @@
 // `npm start`: the local collector on 127.0.0.1 with local D1 and R2, no Cloudflare account needed.
-// Honours PORT (default 8787) and DRIFTLINE_ADMIN_KEY (the bootstrap admin token; generated into
-// .dev.vars and printed when not given), and passes the other settings of .dev.vars on to wrangler
-// dev. Ctrl-C stops every process it started.
+// Honours PORT (default 8787), DRIFTLINE_ADMIN_KEY (the bootstrap admin token; generated into
+// .dev.vars and printed when not given) and DRIFTLINE_LOCAL_DIR (where the local storage and the
+// collector's log are kept, default .wrangler), and passes the other settings of .dev.vars on to
+// wrangler dev. Ctrl-C stops every process it started. DRIFTLINE_BUILT=1 (set by `npm test`,
+// which has just built dist/) skips the build.
 import { randomBytes } from "node:crypto";
-import { join } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { execFileSync, spawn } from "node:child_process";
 import { killOnExit, openLog, portFree, readDevVars, runScheduled, startCollector, writeAdminToken } from "./lib/collector-process.mjs";
 import { DEMO, bootstrapDemo } from "./lib/demo.mjs";
@@ -11,6 +13,7 @@ import { bundleForNode } from "./lib/bundle-node.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const devVarsPath = join(root, ".dev.vars");
+const localDir = resolve(root, process.env.DRIFTLINE_LOCAL_DIR || ".wrangler");
 
 /** The admin key: DRIFTLINE_ADMIN_KEY, else the one in .dev.vars, else a new one; written there when it is not. */
 function resolveAdminKey() {
@@ -37,8 +40,10 @@ try {
 }
 
 const { key, source } = resolveAdminKey();
-console.log("driftline: building the runtime and the collector's static assets …");
-execFileSync(process.execPath, [join(root, "scripts/build.mjs")], { cwd: root, stdio: "inherit" });
+if (process.env.DRIFTLINE_BUILT !== "1") {
+  console.log("driftline: building the runtime and the collector's static assets …");
+  execFileSync(process.execPath, [join(root, "scripts/build.mjs")], { cwd: root, stdio: "inherit" });
+}
 console.log(`driftline: applying D1 migrations and starting the collector on 127.0.0.1:${port} …`);
 /** @type {Array<() => Promise<void>>} */
 const stops = [];
@@ -54,8 +59,8 @@ process.on("SIGINT", () => void shutdown(0));
 process.on("SIGTERM", () => void shutdown(0));
 
 try {
-  const logPath = join(root, ".wrangler/collector.log");
-  const collector = await startCollector({ port, adminKey: key, persistTo: join(root, ".wrangler/state"), devVars: devVarsPath, logFile: openLog(logPath) });
+  const logPath = join(localDir, "collector.log");
+  const collector = await startCollector({ port, adminKey: key, persistTo: join(localDir, "state"), devVars: devVarsPath, logFile: openLog(logPath) });
   stops.push(collector.stop);
   collector.exited.then((code) => {
     if (!stopping) {
@@ -63,7 +68,7 @@ try {
       void shutdown(1);
     }
   });
-  console.log(`driftline: collector up at ${collector.url} (its log: .wrangler/collector.log)`);
+  console.log(`driftline: collector up at ${collector.url} (its log: ${relative(root, logPath)})`);
   const conn = { url: collector.url, adminKey: key };
   const demo = await bootstrapDemo(conn, (text) => text.split("\n").forEach((line) => console.log(`driftline: ${line}`)));
   // wrangler dev has no cron: run the Worker's scheduled handler every minute, as Cloudflare would.
