@@ -57,14 +57,16 @@ describe("POST /v1/logs", () => {
     const { model, key, version, token, read } = await loggedModel("logs-write", 0.25);
     const assignment = (await (await call("GET", `/v1/assignment?model=${model}&client=c1`, { token })).json()) as { logRate?: number; configVersion: number };
     expect(assignment.logRate).toBe(0.25);
-    const rows = [logRow(version), logRow(version, { actual: "no" }), logRow(version)];
-    const label = { id: rows[0]!.id, version, t: rows[0]!.t, actual: "yes" };
+    // one prediction time: a partition is the UTC day of the rows' time, which a run at 23:59:59 may write after
+    const t = Date.now();
+    const rows = [logRow(version, { t }), logRow(version, { t, actual: "no" }), logRow(version, { t })];
+    const label = { id: rows[0]!.id, version, t, actual: "yes" };
     const res = await postLogs(token, logBatch(model, rows));
     expect(res.status, await res.clone().text()).toBe(200);
     expect(await res.json()).toEqual({ rows: 3, labels: 0 });
     expect((await postLogs(token, logBatch(model, [], [label]))).status).toBe(200);
     const objects = await stored(key);
-    const day = new Date().toISOString().slice(0, 10);
+    const day = new Date(t).toISOString().slice(0, 10);
     expect([...objects.keys()].every((k) => k.startsWith(`logs/${encodeURIComponent(key)}/${version}/${day}/`))).toBe(true);
     expect([...objects.values()].flat()).toEqual([...rows, label]);
     const exported = await exportLogs(read, `model=${model}&since=1d`);
@@ -161,7 +163,10 @@ describe("GET /v1/logs", () => {
 describe("log retention", () => {
   it("the hourly sweep deletes partitions older than the model's retention days; exports never show them", async () => {
     const { model, key, version, token, read } = await loggedModel("logs-retention");
-    await rollout(model, { logRetentionDays: 2 });
+    // 3 days (today and the two before): the day-old row stays within it even when the export
+    // below runs after a midnight that fell since `now` (with 2 days, a run at 23:59:59 read
+    // 'expected [ { id: 'p3.0', … } ] to deeply equal [ …(2) ]': the day-old row was two days old)
+    await rollout(model, { logRetentionDays: 3 });
     const now = Date.now();
     const rows = [logRow(version, { t: now - 5 * DAY }), logRow(version, { t: now - DAY }), logRow(version, { t: now })];
     expect((await postLogs(token, logBatch(model, rows))).status).toBe(200);
@@ -206,11 +211,14 @@ describe("the log export's pages", () => {
     const { model, key, version, token, read } = await loggedModel("logs-pages");
     // five clients: rows, then labels of the first row in a batch of its own (two objects each)
     const sent: LogRow[] = [];
+    // one prediction time, so every object is in one day's partition however long the posts take (a
+    // run that crossed midnight between clients split them over two: 'expected [ 4, undefined ] to deeply equal [ 10, undefined ]')
+    const t = Date.now();
     for (let i = 0; i < 5; i++) {
-      const rows = [logRow(version), logRow(version)];
+      const rows = [logRow(version, { t }), logRow(version, { t })];
       const client = { client: `pager-${i}` };
       expect((await postLogs(token, logBatch(model, rows, [], client))).status).toBe(200);
-      expect((await postLogs(token, logBatch(model, [], [{ id: rows[0]!.id, version, t: rows[0]!.t, actual: `label-${i}` }], client))).status).toBe(200);
+      expect((await postLogs(token, logBatch(model, [], [{ id: rows[0]!.id, version, t, actual: `label-${i}` }], client))).status).toBe(200);
       sent.push({ ...rows[0]!, actual: `label-${i}` }, rows[1]!);
     }
     const q = { model: key, from: Date.now() - DAY, to: Date.now() + 1 };
