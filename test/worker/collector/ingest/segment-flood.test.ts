@@ -51,6 +51,17 @@ function countingD1(real: D1Database) {
 /** Aggregators read the admitted values again at most this often (collector/ingest/segment-cap.ts). */
 const refresh = () => new Promise((r) => setTimeout(r, 2_100));
 
+/**
+ * Waits for the next UTC hour unless 30 s are left in this one. The caps count values by the hour
+ * and a new hour forgets the candidates counted so far (collector/ingest/segment-cap.ts), so a
+ * test whose candidates must outscore the admitted values at a later sync runs within one hour:
+ * one that crossed it before that sync read 'expected [ 'junk-0', 'junk-1', 'junk-2' ] to include '9.9.9''.
+ */
+async function withinOneHour(): Promise<void> {
+  const left = 3_600_000 - (Date.now() % 3_600_000);
+  if (left < 30_000) await new Promise((r) => setTimeout(r, left + 50));
+}
+
 describe("segments cannot be flooded", () => {
   it("stores at most SEGMENT_MAX_KEYS keys when reports race across shards", async () => {
     const { model, version, token } = await liveModel("seg-keys");
@@ -61,6 +72,7 @@ describe("segments cannot be flooded", () => {
 
   it("admits a real app version that gets traffic after 60 junk values filled the key", async () => {
     const { model, version, token } = await liveModel("seg-junk");
+    await withinOneHour();
     for (let i = 0; i < 60; i++) await postReports(token, [makeReport(model, version, { client: `junk-${i}`, segment: { appVersion: `junk-${i}` } })]);
     expect((await admitted(model)).appVersion).toHaveLength(3);
 
@@ -78,6 +90,7 @@ describe("segments cannot be flooded", () => {
 
   it("admits a real segment key that gets traffic after 16 junk keys filled the model's keys", async () => {
     const { model, version, token } = await liveModel("seg-junk-keys");
+    await withinOneHour();
     // two reports of 8 made-up keys each, before the app's first report
     for (const part of [0, 1]) {
       const segment = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`junk${part * 8 + i}`, "x"]));
@@ -119,6 +132,7 @@ describe("segments cannot be flooded", () => {
 
   it("lets junk seen once lose its place two hours later to a value seen once", async () => {
     const { model, version, token } = await liveModel("seg-decay");
+    await withinOneHour();
     for (let i = 0; i < 5; i++) await postReports(token, [makeReport(model, version, { client: "c-1", segment: { appVersion: `junk-${i}` } })]);
     // two hours pass (explicit timestamps: the counts' hour moves back by two)
     await env.DB.prepare("update segment_values set epoch = epoch - 2 where model = ?").bind(modelKey("default", model)).run();
