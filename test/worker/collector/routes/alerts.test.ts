@@ -384,16 +384,21 @@ describe("alerts", () => {
     expect(await canaryOf(model)).toBeNull();
     // the cause found and fixed at once, the canary is launched again: the next run's 5 minutes still
     // hold the failing calls, which were the first launch's
-    await rollout(model, { canary: { version: v2, percent: 50 } });
-    await cron(minute + 85_000);
+    const relaunch = await rollout(model, { canary: { version: v2, percent: 50 } });
+    // the canary's own minutes start at the first whole minute after its launch (collector/rollout/canary-since.ts):
+    // `minute` + 1 unless the run got here after that minute began (a run at hh:mm:59.7 read 'expected 2 to be null' below)
+    const own = Math.ceil(Date.parse(relaunch.rollout.updatedAt as string) / 60_000) * 60_000;
+    // the run after the launch judges the 5 minutes before `own`, which hold the failing calls
+    expect(own - 5 * 60_000).toBeLessThanOrEqual(minute - 120_000);
+    await cron(own + 25_000);
     expect(await canaryOf(model)).toBe(v2);
     // its own calls after the launch are judged: failing ones roll it back
     await postReports(
       token,
-      failing.map((client) => makeReport(model, v2, { client, start: minute + 60_000, ...rows(false), errors: { session: 10 } })),
+      failing.map((client) => makeReport(model, v2, { client, start: own, ...rows(false), errors: { session: 10 } })),
     );
     await flush(model);
-    await cron(minute + 145_000);
+    await cron(own + 85_000);
     expect(await canaryOf(model)).toBeNull();
   });
 
