@@ -45,7 +45,23 @@ export interface RequestOptions {
 const IDEMPOTENT = ["GET", "HEAD", "PUT", "DELETE"];
 
 /** The collector did not answer (refused, reset or timed out): the request may be tried again. */
-export class NoAnswerError extends CliError {}
+export class NoAnswerError extends CliError {
+  /**
+   * @param message - the one line the CLI prints
+   * @param reason - undici's error code (`ECONNREFUSED`, `UND_ERR_SOCKET` …) or message
+   */
+  constructor(
+    message: string,
+    readonly reason: string,
+  ) {
+    super(message);
+  }
+
+  /** Whether the request may have reached the collector: anything but a refused connection. */
+  get mayHaveArrived(): boolean {
+    return this.reason !== "ECONNREFUSED";
+  }
+}
 
 /** The collector answered with an error status: its status and the envelope's code. */
 export class AnswerError extends CliError {
@@ -96,7 +112,8 @@ export async function requestRaw(conn: Connection, path: string, options: Reques
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       if (again && tried < 3 && cause?.code === "UND_ERR_SOCKET") continue;
-      throw new NoAnswerError(`the collector at ${conn.url} does not answer (${cause?.code ?? cause?.message ?? (err as Error).message})`);
+      const reason = cause?.code ?? cause?.message ?? (err as Error).message;
+      throw new NoAnswerError(`the collector at ${conn.url} does not answer (${reason})`, reason);
     }
   }
   if (res.ok) return res;

@@ -1,7 +1,7 @@
 import type { KeyView } from "../../protocol/api.ts";
 import { normalizeOrigin } from "../../protocol/origin.ts";
-import { request, connection } from "../api.ts";
-import { CONNECTION_OPTIONS, UsageError, onePositional, parse, takeAction } from "../args.ts";
+import { type Connection, NoAnswerError, request, connection } from "../api.ts";
+import { CONNECTION_OPTIONS, CliError, UsageError, onePositional, parse, takeAction } from "../args.ts";
 import { table } from "../format.ts";
 import type { Command } from "./command.ts";
 
@@ -10,7 +10,8 @@ driftline keys list [--app APP]
 driftline keys revoke <id>
 
   create   prints a new key once (only its hash is stored): ingest keys go into web pages,
-           read keys into dashboards and Prometheus, admin keys into CI
+           read keys into dashboards and Prometheus, admin keys into CI; when the collector's
+           answer is lost, says whether it made the key (then revoke it) or not (run it again)
   --origin only pages of this origin (scheme://host[:port]) may use the ingest key; repeat it
            or give a comma list; without it any origin may (docs/security.md)
   list     keys with their prefix, role, origins and state (never the key itself)
@@ -35,6 +36,43 @@ function originFlags(flags: string[]): string[] {
     });
 }
 
+/** What `keys create` asks for. */
+interface KeyRequest {
+  app: string;
+  role: string;
+  label?: string;
+  origins?: string[];
+}
+
+/**
+ * Creates a key. A create is never sent again (the collector may have made the key, whose token
+ * only its answer carries): when its answer is lost, the error says whether the collector made
+ * such a key all the same (active, of that app, role and label, made since the request by the
+ * collector's clock give or take a minute), so the user revokes it rather than leaving a key
+ * nobody holds, or runs the command again.
+ *
+ * @param conn - where and as whom
+ * @param body - the key asked for
+ */
+async function createKey(conn: Connection, body: KeyRequest): Promise<KeyView & { token: string }> {
+  const since = Date.now() - 60_000;
+  try {
+    return await request<KeyView & { token: string }>(conn, "/v1/keys", { method: "POST", json: body });
+  } catch (err) {
+    if (!(err instanceof NoAnswerError && err.mayHaveArrived)) throw err;
+    let made: KeyView[];
+    try {
+      made = (await request<{ keys: KeyView[] }>({ ...conn, app: body.app }, "/v1/keys")).keys;
+    } catch {
+      throw new CliError(`${err.message}; it may have made the key all the same, whose token is then lost: see driftline keys list --app ${body.app}`);
+    }
+    const same = made.filter((k) => !k.revokedAt && k.role === body.role && (k.label ?? undefined) === body.label && Date.parse(k.createdAt) >= since);
+    if (same.length === 0) throw new CliError(`${err.message}, and made no such key: run the command again`);
+    const revoke = same.map((k) => `driftline keys revoke ${k.id}`).join("; ");
+    throw new CliError(`${err.message}, but made ${body.role} key ${same.map((k) => k.id).join(", ")} all the same, whose token is lost: revoke it (${revoke}) and create another`);
+  }
+}
+
 /** `driftline keys create | list | revoke`. */
 export const keys: Command = {
   name: "keys",
@@ -50,7 +88,7 @@ export const keys: Command = {
       const origins = originFlags(values.origin ?? []);
       if (origins.length && values.role !== "ingest") throw new UsageError("--origin binds ingest keys only");
       const body = { app: values.app, role: values.role, ...(values.label ? { label: values.label } : {}), ...(origins.length ? { origins } : {}) };
-      const created = await request<KeyView & { token: string }>(connection(values), "/v1/keys", { method: "POST", json: body });
+      const created = await createKey(connection(values), body);
       console.error(`${created.role} key ${created.id} for app ${created.app} (shown once; store it now):`);
       console.log(created.token);
     } else if (action === "list") {

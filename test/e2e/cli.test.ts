@@ -169,6 +169,37 @@ describe("driftline CLI against a local collector", () => {
     expect((await cli(["keys", "list", "--app", "dmeo"])).stdout).toBe('no keys in app "dmeo" (an app is made by its first key or model): driftline keys create --app dmeo --role admin|ingest|read\n');
   });
 
+  it("says whether a key create whose answer was lost made the key, never sending it again", async () => {
+    const create = ["keys", "create", "--app", "demo", "--role", "ingest", "--label", "lost answer"];
+    // the collector makes the key; its answer, with the only copy of the token, is lost
+    const lost = await proxyCollector(collector.url, async (post) => {
+      const answer = await post.forward();
+      return post.path.startsWith("/v1/keys") ? "close" : answer;
+    });
+    let made: { code: number; stdout: string; stderr: string };
+    try {
+      made = await cli(create, { DRIFTLINE_URL: lost.url });
+      expect(lost.posts).toBe(1);
+    } finally {
+      await lost.close();
+    }
+    const id = /but made ingest key (\S+) all the same/.exec(made.stderr)?.[1];
+    expect(made.code, made.stderr).toBe(1);
+    expect(made.stderr).toBe(
+      `driftline keys: the collector at ${lost.url} does not answer (UND_ERR_SOCKET), but made ingest key ${id} all the same, whose token is lost: revoke it (driftline keys revoke ${id}) and create another\n`,
+    );
+    expect((await cli(["keys", "list", "--app", "demo"])).stdout).toMatch(new RegExp(`^${id} .* lost answer .* active$`, "m"));
+    expect((await cli(["keys", "revoke", id!])).code).toBe(0);
+    // the connection closes before the collector got the create: no key, and the user may run it again
+    const dropped = await proxyCollector(collector.url, async () => "close");
+    try {
+      const none = await cli(create, { DRIFTLINE_URL: dropped.url });
+      expect(none).toMatchObject({ code: 1, stderr: `driftline keys: the collector at ${dropped.url} does not answer (UND_ERR_SOCKET), and made no such key: run the command again\n` });
+    } finally {
+      await dropped.close();
+    }
+  });
+
   it("lists segment values and resets a segment key", async () => {
     const listed = await cli(["segments", "list", "cancer"]);
     expect(listed.code, listed.stderr).toBe(0);
