@@ -1,4 +1,5 @@
 import type { ErrorEnvelope } from "../protocol/schema/error-envelope.ts";
+import { rolloutTag } from "../protocol/rollout-tag.ts";
 import type { ModelRef } from "./model-ref.ts";
 import type { Window } from "./windows.ts";
 import type {
@@ -76,7 +77,7 @@ function seriesParts(q: SeriesQuery, windows: readonly Window[]): Record<string,
 
 /** The `If-Match` header of a rollout change decided on config version `configVersion`. */
 function ifMatch(configVersion: number): Record<string, string> {
-  return { "If-Match": `"${configVersion}"` };
+  return { "If-Match": rolloutTag(configVersion) };
 }
 
 /**

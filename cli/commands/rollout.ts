@@ -1,6 +1,7 @@
 import { AnswerError, type Connection, request, connection } from "../api.ts";
 import { CONNECTION_OPTIONS, CliError, UsageError, intFlag, numberFlag, onePositional, parse } from "../args.ts";
 import type { AuditEntry, ModelDetail, RolloutAnswer, RolloutView } from "../../protocol/api.ts";
+import { rolloutTag } from "../../protocol/rollout-tag.ts";
 import { describeRollout } from "../format.ts";
 import type { Command } from "./command.ts";
 
@@ -98,7 +99,7 @@ interface DecidedChange {
  */
 async function changeOnce(conn: Connection, model: string, seen: RolloutView, change: DecidedChange): Promise<RolloutView> {
   const path = `/v1/models/${encodeURIComponent(model)}`;
-  const headers = { "If-Match": `"${seen.configVersion}"` };
+  const headers = { "If-Match": rolloutTag(seen.configVersion) };
   try {
     return (await request<RolloutAnswer>(conn, path + change.path, { method: change.method, json: change.json, headers, resendable: true })).rollout;
   } catch (err) {

@@ -20,6 +20,7 @@ import { rolloutView, type RolloutState, servedVersions } from "../rollout/state
 import { jsonBody, validate } from "../validate.ts";
 import { documented } from "../openapi.ts";
 import { rolloutAnswerSchema, rolloutViewSchema } from "../../protocol/api.ts";
+import { rolloutTag } from "../../protocol/rollout-tag.ts";
 
 const MAX_BODY = 4 * 1024;
 
@@ -32,11 +33,6 @@ async function currentRollout(db: Db, model: ModelRow): Promise<RolloutState> {
   return state;
 }
 
-/** A rollout's entity tag: its config version, quoted (`"4"`). */
-function rolloutTag(state: RolloutState): string {
-  return `"${state.configVersion}"`;
-}
-
 /**
  * Refuses (412) a change whose `If-Match` names another config version than the stored one: the
  * caller decided on a rollout that has changed since (another operator, the guardrail's
@@ -46,7 +42,7 @@ function rolloutTag(state: RolloutState): string {
 function checkIfMatch(ifMatch: string | undefined, model: ModelRow, current: RolloutState): void {
   if (ifMatch === undefined || ifMatch.trim() === "*") return;
   const tags = ifMatch.split(",").map((t) => t.trim());
-  if (!tags.includes(rolloutTag(current)))
+  if (!tags.includes(rolloutTag(current.configVersion)))
     throw new ApiError(412, "conflict", `the rollout of "${model.name}" is at config version ${current.configVersion}, not the one If-Match names (${ifMatch}); read it again`);
 }
 
@@ -91,7 +87,7 @@ export const rollout = new Hono<AppEnv>()
       const db = openDb(c.env);
       const model = await accessModel(db, c.var.caller, c.req.valid("param").model, c.req.valid("query").app);
       const current = await currentRollout(db, model);
-      return c.json(rolloutView(current), 200, { ETag: rolloutTag(current) });
+      return c.json(rolloutView(current), 200, { ETag: rolloutTag(current.configVersion) });
     },
   )
   .put(
