@@ -26,8 +26,56 @@ export const entropyAt = (probs: ArrayLike<number> | undefined, r: number, n: nu
 /** The class labels of a manifest's classifier output, if it has one. */
 export const classLabels = (manifest: Manifest): string[] | undefined => manifest.outputs.find((o) => o.labels && (o.kind === "probabilities" || o.kind === "label"))?.labels;
 
+/** One call's outputs, shared by its rows' predictions. */
+interface Batch {
+  manifest: Manifest;
+  result: Record<string, Tensor>;
+  n: number;
+}
+
 /**
- * Splits output tensors into per-row predictions (`id` left empty; none when `named` is false)
+ * One row of a `predict()` call: `outputs` is made when first read (a typed-array view of each
+ * output per row cost ~100 ns a row, most of what a batch took beyond `session.run`), from the
+ * call's tensors, kept in private fields (`#`: not enumerable, so neither spread nor
+ * `JSON.stringify` sees the batch).
+ */
+class RowPrediction implements Prediction {
+  id = "";
+  label: string | undefined;
+  score: number | undefined;
+  readonly #batch: Batch;
+  readonly #r: number;
+  #outputs: Record<string, ArrayLike<unknown>> | undefined;
+  readonly version: string;
+
+  constructor(batch: Batch, r: number, version: string) {
+    this.#batch = batch;
+    this.#r = r;
+    this.version = version;
+  }
+
+  /** This row's slice (a view) of each of the manifest's outputs; with one row, the tensor's data. */
+  get outputs(): Record<string, ArrayLike<unknown>> {
+    if (this.#outputs) return this.#outputs;
+    const { manifest, result, n } = this.#batch;
+    const outputs: Record<string, ArrayLike<unknown>> = {};
+    for (const { name } of manifest.outputs) {
+      const data = result[name]?.data as (Float32Array & unknown[]) | undefined;
+      if (!data) continue;
+      const w = data.length / n;
+      const i = this.#r * w;
+      // views by constructor: `subarray` is twice as slow once the engine's species protector is gone
+      const View = data.constructor as Float32ArrayConstructor;
+      const bytes = data.BYTES_PER_ELEMENT;
+      outputs[name] = n < 2 ? data : bytes ? new View(data.buffer, data.byteOffset + i * bytes, w) : data.slice(i, i + w);
+    }
+    return (this.#outputs = outputs);
+  }
+}
+
+/**
+ * Splits output tensors into per-row predictions (`id` left empty, `outputs` made when read; none
+ * when `named` is false)
  * and reads label, class and score as the manifest says: `probabilities` → argmax and its score, `label` → class (whole index or
  * text), `score` and `regression` → the value, `embedding` → neither (its vector is only in `outputs`). Each row's class (-1: none) goes to
  * `staged[at + r]`, its score (NaN: none) to `staged[at + n + r]`.
@@ -42,8 +90,9 @@ export const classLabels = (manifest: Manifest): string[] | undefined => manifes
  */
 export function decodeOutputs(manifest: Manifest, result: Record<string, Tensor>, n: number, staged: Float64Array, at: number, version: string, named = true): Prediction[] {
   const preds: Prediction[] = [];
+  const batch = { manifest, result, n };
   for (let r = 0; r < n; r++) {
-    if (named) preds.push({ id: "", outputs: {}, label: undefined, score: undefined, version });
+    if (named) preds.push(new RowPrediction(batch, r, version));
     staged[at + r] = -1;
     staged[at + n + r] = NaN;
   }
@@ -52,13 +101,8 @@ export function decodeOutputs(manifest: Manifest, result: Record<string, Tensor>
     if (!t) continue;
     const data = t.data as Float32Array & unknown[];
     const w = data.length / n;
-    // views by constructor: `subarray` is twice as slow once the engine's species protector is gone
-    const View = data.constructor as Float32ArrayConstructor;
-    const bytes = data.BYTES_PER_ELEMENT;
     for (let r = 0, i = 0; r < n; r++, i += w) {
       const p = preds[r];
-      // a batch of one is the whole tensor: no view to allocate
-      if (p) p.outputs[name] = n < 2 ? data : bytes ? new View(data.buffer, data.byteOffset + i * bytes, w) : data.slice(i, i + w);
       let cls = staged[at + r]!;
       if (kind === "probabilities") {
         let best = 0;

@@ -170,8 +170,11 @@ export type Feeds = Record<string, Tensor | { type: Tensor.Type; data: Tensor.Da
 export interface Prediction {
   /** Pass it to `feedback()` with the true label. */
   id: string;
-  /** This row's slice of every model output, by output name. */
-  outputs: Record<string, ArrayLike<unknown>>;
+  /**
+   * This row's slice (a view) of each of the manifest's outputs, by output name; made when first
+   * read, so spread, `JSON.stringify` and `postMessage` leave it out.
+   */
+  readonly outputs: Record<string, ArrayLike<unknown>>;
   /** Top class (classification with labels). */
   label?: string;
   /** Top-class score (classification) or the predicted value (regression). */

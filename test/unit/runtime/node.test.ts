@@ -42,6 +42,28 @@ describe("runtime under Node", () => {
     await expect(rt.predict(rows[0]!)).rejects.toMatchObject({ code: "closed" });
   });
 
+  it("makes a row's outputs when first read: its slices of the batch's tensors, the same object on every read, not carried by spread or JSON", async () => {
+    const { transport, model } = memoryCollector();
+    const rt = await createRuntime({ collector: "http://collector.test", key: "ing_x", model: "churn", cache: false, transport });
+    const rows = churnRows(5);
+    const batch = await rt.predict(rows);
+    const one = await rt.predict(rows[2]!);
+    const expected = denseClassifierReference(model.classifier, rows.map(churnColumns));
+    for (const [i, p] of [...batch.entries(), [2, one] as const]) {
+      const probabilities = p.outputs.probabilities as Float32Array;
+      expect(p.outputs).toBe(p.outputs);
+      expect(Object.keys(p.outputs)).toEqual(["probabilities"]);
+      expect(probabilities).toHaveLength(3);
+      probabilities.forEach((x, j) => expect(x).toBeCloseTo(expected[i]![j]!, 5));
+      expect(p.label).toBe(model.manifest.outputs[0]!.labels![probabilities.indexOf(Math.max(...probabilities))]);
+      expect(JSON.parse(JSON.stringify(p))).toEqual({ id: p.id, label: p.label, score: p.score, version: "1" });
+      expect({ ...p }).toEqual({ id: p.id, label: p.label, score: p.score, version: "1" });
+    }
+    // views of one buffer: the batch's tensor, not copies
+    expect((batch[4]!.outputs.probabilities as Float32Array).buffer).toBe((batch[0]!.outputs.probabilities as Float32Array).buffer);
+    await rt.close();
+  });
+
   it("answers a developer's mistakes with coded errors", async () => {
     const { transport, reports } = memoryCollector();
     const base = { collector: "http://collector.test", key: "ing_x", model: "churn", cache: false, transport };
