@@ -16,6 +16,8 @@ const SENT_CAPACITY = 1000;
 const BATCH_BYTES = MAX_LOG_BATCH_BYTES - 1024;
 /** Bytes of a beaconed batch's rows and labels: a page's keepalive requests share 64 KiB. */
 const BEACON_BYTES = 60_000;
+/** The smallest batch {@link PredictionLog.beacon} tries when the beacon refuses larger ones. */
+const MIN_BEACON_BYTES = 1_000;
 
 const encoder = new TextEncoder();
 /** Bytes of an item in a batch body: its JSON in UTF-8, and a comma. */
@@ -54,6 +56,11 @@ export type MakeLog = (...args: ConstructorParameters<typeof PredictionLog>) => 
 export class PredictionLog {
   private s_: Saved = { rows: [], labels: [], batch: undefined, dropped: 0, sent: [] };
   private sending_: Promise<void> | undefined;
+  /**
+   * Rows at the end of `rows` that no finished save holds: logged since the last one (a save
+   * begun in `pagehide` never finishes in Chromium), they go with the page unless a beacon takes them.
+   */
+  private unsaved_ = 0;
   /** This runtime's own key in the store (and, with Web Locks, the lock it holds while it runs): `<key>:<id>`. */
   private own_: string;
   /** Releases this runtime's lock (its `close()`): what it kept goes to the next runtime of the model to start. */
@@ -110,7 +117,11 @@ export class PredictionLog {
 
   /** Saves to the store. */
   save(): Promise<void> {
-    return this.store_.put("meta", this.own_, this.s_).catch(() => {});
+    const unsaved = this.unsaved_;
+    return this.store_.put("meta", this.own_, this.s_).then(
+      () => void (this.unsaved_ -= Math.min(unsaved, this.unsaved_)),
+      () => {},
+    );
   }
 
   /**
@@ -158,6 +169,7 @@ export class PredictionLog {
         this.s_.dropped++;
       }
       rows.push({ id: id + r, version: m.version, t, segment, inputs, ...(labels && cls >= 0 && { label: labels[cls] }), score: score === score ? score : null });
+      this.unsaved_++;
     }
   }
 
@@ -191,16 +203,38 @@ export class PredictionLog {
   }
 
   /**
-   * Hands the batch in flight, else a new one of what waits (within the 64 KiB a page may beacon),
-   * to `sendBeacon` as the page goes away: the store's write made then is lost (Chromium), and
-   * without it the rows logged since the last report cut went with the page. The batch stays in
-   * flight: a page that lives on (the back-forward cache) sends it again, unchanged.
+   * Hands the batch in flight, else a new one of what waits, to `sendBeacon` as the page goes
+   * away: the store's write made then is lost (Chromium), and without it the rows logged since the
+   * last report cut went with the page. A page's keepalive requests share 64 KiB, the reports'
+   * beacon goes first and the rest is unknown, so a new batch is made within 60,000 B and, while
+   * the beacon refuses it, within half as many again (down to {@link MIN_BEACON_BYTES}). The new
+   * batch counts as `dropped` the rows logged since the last save that it has no room for (they go
+   * with the page), and they are no longer kept. The batch stays in flight: a page that lives on
+   * (the back-forward cache) sends it again, unchanged.
    *
    * @param rate - the rollout's log rate now (0: nothing is sent)
    */
   beacon(rate: number): void {
-    const batch = rate ? (this.s_.batch ?? this.next_(BEACON_BYTES)) : undefined;
-    if (batch) this.api_.beacon("/v1/logs", JSON.stringify(batch));
+    const s = this.s_;
+    if (!rate) return;
+    if (s.batch) return void this.api_.beacon("/v1/logs", JSON.stringify(s.batch));
+    for (let room = BEACON_BYTES; room >= MIN_BEACON_BYTES; room /= 2) {
+      const batch = this.next_(room);
+      if (!batch) return;
+      const dropped = batch.dropped ?? 0;
+      const lost = Math.min(this.unsaved_, s.rows.length, MAX_REPORT_ROWS - dropped);
+      if (lost) batch.dropped = dropped + lost;
+      if (this.api_.beacon("/v1/logs", JSON.stringify(batch))) {
+        s.rows.length -= lost;
+        this.unsaved_ -= lost;
+        return;
+      }
+      // refused: its rows and labels wait again, for a smaller batch
+      s.rows.unshift(...batch.rows);
+      s.labels.unshift(...batch.labels);
+      s.dropped += dropped;
+      s.batch = undefined;
+    }
   }
 
   /**

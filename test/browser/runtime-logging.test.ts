@@ -68,15 +68,18 @@ describe("runtime: prediction logging", () => {
       { o: { ...base, ...options }, rows },
     );
 
-  /** Every row `GET /v1/logs` exports for a model. */
-  const exported = async (model: string): Promise<LogRow[]> => {
+  /** What `GET /v1/logs` exports for a model: its rows, and the rows devices said they dropped. */
+  const exportOf = async (model: string): Promise<{ rows: LogRow[]; dropped: number }> => {
     const res = await fetch(`${collector.url}/v1/logs?model=${model}&app=test`, { headers: { authorization: `Bearer ${collector.adminKey}` } });
     expect(res.status).toBe(200);
-    return (await res.text())
+    const rows = (await res.text())
       .split("\n")
       .filter(Boolean)
       .map((l) => JSON.parse(l) as LogRow);
+    return { rows, dropped: Number(res.headers.get("Driftline-Dropped")) };
   };
+  /** Every row `GET /v1/logs` exports for a model. */
+  const exported = async (model: string): Promise<LogRow[]> => (await exportOf(model)).rows;
 
   it("logs every row at rate 1: the export is exactly the rows predicted, with the labels fed back", async () => {
     const rows = rawRows(20, 3);
@@ -263,22 +266,43 @@ describe("runtime: prediction logging", () => {
     expect((await exported("logged-again")).length).toBe(5);
   });
 
-  it("sends the rows logged since the last report when the page goes away, with a beacon (the store's write made then is lost)", async () => {
-    const { bytes, manifest } = churnModel("logged-leaving");
+  /**
+   * Publishes `model` logged at rate 1, predicts `n` rows in a fresh page with logging on, leaves
+   * the page (no report cut came: every row since the start is unsaved) and answers the export
+   * once it holds `enough` rows (or 10 s passed).
+   */
+  async function predictAndLeave(model: string, n: number, enough: number) {
+    const { bytes, manifest } = churnModel(model);
     await collector.publish(bytes, manifest);
-    await collector.rollout("logged-leaving", { logRate: 1 });
+    await collector.rollout(model, { logRate: 1 });
     await openRuntimePage(page, rig!.server);
     await page.evaluate(
       async ({ o, rows }) => {
         const rt = await window.Driftline.createRuntime(o as never);
         await rt.predict(rows as never[]);
       },
-      { o: { ...base, model: "logged-leaving", logging: true }, rows: rawRows(5, 0) },
+      { o: { ...base, model, logging: true }, rows: rawRows(n, 0) },
     );
     await page.goto("about:blank");
     const deadline = Date.now() + 10_000;
-    let rows = 0;
-    while (Date.now() < deadline && (rows = (await exported("logged-leaving")).length) < 5) await new Promise((r) => setTimeout(r, 500));
-    expect(rows).toBe(5);
+    let got = await exportOf(model);
+    while (Date.now() < deadline && got.rows.length < enough) {
+      await new Promise((r) => setTimeout(r, 500));
+      got = await exportOf(model);
+    }
+    return got;
+  }
+
+  it("sends the rows logged since the last report when the page goes away, with a beacon (the store's write made then is lost)", async () => {
+    expect((await predictAndLeave("logged-leaving", 5, 5)).rows.length).toBe(5);
+  });
+
+  it("beacons what the page's keepalive budget holds beside the reports and counts the rest of the rows logged since the last report as dropped: exported + dropped = logged", async () => {
+    // ~200 B a logged row: 700 rows are more than a beacon takes (60,000 B, less when the page's
+    // 64 KiB of keepalive requests cannot hold that beside the reports' beacon)
+    const got = await predictAndLeave("logged-overflow", 700, 1);
+    expect(got.rows.length).toBeGreaterThan(0);
+    expect(got.rows.length).toBeLessThan(700);
+    expect(got.rows.length + got.dropped).toBe(700);
   });
 });

@@ -12,9 +12,14 @@ import { LOG_CAPACITY, PredictionLog } from "../../../runtime/prediction-log.ts"
 
 const model = { version: 3, manifest: { features: [{ name: "tenure" }, { name: "plan" }] } } as unknown as Model;
 
-/** A log whose collector answers with `answers` in turn (an Error is thrown), recording each batch sent; its clock reads `now`. */
-function rig(answers: Array<unknown>, now = 1_000) {
+/**
+ * A log whose collector answers with `answers` in turn (an Error is thrown), recording each batch
+ * sent; its clock reads `now`; its beacon takes bodies of at most `beaconChars` (the page's
+ * keepalive budget left), recording the batches it takes.
+ */
+function rig(answers: Array<unknown>, now = 1_000, beaconChars = Infinity) {
   const sent: LogBatch[] = [];
+  const beaconed: LogBatch[] = [];
   const errors: string[] = [];
   let ids = 0;
   const api = {
@@ -24,6 +29,7 @@ function rig(answers: Array<unknown>, now = 1_000) {
       if (next instanceof Error) throw next;
       return next;
     },
+    beacon: (_path: string, body: string) => body.length <= beaconChars && beaconed.push(JSON.parse(body) as LogBatch) > 0,
   } as unknown as Api;
   const store = memoryStore();
   const log = new PredictionLog(
@@ -35,7 +41,7 @@ function rig(answers: Array<unknown>, now = 1_000) {
     (e) => errors.push(e.code),
     { now: () => now },
   );
-  return { log, sent, errors, store };
+  return { log, sent, beaconed, errors, store };
 }
 
 /** Offers `n` rows as one call with id prefix `call.` at rate 1. */
@@ -133,6 +139,36 @@ describe("PredictionLog", () => {
       ["b2", ["b.0"]],
     ]);
     expect(errors).toEqual(["validation"]);
+  });
+
+  it("as the page goes away, beacons a smaller batch while the beacon refuses one, counts the rows logged since the last save that it leaves as dropped, and keeps the saved ones", async () => {
+    const { log, sent, beaconed } = rig([{}, {}], 1_000, 10_000);
+    offer(log, 100, "saved");
+    await log.save();
+    offer(log, 200, "new");
+    log.beacon(1);
+    expect(beaconed).toHaveLength(1);
+    const [batch] = beaconed;
+    expect(JSON.stringify(batch).length).toBeLessThanOrEqual(10_000);
+    expect(batch!.rows.length).toBeGreaterThan(0);
+    expect(batch!.rows.every((r) => r.id.startsWith("saved."))).toBe(true);
+    // the 200 rows since the save go with the page: counted, not kept
+    expect(batch!.dropped).toBe(200);
+    // a page that lives on (the back-forward cache) sends the beaconed batch unchanged, then the saved rows it had no room for
+    await log.flush(1);
+    expect(sent[0]).toEqual(batch);
+    expect(sent.flatMap((b) => b.rows).map((r) => r.id)).toEqual(Array.from({ length: 100 }, (_, i) => `saved.${i}`));
+  });
+
+  it("keeps every row when the beacon refuses even its smallest batch", async () => {
+    const { log, sent, beaconed } = rig([{}], 1_000, 0);
+    offer(log, 30);
+    log.beacon(1);
+    expect(beaconed).toEqual([]);
+    await log.flush(1);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.rows).toHaveLength(30);
+    expect(sent[0]!.dropped).toBeUndefined();
   });
 
   it("joins a label to a waiting row, and sends one for a row already sent", async () => {
