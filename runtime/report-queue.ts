@@ -40,6 +40,10 @@ const bare = ({ report: r }: QueueEntry) => !r.rows && !r.shadow && !r.predictio
 
 const BATCH_CHARS = 3_000_000;
 const BATCH_REPORTS = 100;
+/** Characters a page may beacon: its keepalive requests share 64 KiB (the logged rows' beacon takes what is left). */
+const BEACON_CHARS = 60_000;
+/** Characters of sketches in each part of a report frozen as the page goes: a part's own fields fit beside them in a beacon. */
+const BEACON_PART_CHARS = 50_000;
 
 /** Options of a {@link ReportQueue}. */
 export interface QueueOptions {
@@ -195,10 +199,12 @@ export class ReportQueue {
 
   /**
    * Freezes the next batch when none is in flight: unsent entries, oldest first, at most a
-   * quarter of `maxEntries` (at least one) and one batch's characters; a report over the
-   * collector's size limit becomes its parts (see {@link splitReport}).
+   * quarter of `maxEntries` (at least one) and one batch's characters; a report over `max`
+   * characters of sketches becomes its parts (see {@link splitReport}).
+   *
+   * @param max - the collector's size limit, or {@link BEACON_PART_CHARS} as the page goes
    */
-  private freeze_(): Promise<unknown> {
+  private freeze_(max?: number): Promise<unknown> {
     if (this.entries.some((e) => e.sent)) return Promise.resolve();
     const most = Math.max(1, this.o_.bounds.maxEntries >> 2);
     const saves: Array<Promise<void>> = [];
@@ -206,7 +212,7 @@ export class ReportQueue {
     let n = 0;
     for (const e of this.entries.filter((e) => !e.sent)) {
       if (n && (n >= most || chars + e.size! > BATCH_CHARS)) break;
-      const [first, ...rest] = splitReport(e.report);
+      const [first, ...rest] = splitReport(e.report, max);
       n += 1 + rest.length;
       chars += e.size!;
       e.sent = true;
@@ -283,11 +289,18 @@ export class ReportQueue {
     }
   }
 
-  /** Hands the next batch to `sendBeacon` as the page goes away; its reports stay queued until answered. */
+  /**
+   * Hands frozen reports to `sendBeacon` as the page goes away, oldest first, as many as fit in
+   * {@link BEACON_CHARS}: the page's keepalive requests share 64 KiB, and a larger beacon is
+   * refused whole. Reports frozen now are split into parts that fit, so the first part of the
+   * report cut now (rows, predictions and the first features) goes even when the whole would not.
+   * They stay queued until answered.
+   */
   beacon(): void {
     if (globalThis.navigator?.onLine === false) return;
-    void this.freeze_();
-    const batch = this.batch_();
+    void this.freeze_(BEACON_PART_CHARS);
+    let room = BEACON_CHARS;
+    const batch = this.entries.filter((e) => e.sent && e.size! <= room && (room -= e.size!) >= 0);
     if (batch.length) this.o_.api.beacon("/v1/reports", JSON.stringify(this.body_(batch)));
   }
 

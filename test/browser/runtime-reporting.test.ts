@@ -8,7 +8,8 @@ import type { TestCollector } from "./harness/collector.ts";
 import { openRuntimePage } from "./harness/runtime-page.ts";
 import { startRuntimeRig, type RuntimeRig } from "./harness/runtime-rig.ts";
 import type { StaticServer } from "./harness/static-server.ts";
-import { churnModel, churnRows } from "../fixtures/runtime-models.ts";
+import { churnModel, churnRows, wideModel, wideRow } from "../fixtures/runtime-models.ts";
+import type { Manifest } from "../../protocol/schema/manifest.ts";
 
 /** Reports waiting in the page's IndexedDB queue. */
 const queued = (page: Page) =>
@@ -90,22 +91,43 @@ describe("runtime: reporting through an outage and a reload", () => {
     expect(await collector.countRows("fleet", 1)).toBe(1030);
   });
 
-  it("sends the rows predicted since the last report when the page goes away: the report cut on pagehide goes with the beacon", async () => {
-    const leaving = churnModel("leaving");
-    await collector.publish(leaving.bytes, leaving.manifest);
+  /**
+   * Publishes `model`, predicts `rows` in a fresh page (no report timer fires and nothing is
+   * flushed: the rows leave with the page or not at all), leaves the page and answers the rows
+   * the collector counts once it counts them all (or 10 s passed).
+   */
+  async function predictAndLeave({ bytes, manifest }: { bytes: Uint8Array; manifest: Manifest }, rows: unknown[]) {
+    await collector.publish(bytes, manifest);
     await openRuntimePage(page, server);
-    // no report timer fires and nothing is flushed: the rows leave with the page or not at all
     await page.evaluate(
       async ({ o, rows }) => {
         const rt = await window.Driftline.createRuntime(o as never);
         await rt.predict(rows as never[]);
       },
-      { o: { ...options, model: "leaving", reportRows: 100_000, reportIntervalMs: 3_600_000 }, rows: churnRows(7) },
+      { o: { ...options, model: manifest.model, reportRows: 100_000, reportIntervalMs: 3_600_000 }, rows },
     );
     await page.goto("about:blank");
     const deadline = Date.now() + 10_000;
     let counted = 0;
-    while (Date.now() < deadline && (counted = await collector.countRows("leaving", 1)) < 7) await new Promise((r) => setTimeout(r, 500));
-    expect(counted).toBe(7);
+    while (Date.now() < deadline && (counted = await collector.countRows(manifest.model, 1)) < rows.length) await new Promise((r) => setTimeout(r, 500));
+    return counted;
+  }
+
+  it("sends the rows predicted since the last report when the page goes away: the report cut on pagehide goes with the beacon", async () => {
+    expect(await predictAndLeave(churnModel("leaving"), churnRows(7))).toBe(7);
+  });
+
+  it("sends the first part of a report too wide for one beacon when the page goes away: the rows predicted since the last report are counted", async () => {
+    // 100 numeric features, 2,000 rows: a report of ~80 KB, past the 64 KiB a page's keepalive requests share
+    const shape = { numeric: 100 };
+    const rows = Array.from({ length: 2000 }, (_, i) => wideRow(shape, i));
+    expect(await predictAndLeave(wideModel("leaving-wide", shape), rows)).toBe(2000);
+    // the first part, ~50,000 characters of sketches: the rows, the predictions and the first ~60 features;
+    // the other parts stay queued and are sent if the page lives on, and are lost with it otherwise
+    const drift = await collector.admin<{ count: number; features: Record<string, { count: number }> }>("GET", "/v1/drift?model=leaving-wide&version=1");
+    expect(drift.count).toBe(2000);
+    const sketched = Object.entries(drift.features).filter(([, f]) => f.count > 0);
+    expect(sketched.length).toBeGreaterThan(40);
+    expect(sketched.map(([name]) => name)).toEqual(Array.from({ length: sketched.length }, (_, f) => `n${f}`));
   });
 });

@@ -400,6 +400,28 @@ describe("report queue", () => {
 });
 
 describe("report splitting", () => {
+  it("beacons as the page goes away what one beacon holds: the first part of a report too wide for it, and a page that lives on sends every part, the first unchanged", async () => {
+    const { api, sent } = fakeApi([() => ({ accepted: 1, rejected: [] })]);
+    const beaconed: Report[][] = [];
+    // a page's keepalive requests share 64 KiB: a larger beacon is refused whole
+    api.beacon = (_path, body) => body.length <= 65_536 && beaconed.push((JSON.parse(body) as { reports: Report[] }).reports) > 0;
+    const q = new ReportQueue({ store: memoryStore(), api, clock: manualClock(), bounds: QUEUE_BOUNDS, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} });
+    const wide = filled(2000);
+    for (let f = 0; f < 100; f++) wide.features[`n${f}`] = wide.features.tenure!;
+    const whole = toWire(wide);
+    expect(JSON.stringify(whole).length).toBeGreaterThan(65_536);
+    await q.add(wide);
+    q.beacon();
+    expect(beaconed).toHaveLength(1);
+    expect(beaconed[0]!.map((r) => [r.id, r.rows])).toEqual([[whole.id, 2000]]);
+    expect(beaconed[0]![0]!.prediction).toBe(whole.prediction);
+    await q.flush();
+    expect(sent).toHaveLength(1);
+    expect(sent[0]![0]).toEqual(beaconed[0]![0]);
+    expect(sent[0]!.map((r) => r.id)).toEqual(sent[0]!.map((_, i) => (i ? `${whole.id}-${i}` : whole.id)));
+    expect(Object.assign({}, ...sent[0]!.map((r) => r.features))).toEqual(whole.features);
+  });
+
   it("splits by features within the byte limit, the first part keeping every other sketch, the same parts each time", () => {
     const report = toWire(filled(50));
     const sketchBytes = (r: Report) => [...Object.values(r.features), r.prediction, r.latency, r.errors].reduce((n, s) => n + (s?.length ?? 0), 0);
