@@ -199,20 +199,22 @@ export class ReportQueue {
 
   /**
    * Freezes the next batch when none is in flight: unsent entries, oldest first, at most a
-   * quarter of `maxEntries` (at least one) and one batch's characters; a report over `max`
-   * characters of sketches becomes its parts (see {@link splitReport}).
+   * quarter of `maxEntries` (at least one) and one batch's characters; a report over the
+   * collector's size limit becomes its parts (see {@link splitReport}). As the page goes, also
+   * beside a batch in flight (the report cut then is saved nowhere: only a beacon can take it),
+   * in parts of at most {@link BEACON_PART_CHARS}.
    *
-   * @param max - the collector's size limit, or {@link BEACON_PART_CHARS} as the page goes
+   * @param leaving - the page is going
    */
-  private freeze_(max?: number): Promise<unknown> {
-    if (this.entries.some((e) => e.sent)) return Promise.resolve();
+  private freeze_(leaving?: boolean): Promise<unknown> {
+    if (!leaving && this.entries.some((e) => e.sent)) return Promise.resolve();
     const most = Math.max(1, this.o_.bounds.maxEntries >> 2);
     const saves: Array<Promise<void>> = [];
     let chars = 0;
     let n = 0;
     for (const e of this.entries.filter((e) => !e.sent)) {
       if (n && (n >= most || chars + e.size! > BATCH_CHARS)) break;
-      const [first, ...rest] = splitReport(e.report, max);
+      const [first, ...rest] = splitReport(e.report, leaving ? BEACON_PART_CHARS : undefined);
       n += 1 + rest.length;
       chars += e.size!;
       e.sent = true;
@@ -290,17 +292,19 @@ export class ReportQueue {
   }
 
   /**
-   * Hands frozen reports to `sendBeacon` as the page goes away, oldest first, as many as fit in
+   * Hands frozen reports to `sendBeacon` as the page goes away, as many as fit in
    * {@link BEACON_CHARS}: the page's keepalive requests share 64 KiB, and a larger beacon is
-   * refused whole. Reports frozen now are split into parts that fit, so the first part of the
-   * report cut now (rows, predictions and the first features) goes even when the whole would not.
-   * They stay queued until answered.
+   * refused whole. Those frozen now go first, oldest first, then a batch in flight: the report
+   * cut now is saved nowhere, and is split into parts that fit, so its first part (rows,
+   * predictions and the first features) goes even when the whole would not. They stay queued until
+   * answered.
    */
   beacon(): void {
     if (globalThis.navigator?.onLine === false) return;
-    void this.freeze_(BEACON_PART_CHARS);
+    const inFlight = this.entries.filter((e) => e.sent);
+    void this.freeze_(true);
     let room = BEACON_CHARS;
-    const batch = this.entries.filter((e) => e.sent && e.size! <= room && (room -= e.size!) >= 0);
+    const batch = [...this.entries.filter((e) => e.sent && !inFlight.includes(e)), ...inFlight].filter((e) => e.size! <= room && (room -= e.size!) >= 0);
     if (batch.length) this.o_.api.beacon("/v1/reports", JSON.stringify(this.body_(batch)));
   }
 

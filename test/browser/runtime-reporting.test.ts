@@ -107,14 +107,45 @@ describe("runtime: reporting through an outage and a reload", () => {
       { o: { ...options, model: manifest.model, reportRows: 100_000, reportIntervalMs: 3_600_000 }, rows },
     );
     await page.goto("about:blank");
+    return countedWithin10s(manifest.model, rows.length);
+  }
+
+  /** The rows the collector counts of `model` version 1 once they reach `n` (or 10 s passed). */
+  async function countedWithin10s(model: string, n: number) {
     const deadline = Date.now() + 10_000;
     let counted = 0;
-    while (Date.now() < deadline && (counted = await collector.countRows(manifest.model, 1)) < rows.length) await new Promise((r) => setTimeout(r, 500));
+    while (Date.now() < deadline && (counted = await collector.countRows(model, 1)) < n) await new Promise((r) => setTimeout(r, 500));
     return counted;
   }
 
   it("sends the rows predicted since the last report when the page goes away: the report cut on pagehide goes with the beacon", async () => {
     expect(await predictAndLeave(churnModel("leaving"), churnRows(7))).toBe(7);
+  });
+
+  it("sends the rows predicted since the last report when the page goes away while a report is still unanswered", async () => {
+    const held = churnModel("leaving-held");
+    await collector.publish(held.bytes, held.manifest);
+    // the collector never answers the page's report requests (a slow network): the first report stays in flight
+    const reportRequests: string[] = [];
+    await page.route("**/v1/reports", (route) => void reportRequests.push(route.request().url()));
+    try {
+      await openRuntimePage(page, server);
+      await page.evaluate(
+        async ({ o, rows }) => {
+          const rt = await window.Driftline.createRuntime(o as never);
+          await rt.predict(rows.slice(0, 3) as never[]);
+          void rt.flush();
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          await rt.predict(rows.slice(3) as never[]);
+        },
+        { o: { ...options, model: "leaving-held", reportRows: 100_000, reportIntervalMs: 3_600_000 }, rows: churnRows(8) },
+      );
+      expect(reportRequests).toHaveLength(1);
+      await page.goto("about:blank");
+    } finally {
+      await page.unroute("**/v1/reports");
+    }
+    expect(await countedWithin10s("leaving-held", 8)).toBe(8);
   });
 
   it("sends the first part of a report too wide for one beacon when the page goes away: the rows predicted since the last report are counted", async () => {

@@ -422,6 +422,33 @@ describe("report splitting", () => {
     expect(Object.assign({}, ...sent[0]!.map((r) => r.features))).toEqual(whole.features);
   });
 
+  it("beacons the report cut as the page goes first, also beside a batch in flight: it is saved nowhere else", async () => {
+    let answer: (value: unknown) => void = () => {};
+    const accepted = { accepted: 1, rejected: [] };
+    const { api, sent } = fakeApi([() => new Promise((resolve) => (answer = resolve)), () => accepted]);
+    const beaconed: Report[][] = [];
+    api.beacon = (_path, body) => beaconed.push((JSON.parse(body) as { reports: Report[] }).reports) > 0;
+    const q = new ReportQueue({ store: memoryStore(), api, clock: manualClock(), bounds: QUEUE_BOUNDS, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} });
+    await q.add(filled(10));
+    const flushing = q.flush();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(sent).toHaveLength(1);
+    const cut = filled(5);
+    await q.add(cut);
+    q.beacon();
+    expect(beaconed.map((b) => b.map((r) => [r.id, r.rows]))).toEqual([
+      [
+        [cut.id, 5],
+        [sent[0]![0]!.id, 10],
+      ],
+    ]);
+    // the page lived on: the batch in flight answered, the cut goes next, each once
+    answer(accepted);
+    await flushing;
+    expect(sent.map((b) => b.map((r) => r.rows))).toEqual([[10], [5]]);
+    expect(q.entries).toEqual([]);
+  });
+
   it("splits by features within the byte limit, the first part keeping every other sketch, the same parts each time", () => {
     const report = toWire(filled(50));
     const sketchBytes = (r: Report) => [...Object.values(r.features), r.prediction, r.latency, r.errors].reduce((n, s) => n + (s?.length ?? 0), 0);
