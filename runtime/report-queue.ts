@@ -42,7 +42,11 @@ const BATCH_CHARS = 3_000_000;
 const BATCH_REPORTS = 100;
 /** Characters a page may beacon: its keepalive requests share 64 KiB (the logged rows' beacon takes what is left). */
 const BEACON_CHARS = 60_000;
-/** Characters of sketches in each part of a report frozen as the page goes: a part's own fields fit beside them in a beacon. */
+/**
+ * Characters of sketches in each part of a report when it is frozen: a part's own fields fit beside
+ * them in a beacon. The same as the page goes as at any other time, so a report the store kept whole
+ * splits on the next page into the parts a beacon sent (the writes made in pagehide are lost).
+ */
 const BEACON_PART_CHARS = 50_000;
 
 /** Options of a {@link ReportQueue}. */
@@ -66,7 +70,7 @@ export interface QueueOptions {
  * more is frozen until it is answered. Past `maxAgeMs`, `maxEntries` or `maxBytes` the oldest
  * reports are dropped and their rows counted as `dropped` errors in a report of their stream
  * that is still to be sent; so are the rows of reports the collector refuses for good. Failures
- * back off exponentially with jitter and honour Retry-After up to an hour. Reports over the collector's size limit are split by features when frozen.
+ * back off exponentially with jitter and honour Retry-After up to an hour. Reports of more than 50,000 characters of sketches are split by features when frozen.
  */
 export class ReportQueue {
   readonly entries: QueueEntry[] = [];
@@ -199,10 +203,9 @@ export class ReportQueue {
 
   /**
    * Freezes the next batch when none is in flight: unsent entries, oldest first, at most a
-   * quarter of `maxEntries` (at least one) and one batch's characters; a report over the
-   * collector's size limit becomes its parts (see {@link splitReport}). As the page goes, also
-   * beside a batch in flight (the report cut then is saved nowhere: only a beacon can take it),
-   * in parts of at most {@link BEACON_PART_CHARS}.
+   * quarter of `maxEntries` (at least one) and one batch's characters; a report of more than
+   * {@link BEACON_PART_CHARS} of sketches becomes its parts (see {@link splitReport}). As the page
+   * goes, also beside a batch in flight (the report cut then is saved nowhere: only a beacon can take it).
    *
    * @param leaving - the page is going
    */
@@ -214,7 +217,7 @@ export class ReportQueue {
     let n = 0;
     for (const e of this.entries.filter((e) => !e.sent)) {
       if (n && (n >= most || chars + e.size! > BATCH_CHARS)) break;
-      const [first, ...rest] = splitReport(e.report, leaving ? BEACON_PART_CHARS : undefined);
+      const [first, ...rest] = splitReport(e.report, BEACON_PART_CHARS);
       n += 1 + rest.length;
       chars += e.size!;
       e.sent = true;

@@ -449,6 +449,48 @@ describe("report splitting", () => {
     expect(q.entries).toEqual([]);
   });
 
+  it("beacons a wide report saved before the page went in the parts the next page sends: no id is sent again with other content (Chromium drops the writes made in pagehide)", async () => {
+    let answer: (value: unknown) => void = () => {};
+    const accepted = () => ({ accepted: 1, rejected: [] });
+    const { api, sent } = fakeApi([() => new Promise((resolve) => (answer = resolve)), accepted, accepted, accepted]);
+    const beaconed: Report[][] = [];
+    api.beacon = (_path, body) => beaconed.push((JSON.parse(body) as { reports: Report[] }).reports) > 0;
+    const saved = memoryStore();
+    let leaving = false;
+    // the writes made as the page goes never land
+    const store = {
+      ...saved,
+      put: (...a: Parameters<typeof saved.put>) => (leaving ? Promise.resolve() : saved.put(...a)),
+      delete: (...a: Parameters<typeof saved.delete>) => (leaving ? Promise.resolve() : saved.delete(...a)),
+    };
+    const options = { store, api, clock: manualClock(), bounds: QUEUE_BOUNDS, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} };
+    const q = new ReportQueue(options);
+    await q.add(filled(10));
+    void q.flush();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    // a wide report cut while that batch is unanswered: stored, unsent
+    const wide = filled(2000);
+    for (let f = 0; f < 100; f++) wide.features[`n${f}`] = wide.features.tenure!;
+    await q.add(wide);
+    leaving = true;
+    q.beacon();
+    // the page is gone; the next one sends what the store holds
+    const next = new ReportQueue({ ...options, store: saved });
+    await next.load("churn");
+    await next.flush();
+    // each id the collector is sent, with the features of each content sent under it (it keeps the first)
+    const contents = new Map<string, Map<string, number>>();
+    for (const r of [...beaconed, ...sent].flat()) {
+      const seen = contents.get(r.id) ?? contents.set(r.id, new Map()).get(r.id)!;
+      seen.set(JSON.stringify(r), Object.keys(r.features).length);
+    }
+    expect([...contents].map(([id, seen]) => [id, [...seen.values()]])).toEqual([...contents.keys()].map((id) => [id, [contents.get(id)!.values().next().value]]));
+    // every feature of the wide report reached the collector (the first content of each id)
+    const kept = [...contents.values()].map((seen) => JSON.parse(seen.keys().next().value!) as Report).filter((r) => r.id.startsWith(wide.id));
+    expect(Object.keys(Object.assign({}, ...kept.map((r) => r.features))).length).toBe(Object.keys(toWire(wide).features).length);
+    answer({ accepted: 1, rejected: [] });
+  });
+
   it("splits by features within the byte limit, the first part keeping every other sketch, the same parts each time", () => {
     const report = toWire(filled(50));
     const sketchBytes = (r: Report) => [...Object.values(r.features), r.prediction, r.latency, r.errors].reduce((n, s) => n + (s?.length ?? 0), 0);
