@@ -205,7 +205,8 @@ export class ReportQueue {
    * Freezes the next batch when none is in flight: unsent entries, oldest first, at most a
    * quarter of `maxEntries` (at least one) and one batch's characters; a report of more than
    * {@link BEACON_PART_CHARS} of sketches becomes its parts (see {@link splitReport}). As the page
-   * goes, also beside a batch in flight (the report cut then is saved nowhere: only a beacon can take it).
+   * goes, every unsent entry, also beside a batch in flight (the report cut then, the newest, is
+   * saved nowhere: only a beacon can take it).
    *
    * @param leaving - the page is going
    */
@@ -216,7 +217,7 @@ export class ReportQueue {
     let chars = 0;
     let n = 0;
     for (const e of this.entries.filter((e) => !e.sent)) {
-      if (n && (n >= most || chars + e.size! > BATCH_CHARS)) break;
+      if (!leaving && n && (n >= most || chars + e.size! > BATCH_CHARS)) break;
       const [first, ...rest] = splitReport(e.report, BEACON_PART_CHARS);
       n += 1 + rest.length;
       chars += e.size!;

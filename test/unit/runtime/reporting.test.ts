@@ -491,6 +491,41 @@ describe("report splitting", () => {
     answer({ accepted: 1, rejected: [] });
   });
 
+  it("beacons the report cut as the page goes also behind more unsent reports than a batch takes: it is saved nowhere else", async () => {
+    const accepted = () => ({ accepted: 1, rejected: [] });
+    const { api } = fakeApi([() => new Promise(() => {}), accepted, accepted, accepted]);
+    const beaconed: Report[][] = [];
+    api.beacon = (_path, body) => beaconed.push((JSON.parse(body) as { reports: Report[] }).reports) > 0;
+    const saved = memoryStore();
+    let leaving = false;
+    // the writes made as the page goes never land
+    const store = {
+      ...saved,
+      put: (...a: Parameters<typeof saved.put>) => (leaving ? Promise.resolve() : saved.put(...a)),
+      delete: (...a: Parameters<typeof saved.delete>) => (leaving ? Promise.resolve() : saved.delete(...a)),
+    };
+    // a batch takes a quarter of maxEntries: 2 reports
+    const options = { store, api, clock: manualClock(), bounds: { ...QUEUE_BOUNDS, maxEntries: 8 }, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} };
+    const q = new ReportQueue(options);
+    /** A report of `rows` rows of its own stream (segment `s`). */
+    const of = (rows: number, s: string) => Object.assign(filled(rows), { segment: { backend: "wasm", s } });
+    await q.add(of(1, "a"));
+    await q.add(of(2, "b"));
+    // a batch in flight, unanswered, and three reports of other streams cut meanwhile (stored)
+    void q.flush();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    for (const s of ["c", "d", "e"]) await q.add(of(10, s));
+    leaving = true;
+    const cut = of(7, "f");
+    void q.add(cut);
+    q.beacon();
+    // the next page sends what the store holds
+    const next = new ReportQueue({ ...options, store: saved });
+    await next.load("churn");
+    const sentIds = new Set([...beaconed.flat(), ...next.entries.map((e) => e.report)].map((r) => r.id));
+    expect(sentIds.has(cut.id), "the cut's 7 rows beaconed or kept").toBe(true);
+  });
+
   it("splits by features within the byte limit, the first part keeping every other sketch, the same parts each time", () => {
     const report = toWire(filled(50));
     const sketchBytes = (r: Report) => [...Object.values(r.features), r.prediction, r.latency, r.errors].reduce((n, s) => n + (s?.length ?? 0), 0);
