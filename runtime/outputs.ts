@@ -34,42 +34,50 @@ interface Batch {
 }
 
 /**
+ * Where a row keeps its call's outputs, its index and its views: symbol keys, which JSON and
+ * `postMessage` leave out and which a Proxy (Vue's `reactive`, MobX) reads through, as it does not
+ * private `#` fields (reading `outputs` through one threw a TypeError).
+ */
+const BATCH = Symbol();
+const ROW = Symbol();
+const VIEWS = Symbol();
+
+/**
  * One row of a `predict()` call: `outputs` is made when first read (a typed-array view of each
  * output per row cost ~100 ns a row, most of what a batch took beyond `session.run`), from the
- * call's tensors, kept in private fields (`#`: not enumerable, so neither spread nor
- * `JSON.stringify` sees the batch).
+ * call's tensors.
  */
 class RowPrediction implements Prediction {
   id = "";
   label: string | undefined;
   score: number | undefined;
-  readonly #batch: Batch;
-  readonly #r: number;
-  #outputs: Record<string, ArrayLike<unknown>> | undefined;
   readonly version: string;
+  readonly [BATCH]: Batch;
+  readonly [ROW]: number;
+  [VIEWS]: Record<string, ArrayLike<unknown>> | undefined;
 
   constructor(batch: Batch, r: number, version: string) {
-    this.#batch = batch;
-    this.#r = r;
     this.version = version;
+    this[BATCH] = batch;
+    this[ROW] = r;
   }
 
-  /** This row's slice (a view) of each of the manifest's outputs; with one row, the tensor's data. */
+  /** This row's slice (a view) of each of the manifest's outputs. */
   get outputs(): Record<string, ArrayLike<unknown>> {
-    if (this.#outputs) return this.#outputs;
-    const { manifest, result, n } = this.#batch;
+    if (this[VIEWS]) return this[VIEWS];
+    const { manifest, result, n } = this[BATCH];
     const outputs: Record<string, ArrayLike<unknown>> = {};
     for (const { name } of manifest.outputs) {
       const data = result[name]?.data as (Float32Array & unknown[]) | undefined;
       if (!data) continue;
       const w = data.length / n;
-      const i = this.#r * w;
+      const i = this[ROW] * w;
       // views by constructor: `subarray` is twice as slow once the engine's species protector is gone
       const View = data.constructor as Float32ArrayConstructor;
       const bytes = data.BYTES_PER_ELEMENT;
-      outputs[name] = n < 2 ? data : bytes ? new View(data.buffer, data.byteOffset + i * bytes, w) : data.slice(i, i + w);
+      outputs[name] = bytes ? new View(data.buffer, data.byteOffset + i * bytes, w) : data.slice(i, i + w);
     }
-    return (this.#outputs = outputs);
+    return (this[VIEWS] = outputs);
   }
 }
 

@@ -172,7 +172,7 @@ export interface Prediction {
   id: string;
   /**
    * This row's slice (a view) of each of the manifest's outputs, by output name; made when first
-   * read, so spread, `JSON.stringify` and `postMessage` leave it out.
+   * read, so spread, `JSON.stringify` and `postMessage` leave it out (a getter).
    */
   readonly outputs: Record<string, ArrayLike<unknown>>;
   /** Top class (classification with labels). */

@@ -42,7 +42,7 @@ describe("runtime under Node", () => {
     await expect(rt.predict(rows[0]!)).rejects.toMatchObject({ code: "closed" });
   });
 
-  it("makes a row's outputs when first read: its slices of the batch's tensors, the same object on every read, not carried by spread or JSON", async () => {
+  it("makes a row's outputs when first read: its slices of the batch's tensors, the same object on every read, not carried by JSON or postMessage, readable through a Proxy", async () => {
     const { transport, model } = memoryCollector();
     const rt = await createRuntime({ collector: "http://collector.test", key: "ing_x", model: "churn", cache: false, transport });
     const rows = churnRows(5);
@@ -56,8 +56,13 @@ describe("runtime under Node", () => {
       expect(probabilities).toHaveLength(3);
       probabilities.forEach((x, j) => expect(x).toBeCloseTo(expected[i]![j]!, 5));
       expect(p.label).toBe(model.manifest.outputs[0]!.labels![probabilities.indexOf(Math.max(...probabilities))]);
-      expect(JSON.parse(JSON.stringify(p))).toEqual({ id: p.id, label: p.label, score: p.score, version: "1" });
-      expect({ ...p }).toEqual({ id: p.id, label: p.label, score: p.score, version: "1" });
+      const own = { id: p.id, label: p.label, score: p.score, version: "1" };
+      expect(JSON.parse(JSON.stringify(p))).toEqual(own);
+      expect(structuredClone(p)).toEqual(own);
+      expect(Object.keys({ ...p })).toEqual(Object.keys(own));
+      // read through a Proxy, as Vue's reactive state and MobX wrap what an app keeps
+      const reactive = new Proxy(p, { get: (target, key, receiver) => Reflect.get(target, key, receiver) });
+      expect(Array.from(reactive.outputs.probabilities as Float32Array)).toEqual(Array.from(probabilities));
     }
     // views of one buffer: the batch's tensor, not copies
     expect((batch[4]!.outputs.probabilities as Float32Array).buffer).toBe((batch[0]!.outputs.probabilities as Float32Array).buffer);
