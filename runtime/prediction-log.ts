@@ -92,8 +92,9 @@ export class PredictionLog {
    * own: two tabs saving under one key overwrote each other's waiting rows). With Web Locks each
    * runtime holds a lock named by its key until it closes or its page goes, and one runtime at a time adopts
    * the keys whose lock nobody holds; without them (Node) every key of the model is adopted.
-   * An adopted batch in flight is sent again as rows (a batch that reached the collector unanswered
-   * may then be exported twice).
+   * An adopted batch in flight is sent again unchanged, under its id, so the collector writes it
+   * once however often it came (a beacon's, or one whose answer was lost); only a second one, when
+   * this runtime has a batch in flight already, is sent again as rows.
    */
   async load(): Promise<void> {
     this.stop = await holdAndAdopt(this.own_, `${this.key_}:adopt`, async (running) => {
@@ -103,9 +104,13 @@ export class PredictionLog {
         const o = await this.store_.get<Partial<Saved>>("meta", k).catch(() => undefined);
         if (Array.isArray(o?.rows)) {
           const s = this.s_;
-          s.rows.unshift(...(o.batch?.rows ?? []), ...o.rows);
-          s.labels.push(...(o.batch?.labels ?? []), ...(o.labels ?? []));
-          s.dropped += (o.batch?.dropped ?? 0) + (o.dropped || 0) + Math.max(0, s.rows.length - LOG_CAPACITY);
+          const batch = Array.isArray(o.batch?.rows) && Array.isArray(o.batch.labels) ? o.batch : undefined;
+          // a batch in flight goes again unchanged; a second one (this runtime has one already) as rows
+          const asRows = s.batch && batch;
+          s.batch ??= batch;
+          s.rows.unshift(...(asRows?.rows ?? []), ...o.rows);
+          s.labels.push(...(asRows?.labels ?? []), ...(o.labels ?? []));
+          s.dropped += (asRows?.dropped ?? 0) + (o.dropped || 0) + Math.max(0, s.rows.length - LOG_CAPACITY);
           s.rows.splice(0, s.rows.length - LOG_CAPACITY);
           s.sent.push(...(o.sent ?? []));
         }
@@ -227,7 +232,8 @@ export class PredictionLog {
       if (this.api_.beacon("/v1/logs", JSON.stringify(batch))) {
         s.rows.length -= lost;
         this.unsaved_ -= lost;
-        return;
+        // where a write made now lands (other browsers; a page kept for back-forward and closed), the next page sends this batch as it is
+        return void this.save();
       }
       // refused: its rows and labels wait again, for a smaller batch
       s.rows.unshift(...batch.rows);

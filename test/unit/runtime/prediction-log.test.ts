@@ -8,6 +8,7 @@ import { logBatchSchema, type LogBatch } from "../../../protocol/schema/predicti
 import type { Api } from "../../../runtime/api.ts";
 import type { Model } from "../../../runtime/model-loader.ts";
 import { memoryStore } from "../../../runtime/model-store.ts";
+import type { ModelStore } from "../../../runtime/types.ts";
 import { LOG_CAPACITY, PredictionLog } from "../../../runtime/prediction-log.ts";
 
 const model = { version: 3, manifest: { features: [{ name: "tenure" }, { name: "plan" }] } } as unknown as Model;
@@ -15,9 +16,9 @@ const model = { version: 3, manifest: { features: [{ name: "tenure" }, { name: "
 /**
  * A log whose collector answers with `answers` in turn (an Error is thrown), recording each batch
  * sent; its clock reads `now`; its beacon takes bodies of at most `beaconChars` (the page's
- * keepalive budget left), recording the batches it takes.
+ * keepalive budget left), recording the batches it takes; it keeps what it saves in `store`.
  */
-function rig(answers: Array<unknown>, now = 1_000, beaconChars = Infinity) {
+function rig(answers: Array<unknown>, now = 1_000, beaconChars = Infinity, store: ModelStore = memoryStore()) {
   const sent: LogBatch[] = [];
   const beaconed: LogBatch[] = [];
   const errors: string[] = [];
@@ -31,7 +32,6 @@ function rig(answers: Array<unknown>, now = 1_000, beaconChars = Infinity) {
     },
     beacon: (_path: string, body: string) => body.length <= beaconChars && beaconed.push(JSON.parse(body) as LogBatch) > 0,
   } as unknown as Api;
-  const store = memoryStore();
   const log = new PredictionLog(
     store,
     "log:m",
@@ -158,6 +158,28 @@ describe("PredictionLog", () => {
     await log.flush(1);
     expect(sent[0]).toEqual(batch);
     expect(sent.flatMap((b) => b.rows).map((r) => r.id)).toEqual(Array.from({ length: 100 }, (_, i) => `saved.${i}`));
+  });
+
+  it("where the writes made as the page goes land (browsers that keep them), the next page sends the beaconed batch again as it is: nothing counted twice", async () => {
+    const memory = memoryStore();
+    // IndexedDB keeps a copy of what it is given
+    const store: ModelStore = { ...memory, put: (area, key, value) => memory.put(area, key, structuredClone(value)) };
+    const { log, beaconed } = rig([], 1_000, 10_000, store);
+    offer(log, 300);
+    // as runtime.ts's pagehide handler does: the report cut saves the log, then the beacon
+    void log.save();
+    log.beacon(1);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const [batch] = beaconed;
+    const next = rig([{}, {}, {}], 1_000, Infinity, store);
+    await next.log.load();
+    await next.log.flush(1);
+    expect(next.sent[0]).toEqual(batch);
+    // the collector writes a batch id once: what reached it is the rows by id and each batch's dropped once
+    const batches = new Map([...beaconed, ...next.sent].map((b) => [b.id, b]));
+    const rows = new Set([...batches.values()].flatMap((b) => b.rows.map((r) => r.id)));
+    const dropped = [...batches.values()].reduce((n, b) => n + (b.dropped ?? 0), 0);
+    expect(rows.size + dropped).toBe(300);
   });
 
   it("keeps every row when the beacon refuses even its smallest batch", async () => {
