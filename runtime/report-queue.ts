@@ -298,17 +298,19 @@ export class ReportQueue {
   /**
    * Hands frozen reports to `sendBeacon` as the page goes away, as many as fit in
    * {@link BEACON_CHARS}: the page's keepalive requests share 64 KiB, and a larger beacon is
-   * refused whole. Those frozen now go first, oldest first, then a batch in flight: the report
-   * cut now is saved nowhere, and is split into parts that fit, so its first part (rows,
-   * predictions and the first features) goes even when the whole would not. They stay queued until
-   * answered.
+   * refused whole. Those frozen now go first, the newest first (a report's parts in order), then
+   * a batch in flight: the report cut now is saved nowhere (stored ones go with the next page too),
+   * and is split into parts that fit, so its first part (rows, predictions and the first features)
+   * goes even when the whole would not. They stay queued until answered.
    */
   beacon(): void {
     if (globalThis.navigator?.onLine === false) return;
     const inFlight = this.entries.filter((e) => e.sent);
     void this.freeze_(true);
     let room = BEACON_CHARS;
-    const batch = [...this.entries.filter((e) => e.sent && !inFlight.includes(e)), ...inFlight].filter((e) => e.size! <= room && (room -= e.size!) >= 0);
+    // a stable sort: a report's parts share its `end`
+    const frozenNow = this.entries.filter((e) => e.sent && !inFlight.includes(e)).sort((a, b) => b.report.end - a.report.end);
+    const batch = [...frozenNow, ...inFlight].filter((e) => e.size! <= room && (room -= e.size!) >= 0);
     if (batch.length) this.o_.api.beacon("/v1/reports", JSON.stringify(this.body_(batch)));
   }
 

@@ -526,6 +526,28 @@ describe("report splitting", () => {
     expect(sentIds.has(cut.id), "the cut's 7 rows beaconed or kept").toBe(true);
   });
 
+  it("beacons the newest reports first as the page goes: the cut made then, saved nowhere else, before stored ones the next page sends anyway", async () => {
+    const { api } = fakeApi([]);
+    const beaconed: Report[][] = [];
+    api.beacon = (_path, body) => body.length <= 65_536 && beaconed.push((JSON.parse(body) as { reports: Report[] }).reports) > 0;
+    const q = new ReportQueue({ store: memoryStore(), api, clock: manualClock(), bounds: QUEUE_BOUNDS, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} });
+    /** A report of its own stream (segment `s`) with `copies` more features, cut at `end`. */
+    const wide = (s: string, copies: number, end: number) => {
+      const d = Object.assign(filled(2000), { segment: { backend: "wasm", s }, end });
+      for (let f = 0; f < copies; f++) d.features[`n${f}`] = d.features.tenure!;
+      return d;
+    };
+    // two stored reports that fill most of a beacon, and the cut made as the page goes: all three do not fit
+    const stored = [wide("a", 24, 2_000), wide("b", 24, 2_000)];
+    const cut = wide("c", 20, 9_000);
+    const chars = [...stored, cut].map((d) => JSON.stringify(toWire(d)).length);
+    expect(chars[0]! + chars[1]!).toBeLessThanOrEqual(60_000);
+    expect(chars[0]! + chars[1]! + chars[2]!).toBeGreaterThan(60_000);
+    for (const d of [...stored, cut]) await q.add(d);
+    q.beacon();
+    expect(beaconed.map((b) => b.map((r) => r.id))).toEqual([[cut.id, stored[0]!.id]]);
+  });
+
   it("splits by features within the byte limit, the first part keeping every other sketch, the same parts each time", () => {
     const report = toWire(filled(50));
     const sketchBytes = (r: Report) => [...Object.values(r.features), r.prediction, r.latency, r.errors].reduce((n, s) => n + (s?.length ?? 0), 0);
