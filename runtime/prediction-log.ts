@@ -56,11 +56,15 @@ export type MakeLog = (...args: ConstructorParameters<typeof PredictionLog>) => 
 export class PredictionLog {
   private s_: Saved = { rows: [], labels: [], batch: undefined, dropped: 0, sent: [] };
   private sending_: Promise<void> | undefined;
+  /** Rows offered so far. */
+  private offered_ = 0;
   /**
-   * Rows at the end of `rows` that no finished save holds: logged since the last one (a save
-   * begun in `pagehide` never finishes in Chromium), they go with the page unless a beacon takes them.
+   * Of {@link offered_}, how many a finished save holds or are gone: the rows offered after those
+   * (at the end of `rows`) are saved nowhere, and go with the page unless a beacon takes them (a
+   * save begun in `pagehide` never finishes in Chromium; one begun before a page went into the
+   * back-forward cache may finish after it came back).
    */
-  private unsaved_ = 0;
+  private saved_ = 0;
   /** This runtime's own key in the store (and, with Web Locks, the lock it holds while it runs): `<key>:<id>`. */
   private own_: string;
   /** Releases this runtime's lock (its `close()`): what it kept goes to the next runtime of the model to start. */
@@ -122,9 +126,9 @@ export class PredictionLog {
 
   /** Saves to the store. */
   save(): Promise<void> {
-    const unsaved = this.unsaved_;
+    const offered = this.offered_;
     return this.store_.put("meta", this.own_, this.s_).then(
-      () => void (this.unsaved_ -= Math.min(unsaved, this.unsaved_)),
+      () => void (this.saved_ = Math.max(this.saved_, offered)),
       () => {},
     );
   }
@@ -174,7 +178,7 @@ export class PredictionLog {
         this.s_.dropped++;
       }
       rows.push({ id: id + r, version: m.version, t, segment, inputs, ...(labels && cls >= 0 && { label: labels[cls] }), score: score === score ? score : null });
-      this.unsaved_++;
+      this.offered_++;
     }
   }
 
@@ -227,11 +231,11 @@ export class PredictionLog {
       const batch = this.next_(room);
       if (!batch) return;
       const dropped = batch.dropped ?? 0;
-      const lost = Math.min(this.unsaved_, s.rows.length, MAX_REPORT_ROWS - dropped);
+      const lost = Math.min(this.offered_ - this.saved_, s.rows.length, MAX_REPORT_ROWS - dropped);
       if (lost) batch.dropped = dropped + lost;
       if (this.api_.beacon("/v1/logs", JSON.stringify(batch))) {
         s.rows.length -= lost;
-        this.unsaved_ -= lost;
+        this.saved_ += lost;
         // where a write made now lands (other browsers; a page kept for back-forward and closed), the next page sends this batch as it is
         return void this.save();
       }

@@ -182,6 +182,38 @@ describe("PredictionLog", () => {
     expect(rows.size + dropped).toBe(300);
   });
 
+  it("counts the rows logged after the page came back from the back-forward cache as saved nowhere, whenever the saves begun as it went land", async () => {
+    const memory = memoryStore();
+    const held: Array<() => Promise<void>> = [];
+    let hold = true;
+    // the writes begun as the page goes land when the test says (a copy of what was given, as IndexedDB keeps)
+    const store: ModelStore = {
+      ...memory,
+      put: (area, key, value) => {
+        const copy = structuredClone(value);
+        if (!hold) return memory.put(area, key, copy);
+        return new Promise<void>((resolve) => held.push(() => memory.put(area, key, copy).then(resolve)));
+      },
+    };
+    const { log, sent, beaconed } = rig([{}], 1_000, 10_000, store);
+    offer(log, 300, "before");
+    // the page goes into the back-forward cache: the report cut saves, then the beacon (and its save)
+    void log.save();
+    log.beacon(1);
+    hold = false;
+    // it comes back: the beaconed batch is answered, 300 more rows are logged, and only then do the held saves land
+    await log.flush(1);
+    offer(log, 300, "after");
+    for (const land of held) await land();
+    // it goes for good
+    log.beacon(1);
+    const batches = new Map([...beaconed, ...sent].map((b) => [b.id, b]));
+    expect(batches.size).toBe(2);
+    const rows = new Set([...batches.values()].flatMap((b) => b.rows.map((r) => r.id)));
+    const dropped = [...batches.values()].reduce((n, b) => n + (b.dropped ?? 0), 0);
+    expect(rows.size + dropped).toBe(600);
+  });
+
   it("keeps every row when the beacon refuses even its smallest batch", async () => {
     const { log, sent, beaconed } = rig([{}], 1_000, 0);
     offer(log, 30);
