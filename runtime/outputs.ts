@@ -31,16 +31,17 @@ interface Batch {
   manifest: Manifest;
   result: Record<string, Tensor>;
   n: number;
+  /** Each row's views, once made: kept here, not on the row, which an app may freeze. */
+  v: Array<Record<string, ArrayLike<unknown>>>;
 }
 
 /**
- * Where a row keeps its call's outputs, its index and its views: symbol keys, which JSON and
+ * Where a row keeps its call's outputs and its index: symbol keys, which JSON and
  * `postMessage` leave out and which a Proxy (Vue's `reactive`, MobX) reads through, as it does not
  * private `#` fields (reading `outputs` through one threw a TypeError).
  */
 const BATCH = Symbol();
 const ROW = Symbol();
-const VIEWS = Symbol();
 
 /**
  * One row of a `predict()` call: `outputs` is made when first read (a typed-array view of each
@@ -54,7 +55,6 @@ class RowPrediction implements Prediction {
   readonly version: string;
   readonly [BATCH]: Batch;
   readonly [ROW]: number;
-  [VIEWS]: Record<string, ArrayLike<unknown>> | undefined;
 
   constructor(batch: Batch, r: number, version: string) {
     this.version = version;
@@ -64,8 +64,8 @@ class RowPrediction implements Prediction {
 
   /** This row's slice (a view) of each of the manifest's outputs. */
   get outputs(): Record<string, ArrayLike<unknown>> {
-    if (this[VIEWS]) return this[VIEWS];
-    const { manifest, result, n } = this[BATCH];
+    const { manifest, result, n, v } = this[BATCH];
+    if (v[this[ROW]]) return v[this[ROW]]!;
     const outputs: Record<string, ArrayLike<unknown>> = {};
     for (const { name } of manifest.outputs) {
       const data = result[name]?.data as (Float32Array & unknown[]) | undefined;
@@ -77,7 +77,7 @@ class RowPrediction implements Prediction {
       const bytes = data.BYTES_PER_ELEMENT;
       outputs[name] = bytes ? new View(data.buffer, data.byteOffset + i * bytes, w) : data.slice(i, i + w);
     }
-    return (this[VIEWS] = outputs);
+    return (v[this[ROW]] = outputs);
   }
 }
 
@@ -98,7 +98,7 @@ class RowPrediction implements Prediction {
  */
 export function decodeOutputs(manifest: Manifest, result: Record<string, Tensor>, n: number, staged: Float64Array, at: number, version: string, named = true): Prediction[] {
   const preds: Prediction[] = [];
-  const batch = { manifest, result, n };
+  const batch = { manifest, result, n, v: [] };
   for (let r = 0; r < n; r++) {
     if (named) preds.push(new RowPrediction(batch, r, version));
     staged[at + r] = -1;

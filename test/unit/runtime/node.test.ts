@@ -69,6 +69,19 @@ describe("runtime under Node", () => {
     await rt.close();
   });
 
+  it("reads a frozen row's outputs (an app may Object.freeze what it keeps): the same object on every read", async () => {
+    const { transport, model } = memoryCollector();
+    const rt = await createRuntime({ collector: "http://collector.test", key: "ing_x", model: "churn", cache: false, transport });
+    const rows = churnRows(3);
+    const expected = denseClassifierReference(model.classifier, rows.map(churnColumns));
+    const batch = (await rt.predict(rows)).map((p) => Object.freeze(p));
+    for (const [i, p] of batch.entries()) {
+      expect(p.outputs).toBe(p.outputs);
+      Array.from(p.outputs.probabilities as Float32Array).forEach((x, j) => expect(x).toBeCloseTo(expected[i]![j]!, 5));
+    }
+    await rt.close();
+  });
+
   it("answers a developer's mistakes with coded errors", async () => {
     const { transport, reports } = memoryCollector();
     const base = { collector: "http://collector.test", key: "ing_x", model: "churn", cache: false, transport };
