@@ -288,7 +288,8 @@ export class PredictionLog {
         const status = (err as ApiError).status;
         if (status === undefined || status === 408 || status === 429 || status >= 500) return;
         this.onError_(err as DriftlineError);
-        s.dropped += batch.rows.length;
+        // its rows, and those it counted (the collector keeps nothing of a batch it refuses)
+        s.dropped += batch.rows.length + (batch.dropped ?? 0);
       }
       for (const r of batch.rows) s.sent.push([r.id, r.version, r.t]);
       s.sent.splice(0, s.sent.length - SENT_CAPACITY);

@@ -30,3 +30,18 @@ export async function writeLogBatch(bucket: R2Bucket, model: string, batch: LogB
     await bucket.put(key, await gzipNdjson(values), { httpMetadata: { contentType: "application/x-ndjson", contentEncoding: "gzip" }, customMetadata: metadata });
   }
 }
+
+/**
+ * Whether a batch of this id and client was written: its first object (the one holding its
+ * `dropped`) is in R2. A written batch sent again after its rows aged past the limit, or after the
+ * rollout moved on (its answer lost), is then answered as written: refused, the device would count
+ * its rows as dropped too.
+ *
+ * @param bucket - the R2 bucket
+ * @param model - the model's key
+ * @param batch - the parsed batch
+ */
+export async function logBatchWritten(bucket: R2Bucket, model: string, batch: LogBatch): Promise<boolean> {
+  const [kind, e] = batch.rows[0] ? (["rows", batch.rows[0]] as const) : (["labels", batch.labels[0]] as const);
+  return !!e && !!(await bucket.head(objectKey(partitionOf(model, e.version, e.t), batch.client, batch.id, kind)));
+}

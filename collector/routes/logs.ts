@@ -18,7 +18,7 @@ import { checkLogBatch } from "../logs/check-batch.ts";
 import { exportRows, planExport } from "../logs/export.ts";
 import { modelPrefix } from "../logs/partition.ts";
 import { firstKeptDay } from "../logs/retention.ts";
-import { writeLogBatch } from "../logs/write.ts";
+import { logBatchWritten, writeLogBatch } from "../logs/write.ts";
 import { documented } from "../openapi.ts";
 import { accessModel } from "../registry/model-access.ts";
 import { assignableVersions } from "../rollout/assignable.ts";
@@ -86,9 +86,16 @@ export const logs = new Hono<AppEnv>()
       const model = await accessModel(db, c.var.caller, batch.model, c.req.valid("query").app);
       const { current, recent } = await cachedRollout(db, model.id, rolloutGraceMs(c.env));
       if (!current?.logRate) throw new ApiError(403, "forbidden", `logging is off for model "${model.name}" (driftline rollout ${model.name} --log-rate R turns it on)`);
-      await checkLogBatch(db, model.id, batch, assignableVersions(batch.client, model.id, [current, ...recent]).live, Date.now());
+      const answer = { rows: batch.rows.length, labels: batch.labels.length };
+      try {
+        await checkLogBatch(db, model.id, batch, assignableVersions(batch.client, model.id, [current, ...recent]).live, Date.now());
+      } catch (err) {
+        // written already (its answer lost): refused now, its rows would be counted as dropped too
+        if (await logBatchWritten(c.env.ARTIFACTS, model.id, batch).catch(() => false)) return c.json(answer);
+        throw err;
+      }
       await writeLogBatch(c.env.ARTIFACTS, model.id, batch);
-      return c.json({ rows: batch.rows.length, labels: batch.labels.length });
+      return c.json(answer);
     },
   )
   .get(

@@ -182,6 +182,28 @@ describe("PredictionLog", () => {
     expect(rows.size + dropped).toBe(300);
   });
 
+  it("counts the rows and the dropped of an adopted batch in flight the collector refuses for good (kept unsent past its age limit)", async () => {
+    const day = 86_400_000;
+    const memory = memoryStore();
+    const store: ModelStore = { ...memory, put: (area, key, value) => memory.put(area, key, structuredClone(value)) };
+    // the page closed while its batch (which counts 5 rows dropped) was unsent: the network down
+    const first = rig([new DriftlineError("network", "down")], 1_000, Infinity, store);
+    offer(first.log, LOG_CAPACITY + 5);
+    await first.log.flush(1);
+    expect(first.sent[0]!.dropped).toBe(5);
+    // the next page, 8 days on: the collector refuses rows over 7 days old (400), as POST /v1/logs does
+    const next = rig([status(400), {}, {}], 1_000 + 8 * day, Infinity, store);
+    await next.log.load();
+    await next.log.flush(1);
+    next.log.offer(model, 1, 1_000 + 8 * day, {}, "fresh.", () => ({ tenure: 1, plan: "pro" }), 1, new Float64Array(2).fill(-1), 0, undefined);
+    await next.log.flush(1);
+    expect(next.sent[0]!.id).toBe(first.sent[0]!.id);
+    const taken = next.sent.slice(1);
+    expect(taken.flatMap((b) => b.rows.map((r) => r.id))).toEqual(["fresh.0"]);
+    // every row of the first page is counted as dropped, once
+    expect(taken.reduce((n, b) => n + (b.dropped ?? 0), 0)).toBe(LOG_CAPACITY + 5);
+  });
+
   it("counts the rows logged after the page came back from the back-forward cache as saved nowhere, whenever the saves begun as it went land", async () => {
     const memory = memoryStore();
     const held: Array<() => Promise<void>> = [];

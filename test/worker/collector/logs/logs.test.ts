@@ -82,6 +82,21 @@ describe("POST /v1/logs", () => {
     expect((await exportLogs(read, `model=${model}`)).rows).toEqual(batch.rows);
   });
 
+  it("answers a batch it wrote as written when it comes again after its rows aged past the limit: refused, the device would count them as dropped too", async () => {
+    const { model, version, token, read } = await loggedModel("logs-aged-retry");
+    // a row just within the age limit: written, its answer lost; the device sends the batch again once the row is past it
+    const batch = logBatch(model, [logRow(version, { t: Date.now() - LIMITS.logMaxAgeMs + 1_500 })], [], { dropped: 4 });
+    expect((await postLogs(token, batch)).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const again = await postLogs(token, batch);
+    expect(again.status, await again.clone().text()).toBe(200);
+    expect(await again.json()).toEqual({ rows: 1, labels: 0 });
+    const exported = await exportLogs(read, `model=${model}&from=${Date.now() - LIMITS.logMaxAgeMs - DAY}`);
+    expect([exported.rows.length, exported.dropped]).toEqual([1, 4]);
+    // a batch never written is still refused
+    await expectError(await postLogs(token, { ...batch, id: "never-written" }), 400, "validation");
+  });
+
   it("refuses rows of versions the client does not run, of features the version lacks, of other times, over the batch limit", async () => {
     const { model, version, token } = await loggedModel("logs-attacks");
     const { version: unreleased } = await publish(model);
