@@ -85,12 +85,12 @@ export const logs = new Hono<AppEnv>()
       const db = openDb(c.env);
       const model = await accessModel(db, c.var.caller, batch.model, c.req.valid("query").app);
       const { current, recent } = await cachedRollout(db, model.id, rolloutGraceMs(c.env));
-      if (!current?.logRate) throw new ApiError(403, "forbidden", `logging is off for model "${model.name}" (driftline rollout ${model.name} --log-rate R turns it on)`);
       const answer = { rows: batch.rows.length, labels: batch.labels.length };
       try {
+        if (!current?.logRate) throw new ApiError(403, "forbidden", `logging is off for model "${model.name}" (driftline rollout ${model.name} --log-rate R turns it on)`);
         await checkLogBatch(db, model.id, batch, assignableVersions(batch.client, model.id, [current, ...recent]).live, Date.now());
       } catch (err) {
-        // written already (its answer lost): refused now, its rows would be counted as dropped too
+        // written already (its answer lost; logging turned off or its rows aged since): refused now, its rows would be counted as dropped too
         if (await logBatchWritten(c.env.ARTIFACTS, model.id, batch).catch(() => false)) return c.json(answer);
         throw err;
       }

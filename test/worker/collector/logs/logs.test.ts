@@ -97,6 +97,19 @@ describe("POST /v1/logs", () => {
     await expectError(await postLogs(token, { ...batch, id: "never-written" }), 400, "validation");
   });
 
+  it("answers a batch it wrote as written when it comes again after logging was turned off: refused, the device would count its rows as dropped too", async () => {
+    const { model, version, token } = await loggedModel("logs-off-retry");
+    const batch = logBatch(model, [logRow(version)], [], { dropped: 2 });
+    expect((await postLogs(token, batch)).status).toBe(200);
+    // its answer lost; logging turned off; a device on its old assignment sends the batch again
+    await rollout(model, { logRate: 0 });
+    const again = await postLogs(token, batch);
+    expect(again.status, await again.clone().text()).toBe(200);
+    expect(await again.json()).toEqual({ rows: 1, labels: 0 });
+    // a batch never written is still refused
+    await expectError(await postLogs(token, { ...batch, id: "never-written-off" }), 403, "forbidden");
+  });
+
   it("refuses rows of versions the client does not run, of features the version lacks, of other times, over the batch limit", async () => {
     const { model, version, token } = await loggedModel("logs-attacks");
     const { version: unreleased } = await publish(model);
