@@ -40,6 +40,8 @@ interface Saved {
   rows: LogRow[];
   labels: LogLabel[];
   batch: LogBatch | undefined;
+  /** A second batch in flight: one a beacon took beside `batch`, sent once `batch` is answered. */
+  next?: LogBatch | undefined;
   dropped: number;
   sent: [id: string, version: number, t: number][];
 }
@@ -51,7 +53,7 @@ export type MakeLog = (...args: ConstructorParameters<typeof PredictionLog>) => 
  * Prediction logging (docs/privacy.md "Prediction logging"): raw rows sampled at the rollout's
  * log rate, kept in the store and sent to `POST /v1/logs` in batches of at most
  * {@link MAX_LOG_ROWS_PER_BATCH} rows and labels and {@link MAX_LOG_BATCH_BYTES} bytes, one batch in flight (resent as is until the collector answers
- * it). Made only when the app passes `logging: true`, by the optional module `driftline/logging`.
+ * it; a beacon may add a second, sent after it). Made only when the app passes `logging: true`, by the optional module `driftline/logging`.
  */
 export class PredictionLog {
   private s_: Saved = { rows: [], labels: [], batch: undefined, dropped: 0, sent: [] };
@@ -97,8 +99,8 @@ export class PredictionLog {
    * runtime holds a lock named by its key until it closes or its page goes, and one runtime at a time adopts
    * the keys whose lock nobody holds; without them (Node) every key of the model is adopted.
    * An adopted batch in flight is sent again unchanged, under its id, so the collector writes it
-   * once however often it came (a beacon's, or one whose answer was lost); only a second one, when
-   * this runtime has a batch in flight already, is sent again as rows.
+   * once however often it came (a beacon's, or one whose answer was lost); only those past the two
+   * this runtime may have in flight are sent again as rows.
    */
   async load(): Promise<void> {
     this.stop = await holdAndAdopt(this.own_, `${this.key_}:adopt`, async (running) => {
@@ -108,13 +110,17 @@ export class PredictionLog {
         const o = await this.store_.get<Partial<Saved>>("meta", k).catch(() => undefined);
         if (Array.isArray(o?.rows)) {
           const s = this.s_;
-          const batch = Array.isArray(o.batch?.rows) && Array.isArray(o.batch.labels) ? o.batch : undefined;
-          // a batch in flight goes again unchanged; a second one (this runtime has one already) as rows
-          const asRows = s.batch && batch;
-          s.batch ??= batch;
-          s.rows.unshift(...(asRows?.rows ?? []), ...o.rows);
-          s.labels.push(...(asRows?.labels ?? []), ...(o.labels ?? []));
-          s.dropped += (asRows?.dropped ?? 0) + (o.dropped || 0) + Math.max(0, s.rows.length - LOG_CAPACITY);
+          const asRows: LogBatch[] = [];
+          for (const b of [o.batch, o.next]) {
+            if (!Array.isArray(b?.rows) || !Array.isArray(b.labels)) continue;
+            // batches in flight go again unchanged; past the two this runtime may have, as rows
+            if (!s.batch) s.batch = b;
+            else if (!s.next) s.next = b;
+            else asRows.push(b);
+          }
+          s.rows.unshift(...asRows.flatMap((b) => b.rows), ...o.rows);
+          s.labels.push(...asRows.flatMap((b) => b.labels), ...(o.labels ?? []));
+          s.dropped += asRows.reduce((n, b) => n + (b.dropped ?? 0), 0) + (o.dropped || 0) + Math.max(0, s.rows.length - LOG_CAPACITY);
           s.rows.splice(0, s.rows.length - LOG_CAPACITY);
           s.sent.push(...(o.sent ?? []));
         }
@@ -192,7 +198,7 @@ export class PredictionLog {
   label(id: string, actual: string | number): void {
     const waiting = this.s_.rows.find((r) => r.id === id);
     if (waiting) return void (waiting.actual = actual);
-    const out = this.s_.batch?.rows.find((r) => r.id === id);
+    const out = this.s_.batch?.rows.find((r) => r.id === id) ?? this.s_.next?.rows.find((r) => r.id === id);
     const sent = out ? [id, out.version, out.t] : this.s_.sent.find((e) => e[0] === id);
     if (sent) this.s_.labels.push({ id, version: sent[1] as number, t: sent[2] as number, actual });
   }
@@ -212,28 +218,37 @@ export class PredictionLog {
   }
 
   /**
-   * Hands the batch in flight, else a new one of what waits, to `sendBeacon` as the page goes
-   * away: the store's write made then is lost (Chromium), and without it the rows logged since the
-   * last report cut went with the page. A page's keepalive requests share 64 KiB, the reports'
-   * beacon goes first and the rest is unknown, so a new batch is made within 60,000 B and, while
-   * the beacon refuses it, within half as many again (down to {@link MIN_BEACON_BYTES}). The new
-   * batch counts as `dropped` the rows logged since the last save that it has no room for (they go
-   * with the page), and they are no longer kept. The batch stays in flight: a page that lives on
-   * (the back-forward cache) sends it again, unchanged.
+   * Hands to `sendBeacon`, as the page goes away, the batches in flight and, unless two are, a new
+   * one of what waits: the store's write made then is lost (Chromium), and without it the rows
+   * logged since the last report cut went with the page. A page's keepalive requests share 64 KiB,
+   * the reports' beacon goes first and the rest is unknown, so a new batch is made within 60,000 B
+   * less a batch in flight and, while the beacon refuses it, within half as many again (down to
+   * {@link MIN_BEACON_BYTES}). The new batch counts as `dropped` the rows logged since the last save
+   * that it has no room for (they go with the page), and they are no longer kept. It is in flight
+   * from then on: a page that lives on (the back-forward cache) sends it again, unchanged.
    *
    * @param rate - the rollout's log rate now (0: nothing is sent)
    */
   beacon(rate: number): void {
     const s = this.s_;
     if (!rate) return;
-    if (s.batch) return void this.api_.beacon("/v1/logs", JSON.stringify(s.batch));
-    for (let room = BEACON_BYTES; room >= MIN_BEACON_BYTES; room /= 2) {
+    let room = BEACON_BYTES;
+    for (const b of [s.batch, s.next]) {
+      if (!b) continue;
+      const text = JSON.stringify(b);
+      this.api_.beacon("/v1/logs", text);
+      room -= text.length;
+    }
+    if (s.next) return;
+    for (; room >= MIN_BEACON_BYTES; room /= 2) {
       const batch = this.next_(room);
       if (!batch) return;
       const dropped = batch.dropped ?? 0;
       const lost = Math.min(this.offered_ - this.saved_, s.rows.length, MAX_REPORT_ROWS - dropped);
       if (lost) batch.dropped = dropped + lost;
       if (this.api_.beacon("/v1/logs", JSON.stringify(batch))) {
+        if (s.batch) s.next = batch;
+        else s.batch = batch;
         s.rows.length -= lost;
         this.saved_ += lost;
         // where a write made now lands (other browsers; a page kept for back-forward and closed), the next page sends this batch as it is
@@ -243,7 +258,6 @@ export class PredictionLog {
       s.rows.unshift(...batch.rows);
       s.labels.unshift(...batch.labels);
       s.dropped += dropped;
-      s.batch = undefined;
     }
   }
 
@@ -251,7 +265,7 @@ export class PredictionLog {
    * Makes the next batch of what waits, within `room` bytes: rows and labels older than the
    * collector takes, and rows no batch has room for, dropped first (the rows counted).
    *
-   * @returns the batch, now in flight; undefined when nothing fits
+   * @returns the batch (its caller puts it in flight); undefined when nothing fits
    */
   private next_(room: number): LogBatch | undefined {
     const s = this.s_;
@@ -267,19 +281,20 @@ export class PredictionLog {
     if (!rows.length && !labels.length) return undefined;
     const dropped = Math.min(s.dropped, MAX_REPORT_ROWS);
     s.dropped -= dropped;
-    return (s.batch = { id: this.newId_(), ...this.head_, rows, labels, ...(dropped && { dropped }) });
+    return { id: this.newId_(), ...this.head_, rows, labels, ...(dropped && { dropped }) };
   }
 
   private async send_(rate: number): Promise<void> {
     const s = this.s_;
     if (!rate) {
-      if (s.rows.length || s.labels.length || s.batch) this.s_ = { rows: [], labels: [], batch: undefined, dropped: 0, sent: [] };
+      if (s.rows.length || s.labels.length || s.batch || s.next) this.s_ = { rows: [], labels: [], batch: undefined, dropped: 0, sent: [] };
       return this.save();
     }
-    while (s.batch || s.rows.length || s.labels.length) {
+    while (s.batch || s.next || s.rows.length || s.labels.length) {
       let batch = s.batch;
       if (!batch) {
-        if (!(batch = this.next_(BATCH_BYTES))) break;
+        if (!(batch = s.batch = s.next ?? this.next_(BATCH_BYTES))) break;
+        s.next = undefined;
         await this.save();
       }
       try {

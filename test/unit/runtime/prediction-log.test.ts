@@ -236,6 +236,39 @@ describe("PredictionLog", () => {
     expect(rows.size + dropped).toBe(600);
   });
 
+  it("beacons beside a batch in flight a batch of the rows logged since, and a page that lives on sends both, each once", async () => {
+    let answer: (value: unknown) => void = () => {};
+    const { log, sent, beaconed } = rig([new Promise((resolve) => (answer = resolve)), {}], 1_000, 60_000);
+    offer(log, 10, "first");
+    // the first batch's request is unanswered as the page goes
+    const flushing = log.flush(1);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    offer(log, 20, "then");
+    log.beacon(1);
+    expect(beaconed.map((b) => b.rows.length)).toEqual([10, 20]);
+    // the page lived on (back-forward cache): the first is answered, the second goes next, unchanged
+    answer({});
+    await flushing;
+    expect(sent.map((b) => b.id)).toEqual(beaconed.map((b) => b.id));
+    expect(sent[1]).toEqual(beaconed[1]);
+  });
+
+  it("a runtime adopting a log with two batches in flight sends both again unchanged", async () => {
+    const memory = memoryStore();
+    const store: ModelStore = { ...memory, put: (area, key, value) => memory.put(area, key, structuredClone(value)) };
+    const { log, beaconed } = rig([new Promise(() => {})], 1_000, 60_000, store);
+    offer(log, 10, "first");
+    void log.flush(1);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    offer(log, 20, "then");
+    log.beacon(1);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const next = rig([{}, {}], 1_000, Infinity, store);
+    await next.log.load();
+    await next.log.flush(1);
+    expect(next.sent).toEqual(beaconed);
+  });
+
   it("keeps every row when the beacon refuses even its smallest batch", async () => {
     const { log, sent, beaconed } = rig([{}], 1_000, 0);
     offer(log, 30);
