@@ -44,6 +44,12 @@ function rig(answers: Array<unknown>, now = 1_000, beaconChars = Infinity, store
   return { log, sent, beaconed, errors, store };
 }
 
+/** A memory store that keeps a copy of what it is given, as IndexedDB does (the memory store keeps the object itself). */
+function copyingStore(): ModelStore {
+  const memory = memoryStore();
+  return { ...memory, put: (area, key, value) => memory.put(area, key, structuredClone(value)) };
+}
+
 /** Offers `n` rows as one call with id prefix `call.` at rate 1. */
 function offer(log: PredictionLog, n: number, call = "x") {
   const staged = new Float64Array(2 * n);
@@ -161,9 +167,7 @@ describe("PredictionLog", () => {
   });
 
   it("where the writes made as the page goes land (browsers that keep them), the next page sends the beaconed batch again as it is: nothing counted twice", async () => {
-    const memory = memoryStore();
-    // IndexedDB keeps a copy of what it is given
-    const store: ModelStore = { ...memory, put: (area, key, value) => memory.put(area, key, structuredClone(value)) };
+    const store = copyingStore();
     const { log, beaconed } = rig([], 1_000, 10_000, store);
     offer(log, 300);
     // as runtime.ts's pagehide handler does: the report cut saves the log, then the beacon
@@ -184,8 +188,7 @@ describe("PredictionLog", () => {
 
   it("counts the rows and the dropped of an adopted batch in flight the collector refuses for good (kept unsent past its age limit)", async () => {
     const day = 86_400_000;
-    const memory = memoryStore();
-    const store: ModelStore = { ...memory, put: (area, key, value) => memory.put(area, key, structuredClone(value)) };
+    const store = copyingStore();
     // the page closed while its batch (which counts 5 rows dropped) was unsent: the network down
     const first = rig([new DriftlineError("network", "down")], 1_000, Infinity, store);
     offer(first.log, LOG_CAPACITY + 5);
@@ -254,8 +257,7 @@ describe("PredictionLog", () => {
   });
 
   it("a runtime adopting a log with two batches in flight sends both again unchanged", async () => {
-    const memory = memoryStore();
-    const store: ModelStore = { ...memory, put: (area, key, value) => memory.put(area, key, structuredClone(value)) };
+    const store = copyingStore();
     const { log, beaconed } = rig([new Promise(() => {})], 1_000, 60_000, store);
     offer(log, 10, "first");
     void log.flush(1);

@@ -84,6 +84,8 @@ describe("report accumulation", () => {
 
 function fakeApi(answers: Array<() => unknown>) {
   const sent: Report[][] = [];
+  /** Each beacon's reports: a page's keepalive requests share 64 KiB, and a larger beacon is refused whole. */
+  const beaconed: Report[][] = [];
   /** Each batch's sentAt. */
   const sentAt: (number | undefined)[] = [];
   const api: Api = {
@@ -98,12 +100,24 @@ function fakeApi(answers: Array<() => unknown>) {
       if (next instanceof Error) throw next;
       return next as never;
     },
-    beacon: () => true,
+    beacon: (_path, body) => body.length <= 65_536 && beaconed.push((JSON.parse(body) as { reports: Report[] }).reports) > 0,
     logs: async () => {
       throw new Error("unused");
     },
   };
-  return { api, sent, sentAt };
+  return { api, sent, sentAt, beaconed };
+}
+
+/** A store whose writes stop landing once `leave()` is called, as Chromium drops those made in `pagehide`; `saved` holds what landed. */
+function storeLosingWritesOnLeave() {
+  const saved = memoryStore();
+  let leaving = false;
+  const store = {
+    ...saved,
+    put: (...a: Parameters<typeof saved.put>) => (leaving ? Promise.resolve() : saved.put(...a)),
+    delete: (...a: Parameters<typeof saved.delete>) => (leaving ? Promise.resolve() : saved.delete(...a)),
+  };
+  return { saved, store, leave: () => void (leaving = true) };
 }
 
 const manualClock = () => {
@@ -401,10 +415,7 @@ describe("report queue", () => {
 
 describe("report splitting", () => {
   it("beacons as the page goes away what one beacon holds: the first part of a report too wide for it, and a page that lives on sends every part, the first unchanged", async () => {
-    const { api, sent } = fakeApi([() => ({ accepted: 1, rejected: [] })]);
-    const beaconed: Report[][] = [];
-    // a page's keepalive requests share 64 KiB: a larger beacon is refused whole
-    api.beacon = (_path, body) => body.length <= 65_536 && beaconed.push((JSON.parse(body) as { reports: Report[] }).reports) > 0;
+    const { api, sent, beaconed } = fakeApi([() => ({ accepted: 1, rejected: [] })]);
     const q = new ReportQueue({ store: memoryStore(), api, clock: manualClock(), bounds: QUEUE_BOUNDS, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} });
     const wide = filled(2000);
     for (let f = 0; f < 100; f++) wide.features[`n${f}`] = wide.features.tenure!;
@@ -425,9 +436,7 @@ describe("report splitting", () => {
   it("beacons the report cut as the page goes first, also beside a batch in flight: it is saved nowhere else", async () => {
     let answer: (value: unknown) => void = () => {};
     const accepted = { accepted: 1, rejected: [] };
-    const { api, sent } = fakeApi([() => new Promise((resolve) => (answer = resolve)), () => accepted]);
-    const beaconed: Report[][] = [];
-    api.beacon = (_path, body) => beaconed.push((JSON.parse(body) as { reports: Report[] }).reports) > 0;
+    const { api, sent, beaconed } = fakeApi([() => new Promise((resolve) => (answer = resolve)), () => accepted]);
     const q = new ReportQueue({ store: memoryStore(), api, clock: manualClock(), bounds: QUEUE_BOUNDS, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} });
     await q.add(filled(10));
     const flushing = q.flush();
@@ -452,17 +461,9 @@ describe("report splitting", () => {
   it("beacons a wide report saved before the page went in the parts the next page sends: no id is sent again with other content (Chromium drops the writes made in pagehide)", async () => {
     let answer: (value: unknown) => void = () => {};
     const accepted = () => ({ accepted: 1, rejected: [] });
-    const { api, sent } = fakeApi([() => new Promise((resolve) => (answer = resolve)), accepted, accepted, accepted]);
-    const beaconed: Report[][] = [];
-    api.beacon = (_path, body) => beaconed.push((JSON.parse(body) as { reports: Report[] }).reports) > 0;
-    const saved = memoryStore();
-    let leaving = false;
+    const { api, sent, beaconed } = fakeApi([() => new Promise((resolve) => (answer = resolve)), accepted, accepted, accepted]);
     // the writes made as the page goes never land
-    const store = {
-      ...saved,
-      put: (...a: Parameters<typeof saved.put>) => (leaving ? Promise.resolve() : saved.put(...a)),
-      delete: (...a: Parameters<typeof saved.delete>) => (leaving ? Promise.resolve() : saved.delete(...a)),
-    };
+    const { saved, store, leave } = storeLosingWritesOnLeave();
     const options = { store, api, clock: manualClock(), bounds: QUEUE_BOUNDS, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} };
     const q = new ReportQueue(options);
     await q.add(filled(10));
@@ -472,7 +473,7 @@ describe("report splitting", () => {
     const wide = filled(2000);
     for (let f = 0; f < 100; f++) wide.features[`n${f}`] = wide.features.tenure!;
     await q.add(wide);
-    leaving = true;
+    leave();
     q.beacon();
     // the page is gone; the next one sends what the store holds
     const next = new ReportQueue({ ...options, store: saved });
@@ -493,17 +494,9 @@ describe("report splitting", () => {
 
   it("beacons the report cut as the page goes also behind more unsent reports than a batch takes: it is saved nowhere else", async () => {
     const accepted = () => ({ accepted: 1, rejected: [] });
-    const { api } = fakeApi([() => new Promise(() => {}), accepted, accepted, accepted]);
-    const beaconed: Report[][] = [];
-    api.beacon = (_path, body) => beaconed.push((JSON.parse(body) as { reports: Report[] }).reports) > 0;
-    const saved = memoryStore();
-    let leaving = false;
+    const { api, beaconed } = fakeApi([() => new Promise(() => {}), accepted, accepted, accepted]);
     // the writes made as the page goes never land
-    const store = {
-      ...saved,
-      put: (...a: Parameters<typeof saved.put>) => (leaving ? Promise.resolve() : saved.put(...a)),
-      delete: (...a: Parameters<typeof saved.delete>) => (leaving ? Promise.resolve() : saved.delete(...a)),
-    };
+    const { saved, store, leave } = storeLosingWritesOnLeave();
     // a batch takes a quarter of maxEntries: 2 reports
     const options = { store, api, clock: manualClock(), bounds: { ...QUEUE_BOUNDS, maxEntries: 8 }, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} };
     const q = new ReportQueue(options);
@@ -515,7 +508,7 @@ describe("report splitting", () => {
     void q.flush();
     await new Promise((resolve) => setTimeout(resolve, 0));
     for (const s of ["c", "d", "e"]) await q.add(of(10, s));
-    leaving = true;
+    leave();
     const cut = of(7, "f");
     void q.add(cut);
     q.beacon();
@@ -527,9 +520,7 @@ describe("report splitting", () => {
   });
 
   it("beacons the newest reports first as the page goes: the cut made then, saved nowhere else, before stored ones the next page sends anyway", async () => {
-    const { api } = fakeApi([]);
-    const beaconed: Report[][] = [];
-    api.beacon = (_path, body) => body.length <= 65_536 && beaconed.push((JSON.parse(body) as { reports: Report[] }).reports) > 0;
+    const { api, beaconed } = fakeApi([]);
     const q = new ReportQueue({ store: memoryStore(), api, clock: manualClock(), bounds: QUEUE_BOUNDS, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} });
     /** A report of its own stream (segment `s`) with `copies` more features, cut at `end`. */
     const wide = (s: string, copies: number, end: number) => {
