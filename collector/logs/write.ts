@@ -22,26 +22,31 @@ export async function writeLogBatch(bucket: R2Bucket, model: string, batch: LogB
   };
   for (const row of batch.rows) add("rows", row.version, row.t, row);
   for (const label of batch.labels) add("labels", label.version, label.t, label);
-  let first = true;
+  const first = firstObjectKey(model, batch);
   for (const [key, values] of groups) {
-    const metadata = { entries: String(values.length), ...(first && batch.dropped ? { dropped: String(batch.dropped) } : {}) };
-    first = false;
+    const metadata = { entries: String(values.length), ...(key === first && batch.dropped ? { dropped: String(batch.dropped) } : {}) };
     if (await bucket.head(key)) continue;
     await bucket.put(key, await gzipNdjson(values), { httpMetadata: { contentType: "application/x-ndjson", contentEncoding: "gzip" }, customMetadata: metadata });
   }
 }
 
+/** The key of a batch's first object, the one holding its `dropped`: its first row's, else its first label's. */
+function firstObjectKey(model: string, batch: LogBatch): string | undefined {
+  const [kind, e] = batch.rows[0] ? (["rows", batch.rows[0]] as const) : (["labels", batch.labels[0]] as const);
+  return e && objectKey(partitionOf(model, e.version, e.t), batch.client, batch.id, kind);
+}
+
 /**
  * Whether a batch of this id and client was written: its first object (the one holding its
- * `dropped`) is in R2. A written batch sent again after its rows aged past the limit, or after the
- * rollout moved on (its answer lost), is then answered as written: refused, the device would count
- * its rows as dropped too.
+ * `dropped`) is in R2. A written batch sent again after its rows aged past the limit, after the
+ * rollout moved on or after logging was turned off (its answer lost), is then answered as written:
+ * refused, the device would count its rows as dropped too.
  *
  * @param bucket - the R2 bucket
  * @param model - the model's key
  * @param batch - the parsed batch
  */
 export async function logBatchWritten(bucket: R2Bucket, model: string, batch: LogBatch): Promise<boolean> {
-  const [kind, e] = batch.rows[0] ? (["rows", batch.rows[0]] as const) : (["labels", batch.labels[0]] as const);
-  return !!e && !!(await bucket.head(objectKey(partitionOf(model, e.version, e.t), batch.client, batch.id, kind)));
+  const key = firstObjectKey(model, batch);
+  return !!key && !!(await bucket.head(key));
 }
