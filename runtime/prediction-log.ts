@@ -58,15 +58,21 @@ export type MakeLog = (...args: ConstructorParameters<typeof PredictionLog>) => 
 export class PredictionLog {
   private s_: Saved = { rows: [], labels: [], batch: undefined, dropped: 0, sent: [] };
   private sending_: Promise<void> | undefined;
-  /** Rows offered so far. */
+  /** Rows and labels offered so far. */
   private offered_ = 0;
+  /** Of each waiting row and label, the {@link offered_} it was given when it came; an adopted one has none (a save holds it). */
+  private offeredAt_ = new WeakMap<LogRow | LogLabel, number>();
   /**
-   * Of {@link offered_}, how many a finished save holds or are gone: the rows offered after those
-   * (at the end of `rows`) are saved nowhere, and go with the page unless a beacon takes them (a
-   * save begun in `pagehide` never finishes in Chromium; one begun before a page went into the
-   * back-forward cache may finish after it came back).
+   * Of {@link offered_}, how many a finished save holds or are gone: the rows and labels offered
+   * after those are saved nowhere, and go with the page unless a beacon takes them (a save begun
+   * in `pagehide` never finishes in Chromium; one begun before a page went into the back-forward
+   * cache may finish after it came back).
    */
   private saved_ = 0;
+  /** Rows dropped so far that a finished save did not hold when they were: what a finished save has not counted either. */
+  private droppedUnsaved_ = 0;
+  /** Of {@link droppedUnsaved_}, how many a finished save counts or a beacon has taken. */
+  private droppedSaved_ = 0;
   /** This runtime's own key in the store (and, with Web Locks, the lock it holds while it runs): `<key>:<id>`. */
   private own_: string;
   /** Releases this runtime's lock (its `close()`): what it kept goes to the next runtime of the model to start. */
@@ -133,10 +139,31 @@ export class PredictionLog {
   /** Saves to the store. */
   save(): Promise<void> {
     const offered = this.offered_;
+    const dropped = this.droppedUnsaved_;
     return this.store_.put("meta", this.own_, this.s_).then(
-      () => void (this.saved_ = Math.max(this.saved_, offered)),
+      () => {
+        this.saved_ = Math.max(this.saved_, offered);
+        this.droppedSaved_ = Math.max(this.droppedSaved_, dropped);
+      },
       () => {},
     );
+  }
+
+  /** Whether no finished save holds this waiting row or label. */
+  private unsaved_(entry: LogRow | LogLabel): boolean {
+    return (this.offeredAt_.get(entry) ?? 0) > this.saved_;
+  }
+
+  /** Marks a row or label as offered now, and adds it to `list`. */
+  private add_<T extends LogRow | LogLabel>(list: T[], entry: T): void {
+    this.offeredAt_.set(entry, ++this.offered_);
+    list.push(entry);
+  }
+
+  /** Counts a waiting row as dropped (the caller takes it out of `rows`). */
+  private drop_(row: LogRow): void {
+    this.s_.dropped++;
+    if (this.unsaved_(row)) this.droppedUnsaved_++;
   }
 
   /**
@@ -179,28 +206,25 @@ export class PredictionLog {
       }
       const cls = staged[at + r]!;
       const score = staged[at + n + r]!;
-      if (rows.length >= LOG_CAPACITY) {
-        rows.shift();
-        this.s_.dropped++;
-      }
-      rows.push({ id: id + r, version: m.version, t, segment, inputs, ...(labels && cls >= 0 && { label: labels[cls] }), score: score === score ? score : null });
-      this.offered_++;
+      if (rows.length >= LOG_CAPACITY) this.drop_(rows.shift()!);
+      this.add_(rows, { id: id + r, version: m.version, t, segment, inputs, ...(labels && cls >= 0 && { label: labels[cls] }), score: score === score ? score : null });
     }
   }
 
   /**
-   * Adds the label fed back for a logged row: to the row while it waits, else as a label of a
-   * row already sent.
+   * Adds the label fed back for a logged row: to the row while it waits and no finished save
+   * holds it, else as a label of its own (the next page sends a saved row as the store has it).
    *
    * @param id - the prediction id
    * @param actual - the label
    */
   label(id: string, actual: string | number): void {
-    const waiting = this.s_.rows.find((r) => r.id === id);
-    if (waiting) return void (waiting.actual = actual);
-    const out = this.s_.batch?.rows.find((r) => r.id === id) ?? this.s_.next?.rows.find((r) => r.id === id);
-    const sent = out ? [id, out.version, out.t] : this.s_.sent.find((e) => e[0] === id);
-    if (sent) this.s_.labels.push({ id, version: sent[1] as number, t: sent[2] as number, actual });
+    const s = this.s_;
+    const waiting = s.rows.find((r) => r.id === id);
+    if (waiting && this.unsaved_(waiting)) return void (waiting.actual = actual);
+    const row = waiting ?? s.batch?.rows.find((r) => r.id === id) ?? s.next?.rows.find((r) => r.id === id);
+    const sent = row ? [id, row.version, row.t] : s.sent.find((e) => e[0] === id);
+    if (sent) this.add_(s.labels, { id, version: sent[1] as number, t: sent[2] as number, actual });
   }
 
   /**
@@ -219,13 +243,15 @@ export class PredictionLog {
 
   /**
    * Hands to `sendBeacon`, as the page goes away, the batches in flight and, unless two are, a new
-   * one of what waits: the store's write made then is lost (Chromium), and without it the rows
-   * logged since the last report cut went with the page. A page's keepalive requests share 64 KiB,
-   * the reports' beacon goes first and the rest is unknown, so a new batch is made within 60,000 B
-   * less a batch in flight and, while the beacon refuses it, within half as many again (down to
-   * {@link MIN_BEACON_BYTES}). The new batch counts as `dropped` the rows logged since the last save
-   * that it has no room for (they go with the page), and they are no longer kept. It is in flight
-   * from then on: a page that lives on (the back-forward cache) sends it again, unchanged.
+   * one of what no finished save holds: the store's write made then is lost (Chromium), and
+   * without it the rows logged since the last save went with the page. What a save holds waits in
+   * the store for the next page, which would send it again: the collector would write it twice.
+   * A page's keepalive requests share 64 KiB, the reports' beacon goes first and the rest is
+   * unknown, so the new batch is made within 60,000 B less the batches in flight and, while the
+   * beacon refuses it, within half as many again (down to {@link MIN_BEACON_BYTES}). It counts as
+   * `dropped` the unsaved rows it has no room for (they go with the page, no longer kept) and
+   * those dropped before it that no save has counted. It is in flight from then on: a page that
+   * lives on (the back-forward cache) sends it again, unchanged.
    *
    * @param rate - the rollout's log rate now (0: nothing is sent)
    */
@@ -240,43 +266,45 @@ export class PredictionLog {
       room -= text.length;
     }
     if (s.next) return;
+    const rows = s.rows.filter((r) => this.unsaved_(r));
+    const labels = s.labels.filter((l) => this.unsaved_(l));
+    // drops no save has counted (a batch made since them may hold some: it is in flight, beaconed above)
+    const counted = Math.min(this.droppedUnsaved_ - this.droppedSaved_, s.dropped);
     for (; room >= MIN_BEACON_BYTES; room /= 2) {
-      const batch = this.next_(room);
-      if (!batch) return;
-      const dropped = batch.dropped ?? 0;
-      const lost = Math.min(this.offered_ - this.saved_, s.rows.length, MAX_REPORT_ROWS - dropped);
-      if (lost) batch.dropped = dropped + lost;
-      if (this.api_.beacon("/v1/logs", JSON.stringify(batch))) {
-        if (s.batch) s.next = batch;
-        else s.batch = batch;
-        s.rows.length -= lost;
-        this.saved_ += lost;
-        // where a write made now lands (other browsers; a page kept for back-forward and closed), the next page sends this batch as it is
-        return void this.save();
-      }
-      // refused: its rows and labels wait again, for a smaller batch
-      s.rows.unshift(...batch.rows);
-      s.labels.unshift(...batch.labels);
-      s.dropped += dropped;
+      // labels first: one left behind is counted nowhere
+      const [sentLabels, left] = take(labels.slice(), room);
+      const [sent] = take(rows.slice(), left);
+      if (!sent.length && !sentLabels.length) return;
+      const dropped = Math.min(counted + rows.length - sent.length, MAX_REPORT_ROWS);
+      const batch: LogBatch = { id: this.newId_(), ...this.head_, rows: sent, labels: sentLabels, ...(dropped && { dropped }) };
+      if (!this.api_.beacon("/v1/logs", JSON.stringify(batch))) continue;
+      if (s.batch) s.next = batch;
+      else s.batch = batch;
+      const gone = new Set<LogRow | LogLabel>([...rows, ...sentLabels]);
+      s.rows = s.rows.filter((r) => !gone.has(r));
+      s.labels = s.labels.filter((l) => !gone.has(l));
+      s.dropped -= counted;
+      this.droppedSaved_ = this.droppedUnsaved_;
+      // where a write made now lands (other browsers; a page kept for back-forward and closed), the next page sends this batch as it is
+      return void this.save();
     }
   }
 
   /**
-   * Makes the next batch of what waits, within `room` bytes: rows and labels older than the
-   * collector takes, and rows no batch has room for, dropped first (the rows counted).
+   * Makes the next batch of what waits: rows and labels older than the collector takes, and rows
+   * no batch has room for, dropped first (the rows counted).
    *
-   * @returns the batch (its caller puts it in flight); undefined when nothing fits
+   * @returns the batch (its caller puts it in flight); undefined when nothing waits
    */
-  private next_(room: number): LogBatch | undefined {
+  private next_(): LogBatch | undefined {
     const s = this.s_;
     const old = this.clock_.now() - MAX_LOG_AGE_MS;
-    const fresh = s.rows.filter((r) => r.t >= old);
-    s.dropped += s.rows.length - fresh.length;
-    s.rows = fresh;
+    for (const r of s.rows) if (r.t < old) this.drop_(r);
+    s.rows = s.rows.filter((r) => r.t >= old);
     s.labels = s.labels.filter((l) => l.t >= old);
     // a row no batch has room for (hundreds of long texts) is dropped, not sent for ever
-    while (s.rows.length && bytesOf(s.rows[0]) > BATCH_BYTES) s.rows.shift(), s.dropped++;
-    const [rows, left] = take(s.rows, room);
+    while (s.rows.length && bytesOf(s.rows[0]) > BATCH_BYTES) this.drop_(s.rows.shift()!);
+    const [rows, left] = take(s.rows, BATCH_BYTES);
     const [labels] = take(s.labels, left);
     if (!rows.length && !labels.length) return undefined;
     const dropped = Math.min(s.dropped, MAX_REPORT_ROWS);
@@ -293,7 +321,7 @@ export class PredictionLog {
     while (s.batch || s.next || s.rows.length || s.labels.length) {
       let batch = s.batch;
       if (!batch) {
-        if (!(batch = s.batch = s.next ?? this.next_(BATCH_BYTES))) break;
+        if (!(batch = s.batch = s.next ?? this.next_())) break;
         s.next = undefined;
         await this.save();
       }

@@ -142,6 +142,46 @@ describe("runtime: prediction logging", () => {
     expect(out.map((r) => r.inputs)).toEqual(rows);
   });
 
+  it("a tab closed while rows and a dropped count wait saved in IndexedDB (the collector down) beacons only what no save holds: exported + dropped = logged", async () => {
+    const model = "logged-saved";
+    const { bytes, manifest } = churnModel(model);
+    await collector.publish(bytes, manifest);
+    await collector.rollout(model, { logRate: 1 });
+    const start = (p: Page) =>
+      p.evaluate(
+        async (o) => {
+          window.rt = await window.Driftline.createRuntime(o as never);
+        },
+        { ...base, model, logging: true },
+      );
+    const tab = await rig!.browser.context.newPage();
+    await openRuntimePage(tab, rig!.server);
+    await start(tab);
+    await tab.evaluate(() => window.rt.close());
+    await collector.pause();
+    await start(tab);
+    const predict = (n: number, offset: number) => tab.evaluate((r) => window.rt.predict(r as never[]).then(() => {}), rawRows(n, offset));
+    // the collector is down: the first rows' batch stays in flight; past the LOG_CAPACITY (1,000)
+    // rows that may wait beside it, 20 are dropped; rows and count are saved by the next flush
+    await predict(12, 400);
+    await tab.evaluate(() => window.rt.flush());
+    await predict(1_020, 500);
+    await tab.evaluate(() => window.rt.flush());
+    // it is back as the tab closes: the tab's beacons reach it. The writes begun as it closes never
+    // finish (as where Chromium's process for the tab goes first; a capturing listener runs before the runtime's)
+    await collector.resume();
+    await tab.evaluate(() => addEventListener("pagehide", () => void (IDBObjectStore.prototype.put = () => ({}) as IDBRequest), { capture: true }));
+    await tab.close({ runBeforeUnload: true });
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline && (await exportOf(model)).rows.length < 12; ) await new Promise((r) => setTimeout(r, 500));
+    // the next page sends what the store holds
+    await openRuntimePage(page, rig!.server);
+    await start(page);
+    await page.evaluate(() => window.rt.close());
+    const got = await exportOf(model);
+    expect(got.rows.length).toBe(1_012);
+    expect(got.rows.length + got.dropped).toBe(1_032);
+  });
+
   /**
    * On a fresh page whose `/sdk/driftline-logging.js` requests `answer` handles (and, unless
    * `kept`, without the module's kept copy): starts a logging runtime, predicts `rows` and closes;

@@ -12,6 +12,7 @@ import { fromBase64, decodeCategorical, decodeClassification, decodeErrorCounts,
 import { EmbeddingProjector } from "../../../protocol/embedding.ts";
 import { otherSketchChars } from "../../../protocol/report-size.ts";
 import { churnModel, churnRows } from "../../fixtures/runtime-models.ts";
+import { storeLosingWritesOnLeave } from "../../fixtures/page-stores.ts";
 
 const { manifest } = churnModel("churn");
 let n = 0;
@@ -106,18 +107,6 @@ function fakeApi(answers: Array<() => unknown>) {
     },
   };
   return { api, sent, sentAt, beaconed };
-}
-
-/** A store whose writes stop landing once `leave()` is called, as Chromium drops those made in `pagehide`; `saved` holds what landed. */
-function storeLosingWritesOnLeave() {
-  const saved = memoryStore();
-  let leaving = false;
-  const store = {
-    ...saved,
-    put: (...a: Parameters<typeof saved.put>) => (leaving ? Promise.resolve() : saved.put(...a)),
-    delete: (...a: Parameters<typeof saved.delete>) => (leaving ? Promise.resolve() : saved.delete(...a)),
-  };
-  return { saved, store, leave: () => void (leaving = true) };
 }
 
 const manualClock = () => {
