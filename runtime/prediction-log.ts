@@ -60,7 +60,7 @@ export class PredictionLog {
   private sending_: Promise<void> | undefined;
   /** Rows and labels offered so far. */
   private offered_ = 0;
-  /** Of each waiting row and label, the {@link offered_} it was given when it came; an adopted one has none (a save holds it). */
+  /** Of each waiting row and label, the {@link offered_} it was given when it came (an adopted one: when it was adopted). */
   private offeredAt_ = new WeakMap<LogRow | LogLabel, number>();
   /**
    * Of {@link offered_}, how many a finished save holds or are gone: the rows and labels offered
@@ -69,7 +69,7 @@ export class PredictionLog {
    * cache may finish after it came back).
    */
   private saved_ = 0;
-  /** Rows dropped so far that a finished save did not hold when they were: what a finished save has not counted either. */
+  /** Rows dropped so far that a finished save did not hold when they were, and the dropped count adopted: what a finished save has not counted either. */
   private droppedUnsaved_ = 0;
   /** Of {@link droppedUnsaved_}, how many a finished save counts or a beacon has taken. */
   private droppedSaved_ = 0;
@@ -132,6 +132,9 @@ export class PredictionLog {
         }
         await this.store_.delete("meta", k).catch(() => {});
       }
+      // what it adopted is saved only once its own save is (the keys it came from are deleted)
+      for (const e of [...this.s_.rows, ...this.s_.labels]) if (e === Object(e)) this.offeredAt_.set(e, ++this.offered_);
+      this.droppedUnsaved_ += this.s_.dropped;
       await this.save();
     });
   }

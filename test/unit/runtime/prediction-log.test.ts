@@ -347,4 +347,26 @@ describe("PredictionLog", () => {
     await again.flush(1);
     expect(sent).toEqual([]);
   });
+
+  it("beacons the rows it adopted when its own save of them failed (the store full): the store holds them nowhere once adopted", async () => {
+    const { saved, store, leave } = storeLosingWritesOnLeave();
+    const first = rig([], 1_000, Infinity, store);
+    offer(first.log, 10, "kept");
+    await first.log.save();
+    // the next page: the store takes no more writes (its quota reached); deleting still works
+    const full: ModelStore = { ...store, put: () => Promise.reject(new DOMException("full", "QuotaExceededError")) };
+    const next = rig([], 1_000, Infinity, full);
+    await next.log.load();
+    // the collector down while it runs; it goes, its writes lost
+    leave();
+    void next.log.save();
+    next.log.beacon(1);
+    const last = rig([{}, {}], 1_000, Infinity, saved);
+    await last.log.load();
+    await last.log.flush(1);
+    const batches = new Map([...next.beaconed, ...last.sent].map((b) => [b.id, b]));
+    const rows = new Set([...batches.values()].flatMap((b) => b.rows.map((r) => r.id)));
+    const dropped = [...batches.values()].reduce((n, b) => n + (b.dropped ?? 0), 0);
+    expect(rows.size + dropped).toBe(10);
+  });
 });
