@@ -69,6 +69,8 @@ export class PredictionLog {
    * cache may finish after it came back).
    */
   private saved_ = 0;
+  /** The {@link offered_} of the last save begun: what it holds is the store's copy (a row's label set after it is not in it). */
+  private begun_ = 0;
   /** Rows dropped so far that a finished save did not hold when they were, and the dropped count adopted: what a finished save has not counted either. */
   private droppedUnsaved_ = 0;
   /** Of {@link droppedUnsaved_}, how many a finished save counts or a beacon has taken. */
@@ -141,7 +143,7 @@ export class PredictionLog {
 
   /** Saves to the store. */
   save(): Promise<void> {
-    const offered = this.offered_;
+    const offered = (this.begun_ = this.offered_);
     const dropped = this.droppedUnsaved_;
     return this.store_.put("meta", this.own_, this.s_).then(
       () => {
@@ -215,8 +217,9 @@ export class PredictionLog {
   }
 
   /**
-   * Adds the label fed back for a logged row: to the row while it waits and no finished save
-   * holds it, else as a label of its own (the next page sends a saved row as the store has it).
+   * Adds the label fed back for a logged row: to the row while it waits and no save begun holds
+   * it, else as a label of its own (the next page sends a saved row as the store has it, and a
+   * save under way lands the row as it was).
    *
    * @param id - the prediction id
    * @param actual - the label
@@ -224,7 +227,7 @@ export class PredictionLog {
   label(id: string, actual: string | number): void {
     const s = this.s_;
     const waiting = s.rows.find((r) => r.id === id);
-    if (waiting && this.unsaved_(waiting)) return void (waiting.actual = actual);
+    if (waiting && (this.offeredAt_.get(waiting) ?? 0) > this.begun_) return void (waiting.actual = actual);
     const row = waiting ?? s.batch?.rows.find((r) => r.id === id) ?? s.next?.rows.find((r) => r.id === id);
     const sent = row ? [id, row.version, row.t] : s.sent.find((e) => e[0] === id);
     if (sent) this.add_(s.labels, { id, version: sent[1] as number, t: sent[2] as number, actual });

@@ -54,6 +54,29 @@ function offer(log: PredictionLog, n: number, call = "x") {
   log.offer(model, 1, 1_000, { backend: "wasm" }, `${call}.`, (r) => ({ tenure: r, plan: "pro", extra: "not a feature" }), n, staged, 0, ["no", "yes"]);
 }
 
+/**
+ * A copying store whose writes land when `land()` says (a save under way as the page goes) and,
+ * once `leave()` is called, are lost (Chromium drops those begun in `pagehide`): `saved` holds
+ * what landed, for the next page.
+ */
+function storeLandingLate() {
+  const saved = copyingStore();
+  const held: Array<() => Promise<void>> = [];
+  let leaving = false;
+  const store: ModelStore = {
+    ...saved,
+    put: (area, key, value) => {
+      if (leaving) return Promise.resolve();
+      const copy = structuredClone(value);
+      return new Promise<void>((resolve) => held.push(() => saved.put(area, key, copy).then(resolve)));
+    },
+  };
+  const land = async () => {
+    while (held.length) await held.shift()!();
+  };
+  return { saved, store, land, leave: () => void (leaving = true) };
+}
+
 const status = (s: number) => Object.assign(new DriftlineError(s >= 500 ? "unavailable" : "validation", String(s)), { status: s });
 
 describe("PredictionLog", () => {
@@ -368,5 +391,25 @@ describe("PredictionLog", () => {
     const rows = new Set([...batches.values()].flatMap((b) => b.rows.map((r) => r.id)));
     const dropped = [...batches.values()].reduce((n, b) => n + (b.dropped ?? 0), 0);
     expect(rows.size + dropped).toBe(10);
+  });
+  it("a label fed back for a waiting row while a save of the row is under way reaches the collector once that save lands and the page goes", async () => {
+    const { saved, store, land, leave } = storeLandingLate();
+    const { log, beaconed } = rig([], 1_000, Infinity, store);
+    offer(log, 3, "r");
+    // a report cut saves the rows; the label comes before that write lands
+    void log.save();
+    log.label("r.1", "yes");
+    await land();
+    // the page goes: its writes lost
+    leave();
+    void log.save();
+    log.beacon(1);
+    const next = rig([{}, {}], 1_000, Infinity, saved);
+    await next.log.load();
+    await next.log.flush(1);
+    const batches = new Map([...beaconed, ...next.sent].map((b) => [b.id, b]));
+    const rows = [...batches.values()].flatMap((b) => b.rows.map((r) => r.id));
+    const labels = [...batches.values()].flatMap((b) => [...b.rows.filter((r) => r.actual !== undefined), ...b.labels].map((l) => l.id));
+    expect({ rows: rows.sort(), labels }).toEqual({ rows: ["r.0", "r.1", "r.2"], labels: ["r.1"] });
   });
 });
