@@ -253,7 +253,7 @@ export class PredictionLog {
    * without it the rows logged since the last save went with the page. What a save holds waits in
    * the store for the next page, which would send it again: the collector would write it twice.
    * A page's keepalive requests share 64 KiB, the reports' beacon goes first and the rest is
-   * unknown, so the new batch is made within 60,000 B less the batches in flight and, while the
+   * unknown, so the new batch is made within 60,000 B less the batches in flight it took and, while the
    * beacon refuses it, within half as many again (down to {@link MIN_BEACON_BYTES}). It counts as
    * `dropped` the unsaved rows it has no room for (they go with the page, no longer kept) and
    * those dropped before it that no save has counted. It is in flight from then on: a page that
@@ -268,8 +268,8 @@ export class PredictionLog {
     for (const b of [s.batch, s.next]) {
       if (!b) continue;
       const text = JSON.stringify(b);
-      this.api_.beacon("/v1/logs", text);
-      room -= text.length;
+      // one the beacon refuses (past 64 KiB) takes none of the page's budget
+      if (this.api_.beacon("/v1/logs", text)) room -= text.length;
     }
     if (s.next) return;
     const rows = s.rows.filter((r) => this.unsaved_(r));

@@ -412,4 +412,25 @@ describe("PredictionLog", () => {
     const labels = [...batches.values()].flatMap((b) => [...b.rows.filter((r) => r.actual !== undefined), ...b.labels].map((l) => l.id));
     expect({ rows: rows.sort(), labels }).toEqual({ rows: ["r.0", "r.1", "r.2"], labels: ["r.1"] });
   });
+  it("beacons the rows logged since beside a batch in flight too large for the beacon: that batch takes none of the page's keepalive budget", async () => {
+    const { saved, store, leave } = storeLosingWritesOnLeave();
+    // the page's 60,000 B of keepalive left; a full batch of wide rows (~100 KB) in flight, unanswered
+    const { log, beaconed } = rig([new Promise(() => {})], 1_000, 60_000, store);
+    const n = MAX_LOG_ROWS_PER_BATCH;
+    log.offer(model, 1, 1_000, {}, "wide.", (r) => ({ tenure: r, plan: "p".repeat(100) }), n, new Float64Array(2 * n).fill(-1), 0, undefined);
+    void log.flush(1);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    offer(log, 20, "then");
+    // the page goes: its writes lost
+    leave();
+    void log.save();
+    log.beacon(1);
+    const next = rig([{}, {}, {}], 1_000, Infinity, saved);
+    await next.log.load();
+    await next.log.flush(1);
+    const batches = new Map([...beaconed, ...next.sent].map((b) => [b.id, b]));
+    const rows = new Set([...batches.values()].flatMap((b) => b.rows.map((r) => r.id)));
+    const dropped = [...batches.values()].reduce((k, b) => k + (b.dropped ?? 0), 0);
+    expect(rows.size + dropped).toBe(n + 20);
+  });
 });
