@@ -69,9 +69,11 @@ export class PredictionLog {
    * cache may finish after it came back).
    */
   private saved_ = 0;
+  /** Saves under way whose write was begun in an earlier task: {@link offered_} and {@link droppedUnsaved_} when each began. */
+  private landing_ = new Set<[offered: number, dropped: number]>();
   /** The {@link offered_} of the last save begun: what it holds is the store's copy (a row's label set after it is not in it). */
   private begun_ = 0;
-  /** Rows dropped so far that a finished save did not hold when they were, and the dropped count adopted: what a finished save has not counted either. */
+  /** Rows dropped so far that no save finished or under way held when they were, and the dropped count adopted: what a finished save has not counted either. */
   private droppedUnsaved_ = 0;
   /** Of {@link droppedUnsaved_}, how many a finished save counts or a beacon has taken. */
   private droppedSaved_ = 0;
@@ -143,20 +145,29 @@ export class PredictionLog {
 
   /** Saves to the store. */
   save(): Promise<void> {
-    const offered = (this.begun_ = this.offered_);
-    const dropped = this.droppedUnsaved_;
+    const at: [offered: number, dropped: number] = [(this.begun_ = this.offered_), this.droppedUnsaved_];
+    // a write begun before the task the page goes in lands all the same (Chromium drops only those begun in `pagehide`)
+    queueMicrotask(() => this.landing_.add(at));
     return this.store_.put("meta", this.own_, this.s_).then(
       () => {
-        this.saved_ = Math.max(this.saved_, offered);
-        this.droppedSaved_ = Math.max(this.droppedSaved_, dropped);
+        this.landing_.delete(at);
+        this.saved_ = Math.max(this.saved_, at[0]);
+        this.droppedSaved_ = Math.max(this.droppedSaved_, at[1]);
       },
-      () => {},
+      () => void this.landing_.delete(at),
     );
   }
 
-  /** Whether no finished save holds this waiting row or label. */
+  /** The {@link saved_} and {@link droppedSaved_} of the saves finished or under way since an earlier task. */
+  private held_(): [offered: number, dropped: number] {
+    let [o, d] = [this.saved_, this.droppedSaved_];
+    for (const [a, b] of this.landing_) (o = Math.max(o, a)), (d = Math.max(d, b));
+    return [o, d];
+  }
+
+  /** Whether no save finished or under way since an earlier task holds this waiting row or label. */
   private unsaved_(entry: LogRow | LogLabel): boolean {
-    return (this.offeredAt_.get(entry) ?? 0) > this.saved_;
+    return (this.offeredAt_.get(entry) ?? 0) > this.held_()[0];
   }
 
   /** Marks a row or label as offered now, and adds it to `list`. */
@@ -249,7 +260,7 @@ export class PredictionLog {
 
   /**
    * Hands to `sendBeacon`, as the page goes away, the batches in flight and, unless two are, a new
-   * one of what no finished save holds: the store's write made then is lost (Chromium), and
+   * one of what no save holds, finished or begun in an earlier task (it lands): the store's write made then is lost (Chromium), and
    * without it the rows logged since the last save went with the page. What a save holds waits in
    * the store for the next page, which would send it again: the collector would write it twice.
    * A page's keepalive requests share 64 KiB, the reports' beacon goes first and the rest is
@@ -275,7 +286,7 @@ export class PredictionLog {
     const rows = s.rows.filter((r) => this.unsaved_(r));
     const labels = s.labels.filter((l) => this.unsaved_(l));
     // drops no save has counted (a batch made since them may hold some: it is in flight, beaconed above)
-    const counted = Math.min(this.droppedUnsaved_ - this.droppedSaved_, s.dropped);
+    const counted = Math.min(this.droppedUnsaved_ - this.held_()[1], s.dropped);
     for (; room >= MIN_BEACON_BYTES; room /= 2) {
       // labels first: one left behind is counted nowhere
       const [sentLabels, left] = take(labels.slice(), room);

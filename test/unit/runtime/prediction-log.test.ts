@@ -433,4 +433,24 @@ describe("PredictionLog", () => {
     const dropped = [...batches.values()].reduce((k, b) => k + (b.dropped ?? 0), 0);
     expect(rows.size + dropped).toBe(n + 20);
   });
+  it("leaves to the next page what a save begun before the page went holds, landing only after it went: nothing reaches the collector twice", async () => {
+    const { saved, store, land, leave } = storeLandingLate();
+    const { log, beaconed } = rig([], 1_000, Infinity, store);
+    // the collector down: LOG_CAPACITY rows wait and 50 were dropped; a report cut saves them, and that write is under way as the page goes
+    offer(log, LOG_CAPACITY + 50);
+    void log.save();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    // the page goes: the writes begun now are lost; the one begun before lands (Chromium drops only the former)
+    leave();
+    void log.save();
+    log.beacon(1);
+    await land();
+    const next = rig(Array(5).fill({}), 1_000, Infinity, saved);
+    await next.log.load();
+    await next.log.flush(1);
+    const batches = new Map([...beaconed, ...next.sent].map((b) => [b.id, b]));
+    const rows = [...batches.values()].flatMap((b) => b.rows.map((r) => r.id));
+    const dropped = [...batches.values()].reduce((k, b) => k + (b.dropped ?? 0), 0);
+    expect({ twice: rows.length - new Set(rows).size, total: new Set(rows).size + dropped }).toEqual({ twice: 0, total: LOG_CAPACITY + 50 });
+  });
 });
