@@ -282,7 +282,8 @@ export class PredictionLog {
       // one the beacon refuses (past 64 KiB) takes none of the page's budget
       if (this.api_.beacon("/v1/logs", text)) room -= text.length;
     }
-    if (s.next) return;
+    // (between an answer and the next send, `next` waits alone: the new batch goes first)
+    if (s.batch && s.next) return;
     const rows = s.rows.filter((r) => this.unsaved_(r));
     const labels = s.labels.filter((l) => this.unsaved_(l));
     // drops no save has counted (a batch made since them may hold some: it is in flight, beaconed above)

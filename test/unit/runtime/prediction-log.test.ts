@@ -453,4 +453,36 @@ describe("PredictionLog", () => {
     const dropped = [...batches.values()].reduce((k, b) => k + (b.dropped ?? 0), 0);
     expect({ twice: rows.length - new Set(rows).size, total: new Set(rows).size + dropped }).toEqual({ twice: 0, total: LOG_CAPACITY + 50 });
   });
+  it("as the page goes while the batch beside the one answered waits to be sent, beacons the rows logged since beside it", async () => {
+    const { saved, store, land, leave } = storeLandingLate();
+    let answer: (value: unknown) => void = () => {};
+    const { log, beaconed } = rig([new Promise((resolve) => (answer = resolve))], 1_000, 60_000, store);
+    const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+    offer(log, 10, "first");
+    void log.flush(1);
+    await land();
+    await tick();
+    // its request unanswered, 20 rows more, and the page goes into the back-forward cache: both batches beaconed
+    offer(log, 20, "then");
+    void log.save();
+    log.beacon(1);
+    // it comes back and its writes land; the first batch is answered: the log saves before it sends the second
+    await land();
+    answer({});
+    await tick();
+    offer(log, 5, "more");
+    // the page goes for good: its writes then lost, the one under way lands
+    leave();
+    void log.save();
+    log.beacon(1);
+    await land();
+    const next = rig([{}, {}, {}], 1_000, Infinity, saved);
+    await next.log.load();
+    await next.log.flush(1);
+    // (what the first page sent after it went is not counted: it went)
+    const batches = new Map([...beaconed, ...next.sent].map((b) => [b.id, b]));
+    const rows = new Set([...batches.values()].flatMap((b) => b.rows.map((r) => r.id)));
+    const dropped = [...batches.values()].reduce((k, b) => k + (b.dropped ?? 0), 0);
+    expect(rows.size + dropped).toBe(35);
+  });
 });
