@@ -10,7 +10,7 @@ import type { Model } from "../../../runtime/model-loader.ts";
 import { memoryStore } from "../../../runtime/model-store.ts";
 import type { ModelStore } from "../../../runtime/types.ts";
 import { LOG_CAPACITY, PredictionLog } from "../../../runtime/prediction-log.ts";
-import { copyingStore, storeLosingWritesOnLeave } from "../../fixtures/page-stores.ts";
+import { copyingStore, storeLandingLate, storeLosingWritesOnLeave } from "../../fixtures/page-stores.ts";
 
 const model = { version: 3, manifest: { features: [{ name: "tenure" }, { name: "plan" }] } } as unknown as Model;
 
@@ -55,26 +55,16 @@ function offer(log: PredictionLog, n: number, call = "x") {
 }
 
 /**
- * A copying store whose writes land when `land()` says (a save under way as the page goes) and,
- * once `leave()` is called, are lost (Chromium drops those begun in `pagehide`): `saved` holds
- * what landed, for the next page.
+ * What reached the collector of these batches (beaconed and sent, by a page and the next), which
+ * writes a batch id once: the batches, their row ids (a row of two batches twice), how many rows
+ * came more than once, distinct rows plus the batches' `dropped`, and the ids of their labels.
  */
-function storeLandingLate() {
-  const saved = copyingStore();
-  const held: Array<() => Promise<void>> = [];
-  let leaving = false;
-  const store: ModelStore = {
-    ...saved,
-    put: (area, key, value) => {
-      if (leaving) return Promise.resolve();
-      const copy = structuredClone(value);
-      return new Promise<void>((resolve) => held.push(() => saved.put(area, key, copy).then(resolve)));
-    },
-  };
-  const land = async () => {
-    while (held.length) await held.shift()!();
-  };
-  return { saved, store, land, leave: () => void (leaving = true) };
+function reached(...lists: LogBatch[][]) {
+  const batches = [...new Map(lists.flat().map((b) => [b.id, b])).values()];
+  const rows = batches.flatMap((b) => b.rows.map((r) => r.id));
+  const distinct = new Set(rows).size;
+  const dropped = batches.reduce((n, b) => n + (b.dropped ?? 0), 0);
+  return { batches, rows, twice: rows.length - distinct, counted: distinct + dropped, labels: batches.flatMap((b) => b.labels.map((l) => l.id)) };
 }
 
 const status = (s: number) => Object.assign(new DriftlineError(s >= 500 ? "unavailable" : "validation", String(s)), { status: s });
@@ -206,10 +196,7 @@ describe("PredictionLog", () => {
     await next.log.flush(1);
     expect(next.sent[0]).toEqual(batch);
     // the collector writes a batch id once: what reached it is the rows by id and each batch's dropped once
-    const batches = new Map([...beaconed, ...next.sent].map((b) => [b.id, b]));
-    const rows = new Set([...batches.values()].flatMap((b) => b.rows.map((r) => r.id)));
-    const dropped = [...batches.values()].reduce((n, b) => n + (b.dropped ?? 0), 0);
-    expect(rows.size + dropped).toBe(300);
+    expect(reached(beaconed, next.sent).counted).toBe(300);
   });
 
   it("as a page goes whose writes then are lost (Chromium), beacons only what no finished save holds: the next page sends the rest, nothing reaches the collector twice", async () => {
@@ -231,13 +218,10 @@ describe("PredictionLog", () => {
     await next.log.load();
     await next.log.flush(1);
     // the collector writes a batch id once
-    const batches = new Map([...beaconed, ...next.sent].map((b) => [b.id, b]));
-    const rows = [...batches.values()].flatMap((b) => b.rows.map((r) => r.id));
-    const labels = [...batches.values()].flatMap((b) => b.labels.map((l) => l.id));
-    const dropped = [...batches.values()].reduce((n, b) => n + (b.dropped ?? 0), 0);
-    expect(rows.length - new Set(rows).size).toBe(0);
-    expect(labels.sort()).toEqual(["saved.600", "sent.0"]);
-    expect(rows.length + dropped).toBe(1 + LOG_CAPACITY + 5 + 200);
+    const got = reached(beaconed, next.sent);
+    expect(got.twice).toBe(0);
+    expect(got.labels.sort()).toEqual(["saved.600", "sent.0"]);
+    expect(got.counted).toBe(1 + LOG_CAPACITY + 5 + 200);
     // the beacon took rows logged since the save
     expect(beaconed.at(-1)!.rows.length).toBeGreaterThan(0);
     expect(beaconed.at(-1)!.rows.every((r) => r.id.startsWith("new."))).toBe(true);
@@ -265,35 +249,23 @@ describe("PredictionLog", () => {
   });
 
   it("counts the rows logged after the page came back from the back-forward cache as saved nowhere, whenever the saves begun as it went land", async () => {
-    const memory = memoryStore();
-    const held: Array<() => Promise<void>> = [];
-    let hold = true;
-    // the writes begun as the page goes land when the test says (a copy of what was given, as IndexedDB keeps)
-    const store: ModelStore = {
-      ...memory,
-      put: (area, key, value) => {
-        const copy = structuredClone(value);
-        if (!hold) return memory.put(area, key, copy);
-        return new Promise<void>((resolve) => held.push(() => memory.put(area, key, copy).then(resolve)));
-      },
-    };
+    // the writes begun as the page goes land when the test says
+    const { store, land, release } = storeLandingLate();
     const { log, sent, beaconed } = rig([{}], 1_000, 10_000, store);
     offer(log, 300, "before");
     // the page goes into the back-forward cache: the report cut saves, then the beacon (and its save)
     void log.save();
     log.beacon(1);
-    hold = false;
+    release();
     // it comes back: the beaconed batch is answered, 300 more rows are logged, and only then do the held saves land
     await log.flush(1);
     offer(log, 300, "after");
-    for (const land of held) await land();
+    await land();
     // it goes for good
     log.beacon(1);
-    const batches = new Map([...beaconed, ...sent].map((b) => [b.id, b]));
-    expect(batches.size).toBe(2);
-    const rows = new Set([...batches.values()].flatMap((b) => b.rows.map((r) => r.id)));
-    const dropped = [...batches.values()].reduce((n, b) => n + (b.dropped ?? 0), 0);
-    expect(rows.size + dropped).toBe(600);
+    const got = reached(beaconed, sent);
+    expect(got.batches).toHaveLength(2);
+    expect(got.counted).toBe(600);
   });
 
   it("beacons beside a batch in flight a batch of the rows logged since, and a page that lives on sends both, each once", async () => {
@@ -387,11 +359,9 @@ describe("PredictionLog", () => {
     const last = rig([{}, {}], 1_000, Infinity, saved);
     await last.log.load();
     await last.log.flush(1);
-    const batches = new Map([...next.beaconed, ...last.sent].map((b) => [b.id, b]));
-    const rows = new Set([...batches.values()].flatMap((b) => b.rows.map((r) => r.id)));
-    const dropped = [...batches.values()].reduce((n, b) => n + (b.dropped ?? 0), 0);
-    expect(rows.size + dropped).toBe(10);
+    expect(reached(next.beaconed, last.sent).counted).toBe(10);
   });
+
   it("a label fed back for a waiting row while a save of the row is under way reaches the collector once that save lands and the page goes", async () => {
     const { saved, store, land, leave } = storeLandingLate();
     const { log, beaconed } = rig([], 1_000, Infinity, store);
@@ -407,11 +377,11 @@ describe("PredictionLog", () => {
     const next = rig([{}, {}], 1_000, Infinity, saved);
     await next.log.load();
     await next.log.flush(1);
-    const batches = new Map([...beaconed, ...next.sent].map((b) => [b.id, b]));
-    const rows = [...batches.values()].flatMap((b) => b.rows.map((r) => r.id));
-    const labels = [...batches.values()].flatMap((b) => [...b.rows.filter((r) => r.actual !== undefined), ...b.labels].map((l) => l.id));
+    const { batches, rows } = reached(beaconed, next.sent);
+    const labels = batches.flatMap((b) => [...b.rows.filter((r) => r.actual !== undefined), ...b.labels].map((l) => l.id));
     expect({ rows: rows.sort(), labels }).toEqual({ rows: ["r.0", "r.1", "r.2"], labels: ["r.1"] });
   });
+
   it("beacons the rows logged since beside a batch in flight too large for the beacon: that batch takes none of the page's keepalive budget", async () => {
     const { saved, store, leave } = storeLosingWritesOnLeave();
     // the page's 60,000 B of keepalive left; a full batch of wide rows (~100 KB) in flight, unanswered
@@ -428,11 +398,9 @@ describe("PredictionLog", () => {
     const next = rig([{}, {}, {}], 1_000, Infinity, saved);
     await next.log.load();
     await next.log.flush(1);
-    const batches = new Map([...beaconed, ...next.sent].map((b) => [b.id, b]));
-    const rows = new Set([...batches.values()].flatMap((b) => b.rows.map((r) => r.id)));
-    const dropped = [...batches.values()].reduce((k, b) => k + (b.dropped ?? 0), 0);
-    expect(rows.size + dropped).toBe(n + 20);
+    expect(reached(beaconed, next.sent).counted).toBe(n + 20);
   });
+
   it("leaves to the next page what a save begun before the page went holds, landing only after it went: nothing reaches the collector twice", async () => {
     const { saved, store, land, leave } = storeLandingLate();
     const { log, beaconed } = rig([], 1_000, Infinity, store);
@@ -448,11 +416,10 @@ describe("PredictionLog", () => {
     const next = rig(Array(5).fill({}), 1_000, Infinity, saved);
     await next.log.load();
     await next.log.flush(1);
-    const batches = new Map([...beaconed, ...next.sent].map((b) => [b.id, b]));
-    const rows = [...batches.values()].flatMap((b) => b.rows.map((r) => r.id));
-    const dropped = [...batches.values()].reduce((k, b) => k + (b.dropped ?? 0), 0);
-    expect({ twice: rows.length - new Set(rows).size, total: new Set(rows).size + dropped }).toEqual({ twice: 0, total: LOG_CAPACITY + 50 });
+    const { twice, counted } = reached(beaconed, next.sent);
+    expect({ twice, counted }).toEqual({ twice: 0, counted: LOG_CAPACITY + 50 });
   });
+
   it("as the page goes while the batch beside the one answered waits to be sent, beacons the rows logged since beside it", async () => {
     const { saved, store, land, leave } = storeLandingLate();
     let answer: (value: unknown) => void = () => {};
@@ -480,9 +447,6 @@ describe("PredictionLog", () => {
     await next.log.load();
     await next.log.flush(1);
     // (what the first page sent after it went is not counted: it went)
-    const batches = new Map([...beaconed, ...next.sent].map((b) => [b.id, b]));
-    const rows = new Set([...batches.values()].flatMap((b) => b.rows.map((r) => r.id)));
-    const dropped = [...batches.values()].reduce((k, b) => k + (b.dropped ?? 0), 0);
-    expect(rows.size + dropped).toBe(35);
+    expect(reached(beaconed, next.sent).counted).toBe(35);
   });
 });
