@@ -259,16 +259,17 @@ export class PredictionLog {
   }
 
   /**
-   * Hands to `sendBeacon`, as the page goes away, the batches in flight and, unless two are, a new
-   * one of what no save holds, finished or begun in an earlier task (it lands): the store's write made then is lost (Chromium), and
-   * without it the rows logged since the last save went with the page. What a save holds waits in
-   * the store for the next page, which would send it again: the collector would write it twice.
-   * A page's keepalive requests share 64 KiB, the reports' beacon goes first and the rest is
-   * unknown, so the new batch is made within 60,000 B less the batches in flight it took and, while the
-   * beacon refuses it, within half as many again (down to {@link MIN_BEACON_BYTES}). It counts as
-   * `dropped` the unsaved rows it has no room for (they go with the page, no longer kept) and
-   * those dropped before it that no save has counted. It is in flight from then on: a page that
-   * lives on (the back-forward cache) sends it again, unchanged.
+   * Hands to `sendBeacon`, as the page goes away, the batches in flight and a new one of what no
+   * save holds, finished or begun in an earlier task (it lands): the store's write made then is
+   * lost (Chromium), and without it the rows logged since the last save went with the page. What a
+   * save holds waits in the store for the next page, which would send it again: the collector
+   * would write it twice. A page's keepalive requests share 64 KiB, the reports' beacon goes first
+   * and the rest is unknown, so the new batch is made within 60,000 B less the batches in flight
+   * it took and, while the beacon refuses it, within half as many again (down to
+   * {@link MIN_BEACON_BYTES}). It counts as `dropped` the unsaved rows it has no room for (they go
+   * with the page, no longer kept) and those dropped before it that no save has counted. It is in
+   * flight from then on, unless two are already: a page that lives on (the back-forward cache)
+   * sends it again, unchanged; a third is not kept, and the rows it sent go again.
    *
    * @param rate - the rollout's log rate now (0: nothing is sent)
    */
@@ -282,8 +283,10 @@ export class PredictionLog {
       // one the beacon refuses (past 64 KiB) takes none of the page's budget
       if (this.api_.beacon("/v1/logs", text)) room -= text.length;
     }
-    // (between an answer and the next send, `next` waits alone: the new batch goes first)
-    if (s.batch && s.next) return;
+    // with two in flight, a third is not kept: what it sends waits to go again (an export reads a
+    // row once), the rows it counts as dropped are gone (between an answer and the next send,
+    // `next` waits alone: the new batch goes first)
+    const full = !!(s.batch && s.next);
     const rows = s.rows.filter((r) => this.unsaved_(r));
     const labels = s.labels.filter((l) => this.unsaved_(l));
     // drops no save has counted (a batch made since them may hold some: it is in flight, beaconed above)
@@ -296,9 +299,8 @@ export class PredictionLog {
       const dropped = Math.min(counted + rows.length - sent.length, MAX_REPORT_ROWS);
       const batch: LogBatch = { id: this.newId_(), ...this.head_, rows: sent, labels: sentLabels, ...(dropped && { dropped }) };
       if (!this.api_.beacon("/v1/logs", JSON.stringify(batch))) continue;
-      if (s.batch) s.next = batch;
-      else s.batch = batch;
-      const gone = new Set<LogRow | LogLabel>([...rows, ...sentLabels]);
+      if (!full) s[s.batch ? "next" : "batch"] = batch;
+      const gone = new Set<LogRow | LogLabel>(full ? rows.slice(sent.length) : [...rows, ...sentLabels]);
       s.rows = s.rows.filter((r) => !gone.has(r));
       s.labels = s.labels.filter((l) => !gone.has(l));
       s.dropped -= counted;

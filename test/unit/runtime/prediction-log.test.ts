@@ -285,19 +285,48 @@ describe("PredictionLog", () => {
     expect(sent[1]).toEqual(beaconed[1]);
   });
 
-  it("a runtime adopting a log with two batches in flight sends both again unchanged", async () => {
-    const store = copyingStore();
+  it("with two batches in flight as the page goes for good, beacons a third of the rows logged since (none is lost uncounted); the next page sends the two again unchanged", async () => {
+    const { saved, store, leave } = storeLosingWritesOnLeave();
+    // the collector never answers: the first batch's request hangs
     const { log, beaconed } = rig([new Promise(() => {})], 1_000, 60_000, store);
     offer(log, 10, "first");
     void log.flush(1);
     await new Promise((resolve) => setTimeout(resolve, 0));
+    // the page goes into the back-forward cache: a second batch of 20 beaconed beside the first, and saved
     offer(log, 20, "then");
     log.beacon(1);
     await new Promise((resolve) => setTimeout(resolve, 0));
-    const next = rig([{}, {}], 1_000, Infinity, store);
+    // it comes back, 30 rows more; it goes for good, its writes lost
+    offer(log, 30, "last");
+    leave();
+    void log.save();
+    log.beacon(1);
+    const next = rig([{}, {}, {}, {}], 1_000, Infinity, saved);
     await next.log.load();
     await next.log.flush(1);
-    expect(next.sent).toEqual(beaconed);
+    expect(next.sent).toEqual(beaconed.slice(0, 2));
+    const got = reached(beaconed, next.sent);
+    expect(got.twice).toBe(0);
+    expect(got.counted).toBe(60);
+  });
+
+  it("with two batches in flight, a page that lives on sends again the rows a third beaconed batch took: an export reads each once", async () => {
+    let answer: (value: unknown) => void = () => {};
+    const { log, sent, beaconed } = rig([new Promise((resolve) => (answer = resolve)), {}, {}], 1_000, 60_000);
+    offer(log, 10, "first");
+    const flushing = log.flush(1);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    offer(log, 20, "then");
+    log.beacon(1);
+    offer(log, 30, "last");
+    log.beacon(1);
+    expect(beaconed.map((b) => b.rows.length)).toEqual([10, 20, 10, 20, 30]);
+    answer({});
+    await flushing;
+    await log.flush(1);
+    const rows = new Set(reached(beaconed, sent).rows);
+    expect(rows.size).toBe(60);
+    expect(sent.flatMap((b) => b.rows).filter((r) => r.id.startsWith("last."))).toHaveLength(30);
   });
 
   it("keeps every row when the beacon refuses even its smallest batch", async () => {
