@@ -44,6 +44,8 @@ interface Saved {
   next?: LogBatch | undefined;
   dropped: number;
   sent: [id: string, version: number, t: number][];
+  /** Ids of waiting rows a third beaconed batch took: they reached the collector, and are not counted as dropped. */
+  beaconed?: string[] | undefined;
 }
 
 /** Makes a {@link PredictionLog}: what the logging module (runtime/media/logging.ts) is. */
@@ -77,6 +79,8 @@ export class PredictionLog {
   private droppedUnsaved_ = 0;
   /** Of {@link droppedUnsaved_}, how many a finished save counts or a beacon has taken. */
   private droppedSaved_ = 0;
+  /** Waiting rows a third beaconed batch took (not kept in flight): sent again, but never counted as dropped. */
+  private beaconed_ = new WeakSet<LogRow>();
   /** This runtime's own key in the store (and, with Web Locks, the lock it holds while it runs): `<key>:<id>`. */
   private own_: string;
   /** Releases this runtime's lock (its `close()`): what it kept goes to the next runtime of the model to start. */
@@ -120,6 +124,8 @@ export class PredictionLog {
         const o = await this.store_.get<Partial<Saved>>("meta", k).catch(() => undefined);
         if (Array.isArray(o?.rows)) {
           const s = this.s_;
+          const marked = new Set(Array.isArray(o.beaconed) ? o.beaconed : []);
+          for (const r of o.rows) if (r === Object(r) && marked.has(r.id)) this.beaconed_.add(r);
           const asRows: LogBatch[] = [];
           for (const b of [o.batch, o.next]) {
             if (!Array.isArray(b?.rows) || !Array.isArray(b.labels)) continue;
@@ -130,8 +136,8 @@ export class PredictionLog {
           }
           s.rows.unshift(...asRows.flatMap((b) => b.rows), ...o.rows);
           s.labels.push(...asRows.flatMap((b) => b.labels), ...(o.labels ?? []));
-          s.dropped += asRows.reduce((n, b) => n + (b.dropped ?? 0), 0) + (o.dropped || 0) + Math.max(0, s.rows.length - LOG_CAPACITY);
-          s.rows.splice(0, s.rows.length - LOG_CAPACITY);
+          s.dropped += asRows.reduce((n, b) => n + (b.dropped ?? 0), 0) + (o.dropped || 0);
+          for (const r of s.rows.splice(0, Math.max(0, s.rows.length - LOG_CAPACITY))) s.dropped += +!this.beaconed_.has(r);
           s.sent.push(...(o.sent ?? []));
         }
         await this.store_.delete("meta", k).catch(() => {});
@@ -145,6 +151,8 @@ export class PredictionLog {
 
   /** Saves to the store. */
   save(): Promise<void> {
+    const beaconed = this.s_.rows.filter((r) => this.beaconed_.has(r)).map((r) => r.id);
+    this.s_.beaconed = beaconed.length ? beaconed : undefined;
     const at: [offered: number, dropped: number] = [(this.begun_ = this.offered_), this.droppedUnsaved_];
     // a write begun before the task the page goes in lands all the same (Chromium drops only those begun in `pagehide`)
     queueMicrotask(() => this.landing_.add(at));
@@ -176,8 +184,9 @@ export class PredictionLog {
     list.push(entry);
   }
 
-  /** Counts a waiting row as dropped (the caller takes it out of `rows`). */
+  /** Counts a waiting row as dropped (the caller takes it out of `rows`), unless a beacon sent it. */
   private drop_(row: LogRow): void {
+    if (this.beaconed_.has(row)) return;
     this.s_.dropped++;
     if (this.unsaved_(row)) this.droppedUnsaved_++;
   }
@@ -269,7 +278,8 @@ export class PredictionLog {
    * {@link MIN_BEACON_BYTES}). It counts as `dropped` the unsaved rows it has no room for (they go
    * with the page, no longer kept) and those dropped before it that no save has counted. It is in
    * flight from then on, unless two are already: a page that lives on (the back-forward cache)
-   * sends it again, unchanged; a third is not kept, and the rows it sent go again.
+   * sends it again, unchanged; a third is not kept, and the rows it sent go again (never counted
+   * as dropped, here or on the next page: they reached the collector).
    *
    * @param rate - the rollout's log rate now (0: nothing is sent)
    */
@@ -296,10 +306,11 @@ export class PredictionLog {
       const [sentLabels, left] = take(labels.slice(), room);
       const [sent] = take(rows.slice(), left);
       if (!sent.length && !sentLabels.length) return;
-      const dropped = Math.min(counted + rows.length - sent.length, MAX_REPORT_ROWS);
+      const dropped = Math.min(counted + rows.slice(sent.length).filter((r) => !this.beaconed_.has(r)).length, MAX_REPORT_ROWS);
       const batch: LogBatch = { id: this.newId_(), ...this.head_, rows: sent, labels: sentLabels, ...(dropped && { dropped }) };
       if (!this.api_.beacon("/v1/logs", JSON.stringify(batch))) continue;
       if (!full) s[s.batch ? "next" : "batch"] = batch;
+      else for (const r of sent) this.beaconed_.add(r);
       const gone = new Set<LogRow | LogLabel>(full ? rows.slice(sent.length) : [...rows, ...sentLabels]);
       s.rows = s.rows.filter((r) => !gone.has(r));
       s.labels = s.labels.filter((l) => !gone.has(l));
@@ -352,7 +363,7 @@ export class PredictionLog {
         if (status === undefined || status === 408 || status === 429 || status >= 500) return;
         this.onError_(err as DriftlineError);
         // its rows, and those it counted (the collector keeps nothing of a batch it refuses)
-        s.dropped += batch.rows.length + (batch.dropped ?? 0);
+        s.dropped += batch.rows.filter((r) => !this.beaconed_.has(r)).length + (batch.dropped ?? 0);
       }
       for (const r of batch.rows) s.sent.push([r.id, r.version, r.t]);
       s.sent.splice(0, s.sent.length - SENT_CAPACITY);

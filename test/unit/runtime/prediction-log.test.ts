@@ -329,6 +329,27 @@ describe("PredictionLog", () => {
     expect(sent.flatMap((b) => b.rows).filter((r) => r.id.startsWith("last."))).toHaveLength(30);
   });
 
+  it("with two batches in flight, the rows a third beaconed batch took and the log then drops (its capacity) are not counted as dropped too", async () => {
+    const store = copyingStore();
+    // the collector never answers: the first batch's request hangs
+    const { log, beaconed } = rig([new Promise(() => {})], 1_000, 60_000, store);
+    offer(log, 10, "first");
+    void log.flush(1);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    // the page goes into the back-forward cache twice: a second batch of 20, then a third of 30 (not kept)
+    offer(log, 20, "then");
+    log.beacon(1);
+    offer(log, 30, "last");
+    log.beacon(1);
+    // it lives on: LOG_CAPACITY rows more push the 30 out; a report cut saves the log, and the page is gone
+    offer(log, LOG_CAPACITY, "more");
+    await log.save();
+    const next = rig(Array(10).fill({}), 1_000, Infinity, store);
+    await next.log.load();
+    await next.log.flush(1);
+    expect(reached(beaconed, next.sent).counted).toBe(10 + 20 + 30 + LOG_CAPACITY);
+  });
+
   it("keeps every row when the beacon refuses even its smallest batch", async () => {
     const { log, sent, beaconed } = rig([{}], 1_000, 0);
     offer(log, 30);
