@@ -275,7 +275,7 @@ export class PredictionLog {
    * would write it twice. A page's keepalive requests share 64 KiB, the reports' beacon goes first
    * and the rest is unknown, so the new batch is made within 60,000 B less the batches in flight
    * it took and, while the beacon refuses it, within half as many again (down to
-   * {@link MIN_BEACON_BYTES}). It counts as `dropped` the unsaved rows it has no room for (they go
+   * {@link MIN_BEACON_BYTES}, then one row or label). It counts as `dropped` the unsaved rows it has no room for (they go
    * with the page, no longer kept) and those dropped before it that no save has counted. It is in
    * flight from then on, unless two are already: a page that lives on (the back-forward cache)
    * sends it again, unchanged; a third is not kept, and the rows it sent go again (never counted
@@ -301,7 +301,10 @@ export class PredictionLog {
     const labels = s.labels.filter((l) => this.unsaved_(l));
     // drops no save has counted (a batch made since them may hold some: it is in flight, beaconed above)
     const counted = Math.min(this.droppedUnsaved_ - this.held_()[1], s.dropped);
-    for (; room >= MIN_BEACON_BYTES; room /= 2) {
+    for (let last = false; !last; room /= 2) {
+      // below MIN_BEACON_BYTES (the batches in flight used the room up), a last try of one label or
+      // row beside the count of the rest: a batch needs one, and the rest goes with the page
+      if ((last = room < MIN_BEACON_BYTES)) room = bytesOf(labels[0] ?? rows[0]);
       // labels first: one left behind is counted nowhere
       const [sentLabels, left] = take(labels.slice(), room);
       const [sent] = take(rows.slice(), left);

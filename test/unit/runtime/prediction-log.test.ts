@@ -350,6 +350,28 @@ describe("PredictionLog", () => {
     expect(reached(beaconed, next.sent).counted).toBe(10 + 20 + 30 + LOG_CAPACITY);
   });
 
+  it("with two batches in flight that leave the beacon no room, counts the rows logged since as dropped in a batch of one of them", async () => {
+    const { saved, store, leave } = storeLosingWritesOnLeave();
+    // the collector never answers; the first batch (~58 KB of wide rows) and a second of 20 rows use up the page's 60,000 B
+    const { log, beaconed } = rig([new Promise(() => {})], 1_000, 60_000, store);
+    log.offer(model, 1, 1_000, {}, "wide.", (r) => ({ tenure: r, plan: "p".repeat(100) }), 300, new Float64Array(600).fill(-1), 0, undefined);
+    void log.flush(1);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    offer(log, 20, "then");
+    log.beacon(1);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    // it comes back, 30 rows more; it goes for good, its writes lost
+    offer(log, 30, "last");
+    leave();
+    void log.save();
+    log.beacon(1);
+    const next = rig(Array(5).fill({}), 1_000, Infinity, saved);
+    await next.log.load();
+    await next.log.flush(1);
+    expect(JSON.stringify(beaconed[0]).length + JSON.stringify(beaconed[1]).length).toBeGreaterThan(59_000);
+    expect(reached(beaconed, next.sent).counted).toBe(300 + 20 + 30);
+  });
+
   it("keeps every row when the beacon refuses even its smallest batch", async () => {
     const { log, sent, beaconed } = rig([{}], 1_000, 0);
     offer(log, 30);
