@@ -297,8 +297,10 @@ export class PredictionLog {
     // row once), the rows it counts as dropped are gone (between an answer and the next send,
     // `next` waits alone: the new batch goes first)
     const full = !!(s.batch && s.next);
+    // what the collector no longer takes (it would refuse the batch) is not sent: such rows are counted
+    const old = this.clock_.now() - MAX_LOG_AGE_MS;
     const rows = s.rows.filter((r) => this.unsaved_(r));
-    const labels = s.labels.filter((l) => this.unsaved_(l));
+    const labels = s.labels.filter((l) => l.t >= old && this.unsaved_(l));
     // drops no save has counted (a batch made since them may hold some: it is in flight, beaconed above)
     const counted = Math.min(this.droppedUnsaved_ - this.held_()[1], s.dropped);
     for (let last = false; !last; room /= 2) {
@@ -307,14 +309,19 @@ export class PredictionLog {
       if ((last = room < MIN_BEACON_BYTES)) room = bytesOf(labels[0] ?? rows[0]);
       // labels first: one left behind is counted nowhere
       const [sentLabels, left] = take(labels.slice(), room);
-      const [sent] = take(rows.slice(), left);
+      const [sent] = take(
+        rows.filter((r) => r.t >= old),
+        left,
+      );
+      const took = new Set(sent);
+      const rest = rows.filter((r) => !took.has(r));
       if (!sent.length && !sentLabels.length) return;
-      const dropped = Math.min(counted + rows.slice(sent.length).filter((r) => !this.beaconed_.has(r)).length, MAX_REPORT_ROWS);
+      const dropped = Math.min(counted + rest.filter((r) => !this.beaconed_.has(r)).length, MAX_REPORT_ROWS);
       const batch: LogBatch = { id: this.newId_(), ...this.head_, rows: sent, labels: sentLabels, ...(dropped && { dropped }) };
       if (!this.api_.beacon("/v1/logs", JSON.stringify(batch))) continue;
       if (!full) s[s.batch ? "next" : "batch"] = batch;
       else for (const r of sent) this.beaconed_.add(r);
-      const gone = new Set<LogRow | LogLabel>(full ? rows.slice(sent.length) : [...rows, ...sentLabels]);
+      const gone = new Set<LogRow | LogLabel>(full ? rest : [...rows, ...sentLabels]);
       s.rows = s.rows.filter((r) => !gone.has(r));
       s.labels = s.labels.filter((l) => !gone.has(l));
       s.dropped -= counted;

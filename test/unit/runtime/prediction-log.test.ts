@@ -3,7 +3,7 @@
 // model's logging is turned off. Real store (memory) and a scripted collector.
 import { describe, expect, it } from "vitest";
 import { DriftlineError } from "../../../protocol/errors.ts";
-import { LIMITS, MAX_LOG_ROWS_PER_BATCH, MAX_LOG_VALUE_LENGTH } from "../../../protocol/limits.ts";
+import { LIMITS, MAX_LOG_AGE_MS, MAX_LOG_ROWS_PER_BATCH, MAX_LOG_VALUE_LENGTH } from "../../../protocol/limits.ts";
 import { logBatchSchema, type LogBatch } from "../../../protocol/schema/prediction-log.ts";
 import type { Api } from "../../../runtime/api.ts";
 import type { Model } from "../../../runtime/model-loader.ts";
@@ -22,7 +22,7 @@ let ids = 0;
  * sent; its clock reads `now`; its beacon takes bodies of at most `beaconChars` (the page's
  * keepalive budget left), recording the batches it takes; it keeps what it saves in `store`.
  */
-function rig(answers: Array<unknown>, now = 1_000, beaconChars = Infinity, store: ModelStore = memoryStore()) {
+function rig(answers: Array<unknown>, now: number | (() => number) = 1_000, beaconChars = Infinity, store: ModelStore = memoryStore()) {
   const sent: LogBatch[] = [];
   const beaconed: LogBatch[] = [];
   const errors: string[] = [];
@@ -42,7 +42,7 @@ function rig(answers: Array<unknown>, now = 1_000, beaconChars = Infinity, store
     { model: "m", client: "c" },
     () => `b${++ids}`,
     (e) => errors.push(e.code),
-    { now: () => now },
+    { now: typeof now === "number" ? () => now : now },
   );
   return { log, sent, beaconed, errors, store };
 }
@@ -370,6 +370,33 @@ describe("PredictionLog", () => {
     await next.log.flush(1);
     expect(JSON.stringify(beaconed[0]).length + JSON.stringify(beaconed[1]).length).toBeGreaterThan(59_000);
     expect(reached(beaconed, next.sent).counted).toBe(300 + 20 + 30);
+  });
+
+  it("beacons no label older than the collector takes (it would refuse the batch, and the rows beside it)", async () => {
+    const { saved, store, leave } = storeLosingWritesOnLeave();
+    let now = 1_000;
+    const { log, sent, beaconed } = rig([{}], () => now, Infinity, store);
+    offer(log, 1, "sent");
+    await log.flush(1);
+    // 8 days on (a tab left open), a label for the row sent then, and a row logged now; the page goes, its writes lost
+    now += 8 * 86_400_000;
+    log.label("sent.0", "yes");
+    log.offer(model, 1, now, {}, "new.", () => ({ tenure: 1, plan: "pro" }), 1, new Float64Array(2).fill(-1), 0, undefined);
+    leave();
+    void log.save();
+    log.beacon(1);
+    // the collector refuses (400) a batch holding an entry older than MAX_LOG_AGE_MS
+    const refused = (b: LogBatch) => [...b.rows, ...b.labels].some((e) => e.t < now - MAX_LOG_AGE_MS);
+    const next = rig([{}, {}], now, Infinity, saved);
+    await next.log.load();
+    await next.log.flush(1);
+    expect(
+      reached(
+        sent,
+        beaconed.filter((b) => !refused(b)),
+        next.sent,
+      ).counted,
+    ).toBe(1 + 1);
   });
 
   it("keeps every row when the beacon refuses even its smallest batch", async () => {
