@@ -300,6 +300,7 @@ export class PredictionLog {
     // what the collector no longer takes (it would refuse the batch) is not sent: such rows are counted
     const old = this.clock_.now() - MAX_LOG_AGE_MS;
     const rows = s.rows.filter((r) => this.unsaved_(r));
+    const fresh = rows.filter((r) => r.t >= old);
     const labels = s.labels.filter((l) => l.t >= old && this.unsaved_(l));
     // drops no save has counted (a batch made since them may hold some: it is in flight, beaconed above)
     const counted = Math.min(this.droppedUnsaved_ - this.held_()[1], s.dropped);
@@ -309,10 +310,7 @@ export class PredictionLog {
       if ((last = room < MIN_BEACON_BYTES)) room = bytesOf(labels[0] ?? rows[0]);
       // labels first: one left behind is counted nowhere
       const [sentLabels, left] = take(labels.slice(), room);
-      const [sent] = take(
-        rows.filter((r) => r.t >= old),
-        left,
-      );
+      const [sent] = take(fresh.slice(), left);
       const took = new Set(sent);
       const rest = rows.filter((r) => !took.has(r));
       if (!sent.length && !sentLabels.length) return;
