@@ -149,7 +149,11 @@ export class PredictionLog {
     });
   }
 
-  /** Saves to the store. */
+  /**
+   * Saves to the store. A write the store refuses (full) leaves what an earlier one put there,
+   * which the next page would send again after this one sent it: the key is deleted instead, and
+   * nothing counts as saved (a beacon then takes what waits, and the drops not yet sent).
+   */
   save(): Promise<void> {
     const beaconed = this.s_.rows.filter((r) => this.beaconed_.has(r)).map((r) => r.id);
     this.s_.beaconed = beaconed.length ? beaconed : undefined;
@@ -162,7 +166,16 @@ export class PredictionLog {
         this.saved_ = Math.max(this.saved_, at[0]);
         this.droppedSaved_ = Math.max(this.droppedSaved_, at[1]);
       },
-      () => void this.landing_.delete(at),
+      () => {
+        this.landing_.delete(at);
+        return this.store_.delete("meta", this.own_).then(
+          () => {
+            this.saved_ = 0;
+            this.droppedSaved_ = this.droppedUnsaved_ - this.s_.dropped;
+          },
+          () => {},
+        );
+      },
     );
   }
 

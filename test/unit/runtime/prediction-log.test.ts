@@ -67,6 +67,23 @@ function reached(...lists: LogBatch[][]) {
   return { batches, rows, twice: rows.length - distinct, counted: distinct + dropped, labels: batches.flatMap((b) => b.labels.map((l) => l.id)) };
 }
 
+/**
+ * A log with two batches in flight: the first's request unanswered until `answer()` (of the rows
+ * `first` logs, 10 by default), the second a beacon's of 20 rows more (the page gone into the
+ * back-forward cache), its save landed. Its collector answers `{}` after the first.
+ */
+async function twoInFlight(store: ModelStore = memoryStore(), first = (log: PredictionLog) => offer(log, 10, "first")) {
+  let answer: (value: unknown) => void = () => {};
+  const r = rig([new Promise((resolve) => (answer = resolve)), ...Array<unknown>(5).fill({})], 1_000, 60_000, store);
+  first(r.log);
+  const flushing = r.log.flush(1);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  offer(r.log, 20, "then");
+  r.log.beacon(1);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  return { ...r, answer, flushing };
+}
+
 const status = (s: number) => Object.assign(new DriftlineError(s >= 500 ? "unavailable" : "validation", String(s)), { status: s });
 
 describe("PredictionLog", () => {
@@ -287,16 +304,8 @@ describe("PredictionLog", () => {
 
   it("with two batches in flight as the page goes for good, beacons a third of the rows logged since (none is lost uncounted); the next page sends the two again unchanged", async () => {
     const { saved, store, leave } = storeLosingWritesOnLeave();
-    // the collector never answers: the first batch's request hangs
-    const { log, beaconed } = rig([new Promise(() => {})], 1_000, 60_000, store);
-    offer(log, 10, "first");
-    void log.flush(1);
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    // the page goes into the back-forward cache: a second batch of 20 beaconed beside the first, and saved
-    offer(log, 20, "then");
-    log.beacon(1);
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    // it comes back, 30 rows more; it goes for good, its writes lost
+    const { log, beaconed } = await twoInFlight(store);
+    // the page came back, 30 rows more; it goes for good, its writes lost
     offer(log, 30, "last");
     leave();
     void log.save();
@@ -311,13 +320,7 @@ describe("PredictionLog", () => {
   });
 
   it("with two batches in flight, a page that lives on sends again the rows a third beaconed batch took: an export reads each once", async () => {
-    let answer: (value: unknown) => void = () => {};
-    const { log, sent, beaconed } = rig([new Promise((resolve) => (answer = resolve)), {}, {}], 1_000, 60_000);
-    offer(log, 10, "first");
-    const flushing = log.flush(1);
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    offer(log, 20, "then");
-    log.beacon(1);
+    const { log, sent, beaconed, answer, flushing } = await twoInFlight();
     offer(log, 30, "last");
     log.beacon(1);
     expect(beaconed.map((b) => b.rows.length)).toEqual([10, 20, 10, 20, 30]);
@@ -331,14 +334,8 @@ describe("PredictionLog", () => {
 
   it("with two batches in flight, the rows a third beaconed batch took and the log then drops (its capacity) are not counted as dropped too", async () => {
     const store = copyingStore();
-    // the collector never answers: the first batch's request hangs
-    const { log, beaconed } = rig([new Promise(() => {})], 1_000, 60_000, store);
-    offer(log, 10, "first");
-    void log.flush(1);
-    await new Promise((resolve) => setTimeout(resolve, 0));
     // the page goes into the back-forward cache twice: a second batch of 20, then a third of 30 (not kept)
-    offer(log, 20, "then");
-    log.beacon(1);
+    const { log, beaconed } = await twoInFlight(store);
     offer(log, 30, "last");
     log.beacon(1);
     // it lives on: LOG_CAPACITY rows more push the 30 out; a report cut saves the log, and the page is gone
@@ -352,14 +349,9 @@ describe("PredictionLog", () => {
 
   it("with two batches in flight that leave the beacon no room, counts the rows logged since as dropped in a batch of one of them", async () => {
     const { saved, store, leave } = storeLosingWritesOnLeave();
-    // the collector never answers; the first batch (~58 KB of wide rows) and a second of 20 rows use up the page's 60,000 B
-    const { log, beaconed } = rig([new Promise(() => {})], 1_000, 60_000, store);
-    log.offer(model, 1, 1_000, {}, "wide.", (r) => ({ tenure: r, plan: "p".repeat(100) }), 300, new Float64Array(600).fill(-1), 0, undefined);
-    void log.flush(1);
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    offer(log, 20, "then");
-    log.beacon(1);
-    await new Promise((resolve) => setTimeout(resolve, 0));
+    // the first batch (~58 KB of wide rows) and the second use up the page's 60,000 B
+    const wide = (log: PredictionLog) => log.offer(model, 1, 1_000, {}, "wide.", (r) => ({ tenure: r, plan: "p".repeat(100) }), 300, new Float64Array(600).fill(-1), 0, undefined);
+    const { log, beaconed } = await twoInFlight(store, wide);
     // it comes back, 30 rows more; it goes for good, its writes lost
     offer(log, 30, "last");
     leave();
@@ -397,6 +389,27 @@ describe("PredictionLog", () => {
         next.sent,
       ).counted,
     ).toBe(1 + 1);
+  });
+
+  it("leaves no stale copy in a store that refuses its writes (full): rows the collector took are not sent again by the next page", async () => {
+    const memory = copyingStore();
+    let full = false;
+    const quota = () => Promise.reject(new DOMException("full", "QuotaExceededError"));
+    const store: ModelStore = { ...memory, put: (...a) => (full ? quota() : memory.put(...a)) };
+    const { log, sent, beaconed } = rig([{}, {}], 1_000, Infinity, store);
+    offer(log, 10, "a");
+    await log.save();
+    // the store fills up: the saves after the batch is made, and after it is answered, fail
+    full = true;
+    await log.flush(1);
+    offer(log, 5, "b");
+    log.beacon(1);
+    const next = rig([{}, {}], 1_000, Infinity, memory);
+    await next.log.load();
+    await next.log.flush(1);
+    const got = reached(sent, beaconed, next.sent);
+    expect(got.twice).toBe(0);
+    expect(got.counted).toBe(15);
   });
 
   it("keeps every row when the beacon refuses even its smallest batch", async () => {
