@@ -68,7 +68,7 @@ export class PredictionLog {
    * Of {@link offered_}, how many a finished save holds or are gone: the rows and labels offered
    * after those are saved nowhere, and go with the page unless a beacon takes them (a save begun
    * in `pagehide` never finishes in Chromium; one begun before a page went into the back-forward
-   * cache may finish after it came back).
+   * cache may finish after it came back). Back to 0 when a refused save has deleted the key.
    */
   private saved_ = 0;
   /** Saves under way whose write was begun in an earlier task: {@link offered_} and {@link droppedUnsaved_} when each began. */
