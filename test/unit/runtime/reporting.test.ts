@@ -378,6 +378,31 @@ describe("report queue", () => {
     expect(loaded).toEqual([8]);
   });
 
+  it("never drops by age a report the page before beaconed as it went (its write of `sent` lost in pagehide): the collector holds it, its rows counted once", async () => {
+    // the collector keeps the first report of each id and counts its rows and the rows it carries as dropped
+    const held = new Map<string, Report>();
+    const take = (reports: Report[]) => reports.forEach((r) => held.has(r.id) || held.set(r.id, structuredClone(r)));
+    const api = {
+      reports: async ({ reports }: { reports: Report[] }) => (take(reports), { accepted: reports.length, rejected: [] }),
+      beacon: (_path: string, body: string) => (take((JSON.parse(body) as { reports: Report[] }).reports), true),
+    } as unknown as Api;
+    const { saved, store, leave } = storeLosingWritesOnLeave();
+    const clock = manualClock();
+    const options = { store, api, clock, bounds: QUEUE_BOUNDS, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} };
+    const q = new ReportQueue(options);
+    await q.add(filled(5));
+    leave();
+    q.beacon();
+    // the user comes back two days later: the store still holds the report, unsent
+    clock.advance(2 * 86_400_000);
+    const next = new ReportQueue({ ...options, store: saved });
+    await next.load("churn");
+    await next.flush();
+    const reports = [...held.values()];
+    const dropped = reports.reduce((n, r) => n + (r.errors ? (decodeErrorCounts(fromBase64(r.errors)).counts.get("dropped") ?? 0) : 0), 0);
+    expect({ rows: reports.reduce((n, r) => n + r.rows, 0), dropped }).toEqual({ rows: 5, dropped: 0 });
+  });
+
   it("never holds more than maxEntries entries in the store, not even between saving a report and dropping the oldest", async () => {
     const store = memoryStore();
     let most = 0;
