@@ -184,9 +184,10 @@ export class ReportQueue {
   private async trim_(keep?: QueueEntry): Promise<void> {
     const { maxEntries, maxBytes, maxAgeMs } = this.o_.bounds;
     const old = this.o_.clock.now() - maxAgeMs;
-    for (const e of this.entries.filter((e) => e.report.end < old && droppable(e))) await this.drop_(e);
+    // each checked again as its turn comes: a flush may have frozen and sent it while a drop before it waited on the store
+    for (const e of this.entries.filter((e) => e.report.end < old && droppable(e))) if (droppable(e)) await this.drop_(e);
     const over = () => this.entries.length > maxEntries || this.entries.reduce((n, e) => n + e.size!, 0) > maxBytes;
-    for (const e of this.entries.filter((e) => droppable(e) && e !== keep)) if (over()) await this.drop_(e);
+    for (const e of this.entries.filter((e) => droppable(e) && e !== keep)) if (over() && droppable(e)) await this.drop_(e);
   }
 
   /**

@@ -403,6 +403,46 @@ describe("report queue", () => {
     expect({ rows: reports.reduce((n, r) => n + r.rows, 0), dropped }).toEqual({ rows: 5, dropped: 0 });
   });
 
+  it("never drops by age a report frozen and sent while the trim that listed it waited on the store: its rows counted once", async () => {
+    // the collector keeps the first report of each id and counts its rows and the rows it carries as dropped
+    const held = new Map<string, Report>();
+    let lose = true;
+    const api = {
+      reports: async ({ reports }: { reports: Report[] }) => {
+        for (const r of reports) if (!held.has(r.id)) held.set(r.id, structuredClone(r));
+        if (lose) throw new DriftlineError("network", "the answer was lost");
+        return { accepted: reports.length, rejected: [] };
+      },
+    } as unknown as Api;
+    // a store whose deletes wait while `gate` is pending (a slow IndexedDB)
+    const memory = memoryStore();
+    let open = () => {};
+    let gate: Promise<void> | undefined;
+    const store = { ...memory, delete: async (area: "queue", key: string) => (await gate, memory.delete(area, key)) };
+    const clock = manualClock();
+    const q = new ReportQueue({ store, api, clock, bounds: { ...QUEUE_BOUNDS, maxAgeMs: 60_000 }, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} });
+    /** A report of `rows` rows of its own stream (segment `s`), cut now. */
+    const of = (rows: number, s: string) => Object.assign(filled(rows), { segment: { backend: "wasm", s }, start: clock.now() - 1000, end: clock.now() });
+    clock.advance(10_000);
+    await q.add(of(3, "a"));
+    await q.add(of(4, "b"));
+    clock.advance(120_000);
+    gate = new Promise<void>((resolve) => (open = resolve));
+    // the trim after this add lists both old reports and waits on dropping the first
+    const adding = q.add(of(2, "c"));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    // meanwhile a flush freezes the second and sends it: the collector holds it, its answer lost
+    await q.flush();
+    open();
+    await adding;
+    lose = false;
+    await q.flush(true);
+    await q.flush(true);
+    const reports = [...held.values()];
+    const dropped = reports.reduce((n, r) => n + (r.errors ? (decodeErrorCounts(fromBase64(r.errors)).counts.get("dropped") ?? 0) : 0), 0);
+    expect({ rows: reports.reduce((n, r) => n + r.rows, 0), dropped }).toEqual({ rows: 6, dropped: 3 });
+  });
+
   it("never holds more than maxEntries entries in the store, not even between saving a report and dropping the oldest", async () => {
     const store = memoryStore();
     let most = 0;
