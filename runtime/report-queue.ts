@@ -195,7 +195,19 @@ export class ReportQueue {
    * error counts kept, in an unsent report of its stream, else in a new bare one of its period.
    */
   private async drop_(e: QueueEntry): Promise<void> {
-    if (!(await this.remove_([e]))) return;
+    // the carrier is queued before the store's delete is awaited: a beacon meanwhile takes its counts
+    const queued = this.entries.includes(e);
+    const deleting = this.remove_([e]);
+    if (!queued) return;
+    await this.carry_(e);
+    await deleting;
+  }
+
+  /**
+   * Queues the counts of dropped `e` (its delete from the store, issued before, lands first: the
+   * store runs its writes in order).
+   */
+  private async carry_(e: QueueEntry): Promise<void> {
     const { model, version, role, client, segment, sampleRate, start, end, part, rows } = e.report;
     const errors = (e.draft?.errors as ErrorCounts | undefined) ?? new ErrorCounts();
     if (!part && rows) errors.update("dropped", rows);

@@ -443,6 +443,23 @@ describe("report queue", () => {
     expect({ rows: reports.reduce((n, r) => n + r.rows, 0), dropped }).toEqual({ rows: 6, dropped: 3 });
   });
 
+  it("beacons the rows of a report the collector refused as dropped also while the store deletes it: they are queued nowhere else", async () => {
+    const tooLarge = Object.assign(new DriftlineError("payload_too_large", "413"), { status: 413 });
+    const { api, beaconed } = fakeApi([() => tooLarge]);
+    // a store whose deletes wait while `gate` is pending (a slow IndexedDB)
+    const memory = memoryStore();
+    const gate = new Promise<void>(() => {});
+    const store = { ...memory, delete: async (area: "queue", key: string) => (await gate, memory.delete(area, key)) };
+    const q = new ReportQueue({ store, api, clock: manualClock(), bounds: QUEUE_BOUNDS, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} });
+    await q.add(filled(4));
+    void q.flush();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    // the page goes while the refused report's delete is under way
+    q.beacon();
+    const dropped = beaconed.flat().reduce((n, r) => n + (r.errors ? (decodeErrorCounts(fromBase64(r.errors)).counts.get("dropped") ?? 0) : 0), 0);
+    expect(dropped).toBe(4);
+  });
+
   it("never holds more than maxEntries entries in the store, not even between saving a report and dropping the oldest", async () => {
     const store = memoryStore();
     let most = 0;
