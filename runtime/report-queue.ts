@@ -154,7 +154,8 @@ export class ReportQueue {
     const e: QueueEntry = { report, draft, sent: false, size: sizeOf(report) };
     this.entries.push(e);
     if (makeRoom) await this.trim_(e);
-    return this.save_(e);
+    // another trim may have dropped it meanwhile (its rows counted as dropped): stored, the next page would send it
+    if (this.entries.includes(e)) await this.save_(e);
   }
 
   private set_(e: QueueEntry, draft: Draft): Promise<void> {

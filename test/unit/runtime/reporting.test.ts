@@ -460,6 +460,40 @@ describe("report queue", () => {
     expect(dropped).toBe(4);
   });
 
+  it("never stores a new report another add's trim dropped while its own trim waited on the store: the next page would send its rows again", async () => {
+    // the collector keeps the first report of each id and counts its rows and the rows it carries as dropped
+    const held = new Map<string, Report>();
+    const api = {
+      reports: async ({ reports }: { reports: Report[] }) => {
+        for (const r of reports) if (!held.has(r.id)) held.set(r.id, structuredClone(r));
+        return { accepted: reports.length, rejected: [] };
+      },
+    } as unknown as Api;
+    // a store whose deletes wait while `gate` is pending (a slow IndexedDB)
+    const memory = memoryStore();
+    let open = () => {};
+    let gate: Promise<void> | undefined;
+    const store = { ...memory, delete: async (area: "queue", key: string) => (await gate, memory.delete(area, key)) };
+    const options = { store, api, clock: manualClock(), bounds: { ...QUEUE_BOUNDS, maxEntries: 1 }, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} };
+    const q = new ReportQueue(options);
+    /** A report of `rows` rows of its own stream (segment `s`). */
+    const of = (rows: number, s: string) => Object.assign(filled(rows), { segment: { backend: "wasm", s } });
+    await q.add(of(1, "a"));
+    gate = new Promise<void>((resolve) => (open = resolve));
+    // two reports cut at once (cutAll): the second's trim drops the first before it is stored
+    const adding = [q.add(of(2, "b")), q.add(of(3, "c"))];
+    open();
+    await Promise.all(adding);
+    await q.flush();
+    // the next page sends what the store holds
+    const next = new ReportQueue(options);
+    await next.load("churn");
+    await next.flush();
+    const reports = [...held.values()];
+    const dropped = reports.reduce((n, r) => n + (r.errors ? (decodeErrorCounts(fromBase64(r.errors)).counts.get("dropped") ?? 0) : 0), 0);
+    expect(reports.reduce((n, r) => n + r.rows, 0) + dropped).toBe(6);
+  });
+
   it("never holds more than maxEntries entries in the store, not even between saving a report and dropping the oldest", async () => {
     const store = memoryStore();
     let most = 0;
