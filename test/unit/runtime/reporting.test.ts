@@ -109,6 +109,44 @@ function fakeApi(answers: Array<() => unknown>) {
   return { api, sent, sentAt, beaconed };
 }
 
+/**
+ * A collector that keeps the first report of each id, as ingest does (by `reports` and `beacon`);
+ * while `lose` is set, the answer to a request is lost after it kept the reports. `counted()`:
+ * the rows of the reports it holds, and the rows they carry as `dropped`.
+ */
+function dedupingCollector() {
+  const held = new Map<string, Report>();
+  const take = (reports: Report[]) => reports.forEach((r) => held.has(r.id) || held.set(r.id, structuredClone(r)));
+  const c = {
+    lose: false,
+    api: {
+      reports: async ({ reports }: { reports: Report[] }) => {
+        take(reports);
+        if (c.lose) throw new DriftlineError("network", "the answer was lost");
+        return { accepted: reports.length, rejected: [] };
+      },
+      beacon: (_path: string, body: string) => (take((JSON.parse(body) as { reports: Report[] }).reports), true),
+    } as unknown as Api,
+    counted: () => {
+      const reports = [...held.values()];
+      return { rows: reports.reduce((n, r) => n + r.rows, 0), dropped: droppedIn(reports) };
+    },
+  };
+  return c;
+}
+
+/** The rows these reports carry as `dropped`. */
+const droppedIn = (reports: Report[]) => reports.reduce((n, r) => n + (r.errors ? (decodeErrorCounts(fromBase64(r.errors)).counts.get("dropped") ?? 0) : 0), 0);
+
+/** A memory store whose deletes wait, from `slow()` on, until `open()` (a slow IndexedDB). */
+function storeWithSlowDeletes() {
+  const memory = memoryStore();
+  let gate: Promise<void> | undefined;
+  let open = () => {};
+  const store = { ...memory, delete: async (area: "queue", key: string) => (await gate, memory.delete(area, key)) };
+  return { store, slow: () => void (gate = new Promise<void>((resolve) => (open = resolve))), open: () => open() };
+}
+
 const manualClock = () => {
   let t = 0;
   return { now: () => t, setTimeout: () => 0, clearTimeout: () => {}, advance: (ms: number) => (t += ms) };
@@ -239,16 +277,9 @@ describe("report queue", () => {
   });
 
   it("keeps a frozen batch past the age limit, sending it until answered: the collector may hold it already (its answer lost)", async () => {
-    // the collector keeps the first report of each id and counts what reports carry as dropped
-    const held = new Map<string, Report>();
-    let down = true;
-    const api = {
-      reports: async ({ reports }: { reports: Report[] }) => {
-        for (const r of structuredClone(reports)) if (!held.has(r.id)) held.set(r.id, r);
-        if (down) throw new DriftlineError("network", "the answer was lost");
-        return { accepted: reports.length, rejected: [] };
-      },
-    } as unknown as Api;
+    const collector = dedupingCollector();
+    const { api } = collector;
+    collector.lose = true;
     const clock = manualClock();
     const q = new ReportQueue({ store: memoryStore(), api, clock, bounds: { ...QUEUE_BOUNDS, maxAgeMs: 60_000 }, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} });
     await q.add(filled(5));
@@ -258,12 +289,10 @@ describe("report queue", () => {
     const fresh = filled(3);
     [fresh.start, fresh.end] = [clock.now() - 1000, clock.now()];
     await q.add(fresh);
-    down = false;
+    collector.lose = false;
     await q.flush(true);
     await q.flush(true);
-    const reports = [...held.values()];
-    const dropped = reports.reduce((n, r) => n + (r.errors ? (decodeErrorCounts(fromBase64(r.errors)).counts.get("dropped") ?? 0) : 0), 0);
-    expect({ rows: reports.reduce((n, r) => n + r.rows, 0), dropped }).toEqual({ rows: 8, dropped: 0 });
+    expect(collector.counted()).toEqual({ rows: 8, dropped: 0 });
     expect(q.entries).toHaveLength(0);
   });
 
@@ -379,13 +408,8 @@ describe("report queue", () => {
   });
 
   it("never drops by age a report the page before beaconed as it went (its write of `sent` lost in pagehide): the collector holds it, its rows counted once", async () => {
-    // the collector keeps the first report of each id and counts its rows and the rows it carries as dropped
-    const held = new Map<string, Report>();
-    const take = (reports: Report[]) => reports.forEach((r) => held.has(r.id) || held.set(r.id, structuredClone(r)));
-    const api = {
-      reports: async ({ reports }: { reports: Report[] }) => (take(reports), { accepted: reports.length, rejected: [] }),
-      beacon: (_path: string, body: string) => (take((JSON.parse(body) as { reports: Report[] }).reports), true),
-    } as unknown as Api;
+    const collector = dedupingCollector();
+    const { api } = collector;
     const { saved, store, leave } = storeLosingWritesOnLeave();
     const clock = manualClock();
     const options = { store, api, clock, bounds: QUEUE_BOUNDS, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} };
@@ -398,27 +422,14 @@ describe("report queue", () => {
     const next = new ReportQueue({ ...options, store: saved });
     await next.load("churn");
     await next.flush();
-    const reports = [...held.values()];
-    const dropped = reports.reduce((n, r) => n + (r.errors ? (decodeErrorCounts(fromBase64(r.errors)).counts.get("dropped") ?? 0) : 0), 0);
-    expect({ rows: reports.reduce((n, r) => n + r.rows, 0), dropped }).toEqual({ rows: 5, dropped: 0 });
+    expect(collector.counted()).toEqual({ rows: 5, dropped: 0 });
   });
 
   it("never drops by age a report frozen and sent while the trim that listed it waited on the store: its rows counted once", async () => {
-    // the collector keeps the first report of each id and counts its rows and the rows it carries as dropped
-    const held = new Map<string, Report>();
-    let lose = true;
-    const api = {
-      reports: async ({ reports }: { reports: Report[] }) => {
-        for (const r of reports) if (!held.has(r.id)) held.set(r.id, structuredClone(r));
-        if (lose) throw new DriftlineError("network", "the answer was lost");
-        return { accepted: reports.length, rejected: [] };
-      },
-    } as unknown as Api;
-    // a store whose deletes wait while `gate` is pending (a slow IndexedDB)
-    const memory = memoryStore();
-    let open = () => {};
-    let gate: Promise<void> | undefined;
-    const store = { ...memory, delete: async (area: "queue", key: string) => (await gate, memory.delete(area, key)) };
+    const collector = dedupingCollector();
+    const { api } = collector;
+    collector.lose = true;
+    const { store, slow, open } = storeWithSlowDeletes();
     const clock = manualClock();
     const q = new ReportQueue({ store, api, clock, bounds: { ...QUEUE_BOUNDS, maxAgeMs: 60_000 }, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} });
     /** A report of `rows` rows of its own stream (segment `s`), cut now. */
@@ -427,7 +438,7 @@ describe("report queue", () => {
     await q.add(of(3, "a"));
     await q.add(of(4, "b"));
     clock.advance(120_000);
-    gate = new Promise<void>((resolve) => (open = resolve));
+    slow();
     // the trim after this add lists both old reports and waits on dropping the first
     const adding = q.add(of(2, "c"));
     await new Promise((resolve) => setTimeout(resolve, 0));
@@ -435,51 +446,36 @@ describe("report queue", () => {
     await q.flush();
     open();
     await adding;
-    lose = false;
+    collector.lose = false;
     await q.flush(true);
     await q.flush(true);
-    const reports = [...held.values()];
-    const dropped = reports.reduce((n, r) => n + (r.errors ? (decodeErrorCounts(fromBase64(r.errors)).counts.get("dropped") ?? 0) : 0), 0);
-    expect({ rows: reports.reduce((n, r) => n + r.rows, 0), dropped }).toEqual({ rows: 6, dropped: 3 });
+    expect(collector.counted()).toEqual({ rows: 6, dropped: 3 });
   });
 
   it("beacons the rows of a report the collector refused as dropped also while the store deletes it: they are queued nowhere else", async () => {
     const tooLarge = Object.assign(new DriftlineError("payload_too_large", "413"), { status: 413 });
     const { api, beaconed } = fakeApi([() => tooLarge]);
-    // a store whose deletes wait while `gate` is pending (a slow IndexedDB)
-    const memory = memoryStore();
-    const gate = new Promise<void>(() => {});
-    const store = { ...memory, delete: async (area: "queue", key: string) => (await gate, memory.delete(area, key)) };
+    const { store, slow } = storeWithSlowDeletes();
+    slow();
     const q = new ReportQueue({ store, api, clock: manualClock(), bounds: QUEUE_BOUNDS, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} });
     await q.add(filled(4));
     void q.flush();
     await new Promise((resolve) => setTimeout(resolve, 0));
     // the page goes while the refused report's delete is under way
     q.beacon();
-    const dropped = beaconed.flat().reduce((n, r) => n + (r.errors ? (decodeErrorCounts(fromBase64(r.errors)).counts.get("dropped") ?? 0) : 0), 0);
-    expect(dropped).toBe(4);
+    expect(droppedIn(beaconed.flat())).toBe(4);
   });
 
   it("never stores a new report another add's trim dropped while its own trim waited on the store: the next page would send its rows again", async () => {
-    // the collector keeps the first report of each id and counts its rows and the rows it carries as dropped
-    const held = new Map<string, Report>();
-    const api = {
-      reports: async ({ reports }: { reports: Report[] }) => {
-        for (const r of reports) if (!held.has(r.id)) held.set(r.id, structuredClone(r));
-        return { accepted: reports.length, rejected: [] };
-      },
-    } as unknown as Api;
-    // a store whose deletes wait while `gate` is pending (a slow IndexedDB)
-    const memory = memoryStore();
-    let open = () => {};
-    let gate: Promise<void> | undefined;
-    const store = { ...memory, delete: async (area: "queue", key: string) => (await gate, memory.delete(area, key)) };
+    const collector = dedupingCollector();
+    const { api } = collector;
+    const { store, slow, open } = storeWithSlowDeletes();
     const options = { store, api, clock: manualClock(), bounds: { ...QUEUE_BOUNDS, maxEntries: 1 }, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} };
     const q = new ReportQueue(options);
     /** A report of `rows` rows of its own stream (segment `s`). */
     const of = (rows: number, s: string) => Object.assign(filled(rows), { segment: { backend: "wasm", s } });
     await q.add(of(1, "a"));
-    gate = new Promise<void>((resolve) => (open = resolve));
+    slow();
     // two reports cut at once (cutAll): the second's trim drops the first before it is stored
     const adding = [q.add(of(2, "b")), q.add(of(3, "c"))];
     open();
@@ -489,9 +485,8 @@ describe("report queue", () => {
     const next = new ReportQueue(options);
     await next.load("churn");
     await next.flush();
-    const reports = [...held.values()];
-    const dropped = reports.reduce((n, r) => n + (r.errors ? (decodeErrorCounts(fromBase64(r.errors)).counts.get("dropped") ?? 0) : 0), 0);
-    expect(reports.reduce((n, r) => n + r.rows, 0) + dropped).toBe(6);
+    const { rows, dropped } = collector.counted();
+    expect(rows + dropped).toBe(6);
   });
 
   it("never holds more than maxEntries entries in the store, not even between saving a report and dropping the oldest", async () => {
