@@ -37,12 +37,8 @@ const sizeOf = (r: Report) => JSON.stringify(r).length;
 const errorsOf = (d: Draft) => [...((d.errors as ErrorCounts | undefined)?.counts.values() ?? [])].reduce((a, b) => a + b, 0);
 /** An entry that only carries error counts (of dropped rows): never dropped itself. */
 const bare = ({ report: r }: QueueEntry) => !r.rows && !r.shadow && !r.prediction && !r.latency && !r.confusion && !r.residual && !Object.keys(r.features).length;
-/**
- * An entry the bounds may drop: unsent, cut by this page (with a draft) and not bare. A loaded one
- * may have reached the collector although stored unsent (its page's write of `sent` lost in
- * pagehide, after a beacon took it): it is sent until answered, as a frozen one is.
- */
-const droppable = (e: QueueEntry) => !e.sent && !!e.draft && !bare(e);
+/** An entry the bounds may drop: unsent and not bare. */
+const droppable = (e: QueueEntry) => !e.sent && !bare(e);
 
 const BATCH_CHARS = 3_000_000;
 const BATCH_REPORTS = 100;
@@ -99,7 +95,7 @@ export class ReportQueue {
    * rows counted twice). So are other models' reports (a page with two models shares the store).
    * A loaded report is sent as stored and
    * merges nothing (it has no draft: a draft an earlier build stored is passed over too) and the
-   * bounds never drop it (a beacon may have taken it); refused, it counts its rows as `dropped`,
+   * age limit never drops it (a beacon may have taken it; the size bounds do, as the queue must stay bounded across visits); refused, it counts its rows as `dropped`,
    * not its own error counts. An entry the store cannot read, or
    * that holds no report with features (written by other script, or corrupted), is passed over:
    * it would fail every start.
@@ -177,16 +173,18 @@ export class ReportQueue {
   }
 
   /**
-   * Drops unsent entries past the age limit (all but bare and loaded ones, see {@link droppable};
-   * a frozen one is sent until answered: the collector may hold it already, its answer lost), then the oldest unsent ones while
-   * the queue holds more than `maxEntries` entries or `maxBytes` characters — all but `keep`,
-   * a new entry about to be stored.
+   * Drops unsent entries past the age limit (all but bare and loaded ones; a frozen one is sent
+   * until answered: the collector may hold it already, its answer lost), then the oldest unsent
+   * ones, loaded ones too, while the queue holds more than `maxEntries` entries or `maxBytes`
+   * characters — all but `keep`, a new entry about to be stored. Each is checked again as its turn
+   * comes (a flush may have sent it while a drop before it waited on the store).
    */
   private async trim_(keep?: QueueEntry): Promise<void> {
     const { maxEntries, maxBytes, maxAgeMs } = this.o_.bounds;
     const old = this.o_.clock.now() - maxAgeMs;
-    // each checked again as its turn comes: a flush may have frozen and sent it while a drop before it waited on the store
-    for (const e of this.entries.filter((e) => e.report.end < old && droppable(e))) if (droppable(e)) await this.drop_(e);
+    // by age only those this page cut (with a draft): a loaded one may have reached the collector
+    // although stored unsent (its page's write of `sent` lost in pagehide, after a beacon took it)
+    for (const e of this.entries.filter((e) => e.report.end < old && e.draft && droppable(e))) if (droppable(e)) await this.drop_(e);
     const over = () => this.entries.length > maxEntries || this.entries.reduce((n, e) => n + e.size!, 0) > maxBytes;
     for (const e of this.entries.filter((e) => droppable(e) && e !== keep)) if (over() && droppable(e)) await this.drop_(e);
   }

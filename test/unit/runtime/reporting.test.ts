@@ -511,6 +511,26 @@ describe("report queue", () => {
     expect(most).toBe(8);
     expect((await store.keys("queue")).length).toBe(8);
   });
+
+  it("stays within maxEntries across page visits while the collector is down: loaded reports are dropped by the size bounds too", async () => {
+    const store = memoryStore();
+    const { api } = fakeApi(Array(100).fill(() => new DriftlineError("network", "down")));
+    const clock = manualClock();
+    const options = { store, api, clock, bounds: { ...QUEUE_BOUNDS, maxEntries: 8 }, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} };
+    // ten visits, three reports an hour apart each: none merges, every add needs a new entry
+    for (let visit = 0; visit < 10; visit++) {
+      const q = new ReportQueue(options);
+      await q.load("churn");
+      for (let hour = 0; hour < 3; hour++) {
+        const acc = new Accumulator(manifest, clock.now());
+        fold(acc, churnRows(2, hour), () => 0, 0.5);
+        await q.add(acc.cut(head(), clock.now() + 1000)!);
+        clock.advance(3_600_000);
+      }
+      q.stop();
+    }
+    expect((await store.keys("queue")).length).toBeLessThanOrEqual(8);
+  });
 });
 
 describe("report splitting", () => {
