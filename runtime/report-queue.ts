@@ -164,12 +164,12 @@ export class ReportQueue {
     return this.o_.store.put("queue", e.report.id, { ...e, draft: undefined, owner: this.own_ }).catch(() => {});
   }
 
-  /** Takes entries out (at once, so concurrent trims never drop one twice); false when none was in. */
-  private remove_(batch: QueueEntry[]): Promise<boolean> {
+  /** Takes entries out (at once, so concurrent trims never drop one twice) and deletes them from the store. */
+  private remove_(batch: QueueEntry[]): Promise<unknown> {
     // (an entry in flight may have been dropped by age meanwhile)
     const gone = batch.filter((e) => this.entries.includes(e));
     this.entries.splice(0, Infinity, ...this.entries.filter((e) => !gone.includes(e)));
-    return Promise.all(gone.map((e) => this.o_.store.delete("queue", e.report.id).catch(() => {}))).then(() => gone.length > 0);
+    return Promise.all(gone.map((e) => this.o_.store.delete("queue", e.report.id).catch(() => {})));
   }
 
   /**
