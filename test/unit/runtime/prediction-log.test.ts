@@ -54,6 +54,20 @@ function offer(log: PredictionLog, n: number, call = "x") {
   log.offer(model, 1, 1_000, { backend: "wasm" }, `${call}.`, (r) => ({ tenure: r, plan: "pro", extra: "not a feature" }), n, staged, 0, ["no", "yes"]);
 }
 
+/** The page goes away as runtime.ts's pagehide handler has it: the report cut saves the log, then its beacon. */
+function pagehide(log: PredictionLog) {
+  void log.save();
+  log.beacon(1);
+}
+
+/** The next page: a log that adopts what `store` holds and sends it, its collector taking every batch. */
+async function nextPage(store: ModelStore, now: Parameters<typeof rig>[1] = 1_000) {
+  const next = rig(Array(10).fill({}), now, Infinity, store);
+  await next.log.load();
+  await next.log.flush(1);
+  return next;
+}
+
 /**
  * What reached the collector of these batches (beaconed and sent, by a page and the next), which
  * writes a batch id once: the batches, their row ids (a row of two batches twice), how many rows
@@ -203,14 +217,10 @@ describe("PredictionLog", () => {
     const store = copyingStore();
     const { log, beaconed } = rig([], 1_000, 10_000, store);
     offer(log, 300);
-    // as runtime.ts's pagehide handler does: the report cut saves the log, then the beacon
-    void log.save();
-    log.beacon(1);
+    pagehide(log);
     await new Promise((resolve) => setTimeout(resolve, 0));
     const [batch] = beaconed;
-    const next = rig([{}, {}, {}], 1_000, Infinity, store);
-    await next.log.load();
-    await next.log.flush(1);
+    const next = await nextPage(store);
     expect(next.sent[0]).toEqual(batch);
     // the collector writes a batch id once: what reached it is the rows by id and each batch's dropped once
     expect(reached(beaconed, next.sent).counted).toBe(300);
@@ -229,11 +239,8 @@ describe("PredictionLog", () => {
     offer(log, 200, "new");
     log.label("saved.600", "no");
     leave();
-    void log.save();
-    log.beacon(1);
-    const next = rig(Array(10).fill({}), 1_000, Infinity, saved);
-    await next.log.load();
-    await next.log.flush(1);
+    pagehide(log);
+    const next = await nextPage(saved);
     // the collector writes a batch id once
     const got = reached(beaconed, next.sent);
     expect(got.twice).toBe(0);
@@ -271,8 +278,7 @@ describe("PredictionLog", () => {
     const { log, sent, beaconed } = rig([{}], 1_000, 10_000, store);
     offer(log, 300, "before");
     // the page goes into the back-forward cache: the report cut saves, then the beacon (and its save)
-    void log.save();
-    log.beacon(1);
+    pagehide(log);
     release();
     // it comes back: the beaconed batch is answered, 300 more rows are logged, and only then do the held saves land
     await log.flush(1);
@@ -308,11 +314,8 @@ describe("PredictionLog", () => {
     // the page came back, 30 rows more; it goes for good, its writes lost
     offer(log, 30, "last");
     leave();
-    void log.save();
-    log.beacon(1);
-    const next = rig([{}, {}, {}, {}], 1_000, Infinity, saved);
-    await next.log.load();
-    await next.log.flush(1);
+    pagehide(log);
+    const next = await nextPage(saved);
     expect(next.sent).toEqual(beaconed.slice(0, 2));
     const got = reached(beaconed, next.sent);
     expect(got.twice).toBe(0);
@@ -341,9 +344,7 @@ describe("PredictionLog", () => {
     // it lives on: LOG_CAPACITY rows more push the 30 out; a report cut saves the log, and the page is gone
     offer(log, LOG_CAPACITY, "more");
     await log.save();
-    const next = rig(Array(10).fill({}), 1_000, Infinity, store);
-    await next.log.load();
-    await next.log.flush(1);
+    const next = await nextPage(store);
     expect(reached(beaconed, next.sent).counted).toBe(10 + 20 + 30 + LOG_CAPACITY);
   });
 
@@ -355,11 +356,8 @@ describe("PredictionLog", () => {
     // it comes back, 30 rows more; it goes for good, its writes lost
     offer(log, 30, "last");
     leave();
-    void log.save();
-    log.beacon(1);
-    const next = rig(Array(5).fill({}), 1_000, Infinity, saved);
-    await next.log.load();
-    await next.log.flush(1);
+    pagehide(log);
+    const next = await nextPage(saved);
     expect(JSON.stringify(beaconed[0]).length + JSON.stringify(beaconed[1]).length).toBeGreaterThan(59_000);
     expect(reached(beaconed, next.sent).counted).toBe(300 + 20 + 30);
   });
@@ -375,13 +373,10 @@ describe("PredictionLog", () => {
     log.label("sent.0", "yes");
     log.offer(model, 1, now, {}, "new.", () => ({ tenure: 1, plan: "pro" }), 1, new Float64Array(2).fill(-1), 0, undefined);
     leave();
-    void log.save();
-    log.beacon(1);
+    pagehide(log);
     // the collector refuses (400) a batch holding an entry older than MAX_LOG_AGE_MS
     const refused = (b: LogBatch) => [...b.rows, ...b.labels].some((e) => e.t < now - MAX_LOG_AGE_MS);
-    const next = rig([{}, {}], now, Infinity, saved);
-    await next.log.load();
-    await next.log.flush(1);
+    const next = await nextPage(saved, now);
     expect(
       reached(
         sent,
@@ -404,9 +399,7 @@ describe("PredictionLog", () => {
     await log.flush(1);
     offer(log, 5, "b");
     log.beacon(1);
-    const next = rig([{}, {}], 1_000, Infinity, memory);
-    await next.log.load();
-    await next.log.flush(1);
+    const next = await nextPage(memory);
     const got = reached(sent, beaconed, next.sent);
     expect(got.twice).toBe(0);
     expect(got.counted).toBe(15);
@@ -484,11 +477,8 @@ describe("PredictionLog", () => {
     await land();
     // the page goes: its writes lost
     leave();
-    void log.save();
-    log.beacon(1);
-    const next = rig([{}, {}], 1_000, Infinity, saved);
-    await next.log.load();
-    await next.log.flush(1);
+    pagehide(log);
+    const next = await nextPage(saved);
     const { batches, rows } = reached(beaconed, next.sent);
     const labels = batches.flatMap((b) => [...b.rows.filter((r) => r.actual !== undefined), ...b.labels].map((l) => l.id));
     expect({ rows: rows.sort(), labels }).toEqual({ rows: ["r.0", "r.1", "r.2"], labels: ["r.1"] });
@@ -505,11 +495,8 @@ describe("PredictionLog", () => {
     offer(log, 20, "then");
     // the page goes: its writes lost
     leave();
-    void log.save();
-    log.beacon(1);
-    const next = rig([{}, {}, {}], 1_000, Infinity, saved);
-    await next.log.load();
-    await next.log.flush(1);
+    pagehide(log);
+    const next = await nextPage(saved);
     expect(reached(beaconed, next.sent).counted).toBe(n + 20);
   });
 
@@ -522,12 +509,9 @@ describe("PredictionLog", () => {
     await new Promise((resolve) => setTimeout(resolve, 0));
     // the page goes: the writes begun now are lost; the one begun before lands (Chromium drops only the former)
     leave();
-    void log.save();
-    log.beacon(1);
+    pagehide(log);
     await land();
-    const next = rig(Array(5).fill({}), 1_000, Infinity, saved);
-    await next.log.load();
-    await next.log.flush(1);
+    const next = await nextPage(saved);
     const { twice, counted } = reached(beaconed, next.sent);
     expect({ twice, counted }).toEqual({ twice: 0, counted: LOG_CAPACITY + 50 });
   });
@@ -543,8 +527,7 @@ describe("PredictionLog", () => {
     await tick();
     // its request unanswered, 20 rows more, and the page goes into the back-forward cache: both batches beaconed
     offer(log, 20, "then");
-    void log.save();
-    log.beacon(1);
+    pagehide(log);
     // it comes back and its writes land; the first batch is answered: the log saves before it sends the second
     await land();
     answer({});
@@ -552,12 +535,9 @@ describe("PredictionLog", () => {
     offer(log, 5, "more");
     // the page goes for good: its writes then lost, the one under way lands
     leave();
-    void log.save();
-    log.beacon(1);
+    pagehide(log);
     await land();
-    const next = rig([{}, {}, {}], 1_000, Infinity, saved);
-    await next.log.load();
-    await next.log.flush(1);
+    const next = await nextPage(saved);
     // (what the first page sent after it went is not counted: it went)
     expect(reached(beaconed, next.sent).counted).toBe(35);
   });
