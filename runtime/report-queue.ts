@@ -40,7 +40,8 @@ const bare = ({ report: r }: QueueEntry) => !r.rows && !r.shadow && !r.predictio
 /** An entry the bounds may drop: unsent and not bare. */
 const droppable = (e: QueueEntry) => !e.sent && !bare(e);
 
-const BATCH_CHARS = 3_000_000;
+/** Characters a batch may hold: under the 1 MiB body nginx takes by default (`client_max_body_size`), a proxy a collector may sit behind. */
+const BATCH_CHARS = 1_000_000;
 const BATCH_REPORTS = 100;
 /** Characters a page may beacon: its keepalive requests share 64 KiB (the logged rows' beacon takes what is left). */
 const BEACON_CHARS = 60_000;
@@ -72,12 +73,15 @@ export interface QueueOptions {
  * more is frozen until it is answered. Past `maxAgeMs`, `maxEntries` or `maxBytes` the oldest
  * reports are dropped and their rows counted as `dropped` errors in a report of their stream
  * that is still to be sent; so are the rows of reports the collector refuses for good. Failures
- * back off exponentially with jitter and honour Retry-After up to an hour. Reports of more than 50,000 characters of sketches are split by features when frozen.
+ * back off exponentially with jitter and honour Retry-After up to an hour; a 413 (a proxy's body
+ * limit) sends the batch again in halves. Reports of more than 50,000 characters of sketches are split by features when frozen.
  */
 export class ReportQueue {
   readonly entries: QueueEntry[] = [];
   private attempts_ = 0;
   private notBefore_ = 0;
+  /** Characters a batch may hold: halved by each 413 (a proxy's body limit), down to one report a batch. */
+  private batchChars_ = BATCH_CHARS;
   private timer_: unknown;
   private sending_: Promise<void> | undefined;
   /** This runtime's lock, held while it runs: the owner of the entries it stores. */
@@ -262,7 +266,7 @@ export class ReportQueue {
     for (const e of this.entries) {
       if (!e.sent) continue;
       chars += e.size!;
-      if (batch.length && (batch.length >= BATCH_REPORTS || chars > BATCH_CHARS)) break;
+      if (batch.length && (batch.length >= BATCH_REPORTS || chars > this.batchChars_)) break;
       batch.push(e);
     }
     return batch;
@@ -294,6 +298,11 @@ export class ReportQueue {
         this.o_.onAnswer(answer);
       } catch (e) {
         const err = e as ApiError;
+        // too large for a proxy on the way: the same reports in smaller batches
+        if (err.status === 413 && batch.length > 1) {
+          this.batchChars_ = batch.reduce((n, e) => n + e.size!, 0) >> 1;
+          continue;
+        }
         if (err.status && err.status < 500 && err.status !== 429 && err.status !== 408) {
           // the collector will never take these (keeping them would block the queue forever): their
           // rows are counted as dropped, in a report that carries only counts; such a report refused

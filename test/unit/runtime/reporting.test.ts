@@ -11,6 +11,7 @@ import { reportSchema, type Report } from "../../../protocol/schema/report.ts";
 import { fromBase64, decodeCategorical, decodeClassification, decodeErrorCounts, decodeConfusion, decodeNumeric } from "../../../protocol/sketch/index.ts";
 import { EmbeddingProjector } from "../../../protocol/embedding.ts";
 import { otherSketchChars } from "../../../protocol/report-size.ts";
+import { LIMITS } from "../../../protocol/limits.ts";
 import { churnModel, churnRows } from "../../fixtures/runtime-models.ts";
 import { storeLosingWritesOnLeave } from "../../fixtures/page-stores.ts";
 
@@ -129,7 +130,8 @@ function dedupingCollector() {
     } as unknown as Api,
     counted: () => {
       const reports = [...held.values()];
-      return { rows: reports.reduce((n, r) => n + r.rows, 0), dropped: droppedIn(reports) };
+      // a report's parts repeat its rows: the collector counts them once
+      return { rows: reports.reduce((n, r) => n + (r.part ? 0 : r.rows), 0), dropped: droppedIn(reports) };
     },
   };
   return c;
@@ -254,6 +256,40 @@ describe("report queue", () => {
     // the refused report's own error count (a validation error) goes along with its rows
     expect(Object.fromEntries(counts)).toEqual({ dropped: 7, validation: 1 });
     expect(q.entries).toHaveLength(0);
+  });
+
+  it("sends a batch a proxy refuses as too large (413) in smaller batches, in batches nginx's default limit of 1 MiB takes at all: nothing dropped", async () => {
+    for (const limit of [1_048_576, 100_000]) {
+      const collector = dedupingCollector();
+      const tooLarge = Object.assign(new DriftlineError("payload_too_large", "413"), { status: 413 });
+      const bodies: number[] = [];
+      // a proxy in front of the collector, refusing bodies over `limit` bytes (nginx: client_max_body_size)
+      const reports = async (batch: { reports: Report[] }) => {
+        bodies.push(JSON.stringify(batch).length);
+        if (bodies.at(-1)! > limit) throw tooLarge;
+        return collector.api.reports(batch);
+      };
+      const q = new ReportQueue({
+        store: memoryStore(),
+        api: { ...collector.api, reports },
+        clock: manualClock(),
+        bounds: QUEUE_BOUNDS,
+        newId: () => crypto.randomUUID(),
+        onAnswer: () => {},
+        onError: () => {},
+      });
+      // reports of a model at the features' limit (512), of 100,000 rows each: ~1.2 MB, split into parts when frozen
+      for (let k = 0; k < 3; k++) {
+        const wide = filled(100_000, k * 100_000);
+        for (let f = 0; f < LIMITS.features; f++) wide.features[`n${f}`] = wide.features.tenure!;
+        wide.start = wide.end = k * 3_600_000;
+        await q.add(wide);
+      }
+      await q.flush();
+      expect(collector.counted(), `limit ${limit}`).toEqual({ rows: 300_000, dropped: 0 });
+      expect(q.entries).toHaveLength(0);
+      if (limit > 1_000_000) expect(Math.max(...bodies)).toBeLessThanOrEqual(limit);
+    }
   });
 
   it("retries within an hour whatever Retry-After says, and when its timer fires however the wall clock was set meanwhile", async () => {
