@@ -123,15 +123,19 @@ export class ReportQueue {
 
   /**
    * Queues a report, folding it into an unsent one of the same stream and hour when there is
-   * one (and their rows stay within a report's), then drops what is past the bounds.
+   * one (and their rows stay within a report's), then drops what is past the bounds: as the page
+   * goes, by the size bounds only. A report dropped by age then would be deleted by a write the
+   * browser drops, and the next page would send it beside its rows' count in the beacon (a device
+   * asleep past `maxAgeMs` of a waiting report, closed as it wakes): its rows counted twice.
    *
    * @param draft - a freshly cut report (its sketches now belong to the queue)
+   * @param leaving - the page is going (`pagehide`)
    */
-  async add(draft: Draft): Promise<void> {
+  async add(draft: Draft, leaving = false): Promise<void> {
     const open = this.open_(draft, (d) => hourOf(d) === hourOf(draft) && d.rows + draft.rows <= MAX_REPORT_ROWS && errorsOf(d) + errorsOf(draft) <= MAX_REPORT_ROWS);
     if (open) await this.set_(open, mergeDrafts(open.draft!, draft));
-    else await this.push_(draft, true);
-    await this.trim_();
+    else await this.push_(draft, true, leaving);
+    await this.trim_(undefined, leaving);
   }
 
   /** The newest unsent, mergeable entry of `d`'s stream that `fits`. */
@@ -149,11 +153,11 @@ export class ReportQueue {
    * `makeRoom`, after trimming the others, so that the store never holds more than the bounds,
    * not even for a moment.
    */
-  private async push_(draft: Draft, makeRoom = false): Promise<void> {
+  private async push_(draft: Draft, makeRoom = false, leaving = false): Promise<void> {
     const report = toWire(draft);
     const e: QueueEntry = { report, draft, sent: false, size: sizeOf(report) };
     this.entries.push(e);
-    if (makeRoom) await this.trim_(e);
+    if (makeRoom) await this.trim_(e, leaving);
     // another trim may have dropped it meanwhile (its rows counted as dropped): stored, the next page would send it
     if (this.entries.includes(e)) await this.save_(e);
   }
@@ -178,14 +182,15 @@ export class ReportQueue {
 
   /**
    * Drops unsent entries past the age limit (all but bare and loaded ones; a frozen one is sent
-   * until answered: the collector may hold it already, its answer lost), then the oldest unsent
-   * ones, loaded ones too, while the queue holds more than `maxEntries` entries or `maxBytes`
-   * characters — all but `keep`, a new entry about to be stored. Each is checked again as its turn
-   * comes (a flush may have sent it while a drop before it waited on the store).
+   * until answered: the collector may hold it already, its answer lost; none as the page goes),
+   * then the oldest unsent ones, loaded ones too, while the queue holds more than `maxEntries`
+   * entries or `maxBytes` characters — all but `keep`, a new entry about to be stored. Each is
+   * checked again as its turn comes (a flush may have sent it while a drop before it waited on
+   * the store).
    */
-  private async trim_(keep?: QueueEntry): Promise<void> {
+  private async trim_(keep?: QueueEntry, leaving = false): Promise<void> {
     const { maxEntries, maxBytes, maxAgeMs } = this.o_.bounds;
-    const old = this.o_.clock.now() - maxAgeMs;
+    const old = leaving ? -Infinity : this.o_.clock.now() - maxAgeMs;
     // by age only those this page cut (with a draft): a loaded one may have reached the collector
     // although stored unsent (its page's write of `sent` lost in pagehide, after a beacon took it)
     for (const e of this.entries.filter((e) => e.report.end < old && e.draft && droppable(e))) if (droppable(e)) await this.drop_(e);

@@ -32,19 +32,23 @@ export class ReportSchedule {
     return { id: this.newId_(), model: o.model, version: m.version, role, client, segment: { ...o.segment, backend: m.backend, backendReason: m.reason }, sampleRate: current.sampleRate };
   }
 
-  /** Cuts every accumulator and the shadow into the queue (synchronously, so it also works in `pagehide`), and saves the feedback ring. */
-  cutAll(): Promise<unknown> {
+  /**
+   * Cuts every accumulator and the shadow into the queue (synchronously, so it also works in `pagehide`), and saves the feedback ring.
+   *
+   * @param leaving - the page is going: the queue drops nothing by age ({@link ReportQueue.add})
+   */
+  cutAll(leaving = false): Promise<unknown> {
     const s = this.s_;
     s.staging.fold();
     const now = s.o.clock.now();
     const adds: Array<Promise<void>> = [];
     for (const [m, acc] of s.accs) {
       const r = acc.cut(this.head_(m, "live"), now);
-      if (r) adds.push(this.queue_.add(r));
+      if (r) adds.push(this.queue_.add(r, leaving));
       if (m.retired && !m.inflight) s.accs.delete(m);
     }
     const shadowReport = s.shadow?.cut(this.head_(s.live, "shadow"), now);
-    if (shadowReport) adds.push(this.queue_.add(shadowReport));
+    if (shadowReport) adds.push(this.queue_.add(shadowReport, leaving));
     adds.push(s.feedback.save());
     if (s.log) adds.push(s.log.save());
     return Promise.all(adds);

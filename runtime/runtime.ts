@@ -211,7 +211,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   };
 
   const onHide = () => {
-    void schedule.cutAll();
+    void schedule.cutAll(true);
     queue.beacon();
     s.log?.beacon(s.current.logRate ?? 0);
   };

@@ -148,6 +148,76 @@ describe("runtime: reporting through an outage and a reload", () => {
     expect(await countedWithin10s("leaving-held", 8)).toBe(8);
   });
 
+  it("drops nothing by age in the report cut as the page goes (as when a device that slept past the age limit with the page open is closed as it wakes): its rows are counted once", async () => {
+    const asleep = churnModel("leaving-asleep");
+    await collector.publish(asleep.bytes, asleep.manifest);
+    // reports are dropped by age after 90 minutes (a day by default); the collector never answers
+    // the page's report requests
+    const o = { ...options, model: "leaving-asleep", reportRows: 100_000, reportIntervalMs: 3_600_000, queue: { maxAgeMs: 5_400_000 } };
+    const reportRequests: string[] = [];
+    await page.route("**/v1/reports", (route) => void reportRequests.push(route.request().url()));
+    try {
+      await openRuntimePage(page, server);
+      await page.evaluate(
+        async ({ o, rows }) => {
+          // the app's clock, which the test moves ahead
+          let offset = 0;
+          const clock = { now: () => Date.now() + offset, setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms), clearTimeout: (t: unknown) => clearTimeout(t as number) };
+          const rt = await window.Driftline.createRuntime({ ...o, clock } as never);
+          const cut = async (from: number, to: number) => {
+            await rt.predict(rows.slice(from, to) as never[]);
+            void rt.flush();
+            await new Promise((resolve) => setTimeout(resolve, 200));
+          };
+          // in flight, never answered
+          await cut(0, 3);
+          // two reports queued beside it, unsent: one from the first hour into the second, one from the second into the third
+          offset = 3_600_000;
+          await cut(3, 8);
+          offset = 2 * 3_600_000;
+          await cut(8, 9);
+          // the device sleeps an hour, and the page goes as it wakes: the first of the two is past the age limit
+          offset = 3 * 3_600_000;
+          await rt.predict(rows.slice(9) as never[]);
+        },
+        { o, rows: churnRows(10) },
+      );
+      expect(reportRequests).toHaveLength(1);
+      // the writes begun as the page goes never land (as where Chromium's process for the tab goes
+      // first; a capturing listener runs before the runtime's)
+      await page.evaluate(() =>
+        addEventListener(
+          "pagehide",
+          () => {
+            IDBObjectStore.prototype.put = IDBObjectStore.prototype.delete = () => ({}) as IDBRequest;
+          },
+          { capture: true },
+        ),
+      );
+      await page.goto("about:blank");
+    } finally {
+      await page.unroute("**/v1/reports");
+    }
+    // rows and dropped rows the collector counted, the reports dated ahead included
+    const counted = async () => {
+      const range = `from=${Date.now() - 3_600_000}&to=${Date.now() + 5 * 3_600_000}`;
+      await collector.admin("POST", "/v1/reports/flush?model=leaving-asleep");
+      const drift = await collector.admin<{ count: number }>("GET", `/v1/drift?model=leaving-asleep&version=1&${range}`);
+      const stats = await collector.admin<{ errors: Record<string, number> }>("GET", `/v1/stats?model=leaving-asleep&version=1&${range}`);
+      return { rows: drift.count, dropped: stats.errors.dropped ?? 0 };
+    };
+    // the beacon's (the batch in flight and the reports unsent as the page went)
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline && (await counted()).rows < 5; ) await new Promise((r) => setTimeout(r, 500));
+    // the next page sends what the store holds
+    await openRuntimePage(page, server);
+    await page.evaluate(async (o) => {
+      const rt = await window.Driftline.createRuntime(o as never);
+      await rt.flush();
+      await rt.close();
+    }, o);
+    expect(await counted()).toEqual({ rows: 10, dropped: 0 });
+  });
+
   it("sends the first part of a report too wide for one beacon when the page goes away: the rows predicted since the last report are counted", async () => {
     // 100 numeric features, 2,000 rows: a report of ~80 KB, past the 64 KiB a page's keepalive requests share
     const shape = { numeric: 100 };

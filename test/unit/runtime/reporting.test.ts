@@ -461,6 +461,26 @@ describe("report queue", () => {
     expect(collector.counted()).toEqual({ rows: 5, dropped: 0 });
   });
 
+  it("drops nothing by age in the cut made as the page goes (a device waking from two days asleep): its delete would be lost and the next page send the report again, its rows counted twice", async () => {
+    const collector = dedupingCollector();
+    const { saved, store, leave } = storeLosingWritesOnLeave();
+    const clock = manualClock();
+    const options = { store, api: collector.api, clock, bounds: QUEUE_BOUNDS, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} };
+    const q = new ReportQueue(options);
+    await q.add(filled(5));
+    clock.advance(2 * 86_400_000);
+    // the page goes: its report is cut and beaconed (runtime/runtime.ts onHide), its writes lost
+    leave();
+    const acc = new Accumulator(manifest, clock.now());
+    fold(acc, churnRows(3), () => 0, 0.5);
+    void q.add(acc.cut(head(), clock.now() + 1000)!, true);
+    q.beacon();
+    const next = new ReportQueue({ ...options, store: saved });
+    await next.load("churn");
+    await next.flush();
+    expect(collector.counted()).toEqual({ rows: 8, dropped: 0 });
+  });
+
   it("never drops by age a report frozen and sent while the trim that listed it waited on the store: its rows counted once", async () => {
     const collector = dedupingCollector();
     const { api } = collector;
