@@ -118,6 +118,25 @@ describe("runtime: reporting through an outage and a reload", () => {
     return counted;
   }
 
+  /**
+   * Runs `run` in a fresh page whose report requests the collector never answers (a slow network:
+   * the first report stays in flight), checks that one was made, then leaves the page (after
+   * `beforeLeaving`).
+   */
+  async function leaveWithReportsUnanswered(run: () => Promise<unknown>, beforeLeaving?: () => Promise<unknown>) {
+    const reportRequests: string[] = [];
+    await page.route("**/v1/reports", (route) => void reportRequests.push(route.request().url()));
+    try {
+      await openRuntimePage(page, server);
+      await run();
+      expect(reportRequests).toHaveLength(1);
+      await beforeLeaving?.();
+      await page.goto("about:blank");
+    } finally {
+      await page.unroute("**/v1/reports");
+    }
+  }
+
   it("sends the rows predicted since the last report when the page goes away: the report cut on pagehide goes with the beacon", async () => {
     expect(await predictAndLeave(churnModel("leaving"), churnRows(7))).toBe(7);
   });
@@ -125,12 +144,8 @@ describe("runtime: reporting through an outage and a reload", () => {
   it("sends the rows predicted since the last report when the page goes away while a report is still unanswered", async () => {
     const held = churnModel("leaving-held");
     await collector.publish(held.bytes, held.manifest);
-    // the collector never answers the page's report requests (a slow network): the first report stays in flight
-    const reportRequests: string[] = [];
-    await page.route("**/v1/reports", (route) => void reportRequests.push(route.request().url()));
-    try {
-      await openRuntimePage(page, server);
-      await page.evaluate(
+    await leaveWithReportsUnanswered(() =>
+      page.evaluate(
         async ({ o, rows }) => {
           const rt = await window.Driftline.createRuntime(o as never);
           await rt.predict(rows.slice(0, 3) as never[]);
@@ -139,65 +154,55 @@ describe("runtime: reporting through an outage and a reload", () => {
           await rt.predict(rows.slice(3) as never[]);
         },
         { o: { ...options, model: "leaving-held", reportRows: 100_000, reportIntervalMs: 3_600_000 }, rows: churnRows(8) },
-      );
-      expect(reportRequests).toHaveLength(1);
-      await page.goto("about:blank");
-    } finally {
-      await page.unroute("**/v1/reports");
-    }
+      ),
+    );
     expect(await countedWithin10s("leaving-held", 8)).toBe(8);
   });
 
   it("drops nothing by age in the report cut as the page goes (as when a device that slept past the age limit with the page open is closed as it wakes): its rows are counted once", async () => {
     const asleep = churnModel("leaving-asleep");
     await collector.publish(asleep.bytes, asleep.manifest);
-    // reports are dropped by age after 90 minutes (a day by default); the collector never answers
-    // the page's report requests
+    // reports are dropped by age after 90 minutes (a day by default)
     const o = { ...options, model: "leaving-asleep", reportRows: 100_000, reportIntervalMs: 3_600_000, queue: { maxAgeMs: 5_400_000 } };
-    const reportRequests: string[] = [];
-    await page.route("**/v1/reports", (route) => void reportRequests.push(route.request().url()));
-    try {
-      await openRuntimePage(page, server);
-      await page.evaluate(
-        async ({ o, rows }) => {
-          // the app's clock, which the test moves ahead
-          let offset = 0;
-          const clock = { now: () => Date.now() + offset, setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms), clearTimeout: (t: unknown) => clearTimeout(t as number) };
-          const rt = await window.Driftline.createRuntime({ ...o, clock } as never);
-          const cut = async (from: number, to: number) => {
-            await rt.predict(rows.slice(from, to) as never[]);
-            void rt.flush();
-            await new Promise((resolve) => setTimeout(resolve, 200));
-          };
-          // in flight, never answered
-          await cut(0, 3);
-          // two reports queued beside it, unsent: one from the first hour into the second, one from the second into the third
-          offset = 3_600_000;
-          await cut(3, 8);
-          offset = 2 * 3_600_000;
-          await cut(8, 9);
-          // the device sleeps an hour, and the page goes as it wakes: the first of the two is past the age limit
-          offset = 3 * 3_600_000;
-          await rt.predict(rows.slice(9) as never[]);
-        },
-        { o, rows: churnRows(10) },
-      );
-      expect(reportRequests).toHaveLength(1);
+    await leaveWithReportsUnanswered(
+      () =>
+        page.evaluate(
+          async ({ o, rows }) => {
+            // the app's clock, which the test moves ahead
+            let offset = 0;
+            const clock = { now: () => Date.now() + offset, setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms), clearTimeout: (t: unknown) => clearTimeout(t as number) };
+            const rt = await window.Driftline.createRuntime({ ...o, clock } as never);
+            const cut = async (from: number, to: number) => {
+              await rt.predict(rows.slice(from, to) as never[]);
+              void rt.flush();
+              await new Promise((resolve) => setTimeout(resolve, 200));
+            };
+            // in flight, never answered
+            await cut(0, 3);
+            // two reports queued beside it, unsent: one from the first hour into the second, one from the second into the third
+            offset = 3_600_000;
+            await cut(3, 8);
+            offset = 2 * 3_600_000;
+            await cut(8, 9);
+            // the device sleeps an hour, and the page goes as it wakes: the first of the two is past the age limit
+            offset = 3 * 3_600_000;
+            await rt.predict(rows.slice(9) as never[]);
+          },
+          { o, rows: churnRows(10) },
+        ),
       // the writes begun as the page goes never land (as where Chromium's process for the tab goes
       // first; a capturing listener runs before the runtime's)
-      await page.evaluate(() =>
-        addEventListener(
-          "pagehide",
-          () => {
-            IDBObjectStore.prototype.put = IDBObjectStore.prototype.delete = () => ({}) as IDBRequest;
-          },
-          { capture: true },
+      () =>
+        page.evaluate(() =>
+          addEventListener(
+            "pagehide",
+            () => {
+              IDBObjectStore.prototype.put = IDBObjectStore.prototype.delete = () => ({}) as IDBRequest;
+            },
+            { capture: true },
+          ),
         ),
-      );
-      await page.goto("about:blank");
-    } finally {
-      await page.unroute("**/v1/reports");
-    }
+    );
     // rows and dropped rows the collector counted, the reports dated ahead included
     const counted = async () => {
       const range = `from=${Date.now() - 3_600_000}&to=${Date.now() + 5 * 3_600_000}`;
