@@ -124,9 +124,10 @@ export class ReportQueue {
   /**
    * Queues a report, folding it into an unsent one of the same stream and hour when there is
    * one (and their rows stay within a report's), then drops what is past the bounds: as the page
-   * goes, by the size bounds only. A report dropped by age then would be deleted by a write the
-   * browser drops, and the next page would send it beside its rows' count in the beacon (a device
-   * asleep past `maxAgeMs` of a waiting report, closed as it wakes): its rows counted twice.
+   * goes, only the new report itself, by the size bounds. A stored report dropped then (by age: a
+   * device asleep past `maxAgeMs` of a waiting report, closed as it wakes; or to make room) would be
+   * deleted by a write the browser drops, and the next page would send it beside its rows' count in
+   * the beacon: its rows counted twice.
    *
    * @param draft - a freshly cut report (its sketches now belong to the queue)
    * @param leaving - the page is going (`pagehide`)
@@ -182,46 +183,52 @@ export class ReportQueue {
 
   /**
    * Drops unsent entries past the age limit (all but bare and loaded ones; a frozen one is sent
-   * until answered: the collector may hold it already, its answer lost; none as the page goes),
-   * then the oldest unsent ones, loaded ones too, while the queue holds more than `maxEntries`
-   * entries or `maxBytes` characters — all but `keep`, a new entry about to be stored. Each is
-   * checked again as its turn comes (a flush may have sent it while a drop before it waited on
-   * the store).
+   * until answered: the collector may hold it already, its answer lost), then the oldest unsent
+   * ones, loaded ones too, while the queue holds more than `maxEntries` entries or `maxBytes`
+   * characters — all but `keep`, a new entry about to be stored. Each is checked again as its
+   * turn comes (a flush may have sent it while a drop before it waited on the store). As the page
+   * goes, only `keep` itself, by the size bounds: a stored entry's delete would be lost, and the
+   * next page would send it beside its rows' count in the beacon (the store, which the writes made
+   * then never reach, stays within the bounds as it is).
    */
   private async trim_(keep?: QueueEntry, leaving = false): Promise<void> {
     const { maxEntries, maxBytes, maxAgeMs } = this.o_.bounds;
-    const old = leaving ? -Infinity : this.o_.clock.now() - maxAgeMs;
+    const over = () => this.entries.length > maxEntries || this.entries.reduce((n, e) => n + e.size!, 0) > maxBytes;
+    if (leaving) return keep && over() && droppable(keep) ? this.drop_(keep, true) : undefined;
+    const old = this.o_.clock.now() - maxAgeMs;
     // by age only those this page cut (with a draft): a loaded one may have reached the collector
     // although stored unsent (its page's write of `sent` lost in pagehide, after a beacon took it)
     for (const e of this.entries.filter((e) => e.report.end < old && e.draft && droppable(e))) if (droppable(e)) await this.drop_(e);
-    const over = () => this.entries.length > maxEntries || this.entries.reduce((n, e) => n + e.size!, 0) > maxBytes;
     for (const e of this.entries.filter((e) => droppable(e) && e !== keep)) if (over() && droppable(e)) await this.drop_(e);
   }
 
   /**
    * Drops an entry: its rows (none for a continuation part) are counted as `dropped` and its
-   * error counts kept, in an unsent report of its stream, else in a new bare one of its period.
+   * error counts kept, in an unsent report of its stream, else in a new bare one of its period;
+   * as the page goes, always a new one (see {@link carry_}).
    */
-  private async drop_(e: QueueEntry): Promise<void> {
+  private async drop_(e: QueueEntry, leaving = false): Promise<void> {
     // the carrier is queued before the store's delete is awaited: a beacon meanwhile takes its counts
     const queued = this.entries.includes(e);
     const deleting = this.remove_([e]);
     if (!queued) return;
-    await this.carry_(e);
+    await this.carry_(e, leaving);
     await deleting;
   }
 
   /**
    * Queues the counts of dropped `e` (its delete from the store, issued before, lands first: the
-   * store runs its writes in order).
+   * store runs its writes in order). As the page goes, in a new bare report of its period: the
+   * beacon, newest first, takes that small report before an older one it could fill up on (its
+   * save is lost: only the beacon can take the counts).
    */
-  private async carry_(e: QueueEntry): Promise<void> {
+  private async carry_(e: QueueEntry, leaving = false): Promise<void> {
     const { model, version, role, client, segment, sampleRate, start, end, part, rows } = e.report;
     const errors = (e.draft?.errors as ErrorCounts | undefined) ?? new ErrorCounts();
     if (!part && rows) errors.update("dropped", rows);
     if (!errors.counts.size) return;
     const carrier: Draft = { id: this.o_.newId(), model, version, role, client, segment, sampleRate, start, end, rows: 0, features: {}, errors };
-    const into = this.open_(carrier, (d) => errorsOf(d) + errorsOf(carrier) <= MAX_REPORT_ROWS);
+    const into = leaving ? undefined : this.open_(carrier, (d) => errorsOf(d) + errorsOf(carrier) <= MAX_REPORT_ROWS);
     if (!into) return this.push_(carrier);
     // only the counts move: the report keeps its own period
     const d = into.draft!;

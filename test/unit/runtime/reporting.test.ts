@@ -481,6 +481,29 @@ describe("report queue", () => {
     expect(collector.counted()).toEqual({ rows: 8, dropped: 0 });
   });
 
+  it("drops no stored report by the size bounds in the cut made as the page goes: its delete would be lost and the next page send it beside its rows' count in the beacon", async () => {
+    const collector = dedupingCollector();
+    const { saved, store, leave } = storeLosingWritesOnLeave();
+    const options = { store, api: collector.api, clock: manualClock(), bounds: { ...QUEUE_BOUNDS, maxEntries: 2 }, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} };
+    const q = new ReportQueue(options);
+    /** A report of `rows` rows of its own stream (segment `s`). */
+    const of = (rows: number, s: string) => Object.assign(filled(rows), { segment: { backend: "wasm", s } });
+    // the collector down: two reports stored, the queue at maxEntries
+    await q.add(of(5, "a"));
+    await q.add(of(4, "b"));
+    // the page goes: a report of a third stream is cut and beaconed (runtime/runtime.ts onHide), its writes lost
+    leave();
+    void q.add(of(3, "c"), true);
+    q.beacon();
+    const next = new ReportQueue({ ...options, store: saved });
+    await next.load("churn");
+    await next.flush();
+    await next.flush();
+    const { rows, dropped } = collector.counted();
+    expect(rows + dropped).toBe(12);
+    expect((await saved.keys("queue")).length).toBeLessThanOrEqual(2);
+  });
+
   it("never drops by age a report frozen and sent while the trim that listed it waited on the store: its rows counted once", async () => {
     const collector = dedupingCollector();
     const { api } = collector;
