@@ -23,6 +23,11 @@ export interface QueueEntry {
   size?: number;
   /** In the store: the lock of the runtime that keeps it (`queue:<model>:<id>`). */
   owner?: string;
+  /**
+   * Without a draft: the rows `report` carries as `dropped` (other reports'), passed on when it is
+   * dropped in turn (the runtime has no decoder for its error counts).
+   */
+  dropped?: number | undefined;
 }
 
 /** The bounds of the queue when the options give none (docs/runtime.md "Bounds"). */
@@ -33,6 +38,8 @@ const streamOf = (r: Report | Draft) => [r.model, r.version, r.role, r.client, r
 const hourOf = (r: Report | Draft) => Math.floor(r.start / 3_600_000);
 /** Characters of a report as JSON: what the byte bound counts. */
 const sizeOf = (r: Report) => JSON.stringify(r).length;
+/** Rows an entry carries as `dropped`. */
+const droppedOf = (e: QueueEntry) => (e.draft ? ((e.draft.errors as ErrorCounts | undefined)?.counts.get("dropped") ?? 0) : (e.dropped ?? 0));
 /** Errors of every code a draft counts. */
 const errorsOf = (d: Draft) => [...((d.errors as ErrorCounts | undefined)?.counts.values() ?? [])].reduce((a, b) => a + b, 0);
 /** An entry that only carries error counts (of dropped rows): never dropped itself. */
@@ -99,8 +106,8 @@ export class ReportQueue {
    * rows counted twice). So are other models' reports (a page with two models shares the store).
    * A loaded report is sent as stored and
    * merges nothing (it has no draft: a draft an earlier build stored is passed over too) and the
-   * age limit never drops it (a beacon may have taken it; the size bounds do, as the queue must stay bounded across visits); refused, it counts its rows as `dropped`,
-   * not its own error counts. An entry the store cannot read, or
+   * age limit never drops it (a beacon may have taken it; the size bounds do, as the queue must stay bounded across visits); dropped or refused, it counts its rows as
+   * `dropped`, and those it carries as dropped (kept beside it, see {@link QueueEntry.dropped}), not its other error counts. An entry the store cannot read, or
    * that holds no report with features (written by other script, or corrupted), is passed over:
    * it would fail every start.
    *
@@ -112,7 +119,7 @@ export class ReportQueue {
       for (const id of await this.o_.store.keys("queue").catch(() => [])) {
         const e = await this.o_.store.get<QueueEntry>("queue", id).catch(() => {});
         if (e?.report?.model !== model || !e.report.features || running(e.owner)) continue;
-        const entry = { report: e.report, sent: e.sent, size: e.size ?? sizeOf(e.report) };
+        const entry = { report: e.report, sent: e.sent, size: e.size ?? sizeOf(e.report), dropped: e.dropped };
         this.entries.push(entry);
         await this.save_(entry);
       }
@@ -170,7 +177,7 @@ export class ReportQueue {
   }
 
   private save_(e: QueueEntry): Promise<void> {
-    return this.o_.store.put("queue", e.report.id, { ...e, draft: undefined, owner: this.own_ }).catch(() => {});
+    return this.o_.store.put("queue", e.report.id, { ...e, draft: undefined, dropped: droppedOf(e), owner: this.own_ }).catch(() => {});
   }
 
   /** Takes entries out (at once, so concurrent trims never drop one twice) and deletes them from the store. */
@@ -225,7 +232,9 @@ export class ReportQueue {
   private async carry_(e: QueueEntry, leaving = false): Promise<void> {
     const { model, version, role, client, segment, sampleRate, start, end, part, rows } = e.report;
     const errors = (e.draft?.errors as ErrorCounts | undefined) ?? new ErrorCounts();
-    if (!part && rows) errors.update("dropped", rows);
+    // without a draft (loaded, or split), the rows it carried as dropped go on: counted nowhere else
+    const n = (part ? 0 : rows) + (e.draft ? 0 : droppedOf(e));
+    if (n) errors.update("dropped", n);
     if (!errors.counts.size) return;
     const carrier: Draft = { id: this.o_.newId(), model, version, role, client, segment, sampleRate, start, end, rows: 0, features: {}, errors };
     const into = leaving ? undefined : this.open_(carrier, (d) => errorsOf(d) + errorsOf(carrier) <= MAX_REPORT_ROWS);
@@ -258,8 +267,9 @@ export class ReportQueue {
       chars += e.size!;
       e.sent = true;
       if (rest.length) {
-        // parts cannot merge again: the entry keeps no draft
+        // parts cannot merge again: the entry keeps no draft (only the rows it carries as dropped)
         e.report = first!;
+        e.dropped = droppedOf(e);
         e.draft = undefined;
         const parts = rest.map((report) => ({ report, sent: true, size: sizeOf(report) }));
         this.entries.splice(this.entries.indexOf(e) + 1, 0, ...parts);

@@ -504,6 +504,31 @@ describe("report queue", () => {
     expect((await saved.keys("queue")).length).toBeLessThanOrEqual(2);
   });
 
+  it("keeps the dropped rows a loaded report carries when the size bounds drop it: they are counted nowhere else", async () => {
+    const collector = dedupingCollector();
+    const store = memoryStore();
+    const options = { store, api: collector.api, clock: manualClock(), bounds: { ...QUEUE_BOUNDS, maxEntries: 2 }, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} };
+    /** A report of `rows` rows of its own stream (segment `s`), of hour `h`. */
+    const of = (rows: number, s: string, h: number) => Object.assign(filled(rows), { segment: { backend: "wasm", s }, start: h * 3_600_000, end: h * 3_600_000 + 1000 });
+    // the collector down: the report of 5 rows is dropped, its rows carried by the next report of its stream
+    const q = new ReportQueue(options);
+    await q.add(of(5, "a", 0));
+    await q.add(of(4, "b", 2));
+    await q.add(of(3, "a", 1));
+    expect(q.entries.map((e) => [e.report.rows, droppedIn([e.report])])).toEqual([
+      [4, 0],
+      [3, 5],
+    ]);
+    q.stop();
+    // the next page loads both, and a report it cuts makes room: the oldest, the one carrying the 5, is dropped
+    const next = new ReportQueue(options);
+    await next.load("churn");
+    await next.add(of(2, "c", 3));
+    await next.flush();
+    const { rows, dropped } = collector.counted();
+    expect(rows + dropped).toBe(14);
+  });
+
   it("never drops by age a report frozen and sent while the trim that listed it waited on the store: its rows counted once", async () => {
     const collector = dedupingCollector();
     const { api } = collector;
