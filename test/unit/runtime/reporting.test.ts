@@ -529,6 +529,20 @@ describe("report queue", () => {
     expect(rows + dropped).toBe(14);
   });
 
+  // not fixed: bare reports are never dropped (they carry the only count of dropped rows), and a loaded one merges nothing (no draft)
+  it.fails("stays within maxEntries across page visits while the collector is down also when what the bounds drop leaves count-only reports: they pile up one a visit", async () => {
+    const store = memoryStore();
+    const options = { store, api: fakeApi([]).api, clock: manualClock(), bounds: { ...QUEUE_BOUNDS, maxEntries: 2 }, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} };
+    // ten visits, each cutting one report, of one of three streams (segment `s`), in an hour of its own: none merges
+    for (let visit = 0; visit < 10; visit++) {
+      const q = new ReportQueue(options);
+      await q.load("churn");
+      await q.add(Object.assign(filled(2), { segment: { backend: "wasm", s: `s${visit % 3}` }, start: visit * 3_600_000, end: visit * 3_600_000 + 1000 }));
+      q.stop();
+    }
+    expect((await store.keys("queue")).length).toBeLessThanOrEqual(2);
+  });
+
   it("never drops by age a report frozen and sent while the trim that listed it waited on the store: its rows counted once", async () => {
     const collector = dedupingCollector();
     const { api } = collector;
