@@ -28,6 +28,8 @@ export interface QueueEntry {
    * dropped in turn (the runtime has no decoder for its error counts).
    */
   dropped?: number | undefined;
+  /** When this runtime last changed it (a count): the beacon sends the last changed first. */
+  changed?: number;
 }
 
 /** The bounds of the queue when the options give none (docs/runtime.md "Bounds"). */
@@ -89,6 +91,8 @@ export class ReportQueue {
   private notBefore_ = 0;
   /** Characters a batch may hold: halved by each 413 (a proxy's body limit), down to one report a batch. */
   private batchChars_ = BATCH_CHARS;
+  /** Changes made to entries so far: see {@link QueueEntry.changed}. */
+  private changes_ = 0;
   private timer_: unknown;
   private sending_: Promise<void> | undefined;
   /** This runtime's lock, held while it runs: the owner of the entries it stores. */
@@ -163,7 +167,7 @@ export class ReportQueue {
    */
   private async push_(draft: Draft, makeRoom = false, leaving = false): Promise<void> {
     const report = toWire(draft);
-    const e: QueueEntry = { report, draft, sent: false, size: sizeOf(report) };
+    const e: QueueEntry = { report, draft, sent: false, size: sizeOf(report), changed: ++this.changes_ };
     this.entries.push(e);
     if (makeRoom) await this.trim_(e, leaving);
     // another trim may have dropped it meanwhile (its rows counted as dropped): stored, the next page would send it
@@ -173,6 +177,7 @@ export class ReportQueue {
   private set_(e: QueueEntry, draft: Draft): Promise<void> {
     e.report = toWire(draft);
     e.size = sizeOf(e.report);
+    e.changed = ++this.changes_;
     return this.save_(e);
   }
 
@@ -271,7 +276,7 @@ export class ReportQueue {
         e.report = first!;
         e.dropped = droppedOf(e);
         e.draft = undefined;
-        const parts = rest.map((report) => ({ report, sent: true, size: sizeOf(report) }));
+        const parts = rest.map((report) => ({ report, sent: true, size: sizeOf(report), changed: e.changed }));
         this.entries.splice(this.entries.indexOf(e) + 1, 0, ...parts);
         saves.push(...parts.map((p) => this.save_(p)));
         e.size = sizeOf(e.report);
@@ -348,7 +353,7 @@ export class ReportQueue {
   /**
    * Hands frozen reports to `sendBeacon` as the page goes away, as many as fit in
    * {@link BEACON_CHARS}: the page's keepalive requests share 64 KiB, and a larger beacon is
-   * refused whole. Those frozen now go first, the newest first (a report's parts in order), then
+   * refused whole. Those frozen now go first, the last changed first (a report's parts in order), then
    * a batch in flight: the report cut now is saved nowhere (stored ones go with the next page too),
    * and is split into parts that fit, so its first part (rows, predictions and the first features)
    * goes even when the whole would not. They stay queued until answered.
@@ -358,8 +363,9 @@ export class ReportQueue {
     const inFlight = this.entries.filter((e) => e.sent);
     void this.freeze_(true);
     let room = BEACON_CHARS;
-    // a stable sort: a report's parts share its `end`
-    const frozenNow = this.entries.filter((e) => e.sent && !inFlight.includes(e)).sort((a, b) => b.report.end - a.report.end);
+    // the last changed first, not the latest `end`: the clock may have been set back since the stored
+    // ones were cut (or be an app's own); a stable sort: a report's parts share its change
+    const frozenNow = this.entries.filter((e) => e.sent && !inFlight.includes(e)).sort((a, b) => (b.changed ?? 0) - (a.changed ?? 0));
     const batch = [...frozenNow, ...inFlight].filter((e) => e.size! <= room && (room -= e.size!) >= 0);
     if (batch.length) this.o_.api.beacon("/v1/reports", JSON.stringify(this.body_(batch)));
   }

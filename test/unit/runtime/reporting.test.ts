@@ -774,7 +774,31 @@ describe("report splitting", () => {
     expect(chars[0]! + chars[1]! + chars[2]!).toBeGreaterThan(60_000);
     for (const d of [...stored, cut]) await q.add(d);
     q.beacon();
-    expect(beaconed.map((b) => b.map((r) => r.id))).toEqual([[cut.id, stored[0]!.id]]);
+    // then the stored one changed last
+    expect(beaconed.map((b) => b.map((r) => r.id))).toEqual([[cut.id, stored[1]!.id]]);
+  });
+
+  it("beacons the report cut as the page goes first also when the clock was set back since the stored ones were cut: it is saved nowhere else", async () => {
+    const collector = dedupingCollector();
+    const { saved, store, leave } = storeLosingWritesOnLeave();
+    const options = { store, api: collector.api, clock: manualClock(), bounds: QUEUE_BOUNDS, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} };
+    const q = new ReportQueue(options);
+    /** A report of `rows` rows of its own stream (segment `s`) with `copies` more features, cut at `end`. */
+    const wide = (rows: number, s: string, copies: number, end: number) => {
+      const d = Object.assign(filled(rows), { segment: { backend: "wasm", s }, start: end - 1000, end });
+      for (let f = 0; f < copies; f++) d.features[`n${f}`] = d.features.tenure!;
+      return d;
+    };
+    // two stored reports that fill most of a beacon, cut at 9 s; the device's clock is then set back to 5 s
+    await q.add(wide(2000, "a", 24, 9_000));
+    await q.add(wide(2000, "b", 24, 9_000));
+    leave();
+    void q.add(wide(2000, "c", 20, 5_000), true);
+    q.beacon();
+    const next = new ReportQueue({ ...options, store: saved });
+    await next.load("churn");
+    await next.flush();
+    expect(collector.counted()).toEqual({ rows: 6000, dropped: 0 });
   });
 
   it("splits by features within the byte limit, the first part keeping every other sketch, the same parts each time", () => {
