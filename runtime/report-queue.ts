@@ -231,8 +231,8 @@ export class ReportQueue {
   /**
    * Queues the counts of dropped `e` (its delete from the store, issued before, lands first: the
    * store runs its writes in order). As the page goes, in a new bare report of its period: the
-   * beacon, newest first, takes that small report before an older one it could fill up on (its
-   * save is lost: only the beacon can take the counts).
+   * beacon, last changed first, takes that small report before an older one it could fill up on
+   * (its save is lost: only the beacon can take the counts).
    */
   private async carry_(e: QueueEntry, leaving = false): Promise<void> {
     const { model, version, role, client, segment, sampleRate, start, end, part, rows } = e.report;

@@ -35,7 +35,7 @@ export class ReportSchedule {
   /**
    * Cuts every accumulator and the shadow into the queue (synchronously, so it also works in `pagehide`), and saves the feedback ring.
    *
-   * @param leaving - the page is going: the queue drops nothing by age ({@link ReportQueue.add})
+   * @param leaving - the page is going: the queue drops no stored report ({@link ReportQueue.add})
    */
   cutAll(leaving = false): Promise<unknown> {
     const s = this.s_;
