@@ -3,23 +3,30 @@ import type { ModelStore, Prediction } from "./types.ts";
 /** A remembered prediction: version, predicted class (or -1) and score or value. */
 export type Remembered = [version: number, cls: number, score: number];
 
-type Ring = { prefix: string; data: Float64Array };
+type Ring = { prefix: string; data: Float64Array; savedAt?: number };
 const FIELDS = 4;
+/**
+ * Rings of earlier pages (and other tabs) kept, the newest by when they were saved: with the
+ * page's own, four rings in memory and in the store (`feedbackCapacity` × 32 bytes each).
+ */
+const KEPT_RINGS = 3;
 
 /**
  * The last `capacity` predictions, so a label given later with `feedback()` is joined on the
  * device. A ring of numbers indexed by the id's sequence number: remembering a row is four
- * stores, which keeps it off predict()'s bill. Saved to the store with each report, so labels
- * that arrive after a reload still join.
+ * stores, which keeps it off predict()'s bill. Each page saves its own ring (`<key>:<prefix>`)
+ * with each report, so labels that arrive after a reload still join, to a prediction of any of
+ * the last pages, tabs side by side too (one ring for all let the last tab to save overwrite the
+ * others').
  */
 export class FeedbackStore {
   private ring_: Ring;
-  private prev_: Ring | undefined;
+  private prev_: Ring[] = [];
   private seq_ = 0;
 
   /**
    * @param store_ - where to keep it across reloads
-   * @param key_ - its key in the store's `meta` area
+   * @param key_ - its key in the store's `meta` area; each page's ring is under `<key>:<prefix>`
    * @param capacity_ - predictions kept
    * @param prefix - this page's id prefix (random)
    */
@@ -32,10 +39,20 @@ export class FeedbackStore {
     this.ring_ = { prefix, data: new Float64Array(capacity_ * FIELDS) };
   }
 
-  /** Loads what a previous page saved; a stored ring that is none (other script of the origin wrote it) is passed over. */
+  /**
+   * Loads the rings earlier pages saved, the {@link KEPT_RINGS} newest, and deletes the older
+   * ones; a stored ring that is none (other script of the origin wrote it) is passed over.
+   */
   async load(): Promise<void> {
-    const prev = await this.store_.get<Ring>("meta", this.key_).catch(() => undefined);
-    this.prev_ = prev?.prefix && prev.data instanceof Float64Array ? prev : undefined;
+    const keys = (await this.store_.keys("meta").catch(() => [])).filter((k) => k.startsWith(`${this.key_}:`));
+    const rings: Array<[string, Ring]> = [];
+    for (const key of keys) {
+      const ring = await this.store_.get<Ring>("meta", key).catch(() => undefined);
+      if (ring?.prefix && ring.data instanceof Float64Array) rings.push([key, ring]);
+    }
+    rings.sort(([, a], [, b]) => (b.savedAt ?? 0) - (a.savedAt ?? 0));
+    for (const [key] of rings.splice(KEPT_RINGS)) void this.store_.delete("meta", key).catch(() => {});
+    this.prev_ = rings.map(([, ring]) => ring);
   }
 
   /**
@@ -73,8 +90,8 @@ export class FeedbackStore {
    * @param forget - whether to forget it
    */
   take(id: string, forget = true): Remembered | undefined {
-    for (const ring of [this.ring_, this.prev_]) {
-      if (!ring || !`${id}`.startsWith(ring.prefix)) continue;
+    for (const ring of [this.ring_, ...this.prev_]) {
+      if (!`${id}`.startsWith(ring.prefix)) continue;
       const [start, r] = id.slice(ring.prefix.length).split(".");
       const s = +start! + +r!;
       const at = (s % (ring.data.length / FIELDS)) * FIELDS;
@@ -85,8 +102,9 @@ export class FeedbackStore {
     return undefined;
   }
 
-  /** Saves to the store. */
+  /** Saves this page's ring to the store. */
   save(): Promise<void> {
-    return this.store_.put("meta", this.key_, this.ring_).catch(() => {});
+    this.ring_.savedAt = Date.now();
+    return this.store_.put("meta", `${this.key_}:${this.ring_.prefix}`, this.ring_).catch(() => {});
   }
 }

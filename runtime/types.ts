@@ -373,7 +373,8 @@ export interface RuntimeOptions {
    */
   warmupRuns?: number;
   /**
-   * Predictions kept on the device for `feedback()`.
+   * Predictions kept on the device for `feedback()`, per page: a start also loads the three
+   * newest earlier pages' (32 bytes a prediction each, in memory and in IndexedDB).
    * @defaultValue `1000`
    */
   feedbackCapacity?: number;

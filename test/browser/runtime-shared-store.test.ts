@@ -131,6 +131,37 @@ describe("two models on one origin", () => {
     expect((await rig.collector.countRows(model, 1)) - before).toBe(5 + 7 + 11);
   });
 
+  it("joins a label given after a reload to a prediction of either of two earlier tabs of one model: each page keeps its own ring", async () => {
+    const o = { ...options, model: "prune-a", reportIntervalMs: 3_600_000 };
+    const [a, b] = await twoTabs();
+    // each tab predicts a row and keeps its id, as an app stores it to label it later; the tabs close
+    const predictionIn = (p: Page, offset: number) =>
+      p.evaluate(
+        async ({ o, rows }) => {
+          const rt = await window.Driftline.createRuntime(o as never);
+          const [prediction] = await rt.predict(rows as never[]);
+          await rt.close();
+          return prediction!.id;
+        },
+        { o, rows: churnRows(1, offset) },
+      );
+    const ids = [await predictionIn(a, 600), await predictionIn(b, 700)];
+    await b.close();
+    // the labels come on the next page
+    await openRuntimePage(page, rig.server);
+    const joined = await page.evaluate(
+      async ({ o, ids }) => {
+        const rt = await window.Driftline.createRuntime(o as never);
+        const answers = await Promise.all(ids.map((id) => rt.feedback(id, "churn")));
+        await rt.close();
+        return answers;
+      },
+      { o, ids },
+    );
+    // before: one ring for the model, the last tab to save overwrote the other's: [false, true]
+    expect(joined).toEqual([true, true]);
+  });
+
   it("a tab never sends the report another running tab still adds to: rows it added after the other tab started all count", async () => {
     const model = "prune-a";
     const o = { ...options, model, reportIntervalMs: 3_600_000 };

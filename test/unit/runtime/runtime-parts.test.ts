@@ -230,12 +230,40 @@ describe("runtime/feedback.ts", () => {
   it("passes over a stored ring that is none (written by other script of the origin), so feedback() still answers", async () => {
     for (const stored of [{ prefix: "" }, { prefix: "x", data: [1, 2] }, "ring", null]) {
       const store = memoryStore();
-      await store.put("meta", "ring", stored);
+      await store.put("meta", "ring:x", stored);
       const feedback = new FeedbackStore(store, "ring", 10, "p");
       await feedback.load();
       // on the code before: "Cannot read properties of undefined (reading 'length')" and the like
       expect(() => feedback.take("p1.0")).not.toThrow();
       expect(feedback.take("x1.0")).toBeUndefined();
+    }
+  });
+
+  it("joins a label after a reload to a prediction of any of the last pages, two tabs of one model too", async () => {
+    const store = memoryStore();
+    const staged = Float64Array.of(1, 0.9);
+    let now = Date.now();
+    /** A page that makes one prediction and saves its ring (with its report), a second after the last; its prediction's id. */
+    const page = async (prefix: string) => {
+      vi.setSystemTime((now += 1000));
+      const feedback = new FeedbackStore(store, "ring:churn", 10, prefix);
+      await feedback.load();
+      const id = `${feedback.name([], 1, 1, staged, 0)}0`;
+      await feedback.save();
+      return id;
+    };
+    try {
+      // two tabs side by side, then a page after a reload of one of them
+      const ids = [await page("a"), await page("b"), await page("c")];
+      const reloaded = new FeedbackStore(store, "ring:churn", 10, "d");
+      await reloaded.load();
+      // before: only the ring the last page saved ("c") was read, the others' labels found nothing
+      expect(ids.map((id) => reloaded.take(id))).toEqual(ids.map(() => [1, 1, 0.9]));
+      // rings are kept by when they were saved: the newest three a page loads, and the page's own
+      for (const prefix of ["e", "f", "g", "h"]) await page(prefix);
+      expect((await store.keys("meta")).sort()).toEqual(["ring:churn:e", "ring:churn:f", "ring:churn:g", "ring:churn:h"]);
+    } finally {
+      vi.useRealTimers();
     }
   });
 });
