@@ -23,6 +23,8 @@ export class FeedbackStore {
   private ring_: Ring;
   private prev_: Ring[] = [];
   private seq_ = 0;
+  /** Past the newest loaded ring's `savedAt`: this page's saves order after it with the clock set back. */
+  private after_ = 0;
 
   /**
    * @param store_ - where to keep it across reloads
@@ -48,9 +50,11 @@ export class FeedbackStore {
     const rings: Array<[string, Ring]> = [];
     for (const key of keys) {
       const ring = await this.store_.get<Ring>("meta", key).catch(() => undefined);
-      if (ring?.prefix && ring.data instanceof Float64Array) rings.push([key, ring]);
+      // a savedAt that is none (NaN, Infinity: other script's) would sort the rings at random
+      if (ring?.prefix && ring.data instanceof Float64Array && ring.savedAt! < 9e15) rings.push([key, ring]);
     }
-    rings.sort(([, a], [, b]) => (b.savedAt ?? 0) - (a.savedAt ?? 0));
+    rings.sort(([, a], [, b]) => b.savedAt! - a.savedAt!);
+    this.after_ = (rings[0]?.[1].savedAt as number) + 1 || 0;
     for (const [key] of rings.splice(KEPT_RINGS)) void this.store_.delete("meta", key).catch(() => {});
     this.prev_ = rings.map(([, ring]) => ring);
   }
@@ -91,11 +95,13 @@ export class FeedbackStore {
    */
   take(id: string, forget = true): Remembered | undefined {
     for (const ring of [this.ring_, ...this.prev_]) {
-      if (!`${id}`.startsWith(ring.prefix)) continue;
+      // indexOf, not startsWith: a stored prefix may be anything (startsWith throws on a RegExp),
+      // and one that only begins the id passes to the next ring
+      if (`${id}`.indexOf(ring.prefix)) continue;
       const [start, r] = id.slice(ring.prefix.length).split(".");
       const s = +start! + +r!;
       const at = (s % (ring.data.length / FIELDS)) * FIELDS;
-      if (!r || !(s > 0) || ring.data[at] !== s) return undefined;
+      if (!r || !(s > 0) || ring.data[at] !== s) continue;
       if (forget) ring.data[at] = 0;
       return [ring.data[at + 1]!, ring.data[at + 2]!, ring.data[at + 3]!];
     }
@@ -104,7 +110,7 @@ export class FeedbackStore {
 
   /** Saves this page's ring to the store. */
   save(): Promise<void> {
-    this.ring_.savedAt = Date.now();
+    this.ring_.savedAt = Math.max(Date.now(), this.after_);
     return this.store_.put("meta", `${this.key_}:${this.ring_.prefix}`, this.ring_).catch(() => {});
   }
 }

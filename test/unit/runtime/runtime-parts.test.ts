@@ -266,6 +266,95 @@ describe("runtime/feedback.ts", () => {
       vi.useRealTimers();
     }
   });
+
+  // fails: a loaded ring's forgetting lives only in the page that took it (IndexedDB hands out
+  // copies), and the ring stays stored until three newer ones are: "expected [ 1, 1, 0.9 ] to be undefined"
+  it.fails("joins a label once across reloads: a page that joined an earlier page's prediction leaves it joined for the next page", async () => {
+    // IndexedDB hands out copies (structured clone); the memory store its own objects
+    const memory = memoryStore();
+    const store: typeof memory = {
+      ...memory,
+      get: async (area, key) => structuredClone(await memory.get(area, key)),
+      put: (area, key, value) => memory.put(area, key, structuredClone(value)),
+    };
+    const page = async (prefix: string) => {
+      const feedback = new FeedbackStore(store, "ring:churn", 10, prefix);
+      await feedback.load();
+      return feedback;
+    };
+    const first = await page("a");
+    const id = `${first.name([], 1, 1, Float64Array.of(1, 0.9), 0)}0`;
+    await first.save();
+    const second = await page("b");
+    expect(second.take(id)).toEqual([1, 1, 0.9]);
+    await second.save();
+    // the app gives the label again after the next reload (it did not see the first answer)
+    expect((await page("c")).take(id)).toBeUndefined();
+  });
+
+  it("keeps the ring of the page before a reload after the clock was set back", async () => {
+    const store = memoryStore();
+    const page = async (prefix: string, at: number) => {
+      vi.setSystemTime(at);
+      const feedback = new FeedbackStore(store, "ring:churn", 10, prefix);
+      await feedback.load();
+      const id = `${feedback.name([], 1, 1, Float64Array.of(1, 0.9), 0)}0`;
+      await feedback.save();
+      return id;
+    };
+    try {
+      const t = Date.UTC(2026, 5, 1, 12);
+      for (const [i, prefix] of ["a", "b", "c"].entries()) await page(prefix, t + i * 1000);
+      // the device's clock is set back an hour (by hand, or by the network's time)
+      const id = await page("d", t - 3_600_000);
+      vi.setSystemTime(t - 3_500_000);
+      const reloaded = new FeedbackStore(store, "ring:churn", 10, "e");
+      await reloaded.load();
+      expect(reloaded.take(id)).toEqual([1, 1, 0.9]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("keeps the newest rings when a stored ring's savedAt is NaN or Infinity (other script's)", async () => {
+    for (const savedAt of [Number.NaN, Number.POSITIVE_INFINITY]) {
+      const store = memoryStore();
+      await store.put("meta", "ring:churn:c", { prefix: "c", data: new Float64Array(40), savedAt });
+      try {
+        for (const [i, prefix] of ["k", "m", "q", "s"].entries()) {
+          vi.setSystemTime(Date.UTC(2026, 5, 1) + i * 1000);
+          const feedback = new FeedbackStore(store, "ring:churn", 10, prefix);
+          await feedback.load();
+          await feedback.save();
+        }
+      } finally {
+        vi.useRealTimers();
+      }
+      await new FeedbackStore(store, "ring:churn", 10, "z").load();
+      // the odd ring is passed over (left, as other records that are none); before, NaN kept k and
+      // deleted m and q, and Infinity took one of the three places for good
+      expect({ savedAt, kept: (await store.keys("meta")).sort() }).toEqual({ savedAt, kept: ["ring:churn:c", "ring:churn:m", "ring:churn:q", "ring:churn:s"] });
+    }
+  });
+
+  it("joins a label when a stored ring of other script's has a prefix that begins the page's ids", async () => {
+    const store = memoryStore();
+    const first = new FeedbackStore(store, "ring:churn", 10, "ab12");
+    const id = `${first.name([], 1, 1, Float64Array.of(1, 0.9), 0)}0`;
+    await first.save();
+    await store.put("meta", "ring:churn:x", { prefix: "a", data: new Float64Array(40), savedAt: Number.MAX_VALUE });
+    const reloaded = new FeedbackStore(store, "ring:churn", 10, "cd34");
+    await reloaded.load();
+    expect(reloaded.take(id)).toEqual([1, 1, 0.9]);
+  });
+
+  it("passes over a stored ring whose prefix is a RegExp (other script's), so take() does not throw", async () => {
+    const store = memoryStore();
+    await store.put("meta", "ring:churn:x", { prefix: /a/, data: new Float64Array(40), savedAt: 1 });
+    const reloaded = new FeedbackStore(store, "ring:churn", 10, "cd34");
+    await reloaded.load();
+    expect(() => reloaded.take("ab121.0")).not.toThrow();
+  });
 });
 
 describe("runtime/push-channel.ts", () => {
