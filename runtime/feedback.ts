@@ -3,7 +3,8 @@ import type { ModelStore, Prediction } from "./types.ts";
 /** A remembered prediction: version, predicted class (or -1) and score or value. */
 export type Remembered = [version: number, cls: number, score: number];
 
-type Ring = { prefix: string; data: Float64Array; savedAt?: number };
+/** A page's ring; `taken`: the ids it took of other pages' rings, which stay stored as they were. */
+type Ring = { prefix: string; data: Float64Array; savedAt?: number; taken?: string[] };
 const FIELDS = 4;
 /**
  * Rings of earlier pages (and other tabs) kept, the newest by when they were saved: with the
@@ -57,6 +58,8 @@ export class FeedbackStore {
     this.after_ = (rings[0]?.[1].savedAt as number) + 1 || 0;
     for (const [key] of rings.splice(KEPT_RINGS)) void this.store_.delete("meta", key).catch(() => {});
     this.prev_ = rings.map(([, ring]) => ring);
+    // what later pages took of these rings is taken here too (and listed again in this page's ring)
+    for (const ring of this.prev_) if (Array.isArray(ring.taken)) for (const id of ring.taken) this.take(id);
   }
 
   /**
@@ -88,21 +91,26 @@ export class FeedbackStore {
 
   /**
    * The prediction `id` (a row's: a batch's own id names none), forgotten as it is taken unless
-   * `forget` is false: a label joins once.
+   * `forget` is false: a label joins once, also across reloads (an id taken of an earlier page's
+   * ring is listed in this page's, and the next page forgets it too).
    *
    * @param id - prediction id
    * @param forget - whether to forget it
    */
   take(id: string, forget = true): Remembered | undefined {
+    const text = `${id}`;
     for (const ring of [this.ring_, ...this.prev_]) {
       // indexOf, not startsWith: a stored prefix may be anything (startsWith throws on a RegExp),
       // and one that only begins the id passes to the next ring
-      if (`${id}`.indexOf(ring.prefix)) continue;
-      const [start, r] = id.slice(ring.prefix.length).split(".");
+      if (text.indexOf(ring.prefix)) continue;
+      const [start, r] = text.slice(ring.prefix.length).split(".");
       const s = +start! + +r!;
       const at = (s % (ring.data.length / FIELDS)) * FIELDS;
       if (!r || !(s > 0) || ring.data[at] !== s) continue;
-      if (forget) ring.data[at] = 0;
+      if (forget) {
+        ring.data[at] = 0;
+        if (ring !== this.ring_) (this.ring_.taken ??= []).push(text);
+      }
       return [ring.data[at + 1]!, ring.data[at + 2]!, ring.data[at + 3]!];
     }
     return undefined;
