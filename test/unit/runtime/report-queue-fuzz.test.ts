@@ -14,11 +14,10 @@ import { Accumulator } from "../../../runtime/report-builder.ts";
 import type { Draft } from "../../../runtime/draft.ts";
 import { ReportQueue, type QueueEntry } from "../../../runtime/report-queue.ts";
 import type { Api } from "../../../runtime/api.ts";
-import type { ModelStore } from "../../../runtime/types.ts";
 import { DriftlineError } from "../../../protocol/errors.ts";
 import type { Report } from "../../../protocol/schema/report.ts";
 import { churnModel, churnRows } from "../../fixtures/runtime-models.ts";
-import { copyingStore } from "../../fixtures/page-stores.ts";
+import { copyingStore, storeLosingWritesOnLeave } from "../../fixtures/page-stores.ts";
 import { droppedIn, foldRows } from "../../fixtures/report-drafts.ts";
 
 const { manifest } = churnModel("churn");
@@ -72,12 +71,9 @@ async function scenario(seed: number, log: string[]) {
   const pages = 1 + Math.floor(rnd() * 5);
   for (let p = 0; p <= pages; p++) {
     const last = p === pages;
+    // the page's store loses its writes once it is gone; its collector requests hang
     const page = { left: false };
-    const store: ModelStore = {
-      ...saved,
-      put: (...a) => (page.left ? Promise.resolve() : saved.put(...a)),
-      delete: (...a) => (page.left ? Promise.resolve() : saved.delete(...a)),
-    };
+    const { store, leave } = storeLosingWritesOnLeave(saved);
     const api = {
       reports: async ({ reports }: { reports: Report[] }) => {
         if (page.left) return new Promise(() => {});
@@ -145,6 +141,7 @@ async function scenario(seed: number, log: string[]) {
     for (let i = 0; i < 50; i++) await Promise.resolve();
     if (proxy > 65_536 && rnd() < 0.7) {
       page.left = true;
+      leave();
       t += step;
       log.push("  pagehide");
       if (rnd() < 0.8) void q.add(newCut(), true);
@@ -155,6 +152,7 @@ async function scenario(seed: number, log: string[]) {
       log.push("  closed");
       q.stop();
       page.left = true;
+      leave();
     }
     t += pick([1000, 3_600_000, 2 * 86_400_000]);
   }

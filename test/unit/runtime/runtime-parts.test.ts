@@ -5,6 +5,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { DriftlineError } from "../../../protocol/errors.ts";
 import { FeedbackStore } from "../../../runtime/feedback.ts";
+import { copyingStore } from "../../fixtures/page-stores.ts";
 import { memoryStore } from "../../../runtime/model-store.ts";
 import type { Model } from "../../../runtime/model-loader.ts";
 import { Staging } from "../../../runtime/report-builder.ts";
@@ -267,16 +268,10 @@ describe("runtime/feedback.ts", () => {
     }
   });
 
-  // fails: a loaded ring's forgetting lives only in the page that took it (IndexedDB hands out
-  // copies), and the ring stays stored until three newer ones are: "expected [ 1, 1, 0.9 ] to be undefined"
+  // before e6cfcfb a loaded ring's forgetting lived only in the page that took it (IndexedDB hands
+  // out copies), and the ring stayed stored until three newer ones were: "expected [ 1, 1, 0.9 ] to be undefined"
   it("joins a label once across reloads: a page that joined an earlier page's prediction leaves it joined for the next pages", async () => {
-    // IndexedDB hands out copies (structured clone); the memory store its own objects
-    const memory = memoryStore();
-    const store: typeof memory = {
-      ...memory,
-      get: async (area, key) => structuredClone(await memory.get(area, key)),
-      put: (area, key, value) => memory.put(area, key, structuredClone(value)),
-    };
+    const store = copyingStore();
     const page = async (prefix: string) => {
       const feedback = new FeedbackStore(store, "ring:churn", 10, prefix);
       await feedback.load();
