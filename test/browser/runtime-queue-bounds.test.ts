@@ -134,13 +134,7 @@ describe("runtime: the report queue is bounded while the collector fails", () =>
   }
 
   /** Rows the collector counted and rows reported dropped, over every window since the outage began. */
-  async function counted(model: string, v: number) {
-    const range = `from=${Date.now() - 200 * 3_600_000}&to=${Date.now() + 3_600_000}`;
-    await collector.admin("POST", `/v1/reports/flush?model=${model}`);
-    const drift = await collector.admin<{ count: number }>("GET", `/v1/drift?model=${model}&version=${v}&${range}`);
-    const stats = await collector.admin<{ errors: Record<string, number>; error_rate: number }>("GET", `/v1/stats?model=${model}&version=${v}&${range}`);
-    return { rows: drift.count, dropped: stats.errors.dropped ?? 0, errorRate: stats.error_rate };
-  }
+  const counted = (model: string, v: number) => collector.countedAndDropped(model, v, Date.now() - 200 * 3_600_000, Date.now() + 3_600_000);
 
   it("503 for 1,000 intervals of 30 s (8.3 h), at most 8 entries: within the bound; counted + dropped = predicted", async () => {
     const model = churnModel("outage503");

@@ -205,11 +205,8 @@ describe("runtime: reporting through an outage and a reload", () => {
     );
     // rows and dropped rows the collector counted, the reports dated ahead included
     const counted = async () => {
-      const range = `from=${Date.now() - 3_600_000}&to=${Date.now() + 5 * 3_600_000}`;
-      await collector.admin("POST", "/v1/reports/flush?model=leaving-asleep");
-      const drift = await collector.admin<{ count: number }>("GET", `/v1/drift?model=leaving-asleep&version=1&${range}`);
-      const stats = await collector.admin<{ errors: Record<string, number> }>("GET", `/v1/stats?model=leaving-asleep&version=1&${range}`);
-      return { rows: drift.count, dropped: stats.errors.dropped ?? 0 };
+      const { rows, dropped } = await collector.countedAndDropped("leaving-asleep", 1, Date.now() - 3_600_000, Date.now() + 5 * 3_600_000);
+      return { rows, dropped };
     };
     // the beacon's (the batch in flight and the reports unsent as the page went): it reached the
     // collector after more than 10 s once, in a clean-clone run with two browsers and two collectors on 2 cores

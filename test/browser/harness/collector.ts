@@ -35,6 +35,12 @@ export interface TestCollector {
    * `GET /v1/drift`'s `count`).
    */
   countRows(model: string, version: number, role?: "live" | "shadow"): Promise<number>;
+  /**
+   * Rows the collector counted for a version from `from` to `to` (ms since the epoch; reports an
+   * app's clock dated ahead included), the rows reported as `dropped` and the error rate
+   * (`GET /v1/drift`'s `count`, `GET /v1/stats`'s `errors.dropped` and `error_rate`, after a flush).
+   */
+  countedAndDropped(model: string, version: number, from: number, to: number): Promise<{ rows: number; dropped: number; errorRate: number }>;
   /** `GET /v1/drift` of a version (after a flush). */
   drift(model: string, version: number, role?: "live" | "shadow"): Promise<Record<string, unknown>>;
   /** Stops the collector, keeping its data, so a test can see clients go offline. */
@@ -117,6 +123,13 @@ export async function startTestCollector(persistTo?: string, vars: Record<string
     drift,
     async countRows(model, version, role = "live") {
       return ((await drift(model, version, role)) as { count: number }).count;
+    },
+    async countedAndDropped(model, version, from, to) {
+      const range = `model=${model}&version=${version}&from=${from}&to=${to}`;
+      await admin("POST", `/v1/reports/flush?model=${model}`);
+      const { count } = await admin<{ count: number }>("GET", `/v1/drift?${range}`);
+      const stats = await admin<{ errors: Record<string, number>; error_rate: number }>("GET", `/v1/stats?${range}`);
+      return { rows: count, dropped: stats.errors.dropped ?? 0, errorRate: stats.error_rate };
     },
     async pause() {
       paused = true;
