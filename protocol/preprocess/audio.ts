@@ -94,10 +94,11 @@ export function resample(samples: Float32Array, from: number, to: number): Float
 }
 
 /**
- * A clip as the model hears it: resampled to the model's rate; a clip longer than the model's frame
- * is refused (DriftlineError `validation`, saying how to pass a clip at another rate: a 48 kHz
- * frame passed bare is taken at the model's rate, three times too long), a shorter one is
- * zero-padded by whoever writes it into the frame.
+ * A clip as the model hears it: resampled to the model's rate; a clip with a sample that is not a
+ * finite number (NaN or ±Infinity: the model would be fed it, its level read as silence) or longer
+ * than the model's frame is refused (DriftlineError `validation`; the latter saying how to pass a
+ * clip at another rate: a 48 kHz frame passed bare is taken at the model's rate, three times too
+ * long), a shorter one is zero-padded by whoever writes it into the frame.
  *
  * @param samples - mono samples
  * @param sampleRate - their rate, in Hz
@@ -105,6 +106,10 @@ export function resample(samples: Float32Array, from: number, to: number): Float
  * @param input - the input's name, for the error
  */
 export function modelClip(samples: Float32Array, sampleRate: number, spec: AudioSpec, input: string): Float32Array {
+  for (let i = 0; i < samples.length; i++) {
+    const v = samples[i]!;
+    if (v - v !== 0) throw new DriftlineError("validation", `${input}: sample ${i} is ${v}: a clip's samples are finite numbers`);
+  }
   const heard = sampleRate === spec.sampleRate ? samples : resample(samples, sampleRate, spec.sampleRate);
   if (heard.length > spec.frameLength) {
     const hint = `a Float32Array is taken at ${spec.sampleRate} Hz: a clip at another rate is { samples, sampleRate }`;

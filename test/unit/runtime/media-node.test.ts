@@ -154,6 +154,35 @@ describe("runtime media inputs under Node", () => {
     await rt.close();
   });
 
+  it("refuses a clip with a sample that is not a finite number, counted as a validation error and no row", async () => {
+    const { bytes, manifest } = sileroModel("vad-nan");
+    const { transport, reports } = memoryCollector(bytes, manifest);
+    const rt = await createRuntime({ ...options, model: "vad-nan", transport });
+    const sr = new ort.Tensor("int64", BigInt64Array.from([16_000n]), []);
+    const state = new ort.Tensor("float32", new Float32Array(256), [2, 1, 128]);
+    // a broken capture (a division by a zero gain): all NaN, or one sample NaN or infinite
+    const clips = [
+      new Float32Array(512).fill(Number.NaN),
+      Float32Array.from({ length: 512 }, (_, i) => (i === 300 ? Number.POSITIVE_INFINITY : 0.1)),
+      { samples: Float32Array.of(0.1, Number.NaN, 0.1), sampleRate: 48_000 },
+    ];
+    const answers = await Promise.all(
+      clips.map((input) =>
+        rt.predict({ input, state, sr }).then(
+          () => "ran",
+          (e: { code?: string; message?: string }) => `${e.code}: ${e.message}`,
+        ),
+      ),
+    );
+    expect(answers).toEqual([
+      "validation: input: sample 0 is NaN: a clip's samples are finite numbers",
+      "validation: input: sample 300 is Infinity: a clip's samples are finite numbers",
+      "validation: input: sample 1 is NaN: a clip's samples are finite numbers",
+    ]);
+    await rt.close();
+    expect([reports[0]!.rows, decodeErrorCounts(fromBase64(reports[0]!.errors!)).counts.get("validation")]).toEqual([0, 3]);
+  });
+
   it("says how to pass a clip at another rate, and names a plain tensor the app did not pass, as validation errors", async () => {
     const { bytes, manifest } = sileroModel("vad-mistakes");
     const { transport } = memoryCollector(bytes, manifest);
