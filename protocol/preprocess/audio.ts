@@ -37,6 +37,20 @@ function besselI0(x: number): number {
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
+/**
+ * The largest term of the reduced ratio of two rates a clip is resampled by: the filter has 20
+ * taps a term (44.1 kHz to 16 kHz is 441:160; every usual rate, 8–768 kHz, to every usual model
+ * rate is at most 10,240:147), so a rate beyond it (a garbled one, or one in the wrong unit) would
+ * take seconds or more memory than there is.
+ */
+const MAX_RATIO_TERM = 32_768;
+
+/** `to / from` in lowest terms, as [up, down]. */
+function ratio(from: number, to: number): [number, number] {
+  const g = gcd(from, to);
+  return [to / g, from / g];
+}
+
 /** scipy's `firwin(2 · half + 1, 1 / rate, window=("kaiser", 5))` times `up`: a low-pass at the lower Nyquist. */
 function lowPass(half: number, rate: number, up: number): Float64Array {
   const taps = 2 * half + 1;
@@ -65,8 +79,7 @@ function lowPass(half: number, rate: number, up: number): Float64Array {
  */
 export function resample(samples: Float32Array, from: number, to: number): Float32Array {
   if (!(Number.isInteger(from) && from > 0 && Number.isInteger(to) && to > 0)) throw new RangeError(`sample rates must be positive integers, not ${from} and ${to}`);
-  const g = gcd(from, to);
-  const [up, down] = [to / g, from / g];
+  const [up, down] = ratio(from, to);
   if (up === 1 && down === 1) return samples.slice();
   const n = samples.length;
   const outLength = Math.ceil((n * up) / down);
@@ -95,10 +108,12 @@ export function resample(samples: Float32Array, from: number, to: number): Float
 
 /**
  * A clip as the model hears it: resampled to the model's rate; a clip with a sample that is not a
- * finite number (NaN or ±Infinity: the model would be fed it, its level read as silence) or longer
- * than the model's frame is refused (DriftlineError `validation`; the latter saying how to pass a
- * clip at another rate: a 48 kHz frame passed bare is taken at the model's rate, three times too
- * long), a shorter one is zero-padded by whoever writes it into the frame.
+ * finite number (NaN or ±Infinity: the model would be fed it, its level read as silence), at a
+ * rate whose ratio to the model's has a term above {@link MAX_RATIO_TERM}, or longer than the
+ * model's frame once resampled is refused before it is resampled (DriftlineError `validation`; the
+ * latter saying how to pass a clip at another rate: a 48 kHz frame passed bare is taken at the
+ * model's rate, three times too long), a shorter one is zero-padded by whoever writes it into the
+ * frame.
  *
  * @param samples - mono samples
  * @param sampleRate - their rate, in Hz
@@ -106,16 +121,22 @@ export function resample(samples: Float32Array, from: number, to: number): Float
  * @param input - the input's name, for the error
  */
 export function modelClip(samples: Float32Array, sampleRate: number, spec: AudioSpec, input: string): Float32Array {
+  const [up, down] = ratio(sampleRate, spec.sampleRate);
+  if (Math.max(up, down) > MAX_RATIO_TERM) {
+    const terms = `the two reduce to ${down}:${up}, and a rate is resampled to the model's only when both terms are at most ${MAX_RATIO_TERM} (44100 Hz to 16000 Hz is 441:160)`;
+    throw new DriftlineError("validation", `${input}: a clip at ${sampleRate} Hz is not resampled to ${spec.sampleRate} Hz: ${terms}`);
+  }
+  // as many samples as resample() makes
+  const length = Math.ceil((samples.length * up) / down);
+  if (length > spec.frameLength) {
+    const hint = `a Float32Array is taken at ${spec.sampleRate} Hz: a clip at another rate is { samples, sampleRate }`;
+    throw new DriftlineError("validation", `${input}: ${length} samples at ${spec.sampleRate} Hz; the model takes ${spec.frameLength} (${hint})`);
+  }
   for (let i = 0; i < samples.length; i++) {
     const v = samples[i]!;
     if (v - v !== 0) throw new DriftlineError("validation", `${input}: sample ${i} is ${v}: a clip's samples are finite numbers`);
   }
-  const heard = sampleRate === spec.sampleRate ? samples : resample(samples, sampleRate, spec.sampleRate);
-  if (heard.length > spec.frameLength) {
-    const hint = `a Float32Array is taken at ${spec.sampleRate} Hz: a clip at another rate is { samples, sampleRate }`;
-    throw new DriftlineError("validation", `${input}: ${heard.length} samples at ${spec.sampleRate} Hz; the model takes ${spec.frameLength} (${hint})`);
-  }
-  return heard;
+  return sampleRate === spec.sampleRate ? samples : resample(samples, sampleRate, spec.sampleRate);
 }
 
 /** What a clip sounds like, in numbers drift can be measured on. */

@@ -183,6 +183,44 @@ describe("runtime media inputs under Node", () => {
     expect([reports[0]!.rows, decodeErrorCounts(fromBase64(reports[0]!.errors!)).counts.get("validation")]).toEqual([0, 3]);
   });
 
+  it("refuses a clip at a rate it cannot resample to the model's in reasonable time, as a counted validation error", async () => {
+    const { bytes, manifest } = sileroModel("vad-rates");
+    const { transport, reports } = memoryCollector(bytes, manifest);
+    const rt = await createRuntime({ ...options, model: "vad-rates", transport });
+    const sr = new ort.Tensor("int64", BigInt64Array.from([16_000n]), []);
+    const state = new ort.Tensor("float32", new Float32Array(256), [2, 1, 128]);
+    // a rate in the wrong unit or a garbled one: 1,000,000,007 Hz and 2^53 − 1 Hz against the model's 16 kHz
+    const rates = [1_000_000_007, Number.MAX_SAFE_INTEGER];
+    const answers = await Promise.all(
+      rates.map((sampleRate) =>
+        rt.predict({ input: { samples: new Float32Array(100), sampleRate }, state, sr }).then(
+          () => "ran",
+          (e: { code?: string; message?: string }) => `${e.code}: ${e.message}`,
+        ),
+      ),
+    );
+    expect(answers).toEqual([
+      "validation: input: a clip at 1000000007 Hz is not resampled to 16000 Hz: the two reduce to 1000000007:16000, and a rate is resampled to the model's only when both terms are at most 32768 (44100 Hz to 16000 Hz is 441:160)",
+      "validation: input: a clip at 9007199254740991 Hz is not resampled to 16000 Hz: the two reduce to 9007199254740991:16000, and a rate is resampled to the model's only when both terms are at most 32768 (44100 Hz to 16000 Hz is 441:160)",
+    ]);
+    await rt.close();
+    expect([reports[0]!.rows, decodeErrorCounts(fromBase64(reports[0]!.errors!)).counts.get("validation")]).toEqual([0, 2]);
+  });
+
+  it("refuses a clip too long for the model's frame before resampling it: a 10-minute recording at 48 kHz is refused at once", async () => {
+    const { bytes, manifest } = sileroModel("vad-recording");
+    const { transport } = memoryCollector(bytes, manifest);
+    const rt = await createRuntime({ ...options, model: "vad-recording", transport });
+    const sr = new ort.Tensor("int64", BigInt64Array.from([16_000n]), []);
+    const state = new ort.Tensor("float32", new Float32Array(256), [2, 1, 128]);
+    const samples = new Float32Array(48_000 * 600);
+    const started = performance.now();
+    await expect(rt.predict({ input: { samples, sampleRate: 48_000 }, state, sr })).rejects.toMatchObject({ code: "validation", message: expect.stringContaining("9600000 samples at 16000 Hz") });
+    // resampling it first blocked the thread for 4 s on the machine this was written on
+    expect(performance.now() - started).toBeLessThan(1000);
+    await rt.close();
+  });
+
   it("says how to pass a clip at another rate, and names a plain tensor the app did not pass, as validation errors", async () => {
     const { bytes, manifest } = sileroModel("vad-mistakes");
     const { transport } = memoryCollector(bytes, manifest);
