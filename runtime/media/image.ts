@@ -22,8 +22,9 @@ function sizeOf(source: Exclude<ImageSource, RgbaImage>): [number, number] {
 }
 
 /**
- * RGBA pixels of any image source: ImageData and `{ data, width, height }` as they are, anything
- * else drawn onto a canvas of its own size.
+ * RGBA pixels of any image source: ImageData and `{ data, width, height }` as they are (pixels
+ * that are not bytes — NaN, normalised floats, 16-bit samples — refused), anything else drawn
+ * onto a canvas of its own size.
  *
  * @param source - what the app passed
  * @param input - the input's name, for errors
@@ -35,6 +36,11 @@ function rgba(source: unknown, input: string): RgbaImage {
   if (data && typeof data === "object") {
     if (!(width > 0 && height > 0 && Number.isInteger(width) && Number.isInteger(height) && data.length === width * height * 4))
       throw bad("RGBA pixels need a whole width and height above 0 and data.length = width × height × 4");
+    if (!(data instanceof Uint8ClampedArray || data instanceof Uint8Array))
+      for (let i = 0; i < data.length; i++) {
+        const v = data[i] as number;
+        if (!(Number.isInteger(v) && v >= 0 && v <= 255)) throw bad(`data[${i}] is ${v}: RGBA pixels are whole numbers 0–255 (a Uint8ClampedArray, as ImageData holds)`);
+      }
     return source as RgbaImage;
   }
   const [w, h] = sizeOf(source as Exclude<ImageSource, RgbaImage>);

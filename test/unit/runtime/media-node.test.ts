@@ -102,6 +102,48 @@ describe("runtime media inputs under Node", () => {
     expect(reports[0]!.errors).toBeDefined();
   });
 
+  it("refuses RGBA pixels that are not bytes, counted as validation errors and no rows; bytes in a plain array run", async () => {
+    const { bytes, manifest } = imageModel("img-not-bytes", { width: 16, height: 12 });
+    const { transport, reports } = memoryCollector(bytes, manifest);
+    const rt = await createRuntime({ ...options, model: manifest.model, transport });
+    const of = (data: unknown) => ({ image: { data: data as ArrayLike<number>, width: 2, height: 2 } });
+    const answers = await Promise.all(
+      [
+        // what a buggy app hands over as pixels: a decode that failed, normalised floats, 16-bit samples, an array-like with no elements
+        new Array(16).fill(Number.NaN),
+        new Float32Array(16).fill(0.5),
+        new Float32Array(16).fill(Number.POSITIVE_INFINITY),
+        new Uint16Array(16).fill(65_535),
+        Array.from({ length: 16 }, (_, i) => (i === 5 ? -3 : 7)),
+        new Array(16),
+        { length: 16 },
+      ].map((data) =>
+        rt.predict(of(data)).then(
+          () => "ran",
+          (e: { code?: string; message?: string }) => `${e.code}: ${e.message}`,
+        ),
+      ),
+    );
+    const why = "RGBA pixels are whole numbers 0–255 (a Uint8ClampedArray, as ImageData holds)";
+    expect(answers).toEqual([
+      `validation: image: data[0] is NaN: ${why}`,
+      `validation: image: data[0] is 0.5: ${why}`,
+      `validation: image: data[0] is Infinity: ${why}`,
+      `validation: image: data[0] is 65535: ${why}`,
+      `validation: image: data[5] is -3: ${why}`,
+      `validation: image: data[0] is undefined: ${why}`,
+      `validation: image: data[0] is undefined: ${why}`,
+    ]);
+    await rt.close();
+    expect([reports[0]!.rows, decodeErrorCounts(fromBase64(reports[0]!.errors!)).counts.get("validation")]).toEqual([0, 7]);
+    // the same bytes as a plain array or a Uint8Array give what the Uint8ClampedArray gives
+    const pixels = Array.from({ length: 16 }, (_, i) => (i * 37) % 256);
+    const again = await createRuntime({ ...options, model: manifest.model, transport });
+    const scores = await Promise.all([Uint8ClampedArray.from(pixels), Uint8Array.from(pixels), pixels].map(async (data) => (await again.predict(of(data))).score));
+    expect(new Set(scores).size).toBe(1);
+    await again.close();
+  });
+
   it("runs Silero VAD v5 on 48 kHz clips resampled to 16 kHz, with the app's state and rate, and reports the audio descriptors", async () => {
     const { bytes, manifest } = sileroModel("vad");
     const { transport, reports } = memoryCollector(bytes, manifest);
