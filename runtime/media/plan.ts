@@ -7,7 +7,21 @@
 import { DriftlineError } from "../../protocol/errors.ts";
 import { recordedDescriptors } from "../../protocol/preprocess/descriptors.ts";
 import { asTensor } from "../tensors.ts";
-import type { Feeds, MediaBuffer, MediaFiller, MediaManifest, MediaPlan } from "../types.ts";
+import type { Feeds, MediaBuffer, MediaFiller, MediaInput, MediaManifest, MediaPlan } from "../types.ts";
+
+/**
+ * Why a feed a filler answered (a text encoder's) is no tensor of `n` rows of `input`, or undefined
+ * when it is one: onnxruntime would refuse it as a session error, or run a batch of another size.
+ */
+function misfit(feed: Feeds[string], input: MediaInput | undefined, n: number): string | undefined {
+  const { type, data, dims } = feed as { type?: unknown; data?: ArrayLike<unknown>; dims?: unknown };
+  if (!input) return "no such model input";
+  if (type !== input.dtype) return `a ${type} tensor; the model takes ${input.dtype}`;
+  if (!(Array.isArray(dims) && dims[0] === n && dims.every((d) => Number.isInteger(d) && d >= 0))) return `dims [${dims}] for ${n} rows`;
+  const size = dims.reduce((a: number, b: number) => a * b, 1);
+  if (data?.length !== size) return `${data?.length} values for dims [${dims}]`;
+  return undefined;
+}
 
 /**
  * The media plan of a manifest.
@@ -44,6 +58,14 @@ export function mediaPlan(manifest: MediaManifest, fillers: MediaFiller[]): Medi
           ),
         );
       }
+      for (const name in own) {
+        const why = misfit(
+          own[name]!,
+          manifest.inputs.find((i) => i.name === name),
+          n,
+        );
+        if (why) throw new DriftlineError("validation", `${name}: encodeText fed ${why}`);
+      }
       // what the fillers did not feed (a text encoder feeds its model's other inputs) the app passes
       for (const name of plain) {
         if (name in own) continue;
@@ -52,7 +74,14 @@ export function mediaPlan(manifest: MediaManifest, fillers: MediaFiller[]): Medi
         if (!t || typeof t !== "object") throw new DriftlineError("validation", `${name}: the model's input the app passes as a tensor ({ type, data, dims } or an ORT tensor): none given`);
         own[name] = t as Feeds[string];
       }
-      for (const name in own) enc.feeds[name] = asTensor(ort, own[name]!);
+      for (const name in own) {
+        try {
+          enc.feeds[name] = asTensor(ort, own[name]!);
+        } catch (err) {
+          // data of another type than the tensor's, dims it does not fill: the app's tensor, not the model, is wrong
+          throw new DriftlineError("validation", `${name}: ${(err as Error).message}`, err);
+        }
+      }
     },
   };
 }

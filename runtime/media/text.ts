@@ -2,7 +2,8 @@
  * `driftline/text` (dist/driftline-text.js): text inputs. Tokenizers live in the app: its
  * `encodeText` hook turns a call's texts into the model's feeds; this module describes each text
  * (characters, words, non-ASCII and digit shares; protocol/preprocess/text.ts) and records the
- * unknown-token share the hook reports.
+ * unknown-token share the hook reports. A hook that throws, or answers no tensor for the text input,
+ * fails the call with a `validation` error (its feeds are checked by the plan).
  *
  * @example
  * import text from "driftline/text";
@@ -25,7 +26,16 @@ const text: MediaModule["filler"] = (input, encodeText) => {
         if (typeof v !== "string") throw new DriftlineError("validation", `${input.name}: a text input takes a string`);
         return v;
       });
-      const { feeds, unknownTokens } = await encodeText(texts, input.name);
+      let encoded: Awaited<ReturnType<typeof encodeText>> | undefined;
+      try {
+        encoded = await encodeText(texts, input.name);
+      } catch (err) {
+        throw new DriftlineError("validation", `${input.name}: encodeText failed: ${(err as Error)?.message ?? err}`, err);
+      }
+      const { feeds, unknownTokens } = encoded ?? {};
+      // else the model would run on the zeros of the input's own buffer
+      if (!feeds?.[input.name])
+        throw new DriftlineError("validation", `${input.name}: encodeText answered no feeds.${input.name} (it answers { feeds: { ${input.name}: tensor, … }, unknownTokens? })`);
       texts.forEach((t, r) => describe(r, { ...textDescriptors(t), unknownTokens: unknownTokens?.[r] ?? NaN }));
       return feeds;
     },

@@ -22,6 +22,7 @@ import { imageModel, sileroModel, textDirectionModel, textModel } from "../../fi
 import { textLine } from "../../fixtures/media-data.ts";
 import { tokenize } from "../../fixtures/tokenizer.ts";
 import { memoryCollector } from "../../fixtures/memory-collector.ts";
+import type { EncodedTexts } from "../../../runtime/types.ts";
 
 interface PillowCase {
   source: string;
@@ -304,6 +305,76 @@ describe("runtime media inputs under Node", () => {
     expect(prediction.entropy.max).toBeCloseTo(Math.max(...entropies), 5);
     const sketch = decodeEmbedding(fromBase64(reports[0]!.embedding!));
     expect([sketch.count, sketch.dims, sketch.features]).toEqual([4, 4, 32]);
+  });
+
+  it("refuses feeds of the app's encodeText the model cannot take as counted validation errors and no rows, not as session errors or a run on zeros", async () => {
+    const { bytes, manifest } = textModel("bad-feeds");
+    const { transport, reports } = memoryCollector(bytes, manifest);
+    /** The tokenizer's answer for one text, broken as `mode` says. */
+    const broken = (mode: string, texts: string[]): EncodedTexts => {
+      const good = tokenize(texts);
+      const ids = good.feeds.input_ids as { type: string; data: BigInt64Array; dims: number[] };
+      const feeds = {
+        // it forgot the ids (another name, a typo), or its answer's shape
+        none: {},
+        // float ids; ids of the right type in the wrong array; dims the data does not fill; a batch of 3 for 1 text; an input the model lacks
+        float: { input_ids: { type: "float32", data: new Float32Array(ids.data.length), dims: ids.dims } },
+        array: { input_ids: { type: "int64", data: new Float32Array(ids.data.length), dims: ids.dims } },
+        dims: { input_ids: { ...ids, dims: [1, 999] } },
+        batch: { input_ids: { type: "int64", data: new BigInt64Array(6), dims: [3, 2] } },
+        extra: { ...good.feeds, attention_mask: { type: "int64", data: new BigInt64Array(ids.data.length), dims: ids.dims } },
+      }[mode];
+      return (mode === "shape" ? good.feeds : { feeds }) as EncodedTexts;
+    };
+    let mode = "";
+    const errors: string[] = [];
+    const rt = await createRuntime({ ...options, model: "bad-feeds", transport, encodeText: (texts) => broken(mode, texts) });
+    rt.on("error", (e) => errors.push(e.code));
+    const answers: string[] = [];
+    for (mode of ["none", "shape", "float", "array", "dims", "batch", "extra"])
+      answers.push(
+        await rt.predict({ input_ids: "a good movie" }).then(
+          () => "ran",
+          (e: { code?: string; message?: string }) => `${e.code}: ${e.message}`,
+        ),
+      );
+    const none = "validation: input_ids: encodeText answered no feeds.input_ids (it answers { feeds: { input_ids: tensor, … }, unknownTokens? })";
+    expect(answers).toEqual([
+      none,
+      none,
+      "validation: input_ids: encodeText fed a float32 tensor; the model takes int64",
+      "validation: input_ids: A int64 tensor's data must be type of function BigInt64Array() { [native code] }",
+      "validation: input_ids: encodeText fed 3 values for dims [1,999]",
+      "validation: input_ids: encodeText fed dims [3,2] for 1 rows",
+      "validation: attention_mask: encodeText fed no such model input",
+    ]);
+    await rt.close();
+    expect([reports[0]!.rows, [...decodeErrorCounts(fromBase64(reports[0]!.errors!)).counts], errors]).toEqual([0, [["validation", 7]], []]);
+  });
+
+  it("refuses a call whose encodeText throws, rejects or answers nothing as a counted validation error, its cause kept", async () => {
+    const { bytes, manifest } = textModel("failing-encoder");
+    const { transport, reports } = memoryCollector(bytes, manifest);
+    const failure = new Error("tokenizer.json not loaded");
+    let mode = "";
+    const encodeText = (texts: string[]) => {
+      if (mode === "throws") throw failure;
+      if (mode === "rejects") return Promise.reject(failure);
+      return (mode === "nothing" ? undefined : tokenize(texts)) as EncodedTexts;
+    };
+    const rt = await createRuntime({ ...options, model: "failing-encoder", transport, encodeText });
+    const caught: unknown[] = [];
+    for (mode of ["throws", "rejects", "nothing"]) await rt.predict({ input_ids: "a good movie" }).catch((e: unknown) => caught.push(e));
+    expect(caught.map((e) => `${(e as { code?: string }).code}: ${(e as Error).message}`)).toEqual([
+      "validation: input_ids: encodeText failed: tokenizer.json not loaded",
+      "validation: input_ids: encodeText failed: tokenizer.json not loaded",
+      "validation: input_ids: encodeText answered no feeds.input_ids (it answers { feeds: { input_ids: tensor, … }, unknownTokens? })",
+    ]);
+    expect((caught[0] as Error).cause).toBe(failure);
+    mode = "";
+    await rt.predict({ input_ids: "a good movie" });
+    await rt.close();
+    expect([reports[0]!.rows, decodeErrorCounts(fromBase64(reports[0]!.errors!)).counts.get("validation")]).toEqual([1, 3]);
   });
 
   it("reports a text's length to within two characters and words, not exactly", async () => {
