@@ -52,7 +52,8 @@ export function mediaPlan(manifest: MediaManifest, fillers: MediaFiller[]): Medi
         Object.assign(
           own,
           await fillers[k]!.fill(
-            rows.map((r) => r[name]),
+            // a row that is no object (null) has no value: the filler refuses it
+            rows.map((r) => r?.[name]),
             buffer,
             describe,
           ),

@@ -145,6 +145,28 @@ describe("runtime media inputs under Node", () => {
     await again.close();
   });
 
+  it("refuses a row that is no object (null, undefined) of a media model as a counted validation error, as a tabular model's rows are judged", async () => {
+    const answers: string[] = [];
+    let counted = 0;
+    for (const { bytes, manifest } of [imageModel("null-image", { width: 16, height: 12 }), textModel("null-text"), sileroModel("null-audio")]) {
+      const { transport, reports } = memoryCollector(bytes, manifest);
+      const rt = await createRuntime({ ...options, model: manifest.model, transport, encodeText: tokenize });
+      // a row the app had not loaded yet, or a batch with a hole
+      for (const input of [null, undefined, [null]])
+        answers.push(
+          await rt.predict(input as never).then(
+            () => "ran",
+            (e: { code?: string }) => `${manifest.model}: ${e.code}`,
+          ),
+        );
+      await rt.close();
+      const errors = reports[0]?.errors;
+      counted += errors ? (decodeErrorCounts(fromBase64(errors)).counts.get("validation") ?? 0) : 0;
+    }
+    expect(answers).toEqual(["null-image", "null-text", "null-audio"].flatMap((model) => Array(3).fill(`${model}: validation`)));
+    expect(counted).toBe(9);
+  });
+
   it("runs Silero VAD v5 on 48 kHz clips resampled to 16 kHz, with the app's state and rate, and reports the audio descriptors", async () => {
     const { bytes, manifest } = sileroModel("vad");
     const { transport, reports } = memoryCollector(bytes, manifest);
