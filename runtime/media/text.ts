@@ -36,7 +36,13 @@ const text: MediaModule["filler"] = (input, encodeText) => {
       // else the model would run on the zeros of the input's own buffer
       if (!feeds?.[input.name])
         throw new DriftlineError("validation", `${input.name}: encodeText answered no feeds.${input.name} (it answers { feeds: { ${input.name}: tensor, … }, unknownTokens? })`);
-      texts.forEach((t, r) => describe(r, { ...textDescriptors(t), unknownTokens: unknownTokens?.[r] ?? NaN }));
+      texts.forEach((t, r) => {
+        const share = unknownTokens?.[r] ?? NaN;
+        // else sketched as a share: a count, a percentage or ±Infinity would move its drift
+        if (!(typeof share === "number" && (share >= 0 ? share <= 1 : Number.isNaN(share))))
+          throw new DriftlineError("validation", `${input.name}: encodeText's unknownTokens[${r}] is ${share}: a share of the text's tokens, 0–1 (NaN, or no unknownTokens, when it cannot tell)`);
+        describe(r, { ...textDescriptors(t), unknownTokens: share });
+      });
       return feeds;
     },
   };

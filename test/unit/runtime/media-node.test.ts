@@ -399,6 +399,37 @@ describe("runtime media inputs under Node", () => {
     expect([reports[0]!.rows, decodeErrorCounts(fromBase64(reports[0]!.errors!)).counts.get("validation")]).toEqual([1, 3]);
   });
 
+  it("refuses an unknown-token share of encodeText outside 0–1 as a counted validation error: it would be sketched as a share", async () => {
+    const { bytes, manifest } = textModel("bad-shares");
+    const { transport, reports } = memoryCollector(bytes, manifest);
+    let shares: unknown[] | undefined;
+    const rt = await createRuntime({ ...options, model: "bad-shares", transport, encodeText: (texts) => ({ ...tokenize(texts), unknownTokens: shares as number[] }) });
+    const answers: string[] = [];
+    // a count of unknown tokens, a percentage, a sign error, a division by zero tokens, a string; then what may be: none, NaN, 0 and 1
+    for (shares of [[2], [40], [-0.5], [Number.POSITIVE_INFINITY], ["0.5"], undefined, [Number.NaN], [0], [1]])
+      answers.push(
+        await rt.predict({ input_ids: "a good movie" }).then(
+          () => "ran",
+          (e: { code?: string; message?: string }) => `${e.code}: ${e.message}`,
+        ),
+      );
+    const why = "a share of the text's tokens, 0–1 (NaN, or no unknownTokens, when it cannot tell)";
+    expect(answers).toEqual([
+      `validation: input_ids: encodeText's unknownTokens[0] is 2: ${why}`,
+      `validation: input_ids: encodeText's unknownTokens[0] is 40: ${why}`,
+      `validation: input_ids: encodeText's unknownTokens[0] is -0.5: ${why}`,
+      `validation: input_ids: encodeText's unknownTokens[0] is Infinity: ${why}`,
+      `validation: input_ids: encodeText's unknownTokens[0] is 0.5: ${why}`,
+      "ran",
+      "ran",
+      "ran",
+      "ran",
+    ]);
+    await rt.close();
+    const unknown = decodeNumeric(fromBase64(reports[0]!.features["input_ids.unknownTokens"]!));
+    expect([reports[0]!.rows, decodeErrorCounts(fromBase64(reports[0]!.errors!)).counts.get("validation"), unknown.count, unknown.nonFinite]).toEqual([4, 5, 2, 2]);
+  });
+
   it("reports a text's length to within two characters and words, not exactly", async () => {
     const { bytes, manifest } = textModel("lengths");
     const { transport, reports } = memoryCollector(bytes, manifest);
