@@ -80,6 +80,8 @@ export type InputMedia = ({ kind: "image" } & Omit<ImageSpec, "dtype">) | ({ kin
 export interface MediaInput {
   name: string;
   dtype: string;
+  /** Its dimensions: a number is fixed, a name (or a number below 1) varies. */
+  shape?: readonly (number | string)[] | undefined;
   media?: InputMedia | undefined;
 }
 

@@ -10,17 +10,24 @@ import { asTensor } from "../tensors.ts";
 import type { Feeds, MediaBuffer, MediaFiller, MediaInput, MediaManifest, MediaPlan } from "../types.ts";
 
 /**
- * Why a feed a filler answered (a text encoder's) is no tensor of `n` rows of `input`, or undefined
- * when it is one: onnxruntime would refuse it as a session error, or run a batch of another size.
+ * Why a feed is no tensor of `input` as the manifest says (its dtype, its rank and fixed
+ * dimensions), or undefined when it is one: onnxruntime would refuse it as the model's session
+ * error. A filler's feed (a text encoder's) must also hold the call's `n` rows, first, in as many
+ * values as its dims say — else a batch of another size would run.
  */
-function misfit(feed: Feeds[string], input: MediaInput | undefined, n: number): string | undefined {
-  const { type, data, dims } = feed as { type?: unknown; data?: ArrayLike<unknown>; dims?: unknown };
+function misfit(feed: Feeds[string], input: MediaInput | undefined, n?: number): string | undefined {
+  // not `data` yet: an ORT tensor on the GPU throws when it is read
+  const { type, dims } = feed as { type?: unknown; dims?: unknown };
   if (!input) return "no such model input";
   if (type !== input.dtype) return `a ${type} tensor; the model takes ${input.dtype}`;
-  if (!(Array.isArray(dims) && dims[0] === n && dims.every((d) => Number.isInteger(d) && d >= 0))) return `dims [${dims}] for ${n} rows`;
+  const shape = input.shape;
+  const fits = (d: unknown, k: number) => Number.isInteger(d) && (d as number) >= 0 && !(shape && typeof shape[k] === "number" && shape[k] > 0 && d !== shape[k]);
+  if (!(Array.isArray(dims) && (!shape || dims.length === shape.length) && dims.every(fits))) return `dims [${dims}]; the model takes [${shape}]`;
+  if (n === undefined) return undefined;
+  if (dims[0] !== n) return `dims [${dims}] for ${n} rows`;
   const size = dims.reduce((a: number, b: number) => a * b, 1);
-  if (data?.length !== size) return `${data?.length} values for dims [${dims}]`;
-  return undefined;
+  const length = (feed as { data?: ArrayLike<unknown> }).data?.length;
+  return length === size ? undefined : `${length} values for dims [${dims}]`;
 }
 
 /**
@@ -59,12 +66,9 @@ export function mediaPlan(manifest: MediaManifest, fillers: MediaFiller[]): Medi
           ),
         );
       }
+      const inputOf = (name: string) => manifest.inputs.find((i) => i.name === name);
       for (const name in own) {
-        const why = misfit(
-          own[name]!,
-          manifest.inputs.find((i) => i.name === name),
-          n,
-        );
+        const why = misfit(own[name]!, inputOf(name), n);
         if (why) throw new DriftlineError("validation", `${name}: encodeText fed ${why}`);
       }
       // what the fillers did not feed (a text encoder feeds its model's other inputs) the app passes
@@ -73,6 +77,8 @@ export function mediaPlan(manifest: MediaManifest, fillers: MediaFiller[]): Medi
         const t = rows[0]?.[name];
         // else onnxruntime would refuse the manifest-shaped buffer in words about its dimensions
         if (!t || typeof t !== "object") throw new DriftlineError("validation", `${name}: the model's input the app passes as a tensor ({ type, data, dims } or an ORT tensor): none given`);
+        const why = misfit(t as Feeds[string], inputOf(name));
+        if (why) throw new DriftlineError("validation", `${name}: ${why}`);
         own[name] = t as Feeds[string];
       }
       for (const name in own) {

@@ -305,6 +305,38 @@ describe("runtime media inputs under Node", () => {
     await rt.close();
   });
 
+  it("refuses a plain tensor of another dtype or shape than the manifest's as a counted validation error, not as the model's session error", async () => {
+    const { bytes, manifest } = sileroModel("vad-plain");
+    const { transport, reports } = memoryCollector(bytes, manifest);
+    const rt = await createRuntime({ ...options, model: "vad-plain", transport });
+    const errors: string[] = [];
+    rt.on("error", (e) => errors.push(e.code));
+    const sr = new ort.Tensor("int64", BigInt64Array.from([16_000n]), []);
+    const state = new ort.Tensor("float32", new Float32Array(256), [2, 1, 128]);
+    // the rate as a float, Silero v4's state of 2 × 1 × 64, a state flattened
+    const rows = [
+      { sr: new ort.Tensor("float32", Float32Array.of(16_000), []), state },
+      { sr, state: new ort.Tensor("float32", new Float32Array(128), [2, 1, 64]) },
+      { sr, state: { type: "float32" as const, data: new Float32Array(256), dims: [256] } },
+    ];
+    const answers: string[] = [];
+    for (const row of rows)
+      answers.push(
+        await rt.predict({ input: new Float32Array(512), ...row }).then(
+          () => "ran",
+          (e: { code?: string; message?: string }) => `${e.code}: ${e.message}`,
+        ),
+      );
+    expect(answers).toEqual([
+      "validation: sr: a float32 tensor; the model takes int64",
+      "validation: state: dims [2,1,64]; the model takes [2,batch,128]",
+      "validation: state: dims [256]; the model takes [2,batch,128]",
+    ]);
+    await rt.predict({ input: new Float32Array(512), sr, state });
+    await rt.close();
+    expect([reports[0]!.rows, [...decodeErrorCounts(fromBase64(reports[0]!.errors!)).counts], errors]).toEqual([1, [["validation", 3]], []]);
+  });
+
   it("feeds a text model what the app's encoder makes, reports text descriptors with the unknown-token share, and sketches the embedding output", async () => {
     const { bytes, manifest, classifier } = textModel("sentiment");
     const { transport, reports } = memoryCollector(bytes, manifest);
