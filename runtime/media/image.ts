@@ -15,10 +15,17 @@ import { type ImageSpec, type RgbaImage, fitImage, imageDescriptors, imageTensor
 import { mediaPlan } from "./plan.ts";
 import type { ImageSource, MediaModule } from "../types.ts";
 
-/** A source's own size: natural for images, intrinsic for video, display size for frames. */
+/**
+ * A source's own size: natural for images, intrinsic for video, display size for frames; 0 × 0 for
+ * an image not loaded (or broken) and a video without a current frame, which a canvas draws as
+ * nothing — their layout `width` and `height` would give a black image of that size.
+ */
 function sizeOf(source: Exclude<ImageSource, RgbaImage>): [number, number] {
   const s = source as Partial<HTMLImageElement & HTMLVideoElement & VideoFrame & { width: number; height: number }>;
-  return [s.naturalWidth || s.videoWidth || s.displayWidth || s.width || 0, s.naturalHeight || s.videoHeight || s.displayHeight || s.height || 0];
+  if ("naturalWidth" in s) return s.complete ? [s.naturalWidth!, s.naturalHeight!] : [0, 0];
+  // HAVE_CURRENT_DATA
+  if ("videoWidth" in s) return s.readyState! >= 2 ? [s.videoWidth!, s.videoHeight!] : [0, 0];
+  return [s.displayWidth || s.width || 0, s.displayHeight || s.height || 0];
 }
 
 /**

@@ -4,7 +4,7 @@
 // runs Silero VAD v5 on clips at any rate, and sketches a text model's embedding output.
 import { readFileSync } from "node:fs";
 import * as ort from "onnxruntime-web";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createRuntime } from "../../../runtime/index.ts";
 import image from "../../../runtime/media/image.ts";
 import audio from "../../../runtime/media/audio.ts";
@@ -165,6 +165,50 @@ describe("runtime media inputs under Node", () => {
     }
     expect(answers).toEqual(["null-image", "null-text", "null-audio"].flatMap((model) => Array(3).fill(`${model}: validation`)));
     expect(counted).toBe(9);
+  });
+
+  it("refuses an <img> not loaded or broken and a <video> without a frame, which a canvas draws as nothing, rather than predicting on a black image of their layout size", async () => {
+    // a canvas as the browser's: drawImage of an image not fully decodable, or of a video before
+    // its first frame, draws nothing (HTML's drawImage), so the pixels read back are all 0
+    class BlankCanvas {
+      constructor(
+        readonly width: number,
+        readonly height: number,
+      ) {}
+      getContext() {
+        return { drawImage() {}, getImageData: (_x: number, _y: number, w: number, h: number) => ({ data: new Uint8ClampedArray(w * h * 4), width: w, height: h }) };
+      }
+    }
+    vi.stubGlobal("OffscreenCanvas", BlankCanvas);
+    try {
+      const { bytes, manifest } = imageModel("img-unloaded", { width: 16, height: 12 });
+      const { transport, reports } = memoryCollector(bytes, manifest);
+      const rt = await createRuntime({ ...options, model: manifest.model, transport });
+      // <img width="224" height="224" src="…"> read before it loaded, after a 404, and <video width="320"> before its first frame
+      const sources = [
+        { naturalWidth: 0, naturalHeight: 0, width: 224, height: 224, complete: false },
+        { naturalWidth: 0, naturalHeight: 0, width: 224, height: 224, complete: true },
+        { videoWidth: 0, videoHeight: 0, width: 320, height: 240, readyState: 0 },
+        { videoWidth: 640, videoHeight: 480, width: 320, height: 240, readyState: 1 },
+      ];
+      const answers = await Promise.all(
+        sources.map((image) =>
+          rt.predict({ image } as never).then(
+            () => "ran",
+            (e: { code?: string; message?: string }) => `${e.code}: ${e.message}`,
+          ),
+        ),
+      );
+      expect(answers).toEqual(Array(4).fill("validation: image: not an image this platform can draw (or not loaded yet)"));
+      // loaded, they run at their own size
+      await rt.predict({ image: { naturalWidth: 4, naturalHeight: 3, width: 224, height: 224, complete: true } } as never);
+      await rt.predict({ image: { videoWidth: 4, videoHeight: 3, width: 320, height: 240, readyState: 2 } } as never);
+      await rt.close();
+      expect([reports[0]!.rows, decodeErrorCounts(fromBase64(reports[0]!.errors!)).counts.get("validation")]).toEqual([2, 4]);
+      expect(decodeNumeric(fromBase64(reports[0]!.features["image.width"]!)).quantiles.max).toBeLessThan(10);
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 
   it("runs Silero VAD v5 on 48 kHz clips resampled to 16 kHz, with the app's state and rate, and reports the audio descriptors", async () => {
