@@ -26,7 +26,7 @@ export type TextEncodingHook<Feed = TensorLike> = (texts: string[], input: strin
 export interface TextDescriptors {
   /** Unicode code points. */
   characters: number;
-  /** Runs of non-whitespace. */
+  /** Runs of non-whitespace (as Python's `str.split()` splits). */
   words: number;
   /** Share of code points outside ASCII. */
   nonAscii: number;
@@ -35,6 +35,12 @@ export interface TextDescriptors {
 }
 
 const DIGIT = /\p{Nd}/u;
+/**
+ * A run of characters Python's `str.isspace()` is false for: `\s` differs from it (it lacks
+ * U+001C–U+001F and U+0085, and has U+FEFF), and a profile's words are counted as `str.split()` does.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: Python's whitespace has the separators U+001C–U+001F
+const WORD = /[^\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/gu;
 
 /**
  * Descriptors of one text.
@@ -50,6 +56,6 @@ export function textDescriptors(text: string): TextDescriptors {
     if (ch.codePointAt(0)! > 127) nonAscii++;
     if (DIGIT.test(ch)) digits++;
   }
-  const words = text.match(/\S+/gu)?.length ?? 0;
+  const words = text.match(WORD)?.length ?? 0;
   return { characters, words, nonAscii: characters > 0 ? nonAscii / characters : 0, digits: characters > 0 ? digits / characters : 0 };
 }

@@ -55,6 +55,18 @@ describe("audio preprocessing", () => {
 });
 
 describe("text descriptors", () => {
+  it("counts words as Python's str.split() does: on the whitespace it knows (NEL, U+001C–U+001F) and not on U+FEFF, which it does not", () => {
+    // len(s.split()) in Python 3.11 for each
+    const cases: [string, number][] = [
+      ["a\u0085b", 2],
+      ["a\x1cb\x1dc\x1ed\x1fe", 5],
+      ["a\ufeffb", 1],
+      ["\ufeffhello world", 2],
+      ["a\u00a0b\u3000c\u2028d", 4],
+    ];
+    expect(cases.map(([text]) => textDescriptors(text).words)).toEqual(cases.map(([, words]) => words));
+  });
+
   it.each(fixture.text.map((c) => [JSON.stringify(c.text), c] as const))("%s: equal Python's", (_, c) => {
     const got = textDescriptors(c.text);
     for (const [name, want] of Object.entries(c.descriptors)) expect(got[name as keyof typeof got], name).toBeCloseTo(want, 12);
