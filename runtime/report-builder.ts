@@ -200,7 +200,8 @@ export class Accumulator {
   embed(projector: EmbeddingProjection, data: ArrayLike<number> | undefined, n: number): boolean {
     const { length } = projector.config;
     const vectors = data && data.length === n * length ? Array.from({ length: n }, (_, r) => Array.prototype.slice.call(data, r * length, (r + 1) * length) as number[]) : [];
-    if (!vectors.length || !vectors.every((v) => v.every(Number.isFinite))) return (this.error("validation"), false);
+    // spread: `every` passes over the holes of a sparse array (new Array(8)), which would sketch as NaN
+    if (!vectors.length || !vectors.every((v) => [...v].every(Number.isFinite))) return (this.error("validation"), false);
     const s = (this.embedding ??= projector.sketch());
     this.dirty_ = true;
     for (const v of vectors) projector.add(s, v);

@@ -607,6 +607,23 @@ describe("runtime media inputs under Node", () => {
     await other.close();
   });
 
+  it("refuses embeddings with holes (an array made and not filled) as counted validation errors, so the report's embedding sketch stays decodable", async () => {
+    const { bytes, manifest } = textModel("holey-embeddings");
+    const { output: _output, ...config } = manifest.embedding!;
+    const { transport, reports } = memoryCollector(bytes, { ...manifest, embedding: config });
+    const rt = await createRuntime({ ...options, model: "holey-embeddings", transport, encodeText: tokenize });
+    // new Array(8) never filled, one filled by index but for its middle, an array-like with no elements
+    const ends: number[] = [];
+    ends[0] = 0.1;
+    ends[7] = 0.8;
+    const holey = [new Array(8), ends, { length: 8 }];
+    for (const vectors of holey) expect(() => rt.embed(vectors as ArrayLike<number>)).toThrow(expect.objectContaining({ code: "validation" }));
+    rt.embed(Array.from({ length: 8 }, (_, i) => i / 10));
+    await rt.close();
+    expect(decodeEmbedding(fromBase64(reports[0]!.embedding!)).count).toBe(1);
+    expect(decodeErrorCounts(fromBase64(reports[0]!.errors!)).counts.get("validation")).toBe(3);
+  });
+
   it("says which module to pass when a media input's module is neither given nor built in", async () => {
     const { bytes, manifest } = imageModel("img-none", { width: 16, height: 12 });
     const { transport } = memoryCollector(bytes, manifest);
