@@ -223,7 +223,7 @@ export function fromF32Key(key: number): number {
 }
 
 /** The largest finite float32. */
-const F32_MAX = 3.4028234663852886e38;
+export const F32_MAX = 3.4028234663852886e38;
 
 /**
  * The float32 next to `x` on the side away from the middle of `[min, max]`: `x` rounded to

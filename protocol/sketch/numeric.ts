@@ -1,5 +1,5 @@
 import { DriftlineError } from "../errors.ts";
-import { type Reader, TAG, type Writer, decodeWith, encodeWith, expectSame, fail } from "./codec.ts";
+import { F32_MAX, type Reader, TAG, type Writer, decodeWith, encodeWith, expectSame, fail } from "./codec.ts";
 import { DEFAULT_K, QuantileSketch, readQuantiles } from "./quantiles.ts";
 
 /** Options of a {@link NumericSketch}. */
@@ -29,7 +29,7 @@ export interface NumericOptions {
 export class NumericSketch {
   /** Missing values (null or undefined). */
   missing = 0;
-  /** NaN and ±Infinity. */
+  /** NaN and ±Infinity, and numbers past float32's range (a float32 input holds them as ±Infinity; their squares would overflow M2). */
   nonFinite = 0;
   /** Finite values outside the schema range. */
   outOfRange = 0;
@@ -41,7 +41,7 @@ export class NumericSketch {
   readonly quantiles: QuantileSketch;
   /** The schema range, if any. */
   readonly range: { readonly min: number; readonly max: number } | undefined;
-  /** The range clamped to finite numbers: `lo_ <= x && x <= hi_` also rules out ±Infinity and NaN. */
+  /** The range clamped to float32's: `lo_ <= x && x <= hi_` also rules out ±Infinity and NaN. */
   private readonly lo_: number;
   private readonly hi_: number;
 
@@ -53,8 +53,8 @@ export class NumericSketch {
     const { range, k = DEFAULT_K } = options;
     if (range && !(range.min <= range.max)) throw new DriftlineError("validation", "bad range");
     this.range = range && { min: range.min, max: range.max };
-    this.lo_ = Math.max(range?.min ?? -Infinity, -Number.MAX_VALUE);
-    this.hi_ = Math.min(range?.max ?? Infinity, Number.MAX_VALUE);
+    this.lo_ = Math.max(range?.min ?? -Infinity, -F32_MAX);
+    this.hi_ = Math.min(range?.max ?? Infinity, F32_MAX);
     this.quantiles = quantiles ?? new QuantileSketch(k);
   }
 
@@ -80,7 +80,7 @@ export class NumericSketch {
   update(value: number | null | undefined, recorded = value): void {
     if (value == null) this.missing++;
     else if (value >= this.lo_ && value <= this.hi_) this.add_(recorded as number);
-    else if (value - value !== 0) this.nonFinite++;
+    else if (!(value >= -F32_MAX && value <= F32_MAX)) this.nonFinite++;
     else {
       this.outOfRange++;
       this.add_(recorded as number);

@@ -192,3 +192,21 @@ describe("past a sketch's key limit", () => {
     );
   });
 });
+
+describe("numeric sketch", () => {
+  it("counts values past float32's range (a sentinel Number.MAX_VALUE, ±1e200) as non-finite, so its bytes still decode", () => {
+    // the first squares past float64's range in M2, the second is blurred to Infinity; a float32 input holds both as ±Infinity
+    // the largest float32s stay values
+    const answers = [[1e200, -1e200], [Number.MAX_VALUE], [3.4e38, -3.4e38]].map((values) => {
+      const s = new NumericSketch();
+      for (const v of [...values, 3, 4]) s.update(v);
+      const d = code(() => decodeSketch(s.encode()));
+      return [d, s.nonFinite, s.count];
+    });
+    expect(answers).toEqual([
+      ["no error", 2, 2],
+      ["no error", 1, 2],
+      ["no error", 0, 4],
+    ]);
+  });
+});
