@@ -1,5 +1,6 @@
 import { blurValue, narrowestCell, pairedLabel } from "../protocol/blur.ts";
 import { NumericSketch } from "../protocol/sketch/numeric.ts";
+import { F32_MAX } from "../protocol/sketch/codec.ts";
 import { CategoricalSketch } from "../protocol/sketch/categorical.ts";
 import { ClassificationSketch } from "../protocol/sketch/prediction.ts";
 import { LatencySketch } from "../protocol/sketch/latency.ts";
@@ -195,13 +196,14 @@ export class Accumulator {
    * @param projector - the manifest's projection
    * @param data - `n` embeddings of the manifest's `length` values, one after the other
    * @param n - embeddings
-   * @returns false (and a `validation` error counted) when `data` is not `n` embeddings of finite numbers
+   * @returns false (and a `validation` error counted) when `data` is not `n` embeddings of numbers within float32's range
    */
   embed(projector: EmbeddingProjection, data: ArrayLike<number> | undefined, n: number): boolean {
     const { length } = projector.config;
     const vectors = data && data.length === n * length ? Array.from({ length: n }, (_, r) => Array.prototype.slice.call(data, r * length, (r + 1) * length) as number[]) : [];
-    // spread: `every` passes over the holes of a sparse array (new Array(8)), which would sketch as NaN
-    if (!vectors.length || !vectors.every((v) => [...v].every(Number.isFinite))) return (this.error("validation"), false);
+    // spread: `every` passes over the holes of a sparse array (new Array(8)), which would sketch as
+    // NaN; past float32's range the projection's squares overflow: a sketch its decoder refuses
+    if (!vectors.length || !vectors.every((v) => [...v].every((x) => Math.abs(x) <= F32_MAX))) return (this.error("validation"), false);
     const s = (this.embedding ??= projector.sketch());
     this.dirty_ = true;
     for (const v of vectors) projector.add(s, v);

@@ -624,6 +624,22 @@ describe("runtime media inputs under Node", () => {
     expect(decodeErrorCounts(fromBase64(reports[0]!.errors!)).counts.get("validation")).toBe(3);
   });
 
+  it("refuses embeddings past float32's range (1e200, Number.MAX_VALUE) as counted validation errors, so the report's embedding sketch stays decodable", async () => {
+    const { bytes, manifest } = textModel("huge-embeddings");
+    const { output: _output, ...config } = manifest.embedding!;
+    const { transport, reports } = memoryCollector(bytes, { ...manifest, embedding: config });
+    const rt = await createRuntime({ ...options, model: "huge-embeddings", transport, encodeText: tokenize });
+    // an unnormalised vector of a float64 model, and a sentinel for "none"
+    for (const huge of [1e200, Number.MAX_VALUE]) {
+      const vector = Array.from({ length: 8 }, (_, i) => (i === 2 ? huge : i / 10));
+      expect(() => rt.embed(vector)).toThrow(expect.objectContaining({ code: "validation" }));
+    }
+    rt.embed(Array.from({ length: 8 }, (_, i) => i / 10));
+    await rt.close();
+    expect(decodeEmbedding(fromBase64(reports[0]!.embedding!)).count).toBe(1);
+    expect(decodeErrorCounts(fromBase64(reports[0]!.errors!)).counts.get("validation")).toBe(2);
+  });
+
   it("says which module to pass when a media input's module is neither given nor built in", async () => {
     const { bytes, manifest } = imageModel("img-none", { width: 16, height: 12 });
     const { transport } = memoryCollector(bytes, manifest);
