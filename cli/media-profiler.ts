@@ -129,6 +129,10 @@ export class MediaProfiler {
     } catch (err) {
       throw new CliError(`--encoder failed: ${oneLine(err)}`);
     }
+    // as the runtime refuses it (runtime/media/text.ts): a count or a percentage is no share
+    const share = encoded?.unknownTokens?.[0] ?? NaN;
+    if (!(typeof share === "number" && (share >= 0 ? share <= 1 : Number.isNaN(share))))
+      throw new CliError(`--encoder's unknownTokens[0] is ${share}: a share of the text's tokens, 0–1 (NaN, or no unknownTokens, when it cannot tell)`);
     return { feeds: this.model && this.modelFeeds(encoded?.feeds ?? {}), unknownTokens: encoded?.unknownTokens };
   }
 

@@ -433,6 +433,23 @@ describe("driftline profile --audio and --text", () => {
     expect(withoutShares["input_ids.unknownTokens"]!.sketch).toBe(liveWithout["input_ids.unknownTokens"]);
   });
 
+  it("refuses an unknown-token share outside 0–1 as the runtime refuses it, rather than profiling counts the runtime never records", async () => {
+    const path = join(dir, "counts.txt");
+    writeFileSync(path, "a good movie\nthe plot was awful, 0 stars\n");
+    const out = join(dir, "counts.json");
+    // an encoder that reports how many tokens it did not know, not their share
+    const counts = await encoderModule(
+      "counts-encoder.mjs",
+      `import { tokenize } from "./tokenizer.ts"; export default (texts: string[]) => { const t = tokenize(texts); return { feeds: t.feeds, unknownTokens: t.ids.map((ids) => ids.filter((id) => id === 0).length) }; };`,
+    );
+    const result = await runCli("profile", "--text", path, "--media", '{"kind":"text"}', "--encoder", counts, "-o", out);
+    // the second line: "was" and "stars" are not in the tokenizer's vocabulary
+    expect([result.code, result.stderr.trim()]).toEqual([
+      1,
+      `driftline profile: ${path}:2: --encoder's unknownTokens[0] is 2: a share of the text's tokens, 0–1 (NaN, or no unknownTokens, when it cannot tell)`,
+    ]);
+  });
+
   it("records the encoder's unknown-token share without --model too, as for an embedding model's profile", async () => {
     const texts = ["a good movie", "ein schlechter Film", "the plot was awful, 0 stars"];
     const path = join(dir, "encoder-only.txt");
