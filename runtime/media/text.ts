@@ -28,7 +28,8 @@ const text: MediaModule["filler"] = (input, encodeText) => {
       });
       let encoded: Awaited<ReturnType<typeof encodeText>> | undefined;
       try {
-        encoded = await encodeText(texts, input.name);
+        // a copy: a hook may take its chunks off the array (texts.splice) or sort it, and the texts are described after
+        encoded = await encodeText(texts.slice(), input.name);
       } catch (err) {
         throw new DriftlineError("validation", `${input.name}: encodeText failed: ${(err as Error)?.message ?? err}`, err);
       }

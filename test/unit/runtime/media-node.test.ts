@@ -506,6 +506,26 @@ describe("runtime media inputs under Node", () => {
     expect([reports[0]!.rows, decodeErrorCounts(fromBase64(reports[0]!.errors!)).counts.get("validation"), unknown.count, unknown.nonFinite]).toEqual([4, 5, 2, 2]);
   });
 
+  it("describes the call's texts even when the app's encodeText empties or reorders the array it is given", async () => {
+    const { bytes, manifest } = textModel("spliced");
+    const { transport, reports } = memoryCollector(bytes, manifest);
+    // a hook that tokenizes in chunks taken off the array (texts.splice), a common idiom
+    const encodeText = (texts: string[]) => {
+      const ids: number[][] = [];
+      while (texts.length) ids.push(...tokenize(texts.splice(0, 2)).ids);
+      const width = Math.max(...ids.map((t) => t.length));
+      const data = BigInt64Array.from(ids.flatMap((t) => Array.from({ length: width }, (_, i) => BigInt(t[Math.min(i, t.length - 1)]!))));
+      return { feeds: { input_ids: { type: "int64" as const, data, dims: [ids.length, width] } } };
+    };
+    const rt = await createRuntime({ ...options, model: "spliced", transport, encodeText });
+    const texts = ["a good movie", "the plot was awful, 0 stars", "great actor"];
+    await rt.predict(texts.map((input_ids) => ({ input_ids })));
+    await rt.close();
+    const characters = decodeNumeric(fromBase64(reports[0]!.features["input_ids.characters"]!));
+    // recorded on cells two wide: 11 → 11–12, 27 → 27–28
+    expect([characters.count, Math.round(characters.quantiles.min), Math.round(characters.quantiles.max)]).toEqual([3, 12, 28]);
+  });
+
   it("reports a text's length to within two characters and words, not exactly", async () => {
     const { bytes, manifest } = textModel("lengths");
     const { transport, reports } = memoryCollector(bytes, manifest);
