@@ -52,9 +52,16 @@ function rgba(source: unknown, input: string): RgbaImage {
   }
   const [w, h] = sizeOf(source as Exclude<ImageSource, RgbaImage>);
   if (!(w > 0 && h > 0) || typeof OffscreenCanvas === "undefined") throw bad("not an image this platform can draw (or not loaded yet)");
-  const context = new OffscreenCanvas(w, h).getContext("2d", { willReadFrequently: true })!;
-  context.drawImage(source as CanvasImageSource, 0, 0, w, h);
-  return context.getImageData(0, 0, w, h);
+  try {
+    const context = new OffscreenCanvas(w, h).getContext("2d", { willReadFrequently: true })!;
+    context.drawImage(source as CanvasImageSource, 0, 0, w, h);
+    return context.getImageData(0, 0, w, h);
+  } catch (err) {
+    // a cross-origin image taints the canvas (SecurityError); a broken one cannot be drawn (InvalidStateError)
+    const { name, message } = err as Error;
+    const hint = name === "SecurityError" ? ': an image from another origin needs crossOrigin = "anonymous" and CORS headers' : "";
+    throw bad(`its pixels cannot be read (${name}: ${message})${hint}`);
+  }
 }
 
 /** The image module: fills image inputs and writes their descriptors. */

@@ -211,6 +211,38 @@ describe("runtime media inputs under Node", () => {
     }
   });
 
+  it("refuses an image whose pixels the page may not read (a cross-origin <img> taints the canvas) as a counted validation error saying how to load it", async () => {
+    // a canvas as the browser's with an image from another origin loaded without CORS: drawn, but not to be read
+    class TaintedCanvas {
+      getContext() {
+        return {
+          drawImage() {},
+          getImageData() {
+            throw new DOMException("Failed to execute 'getImageData' on 'OffscreenCanvasRenderingContext2D': The canvas has been tainted by cross-origin data.", "SecurityError");
+          },
+        };
+      }
+    }
+    vi.stubGlobal("OffscreenCanvas", TaintedCanvas);
+    try {
+      const { bytes, manifest } = imageModel("img-tainted", { width: 16, height: 12 });
+      const { transport, reports } = memoryCollector(bytes, manifest);
+      const rt = await createRuntime({ ...options, model: manifest.model, transport });
+      const photo = { naturalWidth: 640, naturalHeight: 480, width: 640, height: 480, complete: true };
+      const answer = await rt.predict({ image: photo } as never).then(
+        () => "ran",
+        (e: { code?: string; message?: string }) => `${e.code}: ${e.message}`,
+      );
+      expect(answer).toBe(
+        "validation: image: its pixels cannot be read (SecurityError: Failed to execute 'getImageData' on 'OffscreenCanvasRenderingContext2D': The canvas has been tainted by cross-origin data.): an image from another origin needs crossOrigin = \"anonymous\" and CORS headers",
+      );
+      await rt.close();
+      expect(decodeErrorCounts(fromBase64(reports[0]!.errors!)).counts.get("validation")).toBe(1);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
   it("runs Silero VAD v5 on 48 kHz clips resampled to 16 kHz, with the app's state and rate, and reports the audio descriptors", async () => {
     const { bytes, manifest } = sileroModel("vad");
     const { transport, reports } = memoryCollector(bytes, manifest);
