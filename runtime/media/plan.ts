@@ -10,8 +10,8 @@ import { asTensor } from "../tensors.ts";
 import type { Feeds, MediaBuffer, MediaFiller, MediaInput, MediaManifest, MediaPlan } from "../types.ts";
 
 /**
- * Why a feed is no tensor of `input` as the manifest says (its dtype, its rank and fixed
- * dimensions), or undefined when it is one: onnxruntime would refuse it as the model's session
+ * Why a feed is no tensor of `input` as the manifest says (its dtype, its rank — unless its shape is
+ * empty: unknown — and fixed dimensions), or undefined when it is one: onnxruntime would refuse it as the model's session
  * error. A filler's feed (a text encoder's) must also hold the call's `n` rows, first, in as many
  * values as its dims say — else a batch of another size would run.
  */
@@ -22,7 +22,8 @@ function misfit(feed: Feeds[string], input: MediaInput | undefined, n?: number):
   if (type !== input.dtype) return `a ${type} tensor; the model takes ${input.dtype}`;
   const shape = input.shape;
   const fits = (d: unknown, k: number) => Number.isInteger(d) && (d as number) >= 0 && !(shape && typeof shape[k] === "number" && shape[k] > 0 && d !== shape[k]);
-  if (!(Array.isArray(dims) && (!shape || dims.length === shape.length) && dims.every(fits))) return `dims [${dims}]; the model takes [${shape}]`;
+  // an empty shape leaves the rank unknown (cli/onnx-model.ts shapeTakes): any rank fits
+  if (!(Array.isArray(dims) && (!shape?.length || dims.length === shape.length) && dims.every(fits))) return `dims [${dims}]; the model takes [${shape}]`;
   if (n === undefined) return undefined;
   if (dims[0] !== n) return `dims [${dims}] for ${n} rows`;
   const size = dims.reduce((a: number, b: number) => a * b, 1);

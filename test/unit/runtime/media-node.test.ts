@@ -413,6 +413,18 @@ describe("runtime media inputs under Node", () => {
     expect([reports[0]!.rows, [...decodeErrorCounts(fromBase64(reports[0]!.errors!)).counts], errors]).toEqual([1, [["validation", 3]], []]);
   });
 
+  it("takes a plain tensor of any rank for an input whose manifest shape is empty (rank unknown, as publish records it)", async () => {
+    const { bytes, manifest } = sileroModel("vad-unknown-rank");
+    const inputs = manifest.inputs.map((i) => (i.name === "state" ? { ...i, shape: [] } : i));
+    const { transport, reports } = memoryCollector(bytes, { ...manifest, inputs });
+    const rt = await createRuntime({ ...options, model: "vad-unknown-rank", transport });
+    const sr = new ort.Tensor("int64", BigInt64Array.from([16_000n]), []);
+    const state = new ort.Tensor("float32", new Float32Array(256), [2, 1, 128]);
+    await rt.predict({ input: new Float32Array(512), sr, state });
+    await rt.close();
+    expect([reports[0]!.rows, reports[0]!.errors]).toEqual([1, undefined]);
+  });
+
   it("feeds a text model what the app's encoder makes, reports text descriptors with the unknown-token share, and sketches the embedding output", async () => {
     const { bytes, manifest, classifier } = textModel("sentiment");
     const { transport, reports } = memoryCollector(bytes, manifest);
