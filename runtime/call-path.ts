@@ -35,37 +35,41 @@ export function callPath(s: RuntimeState, onRows: () => void): Call {
     let feeds: Record<string, Tensor> = {};
     let enc: Encoded | undefined;
     let n = 0;
-    if (rows) {
-      if (columns && m.media) throw new DriftlineError("unsupported", "predictColumns() takes tabular models: predict() rows");
-      n = rowCount(m.plan, rows);
-      // a report of more rows is refused by the collector: they would be lost, uncounted
-      if (n > MAX_REPORT_ROWS) throw new DriftlineError("validation", `${n} rows: at most ${MAX_REPORT_ROWS} a call`);
-      const base = staging.take((m.plan.width + OUTPUT_COLUMNS) * n);
-      try {
-        enc = buildFeeds(m.ort, m.manifest, m.plan, rows, () => acc.error("validation"), staging.values, base);
-        // buildFeeds counts its own violations; a media value the fill refuses is counted here
-        // (a tabular model awaits nothing: an `await` of undefined still costs a turn)
-        if (m.media)
-          await m.media.fill(m.ort, rows as Row[], enc, m.plan.checks.length).catch((err: DriftlineError) => {
-            if (err.code === "validation") acc.error("validation");
-            throw err;
-          });
-      } catch (err) {
-        staging.drop();
-        throw err;
-      }
-      feeds = enc.feeds;
-    } else for (const k in raw) feeds[k] = asTensor(m.ort, raw[k]!);
-    m.inflight++;
     let out;
     let ms;
+    // in flight from here, not from the run: a version retired (or the runtime closed) while a
+    // media fill awaits the app's encoder keeps its session for this call
+    m.inflight++;
     try {
-      ({ out, ms } = await runInTurn(m.ort, m.session, feeds));
-    } catch (err) {
-      if (enc) staging.drop();
-      const e = new DriftlineError("session", `run: ${(err as Error).message ?? err}`, err);
-      fail(s, e, m);
-      throw e;
+      if (rows) {
+        if (columns && m.media) throw new DriftlineError("unsupported", "predictColumns() takes tabular models: predict() rows");
+        n = rowCount(m.plan, rows);
+        // a report of more rows is refused by the collector: they would be lost, uncounted
+        if (n > MAX_REPORT_ROWS) throw new DriftlineError("validation", `${n} rows: at most ${MAX_REPORT_ROWS} a call`);
+        const base = staging.take((m.plan.width + OUTPUT_COLUMNS) * n);
+        try {
+          enc = buildFeeds(m.ort, m.manifest, m.plan, rows, () => acc.error("validation"), staging.values, base);
+          // buildFeeds counts its own violations; a media value the fill refuses is counted here
+          // (a tabular model awaits nothing: an `await` of undefined still costs a turn)
+          if (m.media)
+            await m.media.fill(m.ort, rows as Row[], enc, m.plan.checks.length).catch((err: DriftlineError) => {
+              if (err.code === "validation") acc.error("validation");
+              throw err;
+            });
+        } catch (err) {
+          staging.drop();
+          throw err;
+        }
+        feeds = enc.feeds;
+      } else for (const k in raw) feeds[k] = asTensor(m.ort, raw[k]!);
+      try {
+        ({ out, ms } = await runInTurn(m.ort, m.session, feeds));
+      } catch (err) {
+        if (enc) staging.drop();
+        const e = new DriftlineError("session", `run: ${(err as Error).message ?? err}`, err);
+        fail(s, e, m);
+        throw e;
+      }
     } finally {
       m.inflight--;
       releaseIfIdle(m);

@@ -570,6 +570,27 @@ describe("runtime media inputs under Node", () => {
     expect([characters.count, Math.round(characters.quantiles.min), Math.round(characters.quantiles.max)]).toEqual([3, 12, 28]);
   });
 
+  it("answers a call whose encodeText is still working when the runtime closes (or the version is retired), not failing it as the model's session error", async () => {
+    const { bytes, manifest } = textModel("closing");
+    const { transport, reports } = memoryCollector(bytes, manifest);
+    // a tokenizer that takes a while (its vocabulary loading, a worker's round trip)
+    const encodeText = async (texts: string[]) => {
+      await new Promise((done) => setTimeout(done, 100));
+      return tokenize(texts);
+    };
+    const rt = await createRuntime({ ...options, model: "closing", transport, encodeText });
+    const errors: string[] = [];
+    rt.on("error", (e) => errors.push(`${e.code}: ${e.message}`));
+    await rt.predict({ input_ids: "fine" });
+    const pending = rt.predict({ input_ids: "a good movie" }).then(
+      (p) => p.label,
+      (e: { code?: string; message?: string }) => `${e.code}: ${e.message}`,
+    );
+    await rt.close();
+    expect([await pending, errors]).toEqual(["positive", []]);
+    expect(reports[0]!.errors).toBeUndefined();
+  });
+
   it("reports a text's length to within two characters and words, not exactly", async () => {
     const { bytes, manifest } = textModel("lengths");
     const { transport, reports } = memoryCollector(bytes, manifest);
