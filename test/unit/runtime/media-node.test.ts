@@ -591,6 +591,27 @@ describe("runtime media inputs under Node", () => {
     expect(reports[0]!.errors).toBeUndefined();
   });
 
+  // Not fixed: close() cuts its last report without waiting for calls in flight, so a call answered
+  // after it (a media call awaiting its encoder; a tabular call in its run, too) has rows no report
+  // carries, not even as `dropped`. Waiting for them in close() (a set of pending calls) took the
+  // IIFE entry to 20,223 of its 20,224 B, and would make close() wait for ever on a hook that never
+  // settles; a bounded wait needs more bytes still.
+  it.fails("reports the rows of a call still in flight when the runtime closes: close() waits for it before its last report", async () => {
+    const { bytes, manifest } = textModel("closing-rows");
+    const { transport, reports } = memoryCollector(bytes, manifest);
+    const encodeText = async (texts: string[]) => {
+      await new Promise((done) => setTimeout(done, 100));
+      return tokenize(texts);
+    };
+    const rt = await createRuntime({ ...options, model: "closing-rows", transport, encodeText });
+    await rt.predict({ input_ids: "fine" });
+    const pending = rt.predict([{ input_ids: "a good movie" }, { input_ids: "awful plot" }]);
+    await rt.close();
+    expect((await pending).length).toBe(2);
+    // the app was answered three predictions: the collector hears of three rows
+    expect(reports.reduce((rows, r) => rows + r.rows, 0)).toBe(3);
+  });
+
   it("reports a text's length to within two characters and words, not exactly", async () => {
     const { bytes, manifest } = textModel("lengths");
     const { transport, reports } = memoryCollector(bytes, manifest);
