@@ -74,6 +74,11 @@ export function callPath(s: RuntimeState, onRows: () => void): Call {
       m.inflight--;
       releaseIfIdle(m);
     }
+    // closed meanwhile: its last report is cut, so the call is answered `closed`, its rows uncounted
+    if (s.closed) {
+      if (enc) staging.drop();
+      checkOpen(s);
+    }
     if (enc) reuse(m.plan, enc);
     // raw feeds: as many rows as the first output has
     if (!rows) n = Number(out[m.manifest.outputs[0]!.name]?.dims[0] ?? 1) || 1;

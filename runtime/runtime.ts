@@ -192,8 +192,9 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     },
     async close() {
       if (s.closed) return;
-      await runtime.flush();
+      // closed first: a call still in flight is answered `closed` rather than after the last report
       s.closed = true;
+      await runtime.flush();
       closeChannel();
       schedule.schedule();
       queue.stop();

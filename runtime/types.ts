@@ -439,7 +439,11 @@ export interface Runtime {
   on<E extends keyof RuntimeEvents>(event: E, handler: (payload: RuntimeEvents[E]) => void): () => void;
   /** Sends everything accumulated so far (or queues it when that fails). */
   flush(): Promise<void>;
-  /** Flushes, stops the timers and releases the sessions. */
+  /**
+   * Flushes, stops the timers and releases the sessions. A call still in flight rejects with
+   * DriftlineError `closed` (await it first to have it answered): the last report is cut as
+   * `close()` begins, and rows answered after it would be reported nowhere.
+   */
   close(): Promise<void>;
   /** The version serving now. */
   readonly version: string;

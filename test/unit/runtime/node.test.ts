@@ -120,6 +120,17 @@ describe("runtime under Node", () => {
     await expect(rt.feedback(id, "churn")).rejects.toMatchObject({ code: "closed", message: "this runtime is closed: createRuntime() makes another" });
   });
 
+  it("answers calls still in flight when the runtime closes as `closed`: rows predicted = rows reported", async () => {
+    const { transport, reports } = memoryCollector();
+    const rt = await createRuntime({ collector: "http://collector.test", key: "ing_x", model: "churn", cache: false, transport });
+    await rt.predict(churnRows(2));
+    const pending = [rt.predict(churnRows(3)), rt.predictColumns({ tenure: [3], charges: [40], age: [30], plan: ["basic"] })];
+    await rt.close();
+    const answered = await Promise.allSettled(pending);
+    expect(answered.map((a) => (a.status === "rejected" ? (a.reason as DriftlineError).code : "answered"))).toEqual(["closed", "closed"]);
+    expect(reports.reduce((rows, r) => rows + r.rows, 0)).toBe(2);
+  });
+
   it("keeps a prediction whose label was mistyped for the label meant, and joins a batch's rows only by their own ids", async () => {
     const { transport, reports } = memoryCollector();
     const rt = await createRuntime({ collector: "http://collector.test", key: "ing_x", model: "churn", cache: false, transport });
