@@ -79,6 +79,47 @@ function overweight(what: string, s: AnySketch | undefined, most: number, of: st
 }
 
 /**
+ * The largest magnitude a report's numeric sketch may give the mean of its values, and an
+ * embedding sketch the mean of a component: 1e140. Each sketch's moments decode when finite, but
+ * merged they must stay finite too — a stored window whose mean, M2 or sums overflowed to
+ * Infinity no longer decodes and is quarantined with every report in it. Within this bound (M2 at
+ * most `count`·1e280, a sum of squares at most `count`·1e280), merges of up to
+ * `MAX_AGGREGATE_ROWS` values stay below 1e297. The runtime's own M2 overflows for values
+ * past about 1e154 anyway.
+ */
+export const MAX_MOMENT = 1e140;
+
+/** Why a numeric sketch's mean or M2 is past what {@link MAX_MOMENT} allows, or undefined. */
+function outsizedMoments(what: string, s: AnySketch | undefined): Refusal | undefined {
+  if (!(s instanceof NumericSketch)) return undefined;
+  if (Math.abs(s.mean) <= MAX_MOMENT && s.m2 <= s.count * MAX_MOMENT * MAX_MOMENT) return undefined;
+  return { code: "limit_exceeded", message: `${what}: mean ${s.mean} or M2 ${s.m2} past what values within ±${MAX_MOMENT} give` };
+}
+
+/** Why an embedding sketch's sums are past what {@link MAX_MOMENT} allows, or undefined. */
+function outsizedSums(s: AnySketch | undefined): Refusal | undefined {
+  if (!(s instanceof EmbeddingSketch)) return undefined;
+  const most = s.count * MAX_MOMENT;
+  if (s.sum.every((v) => Math.abs(v) <= most) && s.squares.every((q) => q <= most * MAX_MOMENT)) return undefined;
+  return { code: "limit_exceeded", message: `embedding: sums past what components within ±${MAX_MOMENT} give` };
+}
+
+/** Why a decoded report's moments or sums could overflow once merged ({@link MAX_MOMENT}), or undefined. */
+function checkMoments(report: Aggregate): Refusal | undefined {
+  for (const [name, s] of report.features) {
+    const problem = outsizedMoments(`features.${name}`, s);
+    if (problem) return problem;
+  }
+  const problem = outsizedMoments("prediction", report.prediction) || outsizedMoments("residual", report.residual) || outsizedSums(report.embedding);
+  if (problem) return problem;
+  for (const [, s] of report.shadow) {
+    const shadowProblem = outsizedMoments("shadow.prediction", s.prediction) || outsizedMoments("shadow.delta", s.delta);
+    if (shadowProblem) return shadowProblem;
+  }
+  return undefined;
+}
+
+/**
  * Why a decoded report claims more than it covers, or undefined: a feature or prediction
  * sketch may hold at most the report's `rows` values, a shadow sketch at most the shadow's
  * `rows` (a shadow report has `rows` 0 and its own count, capped by the wire schema too), latency at most one call per row or error, and error counts, confusion and
@@ -117,7 +158,8 @@ export function checkWeights(report: Aggregate, rows: number): Refusal | undefin
 
 /**
  * Why a decoded report does not fit its version (and of its shadow version), or undefined:
- * `limit_exceeded` when it claims more values than it covers ({@link checkWeights}),
+ * `limit_exceeded` when it claims more values than it covers ({@link checkWeights}) or moments
+ * that could overflow once merged ({@link MAX_MOMENT}),
  * `unknown_feature` for a feature the manifest lacks, `sketch_mismatch` for a sketch of the
  * wrong type or with other parameters than the manifest implies.
  *
@@ -127,7 +169,7 @@ export function checkWeights(report: Aggregate, rows: number): Refusal | undefin
  * @param shadowSchema - the schema of its shadow version, if it has a shadow part
  */
 export function checkReport(report: Aggregate, rows: number, schema: VersionSchema, shadowSchema?: VersionSchema): Refusal | undefined {
-  const weight = checkWeights(report, rows);
+  const weight = checkWeights(report, rows) || checkMoments(report);
   if (weight) return weight;
   for (const [name, s] of report.features) {
     const f = schema.features.get(name);

@@ -80,4 +80,29 @@ describe("embedding drift through the collector", async () => {
     const none = await postReports(ingest, [report(plain, plainVersion, 0, minute - 60_000, 0)]);
     expect(none.rejected).toEqual([expect.objectContaining({ code: "sketch_mismatch", message: expect.stringContaining("the manifest has no embedding") })]);
   });
+
+  it("keeps a window readable whatever sums one sender's embedding sketches claim", async () => {
+    // each sketch decodes (finite sums a count of 1 could give), but two merged overflowed to
+    // Infinity: the stored window no longer decoded and the next flush quarantined it
+    const model = unique("emb");
+    const version = await publishManifest(model, (sha, size) => manifest(model, sha, size));
+    const start = minute - 60_000;
+    const honest = Array.from({ length: 3 }, (_, i) => ({ ...report(model, version, i, start, 0), client: "one-shard" }));
+    expect((await postReports(ingest, honest)).accepted).toHaveLength(3);
+    const huge = () => {
+      const sketch = projector.sketch();
+      sketch.count = 1;
+      sketch.squares[0] = 1e308;
+      const { prediction: _p, latency: _l, ...bare } = makeReport(model, version, { client: "one-shard", start, tenure: [1] });
+      return { ...bare, features: {}, embedding: toBase64(sketch.encode()) };
+    };
+    const answer = await postReports(ingest, [huge(), huge()]);
+    await flush(model);
+    await postReports(ingest, [{ ...report(model, version, 9, start, 0), client: "one-shard" }]);
+    await flush(model);
+    const res = await call("GET", `/v1/drift?model=${model}&from=${start}&to=${minute}`, { token: read });
+    const body = (await res.json()) as DriftAnswer;
+    expect([body.count, body.skipped, body.embedding?.count]).toEqual([80, 0, 80]);
+    expect(answer.rejected.map((r) => r.code)).toEqual(["limit_exceeded", "limit_exceeded"]);
+  });
 });

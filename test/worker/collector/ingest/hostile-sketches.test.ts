@@ -88,6 +88,37 @@ describe("hostile sketch counts", () => {
     expect(answer.accepted).toEqual([honest.id]);
   });
 
+  it("keeps a window readable whatever moments one sender's numeric sketches claim", async () => {
+    // each sketch alone decodes (finite mean and M2), but two of them merged overflowed to
+    // Infinity: the stored window no longer decoded, /v1/drift skipped it and the next flush
+    // quarantined it with every honest report in it
+    const { model, version, token } = await liveModel("moments");
+    const start = Math.floor(Date.now() / 60_000) * 60_000 - 120_000;
+    const client = "one-shard";
+    const honest = [1, 2, 3].map((i) => makeReport(model, version, { start, client, tenure: [i, i + 1] }));
+    expect((await postReports(token, honest)).accepted).toHaveLength(3);
+    const moments = (mean: number, m2: number) => {
+      const s = new NumericSketch({ range: { min: 0, max: 120 } });
+      s.update(42);
+      return toBase64(Object.assign(s, { mean, m2 }).encode());
+    };
+    const claims = [moments(42, 1e308), moments(42, 1e308), moments(1e308, 0), moments(-1e308, 0)];
+    const attacks = claims.map((tenure) => {
+      const r = makeReport(model, version, { start, client });
+      return { ...r, features: { ...r.features, tenure } };
+    });
+    const answer = await postReports(token, attacks);
+    await flush(model);
+    await postReports(token, [makeReport(model, version, { start, client, tenure: [5] })]);
+    await flush(model);
+    const { drift } = await readAnswers(model, version);
+    const body = (await drift.json()) as { count: number; skipped: number; features: { tenure: { count: number } } };
+    // the honest 3 reports of 2 rows and the later one of 1: nothing skipped, nothing lost
+    expect([body.count, body.skipped, body.features.tenure.count]).toEqual([7, 0, 7]);
+    expect(answer.rejected.map((r) => r.code)).toEqual(["limit_exceeded", "limit_exceeded", "limit_exceeded", "limit_exceeded"]);
+    expect(answer.rejected[0]!.message).toMatch(/^features\.tenure: /);
+  });
+
   it("caps the rows a report may claim", async () => {
     const { model, version, token } = await liveModel("rows-cap");
     const answer = await postReports(token, [
