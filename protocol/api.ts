@@ -156,7 +156,7 @@ export const embeddingDriftSchema = z.object({
   components: z.object({ drifted: z.number(), of: z.number(), share: z.number(), verdict: z.boolean() }),
   /** ‖mean(window) − mean(reference)‖ / √(trace of the reference's covariance), against 0.2. */
   distance: z.object({ value: z.number(), threshold: z.number(), verdict: z.boolean() }),
-  /** Unbiased MMD² of an RBF kernel, against 3 null spreads for the window's size. */
+  /** Unbiased MMD² of an RBF kernel without the heaviest sender's share (a lower bound, wherever its embeddings lie), against 3 null spreads for the size of the rest of the window. */
   mmd: z.object({ value: z.number(), threshold: z.number(), verdict: z.boolean() }),
   /** Share of the window's embeddings the heaviest sender may have given; past one half no verdict holds. */
   sender_share: z.number(),

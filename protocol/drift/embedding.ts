@@ -31,9 +31,13 @@ function moments(count: number, sum: Float64Array, squares: Float64Array): { mea
 }
 
 /**
- * Drift of `current` against `reference` (sketches of the same config). Sums cannot be trimmed
- * of one sender's part as feature sketches are: when the heaviest sender may have given more than
- * half of the window, no verdict holds (per-sender budgets already scale a flood down).
+ * Drift of `current` against `reference` (sketches of the same config). The MMD, whose Fourier
+ * features are bounded, is judged without the heaviest sender's share wherever its embeddings
+ * lie (a lower bound of the rest's, against the rest's threshold: see {@link unbiasedMmd}), so
+ * `drifted` is out of one sender's reach. The projected components are not bounded, so their
+ * sums cannot be trimmed: `components` and `distance` are of all the data. When the heaviest
+ * sender may have given more than half of the window, no verdict holds (per-sender budgets
+ * already scale a flood down).
  *
  * @param reference - the reference's sketch
  * @param current - the window's sketch
@@ -59,10 +63,11 @@ export function embeddingDrift(reference: EmbeddingSketch, current: EmbeddingSke
   });
   const of = ref.mean.length;
   const distance = spread > 0 ? Math.sqrt(gap / spread) : gap > 0 ? Infinity : 0;
-  const mmd = unbiasedMmd(reference, current);
-  const threshold = MMD_SIGMAS * nullScale * (1 / n + 1 / N);
   const senderShare = Math.min(1, heaviest / n);
-  const trusted = senderShare <= MAX_SENDER_SHARE;
+  const trusted = senderShare <= MAX_SENDER_SHARE && (1 - senderShare) * n >= 2;
+  // judged without the heaviest sender's share, wherever its embeddings lie
+  const mmd = trusted ? unbiasedMmd(reference, current, senderShare) : unbiasedMmd(reference, current);
+  const threshold = MMD_SIGMAS * nullScale * (1 / (trusted ? (1 - senderShare) * n : n) + 1 / N);
   return {
     count: n,
     components: { drifted, of, share: drifted / of, verdict: trusted && drifted / of >= COMPONENT_SHARE },
@@ -76,15 +81,29 @@ export function embeddingDrift(reference: EmbeddingSketch, current: EmbeddingSke
 /**
  * Unbiased MMD² between two sketches' samples, from their Fourier features: ‖mean φ(b) − mean
  * φ(a)‖² less what sampling alone adds to it (tr Σa / |a| + tr Σb / |b|).
+ *
+ * With `trimmed` > 0, a lower bound of that of `b` without any share `trimmed` of its embeddings,
+ * wherever those lie: a Fourier feature is within ±√(2/D), so b's mean of feature k without them
+ * lies within (mean − t·√(2/D), mean + t·√(2/D)) / (1 − t), and the gap counts as the least
+ * over that interval; their sum of squared deviations is at most b's (what the rest adds to it is
+ * never negative), over r = (1 − t)·|b| embeddings (at least 2). So one sender's share of the
+ * window adds nothing to it that the rest of the data does not show, as trimming does for
+ * features (protocol/drift/sender-trim.ts).
  */
-function unbiasedMmd(a: EmbeddingSketch, b: EmbeddingSketch): number {
+function unbiasedMmd(a: EmbeddingSketch, b: EmbeddingSketch, trimmed = 0): number {
   const ka = moments(a.count, a.kernelSum, a.kernelSquares);
   const kb = moments(b.count, b.kernelSum, b.kernelSquares);
+  const keep = 1 - trimmed;
+  const reach = trimmed * Math.sqrt(2 / b.features);
+  // b's unbiased variance, as the rest's (sum of squares at most b's, over r − 1) over r
+  const rest = keep * b.count;
+  const perVariance = trimmed > 0 ? (b.count - 1) / ((rest - 1) * rest) : 1 / b.count;
   let squared = 0;
   let trace = 0;
   ka.mean.forEach((m, k) => {
-    squared += (kb.mean[k]! - m) ** 2;
-    trace += ka.variance[k]! / a.count + kb.variance[k]! / b.count;
+    const [lo, hi] = [(kb.mean[k]! - reach) / keep, (kb.mean[k]! + reach) / keep];
+    squared += (m < lo ? lo - m : m > hi ? m - hi : 0) ** 2;
+    trace += ka.variance[k]! / a.count + kb.variance[k]! * perVariance;
   });
   return squared - trace;
 }

@@ -128,3 +128,30 @@ describe("what a report of one embedding says of it", () => {
     }
   });
 });
+
+describe("embedding drift without the heaviest sender", () => {
+  it("never judges a window's MMD above what the rest of it shows, wherever one sender's embeddings lie", () => {
+    const random = seededRandom(20261206);
+    const amplitude = Math.sqrt(2 / config.features);
+    let drifting = 0;
+    for (let trial = 0; trial < 40; trial++) {
+      const honest = projector.sketch();
+      const window = Object.values(fixture.windows)[trial % 3]!;
+      for (const e of mixture({ ...window, seed: window.seed + trial, n: 200 })) projector.add(honest, e);
+      // up to as many embeddings as the honest ones, of any Fourier features within their bound
+      const sender = projector.sketch();
+      const m = 1 + Math.floor(random() * 200);
+      const corner = Float64Array.from({ length: config.features }, () => (random() < 0.5 ? -amplitude : amplitude) * random() ** 0.1);
+      for (let i = 0; i < m; i++) sender.update(new Float64Array(config.dims), corner);
+      const all = projector.sketch().merge(honest).merge(sender);
+      const alone = embeddingDrift(reference.sketch, honest, nullScale)!;
+      const judged = embeddingDrift(reference.sketch, all, nullScale, m)!;
+      if (judged.sender_share > 0.5) continue;
+      expect(judged.mmd.value).toBeLessThanOrEqual(alone.mmd.value + 1e-12);
+      expect(judged.mmd.threshold).toBeGreaterThanOrEqual(alone.mmd.threshold * (1 - 1e-12));
+      if (judged.drifted) expect(alone.drifted).toBe(true);
+      if (alone.drifted) drifting++;
+    }
+    expect(drifting).toBeGreaterThan(0);
+  });
+});

@@ -70,6 +70,19 @@ describe("embedding drift through the collector", async () => {
     expect(attacked.sender_share).toBeCloseTo(1_000 / 1_400, 6);
   });
 
+  it("cannot be made to drift by one sender under half the window: its share is trimmed, wherever its embeddings lie", async () => {
+    // 300 embeddings moved far, within its budget: 300 of 700, under the half past which no verdict holds
+    const flood = (model: string, version: number) => {
+      const sketch = projector.sketch();
+      for (const e of embeddings(7, 300, 3)) projector.add(sketch, e);
+      const { prediction: _p, latency: _l, ...bare } = makeReport(model, version, { client: "flood", start: minute - 60_000 });
+      return [{ ...bare, rows: 300, features: {}, embedding: toBase64(sketch.encode()) }];
+    };
+    const attacked = (await driftOf(0, flood)).embedding!;
+    expect(attacked.sender_share).toBeCloseTo(300 / 700, 6);
+    expect(attacked).toMatchObject({ count: 700, drifted: false, mmd: { verdict: false } });
+  });
+
   it("refuses an embedding sketch of other sizes, or where the manifest has no embedding", async () => {
     const model = unique("emb");
     const version = await publishManifest(model, (sha, size) => manifest(model, sha, size));
