@@ -11,7 +11,7 @@ import { type RollUpTarget, dayTargets, hourRollsBy, joinTargets, planRollUp } f
 import { type RowKey, filingWindow, rowId } from "../aggregates/rows.ts";
 import { CombinationCap } from "./combination-cap.ts";
 import { SegmentCap } from "./segment-cap.ts";
-import { MAX_REPORT_AGE_MS, SenderBudget } from "./sender-budget.ts";
+import { DEDUPE_MS, MAX_FUTURE_MS, MAX_REPORT_AGE_MS, SenderBudget } from "./sender-budget.ts";
 import { redateStaleCarrier } from "./stale-carrier.ts";
 import type { AttributedReport } from "../aggregates/sender-tally.ts";
 import { canonicalSegment } from "../../protocol/segment.ts";
@@ -45,10 +45,6 @@ export interface AggregatorStats {
   peakPendingBytes: number;
 }
 
-/** Report ids are remembered this long for deduplication. @defaultValue 7 days */
-const DEDUPE_MS = 7 * 86_400_000;
-/** A report may start, and end, at most this far in the future (clock skew). */
-const MAX_FUTURE_MS = 86_400_000;
 /** A version that does not exist is looked up again after this long. */
 const MISSING_VERSION_RETRY_MS = 10_000;
 /** A failed flush is retried after this long. */

@@ -5,6 +5,12 @@ const MINUTES: Readonly<Record<RowKey["granularity"], number>> = { minute: 1, ho
 /** A report may start at most this far back (the runtime drops what it queued past a day); the aggregator refuses older ones. */
 export const MAX_REPORT_AGE_MS = 2 * 86_400_000;
 
+/** A report may start, and end, at most this far in the future (clock skew). */
+export const MAX_FUTURE_MS = 86_400_000;
+
+/** Report ids are remembered this long for deduplication. @defaultValue 7 days */
+export const DEDUPE_MS = 7 * 86_400_000;
+
 /**
  * Budgets are kept this long after their window began, then forgotten: as long as a report may
  * still be filed in the window (a day window begins less than a day before a report's start),

@@ -1,7 +1,16 @@
 import { ErrorCounts, decodeErrorCounts, fromBase64, toBase64 } from "../../protocol/sketch/index.ts";
 import type { AttributedReport } from "../aggregates/sender-tally.ts";
 import { WINDOW_MS, windowStart } from "../aggregates/windows.ts";
-import { MAX_REPORT_AGE_MS } from "./sender-budget.ts";
+import { DEDUPE_MS, MAX_FUTURE_MS, MAX_REPORT_AGE_MS } from "./sender-budget.ts";
+
+/**
+ * A stale carrier starting further back is refused, as any report past {@link MAX_REPORT_AGE_MS}:
+ * 6 days. The runtime sends a carrier again until it is answered, and one a beacon took is never
+ * answered, so the next page sends it again however much later it opens. An id is remembered
+ * {@link DEDUPE_MS} from when it was taken, which is at most {@link MAX_FUTURE_MS} before the
+ * report's start: a carrier taken again within this age of its start is still a duplicate.
+ */
+export const MAX_CARRIER_AGE_MS = DEDUPE_MS - MAX_FUTURE_MS;
 
 /**
  * A report older than {@link MAX_REPORT_AGE_MS} that is a runtime's carrier of dropped rows
@@ -17,13 +26,15 @@ import { MAX_REPORT_AGE_MS } from "./sender-budget.ts";
  * 24 hours: a day row is read only by a range that covers its whole day, and after noon the last
  * 24 hours' midpoint is in today, which no range covers before midnight. Its other codes (the
  * dropped reports' own failed calls) are left out, as they are no errors of the day it is filed
- * in, and `dropped` is none of the error rate's.
+ * in, and `dropped` is none of the error rate's. A carrier starting more than
+ * {@link MAX_CARRIER_AGE_MS} back is left as it is (refused by age): its id may be forgotten, and
+ * it counted already if it came before.
  *
  * @param report - a report that passed the wire schema
  * @param now - epoch ms
  */
 export function redateStaleCarrier(report: AttributedReport, now: number): AttributedReport {
-  if (report.start >= now - MAX_REPORT_AGE_MS || report.errors === undefined || report.rows !== 0 || report.part !== undefined) return report;
+  if (report.start >= now - MAX_REPORT_AGE_MS || report.start < now - MAX_CARRIER_AGE_MS || report.errors === undefined || report.rows !== 0 || report.part !== undefined) return report;
   const { features, prediction, latency, confusion, residual, embedding, shadow } = report;
   if (Object.keys(features).length > 0 || [prediction, latency, confusion, residual, embedding, shadow].some((p) => p !== undefined)) return report;
   let dropped: number | undefined;

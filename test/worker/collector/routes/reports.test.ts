@@ -1,6 +1,6 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { LIMITS } from "../../../../protocol/limits.ts";
 import type { Report } from "../../../../protocol/schema/report.ts";
 import { CategoricalSketch, ErrorCounts, NumericSketch, toBase64 } from "../../../../protocol/sketch/index.ts";
@@ -171,6 +171,45 @@ describe("POST /v1/reports", () => {
     const res = await call("GET", `/v1/stats?model=${model}&from=${now - 2 * 86_400_000}&to=${Date.now() + 60_000}`, { token: BOOTSTRAP });
     // the session errors of three days back are not the last day's: only the dropped rows are kept
     expect(((await res.json()) as { errors: Record<string, number> }).errors).toEqual({ dropped: 5_000 });
+  });
+
+  it("counts a carrier's dropped rows once, however long after its first arrival the runtime sends it again", async () => {
+    // the runtime keeps a carrier until it is answered, and one a beacon took as the page went is
+    // never answered: the next page, opened any time later, sends it again (docs/runtime.md)
+    const { model, key, version, token } = await liveModel("ingest");
+    const now = Date.now();
+    const errors = new ErrorCounts();
+    errors.update("dropped", 5_000);
+    const start = now - 3 * 86_400_000;
+    const carrier: Report = {
+      id: `carrier-${now}`,
+      model,
+      version,
+      role: "live",
+      client: "away",
+      start,
+      end: start + 30_000,
+      segment: {},
+      rows: 0,
+      sampleRate: 1,
+      features: {},
+      errors: toBase64(errors.encode()),
+    };
+    expect((await postReports(token, [carrier])).accepted).toEqual([carrier.id]);
+    await flush(model);
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      // eight days later: the alarm forgets report ids past a week
+      vi.setSystemTime(now + 8 * 86_400_000);
+      await runDurableObjectAlarm(aggregator(env, key, shardOf(carrier.client, 3)));
+      const again = await postReports(token, [carrier]);
+      await flush(model);
+      const res = await call("GET", `/v1/stats?model=${model}&from=${now - 5 * 86_400_000}&to=${Date.now() + 60_000}`, { token: BOOTSTRAP });
+      expect(((await res.json()) as { errors: Record<string, number> }).errors).toEqual({ dropped: 5_000 });
+      expect(again.accepted).toEqual([]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("spends a sender's budget of a window once, however far back the window is", async () => {
