@@ -6,9 +6,10 @@ import { describe, expect, it } from "vitest";
 import { shardCount } from "../../../../collector/config.ts";
 import type { ModelAggregator } from "../../../../collector/ingest/model-aggregator.ts";
 import { aggregator, shardOf } from "../../../../collector/ingest/routing.ts";
+import { SegmentCap } from "../../../../collector/ingest/segment-cap.ts";
 import { modelKey } from "../../../../collector/registry/model-key.ts";
 import { flush, liveModel, makeReport, postReports } from "../../ingest-helpers.ts";
-import { BOOTSTRAP, call, createKey, expectError } from "../../registry-helpers.ts";
+import { BOOTSTRAP, call, createKey, expectError, unique } from "../../registry-helpers.ts";
 
 /** The admitted values by key, from `GET /v1/segments`. */
 async function admitted(model: string): Promise<Record<string, string[]>> {
@@ -30,13 +31,15 @@ async function totals(model: string): Promise<{ accepted: number; rowsWritten: n
   return ((await res.json()) as { total: { accepted: number; rowsWritten: number } }).total;
 }
 
-/** The real D1 database, counting the rows its batches answer (`read()`). */
+/** The real D1 database, counting the rows its batches answer (`read()`) and the batches (`batches()`). */
 function countingD1(real: D1Database) {
   let rows = 0;
+  let batches = 0;
   const db = new Proxy(real, {
     get(target, prop) {
       if (prop === "batch")
         return async (statements: D1PreparedStatement[]) => {
+          batches++;
           const results = await target.batch(statements);
           for (const r of results) rows += r.results?.length ?? 0;
           return results;
@@ -45,7 +48,7 @@ function countingD1(real: D1Database) {
       return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
     },
   });
-  return { db, read: () => rows };
+  return { db, read: () => rows, batches: () => batches };
 }
 
 /** Aggregators read the admitted values again at most this often (collector/ingest/segment-cap.ts). */
@@ -162,6 +165,18 @@ describe("segments cannot be flooded", () => {
     await flush(model);
     expect(await admitted(model)).toEqual({ appVersion: ["5.0"], backend: ["wasm"] });
     expect(await sliceReports(model, "appVersion:5.0")).toBe(1);
+  });
+
+  it("asks D1 about a value once however often it comes, also one that is not well-formed text", async () => {
+    // a lone surrogate is stored as replacement characters, so the value read back never matched
+    // the one reported: every report of it tried to admit it again, a D1 batch each, and it
+    // reported as "other" while its key had room
+    const d1 = countingD1(env.DB);
+    const cap = new SegmentCap(d1.db, unique("seg-surrogate"), { values: 3, keys: 16 });
+    const segments = [];
+    for (let i = 0; i < 20; i++) segments.push((await cap.admit({ region: "x\ud800" })).segment);
+    expect(d1.batches()).toBeLessThanOrEqual(2);
+    expect(segments.at(-1)).toEqual({ region: "x\ufffd" });
   });
 
   it("writes few D1 rows for segment values under a 300-combination flood", async () => {
