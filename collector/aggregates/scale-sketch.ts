@@ -1,4 +1,4 @@
-import { type QuantileSketch, type SketchKind, type SketchOf, cdfPoints, emptyLike, matchSketch } from "../../protocol/sketch/index.ts";
+import { QuantileSketch, type SketchKind, type SketchOf, cdfPoints, emptyLike, matchSketch } from "../../protocol/sketch/index.ts";
 
 /** The sketches a sender's budgets scale: every kind. */
 export type ScaledSketch = SketchOf<SketchKind>;
@@ -19,8 +19,16 @@ const scaled = (n: number, factor: number) => Math.round(n * factor);
 export function scaleSketch<T extends ScaledSketch>(s: T, factor: number): T {
   const out = matchSketch<SketchKind, ScaledSketch>(s, {
     numeric: (n) => {
-      const o = emptyLike(n);
-      for (const x of thinned(n.quantiles, factor)) o.update(x);
+      const o = shaped(
+        n.quantiles,
+        scaled(n.quantiles.n, factor),
+        (values) => {
+          const built = emptyLike(n);
+          for (const x of values) built.update(x);
+          return built;
+        },
+        (a, b) => emptyLike(n).merge(a).merge(b),
+      );
       o.missing = scaled(n.missing, factor);
       o.nonFinite = scaled(n.nonFinite, factor);
       return o;
@@ -38,13 +46,16 @@ export function scaleSketch<T extends ScaledSketch>(s: T, factor: number): T {
       c.counts.forEach((n, i) => (o.counts[i] = scaled(n, factor)));
       // rounded down, so no class has more binned scores than predictions
       c.confidence.forEach((n, i) => (o.confidence[i] = Math.floor(n * factor)));
-      for (const x of thinned(c.scores, factor)) o.scores.update(x);
-      for (const x of thinned(c.entropy, factor)) o.entropy.update(x);
+      o.scores.merge(scaledQuantiles(c.scores, factor));
+      o.entropy.merge(scaledQuantiles(c.entropy, factor));
       return o;
     },
     latency: (l) => {
       const o = emptyLike(l);
-      for (const [backend, q] of l.backends) for (const x of thinned(q, factor)) o.update(backend, x);
+      for (const [backend, q] of l.backends) {
+        const kept = scaledQuantiles(q, factor);
+        if (kept.n > 0) o.backends.set(backend, kept);
+      }
       return o;
     },
     embedding: (e) => {
@@ -69,9 +80,52 @@ export function scaleSketch<T extends ScaledSketch>(s: T, factor: number): T {
   return out as T;
 }
 
-/** The sketch's quantiles at ranks (i + ½) / m for m = its count scaled: its shape in m values. */
-function thinned(q: QuantileSketch, factor: number): number[] {
-  const m = scaled(q.n, factor);
+/**
+ * Values past which a scaled sketch is built by merging a smaller one with itself
+ * ({@link shaped}).
+ */
+const MAX_THINNED = 4_096;
+
+/** A quantile sketch of `q`'s shape holding its count scaled by `factor`. */
+function scaledQuantiles(q: QuantileSketch, factor: number): QuantileSketch {
+  return shaped(
+    q,
+    scaled(q.n, factor),
+    (values) => {
+      const built = new QuantileSketch(q.k);
+      for (const x of values) built.update(x);
+      return built;
+    },
+    (a, b) => new QuantileSketch(q.k).merge(a).merge(b),
+  );
+}
+
+/**
+ * A sketch of exactly `m` values in `q`'s shape: `build` of `q`'s {@link thinned} quantiles, or
+ * past {@link MAX_THINNED} values, of ⌊m / 2^j⌋ of them merged with itself j times (each value
+ * then counts 2^j times) and of the rest likewise. So the work is a few thousand updates and a few
+ * merges however many values a sender's budget leaves a report: rebuilt a value at a time, a
+ * report of a few hundred features of a million values each, just past a day window's budget,
+ * took tens of seconds of the aggregator's CPU, and again at each decode of its logged form.
+ *
+ * @param q - the quantile sketch whose shape is kept
+ * @param m - values the result holds
+ * @param build - a sketch of these values
+ * @param merge - a new sketch of two (neither changed)
+ */
+function shaped<T>(q: QuantileSketch, m: number, build: (values: number[]) => T, merge: (a: T, b: T) => T): T {
+  if (m <= MAX_THINNED) return build(thinned(q, m));
+  let doublings = 0;
+  while (m / 2 ** doublings > MAX_THINNED) doublings++;
+  const base = Math.floor(m / 2 ** doublings);
+  let out = build(thinned(q, base));
+  for (let i = 0; i < doublings; i++) out = merge(out, out);
+  const rest = m - base * 2 ** doublings;
+  return rest > 0 ? merge(out, shaped(q, rest, build, merge)) : out;
+}
+
+/** The sketch's quantiles at ranks (i + ½) / m: its shape in m values. */
+function thinned(q: QuantileSketch, m: number): number[] {
   if (m === 0) return [];
   const { values, cdf } = cdfPoints(q);
   const out: number[] = [];
