@@ -26,9 +26,10 @@ function sketches(rows: number, value: (f: number, row: number) => number) {
   return { features, prediction };
 }
 
-function manifest(model: string, sha256: string, size: number): Manifest {
+/** The manifest of that model; a reference of over 1,000 rows is judged by normed Wasserstein instead of KS. */
+function manifest(model: string, sha256: string, size: number, referenceRows = 500): Manifest {
   const r = rng(1);
-  const { features, prediction } = sketches(500, () => normal(r));
+  const { features, prediction } = sketches(referenceRows, () => normal(r));
   return {
     format: 1,
     model,
@@ -39,7 +40,7 @@ function manifest(model: string, sha256: string, size: number): Manifest {
     outputs: [{ name: "probabilities", kind: "probabilities", labels: ["no", "yes"] }],
     profile: {
       format: 1,
-      rows: 500,
+      rows: referenceRows,
       createdAt: "2026-01-01T00:00:00Z",
       features: Object.fromEntries(FEATURES.map((name, f) => [name, { kind: "numeric" as const, sketch: toBase64(features[f]!.encode()) }])),
       prediction: { kind: "classification", sketch: toBase64(prediction.encode()) },
@@ -200,5 +201,35 @@ describe("one sender cannot steer a verdict", () => {
     const { drifted, answer } = await driftedFeatures(model, version, window, read);
     expect(answer.features.f0!.sender_share).toBeLessThan(0.1);
     expect(drifted.length).toBeGreaterThanOrEqual(28);
+  });
+
+  it("cannot make a feature drift by Wasserstein with a share of values at the far end of the float range", async () => {
+    // the trimmed CDF gap where only the sender's values lie is its share less its share: zero
+    // but for rounding and the sketch's rank error, which times a distance of 3e38 was a
+    // normed Wasserstein of 1e22 against a threshold of 0.1
+    const model = unique("one-sender-far");
+    const version = await publishManifest(model, (sha, size) => manifest(model, sha, size, 2_000));
+    const { token } = await createKey("default", "ingest");
+    const { token: read } = await createKey("default", "read");
+    const window = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
+    for (let i = 0; i < 20; i++) {
+      const r = rng(9000 + i);
+      await post(token, `198.51.100.${i + 1}`, [report(model, version, `far-honest-${i}`, window, { rows: 20, value: () => normal(r), latencyMs: 5, errors: 0 })]);
+    }
+    // one address, within its budget: 200 rows of every feature at 3e38, a third of the window's values
+    await post(token, "203.0.113.68", [report(model, version, "far-attacker", window, { rows: 200, value: () => 3e38, latencyMs: 5, errors: 0 })]);
+    await flush(model);
+    const { drifted, answer } = await driftedFeatures(model, version, window, read);
+    expect(answer.features.f0!.test).toBe("wasserstein");
+    expect(answer.features.f0!.sender_share).toBeCloseTo(1 / 3, 6);
+    expect(drifted, `values: ${Object.values(answer.features).map((f) => f.value)}`).toEqual([]);
+    // 20 clients whose data really moved (mean +0.5) still drift, judged without the heaviest's 5 %
+    const later = window + 5 * 60_000;
+    for (let i = 0; i < 20; i++) {
+      const r = rng(9500 + i);
+      await post(token, `198.51.100.${i + 1}`, [report(model, version, `far-moved-${i}`, later, { rows: 20, value: () => normal(r) + 0.5, latencyMs: 5, errors: 0 })]);
+    }
+    await flush(model);
+    expect((await driftedFeatures(model, version, later, read)).drifted.length).toBeGreaterThanOrEqual(28);
   });
 });
