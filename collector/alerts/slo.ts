@@ -1,4 +1,5 @@
 import { DEVICE_SEGMENT_KEY } from "../../protocol/device-class.ts";
+import { TRIM_RANK_ERROR } from "../../protocol/drift/sender-trim.ts";
 import { QuantileSketch, cdf, cdfPoints, quantile } from "../../protocol/sketch/index.ts";
 import type { Aggregate } from "../aggregates/aggregate.ts";
 import type { AlertConfig } from "../../protocol/schema/alert-config.ts";
@@ -176,7 +177,8 @@ export function clientThroughput(a: Aggregate, trimmed = false): number {
   const all = allBackends(a);
   const heaviest = trimmed ? a.senders.heaviest() : 0;
   if (all.n - heaviest <= 0) return NaN;
-  const mean = meanBelow(all, 1 - heaviest / all.n);
+  // the slowest share one sender may have made left out, and the sketch's rank error with it
+  const mean = meanBelow(all, trimmed ? 1 - heaviest / all.n - TRIM_RANK_ERROR : 1);
   return mean > 0 ? ((a.rows / (all.n - heaviest)) * 1000) / mean : NaN;
 }
 

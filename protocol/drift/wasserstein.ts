@@ -1,14 +1,5 @@
 import { type QuantileSketch, cdfGaps, cdfPoints } from "../sketch/index.ts";
-import { trimGap } from "./sender-trim.ts";
-
-/**
- * What a trimmed gap loses besides the trimmed share: the current sketch's rank error (≤ 0.76 %
- * measured, protocol/README.md). Where only the trimmed sender's values lie (past the reference
- * and everyone else's values) the gap is that sender's share, less its share: zero, but for
- * rounding and the rank error of the sketch that holds it; times the distance to the far end of
- * the float range those came to a normed Wasserstein of 1e22.
- */
-export const TRIM_RANK_ERROR = 0.01;
+import { TRIM_RANK_ERROR, trimGap } from "./sender-trim.ts";
 
 /**
  * Wasserstein-1 (earth mover's) distance between two sketched distributions: the area between

@@ -299,6 +299,24 @@ describe("service-level objectives", () => {
     expect(await alertsOf(model)).toEqual([]);
   });
 
+  it("one sender's calls at the far end of the float range cannot breach the per-client throughput", async () => {
+    // the throughput judged leaves the slowest share of calls one sender may have made out of the
+    // mean; a sliver of the share left by rounding (100 honest of 150 calls: 1 − 1/3 is above 2/3)
+    // took in a sliver of a 3e38 ms call, and the mean with it
+    for (const n of [20, 50, 100]) {
+      const { model, version, token } = await stableWithObjectives("slo-far", { throughputClient: 100, windowMinutes: 2, minRows: 10 });
+      const start = minuteAgo() + 60_000;
+      await postReports(token, [
+        // 1 ms a call: 1,000 predictions a second per client
+        ...Array.from({ length: 5 }, (_, i) => makeReport(model, version, { client: `honest-${i}`, start, ...rows20, latencyMs: [1] })),
+        makeReport(model, version, { client: "attacker", start, tenure: Array.from({ length: n }, () => 1), latencyMs: [3e38] }),
+      ]);
+      await flush(model);
+      await cron(start + 2 * 60_000 + 25_000);
+      expect(await alertsOf(model), `${n} calls`).toEqual([]);
+    }
+  });
+
   it("one sender cannot breach a device class's objective, however slow it reports", async () => {
     const { model, version, token } = await stableWithObjectives("slo", { latencyP95Ms: 50, windowMinutes: 2, minRows: 10 });
     const start = minuteAgo() + 60_000;
