@@ -1,5 +1,6 @@
 import type { EstimatedPerformance, Performance } from "../../protocol/api.ts";
 import { type EstimatedQuality, bandHalfWidth, estimateQuality } from "../../protocol/performance-estimate.ts";
+import { TRIM_RANK_ERROR } from "../../protocol/drift/sender-trim.ts";
 import { classQuality } from "../../protocol/performance.ts";
 import type { BaselinePerformance } from "../../protocol/schema/profile.ts";
 import { ClassificationSketch, cdfPoints, quantile } from "../../protocol/sketch/index.ts";
@@ -88,10 +89,10 @@ function withoutHeaviest(accuracy: number, rows: number, heaviest: number): { ac
 
 /**
  * Mean absolute residual of a window's labelled rows without the sender of the most labels, at
- * its most favourable: as if that sender had given the largest residuals (its mass taken off the top of
- * the residual sketch's items, ordered by size), so one client network cannot make errors look
- * larger than the others' data show. Null without residuals, or when that sender may have given
- * them all.
+ * its most favourable: as if that sender had given the largest residuals (its mass, and the
+ * sketch's rank error `TRIM_RANK_ERROR`, taken off the top of the residual sketch's items, ordered
+ * by size), so one client network cannot make errors look larger than the others' data show.
+ * Null without residuals, or when that sender may have given them all.
  *
  * @param a - the merged aggregate
  */
@@ -99,8 +100,11 @@ export function maeWithoutHeaviest(a: Aggregate): { mae: number; labelled: numbe
   const r = a.residual;
   if (!r || r.count === 0) return null;
   const keep = 1 - Math.min(1, a.labellers.heaviest() / r.count);
-  if (keep <= 0) return null;
-  return { mae: meanOfSmallest(residualSizes(r.quantiles), keep), labelled: Math.round(r.count * keep) };
+  // the sketch's rank error left out too: the largest residuals were one sender's, a sliver of
+  // the share kept past them by rounding (or rank error) took in one of 3e38 and the mean with it
+  const judged = keep - TRIM_RANK_ERROR;
+  if (judged <= 0) return null;
+  return { mae: meanOfSmallest(residualSizes(r.quantiles), judged), labelled: Math.round(r.count * keep) };
 }
 
 /** The residual sketch's items as absolute sizes with their share of the weight, smallest first. */

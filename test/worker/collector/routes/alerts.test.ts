@@ -751,7 +751,7 @@ describe("alerts", () => {
    * reference's 200 rows with residuals ±`residual`; with `attacker`, a sixth reports one row and a
    * million residuals of 1,000. Returns the alerts posted and their texts.
    */
-  async function maeAlerts(residual: number, attacker: boolean) {
+  async function maeAlerts(residual: number, attacker: boolean, far = { value: 1000, n: 1_000_000 }) {
     const model = unique("alerts");
     const x = new NumericSketch();
     const c = new CategoricalSketch(["a", "b"]);
@@ -782,7 +782,7 @@ describe("alerts", () => {
       one.x.update(1);
       one.c.update("a");
       one.p.update(0.5);
-      reports.push(withResiduals(5, 1, one, () => 1000, 1_000_000));
+      reports.push(withResiduals(5, 1, one, () => far.value, far.n));
     }
     const answer = await postReports(token, reports);
     expect(answer.rejected).toEqual([]);
@@ -803,6 +803,12 @@ describe("alerts", () => {
   it("cannot be fired by one sender's residuals", async () => {
     // honest residuals ±0.5 (MAE 0.5, below the baseline); one sender's million residuals of 1,000 are left out
     expect((await maeAlerts(0.5, true)).kinds).toEqual([]);
+  });
+
+  it("cannot be fired by one sender's residuals at the far end of the float range", async () => {
+    // 500 of 1,500 labels: keep = 1 − 1/3 rounds above the honest labels' 2/3, and the mean of the
+    // smallest residuals took in a sliver of a 3e38 one
+    for (const n of [50, 500, 1_000]) expect((await maeAlerts(0.5, true, { value: 3e38, n })).kinds, `${n} residuals`).toEqual([]);
   });
 
   it("lists an app's alerts however many newer ones other apps have", async () => {
