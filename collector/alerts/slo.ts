@@ -81,8 +81,11 @@ function decodePart(text: string): string {
 
 /**
  * The `q` quantile of a sketch, or with `heaviest` > 0 a lower bound of the quantile of all
- * senders but the heaviest: the quantile q·(1 − t), with t the share of the values that sender
- * may have given (all of them: NaN). NaN without values.
+ * senders but the heaviest: the quantile q·(1 − t) less the sketch's rank error
+ * (`TRIM_RANK_ERROR`; the minimum below it), with t the share of the values that sender may have
+ * given (all of them: NaN). NaN without values. Without the rank error, q·(1 − t) lay within the
+ * other senders' values by (1 − q)·(1 − t) only, less than the rank error when t is large: p99
+ * with t = 0.9 was one of that sender's calls of 3e38 ms.
  *
  * @param s - the sketch
  * @param q - the quantile, in (0, 1)
@@ -90,7 +93,8 @@ function decodePart(text: string): string {
  */
 export function trimmedQuantile(s: QuantileSketch, q: number, heaviest = 0): number {
   const share = s.n > 0 ? Math.min(1, heaviest / s.n) : 0;
-  return share < 1 ? quantile(s, q * (1 - share)) : NaN;
+  if (share >= 1) return NaN;
+  return share > 0 ? quantile(s, q * (1 - share) - TRIM_RANK_ERROR) : quantile(s, q);
 }
 
 /**
