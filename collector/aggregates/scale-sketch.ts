@@ -38,7 +38,10 @@ export function scaleSketch<T extends ScaledSketch>(s: T, factor: number): T {
       c.counts.forEach((n, i) => (o.counts[i] = scaled(n, factor)));
       o.other = scaled(c.other, factor);
       o.missing = scaled(c.missing, factor);
-      for (const [value, n] of c.heavy) if (scaled(n, factor) > 0) o.heavy.set(value, scaled(n, factor));
+      // rounded down, so the heavy hitters count no more than the unseen values (as decoding
+      // requires: rounded, four seen once each and scaled by 1/2 counted 4 of 2, and the stored
+      // window no longer decoded)
+      for (const [value, n] of c.heavy) if (Math.floor(n * factor) > 0) o.heavy.set(value, Math.floor(n * factor));
       return o;
     },
     classification: (c) => {

@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { scaleSketch } from "../../../../collector/aggregates/scale-sketch.ts";
 import { addProbabilities } from "../../../../protocol/sketch/prediction.ts";
-import { ClassificationSketch, LatencySketch, NumericSketch, QuantileSketch, quantile } from "../../../../protocol/sketch/index.ts";
+import { CategoricalSketch, ClassificationSketch, LatencySketch, NumericSketch, QuantileSketch, decodeSketch, quantile } from "../../../../protocol/sketch/index.ts";
 
 /** A sketch's quantiles at the deciles. */
 const deciles = (q: QuantileSketch) => Array.from({ length: 9 }, (_, i) => quantile(q, (i + 1) / 10));
@@ -26,6 +26,15 @@ describe("scaleSketch", () => {
     expect(scaleSketch(latency, 0.25).backends.get("wasm")!.n).toBe(2_500);
     const p = scaleSketch(prediction, 0.5);
     expect([p.scores.n, p.entropy.n, p.counts.reduce((a, b) => a + b, 0)]).toEqual([5_000, 5_000, 5_000]);
+  });
+
+  it("leaves a categorical sketch that decodes: no more heavy-hitter counts than unseen values", () => {
+    const plan = new CategoricalSketch(["basic", "pro"]);
+    for (const unseen of ["w", "x", "y", "z", "z", "y", "x"]) plan.update(unseen);
+    for (const factor of [0.5, 0.25, 1 / 3, 0.7, 0.99]) {
+      const scaled = scaleSketch(plan, factor);
+      expect(() => decodeSketch(scaled.encode()), `by ${factor}`).not.toThrow();
+    }
   });
 
   it("scales a sketch of a million values with a bounded number of updates, however much of the budget is left", () => {

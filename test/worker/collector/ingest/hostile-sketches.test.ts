@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { LIMITS } from "../../../../protocol/limits.ts";
 import { Writer } from "../../../../protocol/sketch/codec.ts";
-import { ConfusionMatrix, LatencySketch, NumericSketch, toBase64 } from "../../../../protocol/sketch/index.ts";
+import { CategoricalSketch, ConfusionMatrix, LatencySketch, NumericSketch, toBase64 } from "../../../../protocol/sketch/index.ts";
+import { shardOf } from "../../../../collector/ingest/routing.ts";
 import { flush, liveModel, makeReport, postReports } from "../../ingest-helpers.ts";
 import { call, createKey } from "../../registry-helpers.ts";
 
@@ -117,6 +118,40 @@ describe("hostile sketch counts", () => {
     expect([body.count, body.skipped, body.features.tenure.count]).toEqual([7, 0, 7]);
     expect(answer.rejected.map((r) => r.code)).toEqual(["limit_exceeded", "limit_exceeded", "limit_exceeded", "limit_exceeded"]);
     expect(answer.rejected[0]!.message).toMatch(/^features\.tenure: /);
+  });
+
+  it("keeps a window readable when a sender's categorical sketch is scaled past its budget", async () => {
+    // scaled by 1/2, four heavy hitters seen once each rounded to 1 each and their 4 unseen values
+    // to 2: more heavy-hitter counts than unseen values, which no stored window may hold
+    const { model, version, token } = await liveModel("scaled-heavy");
+    const start = Math.floor(Date.now() / 60_000) * 60_000 - 120_000;
+    const honest = "honest-client";
+    const sender = Array.from({ length: 100 }, (_, i) => `sender-${i}`).find((c) => shardOf(c, 3) === shardOf(honest, 3))!;
+    expect(
+      (
+        await postReports(
+          token,
+          [1, 2, 3].map((i) => makeReport(model, version, { start, client: honest, tenure: [i, i + 1] })),
+        )
+      ).accepted,
+    ).toHaveLength(3);
+    const bare = (rows: number, features: Record<string, string>) => {
+      const { prediction: _p, latency: _l, ...r } = makeReport(model, version, { start, client: sender });
+      return { ...r, rows, features };
+    };
+    const tenure = new NumericSketch({ range: { min: 0, max: 120 } });
+    for (let i = 0; i < 998; i++) tenure.update(i % 120);
+    const plan = new CategoricalSketch(["basic", "pro"]);
+    for (const unseen of ["w", "x", "y", "z"]) plan.update(unseen);
+    // 998 of its 1,000 a minute, then a report of weight 4: scaled by 2 / 4
+    const answer = await postReports(token, [bare(998, { tenure: toBase64(tenure.encode()) }), bare(4, { plan: toBase64(plan.encode()) })]);
+    expect(answer.accepted).toHaveLength(2);
+    await flush(model);
+    await postReports(token, [makeReport(model, version, { start, client: honest, tenure: [5] })]);
+    await flush(model);
+    const { drift } = await readAnswers(model, version);
+    const body = (await drift.json()) as { count: number; skipped: number };
+    expect([body.count, body.skipped]).toEqual([6 + 998 + 4 + 1, 0]);
   });
 
   it("caps the rows a report may claim", async () => {
