@@ -50,7 +50,15 @@ export function scaleSketch<T extends ScaledSketch>(s: T, factor: number): T {
       // rounded down, so no class has more binned scores than predictions
       c.confidence.forEach((n, i) => (o.confidence[i] = Math.floor(n * factor)));
       o.scores.merge(scaledQuantiles(c.scores, factor));
-      o.entropy.merge(scaledQuantiles(c.entropy, factor));
+      // and no more entropies than predictions, as decoding requires: rounded on their own, two
+      // predictions of a class each scaled by 2/5 were none, their two entropies one
+      o.entropy.merge(
+        scaledQuantiles(
+          c.entropy,
+          factor,
+          o.counts.reduce((a, b) => a + b, 0),
+        ),
+      );
       return o;
     },
     latency: (l) => {
@@ -89,11 +97,11 @@ export function scaleSketch<T extends ScaledSketch>(s: T, factor: number): T {
  */
 const MAX_THINNED = 4_096;
 
-/** A quantile sketch of `q`'s shape holding its count scaled by `factor`. */
-function scaledQuantiles(q: QuantileSketch, factor: number): QuantileSketch {
+/** A quantile sketch of `q`'s shape holding its count scaled by `factor`, at most `most`. */
+function scaledQuantiles(q: QuantileSketch, factor: number, most = Infinity): QuantileSketch {
   return shaped(
     q,
-    scaled(q.n, factor),
+    Math.min(scaled(q.n, factor), most),
     (values) => {
       const built = new QuantileSketch(q.k);
       for (const x of values) built.update(x);

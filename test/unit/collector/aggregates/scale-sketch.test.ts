@@ -37,6 +37,16 @@ describe("scaleSketch", () => {
     }
   });
 
+  it("leaves a classification sketch that decodes: no more entropies than predictions", () => {
+    const prediction = new ClassificationSketch(["no", "yes"]);
+    addProbabilities(prediction, [0.7, 0.3]);
+    addProbabilities(prediction, [0.2, 0.8]);
+    for (const factor of [0.4, 0.45, 0.5, 0.3]) {
+      const scaled = scaleSketch(prediction, factor);
+      expect(() => decodeSketch(scaled.encode()), `by ${factor}`).not.toThrow();
+    }
+  });
+
   it("scales a sketch of a million values with a bounded number of updates, however much of the budget is left", () => {
     // the budget of a day window leaves up to 1.44 M values: rebuilt a value at a time, one report
     // of a few hundred such features took tens of seconds of the aggregator's CPU, again at each

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { LIMITS } from "../../../../protocol/limits.ts";
 import { Writer } from "../../../../protocol/sketch/codec.ts";
-import { CategoricalSketch, ConfusionMatrix, LatencySketch, NumericSketch, toBase64 } from "../../../../protocol/sketch/index.ts";
+import { CategoricalSketch, ClassificationSketch, ConfusionMatrix, LatencySketch, NumericSketch, toBase64 } from "../../../../protocol/sketch/index.ts";
+import { addProbabilities } from "../../../../protocol/sketch/prediction.ts";
 import { shardOf } from "../../../../collector/ingest/routing.ts";
 import { flush, liveModel, makeReport, postReports } from "../../ingest-helpers.ts";
 import { call, createKey } from "../../registry-helpers.ts";
@@ -152,6 +153,44 @@ describe("hostile sketch counts", () => {
     const { drift } = await readAnswers(model, version);
     const body = (await drift.json()) as { count: number; skipped: number };
     expect([body.count, body.skipped]).toEqual([6 + 998 + 4 + 1, 0]);
+  });
+
+  it("keeps a window readable when a sender's prediction sketch is scaled past its budget", async () => {
+    // scaled by 2/5, two predictions of one class each rounded to none and their two entropies to
+    // one: more entropies than predictions, which no stored window may hold
+    const { model, version, token } = await liveModel("scaled-entropy");
+    const start = Math.floor(Date.now() / 60_000) * 60_000 - 120_000;
+    const honest = "honest-client";
+    const sender = Array.from({ length: 100 }, (_, i) => `sender-${i}`).find((c) => shardOf(c, 3) === shardOf(honest, 3))!;
+    expect(
+      (
+        await postReports(
+          token,
+          [1, 2, 3].map((i) => makeReport(model, version, { start, client: honest, tenure: [i, i + 1] })),
+        )
+      ).accepted,
+    ).toHaveLength(3);
+    const tenure = (n: number) => {
+      const s = new NumericSketch({ range: { min: 0, max: 120 } });
+      for (let i = 0; i < n; i++) s.update(i % 120);
+      return toBase64(s.encode());
+    };
+    const prediction = new ClassificationSketch(["no", "yes"]);
+    addProbabilities(prediction, [0.7, 0.3]);
+    addProbabilities(prediction, [0.2, 0.8]);
+    const { prediction: _p, latency: _l, ...bare } = makeReport(model, version, { start, client: sender });
+    // 998 of its 1,000 a minute, then a report of weight 5: scaled by 2 / 5
+    const answer = await postReports(token, [
+      { ...bare, id: `${bare.id}-a`, rows: 998, features: { tenure: tenure(998) } },
+      { ...bare, id: `${bare.id}-b`, rows: 5, features: { tenure: tenure(5) }, prediction: toBase64(prediction.encode()) },
+    ]);
+    expect(answer.accepted).toHaveLength(2);
+    await flush(model);
+    await postReports(token, [makeReport(model, version, { start, client: honest, tenure: [5] })]);
+    await flush(model);
+    const { drift } = await readAnswers(model, version);
+    const body = (await drift.json()) as { count: number; skipped: number };
+    expect([body.count, body.skipped]).toEqual([6 + 998 + 5 + 1, 0]);
   });
 
   it("caps the rows a report may claim", async () => {
