@@ -12,7 +12,7 @@ import { type RowKey, filingWindow, rowId } from "../aggregates/rows.ts";
 import { CombinationCap } from "./combination-cap.ts";
 import { SegmentCap } from "./segment-cap.ts";
 import { DEDUPE_MS, MAX_FUTURE_MS, MAX_REPORT_AGE_MS, SenderBudget } from "./sender-budget.ts";
-import { redateStaleCarrier } from "./stale-carrier.ts";
+import { CARRIER_DEDUPE_MS, isCarrier, redateStaleCarrier } from "./stale-carrier.ts";
 import type { AttributedReport } from "../aggregates/sender-tally.ts";
 import { canonicalSegment } from "../../protocol/segment.ts";
 import { type PackedRow, type QuarantinedRow, lastStoredChunk, oldestUnrolledHour, readOwnRows, storedTotals, unrolledHours, writeFlush, writeRollUp } from "../aggregates/store.ts";
@@ -306,7 +306,8 @@ export class ModelAggregator extends DurableObject<Env> {
         this.budget.spend(key, sender, aggregate.mass());
         this.labelBudget.spend(key, sender, aggregate.labelCount());
       }
-      this.sql.exec("insert into seen (id, at) values (?, ?)", report.id, now);
+      // a carrier's id is kept longer: the runtime may send it again weeks later (stale-carrier.ts)
+      this.sql.exec("insert into seen (id, at) values (?, ?)", report.id, isCarrier(report) ? now + CARRIER_DEDUPE_MS - DEDUPE_MS : now);
       this.setMeta("seq", String(seq));
       this.sql.exec(
         "insert into pending (seq, version, role, granularity, minute, segment, report) values (?, ?, ?, ?, ?, ?, ?)",

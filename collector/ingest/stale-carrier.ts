@@ -1,16 +1,35 @@
 import { ErrorCounts, decodeErrorCounts, fromBase64, toBase64 } from "../../protocol/sketch/index.ts";
 import type { AttributedReport } from "../aggregates/sender-tally.ts";
 import { WINDOW_MS, windowStart } from "../aggregates/windows.ts";
-import { DEDUPE_MS, MAX_FUTURE_MS, MAX_REPORT_AGE_MS } from "./sender-budget.ts";
+import { MAX_FUTURE_MS, MAX_REPORT_AGE_MS } from "./sender-budget.ts";
+
+/**
+ * How long a carrier's id is remembered: 35 days, where other reports' are 7 (`DEDUPE_MS`).
+ * The runtime sends a carrier again until it is answered, and one a beacon took as the page went
+ * is never answered, so the next page sends it again however much later it opens: a page opened
+ * a week later had its dropped rows counted twice. Carriers are rare (rows a runtime dropped) and
+ * small, so their ids are kept longer than the others'.
+ */
+export const CARRIER_DEDUPE_MS = 35 * 86_400_000;
 
 /**
  * A stale carrier starting further back is refused, as any report past {@link MAX_REPORT_AGE_MS}:
- * 6 days. The runtime sends a carrier again until it is answered, and one a beacon took is never
- * answered, so the next page sends it again however much later it opens. An id is remembered
- * {@link DEDUPE_MS} from when it was taken, which is at most {@link MAX_FUTURE_MS} before the
- * report's start: a carrier taken again within this age of its start is still a duplicate.
+ * 34 days. An id is remembered from when it was taken, at most {@link MAX_FUTURE_MS} before the
+ * report's start, so a carrier sent again within this age of its start is still a duplicate.
  */
-export const MAX_CARRIER_AGE_MS = DEDUPE_MS - MAX_FUTURE_MS;
+export const MAX_CARRIER_AGE_MS = CARRIER_DEDUPE_MS - MAX_FUTURE_MS;
+
+/**
+ * Whether a report is a runtime's carrier of dropped rows: rows 0, no sketch but error counts,
+ * not a part of a split report (docs/runtime.md "Dropped rows are reported").
+ *
+ * @param report - a report that passed the wire schema
+ */
+export function isCarrier(report: AttributedReport): report is AttributedReport & { errors: string } {
+  const { features, prediction, latency, confusion, residual, embedding, shadow } = report;
+  if (report.errors === undefined || report.rows !== 0 || report.part !== undefined || Object.keys(features).length > 0) return false;
+  return [prediction, latency, confusion, residual, embedding, shadow].every((p) => p === undefined);
+}
 
 /**
  * A report older than {@link MAX_REPORT_AGE_MS} that is a runtime's carrier of dropped rows
@@ -34,9 +53,7 @@ export const MAX_CARRIER_AGE_MS = DEDUPE_MS - MAX_FUTURE_MS;
  * @param now - epoch ms
  */
 export function redateStaleCarrier(report: AttributedReport, now: number): AttributedReport {
-  if (report.start >= now - MAX_REPORT_AGE_MS || report.start < now - MAX_CARRIER_AGE_MS || report.errors === undefined || report.rows !== 0 || report.part !== undefined) return report;
-  const { features, prediction, latency, confusion, residual, embedding, shadow } = report;
-  if (Object.keys(features).length > 0 || [prediction, latency, confusion, residual, embedding, shadow].some((p) => p !== undefined)) return report;
+  if (report.start >= now - MAX_REPORT_AGE_MS || report.start < now - MAX_CARRIER_AGE_MS || !isCarrier(report)) return report;
   let dropped: number | undefined;
   try {
     dropped = decodeErrorCounts(fromBase64(report.errors)).counts.get("dropped");

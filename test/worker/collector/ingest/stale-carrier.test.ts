@@ -35,10 +35,10 @@ describe("redateStaleCarrier", () => {
     expect(redateStaleCarrier(withRows, now)).toBe(withRows);
   });
 
-  it("leaves a carrier of more than 6 days back as it is, to be refused by age: its id may be forgotten", () => {
+  it("files a carrier of up to 34 days back (a device away for weeks) and leaves an older one as it is, to be refused by age: its id may be forgotten", () => {
     const now = Date.UTC(2026, 11, 5, 13);
-    expect(redateStaleCarrier(carrier(now - 6 * DAY, 5), now).start).toBe(Date.UTC(2026, 11, 4));
-    const older = carrier(now - 6 * DAY - 1, 5);
+    expect(redateStaleCarrier(carrier(now - 34 * DAY, 5), now).start).toBe(Date.UTC(2026, 11, 4));
+    const older = carrier(now - 34 * DAY - 1, 5);
     expect(redateStaleCarrier(older, now)).toBe(older);
   });
 });
