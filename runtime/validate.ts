@@ -1,5 +1,6 @@
 import { type ValueOf, featureValue } from "../protocol/row-encoding.ts";
 import { imageDims } from "../protocol/preprocess/image.ts";
+import { F32_MAX } from "../protocol/sketch/codec.ts";
 import type { Manifest } from "./types.ts";
 
 /** A tensor's buffer: a typed array, or an array of strings. */
@@ -63,8 +64,8 @@ export function compile(manifest: Manifest, descriptors = 0): Plan {
       index: f.kind === "numeric" ? undefined : index,
       categories,
       text: inputs[input]!.dtype === "string",
-      lo: Math.max(min, -Number.MAX_VALUE),
-      hi: Math.min(max, Number.MAX_VALUE),
+      lo: Math.max(min, -F32_MAX),
+      hi: Math.min(max, F32_MAX),
       fix: featureValue(f),
     };
   });

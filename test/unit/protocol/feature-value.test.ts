@@ -34,9 +34,17 @@ describe("featureValue: one encoder for the runtime and the profiler", () => {
     expect(feed(numeric({}), 12)).toEqual({ value: 12, violation: false });
     expect(feed(numeric({ policy: "clamp" }), 12)).toEqual({ value: 10, violation: true });
     expect(feed(numeric({ policy: "reject" }), 12)).toBe('feature "x": 12 is out of its range [0, 10]');
-    expect(feed(numeric({ policy: "reject" }), "3")).toBe('feature "x": 3 (string) is not a finite number');
+    expect(feed(numeric({ policy: "reject" }), "3")).toBe('feature "x": 3 (string) is not a finite float32');
     expect(feed(numeric({ policy: "reject" }), undefined)).toBe('feature "x": missing');
     expect(feed(plan({ policy: "reject" }), "team")).toBe('feature "plan": team (string) is not one of its categories');
+  });
+
+  it("takes a number past float32's range (a sentinel Number.MAX_VALUE, 1e200) as no number: the model would be fed ±Infinity", () => {
+    const open = { range: undefined, policy: "reject" as const };
+    expect(feed(numeric(open), 3.4e38)).toEqual({ value: 3.4e38, violation: false });
+    expect(feed(numeric(open), 1e200)).toBe('feature "x": 1e+200 (number) is not a finite float32');
+    expect(feed(numeric(open), -Number.MAX_VALUE)).toBe(`feature "x": ${-Number.MAX_VALUE} (number) is not a finite float32`);
+    expect(feed(numeric({ range: undefined }), 1e200)).toEqual({ value: 5, violation: true });
   });
 
   it("feeds an unknown category as the impute value, or as none under ignore (scikit-learn's handle_unknown)", () => {

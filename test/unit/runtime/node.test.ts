@@ -120,6 +120,19 @@ describe("runtime under Node", () => {
     await expect(rt.feedback(id, "churn")).rejects.toMatchObject({ code: "closed", message: "this runtime is closed: createRuntime() makes another" });
   });
 
+  it("takes a number past float32's range as no number, by the feature's policy, not fed to the model as Infinity", async () => {
+    const { transport, reports } = memoryCollector();
+    const rt = await createRuntime({ collector: "http://collector.test", key: "ing_x", model: "churn", cache: false, transport });
+    const row = churnRows(1)[0]!;
+    const sentinel = await rt.predict({ ...row, charges: Number.MAX_VALUE });
+    const imputed = await rt.predict({ ...row, charges: 50 });
+    // charges: impute 50 (runtime-models.ts); age: reject
+    await expect(rt.predict({ ...row, age: 1e200 })).rejects.toMatchObject({ code: "validation" });
+    await rt.close();
+    expect(Array.from(sentinel.outputs.probabilities as Float32Array)).toEqual(Array.from(imputed.outputs.probabilities as Float32Array));
+    expect(decodeErrorCounts(fromBase64(reports[0]!.errors!)).counts.get("validation")).toBe(2);
+  });
+
   it("answers calls still in flight when the runtime closes as `closed`: rows predicted = rows reported", async () => {
     const { transport, reports } = memoryCollector();
     const rt = await createRuntime({ collector: "http://collector.test", key: "ing_x", model: "churn", cache: false, transport });
