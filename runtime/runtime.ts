@@ -148,6 +148,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const call = callPath(s, () => void schedule.report());
   const closeChannel = o.push ? openChannel(s, () => void updates.refresh()) : () => {};
 
+  let closing: Promise<void> | undefined;
   const runtime: Runtime = {
     predict: call as Runtime["predict"],
     predictColumns: (columns) => call(columns, undefined, true) as Promise<BatchPrediction>,
@@ -191,10 +192,11 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       await s.log?.flush(s.current.logRate ?? 0);
     },
     async close() {
-      if (s.closed) return;
+      // a second close() resolves once the first's last report is sent, as the first does
+      if (s.closed) return closing;
       // closed first: a call still in flight is answered `closed` rather than after the last report
       s.closed = true;
-      await runtime.flush();
+      await (closing = runtime.flush());
       closeChannel();
       schedule.schedule();
       queue.stop();

@@ -442,7 +442,8 @@ export interface Runtime {
   /**
    * Flushes, stops the timers and releases the sessions. A call still in flight rejects with
    * DriftlineError `closed` (await it first to have it answered): the last report is cut as
-   * `close()` begins, and rows answered after it would be reported nowhere.
+   * `close()` begins, and rows answered after it would be reported nowhere. A second `close()`
+   * resolves when the first does, once the last report is sent (or queued).
    */
   close(): Promise<void>;
   /** The version serving now. */

@@ -144,6 +144,17 @@ describe("runtime under Node", () => {
     expect(reports.reduce((rows, r) => rows + r.rows, 0)).toBe(2);
   });
 
+  it("resolves every close() once the last report is sent: a second close() does not return before the first's flush", async () => {
+    const { transport, reports } = memoryCollector();
+    const rt = await createRuntime({ collector: "http://collector.test", key: "ing_x", model: "churn", cache: false, transport });
+    await rt.predict(churnRows(3));
+    // a finally and a signal handler both closing: the process exits once either resolves
+    const first = rt.close();
+    await rt.close();
+    expect(reports.reduce((rows, r) => rows + r.rows, 0)).toBe(3);
+    await first;
+  });
+
   it("keeps a prediction whose label was mistyped for the label meant, and joins a batch's rows only by their own ids", async () => {
     const { transport, reports } = memoryCollector();
     const rt = await createRuntime({ collector: "http://collector.test", key: "ing_x", model: "churn", cache: false, transport });
