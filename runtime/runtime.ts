@@ -154,6 +154,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     predictColumns: (columns) => call(columns, undefined, true) as Promise<BatchPrediction>,
     run: (feeds) => call([], feeds) as Promise<RunResult>,
     embed(vectors) {
+      // after close() no report would carry them
+      checkOpen(s);
       const m = s.live;
       if (!m.projector) throw new DriftlineError("unsupported", `version ${m.version} has no embedding`);
       const { length } = m.projector.config;

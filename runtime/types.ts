@@ -422,7 +422,7 @@ export interface Runtime {
    * Adds embeddings the app computed itself to the report's embedding sketch (a manifest whose
    * `embedding` names no output): one vector of the manifest's `length`, or several one after
    * the other. Throws DriftlineError `validation` (counted) for a wrong length or a non-finite
-   * value, `unsupported` when the manifest has no embedding.
+   * value, `unsupported` when the manifest has no embedding, `closed` after `close()`.
    */
   embed(vectors: ArrayLike<number>): void;
   /**

@@ -694,6 +694,18 @@ describe("runtime media inputs under Node", () => {
     await other.close();
   });
 
+  it("refuses embeddings after close() with `closed`, as predict() and feedback() do: no report would carry them", async () => {
+    const { bytes, manifest, classifier } = textModel("closed-embeddings");
+    const { output: _output, ...config } = manifest.embedding!;
+    const { transport, reports } = memoryCollector(bytes, { ...manifest, embedding: config });
+    const rt = await createRuntime({ ...options, model: "closed-embeddings", transport, encodeText: tokenize });
+    const vector = textClassifierReference(classifier, tokenize(["fine"]).ids[0]!).embedding;
+    rt.embed(vector);
+    await rt.close();
+    expect(() => rt.embed(vector)).toThrow(expect.objectContaining({ code: "closed" }));
+    expect(decodeEmbedding(fromBase64(reports[0]!.embedding!)).count).toBe(1);
+  });
+
   it("refuses embeddings with holes (an array made and not filled) as counted validation errors, so the report's embedding sketch stays decodable", async () => {
     const { bytes, manifest } = textModel("holey-embeddings");
     const { output: _output, ...config } = manifest.embedding!;
