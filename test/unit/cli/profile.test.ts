@@ -6,6 +6,7 @@ import type { ProfileFile } from "../../../cli/profiler.ts";
 import { fromBase64, decodeCategorical, decodeClassification, decodeEmbedding, decodeNumeric } from "../../../protocol/sketch/index.ts";
 import { parseReferenceProfile } from "../../../protocol/schema/parse.ts";
 import { blurValue, narrowestCell, pairedLabel } from "../../../protocol/blur.ts";
+import { featureValue } from "../../../protocol/row-encoding.ts";
 import { runCli } from "./run-cli.ts";
 import { SMOKE_CLASSIFIER, buildDenseClassifier, denseClassifierReference } from "../../fixtures/onnx-models.ts";
 
@@ -217,6 +218,18 @@ describe("driftline profile imputes as scikit-learn's SimpleImputer", () => {
     expect(features[0]).toMatchObject({ name: "x", impute: 2.5, nullable: true, policy: "impute" });
     expect(features[1]).toMatchObject({ name: "k", impute: "a", policy: "ignore", categories: ["a", "b"] });
     expect(features[1]!.nullable).toBeUndefined();
+  });
+
+  it("takes a number past float32's range as the runtime does, as no number: neither the impute value nor the range hold it", async () => {
+    const path = join(dir, "huge.csv");
+    // x: 1, 2 and two numbers past float32's range (the runtime takes them as no number) and a missing one
+    writeFileSync(path, "x\n1\n1e39\n2\n3e39\n\n");
+    const result = await run("profile", path, "-o", join(dir, "huge.json"));
+    expect(result.code, result.stderr).toBe(0);
+    const { features } = JSON.parse(readFileSync(join(dir, "huge.json"), "utf8")) as ProfileFile;
+    expect(features[0]).toMatchObject({ name: "x", impute: 1.5, range: { min: 1, max: 2 }, policy: "impute" });
+    // a missing value on a device gets the impute value, not a `validation` error
+    expect(featureValue(features[0]!)(null, () => {})).toBe(1.5);
   });
 
   it("refuses a nullable column the data does not have", async () => {
