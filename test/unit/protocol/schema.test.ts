@@ -72,6 +72,11 @@ describe("manifest", () => {
     ["overlapping columns", (m: Manifest) => void (m.features[0]!.index = 2), /also used by/],
     ["duplicate feature", (m: Manifest) => void m.features.push({ ...m.features[0]!, index: 5 }), /duplicate feature/],
     ["impute without value", (m: Manifest) => void delete m.features[1]!.impute, /impute/],
+    [
+      "a numeric impute value past float32's range (the runtime takes it as no number: every missing value refused)",
+      (m: Manifest) => void Object.assign(m.features[0]!, { policy: "impute", impute: 1e39 }),
+      /features\.0\.impute: .*float32/,
+    ],
     ["profile kind mismatch", (m: Manifest) => void (m.profile.features.tenure!.kind = "categorical"), /profile\.features\.tenure/],
     ["bad profile sketch", (m: Manifest) => void (m.profile.features.tenure!.sketch = "@@@"), /sketch/],
     ["statistics of no tensor", (m: Manifest) => void (m.tensorStats = ["pixels"]), /tensorStats\.0: no input or output named "pixels"/],
