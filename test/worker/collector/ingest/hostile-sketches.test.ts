@@ -41,6 +41,25 @@ async function readAnswers(model: string, version: number) {
   return { drift, metrics };
 }
 
+/**
+ * A live model whose minute window two minutes back holds 3 honest reports of 2 rows, and a
+ * sender on the honest client's aggregator shard.
+ *
+ * @param name - the model's name
+ */
+async function honestWindow(name: string) {
+  const { model, version, token } = await liveModel(name);
+  const start = Math.floor(Date.now() / 60_000) * 60_000 - 120_000;
+  const honest = "honest-client";
+  const sender = Array.from({ length: 100 }, (_, i) => `sender-${i}`).find((c) => shardOf(c, 3) === shardOf(honest, 3))!;
+  const answer = await postReports(
+    token,
+    [1, 2, 3].map((i) => makeReport(model, version, { start, client: honest, tenure: [i, i + 1] })),
+  );
+  expect(answer.accepted).toHaveLength(3);
+  return { model, version, token, start, honest, sender };
+}
+
 describe("hostile sketch counts", () => {
   it("refuses reports whose counts would overflow when merged, and keeps counting honest ones exactly", async () => {
     const { model, version, token } = await liveModel("overflow");
@@ -94,11 +113,7 @@ describe("hostile sketch counts", () => {
     // each sketch alone decodes (finite mean and M2), but two of them merged overflowed to
     // Infinity: the stored window no longer decoded, /v1/drift skipped it and the next flush
     // quarantined it with every honest report in it
-    const { model, version, token } = await liveModel("moments");
-    const start = Math.floor(Date.now() / 60_000) * 60_000 - 120_000;
-    const client = "one-shard";
-    const honest = [1, 2, 3].map((i) => makeReport(model, version, { start, client, tenure: [i, i + 1] }));
-    expect((await postReports(token, honest)).accepted).toHaveLength(3);
+    const { model, version, token, start, honest: client } = await honestWindow("moments");
     const moments = (mean: number, m2: number) => {
       const s = new NumericSketch({ range: { min: 0, max: 120 } });
       s.update(42);
@@ -124,18 +139,7 @@ describe("hostile sketch counts", () => {
   it("keeps a window readable when a sender's categorical sketch is scaled past its budget", async () => {
     // scaled by 1/2, four heavy hitters seen once each rounded to 1 each and their 4 unseen values
     // to 2: more heavy-hitter counts than unseen values, which no stored window may hold
-    const { model, version, token } = await liveModel("scaled-heavy");
-    const start = Math.floor(Date.now() / 60_000) * 60_000 - 120_000;
-    const honest = "honest-client";
-    const sender = Array.from({ length: 100 }, (_, i) => `sender-${i}`).find((c) => shardOf(c, 3) === shardOf(honest, 3))!;
-    expect(
-      (
-        await postReports(
-          token,
-          [1, 2, 3].map((i) => makeReport(model, version, { start, client: honest, tenure: [i, i + 1] })),
-        )
-      ).accepted,
-    ).toHaveLength(3);
+    const { model, version, token, start, honest, sender } = await honestWindow("scaled-heavy");
     const bare = (rows: number, features: Record<string, string>) => {
       const { prediction: _p, latency: _l, ...r } = makeReport(model, version, { start, client: sender });
       return { ...r, rows, features };
@@ -158,18 +162,7 @@ describe("hostile sketch counts", () => {
   it("keeps a window readable when a sender's prediction sketch is scaled past its budget", async () => {
     // scaled by 2/5, two predictions of one class each rounded to none and their two entropies to
     // one: more entropies than predictions, which no stored window may hold
-    const { model, version, token } = await liveModel("scaled-entropy");
-    const start = Math.floor(Date.now() / 60_000) * 60_000 - 120_000;
-    const honest = "honest-client";
-    const sender = Array.from({ length: 100 }, (_, i) => `sender-${i}`).find((c) => shardOf(c, 3) === shardOf(honest, 3))!;
-    expect(
-      (
-        await postReports(
-          token,
-          [1, 2, 3].map((i) => makeReport(model, version, { start, client: honest, tenure: [i, i + 1] })),
-        )
-      ).accepted,
-    ).toHaveLength(3);
+    const { model, version, token, start, honest, sender } = await honestWindow("scaled-entropy");
     const tenure = (n: number) => {
       const s = new NumericSketch({ range: { min: 0, max: 120 } });
       for (let i = 0; i < n; i++) s.update(i % 120);
