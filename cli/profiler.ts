@@ -207,7 +207,17 @@ export class TableProfiler {
           .sort();
         if (categories.length === 0) throw new CliError(`${this.path}: column "${column.name}" has no values`);
         const policy = options.unknown === "ignore" ? "ignore" : "impute";
-        feature = { name: column.name, kind: "categorical", input: options.input, index, dtype: "float32", categories, encoding: options.encoding, policy, impute: byCount[0]![0] };
+        feature = {
+          name: column.name,
+          kind: "categorical",
+          input: options.input,
+          index,
+          dtype: "float32",
+          categories,
+          encoding: options.encoding,
+          policy,
+          impute: byCount[0]![0].slice(0, LIMITS.nameLength),
+        };
       }
       if (options.nullable.includes(column.name)) feature.nullable = true;
       index += featureWidth(feature);

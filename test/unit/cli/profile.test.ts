@@ -232,6 +232,18 @@ describe("driftline profile imputes as scikit-learn's SimpleImputer", () => {
     expect(featureValue(features[0]!)(null, () => {})).toBe(1.5);
   });
 
+  it("cuts the impute value of a category name past LIMITS.nameLength as it cuts the categories, so a missing value on a device is imputed", async () => {
+    const path = join(dir, "long-names.csv");
+    const long = "a".repeat(200);
+    // the most frequent category is longer than a name may be (128 characters)
+    writeFileSync(path, `plan\n${long}\n${long}\nbasic\n`);
+    const result = await run("profile", path, "--categorical", "plan", "-o", join(dir, "long-names.json"));
+    expect(result.code, result.stderr).toBe(0);
+    const { features } = JSON.parse(readFileSync(join(dir, "long-names.json"), "utf8")) as ProfileFile;
+    expect(features[0]).toMatchObject({ categories: ["a".repeat(128), "basic"], impute: "a".repeat(128) });
+    expect(featureValue(features[0]!)(null, () => {})).toBe(0);
+  });
+
   it("refuses a nullable column the data does not have", async () => {
     const result = await run("profile", csvPath, "--nullable", "nope", "-o", join(dir, "x.json"));
     expect(result.code).toBe(1);
