@@ -44,19 +44,6 @@ const REFRESH_MS = 2_000;
  */
 const RUNTIME_KEYS: readonly string[] = ["backend", "backendReason", DEVICE_SEGMENT_KEY];
 
-/** A lone surrogate (half of a pair without the other half). */
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-
-/**
- * A segment value as D1 stores it and reads it back: each lone surrogate a replacement
- * character (`String.prototype.toWellFormed`). D1 writes a lone surrogate as bytes it reads back
- * as other text, so the value as sent never matched an admitted one: each report of it asked D1
- * to admit it again, and it reported as `other`.
- *
- * @param value - a segment value as reported
- */
-const wellFormed = (value: string): string => value.replace(LONE_SURROGATE, "\ufffd");
-
 /** Score of a `segment_values` row in epoch `?E`: reports this hour and the hour before. */
 const score = (e: string) => `(case when epoch = ${e} then hits + prev_hits when epoch = ${e} - 1 then hits else 0 end)`;
 
@@ -177,7 +164,10 @@ export class SegmentCap {
     let rowsWritten = now - this.syncedAt >= REFRESH_MS ? await this.syncOnce(now) : 0;
     const out: Record<string, string> = {};
     for (const [key, sent] of Object.entries(segment)) {
-      const value = wellFormed(sent);
+      // as D1 stores it and reads it back: D1 writes a lone surrogate as bytes it reads back as
+      // other text, so the value as sent never matched an admitted one (each report of it asked D1
+      // to admit it again, and it reported as `other`)
+      const value = sent.toWellFormed();
       const values = this.admitted.get(key);
       if (values?.has(value)) {
         out[key] = value;
