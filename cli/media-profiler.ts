@@ -2,7 +2,7 @@ import { blurValue } from "../protocol/blur.ts";
 import { audioDescriptors, resample } from "../protocol/preprocess/audio.ts";
 import { DESCRIPTORS, recordedDescriptors } from "../protocol/preprocess/descriptors.ts";
 import { type Plane, type RgbaImage, fitImage, imageDescriptors, imageTensor } from "../protocol/preprocess/image.ts";
-import { type EncodedTextBatch, type TensorLike, type TextEncodingHook, textDescriptors } from "../protocol/preprocess/text.ts";
+import { type EncodedTextBatch, type TensorLike, type TextEncodingHook, textDescriptors, unknownShareProblem } from "../protocol/preprocess/text.ts";
 import type { Input, Output } from "../protocol/schema/manifest.ts";
 import type { Media } from "../protocol/schema/media.ts";
 import type { ReferenceProfile } from "../protocol/schema/profile.ts";
@@ -129,10 +129,9 @@ export class MediaProfiler {
     } catch (err) {
       throw new CliError(`--encoder failed: ${oneLine(err)}`);
     }
-    // as the runtime refuses it (runtime/media/text.ts): a count or a percentage is no share
-    const share = encoded?.unknownTokens?.[0] ?? NaN;
-    if (!(typeof share === "number" && (share >= 0 ? share <= 1 : Number.isNaN(share))))
-      throw new CliError(`--encoder's unknownTokens[0] is ${share}: a share of the text's tokens, 0–1 (NaN, or no unknownTokens, when it cannot tell)`);
+    // as the runtime refuses it (runtime/media/text.ts)
+    const problem = unknownShareProblem(encoded?.unknownTokens?.[0] ?? NaN, "--encoder's unknownTokens[0]");
+    if (problem) throw new CliError(problem);
     return { feeds: this.model && this.modelFeeds(encoded?.feeds ?? {}), unknownTokens: encoded?.unknownTokens };
   }
 

@@ -43,6 +43,19 @@ const DIGIT = /\p{Nd}/u;
 const WORD = /[^\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/gu;
 
 /**
+ * Why an encoder's unknown-token share is none, or undefined: a share of the text's tokens is
+ * 0–1, or NaN when the encoder cannot tell (a count, a percentage or ±Infinity would be sketched
+ * as a share and move its drift). The runtime and `driftline profile --text` refuse the same.
+ *
+ * @param share - what the encoder answered as `unknownTokens[r]` (`where`)
+ * @param where - how the message names it
+ */
+export function unknownShareProblem(share: unknown, where: string): string | undefined {
+  if (typeof share === "number" && (share >= 0 ? share <= 1 : Number.isNaN(share))) return undefined;
+  return `${where} is ${share}: a share of the text's tokens, 0–1 (NaN, or no unknownTokens, when it cannot tell)`;
+}
+
+/**
  * Descriptors of one text.
  *
  * @param text - the text as the app passed it

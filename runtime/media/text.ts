@@ -12,7 +12,7 @@
  */
 import { DriftlineError } from "../../protocol/errors.ts";
 import { DESCRIPTORS } from "../../protocol/preprocess/descriptors.ts";
-import { textDescriptors } from "../../protocol/preprocess/text.ts";
+import { textDescriptors, unknownShareProblem } from "../../protocol/preprocess/text.ts";
 import { mediaPlan } from "./plan.ts";
 import type { MediaModule } from "../types.ts";
 
@@ -39,9 +39,8 @@ const text: MediaModule["filler"] = (input, encodeText) => {
         throw new DriftlineError("validation", `${input.name}: encodeText answered no feeds.${input.name} (it answers { feeds: { ${input.name}: tensor, … }, unknownTokens? })`);
       texts.forEach((t, r) => {
         const share = unknownTokens?.[r] ?? NaN;
-        // else sketched as a share: a count, a percentage or ±Infinity would move its drift
-        if (!(typeof share === "number" && (share >= 0 ? share <= 1 : Number.isNaN(share))))
-          throw new DriftlineError("validation", `${input.name}: encodeText's unknownTokens[${r}] is ${share}: a share of the text's tokens, 0–1 (NaN, or no unknownTokens, when it cannot tell)`);
+        const problem = unknownShareProblem(share, `encodeText's unknownTokens[${r}]`);
+        if (problem) throw new DriftlineError("validation", `${input.name}: ${problem}`);
         describe(r, { ...textDescriptors(t), unknownTokens: share });
       });
       return feeds;
