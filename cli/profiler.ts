@@ -5,7 +5,7 @@ import { blurValue, narrowestCell, valueStep } from "../protocol/blur.ts";
 import { LIMITS } from "../protocol/limits.ts";
 import { type ValueOf, featureValue, featureWidth, inputColumns, writeFeature } from "../protocol/row-encoding.ts";
 import { CategoricalSketch, ClassificationSketch, type FeatureSketch, NumericSketch, quantile, toBase64 } from "../protocol/sketch/index.ts";
-import { F32_MAX } from "../protocol/sketch/codec.ts";
+import { isFloat32Finite } from "../protocol/sketch/codec.ts";
 import { CliError } from "./args.ts";
 import { type LoadedModel, runModel } from "./onnx-model.ts";
 import { type ChunkOptions, ReferenceChunker } from "./reference-chunks.ts";
@@ -136,7 +136,7 @@ export class TableProfiler {
           sketch.update(value, recorded);
           chunker?.numeric(column.name, r, value, recorded);
           // past float32's range is no number to the runtime (protocol/row-encoding.ts): nor to the range or the median
-          if (value === null || !(Math.abs(value) <= F32_MAX)) continue;
+          if (value === null || !isFloat32Finite(value)) continue;
           column.values?.push(value);
           if (value < column.min) column.min = value;
           if (value > column.max) column.max = value;

@@ -1,5 +1,5 @@
 import { DriftlineError } from "./errors.ts";
-import { F32_MAX } from "./sketch/codec.ts";
+import { isFloat32Finite } from "./sketch/codec.ts";
 import type { Feature } from "./schema/manifest.ts";
 
 /**
@@ -46,7 +46,7 @@ export function featureValue(f: Pick<Feature, "name" | "kind" | "range" | "categ
   const index = new Map((f.categories ?? []).map((c, i) => [c, i]));
   const { min = -Infinity, max = Infinity } = f.range ?? {};
   const encode = (v: unknown) =>
-    numeric ? (typeof v === "number" && Math.abs(v) <= F32_MAX ? v : undefined) : typeof v === "string" || typeof v === "number" || typeof v === "boolean" ? index.get(String(v)) : undefined;
+    numeric ? (typeof v === "number" && isFloat32Finite(v) ? v : undefined) : typeof v === "string" || typeof v === "number" || typeof v === "boolean" ? index.get(String(v)) : undefined;
   const fallback = f.impute === undefined ? undefined : encode(f.impute);
   return (value, onViolation) => {
     if (value == null && f.nullable) return numeric ? NaN : -1;

@@ -1,6 +1,6 @@
 import { blurValue, narrowestCell, pairedLabel } from "../protocol/blur.ts";
 import { NumericSketch } from "../protocol/sketch/numeric.ts";
-import { F32_MAX } from "../protocol/sketch/codec.ts";
+import { isFloat32Finite } from "../protocol/sketch/codec.ts";
 import { CategoricalSketch } from "../protocol/sketch/categorical.ts";
 import { ClassificationSketch } from "../protocol/sketch/prediction.ts";
 import { LatencySketch } from "../protocol/sketch/latency.ts";
@@ -203,7 +203,7 @@ export class Accumulator {
     const vectors = data && data.length === n * length ? Array.from({ length: n }, (_, r) => Array.prototype.slice.call(data, r * length, (r + 1) * length) as number[]) : [];
     // spread: `every` passes over the holes of a sparse array (new Array(8)), which would sketch as
     // NaN; past float32's range the projection's squares overflow: a sketch its decoder refuses
-    if (!vectors.length || !vectors.every((v) => [...v].every((x) => Math.abs(x) <= F32_MAX))) return (this.error("validation"), false);
+    if (!vectors.length || !vectors.every((v) => [...v].every(isFloat32Finite))) return (this.error("validation"), false);
     const s = (this.embedding ??= projector.sketch());
     this.dirty_ = true;
     for (const v of vectors) projector.add(s, v);

@@ -4,7 +4,7 @@ import { boundedRecord, findDuplicate, modelNameSchema, nameSchema, rateSchema, 
 import { featureKindSchema, referenceProfileSchema } from "./profile.ts";
 import { mediaSchema } from "./media.ts";
 import { MAX_EMBEDDING_DIMS, MAX_KERNEL_FEATURES } from "../sketch/embedding.ts";
-import { F32_MAX } from "../sketch/codec.ts";
+import { isFloat32Finite } from "../sketch/codec.ts";
 import { derivedFeatures } from "../preprocess/descriptors.ts";
 
 /** ONNX tensor element types Driftline feeds. */
@@ -188,7 +188,7 @@ function checkStructure(ctx: Issues): void {
     if (f.policy === "impute" && f.impute === undefined) problem(at("impute"), "policy impute needs an impute value");
     // the runtime takes a number past float32's range as no number (protocol/row-encoding.ts): as the
     // fallback, every missing or invalid value would be refused instead of imputed
-    if (f.kind === "numeric" && f.impute !== undefined && !(typeof f.impute === "number" && Math.abs(f.impute) <= F32_MAX))
+    if (f.kind === "numeric" && f.impute !== undefined && !(typeof f.impute === "number" && isFloat32Finite(f.impute)))
       problem(at("impute"), "a numeric feature's impute value is a number within float32's range");
     if (f.policy === "ignore" && f.kind !== "categorical") problem(at("policy"), "policy ignore is for categorical features");
     const width = f.encoding === "onehot" ? (f.categories?.length ?? 1) : 1;

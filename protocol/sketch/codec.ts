@@ -226,6 +226,14 @@ export function fromF32Key(key: number): number {
 export const F32_MAX = 3.4028234663852886e38;
 
 /**
+ * Whether a float32 holds `x` as a finite number (|x| ≤ {@link F32_MAX}): not NaN, ±Infinity or a
+ * larger number, which a float32 tensor holds as ±Infinity and whose square overflows a sketch's M2.
+ *
+ * @param x - a number
+ */
+export const isFloat32Finite = (x: number): boolean => Math.abs(x) <= F32_MAX;
+
+/**
  * The float32 next to `x` on the side away from the middle of `[min, max]`: `x` rounded to
  * float32 down (`down`) or up, and never past the largest finite float32. Items are float32, a
  * sketch's min and max float64, so a value that is both an item and the min decodes as an item

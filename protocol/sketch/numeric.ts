@@ -1,5 +1,5 @@
 import { DriftlineError } from "../errors.ts";
-import { F32_MAX, type Reader, TAG, type Writer, decodeWith, encodeWith, expectSame, fail } from "./codec.ts";
+import { F32_MAX, isFloat32Finite, type Reader, TAG, type Writer, decodeWith, encodeWith, expectSame, fail } from "./codec.ts";
 import { DEFAULT_K, QuantileSketch, readQuantiles } from "./quantiles.ts";
 
 /** Options of a {@link NumericSketch}. */
@@ -80,7 +80,7 @@ export class NumericSketch {
   update(value: number | null | undefined, recorded = value): void {
     if (value == null) this.missing++;
     else if (value >= this.lo_ && value <= this.hi_) this.add_(recorded as number);
-    else if (!(value >= -F32_MAX && value <= F32_MAX)) this.nonFinite++;
+    else if (!isFloat32Finite(value)) this.nonFinite++;
     else {
       this.outOfRange++;
       this.add_(recorded as number);
