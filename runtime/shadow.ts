@@ -20,6 +20,8 @@ export class Shadow {
   private pending_: Array<[Row, number, number]> = [];
   private agree_ = 0;
   private acc_!: Accumulator;
+  /** The run under way: a drain waits for it, so a cut after `flush()`'s drain holds its rows. */
+  private running_ = Promise.resolve();
 
   /**
    * @param model - the shadow version, loaded
@@ -56,8 +58,12 @@ export class Shadow {
     if (!was && p.length) this.idle_(() => void this.drain());
   }
 
-  /** Runs what is pending (also called by tests and `flush()`). */
-  async drain(): Promise<void> {
+  /** Runs what is pending after the run under way (also called by tests and `flush()`). */
+  drain(): Promise<void> {
+    return (this.running_ = this.running_.then(() => this.run_()));
+  }
+
+  private async run_(): Promise<void> {
     const batch = this.pending_.splice(0);
     const m = this.model;
     const n = batch.length;

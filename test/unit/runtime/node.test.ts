@@ -154,6 +154,31 @@ describe("runtime under Node", () => {
     expect(reports.reduce((rows, r) => rows + r.rows, 0)).toBe(3);
     await first;
   });
+  it("reports the shadow's rows of an idle-time run still going when the runtime closes", async () => {
+    const { transport, reports, assignment } = memoryCollector();
+    Object.assign(assignment, { shadow: { version: 2, sampleRate: 1, manifest: { ...assignment.manifest, version: 2 } } });
+    // idle time comes when the test says so
+    const idle: Array<() => void> = [];
+    const runIdle = () => idle.splice(0).forEach((fn) => fn());
+    const clock = { now: () => Date.now(), setTimeout, clearTimeout, idle: (fn: () => void) => void idle.push(fn) };
+    const rt = await createRuntime({ collector: "http://collector.test", key: "ing_x", model: "churn", cache: false, transport, clock });
+    const shadowRows = () => reports.reduce((rows, r) => rows + (r.shadow?.rows ?? 0), 0);
+    // the shadow loads after the start: predict until a report of it arrives
+    await expect
+      .poll(async () => {
+        await rt.predict(churnRows(1));
+        runIdle();
+        await rt.flush();
+        return shadowRows();
+      })
+      .toBeGreaterThan(0);
+    const before = shadowRows();
+    await rt.predict(churnRows(5));
+    // the shadow's run of those rows starts in idle time and is still going as close() flushes
+    runIdle();
+    await rt.close();
+    expect(shadowRows() - before).toBe(5);
+  });
 
   it("keeps a prediction whose label was mistyped for the label meant, and joins a batch's rows only by their own ids", async () => {
     const { transport, reports } = memoryCollector();
