@@ -1,4 +1,4 @@
-import { and, asc, eq, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { models } from "./schema.ts";
 
@@ -18,6 +18,31 @@ export async function findModel(db: Db, app: string, name: string): Promise<Mode
     .from(models)
     .where(and(eq(models.app, app), eq(models.name, name)))
     .get();
+}
+
+/** Names {@link findModels} binds in one statement at most: D1 binds at most 100 parameters a statement, and the app is one. */
+const NAMES_PER_QUERY = 90;
+
+/**
+ * The models of `app` among `names` (names it has no model of are left out), in one statement per
+ * 90 names.
+ *
+ * @param db - drizzle handle
+ * @param app - the app
+ * @param names - model names
+ */
+export async function findModels(db: Db, app: string, names: readonly string[]): Promise<ModelRow[]> {
+  const out: ModelRow[] = [];
+  for (let i = 0; i < names.length; i += NAMES_PER_QUERY) {
+    out.push(
+      ...(await db
+        .select()
+        .from(models)
+        .where(and(eq(models.app, app), inArray(models.name, names.slice(i, i + NAMES_PER_QUERY))))
+        .all()),
+    );
+  }
+  return out;
 }
 
 /**

@@ -19,7 +19,7 @@ import { type AttributedReport, senderId } from "../aggregates/sender-tally.ts";
 import { rolloutGraceMs, shardCount } from "../config.ts";
 import { aggregator, flushModel, shardOf } from "../ingest/routing.ts";
 import { onCollectorClock } from "../ingest/client-clock.ts";
-import { accessModel, cachedModel } from "../registry/model-access.ts";
+import { accessModel, cachedModels } from "../registry/model-access.ts";
 import { assignableVersions, notAssigned } from "../rollout/assignable.ts";
 import { jsonBody, validate } from "../validate.ts";
 import { documented } from "../openapi.ts";
@@ -56,16 +56,6 @@ const ingestStatsSchema = z.object({
   shards: z.array(z.object({ object: z.string(), quarantined: z.record(z.string(), z.number()) }).catchall(z.number())),
   total: z.record(z.string(), z.number()),
 });
-
-/** The key of the caller's model `name` (see {@link cachedModel}), or why reports of it are refused. */
-async function modelKeyOf(db: Db, caller: Caller, name: string, app: string | undefined): Promise<string | ApiError> {
-  try {
-    return (await cachedModel(db, caller, name, app)).id;
-  } catch (err) {
-    if (err instanceof ApiError) return err;
-    throw err;
-  }
-}
 
 function rawId(raw: unknown): string | null {
   const id = (raw as { id?: unknown } | null)?.id;
@@ -115,9 +105,11 @@ async function route(db: Db, env: Env, caller: Caller, app: string | undefined, 
   const groups = new Map<string, Group>();
   const rollouts: Routed["rollouts"] = new Map();
   let hint: Routed["hint"];
+  // the names in one lookup: a batch may name 100 models, made up or not
+  const found = await cachedModels(db, caller, [...new Set(reports.map((r) => r.model))], app);
   const keys = new Map<string, string | ApiError>();
-  for (const name of new Set(reports.map((r) => r.model))) {
-    const key = await modelKeyOf(db, caller, name, app);
+  for (const [name, model] of found) {
+    const key = model instanceof ApiError ? model : model.id;
     keys.set(name, key);
     if (!(key instanceof ApiError)) rollouts.set(key, await cachedRollout(db, key, rolloutGraceMs(env)));
   }
