@@ -26,3 +26,15 @@ export async function announceRollout(env: Env, model: string, configVersion: nu
     console.error("rollout channel: announce failed; clients learn of the change from report answers and polls", err);
   }
 }
+
+/**
+ * Closes a revoked key's subscriptions in the rollout channel of each of `models`. Throws when a
+ * channel fails: the revocation is stored, and revoking again (idempotent) closes them.
+ *
+ * @param env - the Worker's bindings
+ * @param models - the keys of the models whose channels the key may have subscribed to
+ * @param keyId - the revoked key's id
+ */
+export async function closeKeySubscriptions(env: Env, models: Iterable<string>, keyId: string): Promise<void> {
+  await Promise.all([...models].map((model) => rolloutChannel(env, model).closeKey(keyId)));
+}

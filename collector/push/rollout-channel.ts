@@ -33,8 +33,12 @@ export interface ChannelMessage {
 }
 
 const VERSION_KEY = "configVersion";
+/** Storage keys of revoked key ids (`revoked:<key id>`). */
+const REVOKED_PREFIX = "revoked:";
 /** Close code of a message a client sent: the channel takes none (1008, policy violation). */
 const NO_MESSAGES = 1008;
+/** Close code of a subscription whose key was revoked (1008, policy violation). */
+const REVOKED = 1008;
 
 /**
  * The rollout channel of one model (named by the model's key): holds its subscribers' WebSockets
@@ -48,13 +52,16 @@ const NO_MESSAGES = 1008;
 export class RolloutChannel extends DurableObject<Env> {
   /**
    * A subscription: the route's WebSocket upgrade request (collector/routes/rollout-channel.ts,
-   * which authenticated it and sets {@link SUBSCRIPTION_HEADER}). Answers 101 with the socket, or
-   * 429 `rate_limited` (JSON error body) when a bound is reached.
+   * which authenticated it and sets {@link SUBSCRIPTION_HEADER}). Answers 101 with the socket,
+   * 429 `rate_limited` (JSON error body) when a bound is reached, or 401 `unauthorized` for a key
+   * {@link closeKey} was told is revoked.
    *
    * @param request - the upgrade request
    */
   override fetch(request: Request): Response {
     const sub = JSON.parse(request.headers.get(SUBSCRIPTION_HEADER)!) as Subscription;
+    // another isolate may still take a revoked ingest key for a few seconds (collector/auth.ts INGEST_KEY_CACHE_MS)
+    if (this.ctx.storage.kv.get<boolean>(`${REVOKED_PREFIX}${sub.keyId}`)) return Response.json(errorBody("unauthorized", "unknown or revoked key"), { status: 401 });
     const tags = [`key:${sub.keyId}`, ...(sub.network === null ? [] : [`net:${sub.network}`])];
     const full = this.ctx.getWebSockets(tags[0]).length >= sub.limits.perKey ? "ingest key" : tags[1] && this.ctx.getWebSockets(tags[1]).length >= sub.limits.perNetwork ? "network" : undefined;
     if (full) {
@@ -86,6 +93,27 @@ export class RolloutChannel extends DurableObject<Env> {
       }
     }
     return sent;
+  }
+
+  /**
+   * Closes the subscriptions of a revoked key (1008), so it hears of no change after its
+   * revocation (collector/routes/keys.ts), and refuses its subscriptions from now on (401): one
+   * made through an isolate that still has the key cached would otherwise stay open.
+   *
+   * @param keyId - the revoked key's id
+   * @returns how many were closed
+   */
+  closeKey(keyId: string): number {
+    this.ctx.storage.kv.put(`${REVOKED_PREFIX}${keyId}`, true);
+    const sockets = this.ctx.getWebSockets(`key:${keyId}`);
+    for (const ws of sockets) {
+      try {
+        ws.close(REVOKED, "this key was revoked");
+      } catch {
+        // closing already
+      }
+    }
+    return sockets.length;
   }
 
   /** Open subscriptions. */

@@ -6,11 +6,13 @@ import { assertApp, forgetKey, requireRole } from "../auth.ts";
 import { forgetKeyOrigins } from "../cors.ts";
 import { openDb } from "../db/client.ts";
 import { ensureApp, findKey, insertKey, listKeys, revokeKey, type KeyRow } from "../db/keys.ts";
+import { listRollouts } from "../db/rollouts.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
 import { randomBase64Url } from "../random.ts";
 import { iso } from "../time.ts";
 import { newToken } from "../tokens.ts";
+import { closeKeySubscriptions } from "../push/announce.ts";
 import { jsonBody, validate } from "../validate.ts";
 import { documented } from "../openapi.ts";
 
@@ -85,5 +87,7 @@ export const keys = new Hono<AppEnv>()
     const revoked = (await revokeKey(db, id, Date.now()))!;
     forgetKey(id);
     forgetKeyOrigins();
+    // a subscription to a rollout channel outlives the request that authenticated it; only models with a rollout have a channel
+    if (key.role !== "read") await closeKeySubscriptions(c.env, (await listRollouts(db, key.app)).keys(), id);
     return c.json(keyView(revoked));
   });

@@ -5,6 +5,9 @@ import { createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import worker from "../../../../collector/index.ts";
+import { rolloutChannel } from "../../../../collector/push/announce.ts";
+import { SUBSCRIPTION_HEADER, type Subscription } from "../../../../collector/push/rollout-channel.ts";
+import { modelKey } from "../../../../collector/registry/model-key.ts";
 import { clientsGiven, flush, liveModel, makeReport, postReports } from "../../ingest-helpers.ts";
 import { BOOTSTRAP, call, canaryWithAlerts, createKey, expectError, publish, rollout, unique } from "../../registry-helpers.ts";
 
@@ -153,6 +156,28 @@ describe("rollout channel", () => {
       res.webSocket!.close(1000);
     });
     for (const s of [...open.slice(1), other]) s.socket.close(1000);
+  });
+
+  it("closes a revoked key's subscriptions, so it hears of no rollout change after its revocation", async () => {
+    const { model } = await liveModel("push-revoked");
+    const key = await createKey("default", "ingest");
+    const kept = await createKey("default", "ingest");
+    const [revoked, other] = [await subscribe(model, key.token), await subscribe(model, kept.token)];
+    const revoke = await call("DELETE", `/v1/keys/${key.id}`, { token: BOOTSTRAP });
+    expect(revoke.status, await revoke.text()).toBe(200);
+    const { version: v2 } = await publish(model);
+    await rollout(model, { stable: v2 });
+    const now = await configVersion(model);
+    await allSent([other], now);
+    expect(revoked.versions).not.toContain(now);
+    expect((await revoked.closed).code).toBe(1008);
+    other.socket.close(1000);
+    // an isolate that still has the key cached (collector/auth.ts) passes it on: the channel itself refuses it
+    const subscription: Subscription = { keyId: key.id, network: null, configVersion: now, limits: { perKey: PER_KEY, perNetwork: PER_NETWORK } };
+    const direct = await rolloutChannel(env, modelKey("default", model)).fetch("https://rollout-channel/subscribe", {
+      headers: { Upgrade: "websocket", [SUBSCRIPTION_HEADER]: JSON.stringify(subscription) },
+    });
+    await expectError(direct, 401, "unauthorized");
   });
 
   it("closes a subscriber that sends anything (the channel takes no messages)", async () => {
