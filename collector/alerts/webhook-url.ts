@@ -7,13 +7,17 @@ import ipaddr from "ipaddr.js";
  */
 const PRIVATE_DOMAINS = ["localhost", "local", "internal", "home.arpa"];
 
+/** IPv4-compatible IPv6 addresses, `::a.b.c.d` (deprecated, RFC 4291 2.5.5.1): an IPv4 address inside. */
+const IPV4_COMPATIBLE = ipaddr.parseCIDR("::/96");
+
 /**
  * Why `url` may not be a webhook, or undefined when it may: it must be an absolute http(s) URL
  * without credentials whose host is a public unicast IP address or a dotted domain name outside
  * {@link PRIVATE_DOMAINS}. The WHATWG URL parser has already turned every IPv4 spelling
  * (`2130706433`, `0x7f000001`, `0177.0.0.1`, `127.1`) into a dotted quad, so one ipaddr.js range
  * check covers them; every range but `unicast` (loopback, private, link-local, CGNAT,
- * unique-local, unspecified, IPv4-mapped, 6to4, NAT64, multicast, reserved…) is refused.
+ * unique-local, unspecified, IPv4-mapped and IPv4-compatible, 6to4, NAT64, multicast, reserved…) is
+ * refused.
  * A domain name is not resolved here (a Worker cannot): see docs/security.md for what guards
  * names that resolve to private addresses.
  *
@@ -35,7 +39,10 @@ export function webhookRefusal(url: string, allowPrivate: boolean): string | und
   const host = parsed.hostname.replace(/\.$/, "");
   const literal = host.startsWith("[") ? host.slice(1, -1) : host;
   if (ipaddr.isValid(literal)) {
-    const range = ipaddr.parse(literal).range();
+    const address = ipaddr.parse(literal);
+    const range = address.range();
+    // ipaddr.js has no range for IPv4-compatible IPv6 (::a.b.c.d past :: and ::1): it calls them unicast
+    if (range === "unicast" && address.kind() === "ipv6" && address.match(IPV4_COMPATIBLE)) return `its host ${host} is an IPv4-compatible address, not a public one`;
     return range === "unicast" ? undefined : `its host ${host} is a ${range} address, not a public one`;
   }
   if (!host.includes(".")) return `its host "${host}" is not a public domain name (no dot)`;

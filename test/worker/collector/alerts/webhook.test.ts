@@ -38,6 +38,9 @@ const REFUSED = [
   "http://[::ffff:127.0.0.1]/hook",
   "http://[::ffff:10.0.0.1]/hook",
   "http://[::ffff:a9fe:a9fe]/hook",
+  // IPv4-compatible IPv6 (::/96, deprecated by RFC 4291): 127.0.0.1 and 169.254.169.254 inside
+  "http://[::127.0.0.1]/hook",
+  "http://[::a9fe:a9fe]/hook",
   // localhost names, single-label and private-use domains
   "http://foo.localhost/hook",
   "http://LOCALHOST./hook",
