@@ -16,7 +16,7 @@ import { ApiError } from "../errors.ts";
 import { randomBase64Url } from "../random.ts";
 import { DEFAULT_SAMPLE_RATE } from "../rollout/state.ts";
 import { checkProfile } from "./check-profile.ts";
-import { MAX_CLIENT_MANIFEST_BYTES, toClientManifest } from "./client-manifest.ts";
+import { type ClientManifest, MAX_CLIENT_MANIFEST_BYTES, toClientManifest } from "./client-manifest.ts";
 import { accessModel } from "./model-access.ts";
 import { modelKey } from "./model-key.ts";
 
@@ -142,6 +142,22 @@ async function storeFullManifest(bucket: R2Bucket, db: Db, version: VersionRow, 
   }
 }
 
+/**
+ * Stores the full manifest of a version found again by a retried publish, when it is missing: the
+ * publish that stored the version stopped before its manifest was stored and could not delete
+ * the version (the Worker stopped in between, or D1 failed as R2 had). Without it the version's
+ * reference profile would be lost for good (drift, `GET …/versions/:n`), and the retry answer
+ * "already published". The manifest is the stored client manifest with the profile the retry
+ * carries (its hash is the version's), so it is the one the first publish would have stored.
+ */
+async function completeFullManifest(bucket: R2Bucket, version: VersionRow, manifest: Manifest): Promise<void> {
+  if (await bucket.head(version.manifestKey)) return;
+  const client = JSON.parse(version.manifest) as ClientManifest;
+  await bucket.put(version.manifestKey, JSON.stringify({ ...client, profile: manifest.profile, version: version.number }), {
+    httpMetadata: { contentType: "application/json" },
+  });
+}
+
 /** Audits the publish. */
 async function auditPublish(db: Db, caller: Caller, version: VersionRow, now: number): Promise<void> {
   const after = { version: version.number, sha256: version.sha256, size: version.size, publisher: version.publisher };
@@ -184,6 +200,7 @@ export async function publishVersion(env: Env, db: Db, caller: Caller, name: str
   const profileHash = await profileHashOf(manifest.profile);
   const existing = typeof found === "string" ? undefined : await versionOf(env.ARTIFACTS, db, found.id, manifest.sha256, profileHash);
   if (existing) {
+    await completeFullManifest(env.ARTIFACTS, existing, manifest);
     await startRollout(db, caller, existing.model, now);
     return { version: existing, created: false };
   }

@@ -114,6 +114,35 @@ describe("POST /v1/models/:model/versions", () => {
     }
   });
 
+  it("a publish whose manifest upload failed and whose version could not be deleted is completed by publishing it again", async () => {
+    const model = unique("no-manifest");
+    const manifest = await freshManifest(model);
+    // R2 refuses the manifest, and D1 the deletion of the version the publish stored
+    const bucket = new Proxy(env.ARTIFACTS, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop) as (...a: unknown[]) => unknown;
+        if (prop !== "put") return typeof value === "function" ? value.bind(target) : value;
+        return (key: string, ...rest: unknown[]) =>
+          key.startsWith("manifests/") ? Promise.reject(new Error("put: We encountered an internal error. Please try again. (10001)")) : value.call(target, key, ...rest);
+      },
+    });
+    const req = new Request(`http://collector/v1/models/${model}/versions`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${BOOTSTRAP}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ manifest }),
+    });
+    const failed = await app.fetch(req, { ...env, ARTIFACTS: bucket, DB: failingD1(env.DB, (query) => /^delete from "versions"/.test(query)) });
+    expect(failed.status, await failed.text()).toBeGreaterThanOrEqual(500);
+    // the retry a failed publish calls for
+    const again = await publishBody(model, { manifest });
+    expect(again.status, await again.clone().text()).toBe(200);
+    const version = await call("GET", `/v1/models/${model}/versions/1`, { token: BOOTSTRAP });
+    const body = (await version.json()) as { manifest?: { profile?: unknown; version?: number } };
+    expect({ status: version.status, profile: body.manifest?.profile, version: body.manifest?.version }).toEqual({ status: 200, profile: manifest.profile, version: 1 });
+    const drift = await call("GET", `/v1/drift?model=${model}`, { token: BOOTSTRAP });
+    expect(drift.status, await drift.text()).toBe(200);
+  });
+
   it("asks to upload the artifact first (409 not_found) and checks its size (409 conflict)", async () => {
     const model = unique("noart");
     const bytes = modelBytes();
