@@ -1,21 +1,25 @@
 import { createReadStream } from "node:fs";
+import { pipeline } from "node:stream";
 import Papa from "papaparse";
 import { CliError } from "../args.ts";
 import { BATCH_ROWS, type RowBatch, type Table, checkColumns, streamedTable } from "./table.ts";
+import { Utf8Text } from "./utf8-text.ts";
 
 /**
  * Opens a CSV file (RFC 4180: a header row, commas, double-quoted fields that may span lines,
  * `""` for a quote inside one; the line end `\n`, `\r\n` or `\r` as the file's start has it; a
  * UTF-8 byte order mark is dropped; empty lines are skipped), parsed by Papa Parse as it streams,
  * about 1 MiB at a time. Cells are strings, "" when empty. A row whose field count differs from
- * the header's, or a malformed or unclosed quote, throws a CliError naming the line.
+ * the header's, a malformed or unclosed quote, or bytes that are not UTF-8 throw a CliError naming
+ * the line.
  *
  * @param path - the file
  * @param bytes - its size
  */
 export async function openCsv(path: string, bytes: number): Promise<Table> {
   const file = createReadStream(path, { highWaterMark: 1 << 20 });
-  const chunks = parsedChunks(file);
+  // errors of the file reach the text stream, which Papa Parse reads
+  const chunks = parsedChunks(pipeline(file, new Utf8Text(path), () => {}));
   let line = 1; // the line the next row starts on
   let columns: string[] | undefined;
   // Rows of the chunk that holds the header
@@ -81,14 +85,14 @@ function* split(batch: RowBatch): Generator<RowBatch> {
   }
 }
 
-/** Papa Parse's chunks of a stream, one at a time: the parser is paused until the next is asked for. */
-async function* parsedChunks(file: NodeJS.ReadableStream): AsyncGenerator<Papa.ParseResult<string[]>> {
+/** Papa Parse's chunks of a text stream, one at a time: the parser is paused until the next is asked for. */
+async function* parsedChunks(text: NodeJS.ReadableStream): AsyncGenerator<Papa.ParseResult<string[]>> {
   const ready: Papa.ParseResult<string[]>[] = [];
   let parser: Papa.Parser | undefined;
   let finished = false;
   let failure: unknown;
   let wake = () => {};
-  Papa.parse<string[]>(file, {
+  Papa.parse<string[]>(text, {
     delimiter: ",",
     chunk(result, p) {
       parser = p;
@@ -105,7 +109,7 @@ async function* parsedChunks(file: NodeJS.ReadableStream): AsyncGenerator<Papa.P
       wake();
     },
   });
-  file.on("error", (error) => {
+  text.on("error", (error) => {
     failure = error;
     wake();
   });

@@ -1,19 +1,21 @@
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
+import { pipeline } from "node:stream";
 import { CliError } from "../args.ts";
 import { type Cell, type PlacedRow, type Table, batched, checkColumns, streamedTable } from "./table.ts";
+import { Utf8Text } from "./utf8-text.ts";
 
 /**
  * Opens an NDJSON file: one JSON object per line (blank lines skipped), columns named by the first
  * object's keys; a later object may leave keys out (null) but not add any. A line that is not a
- * JSON object, an unknown key or a nested value throws a CliError naming the line.
+ * JSON object or not UTF-8, an unknown key or a nested value throws a CliError naming the line.
  *
  * @param path - the file
  * @param bytes - its size
  */
 export async function openNdjson(path: string, bytes: number): Promise<Table> {
   const file = createReadStream(path, { highWaterMark: 1 << 20 });
-  const lines = nonBlankLines(file);
+  const lines = nonBlankLines(pipeline(file, new Utf8Text(path), () => {}));
   const first = await lines.next();
   if (first.done) throw new CliError(`${path} is empty`);
   const head = first.value;
@@ -33,9 +35,9 @@ interface Line {
   position: number;
 }
 
-async function* nonBlankLines(file: NodeJS.ReadableStream): AsyncGenerator<Line> {
+async function* nonBlankLines(input: NodeJS.ReadableStream): AsyncGenerator<Line> {
   let position = 0;
-  for await (const text of createInterface({ input: file, crlfDelay: Infinity })) {
+  for await (const text of createInterface({ input, crlfDelay: Infinity })) {
     position++;
     if (text.trim() !== "") yield { text, position };
   }

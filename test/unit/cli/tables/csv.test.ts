@@ -78,6 +78,23 @@ describe("CSV (Papa Parse)", () => {
     await expect(openTable(dir)).rejects.toThrow(/not a file/);
   });
 
+  it("keeps a character whose bytes straddle two 1 MiB reads whole", async () => {
+    // "é" is two bytes in UTF-8: the first is the last byte of the first read, the second starts the next
+    const head = "a,b\n";
+    const filler = "1,x\n".repeat(Math.floor((2 ** 20 - 64) / 4));
+    const pad = 2 ** 20 - 1 - Buffer.byteLength(head + filler) - "2,caf".length - "3,\n".length;
+    const text = `${head}${filler}3,${"y".repeat(pad)}\n2,café\n4,x\n`;
+    expect(Buffer.from(text).indexOf(Buffer.from("é"))).toBe(2 ** 20 - 1);
+    const { rows } = await readAll(file("straddle.csv", text));
+    expect(rows.at(-2)).toEqual(["2", "café"]);
+  });
+
+  it("names the line of bytes that are not UTF-8 (a Latin-1 file)", async () => {
+    const latin1 = Buffer.concat([Buffer.from("a,b\n1,x\n2,caf"), Buffer.from([0xe9]), Buffer.from("\n3,y\n")]);
+    await expect(readAll(file("latin1.csv", latin1))).rejects.toThrow(/latin1\.csv:3: not UTF-8 text/);
+    await expect(readAll(file("cut.csv", Buffer.concat([Buffer.from("a,b\n1,x\n2,"), Buffer.from([0xc3])])))).rejects.toThrow(/cut\.csv:3: not UTF-8 text/);
+  });
+
   it("reads any other extension as CSV unless told otherwise", async () => {
     expect((await readAll(file("t.txt", "a\n1\n"))).rows).toEqual([["1"]]);
     expect((await readAll(file("t.data", '{"a":1}\n'), { format: "ndjson" })).rows).toEqual([[1]]);

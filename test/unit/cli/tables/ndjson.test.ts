@@ -7,7 +7,7 @@ import { readAll } from "./read-all.ts";
 const dir = mkdtempSync(join(tmpdir(), "driftline-ndjson-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function file(name: string, text: string): string {
+function file(name: string, text: string | Buffer): string {
   const path = join(dir, name);
   writeFileSync(path, text);
   return path;
@@ -30,5 +30,10 @@ describe("NDJSON", () => {
     await expect(readAll(file("extra.jsonl", '{"a":1}\n{"a":1,"z":2}\n'))).rejects.toThrow(/extra\.jsonl:2: field "z"/);
     await expect(readAll(file("nested.ndjson", '{"a":1}\n\n{"a":[1]}\n'))).rejects.toThrow(/nested\.ndjson:3: field "a" is a nested array/);
     await expect(readAll(file("empty.ndjson", "\n\n"))).rejects.toThrow(/is empty/);
+  });
+
+  it("names the line of bytes that are not UTF-8 (a Latin-1 file)", async () => {
+    const latin1 = Buffer.concat([Buffer.from('{"a":"x"}\n{"a":"caf'), Buffer.from([0xe9]), Buffer.from('"}\n')]);
+    await expect(readAll(file("latin1.ndjson", latin1))).rejects.toThrow(/latin1\.ndjson:2: not UTF-8 text/);
   });
 });
