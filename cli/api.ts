@@ -33,6 +33,12 @@ export interface RequestOptions {
   body?: BodyInit;
   headers?: Record<string, string>;
   /**
+   * The media type a successful answer must have (sent as `Accept`), e.g. `application/x-ndjson`:
+   * another is a CliError saying the server may not be the collector. JSON answers are checked by
+   * {@link request} itself.
+   */
+  accept?: string;
+  /**
    * Whether the request may be sent again when its connection closes before any answer: by
    * default a GET, HEAD, PUT or DELETE (doing them twice does what doing them once does). A POST
    * the collector takes only once may say so: a publish of bytes and a profile already published
@@ -98,6 +104,7 @@ export async function requestRaw(conn: Connection, path: string, options: Reques
     body = JSON.stringify(options.json);
   }
   const method = options.method ?? "GET";
+  if (options.accept) headers.accept = options.accept;
   const url = new URL(`${conn.url}${path}`);
   if (conn.app) url.searchParams.set("app", conn.app);
   // a connection kept alive that the server closes as this request comes on it (a loaded `wrangler
@@ -116,10 +123,14 @@ export async function requestRaw(conn: Connection, path: string, options: Reques
       throw new NoAnswerError(`the collector at ${conn.url} does not answer (${reason})`, reason);
     }
   }
-  if (res.ok) return res;
+  if (res.ok) {
+    const type = res.headers.get("content-type") ?? "";
+    if (options.accept && !type.startsWith(options.accept)) throw notTheCollector(conn, method, path, res, "NDJSON", await res.text());
+    return res;
+  }
   const text = await res.text();
   const envelope = (parseOrUndefined(text) as { error?: { code?: string; message?: string } } | undefined)?.error;
-  const detail = envelope ? `${envelope.code}: ${envelope.message}` : text.slice(0, 200) || res.statusText;
+  const detail = envelope ? `${envelope.code}: ${envelope.message}` : pageText(text) || res.statusText;
   const message =
     res.status === 401
       ? `the collector refused the key (401 ${detail}); check DRIFTLINE_ADMIN_KEY or --key`
@@ -138,12 +149,53 @@ function parseOrUndefined(text: string): unknown {
 }
 
 /**
- * Calls the collector and returns the parsed JSON answer; failures as {@link requestRaw}.
+ * An answer's text for one line: an HTML page's text without its markup, every run of white space
+ * one space, at most 200 characters.
+ */
+function pageText(text: string): string {
+  return text
+    .replace(/<[^>]*>/g, " ")
+    .replace(/\s+/g, " ")
+    .trim()
+    .slice(0, 200);
+}
+
+/**
+ * The failure of a successful answer that is not what the collector answers (a proxy's sign-in
+ * page, a web site, an empty body): the URL likely names another server.
+ */
+function notTheCollector(conn: Connection, method: string, path: string, res: Response, expected: string, text: string): CliError {
+  const type = res.headers.get("content-type")?.split(";")[0] || "no content type";
+  const shown = pageText(text);
+  return new CliError(
+    `${method} ${path} answered ${res.status} with no ${expected} (${type}${shown ? `: "${shown.slice(0, 80)}"` : ", empty"}): is ${conn.url} the Driftline collector? (--url or DRIFTLINE_URL)`,
+  );
+}
+
+/**
+ * Calls the collector and returns the parsed JSON answer; failures as {@link requestRaw}, and a
+ * CliError when the answer is not JSON (the URL names another server).
  *
  * @param conn - where and as whom
  * @param path - e.g. "/v1/models/churn"
  * @param options - method, JSON body or raw body, headers
  */
 export async function request<T = unknown>(conn: Connection, path: string, options: RequestOptions = {}): Promise<T> {
-  return parseOrUndefined(await (await requestRaw(conn, path, options)).text()) as T;
+  return (await requestJson<T>(conn, path, options)).answer;
+}
+
+/**
+ * {@link request}, with the answer's status too (publish tells a version made, 201, from one that
+ * was there, 200).
+ *
+ * @param conn - where and as whom
+ * @param path - e.g. "/v1/models/churn/versions"
+ * @param options - method, JSON body or raw body, headers
+ */
+export async function requestJson<T = unknown>(conn: Connection, path: string, options: RequestOptions = {}): Promise<{ status: number; answer: T }> {
+  const res = await requestRaw(conn, path, options);
+  const text = await res.text();
+  const answer = parseOrUndefined(text);
+  if (answer === undefined) throw notTheCollector(conn, options.method ?? "GET", path, res, "JSON", text);
+  return { status: res.status, answer: answer as T };
 }

@@ -50,7 +50,7 @@ export const logs: Command = {
     // one page per request (LOG_EXPORT_MAX_OBJECTS objects): the collector names where the next starts
     for (let page = 1, after: string | null = null; ; page++) {
       if (after) query.set("after", after);
-      const res = await requestRaw(conn, `/v1/logs?${query}`);
+      const res = await requestRaw(conn, `/v1/logs?${query}`, { accept: "application/x-ndjson" });
       for await (const chunk of Readable.fromWeb(res.body as import("node:stream/web").ReadableStream) as AsyncIterable<Buffer>) {
         for (const byte of chunk) if (byte === 10) rows++;
         if (!out.write(chunk)) await once(out, "drain");

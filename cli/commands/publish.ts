@@ -6,7 +6,7 @@ import type { KeyView, ModelDetail } from "../../protocol/api.ts";
 import type { Media } from "../../protocol/schema/media.ts";
 import { parseManifest } from "../../protocol/schema/parse.ts";
 import { DriftlineError } from "../../protocol/errors.ts";
-import { NoAnswerError, request, requestRaw, connection, type Connection } from "../api.ts";
+import { NoAnswerError, request, requestJson, connection, type Connection } from "../api.ts";
 import { CONNECTION_OPTIONS, CliError, UsageError, choiceFlag, listFlag, onePositional, parse } from "../args.ts";
 import { checkEmbeddingOutput, checkFeatureColumns, describeOutputs, loadModel, markEmbedding, mediaDims, shapeTakes, type LoadedModel } from "../onnx-model.ts";
 import type { ProfileFile } from "../profiler.ts";
@@ -79,10 +79,13 @@ export const publish: Command = {
     // conn.app: --app, else DRIFTLINE_APP, as every other command reads it
     const body = { manifest, ...(conn.app ? { app: conn.app } : {}) };
     // sent again if its connection closes unanswered: a publish the collector took answers 200 then
-    const res = await requestRaw(conn, `/v1/models/${encodeURIComponent(values.model)}/versions`, { method: "POST", json: body, resendable: true });
-    const version = (await res.json()) as { version: number; sha256: string };
+    const { status, answer: version } = await requestJson<{ version: number; sha256: string }>(conn, `/v1/models/${encodeURIComponent(values.model)}/versions`, {
+      method: "POST",
+      json: body,
+      resendable: true,
+    });
     // 200, not 201: these bytes were published before with this profile (a retry), and that version stays as it was
-    if (res.status === 200) {
+    if (status === 200) {
       console.log(`${values.model} version ${version.version} already has these bytes (sha256 ${version.sha256.slice(0, 12)}…) and this profile: kept as published`);
       return;
     }
