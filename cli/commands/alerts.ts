@@ -8,7 +8,7 @@ import { table } from "../format.ts";
 import { printableJson } from "../../protocol/printable.ts";
 import type { Command } from "./command.ts";
 
-const USAGE = `driftline alerts <model> [flags to change] [--clear FLAG,FLAG] [--json] [--url URL --key KEY]
+const USAGE = `driftline alerts <model> [flags to change] [--clear FLAG,FLAG] [--json] [--url URL --key KEY] [--app APP]
 
 Shows every alert condition of a model — webhook, drift, objectives, performance, confirmation —
 and its recent alerts; with flags, changes them first (the rest stays as it is).

@@ -24,7 +24,7 @@ export function parseDuration(text: string): number {
 export const drift: Command = {
   name: "drift",
   summary: "per-feature and prediction drift of a model version",
-  usage: `driftline drift <model> [--version V] [--since 1h] [--segment key:value,…] [--json] [--url URL --key KEY]
+  usage: `driftline drift <model> [--version V] [--since 1h] [--segment key:value,…] [--json] [--url URL --key KEY] [--app APP]
 
   --version V     the version (default: the stable one)
   --since D       how far back: 30m, 1h, 7d (default 1h)

@@ -19,7 +19,8 @@ actual (the label fed back), each row once. A range of more log objects than one
   --from, --to    the range as ISO 8601 times or epoch ms (instead of --since)
   --version V     only rows of this version
   -o, --output F  the file to write (default: standard output)
-  --url URL --key KEY   the collector and a read or admin key`;
+  --url URL --key KEY   the collector and a read or admin key
+  --app APP             the model's app (bootstrap admin key only; default: DRIFTLINE_APP)`;
 
 /** `driftline logs export`: GET /v1/logs to a file. */
 export const logs: Command = {

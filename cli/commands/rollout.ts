@@ -22,7 +22,8 @@ rollout channel), others on their next report or poll.
   --log-rate R      share of rows sent raw for offline analysis by apps that allow it
                     (createRuntime({ logging: true })), [0, 1]; 0 turns logging off (default)
   --log-retention DAYS  days logged rows are kept (default 30)
-  --url URL --key KEY`;
+  --url URL --key KEY  the collector and an admin key (default: DRIFTLINE_URL, DRIFTLINE_ADMIN_KEY)
+  --app APP         the model's app (bootstrap admin key only; default: DRIFTLINE_APP)`;
 
 const OPTIONS = {
   ...CONNECTION_OPTIONS,
@@ -116,7 +117,7 @@ async function changeOnce(conn: Connection, model: string, seen: RolloutView, ch
 export const promote: Command = {
   name: "promote",
   summary: "make the current canary the stable version",
-  usage: `driftline promote <model> [--url URL --key KEY]\n\nSets the stable version to the running canary's version and ends the canary (and a shadow\nof that version). Applies only to the rollout it read: if that changed meanwhile (another\noperator, the guardrail's rollback), nothing is promoted and the command fails.`,
+  usage: `driftline promote <model> [--url URL --key KEY] [--app APP]\n\nSets the stable version to the running canary's version and ends the canary (and a shadow\nof that version). Applies only to the rollout it read: if that changed meanwhile (another\noperator, the guardrail's rollback), nothing is promoted and the command fails.`,
   async run(argv) {
     const { values, positionals } = parse(argv, CONNECTION_OPTIONS);
     const model = onePositional(positionals, "the model name");
@@ -139,7 +140,7 @@ export const promote: Command = {
 export const rollback: Command = {
   name: "rollback",
   summary: "end the canary, or return to the previous stable version",
-  usage: `driftline rollback <model> [--url URL --key KEY]\n\nWith a canary running, ends it; otherwise returns stable to the previous stable version.\nSubscribed clients learn it at once (the rollout channel), others on their next report or poll.\nRolls back once from the rollout it read: sent again after a lost answer it does not roll\nback twice, and if the rollout changed meanwhile nothing is rolled back and the command fails.`,
+  usage: `driftline rollback <model> [--url URL --key KEY] [--app APP]\n\nWith a canary running, ends it; otherwise returns stable to the previous stable version.\nSubscribed clients learn it at once (the rollout channel), others on their next report or poll.\nRolls back once from the rollout it read: sent again after a lost answer it does not roll\nback twice, and if the rollout changed meanwhile nothing is rolled back and the command fails.`,
   async run(argv) {
     const { values, positionals } = parse(argv, CONNECTION_OPTIONS);
     const model = onePositional(positionals, "the model name");

@@ -9,7 +9,8 @@ driftline segments reset <model> [--segment KEY]
   list     each segment key and its admitted values (the rest report as "other")
   reset    forgets the admitted values of segment key KEY (or of every key), e.g. after junk filled it;
            aggregators read them again within 2 s and admit later values afresh
-  --url URL --key KEY   the collector and an admin key (default: DRIFTLINE_URL, DRIFTLINE_ADMIN_KEY)`;
+  --url URL --key KEY   the collector and an admin key (default: DRIFTLINE_URL, DRIFTLINE_ADMIN_KEY)
+  --app APP             the model's app (bootstrap admin key only; default: DRIFTLINE_APP)`;
 
 /** `driftline segments list | reset`. */
 export const segments: Command = {

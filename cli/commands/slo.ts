@@ -9,7 +9,7 @@ import { updateConfig } from "./alerts.ts";
 import type { Command } from "./command.ts";
 
 const USAGE = `driftline slo <model> [--p95 MS] [--p99 MS] [--error-rate R] [--fleet-rps N] [--client-rps N] [--period DAYS]
-             [--clear FLAG,FLAG] [--since DURATION] [--version V] [--json] [--url URL --key KEY]
+             [--clear FLAG,FLAG] [--since DURATION] [--version V] [--json] [--url URL --key KEY] [--app APP]
 
 Shows the model's service-level objectives against what was measured (last hour by default) and
 the error budget left over the period; with flags, sets them first. A breach fires an alert, and

@@ -18,7 +18,7 @@ interface ModelList {
 export const status: Command = {
   name: "status",
   summary: "a model's versions, rollout and recent changes (or all models)",
-  usage: `driftline status [model] [--json] [--url URL --key KEY]\n\nA model's versions, rollout, performance of the live versions over the last 24 h, a shadow's\nagreement with them, and recent changes. Without a model, lists every model the key can see,\nwith the rows and errors its live versions reported over the last hour.\n\n  --json   the API's answer as is: GET /v1/models/<model> (versions, rollout, audit; no\n           performance or shadow lines), or GET /v1/models`,
+  usage: `driftline status [model] [--json] [--url URL --key KEY] [--app APP]\n\nA model's versions, rollout, performance of the live versions over the last 24 h, a shadow's\nagreement with them, and recent changes. Without a model, lists every model the key can see,\nwith the rows and errors its live versions reported over the last hour.\n\n  --json   the API's answer as is: GET /v1/models/<model> (versions, rollout, audit; no\n           performance or shadow lines), or GET /v1/models`,
   async run(argv) {
     const { values, positionals } = parse(argv, { ...CONNECTION_OPTIONS, json: { type: "boolean" } });
     if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
