@@ -177,7 +177,8 @@ export class TableProfiler {
    * encoders order them; missing values imputed as scikit-learn's `SimpleImputer` does: the
    * median (of an even count, the mean of the two middle values) or the most frequent category
    * (of tied ones, the smallest); `nullable` columns and the policy for unknown categories as
-   * the options say.
+   * the options say. A column without a value (a numeric one: without a number within float32's
+   * range) is a CliError, unless it is a numeric `nullable` one.
    *
    * @param options - input name, categorical encoding, nullable columns, unknown categories
    */
@@ -186,6 +187,10 @@ export class TableProfiler {
     return this.columns.map((column) => {
       let feature: Feature;
       if (column.kind === "numeric") {
+        // no number within float32's range (min is still Infinity): nothing to impute, no range
+        if (column.min > column.max && !options.nullable.includes(column.name)) {
+          throw new CliError(`${this.path}: column "${column.name}" has no values: leave it out with --exclude, or name it in --nullable if the model takes it missing`);
+        }
         const q = column.sketch.quantiles;
         const median = column.values ? exactMedian(column.values) : q.n > 0 ? quantile(q, 0.5) : 0;
         feature = {

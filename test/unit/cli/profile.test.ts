@@ -244,6 +244,20 @@ describe("driftline profile imputes as scikit-learn's SimpleImputer", () => {
     expect(featureValue(features[0]!)(null, () => {})).toBe(0);
   });
 
+  it("refuses a numeric column without a value, as a categorical one, unless --nullable says the model takes it missing", async () => {
+    const path = join(dir, "empty-column.csv");
+    // b: empty in every row; c: only numbers past float32's range, which the runtime takes as none
+    writeFileSync(path, "a,b,c\n1,,1e39\n2,,1e39\n3,,1e39\n");
+    const empty = await run("profile", path, "--exclude", "c", "-o", join(dir, "empty-column.json"));
+    expect(empty).toMatchObject({
+      code: 1,
+      stderr: `driftline profile: ${path}: column "b" has no values: leave it out with --exclude, or name it in --nullable if the model takes it missing\n`,
+    });
+    expect((await run("profile", path, "--exclude", "b", "-o", join(dir, "empty-column.json"))).stderr).toMatch(/column "c" has no values/);
+    const nullable = await run("profile", path, "--nullable", "b,c", "-o", join(dir, "empty-column.json"));
+    expect(nullable.code, nullable.stderr).toBe(0);
+  });
+
   it("refuses a nullable column the data does not have", async () => {
     const result = await run("profile", csvPath, "--nullable", "nope", "-o", join(dir, "x.json"));
     expect(result.code).toBe(1);
