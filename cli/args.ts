@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 
 /** A mistake in how the command was called: printed with the command's usage, exit code 2. */
@@ -45,6 +46,21 @@ const FILE_ERRORS: Record<string, string> = {
 export function fileReason(err: unknown): string | undefined {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   return typeof code === "string" ? FILE_ERRORS[code] : undefined;
+}
+
+/**
+ * A file's text (UTF-8), or a CliError saying why it cannot be read: `cannot read the profile
+ * p.json: is a directory`.
+ *
+ * @param path - the file
+ * @param what - what it is, for the error: "the profile", "the texts"
+ */
+export function readTextFile(path: string, what: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (err) {
+    throw new CliError(`cannot read ${what} ${path}: ${fileReason(err) ?? oneLine(err)}`);
+  }
 }
 
 type Options = NonNullable<ParseArgsConfig["options"]>;

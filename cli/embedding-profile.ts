@@ -4,7 +4,7 @@ import { EmbeddingProjector, EmbeddingReference, type EmbeddingConfig } from "..
 import { EMBEDDING_CHUNKS } from "../protocol/drift/embedding.ts";
 import type { ReferenceProfile } from "../protocol/schema/profile.ts";
 import { toBase64 } from "../protocol/sketch/index.ts";
-import { CliError } from "./args.ts";
+import { CliError, fileReason, oneLine } from "./args.ts";
 import { formatBytes } from "../protocol/byte-size.ts";
 import { progress } from "./progress.ts";
 
@@ -55,7 +55,7 @@ async function* readEmbeddings(path: string, read?: (bytes: number) => void): As
     }
   } catch (err) {
     if (err instanceof CliError) throw err;
-    throw new CliError(`cannot read ${path}`);
+    throw new CliError(`cannot read the embeddings ${path}: ${fileReason(err) ?? oneLine(err)}`);
   }
 }
 

@@ -1,8 +1,7 @@
-import { readFileSync } from "node:fs";
 import { blurValue } from "../../protocol/blur.ts";
 import { describeTensors, tensorStatFeatures } from "../../protocol/preprocess/tensor-stats.ts";
 import { NumericSketch, toBase64 } from "../../protocol/sketch/index.ts";
-import { CliError, UsageError, listFlag } from "../args.ts";
+import { CliError, UsageError, listFlag, readTextFile } from "../args.ts";
 import { type LoadedModel, describeOutputs, runModel } from "../onnx-model.ts";
 import { type ProfileFile, PredictionSketcher } from "../profiler.ts";
 import { progress } from "../progress.ts";
@@ -58,12 +57,7 @@ export async function profileFeeds(flags: FeedsFlags, model: LoadedModel | undef
   const names = flags.tensors ? listFlag(flags.tensors) : known;
   const unknown = names.find((n) => !known.includes(n));
   if (unknown) throw new CliError(`--tensors: the model has no input or output "${unknown}" (it has ${known.join(", ")})`);
-  let lines: string[];
-  try {
-    lines = readFileSync(flags.feeds, "utf8").split(/\r?\n/);
-  } catch {
-    throw new CliError(`cannot read ${flags.feeds}`);
-  }
+  const lines = readTextFile(flags.feeds, "the feeds").split(/\r?\n/);
   const outputs = describeOutputs(model, flags.labels);
   const sketched = outputs.find((o) => o.kind === "probabilities") ?? outputs.find((o) => o.kind === "regression" || o.kind === "score");
   const predictions = sketched && new PredictionSketcher(sketched);

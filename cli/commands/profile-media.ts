@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { TextEncodingHook } from "../../protocol/preprocess/text.ts";
 import { type Media, mediaSchema } from "../../protocol/schema/media.ts";
-import { CliError, UsageError } from "../args.ts";
+import { CliError, UsageError, fileReason, oneLine, readTextFile } from "../args.ts";
 import { type Clip, IMAGE_EXTENSIONS, decodeImage, decodeWav, listMedia } from "../media-files.ts";
 import { type MediaItem, MediaProfiler } from "../media-profiler.ts";
 import { type LoadedModel, describeOutputs, markEmbedding } from "../onnx-model.ts";
@@ -49,15 +49,10 @@ function sourceOf(flags: DataFlags): Source {
   const files = ({ files, skipped }: ReturnType<typeof listMedia>) => ({ items: files, where: (i: number) => files[i]!, skipped });
   if (flags.images) return { kind: "image", ...files(listMedia(flags.images, IMAGE_EXTENSIONS, "images")), read: decodeImage, what: "image" };
   if (flags.audio) return { kind: "audio", ...files(listMedia(flags.audio, [".wav"], "WAV files")), read: (path): Clip => decodeWav(path), what: "clip" };
-  let lines: string[];
-  try {
-    // a byte-order mark (Windows editors write one) is the file's, not its first text's
-    lines = readFileSync(flags.text!, "utf8")
-      .replace(/^\uFEFF/, "")
-      .split(/\r?\n/);
-  } catch {
-    throw new CliError(`cannot read ${flags.text}`);
-  }
+  // a byte-order mark (Windows editors write one) is the file's, not its first text's
+  const lines = readTextFile(flags.text!, "the texts")
+    .replace(/^\uFEFF/, "")
+    .split(/\r?\n/);
   // one text per line; a blank line is no text
   const numbers = lines.flatMap((l, i) => (l.trim() === "" ? [] : [i + 1]));
   if (numbers.length === 0) throw new CliError(`${flags.text} holds no texts (one per line; blank lines are none)`);
@@ -77,8 +72,9 @@ function mediaOf(flags: DataFlags, kind: Media["kind"]): Media {
   let text: string;
   try {
     text = inline ? flags.media : readFileSync(flags.media, "utf8");
-  } catch {
-    throw new CliError(`--media takes the preprocessing as JSON ({ … }) or a file of it: no file ${flags.media}`);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new CliError(`--media takes the preprocessing as JSON ({ … }) or a file of it: no file ${flags.media}`);
+    throw new CliError(`cannot read the --media file ${flags.media}: ${fileReason(err) ?? oneLine(err)}`);
   }
   let json: unknown;
   try {

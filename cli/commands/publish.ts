@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { sha256Hex } from "../../protocol/hash.ts";
 import { inputColumns } from "../../protocol/row-encoding.ts";
 import type { Input, Manifest, Output } from "../../protocol/schema/manifest.ts";
@@ -7,7 +6,7 @@ import type { Media } from "../../protocol/schema/media.ts";
 import { parseManifest } from "../../protocol/schema/parse.ts";
 import { DriftlineError } from "../../protocol/errors.ts";
 import { NoAnswerError, request, requestJson, connection, type Connection } from "../api.ts";
-import { CONNECTION_OPTIONS, CliError, UsageError, choiceFlag, listFlag, onePositional, parse } from "../args.ts";
+import { CONNECTION_OPTIONS, CliError, UsageError, choiceFlag, listFlag, onePositional, parse, readTextFile } from "../args.ts";
 import { checkEmbeddingOutput, checkFeatureColumns, describeOutputs, loadModel, markEmbedding, mediaDims, shapeTakes, type LoadedModel } from "../onnx-model.ts";
 import type { ProfileFile } from "../profiler.ts";
 import { formatBytes } from "../../protocol/byte-size.ts";
@@ -123,8 +122,7 @@ async function appLine(conn: Connection, model: string): Promise<string | undefi
 }
 
 function readProfileFile(path: string): ProfileFile {
-  // a file that cannot be read fails in one line (cli/main.ts)
-  const text = readFileSync(path, "utf8");
+  const text = readTextFile(path, "the profile");
   let parsed: ProfileFile;
   try {
     parsed = JSON.parse(text) as ProfileFile;

@@ -1,6 +1,6 @@
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { toBase64Url } from "../../protocol/signature.ts";
-import { CliError, UsageError, parse, takeAction } from "../args.ts";
+import { CliError, UsageError, parse, readTextFile, takeAction } from "../args.ts";
 import type { Command } from "./command.ts";
 
 const USAGE = `driftline signing create -o publisher.key
@@ -41,12 +41,7 @@ export const signing: Command = {
  * @param path - the key file
  */
 export async function readSigningKey(path: string): Promise<{ privateKey: CryptoKey; publicKey: string }> {
-  let pem: string;
-  try {
-    pem = readFileSync(path, "utf8");
-  } catch {
-    throw new CliError(`cannot read the signing key ${path}`);
-  }
+  const pem = readTextFile(path, "the signing key");
   const body = /-----BEGIN PRIVATE KEY-----([\s\S]+?)-----END PRIVATE KEY-----/.exec(pem)?.[1];
   try {
     const key = await crypto.subtle.importKey("pkcs8", Buffer.from(body ?? "", "base64"), ED25519, true, ["sign"]);

@@ -59,6 +59,25 @@ describe("driftline", () => {
     expect((await runCli("profile", csv, "-o", join(dir, "p.json"), "--model", dir)).stderr).toBe(`driftline profile: cannot read the model ${dir}: is a directory\n`);
   });
 
+  it("says why each file a flag names cannot be read, a directory given for one included, without a stack", async () => {
+    const csv = join(dir, "table.csv");
+    writeFileSync(csv, "a,b\n1,2\n");
+    const texts = join(dir, "texts.txt");
+    writeFileSync(texts, "one text\n");
+    const missing = join(dir, "missing.json");
+    const model = "test/fixtures/cancer/model/cancer-v1.onnx";
+    const cases: Array<[string[], string]> = [
+      [["publish", model, "--model", "m", "--profile", dir, "--key", "adm_x"], `driftline publish: cannot read the profile ${dir}: is a directory`],
+      [["publish", model, "--model", "m", "--profile", missing, "--key", "adm_x"], `driftline publish: cannot read the profile ${missing}: no such file or directory`],
+      [["profile", "--text", dir, "-o", join(dir, "p.json")], `driftline profile: cannot read the texts ${dir}: is a directory`],
+      [["profile", "--text", missing, "-o", join(dir, "p.json")], `driftline profile: cannot read the texts ${missing}: no such file or directory`],
+      [["profile", "--text", texts, "--media", dir, "-o", join(dir, "p.json")], `driftline profile: cannot read the --media file ${dir}: is a directory`],
+      [["profile", "--feeds", missing, "--model", model, "-o", join(dir, "p.json")], `driftline profile: cannot read the feeds ${missing}: no such file or directory`],
+      [["profile", csv, "--embeddings", dir, "-o", join(dir, "p.json")], `driftline profile: cannot read the embeddings ${dir}: is a directory`],
+    ];
+    for (const [argv, message] of cases) expect(await runCli(...argv), argv.join(" ")).toMatchObject({ code: 1, stderr: `${message}\n` });
+  });
+
   it("says in one line when a file cannot be written, without a stack", async () => {
     const result = await runCli("signing", "create", "-o", join(dir, "no-such-dir", "publisher.key"));
     expect(result).toMatchObject({ code: 1, stderr: `driftline signing: cannot open ${join(dir, "no-such-dir", "publisher.key")}: no such file or directory\n` });
