@@ -22,7 +22,8 @@ export const signing: Command = {
   usage: USAGE,
   async run(argv) {
     const [, rest] = takeAction(argv, ["create"]);
-    const { values } = parse(rest, { out: { type: "string", short: "o" } });
+    const { values, positionals } = parse(rest, { out: { type: "string", short: "o" } });
+    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}": the key file is -o FILE`);
     if (!values.out) throw new UsageError("missing -o/--out FILE");
     if (existsSync(values.out)) throw new CliError(`${values.out} exists; a signing key is never overwritten`);
     const pair = (await crypto.subtle.generateKey(ED25519, true, ["sign", "verify"])) as CryptoKeyPair;

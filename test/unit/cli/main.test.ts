@@ -1,7 +1,7 @@
 // The CLI's own answers before and around a command: no command, a missing or unknown action,
 // a file it cannot write. Each is one line (a usage mistake two: the mistake and where the usage is)
 // on stderr with the documented exit code.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -76,6 +76,15 @@ describe("driftline", () => {
       [["profile", csv, "--embeddings", dir, "-o", join(dir, "p.json")], `driftline profile: cannot read the embeddings ${dir}: is a directory`],
     ];
     for (const [argv, message] of cases) expect(await runCli(...argv), argv.join(" ")).toMatchObject({ code: 1, stderr: `${message}\n` });
+  });
+
+  it("refuses an argument signing create does not take, and makes no key", async () => {
+    const key = join(dir, "extra.key");
+    expect(await runCli("signing", "create", "-o", key, "publisher.key")).toMatchObject({
+      code: 2,
+      stderr: 'driftline signing: unexpected argument "publisher.key": the key file is -o FILE\n(driftline signing --help shows its usage)\n',
+    });
+    expect(existsSync(key)).toBe(false);
   });
 
   it("says in one line when a file cannot be written, without a stack", async () => {
