@@ -10,14 +10,16 @@ import type { Command } from "./command.ts";
 const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /**
- * Milliseconds of a duration like "90m", "1h", "7d".
+ * Milliseconds of a `--since` duration like "90m", "1.5h", "7d"; a UsageError unless it is one,
+ * longer than 0 (a range of no time holds nothing, and the collector refuses it).
  *
  * @param text - the duration
  */
 export function parseDuration(text: string): number {
   const match = /^(\d+(?:\.\d+)?)([mhd])$/.exec(text.trim());
-  if (!match) throw new UsageError(`--since takes a duration like 30m, 1h or 7d, got "${text}"`);
-  return Number(match[1]) * UNITS[match[2]!]!;
+  const ms = match ? Number(match[1]) * UNITS[match[2]!]! : 0;
+  if (!(ms > 0)) throw new UsageError(`--since takes a duration longer than 0 like 30m, 1h or 7d, got "${text}"`);
+  return ms;
 }
 
 /** `driftline drift`: GET /v1/drift as a table (or JSON). */

@@ -2,10 +2,11 @@ import { NOT_ALERTED_REASON, OBJECTIVE_NAMES } from "../../protocol/objective-na
 import type { SloObjective, StatsAnswer } from "../../protocol/api.ts";
 import { SLO_FLAGS, configOptions, configUsage } from "../alert-flags.ts";
 import { connection, request } from "../api.ts";
-import { CONNECTION_OPTIONS, UsageError, onePositional, parse } from "../args.ts";
+import { CONNECTION_OPTIONS, onePositional, parse } from "../args.ts";
 import { table } from "../format.ts";
 import { printableJson } from "../../protocol/printable.ts";
 import { updateConfig } from "./alerts.ts";
+import { parseDuration } from "./drift.ts";
 import type { Command } from "./command.ts";
 
 const USAGE = `driftline slo <model> [--p95 MS] [--p99 MS] [--error-rate R] [--fleet-rps N] [--client-rps N] [--period DAYS]
@@ -20,15 +21,6 @@ ${configUsage(SLO_FLAGS)}
   --since DURATION         measure over the last 15m, 6h, 7d… (default 1h)
   --version V              measure this version (default the stable one)
   --json                   print the objectives as JSON`;
-
-const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** `15m`, `6h`, `7d` in milliseconds. */
-function since(text: string): number {
-  const m = /^(\d+)([mhd])$/.exec(text.trim());
-  if (!m || Number(m[1]) === 0) throw new UsageError(`--since must be like 15m, 6h or 7d, got "${text}"`);
-  return Number(m[1]) * UNITS[m[2]!]!;
-}
 
 /** A value in the objective's unit. */
 function inUnit(kind: string, x: number): string {
@@ -70,7 +62,7 @@ export const slo: Command = {
     const { values, positionals } = parse(argv, { ...CONNECTION_OPTIONS, ...configOptions(SLO_FLAGS), since: { type: "string" }, version: { type: "string" }, json: { type: "boolean" } });
     const model = onePositional(positionals, "the model name");
     const conn = connection(values);
-    const range = since(values.since ?? "1h");
+    const range = parseDuration(values.since ?? "1h");
     await updateConfig(conn, model, SLO_FLAGS, values);
     const now = Date.now();
     const query = new URLSearchParams({ model, from: String(now - range), to: String(now), ...(values.version && { version: values.version }) });

@@ -87,6 +87,22 @@ describe("driftline", () => {
     expect(existsSync(key)).toBe(false);
   });
 
+  it("refuses a --since of no time in every command that takes one, before asking the collector", async () => {
+    for (const [name, ...argv] of [
+      ["drift", "churn"],
+      ["logs", "export", "churn"],
+      ["slo", "churn"],
+    ]) {
+      for (const since of ["0m", "0.0h", "1x"]) {
+        const result = await runCli(name!, ...argv, "--since", since, "--url", "http://127.0.0.1:9", "--key", "adm_x");
+        expect(result, `${name} --since ${since}`).toMatchObject({
+          code: 2,
+          stderr: `driftline ${name}: --since takes a duration longer than 0 like 30m, 1h or 7d, got "${since}"\n(driftline ${name} --help shows its usage)\n`,
+        });
+      }
+    }
+  });
+
   it("says in one line when a file cannot be written, without a stack", async () => {
     const result = await runCli("signing", "create", "-o", join(dir, "no-such-dir", "publisher.key"));
     expect(result).toMatchObject({ code: 1, stderr: `driftline signing: cannot open ${join(dir, "no-such-dir", "publisher.key")}: no such file or directory\n` });
