@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { CliError, UsageError, choiceFlag, intFlag, listFlag, onePositional, parse } from "../args.ts";
 import { type LoadedModel, checkEmbeddingOutput, checkFeatureColumns, describeOutputs, loadModel } from "../onnx-model.ts";
 import { type ProfileFile, type ProfileOptions, PredictionProfiler, TableProfiler } from "../profiler.ts";
@@ -127,6 +127,10 @@ export const profile: Command = {
   async run(argv) {
     const { values, positionals } = parse(argv, OPTIONS);
     if (!values.out) throw new UsageError("missing -o/--out FILE");
+    checkNotAnInput(values.out, [
+      ["the data file", positionals[0]],
+      ...(["model", "feeds", "text", "media", "embeddings", "encoder"] as const).map((flag): [string, string | undefined] => [`--${flag}`, values[flag]]),
+    ]);
     checkWritable(values.out);
     const media = values.images || values.audio || values.text;
     if (values.feeds && (positionals.length || media)) throw new UsageError("--feeds names the data: no data file, --images, --audio or --text beside it");
@@ -169,6 +173,22 @@ function checkWritable(path: string): void {
   const existed = existsSync(path);
   closeSync(openSync(path, "a"));
   if (!existed) rmSync(path);
+}
+
+/**
+ * Fails with a UsageError when the `-o` file is one of the command's inputs (the same file by any
+ * path): writing the profile would overwrite the training data, the model or the texts.
+ *
+ * @param out - the `-o` file
+ * @param inputs - each input's name for the error and its path, if given
+ */
+function checkNotAnInput(out: string, inputs: Array<[string, string | undefined]>): void {
+  const target = statSync(out, { throwIfNoEntry: false });
+  if (!target?.isFile()) return;
+  for (const [what, path] of inputs) {
+    const input = path === undefined ? undefined : statSync(path, { throwIfNoEntry: false });
+    if (input && input.dev === target.dev && input.ino === target.ino) throw new UsageError(`-o ${out} is ${what}: the profile would overwrite it; name another file`);
+  }
 }
 
 /** The flags of `driftline profile`. */

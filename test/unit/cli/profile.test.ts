@@ -188,6 +188,27 @@ describe("driftline profile", () => {
     expect(await run("profile", csvPath, "--exclude", "id,churned", "-o", dir)).toMatchObject({ code: 1, stderr: `driftline profile: cannot open ${dir}: is a directory\n` });
   });
 
+  it("refuses an -o that names one of its inputs, and leaves that file as it was", async () => {
+    const data = join(dir, "keep.csv");
+    writeFileSync(data, "a,b\n1,2\n3,4\n");
+    const texts = join(dir, "keep.txt");
+    writeFileSync(texts, "one text\n");
+    const cases: Array<[string[], string, string]> = [
+      [["profile", data, "-o", data], data, "the data file"],
+      // the same file by another path
+      [["profile", data, "-o", `${dir}/./keep.csv`], `${dir}/./keep.csv`, "the data file"],
+      [["profile", "--text", texts, "-o", texts], texts, "--text"],
+    ];
+    for (const [argv, out, what] of cases) {
+      const before = readFileSync(out, "utf8");
+      expect(await run(...argv), argv.join(" ")).toMatchObject({
+        code: 2,
+        stderr: `driftline profile: -o ${out} is ${what}: the profile would overwrite it; name another file\n(driftline profile --help shows its usage)\n`,
+      });
+      expect(readFileSync(out, "utf8")).toBe(before);
+    }
+  });
+
   it("adds the reference embeddings of --embeddings to a table's profile, as to a medium's", async () => {
     const embeddings = join(dir, "embeddings.ndjson");
     writeFileSync(embeddings, `${rows.map((_, i) => JSON.stringify(Array.from({ length: 10 }, (_, k) => Math.sin(i * 0.7 + k)))).join("\n")}\n`);
