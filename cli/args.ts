@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { nonUtf8Line, notUtf8 } from "./utf8.ts";
 
 /** A mistake in how the command was called: printed with the command's usage, exit code 2. */
 export class UsageError extends Error {
@@ -49,18 +50,22 @@ export function fileReason(err: unknown): string | undefined {
 }
 
 /**
- * A file's text (UTF-8), or a CliError saying why it cannot be read: `cannot read the profile
- * p.json: is a directory`.
+ * A file's text, or a CliError saying why it cannot be read (`cannot read the profile p.json: is
+ * a directory`) or naming the line where it is not UTF-8.
  *
  * @param path - the file
  * @param what - what it is, for the error: "the profile", "the texts"
  */
 export function readTextFile(path: string, what: string): string {
+  let bytes: Buffer;
   try {
-    return readFileSync(path, "utf8");
+    bytes = readFileSync(path);
   } catch (err) {
     throw new CliError(`cannot read ${what} ${path}: ${fileReason(err) ?? oneLine(err)}`);
   }
+  const bad = nonUtf8Line(bytes);
+  if (bad !== undefined) throw new CliError(notUtf8(path, bad));
+  return bytes.toString("utf8");
 }
 
 type Options = NonNullable<ParseArgsConfig["options"]>;

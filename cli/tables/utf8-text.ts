@@ -1,6 +1,6 @@
-import { isUtf8 } from "node:buffer";
 import { Transform, type TransformCallback } from "node:stream";
 import { CliError } from "../args.ts";
+import { nonUtf8Line, notUtf8 } from "../utf8.ts";
 
 const NEWLINE = 0x0a;
 
@@ -56,17 +56,10 @@ export class Utf8Text extends Transform {
 
   /** Passes on `bytes` when they are UTF-8, else answers the error naming their bad line. */
   private check(bytes: Buffer): CliError | undefined {
-    if (isUtf8(bytes)) {
-      this.line += countLines(bytes);
-      this.push(bytes);
-      return undefined;
-    }
-    // a line end is one byte no UTF-8 character holds: each line is valid or not by itself
-    let start = 0;
-    for (let end = bytes.indexOf(NEWLINE); end >= 0 && isUtf8(bytes.subarray(start, end)); end = bytes.indexOf(NEWLINE, start)) {
-      this.line++;
-      start = end + 1;
-    }
-    return new CliError(`${this.path}:${this.line}: not UTF-8 text (a Latin-1 or Windows-1252 export?): convert the file to UTF-8, e.g. with iconv -f cp1252 -t utf-8`);
+    const bad = nonUtf8Line(bytes);
+    if (bad !== undefined) return new CliError(notUtf8(this.path, this.line + bad - 1));
+    this.line += countLines(bytes);
+    this.push(bytes);
+    return undefined;
   }
 }

@@ -78,6 +78,16 @@ describe("driftline", () => {
     for (const [argv, message] of cases) expect(await runCli(...argv), argv.join(" ")).toMatchObject({ code: 1, stderr: `${message}\n` });
   });
 
+  it("names the line of a text file that is not UTF-8 (a Latin-1 export) rather than keeping U+FFFD in the profile", async () => {
+    const texts = join(dir, "latin1.txt");
+    writeFileSync(texts, Buffer.concat([Buffer.from("one text\nanother\n"), Buffer.from("caf\xe9 au lait\n", "latin1")]));
+    expect(await runCli("profile", "--text", texts, "-o", join(dir, "latin1.json"))).toMatchObject({
+      code: 1,
+      stderr: `driftline profile: ${texts}:3: not UTF-8 text (a Latin-1 or Windows-1252 export?): convert the file to UTF-8, e.g. with iconv -f cp1252 -t utf-8\n`,
+    });
+    expect(existsSync(join(dir, "latin1.json"))).toBe(false);
+  });
+
   it("refuses an argument signing create does not take, and makes no key", async () => {
     const key = join(dir, "extra.key");
     expect(await runCli("signing", "create", "-o", key, "publisher.key")).toMatchObject({
