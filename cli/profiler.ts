@@ -32,6 +32,12 @@ export interface ProfileFile {
   features: Feature[];
   outputs?: Output[];
   profile: ReferenceProfile;
+  /**
+   * With `--model`: the SHA-256 (hex) of the model whose predictions the profile holds.
+   * `driftline publish` refuses another model with it: live predictions compared with another
+   * model's would show prediction drift where the data did not change.
+   */
+  modelSha256?: string;
 }
 
 /** How to read the table's columns. */

@@ -1,4 +1,5 @@
 import { closeSync, existsSync, openSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { sha256Hex } from "../../protocol/hash.ts";
 import { CliError, UsageError, choiceFlag, intFlag, listFlag, onePositional, parse } from "../args.ts";
 import { type LoadedModel, checkEmbeddingOutput, checkFeatureColumns, describeOutputs, loadModel } from "../onnx-model.ts";
 import { type ProfileFile, type ProfileOptions, PredictionProfiler, TableProfiler } from "../profiler.ts";
@@ -33,7 +34,8 @@ against: the same sketches clients send, plus the feature schema publish needs.
   --unknown impute|ignore a category the data did not have is fed as the most frequent one
                           (impute, the default) or as none (ignore: scikit-learn's
                           OneHotEncoder(handle_unknown="ignore"))
-  --model model.onnx      also run the model over every row and sketch its predictions
+  --model model.onnx      also run the model over every row and sketch its predictions (the
+                          profile keeps the model's SHA-256: publish takes only that model with it)
   --labels no,yes         class labels of the model's output (with --model)
   --target COLUMN         with --model: the label (or value, for a regression) of each row; the
                           profile records the model's quality on the reference as the baseline
@@ -153,6 +155,7 @@ export const profile: Command = {
       : opened
         ? await profileMedia(opened, { ...values, labels }, model)
         : await profileTable(onePositional(positionals, "the data file"), values, model);
+    if (model) file.modelSha256 = await sha256Hex(model.bytes);
     if (embeddings) {
       file.embedding = embeddings.config;
       file.profile.embedding = embeddings.reference;

@@ -63,13 +63,14 @@ export const publish: Command = {
     const verdicts = choiceFlag(values.verdicts ?? (profileFile.profile.calibration ? "calibrated" : "evidently"), "verdicts", ["calibrated", "evidently"]);
     if (verdicts === "calibrated" && !profileFile.profile.calibration) throw new UsageError(`--verdicts calibrated needs a calibrated profile: run driftline profile --calibrate`);
     const model = await loadModel(path);
-    const manifest = buildManifest(values.model, model, profileFile, {
-      labels: listFlag(values.labels),
-      backend,
-      verdicts,
-      meta: parseMeta(values.meta ?? []),
-      sha256: await sha256Hex(model.bytes),
-    });
+    const sha256 = await sha256Hex(model.bytes);
+    const profiled = profileFile.modelSha256;
+    if (profiled !== undefined && profiled !== sha256) {
+      throw new CliError(
+        `${values.profile} holds the reference predictions of another model (sha256 ${profiled.slice(0, 12)}…), not of ${path} (sha256 ${sha256.slice(0, 12)}…): profile again with --model ${path}`,
+      );
+    }
+    const manifest = buildManifest(values.model, model, profileFile, { labels: listFlag(values.labels), backend, verdicts, meta: parseMeta(values.meta ?? []), sha256 });
     if (values.sign) {
       const { privateKey, publicKey } = await readSigningKey(values.sign);
       manifest.signature = await signManifest(manifest, privateKey, publicKey);

@@ -66,21 +66,35 @@ describe("driftline CLI against a local collector", () => {
 
   it("publishes bytes profiled again as a new version, which keeps the new profile", async () => {
     const model = "cancer-reprofiled";
+    // the same model profiled again, on other rows (a profile made with another model is refused)
+    const again = await cli([
+      "profile",
+      "test/fixtures/cancer/data/live.csv",
+      "--exclude",
+      "diagnosis",
+      "--model",
+      "test/fixtures/cancer/model/cancer-v2.onnx",
+      "--labels",
+      "malignant,benign",
+      "-o",
+      join(dir, "v2-live.json"),
+    ]);
+    expect(again.code, again.stderr).toBe(0);
     const published = async (profile: string) => {
       const run = await cli(["publish", "test/fixtures/cancer/model/cancer-v2.onnx", "--model", model, "--profile", join(dir, profile), "--app", "demo"]);
       expect(run.code, run.stderr).toBe(0);
       return run.stdout.split("\n")[0];
     };
-    expect(await published("v1.json")).toMatch(/^cancer-reprofiled version 1 \(sha256 /);
+    expect(await published("v2-live.json")).toMatch(/^cancer-reprofiled version 1 \(sha256 /);
     expect(await published("v2.json")).toMatch(/^cancer-reprofiled version 2 \(sha256 /);
-    expect(await published("v1.json")).toMatch(/^cancer-reprofiled version 1 already has these bytes .* and this profile: kept as published$/);
+    expect(await published("v2-live.json")).toMatch(/^cancer-reprofiled version 1 already has these bytes .* and this profile: kept as published$/);
     expect(await published("v2.json")).toMatch(/^cancer-reprofiled version 2 already has these bytes .* and this profile: kept as published$/);
     type Profile = Record<string, unknown>;
     const served = async (v: number) =>
       ((await (await fetch(`${collector.url}/v1/models/${model}/versions/${v}`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as { manifest: { profile: Profile } }).manifest.profile;
     const given = (file: string) => (JSON.parse(readFileSync(join(dir, file), "utf8")) as { profile: Profile }).profile;
-    expect([await served(1), await served(2)]).toEqual([given("v1.json"), given("v2.json")]);
-    expect(given("v1.json")).not.toEqual(given("v2.json"));
+    expect([await served(1), await served(2)]).toEqual([given("v2-live.json"), given("v2.json")]);
+    expect(given("v2-live.json")).not.toEqual(given("v2.json"));
   });
 
   it("refuses to promote without a canary as a failure (exit 1), not as a usage mistake", async () => {

@@ -123,6 +123,23 @@ describe("driftline publish of a table's model", () => {
   });
 });
 
+describe("driftline publish of another model than the profile's", () => {
+  it("refuses a model whose bytes are not those the profile's reference predictions came from, before uploading", async () => {
+    const csv = join(dir, "pair.csv");
+    writeFileSync(csv, "a,b\n1,2\n2,1\n3,3\n4,0\n");
+    const profiled = modelFile("pair-v1.onnx", buildDenseClassifier({ weights: [[1], [0.5]], bias: [1], regression: true, outputName: "value" }));
+    const other = modelFile("pair-v2.onnx", buildDenseClassifier({ weights: [[2], [0.5]], bias: [1], regression: true, outputName: "value" }));
+    const made = await runCli("profile", csv, "--model", profiled, "-o", join(dir, "pair.json"));
+    expect(made.code, made.stderr).toBe(0);
+    const result = await publish(other, "--model", "pair", "--profile", join(dir, "pair.json"));
+    expect(result).toMatchObject({ code: 1, manifest: undefined });
+    expect(result.stderr).toMatch(
+      /^driftline publish: .*pair\.json holds the reference predictions of another model \(sha256 [0-9a-f]{12}…\), not of .*pair-v2\.onnx \(sha256 [0-9a-f]{12}…\): profile again with --model .*pair-v2\.onnx\n$/,
+    );
+    expect(await publish(profiled, "--model", "pair", "--profile", join(dir, "pair.json"))).toMatchObject({ code: 0, manifest: { model: "pair" } });
+  });
+});
+
 describe("driftline publish of an image or audio model", () => {
   const images = join(dir, "images");
   mkdirSync(images);
