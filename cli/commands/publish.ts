@@ -23,7 +23,8 @@ becomes its stable version; later ones wait for \`driftline rollout\`.
 
   --model NAME            the model's name, e.g. churn (required)
   --profile FILE          the profile from \`driftline profile\` (required)
-  --labels no,yes         class labels of the model's output (when the profile has none)
+  --labels no,yes         class labels of the model's output (when the profile has none; a
+                          profile made with --model keeps its own, and other ones are refused)
   --backend webgpu|wasm   the backend clients should prefer (default: timed on each device)
   --verdicts calibrated|evidently
                           drift verdicts against the profile's calibration (the default when
@@ -214,6 +215,13 @@ function noSuchInput(model: LoadedModel, feeds: string, input: string, made?: { 
  * so no class or score is read off it.
  */
 function manifestOutputs(model: LoadedModel, file: ProfileFile, labels: string[]): Output[] {
+  const profiled = file.outputs?.find((o) => o.labels)?.labels;
+  // the profile's outputs are what its reference predictions were sketched as: other labels would not be taken
+  if (file.outputs && labels.length && String(labels) !== String(profiled)) {
+    throw new UsageError(
+      `--labels ${labels.join(",")}: the profile's outputs have ${profiled ? `the labels ${profiled.join(",")}` : "no labels"}; profile again with --model and --labels to change them`,
+    );
+  }
   return markEmbedding(file.outputs ?? describeOutputs(model, labels), file.embedding?.output);
 }
 

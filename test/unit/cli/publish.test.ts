@@ -138,6 +138,29 @@ describe("driftline publish of another model than the profile's", () => {
     );
     expect(await publish(profiled, "--model", "pair", "--profile", join(dir, "pair.json"))).toMatchObject({ code: 0, manifest: { model: "pair" } });
   });
+
+  it("refuses --labels other than those the profile's outputs have, rather than leaving them out", async () => {
+    const csv = join(dir, "labelled.csv");
+    writeFileSync(csv, "a,b\n1,2\n2,1\n3,3\n4,0\n");
+    const model = modelFile(
+      "labelled.onnx",
+      buildDenseClassifier({
+        weights: [
+          [1, -1],
+          [0.5, 0.5],
+        ],
+        bias: [0, 0],
+      }),
+    );
+    expect((await runCli("profile", csv, "--model", model, "--labels", "no,yes", "-o", join(dir, "labelled.json"))).code).toBe(0);
+    const args = [model, "--model", "labelled", "--profile", join(dir, "labelled.json")];
+    expect(await publish(...args, "--labels", "yes,no")).toMatchObject({
+      code: 2,
+      manifest: undefined,
+      stderr: "driftline publish: --labels yes,no: the profile's outputs have the labels no,yes; profile again with --model and --labels to change them\n(driftline publish --help shows its usage)\n",
+    });
+    expect(await publish(...args, "--labels", "no,yes")).toMatchObject({ code: 0, manifest: { outputs: [{ labels: ["no", "yes"] }] } });
+  });
 });
 
 describe("driftline publish of an image or audio model", () => {
