@@ -4,6 +4,7 @@ import type { Input, Manifest, Output } from "../../protocol/schema/manifest.ts"
 import type { KeyView, ModelDetail } from "../../protocol/api.ts";
 import type { Media } from "../../protocol/schema/media.ts";
 import { parseManifest } from "../../protocol/schema/parse.ts";
+import { profileProblem } from "../../protocol/profile-check.ts";
 import { DriftlineError } from "../../protocol/errors.ts";
 import { NoAnswerError, request, requestJson, connection, type Connection } from "../api.ts";
 import { CONNECTION_OPTIONS, CliError, UsageError, choiceFlag, listFlag, onePositional, parse, readTextFile } from "../args.ts";
@@ -180,11 +181,16 @@ function buildManifest(
     ...(extra.backend ? { preferredBackend: extra.backend } : {}),
     ...(Object.keys(extra.meta).length ? { meta: extra.meta } : {}),
   };
+  let parsed: Manifest;
   try {
-    return parseManifest(manifest);
+    parsed = parseManifest(manifest);
   } catch (err) {
     throw new CliError(err instanceof DriftlineError ? `the profile and model do not make a valid manifest: ${err.message}` : String(err));
   }
+  // the collector's check, before the upload: a sketch edited by hand, or left out
+  const problem = profileProblem(parsed);
+  if (problem) throw new CliError(`the profile and model do not make a valid manifest: ${problem} (profile again rather than edit the sketches)`);
+  return parsed;
 }
 
 /**

@@ -13,9 +13,9 @@ import { ensureModel, type ModelRow } from "../db/models.ts";
 import { getRollout, saveRollout } from "../db/rollouts.ts";
 import { deleteVersion, insertVersion, latestVersion, recordProfileHash, versionsOfArtifact, type VersionRow } from "../db/versions.ts";
 import { ApiError } from "../errors.ts";
+import { profileProblem } from "../../protocol/profile-check.ts";
 import { randomBase64Url } from "../random.ts";
 import { DEFAULT_SAMPLE_RATE } from "../rollout/state.ts";
-import { checkProfile } from "./check-profile.ts";
 import { type ClientManifest, MAX_CLIENT_MANIFEST_BYTES, toClientManifest } from "./client-manifest.ts";
 import { accessModel } from "./model-access.ts";
 import { modelKey } from "./model-key.ts";
@@ -176,7 +176,7 @@ async function startRollout(db: Db, caller: Caller, model: string, now: number):
 
 /**
  * Registers a version of `name`: the manifest's model must be `name`, its profile must fit
- * (see {@link checkProfile}), its artifact must be one the app uploaded (see
+ * (protocol/profile-check.ts `profileProblem`), its artifact must be one the app uploaded (see
  * {@link appMayUseArtifact}) and be in R2 with the manifest's size. The first publish creates the
  * model in the caller's app (the bootstrap key: `app`, else the only model of that name, else
  * {@link DEFAULT_APP}) and makes version 1 stable. Publishing a sha256 the model already has
@@ -194,7 +194,8 @@ async function startRollout(db: Db, caller: Caller, model: string, now: number):
 export async function publishVersion(env: Env, db: Db, caller: Caller, name: string, body: PublishBody, now: number): Promise<Published> {
   const { manifest } = body;
   if (manifest.model !== name) throw new ApiError(400, "validation", `manifest.model: "${manifest.model}" is not the model in the path, "${name}"`);
-  checkProfile(manifest);
+  const problem = profileProblem(manifest);
+  if (problem) throw new ApiError(400, "validation", problem);
   checkClientSize(manifest);
   const found = await owner(db, caller, name, body.app);
   const profileHash = await profileHashOf(manifest.profile);

@@ -1,6 +1,6 @@
 // `driftline publish` against a stand-in collector that takes any upload: what it refuses before
 // uploading (one line, exit 1), and the manifest it registers from a profile and a model.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PNG } from "pngjs";
@@ -137,6 +137,22 @@ describe("driftline publish of another model than the profile's", () => {
       /^driftline publish: .*pair\.json holds the reference predictions of another model \(sha256 [0-9a-f]{12}…\), not of .*pair-v2\.onnx \(sha256 [0-9a-f]{12}…\): profile again with --model .*pair-v2\.onnx\n$/,
     );
     expect(await publish(profiled, "--model", "pair", "--profile", join(dir, "pair.json"))).toMatchObject({ code: 0, manifest: { model: "pair" } });
+  });
+
+  it("refuses a profile whose sketch was edited, before uploading, with the collector's reason", async () => {
+    const csv = join(dir, "edited.csv");
+    writeFileSync(csv, "a,b\n1,2\n2,1\n3,3\n4,0\n");
+    const model = modelFile("edited.onnx", buildDenseClassifier({ weights: [[1], [0.5]], bias: [1], regression: true, outputName: "value" }));
+    const file = join(dir, "edited.json");
+    expect((await runCli("profile", csv, "--model", model, "-o", file)).code).toBe(0);
+    const profile = JSON.parse(readFileSync(file, "utf8")) as { profile: { features: Record<string, { sketch: string }> } };
+    profile.profile.features.a!.sketch = "AAAA";
+    writeFileSync(file, JSON.stringify(profile));
+    const result = await publish(model, "--model", "edited", "--profile", file);
+    expect(result).toMatchObject({ code: 1, manifest: undefined });
+    expect(result.stderr).toMatch(/^driftline publish: the profile and model do not make a valid manifest: manifest\.profile\.features\.a: .+ \(profile again rather than edit the sketches\)\n$/);
+    // nothing uploaded: the progress line of an upload is not there
+    expect(result.stderr).not.toMatch(/uploaded/);
   });
 
   it("refuses --labels other than those the profile's outputs have, rather than leaving them out", async () => {
