@@ -178,12 +178,24 @@ export function checkEmbeddingOutput(model: LoadedModel, embedding: { output?: s
  * @param features - the profile's features (those of other inputs are skipped)
  */
 export function checkFeatureColumns(input: Input, features: readonly Feature[]): void {
-  const width = input.shape[input.shape.length - 1];
   const mine = features.filter((f) => f.input === input.name);
-  const columns = inputColumns(mine).get(input.name) ?? 0;
+  checkColumnCount(input, inputColumns(mine).get(input.name) ?? 0, mine.length, mine.some((f) => f.encoding === "onehot") ? "onehot" : "index");
+}
+
+/**
+ * {@link checkFeatureColumns} from counts: `profile` checks a table's columns with it as soon as
+ * it has read the header (with index encoding, a feature is one column), not after a pass over
+ * the whole file.
+ *
+ * @param input - the model's input
+ * @param columns - the tensor columns the features make
+ * @param features - how many features
+ * @param encoding - how categories become columns
+ */
+export function checkColumnCount(input: Input, columns: number, features: number, encoding: "index" | "onehot"): void {
+  const width = input.shape[input.shape.length - 1];
   if (typeof width !== "number" || width <= 0 || width === columns) return;
-  const encoding = mine.some((f) => f.encoding === "onehot") ? "onehot" : "index";
   throw new CliError(
-    `the model's input "${input.name}" has ${width} columns but the profile's ${mine.length} features make ${columns} (encoding ${encoding}): profile again with --exclude (the target, ids), --categorical or --encoding`,
+    `the model's input "${input.name}" has ${width} columns but the profile's ${features} features make ${columns} (encoding ${encoding}): profile again with --exclude (the target, ids), --categorical or --encoding`,
   );
 }

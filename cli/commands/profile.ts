@@ -1,7 +1,7 @@
 import { closeSync, existsSync, openSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { sha256Hex } from "../../protocol/hash.ts";
 import { CliError, UsageError, choiceFlag, intFlag, listFlag, onePositional, parse } from "../args.ts";
-import { type LoadedModel, checkEmbeddingOutput, checkFeatureColumns, describeOutputs, loadModel } from "../onnx-model.ts";
+import { type LoadedModel, checkColumnCount, checkEmbeddingOutput, checkFeatureColumns, describeOutputs, loadModel } from "../onnx-model.ts";
 import { type ProfileFile, type ProfileOptions, PredictionProfiler, TableProfiler } from "../profiler.ts";
 import type { ChunkOptions } from "../reference-chunks.ts";
 import { formatBytes } from "../../protocol/byte-size.ts";
@@ -224,6 +224,9 @@ async function profileTable(path: string, values: ProfileFlags, model: LoadedMod
   const batches = table.batches();
   const first = await batches.next();
   const profiler = new TableProfiler(table, options, first.done ? undefined : first.value.rows);
+  // a feature is a column with index encoding: a table the model cannot take fails before the pass
+  const modelInput = model?.inputs.find((i) => i.name === input);
+  if (modelInput && encoding === "index") checkColumnCount(modelInput, profiler.columns.length, profiler.columns.length, "index");
   await readAll(table, first.done ? undefined : first.value, batches, `profiling ${path}`, (b) => profiler.add(b.rows, b.positions));
   if (profiler.rows === 0) throw new CliError(`${path} has no rows: a reference profile is made of the training data's rows`);
   const features = profiler.features(options);

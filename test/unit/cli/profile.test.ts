@@ -347,3 +347,19 @@ describe("driftline profile of one table in three formats", () => {
     expect(result.stderr.trim()).toBe(`driftline profile: ${fake} cannot be read as Parquet: parquet file invalid (footer != PAR1)`);
   });
 });
+
+describe("driftline profile of a table the model cannot take", () => {
+  it("says so once it has read the header and first rows, not after a pass over the whole file", async () => {
+    const csv = join(dir, "wide.csv");
+    // 3 columns for a model of 2; a cell past the first batch that the pass would refuse first
+    const rows = Array.from({ length: 10_000 }, (_, i) => (i === 9_000 ? "1,2,x" : `${i},${i % 7},${i % 3}`));
+    writeFileSync(csv, `a,b,c\n${rows.join("\n")}\n`);
+    const model = join(dir, "narrow.onnx");
+    writeFileSync(model, buildDenseClassifier({ weights: [[1], [0.5]], bias: [1], regression: true, outputName: "value" }));
+    const result = await runCli("profile", csv, "--model", model, "-o", join(dir, "wide.json"));
+    expect(result).toMatchObject({
+      code: 1,
+      stderr: `driftline profile: the model's input "features" has 2 columns but the profile's 3 features make 3 (encoding index): profile again with --exclude (the target, ids), --categorical or --encoding\n`,
+    });
+  });
+});
