@@ -128,7 +128,8 @@ export function onePositional(positionals: string[], what: string): string {
  * @param flag - its name, for the error
  */
 export function intFlag(value: string, flag: string, min: number, max: number): number {
-  const n = Number(value);
+  // digits only: Number() also reads "0x10" as 16 and "1e3" as 1000, which no one means by a version
+  const n = /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
   if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${flag} must be a whole number from ${min} to ${max}, got "${value}"`);
   return n;
 }

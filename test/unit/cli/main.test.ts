@@ -88,6 +88,18 @@ describe("driftline", () => {
     expect(existsSync(join(dir, "latin1.json"))).toBe(false);
   });
 
+  it("takes a version only in digits: not 0x10 or 1e3, which Number() reads as 16 and 1000", async () => {
+    for (const [flag, value, ...more] of [
+      ["--stable", "0x10"],
+      ["--canary", "1e3", "--percent", "10"],
+      ["--stable", "1.0"],
+    ]) {
+      const result = await runCli("rollout", "churn", flag!, value!, ...more, "--url", "http://127.0.0.1:9", "--key", "adm_x");
+      expect(result.code, `${flag} ${value}`).toBe(2);
+      expect(result.stderr.split("\n")[0]).toBe(`driftline rollout: ${flag} must be a whole number from 1 to 1000000000, got "${value}"`);
+    }
+  });
+
   it("refuses an argument signing create does not take, and makes no key", async () => {
     const key = join(dir, "extra.key");
     expect(await runCli("signing", "create", "-o", key, "publisher.key")).toMatchObject({
