@@ -177,7 +177,12 @@ describe("two models on one origin", () => {
     await predictIn(a, 7, 500);
     // back online, b sends what it sends first (a's sending fails meanwhile)
     await a.route(`${rig.collector.url}/v1/reports**`, (route) => route.abort());
+    // a sends as it comes online: that send must have failed before the route goes (a slow
+    // machine could otherwise still be sending when close() flushes, which then waits for that
+    // send and leaves the report to the next page)
+    const refused = a.waitForEvent("requestfailed", (r) => r.url().includes("/v1/reports"));
     await rig.browser.context.setOffline(false);
+    await refused;
     await b.evaluate(() => window.rt.flush());
     await a.unroute(`${rig.collector.url}/v1/reports**`);
     for (const p of [a, b]) await p.evaluate(() => window.rt.close());
