@@ -1,3 +1,4 @@
+import type { AnswerSchema } from "../protocol/api.ts";
 import { CliError } from "./args.ts";
 
 /** Where the collector is, as whom to call it, and which app's models a bootstrap key means. */
@@ -180,8 +181,18 @@ function notTheCollector(conn: Connection, method: string, path: string, res: Re
  * @param path - e.g. "/v1/models/churn"
  * @param options - method, JSON body or raw body, headers
  */
-export async function request<T = unknown>(conn: Connection, path: string, options: RequestOptions = {}): Promise<T> {
+export async function request<T = unknown>(conn: Connection, path: string, options: AnswerOptions<T> = {}): Promise<T> {
   return (await requestJson<T>(conn, path, options)).answer;
+}
+
+/** {@link RequestOptions}, and the shape the answer must have. */
+export interface AnswerOptions<T> extends RequestOptions {
+  /**
+   * The answer's schema (protocol/api.ts, which the collector's OpenAPI document and its tests
+   * share): an answer of another shape is a CliError saying the server may not be the collector,
+   * not a TypeError where a command reads it. The answer is returned as sent, not as parsed.
+   */
+  answer?: AnswerSchema<T>;
 }
 
 /**
@@ -192,10 +203,13 @@ export async function request<T = unknown>(conn: Connection, path: string, optio
  * @param path - e.g. "/v1/models/churn/versions"
  * @param options - method, JSON body or raw body, headers
  */
-export async function requestJson<T = unknown>(conn: Connection, path: string, options: RequestOptions = {}): Promise<{ status: number; answer: T }> {
+export async function requestJson<T = unknown>(conn: Connection, path: string, options: AnswerOptions<T> = {}): Promise<{ status: number; answer: T }> {
   const res = await requestRaw(conn, path, options);
   const text = await res.text();
   const answer = parseOrUndefined(text);
-  if (answer === undefined) throw notTheCollector(conn, options.method ?? "GET", path, res, "JSON", text);
+  const method = options.method ?? "GET";
+  if (answer === undefined) throw notTheCollector(conn, method, path, res, "JSON", text);
+  const issue = options.answer?.safeParse(answer).error?.issues[0];
+  if (issue) throw notTheCollector(conn, method, path, res, `answer of the collector's shape (${issue.path.join(".") || "the answer"}: ${issue.message})`, text);
   return { status: res.status, answer: answer as T };
 }

@@ -39,6 +39,12 @@ export const modelSummarySchema = z.object({
 });
 export type ModelSummary = z.infer<typeof modelSummarySchema>;
 
+/** A schema of an answer below (zod's), for a client to check what it was answered. */
+export type AnswerSchema<T> = z.ZodType<T>;
+
+/** `GET /v1/models`. */
+export const modelListSchema = z.object({ models: z.array(modelSummarySchema) });
+
 /** A published version, without manifest. */
 export const versionViewSchema = z.object({
   model: z.string(),
@@ -335,6 +341,9 @@ export const alertSchema = z.object({
 });
 export type Alert = z.infer<typeof alertSchema>;
 
+/** `GET /v1/alerts`: newest first. */
+export const alertListSchema = z.object({ alerts: z.array(alertSchema) });
+
 /** An API key as listed (never the token). */
 export const keyViewSchema = z.object({
   id: z.string(),
@@ -349,6 +358,18 @@ export const keyViewSchema = z.object({
   revokedAt: z.string().nullable(),
 });
 export type KeyView = z.infer<typeof keyViewSchema>;
+
+/** `POST /v1/keys`: the key and its token, shown once. */
+export const keyCreatedSchema = keyViewSchema.extend({ token: z.string() });
+
+/** `GET /v1/keys`. */
+export const keyListSchema = z.object({ keys: z.array(keyViewSchema) });
+
+/** `GET /v1/segments`: the admitted values of each segment key. */
+export const segmentsAnswerSchema = z.object({ model: z.string(), segments: z.record(z.string(), z.array(z.string())) });
+
+/** `DELETE /v1/segments`: what was forgotten. */
+export const segmentsResetSchema = z.object({ model: z.string(), key: z.string().nullable(), deleted: z.number() });
 
 /** `PUT /v1/models/:model/rollout` and `POST …/rollback`. */
 export const rolloutAnswerSchema = z.object({

@@ -1,6 +1,6 @@
-import type { Alert } from "../../protocol/api.ts";
+import { alertListSchema } from "../../protocol/api.ts";
 import { deliveryText } from "../../protocol/alert-delivery.ts";
-import type { AlertConfigAnswer } from "../../protocol/schema/alert-config.ts";
+import { type AlertConfigAnswer, alertConfigAnswerSchema } from "../../protocol/schema/alert-config.ts";
 import { CONFIG_FLAGS, changedConfig, configOptions, configRows, configUsage } from "../alert-flags.ts";
 import { type Connection, connection, request } from "../api.ts";
 import { CONNECTION_OPTIONS, onePositional, parse } from "../args.ts";
@@ -31,9 +31,9 @@ const RECENT = 10;
  */
 export async function updateConfig(conn: Connection, model: string, flags: typeof CONFIG_FLAGS, values: Record<string, string | boolean | undefined>): Promise<AlertConfigAnswer> {
   const path = `/v1/models/${encodeURIComponent(model)}/alerts`;
-  const current = await request<AlertConfigAnswer>(conn, path);
+  const current = await request(conn, path, { answer: alertConfigAnswerSchema });
   const next = changedConfig(current, flags, values);
-  return next ? request<AlertConfigAnswer>(conn, path, { method: "PUT", json: next }) : current;
+  return next ? request(conn, path, { method: "PUT", json: next, answer: alertConfigAnswerSchema }) : current;
 }
 
 /**
@@ -58,7 +58,7 @@ export const alerts: Command = {
     const model = onePositional(positionals, "the model name");
     const conn = connection(values);
     const config = await updateConfig(conn, model, CONFIG_FLAGS, values);
-    const recent = (await request<{ alerts: Alert[] }>(conn, `/v1/alerts?model=${encodeURIComponent(model)}&limit=${RECENT}`)).alerts;
+    const recent = (await request(conn, `/v1/alerts?model=${encodeURIComponent(model)}&limit=${RECENT}`, { answer: alertListSchema })).alerts;
     if (values.json) return void console.log(printableJson({ config, alerts: recent }, 2));
     console.log(`${model}: ${describeJudging(config)}`);
     // how conditions are judged is the line above, not a condition

@@ -1,4 +1,4 @@
-import type { DriftAnswer, EmbeddingDrift, FeatureDrift } from "../../protocol/api.ts";
+import { type DriftAnswer, type EmbeddingDrift, type FeatureDrift, driftAnswerSchema } from "../../protocol/api.ts";
 import { request, connection } from "../api.ts";
 import { CONNECTION_OPTIONS, UsageError, intFlag, onePositional, parse } from "../args.ts";
 import { table } from "../format.ts";
@@ -42,7 +42,7 @@ export const drift: Command = {
     const query = new URLSearchParams({ model, from: new Date(from).toISOString(), to: new Date(to).toISOString() });
     if (values.version) query.set("version", String(intFlag(values.version, "version", 1, 1e9)));
     if (values.segment) query.set("segment", values.segment);
-    const answer = await request<DriftAnswer>(connection(values), `/v1/drift?${query}`);
+    const answer = await request(connection(values), `/v1/drift?${query}`, { answer: driftAnswerSchema });
     console.log(values.json ? printableJson(answer, 2) : describeDrift(answer, values.segment));
   },
 };

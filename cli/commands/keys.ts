@@ -1,4 +1,4 @@
-import type { KeyView } from "../../protocol/api.ts";
+import { type KeyView, keyCreatedSchema, keyListSchema, keyViewSchema } from "../../protocol/api.ts";
 import { normalizeOrigin } from "../../protocol/origin.ts";
 import { type Connection, NoAnswerError, request, connection } from "../api.ts";
 import { CONNECTION_OPTIONS, CliError, UsageError, onePositional, parse, takeAction } from "../args.ts";
@@ -57,12 +57,12 @@ interface KeyRequest {
 async function createKey(conn: Connection, body: KeyRequest): Promise<KeyView & { token: string }> {
   const since = Date.now() - 60_000;
   try {
-    return await request<KeyView & { token: string }>(conn, "/v1/keys", { method: "POST", json: body });
+    return await request(conn, "/v1/keys", { method: "POST", json: body, answer: keyCreatedSchema });
   } catch (err) {
     if (!(err instanceof NoAnswerError && err.mayHaveArrived)) throw err;
     let made: KeyView[];
     try {
-      made = (await request<{ keys: KeyView[] }>({ ...conn, app: body.app }, "/v1/keys")).keys;
+      made = (await request({ ...conn, app: body.app }, "/v1/keys", { answer: keyListSchema })).keys;
     } catch {
       throw new CliError(`${err.message}; it may have made the key all the same, whose token is then lost: see driftline keys list --app ${body.app}`);
     }
@@ -95,7 +95,7 @@ export const keys: Command = {
       if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
       // --app goes out as ?app= (see connection)
       const conn = connection(values);
-      const list = await request<{ keys: KeyView[] }>(conn, "/v1/keys");
+      const list = await request(conn, "/v1/keys", { answer: keyListSchema });
       const origins = (k: KeyView) => (k.role !== "ingest" ? "" : (k.origins?.join(",") ?? "any"));
       if (list.keys.length === 0) {
         const { app } = conn;
@@ -110,7 +110,7 @@ export const keys: Command = {
       );
     } else {
       const id = onePositional(positionals, "the key id");
-      const revoked = await request<KeyView>(connection(values), `/v1/keys/${encodeURIComponent(id)}`, { method: "DELETE" });
+      const revoked = await request(connection(values), `/v1/keys/${encodeURIComponent(id)}`, { method: "DELETE", answer: keyViewSchema });
       console.log(`revoked ${revoked.role} key ${revoked.id} (${revoked.prefix}…) of app ${revoked.app} at ${revoked.revokedAt}`);
     }
   },

@@ -2,7 +2,7 @@ import { createWriteStream } from "node:fs";
 import { once } from "node:events";
 import { Readable } from "node:stream";
 import { connection, request, requestRaw } from "../api.ts";
-import type { RolloutView } from "../../protocol/api.ts";
+import { rolloutViewSchema } from "../../protocol/api.ts";
 import { CONNECTION_OPTIONS, UsageError, intFlag, onePositional, parse, takeAction } from "../args.ts";
 import { parseDuration } from "./drift.ts";
 import type { Command } from "./command.ts";
@@ -63,7 +63,7 @@ export const logs: Command = {
     }
     if (out !== process.stdout) await new Promise<void>((done) => out.end(() => done()));
     // no rows: say so when it is because the model logs nothing
-    const off = rows === 0 && !(await request<RolloutView>(conn, `/v1/models/${encodeURIComponent(model)}/rollout`)).logRate;
+    const off = rows === 0 && !(await request(conn, `/v1/models/${encodeURIComponent(model)}/rollout`, { answer: rolloutViewSchema })).logRate;
     console.error(
       `${model}: ${rows} rows${values.output ? ` written to ${values.output}` : ""}${dropped ? `; devices dropped ${dropped} sampled rows from full buffers` : ""}${off ? `; logging is off: driftline rollout ${model} --log-rate R turns it on for apps that pass createRuntime({ logging: true })` : ""}`,
     );

@@ -1,6 +1,6 @@
 import { AnswerError, type Connection, request, connection } from "../api.ts";
 import { CONNECTION_OPTIONS, CliError, UsageError, intFlag, numberFlag, onePositional, parse } from "../args.ts";
-import type { AuditEntry, ModelDetail, RolloutAnswer, RolloutView } from "../../protocol/api.ts";
+import { type AuditEntry, type RolloutView, modelDetailSchema, rolloutAnswerSchema, rolloutViewSchema } from "../../protocol/api.ts";
 import { rolloutTag } from "../../protocol/rollout-tag.ts";
 import { describeRollout } from "../format.ts";
 import type { Command } from "./command.ts";
@@ -68,7 +68,7 @@ export const rollout: Command = {
     if (values["log-rate"]) change.logRate = numberFlag(values["log-rate"], "log-rate", 0, 1);
     if (values["log-retention"]) change.logRetentionDays = intFlag(values["log-retention"], "log-retention", 1, 3650);
     if (Object.keys(change).length === 0) throw new UsageError("say what to change: --stable, --canary/--percent, --shadow, --no-canary, --no-shadow, --sample-rate, --log-rate or --log-retention");
-    const result = await request<RolloutAnswer>(connection(values), `/v1/models/${encodeURIComponent(model)}/rollout`, { method: "PUT", json: change });
+    const result = await request(connection(values), `/v1/models/${encodeURIComponent(model)}/rollout`, { method: "PUT", json: change, answer: rolloutAnswerSchema });
     console.log(`${model}: ${result.changed ? "" : "unchanged, "}${describeRollout(result.rollout)}`);
   },
 };
@@ -102,10 +102,10 @@ async function changeOnce(conn: Connection, model: string, seen: RolloutView, ch
   const path = `/v1/models/${encodeURIComponent(model)}`;
   const headers = { "If-Match": rolloutTag(seen.configVersion) };
   try {
-    return (await request<RolloutAnswer>(conn, path + change.path, { method: change.method, json: change.json, headers, resendable: true })).rollout;
+    return (await request(conn, path + change.path, { method: change.method, json: change.json, headers, resendable: true, answer: rolloutAnswerSchema })).rollout;
   } catch (err) {
     if (!(err instanceof AnswerError && err.status === 412)) throw err;
-    const detail = await request<ModelDetail>(conn, path);
+    const detail = await request(conn, path, { answer: modelDetailSchema });
     const made = detail.audit.find((entry) => (entry.before as RolloutView | null)?.configVersion === seen.configVersion);
     if (made && change.isThis(made)) return made.after as RolloutView;
     const now = detail.rollout?.configVersion ?? "none";
@@ -122,7 +122,7 @@ export const promote: Command = {
     const { values, positionals } = parse(argv, CONNECTION_OPTIONS);
     const model = onePositional(positionals, "the model name");
     const conn = connection(values);
-    const current = await request<RolloutView>(conn, `/v1/models/${encodeURIComponent(model)}/rollout`);
+    const current = await request(conn, `/v1/models/${encodeURIComponent(model)}/rollout`, { answer: rolloutViewSchema });
     if (!current.canary) throw new CliError(`${model} has no canary to promote (stable is version ${current.stable})`);
     const version = current.canary.version;
     const after = await changeOnce(conn, model, current, {
@@ -145,7 +145,7 @@ export const rollback: Command = {
     const { values, positionals } = parse(argv, CONNECTION_OPTIONS);
     const model = onePositional(positionals, "the model name");
     const conn = connection(values);
-    const current = await request<RolloutView>(conn, `/v1/models/${encodeURIComponent(model)}/rollout`);
+    const current = await request(conn, `/v1/models/${encodeURIComponent(model)}/rollout`, { answer: rolloutViewSchema });
     const after = await changeOnce(conn, model, current, { method: "POST", path: "/rollback", done: "rolled back", isThis: (entry) => entry.action === "rollback" });
     console.log(`${model}: rollback; ${describeRollout(after)}`);
   },

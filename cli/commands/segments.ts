@@ -1,3 +1,4 @@
+import { segmentsAnswerSchema, segmentsResetSchema } from "../../protocol/api.ts";
 import { request, connection } from "../api.ts";
 import { CONNECTION_OPTIONS, onePositional, parse, takeAction } from "../args.ts";
 import { table } from "../format.ts";
@@ -24,7 +25,7 @@ export const segments: Command = {
     const model = onePositional(positionals, "the model");
     const query = `model=${encodeURIComponent(model)}`;
     if (action === "list") {
-      const answer = await request<{ segments: Record<string, string[]> }>(connection(values), `/v1/segments?${query}`);
+      const answer = await request(connection(values), `/v1/segments?${query}`, { answer: segmentsAnswerSchema });
       console.log(
         table(
           ["key", "values"],
@@ -33,7 +34,7 @@ export const segments: Command = {
       );
     } else {
       const key = values.segment;
-      const answer = await request<{ deleted: number }>(connection(values), `/v1/segments?${query}${key ? `&key=${encodeURIComponent(key)}` : ""}`, { method: "DELETE" });
+      const answer = await request(connection(values), `/v1/segments?${query}${key ? `&key=${encodeURIComponent(key)}` : ""}`, { method: "DELETE", answer: segmentsResetSchema });
       console.log(`${model}: forgot ${answer.deleted} admitted value${answer.deleted === 1 ? "" : "s"} of ${key ? `segment key ${key}` : "every segment key"}`);
     }
   },

@@ -1,5 +1,5 @@
 import { NOT_ALERTED_REASON, OBJECTIVE_NAMES } from "../../protocol/objective-names.ts";
-import type { SloObjective, StatsAnswer } from "../../protocol/api.ts";
+import { type SloObjective, statsAnswerSchema } from "../../protocol/api.ts";
 import { SLO_FLAGS, configOptions, configUsage } from "../alert-flags.ts";
 import { connection, request } from "../api.ts";
 import { CONNECTION_OPTIONS, onePositional, parse } from "../args.ts";
@@ -66,7 +66,7 @@ export const slo: Command = {
     await updateConfig(conn, model, SLO_FLAGS, values);
     const now = Date.now();
     const query = new URLSearchParams({ model, from: String(now - range), to: String(now), ...(values.version && { version: values.version }) });
-    const stats = await request<StatsAnswer>(conn, `/v1/stats?${query}`);
+    const stats = await request(conn, `/v1/stats?${query}`, { answer: statsAnswerSchema });
     if (values.json) return void console.log(printableJson({ model, version: stats.version, from: stats.from, to: stats.to, slo: stats.slo }, 2));
     if (!stats.slo) return void console.log(`${model}: no objectives yet: driftline slo ${model} --p95 20ms --error-rate 0.01`);
     console.log(`${model} v${stats.version}: measured ${stats.from} – ${stats.to}; error budget over ${stats.slo.period.days} days\n`);

@@ -1,6 +1,6 @@
 import { request, connection } from "../api.ts";
 import { CONNECTION_OPTIONS, UsageError, parse } from "../args.ts";
-import type { EstimatedPerformance, ModelDetail, ModelSummary, Performance, StatsAnswer } from "../../protocol/api.ts";
+import { type EstimatedPerformance, type Performance, modelDetailSchema, modelListSchema, statsAnswerSchema } from "../../protocol/api.ts";
 import type { BaselinePerformance } from "../../protocol/schema/profile.ts";
 import { describeRollout, table } from "../format.ts";
 import { printableJson } from "../../protocol/printable.ts";
@@ -9,10 +9,6 @@ import { describeShadow } from "../../protocol/shadow-text.ts";
 import { formatBytes } from "../../protocol/byte-size.ts";
 import { liveVersions } from "../../protocol/live-versions.ts";
 import type { Command } from "./command.ts";
-
-interface ModelList {
-  models: ModelSummary[];
-}
 
 /** `driftline status [model]`: one model's versions, rollout and recent changes, or every model. */
 export const status: Command = {
@@ -25,7 +21,7 @@ export const status: Command = {
     const conn = connection(values);
     const model = positionals[0];
     if (!model) {
-      const list = await request<ModelList>(conn, "/v1/models");
+      const list = await request(conn, "/v1/models", { answer: modelListSchema });
       if (values.json) return void console.log(printableJson(list, 2));
       if (list.models.length === 0) return void console.log("no models yet: driftline publish model.onnx --model NAME --profile profile.json");
       console.log(
@@ -43,7 +39,7 @@ export const status: Command = {
       );
       return;
     }
-    const detail = await request<ModelDetail>(conn, `/v1/models/${encodeURIComponent(model)}`);
+    const detail = await request(conn, `/v1/models/${encodeURIComponent(model)}`, { answer: modelDetailSchema });
     if (values.json) return void console.log(printableJson(detail, 2));
     console.log(`${detail.name} (app ${detail.app}): ${detail.rollout ? describeRollout(detail.rollout) : "no rollout"}\n`);
     console.log(
@@ -55,12 +51,12 @@ export const status: Command = {
     const live = detail.rollout ? liveVersions(detail.rollout) : [];
     const day = Date.now() - 86_400_000;
     for (const version of live) {
-      const stats = await request<StatsAnswer>(conn, `/v1/stats?model=${encodeURIComponent(model)}&version=${version}&from=${day}`);
+      const stats = await request(conn, `/v1/stats?model=${encodeURIComponent(model)}&version=${version}&from=${day}`, { answer: statsAnswerSchema });
       console.log(`\nperformance of v${version}, last 24 h: ${describePerformance(stats.performance, stats.baseline, stats.estimated)}`);
     }
     const shadow = detail.rollout?.shadow?.version;
     for (const version of live.filter((v) => shadow !== undefined && v !== shadow)) {
-      const stats = await request<StatsAnswer>(conn, `/v1/stats?model=${encodeURIComponent(model)}&version=${version}&role=shadow&from=${day}`);
+      const stats = await request(conn, `/v1/stats?model=${encodeURIComponent(model)}&version=${version}&role=shadow&from=${day}`, { answer: statsAnswerSchema });
       console.log(`\nshadow v${shadow} beside v${version}, last 24 h: ${describeShadow(stats.shadow[String(shadow)], stats.baseline?.kind === "regression")}`);
     }
     if (detail.audit.length) {

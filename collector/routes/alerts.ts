@@ -17,7 +17,7 @@ import { ApiError } from "../errors.ts";
 import { accessModel } from "../registry/model-access.ts";
 import { jsonBody, validate } from "../validate.ts";
 import { documented } from "../openapi.ts";
-import { alertSchema } from "../../protocol/api.ts";
+import { alertListSchema } from "../../protocol/api.ts";
 
 const modelParam = z.object({ model: modelNameSchema });
 
@@ -98,7 +98,7 @@ export const modelAlerts = new Hono<AppEnv>()
  */
 export const alerts = new Hono<AppEnv>().get(
   "/",
-  documented("Recent alert state changes, or the alerts firing now", { 200: { description: "the alerts, newest first", schema: z.object({ alerts: z.array(alertSchema) }) } }),
+  documented("Recent alert state changes, or the alerts firing now", { 200: { description: "the alerts, newest first", schema: alertListSchema } }),
   requireRole("read"),
   validate("query", listQuery),
   async (c) => {

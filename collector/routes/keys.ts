@@ -1,4 +1,4 @@
-import { type KeyView, keyViewSchema } from "../../protocol/api.ts";
+import { type KeyView, keyCreatedSchema, keyListSchema, keyViewSchema } from "../../protocol/api.ts";
 import { Hono } from "hono";
 import { z } from "zod";
 import { appQuerySchema, createKeySchema } from "../api-schemas.ts";
@@ -42,7 +42,7 @@ export const keys = new Hono<AppEnv>()
   .use(requireRole("admin"))
   .post(
     "/",
-    documented("Creates an API key; the token is shown once", { 201: { description: "the key and its token", schema: keyViewSchema.extend({ token: z.string() }) } }),
+    documented("Creates an API key; the token is shown once", { 201: { description: "the key and its token", schema: keyCreatedSchema } }),
     jsonBody(MAX_BODY),
     validate("json", createKeySchema),
     async (c) => {
@@ -66,18 +66,13 @@ export const keys = new Hono<AppEnv>()
       return c.json({ ...keyView(key), token }, 201);
     },
   )
-  .get(
-    "/",
-    documented("Lists API keys (never their tokens)", { 200: { description: "the keys", schema: z.object({ keys: z.array(keyViewSchema) }) } }),
-    validate("query", appQuerySchema),
-    async (c) => {
-      const caller = c.var.caller;
-      const app = c.req.valid("query").app ?? caller.app ?? undefined;
-      if (app !== undefined) assertApp(caller, app);
-      const rows = await listKeys(openDb(c.env), app);
-      return c.json({ keys: rows.map(keyView) });
-    },
-  )
+  .get("/", documented("Lists API keys (never their tokens)", { 200: { description: "the keys", schema: keyListSchema } }), validate("query", appQuerySchema), async (c) => {
+    const caller = c.var.caller;
+    const app = c.req.valid("query").app ?? caller.app ?? undefined;
+    if (app !== undefined) assertApp(caller, app);
+    const rows = await listKeys(openDb(c.env), app);
+    return c.json({ keys: rows.map(keyView) });
+  })
   .delete("/:id", documented("Revokes an API key", { 200: { description: "the revoked key", schema: keyViewSchema } }), validate("param", z.object({ id: z.string().max(64) })), async (c) => {
     const db = openDb(c.env);
     const { id } = c.req.valid("param");

@@ -15,9 +15,8 @@ import { rolloutView } from "../rollout/state.ts";
 import { iso } from "../time.ts";
 import { validate } from "../validate.ts";
 import { documented } from "../openapi.ts";
-import { modelDetailSchema, modelSummarySchema } from "../../protocol/api.ts";
+import { modelDetailSchema, modelListSchema } from "../../protocol/api.ts";
 import { liveVersions } from "../../protocol/live-versions.ts";
-import { z } from "zod";
 
 /** Audit entries `GET /v1/models/:model` shows, newest first. */
 export const AUDIT_SHOWN = 100;
@@ -28,33 +27,27 @@ export const AUDIT_SHOWN = 100;
  * one model with all its versions, its rollout and its audit log (newest first).
  */
 export const models = new Hono<AppEnv>()
-  .get(
-    "/",
-    documented("Lists the caller's models", { 200: { description: "the models", schema: z.object({ models: z.array(modelSummarySchema) }) } }),
-    requireRole("read"),
-    validate("query", appQuerySchema),
-    async (c) => {
-      const caller = c.var.caller;
-      const app = c.req.valid("query").app ?? caller.app ?? undefined;
-      if (app !== undefined) assertApp(caller, app);
-      const db = openDb(c.env);
-      const [rows, rollouts] = await Promise.all([listModels(db, app), listRollouts(db, app)]);
-      const live = new Map([...rollouts].map(([model, r]) => [model, liveVersions(r)]));
-      const traffic = await recentTraffic(db, live, Date.now() - 3_600_000);
-      const listed = rows.map((m) => {
-        const rollout = rollouts.get(m.id);
-        return {
-          name: m.name,
-          app: m.app,
-          createdAt: iso(m.createdAt),
-          latestVersion: m.latestVersion,
-          rollout: rollout ? rolloutView(rollout) : null,
-          lastHour: traffic.get(m.id) ?? { rows: 0, errors: 0 },
-        };
-      });
-      return c.json({ models: listed });
-    },
-  )
+  .get("/", documented("Lists the caller's models", { 200: { description: "the models", schema: modelListSchema } }), requireRole("read"), validate("query", appQuerySchema), async (c) => {
+    const caller = c.var.caller;
+    const app = c.req.valid("query").app ?? caller.app ?? undefined;
+    if (app !== undefined) assertApp(caller, app);
+    const db = openDb(c.env);
+    const [rows, rollouts] = await Promise.all([listModels(db, app), listRollouts(db, app)]);
+    const live = new Map([...rollouts].map(([model, r]) => [model, liveVersions(r)]));
+    const traffic = await recentTraffic(db, live, Date.now() - 3_600_000);
+    const listed = rows.map((m) => {
+      const rollout = rollouts.get(m.id);
+      return {
+        name: m.name,
+        app: m.app,
+        createdAt: iso(m.createdAt),
+        latestVersion: m.latestVersion,
+        rollout: rollout ? rolloutView(rollout) : null,
+        lastHour: traffic.get(m.id) ?? { rows: 0, errors: 0 },
+      };
+    });
+    return c.json({ models: listed });
+  })
   .get(
     "/:model",
     documented("A model: rollout, versions, audit log", { 200: { description: "the model", schema: modelDetailSchema } }),

@@ -1,6 +1,7 @@
 import { and, asc, eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
+import { segmentsAnswerSchema, segmentsResetSchema } from "../../protocol/api.ts";
 import { modelNameSchema } from "../../protocol/schema/common.ts";
 import { segmentKeySchema } from "../../protocol/schema/report.ts";
 import { appIdSchema } from "../api-schemas.ts";
@@ -24,7 +25,7 @@ const resetQuery = segmentsQuery.extend({ key: segmentKeySchema.optional() });
 export const segments = new Hono<AppEnv>()
   .get(
     "/",
-    documented("The admitted values of each segment key", { 200: { description: "values by key", schema: z.object({ model: z.string(), segments: z.record(z.string(), z.array(z.string())) }) } }),
+    documented("The admitted values of each segment key", { 200: { description: "values by key", schema: segmentsAnswerSchema } }),
     requireRole("read"),
     validate("query", segmentsQuery),
     async (c) => {
@@ -51,7 +52,7 @@ export const segments = new Hono<AppEnv>()
   .delete(
     "/",
     documented("Forgets the admitted values of one segment key, or of every key", {
-      200: { description: "what was forgotten", schema: z.object({ model: z.string(), key: z.string().nullable(), deleted: z.number() }) },
+      200: { description: "what was forgotten", schema: segmentsResetSchema },
     }),
     requireRole("admin"),
     validate("query", resetQuery),

@@ -15,6 +15,7 @@ const dir = mkdtempSync(join(tmpdir(), "driftline-not-collector-"));
 const ANSWERS: Record<string, { status: number; type: string; body: string }> = {
   html: { status: 200, type: "text/html", body: "<html><body>\n<h1>Sign in</h1>\n</body></html>" },
   empty: { status: 200, type: "text/plain", body: "" },
+  json: { status: 200, type: "application/json", body: '{"hello":1}' },
   gateway: { status: 502, type: "text/html", body: "<html><head><title>502 Bad Gateway</title></head>\n<body><center><h1>502 Bad Gateway</h1></center>\n</body></html>" },
 };
 
@@ -65,6 +66,20 @@ describe("driftline against a server that is not the collector", () => {
           ),
         );
       }
+    }
+  });
+
+  it("says in one line that JSON of another shape is not the collector's answer, for every command", async () => {
+    const url = `${base}/json`;
+    for (const argv of COMMANDS) {
+      const result = await runCli(...argv, "--url", url, "--key", "adm_x");
+      const what = argv.join(" ");
+      expect(result.code, what).toBe(1);
+      expect(result.stderr, what).toMatch(
+        new RegExp(
+          `^driftline ${argv[0]}: [A-Z]+ \\S+ answered 200 with no answer of the collector's shape \\(.+\\) \\(application/json: .+\\): is ${url} the Driftline collector\\? \\(--url or DRIFTLINE_URL\\)\\n$`,
+        ),
+      );
     }
   });
 

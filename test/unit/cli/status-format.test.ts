@@ -43,7 +43,7 @@ describe("driftline status: recent changes", () => {
       { id: 3, model: "fd", keyId: "k1", at: "2026-12-05T00:16:03.453Z", action: "rollout", before: rollout, after: { ...rollout, canary: { version: 2, percent: 50 }, configVersion: 2 } },
       { id: 2, model: "fd", keyId: "k1", at: "2026-12-05T00:15:41.387Z", action: "publish", before: null, after: { version: 2, sha256: "ab", size: 1, publisher: "k1" } },
     ];
-    const detail = { name: "fd", app: "demo", rollout: null, rollbackTo: null, versions: [], audit };
+    const detail = { name: "fd", app: "demo", createdAt: "2026-12-05T00:15:00.000Z", rollout: null, rollbackTo: null, versions: [], audit };
     vi.spyOn(globalThis, "fetch").mockImplementation(async () => Response.json(detail));
     const result = await runCli("status", "fd", "--url", "http://collector.test", "--key", "adm_test");
     expect(result.code, result.stderr).toBe(0);

@@ -31,7 +31,20 @@ describe("CLI output of what clients sent", () => {
   });
 
   it("alerts escapes control characters in an alert's subject and in why its webhook failed", async () => {
-    const alert = { id: 1, model: "churn", version: 1, kind: "latency_p95", subject: `device:${HOSTILE}`, state: "firing", value: 500, threshold: 20, message: "", at: "2026-01-01T00:00:00.000Z" };
+    const alert = {
+      id: 1,
+      app: "demo",
+      model: "churn",
+      version: 1,
+      kind: "latency_p95",
+      subject: `device:${HOSTILE}`,
+      state: "firing",
+      value: 500,
+      threshold: 20,
+      window: { from: "2025-12-31T23:00:00.000Z", to: "2026-01-01T00:00:00.000Z" },
+      message: "",
+      at: "2026-01-01T00:00:00.000Z",
+    };
     // the webhook receiver's answer is a third party's words too
     const failed = { ...alert, id: 2, deliveredAt: null, attempts: 2, lastError: `HTTP 500: ${HOSTILE}`, retryAt: "2026-01-01T00:03:00.000Z" };
     collector({
@@ -47,12 +60,26 @@ describe("CLI output of what clients sent", () => {
   });
 
   it("--json escapes the C1 characters JSON leaves as they are, and stays the same JSON", async () => {
+    // the whole answer, as the collector gives it (the CLI checks its shape)
     const stats = {
+      skipped: 0,
       model: "churn",
       version: 1,
+      role: "live",
+      segment: "",
       from: "a",
       to: "b",
-      slo: { period: { days: 30 }, objectives: [{ kind: "latency_p95", subject: `backend:${HOSTILE}`, target: 20, value: 1, met: true, judged_met: true, budget_left: 1 }] },
+      reports: 0,
+      rows: 0,
+      errors: {},
+      error_rate: null,
+      latency_p95_ms: null,
+      latency: {},
+      performance: null,
+      estimated: null,
+      baseline: null,
+      shadow: {},
+      slo: { period: { from: "a", to: "b", days: 30 }, objectives: [{ kind: "latency_p95", subject: `backend:${HOSTILE}`, target: 20, value: 1, met: true, judged_met: true, budget_left: 1 }] },
     };
     collector({ "/v1/models/churn/alerts": { model: "churn", webhook: null }, "/v1/stats": stats });
     const result = await runCli("slo", "churn", "--json", ...connection);
