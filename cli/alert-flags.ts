@@ -44,12 +44,18 @@ function withUnit(text: string, flag: string, unit: Unit, max: number): number {
 }
 
 const rate = (flag: string) => (text: string) => numberFlag(text, flag, 1e-9, 1);
+
+/** A webhook URL: an absolute http(s) one (the collector also refuses private hosts: docs/security.md). */
+function webhookUrl(text: string): string {
+  if (!/^https?:\/\//i.test(text) || !URL.canParse(text)) throw new UsageError(`--webhook must be an http:// or https:// URL, got "${text}"`);
+  return text;
+}
 const share = (x: number) => String(x);
 const perSecond = (x: number) => `at least ${x} predictions/s`;
 
 /** Every flag of `driftline alerts`, in the order they are shown. */
 export const CONFIG_FLAGS: readonly ConfigFlag[] = [
-  { flag: "webhook", field: "webhook", value: "URL", help: "post every alert here (Slack incoming webhooks work)", parse: (t) => t, show: (u: string) => u },
+  { flag: "webhook", field: "webhook", value: "URL", help: "post every alert here (Slack incoming webhooks work)", parse: webhookUrl, show: (u: string) => u },
   {
     flag: "dataset-drift",
     field: "datasetDrift",
@@ -180,27 +186,41 @@ export function configUsage(flags: readonly ConfigFlag[]): string {
   return flags.map((f) => `  --${`${f.flag} ${f.value}`.padEnd(22)} ${f.help}`).join("\n");
 }
 
+/** What the flags change in a configuration: fields set to parsed values, fields cleared. */
+export interface ConfigChange {
+  set: Record<string, unknown>;
+  clear: string[];
+}
+
 /**
- * The configuration to PUT: `current` (as GET answered it) with the given flags set and the
- * `--clear`ed ones left out, or undefined when no flag asks for a change.
+ * The change the flags ask for, every value parsed (a UsageError for a bad one, before anything
+ * is asked of the collector), or undefined when they ask for none.
  *
- * @param current - the stored configuration
  * @param flags - the flags the command takes
  * @param values - parsed flag values
  */
-export function changedConfig(current: AlertConfigAnswer, flags: readonly ConfigFlag[], values: Record<string, string | boolean | undefined>): Record<string, unknown> | undefined {
-  const set = flags.filter((f) => typeof values[f.flag] === "string");
+export function configChange(flags: readonly ConfigFlag[], values: Record<string, string | boolean | undefined>): ConfigChange | undefined {
+  const given = flags.filter((f) => typeof values[f.flag] === "string");
   const clear = listFlag(values.clear as string | undefined).map((name) => {
     const f = flags.find((x) => x.flag === name.replace(/^--/, ""));
     if (!f) throw new UsageError(`--clear: no flag "${name}" (one of ${flags.map((x) => x.flag).join(", ")})`);
-    if (set.includes(f)) throw new UsageError(`--${f.flag} is both set and cleared`);
+    if (given.includes(f)) throw new UsageError(`--${f.flag} is both set and cleared`);
     return f.field;
   });
-  if (set.length === 0 && clear.length === 0) return undefined;
+  if (given.length === 0 && clear.length === 0) return undefined;
+  return { set: Object.fromEntries(given.map((f) => [f.field, f.parse(values[f.flag] as string)])), clear };
+}
+
+/**
+ * The configuration to PUT: `current` (as GET answered it) with `change` applied.
+ *
+ * @param current - the stored configuration
+ * @param change - from {@link configChange}
+ */
+export function changedConfig(current: AlertConfigAnswer, change: ConfigChange): Record<string, unknown> {
   const { model: _model, webhook, ...rest } = current;
-  const next: Record<string, unknown> = { ...rest, ...(webhook !== null && { webhook }) };
-  for (const f of set) next[f.field] = f.parse(values[f.flag] as string);
-  for (const field of clear) delete next[field];
+  const next: Record<string, unknown> = { ...rest, ...(webhook !== null && { webhook }), ...change.set };
+  for (const field of change.clear) delete next[field];
   return next;
 }
 

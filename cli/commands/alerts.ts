@@ -1,7 +1,7 @@
 import { alertListSchema } from "../../protocol/api.ts";
 import { deliveryText } from "../../protocol/alert-delivery.ts";
 import { type AlertConfigAnswer, alertConfigAnswerSchema } from "../../protocol/schema/alert-config.ts";
-import { CONFIG_FLAGS, changedConfig, configOptions, configRows, configUsage } from "../alert-flags.ts";
+import { CONFIG_FLAGS, changedConfig, configChange, configOptions, configRows, configUsage } from "../alert-flags.ts";
 import { type Connection, connection, request } from "../api.ts";
 import { CONNECTION_OPTIONS, onePositional, parse } from "../args.ts";
 import { table } from "../format.ts";
@@ -22,7 +22,8 @@ const RECENT = 10;
 
 /**
  * Reads a model's alert configuration, PUTs it back with the changes the flags ask for (if any),
- * and returns what is stored.
+ * and returns what is stored. The flags are parsed first: a bad value is a usage mistake, whether
+ * or not the collector answers.
  *
  * @param conn - where and as whom
  * @param model - the model
@@ -31,9 +32,9 @@ const RECENT = 10;
  */
 export async function updateConfig(conn: Connection, model: string, flags: typeof CONFIG_FLAGS, values: Record<string, string | boolean | undefined>): Promise<AlertConfigAnswer> {
   const path = `/v1/models/${encodeURIComponent(model)}/alerts`;
+  const change = configChange(flags, values);
   const current = await request(conn, path, { answer: alertConfigAnswerSchema });
-  const next = changedConfig(current, flags, values);
-  return next ? request(conn, path, { method: "PUT", json: next, answer: alertConfigAnswerSchema }) : current;
+  return change ? request(conn, path, { method: "PUT", json: changedConfig(current, change), answer: alertConfigAnswerSchema }) : current;
 }
 
 /**

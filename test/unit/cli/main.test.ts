@@ -100,6 +100,14 @@ describe("driftline", () => {
     }
   });
 
+  it("refuses a --webhook that is not an http(s) URL before asking the collector", async () => {
+    for (const url of ["notaurl", "ftp://hooks.example.com/x", "https://"]) {
+      const result = await runCli("alerts", "churn", "--webhook", url, "--url", "http://127.0.0.1:9", "--key", "adm_x");
+      expect(result.code, url).toBe(2);
+      expect(result.stderr.split("\n")[0]).toBe(`driftline alerts: --webhook must be an http:// or https:// URL, got "${url}"`);
+    }
+  });
+
   it("refuses an argument signing create does not take, and makes no key", async () => {
     const key = join(dir, "extra.key");
     expect(await runCli("signing", "create", "-o", key, "publisher.key")).toMatchObject({
