@@ -45,13 +45,15 @@ export const logs: Command = {
     if (values.to) query.set("to", values.to);
     if (values.version) query.set("version", String(intFlag(values.version, "version", 1, 1e9)));
     const conn = connection(values);
-    const out = values.output ? createWriteStream(values.output) : process.stdout;
+    // made once the collector has answered: a failed export leaves no file behind
+    let out: NodeJS.WritableStream | undefined;
     let rows = 0;
     let dropped = 0;
     // one page per request (LOG_EXPORT_MAX_OBJECTS objects): the collector names where the next starts
     for (let page = 1, after: string | null = null; ; page++) {
       if (after) query.set("after", after);
       const res = await requestRaw(conn, `/v1/logs?${query}`, { accept: "application/x-ndjson" });
+      out ??= values.output ? createWriteStream(values.output) : process.stdout;
       for await (const chunk of Readable.fromWeb(res.body as import("node:stream/web").ReadableStream) as AsyncIterable<Buffer>) {
         for (const byte of chunk) if (byte === 10) rows++;
         if (!out.write(chunk)) await once(out, "drain");
@@ -61,7 +63,7 @@ export const logs: Command = {
       if (!after) break;
       console.error(`${model}: ${rows} rows after page ${page}, more to come`);
     }
-    if (out !== process.stdout) await new Promise<void>((done) => out.end(() => done()));
+    if (out && out !== process.stdout) await new Promise<void>((done) => out.end(() => done()));
     // no rows: say so when it is because the model logs nothing
     const off = rows === 0 && !(await request(conn, `/v1/models/${encodeURIComponent(model)}/rollout`, { answer: rolloutViewSchema })).logRate;
     console.error(
