@@ -11,7 +11,8 @@ const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 }
 
 /**
  * Milliseconds of a `--since` duration like "90m", "1.5h", "7d"; a UsageError unless it is one,
- * longer than 0 (a range of no time holds nothing, and the collector refuses it).
+ * longer than 0 (a range of no time holds nothing, and the collector refuses it) that starts
+ * after 1970 (the collector's times are epoch milliseconds).
  *
  * @param text - the duration
  */
@@ -19,6 +20,7 @@ export function parseDuration(text: string): number {
   const match = /^(\d+(?:\.\d+)?)([mhd])$/.exec(text.trim());
   const ms = match ? Number(match[1]) * UNITS[match[2]!]! : 0;
   if (!(ms > 0)) throw new UsageError(`--since takes a duration longer than 0 like 30m, 1h or 7d, got "${text}"`);
+  if (ms >= Date.now()) throw new UsageError(`--since ${text} reaches back before 1970`);
   return ms;
 }
 

@@ -22,6 +22,19 @@ actual (the label fed back), each row once. A range of more log objects than one
   --url URL --key KEY   the collector and a read or admin key
   --app APP             the model's app (bootstrap admin key only; default: DRIFTLINE_APP)`;
 
+/**
+ * Epoch milliseconds of a `--from`/`--to` value, as the collector reads it: epoch milliseconds or
+ * an ISO 8601 date-time from 1970 on; a UsageError otherwise.
+ *
+ * @param text - the flag's text
+ * @param flag - its name
+ */
+function timeFlag(text: string, flag: string): number {
+  const ms = /^\d{1,15}$/.test(text) ? Number(text) : Date.parse(text);
+  if (!(ms >= 0)) throw new UsageError(`--${flag} takes epoch milliseconds or an ISO 8601 date-time like 2026-12-01T00:00:00Z, got "${text}"`);
+  return ms;
+}
+
 /** `driftline logs export`: GET /v1/logs to a file. */
 export const logs: Command = {
   name: "logs",
@@ -40,9 +53,9 @@ export const logs: Command = {
     const model = onePositional(positionals, "the model name");
     if (values.since && (values.from || values.to)) throw new UsageError("give --since or --from/--to, not both");
     const query = new URLSearchParams({ model });
-    if (values.from) query.set("from", values.from);
+    if (values.from) query.set("from", String(timeFlag(values.from, "from")));
     else query.set("from", String(Date.now() - parseDuration(values.since ?? "1d")));
-    if (values.to) query.set("to", values.to);
+    if (values.to) query.set("to", String(timeFlag(values.to, "to")));
     if (values.version) query.set("version", String(intFlag(values.version, "version", 1, 1e9)));
     const conn = connection(values);
     // made once the collector has answered: a failed export leaves no file behind

@@ -108,6 +108,19 @@ describe("driftline", () => {
     }
   });
 
+  it("refuses a range the collector cannot read before asking it: --since before 1970, --from that is no time", async () => {
+    const cases: Array<[string[], string]> = [
+      [["drift", "churn", "--since", "100000d"], "--since 100000d reaches back before 1970"],
+      [["logs", "export", "churn", "--from", "yesterday"], '--from takes epoch milliseconds or an ISO 8601 date-time like 2026-12-01T00:00:00Z, got "yesterday"'],
+      [["logs", "export", "churn", "--from", "1", "--to", "soon"], '--to takes epoch milliseconds or an ISO 8601 date-time like 2026-12-01T00:00:00Z, got "soon"'],
+    ];
+    for (const [argv, message] of cases) {
+      const result = await runCli(...argv, "--url", "http://127.0.0.1:9", "--key", "adm_x");
+      expect(result.code, argv.join(" ")).toBe(2);
+      expect(result.stderr.split("\n")[0]).toBe(`driftline ${argv[0]}: ${message}`);
+    }
+  });
+
   it("refuses an argument signing create does not take, and makes no key", async () => {
     const key = join(dir, "extra.key");
     expect(await runCli("signing", "create", "-o", key, "publisher.key")).toMatchObject({
