@@ -9,7 +9,10 @@ export interface ViewContext {
   preset(): RangePreset;
   /** Shows an error in the banner (401 of the read key signs out). */
   fail(err: unknown): void;
-  /** Re-reads everything the current view shows. */
+  /**
+   * Re-reads everything the current view shows, one refresh at a time: asked while one runs, it
+   * runs again after it (errors go to {@link ViewContext.fail}).
+   */
   refresh(): Promise<void>;
 }
 

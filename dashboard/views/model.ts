@@ -89,7 +89,9 @@ export function modelView(ctx: ViewContext, link: ModelRef): View {
       shownControls = key;
       replace(
         controls,
-        selectors(detail, segments, choice, () => void refresh().catch(ctx.fail)),
+        // through the app's refresh, one at a time: a refresh still waiting for the choice before
+        // never ends after the new one and overwrites it
+        selectors(detail, segments, choice, () => void ctx.refresh()),
       );
     }
     const windows = windowsOf(ctx.preset(), Date.now());
