@@ -22,7 +22,7 @@ export type Role = "read" | "admin";
 
 /**
  * A non-2xx answer (or no answer): the status (0 when the network failed), code and message,
- * and which key the call used (a refused read key means signing in again).
+ * which key the call used (a refused read key means signing in again), and the call's method.
  */
 export class ApiError extends Error {
   constructor(
@@ -30,8 +30,14 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly role: Role,
+    readonly method: string,
   ) {
     super(message);
+  }
+
+  /** Whether the call was a change (a rollout, alerts), not a read: an admin key also reads (the alert configuration, whole). */
+  get change(): boolean {
+    return this.method !== "GET";
   }
 }
 
@@ -101,7 +107,7 @@ export class Api {
 
   private async call<T>(role: Role, method: string, path: string, query: Record<string, string> = {}, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
     const key = role === "admin" ? this.adminKey : this.readKey;
-    if (!key) throw new ApiError(401, "unauthorized", "an admin key is needed for this", role);
+    if (!key) throw new ApiError(401, "unauthorized", "an admin key is needed for this", role, method);
     const search = new URLSearchParams(query).toString();
     let res: Response;
     try {
@@ -111,7 +117,7 @@ export class Api {
         body: body === undefined ? null : JSON.stringify(body),
       });
     } catch (err) {
-      throw new ApiError(0, "network", `the collector did not answer (${(err as Error).message})`, role);
+      throw new ApiError(0, "network", `the collector did not answer (${(err as Error).message})`, role, method);
     }
     const text = await res.text();
     if (res.ok) return JSON.parse(text) as T;
@@ -121,7 +127,7 @@ export class Api {
     } catch {
       // not JSON (a proxy's page): keep the status line
     }
-    throw new ApiError(res.status, error.code, error.message, role);
+    throw new ApiError(res.status, error.code, error.message, role, method);
   }
 
   /** A call of `/v1/models/:model` or below it (`rest`), naming the model's app. */

@@ -56,7 +56,8 @@ function keyRefused(err: unknown): err is ApiError {
 
 function fail(err: unknown): void {
   if (keyRefused(err)) return signOut(`The collector refused the key: ${err.message}. Enter a read key.`);
-  const action = err instanceof ApiError && err.role === "admin";
+  // a read with the admin key (the alert configuration) that fails is a failed refresh, cleared by the next good one
+  const action = err instanceof ApiError && err.change;
   // A refresh still running when an action fails must not wipe the action's error when it ends.
   showBanner((action ? "Change failed: " : "") + (err instanceof Error ? err.message : String(err)), action ? "action" : "refresh");
 }

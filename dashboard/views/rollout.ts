@@ -120,7 +120,7 @@ export async function shadowAgreements(ctx: ViewContext, model: ModelDetail, ran
  */
 function showFailure(ctx: ViewContext, err: unknown, shown: Rollout): void {
   if (!(err instanceof ApiError && err.status === 412)) return ctx.fail(err);
-  ctx.fail(new ApiError(412, err.code, `the rollout changed since this page showed config version ${shown.configVersion}, so nothing was changed; here is the current one`, err.role));
+  ctx.fail(new ApiError(412, err.code, `the rollout changed since this page showed config version ${shown.configVersion}, so nothing was changed; here is the current one`, err.role, err.method));
   void ctx.refresh();
 }
 

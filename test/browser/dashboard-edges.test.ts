@@ -112,4 +112,28 @@ describe("dashboard edges", () => {
     expect(await page.locator('td[data-feature="tenure"][data-drifted="false"]').count()).toBeGreaterThan(0);
     expect(await page.locator('td[data-feature="tenure"][data-drifted="true"]').count()).toBe(0);
   });
+
+  it("says a failed read was a failed read, not a failed change, and clears it once the collector answers again", async () => {
+    const admin = await key("admin");
+    await signIn(readKey, admin.token);
+    await openModel();
+    // the collector fails the alert configuration's read once (a restart under way)
+    let failed = 0;
+    await page.route(
+      (url) => url.pathname === `/v1/models/${MODEL}/alerts`,
+      (route) => {
+        failed++;
+        return route.fulfill({ status: 503, contentType: "application/json", body: JSON.stringify({ error: { code: "unavailable", message: "the collector is restarting" } }) });
+      },
+    );
+    await page.click("button:text-is('Refresh')");
+    await page.waitForSelector("#banner:not([hidden])");
+    await page.unrouteAll({ behavior: "wait" });
+    expect(failed).toBeGreaterThan(0);
+    expect(await page.textContent("#banner")).toBe("the collector is restarting");
+    await settled();
+    await page.click("button:text-is('Refresh')");
+    await settled();
+    expect(await page.isVisible("#banner")).toBe(false);
+  });
 });
