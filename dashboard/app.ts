@@ -45,7 +45,10 @@ function signOut(message?: string): void {
   view = null;
   toolbar.hidden = true;
   showBanner(null);
-  replace(main, signinView(signIn, message));
+  replace(
+    main,
+    signinView((read, admin) => void signIn(read, admin), message),
+  );
   document.getElementById("read-key")?.focus();
 }
 
@@ -54,8 +57,22 @@ function keyRefused(err: unknown): err is ApiError {
   return err instanceof ApiError && err.role === "read" && (err.status === 401 || err.status === 403);
 }
 
+/** A call the collector refused for the admin key itself: unknown or revoked (401). */
+function adminKeyRefused(err: unknown): err is ApiError {
+  return err instanceof ApiError && err.role === "admin" && err.status === 401;
+}
+
+/** Forgets an admin key the collector refused and reads on with the read key alone, saying why. */
+function lockRollout(err: Error): void {
+  saveAdminKey("");
+  start();
+  showBanner(`The collector refused the admin key (${err.message}): the rollout buttons are locked; Unlock rollout asks for another.`, "action");
+}
+
 function fail(err: unknown): void {
   if (keyRefused(err)) return signOut(`The collector refused the key: ${err.message}. Enter a read key.`);
+  // revoked while the page is open: every read with it (the alert configuration) would fail
+  if (adminKeyRefused(err)) return lockRollout(err);
   // a read with the admin key (the alert configuration) that fails is a failed refresh, cleared by the next good one
   const action = err instanceof ApiError && err.change;
   // A refresh still running when an action fails must not wipe the action's error when it ends.
@@ -163,9 +180,17 @@ function start(): void {
   route();
 }
 
-function signIn(read: string, admin: string): void {
-  saveKeys(read, admin);
-  start();
+/** Signs in with the form's keys; an admin key is kept only when the collector takes it, as Unlock rollout checks it. */
+async function signIn(read: string, admin: string): Promise<void> {
+  const refused = admin
+    ? await new Api(read, admin).checkAdmin().then(
+        () => null,
+        (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+      )
+    : null;
+  saveKeys(read, refused ? "" : admin);
+  if (refused) lockRollout(refused);
+  else start();
 }
 
 window.addEventListener("hashchange", route);

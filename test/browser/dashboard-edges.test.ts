@@ -136,4 +136,30 @@ describe("dashboard edges", () => {
     await settled();
     expect(await page.isVisible("#banner")).toBe(false);
   });
+
+  it("locks the rollout again, saying why, when the admin key is revoked while the page is open", async () => {
+    const admin = await key("admin");
+    await signIn(readKey, admin.token);
+    await openModel();
+    await page.waitForSelector(".actions button:enabled");
+    await collector.admin("DELETE", `/v1/keys/${admin.id}`);
+    await page.click("button:text-is('Refresh')");
+    await page.waitForSelector("#banner:not([hidden])");
+    await settled();
+    expect(await page.textContent("#banner")).toMatch(/^The collector refused the admin key \(.+\): the rollout buttons are locked; Unlock rollout asks for another\.$/);
+    expect(await page.isVisible("button:text-is('Unlock rollout')")).toBe(true);
+    expect(await page.locator(".actions button:enabled").count()).toBe(0);
+    // the page reads on with the read key: the alerts panel too
+    expect(await page.locator("button:text-is('Edit alerts…')").isDisabled()).toBe(true);
+    expect(await page.evaluate(() => localStorage.getItem("driftline.adminKey"))).toBeNull();
+  });
+
+  it("does not unlock the rollout with an admin key the collector refuses at sign-in", async () => {
+    await signIn(readKey, "adm_not_a_key");
+    await page.waitForSelector("#banner:not([hidden])");
+    expect(await page.textContent("#banner")).toMatch(/^The collector refused the admin key \(.+\): the rollout buttons are locked; Unlock rollout asks for another\.$/);
+    expect(await page.isVisible("button:text-is('Unlock rollout')")).toBe(true);
+    await openModel();
+    expect(await page.locator(".actions button:enabled").count()).toBe(0);
+  });
 });
