@@ -2,7 +2,8 @@ import { h } from "../dom.ts";
 
 /**
  * A modal confirm dialog (native `<dialog>`, so focus and Escape work as users expect) with
- * optional form fields. Resolves to the form's data on confirm, null on cancel.
+ * optional form fields; Enter in a field confirms, as in any form. Resolves to the form's data
+ * on confirm, null on cancel.
  *
  * @param title - the question
  * @param message - what will happen
@@ -10,13 +11,15 @@ import { h } from "../dom.ts";
  * @param fields - form fields (labelled inputs)
  */
 export function ask(title: string, message: string, confirmLabel: string, fields: HTMLElement[] = []): Promise<FormData | null> {
+  // Cancel is no submit button: Enter in a field submits with the form's first one, which must be the confirm button
+  const cancel = h("button", { type: "button", onclick: () => dialog.close("cancel") }, "Cancel");
   const form = h(
     "form",
     { method: "dialog" },
     h("h2", {}, title),
     h("p", {}, message),
     fields,
-    h("div", { class: "dialog-actions" }, h("button", { value: "cancel", formnovalidate: true }, "Cancel"), h("button", { value: "confirm", class: "primary" }, confirmLabel)),
+    h("div", { class: "dialog-actions" }, cancel, h("button", { value: "confirm", class: "primary" }, confirmLabel)),
   );
   const dialog = h("dialog", { "aria-label": title }, form);
   document.body.append(dialog);

@@ -162,4 +162,15 @@ describe("dashboard edges", () => {
     await openModel();
     expect(await page.locator(".actions button:enabled").count()).toBe(0);
   });
+
+  it("confirms a dialog with Enter in its field, as forms do", async () => {
+    await signIn(readKey);
+    await openModel();
+    await page.click("button:text-is('Unlock rollout')");
+    await page.fill("dialog input[name=admin]", "adm_not_a_key");
+    await page.keyboard.press("Enter");
+    // the key was checked (and refused), not the dialog cancelled
+    await page.waitForSelector("#banner:not([hidden])");
+    expect(await page.textContent("#banner")).toMatch(/^Not unlocked: the collector refused the admin key/);
+  });
 });
