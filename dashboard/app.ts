@@ -34,7 +34,9 @@ function showBanner(text: string | null, from: "refresh" | "action" = "refresh")
   bannerFrom = text === null ? null : from;
   banner.hidden = text === null;
   banner.title = from === "action" ? "click to dismiss" : "";
-  banner.textContent = text ?? "";
+  // a button too, so the keyboard dismisses it; its "×" is drawn by CSS, leaving the banner's text the message alone
+  const dismiss = from === "action" && h("button", { type: "button", class: "banner-dismiss", "aria-label": "Dismiss" });
+  replace(banner, text ?? "", dismiss);
 }
 banner.addEventListener("click", () => bannerFrom === "action" && showBanner(null));
 

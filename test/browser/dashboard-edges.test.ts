@@ -173,4 +173,23 @@ describe("dashboard edges", () => {
     await page.waitForSelector("#banner:not([hidden])");
     expect(await page.textContent("#banner")).toMatch(/^Not unlocked: the collector refused the admin key/);
   });
+
+  it("dismisses an action's error with the keyboard alone", async () => {
+    await signIn(readKey);
+    await openModel();
+    await page.click("button:text-is('Unlock rollout')");
+    await page.fill("dialog input[name=admin]", "adm_not_a_key");
+    await page.click("dialog button[value=confirm]");
+    await page.waitForSelector("#banner:not([hidden])");
+    // from the top of the page, Tab reaches a control that dismisses it
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    let inBanner = false;
+    for (let i = 0; i < 12 && !inBanner; i++) {
+      await page.keyboard.press("Tab");
+      inBanner = await page.evaluate(() => document.getElementById("banner")!.contains(document.activeElement));
+    }
+    expect(inBanner, "no control in the banner takes focus").toBe(true);
+    await page.keyboard.press("Enter");
+    expect(await page.isVisible("#banner")).toBe(false);
+  });
 });
