@@ -5,12 +5,40 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
 import type { Report } from "../../protocol/schema/report.ts";
 import { CategoricalSketch, NumericSketch, toBase64 } from "../../protocol/sketch/index.ts";
+import { runScheduled } from "../../scripts/lib/collector-process.mjs";
 import { launchBrowser, type TestBrowser } from "./harness/browser.ts";
 import { startTestCollector, type TestCollector } from "./harness/collector.ts";
 import { signInToDashboard } from "./harness/dashboard.ts";
-import { PLANS, churnModel, churnRows } from "../fixtures/runtime-models.ts";
+import { PLANS, churnModel, churnRows, wideModel, wideRow } from "../fixtures/runtime-models.ts";
 
 const MODEL = "edge";
+/** A model whose publisher and clients chose hostile, long, right-to-left and emoji names. */
+const NAMES = "names";
+const HOSTILE = "<img src=x onerror=alert(1)>";
+/** A feature name of 120 characters, none a place to break a line. */
+const LONG = `${"ﷺ".repeat(10)}${"x".repeat(100)}🚀🚀`.slice(0, 120);
+const CATEGORIES = [HOSTILE, "مرحبا‏بالعالم‏مرحبا‏بالعالم", "🚀".repeat(40), "a".repeat(128)];
+const NAMES_SHAPE = { numeric: 3, categorical: 2, categories: CATEGORIES };
+/** The fixture's feature names as this publisher renamed them. */
+const RENAMED: Record<string, string> = { n0: LONG, c0: HOSTILE };
+
+/** A client's report of {@link NAMES}: the long-named feature moved out of its range, half the categories unseen, a 64-character segment value. */
+function namesReport(client: number): Report {
+  const features: Record<string, string> = {};
+  for (let f = 0; f < NAMES_SHAPE.numeric; f++) {
+    const sketch = new NumericSketch();
+    for (let i = 0; i < 100; i++) sketch.update((wideRow(NAMES_SHAPE, i)[`n${f}`] as number) + (f === 0 ? 5000 : 0));
+    features[RENAMED[`n${f}`] ?? `n${f}`] = toBase64(sketch.encode());
+  }
+  for (let f = 0; f < NAMES_SHAPE.categorical; f++) {
+    const sketch = new CategoricalSketch(CATEGORIES);
+    for (let i = 0; i < 100; i++) sketch.update(i % 2 ? `${HOSTILE}-unseen-${i % 5}` : CATEGORIES[(i + f) % CATEGORIES.length]!);
+    features[RENAMED[`c${f}`] ?? `c${f}`] = toBase64(sketch.encode());
+  }
+  const start = Date.now() - 60_000;
+  const segment = { backend: HOSTILE, region: "R".repeat(64) };
+  return { id: `names-${client}`, model: NAMES, version: 1, role: "live", client: `names-${client}`, start, end: start + 5_000, segment, rows: 100, sampleRate: 1, features };
+}
 const b64 = (s: { encode(): Uint8Array }) => toBase64(s.encode());
 
 /** A report of 100 rows of `version` from `client`; `tenure` pushed to the top of its range when `drifted`. */
@@ -53,8 +81,8 @@ describe("dashboard edges", () => {
   /** Waits for the page's refresh under way to end. */
   const settled = () => page.waitForFunction(() => !document.getElementById("main")!.hasAttribute("aria-busy"));
   /** Opens the model page and waits for its rollout. */
-  const openModel = async () => {
-    await page.evaluate((m) => (location.hash = `#/model/test/${m}`), MODEL);
+  const openModel = async (model = MODEL) => {
+    await page.evaluate((m) => (location.hash = `#/model/test/${m}`), model);
     await page.waitForSelector('[data-rollout="stable"]');
     await settled();
   };
@@ -75,6 +103,22 @@ describe("dashboard edges", () => {
       }
     }
     await collector.admin("POST", `/v1/reports/flush?model=${MODEL}`);
+    const names = wideModel(NAMES, NAMES_SHAPE);
+    names.manifest.features = names.manifest.features.map((f) => ({ ...f, name: RENAMED[f.name] ?? f.name }));
+    names.manifest.profile.features = Object.fromEntries(Object.entries(names.manifest.profile.features).map(([name, p]) => [RENAMED[name] ?? name, p]));
+    await collector.publish(names.bytes, names.manifest);
+    await collector.rollout(NAMES, { stable: 1 });
+    // every feature watched: the alerts' texts name them
+    await collector.admin("PUT", `/v1/models/${NAMES}/alerts`, { featureDrift: ["*"], windowMinutes: 30, minRows: 10 });
+    for (let c = 1; c <= 4; c++) expect(await collector.sendReports(ingest, [namesReport(c)], `203.0.113.${c}`)).toEqual([`names-${c}`]);
+    await collector.admin("POST", `/v1/reports/flush?model=${NAMES}`);
+    // judged by the cron: its evaluators may answer after it returns
+    const firing = async () => (await collector.admin<{ alerts: unknown[] }>("GET", `/v1/alerts?state=firing&model=${NAMES}`)).alerts.length;
+    for (let tries = 0; (await firing()) === 0; tries++) {
+      if (tries === 30) throw new Error(`no alert of ${NAMES} fired`);
+      await runScheduled(collector.url);
+      await new Promise((r) => setTimeout(r, 2_000));
+    }
     readKey = (await key("read")).token;
     page = await browser.context.newPage();
   });
@@ -191,5 +235,40 @@ describe("dashboard edges", () => {
     expect(inBanner, "no control in the banner takes focus").toBe(true);
     await page.keyboard.press("Enter");
     expect(await page.isVisible("#banner")).toBe(false);
+  });
+
+  it("keeps a phone's page within its width, however long the names publishers and clients chose", async () => {
+    await signIn(readKey);
+    await page.setViewportSize({ width: 390, height: 800 });
+    try {
+      await openModel(NAMES);
+      await page.waitForSelector("li.alert-firing");
+      // every element of a panel within it, but what scrolls on purpose (tables, heatmaps, charts)
+      const outside = await page.evaluate(() =>
+        [...document.querySelectorAll<HTMLElement>(".panel *")]
+          .filter((el) => !el.closest(".table-wrap, .heatmap-wrap, .chart-scroll"))
+          // the element, or its text
+          .filter((el) => el.getBoundingClientRect().right > el.closest(".panel")!.getBoundingClientRect().right + 1 || el.scrollWidth > el.clientWidth + 1)
+          .map((el) => `${el.tagName.toLowerCase()}: ${el.textContent!.slice(0, 30)}`),
+      );
+      expect(outside).toEqual([]);
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      // and the text stayed text
+      expect(await page.locator("main img").count()).toBe(0);
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 800 });
+    }
+  });
+
+  it("shows every feature's name beside its row of the heatmap, however long another's", async () => {
+    await signIn(readKey);
+    await openModel(NAMES);
+    await page.waitForSelector("td[data-feature]");
+    // the heatmap opens on its newest windows: each row's name must still be in view
+    const hidden = await page.evaluate(() => {
+      const wrap = document.querySelector(".heatmap-wrap")!.getBoundingClientRect();
+      return [...document.querySelectorAll<HTMLElement>(".heatmap tbody th")].filter((th) => th.getBoundingClientRect().left < wrap.left - 1).map((th) => th.textContent!.slice(0, 30));
+    });
+    expect(hidden).toEqual([]);
   });
 });
