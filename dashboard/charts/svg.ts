@@ -62,10 +62,18 @@ const LABEL_CHARS = 14;
 /** Width of one character of axis text (10 px, styles.css `.chart .axis text`), about. */
 const CHAR_WIDTH = 6;
 
+const graphemes = new Intl.Segmenter("en", { granularity: "grapheme" });
+
+/** The characters of a label as a reader counts them: an emoji, a flag or a letter with its accents is one, never split. */
+function charactersOf(label: string): string[] {
+  return Array.from(graphemes.segment(label), (g) => g.segment);
+}
+
 /** The x labels: at most 8, and only as many as fit side by side without overlapping. */
 function xAxis(labels: readonly string[]): SVGGElement {
-  const shown = labels.map((l) => (l.length > LABEL_CHARS ? `${l.slice(0, LABEL_CHARS - 1)}…` : l));
-  const widest = Math.max(0, ...shown.map((l) => l.length)) * CHAR_WIDTH + 8;
+  const cut = labels.map(charactersOf).map((chars) => (chars.length > LABEL_CHARS ? [...chars.slice(0, LABEL_CHARS - 1), "…"] : chars));
+  const shown = cut.map((chars) => chars.join(""));
+  const widest = Math.max(0, ...cut.map((chars) => chars.length)) * CHAR_WIDTH + 8;
   const every = Math.max(Math.ceil(labels.length / 8), Math.ceil((widest * labels.length) / PLOT_W));
   return s(
     "g",

@@ -271,4 +271,15 @@ describe("dashboard edges", () => {
     });
     expect(hidden).toEqual([]);
   });
+
+  it("cuts a long category name on a chart's axis between characters, never inside an emoji", async () => {
+    await signIn(readKey);
+    await openModel(NAMES);
+    await page.selectOption("select:near(:text('feature'))", HOSTILE);
+    const labels = await page.locator(`[data-distribution="${HOSTILE}"] svg .axis text`).allTextContents();
+    // a UTF-16 cut splits an emoji's pair of code units: the half left shows as "�"
+    const halfPair = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+    expect(labels.filter((label) => halfPair.test(label))).toEqual([]);
+    expect(labels).toContain(`${"🚀".repeat(13)}…`);
+  });
 });
