@@ -77,6 +77,8 @@ export function modelView(ctx: ViewContext, link: ModelRef): View {
         for (const p of [rollout, drift, distribution, latency, alerts, versions, audit]) replace(p.body, note(err.message, "error"));
       throw err;
     });
+    // the user went elsewhere meanwhile: this page is no longer shown, and its address no longer the one to rewrite
+    if (!element.isConnected) return;
     if (model.app === undefined) {
       // an old link: from now on the model of the app the collector found, and an address that names it
       model = { app: detail.app, name: detail.name };

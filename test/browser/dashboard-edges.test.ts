@@ -282,4 +282,30 @@ describe("dashboard edges", () => {
     expect(labels.filter((label) => halfPair.test(label))).toEqual([]);
     expect(labels).toContain(`${"🚀".repeat(13)}…`);
   });
+
+  it("stays on the page the user went to when an old link's model answers after they left it", async () => {
+    await signIn(readKey);
+    await page.waitForSelector(`tr[data-model="${MODEL}"]`);
+    await settled();
+    await page.route(
+      (url) => url.pathname === `/v1/models/${MODEL}`,
+      async (route) => {
+        await new Promise((r) => setTimeout(r, 1_500));
+        await route.continue();
+      },
+    );
+    try {
+      // an old link, which names no app: its page learns the app from the model's answer
+      const asked = page.waitForRequest((req) => new URL(req.url()).pathname === `/v1/models/${MODEL}`);
+      await page.evaluate((m) => (location.hash = `#/model/${m}`), MODEL);
+      await asked;
+      await page.click("a.brand");
+      await page.waitForTimeout(2_500);
+      await settled();
+    } finally {
+      await page.unrouteAll({ behavior: "wait" });
+    }
+    expect(await page.evaluate(() => location.hash)).toBe("#/");
+    expect(await page.isVisible("h1:text-is('Fleet')")).toBe(true);
+  });
 });
