@@ -41,6 +41,12 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * How long a call may wait for its answer: one the collector never answers (a stuck connection)
+ * would otherwise hold the refresh it belongs to, and with it every later one, for good.
+ */
+const ANSWER_WITHIN_MS = 30_000;
+
 /** `?app=` of a model, when its app is known: without it a name two apps share is refused (400). */
 function appParam(m: ModelRef): Record<string, string> {
   return m.app === undefined ? {} : { app: m.app };
@@ -109,17 +115,24 @@ export class Api {
     const key = role === "admin" ? this.adminKey : this.readKey;
     if (!key) throw new ApiError(401, "unauthorized", "an admin key is needed for this", role, method);
     const search = new URLSearchParams(query).toString();
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), ANSWER_WITHIN_MS);
     let res: Response;
+    let text: string;
     try {
       res = await fetch(path + (search ? `?${search}` : ""), {
         method,
         headers: { Authorization: `Bearer ${key}`, ...(body !== undefined && { "Content-Type": "application/json" }), ...headers },
         body: body === undefined ? null : JSON.stringify(body),
+        signal: abort.signal,
       });
+      text = await res.text();
     } catch (err) {
-      throw new ApiError(0, "network", `the collector did not answer (${(err as Error).message})`, role, method);
+      const why = abort.signal.aborted ? `within ${ANSWER_WITHIN_MS / 1000} s` : `(${(err as Error).message})`;
+      throw new ApiError(0, "network", `the collector did not answer ${why}`, role, method);
+    } finally {
+      clearTimeout(timer);
     }
-    const text = await res.text();
     if (res.ok) return JSON.parse(text) as T;
     let error = { code: "http", message: `${method} ${path}: HTTP ${res.status}` };
     try {

@@ -308,4 +308,30 @@ describe("dashboard edges", () => {
     expect(await page.evaluate(() => location.hash)).toBe("#/");
     expect(await page.isVisible("h1:text-is('Fleet')")).toBe(true);
   });
+
+  it("gives up on a request the collector never answers, says so, and refreshes again after", async () => {
+    await signIn(readKey);
+    await page.waitForSelector(`tr[data-model="${MODEL}"]`);
+    const tab = await browser.context.newPage();
+    try {
+      await tab.clock.install();
+      // the first two lists of models never come (a collector stuck, a proxy holding the connection)
+      let asked = 0;
+      await tab.route(
+        (url) => url.pathname === "/v1/models",
+        (route) => (asked++ < 2 ? undefined : route.continue()),
+      );
+      await tab.goto(`${collector.url}/dashboard#/`);
+      await expect.poll(() => asked).toBe(1);
+      await tab.clock.runFor(31_000);
+      await tab.waitForSelector("#banner:not([hidden])", { timeout: 10_000 });
+      expect(await tab.textContent("#banner")).toBe("the collector did not answer within 30 s");
+      await tab.clock.runFor(31_000);
+      await tab.waitForSelector(`tr[data-model="${MODEL}"]`, { timeout: 10_000 });
+      await tab.waitForSelector("#banner", { state: "hidden" });
+      expect(asked).toBeGreaterThan(2);
+    } finally {
+      await tab.close();
+    }
+  });
 });
