@@ -11,7 +11,7 @@ import { ask } from "./views/dialog.ts";
 import { fleetView } from "./views/fleet.ts";
 import { modelView } from "./views/model.ts";
 import { signinView } from "./views/signin.ts";
-import { PRESETS } from "./windows.ts";
+import { PRESETS, chosenPreset, keepPreset } from "./windows.ts";
 
 const REFRESH_MS = 15_000;
 
@@ -21,7 +21,7 @@ const toolbar = document.getElementById("toolbar")!;
 
 let api: Api | null = null;
 let view: View | null = null;
-let preset = PRESETS[0]!;
+let preset = chosenPreset();
 let paused = false;
 let busy = false;
 /** A refresh was asked for while one ran: run another after it, so nothing shown is stale. */
@@ -162,6 +162,7 @@ function renderToolbar(): void {
       preset.id,
       (id) => {
         preset = PRESETS.find((p) => p.id === id)!;
+        keepPreset(preset);
         void refresh();
       },
     ),

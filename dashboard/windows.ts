@@ -18,6 +18,24 @@ export const PRESETS: readonly RangePreset[] = [
   { id: "24h", label: "last 24 hours · 24 × 1 hour", count: 24, sizeMs: 60 * MINUTE },
 ];
 
+/** Where the tab keeps the range chosen: a reload (or Back into the page) shows the same one. */
+const CHOSEN = "driftline.range";
+
+/** The range this tab chose last, else the default (the first preset). */
+export function chosenPreset(): RangePreset {
+  return PRESETS.find((p) => p.id === sessionStorage.getItem(CHOSEN)) ?? PRESETS[0]!;
+}
+
+/**
+ * Keeps the range chosen for this tab (sessionStorage: through reloads, not into other tabs, and
+ * nothing left behind by Sign out's cleared localStorage).
+ *
+ * @param preset - the range chosen
+ */
+export function keepPreset(preset: RangePreset): void {
+  sessionStorage.setItem(CHOSEN, preset.id);
+}
+
 /** One window, epoch ms, [from, to). */
 export interface Window {
   from: number;

@@ -334,4 +334,17 @@ describe("dashboard edges", () => {
       await tab.close();
     }
   });
+
+  it("keeps the range chosen through a reload", async () => {
+    await signIn(readKey);
+    await openModel();
+    await page.selectOption("select:near(:text('range'))", "24h");
+    await settled();
+    await page.reload();
+    await page.waitForSelector("td[data-feature]");
+    await settled();
+    expect(await page.inputValue("select:near(:text('range'))")).toBe("24h");
+    expect(await page.locator(".heatmap-wrap").first().locator("thead th").count()).toBe(1 + 24);
+    await page.selectOption("select:near(:text('range'))", "1h");
+  });
 });
