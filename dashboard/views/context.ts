@@ -1,5 +1,5 @@
 import type { Api } from "../api.ts";
-import { h } from "../dom.ts";
+import { h, note, replace } from "../dom.ts";
 import type { RangePreset } from "../windows.ts";
 
 /** What every view gets from the app. */
@@ -50,4 +50,33 @@ export function select(label: string, options: readonly [string, string][], valu
     options.map(([v, text]) => h("option", { value: v, selected: v === value }, text)),
   );
   return h("label", { class: "field" }, h("span", {}, label), el);
+}
+
+/**
+ * Waits for a panel's render. When it fails while the panel still says "Loading…", the panel
+ * says why instead ("Could not load: …"), so none loads for ever; a panel that showed something
+ * keeps it. The error goes on (to the banner).
+ *
+ * @param body - the panel's body
+ * @param render - its render, under way
+ */
+export async function loadInto(body: HTMLElement, render: Promise<unknown>): Promise<void> {
+  try {
+    await render;
+  } catch (err) {
+    if (body.querySelector(".note-loading")) replace(body, note(`Could not load: ${err instanceof Error ? err.message : String(err)}`, "error"));
+    throw err;
+  }
+}
+
+/**
+ * Waits for every one of `renders`, then rejects with the first failure if any: a refresh that
+ * failed ends only once none of its panels is still being drawn (a late one must not overwrite the
+ * next refresh's).
+ *
+ * @param renders - the panels' renders, under way
+ */
+export async function allDrawn(renders: readonly Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(renders)).find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
 }

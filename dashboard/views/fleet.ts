@@ -4,7 +4,7 @@ import { firstNames } from "../../protocol/first-names.ts";
 import { count, percent, when } from "../format.ts";
 import type { Alert, ModelSummary } from "../types.ts";
 import { pooled } from "../windows.ts";
-import { type View, type ViewContext, panel } from "./context.ts";
+import { type View, type ViewContext, allDrawn, loadInto, panel } from "./context.ts";
 import { canaryText, shadowText } from "./rollout-text.ts";
 
 const HOUR = 3_600_000;
@@ -109,6 +109,7 @@ function alertList(alerts: readonly Alert[]): HTMLElement {
 export function fleetView(ctx: ViewContext): View {
   const alerts = panel("Alerts firing");
   const models = panel("Models");
+  replace(alerts.body, note("Loading…", "loading"));
   replace(models.body, note("Loading…", "loading"));
   const element = h("div", { class: "page" }, h("h1", {}, "Fleet"), alerts.element, models.element);
   const verdicts = new Map<string, Verdict>();
@@ -116,8 +117,11 @@ export function fleetView(ctx: ViewContext): View {
     element,
     async refresh() {
       const now = Date.now();
-      const [list, firing] = await Promise.all([ctx.api.models(), ctx.api.firingAlerts()]);
-      const healths = await pooled(list, (m) => health(ctx, m, now, verdicts));
+      const listed = Promise.all([ctx.api.models(), ctx.api.firingAlerts()]);
+      const read = listed.then(([list]) => pooled(list, (m) => health(ctx, m, now, verdicts)));
+      // a failure leaves no panel loading for ever
+      await allDrawn([loadInto(alerts.body, listed), loadInto(models.body, read)]);
+      const [[list, firing], healths] = [await listed, await read];
       replace(alerts.body, alertList(firing));
       if (list.length === 0) return replace(models.body, note("No models yet: publish one with `driftline publish`."));
       const head = ["model", "app", "stable", "canary", "shadow", "config", "latest", "rows (1 h)", "error rate (1 h)", "dataset drift (1 h)"];

@@ -4,7 +4,7 @@ import { ApiError } from "../api.ts";
 import { type ModelRef, modelHref } from "../model-ref.ts";
 import type { ModelDetail, Segments } from "../types.ts";
 import { HOUR, hoursOf, span, windowsOf } from "../windows.ts";
-import { type View, type ViewContext, panel, select } from "./context.ts";
+import { type View, type ViewContext, allDrawn, loadInto, panel, select } from "./context.ts";
 import { distributionSection } from "./distribution.ts";
 import { renderAlerts } from "./alerts.ts";
 import { renderDrift } from "./drift.ts";
@@ -71,10 +71,13 @@ export function modelView(ctx: ViewContext, link: ModelRef): View {
   const app = h("span", {}, link.app ?? "");
   let shownControls = "";
   const refresh = async () => {
-    const [detail, segments] = await Promise.all([ctx.api.model(model), ctx.api.segments(model)]).catch((err: unknown) => {
-      // a model the key's app does not have (404), or a name several apps have and the link names no app (400): every panel says so, none keeps loading
+    const read = Promise.all([ctx.api.model(model), ctx.api.segments(model)]);
+    const [detail, segments] = await read.catch(async (err: unknown) => {
+      // a model the key's app does not have (404), or a name several apps have and the link names no app (400): every panel says so
       if (err instanceof ApiError && (err.status === 404 || err.status === 400))
         for (const p of [rollout, drift, distribution, latency, alerts, versions, audit]) replace(p.body, note(err.message, "error"));
+      // any other failure: the panels still loading say why, none keeps loading
+      await Promise.allSettled([rollout, drift, distribution, latency, alerts, versions, audit].map((p) => loadInto(p.body, read)));
       throw err;
     });
     // the user went elsewhere meanwhile: this page is no longer shown, and its address no longer the one to rewrite
@@ -97,15 +100,23 @@ export function modelView(ctx: ViewContext, link: ModelRef): View {
       );
     }
     const windows = windowsOf(ctx.preset(), Date.now());
-    renderRollout(ctx, rollout.body, detail, await shadowAgreements(ctx, detail, span(windows)));
     renderHistory(versions.body, audit.body, detail);
-    const shown = renderAlerts(ctx, alerts.body, model, detail.rollout?.stable, span(windows));
+    const agreed = shadowAgreements(ctx, detail, span(windows)).then((agreements) => renderRollout(ctx, rollout.body, detail, agreements));
+    const shown = [loadInto(rollout.body, agreed), loadInto(alerts.body, renderAlerts(ctx, alerts.body, model, detail.rollout?.stable, span(windows)))];
     const version = choice.version ? Number(choice.version) : detail.rollout?.stable;
-    if (version === undefined) return shown;
+    if (version === undefined) {
+      for (const p of [drift, distribution, latency]) replace(p.body, note("No rollout yet."));
+      return allDrawn(shown);
+    }
     // sliced by a segment, the drift sections show the hours the range touches
     hourly.hidden = !(choice.segment && ctx.preset().sizeMs < HOUR);
     const sel: Selection = { model, version, role: choice.role, segment: choice.segment, windows: hourly.hidden ? windows : hoursOf(span(windows)) };
-    await Promise.all([shown, renderDrift(ctx, drift.body, sel), dist.render(distribution.body, sel), renderLatency(ctx, latency.body, model, detail.rollout, segments, windows)]);
+    await allDrawn([
+      ...shown,
+      loadInto(drift.body, renderDrift(ctx, drift.body, sel)),
+      loadInto(distribution.body, dist.render(distribution.body, sel)),
+      loadInto(latency.body, renderLatency(ctx, latency.body, model, detail.rollout, segments, windows)),
+    ]);
   };
   const element = h(
     "div",

@@ -347,4 +347,27 @@ describe("dashboard edges", () => {
     expect(await page.locator(".heatmap-wrap").first().locator("thead th").count()).toBe(1 + 24);
     await page.selectOption("select:near(:text('range'))", "1h");
   });
+
+  it("says in a panel that it could not load, rather than loading for ever, when its request fails", async () => {
+    await signIn(readKey);
+    await page.waitForSelector(`tr[data-model="${MODEL}"]`);
+    await settled();
+    await page.route(
+      (url) => url.pathname === "/v1/drift/series",
+      (route) => route.fulfill({ status: 500, contentType: "application/json", body: JSON.stringify({ error: { code: "internal", message: "D1 is overloaded" } }) }),
+    );
+    try {
+      await page.evaluate((m) => (location.hash = `#/model/test/${m}`), MODEL);
+      await page.waitForSelector('[data-rollout="stable"]');
+      await settled();
+      const drift = page.locator("section[aria-labelledby=h-drift] .panel-body");
+      expect(await drift.textContent()).toBe("Could not load: D1 is overloaded");
+      expect(await page.locator(".panel-body .note-loading").count()).toBe(0);
+    } finally {
+      await page.unrouteAll({ behavior: "wait" });
+    }
+    // the next refresh that reads it shows it
+    await page.click("button:text-is('Refresh')");
+    await page.waitForSelector("td[data-feature]");
+  });
 });
