@@ -123,7 +123,7 @@ export function fleetView(ctx: ViewContext): View {
       await allDrawn([loadInto(alerts.body, listed), loadInto(models.body, read)]);
       const [[list, firing], healths] = [await listed, await read];
       replace(alerts.body, alertList(firing));
-      if (list.length === 0) return replace(models.body, note("No models yet: publish one with `driftline publish`."));
+      if (list.length === 0) return replace(models.body, h("p", { class: "note note-empty" }, "No models yet: publish one with ", h("code", {}, "driftline publish"), "."));
       const head = ["model", "app", "stable", "canary", "shadow", "config", "latest", "rows (1 h)", "error rate (1 h)", "dataset drift (1 h)"];
       replace(
         models.body,

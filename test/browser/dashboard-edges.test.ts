@@ -370,4 +370,13 @@ describe("dashboard edges", () => {
     await page.click("button:text-is('Refresh')");
     await page.waitForSelector("td[data-feature]");
   });
+
+  it("tells an app with no models yet how to publish one, in words rather than Markdown", async () => {
+    const other = await collector.admin<{ token: string }>("POST", "/v1/keys", { app: "other", role: "read" });
+    await signIn(other.token);
+    const models = page.locator("section[aria-labelledby=h-models] .panel-body");
+    await models.locator(".note-empty").waitFor();
+    expect(await models.textContent()).toBe("No models yet: publish one with driftline publish.");
+    expect(await models.locator("code").textContent()).toBe("driftline publish");
+  });
 });
