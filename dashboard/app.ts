@@ -183,12 +183,16 @@ function start(): void {
   route();
 }
 
-/** Signs in with the form's keys; an admin key is kept only when the collector takes it, as Unlock rollout checks it. */
+/**
+ * Signs in with the form's keys. The admin key is checked as Unlock rollout checks it, and not
+ * kept when the collector refuses it (401, 403); a check the collector could not answer (the
+ * network) keeps it: a later refusal would still lock the rollout again.
+ */
 async function signIn(read: string, admin: string): Promise<void> {
   const refused = admin
     ? await new Api(read, admin).checkAdmin().then(
         () => null,
-        (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+        (err: unknown) => (err instanceof ApiError && (err.status === 401 || err.status === 403) ? err : null),
       )
     : null;
   saveKeys(read, refused ? "" : admin);

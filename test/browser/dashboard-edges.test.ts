@@ -379,4 +379,22 @@ describe("dashboard edges", () => {
     expect(await models.textContent()).toBe("No models yet: publish one with driftline publish.");
     expect(await models.locator("code").textContent()).toBe("driftline publish");
   });
+
+  it("keeps the sign-in form's admin key when the collector could not be asked about it", async () => {
+    const admin = await key("admin");
+    // the check of the key meets a network failure, not a refusal
+    await page.route(
+      (url) => url.pathname === "/v1/keys",
+      (route) => route.abort("connectionreset"),
+    );
+    try {
+      await signIn(readKey, admin.token);
+      await page.waitForSelector(`tr[data-model="${MODEL}"]`);
+      await settled();
+    } finally {
+      await page.unrouteAll({ behavior: "wait" });
+    }
+    expect(await page.isVisible(".badge-admin")).toBe(true);
+    expect(await page.evaluate(() => localStorage.getItem("driftline.adminKey"))).toBe(admin.token);
+  });
 });
