@@ -1,6 +1,6 @@
 // The dashboard in headless Chromium against a real local collector, used as a careful user
-// would: keys revoked while the page is open, a collector that fails a request, pickers changed
-// faster than the collector answers, the keyboard alone.
+// would: keys revoked while the page is open, a collector that fails or never answers a request,
+// pickers changed faster than the collector answers, the keyboard alone, long and hostile names.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
 import type { Report } from "../../protocol/schema/report.ts";
