@@ -193,6 +193,23 @@ export const driftAnswerSchema = z.object({
 });
 export type DriftAnswer = z.infer<typeof driftAnswerSchema>;
 
+/** Latest time a query may name: the end of year 9999, so rounded ranges stay valid dates. */
+const MAX_QUERY_TIME = Date.UTC(9999, 11, 31);
+
+/**
+ * A query's `from` or `to` as epoch milliseconds: the text is epoch milliseconds or an ISO 8601
+ * date-time, from 1970 to 9999; undefined for anything else. The collector reads its query
+ * parameters with it, and the CLI its `--from` and `--to`.
+ *
+ * @param text - the parameter's text
+ * @example
+ * queryTime("2026-12-01T00:00:00Z") // 1796083200000
+ */
+export function queryTime(text: string): number | undefined {
+  const ms = /^\d{1,15}$/.test(text) ? Number(text) : Date.parse(text);
+  return ms >= 0 && ms <= MAX_QUERY_TIME ? ms : undefined;
+}
+
 /**
  * Most windows one `GET /v1/drift/series` or `/v1/stats/series` reads: each window is two D1
  * queries (more past 16 MB of stored rows), and a Worker makes at most 1,000 a request on the Paid

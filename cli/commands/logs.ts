@@ -2,7 +2,7 @@ import { createWriteStream } from "node:fs";
 import { once } from "node:events";
 import { Readable } from "node:stream";
 import { connection, request, requestRaw } from "../api.ts";
-import { rolloutViewSchema } from "../../protocol/api.ts";
+import { queryTime, rolloutViewSchema } from "../../protocol/api.ts";
 import { CONNECTION_OPTIONS, UsageError, intFlag, onePositional, parse, takeAction } from "../args.ts";
 import { parseDuration } from "./drift.ts";
 import type { Command } from "./command.ts";
@@ -23,15 +23,15 @@ actual (the label fed back), each row once. A range of more log objects than one
   --app APP             the model's app (bootstrap admin key only; default: DRIFTLINE_APP)`;
 
 /**
- * Epoch milliseconds of a `--from`/`--to` value, as the collector reads it: epoch milliseconds or
- * an ISO 8601 date-time from 1970 on; a UsageError otherwise.
+ * Epoch milliseconds of a `--from`/`--to` value, read as the collector reads it (protocol's
+ * `queryTime`); a UsageError when it would refuse it.
  *
  * @param text - the flag's text
  * @param flag - its name
  */
 function timeFlag(text: string, flag: string): number {
-  const ms = /^\d{1,15}$/.test(text) ? Number(text) : Date.parse(text);
-  if (!(ms >= 0)) throw new UsageError(`--${flag} takes epoch milliseconds or an ISO 8601 date-time like 2026-12-01T00:00:00Z, got "${text}"`);
+  const ms = queryTime(text);
+  if (ms === undefined) throw new UsageError(`--${flag} takes epoch milliseconds or an ISO 8601 date-time like 2026-12-01T00:00:00Z, got "${text}"`);
   return ms;
 }
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { SERIES_WINDOWS } from "../../protocol/api.ts";
+import { SERIES_WINDOWS, queryTime } from "../../protocol/api.ts";
 import { modelNameSchema, versionSchema } from "../../protocol/schema/common.ts";
 import { appIdSchema } from "../api-schemas.ts";
 import type { Caller } from "../env.ts";
@@ -14,13 +14,10 @@ import { GRANULARITIES, type WindowQuery } from "../aggregates/windows.ts";
 /** Default range of a window query: the last hour. */
 const DEFAULT_RANGE_MS = 3_600_000;
 
-/** Latest time a query may name: the end of year 9999, so rounded ranges stay valid dates. */
-const MAX_TIME = Date.UTC(9999, 11, 31);
-
-/** A time: epoch milliseconds or an ISO 8601 date-time, from 1970 to 9999 (query parameters `from`, `to`). */
+/** A time: epoch milliseconds or an ISO 8601 date-time, from 1970 to 9999 (query parameters `from`, `to`: protocol's `queryTime`). */
 export const timeSchema = z.string().transform((text, ctx) => {
-  const ms = /^\d{1,15}$/.test(text) ? Number(text) : Date.parse(text);
-  if (ms >= 0 && ms <= MAX_TIME) return ms;
+  const ms = queryTime(text);
+  if (ms !== undefined) return ms;
   ctx.addIssue({ code: "custom", message: "expected epoch milliseconds or an ISO 8601 date-time between 1970 and 9999" });
   return z.NEVER;
 });
