@@ -20,6 +20,17 @@ export function nonUtf8Line(bytes: Buffer): number | undefined {
 }
 
 /**
+ * How many line ends `bytes` holds.
+ *
+ * @param bytes - the bytes
+ */
+export function countLines(bytes: Buffer): number {
+  let lines = 0;
+  for (let at = bytes.indexOf(NEWLINE); at >= 0; at = bytes.indexOf(NEWLINE, at + 1)) lines++;
+  return lines;
+}
+
+/**
  * What to say of a file that is not UTF-8, at its first bad line: a Latin-1 or Windows-1252 export
  * read as UTF-8 would put U+FFFD in the profile, which no page's values match.
  *

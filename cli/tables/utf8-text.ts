@@ -1,8 +1,6 @@
 import { Transform, type TransformCallback } from "node:stream";
 import { CliError } from "../args.ts";
-import { nonUtf8Line, notUtf8 } from "../utf8.ts";
-
-const NEWLINE = 0x0a;
+import { countLines, nonUtf8Line, notUtf8 } from "../utf8.ts";
 
 /**
  * Where the bytes of `bytes` that make whole characters end: before a last character whose
@@ -16,13 +14,6 @@ function wholeCharactersEnd(bytes: Buffer): number {
     return back < length ? bytes.length - back : bytes.length;
   }
   return bytes.length;
-}
-
-/** How many line ends `bytes` holds. */
-function countLines(bytes: Buffer): number {
-  let lines = 0;
-  for (let at = bytes.indexOf(NEWLINE); at >= 0; at = bytes.indexOf(NEWLINE, at + 1)) lines++;
-  return lines;
 }
 
 /**
