@@ -29,6 +29,7 @@ const RULES = {
   FLUSH_MAX_BYTES: { fallback: 32 * 1024 * 1024, min: 1 },
   FLUSH_MAX_KEYS: { fallback: 256, min: 1 },
   SENDER_BUDGET_PER_MINUTE: { fallback: 1_000, min: 1 },
+  DEDUPE_MAX_IDS: { fallback: 10_000_000, min: 1 },
   SEGMENT_MAX_VALUES: { fallback: 50, min: 1 },
   SEGMENT_MAX_KEYS: { fallback: 16, min: 1 },
   SEGMENT_MAX_COMBINATIONS: { fallback: 100, min: 1 },
@@ -187,6 +188,17 @@ export const HOUR_ROLLS_AFTER_MS = 2 * 3_600_000;
  * @defaultValue 1000
  */
 export const senderBudgetPerMinute = (env: Settings) => whole(env, "SENDER_BUDGET_PER_MINUTE");
+
+/**
+ * The most report ids an aggregator shard keeps to deduplicate (`DEDUPE_MAX_IDS`), each for
+ * 7 days, or 35 for a carrier (collector/ingest/seen-ids.ts): at most ~1.8 GB of a Durable
+ * Object's 10 GB (181 B an id at the longest, 64 characters). 10 M ids last the 7 days at
+ * ~16 reports a second a shard (~500 pages reporting every 30 s); past that the oldest go first.
+ *
+ * @param env - the Worker's bindings
+ * @defaultValue 10000000
+ */
+export const dedupeMaxIds = (env: Settings) => whole(env, "DEDUPE_MAX_IDS");
 
 /**
  * Log objects one export reads (`LOG_EXPORT_MAX_OBJECTS`): each is one R2 read, and a Worker on

@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { type ErrorCode, isDriftlineError } from "../../protocol/errors.ts";
 import type { Report } from "../../protocol/schema/report.ts";
-import { chunkLimits, flushIntervalMs, flushMaxReports, HOUR_ROLLS_AFTER_MS, maxCombinations, segmentLimits, senderBudgetPerMinute } from "../config.ts";
+import { chunkLimits, dedupeMaxIds, flushIntervalMs, flushMaxReports, HOUR_ROLLS_AFTER_MS, maxCombinations, segmentLimits, senderBudgetPerMinute } from "../config.ts";
 import { openDb } from "../db/client.ts";
 import { findVersion } from "../db/versions.ts";
 import { Aggregate } from "../aggregates/aggregate.ts";
@@ -13,6 +13,7 @@ import { CombinationCap } from "./combination-cap.ts";
 import { SegmentCap } from "./segment-cap.ts";
 import { DEDUPE_MS, MAX_FUTURE_MS, MAX_REPORT_AGE_MS, SenderBudget } from "./sender-budget.ts";
 import { CARRIER_DEDUPE_MS, isCarrier, redateStaleCarrier } from "./stale-carrier.ts";
+import { SeenIds } from "./seen-ids.ts";
 import type { AttributedReport } from "../aggregates/sender-tally.ts";
 import { canonicalSegment } from "../../protocol/segment.ts";
 import { type PackedRow, type QuarantinedRow, lastStoredChunk, oldestUnrolledHour, readOwnRows, storedTotals, unrolledHours, writeFlush, writeRollUp } from "../aggregates/store.ts";
@@ -43,6 +44,10 @@ export interface AggregatorStats {
   quarantined: Record<string, number>;
   /** The most the object's pending aggregates were estimated to hold in memory, bytes (see docs/ingest.md). */
   peakPendingBytes: number;
+  /** Report ids kept to deduplicate (at most `DEDUPE_MAX_IDS`: ./seen-ids.ts). */
+  idsKept: number;
+  /** Report ids let go before their time because `DEDUPE_MAX_IDS` were kept: those reports would count again if sent again. */
+  idsEvicted: number;
 }
 
 /** A version that does not exist is looked up again after this long. */
@@ -56,7 +61,7 @@ const LOG_PAGE = 64;
 /** Hour rows rolled into their days per D1 batch (each decoded in memory with its day row). */
 const ROLL_UP_PAGE = 8;
 
-const COUNTERS = ["accepted", "duplicates", "rejected", "flushes", "upserts", "rowsWritten", "bytesWritten", "flushMs"] as const;
+const COUNTERS = ["accepted", "duplicates", "rejected", "flushes", "upserts", "rowsWritten", "bytesWritten", "flushMs", "idsEvicted"] as const;
 type Counter = (typeof COUNTERS)[number];
 
 /** A row of the pending log. */
@@ -96,6 +101,7 @@ export class ModelAggregator extends DurableObject<Env> {
   private readonly schemas = new Map<number, { schema: VersionSchema | null; at: number }>();
   private cap: SegmentCap | undefined;
   private readonly combinations: CombinationCap;
+  private readonly seen: SeenIds;
   private readonly budget: SenderBudget;
   private readonly labelBudget: SenderBudget;
   private flushing: Promise<void> | undefined;
@@ -114,8 +120,6 @@ export class ModelAggregator extends DurableObject<Env> {
     this.sql = ctx.storage.sql;
     this.combinations = new CombinationCap(maxCombinations(env));
     this.sql.exec(`create table if not exists meta (key text primary key, value text not null);
-      create table if not exists seen (id text primary key, at integer not null);
-      create index if not exists seen_at on seen (at);
       create table if not exists pending (seq integer primary key, version integer not null, role text not null,
         minute integer not null, segment text not null, report text not null);
       create table if not exists quarantine (seq integer primary key, reason text not null, report text not null, at integer not null);`);
@@ -125,6 +129,7 @@ export class ModelAggregator extends DurableObject<Env> {
     if (!columns.some((c) => c.name === "granularity")) this.sql.exec("alter table pending add column granularity text not null default 'minute'");
     if (!columns.some((c) => c.name === "chunk")) this.sql.exec("alter table pending add column chunk integer");
     this.sql.exec("create index if not exists pending_window on pending (chunk, minute, seq)");
+    this.seen = new SeenIds(this.sql, dedupeMaxIds(env));
     this.budget = new SenderBudget(this.sql, senderBudgetPerMinute(env));
     this.labelBudget = new SenderBudget(this.sql, senderBudgetPerMinute(env), "sender_labels");
     void ctx.blockConcurrencyWhile(() => this.start());
@@ -146,7 +151,7 @@ export class ModelAggregator extends DurableObject<Env> {
     // a runtime's carriers of rows dropped days ago count them now, not refused by age
     const reports = sent.map((r) => redateStaleCarrier(r, now));
     // only reports that will be accepted count towards the segment caps
-    const examined = reports.map((report) => (this.seenBefore(report.id) ? undefined : this.examine(report, now)));
+    const examined = reports.map((report) => (this.seen.has(report.id) ? undefined : this.examine(report, now)));
     const capped = await Promise.all(examined.map((e, i) => (e && "aggregate" in e ? this.cap!.admit(reports[i]!.segment) : undefined)));
     const capWrites = capped.reduce((n, c) => n + (c?.rowsWritten ?? 0), 0);
     if (capWrites) this.count("rowsWritten", capWrites);
@@ -155,7 +160,7 @@ export class ModelAggregator extends DurableObject<Env> {
     const tally = { accepted: 0, duplicates: 0, rejected: 0 };
     const outcomes = reports.map((report, i): IngestOutcome => {
       const e = examined[i];
-      if (!e || inBatch.has(report.id) || this.seenBefore(report.id)) {
+      if (!e || inBatch.has(report.id) || this.seen.has(report.id)) {
         tally.duplicates++;
         return { id: report.id, status: "duplicate" };
       }
@@ -243,7 +248,7 @@ export class ModelAggregator extends DurableObject<Env> {
         .map((r) => [r.key.slice("quarantine:".length), Number(r.value)]),
     );
     const peakPendingBytes = Math.max(this.peakBytes, Number(this.meta("peakPendingBytes") ?? 0));
-    return { object: this.object?.name ?? "", ...counters, pending: this.pendingReports, quarantined, peakPendingBytes };
+    return { object: this.object?.name ?? "", ...counters, pending: this.pendingReports, quarantined, peakPendingBytes, idsKept: this.seen.count() };
   }
 
   /** Flushes, forgets expired report ids, and comes back while anything is pending. */
@@ -256,14 +261,10 @@ export class ModelAggregator extends DurableObject<Env> {
       await this.setAlarm(Date.now() + RETRY_MS);
       return;
     }
-    this.sql.exec("delete from seen where at < ?", Date.now() - DEDUPE_MS);
+    this.seen.prune(Date.now());
     this.budget.prune(Date.now());
     this.labelBudget.prune(Date.now());
     await this.scheduleAlarm();
-  }
-
-  private seenBefore(id: string): boolean {
-    return this.sql.exec("select 1 from seen where id = ?", id).toArray().length > 0;
   }
 
   /** A report's aggregate if it fits its version, else why not (no storage written). */
@@ -307,7 +308,8 @@ export class ModelAggregator extends DurableObject<Env> {
         this.labelBudget.spend(key, sender, aggregate.labelCount());
       }
       // a carrier's id is kept longer: the runtime may send it again weeks later (stale-carrier.ts)
-      this.sql.exec("insert into seen (id, at) values (?, ?)", report.id, isCarrier(report) ? now + CARRIER_DEDUPE_MS - DEDUPE_MS : now);
+      const evicted = this.seen.add(report.id, isCarrier(report) ? now + CARRIER_DEDUPE_MS - DEDUPE_MS : now);
+      if (evicted) this.count("idsEvicted", evicted);
       this.setMeta("seq", String(seq));
       this.sql.exec(
         "insert into pending (seq, version, role, granularity, minute, segment, report) values (?, ?, ?, ?, ?, ?, ?)",

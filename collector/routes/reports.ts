@@ -211,7 +211,8 @@ export const reports = new Hono<AppEnv>()
   )
   /**
    * `GET /v1/reports/stats?model=` (read): ingest counters of every shard (accepted,
-   * duplicates, rejected, pending, flushes, D1 rows and aggregate bytes written) and their sum.
+   * duplicates, rejected, pending, flushes, D1 rows and aggregate bytes written, report ids kept
+   * and let go early) and their sum.
    */
   .get(
     "/stats",
@@ -222,7 +223,7 @@ export const reports = new Hono<AppEnv>()
       const { model: name, app } = c.req.valid("query");
       const model = await accessModel(openDb(c.env), c.var.caller, name, app);
       const shards = await Promise.all(Array.from({ length: shardCount(c.env) }, (_, s) => aggregator(c.env, model.id, s).stats()));
-      const total = { accepted: 0, duplicates: 0, rejected: 0, pending: 0, flushes: 0, upserts: 0, rowsWritten: 0, bytesWritten: 0, flushMs: 0 };
+      const total = { accepted: 0, duplicates: 0, rejected: 0, pending: 0, flushes: 0, upserts: 0, rowsWritten: 0, bytesWritten: 0, flushMs: 0, idsKept: 0, idsEvicted: 0 };
       for (const s of shards) for (const k of Object.keys(total) as (keyof typeof total)[]) total[k] += s[k];
       const rowsPerReport = total.accepted > 0 ? total.rowsWritten / total.accepted : 0;
       return c.json({ model: model.name, shards, total: { ...total, rowsPerReport } });

@@ -14,7 +14,15 @@ export default defineProject(async () => {
         miniflare: {
           // three aggregator shards, so worker tests merge across shards as production does, and a
           // small segment cap and rollout-channel bounds, so tests reach them
-          bindings: { TEST_MIGRATIONS: migrations, ADMIN_TOKEN: "test-admin-token", INGEST_SHARDS: "3", SEGMENT_MAX_VALUES: "3", PUSH_MAX_PER_KEY: "4", PUSH_MAX_PER_NETWORK: "2" },
+          bindings: {
+            TEST_MIGRATIONS: migrations,
+            ADMIN_TOKEN: "test-admin-token",
+            INGEST_SHARDS: "3",
+            SEGMENT_MAX_VALUES: "3",
+            PUSH_MAX_PER_KEY: "4",
+            PUSH_MAX_PER_NETWORK: "2",
+            DEDUPE_MAX_IDS: "10000",
+          },
           // rate limits small enough for a test to reach (wrangler.toml's are 300 per address and
           // 20,000 per ingest key per 10 s), in 60-s windows so a burst fits in one on a busy
           // machine; requests without CF-Connecting-IP skip the address limit
