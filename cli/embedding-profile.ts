@@ -11,8 +11,15 @@ import { progress } from "./progress.ts";
 /** Projected components when `--embedding-dims` is not given (fewer for a shorter embedding). */
 const DEFAULT_DIMS = 16;
 
-/** Reference embeddings the kernel's bandwidth is chosen from (median heuristic). */
+/** Reference embeddings the kernel's bandwidth and the components' clip are chosen from. */
 const BANDWIDTH_SAMPLE = 500;
+
+/**
+ * Devices clip each projected component to ± this many times the largest magnitude one has in
+ * the sample: room for real drift, and a bound on what one sender's share of a window can move
+ * the components' sums by (protocol/drift/embedding.ts).
+ */
+const CLIP_FACTOR = 2;
 
 /** How `driftline profile --embeddings` summarises the reference embeddings. */
 export interface EmbeddingOptions {
@@ -75,7 +82,8 @@ function medianDistance(projected: Float64Array[]): number {
 
 /**
  * `driftline profile --embeddings FILE`: the manifest's embedding settings (bandwidth by the median
- * heuristic on the first 500 embeddings, projected) and the reference side of embedding drift.
+ * heuristic on the first 500 embeddings, projected; each component clipped to twice the largest
+ * magnitude among them) and the reference side of embedding drift.
  *
  * @param path - NDJSON, one embedding per line
  * @param options - sizes, seed and the output
@@ -87,9 +95,11 @@ export async function profileEmbeddings(path: string, options: EmbeddingOptions)
   const length = sample[0]!.length;
   const base = { length, dims: options.dims ?? Math.min(DEFAULT_DIMS, length), features: options.features, seed: options.seed };
   const unit = new EmbeddingProjector({ ...base, bandwidth: 1 });
-  const bandwidth = medianDistance(sample.map((e) => unit.project(e)));
+  const projected = sample.map((e) => unit.project(e));
+  const bandwidth = medianDistance(projected);
   if (!(bandwidth > 0)) throw new CliError(`${path}: the embeddings are all the same`);
-  const config = { ...base, bandwidth, ...(options.output && { output: options.output }) };
+  const clip = CLIP_FACTOR * projected.reduce((most, p) => p.reduce((m, v) => Math.max(m, Math.abs(v)), most), 0);
+  const config = { ...base, bandwidth, clip, ...(options.output && { output: options.output }) };
   const reference = new EmbeddingReference(new EmbeddingProjector(config));
   const bar = progress(`sketching embeddings of ${path}`, statSync(path).size, formatBytes);
   for await (const e of readEmbeddings(path, (bytes) => bar.update(bytes))) reference.add(e);

@@ -21,6 +21,12 @@ export interface EmbeddingConfig {
   seed: number;
   /** The RBF kernel's bandwidth σ, in projected units: k(a, b) = exp(−‖a − b‖² / 2σ²). */
   bandwidth: number;
+  /**
+   * Each projected component is clipped to ±clip (when set), so one sender's share of a window
+   * moves its components' sums a bounded amount and drift can be judged without it
+   * (protocol/drift/embedding.ts).
+   */
+  clip?: number | undefined;
 }
 
 /** The random matrices of one config, drawn once. */
@@ -46,18 +52,19 @@ export class EmbeddingProjector {
 
   /**
    * The projection of one embedding, each component blurred as every number a report carries
-   * (protocol/blur.ts): a report of one embedding gives its projection to about 0.1 %, not exactly.
+   * (protocol/blur.ts): a report of one embedding gives its projection to about 0.1 %, not exactly;
+   * then clipped to ±`clip` when the config has one.
    *
    * @param embedding - `length` values
    */
   project(embedding: ArrayLike<number>): Float64Array {
-    const { length, dims } = this.config;
+    const { length, dims, clip = Infinity } = this.config;
     if (embedding.length !== length) throw new RangeError(`an embedding of ${embedding.length} values; the manifest says ${length}`);
     const out = new Float64Array(dims);
     for (let i = 0; i < dims; i++) {
       let sum = 0;
       for (let j = 0, at = i * length; j < length; j++, at++) sum += this.projection[at]! * embedding[j]!;
-      out[i] = blurValue(sum);
+      out[i] = Math.min(clip, Math.max(-clip, blurValue(sum)));
     }
     return out;
   }

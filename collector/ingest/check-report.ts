@@ -17,8 +17,8 @@ export interface VersionSchema {
   features: ReadonlyMap<string, { kind: "numeric" | "categorical"; range?: { min: number; max: number } | undefined; categories?: readonly string[] | undefined }>;
   /** Class labels of the classifier output; undefined for a regression (numeric) prediction. */
   labels: readonly string[] | undefined;
-  /** Sizes of the embedding sketch, when the manifest has an embedding. */
-  embedding?: { dims: number; features: number } | undefined;
+  /** Sizes of the embedding sketch, and the bound of its projected components, when the manifest has an embedding. */
+  embedding?: { dims: number; features: number; clip?: number | undefined } | undefined;
 }
 
 /** A reason to refuse one report. */
@@ -43,7 +43,7 @@ export function versionSchema(manifest: Pick<Manifest, "inputs" | "features" | "
       ...derivedFeatures(manifest).map((f) => [f.name, { kind: f.kind, range: undefined, categories: undefined }] as const),
     ]),
     labels,
-    embedding: manifest.embedding && { dims: manifest.embedding.dims, features: manifest.embedding.features },
+    embedding: manifest.embedding && { dims: manifest.embedding.dims, features: manifest.embedding.features, clip: manifest.embedding.clip },
   };
 }
 
@@ -96,12 +96,16 @@ function outsizedMoments(what: string, s: AnySketch | undefined): Refusal | unde
   return { code: "limit_exceeded", message: `${what}: mean ${s.mean} or M2 ${s.m2} past what values within ±${MAX_MOMENT} give` };
 }
 
-/** Why an embedding sketch's sums are past what {@link MAX_MOMENT} allows, or undefined. */
-function outsizedSums(s: AnySketch | undefined): Refusal | undefined {
-  if (!(s instanceof EmbeddingSketch)) return undefined;
-  const most = s.count * MAX_MOMENT;
-  if (s.sum.every((v) => Math.abs(v) <= most) && s.squares.every((q) => q <= most * MAX_MOMENT)) return undefined;
-  return { code: "limit_exceeded", message: `embedding: sums past what components within ±${MAX_MOMENT} give` };
+/** Whether an embedding sketch's sums are what components within ±`bound` can give (with room for rounding). */
+function sumsWithin(s: EmbeddingSketch, bound: number): boolean {
+  const most = s.count * bound * (1 + 1e-9);
+  return s.sum.every((v) => Math.abs(v) <= most) && s.squares.every((q) => q <= most * bound * (1 + 1e-9));
+}
+
+/** Why an embedding sketch's sums are past what components within ±`bound` give, or undefined. */
+function outsizedSums(s: AnySketch | undefined, bound = MAX_MOMENT, of = ""): Refusal | undefined {
+  if (!(s instanceof EmbeddingSketch) || sumsWithin(s, bound)) return undefined;
+  return { code: "limit_exceeded", message: `embedding: sums past what components within ±${bound}${of} give` };
 }
 
 /** Why a decoded report's moments or sums could overflow once merged ({@link MAX_MOMENT}), or undefined. */
@@ -210,7 +214,8 @@ function checkEmbedding(s: AnySketch, sizes: VersionSchema["embedding"]): Refusa
   if (!sizes) return mismatch("embedding", "the manifest has no embedding");
   if (!(s instanceof EmbeddingSketch)) return mismatch("embedding", "expected an embedding sketch");
   if (s.dims !== sizes.dims || s.features !== sizes.features) return mismatch("embedding", `${s.dims} components and ${s.features} features, expected ${sizes.dims} and ${sizes.features}`);
-  return undefined;
+  // devices clip each projected component: what one sender's share can move drift by is bounded
+  return sizes.clip === undefined ? undefined : outsizedSums(s, sizes.clip, " (the manifest's clip)");
 }
 
 /** Residuals (label − prediction) are sketched like a regression prediction. */

@@ -124,8 +124,9 @@ const clientManifestShape = {
   drift: driftConfigSchema.optional(),
   /**
    * The model's embedding (an output, or a vector the app passes) and how devices summarise it:
-   * a seeded projection to `dims` components and `features` random Fourier features of an RBF
-   * kernel of `bandwidth` (protocol/embedding.ts; docs/models.md "Embeddings").
+   * a seeded projection to `dims` components (each clipped to ±`clip`) and `features` random
+   * Fourier features of an RBF kernel of `bandwidth` (protocol/embedding.ts; docs/models.md
+   * "Embeddings").
    */
   embedding: z
     .strictObject({
@@ -138,6 +139,8 @@ const clientManifestShape = {
         .min(1)
         .max(2 ** 32 - 1),
       bandwidth: z.number().positive().max(1e12),
+      /** Each projected component is clipped to ±clip on devices and in the profile; the collector refuses sums past it. */
+      clip: z.number().positive().max(1e12).optional(),
     })
     .optional(),
   /**

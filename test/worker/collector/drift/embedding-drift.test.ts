@@ -17,18 +17,18 @@ function embeddings(seed: number, n: number, shift: number): Float64Array[] {
   return Array.from({ length: n }, () => Float64Array.from({ length: CONFIG.length }, () => normal(r) + shift));
 }
 
-function manifest(model: string, sha: string, size: number): Manifest {
-  const reference = new EmbeddingReference(projector);
+function manifest(model: string, sha: string, size: number, config: typeof CONFIG & { clip?: number } = CONFIG): Manifest {
+  const reference = new EmbeddingReference(new EmbeddingProjector(config));
   for (const e of embeddings(1, 2000, 0)) reference.add(e);
   const m = manifestFor(model, sha, size);
-  m.embedding = CONFIG;
+  m.embedding = config;
   m.profile.embedding = { sketch: toBase64(reference.sketch.encode()), nullScale: reference.nullScale() };
   return m;
 }
 
 /** A report of 20 rows whose embedding sketch holds 20 embeddings. */
-function report(model: string, version: number, i: number, start: number, shift: number, sketch = projector.sketch()) {
-  for (const e of embeddings(100 + i, 20, shift)) projector.add(sketch, e);
+function report(model: string, version: number, i: number, start: number, shift: number, sketch = projector.sketch(), by = projector) {
+  for (const e of embeddings(100 + i, 20, shift)) by.add(sketch, e);
   return { ...makeReport(model, version, { client: `c-${i}`, start, tenure: Array.from({ length: 20 }, (_, j) => j) }), embedding: toBase64(sketch.encode()) };
 }
 
@@ -37,11 +37,12 @@ describe("embedding drift through the collector", async () => {
   const { token: read } = await createKey("default", "read");
   const minute = Math.floor(Date.now() / 60_000) * 60_000;
 
-  /** The drift of 20 clients' reports of embeddings moved by `shift`, and those `more` adds. */
-  async function driftOf(shift: number, more: (model: string, version: number) => object[] = () => []): Promise<DriftAnswer> {
+  /** The drift of 20 clients' reports of embeddings moved by `shift`, and those `more` adds, and the refusals. */
+  async function driftOf(shift: number, more: (model: string, version: number) => object[] = () => [], config = CONFIG): Promise<DriftAnswer> {
     const model = unique("emb");
-    const version = await publishManifest(model, (sha, size) => manifest(model, sha, size));
-    const reports = [...Array.from({ length: 20 }, (_, i) => report(model, version, i, minute - 60_000, shift)), ...more(model, version)];
+    const version = await publishManifest(model, (sha, size) => manifest(model, sha, size, config));
+    const by = new EmbeddingProjector(config);
+    const reports = [...Array.from({ length: 20 }, (_, i) => report(model, version, i, minute - 60_000, shift, by.sketch(), by)), ...more(model, version)];
     const answer = await postReports(ingest, reports);
     expect(answer.accepted).toHaveLength(reports.length);
     await flush(model);
@@ -81,6 +82,30 @@ describe("embedding drift through the collector", async () => {
     const attacked = (await driftOf(0, flood)).embedding!;
     expect(attacked.sender_share).toBeCloseTo(300 / 700, 6);
     expect(attacked).toMatchObject({ count: 700, drifted: false, mmd: { verdict: false } });
+  });
+
+  it("cannot have its components or distance moved by one sender when the manifest clips the components: its share is trimmed, and sums past the clip are refused", async () => {
+    // twice the largest magnitude of a component among the reference's first 500, as `driftline profile` sets it
+    const clip = 2 * embeddings(1, 500, 0).reduce((most, e) => Math.max(most, ...Array.from(projector.project(e), Math.abs)), 0);
+    const clipped = { ...CONFIG, clip };
+    // 20 embeddings at the corner of the clip in every component, beside 20 clients' 400 like the reference
+    const corner = (model: string, version: number, at = clip) => {
+      const sketch = projector.sketch();
+      for (let i = 0; i < 20; i++) sketch.update(new Float64Array(CONFIG.dims).fill(at), new Float64Array(CONFIG.features));
+      const { prediction: _p, latency: _l, ...bare } = makeReport(model, version, { client: "corner", start: minute - 60_000 });
+      return { ...bare, rows: 20, features: {}, embedding: toBase64(sketch.encode()) };
+    };
+    const attacked = (await driftOf(0, (model, version) => [corner(model, version)], clipped)).embedding!;
+    expect(attacked.sender_share).toBeCloseTo(20 / 420, 6);
+    expect(attacked).toMatchObject({ count: 420, components: { verdict: false }, distance: { verdict: false }, drifted: false });
+    // moved honestly, the window still drifts every way
+    const moved = (await driftOf(0.5, () => [], clipped)).embedding!;
+    expect(moved).toMatchObject({ count: 400, drifted: true, components: { verdict: true }, distance: { verdict: true } });
+    // devices clip: a sketch whose sums only components past the clip could give is refused
+    const model = unique("emb");
+    const version = await publishManifest(model, (sha, size) => manifest(model, sha, size, clipped));
+    const past = await postReports(ingest, [corner(model, version, 1.01 * clip)]);
+    expect(past.rejected).toEqual([expect.objectContaining({ code: "limit_exceeded", message: expect.stringContaining("the manifest's clip") })]);
   });
 
   it("refuses an embedding sketch of other sizes, or where the manifest has no embedding", async () => {
