@@ -29,12 +29,9 @@ export const app = new Hono<AppEnv>();
 
 // Before the routes, so preflights are answered without a key and errors carry CORS headers.
 for (const path of ["/v1/assignment", "/v1/artifacts/*", "/v1/reports", "/v1/reports/*", "/v1/logs"]) app.use(path, browserCors);
-// What pages call with ingest keys is limited per client address before anything else runs.
-app.get("/v1/assignment", limitClientIp);
-app.get("/v1/artifacts/:sha256", limitClientIp);
-app.post("/v1/reports", limitClientIp);
-app.post("/v1/logs", limitClientIp);
-app.get("/v1/rollout-channel", limitClientIp);
+// Every request is limited per client address before anything else runs (what pages call and
+// what operators call counted apart).
+app.use("*", limitClientIp);
 
 app.route("/healthz", health);
 app.route("/v1/keys", keys);

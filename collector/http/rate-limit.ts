@@ -29,16 +29,34 @@ function tooMany(c: Context<AppEnv>, who: string): Response {
   return c.json(errorBody("rate_limited", message), 429, { "Retry-After": String(RETRY_AFTER_SECONDS) });
 }
 
+/** The routes pages call with ingest keys: method and path. */
+const PAGE_ROUTES: ReadonlyArray<readonly [string, RegExp]> = [
+  ["GET", /^\/v1\/assignment$/],
+  ["GET", /^\/v1\/artifacts\/[^/]*$/],
+  ["POST", /^\/v1\/reports$/],
+  ["POST", /^\/v1\/logs$/],
+  ["GET", /^\/v1\/rollout-channel$/],
+];
+
+/** Whether a request is one a page makes (a HEAD is its GET). */
+function isPageRoute(method: string, path: string): boolean {
+  const as = method === "HEAD" ? "GET" : method;
+  return PAGE_ROUTES.some(([m, pattern]) => m === as && pattern.test(path));
+}
+
 /**
- * Middleware: at most `CLIENT_IP_RATE_LIMIT`'s limit of requests per client network
- * (an IPv4 address or an IPv6 /64, see client-ip.ts) per window, else 429 `rate_limited`
- * with `Retry-After`. It runs before authentication and before the body is read, so a flood
- * with junk keys or junk bodies costs one counter call per request. A request without a
- * client address is not counted here.
+ * Middleware for every route: at most `CLIENT_IP_RATE_LIMIT`'s limit of requests per client
+ * network (an IPv4 address or an IPv6 /64, see client-ip.ts) per window, else 429
+ * `rate_limited` with `Retry-After`. The routes pages call and the rest — what operators call:
+ * the dashboard, the CLI, scrapers, health checks — are counted apart, so a busy office of pages
+ * never locks its operators out, nor they it. It runs before authentication and before the body
+ * is read, so a flood with junk keys or junk bodies costs one counter call per request and no
+ * key lookup past the limit. A request without a client address is not counted here.
  */
 export const limitClientIp: MiddlewareHandler<AppEnv> = async (c, next) => {
   const network = requestNetwork(c.req.raw.headers);
-  if (network !== null && !(await withinLimit(c.env.CLIENT_IP_RATE_LIMIT, `ip:${network}`))) return tooMany(c, "address");
+  const count = isPageRoute(c.req.method, c.req.path) ? "ip" : "operator";
+  if (network !== null && !(await withinLimit(c.env.CLIENT_IP_RATE_LIMIT, `${count}:${network}`))) return tooMany(c, "address");
   await next();
 };
 

@@ -1,5 +1,6 @@
-// Rate limits of the routes pages call (reports, assignment, artifacts, rollout channel): per
-// client address (CF-Connecting-IP, before the key is checked) and per ingest key, from the
+// Rate limits of the routes pages call (reports, assignment, artifacts, rollout channel) and,
+// counted apart, of every other route: per client address (CF-Connecting-IP, before the key is
+// checked), and of the routes pages call per ingest key too, from the
 // [[ratelimits]] bindings. test/worker/vitest.config.ts sets them to 20 per address and 250 per
 // key per 60 s (so a burst fits in one fixed window even when requests are slow); a 429 says when
 // to retry.
@@ -53,6 +54,14 @@ describe("rate limits", { timeout: 120_000 }, () => {
     // an IPv6 attacker counts as its /64, whatever address in it it sends from
     const v6 = await statuses(PER_ADDRESS + 1, () => junk(token, `2001:db8:7:7::${Math.floor(Math.random() * 0xffff).toString(16)}`));
     expect(v6.at(-1)).toBe(429);
+    // every other route (what operators call) is limited per address too, counted apart: the page
+    // flood left it untouched, and a flood of junk keys uses it up before any key is looked up
+    const operator = (method: string, path: string) => call(method, path, { token: "adm_not_a_key", headers: { "CF-Connecting-IP": attacker } });
+    const junkKeys = await statuses(PER_ADDRESS, () => operator("GET", "/v1/models"));
+    expect(junkKeys.every((s) => s === 401)).toBe(true);
+    for (const [method, path] of [["GET", "/v1/models"], ["GET", `/v1/drift?model=${model}`], ["POST", `/v1/reports/flush?model=${model}`], ["GET", "/v1/keys"], ["GET", "/healthz"], ["GET", "/metrics"]] as const) {
+      await expectError(await operator(method, path), 429, "rate_limited");
+    }
     // an honest client elsewhere, with the same key, is not affected
     const report = makeReport(model, version, { client: "honest" });
     const honest = await call("POST", "/v1/reports", { token, json: { reports: [report] }, headers: { "CF-Connecting-IP": "198.51.100.20" } });
