@@ -59,7 +59,14 @@ describe("rate limits", { timeout: 120_000 }, () => {
     const operator = (method: string, path: string) => call(method, path, { token: "adm_not_a_key", headers: { "CF-Connecting-IP": attacker } });
     const junkKeys = await statuses(PER_ADDRESS, () => operator("GET", "/v1/models"));
     expect(junkKeys.every((s) => s === 401)).toBe(true);
-    for (const [method, path] of [["GET", "/v1/models"], ["GET", `/v1/drift?model=${model}`], ["POST", `/v1/reports/flush?model=${model}`], ["GET", "/v1/keys"], ["GET", "/healthz"], ["GET", "/metrics"]] as const) {
+    for (const [method, path] of [
+      ["GET", "/v1/models"],
+      ["GET", `/v1/drift?model=${model}`],
+      ["POST", `/v1/reports/flush?model=${model}`],
+      ["GET", "/v1/keys"],
+      ["GET", "/healthz"],
+      ["GET", "/metrics"],
+    ] as const) {
       await expectError(await operator(method, path), 429, "rate_limited");
     }
     // an honest client elsewhere, with the same key, is not affected
