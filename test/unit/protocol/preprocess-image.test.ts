@@ -59,4 +59,25 @@ describe("image preprocessing", () => {
     const spec = { width: 4, height: 4, fit: "stretch", filter: "bilinear" } as const;
     expect(() => fitImage({ data: new Uint8Array(10), width: 2, height: 2 }, spec)).toThrow("an RGBA image of 2×2 holds 16 bytes, not 10");
   });
+
+  it.each(["stretch", "cover", "contain"] as const)("%s: reads a large source in place, allocating no float array of its size", (fit) => {
+    // a 12 MP camera photo was copied into three float planes first: 12 bytes a pixel, 144 MB
+    const [width, height] = [1200, 900];
+    const source = { data: new Uint8Array(width * height * 4).fill(128), width, height };
+    const Native = globalThis.Float32Array;
+    const lengths: number[] = [];
+    globalThis.Float32Array = class extends Native {
+      constructor(...args: ConstructorParameters<typeof Native>) {
+        super(...args);
+        lengths.push(this.length);
+      }
+    } as typeof Native;
+    try {
+      const planes = fitImage(source, { width: 224, height: 224, fit, filter: "bilinear" });
+      expect(planes.map((p) => p.data[224 * 112 + 112])).toEqual([128, 128, 128]);
+    } finally {
+      globalThis.Float32Array = Native;
+    }
+    expect(Math.max(...lengths)).toBeLessThan(width * height);
+  });
 });
