@@ -1,3 +1,4 @@
+import { formatNameList } from "../protocol/name-list.ts";
 import { OBJECTIVE_FIELDS } from "../protocol/objective-names.ts";
 import type { AlertConfigAnswer } from "../protocol/schema/alert-config.ts";
 import { UsageError, intFlag, listFlag, numberFlag } from "./args.ts";
@@ -74,7 +75,7 @@ export const CONFIG_FLAGS: readonly ConfigFlag[] = [
       if (names.length === 0) throw new UsageError("--feature-drift needs feature names or *");
       return names;
     },
-    show: (names: string[]) => `drift of ${names.join(", ")}`,
+    show: (names: string[]) => `drift of ${formatNameList(names)}`,
   },
   { flag: "error-rate", field: "errorRate", value: "R", help: "objective: errors / (rows + errors) below R", parse: rate("error-rate"), show: (x: number) => `below ${share(x)}` },
   {

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { parseNameList } from "../protocol/name-list.ts";
 import { nonUtf8Line, notUtf8 } from "./utf8.ts";
 
 /** A mistake in how the command was called: printed with the command's usage, exit code 2. */
@@ -159,15 +160,16 @@ export function choiceFlag<C extends string>(value: string, flag: string, choice
 }
 
 /**
- * Splits a comma-separated list flag, dropping empty items.
+ * Splits a comma-separated list flag, dropping empty items; a name holding a comma is quoted as
+ * in CSV (protocol/name-list.ts).
  *
- * @param value - e.g. "a,b,c"
+ * @param value - e.g. `a,b,"c, d"`
+ * @throws UsageError when a quoted name is not closed or text follows it
  */
 export function listFlag(value: string | undefined): string[] {
-  return value
-    ? value
-        .split(",")
-        .map((s) => s.trim())
-        .filter(Boolean)
-    : [];
+  try {
+    return parseNameList(value ?? "");
+  } catch (err) {
+    throw new UsageError(`a list: ${(err as Error).message}`);
+  }
 }

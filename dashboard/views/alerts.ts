@@ -1,4 +1,5 @@
 import { deliveryText } from "../../protocol/alert-delivery.ts";
+import { formatNameList, parseNameList } from "../../protocol/name-list.ts";
 import { NOT_ALERTED_REASON, OBJECTIVE_FIELDS, OBJECTIVE_NAMES } from "../../protocol/objective-names.ts";
 import { h, note, replace, table } from "../dom.ts";
 import { ms, num, percent, when } from "../format.ts";
@@ -26,7 +27,7 @@ const count = (max: number) => ({ min: 1, max, step: 1 });
 const FIELDS: readonly Field[] = [
   { name: "webhook", label: "webhook", kind: "url", show: (u: string) => u },
   { name: "datasetDrift", label: "dataset drift (share of features)", kind: "number", range: rate, show: (x: number) => `share of drifted features ≥ ${x}` },
-  { name: "featureDrift", label: "feature drift (names, or *)", kind: "list", show: (n: string[]) => `drift of ${n.join(", ")}` },
+  { name: "featureDrift", label: "feature drift (names, or *)", kind: "list", show: (n: string[]) => `drift of ${formatNameList(n)}` },
   { name: "errorRate", label: "objective: error rate below", kind: "number", range: rate, show: (x: number) => `below ${x}` },
   { name: "latencyP95Ms", label: "objective: p95 latency (ms)", kind: "number", range: positive, show: (x: number) => `≤ ${x} ms per backend and device class` },
   { name: "latencyP99Ms", label: "objective: p99 latency (ms)", kind: "number", range: positive, show: (x: number) => `≤ ${x} ms per backend and device class` },
@@ -52,14 +53,14 @@ function flat(config: AlertConfigAnswer): Record<string, unknown> {
 }
 
 function input(f: Field, value: unknown): HTMLElement {
-  const text = value === undefined || value === null ? "" : Array.isArray(value) ? value.join(", ") : String(value);
+  const text = value === undefined || value === null ? "" : Array.isArray(value) ? formatNameList(value) : String(value);
   const attrs = f.kind === "number" ? { type: "number", ...f.range } : { type: f.kind === "url" ? "url" : "text" };
   return h("label", { class: "field" }, h("span", {}, f.label), h("input", { name: f.name, value: text, ...attrs }));
 }
 
 /**
  * The configuration a submitted form asks for: empty fields are not watched (or take their
- * defaults), numbers as numbers, feature names split at commas.
+ * defaults), numbers as numbers, feature names split at commas (a name holding one in quotes).
  *
  * @param form - the dialog's data
  */
@@ -68,7 +69,7 @@ function fromForm(form: FormData): Record<string, unknown> {
   for (const f of FIELDS) {
     const text = String(form.get(f.name) ?? "").trim();
     if (text === "") continue;
-    config[f.name] = f.kind === "number" ? Number(text) : f.kind === "list" ? text.split(",").map((s) => s.trim()) : text;
+    config[f.name] = f.kind === "number" ? Number(text) : f.kind === "list" ? parseNameList(text) : text;
   }
   const { confirmK, confirmM, ...rest } = config;
   return confirmK === undefined && confirmM === undefined ? rest : { ...rest, confirm: { k: confirmK ?? 1, m: confirmM ?? confirmK } };

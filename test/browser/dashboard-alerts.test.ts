@@ -98,6 +98,27 @@ describe("dashboard alerts panel", () => {
     expect(stored.datasetDrift).toBeUndefined();
   });
 
+  it("keeps a feature name holding a comma through an edit, quoted as in CSV", async () => {
+    // the churn model with its `charges` feature named "price, usd"
+    const commas = `${MODEL}-commas`;
+    const v1 = churnModel(commas);
+    v1.manifest.features.find((f) => f.name === "charges")!.name = "price, usd";
+    const { charges, ...others } = v1.manifest.profile.features;
+    v1.manifest.profile.features = { ...others, "price, usd": charges! };
+    await collector.publish(v1.bytes, v1.manifest);
+    await collector.rollout(commas, { stable: 1 });
+    await collector.admin("PUT", `/v1/models/${commas}/alerts`, { featureDrift: ["price, usd", "tenure"], windowMinutes: 30 });
+    await page.goto(`${collector.url}/dashboard/#/model/test/${commas}`);
+    await page.waitForSelector('[data-condition="featureDrift"]');
+    expect(await page.textContent('[data-condition="featureDrift"]')).toBe('drift of "price, usd", tenure');
+    await page.click(".alert-actions button:text('Edit alerts…')");
+    expect(await page.inputValue("dialog input[name=featureDrift]")).toBe('"price, usd", tenure');
+    await page.click("dialog button[value=confirm]");
+    await page.waitForSelector("dialog", { state: "hidden" });
+    await expect.poll(async () => (await collector.admin<{ featureDrift: string[] }>("GET", `/v1/models/${commas}/alerts`)).featureDrift).toEqual(["price, usd", "tenure"]);
+    await openModel(readKey, adminKey);
+  });
+
   it("shows the API's refusal of a change", async () => {
     await page.click(".alert-actions button:text('Edit alerts…')");
     await page.fill("dialog input[name=webhook]", "http://127.0.0.1:9/hook");

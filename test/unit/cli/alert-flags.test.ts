@@ -20,4 +20,11 @@ describe("driftline alerts: the conditions watched", () => {
     expect(["30", "30d"].map((t) => parse("period", t))).toEqual([30, 30]);
     expect(() => parse("period", "400d")).toThrow('--period must be whole days from 1 to 365, e.g. 30 or 30d, got "400d"');
   });
+
+  it("takes feature names holding a comma in quotes, as CSV writes them, and shows them so", () => {
+    const flag = CONFIG_FLAGS.find((f) => f.flag === "feature-drift")!;
+    expect(flag.parse('"price, usd",tenure')).toEqual(["price, usd", "tenure"]);
+    expect(flag.show(["price, usd", "tenure"] as never)).toBe('drift of "price, usd", tenure');
+    expect(() => flag.parse('"price, usd')).toThrow('a list: a quoted name is not closed: "price, usd');
+  });
 });
