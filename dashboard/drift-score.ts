@@ -25,9 +25,14 @@ export function testScore(f: FeatureDrift): number | null {
  */
 export function verdictBasis(f: FeatureDrift): string {
   const trimmed =
-    f.value !== null && f.sender_share > 0 ? `, ${percent(f.sender_share, 0)} of the values (the heaviest sender's share) left out; ${num(f.metrics[DRIFT_TEST_METRICS[f.test]])} on all of them` : "";
-  return `${testLabel(f.test)} ${num(testScore(f))} against ${num(f.threshold)}${trimmed}`;
+    f.value !== null && f.sender_share > 0
+      ? `, ${percent(f.sender_share, 0)} of the values (the heaviest sender's share) left out; ${scoreText(f.test, f.metrics[DRIFT_TEST_METRICS[f.test]] ?? null)} on all of them`
+      : "";
+  return `${testLabel(f.test)} ${scoreText(f.test, testScore(f))} against ${num(f.threshold)}${trimmed}`;
 }
+
+/** A score for a tooltip: a p-value of 0 (below what a double holds) reads "<1e-300", as no p-value is 0. */
+const scoreText = (test: DriftTest, score: number | null): string => (score === 0 && isPValue(test) ? "<1e-300" : num(score));
 
 /**
  * A score short enough for a heatmap cell: two significant digits, and any score below 0.001

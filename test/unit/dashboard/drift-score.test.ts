@@ -35,6 +35,13 @@ describe("the dashboard's drift score", () => {
     expect(testScore({ ...trimmed, count: 0 })).toBeNull();
   });
 
+  it("reads a p-value of 0 as below what a double holds, never as 0, and a distance of 0 as 0", () => {
+    expect(verdictBasis({ ...trimmed, value: 0, metrics: { ...trimmed.metrics, ks_pvalue: 0 } })).toBe(
+      "KS p-value <1e-300 against 0.05, 14% of the values (the heaviest sender's share) left out; <1e-300 on all of them",
+    );
+    expect(verdictBasis({ ...trimmed, test: "psi", value: 0, sender_share: 0, threshold: 0.1 })).toBe("PSI 0 against 0.1");
+  });
+
   it("says nothing of trimming when no values were left out", () => {
     expect(verdictBasis({ ...trimmed, test: "psi", value: 0.3, sender_share: 0, threshold: 0.1 })).toBe("PSI 0.3 against 0.1");
   });
