@@ -29,6 +29,7 @@ const RULES = {
   FLUSH_MAX_BYTES: { fallback: 32 * 1024 * 1024, min: 1 },
   FLUSH_MAX_KEYS: { fallback: 256, min: 1 },
   SENDER_BUDGET_PER_MINUTE: { fallback: 1_000, min: 1 },
+  SENDER_BUDGET_MAX_ROWS: { fallback: 5_000_000, min: 1 },
   DEDUPE_MAX_IDS: { fallback: 10_000_000, min: 1 },
   SEGMENT_MAX_VALUES: { fallback: 50, min: 1 },
   SEGMENT_MAX_KEYS: { fallback: 16, min: 1 },
@@ -188,6 +189,17 @@ export const HOUR_ROLLS_AFTER_MS = 2 * 3_600_000;
  * @defaultValue 1000
  */
 export const senderBudgetPerMinute = (env: Settings) => whole(env, "SENDER_BUDGET_PER_MINUTE");
+
+/**
+ * The most sender budgets (one per filing window and sender) an aggregator shard keeps in each
+ * of its two budget tables (`SENDER_BUDGET_MAX_ROWS`; collector/ingest/sender-budget.ts): ~112 B
+ * each, so at most ~1.1 GB of a Durable Object's 10 GB. 5 M last the 3 days a budget is kept
+ * at ~1,100 networks reporting every minute a shard; past that the oldest go first.
+ *
+ * @param env - the Worker's bindings
+ * @defaultValue 5000000
+ */
+export const senderBudgetMaxRows = (env: Settings) => whole(env, "SENDER_BUDGET_MAX_ROWS");
 
 /**
  * The most report ids an aggregator shard keeps to deduplicate (`DEDUPE_MAX_IDS`), each for

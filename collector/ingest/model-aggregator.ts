@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { type ErrorCode, isDriftlineError } from "../../protocol/errors.ts";
 import type { Report } from "../../protocol/schema/report.ts";
-import { chunkLimits, dedupeMaxIds, flushIntervalMs, flushMaxReports, HOUR_ROLLS_AFTER_MS, maxCombinations, segmentLimits, senderBudgetPerMinute } from "../config.ts";
+import { chunkLimits, dedupeMaxIds, flushIntervalMs, flushMaxReports, HOUR_ROLLS_AFTER_MS, maxCombinations, segmentLimits, senderBudgetMaxRows, senderBudgetPerMinute } from "../config.ts";
 import { openDb } from "../db/client.ts";
 import { findVersion } from "../db/versions.ts";
 import { Aggregate } from "../aggregates/aggregate.ts";
@@ -130,8 +130,8 @@ export class ModelAggregator extends DurableObject<Env> {
     if (!columns.some((c) => c.name === "chunk")) this.sql.exec("alter table pending add column chunk integer");
     this.sql.exec("create index if not exists pending_window on pending (chunk, minute, seq)");
     this.seen = new SeenIds(this.sql, dedupeMaxIds(env));
-    this.budget = new SenderBudget(this.sql, senderBudgetPerMinute(env));
-    this.labelBudget = new SenderBudget(this.sql, senderBudgetPerMinute(env), "sender_labels");
+    this.budget = new SenderBudget(this.sql, senderBudgetPerMinute(env), senderBudgetMaxRows(env));
+    this.labelBudget = new SenderBudget(this.sql, senderBudgetPerMinute(env), senderBudgetMaxRows(env), "sender_labels");
     void ctx.blockConcurrencyWhile(() => this.start());
   }
 

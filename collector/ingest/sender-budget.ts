@@ -30,12 +30,14 @@ export class SenderBudget {
   /**
    * @param sql - the aggregator's storage
    * @param perMinute - the budget per minute of a window
+   * @param most - the most budgets kept (`SENDER_BUDGET_MAX_ROWS`)
    * @param table - the table that keeps the spending: `sender_mass` for the weight of what verdicts read, `sender_labels` for labels
    * @defaultValue table "sender_mass"
    */
   constructor(
     private readonly sql: SqlStorage,
     private readonly perMinute: number,
+    private readonly most: number,
     private readonly table: "sender_mass" | "sender_labels" = "sender_mass",
   ) {
     sql.exec(`create table if not exists ${table} (window text not null, sender integer not null, mass real not null,
@@ -58,7 +60,8 @@ export class SenderBudget {
   }
 
   /**
-   * Records what a logged report weighed after scaling (call inside the logging transaction).
+   * Records what a logged report weighed after scaling (call inside the logging transaction),
+   * letting the oldest budget written go when `most` are kept already.
    *
    * @param window - the report's filing window
    * @param sender - its sender
@@ -66,13 +69,17 @@ export class SenderBudget {
    */
   spend(window: Pick<RowKey, "granularity" | "windowStart">, sender: number, mass: number): void {
     if (mass <= 0) return;
-    this.sql.exec(
-      `insert into ${this.table} (window, sender, mass, at) values (?, ?, ?, ?) on conflict (window, sender) do update set mass = mass + excluded.mass`,
-      windowId(window),
-      sender,
-      mass,
-      window.windowStart,
-    );
+    const { rowid } = this.sql
+      .exec<{ rowid: number }>(
+        `insert into ${this.table} (window, sender, mass, at) values (?, ?, ?, ?) on conflict (window, sender) do update set mass = mass + excluded.mass returning rowid`,
+        windowId(window),
+        sender,
+        mass,
+        window.windowStart,
+      )
+      .one();
+    // as in seen-ids.ts: a new budget's rowid is the largest one + 1 (an updated one's lets none go)
+    this.sql.exec(`delete from ${this.table} where rowid <= ?`, rowid - this.most);
   }
 
   /**

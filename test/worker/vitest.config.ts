@@ -22,6 +22,7 @@ export default defineProject(async () => {
             PUSH_MAX_PER_KEY: "4",
             PUSH_MAX_PER_NETWORK: "2",
             DEDUPE_MAX_IDS: "10000",
+            SENDER_BUDGET_MAX_ROWS: "10000",
           },
           // rate limits small enough for a test to reach (wrangler.toml's are 300 per address and
           // 20,000 per ingest key per 10 s), in 60-s windows so a burst fits in one on a busy

@@ -22,7 +22,7 @@ describe("collector settings", () => {
     const toml = readFileSync(new URL("../../../wrangler.toml", import.meta.url), "utf8");
     const vars = /^\[vars\]\n([\s\S]*?)(?=^\[)/m.exec(toml)?.[1] ?? "";
     const wranglerVars = Object.fromEntries([...vars.matchAll(/^([A-Z][A-Z0-9_]*) = "(.*)"$/gm)].map((m) => [m[1]!, m[2]!]));
-    expect(Object.keys(wranglerVars)).toHaveLength(20);
+    expect(Object.keys(wranglerVars)).toHaveLength(21);
     expect(settingProblems({ ...wranglerVars, ADMIN_TOKEN: "adm_x", DB: {}, TEST_MIGRATIONS: [] })).toEqual([]);
   });
 });

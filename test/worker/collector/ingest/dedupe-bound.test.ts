@@ -33,3 +33,24 @@ describe("report ids a shard keeps", () => {
     expect(total).toMatchObject({ accepted: 10_101, duplicates: 2, idsKept: 10_000, idsEvicted: 101 });
   });
 });
+
+// A shard keeps a budget per filing window and sender (collector/ingest/sender-budget.ts) for 3
+// days. Senders are client networks, and an IPv6 /48 holds 65,536 of them: each could add a
+// budget for each of the ~4,400 windows a report may be filed in, with no bound but the 10 GB.
+// vitest.config.ts sets SENDER_BUDGET_MAX_ROWS to 10,000.
+describe("sender budgets a shard keeps", () => {
+  it("keeps at most SENDER_BUDGET_MAX_ROWS of them, however many senders send", async () => {
+    // without an address, as here, a report's client id stands for its network
+    const { model, key, version, token } = await liveModel("budget-bound");
+    const start = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
+    const clients: string[] = [];
+    for (let i = 0; clients.length < 10_100; i++) if (shardOf(`sender-${i}`, shardCount(env)) === 0) clients.push(`sender-${i}`);
+    for (let from = 0; from < clients.length; from += 100) {
+      const batch = clients.slice(from, from + 100).map((client) => makeReport(model, version, { client, start }));
+      expect((await postReports(token, batch)).accepted).toHaveLength(100);
+    }
+
+    const budgets = () => runInDurableObject(aggregator(env, key, 0), (_instance, state) => state.storage.sql.exec<{ n: number }>("select count(*) as n from sender_mass").one().n);
+    expect(await budgets()).toBe(10_000);
+  });
+});
