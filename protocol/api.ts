@@ -158,9 +158,9 @@ export type FeatureDrift = z.infer<typeof featureDriftSchema>;
 export const embeddingDriftSchema = z.object({
   /** Embeddings in the window. */
   count: z.number(),
-  /** Components whose mean moved (Welch's test, p < 0.05), of all, their share, and whether it reaches 0.2; without the heaviest sender's share when the manifest clips the components. */
+  /** Components whose mean moved (Welch's test, p < 0.05), of all, their share, and whether it reaches 0.2. */
   components: z.object({ drifted: z.number(), of: z.number(), share: z.number(), verdict: z.boolean() }),
-  /** ‖mean(window) − mean(reference)‖ / √(trace of the reference's covariance), against 0.2; a lower bound without the heaviest sender's share when the manifest clips the components. */
+  /** ‖mean(window) − mean(reference)‖ / √(trace of the reference's covariance), against 0.2. */
   distance: z.object({ value: z.number(), threshold: z.number(), verdict: z.boolean() }),
   /** Unbiased MMD² of an RBF kernel without the heaviest sender's share (a lower bound, wherever its embeddings lie), against 3 null spreads for the size of the rest of the window. */
   mmd: z.object({ value: z.number(), threshold: z.number(), verdict: z.boolean() }),

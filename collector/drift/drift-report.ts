@@ -40,7 +40,7 @@ export interface DriftResult {
  * @param current - merged current sketches
  * @param config - the manifest's drift settings
  * @example
- * const result = computeDrift(decodeReference(manifest.profile, manifest.embedding), merged, manifest.drift);
+ * const result = computeDrift(decodeReference(manifest.profile), merged, manifest.drift);
  */
 export function computeDrift(reference: Reference, current: Sketches, config: DriftConfig = {}): DriftResult {
   const how: Judging = {
@@ -73,7 +73,7 @@ export function computeDrift(reference: Reference, current: Sketches, config: Dr
   });
   const prediction = reference.prediction ? judge(how, reference.prediction, current.prediction, [config.prediction], "regression").drift : null;
   const share = tested > 0 ? drifted / tested : 0;
-  const embedding = reference.embedding && current.embedding ? embeddingDrift(reference.embedding, current.embedding, reference.embeddingNullScale ?? 0, how.heaviest, reference.embeddingClip) : null;
+  const embedding = reference.embedding && current.embedding ? embeddingDrift(reference.embedding, current.embedding, reference.embeddingNullScale ?? 0, how.heaviest) : null;
   return {
     embedding,
     features,

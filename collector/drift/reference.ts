@@ -1,4 +1,4 @@
-import type { BaselinePerformance, Calibration, Manifest, ReferenceProfile } from "../../protocol/schema/index.ts";
+import type { BaselinePerformance, Calibration, ReferenceProfile } from "../../protocol/schema/index.ts";
 import { type EmbeddingSketch, type FeatureSketch, type PredictionSketch, SKETCH_KINDS, decodeEmbedding, fromBase64 } from "../../protocol/sketch/index.ts";
 
 /** Decoded sketches of one side of a drift comparison. */
@@ -20,8 +20,6 @@ export interface Reference extends Sketches {
   performance?: BaselinePerformance | undefined;
   /** The MMD's null spread per unit of 1/n + 1/N, with the reference embeddings. */
   embeddingNullScale?: number | undefined;
-  /** The manifest's bound of each projected component of the embedding, when it has one. */
-  embeddingClip?: number | undefined;
 }
 
 /**
@@ -29,15 +27,13 @@ export interface Reference extends Sketches {
  * registered; a sketch that fails to decode throws DriftlineError `decode`).
  *
  * @param profile - the manifest's reference profile
- * @param embedding - the manifest's embedding settings, if any (their `clip`)
  */
-export function decodeReference(profile: ReferenceProfile, embedding?: Manifest["embedding"]): Reference {
+export function decodeReference(profile: ReferenceProfile): Reference {
   const features = new Map<string, FeatureSketch>();
   // a feature's kind names its sketch kind; a regression prediction is a numeric sketch
   for (const [name, f] of Object.entries(profile.features)) features.set(name, SKETCH_KINDS[f.kind].decode(fromBase64(f.sketch)));
   const p = profile.prediction;
   const prediction = p && SKETCH_KINDS[p.kind === "regression" ? "numeric" : p.kind].decode(fromBase64(p.sketch));
-  const sketch = profile.embedding && decodeEmbedding(fromBase64(profile.embedding.sketch));
-  const { calibration, performance } = profile;
-  return { rows: profile.rows, features, prediction, embedding: sketch, embeddingNullScale: profile.embedding?.nullScale, embeddingClip: embedding?.clip, calibration, performance };
+  const embedding = profile.embedding && decodeEmbedding(fromBase64(profile.embedding.sketch));
+  return { rows: profile.rows, features, prediction, embedding, embeddingNullScale: profile.embedding?.nullScale, calibration: profile.calibration, performance: profile.performance };
 }

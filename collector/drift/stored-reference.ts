@@ -31,7 +31,7 @@ export async function loadReference(env: Pick<Env, "ARTIFACTS">, db: Db, model: 
   const object = await env.ARTIFACTS.get(row.manifestKey);
   if (!object) throw new Error(`manifest of ${key} missing from R2 (${row.manifestKey})`);
   const manifest = (await object.json()) as Manifest;
-  const entry = { reference: decodeReference(manifest.profile, manifest.embedding), drift: manifest.drift ?? {} };
+  const entry = { reference: decodeReference(manifest.profile), drift: manifest.drift ?? {} };
   if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value!);
   cache.set(key, entry);
   return entry;

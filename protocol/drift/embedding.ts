@@ -31,53 +31,33 @@ function moments(count: number, sum: Float64Array, squares: Float64Array): { mea
 }
 
 /**
- * The least gap between a reference mean `m` and the mean of a window without a share `trimmed`
- * of its values, wherever those lie within ±`bound` of 0: the rest's mean lies within
- * (`mean` ± `trimmed`·`bound`) / (1 − `trimmed`).
- */
-function gapToRest(m: number, mean: number, trimmed: number, bound: number): number {
-  const keep = 1 - trimmed;
-  const [lo, hi] = [(mean - trimmed * bound) / keep, (mean + trimmed * bound) / keep];
-  return m < lo ? lo - m : m > hi ? m - hi : 0;
-}
-
-/**
- * Drift of `current` against `reference` (sketches of the same config), judged without the
- * heaviest sender's share of the window wherever its embeddings lie, so no verdict is within one
- * sender's reach. The MMD's Fourier features are within ±√(2/D) (a lower bound of the rest's MMD,
- * against the rest's threshold: see {@link unbiasedMmd}); the projected components, when the
- * manifest bounds them (`clip`: devices and the profile clip each to ±clip, the collector refuses
- * sums past it), are within ±clip: `components` and `distance` are then the rest's, each
- * component's gap the least the rest can show and its variance the most. Without `clip` (profiles
- * made before it) `components` and `distance` are of all the data. When the heaviest sender may
- * have given more than half of the window, no verdict holds (per-sender budgets already scale a
- * flood down).
+ * Drift of `current` against `reference` (sketches of the same config). The MMD, whose Fourier
+ * features are bounded, is judged without the heaviest sender's share wherever its embeddings
+ * lie (a lower bound of the rest's, against the rest's threshold: see {@link unbiasedMmd}), so
+ * `drifted` is out of one sender's reach. `components` and `distance` are of all the data: with
+ * the manifest's `clip` a sender's share t moves a component's mean by at most 2t·clip, but
+ * judged without that share at its worst they missed honest drift behind a heaviest sender of
+ * 2 % (docs/models.md "Embeddings"). When the heaviest
+ * sender may have given more than half of the window, no verdict holds (per-sender budgets
+ * already scale a flood down).
  *
  * @param reference - the reference's sketch
  * @param current - the window's sketch
  * @param nullScale - the MMD's null spread times (1/n + 1/N)⁻¹, from {@link calibrateMmd}
  * @param heaviest - embeddings the heaviest sender may have given (an upper bound)
- * @param clip - the manifest's bound of each projected component, when it has one
  * @returns null when either side has fewer than 2 embeddings
  */
-export function embeddingDrift(reference: EmbeddingSketch, current: EmbeddingSketch, nullScale: number, heaviest = 0, clip?: number): EmbeddingDrift | null {
+export function embeddingDrift(reference: EmbeddingSketch, current: EmbeddingSketch, nullScale: number, heaviest = 0): EmbeddingDrift | null {
   const [N, n] = [reference.count, current.count];
   if (N < 2 || n < 2) return null;
   const ref = moments(N, reference.sum, reference.squares);
   const cur = moments(n, current.sum, current.squares);
-  const senderShare = Math.min(1, heaviest / n);
-  const trusted = senderShare <= MAX_SENDER_SHARE && (1 - senderShare) * n >= 2;
-  // the components' share trimmed: the rest's (1 − t)·n embeddings, their sum of squared
-  // deviations at most the window's
-  const trimmed = trusted && clip !== undefined ? senderShare : 0;
-  const rest = (1 - trimmed) * n;
-  const perVariance = trimmed > 0 ? (n - 1) / ((rest - 1) * rest) : 1 / n;
   let drifted = 0;
   let gap = 0;
   let spread = 0;
   ref.mean.forEach((m, i) => {
-    const d = gapToRest(m, cur.mean[i]!, trimmed, clip ?? 0);
-    const se = ref.variance[i]! / N + cur.variance[i]! * perVariance;
+    const d = cur.mean[i]! - m;
+    const se = ref.variance[i]! / N + cur.variance[i]! / n;
     // two-sided p of a normal z: P(χ²₁ > z²)
     if (se > 0 ? chiSquaredSf((d * d) / se, 1) < COMPONENT_P : d !== 0) drifted++;
     gap += d * d;
@@ -85,6 +65,8 @@ export function embeddingDrift(reference: EmbeddingSketch, current: EmbeddingSke
   });
   const of = ref.mean.length;
   const distance = spread > 0 ? Math.sqrt(gap / spread) : gap > 0 ? Infinity : 0;
+  const senderShare = Math.min(1, heaviest / n);
+  const trusted = senderShare <= MAX_SENDER_SHARE && (1 - senderShare) * n >= 2;
   // judged without the heaviest sender's share, wherever its embeddings lie
   const mmd = trusted ? unbiasedMmd(reference, current, senderShare) : unbiasedMmd(reference, current);
   const threshold = MMD_SIGMAS * nullScale * (1 / (trusted ? (1 - senderShare) * n : n) + 1 / N);
@@ -113,14 +95,16 @@ export function embeddingDrift(reference: EmbeddingSketch, current: EmbeddingSke
 function unbiasedMmd(a: EmbeddingSketch, b: EmbeddingSketch, trimmed = 0): number {
   const ka = moments(a.count, a.kernelSum, a.kernelSquares);
   const kb = moments(b.count, b.kernelSum, b.kernelSquares);
-  const bound = Math.sqrt(2 / b.features);
+  const keep = 1 - trimmed;
+  const reach = trimmed * Math.sqrt(2 / b.features);
   // b's unbiased variance, as the rest's (sum of squares at most b's, over r − 1) over r
-  const rest = (1 - trimmed) * b.count;
+  const rest = keep * b.count;
   const perVariance = trimmed > 0 ? (b.count - 1) / ((rest - 1) * rest) : 1 / b.count;
   let squared = 0;
   let trace = 0;
   ka.mean.forEach((m, k) => {
-    squared += gapToRest(m, kb.mean[k]!, trimmed, bound) ** 2;
+    const [lo, hi] = [(kb.mean[k]! - reach) / keep, (kb.mean[k]! + reach) / keep];
+    squared += (m < lo ? lo - m : m > hi ? m - hi : 0) ** 2;
     trace += ka.variance[k]! / a.count + kb.variance[k]! * perVariance;
   });
   return squared - trace;

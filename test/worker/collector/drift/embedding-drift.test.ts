@@ -84,28 +84,27 @@ describe("embedding drift through the collector", async () => {
     expect(attacked).toMatchObject({ count: 700, drifted: false, mmd: { verdict: false } });
   });
 
-  it("cannot have its components or distance moved by one sender when the manifest clips the components: its share is trimmed, and sums past the clip are refused", async () => {
+  it("keeps one embedding from moving the distance once the manifest clips the components, and refuses sums past the clip", async () => {
     // twice the largest magnitude of a component among the reference's first 500, as `driftline profile` sets it
     const clip = 2 * embeddings(1, 500, 0).reduce((most, e) => Math.max(most, ...Array.from(projector.project(e), Math.abs)), 0);
     const clipped = { ...CONFIG, clip };
-    // 20 embeddings at the corner of the clip in every component, beside 20 clients' 400 like the reference
-    const corner = (model: string, version: number, at = clip) => {
-      const sketch = projector.sketch();
-      for (let i = 0; i < 20; i++) sketch.update(new Float64Array(CONFIG.dims).fill(at), new Float64Array(CONFIG.features));
-      const { prediction: _p, latency: _l, ...bare } = makeReport(model, version, { client: "corner", start: minute - 60_000 });
-      return { ...bare, rows: 20, features: {}, embedding: toBase64(sketch.encode()) };
+    // one embedding of 1e6 in every coordinate, from a sender of its own, beside 20 clients' 400 like the reference
+    const huge = (by: EmbeddingProjector) => (model: string, version: number) => {
+      const sketch = by.sketch();
+      by.add(sketch, new Float64Array(CONFIG.length).fill(1e6));
+      const { prediction: _p, latency: _l, ...bare } = makeReport(model, version, { client: "huge", start: minute - 60_000 });
+      return [{ ...bare, rows: 1, features: {}, embedding: toBase64(sketch.encode()) }];
     };
-    const attacked = (await driftOf(0, (model, version) => [corner(model, version)], clipped)).embedding!;
-    expect(attacked.sender_share).toBeCloseTo(20 / 420, 6);
-    expect(attacked).toMatchObject({ count: 420, components: { verdict: false }, distance: { verdict: false }, drifted: false });
+    expect((await driftOf(0, huge(projector))).embedding).toMatchObject({ count: 401, distance: { verdict: true }, drifted: false });
+    expect((await driftOf(0, huge(new EmbeddingProjector(clipped)), clipped)).embedding).toMatchObject({ count: 401, distance: { verdict: false }, drifted: false });
     // moved honestly, the window still drifts every way
     const moved = (await driftOf(0.5, () => [], clipped)).embedding!;
     expect(moved).toMatchObject({ count: 400, drifted: true, components: { verdict: true }, distance: { verdict: true } });
-    // devices clip: a sketch whose sums only components past the clip could give is refused
+    // a sketch whose sums only components past the clip could give is refused
     const model = unique("emb");
     const version = await publishManifest(model, (sha, size) => manifest(model, sha, size, clipped));
-    const past = await postReports(ingest, [corner(model, version, 1.01 * clip)]);
-    expect(past.rejected).toEqual([expect.objectContaining({ code: "limit_exceeded", message: expect.stringContaining("the manifest's clip") })]);
+    const past = huge(projector)(model, version);
+    expect((await postReports(ingest, past)).rejected).toEqual([expect.objectContaining({ code: "limit_exceeded", message: expect.stringContaining("the manifest's clip") })]);
   });
 
   it("refuses an embedding sketch of other sizes, or where the manifest has no embedding", async () => {
