@@ -71,7 +71,7 @@ export const CONFIG_FLAGS: readonly ConfigFlag[] = [
     value: "A,B|*",
     help: "fire when these features drift (* for every one)",
     parse: (t) => {
-      const names = listFlag(t);
+      const names = listFlag(t, "feature-drift");
       if (names.length === 0) throw new UsageError("--feature-drift needs feature names or *");
       return names;
     },
@@ -202,7 +202,7 @@ export interface ConfigChange {
  */
 export function configChange(flags: readonly ConfigFlag[], values: Record<string, string | boolean | undefined>): ConfigChange | undefined {
   const given = flags.filter((f) => typeof values[f.flag] === "string");
-  const clear = listFlag(values.clear as string | undefined).map((name) => {
+  const clear = listFlag(values.clear as string | undefined, "clear").map((name) => {
     const f = flags.find((x) => x.flag === name.replace(/^--/, ""));
     if (!f) throw new UsageError(`--clear: no flag "${name}" (one of ${flags.map((x) => x.flag).join(", ")})`);
     if (given.includes(f)) throw new UsageError(`--${f.flag} is both set and cleared`);

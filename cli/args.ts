@@ -164,12 +164,13 @@ export function choiceFlag<C extends string>(value: string, flag: string, choice
  * in CSV (protocol/name-list.ts).
  *
  * @param value - e.g. `a,b,"c, d"`
- * @throws UsageError when a quoted name is not closed or text follows it
+ * @param flag - the flag's name without dashes, for the error
+ * @throws UsageError naming the flag when a quoted name is not closed or text follows it
  */
-export function listFlag(value: string | undefined): string[] {
+export function listFlag(value: string | undefined, flag: string): string[] {
   try {
     return parseNameList(value ?? "");
   } catch (err) {
-    throw new UsageError(`a list: ${(err as Error).message}`);
+    throw new UsageError(`--${flag}: ${(err as Error).message}`);
   }
 }

@@ -54,7 +54,7 @@ export async function profileFeeds(flags: FeedsFlags, model: LoadedModel | undef
   const started = Date.now();
   if (!model) throw new UsageError("--feeds needs --model: the statistics of its outputs come from running it");
   const known = [...model.inputs, ...model.outputs].map((t) => t.name);
-  const names = flags.tensors ? listFlag(flags.tensors) : known;
+  const names = flags.tensors ? listFlag(flags.tensors, "tensors") : known;
   const unknown = names.find((n) => !known.includes(n));
   if (unknown) throw new CliError(`--tensors: the model has no input or output "${unknown}" (it has ${known.join(", ")})`);
   const lines = readTextFile(flags.feeds, "the feeds").split(/\r?\n/);

@@ -149,7 +149,7 @@ export const profile: Command = {
     const embeddings = await profileEmbeddingFlags(values);
     const model = values.model ? await loadModel(values.model) : undefined;
     if (embeddings?.config.output && model) checkEmbeddingOutput(model, embeddings.config);
-    const labels = listFlag(values.labels);
+    const labels = listFlag(values.labels, "labels");
     const { file, summary } = values.feeds
       ? await profileFeeds({ feeds: values.feeds, tensors: values.tensors, labels }, model)
       : opened
@@ -208,7 +208,7 @@ type ProfileFlags = ReturnType<typeof parse<typeof OPTIONS>>["values"];
  */
 async function profileTable(path: string, values: ProfileFlags, model: LoadedModel | undefined): Promise<{ file: ProfileFile; summary: string }> {
   const encoding = choiceFlag(values.encoding ?? "index", "encoding", ["index", "onehot"]);
-  const labels = listFlag(values.labels);
+  const labels = listFlag(values.labels, "labels");
   if (labels.length && !values.model) throw new UsageError("--labels goes with --model");
   if (values.target && !values.model) throw new UsageError("--target goes with --model: the baseline is the model's quality on the reference rows");
   const started = Date.now();
@@ -216,8 +216,16 @@ async function profileTable(path: string, values: ProfileFlags, model: LoadedMod
   const input = values.input ?? (model?.inputs.length === 1 ? model.inputs[0]!.name : "features");
   const unknown = choiceFlag(values.unknown ?? "impute", "unknown", ["impute", "ignore"]);
   const chunks = chunkOptions(values);
-  const exclude = [...new Set([...listFlag(values.exclude), ...(values.target ? [values.target] : [])])];
-  const options: ProfileOptions = { categorical: listFlag(values.categorical), exclude, input, encoding, nullable: listFlag(values.nullable), unknown, ...(chunks && { chunks }) };
+  const exclude = [...new Set([...listFlag(values.exclude, "exclude"), ...(values.target ? [values.target] : [])])];
+  const options: ProfileOptions = {
+    categorical: listFlag(values.categorical, "categorical"),
+    exclude,
+    input,
+    encoding,
+    nullable: listFlag(values.nullable, "nullable"),
+    unknown,
+    ...(chunks && { chunks }),
+  };
 
   const format = values.format === undefined ? undefined : choiceFlag(values.format, "format", TABLE_FORMATS);
   const table = await openTable(path, { format, skip: options.exclude });

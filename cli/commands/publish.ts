@@ -72,7 +72,7 @@ export const publish: Command = {
         `${values.profile} holds the reference predictions of another model (sha256 ${profiled.slice(0, 12)}…), not of ${path} (sha256 ${sha256.slice(0, 12)}…): profile again with --model ${path}`,
       );
     }
-    const manifest = buildManifest(values.model, model, profileFile, { labels: listFlag(values.labels), backend, verdicts, meta: parseMeta(values.meta ?? []), sha256 });
+    const manifest = buildManifest(values.model, model, profileFile, { labels: listFlag(values.labels, "labels"), backend, verdicts, meta: parseMeta(values.meta ?? []), sha256 });
     if (values.sign) {
       const { privateKey, publicKey } = await readSigningKey(values.sign);
       manifest.signature = await signManifest(manifest, privateKey, publicKey);

@@ -25,6 +25,6 @@ describe("driftline alerts: the conditions watched", () => {
     const flag = CONFIG_FLAGS.find((f) => f.flag === "feature-drift")!;
     expect(flag.parse('"price, usd",tenure')).toEqual(["price, usd", "tenure"]);
     expect(flag.show(["price, usd", "tenure"] as never)).toBe('drift of "price, usd", tenure');
-    expect(() => flag.parse('"price, usd')).toThrow('a list: a quoted name is not closed: "price, usd');
+    expect(() => flag.parse('"price, usd')).toThrow('--feature-drift: a quoted name is not closed: "price, usd');
   });
 });

@@ -226,6 +226,11 @@ describe("driftline profile", () => {
     expect((await run("profile", csvPath, "-o", "x", "--encoding", "binary")).stderr).toMatch(/--encoding must be index or onehot/);
     expect((await run("profile", csvPath, "-o", "x", "--exclude", "nope")).stderr).toMatch(/has no column "nope"/);
   });
+
+  it("names the list flag whose quoted name is not closed", async () => {
+    const result = await run("profile", csvPath, "-o", "x", "--categorical", '"plan",visits', "--exclude", '"id');
+    expect(result).toMatchObject({ code: 2, stderr: expect.stringContaining('driftline profile: --exclude: a quoted name is not closed: "id\n') });
+  });
 });
 
 describe("driftline profile imputes as scikit-learn's SimpleImputer", () => {
