@@ -105,19 +105,25 @@ function coefficients(inSize: number, from: number, to: number, outSize: number,
   return { first, weights };
 }
 
-/** A channel resampled from `box` to width × height with a convolution filter: horizontal pass, then vertical. */
+/**
+ * A channel resampled from `box` to width × height with a convolution filter: horizontal pass
+ * over the source rows the vertical pass reads (those of the box and the filter's reach), then
+ * vertical.
+ */
 function convolve(p: Channel, box: Box, width: number, height: number, filter: Filter): Plane {
   const h = coefficients(p.width, box[0], box[2], width, filter);
   const v = coefficients(p.height, box[1], box[3], height, filter);
   const { data, step, offset } = p;
-  const rows = new Float32Array(width * p.height);
-  for (let y = 0; y < p.height; y++) {
+  const top = v.first[0]!;
+  const bottom = v.first[height - 1]! + v.weights[height - 1]!.length;
+  const rows = new Float32Array(width * (bottom - top));
+  for (let y = top; y < bottom; y++) {
     for (let x = 0; x < width; x++) {
       const w = h.weights[x]!;
       const at = (y * p.width + h.first[x]!) * step + offset;
       let sum = 0;
       for (let i = 0; i < w.length; i++) sum += w[i]! * data[at + i * step]!;
-      rows[y * width + x] = sum;
+      rows[(y - top) * width + x] = sum;
     }
   }
   const out = new Float32Array(width * height);
@@ -125,7 +131,7 @@ function convolve(p: Channel, box: Box, width: number, height: number, filter: F
     const w = v.weights[y]!;
     for (let x = 0; x < width; x++) {
       let sum = 0;
-      for (let i = 0; i < w.length; i++) sum += w[i]! * rows[(v.first[y]! + i) * width + x]!;
+      for (let i = 0; i < w.length; i++) sum += w[i]! * rows[(v.first[y]! - top + i) * width + x]!;
       out[y * width + x] = sum;
     }
   }

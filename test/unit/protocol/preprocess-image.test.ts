@@ -27,6 +27,23 @@ function maxError(got: ArrayLike<number>, want: ArrayLike<number>): number {
   return most;
 }
 
+/** What `run` returns, and the length of the largest Float32Array it made. */
+function largestFloat32Array<T>(run: () => T): { result: T; largest: number } {
+  const Native = globalThis.Float32Array;
+  let largest = 0;
+  globalThis.Float32Array = class extends Native {
+    constructor(...args: ConstructorParameters<typeof Native>) {
+      super(...args);
+      largest = Math.max(largest, this.length);
+    }
+  } as typeof Native;
+  try {
+    return { result: run(), largest };
+  } finally {
+    globalThis.Float32Array = Native;
+  }
+}
+
 const named = fixture.cases.map((c) => [`${c.source}, ${c.spec.fit}, ${c.spec.filter}`, c] as const);
 
 describe("image preprocessing", () => {
@@ -64,20 +81,15 @@ describe("image preprocessing", () => {
     // a 12 MP camera photo was copied into three float planes first: 12 bytes a pixel, 144 MB
     const [width, height] = [1200, 900];
     const source = { data: new Uint8Array(width * height * 4).fill(128), width, height };
-    const Native = globalThis.Float32Array;
-    const lengths: number[] = [];
-    globalThis.Float32Array = class extends Native {
-      constructor(...args: ConstructorParameters<typeof Native>) {
-        super(...args);
-        lengths.push(this.length);
-      }
-    } as typeof Native;
-    try {
-      const planes = fitImage(source, { width: 224, height: 224, fit, filter: "bilinear" });
-      expect(planes.map((p) => p.data[224 * 112 + 112])).toEqual([128, 128, 128]);
-    } finally {
-      globalThis.Float32Array = Native;
-    }
-    expect(Math.max(...lengths)).toBeLessThan(width * height);
+    const { result: planes, largest } = largestFloat32Array(() => fitImage(source, { width: 224, height: 224, fit, filter: "bilinear" }));
+    expect(planes.map((p) => p.data[224 * 112 + 112])).toEqual([128, 128, 128]);
+    expect(largest).toBeLessThan(width * height);
+  });
+
+  it("resamples only the source rows a cropped box reads (cover of a tall source)", () => {
+    // 900 × 1200 covered to 224 × 224: the centred 900 × 900 box, and the filter's reach around it
+    const source = { data: new Uint8Array(900 * 1200 * 4).fill(128), width: 900, height: 1200 };
+    const { largest } = largestFloat32Array(() => fitImage(source, { width: 224, height: 224, fit: "cover", filter: "bicubic" }));
+    expect(largest).toBeLessThanOrEqual(224 * 920);
   });
 });
