@@ -58,18 +58,29 @@ function input(f: Field, value: unknown): HTMLElement {
   return h("label", { class: "field" }, h("span", {}, f.label), h("input", { name: f.name, value: text, ...attrs }));
 }
 
+/** What a text input shows of a list of names: the HTML spec strips line breaks from its value. */
+const shownList = (names: unknown): string | undefined =>
+  Array.isArray(names)
+    ? formatNameList(names)
+        .replace(/[\r\n]/g, "")
+        .trim()
+    : undefined;
+
 /**
  * The configuration a submitted form asks for: empty fields are not watched (or take their
- * defaults), numbers as numbers, feature names split at commas (a name holding one in quotes).
+ * defaults), numbers as numbers, feature names split at commas (a name holding one in quotes;
+ * a list left as shown keeps its names as stored, line breaks in them too).
  *
  * @param form - the dialog's data
+ * @param values - the configuration the form showed, by field name
  */
-function fromForm(form: FormData): Record<string, unknown> {
+function fromForm(form: FormData, values: Record<string, unknown>): Record<string, unknown> {
   const config: Record<string, unknown> = { autoRollback: form.get("autoRollback") === "on" };
   for (const f of FIELDS) {
     const text = String(form.get(f.name) ?? "").trim();
     if (text === "") continue;
-    config[f.name] = f.kind === "number" ? Number(text) : f.kind === "list" ? parseNameList(text) : text;
+    const list = () => (text === shownList(values[f.name]) ? values[f.name] : parseNameList(text));
+    config[f.name] = f.kind === "number" ? Number(text) : f.kind === "list" ? list() : text;
   }
   const { confirmK, confirmM, ...rest } = config;
   return confirmK === undefined && confirmM === undefined ? rest : { ...rest, confirm: { k: confirmK ?? 1, m: confirmM ?? confirmK } };
@@ -82,7 +93,7 @@ async function edit(ctx: ViewContext, model: ModelRef, config: AlertConfigAnswer
     ...FIELDS.map((f) => input(f, values[f.name])),
     rollback,
   ]);
-  if (form) await ctx.api.setAlertConfig(model, fromForm(form));
+  if (form) await ctx.api.setAlertConfig(model, fromForm(form, values));
 }
 
 /** Beside a breach the alerts do not see: that no alert fires, and why. */

@@ -98,24 +98,31 @@ describe("dashboard alerts panel", () => {
     expect(stored.datasetDrift).toBeUndefined();
   });
 
-  it("keeps a feature name holding a comma through an edit, quoted as in CSV", async () => {
-    // the churn model with its `charges` feature named "price, usd"
+  it("keeps a feature name holding a comma through an edit, quoted as in CSV, and one holding a line break", async () => {
+    // the churn model with its `charges` feature named "price, usd", its `age` "age\nin years" (a
+    // text input drops line breaks from what it shows)
     const commas = `${MODEL}-commas`;
     const v1 = churnModel(commas);
     v1.manifest.features.find((f) => f.name === "charges")!.name = "price, usd";
-    const { charges, ...others } = v1.manifest.profile.features;
-    v1.manifest.profile.features = { ...others, "price, usd": charges! };
+    v1.manifest.features.find((f) => f.name === "age")!.name = "age\nin years";
+    const { charges, age, ...others } = v1.manifest.profile.features;
+    v1.manifest.profile.features = { ...others, "price, usd": charges!, "age\nin years": age! };
     await collector.publish(v1.bytes, v1.manifest);
     await collector.rollout(commas, { stable: 1 });
-    await collector.admin("PUT", `/v1/models/${commas}/alerts`, { featureDrift: ["price, usd", "tenure"], windowMinutes: 30 });
+    const names = ["price, usd", "tenure", "age\nin years"];
+    await collector.admin("PUT", `/v1/models/${commas}/alerts`, { featureDrift: names, windowMinutes: 30 });
     await page.goto(`${collector.url}/dashboard/#/model/test/${commas}`);
     await page.waitForSelector('[data-condition="featureDrift"]');
-    expect(await page.textContent('[data-condition="featureDrift"]')).toBe('drift of "price, usd", tenure');
+    expect(await page.textContent('[data-condition="featureDrift"]')).toBe('drift of "price, usd", tenure, age\nin years');
     await page.click(".alert-actions button:text('Edit alerts…')");
-    expect(await page.inputValue("dialog input[name=featureDrift]")).toBe('"price, usd", tenure');
+    expect(await page.inputValue("dialog input[name=featureDrift]")).toBe('"price, usd", tenure, agein years');
+    // another field changed, so the save shows: the names go back as stored
+    await page.fill("dialog input[name=windowMinutes]", "45");
     await page.click("dialog button[value=confirm]");
     await page.waitForSelector("dialog", { state: "hidden" });
-    await expect.poll(async () => (await collector.admin<{ featureDrift: string[] }>("GET", `/v1/models/${commas}/alerts`)).featureDrift).toEqual(["price, usd", "tenure"]);
+    const stored = async () => collector.admin<{ featureDrift: string[]; windowMinutes: number }>("GET", `/v1/models/${commas}/alerts`);
+    await expect.poll(async () => (await stored()).windowMinutes).toBe(45);
+    expect((await stored()).featureDrift).toEqual(names);
     await openModel(readKey, adminKey);
   });
 
