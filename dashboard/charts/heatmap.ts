@@ -16,9 +16,13 @@ export interface HeatRow {
   cells: HeatCell[];
 }
 
+/** A cell's verdict in words, beside its colour: read by screen readers, kept when copied. */
+const VERDICTS: Record<HeatCell["state"], string> = { drifted: "drifted", ok: "no drift", none: "no data" };
+
 /**
  * A heatmap as an HTML table (readable by screen readers, copyable): rows × columns of scores,
- * coloured by verdict — drifted, not drifted, or no data.
+ * coloured by verdict — drifted, not drifted, or no data — and each verdict in words too, hidden
+ * from sight (the score's colour shows it; a tooltip is out of reach of keyboard and screen reader).
  *
  * @param caption - what the table shows
  * @param columns - column headings (window start times)
@@ -50,7 +54,7 @@ export function heatmap(caption: string, columns: readonly string[], rows: reado
             "tr",
             {},
             h("th", { scope: "row" }, row.label, row.sub ? h("small", {}, row.sub) : null),
-            row.cells.map((cell) => h("td", { class: `cell-${cell.state}`, title: cell.title, ...cell.attrs }, cell.text)),
+            row.cells.map((cell) => h("td", { class: `cell-${cell.state}`, title: cell.title, ...cell.attrs }, cell.text, h("span", { class: "visually-hidden" }, ` ${VERDICTS[cell.state]}`))),
           ),
         ),
       ),

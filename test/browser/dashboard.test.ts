@@ -171,6 +171,10 @@ describe("dashboard", () => {
   it("shows a model: rollout, drift verdicts, a distribution, accuracy and latency per backend, read-only", async () => {
     await page.click(`a[href="#/model/test/${MODEL}"]`);
     await page.waitForSelector('td[data-feature="tenure"][data-drifted="true"]');
+    // each verdict in words beside its colour, for screen readers (its score alone said nothing of it)
+    expect(await page.getByRole("cell", { name: /drifted$/ }).count()).toBeGreaterThan(0);
+    expect(await page.locator('td[data-feature="tenure"][data-drifted="true"]').first().textContent()).toMatch(/ drifted$/);
+    expect(await page.locator('td[data-feature="age"][data-drifted="false"]').first().textContent()).toMatch(/ no drift$/);
     for (const stable of ["charges", "age", "plan"]) {
       expect(await page.locator(`td[data-feature="${stable}"][data-drifted="false"]`).count(), stable).toBeGreaterThan(0);
       expect(await page.locator(`td[data-feature="${stable}"][data-drifted="true"]`).count(), stable).toBe(0);
