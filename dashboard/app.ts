@@ -123,6 +123,13 @@ function route(): void {
   void refresh();
 }
 
+/** Why a key could not unlock the buttons: the collector refused it (4xx), or it could not be asked (no answer, 5xx). */
+function unlockFailure(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const refusal = err instanceof ApiError && err.status >= 400 && err.status < 500;
+  return refusal ? `the collector refused the admin key (${message})` : `the admin key could not be checked (${message}); try again`;
+}
+
 async function unlock(): Promise<void> {
   const input = h("input", { type: "password", name: "admin", autocomplete: "off", required: true });
   const form = await ask("Unlock rollout", "An admin key enables canary, promote, shadow and rollback. It is kept in this browser until you sign out.", "Unlock", [
@@ -135,7 +142,7 @@ async function unlock(): Promise<void> {
     () => null,
     (err: unknown) => err,
   );
-  if (refused) return showBanner(`Not unlocked: the collector refused the admin key (${refused instanceof Error ? refused.message : refused})`, "action");
+  if (refused) return showBanner(`Not unlocked: ${unlockFailure(refused)}`, "action");
   saveAdminKey(admin);
   start();
 }

@@ -218,6 +218,25 @@ describe("dashboard edges", () => {
     expect(await page.textContent("#banner")).toMatch(/^Not unlocked: the collector refused the admin key/);
   });
 
+  it("says an admin key could not be checked, not that it was refused, when the collector cannot be reached", async () => {
+    await signIn(readKey);
+    await openModel();
+    await page.route(
+      (url) => url.pathname === "/v1/keys",
+      (route) => route.abort("connectionreset"),
+    );
+    try {
+      await page.click("button:text-is('Unlock rollout')");
+      await page.fill("dialog input[name=admin]", (await key("admin")).token);
+      await page.click("dialog button[value=confirm]");
+      await page.waitForSelector("#banner:not([hidden])");
+    } finally {
+      await page.unrouteAll({ behavior: "wait" });
+    }
+    expect(await page.textContent("#banner")).toMatch(/^Not unlocked: the admin key could not be checked \(.+\); try again/);
+    expect(await page.isVisible("button:text-is('Unlock rollout')")).toBe(true);
+  });
+
   it("dismisses an action's error with the keyboard alone", async () => {
     await signIn(readKey);
     await openModel();
