@@ -20,6 +20,28 @@ interface Choice {
   segment: string;
 }
 
+/** Where the tab keeps a model's drift selection, so a reload shows the same one (as the range: ../windows.ts). */
+const choiceKey = (m: ModelRef) => `driftline.choice:${modelHref(m)}`;
+
+/** The drift selection this tab made last for a model, else all traffic of the stable version, live. */
+function keptChoice(m: ModelRef): Choice {
+  let kept: Partial<Record<keyof Choice, unknown>> = {};
+  try {
+    kept = JSON.parse(sessionStorage.getItem(choiceKey(m)) ?? "{}") ?? {};
+  } catch {
+    // a value this code did not write: the default
+  }
+  const text = (v: unknown) => (typeof v === "string" ? v : "");
+  return { version: /^\d*$/.test(text(kept.version)) ? text(kept.version) : "", role: kept.role === "shadow" ? "shadow" : "live", segment: text(kept.segment) };
+}
+
+/** A kept choice of a version or segment the model no longer has falls back to the default. */
+function currentChoice(choice: Choice, detail: ModelDetail, segments: Segments): void {
+  if (choice.version && !detail.versions.some((v) => String(v.version) === choice.version)) choice.version = "";
+  const slices = Object.entries(segments).flatMap(([key, values]) => values.map((v) => canonicalSegment({ [key]: v })));
+  if (choice.segment && !slices.includes(choice.segment)) choice.segment = "";
+}
+
 function selectors(detail: ModelDetail, segments: Segments, choice: Choice, changed: () => void): HTMLElement[] {
   const stable = detail.rollout?.stable;
   const versions: [string, string][] = [["", `stable${stable ? ` (v${stable})` : ""}`], ...[...detail.versions].reverse().map((v): [string, string] => [String(v.version), `v${v.version}`])];
@@ -49,14 +71,15 @@ function selectors(detail: ModelDetail, segments: Segments, choice: Choice, chan
 /**
  * One model: rollout state and buttons; drift per feature × window, dataset and prediction drift;
  * the distribution of a chosen feature against the reference; latency and errors per backend;
- * alert conditions, objectives and recent alerts (editable with an admin key); versions and audit log. Version, role and segment pick what the drift sections show.
+ * alert conditions, objectives and recent alerts (editable with an admin key); versions and audit log. Version, role and segment pick what the drift sections show
+ * (kept for the tab, as the range is, through reloads).
  *
  * @param ctx - the app's context
  * @param link - the model the URL names
  */
 export function modelView(ctx: ViewContext, link: ModelRef): View {
   let model = link;
-  const choice: Choice = { version: "", role: "live", segment: "" };
+  const choice = keptChoice(link);
   const controls = h("div", { class: "controls", role: "group", "aria-label": "drift selection" });
   const rollout = panel("Rollout");
   const hourly = h("span", { class: "muted", hidden: true }, "by hour: a segment's data is kept per hour");
@@ -88,6 +111,7 @@ export function modelView(ctx: ViewContext, link: ModelRef): View {
       app.textContent = detail.app;
       history.replaceState(null, "", modelHref(model));
     }
+    currentChoice(choice, detail, segments);
     // Rebuilt only when the options change, so a refresh never closes an open picker.
     const key = JSON.stringify([detail.versions.length, detail.rollout?.stable, segments, choice]);
     if (key !== shownControls) {
@@ -96,7 +120,10 @@ export function modelView(ctx: ViewContext, link: ModelRef): View {
         controls,
         // through the app's refresh, one at a time: a refresh still waiting for the choice before
         // never ends after the new one and overwrites it
-        selectors(detail, segments, choice, () => void ctx.refresh()),
+        selectors(detail, segments, choice, () => {
+          sessionStorage.setItem(choiceKey(model), JSON.stringify(choice));
+          void ctx.refresh();
+        }),
       );
     }
     const windows = windowsOf(ctx.preset(), Date.now());

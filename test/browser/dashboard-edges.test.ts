@@ -367,6 +367,25 @@ describe("dashboard edges", () => {
     await page.selectOption("select:near(:text('range'))", "1h");
   });
 
+  it("keeps the version and role chosen through a reload, and forgets a version the model no longer has", async () => {
+    await signIn(readKey);
+    await openModel();
+    await page.selectOption("select:near(:text('version'))", "1");
+    await page.selectOption("select:near(:text('role'))", "shadow");
+    await settled();
+    await page.reload();
+    await page.waitForSelector("select:near(:text('version'))");
+    await settled();
+    expect([await page.inputValue("select:near(:text('version'))"), await page.inputValue("select:near(:text('role'))")]).toEqual(["1", "shadow"]);
+    // a selection kept for a version that is gone (or was never there) reads the stable one
+    const href = await page.evaluate(() => location.hash);
+    await page.evaluate((hash) => sessionStorage.setItem(`driftline.choice:${hash}`, JSON.stringify({ version: "99", role: "live", segment: "" })), href);
+    await page.reload();
+    await page.waitForSelector("td[data-feature]");
+    expect(await page.inputValue("select:near(:text('version'))")).toBe("");
+    await page.evaluate((hash) => sessionStorage.removeItem(`driftline.choice:${hash}`), href);
+  });
+
   it("says in a panel that it could not load, rather than loading for ever, when its request fails", async () => {
     await signIn(readKey);
     await page.waitForSelector(`tr[data-model="${MODEL}"]`);
