@@ -1,3 +1,4 @@
+import { keepNewest } from "./row-cap.ts";
 import { DEDUPE_MS } from "./sender-budget.ts";
 
 /**
@@ -7,7 +8,7 @@ import { DEDUPE_MS } from "./sender-budget.ts";
  * most `most` ids are kept: past that, each new id lets the oldest logged one go. So no sender,
  * however many reports of fresh ids it gets past the rate limits with the public ingest key, can
  * fill the object's storage and stop its ingest; a report whose id was let go early is counted
- * again if it is ever sent again (docs/ingest.md "Deduplication").
+ * again if it is ever sent again (docs/ingest.md "Exactly once").
  */
 export class SeenIds {
   /**
@@ -40,9 +41,8 @@ export class SeenIds {
    * @returns how many ids were let go before their time (0 or 1)
    */
   add(id: string, at: number): number {
-    // a rowid is the largest one + 1: the ids more than `most` rowids below this one were logged first
     const { rowid } = this.sql.exec<{ rowid: number }>("insert into seen (id, at) values (?, ?) returning rowid", id, at).one();
-    return this.sql.exec("delete from seen where rowid <= ? returning 1", rowid - this.most).toArray().length;
+    return keepNewest(this.sql, "seen", rowid, this.most);
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { RowKey } from "../aggregates/rows.ts";
+import { keepNewest } from "./row-cap.ts";
 
 const MINUTES: Readonly<Record<RowKey["granularity"], number>> = { minute: 1, hour: 60, day: 1_440 };
 
@@ -78,8 +79,7 @@ export class SenderBudget {
         window.windowStart,
       )
       .one();
-    // as in seen-ids.ts: a new budget's rowid is the largest one + 1 (an updated one's lets none go)
-    this.sql.exec(`delete from ${this.table} where rowid <= ?`, rowid - this.most);
+    keepNewest(this.sql, this.table, rowid, this.most);
   }
 
   /**
