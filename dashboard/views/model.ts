@@ -35,20 +35,20 @@ function keptChoice(m: ModelRef): Choice {
   return { version: /^\d*$/.test(text(kept.version)) ? text(kept.version) : "", role: kept.role === "shadow" ? "shadow" : "live", segment: text(kept.segment) };
 }
 
+/** The segment slices a model's traffic can be cut into: canonical `key:value` and its label. */
+const segmentSlices = (segments: Segments): [string, string][] =>
+  Object.entries(segments).flatMap(([key, values]) => values.map((v): [string, string] => [canonicalSegment({ [key]: v }), `${key} = ${v}`]));
+
 /** A kept choice of a version or segment the model no longer has falls back to the default. */
 function currentChoice(choice: Choice, detail: ModelDetail, segments: Segments): void {
   if (choice.version && !detail.versions.some((v) => String(v.version) === choice.version)) choice.version = "";
-  const slices = Object.entries(segments).flatMap(([key, values]) => values.map((v) => canonicalSegment({ [key]: v })));
-  if (choice.segment && !slices.includes(choice.segment)) choice.segment = "";
+  if (choice.segment && !segmentSlices(segments).some(([slice]) => slice === choice.segment)) choice.segment = "";
 }
 
 function selectors(detail: ModelDetail, segments: Segments, choice: Choice, changed: () => void): HTMLElement[] {
   const stable = detail.rollout?.stable;
   const versions: [string, string][] = [["", `stable${stable ? ` (v${stable})` : ""}`], ...[...detail.versions].reverse().map((v): [string, string] => [String(v.version), `v${v.version}`])];
-  const slices: [string, string][] = [
-    ["", "all traffic"],
-    ...Object.entries(segments).flatMap(([key, values]) => values.map((v): [string, string] => [canonicalSegment({ [key]: v }), `${key} = ${v}`])),
-  ];
+  const slices: [string, string][] = [["", "all traffic"], ...segmentSlices(segments)];
   const set = (field: keyof Choice) => (value: string) => {
     (choice as unknown as Record<string, string>)[field] = value;
     changed();
