@@ -9,6 +9,7 @@ import type { Page } from "playwright-core";
 import { startCollector } from "../../scripts/lib/collector-process.mjs";
 import { DEMO, bootstrapDemo } from "../../scripts/lib/demo.mjs";
 import { launchBrowser, type TestBrowser } from "./harness/browser.ts";
+import { readUntil } from "./harness/poll.ts";
 
 const ADMIN = "adm_demo_page_test";
 
@@ -68,15 +69,12 @@ describe("the demo page on a freshly bootstrapped collector", () => {
       // and as app 4.3 would send it, then the page goes away: both rows reach the collector
       await page.click("#buggy");
       await page.evaluate(() => dispatchEvent(new Event("pagehide")));
-      const deadline = Date.now() + 30_000;
-      let rows = 0;
-      while (Date.now() < deadline && rows < 2) {
+      const counted = async () => {
         await fetch(`${collector.url}/v1/reports/flush?model=${name}`, { method: "POST", headers: { authorization: `Bearer ${ADMIN}` } });
         const drift = await fetch(`${collector.url}/v1/drift?model=${name}&segment=appVersion:demo-page`, { headers: { authorization: `Bearer ${keys.readKey}` } });
-        rows = ((await drift.json()) as { count: number }).count;
-        if (rows < 2) await new Promise((r) => setTimeout(r, 500));
-      }
-      expect(rows).toBe(2);
+        return ((await drift.json()) as { count: number }).count;
+      };
+      expect(await readUntil(counted, (rows) => rows >= 2)).toBe(2);
     });
   }
 });

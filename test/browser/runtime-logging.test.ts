@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page, Route } from "playwright-core";
 import "./harness/page-globals.ts";
 import type { TestCollector } from "./harness/collector.ts";
+import { readUntil } from "./harness/poll.ts";
 import { forgetKeptModule, openRuntimePage } from "./harness/runtime-page.ts";
 import { startRuntimeRig, type RuntimeRig } from "./harness/runtime-rig.ts";
 import { churnModel, churnRows } from "../fixtures/runtime-models.ts";
@@ -172,7 +173,10 @@ describe("runtime: prediction logging", () => {
     await collector.resume();
     await tab.evaluate(() => addEventListener("pagehide", () => void (IDBObjectStore.prototype.put = () => ({}) as IDBRequest), { capture: true }));
     await tab.close({ runBeforeUnload: true });
-    for (const deadline = Date.now() + 10_000; Date.now() < deadline && (await exportOf(model)).rows.length < 12; ) await new Promise((r) => setTimeout(r, 500));
+    await readUntil(
+      () => exportOf(model),
+      ({ rows }) => rows.length >= 12,
+    );
     // the next page sends what the store holds
     await openRuntimePage(page, rig!.server);
     await start(page);
@@ -309,7 +313,7 @@ describe("runtime: prediction logging", () => {
   /**
    * Publishes `model` logged at rate 1, predicts `n` rows in a fresh page with logging on, leaves
    * the page (no report cut came: every row since the start is unsaved) and answers the export
-   * once it holds `enough` rows (or 10 s passed).
+   * once it holds `enough` rows (or 30 s passed).
    */
   async function predictAndLeave(model: string, n: number, enough: number) {
     const { bytes, manifest } = churnModel(model);
@@ -324,13 +328,10 @@ describe("runtime: prediction logging", () => {
       { o: { ...base, model, logging: true }, rows: rawRows(n, 0) },
     );
     await page.goto("about:blank");
-    const deadline = Date.now() + 10_000;
-    let got = await exportOf(model);
-    while (Date.now() < deadline && got.rows.length < enough) {
-      await new Promise((r) => setTimeout(r, 500));
-      got = await exportOf(model);
-    }
-    return got;
+    return readUntil(
+      () => exportOf(model),
+      ({ rows }) => rows.length >= enough,
+    );
   }
 
   it("sends the rows logged since the last report when the page goes away, with a beacon (the store's write made then is lost)", async () => {

@@ -5,6 +5,7 @@ import type { Page } from "playwright-core";
 import "./harness/page-globals.ts";
 import type { TestBrowser } from "./harness/browser.ts";
 import type { TestCollector } from "./harness/collector.ts";
+import { readUntil } from "./harness/poll.ts";
 import { openRuntimePage } from "./harness/runtime-page.ts";
 import { startRuntimeRig, type RuntimeRig } from "./harness/runtime-rig.ts";
 import type { StaticServer } from "./harness/static-server.ts";
@@ -110,20 +111,12 @@ describe("runtime: reporting through an outage and a reload", () => {
     return countedWithin30s(manifest.model, rows.length);
   }
 
-  /**
-   * What `count` answers once it reaches `n`, or after 30 s: a beacon reached the collector after
-   * more than 10 s in clean-clone runs with two browsers and two collectors on 2 cores (the
-   * report in flight, let through as the test unroutes it, counted alone meanwhile).
-   */
-  async function countWithin30s(count: () => Promise<number>, n: number) {
-    const deadline = Date.now() + 30_000;
-    let counted = 0;
-    while (Date.now() < deadline && (counted = await count()) < n) await new Promise((r) => setTimeout(r, 500));
-    return counted;
-  }
-
   /** The rows the collector counts of `model` version 1 once they reach `n` (or 30 s passed). */
-  const countedWithin30s = (model: string, n: number) => countWithin30s(() => collector.countRows(model, 1), n);
+  const countedWithin30s = (model: string, n: number) =>
+    readUntil(
+      () => collector.countRows(model, 1),
+      (rows) => rows >= n,
+    );
 
   /**
    * Runs `run` in a fresh page whose report requests the collector never answers (a slow network:
@@ -216,7 +209,7 @@ describe("runtime: reporting through an outage and a reload", () => {
       return { rows, dropped };
     };
     // the beacon's: the batch in flight and the reports unsent as the page went
-    expect(await countWithin30s(async () => (await counted()).rows, 10), "the rows the beacon carried").toBe(10);
+    expect((await readUntil(counted, ({ rows }) => rows >= 10)).rows, "the rows the beacon carried").toBe(10);
     // the next page sends what the store holds
     await openRuntimePage(page, server);
     await page.evaluate(async (o) => {
