@@ -106,6 +106,19 @@ export class Api {
     private readonly adminKey: string | null,
   ) {}
 
+  /** Aborted by {@link Api.abandonReads}: the signal of the reads in flight. */
+  private reads = new AbortController();
+
+  /**
+   * Abandons every read in flight: each rejects with an {@link ApiError} of code `abandoned`.
+   * For the view the user left: on a slow collector its reads would hold the browser's few
+   * connections to it. Changes (rollouts, alerts) are never abandoned.
+   */
+  abandonReads(): void {
+    this.reads.abort();
+    this.reads = new AbortController();
+  }
+
   /** Whether rollout changes are possible. */
   get canAdmin(): boolean {
     return this.adminKey !== null;
@@ -117,6 +130,9 @@ export class Api {
     const search = new URLSearchParams(query).toString();
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), ANSWER_WITHIN_MS);
+    const reads = method === "GET" ? this.reads.signal : undefined;
+    const abandon = () => abort.abort();
+    reads?.addEventListener("abort", abandon);
     let res: Response;
     let text: string;
     try {
@@ -128,10 +144,12 @@ export class Api {
       });
       text = await res.text();
     } catch (err) {
+      if (reads?.aborted) throw new ApiError(0, "abandoned", "the page was left before the collector answered", role, method);
       const why = abort.signal.aborted ? `within ${ANSWER_WITHIN_MS / 1000} s` : `(${(err as Error).message})`;
       throw new ApiError(0, "network", `the collector did not answer ${why}`, role, method);
     } finally {
       clearTimeout(timer);
+      reads?.removeEventListener("abort", abandon);
     }
     if (res.ok) return JSON.parse(text) as T;
     let error = { code: "http", message: `${method} ${path}: HTTP ${res.status}` };

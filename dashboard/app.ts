@@ -23,8 +23,9 @@ let api: Api | null = null;
 let view: View | null = null;
 let preset = chosenPreset();
 let paused = false;
-let busy = false;
-/** A refresh was asked for while one ran: run another after it, so nothing shown is stale. */
+/** The view whose refresh runs, if one does. */
+let refreshing: View | null = null;
+/** A refresh of the view shown was asked for while one ran: run another after it, so nothing shown is stale. */
 let again = false;
 let updated = h("span", { class: "muted", "aria-live": "polite" });
 /** What the banner shows: a failed refresh (cleared by the next good one) or a failed action (kept until dismissed). */
@@ -40,11 +41,20 @@ function showBanner(text: string | null, from: "refresh" | "action" = "refresh")
 }
 banner.addEventListener("click", () => bannerFrom === "action" && showBanner(null));
 
+/**
+ * Leaves the view shown: its refresh, if one runs, shows nothing more, and its reads in flight
+ * are abandoned, so the next view's refresh neither waits for them nor for a connection.
+ */
+function leaveView(): void {
+  api?.abandonReads();
+  view = null;
+}
+
 /** Forgets the keys and asks again, saying why when a key was refused. */
 function signOut(message?: string): void {
+  leaveView();
   clearKeys();
   api = null;
-  view = null;
   toolbar.hidden = true;
   showBanner(null);
   replace(
@@ -81,26 +91,32 @@ function fail(err: unknown): void {
   showBanner((action ? "Change failed: " : "") + (err instanceof Error ? err.message : String(err)), action ? "action" : "refresh");
 }
 
+/**
+ * Re-reads the view shown, one refresh at a time: asked while its refresh runs, it runs again
+ * after it. A view left meanwhile shows nothing of its refresh, errors included.
+ */
 async function refresh(): Promise<void> {
-  if (!view) return;
-  if (busy) {
+  const shown = view;
+  if (!shown) return;
+  if (refreshing === shown) {
     again = true;
     return;
   }
-  busy = true;
+  refreshing = shown;
+  again = false;
   main.setAttribute("aria-busy", "true");
   try {
-    await view.refresh();
+    await shown.refresh();
+    if (view !== shown) return;
     if (bannerFrom === "refresh") showBanner(null);
     updated.textContent = `updated ${clock(Date.now())}`;
   } catch (err) {
-    fail(err);
+    if (view === shown) fail(err);
   } finally {
-    busy = false;
-    main.removeAttribute("aria-busy");
-    if (again) {
-      again = false;
-      void refresh();
+    if (refreshing === shown) {
+      refreshing = null;
+      main.removeAttribute("aria-busy");
+      if (again) void refresh();
     }
   }
 }
@@ -117,6 +133,7 @@ const ctx: ViewContext = {
 /** Shows the view the URL names. */
 function route(): void {
   if (!api) return;
+  leaveView();
   const model = modelOfHash(location.hash);
   view = model ? modelView(ctx, model) : fleetView(ctx);
   replace(main, view.element);
@@ -185,6 +202,7 @@ function renderToolbar(): void {
 function start(): void {
   const keys = loadKeys();
   if (!keys.read) return signOut();
+  leaveView();
   api = new Api(keys.read, keys.admin);
   renderToolbar();
   route();

@@ -328,6 +328,32 @@ describe("dashboard edges", () => {
     expect(await page.isVisible("h1:text-is('Fleet')")).toBe(true);
   });
 
+  it("shows the page the user went to while the collector has not answered the page they left, whose reads it abandons", async () => {
+    await signIn(readKey);
+    await page.waitForSelector(`tr[data-model="${MODEL}"]`);
+    await settled();
+    // the fleet's next list of models does not come (a slow collector)
+    let holding = true;
+    await page.route(
+      (url) => url.pathname === "/v1/models",
+      (route) => (holding ? undefined : route.continue()),
+    );
+    try {
+      const asked = page.waitForRequest((req) => new URL(req.url()).pathname === "/v1/models");
+      await page.click("button:text-is('Refresh')");
+      const held = await asked;
+      holding = false;
+      const abandoned = page.waitForEvent("requestfailed", (req) => req === held);
+      await page.evaluate((m) => (location.hash = `#/model/test/${m}`), MODEL);
+      await Promise.all([page.waitForSelector('[data-rollout="stable"]', { timeout: 10_000 }), abandoned]);
+      await settled();
+    } finally {
+      await page.unrouteAll({ behavior: "ignoreErrors" });
+    }
+    expect(await page.isHidden("#banner")).toBe(true);
+    expect(await page.evaluate(() => location.hash)).toBe(`#/model/test/${MODEL}`);
+  });
+
   it("gives up on a request the collector never answers, says so, and refreshes again after", async () => {
     await signIn(readKey);
     await page.waitForSelector(`tr[data-model="${MODEL}"]`);
