@@ -13,5 +13,7 @@ export default defineProject({
     globalSetup: ["test/browser/harness/global-setup.ts"],
     testTimeout: 120_000,
     hookTimeout: 300_000,
+    // what a poll waits for (a request made, an answer recorded) may take seconds on 2 loaded cores, not 1 s
+    expect: { poll: { timeout: 10_000 } },
   },
 });
