@@ -60,7 +60,7 @@ async function generate(app: Hono<AppEnv>): Promise<unknown> {
       info: {
         title: "Driftline collector",
         version: DRIFTLINE_VERSION,
-        description: 'The collector\'s HTTP API: registry, rollout, ingest, drift, alerts (README "API").',
+        description: 'The collector\'s HTTP API: registry, rollout, ingest, drift, alerts (README.md "HTTP API").',
       },
       components: { securitySchemes: { key: { type: "http", scheme: "bearer", description: "an API key (ingest, read or admin) or the bootstrap ADMIN_TOKEN" } } },
       security: [{ key: [] }],
