@@ -161,7 +161,7 @@ export class Aggregate {
     if (report.scale !== undefined && report.scale < 1) a.scaleDown(report.scale);
     if (report.labelScale !== undefined && report.labelScale < 1) a.scaleLabels(report.labelScale);
     if (report.sender !== undefined) {
-      a.senders.add(report.sender, a.mass());
+      a.senders.add(report.sender, report.weight ?? a.mass());
       a.labellers.add(report.sender, a.labelCount());
       a.shadowers.add(report.sender, s?.rows ?? 0);
       a.rowSenders.add(report.sender, a.rows);

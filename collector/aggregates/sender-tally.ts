@@ -7,7 +7,16 @@ import type { Reader, Writer } from "../../protocol/sketch/codec.ts";
  * (collector/ingest/sender-budget.ts). None comes from the client (the wire schema strips
  * unknown fields); reports logged before senders were tallied have none.
  */
-export type AttributedReport = Report & { sender?: number; scale?: number; labelScale?: number };
+export type AttributedReport = Report & {
+  sender?: number;
+  scale?: number;
+  labelScale?: number;
+  /**
+   * What it adds to its sender's tally, when not its own mass (after scaling): a split report's
+   * parts that came together weigh once, in the first part (collector/ingest/report-parts.ts).
+   */
+  weight?: number;
+};
 
 /** Senders a tally tracks by name; lighter ones are only bounded (Misra–Gries). */
 export const SENDER_TALLY_SIZE = 64;

@@ -14,6 +14,7 @@ import { SegmentCap } from "./segment-cap.ts";
 import { DEDUPE_MS, MAX_FUTURE_MS, MAX_REPORT_AGE_MS, SenderBudget } from "./sender-budget.ts";
 import { CARRIER_DEDUPE_MS, isCarrier, redateStaleCarrier } from "./stale-carrier.ts";
 import { SeenIds } from "./seen-ids.ts";
+import { type ToLog, partGroups } from "./report-parts.ts";
 import type { AttributedReport } from "../aggregates/sender-tally.ts";
 import { canonicalSegment } from "../../protocol/segment.ts";
 import { type PackedRow, type QuarantinedRow, lastStoredChunk, oldestUnrolledHour, readOwnRows, storedTotals, unrolledHours, writeFlush, writeRollUp } from "../aggregates/store.ts";
@@ -158,6 +159,7 @@ export class ModelAggregator extends DurableObject<Env> {
     // From here on nothing awaits: the seen-check and the log insert of a report are atomic.
     const inBatch = new Set<string>();
     const tally = { accepted: 0, duplicates: 0, rejected: 0 };
+    const toLog: (ToLog | undefined)[] = [];
     const outcomes = reports.map((report, i): IngestOutcome => {
       const e = examined[i];
       if (!e || inBatch.has(report.id) || this.seen.has(report.id)) {
@@ -168,10 +170,19 @@ export class ModelAggregator extends DurableObject<Env> {
         tally.rejected++;
         return { id: report.id, status: "rejected", ...e.refusal };
       }
-      this.log(report, e.aggregate, canonicalSegment(capped[i]!.segment), now);
+      toLog[i] = { report, aggregate: e.aggregate, segment: canonicalSegment(capped[i]!.segment) };
       inBatch.add(report.id);
       tally.accepted++;
       return { id: report.id, status: "accepted" };
+    });
+    // the parts of a split report weigh once, at its first part's budget factor
+    const { weights, firstOf } = partGroups(toLog);
+    const factors = new Map<number, number>();
+    toLog.forEach((item, i) => {
+      if (!item) return;
+      const first = firstOf.get(i);
+      const weighed = first === undefined ? weights.get(i) : 0;
+      factors.set(i, this.log(item, now, weighed, first === undefined ? undefined : factors.get(first)));
     });
     for (const [counter, n] of Object.entries(tally)) if (n > 0) this.count(counter as Counter, n);
     if (this.memory?.full(chunkLimits(this.env))) {
@@ -291,20 +302,32 @@ export class ModelAggregator extends DurableObject<Env> {
    * Logs an examined report (seen + pending + its sender's spending, one transaction) and
    * merges it into memory. Past its sender's budget for the window, it is logged with the
    * factor its weight is scaled by; past the same budget of labels, with the factor its labels are.
+   * A part of a split report weighs as its group does (./report-parts.ts): the first part its
+   * report's `weight`, a later part nothing, at the first part's factor.
+   *
+   * @param weight - what it weighs in its sender's budget and tally, when not its own mass
+   * @param firstFactor - a later part's: the factor its first part was scaled by
+   * @returns the factor its weight was scaled by
    */
-  private log(report: AttributedReport, examined: Aggregate, segment: string, now: number): void {
+  private log({ report, aggregate: examined, segment }: ToLog, now: number, weight?: number, firstFactor?: number): number {
     const key: RowKey = { ...filingWindow(report.start, report.end), version: report.version, role: report.role, segment };
     const { sender } = report;
-    const factor = sender === undefined ? 1 : this.budget.factor(key, sender, examined.mass());
+    const mass = weight ?? examined.mass();
+    const factor = sender === undefined ? 1 : (firstFactor ?? this.budget.factor(key, sender, mass));
     const labelFactor = sender === undefined ? 1 : this.labelBudget.factor(key, sender, examined.labelCount());
-    const logged: AttributedReport = { ...report, ...(factor < 1 && { scale: factor }), ...(labelFactor < 1 && { labelScale: labelFactor }) };
-    const aggregate = factor < 1 || labelFactor < 1 ? Aggregate.fromReport(logged) : examined;
+    const logged: AttributedReport = {
+      ...report,
+      ...(factor < 1 && { scale: factor }),
+      ...(labelFactor < 1 && { labelScale: labelFactor }),
+      ...(weight !== undefined && { weight: weight * factor }),
+    };
+    const aggregate = factor < 1 || labelFactor < 1 || weight !== undefined ? Aggregate.fromReport(logged) : examined;
     const seq = this.seq + 1;
     const json = JSON.stringify(logged);
     // all or nothing: a report seen but not logged would be lost to its retry
     this.ctx.storage.transactionSync(() => {
       if (sender !== undefined) {
-        this.budget.spend(key, sender, aggregate.mass());
+        this.budget.spend(key, sender, logged.weight ?? aggregate.mass());
         this.labelBudget.spend(key, sender, aggregate.labelCount());
       }
       // a carrier's id is kept longer: the runtime may send it again weeks later (stale-carrier.ts)
@@ -325,6 +348,7 @@ export class ModelAggregator extends DurableObject<Env> {
     this.seq = seq;
     this.pendingReports++;
     this.remember(key, json, aggregate, seq);
+    return factor;
   }
 
   /** Merges a logged report into the in-memory chunk, if there is one to keep current. */
