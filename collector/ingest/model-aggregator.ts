@@ -177,12 +177,14 @@ export class ModelAggregator extends DurableObject<Env> {
     });
     // the parts of a split report weigh once, at its first part's budget factor
     const { weights, firstOf } = partGroups(toLog);
-    const factors = new Map<number, number>();
+    const groups = new Map<number, { factor: number; weighed: number }>();
     toLog.forEach((item, i) => {
       if (!item) return;
       const first = firstOf.get(i);
-      const weighed = first === undefined ? weights.get(i) : 0;
-      factors.set(i, this.log(item, now, weighed, first === undefined ? undefined : factors.get(first)));
+      const group = first === undefined ? undefined : groups.get(first)!;
+      const logged = group ? this.log(item, now, group.weighed, group.factor) : this.log(item, now, weights.get(i));
+      if (group) group.weighed += logged.weighed;
+      else if (weights.has(i)) groups.set(i, logged);
     });
     for (const [counter, n] of Object.entries(tally)) if (n > 0) this.count(counter as Counter, n);
     if (this.memory?.full(chunkLimits(this.env))) {
@@ -303,25 +305,27 @@ export class ModelAggregator extends DurableObject<Env> {
    * merges it into memory. Past its sender's budget for the window, it is logged with the
    * factor its weight is scaled by; past the same budget of labels, with the factor its labels are.
    * A part of a split report weighs as its group does (./report-parts.ts): the first part its
-   * report's `weight`, a later part nothing, at the first part's factor.
+   * report's `weight` scaled, a later part nothing, at the first part's factor — but never less
+   * than its sketches hold once scaled: each count is rounded on its own (./scale-sketch.ts), so
+   * at a factor of 1/2 a sketch of counts of 1 keeps its whole weight, and a later part adds
+   * what its heaviest sketch holds past what its group weighed so far. Weights are whole, as the
+   * stored tally keeps them.
    *
-   * @param weight - what it weighs in its sender's budget and tally, when not its own mass
+   * @param weight - a first part's: its group's heaviest sketch; a later part's: what its group weighed so far
    * @param firstFactor - a later part's: the factor its first part was scaled by
-   * @returns the factor its weight was scaled by
+   * @returns the factor its weight was scaled by, and what it weighed in its sender's budget and tally
    */
-  private log({ report, aggregate: examined, segment }: ToLog, now: number, weight?: number, firstFactor?: number): number {
+  private log({ report, aggregate: examined, segment }: ToLog, now: number, weight?: number, firstFactor?: number): { factor: number; weighed: number } {
     const key: RowKey = { ...filingWindow(report.start, report.end), version: report.version, role: report.role, segment };
     const { sender } = report;
-    const mass = weight ?? examined.mass();
-    const factor = sender === undefined ? 1 : (firstFactor ?? this.budget.factor(key, sender, mass));
+    const factor = sender === undefined ? 1 : (firstFactor ?? this.budget.factor(key, sender, weight ?? examined.mass()));
     const labelFactor = sender === undefined ? 1 : this.labelBudget.factor(key, sender, examined.labelCount());
-    const logged: AttributedReport = {
-      ...report,
-      ...(factor < 1 && { scale: factor }),
-      ...(labelFactor < 1 && { labelScale: labelFactor }),
-      ...(weight !== undefined && { weight: weight * factor }),
-    };
-    const aggregate = factor < 1 || labelFactor < 1 || weight !== undefined ? Aggregate.fromReport(logged) : examined;
+    const scaled: AttributedReport = { ...report, ...(factor < 1 && { scale: factor }), ...(labelFactor < 1 && { labelScale: labelFactor }) };
+    let aggregate = factor < 1 || labelFactor < 1 ? Aggregate.fromReport(scaled) : examined;
+    const held = aggregate.mass();
+    const weighs = weight === undefined ? undefined : firstFactor === undefined ? Math.max(Math.ceil(weight * factor), held) : Math.max(0, held - weight);
+    const logged: AttributedReport = weighs === undefined ? scaled : { ...scaled, weight: weighs };
+    if (weighs !== undefined) aggregate = Aggregate.fromReport(logged);
     const seq = this.seq + 1;
     const json = JSON.stringify(logged);
     // all or nothing: a report seen but not logged would be lost to its retry
@@ -348,7 +352,7 @@ export class ModelAggregator extends DurableObject<Env> {
     this.seq = seq;
     this.pendingReports++;
     this.remember(key, json, aggregate, seq);
-    return factor;
+    return { factor, weighed: weighs ?? held };
   }
 
   /** Merges a logged report into the in-memory chunk, if there is one to keep current. */

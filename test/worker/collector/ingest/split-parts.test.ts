@@ -4,6 +4,7 @@
 import { describe, expect, it } from "vitest";
 import type { DriftAnswer } from "../../../../protocol/api.ts";
 import type { Report } from "../../../../protocol/schema/report.ts";
+import { CategoricalSketch, NumericSketch, toBase64 } from "../../../../protocol/sketch/index.ts";
 import { flush, liveModel, makeReport } from "../../ingest-helpers.ts";
 import { BOOTSTRAP, call } from "../../registry-helpers.ts";
 
@@ -80,5 +81,33 @@ describe("reports split into parts", () => {
     const claims = [0, 1].map(() => ({ ...makeReport(model, version, { client: "c5", tenure: TENURE }), weight: 0 }) as Report);
     await send(token, claims, "198.51.100.5");
     expect((await senderShares(model)).tenure).toBeCloseTo(40 / 120, 6);
+  });
+
+  it("weigh no less than their sketches hold once scaled: a report straddling its sender's budget is tallied at its sketches' rounded counts", async () => {
+    // plan with one value in each count (basic, pro, another value, missing), in the first part or the later one
+    for (const planIn of ["first", "later"] as const) {
+      const { model, version, token } = await liveModel("split-round");
+      const start = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
+      await send(token, [makeReport(model, version, { client: "h", start, tenure: TENURE })], "198.51.100.1");
+      // the attacker spends 998 of its minute's 1,000, then sends a two-part report of 4 rows: plan and one tenure value
+      const spend = makeReport(model, version, { client: "a", start, tenure: Array.from({ length: 998 }, (_, i) => i % 120) });
+      const plan = new CategoricalSketch(["basic", "pro"]);
+      for (const v of ["basic", "pro", "enterprise", null]) plan.update(v);
+      const tenure = new NumericSketch({ range: { min: 0, max: 120 } });
+      tenure.update(5);
+      const sketches: Record<string, string>[] = [{ plan: toBase64(plan.encode()) }, { tenure: toBase64(tenure.encode()) }];
+      if (planIn === "later") sketches.reverse();
+      const { prediction: _p, latency: _l, errors: _e, ...bare } = makeReport(model, version, { client: "a", start, tenure: [1, 2, 3, 4] });
+      const first: Report = { ...bare, features: sketches[0]! };
+      const later: Report = { ...bare, id: `${bare.id}-1`, part: 1, features: sketches[1]! };
+      expect(await send(token, [spend, first, later], "198.51.100.9")).toHaveLength(3);
+      await flush(model);
+      const res = await call("GET", `/v1/drift?model=${model}&from=${start}&to=${start + 60_000}`, { token: BOOTSTRAP });
+      const { features } = (await res.json()) as DriftAnswer;
+      // scaled by 2/4, each count of 1 rounds to 1: the attacker's plan holds 998 + 4 values (1,001
+      // compared, missing aside), which its tally must cover, as a whole report's would (1,002)
+      expect(features.plan!.count, planIn).toBe(20 + 1001);
+      expect(Math.round(features.plan!.sender_share * features.plan!.count), planIn).toBe(1002);
+    }
   });
 });
