@@ -25,7 +25,8 @@ export interface PartGroups {
 /**
  * The reports of one batch that the runtime split into parts (`part`), grouped with their first
  * part so they weigh in their sender's tally and budget once, as the whole report would: the
- * first part at its parts' heaviest sketch, the later ones at nothing. A later part joins its
+ * first part at its parts' heaviest sketch, the later ones at nothing but what scaling past the
+ * budget leaves them beyond that (ModelAggregator's `log`). A later part joins its
  * first part only when that part came earlier in the same batch, from the same sender, with the
  * id `<first id>-<part>`, the same period, client, rows and segment, none of the sketches only a
  * first part carries, and features none of the group's other parts has. A sender gains nothing
