@@ -1,5 +1,6 @@
 import { DriftlineError } from "../../protocol/errors.ts";
 import { LIMITS } from "../../protocol/limits.ts";
+import type { Report } from "../../protocol/schema/report.ts";
 import {
   type AnySketch,
   type ConfusionMatrix,
@@ -127,16 +128,26 @@ export class Aggregate {
   readonly rowSenders = new SenderTally();
 
   /**
-   * The aggregate of one report, decoding its sketches by their type tags (no checks against
-   * a manifest: see `checkReport`). Malformed sketches throw DriftlineError `decode`. A report
-   * past its sender's budget has its features, prediction, latency, errors and embedding scaled by its
-   * `scale` (./sender-budget.ts); one with a sender is then tallied under it with its
-   * {@link Aggregate.mass}, its labels in {@link Aggregate.labellers} and its shadow rows in
-   * {@link Aggregate.shadowers}.
+   * The aggregate of one report as it was logged: its sketches decoded ({@link Aggregate.decode}),
+   * scaled by its `scale` and `labelScale` past its sender's budgets ({@link Aggregate.scale}),
+   * and tallied under its sender with its `weight`, else its {@link Aggregate.mass}
+   * ({@link Aggregate.attribute}).
    *
    * @param report - a report that passed the wire schema, with the sender it came from
    */
   static fromReport(report: AttributedReport): Aggregate {
+    const a = Aggregate.decode(report).scale(report.scale, report.labelScale);
+    return report.sender === undefined ? a : a.attribute(report.sender, report.weight);
+  }
+
+  /**
+   * The sketches of one report, decoded by their type tags (no checks against a manifest: see
+   * `checkReport`), neither scaled nor tallied under a sender. Malformed sketches throw
+   * DriftlineError `decode`.
+   *
+   * @param report - a report that passed the wire schema
+   */
+  static decode(report: Report): Aggregate {
     const a = new Aggregate();
     a.reports = 1;
     // a continuation of a split report: its rows are the first part's
@@ -158,15 +169,40 @@ export class Aggregate {
         latency: s.latency === undefined ? undefined : (knownKeys(decodeBase64(s.latency)) as LatencySketch),
       });
     }
-    if (report.scale !== undefined && report.scale < 1) a.scaleDown(report.scale);
-    if (report.labelScale !== undefined && report.labelScale < 1) a.scaleLabels(report.labelScale);
-    if (report.sender !== undefined) {
-      a.senders.add(report.sender, report.weight ?? a.mass());
-      a.labellers.add(report.sender, a.labelCount());
-      a.shadowers.add(report.sender, s?.rows ?? 0);
-      a.rowSenders.add(report.sender, a.rows);
-    }
     return a;
+  }
+
+  /**
+   * Scales a report's aggregate past its sender's budgets (./sender-budget.ts): its features,
+   * prediction, latency, errors and embedding by `factor`, its labels by `labelFactor`; a factor
+   * of 1 (or none) leaves them.
+   *
+   * @param factor - the budget's factor
+   * @param labelFactor - the label budget's factor
+   */
+  scale(factor = 1, labelFactor = 1): this {
+    if (factor < 1) this.scaleDown(factor);
+    if (labelFactor < 1) this.scaleLabels(labelFactor);
+    return this;
+  }
+
+  /**
+   * Tallies a report's aggregate under its sender: `weight` in {@link Aggregate.senders}, its
+   * labels in {@link Aggregate.labellers}, its shadow rows in {@link Aggregate.shadowers} and
+   * its rows in {@link Aggregate.rowSenders}. Once, after {@link Aggregate.scale}.
+   *
+   * @param sender - the sender's id
+   * @param weight - what it adds to the sender tally: its {@link Aggregate.mass} unless a split
+   *   report's parts weigh together (collector/ingest/report-parts.ts)
+   */
+  attribute(sender: number, weight = this.mass()): this {
+    this.senders.add(sender, weight);
+    this.labellers.add(sender, this.labelCount());
+    let shadowRows = 0;
+    for (const s of this.shadow.values()) shadowRows += s.rows;
+    this.shadowers.add(sender, shadowRows);
+    this.rowSenders.add(sender, this.rows);
+    return this;
   }
 
   /**

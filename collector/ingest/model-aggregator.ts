@@ -290,7 +290,7 @@ export class ModelAggregator extends DurableObject<Env> {
     if (report.start < now - MAX_REPORT_AGE_MS) return { refusal: { code: "validation", message: `start: more than ${MAX_REPORT_AGE_MS / 86_400_000} days back` } };
     let aggregate: Aggregate;
     try {
-      aggregate = Aggregate.fromReport(report);
+      aggregate = Aggregate.decode(report);
     } catch (err) {
       if (isDriftlineError(err)) return { refusal: { code: err.code, message: err.message } };
       throw err;
@@ -320,18 +320,23 @@ export class ModelAggregator extends DurableObject<Env> {
     const { sender } = report;
     const factor = sender === undefined ? 1 : (firstFactor ?? this.budget.factor(key, sender, weight ?? examined.mass()));
     const labelFactor = sender === undefined ? 1 : this.labelBudget.factor(key, sender, examined.labelCount());
-    const scaled: AttributedReport = { ...report, ...(factor < 1 && { scale: factor }), ...(labelFactor < 1 && { labelScale: labelFactor }) };
-    let aggregate = factor < 1 || labelFactor < 1 ? Aggregate.fromReport(scaled) : examined;
+    // scaled and tallied in place, as Aggregate.fromReport reads the logged report back
+    const aggregate = examined.scale(factor, labelFactor);
     const held = aggregate.mass();
     const weighs = weight === undefined ? undefined : firstFactor === undefined ? Math.max(Math.ceil(weight * factor), held) : Math.max(0, held - weight);
-    const logged: AttributedReport = weighs === undefined ? scaled : { ...scaled, weight: weighs };
-    if (weighs !== undefined) aggregate = Aggregate.fromReport(logged);
+    if (sender !== undefined) aggregate.attribute(sender, weighs);
+    const logged: AttributedReport = {
+      ...report,
+      ...(factor < 1 && { scale: factor }),
+      ...(labelFactor < 1 && { labelScale: labelFactor }),
+      ...(weighs !== undefined && { weight: weighs }),
+    };
     const seq = this.seq + 1;
     const json = JSON.stringify(logged);
     // all or nothing: a report seen but not logged would be lost to its retry
     this.ctx.storage.transactionSync(() => {
       if (sender !== undefined) {
-        this.budget.spend(key, sender, logged.weight ?? aggregate.mass());
+        this.budget.spend(key, sender, weighs ?? held);
         this.labelBudget.spend(key, sender, aggregate.labelCount());
       }
       // a carrier's id is kept longer: the runtime may send it again weeks later (stale-carrier.ts)
