@@ -6,7 +6,7 @@ import { LIMITS } from "../../../protocol/limits.ts";
 import { reportSchema } from "../../../protocol/schema/report.ts";
 import { memoryStore } from "../../../runtime/model-store.ts";
 import { memoryCollector as collectorOf } from "../../fixtures/memory-collector.ts";
-import { fromBase64, decodeClassification, decodeErrorCounts, decodeLatency, decodeNumeric } from "../../../protocol/sketch/index.ts";
+import { fromBase64, decodeCategorical, decodeClassification, decodeErrorCounts, decodeLatency, decodeNumeric } from "../../../protocol/sketch/index.ts";
 import { churnColumns, churnModel, churnRows } from "../../fixtures/runtime-models.ts";
 import { denseClassifierReference } from "../../fixtures/onnx-models.ts";
 import { normalisedEntropy } from "../../../protocol/sketch/prediction.ts";
@@ -272,6 +272,39 @@ describe("runtime under Node", () => {
     await rt.flush();
     const { entropy } = decodeClassification(fromBase64(reports[0]!.prediction!));
     expect([entropy.n, entropy.min, entropy.max]).toEqual([9, Math.min(...entropies), Math.max(...entropies)]);
+    await rt.close();
+  });
+
+  it("sketches every call whole when calls outgrow the staging's buffer and fill its cap, one by one and 10 at once", async () => {
+    const { transport, reports } = memoryCollector();
+    const idle: Array<() => void> = [];
+    const clock = { now: () => Date.now(), setTimeout: () => 0, clearTimeout: () => {}, idle: (fn: () => void) => void idle.push(fn) };
+    const rt = await createRuntime({ collector: "http://collector.test", key: "ing_x", model: "churn", cache: false, transport, clock });
+    // idle time never coming, calls of 1,020 rows (6,120 values each) outgrow the first buffers,
+    // then fill the staging's cap of 131,072 values, one by one (each region taken once the last
+    // call is staged) and then 10 at once (10 regions open while the cap folds what waits). Each
+    // call has its own tenure and plan: a call sketched from another's values shows.
+    const call = (k: number) => churnRows(1020, 160 + 1020 * k).map((r) => ({ ...r, tenure: k, plan: ["basic", "pro", "enterprise"][k % 3]! }));
+    const batches = [await rt.predict(churnRows(160))];
+    for (let k = 0; k < 40; k++) batches.push(await rt.predict(call(k)));
+    batches.push(...(await Promise.all(Array.from({ length: 10 }, (_, k) => rt.predict(call(40 + k))))));
+    const rows = [...churnRows(160), ...Array.from({ length: 50 }, (_, k) => call(k)).flat()];
+    const predictions = batches.flat();
+    const probabilities = predictions.map((p) => Array.from(p.outputs.probabilities as Float32Array));
+    const entropies = probabilities.map((p) => normalisedEntropy(p));
+    const classes = [0, 1, 2].map((c) => probabilities.filter((p) => p.indexOf(Math.max(...p)) === c).length);
+    for (const p of predictions) (p.outputs.probabilities as Float32Array).fill(1);
+    await rt.flush();
+    expect(reports).toHaveLength(1);
+    const { entropy, counts } = decodeClassification(fromBase64(reports[0]!.prediction!));
+    expect([entropy.n, entropy.min, entropy.max]).toEqual([rows.length, Math.min(...entropies), Math.max(...entropies)]);
+    expect(counts).toEqual(classes);
+    expect(decodeCategorical(fromBase64(reports[0]!.features.plan!)).counts).toEqual(["basic", "pro", "enterprise"].map((p) => rows.filter((r) => r.plan === p).length));
+    // the mean of the values as blurred (docs/privacy.md): within 0.05 of the exact one
+    for (const f of ["tenure", "charges", "age"] as const) {
+      const sketch = decodeNumeric(fromBase64(reports[0]!.features[f]!));
+      expect([sketch.count, sketch.mean]).toEqual([rows.length, expect.closeTo(rows.reduce((a, r) => a + r[f], 0) / rows.length, 1)]);
+    }
     await rt.close();
   });
 
