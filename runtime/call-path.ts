@@ -100,8 +100,7 @@ export function callPath(s: RuntimeState, onRows: () => void): Call {
     const embeddingOutput = m.projector && m.manifest.embedding!.output;
     if (embeddingOutput) acc.embed(m.projector!, out[embeddingOutput]?.data as ArrayLike<number> | undefined, n);
     acc.rows += n;
-    // a copy: the app holds the outputs, and may change them before idle time
-    staging.add({ acc, n, staged: values, base, width, probs: probabilitiesOf(m.manifest, out)?.slice(), misses: enc?.misses, backend: m.backend, ms });
+    staging.add({ acc, n, staged: values, base, width, misses: enc?.misses, backend: m.backend, ms }, probabilitiesOf(m.manifest, out));
     if (rowAt && s.shadow) s.shadow.offer(n, rowAt, values, at);
     const most = s.current.reportRows;
     if (acc.rows >= (inRange(most, 1) ? most : s.o.reportRows)) onRows();

@@ -1,4 +1,3 @@
-import { normalisedEntropy } from "../protocol/sketch/prediction.ts";
 import type { Manifest, Prediction, Tensor } from "./types.ts";
 
 /** Values staged per row of a call's outputs, column by column: class, score. */
@@ -6,22 +5,13 @@ export const OUTPUT_COLUMNS = 2;
 
 /**
  * The data of a manifest's first `probabilities` output in a run's outputs, if it has one: its
- * entropy is sketched in idle time, off the call's path ({@link entropyAt}).
+ * entropy is sketched in idle time, off the call's path (runtime/report-builder.ts `Staging.add`).
  *
  * @param manifest - the model manifest
  * @param result - the session's outputs
  */
 export const probabilitiesOf = (manifest: Manifest, result: Record<string, Tensor>): Float32Array | undefined =>
   result[manifest.outputs.find((o) => o.kind === "probabilities")?.name ?? ""]?.data as Float32Array | undefined;
-
-/**
- * The normalised entropy of row `r` of `n` rows of probabilities (NaN without them).
- *
- * @param probs - the rows' probabilities, one vector after the other
- * @param r - the row
- * @param n - rows
- */
-export const entropyAt = (probs: ArrayLike<number> | undefined, r: number, n: number): number => (probs ? normalisedEntropy(probs, (r * probs.length) / n, probs.length / n) : NaN);
 
 /** The class labels of a manifest's classifier output, if it has one. */
 export const classLabels = (manifest: Manifest): string[] | undefined => manifest.outputs.find((o) => o.labels && (o.kind === "probabilities" || o.kind === "label"))?.labels;

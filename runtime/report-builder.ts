@@ -2,11 +2,11 @@ import { blurValue, narrowestCell, pairedLabel } from "../protocol/blur.ts";
 import { NumericSketch } from "../protocol/sketch/numeric.ts";
 import { isFloat32Finite } from "../protocol/sketch/codec.ts";
 import { CategoricalSketch } from "../protocol/sketch/categorical.ts";
-import { ClassificationSketch } from "../protocol/sketch/prediction.ts";
+import { ClassificationSketch, normalisedEntropy } from "../protocol/sketch/prediction.ts";
 import { LatencySketch } from "../protocol/sketch/latency.ts";
 import { ErrorCounts } from "../protocol/sketch/error-counts.ts";
 import { ConfusionMatrix } from "../protocol/sketch/confusion.ts";
-import { classLabels, entropyAt } from "./outputs.ts";
+import { classLabels } from "./outputs.ts";
 import type { EmbeddingSketch } from "../protocol/sketch/embedding.ts";
 import type { FeatureSketch, PredictionSketch } from "../protocol/sketch/kinds.ts";
 import type { Draft } from "./draft.ts";
@@ -19,8 +19,8 @@ export interface Staged {
   n: number;
   /** From `base` on: `width` feature columns (none for `run()`), then class and score columns. */
   staged: Float64Array;
-  /** A copy of the rows' probabilities, whose entropy is sketched here (runtime/outputs.ts `probabilitiesOf`). */
-  probs?: Float32Array | undefined;
+  /** Where {@link Staging.add} copied the rows' probabilities, whose entropy is sketched here: `perRow` values a row from `at` on. */
+  probs?: { values: Float64Array; at: number; perRow: number } | undefined;
   base: number;
   width: number;
   misses: unknown[] | undefined;
@@ -62,13 +62,18 @@ export class Staging {
    * @returns where the region starts
    */
   take(len: number): number {
+    this.open_++;
+    return this.region_(len);
+  }
+
+  /** Where `len` more values of {@link values} start. */
+  private region_(len: number): number {
     const v = this.values;
     if (this.used_ + len > v.length) {
       if (v.length >= CAP) this.fold();
       // regions in flight keep the old buffer alive; it is dropped once they are sketched
       if (this.used_ + len > v.length) (this.values = new Float64Array(Math.max(len, Math.min(CAP, 2 * v.length)))), (this.used_ = 0);
     }
-    this.open_++;
     return (this.used_ += len) - len;
   }
 
@@ -81,8 +86,16 @@ export class Staging {
    * Stages a call's region for idle time.
    *
    * @param b - the call
+   * @param probs - its rows' probabilities, copied into a region of their own: the app holds
+   *   the outputs, and may change them before idle time
    */
-  add(b: Staged): void {
+  add(b: Staged, probs?: Float32Array): void {
+    if (probs) {
+      // while the call's own region is still open: a fold to make room leaves it alone
+      const at = this.region_(probs.length);
+      this.values.set(probs, at);
+      b.probs = { values: this.values, at, perRow: probs.length / b.n };
+    }
     this.open_--;
     if (this.batches_.push(b) < 2) this.idle_(() => this.fold());
   }
@@ -173,7 +186,8 @@ export class Accumulator {
         if (!keep || keep[r]) cats ? (s as CategoricalSketch).update(v as string) : (s as NumericSketch).update(v as number, typeof v === "number" ? blurValue(v, cell) : undefined);
       }
     }
-    for (let r = 0, i = base + width * n; r < n; r++, i++) if (!keep || keep[r]) this.add(staged[i]!, staged[i + n]!, entropyAt(b.probs, r, n));
+    const p = b.probs;
+    for (let r = 0, i = base + width * n; r < n; r++, i++) if (!keep || keep[r]) this.add(staged[i]!, staged[i + n]!, p ? normalisedEntropy(p.values, p.at + r * p.perRow, p.perRow) : NaN);
   }
 
   /**

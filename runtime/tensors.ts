@@ -1,6 +1,6 @@
 import { DriftlineError } from "../protocol/errors.ts";
 import { OUTPUT_COLUMNS } from "./outputs.ts";
-import type { Column, Plan } from "./validate.ts";
+import type { Check, Column, Plan } from "./validate.ts";
 import type { Columns, Feeds, Manifest, Row, Tensor } from "./types.ts";
 import type { Ort } from "./ort-loader.ts";
 
@@ -80,11 +80,66 @@ function tensors(ort: Ort, manifest: Manifest, plan: Plan, data: Column[], n: nu
  */
 export const rowCount = (plan: Plan, input: Row[] | Columns): number => (Array.isArray(input) ? input.length : plan.checks.reduce((n, c) => Math.max(n, input[c.name]?.length ?? 0), 0));
 
+/** One call's values on their way through {@link buildFeeds}, one feature at a time. */
+interface Pass {
+  rows: Row[] | undefined;
+  /** The feature's values when the input is columns. */
+  column: ArrayLike<unknown> | undefined;
+  n: number;
+  staged: Float64Array;
+  /** The feature's first value in `staged`. */
+  from: number;
+  misses: unknown[] | undefined;
+  onViolation: () => void;
+}
+
+/** What row `r`'s value `v` of feature `f` becomes off the fast path (`c.fix`), recorded as a miss. */
+function miss(c: Check, f: number, r: number, v: unknown, p: Pass): number {
+  (p.misses ??= []).push(f, r, v);
+  return c.fix(v, p.onViolation);
+}
+
+/**
+ * Stages feature `f`'s values: a finite number in range, or a known category's index, at once;
+ * anything else through {@link miss}. One loop per kind: a branch per value costs more.
+ */
+function stage(c: Check, f: number, p: Pass): void {
+  const { name, index, lo, hi } = c;
+  const { rows, column, n, staged, from } = p;
+  // a row that is no object (null) has no values: each feature's policy decides
+  if (index)
+    for (let r = 0; r < n; r++) {
+      const v = column ? column[r] : rows![r]?.[name];
+      const x = typeof v === "string" ? (index.get(v) ?? -1) : -1;
+      staged[from + r] = x >= 0 ? x : miss(c, f, r, v, p);
+    }
+  else
+    for (let r = 0; r < n; r++) {
+      const v = column ? column[r] : rows![r]?.[name];
+      staged[from + r] = typeof v === "number" && v >= lo && v <= hi ? v : miss(c, f, r, v, p);
+    }
+}
+
+/** Writes a feature's staged values into its columns of `d`, as its input's type and its encoding say. */
+function writeColumns(c: Check, d: Column, stride: number, p: Pass): void {
+  const { n, staged, from } = p;
+  const big = d instanceof BigInt64Array;
+  const plain = !big && !c.text && c.width < 2;
+  for (let r = 0, at = c.col; r < n; r++, at += stride) {
+    const x = staged[from + r]!;
+    // -1 (no category) is all zeros one-hot, and "" as text
+    if (plain) d[at] = x;
+    else if (c.text) d[at] = c.categories[x] ?? "";
+    else if (c.width > 1) x >= 0 && (d[at + x] = big ? 1n : 1);
+    else d[at] = BigInt(Math.trunc(x) || 0);
+  }
+}
+
 /**
  * Builds the feeds of a tabular model from named rows (or from columns), validating as it
- * writes: per feature, a tight loop over the rows in which a finite in-range number (or a known
- * category text) is written at once; anything else takes the feature's slow path (policies,
- * violations).
+ * writes: per feature, a tight loop over the rows stages each value (a finite in-range number,
+ * or a known category's index, at once; anything else through the feature's slow path: policies,
+ * violations), then another writes the staged values into the feature's tensor columns.
  *
  * @param ort - onnxruntime-web
  * @param manifest - the model manifest
@@ -100,31 +155,16 @@ export function buildFeeds(ort: Ort, manifest: Manifest, plan: Plan, input: Row[
   const { checks } = plan;
   const data = alloc(manifest, plan, n);
   staged ??= new Float64Array((plan.width + OUTPUT_COLUMNS) * n);
-  let misses: unknown[] | undefined;
+  const p: Pass = { rows, column: undefined, n, staged, from: 0, misses: undefined, onViolation };
   for (let f = 0; f < checks.length; f++) {
     const c = checks[f]!;
-    const { name, index, lo, hi, width, text } = c;
     const d = data[c.input]!;
-    const stride = d.length / n;
-    const big = d instanceof BigInt64Array;
-    const plain = !big && !text && width < 2;
-    const column = rows ? undefined : ((input as Columns)[name] ?? []);
-    for (let r = 0, at = c.col, s = base + f * n; r < n; r++, at += stride, s++) {
-      // a row that is no object (null) has no values: each feature's policy decides
-      const v = column ? column[r] : rows![r]?.[name];
-      let x: number | undefined = index ? (typeof v === "string" ? index.get(v) : undefined) : typeof v === "number" && v >= lo && v <= hi ? v : undefined;
-      if (x === undefined) {
-        (misses ??= []).push(f, r, v);
-        x = c.fix(v, onViolation);
-      }
-      staged[s] = x;
-      if (plain) d[at] = x;
-      else if (text) d[at] = c.categories[x] ?? "";
-      else if (width > 1) x >= 0 && (d[at + x] = big ? 1n : 1);
-      else d[at] = big ? BigInt(Math.trunc(x) || 0) : x;
-    }
+    p.column = rows ? undefined : ((input as Columns)[c.name] ?? []);
+    p.from = base + f * n;
+    stage(c, f, p);
+    writeColumns(c, d, d.length / n, p);
   }
-  return { feeds: tensors(ort, manifest, plan, data, n), data, staged, base, misses };
+  return { feeds: tensors(ort, manifest, plan, data, n), data, staged, base, misses: p.misses };
 }
 
 /**

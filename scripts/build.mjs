@@ -32,7 +32,7 @@ const ORT_FILES = Object.values(ORT_BUILDS).flat();
  * The size budget of the runtime's default entries, gzipped: the build fails past it, so growth is
  * a decision (docs/runtime.md "Speed and size against their targets"; issue 13's target is 12 KB).
  */
-const BUDGET_GZIPPED = 19 * 1024 + 768;
+const BUDGET_GZIPPED = 20 * 1024;
 
 const HEADERS = `/sdk/*
   Access-Control-Allow-Origin: *
