@@ -62,8 +62,10 @@ export class Staging {
    * @returns where the region starts
    */
   take(len: number): number {
+    // opened once it has its region: a fold to make room for it may start the buffer over
+    const at = this.region_(len);
     this.open_++;
-    return this.region_(len);
+    return at;
   }
 
   /** Where `len` more values of {@link values} start. */

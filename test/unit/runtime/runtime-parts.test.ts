@@ -386,3 +386,27 @@ describe("runtime/push-channel.ts", () => {
     expect({ thrown, pushed, refreshes }).toEqual({ thrown: [], pushed: 7, refreshes: 1 });
   });
 });
+
+describe("runtime/report-builder.ts Staging", () => {
+  it("reuses its buffer once it fills the cap with no call in flight: the calls waiting are sketched, and the next region starts at 0 of the same buffer", () => {
+    const staging = new Staging(
+      () => {},
+      () => 1,
+    );
+    let folded = 0;
+    const acc = { fold: () => folded++ } as never;
+    const call = (len: number) => {
+      const base = staging.take(len);
+      staging.add({ acc, n: 1, staged: staging.values, base, width: 0, misses: undefined, backend: "wasm", ms: 1 });
+      return base;
+    };
+    // 100,000 values, then 100,000 more: the buffer grows to its cap of 131,072 values
+    call(100_000);
+    call(100_000);
+    const full = staging.values;
+    expect(full.length).toBe(1 << 17);
+    // the cap is full and no call is in flight: what waits is sketched, and the buffer is reused
+    const base = call(100_000);
+    expect({ folded, base, same: staging.values === full }).toEqual({ folded: 2, base: 0, same: true });
+  });
+});
