@@ -1,3 +1,4 @@
+import { normalisedEntropy } from "../protocol/sketch/prediction.ts";
 import type { Manifest, Prediction, Tensor } from "./types.ts";
 
 /** Values staged per row of a call's outputs, column by column: class, score. */
@@ -12,6 +13,21 @@ export const OUTPUT_COLUMNS = 2;
  */
 export const probabilitiesOf = (manifest: Manifest, result: Record<string, Tensor>): Float32Array | undefined =>
   result[manifest.outputs.find((o) => o.kind === "probabilities")?.name ?? ""]?.data as Float32Array | undefined;
+
+/** Rows of probabilities in a buffer: `perRow` values a row, row 0 from `at` on. */
+export interface Probabilities {
+  values: ArrayLike<number>;
+  at: number;
+  perRow: number;
+}
+
+/**
+ * The normalised entropy of row `r` of `p` (NaN without probabilities).
+ *
+ * @param p - the rows' probabilities
+ * @param r - the row
+ */
+export const entropyAt = (p: Probabilities | undefined, r: number): number => (p ? normalisedEntropy(p.values, p.at + r * p.perRow, p.perRow) : NaN);
 
 /** The class labels of a manifest's classifier output, if it has one. */
 export const classLabels = (manifest: Manifest): string[] | undefined => manifest.outputs.find((o) => o.labels && (o.kind === "probabilities" || o.kind === "label"))?.labels;

@@ -2,11 +2,11 @@ import { blurValue, narrowestCell, pairedLabel } from "../protocol/blur.ts";
 import { NumericSketch } from "../protocol/sketch/numeric.ts";
 import { isFloat32Finite } from "../protocol/sketch/codec.ts";
 import { CategoricalSketch } from "../protocol/sketch/categorical.ts";
-import { ClassificationSketch, normalisedEntropy } from "../protocol/sketch/prediction.ts";
+import { ClassificationSketch } from "../protocol/sketch/prediction.ts";
 import { LatencySketch } from "../protocol/sketch/latency.ts";
 import { ErrorCounts } from "../protocol/sketch/error-counts.ts";
 import { ConfusionMatrix } from "../protocol/sketch/confusion.ts";
-import { classLabels } from "./outputs.ts";
+import { type Probabilities, classLabels, entropyAt } from "./outputs.ts";
 import type { EmbeddingSketch } from "../protocol/sketch/embedding.ts";
 import type { FeatureSketch, PredictionSketch } from "../protocol/sketch/kinds.ts";
 import type { Draft } from "./draft.ts";
@@ -20,7 +20,7 @@ export interface Staged {
   /** From `base` on: `width` feature columns (none for `run()`), then class and score columns. */
   staged: Float64Array;
   /** Where {@link Staging.add} copied the rows' probabilities, whose entropy is sketched here: `perRow` values a row from `at` on. */
-  probs?: { values: Float64Array; at: number; perRow: number } | undefined;
+  probs?: Probabilities | undefined;
   base: number;
   width: number;
   misses: unknown[] | undefined;
@@ -188,8 +188,7 @@ export class Accumulator {
         if (!keep || keep[r]) cats ? (s as CategoricalSketch).update(v as string) : (s as NumericSketch).update(v as number, typeof v === "number" ? blurValue(v, cell) : undefined);
       }
     }
-    const p = b.probs;
-    for (let r = 0, i = base + width * n; r < n; r++, i++) if (!keep || keep[r]) this.add(staged[i]!, staged[i + n]!, p ? normalisedEntropy(p.values, p.at + r * p.perRow, p.perRow) : NaN);
+    for (let r = 0, i = base + width * n; r < n; r++, i++) if (!keep || keep[r]) this.add(staged[i]!, staged[i + n]!, entropyAt(b.probs, r));
   }
 
   /**

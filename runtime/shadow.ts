@@ -1,7 +1,6 @@
 import { NumericSketch } from "../protocol/sketch/numeric.ts";
 import { buildFeeds } from "./tensors.ts";
-import { OUTPUT_COLUMNS, decodeOutputs, probabilitiesOf } from "./outputs.ts";
-import { normalisedEntropy } from "../protocol/sketch/prediction.ts";
+import { OUTPUT_COLUMNS, decodeOutputs, entropyAt, probabilitiesOf } from "./outputs.ts";
 import { Accumulator } from "./report-builder.ts";
 import type { Draft } from "./draft.ts";
 import { releaseIfIdle, type Model } from "./model-loader.ts";
@@ -80,8 +79,8 @@ export class Shadow {
       const acc = this.acc_;
       acc.latency.update(m.backend, ms / n);
       decodeOutputs(m.manifest, out, n, staged, at, "", false);
-      const probs = probabilitiesOf(m.manifest, out);
-      const perRow = probs ? probs.length / n : 0;
+      const values = probabilitiesOf(m.manifest, out);
+      const probs = values && { values, at: 0, perRow: values.length / n };
       batch.forEach(([, cls, score], r) => {
         const c = staged[at + r]!;
         const s = staged[at + n + r]!;
@@ -89,7 +88,7 @@ export class Shadow {
         if (c >= 0 && c === cls) this.agree_++;
         // NaN: one of the two versions has no score
         if (s === s && score === score) acc.addResidual(s - score);
-        acc.add(c, s, probs ? normalisedEntropy(probs, r * perRow, perRow) : NaN);
+        acc.add(c, s, entropyAt(probs, r));
       });
     } catch {
       // a row the shadow's schema rejects, or a shadow that fails, must never touch the app
