@@ -14,7 +14,7 @@ import { SegmentCap } from "./segment-cap.ts";
 import { DEDUPE_MS, MAX_FUTURE_MS, MAX_REPORT_AGE_MS, SenderBudget } from "./sender-budget.ts";
 import { CARRIER_DEDUPE_MS, isCarrier, redateStaleCarrier } from "./stale-carrier.ts";
 import { SeenIds } from "./seen-ids.ts";
-import { type ToLog, partGroups } from "./report-parts.ts";
+import { type PartWeight, type ToLog, partGroups } from "./report-parts.ts";
 import type { AttributedReport } from "../aggregates/sender-tally.ts";
 import { canonicalSegment } from "../../protocol/segment.ts";
 import { type PackedRow, type QuarantinedRow, lastStoredChunk, oldestUnrolledHour, readOwnRows, storedTotals, unrolledHours, writeFlush, writeRollUp } from "../aggregates/store.ts";
@@ -182,7 +182,8 @@ export class ModelAggregator extends DurableObject<Env> {
       if (!item) return;
       const first = firstOf.get(i);
       const group = first === undefined ? undefined : groups.get(first)!;
-      const logged = group ? this.log(item, now, group.weighed, group.factor) : this.log(item, now, weights.get(i));
+      const heaviest = weights.get(i);
+      const logged = this.log(item, now, group ? { later: true, ...group } : heaviest === undefined ? undefined : { later: false, heaviest });
       if (group) group.weighed += logged.weighed;
       else if (weights.has(i)) groups.set(i, logged);
     });
@@ -311,19 +312,18 @@ export class ModelAggregator extends DurableObject<Env> {
    * what its heaviest sketch holds past what its group weighed so far. Weights are whole, as the
    * stored tally keeps them.
    *
-   * @param weight - a first part's: its group's heaviest sketch; a later part's: what its group weighed so far
-   * @param firstFactor - a later part's: the factor its first part was scaled by
+   * @param part - how it weighs as a part of a split report; none for a whole report
    * @returns the factor its weight was scaled by, and what it weighed in its sender's budget and tally
    */
-  private log({ report, aggregate: examined, segment }: ToLog, now: number, weight?: number, firstFactor?: number): { factor: number; weighed: number } {
+  private log({ report, aggregate: examined, segment }: ToLog, now: number, part?: PartWeight): { factor: number; weighed: number } {
     const key: RowKey = { ...filingWindow(report.start, report.end), version: report.version, role: report.role, segment };
     const { sender } = report;
-    const factor = sender === undefined ? 1 : (firstFactor ?? this.budget.factor(key, sender, weight ?? examined.mass()));
+    const factor = sender === undefined ? 1 : part?.later ? part.factor : this.budget.factor(key, sender, part?.heaviest ?? examined.mass());
     const labelFactor = sender === undefined ? 1 : this.labelBudget.factor(key, sender, examined.labelCount());
     // scaled and tallied in place, as Aggregate.fromReport reads the logged report back
     const aggregate = examined.scale(factor, labelFactor);
     const held = aggregate.mass();
-    const weighs = weight === undefined ? undefined : firstFactor === undefined ? Math.max(Math.ceil(weight * factor), held) : Math.max(0, held - weight);
+    const weighs = !part ? undefined : part.later ? Math.max(0, held - part.weighed) : Math.max(Math.ceil(part.heaviest * factor), held);
     if (sender !== undefined) aggregate.attribute(sender, weighs);
     const logged: AttributedReport = {
       ...report,

@@ -23,6 +23,13 @@ export interface PartGroups {
 }
 
 /**
+ * How a part of a split report weighs in its sender's budget and tally ({@link partGroups}):
+ * a first part at its group's heaviest sketch, scaled by its budget factor; a later part at that
+ * same factor, and at what its sketches hold once scaled beyond what its group weighed so far.
+ */
+export type PartWeight = { later: false; heaviest: number } | { later: true; factor: number; weighed: number };
+
+/**
  * The reports of one batch that the runtime split into parts (`part`), grouped with their first
  * part so they weigh in their sender's tally and budget once, as the whole report would: the
  * first part at its parts' heaviest sketch, the later ones at nothing but what scaling past the
