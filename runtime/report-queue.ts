@@ -42,6 +42,8 @@ const hourOf = (r: Report | Draft) => Math.floor(r.start / 3_600_000);
 const sizeOf = (r: Report) => JSON.stringify(r).length;
 /** Rows an entry carries as `dropped`. */
 const droppedOf = (e: QueueEntry) => (e.draft ? ((e.draft.errors as ErrorCounts | undefined)?.counts.get("dropped") ?? 0) : (e.dropped ?? 0));
+/** Rows a draft covers: a live report's, or its shadow's (a shadow report's `rows` are 0): each a report's at most. */
+const rowsOf = (d: Draft) => d.rows + (d.shadow?.rows ?? 0);
 /** Errors of every code a draft counts. */
 const errorsOf = (d: Draft) => [...((d.errors as ErrorCounts | undefined)?.counts.values() ?? [])].reduce((a, b) => a + b, 0);
 /** An entry that only carries error counts (of dropped rows): never dropped itself. */
@@ -144,7 +146,7 @@ export class ReportQueue {
    * @param leaving - the page is going (`pagehide`)
    */
   async add(draft: Draft, leaving = false): Promise<void> {
-    const open = this.open_(draft, (d) => hourOf(d) === hourOf(draft) && d.rows + draft.rows <= MAX_REPORT_ROWS && errorsOf(d) + errorsOf(draft) <= MAX_REPORT_ROWS);
+    const open = this.open_(draft, (d) => hourOf(d) === hourOf(draft) && rowsOf(d) + rowsOf(draft) <= MAX_REPORT_ROWS && errorsOf(d) + errorsOf(draft) <= MAX_REPORT_ROWS);
     if (open) await this.set_(open, mergeDrafts(open.draft!, draft));
     else await this.push_(draft, true, leaving);
     await this.trim_(undefined, leaving);

@@ -619,6 +619,18 @@ describe("report queue", () => {
     }
     expect((await store.keys("queue")).length).toBeLessThanOrEqual(8);
   });
+
+  it("merges shadow reports only while their shadow rows stay within a report's: an hour offline of a busy page's shadow is not refused", async () => {
+    const { api, sent } = fakeApi(Array(10).fill(() => ({ accepted: 1, rejected: [] })));
+    const q = new ReportQueue({ store: memoryStore(), api, clock: manualClock(), bounds: QUEUE_BOUNDS, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} });
+    // what Shadow.cut gives: rows 0, the shadow's own rows in `shadow` (sketches left out: the schema's row bound is at stake)
+    const shadowDraft = (rows: number): Draft => ({ ...head(), role: "shadow", start: 1000, end: 2000, rows: 0, features: {}, shadow: { version: 2, rows, agree: rows } });
+    for (let i = 0; i < 3; i++) await q.add(shadowDraft(400_000));
+    await q.flush();
+    const reports = sent.flat();
+    expect(reports.reduce((n, r) => n + r.shadow!.rows, 0)).toBe(1_200_000);
+    for (const r of reports) expect(reportSchema.safeParse(r).error?.issues).toBeUndefined();
+  });
 });
 
 describe("report splitting", () => {
