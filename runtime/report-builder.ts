@@ -6,6 +6,7 @@ import { ClassificationSketch } from "../protocol/sketch/prediction.ts";
 import { LatencySketch } from "../protocol/sketch/latency.ts";
 import { ErrorCounts } from "../protocol/sketch/error-counts.ts";
 import { ConfusionMatrix } from "../protocol/sketch/confusion.ts";
+import { MAX_REPORT_ROWS } from "../protocol/limits.ts";
 import { type Probabilities, classLabels, entropyAt } from "./outputs.ts";
 import type { EmbeddingSketch } from "../protocol/sketch/embedding.ts";
 import type { FeatureSketch, PredictionSketch } from "../protocol/sketch/kinds.ts";
@@ -126,6 +127,8 @@ export class Accumulator {
   confusion?: ConfusionMatrix;
   residual?: NumericSketch;
   private dirty_ = false;
+  /** Errors {@link error} was called with since the last cut, counted or not. */
+  private errs_ = 0;
   /** Per manifest feature, the narrowest cell its values are blurred to (protocol/blur.ts). */
   private readonly minCells: number[];
   /** The output whose `step` (and `targets`) say how a regression's labels are recorded (protocol/blur.ts `pairedLabel`). */
@@ -226,13 +229,15 @@ export class Accumulator {
   }
 
   /**
-   * Counts one error.
+   * Counts one error, up to `LIMITS.reportRows` a report: the collector refuses a report of more
+   * (and its rows with it), so the rest go uncounted (a sparse model's rows that leave hundreds of
+   * features to their impute value make as many violations each).
    *
    * @param code - its code
    */
   error(code: string): void {
     this.dirty_ = true;
-    this.errors.update(code);
+    if (this.errs_++ < MAX_REPORT_ROWS) this.errors.update(code);
   }
 
   /**

@@ -7,7 +7,7 @@ import { reportSchema } from "../../../protocol/schema/report.ts";
 import { memoryStore } from "../../../runtime/model-store.ts";
 import { memoryCollector as collectorOf } from "../../fixtures/memory-collector.ts";
 import { fromBase64, decodeCategorical, decodeClassification, decodeErrorCounts, decodeLatency, decodeNumeric } from "../../../protocol/sketch/index.ts";
-import { churnColumns, churnModel, churnRows } from "../../fixtures/runtime-models.ts";
+import { churnColumns, churnModel, churnRows, wideModel } from "../../fixtures/runtime-models.ts";
 import { denseClassifierReference } from "../../fixtures/onnx-models.ts";
 import { normalisedEntropy } from "../../../protocol/sketch/prediction.ts";
 // the `<script>` entry: sets globalThis.Driftline, as dist/driftline.iife.js does in a page
@@ -345,6 +345,21 @@ describe("runtime under Node", () => {
     await rt.close();
     expect(reports.map((r) => r.rows)).toEqual([3]);
     for (const r of reports) expect(reportSchema.safeParse(r).success).toBe(true);
+  });
+
+  it("keeps a report's error counts within what the collector takes when a sparse model's rows leave most features to their impute value", async () => {
+    // 500 features imputing 0 and rows naming none of them: each row is 500 violations
+    const { transport, reports } = memoryCollector({ ...wideModel("wide", { numeric: 500 }), classifier: undefined } as never);
+    const rt = await createRuntime({ collector: "http://collector.test", key: "ing_x", model: "wide", cache: false, transport, reportIntervalMs: 3_600_000 });
+    for (let call = 0; call < 3; call++) await rt.predict(Array.from({ length: 1000 }, () => ({})));
+    await rt.close();
+    expect(reports.reduce((n, r) => n + r.rows, 0)).toBe(3000);
+    for (const r of reports) {
+      expect(reportSchema.safeParse(r).success).toBe(true);
+      const errors = [...decodeErrorCounts(fromBase64(r.errors!)).counts.values()].reduce((a, b) => a + b, 0);
+      // the collector refuses a report of more (collector/ingest/check-report.ts checkWeights): its rows lost
+      expect(errors).toBeLessThanOrEqual(LIMITS.reportRows);
+    }
   });
 
   it("makes a client id anew when the stored one is none the collector takes (written by other script)", async () => {
