@@ -362,6 +362,21 @@ describe("runtime under Node", () => {
     }
   });
 
+  it("sketches a category given as an object that has no text (a null-prototype object) as an unseen one: flush() and close() resolve, every row reported", async () => {
+    const model = churnModel("churn");
+    const features = model.manifest.features.map((f) => (f.name === "plan" ? { ...f, policy: "impute" as const, impute: "basic" } : f));
+    const { transport, reports } = memoryCollector({ ...model, manifest: { ...model.manifest, features } });
+    const rt = await createRuntime({ collector: "http://collector.test", key: "ing_x", model: "churn", cache: false, transport, reportIntervalMs: 3_600_000 });
+    await rt.predict(churnRows(5));
+    // String() of it throws: it has neither toString nor valueOf
+    await rt.predict({ ...churnRows(1)[0]!, plan: Object.create(null) });
+    await rt.flush();
+    await rt.close();
+    expect(reports.map((r) => r.rows)).toEqual([6]);
+    const plan = decodeCategorical(fromBase64(reports[0]!.features.plan!));
+    expect([plan.counts.reduce((a, b) => a + b), plan.other, plan.heavy.size]).toEqual([5, 1, 0]);
+  });
+
   it("makes a client id anew when the stored one is none the collector takes (written by other script)", async () => {
     const { transport, reports } = memoryCollector();
     const store = memoryStore();
