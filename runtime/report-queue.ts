@@ -35,8 +35,8 @@ export interface QueueEntry {
 /** The bounds of the queue when the options give none (docs/runtime.md "Bounds"). */
 export const QUEUE_BOUNDS: QueueBounds = { maxEntries: 64, maxBytes: 8_000_000, maxAgeMs: 86_400_000 };
 
-/** A stream: reports of one model version, role, client, segment and sample rate. */
-const streamOf = (r: Report | Draft) => [r.model, r.version, r.role, r.client, r.sampleRate, JSON.stringify(r.segment)].join("|");
+/** A stream: reports of one model version, role, client, segment and sample rate (and shadow version). */
+const streamOf = (r: Report | Draft) => [r.model, r.version, r.role, r.client, r.sampleRate, JSON.stringify(r.segment), r.shadow?.version].join("|");
 const hourOf = (r: Report | Draft) => Math.floor(r.start / 3_600_000);
 /** Characters of a report as JSON: what the byte bound counts. */
 const sizeOf = (r: Report) => JSON.stringify(r).length;

@@ -620,6 +620,20 @@ describe("report queue", () => {
     expect((await store.keys("queue")).length).toBeLessThanOrEqual(8);
   });
 
+  it("merges no shadow report into one of another shadow version: a new shadow's rows are never sent as its predecessor's", async () => {
+    const { api, sent } = fakeApi([() => ({ accepted: 2, rejected: [] })]);
+    const q = new ReportQueue({ store: memoryStore(), api, clock: manualClock(), bounds: QUEUE_BOUNDS, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} });
+    // what Shadow.cut gives for the outgoing shadow (version 2), then for its successor (version 3), in one hour
+    const shadowDraft = (version: number, rows: number): Draft => ({ ...head(), role: "shadow", start: 1000, end: 2000, rows: 0, features: {}, shadow: { version, rows, agree: rows } });
+    await q.add(shadowDraft(2, 5));
+    await q.add(shadowDraft(3, 1));
+    await q.flush();
+    expect(sent.flat().map((r) => [r.shadow!.version, r.shadow!.rows])).toEqual([
+      [2, 5],
+      [3, 1],
+    ]);
+  });
+
   it("merges shadow reports only while their shadow rows stay within a report's: an hour offline of a busy page's shadow is not refused", async () => {
     const { api, sent } = fakeApi(Array(10).fill(() => ({ accepted: 1, rejected: [] })));
     const q = new ReportQueue({ store: memoryStore(), api, clock: manualClock(), bounds: QUEUE_BOUNDS, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} });
