@@ -88,9 +88,10 @@ export class Updates {
     const want = a.shadow;
     const shadow = s.shadow;
     if (want?.version !== shadow?.model.version || want?.sampleRate !== shadow?.sampleRate) {
-      if (shadow) void this.hooks_.cutAll();
       const next = want && (shadow?.model.version === want.version ? shadow.model : await this.load_safely_(want));
       if (want && !next) return;
+      // the outgoing shadow's report, cut as it goes: it ran on while its successor loaded
+      if (shadow) void this.hooks_.cutAll();
       s.shadow = next ? new Shadow(next, want!.sampleRate, s.o.clock.now(), s.idle) : undefined;
       if (shadow && shadow.model !== next) this.retire(shadow.model);
     }

@@ -180,6 +180,58 @@ describe("runtime under Node", () => {
     expect(shadowRows() - before).toBe(5);
   });
 
+  it("reports the shadow's rows of the time its successor took to load: the outgoing shadow's report is cut as the new one takes over", async () => {
+    const { transport, reports, assignment } = memoryCollector();
+    const other = churnModel("churn", 1);
+    Object.assign(assignment, { shadow: { version: 2, sampleRate: 1, manifest: { ...assignment.manifest, version: 2 } } });
+    const idle: Array<() => void> = [];
+    const runIdle = () => idle.splice(0).forEach((fn) => fn());
+    const clock = { now: () => Date.now(), setTimeout, clearTimeout, idle: (fn: () => void) => void idle.push(fn) };
+    // shadow version 3 (other bytes): its download waits until `go()`
+    let go = () => {};
+    const gate = new Promise<void>((resolve) => (go = resolve));
+    const held: typeof transport = {
+      ...transport,
+      fetch: async (url, init) => (url.endsWith(other.manifest.sha256) ? (await gate, new Response(other.bytes as Uint8Array<ArrayBuffer>)) : transport.fetch(url, init)),
+    };
+    // an update prunes the stored models once it has swapped
+    const memory = memoryStore();
+    let prunes = 0;
+    const store = { ...memory, keys: (area: "models" | "meta" | "queue") => ((prunes += +(area === "models")), memory.keys(area)) };
+    const rt = await createRuntime({ collector: "http://collector.test", key: "ing_x", model: "churn", cache: false, store, transport: held, clock, push: false, reportIntervalMs: 3_600_000 });
+    const shadowRows = () => reports.reduce((rows, r) => rows + (r.shadow?.rows ?? 0), 0);
+    await expect
+      .poll(async () => {
+        await rt.predict(churnRows(1));
+        runIdle();
+        await rt.flush();
+        return shadowRows();
+      })
+      .toBeGreaterThan(0);
+    const before = shadowRows();
+    const swapped = prunes;
+    // the next answer names config version 2: the runtime fetches it and starts loading shadow 3
+    const { profile: _p, ...clientManifest } = other.manifest;
+    Object.assign(assignment, { shadow: { version: 3, sampleRate: 1, manifest: { ...clientManifest, version: 3 } }, configVersion: 2 });
+    await rt.predict(churnRows(1));
+    runIdle();
+    await rt.flush();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // 5 calls while it loads: shadow 2 runs on their rows
+    for (let i = 0; i < 5; i++) {
+      await rt.predict(churnRows(1));
+      runIdle();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    go();
+    await expect.poll(() => prunes).toBeGreaterThan(swapped);
+    await rt.predict(churnRows(1));
+    runIdle();
+    await rt.close();
+    const rowsOf = (version: number) => reports.filter((r) => r.shadow?.version === version).reduce((rows, r) => rows + r.shadow!.rows, 0);
+    expect([rowsOf(2) - before, rowsOf(3)]).toEqual([6, 1]);
+  });
+
   it("keeps a prediction whose label was mistyped for the label meant, and joins a batch's rows only by their own ids", async () => {
     const { transport, reports } = memoryCollector();
     const rt = await createRuntime({ collector: "http://collector.test", key: "ing_x", model: "churn", cache: false, transport });
