@@ -218,7 +218,8 @@ export class ReportQueue {
 
   /**
    * Drops an entry: its rows (none for a continuation part) are counted as `dropped` and its
-   * error counts kept, in an unsent report of its stream, else in a new bare one of its period;
+   * error counts kept (only its `dropped` count when a report could not hold them all beside its
+   * rows), in an unsent report of its stream, else in a new bare one of its period;
    * as the page goes, always a new one (see {@link carry_}).
    */
   private async drop_(e: QueueEntry, leaving = false): Promise<void> {
@@ -238,9 +239,12 @@ export class ReportQueue {
    */
   private async carry_(e: QueueEntry, leaving = false): Promise<void> {
     const { model, version, role, client, segment, sampleRate, start, end, part, rows } = e.report;
-    const errors = (e.draft?.errors as ErrorCounts | undefined) ?? new ErrorCounts();
-    // without a draft (loaded, or split), the rows it carried as dropped go on: counted nowhere else
-    const n = (part ? 0 : rows) + (e.draft ? 0 : droppedOf(e));
+    // its error counts go along while a report may hold them beside its rows (the collector refuses
+    // more); else, and without a draft (loaded, or split), only the rows it carried as dropped,
+    // counted nowhere else
+    const keep = e.draft && errorsOf(e.draft) + rows <= MAX_REPORT_ROWS;
+    const errors = (keep && (e.draft!.errors as ErrorCounts | undefined)) || new ErrorCounts();
+    const n = (part ? 0 : rows) + (keep ? 0 : droppedOf(e));
     if (n) errors.update("dropped", n);
     if (!errors.counts.size) return;
     const carrier: Draft = { id: this.o_.newId(), model, version, role, client, segment, sampleRate, start, end, rows: 0, features: {}, errors };

@@ -620,6 +620,26 @@ describe("report queue", () => {
     expect((await store.keys("queue")).length).toBeLessThanOrEqual(8);
   });
 
+  it("carries the rows of a dropped report as dropped in a report the collector takes, also when that report counted nearly as many errors as a report may", async () => {
+    const { api, sent } = fakeApi(Array(10).fill(() => ({ accepted: 1, rejected: [] })));
+    const clock = manualClock();
+    const q = new ReportQueue({ store: memoryStore(), api, clock, bounds: { ...QUEUE_BOUNDS, maxEntries: 2 }, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} });
+    // three reports an hour apart (none merges), the first with 10 rows and 999,995 validation
+    // errors (a sparse model's rows missing most features): the bounds drop it
+    for (let hour = 0; hour < 3; hour++) {
+      const acc = new Accumulator(manifest, clock.now());
+      foldRows(acc, churnRows(10), () => 0, 0.5);
+      if (!hour) acc.errors.update("validation", 999_995);
+      await q.add(acc.cut(head(), clock.now() + 1000)!);
+      clock.advance(3_600_000);
+    }
+    await q.flush();
+    const reports = sent.flat();
+    expect(droppedIn(reports) + reports.reduce((n, r) => n + r.rows, 0)).toBe(30);
+    // the collector refuses a report of more errors (collector/ingest/check-report.ts checkWeights), its counts with it
+    for (const r of reports) expect(r.errors ? [...decodeErrorCounts(fromBase64(r.errors)).counts.values()].reduce((a, b) => a + b, 0) : 0).toBeLessThanOrEqual(LIMITS.reportRows);
+  });
+
   it("merges no shadow report into one of another shadow version: a new shadow's rows are never sent as its predecessor's", async () => {
     const { api, sent } = fakeApi([() => ({ accepted: 2, rejected: [] })]);
     const q = new ReportQueue({ store: memoryStore(), api, clock: manualClock(), bounds: QUEUE_BOUNDS, newId: () => crypto.randomUUID(), onAnswer: () => {}, onError: () => {} });
