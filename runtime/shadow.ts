@@ -102,7 +102,7 @@ export class Shadow {
    * The shadow report since the last cut (undefined when it ran on nothing); resets.
    *
    * @param head - id, model, live version, client, segment
-   * @param now - end of the period
+   * @param now - end of the period (its start if the clock was set back since)
    */
   cut(head: Pick<Report, "id" | "model" | "version" | "client" | "segment">, now: number): Draft | undefined {
     const { rows, start, prediction, residual, latency } = this.acc_;
@@ -111,7 +111,8 @@ export class Shadow {
       ...head,
       role: "shadow",
       start,
-      end: now,
+      // the clock may have been set back since the period started
+      end: Math.max(now, start),
       rows: 0,
       sampleRate: this.sampleRate,
       features: {},

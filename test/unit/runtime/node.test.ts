@@ -180,6 +180,32 @@ describe("runtime under Node", () => {
     expect(shadowRows() - before).toBe(5);
   });
 
+  it("reports the shadow's rows also when the clock was set back since its last report: its period never ends before it starts", async () => {
+    const { transport, reports, assignment } = memoryCollector();
+    Object.assign(assignment, { shadow: { version: 2, sampleRate: 1, manifest: { ...assignment.manifest, version: 2 } } });
+    const idle: Array<() => void> = [];
+    const runIdle = () => idle.splice(0).forEach((fn) => fn());
+    let offset = 0;
+    const clock = { now: () => Date.now() + offset, setTimeout, clearTimeout, idle: (fn: () => void) => void idle.push(fn) };
+    const rt = await createRuntime({ collector: "http://collector.test", key: "ing_x", model: "churn", cache: false, transport, clock, reportIntervalMs: 3_600_000 });
+    await expect
+      .poll(async () => {
+        await rt.predict(churnRows(1));
+        runIdle();
+        await rt.flush();
+        return reports.some((r) => r.role === "shadow");
+      })
+      .toBe(true);
+    // the device's clock set back an hour (NTP, or its user)
+    offset = -3_600_000;
+    await rt.predict(churnRows(3));
+    runIdle();
+    await rt.close();
+    const last = reports.filter((r) => r.role === "shadow").at(-1)!;
+    expect(last.shadow!.rows).toBe(3);
+    expect(reportSchema.safeParse(last).error?.issues).toBeUndefined();
+  });
+
   it("reports the shadow's rows of the time its successor took to load: the outgoing shadow's report is cut as the new one takes over", async () => {
     const { transport, reports, assignment } = memoryCollector();
     const other = churnModel("churn", 1);
