@@ -29,7 +29,7 @@ export function callPath(s: RuntimeState, onRows: () => void): Call {
   return async (input, raw, columns) => {
     checkOpen(s);
     const m = s.live;
-    const acc = accOf(s, m);
+    let acc = accOf(s, m);
     const many = Array.isArray(input);
     const rows = raw ? undefined : columns ? (input as Columns) : many ? input : [input as Row];
     let feeds: Record<string, Tensor> = {};
@@ -82,8 +82,12 @@ export function callPath(s: RuntimeState, onRows: () => void): Call {
     if (enc) reuse(m.plan, enc);
     // raw feeds: as many rows as the first output has
     if (!rows) n = Number(out[m.manifest.outputs[0]!.name]?.dims[0] ?? 1) || 1;
-    // a report covers at most MAX_REPORT_ROWS rows (the collector refuses more): cut before this call's
-    if (acc.rows + n > MAX_REPORT_ROWS) onRows();
+    // a report covers at most MAX_REPORT_ROWS rows (the collector refuses more): cut before this
+    // call's, then the version's accumulator taken again (the cut lets a retired version's go)
+    if (acc.rows + n > MAX_REPORT_ROWS) {
+      onRows();
+      acc = accOf(s, m);
+    }
     if (!rows && m.tensors) acc.describe(m.tensors.describe({ ...feeds, ...out }), s.current.sampleRate);
     const base = enc?.base ?? staging.take(OUTPUT_COLUMNS * n);
     const values = enc?.staged ?? staging.values;

@@ -1,7 +1,8 @@
 // The parts of createRuntime on their own (issue 14 item 5): updates and swaps (runtime/updates.ts),
 // the report schedule (runtime/report-schedule.ts) and the rollout channel (runtime/push-channel.ts, on a
 // stand-in WebSocket), on a runtime state with stub versions
-// (no session runs here: the call path is covered by node.test.ts and the browser tests).
+// (no session runs here: the call path is covered by node.test.ts and the browser tests, but for
+// a race with an update, on a stub session whose run answers when the test says).
 import { describe, expect, it, vi } from "vitest";
 import { DriftlineError } from "../../../protocol/errors.ts";
 import { FeedbackStore } from "../../../runtime/feedback.ts";
@@ -14,6 +15,7 @@ import { openChannel } from "../../../runtime/push-channel.ts";
 import { ReportSchedule } from "../../../runtime/report-schedule.ts";
 import { accOf, type RuntimeState, type Settings } from "../../../runtime/runtime-state.ts";
 import { Updates } from "../../../runtime/updates.ts";
+import { callPath } from "../../../runtime/call-path.ts";
 import { compile } from "../../../runtime/validate.ts";
 import type { Assignment, Clock } from "../../../runtime/types.ts";
 import { churnModel } from "../../fixtures/runtime-models.ts";
@@ -199,6 +201,54 @@ describe("runtime/report-schedule.ts", () => {
     schedule.schedule();
     await advance(60_000);
     expect(flushes).toBe(3);
+  });
+});
+
+describe("runtime/call-path.ts", () => {
+  it("reports the rows of a call on a version retired while it ran, also when they take its report past the rows a report may cover", async () => {
+    const { clock } = manualClock();
+    const { s } = state(clock, []);
+    s.current = assignment(1, { reportRows: 1_000_000 });
+    const drafts: Array<{ version: number; rows: number }> = [];
+    const queue = { add: async (d: { version: number; rows: number }) => void drafts.push(d), flush: async () => {} } as unknown as ReportQueue;
+    const schedule = new ReportSchedule(
+      s,
+      queue,
+      () => "id",
+      async () => {},
+    );
+    // a session whose runs answer when the test says: 3 classes a row
+    let answer = () => {};
+    const run = (feeds: Record<string, { dims: number[] }>) =>
+      new Promise((resolve) => {
+        const n = feeds.features!.dims[0]!;
+        answer = () => resolve({ probabilities: { data: new Float32Array(3 * n).fill(1 / 3), dims: [n, 3] } });
+      });
+    const ort = {
+      Tensor: class {
+        constructor(
+          readonly type: string,
+          readonly data: unknown,
+          readonly dims: number[],
+        ) {}
+      },
+    };
+    Object.assign(s.live, { ort, session: { run, release: async () => {} } });
+    const call = callPath(s, () => void schedule.cutAll());
+    const columns = (n: number) => ({ tenure: new Float64Array(n).fill(12), charges: new Float64Array(n).fill(50), age: new Float64Array(n).fill(30), plan: Array<string>(n).fill("pro") });
+    const first = call(columns(600_000), undefined, true);
+    answer();
+    await first;
+    // a call of 500,000 rows under way as an update swaps version 2 in and retires version 1
+    const second = call(columns(500_000), undefined, true);
+    const updates = new Updates(s, { reschedule: () => {}, cutAll: async () => {} });
+    const old = s.live;
+    s.live = { ...old, version: 2, inflight: 0 };
+    updates.retire(old);
+    answer();
+    await second;
+    await schedule.cutAll();
+    expect(drafts.filter((d) => d.version === 1).map((d) => d.rows)).toEqual([600_000, 500_000]);
   });
 });
 
