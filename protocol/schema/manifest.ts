@@ -155,7 +155,7 @@ const clientManifestShape = {
 
 type Issues = { value: z.infer<z.ZodObject<typeof clientManifestShape>>; issues: z.core.$ZodRawIssue[] };
 
-/** Names unique; every feature inside its input, columns not shared; categories and labels unique; statistics of tensors the model has. */
+/** Names unique; every feature inside its input, columns not shared; categories and labels unique; statistics of tensors the model has; no more features, derived ones included, than a report holds. */
 function checkStructure(ctx: Issues): void {
   const m = ctx.value;
   const problem = (path: PropertyKey[], message: string) => ctx.issues.push({ code: "custom", path, message, input: m });
@@ -163,9 +163,20 @@ function checkStructure(ctx: Issues): void {
   m.tensorStats?.forEach((name, i) => tensors.has(name) || problem(["tensorStats", i], `no input or output named "${name}"`));
   const dupTensor = m.tensorStats && findDuplicate(m.tensorStats, (t) => t, "tensor");
   if (dupTensor) problem(["tensorStats"], dupTensor);
+  const features = [...m.features, ...derivedFeatures(m)];
+  // a report holds a sketch of each: the collector refuses one of more
+  if (features.length > LIMITS.features)
+    ctx.issues.push({
+      code: "too_big",
+      origin: "array",
+      maximum: LIMITS.features,
+      path: ["features"],
+      message: `${features.length} features with those derived from tensors, more than a report holds (${LIMITS.features})`,
+      input: m,
+    });
   for (const [list, what] of [
     [m.inputs, "input"],
-    [[...m.features, ...derivedFeatures(m)], "feature"],
+    [features, "feature"],
     [m.outputs, "output"],
   ] as const) {
     const dup = findDuplicate<{ name: string }>(list, (x) => x.name, what);

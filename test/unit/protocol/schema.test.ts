@@ -103,6 +103,17 @@ describe("manifest", () => {
     n.features = Array.from({ length: LIMITS.features + 1 }, (_, i) => ({ ...n.features[0]!, name: `f${i}`, index: i }));
     expect(codeOf(() => parseManifest(n))).toMatch(/^limit_exceeded/);
   });
+
+  test("more features than a report holds with those derived from tensors is limit_exceeded: the collector would refuse every report", () => {
+    const m = manifest();
+    m.inputs[0]!.shape = ["batch", LIMITS.features];
+    m.features = Array.from({ length: LIMITS.features - 2 }, (_, i) => ({ ...m.features[0]!, name: `f${i}`, index: i }));
+    // five statistics of the tensor: a report of 515 feature sketches
+    m.tensorStats = ["features"];
+    m.profile.features = {};
+    expect(codeOf(() => parseManifest(m))).toMatch(/^limit_exceeded: manifest: features: 515 features/);
+    expect(() => parseReportBatch({ reports: [report({ features: Object.fromEntries(Array.from({ length: 515 }, (_, i) => [`f${i}`, "AA"])) })] })).toThrow(/reports\.0\.features: more than 512/);
+  });
 });
 
 describe("report batch", () => {
