@@ -127,7 +127,8 @@ function checkMoments(report: Aggregate): Refusal | undefined {
  * Why a decoded report claims more than it covers, or undefined: a feature or prediction
  * sketch may hold at most the report's `rows` values, a shadow sketch at most the shadow's
  * `rows` (a shadow report has `rows` 0 and its own count, capped by the wire schema too), latency at most one call per row or error, and error counts, confusion and
- * residuals (labels may come for rows of earlier reports) at most `LIMITS.reportRows`. With
+ * residuals (labels may come for rows of earlier reports) and the embedding (the app passes
+ * embeddings of its own with `rt.embed()`, apart from its rows) at most `LIMITS.reportRows`. With
  * `rows` capped by the wire schema, any sum of accepted reports stays an exact integer.
  *
  * @param report - the report's aggregate
@@ -148,7 +149,7 @@ export function checkWeights(report: Aggregate, rows: number): Refusal | undefin
     overweight("latency", report.latency, rows + errors, "its rows and errors") ||
     overweight("confusion", report.confusion, most, "the report row limit") ||
     overweight("residual", report.residual, most, "the report row limit") ||
-    overweight("embedding", report.embedding, rows, "its rows");
+    overweight("embedding", report.embedding, most, "the report row limit");
   if (problem) return problem;
   for (const [, s] of report.shadow) {
     const shadowProblem =

@@ -23,6 +23,8 @@ import { textLine } from "../../fixtures/media-data.ts";
 import { tokenize } from "../../fixtures/tokenizer.ts";
 import { memoryCollector } from "../../fixtures/memory-collector.ts";
 import type { EncodedTexts } from "../../../runtime/types.ts";
+import { Aggregate } from "../../../collector/aggregates/aggregate.ts";
+import { checkWeights } from "../../../collector/ingest/check-report.ts";
 
 interface PillowCase {
   source: string;
@@ -692,6 +694,21 @@ describe("runtime media inputs under Node", () => {
     const other = await createRuntime({ ...options, model: "no-embedding", transport: memoryCollector(plain.bytes, plain.manifest).transport });
     expect(() => other.embed([1])).toThrow(expect.objectContaining({ code: "unsupported" }));
     await other.close();
+  });
+
+  it("sends the embeddings the app passes itself in reports the collector takes, also more of them than the report has rows", async () => {
+    const { bytes, manifest, classifier } = textModel("app-embeddings-weight");
+    const { output: _output, ...config } = manifest.embedding!;
+    const { transport, reports } = memoryCollector(bytes, { ...manifest, embedding: config });
+    const rt = await createRuntime({ ...options, model: "app-embeddings-weight", transport, encodeText: tokenize });
+    const vector = textClassifierReference(classifier, tokenize(["a good movie"]).ids[0]!).embedding;
+    // the vector of a row whose call is still under way as the report is cut, or of text the app embeds without predicting
+    rt.embed(vector);
+    rt.embed(vector);
+    await rt.predict({ input_ids: "a good movie" });
+    await rt.close();
+    expect(decodeEmbedding(fromBase64(reports[0]!.embedding!)).count).toBe(2);
+    for (const r of reports) expect(checkWeights(Aggregate.decode(r), r.rows)).toBeUndefined();
   });
 
   it("refuses embeddings after close() with `closed`, as predict() and feedback() do: no report would carry them", async () => {

@@ -107,6 +107,19 @@ describe("embedding drift through the collector", async () => {
     expect((await postReports(ingest, past)).rejected).toEqual([expect.objectContaining({ code: "limit_exceeded", message: expect.stringContaining("the manifest's clip") })]);
   });
 
+  it("takes a report of more embeddings than rows: the app passes embeddings of its own (rt.embed()), apart from its rows", async () => {
+    const model = unique("emb");
+    const version = await publishManifest(model, (sha, size) => manifest(model, sha, size));
+    // 20 embeddings beside 1 row (a call under way as the report was cut), and beside none
+    const { prediction: _p, latency: _l, ...bare } = makeReport(model, version, { start: minute - 60_000 });
+    const { embedding } = report(model, version, 0, minute - 60_000, 0);
+    const answer = await postReports(ingest, [
+      { ...bare, rows: 1, features: {}, embedding },
+      { ...bare, id: `${bare.id}-0`, rows: 0, features: {}, embedding },
+    ]);
+    expect([answer.accepted.length, answer.rejected]).toEqual([2, []]);
+  });
+
   it("refuses an embedding sketch of other sizes, or where the manifest has no embedding", async () => {
     const model = unique("emb");
     const version = await publishManifest(model, (sha, size) => manifest(model, sha, size));
