@@ -7,6 +7,11 @@ import { runInTurn } from "./session-queue.ts";
 import { accOf, checkOpen, fail, inRange, type RuntimeState } from "./runtime-state.ts";
 import type { BatchPrediction, Columns, Feeds, Prediction, Row, RunResult, Tensor } from "./types.ts";
 
+/** Refuses a call of more rows than a report may cover: the collector refuses such a report, its rows lost, uncounted. */
+const checkRows = (n: number) => {
+  if (n > MAX_REPORT_ROWS) throw new DriftlineError("validation", `${n} rows: at most ${MAX_REPORT_ROWS} a call`);
+};
+
 /** Row `r` of a columnar batch, named (for the few rows a shadow samples). */
 const rowOf = (columns: Columns, r: number): Row => Object.fromEntries(Object.entries(columns).map(([k, c]) => [k, c[r]]));
 
@@ -43,9 +48,7 @@ export function callPath(s: RuntimeState, onRows: () => void): Call {
     try {
       if (rows) {
         if (columns && m.media) throw new DriftlineError("unsupported", "predictColumns() takes tabular models: predict() rows");
-        n = rowCount(m.plan, rows);
-        // a report of more rows is refused by the collector: they would be lost, uncounted
-        if (n > MAX_REPORT_ROWS) throw new DriftlineError("validation", `${n} rows: at most ${MAX_REPORT_ROWS} a call`);
+        checkRows((n = rowCount(m.plan, rows)));
         const base = staging.take((m.plan.width + OUTPUT_COLUMNS) * n);
         try {
           enc = buildFeeds(m.ort, m.manifest, m.plan, rows, () => acc.error("validation"), staging.values, base);
@@ -80,8 +83,8 @@ export function callPath(s: RuntimeState, onRows: () => void): Call {
       checkOpen(s);
     }
     if (enc) reuse(m.plan, enc);
-    // raw feeds: as many rows as the first output has
-    if (!rows) n = Number(out[m.manifest.outputs[0]!.name]?.dims[0] ?? 1) || 1;
+    // raw feeds: as many rows as the first output has (known once run)
+    if (!rows) checkRows((n = Number(out[m.manifest.outputs[0]!.name]?.dims[0] ?? 1) || 1));
     // a report covers at most MAX_REPORT_ROWS rows (the collector refuses more): cut before this
     // call's, then the version's accumulator taken again (the cut lets a retired version's go)
     if (acc.rows + n > MAX_REPORT_ROWS) {

@@ -416,7 +416,10 @@ export interface Runtime {
    * row on either side, for batches where that cost counts.
    */
   predictColumns(columns: Columns): Promise<BatchPrediction>;
-  /** Runs raw feeds (non-tabular models); outputs are sketched when the manifest says how. */
+  /**
+   * Runs raw feeds (non-tabular models); outputs are sketched when the manifest says how. Its rows
+   * are the first output's first dimension: more than 1,000,000 are refused (`validation`), once run.
+   */
   run(feeds: Feeds): Promise<RunResult>;
   /**
    * Adds embeddings the app computed itself to the report's embedding sketch (a manifest whose

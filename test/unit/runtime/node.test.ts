@@ -455,6 +455,17 @@ describe("runtime under Node", () => {
     expect([plan.counts.reduce((a, b) => a + b), plan.other, plan.heavy.size]).toEqual([5, 1, 0]);
   });
 
+  it("refuses raw feeds of more rows than a report may cover as predict() refuses rows: no report the collector refuses is made", async () => {
+    const { transport, reports } = memoryCollector();
+    const rt = await createRuntime({ collector: "http://collector.test", key: "ing_x", model: "churn", cache: false, transport, reportIntervalMs: 3_600_000 });
+    const n = LIMITS.reportRows + 1;
+    await expect(rt.run({ features: { type: "float32", data: new Float32Array(6 * n), dims: [n, 6] } })).rejects.toMatchObject({ code: "validation", message: "1000001 rows: at most 1000000 a call" });
+    await rt.run({ features: { type: "float32", data: new Float32Array(6 * 3), dims: [3, 6] } });
+    await rt.close();
+    expect(reports.map((r) => r.rows)).toEqual([3]);
+    for (const r of reports) expect(reportSchema.safeParse(r).success).toBe(true);
+  });
+
   it("makes a client id anew when the stored one is none the collector takes (written by other script)", async () => {
     const { transport, reports } = memoryCollector();
     const store = memoryStore();
