@@ -43,7 +43,7 @@ export interface AggregatorStats {
   pending: number;
   /** Stored rows and logged reports set aside because they could not be read or merged, by reason. */
   quarantined: Record<string, number>;
-  /** The most the object's pending aggregates were estimated to hold in memory, bytes (see docs/ingest.md). */
+  /** The most the object's pending aggregates and the slice of a batch it was examining were estimated to hold in memory, bytes (see docs/ingest.md). */
   peakPendingBytes: number;
   /** Report ids kept to deduplicate (at most `DEDUPE_MAX_IDS`: ./seen-ids.ts). */
   idsKept: number;
@@ -61,6 +61,8 @@ const DRAFT_CHUNK = -1;
 const LOG_PAGE = 64;
 /** Hour rows rolled into their days per D1 batch (each decoded in memory with its day row). */
 const ROLL_UP_PAGE = 8;
+/** The estimated heap of a batch's decoded reports at which it is logged before more are decoded. */
+const SLICE_BYTES = 16 * 1024 * 1024;
 
 const COUNTERS = ["accepted", "duplicates", "rejected", "flushes", "upserts", "rowsWritten", "bytesWritten", "flushMs", "idsEvicted"] as const;
 type Counter = (typeof COUNTERS)[number];
@@ -106,6 +108,8 @@ export class ModelAggregator extends DurableObject<Env> {
   private readonly budget: SenderBudget;
   private readonly labelBudget: SenderBudget;
   private flushing: Promise<void> | undefined;
+  /** The slice of a batch being ingested: one at a time, so one slice's decoded reports are held at most. */
+  private slicing: Promise<unknown> = Promise.resolve();
   private alarmAt: number | null = null;
   /** When the oldest hour row this object wrote unrolled is due to roll into its day; undefined: none. */
   private rollAt: number | undefined;
@@ -151,16 +155,46 @@ export class ModelAggregator extends DurableObject<Env> {
     const now = Date.now();
     // a runtime's carriers of rows dropped days ago count them now, not refused by age
     const reports = sent.map((r) => redateStaleCarrier(r, now));
+    const outcomes: IngestOutcome[] = [];
+    const inBatch = new Set<string>();
+    for (let from = 0; from < reports.length; ) {
+      const slice = this.slicing.then(() => this.ingestSlice(reports, from, now, inBatch, outcomes));
+      this.slicing = slice.catch(() => undefined);
+      from = await slice;
+    }
+    await this.scheduleAlarm();
+    return outcomes;
+  }
+
+  /**
+   * Examines reports of a batch from `from` on until their decoded aggregates are estimated to
+   * hold {@link SLICE_BYTES}, then checks and logs them, adding their outcomes to `outcomes`: a
+   * decoded sketch takes ~1.5 KB however few values it sends, so a batch of near-empty sketches
+   * decoded whole held ~25 times its size (docs/ingest.md "Memory"). A split report's later parts
+   * stay in their first part's slice, up to twice the bound.
+   *
+   * @returns where the next slice starts
+   */
+  private async ingestSlice(reports: AttributedReport[], from: number, now: number, inBatch: Set<string>, outcomes: IngestOutcome[]): Promise<number> {
+    const examined: Array<ReturnType<ModelAggregator["examine"]> | undefined> = [];
+    let held = 0;
+    let to = from;
+    for (; to < reports.length && (held < SLICE_BYTES || (reports[to]!.part !== undefined && held < 2 * SLICE_BYTES)); to++) {
+      const report = reports[to]!;
+      const e = this.seen.has(report.id) ? undefined : this.examine(report, now);
+      if (e && "aggregate" in e) held += e.aggregate.memoryBytes();
+      examined.push(e);
+    }
+    this.notePeak(held);
+    const slice = reports.slice(from, to);
     // only reports that will be accepted count towards the segment caps
-    const examined = reports.map((report) => (this.seen.has(report.id) ? undefined : this.examine(report, now)));
-    const capped = await Promise.all(examined.map((e, i) => (e && "aggregate" in e ? this.cap!.admit(reports[i]!.segment) : undefined)));
+    const capped = await Promise.all(examined.map((e, i) => (e && "aggregate" in e ? this.cap!.admit(slice[i]!.segment) : undefined)));
     const capWrites = capped.reduce((n, c) => n + (c?.rowsWritten ?? 0), 0);
     if (capWrites) this.count("rowsWritten", capWrites);
     // From here on nothing awaits: the seen-check and the log insert of a report are atomic.
-    const inBatch = new Set<string>();
     const tally = { accepted: 0, duplicates: 0, rejected: 0 };
     const toLog: (ToLog | undefined)[] = [];
-    const outcomes = reports.map((report, i): IngestOutcome => {
+    const own = slice.map((report, i): IngestOutcome => {
       const e = examined[i];
       if (!e || inBatch.has(report.id) || this.seen.has(report.id)) {
         tally.duplicates++;
@@ -194,8 +228,8 @@ export class ModelAggregator extends DurableObject<Env> {
       if (this.flushing) this.memory = undefined;
       else this.ctx.waitUntil(this.flush().catch((err) => console.error("aggregator flush failed; retrying from the log", err)));
     }
-    await this.scheduleAlarm();
-    return outcomes;
+    outcomes.push(...own);
+    return to;
   }
 
   /**
