@@ -33,9 +33,11 @@ export function callPath(s: RuntimeState, onRows: () => void): Call {
   const { staging, feedback } = s;
   return async (input, raw, columns) => {
     checkOpen(s);
+    const many = Array.isArray(input);
+    // an empty batch: nothing to check, run or count (a media model's preprocessing would refuse it)
+    if (many && !input.length) return [];
     const m = s.live;
     let acc = accOf(s, m);
-    const many = Array.isArray(input);
     const rows = raw ? undefined : columns ? (input as Columns) : many ? input : [input as Row];
     let feeds: Record<string, Tensor> = {};
     let enc: Encoded | undefined;

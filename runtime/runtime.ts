@@ -152,7 +152,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const runtime: Runtime = {
     predict: call as Runtime["predict"],
     predictColumns: (columns) => call(columns, undefined, true) as Promise<BatchPrediction>,
-    run: (feeds) => call([], feeds) as Promise<RunResult>,
+    run: (feeds) => call({}, feeds) as Promise<RunResult>,
     embed(vectors) {
       // after close() no report would carry them
       checkOpen(s);

@@ -408,7 +408,7 @@ export interface RuntimeOptions {
 
 /** A running model: predict, run, feedback, events. */
 export interface Runtime {
-  /** Validates one row (or a batch), runs the model, decodes and sketches the outputs. */
+  /** Validates one row (or a batch), runs the model, decodes and sketches the outputs; an empty batch is answered `[]`, with no run. */
   predict(row: Row): Promise<Prediction>;
   predict(rows: Row[]): Promise<Prediction[]>;
   /**

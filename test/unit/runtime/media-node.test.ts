@@ -21,6 +21,7 @@ import { convClassifierReference, textClassifierReference } from "../../fixtures
 import { imageModel, sileroModel, textDirectionModel, textModel } from "../../fixtures/media-models.ts";
 import { textLine } from "../../fixtures/media-data.ts";
 import { tokenize } from "../../fixtures/tokenizer.ts";
+import { churnModel } from "../../fixtures/runtime-models.ts";
 import { memoryCollector } from "../../fixtures/memory-collector.ts";
 import type { EncodedTexts } from "../../../runtime/types.ts";
 import { Aggregate } from "../../../collector/aggregates/aggregate.ts";
@@ -145,6 +146,27 @@ describe("runtime media inputs under Node", () => {
     const scores = await Promise.all([Uint8ClampedArray.from(pixels), Uint8Array.from(pixels), pixels].map(async (data) => (await again.predict(of(data))).score));
     expect(new Set(scores).size).toBe(1);
     await again.close();
+  });
+
+  it("answers an empty batch with no predictions for every kind of model, counting no error: an app's empty list is no call that failed", async () => {
+    const answers: Record<string, unknown> = {};
+    for (const { bytes, manifest } of [churnModel("empty-table"), imageModel("empty-image", { width: 16, height: 12 }), textModel("empty-text"), sileroModel("empty-audio")]) {
+      const { transport, reports } = memoryCollector(bytes, manifest);
+      const rt = await createRuntime({ ...options, model: manifest.model, transport, encodeText: tokenize });
+      answers[manifest.model] = await rt.predict([]).catch((e: Error) => e.message);
+      await rt.close();
+      answers[`${manifest.model} errors`] = reports[0]?.errors;
+    }
+    expect(answers).toEqual({
+      "empty-table": [],
+      "empty-table errors": undefined,
+      "empty-image": [],
+      "empty-image errors": undefined,
+      "empty-text": [],
+      "empty-text errors": undefined,
+      "empty-audio": [],
+      "empty-audio errors": undefined,
+    });
   });
 
   it("refuses a row that is no object (null, undefined) of a media model as a counted validation error, as a tabular model's rows are judged", async () => {
