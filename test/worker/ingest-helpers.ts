@@ -144,6 +144,38 @@ export async function liveModel(prefix: string): Promise<{ model: string; key: s
 }
 
 /**
+ * A manifest whose features are all numeric, read in order from one float32 input, each with its
+ * reference sketch.
+ *
+ * @param file - the model's name, and its bytes' SHA-256 and size
+ * @param references - per feature, its reference sketch, in input order
+ * @param rows - the reference's rows
+ * @param output - the model's one output, with the reference sketch of its predictions if it has one
+ */
+export function numericManifest(
+  file: { model: string; sha256: string; size: number },
+  references: Record<string, NumericSketch>,
+  rows: number,
+  output: { spec: Manifest["outputs"][number]; prediction?: NonNullable<Manifest["profile"]>["prediction"] },
+): Manifest {
+  const names = Object.keys(references);
+  return {
+    format: 1,
+    ...file,
+    inputs: [{ name: "features", dtype: "float32", shape: [-1, names.length] }],
+    features: names.map((name, index) => ({ name, kind: "numeric" as const, input: "features", index, policy: "reject" as const })),
+    outputs: [output.spec],
+    profile: {
+      format: 1,
+      rows,
+      createdAt: "2026-01-01T00:00:00Z",
+      features: Object.fromEntries(names.map((name) => [name, { kind: "numeric" as const, sketch: toBase64(references[name]!.encode()) }])),
+      ...(output.prediction && { prediction: output.prediction }),
+    },
+  } as Manifest;
+}
+
+/**
  * Uploads fresh bytes and publishes a version whose manifest `build` makes from their hash
  * and size; makes it the stable version.
  *

@@ -1,9 +1,9 @@
 // The runtime under Node (simulators, CLIs): cache off, onnxruntime-web from the npm package,
 // the collector's HTTP API answered by an in-memory Transport.
 import { describe, expect, it } from "vitest";
-import { createRuntime, DriftlineError } from "../../../runtime/index.ts";
+import { createRuntime, DriftlineError, type Runtime } from "../../../runtime/index.ts";
 import { LIMITS } from "../../../protocol/limits.ts";
-import { reportSchema } from "../../../protocol/schema/report.ts";
+import { type Report, reportSchema } from "../../../protocol/schema/report.ts";
 import { memoryStore } from "../../../runtime/model-store.ts";
 import { memoryCollector as collectorOf } from "../../fixtures/memory-collector.ts";
 import { fromBase64, decodeCategorical, decodeClassification, decodeErrorCounts, decodeLatency, decodeNumeric } from "../../../protocol/sketch/index.ts";
@@ -17,6 +17,30 @@ const tagEntry = (globalThis as unknown as { Driftline: { createRuntime: typeof 
 
 function memoryCollector(model = churnModel("churn")) {
   return { ...collectorOf(model.bytes, model.manifest), model };
+}
+
+/** A clock whose idle time comes when the test runs it (`runIdle`); `offset` moves its time. */
+function idleClock() {
+  const idle: Array<() => void> = [];
+  const c = { offset: 0, runIdle: () => idle.splice(0).forEach((fn) => fn()) };
+  const clock = { now: () => Date.now() + c.offset, setTimeout, clearTimeout, idle: (fn: () => void) => void idle.push(fn) };
+  return Object.assign(c, { clock });
+}
+
+/** Rows of the shadow's runs in `reports`. */
+const shadowRows = (reports: Report[]) => reports.reduce((rows, r) => rows + (r.shadow?.rows ?? 0), 0);
+
+/** Predicts until a report of the shadow's rows arrives (the shadow loads after the start); answers the shadow rows reported. */
+async function untilShadowReports(rt: Runtime, runIdle: () => void, reports: Report[]): Promise<number> {
+  await expect
+    .poll(async () => {
+      await rt.predict(churnRows(1));
+      runIdle();
+      await rt.flush();
+      return shadowRows(reports);
+    })
+    .toBeGreaterThan(0);
+  return shadowRows(reports);
 }
 
 describe("runtime under Node", () => {
@@ -157,47 +181,25 @@ describe("runtime under Node", () => {
   it("reports the shadow's rows of an idle-time run still going when the runtime closes", async () => {
     const { transport, reports, assignment } = memoryCollector();
     Object.assign(assignment, { shadow: { version: 2, sampleRate: 1, manifest: { ...assignment.manifest, version: 2 } } });
-    // idle time comes when the test says so
-    const idle: Array<() => void> = [];
-    const runIdle = () => idle.splice(0).forEach((fn) => fn());
-    const clock = { now: () => Date.now(), setTimeout, clearTimeout, idle: (fn: () => void) => void idle.push(fn) };
+    const { clock, runIdle } = idleClock();
     const rt = await createRuntime({ collector: "http://collector.test", key: "ing_x", model: "churn", cache: false, transport, clock });
-    const shadowRows = () => reports.reduce((rows, r) => rows + (r.shadow?.rows ?? 0), 0);
-    // the shadow loads after the start: predict until a report of it arrives
-    await expect
-      .poll(async () => {
-        await rt.predict(churnRows(1));
-        runIdle();
-        await rt.flush();
-        return shadowRows();
-      })
-      .toBeGreaterThan(0);
-    const before = shadowRows();
+    const before = await untilShadowReports(rt, runIdle, reports);
     await rt.predict(churnRows(5));
     // the shadow's run of those rows starts in idle time and is still going as close() flushes
     runIdle();
     await rt.close();
-    expect(shadowRows() - before).toBe(5);
+    expect(shadowRows(reports) - before).toBe(5);
   });
 
   it("reports the shadow's rows also when the clock was set back since its last report: its period never ends before it starts", async () => {
     const { transport, reports, assignment } = memoryCollector();
     Object.assign(assignment, { shadow: { version: 2, sampleRate: 1, manifest: { ...assignment.manifest, version: 2 } } });
-    const idle: Array<() => void> = [];
-    const runIdle = () => idle.splice(0).forEach((fn) => fn());
-    let offset = 0;
-    const clock = { now: () => Date.now() + offset, setTimeout, clearTimeout, idle: (fn: () => void) => void idle.push(fn) };
+    const time = idleClock();
+    const { clock, runIdle } = time;
     const rt = await createRuntime({ collector: "http://collector.test", key: "ing_x", model: "churn", cache: false, transport, clock, reportIntervalMs: 3_600_000 });
-    await expect
-      .poll(async () => {
-        await rt.predict(churnRows(1));
-        runIdle();
-        await rt.flush();
-        return reports.some((r) => r.role === "shadow");
-      })
-      .toBe(true);
+    await untilShadowReports(rt, runIdle, reports);
     // the device's clock set back an hour (NTP, or its user)
-    offset = -3_600_000;
+    time.offset = -3_600_000;
     await rt.predict(churnRows(3));
     runIdle();
     await rt.close();
@@ -210,9 +212,7 @@ describe("runtime under Node", () => {
     const { transport, reports, assignment } = memoryCollector();
     const other = churnModel("churn", 1);
     Object.assign(assignment, { shadow: { version: 2, sampleRate: 1, manifest: { ...assignment.manifest, version: 2 } } });
-    const idle: Array<() => void> = [];
-    const runIdle = () => idle.splice(0).forEach((fn) => fn());
-    const clock = { now: () => Date.now(), setTimeout, clearTimeout, idle: (fn: () => void) => void idle.push(fn) };
+    const { clock, runIdle } = idleClock();
     // shadow version 3 (other bytes): its download waits until `go()`
     let go = () => {};
     const gate = new Promise<void>((resolve) => (go = resolve));
@@ -225,16 +225,7 @@ describe("runtime under Node", () => {
     let prunes = 0;
     const store = { ...memory, keys: (area: "models" | "meta" | "queue") => ((prunes += +(area === "models")), memory.keys(area)) };
     const rt = await createRuntime({ collector: "http://collector.test", key: "ing_x", model: "churn", cache: false, store, transport: held, clock, push: false, reportIntervalMs: 3_600_000 });
-    const shadowRows = () => reports.reduce((rows, r) => rows + (r.shadow?.rows ?? 0), 0);
-    await expect
-      .poll(async () => {
-        await rt.predict(churnRows(1));
-        runIdle();
-        await rt.flush();
-        return shadowRows();
-      })
-      .toBeGreaterThan(0);
-    const before = shadowRows();
+    const before = await untilShadowReports(rt, runIdle, reports);
     const swapped = prunes;
     // the next answer names config version 2: the runtime fetches it and starts loading shadow 3
     const { profile: _p, ...clientManifest } = other.manifest;

@@ -6,7 +6,7 @@ import type { DriftAnswer } from "../../../../protocol/api.ts";
 import type { Manifest } from "../../../../protocol/schema/index.ts";
 import type { Report } from "../../../../protocol/schema/report.ts";
 import { ClassificationSketch, ConfusionMatrix, ErrorCounts, LatencySketch, NumericSketch, toBase64 } from "../../../../protocol/sketch/index.ts";
-import { clientsGiven, flush, normal, publishManifest, rng } from "../../ingest-helpers.ts";
+import { clientsGiven, flush, normal, numericManifest, publishManifest, rng } from "../../ingest-helpers.ts";
 import { BOOTSTRAP, call, createKey, unique } from "../../registry-helpers.ts";
 import { addProbabilities } from "../../../../protocol/sketch/prediction.ts";
 
@@ -30,22 +30,10 @@ function sketches(rows: number, value: (f: number, row: number) => number) {
 function manifest(model: string, sha256: string, size: number, referenceRows = 500): Manifest {
   const r = rng(1);
   const { features, prediction } = sketches(referenceRows, () => normal(r));
-  return {
-    format: 1,
-    model,
-    sha256,
-    size,
-    inputs: [{ name: "features", dtype: "float32", shape: [-1, FEATURES.length] }],
-    features: FEATURES.map((name, index) => ({ name, kind: "numeric" as const, input: "features", index, policy: "reject" as const })),
-    outputs: [{ name: "probabilities", kind: "probabilities", labels: ["no", "yes"] }],
-    profile: {
-      format: 1,
-      rows: referenceRows,
-      createdAt: "2026-01-01T00:00:00Z",
-      features: Object.fromEntries(FEATURES.map((name, f) => [name, { kind: "numeric" as const, sketch: toBase64(features[f]!.encode()) }])),
-      prediction: { kind: "classification", sketch: toBase64(prediction.encode()) },
-    },
-  };
+  return numericManifest({ model, sha256, size }, Object.fromEntries(FEATURES.map((name, f) => [name, features[f]!])), referenceRows, {
+    spec: { name: "probabilities", kind: "probabilities", labels: ["no", "yes"] },
+    prediction: { kind: "classification", sketch: toBase64(prediction.encode()) },
+  });
 }
 
 let reportCount = 0;

@@ -6,7 +6,7 @@ import { LIMITS } from "../../../../protocol/limits.ts";
 import type { Manifest } from "../../../../protocol/schema/manifest.ts";
 import type { Report } from "../../../../protocol/schema/report.ts";
 import { NumericSketch, toBase64 } from "../../../../protocol/sketch/index.ts";
-import { TOTALS_BY_GRANULARITY, flush, postReports, publishManifest } from "../../ingest-helpers.ts";
+import { TOTALS_BY_GRANULARITY, flush, numericManifest, postReports, publishManifest } from "../../ingest-helpers.ts";
 import { createKey, unique } from "../../registry-helpers.ts";
 
 const FEATURES = Array.from({ length: LIMITS.features }, (_, i) => `f${i}`);
@@ -15,20 +15,12 @@ const FEATURES = Array.from({ length: LIMITS.features }, (_, i) => `f${i}`);
 function widest(model: string, sha256: string, size: number): Manifest {
   const reference = new NumericSketch();
   for (let i = 0; i < 100; i++) reference.update(i);
-  const sketch = toBase64(reference.encode());
-  return {
-    format: 1,
-    model,
-    sha256,
-    size,
-    inputs: [{ name: "features", dtype: "float32", shape: [-1, FEATURES.length] }],
-    features: FEATURES.map((name, index) => ({ name, kind: "numeric" as const, input: "features", index, policy: "reject" as const })),
-    outputs: [{ name: "score", kind: "score" }],
-    profile: { format: 1, rows: 100, createdAt: "2026-01-01T00:00:00Z", features: Object.fromEntries(FEATURES.map((name) => [name, { kind: "numeric", sketch }])) },
-  } as Manifest;
+  return numericManifest({ model, sha256, size }, Object.fromEntries(FEATURES.map((name) => [name, reference])), 100, { spec: { name: "score", kind: "score" } });
 }
 
-it("holds a bounded part of a batch decoded at once: 100 reports of 512 empty sketches (3.3 MB sent, ~100 MB decoded whole) are taken in slices, every report counted", { timeout: 300_000 }, async () => {
+it("holds a bounded part of a batch decoded at once: 100 reports of 512 empty sketches (3.3 MB sent, ~100 MB decoded whole) are taken in slices, every report counted", {
+  timeout: 300_000,
+}, async () => {
   const model = unique("batch-memory");
   const version = await publishManifest(model, (sha, size) => widest(model, sha, size));
   const { token } = await createKey("default", "ingest");
