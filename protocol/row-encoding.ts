@@ -63,7 +63,8 @@ export function featureValue(f: Pick<Feature, "name" | "kind" | "range" | "categ
         value == null
           ? "missing"
           : v === undefined
-            ? `${String(value).slice(0, 64)} (${typeof value}) is not ${numeric ? "a finite float32" : "one of its categories"}`
+            ? // an object by its type: String() of it may throw (no prototype) or call the app's code
+              `${Object(value) === value ? typeof value : String(value).slice(0, 64)} (${typeof value}) is not ${numeric ? "a finite float32" : "one of its categories"}`
             : `${v} is out of its range [${min}, ${max}]`;
       throw new DriftlineError("validation", `feature "${f.name}": ${why}`);
     }

@@ -446,6 +446,16 @@ describe("runtime under Node", () => {
     expect([plan.counts.reduce((a, b) => a + b), plan.other, plan.heavy.size]).toEqual([5, 1, 0]);
   });
 
+  it("refuses a value with no text (a null-prototype object) of a feature that rejects as a coded validation error naming its type", async () => {
+    const { transport } = memoryCollector();
+    const rt = await createRuntime({ collector: "http://collector.test", key: "ing_x", model: "churn", cache: false, transport });
+    const plan = rt.predict({ ...churnRows(1)[0]!, plan: Object.create(null) });
+    await expect(plan).rejects.toMatchObject({ code: "validation", message: 'feature "plan": object (object) is not one of its categories' });
+    const tenure = rt.predict({ ...churnRows(1)[0]!, tenure: Object.create(null) });
+    await expect(tenure).rejects.toMatchObject({ code: "validation", message: 'feature "tenure": object (object) is not a finite float32' });
+    await rt.close();
+  });
+
   it("refuses raw feeds of more rows than a report may cover as predict() refuses rows: no report the collector refuses is made", async () => {
     const { transport, reports } = memoryCollector();
     const rt = await createRuntime({ collector: "http://collector.test", key: "ing_x", model: "churn", cache: false, transport, reportIntervalMs: 3_600_000 });
