@@ -58,11 +58,13 @@ const MODELS = { linear: () => churnModel("linear"), mlp: () => churnModel("mlp"
 /** Some of the models and batch sizes only (`MODELS=linear BATCHES=64`): for quick comparisons. */
 const only = (list: string | undefined, name: string | number) => !list || list.split(",").includes(String(name));
 const server = await startRuntimeServer();
-const models = Object.entries(MODELS).filter(([name]) => only(process.env.MODELS, name)).map(([name, build]) => {
-  const model = build();
-  serveModel(server, name, model.manifest, model.bytes);
-  return { name, sha: model.manifest.sha256 };
-});
+const models = Object.entries(MODELS)
+  .filter(([name]) => only(process.env.MODELS, name))
+  .map(([name, build]) => {
+    const model = build();
+    serveModel(server, name, model.manifest, model.bytes);
+    return { name, sha: model.manifest.sha256 };
+  });
 const browser = await launchBrowser();
 try {
   const page = await browser.context.newPage();
