@@ -1,5 +1,6 @@
 import { DriftlineError } from "./errors.ts";
 import { isFloat32Finite } from "./sketch/codec.ts";
+import { valueText } from "./sketch/categorical.ts";
 import type { Feature } from "./schema/manifest.ts";
 
 /**
@@ -63,8 +64,7 @@ export function featureValue(f: Pick<Feature, "name" | "kind" | "range" | "categ
         value == null
           ? "missing"
           : v === undefined
-            ? // an object by its type: String() of it may throw (no prototype) or call the app's code
-              `${Object(value) === value ? typeof value : String(value).slice(0, 64)} (${typeof value}) is not ${numeric ? "a finite float32" : "one of its categories"}`
+            ? `${valueText(value).slice(0, 64)} (${typeof value}) is not ${numeric ? "a finite float32" : "one of its categories"}`
             : `${v} is out of its range [${min}, ${max}]`;
       throw new DriftlineError("validation", `feature "${f.name}": ${why}`);
     }

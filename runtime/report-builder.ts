@@ -167,8 +167,7 @@ export class Accumulator {
 
   /**
    * Sketches one staged call: its features column by column (as the app sent them, numbers
-   * blurred by {@link blurValue}, a category given as an object or function as its type), then what the
-   * model answered, and its latency.
+   * blurred by {@link blurValue}), then what the model answered, and its latency.
    *
    * @param b - the staged call
    * @param rate - sample rate: the fraction of rows sketched
@@ -187,10 +186,9 @@ export class Accumulator {
         if (misses?.[m] === f && misses[m + 1] === r) {
           v = misses[m + 2];
           m += 3;
-          // a category given as an object or function as its type: String() of it may throw, or call the app
-          if (v != null && (cats ? Object(v) === v : typeof v !== "number")) v = cats ? typeof v : NaN;
+          if (!cats && typeof v !== "number" && v != null) v = NaN;
         } else v = cats ? cats[staged[i]!] : staged[i];
-        if (!keep || keep[r]) cats ? (s as CategoricalSketch).update(v as string) : (s as NumericSketch).update(v as number, typeof v === "number" ? blurValue(v, cell) : undefined);
+        if (!keep || keep[r]) cats ? (s as CategoricalSketch).update(v) : (s as NumericSketch).update(v as number, typeof v === "number" ? blurValue(v, cell) : undefined);
       }
     }
     for (let r = 0, i = base + width * n; r < n; r++, i++) if (!keep || keep[r]) this.add(staged[i]!, staged[i + n]!, entropyAt(b.probs, r));

@@ -3,6 +3,14 @@ import { HEAVY_HITTERS, HEAVY_HITTER_LENGTH, type LIMITS, MAX_CATEGORIES, MAX_HE
 import { type Reader, TAG, type Writer, addCounts, checkLimit, decodeWith, encodeWith, expectSame, fail, readCounts, readMap, sameList, writeCounts, writeMap } from "./codec.ts";
 
 /**
+ * A value's text as a category: an object (or function) is its type, never `String()` of it,
+ * which throws for one with no prototype and runs the app's `toString` for any other.
+ *
+ * @param value - any value an app gave
+ */
+export const valueText = (value: unknown): string => (Object(value) === value ? typeof value : String(value));
+
+/**
  * A categorical feature: exact counts of the schema's categories, counts of missing and of
  * unseen (`other`) values, and a Misra–Gries heavy-hitters summary of the unseen values:
  * any unseen value's true count is at most `other / (capacity + 1)` above its estimate.
@@ -49,16 +57,17 @@ export class CategoricalSketch {
   }
 
   /**
-   * Counts one value (numbers and booleans count as their string form).
+   * Counts one value (numbers and booleans count as their string form, anything else as its
+   * type: see {@link valueText}).
    *
    * @param value - the value, or null/undefined when missing
    */
-  update(value: string | number | boolean | null | undefined): void {
+  update(value: unknown): void {
     if (value == null) {
       this.missing++;
       return;
     }
-    const key = String(value);
+    const key = valueText(value);
     const i = this.index_.get(key);
     if (i !== undefined) this.counts[i]!++;
     else {
