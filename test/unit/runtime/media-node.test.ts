@@ -43,6 +43,21 @@ const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => f
 /** The median of a decoded numeric sketch's quantiles. */
 const median = (b64: string) => quantile(decodeNumeric(fromBase64(b64)).quantiles, 0.5);
 
+/**
+ * A runtime of the text model whose manifest's embedding names no output (the app passes its own
+ * with `rt.embed()`), its reports, and the model's embedding of a text.
+ *
+ * @param model - the model's name
+ */
+async function appEmbeddings(model: string) {
+  const { bytes, manifest, classifier } = textModel(model);
+  const { output: _output, ...config } = manifest.embedding!;
+  const { transport, reports } = memoryCollector(bytes, { ...manifest, embedding: config });
+  const rt = await createRuntime({ ...options, model, transport, encodeText: tokenize });
+  const embedding = (text: string) => textClassifierReference(classifier, tokenize([text]).ids[0]!).embedding;
+  return { rt, reports, embedding };
+}
+
 describe("runtime media inputs under Node", () => {
   it("feeds the model what Pillow's resize gives, for every fit and filter (1e-4), and reports the image descriptors", async () => {
     for (const fit of ["stretch", "cover", "contain"] as const) {
@@ -699,11 +714,8 @@ describe("runtime media inputs under Node", () => {
   });
 
   it("sketches embeddings the app passes itself when the manifest's embedding names no output, and refuses malformed ones", async () => {
-    const { bytes, manifest, classifier } = textModel("app-embeddings");
-    const { output: _output, ...config } = manifest.embedding!;
-    const { transport, reports } = memoryCollector(bytes, { ...manifest, embedding: config });
-    const rt = await createRuntime({ ...options, model: "app-embeddings", transport, encodeText: tokenize });
-    const vectors = ["a good movie", "awful plot", "fine"].map((t) => textClassifierReference(classifier, tokenize([t]).ids[0]!).embedding);
+    const { rt, reports, embedding } = await appEmbeddings("app-embeddings");
+    const vectors = ["a good movie", "awful plot", "fine"].map(embedding);
     rt.embed(Float32Array.from(vectors[0]!));
     rt.embed(vectors.slice(1).flat());
     expect(() => rt.embed([1, 2, 3])).toThrow(expect.objectContaining({ code: "validation" }));
@@ -719,11 +731,8 @@ describe("runtime media inputs under Node", () => {
   });
 
   it("sends the embeddings the app passes itself in reports the collector takes, also more of them than the report has rows", async () => {
-    const { bytes, manifest, classifier } = textModel("app-embeddings-weight");
-    const { output: _output, ...config } = manifest.embedding!;
-    const { transport, reports } = memoryCollector(bytes, { ...manifest, embedding: config });
-    const rt = await createRuntime({ ...options, model: "app-embeddings-weight", transport, encodeText: tokenize });
-    const vector = textClassifierReference(classifier, tokenize(["a good movie"]).ids[0]!).embedding;
+    const { rt, reports, embedding } = await appEmbeddings("app-embeddings-weight");
+    const vector = embedding("a good movie");
     // the vector of a row whose call is still under way as the report is cut, or of text the app embeds without predicting
     rt.embed(vector);
     rt.embed(vector);
@@ -734,11 +743,8 @@ describe("runtime media inputs under Node", () => {
   });
 
   it("refuses embeddings after close() with `closed`, as predict() and feedback() do: no report would carry them", async () => {
-    const { bytes, manifest, classifier } = textModel("closed-embeddings");
-    const { output: _output, ...config } = manifest.embedding!;
-    const { transport, reports } = memoryCollector(bytes, { ...manifest, embedding: config });
-    const rt = await createRuntime({ ...options, model: "closed-embeddings", transport, encodeText: tokenize });
-    const vector = textClassifierReference(classifier, tokenize(["fine"]).ids[0]!).embedding;
+    const { rt, reports, embedding } = await appEmbeddings("closed-embeddings");
+    const vector = embedding("fine");
     rt.embed(vector);
     await rt.close();
     expect(() => rt.embed(vector)).toThrow(expect.objectContaining({ code: "closed" }));
@@ -746,10 +752,7 @@ describe("runtime media inputs under Node", () => {
   });
 
   it("refuses embeddings with holes (an array made and not filled) as counted validation errors, so the report's embedding sketch stays decodable", async () => {
-    const { bytes, manifest } = textModel("holey-embeddings");
-    const { output: _output, ...config } = manifest.embedding!;
-    const { transport, reports } = memoryCollector(bytes, { ...manifest, embedding: config });
-    const rt = await createRuntime({ ...options, model: "holey-embeddings", transport, encodeText: tokenize });
+    const { rt, reports } = await appEmbeddings("holey-embeddings");
     // new Array(8) never filled, one filled by index but for its middle, an array-like with no elements
     const ends: number[] = [];
     ends[0] = 0.1;
@@ -763,10 +766,7 @@ describe("runtime media inputs under Node", () => {
   });
 
   it("refuses embeddings past float32's range (1e200, Number.MAX_VALUE) as counted validation errors, so the report's embedding sketch stays decodable", async () => {
-    const { bytes, manifest } = textModel("huge-embeddings");
-    const { output: _output, ...config } = manifest.embedding!;
-    const { transport, reports } = memoryCollector(bytes, { ...manifest, embedding: config });
-    const rt = await createRuntime({ ...options, model: "huge-embeddings", transport, encodeText: tokenize });
+    const { rt, reports } = await appEmbeddings("huge-embeddings");
     // an unnormalised vector of a float64 model, and a sentinel for "none"
     for (const huge of [1e200, Number.MAX_VALUE]) {
       const vector = Array.from({ length: 8 }, (_, i) => (i === 2 ? huge : i / 10));
